@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# install-deps.sh - install what tarn needs to build, test and run on Debian 12 or Ubuntu:
+# compilers and libraries from the distribution (apt-get), DuckDB from the npm registry
+# (pinned in package-lock.json), and the interop checkers' npm packages. Runs as root or with sudo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential clang libclang-rt-14-dev pkg-config libjansson-dev libsqlite3-dev
+          zlib1g-dev libsnappy-dev libzstd-dev libmicrohttpd-dev libcurl4-openssl-dev
+          libedit-dev nodejs npm curl sqlite3 python3)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [ ! -f node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so ] ||
+   [ ! -f node_modules/duckdb/src/duckdb/src/include/duckdb.h ]; then
+    npm ci --ignore-scripts --no-audit --no-fund
+fi

@@ -1,0 +1,359 @@
+/* catalog.c - the SQLite catalog in the Iceberg SQL catalog schema (see catalog.h).
+ *
+ * Every statement is prepared per call; the catalog is small and the statements cheap next to
+ * the file I/O of a commit. SQLite's own busy handler waits up to BUSY_TIMEOUT_MS for another
+ * process's write lock. */
+#include "catalog.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BUSY_TIMEOUT_MS 10000
+
+struct tn_catalog {
+    sqlite3 *db;
+    char *name;
+};
+
+static const char *const schema_sql =
+    "CREATE TABLE IF NOT EXISTS iceberg_tables ("
+    " catalog_name VARCHAR(255) NOT NULL, table_namespace VARCHAR(255) NOT NULL,"
+    " table_name VARCHAR(255) NOT NULL, metadata_location VARCHAR(1000),"
+    " previous_metadata_location VARCHAR(1000),"
+    " PRIMARY KEY (catalog_name, table_namespace, table_name));"
+    "CREATE TABLE IF NOT EXISTS iceberg_namespace_properties ("
+    " catalog_name VARCHAR(255) NOT NULL, namespace VARCHAR(255) NOT NULL,"
+    " property_key VARCHAR(255) NOT NULL, property_value VARCHAR(1000) NOT NULL,"
+    " PRIMARY KEY (catalog_name, namespace, property_key));"
+    "CREATE TABLE IF NOT EXISTS tarn_table_options ("
+    " catalog_name VARCHAR(255) NOT NULL, table_namespace VARCHAR(255) NOT NULL,"
+    " table_name VARCHAR(255) NOT NULL, option_key VARCHAR(255) NOT NULL,"
+    " option_value TEXT NOT NULL,"
+    " PRIMARY KEY (catalog_name, table_namespace, table_name, option_key));";
+
+static int db_fail(struct tn_catalog *cat, const char *what, struct tn_err *err)
+{
+    int code = sqlite3_errcode(cat->db);
+    int kind = (code == SQLITE_BUSY || code == SQLITE_LOCKED) ? TN_EUNAVAILABLE : TN_EINTERNAL;
+    return tn_fail(err, kind, "catalog: %s: %s", what, sqlite3_errmsg(cat->db));
+}
+
+/* Prepare "sql" and bind every following const char * argument (NULL-terminated list). */
+static int prepare(struct tn_catalog *cat, sqlite3_stmt **st, struct tn_err *err,
+                   const char *sql, ...)
+{
+    va_list ap;
+    const char *arg;
+    int i = 1;
+
+    if (sqlite3_prepare_v2(cat->db, sql, -1, st, NULL) != SQLITE_OK)
+        return db_fail(cat, "prepare", err);
+    sqlite3_bind_text(*st, i++, cat->name, -1, SQLITE_STATIC);
+    va_start(ap, sql);
+    while ((arg = va_arg(ap, const char *)) != NULL)
+        sqlite3_bind_text(*st, i++, arg, -1, SQLITE_TRANSIENT);
+    va_end(ap);
+    return 0;
+}
+
+/* Run a statement that returns no rows; *changes gets the number of rows it changed. */
+static int run(struct tn_catalog *cat, sqlite3_stmt *st, int *changes, struct tn_err *err)
+{
+    int rc = sqlite3_step(st);
+
+    if (rc != SQLITE_DONE) {
+        int result = (rc == SQLITE_CONSTRAINT) ? tn_fail(err, TN_EEXISTS, "already exists")
+                                               : db_fail(cat, "write", err);
+        sqlite3_finalize(st);
+        return result;
+    }
+    if (changes)
+        *changes = sqlite3_changes(cat->db);
+    sqlite3_finalize(st);
+    return 0;
+}
+
+int tn_catalog_open(const char *path, const char *name, struct tn_catalog **out,
+                    struct tn_err *err)
+{
+    struct tn_catalog *cat = tn_calloc(1, sizeof(*cat));
+    char *msg = NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+
+    cat->name = tn_strdup(name);
+    if (sqlite3_open_v2(path, &cat->db, flags, NULL) != SQLITE_OK) {
+        tn_fail(err, TN_EUNAVAILABLE, "cannot open catalog %s: %s", path,
+                cat->db ? sqlite3_errmsg(cat->db) : "out of memory");
+        tn_catalog_close(cat);
+        return err->code;
+    }
+    sqlite3_busy_timeout(cat->db, BUSY_TIMEOUT_MS);
+    if (sqlite3_exec(cat->db, "PRAGMA journal_mode=WAL", NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(cat->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
+        tn_fail(err, TN_EUNAVAILABLE, "cannot set up catalog %s: %s", path,
+                msg ? msg : "unknown error");
+        sqlite3_free(msg);
+        tn_catalog_close(cat);
+        return err->code;
+    }
+    *out = cat;
+    return 0;
+}
+
+void tn_catalog_close(struct tn_catalog *cat)
+{
+    if (!cat)
+        return;
+    sqlite3_close(cat->db);
+    free(cat->name);
+    free(cat);
+}
+
+int tn_catalog_create_namespace(struct tn_catalog *cat, const char *ns, struct tn_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(cat, &st, err,
+                     "INSERT INTO iceberg_namespace_properties VALUES (?1, ?2, 'exists', 'true')",
+                     ns, NULL);
+    if (rc)
+        return rc;
+    rc = run(cat, st, NULL, err);
+    if (rc == TN_EEXISTS)
+        return tn_fail(err, TN_EEXISTS, "namespace %s already exists", ns);
+    return rc;
+}
+
+int tn_catalog_namespace_exists(struct tn_catalog *cat, const char *ns, struct tn_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(cat, &st, err,
+                     "SELECT 1 FROM iceberg_namespace_properties WHERE catalog_name = ?1 AND "
+                     "namespace = ?2 UNION ALL SELECT 1 FROM iceberg_tables WHERE "
+                     "catalog_name = ?1 AND table_namespace = ?2 LIMIT 1",
+                     ns, NULL);
+    if (rc)
+        return -1;
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    db_fail(cat, "read", err);
+    return -1;
+}
+
+int tn_catalog_load(struct tn_catalog *cat, const char *ns, const char *table, char **out,
+                    struct tn_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(cat, &st, err,
+                     "SELECT metadata_location FROM iceberg_tables WHERE catalog_name = ?1 AND "
+                     "table_namespace = ?2 AND table_name = ?3 AND "
+                     "(metadata_location IS NOT NULL)",
+                     ns, table, NULL);
+    if (rc)
+        return rc;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = tn_strdup((const char *)sqlite3_column_text(st, 0));
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = tn_fail(err, TN_ENOTABLE, "table %s.%s does not exist", ns, table);
+    } else {
+        rc = db_fail(cat, "read", err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int tn_catalog_create(struct tn_catalog *cat, const char *ns, const char *table,
+                      const char *location, struct tn_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (sqlite3_exec(cat->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(cat, "begin", err);
+    rc = prepare(cat, &st, err,
+                 "INSERT INTO iceberg_tables VALUES (?1, ?2, ?3, ?4, NULL)", ns, table,
+                 location, NULL);
+    if (!rc)
+        rc = run(cat, st, NULL, err);
+    if (rc == TN_EEXISTS)
+        tn_fail(err, TN_EEXISTS, "table %s.%s already exists", ns, table);
+    if (!rc)
+        rc = prepare(cat, &st, err,
+                     "INSERT OR IGNORE INTO iceberg_namespace_properties "
+                     "SELECT ?1, ?2, 'exists', 'true' WHERE NOT EXISTS (SELECT 1 FROM "
+                     "iceberg_namespace_properties WHERE catalog_name = ?1 AND namespace = ?2)",
+                     ns, NULL);
+    if (!rc)
+        rc = run(cat, st, NULL, err);
+    if (sqlite3_exec(cat->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && !rc)
+        rc = db_fail(cat, "commit", err);
+    return rc;
+}
+
+int tn_catalog_swap(struct tn_catalog *cat, const char *ns, const char *table,
+                    const char *expected, const char *new_location, struct tn_err *err)
+{
+    sqlite3_stmt *st;
+    int changes = 0;
+    int rc = prepare(cat, &st, err,
+                     "UPDATE iceberg_tables SET metadata_location = ?4, "
+                     "previous_metadata_location = ?5 WHERE catalog_name = ?1 AND "
+                     "table_namespace = ?2 AND table_name = ?3 AND metadata_location = ?5",
+                     ns, table, new_location, expected, NULL);
+    if (rc)
+        return rc;
+    rc = run(cat, st, &changes, err);
+    if (rc)
+        return rc;
+    if (changes == 1)
+        return 0;
+    {
+        char *now = NULL;
+        rc = tn_catalog_load(cat, ns, table, &now, err);
+        free(now);
+        if (rc)
+            return rc;
+    }
+    return tn_fail(err, TN_ECONFLICT,
+                   "table %s.%s was changed by another commit; re-read it and try again", ns,
+                   table);
+}
+
+int tn_catalog_drop(struct tn_catalog *cat, const char *ns, const char *table,
+                    struct tn_err *err)
+{
+    sqlite3_stmt *st;
+    int changes = 0;
+    int rc = prepare(cat, &st, err,
+                     "DELETE FROM iceberg_tables WHERE catalog_name = ?1 AND "
+                     "table_namespace = ?2 AND table_name = ?3",
+                     ns, table, NULL);
+    if (!rc)
+        rc = run(cat, st, &changes, err);
+    if (!rc && changes == 0)
+        return tn_fail(err, TN_ENOTABLE, "table %s.%s does not exist", ns, table);
+    if (!rc)
+        rc = prepare(cat, &st, err,
+                     "DELETE FROM tarn_table_options WHERE catalog_name = ?1 AND "
+                     "table_namespace = ?2 AND table_name = ?3",
+                     ns, table, NULL);
+    if (!rc)
+        rc = run(cat, st, NULL, err);
+    return rc;
+}
+
+int tn_catalog_rename(struct tn_catalog *cat, const char *ns, const char *table,
+                      const char *new_ns, const char *new_table, struct tn_err *err)
+{
+    sqlite3_stmt *st;
+    int changes = 0;
+    int rc = prepare(cat, &st, err,
+                     "UPDATE iceberg_tables SET table_namespace = ?4, table_name = ?5 WHERE "
+                     "catalog_name = ?1 AND table_namespace = ?2 AND table_name = ?3",
+                     ns, table, new_ns, new_table, NULL);
+    if (!rc)
+        rc = run(cat, st, &changes, err);
+    if (rc == TN_EEXISTS)
+        return tn_fail(err, TN_EEXISTS, "table %s.%s already exists", new_ns, new_table);
+    if (!rc && changes == 0)
+        return tn_fail(err, TN_ENOTABLE, "table %s.%s does not exist", ns, table);
+    if (!rc)
+        rc = prepare(cat, &st, err,
+                     "UPDATE tarn_table_options SET table_namespace = ?4, table_name = ?5 "
+                     "WHERE catalog_name = ?1 AND table_namespace = ?2 AND table_name = ?3",
+                     ns, table, new_ns, new_table, NULL);
+    if (!rc)
+        rc = run(cat, st, NULL, err);
+    return rc;
+}
+
+int tn_catalog_list(struct tn_catalog *cat, const char *ns, struct tn_catalog_entry **out,
+                    size_t *out_n, struct tn_err *err)
+{
+    sqlite3_stmt *st;
+    struct tn_catalog_entry *v = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+
+    rc = prepare(cat, &st, err,
+                 ns ? "SELECT table_namespace, table_name, metadata_location FROM "
+                      "iceberg_tables WHERE catalog_name = ?1 AND table_namespace = ?2 AND "
+                      "metadata_location IS NOT NULL ORDER BY 1, 2"
+                    : "SELECT table_namespace, table_name, metadata_location FROM "
+                      "iceberg_tables WHERE catalog_name = ?1 AND metadata_location IS NOT NULL "
+                      "ORDER BY 1, 2",
+                 ns, NULL);
+    if (rc)
+        return rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            v = tn_realloc(v, cap * sizeof(*v));
+        }
+        v[n].ns = tn_strdup((const char *)sqlite3_column_text(st, 0));
+        v[n].table = tn_strdup((const char *)sqlite3_column_text(st, 1));
+        v[n].metadata_location = tn_strdup((const char *)sqlite3_column_text(st, 2));
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        tn_catalog_entries_free(v, n);
+        return db_fail(cat, "list", err);
+    }
+    *out = v;
+    *out_n = n;
+    return 0;
+}
+
+void tn_catalog_entries_free(struct tn_catalog_entry *e, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(e[i].ns);
+        free(e[i].table);
+        free(e[i].metadata_location);
+    }
+    free(e);
+}
+
+int tn_catalog_set_option(struct tn_catalog *cat, const char *ns, const char *table,
+                          const char *key, const char *value, struct tn_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = value ? prepare(cat, &st, err,
+                             "INSERT OR REPLACE INTO tarn_table_options VALUES "
+                             "(?1, ?2, ?3, ?4, ?5)",
+                             ns, table, key, value, NULL)
+                   : prepare(cat, &st, err,
+                             "DELETE FROM tarn_table_options WHERE catalog_name = ?1 AND "
+                             "table_namespace = ?2 AND table_name = ?3 AND option_key = ?4",
+                             ns, table, key, NULL);
+    if (rc)
+        return rc;
+    return run(cat, st, NULL, err);
+}
+
+int tn_catalog_get_option(struct tn_catalog *cat, const char *ns, const char *table,
+                          const char *key, char **out, struct tn_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(cat, &st, err,
+                     "SELECT option_value FROM tarn_table_options WHERE catalog_name = ?1 AND "
+                     "table_namespace = ?2 AND table_name = ?3 AND option_key = ?4",
+                     ns, table, key, NULL);
+    if (rc)
+        return rc;
+    rc = sqlite3_step(st);
+    *out = NULL;
+    if (rc == SQLITE_ROW)
+        *out = tn_strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_fail(cat, "read", err);
+    return 0;
+}

@@ -1,0 +1,63 @@
+/* catalog.h - the table catalog: a SQLite database in the Iceberg SQL/JDBC catalog schema
+ * (iceberg_tables, iceberg_namespace_properties), so that PyIceberg's SqlCatalog and Java's
+ * JdbcCatalog can open the same file. A commit publishes a new metadata file by compare-and-swap
+ * of metadata_location. tarn's own per-table options (the path map of a registered table) live
+ * in an extra table, tarn_table_options, that other catalogs ignore.
+ *
+ * The database runs in WAL mode with a busy timeout, so several processes can share it. A
+ * struct tn_catalog may be used from several threads (SQLite serialises access to it). */
+#ifndef TN_CATALOG_H
+#define TN_CATALOG_H
+
+#include "core/core.h"
+
+struct tn_catalog;
+
+struct tn_catalog_entry {
+    char *ns;
+    char *table;
+    char *metadata_location;
+};
+
+/* Open (creating when absent) the catalog database at "path"; "name" is the catalog_name
+ * column value (tarn uses "tarn"). */
+int tn_catalog_open(const char *path, const char *name, struct tn_catalog **out,
+                    struct tn_err *err);
+void tn_catalog_close(struct tn_catalog *cat);
+
+/*---- Namespaces ----*/
+/* Create namespace "ns" with the property exists=true; TN_EEXISTS when it exists. */
+int tn_catalog_create_namespace(struct tn_catalog *cat, const char *ns, struct tn_err *err);
+/* 1 when the namespace has properties or tables, 0 when not, negative on error. */
+int tn_catalog_namespace_exists(struct tn_catalog *cat, const char *ns, struct tn_err *err);
+
+/*---- Tables ----*/
+/* The current metadata location of ns.table (caller frees); TN_ENOTABLE when absent. */
+int tn_catalog_load(struct tn_catalog *cat, const char *ns, const char *table, char **out,
+                    struct tn_err *err);
+/* Insert a new table row pointing at "location"; TN_EEXISTS when ns.table exists. Creates the
+ * namespace's exists=true row when the namespace has none. */
+int tn_catalog_create(struct tn_catalog *cat, const char *ns, const char *table,
+                      const char *location, struct tn_err *err);
+/* Publish "new_location" if the current location is still "expected": TN_ECONFLICT when another
+ * writer got there first (the caller may re-read and retry), TN_ENOTABLE when the table is gone. */
+int tn_catalog_swap(struct tn_catalog *cat, const char *ns, const char *table,
+                    const char *expected, const char *new_location, struct tn_err *err);
+int tn_catalog_drop(struct tn_catalog *cat, const char *ns, const char *table,
+                    struct tn_err *err);
+int tn_catalog_rename(struct tn_catalog *cat, const char *ns, const char *table,
+                      const char *new_ns, const char *new_table, struct tn_err *err);
+/* Every table (of namespace "ns", or all when NULL), ordered by namespace and name. */
+int tn_catalog_list(struct tn_catalog *cat, const char *ns, struct tn_catalog_entry **out,
+                    size_t *out_n, struct tn_err *err);
+void tn_catalog_entries_free(struct tn_catalog_entry *e, size_t n);
+
+/*---- tarn's per-table options ----*/
+/* Set (or with value NULL, remove) option "key" of ns.table. */
+int tn_catalog_set_option(struct tn_catalog *cat, const char *ns, const char *table,
+                          const char *key, const char *value, struct tn_err *err);
+/* The option's value (caller frees) or NULL in *out when unset. */
+int tn_catalog_get_option(struct tn_catalog *cat, const char *ns, const char *table,
+                          const char *key, char **out, struct tn_err *err);
+
+#endif /* TN_CATALOG_H */

@@ -1,0 +1,111 @@
+/* util.c - UUIDs, random bytes, clocks, number parsing and table-name validation (see core.h). */
+#include "core.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+void tn_random_bytes(void *out, size_t n)
+{
+    unsigned char *p = out;
+    while (n) {
+        ssize_t got = getrandom(p, n, 0);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            perror("tarn: getrandom");
+            abort();
+        }
+        p += got;
+        n -= (size_t)got;
+    }
+}
+
+void tn_uuid4(char out[37])
+{
+    unsigned char b[16];
+
+    tn_random_bytes(b, sizeof(b));
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+             b[13], b[14], b[15]);
+}
+
+int64_t tn_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+double tn_monotonic_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int tn_parse_i64(const char *s, int64_t *out)
+{
+    char *end;
+    long long v;
+
+    if (!s || !*s || isspace((unsigned char)*s))
+        return -1;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int tn_name_check(const char *what, const char *name, char *out, struct tn_err *err)
+{
+    size_t n = strlen(name);
+
+    if (n == 0)
+        return tn_fail(err, TN_EINPUT, "%s name is empty", what);
+    if (n > TN_NAME_MAX)
+        return tn_fail(err, TN_EINPUT, "%s name is longer than %d characters", what, TN_NAME_MAX);
+    for (size_t i = 0; i < n; i++) {
+        char c = (char)tolower((unsigned char)name[i]);
+        int ok = (c >= 'a' && c <= 'z') || c == '_' || (i > 0 && c >= '0' && c <= '9');
+        if (!ok || (unsigned char)name[i] >= 0x80)
+            return tn_fail(err, TN_EINPUT,
+                           "invalid %s name '%.*s': use letters, digits and '_', not starting "
+                           "with a digit",
+                           what, (int)(n > 64 ? 64 : n), name);
+        out[i] = c;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+int tn_ident_parse(const char *ident, char ns[TN_NAME_MAX + 1], char table[TN_NAME_MAX + 1],
+                   struct tn_err *err)
+{
+    const char *dot = strchr(ident, '.');
+    char part[TN_NAME_MAX + 2];
+    size_t n;
+
+    if (!dot) {
+        memcpy(ns, "default", sizeof("default"));
+        return tn_name_check("table", ident, table, err);
+    }
+    n = (size_t)(dot - ident);
+    if (n > TN_NAME_MAX)
+        return tn_fail(err, TN_EINPUT, "namespace name is longer than %d characters",
+                       TN_NAME_MAX);
+    memcpy(part, ident, n);
+    part[n] = '\0';
+    if (tn_name_check("namespace", part, ns, err))
+        return err->code;
+    return tn_name_check("table", dot + 1, table, err);
+}

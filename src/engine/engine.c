@@ -1,0 +1,337 @@
+/* engine.c - DuckDB, embedded and sandboxed (see engine.h).
+ *
+ * The sandbox follows DuckDB's own guidance: allowed_directories limits file access to the
+ * warehouse (and, for the command line, the files the user names), enable_external_access=false
+ * stops extension downloads and remote access, and lock_configuration=true freezes all of it so
+ * that no later statement can undo it. Times are UTC so that statistics and timestamptz values
+ * print the same on every machine. */
+#include "engine.h"
+
+#include <duckdb.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct tn_engine {
+    duckdb_database db;
+};
+
+struct tn_session {
+    duckdb_connection conn;
+};
+
+static int exec_conn(duckdb_connection conn, const char *sql, struct tn_err *err)
+{
+    duckdb_result res;
+    int rc = 0;
+
+    if (duckdb_query(conn, sql, &res) != DuckDBSuccess)
+        rc = tn_fail(err, TN_EINPUT, "%s", duckdb_result_error(&res));
+    duckdb_destroy_result(&res);
+    return rc;
+}
+
+int tn_engine_open(const struct tn_engine_options *opt, struct tn_engine **out,
+                   struct tn_err *err)
+{
+    struct tn_engine *e = tn_calloc(1, sizeof(*e));
+    struct tn_buf sql = TN_BUF_INIT(0);
+    duckdb_connection conn = NULL;
+    duckdb_config config = NULL;
+    char *open_err = NULL;
+    int rc = 0;
+
+    if (duckdb_create_config(&config) != DuckDBSuccess) {
+        free(e);
+        return tn_fail(err, TN_EINTERNAL, "cannot create a DuckDB configuration");
+    }
+    duckdb_set_config(config, "autoinstall_known_extensions", "false");
+    duckdb_set_config(config, "autoload_known_extensions", "false");
+    if (duckdb_open_ext(NULL, &e->db, config, &open_err) != DuckDBSuccess) {
+        rc = tn_fail(err, TN_EINTERNAL, "cannot start DuckDB: %s", open_err ? open_err : "?");
+        duckdb_free(open_err);
+        duckdb_destroy_config(&config);
+        free(e);
+        return rc;
+    }
+    duckdb_destroy_config(&config);
+    if (duckdb_connect(e->db, &conn) != DuckDBSuccess) {
+        tn_engine_close(e);
+        return tn_fail(err, TN_EINTERNAL, "cannot connect to DuckDB");
+    }
+    tn_buf_addstr(&sql, "SET TimeZone = 'UTC'; SET allowed_directories = [", NULL);
+    for (size_t i = 0; opt->allowed_dirs && opt->allowed_dirs[i]; i++) {
+        struct tn_buf dir = TN_BUF_INIT(0);
+        tn_buf_addf(&dir, NULL, "%s%s", opt->allowed_dirs[i],
+                    opt->allowed_dirs[i][strlen(opt->allowed_dirs[i]) - 1] == '/' ? "" : "/");
+        if (i)
+            tn_buf_addstr(&sql, ", ", NULL);
+        tn_sql_string(&sql, dir.buf);
+        tn_buf_release(&dir);
+    }
+    tn_buf_addstr(&sql, "];", NULL);
+    if (opt->temp_dir) {
+        tn_buf_addstr(&sql, " SET temp_directory = ", NULL);
+        tn_sql_string(&sql, opt->temp_dir);
+        tn_buf_addstr(&sql, ";", NULL);
+    }
+    if (opt->memory_limit) {
+        tn_buf_addstr(&sql, " SET memory_limit = ", NULL);
+        tn_sql_string(&sql, opt->memory_limit);
+        tn_buf_addstr(&sql, ";", NULL);
+    }
+    if (opt->threads > 0)
+        tn_buf_addf(&sql, NULL, " SET threads = %d;", opt->threads);
+    tn_buf_addstr(&sql,
+                  " SET enable_external_access = false; SET allow_community_extensions = false;"
+                  " SET lock_configuration = true;",
+                  NULL);
+    rc = exec_conn(conn, sql.buf, err);
+    if (rc)
+        tn_err_prefix(err, "cannot sandbox DuckDB: ");
+    duckdb_disconnect(&conn);
+    tn_buf_release(&sql);
+    if (rc) {
+        tn_engine_close(e);
+        return rc;
+    }
+    *out = e;
+    return 0;
+}
+
+void tn_engine_close(struct tn_engine *e)
+{
+    if (!e)
+        return;
+    duckdb_close(&e->db);
+    free(e);
+}
+
+int tn_session_open(struct tn_engine *e, struct tn_session **out, struct tn_err *err)
+{
+    struct tn_session *s = tn_calloc(1, sizeof(*s));
+
+    if (duckdb_connect(e->db, &s->conn) != DuckDBSuccess) {
+        free(s);
+        return tn_fail(err, TN_EUNAVAILABLE, "cannot open a DuckDB connection");
+    }
+    *out = s;
+    return 0;
+}
+
+void tn_session_close(struct tn_session *s)
+{
+    if (!s)
+        return;
+    duckdb_disconnect(&s->conn);
+    free(s);
+}
+
+void tn_session_interrupt(struct tn_session *s)
+{
+    duckdb_interrupt(s->conn);
+}
+
+int tn_engine_exec(struct tn_session *s, const char *sql, struct tn_err *err)
+{
+    return exec_conn(s->conn, sql, err);
+}
+
+int tn_engine_rows(struct tn_session *s, const char *sql, size_t max_rows,
+                   struct tn_rows **out, struct tn_err *err)
+{
+    duckdb_result res;
+    struct tn_rows *r;
+    int rc = 0;
+
+    if (duckdb_query(s->conn, sql, &res) != DuckDBSuccess) {
+        rc = tn_fail(err, TN_EINPUT, "%s", duckdb_result_error(&res));
+        duckdb_destroy_result(&res);
+        return rc;
+    }
+    r = tn_calloc(1, sizeof(*r));
+    r->ncols = (size_t)duckdb_column_count(&res);
+    r->nrows = (size_t)duckdb_row_count(&res);
+    if (r->nrows > max_rows) {
+        duckdb_destroy_result(&res);
+        free(r);
+        return tn_fail(err, TN_ETOOBIG, "query returned more than %zu rows", max_rows);
+    }
+    r->names = tn_calloc(r->ncols, sizeof(char *));
+    r->cells = tn_calloc(r->ncols * r->nrows, sizeof(char *));
+    for (size_t c = 0; c < r->ncols; c++)
+        r->names[c] = tn_strdup(duckdb_column_name(&res, (idx_t)c));
+    for (size_t row = 0; row < r->nrows; row++) {
+        for (size_t c = 0; c < r->ncols; c++) {
+            char *v;
+            if (duckdb_value_is_null(&res, (idx_t)c, (idx_t)row))
+                continue;
+            v = duckdb_value_varchar(&res, (idx_t)c, (idx_t)row);
+            r->cells[row * r->ncols + c] = tn_strdup(v ? v : "");
+            duckdb_free(v);
+        }
+    }
+    duckdb_destroy_result(&res);
+    *out = r;
+    return 0;
+}
+
+const char *tn_rows_get(const struct tn_rows *r, size_t row, size_t col)
+{
+    if (row >= r->nrows || col >= r->ncols)
+        return NULL;
+    return r->cells[row * r->ncols + col];
+}
+
+void tn_rows_free(struct tn_rows *r)
+{
+    if (!r)
+        return;
+    for (size_t c = 0; c < r->ncols; c++)
+        free(r->names[c]);
+    for (size_t i = 0; i < r->ncols * r->nrows; i++)
+        free(r->cells[i]);
+    free(r->names);
+    free(r->cells);
+    free(r);
+}
+
+/*---- Streaming results ----*/
+
+struct tn_stream {
+    duckdb_prepared_statement prepared;
+    duckdb_result result;
+    int has_result;
+    duckdb_data_chunk chunk;
+    size_t ncols;
+    char **names;
+    duckdb_string_t **data;   /* per column: the chunk's string vector */
+    uint64_t **validity;      /* per column: the chunk's validity mask, or NULL */
+};
+
+int tn_stream_open(struct tn_session *s, const char *sql, struct tn_stream **out,
+                   struct tn_err *err)
+{
+    struct tn_stream *st = tn_calloc(1, sizeof(*st));
+
+    if (duckdb_prepare(s->conn, sql, &st->prepared) != DuckDBSuccess) {
+        tn_fail(err, TN_EINPUT, "%s", duckdb_prepare_error(st->prepared));
+        tn_stream_close(st);
+        return TN_EINPUT;
+    }
+    if (duckdb_execute_prepared_streaming(st->prepared, &st->result) != DuckDBSuccess) {
+        st->has_result = 1;
+        tn_fail(err, TN_EINPUT, "%s", duckdb_result_error(&st->result));
+        tn_stream_close(st);
+        return TN_EINPUT;
+    }
+    st->has_result = 1;
+    st->ncols = (size_t)duckdb_column_count(&st->result);
+    st->names = tn_calloc(st->ncols + 1, sizeof(char *));
+    st->data = tn_calloc(st->ncols + 1, sizeof(*st->data));
+    st->validity = tn_calloc(st->ncols + 1, sizeof(*st->validity));
+    for (size_t c = 0; c < st->ncols; c++)
+        st->names[c] = tn_strdup(duckdb_column_name(&st->result, (idx_t)c));
+    *out = st;
+    return 0;
+}
+
+size_t tn_stream_ncols(const struct tn_stream *st)
+{
+    return st->ncols;
+}
+
+const char *tn_stream_name(const struct tn_stream *st, size_t col)
+{
+    return col < st->ncols ? st->names[col] : NULL;
+}
+
+int tn_stream_next(struct tn_stream *st, size_t *out_n, struct tn_err *err)
+{
+    if (st->chunk)
+        duckdb_destroy_data_chunk(&st->chunk);
+    st->chunk = duckdb_fetch_chunk(st->result);
+    *out_n = 0;
+    if (!st->chunk) {
+        const char *msg = duckdb_result_error(&st->result);
+        if (msg && *msg)
+            return tn_fail(err, strstr(msg, "nterrupt") ? TN_EUNAVAILABLE : TN_EINPUT, "%s", msg);
+        return 0;
+    }
+    for (size_t c = 0; c < st->ncols; c++) {
+        duckdb_vector v = duckdb_data_chunk_get_vector(st->chunk, (idx_t)c);
+        st->data[c] = (duckdb_string_t *)duckdb_vector_get_data(v);
+        st->validity[c] = duckdb_vector_get_validity(v);
+    }
+    *out_n = (size_t)duckdb_data_chunk_get_size(st->chunk);
+    return 0;
+}
+
+const char *tn_stream_cell(const struct tn_stream *st, size_t row, size_t col, size_t *len)
+{
+    duckdb_string_t *s;
+
+    if (st->validity[col] && !duckdb_validity_row_is_valid(st->validity[col], (idx_t)row))
+        return NULL;
+    s = &st->data[col][row];
+    if (duckdb_string_is_inlined(*s)) {
+        *len = s->value.inlined.length;
+        return s->value.inlined.inlined;
+    }
+    *len = s->value.pointer.length;
+    return s->value.pointer.ptr;
+}
+
+void tn_stream_close(struct tn_stream *st)
+{
+    if (!st)
+        return;
+    if (st->chunk)
+        duckdb_destroy_data_chunk(&st->chunk);
+    if (st->has_result)
+        duckdb_destroy_result(&st->result);
+    duckdb_destroy_prepare(&st->prepared);
+    for (size_t c = 0; c < st->ncols; c++)
+        free(st->names[c]);
+    free(st->names);
+    free(st->data);
+    free(st->validity);
+    free(st);
+}
+
+int tn_engine_statement_count(struct tn_session *s, const char *sql, struct tn_err *err)
+{
+    duckdb_extracted_statements stmts = NULL;
+    idx_t n = duckdb_extract_statements(s->conn, sql, &stmts);
+    int rc;
+
+    if (n == 0) {
+        const char *msg = duckdb_extract_statements_error(stmts);
+        tn_fail(err, TN_EINPUT, "%s", msg && *msg ? msg : "no SQL statement given");
+        rc = -1;
+    } else {
+        rc = n > 1 ? 1 : 0;
+    }
+    duckdb_destroy_extracted(&stmts);
+    return rc;
+}
+
+static void quote(struct tn_buf *b, const char *s, char q)
+{
+    tn_buf_add(b, &q, 1, NULL);
+    for (const char *p = s; *p; p++) {
+        if (*p == q)
+            tn_buf_add(b, &q, 1, NULL);
+        tn_buf_add(b, p, 1, NULL);
+    }
+    tn_buf_add(b, &q, 1, NULL);
+}
+
+void tn_sql_ident(struct tn_buf *b, const char *s)
+{
+    quote(b, s, '"');
+}
+
+void tn_sql_string(struct tn_buf *b, const char *s)
+{
+    quote(b, s, '\'');
+}

@@ -1,0 +1,369 @@
+/* infer.c - an Iceberg schema for the rows of a query, from DuckDB's own types: DESCRIBE gives
+ * each column's type as text (BIGINT, DECIMAL(18,3), STRUCT("a b" INTEGER, c VARCHAR[]), ...),
+ * parsed here into Iceberg's JSON types with fresh field ids. Column names are sanitised to
+ * lowercase [a-z0-9_], de-duplicated and never empty. */
+#include "table.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct type_parser {
+    const char *p;
+    int next_id;
+    struct tn_err *err;
+};
+
+static void skip_space(struct type_parser *tp)
+{
+    while (*tp->p == ' ')
+        tp->p++;
+}
+
+static int eat(struct type_parser *tp, const char *word)
+{
+    size_t n = strlen(word);
+    skip_space(tp);
+    if (strncasecmp(tp->p, word, n) == 0) {
+        tp->p += n;
+        return 1;
+    }
+    return 0;
+}
+
+/* A field name inside STRUCT(...): a bare word or a double-quoted identifier. */
+static char *parse_name(struct type_parser *tp)
+{
+    struct tn_buf b = TN_BUF_INIT(0);
+
+    skip_space(tp);
+    if (*tp->p == '"') {
+        tp->p++;
+        while (*tp->p) {
+            if (tp->p[0] == '"' && tp->p[1] == '"') {
+                tn_buf_add(&b, "\"", 1, NULL);
+                tp->p += 2;
+            } else if (*tp->p == '"') {
+                tp->p++;
+                break;
+            } else {
+                tn_buf_add(&b, tp->p++, 1, NULL);
+            }
+        }
+    } else {
+        while (*tp->p && *tp->p != ' ')
+            tn_buf_add(&b, tp->p++, 1, NULL);
+    }
+    return tn_buf_detach(&b, NULL);
+}
+
+static json_t *parse_type(struct type_parser *tp);
+
+static json_t *parse_struct(struct type_parser *tp)
+{
+    json_t *fields = json_array();
+
+    while (!tp->err->code) {
+        char *name;
+        json_t *type;
+        int id;
+
+        skip_space(tp);
+        if (*tp->p == ')') {
+            tp->p++;
+            break;
+        }
+        name = parse_name(tp);
+        id = tp->next_id++;
+        type = parse_type(tp);
+        if (!type) {
+            free(name);
+            break;
+        }
+        json_array_append_new(fields, json_pack("{s:i, s:s, s:b, s:o}", "id", id, "name", name,
+                                                "required", 0, "type", type));
+        free(name);
+        skip_space(tp);
+        if (*tp->p == ',')
+            tp->p++;
+    }
+    if (tp->err->code) {
+        json_decref(fields);
+        return NULL;
+    }
+    return json_pack("{s:s, s:o}", "type", "struct", "fields", fields);
+}
+
+static json_t *parse_base(struct type_parser *tp)
+{
+    static const struct {
+        const char *duck;
+        const char *iceberg;
+    } names[] = {
+        {"TIMESTAMP WITH TIME ZONE", "timestamptz"}, {"TIMESTAMP_NS", "timestamp_ns"},
+        {"TIMESTAMP_MS", "timestamp"}, {"TIMESTAMP_S", "timestamp"}, {"TIMESTAMPTZ", "timestamptz"},
+        {"TIMESTAMP", "timestamp"}, {"TIME WITH TIME ZONE", "time"}, {"TIME", "time"},
+        {"DATE", "date"}, {"BOOLEAN", "boolean"}, {"TINYINT", "int"}, {"SMALLINT", "int"},
+        {"UTINYINT", "int"}, {"USMALLINT", "int"}, {"INTEGER", "int"}, {"UINTEGER", "long"},
+        {"BIGINT", "long"}, {"FLOAT", "float"}, {"DOUBLE", "double"}, {"VARCHAR", "string"},
+        {"UUID", "uuid"}, {"BLOB", "binary"}, {"JSON", "string"}, {"INTERVAL", "string"},
+        {"BIT", "string"},
+    };
+    int precision, scale, used;
+
+    if (eat(tp, "STRUCT(")) 
+        return parse_struct(tp);
+    if (eat(tp, "MAP(")) {
+        int kid = tp->next_id++, vid = tp->next_id++;
+        json_t *k = parse_type(tp), *v = NULL;
+        skip_space(tp);
+        if (k && *tp->p == ',') {
+            tp->p++;
+            v = parse_type(tp);
+        }
+        skip_space(tp);
+        if (!k || !v || *tp->p != ')') {
+            json_decref(k);
+            json_decref(v);
+            tn_fail(tp->err, TN_EINPUT, "cannot read map type at '%.40s'", tp->p);
+            return NULL;
+        }
+        tp->p++;
+        return json_pack("{s:s, s:i, s:o, s:i, s:o, s:b}", "type", "map", "key-id", kid, "key", k,
+                         "value-id", vid, "value", v, "value-required", 0);
+    }
+    if (sscanf(tp->p, "DECIMAL(%d,%d)%n", &precision, &scale, &used) == 2) {
+        char text[32];
+        tp->p += used;
+        snprintf(text, sizeof(text), "decimal(%d,%d)", precision, scale);
+        return json_string(text);
+    }
+    if (eat(tp, "HUGEINT") || eat(tp, "UHUGEINT") || eat(tp, "UBIGINT"))
+        return json_string("decimal(38,0)");
+    if (eat(tp, "ENUM(")) {
+        int depth = 1;
+        while (*tp->p && depth) {
+            if (*tp->p == '\'') {
+                tp->p++;
+                while (*tp->p && !(tp->p[0] == '\'' && tp->p[1] != '\''))
+                    tp->p += (tp->p[0] == '\'' ? 2 : 1);
+            } else if (*tp->p == '(') {
+                depth++;
+            } else if (*tp->p == ')') {
+                depth--;
+            }
+            if (*tp->p)
+                tp->p++;
+        }
+        return json_string("string");
+    }
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (eat(tp, names[i].duck))
+            return json_string(names[i].iceberg);
+    if (eat(tp, "\"NULL\"") || eat(tp, "NULL"))
+        return json_string("string");
+    tn_fail(tp->err, TN_EINPUT, "no Iceberg type for DuckDB type '%.60s'", tp->p);
+    return NULL;
+}
+
+static json_t *parse_type(struct type_parser *tp)
+{
+    json_t *t;
+
+    skip_space(tp);
+    t = parse_base(tp);
+    /* list suffixes: INTEGER[] and fixed-size INTEGER[3] */
+    while (t && *tp->p == '[') {
+        int eid = tp->next_id++;
+        while (*tp->p && *tp->p != ']')
+            tp->p++;
+        if (*tp->p == ']')
+            tp->p++;
+        t = json_pack("{s:s, s:i, s:o, s:b}", "type", "list", "element-id", eid, "element", t,
+                      "element-required", 0);
+    }
+    return t;
+}
+
+/* Renumber ids depth-first so that top-level columns get 1..n before nested ones, as other
+ * engines assign them. */
+static void renumber(json_t *type, int *next);
+
+static void renumber_fields(json_t *fields, int *next)
+{
+    size_t i;
+    json_t *f;
+
+    json_array_foreach(fields, i, f) json_object_set_new(f, "id", json_integer((*next)++));
+    json_array_foreach(fields, i, f) renumber(json_object_get(f, "type"), next);
+}
+
+static void renumber(json_t *type, int *next)
+{
+    const char *kind = json_string_value(json_object_get(type, "type"));
+
+    if (!kind)
+        return;
+    if (strcmp(kind, "struct") == 0) {
+        renumber_fields(json_object_get(type, "fields"), next);
+    } else if (strcmp(kind, "list") == 0) {
+        json_object_set_new(type, "element-id", json_integer((*next)++));
+        renumber(json_object_get(type, "element"), next);
+    } else if (strcmp(kind, "map") == 0) {
+        json_object_set_new(type, "key-id", json_integer((*next)++));
+        json_object_set_new(type, "value-id", json_integer((*next)++));
+        renumber(json_object_get(type, "key"), next);
+        renumber(json_object_get(type, "value"), next);
+    }
+}
+
+int tn_type_from_duckdb(const char *duck, int *next_id, json_t **out, struct tn_err *err)
+{
+    struct type_parser tp = {duck, *next_id, err};
+    json_t *t;
+
+    err->code = 0;
+    t = parse_type(&tp);
+    if (!t)
+        return err->code ? err->code : tn_fail(err, TN_EINPUT, "cannot read type '%s'", duck);
+    skip_space(&tp);
+    if (*tp.p) {
+        json_decref(t);
+        return tn_fail(err, TN_EINPUT, "cannot read type '%s' (at '%.40s')", duck, tp.p);
+    }
+    renumber(t, next_id);
+    *out = t;
+    return 0;
+}
+
+void tn_column_name_sanitise(const char *name, char *out, size_t cap)
+{
+    size_t n = 0;
+    int last_us = 0;
+
+    for (const char *p = name; *p && n + 1 < cap && n < TN_NAME_MAX; p++) {
+        char c = (char)tolower((unsigned char)*p);
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+            out[n++] = c;
+            last_us = 0;
+        } else if (!last_us && n > 0) {
+            out[n++] = '_';
+            last_us = 1;
+        }
+    }
+    while (n > 0 && out[n - 1] == '_')
+        n--;
+    out[n] = '\0';
+    if (n == 0)
+        snprintf(out, cap, "column");
+}
+
+int tn_schema_infer(struct tn_session *s, const char *select_sql, json_t **out_schema,
+                    json_t **out_names, char **out_select, struct tn_err *err)
+{
+    char *sql = tn_asprintf("DESCRIBE %s", select_sql);
+    struct tn_rows *cols = NULL;
+    json_t *fields = json_array(), *names = json_object(), *used = json_object();
+    struct tn_buf sel = TN_BUF_INIT(0);
+    int next_id = 1;
+    int rc;
+
+    rc = tn_engine_rows(s, sql, 100000, &cols, err);
+    free(sql);
+    if (rc)
+        goto out;
+    if (cols->nrows == 0) {
+        rc = tn_fail(err, TN_EINPUT, "the file has no columns");
+        goto out;
+    }
+    /* top-level ids first: 1..n */
+    next_id = (int)cols->nrows + 1;
+    tn_buf_addstr(&sel, "SELECT ", NULL);
+    for (size_t i = 0; i < cols->nrows; i++) {
+        const char *orig = tn_rows_get(cols, i, 0);
+        char base[TN_NAME_MAX + 1], name[TN_NAME_MAX + 16];
+        json_t *type = NULL;
+        int id = (int)i + 1;
+
+        tn_column_name_sanitise(orig, base, sizeof(base));
+        snprintf(name, sizeof(name), "%s", base);
+        for (int k = 2; json_object_get(used, name); k++)
+            snprintf(name, sizeof(name), "%s_%d", base, k);
+        json_object_set_new(used, name, json_true());
+        json_object_set_new(names, orig, json_string(name));
+        rc = tn_type_from_duckdb(tn_rows_get(cols, i, 1), &next_id, &type, err);
+        if (rc) {
+            tn_err_prefix(err, "column '%s': ", orig);
+            goto out;
+        }
+        json_array_append_new(fields, json_pack("{s:i, s:s, s:b, s:o}", "id", id, "name", name,
+                                                "required", 0, "type", type));
+        tn_buf_addstr(&sel, i ? ", " : "", NULL);
+        tn_sql_ident(&sel, orig);
+        tn_buf_addstr(&sel, " AS ", NULL);
+        tn_sql_ident(&sel, name);
+    }
+    tn_buf_addf(&sel, NULL, " FROM (%s)", select_sql);
+    *out_schema = json_pack("{s:s, s:i, s:o, s:[]}", "type", "struct", "schema-id", 0, "fields",
+                            fields, "identifier-field-ids");
+    fields = NULL;
+    *out_names = names;
+    names = NULL;
+    *out_select = tn_buf_detach(&sel, NULL);
+out:
+    tn_rows_free(cols);
+    json_decref(fields);
+    json_decref(names);
+    json_decref(used);
+    tn_buf_release(&sel);
+    return rc;
+}
+
+int tn_table_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
+                    const char *name, const char *source_sql, enum tn_write_mode mode,
+                    struct tn_ingest_result *res, struct tn_err *err)
+{
+    json_t *schema = NULL;
+    char *select = NULL;
+    struct tn_table *t = NULL;
+    int rc;
+
+    memset(res, 0, sizeof(*res));
+    rc = tn_schema_infer(s, source_sql, &schema, &res->column_names, &select, err);
+    if (rc)
+        goto out;
+    rc = tn_table_load(wh, ns, name, &t, err);
+    if (rc == TN_ENOTABLE) {
+        rc = tn_table_create(wh, ns, name, schema, NULL, NULL, err);
+        res->created = !rc;
+    }
+    if (!rc)
+        rc = tn_table_write(wh, s, ns, name, select, mode, &res->commit, err);
+    if (rc && res->created) {
+        struct tn_err ignored;
+        tn_table_drop(wh, ns, name, 1, &ignored);
+        res->created = 0;
+    }
+    if (!rc) {
+        tn_table_free(t);
+        t = NULL;
+        rc = tn_table_load(wh, ns, name, &t, err);
+        if (!rc)
+            res->schema = json_incref(tn_metadata_current_schema(t->meta)->json);
+    }
+out:
+    tn_table_free(t);
+    json_decref(schema);
+    free(select);
+    if (rc)
+        tn_ingest_result_release(res);
+    return rc;
+}
+
+void tn_ingest_result_release(struct tn_ingest_result *res)
+{
+    json_decref(res->column_names);
+    json_decref(res->schema);
+    res->column_names = NULL;
+    res->schema = NULL;
+}

@@ -1,0 +1,278 @@
+/* query.c - resolve the tarn tables a SELECT names into relations over their Iceberg files.
+ *
+ * DuckDB parses the statement (json_serialize_sql); every BASE_TABLE node that names a table in
+ * the catalog is replaced by a subquery node that reads that table's files at one snapshot --
+ * the one its AT (VERSION => ...) or AT (TIMESTAMP => ...) clause names, else the request's,
+ * else the current one -- and DuckDB turns the tree back into SQL (json_deserialize_sql). No
+ * SQL text is rewritten by hand, so quoting, comments and odd spacing cannot confuse it. Names
+ * of common table expressions are left alone. */
+#include "table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PARSE_TREE_MAX (64L * 1024 * 1024)
+
+struct resolver {
+    struct tn_warehouse *wh;
+    struct tn_session *session;
+    const struct tn_query_options *opt;
+    json_t *cte_names; /* object used as a set */
+    struct tn_err *err;
+};
+
+/* Run a one-value query and return the value (caller frees) or NULL with "err" set. */
+static char *single_value(struct tn_session *s, const char *sql, struct tn_err *err)
+{
+    struct tn_rows *r = NULL;
+    char *v = NULL;
+
+    if (tn_engine_rows(s, sql, 1, &r, err))
+        return NULL;
+    if (r->nrows == 1 && r->ncols >= 1 && tn_rows_get(r, 0, 0))
+        v = tn_strdup(tn_rows_get(r, 0, 0));
+    else
+        tn_fail(err, TN_EINPUT, "query returned no value");
+    tn_rows_free(r);
+    return v;
+}
+
+/* The parse tree of "sql" as JSON, or NULL with "err" set. */
+static json_t *parse_tree(struct tn_session *s, const char *sql, struct tn_err *err)
+{
+    struct tn_buf q = TN_BUF_INIT(0);
+    json_t *tree;
+    char *text;
+
+    tn_buf_addstr(&q, "SELECT json_serialize_sql(", NULL);
+    tn_sql_string(&q, sql);
+    tn_buf_addstr(&q, ")", NULL);
+    text = single_value(s, q.buf, err);
+    tn_buf_release(&q);
+    if (!text)
+        return NULL;
+    tree = json_loads(text, 0, NULL);
+    free(text);
+    if (!tree) {
+        tn_fail(err, TN_EINTERNAL, "DuckDB returned a parse tree that is not JSON");
+        return NULL;
+    }
+    if (json_is_true(json_object_get(tree, "error"))) {
+        const char *msg = json_string_value(json_object_get(tree, "error_message"));
+        tn_fail(err, TN_EINPUT, "%s", msg ? msg : "cannot parse the statement");
+        json_decref(tree);
+        return NULL;
+    }
+    return tree;
+}
+
+/* SQL text for a parse tree. */
+static char *deparse(struct tn_session *s, json_t *tree, struct tn_err *err)
+{
+    struct tn_buf q = TN_BUF_INIT(0);
+    char *text = json_dumps(tree, JSON_COMPACT);
+    char *sql;
+
+    tn_buf_addstr(&q, "SELECT json_deserialize_sql(", NULL);
+    tn_sql_string(&q, text);
+    tn_buf_addstr(&q, "::JSON)", NULL);
+    free(text);
+    sql = single_value(s, q.buf, err);
+    tn_buf_release(&q);
+    return sql;
+}
+
+/* Evaluate the AT (...) expression node "expr" of unit "unit" into a snapshot id of "t". */
+static int at_snapshot(struct resolver *r, const struct tn_table *t, const char *unit,
+                       json_t *expr, int64_t *out)
+{
+    json_t *tree = parse_tree(r->session, "SELECT 1", r->err);
+    json_t *list;
+    char *sql = NULL, *value = NULL;
+    int rc = 0;
+
+    if (!tree)
+        return r->err->code;
+    list = json_object_get(json_object_get(json_array_get(json_object_get(tree, "statements"), 0),
+                                           "node"),
+                           "select_list");
+    json_array_set(list, 0, expr);
+    sql = deparse(r->session, tree, r->err);
+    json_decref(tree);
+    if (!sql)
+        return r->err->code;
+    if (strcmp(unit, "TIMESTAMP") == 0) {
+        char *q = tn_asprintf("SELECT epoch_ms(CAST((%s) AS TIMESTAMP))", sql + strlen("SELECT "));
+        value = single_value(r->session, q, r->err);
+        free(q);
+        if (!value)
+            rc = r->err->code;
+        else {
+            int64_t ms = 0;
+            tn_parse_i64(value, &ms);
+            rc = tn_table_snapshot_at(t, ms, out, r->err);
+        }
+    } else {
+        char *q = tn_asprintf("SELECT CAST((%s) AS VARCHAR)", sql + strlen("SELECT "));
+        value = single_value(r->session, q, r->err);
+        free(q);
+        if (!value)
+            rc = r->err->code;
+        else
+            rc = tn_table_snapshot_ref(t, value, out, r->err);
+    }
+    free(value);
+    free(sql);
+    return rc;
+}
+
+/* Replace BASE_TABLE node "node" when it names a tarn table. */
+static int resolve_table(struct resolver *r, json_t *node)
+{
+    const char *schema = json_string_value(json_object_get(node, "schema_name"));
+    const char *name = json_string_value(json_object_get(node, "table_name"));
+    const char *catalog = json_string_value(json_object_get(node, "catalog_name"));
+    json_t *at = json_object_get(node, "at_clause");
+    char ns[TN_NAME_MAX + 1], tbl[TN_NAME_MAX + 1];
+    struct tn_table *t = NULL;
+    struct tn_scan *scan = NULL;
+    struct tn_buf sql = TN_BUF_INIT(0);
+    json_t *tree = NULL, *sub;
+    int64_t snapshot = -1;
+    int rc;
+
+    if (!name || (catalog && *catalog))
+        return 0;
+    if ((!schema || !*schema) && json_object_get(r->cte_names, name))
+        return 0;
+    {
+        struct tn_err ignored;
+        if (tn_name_check("namespace", schema && *schema ? schema : "default", ns, &ignored) ||
+            tn_name_check("table", name, tbl, &ignored))
+            return 0; /* not a name tarn could have: leave it to DuckDB */
+    }
+    rc = tn_table_load(r->wh, ns, tbl, &t, r->err);
+    if (rc == TN_ENOTABLE)
+        return 0; /* not ours (DuckDB will say it does not exist) */
+    if (rc)
+        return rc;
+    if (json_is_object(at)) {
+        const char *unit = json_string_value(json_object_get(at, "unit"));
+        rc = at_snapshot(r, t, unit ? unit : "VERSION", json_object_get(at, "expr"), &snapshot);
+    } else if (r->opt && r->opt->snapshot_id != -1) {
+        snapshot = r->opt->snapshot_id;
+    } else if (r->opt && r->opt->as_of_ms != -1) {
+        rc = tn_table_snapshot_at(t, r->opt->as_of_ms, &snapshot, r->err);
+    }
+    if (!rc)
+        rc = tn_table_scan(r->wh, t, snapshot, &scan, r->err);
+    if (!rc) {
+        tn_buf_addstr(&sql, "SELECT * FROM ", NULL);
+        rc = tn_scan_sql(r->wh, t, scan, &sql, r->err);
+    }
+    if (!rc) {
+        tn_buf_addstr(&sql, " AS ", NULL);
+        tn_sql_ident(&sql, tbl);
+        tree = parse_tree(r->session, sql.buf, r->err);
+        if (!tree)
+            rc = r->err->code;
+    }
+    if (!rc) {
+        const char *alias = json_string_value(json_object_get(node, "alias"));
+        sub = json_object_get(
+            json_object_get(json_array_get(json_object_get(tree, "statements"), 0), "node"),
+            "from_table");
+        json_object_set_new(sub, "alias", json_string(alias && *alias ? alias : tbl));
+        json_object_set(sub, "column_name_alias", json_object_get(node, "column_name_alias"));
+        json_object_update(node, sub);
+        json_object_del(node, "schema_name");
+        json_object_del(node, "table_name");
+        json_object_del(node, "catalog_name");
+        json_object_del(node, "at_clause");
+    }
+    json_decref(tree);
+    tn_buf_release(&sql);
+    tn_scan_free(scan);
+    tn_table_free(t);
+    return rc;
+}
+
+static void collect_ctes(json_t *n, json_t *names)
+{
+    size_t i;
+    json_t *v;
+    const char *k;
+
+    if (json_is_array(n)) {
+        json_array_foreach(n, i, v) collect_ctes(v, names);
+        return;
+    }
+    if (!json_is_object(n))
+        return;
+    if (json_is_object(json_object_get(n, "cte_map"))) {
+        json_t *map = json_object_get(json_object_get(n, "cte_map"), "map");
+        json_array_foreach(map, i, v) {
+            const char *name = json_string_value(json_object_get(v, "key"));
+            if (name)
+                json_object_set_new(names, name, json_true());
+        }
+    }
+    json_object_foreach(n, k, v) collect_ctes(v, names);
+}
+
+static int walk(struct resolver *r, json_t *n)
+{
+    size_t i;
+    json_t *v;
+    const char *k;
+    int rc;
+
+    if (json_is_array(n)) {
+        json_array_foreach(n, i, v) {
+            if ((rc = walk(r, v)))
+                return rc;
+        }
+        return 0;
+    }
+    if (!json_is_object(n))
+        return 0;
+    if (json_is_string(json_object_get(n, "type")) &&
+        strcmp(json_string_value(json_object_get(n, "type")), "BASE_TABLE") == 0)
+        return resolve_table(r, n);
+    json_object_foreach(n, k, v) {
+        if ((rc = walk(r, v)))
+            return rc;
+    }
+    return 0;
+}
+
+int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *user_sql,
+                     const struct tn_query_options *opt, char **out, struct tn_err *err)
+{
+    struct resolver r = {wh, s, opt, json_object(), err};
+    json_t *tree = parse_tree(s, user_sql, err);
+    char *sql = NULL;
+    int rc;
+
+    if (!tree) {
+        json_decref(r.cte_names);
+        return err->code;
+    }
+    if (json_array_size(json_object_get(tree, "statements")) != 1) {
+        json_decref(tree);
+        json_decref(r.cte_names);
+        return tn_fail(err, TN_EINPUT, "send exactly one statement per query");
+    }
+    collect_ctes(tree, r.cte_names);
+    rc = walk(&r, tree);
+    if (!rc) {
+        sql = deparse(s, tree, err);
+        if (!sql)
+            rc = err->code;
+    }
+    json_decref(tree);
+    json_decref(r.cte_names);
+    if (!rc)
+        *out = sql;
+    return rc;
+}

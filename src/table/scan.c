@@ -1,0 +1,479 @@
+/* scan.c - plan a snapshot's files and turn the plan into a DuckDB relation (see table.h).
+ *
+ * The relation reads Parquet by field id (read_parquet's "schema" map), so renamed and added
+ * columns read right, with initial defaults for columns a file predates. Data files are read in
+ * groups: all files that need no deletes and share the same identity-partition values go into
+ * one read_parquet call (those values become the defaults of partition columns that writers
+ * left out of the files); a file with deletes is read alone, with an anti-join on the
+ * positions its position-delete files list and on the keys of its equality-delete files. */
+#include "table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MANIFEST_MAX_BYTES (512L * 1024 * 1024)
+
+/*---- Planning ----*/
+
+static int read_file(struct tn_warehouse *wh, const struct tn_table *t, const char *location,
+                     struct tn_buf *out, struct tn_err *err)
+{
+    char *resolved = tn_table_resolve(t, location);
+    int rc = tn_storage_read(wh->storage, resolved, out, err);
+
+    if (rc)
+        tn_err_prefix(err, "table %s.%s: ", t->ns, t->name);
+    free(resolved);
+    return rc;
+}
+
+static void append_entries(struct tn_manifest_entry **dst, size_t *n, size_t *cap,
+                           struct tn_manifest_entry *src)
+{
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 64;
+        *dst = tn_realloc(*dst, *cap * sizeof(**dst));
+    }
+    (*dst)[(*n)++] = *src;
+    memset(src, 0, sizeof(*src));
+}
+
+/* The manifest list of a snapshot; v1 snapshots with inline manifest paths get a synthesised
+ * list (sequence numbers 0, spec 0). */
+static int snapshot_manifests(struct tn_warehouse *wh, const struct tn_table *t,
+                              const struct tn_snapshot *snap, struct tn_manifest_file **out,
+                              size_t *out_n, struct tn_err *err)
+{
+    struct tn_buf buf = TN_BUF_INIT(MANIFEST_MAX_BYTES);
+    int rc;
+
+    if (!snap->manifest_list) {
+        size_t n = json_array_size(snap->manifests);
+        struct tn_manifest_file *v = tn_calloc(n + 1, sizeof(*v));
+        for (size_t i = 0; i < n; i++) {
+            v[i].path = tn_strdup(json_string_value(json_array_get(snap->manifests, i))
+                                      ? json_string_value(json_array_get(snap->manifests, i))
+                                      : "");
+            v[i].added_snapshot_id = snap->id;
+        }
+        *out = v;
+        *out_n = n;
+        return 0;
+    }
+    rc = read_file(wh, t, snap->manifest_list, &buf, err);
+    if (!rc)
+        rc = tn_manifest_list_read(buf.buf, buf.len, out, out_n, err);
+    if (rc)
+        tn_err_prefix(err, "manifest list %s: ", snap->manifest_list);
+    tn_buf_release(&buf);
+    return rc;
+}
+
+int tn_table_scan(struct tn_warehouse *wh, const struct tn_table *t, int64_t snapshot_id,
+                  struct tn_scan **out, struct tn_err *err)
+{
+    const struct tn_metadata *m = t->meta;
+    const struct tn_snapshot *snap;
+    struct tn_scan *s = tn_calloc(1, sizeof(*s));
+    size_t data_cap = 0, del_cap = 0;
+    int rc = 0;
+
+    if (snapshot_id == -1)
+        snapshot_id = m->current_snapshot_id;
+    s->snapshot_id = snapshot_id;
+    if (snapshot_id == -1) {
+        s->schema = tn_metadata_current_schema(m);
+        *out = s;
+        return 0;
+    }
+    snap = tn_metadata_snapshot(m, snapshot_id);
+    if (!snap) {
+        tn_scan_free(s);
+        return tn_fail(err, TN_ENOTFOUND, "table %s.%s has no snapshot %lld", t->ns, t->name,
+                       (long long)snapshot_id);
+    }
+    s->schema = tn_metadata_snapshot_schema(m, snap);
+    rc = snapshot_manifests(wh, t, snap, &s->manifests, &s->nmanifests, err);
+    for (size_t i = 0; !rc && i < s->nmanifests; i++) {
+        struct tn_manifest_file *mf = &s->manifests[i];
+        struct tn_buf buf = TN_BUF_INIT(MANIFEST_MAX_BYTES);
+        struct tn_manifest_entry *entries = NULL;
+        size_t n = 0;
+
+        if (mf->content == 0 && mf->added_files == 0 && mf->existing_files == 0 &&
+            mf->deleted_files > 0)
+            continue; /* only DELETED entries: nothing live in it */
+        rc = read_file(wh, t, mf->path, &buf, err);
+        if (!rc)
+            rc = tn_manifest_read(buf.buf, buf.len, mf, &entries, &n, err);
+        if (rc)
+            tn_err_prefix(err, "manifest %s: ", mf->path);
+        tn_buf_release(&buf);
+        for (size_t k = 0; !rc && k < n; k++) {
+            if (entries[k].status == TN_ENTRY_DELETED)
+                continue;
+            if (entries[k].file.content == 0)
+                append_entries(&s->data, &s->ndata, &data_cap, &entries[k]);
+            else
+                append_entries(&s->deletes, &s->ndeletes, &del_cap, &entries[k]);
+        }
+        tn_manifest_entries_free(entries, n);
+    }
+    if (rc) {
+        tn_scan_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void tn_scan_free(struct tn_scan *s)
+{
+    if (!s)
+        return;
+    tn_manifest_entries_free(s->data, s->ndata);
+    tn_manifest_entries_free(s->deletes, s->ndeletes);
+    tn_manifest_files_free(s->manifests, s->nmanifests);
+    free(s);
+}
+
+/*---- SQL ----*/
+
+/* Append DuckDB's text for a blob (\xNN escapes for everything but plain ASCII). */
+static void blob_text(struct tn_buf *b, const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\' && p[i] != '\'')
+            tn_buf_add(b, &p[i], 1, NULL);
+        else
+            tn_buf_addf(b, NULL, "\\x%02X", p[i]);
+    }
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* The text of an initial-default JSON value that DuckDB casts to the column's type, or NULL
+ * when there is none (or it is a struct default, whose children take their own). */
+static char *default_text(const struct tn_field *f)
+{
+    const json_t *d = f->initial_default;
+    struct tn_buf b = TN_BUF_INIT(0);
+
+    if (!d || json_is_null(d) || !tn_type_is_primitive(f->type))
+        return NULL;
+    if (json_is_boolean(d))
+        return tn_strdup(json_is_true(d) ? "true" : "false");
+    if (json_is_integer(d))
+        return tn_asprintf("%lld", (long long)json_integer_value(d));
+    if (json_is_real(d))
+        return tn_asprintf("%.17g", json_real_value(d));
+    if (!json_is_string(d))
+        return NULL;
+    if (f->type->kind == TN_T_BINARY || f->type->kind == TN_T_FIXED) {
+        const char *h = json_string_value(d);
+        size_t n = strlen(h);
+        unsigned char *raw = tn_malloc(n / 2 + 1);
+        for (size_t i = 0; i + 1 < n; i += 2)
+            raw[i / 2] = (unsigned char)(hexval(h[i]) * 16 + hexval(h[i + 1]));
+        blob_text(&b, raw, n / 2);
+        free(raw);
+        return tn_buf_detach(&b, NULL);
+    }
+    return tn_strdup(json_string_value(d));
+}
+
+/* The text of an identity-partition value for column "f", or NULL. */
+static char *partition_default(const struct tn_table *t, const struct tn_manifest_entry *e,
+                               const struct tn_field *f)
+{
+    const struct tn_spec *spec = tn_metadata_spec(t->meta, e->spec_id);
+    struct tn_buf b = TN_BUF_INIT(0);
+
+    if (!spec)
+        return NULL;
+    for (size_t i = 0; i < spec->nfields && i < e->file.npartition; i++) {
+        const struct tn_partition_field *pf = &spec->fields[i];
+        const struct tn_pvalue *pv = &e->file.partition[i];
+        unsigned char enc[256];
+        size_t len;
+
+        if (pf->source_id != f->id || strcmp(pf->transform, "identity") != 0 || pv->is_null)
+            continue;
+        if (f->type->kind == TN_T_BINARY || f->type->kind == TN_T_FIXED) {
+            blob_text(&b, pv->bytes.p, pv->bytes.n);
+            return tn_buf_detach(&b, NULL);
+        }
+        if (f->type->kind == TN_T_STRING)
+            return tn_strndup((const char *)pv->bytes.p, pv->bytes.n);
+        len = tn_pvalue_encode(f->type, pv, enc, sizeof(enc));
+        if (tn_bound_format(f->type, enc, len, &b, NULL)) {
+            tn_buf_release(&b);
+            return NULL;
+        }
+        return tn_buf_detach(&b, NULL);
+    }
+    return NULL;
+}
+
+/* Append the DuckDB type of "type" as a string literal ('STRUCT("a" INTEGER)'). */
+static int type_literal(const struct tn_type *type, struct tn_buf *sql, struct tn_err *err)
+{
+    struct tn_buf text = TN_BUF_INIT(0);
+    int rc = tn_type_duckdb(type, &text, err);
+
+    if (!rc)
+        tn_sql_string(sql, text.buf);
+    tn_buf_release(&text);
+    return rc;
+}
+
+/* Append read_parquet's schema map for "schema", with defaults for data file "e" (or none). */
+static int schema_map(const struct tn_table *t, const struct tn_schema *schema,
+                      const struct tn_manifest_entry *e, struct tn_buf *sql, struct tn_err *err)
+{
+    tn_buf_addstr(sql, "MAP {", NULL);
+    for (size_t i = 0; i < schema->root.nfields; i++) {
+        const struct tn_field *f = &schema->root.fields[i];
+        char *dflt = e ? partition_default(t, e, f) : NULL;
+        int rc;
+
+        if (!dflt)
+            dflt = default_text(f);
+        tn_buf_addf(sql, NULL, "%s%d: {name: ", i ? ", " : "", f->id);
+        tn_sql_string(sql, f->name);
+        tn_buf_addstr(sql, ", type: ", NULL);
+        rc = type_literal(f->type, sql, err);
+        tn_buf_addstr(sql, ", default_value: ", NULL);
+        if (dflt)
+            tn_sql_string(sql, dflt);
+        else
+            tn_buf_addstr(sql, "NULL::VARCHAR", NULL);
+        tn_buf_addstr(sql, "}", NULL);
+        free(dflt);
+        if (rc)
+            return rc;
+    }
+    tn_buf_addstr(sql, "}", NULL);
+    return 0;
+}
+
+static void select_list(const struct tn_schema *schema, const char *alias, struct tn_buf *sql)
+{
+    for (size_t i = 0; i < schema->root.nfields; i++) {
+        if (i)
+            tn_buf_addstr(sql, ", ", NULL);
+        if (alias)
+            tn_buf_addf(sql, NULL, "%s.", alias);
+        tn_sql_ident(sql, schema->root.fields[i].name);
+    }
+}
+
+static int local_path(struct tn_warehouse *wh, const struct tn_table *t, const char *location,
+                      struct tn_buf *sql, struct tn_err *err)
+{
+    char *resolved = tn_table_resolve(t, location);
+    char *path = NULL;
+    int rc = tn_storage_local_path(wh->storage, resolved, &path, err);
+
+    if (!rc)
+        tn_sql_string(sql, path);
+    free(resolved);
+    free(path);
+    return rc;
+}
+
+/* The field (of any schema the table had) with id "id": equality deletes may name columns the
+ * current schema dropped. */
+static const struct tn_field *any_field(const struct tn_table *t, int id)
+{
+    for (size_t i = t->meta->nschemas; i-- > 0;) {
+        const struct tn_field *f = tn_schema_find(t->meta->schemas[i], id);
+        if (f)
+            return f;
+    }
+    return NULL;
+}
+
+/* One data file with its applicable deletes. */
+static int file_with_deletes(struct tn_warehouse *wh, const struct tn_table *t,
+                             const struct tn_scan *scan, const struct tn_manifest_entry *e,
+                             struct tn_buf *sql, struct tn_err *err)
+{
+    struct tn_buf pos_files = TN_BUF_INIT(0);
+    struct tn_buf extra = TN_BUF_INIT(0); /* equality-key columns missing from the schema */
+    struct tn_buf joins = TN_BUF_INIT(0);
+    int rc = 0, njoin = 0;
+
+    for (size_t d = 0; !rc && d < scan->ndeletes; d++) {
+        const struct tn_manifest_entry *del = &scan->deletes[d];
+        if (!tn_delete_applies(del, tn_metadata_spec(t->meta, del->spec_id), e))
+            continue;
+        if (del->file.content == 1) {
+            tn_buf_addstr(&pos_files, pos_files.len ? ", " : "", NULL);
+            rc = local_path(wh, t, del->file.file_path, &pos_files, err);
+            continue;
+        }
+        /* equality delete: anti-join on the listed columns, nulls matching nulls */
+        tn_buf_addf(&joins, NULL, " ANTI JOIN (SELECT * FROM read_parquet([");
+        rc = local_path(wh, t, del->file.file_path, &joins, err);
+        tn_buf_addstr(&joins, "], schema = MAP {", NULL);
+        for (size_t k = 0; !rc && k < del->file.nequality_ids; k++) {
+            int id = del->file.equality_ids[k];
+            const struct tn_field *f = any_field(t, id);
+            if (!f) {
+                rc = tn_fail(err, TN_EINPUT, "equality delete file %s names unknown field id %d",
+                             del->file.file_path, id);
+                break;
+            }
+            tn_buf_addf(&joins, NULL, "%s%d: {name: 'k%d', type: ", k ? ", " : "", id, id);
+            rc = type_literal(f->type, &joins, err);
+            tn_buf_addstr(&joins, ", default_value: NULL::VARCHAR}", NULL);
+            if (!tn_schema_find(scan->schema, id) || !tn_type_is_primitive(f->type)) {
+                /* read the key from the data file under a hidden name */
+                tn_buf_addf(&extra, NULL, ", %d: {name: '__tn_k%d', type: ", id, id);
+                if (!rc)
+                    rc = type_literal(f->type, &extra, err);
+                tn_buf_addstr(&extra, ", default_value: NULL::VARCHAR}", NULL);
+            }
+        }
+        tn_buf_addf(&joins, NULL, "}, hive_partitioning = false)) e%d ON ", njoin);
+        for (size_t k = 0; !rc && k < del->file.nequality_ids; k++) {
+            int id = del->file.equality_ids[k];
+            const struct tn_field *f = tn_schema_find(scan->schema, id);
+            if (k)
+                tn_buf_addstr(&joins, " AND ", NULL);
+            if (f && tn_type_is_primitive(f->type)) {
+                tn_buf_addstr(&joins, "d.", NULL);
+                tn_sql_ident(&joins, f->name);
+            } else {
+                tn_buf_addf(&joins, NULL, "d.__tn_k%d", id);
+            }
+            tn_buf_addf(&joins, NULL, " IS NOT DISTINCT FROM e%d.k%d", njoin, id);
+        }
+        njoin++;
+    }
+    if (!rc) {
+        tn_buf_addstr(sql, "SELECT ", NULL);
+        select_list(scan->schema, "d", sql);
+        tn_buf_addstr(sql, " FROM read_parquet([", NULL);
+        rc = local_path(wh, t, e->file.file_path, sql, err);
+    }
+    if (!rc) {
+        tn_buf_addstr(sql, "], schema = ", NULL);
+        rc = schema_map(t, scan->schema, e, sql, err);
+    }
+    if (!rc) {
+        if (extra.len) {
+            sql->len--; /* reopen the map to add the hidden key columns */
+            tn_buf_add(sql, extra.buf, extra.len, NULL);
+            tn_buf_addstr(sql, "}", NULL);
+        }
+        tn_buf_addstr(sql, ", hive_partitioning = false, file_row_number = true) d", NULL);
+        if (pos_files.len) {
+            tn_buf_addstr(sql,
+                          " ANTI JOIN (SELECT pos FROM read_parquet([", NULL);
+            tn_buf_add(sql, pos_files.buf, pos_files.len, NULL);
+            tn_buf_addstr(sql,
+                          "], schema = MAP {2147483546: {name: 'file_path', type: 'VARCHAR', "
+                          "default_value: NULL::VARCHAR}, 2147483545: {name: 'pos', type: "
+                          "'BIGINT', default_value: NULL::VARCHAR}}, hive_partitioning = false) "
+                          "WHERE file_path = ",
+                          NULL);
+            tn_sql_string(sql, e->file.file_path);
+            tn_buf_addstr(sql, ") p ON d.file_row_number = p.pos", NULL);
+        }
+        if (joins.len)
+            tn_buf_add(sql, joins.buf, joins.len, NULL);
+    }
+    tn_buf_release(&pos_files);
+    tn_buf_release(&extra);
+    tn_buf_release(&joins);
+    return rc;
+}
+
+static int has_deletes(const struct tn_table *t, const struct tn_scan *scan,
+                       const struct tn_manifest_entry *e)
+{
+    for (size_t d = 0; d < scan->ndeletes; d++)
+        if (tn_delete_applies(&scan->deletes[d],
+                              tn_metadata_spec(t->meta, scan->deletes[d].spec_id), e))
+            return 1;
+    return 0;
+}
+
+/* Whether two data files get the same identity-partition defaults. */
+static int same_defaults(const struct tn_table *t, const struct tn_manifest_entry *a,
+                         const struct tn_manifest_entry *b)
+{
+    const struct tn_spec *sa = tn_metadata_spec(t->meta, a->spec_id);
+    int any_identity = 0;
+
+    for (size_t i = 0; sa && i < sa->nfields; i++)
+        if (strcmp(sa->fields[i].transform, "identity") == 0)
+            any_identity = 1;
+    if (!any_identity && a->spec_id == b->spec_id)
+        return 1;
+    return a->spec_id == b->spec_id && tn_partition_equal(&a->file, &b->file);
+}
+
+int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct tn_scan *scan,
+                struct tn_buf *sql, struct tn_err *err)
+{
+    char *grouped = tn_calloc(scan->ndata + 1, 1);
+    int rc = 0, parts = 0;
+
+    tn_buf_addstr(sql, "(", NULL);
+    for (size_t i = 0; !rc && i < scan->ndata; i++) {
+        const struct tn_manifest_entry *e = &scan->data[i];
+        if (grouped[i])
+            continue;
+        grouped[i] = 1;
+        if (parts++)
+            tn_buf_addstr(sql, " UNION ALL ", NULL);
+        if (has_deletes(t, scan, e)) {
+            rc = file_with_deletes(wh, t, scan, e, sql, err);
+            continue;
+        }
+        tn_buf_addstr(sql, "SELECT ", NULL);
+        select_list(scan->schema, NULL, sql);
+        tn_buf_addstr(sql, " FROM read_parquet([", NULL);
+        rc = local_path(wh, t, e->file.file_path, sql, err);
+        for (size_t j = i + 1; !rc && j < scan->ndata; j++) {
+            if (grouped[j] || !same_defaults(t, e, &scan->data[j]) ||
+                has_deletes(t, scan, &scan->data[j]))
+                continue;
+            grouped[j] = 1;
+            tn_buf_addstr(sql, ", ", NULL);
+            rc = local_path(wh, t, scan->data[j].file.file_path, sql, err);
+        }
+        if (rc)
+            break;
+        tn_buf_addstr(sql, "], schema = ", NULL);
+        rc = schema_map(t, scan->schema, e, sql, err);
+        tn_buf_addstr(sql, ", hive_partitioning = false)", NULL);
+    }
+    if (!rc && !parts) {
+        /* no data files: an empty relation with the right columns and types */
+        tn_buf_addstr(sql, "SELECT ", NULL);
+        for (size_t i = 0; !rc && i < scan->schema->root.nfields; i++) {
+            const struct tn_field *f = &scan->schema->root.fields[i];
+            tn_buf_addstr(sql, i ? ", CAST(NULL AS " : "CAST(NULL AS ", NULL);
+            rc = tn_type_duckdb(f->type, sql, err);
+            tn_buf_addstr(sql, ") AS ", NULL);
+            tn_sql_ident(sql, f->name);
+        }
+        tn_buf_addstr(sql, " WHERE false", NULL);
+    }
+    tn_buf_addstr(sql, ")", NULL);
+    free(grouped);
+    return rc;
+}

@@ -1,0 +1,357 @@
+/* table.c - warehouses and table versions: open, load, create, register, drop, and path maps
+ * (see table.h). */
+#include "table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define METADATA_MAX_BYTES (256L * 1024 * 1024)
+
+int tn_warehouse_open(const struct tn_warehouse_options *opt, struct tn_warehouse **out,
+                      struct tn_err *err)
+{
+    struct tn_warehouse *wh = tn_calloc(1, sizeof(*wh));
+    struct tn_engine_options eo = {0};
+    const char *dirs[66];
+    char *catalog_path = NULL;
+    char *temp_dir = NULL;
+    size_t nd = 0;
+    int rc;
+
+    rc = tn_storage_open(opt->warehouse, &wh->storage, err);
+    if (rc)
+        goto out;
+    catalog_path = opt->catalog_path
+                       ? tn_strdup(opt->catalog_path)
+                       : tn_asprintf("%s/catalog.db", tn_storage_root_path(wh->storage));
+    rc = tn_catalog_open(catalog_path, "tarn", &wh->catalog, err);
+    if (rc)
+        goto out;
+    temp_dir = tn_asprintf("%s/.tmp", tn_storage_root_path(wh->storage));
+    dirs[nd++] = tn_storage_root_path(wh->storage);
+    for (size_t i = 0; opt->extra_dirs && opt->extra_dirs[i] && nd < 64; i++)
+        dirs[nd++] = opt->extra_dirs[i];
+    dirs[nd] = NULL;
+    eo.allowed_dirs = dirs;
+    eo.temp_dir = temp_dir;
+    eo.memory_limit = opt->memory_limit;
+    eo.threads = opt->threads;
+    rc = tn_engine_open(&eo, &wh->engine, err);
+out:
+    free(catalog_path);
+    free(temp_dir);
+    if (rc) {
+        tn_warehouse_close(wh);
+        return rc;
+    }
+    *out = wh;
+    return 0;
+}
+
+void tn_warehouse_close(struct tn_warehouse *wh)
+{
+    if (!wh)
+        return;
+    tn_engine_close(wh->engine);
+    tn_catalog_close(wh->catalog);
+    tn_storage_close(wh->storage);
+    free(wh);
+}
+
+/*---- Path maps ----*/
+
+static void path_map_release(struct tn_path_map *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->from[i]);
+        free(m->to[i]);
+    }
+    free(m->from);
+    free(m->to);
+    memset(m, 0, sizeof(*m));
+}
+
+static int path_map_parse(const char *text, struct tn_path_map *m, struct tn_err *err)
+{
+    json_t *j = json_loads(text, 0, NULL);
+    const char *key;
+    json_t *v;
+
+    memset(m, 0, sizeof(*m));
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return tn_fail(err, TN_EINPUT, "path map must be a JSON object of prefix to prefix");
+    }
+    m->from = tn_calloc(json_object_size(j) + 1, sizeof(char *));
+    m->to = tn_calloc(json_object_size(j) + 1, sizeof(char *));
+    json_object_foreach(j, key, v) {
+        if (!json_is_string(v)) {
+            json_decref(j);
+            path_map_release(m);
+            return tn_fail(err, TN_EINPUT, "path map value for '%s' must be a string", key);
+        }
+        m->from[m->n] = tn_strdup(key);
+        m->to[m->n] = tn_strdup(json_string_value(v));
+        m->n++;
+    }
+    json_decref(j);
+    return 0;
+}
+
+static char *map_location(const struct tn_path_map *m, const char *location)
+{
+    size_t best = 0, best_len = 0;
+
+    for (size_t i = 0; i < m->n; i++) {
+        size_t n = strlen(m->from[i]);
+        if (n > best_len && strncmp(location, m->from[i], n) == 0) {
+            best = i;
+            best_len = n;
+        }
+    }
+    if (!best_len)
+        return tn_strdup(location);
+    return tn_asprintf("%s%s", m->to[best], location + best_len);
+}
+
+char *tn_table_resolve(const struct tn_table *t, const char *location)
+{
+    return map_location(&t->map, location);
+}
+
+/*---- Loading ----*/
+
+static int read_metadata(struct tn_warehouse *wh, const char *location, struct tn_metadata **out,
+                         struct tn_err *err)
+{
+    struct tn_buf buf = TN_BUF_INIT(METADATA_MAX_BYTES);
+    int rc = tn_storage_read(wh->storage, location, &buf, err);
+
+    if (!rc)
+        rc = tn_metadata_parse(buf.buf, buf.len, out, err);
+    if (rc)
+        tn_err_prefix(err, "metadata %s: ", location);
+    tn_buf_release(&buf);
+    return rc;
+}
+
+int tn_table_load(struct tn_warehouse *wh, const char *ns, const char *name,
+                  struct tn_table **out, struct tn_err *err)
+{
+    struct tn_table *t = tn_calloc(1, sizeof(*t));
+    char *map_text = NULL;
+    char *resolved = NULL;
+    int rc;
+
+    snprintf(t->ns, sizeof(t->ns), "%s", ns);
+    snprintf(t->name, sizeof(t->name), "%s", name);
+    rc = tn_catalog_load(wh->catalog, ns, name, &t->metadata_location, err);
+    if (!rc)
+        rc = tn_catalog_get_option(wh->catalog, ns, name, "path_map", &map_text, err);
+    if (!rc && map_text)
+        rc = path_map_parse(map_text, &t->map, err);
+    if (!rc) {
+        resolved = tn_table_resolve(t, t->metadata_location);
+        rc = read_metadata(wh, resolved, &t->meta, err);
+    }
+    free(map_text);
+    free(resolved);
+    if (rc) {
+        tn_table_free(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+void tn_table_free(struct tn_table *t)
+{
+    if (!t)
+        return;
+    free(t->metadata_location);
+    tn_metadata_free(t->meta);
+    path_map_release(&t->map);
+    free(t);
+}
+
+/*---- Creating, registering, dropping ----*/
+
+int tn_table_create(struct tn_warehouse *wh, const char *ns, const char *name, json_t *schema,
+                    json_t *properties, struct tn_table **out, struct tn_err *err)
+{
+    struct tn_metadata *m = NULL;
+    char *location = tn_asprintf("%s/%s/%s", tn_storage_root_uri(wh->storage), ns, name);
+    char *meta_location = NULL;
+    char *text = NULL;
+    char uuid[37];
+    int rc;
+
+    rc = tn_metadata_new(location, schema, properties, &m, err);
+    if (rc)
+        goto out;
+    tn_uuid4(uuid);
+    meta_location = tn_asprintf("%s/metadata/00000-%s.metadata.json", location, uuid);
+    text = tn_metadata_dump(m);
+    rc = tn_storage_write(wh->storage, meta_location, text, strlen(text), err);
+    if (rc)
+        goto out;
+    rc = tn_catalog_create(wh->catalog, ns, name, meta_location, err);
+    if (rc) {
+        struct tn_err ignored;
+        tn_storage_delete(wh->storage, meta_location, &ignored);
+        goto out;
+    }
+    if (out)
+        rc = tn_table_load(wh, ns, name, out, err);
+out:
+    tn_metadata_free(m);
+    free(location);
+    free(meta_location);
+    free(text);
+    return rc;
+}
+
+int tn_table_register(struct tn_warehouse *wh, const char *ns, const char *name,
+                      const char *metadata_location, json_t *path_map, struct tn_err *err)
+{
+    struct tn_table probe = {0};
+    struct tn_scan *scan = NULL;
+    char *map_text = NULL;
+    char *resolved = NULL;
+    int rc = 0;
+
+    snprintf(probe.ns, sizeof(probe.ns), "%s", ns);
+    snprintf(probe.name, sizeof(probe.name), "%s", name);
+    if (path_map) {
+        map_text = json_dumps(path_map, JSON_COMPACT);
+        rc = path_map_parse(map_text, &probe.map, err);
+    }
+    if (!rc) {
+        resolved = tn_table_resolve(&probe, metadata_location);
+        rc = read_metadata(wh, resolved, &probe.meta, err);
+    }
+    if (!rc) /* the current snapshot must be plannable, or the table is not usable */
+        rc = tn_table_scan(wh, &probe, -1, &scan, err);
+    if (!rc)
+        rc = tn_catalog_create(wh->catalog, ns, name, metadata_location, err);
+    if (!rc && map_text) {
+        rc = tn_catalog_set_option(wh->catalog, ns, name, "path_map", map_text, err);
+        if (rc) {
+            struct tn_err ignored;
+            tn_catalog_drop(wh->catalog, ns, name, &ignored);
+        }
+    }
+    tn_scan_free(scan);
+    tn_metadata_free(probe.meta);
+    path_map_release(&probe.map);
+    free(map_text);
+    free(resolved);
+    return rc;
+}
+
+int tn_table_drop(struct tn_warehouse *wh, const char *ns, const char *name, int purge,
+                  struct tn_err *err)
+{
+    struct tn_table *t = NULL;
+    int rc;
+
+    if (purge) {
+        rc = tn_table_load(wh, ns, name, &t, err);
+        if (rc)
+            return rc;
+    }
+    rc = tn_catalog_drop(wh->catalog, ns, name, err);
+    if (!rc && t) {
+        /* Best effort: every file of every snapshot, then the metadata files. */
+        struct tn_err ignored;
+        for (size_t i = 0; i < t->meta->nsnapshots; i++) {
+            struct tn_scan *scan = NULL;
+            if (tn_table_scan(wh, t, t->meta->snapshots[i].id, &scan, &ignored))
+                continue;
+            for (size_t k = 0; k < scan->ndata; k++)
+                tn_storage_delete(wh->storage, scan->data[k].file.file_path, &ignored);
+            for (size_t k = 0; k < scan->ndeletes; k++)
+                tn_storage_delete(wh->storage, scan->deletes[k].file.file_path, &ignored);
+            for (size_t k = 0; k < scan->nmanifests; k++)
+                tn_storage_delete(wh->storage, scan->manifests[k].path, &ignored);
+            if (t->meta->snapshots[i].manifest_list)
+                tn_storage_delete(wh->storage, t->meta->snapshots[i].manifest_list, &ignored);
+            tn_scan_free(scan);
+        }
+        {
+            json_t *log = json_object_get(t->meta->root, "metadata-log");
+            size_t k;
+            json_t *e;
+            json_array_foreach(log, k, e) {
+                const char *f = json_string_value(json_object_get(e, "metadata-file"));
+                if (f)
+                    tn_storage_delete(wh->storage, f, &ignored);
+            }
+        }
+        tn_storage_delete(wh->storage, t->metadata_location, &ignored);
+    }
+    tn_table_free(t);
+    return rc;
+}
+
+/*---- Finding snapshots ----*/
+
+int tn_table_snapshot_at(const struct tn_table *t, int64_t ms, int64_t *out, struct tn_err *err)
+{
+    json_t *log = json_object_get(t->meta->root, "snapshot-log");
+    int64_t best = -1, best_ts = INT64_MIN, first_ts = INT64_MAX;
+    size_t i;
+    json_t *e;
+
+    json_array_foreach(log, i, e) {
+        int64_t ts, id;
+        if (tn_json_id(json_object_get(e, "timestamp-ms"), &ts) ||
+            tn_json_id(json_object_get(e, "snapshot-id"), &id))
+            continue;
+        if (ts < first_ts)
+            first_ts = ts;
+        if (ts <= ms && ts >= best_ts && tn_metadata_snapshot(t->meta, id)) {
+            best = id;
+            best_ts = ts;
+        }
+    }
+    if (best == -1) {
+        if (first_ts == INT64_MAX)
+            return tn_fail(err, TN_ENOTFOUND, "table %s.%s has no snapshots to travel to",
+                           t->ns, t->name);
+        return tn_fail(err, TN_ENOTFOUND,
+                       "table %s.%s has no snapshot at or before %lld ms; its oldest is at %lld "
+                       "ms",
+                       t->ns, t->name, (long long)ms, (long long)first_ts);
+    }
+    *out = best;
+    return 0;
+}
+
+int tn_table_snapshot_ref(const struct tn_table *t, const char *ref, int64_t *out,
+                          struct tn_err *err)
+{
+    const struct tn_ref *r = tn_metadata_ref(t->meta, ref);
+    int64_t id;
+
+    if (r) {
+        *out = r->snapshot_id;
+        return 0;
+    }
+    if (!tn_parse_i64(ref, &id) && tn_metadata_snapshot(t->meta, id)) {
+        *out = id;
+        return 0;
+    }
+    {
+        struct tn_buf known = TN_BUF_INIT(4096);
+        for (size_t i = 0; i < t->meta->nsnapshots && known.len < 3000; i++)
+            tn_buf_addf(&known, NULL, "%s%lld", i ? ", " : "",
+                        (long long)t->meta->snapshots[i].id);
+        for (size_t i = 0; i < t->meta->nrefs && known.len < 3500; i++)
+            tn_buf_addf(&known, NULL, ", '%s'", t->meta->refs[i].name);
+        tn_fail(err, TN_ENOTFOUND, "table %s.%s has no snapshot or ref '%s'; it has: %s", t->ns,
+                t->name, ref, known.len ? known.buf : "none");
+        tn_buf_release(&known);
+    }
+    return err->code;
+}

@@ -1,0 +1,168 @@
+/* table.h - Iceberg tables in a warehouse: the layer that joins the catalog (which metadata file
+ * is current), storage (where files live), the iceberg format module and the DuckDB engine.
+ *
+ * A struct tn_warehouse is opened once per process and shared by its threads. A struct
+ * tn_table is one immutable version of one table (the metadata file the catalog pointed at when
+ * it was loaded); commits produce new versions and never change a loaded one.
+ *
+ * Reads: tn_table_scan plans the live data and delete files of a snapshot, and tn_scan_sql turns
+ * the plan into a DuckDB relation (SQL text) that reads the Parquet files by field id with that
+ * snapshot's schema and applies position and equality deletes.
+ *
+ * Writes: tn_table_write runs a SELECT into new Parquet data files and commits them as one
+ * snapshot (append or overwrite) by compare-and-swap in the catalog, retrying on a lost race. */
+#ifndef TN_TABLE_H
+#define TN_TABLE_H
+
+#include <jansson.h>
+
+#include "catalog/catalog.h"
+#include "core/core.h"
+#include "engine/engine.h"
+#include "iceberg/iceberg.h"
+#include "storage/storage.h"
+
+struct tn_warehouse_options {
+    const char *warehouse;          /* local directory or file:// URI */
+    const char *catalog_path;       /* NULL: <warehouse>/catalog.db */
+    const char *const *extra_dirs;  /* further directories DuckDB may read (NULL-terminated) */
+    const char *memory_limit;       /* DuckDB memory limit, or NULL */
+    int threads;                    /* DuckDB threads, 0 for the default */
+};
+
+struct tn_warehouse {
+    struct tn_catalog *catalog;
+    struct tn_storage *storage;
+    struct tn_engine *engine;
+};
+
+int tn_warehouse_open(const struct tn_warehouse_options *opt, struct tn_warehouse **out,
+                      struct tn_err *err);
+void tn_warehouse_close(struct tn_warehouse *wh);
+
+/* A rewrite of location prefixes, for tables whose files were copied elsewhere. */
+struct tn_path_map {
+    size_t n;
+    char **from;
+    char **to;
+};
+
+struct tn_table {
+    char ns[TN_NAME_MAX + 1];
+    char name[TN_NAME_MAX + 1];
+    char *metadata_location; /* as the catalog stores it */
+    struct tn_metadata *meta;
+    struct tn_path_map map;
+};
+
+/* Load the current version of ns.name (TN_ENOTABLE when absent). */
+int tn_table_load(struct tn_warehouse *wh, const char *ns, const char *name,
+                  struct tn_table **out, struct tn_err *err);
+void tn_table_free(struct tn_table *t);
+/* Apply the table's path map to a location (caller frees). */
+char *tn_table_resolve(const struct tn_table *t, const char *location);
+
+/* Create ns.name with "schema" (a schema JSON object with field ids assigned), "properties"
+ * (object or NULL) and identifier fields inside the schema. TN_EEXISTS when it exists. */
+int tn_table_create(struct tn_warehouse *wh, const char *ns, const char *name, json_t *schema,
+                    json_t *properties, struct tn_table **out, struct tn_err *err);
+/* Adopt an existing table whose current metadata is at "metadata_location"; "path_map" is a
+ * JSON object {"from-prefix": "to-prefix"} or NULL. The metadata must parse and its current
+ * snapshot's manifest list must be readable. */
+int tn_table_register(struct tn_warehouse *wh, const char *ns, const char *name,
+                      const char *metadata_location, json_t *path_map, struct tn_err *err);
+/* Remove ns.name from the catalog; with "purge", delete its files too (tarn-written tables). */
+int tn_table_drop(struct tn_warehouse *wh, const char *ns, const char *name, int purge,
+                  struct tn_err *err);
+
+/*---- Reading ----*/
+
+struct tn_scan {
+    const struct tn_schema *schema; /* the schema to read with (borrowed from the table) */
+    int64_t snapshot_id;            /* -1: the table has no snapshot */
+    struct tn_manifest_entry *data; /* live data files */
+    size_t ndata;
+    struct tn_manifest_entry *deletes; /* live delete files */
+    size_t ndeletes;
+    struct tn_manifest_file *manifests; /* the snapshot's manifest list */
+    size_t nmanifests;
+};
+
+/* Plan a scan of snapshot "snapshot_id" (-1 for the current one). */
+int tn_table_scan(struct tn_warehouse *wh, const struct tn_table *t, int64_t snapshot_id,
+                  struct tn_scan **out, struct tn_err *err);
+void tn_scan_free(struct tn_scan *s);
+/* Append to "sql" a parenthesised SELECT that yields the scan's rows, one column per
+ * top-level schema field, named as in the schema. */
+int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct tn_scan *scan,
+                struct tn_buf *sql, struct tn_err *err);
+
+/* The snapshot that was current at "ms" (epoch milliseconds), by the snapshot log;
+ * TN_ENOTFOUND naming the oldest one when "ms" is before it. */
+int tn_table_snapshot_at(const struct tn_table *t, int64_t ms, int64_t *out, struct tn_err *err);
+/* The snapshot "ref" names: a snapshot id, or a tag or branch name; TN_ENOTFOUND otherwise. */
+int tn_table_snapshot_ref(const struct tn_table *t, const char *ref, int64_t *out,
+                          struct tn_err *err);
+
+struct tn_query_options {
+    int64_t snapshot_id; /* -1: none */
+    int64_t as_of_ms;    /* -1: none */
+};
+
+/* Rewrite one SELECT statement so that each tarn table it names reads its Iceberg files at a
+ * consistent snapshot (its AT clause's, else the options', else the current one). The result
+ * (caller frees) runs on any session of the warehouse's engine. */
+int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *user_sql,
+                     const struct tn_query_options *opt, char **out, struct tn_err *err);
+
+/*---- Schemas from data ----*/
+
+/* Parse DuckDB's text for a type into Iceberg type JSON, numbering nested field ids from
+ * *next_id (advanced past the ids used). */
+int tn_type_from_duckdb(const char *duck, int *next_id, json_t **out, struct tn_err *err);
+/* A column name as tarn stores it: lowercase [a-z0-9_], "column" when nothing is left. */
+void tn_column_name_sanitise(const char *name, char *out, size_t cap);
+/* The schema (ids 1..n for the columns) of the rows "select_sql" returns, the map of original
+ * to stored column names, and a SELECT that renames the columns to the stored names. */
+int tn_schema_infer(struct tn_session *s, const char *select_sql, json_t **out_schema,
+                    json_t **out_names, char **out_select, struct tn_err *err);
+
+/*---- Writing ----*/
+
+enum tn_write_mode { TN_WRITE_APPEND, TN_WRITE_OVERWRITE };
+
+struct tn_commit_result {
+    int64_t snapshot_id;
+    int64_t sequence_number;
+    int64_t rows_added;
+    int64_t files_added;
+    int64_t bytes_added;
+    int attempts; /* compare-and-swap attempts it took */
+};
+
+/* Write the rows of "select_sql" (whose columns are named like the table's current schema
+ * columns; missing ones are null) to new data files and commit them as one snapshot on "main".
+ * A value that does not fit its column's type is TN_EUNPROCESSABLE, with nothing committed. */
+int tn_table_write(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
+                   const char *name, const char *select_sql, enum tn_write_mode mode,
+                   struct tn_commit_result *res, struct tn_err *err);
+
+/*---- Ingest: a file's rows into a table, creating it from the inferred schema ----*/
+
+struct tn_ingest_result {
+    struct tn_commit_result commit;
+    int created;          /* the table was created by this ingest */
+    json_t *column_names; /* {"Original Name": "original_name", ...} */
+    json_t *schema;       /* the table's current schema after the ingest */
+};
+
+/* Load the rows of "source_sql" (e.g. SELECT * FROM read_csv('/path')) into ns.name: column
+ * names are sanitised, the table is created from the inferred schema when absent, and the rows
+ * are appended or replace every row. A table created here is dropped again if the write fails,
+ * so a failed ingest leaves nothing behind. */
+int tn_table_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
+                    const char *name, const char *source_sql, enum tn_write_mode mode,
+                    struct tn_ingest_result *res, struct tn_err *err);
+void tn_ingest_result_release(struct tn_ingest_result *res);
+
+#endif /* TN_TABLE_H */

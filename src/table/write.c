@@ -1,0 +1,707 @@
+/* write.c - write rows as Iceberg data files and commit them (see table.h).
+ *
+ * NOTES ON THE COMMIT PATH
+ *   1. DuckDB runs the caller's SELECT, casting each column to the table's type, into one new
+ *      Parquet file (zstd, Parquet field ids = Iceberg field ids, the "iceberg.schema" footer
+ *      key). Its footer gives the entry's statistics; nothing re-reads the data.
+ *   2. One manifest lists the new file as ADDED. Its entries inherit the snapshot id and
+ *      sequence number from the manifest list, so it stays valid across retries.
+ *   3. Per attempt: read the current metadata, write a manifest list (the new manifest, plus
+ *      the parent's manifests for an append, or a manifest of DELETED entries for an
+ *      overwrite) and the next metadata file, then compare-and-swap the catalog pointer.
+ *   4. A lost race deletes that attempt's list and metadata and retries with backoff; appends
+ *      never conflict. Any failure deletes every file written, so nothing a reader can reach
+ *      was ever published.
+ * Invariant: until the swap succeeds, no published metadata names any new file. */
+#include "table.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define COMMIT_ATTEMPTS 12
+#define BACKOFF_MIN_MS 5
+#define BACKOFF_MAX_MS 2000
+#define STATS_MAX_ROWS 1000000
+
+/* Files this commit wrote, deleted again if it fails. */
+struct written {
+    char **uris;
+    size_t n, cap;
+};
+
+static void written_add(struct written *w, const char *uri)
+{
+    if (w->n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 8;
+        w->uris = tn_realloc(w->uris, w->cap * sizeof(char *));
+    }
+    w->uris[w->n++] = tn_strdup(uri);
+}
+
+static void written_cleanup(struct tn_warehouse *wh, struct written *w, int remove_files)
+{
+    struct tn_err ignored;
+    for (size_t i = 0; i < w->n; i++) {
+        if (remove_files)
+            tn_storage_delete(wh->storage, w->uris[i], &ignored);
+        free(w->uris[i]);
+    }
+    free(w->uris);
+    memset(w, 0, sizeof(*w));
+}
+
+/*---- Step 1: data file ----*/
+
+/* FIELD_IDS for a struct's fields: {"a": 1, "s": {__duckdb_field_id: 2, "x": 3}, ...}. */
+static void field_ids(const struct tn_type *t, struct tn_buf *sql);
+
+static void field_id_value(const struct tn_type *t, int id, struct tn_buf *sql)
+{
+    if (t->kind == TN_T_STRUCT) {
+        tn_buf_addf(sql, NULL, "{__duckdb_field_id: %d", id);
+        for (size_t i = 0; i < t->nfields; i++) {
+            tn_buf_addstr(sql, ", ", NULL);
+            tn_sql_ident(sql, t->fields[i].name);
+            tn_buf_addstr(sql, ": ", NULL);
+            field_id_value(t->fields[i].type, t->fields[i].id, sql);
+        }
+        tn_buf_addstr(sql, "}", NULL);
+    } else if (t->kind == TN_T_LIST) {
+        tn_buf_addf(sql, NULL, "{__duckdb_field_id: %d, element: ", id);
+        field_id_value(t->element, t->element_id, sql);
+        tn_buf_addstr(sql, "}", NULL);
+    } else if (t->kind == TN_T_MAP) {
+        tn_buf_addf(sql, NULL, "{__duckdb_field_id: %d, key: ", id);
+        field_id_value(t->key, t->key_id, sql);
+        tn_buf_addstr(sql, ", value: ", NULL);
+        field_id_value(t->value, t->value_id, sql);
+        tn_buf_addstr(sql, "}", NULL);
+    } else {
+        tn_buf_addf(sql, NULL, "%d", id);
+    }
+}
+
+static void field_ids(const struct tn_type *t, struct tn_buf *sql)
+{
+    tn_buf_addstr(sql, "{", NULL);
+    for (size_t i = 0; i < t->nfields; i++) {
+        if (i)
+            tn_buf_addstr(sql, ", ", NULL);
+        tn_sql_ident(sql, t->fields[i].name);
+        tn_buf_addstr(sql, ": ", NULL);
+        field_id_value(t->fields[i].type, t->fields[i].id, sql);
+    }
+    tn_buf_addstr(sql, "}", NULL);
+}
+
+/* The column names "select_sql" produces. */
+static int source_columns(struct tn_session *s, const char *select_sql, struct tn_rows **out,
+                          struct tn_err *err)
+{
+    char *sql = tn_asprintf("DESCRIBE %s", select_sql);
+    int rc = tn_engine_rows(s, sql, 100000, out, err);
+    free(sql);
+    return rc;
+}
+
+static int has_column(const struct tn_rows *cols, const char *name)
+{
+    for (size_t i = 0; i < cols->nrows; i++)
+        if (strcmp(tn_rows_get(cols, i, 0), name) == 0)
+            return 1;
+    return 0;
+}
+
+/* COPY the rows into a new Parquet file at local "path". */
+static int copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
+                           const char *select_sql, const char *path, int64_t *rows,
+                           struct tn_err *err)
+{
+    struct tn_buf sql = TN_BUF_INIT(0);
+    struct tn_rows *cols = NULL, *res = NULL;
+    char *schema_json = NULL;
+    int rc;
+
+    rc = source_columns(s, select_sql, &cols, err);
+    if (rc)
+        goto out;
+    tn_buf_addstr(&sql, "COPY (SELECT ", NULL);
+    for (size_t i = 0; i < schema->root.nfields; i++) {
+        const struct tn_field *f = &schema->root.fields[i];
+        if (i)
+            tn_buf_addstr(&sql, ", ", NULL);
+        if (has_column(cols, f->name)) {
+            tn_buf_addstr(&sql, "CAST(", NULL);
+            tn_sql_ident(&sql, f->name);
+        } else {
+            tn_buf_addstr(&sql, "CAST(NULL", NULL);
+        }
+        tn_buf_addstr(&sql, " AS ", NULL);
+        if ((rc = tn_type_duckdb(f->type, &sql, err)))
+            goto out;
+        tn_buf_addstr(&sql, ") AS ", NULL);
+        tn_sql_ident(&sql, f->name);
+    }
+    tn_buf_addf(&sql, NULL, " FROM (%s)) TO ", select_sql);
+    tn_sql_string(&sql, path);
+    tn_buf_addstr(&sql, " (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ", NULL);
+    field_ids(&schema->root, &sql);
+    schema_json = json_dumps(schema->json, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    tn_buf_addstr(&sql, ", KV_METADATA {'iceberg.schema': ", NULL);
+    tn_sql_string(&sql, schema_json);
+    tn_buf_addstr(&sql, "})", NULL);
+    rc = tn_engine_rows(s, sql.buf, 1, &res, err);
+    if (rc) {
+        /* a value that does not convert is the data's fault, not the request's */
+        if (strstr(err->msg, "Conversion Error") || strstr(err->msg, "Could not convert") ||
+            strstr(err->msg, "Out of Range"))
+            err->code = TN_EUNPROCESSABLE;
+        goto out;
+    }
+    *rows = 0;
+    if (res->nrows && tn_rows_get(res, 0, 0))
+        tn_parse_i64(tn_rows_get(res, 0, 0), rows);
+out:
+    tn_rows_free(cols);
+    tn_rows_free(res);
+    tn_buf_release(&sql);
+    free(schema_json);
+    return rc;
+}
+
+/* Collect the primitive field ids outside lists and maps: the ones that get bounds. */
+static void boundable_ids(const struct tn_type *t, int *ids, size_t *n, size_t cap)
+{
+    for (size_t i = 0; i < t->nfields; i++) {
+        const struct tn_field *f = &t->fields[i];
+        if (f->type->kind == TN_T_STRUCT)
+            boundable_ids(f->type, ids, n, cap);
+        else if (tn_type_is_primitive(f->type) && *n < cap)
+            ids[(*n)++] = f->id;
+    }
+}
+
+static int is_boundable(const int *ids, size_t n, int id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] == id)
+            return 1;
+    return 0;
+}
+
+struct column_stats {
+    int id;
+    int64_t size, values, nulls;
+    int bounds_ok; /* every row group had statistics that encoded */
+    int has_lower, has_upper; /* (an empty string is a real, zero-length bound) */
+    size_t lower_len, upper_len;
+    unsigned char lower[TN_BOUND_MAX], upper[TN_BOUND_MAX];
+};
+
+static void add_bound(const struct tn_type *t, const char *text, int upper,
+                      struct column_stats *cs)
+{
+    unsigned char enc[TN_BOUND_MAX];
+    size_t len = 0;
+    struct tn_err ignored;
+
+    if (!text || tn_bound_encode(t, text, upper, enc, &len, &ignored)) {
+        cs->bounds_ok = 0;
+        return;
+    }
+    if (!upper && (!cs->has_lower || tn_bound_compare(t, enc, len, cs->lower, cs->lower_len) < 0)) {
+        memcpy(cs->lower, enc, len);
+        cs->lower_len = len;
+        cs->has_lower = 1;
+    }
+    if (upper && (!cs->has_upper || tn_bound_compare(t, enc, len, cs->upper, cs->upper_len) > 0)) {
+        memcpy(cs->upper, enc, len);
+        cs->upper_len = len;
+        cs->has_upper = 1;
+    }
+}
+
+/* Fill the data file's statistics from the Parquet footer. */
+static int file_stats(struct tn_session *s, const struct tn_schema *schema, const char *path,
+                      struct tn_data_file *f, struct tn_err *err)
+{
+    struct tn_buf sql = TN_BUF_INIT(0);
+    struct tn_rows *leaves = NULL, *chunks = NULL;
+    struct column_stats *cs = NULL;
+    int bound_ids[4096];
+    size_t nbound = 0, nleaves;
+    int64_t last_rg = -1;
+    int rc;
+
+    boundable_ids(&schema->root, bound_ids, &nbound, sizeof(bound_ids) / sizeof(bound_ids[0]));
+    tn_buf_addstr(&sql, "SELECT field_id FROM parquet_schema(", NULL);
+    tn_sql_string(&sql, path);
+    tn_buf_addstr(&sql, ") WHERE num_children IS NULL", NULL);
+    rc = tn_engine_rows(s, sql.buf, STATS_MAX_ROWS, &leaves, err);
+    tn_buf_reset(&sql);
+    tn_buf_addstr(&sql,
+                  "SELECT column_id, num_values, stats_null_count, total_compressed_size, "
+                  "stats_min_value, stats_max_value, row_group_id, "
+                  "coalesce(dictionary_page_offset, data_page_offset) FROM parquet_metadata(",
+                  NULL);
+    tn_sql_string(&sql, path);
+    tn_buf_addstr(&sql, ") ORDER BY row_group_id, column_id", NULL);
+    if (!rc)
+        rc = tn_engine_rows(s, sql.buf, STATS_MAX_ROWS, &chunks, err);
+    if (rc)
+        goto out;
+    nleaves = leaves->nrows;
+    cs = tn_calloc(nleaves + 1, sizeof(*cs));
+    for (size_t i = 0; i < nleaves; i++) {
+        int64_t id = -1;
+        tn_parse_i64(tn_rows_get(leaves, i, 0) ? tn_rows_get(leaves, i, 0) : "-1", &id);
+        cs[i].id = (int)id;
+        cs[i].bounds_ok = id >= 0 && is_boundable(bound_ids, nbound, (int)id);
+    }
+    f->split_offsets = tn_calloc(chunks->nrows + 1, sizeof(int64_t));
+    for (size_t r = 0; r < chunks->nrows; r++) {
+        int64_t col = 0, v = 0, rg = 0;
+        struct column_stats *c;
+        const struct tn_field *fld;
+
+        tn_parse_i64(tn_rows_get(chunks, r, 0), &col);
+        if (col < 0 || (size_t)col >= nleaves)
+            continue;
+        c = &cs[col];
+        if (tn_rows_get(chunks, r, 1) && !tn_parse_i64(tn_rows_get(chunks, r, 1), &v))
+            c->values += v;
+        if (tn_rows_get(chunks, r, 2) && !tn_parse_i64(tn_rows_get(chunks, r, 2), &v))
+            c->nulls += v;
+        if (tn_rows_get(chunks, r, 3) && !tn_parse_i64(tn_rows_get(chunks, r, 3), &v))
+            c->size += v;
+        tn_parse_i64(tn_rows_get(chunks, r, 6), &rg);
+        if (rg != last_rg && tn_rows_get(chunks, r, 7) &&
+            !tn_parse_i64(tn_rows_get(chunks, r, 7), &v)) {
+            f->split_offsets[f->nsplit_offsets++] = v;
+            last_rg = rg;
+        }
+        fld = c->bounds_ok ? tn_schema_find(schema, c->id) : NULL;
+        if (!fld) {
+            c->bounds_ok = 0;
+            continue;
+        }
+        /* an all-null chunk has no min/max and does not limit the bounds */
+        if (!tn_rows_get(chunks, r, 4) && !tn_rows_get(chunks, r, 5))
+            continue;
+        add_bound(fld->type, tn_rows_get(chunks, r, 4), 0, c);
+        add_bound(fld->type, tn_rows_get(chunks, r, 5), 1, c);
+    }
+    f->column_sizes = tn_calloc(nleaves + 1, sizeof(*f->column_sizes));
+    f->value_counts = tn_calloc(nleaves + 1, sizeof(*f->value_counts));
+    f->null_counts = tn_calloc(nleaves + 1, sizeof(*f->null_counts));
+    f->lower = tn_calloc(nleaves + 1, sizeof(*f->lower));
+    f->upper = tn_calloc(nleaves + 1, sizeof(*f->upper));
+    for (size_t i = 0; i < nleaves; i++) {
+        if (cs[i].id < 0)
+            continue;
+        f->column_sizes[f->ncolumn_sizes++] = (struct tn_id_long){cs[i].id, cs[i].size};
+        f->value_counts[f->nvalue_counts++] = (struct tn_id_long){cs[i].id, cs[i].values};
+        f->null_counts[f->nnull_counts++] = (struct tn_id_long){cs[i].id, cs[i].nulls};
+        if (cs[i].bounds_ok && cs[i].has_lower) {
+            struct tn_id_bytes *lb = &f->lower[f->nlower++];
+            lb->id = cs[i].id;
+            lb->value.p = tn_malloc(cs[i].lower_len);
+            memcpy(lb->value.p, cs[i].lower, cs[i].lower_len);
+            lb->value.n = cs[i].lower_len;
+        }
+        if (cs[i].bounds_ok && cs[i].has_upper) {
+            struct tn_id_bytes *ub = &f->upper[f->nupper++];
+            ub->id = cs[i].id;
+            ub->value.p = tn_malloc(cs[i].upper_len);
+            memcpy(ub->value.p, cs[i].upper, cs[i].upper_len);
+            ub->value.n = cs[i].upper_len;
+        }
+    }
+out:
+    free(cs);
+    tn_rows_free(leaves);
+    tn_rows_free(chunks);
+    tn_buf_release(&sql);
+    return rc;
+}
+
+/*---- Step 3: one attempt ----*/
+
+static int64_t summary_total(const struct tn_metadata *m, const char *key)
+{
+    const struct tn_snapshot *parent = tn_metadata_snapshot(m, m->current_snapshot_id);
+    int64_t v = 0;
+
+    if (parent && parent->summary &&
+        json_is_string(json_object_get(parent->summary, key)))
+        tn_parse_i64(json_string_value(json_object_get(parent->summary, key)), &v);
+    return v;
+}
+
+static void summary_set(json_t *summary, const char *key, int64_t v)
+{
+    char text[24];
+    snprintf(text, sizeof(text), "%lld", (long long)v);
+    json_object_set_new(summary, key, json_string(text));
+}
+
+/* The next metadata file's name: the version number of "current" plus one. */
+static char *next_metadata_location(const struct tn_table *t)
+{
+    const char *base = strrchr(t->metadata_location, '/');
+    long version = (long)json_array_size(json_object_get(t->meta->root, "metadata-log"));
+    char uuid[37];
+
+    if (base) {
+        char *end;
+        long v = strtol(base + 1, &end, 10);
+        if (end != base + 1 && *end == '-')
+            version = v;
+    }
+    tn_uuid4(uuid);
+    return tn_asprintf("%s/metadata/%05ld-%s.metadata.json", t->meta->location, version + 1,
+                       uuid);
+}
+
+struct pending {
+    enum tn_write_mode mode;
+    struct tn_manifest_file added; /* the new data manifest (path, length, counts) */
+    struct tn_data_file *file;     /* the new data file */
+    int64_t snapshot_id;
+};
+
+static int write_file(struct tn_warehouse *wh, const struct tn_table *t, const char *uri,
+                      const char *data, size_t len, struct written *w, struct tn_err *err)
+{
+    char *resolved = tn_table_resolve(t, uri);
+    int rc = tn_storage_write(wh->storage, resolved, data, len, err);
+    if (!rc)
+        written_add(w, resolved);
+    free(resolved);
+    return rc;
+}
+
+/* For an overwrite: a manifest that marks every live file of the parent DELETED. */
+static int deleted_manifest(struct tn_warehouse *wh, const struct tn_table *t,
+                            const struct tn_scan *scan, int content, int64_t seq,
+                            const struct pending *p, struct tn_manifest_file *out,
+                            struct written *w, int64_t *files, int64_t *rows, int64_t *bytes,
+                            struct tn_err *err)
+{
+    const struct tn_manifest_entry *src = content ? scan->deletes : scan->data;
+    size_t n = content ? scan->ndeletes : scan->ndata;
+    struct tn_manifest_info info;
+    char uuid[37];
+    char *path = NULL, *data = NULL;
+    size_t len = 0;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!n)
+        return 0;
+    /* Each entry keeps its own partition tuple; the table's default spec describes them when
+     * the table has one spec, which is all tarn writes today. */
+    info.schema = tn_metadata_current_schema(t->meta);
+    info.spec = tn_metadata_spec(t->meta, src[0].spec_id);
+    info.content = content;
+    info.snapshot_id = p->snapshot_id;
+    info.sequence_number = seq;
+    {
+        struct tn_manifest_entry *copy = tn_calloc(n, sizeof(*copy));
+        for (size_t i = 0; i < n; i++) {
+            copy[i] = src[i];
+            copy[i].status = TN_ENTRY_DELETED;
+            *files += 1;
+            *rows += src[i].file.record_count;
+            *bytes += src[i].file.file_size;
+        }
+        rc = tn_manifest_write(&info, copy, n, &data, &len, out, err);
+        free(copy); /* shallow copies: the scan owns the contents */
+    }
+    if (rc)
+        return rc;
+    tn_uuid4(uuid);
+    path = tn_asprintf("%s/metadata/%s-m%d.avro", t->meta->location, uuid, content ? 2 : 1);
+    rc = write_file(wh, t, path, data, len, w, err);
+    out->path = path;
+    out->length = (int64_t)len;
+    free(data);
+    return rc;
+}
+
+static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, struct pending *p,
+                          struct tn_commit_result *res, struct written *attempt_files,
+                          struct tn_err *err)
+{
+    const struct tn_metadata *m = t->meta;
+    int64_t seq = m->last_sequence_number + 1;
+    int64_t parent = m->current_snapshot_id;
+    int64_t del_files = 0, del_rows = 0, del_bytes = 0;
+    int64_t del_del_files = 0, del_del_rows = 0, del_del_bytes = 0;
+    struct tn_scan *scan = NULL;
+    struct tn_manifest_file *list = NULL;
+    struct tn_manifest_file gone[2];
+    size_t nlist = 0;
+    struct tn_metadata *next = NULL;
+    json_t *summary = json_object();
+    char *list_path = NULL, *list_data = NULL, *meta_path = NULL, *meta_text = NULL;
+    size_t list_len = 0;
+    char uuid[37];
+    int rc;
+
+    memset(gone, 0, sizeof(gone));
+    rc = tn_table_scan(wh, t, -1, &scan, err);
+    if (rc)
+        goto out;
+    list = tn_calloc(scan->nmanifests + 3, sizeof(*list));
+    list[nlist] = p->added;
+    list[nlist].sequence_number = seq;
+    list[nlist].min_sequence_number = seq;
+    nlist++;
+    if (p->mode == TN_WRITE_APPEND) {
+        for (size_t i = 0; i < scan->nmanifests; i++)
+            list[nlist++] = scan->manifests[i];
+    } else {
+        rc = deleted_manifest(wh, t, scan, 0, seq, p, &gone[0], attempt_files, &del_files,
+                              &del_rows, &del_bytes, err);
+        if (!rc)
+            rc = deleted_manifest(wh, t, scan, 1, seq, p, &gone[1], attempt_files,
+                                  &del_del_files, &del_del_rows, &del_del_bytes, err);
+        for (int g = 0; !rc && g < 2; g++) {
+            if (!gone[g].path)
+                continue;
+            list[nlist] = gone[g];
+            nlist++;
+        }
+    }
+    if (rc)
+        goto out;
+    tn_uuid4(uuid);
+    list_path = tn_asprintf("%s/metadata/snap-%lld-1-%s.avro", m->location,
+                            (long long)p->snapshot_id, uuid);
+    rc = tn_manifest_list_write(list, nlist, p->snapshot_id, parent, seq, &list_data, &list_len,
+                                err);
+    if (!rc)
+        rc = write_file(wh, t, list_path, list_data, list_len, attempt_files, err);
+    if (rc)
+        goto out;
+
+    json_object_set_new(summary, "operation",
+                        json_string(p->mode == TN_WRITE_APPEND ? "append" : "overwrite"));
+    summary_set(summary, "added-data-files", 1);
+    summary_set(summary, "added-records", p->file->record_count);
+    summary_set(summary, "added-files-size", p->file->file_size);
+    if (p->mode == TN_WRITE_OVERWRITE) {
+        summary_set(summary, "deleted-data-files", del_files);
+        summary_set(summary, "deleted-records", del_rows);
+        summary_set(summary, "removed-files-size", del_bytes + del_del_bytes);
+        if (del_del_files)
+            summary_set(summary, "removed-delete-files", del_del_files);
+    }
+    summary_set(summary, "changed-partition-count", 1);
+    if (p->mode == TN_WRITE_APPEND) {
+        summary_set(summary, "total-records",
+                    summary_total(m, "total-records") + p->file->record_count);
+        summary_set(summary, "total-files-size",
+                    summary_total(m, "total-files-size") + p->file->file_size);
+        summary_set(summary, "total-data-files", summary_total(m, "total-data-files") + 1);
+        summary_set(summary, "total-delete-files", summary_total(m, "total-delete-files"));
+        summary_set(summary, "total-position-deletes",
+                    summary_total(m, "total-position-deletes"));
+        summary_set(summary, "total-equality-deletes",
+                    summary_total(m, "total-equality-deletes"));
+    } else {
+        summary_set(summary, "total-records", p->file->record_count);
+        summary_set(summary, "total-files-size", p->file->file_size);
+        summary_set(summary, "total-data-files", 1);
+        summary_set(summary, "total-delete-files", 0);
+        summary_set(summary, "total-position-deletes", 0);
+        summary_set(summary, "total-equality-deletes", 0);
+    }
+    summary_set(summary, "manifests-created", 1 + (gone[0].path != NULL) + (gone[1].path != NULL));
+    summary_set(summary, "manifests-kept", p->mode == TN_WRITE_APPEND ? (int64_t)scan->nmanifests : 0);
+    json_object_set_new(summary, "engine-name", json_string("tarn"));
+    {
+        struct tn_snapshot_new sn = {
+            .id = p->snapshot_id,
+            .parent_id = parent,
+            .sequence_number = seq,
+            .timestamp_ms = tn_now_ms() > m->last_updated_ms ? tn_now_ms() : m->last_updated_ms + 1,
+            .schema_id = m->current_schema_id,
+            .manifest_list = list_path,
+            .summary = summary,
+        };
+        rc = tn_metadata_add_snapshot(m, t->metadata_location, &sn, &next, err);
+    }
+    if (rc)
+        goto out;
+    meta_path = next_metadata_location(t);
+    meta_text = tn_metadata_dump(next);
+    rc = write_file(wh, t, meta_path, meta_text, strlen(meta_text), attempt_files, err);
+    if (!rc)
+        rc = tn_catalog_swap(wh->catalog, t->ns, t->name, t->metadata_location, meta_path, err);
+    if (!rc) {
+        res->snapshot_id = p->snapshot_id;
+        res->sequence_number = seq;
+    }
+out:
+    for (int g = 0; g < 2; g++)
+        free(gone[g].path);
+    for (int g = 0; g < 2; g++) {
+        for (size_t j = 0; j < gone[g].npartitions; j++) {
+            free(gone[g].partitions[j].lower.p);
+            free(gone[g].partitions[j].upper.p);
+        }
+        free(gone[g].partitions);
+    }
+    free(list); /* shallow: entries belong to the scan and to "p" */
+    tn_scan_free(scan);
+    tn_metadata_free(next);
+    json_decref(summary);
+    free(list_path);
+    free(list_data);
+    free(meta_path);
+    free(meta_text);
+    return rc;
+}
+
+static void backoff(int attempt)
+{
+    int64_t ms = BACKOFF_MIN_MS << (attempt < 10 ? attempt : 10);
+    unsigned char r;
+    struct timespec ts;
+
+    if (ms > BACKOFF_MAX_MS)
+        ms = BACKOFF_MAX_MS;
+    tn_random_bytes(&r, 1);
+    ms = ms / 2 + (ms * r) / 512; /* jitter: 50% to 100% */
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (ms % 1000) * 1000000;
+    nanosleep(&ts, NULL);
+}
+
+int tn_table_write(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
+                   const char *name, const char *select_sql, enum tn_write_mode mode,
+                   struct tn_commit_result *res, struct tn_err *err)
+{
+    struct tn_table *t = NULL;
+    struct written files = {0};
+    struct pending p;
+    struct tn_data_file file;
+    struct tn_manifest_entry entry;
+    struct tn_manifest_info info;
+    char uuid[37];
+    char *data_uri = NULL, *data_path = NULL, *resolved = NULL, *manifest = NULL;
+    char *manifest_uri = NULL;
+    size_t manifest_len = 0;
+    const char *data_dir;
+    int rc;
+
+    memset(&p, 0, sizeof(p));
+    memset(&file, 0, sizeof(file));
+    memset(res, 0, sizeof(*res));
+    rc = tn_table_load(wh, ns, name, &t, err);
+    if (rc)
+        return rc;
+    if (t->meta->format_version < 2) {
+        rc = tn_fail(err, TN_EINPUT,
+                     "table %s.%s is Iceberg format version 1, which tarn reads but does not "
+                     "write; upgrade it to version 2 with another engine first",
+                     ns, name);
+        goto out;
+    }
+    if (!tn_spec_is_unpartitioned(tn_metadata_spec(t->meta, t->meta->default_spec_id))) {
+        rc = tn_fail(err, TN_EINPUT,
+                     "table %s.%s is partitioned; writing partitioned tables is not supported yet",
+                     ns, name);
+        goto out;
+    }
+
+    /* Step 1: the data file. */
+    tn_uuid4(uuid);
+    data_dir = json_string_value(
+        json_object_get(json_object_get(t->meta->root, "properties"), "write.data.path"));
+    data_uri = data_dir ? tn_asprintf("%s/%s.parquet", data_dir, uuid)
+                        : tn_asprintf("%s/data/%s.parquet", t->meta->location, uuid);
+    resolved = tn_table_resolve(t, data_uri);
+    rc = tn_storage_prepare_dir(wh->storage, resolved, err);
+    if (!rc)
+        rc = tn_storage_local_path(wh->storage, resolved, &data_path, err);
+    if (rc)
+        goto out;
+    written_add(&files, resolved);
+    rc = copy_to_parquet(s, tn_metadata_current_schema(t->meta), select_sql, data_path,
+                         &file.record_count, err);
+    if (!rc)
+        rc = tn_storage_size(wh->storage, resolved, &file.file_size, err);
+    if (!rc)
+        rc = file_stats(s, tn_metadata_current_schema(t->meta), data_path, &file, err);
+    if (rc)
+        goto out;
+    file.content = 0;
+    file.file_path = tn_strdup(data_uri);
+    file.file_format = tn_strdup("PARQUET");
+    file.sort_order_id = 0;
+
+    /* Step 2: its manifest. */
+    p.mode = mode;
+    p.file = &file;
+    p.snapshot_id = tn_snapshot_id_new();
+    memset(&entry, 0, sizeof(entry));
+    entry.status = TN_ENTRY_ADDED;
+    entry.file = file;
+    info.schema = tn_metadata_current_schema(t->meta);
+    info.spec = tn_metadata_spec(t->meta, t->meta->default_spec_id);
+    info.content = 0;
+    info.snapshot_id = p.snapshot_id;
+    info.sequence_number = t->meta->last_sequence_number + 1;
+    rc = tn_manifest_write(&info, &entry, 1, &manifest, &manifest_len, &p.added, err);
+    if (rc)
+        goto out;
+    tn_uuid4(uuid);
+    manifest_uri = tn_asprintf("%s/metadata/%s-m0.avro", t->meta->location, uuid);
+    rc = write_file(wh, t, manifest_uri, manifest, manifest_len, &files, err);
+    if (rc)
+        goto out;
+    p.added.path = manifest_uri;
+    p.added.length = (int64_t)manifest_len;
+
+    /* Steps 3 and 4: attempts. */
+    for (int attempt = 1;; attempt++) {
+        struct written attempt_files = {0};
+        res->attempts = attempt;
+        rc = attempt_commit(wh, t, &p, res, &attempt_files, err);
+        written_cleanup(wh, &attempt_files, rc != 0);
+        if (rc != TN_ECONFLICT || attempt == COMMIT_ATTEMPTS)
+            break;
+        backoff(attempt);
+        tn_table_free(t);
+        t = NULL;
+        rc = tn_table_load(wh, ns, name, &t, err);
+        if (rc)
+            break;
+    }
+    if (!rc) {
+        res->rows_added = file.record_count;
+        res->files_added = 1;
+        res->bytes_added = file.file_size;
+    }
+out:
+    written_cleanup(wh, &files, rc != 0);
+    if (p.added.partitions) {
+        for (size_t j = 0; j < p.added.npartitions; j++) {
+            free(p.added.partitions[j].lower.p);
+            free(p.added.partitions[j].upper.p);
+        }
+        free(p.added.partitions);
+    }
+    tn_data_file_release(&file);
+    tn_table_free(t);
+    free(data_uri);
+    free(data_path);
+    free(resolved);
+    free(manifest);
+    free(manifest_uri);
+    return rc;
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# run.sh - every test: unit tests (plain, then under AddressSanitizer and
+# UndefinedBehaviorSanitizer), integration tests against the built binary, and interop tests that
+# check tarn's files with other people's readers (../shared/interop). Each suite ends with a line
+# "N passed, N failed[, N skipped]"; this script adds them up and ends with the same line.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+SHARED=${SHARED:-$(cd .. && pwd)/shared}
+PASS=0 FAIL=0 SKIP=0
+LOGS=build/test-logs
+mkdir -p "$LOGS"
+
+# suite NAME CMD...: run one suite, echo its output, add up its closing line.
+suite() {
+    local name=$1; shift
+    local log=$LOGS/$name.log t0=$SECONDS
+    echo "=== $name"
+    "$@" 2>&1 | tee "$log" | grep -E '^(FAIL|skip) |^    ' || true
+    local last
+    last=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    if [ -z "$last" ]; then
+        echo "=== $name: no result line (crashed?); counted as 1 failure"; tail -n 20 "$log"
+        FAIL=$((FAIL + 1)); return
+    fi
+    local p f s
+    p=$(echo "$last" | sed -E 's/^([0-9]+) passed.*/\1/')
+    f=$(echo "$last" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
+    s=$(echo "$last" | sed -nE 's/.*, ([0-9]+) skipped.*/\1/p')
+    PASS=$((PASS + p)); FAIL=$((FAIL + f)); SKIP=$((SKIP + ${s:-0}))
+    echo "=== $name: $last ($((SECONDS - t0)) s)"
+}
+
+make -s all build/unit_tests || { echo "0 passed, 1 failed"; exit 1; }
+if [ ! -d build/interop/node_modules ]; then
+    rm -rf build/interop && cp -r "$SHARED/interop" build/interop
+    (cd build/interop && npm ci --ignore-scripts --no-audit --no-fund >/dev/null 2>&1) ||
+        echo "warning: could not install the interop checkers"
+fi
+
+suite unit bash -c "cd tests/unit && ../../build/unit_tests"
+suite unit-asan make -s test-asan
+export TARN=$ROOT/build/tarn SHARED INTEROP=$ROOT/build/interop
+for t in tests/integration/t*.sh tests/interop/t*.sh; do
+    [ -f "$t" ] && suite "$(basename "$t" .sh)" bash "$t"
+done
+echo "$PASS passed, $FAIL failed, $SKIP skipped"
+[ "$FAIL" -eq 0 ]

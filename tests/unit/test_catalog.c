@@ -1,0 +1,106 @@
+/* test_catalog.c - unit tests for src/catalog: the Iceberg SQL catalog schema, create, load,
+ * compare-and-swap, rename, drop and options. */
+#include "tn_test.h"
+
+#include <stdlib.h>
+
+#include "catalog/catalog.h"
+
+static struct tn_catalog *open_temp(char *path, size_t cap)
+{
+    struct tn_err err = {0};
+    struct tn_catalog *cat = NULL;
+
+    snprintf(path, cap, "%s/catalog.db", tn_test_tmpdir());
+    CHECK_OK(tn_catalog_open(path, "tarn", &cat, &err));
+    return cat;
+}
+
+static void test_create_load_swap(void)
+{
+    struct tn_err err = {0};
+    char path[512];
+    struct tn_catalog *cat = open_temp(path, sizeof(path));
+    char *loc = NULL;
+
+    CHECK_OK(tn_catalog_create(cat, "default", "t", "file:///w/t/m0.json", &err));
+    CHECK_INT_EQ(tn_catalog_create(cat, "default", "t", "file:///other", &err), TN_EEXISTS);
+    CHECK_CONTAINS(err.msg, "already exists");
+    CHECK_OK(tn_catalog_load(cat, "default", "t", &loc, &err));
+    CHECK_STR_EQ(loc, "file:///w/t/m0.json");
+    free(loc);
+    CHECK_OK(tn_catalog_swap(cat, "default", "t", "file:///w/t/m0.json", "file:///w/t/m1.json",
+                             &err));
+    /* a second writer that still expects m0 loses */
+    CHECK_INT_EQ(tn_catalog_swap(cat, "default", "t", "file:///w/t/m0.json", "file:///w/t/x.json",
+                                 &err),
+                 TN_ECONFLICT);
+    CHECK_OK(tn_catalog_load(cat, "default", "t", &loc, &err));
+    CHECK_STR_EQ(loc, "file:///w/t/m1.json");
+    free(loc);
+    CHECK_INT_EQ(tn_catalog_load(cat, "default", "nope", &loc, &err), TN_ENOTABLE);
+    CHECK_INT_EQ(tn_catalog_swap(cat, "default", "nope", "a", "b", &err), TN_ENOTABLE);
+    CHECK_INT_EQ(tn_catalog_namespace_exists(cat, "default", &err), 1);
+    CHECK_INT_EQ(tn_catalog_namespace_exists(cat, "other", &err), 0);
+    tn_catalog_close(cat);
+}
+
+static void test_rename_drop_list_options(void)
+{
+    struct tn_err err = {0};
+    char path[512];
+    struct tn_catalog *cat = open_temp(path, sizeof(path));
+    struct tn_catalog_entry *e = NULL;
+    size_t n = 0;
+    char *v = NULL;
+
+    CHECK_OK(tn_catalog_create(cat, "a", "x", "loc1", &err));
+    CHECK_OK(tn_catalog_create(cat, "b", "y", "loc2", &err));
+    CHECK_OK(tn_catalog_set_option(cat, "a", "x", "path_map", "{}", &err));
+    CHECK_OK(tn_catalog_rename(cat, "a", "x", "b", "z", &err));
+    CHECK_INT_EQ(tn_catalog_rename(cat, "b", "z", "b", "y", &err), TN_EEXISTS);
+    CHECK_OK(tn_catalog_get_option(cat, "b", "z", "path_map", &v, &err));
+    CHECK_STR_EQ(v, "{}");
+    free(v);
+    CHECK_OK(tn_catalog_list(cat, NULL, &e, &n, &err));
+    CHECK_INT_EQ(n, 2);
+    if (n == 2) {
+        CHECK_STR_EQ(e[0].table, "y");
+        CHECK_STR_EQ(e[1].table, "z");
+    }
+    tn_catalog_entries_free(e, n);
+    CHECK_OK(tn_catalog_drop(cat, "b", "z", &err));
+    CHECK_INT_EQ(tn_catalog_drop(cat, "b", "z", &err), TN_ENOTABLE);
+    CHECK_OK(tn_catalog_get_option(cat, "b", "z", "path_map", &v, &err));
+    CHECK(v == NULL);
+    CHECK_INT_EQ(tn_catalog_create_namespace(cat, "b", &err), TN_EEXISTS);
+    CHECK_OK(tn_catalog_create_namespace(cat, "c", &err));
+    tn_catalog_close(cat);
+}
+
+static void test_two_connections_share_one_file(void)
+{
+    struct tn_err err = {0};
+    char path[512];
+    struct tn_catalog *a = open_temp(path, sizeof(path));
+    struct tn_catalog *b = NULL;
+    char *loc = NULL;
+
+    CHECK_OK(tn_catalog_open(path, "tarn", &b, &err));
+    CHECK_OK(tn_catalog_create(a, "default", "t", "m0", &err));
+    CHECK_OK(tn_catalog_swap(b, "default", "t", "m0", "m1", &err));
+    CHECK_INT_EQ(tn_catalog_swap(a, "default", "t", "m0", "m2", &err), TN_ECONFLICT);
+    CHECK_OK(tn_catalog_load(a, "default", "t", &loc, &err));
+    CHECK_STR_EQ(loc, "m1");
+    free(loc);
+    tn_catalog_close(a);
+    tn_catalog_close(b);
+}
+
+static const struct tn_test catalog_tests[] = {
+    {"create, load and compare-and-swap", test_create_load_swap},
+    {"rename, drop, list and options", test_rename_drop_list_options},
+    {"two connections share one file", test_two_connections_share_one_file},
+    {NULL, NULL},
+};
+TN_SUITE(catalog_tests)

@@ -1,0 +1,67 @@
+/* test_core.c - unit tests for src/core: errors, buffers, names. */
+#include "tn_test.h"
+
+#include "core/core.h"
+
+static void test_prefix_adds_context(void)
+{
+    struct tn_err err = {0};
+
+    CHECK_INT_EQ(tn_fail(&err, TN_ENOTABLE, "no such table"), TN_ENOTABLE);
+    tn_err_prefix(&err, "ingest %s: ", "sales");
+    CHECK_STR_EQ(err.msg, "ingest sales: no such table");
+    CHECK_INT_EQ(tn_err_http_status(err.code), 404);
+    CHECK_STR_EQ(tn_err_type(err.code), "NoSuchTableException");
+    CHECK_INT_EQ(tn_err_http_status(TN_EUNPROCESSABLE), 422);
+}
+
+static void test_buf_caps_growth(void)
+{
+    struct tn_err err = {0};
+    struct tn_buf b = TN_BUF_INIT(8);
+
+    CHECK_OK(tn_buf_addstr(&b, "abcd", &err));
+    CHECK_OK(tn_buf_addf(&b, &err, "%d", 1234));
+    CHECK_STR_EQ(b.buf, "abcd1234");
+    CHECK_INT_EQ(tn_buf_addstr(&b, "x", &err), TN_ETOOBIG);
+    CHECK_INT_EQ(b.len, 8);
+    tn_buf_release(&b);
+}
+
+static void test_names_are_checked_and_folded(void)
+{
+    struct tn_err err = {0};
+    char ns[TN_NAME_MAX + 1], t[TN_NAME_MAX + 1];
+
+    CHECK_OK(tn_ident_parse("Sales", ns, t, &err));
+    CHECK_STR_EQ(ns, "default");
+    CHECK_STR_EQ(t, "sales");
+    CHECK_OK(tn_ident_parse("Shop.Orders_2", ns, t, &err));
+    CHECK_STR_EQ(ns, "shop");
+    CHECK_STR_EQ(t, "orders_2");
+    CHECK_INT_EQ(tn_ident_parse("../x", ns, t, &err), TN_EINPUT);
+    CHECK_INT_EQ(tn_ident_parse("a;b", ns, t, &err), TN_EINPUT);
+    CHECK_INT_EQ(tn_ident_parse("x\"y", ns, t, &err), TN_EINPUT);
+    CHECK_INT_EQ(tn_ident_parse("1abc", ns, t, &err), TN_EINPUT);
+    CHECK_INT_EQ(tn_ident_parse("", ns, t, &err), TN_EINPUT);
+    CHECK_INT_EQ(tn_ident_parse("a.b.c", ns, t, &err), TN_EINPUT);
+}
+
+static void test_uuid_is_v4(void)
+{
+    char a[37], b[37];
+    tn_uuid4(a);
+    tn_uuid4(b);
+    CHECK_INT_EQ(strlen(a), 36);
+    CHECK(a[14] == '4');
+    CHECK(strcmp(a, b) != 0);
+}
+
+static const struct tn_test core_tests[] = {
+    {"error prefix adds context", test_prefix_adds_context},
+    {"buffer growth is capped", test_buf_caps_growth},
+    {"names are checked and folded", test_names_are_checked_and_folded},
+    {"uuid is version 4", test_uuid_is_v4},
+    {NULL, NULL},
+};
+TN_SUITE(core_tests)

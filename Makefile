@@ -8,7 +8,7 @@ WARN      = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpo
             -Wwrite-strings -Wvla -Wformat=2 -Wimplicit-fallthrough -Wundef
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -g $(WARN) -Isrc -isystem $(DUCKDB_INC) $(EXTRA_CFLAGS)
 LIBS      = -L$(DUCKDB_LIB) -lduckdb -Wl,-rpath,$(abspath $(DUCKDB_LIB)) \
-            -lsqlite3 -ljansson -lz -lsnappy -lzstd -lpthread -lm
+            -lsqlite3 -ljansson -lmicrohttpd -lz -lsnappy -lzstd -lpthread -lm
 
 BUILD    ?= build
 OPTFLAGS ?= -O2
@@ -41,6 +41,9 @@ $(BUILD)/tarn: $(BUILD)/src/cli/main.o $(BUILD)/libtarn.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
 
 $(BUILD)/unit_tests: $(UNIT_OBJ) $(BUILD)/libtarn.a
+	$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
+
+$(BUILD)/bench-commit: $(BUILD)/bench/commit.o $(BUILD)/libtarn.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
 
 test-unit: $(BUILD)/unit_tests

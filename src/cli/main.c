@@ -8,10 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "http/http.h"
 #include "table/table.h"
 
 #define VERSION "0.1.0"
 #define PRINT_MAX_ROWS 1000000
+#define OPT_SERVE 1000 /* getopt value of every `tarn serve` option (src/http) */
 
 struct options {
     const char *warehouse;
@@ -36,10 +38,20 @@ static void usage(FILE *f)
           "  history TABLE               the table's snapshots\n"
           "  register TABLE METADATA_LOCATION [--map FROM=TO ...]\n"
           "  drop TABLE [--purge]\n"
+          "  serve [--host H] [--port P] [--token T] [--no-auth] [--max-upload SIZE]\n"
+          "        [--query-timeout S] [--memory-limit SIZE]   the HTTP API\n"
           "\n"
           "options (also as environment variables):\n"
           "  --warehouse DIR   TARN_WAREHOUSE   the warehouse directory (default ./warehouse)\n"
-          "  --catalog PATH    TARN_CATALOG     the SQLite catalog (default WAREHOUSE/catalog.db)\n",
+          "  --catalog PATH    TARN_CATALOG     the SQLite catalog (default WAREHOUSE/catalog.db)\n"
+          "  --memory-limit S  TARN_MEMORY_LIMIT  DuckDB's memory limit (e.g. 4GB)\n"
+          "serve options (also as environment variables):\n"
+          "  --host H          TARN_HOST          address to bind (default 127.0.0.1)\n"
+          "  --port P          TARN_PORT          port (default 8000)\n"
+          "  --token T         TARN_TOKEN         require 'Authorization: Bearer T'\n"
+          "  --no-auth         TARN_NO_AUTH=1     allow a non-loopback --host without a token\n"
+          "  --max-upload S    TARN_MAX_UPLOAD    largest upload (default 10GiB)\n"
+          "  --query-timeout S TARN_QUERY_TIMEOUT seconds a query may run (default 60)\n",
           f);
 }
 
@@ -135,7 +147,12 @@ static int print_rows(struct tn_session *s, const char *sql, const char *format,
         tn_rows_free(r);
         return 0;
     }
-    rc = tn_engine_rows(s, sql, PRINT_MAX_ROWS, &r, err);
+    {
+        /* DuckDB renders every type as text itself (its C value API cannot for some) */
+        char *q = tn_asprintf("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (%s) _tn_row", sql);
+        rc = tn_engine_rows(s, q, PRINT_MAX_ROWS, &r, err);
+        free(q);
+    }
     if (rc)
         return rc;
     if (format && strcmp(format, "csv") == 0) {
@@ -184,6 +201,8 @@ static int cmd_sql(struct tn_warehouse *wh, const char *sql, const struct option
     }
     if (!rc)
         rc = tn_query_resolve(wh, s, sql, &qo, &resolved, err);
+    if (!rc && getenv("TARN_TRACE_SQL"))
+        fprintf(stderr, "%s\n", resolved);
     if (!rc)
         rc = print_rows(s, resolved, o->format, err);
     free(resolved);
@@ -358,6 +377,12 @@ int main(int argc, char **argv)
         {"map", required_argument, NULL, 'M'},       {"snapshot", required_argument, NULL, 's'},
         {"as-of", required_argument, NULL, 'a'},     {"purge", no_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
+        {"memory-limit", required_argument, NULL, 'L'},
+        /* tarn serve */
+        {"host", required_argument, NULL, OPT_SERVE},  {"port", required_argument, NULL, OPT_SERVE},
+        {"token", required_argument, NULL, OPT_SERVE}, {"no-auth", no_argument, NULL, OPT_SERVE},
+        {"max-upload", required_argument, NULL, OPT_SERVE},
+        {"query-timeout", required_argument, NULL, OPT_SERVE},
         {NULL, 0, NULL, 0},
     };
     struct options o = {0};
@@ -365,7 +390,8 @@ int main(int argc, char **argv)
     struct tn_warehouse *wh = NULL;
     struct tn_err err = {0};
     const char *dirs[64];
-    int purge = 0, c, rc;
+    struct tn_http_options so = {0};
+    int purge = 0, c, rc, li = 0;
     char **args;
     int nargs;
 
@@ -373,8 +399,19 @@ int main(int argc, char **argv)
     o.catalog = getenv("TARN_CATALOG");
     o.snapshot_id = -1;
     o.path_map = json_object();
-    while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+    wo.memory_limit = getenv("TARN_MEMORY_LIMIT");
+    so.version = VERSION;
+    if (tn_http_options_env(&so, &err))
+        return fail(&err);
+    while ((c = getopt_long(argc, argv, "hV", longopts, &li)) != -1) {
         switch (c) {
+        case OPT_SERVE:
+            if (tn_http_option_set(&so, longopts[li].name, optarg, &err))
+                return fail(&err);
+            break;
+        case 'L':
+            wo.memory_limit = optarg;
+            break;
         case 'w':
             o.warehouse = optarg;
             break;
@@ -445,6 +482,8 @@ int main(int argc, char **argv)
         rc = cmd_describe(wh, args[1], 0, &err);
     else if (strcmp(args[0], "history") == 0 && nargs == 2)
         rc = cmd_describe(wh, args[1], 1, &err);
+    else if (strcmp(args[0], "serve") == 0 && nargs == 1)
+        rc = tn_http_serve(wh, &so, &err);
     else if (strcmp(args[0], "register") == 0 && nargs == 3)
         rc = cmd_register(wh, args[1], args[2], &o, &err);
     else if (strcmp(args[0], "drop") == 0 && nargs == 2) {

@@ -50,7 +50,8 @@ void tn_err_prefix(struct tn_err *err, const char *fmt, ...)
     vsnprintf(prefix, sizeof(prefix), fmt, ap);
     va_end(ap);
     snprintf(joined, sizeof(joined), "%s%s", prefix, err->msg);
-    snprintf(err->msg, sizeof(err->msg), "%s", joined);
+    memcpy(err->msg, joined, sizeof(err->msg) - 1);
+    err->msg[sizeof(err->msg) - 1] = '\0';
 }
 
 const char *tn_err_type(int code)

@@ -88,8 +88,8 @@ int tn_name_check(const char *what, const char *name, char *out, struct tn_err *
     return 0;
 }
 
-int tn_ident_parse(const char *ident, char ns[TN_NAME_MAX + 1], char table[TN_NAME_MAX + 1],
-                   struct tn_err *err)
+static int ident_split(const char *ident, char ns[TN_NAME_MAX + 1], char table[TN_NAME_MAX + 1],
+                       struct tn_err *err)
 {
     const char *dot = strchr(ident, '.');
     char part[TN_NAME_MAX + 2];
@@ -108,4 +108,15 @@ int tn_ident_parse(const char *ident, char ns[TN_NAME_MAX + 1], char table[TN_NA
     if (tn_name_check("namespace", part, ns, err))
         return err->code;
     return tn_name_check("table", dot + 1, table, err);
+}
+
+int tn_ident_parse(const char *ident, char ns[TN_NAME_MAX + 1], char table[TN_NAME_MAX + 1],
+                   struct tn_err *err)
+{
+    if (ident_split(ident, ns, table, err))
+        return tn_fail(err, TN_EINPUT,
+                       "invalid table name '%.64s': use [namespace.]table, each of letters, "
+                       "digits and '_', not starting with a digit, at most %d characters",
+                       ident, TN_NAME_MAX);
+    return 0;
 }

@@ -13,6 +13,8 @@
 
 #define METADATA_MAX_BYTES (256L * 1024 * 1024)
 #define METADATA_LOG_MAX 100
+/* Integers that do not fit in int64 travel through jansson as strings with this prefix. */
+#define BIG_MARK "\x01int:"
 
 /*---- Reading ----*/
 
@@ -26,6 +28,8 @@ int tn_json_id(const json_t *j, int64_t *out)
         const char *s = json_string_value(j);
         char *end;
         unsigned long long u;
+        if (strncmp(s, BIG_MARK, strlen(BIG_MARK)) == 0)
+            s += strlen(BIG_MARK);
         if (!*s)
             return -1;
         if (*s == '-') {
@@ -73,8 +77,8 @@ static int gunzip(const char *data, size_t len, struct tn_buf *out, struct tn_er
     return rc;
 }
 
-/* Copy JSON text, quoting integer literals that do not fit in int64 so jansson accepts them;
- * tn_json_id reads them back. */
+/* Copy JSON text, turning integer literals that do not fit in int64 into marked strings so
+ * jansson accepts them; tn_json_id reads them, tn_json_dump writes them back as numbers. */
 static char *quote_big_integers(const char *s, size_t len)
 {
     struct tn_buf b = TN_BUF_INIT(0);
@@ -106,7 +110,7 @@ static char *quote_big_integers(const char *s, size_t len)
             int big = digits > 19 ||
                       (digits == 19 && c != '-' && memcmp(s + i, "9223372036854775807", 19) > 0);
             if (is_int && big) {
-                tn_buf_add(&b, "\"", 1, NULL);
+                tn_buf_addstr(&b, "\"\\u0001int:", NULL);
                 tn_buf_add(&b, s + i, j - i, NULL);
                 tn_buf_add(&b, "\"", 1, NULL);
                 i = j;
@@ -122,13 +126,45 @@ static char *quote_big_integers(const char *s, size_t len)
     return tn_buf_detach(&b, NULL);
 }
 
+json_t *tn_json_parse(const char *text, size_t len, struct tn_err *err)
+{
+    char *quoted = quote_big_integers(text, len);
+    json_error_t jerr;
+    json_t *j = json_loads(quoted, JSON_REJECT_DUPLICATES, &jerr);
+
+    free(quoted);
+    if (!j)
+        tn_fail(err, TN_EINPUT, "not valid JSON: %s (line %d)", jerr.text, jerr.line);
+    return j;
+}
+
+char *tn_json_dump(const json_t *j, size_t flags)
+{
+    char *text = json_dumps(j, flags);
+    const char *mark = "\"\\u0001int:";
+    struct tn_buf b = TN_BUF_INIT(0);
+    const char *p = text, *hit;
+
+    if (!text || !strstr(text, mark))
+        return text;
+    while ((hit = strstr(p, mark)) != NULL) {
+        const char *digits = hit + strlen(mark), *end = digits;
+        while (*end == '-' || (*end >= '0' && *end <= '9'))
+            end++;
+        tn_buf_add(&b, p, (size_t)(hit - p), NULL);
+        tn_buf_add(&b, digits, (size_t)(end - digits), NULL);
+        p = *end == '"' ? end + 1 : end;
+    }
+    tn_buf_addstr(&b, p, NULL);
+    free(text);
+    return tn_buf_detach(&b, NULL);
+}
+
 int tn_metadata_parse(const char *data, size_t len, struct tn_metadata **out,
                       struct tn_err *err)
 {
     struct tn_buf unzipped = TN_BUF_INIT(METADATA_MAX_BYTES);
-    json_error_t jerr;
     json_t *root;
-    char *text;
     int rc;
 
     if (len >= 2 && (unsigned char)data[0] == 0x1f && (unsigned char)data[1] == 0x8b) {
@@ -140,13 +176,12 @@ int tn_metadata_parse(const char *data, size_t len, struct tn_metadata **out,
         data = unzipped.buf;
         len = unzipped.len;
     }
-    text = quote_big_integers(data, len);
+    root = tn_json_parse(data, len, err);
     tn_buf_release(&unzipped);
-    root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-    free(text);
-    if (!root)
-        return tn_fail(err, TN_EINPUT, "metadata is not valid JSON: %s (line %d)", jerr.text,
-                       jerr.line);
+    if (!root) {
+        tn_err_prefix(err, "metadata is ");
+        return err->code;
+    }
     return tn_metadata_from_json(root, out, err);
 }
 
@@ -414,7 +449,7 @@ void tn_metadata_free(struct tn_metadata *m)
 
 char *tn_metadata_dump(const struct tn_metadata *m)
 {
-    return json_dumps(m->root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    return tn_json_dump(m->root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 }
 
 const struct tn_schema *tn_metadata_schema(const struct tn_metadata *m, int schema_id)

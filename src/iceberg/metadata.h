@@ -103,6 +103,11 @@ int tn_metadata_add_snapshot(const struct tn_metadata *m, const char *m_location
 /* Generate a positive 63-bit snapshot id from a random UUID, as Java does. */
 int64_t tn_snapshot_id_new(void);
 
+/* Parse JSON text keeping integers beyond int64 (as marked strings that tn_json_id reads and
+ * tn_json_dump writes back as the same numbers). NULL with "err" set on bad JSON. */
+json_t *tn_json_parse(const char *text, size_t len, struct tn_err *err);
+/* json_dumps, restoring the integers tn_json_parse marked. Caller frees. */
+char *tn_json_dump(const json_t *j, size_t flags);
 /* Read an id that may be a JSON integer or (for out-of-range ids) a numeric string. */
 int tn_json_id(const json_t *j, int64_t *out);
 

@@ -51,10 +51,10 @@ static json_t *parse_tree(struct tn_session *s, const char *sql, struct tn_err *
     tn_buf_release(&q);
     if (!text)
         return NULL;
-    tree = json_loads(text, 0, NULL);
+    tree = tn_json_parse(text, strlen(text), err);
     free(text);
     if (!tree) {
-        tn_fail(err, TN_EINTERNAL, "DuckDB returned a parse tree that is not JSON");
+        tn_err_prefix(err, "DuckDB's parse tree is ");
         return NULL;
     }
     if (json_is_true(json_object_get(tree, "error"))) {
@@ -70,7 +70,7 @@ static json_t *parse_tree(struct tn_session *s, const char *sql, struct tn_err *
 static char *deparse(struct tn_session *s, json_t *tree, struct tn_err *err)
 {
     struct tn_buf q = TN_BUF_INIT(0);
-    char *text = json_dumps(tree, JSON_COMPACT);
+    char *text = tn_json_dump(tree, JSON_COMPACT);
     char *sql;
 
     tn_buf_addstr(&q, "SELECT json_deserialize_sql(", NULL);

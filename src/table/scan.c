@@ -76,10 +76,13 @@ int tn_table_scan(struct tn_warehouse *wh, const struct tn_table *t, int64_t sna
     const struct tn_snapshot *snap;
     struct tn_scan *s = tn_calloc(1, sizeof(*s));
     size_t data_cap = 0, del_cap = 0;
-    int rc = 0;
+    int rc = 0, current = 0;
 
-    if (snapshot_id == -1)
+    if (snapshot_id == -1) {
+        /* the head of main reads with the current schema, a past snapshot with its own */
         snapshot_id = m->current_snapshot_id;
+        current = 1;
+    }
     s->snapshot_id = snapshot_id;
     if (snapshot_id == -1) {
         s->schema = tn_metadata_current_schema(m);
@@ -92,7 +95,7 @@ int tn_table_scan(struct tn_warehouse *wh, const struct tn_table *t, int64_t sna
         return tn_fail(err, TN_ENOTFOUND, "table %s.%s has no snapshot %lld", t->ns, t->name,
                        (long long)snapshot_id);
     }
-    s->schema = tn_metadata_snapshot_schema(m, snap);
+    s->schema = current ? tn_metadata_current_schema(m) : tn_metadata_snapshot_schema(m, snap);
     rc = snapshot_manifests(wh, t, snap, &s->manifests, &s->nmanifests, err);
     for (size_t i = 0; !rc && i < s->nmanifests; i++) {
         struct tn_manifest_file *mf = &s->manifests[i];
@@ -248,9 +251,7 @@ static int schema_map(const struct tn_table *t, const struct tn_schema *schema,
 
         if (!dflt)
             dflt = default_text(f);
-        tn_buf_addf(sql, NULL, "%s%d: {name: ", i ? ", " : "", f->id);
-        tn_sql_string(sql, f->name);
-        tn_buf_addstr(sql, ", type: ", NULL);
+        tn_buf_addf(sql, NULL, "%s%d: {name: '_tn_f%d', type: ", i ? ", " : "", f->id, f->id);
         rc = type_literal(f->type, sql, err);
         tn_buf_addstr(sql, ", default_value: ", NULL);
         if (dflt)
@@ -266,6 +267,8 @@ static int schema_map(const struct tn_table *t, const struct tn_schema *schema,
     return 0;
 }
 
+/* The columns of a read: internal names (_tn_f<id>, immune to odd or clashing names) renamed
+ * to the schema's. */
 static void select_list(const struct tn_schema *schema, const char *alias, struct tn_buf *sql)
 {
     for (size_t i = 0; i < schema->root.nfields; i++) {
@@ -273,6 +276,7 @@ static void select_list(const struct tn_schema *schema, const char *alias, struc
             tn_buf_addstr(sql, ", ", NULL);
         if (alias)
             tn_buf_addf(sql, NULL, "%s.", alias);
+        tn_buf_addf(sql, NULL, "_tn_f%d AS ", schema->root.fields[i].id);
         tn_sql_ident(sql, schema->root.fields[i].name);
     }
 }
@@ -352,8 +356,7 @@ static int file_with_deletes(struct tn_warehouse *wh, const struct tn_table *t,
             if (k)
                 tn_buf_addstr(&joins, " AND ", NULL);
             if (f && tn_type_is_primitive(f->type)) {
-                tn_buf_addstr(&joins, "d.", NULL);
-                tn_sql_ident(&joins, f->name);
+                tn_buf_addf(&joins, NULL, "d._tn_f%d", id);
             } else {
                 tn_buf_addf(&joins, NULL, "d.__tn_k%d", id);
             }

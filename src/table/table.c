@@ -6,16 +6,63 @@
 #include <string.h>
 
 #define METADATA_MAX_BYTES (256L * 1024 * 1024)
+#define TN_ALLOWED_DIRS_MAX 1024
+
+/* Directories of registered tables that live outside the warehouse: the targets of their path
+ * maps, or the folder that holds their metadata folder. DuckDB may read those too. */
+static size_t registered_dirs(struct tn_warehouse *wh, char **dirs, size_t cap)
+{
+    struct tn_catalog_entry *e = NULL;
+    struct tn_err ignored;
+    const char *root = tn_storage_root_path(wh->storage);
+    size_t n = 0, ne = 0;
+
+    if (tn_catalog_list(wh->catalog, NULL, &e, &ne, &ignored))
+        return 0;
+    for (size_t i = 0; i < ne && n < cap; i++) {
+        char *map_text = NULL;
+        const char *loc = e[i].metadata_location;
+        json_t *map;
+        const char *key;
+        json_t *v;
+
+        if (!tn_catalog_get_option(wh->catalog, e[i].ns, e[i].table, "path_map", &map_text,
+                                   &ignored) &&
+            map_text && (map = json_loads(map_text, 0, NULL)) != NULL) {
+            json_object_foreach(map, key, v) {
+                const char *to = json_string_value(v);
+                if (to && n < cap)
+                    dirs[n++] = tn_strdup(strncmp(to, "file://", 7) == 0 ? to + 7 : to);
+            }
+            json_decref(map);
+        }
+        free(map_text);
+        if (strncmp(loc, "file://", 7) == 0)
+            loc += 7;
+        if (loc[0] == '/' && strncmp(loc, root, strlen(root)) != 0 && n < cap) {
+            char *dir = tn_strdup(loc);
+            for (int up = 0; up < 2; up++) {
+                char *slash = strrchr(dir, '/');
+                if (slash && slash != dir)
+                    *slash = '\0';
+            }
+            dirs[n++] = dir;
+        }
+    }
+    tn_catalog_entries_free(e, ne);
+    return n;
+}
 
 int tn_warehouse_open(const struct tn_warehouse_options *opt, struct tn_warehouse **out,
                       struct tn_err *err)
 {
     struct tn_warehouse *wh = tn_calloc(1, sizeof(*wh));
     struct tn_engine_options eo = {0};
-    const char *dirs[66];
+    const char *dirs[TN_ALLOWED_DIRS_MAX + 2];
+    char *registered[TN_ALLOWED_DIRS_MAX];
     char *catalog_path = NULL;
     char *temp_dir = NULL;
-    size_t nd = 0;
+    size_t nd = 0, nreg = 0;
     int rc;
 
     rc = tn_storage_open(opt->warehouse, &wh->storage, err);
@@ -29,8 +76,11 @@ int tn_warehouse_open(const struct tn_warehouse_options *opt, struct tn_warehous
         goto out;
     temp_dir = tn_asprintf("%s/.tmp", tn_storage_root_path(wh->storage));
     dirs[nd++] = tn_storage_root_path(wh->storage);
-    for (size_t i = 0; opt->extra_dirs && opt->extra_dirs[i] && nd < 64; i++)
+    for (size_t i = 0; opt->extra_dirs && opt->extra_dirs[i] && nd < TN_ALLOWED_DIRS_MAX / 2; i++)
         dirs[nd++] = opt->extra_dirs[i];
+    nreg = registered_dirs(wh, registered, TN_ALLOWED_DIRS_MAX - nd);
+    for (size_t i = 0; i < nreg; i++)
+        dirs[nd++] = registered[i];
     dirs[nd] = NULL;
     eo.allowed_dirs = dirs;
     eo.temp_dir = temp_dir;
@@ -40,6 +90,8 @@ int tn_warehouse_open(const struct tn_warehouse_options *opt, struct tn_warehous
 out:
     free(catalog_path);
     free(temp_dir);
+    for (size_t i = 0; i < nreg; i++)
+        free(registered[i]);
     if (rc) {
         tn_warehouse_close(wh);
         return rc;

@@ -18,8 +18,8 @@ expect_eq "rows read back" "$(q 'SELECT id, name, price, day, flag FROM sales OR
 "1,apple,1.5,2024-01-01,true
 2,\"banana, ripe\",0.25,2024-01-02,false
 3,,2.75,2024-01-03,true"
-expect_eq "namespace-qualified name" "$(q 'SELECT count(*) FROM default.sales')" "3"
-expect_eq "column names sanitised" "$(q "SELECT string_agg(column_name, ',') FROM (DESCRIBE SELECT * FROM sales)")" "id,name,price,day,ts,flag"
+expect_eq "namespace-qualified name" "$(q 'SELECT count(*) FROM "default".sales')" "3"
+expect_eq "column names sanitised" "$(q "SELECT string_agg(column_name, ' ') FROM (DESCRIBE SELECT * FROM sales)")" "id name price day ts flag"
 check "append a second file" "$TARN" ingest sales "$TMP/b.csv"
 expect_eq "append adds rows" "$(q 'SELECT count(*), sum(id) FROM sales')" "4,10"
 first=$("$TARN" history sales | awk 'NR==2 {print $1}')
@@ -28,7 +28,7 @@ expect_eq "history lists two snapshots" "$("$TARN" history sales | tail -n +2 | 
 expect_eq "time travel by --snapshot" "$(q 'SELECT count(*) FROM sales' --snapshot "$first")" "3"
 expect_eq "time travel with AT (VERSION => id)" "$(q "SELECT count(*) FROM sales AT (VERSION => $first)")" "3"
 expect_eq "join a table with its past" \
-    "$(q "SELECT count(*) FROM sales s JOIN sales AT (VERSION => $first) p USING (id)")" "3"
+    "$(q "SELECT count(*) FROM sales s JOIN sales AS p AT (VERSION => $first) USING (id)")" "3"
 check "overwrite replaces every row" "$TARN" ingest sales "$TMP/b.csv" --mode overwrite
 expect_eq "overwrite leaves one row" "$(q 'SELECT count(*) FROM sales')" "1"
 expect_eq "old snapshot still reads" "$(q 'SELECT count(*) FROM sales' --snapshot "$second")" "4"

@@ -23,18 +23,18 @@ check "append" "$TARN" ingest fruit "$TMP/b.csv"
 TD=$WH/default/fruit
 
 node "$INTEROP/iceberg-read.mjs" "$TD" --rows-only >"$TMP/icebird.jsonl" 2>"$TMP/icebird.err"
-expect_eq "icebird reads every row" "$(grep -c '"row"' "$TMP/icebird.jsonl")" "4"
+expect_eq "icebird reads every row" "$(grep -c '"id"' "$TMP/icebird.jsonl")" "4"
 expect_eq "icebird sees the same ids" "$(grep -o '"id":[0-9]*' "$TMP/icebird.jsonl" | sort | tr '\n' ' ')" '"id":1 "id":2 "id":3 "id":4 '
 expect_eq "icebird sees the same names" "$(grep -o '"name":"[a-z]*"' "$TMP/icebird.jsonl" | sort | tr '\n' ' ')" \
     '"name":"apple" "name":"banana" "name":"cherry" "name":"date" '
 first=$("$TARN" history fruit | awk 'NR==2 {print $1}')
 node "$INTEROP/iceberg-read.mjs" "$TD" --rows-only --snapshot "$first" >"$TMP/old.jsonl" 2>&1
-expect_eq "icebird time travel to the first snapshot" "$(grep -c '"row"' "$TMP/old.jsonl")" "3"
+expect_eq "icebird time travel to the first snapshot" "$(grep -c '"id"' "$TMP/old.jsonl")" "3"
 
 list=$(ls "$TD"/metadata/snap-*.avro | head -1)
 node "$INTEROP/avro-dump.mjs" "$list" --schema-only >"$TMP/list.json" 2>&1
 expect_eq "manifest list carries field ids 500-519" \
-    "$(grep -o '"field-id": *5[0-9][0-9]' "$TMP/list.json" | grep -o '[0-9]*$' | sort -u | tr '\n' ' ')" \
+    "$(grep -oE '"(field|element)-id": *5[0-9][0-9]' "$TMP/list.json" | grep -o '[0-9]*$' | sort -u | tr '\n' ' ')" \
     "500 501 502 503 504 505 506 507 508 509 510 511 512 513 514 515 516 517 518 519 "
 manifest=$(ls "$TD"/metadata/*-m0.avro | head -1)
 node "$INTEROP/avro-dump.mjs" "$manifest" >"$TMP/manifest.json" 2>&1

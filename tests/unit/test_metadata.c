@@ -224,8 +224,8 @@ static void test_manifest_round_trip(void)
     upper[0].value.p = hi;
     lower[0].value.n = upper[0].value.n = 8;
     for (int i = 0; i < 2; i++) {
-        e[i].file.file_path = i ? "file:///w/t/data/b.parquet" : "file:///w/t/data/a.parquet";
-        e[i].file.file_format = "PARQUET";
+        e[i].file.file_path = (char *)(i ? "file:///w/t/data/b.parquet" : "file:///w/t/data/a.parquet");
+        e[i].file.file_format = (char *)"PARQUET";
         e[i].file.record_count = 10;
         e[i].file.file_size = 1234;
         e[i].file.value_counts = counts;
@@ -250,7 +250,7 @@ static void test_manifest_round_trip(void)
     CHECK_INT_EQ(summary.added_files, 1);
     CHECK_INT_EQ(summary.existing_files, 1);
     CHECK_INT_EQ(summary.min_sequence_number, 3);
-    summary.path = "file:///w/t/metadata/m.avro";
+    summary.path = (char *)"file:///w/t/metadata/m.avro";
     summary.length = (int64_t)len;
     CHECK_OK(tn_manifest_list_write(&summary, 1, 99, -1, 5, &ldata, &llen, &err));
     CHECK_OK(tn_manifest_list_read(ldata, llen, &list, &nl, &err));

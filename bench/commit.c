@@ -1,0 +1,72 @@
+/* commit.c - bench/commit: N sequential small appends to one table through the whole commit path
+ * (a Parquet file, a manifest, a manifest list, a metadata file and the catalog swap), in one
+ * process. Prints commits per second and the metadata file's size as snapshots accumulate.
+ * usage: build/bench-commit [N] (default 500) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "table/table.h"
+
+int main(int argc, char **argv)
+{
+    int n = argc > 1 ? atoi(argv[1]) : 500; /* checksrc: allow atoi */
+    char dir[] = "/tmp/tarn-bench-commit-XXXXXX";
+    struct tn_warehouse_options wo = {0};
+    struct tn_warehouse *wh = NULL;
+    struct tn_session *s = NULL;
+    struct tn_err err = {0};
+    json_t *schema;
+    double t0, tlast;
+    int step = n / 10 > 0 ? n / 10 : 1;
+
+    if (!mkdtemp(dir))
+        return 1;
+    wo.warehouse = dir;
+    schema = json_loads("{\"type\":\"struct\",\"schema-id\":0,\"fields\":[{\"id\":1,\"name\":\"id\","
+                        "\"required\":false,\"type\":\"long\"},{\"id\":2,\"name\":\"name\","
+                        "\"required\":false,\"type\":\"string\"}]}",
+                        0, NULL);
+    if (tn_warehouse_open(&wo, &wh, &err) || tn_session_open(wh->engine, &s, &err) ||
+        tn_table_create(wh, "default", "bench", schema, NULL, NULL, &err)) {
+        fprintf(stderr, "bench: %s\n", err.msg);
+        return 1;
+    }
+    printf("%10s %14s %16s %14s\n", "snapshots", "metadata_bytes", "commits_per_s", "ms_per_commit");
+    t0 = tlast = tn_monotonic_s();
+    for (int i = 1; i <= n; i++) {
+        struct tn_commit_result res;
+        if (tn_table_write(wh, s, "default", "bench", "SELECT 1 AS id, 'x' AS name",
+                           TN_WRITE_APPEND, &res, &err)) {
+            fprintf(stderr, "bench: commit %d: %s\n", i, err.msg);
+            return 1;
+        }
+        if (i % step == 0) {
+            struct tn_table *t = NULL;
+            struct stat sb;
+            char *path;
+            double now = tn_monotonic_s();
+            tn_table_load(wh, "default", "bench", &t, &err);
+            path = tn_strdup(t->metadata_location + 7);
+            stat(path, &sb);
+            printf("%10d %14lld %16.1f %14.2f\n", i, (long long)sb.st_size, step / (now - tlast),
+                   1000 * (now - tlast) / step);
+            tlast = now;
+            free(path);
+            tn_table_free(t);
+        }
+    }
+    printf("total: %d commits in %.2f s (%.1f commits/s)\n", n, tn_monotonic_s() - t0,
+           n / (tn_monotonic_s() - t0));
+    json_decref(schema);
+    tn_session_close(s);
+    tn_warehouse_close(wh);
+    {
+        char *cmd = tn_asprintf("rm -rf '%s'", dir);
+        if (system(cmd)) /* checksrc: allow system */
+            fprintf(stderr, "bench: could not remove %s\n", dir);
+        free(cmd);
+    }
+    return 0;
+}

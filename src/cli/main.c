@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "http/http.h"
@@ -244,6 +245,13 @@ static int cmd_ingest(struct tn_warehouse *wh, const char *ident, const char *fi
 
     if (!path)
         return tn_fail(err, TN_EINPUT, "cannot open %s", file);
+    {
+        struct stat sb;
+        if (stat(path, &sb) == 0 && sb.st_size == 0) {
+            free(path);
+            return tn_fail(err, TN_EINPUT, "%s is empty: there is nothing to load", file);
+        }
+    }
     if (o->mode && strcmp(o->mode, "overwrite") == 0)
         mode = TN_WRITE_OVERWRITE;
     else if (o->mode && strcmp(o->mode, "append") != 0) {

@@ -113,6 +113,47 @@ static int has_column(const struct tn_rows *cols, const char *name)
     return 0;
 }
 
+/* After a failed cast: find the first row whose value does not fit its column and say which
+ * (TN_EUNPROCESSABLE). Rows are numbered from 1 in the order the source yields them. */
+static int explain_bad_value(struct tn_session *s, const struct tn_schema *schema,
+                             const char *select_sql, struct tn_err *err)
+{
+    char original[sizeof(err->msg)];
+
+    memcpy(original, err->msg, sizeof(original));
+    for (size_t i = 0; i < schema->root.nfields; i++) {
+        const struct tn_field *f = &schema->root.fields[i];
+        struct tn_buf q = TN_BUF_INIT(0);
+        struct tn_rows *r = NULL;
+        struct tn_err ignored;
+        char type[64];
+
+        if (!tn_type_is_primitive(f->type))
+            continue;
+        tn_buf_addstr(&q, "SELECT _tn_row, CAST(_tn_v AS VARCHAR) FROM (SELECT row_number() "
+                          "OVER () AS _tn_row, ", NULL);
+        tn_sql_ident(&q, f->name);
+        tn_buf_addf(&q, NULL, " AS _tn_v FROM (%s)) WHERE _tn_v IS NOT NULL AND TRY_CAST(_tn_v AS ",
+                    select_sql);
+        tn_type_duckdb(f->type, &q, NULL);
+        tn_buf_addstr(&q, ") IS NULL LIMIT 1", NULL);
+        if (!tn_engine_rows(s, q.buf, 1, &r, &ignored) && r->nrows == 1) {
+            tn_type_name(f->type, type, sizeof(type));
+            tn_fail(err, TN_EUNPROCESSABLE,
+                    "row %s: value '%.80s' in column %s does not fit its type %s; fix the value "
+                    "or load it into a column of a wider type",
+                    tn_rows_get(r, 0, 0), tn_rows_get(r, 0, 1) ? tn_rows_get(r, 0, 1) : "",
+                    f->name, type);
+            tn_rows_free(r);
+            tn_buf_release(&q);
+            return TN_EUNPROCESSABLE;
+        }
+        tn_rows_free(r);
+        tn_buf_release(&q);
+    }
+    return tn_fail(err, TN_EUNPROCESSABLE, "a value does not fit its column: %s", original);
+}
+
 /* COPY the rows into a new Parquet file at local "path". */
 static int copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
                            const char *select_sql, const char *path, int64_t *rows,
@@ -156,7 +197,7 @@ static int copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
         /* a value that does not convert is the data's fault, not the request's */
         if (strstr(err->msg, "Conversion Error") || strstr(err->msg, "Could not convert") ||
             strstr(err->msg, "Out of Range"))
-            err->code = TN_EUNPROCESSABLE;
+            rc = explain_bad_value(s, schema, select_sql, err);
         goto out;
     }
     *rows = 0;

@@ -280,7 +280,56 @@ static void test_manifest_round_trip(void)
     tn_metadata_free(m);
 }
 
+static void test_delete_rules(void)
+{
+    struct tn_spec unpartitioned = {0, 0, NULL};
+    struct tn_pvalue p1 = {.kind = 3, .i = 1}, p2 = {.kind = 3, .i = 2};
+    struct tn_manifest_entry data, pos, eq;
+
+    memset(&data, 0, sizeof(data));
+    memset(&pos, 0, sizeof(pos));
+    memset(&eq, 0, sizeof(eq));
+    data.file.file_path = (char *)"d1";
+    data.sequence_number = 3;
+    pos.file.content = 1;
+    pos.sequence_number = 3;
+    eq.file.content = 2;
+    eq.sequence_number = 3;
+    /* position deletes apply at an equal sequence number, equality deletes only to older data */
+    CHECK(tn_delete_applies(&pos, &unpartitioned, &data));
+    CHECK(!tn_delete_applies(&eq, &unpartitioned, &data));
+    eq.sequence_number = 4;
+    CHECK(tn_delete_applies(&eq, &unpartitioned, &data));
+    pos.sequence_number = 2;
+    CHECK(!tn_delete_applies(&pos, &unpartitioned, &data));
+    pos.sequence_number = 5;
+    pos.file.referenced_data_file = (char *)"d2";
+    CHECK(!tn_delete_applies(&pos, &unpartitioned, &data));
+    pos.file.referenced_data_file = (char *)"d1";
+    CHECK(tn_delete_applies(&pos, &unpartitioned, &data));
+    /* partition scoping: same spec and equal tuple, or a global (unpartitioned) equality delete */
+    data.file.npartition = 1;
+    data.file.partition = &p1;
+    pos.file.npartition = 1;
+    pos.file.partition = &p2;
+    CHECK(!tn_delete_applies(&pos, &unpartitioned, &data));
+    pos.file.partition = &p1;
+    CHECK(tn_delete_applies(&pos, &unpartitioned, &data));
+    eq.file.npartition = 1;
+    eq.file.partition = &p2;
+    eq.spec_id = 1;
+    {
+        struct tn_partition_field f = {1, 1000, "k", "identity"};
+        struct tn_spec partitioned = {1, 1, &f};
+        CHECK(!tn_delete_applies(&eq, &partitioned, &data));
+    }
+    eq.spec_id = 0;
+    eq.file.npartition = 0;
+    CHECK(tn_delete_applies(&eq, &unpartitioned, &data));
+}
+
 static const struct tn_test metadata_tests[] = {
+    {"delete files apply by sequence number and partition", test_delete_rules},
     {"valid Java metadata files parse and round-trip", test_valid_files_parse_and_round_trip},
     {"v2 metadata details", test_v2_valid_details},
     {"invalid metadata fails with Java's message", test_invalid_files_fail_with_javas_message},

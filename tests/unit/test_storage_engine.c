@@ -1,0 +1,119 @@
+/* test_storage_engine.c - unit tests for src/storage (local files are created once, never
+ * overwritten; locations must be absolute) and src/engine (the DuckDB sandbox refuses files
+ * outside the allowed directories, extension installs and setting changes). */
+#include "tn_test.h"
+
+#include <stdlib.h>
+
+#include "engine/engine.h"
+#include "storage/storage.h"
+
+static void test_local_files_are_immutable(void)
+{
+    struct tn_err err = {0};
+    struct tn_storage *st = NULL;
+    struct tn_buf b = TN_BUF_INIT(1024);
+    char *uri;
+    int64_t size = 0;
+
+    CHECK_OK(tn_storage_open(tn_test_tmpdir(), &st, &err));
+    if (!st)
+        return;
+    CHECK(strncmp(tn_storage_root_uri(st), "file:///", 8) == 0);
+    uri = tn_asprintf("%s/ns/t/metadata/a.json", tn_storage_root_uri(st));
+    CHECK_OK(tn_storage_write(st, uri, "hello", 5, &err));
+    CHECK_INT_EQ(tn_storage_write(st, uri, "again", 5, &err), TN_EEXISTS);
+    CHECK_OK(tn_storage_read(st, uri, &b, &err));
+    CHECK_STR_EQ(b.buf, "hello");
+    CHECK_OK(tn_storage_size(st, uri, &size, &err));
+    CHECK_INT_EQ(size, 5);
+    CHECK_OK(tn_storage_delete(st, uri, &err));
+    CHECK_OK(tn_storage_delete(st, uri, &err)); /* missing is fine */
+    CHECK_INT_EQ(tn_storage_size(st, uri, &size, &err), TN_ENOTFOUND);
+    CHECK_INT_EQ(tn_storage_read(st, "relative/path.json", &b, &err), TN_EINPUT);
+    CHECK_CONTAINS(err.msg, "path map");
+    CHECK_INT_EQ(tn_storage_read(st, "file:///a/../etc/passwd", &b, &err), TN_EINPUT);
+    free(uri);
+    tn_buf_release(&b);
+    tn_storage_close(st);
+}
+
+static void test_read_is_capped(void)
+{
+    struct tn_err err = {0};
+    struct tn_storage *st = NULL;
+    struct tn_buf small = TN_BUF_INIT(3);
+    char *uri;
+
+    CHECK_OK(tn_storage_open(tn_test_tmpdir(), &st, &err));
+    if (!st)
+        return;
+    uri = tn_asprintf("%s/big", tn_storage_root_uri(st));
+    CHECK_OK(tn_storage_write(st, uri, "0123456789", 10, &err));
+    CHECK_INT_EQ(tn_storage_read(st, uri, &small, &err), TN_ETOOBIG);
+    free(uri);
+    tn_buf_release(&small);
+    tn_storage_close(st);
+}
+
+static void test_sandbox_refuses_escapes(void)
+{
+    static const char *const refused[] = {
+        "SELECT * FROM read_text('/etc/passwd')",
+        "COPY (SELECT 1) TO '/tmp/tarn-escape.csv'",
+        "ATTACH '/tmp/tarn-escape.db'",
+        "INSTALL httpfs",
+        "SET allowed_directories = ['/']",
+        "SET enable_external_access = true",
+    };
+    struct tn_err err = {0};
+    struct tn_engine *e = NULL;
+    struct tn_session *s = NULL;
+    const char *dirs[] = {tn_test_tmpdir(), NULL};
+    struct tn_engine_options opt = {dirs, NULL, NULL, 1};
+    struct tn_rows *r = NULL;
+    char *sql;
+
+    CHECK_OK(tn_engine_open(&opt, &e, &err));
+    if (!e)
+        return;
+    CHECK_OK(tn_session_open(e, &s, &err));
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        if (tn_engine_exec(s, refused[i], &err) == 0)
+            tn_test_failed(__FILE__, __LINE__, "sandbox allowed: %s", refused[i]);
+    }
+    /* inside the allowed directory, Parquet round-trips */
+    sql = tn_asprintf("COPY (SELECT 42 AS x) TO '%s/ok.parquet' (FORMAT parquet)", dirs[0]);
+    CHECK_OK(tn_engine_exec(s, sql, &err));
+    free(sql);
+    sql = tn_asprintf("SELECT x FROM read_parquet('%s/ok.parquet')", dirs[0]);
+    CHECK_OK(tn_engine_rows(s, sql, 10, &r, &err));
+    if (r)
+        CHECK_STR_EQ(tn_rows_get(r, 0, 0), "42");
+    tn_rows_free(r);
+    free(sql);
+    CHECK_INT_EQ(tn_engine_statement_count(s, "SELECT 1; SELECT 2", &err), 1);
+    CHECK_INT_EQ(tn_engine_statement_count(s, "SELECT 1", &err), 0);
+    tn_session_close(s);
+    tn_engine_close(e);
+}
+
+static void test_sql_quoting(void)
+{
+    struct tn_buf b = TN_BUF_INIT(0);
+
+    tn_sql_ident(&b, "a\"b");
+    tn_buf_addstr(&b, " ", NULL);
+    tn_sql_string(&b, "it's");
+    CHECK_STR_EQ(b.buf, "\"a\"\"b\" 'it''s'");
+    tn_buf_release(&b);
+}
+
+static const struct tn_test storage_engine_tests[] = {
+    {"local files are created once and never overwritten", test_local_files_are_immutable},
+    {"reads are capped", test_read_is_capped},
+    {"the DuckDB sandbox refuses escapes", test_sandbox_refuses_escapes},
+    {"identifiers and strings are quoted", test_sql_quoting},
+    {NULL, NULL},
+};
+TN_SUITE(storage_engine_tests)

@@ -59,6 +59,23 @@ int main(int argc, char **argv)
     }
     printf("total: %d commits in %.2f s (%.1f commits/s)\n", n, tn_monotonic_s() - t0,
            n / (tn_monotonic_s() - t0));
+    {
+        /* every commit's row must still be there (manifests were merged on the way) */
+        struct tn_table *t = NULL;
+        struct tn_scan *scan = NULL;
+        int64_t rows = 0;
+        if (tn_table_load(wh, "default", "bench", &t, &err) ||
+            tn_table_scan(wh, t, -1, &scan, &err)) {
+            fprintf(stderr, "bench: %s\n", err.msg);
+            return 1;
+        }
+        for (size_t i = 0; i < scan->ndata; i++)
+            rows += scan->data[i].file.record_count;
+        printf("rows: %lld in %zu data files, %zu manifests (expected %d rows)\n",
+               (long long)rows, scan->ndata, scan->nmanifests, n);
+        tn_scan_free(scan);
+        tn_table_free(t);
+    }
     json_decref(schema);
     tn_session_close(s);
     tn_warehouse_close(wh);

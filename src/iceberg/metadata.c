@@ -449,7 +449,7 @@ void tn_metadata_free(struct tn_metadata *m)
 
 char *tn_metadata_dump(const struct tn_metadata *m)
 {
-    return tn_json_dump(m->root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    return tn_json_dump(m->root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 }
 
 const struct tn_schema *tn_metadata_schema(const struct tn_metadata *m, int schema_id)

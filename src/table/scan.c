@@ -69,6 +69,39 @@ static int snapshot_manifests(struct tn_warehouse *wh, const struct tn_table *t,
     return rc;
 }
 
+int tn_table_manifests(struct tn_warehouse *wh, const struct tn_table *t, int64_t snapshot_id,
+                       struct tn_manifest_file **out, size_t *out_n, struct tn_err *err)
+{
+    const struct tn_snapshot *snap;
+
+    if (snapshot_id == -1)
+        snapshot_id = t->meta->current_snapshot_id;
+    *out = NULL;
+    *out_n = 0;
+    if (snapshot_id == -1)
+        return 0;
+    snap = tn_metadata_snapshot(t->meta, snapshot_id);
+    if (!snap)
+        return tn_fail(err, TN_ENOTFOUND, "table %s.%s has no snapshot %lld", t->ns, t->name,
+                       (long long)snapshot_id);
+    return snapshot_manifests(wh, t, snap, out, out_n, err);
+}
+
+int tn_table_read_manifest(struct tn_warehouse *wh, const struct tn_table *t,
+                           const struct tn_manifest_file *mf, struct tn_manifest_entry **out,
+                           size_t *out_n, struct tn_err *err)
+{
+    struct tn_buf buf = TN_BUF_INIT(MANIFEST_MAX_BYTES);
+    int rc = read_file(wh, t, mf->path, &buf, err);
+
+    if (!rc)
+        rc = tn_manifest_read(buf.buf, buf.len, mf, out, out_n, err);
+    if (rc)
+        tn_err_prefix(err, "manifest %s: ", mf->path);
+    tn_buf_release(&buf);
+    return rc;
+}
+
 int tn_table_scan(struct tn_warehouse *wh, const struct tn_table *t, int64_t snapshot_id,
                   struct tn_scan **out, struct tn_err *err)
 {
@@ -99,19 +132,13 @@ int tn_table_scan(struct tn_warehouse *wh, const struct tn_table *t, int64_t sna
     rc = snapshot_manifests(wh, t, snap, &s->manifests, &s->nmanifests, err);
     for (size_t i = 0; !rc && i < s->nmanifests; i++) {
         struct tn_manifest_file *mf = &s->manifests[i];
-        struct tn_buf buf = TN_BUF_INIT(MANIFEST_MAX_BYTES);
         struct tn_manifest_entry *entries = NULL;
         size_t n = 0;
 
         if (mf->content == 0 && mf->added_files == 0 && mf->existing_files == 0 &&
             mf->deleted_files > 0)
             continue; /* only DELETED entries: nothing live in it */
-        rc = read_file(wh, t, mf->path, &buf, err);
-        if (!rc)
-            rc = tn_manifest_read(buf.buf, buf.len, mf, &entries, &n, err);
-        if (rc)
-            tn_err_prefix(err, "manifest %s: ", mf->path);
-        tn_buf_release(&buf);
+        rc = tn_table_read_manifest(wh, t, mf, &entries, &n, err);
         for (size_t k = 0; !rc && k < n; k++) {
             if (entries[k].status == TN_ENTRY_DELETED)
                 continue;

@@ -88,6 +88,13 @@ struct tn_scan {
     size_t nmanifests;
 };
 
+/* The manifest list of snapshot "snapshot_id" (-1: the current one; none: an empty list). */
+int tn_table_manifests(struct tn_warehouse *wh, const struct tn_table *t, int64_t snapshot_id,
+                       struct tn_manifest_file **out, size_t *out_n, struct tn_err *err);
+/* The entries of one manifest of the table. */
+int tn_table_read_manifest(struct tn_warehouse *wh, const struct tn_table *t,
+                           const struct tn_manifest_file *mf, struct tn_manifest_entry **out,
+                           size_t *out_n, struct tn_err *err);
 /* Plan a scan of snapshot "snapshot_id" (-1 for the current one). */
 int tn_table_scan(struct tn_warehouse *wh, const struct tn_table *t, int64_t snapshot_id,
                   struct tn_scan **out, struct tn_err *err);

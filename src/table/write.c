@@ -23,6 +23,9 @@
 #define BACKOFF_MIN_MS 5
 #define BACKOFF_MAX_MS 2000
 #define STATS_MAX_ROWS 1000000
+/* An append that would leave more data manifests than this merges them into one (as
+ * Iceberg-Java's commit.manifest.min-count-to-merge), so lists and scans stay short. */
+#define MANIFEST_MERGE_MIN 100
 
 /* Files this commit wrote, deleted again if it fails. */
 struct written {
@@ -471,6 +474,88 @@ static int deleted_manifest(struct tn_warehouse *wh, const struct tn_table *t,
     return rc;
 }
 
+static void manifest_file_release(struct tn_manifest_file *mf)
+{
+    free(mf->path);
+    for (size_t j = 0; j < mf->npartitions; j++) {
+        free(mf->partitions[j].lower.p);
+        free(mf->partitions[j].upper.p);
+    }
+    free(mf->partitions);
+    memset(mf, 0, sizeof(*mf));
+}
+
+/* For an append: the parent's manifests go into the new list as they are, unless there are so
+ * many data manifests of the default spec that they are merged into one ("merged", whose
+ * entries are EXISTING with their own snapshot ids and sequence numbers). */
+static int carry_manifests(struct tn_warehouse *wh, const struct tn_table *t,
+                           const struct pending *p, int64_t seq, struct tn_manifest_file *base,
+                           size_t nbase, struct tn_manifest_file *list, size_t *nlist,
+                           struct tn_manifest_file *merged, struct written *w, struct tn_err *err)
+{
+    int spec_id = t->meta->default_spec_id;
+    struct tn_manifest_entry *all = NULL;
+    size_t nall = 0, cap = 0, candidates = 0;
+    struct tn_manifest_info info;
+    char *data = NULL;
+    size_t len = 0;
+    char uuid[37];
+    int rc = 0;
+
+    for (size_t i = 0; i < nbase; i++)
+        candidates += base[i].content == 0 && base[i].spec_id == spec_id;
+    if (candidates + 1 <= MANIFEST_MERGE_MIN) {
+        for (size_t i = 0; i < nbase; i++)
+            list[(*nlist)++] = base[i];
+        return 0;
+    }
+    for (size_t i = 0; !rc && i < nbase; i++) {
+        struct tn_manifest_entry *e = NULL;
+        size_t n = 0;
+        if (!(base[i].content == 0 && base[i].spec_id == spec_id)) {
+            list[(*nlist)++] = base[i];
+            continue;
+        }
+        rc = tn_table_read_manifest(wh, t, &base[i], &e, &n, err);
+        for (size_t k = 0; !rc && k < n; k++) {
+            if (e[k].status == TN_ENTRY_DELETED) {
+                tn_data_file_release(&e[k].file);
+                continue;
+            }
+            if (nall == cap) {
+                cap = cap ? cap * 2 : 256;
+                all = tn_realloc(all, cap * sizeof(*all));
+            }
+            all[nall] = e[k];
+            all[nall].status = TN_ENTRY_EXISTING;
+            nall++;
+        }
+        if (rc)
+            tn_manifest_entries_free(e, n);
+        else
+            free(e); /* the entries moved into "all" */
+    }
+    if (!rc) {
+        info.schema = tn_metadata_current_schema(t->meta);
+        info.spec = tn_metadata_spec(t->meta, spec_id);
+        info.content = 0;
+        info.snapshot_id = p->snapshot_id;
+        info.sequence_number = seq;
+        rc = tn_manifest_write(&info, all, nall, &data, &len, merged, err);
+    }
+    if (!rc) {
+        tn_uuid4(uuid);
+        merged->path = tn_asprintf("%s/metadata/%s-m1.avro", t->meta->location, uuid);
+        merged->length = (int64_t)len;
+        rc = write_file(wh, t, merged->path, data, len, w, err);
+    }
+    if (!rc)
+        list[(*nlist)++] = *merged;
+    tn_manifest_entries_free(all, nall);
+    free(data);
+    return rc;
+}
+
 static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, struct pending *p,
                           struct tn_commit_result *res, struct written *attempt_files,
                           struct tn_err *err)
@@ -481,9 +566,9 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
     int64_t del_files = 0, del_rows = 0, del_bytes = 0;
     int64_t del_del_files = 0, del_del_rows = 0, del_del_bytes = 0;
     struct tn_scan *scan = NULL;
-    struct tn_manifest_file *list = NULL;
-    struct tn_manifest_file gone[2];
-    size_t nlist = 0;
+    struct tn_manifest_file *base = NULL, *list = NULL;
+    struct tn_manifest_file gone[2], merged;
+    size_t nbase = 0, nlist = 0;
     struct tn_metadata *next = NULL;
     json_t *summary = json_object();
     char *list_path = NULL, *list_data = NULL, *meta_path = NULL, *meta_text = NULL;
@@ -492,17 +577,21 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
     int rc;
 
     memset(gone, 0, sizeof(gone));
-    rc = tn_table_scan(wh, t, -1, &scan, err);
+    memset(&merged, 0, sizeof(merged));
+    if (p->mode == TN_WRITE_APPEND)
+        rc = tn_table_manifests(wh, t, -1, &base, &nbase, err); /* appends read no manifest */
+    else
+        rc = tn_table_scan(wh, t, -1, &scan, err);
     if (rc)
         goto out;
-    list = tn_calloc(scan->nmanifests + 3, sizeof(*list));
+    list = tn_calloc(nbase + 4, sizeof(*list));
     list[nlist] = p->added;
     list[nlist].sequence_number = seq;
     list[nlist].min_sequence_number = seq;
     nlist++;
     if (p->mode == TN_WRITE_APPEND) {
-        for (size_t i = 0; i < scan->nmanifests; i++)
-            list[nlist++] = scan->manifests[i];
+        rc = carry_manifests(wh, t, p, seq, base, nbase, list, &nlist, &merged, attempt_files,
+                             err);
     } else {
         rc = deleted_manifest(wh, t, scan, 0, seq, p, &gone[0], attempt_files, &del_files,
                               &del_rows, &del_bytes, err);
@@ -560,8 +649,11 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
         summary_set(summary, "total-position-deletes", 0);
         summary_set(summary, "total-equality-deletes", 0);
     }
-    summary_set(summary, "manifests-created", 1 + (gone[0].path != NULL) + (gone[1].path != NULL));
-    summary_set(summary, "manifests-kept", p->mode == TN_WRITE_APPEND ? (int64_t)scan->nmanifests : 0);
+    summary_set(summary, "manifests-created",
+                1 + (gone[0].path != NULL) + (gone[1].path != NULL) + (merged.path != NULL));
+    summary_set(summary, "manifests-kept", (int64_t)nlist - 1 - (merged.path != NULL));
+    if (merged.path)
+        summary_set(summary, "manifests-replaced", (int64_t)(nbase + 2 - nlist));
     json_object_set_new(summary, "engine-name", json_string("tarn"));
     {
         struct tn_snapshot_new sn = {
@@ -588,15 +680,10 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
     }
 out:
     for (int g = 0; g < 2; g++)
-        free(gone[g].path);
-    for (int g = 0; g < 2; g++) {
-        for (size_t j = 0; j < gone[g].npartitions; j++) {
-            free(gone[g].partitions[j].lower.p);
-            free(gone[g].partitions[j].upper.p);
-        }
-        free(gone[g].partitions);
-    }
-    free(list); /* shallow: entries belong to the scan and to "p" */
+        manifest_file_release(&gone[g]);
+    manifest_file_release(&merged);
+    free(list); /* shallow: entries belong to "base", the scan and "p" */
+    tn_manifest_files_free(base, nbase);
     tn_scan_free(scan);
     tn_metadata_free(next);
     json_decref(summary);
@@ -730,13 +817,8 @@ int tn_table_write(struct tn_warehouse *wh, struct tn_session *s, const char *ns
     }
 out:
     written_cleanup(wh, &files, rc != 0);
-    if (p.added.partitions) {
-        for (size_t j = 0; j < p.added.npartitions; j++) {
-            free(p.added.partitions[j].lower.p);
-            free(p.added.partitions[j].upper.p);
-        }
-        free(p.added.partitions);
-    }
+    p.added.path = NULL; /* owned by manifest_uri */
+    manifest_file_release(&p.added);
     tn_data_file_release(&file);
     tn_table_free(t);
     free(data_uri);

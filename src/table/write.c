@@ -14,14 +14,11 @@
  *      was ever published.
  * Invariant: until the swap succeeds, no published metadata names any new file. */
 #include "table.h"
+#include "table_int.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define COMMIT_ATTEMPTS 12
-#define BACKOFF_MIN_MS 5
-#define BACKOFF_MAX_MS 2000
 #define STATS_MAX_ROWS 1000000
 /* An append that would leave more data manifests than this merges them into one (as
  * Iceberg-Java's commit.manifest.min-count-to-merge), so lists and scans stay short. */
@@ -390,24 +387,6 @@ static void summary_set(json_t *summary, const char *key, int64_t v)
     json_object_set_new(summary, key, json_string(text));
 }
 
-/* The next metadata file's name: the version number of "current" plus one. */
-static char *next_metadata_location(const struct tn_table *t)
-{
-    const char *base = strrchr(t->metadata_location, '/');
-    long version = (long)json_array_size(json_object_get(t->meta->root, "metadata-log"));
-    char uuid[37];
-
-    if (base) {
-        char *end;
-        long v = strtol(base + 1, &end, 10);
-        if (end != base + 1 && *end == '-')
-            version = v;
-    }
-    tn_uuid4(uuid);
-    return tn_asprintf("%s/metadata/%05ld-%s.metadata.json", t->meta->location, version + 1,
-                       uuid);
-}
-
 struct pending {
     enum tn_write_mode mode;
     struct tn_manifest_file added; /* the new data manifest (path, length, counts) */
@@ -571,7 +550,7 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
     size_t nbase = 0, nlist = 0;
     struct tn_metadata *next = NULL;
     json_t *summary = json_object();
-    char *list_path = NULL, *list_data = NULL, *meta_path = NULL, *meta_text = NULL;
+    char *list_path = NULL, *list_data = NULL;
     size_t list_len = 0;
     char uuid[37];
     int rc;
@@ -669,11 +648,7 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
     }
     if (rc)
         goto out;
-    meta_path = next_metadata_location(t);
-    meta_text = tn_metadata_dump(next);
-    rc = write_file(wh, t, meta_path, meta_text, strlen(meta_text), attempt_files, err);
-    if (!rc)
-        rc = tn_catalog_swap(wh->catalog, t->ns, t->name, t->metadata_location, meta_path, err);
+    rc = tn__publish(wh, t, next, err);
     if (!rc) {
         res->snapshot_id = p->snapshot_id;
         res->sequence_number = seq;
@@ -689,24 +664,7 @@ out:
     json_decref(summary);
     free(list_path);
     free(list_data);
-    free(meta_path);
-    free(meta_text);
     return rc;
-}
-
-static void backoff(int attempt)
-{
-    int64_t ms = BACKOFF_MIN_MS << (attempt < 10 ? attempt : 10);
-    unsigned char r;
-    struct timespec ts;
-
-    if (ms > BACKOFF_MAX_MS)
-        ms = BACKOFF_MAX_MS;
-    tn_random_bytes(&r, 1);
-    ms = ms / 2 + (ms * r) / 512; /* jitter: 50% to 100% */
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (ms % 1000) * 1000000;
-    nanosleep(&ts, NULL);
 }
 
 int tn_table_write(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
@@ -801,9 +759,9 @@ int tn_table_write(struct tn_warehouse *wh, struct tn_session *s, const char *ns
         res->attempts = attempt;
         rc = attempt_commit(wh, t, &p, res, &attempt_files, err);
         written_cleanup(wh, &attempt_files, rc != 0);
-        if (rc != TN_ECONFLICT || attempt == COMMIT_ATTEMPTS)
+        if (rc != TN_ECONFLICT || attempt == TN_COMMIT_ATTEMPTS)
             break;
-        backoff(attempt);
+        tn__backoff(attempt);
         tn_table_free(t);
         t = NULL;
         rc = tn_table_load(wh, ns, name, &t, err);

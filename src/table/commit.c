@@ -1,0 +1,104 @@
+/* commit.c - publishing metadata versions: the catalog compare-and-swap that makes a commit
+ * visible, its retry loop, and metadata-only commits (see table_int.h). */
+#include "table_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BACKOFF_MIN_MS 5
+#define BACKOFF_MAX_MS 2000
+
+void tn__backoff(int attempt)
+{
+    int64_t ms = (int64_t)BACKOFF_MIN_MS << (attempt < 10 ? attempt : 10);
+    unsigned char r;
+    struct timespec ts;
+
+    if (ms > BACKOFF_MAX_MS)
+        ms = BACKOFF_MAX_MS;
+    tn_random_bytes(&r, 1);
+    ms = ms / 2 + (ms * r) / 512; /* jitter: 50% to 100% */
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (ms % 1000) * 1000000;
+    nanosleep(&ts, NULL);
+}
+
+/* The next metadata file's name: the version number of the current one plus one. */
+static char *next_metadata_location(const struct tn_table *t)
+{
+    const char *base = strrchr(t->metadata_location, '/');
+    long version = (long)json_array_size(json_object_get(t->meta->root, "metadata-log"));
+    char uuid[37];
+
+    if (base) {
+        char *end;
+        long v = strtol(base + 1, &end, 10);
+        if (end != base + 1 && *end == '-')
+            version = v;
+    }
+    tn_uuid4(uuid);
+    return tn_asprintf("%s/metadata/%05ld-%s.metadata.json", t->meta->location, version + 1,
+                       uuid);
+}
+
+int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, const struct tn_metadata *next,
+                struct tn_err *err)
+{
+    char *location = next_metadata_location(t);
+    char *resolved = tn_table_resolve(t, location);
+    char *text = tn_metadata_dump(next);
+    int rc = tn_storage_write(wh->storage, resolved, text, strlen(text), err);
+
+    if (!rc) {
+        rc = tn_catalog_swap(wh->catalog, t->ns, t->name, t->metadata_location, location, err);
+        if (rc) {
+            struct tn_err ignored;
+            tn_storage_delete(wh->storage, resolved, &ignored);
+        }
+    }
+    free(location);
+    free(resolved);
+    free(text);
+    return rc;
+}
+
+int tn__commit_metadata(struct tn_warehouse *wh, const char *ns, const char *name,
+                        int (*mutate)(const struct tn_table *t, json_t *root, void *ctx,
+                                      struct tn_err *err),
+                        void *ctx, struct tn_err *err)
+{
+    int rc = 0;
+
+    for (int attempt = 1; attempt <= TN_COMMIT_ATTEMPTS; attempt++) {
+        struct tn_table *t = NULL;
+        struct tn_metadata *next = NULL;
+        json_t *root;
+
+        rc = tn_table_load(wh, ns, name, &t, err);
+        if (rc)
+            return rc;
+        root = json_deep_copy(t->meta->root);
+        rc = mutate(t, root, ctx, err);
+        if (!rc) {
+            json_object_set_new(root, "last-updated-ms", json_integer(tn_now_ms()));
+            if (!json_is_array(json_object_get(root, "metadata-log")))
+                json_object_set_new(root, "metadata-log", json_array());
+            json_array_append_new(json_object_get(root, "metadata-log"),
+                                  json_pack("{s:I, s:s}", "timestamp-ms",
+                                            (json_int_t)t->meta->last_updated_ms,
+                                            "metadata-file", t->metadata_location));
+            rc = tn_metadata_from_json(root, &next, err);
+        } else {
+            json_decref(root);
+        }
+        if (!rc)
+            rc = tn__publish(wh, t, next, err);
+        tn_metadata_free(next);
+        tn_table_free(t);
+        if (rc != TN_ECONFLICT)
+            return rc;
+        tn__backoff(attempt);
+    }
+    return rc;
+}

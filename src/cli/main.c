@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,6 +39,9 @@ static void usage(FILE *f)
           "  describe TABLE              schema, spec, properties, current snapshot\n"
           "  history TABLE               the table's snapshots\n"
           "  register TABLE METADATA_LOCATION [--map FROM=TO ...]\n"
+          "  rollback TABLE SNAPSHOT_ID|TIMESTAMP   move main; history is kept\n"
+          "  tag TABLE NAME [SNAPSHOT_ID]           tag a snapshot (default: current)\n"
+          "  branch TABLE NAME [SNAPSHOT_ID]        create or move a branch\n"
           "  drop TABLE [--purge]\n"
           "  serve [--host H] [--port P] [--token T] [--no-auth] [--max-upload SIZE]\n"
           "        [--query-timeout S] [--memory-limit SIZE]   the HTTP API\n"
@@ -180,6 +184,14 @@ static int print_rows(struct tn_session *s, const char *sql, const char *format,
 
 /*---- Commands ----*/
 
+static int starts_with_word(const char *s, const char *word)
+{
+    size_t n = strlen(word);
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '(')
+        s++;
+    return strncasecmp(s, word, n) == 0 && (s[n] == ' ' || s[n] == '\t' || s[n] == '\n');
+}
+
 static int cmd_sql(struct tn_warehouse *wh, const char *sql, const struct options *o,
                    struct tn_err *err)
 {
@@ -199,6 +211,15 @@ static int cmd_sql(struct tn_warehouse *wh, const char *sql, const struct option
             tn_parse_i64(tn_rows_get(r, 0, 0), &qo.as_of_ms);
         tn_rows_free(r);
         tn_buf_release(&q);
+    }
+    if (!rc && starts_with_word(sql, "ALTER")) {
+        struct tn_alter_result ar;
+        rc = tn_table_alter(wh, s, sql, &ar, err);
+        if (!rc)
+            printf("altered %s.%s\n", ar.renamed ? ar.new_ns : ar.ns,
+                   ar.renamed ? ar.new_table : ar.table);
+        tn_session_close(s);
+        return rc;
     }
     if (!rc)
         rc = tn_query_resolve(wh, s, sql, &qo, &resolved, err);
@@ -336,6 +357,61 @@ static int cmd_describe(struct tn_warehouse *wh, const char *ident, int history,
     }
     tn_table_free(t);
     return 0;
+}
+
+/* rollback TABLE SNAPSHOT_ID|TIMESTAMP; tag/branch TABLE NAME [SNAPSHOT_ID] */
+static int cmd_ref(struct tn_warehouse *wh, const char *what, char **args, int nargs,
+                   struct tn_err *err)
+{
+    char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
+    int64_t id = -1, as_of = -1, moved = -1;
+    int rc = tn_ident_parse(args[0], ns, name, err);
+
+    if (rc)
+        return rc;
+    if (strcmp(what, "rollback") == 0) {
+        if (tn_parse_i64(args[1], &id)) {
+            struct tn_session *s = NULL;
+            struct tn_buf q = TN_BUF_INIT(0);
+            struct tn_rows *r = NULL;
+            rc = tn_session_open(wh->engine, &s, err);
+            tn_buf_addstr(&q, "SELECT epoch_ms(CAST(", NULL);
+            tn_sql_string(&q, args[1]);
+            tn_buf_addstr(&q, " AS TIMESTAMP))", NULL);
+            if (!rc)
+                rc = tn_engine_rows(s, q.buf, 1, &r, err);
+            if (rc)
+                rc = tn_fail(err, TN_EINPUT, "'%s' is neither a snapshot id nor a timestamp",
+                             args[1]);
+            else
+                tn_parse_i64(tn_rows_get(r, 0, 0), &as_of);
+            tn_rows_free(r);
+            tn_buf_release(&q);
+            tn_session_close(s);
+        }
+        if (!rc)
+            rc = tn_table_rollback(wh, ns, name, id, as_of, &moved, err);
+        if (!rc)
+            printf("%s.%s: main is now at snapshot %lld\n", ns, name, (long long)moved);
+        return rc;
+    }
+    if (nargs >= 3 && tn_parse_i64(args[2], &id))
+        return tn_fail(err, TN_EINPUT, "'%s' is not a snapshot id", args[2]);
+    if (id == -1) {
+        struct tn_table *t = NULL;
+        rc = tn_table_load(wh, ns, name, &t, err);
+        if (!rc)
+            id = t->meta->current_snapshot_id;
+        tn_table_free(t);
+        if (!rc && id == -1)
+            rc = tn_fail(err, TN_EINPUT, "table %s.%s has no snapshot to tag", ns, name);
+        if (rc)
+            return rc;
+    }
+    rc = tn_table_set_ref(wh, ns, name, args[1], strcmp(what, "tag") == 0, id, -1, err);
+    if (!rc)
+        printf("%s.%s: %s %s at snapshot %lld\n", ns, name, what, args[1], (long long)id);
+    return rc;
 }
 
 static int cmd_register(struct tn_warehouse *wh, const char *ident, const char *location,
@@ -492,6 +568,11 @@ int main(int argc, char **argv)
         rc = cmd_describe(wh, args[1], 1, &err);
     else if (strcmp(args[0], "serve") == 0 && nargs == 1)
         rc = tn_http_serve(wh, &so, &err);
+    else if (strcmp(args[0], "rollback") == 0 && nargs == 3)
+        rc = cmd_ref(wh, "rollback", args + 1, nargs - 1, &err);
+    else if ((strcmp(args[0], "tag") == 0 || strcmp(args[0], "branch") == 0) &&
+             (nargs == 3 || nargs == 4))
+        rc = cmd_ref(wh, args[0], args + 1, nargs - 1, &err);
     else if (strcmp(args[0], "register") == 0 && nargs == 3)
         rc = cmd_register(wh, args[1], args[2], &o, &err);
     else if (strcmp(args[0], "drop") == 0 && nargs == 2) {

@@ -46,6 +46,7 @@ struct tn_field {
     int required;
     struct tn_type *type;
     json_t *initial_default; /* borrowed from the schema's JSON; NULL when absent */
+    json_t *json;            /* the field's JSON object (borrowed) */
 };
 
 struct tn_type {

@@ -211,6 +211,7 @@ static int parse_struct(json_t *j, int depth, struct tn_type *t, struct tn_err *
         rc = parse_type(json_object_get(f, "type"), depth + 1, &field->type, err);
         if (rc)
             return rc;
+        field->json = f;
         field->initial_default = json_object_get(f, "initial-default");
         if (json_is_null(field->initial_default))
             field->initial_default = NULL;

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct type_parser {
     const char *p;
@@ -319,9 +320,84 @@ out:
     return rc;
 }
 
+/* Whether a table column of type "from" may widen to a file's type "to" (as Iceberg allows). */
+static int widens(const char *from, const char *to)
+{
+    int p1, s1, p2, s2;
+
+    if (strcmp(from, "int") == 0 && strcmp(to, "long") == 0)
+        return 1;
+    if (strcmp(from, "float") == 0 && strcmp(to, "double") == 0)
+        return 1;
+    return sscanf(from, "decimal(%d,%d)", &p1, &s1) == 2 &&
+           sscanf(to, "decimal(%d,%d)", &p2, &s2) == 2 && s1 == s2 && p2 > p1;
+}
+
+/* Schema changes that let the table take the file's columns: new columns, wider types. */
+static int evolve_for_file(struct tn_warehouse *wh, const struct tn_table *t, json_t *file_schema,
+                           enum tn_evolve_mode evolve, json_t *log, struct tn_err *err)
+{
+    const struct tn_schema *cur = tn_metadata_current_schema(t->meta);
+    struct tn_schema_change *changes;
+    size_t n = 0, i;
+    json_t *f;
+    int rc = 0;
+
+    changes = tn_calloc(json_array_size(json_object_get(file_schema, "fields")) + 1,
+                        sizeof(*changes));
+    json_array_foreach(json_object_get(file_schema, "fields"), i, f) {
+        const char *col = json_string_value(json_object_get(f, "name"));
+        json_t *type = json_object_get(f, "type");
+        const struct tn_field *have = NULL;
+
+        for (size_t k = 0; k < cur->root.nfields; k++)
+            if (strcasecmp(cur->root.fields[k].name, col) == 0)
+                have = &cur->root.fields[k];
+        if (!have) {
+            if (evolve == TN_EVOLVE_STRICT) {
+                rc = tn_fail(err, TN_EUNPROCESSABLE,
+                             "the file has a column '%s' that table %s.%s does not; add it "
+                             "first or ingest with evolve=add",
+                             col, t->ns, t->name);
+                break;
+            }
+            changes[n].kind = TN_CHANGE_ADD;
+            changes[n].column = col;
+            changes[n].type = type;
+            n++;
+            json_array_append_new(log, json_pack("{s:s, s:s, s:O}", "action", "add_column",
+                                                 "column", col, "type", type));
+        } else if (json_is_string(type) && tn_type_is_primitive(have->type)) {
+            char from[64];
+            tn_type_name(have->type, from, sizeof(from));
+            if (widens(from, json_string_value(type))) {
+                changes[n].kind = TN_CHANGE_TYPE;
+                changes[n].column = have->name;
+                changes[n].type = type;
+                n++;
+                json_array_append_new(log, json_pack("{s:s, s:s, s:s, s:O}", "action", "widen",
+                                                     "column", have->name, "from", from, "type",
+                                                     type));
+            }
+        }
+    }
+    if (!rc && n)
+        rc = tn_table_evolve(wh, t->ns, t->name, changes, n, err);
+    free(changes);
+    return rc;
+}
+
 int tn_table_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
                     const char *name, const char *source_sql, enum tn_write_mode mode,
                     struct tn_ingest_result *res, struct tn_err *err)
+{
+    return tn_table_ingest_evolve(wh, s, ns, name, source_sql, mode, TN_EVOLVE_ADD, res, err);
+}
+
+int tn_table_ingest_evolve(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
+                           const char *name, const char *source_sql, enum tn_write_mode mode,
+                           enum tn_evolve_mode evolve, struct tn_ingest_result *res,
+                           struct tn_err *err)
 {
     json_t *schema = NULL;
     char *select = NULL;
@@ -329,6 +405,7 @@ int tn_table_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *n
     int rc;
 
     memset(res, 0, sizeof(*res));
+    res->schema_changes = json_array();
     rc = tn_schema_infer(s, source_sql, &schema, &res->column_names, &select, err);
     if (rc)
         goto out;
@@ -336,6 +413,8 @@ int tn_table_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *n
     if (rc == TN_ENOTABLE) {
         rc = tn_table_create(wh, ns, name, schema, NULL, NULL, err);
         res->created = !rc;
+    } else if (!rc) {
+        rc = evolve_for_file(wh, t, schema, evolve, res->schema_changes, err);
     }
     if (!rc)
         rc = tn_table_write(wh, s, ns, name, select, mode, &res->commit, err);
@@ -364,6 +443,8 @@ void tn_ingest_result_release(struct tn_ingest_result *res)
 {
     json_decref(res->column_names);
     json_decref(res->schema);
+    json_decref(res->schema_changes);
     res->column_names = NULL;
     res->schema = NULL;
+    res->schema_changes = NULL;
 }

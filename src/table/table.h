@@ -154,6 +154,54 @@ int tn_table_write(struct tn_warehouse *wh, struct tn_session *s, const char *ns
                    const char *name, const char *select_sql, enum tn_write_mode mode,
                    struct tn_commit_result *res, struct tn_err *err);
 
+/*---- Metadata-only changes: schema evolution, rollback, tags and branches ----*/
+
+enum tn_change_kind {
+    TN_CHANGE_ADD,      /* add "column" (a dotted path; its parent must be a struct) */
+    TN_CHANGE_RENAME,   /* rename "column" to "new_name" */
+    TN_CHANGE_DROP,     /* drop "column" */
+    TN_CHANGE_TYPE,     /* widen "column" to primitive "type" */
+    TN_CHANGE_OPTIONAL, /* make "column" optional */
+    TN_CHANGE_MOVE,     /* move "column" first, or after sibling "after" */
+};
+
+struct tn_schema_change {
+    enum tn_change_kind kind;
+    const char *column;
+    const char *new_name;
+    json_t *type;          /* ADD: Iceberg type JSON (ids are assigned); TYPE: a type name */
+    json_t *default_value; /* ADD: initial-default and write-default (JSON single value) */
+    int required;          /* ADD */
+    const char *after;     /* MOVE */
+    int first;             /* MOVE */
+};
+
+/* Apply "changes" in order as one new schema (metadata only; no data file is rewritten).
+ * Errors change nothing: TN_ENOTFOUND for an unknown column, TN_EEXISTS for a name in use,
+ * TN_EINPUT for a forbidden type change, dropping an identifier field or the last column. */
+int tn_table_evolve(struct tn_warehouse *wh, const char *ns, const char *name,
+                    const struct tn_schema_change *changes, size_t n, struct tn_err *err);
+/* Move "main" to snapshot_id, or (snapshot_id -1) to the snapshot current at as_of_ms; history
+ * is kept, so a later rollback forward works. *out gets the snapshot (may be NULL). */
+int tn_table_rollback(struct tn_warehouse *wh, const char *ns, const char *name,
+                      int64_t snapshot_id, int64_t as_of_ms, int64_t *out, struct tn_err *err);
+/* Create or move tag or branch "ref" to "snapshot_id" (retention max_ref_age_ms, -1: none). */
+int tn_table_set_ref(struct tn_warehouse *wh, const char *ns, const char *name, const char *ref,
+                     int is_tag, int64_t snapshot_id, int64_t max_ref_age_ms,
+                     struct tn_err *err);
+int tn_table_drop_ref(struct tn_warehouse *wh, const char *ns, const char *name,
+                      const char *ref, struct tn_err *err);
+
+struct tn_alter_result {
+    char ns[TN_NAME_MAX + 1], table[TN_NAME_MAX + 1];
+    int renamed; /* RENAME TO: the table's new name follows */
+    char new_ns[TN_NAME_MAX + 1], new_table[TN_NAME_MAX + 1];
+};
+
+/* Run one ALTER TABLE statement (see alter.c for the forms) as a metadata-only change. */
+int tn_table_alter(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
+                   struct tn_alter_result *res, struct tn_err *err);
+
 /*---- Ingest: a file's rows into a table, creating it from the inferred schema ----*/
 
 struct tn_ingest_result {
@@ -161,6 +209,13 @@ struct tn_ingest_result {
     int created;          /* the table was created by this ingest */
     json_t *column_names; /* {"Original Name": "original_name", ...} */
     json_t *schema;       /* the table's current schema after the ingest */
+    json_t *schema_changes; /* [{"action": "add_column"|"widen", "column", "type", ...}] */
+};
+
+/* How an ingest treats a file whose columns differ from the table's. */
+enum tn_evolve_mode {
+    TN_EVOLVE_ADD,    /* add new columns (optional) and widen types where Iceberg allows */
+    TN_EVOLVE_STRICT, /* refuse a file with new columns (TN_EUNPROCESSABLE) */
 };
 
 /* Load the rows of "source_sql" (e.g. SELECT * FROM read_csv('/path')) into ns.name: column
@@ -170,6 +225,11 @@ struct tn_ingest_result {
 int tn_table_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
                     const char *name, const char *source_sql, enum tn_write_mode mode,
                     struct tn_ingest_result *res, struct tn_err *err);
+/* The same with an explicit evolution mode (tn_table_ingest uses TN_EVOLVE_ADD). */
+int tn_table_ingest_evolve(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
+                           const char *name, const char *source_sql, enum tn_write_mode mode,
+                           enum tn_evolve_mode evolve, struct tn_ingest_result *res,
+                           struct tn_err *err);
 void tn_ingest_result_release(struct tn_ingest_result *res);
 
 #endif /* TN_TABLE_H */

@@ -105,12 +105,32 @@ static int source_columns(struct tn_session *s, const char *select_sql, struct t
     return rc;
 }
 
-static int has_column(const struct tn_rows *cols, const char *name)
+/* The DuckDB type of source column "name", or NULL when the rows do not have it. */
+static const char *source_type(const struct tn_rows *cols, const char *name)
 {
     for (size_t i = 0; i < cols->nrows; i++)
         if (strcmp(tn_rows_get(cols, i, 0), name) == 0)
-            return 1;
-    return 0;
+            return tn_rows_get(cols, i, 1);
+    return NULL;
+}
+
+/* Whether casting a source of DuckDB type "src" to "f" may round (a fraction into an integer),
+ * which DuckDB does silently; such values must not be loaded. */
+static int cast_may_round(const char *src, const struct tn_field *f)
+{
+    int integral = f->type->kind == TN_T_INT || f->type->kind == TN_T_LONG;
+    return integral && (strcmp(src, "DOUBLE") == 0 || strcmp(src, "FLOAT") == 0 ||
+                        strncmp(src, "DECIMAL", 7) == 0);
+}
+
+/* The condition under which source value "_tn_v" does not fit column "f". */
+static void misfit_condition(const struct tn_field *f, struct tn_buf *q)
+{
+    tn_buf_addstr(q, "(TRY_CAST(_tn_v AS ", NULL);
+    tn_type_duckdb(f->type, q, NULL);
+    tn_buf_addstr(q, ") IS NULL OR TRY_CAST(_tn_v AS ", NULL);
+    tn_type_duckdb(f->type, q, NULL);
+    tn_buf_addstr(q, ") <> _tn_v)", NULL);
 }
 
 /* After a failed cast: find the first row whose value does not fit its column and say which
@@ -133,10 +153,9 @@ static int explain_bad_value(struct tn_session *s, const struct tn_schema *schem
         tn_buf_addstr(&q, "SELECT _tn_row, CAST(_tn_v AS VARCHAR) FROM (SELECT row_number() "
                           "OVER () AS _tn_row, ", NULL);
         tn_sql_ident(&q, f->name);
-        tn_buf_addf(&q, NULL, " AS _tn_v FROM (%s)) WHERE _tn_v IS NOT NULL AND TRY_CAST(_tn_v AS ",
-                    select_sql);
-        tn_type_duckdb(f->type, &q, NULL);
-        tn_buf_addstr(&q, ") IS NULL LIMIT 1", NULL);
+        tn_buf_addf(&q, NULL, " AS _tn_v FROM (%s)) WHERE _tn_v IS NOT NULL AND ", select_sql);
+        misfit_condition(f, &q);
+        tn_buf_addstr(&q, " LIMIT 1", NULL);
         if (!tn_engine_rows(s, q.buf, 1, &r, &ignored) && r->nrows == 1) {
             tn_type_name(f->type, type, sizeof(type));
             tn_fail(err, TN_EUNPROCESSABLE,
@@ -152,6 +171,24 @@ static int explain_bad_value(struct tn_session *s, const struct tn_schema *schem
         tn_buf_release(&q);
     }
     return tn_fail(err, TN_EUNPROCESSABLE, "a value does not fit its column: %s", original);
+}
+
+/* Append "CAST(<write-default literal>" for a column that has a primitive write-default. */
+static int write_default(const struct tn_field *f, struct tn_buf *sql)
+{
+    json_t *d = json_object_get(f->json, "write-default");
+
+    if (!d || json_is_null(d) || !tn_type_is_primitive(f->type))
+        return 0;
+    tn_buf_addstr(sql, "CAST(", NULL);
+    if (json_is_string(d)) {
+        tn_sql_string(sql, json_string_value(d));
+    } else {
+        char *text = json_dumps(d, JSON_ENCODE_ANY);
+        tn_sql_string(sql, text);
+        free(text);
+    }
+    return 1;
 }
 
 /* COPY the rows into a new Parquet file at local "path". */
@@ -170,11 +207,32 @@ static int copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
     tn_buf_addstr(&sql, "COPY (SELECT ", NULL);
     for (size_t i = 0; i < schema->root.nfields; i++) {
         const struct tn_field *f = &schema->root.fields[i];
+        const char *src = source_type(cols, f->name);
+
         if (i)
             tn_buf_addstr(&sql, ", ", NULL);
-        if (has_column(cols, f->name)) {
+        if (src && cast_may_round(src, f)) {
+            /* refuse fractions rather than round them: error() stops the COPY */
+            tn_buf_addstr(&sql, "CASE WHEN ", NULL);
+            tn_sql_ident(&sql, f->name);
+            tn_buf_addstr(&sql, " = round(", NULL);
+            tn_sql_ident(&sql, f->name);
+            tn_buf_addstr(&sql, ") OR ", NULL);
+            tn_sql_ident(&sql, f->name);
+            tn_buf_addstr(&sql, " IS NULL THEN CAST(", NULL);
+            tn_sql_ident(&sql, f->name);
+            tn_buf_addstr(&sql, " AS ", NULL);
+            if ((rc = tn_type_duckdb(f->type, &sql, err)))
+                goto out;
+            tn_buf_addstr(&sql, ") ELSE error('tarn: value does not fit') END AS ", NULL);
+            tn_sql_ident(&sql, f->name);
+            continue;
+        }
+        if (src) {
             tn_buf_addstr(&sql, "CAST(", NULL);
             tn_sql_ident(&sql, f->name);
+        } else if (write_default(f, &sql)) {
+            /* a column the rows do not have takes its write-default */
         } else {
             tn_buf_addstr(&sql, "CAST(NULL", NULL);
         }
@@ -196,7 +254,7 @@ static int copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
     if (rc) {
         /* a value that does not convert is the data's fault, not the request's */
         if (strstr(err->msg, "Conversion Error") || strstr(err->msg, "Could not convert") ||
-            strstr(err->msg, "Out of Range"))
+            strstr(err->msg, "Out of Range") || strstr(err->msg, "tarn: value does not fit"))
             rc = explain_bad_value(s, schema, select_sql, err);
         goto out;
     }

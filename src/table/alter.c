@@ -1,0 +1,276 @@
+/* alter.c - ALTER TABLE statements on tarn tables, turned into metadata-only schema changes:
+ *   ALTER TABLE t ADD [COLUMN] [IF NOT EXISTS] c TYPE [NOT NULL] [DEFAULT literal]
+ *   ALTER TABLE t DROP [COLUMN] [IF EXISTS] c
+ *   ALTER TABLE t RENAME [COLUMN] c TO d
+ *   ALTER TABLE t ALTER [COLUMN] c [SET DATA] TYPE type
+ *   ALTER TABLE t ALTER [COLUMN] c DROP NOT NULL
+ *   ALTER TABLE t RENAME TO u
+ * Column names may be dotted paths into structs (s.x) and double-quoted. Type names are
+ * DuckDB's (INTEGER, BIGINT, DECIMAL(10,2), VARCHAR, STRUCT(...), ...): DuckDB itself
+ * normalises them, and tn_type_from_duckdb maps them to Iceberg types. */
+#include "table.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define TOKEN_MAX 64
+
+struct lexer {
+    const char *p;
+    char *tok[TOKEN_MAX]; /* tokens as text; quoted identifiers keep a leading '"' marker */
+    int quoted[TOKEN_MAX];
+    size_t n, i;
+};
+
+static void lex_release(struct lexer *lx)
+{
+    for (size_t i = 0; i < lx->n; i++)
+        free(lx->tok[i]);
+}
+
+static int lex(struct lexer *lx, const char *sql, struct tn_err *err)
+{
+    const char *p = sql;
+
+    while (*p) {
+        struct tn_buf b = TN_BUF_INIT(0);
+        int quoted = 0;
+
+        if (isspace((unsigned char)*p) || *p == ';') {
+            p++;
+            continue;
+        }
+        if (lx->n == TOKEN_MAX)
+            return tn_fail(err, TN_EINPUT, "ALTER TABLE statement is too long");
+        if (*p == '"' || *p == '\'') {
+            char q = *p++;
+            quoted = q == '"' ? 1 : 2;
+            while (*p && !(*p == q && p[1] != q)) {
+                if (*p == q)
+                    p++;
+                tn_buf_add(&b, p++, 1, NULL);
+            }
+            if (*p != q) {
+                tn_buf_release(&b);
+                return tn_fail(err, TN_EINPUT, "unterminated quote in ALTER TABLE");
+            }
+            p++;
+        } else if (strchr("(),.", *p)) {
+            tn_buf_add(&b, p++, 1, NULL);
+        } else {
+            while (*p && !isspace((unsigned char)*p) && !strchr("(),.;\"'", *p))
+                tn_buf_add(&b, p++, 1, NULL);
+        }
+        lx->quoted[lx->n] = quoted;
+        lx->tok[lx->n++] = tn_buf_detach(&b, NULL);
+    }
+    return 0;
+}
+
+static const char *peek(const struct lexer *lx)
+{
+    return lx->i < lx->n ? lx->tok[lx->i] : "";
+}
+
+static int accept(struct lexer *lx, const char *word)
+{
+    if (lx->i < lx->n && !lx->quoted[lx->i] && strcasecmp(lx->tok[lx->i], word) == 0) {
+        lx->i++;
+        return 1;
+    }
+    return 0;
+}
+
+/* A possibly dotted name (a, "A b", s.x, ns.t) into "out". */
+static int name(struct lexer *lx, struct tn_buf *out, struct tn_err *err)
+{
+    tn_buf_reset(out);
+    for (;;) {
+        if (lx->i >= lx->n || (!lx->quoted[lx->i] && strchr("(),.", lx->tok[lx->i][0])))
+            return tn_fail(err, TN_EINPUT, "ALTER TABLE: expected a name at '%s'", peek(lx));
+        tn_buf_addstr(out, lx->tok[lx->i], NULL);
+        lx->i++;
+        if (!accept(lx, "."))
+            return 0;
+        tn_buf_addstr(out, ".", NULL);
+    }
+}
+
+/* The type tokens up to DEFAULT, NOT, or the end, normalised by DuckDB, as Iceberg type JSON. */
+static int type_json(struct tn_session *s, struct lexer *lx, json_t **out, struct tn_err *err)
+{
+    struct tn_buf text = TN_BUF_INIT(1024), q = TN_BUF_INIT(0);
+    struct tn_rows *r = NULL;
+    int depth = 0, next_id = 1, rc;
+
+    while (lx->i < lx->n) {
+        const char *t = lx->tok[lx->i];
+        if (!depth && !lx->quoted[lx->i] &&
+            (strcasecmp(t, "DEFAULT") == 0 || strcasecmp(t, "NOT") == 0))
+            break;
+        depth += strcmp(t, "(") == 0;
+        depth -= strcmp(t, ")") == 0;
+        if (lx->quoted[lx->i] == 1) {
+            tn_sql_ident(&text, t);
+        } else {
+            for (const char *c = t; *c; c++)
+                if (!isalnum((unsigned char)*c) && !strchr("_(),[]", *c))
+                    return tn_fail(err, TN_EINPUT, "ALTER TABLE: '%s' is not part of a type", t);
+            tn_buf_addf(&text, NULL, "%s ", t);
+        }
+        lx->i++;
+    }
+    if (!text.len)
+        return tn_fail(err, TN_EINPUT, "ALTER TABLE: a type is missing");
+    tn_buf_addf(&q, NULL, "DESCRIBE SELECT CAST(NULL AS %s) AS x", text.buf);
+    rc = tn_engine_rows(s, q.buf, 1, &r, err);
+    if (!rc)
+        rc = tn_type_from_duckdb(tn_rows_get(r, 0, 1), &next_id, out, err);
+    tn_rows_free(r);
+    tn_buf_release(&text);
+    tn_buf_release(&q);
+    return rc;
+}
+
+static int literal_json(struct lexer *lx, json_t **out, struct tn_err *err)
+{
+    const char *t = peek(lx);
+    int neg = 0;
+
+    if (lx->i >= lx->n)
+        return tn_fail(err, TN_EINPUT, "ALTER TABLE: DEFAULT needs a value");
+    if (lx->quoted[lx->i] == 2) {
+        *out = json_string(t);
+    } else if (strcasecmp(t, "true") == 0 || strcasecmp(t, "false") == 0) {
+        *out = json_boolean(strcasecmp(t, "true") == 0);
+    } else {
+        char *end;
+        double d;
+        if (t[0] == '-' && !t[1] && lx->i + 1 < lx->n) {
+            lx->i++;
+            t = peek(lx);
+            neg = 1;
+        }
+        d = strtod(t, &end);
+        if (*end)
+            return tn_fail(err, TN_EINPUT, "ALTER TABLE: DEFAULT '%s' is not a literal", t);
+        if (strchr(t, '.') || strchr(t, 'e') || strchr(t, 'E'))
+            *out = json_real(neg ? -d : d);
+        else
+            *out = json_integer(neg ? -(json_int_t)d : (json_int_t)d);
+    }
+    lx->i++;
+    return 0;
+}
+
+int tn_table_alter(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
+                   struct tn_alter_result *res, struct tn_err *err)
+{
+    struct lexer lx = {0};
+    struct tn_buf table = TN_BUF_INIT(0), col = TN_BUF_INIT(0), other = TN_BUF_INIT(0);
+    struct tn_schema_change c;
+    int rc, if_exists = 0;
+
+    memset(&c, 0, sizeof(c));
+    memset(res, 0, sizeof(*res));
+    rc = lex(&lx, sql, err);
+    if (!rc && !(accept(&lx, "ALTER") && accept(&lx, "TABLE")))
+        rc = tn_fail(err, TN_EINPUT, "not an ALTER TABLE statement");
+    if (!rc)
+        rc = name(&lx, &table, err);
+    if (!rc)
+        rc = tn_ident_parse(table.buf, res->ns, res->table, err);
+    if (rc)
+        goto out;
+    if (accept(&lx, "ADD")) {
+        accept(&lx, "COLUMN");
+        if (accept(&lx, "IF") && !(accept(&lx, "NOT") && accept(&lx, "EXISTS"))) {
+            rc = tn_fail(err, TN_EINPUT, "ALTER TABLE: expected IF NOT EXISTS");
+            goto out;
+        }
+        if_exists = lx.i > 0 && strcasecmp(lx.tok[lx.i - 1], "EXISTS") == 0;
+        c.kind = TN_CHANGE_ADD;
+        if ((rc = name(&lx, &col, err)) || (rc = type_json(s, &lx, &c.type, err)))
+            goto out;
+        while (!rc && lx.i < lx.n) {
+            if (accept(&lx, "NOT") && accept(&lx, "NULL"))
+                c.required = 1;
+            else if (accept(&lx, "DEFAULT"))
+                rc = literal_json(&lx, &c.default_value, err);
+            else
+                break;
+        }
+    } else if (accept(&lx, "DROP")) {
+        accept(&lx, "COLUMN");
+        if (accept(&lx, "IF")) {
+            if (!accept(&lx, "EXISTS")) {
+                rc = tn_fail(err, TN_EINPUT, "ALTER TABLE: expected IF EXISTS");
+                goto out;
+            }
+            if_exists = 1;
+        }
+        c.kind = TN_CHANGE_DROP;
+        rc = name(&lx, &col, err);
+    } else if (accept(&lx, "RENAME")) {
+        if (accept(&lx, "TO")) {
+            rc = name(&lx, &other, err);
+            if (!rc)
+                rc = tn_ident_parse(other.buf, res->new_ns, res->new_table, err);
+            if (!rc && lx.i != lx.n)
+                rc = tn_fail(err, TN_EINPUT, "ALTER TABLE: unexpected '%s'", peek(&lx));
+            if (!rc)
+                rc = tn_catalog_rename(wh->catalog, res->ns, res->table, res->new_ns,
+                                       res->new_table, err);
+            res->renamed = !rc;
+            goto out;
+        }
+        accept(&lx, "COLUMN");
+        c.kind = TN_CHANGE_RENAME;
+        if (!(rc = name(&lx, &col, err)) && !accept(&lx, "TO"))
+            rc = tn_fail(err, TN_EINPUT, "ALTER TABLE: RENAME COLUMN needs TO");
+        if (!rc)
+            rc = name(&lx, &other, err);
+        c.new_name = other.buf;
+    } else if (accept(&lx, "ALTER")) {
+        accept(&lx, "COLUMN");
+        if ((rc = name(&lx, &col, err)))
+            goto out;
+        if (accept(&lx, "DROP") && accept(&lx, "NOT") && accept(&lx, "NULL")) {
+            c.kind = TN_CHANGE_OPTIONAL;
+        } else {
+            accept(&lx, "SET");
+            accept(&lx, "DATA");
+            if (!accept(&lx, "TYPE")) {
+                rc = tn_fail(err, TN_EINPUT, "ALTER TABLE: expected TYPE or DROP NOT NULL");
+                goto out;
+            }
+            c.kind = TN_CHANGE_TYPE;
+            rc = type_json(s, &lx, &c.type, err);
+            if (!rc && !json_is_string(c.type))
+                rc = tn_fail(err, TN_EINPUT, "only primitive columns can change type");
+        }
+    } else {
+        rc = tn_fail(err, TN_EINPUT,
+                     "ALTER TABLE supports ADD, DROP, RENAME [COLUMN], ALTER COLUMN ... TYPE, "
+                     "ALTER COLUMN ... DROP NOT NULL and RENAME TO");
+    }
+    if (!rc && lx.i != lx.n)
+        rc = tn_fail(err, TN_EINPUT, "ALTER TABLE: unexpected '%s'", peek(&lx));
+    if (rc)
+        goto out;
+    c.column = col.buf;
+    rc = tn_table_evolve(wh, res->ns, res->table, &c, 1, err);
+    if (if_exists && ((c.kind == TN_CHANGE_ADD && rc == TN_EEXISTS) ||
+                      (c.kind == TN_CHANGE_DROP && rc == TN_ENOTFOUND)))
+        rc = 0; /* IF [NOT] EXISTS: nothing to do */
+out:
+    json_decref(c.type);
+    json_decref(c.default_value);
+    tn_buf_release(&table);
+    tn_buf_release(&col);
+    tn_buf_release(&other);
+    lex_release(&lx);
+    return rc;
+}

@@ -1,0 +1,442 @@
+/* evolve.c - metadata-only table changes: schema evolution (add, rename, drop, widen, make
+ * optional, move -- top-level or inside structs), rollback, and tags and branches. No data file
+ * is rewritten: Iceberg reads files by field id, so a new schema applies to old files as they
+ * are. Field ids are never reused (new ones come after last-column-id). */
+#include "table_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/*---- Finding fields in schema JSON ----*/
+
+static json_t *current_schema_json(json_t *root)
+{
+    json_t *schemas = json_object_get(root, "schemas");
+    int64_t current = json_integer_value(json_object_get(root, "current-schema-id"));
+    size_t i;
+    json_t *s;
+
+    json_array_foreach(schemas, i, s) {
+        if (json_integer_value(json_object_get(s, "schema-id")) == current)
+            return s;
+    }
+    return NULL;
+}
+
+/* The fields array that holds the last part of dotted "path", and that part's index in it
+ * (-1 when absent). "*leaf" gets the last part's name. */
+static json_t *parent_fields(json_t *schema, const char *path, int *index, const char **leaf,
+                             struct tn_err *err)
+{
+    json_t *fields = json_object_get(schema, "fields");
+    const char *p = path;
+
+    for (;;) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        json_t *f, *found = NULL;
+        size_t i;
+
+        *index = -1;
+        json_array_foreach(fields, i, f) {
+            const char *name = json_string_value(json_object_get(f, "name"));
+            if (name && strlen(name) == n && strncmp(name, p, n) == 0) {
+                found = f;
+                *index = (int)i;
+                break;
+            }
+        }
+        if (!dot) {
+            *leaf = p;
+            return fields;
+        }
+        if (!found) {
+            tn_fail(err, TN_ENOTFOUND, "column '%.*s' does not exist", (int)(dot - path), path);
+            return NULL;
+        }
+        if (!json_is_object(json_object_get(found, "type")) ||
+            strcmp(json_string_value(json_object_get(json_object_get(found, "type"), "type")),
+                   "struct") != 0) {
+            tn_fail(err, TN_EINPUT, "column '%.*s' is not a struct", (int)(dot - path), path);
+            return NULL;
+        }
+        fields = json_object_get(json_object_get(found, "type"), "fields");
+        p = dot + 1;
+    }
+}
+
+/* A sibling with the same name, compared without case (DuckDB's identifiers ignore case). */
+static int name_taken(json_t *fields, const char *name, int except)
+{
+    size_t i;
+    json_t *f;
+
+    json_array_foreach(fields, i, f) {
+        const char *n = json_string_value(json_object_get(f, "name"));
+        if ((int)i != except && n && strcasecmp(n, name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void known_columns(json_t *fields, struct tn_buf *b)
+{
+    size_t i;
+    json_t *f;
+
+    json_array_foreach(fields, i, f) {
+        if (b->len > 400)
+            break;
+        tn_buf_addf(b, NULL, "%s%s", i ? ", " : "",
+                    json_string_value(json_object_get(f, "name")));
+    }
+}
+
+/* Renumber every id inside type JSON "type" from *next. */
+static void assign_ids(json_t *type, int *next)
+{
+    const char *kind = json_string_value(json_object_get(type, "type"));
+    size_t i;
+    json_t *f;
+
+    if (!json_is_object(type) || !kind)
+        return;
+    if (strcmp(kind, "struct") == 0) {
+        json_array_foreach(json_object_get(type, "fields"), i, f) {
+            json_object_set_new(f, "id", json_integer((*next)++));
+            assign_ids(json_object_get(f, "type"), next);
+        }
+    } else if (strcmp(kind, "list") == 0) {
+        json_object_set_new(type, "element-id", json_integer((*next)++));
+        assign_ids(json_object_get(type, "element"), next);
+    } else if (strcmp(kind, "map") == 0) {
+        json_object_set_new(type, "key-id", json_integer((*next)++));
+        json_object_set_new(type, "value-id", json_integer((*next)++));
+        assign_ids(json_object_get(type, "key"), next);
+        assign_ids(json_object_get(type, "value"), next);
+    }
+}
+
+static int contains_id(json_t *field, json_t *ids)
+{
+    size_t i;
+    json_t *id;
+    json_t *type = json_object_get(field, "type");
+
+    json_array_foreach(ids, i, id) {
+        if (json_integer_value(id) == json_integer_value(json_object_get(field, "id")))
+            return 1;
+    }
+    if (json_is_object(type) && json_is_array(json_object_get(type, "fields"))) {
+        json_t *f;
+        json_array_foreach(json_object_get(type, "fields"), i, f) {
+            if (contains_id(f, ids))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* Whether Iceberg allows changing primitive "from" to "to" (ICEBERG.md 2.3). */
+static int promotion_allowed(const char *from, const char *to)
+{
+    int p1, s1, p2, s2;
+
+    if (strcmp(from, to) == 0)
+        return 1;
+    if (strcmp(from, "int") == 0 && strcmp(to, "long") == 0)
+        return 1;
+    if (strcmp(from, "float") == 0 && strcmp(to, "double") == 0)
+        return 1;
+    if (sscanf(from, "decimal(%d,%d)", &p1, &s1) == 2 &&
+        sscanf(to, "decimal(%d,%d)", &p2, &s2) == 2)
+        return s1 == s2 && p2 >= p1;
+    return 0;
+}
+
+/* The canonical spelling of a primitive type JSON ("decimal(9, 2)" -> "decimal(9,2)"). */
+static int canonical_type(json_t *type, char *out, size_t cap, struct tn_err *err)
+{
+    struct tn_type *t = NULL;
+    int rc = tn_type_parse(type, &t, err);
+
+    if (rc)
+        return rc;
+    if (!tn_type_is_primitive(t)) {
+        tn_type_free(t);
+        return tn_fail(err, TN_EINPUT, "only primitive columns can change type");
+    }
+    tn_type_name(t, out, cap);
+    tn_type_free(t);
+    return 0;
+}
+
+/*---- Applying changes ----*/
+
+struct evolve_ctx {
+    const struct tn_schema_change *changes;
+    size_t n;
+};
+
+static int apply_change(json_t *root, json_t *schema, const struct tn_schema_change *c,
+                        int *next_id, struct tn_err *err)
+{
+    const char *leaf = NULL;
+    int index;
+    json_t *fields = parent_fields(schema, c->column, &index, &leaf, err);
+    json_t *field;
+
+    if (!fields)
+        return err->code;
+    if (c->kind == TN_CHANGE_ADD) {
+        json_t *type;
+        char name[TN_NAME_MAX + 1];
+        int id;
+        if (index >= 0 || name_taken(fields, leaf, -1))
+            return tn_fail(err, TN_EEXISTS, "column '%s' already exists", c->column);
+        if (!*leaf || strlen(leaf) > TN_NAME_MAX)
+            return tn_fail(err, TN_EINPUT, "column name '%s' is empty or too long", c->column);
+        snprintf(name, sizeof(name), "%s", leaf);
+        if (c->required && !c->default_value)
+            return tn_fail(err, TN_EINPUT,
+                           "a required column '%s' needs a default value for the rows that "
+                           "exist; add it as optional or give a default",
+                           c->column);
+        /* the field's own id comes before its children's, as engines number them */
+        id = (*next_id)++;
+        type = json_deep_copy(c->type);
+        assign_ids(type, next_id);
+        field = json_pack("{s:i, s:s, s:b, s:o}", "id", id, "name", name, "required",
+                          c->required, "type", type);
+        if (c->default_value) {
+            json_object_set(field, "initial-default", c->default_value);
+            json_object_set(field, "write-default", c->default_value);
+        }
+        json_array_append_new(fields, field);
+        return 0;
+    }
+    if (index < 0) {
+        struct tn_buf known = TN_BUF_INIT(0);
+        known_columns(fields, &known);
+        tn_fail(err, TN_ENOTFOUND, "column '%s' does not exist; the columns are: %s", c->column,
+                known.buf ? known.buf : "none");
+        tn_buf_release(&known);
+        return err->code;
+    }
+    field = json_array_get(fields, (size_t)index);
+    switch (c->kind) {
+    case TN_CHANGE_RENAME:
+        if (!c->new_name || !*c->new_name || strchr(c->new_name, '.'))
+            return tn_fail(err, TN_EINPUT, "the new name of '%s' must be a plain column name",
+                           c->column);
+        if (name_taken(fields, c->new_name, index))
+            return tn_fail(err, TN_EEXISTS, "cannot rename '%s' to '%s': that column exists",
+                           c->column, c->new_name);
+        json_object_set_new(field, "name", json_string(c->new_name));
+        return 0;
+    case TN_CHANGE_DROP:
+        if (contains_id(field, json_object_get(schema, "identifier-field-ids")))
+            return tn_fail(err, TN_EINPUT,
+                           "cannot drop '%s': it is an identifier (key) field of the table",
+                           c->column);
+        if (fields == json_object_get(schema, "fields") && json_array_size(fields) == 1)
+            return tn_fail(err, TN_EINPUT, "cannot drop '%s': it is the table's last column",
+                           c->column);
+        json_array_remove(fields, (size_t)index);
+        return 0;
+    case TN_CHANGE_TYPE: {
+        char from[64], to[64];
+        int rc = canonical_type(json_object_get(field, "type"), from, sizeof(from), err);
+        if (!rc)
+            rc = canonical_type(c->type, to, sizeof(to), err);
+        if (rc)
+            return rc;
+        if (!promotion_allowed(from, to))
+            return tn_fail(err, TN_EINPUT,
+                           "cannot change '%s' from %s to %s: Iceberg allows only int to long, "
+                           "float to double and a larger decimal precision",
+                           c->column, from, to);
+        json_object_set_new(field, "type", json_string(to));
+        return 0;
+    }
+    case TN_CHANGE_OPTIONAL:
+        json_object_set_new(field, "required", json_false());
+        return 0;
+    case TN_CHANGE_MOVE: {
+        json_t *moved = json_incref(field);
+        json_array_remove(fields, (size_t)index);
+        if (c->first) {
+            json_array_insert_new(fields, 0, moved);
+            return 0;
+        }
+        for (size_t i = 0; i < json_array_size(fields); i++) {
+            const char *n = json_string_value(json_object_get(json_array_get(fields, i), "name"));
+            if (c->after && n && strcmp(n, c->after) == 0) {
+                json_array_insert_new(fields, i + 1, moved);
+                return 0;
+            }
+        }
+        json_decref(moved);
+        return tn_fail(err, TN_ENOTFOUND, "cannot move '%s' after '%s': no such column",
+                       c->column, c->after ? c->after : "");
+    }
+    default:
+        break;
+    }
+    (void)root;
+    return tn_fail(err, TN_EINPUT, "unknown schema change");
+}
+
+static int evolve_mutate(const struct tn_table *t, json_t *root, void *ctx, struct tn_err *err)
+{
+    const struct evolve_ctx *ec = ctx;
+    json_t *current = current_schema_json(root);
+    json_t *schema;
+    int next_id = t->meta->last_column_id + 1;
+    int max_schema_id = 0;
+    size_t i;
+    json_t *s;
+    int rc = 0;
+
+    if (!current)
+        return tn_fail(err, TN_EINTERNAL, "the current schema is missing");
+    schema = json_deep_copy(current);
+    for (size_t k = 0; !rc && k < ec->n; k++) {
+        rc = apply_change(root, schema, &ec->changes[k], &next_id, err);
+        if (rc)
+            tn_err_prefix(err, "table %s.%s: ", t->ns, t->name);
+    }
+    if (rc) {
+        json_decref(schema);
+        return rc;
+    }
+    json_array_foreach(json_object_get(root, "schemas"), i, s) {
+        int id = (int)json_integer_value(json_object_get(s, "schema-id"));
+        if (id > max_schema_id)
+            max_schema_id = id;
+    }
+    json_object_set_new(schema, "schema-id", json_integer(max_schema_id + 1));
+    json_array_append_new(json_object_get(root, "schemas"), schema);
+    json_object_set_new(root, "current-schema-id", json_integer(max_schema_id + 1));
+    if (next_id - 1 > t->meta->last_column_id)
+        json_object_set_new(root, "last-column-id", json_integer(next_id - 1));
+    return 0;
+}
+
+int tn_table_evolve(struct tn_warehouse *wh, const char *ns, const char *name,
+                    const struct tn_schema_change *changes, size_t n, struct tn_err *err)
+{
+    struct evolve_ctx ctx = {changes, n};
+
+    if (!n)
+        return tn_fail(err, TN_EINPUT, "no schema change given");
+    return tn__commit_metadata(wh, ns, name, evolve_mutate, &ctx, err);
+}
+
+/*---- Rollback, tags and branches ----*/
+
+struct ref_ctx {
+    const char *name;
+    int is_tag;
+    int64_t snapshot_id;
+    int64_t max_ref_age_ms; /* -1: none */
+    int drop;
+};
+
+/* Point "main" at a snapshot: the current pointer and the snapshot log move, history stays. */
+static void set_main(json_t *root, int64_t id)
+{
+    if (!json_is_object(json_object_get(root, "refs")))
+        json_object_set_new(root, "refs", json_object());
+    json_object_set_new(json_object_get(root, "refs"), "main",
+                        json_pack("{s:I, s:s}", "snapshot-id", (json_int_t)id, "type", "branch"));
+    json_object_set_new(root, "current-snapshot-id", json_integer(id));
+    if (!json_is_array(json_object_get(root, "snapshot-log")))
+        json_object_set_new(root, "snapshot-log", json_array());
+    json_array_append_new(json_object_get(root, "snapshot-log"),
+                          json_pack("{s:I, s:I}", "timestamp-ms", (json_int_t)tn_now_ms(),
+                                    "snapshot-id", (json_int_t)id));
+}
+
+static int ref_mutate(const struct tn_table *t, json_t *root, void *vctx, struct tn_err *err)
+{
+    const struct ref_ctx *c = vctx;
+    json_t *refs;
+
+    if (c->drop) {
+        if (strcmp(c->name, "main") == 0)
+            return tn_fail(err, TN_EINPUT, "the main branch cannot be dropped");
+        refs = json_object_get(root, "refs");
+        if (!json_object_get(refs, c->name))
+            return tn_fail(err, TN_ENOTFOUND, "table %s.%s has no tag or branch '%s'", t->ns,
+                           t->name, c->name);
+        json_object_del(refs, c->name);
+        return 0;
+    }
+    if (!tn_metadata_snapshot(t->meta, c->snapshot_id))
+        return tn_fail(err, TN_ENOTFOUND, "table %s.%s has no snapshot %lld", t->ns, t->name,
+                       (long long)c->snapshot_id);
+    if (strcmp(c->name, "main") == 0) {
+        if (c->is_tag)
+            return tn_fail(err, TN_EINPUT, "main is the table's branch; it cannot be a tag");
+        set_main(root, c->snapshot_id);
+        return 0;
+    }
+    if (!json_is_object(json_object_get(root, "refs")))
+        json_object_set_new(root, "refs", json_object());
+    refs = json_object_get(root, "refs");
+    {
+        json_t *ref = json_pack("{s:I, s:s}", "snapshot-id", (json_int_t)c->snapshot_id, "type",
+                                c->is_tag ? "tag" : "branch");
+        json_t *old = json_object_get(refs, c->name);
+        const char *old_type = json_string_value(json_object_get(old, "type"));
+        if (old_type && strcmp(old_type, c->is_tag ? "tag" : "branch") != 0) {
+            json_decref(ref);
+            return tn_fail(err, TN_EEXISTS, "'%s' already exists as a %s", c->name, old_type);
+        }
+        if (c->max_ref_age_ms >= 0)
+            json_object_set_new(ref, "max-ref-age-ms", json_integer(c->max_ref_age_ms));
+        json_object_set_new(refs, c->name, ref);
+    }
+    return 0;
+}
+
+int tn_table_set_ref(struct tn_warehouse *wh, const char *ns, const char *name,
+                     const char *ref, int is_tag, int64_t snapshot_id, int64_t max_ref_age_ms,
+                     struct tn_err *err)
+{
+    char checked[TN_NAME_MAX + 1];
+    struct ref_ctx ctx = {checked, is_tag, snapshot_id, max_ref_age_ms, 0};
+
+    if (tn_name_check("tag or branch", ref, checked, err))
+        return err->code;
+    return tn__commit_metadata(wh, ns, name, ref_mutate, &ctx, err);
+}
+
+int tn_table_drop_ref(struct tn_warehouse *wh, const char *ns, const char *name,
+                      const char *ref, struct tn_err *err)
+{
+    struct ref_ctx ctx = {ref, 0, -1, -1, 1};
+    return tn__commit_metadata(wh, ns, name, ref_mutate, &ctx, err);
+}
+
+int tn_table_rollback(struct tn_warehouse *wh, const char *ns, const char *name,
+                      int64_t snapshot_id, int64_t as_of_ms, int64_t *out, struct tn_err *err)
+{
+    struct tn_table *t = NULL;
+    int rc = 0;
+
+    if (snapshot_id == -1) {
+        rc = tn_table_load(wh, ns, name, &t, err);
+        if (!rc)
+            rc = tn_table_snapshot_at(t, as_of_ms, &snapshot_id, err);
+        tn_table_free(t);
+        if (rc)
+            return rc;
+    }
+    rc = tn_table_set_ref(wh, ns, name, "main", 0, snapshot_id, -1, err);
+    if (!rc && out)
+        *out = snapshot_id;
+    return rc;
+}

@@ -139,16 +139,22 @@ static int resolve_table(struct resolver *r, json_t *node)
     struct tn_buf sql = TN_BUF_INIT(0);
     json_t *tree = NULL, *sub;
     int64_t snapshot = -1;
+    const char *dollar;
+    char base[2 * TN_NAME_MAX + 2];
     int rc;
 
     if (!name || (catalog && *catalog))
         return 0;
     if ((!schema || !*schema) && json_object_get(r->cte_names, name))
         return 0;
+    /* "t$snapshots": metadata table "snapshots" of table t */
+    dollar = strchr(name, '$');
+    snprintf(base, sizeof(base), "%.*s", dollar ? (int)(dollar - name) : (int)strlen(name),
+             name);
     {
         struct tn_err ignored;
         if (tn_name_check("namespace", schema && *schema ? schema : "default", ns, &ignored) ||
-            tn_name_check("table", name, tbl, &ignored))
+            tn_name_check("table", base, tbl, &ignored))
             return 0; /* not a name tarn could have: leave it to DuckDB */
     }
     rc = tn_table_load(r->wh, ns, tbl, &t, r->err);
@@ -164,11 +170,15 @@ static int resolve_table(struct resolver *r, json_t *node)
     } else if (r->opt && r->opt->as_of_ms != -1) {
         rc = tn_table_snapshot_at(t, r->opt->as_of_ms, &snapshot, r->err);
     }
-    if (!rc)
-        rc = tn_table_scan(r->wh, t, snapshot, &scan, r->err);
-    if (!rc) {
+    if (!rc && dollar) {
         tn_buf_addstr(&sql, "SELECT * FROM ", NULL);
-        rc = tn_scan_sql(r->wh, t, scan, &sql, r->err);
+        rc = tn_metadata_table_sql(r->wh, t, dollar + 1, snapshot, &sql, r->err);
+    } else if (!rc) {
+        rc = tn_table_scan(r->wh, t, snapshot, &scan, r->err);
+        if (!rc) {
+            tn_buf_addstr(&sql, "SELECT * FROM ", NULL);
+            rc = tn_scan_sql(r->wh, t, scan, &sql, r->err);
+        }
     }
     if (!rc) {
         tn_buf_addstr(&sql, " AS ", NULL);
@@ -182,7 +192,8 @@ static int resolve_table(struct resolver *r, json_t *node)
         sub = json_object_get(
             json_object_get(json_array_get(json_object_get(tree, "statements"), 0), "node"),
             "from_table");
-        json_object_set_new(sub, "alias", json_string(alias && *alias ? alias : tbl));
+        json_object_set_new(sub, "alias",
+                            json_string(alias && *alias ? alias : dollar ? name : tbl));
         json_object_set(sub, "column_name_alias", json_object_get(node, "column_name_alias"));
         json_object_update(node, sub);
         json_object_del(node, "schema_name");

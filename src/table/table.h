@@ -111,6 +111,11 @@ int tn_table_snapshot_at(const struct tn_table *t, int64_t ms, int64_t *out, str
 int tn_table_snapshot_ref(const struct tn_table *t, const char *ref, int64_t *out,
                           struct tn_err *err);
 
+/* Append to "sql" a parenthesised SELECT of metadata table "kind" of "t" (snapshots, history,
+ * files, manifests, refs; files and manifests at "snapshot_id", -1 for the current one). */
+int tn_metadata_table_sql(struct tn_warehouse *wh, const struct tn_table *t, const char *kind,
+                          int64_t snapshot_id, struct tn_buf *sql, struct tn_err *err);
+
 struct tn_query_options {
     int64_t snapshot_id; /* -1: none */
     int64_t as_of_ms;    /* -1: none */

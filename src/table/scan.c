@@ -455,13 +455,162 @@ static int same_defaults(const struct tn_table *t, const struct tn_manifest_entr
     return a->spec_id == b->spec_id && tn_partition_equal(&a->file, &b->file);
 }
 
+/*---- Files without field ids: Iceberg's name mapping ----*/
+
+/* The table's name mapping (schema.name-mapping.default): top-level name -> field id. */
+static json_t *name_mapping(const struct tn_table *t)
+{
+    const char *text = json_string_value(json_object_get(
+        json_object_get(t->meta->root, "properties"), "schema.name-mapping.default"));
+    json_t *mapping, *by_name = NULL, *e, *n;
+    size_t i, k;
+
+    if (!text || !(mapping = json_loads(text, 0, NULL)))
+        return NULL;
+    by_name = json_object();
+    json_array_foreach(mapping, i, e) {
+        json_t *id = json_object_get(e, "field-id");
+        if (!json_is_integer(id))
+            continue;
+        json_array_foreach(json_object_get(e, "names"), k, n) {
+            if (json_is_string(n))
+                json_object_set(by_name, json_string_value(n), id);
+        }
+    }
+    json_decref(mapping);
+    return by_name;
+}
+
+/* The top-level column names of a Parquet file, or NULL when its columns carry field ids. */
+static json_t *columns_without_ids(struct tn_session *s, const char *path, struct tn_err *err)
+{
+    struct tn_buf q = TN_BUF_INIT(0);
+    struct tn_rows *r = NULL;
+    json_t *names = NULL;
+    int has_ids = 0;
+
+    tn_buf_addstr(&q, "SELECT name, field_id, num_children FROM parquet_schema(", NULL);
+    tn_sql_string(&q, path);
+    tn_buf_addstr(&q, ")", NULL);
+    if (tn_engine_rows(s, q.buf, 1000000, &r, err) == 0 && r->nrows > 0) {
+        /* rows are the schema tree in pre-order; row 0 is the root */
+        int64_t remaining[64] = {0};
+        int depth = 0;
+        names = json_array();
+        tn_parse_i64(tn_rows_get(r, 0, 2) ? tn_rows_get(r, 0, 2) : "0", &remaining[0]);
+        for (size_t i = 1; i < r->nrows; i++) {
+            int64_t kids = 0;
+            while (depth > 0 && remaining[depth] == 0)
+                depth--;
+            remaining[depth]--;
+            if (depth == 0)
+                json_array_append_new(names, json_string(tn_rows_get(r, i, 0)));
+            has_ids |= tn_rows_get(r, i, 1) != NULL;
+            if (tn_rows_get(r, i, 2) && !tn_parse_i64(tn_rows_get(r, i, 2), &kids) && kids > 0 &&
+                depth < 63)
+                remaining[++depth] = kids;
+        }
+    }
+    tn_rows_free(r);
+    tn_buf_release(&q);
+    if (has_ids) {
+        json_decref(names);
+        return NULL;
+    }
+    return names;
+}
+
+/* A file without field ids, read by the names the mapping gives each field id. */
+static int file_by_names(struct tn_warehouse *wh, const struct tn_table *t,
+                         const struct tn_scan *scan, const struct tn_manifest_entry *e,
+                         json_t *mapping, json_t *file_columns, struct tn_buf *sql,
+                         struct tn_err *err)
+{
+    int rc = 0;
+
+    tn_buf_addstr(sql, "SELECT ", NULL);
+    for (size_t i = 0; !rc && i < scan->schema->root.nfields; i++) {
+        const struct tn_field *f = &scan->schema->root.fields[i];
+        const char *source = NULL, *key;
+        json_t *id;
+        size_t k;
+        json_t *col;
+
+        json_object_foreach(mapping, key, id) {
+            if (json_integer_value(id) != f->id)
+                continue;
+            json_array_foreach(file_columns, k, col) {
+                if (strcmp(json_string_value(col), key) == 0)
+                    source = key;
+            }
+        }
+        tn_buf_addstr(sql, i ? ", CAST(" : "CAST(", NULL);
+        if (source) {
+            tn_sql_ident(sql, source);
+        } else {
+            char *dflt = partition_default(t, e, f);
+            if (!dflt)
+                dflt = default_text(f);
+            if (dflt)
+                tn_sql_string(sql, dflt);
+            else
+                tn_buf_addstr(sql, "NULL", NULL);
+            free(dflt);
+        }
+        tn_buf_addstr(sql, " AS ", NULL);
+        rc = tn_type_duckdb(f->type, sql, err);
+        tn_buf_addf(sql, NULL, ") AS _tn_f%d", f->id);
+    }
+    if (rc)
+        return rc;
+    tn_buf_addstr(sql, " FROM read_parquet([", NULL);
+    rc = local_path(wh, t, e->file.file_path, sql, err);
+    tn_buf_addstr(sql, "], hive_partitioning = false)", NULL);
+    return rc;
+}
+
 int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct tn_scan *scan,
                 struct tn_buf *sql, struct tn_err *err)
 {
     char *grouped = tn_calloc(scan->ndata + 1, 1);
+    json_t *mapping = name_mapping(t);
+    struct tn_session *probe = NULL;
     int rc = 0, parts = 0;
 
-    tn_buf_addstr(sql, "(", NULL);
+    /* with a name mapping, files written without field ids are read by name */
+    if (mapping && tn_session_open(wh->engine, &probe, err)) {
+        json_decref(mapping);
+        free(grouped);
+        return err->code;
+    }
+    for (size_t i = 0; mapping && !rc && i < scan->ndata; i++) {
+        char *resolved = tn_table_resolve(t, scan->data[i].file.file_path);
+        char *path = NULL;
+        json_t *cols = NULL;
+        if (!tn_storage_local_path(wh->storage, resolved, &path, err))
+            cols = columns_without_ids(probe, path, err);
+        if (cols) {
+            grouped[i] = 1;
+            tn_buf_addstr(sql, parts++ ? " UNION ALL " : "(", NULL);
+            tn_buf_addstr(sql, "SELECT ", NULL);
+            select_list(scan->schema, NULL, sql);
+            tn_buf_addstr(sql, " FROM (", NULL);
+            rc = file_by_names(wh, t, scan, &scan->data[i], mapping, cols, sql, err);
+            tn_buf_addstr(sql, ")", NULL);
+        }
+        json_decref(cols);
+        free(resolved);
+        free(path);
+    }
+    tn_session_close(probe);
+    json_decref(mapping);
+    if (rc) {
+        free(grouped);
+        return rc;
+    }
+
+    if (!parts)
+        tn_buf_addstr(sql, "(", NULL);
     for (size_t i = 0; !rc && i < scan->ndata; i++) {
         const struct tn_manifest_entry *e = &scan->data[i];
         if (grouped[i])

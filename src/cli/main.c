@@ -221,6 +221,15 @@ static int cmd_sql(struct tn_warehouse *wh, const char *sql, const struct option
         tn_session_close(s);
         return rc;
     }
+    if (!rc && starts_with_word(sql, "INSERT")) {
+        struct tn_insert_result ir;
+        rc = tn_table_insert(wh, s, sql, &qo, &ir, err);
+        if (!rc)
+            printf("%s.%s: inserted %lld rows, snapshot %lld\n", ir.ns, ir.table,
+                   (long long)ir.commit.rows_added, (long long)ir.commit.snapshot_id);
+        tn_session_close(s);
+        return rc;
+    }
     if (!rc)
         rc = tn_query_resolve(wh, s, sql, &qo, &resolved, err);
     if (!rc && getenv("TARN_TRACE_SQL"))

@@ -197,6 +197,17 @@ int tn_table_set_ref(struct tn_warehouse *wh, const char *ns, const char *name, 
 int tn_table_drop_ref(struct tn_warehouse *wh, const char *ns, const char *name,
                       const char *ref, struct tn_err *err);
 
+struct tn_insert_result {
+    char ns[TN_NAME_MAX + 1], table[TN_NAME_MAX + 1];
+    struct tn_commit_result commit;
+};
+
+/* Run INSERT INTO t [(columns)] SELECT ... | VALUES ... as one append commit; tarn tables in
+ * the query read at the options' snapshot like any SELECT. */
+int tn_table_insert(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
+                    const struct tn_query_options *opt, struct tn_insert_result *res,
+                    struct tn_err *err);
+
 struct tn_alter_result {
     char ns[TN_NAME_MAX + 1], table[TN_NAME_MAX + 1];
     int renamed; /* RENAME TO: the table's new name follows */

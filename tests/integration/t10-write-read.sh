@@ -42,6 +42,11 @@ check "ingest nested JSON" "$TARN" ingest shop.items "$TMP/n.json"
 expect_eq "nested values read back" "$(q "SELECT k, tags[1], info.y FROM shop.items ORDER BY k")" "1,a,q
 2,,"
 
+check "INSERT INTO ... VALUES" "$TARN" sql "INSERT INTO shop.items (k) VALUES (3), (4)"
+check "INSERT INTO ... SELECT from a tarn table" "$TARN" sql "INSERT INTO shop.items (k, tags) SELECT k + 10, tags FROM shop.items WHERE k < 3"
+expect_eq "inserted rows, one commit each" "$(q 'SELECT string_agg(k::VARCHAR, $$ $$ ORDER BY k) FROM shop.items')" "1 2 3 4 11 12"
+expect_eq "one snapshot per INSERT" "$("$TARN" history shop.items | tail -n +2 | wc -l)" "3"
+check_fails "INSERT of a value that does not fit" 2 "does not fit" "$TARN" sql "INSERT INTO shop.items (k) VALUES ('x')"
 check_fails "bad table name rejected" 2 "invalid table name" "$TARN" ingest '../x' "$TMP/a.csv"
 check_fails "quote in name rejected" 2 "invalid table name" "$TARN" ingest 'x"y' "$TMP/a.csv"
 check_fails "unknown table for describe" 3 "does not exist" "$TARN" describe nope

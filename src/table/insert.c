@@ -1,0 +1,145 @@
+/* insert.c - INSERT INTO t [(columns)] SELECT ... | VALUES ... on a tarn table: one append
+ * commit. Only the head of the statement is read here (the target and its column list); the
+ * rest is an ordinary query that DuckDB parses, with any tarn tables in it resolved to their
+ * files like every other read, whose rows are matched to the columns by position as SQL says. */
+#include "table.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *skip_space(const char *p)
+{
+    while (isspace((unsigned char)*p))
+        p++;
+    return p;
+}
+
+static int keyword(const char **p, const char *word)
+{
+    const char *s = skip_space(*p);
+    size_t n = strlen(word);
+
+    if (strncasecmp(s, word, n) == 0 && !isalnum((unsigned char)s[n]) && s[n] != '_') {
+        *p = s + n;
+        return 1;
+    }
+    return 0;
+}
+
+/* Whether the text at "p" starts with keyword "word" (without consuming it). */
+static int starts_with(const char *p, const char *word)
+{
+    return keyword(&p, word);
+}
+
+/* One identifier, bare or double-quoted, appended to "out". */
+static int identifier(const char **p, struct tn_buf *out)
+{
+    const char *s = skip_space(*p);
+
+    if (*s == '"') {
+        s++;
+        while (*s && !(*s == '"' && s[1] != '"')) {
+            if (*s == '"')
+                s++;
+            tn_buf_add(out, s++, 1, NULL);
+        }
+        if (*s != '"')
+            return -1;
+        s++;
+    } else {
+        if (!isalpha((unsigned char)*s) && *s != '_')
+            return -1;
+        while (isalnum((unsigned char)*s) || *s == '_')
+            tn_buf_add(out, s++, 1, NULL);
+    }
+    *p = s;
+    return 0;
+}
+
+int tn_table_insert(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
+                    const struct tn_query_options *opt, struct tn_insert_result *res,
+                    struct tn_err *err)
+{
+    const char *p = sql;
+    struct tn_buf target = TN_BUF_INIT(0), source = TN_BUF_INIT(0);
+    struct tn_table *t = NULL;
+    json_t *columns = json_array();
+    char *resolved = NULL;
+    int rc = 0;
+
+    memset(res, 0, sizeof(*res));
+    if (!keyword(&p, "INSERT") || !keyword(&p, "INTO") || identifier(&p, &target)) {
+        rc = tn_fail(err, TN_EINPUT, "expected INSERT INTO table ...");
+        goto out;
+    }
+    if (*skip_space(p) == '.') {
+        p = skip_space(p) + 1;
+        tn_buf_addstr(&target, ".", NULL);
+        if (identifier(&p, &target)) {
+            rc = tn_fail(err, TN_EINPUT, "INSERT INTO: expected a table name after '.'");
+            goto out;
+        }
+    }
+    if ((rc = tn_ident_parse(target.buf, res->ns, res->table, err)) ||
+        (rc = tn_table_load(wh, res->ns, res->table, &t, err)))
+        goto out;
+    p = skip_space(p);
+    if (*p == '(' && !starts_with(p + 1, "SELECT") && !starts_with(p + 1, "WITH")) {
+        p++;
+        for (;;) {
+            struct tn_buf col = TN_BUF_INIT(0);
+            if (identifier(&p, &col)) {
+                tn_buf_release(&col);
+                rc = tn_fail(err, TN_EINPUT, "INSERT INTO: bad column list");
+                goto out;
+            }
+            json_array_append_new(columns, json_string(col.buf));
+            tn_buf_release(&col);
+            p = skip_space(p);
+            if (*p == ',') {
+                p++;
+                continue;
+            }
+            if (*p == ')') {
+                p++;
+                break;
+            }
+            rc = tn_fail(err, TN_EINPUT, "INSERT INTO: bad column list");
+            goto out;
+        }
+    }
+    if (!json_array_size(columns)) {
+        const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
+        for (size_t i = 0; i < schema->root.nfields; i++)
+            json_array_append_new(columns, json_string(schema->root.fields[i].name));
+    }
+    /* the rows: a query of their own, columns named by position */
+    p = skip_space(p);
+    {
+        /* without a trailing semicolon the user may have typed */
+        size_t len = strlen(p);
+        while (len && (p[len - 1] == ';' || isspace((unsigned char)p[len - 1])))
+            len--;
+        tn_buf_addf(&source, NULL, "SELECT * FROM (%.*s) AS _tn_rows(", (int)len, p);
+    }
+    for (size_t i = 0; i < json_array_size(columns); i++) {
+        if (i)
+            tn_buf_addstr(&source, ", ", NULL);
+        tn_sql_ident(&source, json_string_value(json_array_get(columns, i)));
+    }
+    tn_buf_addstr(&source, ")", NULL);
+    rc = tn_query_resolve(wh, s, source.buf, opt, &resolved, err);
+    if (!rc)
+        rc = tn_table_write(wh, s, res->ns, res->table, resolved, TN_WRITE_APPEND, &res->commit,
+                           err);
+out:
+    tn_table_free(t);
+    json_decref(columns);
+    free(resolved);
+    tn_buf_release(&target);
+    tn_buf_release(&source);
+    return rc;
+}

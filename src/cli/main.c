@@ -24,6 +24,8 @@ struct options {
     const char *mode;
     const char *input_format;
     const char *as_of;
+    const char *branch;
+    const char *evolve;
     int64_t snapshot_id;
     json_t *path_map;
 };
@@ -34,6 +36,7 @@ static void usage(FILE *f)
           "\n"
           "commands:\n"
           "  ingest TABLE FILE [--mode append|overwrite] [--format csv|json|ndjson|parquet]\n"
+          "         [--branch NAME] [--evolve add|strict]\n"
           "  sql \"SELECT ...\" [--format table|csv|json] [--snapshot ID] [--as-of TIME]\n"
           "  tables                      list the tables\n"
           "  describe TABLE              schema, spec, properties, current snapshot\n"
@@ -42,6 +45,7 @@ static void usage(FILE *f)
           "  rollback TABLE SNAPSHOT_ID|TIMESTAMP   move main; history is kept\n"
           "  tag TABLE NAME [SNAPSHOT_ID]           tag a snapshot (default: current)\n"
           "  branch TABLE NAME [SNAPSHOT_ID]        create or move a branch\n"
+          "  fast-forward TABLE BRANCH              move main to the branch's head\n"
           "  drop TABLE [--purge]\n"
           "  serve [--host H] [--port P] [--token T] [--no-auth] [--max-upload SIZE]\n"
           "        [--query-timeout S] [--memory-limit SIZE]   the HTTP API\n"
@@ -270,7 +274,7 @@ static int cmd_ingest(struct tn_warehouse *wh, const char *ident, const char *fi
     struct tn_buf src = TN_BUF_INIT(0);
     struct tn_ingest_result res;
     char *path = realpath(file, NULL);
-    enum tn_write_mode mode = TN_WRITE_APPEND;
+    struct tn_ingest_options opt = {TN_WRITE_APPEND, TN_EVOLVE_ADD, o->branch};
     int rc;
 
     if (!path)
@@ -283,10 +287,16 @@ static int cmd_ingest(struct tn_warehouse *wh, const char *ident, const char *fi
         }
     }
     if (o->mode && strcmp(o->mode, "overwrite") == 0)
-        mode = TN_WRITE_OVERWRITE;
+        opt.mode = TN_WRITE_OVERWRITE;
     else if (o->mode && strcmp(o->mode, "append") != 0) {
         free(path);
         return tn_fail(err, TN_EINPUT, "--mode must be append or overwrite");
+    }
+    if (o->evolve && strcmp(o->evolve, "strict") == 0)
+        opt.evolve = TN_EVOLVE_STRICT;
+    else if (o->evolve && strcmp(o->evolve, "add") != 0) {
+        free(path);
+        return tn_fail(err, TN_EINPUT, "--evolve must be add or strict");
     }
     rc = tn_ident_parse(ident, ns, name, err);
     if (!rc)
@@ -295,7 +305,7 @@ static int cmd_ingest(struct tn_warehouse *wh, const char *ident, const char *fi
         tn_buf_addf(&src, NULL, "SELECT * FROM %s(", reader_for(path, o->input_format));
         tn_sql_string(&src, path);
         tn_buf_addstr(&src, ")", NULL);
-        rc = tn_table_ingest(wh, s, ns, name, src.buf, mode, &res, err);
+        rc = tn_table_ingest_opts(wh, s, ns, name, src.buf, &opt, &res, err);
     }
     if (!rc) {
         printf("%s.%s: %s %lld rows in %lld file(s), snapshot %lld (sequence %lld)\n", ns, name,
@@ -469,6 +479,7 @@ int main(int argc, char **argv)
         {"format", required_argument, NULL, 'f'},    {"mode", required_argument, NULL, 'm'},
         {"map", required_argument, NULL, 'M'},       {"snapshot", required_argument, NULL, 's'},
         {"as-of", required_argument, NULL, 'a'},     {"purge", no_argument, NULL, 'p'},
+        {"branch", required_argument, NULL, 'b'},  {"evolve", required_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
         {"memory-limit", required_argument, NULL, 'L'},
         /* tarn serve */
@@ -537,6 +548,12 @@ int main(int argc, char **argv)
         case 'a':
             o.as_of = optarg;
             break;
+        case 'b':
+            o.branch = optarg;
+            break;
+        case 'e':
+            o.evolve = optarg;
+            break;
         case 'p':
             purge = 1;
             break;
@@ -582,7 +599,14 @@ int main(int argc, char **argv)
     else if ((strcmp(args[0], "tag") == 0 || strcmp(args[0], "branch") == 0) &&
              (nargs == 3 || nargs == 4))
         rc = cmd_ref(wh, args[0], args + 1, nargs - 1, &err);
-    else if (strcmp(args[0], "register") == 0 && nargs == 3)
+    else if (strcmp(args[0], "fast-forward") == 0 && nargs == 3) {
+        char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
+        rc = tn_ident_parse(args[1], ns, name, &err);
+        if (!rc)
+            rc = tn_table_fast_forward(wh, ns, name, args[2], &err);
+        if (!rc)
+            printf("%s.%s: main is now at the head of %s\n", ns, name, args[2]);
+    } else if (strcmp(args[0], "register") == 0 && nargs == 3)
         rc = cmd_register(wh, args[1], args[2], &o, &err);
     else if (strcmp(args[0], "drop") == 0 && nargs == 2) {
         char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];

@@ -551,13 +551,27 @@ static json_t *id_json(int64_t id)
     return json_integer((json_int_t)id);
 }
 
+void tn_metadata_log_append(json_t *root, const char *location, int64_t timestamp_ms)
+{
+    json_t *log = json_object_get(root, "metadata-log");
+
+    if (!json_is_array(log)) {
+        log = json_array();
+        json_object_set_new(root, "metadata-log", log);
+    }
+    json_array_append_new(log, json_pack("{s:o, s:s}", "timestamp-ms", id_json(timestamp_ms),
+                                         "metadata-file", location));
+    while (json_array_size(log) > METADATA_LOG_MAX)
+        json_array_remove(log, 0);
+}
+
 int tn_metadata_add_snapshot(const struct tn_metadata *m, const char *m_location,
                              const struct tn_snapshot_new *s, struct tn_metadata **out,
                              struct tn_err *err)
 {
     json_t *root = json_deep_copy(m->root);
     json_t *snap = json_object();
-    json_t *log;
+    json_t *refs;
 
     json_object_set_new(snap, "snapshot-id", id_json(s->id));
     if (s->parent_id != -1)
@@ -571,29 +585,31 @@ int tn_metadata_add_snapshot(const struct tn_metadata *m, const char *m_location
     if (!json_is_array(json_object_get(root, "snapshots")))
         json_object_set_new(root, "snapshots", json_array());
     json_array_append_new(json_object_get(root, "snapshots"), snap);
-
-    json_object_set_new(root, "current-snapshot-id", id_json(s->id));
     json_object_set_new(root, "last-sequence-number", id_json(s->sequence_number));
     json_object_set_new(root, "last-updated-ms", id_json(s->timestamp_ms));
     if (!json_is_object(json_object_get(root, "refs")))
         json_object_set_new(root, "refs", json_object());
-    json_object_set_new(json_object_get(root, "refs"), "main",
-                        json_pack("{s:o, s:s}", "snapshot-id", id_json(s->id), "type", "branch"));
-
-    if (!json_is_array(json_object_get(root, "snapshot-log")))
-        json_object_set_new(root, "snapshot-log", json_array());
-    json_array_append_new(json_object_get(root, "snapshot-log"),
-                          json_pack("{s:o, s:o}", "timestamp-ms", id_json(s->timestamp_ms),
-                                    "snapshot-id", id_json(s->id)));
-
-    if (!json_is_array(json_object_get(root, "metadata-log")))
-        json_object_set_new(root, "metadata-log", json_array());
-    log = json_object_get(root, "metadata-log");
+    refs = json_object_get(root, "refs");
+    if (s->branch && strcmp(s->branch, "main") != 0) {
+        /* a branch moves alone, keeping its retention settings */
+        json_t *ref = json_object_get(refs, s->branch);
+        if (!ref) {
+            ref = json_object();
+            json_object_set_new(refs, s->branch, ref);
+        }
+        json_object_set_new(ref, "snapshot-id", id_json(s->id));
+        json_object_set_new(ref, "type", json_string("branch"));
+    } else {
+        json_object_set_new(root, "current-snapshot-id", id_json(s->id));
+        json_object_set_new(refs, "main", json_pack("{s:o, s:s}", "snapshot-id", id_json(s->id),
+                                                    "type", "branch"));
+        if (!json_is_array(json_object_get(root, "snapshot-log")))
+            json_object_set_new(root, "snapshot-log", json_array());
+        json_array_append_new(json_object_get(root, "snapshot-log"),
+                              json_pack("{s:o, s:o}", "timestamp-ms", id_json(s->timestamp_ms),
+                                        "snapshot-id", id_json(s->id)));
+    }
     if (m_location)
-        json_array_append_new(log, json_pack("{s:o, s:s}", "timestamp-ms",
-                                             id_json(m->last_updated_ms), "metadata-file",
-                                             m_location));
-    while (json_array_size(log) > METADATA_LOG_MAX)
-        json_array_remove(log, 0);
+        tn_metadata_log_append(root, m_location, m->last_updated_ms);
     return tn_metadata_from_json(root, out, err);
 }

@@ -92,14 +92,18 @@ struct tn_snapshot_new {
     int schema_id;
     const char *manifest_list;
     json_t *summary; /* borrowed; must contain "operation" */
+    const char *branch; /* the branch it heads: NULL or "main" moves the table's current snapshot */
 };
 
-/* The next metadata version: "m" plus snapshot "s" as the head of branch "main", with
- * snapshot-log, metadata-log (entry for "m_location"), last-sequence-number and
- * last-updated-ms updated. */
+/* The next metadata version: "m" plus snapshot "s" as the head of its branch (for "main" also
+ * the current snapshot, with a snapshot-log entry), with metadata-log (entry for "m_location"),
+ * last-sequence-number and last-updated-ms updated. */
 int tn_metadata_add_snapshot(const struct tn_metadata *m, const char *m_location,
                              const struct tn_snapshot_new *s, struct tn_metadata **out,
                              struct tn_err *err);
+/* Record "location" (the previous metadata file, last updated at "timestamp_ms") in the
+ * metadata-log of "root", keeping the newest 100 entries. */
+void tn_metadata_log_append(json_t *root, const char *location, int64_t timestamp_ms);
 /* Generate a positive 63-bit snapshot id from a random UUID, as Java does. */
 int64_t tn_snapshot_id_new(void);
 

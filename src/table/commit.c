@@ -82,12 +82,7 @@ int tn__commit_metadata(struct tn_warehouse *wh, const char *ns, const char *nam
         rc = mutate(t, root, ctx, err);
         if (!rc) {
             json_object_set_new(root, "last-updated-ms", json_integer(tn_now_ms()));
-            if (!json_is_array(json_object_get(root, "metadata-log")))
-                json_object_set_new(root, "metadata-log", json_array());
-            json_array_append_new(json_object_get(root, "metadata-log"),
-                                  json_pack("{s:I, s:s}", "timestamp-ms",
-                                            (json_int_t)t->meta->last_updated_ms,
-                                            "metadata-file", t->metadata_location));
+            tn_metadata_log_append(root, t->metadata_location, t->meta->last_updated_ms);
             rc = tn_metadata_from_json(root, &next, err);
         } else {
             json_decref(root);

@@ -440,3 +440,41 @@ int tn_table_rollback(struct tn_warehouse *wh, const char *ns, const char *name,
         *out = snapshot_id;
     return rc;
 }
+
+/* Whether "ancestor" is "id" or one of its parents. */
+static int is_ancestor_of(const struct tn_metadata *m, int64_t ancestor, int64_t id)
+{
+    for (size_t guard = 0; id != -1 && guard <= m->nsnapshots; guard++) {
+        const struct tn_snapshot *s = tn_metadata_snapshot(m, id);
+        if (id == ancestor)
+            return 1;
+        id = s ? s->parent_id : -1;
+    }
+    return 0;
+}
+
+static int fast_forward_mutate(const struct tn_table *t, json_t *root, void *ctx,
+                               struct tn_err *err)
+{
+    const char *branch = ctx;
+    const struct tn_ref *ref = tn_metadata_ref(t->meta, branch);
+    int64_t main_head = t->meta->current_snapshot_id;
+
+    if (!ref || ref->is_tag)
+        return tn_fail(err, TN_ENOTFOUND, "table %s.%s has no branch '%s'", t->ns, t->name,
+                       branch);
+    if (main_head != -1 && !is_ancestor_of(t->meta, main_head, ref->snapshot_id))
+        return tn_fail(err, TN_ECONFLICT,
+                       "cannot fast-forward main to '%s': main has commits the branch does not; "
+                       "re-create the branch from main and apply the changes again",
+                       branch);
+    if (main_head != ref->snapshot_id)
+        set_main(root, ref->snapshot_id);
+    return 0;
+}
+
+int tn_table_fast_forward(struct tn_warehouse *wh, const char *ns, const char *name,
+                          const char *branch, struct tn_err *err)
+{
+    return tn__commit_metadata(wh, ns, name, fast_forward_mutate, (void *)(uintptr_t)branch, err);
+}

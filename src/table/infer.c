@@ -391,14 +391,16 @@ int tn_table_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *n
                     const char *name, const char *source_sql, enum tn_write_mode mode,
                     struct tn_ingest_result *res, struct tn_err *err)
 {
-    return tn_table_ingest_evolve(wh, s, ns, name, source_sql, mode, TN_EVOLVE_ADD, res, err);
+    struct tn_ingest_options opt = {mode, TN_EVOLVE_ADD, NULL};
+    return tn_table_ingest_opts(wh, s, ns, name, source_sql, &opt, res, err);
 }
 
-int tn_table_ingest_evolve(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
-                           const char *name, const char *source_sql, enum tn_write_mode mode,
-                           enum tn_evolve_mode evolve, struct tn_ingest_result *res,
-                           struct tn_err *err)
+int tn_table_ingest_opts(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
+                         const char *name, const char *source_sql,
+                         const struct tn_ingest_options *opt, struct tn_ingest_result *res,
+                         struct tn_err *err)
 {
+    struct tn_write_options wo = {opt->mode, opt->branch};
     json_t *schema = NULL;
     char *select = NULL;
     struct tn_table *t = NULL;
@@ -414,10 +416,10 @@ int tn_table_ingest_evolve(struct tn_warehouse *wh, struct tn_session *s, const 
         rc = tn_table_create(wh, ns, name, schema, NULL, NULL, err);
         res->created = !rc;
     } else if (!rc) {
-        rc = evolve_for_file(wh, t, schema, evolve, res->schema_changes, err);
+        rc = evolve_for_file(wh, t, schema, opt->evolve, res->schema_changes, err);
     }
     if (!rc)
-        rc = tn_table_write(wh, s, ns, name, select, mode, &res->commit, err);
+        rc = tn_table_write(wh, s, ns, name, select, &wo, &res->commit, err);
     if (rc && res->created) {
         struct tn_err ignored;
         tn_table_drop(wh, ns, name, 1, &ignored);

@@ -143,6 +143,11 @@ int tn_schema_infer(struct tn_session *s, const char *select_sql, json_t **out_s
 
 enum tn_write_mode { TN_WRITE_APPEND, TN_WRITE_OVERWRITE };
 
+struct tn_write_options {
+    enum tn_write_mode mode;
+    const char *branch; /* NULL or "main": the table's current state; else an existing branch */
+};
+
 struct tn_commit_result {
     int64_t snapshot_id;
     int64_t sequence_number;
@@ -153,11 +158,16 @@ struct tn_commit_result {
 };
 
 /* Write the rows of "select_sql" (whose columns are named like the table's current schema
- * columns; missing ones are null) to new data files and commit them as one snapshot on "main".
- * A value that does not fit its column's type is TN_EUNPROCESSABLE, with nothing committed. */
+ * columns; missing ones take their write-default or null) to new data files and commit them as
+ * one snapshot on the branch. A value that does not fit its column's type is
+ * TN_EUNPROCESSABLE, with nothing committed. */
 int tn_table_write(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
-                   const char *name, const char *select_sql, enum tn_write_mode mode,
+                   const char *name, const char *select_sql, const struct tn_write_options *wo,
                    struct tn_commit_result *res, struct tn_err *err);
+/* Move "main" to the head of "branch" when main's head is its ancestor (write-audit-publish);
+ * TN_ECONFLICT when main has moved on since the branch was made. */
+int tn_table_fast_forward(struct tn_warehouse *wh, const char *ns, const char *name,
+                          const char *branch, struct tn_err *err);
 
 /*---- Metadata-only changes: schema evolution, rollback, tags and branches ----*/
 
@@ -241,11 +251,17 @@ enum tn_evolve_mode {
 int tn_table_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
                     const char *name, const char *source_sql, enum tn_write_mode mode,
                     struct tn_ingest_result *res, struct tn_err *err);
-/* The same with an explicit evolution mode (tn_table_ingest uses TN_EVOLVE_ADD). */
-int tn_table_ingest_evolve(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
-                           const char *name, const char *source_sql, enum tn_write_mode mode,
-                           enum tn_evolve_mode evolve, struct tn_ingest_result *res,
-                           struct tn_err *err);
+struct tn_ingest_options {
+    enum tn_write_mode mode;
+    enum tn_evolve_mode evolve;
+    const char *branch; /* NULL: main */
+};
+
+/* The same with every option (tn_table_ingest: TN_EVOLVE_ADD, main). */
+int tn_table_ingest_opts(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
+                         const char *name, const char *source_sql,
+                         const struct tn_ingest_options *opt, struct tn_ingest_result *res,
+                         struct tn_err *err);
 void tn_ingest_result_release(struct tn_ingest_result *res);
 
 #endif /* TN_TABLE_H */

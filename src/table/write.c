@@ -427,9 +427,9 @@ out:
 
 /*---- Step 3: one attempt ----*/
 
-static int64_t summary_total(const struct tn_metadata *m, const char *key)
+static int64_t summary_total(const struct tn_metadata *m, int64_t parent_id, const char *key)
 {
-    const struct tn_snapshot *parent = tn_metadata_snapshot(m, m->current_snapshot_id);
+    const struct tn_snapshot *parent = tn_metadata_snapshot(m, parent_id);
     int64_t v = 0;
 
     if (parent && parent->summary &&
@@ -447,6 +447,7 @@ static void summary_set(json_t *summary, const char *key, int64_t v)
 
 struct pending {
     enum tn_write_mode mode;
+    const char *branch;            /* NULL: main */
     struct tn_manifest_file added; /* the new data manifest (path, length, counts) */
     struct tn_data_file *file;     /* the new data file */
     int64_t snapshot_id;
@@ -615,10 +616,20 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
 
     memset(gone, 0, sizeof(gone));
     memset(&merged, 0, sizeof(merged));
+    if (p->branch && strcmp(p->branch, "main") != 0) {
+        const struct tn_ref *ref = tn_metadata_ref(m, p->branch);
+        if (!ref || ref->is_tag) {
+            rc = tn_fail(err, TN_ENOTFOUND,
+                         "table %s.%s has no branch '%s'; create it first (tarn branch)", t->ns,
+                         t->name, p->branch);
+            goto out;
+        }
+        parent = ref->snapshot_id;
+    }
     if (p->mode == TN_WRITE_APPEND)
-        rc = tn_table_manifests(wh, t, -1, &base, &nbase, err); /* appends read no manifest */
+        rc = tn_table_manifests(wh, t, parent, &base, &nbase, err); /* appends read no manifest */
     else
-        rc = tn_table_scan(wh, t, -1, &scan, err);
+        rc = tn_table_scan(wh, t, parent, &scan, err);
     if (rc)
         goto out;
     list = tn_calloc(nbase + 4, sizeof(*list));
@@ -669,15 +680,15 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
     summary_set(summary, "changed-partition-count", 1);
     if (p->mode == TN_WRITE_APPEND) {
         summary_set(summary, "total-records",
-                    summary_total(m, "total-records") + p->file->record_count);
+                    summary_total(m, parent, "total-records") + p->file->record_count);
         summary_set(summary, "total-files-size",
-                    summary_total(m, "total-files-size") + p->file->file_size);
-        summary_set(summary, "total-data-files", summary_total(m, "total-data-files") + 1);
-        summary_set(summary, "total-delete-files", summary_total(m, "total-delete-files"));
+                    summary_total(m, parent, "total-files-size") + p->file->file_size);
+        summary_set(summary, "total-data-files", summary_total(m, parent, "total-data-files") + 1);
+        summary_set(summary, "total-delete-files", summary_total(m, parent, "total-delete-files"));
         summary_set(summary, "total-position-deletes",
-                    summary_total(m, "total-position-deletes"));
+                    summary_total(m, parent, "total-position-deletes"));
         summary_set(summary, "total-equality-deletes",
-                    summary_total(m, "total-equality-deletes"));
+                    summary_total(m, parent, "total-equality-deletes"));
     } else {
         summary_set(summary, "total-records", p->file->record_count);
         summary_set(summary, "total-files-size", p->file->file_size);
@@ -701,6 +712,7 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
             .schema_id = m->current_schema_id,
             .manifest_list = list_path,
             .summary = summary,
+            .branch = p->branch,
         };
         rc = tn_metadata_add_snapshot(m, t->metadata_location, &sn, &next, err);
     }
@@ -726,7 +738,7 @@ out:
 }
 
 int tn_table_write(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
-                   const char *name, const char *select_sql, enum tn_write_mode mode,
+                   const char *name, const char *select_sql, const struct tn_write_options *wo,
                    struct tn_commit_result *res, struct tn_err *err)
 {
     struct tn_table *t = NULL;
@@ -789,7 +801,8 @@ int tn_table_write(struct tn_warehouse *wh, struct tn_session *s, const char *ns
     file.sort_order_id = 0;
 
     /* Step 2: its manifest. */
-    p.mode = mode;
+    p.mode = wo->mode;
+    p.branch = wo->branch;
     p.file = &file;
     p.snapshot_id = tn_snapshot_id_new();
     memset(&entry, 0, sizeof(entry));

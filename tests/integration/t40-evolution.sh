@@ -71,7 +71,19 @@ check "roll forward again" "$TARN" rollback ev "$s2"
 expect_eq "after roll-forward" "$(q 'SELECT count(*) FROM ev')" "3"
 expect_eq "the snapshot log records both moves" "$(q 'SELECT count(*) FROM "ev$history"')" "4"
 check_fails "rollback to an unknown snapshot" 3 "has no snapshot" "$TARN" rollback ev 12345
-check "branch" "$TARN" branch ev audit "$s1"
+# write-audit-publish: write to a branch, check it, fast-forward main
+check "create a branch at the current snapshot" "$TARN" branch ev audit
+check "ingest into the branch" "$TARN" ingest ev "$TMP/b.csv" --branch audit
+expect_eq "main does not see the branch's rows" "$(q 'SELECT count(*) FROM ev')" "3"
+expect_eq "the branch does" "$(q "SELECT count(*) FROM ev AT (VERSION => 'audit')")" "4"
+check "fast-forward main to the branch" "$TARN" fast-forward ev audit
+expect_eq "main now has the rows" "$(q 'SELECT count(*) FROM ev')" "4"
+check "a commit on main" "$TARN" ingest ev "$TMP/b.csv"
+check "branch at an old snapshot" "$TARN" branch ev stale "$s1"
+check_fails "fast-forward refused when main moved on" 4 "cannot fast-forward" "$TARN" fast-forward ev stale
+check_fails "ingest into an unknown branch" 3 "no branch" "$TARN" ingest ev "$TMP/b.csv" --branch nope
+printf 'id,surprise\n9,x\n' >"$TMP/new.csv"
+check_fails "evolve=strict refuses new columns" 2 "does not" "$TARN" ingest ev "$TMP/new.csv" --evolve strict
 check_fails "main cannot be a tag" 2 "cannot be a tag" "$TARN" tag ev main
 check "ALTER TABLE RENAME TO" "$TARN" sql "ALTER TABLE solo RENAME TO solo2"
 expect_eq "renamed table reads" "$(q 'SELECT count(*) FROM solo2')" "1"

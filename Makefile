@@ -46,6 +46,9 @@ $(BUILD)/unit_tests: $(UNIT_OBJ) $(BUILD)/libtarn.a
 $(BUILD)/bench-commit: $(BUILD)/bench/commit.o $(BUILD)/libtarn.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
 
+$(BUILD)/bench-history: $(BUILD)/bench/history.o $(BUILD)/libtarn.a
+	$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
+
 test-unit: $(BUILD)/unit_tests
 	cd tests/unit && ../../$(BUILD)/unit_tests
 

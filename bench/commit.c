@@ -11,7 +11,7 @@
 
 int main(int argc, char **argv)
 {
-    int n = argc > 1 ? atoi(argv[1]) : 500; /* checksrc: allow atoi */
+    int n = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 500;
     char dir[] = "/tmp/tarn-bench-commit-XXXXXX";
     struct tn_warehouse_options wo = {0};
     struct tn_warehouse *wh = NULL;

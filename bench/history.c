@@ -1,0 +1,107 @@
+/* history.c - bench/history: a table with N snapshots (default 2,000); times the same query at
+ * the current snapshot, at the oldest one (AT (VERSION => id)) and at a time
+ * (AT (TIMESTAMP => ...)), each the median of several runs, and prints the ratios.
+ * usage: build/bench-history [N] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "table/table.h"
+
+#define RUNS 15
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median milliseconds to resolve and run "sql" (planning reads the manifests each time). */
+static double time_query(struct tn_warehouse *wh, struct tn_session *s, const char *sql)
+{
+    double t[RUNS];
+    struct tn_err err = {0};
+
+    for (int i = 0; i < RUNS; i++) {
+        double t0 = tn_monotonic_s();
+        struct tn_rows *r = NULL;
+        char *resolved = NULL;
+        if (tn_query_resolve(wh, s, sql, NULL, &resolved, &err) ||
+            tn_engine_rows(s, resolved, 10, &r, &err)) {
+            fprintf(stderr, "bench: %s: %s\n", sql, err.msg);
+            exit(1);
+        }
+        tn_rows_free(r);
+        free(resolved);
+        t[i] = 1000 * (tn_monotonic_s() - t0);
+    }
+    qsort(t, RUNS, sizeof(double), cmp_double);
+    return t[RUNS / 2];
+}
+
+int main(int argc, char **argv)
+{
+    int n = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 2000;
+    char dir[] = "/tmp/tarn-bench-history-XXXXXX";
+    struct tn_warehouse_options wo = {0};
+    struct tn_warehouse *wh = NULL;
+    struct tn_session *s = NULL;
+    struct tn_err err = {0};
+    struct tn_table *t = NULL;
+    struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+    json_t *schema;
+    char sql[256];
+    double now_ms, old_ms, ts_ms, t0;
+    int64_t oldest, mid_ts;
+
+    if (!mkdtemp(dir))
+        return 1;
+    wo.warehouse = dir;
+    schema = json_loads("{\"type\":\"struct\",\"schema-id\":0,\"fields\":[{\"id\":1,\"name\":\"id\","
+                        "\"required\":false,\"type\":\"long\"},{\"id\":2,\"name\":\"v\","
+                        "\"required\":false,\"type\":\"double\"}]}",
+                        0, NULL);
+    if (tn_warehouse_open(&wo, &wh, &err) || tn_session_open(wh->engine, &s, &err) ||
+        tn_table_create(wh, "default", "h", schema, NULL, NULL, &err)) {
+        fprintf(stderr, "bench: %s\n", err.msg);
+        return 1;
+    }
+    t0 = tn_monotonic_s();
+    for (int i = 0; i < n; i++) {
+        struct tn_commit_result res;
+        if (tn_table_write(wh, s, "default", "h",
+                           "SELECT range AS id, random() AS v FROM range(100)", &w, &res, &err)) {
+            fprintf(stderr, "bench: commit %d: %s\n", i, err.msg);
+            return 1;
+        }
+    }
+    printf("built %d snapshots in %.1f s\n", n, tn_monotonic_s() - t0);
+    if (tn_table_load(wh, "default", "h", &t, &err))
+        return 1;
+    oldest = t->meta->snapshots[0].id;
+    mid_ts = t->meta->snapshots[t->meta->nsnapshots / 2].timestamp_ms;
+    now_ms = time_query(wh, s, "SELECT count(*), sum(v) FROM h");
+    snprintf(sql, sizeof(sql), "SELECT count(*), sum(v) FROM h AT (VERSION => %lld)",
+             (long long)oldest);
+    old_ms = time_query(wh, s, sql);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*), sum(v) FROM h AT (TIMESTAMP => make_timestamp(%lld))",
+             (long long)mid_ts * 1000);
+    ts_ms = time_query(wh, s, sql);
+    printf("current snapshot:            %8.2f ms (median of %d)\n", now_ms, RUNS);
+    printf("AT (VERSION => oldest):      %8.2f ms  ratio %.2f (goal <= 1.5)\n", old_ms,
+           old_ms / now_ms);
+    printf("AT (TIMESTAMP => middle):    %8.2f ms  ratio %.2f (goal <= 1.5)\n", ts_ms,
+           ts_ms / now_ms);
+    tn_table_free(t);
+    json_decref(schema);
+    tn_session_close(s);
+    tn_warehouse_close(wh);
+    {
+        char *cmd = tn_asprintf("rm -rf '%s'", dir);
+        if (system(cmd)) /* checksrc: allow system */
+            fprintf(stderr, "bench: could not remove %s\n", dir);
+        free(cmd);
+    }
+    return 0;
+}

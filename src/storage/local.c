@@ -52,11 +52,13 @@ static int mkdirs(char *path, struct tn_err *err)
     return 0;
 }
 
-int tn_storage_open(const char *root, struct tn_storage **out, struct tn_err *err)
+int tn_storage_open(const struct tn_storage_options *opt, struct tn_storage **out,
+                    struct tn_err *err)
 {
     struct tn_storage *st;
     char *path;
     char resolved[PATH_MAX];
+    const char *root = opt->root;
     const char *p = root;
     int rc;
 
@@ -221,4 +223,20 @@ int tn_storage_local_path(struct tn_storage *st, const char *uri, char **out,
         return rc;
     *out = tn_strdup(path);
     return 0;
+}
+
+int tn_storage_stage_path(struct tn_storage *st, const char *uri, char **out, struct tn_err *err)
+{
+    int rc = tn_storage_prepare_dir(st, uri, err);
+    if (!rc)
+        rc = tn_storage_local_path(st, uri, out, err);
+    return rc;
+}
+
+int tn_storage_publish(struct tn_storage *st, const char *uri, const char *staged,
+                       struct tn_err *err)
+{
+    int64_t size;
+    (void)staged; /* local files are written in place */
+    return tn_storage_size(st, uri, &size, err);
 }

@@ -65,7 +65,11 @@ int tn_warehouse_open(const struct tn_warehouse_options *opt, struct tn_warehous
     size_t nd = 0, nreg = 0;
     int rc;
 
-    rc = tn_storage_open(opt->warehouse, &wh->storage, err);
+    {
+        struct tn_storage_options so = {0};
+        so.root = opt->warehouse;
+        rc = tn_storage_open(&so, &wh->storage, err);
+    }
     if (rc)
         goto out;
     catalog_path = opt->catalog_path

@@ -781,18 +781,18 @@ int tn_table_write(struct tn_warehouse *wh, struct tn_session *s, const char *ns
     data_uri = data_dir ? tn_asprintf("%s/%s.parquet", data_dir, uuid)
                         : tn_asprintf("%s/data/%s.parquet", t->meta->location, uuid);
     resolved = tn_table_resolve(t, data_uri);
-    rc = tn_storage_prepare_dir(wh->storage, resolved, err);
-    if (!rc)
-        rc = tn_storage_local_path(wh->storage, resolved, &data_path, err);
+    rc = tn_storage_stage_path(wh->storage, resolved, &data_path, err);
     if (rc)
         goto out;
     written_add(&files, resolved);
     rc = copy_to_parquet(s, tn_metadata_current_schema(t->meta), select_sql, data_path,
                          &file.record_count, err);
     if (!rc)
-        rc = tn_storage_size(wh->storage, resolved, &file.file_size, err);
-    if (!rc)
         rc = file_stats(s, tn_metadata_current_schema(t->meta), data_path, &file, err);
+    if (!rc)
+        rc = tn_storage_publish(wh->storage, resolved, data_path, err);
+    if (!rc)
+        rc = tn_storage_size(wh->storage, resolved, &file.file_size, err);
     if (rc)
         goto out;
     file.content = 0;

@@ -16,7 +16,9 @@ static void test_local_files_are_immutable(void)
     char *uri;
     int64_t size = 0;
 
-    CHECK_OK(tn_storage_open(tn_test_tmpdir(), &st, &err));
+    struct tn_storage_options so = {0};
+    so.root = tn_test_tmpdir();
+    CHECK_OK(tn_storage_open(&so, &st, &err));
     if (!st)
         return;
     CHECK(strncmp(tn_storage_root_uri(st), "file:///", 8) == 0);
@@ -45,7 +47,9 @@ static void test_read_is_capped(void)
     struct tn_buf small = TN_BUF_INIT(3);
     char *uri;
 
-    CHECK_OK(tn_storage_open(tn_test_tmpdir(), &st, &err));
+    struct tn_storage_options so = {0};
+    so.root = tn_test_tmpdir();
+    CHECK_OK(tn_storage_open(&so, &st, &err));
     if (!st)
         return;
     uri = tn_asprintf("%s/big", tn_storage_root_uri(st));

@@ -21,4 +21,32 @@ int tn__commit_metadata(struct tn_warehouse *wh, const char *ns, const char *nam
                                       struct tn_err *err),
                         void *ctx, struct tn_err *err);
 
+/* One commit of new files: data files and position-delete files already written and
+ * published. With read_snapshot set (row-level changes), a commit over anything but appends
+ * made since that snapshot is refused (TN_ECONFLICT) instead of retried. */
+struct tn_row_change {
+    enum tn_write_mode mode;
+    const char *branch;
+    const char *operation; /* "append", "overwrite" or "delete" */
+    int64_t read_snapshot; /* -1: a blind append */
+    struct tn_data_file *data;
+    size_t ndata;
+    struct tn_data_file *deletes;
+    size_t ndeletes;
+};
+
+int tn__commit_rows(struct tn_warehouse *wh, const char *ns, const char *name,
+                    const struct tn_row_change *c, struct tn_commit_result *res,
+                    struct tn_err *err);
+/* TN_EINPUT unless tarn can write the table (format v2, unpartitioned). */
+int tn__check_writable(const struct tn_table *t, struct tn_err *err);
+/* A fresh location for a new file of "t" (data folder, write.data.path honoured). */
+char *tn__new_file_location(const struct tn_table *t, const char *suffix);
+/* Write the rows of "select_sql" as one new data file of "t" (statistics filled). */
+int tn__write_data_file(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
+                        const char *select_sql, struct tn_data_file *file, struct tn_err *err);
+/* Delete a file written by a change that did not commit, and release it. */
+void tn__discard_file(struct tn_warehouse *wh, const struct tn_table *t,
+                      struct tn_data_file *file);
+
 #endif /* TN_TABLE_INT_H */

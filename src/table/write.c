@@ -446,12 +446,41 @@ static void summary_set(json_t *summary, const char *key, int64_t v)
 }
 
 struct pending {
-    enum tn_write_mode mode;
-    const char *branch;            /* NULL: main */
-    struct tn_manifest_file added; /* the new data manifest (path, length, counts) */
-    struct tn_data_file *file;     /* the new data file */
+    enum tn_write_mode mode;    /* OVERWRITE also removes every live file of the parent */
+    const char *branch;         /* NULL: main */
+    const char *operation;      /* the snapshot summary's operation */
+    int64_t read_snapshot;      /* row-level changes: the snapshot their rows came from */
     int64_t snapshot_id;
+    struct tn_manifest_file added;   /* manifest of the new data files (path NULL: none) */
+    struct tn_manifest_file removed; /* manifest of new position deletes (path NULL: none) */
+    int64_t data_files, data_rows, data_bytes;
+    int64_t delete_files, delete_rows, delete_bytes;
+    int conflict;               /* a real conflict, not a lost race: do not retry */
 };
+
+/* Row-level changes may commit over appends made since they read the table, but not over
+ * anything that deleted or replaced rows: that could resurrect or double-delete a row. */
+static int validate_since(const struct tn_table *t, struct pending *p, int64_t parent,
+                          struct tn_err *err)
+{
+    int64_t id = parent;
+
+    if (p->read_snapshot == -1 || parent == p->read_snapshot)
+        return 0;
+    for (size_t guard = 0; id != -1 && guard <= t->meta->nsnapshots; guard++) {
+        const struct tn_snapshot *s = tn_metadata_snapshot(t->meta, id);
+        if (id == p->read_snapshot)
+            return 0;
+        if (!s || !s->operation || strcmp(s->operation, "append") != 0)
+            break;
+        id = s->parent_id;
+    }
+    p->conflict = 1;
+    return tn_fail(err, TN_ECONFLICT,
+                   "table %s.%s: another commit changed or removed rows since this statement "
+                   "read them; run it again",
+                   t->ns, t->name);
+}
 
 static int write_file(struct tn_warehouse *wh, const struct tn_table *t, const char *uri,
                       const char *data, size_t len, struct written *w, struct tn_err *err)
@@ -626,17 +655,24 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
         }
         parent = ref->snapshot_id;
     }
+    rc = validate_since(t, p, parent, err);
+    if (rc)
+        goto out;
     if (p->mode == TN_WRITE_APPEND)
         rc = tn_table_manifests(wh, t, parent, &base, &nbase, err); /* appends read no manifest */
     else
         rc = tn_table_scan(wh, t, parent, &scan, err);
     if (rc)
         goto out;
-    list = tn_calloc(nbase + 4, sizeof(*list));
-    list[nlist] = p->added;
-    list[nlist].sequence_number = seq;
-    list[nlist].min_sequence_number = seq;
-    nlist++;
+    list = tn_calloc(nbase + 5, sizeof(*list));
+    if (p->added.path)
+        list[nlist++] = p->added;
+    if (p->removed.path)
+        list[nlist++] = p->removed;
+    for (size_t i = 0; i < nlist; i++) {
+        list[i].sequence_number = seq;
+        list[i].min_sequence_number = seq;
+    }
     if (p->mode == TN_WRITE_APPEND) {
         rc = carry_manifests(wh, t, p, seq, base, nbase, list, &nlist, &merged, attempt_files,
                              err);
@@ -665,11 +701,17 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
     if (rc)
         goto out;
 
-    json_object_set_new(summary, "operation",
-                        json_string(p->mode == TN_WRITE_APPEND ? "append" : "overwrite"));
-    summary_set(summary, "added-data-files", 1);
-    summary_set(summary, "added-records", p->file->record_count);
-    summary_set(summary, "added-files-size", p->file->file_size);
+    json_object_set_new(summary, "operation", json_string(p->operation));
+    if (p->data_files) {
+        summary_set(summary, "added-data-files", p->data_files);
+        summary_set(summary, "added-records", p->data_rows);
+    }
+    if (p->delete_files) {
+        summary_set(summary, "added-delete-files", p->delete_files);
+        summary_set(summary, "added-position-delete-files", p->delete_files);
+        summary_set(summary, "added-position-deletes", p->delete_rows);
+    }
+    summary_set(summary, "added-files-size", p->data_bytes + p->delete_bytes);
     if (p->mode == TN_WRITE_OVERWRITE) {
         summary_set(summary, "deleted-data-files", del_files);
         summary_set(summary, "deleted-records", del_rows);
@@ -678,30 +720,35 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
             summary_set(summary, "removed-delete-files", del_del_files);
     }
     summary_set(summary, "changed-partition-count", 1);
-    if (p->mode == TN_WRITE_APPEND) {
+    {
+        /* totals as Iceberg-Java keeps them: records of live data files; deletes apart */
+        int keep = p->mode == TN_WRITE_APPEND;
         summary_set(summary, "total-records",
-                    summary_total(m, parent, "total-records") + p->file->record_count);
+                    (keep ? summary_total(m, parent, "total-records") : 0) + p->data_rows);
         summary_set(summary, "total-files-size",
-                    summary_total(m, parent, "total-files-size") + p->file->file_size);
-        summary_set(summary, "total-data-files", summary_total(m, parent, "total-data-files") + 1);
-        summary_set(summary, "total-delete-files", summary_total(m, parent, "total-delete-files"));
+                    (keep ? summary_total(m, parent, "total-files-size") : 0) + p->data_bytes +
+                        p->delete_bytes);
+        summary_set(summary, "total-data-files",
+                    (keep ? summary_total(m, parent, "total-data-files") : 0) + p->data_files);
+        summary_set(summary, "total-delete-files",
+                    (keep ? summary_total(m, parent, "total-delete-files") : 0) +
+                        p->delete_files);
         summary_set(summary, "total-position-deletes",
-                    summary_total(m, parent, "total-position-deletes"));
+                    (keep ? summary_total(m, parent, "total-position-deletes") : 0) +
+                        p->delete_rows);
         summary_set(summary, "total-equality-deletes",
-                    summary_total(m, parent, "total-equality-deletes"));
-    } else {
-        summary_set(summary, "total-records", p->file->record_count);
-        summary_set(summary, "total-files-size", p->file->file_size);
-        summary_set(summary, "total-data-files", 1);
-        summary_set(summary, "total-delete-files", 0);
-        summary_set(summary, "total-position-deletes", 0);
-        summary_set(summary, "total-equality-deletes", 0);
+                    keep ? summary_total(m, parent, "total-equality-deletes") : 0);
     }
-    summary_set(summary, "manifests-created",
-                1 + (gone[0].path != NULL) + (gone[1].path != NULL) + (merged.path != NULL));
-    summary_set(summary, "manifests-kept", (int64_t)nlist - 1 - (merged.path != NULL));
+    {
+        int64_t created = (p->added.path != NULL) + (p->removed.path != NULL) +
+                          (gone[0].path != NULL) + (gone[1].path != NULL) + (merged.path != NULL);
+        summary_set(summary, "manifests-created", created);
+        summary_set(summary, "manifests-kept", (int64_t)nlist - created);
+    }
     if (merged.path)
-        summary_set(summary, "manifests-replaced", (int64_t)(nbase + 2 - nlist));
+        summary_set(summary, "manifests-replaced",
+                    (int64_t)nbase - ((int64_t)nlist - (p->added.path != NULL) -
+                                      (p->removed.path != NULL) - 1));
     json_object_set_new(summary, "engine-name", json_string("tarn"));
     {
         struct tn_snapshot_new sn = {
@@ -737,123 +784,202 @@ out:
     return rc;
 }
 
-int tn_table_write(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
-                   const char *name, const char *select_sql, const struct tn_write_options *wo,
-                   struct tn_commit_result *res, struct tn_err *err)
+/* Write one manifest of "n" new files (content 0 data, 1 deletes) and describe it in "out". */
+static int new_manifest(struct tn_warehouse *wh, const struct tn_table *t, int content,
+                        const struct tn_data_file *files, size_t n, int64_t snapshot_id,
+                        struct tn_manifest_file *out, struct written *w, struct tn_err *err)
+{
+    struct tn_manifest_entry *entries = tn_calloc(n + 1, sizeof(*entries));
+    struct tn_manifest_info info;
+    char *data = NULL;
+    size_t len = 0;
+    char uuid[37];
+    int rc;
+
+    for (size_t i = 0; i < n; i++) {
+        entries[i].status = TN_ENTRY_ADDED;
+        entries[i].file = files[i]; /* shallow: the caller owns the files */
+    }
+    info.schema = tn_metadata_current_schema(t->meta);
+    info.spec = tn_metadata_spec(t->meta, t->meta->default_spec_id);
+    info.content = content;
+    info.snapshot_id = snapshot_id;
+    info.sequence_number = t->meta->last_sequence_number + 1;
+    rc = tn_manifest_write(&info, entries, n, &data, &len, out, err);
+    if (!rc) {
+        tn_uuid4(uuid);
+        out->path = tn_asprintf("%s/metadata/%s-m%d.avro", t->meta->location, uuid,
+                                content ? 3 : 0);
+        out->length = (int64_t)len;
+        rc = write_file(wh, t, out->path, data, len, w, err);
+    }
+    free(entries);
+    free(data);
+    return rc;
+}
+
+int tn__commit_rows(struct tn_warehouse *wh, const char *ns, const char *name,
+                    const struct tn_row_change *c, struct tn_commit_result *res,
+                    struct tn_err *err)
 {
     struct tn_table *t = NULL;
     struct written files = {0};
     struct pending p;
-    struct tn_data_file file;
-    struct tn_manifest_entry entry;
-    struct tn_manifest_info info;
-    char uuid[37];
-    char *data_uri = NULL, *data_path = NULL, *resolved = NULL, *manifest = NULL;
-    char *manifest_uri = NULL;
-    size_t manifest_len = 0;
-    const char *data_dir;
     int rc;
 
     memset(&p, 0, sizeof(p));
-    memset(&file, 0, sizeof(file));
     memset(res, 0, sizeof(*res));
     rc = tn_table_load(wh, ns, name, &t, err);
     if (rc)
         return rc;
-    if (t->meta->format_version < 2) {
-        rc = tn_fail(err, TN_EINPUT,
-                     "table %s.%s is Iceberg format version 1, which tarn reads but does not "
-                     "write; upgrade it to version 2 with another engine first",
-                     ns, name);
-        goto out;
-    }
-    if (!tn_spec_is_unpartitioned(tn_metadata_spec(t->meta, t->meta->default_spec_id))) {
-        rc = tn_fail(err, TN_EINPUT,
-                     "table %s.%s is partitioned; writing partitioned tables is not supported yet",
-                     ns, name);
-        goto out;
-    }
-
-    /* Step 1: the data file. */
-    tn_uuid4(uuid);
-    data_dir = json_string_value(
-        json_object_get(json_object_get(t->meta->root, "properties"), "write.data.path"));
-    data_uri = data_dir ? tn_asprintf("%s/%s.parquet", data_dir, uuid)
-                        : tn_asprintf("%s/data/%s.parquet", t->meta->location, uuid);
-    resolved = tn_table_resolve(t, data_uri);
-    rc = tn_storage_stage_path(wh->storage, resolved, &data_path, err);
-    if (rc)
-        goto out;
-    written_add(&files, resolved);
-    rc = copy_to_parquet(s, tn_metadata_current_schema(t->meta), select_sql, data_path,
-                         &file.record_count, err);
-    if (!rc)
-        rc = file_stats(s, tn_metadata_current_schema(t->meta), data_path, &file, err);
-    if (!rc)
-        rc = tn_storage_publish(wh->storage, resolved, data_path, err);
-    if (!rc)
-        rc = tn_storage_size(wh->storage, resolved, &file.file_size, err);
-    if (rc)
-        goto out;
-    file.content = 0;
-    file.file_path = tn_strdup(data_uri);
-    file.file_format = tn_strdup("PARQUET");
-    file.sort_order_id = 0;
-
-    /* Step 2: its manifest. */
-    p.mode = wo->mode;
-    p.branch = wo->branch;
-    p.file = &file;
+    p.mode = c->mode;
+    p.branch = c->branch;
+    p.operation = c->operation;
+    p.read_snapshot = c->read_snapshot;
     p.snapshot_id = tn_snapshot_id_new();
-    memset(&entry, 0, sizeof(entry));
-    entry.status = TN_ENTRY_ADDED;
-    entry.file = file;
-    info.schema = tn_metadata_current_schema(t->meta);
-    info.spec = tn_metadata_spec(t->meta, t->meta->default_spec_id);
-    info.content = 0;
-    info.snapshot_id = p.snapshot_id;
-    info.sequence_number = t->meta->last_sequence_number + 1;
-    rc = tn_manifest_write(&info, &entry, 1, &manifest, &manifest_len, &p.added, err);
-    if (rc)
-        goto out;
-    tn_uuid4(uuid);
-    manifest_uri = tn_asprintf("%s/metadata/%s-m0.avro", t->meta->location, uuid);
-    rc = write_file(wh, t, manifest_uri, manifest, manifest_len, &files, err);
-    if (rc)
-        goto out;
-    p.added.path = manifest_uri;
-    p.added.length = (int64_t)manifest_len;
-
-    /* Steps 3 and 4: attempts. */
-    for (int attempt = 1;; attempt++) {
+    for (size_t i = 0; i < c->ndata; i++) {
+        p.data_files++;
+        p.data_rows += c->data[i].record_count;
+        p.data_bytes += c->data[i].file_size;
+    }
+    for (size_t i = 0; i < c->ndeletes; i++) {
+        p.delete_files++;
+        p.delete_rows += c->deletes[i].record_count;
+        p.delete_bytes += c->deletes[i].file_size;
+    }
+    if (c->ndata)
+        rc = new_manifest(wh, t, 0, c->data, c->ndata, p.snapshot_id, &p.added, &files, err);
+    if (!rc && c->ndeletes)
+        rc = new_manifest(wh, t, 1, c->deletes, c->ndeletes, p.snapshot_id, &p.removed, &files,
+                          err);
+    for (int attempt = 1; !rc; attempt++) {
         struct written attempt_files = {0};
         res->attempts = attempt;
         rc = attempt_commit(wh, t, &p, res, &attempt_files, err);
         written_cleanup(wh, &attempt_files, rc != 0);
-        if (rc != TN_ECONFLICT || attempt == TN_COMMIT_ATTEMPTS)
+        if (rc != TN_ECONFLICT || p.conflict || attempt == TN_COMMIT_ATTEMPTS)
             break;
         tn__backoff(attempt);
         tn_table_free(t);
         t = NULL;
         rc = tn_table_load(wh, ns, name, &t, err);
-        if (rc)
-            break;
     }
     if (!rc) {
-        res->rows_added = file.record_count;
-        res->files_added = 1;
-        res->bytes_added = file.file_size;
+        res->rows_added = p.data_rows;
+        res->files_added = p.data_files;
+        res->bytes_added = p.data_bytes;
     }
-out:
     written_cleanup(wh, &files, rc != 0);
-    p.added.path = NULL; /* owned by manifest_uri */
     manifest_file_release(&p.added);
+    manifest_file_release(&p.removed);
+    tn_table_free(t);
+    return rc;
+}
+
+int tn__check_writable(const struct tn_table *t, struct tn_err *err)
+{
+    if (t->meta->format_version < 2)
+        return tn_fail(err, TN_EINPUT,
+                       "table %s.%s is Iceberg format version 1, which tarn reads but does not "
+                       "write; upgrade it to version 2 with another engine first",
+                       t->ns, t->name);
+    if (!tn_spec_is_unpartitioned(tn_metadata_spec(t->meta, t->meta->default_spec_id)))
+        return tn_fail(err, TN_EINPUT,
+                       "table %s.%s is partitioned; writing partitioned tables is not supported "
+                       "yet",
+                       t->ns, t->name);
+    return 0;
+}
+
+char *tn__new_file_location(const struct tn_table *t, const char *suffix)
+{
+    const char *data_dir = json_string_value(
+        json_object_get(json_object_get(t->meta->root, "properties"), "write.data.path"));
+    char uuid[37];
+
+    tn_uuid4(uuid);
+    return data_dir ? tn_asprintf("%s/%s%s", data_dir, uuid, suffix)
+                    : tn_asprintf("%s/data/%s%s", t->meta->location, uuid, suffix);
+}
+
+int tn__write_data_file(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
+                        const char *select_sql, struct tn_data_file *file, struct tn_err *err)
+{
+    const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
+    char *uri = tn__new_file_location(t, ".parquet");
+    char *resolved = tn_table_resolve(t, uri);
+    char *path = NULL;
+    int rc;
+
+    memset(file, 0, sizeof(*file));
+    rc = tn_storage_stage_path(wh->storage, resolved, &path, err);
+    if (!rc)
+        rc = copy_to_parquet(s, schema, select_sql, path, &file->record_count, err);
+    if (!rc)
+        rc = file_stats(s, schema, path, file, err);
+    if (!rc)
+        rc = tn_storage_publish(wh->storage, resolved, path, err);
+    if (!rc)
+        rc = tn_storage_size(wh->storage, resolved, &file->file_size, err);
+    if (rc) {
+        struct tn_err ignored;
+        tn_storage_delete(wh->storage, resolved, &ignored);
+        tn_data_file_release(file);
+        free(uri);
+    } else {
+        file->content = 0;
+        file->file_path = uri;
+        file->file_format = tn_strdup("PARQUET");
+        file->sort_order_id = 0;
+    }
+    free(resolved);
+    free(path);
+    return rc;
+}
+
+void tn__discard_file(struct tn_warehouse *wh, const struct tn_table *t,
+                      struct tn_data_file *file)
+{
+    struct tn_err ignored;
+    char *resolved;
+
+    if (file->file_path) {
+        resolved = tn_table_resolve(t, file->file_path);
+        tn_storage_delete(wh->storage, resolved, &ignored);
+        free(resolved);
+    }
+    tn_data_file_release(file);
+}
+
+int tn_table_write(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
+                   const char *name, const char *select_sql, const struct tn_write_options *wo,
+                   struct tn_commit_result *res, struct tn_err *err)
+{
+    struct tn_table *t = NULL;
+    struct tn_data_file file;
+    struct tn_row_change c;
+    int rc;
+
+    memset(&file, 0, sizeof(file));
+    memset(res, 0, sizeof(*res));
+    rc = tn_table_load(wh, ns, name, &t, err);
+    if (!rc)
+        rc = tn__check_writable(t, err);
+    if (!rc)
+        rc = tn__write_data_file(wh, s, t, select_sql, &file, err);
+    if (!rc) {
+        memset(&c, 0, sizeof(c));
+        c.mode = wo->mode;
+        c.branch = wo->branch;
+        c.operation = wo->mode == TN_WRITE_APPEND ? "append" : "overwrite";
+        c.read_snapshot = -1;
+        c.data = &file;
+        c.ndata = 1;
+        rc = tn__commit_rows(wh, ns, name, &c, res, err);
+        if (rc)
+            tn__discard_file(wh, t, &file);
+    }
     tn_data_file_release(&file);
     tn_table_free(t);
-    free(data_uri);
-    free(data_path);
-    free(resolved);
-    free(manifest);
-    free(manifest_uri);
     return rc;
 }

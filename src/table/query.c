@@ -141,7 +141,7 @@ static int resolve_table(struct resolver *r, json_t *node)
     int64_t snapshot = -1;
     const char *dollar;
     char base[2 * TN_NAME_MAX + 2];
-    int rc;
+    int rc, is_target;
 
     if (!name || (catalog && *catalog))
         return 0;
@@ -170,6 +170,10 @@ static int resolve_table(struct resolver *r, json_t *node)
     } else if (r->opt && r->opt->as_of_ms != -1) {
         rc = tn_table_snapshot_at(t, r->opt->as_of_ms, &snapshot, r->err);
     }
+    is_target = !dollar && r->opt && r->opt->target_table &&
+                strcmp(r->opt->target_ns, ns) == 0 && strcmp(r->opt->target_table, tbl) == 0;
+    if (!rc && is_target)
+        snapshot = r->opt->target_snapshot;
     if (!rc && dollar) {
         tn_buf_addstr(&sql, "SELECT * FROM ", NULL);
         rc = tn_metadata_table_sql(r->wh, t, dollar + 1, snapshot, &sql, r->err);
@@ -177,7 +181,7 @@ static int resolve_table(struct resolver *r, json_t *node)
         rc = tn_table_scan(r->wh, t, snapshot, &scan, r->err);
         if (!rc) {
             tn_buf_addstr(&sql, "SELECT * FROM ", NULL);
-            rc = tn_scan_sql(r->wh, t, scan, &sql, r->err);
+            rc = tn_scan_sql(r->wh, t, scan, is_target ? TN_SCAN_ROW_ID : 0, &sql, r->err);
         }
     }
     if (!rc) {

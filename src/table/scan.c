@@ -322,6 +322,15 @@ static int local_path(struct tn_warehouse *wh, const struct tn_table *t, const c
     return rc;
 }
 
+/* With TN_SCAN_ROW_ID: the row's identity columns after the table's. */
+static void identity_cols(const char *file_path, const char *alias, struct tn_buf *sql)
+{
+    tn_buf_addstr(sql, ", ", NULL);
+    tn_sql_string(sql, file_path);
+    tn_buf_addf(sql, NULL, " AS _tn_file, %s%sfile_row_number AS _tn_pos", alias ? alias : "",
+                alias ? "." : "");
+}
+
 /* The field (of any schema the table had) with id "id": equality deletes may name columns the
  * current schema dropped. */
 static const struct tn_field *any_field(const struct tn_table *t, int id)
@@ -337,7 +346,7 @@ static const struct tn_field *any_field(const struct tn_table *t, int id)
 /* One data file with its applicable deletes. */
 static int file_with_deletes(struct tn_warehouse *wh, const struct tn_table *t,
                              const struct tn_scan *scan, const struct tn_manifest_entry *e,
-                             struct tn_buf *sql, struct tn_err *err)
+                             int row_id, struct tn_buf *sql, struct tn_err *err)
 {
     struct tn_buf pos_files = TN_BUF_INIT(0);
     struct tn_buf extra = TN_BUF_INIT(0); /* equality-key columns missing from the schema */
@@ -394,6 +403,8 @@ static int file_with_deletes(struct tn_warehouse *wh, const struct tn_table *t,
     if (!rc) {
         tn_buf_addstr(sql, "SELECT ", NULL);
         select_list(scan->schema, "d", sql);
+        if (row_id)
+            identity_cols(e->file.file_path, "d", sql);
         tn_buf_addstr(sql, " FROM read_parquet([", NULL);
         rc = local_path(wh, t, e->file.file_path, sql, err);
     }
@@ -570,8 +581,9 @@ static int file_by_names(struct tn_warehouse *wh, const struct tn_table *t,
 }
 
 int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct tn_scan *scan,
-                struct tn_buf *sql, struct tn_err *err)
+                unsigned flags, struct tn_buf *sql, struct tn_err *err)
 {
+    int row_id = (flags & TN_SCAN_ROW_ID) != 0;
     char *grouped = tn_calloc(scan->ndata + 1, 1);
     json_t *mapping = name_mapping(t);
     struct tn_session *probe = NULL;
@@ -589,7 +601,12 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
         json_t *cols = NULL;
         if (!tn_storage_local_path(wh->storage, resolved, &path, err))
             cols = columns_without_ids(probe, path, err);
-        if (cols) {
+        if (cols && row_id) {
+            rc = tn_fail(err, TN_EINPUT,
+                         "table %s.%s has files without field ids (read by name mapping); "
+                         "changing their rows is not supported",
+                         t->ns, t->name);
+        } else if (cols) {
             grouped[i] = 1;
             tn_buf_addstr(sql, parts++ ? " UNION ALL " : "(", NULL);
             tn_buf_addstr(sql, "SELECT ", NULL);
@@ -619,14 +636,16 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
         if (parts++)
             tn_buf_addstr(sql, " UNION ALL ", NULL);
         if (has_deletes(t, scan, e)) {
-            rc = file_with_deletes(wh, t, scan, e, sql, err);
+            rc = file_with_deletes(wh, t, scan, e, row_id, sql, err);
             continue;
         }
         tn_buf_addstr(sql, "SELECT ", NULL);
         select_list(scan->schema, NULL, sql);
+        if (row_id)
+            identity_cols(e->file.file_path, NULL, sql);
         tn_buf_addstr(sql, " FROM read_parquet([", NULL);
         rc = local_path(wh, t, e->file.file_path, sql, err);
-        for (size_t j = i + 1; !rc && j < scan->ndata; j++) {
+        for (size_t j = i + 1; !rc && !row_id && j < scan->ndata; j++) {
             if (grouped[j] || !same_defaults(t, e, &scan->data[j]) ||
                 has_deletes(t, scan, &scan->data[j]))
                 continue;
@@ -638,7 +657,9 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
             break;
         tn_buf_addstr(sql, "], schema = ", NULL);
         rc = schema_map(t, scan->schema, e, sql, err);
-        tn_buf_addstr(sql, ", hive_partitioning = false)", NULL);
+        tn_buf_addstr(sql, row_id ? ", hive_partitioning = false, file_row_number = true)"
+                                  : ", hive_partitioning = false)",
+                      NULL);
     }
     if (!rc && !parts) {
         /* no data files: an empty relation with the right columns and types */
@@ -650,6 +671,9 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
             tn_buf_addstr(sql, ") AS ", NULL);
             tn_sql_ident(sql, f->name);
         }
+        if (row_id)
+            tn_buf_addstr(sql, ", CAST(NULL AS VARCHAR) AS _tn_file, CAST(NULL AS BIGINT) AS "
+                               "_tn_pos", NULL);
         tn_buf_addstr(sql, " WHERE false", NULL);
     }
     tn_buf_addstr(sql, ")", NULL);

@@ -99,10 +99,15 @@ int tn_table_read_manifest(struct tn_warehouse *wh, const struct tn_table *t,
 int tn_table_scan(struct tn_warehouse *wh, const struct tn_table *t, int64_t snapshot_id,
                   struct tn_scan **out, struct tn_err *err);
 void tn_scan_free(struct tn_scan *s);
+enum tn_scan_flags {
+    TN_SCAN_ROW_ID = (1 << 0), /* add each row's identity: _tn_file (its data file's path as
+                                  the manifest has it) and _tn_pos (its position there) */
+};
+
 /* Append to "sql" a parenthesised SELECT that yields the scan's rows, one column per
  * top-level schema field, named as in the schema. */
 int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct tn_scan *scan,
-                struct tn_buf *sql, struct tn_err *err);
+                unsigned flags, struct tn_buf *sql, struct tn_err *err);
 
 /* The snapshot that was current at "ms" (epoch milliseconds), by the snapshot log;
  * TN_ENOTFOUND naming the oldest one when "ms" is before it. */
@@ -119,6 +124,9 @@ int tn_metadata_table_sql(struct tn_warehouse *wh, const struct tn_table *t, con
 struct tn_query_options {
     int64_t snapshot_id; /* -1: none */
     int64_t as_of_ms;    /* -1: none */
+    /* A row-level change's target: read at target_snapshot, with row identity columns. */
+    const char *target_ns, *target_table;
+    int64_t target_snapshot;
 };
 
 /* Rewrite one SELECT statement so that each tarn table it names reads its Iceberg files at a
@@ -217,6 +225,20 @@ struct tn_insert_result {
 int tn_table_insert(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
                     const struct tn_query_options *opt, struct tn_insert_result *res,
                     struct tn_err *err);
+
+struct tn_dml_result {
+    char ns[TN_NAME_MAX + 1], table[TN_NAME_MAX + 1];
+    int64_t rows_affected;
+    int64_t snapshot_id; /* the new snapshot, or the current one when no row changed */
+};
+
+/* Run DELETE FROM t [[AS] a] [USING ...] [WHERE ...] or UPDATE t [[AS] a] SET c = expr, ...
+ * [FROM ...] [WHERE ...] as one commit: position deletes for the changed rows (merge-on-read;
+ * data files stay untouched) plus, for UPDATE, a data file with their new values. A commit
+ * that deleted or replaced rows since the statement read the table makes it TN_ECONFLICT. */
+int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
+                 const struct tn_query_options *opt, struct tn_dml_result *res,
+                 struct tn_err *err);
 
 struct tn_alter_result {
     char ns[TN_NAME_MAX + 1], table[TN_NAME_MAX + 1];

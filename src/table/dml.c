@@ -1,0 +1,437 @@
+/* dml.c - row-level changes without rewriting data: DELETE, UPDATE and keyed upsert, written
+ * merge-on-read as Iceberg v2 position-delete files (file_path, pos) that list only the
+ * changed rows, plus new data files for updated and inserted rows, in one snapshot.
+ *
+ * The rows to change are found by DuckDB itself: the statement's target is read with each
+ * row's identity (_tn_file, _tn_pos; see TN_SCAN_ROW_ID) and the statement's own WHERE, USING,
+ * FROM and SET expressions run unchanged in a SELECT over it, so subqueries, joins and
+ * expressions mean exactly what they mean in DuckDB. Only the statement's head (the target,
+ * its alias, the SET list's column names) is read here. Every set of positions or keys lives in
+ * DuckDB (which spills to disk), never in C arrays. */
+#include "table_int.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/*---- Position-delete files ----*/
+
+/* Write the distinct (_tn_file, _tn_pos) rows of "positions_sql" as one position-delete file,
+ * sorted as the spec asks. out->record_count is 0 (and no file is left) when there are none. */
+static int write_position_deletes(struct tn_warehouse *wh, struct tn_session *s,
+                                  const struct tn_table *t, const char *positions_sql,
+                                  struct tn_data_file *out, struct tn_err *err)
+{
+    char *uri = tn__new_file_location(t, "-deletes.parquet");
+    char *resolved = tn_table_resolve(t, uri);
+    char *path = NULL;
+    struct tn_buf sql = TN_BUF_INIT(0);
+    struct tn_rows *r = NULL;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = tn_storage_stage_path(wh->storage, resolved, &path, err);
+    if (rc)
+        goto out;
+    tn_buf_addf(&sql, NULL,
+                "COPY (SELECT DISTINCT _tn_file AS file_path, _tn_pos AS pos FROM (%s) "
+                "ORDER BY 1, 2) TO ",
+                positions_sql);
+    tn_sql_string(&sql, path);
+    tn_buf_addstr(&sql,
+                  " (FORMAT parquet, COMPRESSION zstd, FIELD_IDS {file_path: 2147483546, "
+                  "pos: 2147483545}, KV_METADATA {'delete-type': 'position'})",
+                  NULL);
+    rc = tn_engine_rows(s, sql.buf, 1, &r, err);
+    if (rc)
+        goto out;
+    tn_parse_i64(tn_rows_get(r, 0, 0) ? tn_rows_get(r, 0, 0) : "0", &out->record_count);
+    tn_rows_free(r);
+    r = NULL;
+    if (out->record_count == 0)
+        goto out;
+    /* statistics: one referenced data file lets readers skip the file for all others */
+    tn_buf_reset(&sql);
+    tn_buf_addstr(&sql, "SELECT count(DISTINCT file_path), min(file_path), max(file_path), "
+                        "min(pos), max(pos) FROM read_parquet(", NULL);
+    tn_sql_string(&sql, path);
+    tn_buf_addstr(&sql, ")", NULL);
+    rc = tn_engine_rows(s, sql.buf, 1, &r, err);
+    if (!rc)
+        rc = tn_storage_publish(wh->storage, resolved, path, err);
+    if (!rc)
+        rc = tn_storage_size(wh->storage, resolved, &out->file_size, err);
+    if (rc)
+        goto out;
+    out->content = 1;
+    out->file_path = uri;
+    uri = NULL;
+    out->file_format = tn_strdup("PARQUET");
+    out->sort_order_id = -1;
+    if (strcmp(tn_rows_get(r, 0, 0), "1") == 0)
+        out->referenced_data_file = tn_strdup(tn_rows_get(r, 0, 1));
+    out->value_counts = tn_calloc(2, sizeof(*out->value_counts));
+    out->null_counts = tn_calloc(2, sizeof(*out->null_counts));
+    out->lower = tn_calloc(2, sizeof(*out->lower));
+    out->upper = tn_calloc(2, sizeof(*out->upper));
+    for (int i = 0; i < 2; i++) {
+        int id = i ? 2147483545 : 2147483546;
+        out->value_counts[i] = (struct tn_id_long){id, out->record_count};
+        out->null_counts[i] = (struct tn_id_long){id, 0};
+        out->lower[i].id = out->upper[i].id = id;
+        if (i == 0) {
+            out->lower[i].value.n = strlen(tn_rows_get(r, 0, 1));
+            out->lower[i].value.p = (unsigned char *)tn_strdup(tn_rows_get(r, 0, 1));
+            out->upper[i].value.n = strlen(tn_rows_get(r, 0, 2));
+            out->upper[i].value.p = (unsigned char *)tn_strdup(tn_rows_get(r, 0, 2));
+        } else {
+            int64_t lo = 0, hi = 0;
+            tn_parse_i64(tn_rows_get(r, 0, 3), &lo);
+            tn_parse_i64(tn_rows_get(r, 0, 4), &hi);
+            out->lower[i].value.p = tn_malloc(8);
+            out->upper[i].value.p = tn_malloc(8);
+            out->lower[i].value.n = out->upper[i].value.n = 8;
+            for (int b = 0; b < 8; b++) {
+                out->lower[i].value.p[b] = (unsigned char)((uint64_t)lo >> (8 * b));
+                out->upper[i].value.p[b] = (unsigned char)((uint64_t)hi >> (8 * b));
+            }
+        }
+    }
+    out->nvalue_counts = out->nnull_counts = out->nlower = out->nupper = 2;
+out:
+    if (rc || out->record_count == 0) {
+        struct tn_err ignored;
+        tn_storage_delete(wh->storage, resolved, &ignored);
+        if (rc)
+            tn_data_file_release(out);
+    }
+    tn_rows_free(r);
+    tn_buf_release(&sql);
+    free(uri);
+    free(resolved);
+    free(path);
+    return rc;
+}
+
+/*---- Reading a statement's head ----*/
+
+struct head {
+    const char *p; /* the rest of the statement */
+    struct tn_buf target; /* as written: ns.t or t */
+    struct tn_buf alias;  /* the name rows of the target are referred to by */
+};
+
+static void skip_space(struct head *h)
+{
+    while (isspace((unsigned char)*h->p))
+        h->p++;
+}
+
+static int keyword(struct head *h, const char *word)
+{
+    size_t n = strlen(word);
+    skip_space(h);
+    if (strncasecmp(h->p, word, n) == 0 && !isalnum((unsigned char)h->p[n]) && h->p[n] != '_') {
+        h->p += n;
+        return 1;
+    }
+    return 0;
+}
+
+/* An identifier (bare or double-quoted) appended to "out" as written. */
+static int identifier(struct head *h, struct tn_buf *out, int quoted_form)
+{
+    skip_space(h);
+    if (*h->p == '"') {
+        const char *start = h->p++;
+        while (*h->p && !(*h->p == '"' && h->p[1] != '"'))
+            h->p += (*h->p == '"') ? 2 : 1;
+        if (*h->p != '"')
+            return -1;
+        h->p++;
+        if (quoted_form)
+            tn_buf_add(out, start, (size_t)(h->p - start), NULL);
+        else
+            tn_buf_add(out, start + 1, (size_t)(h->p - start - 2), NULL);
+        return 0;
+    }
+    if (!isalpha((unsigned char)*h->p) && *h->p != '_')
+        return -1;
+    while (isalnum((unsigned char)*h->p) || *h->p == '_')
+        tn_buf_add(out, h->p++, 1, NULL);
+    return 0;
+}
+
+/* Whether a clause keyword starts exactly at "p" (no position changes). */
+static int clause_keyword_at(const char *p)
+{
+    static const char *const words[] = {"SET", "WHERE", "USING", "FROM", "RETURNING", NULL};
+    for (size_t i = 0; words[i]; i++) {
+        size_t n = strlen(words[i]);
+        if (strncasecmp(p, words[i], n) == 0 && !isalnum((unsigned char)p[n]) && p[n] != '_')
+            return 1;
+    }
+    return 0;
+}
+
+/* "<target> [[AS] alias]": fills target (and ns/table) and alias. */
+static int read_target(struct head *h, char ns[TN_NAME_MAX + 1], char table[TN_NAME_MAX + 1],
+                       struct tn_err *err)
+{
+    struct tn_buf last = TN_BUF_INIT(0);
+
+    if (identifier(h, &h->target, 0))
+        return tn_fail(err, TN_EINPUT, "expected a table name");
+    tn_buf_addstr(&last, h->target.buf, NULL);
+    skip_space(h);
+    if (*h->p == '.') {
+        h->p++;
+        tn_buf_addstr(&h->target, ".", NULL);
+        tn_buf_reset(&last);
+        if (identifier(h, &last, 0)) {
+            tn_buf_release(&last);
+            return tn_fail(err, TN_EINPUT, "expected a table name after '.'");
+        }
+        tn_buf_addstr(&h->target, last.buf, NULL);
+    }
+    if (tn_ident_parse(h->target.buf, ns, table, err)) {
+        tn_buf_release(&last);
+        return err->code;
+    }
+    skip_space(h);
+    if (keyword(h, "AS") || (!clause_keyword_at(h->p) && *h->p && *h->p != ';')) {
+        if (identifier(h, &h->alias, 1)) {
+            tn_buf_release(&last);
+            return tn_fail(err, TN_EINPUT, "expected an alias");
+        }
+    } else {
+        tn_sql_ident(&h->alias, last.buf);
+    }
+    tn_buf_release(&last);
+    return 0;
+}
+
+/* The rest of the statement without a trailing semicolon. */
+static void rest(struct head *h, struct tn_buf *out)
+{
+    size_t n;
+    skip_space(h);
+    n = strlen(h->p);
+    while (n && (h->p[n - 1] == ';' || isspace((unsigned char)h->p[n - 1])))
+        n--;
+    tn_buf_add(out, h->p, n, NULL);
+}
+
+/* Split "a = expr, b = expr" at top-level commas up to WHERE / FROM / RETURNING: appends
+ * column names to "cols" and expression texts to "exprs". Stops with h->p at the keyword. */
+static int read_set_list(struct head *h, json_t *cols, json_t *exprs, struct tn_err *err)
+{
+    for (;;) {
+        struct tn_buf col = TN_BUF_INIT(0);
+        const char *start;
+        int depth = 0;
+
+        if (identifier(h, &col, 0)) {
+            tn_buf_release(&col);
+            return tn_fail(err, TN_EINPUT, "UPDATE: expected a column name in SET");
+        }
+        skip_space(h);
+        if (*h->p != '=') {
+            tn_buf_release(&col);
+            return tn_fail(err, TN_EINPUT, "UPDATE: expected '=' after %s", col.buf);
+        }
+        h->p++;
+        start = h->p;
+        while (*h->p) {
+            char c = *h->p;
+            if (c == '\'' || c == '"') {
+                h->p++;
+                while (*h->p && !(*h->p == c && h->p[1] != c))
+                    h->p += (*h->p == c) ? 2 : 1;
+                if (*h->p)
+                    h->p++;
+                continue;
+            }
+            if (c == '(')
+                depth++;
+            if (c == ')')
+                depth--;
+            if (depth == 0 && (c == ',' || (isspace((unsigned char)h->p[-1]) &&
+                                             clause_keyword_at(h->p))))
+                break;
+            h->p++;
+        }
+        json_array_append_new(cols, json_string(col.buf));
+        json_array_append_new(exprs, json_stringn(start, (size_t)(h->p - start)));
+        tn_buf_release(&col);
+        if (*h->p == ',') {
+            h->p++;
+            continue;
+        }
+        return 0;
+    }
+}
+
+/*---- DELETE and UPDATE ----*/
+
+static int run_change(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
+                      const char *select_sql, const struct tn_query_options *base,
+                      int is_update, struct tn_dml_result *res, struct tn_err *err)
+{
+    struct tn_query_options qo = {-1, -1, NULL, NULL, -1};
+    struct tn_data_file deletes, data;
+    struct tn_row_change c;
+    char stage[64], uuid[37];
+    char *resolved = NULL, *q = NULL;
+    int rc, staged = 0;
+
+    memset(&deletes, 0, sizeof(deletes));
+    memset(&data, 0, sizeof(data));
+    if (base)
+        qo = *base;
+    qo.target_ns = t->ns;
+    qo.target_table = t->name;
+    qo.target_snapshot = t->meta->current_snapshot_id;
+    rc = tn_query_resolve(wh, s, select_sql, &qo, &resolved, err);
+    if (rc)
+        return rc;
+    /* the changed rows, once: positions and (for UPDATE) new values come from the same run */
+    tn_uuid4(uuid);
+    snprintf(stage, sizeof(stage), "_tn_stage_%.8s", uuid);
+    q = tn_asprintf("CREATE TEMP TABLE %s AS SELECT DISTINCT ON (_tn_file, _tn_pos) * FROM (%s)",
+                    stage, resolved);
+    rc = tn_engine_exec(s, q, err);
+    staged = !rc;
+    free(q);
+    if (!rc) {
+        q = tn_asprintf("SELECT _tn_file, _tn_pos FROM %s", stage);
+        rc = write_position_deletes(wh, s, t, q, &deletes, err);
+        free(q);
+    }
+    res->rows_affected = deletes.record_count;
+    res->snapshot_id = t->meta->current_snapshot_id;
+    if (!rc && deletes.record_count > 0 && is_update) {
+        q = tn_asprintf("SELECT * EXCLUDE (_tn_file, _tn_pos) FROM %s", stage);
+        rc = tn__write_data_file(wh, s, t, q, &data, err);
+        free(q);
+    }
+    if (!rc && deletes.record_count > 0) {
+        struct tn_commit_result cr;
+        memset(&c, 0, sizeof(c));
+        c.mode = TN_WRITE_APPEND;
+        c.operation = is_update ? "overwrite" : "delete";
+        c.read_snapshot = t->meta->current_snapshot_id;
+        c.deletes = &deletes;
+        c.ndeletes = 1;
+        c.data = is_update ? &data : NULL;
+        c.ndata = is_update ? 1 : 0;
+        rc = tn__commit_rows(wh, t->ns, t->name, &c, &cr, err);
+        if (!rc)
+            res->snapshot_id = cr.snapshot_id;
+    }
+    if (rc) {
+        tn__discard_file(wh, t, &deletes);
+        tn__discard_file(wh, t, &data);
+    }
+    tn_data_file_release(&deletes);
+    tn_data_file_release(&data);
+    if (staged) {
+        struct tn_err ignored;
+        q = tn_asprintf("DROP TABLE %s", stage);
+        tn_engine_exec(s, q, &ignored);
+        free(q);
+    }
+    free(resolved);
+    return rc;
+}
+
+int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
+                 const struct tn_query_options *opt, struct tn_dml_result *res,
+                 struct tn_err *err)
+{
+    struct head h = {sql, TN_BUF_INIT(0), TN_BUF_INIT(0)};
+    struct tn_buf select = TN_BUF_INIT(0), tail = TN_BUF_INIT(0);
+    struct tn_table *t = NULL;
+    json_t *cols = json_array(), *exprs = json_array();
+    int is_update = 0, rc = 0;
+
+    memset(res, 0, sizeof(*res));
+    if (keyword(&h, "DELETE")) {
+        if (!keyword(&h, "FROM"))
+            rc = tn_fail(err, TN_EINPUT, "expected DELETE FROM table");
+    } else if (keyword(&h, "UPDATE")) {
+        is_update = 1;
+    } else {
+        rc = tn_fail(err, TN_EINPUT, "expected DELETE or UPDATE");
+    }
+    if (!rc)
+        rc = read_target(&h, res->ns, res->table, err);
+    if (!rc)
+        rc = tn_table_load(wh, res->ns, res->table, &t, err);
+    if (!rc)
+        rc = tn__check_writable(t, err);
+    if (!rc && is_update) {
+        if (!keyword(&h, "SET"))
+            rc = tn_fail(err, TN_EINPUT, "UPDATE: expected SET");
+        else
+            rc = read_set_list(&h, cols, exprs, err);
+    }
+    if (rc)
+        goto out;
+    /* SELECT <identity>[, new values] FROM <target> AS <alias> <the statement's own clauses> */
+    tn_buf_addf(&select, NULL, "SELECT %s._tn_file, %s._tn_pos", h.alias.buf, h.alias.buf);
+    if (is_update) {
+        const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
+        for (size_t i = 0; i < json_array_size(cols); i++) {
+            int found = 0;
+            for (size_t f = 0; f < schema->root.nfields; f++)
+                found |= strcasecmp(schema->root.fields[f].name,
+                                    json_string_value(json_array_get(cols, i))) == 0;
+            if (!found) {
+                rc = tn_fail(err, TN_ENOTFOUND, "UPDATE: table %s.%s has no column '%s'",
+                             res->ns, res->table, json_string_value(json_array_get(cols, i)));
+                goto out;
+            }
+        }
+        for (size_t f = 0; f < schema->root.nfields; f++) {
+            const char *name = schema->root.fields[f].name;
+            const char *expr = NULL;
+            for (size_t i = 0; i < json_array_size(cols); i++)
+                if (strcasecmp(json_string_value(json_array_get(cols, i)), name) == 0)
+                    expr = json_string_value(json_array_get(exprs, i));
+            tn_buf_addstr(&select, ", ", NULL);
+            if (expr) {
+                tn_buf_addf(&select, NULL, "(%s)", expr);
+            } else {
+                tn_buf_addf(&select, NULL, "%s.", h.alias.buf);
+                tn_sql_ident(&select, name);
+            }
+            tn_buf_addstr(&select, " AS ", NULL);
+            tn_sql_ident(&select, name);
+        }
+    }
+    tn_buf_addstr(&select, " FROM ", NULL);
+    tn_sql_ident(&select, res->ns);
+    tn_buf_addstr(&select, ".", NULL);
+    tn_sql_ident(&select, res->table);
+    tn_buf_addf(&select, NULL, " AS %s ", h.alias.buf);
+    if (keyword(&h, "USING") || keyword(&h, "FROM"))
+        tn_buf_addstr(&select, ", ", NULL);
+    rest(&h, &tail);
+    if (tail.len && strncasecmp(tail.buf, "RETURNING", 9) == 0) {
+        rc = tn_fail(err, TN_EINPUT, "RETURNING is not supported on tarn tables");
+        goto out;
+    }
+    tn_buf_addstr(&select, tail.buf ? tail.buf : "", NULL);
+    rc = run_change(wh, s, t, select.buf, opt, is_update, res, err);
+out:
+    tn_table_free(t);
+    json_decref(cols);
+    json_decref(exprs);
+    tn_buf_release(&h.target);
+    tn_buf_release(&h.alias);
+    tn_buf_release(&select);
+    tn_buf_release(&tail);
+    return rc;
+}

@@ -17,11 +17,10 @@
 
 /*---- Position-delete files ----*/
 
-/* Write the distinct (_tn_file, _tn_pos) rows of "positions_sql" as one position-delete file,
- * sorted as the spec asks. out->record_count is 0 (and no file is left) when there are none. */
-static int write_position_deletes(struct tn_warehouse *wh, struct tn_session *s,
-                                  const struct tn_table *t, const char *positions_sql,
-                                  struct tn_data_file *out, struct tn_err *err)
+/* (see table_int.h) */
+int tn__write_position_deletes(struct tn_warehouse *wh, struct tn_session *s,
+                               const struct tn_table *t, const char *positions_sql,
+                               struct tn_data_file *out, struct tn_err *err)
 {
     char *uri = tn__new_file_location(t, "-deletes.parquet");
     char *resolved = tn_table_resolve(t, uri);
@@ -306,7 +305,7 @@ static int run_change(struct tn_warehouse *wh, struct tn_session *s, const struc
     free(q);
     if (!rc) {
         q = tn_asprintf("SELECT _tn_file, _tn_pos FROM %s", stage);
-        rc = write_position_deletes(wh, s, t, q, &deletes, err);
+        rc = tn__write_position_deletes(wh, s, t, q, &deletes, err);
         free(q);
     }
     res->rows_affected = deletes.record_count;
@@ -433,5 +432,146 @@ out:
     tn_buf_release(&h.alias);
     tn_buf_release(&select);
     tn_buf_release(&tail);
+    return rc;
+}
+
+/*---- Keyed upsert ----*/
+
+static void key_condition(json_t *keys, const char *a, const char *b, struct tn_buf *sql)
+{
+    for (size_t i = 0; i < json_array_size(keys); i++) {
+        const char *k = json_string_value(json_array_get(keys, i));
+        tn_buf_addf(sql, NULL, "%s%s.", i ? " AND " : "", a);
+        tn_sql_ident(sql, k);
+        tn_buf_addf(sql, NULL, " = %s.", b);
+        tn_sql_ident(sql, k);
+    }
+}
+
+static void key_list(json_t *keys, const char *alias, struct tn_buf *sql)
+{
+    for (size_t i = 0; i < json_array_size(keys); i++) {
+        if (i)
+            tn_buf_addstr(sql, ", ", NULL);
+        if (alias)
+            tn_buf_addf(sql, NULL, "%s.", alias);
+        tn_sql_ident(sql, json_string_value(json_array_get(keys, i)));
+    }
+}
+
+/* Refuse null keys and (unless dedupe_last) duplicate keys in the staged rows. */
+static int check_keys(struct tn_session *s, const char *stage, json_t *keys, int dedupe_last,
+                      struct tn_err *err)
+{
+    struct tn_buf q = TN_BUF_INIT(0);
+    struct tn_rows *r = NULL;
+    int rc;
+
+    tn_buf_addf(&q, NULL, "SELECT _tn_rn FROM %s WHERE ", stage);
+    for (size_t i = 0; i < json_array_size(keys); i++) {
+        tn_buf_addstr(&q, i ? " OR " : "", NULL);
+        tn_sql_ident(&q, json_string_value(json_array_get(keys, i)));
+        tn_buf_addstr(&q, " IS NULL", NULL);
+    }
+    tn_buf_addstr(&q, " ORDER BY 1 LIMIT 1", NULL);
+    rc = tn_engine_rows(s, q.buf, 1, &r, err);
+    if (!rc && r->nrows)
+        rc = tn_fail(err, TN_EUNPROCESSABLE,
+                     "row %s has a null key; every row of an upsert needs a key value",
+                     tn_rows_get(r, 0, 0));
+    tn_rows_free(r);
+    r = NULL;
+    if (rc || dedupe_last)
+        goto out;
+    tn_buf_reset(&q);
+    tn_buf_addstr(&q, "SELECT concat_ws(', ', ", NULL);
+    key_list(keys, NULL, &q);
+    tn_buf_addf(&q, NULL, "), count(*) FROM %s GROUP BY ALL HAVING count(*) > 1 LIMIT 1",
+                stage);
+    rc = tn_engine_rows(s, q.buf, 1, &r, err);
+    if (!rc && r->nrows)
+        rc = tn_fail(err, TN_EUNPROCESSABLE,
+                     "key (%s) appears %s times in the upload; send each key once, or use "
+                     "dedupe=last to keep the last row of each key",
+                     tn_rows_get(r, 0, 0), tn_rows_get(r, 0, 1));
+out:
+    tn_rows_free(r);
+    tn_buf_release(&q);
+    return rc;
+}
+
+int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
+               const char *select_sql, json_t *keys, int dedupe_last,
+               struct tn_commit_result *res, int64_t *rows_updated, struct tn_err *err)
+{
+    struct tn_data_file deletes, data;
+    struct tn_buf q = TN_BUF_INIT(0);
+    struct tn_query_options qo = {-1, -1, t->ns, t->name, t->meta->current_snapshot_id};
+    char stage[64], uuid[37];
+    char *resolved = NULL;
+    int rc, staged = 0;
+
+    memset(&deletes, 0, sizeof(deletes));
+    memset(&data, 0, sizeof(data));
+    *rows_updated = 0;
+    tn_uuid4(uuid);
+    snprintf(stage, sizeof(stage), "_tn_upsert_%.8s", uuid);
+    /* the upload, numbered in file order; with dedupe=last only each key's last row */
+    tn_buf_addf(&q, NULL, "CREATE TEMP TABLE %s AS SELECT * FROM (SELECT *, row_number() OVER () "
+                          "AS _tn_rn FROM (%s))", stage, select_sql);
+    if (dedupe_last) {
+        tn_buf_addstr(&q, " QUALIFY row_number() OVER (PARTITION BY ", NULL);
+        key_list(keys, NULL, &q);
+        tn_buf_addstr(&q, " ORDER BY _tn_rn DESC) = 1", NULL);
+    }
+    rc = tn_engine_exec(s, q.buf, err);
+    staged = !rc;
+    if (!rc)
+        rc = check_keys(s, stage, keys, dedupe_last, err);
+    /* the rows whose key exists are replaced: their positions become position deletes */
+    if (!rc) {
+        tn_buf_reset(&q);
+        tn_buf_addstr(&q, "SELECT t._tn_file, t._tn_pos FROM ", NULL);
+        tn_sql_ident(&q, t->ns);
+        tn_buf_addstr(&q, ".", NULL);
+        tn_sql_ident(&q, t->name);
+        tn_buf_addf(&q, NULL, " AS t JOIN %s AS u ON ", stage);
+        key_condition(keys, "t", "u", &q);
+        rc = tn_query_resolve(wh, s, q.buf, &qo, &resolved, err);
+    }
+    if (!rc)
+        rc = tn__write_position_deletes(wh, s, t, resolved, &deletes, err);
+    if (!rc) {
+        char *rows = tn_asprintf("SELECT * EXCLUDE (_tn_rn) FROM %s", stage);
+        rc = tn__write_data_file(wh, s, t, rows, &data, err);
+        free(rows);
+    }
+    if (!rc) {
+        struct tn_row_change c;
+        memset(&c, 0, sizeof(c));
+        c.mode = TN_WRITE_APPEND;
+        c.operation = deletes.record_count ? "overwrite" : "append";
+        c.read_snapshot = t->meta->current_snapshot_id;
+        c.data = &data;
+        c.ndata = 1;
+        c.deletes = &deletes;
+        c.ndeletes = deletes.record_count ? 1 : 0;
+        rc = tn__commit_rows(wh, t->ns, t->name, &c, res, err);
+        *rows_updated = deletes.record_count;
+    }
+    if (rc) {
+        tn__discard_file(wh, t, &deletes);
+        tn__discard_file(wh, t, &data);
+    }
+    tn_data_file_release(&deletes);
+    tn_data_file_release(&data);
+    if (staged) {
+        struct tn_err ignored;
+        char *drop = tn_asprintf("DROP TABLE %s", stage);
+        tn_engine_exec(s, drop, &ignored);
+        free(drop);
+    }
+    free(resolved);
+    tn_buf_release(&q);
     return rc;
 }

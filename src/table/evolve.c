@@ -478,3 +478,32 @@ int tn_table_fast_forward(struct tn_warehouse *wh, const char *ns, const char *n
 {
     return tn__commit_metadata(wh, ns, name, fast_forward_mutate, (void *)(uintptr_t)branch, err);
 }
+
+struct property_ctx {
+    const char *key, *value;
+};
+
+static int property_mutate(const struct tn_table *t, json_t *root, void *vctx, struct tn_err *err)
+{
+    const struct property_ctx *c = vctx;
+    json_t *props = json_object_get(root, "properties");
+
+    (void)t;
+    (void)err;
+    if (!json_is_object(props)) {
+        props = json_object();
+        json_object_set_new(root, "properties", props);
+    }
+    if (c->value)
+        json_object_set_new(props, c->key, json_string(c->value));
+    else
+        json_object_del(props, c->key);
+    return 0;
+}
+
+int tn__set_property(struct tn_warehouse *wh, const char *ns, const char *name, const char *key,
+                     const char *value, struct tn_err *err)
+{
+    struct property_ctx ctx = {key, value};
+    return tn__commit_metadata(wh, ns, name, property_mutate, &ctx, err);
+}

@@ -2,7 +2,7 @@
  * each column's type as text (BIGINT, DECIMAL(18,3), STRUCT("a b" INTEGER, c VARCHAR[]), ...),
  * parsed here into Iceberg's JSON types with fresh field ids. Column names are sanitised to
  * lowercase [a-z0-9_], de-duplicated and never empty. */
-#include "table.h"
+#include "table_int.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -387,11 +387,109 @@ static int evolve_for_file(struct tn_warehouse *wh, const struct tn_table *t, js
     return rc;
 }
 
+/*---- Upsert keys ----*/
+
+/* "a, B c" -> ["a", "b_c"]: the stored (sanitised) names of the key columns. */
+static json_t *parse_keys(const char *text)
+{
+    json_t *keys = json_array();
+    char *copy = tn_strdup(text), *p = copy;
+
+    while (p) {
+        char *comma = strchr(p, ',');
+        char name[TN_NAME_MAX + 1];
+        if (comma)
+            *comma = '\0';
+        while (*p == ' ')
+            p++;
+        if (*p) {
+            tn_column_name_sanitise(p, name, sizeof(name));
+            json_array_append_new(keys, json_string(name));
+        }
+        p = comma ? comma + 1 : NULL;
+    }
+    free(copy);
+    return keys;
+}
+
+/* For a table an upsert creates: the key columns become required identifier fields. */
+static int mark_identifier(json_t *schema, json_t *keys, struct tn_err *err)
+{
+    json_t *ids = json_array(), *k, *f;
+    size_t i, j;
+
+    json_array_foreach(keys, i, k) {
+        json_t *found = NULL;
+        json_array_foreach(json_object_get(schema, "fields"), j, f) {
+            if (strcmp(json_string_value(json_object_get(f, "name")), json_string_value(k)) == 0)
+                found = f;
+        }
+        if (!found) {
+            json_decref(ids);
+            return tn_fail(err, TN_EINPUT, "key column '%s' is not in the file",
+                           json_string_value(k));
+        }
+        json_object_set_new(found, "required", json_true());
+        json_array_append(ids, json_object_get(found, "id"));
+    }
+    json_object_set_new(schema, "identifier-field-ids", ids);
+    return 0;
+}
+
+/* The upsert key of "t": the given one (remembered in the property tarn.upsert-key when the
+ * table has no identifier fields), else the identifier fields, else the remembered key. */
+static int upsert_keys(struct tn_warehouse *wh, const struct tn_table *t, json_t **keys,
+                       struct tn_err *err)
+{
+    const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
+    const char *remembered = json_string_value(
+        json_object_get(json_object_get(t->meta->root, "properties"), "tarn.upsert-key"));
+    json_t *k;
+    size_t i;
+
+    if (!*keys && schema->nidentifier) {
+        *keys = json_array();
+        for (size_t n = 0; n < schema->nidentifier; n++) {
+            const struct tn_field *f = tn_schema_find(schema, schema->identifier_ids[n]);
+            if (f)
+                json_array_append_new(*keys, json_string(f->name));
+        }
+    } else if (!*keys && remembered) {
+        *keys = parse_keys(remembered);
+    } else if (*keys && !schema->nidentifier) {
+        struct tn_buf text = TN_BUF_INIT(0);
+        json_array_foreach(*keys, i, k) tn_buf_addf(&text, NULL, "%s%s", i ? "," : "",
+                                                    json_string_value(k));
+        if (!remembered || strcmp(remembered, text.buf) != 0) {
+            int rc = tn__set_property(wh, t->ns, t->name, "tarn.upsert-key", text.buf, err);
+            if (rc) {
+                tn_buf_release(&text);
+                return rc;
+            }
+        }
+        tn_buf_release(&text);
+    }
+    if (!*keys || !json_array_size(*keys))
+        return tn_fail(err, TN_EINPUT,
+                       "upsert into %s.%s needs key=column[,column]: the table has no "
+                       "identifier fields",
+                       t->ns, t->name);
+    json_array_foreach(*keys, i, k) {
+        int found = 0;
+        for (size_t n = 0; n < schema->root.nfields; n++)
+            found |= strcmp(schema->root.fields[n].name, json_string_value(k)) == 0;
+        if (!found)
+            return tn_fail(err, TN_EINPUT, "key column '%s' is not a column of %s.%s",
+                           json_string_value(k), t->ns, t->name);
+    }
+    return 0;
+}
+
 int tn_table_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
                     const char *name, const char *source_sql, enum tn_write_mode mode,
                     struct tn_ingest_result *res, struct tn_err *err)
 {
-    struct tn_ingest_options opt = {mode, TN_EVOLVE_ADD, NULL};
+    struct tn_ingest_options opt = {mode, TN_EVOLVE_ADD, NULL, 0, NULL, 0};
     return tn_table_ingest_opts(wh, s, ns, name, source_sql, &opt, res, err);
 }
 
@@ -401,7 +499,7 @@ int tn_table_ingest_opts(struct tn_warehouse *wh, struct tn_session *s, const ch
                          struct tn_err *err)
 {
     struct tn_write_options wo = {opt->mode, opt->branch};
-    json_t *schema = NULL;
+    json_t *schema = NULL, *keys = NULL;
     char *select = NULL;
     struct tn_table *t = NULL;
     int rc;
@@ -411,15 +509,39 @@ int tn_table_ingest_opts(struct tn_warehouse *wh, struct tn_session *s, const ch
     rc = tn_schema_infer(s, source_sql, &schema, &res->column_names, &select, err);
     if (rc)
         goto out;
-    rc = tn_table_load(wh, ns, name, &t, err);
+    if (opt->upsert && opt->branch)
+        rc = tn_fail(err, TN_EINPUT, "upsert into a branch is not supported");
+    if (!rc && opt->upsert && opt->key)
+        keys = parse_keys(opt->key);
+    if (!rc)
+        rc = tn_table_load(wh, ns, name, &t, err);
     if (rc == TN_ENOTABLE) {
+        if (opt->upsert && !keys) {
+            rc = tn_fail(err, TN_EINPUT, "an upsert that creates %s.%s needs key=column[,column]",
+                         ns, name);
+            goto out;
+        }
+        if (keys && (rc = mark_identifier(schema, keys, err)))
+            goto out;
         rc = tn_table_create(wh, ns, name, schema, NULL, NULL, err);
         res->created = !rc;
     } else if (!rc) {
         rc = evolve_for_file(wh, t, schema, opt->evolve, res->schema_changes, err);
     }
-    if (!rc)
+    if (!rc && opt->upsert) {
+        tn_table_free(t);
+        t = NULL;
+        rc = tn_table_load(wh, ns, name, &t, err);
+        if (!rc)
+            rc = upsert_keys(wh, t, &keys, err);
+        if (!rc)
+            rc = tn__upsert(wh, s, t, select, keys, opt->dedupe_last, &res->commit,
+                            &res->rows_updated, err);
+        res->rows_inserted = res->commit.rows_added - res->rows_updated;
+    } else if (!rc) {
         rc = tn_table_write(wh, s, ns, name, select, &wo, &res->commit, err);
+        res->rows_inserted = res->commit.rows_added;
+    }
     if (rc && res->created) {
         struct tn_err ignored;
         tn_table_drop(wh, ns, name, 1, &ignored);
@@ -435,6 +557,7 @@ int tn_table_ingest_opts(struct tn_warehouse *wh, struct tn_session *s, const ch
 out:
     tn_table_free(t);
     json_decref(schema);
+    json_decref(keys);
     free(select);
     if (rc)
         tn_ingest_result_release(res);

@@ -258,6 +258,8 @@ struct tn_ingest_result {
     json_t *column_names; /* {"Original Name": "original_name", ...} */
     json_t *schema;       /* the table's current schema after the ingest */
     json_t *schema_changes; /* [{"action": "add_column"|"widen", "column", "type", ...}] */
+    int64_t rows_updated;   /* upsert: existing rows replaced */
+    int64_t rows_inserted;  /* new rows (all rows unless upserting) */
 };
 
 /* How an ingest treats a file whose columns differ from the table's. */
@@ -277,6 +279,9 @@ struct tn_ingest_options {
     enum tn_write_mode mode;
     enum tn_evolve_mode evolve;
     const char *branch; /* NULL: main */
+    int upsert;         /* replace rows whose key exists, insert the others */
+    const char *key;    /* upsert key columns "a,b"; NULL: the table's identifier fields */
+    int dedupe_last;    /* upsert: keep each key's last row instead of refusing duplicates */
 };
 
 /* The same with every option (tn_table_ingest: TN_EVOLVE_ADD, main). */

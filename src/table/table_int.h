@@ -49,4 +49,19 @@ int tn__write_data_file(struct tn_warehouse *wh, struct tn_session *s, const str
 void tn__discard_file(struct tn_warehouse *wh, const struct tn_table *t,
                       struct tn_data_file *file);
 
+/* Write the distinct (_tn_file, _tn_pos) rows of "positions_sql" as one position-delete file
+ * of "t", sorted as the spec asks. out->record_count is 0 (and no file is left) when there are
+ * none. */
+int tn__write_position_deletes(struct tn_warehouse *wh, struct tn_session *s,
+                               const struct tn_table *t, const char *positions_sql,
+                               struct tn_data_file *out, struct tn_err *err);
+/* Upsert the rows of "select_sql" into "t" by the columns named in "keys" (JSON array): rows
+ * whose key exists replace the old row, the others are inserted, in one commit. */
+int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
+               const char *select_sql, json_t *keys, int dedupe_last,
+               struct tn_commit_result *res, int64_t *rows_updated, struct tn_err *err);
+/* Set (or with value NULL remove) a table property as a metadata-only commit. */
+int tn__set_property(struct tn_warehouse *wh, const char *ns, const char *name, const char *key,
+                     const char *value, struct tn_err *err);
+
 #endif /* TN_TABLE_INT_H */

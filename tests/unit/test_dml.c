@@ -194,7 +194,86 @@ static void test_conflicting_changes_refused(void)
     teardown(&fx);
 }
 
+static void test_upsert_by_key(void)
+{
+    struct fixture fx;
+    struct tn_err err = {0};
+    struct tn_ingest_result res;
+    struct tn_ingest_options opt = {TN_WRITE_APPEND, TN_EVOLVE_ADD, NULL, 1, "id", 0};
+
+    if (setup(&fx))
+        return;
+    /* half existing keys (replaced), half new (inserted), one commit */
+    CHECK_OK(tn_table_ingest_opts(fx.wh, fx.s, "default", "t",
+                                  "SELECT * FROM (VALUES (1, 'one'), (2, 'two'), (30, 'thirty'), "
+                                  "(31, 'thirty-one')) v(id, name)",
+                                  &opt, &res, &err));
+    CHECK_INT_EQ(res.rows_updated, 2);
+    CHECK_INT_EQ(res.rows_inserted, 2);
+    tn_ingest_result_release(&res);
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM t", "22");
+    CHECK_SCALAR(&fx, "SELECT string_agg(name, ' ' ORDER BY id) FROM t WHERE id IN (1, 2, 30)",
+                 "one two thirty");
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM t WHERE id = 1", "1");
+    /* the key is remembered: a later upsert needs none */
+    opt.key = NULL;
+    CHECK_OK(tn_table_ingest_opts(fx.wh, fx.s, "default", "t",
+                                  "SELECT 1 AS id, 'uno' AS name", &opt, &res, &err));
+    tn_ingest_result_release(&res);
+    CHECK_SCALAR(&fx, "SELECT name FROM t WHERE id = 1", "uno");
+    /* duplicate keys in one upload: refused, naming the key; or the last one kept */
+    CHECK_INT_EQ(tn_table_ingest_opts(fx.wh, fx.s, "default", "t",
+                                      "SELECT * FROM (VALUES (5, 'x'), (5, 'y')) v(id, name)",
+                                      &opt, &res, &err),
+                 TN_EUNPROCESSABLE);
+    CHECK_CONTAINS(err.msg, "key (5) appears 2 times");
+    opt.dedupe_last = 1;
+    CHECK_OK(tn_table_ingest_opts(fx.wh, fx.s, "default", "t",
+                                  "SELECT * FROM (VALUES (5, 'x'), (5, 'y')) v(id, name)", &opt,
+                                  &res, &err));
+    tn_ingest_result_release(&res);
+    CHECK_SCALAR(&fx, "SELECT string_agg(name, ' ') FROM t WHERE id = 5", "y");
+    /* a null key: refused */
+    CHECK_INT_EQ(tn_table_ingest_opts(fx.wh, fx.s, "default", "t",
+                                      "SELECT NULL::BIGINT AS id, 'z' AS name", &opt, &res, &err),
+                 TN_EUNPROCESSABLE);
+    CHECK_CONTAINS(err.msg, "null key");
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM t", "22"); /* id 5 existed: replaced */
+    teardown(&fx);
+}
+
+static void test_upsert_creates_table_with_identifier_fields(void)
+{
+    struct fixture fx;
+    struct tn_err err = {0};
+    struct tn_ingest_result res;
+    struct tn_ingest_options opt = {TN_WRITE_APPEND, TN_EVOLVE_ADD, NULL, 1, "k", 0};
+    struct tn_table *t = NULL;
+
+    if (setup(&fx))
+        return;
+    CHECK_OK(tn_table_ingest_opts(fx.wh, fx.s, "default", "u", "SELECT 7 AS k, 'v' AS val", &opt,
+                                  &res, &err));
+    tn_ingest_result_release(&res);
+    CHECK_OK(tn_table_load(fx.wh, "default", "u", &t, &err));
+    if (t) {
+        const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
+        CHECK_INT_EQ(schema->nidentifier, 1);
+        CHECK(schema->root.fields[0].required);
+    }
+    tn_table_free(t);
+    opt.key = NULL;
+    CHECK_OK(tn_table_ingest_opts(fx.wh, fx.s, "default", "u", "SELECT 7 AS k, 'w' AS val", &opt,
+                                  &res, &err));
+    tn_ingest_result_release(&res);
+    CHECK_SCALAR(&fx, "SELECT string_agg(val, ' ') FROM u", "w");
+    teardown(&fx);
+}
+
 static const struct tn_test dml_tests[] = {
+    {"keyed upsert replaces and inserts in one commit", test_upsert_by_key},
+    {"an upsert that creates a table stores the key as identifier fields",
+     test_upsert_creates_table_with_identifier_fields},
     {"DELETE writes position deletes and leaves data files", test_delete_writes_position_deletes},
     {"UPDATE rewrites only changed rows; time travel still sees the old", test_update_and_time_travel},
     {"row-level changes commit over appends, not over deletes", test_conflicting_changes_refused},

@@ -166,6 +166,7 @@ static int identifier(struct head *h, struct tn_buf *out, int quoted_form)
 static int clause_keyword_at(const char *p)
 {
     static const char *const words[] = {"SET", "WHERE", "USING", "FROM", "RETURNING", NULL};
+
     for (size_t i = 0; words[i]; i++) {
         size_t n = strlen(words[i]);
         if (strncasecmp(p, words[i], n) == 0 && !isalnum((unsigned char)p[n]) && p[n] != '_')
@@ -345,6 +346,211 @@ static int run_change(struct tn_warehouse *wh, struct tn_session *s, const struc
     return rc;
 }
 
+/*---- MERGE ----*/
+
+static void drop_temp(struct tn_session *s, const char *name)
+{
+    struct tn_err ignored;
+    char *q = tn_asprintf("DROP TABLE IF EXISTS %s", name);
+    tn_engine_exec(s, q, &ignored);
+    free(q);
+}
+
+/* row(a."x", a."y", ...) over the table's columns, to compare old and new rows. */
+static void row_of(const struct tn_schema *schema, const char *alias, struct tn_buf *sql)
+{
+    tn_buf_addstr(sql, "row(", NULL);
+    for (size_t i = 0; i < schema->root.nfields; i++) {
+        tn_buf_addf(sql, NULL, "%s%s.", i ? ", " : "", alias);
+        tn_sql_ident(sql, schema->root.fields[i].name);
+    }
+    tn_buf_addstr(sql, ")", NULL);
+}
+
+/* MERGE INTO <target> [[AS] a] USING <table | (query)> [[AS] s] ON ... WHEN ...: the statement
+ * runs verbatim (but for the names of target and source) in DuckDB against staged copies; the
+ * rows it removed or changed become position deletes, the rows it changed or inserted a data
+ * file. Staged rows keep their DuckDB rowid, which MERGE leaves alone for updated rows. */
+static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
+                     struct head *h, const struct tn_query_options *base,
+                     struct tn_dml_result *res, struct tn_err *err)
+{
+    const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
+    struct tn_query_options qo = {-1, -1, NULL, NULL, -1};
+    struct tn_buf src = TN_BUF_INIT(0), src_alias = TN_BUF_INIT(0), q = TN_BUF_INIT(0);
+    struct tn_buf tail = TN_BUF_INIT(0);
+    struct tn_data_file deletes, data;
+    struct tn_rows *r = NULL;
+    char all[48], tgt[48], srct[48], uuid[37];
+    char *resolved = NULL;
+    int rc = 0;
+
+    memset(&deletes, 0, sizeof(deletes));
+    memset(&data, 0, sizeof(data));
+    if (base)
+        qo = *base;
+    tn_uuid4(uuid);
+    snprintf(all, sizeof(all), "_tn_all_%.8s", uuid);
+    snprintf(tgt, sizeof(tgt), "_tn_tgt_%.8s", uuid);
+    snprintf(srct, sizeof(srct), "_tn_src_%.8s", uuid);
+    if (!keyword(h, "USING")) {
+        rc = tn_fail(err, TN_EINPUT, "MERGE: expected USING");
+        goto out;
+    }
+    skip_space(h);
+    if (*h->p == '(') {
+        /* a subquery: up to the matching parenthesis */
+        const char *start = ++h->p;
+        int depth = 1;
+        while (*h->p && depth) {
+            char c = *h->p;
+            if (c == '\'' || c == '"') {
+                h->p++;
+                while (*h->p && !(*h->p == c && h->p[1] != c))
+                    h->p += (*h->p == c) ? 2 : 1;
+            }
+            depth += c == '(';
+            depth -= c == ')';
+            if (*h->p)
+                h->p++;
+        }
+        if (depth) {
+            rc = tn_fail(err, TN_EINPUT, "MERGE: unbalanced parentheses in USING");
+            goto out;
+        }
+        tn_buf_add(&src, start, (size_t)(h->p - 1 - start), NULL);
+        tn_buf_addstr(&src_alias, "\"_tn_source\"", NULL);
+    } else {
+        struct tn_buf name = TN_BUF_INIT(0);
+        tn_buf_addstr(&src, "SELECT * FROM ", NULL);
+        if (identifier(h, &name, 1)) {
+            rc = tn_fail(err, TN_EINPUT, "MERGE: expected a table or (query) after USING");
+            tn_buf_release(&name);
+            goto out;
+        }
+        tn_buf_addstr(&src, name.buf, NULL);
+        tn_buf_reset(&src_alias);
+        tn_buf_addstr(&src_alias, name.buf, NULL);
+        skip_space(h);
+        if (*h->p == '.') {
+            h->p++;
+            tn_buf_reset(&name);
+            if (identifier(h, &name, 1)) {
+                rc = tn_fail(err, TN_EINPUT, "MERGE: bad source name");
+                tn_buf_release(&name);
+                goto out;
+            }
+            tn_buf_addf(&src, NULL, ".%s", name.buf);
+            tn_buf_reset(&src_alias);
+            tn_buf_addstr(&src_alias, name.buf, NULL);
+        }
+        tn_buf_release(&name);
+    }
+    if (keyword(h, "AS") || (skip_space(h), strncasecmp(h->p, "ON", 2) != 0)) {
+        tn_buf_reset(&src_alias);
+        if (identifier(h, &src_alias, 1)) {
+            rc = tn_fail(err, TN_EINPUT, "MERGE: expected ON");
+            goto out;
+        }
+    }
+    rest(h, &tail);
+    /* stage: the source; the target with identities; the target's columns alone */
+    rc = tn_query_resolve(wh, s, src.buf, &qo, &resolved, err);
+    if (!rc) {
+        tn_buf_addf(&q, NULL, "CREATE TEMP TABLE %s AS %s", srct, resolved);
+        rc = tn_engine_exec(s, q.buf, err);
+    }
+    free(resolved);
+    resolved = NULL;
+    if (!rc) {
+        qo.target_ns = t->ns;
+        qo.target_table = t->name;
+        qo.target_snapshot = t->meta->current_snapshot_id;
+        tn_buf_reset(&q);
+        tn_buf_addstr(&q, "SELECT * FROM ", NULL);
+        tn_sql_ident(&q, t->ns);
+        tn_buf_addstr(&q, ".", NULL);
+        tn_sql_ident(&q, t->name);
+        rc = tn_query_resolve(wh, s, q.buf, &qo, &resolved, err);
+    }
+    if (!rc) {
+        tn_buf_reset(&q);
+        tn_buf_addf(&q, NULL,
+                    "CREATE TEMP TABLE %s AS SELECT row_number() OVER () - 1 AS _tn_rid, * FROM "
+                    "(%s); CREATE TEMP TABLE %s AS SELECT * EXCLUDE (_tn_rid, _tn_file, _tn_pos) "
+                    "FROM %s ORDER BY _tn_rid",
+                    all, resolved, tgt, all);
+        rc = tn_engine_exec(s, q.buf, err);
+    }
+    if (!rc) {
+        tn_buf_reset(&q);
+        tn_buf_addf(&q, NULL, "MERGE INTO %s AS %s USING %s AS %s %s", tgt, h->alias.buf, srct,
+                    src_alias.buf, tail.buf ? tail.buf : "");
+        rc = tn_engine_rows(s, q.buf, 1, &r, err);
+        if (!rc && r->nrows && tn_rows_get(r, 0, 0))
+            tn_parse_i64(tn_rows_get(r, 0, 0), &res->rows_affected);
+    }
+    res->snapshot_id = t->meta->current_snapshot_id;
+    if (!rc) {
+        /* removed or changed rows: their old positions */
+        tn_buf_reset(&q);
+        tn_buf_addf(&q, NULL,
+                    "SELECT o._tn_file, o._tn_pos FROM %s o LEFT JOIN (SELECT rowid AS _tn_rid, "
+                    "* FROM %s) n USING (_tn_rid) WHERE n._tn_rid IS NULL OR ",
+                    all, tgt);
+        row_of(schema, "o", &q);
+        tn_buf_addstr(&q, " IS DISTINCT FROM ", NULL);
+        row_of(schema, "n", &q);
+        rc = tn__write_position_deletes(wh, s, t, q.buf, &deletes, err);
+    }
+    if (!rc) {
+        /* changed or inserted rows: their new values */
+        tn_buf_reset(&q);
+        tn_buf_addf(&q, NULL,
+                    "SELECT n.* EXCLUDE (_tn_rid) FROM (SELECT rowid AS _tn_rid, * FROM %s) n "
+                    "LEFT JOIN %s o USING (_tn_rid) WHERE o._tn_rid IS NULL OR ",
+                    tgt, all);
+        row_of(schema, "o", &q);
+        tn_buf_addstr(&q, " IS DISTINCT FROM ", NULL);
+        row_of(schema, "n", &q);
+        rc = tn__write_data_file(wh, s, t, q.buf, &data, err);
+        if (!rc && data.record_count == 0)
+            tn__discard_file(wh, t, &data);
+    }
+    if (!rc && (deletes.record_count || data.record_count)) {
+        struct tn_row_change c;
+        struct tn_commit_result cr;
+        memset(&c, 0, sizeof(c));
+        c.mode = TN_WRITE_APPEND;
+        c.operation = !data.record_count ? "delete" : deletes.record_count ? "overwrite" : "append";
+        c.read_snapshot = t->meta->current_snapshot_id;
+        c.deletes = &deletes;
+        c.ndeletes = deletes.record_count ? 1 : 0;
+        c.data = &data;
+        c.ndata = data.record_count ? 1 : 0;
+        rc = tn__commit_rows(wh, t->ns, t->name, &c, &cr, err);
+        if (!rc)
+            res->snapshot_id = cr.snapshot_id;
+    }
+    if (rc) {
+        tn__discard_file(wh, t, &deletes);
+        tn__discard_file(wh, t, &data);
+    }
+out:
+    drop_temp(s, all);
+    drop_temp(s, tgt);
+    drop_temp(s, srct);
+    tn_data_file_release(&deletes);
+    tn_data_file_release(&data);
+    tn_rows_free(r);
+    free(resolved);
+    tn_buf_release(&src);
+    tn_buf_release(&src_alias);
+    tn_buf_release(&q);
+    tn_buf_release(&tail);
+    return rc;
+}
+
 int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
                  const struct tn_query_options *opt, struct tn_dml_result *res,
                  struct tn_err *err)
@@ -356,6 +562,19 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
     int is_update = 0, rc = 0;
 
     memset(res, 0, sizeof(*res));
+    if (keyword(&h, "MERGE")) {
+        if (!keyword(&h, "INTO"))
+            rc = tn_fail(err, TN_EINPUT, "expected MERGE INTO table");
+        if (!rc)
+            rc = read_target(&h, res->ns, res->table, err);
+        if (!rc)
+            rc = tn_table_load(wh, res->ns, res->table, &t, err);
+        if (!rc)
+            rc = tn__check_writable(t, err);
+        if (!rc)
+            rc = run_merge(wh, s, t, &h, opt, res, err);
+        goto out;
+    }
     if (keyword(&h, "DELETE")) {
         if (!keyword(&h, "FROM"))
             rc = tn_fail(err, TN_EINPUT, "expected DELETE FROM table");

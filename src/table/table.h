@@ -232,10 +232,11 @@ struct tn_dml_result {
     int64_t snapshot_id; /* the new snapshot, or the current one when no row changed */
 };
 
-/* Run DELETE FROM t [[AS] a] [USING ...] [WHERE ...] or UPDATE t [[AS] a] SET c = expr, ...
- * [FROM ...] [WHERE ...] as one commit: position deletes for the changed rows (merge-on-read;
- * data files stay untouched) plus, for UPDATE, a data file with their new values. A commit
- * that deleted or replaced rows since the statement read the table makes it TN_ECONFLICT. */
+/* Run DELETE FROM t [[AS] a] [USING ...] [WHERE ...], UPDATE t [[AS] a] SET c = expr, ...
+ * [FROM ...] [WHERE ...] or MERGE INTO t [[AS] a] USING src ON ... WHEN ... (DuckDB's syntax)
+ * as one commit: position deletes for the removed or changed rows (merge-on-read; data files
+ * stay untouched) plus a data file with changed and inserted rows. A commit that deleted or
+ * replaced rows since the statement read the table makes it TN_ECONFLICT. */
 int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
                  const struct tn_query_options *opt, struct tn_dml_result *res,
                  struct tn_err *err);

@@ -270,7 +270,49 @@ static void test_upsert_creates_table_with_identifier_fields(void)
     teardown(&fx);
 }
 
+static void test_merge(void)
+{
+    struct fixture fx;
+    struct tn_err err = {0};
+    struct tn_dml_result res;
+    struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+    struct tn_commit_result cr;
+    json_t *schema = json_loads("{\"type\":\"struct\",\"schema-id\":0,\"fields\":[{\"id\":1,"
+                                "\"name\":\"id\",\"required\":false,\"type\":\"long\"},{\"id\":2,"
+                                "\"name\":\"name\",\"required\":false,\"type\":\"string\"}]}",
+                                0, NULL);
+
+    if (setup(&fx))
+        return;
+    CHECK_OK(tn_table_create(fx.wh, "default", "src", schema, NULL, NULL, &err));
+    json_decref(schema);
+    CHECK_OK(tn_table_write(fx.wh, fx.s, "default", "src",
+                            "SELECT * FROM (VALUES (1, NULL), (2, 'two'), (50, 'fifty')) v(id, name)",
+                            &w, &cr, &err));
+    CHECK_OK(tn_table_dml(fx.wh, fx.s,
+                          "MERGE INTO t USING src AS s ON t.id = s.id "
+                          "WHEN MATCHED AND s.name IS NULL THEN DELETE "
+                          "WHEN MATCHED THEN UPDATE SET name = s.name "
+                          "WHEN NOT MATCHED THEN INSERT (id, name) VALUES (s.id, s.name)",
+                          NULL, &res, &err));
+    CHECK_INT_EQ(res.rows_affected, 3);
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM t", "20");
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM t WHERE id = 1", "0");
+    CHECK_SCALAR(&fx, "SELECT name FROM t WHERE id = 2", "two");
+    CHECK_SCALAR(&fx, "SELECT name FROM t WHERE id = 50", "fifty");
+    CHECK_SCALAR(&fx, "SELECT name FROM t WHERE id = 3", "n3");
+    /* a subquery as the source */
+    CHECK_OK(tn_table_dml(fx.wh, fx.s,
+                          "MERGE INTO t AS x USING (SELECT 3 AS id, 'three' AS name) y "
+                          "ON x.id = y.id WHEN MATCHED THEN UPDATE SET name = y.name",
+                          NULL, &res, &err));
+    CHECK_SCALAR(&fx, "SELECT name FROM t WHERE id = 3", "three");
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM t", "20");
+    teardown(&fx);
+}
+
 static const struct tn_test dml_tests[] = {
+    {"MERGE INTO runs as DuckDB means it, committed as deletes plus new rows", test_merge},
     {"keyed upsert replaces and inserts in one commit", test_upsert_by_key},
     {"an upsert that creates a table stores the key as identifier fields",
      test_upsert_creates_table_with_identifier_fields},

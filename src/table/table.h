@@ -241,6 +241,18 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
                  const struct tn_query_options *opt, struct tn_dml_result *res,
                  struct tn_err *err);
 
+struct tn_compact_result {
+    int64_t files_rewritten;      /* data files read and written again as one */
+    int64_t delete_files_removed; /* delete files no longer needed */
+    int64_t rows;                 /* rows in the new file */
+    int64_t snapshot_id;          /* the "replace" snapshot, or the current one if nothing to do */
+};
+
+/* Rewrite the data files that carry deletes, and small data files, into one clean file: one
+ * "replace" snapshot, the same rows. */
+int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
+                     const char *name, struct tn_compact_result *res, struct tn_err *err);
+
 struct tn_alter_result {
     char ns[TN_NAME_MAX + 1], table[TN_NAME_MAX + 1];
     int renamed; /* RENAME TO: the table's new name follows */

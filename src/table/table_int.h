@@ -33,6 +33,8 @@ struct tn_row_change {
     size_t ndata;
     struct tn_data_file *deletes;
     size_t ndeletes;
+    json_t *remove; /* with TN_WRITE_OVERWRITE: paths of the files to remove (object used as a
+                       set); NULL removes every live file */
 };
 
 int tn__commit_rows(struct tn_warehouse *wh, const char *ns, const char *name,

@@ -456,6 +456,7 @@ struct pending {
     int64_t data_files, data_rows, data_bytes;
     int64_t delete_files, delete_rows, delete_bytes;
     int conflict;               /* a real conflict, not a lost race: do not retry */
+    json_t *remove;             /* OVERWRITE: the file paths to remove (NULL: every file) */
 };
 
 /* Row-level changes may commit over appends made since they read the table, but not over
@@ -494,11 +495,16 @@ static int write_file(struct tn_warehouse *wh, const struct tn_table *t, const c
 }
 
 /* For an overwrite: a manifest that marks every live file of the parent DELETED. */
+/* Live files of the parent after an overwrite, by content (0 data, 1 deletes). */
+struct kept {
+    int64_t files[2], rows[2], bytes[2];
+};
+
 static int deleted_manifest(struct tn_warehouse *wh, const struct tn_table *t,
                             const struct tn_scan *scan, int content, int64_t seq,
                             const struct pending *p, struct tn_manifest_file *out,
                             struct written *w, int64_t *files, int64_t *rows, int64_t *bytes,
-                            struct tn_err *err)
+                            struct kept *kept, struct tn_err *err)
 {
     const struct tn_manifest_entry *src = content ? scan->deletes : scan->data;
     size_t n = content ? scan->ndeletes : scan->ndata;
@@ -522,6 +528,14 @@ static int deleted_manifest(struct tn_warehouse *wh, const struct tn_table *t,
         struct tn_manifest_entry *copy = tn_calloc(n, sizeof(*copy));
         for (size_t i = 0; i < n; i++) {
             copy[i] = src[i];
+            if (p->remove && !json_object_get(p->remove, src[i].file.file_path)) {
+                /* kept: carried over with its own snapshot and sequence numbers */
+                copy[i].status = TN_ENTRY_EXISTING;
+                kept->files[content]++;
+                kept->rows[content] += src[i].file.record_count;
+                kept->bytes[content] += src[i].file.file_size;
+                continue;
+            }
             copy[i].status = TN_ENTRY_DELETED;
             *files += 1;
             *rows += src[i].file.record_count;
@@ -632,6 +646,7 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
     int64_t parent = m->current_snapshot_id;
     int64_t del_files = 0, del_rows = 0, del_bytes = 0;
     int64_t del_del_files = 0, del_del_rows = 0, del_del_bytes = 0;
+    struct kept kept;
     struct tn_scan *scan = NULL;
     struct tn_manifest_file *base = NULL, *list = NULL;
     struct tn_manifest_file gone[2], merged;
@@ -645,6 +660,7 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
 
     memset(gone, 0, sizeof(gone));
     memset(&merged, 0, sizeof(merged));
+    memset(&kept, 0, sizeof(kept));
     if (p->branch && strcmp(p->branch, "main") != 0) {
         const struct tn_ref *ref = tn_metadata_ref(m, p->branch);
         if (!ref || ref->is_tag) {
@@ -678,10 +694,10 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
                              err);
     } else {
         rc = deleted_manifest(wh, t, scan, 0, seq, p, &gone[0], attempt_files, &del_files,
-                              &del_rows, &del_bytes, err);
+                              &del_rows, &del_bytes, &kept, err);
         if (!rc)
             rc = deleted_manifest(wh, t, scan, 1, seq, p, &gone[1], attempt_files,
-                                  &del_del_files, &del_del_rows, &del_del_bytes, err);
+                                  &del_del_files, &del_del_rows, &del_del_bytes, &kept, err);
         for (int g = 0; !rc && g < 2; g++) {
             if (!gone[g].path)
                 continue;
@@ -724,17 +740,20 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
         /* totals as Iceberg-Java keeps them: records of live data files; deletes apart */
         int keep = p->mode == TN_WRITE_APPEND;
         summary_set(summary, "total-records",
-                    (keep ? summary_total(m, parent, "total-records") : 0) + p->data_rows);
+                    (keep ? summary_total(m, parent, "total-records") : kept.rows[0]) +
+                        p->data_rows);
         summary_set(summary, "total-files-size",
-                    (keep ? summary_total(m, parent, "total-files-size") : 0) + p->data_bytes +
-                        p->delete_bytes);
+                    (keep ? summary_total(m, parent, "total-files-size")
+                          : kept.bytes[0] + kept.bytes[1]) +
+                        p->data_bytes + p->delete_bytes);
         summary_set(summary, "total-data-files",
-                    (keep ? summary_total(m, parent, "total-data-files") : 0) + p->data_files);
+                    (keep ? summary_total(m, parent, "total-data-files") : kept.files[0]) +
+                        p->data_files);
         summary_set(summary, "total-delete-files",
-                    (keep ? summary_total(m, parent, "total-delete-files") : 0) +
+                    (keep ? summary_total(m, parent, "total-delete-files") : kept.files[1]) +
                         p->delete_files);
         summary_set(summary, "total-position-deletes",
-                    (keep ? summary_total(m, parent, "total-position-deletes") : 0) +
+                    (keep ? summary_total(m, parent, "total-position-deletes") : kept.rows[1]) +
                         p->delete_rows);
         summary_set(summary, "total-equality-deletes",
                     keep ? summary_total(m, parent, "total-equality-deletes") : 0);
@@ -836,6 +855,7 @@ int tn__commit_rows(struct tn_warehouse *wh, const char *ns, const char *name,
     p.branch = c->branch;
     p.operation = c->operation;
     p.read_snapshot = c->read_snapshot;
+    p.remove = c->remove;
     p.snapshot_id = tn_snapshot_id_new();
     for (size_t i = 0; i < c->ndata; i++) {
         p.data_files++;

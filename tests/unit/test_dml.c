@@ -311,7 +311,41 @@ static void test_merge(void)
     teardown(&fx);
 }
 
+static void test_compaction(void)
+{
+    struct fixture fx;
+    struct tn_err err = {0};
+    struct tn_dml_result res;
+    struct tn_compact_result cr;
+    char *before;
+
+    if (setup(&fx))
+        return;
+    CHECK_OK(tn_table_dml(fx.wh, fx.s, "DELETE FROM t WHERE id % 2 = 0", NULL, &res, &err));
+    CHECK_OK(tn_table_dml(fx.wh, fx.s, "UPDATE t SET name = 'odd' WHERE id = 1", NULL, &res,
+                          &err));
+    before = scalar(&fx, "SELECT string_agg(id || ':' || name, ' ' ORDER BY id) FROM t");
+    CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "t", &cr, &err));
+    CHECK_INT_EQ(cr.files_rewritten, 3);
+    CHECK_INT_EQ(cr.delete_files_removed, 2);
+    CHECK_INT_EQ(cr.rows, 10);
+    {
+        char *after = scalar(&fx, "SELECT string_agg(id || ':' || name, ' ' ORDER BY id) FROM t");
+        CHECK_STR_EQ(after, before);
+        free(after);
+    }
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$files\"", "1");
+    CHECK_SCALAR(&fx, "SELECT operation FROM \"t$snapshots\" ORDER BY committed_at DESC LIMIT 1",
+                 "replace");
+    /* a second compaction has nothing to do */
+    CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "t", &cr, &err));
+    CHECK_INT_EQ(cr.files_rewritten, 0);
+    free(before);
+    teardown(&fx);
+}
+
 static const struct tn_test dml_tests[] = {
+    {"compaction rewrites files with deletes into one, same rows", test_compaction},
     {"MERGE INTO runs as DuckDB means it, committed as deletes plus new rows", test_merge},
     {"keyed upsert replaces and inserts in one commit", test_upsert_by_key},
     {"an upsert that creates a table stores the key as identifier fields",

@@ -8,7 +8,7 @@ WARN      = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpo
             -Wwrite-strings -Wvla -Wformat=2 -Wimplicit-fallthrough -Wundef
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -g $(WARN) -Isrc -isystem $(DUCKDB_INC) $(EXTRA_CFLAGS)
 LIBS      = -L$(DUCKDB_LIB) -lduckdb -Wl,-rpath,$(abspath $(DUCKDB_LIB)) \
-            -lsqlite3 -ljansson -lmicrohttpd -lcurl -ledit -lz -lsnappy -lzstd -lpthread -lm
+            -lsqlite3 -ljansson -lmicrohttpd -lcurl -lcrypto -ledit -lz -lsnappy -lzstd -lpthread -lm
 
 BUILD    ?= build
 OPTFLAGS ?= -O2
@@ -47,6 +47,9 @@ $(BUILD)/bench-commit: $(BUILD)/bench/commit.o $(BUILD)/libtarn.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
 
 $(BUILD)/bench-history: $(BUILD)/bench/history.o $(BUILD)/libtarn.a
+	$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
+
+$(BUILD)/bench-upsert: $(BUILD)/bench/upsert.o $(BUILD)/libtarn.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
 
 test-unit: $(BUILD)/unit_tests

@@ -1,5 +1,9 @@
 /* catalog.c - the SQLite catalog in the Iceberg SQL catalog schema (see catalog.h).
  *
+ * Threads share one connection: each public function holds the connection's (recursive) mutex
+ * for its whole run, so a statement and the sqlite3_changes() that judges it, or the statements
+ * of one transaction, never interleave with another thread's.
+ *
  * Every statement is prepared per call; the catalog is small and the statements cheap next to
  * the file I/O of a commit. SQLite's own busy handler waits up to BUSY_TIMEOUT_MS for another
  * process's write lock. */
@@ -10,6 +14,17 @@
 #include <string.h>
 
 #define BUSY_TIMEOUT_MS 10000
+
+/* Run "call" holding the connection's mutex, and return its result. */
+#define WITH_LOCK(call)                                                                            \
+    do {                                                                                           \
+        sqlite3_mutex *mutex_ = sqlite3_db_mutex(cat->db);                                         \
+        int rc_;                                                                                   \
+        sqlite3_mutex_enter(mutex_);                                                               \
+        rc_ = (call);                                                                              \
+        sqlite3_mutex_leave(mutex_);                                                               \
+        return rc_;                                                                                \
+    } while (0)
 
 struct tn_catalog {
     sqlite3 *db;
@@ -110,7 +125,7 @@ void tn_catalog_close(struct tn_catalog *cat)
     free(cat);
 }
 
-int tn_catalog_create_namespace(struct tn_catalog *cat, const char *ns, struct tn_err *err)
+static int locked_create_namespace(struct tn_catalog *cat, const char *ns, struct tn_err *err)
 {
     sqlite3_stmt *st;
     int rc = prepare(cat, &st, err,
@@ -124,7 +139,7 @@ int tn_catalog_create_namespace(struct tn_catalog *cat, const char *ns, struct t
     return rc;
 }
 
-int tn_catalog_namespace_exists(struct tn_catalog *cat, const char *ns, struct tn_err *err)
+static int locked_namespace_exists(struct tn_catalog *cat, const char *ns, struct tn_err *err)
 {
     sqlite3_stmt *st;
     int rc = prepare(cat, &st, err,
@@ -144,7 +159,7 @@ int tn_catalog_namespace_exists(struct tn_catalog *cat, const char *ns, struct t
     return -1;
 }
 
-int tn_catalog_load(struct tn_catalog *cat, const char *ns, const char *table, char **out,
+static int locked_load(struct tn_catalog *cat, const char *ns, const char *table, char **out,
                     struct tn_err *err)
 {
     sqlite3_stmt *st;
@@ -168,7 +183,7 @@ int tn_catalog_load(struct tn_catalog *cat, const char *ns, const char *table, c
     return rc;
 }
 
-int tn_catalog_create(struct tn_catalog *cat, const char *ns, const char *table,
+static int locked_create(struct tn_catalog *cat, const char *ns, const char *table,
                       const char *location, struct tn_err *err)
 {
     sqlite3_stmt *st;
@@ -196,7 +211,7 @@ int tn_catalog_create(struct tn_catalog *cat, const char *ns, const char *table,
     return rc;
 }
 
-int tn_catalog_swap(struct tn_catalog *cat, const char *ns, const char *table,
+static int locked_swap(struct tn_catalog *cat, const char *ns, const char *table,
                     const char *expected, const char *new_location, struct tn_err *err)
 {
     sqlite3_stmt *st;
@@ -225,7 +240,7 @@ int tn_catalog_swap(struct tn_catalog *cat, const char *ns, const char *table,
                    table);
 }
 
-int tn_catalog_drop(struct tn_catalog *cat, const char *ns, const char *table,
+static int locked_drop(struct tn_catalog *cat, const char *ns, const char *table,
                     struct tn_err *err)
 {
     sqlite3_stmt *st;
@@ -248,7 +263,7 @@ int tn_catalog_drop(struct tn_catalog *cat, const char *ns, const char *table,
     return rc;
 }
 
-int tn_catalog_rename(struct tn_catalog *cat, const char *ns, const char *table,
+static int locked_rename(struct tn_catalog *cat, const char *ns, const char *table,
                       const char *new_ns, const char *new_table, struct tn_err *err)
 {
     sqlite3_stmt *st;
@@ -273,7 +288,7 @@ int tn_catalog_rename(struct tn_catalog *cat, const char *ns, const char *table,
     return rc;
 }
 
-int tn_catalog_list(struct tn_catalog *cat, const char *ns, struct tn_catalog_entry **out,
+static int locked_list(struct tn_catalog *cat, const char *ns, struct tn_catalog_entry **out,
                     size_t *out_n, struct tn_err *err)
 {
     sqlite3_stmt *st;
@@ -321,7 +336,7 @@ void tn_catalog_entries_free(struct tn_catalog_entry *e, size_t n)
     free(e);
 }
 
-int tn_catalog_set_option(struct tn_catalog *cat, const char *ns, const char *table,
+static int locked_set_option(struct tn_catalog *cat, const char *ns, const char *table,
                           const char *key, const char *value, struct tn_err *err)
 {
     sqlite3_stmt *st;
@@ -338,7 +353,7 @@ int tn_catalog_set_option(struct tn_catalog *cat, const char *ns, const char *ta
     return run(cat, st, NULL, err);
 }
 
-int tn_catalog_get_option(struct tn_catalog *cat, const char *ns, const char *table,
+static int locked_get_option(struct tn_catalog *cat, const char *ns, const char *table,
                           const char *key, char **out, struct tn_err *err)
 {
     sqlite3_stmt *st;
@@ -356,4 +371,62 @@ int tn_catalog_get_option(struct tn_catalog *cat, const char *ns, const char *ta
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return db_fail(cat, "read", err);
     return 0;
+}
+
+int tn_catalog_create_namespace(struct tn_catalog *cat, const char *ns, struct tn_err *err)
+{
+    WITH_LOCK(locked_create_namespace(cat, ns, err));
+}
+
+int tn_catalog_namespace_exists(struct tn_catalog *cat, const char *ns, struct tn_err *err)
+{
+    WITH_LOCK(locked_namespace_exists(cat, ns, err));
+}
+
+int tn_catalog_load(struct tn_catalog *cat, const char *ns, const char *table, char **out,
+                    struct tn_err *err)
+{
+    WITH_LOCK(locked_load(cat, ns, table, out, err));
+}
+
+int tn_catalog_create(struct tn_catalog *cat, const char *ns, const char *table,
+                      const char *location, struct tn_err *err)
+{
+    WITH_LOCK(locked_create(cat, ns, table, location, err));
+}
+
+int tn_catalog_swap(struct tn_catalog *cat, const char *ns, const char *table,
+                    const char *expected, const char *new_location, struct tn_err *err)
+{
+    WITH_LOCK(locked_swap(cat, ns, table, expected, new_location, err));
+}
+
+int tn_catalog_drop(struct tn_catalog *cat, const char *ns, const char *table,
+                    struct tn_err *err)
+{
+    WITH_LOCK(locked_drop(cat, ns, table, err));
+}
+
+int tn_catalog_rename(struct tn_catalog *cat, const char *ns, const char *table,
+                      const char *new_ns, const char *new_table, struct tn_err *err)
+{
+    WITH_LOCK(locked_rename(cat, ns, table, new_ns, new_table, err));
+}
+
+int tn_catalog_list(struct tn_catalog *cat, const char *ns, struct tn_catalog_entry **out,
+                    size_t *out_n, struct tn_err *err)
+{
+    WITH_LOCK(locked_list(cat, ns, out, out_n, err));
+}
+
+int tn_catalog_set_option(struct tn_catalog *cat, const char *ns, const char *table,
+                          const char *key, const char *value, struct tn_err *err)
+{
+    WITH_LOCK(locked_set_option(cat, ns, table, key, value, err));
+}
+
+int tn_catalog_get_option(struct tn_catalog *cat, const char *ns, const char *table,
+                          const char *key, char **out, struct tn_err *err)
+{
+    WITH_LOCK(locked_get_option(cat, ns, table, key, out, err));
 }

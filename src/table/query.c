@@ -172,8 +172,10 @@ static int resolve_table(struct resolver *r, json_t *node)
     }
     is_target = !dollar && r->opt && r->opt->target_table &&
                 strcmp(r->opt->target_ns, ns) == 0 && strcmp(r->opt->target_table, tbl) == 0;
-    if (!rc && is_target)
-        snapshot = r->opt->target_snapshot;
+    if (!rc && is_target) /* the head of main reads with the current schema (-1) */
+        snapshot = r->opt->target_snapshot == t->meta->current_snapshot_id
+                       ? -1
+                       : r->opt->target_snapshot;
     if (!rc && dollar) {
         tn_buf_addstr(&sql, "SELECT * FROM ", NULL);
         rc = tn_metadata_table_sql(r->wh, t, dollar + 1, snapshot, &sql, r->err);

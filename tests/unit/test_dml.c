@@ -139,10 +139,18 @@ static void test_update_and_time_travel(void)
     CHECK_SCALAR(&fx, sql, "3");
     CHECK_INT_EQ(tn_table_dml(fx.wh, fx.s, "UPDATE t SET nope = 1", NULL, &res, &err),
                  TN_ENOTFOUND);
+    /* a column added after the last write can be set */
+    {
+        struct tn_alter_result ar;
+        CHECK_OK(tn_table_alter(fx.wh, fx.s, "ALTER TABLE t ADD COLUMN note VARCHAR", &ar, &err));
+        CHECK_OK(tn_table_dml(fx.wh, fx.s, "UPDATE t SET note = 'hi' WHERE id = 5", NULL, &res,
+                              &err));
+        CHECK_SCALAR(&fx, "SELECT note FROM t WHERE id = 5", "hi");
+    }
     CHECK_INT_EQ(tn_table_dml(fx.wh, fx.s, "UPDATE t SET name = CAST('x' AS INTEGER) + 'y'",
                               NULL, &res, &err) != 0,
                  1);
-    CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$snapshots\"", "3");
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$snapshots\"", "4");
     free(first);
     teardown(&fx);
 }

@@ -1,0 +1,136 @@
+/* http.h - tarn's HTTP server: the API of SPEC.md served by libmicrohttpd on one port.
+ *
+ * tn_http_serve runs a daemon with one thread per connection, so handlers may block in DuckDB.
+ * The warehouse is shared by every thread; each request opens its own DuckDB session. The
+ * second half of this header is the interface between the server core (server.c: connections,
+ * bodies, auth, errors, metrics, timeouts) and the route handlers (routes*.c); nothing outside
+ * src/http uses it. */
+#ifndef TN_HTTP_H
+#define TN_HTTP_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/core.h"
+#include "table/table.h"
+
+#define TN_HTTP_DEFAULT_HOST          "127.0.0.1"
+#define TN_HTTP_DEFAULT_PORT          8000
+#define TN_HTTP_DEFAULT_MAX_UPLOAD    (10ULL * 1024 * 1024 * 1024)
+#define TN_HTTP_DEFAULT_QUERY_TIMEOUT 60
+#define TN_HTTP_DEFAULT_ROW_LIMIT     10000
+
+struct tn_http_options {
+    const char *host;    /* NULL: 127.0.0.1 */
+    int port;            /* 0: 8000 */
+    const char *token;   /* every request must carry "Authorization: Bearer <token>" */
+    int no_auth;         /* allow a non-loopback host without a token */
+    uint64_t max_upload; /* bytes in one upload; 0: 10 GiB */
+    int query_timeout;   /* seconds a query may run; 0: 60 */
+    int64_t row_limit;   /* default JSON row limit; 0: 10000 */
+    int quiet;           /* no startup line on stderr */
+    const char *version; /* tarn's version, for /health and /openapi.json */
+};
+
+/* Serve "wh" until SIGTERM or SIGINT, then stop accepting connections, let the requests in
+ * flight finish and return 0. Fails (TN_EINPUT) before serving when the options are unusable,
+ * for example a non-loopback host with neither a token nor "no_auth". */
+int tn_http_serve(struct tn_warehouse *wh, const struct tn_http_options *opt, struct tn_err *err);
+
+/* Parse a byte size: "1048576", "500MB", "10GiB", "2g" (k, m, g, t: powers of 1024). */
+int tn_http_parse_size(const char *s, uint64_t *out);
+
+/* For the command line: set serve option "name" (host, port, token, no-auth, max-upload,
+ * query-timeout) from its text "value" (NULL for no-auth), and read the same options from the
+ * environment (TARN_HOST, TARN_PORT, TARN_TOKEN, TARN_NO_AUTH, TARN_MAX_UPLOAD,
+ * TARN_QUERY_TIMEOUT). TN_EINPUT for a value that does not parse. */
+int tn_http_option_set(struct tn_http_options *o, const char *name, const char *value,
+                       struct tn_err *err);
+int tn_http_options_env(struct tn_http_options *o, struct tn_err *err);
+
+/*---- Internal to src/http: what the route handlers see ----*/
+
+struct MHD_Connection;
+struct MHD_Response;
+struct tn_http_server;
+
+enum tn_http_body { TN_BODY_NONE, TN_BODY_JSON, TN_BODY_UPLOAD };
+
+struct tn_http_req {
+    struct tn_http_server *srv;
+    struct tn_warehouse *wh;
+    const struct tn_http_options *opt;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *path;
+    char *arg;         /* the {table} of the route's path, or NULL */
+    json_t *json;      /* a JSON route's parsed body (NULL when the body was empty) */
+    char *upload_path; /* an upload route's body, as a temporary file */
+    uint64_t upload_bytes;
+    uint64_t upload_longest_line; /* the longest run of bytes between newlines */
+    char *upload_name;            /* the multipart part's file name, or NULL */
+    char *upload_type;            /* the part's or the body's content type, or NULL */
+    json_t *form;                 /* the other fields of a multipart body (strings) */
+    void *state; /* the route's own, made by its begin hook; freed with free_state */
+    void (*free_state)(void *state);
+};
+
+/* A handler's answer: a status and a response (ownership moves to the server). */
+struct tn_http_reply {
+    unsigned int status;
+    struct MHD_Response *response;
+};
+
+/* A query argument, else a multipart form field, else NULL. */
+const char *tn_http_param(const struct tn_http_req *req, const char *name);
+/* A request header, or NULL. */
+const char *tn_http_header(const struct tn_http_req *req, const char *name);
+/* Milliseconds since "t0" (a tn_monotonic_s() time), rounded to microseconds. */
+double tn_http_ms_since(double t0);
+/* The warehouse's directory for temporary files (<warehouse>/.tmp). */
+const char *tn_http_tmp_dir(const struct tn_http_server *srv);
+
+/* Replies; each takes ownership of what it is given. */
+void tn_http_reply_json(struct tn_http_reply *out, unsigned int status, json_t *body);
+void tn_http_reply_text(struct tn_http_reply *out, unsigned int status, const char *content_type,
+                        char *text, size_t len);
+/* SPEC's error body for "err". */
+void tn_http_reply_error(struct tn_http_reply *out, const struct tn_err *err);
+
+/* Metrics the routes report. */
+void tn_http_count_commit(struct tn_http_server *srv, const struct tn_commit_result *res);
+void tn_http_count_rows(struct tn_http_server *srv, int64_t rows);
+/* The Prometheus text of every counter (caller frees). */
+char *tn_http_metrics_text(struct tn_http_server *srv);
+
+/* Query timeouts: a watchdog interrupts "s" once "seconds" have passed. tn_http_watch_end
+ * must be called before the session is closed; it returns 1 when the watchdog fired. */
+struct tn_http_watch;
+struct tn_http_watch *tn_http_watch_begin(struct tn_http_server *srv, struct tn_session *s,
+                                          int seconds);
+int tn_http_watch_fired(const struct tn_http_watch *w);
+int tn_http_watch_end(struct tn_http_server *srv, struct tn_http_watch *w);
+
+/* Route hooks: "begin" runs once the headers are in (before the body is read) and may refuse
+ * the request early; "handle" runs once the whole body is in. */
+typedef int (*tn_http_begin_fn)(struct tn_http_req *req, struct tn_err *err);
+typedef int (*tn_http_handle_fn)(struct tn_http_req *req, struct tn_http_reply *out,
+                                 struct tn_err *err);
+
+int tn_route_health(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+int tn_route_metrics(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+int tn_route_openapi(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+int tn_route_docs(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+int tn_route_tables(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+int tn_route_table_get(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+int tn_route_snapshots(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+int tn_route_table_create(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+int tn_route_table_register(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+int tn_route_table_drop(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+int tn_route_ingest_begin(struct tn_http_req *req, struct tn_err *err);
+int tn_route_ingest(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+/* A begin hook that checks the route's {table} argument. */
+int tn_route_check_table(struct tn_http_req *req, struct tn_err *err);
+
+#endif /* TN_HTTP_H */

@@ -1,0 +1,791 @@
+/* routes_query.c - GET /query and POST /query: one read-only statement, resolved so that tarn
+ * tables read their Iceberg files at one snapshot, run on its own DuckDB session and streamed
+ * back as JSON, CSV, NDJSON or Parquet.
+ *
+ * What runs: exactly one statement (a second one after ';' is refused): what DuckDB can
+ * serialise as a SELECT (SELECT, WITH, VALUES, FROM-first, DESCRIBE, SHOW, SUMMARIZE), EXPLAIN
+ * of such a statement, and -- with POST only -- INSERT INTO, UPDATE, DELETE FROM, MERGE INTO and
+ * ALTER TABLE on tarn tables, each through the table layer as one commit. Everything else is
+ * refused before it reaches the engine; the engine's own sandbox (engine.c) is the second line.
+ *
+ * Streaming: the statement is opened and its first chunk fetched while the handler runs, so that
+ * errors found then get their proper status; after that the rows are rendered chunk by chunk as
+ * libmicrohttpd asks for more bytes, and nothing but the current chunk is held in memory. DuckDB
+ * itself renders the cells: JSON rows with json_array(*COLUMNS(*)), NDJSON with to_json, CSV
+ * cells with CAST(COLUMNS(*) AS VARCHAR). JSON has no NaN or Infinity, so those become the
+ * strings "NaN", "Infinity" and "-Infinity" (as Trino's client protocol does).
+ *
+ * Time limit: a watchdog interrupts the session after --query-timeout seconds, streaming
+ * included; before the first byte is sent that is a 503 with a message, afterwards the response
+ * is cut off. */
+#include "http/http.h"
+
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STREAM_BLOCK     (64 * 1024)
+#define EXPLAIN_MAX_ROWS 10000
+
+enum format { F_JSON, F_CSV, F_NDJSON, F_PARQUET };
+
+struct query_params {
+    const char *sql;
+    enum format format;
+    int64_t limit; /* -1: none */
+    int64_t snapshot_id;
+    const char *as_of; /* text, or NULL */
+    int64_t as_of_ms;  /* -1: none (yet) */
+};
+
+/*---- Parameters ----*/
+
+static int parse_format(const char *f, enum format *out, struct tn_err *err)
+{
+    if (!f || !*f || strcasecmp(f, "json") == 0)
+        *out = F_JSON;
+    else if (strcasecmp(f, "csv") == 0)
+        *out = F_CSV;
+    else if (strcasecmp(f, "ndjson") == 0 || strcasecmp(f, "jsonl") == 0)
+        *out = F_NDJSON;
+    else if (strcasecmp(f, "parquet") == 0)
+        *out = F_PARQUET;
+    else if (strcasecmp(f, "arrow") == 0)
+        return tn_fail(err, TN_EINPUT,
+                       "format=arrow is not supported yet; use json, csv, ndjson or parquet");
+    else
+        return tn_fail(err, TN_EINPUT, "unknown format '%.40s': use json, csv, ndjson or parquet",
+                       f);
+    return 0;
+}
+
+static int parse_int_param(const char *name, const char *text, json_t *j, int64_t min, int64_t *out,
+                           struct tn_err *err)
+{
+    int64_t v = 0;
+    int bad;
+
+    if (j && json_is_null(j))
+        return 0;
+    if (j && json_is_integer(j)) {
+        v = (int64_t)json_integer_value(j);
+        bad = 0;
+    } else if (j) {
+        bad = !json_is_string(j) || tn_parse_i64(json_string_value(j), &v);
+    } else {
+        bad = !text || tn_parse_i64(text, &v);
+    }
+    if (bad)
+        return tn_fail(err, TN_EINPUT, "%s must be a whole number", name);
+    if (v < min)
+        return tn_fail(err, TN_EINPUT, "%s must be at least %lld", name, (long long)min);
+    *out = v;
+    return 0;
+}
+
+static int query_params(struct tn_http_req *req, struct query_params *p, struct tn_err *err)
+{
+    const char *format, *limit, *snap;
+    json_t *body = req->json;
+    int rc;
+
+    memset(p, 0, sizeof(*p));
+    p->limit = -1;
+    p->snapshot_id = -1;
+    p->as_of_ms = -1;
+    if (strcmp(req->method, "POST") == 0) {
+        json_t *v;
+        if (!body)
+            return tn_fail(err, TN_EINPUT, "send a JSON body: {\"sql\": \"SELECT ...\"}");
+        v = json_object_get(body, "sql");
+        if (v && !json_is_string(v))
+            return tn_fail(err, TN_EINPUT, "\"sql\" must be a string");
+        p->sql = json_string_value(v);
+        v = json_object_get(body, "format");
+        if (v && !json_is_string(v) && !json_is_null(v))
+            return tn_fail(err, TN_EINPUT, "\"format\" must be a string");
+        rc = parse_format(json_string_value(v), &p->format, err);
+        if (!rc && json_object_get(body, "limit"))
+            rc = parse_int_param("limit", NULL, json_object_get(body, "limit"), 0, &p->limit, err);
+        if (!rc && json_object_get(body, "snapshot_id"))
+            rc = parse_int_param("snapshot_id", NULL, json_object_get(body, "snapshot_id"),
+                                 INT64_MIN, &p->snapshot_id, err);
+        v = json_object_get(body, "as_of");
+        if (!rc && json_is_integer(v))
+            p->as_of_ms = (int64_t)json_integer_value(v);
+        else if (!rc && json_is_string(v))
+            p->as_of = json_string_value(v);
+        else if (!rc && v && !json_is_null(v))
+            rc = tn_fail(err, TN_EINPUT,
+                         "\"as_of\" must be a timestamp string or epoch milliseconds");
+        if (rc)
+            return rc;
+    } else {
+        p->sql = tn_http_param(req, "sql");
+        format = tn_http_param(req, "format");
+        limit = tn_http_param(req, "limit");
+        snap = tn_http_param(req, "snapshot_id");
+        p->as_of = tn_http_param(req, "as_of");
+        rc = parse_format(format, &p->format, err);
+        if (!rc && limit)
+            rc = parse_int_param("limit", limit, NULL, 0, &p->limit, err);
+        if (!rc && snap)
+            rc = parse_int_param("snapshot_id", snap, NULL, INT64_MIN, &p->snapshot_id, err);
+        if (rc)
+            return rc;
+    }
+    if (!p->sql || !*p->sql)
+        return tn_fail(err, TN_EINPUT, "give the query in \"sql\"");
+    if (p->as_of && !*p->as_of)
+        p->as_of = NULL;
+    if (p->as_of && p->snapshot_id != -1)
+        return tn_fail(err, TN_EINPUT, "give snapshot_id or as_of, not both");
+    if (p->limit == -1 && p->format == F_JSON)
+        p->limit = req->opt->row_limit;
+    return 0;
+}
+
+/* The time "as_of" names, in epoch milliseconds (a number of milliseconds, or any timestamp
+ * DuckDB can cast; one without a zone is UTC). */
+static int as_of_ms(struct tn_session *s, const char *as_of, int64_t *out, struct tn_err *err)
+{
+    struct tn_buf q = TN_BUF_INIT(0);
+    struct tn_rows *r = NULL;
+    int rc;
+
+    if (!tn_parse_i64(as_of, out))
+        return 0;
+    tn_buf_addstr(&q, "SELECT epoch_ms(CAST(", NULL);
+    tn_sql_string(&q, as_of);
+    tn_buf_addstr(&q, " AS TIMESTAMPTZ))", NULL);
+    rc = tn_engine_rows(s, q.buf, 1, &r, err);
+    if (!rc && (r->nrows != 1 || !tn_rows_get(r, 0, 0) || tn_parse_i64(tn_rows_get(r, 0, 0), out)))
+        rc = tn_fail(err, TN_EINPUT, "as_of '%.60s' is not a timestamp", as_of);
+    if (rc)
+        tn_fail(err, TN_EINPUT,
+                "as_of '%.60s' is not a timestamp: use e.g. '2026-01-31 12:00:00' (UTC), "
+                "'2026-01-31T12:00:00+01:00' or epoch milliseconds",
+                as_of);
+    tn_rows_free(r);
+    tn_buf_release(&q);
+    return rc;
+}
+
+/*---- Statement classification ----*/
+
+/* The first keyword of "sql", upper-cased, skipping blanks, comments and opening parentheses;
+ * "*rest" points just after it. */
+static void first_keyword(const char *sql, char *out, size_t cap, const char **rest)
+{
+    const char *p = sql;
+    size_t n = 0;
+
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' || *p == '(')
+            p++;
+        if (p[0] == '-' && p[1] == '-') {
+            while (*p && *p != '\n')
+                p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            const char *end = strstr(p + 2, "*/");
+            p = end ? end + 2 : p + strlen(p);
+        } else {
+            break;
+        }
+    }
+    while (n + 1 < cap && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_')) {
+        out[n++] = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+        p++;
+    }
+    out[n] = '\0';
+    if (rest)
+        *rest = p;
+}
+
+/* Why a statement that is neither a read nor a write tarn runs is refused. */
+static int refuse(const char *sql, struct tn_err *err)
+{
+    char kw[32];
+
+    first_keyword(sql, kw, sizeof(kw), NULL);
+    return tn_fail(err, TN_EFORBIDDEN,
+                   "only SELECT queries are allowed here; %s statements are refused (allowed: "
+                   "SELECT, WITH, VALUES, FROM, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN, and with POST "
+                   "INSERT, UPDATE, DELETE, MERGE, ALTER TABLE on tarn tables)",
+                   *kw ? kw : "this");
+}
+
+/* Give engine errors the status they deserve. "wrapped": the statement that failed was the
+ * rewritten one, whose text (DuckDB's "LINE 1: ..." excerpt) would only confuse the user. */
+static void classify_engine_error(struct tn_err *err, int wrapped)
+{
+    char *line = wrapped ? strstr(err->msg, "\n\nLINE ") : NULL;
+
+    if (line)
+        *line = '\0';
+    if (err->code != TN_EINPUT)
+        return;
+    if (strncmp(err->msg, "Permission Error", 16) == 0)
+        err->code = TN_EFORBIDDEN;
+    else if (strstr(err->msg, "Table with name") && strstr(err->msg, "does not exist"))
+        err->code = TN_ENOTABLE;
+}
+
+/*---- Rendering ----*/
+
+/* Append JSON text, turning the bare NaN, Infinity and -Infinity DuckDB writes into strings. */
+static void add_json(struct tn_buf *b, const char *s, size_t n)
+{
+    size_t start = 0;
+    int in_str = 0;
+
+    if (!memchr(s, 'N', n) && !memchr(s, 'I', n)) {
+        tn_buf_add(b, s, n, NULL);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+            continue;
+        }
+        if (c == '"') {
+            in_str = 1;
+        } else if (c == 'N' && i + 3 <= n && memcmp(s + i, "NaN", 3) == 0) {
+            tn_buf_add(b, s + start, i - start, NULL);
+            tn_buf_addstr(b, "\"NaN\"", NULL);
+            i += 2;
+            start = i + 1;
+        } else if ((c == 'I' || c == '-') && i + 8 + (c == '-') <= n &&
+                   memcmp(s + i + (c == '-'), "Infinity", 8) == 0) {
+            tn_buf_add(b, s + start, i - start, NULL);
+            tn_buf_addstr(b, c == '-' ? "\"-Infinity\"" : "\"Infinity\"", NULL);
+            i += 7 + (c == '-');
+            start = i + 1;
+        }
+    }
+    tn_buf_add(b, s + start, n - start, NULL);
+}
+
+static void add_csv_cell(struct tn_buf *b, const char *v, size_t n)
+{
+    size_t start = 0;
+
+    if (!v)
+        return; /* NULL is an empty field; an empty string is "" */
+    if (n && !memchr(v, ',', n) && !memchr(v, '"', n) && !memchr(v, '\n', n) &&
+        !memchr(v, '\r', n)) {
+        tn_buf_add(b, v, n, NULL);
+        return;
+    }
+    tn_buf_add(b, "\"", 1, NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == '"') {
+            tn_buf_add(b, v + start, i + 1 - start, NULL);
+            tn_buf_add(b, "\"", 1, NULL);
+            start = i + 1;
+        }
+    }
+    tn_buf_add(b, v + start, n - start, NULL);
+    tn_buf_add(b, "\"", 1, NULL);
+}
+
+/*---- Streaming ----*/
+
+struct qstream {
+    struct tn_http_server *srv;
+    struct tn_session *session;
+    struct tn_http_watch *watch;
+    struct tn_stream *st;
+    enum format format;
+    int64_t limit;
+    int64_t sent;
+    size_t chunk_rows, chunk_pos;
+    int truncated, done, finished, failed;
+    double t0;
+    struct tn_buf out;
+    size_t out_pos;
+};
+
+static void qstream_release(struct qstream *q)
+{
+    tn_stream_close(q->st);
+    q->st = NULL;
+    tn_http_watch_end(q->srv, q->watch);
+    q->watch = NULL;
+    tn_session_close(q->session);
+    q->session = NULL;
+}
+
+static void qstream_free(void *cls)
+{
+    struct qstream *q = cls;
+
+    qstream_release(q);
+    tn_buf_release(&q->out);
+    free(q);
+}
+
+static void render_row(struct qstream *q, size_t row)
+{
+    size_t ncols = tn_stream_ncols(q->st), len = 0;
+    const char *v;
+
+    switch (q->format) {
+    case F_JSON:
+        v = tn_stream_cell(q->st, row, 0, &len);
+        if (q->sent)
+            tn_buf_add(&q->out, ",", 1, NULL);
+        if (v)
+            add_json(&q->out, v, len);
+        else
+            tn_buf_addstr(&q->out, "null", NULL);
+        break;
+    case F_NDJSON:
+        v = tn_stream_cell(q->st, row, 0, &len);
+        if (v)
+            add_json(&q->out, v, len);
+        else
+            tn_buf_addstr(&q->out, "null", NULL);
+        tn_buf_add(&q->out, "\n", 1, NULL);
+        break;
+    case F_CSV:
+        for (size_t c = 0; c < ncols; c++) {
+            if (c)
+                tn_buf_add(&q->out, ",", 1, NULL);
+            v = tn_stream_cell(q->st, row, c, &len);
+            add_csv_cell(&q->out, v, len);
+        }
+        tn_buf_add(&q->out, "\n", 1, NULL);
+        break;
+    case F_PARQUET:
+        break;
+    }
+}
+
+/* Put the next piece of output in q->out: the rest of the current chunk, else the next chunk,
+ * else the end. Returns -1 when the query failed. */
+static int produce(struct qstream *q)
+{
+    while (!q->done && q->chunk_pos >= q->chunk_rows) {
+        struct tn_err err = {0};
+        q->chunk_pos = 0;
+        if (tn_stream_next(q->st, &q->chunk_rows, &err)) {
+            fprintf(stderr, "tarn: query stream: %s%s\n", err.msg,
+                    tn_http_watch_fired(q->watch) ? " (timed out)" : "");
+            return -1;
+        }
+        if (q->chunk_rows == 0)
+            q->done = 1;
+    }
+    while (!q->done && q->chunk_pos < q->chunk_rows) {
+        if (q->limit >= 0 && q->sent >= q->limit) {
+            q->truncated = 1;
+            q->done = 1;
+            break;
+        }
+        render_row(q, q->chunk_pos++);
+        q->sent++;
+        if (q->out.len >= STREAM_BLOCK)
+            return 0;
+    }
+    if (q->done && !q->finished) {
+        if (q->format == F_JSON)
+            tn_buf_addf(&q->out, NULL, "],\"row_count\":%lld,\"truncated\":%s,\"elapsed_ms\":%.3f}",
+                        (long long)q->sent, q->truncated ? "true" : "false",
+                        (tn_monotonic_s() - q->t0) * 1000.0);
+        q->finished = 1;
+        qstream_release(q); /* the session is free again as soon as the rows are out */
+    }
+    return 0;
+}
+
+static ssize_t qstream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct qstream *q = cls;
+    size_t n;
+
+    (void)pos;
+    while (q->out_pos >= q->out.len) {
+        if (q->finished || q->failed)
+            return q->failed ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
+        tn_buf_reset(&q->out);
+        q->out_pos = 0;
+        if (produce(q)) {
+            q->failed = 1;
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+    }
+    n = q->out.len - q->out_pos;
+    if (n > max)
+        n = max;
+    memcpy(buf, q->out.buf + q->out_pos, n);
+    q->out_pos += n;
+    return (ssize_t)n;
+}
+
+/* Column names and DuckDB types of "resolved", as the JSON header's "columns". */
+static int column_types(struct tn_session *s, const char *resolved, struct tn_buf *out,
+                        struct tn_err *err)
+{
+    char *q = tn_asprintf("DESCRIBE SELECT * FROM (%s) _t", resolved);
+    struct tn_rows *r = NULL;
+    int rc = tn_engine_rows(s, q, 100000, &r, err);
+
+    free(q);
+    if (rc)
+        return rc;
+    tn_buf_addstr(out, "{\"columns\":[", NULL);
+    for (size_t i = 0; i < r->nrows; i++) {
+        json_t *col =
+            json_pack("{s:s?, s:s?}", "name", tn_rows_get(r, i, 0), "type", tn_rows_get(r, i, 1));
+        char *text = json_dumps(col, JSON_COMPACT);
+        tn_buf_addf(out, NULL, "%s%s", i ? "," : "", text ? text : "{}");
+        free(text);
+        json_decref(col);
+    }
+    tn_buf_addstr(out, "],\"rows\":[", NULL);
+    tn_rows_free(r);
+    return 0;
+}
+
+/*---- The formats ----*/
+
+static int run_stream(struct tn_http_req *req, const struct query_params *p, struct qstream *q,
+                      const char *resolved, struct tn_http_reply *out, struct tn_err *err)
+{
+    struct tn_buf sql = TN_BUF_INIT(0);
+    const char *ctype = "application/json";
+    int rc = 0;
+
+    switch (p->format) {
+    case F_JSON:
+        rc = column_types(q->session, resolved, &q->out, err);
+        tn_buf_addf(&sql, NULL, "SELECT CAST(json_array(*COLUMNS(*)) AS VARCHAR) FROM (%s) _t",
+                    resolved);
+        break;
+    case F_NDJSON:
+        ctype = "application/x-ndjson";
+        tn_buf_addf(&sql, NULL, "SELECT CAST(to_json(_t) AS VARCHAR) FROM (%s) _t", resolved);
+        break;
+    default:
+        ctype = "text/csv; charset=utf-8";
+        tn_buf_addf(&sql, NULL, "SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (%s) _t", resolved);
+        break;
+    }
+    if (p->limit >= 0)
+        tn_buf_addf(&sql, NULL, " LIMIT %lld", (long long)p->limit + 1);
+    if (!rc)
+        rc = tn_stream_open(q->session, sql.buf, &q->st, err);
+    if (!rc) /* the first chunk: most errors show up here, while a status can still be sent */
+        rc = tn_stream_next(q->st, &q->chunk_rows, err);
+    tn_buf_release(&sql);
+    if (rc)
+        return rc;
+    if (q->chunk_rows == 0)
+        q->done = 1;
+    if (p->format == F_CSV) {
+        for (size_t c = 0; c < tn_stream_ncols(q->st); c++) {
+            const char *name = tn_stream_name(q->st, c);
+            if (c)
+                tn_buf_add(&q->out, ",", 1, NULL);
+            add_csv_cell(&q->out, name, strlen(name));
+        }
+        tn_buf_add(&q->out, "\n", 1, NULL);
+    }
+    out->status = 200;
+    out->response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, qstream_read,
+                                                      q, qstream_free);
+    if (!out->response)
+        abort();
+    MHD_add_response_header(out->response, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    (void)req;
+    return 0;
+}
+
+static int run_parquet(struct tn_http_req *req, const struct query_params *p, struct tn_session *s,
+                       const char *resolved, struct tn_http_reply *out, struct tn_err *err)
+{
+    struct tn_buf sql = TN_BUF_INIT(0);
+    char uuid[37];
+    char *path;
+    struct stat sb;
+    int fd = -1, rc;
+
+    tn_uuid4(uuid);
+    path = tn_asprintf("%s/query-%s.parquet", tn_http_tmp_dir(req->srv), uuid);
+    tn_buf_addf(&sql, NULL, "COPY (SELECT * FROM (%s) _t", resolved);
+    if (p->limit >= 0)
+        tn_buf_addf(&sql, NULL, " LIMIT %lld", (long long)p->limit);
+    tn_buf_addstr(&sql, ") TO ", NULL);
+    tn_sql_string(&sql, path);
+    tn_buf_addstr(&sql, " (FORMAT parquet, COMPRESSION zstd)", NULL);
+    rc = tn_engine_exec(s, sql.buf, err);
+    if (!rc) {
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &sb))
+            rc = tn_fail(err, TN_EINTERNAL, "cannot read back the Parquet result");
+    }
+    unlink(path); /* the open descriptor keeps the data until the response is sent */
+    if (!rc) {
+        out->status = 200;
+        out->response = MHD_create_response_from_fd64((uint64_t)sb.st_size, fd);
+        if (!out->response)
+            abort();
+        fd = -1; /* libmicrohttpd closes it */
+        MHD_add_response_header(out->response, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                "application/vnd.apache.parquet");
+        MHD_add_response_header(out->response, MHD_HTTP_HEADER_CONTENT_DISPOSITION,
+                                "attachment; filename=\"result.parquet\"");
+    }
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    tn_buf_release(&sql);
+    return rc;
+}
+
+/* EXPLAIN [ANALYZE] of a resolved SELECT: a small result, answered whole. */
+static int run_explain(const struct query_params *p, struct tn_session *s, const char *prefix,
+                       const char *resolved, double t0, struct tn_http_reply *out,
+                       struct tn_err *err)
+{
+    char *sql = tn_asprintf("%s %s", prefix, resolved);
+    struct tn_rows *r = NULL;
+    int rc = tn_engine_rows(s, sql, EXPLAIN_MAX_ROWS, &r, err);
+
+    free(sql);
+    if (rc)
+        return rc;
+    if (p->format == F_CSV) {
+        struct tn_buf b = TN_BUF_INIT(0);
+        size_t len;
+        char *text;
+        for (size_t c = 0; c < r->ncols; c++) {
+            if (c)
+                tn_buf_add(&b, ",", 1, NULL);
+            add_csv_cell(&b, r->names[c], strlen(r->names[c]));
+        }
+        tn_buf_add(&b, "\n", 1, NULL);
+        for (size_t i = 0; i < r->nrows; i++) {
+            for (size_t c = 0; c < r->ncols; c++) {
+                const char *v = tn_rows_get(r, i, c);
+                if (c)
+                    tn_buf_add(&b, ",", 1, NULL);
+                add_csv_cell(&b, v, v ? strlen(v) : 0);
+            }
+            tn_buf_add(&b, "\n", 1, NULL);
+        }
+        text = tn_buf_detach(&b, &len);
+        tn_http_reply_text(out, 200, "text/csv; charset=utf-8", text ? text : tn_strdup(""), len);
+    } else {
+        json_t *cols = json_array(), *rows = json_array();
+        for (size_t c = 0; c < r->ncols; c++)
+            json_array_append_new(cols,
+                                  json_pack("{s:s, s:s}", "name", r->names[c], "type", "VARCHAR"));
+        for (size_t i = 0; i < r->nrows; i++) {
+            json_t *row = json_array();
+            for (size_t c = 0; c < r->ncols; c++) {
+                const char *v = tn_rows_get(r, i, c);
+                json_array_append_new(row, v ? json_string(v) : json_null());
+            }
+            json_array_append_new(rows, row);
+        }
+        tn_http_reply_json(out, 200,
+                           json_pack("{s:o, s:o, s:I, s:b, s:f}", "columns", cols, "rows", rows,
+                                     "row_count", (json_int_t)r->nrows, "truncated", 0,
+                                     "elapsed_ms", tn_http_ms_since(t0)));
+    }
+    tn_rows_free(r);
+    return 0;
+}
+
+/*---- Writes: INSERT, UPDATE, DELETE, MERGE and ALTER TABLE (POST only), each one commit ----*/
+
+static int is_write(const char *kw)
+{
+    static const char *const writes[] = {"INSERT", "UPDATE", "DELETE", "MERGE", "ALTER", NULL};
+
+    for (size_t i = 0; writes[i]; i++)
+        if (strcmp(kw, writes[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int run_write(struct tn_http_req *req, const char *kw, const char *sql,
+                     const struct tn_query_options *qo, struct tn_session *s, double t0,
+                     struct tn_http_reply *out, struct tn_err *err)
+{
+    struct tn_table *t = NULL;
+    json_t *j;
+    char *table;
+    int rc;
+
+    if (strcmp(req->method, "POST") != 0)
+        return tn_fail(err, TN_EFORBIDDEN,
+                       "GET /query is read-only: send %s statements with POST /query", kw);
+    if (strcmp(kw, "INSERT") == 0) {
+        struct tn_insert_result ir;
+        memset(&ir, 0, sizeof(ir));
+        rc = tn_table_insert(req->wh, s, sql, qo, &ir, err);
+        if (rc)
+            return rc;
+        tn_http_count_commit(req->srv, &ir.commit);
+        table = tn_asprintf("%s.%s", ir.ns, ir.table);
+        j = json_pack("{s:I, s:I, s:I, s:s, s:f}", "rows_affected",
+                      (json_int_t)ir.commit.rows_added, "snapshot_id",
+                      (json_int_t)ir.commit.snapshot_id, "sequence_number",
+                      (json_int_t)ir.commit.sequence_number, "table", table, "elapsed_ms",
+                      tn_http_ms_since(t0));
+        free(table);
+        tn_http_reply_json(out, 200, j);
+        return 0;
+    } else if (strcmp(kw, "DELETE") == 0 || strcmp(kw, "UPDATE") == 0 || strcmp(kw, "MERGE") == 0) {
+        struct tn_dml_result dr;
+        memset(&dr, 0, sizeof(dr));
+        rc = tn_table_dml(req->wh, s, sql, qo, &dr, err);
+        if (rc)
+            return rc;
+        table = tn_asprintf("%s.%s", dr.ns, dr.table);
+        j = json_pack("{s:I, s:o, s:s, s:f}", "rows_affected", (json_int_t)dr.rows_affected,
+                      "snapshot_id",
+                      dr.snapshot_id == -1 ? json_null() : json_integer((json_int_t)dr.snapshot_id),
+                      "table", table, "elapsed_ms", tn_http_ms_since(t0));
+        free(table);
+        tn_http_reply_json(out, 200, j);
+        return 0;
+    } else {
+        struct tn_alter_result ar;
+        memset(&ar, 0, sizeof(ar));
+        rc = tn_table_alter(req->wh, s, sql, &ar, err);
+        if (rc)
+            return rc;
+        rc = ar.renamed ? tn_table_load(req->wh, ar.new_ns, ar.new_table, &t, err)
+                        : tn_table_load(req->wh, ar.ns, ar.table, &t, err);
+        if (rc)
+            return rc;
+        table = tn_asprintf("%s.%s", t->ns, t->name);
+        j = json_pack("{s:i, s:o, s:s, s:f}", "rows_affected", 0, "snapshot_id",
+                      t->meta->current_snapshot_id == -1
+                          ? json_null()
+                          : json_integer((json_int_t)t->meta->current_snapshot_id),
+                      "table", table, "elapsed_ms", tn_http_ms_since(t0));
+        free(table);
+        tn_table_free(t);
+        tn_http_reply_json(out, 200, j);
+        return 0;
+    }
+}
+
+/*---- The route ----*/
+
+int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
+{
+    struct query_params p;
+    struct tn_query_options qo = {0};
+    struct qstream *q = NULL;
+    struct tn_session *s = NULL;
+    struct tn_http_watch *w = NULL;
+    char *resolved = NULL;
+    const char *body_sql;
+    char kw[32], explain[32] = "";
+    double t0 = tn_monotonic_s();
+    int rc, n;
+
+    rc = query_params(req, &p, err);
+    if (rc)
+        return rc;
+    rc = tn_session_open(req->wh->engine, &s, err);
+    if (rc)
+        return rc;
+    w = tn_http_watch_begin(req->srv, s, req->opt->query_timeout);
+    n = tn_engine_statement_count(s, p.sql, err);
+    if (n < 0) {
+        rc = err->code;
+        goto out;
+    }
+    if (n > 0) {
+        rc = tn_fail(err, TN_EINPUT,
+                     "one statement per request: remove the ';' and what follows it");
+        goto out;
+    }
+    body_sql = p.sql;
+    first_keyword(p.sql, kw, sizeof(kw), &body_sql);
+    if (strcmp(kw, "EXPLAIN") == 0) {
+        const char *after;
+        snprintf(explain, sizeof(explain), "EXPLAIN");
+        first_keyword(body_sql, kw, sizeof(kw), &after);
+        if (strcmp(kw, "ANALYZE") == 0) {
+            snprintf(explain, sizeof(explain), "EXPLAIN ANALYZE");
+            body_sql = after;
+        }
+    } else {
+        body_sql = p.sql;
+    }
+    if (p.as_of) {
+        rc = as_of_ms(s, p.as_of, &p.as_of_ms, err);
+        if (rc)
+            goto out;
+    }
+    memset(&qo, 0, sizeof(qo));
+    qo.snapshot_id = p.snapshot_id;
+    qo.as_of_ms = p.as_of_ms;
+    qo.target_snapshot = -1;
+    if (!*explain && is_write(kw)) {
+        /* a commit: the watchdog must not cut it short */
+        tn_http_watch_end(req->srv, w);
+        w = NULL;
+        rc = run_write(req, kw, p.sql, &qo, s, t0, out, err);
+        goto out;
+    }
+    rc = tn_query_resolve(req->wh, s, body_sql, &qo, &resolved, err);
+    if (rc) {
+        if (strstr(err->msg, "Only SELECT statements can be serialized"))
+            rc = refuse(body_sql, err);
+        goto out;
+    }
+    if (*explain) {
+        rc = run_explain(&p, s, explain, resolved, t0, out, err);
+        goto out;
+    }
+    if (p.format == F_PARQUET) {
+        rc = run_parquet(req, &p, s, resolved, out, err);
+        goto out;
+    }
+    q = tn_calloc(1, sizeof(*q));
+    q->srv = req->srv;
+    q->session = s;
+    q->watch = w;
+    q->format = p.format;
+    q->limit = p.limit;
+    q->t0 = t0;
+    rc = run_stream(req, &p, q, resolved, out, err);
+    if (!rc) {
+        s = NULL; /* the stream owns the session and the watch now */
+        w = NULL;
+        q = NULL;
+    } else {
+        tn_stream_close(q->st);
+        tn_buf_release(&q->out);
+        free(q);
+        q = NULL;
+    }
+out:
+    if (tn_http_watch_end(req->srv, w) && rc)
+        rc = tn_fail(err, TN_EUNAVAILABLE,
+                     "the query ran longer than this server allows (%d s, --query-timeout) and "
+                     "was cancelled; narrow it down or add a LIMIT",
+                     req->opt->query_timeout);
+    if (rc)
+        classify_engine_error(err, resolved != NULL);
+    tn_session_close(s);
+    free(resolved);
+    return rc ? err->code : 0;
+}

@@ -7,7 +7,11 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential clang libclang-rt-14-dev pkg-config libjansson-dev libsqlite3-dev
           zlib1g-dev libsnappy-dev libzstd-dev libmicrohttpd-dev libcurl4-openssl-dev
-          libedit-dev nodejs npm curl sqlite3 python3)
+          libedit-dev curl sqlite3 python3)
+# Node.js and npm fetch DuckDB from the npm registry; take Debian's only when none is installed
+# (a newer Node with its own npm conflicts with Debian's npm package).
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

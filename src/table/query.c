@@ -126,8 +126,9 @@ static int at_snapshot(struct resolver *r, const struct tn_table *t, const char 
     return rc;
 }
 
-/* Replace BASE_TABLE node "node" when it names a tarn table. */
-static int resolve_table(struct resolver *r, json_t *node)
+/* Replace BASE_TABLE node "node" when it names a tarn table; "where" is the WHERE clause of
+ * the SELECT it is the only table of (NULL otherwise), used to skip files. */
+static int resolve_table(struct resolver *r, json_t *node, json_t *where)
 {
     const char *schema = json_string_value(json_object_get(node, "schema_name"));
     const char *name = json_string_value(json_object_get(node, "table_name"));
@@ -181,6 +182,10 @@ static int resolve_table(struct resolver *r, json_t *node)
         rc = tn_metadata_table_sql(r->wh, t, dollar + 1, snapshot, &sql, r->err);
     } else if (!rc) {
         rc = tn_table_scan(r->wh, t, snapshot, &scan, r->err);
+        if (!rc && where) {
+            const char *alias = json_string_value(json_object_get(node, "alias"));
+            tn_scan_prune(scan, where, alias && *alias ? alias : tbl);
+        }
         if (!rc) {
             tn_buf_addstr(&sql, "SELECT * FROM ", NULL);
             rc = tn_scan_sql(r->wh, t, scan, is_target ? TN_SCAN_ROW_ID : 0, &sql, r->err);
@@ -255,7 +260,16 @@ static int walk(struct resolver *r, json_t *n)
         return 0;
     if (json_is_string(json_object_get(n, "type")) &&
         strcmp(json_string_value(json_object_get(n, "type")), "BASE_TABLE") == 0)
-        return resolve_table(r, n);
+        return resolve_table(r, n, NULL);
+    if (json_is_string(json_object_get(n, "type")) &&
+        strcmp(json_string_value(json_object_get(n, "type")), "SELECT_NODE") == 0) {
+        /* a SELECT of one table: its WHERE can skip files */
+        json_t *from = json_object_get(n, "from_table");
+        const char *ft = json_string_value(json_object_get(from, "type"));
+        if (ft && strcmp(ft, "BASE_TABLE") == 0 &&
+            (rc = resolve_table(r, from, json_object_get(n, "where_clause"))))
+            return rc;
+    }
     json_object_foreach(n, k, v) {
         if ((rc = walk(r, v)))
             return rc;

@@ -580,15 +580,53 @@ static int file_by_names(struct tn_warehouse *wh, const struct tn_table *t,
     return rc;
 }
 
+/* Fetch every data and delete file of the scan into the storage's local cache in parallel
+ * (remote storage only), so that the local paths below are all cache hits. */
+static int prefetch_files(struct tn_warehouse *wh, const struct tn_table *t,
+                          const struct tn_scan *scan, struct tn_err *err)
+{
+    size_t n = scan->ndata + scan->ndeletes, k = 0;
+    char **uris;
+    int64_t *sizes;
+    int rc;
+
+    if (!tn_storage_is_remote(wh->storage) || n == 0)
+        return 0;
+    uris = tn_calloc(n, sizeof(*uris));
+    sizes = tn_calloc(n, sizeof(*sizes));
+    for (size_t i = 0; i < scan->ndata; i++, k++) {
+        uris[k] = tn_table_resolve(t, scan->data[i].file.file_path);
+        sizes[k] = scan->data[i].file.file_size > 0 ? scan->data[i].file.file_size : -1;
+    }
+    for (size_t i = 0; i < scan->ndeletes; i++, k++) {
+        uris[k] = tn_table_resolve(t, scan->deletes[i].file.file_path);
+        sizes[k] = scan->deletes[i].file.file_size > 0 ? scan->deletes[i].file.file_size : -1;
+    }
+    rc = tn_storage_prefetch(wh->storage, (const char *const *)uris, sizes, n, err);
+    if (rc)
+        tn_err_prefix(err, "table %s.%s: ", t->ns, t->name);
+    for (size_t i = 0; i < n; i++)
+        free(uris[i]);
+    free(uris);
+    free(sizes);
+    return rc;
+}
+
 int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct tn_scan *scan,
                 unsigned flags, struct tn_buf *sql, struct tn_err *err)
 {
     int row_id = (flags & TN_SCAN_ROW_ID) != 0;
-    char *grouped = tn_calloc(scan->ndata + 1, 1);
-    json_t *mapping = name_mapping(t);
+    char *grouped;
+    json_t *mapping;
     struct tn_session *probe = NULL;
     int rc = 0, parts = 0;
 
+    /* S3: fetch the files DuckDB will read, in parallel, before building the relation */
+    rc = prefetch_files(wh, t, scan, err);
+    if (rc)
+        return rc;
+    grouped = tn_calloc(scan->ndata + 1, 1);
+    mapping = name_mapping(t);
     /* with a name mapping, files written without field ids are read by name */
     if (mapping && tn_session_open(wh->engine, &probe, err)) {
         json_decref(mapping);

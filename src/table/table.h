@@ -23,11 +23,19 @@
 #include "storage/storage.h"
 
 struct tn_warehouse_options {
-    const char *warehouse;          /* local directory or file:// URI */
-    const char *catalog_path;       /* NULL: <warehouse>/catalog.db */
+    const char *warehouse;          /* local directory, file:// URI or s3://bucket/prefix */
+    const char *catalog_path;       /* NULL: <warehouse>/catalog.db (S3: ./tarn-catalog.db) */
     const char *const *extra_dirs;  /* further directories DuckDB may read (NULL-terminated) */
     const char *memory_limit;       /* DuckDB memory limit, or NULL */
     int threads;                    /* DuckDB threads, 0 for the default */
+    /* S3 warehouses (see storage.h; credentials come from AWS_* environment variables only).
+     * NULL or 0 fields fall back to TARN_S3_ENDPOINT, TARN_S3_REGION, TARN_S3_PATH_STYLE
+     * (1 or 0), TARN_CACHE_DIR and TARN_CACHE_SIZE, then to the defaults. */
+    const char *s3_endpoint; /* e.g. http://127.0.0.1:9000; NULL: AWS */
+    const char *s3_region;   /* NULL: us-east-1 */
+    int s3_path_style;       /* enum tn_s3_style; AUTO: path style with an endpoint */
+    const char *cache_dir;   /* local cache of S3 files; NULL: tarn-cache beside the catalog */
+    int64_t cache_size;      /* bytes; 0: 10 GiB */
 };
 
 struct tn_warehouse {
@@ -99,6 +107,11 @@ int tn_table_read_manifest(struct tn_warehouse *wh, const struct tn_table *t,
 int tn_table_scan(struct tn_warehouse *wh, const struct tn_table *t, int64_t snapshot_id,
                   struct tn_scan **out, struct tn_err *err);
 void tn_scan_free(struct tn_scan *s);
+/* Drop from "scan" the data files whose bounds or null counts show that no row can satisfy
+ * "where" (a DuckDB parse-tree expression; columns may be qualified by "alias"). Returns how
+ * many files were dropped. */
+size_t tn_scan_prune(struct tn_scan *scan, json_t *where, const char *alias);
+
 enum tn_scan_flags {
     TN_SCAN_ROW_ID = (1 << 0), /* add each row's identity: _tn_file (its data file's path as
                                   the manifest has it) and _tn_pos (its position there) */

@@ -1,43 +1,29 @@
 /* main.c - the tarn command line: parse the command and its options, run it on a local
- * warehouse, print the result. Exit status 0 on success, otherwise the error's exit status with
- * a one-line message on stderr. */
+ * warehouse or (--remote) on a running server, print the result. Exit status 0 on success,
+ * otherwise the error's exit status (tn_err_exit_status) with a one-line message on stderr.
+ * The commands themselves live in commands.c, the LakeShell in shell.c. */
 #include <getopt.h>
-#include <jansson.h>
-#include <stdio.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "http/http.h"
-#include "table/table.h"
 
-#define VERSION "0.1.0"
-#define PRINT_MAX_ROWS 1000000
 #define OPT_SERVE 1000 /* getopt value of every `tarn serve` option (src/http) */
-
-struct options {
-    const char *warehouse;
-    const char *catalog;
-    const char *format;
-    const char *mode;
-    const char *input_format;
-    const char *as_of;
-    const char *branch;
-    const char *evolve;
-    int64_t snapshot_id;
-    json_t *path_map;
-};
+#define DIRS_MAX  64
 
 static void usage(FILE *f)
 {
     fputs("usage: tarn <command> [options]\n"
           "\n"
           "commands:\n"
-          "  ingest TABLE FILE [--mode append|overwrite] [--format csv|json|ndjson|parquet]\n"
-          "         [--branch NAME] [--evolve add|strict]\n"
+          "  ingest TABLE FILE [--mode append|overwrite|upsert] [--key COL[,COL]]\n"
+          "         [--format csv|json|ndjson|parquet] [--branch NAME] [--evolve add|strict]\n"
           "  sql \"SELECT ...\" [--format table|csv|json] [--snapshot ID] [--as-of TIME]\n"
+          "  shell                       the LakeShell: SQL and commands at a prompt\n"
           "  tables                      list the tables\n"
           "  describe TABLE              schema, spec, properties, current snapshot\n"
           "  history TABLE               the table's snapshots\n"
@@ -51,9 +37,18 @@ static void usage(FILE *f)
           "        [--query-timeout S] [--memory-limit SIZE]   the HTTP API\n"
           "\n"
           "options (also as environment variables):\n"
-          "  --warehouse DIR   TARN_WAREHOUSE   the warehouse directory (default ./warehouse)\n"
-          "  --catalog PATH    TARN_CATALOG     the SQLite catalog (default WAREHOUSE/catalog.db)\n"
+          "  --warehouse DIR   TARN_WAREHOUSE   the warehouse: a directory (default ./warehouse)\n"
+          "                                     or s3://bucket/prefix\n"
+          "  --catalog PATH    TARN_CATALOG     the SQLite catalog (default WAREHOUSE/catalog.db;\n"
+          "                                     ./tarn-catalog.db for S3)\n"
+          "  --s3-endpoint URL TARN_S3_ENDPOINT an S3-compatible store (MinIO: http://host:9000)\n"
+          "  --s3-region R     TARN_S3_REGION   default us-east-1 (credentials: AWS_* variables)\n"
+          "  --cache-dir DIR   TARN_CACHE_DIR   local copies of S3 files\n"
+          "  --cache-size S    TARN_CACHE_SIZE  how much the cache may hold (default 10GiB)\n"
           "  --memory-limit S  TARN_MEMORY_LIMIT  DuckDB's memory limit (e.g. 4GB)\n"
+          "  --remote URL      TARN_REMOTE      run the command on a tarn server instead\n"
+          "  --token T         TARN_TOKEN       the server's bearer token (with --remote)\n"
+          "                    TARN_PROGRESS    0: no progress bar; 1: always one (on a terminal)\n"
           "serve options (also as environment variables):\n"
           "  --host H          TARN_HOST          address to bind (default 127.0.0.1)\n"
           "  --port P          TARN_PORT          port (default 8000)\n"
@@ -66,562 +61,358 @@ static void usage(FILE *f)
 
 static int fail(const struct tn_err *err)
 {
-    fprintf(stderr, "tarn: %s\n", err->msg);
+    cli_print_error(err);
     return tn_err_exit_status(err->code);
 }
 
-/*---- Printing results ----*/
+/*---- Shared state ----*/
 
-static void print_csv_cell(const char *v)
+int cli_parse_format(const char *s, enum cli_format *out, struct tn_err *err)
 {
-    if (!v)
+    if (!s || strcmp(s, "table") == 0)
+        *out = CLI_TABLE;
+    else if (strcmp(s, "csv") == 0)
+        *out = CLI_CSV;
+    else if (strcmp(s, "json") == 0)
+        *out = CLI_JSON;
+    else
+        return tn_fail(err, TN_EINPUT, "--format must be table, csv or json, not '%s'", s);
+    return 0;
+}
+
+int cli_warehouse(struct cli *c, struct tn_warehouse **out, struct tn_err *err)
+{
+    struct tn_warehouse_options wo = {0};
+    int rc;
+
+    if (!c->wh) {
+        wo.warehouse = c->o.warehouse;
+        wo.catalog_path = c->o.catalog;
+        wo.memory_limit = c->o.memory_limit;
+        wo.s3_endpoint = c->o.s3_endpoint;
+        wo.s3_region = c->o.s3_region;
+        wo.cache_dir = c->o.cache_dir;
+        wo.cache_size = c->o.cache_size;
+        wo.extra_dirs = (const char *const *)c->dirs;
+        rc = tn_warehouse_open(&wo, &c->wh, err);
+        if (rc)
+            return rc;
+    }
+    *out = c->wh;
+    return 0;
+}
+
+static void add_dir(struct cli *c, const char *dir)
+{
+    for (size_t i = 0; i < c->ndirs; i++)
+        if (strcmp(c->dirs[i], dir) == 0)
+            return;
+    if (c->ndirs + 1 >= DIRS_MAX)
         return;
-    if (strpbrk(v, ",\"\n\r")) {
-        putchar('"');
-        for (const char *p = v; *p; p++) {
-            if (*p == '"')
-                putchar('"');
-            putchar(*p);
-        }
-        putchar('"');
-    } else {
-        fputs(v, stdout);
-    }
+    c->dirs[c->ndirs++] = tn_strdup(dir);
+    c->dirs[c->ndirs] = NULL;
+    /* DuckDB's allowed directories are fixed when it opens: open it again on next use */
+    tn_warehouse_close(c->wh);
+    c->wh = NULL;
 }
 
-static size_t display_width(const char *s)
+void cli_allow_dir_of(struct cli *c, const char *path)
 {
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if ((*p & 0xc0) != 0x80)
-            n++;
-    return n;
+    char *dir = tn_strdup(path);
+    char *slash = strrchr(dir, '/');
+
+    if (slash && slash != dir) {
+        *slash = '\0';
+        add_dir(c, dir);
+    }
+    free(dir);
 }
 
-static void print_table(const struct tn_rows *r)
-{
-    size_t *w = tn_calloc(r->ncols + 1, sizeof(size_t));
+/*---- Dispatch ----*/
 
-    for (size_t c = 0; c < r->ncols; c++) {
-        w[c] = display_width(r->names[c]);
-        for (size_t i = 0; i < r->nrows; i++) {
-            const char *v = tn_rows_get(r, i, c);
-            size_t n = display_width(v ? v : "NULL");
-            if (n > w[c])
-                w[c] = n;
-        }
-        if (w[c] > 60)
-            w[c] = 60;
-    }
-    for (size_t c = 0; c < r->ncols; c++)
-        printf("%s%-*s", c ? " | " : "", (int)w[c], r->names[c]);
-    putchar('\n');
-    for (size_t c = 0; c < r->ncols; c++) {
-        printf("%s", c ? "-+-" : "");
-        for (size_t k = 0; k < w[c]; k++)
-            putchar('-');
-    }
-    putchar('\n');
-    for (size_t i = 0; i < r->nrows; i++) {
-        for (size_t c = 0; c < r->ncols; c++) {
-            const char *v = tn_rows_get(r, i, c);
-            size_t n;
-            if (!v)
-                v = "NULL";
-            n = display_width(v);
-            printf("%s%s", c ? " | " : "", v);
-            for (size_t k = n; k < w[c]; k++)
-                putchar(' ');
-        }
-        putchar('\n');
-    }
-    printf("(%zu row%s)\n", r->nrows, r->nrows == 1 ? "" : "s");
-    free(w);
-}
+struct command {
+    const char *name;
+    int min_args, max_args; /* operands after the command word */
+    const char *args;       /* for the message when they do not fit */
+};
 
-static int print_rows(struct tn_session *s, const char *sql, const char *format,
-                      struct tn_err *err)
+static const struct command commands[] = {
+    {"sql", 1, 1, "\"SELECT ...\""},
+    {"ingest", 2, 2, "TABLE FILE"},
+    {"shell", 0, 0, ""},
+    {"tables", 0, 0, ""},
+    {"describe", 1, 1, "TABLE"},
+    {"history", 1, 1, "TABLE"},
+    {"register", 2, 2, "TABLE METADATA_LOCATION"},
+    {"rollback", 2, 2, "TABLE SNAPSHOT_ID|TIMESTAMP"},
+    {"tag", 2, 3, "TABLE NAME [SNAPSHOT_ID]"},
+    {"branch", 2, 3, "TABLE NAME [SNAPSHOT_ID]"},
+    {"fast-forward", 2, 2, "TABLE BRANCH"},
+    {"drop", 1, 1, "TABLE"},
+    {"serve", 0, 0, ""},
+};
+
+static int run(struct cli *c, const struct tn_http_options *so, char **args, int nargs,
+               struct tn_err *err)
 {
-    struct tn_rows *r = NULL;
+    const struct command *cmd = NULL;
+    const char *name = args[0];
+    struct cli_query q = {c->o.snapshot_id, c->o.as_of};
+    enum cli_format f;
+    struct tn_warehouse *wh;
     int rc;
 
-    if (format && strcmp(format, "json") == 0) {
-        char *q = tn_asprintf("SELECT CAST(to_json(_tn_row) AS VARCHAR) FROM (%s) _tn_row", sql);
-        rc = tn_engine_rows(s, q, PRINT_MAX_ROWS, &r, err);
-        free(q);
-        if (rc)
-            return rc;
-        for (size_t i = 0; i < r->nrows; i++)
-            printf("%s\n", tn_rows_get(r, i, 0));
-        tn_rows_free(r);
-        return 0;
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            cmd = &commands[i];
+    if (!cmd)
+        return tn_fail(err, TN_EINPUT, "unknown command '%s'; run 'tarn --help' for the list",
+                       name);
+    if (nargs - 1 < cmd->min_args || nargs - 1 > cmd->max_args) {
+        if (cmd->max_args == 0)
+            return tn_fail(err, TN_EINPUT, "%s takes no arguments", name);
+        return tn_fail(err, TN_EINPUT, "%s %s arguments: tarn %s %s", name,
+                       nargs - 1 < cmd->min_args ? "needs" : "takes only", name, cmd->args);
     }
-    {
-        /* DuckDB renders every type as text itself (its C value API cannot for some) */
-        char *q = tn_asprintf("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (%s) _tn_row", sql);
-        rc = tn_engine_rows(s, q, PRINT_MAX_ROWS, &r, err);
-        free(q);
-    }
-    if (rc)
-        return rc;
-    if (format && strcmp(format, "csv") == 0) {
-        for (size_t c = 0; c < r->ncols; c++) {
-            if (c)
-                putchar(',');
-            print_csv_cell(r->names[c]);
-        }
-        putchar('\n');
-        for (size_t i = 0; i < r->nrows; i++) {
-            for (size_t c = 0; c < r->ncols; c++) {
-                if (c)
-                    putchar(',');
-                print_csv_cell(tn_rows_get(r, i, c));
-            }
-            putchar('\n');
-        }
-    } else {
-        print_table(r);
-    }
-    tn_rows_free(r);
-    return 0;
-}
-
-/*---- Commands ----*/
-
-static int starts_with_word(const char *s, const char *word)
-{
-    size_t n = strlen(word);
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '(')
-        s++;
-    return strncasecmp(s, word, n) == 0 && (s[n] == ' ' || s[n] == '\t' || s[n] == '\n');
-}
-
-static int cmd_sql(struct tn_warehouse *wh, const char *sql, const struct options *o,
-                   struct tn_err *err)
-{
-    struct tn_session *s = NULL;
-    struct tn_query_options qo = {o->snapshot_id, -1};
-    char *resolved = NULL;
-    int rc = tn_session_open(wh->engine, &s, err);
-
-    if (!rc && o->as_of) {
-        struct tn_buf q = TN_BUF_INIT(0);
-        struct tn_rows *r = NULL;
-        tn_buf_addstr(&q, "SELECT epoch_ms(CAST(", NULL);
-        tn_sql_string(&q, o->as_of);
-        tn_buf_addstr(&q, " AS TIMESTAMP))", NULL);
-        rc = tn_engine_rows(s, q.buf, 1, &r, err);
-        if (!rc)
-            tn_parse_i64(tn_rows_get(r, 0, 0), &qo.as_of_ms);
-        tn_rows_free(r);
-        tn_buf_release(&q);
-    }
-    if (!rc && starts_with_word(sql, "ALTER")) {
-        struct tn_alter_result ar;
-        rc = tn_table_alter(wh, s, sql, &ar, err);
-        if (!rc)
-            printf("altered %s.%s\n", ar.renamed ? ar.new_ns : ar.ns,
-                   ar.renamed ? ar.new_table : ar.table);
-        tn_session_close(s);
-        return rc;
-    }
-    if (!rc && starts_with_word(sql, "INSERT")) {
-        struct tn_insert_result ir;
-        rc = tn_table_insert(wh, s, sql, &qo, &ir, err);
-        if (!rc)
-            printf("%s.%s: inserted %lld rows, snapshot %lld\n", ir.ns, ir.table,
-                   (long long)ir.commit.rows_added, (long long)ir.commit.snapshot_id);
-        tn_session_close(s);
-        return rc;
-    }
-    if (!rc)
-        rc = tn_query_resolve(wh, s, sql, &qo, &resolved, err);
-    if (!rc && getenv("TARN_TRACE_SQL"))
-        fprintf(stderr, "%s\n", resolved);
-    if (!rc)
-        rc = print_rows(s, resolved, o->format, err);
-    free(resolved);
-    tn_session_close(s);
-    return rc;
-}
-
-static const char *reader_for(const char *path, const char *format)
-{
-    const char *dot = strrchr(path, '.');
-
-    if (!format && dot) {
-        if (strcasecmp(dot, ".parquet") == 0)
-            format = "parquet";
-        else if (strcasecmp(dot, ".json") == 0)
-            format = "json";
-        else if (strcasecmp(dot, ".ndjson") == 0 || strcasecmp(dot, ".jsonl") == 0)
-            format = "ndjson";
-    }
-    if (!format || strcmp(format, "csv") == 0)
-        return "read_csv";
-    if (strcmp(format, "parquet") == 0)
-        return "read_parquet";
-    if (strcmp(format, "ndjson") == 0)
-        return "read_ndjson";
-    return "read_json";
-}
-
-static int cmd_ingest(struct tn_warehouse *wh, const char *ident, const char *file,
-                      const struct options *o, struct tn_err *err)
-{
-    char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
-    struct tn_session *s = NULL;
-    struct tn_buf src = TN_BUF_INIT(0);
-    struct tn_ingest_result res;
-    char *path = realpath(file, NULL);
-    struct tn_ingest_options opt = {TN_WRITE_APPEND, TN_EVOLVE_ADD, o->branch};
-    int rc;
-
-    if (!path)
-        return tn_fail(err, TN_EINPUT, "cannot open %s", file);
-    {
-        struct stat sb;
-        if (stat(path, &sb) == 0 && sb.st_size == 0) {
-            free(path);
-            return tn_fail(err, TN_EINPUT, "%s is empty: there is nothing to load", file);
-        }
-    }
-    if (o->mode && strcmp(o->mode, "overwrite") == 0)
-        opt.mode = TN_WRITE_OVERWRITE;
-    else if (o->mode && strcmp(o->mode, "append") != 0) {
-        free(path);
-        return tn_fail(err, TN_EINPUT, "--mode must be append or overwrite");
-    }
-    if (o->evolve && strcmp(o->evolve, "strict") == 0)
-        opt.evolve = TN_EVOLVE_STRICT;
-    else if (o->evolve && strcmp(o->evolve, "add") != 0) {
-        free(path);
-        return tn_fail(err, TN_EINPUT, "--evolve must be add or strict");
-    }
-    rc = tn_ident_parse(ident, ns, name, err);
-    if (!rc)
-        rc = tn_session_open(wh->engine, &s, err);
-    if (!rc) {
-        tn_buf_addf(&src, NULL, "SELECT * FROM %s(", reader_for(path, o->input_format));
-        tn_sql_string(&src, path);
-        tn_buf_addstr(&src, ")", NULL);
-        rc = tn_table_ingest_opts(wh, s, ns, name, src.buf, &opt, &res, err);
-    }
-    if (!rc) {
-        printf("%s.%s: %s %lld rows in %lld file(s), snapshot %lld (sequence %lld)\n", ns, name,
-               res.created ? "created with" : "added", (long long)res.commit.rows_added,
-               (long long)res.commit.files_added, (long long)res.commit.snapshot_id,
-               (long long)res.commit.sequence_number);
-        tn_ingest_result_release(&res);
-    }
-    free(path);
-    tn_buf_release(&src);
-    tn_session_close(s);
-    return rc;
-}
-
-static int cmd_tables(struct tn_warehouse *wh, struct tn_err *err)
-{
-    struct tn_catalog_entry *e = NULL;
-    size_t n = 0;
-    int rc = tn_catalog_list(wh->catalog, NULL, &e, &n, err);
-
-    if (rc)
-        return rc;
-    for (size_t i = 0; i < n; i++)
-        printf("%s.%s\n", e[i].ns, e[i].table);
-    tn_catalog_entries_free(e, n);
-    return 0;
-}
-
-static int cmd_describe(struct tn_warehouse *wh, const char *ident, int history,
-                        struct tn_err *err)
-{
-    char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
-    struct tn_table *t = NULL;
-    int rc = tn_ident_parse(ident, ns, name, err);
-
-    if (!rc)
-        rc = tn_table_load(wh, ns, name, &t, err);
-    if (rc)
-        return rc;
-    if (history) {
-        printf("%-20s %-20s %-8s %-14s %s\n", "snapshot_id", "parent_id", "sequence",
-               "timestamp_ms", "operation");
-        for (size_t i = 0; i < t->meta->nsnapshots; i++) {
-            const struct tn_snapshot *sn = &t->meta->snapshots[i];
-            printf("%-20lld %-20lld %-8lld %-14lld %s\n", (long long)sn->id,
-                   (long long)sn->parent_id, (long long)sn->sequence_number,
-                   (long long)sn->timestamp_ms, sn->operation ? sn->operation : "");
-        }
-    } else {
-        const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
-        printf("table %s.%s\nlocation %s\nformat-version %d\ncurrent-snapshot-id %lld\n", ns,
-               name, t->meta->location, t->meta->format_version,
-               (long long)t->meta->current_snapshot_id);
-        printf("%-6s %-30s %-30s %s\n", "id", "name", "type", "required");
-        for (size_t i = 0; i < schema->root.nfields; i++) {
-            const struct tn_field *f = &schema->root.fields[i];
-            char type[128];
-            struct tn_buf b = TN_BUF_INIT(0);
-            if (tn_type_is_primitive(f->type)) {
-                tn_type_name(f->type, type, sizeof(type));
-            } else {
-                tn_type_duckdb(f->type, &b, NULL);
-                snprintf(type, sizeof(type), "%s", b.buf ? b.buf : "");
-            }
-            printf("%-6d %-30s %-30s %s\n", f->id, f->name, type, f->required ? "yes" : "no");
-            tn_buf_release(&b);
-        }
-    }
-    tn_table_free(t);
-    return 0;
-}
-
-/* rollback TABLE SNAPSHOT_ID|TIMESTAMP; tag/branch TABLE NAME [SNAPSHOT_ID] */
-static int cmd_ref(struct tn_warehouse *wh, const char *what, char **args, int nargs,
-                   struct tn_err *err)
-{
-    char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
-    int64_t id = -1, as_of = -1, moved = -1;
-    int rc = tn_ident_parse(args[0], ns, name, err);
-
-    if (rc)
-        return rc;
-    if (strcmp(what, "rollback") == 0) {
-        if (tn_parse_i64(args[1], &id)) {
-            struct tn_session *s = NULL;
-            struct tn_buf q = TN_BUF_INIT(0);
-            struct tn_rows *r = NULL;
-            rc = tn_session_open(wh->engine, &s, err);
-            tn_buf_addstr(&q, "SELECT epoch_ms(CAST(", NULL);
-            tn_sql_string(&q, args[1]);
-            tn_buf_addstr(&q, " AS TIMESTAMP))", NULL);
-            if (!rc)
-                rc = tn_engine_rows(s, q.buf, 1, &r, err);
-            if (rc)
-                rc = tn_fail(err, TN_EINPUT, "'%s' is neither a snapshot id nor a timestamp",
-                             args[1]);
-            else
-                tn_parse_i64(tn_rows_get(r, 0, 0), &as_of);
-            tn_rows_free(r);
-            tn_buf_release(&q);
-            tn_session_close(s);
-        }
-        if (!rc)
-            rc = tn_table_rollback(wh, ns, name, id, as_of, &moved, err);
-        if (!rc)
-            printf("%s.%s: main is now at snapshot %lld\n", ns, name, (long long)moved);
-        return rc;
-    }
-    if (nargs >= 3 && tn_parse_i64(args[2], &id))
-        return tn_fail(err, TN_EINPUT, "'%s' is not a snapshot id", args[2]);
-    if (id == -1) {
-        struct tn_table *t = NULL;
-        rc = tn_table_load(wh, ns, name, &t, err);
-        if (!rc)
-            id = t->meta->current_snapshot_id;
-        tn_table_free(t);
-        if (!rc && id == -1)
-            rc = tn_fail(err, TN_EINPUT, "table %s.%s has no snapshot to tag", ns, name);
+    if (c->o.remote && strcmp(name, "serve") == 0)
+        return tn_fail(err, TN_EINPUT, "serve runs here; leave out --remote");
+    if (c->o.remote) {
+        rc = cli_remote_open(c->o.remote, c->o.token, &c->remote, err);
         if (rc)
             return rc;
     }
-    rc = tn_table_set_ref(wh, ns, name, args[1], strcmp(what, "tag") == 0, id, -1, err);
-    if (!rc)
-        printf("%s.%s: %s %s at snapshot %lld\n", ns, name, what, args[1], (long long)id);
-    return rc;
+    if (strcmp(name, "sql") == 0) {
+        rc = cli_parse_format(c->o.format, &f, err);
+        return rc ? rc : cli_sql(c, args[1], f, &q, err);
+    }
+    if (strcmp(name, "ingest") == 0)
+        return cli_ingest(c, args[1], args[2], c->o.mode, err);
+    if (strcmp(name, "shell") == 0) {
+        if (isatty(STDIN_FILENO)) {
+            /* before DuckDB's threads start, so that they inherit it: the shell's own
+             * thread takes Ctrl-C and cancels the statement running */
+            sigset_t set;
+            sigemptyset(&set);
+            sigaddset(&set, SIGINT);
+            pthread_sigmask(SIG_BLOCK, &set, NULL);
+        }
+        rc = cli_parse_format(c->o.format, &f, err);
+        /* say now when the warehouse cannot open or the server cannot be reached */
+        if (!rc && !c->o.remote)
+            rc = cli_warehouse(c, &wh, err);
+        else if (!rc)
+            rc = cli_remote_json(c->remote, "GET", "/health", NULL, NULL, err);
+        if (rc)
+            return rc;
+        return -cli_shell(c); /* negative: the shell has reported its errors itself */
+    }
+    if (strcmp(name, "tables") == 0)
+        return cli_tables(c, err);
+    if (strcmp(name, "describe") == 0)
+        return cli_describe(c, args[1], err);
+    if (strcmp(name, "history") == 0)
+        return cli_history(c, args[1], err);
+    if (strcmp(name, "register") == 0)
+        return cli_register(c, args[1], args[2], err);
+    if (strcmp(name, "rollback") == 0)
+        return cli_rollback(c, args[1], args[2], err);
+    if (strcmp(name, "tag") == 0 || strcmp(name, "branch") == 0)
+        return cli_set_ref(c, name, args[1], args[2], nargs == 4 ? args[3] : NULL, err);
+    if (strcmp(name, "fast-forward") == 0)
+        return cli_fast_forward(c, args[1], args[2], err);
+    if (strcmp(name, "drop") == 0)
+        return cli_drop(c, args[1], err);
+    /* serve */
+    rc = cli_warehouse(c, &wh, err);
+    return rc ? rc : tn_http_serve(wh, so, err);
 }
 
-static int cmd_register(struct tn_warehouse *wh, const char *ident, const char *location,
-                        const struct options *o, struct tn_err *err)
+/* Directories DuckDB may read besides the warehouse: the targets of path maps (for registered
+ * tables outside the warehouse). Files given to ingest are added when they are loaded. */
+static void path_map_dirs(struct cli *c)
 {
-    char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
-    int rc = tn_ident_parse(ident, ns, name, err);
-
-    if (!rc)
-        rc = tn_table_register(wh, ns, name, location, o->path_map, err);
-    if (!rc)
-        printf("registered %s.%s at %s\n", ns, name, location);
-    return rc;
-}
-
-/* Directories the command line lets DuckDB read besides the warehouse: the file given to
- * ingest, and the targets of path maps (for registered tables outside the warehouse). */
-static void extra_dirs(int argc, char **argv, const struct options *o, const char **dirs,
-                       size_t cap)
-{
-    size_t n = 0;
     const char *key;
     json_t *v;
 
-    if (argc >= 3 && strcmp(argv[0], "ingest") == 0) {
-        char *path = realpath(argv[2], NULL);
-        if (path) {
-            char *slash = strrchr(path, '/');
-            if (slash && slash != path)
-                *slash = '\0';
-            dirs[n++] = path;
-        }
-    }
-    json_object_foreach(o->path_map, key, v) {
+    json_object_foreach(c->o.path_map, key, v)
+    {
         const char *to = json_string_value(v);
-        if (n + 1 < cap && to)
-            dirs[n++] = tn_strdup(strncmp(to, "file://", 7) == 0 ? to + 7 : to);
+        if (to)
+            add_dir(c, strncmp(to, "file://", 7) == 0 ? to + 7 : to);
     }
-    dirs[n] = NULL;
 }
 
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"warehouse", required_argument, NULL, 'w'}, {"catalog", required_argument, NULL, 'c'},
-        {"format", required_argument, NULL, 'f'},    {"mode", required_argument, NULL, 'm'},
-        {"map", required_argument, NULL, 'M'},       {"snapshot", required_argument, NULL, 's'},
-        {"as-of", required_argument, NULL, 'a'},     {"purge", no_argument, NULL, 'p'},
-        {"branch", required_argument, NULL, 'b'},  {"evolve", required_argument, NULL, 'e'},
-        {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
+        {"warehouse", required_argument, NULL, 'w'},
+        {"catalog", required_argument, NULL, 'c'},
+        {"format", required_argument, NULL, 'f'},
+        {"mode", required_argument, NULL, 'm'},
+        {"map", required_argument, NULL, 'M'},
+        {"snapshot", required_argument, NULL, 's'},
+        {"as-of", required_argument, NULL, 'a'},
+        {"purge", no_argument, NULL, 'p'},
+        {"branch", required_argument, NULL, 'b'},
+        {"evolve", required_argument, NULL, 'e'},
+        {"key", required_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {"memory-limit", required_argument, NULL, 'L'},
-        /* tarn serve */
-        {"host", required_argument, NULL, OPT_SERVE},  {"port", required_argument, NULL, OPT_SERVE},
-        {"token", required_argument, NULL, OPT_SERVE}, {"no-auth", no_argument, NULL, OPT_SERVE},
+        {"remote", required_argument, NULL, 'R'},
+        {"s3-endpoint", required_argument, NULL, 'E'},
+        {"s3-region", required_argument, NULL, 'G'},
+        {"cache-dir", required_argument, NULL, 'D'},
+        {"cache-size", required_argument, NULL, 'Z'},
+        /* tarn serve (--token is also the client's token with --remote) */
+        {"host", required_argument, NULL, OPT_SERVE},
+        {"port", required_argument, NULL, OPT_SERVE},
+        {"token", required_argument, NULL, OPT_SERVE},
+        {"no-auth", no_argument, NULL, OPT_SERVE},
         {"max-upload", required_argument, NULL, OPT_SERVE},
         {"query-timeout", required_argument, NULL, OPT_SERVE},
         {NULL, 0, NULL, 0},
     };
-    struct options o = {0};
-    struct tn_warehouse_options wo = {0};
-    struct tn_warehouse *wh = NULL;
+    struct cli c = {0};
     struct tn_err err = {0};
-    const char *dirs[64];
     struct tn_http_options so = {0};
-    int purge = 0, c, rc, li = 0;
-    char **args;
-    int nargs;
+    int ch, rc, li = 0;
 
-    o.warehouse = getenv("TARN_WAREHOUSE") ? getenv("TARN_WAREHOUSE") : "./warehouse";
-    o.catalog = getenv("TARN_CATALOG");
-    o.snapshot_id = -1;
-    o.path_map = json_object();
-    wo.memory_limit = getenv("TARN_MEMORY_LIMIT");
-    so.version = VERSION;
-    if (tn_http_options_env(&so, &err))
-        return fail(&err);
-    while ((c = getopt_long(argc, argv, "hV", longopts, &li)) != -1) {
-        switch (c) {
+    c.o.warehouse = getenv("TARN_WAREHOUSE") ? getenv("TARN_WAREHOUSE") : "./warehouse";
+    c.o.catalog = getenv("TARN_CATALOG");
+    c.o.memory_limit = getenv("TARN_MEMORY_LIMIT");
+    c.o.remote = getenv("TARN_REMOTE") && *getenv("TARN_REMOTE") ? getenv("TARN_REMOTE") : NULL;
+    c.o.snapshot_id = -1;
+    c.o.path_map = json_object();
+    c.dirs = tn_calloc(DIRS_MAX, sizeof(char *));
+    c.progress = isatty(STDERR_FILENO);
+    if (getenv("TARN_PROGRESS") && strcmp(getenv("TARN_PROGRESS"), "0") == 0)
+        c.progress = 0;
+    else if (c.progress && getenv("TARN_PROGRESS") && strcmp(getenv("TARN_PROGRESS"), "1") == 0)
+        c.progress = 2;
+    so.version = TN_CLI_VERSION;
+    opterr = 0; /* our own one-line messages */
+    if (tn_http_options_env(&so, &err)) {
+        rc = fail(&err);
+        goto done;
+    }
+    rc = 0;
+    while (!rc && (ch = getopt_long(argc, argv, ":hV", longopts, &li)) != -1) {
+        switch (ch) {
         case OPT_SERVE:
             if (tn_http_option_set(&so, longopts[li].name, optarg, &err))
-                return fail(&err);
+                rc = fail(&err);
             break;
         case 'L':
-            wo.memory_limit = optarg;
+            c.o.memory_limit = optarg;
             break;
         case 'w':
-            o.warehouse = optarg;
+            c.o.warehouse = optarg;
             break;
         case 'c':
-            o.catalog = optarg;
+            c.o.catalog = optarg;
             break;
         case 'f':
-            o.format = optarg;
-            o.input_format = optarg;
+            c.o.format = optarg;
             break;
         case 'm':
-            o.mode = optarg;
+            c.o.mode = optarg;
             break;
+        case 'R':
+            c.o.remote = *optarg ? optarg : NULL;
+            break;
+        case 'E':
+            c.o.s3_endpoint = optarg;
+            break;
+        case 'G':
+            c.o.s3_region = optarg;
+            break;
+        case 'D':
+            c.o.cache_dir = optarg;
+            break;
+        case 'Z': {
+            uint64_t v;
+            if (tn_http_parse_size(optarg, &v) || v == 0 || v > INT64_MAX) {
+                fprintf(stderr, "tarn: --cache-size takes a size such as 20GiB, not '%s'\n",
+                        optarg);
+                rc = 2;
+            } else {
+                c.o.cache_size = (int64_t)v;
+            }
+            break;
+        }
         case 'M': {
             char *eq = strchr(optarg, '=');
             if (!eq) {
                 fprintf(stderr, "tarn: --map takes FROM=TO\n");
-                return 2;
+                rc = 2;
+                break;
             }
             *eq = '\0';
-            json_object_set_new(o.path_map, optarg, json_string(eq + 1));
+            json_object_set_new(c.o.path_map, optarg, json_string(eq + 1));
             break;
         }
         case 's':
-            if (tn_parse_i64(optarg, &o.snapshot_id)) {
-                fprintf(stderr, "tarn: --snapshot takes a snapshot id\n");
-                return 2;
+            if (tn_parse_i64(optarg, &c.o.snapshot_id)) {
+                fprintf(stderr, "tarn: --snapshot takes a snapshot id, not '%s'\n", optarg);
+                rc = 2;
             }
             break;
         case 'a':
-            o.as_of = optarg;
+            c.o.as_of = optarg;
             break;
         case 'b':
-            o.branch = optarg;
+            c.o.branch = optarg;
             break;
         case 'e':
-            o.evolve = optarg;
+            c.o.evolve = optarg;
+            break;
+        case 'k':
+            c.o.key = optarg;
             break;
         case 'p':
-            purge = 1;
+            c.o.purge = 1;
             break;
         case 'V':
-            printf("tarn %s\n", VERSION);
-            return 0;
+            printf("tarn %s\n", TN_CLI_VERSION);
+            goto done;
         case 'h':
             usage(stdout);
-            return 0;
+            goto done;
+        case ':':
+            fprintf(stderr, "tarn: %s needs a value\n", argv[optind - 1]);
+            rc = 2;
+            break;
         default:
-            usage(stderr);
-            return 2;
+            if (optopt && optopt != OPT_SERVE)
+                fprintf(stderr, "tarn: unknown option -%c; run 'tarn --help'\n", optopt);
+            else
+                fprintf(stderr, "tarn: unknown option %s; run 'tarn --help'\n", argv[optind - 1]);
+            rc = 2;
+            break;
         }
     }
-    /* GNU getopt moves the operands after the options, wherever they were given */
-    args = argv + optind;
-    nargs = argc - optind;
-    if (nargs < 1) {
-        usage(stderr);
-        return 2;
-    }
-    extra_dirs(nargs, args, &o, dirs, sizeof(dirs) / sizeof(dirs[0]));
-    wo.warehouse = o.warehouse;
-    wo.catalog_path = o.catalog;
-    wo.extra_dirs = dirs;
-    rc = tn_warehouse_open(&wo, &wh, &err);
     if (rc)
         goto done;
-    if (strcmp(args[0], "sql") == 0 && nargs == 2)
-        rc = cmd_sql(wh, args[1], &o, &err);
-    else if (strcmp(args[0], "ingest") == 0 && nargs == 3)
-        rc = cmd_ingest(wh, args[1], args[2], &o, &err);
-    else if (strcmp(args[0], "tables") == 0 && nargs == 1)
-        rc = cmd_tables(wh, &err);
-    else if (strcmp(args[0], "describe") == 0 && nargs == 2)
-        rc = cmd_describe(wh, args[1], 0, &err);
-    else if (strcmp(args[0], "history") == 0 && nargs == 2)
-        rc = cmd_describe(wh, args[1], 1, &err);
-    else if (strcmp(args[0], "serve") == 0 && nargs == 1)
-        rc = tn_http_serve(wh, &so, &err);
-    else if (strcmp(args[0], "rollback") == 0 && nargs == 3)
-        rc = cmd_ref(wh, "rollback", args + 1, nargs - 1, &err);
-    else if ((strcmp(args[0], "tag") == 0 || strcmp(args[0], "branch") == 0) &&
-             (nargs == 3 || nargs == 4))
-        rc = cmd_ref(wh, args[0], args + 1, nargs - 1, &err);
-    else if (strcmp(args[0], "fast-forward") == 0 && nargs == 3) {
-        char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
-        rc = tn_ident_parse(args[1], ns, name, &err);
-        if (!rc)
-            rc = tn_table_fast_forward(wh, ns, name, args[2], &err);
-        if (!rc)
-            printf("%s.%s: main is now at the head of %s\n", ns, name, args[2]);
-    } else if (strcmp(args[0], "register") == 0 && nargs == 3)
-        rc = cmd_register(wh, args[1], args[2], &o, &err);
-    else if (strcmp(args[0], "drop") == 0 && nargs == 2) {
-        char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
-        rc = tn_ident_parse(args[1], ns, name, &err);
-        if (!rc)
-            rc = tn_table_drop(wh, ns, name, purge, &err);
-    } else {
-        usage(stderr);
-        rc = tn_fail(&err, TN_EINPUT, "unknown command or wrong number of arguments: %s",
-                     args[0]);
+    /* GNU getopt moves the operands after the options, wherever they were given */
+    if (optind >= argc) {
+        fprintf(stderr, "tarn: no command given; run 'tarn --help' for the list\n");
+        rc = 2;
+        goto done;
     }
+    c.o.token = so.token;
+    path_map_dirs(&c);
+    rc = run(&c, &so, argv + optind, argc - optind, &err);
+    if (rc < 0)
+        rc = -rc; /* the shell's status; its messages are out already */
+    else if (rc)
+        rc = fail(&err);
 done:
-    tn_warehouse_close(wh);
-    for (size_t i = 0; dirs[0] && i < 64 && dirs[i]; i++)
-        free((char *)dirs[i]);
-    json_decref(o.path_map);
-    return rc ? fail(&err) : 0;
+    tn_warehouse_close(c.wh);
+    cli_remote_close(c.remote);
+    for (size_t i = 0; i < c.ndirs; i++)
+        free(c.dirs[i]);
+    free(c.dirs);
+    json_decref(c.o.path_map);
+    return rc;
 }

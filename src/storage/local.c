@@ -1,18 +1,15 @@
-/* local.c - the local-filesystem storage backend (see storage.h). */
-#include "storage.h"
+/* local.c - the local-filesystem storage backend (see storage.h): locations are file:// URIs
+ * or absolute paths, files are written in place and flushed. Stateless, so thread-safe. */
+#include "storage_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-struct tn_storage {
-    char *root_path;
-    char *root_uri;
-};
 
 /* The local path a location names, or an error for locations that are not local. */
 static int uri_path(const char *uri, const char **out, struct tn_err *err)
@@ -32,76 +29,7 @@ static int uri_path(const char *uri, const char **out, struct tn_err *err)
     return 0;
 }
 
-static int mkdirs(char *path, struct tn_err *err)
-{
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0755) && errno != EEXIST) {
-            int e = errno;
-            *p = '/';
-            return tn_fail(err, TN_EUNAVAILABLE, "cannot create directory %s: %s", path,
-                           strerror(e));
-        }
-        *p = '/';
-    }
-    if (mkdir(path, 0755) && errno != EEXIST)
-        return tn_fail(err, TN_EUNAVAILABLE, "cannot create directory %s: %s", path,
-                       strerror(errno));
-    return 0;
-}
-
-int tn_storage_open(const struct tn_storage_options *opt, struct tn_storage **out,
-                    struct tn_err *err)
-{
-    struct tn_storage *st;
-    char *path;
-    char resolved[PATH_MAX];
-    const char *root = opt->root;
-    const char *p = root;
-    int rc;
-
-    if (strstr(root, "://") && strncmp(root, "file://", 7) != 0)
-        return tn_fail(err, TN_EINPUT, "warehouse '%s': only local warehouses are supported",
-                       root);
-    if (strncmp(p, "file://", 7) == 0)
-        p += 7;
-    path = tn_strdup(p);
-    rc = mkdirs(path, err);
-    if (!rc && !realpath(path, resolved))
-        rc = tn_fail(err, TN_EUNAVAILABLE, "cannot resolve warehouse %s: %s", path,
-                     strerror(errno));
-    free(path);
-    if (rc)
-        return rc;
-    st = tn_calloc(1, sizeof(*st));
-    st->root_path = tn_strdup(resolved);
-    st->root_uri = tn_asprintf("file://%s", resolved);
-    *out = st;
-    return 0;
-}
-
-void tn_storage_close(struct tn_storage *st)
-{
-    if (!st)
-        return;
-    free(st->root_path);
-    free(st->root_uri);
-    free(st);
-}
-
-const char *tn_storage_root_uri(const struct tn_storage *st)
-{
-    return st->root_uri;
-}
-
-const char *tn_storage_root_path(const struct tn_storage *st)
-{
-    return st->root_path;
-}
-
-int tn_storage_read(struct tn_storage *st, const char *uri, struct tn_buf *out,
+static int local_read(struct tn_storage *st, const char *uri, struct tn_buf *out,
                     struct tn_err *err)
 {
     const char *path;
@@ -132,7 +60,7 @@ int tn_storage_read(struct tn_storage *st, const char *uri, struct tn_buf *out,
     return rc;
 }
 
-int tn_storage_prepare_dir(struct tn_storage *st, const char *uri, struct tn_err *err)
+static int local_prepare_dir(struct tn_storage *st, const char *uri, struct tn_err *err)
 {
     const char *path;
     char *dir, *slash;
@@ -145,20 +73,20 @@ int tn_storage_prepare_dir(struct tn_storage *st, const char *uri, struct tn_err
     slash = strrchr(dir, '/');
     if (slash && slash != dir) {
         *slash = '\0';
-        rc = mkdirs(dir, err);
+        rc = tn__mkdirs(dir, err);
     }
     free(dir);
     return rc;
 }
 
-int tn_storage_write(struct tn_storage *st, const char *uri, const void *data, size_t len,
+static int local_write(struct tn_storage *st, const char *uri, const void *data, size_t len,
                      struct tn_err *err)
 {
     const char *path;
     const char *p = data;
     int fd, rc;
 
-    if ((rc = uri_path(uri, &path, err)) || (rc = tn_storage_prepare_dir(st, uri, err)))
+    if ((rc = uri_path(uri, &path, err)) || (rc = local_prepare_dir(st, uri, err)))
         return rc;
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
@@ -183,7 +111,7 @@ int tn_storage_write(struct tn_storage *st, const char *uri, const void *data, s
     return rc;
 }
 
-int tn_storage_delete(struct tn_storage *st, const char *uri, struct tn_err *err)
+static int local_delete(struct tn_storage *st, const char *uri, struct tn_err *err)
 {
     const char *path;
     int rc;
@@ -196,7 +124,7 @@ int tn_storage_delete(struct tn_storage *st, const char *uri, struct tn_err *err
     return 0;
 }
 
-int tn_storage_size(struct tn_storage *st, const char *uri, int64_t *out, struct tn_err *err)
+static int local_size(struct tn_storage *st, const char *uri, int64_t *out, struct tn_err *err)
 {
     const char *path;
     struct stat sb;
@@ -212,7 +140,7 @@ int tn_storage_size(struct tn_storage *st, const char *uri, int64_t *out, struct
     return 0;
 }
 
-int tn_storage_local_path(struct tn_storage *st, const char *uri, char **out,
+static int local_local_path(struct tn_storage *st, const char *uri, char **out,
                           struct tn_err *err)
 {
     const char *path;
@@ -225,18 +153,181 @@ int tn_storage_local_path(struct tn_storage *st, const char *uri, char **out,
     return 0;
 }
 
-int tn_storage_stage_path(struct tn_storage *st, const char *uri, char **out, struct tn_err *err)
+static int local_stage_path(struct tn_storage *st, const char *uri, char **out, struct tn_err *err)
 {
-    int rc = tn_storage_prepare_dir(st, uri, err);
+    int rc = local_prepare_dir(st, uri, err);
     if (!rc)
-        rc = tn_storage_local_path(st, uri, out, err);
+        rc = local_local_path(st, uri, out, err);
     return rc;
 }
 
-int tn_storage_publish(struct tn_storage *st, const char *uri, const char *staged,
+static int local_publish(struct tn_storage *st, const char *uri, const char *staged,
                        struct tn_err *err)
 {
     int64_t size;
     (void)staged; /* local files are written in place */
-    return tn_storage_size(st, uri, &size, err);
+    return local_size(st, uri, &size, err);
 }
+
+static int local_read_range(struct tn_storage *st, const char *uri, int64_t offset, int64_t len,
+                            struct tn_buf *out, struct tn_err *err)
+{
+    const char *path;
+    char chunk[65536];
+    int fd, rc;
+
+    (void)st;
+    if ((rc = uri_path(uri, &path, err)))
+        return rc;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return tn_fail(err, errno == ENOENT ? TN_ENOTFOUND : TN_EUNAVAILABLE,
+                       "cannot read %s: %s", path, strerror(errno));
+    while (len > 0) {
+        size_t want = len < (int64_t)sizeof(chunk) ? (size_t)len : sizeof(chunk);
+        ssize_t n = pread(fd, chunk, want, (off_t)offset);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = tn_fail(err, TN_EUNAVAILABLE, "cannot read %s: %s", path, strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        if ((rc = tn_buf_add(out, chunk, (size_t)n, err))) {
+            tn_err_prefix(err, "%s: ", path);
+            break;
+        }
+        offset += n;
+        len -= n;
+    }
+    close(fd);
+    return rc;
+}
+
+static int local_remove_many(struct tn_storage *st, const char *const *uris, size_t n,
+                             struct tn_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = local_delete(st, uris[i], err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int local_prefetch(struct tn_storage *st, const char *const *uris, const int64_t *sizes,
+                          size_t n, struct tn_err *err)
+{
+    (void)st;
+    (void)uris;
+    (void)sizes;
+    (void)n;
+    (void)err;
+    return 0; /* local files need no fetching */
+}
+
+/* The directory walk behind local_list; nftw takes no context, so it lives in a thread-local. */
+struct list_state {
+    struct tn_storage_entry *e;
+    size_t n, cap;
+    const char *prefix; /* the path prefix every entry must start with */
+};
+static _Thread_local struct list_state *list_current;
+
+static int list_visit(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    struct list_state *ls = list_current;
+
+    (void)ftw;
+    if (flag != FTW_F || strncmp(path, ls->prefix, strlen(ls->prefix)) != 0)
+        return 0;
+    if (ls->n == ls->cap) {
+        ls->cap = ls->cap ? ls->cap * 2 : 64;
+        ls->e = tn_realloc(ls->e, ls->cap * sizeof(*ls->e));
+    }
+    ls->e[ls->n].uri = tn_asprintf("file://%s", path);
+    ls->e[ls->n].size = (int64_t)sb->st_size;
+    ls->n++;
+    return 0;
+}
+
+static int local_list(struct tn_storage *st, const char *prefix_uri, struct tn_storage_entry **out,
+                      size_t *out_n, struct tn_err *err)
+{
+    struct list_state ls = {0};
+    const char *prefix;
+    char *dir, *slash;
+    struct stat sb;
+    int rc;
+
+    (void)st;
+    if ((rc = uri_path(prefix_uri, &prefix, err)))
+        return rc;
+    /* walk the deepest directory the prefix names whole */
+    dir = tn_strdup(prefix);
+    if (stat(dir, &sb) || !S_ISDIR(sb.st_mode)) {
+        slash = strrchr(dir, '/');
+        if (slash && slash != dir)
+            *slash = '\0';
+    }
+    ls.prefix = prefix;
+    list_current = &ls;
+    if (stat(dir, &sb) == 0 && nftw(dir, list_visit, 16, FTW_PHYS) != 0)
+        rc = tn_fail(err, TN_EUNAVAILABLE, "cannot list %s: %s", dir, strerror(errno));
+    list_current = NULL;
+    free(dir);
+    if (rc) {
+        tn_storage_entries_free(ls.e, ls.n);
+        return rc;
+    }
+    *out = ls.e;
+    *out_n = ls.n;
+    return 0;
+}
+
+static void local_close(struct tn_storage *st)
+{
+    (void)st;
+}
+
+static const struct tn_storage_ops local_ops = {
+    .name = "local",
+    .close = local_close,
+    .read = local_read,
+    .read_range = local_read_range,
+    .write = local_write,
+    .remove = local_delete,
+    .remove_many = local_remove_many,
+    .size = local_size,
+    .local_path = local_local_path,
+    .prepare_dir = local_prepare_dir,
+    .stage_path = local_stage_path,
+    .publish = local_publish,
+    .prefetch = local_prefetch,
+    .list = local_list,
+};
+
+int tn__local_open(const char *root, struct tn_storage *st, struct tn_err *err)
+{
+    char *path;
+    char resolved[PATH_MAX];
+    const char *p = root;
+    int rc;
+
+    if (strncmp(p, "file://", 7) == 0)
+        p += 7;
+    path = tn_strdup(p);
+    rc = tn__mkdirs(path, err);
+    if (!rc && !realpath(path, resolved))
+        rc = tn_fail(err, TN_EUNAVAILABLE, "cannot resolve warehouse %s: %s", path,
+                     strerror(errno));
+    free(path);
+    if (rc)
+        return rc;
+    st->ops = &local_ops;
+    st->root_path = tn_strdup(resolved);
+    st->root_uri = tn_asprintf("file://%s", resolved);
+    return 0;
+}
+

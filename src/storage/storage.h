@@ -1,12 +1,12 @@
 /* storage.h - where table files live. One interface for every backend: the local filesystem
- * (locations "file:///abs/path", "file:/abs/path" or "/abs/path"); an S3 backend plugs in
- * behind the same calls.
+ * (locations "file:///abs/path", "file:/abs/path" or "/abs/path") and S3-compatible object
+ * stores (root "s3://bucket/prefix", locations "s3://bucket/key"; see s3.c).
  *
  * Files are immutable once written: tn_storage_write creates a new file and fails if one exists,
  * so a commit never overwrites what a reader may be reading. DuckDB only ever sees local paths:
  * tn_storage_local_path gives one to read (a backend that is not local fetches the file into its
  * cache), and new files are written at tn_storage_stage_path and then published with
- * tn_storage_publish. */
+ * tn_storage_publish. A struct tn_storage may be shared by threads. */
 #ifndef TN_STORAGE_H
 #define TN_STORAGE_H
 
@@ -16,24 +16,46 @@
 
 struct tn_storage;
 
+/* How S3 requests address a bucket. */
+enum tn_s3_style {
+    TN_S3_STYLE_AUTO = 0, /* path style with an endpoint, virtual-hosted on AWS */
+    TN_S3_STYLE_PATH,     /* http://endpoint/bucket/key (MinIO, Ceph RGW) */
+    TN_S3_STYLE_VIRTUAL,  /* http://bucket.endpoint/key */
+};
+
+/* S3 credentials never travel in these options: they come from the environment only
+ * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) and are never logged. Zero
+ * values take the defaults; the tuning fields also read TARN_S3_* environment variables (see
+ * s3.c) when zero. */
 struct tn_storage_options {
     const char *root;        /* a local path, file:// URI, or s3://bucket/prefix */
     const char *s3_endpoint; /* e.g. http://127.0.0.1:9000; NULL for AWS */
     const char *s3_region;   /* default us-east-1 */
-    int s3_path_style;       /* 1: http://endpoint/bucket/key (default with an endpoint) */
-    const char *cache_dir;   /* local copies of remote files; NULL: a default */
-    int64_t cache_size;      /* bytes the cache may hold; 0: a default */
+    int s3_path_style;       /* enum tn_s3_style */
+    const char *cache_dir;   /* local copies of remote files; NULL: ./tarn-cache */
+    int64_t cache_size;      /* bytes the cache may hold; 0: 10 GiB */
+    int64_t multipart_threshold; /* bytes above which uploads are multipart; 0: 64 MiB */
+    int64_t part_size;           /* multipart part size (5 MiB to 5 GiB); 0: 16 MiB */
+    int parallel;                /* concurrent transfers; 0: 8 */
 };
 
-/* Open the warehouse at opt->root, creating a local directory when needed. */
+/* Open the warehouse at opt->root: a local directory (created when needed) or an S3 prefix
+ * (the cache directory is created; nothing is sent to S3 until a file is needed). TN_EINPUT for
+ * a malformed root or missing S3 credentials. */
 int tn_storage_open(const struct tn_storage_options *opt, struct tn_storage **out,
                     struct tn_err *err);
 void tn_storage_close(struct tn_storage *st);
 
 /* The warehouse root as a URI ("file:///abs/warehouse"), without a trailing slash. */
 const char *tn_storage_root_uri(const struct tn_storage *st);
-/* The warehouse root as a local directory DuckDB may be allowed to read and write. */
+/* The warehouse root as a local directory DuckDB may be allowed to read and write (for S3, the
+ * cache directory, which also holds staged files and temporary files). */
 const char *tn_storage_root_path(const struct tn_storage *st);
+/* The local cache of remote files (DuckDB must be allowed to read it), or NULL for local
+ * storage. Borrowed until tn_storage_close. */
+const char *tn_storage_cache_dir(const struct tn_storage *st);
+/* 1 when files live in an object store (reads go through the cache), 0 for local files. */
+int tn_storage_is_remote(const struct tn_storage *st);
 
 /* Read the whole file at "uri" into "out" (whose max caps the size: TN_ETOOBIG beyond it).
  * TN_ENOTFOUND when it does not exist. */
@@ -60,5 +82,57 @@ int tn_storage_stage_path(struct tn_storage *st, const char *uri, char **out, st
  * file already; a remote backend uploads it). */
 int tn_storage_publish(struct tn_storage *st, const char *uri, const char *staged,
                        struct tn_err *err);
+
+/* Read "len" bytes at "offset" of the file at "uri" into "out" (fewer at the end of the file).
+ * TN_ENOTFOUND when it does not exist. */
+int tn_storage_read_range(struct tn_storage *st, const char *uri, int64_t offset, int64_t len,
+                          struct tn_buf *out, struct tn_err *err);
+/* Fetch the files at "uris" into the local cache in parallel, so that tn_storage_local_path
+ * then finds them there (a no-op for local storage). "sizes" (or NULL) gives each file's
+ * expected size, -1 when unknown: a cached copy of another size is fetched again, and a
+ * download of another size is an error. */
+int tn_storage_prefetch(struct tn_storage *st, const char *const *uris, const int64_t *sizes,
+                        size_t n, struct tn_err *err);
+
+struct tn_storage_entry {
+    char *uri;
+    int64_t size;
+};
+
+/* Every file whose location starts with "prefix_uri" (S3: ListObjectsV2 with pagination; local:
+ * a directory walk), in no particular order. Free with tn_storage_entries_free. */
+int tn_storage_list(struct tn_storage *st, const char *prefix_uri, struct tn_storage_entry **out,
+                    size_t *out_n, struct tn_err *err);
+void tn_storage_entries_free(struct tn_storage_entry *e, size_t n);
+/* Remove many files (S3: batch DeleteObjects, 1000 a request); missing files are not an
+ * error. */
+int tn_storage_delete_many(struct tn_storage *st, const char *const *uris, size_t n,
+                           struct tn_err *err);
+
+/* Counters since tn_storage_open (all zero for local storage). Setting the
+ * environment variable TARN_STORAGE_STATS=1 prints them to stderr in tn_storage_close. */
+struct tn_storage_metrics {
+    uint64_t requests;         /* HTTP requests sent to S3, retries included */
+    uint64_t get_requests;     /* GET, whole and ranged */
+    uint64_t put_requests;     /* PUT of objects and of multipart parts */
+    uint64_t head_requests;
+    uint64_t list_requests;    /* ListObjectsV2 pages */
+    uint64_t delete_requests;  /* DELETE and batch DeleteObjects */
+    uint64_t multipart_uploads; /* completed */
+    uint64_t multipart_aborts;
+    uint64_t bytes_downloaded;
+    uint64_t bytes_uploaded;
+    uint64_t retries;          /* attempts after the first */
+    uint64_t errors;           /* requests that failed for good */
+    uint64_t cache_hits;
+    uint64_t cache_misses;
+    uint64_t cache_evictions;
+    uint64_t cache_files;      /* now */
+    uint64_t cache_bytes;      /* now */
+};
+void tn_storage_metrics(struct tn_storage *st, struct tn_storage_metrics *out);
+
+/* Parse a byte size: "1048576", "500MB", "10GiB", "2g" (k, m, g, t: powers of 1024). */
+int tn_storage_parse_size(const char *s, int64_t *out);
 
 #endif /* TN_STORAGE_H */

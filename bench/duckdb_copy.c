@@ -1,0 +1,131 @@
+/* duckdb_copy.c - DuckDB alone, the yardstick of bench/ingest and bench/query: the same work
+ * tarn does, through DuckDB's C API with nothing of tarn around it.
+ *
+ *   duckdb_copy copy FILE.csv OUT.parquet       COPY (FROM read_csv(FILE)) TO OUT (zstd);
+ *                                               prints "seconds <s>", "rows <n>" and
+ *                                               "peak_rss_mib <m>" (VmHWM)
+ *   duckdb_copy query N SQL                     runs SQL N times (after 3 warm-up runs),
+ *                                               fetching every row; prints "p50_ms <x>",
+ *                                               "p99_ms <y>" and "rows <n>"
+ *
+ * Built by the bench scripts against node_modules' libduckdb. Single-threaded client; DuckDB
+ * uses its default thread count. */
+#include <duckdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* This process's peak resident set (VmHWM) in KiB. */
+static double peak_rss_kib(void)
+{
+    char line[256];
+    double v = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+
+    while (f && fgets(line, sizeof(line), f))
+        if (strncmp(line, "VmHWM:", 6) == 0)
+            v = strtod(line + 6, NULL);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+/* Run "sql" and read every chunk; the row count in *rows. */
+static int run(duckdb_connection con, const char *sql, long long *rows)
+{
+    duckdb_result res;
+    duckdb_data_chunk chunk;
+
+    if (duckdb_query(con, sql, &res) != DuckDBSuccess) {
+        fprintf(stderr, "duckdb: %s\n", duckdb_result_error(&res));
+        duckdb_destroy_result(&res);
+        return 1;
+    }
+    *rows = 0;
+    while ((chunk = duckdb_fetch_chunk(res)) != NULL) {
+        *rows += (long long)duckdb_data_chunk_get_size(chunk);
+        duckdb_destroy_data_chunk(&chunk);
+    }
+    duckdb_destroy_result(&res);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    duckdb_database db;
+    duckdb_connection con;
+    long long rows = 0;
+    int rc = 1;
+
+    if (argc < 4 || (strcmp(argv[1], "copy") != 0 && strcmp(argv[1], "query") != 0)) {
+        fprintf(stderr, "usage: duckdb_copy copy FILE.csv OUT.parquet | query N SQL\n");
+        return 2;
+    }
+    if (duckdb_open(NULL, &db) != DuckDBSuccess || duckdb_connect(db, &con) != DuckDBSuccess) {
+        fprintf(stderr, "cannot start DuckDB\n");
+        return 1;
+    }
+    if (strcmp(argv[1], "copy") == 0) {
+        size_t n = strlen(argv[2]) + strlen(argv[3]) + 128;
+        char *sql = malloc(n);
+        double t0;
+        if (!sql)
+            abort();
+        snprintf(sql, n, "COPY (FROM read_csv('%s')) TO '%s' (FORMAT parquet, COMPRESSION zstd)",
+                 argv[2], argv[3]);
+        t0 = now_s();
+        rc = run(con, sql, &rows);
+        if (!rc)
+            printf("seconds %.3f\n", now_s() - t0);
+        snprintf(sql, n, "SELECT count(*) FROM '%s'", argv[3]);
+        if (!rc) {
+            duckdb_result res;
+            if (duckdb_query(con, sql, &res) == DuckDBSuccess)
+                printf("rows %lld\n", (long long)duckdb_value_int64(&res, 0, 0));
+            duckdb_destroy_result(&res);
+            printf("peak_rss_mib %.0f\n", peak_rss_kib() / 1024.0);
+        }
+        free(sql);
+    } else {
+        int iters = (int)strtol(argv[2], NULL, 10);
+        double *ms;
+        if (iters < 1)
+            iters = 1;
+        ms = calloc((size_t)iters, sizeof(double));
+        if (!ms)
+            abort();
+        rc = 0;
+        for (int i = 0; i < 3 && !rc; i++)
+            rc = run(con, argv[3], &rows);
+        for (int i = 0; i < iters && !rc; i++) {
+            double t0 = now_s();
+            rc = run(con, argv[3], &rows);
+            ms[i] = (now_s() - t0) * 1000.0;
+        }
+        if (!rc) {
+            qsort(ms, (size_t)iters, sizeof(double), cmp_double);
+            printf("p50_ms %.3f\np99_ms %.3f\nrows %lld\n", ms[iters / 2],
+                   ms[(int)((iters - 1) * 0.99)], rows);
+        }
+        free(ms);
+    }
+    duckdb_disconnect(&con);
+    duckdb_close(&db);
+    return rc;
+}

@@ -1,0 +1,147 @@
+/* cli.h - private to src/cli: the state one run of the command line shares between main.c
+ * (options, dispatch), commands.c (every command, local or remote), print.c (result printing),
+ * remote.c (the --remote client, the only user of libcurl), progress.c (the progress bar) and
+ * shell.c (the LakeShell). Single-threaded, except the progress bar's own thread. */
+#ifndef TN_CLI_H
+#define TN_CLI_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "table/table.h"
+
+#define TN_CLI_VERSION "0.1.0"
+
+enum cli_format { CLI_TABLE, CLI_CSV, CLI_JSON };
+
+struct cli_options {
+    const char *warehouse;
+    const char *catalog;
+    const char *memory_limit;
+    const char *s3_endpoint; /* S3 warehouses; NULL: TARN_S3_ENDPOINT or AWS */
+    const char *s3_region;
+    const char *cache_dir;
+    int64_t cache_size; /* bytes; 0: the default */
+    const char *format; /* --format: the output format of sql, the input format of ingest */
+    const char *mode;
+    const char *as_of;
+    const char *branch;
+    const char *evolve;
+    const char *key;    /* --key: the upsert key columns */
+    const char *remote; /* --remote URL / TARN_REMOTE: NULL for a local warehouse */
+    const char *token;  /* --token / TARN_TOKEN, sent as a bearer token */
+    int64_t snapshot_id;
+    int purge;
+    json_t *path_map;
+};
+
+struct cli_remote;
+
+struct cli {
+    struct cli_options o;
+    struct tn_warehouse *wh; /* local mode: opened on first use (cli_warehouse) */
+    char **dirs;             /* further directories DuckDB may read (NULL-terminated) */
+    size_t ndirs;
+    struct cli_remote *remote; /* remote mode */
+    int progress; /* progress bars: 0 never, 1 for large files (stderr is a terminal), 2 always
+                   * (TARN_PROGRESS=1; 0 turns them off) */
+};
+
+/* How a query reads the past (both -1/NULL: the present). */
+struct cli_query {
+    int64_t snapshot_id;
+    const char *as_of;
+};
+
+/*---- main.c ----*/
+/* The local warehouse, opened on first use with the directories added so far. */
+int cli_warehouse(struct cli *c, struct tn_warehouse **out, struct tn_err *err);
+/* Let DuckDB read the directory holding "path" (a real path); reopens the warehouse on next use
+ * when the directory is new. */
+void cli_allow_dir_of(struct cli *c, const char *path);
+/* "table", "csv" or "json" (NULL: table); TN_EINPUT for anything else. */
+int cli_parse_format(const char *s, enum cli_format *out, struct tn_err *err);
+
+/*---- commands.c: each command works on the local warehouse or on c->remote ----*/
+/* Cancel the statement running now (from another thread); the flag stays set until reset. */
+void cli_interrupt(void);
+int cli_interrupted(void);
+void cli_interrupt_reset(void);
+int cli_sql(struct cli *c, const char *sql, enum cli_format f, const struct cli_query *q,
+            struct tn_err *err);
+/* The rows of a read-only query as text (for the shell's own checks). Caller frees. */
+int cli_query_rows(struct cli *c, const char *sql, struct tn_rows **out, struct tn_err *err);
+int cli_ingest(struct cli *c, const char *ident, const char *file, const char *mode,
+               struct tn_err *err);
+int cli_tables(struct cli *c, struct tn_err *err);
+int cli_describe(struct cli *c, const char *ident, struct tn_err *err);
+int cli_history(struct cli *c, const char *ident, struct tn_err *err);
+int cli_rollback(struct cli *c, const char *ident, const char *target, struct tn_err *err);
+/* tag or branch "name" of "ident" at "snapshot" (NULL: the current snapshot). */
+int cli_set_ref(struct cli *c, const char *what, const char *ident, const char *name,
+                const char *snapshot, struct tn_err *err);
+int cli_fast_forward(struct cli *c, const char *ident, const char *branch, struct tn_err *err);
+int cli_register(struct cli *c, const char *ident, const char *location, struct tn_err *err);
+int cli_drop(struct cli *c, const char *ident, struct tn_err *err);
+
+/*---- print.c ----*/
+/* "tarn: message" on one line of stderr. */
+void cli_print_error(const struct tn_err *err);
+/* An aligned table of "r" (cells wider than 60 characters are cut with an ellipsis). */
+void cli_print_table(FILE *f, const struct tn_rows *r);
+/* One CSV cell of "n" bytes: NULL prints nothing, an empty string "" (as the HTTP API writes
+ * them). */
+void cli_print_csv_cell(FILE *f, const char *v, size_t n);
+/* Parse CSV text as the HTTP API writes it (header line first; an unquoted empty field is
+ * NULL) into rows; free with tn_rows_free. TN_EINPUT for malformed text. */
+int cli_rows_from_csv(const char *text, size_t len, struct tn_rows **out, struct tn_err *err);
+void cli_print_describe(const char *ns, const char *name, const char *location, int format_version,
+                        int64_t current_snapshot_id, const struct tn_schema *schema);
+void cli_print_history_header(void);
+void cli_print_history_row(int64_t id, int64_t parent_id, int64_t sequence, int64_t timestamp_ms,
+                           const char *operation);
+/* The one-line summary of an ingest ("rows" written; "updated" of them replaced old rows). */
+void cli_print_ingest(const char *ns, const char *name, int created, int upsert, int64_t rows,
+                      int64_t updated, int64_t files, int64_t snapshot_id, int64_t sequence,
+                      double seconds);
+
+/*---- progress.c: a progress bar on stderr for a long load ----*/
+struct cli_progress;
+
+/* Start showing progress of reading "path" (total bytes "total") once "show_after" seconds
+ * have passed. "poll": a thread reads the position of this process's open descriptors of the
+ * file (a local ingest); otherwise the caller reports bytes with cli_progress_set (an upload).
+ * Returns NULL when stderr is not a terminal. */
+struct cli_progress *cli_progress_start(const char *path, uint64_t total, int poll,
+                                        double show_after);
+void cli_progress_set(struct cli_progress *p, uint64_t done);
+/* Stop and erase the bar; NULL is a no-op. */
+void cli_progress_stop(struct cli_progress *p);
+
+/*---- remote.c: the HTTP client of --remote ----*/
+int cli_remote_open(const char *url, const char *token, struct cli_remote **out,
+                    struct tn_err *err);
+void cli_remote_close(struct cli_remote *r);
+/* "method" "path" (with its query string) with an optional JSON body; the JSON answer in *out
+ * (caller frees; may be NULL). Errors carry the server's error.message and the TN_E* code of
+ * its error type or HTTP status. */
+int cli_remote_json(struct cli_remote *r, const char *method, const char *path, json_t *body,
+                    json_t **out, struct tn_err *err);
+/* POST /query: the result in "format" (csv or ndjson) is written to "sink" as it arrives when
+ * "sink" is not NULL, else collected in "buf" (capped). A JSON answer (a DML statement's) is
+ * returned in *out_json instead. */
+int cli_remote_query(struct cli_remote *r, const char *sql, const char *format,
+                     const struct cli_query *q, FILE *sink, struct tn_buf *buf, json_t **out_json,
+                     struct tn_err *err);
+/* POST "path" with the file's bytes streamed as the body (never read whole into memory). */
+int cli_remote_upload(struct cli_remote *r, const char *path, const char *file,
+                      const char *content_type, struct cli_progress *progress, json_t **out,
+                      struct tn_err *err);
+
+/*---- shell.c ----*/
+/* The LakeShell: reads statements and commands from the terminal (with line editing and
+ * history) or, when stdin is not one, from stdin without prompts. Returns the exit status. */
+int cli_shell(struct cli *c);
+
+#endif /* TN_CLI_H */

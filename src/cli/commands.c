@@ -1,0 +1,774 @@
+/* commands.c - every command of the command line, each in two forms: on a local warehouse
+ * (through the table layer) and, when --remote is given, on a running server (through
+ * remote.c). Both forms print the same thing, so scripts need not care which is used. Table
+ * names are checked here first in both forms, so a bad name never reaches disk or network. */
+#include "cli/cli.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#define PRINT_MAX_ROWS     1000000
+#define PROGRESS_MIN_BYTES (8L * 1024 * 1024)
+
+/*---- Interrupting: the shell's Ctrl-C cancels the statement running now ----*/
+
+static pthread_mutex_t active_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct tn_session *active; /* the local session running a statement, or NULL */
+static atomic_int interrupted;
+
+void cli_interrupt(void)
+{
+    pthread_mutex_lock(&active_mu);
+    atomic_store(&interrupted, 1);
+    if (active)
+        tn_session_interrupt(active);
+    pthread_mutex_unlock(&active_mu);
+}
+
+int cli_interrupted(void)
+{
+    return atomic_load(&interrupted);
+}
+
+void cli_interrupt_reset(void)
+{
+    atomic_store(&interrupted, 0);
+}
+
+/* A session of the local warehouse that cli_interrupt can cancel while it is open. */
+static int session_open(struct tn_warehouse *wh, struct tn_session **out, struct tn_err *err)
+{
+    int rc = tn_session_open(wh->engine, out, err);
+
+    if (!rc) {
+        pthread_mutex_lock(&active_mu);
+        active = *out;
+        pthread_mutex_unlock(&active_mu);
+    }
+    return rc;
+}
+
+static void session_close(struct tn_session *s)
+{
+    pthread_mutex_lock(&active_mu);
+    if (active == s)
+        active = NULL;
+    pthread_mutex_unlock(&active_mu);
+    tn_session_close(s);
+}
+
+/*---- Helpers ----*/
+
+/* Whether the first keyword of "sql" (after blanks, comments and opening parentheses) is
+ * "word". */
+static int starts_with_word(const char *sql, const char *word)
+{
+    size_t n = strlen(word);
+    const char *s = sql;
+
+    for (;;) {
+        while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '(')
+            s++;
+        if (s[0] == '-' && s[1] == '-') {
+            while (*s && *s != '\n')
+                s++;
+        } else if (s[0] == '/' && s[1] == '*') {
+            const char *end = strstr(s + 2, "*/");
+            s = end ? end + 2 : s + strlen(s);
+        } else {
+            break;
+        }
+    }
+    return strncasecmp(s, word, n) == 0 &&
+           (s[n] == ' ' || s[n] == '\t' || s[n] == '\n' || s[n] == '\r');
+}
+
+static int64_t json_i64_or(json_t *j, const char *key, int64_t dflt)
+{
+    json_t *v = json_object_get(j, key);
+
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt;
+}
+
+/* Epoch milliseconds of a timestamp text, computed by DuckDB. */
+static int timestamp_ms(struct tn_session *s, const char *text, int64_t *out, struct tn_err *err)
+{
+    struct tn_buf q = TN_BUF_INIT(0);
+    struct tn_rows *r = NULL;
+    int rc;
+
+    tn_buf_addstr(&q, "SELECT epoch_ms(CAST(", NULL);
+    tn_sql_string(&q, text);
+    tn_buf_addstr(&q, " AS TIMESTAMP))", NULL);
+    rc = tn_engine_rows(s, q.buf, 1, &r, err);
+    if (!rc && (r->nrows != 1 || !tn_rows_get(r, 0, 0) || tn_parse_i64(tn_rows_get(r, 0, 0), out)))
+        rc = tn_fail(err, TN_EINPUT, "'%s' is not a timestamp", text);
+    tn_rows_free(r);
+    tn_buf_release(&q);
+    return rc;
+}
+
+/*---- sql ----*/
+
+/* Stream the rows of "sql" (one text column per output column) to stdout. */
+static int stream_rows(struct tn_session *s, const char *sql, enum cli_format f, struct tn_err *err)
+{
+    struct tn_stream *st = NULL;
+    size_t n;
+    int rc = tn_stream_open(s, sql, &st, err);
+
+    if (rc)
+        return rc;
+    if (f == CLI_CSV) {
+        for (size_t c = 0; c < tn_stream_ncols(st); c++) {
+            if (c)
+                putchar(',');
+            cli_print_csv_cell(stdout, tn_stream_name(st, c), strlen(tn_stream_name(st, c)));
+        }
+        putchar('\n');
+    }
+    while (!(rc = tn_stream_next(st, &n, err)) && n > 0) {
+        for (size_t i = 0; i < n; i++) {
+            for (size_t c = 0; c < tn_stream_ncols(st); c++) {
+                size_t len;
+                const char *v = tn_stream_cell(st, i, c, &len);
+                if (f == CLI_JSON) {
+                    fwrite(v ? v : "null", 1, v ? len : 4, stdout);
+                    continue;
+                }
+                if (c)
+                    putchar(',');
+                cli_print_csv_cell(stdout, v, len);
+            }
+            putchar('\n');
+        }
+    }
+    tn_stream_close(st);
+    return rc;
+}
+
+static int local_print(struct tn_session *s, const char *resolved, enum cli_format f,
+                       struct tn_err *err)
+{
+    struct tn_rows *r = NULL;
+    char *q;
+    int rc;
+
+    if (f == CLI_JSON) {
+        q = tn_asprintf("SELECT CAST(to_json(_tn_row) AS VARCHAR) FROM (%s) _tn_row", resolved);
+        rc = stream_rows(s, q, f, err);
+    } else if (f == CLI_CSV) {
+        /* DuckDB renders every type as text itself (its C value API cannot for some) */
+        q = tn_asprintf("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (%s) _tn_row", resolved);
+        rc = stream_rows(s, q, f, err);
+    } else {
+        q = tn_asprintf("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (%s) _tn_row", resolved);
+        rc = tn_engine_rows(s, q, PRINT_MAX_ROWS, &r, err);
+        if (rc == TN_ETOOBIG)
+            tn_fail(err, TN_ETOOBIG,
+                    "more than %d rows to show as a table; add a LIMIT or use --format csv",
+                    PRINT_MAX_ROWS);
+        if (!rc)
+            cli_print_table(stdout, r);
+        tn_rows_free(r);
+    }
+    free(q);
+    return rc;
+}
+
+static int local_sql(struct cli *c, const char *sql, enum cli_format f, const struct cli_query *cq,
+                     struct tn_err *err)
+{
+    struct tn_warehouse *wh;
+    struct tn_session *s = NULL;
+    struct tn_query_options qo = {.snapshot_id = cq ? cq->snapshot_id : -1, .as_of_ms = -1};
+    char *resolved = NULL;
+    int rc = cli_warehouse(c, &wh, err);
+
+    if (!rc)
+        rc = session_open(wh, &s, err);
+    if (rc)
+        return rc;
+    if (cq && cq->as_of)
+        rc = timestamp_ms(s, cq->as_of, &qo.as_of_ms, err);
+    if (rc)
+        goto out;
+    if (starts_with_word(sql, "ALTER")) {
+        struct tn_alter_result ar;
+        rc = tn_table_alter(wh, s, sql, &ar, err);
+        if (!rc)
+            printf("altered %s.%s\n", ar.renamed ? ar.new_ns : ar.ns,
+                   ar.renamed ? ar.new_table : ar.table);
+        goto out;
+    }
+    if (starts_with_word(sql, "INSERT")) {
+        struct tn_insert_result ir;
+        rc = tn_table_insert(wh, s, sql, &qo, &ir, err);
+        if (!rc)
+            printf("%s.%s: inserted %lld rows, snapshot %lld\n", ir.ns, ir.table,
+                   (long long)ir.commit.rows_added, (long long)ir.commit.snapshot_id);
+        goto out;
+    }
+    if (starts_with_word(sql, "DELETE") || starts_with_word(sql, "UPDATE") ||
+        starts_with_word(sql, "MERGE")) {
+        struct tn_dml_result dr;
+        rc = tn_table_dml(wh, s, sql, &qo, &dr, err);
+        if (!rc)
+            printf("%s.%s: %lld rows affected, snapshot %lld\n", dr.ns, dr.table,
+                   (long long)dr.rows_affected, (long long)dr.snapshot_id);
+        goto out;
+    }
+    rc = tn_query_resolve(wh, s, sql, &qo, &resolved, err);
+    if (!rc && getenv("TARN_TRACE_SQL"))
+        fprintf(stderr, "%s\n", resolved);
+    if (!rc)
+        rc = local_print(s, resolved, f, err);
+out:
+    free(resolved);
+    session_close(s);
+    return rc;
+}
+
+/* A JSON answer to a statement that returns no rows (INSERT and the like). */
+static void print_dml(json_t *j)
+{
+    json_t *n = json_object_get(j, "rows_affected");
+    json_t *snap = json_object_get(j, "snapshot_id");
+
+    if (json_is_integer(n)) {
+        printf("%lld rows affected", (long long)json_integer_value(n));
+        if (json_is_integer(snap))
+            printf(", snapshot %lld", (long long)json_integer_value(snap));
+        putchar('\n');
+    } else {
+        char *text = json_dumps(j, JSON_COMPACT);
+        printf("%s\n", text ? text : "{}");
+        free(text);
+    }
+}
+
+static int remote_sql(struct cli *c, const char *sql, enum cli_format f, const struct cli_query *cq,
+                      struct tn_err *err)
+{
+    struct tn_buf buf = TN_BUF_INIT(0);
+    struct tn_rows *r = NULL;
+    json_t *j = NULL;
+    int rc;
+
+    if (f == CLI_TABLE) {
+        rc = cli_remote_query(c->remote, sql, "csv", cq, NULL, &buf, &j, err);
+        if (!rc && !j)
+            rc = cli_rows_from_csv(buf.buf ? buf.buf : "", buf.len, &r, err);
+        if (!rc && r)
+            cli_print_table(stdout, r);
+    } else {
+        rc = cli_remote_query(c->remote, sql, f == CLI_CSV ? "csv" : "ndjson", cq, stdout, NULL, &j,
+                              err);
+    }
+    if (!rc && j)
+        print_dml(j);
+    fflush(stdout);
+    json_decref(j);
+    tn_rows_free(r);
+    tn_buf_release(&buf);
+    return rc;
+}
+
+int cli_sql(struct cli *c, const char *sql, enum cli_format f, const struct cli_query *q,
+            struct tn_err *err)
+{
+    if (q && q->snapshot_id != -1 && q->as_of)
+        return tn_fail(err, TN_EINPUT, "give --snapshot or --as-of, not both");
+    return c->remote ? remote_sql(c, sql, f, q, err) : local_sql(c, sql, f, q, err);
+}
+
+int cli_query_rows(struct cli *c, const char *sql, struct tn_rows **out, struct tn_err *err)
+{
+    struct tn_warehouse *wh;
+    struct tn_session *s = NULL;
+    struct tn_query_options qo = {.snapshot_id = -1, .as_of_ms = -1};
+    char *resolved = NULL, *q = NULL;
+    int rc;
+
+    if (c->remote) {
+        struct tn_buf buf = TN_BUF_INIT(0);
+        json_t *j = NULL;
+        rc = cli_remote_query(c->remote, sql, "csv", NULL, NULL, &buf, &j, err);
+        if (!rc && j)
+            rc = tn_fail(err, TN_EINPUT, "the statement returned no rows");
+        if (!rc)
+            rc = cli_rows_from_csv(buf.buf ? buf.buf : "", buf.len, out, err);
+        json_decref(j);
+        tn_buf_release(&buf);
+        return rc;
+    }
+    rc = cli_warehouse(c, &wh, err);
+    if (!rc)
+        rc = session_open(wh, &s, err);
+    if (!rc)
+        rc = tn_query_resolve(wh, s, sql, &qo, &resolved, err);
+    if (!rc) {
+        q = tn_asprintf("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (%s) _tn_row", resolved);
+        rc = tn_engine_rows(s, q, PRINT_MAX_ROWS, out, err);
+    }
+    free(q);
+    free(resolved);
+    session_close(s);
+    return rc;
+}
+
+/*---- ingest ----*/
+
+enum input_format { IN_DEFAULT, IN_CSV, IN_JSON, IN_NDJSON, IN_PARQUET };
+
+static int input_format(const char *path, const char *given, enum input_format *out,
+                        struct tn_err *err)
+{
+    const char *dot = strrchr(path, '.');
+
+    if (given) {
+        if (strcasecmp(given, "csv") == 0 || strcasecmp(given, "tsv") == 0)
+            *out = IN_CSV;
+        else if (strcasecmp(given, "json") == 0)
+            *out = IN_JSON;
+        else if (strcasecmp(given, "ndjson") == 0 || strcasecmp(given, "jsonl") == 0)
+            *out = IN_NDJSON;
+        else if (strcasecmp(given, "parquet") == 0)
+            *out = IN_PARQUET;
+        else
+            return tn_fail(err, TN_EINPUT,
+                           "--format of ingest must be csv, json, ndjson or parquet, not '%s'",
+                           given);
+        return 0;
+    }
+    *out = IN_DEFAULT;
+    if (dot && (strcasecmp(dot, ".parquet") == 0 || strcasecmp(dot, ".pq") == 0))
+        *out = IN_PARQUET;
+    else if (dot && strcasecmp(dot, ".json") == 0)
+        *out = IN_JSON;
+    else if (dot && (strcasecmp(dot, ".ndjson") == 0 || strcasecmp(dot, ".jsonl") == 0))
+        *out = IN_NDJSON;
+    else if (dot && (strcasecmp(dot, ".csv") == 0 || strcasecmp(dot, ".tsv") == 0))
+        *out = IN_CSV;
+    return 0;
+}
+
+static int local_ingest(struct cli *c, const char *ns, const char *name, const char *path,
+                        uint64_t size, enum input_format fmt, const struct tn_ingest_options *in,
+                        struct tn_err *err)
+{
+    static const char *const readers[] = {"read_csv", "read_csv", "read_json", "read_ndjson",
+                                          "read_parquet"};
+    struct tn_ingest_options opt = *in;
+    struct tn_buf src = TN_BUF_INIT(0);
+    struct tn_ingest_result res;
+    struct tn_session *s = NULL;
+    struct tn_warehouse *wh;
+    struct cli_progress *p = NULL;
+    double t0 = tn_monotonic_s();
+    int rc;
+
+    opt.branch = c->o.branch;
+    if (c->o.evolve && strcmp(c->o.evolve, "strict") == 0)
+        opt.evolve = TN_EVOLVE_STRICT;
+    else if (c->o.evolve && strcmp(c->o.evolve, "add") != 0)
+        return tn_fail(err, TN_EINPUT, "--evolve must be add or strict");
+    cli_allow_dir_of(c, path);
+    rc = cli_warehouse(c, &wh, err);
+    if (!rc)
+        rc = session_open(wh, &s, err);
+    if (rc)
+        return rc;
+    tn_buf_addf(&src, NULL, "SELECT * FROM %s(", readers[fmt]);
+    tn_sql_string(&src, path);
+    tn_buf_addstr(&src, ")", NULL);
+    if (c->progress == 2 || (c->progress && size >= PROGRESS_MIN_BYTES))
+        p = cli_progress_start(path, size, 1, c->progress == 2 ? 0 : 0.5);
+    rc = tn_table_ingest_opts(wh, s, ns, name, src.buf, &opt, &res, err);
+    cli_progress_stop(p);
+    if (!rc) {
+        cli_print_ingest(ns, name, res.created, opt.upsert, res.commit.rows_added, res.rows_updated,
+                         res.commit.files_added, res.commit.snapshot_id, res.commit.sequence_number,
+                         tn_monotonic_s() - t0);
+        tn_ingest_result_release(&res);
+    }
+    tn_buf_release(&src);
+    session_close(s);
+    return rc;
+}
+
+static int remote_ingest(struct cli *c, const char *ns, const char *name, const char *path,
+                         uint64_t size, enum input_format fmt, const struct tn_ingest_options *in,
+                         struct tn_err *err)
+{
+    static const char *const types[] = {"application/octet-stream", "text/csv", "application/json",
+                                        "application/x-ndjson", "application/vnd.apache.parquet"};
+    static const char *const names[] = {NULL, "csv", "json", "ndjson", "parquet"};
+    struct cli_progress *p = NULL;
+    double t0 = tn_monotonic_s();
+    json_t *j = NULL;
+    char *url;
+    int rc;
+
+    if (c->o.branch)
+        return tn_fail(err, TN_EINPUT, "--branch works on a local warehouse only");
+    if (c->o.evolve && strcmp(c->o.evolve, "add") != 0)
+        return tn_fail(err, TN_EINPUT, "--evolve strict works on a local warehouse only");
+    if (in->key && strspn(in->key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   "0123456789_,") != strlen(in->key))
+        return tn_fail(err, TN_EINPUT, "--key takes column names separated by commas");
+    url = tn_asprintf("/ingest/%s.%s?mode=%s%s%s%s%s", ns, name,
+                      in->upsert                       ? "upsert"
+                      : in->mode == TN_WRITE_OVERWRITE ? "overwrite"
+                                                       : "append",
+                      c->o.format ? "&format=" : "", c->o.format ? names[fmt] : "",
+                      in->key ? "&key=" : "", in->key ? in->key : "");
+    if (c->progress == 2 || (c->progress && size >= PROGRESS_MIN_BYTES))
+        p = cli_progress_start(path, size, 0, c->progress == 2 ? 0 : 0.5);
+    rc = cli_remote_upload(c->remote, url, path, types[fmt], p, &j, err);
+    cli_progress_stop(p);
+    if (!rc)
+        cli_print_ingest(ns, name, json_is_true(json_object_get(j, "created")), in->upsert,
+                         json_i64_or(j, "rows_added", 0), json_i64_or(j, "rows_updated", 0),
+                         json_i64_or(j, "files_added", 0), json_i64_or(j, "snapshot_id", -1),
+                         json_i64_or(j, "sequence_number", -1), tn_monotonic_s() - t0);
+    json_decref(j);
+    free(url);
+    return rc;
+}
+
+int cli_ingest(struct cli *c, const char *ident, const char *file, const char *mode,
+               struct tn_err *err)
+{
+    char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
+    struct tn_ingest_options opt = {.mode = TN_WRITE_APPEND, .evolve = TN_EVOLVE_ADD};
+    enum input_format fmt = IN_DEFAULT;
+    struct stat sb;
+    char *path = NULL;
+    int rc;
+
+    if (mode && strcmp(mode, "overwrite") == 0)
+        opt.mode = TN_WRITE_OVERWRITE;
+    else if (mode && strcmp(mode, "upsert") == 0)
+        opt.upsert = 1;
+    else if (mode && strcmp(mode, "append") != 0)
+        return tn_fail(err, TN_EINPUT, "--mode must be append, overwrite or upsert, not '%s'",
+                       mode);
+    if (c->o.key && !opt.upsert)
+        return tn_fail(err, TN_EINPUT, "--key goes with --mode upsert");
+    opt.key = c->o.key;
+    rc = tn_ident_parse(ident, ns, name, err);
+    if (rc)
+        return rc;
+    path = realpath(file, NULL);
+    if (!path || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        free(path);
+        return tn_fail(err, TN_EINPUT, "cannot open %s: no such file", file);
+    }
+    if (sb.st_size == 0) {
+        free(path);
+        return tn_fail(err, TN_EINPUT, "%s is empty: there is nothing to load", file);
+    }
+    rc = input_format(path, c->o.format, &fmt, err);
+    if (!rc)
+        rc = c->remote ? remote_ingest(c, ns, name, path, (uint64_t)sb.st_size, fmt, &opt, err)
+                       : local_ingest(c, ns, name, path, (uint64_t)sb.st_size, fmt, &opt, err);
+    free(path);
+    return rc;
+}
+
+/*---- tables, describe, history ----*/
+
+int cli_tables(struct cli *c, struct tn_err *err)
+{
+    struct tn_catalog_entry *e = NULL;
+    struct tn_warehouse *wh;
+    size_t n = 0;
+    int rc;
+
+    if (c->remote) {
+        json_t *j = NULL, *t;
+        size_t i;
+        rc = cli_remote_json(c->remote, "GET", "/tables", NULL, &j, err);
+        if (rc)
+            return rc;
+        json_array_foreach(json_object_get(j, "tables"), i, t)
+        {
+            printf("%s.%s\n", json_string_value(json_object_get(t, "namespace")),
+                   json_string_value(json_object_get(t, "name")));
+        }
+        json_decref(j);
+        return 0;
+    }
+    rc = cli_warehouse(c, &wh, err);
+    if (!rc)
+        rc = tn_catalog_list(wh->catalog, NULL, &e, &n, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        printf("%s.%s\n", e[i].ns, e[i].table);
+    tn_catalog_entries_free(e, n);
+    return 0;
+}
+
+/* GET "/tables/ns.name" + suffix. */
+static int remote_table(struct cli *c, const char *ns, const char *name, const char *suffix,
+                        json_t **out, struct tn_err *err)
+{
+    char *url = tn_asprintf("/tables/%s.%s%s", ns, name, suffix);
+    int rc = cli_remote_json(c->remote, "GET", url, NULL, out, err);
+
+    free(url);
+    return rc;
+}
+
+int cli_describe(struct cli *c, const char *ident, struct tn_err *err)
+{
+    char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
+    struct tn_warehouse *wh;
+    struct tn_table *t = NULL;
+    int rc = tn_ident_parse(ident, ns, name, err);
+
+    if (rc)
+        return rc;
+    if (c->remote) {
+        struct tn_schema *schema = NULL;
+        json_t *j = NULL;
+        rc = remote_table(c, ns, name, "", &j, err);
+        if (!rc)
+            rc = tn_schema_parse(json_object_get(j, "schema"), &schema, err);
+        if (!rc)
+            cli_print_describe(ns, name, json_string_value(json_object_get(j, "location")),
+                               (int)json_i64_or(j, "format_version", 2),
+                               json_i64_or(j, "current_snapshot_id", -1), schema);
+        tn_schema_free(schema);
+        json_decref(j);
+        return rc;
+    }
+    rc = cli_warehouse(c, &wh, err);
+    if (!rc)
+        rc = tn_table_load(wh, ns, name, &t, err);
+    if (rc)
+        return rc;
+    cli_print_describe(ns, name, t->meta->location, t->meta->format_version,
+                       t->meta->current_snapshot_id, tn_metadata_current_schema(t->meta));
+    tn_table_free(t);
+    return 0;
+}
+
+int cli_history(struct cli *c, const char *ident, struct tn_err *err)
+{
+    char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
+    struct tn_warehouse *wh;
+    struct tn_table *t = NULL;
+    int rc = tn_ident_parse(ident, ns, name, err);
+
+    if (rc)
+        return rc;
+    if (c->remote) {
+        json_t *j = NULL, *s;
+        size_t i;
+        rc = remote_table(c, ns, name, "/snapshots", &j, err);
+        if (rc)
+            return rc;
+        cli_print_history_header();
+        json_array_foreach(json_object_get(j, "snapshots"), i, s)
+        {
+            cli_print_history_row(
+                json_i64_or(s, "snapshot_id", -1), json_i64_or(s, "parent_id", -1),
+                json_i64_or(s, "sequence_number", 0), json_i64_or(s, "timestamp_ms", 0),
+                json_string_value(json_object_get(s, "operation")));
+        }
+        json_decref(j);
+        return 0;
+    }
+    rc = cli_warehouse(c, &wh, err);
+    if (!rc)
+        rc = tn_table_load(wh, ns, name, &t, err);
+    if (rc)
+        return rc;
+    cli_print_history_header();
+    for (size_t i = 0; i < t->meta->nsnapshots; i++) {
+        const struct tn_snapshot *sn = &t->meta->snapshots[i];
+        cli_print_history_row(sn->id, sn->parent_id, sn->sequence_number, sn->timestamp_ms,
+                              sn->operation);
+    }
+    tn_table_free(t);
+    return 0;
+}
+
+/*---- rollback, tags and branches ----*/
+
+int cli_rollback(struct cli *c, const char *ident, const char *target, struct tn_err *err)
+{
+    char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
+    int64_t id = -1, as_of = -1, moved = -1;
+    struct tn_warehouse *wh;
+    int rc = tn_ident_parse(ident, ns, name, err);
+
+    if (rc)
+        return rc;
+    if (c->remote) {
+        json_t *body = json_object(), *j = NULL;
+        char *url = tn_asprintf("/tables/%s.%s/rollback", ns, name);
+        if (!tn_parse_i64(target, &id))
+            json_object_set_new(body, "snapshot_id", json_integer((json_int_t)id));
+        else
+            json_object_set_new(body, "as_of", json_string(target));
+        rc = cli_remote_json(c->remote, "POST", url, body, &j, err);
+        if (!rc) {
+            moved = json_i64_or(j, "snapshot_id", json_i64_or(j, "current_snapshot_id", id));
+            printf("%s.%s: main is now at snapshot %lld\n", ns, name, (long long)moved);
+        } else {
+            tn_err_prefix(err, "rollback: ");
+        }
+        json_decref(body);
+        json_decref(j);
+        free(url);
+        return rc;
+    }
+    rc = cli_warehouse(c, &wh, err);
+    if (rc)
+        return rc;
+    if (tn_parse_i64(target, &id)) {
+        struct tn_session *s = NULL;
+        id = -1;
+        rc = session_open(wh, &s, err);
+        if (!rc && timestamp_ms(s, target, &as_of, err))
+            rc = tn_fail(err, TN_EINPUT, "'%s' is neither a snapshot id nor a timestamp", target);
+        session_close(s);
+    }
+    if (!rc)
+        rc = tn_table_rollback(wh, ns, name, id, as_of, &moved, err);
+    if (!rc)
+        printf("%s.%s: main is now at snapshot %lld\n", ns, name, (long long)moved);
+    return rc;
+}
+
+int cli_set_ref(struct cli *c, const char *what, const char *ident, const char *ref,
+                const char *snapshot, struct tn_err *err)
+{
+    char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
+    struct tn_warehouse *wh;
+    int64_t id = -1;
+    int rc = tn_ident_parse(ident, ns, name, err);
+
+    if (rc)
+        return rc;
+    if (snapshot && tn_parse_i64(snapshot, &id))
+        return tn_fail(err, TN_EINPUT, "'%s' is not a snapshot id", snapshot);
+    if (id == -1) {
+        /* the current snapshot */
+        if (c->remote) {
+            json_t *j = NULL;
+            rc = remote_table(c, ns, name, "", &j, err);
+            if (!rc)
+                id = json_i64_or(j, "current_snapshot_id", -1);
+            json_decref(j);
+        } else {
+            struct tn_table *t = NULL;
+            rc = cli_warehouse(c, &wh, err);
+            if (!rc)
+                rc = tn_table_load(wh, ns, name, &t, err);
+            if (!rc)
+                id = t->meta->current_snapshot_id;
+            tn_table_free(t);
+        }
+        if (!rc && id == -1)
+            rc = tn_fail(err, TN_EINPUT, "table %s.%s has no snapshot to tag", ns, name);
+        if (rc)
+            return rc;
+    }
+    if (c->remote) {
+        json_t *body =
+            json_pack("{s:s, s:s, s:I}", "name", ref, "type", what, "snapshot_id", (json_int_t)id);
+        json_t *j = NULL;
+        char *url = tn_asprintf("/tables/%s.%s/refs", ns, name);
+        rc = cli_remote_json(c->remote, "POST", url, body, &j, err);
+        json_decref(body);
+        json_decref(j);
+        free(url);
+    } else {
+        rc = cli_warehouse(c, &wh, err);
+        if (!rc)
+            rc = tn_table_set_ref(wh, ns, name, ref, strcmp(what, "tag") == 0, id, -1, err);
+    }
+    if (!rc)
+        printf("%s.%s: %s %s at snapshot %lld\n", ns, name, what, ref, (long long)id);
+    return rc;
+}
+
+int cli_fast_forward(struct cli *c, const char *ident, const char *branch, struct tn_err *err)
+{
+    char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
+    struct tn_warehouse *wh;
+    int rc = tn_ident_parse(ident, ns, name, err);
+
+    if (rc)
+        return rc;
+    if (c->remote)
+        return tn_fail(err, TN_EINPUT,
+                       "fast-forward works on a local warehouse only (the HTTP API has no "
+                       "route for it)");
+    rc = cli_warehouse(c, &wh, err);
+    if (!rc)
+        rc = tn_table_fast_forward(wh, ns, name, branch, err);
+    if (!rc)
+        printf("%s.%s: main is now at the head of %s\n", ns, name, branch);
+    return rc;
+}
+
+/*---- register, drop ----*/
+
+int cli_register(struct cli *c, const char *ident, const char *location, struct tn_err *err)
+{
+    char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
+    struct tn_warehouse *wh;
+    int rc = tn_ident_parse(ident, ns, name, err);
+
+    if (rc)
+        return rc;
+    if (c->remote) {
+        char *q = tn_asprintf("%s.%s", ns, name);
+        json_t *body = json_pack("{s:s, s:s, s:O}", "name", q, "metadata_location", location,
+                                 "path_map", c->o.path_map);
+        json_t *j = NULL;
+        rc = cli_remote_json(c->remote, "POST", "/tables/register", body, &j, err);
+        json_decref(body);
+        json_decref(j);
+        free(q);
+    } else {
+        rc = cli_warehouse(c, &wh, err);
+        if (!rc)
+            rc = tn_table_register(wh, ns, name, location, c->o.path_map, err);
+    }
+    if (!rc)
+        printf("registered %s.%s at %s\n", ns, name, location);
+    return rc;
+}
+
+int cli_drop(struct cli *c, const char *ident, struct tn_err *err)
+{
+    char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
+    struct tn_warehouse *wh;
+    int rc = tn_ident_parse(ident, ns, name, err);
+
+    if (rc)
+        return rc;
+    if (c->remote) {
+        char *url = tn_asprintf("/tables/%s.%s%s", ns, name, c->o.purge ? "?purge=true" : "");
+        json_t *j = NULL;
+        rc = cli_remote_json(c->remote, "DELETE", url, NULL, &j, err);
+        json_decref(j);
+        free(url);
+        return rc;
+    }
+    rc = cli_warehouse(c, &wh, err);
+    if (!rc)
+        rc = tn_table_drop(wh, ns, name, c->o.purge, err);
+    return rc;
+}

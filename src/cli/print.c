@@ -1,0 +1,339 @@
+/* print.c - how the command line shows results: aligned tables (numbers right-aligned, long
+ * cells cut), CSV cells as the HTTP API writes them, a CSV parser for results that come back
+ * from a server, and the fixed layouts of describe, history and the ingest summary (scripts
+ * read those by column, so they do not change with the terminal). */
+#include "cli/cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CELL_MAX_WIDTH 60
+#define CSV_MAX_ROWS   10000000
+
+/* Characters (not bytes) in UTF-8 text. */
+static size_t display_width(const char *s)
+{
+    size_t n = 0;
+
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p & 0xc0) != 0x80)
+            n++;
+    return n;
+}
+
+/* A cell as shown: control characters escaped, cut to "max" characters with an ellipsis. */
+static char *cell_text(const char *v, size_t max)
+{
+    struct tn_buf b = TN_BUF_INIT(0);
+    size_t chars = 0, total = display_width(v);
+
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if ((*p & 0xc0) != 0x80) {
+            if (total > max && chars + 1 == max) {
+                tn_buf_addstr(&b, "\xe2\x80\xa6", NULL); /* U+2026 */
+                break;
+            }
+            chars++;
+        }
+        if (*p == '\n')
+            tn_buf_addstr(&b, "\\n", NULL);
+        else if (*p == '\t')
+            tn_buf_addstr(&b, "\\t", NULL);
+        else if (*p == '\r')
+            tn_buf_addstr(&b, "\\r", NULL);
+        else if (*p < 0x20)
+            tn_buf_add(&b, "?", 1, NULL);
+        else
+            tn_buf_add(&b, p, 1, NULL);
+    }
+    return b.buf ? tn_buf_detach(&b, NULL) : tn_strdup("");
+}
+
+static int is_number(const char *s)
+{
+    const char *p = s;
+
+    if (*p == '-' || *p == '+')
+        p++;
+    if (strcmp(p, "inf") == 0 || strcmp(p, "nan") == 0 || strcmp(p, "Infinity") == 0 ||
+        strcmp(s, "NaN") == 0)
+        return 1;
+    if (*p < '0' || *p > '9')
+        return 0;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    if (*p == '.') {
+        p++;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '-' || *p == '+')
+            p++;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    return *p == '\0';
+}
+
+void cli_print_table(FILE *f, const struct tn_rows *r)
+{
+    size_t *w = tn_calloc(r->ncols + 1, sizeof(size_t));
+    int *right = tn_calloc(r->ncols + 1, sizeof(int));
+    char **shown = tn_calloc(r->ncols * r->nrows + 1, sizeof(char *));
+
+    for (size_t c = 0; c < r->ncols; c++) {
+        int numbers = 0, others = 0;
+        w[c] = display_width(r->names[c]);
+        for (size_t i = 0; i < r->nrows; i++) {
+            const char *v = tn_rows_get(r, i, c);
+            char *t = cell_text(v ? v : "NULL", CELL_MAX_WIDTH);
+            size_t n = display_width(t);
+            if (v && is_number(v))
+                numbers++;
+            else if (v)
+                others++;
+            if (n > w[c])
+                w[c] = n;
+            shown[i * r->ncols + c] = t;
+        }
+        right[c] = numbers > 0 && others == 0;
+    }
+    for (size_t c = 0; c < r->ncols; c++) {
+        size_t n = display_width(r->names[c]);
+        fputs(c ? " | " : "", f);
+        if (right[c])
+            for (size_t k = n; k < w[c]; k++)
+                fputc(' ', f);
+        fputs(r->names[c], f);
+        if (!right[c] && c + 1 < r->ncols)
+            for (size_t k = n; k < w[c]; k++)
+                fputc(' ', f);
+    }
+    fputc('\n', f);
+    for (size_t c = 0; c < r->ncols; c++) {
+        fputs(c ? "-+-" : "", f);
+        for (size_t k = 0; k < w[c]; k++)
+            fputc('-', f);
+    }
+    fputc('\n', f);
+    for (size_t i = 0; i < r->nrows; i++) {
+        for (size_t c = 0; c < r->ncols; c++) {
+            const char *t = shown[i * r->ncols + c];
+            size_t n = display_width(t);
+            fputs(c ? " | " : "", f);
+            if (right[c])
+                for (size_t k = n; k < w[c]; k++)
+                    fputc(' ', f);
+            fputs(t, f);
+            if (!right[c] && c + 1 < r->ncols)
+                for (size_t k = n; k < w[c]; k++)
+                    fputc(' ', f);
+        }
+        fputc('\n', f);
+    }
+    fprintf(f, "(%zu row%s)\n", r->nrows, r->nrows == 1 ? "" : "s");
+    for (size_t i = 0; i < r->ncols * r->nrows; i++)
+        free(shown[i]);
+    free(shown);
+    free(right);
+    free(w);
+}
+
+void cli_print_csv_cell(FILE *f, const char *v, size_t n)
+{
+    size_t start = 0;
+
+    if (!v)
+        return;
+    if (n && !memchr(v, ',', n) && !memchr(v, '"', n) && !memchr(v, '\n', n) &&
+        !memchr(v, '\r', n)) {
+        fwrite(v, 1, n, f);
+        return;
+    }
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == '"') {
+            fwrite(v + start, 1, i + 1 - start, f);
+            fputc('"', f);
+            start = i + 1;
+        }
+    }
+    fwrite(v + start, 1, n - start, f);
+    fputc('"', f);
+}
+
+/*---- CSV from a server ----*/
+
+struct csv_builder {
+    char **cells;
+    size_t n, cap;
+};
+
+static void csv_push(struct csv_builder *b, char *cell)
+{
+    if (b->n == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 64;
+        b->cells = tn_realloc(b->cells, b->cap * sizeof(char *));
+    }
+    b->cells[b->n++] = cell;
+}
+
+int cli_rows_from_csv(const char *text, size_t len, struct tn_rows **out, struct tn_err *err)
+{
+    struct csv_builder b = {NULL, 0, 0};
+    struct tn_buf cell = TN_BUF_INIT(0);
+    size_t i = 0, ncols = 0, fields = 0, lines = 0;
+    struct tn_rows *r;
+    int rc = 0;
+
+    while (i < len) {
+        int quoted = 0;
+        tn_buf_reset(&cell);
+        if (text[i] == '"') {
+            quoted = 1;
+            for (i++;; i++) {
+                if (i >= len) {
+                    rc = tn_fail(err, TN_EINPUT, "the server's CSV ends inside a quoted field");
+                    goto out;
+                }
+                if (text[i] == '"') {
+                    if (i + 1 < len && text[i + 1] == '"') {
+                        tn_buf_add(&cell, "\"", 1, NULL);
+                        i++;
+                        continue;
+                    }
+                    i++;
+                    break;
+                }
+                tn_buf_add(&cell, text + i, 1, NULL);
+            }
+        } else {
+            size_t start = i;
+            while (i < len && text[i] != ',' && text[i] != '\n' && text[i] != '\r')
+                i++;
+            tn_buf_add(&cell, text + start, i - start, NULL);
+        }
+        if (lines == 0)
+            csv_push(&b, tn_strdup(cell.buf ? cell.buf : ""));
+        else
+            csv_push(&b, quoted || cell.len ? tn_strdup(cell.buf ? cell.buf : "") : NULL);
+        fields++;
+        if (i < len && text[i] == ',') {
+            i++;
+            continue;
+        }
+        if (i < len && text[i] == '\r')
+            i++;
+        if (i < len && text[i] != '\n') {
+            rc = tn_fail(err, TN_EINPUT, "the server's CSV has text after a quoted field");
+            goto out;
+        }
+        i++; /* the newline */
+        if (lines == 0)
+            ncols = fields;
+        else if (fields != ncols) {
+            rc = tn_fail(err, TN_EINPUT, "the server's CSV has a line of %zu fields, not %zu",
+                         fields, ncols);
+            goto out;
+        }
+        if (++lines > CSV_MAX_ROWS) {
+            rc = tn_fail(err, TN_ETOOBIG, "more than %d rows to show as a table; use --format csv",
+                         CSV_MAX_ROWS);
+            goto out;
+        }
+        fields = 0;
+    }
+    if (fields) {
+        rc = tn_fail(err, TN_EINPUT, "the server's CSV ends in the middle of a line");
+        goto out;
+    }
+    r = tn_calloc(1, sizeof(*r));
+    r->ncols = ncols;
+    r->nrows = lines ? lines - 1 : 0;
+    r->names = tn_calloc(ncols + 1, sizeof(char *));
+    r->cells = tn_calloc(ncols * r->nrows + 1, sizeof(char *));
+    if (ncols)
+        memcpy(r->names, b.cells, ncols * sizeof(char *));
+    if (ncols && r->nrows)
+        memcpy(r->cells, b.cells + ncols, ncols * r->nrows * sizeof(char *));
+    b.n = 0; /* the cells belong to r now */
+    *out = r;
+out:
+    for (size_t k = 0; k < b.n; k++)
+        free(b.cells[k]);
+    free(b.cells);
+    tn_buf_release(&cell);
+    return rc;
+}
+
+void cli_print_error(const struct tn_err *err)
+{
+    char msg[sizeof(err->msg)];
+    char *line;
+
+    snprintf(msg, sizeof(msg), "%s", err->msg);
+    /* DuckDB's "LINE 1: ..." excerpt shows the rewritten statement, not the user's */
+    line = strstr(msg, "\n\nLINE ");
+    if (line)
+        *line = '\0';
+    for (char *p = msg; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    fprintf(stderr, "tarn: %s\n", msg);
+}
+
+/*---- Fixed layouts ----*/
+
+void cli_print_describe(const char *ns, const char *name, const char *location, int format_version,
+                        int64_t current_snapshot_id, const struct tn_schema *schema)
+{
+    printf("table %s.%s\nlocation %s\nformat-version %d\ncurrent-snapshot-id %lld\n", ns, name,
+           location ? location : "", format_version, (long long)current_snapshot_id);
+    printf("%-6s %-30s %-30s %s\n", "id", "name", "type", "required");
+    for (size_t i = 0; schema && i < schema->root.nfields; i++) {
+        const struct tn_field *f = &schema->root.fields[i];
+        char type[128];
+        struct tn_buf b = TN_BUF_INIT(0);
+        if (tn_type_is_primitive(f->type)) {
+            tn_type_name(f->type, type, sizeof(type));
+        } else {
+            tn_type_duckdb(f->type, &b, NULL);
+            snprintf(type, sizeof(type), "%s", b.buf ? b.buf : "");
+        }
+        printf("%-6d %-30s %-30s %s\n", f->id, f->name, type, f->required ? "yes" : "no");
+        tn_buf_release(&b);
+    }
+}
+
+void cli_print_history_header(void)
+{
+    printf("%-20s %-20s %-8s %-14s %s\n", "snapshot_id", "parent_id", "sequence", "timestamp_ms",
+           "operation");
+}
+
+void cli_print_history_row(int64_t id, int64_t parent_id, int64_t sequence, int64_t timestamp_ms,
+                           const char *operation)
+{
+    printf("%-20lld %-20lld %-8lld %-14lld %s\n", (long long)id, (long long)parent_id,
+           (long long)sequence, (long long)timestamp_ms, operation ? operation : "");
+}
+
+void cli_print_ingest(const char *ns, const char *name, int created, int upsert, int64_t rows,
+                      int64_t updated, int64_t files, int64_t snapshot_id, int64_t sequence,
+                      double seconds)
+{
+    if (upsert && !created)
+        printf("%s.%s: updated %lld and inserted %lld rows in %lld file(s)", ns, name,
+               (long long)updated, (long long)(rows - updated > 0 ? rows - updated : 0),
+               (long long)files);
+    else
+        printf("%s.%s: %s %lld rows in %lld file(s)", ns, name, created ? "created with" : "added",
+               (long long)rows, (long long)files);
+    printf(", snapshot %lld (sequence %lld), %.1f s", (long long)snapshot_id, (long long)sequence,
+           seconds);
+    if (seconds >= 0.05 && rows > 0)
+        printf(", %.0f rows/s", (double)rows / seconds);
+    putchar('\n');
+}

@@ -1,0 +1,370 @@
+/* test_s3.c - unit tests for src/storage beyond the local backend's basics: sizes, the local
+ * list/range/batch-delete calls, the cache's verification and LRU eviction, S3 option and
+ * location checks (suite "s3", no network), and the S3 calls against a live server (suite
+ * "s3_live": runs only when TARN_TEST_S3_ENDPOINT and AWS credentials are set, as
+ * tests/integration/t70-s3.sh does; bucket "bucket"). */
+#include "tn_test.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "storage/storage_int.h"
+
+static void test_parse_size(void)
+{
+    int64_t v = 0;
+
+    CHECK_INT_EQ(tn_storage_parse_size("1048576", &v), 0);
+    CHECK_INT_EQ(v, 1048576);
+    CHECK_INT_EQ(tn_storage_parse_size("5MiB", &v), 0);
+    CHECK_INT_EQ(v, 5LL << 20);
+    CHECK_INT_EQ(tn_storage_parse_size("10GB", &v), 0);
+    CHECK_INT_EQ(v, 10LL << 30);
+    CHECK_INT_EQ(tn_storage_parse_size("2k", &v), 0);
+    CHECK_INT_EQ(v, 2048);
+    CHECK(tn_storage_parse_size("", &v) != 0);
+    CHECK(tn_storage_parse_size("12x", &v) != 0);
+    CHECK(tn_storage_parse_size("-1", &v) != 0);
+    CHECK(tn_storage_parse_size("99999999999999999999", &v) != 0);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static void test_local_list_range_delete(void)
+{
+    struct tn_err err = {0};
+    struct tn_storage_options o = {0};
+    struct tn_storage *st = NULL;
+    struct tn_storage_entry *e = NULL;
+    struct tn_buf b = TN_BUF_INIT(1024);
+    struct tn_storage_metrics m;
+    char *root = tn_strdup(tn_test_tmpdir());
+    char *uris[3];
+    size_t n = 0;
+
+    o.root = root;
+    CHECK_OK(tn_storage_open(&o, &st, &err));
+    if (!st) {
+        free(root);
+        return;
+    }
+    CHECK(!tn_storage_is_remote(st));
+    CHECK(tn_storage_cache_dir(st) == NULL);
+    for (int i = 0; i < 3; i++) {
+        uris[i] = tn_asprintf("file://%s/t/data/f%d.txt", root, i);
+        CHECK_OK(tn_storage_write(st, uris[i], "0123456789", 10, &err));
+    }
+    {
+        char *prefix = tn_asprintf("file://%s/t/data/", root);
+        CHECK_OK(tn_storage_list(st, prefix, &e, &n, &err));
+        CHECK_INT_EQ(n, 3);
+        for (size_t i = 0; i < n; i++)
+            CHECK_INT_EQ(e[i].size, 10);
+        tn_storage_entries_free(e, n);
+        free(prefix);
+    }
+    CHECK_OK(tn_storage_read_range(st, uris[1], 3, 4, &b, &err));
+    CHECK_STR_EQ(b.buf, "3456");
+    tn_buf_reset(&b);
+    CHECK_OK(tn_storage_read_range(st, uris[1], 8, 100, &b, &err));
+    CHECK_STR_EQ(b.buf, "89");
+    CHECK_OK(tn_storage_prefetch(st, (const char *const *)uris, NULL, 3, &err));
+    CHECK_OK(tn_storage_delete_many(st, (const char *const *)uris, 3, &err));
+    {
+        int64_t size;
+        CHECK_INT_EQ(tn_storage_size(st, uris[0], &size, &err), TN_ENOTFOUND);
+    }
+    tn_storage_metrics(st, &m);
+    CHECK_INT_EQ(m.requests, 0);
+    for (int i = 0; i < 3; i++)
+        free(uris[i]);
+    tn_buf_release(&b);
+    tn_storage_close(st);
+    free(root);
+}
+
+static void set_atime(const char *path, time_t when)
+{
+    struct timespec t[2];
+    t[0].tv_sec = when;
+    t[0].tv_nsec = 0;
+    t[1] = t[0];
+    utimensat(AT_FDCWD, path, t, 0);
+}
+
+static void test_cache_lru_and_size_check(void)
+{
+    struct tn_err err = {0};
+    struct tn_storage st;
+    struct tn_cache *c = NULL;
+    const char *dir = tn_test_tmpdir();
+    char *objects = tn_asprintf("%s/objects/b/k", dir);
+    char *paths[3];
+    char *got = NULL;
+    int64_t size = 0;
+    uint64_t files = 0, bytes = 0;
+    time_t now = time(NULL);
+
+    memset(&st, 0, sizeof(st));
+    CHECK_OK(tn__mkdirs(objects, &err));
+    for (int i = 0; i < 3; i++) {
+        paths[i] = tn_asprintf("%s/f%d", objects, i);
+        write_text(paths[i], "0123456789012345678901234567890123456789"); /* 40 bytes */
+        set_atime(paths[i], now - 1000 + i * 100);                        /* f0 oldest */
+    }
+    /* 120 bytes in a 100-byte cache: opening evicts the least recently used file */
+    CHECK_OK(tn__cache_open(dir, 100, &st, &c, &err));
+    if (!c)
+        goto out;
+    tn__cache_usage(c, &files, &bytes);
+    CHECK_INT_EQ(files, 2);
+    CHECK_INT_EQ(bytes, 80);
+    CHECK(access(paths[0], F_OK) != 0);
+    CHECK_INT_EQ(tn__cache_get(c, "b/k/f0", -1, 1, NULL, NULL), 0);
+    CHECK_INT_EQ(tn__cache_get(c, "b/k/f1", 40, 1, &got, &size), 1);
+    CHECK_STR_EQ(got, paths[1]);
+    CHECK_INT_EQ(size, 40);
+    /* a copy of the wrong size is dropped and counts as a miss */
+    CHECK_INT_EQ(tn__cache_get(c, "b/k/f2", 41, 1, NULL, NULL), 0);
+    CHECK(access(paths[2], F_OK) != 0);
+    CHECK_INT_EQ(st.counters[TN_C_CACHE_HITS], 1);
+    CHECK_INT_EQ(st.counters[TN_C_CACHE_MISSES], 2);
+    CHECK_INT_EQ(st.counters[TN_C_CACHE_EVICTIONS], 1);
+    /* a new entry moves in by rename; one used just now is never evicted */
+    {
+        char *tmp = tn__cache_tmp_path(c);
+        write_text(tmp, "0123456789012345678901234567890123456789012345678901234567890123456789");
+        CHECK_OK(tn__cache_put(c, "b/k/new", tmp, 70, NULL, &err));
+        CHECK_INT_EQ(tn__cache_get(c, "b/k/new", 70, 0, NULL, NULL), 1);
+        CHECK_INT_EQ(tn__cache_get(c, "b/k/f1", 40, 0, NULL, NULL), 1);
+        free(tmp);
+    }
+    /* another process's file is adopted at lookup */
+    {
+        char *other = tn_asprintf("%s/other", objects);
+        write_text(other, "abc");
+        CHECK_INT_EQ(tn__cache_get(c, "b/k/other", 3, 0, NULL, &size), 1);
+        CHECK_INT_EQ(size, 3);
+        free(other);
+    }
+    tn__cache_drop(c, "b/k/new");
+    CHECK_INT_EQ(tn__cache_get(c, "b/k/new", -1, 0, NULL, NULL), 0);
+out:
+    tn__cache_close(c);
+    for (int i = 0; i < 3; i++)
+        free(paths[i]);
+    free(got);
+    free(objects);
+}
+
+/* Set or unset an environment variable, returning its old value (caller frees). */
+static char *env_swap(const char *name, const char *value)
+{
+    const char *old = getenv(name);
+    char *saved = old ? tn_strdup(old) : NULL;
+    if (value)
+        setenv(name, value, 1);
+    else
+        unsetenv(name);
+    return saved;
+}
+
+static void env_restore(const char *name, char *saved)
+{
+    if (saved)
+        setenv(name, saved, 1);
+    else
+        unsetenv(name);
+    free(saved);
+}
+
+static void test_s3_open_checks(void)
+{
+    struct tn_err err = {0};
+    struct tn_storage_options o = {0};
+    struct tn_storage *st = NULL;
+    char *key = env_swap("AWS_ACCESS_KEY_ID", NULL);
+    char *secret = env_swap("AWS_SECRET_ACCESS_KEY", "s");
+    char *cache = tn_asprintf("%s/cache", tn_test_tmpdir());
+
+    o.root = "s3://bucket/wh";
+    o.cache_dir = cache;
+    o.s3_endpoint = "http://127.0.0.1:1";
+    CHECK_INT_EQ(tn_storage_open(&o, &st, &err), TN_EINPUT);
+    CHECK_CONTAINS(err.msg, "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+    setenv("AWS_ACCESS_KEY_ID", "k", 1);
+    o.s3_endpoint = "ftp://x";
+    CHECK_INT_EQ(tn_storage_open(&o, &st, &err), TN_EINPUT);
+    CHECK_CONTAINS(err.msg, "http:// or https://");
+    o.s3_endpoint = "http://host:9000/path";
+    CHECK_INT_EQ(tn_storage_open(&o, &st, &err), TN_EINPUT);
+    o.root = "s3:///wh";
+    o.s3_endpoint = "http://127.0.0.1:1/";
+    CHECK_INT_EQ(tn_storage_open(&o, &st, &err), TN_EINPUT);
+    o.root = "s3://bucket/wh/";
+    CHECK_OK(tn_storage_open(&o, &st, &err));
+    if (st) {
+        char *path = NULL;
+        CHECK_STR_EQ(tn_storage_root_uri(st), "s3://bucket/wh");
+        CHECK(tn_storage_is_remote(st));
+        CHECK(tn_storage_cache_dir(st) != NULL);
+        /* locations that would escape the cache are refused before any request */
+        CHECK_INT_EQ(tn_storage_local_path(st, "s3://bucket/wh/../../etc/passwd", &path, &err),
+                     TN_EINPUT);
+        CHECK_INT_EQ(tn_storage_local_path(st, "s3://bucket/a//b", &path, &err), TN_EINPUT);
+        CHECK_INT_EQ(tn_storage_local_path(st, "file:///etc/passwd", &path, &err), TN_EINPUT);
+        CHECK_INT_EQ(tn_storage_local_path(st, "s3://bucket", &path, &err), TN_EINPUT);
+        tn_storage_close(st);
+    }
+    env_restore("AWS_ACCESS_KEY_ID", key);
+    env_restore("AWS_SECRET_ACCESS_KEY", secret);
+    free(cache);
+}
+
+/*---- Live: against the server t70-s3.sh starts ----*/
+
+static struct tn_storage *live_open(const char *cache)
+{
+    struct tn_err err = {0};
+    struct tn_storage_options o = {0};
+    struct tn_storage *st = NULL;
+
+    o.root = "s3://bucket/unit";
+    o.s3_endpoint = getenv("TARN_TEST_S3_ENDPOINT");
+    o.cache_dir = cache;
+    CHECK_OK(tn_storage_open(&o, &st, &err));
+    return st;
+}
+
+static void test_live_s3_calls(void)
+{
+    struct tn_err err = {0};
+    struct tn_storage *a, *b;
+    struct tn_storage_entry *e = NULL;
+    struct tn_storage_metrics m;
+    struct tn_buf buf = TN_BUF_INIT(1 << 20);
+    char *uris[7], uuid[37], *prefix, *cache_a, *cache_b, *saved;
+    size_t n = 0;
+    int64_t size = 0, blen = (int64_t)strlen("file 0: 0123456789 & <xml> 'quotes'");
+
+    if (!getenv("TARN_TEST_S3_ENDPOINT"))
+        return; /* no server: nothing to check */
+    cache_a = tn_asprintf("%s/a", tn_test_tmpdir());
+    cache_b = tn_asprintf("%s/b", tn_test_tmpdir());
+    saved = env_swap("TARN_S3_LIST_PAGE", "3");
+    a = live_open(cache_a);
+    b = live_open(cache_b);
+    env_restore("TARN_S3_LIST_PAGE", saved);
+    if (!a || !b)
+        goto out;
+    tn_uuid4(uuid);
+    prefix = tn_asprintf("s3://bucket/unit/%s/", uuid);
+    for (int i = 0; i < 7; i++) {
+        char body[64];
+        int len = snprintf(body, sizeof(body), "file %d: 0123456789 & <xml> 'quotes'", i);
+        /* odd key characters travel encoded and come back from the listing decoded */
+        uris[i] = tn_asprintf("%sdir=%d/f %d&x.txt", prefix, i % 2, i);
+        CHECK_OK(tn_storage_write(a, uris[i], body, (size_t)len, &err));
+    }
+    CHECK_INT_EQ(tn_storage_write(a, uris[0], "again", 5, &err), TN_EEXISTS);
+
+    CHECK_OK(tn_storage_list(a, prefix, &e, &n, &err));
+    CHECK_INT_EQ(n, 7);
+    for (size_t i = 0; i < n; i++) {
+        int found = 0;
+        for (int k = 0; k < 7; k++)
+            found |= strcmp(e[i].uri, uris[k]) == 0;
+        CHECK(found);
+        CHECK_INT_EQ(e[i].size, blen);
+    }
+    tn_storage_entries_free(e, n);
+    tn_storage_metrics(a, &m);
+    CHECK_INT_EQ(m.list_requests, 3); /* 7 keys, 3 a page */
+
+    /* b has an empty cache: size is a HEAD, a range a ranged GET, a read a GET */
+    CHECK_OK(tn_storage_size(b, uris[3], &size, &err));
+    CHECK_INT_EQ(size, blen);
+    CHECK_OK(tn_storage_read_range(b, uris[3], 8, 10, &buf, &err));
+    CHECK_STR_EQ(buf.buf, "0123456789");
+    tn_buf_reset(&buf);
+    CHECK_OK(tn_storage_read(b, uris[3], &buf, &err));
+    CHECK_STR_EQ(buf.buf, "file 3: 0123456789 & <xml> 'quotes'");
+    tn_storage_metrics(b, &m);
+    CHECK_INT_EQ(m.head_requests, 1);
+    CHECK_INT_EQ(m.get_requests, 2);
+    CHECK_INT_EQ(m.cache_misses, 2);
+    tn_buf_reset(&buf);
+    CHECK_OK(tn_storage_read(b, uris[3], &buf, &err)); /* now cached */
+    tn_storage_metrics(b, &m);
+    CHECK_INT_EQ(m.get_requests, 2);
+    {
+        struct tn_buf small = TN_BUF_INIT(10);
+        CHECK_INT_EQ(tn_storage_read(b, uris[3], &small, &err), TN_ETOOBIG);
+        tn_buf_release(&small);
+    }
+
+    /* parallel prefetch with sizes; a wrong expected size is an error */
+    {
+        int64_t sizes[7];
+        for (int i = 0; i < 7; i++)
+            sizes[i] = blen;
+        CHECK_OK(tn_storage_prefetch(b, (const char *const *)uris, sizes, 7, &err));
+        tn_storage_metrics(b, &m);
+        CHECK_INT_EQ(m.get_requests, 8);
+        CHECK_INT_EQ(m.cache_files, 7);
+        sizes[0] = blen - 1;
+        CHECK_INT_EQ(tn_storage_prefetch(b, (const char *const *)uris, sizes, 1, &err),
+                     TN_EUNAVAILABLE);
+        CHECK_CONTAINS(err.msg, "but the table's metadata says");
+    }
+
+    CHECK_OK(tn_storage_delete_many(a, (const char *const *)uris, 7, &err));
+    CHECK_OK(tn_storage_list(a, prefix, &e, &n, &err));
+    CHECK_INT_EQ(n, 0);
+    tn_storage_entries_free(e, n);
+    CHECK_OK(tn_storage_delete(a, uris[0], &err)); /* missing: not an error */
+    tn_buf_reset(&buf);
+    CHECK_INT_EQ(tn_storage_read(a, uris[0], &buf, &err), TN_ENOTFOUND);
+    CHECK_INT_EQ(tn_storage_size(a, uris[0], &size, &err), TN_ENOTFOUND);
+    {
+        /* a missing bucket is its own error */
+        struct tn_buf nb = TN_BUF_INIT(100);
+        CHECK_INT_EQ(tn_storage_read(a, "s3://nosuchbucket/x", &nb, &err), TN_ENOTFOUND);
+        CHECK_CONTAINS(err.msg, "NoSuchBucket");
+        tn_buf_release(&nb);
+    }
+    for (int i = 0; i < 7; i++)
+        free(uris[i]);
+    free(prefix);
+out:
+    tn_storage_close(a);
+    tn_storage_close(b);
+    tn_buf_release(&buf);
+    free(cache_a);
+    free(cache_b);
+}
+
+static const struct tn_test s3[] = {
+    {"byte sizes parse", test_parse_size},
+    {"local list, ranges, batch delete", test_local_list_range_delete},
+    {"cache verifies sizes and evicts LRU", test_cache_lru_and_size_check},
+    {"S3 options and locations are checked", test_s3_open_checks},
+    {NULL, NULL},
+};
+TN_SUITE(s3)
+
+static const struct tn_test s3_live[] = {
+    {"S3 calls against a live server", test_live_s3_calls},
+    {NULL, NULL},
+};
+TN_SUITE(s3_live)

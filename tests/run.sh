@@ -44,5 +44,14 @@ export TARN=$ROOT/build/tarn SHARED INTEROP=$ROOT/build/interop
 for t in tests/integration/t*.sh tests/interop/t*.sh; do
     [ -f "$t" ] && suite "$(basename "$t" .sh)" bash "$t"
 done
+# The core flows again against the binary built with AddressSanitizer and
+# UndefinedBehaviorSanitizer (make test-asan built it): any leak, overflow or UB aborts a
+# command, and the checks see it.
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export TARN=$ROOT/build/asan/tarn
+for t in t10-write-read t15-commits t30-http t40-evolution; do
+    suite "$t-asan" bash "tests/integration/$t.sh"
+done
 echo "$PASS passed, $FAIL failed, $SKIP skipped"
 [ "$FAIL" -eq 0 ]

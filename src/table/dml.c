@@ -275,19 +275,169 @@ static int read_set_list(struct head *h, json_t *cols, json_t *exprs, struct tn_
 
 /*---- DELETE and UPDATE ----*/
 
+static void drop_temp(struct tn_session *s, const char *name)
+{
+    struct tn_err ignored;
+    char *q = tn_asprintf("DROP TABLE IF EXISTS %s", name);
+    tn_engine_exec(s, q, &ignored);
+    free(q);
+}
+
+/* Whether the table asks for copy-on-write for this kind of change ("delete", "update" or
+ * "merge": the write.<kind>.mode property). */
+static int copy_on_write(const struct tn_table *t, const char *kind)
+{
+    char key[64];
+    const char *mode;
+
+    snprintf(key, sizeof(key), "write.%s.mode", kind);
+    mode = json_string_value(json_object_get(json_object_get(t->meta->root, "properties"), key));
+    return mode && strcmp(mode, "copy-on-write") == 0;
+}
+
+/* Commit one row-level change of "t" (read at its current snapshot): the rows at the
+ * positions of "positions_sql" (_tn_file, _tn_pos) go, the rows of "new_rows_sql" (the
+ * table's columns; NULL for none) come. Merge-on-read writes the positions as a delete file;
+ * a data file that loses every row is dropped instead; with copy-on-write (the table's
+ * write.<kind>.mode) the touched files are rewritten without those rows. *removed gets the
+ * number of positions, *snapshot the new snapshot (unchanged when nothing changed). */
+static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
+                         const char *kind, const char *positions_sql, const char *new_rows_sql,
+                         int64_t *removed, int64_t *snapshot, struct tn_err *err)
+{
+    struct tn_data_file deletes, files[2];
+    struct tn_scan *scan = NULL, subset;
+    struct tn_rows *counts = NULL;
+    json_t *remove = json_object();
+    struct tn_buf q = TN_BUF_INIT(0), keep = TN_BUF_INIT(0);
+    char pos[48], uuid[37];
+    size_t nfiles = 0;
+    int cow = copy_on_write(t, kind);
+    int rc;
+
+    memset(&deletes, 0, sizeof(deletes));
+    memset(files, 0, sizeof(files));
+    memset(&subset, 0, sizeof(subset));
+    *removed = 0;
+    *snapshot = t->meta->current_snapshot_id;
+    tn_uuid4(uuid);
+    snprintf(pos, sizeof(pos), "_tn_pos_%.8s", uuid);
+    tn_buf_addf(&q, NULL, "CREATE TEMP TABLE %s AS SELECT DISTINCT _tn_file, _tn_pos FROM (%s)",
+                pos, positions_sql);
+    rc = tn_engine_exec(s, q.buf, err);
+    if (!rc) {
+        tn_buf_reset(&q);
+        tn_buf_addf(&q, NULL, "SELECT _tn_file, count(*) FROM %s GROUP BY 1", pos);
+        rc = tn_engine_rows(s, q.buf, 10000000, &counts, err);
+    }
+    if (!rc)
+        rc = tn_table_scan(wh, t, -1, &scan, err);
+    if (rc)
+        goto out;
+    /* which touched files go whole: all of them with copy-on-write, else those left empty */
+    subset.schema = tn_metadata_current_schema(t->meta);
+    subset.snapshot_id = scan->snapshot_id;
+    subset.data = tn_calloc(scan->ndata + 1, sizeof(*subset.data));
+    subset.deletes = scan->deletes;
+    subset.ndeletes = scan->ndeletes;
+    for (size_t r = 0; r < counts->nrows; r++) {
+        int64_t n = 0;
+        tn_parse_i64(tn_rows_get(counts, r, 1), &n);
+        *removed += n;
+        for (size_t i = 0; i < scan->ndata; i++) {
+            const struct tn_manifest_entry *e = &scan->data[i];
+            int has_deletes = 0;
+            if (strcmp(e->file.file_path, tn_rows_get(counts, r, 0)) != 0)
+                continue;
+            for (size_t d = 0; d < scan->ndeletes && !has_deletes; d++)
+                has_deletes = tn_delete_applies(
+                    &scan->deletes[d], tn_metadata_spec(t->meta, scan->deletes[d].spec_id), e);
+            if (cow || (!has_deletes && n == e->file.record_count)) {
+                json_object_set_new(remove, e->file.file_path, json_true());
+                if (cow)
+                    subset.data[subset.ndata++] = *e; /* shallow */
+            }
+        }
+    }
+    /* copy-on-write: the touched files' other rows, written again */
+    if (!rc && subset.ndata) {
+        tn_buf_reset(&q);
+        tn_buf_addstr(&q, "SELECT * EXCLUDE (_tn_file, _tn_pos) FROM ", NULL);
+        rc = tn_scan_sql(wh, t, &subset, TN_SCAN_ROW_ID, &q, err);
+        tn_buf_addf(&q, NULL, " AS _tn_old ANTI JOIN %s USING (_tn_file, _tn_pos)", pos);
+        if (!rc)
+            rc = tn__write_data_file(wh, s, t, q.buf, &files[nfiles], err);
+        if (!rc && files[nfiles].record_count == 0)
+            tn__discard_file(wh, t, &files[nfiles]);
+        else if (!rc)
+            nfiles++;
+    }
+    /* merge-on-read: the positions in files that stay */
+    if (!rc) {
+        const char *key;
+        json_t *v;
+        tn_buf_addf(&keep, NULL, "SELECT * FROM %s WHERE _tn_file NOT IN (SELECT unnest([", pos);
+        tn_buf_addstr(&keep, "''", NULL);
+        json_object_foreach(remove, key, v) {
+            tn_buf_addstr(&keep, ", ", NULL);
+            tn_sql_string(&keep, key);
+        }
+        tn_buf_addstr(&keep, "]))", NULL);
+        rc = tn__write_position_deletes(wh, s, t, keep.buf, &deletes, err);
+    }
+    if (!rc && new_rows_sql) {
+        rc = tn__write_data_file(wh, s, t, new_rows_sql, &files[nfiles], err);
+        if (!rc && files[nfiles].record_count == 0)
+            tn__discard_file(wh, t, &files[nfiles]);
+        else if (!rc)
+            nfiles++;
+    }
+    if (!rc && (deletes.record_count || nfiles || json_object_size(remove))) {
+        struct tn_row_change c;
+        struct tn_commit_result cr;
+        memset(&c, 0, sizeof(c));
+        c.mode = json_object_size(remove) ? TN_WRITE_OVERWRITE : TN_WRITE_APPEND;
+        c.remove = remove;
+        c.operation = !nfiles ? "delete" : (deletes.record_count || json_object_size(remove))
+                                               ? "overwrite"
+                                               : "append";
+        c.read_snapshot = t->meta->current_snapshot_id;
+        c.deletes = &deletes;
+        c.ndeletes = deletes.record_count ? 1 : 0;
+        c.data = files;
+        c.ndata = nfiles;
+        rc = tn__commit_rows(wh, t->ns, t->name, &c, &cr, err);
+        if (!rc)
+            *snapshot = cr.snapshot_id;
+    }
+    if (rc) {
+        tn__discard_file(wh, t, &deletes);
+        for (size_t i = 0; i < nfiles; i++)
+            tn__discard_file(wh, t, &files[i]);
+    }
+out:
+    drop_temp(s, pos);
+    tn_data_file_release(&deletes);
+    for (size_t i = 0; i < 2; i++)
+        tn_data_file_release(&files[i]);
+    free(subset.data);
+    tn_scan_free(scan);
+    tn_rows_free(counts);
+    json_decref(remove);
+    tn_buf_release(&q);
+    tn_buf_release(&keep);
+    return rc;
+}
+
 static int run_change(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
                       const char *select_sql, const struct tn_query_options *base,
                       int is_update, struct tn_dml_result *res, struct tn_err *err)
 {
     struct tn_query_options qo = {-1, -1, NULL, NULL, -1};
-    struct tn_data_file deletes, data;
-    struct tn_row_change c;
     char stage[64], uuid[37];
-    char *resolved = NULL, *q = NULL;
-    int rc, staged = 0;
+    char *resolved = NULL, *positions = NULL, *rows = NULL;
+    int rc;
 
-    memset(&deletes, 0, sizeof(deletes));
-    memset(&data, 0, sizeof(data));
     if (base)
         qo = *base;
     qo.target_ns = t->ns;
@@ -299,62 +449,28 @@ static int run_change(struct tn_warehouse *wh, struct tn_session *s, const struc
     /* the changed rows, once: positions and (for UPDATE) new values come from the same run */
     tn_uuid4(uuid);
     snprintf(stage, sizeof(stage), "_tn_stage_%.8s", uuid);
-    q = tn_asprintf("CREATE TEMP TABLE %s AS SELECT DISTINCT ON (_tn_file, _tn_pos) * FROM (%s)",
-                    stage, resolved);
-    rc = tn_engine_exec(s, q, err);
-    staged = !rc;
-    free(q);
+    {
+        char *q = tn_asprintf("CREATE TEMP TABLE %s AS SELECT DISTINCT ON (_tn_file, _tn_pos) * "
+                              "FROM (%s)",
+                              stage, resolved);
+        rc = tn_engine_exec(s, q, err);
+        free(q);
+    }
     if (!rc) {
-        q = tn_asprintf("SELECT _tn_file, _tn_pos FROM %s", stage);
-        rc = tn__write_position_deletes(wh, s, t, q, &deletes, err);
-        free(q);
+        positions = tn_asprintf("SELECT _tn_file, _tn_pos FROM %s", stage);
+        rows = is_update ? tn_asprintf("SELECT * EXCLUDE (_tn_file, _tn_pos) FROM %s", stage)
+                         : NULL;
+        rc = commit_change(wh, s, t, is_update ? "update" : "delete", positions, rows,
+                           &res->rows_affected, &res->snapshot_id, err);
     }
-    res->rows_affected = deletes.record_count;
-    res->snapshot_id = t->meta->current_snapshot_id;
-    if (!rc && deletes.record_count > 0 && is_update) {
-        q = tn_asprintf("SELECT * EXCLUDE (_tn_file, _tn_pos) FROM %s", stage);
-        rc = tn__write_data_file(wh, s, t, q, &data, err);
-        free(q);
-    }
-    if (!rc && deletes.record_count > 0) {
-        struct tn_commit_result cr;
-        memset(&c, 0, sizeof(c));
-        c.mode = TN_WRITE_APPEND;
-        c.operation = is_update ? "overwrite" : "delete";
-        c.read_snapshot = t->meta->current_snapshot_id;
-        c.deletes = &deletes;
-        c.ndeletes = 1;
-        c.data = is_update ? &data : NULL;
-        c.ndata = is_update ? 1 : 0;
-        rc = tn__commit_rows(wh, t->ns, t->name, &c, &cr, err);
-        if (!rc)
-            res->snapshot_id = cr.snapshot_id;
-    }
-    if (rc) {
-        tn__discard_file(wh, t, &deletes);
-        tn__discard_file(wh, t, &data);
-    }
-    tn_data_file_release(&deletes);
-    tn_data_file_release(&data);
-    if (staged) {
-        struct tn_err ignored;
-        q = tn_asprintf("DROP TABLE %s", stage);
-        tn_engine_exec(s, q, &ignored);
-        free(q);
-    }
+    drop_temp(s, stage);
+    free(positions);
+    free(rows);
     free(resolved);
     return rc;
 }
 
 /*---- MERGE ----*/
-
-static void drop_temp(struct tn_session *s, const char *name)
-{
-    struct tn_err ignored;
-    char *q = tn_asprintf("DROP TABLE IF EXISTS %s", name);
-    tn_engine_exec(s, q, &ignored);
-    free(q);
-}
 
 /* row(a."x", a."y", ...) over the table's columns, to compare old and new rows. */
 static void row_of(const struct tn_schema *schema, const char *alias, struct tn_buf *sql)
@@ -379,14 +495,11 @@ static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct
     struct tn_query_options qo = {-1, -1, NULL, NULL, -1};
     struct tn_buf src = TN_BUF_INIT(0), src_alias = TN_BUF_INIT(0), q = TN_BUF_INIT(0);
     struct tn_buf tail = TN_BUF_INIT(0);
-    struct tn_data_file deletes, data;
     struct tn_rows *r = NULL;
     char all[48], tgt[48], srct[48], uuid[37];
     char *resolved = NULL;
     int rc = 0;
 
-    memset(&deletes, 0, sizeof(deletes));
-    memset(&data, 0, sizeof(data));
     if (base)
         qo = *base;
     tn_uuid4(uuid);
@@ -492,7 +605,9 @@ static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct
     }
     res->snapshot_id = t->meta->current_snapshot_id;
     if (!rc) {
-        /* removed or changed rows: their old positions */
+        /* removed or changed rows: their old positions; changed or inserted rows: new values */
+        struct tn_buf rows = TN_BUF_INIT(0);
+        int64_t removed = 0;
         tn_buf_reset(&q);
         tn_buf_addf(&q, NULL,
                     "SELECT o._tn_file, o._tn_pos FROM %s o LEFT JOIN (SELECT rowid AS _tn_rid, "
@@ -501,47 +616,20 @@ static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct
         row_of(schema, "o", &q);
         tn_buf_addstr(&q, " IS DISTINCT FROM ", NULL);
         row_of(schema, "n", &q);
-        rc = tn__write_position_deletes(wh, s, t, q.buf, &deletes, err);
-    }
-    if (!rc) {
-        /* changed or inserted rows: their new values */
-        tn_buf_reset(&q);
-        tn_buf_addf(&q, NULL,
+        tn_buf_addf(&rows, NULL,
                     "SELECT n.* EXCLUDE (_tn_rid) FROM (SELECT rowid AS _tn_rid, * FROM %s) n "
                     "LEFT JOIN %s o USING (_tn_rid) WHERE o._tn_rid IS NULL OR ",
                     tgt, all);
-        row_of(schema, "o", &q);
-        tn_buf_addstr(&q, " IS DISTINCT FROM ", NULL);
-        row_of(schema, "n", &q);
-        rc = tn__write_data_file(wh, s, t, q.buf, &data, err);
-        if (!rc && data.record_count == 0)
-            tn__discard_file(wh, t, &data);
-    }
-    if (!rc && (deletes.record_count || data.record_count)) {
-        struct tn_row_change c;
-        struct tn_commit_result cr;
-        memset(&c, 0, sizeof(c));
-        c.mode = TN_WRITE_APPEND;
-        c.operation = !data.record_count ? "delete" : deletes.record_count ? "overwrite" : "append";
-        c.read_snapshot = t->meta->current_snapshot_id;
-        c.deletes = &deletes;
-        c.ndeletes = deletes.record_count ? 1 : 0;
-        c.data = &data;
-        c.ndata = data.record_count ? 1 : 0;
-        rc = tn__commit_rows(wh, t->ns, t->name, &c, &cr, err);
-        if (!rc)
-            res->snapshot_id = cr.snapshot_id;
-    }
-    if (rc) {
-        tn__discard_file(wh, t, &deletes);
-        tn__discard_file(wh, t, &data);
+        row_of(schema, "o", &rows);
+        tn_buf_addstr(&rows, " IS DISTINCT FROM ", NULL);
+        row_of(schema, "n", &rows);
+        rc = commit_change(wh, s, t, "merge", q.buf, rows.buf, &removed, &res->snapshot_id, err);
+        tn_buf_release(&rows);
     }
 out:
     drop_temp(s, all);
     drop_temp(s, tgt);
     drop_temp(s, srct);
-    tn_data_file_release(&deletes);
-    tn_data_file_release(&data);
     tn_rows_free(r);
     free(resolved);
     tn_buf_release(&src);
@@ -723,15 +811,12 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
                const char *select_sql, json_t *keys, int dedupe_last,
                struct tn_commit_result *res, int64_t *rows_updated, struct tn_err *err)
 {
-    struct tn_data_file deletes, data;
     struct tn_buf q = TN_BUF_INIT(0);
     struct tn_query_options qo = {-1, -1, t->ns, t->name, t->meta->current_snapshot_id};
     char stage[64], uuid[37];
     char *resolved = NULL;
     int rc, staged = 0;
 
-    memset(&deletes, 0, sizeof(deletes));
-    memset(&data, 0, sizeof(data));
     *rows_updated = 0;
     tn_uuid4(uuid);
     snprintf(stage, sizeof(stage), "_tn_upsert_%.8s", uuid);
@@ -758,32 +843,24 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
         key_condition(keys, "t", "u", &q);
         rc = tn_query_resolve(wh, s, q.buf, &qo, &resolved, err);
     }
-    if (!rc)
-        rc = tn__write_position_deletes(wh, s, t, resolved, &deletes, err);
     if (!rc) {
         char *rows = tn_asprintf("SELECT * EXCLUDE (_tn_rn) FROM %s", stage);
-        rc = tn__write_data_file(wh, s, t, rows, &data, err);
+        int64_t snapshot = -1;
+        rc = commit_change(wh, s, t, "merge", resolved, rows, rows_updated, &snapshot, err);
         free(rows);
+        if (!rc) {
+            struct tn_rows *r = NULL;
+            res->snapshot_id = snapshot;
+            res->sequence_number = t->meta->last_sequence_number + 1;
+            rows = tn_asprintf("SELECT count(*) FROM %s", stage);
+            rc = tn_engine_rows(s, rows, 1, &r, err);
+            if (!rc)
+                tn_parse_i64(tn_rows_get(r, 0, 0), &res->rows_added);
+            res->files_added = 1;
+            tn_rows_free(r);
+            free(rows);
+        }
     }
-    if (!rc) {
-        struct tn_row_change c;
-        memset(&c, 0, sizeof(c));
-        c.mode = TN_WRITE_APPEND;
-        c.operation = deletes.record_count ? "overwrite" : "append";
-        c.read_snapshot = t->meta->current_snapshot_id;
-        c.data = &data;
-        c.ndata = 1;
-        c.deletes = &deletes;
-        c.ndeletes = deletes.record_count ? 1 : 0;
-        rc = tn__commit_rows(wh, t->ns, t->name, &c, res, err);
-        *rows_updated = deletes.record_count;
-    }
-    if (rc) {
-        tn__discard_file(wh, t, &deletes);
-        tn__discard_file(wh, t, &data);
-    }
-    tn_data_file_release(&deletes);
-    tn_data_file_release(&data);
     if (staged) {
         struct tn_err ignored;
         char *drop = tn_asprintf("DROP TABLE %s", stage);

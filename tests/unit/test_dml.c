@@ -352,7 +352,35 @@ static void test_compaction(void)
     teardown(&fx);
 }
 
+static void test_whole_files_and_copy_on_write(void)
+{
+    struct fixture fx;
+    struct tn_err err = {0};
+    struct tn_dml_result res;
+
+    if (setup(&fx))
+        return;
+    /* every row of the first file: the file is dropped, no delete file is written */
+    CHECK_OK(tn_table_dml(fx.wh, fx.s, "DELETE FROM t WHERE id < 10", NULL, &res, &err));
+    CHECK_INT_EQ(res.rows_affected, 10);
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$files\" WHERE content = 1", "0");
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$files\"", "1");
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM t", "10");
+    /* copy-on-write: touched files are rewritten without the rows, no delete files */
+    CHECK_OK(tn__set_property(fx.wh, "default", "t", "write.update.mode", "copy-on-write", &err));
+    CHECK_OK(tn_table_dml(fx.wh, fx.s, "UPDATE t SET name = 'even' WHERE id % 2 = 0", NULL, &res,
+                          &err));
+    CHECK_INT_EQ(res.rows_affected, 5);
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$files\" WHERE content = 1", "0");
+    CHECK_SCALAR(&fx, "SELECT count(*) FILTER (WHERE name = 'even'), count(*) FROM t", "5");
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM t", "10");
+    CHECK_SCALAR(&fx, "SELECT string_agg(name, ' ' ORDER BY id) FROM t WHERE id < 13",
+                 "even n11 even");
+    teardown(&fx);
+}
+
 static const struct tn_test dml_tests[] = {
+    {"whole files dropped; copy-on-write rewrites touched files", test_whole_files_and_copy_on_write},
     {"compaction rewrites files with deletes into one, same rows", test_compaction},
     {"MERGE INTO runs as DuckDB means it, committed as deletes plus new rows", test_merge},
     {"keyed upsert replaces and inserts in one commit", test_upsert_by_key},

@@ -109,3 +109,173 @@ out:
     tn_table_free(t);
     return rc;
 }
+
+/*---- Expiring snapshots ----*/
+
+/* The snapshots to keep: every ref's head, and along each branch the ancestors that are
+ * newer than "older_than_ms" or among the first "keep_last". */
+static json_t *retained_snapshots(const struct tn_metadata *m, int64_t older_than_ms,
+                                  int keep_last)
+{
+    json_t *keep = json_object();
+
+    for (size_t r = 0; r < m->nrefs; r++) {
+        int64_t id = m->refs[r].snapshot_id;
+        int kept = 0;
+        for (size_t guard = 0; id != -1 && guard <= m->nsnapshots; guard++) {
+            const struct tn_snapshot *s = tn_metadata_snapshot(m, id);
+            char key[24];
+            if (!s)
+                break;
+            if (kept > 0 && (m->refs[r].is_tag ||
+                             (kept >= keep_last && s->timestamp_ms < older_than_ms)))
+                break;
+            snprintf(key, sizeof(key), "%lld", (long long)id);
+            json_object_set_new(keep, key, json_true());
+            kept++;
+            id = s->parent_id;
+        }
+    }
+    if (m->current_snapshot_id != -1 && m->nrefs == 0) {
+        char key[24];
+        snprintf(key, sizeof(key), "%lld", (long long)m->current_snapshot_id);
+        json_object_set_new(keep, key, json_true());
+    }
+    return keep;
+}
+
+static int is_kept(json_t *keep, int64_t id)
+{
+    char key[24];
+    snprintf(key, sizeof(key), "%lld", (long long)id);
+    return json_object_get(keep, key) != NULL;
+}
+
+struct expire_ctx {
+    int64_t older_than_ms;
+    int keep_last;
+    int64_t expired;
+};
+
+static int expire_mutate(const struct tn_table *t, json_t *root, void *vctx, struct tn_err *err)
+{
+    struct expire_ctx *c = vctx;
+    json_t *keep = retained_snapshots(t->meta, c->older_than_ms, c->keep_last);
+    json_t *snaps = json_array(), *log = json_object_get(root, "snapshot-log"), *e;
+    size_t i, last_expired = 0;
+    int any = 0;
+
+    (void)err;
+    c->expired = 0;
+    json_array_foreach(json_object_get(root, "snapshots"), i, e) {
+        int64_t id = 0;
+        tn_json_id(json_object_get(e, "snapshot-id"), &id);
+        if (is_kept(keep, id))
+            json_array_append(snaps, e);
+        else
+            c->expired++;
+    }
+    json_object_set_new(root, "snapshots", snaps);
+    /* the snapshot log keeps only what follows its last entry for an expired snapshot */
+    json_array_foreach(log, i, e) {
+        int64_t id = 0;
+        tn_json_id(json_object_get(e, "snapshot-id"), &id);
+        if (!is_kept(keep, id)) {
+            last_expired = i + 1;
+            any = 1;
+        }
+    }
+    for (size_t k = 0; any && k < last_expired; k++)
+        json_array_remove(log, 0);
+    json_decref(keep);
+    return 0;
+}
+
+/* Every file a snapshot reaches: its manifest list, manifests and their live files. */
+static void reachable_files(struct tn_warehouse *wh, const struct tn_table *t,
+                            const struct tn_snapshot *s, json_t *files)
+{
+    struct tn_manifest_file *list = NULL;
+    size_t n = 0;
+    struct tn_err ignored;
+
+    if (s->manifest_list)
+        json_object_set_new(files, s->manifest_list, json_true());
+    if (tn_table_manifests(wh, t, s->id, &list, &n, &ignored))
+        return;
+    for (size_t i = 0; i < n; i++) {
+        struct tn_manifest_entry *e = NULL;
+        size_t ne = 0;
+        json_object_set_new(files, list[i].path, json_true());
+        if (tn_table_read_manifest(wh, t, &list[i], &e, &ne, &ignored))
+            continue;
+        for (size_t k = 0; k < ne; k++)
+            json_object_set_new(files, e[k].file.file_path, json_true());
+        tn_manifest_entries_free(e, ne);
+    }
+    tn_manifest_files_free(list, n);
+}
+
+int tn_table_expire(struct tn_warehouse *wh, const char *ns, const char *name,
+                    int64_t older_than_ms, int keep_last, struct tn_expire_result *res,
+                    struct tn_err *err)
+{
+    struct expire_ctx ctx = {older_than_ms, keep_last > 0 ? keep_last : 1, 0};
+    struct tn_table *before = NULL, *after = NULL;
+    json_t *old_files = json_object(), *live_files = json_object();
+    const char *gc;
+    int rc;
+
+    memset(res, 0, sizeof(*res));
+    rc = tn_table_load(wh, ns, name, &before, err);
+    if (!rc)
+        rc = tn__check_writable(before, err);
+    if (rc)
+        goto out;
+    {
+        json_t *keep = retained_snapshots(before->meta, ctx.older_than_ms, ctx.keep_last);
+        size_t kept = json_object_size(keep);
+        json_decref(keep);
+        if (kept >= before->meta->nsnapshots)
+            goto out; /* nothing to expire */
+    }
+    rc = tn__commit_metadata(wh, ns, name, expire_mutate, &ctx, err);
+    if (rc)
+        goto out;
+    res->snapshots_expired = ctx.expired;
+    rc = tn_table_load(wh, ns, name, &after, err);
+    if (rc)
+        goto out;
+    gc = json_string_value(json_object_get(json_object_get(after->meta->root, "properties"),
+                                           "gc.enabled"));
+    if (gc && strcmp(gc, "false") == 0)
+        goto out;
+    /* files only expired snapshots reached, inside the table's location, are deleted */
+    for (size_t i = 0; i < before->meta->nsnapshots; i++) {
+        const struct tn_snapshot *s = &before->meta->snapshots[i];
+        reachable_files(wh, before, s, tn_metadata_snapshot(after->meta, s->id) ? live_files
+                                                                                : old_files);
+    }
+    {
+        const char *path;
+        json_t *v;
+        size_t loc_len = strlen(after->meta->location);
+        json_object_foreach(old_files, path, v) {
+            struct tn_err ignored;
+            char *resolved;
+            if (json_object_get(live_files, path) ||
+                strncmp(path, after->meta->location, loc_len) != 0)
+                continue;
+            resolved = tn_table_resolve(after, path);
+            if (!tn_storage_delete(wh->storage, resolved, &ignored))
+                res->files_deleted++;
+            free(resolved);
+        }
+    }
+out:
+    json_decref(old_files);
+    json_decref(live_files);
+    tn_table_free(before);
+    tn_table_free(after);
+    return rc;
+}

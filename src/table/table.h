@@ -266,6 +266,17 @@ struct tn_compact_result {
 int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
                      const char *name, struct tn_compact_result *res, struct tn_err *err);
 
+struct tn_expire_result {
+    int64_t snapshots_expired;
+    int64_t files_deleted;
+};
+
+/* Expire snapshots older than "older_than_ms" except each branch's newest "keep_last" (and
+ * every ref's head), then delete the files only they reached (unless gc.enabled is false). */
+int tn_table_expire(struct tn_warehouse *wh, const char *ns, const char *name,
+                    int64_t older_than_ms, int keep_last, struct tn_expire_result *res,
+                    struct tn_err *err);
+
 struct tn_alter_result {
     char ns[TN_NAME_MAX + 1], table[TN_NAME_MAX + 1];
     int renamed; /* RENAME TO: the table's new name follows */

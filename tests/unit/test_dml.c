@@ -379,7 +379,33 @@ static void test_whole_files_and_copy_on_write(void)
     teardown(&fx);
 }
 
+static void test_expire_snapshots(void)
+{
+    struct fixture fx;
+    struct tn_err err = {0};
+    struct tn_dml_result res;
+    struct tn_compact_result cr;
+    struct tn_expire_result er;
+
+    if (setup(&fx))
+        return;
+    CHECK_OK(tn_table_dml(fx.wh, fx.s, "DELETE FROM t WHERE id % 2 = 0", NULL, &res, &err));
+    CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "t", &cr, &err));
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$snapshots\"", "4");
+    /* everything older than now, but keep the newest 1 */
+    CHECK_OK(tn_table_expire(fx.wh, "default", "t", tn_now_ms() + 1000, 1, &er, &err));
+    CHECK_INT_EQ(er.snapshots_expired, 3);
+    CHECK(er.files_deleted >= 5); /* 2 data files, 1 delete file, manifests, lists */
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$snapshots\"", "1");
+    CHECK_SCALAR(&fx, "SELECT count(*), sum(id) FROM t", "10");
+    /* nothing left to expire */
+    CHECK_OK(tn_table_expire(fx.wh, "default", "t", tn_now_ms() + 1000, 1, &er, &err));
+    CHECK_INT_EQ(er.snapshots_expired, 0);
+    teardown(&fx);
+}
+
 static const struct tn_test dml_tests[] = {
+    {"expire snapshots deletes only files nothing kept reaches", test_expire_snapshots},
     {"whole files dropped; copy-on-write rewrites touched files", test_whole_files_and_copy_on_write},
     {"compaction rewrites files with deletes into one, same rows", test_compaction},
     {"MERGE INTO runs as DuckDB means it, committed as deletes plus new rows", test_merge},

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential clang libclang-rt-14-dev pkg-config libjansson-dev libsqlite3-dev
           zlib1g-dev libsnappy-dev libzstd-dev libmicrohttpd-dev libcurl4-openssl-dev
-          libedit-dev curl sqlite3 python3)
+          libedit-dev libssl-dev curl sqlite3 python3
+          radosgw ceph-mon ceph-osd)   # the last three: a real S3 server for the S3 tests
 # Node.js and npm fetch DuckDB from the npm registry; take Debian's only when none is installed
 # (a newer Node with its own npm conflicts with Debian's npm package).
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
@@ -20,7 +21,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}"
 fi
 if [ ! -f node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so ] ||
    [ ! -f node_modules/duckdb/src/duckdb/src/include/duckdb.h ]; then

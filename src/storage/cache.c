@@ -172,8 +172,8 @@ static int tmp_visit(const char *path, const struct stat *sb, int flag, struct F
     return 0;
 }
 
-int tn__cache_open(const char *dir, int64_t max_bytes, struct tn_storage *st,
-                   struct tn_cache **out, struct tn_err *err)
+int tn__cache_open(const char *dir, int64_t max_bytes, struct tn_storage *st, struct tn_cache **out,
+                   struct tn_err *err)
 {
     struct tn_cache *c = tn_calloc(1, sizeof(*c));
     struct scan_state s;
@@ -233,8 +233,8 @@ void tn__cache_close(struct tn_cache *c)
 
 /*---- Lookups and changes ----*/
 
-int tn__cache_get(struct tn_cache *c, const char *name, int64_t expect, int count,
-                  char **out_path, int64_t *out_size)
+int tn__cache_get(struct tn_cache *c, const char *name, int64_t expect, int count, char **out_path,
+                  int64_t *out_size)
 {
     char *path = tn_asprintf("%s/%s", c->objects, name);
     struct timespec times[2];
@@ -308,8 +308,7 @@ int tn__cache_put(struct tn_cache *c, const char *name, const char *tmp, int64_t
     int rc = tn__mkdirs_parent(path, err);
 
     if (!rc && rename(tmp, path) != 0)
-        rc = tn_fail(err, TN_EUNAVAILABLE, "cannot move %s to %s: %s", tmp, path,
-                     strerror(errno));
+        rc = tn_fail(err, TN_EUNAVAILABLE, "cannot move %s to %s: %s", tmp, path, strerror(errno));
     if (rc) {
         free(path);
         return rc;

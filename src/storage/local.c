@@ -30,7 +30,7 @@ static int uri_path(const char *uri, const char **out, struct tn_err *err)
 }
 
 static int local_read(struct tn_storage *st, const char *uri, struct tn_buf *out,
-                    struct tn_err *err)
+                      struct tn_err *err)
 {
     const char *path;
     char chunk[65536];
@@ -42,8 +42,8 @@ static int local_read(struct tn_storage *st, const char *uri, struct tn_buf *out
         return rc;
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return tn_fail(err, errno == ENOENT ? TN_ENOTFOUND : TN_EUNAVAILABLE,
-                       "cannot read %s: %s", path, strerror(errno));
+        return tn_fail(err, errno == ENOENT ? TN_ENOTFOUND : TN_EUNAVAILABLE, "cannot read %s: %s",
+                       path, strerror(errno));
     while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
         if (n < 0) {
             if (errno == EINTR)
@@ -80,7 +80,7 @@ static int local_prepare_dir(struct tn_storage *st, const char *uri, struct tn_e
 }
 
 static int local_write(struct tn_storage *st, const char *uri, const void *data, size_t len,
-                     struct tn_err *err)
+                       struct tn_err *err)
 {
     const char *path;
     const char *p = data;
@@ -90,8 +90,8 @@ static int local_write(struct tn_storage *st, const char *uri, const void *data,
         return rc;
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
-        return tn_fail(err, errno == EEXIST ? TN_EEXISTS : TN_EUNAVAILABLE,
-                       "cannot create %s: %s", path, strerror(errno));
+        return tn_fail(err, errno == EEXIST ? TN_EEXISTS : TN_EUNAVAILABLE, "cannot create %s: %s",
+                       path, strerror(errno));
     while (len) {
         ssize_t n = write(fd, p, len);
         if (n < 0 && errno == EINTR)
@@ -134,14 +134,13 @@ static int local_size(struct tn_storage *st, const char *uri, int64_t *out, stru
     if ((rc = uri_path(uri, &path, err)))
         return rc;
     if (stat(path, &sb))
-        return tn_fail(err, errno == ENOENT ? TN_ENOTFOUND : TN_EUNAVAILABLE,
-                       "cannot stat %s: %s", path, strerror(errno));
+        return tn_fail(err, errno == ENOENT ? TN_ENOTFOUND : TN_EUNAVAILABLE, "cannot stat %s: %s",
+                       path, strerror(errno));
     *out = (int64_t)sb.st_size;
     return 0;
 }
 
-static int local_local_path(struct tn_storage *st, const char *uri, char **out,
-                          struct tn_err *err)
+static int local_local_path(struct tn_storage *st, const char *uri, char **out, struct tn_err *err)
 {
     const char *path;
     int rc;
@@ -162,7 +161,7 @@ static int local_stage_path(struct tn_storage *st, const char *uri, char **out, 
 }
 
 static int local_publish(struct tn_storage *st, const char *uri, const char *staged,
-                       struct tn_err *err)
+                         struct tn_err *err)
 {
     int64_t size;
     (void)staged; /* local files are written in place */
@@ -181,8 +180,8 @@ static int local_read_range(struct tn_storage *st, const char *uri, int64_t offs
         return rc;
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return tn_fail(err, errno == ENOENT ? TN_ENOTFOUND : TN_EUNAVAILABLE,
-                       "cannot read %s: %s", path, strerror(errno));
+        return tn_fail(err, errno == ENOENT ? TN_ENOTFOUND : TN_EUNAVAILABLE, "cannot read %s: %s",
+                       path, strerror(errno));
     while (len > 0) {
         size_t want = len < (int64_t)sizeof(chunk) ? (size_t)len : sizeof(chunk);
         ssize_t n = pread(fd, chunk, want, (off_t)offset);
@@ -320,8 +319,8 @@ int tn__local_open(const char *root, struct tn_storage *st, struct tn_err *err)
     path = tn_strdup(p);
     rc = tn__mkdirs(path, err);
     if (!rc && !realpath(path, resolved))
-        rc = tn_fail(err, TN_EUNAVAILABLE, "cannot resolve warehouse %s: %s", path,
-                     strerror(errno));
+        rc =
+            tn_fail(err, TN_EUNAVAILABLE, "cannot resolve warehouse %s: %s", path, strerror(errno));
     free(path);
     if (rc)
         return rc;
@@ -330,4 +329,3 @@ int tn__local_open(const char *root, struct tn_storage *st, struct tn_err *err)
     st->root_uri = tn_asprintf("file://%s", resolved);
     return 0;
 }
-

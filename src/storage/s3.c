@@ -35,22 +35,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_THRESHOLD (64LL << 20)
-#define DEFAULT_PART_SIZE (16LL << 20)
-#define MIN_PART_SIZE (5LL << 20)
-#define MAX_PART_SIZE (5LL << 30)
-#define MAX_PARTS 10000
-#define DEFAULT_PARALLEL 8
-#define DEFAULT_ATTEMPTS 6
+#define DEFAULT_THRESHOLD     (64LL << 20)
+#define DEFAULT_PART_SIZE     (16LL << 20)
+#define MIN_PART_SIZE         (5LL << 20)
+#define MAX_PART_SIZE         (5LL << 30)
+#define MAX_PARTS             10000
+#define DEFAULT_PARALLEL      8
+#define DEFAULT_ATTEMPTS      6
 #define DEFAULT_RETRY_SECONDS 60.0
-#define DEFAULT_CACHE_SIZE (10LL << 30)
-#define BACKOFF_BASE_MS 100
-#define BACKOFF_MAX_MS 5000
-#define ERROR_BODY_MAX (64 * 1024)
-#define XML_RESPONSE_MAX (64L << 20)
-#define IDLE_HANDLES_MAX 64
-#define KEY_MAX 1024
-#define DELETE_BATCH 1000
+#define DEFAULT_CACHE_SIZE    (10LL << 30)
+#define BACKOFF_BASE_MS       100
+#define BACKOFF_MAX_MS        5000
+#define ERROR_BODY_MAX        (64 * 1024)
+#define XML_RESPONSE_MAX      (64L << 20)
+#define IDLE_HANDLES_MAX      64
+#define KEY_MAX               1024
+#define DELETE_BATCH          1000
 
 /* SHA-256 of the empty payload. */
 static const char EMPTY_SHA256[] =
@@ -120,8 +120,7 @@ static int parse_loc(const char *uri, int allow_prefix, struct loc *l, struct tn
                            "location '%.200s' has an empty, '.' or '..' path segment", uri);
         for (size_t i = 0; i < len; i++)
             if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-                return tn_fail(err, TN_EINPUT, "location '%.200s' has a control character",
-                               uri);
+                return tn_fail(err, TN_EINPUT, "location '%.200s' has a control character", uri);
         s = e ? e + 1 : s + len;
     }
     return 0;
@@ -138,7 +137,8 @@ static void uri_encode(struct tn_buf *b, const char *s, int keep_slash)
     static const char hex[] = "0123456789ABCDEF";
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
+        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+            (keep_slash && c == '/')) {
             char ch = (char)c;
             tn_buf_add(b, &ch, 1, NULL);
         } else {
@@ -209,7 +209,8 @@ static char *xml_text(const char *v, size_t n)
         static const struct {
             const char *ent;
             char c;
-        } ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+        } ents[] = {
+            {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
         int done = 0;
         if (v[i] == '&') {
             for (size_t k = 0; k < sizeof(ents) / sizeof(ents[0]) && !done; k++) {
@@ -382,8 +383,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
                 continue;
             if (w < 0) {
                 x->sink_rc = tn_fail(&x->sink_err, TN_EUNAVAILABLE,
-                                     "cannot write the download to the cache: %s",
-                                     strerror(errno));
+                                     "cannot write the download to the cache: %s", strerror(errno));
                 return 0;
             }
             done += (size_t)w;
@@ -408,6 +408,17 @@ static size_t on_read(char *buf, size_t size, size_t n, void *ud)
     memcpy(buf, x->rq->body + x->sent, k);
     x->sent += k;
     return k;
+}
+
+/* libcurl rewinds the body when it resends a request (a reused connection found closed). */
+static int on_seek(void *ud, curl_off_t offset, int origin)
+{
+    struct xfer *x = ud;
+
+    if (origin != SEEK_SET || offset < 0 || (size_t)offset > x->rq->body_len)
+        return CURL_SEEKFUNC_CANTSEEK;
+    x->sent = (size_t)offset;
+    return CURL_SEEKFUNC_OK;
 }
 
 static CURL *handle_take(struct s3 *s)
@@ -575,6 +586,8 @@ static CURLcode attempt(struct s3 *s, struct req *rq, struct resp *rs, struct xf
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(h, CURLOPT_READDATA, x);
+        curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+        curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
         curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)rq->body_len);
     } else if (strcmp(rq->method, "POST") == 0) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
@@ -721,8 +734,7 @@ static int s3_do(struct s3 *s, struct tn_storage *st, struct req *rq, struct res
         rs->code[0] = rs->message[0] = '\0';
         if (x.errbody.len) {
             xml_field(x.errbody.buf, x.errbody.len, "Code", rs->code, sizeof(rs->code));
-            xml_field(x.errbody.buf, x.errbody.len, "Message", rs->message,
-                      sizeof(rs->message));
+            xml_field(x.errbody.buf, x.errbody.len, "Message", rs->message, sizeof(rs->message));
         }
         tn_buf_release(&x.errbody);
         if (x.sink_rc) {
@@ -905,8 +917,8 @@ static int complete_upload(struct multipart *mp, int *completed, struct tn_err *
         xml_field(out.buf, out.len, "Code", code, sizeof(code));
         xml_field(out.buf, out.len, "Message", message, sizeof(message));
         if (out.len && strstr(out.buf, "<Error>"))
-            rc = tn_fail(err, TN_EUNAVAILABLE, "S3 could not complete the upload (%s: %s)",
-                         code, message);
+            rc = tn_fail(err, TN_EUNAVAILABLE, "S3 could not complete the upload (%s: %s)", code,
+                         message);
     }
     if (!rc) {
         /* the ETag of a multipart object is the MD5 of its parts' MD5s, then "-N" */
@@ -1063,8 +1075,8 @@ static int fetch(struct tn_storage *st, const struct loc *l, int64_t expect, cha
     rq.fd = fd;
     rc = s3_do(s, st, &rq, &rs, err);
     if (!rc && rs.content_length >= 0 && rs.received != rs.content_length)
-        rc = tn_fail(err, TN_EUNAVAILABLE, "s3://%s/%s: got %lld of %lld bytes", l->bucket,
-                     l->key, (long long)rs.received, (long long)rs.content_length);
+        rc = tn_fail(err, TN_EUNAVAILABLE, "s3://%s/%s: got %lld of %lld bytes", l->bucket, l->key,
+                     (long long)rs.received, (long long)rs.content_length);
     if (!rc && expect >= 0 && rs.received != expect)
         rc = tn_fail(err, TN_EUNAVAILABLE,
                      "s3://%s/%s is %lld bytes, but the table's metadata says %lld; the file "
@@ -1098,8 +1110,7 @@ static int s3_local_path(struct tn_storage *st, const char *uri, char **out, str
     return rc ? rc : fetch(st, &l, -1, out, NULL, err);
 }
 
-static int read_local_file(const char *path, int64_t size, struct tn_buf *out,
-                           struct tn_err *err)
+static int read_local_file(const char *path, int64_t size, struct tn_buf *out, struct tn_err *err)
 {
     char chunk[65536];
     int fd, rc = 0;
@@ -1125,8 +1136,7 @@ static int read_local_file(const char *path, int64_t size, struct tn_buf *out,
     return rc;
 }
 
-static int s3_read(struct tn_storage *st, const char *uri, struct tn_buf *out,
-                   struct tn_err *err)
+static int s3_read(struct tn_storage *st, const char *uri, struct tn_buf *out, struct tn_err *err)
 {
     struct loc l;
     char *path = NULL;
@@ -1169,8 +1179,7 @@ static int s3_read_range(struct tn_storage *st, const char *uri, int64_t offset,
             if (end > offset) {
                 buf = tn_malloc((size_t)(end - offset));
                 if (pread(fd, buf, (size_t)(end - offset), (off_t)offset) != end - offset)
-                    rc = tn_fail(err, TN_EUNAVAILABLE, "cannot read %s: %s", path,
-                                 strerror(errno));
+                    rc = tn_fail(err, TN_EUNAVAILABLE, "cannot read %s: %s", path, strerror(errno));
                 else
                     rc = tn_buf_add(out, buf, (size_t)(end - offset), err);
             }
@@ -1288,9 +1297,9 @@ static int delete_batch(struct tn_storage *st, const char *bucket, const char *c
         xml_field(v, vlen, "Code", code, sizeof(code));
         xml_field(v, vlen, "Message", message, sizeof(message));
         if (strcmp(code, "NoSuchKey") != 0)
-            rc = tn_fail(err, code[0] && strcmp(code, "AccessDenied") == 0 ? TN_EFORBIDDEN
-                                                                           : TN_EUNAVAILABLE,
-                         "S3 could not delete s3://%s/%s (%s: %s)", bucket, key, code, message);
+            rc = tn_fail(
+                err, code[0] && strcmp(code, "AccessDenied") == 0 ? TN_EFORBIDDEN : TN_EUNAVAILABLE,
+                "S3 could not delete s3://%s/%s (%s: %s)", bucket, key, code, message);
     }
     tn_buf_release(&body);
     tn_buf_release(&out);
@@ -1667,8 +1676,8 @@ static int set_endpoint(struct s3 *s, const char *endpoint, struct tn_err *err)
         s->scheme = tn_strdup("https");
         host = endpoint + 8;
     } else {
-        return tn_fail(err, TN_EINPUT,
-                       "S3 endpoint '%.200s' must start with http:// or https://", endpoint);
+        return tn_fail(err, TN_EINPUT, "S3 endpoint '%.200s' must start with http:// or https://",
+                       endpoint);
     }
     s->endpoint = tn_strndup(endpoint, n);
     s->host = tn_strndup(host, n - (size_t)(host - endpoint));
@@ -1735,8 +1744,8 @@ int tn__s3_open(const struct tn_storage_options *opt, struct tn_storage *st, str
         s->path_style = 0;
     else /* custom endpoints (MinIO, Ceph) want path style; dotted buckets break TLS names */
         s->path_style = (opt->s3_endpoint && *opt->s3_endpoint) || strchr(l.bucket, '.');
-    s->threshold = env_size("TARN_S3_MULTIPART_THRESHOLD", opt->multipart_threshold,
-                            DEFAULT_THRESHOLD);
+    s->threshold =
+        env_size("TARN_S3_MULTIPART_THRESHOLD", opt->multipart_threshold, DEFAULT_THRESHOLD);
     s->part_size = env_size("TARN_S3_PART_SIZE", opt->part_size, DEFAULT_PART_SIZE);
     if (s->part_size < MIN_PART_SIZE)
         s->part_size = MIN_PART_SIZE;
@@ -1777,8 +1786,8 @@ int tn__s3_open(const struct tn_storage_options *opt, struct tn_storage *st, str
     prefix = tn_strdup(l.key);
     for (size_t n = strlen(prefix); n && prefix[n - 1] == '/'; n--)
         prefix[n - 1] = '\0';
-    st->root_uri = *prefix ? tn_asprintf("s3://%s/%s", l.bucket, prefix)
-                           : tn_asprintf("s3://%s", l.bucket);
+    st->root_uri =
+        *prefix ? tn_asprintf("s3://%s/%s", l.bucket, prefix) : tn_asprintf("s3://%s", l.bucket);
     st->root_path = tn_strdup(cache_abs);
     st->cache_dir = tn_strdup(cache_abs);
 out:

@@ -98,8 +98,7 @@ int tn_storage_is_remote(const struct tn_storage *st)
     return st->cache != NULL;
 }
 
-int tn_storage_read(struct tn_storage *st, const char *uri, struct tn_buf *out,
-                    struct tn_err *err)
+int tn_storage_read(struct tn_storage *st, const char *uri, struct tn_buf *out, struct tn_err *err)
 {
     return st->ops->read(st, uri, out, err);
 }
@@ -135,8 +134,7 @@ int tn_storage_size(struct tn_storage *st, const char *uri, int64_t *out, struct
     return st->ops->size(st, uri, out, err);
 }
 
-int tn_storage_local_path(struct tn_storage *st, const char *uri, char **out,
-                          struct tn_err *err)
+int tn_storage_local_path(struct tn_storage *st, const char *uri, char **out, struct tn_err *err)
 {
     return st->ops->local_path(st, uri, out, err);
 }

@@ -28,12 +28,12 @@ enum tn_s3_style {
  * values take the defaults; the tuning fields also read TARN_S3_* environment variables (see
  * s3.c) when zero. */
 struct tn_storage_options {
-    const char *root;        /* a local path, file:// URI, or s3://bucket/prefix */
-    const char *s3_endpoint; /* e.g. http://127.0.0.1:9000; NULL for AWS */
-    const char *s3_region;   /* default us-east-1 */
-    int s3_path_style;       /* enum tn_s3_style */
-    const char *cache_dir;   /* local copies of remote files; NULL: ./tarn-cache */
-    int64_t cache_size;      /* bytes the cache may hold; 0: 10 GiB */
+    const char *root;            /* a local path, file:// URI, or s3://bucket/prefix */
+    const char *s3_endpoint;     /* e.g. http://127.0.0.1:9000; NULL for AWS */
+    const char *s3_region;       /* default us-east-1 */
+    int s3_path_style;           /* enum tn_s3_style */
+    const char *cache_dir;       /* local copies of remote files; NULL: ./tarn-cache */
+    int64_t cache_size;          /* bytes the cache may hold; 0: 10 GiB */
     int64_t multipart_threshold; /* bytes above which uploads are multipart; 0: 64 MiB */
     int64_t part_size;           /* multipart part size (5 MiB to 5 GiB); 0: 16 MiB */
     int parallel;                /* concurrent transfers; 0: 8 */
@@ -59,8 +59,7 @@ int tn_storage_is_remote(const struct tn_storage *st);
 
 /* Read the whole file at "uri" into "out" (whose max caps the size: TN_ETOOBIG beyond it).
  * TN_ENOTFOUND when it does not exist. */
-int tn_storage_read(struct tn_storage *st, const char *uri, struct tn_buf *out,
-                    struct tn_err *err);
+int tn_storage_read(struct tn_storage *st, const char *uri, struct tn_buf *out, struct tn_err *err);
 /* Create the file at "uri" with the given bytes, creating parent directories; TN_EEXISTS if a
  * file is already there. The data is flushed to disk before this returns. */
 int tn_storage_write(struct tn_storage *st, const char *uri, const void *data, size_t len,
@@ -71,8 +70,7 @@ int tn_storage_delete(struct tn_storage *st, const char *uri, struct tn_err *err
 int tn_storage_size(struct tn_storage *st, const char *uri, int64_t *out, struct tn_err *err);
 /* A local filesystem path where DuckDB can read (or, for a new file, write) "uri"; caller
  * frees. */
-int tn_storage_local_path(struct tn_storage *st, const char *uri, char **out,
-                          struct tn_err *err);
+int tn_storage_local_path(struct tn_storage *st, const char *uri, char **out, struct tn_err *err);
 /* Make the local directories that "uri"'s parent needs. */
 int tn_storage_prepare_dir(struct tn_storage *st, const char *uri, struct tn_err *err);
 /* A local path where a new file for "uri" can be written (by DuckDB); caller frees. The file
@@ -112,23 +110,23 @@ int tn_storage_delete_many(struct tn_storage *st, const char *const *uris, size_
 /* Counters since tn_storage_open (all zero for local storage). Setting the
  * environment variable TARN_STORAGE_STATS=1 prints them to stderr in tn_storage_close. */
 struct tn_storage_metrics {
-    uint64_t requests;         /* HTTP requests sent to S3, retries included */
-    uint64_t get_requests;     /* GET, whole and ranged */
-    uint64_t put_requests;     /* PUT of objects and of multipart parts */
+    uint64_t requests;     /* HTTP requests sent to S3, retries included */
+    uint64_t get_requests; /* GET, whole and ranged */
+    uint64_t put_requests; /* PUT of objects and of multipart parts */
     uint64_t head_requests;
-    uint64_t list_requests;    /* ListObjectsV2 pages */
-    uint64_t delete_requests;  /* DELETE and batch DeleteObjects */
+    uint64_t list_requests;     /* ListObjectsV2 pages */
+    uint64_t delete_requests;   /* DELETE and batch DeleteObjects */
     uint64_t multipart_uploads; /* completed */
     uint64_t multipart_aborts;
     uint64_t bytes_downloaded;
     uint64_t bytes_uploaded;
-    uint64_t retries;          /* attempts after the first */
-    uint64_t errors;           /* requests that failed for good */
+    uint64_t retries; /* attempts after the first */
+    uint64_t errors;  /* requests that failed for good */
     uint64_t cache_hits;
     uint64_t cache_misses;
     uint64_t cache_evictions;
-    uint64_t cache_files;      /* now */
-    uint64_t cache_bytes;      /* now */
+    uint64_t cache_files; /* now */
+    uint64_t cache_bytes; /* now */
 };
 void tn_storage_metrics(struct tn_storage *st, struct tn_storage_metrics *out);
 

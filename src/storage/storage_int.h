@@ -24,10 +24,9 @@ struct tn_storage_ops {
     int (*local_path)(struct tn_storage *st, const char *uri, char **out, struct tn_err *err);
     int (*prepare_dir)(struct tn_storage *st, const char *uri, struct tn_err *err);
     int (*stage_path)(struct tn_storage *st, const char *uri, char **out, struct tn_err *err);
-    int (*publish)(struct tn_storage *st, const char *uri, const char *staged,
-                   struct tn_err *err);
-    int (*prefetch)(struct tn_storage *st, const char *const *uris, const int64_t *sizes,
-                    size_t n, struct tn_err *err);
+    int (*publish)(struct tn_storage *st, const char *uri, const char *staged, struct tn_err *err);
+    int (*prefetch)(struct tn_storage *st, const char *const *uris, const int64_t *sizes, size_t n,
+                    struct tn_err *err);
     int (*list)(struct tn_storage *st, const char *prefix_uri, struct tn_storage_entry **out,
                 size_t *out_n, struct tn_err *err);
 };
@@ -92,14 +91,14 @@ int tn__parallel(size_t n, int threads, int (*fn)(void *ctx, size_t i, struct tn
 
 struct tn_cache;
 
-int tn__cache_open(const char *dir, int64_t max_bytes, struct tn_storage *st,
-                   struct tn_cache **out, struct tn_err *err);
+int tn__cache_open(const char *dir, int64_t max_bytes, struct tn_storage *st, struct tn_cache **out,
+                   struct tn_err *err);
 void tn__cache_close(struct tn_cache *c);
 /* Look "name" up (expected size, or -1); on a hit *out_path (caller frees) is the local copy
  * and *out_size its size. Returns 1 on a hit, 0 on a miss. Counts hits and misses when
  * "count" is set. */
-int tn__cache_get(struct tn_cache *c, const char *name, int64_t expect, int count,
-                  char **out_path, int64_t *out_size);
+int tn__cache_get(struct tn_cache *c, const char *name, int64_t expect, int count, char **out_path,
+                  int64_t *out_size);
 /* A fresh path for a download in progress (caller frees, and unlinks it on failure). */
 char *tn__cache_tmp_path(struct tn_cache *c);
 /* Move the complete file at "tmp" (of "size" bytes) into the cache as "name"; *out_path (may be

@@ -5,8 +5,12 @@
  * tests/integration/t70-s3.sh does; bucket "bucket"). */
 #include "tn_test.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -231,6 +235,156 @@ static void test_s3_open_checks(void)
     free(cache);
 }
 
+/*---- Retries, against a scripted server on a loopback socket ----*/
+
+struct fake {
+    int fd;
+    int port;
+    const char *const *script; /* one answer per connection: "503", "500", "403", "200" */
+    int n, served;
+};
+
+static void *fake_serve(void *arg)
+{
+    struct fake *f = arg;
+
+    while (f->served < f->n) {
+        char req[8192], resp[1024];
+        const char *what = f->script[f->served];
+        size_t got = 0;
+        int c = accept(f->fd, NULL, NULL);
+        if (c < 0)
+            break;
+        while (got + 1 < sizeof(req)) {
+            ssize_t r = recv(c, req + got, sizeof(req) - 1 - got, 0);
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+            req[got] = '\0';
+            if (strstr(req, "\r\n\r\n"))
+                break;
+        }
+        if (strcmp(what, "200") == 0) {
+            snprintf(resp, sizeof(resp),
+                     "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+        } else {
+            const char *code = strcmp(what, "503") == 0   ? "SlowDown"
+                               : strcmp(what, "403") == 0 ? "AccessDenied"
+                                                          : "InternalError";
+            char body[200];
+            int bl = snprintf(body, sizeof(body),
+                              "<Error><Code>%s</Code><Message>scripted</Message></Error>", code);
+            snprintf(resp, sizeof(resp),
+                     "HTTP/1.1 %s Scripted\r\nContent-Type: application/xml\r\n"
+                     "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+                     what, bl, body);
+        }
+        if (send(c, resp, strlen(resp), MSG_NOSIGNAL) < 0)
+            perror("send");
+        close(c);
+        f->served++;
+    }
+    return NULL;
+}
+
+static int fake_start(struct fake *f, const char *const *script, int n, pthread_t *tid)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+
+    memset(f, 0, sizeof(*f));
+    f->script = script;
+    f->n = n;
+    f->fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (f->fd < 0 || bind(f->fd, (struct sockaddr *)&a, sizeof(a)) || listen(f->fd, 8) ||
+        getsockname(f->fd, (struct sockaddr *)&a, &len))
+        return -1;
+    f->port = ntohs(a.sin_port);
+    return pthread_create(tid, NULL, fake_serve, f);
+}
+
+/* Read s3://b/k through a fresh storage against the scripted server; returns the code. */
+static int fake_read(const char *const *script, int n, struct tn_storage_metrics *m,
+                     struct tn_buf *out, struct tn_err *err)
+{
+    struct tn_storage_options o = {0};
+    struct tn_storage *st = NULL;
+    struct fake f;
+    pthread_t tid;
+    char endpoint[64], *cache = tn_asprintf("%s/c", tn_test_tmpdir());
+    char *key = env_swap("AWS_ACCESS_KEY_ID", "k");
+    char *secret = env_swap("AWS_SECRET_ACCESS_KEY", "s");
+    char *attempts = env_swap("TARN_S3_MAX_ATTEMPTS", "3");
+    int rc;
+
+    memset(m, 0, sizeof(*m));
+    if (fake_start(&f, script, n, &tid)) {
+        free(cache);
+        return -1;
+    }
+    snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", f.port);
+    o.root = "s3://b/wh";
+    o.s3_endpoint = endpoint;
+    o.cache_dir = cache;
+    rc = tn_storage_open(&o, &st, err);
+    if (!rc) {
+        rc = tn_storage_read(st, "s3://b/k", out, err);
+        tn_storage_metrics(st, m);
+        tn_storage_close(st);
+    }
+    /* let the server thread finish its script */
+    while (f.served < f.n) {
+        int c = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a;
+        memset(&a, 0, sizeof(a));
+        a.sin_family = AF_INET;
+        a.sin_port = htons((uint16_t)f.port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (connect(c, (struct sockaddr *)&a, sizeof(a)) == 0)
+            send(c, "\r\n\r\n", 4, MSG_NOSIGNAL);
+        close(c);
+    }
+    pthread_join(tid, NULL);
+    close(f.fd);
+    env_restore("AWS_ACCESS_KEY_ID", key);
+    env_restore("AWS_SECRET_ACCESS_KEY", secret);
+    env_restore("TARN_S3_MAX_ATTEMPTS", attempts);
+    free(cache);
+    return rc;
+}
+
+static void test_s3_retries(void)
+{
+    static const char *const slow_then_ok[] = {"503", "500", "200"};
+    static const char *const denied[] = {"403"};
+    static const char *const broken[] = {"500", "500", "500"};
+    struct tn_storage_metrics m;
+    struct tn_buf out = TN_BUF_INIT(1024);
+    struct tn_err err = {0};
+
+    /* SlowDown and a 500 are retried; the third attempt answers */
+    CHECK_OK(fake_read(slow_then_ok, 3, &m, &out, &err));
+    CHECK_STR_EQ(out.buf, "hello");
+    CHECK_INT_EQ(m.requests, 3);
+    CHECK_INT_EQ(m.retries, 2);
+    CHECK_INT_EQ(m.errors, 0);
+    /* a 403 fails at once, with S3's code */
+    tn_buf_reset(&out);
+    CHECK_INT_EQ(fake_read(denied, 1, &m, &out, &err), TN_EFORBIDDEN);
+    CHECK_CONTAINS(err.msg, "AccessDenied");
+    CHECK_INT_EQ(m.requests, 1);
+    /* retries are bounded: 3 attempts, then a 503 to the user */
+    CHECK_INT_EQ(fake_read(broken, 3, &m, &out, &err), TN_EUNAVAILABLE);
+    CHECK_CONTAINS(err.msg, "kept failing");
+    CHECK_CONTAINS(err.msg, "after 3 attempts");
+    CHECK_INT_EQ(m.requests, 3);
+    CHECK_INT_EQ(m.errors, 1);
+    tn_buf_release(&out);
+}
+
 /*---- Live: against the server t70-s3.sh starts ----*/
 
 static struct tn_storage *live_open(const char *cache)
@@ -359,6 +513,7 @@ static const struct tn_test s3[] = {
     {"local list, ranges, batch delete", test_local_list_range_delete},
     {"cache verifies sizes and evicts LRU", test_cache_lru_and_size_check},
     {"S3 options and locations are checked", test_s3_open_checks},
+    {"S3 retries 5xx and SlowDown, boundedly; 403 fails at once", test_s3_retries},
     {NULL, NULL},
 };
 TN_SUITE(s3)

@@ -296,14 +296,14 @@ static int copy_on_write(const struct tn_table *t, const char *kind)
 }
 
 /* Commit one row-level change of "t" (read at its current snapshot): the rows at the
- * positions of "positions_sql" (_tn_file, _tn_pos) go, the rows of "new_rows_sql" (the
- * table's columns; NULL for none) come. Merge-on-read writes the positions as a delete file;
+ * positions of "positions_sql" (_tn_file, _tn_pos) go, and so do the files in "whole" (path ->
+ * rows; may be NULL), the rows of "new_rows_sql" (the table's columns; NULL for none) come. Merge-on-read writes the positions as a delete file;
  * a data file that loses every row is dropped instead; with copy-on-write (the table's
  * write.<kind>.mode) the touched files are rewritten without those rows. *removed gets the
  * number of positions, *snapshot the new snapshot (unchanged when nothing changed). */
 static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
                          const char *kind, const char *positions_sql, const char *new_rows_sql,
-                         int64_t *removed, int64_t *snapshot, struct tn_err *err)
+                         json_t *whole, int64_t *removed, int64_t *snapshot, struct tn_err *err)
 {
     struct tn_data_file deletes, files[2];
     struct tn_scan *scan = NULL, subset;
@@ -334,6 +334,15 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
         rc = tn_table_scan(wh, t, -1, &scan, err);
     if (rc)
         goto out;
+    /* files the statement covers whole by their statistics, never read */
+    {
+        const char *path;
+        json_t *rows;
+        json_object_foreach(whole, path, rows) {
+            json_object_set_new(remove, path, json_true());
+            *removed += json_integer_value(rows);
+        }
+    }
     /* which touched files go whole: all of them with copy-on-write, else those left empty */
     subset.schema = tn_metadata_current_schema(t->meta);
     subset.snapshot_id = scan->snapshot_id;
@@ -433,7 +442,7 @@ static int run_change(struct tn_warehouse *wh, struct tn_session *s, const struc
                       const char *select_sql, const struct tn_query_options *base,
                       int is_update, struct tn_dml_result *res, struct tn_err *err)
 {
-    struct tn_query_options qo = {-1, -1, NULL, NULL, -1};
+    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL};
     char stage[64], uuid[37];
     char *resolved = NULL, *positions = NULL, *rows = NULL;
     int rc;
@@ -443,9 +452,12 @@ static int run_change(struct tn_warehouse *wh, struct tn_session *s, const struc
     qo.target_ns = t->ns;
     qo.target_table = t->name;
     qo.target_snapshot = t->meta->current_snapshot_id;
+    qo.covered = is_update ? NULL : json_object(); /* DELETE: whole files by statistics */
     rc = tn_query_resolve(wh, s, select_sql, &qo, &resolved, err);
-    if (rc)
+    if (rc) {
+        json_decref(qo.covered);
         return rc;
+    }
     /* the changed rows, once: positions and (for UPDATE) new values come from the same run */
     tn_uuid4(uuid);
     snprintf(stage, sizeof(stage), "_tn_stage_%.8s", uuid);
@@ -460,9 +472,10 @@ static int run_change(struct tn_warehouse *wh, struct tn_session *s, const struc
         positions = tn_asprintf("SELECT _tn_file, _tn_pos FROM %s", stage);
         rows = is_update ? tn_asprintf("SELECT * EXCLUDE (_tn_file, _tn_pos) FROM %s", stage)
                          : NULL;
-        rc = commit_change(wh, s, t, is_update ? "update" : "delete", positions, rows,
+        rc = commit_change(wh, s, t, is_update ? "update" : "delete", positions, rows, qo.covered,
                            &res->rows_affected, &res->snapshot_id, err);
     }
+    json_decref(qo.covered);
     drop_temp(s, stage);
     free(positions);
     free(rows);
@@ -492,7 +505,7 @@ static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct
                      struct tn_dml_result *res, struct tn_err *err)
 {
     const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
-    struct tn_query_options qo = {-1, -1, NULL, NULL, -1};
+    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL};
     struct tn_buf src = TN_BUF_INIT(0), src_alias = TN_BUF_INIT(0), q = TN_BUF_INIT(0);
     struct tn_buf tail = TN_BUF_INIT(0);
     struct tn_rows *r = NULL;
@@ -623,7 +636,8 @@ static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct
         row_of(schema, "o", &rows);
         tn_buf_addstr(&rows, " IS DISTINCT FROM ", NULL);
         row_of(schema, "n", &rows);
-        rc = commit_change(wh, s, t, "merge", q.buf, rows.buf, &removed, &res->snapshot_id, err);
+        rc = commit_change(wh, s, t, "merge", q.buf, rows.buf, NULL, &removed, &res->snapshot_id,
+                           err);
         tn_buf_release(&rows);
     }
 out:
@@ -812,7 +826,7 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
                struct tn_commit_result *res, int64_t *rows_updated, struct tn_err *err)
 {
     struct tn_buf q = TN_BUF_INIT(0);
-    struct tn_query_options qo = {-1, -1, t->ns, t->name, t->meta->current_snapshot_id};
+    struct tn_query_options qo = {-1, -1, t->ns, t->name, t->meta->current_snapshot_id, NULL};
     char stage[64], uuid[37];
     char *resolved = NULL;
     int rc, staged = 0;
@@ -846,7 +860,7 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
     if (!rc) {
         char *rows = tn_asprintf("SELECT * EXCLUDE (_tn_rn) FROM %s", stage);
         int64_t snapshot = -1;
-        rc = commit_change(wh, s, t, "merge", resolved, rows, rows_updated, &snapshot, err);
+        rc = commit_change(wh, s, t, "merge", resolved, rows, NULL, rows_updated, &snapshot, err);
         free(rows);
         if (!rc) {
             struct tn_rows *r = NULL;

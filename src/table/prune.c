@@ -127,8 +127,10 @@ static enum op flip(enum op op)
     }
 }
 
+/* Collect the predicates of "node" into out[n..cap); *partial is set when some conjunct was
+ * not understood (then the predicates are necessary, not sufficient, for a row to match). */
 static size_t collect(const struct tn_schema *schema, json_t *node, const char *alias,
-                      struct predicate *out, size_t n, size_t cap)
+                      struct predicate *out, size_t n, size_t cap, int *partial)
 {
     static const struct {
         const char *type;
@@ -142,11 +144,13 @@ static size_t collect(const struct tn_schema *schema, json_t *node, const char *
     size_t i;
     json_t *child;
 
-    if (!type || n >= cap)
+    if (!type || n >= cap) {
+        *partial = 1;
         return n;
+    }
     if (strcmp(type, "CONJUNCTION_AND") == 0) {
         json_array_foreach(json_object_get(node, "children"), i, child)
-            n = collect(schema, child, alias, out, n, cap);
+            n = collect(schema, child, alias, out, n, cap, partial);
         return n;
     }
     if (strcmp(type, "COMPARE_BETWEEN") == 0 && n + 2 <= cap) {
@@ -156,8 +160,9 @@ static size_t collect(const struct tn_schema *schema, json_t *node, const char *
             out[n].field = out[n + 1].field = f;
             out[n].op = OP_GE;
             out[n + 1].op = OP_LE;
-            n += 2;
+            return n + 2;
         }
+        *partial = 1;
         return n;
     }
     for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
@@ -176,6 +181,7 @@ static size_t collect(const struct tn_schema *schema, json_t *node, const char *
             return n + 1;
         }
     }
+    *partial = 1;
     return n;
 }
 
@@ -232,10 +238,12 @@ size_t tn_scan_prune(struct tn_scan *scan, json_t *where, const char *alias)
 {
     struct predicate preds[32];
     size_t n, kept = 0, pruned = 0;
+    int partial = 0;
 
     if (!where || !scan->ndata)
         return 0;
-    n = collect(scan->schema, where, alias, preds, 0, sizeof(preds) / sizeof(preds[0]));
+    n = collect(scan->schema, where, alias, preds, 0, sizeof(preds) / sizeof(preds[0]),
+                &partial);
     if (!n)
         return 0;
     for (size_t i = 0; i < scan->ndata; i++) {
@@ -251,4 +259,67 @@ size_t tn_scan_prune(struct tn_scan *scan, json_t *where, const char *alias)
     }
     scan->ndata = kept;
     return pruned;
+}
+
+/* Whether every row of data file "f" satisfies "p", by its bounds (no nulls, no NaN). */
+static int includes_all(const struct tn_data_file *f, const struct predicate *p)
+{
+    const struct tn_type *t = p->field->type;
+    const struct tn_bytes *lo = bound_of(f->lower, f->nlower, p->field->id);
+    const struct tn_bytes *hi = bound_of(f->upper, f->nupper, p->field->id);
+
+    if (!lo || !hi || count_of(f->null_counts, f->nnull_counts, p->field->id) != 0)
+        return 0;
+    if ((t->kind == TN_T_FLOAT || t->kind == TN_T_DOUBLE) &&
+        count_of(f->nan_counts, f->nnan_counts, p->field->id) != 0)
+        return 0;
+    if (t->kind == TN_T_STRING || t->kind == TN_T_BINARY || t->kind == TN_T_FIXED)
+        return 0; /* truncated bounds say too little */
+    switch (p->op) {
+    case OP_EQ:
+        return tn_bound_compare(t, lo->p, lo->n, p->value, p->len) == 0 &&
+               tn_bound_compare(t, hi->p, hi->n, p->value, p->len) == 0;
+    case OP_LT:
+        return tn_bound_compare(t, hi->p, hi->n, p->value, p->len) < 0;
+    case OP_LE:
+        return tn_bound_compare(t, hi->p, hi->n, p->value, p->len) <= 0;
+    case OP_GT:
+        return tn_bound_compare(t, lo->p, lo->n, p->value, p->len) > 0;
+    case OP_GE:
+        return tn_bound_compare(t, lo->p, lo->n, p->value, p->len) >= 0;
+    }
+    return 0;
+}
+
+size_t tn_scan_covered(const struct tn_table *t, struct tn_scan *scan, json_t *where,
+                       const char *alias, json_t *covered)
+{
+    struct predicate preds[32];
+    size_t n, kept = 0, moved = 0;
+    int partial = 0;
+
+    if (!where || !scan->ndata)
+        return 0;
+    n = collect(scan->schema, where, alias, preds, 0, sizeof(preds) / sizeof(preds[0]),
+                &partial);
+    if (!n || partial)
+        return 0; /* only a predicate understood whole can vouch for every row */
+    for (size_t i = 0; i < scan->ndata; i++) {
+        const struct tn_manifest_entry *e = &scan->data[i];
+        int all = 1;
+        for (size_t d = 0; d < scan->ndeletes && all; d++)
+            all = !tn_delete_applies(&scan->deletes[d],
+                                     tn_metadata_spec(t->meta, scan->deletes[d].spec_id), e);
+        for (size_t k = 0; k < n && all; k++)
+            all = includes_all(&e->file, &preds[k]);
+        if (all) {
+            json_object_set_new(covered, e->file.file_path, json_integer(e->file.record_count));
+            tn_data_file_release(&scan->data[i].file);
+            moved++;
+        } else {
+            scan->data[kept++] = scan->data[i];
+        }
+    }
+    scan->ndata = kept;
+    return moved;
 }

@@ -184,6 +184,8 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where)
         rc = tn_table_scan(r->wh, t, snapshot, &scan, r->err);
         if (!rc && where) {
             const char *alias = json_string_value(json_object_get(node, "alias"));
+            if (is_target && r->opt->covered)
+                tn_scan_covered(t, scan, where, alias && *alias ? alias : tbl, r->opt->covered);
             tn_scan_prune(scan, where, alias && *alias ? alias : tbl);
         }
         if (!rc) {

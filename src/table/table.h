@@ -112,6 +112,11 @@ void tn_scan_free(struct tn_scan *s);
  * many files were dropped. */
 size_t tn_scan_prune(struct tn_scan *scan, json_t *where, const char *alias);
 
+/* Move out of "scan" the data files (without deletes) whose bounds show that every row
+ * satisfies "where"; each goes into "covered" as path -> record count. Returns how many. */
+size_t tn_scan_covered(const struct tn_table *t, struct tn_scan *scan, json_t *where,
+                       const char *alias, json_t *covered);
+
 enum tn_scan_flags {
     TN_SCAN_ROW_ID = (1 << 0), /* add each row's identity: _tn_file (its data file's path as
                                   the manifest has it) and _tn_pos (its position there) */
@@ -140,6 +145,9 @@ struct tn_query_options {
     /* A row-level change's target: read at target_snapshot, with row identity columns. */
     const char *target_ns, *target_table;
     int64_t target_snapshot;
+    /* When set (a DELETE): target files whose every row matches the statement's WHERE are not
+       read but listed here (path -> rows), to be dropped whole. */
+    json_t *covered;
 };
 
 /* Rewrite one SELECT statement so that each tarn table it names reads its Iceberg files at a

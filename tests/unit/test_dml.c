@@ -4,6 +4,7 @@
 #include "tn_test.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "table/table.h"
 #include "table/table_int.h"
@@ -160,7 +161,7 @@ static void test_conflicting_changes_refused(void)
     struct fixture fx;
     struct tn_err err = {0};
     struct tn_dml_result res;
-    struct tn_query_options stale = {-1, -1, NULL, NULL, -1};
+    struct tn_query_options stale = {-1, -1, NULL, NULL, -1, NULL};
     char *s0;
 
     if (setup(&fx))
@@ -360,7 +361,15 @@ static void test_whole_files_and_copy_on_write(void)
 
     if (setup(&fx))
         return;
-    /* every row of the first file: the file is dropped, no delete file is written */
+    /* every row of the first file: the file is dropped, no delete file is written, and its
+       bounds show it without reading it (so it may even be gone from storage) */
+    {
+        char *path = scalar(&fx, "SELECT file_path FROM \"t$files\" WHERE lower_bounds[1] = '0'");
+        CHECK(path && strncmp(path, "file://", 7) == 0);
+        if (path)
+            CHECK_INT_EQ(unlink(path + 7), 0);
+        free(path);
+    }
     CHECK_OK(tn_table_dml(fx.wh, fx.s, "DELETE FROM t WHERE id < 10", NULL, &res, &err));
     CHECK_INT_EQ(res.rows_affected, 10);
     CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$files\" WHERE content = 1", "0");

@@ -120,3 +120,52 @@ int tn_ident_parse(const char *ident, char ns[TN_NAME_MAX + 1], char table[TN_NA
                        ident, TN_NAME_MAX);
     return 0;
 }
+
+static uint32_t rotl32(uint32_t x, int r)
+{
+    return (x << r) | (x >> (32 - r));
+}
+
+int32_t tn_murmur3_32(const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    const uint32_t c1 = 0xcc9e2d51, c2 = 0x1b873593;
+    uint32_t h = 0, k;
+    size_t i = 0;
+
+    for (; i + 4 <= n; i += 4) {
+        k = (uint32_t)p[i] | (uint32_t)p[i + 1] << 8 | (uint32_t)p[i + 2] << 16 |
+            (uint32_t)p[i + 3] << 24;
+        k *= c1;
+        k = rotl32(k, 15);
+        k *= c2;
+        h ^= k;
+        h = rotl32(h, 13);
+        h = h * 5 + 0xe6546b64;
+    }
+    k = 0;
+    switch (n & 3) {
+    case 3:
+        k ^= (uint32_t)p[i + 2] << 16;
+        /* fall through */
+    case 2:
+        k ^= (uint32_t)p[i + 1] << 8;
+        /* fall through */
+    case 1:
+        k ^= p[i];
+        k *= c1;
+        k = rotl32(k, 15);
+        k *= c2;
+        h ^= k;
+        break;
+    default:
+        break;
+    }
+    h ^= (uint32_t)n;
+    h ^= h >> 16;
+    h *= 0x85ebca6b;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35;
+    h ^= h >> 16;
+    return (int32_t)h;
+}

@@ -30,6 +30,76 @@ static int exec_conn(duckdb_connection conn, const char *sql, struct tn_err *err
     return rc;
 }
 
+/* tn_iceberg_bucket(value, n): Iceberg's bucket transform, (murmur3(value) & MAX_INT) % n,
+ * for BIGINT (hashed as 8 bytes little-endian; ints, dates as days and timestamps as
+ * microseconds are passed widened) and VARCHAR (its UTF-8 bytes). */
+static void bucket_function(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector out)
+{
+    idx_t rows = duckdb_data_chunk_get_size(input);
+    duckdb_vector values = duckdb_data_chunk_get_vector(input, 0);
+    duckdb_vector counts = duckdb_data_chunk_get_vector(input, 1);
+    duckdb_logical_type type = duckdb_vector_get_column_type(values);
+    int is_string = duckdb_get_type_id(type) == DUCKDB_TYPE_VARCHAR;
+    uint64_t *valid_v = duckdb_vector_get_validity(values);
+    uint64_t *valid_n = duckdb_vector_get_validity(counts);
+    int32_t *n = (int32_t *)duckdb_vector_get_data(counts);
+    int32_t *result = (int32_t *)duckdb_vector_get_data(out);
+
+    (void)info;
+    duckdb_destroy_logical_type(&type);
+    duckdb_vector_ensure_validity_writable(out);
+    for (idx_t r = 0; r < rows; r++) {
+        int32_t h;
+        if ((valid_v && !duckdb_validity_row_is_valid(valid_v, r)) ||
+            (valid_n && !duckdb_validity_row_is_valid(valid_n, r)) || n[r] <= 0) {
+            duckdb_validity_set_row_invalid(duckdb_vector_get_validity(out), r);
+            continue;
+        }
+        if (is_string) {
+            duckdb_string_t *sv = &((duckdb_string_t *)duckdb_vector_get_data(values))[r];
+            const char *p = duckdb_string_is_inlined(*sv) ? sv->value.inlined.inlined
+                                                          : sv->value.pointer.ptr;
+            uint32_t len = duckdb_string_is_inlined(*sv) ? sv->value.inlined.length
+                                                         : sv->value.pointer.length;
+            h = tn_murmur3_32(p, len);
+        } else {
+            int64_t v = ((int64_t *)duckdb_vector_get_data(values))[r];
+            unsigned char le[8];
+            for (int i = 0; i < 8; i++)
+                le[i] = (unsigned char)((uint64_t)v >> (8 * i));
+            h = tn_murmur3_32(le, 8);
+        }
+        result[r] = (int32_t)(((uint32_t)h & 0x7fffffffu) % (uint32_t)n[r]);
+    }
+}
+
+static int register_bucket(duckdb_connection conn, struct tn_err *err)
+{
+    duckdb_scalar_function_set set = duckdb_create_scalar_function_set("tn_iceberg_bucket");
+    duckdb_type arg_types[2] = {DUCKDB_TYPE_BIGINT, DUCKDB_TYPE_VARCHAR};
+    int rc = 0;
+
+    for (int i = 0; i < 2; i++) {
+        duckdb_scalar_function f = duckdb_create_scalar_function();
+        duckdb_logical_type arg = duckdb_create_logical_type(arg_types[i]);
+        duckdb_logical_type count = duckdb_create_logical_type(DUCKDB_TYPE_INTEGER);
+        duckdb_scalar_function_set_name(f, "tn_iceberg_bucket");
+        duckdb_scalar_function_add_parameter(f, arg);
+        duckdb_scalar_function_add_parameter(f, count);
+        duckdb_scalar_function_set_return_type(f, count);
+        duckdb_scalar_function_set_function(f, bucket_function);
+        if (duckdb_add_scalar_function_to_set(set, f) != DuckDBSuccess)
+            rc = tn_fail(err, TN_EINTERNAL, "cannot define tn_iceberg_bucket");
+        duckdb_destroy_logical_type(&arg);
+        duckdb_destroy_logical_type(&count);
+        duckdb_destroy_scalar_function(&f);
+    }
+    if (!rc && duckdb_register_scalar_function_set(conn, set) != DuckDBSuccess)
+        rc = tn_fail(err, TN_EINTERNAL, "cannot register tn_iceberg_bucket");
+    duckdb_destroy_scalar_function_set(&set);
+    return rc;
+}
+
 int tn_engine_open(const struct tn_engine_options *opt, struct tn_engine **out,
                    struct tn_err *err)
 {
@@ -85,9 +155,12 @@ int tn_engine_open(const struct tn_engine_options *opt, struct tn_engine **out,
                   " SET enable_external_access = false; SET allow_community_extensions = false;"
                   " SET lock_configuration = true;",
                   NULL);
-    rc = exec_conn(conn, sql.buf, err);
-    if (rc)
-        tn_err_prefix(err, "cannot sandbox DuckDB: ");
+    rc = register_bucket(conn, err);
+    if (!rc) {
+        rc = exec_conn(conn, sql.buf, err);
+        if (rc)
+            tn_err_prefix(err, "cannot sandbox DuckDB: ");
+    }
     duckdb_disconnect(&conn);
     tn_buf_release(&sql);
     if (rc) {

@@ -113,6 +113,20 @@ out:
     return rc;
 }
 
+/* Row-level changes write one delete file for all partitions, so they need an unpartitioned
+ * table for now. */
+static int check_unpartitioned(const struct tn_table *t, struct tn_err *err)
+{
+    if (tn__check_writable(t, err))
+        return err->code;
+    if (!tn_spec_is_unpartitioned(tn_metadata_spec(t->meta, t->meta->default_spec_id)))
+        return tn_fail(err, TN_EINPUT,
+                       "table %s.%s is partitioned; changing rows of partitioned tables is not "
+                       "supported yet (appends and overwrites are)",
+                       t->ns, t->name);
+    return 0;
+}
+
 /*---- Reading a statement's head ----*/
 
 struct head {
@@ -672,7 +686,7 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
         if (!rc)
             rc = tn_table_load(wh, res->ns, res->table, &t, err);
         if (!rc)
-            rc = tn__check_writable(t, err);
+            rc = check_unpartitioned(t, err);
         if (!rc)
             rc = run_merge(wh, s, t, &h, opt, res, err);
         goto out;
@@ -690,7 +704,7 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
     if (!rc)
         rc = tn_table_load(wh, res->ns, res->table, &t, err);
     if (!rc)
-        rc = tn__check_writable(t, err);
+        rc = check_unpartitioned(t, err);
     if (!rc && is_update) {
         if (!keyword(&h, "SET"))
             rc = tn_fail(err, TN_EINPUT, "UPDATE: expected SET");
@@ -832,6 +846,8 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
     int rc, staged = 0;
 
     *rows_updated = 0;
+    if (check_unpartitioned(t, err))
+        return err->code;
     tn_uuid4(uuid);
     snprintf(stage, sizeof(stage), "_tn_upsert_%.8s", uuid);
     /* the upload, numbered in file order; with dedupe=last only each key's last row */

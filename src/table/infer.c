@@ -489,7 +489,7 @@ int tn_table_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *n
                     const char *name, const char *source_sql, enum tn_write_mode mode,
                     struct tn_ingest_result *res, struct tn_err *err)
 {
-    struct tn_ingest_options opt = {mode, TN_EVOLVE_ADD, NULL, 0, NULL, 0};
+    struct tn_ingest_options opt = {mode, TN_EVOLVE_ADD, NULL, 0, NULL, 0, NULL};
     return tn_table_ingest_opts(wh, s, ns, name, source_sql, &opt, res, err);
 }
 
@@ -523,7 +523,8 @@ int tn_table_ingest_opts(struct tn_warehouse *wh, struct tn_session *s, const ch
         }
         if (keys && (rc = mark_identifier(schema, keys, err)))
             goto out;
-        rc = tn_table_create(wh, ns, name, schema, NULL, NULL, err);
+        rc = tn_table_create_partitioned(wh, ns, name, schema, NULL, opt->partition_by, NULL,
+                                         err);
         res->created = !rc;
     } else if (!rc) {
         rc = evolve_for_file(wh, t, schema, opt->evolve, res->schema_changes, err);

@@ -1,6 +1,6 @@
 /* table.c - warehouses and table versions: open, load, create, register, drop, and path maps
  * (see table.h). */
-#include "table.h"
+#include "table_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -282,6 +282,30 @@ void tn_table_free(struct tn_table *t)
 int tn_table_create(struct tn_warehouse *wh, const char *ns, const char *name, json_t *schema,
                     json_t *properties, struct tn_table **out, struct tn_err *err)
 {
+    return tn_table_create_partitioned(wh, ns, name, schema, properties, NULL, out, err);
+}
+
+/* Metadata "m" with partition spec "text" as its spec 0 (a new metadata in *out). */
+static int with_spec(struct tn_metadata *m, const char *text, struct tn_metadata **out,
+                     struct tn_err *err)
+{
+    json_t *fields = NULL, *root, *spec;
+    int rc = tn__spec_parse(text, tn_metadata_current_schema(m), &fields, err);
+
+    if (rc)
+        return rc;
+    root = json_deep_copy(m->root);
+    spec = json_array_get(json_object_get(root, "partition-specs"), 0);
+    json_object_set_new(root, "last-partition-id",
+                        json_integer(999 + (json_int_t)json_array_size(fields)));
+    json_object_set_new(spec, "fields", fields);
+    return tn_metadata_from_json(root, out, err);
+}
+
+int tn_table_create_partitioned(struct tn_warehouse *wh, const char *ns, const char *name,
+                                json_t *schema, json_t *properties, const char *partition_by,
+                                struct tn_table **out, struct tn_err *err)
+{
     struct tn_metadata *m = NULL;
     char *location = tn_asprintf("%s/%s/%s", tn_storage_root_uri(wh->storage), ns, name);
     char *meta_location = NULL;
@@ -290,6 +314,12 @@ int tn_table_create(struct tn_warehouse *wh, const char *ns, const char *name, j
     int rc;
 
     rc = tn_metadata_new(location, schema, properties, &m, err);
+    if (!rc && partition_by && *partition_by) {
+        struct tn_metadata *partitioned = NULL;
+        rc = with_spec(m, partition_by, &partitioned, err);
+        tn_metadata_free(m);
+        m = partitioned;
+    }
     if (rc)
         goto out;
     tn_uuid4(uuid);

@@ -74,6 +74,11 @@ char *tn_table_resolve(const struct tn_table *t, const char *location);
  * (object or NULL) and identifier fields inside the schema. TN_EEXISTS when it exists. */
 int tn_table_create(struct tn_warehouse *wh, const char *ns, const char *name, json_t *schema,
                     json_t *properties, struct tn_table **out, struct tn_err *err);
+/* The same, partitioned by "partition_by" ("day(ts), bucket(16, id), region"; NULL or "" for
+ * none): identity, year, month, day, hour, bucket(N, col) and truncate(W, col). */
+int tn_table_create_partitioned(struct tn_warehouse *wh, const char *ns, const char *name,
+                                json_t *schema, json_t *properties, const char *partition_by,
+                                struct tn_table **out, struct tn_err *err);
 /* Adopt an existing table whose current metadata is at "metadata_location"; "path_map" is a
  * JSON object {"from-prefix": "to-prefix"} or NULL. The metadata must parse and its current
  * snapshot's manifest list must be readable. */
@@ -327,6 +332,7 @@ struct tn_ingest_options {
     int upsert;         /* replace rows whose key exists, insert the others */
     const char *key;    /* upsert key columns "a,b"; NULL: the table's identifier fields */
     int dedupe_last;    /* upsert: keep each key's last row instead of refusing duplicates */
+    const char *partition_by; /* a table this ingest creates: its partition spec */
 };
 
 /* The same with every option (tn_table_ingest: TN_EVOLVE_ADD, main). */

@@ -66,4 +66,22 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
 int tn__set_property(struct tn_warehouse *wh, const char *ns, const char *name, const char *key,
                      const char *value, struct tn_err *err);
 
+/* COPY the rows of "select_sql", cast to "schema", into Parquet at local "path" (with
+ * "partition_exprs" -- ", expr AS __tn_p0, ..." -- into one folder per partition there). */
+int tn__copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
+                        const char *select_sql, const char *partition_exprs, const char *path,
+                        int64_t *rows, struct tn_err *err);
+/* Fill a data file's column statistics from its Parquet footer at local "path". */
+int tn__file_stats(struct tn_session *s, const struct tn_schema *schema, const char *path,
+                   struct tn_data_file *f, struct tn_err *err);
+/* Write the rows of "select_sql" into a partitioned table: one data file per partition, each
+ * with its partition tuple. *out is an array of *n files (caller releases each and frees). */
+int tn__write_partitioned(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
+                          const char *select_sql, struct tn_data_file **out, size_t *n,
+                          struct tn_err *err);
+/* Parse a partition spec ("day(ts), bucket(16, id), region") against "schema" into the JSON
+ * fields of a partition spec (field ids from 1000). */
+int tn__spec_parse(const char *text, const struct tn_schema *schema, json_t **out,
+                   struct tn_err *err);
+
 #endif /* TN_TABLE_INT_H */

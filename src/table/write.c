@@ -192,9 +192,9 @@ static int write_default(const struct tn_field *f, struct tn_buf *sql)
 }
 
 /* COPY the rows into a new Parquet file at local "path". */
-static int copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
-                           const char *select_sql, const char *path, int64_t *rows,
-                           struct tn_err *err)
+int tn__copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
+                           const char *select_sql, const char *partition_exprs,
+                           const char *path, int64_t *rows, struct tn_err *err)
 {
     struct tn_buf sql = TN_BUF_INIT(0);
     struct tn_rows *cols = NULL, *res = NULL;
@@ -204,7 +204,10 @@ static int copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
     rc = source_columns(s, select_sql, &cols, err);
     if (rc)
         goto out;
-    tn_buf_addstr(&sql, "COPY (SELECT ", NULL);
+    tn_buf_addstr(&sql, "COPY (", NULL);
+    if (partition_exprs)
+        tn_buf_addf(&sql, NULL, "SELECT *, %s FROM (", partition_exprs);
+    tn_buf_addstr(&sql, "SELECT ", NULL);
     for (size_t i = 0; i < schema->root.nfields; i++) {
         const struct tn_field *f = &schema->root.fields[i];
         const char *src = source_type(cols, f->name);
@@ -242,9 +245,22 @@ static int copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
         tn_buf_addstr(&sql, ") AS ", NULL);
         tn_sql_ident(&sql, f->name);
     }
-    tn_buf_addf(&sql, NULL, " FROM (%s)) TO ", select_sql);
+    tn_buf_addf(&sql, NULL, " FROM (%s))%s TO ", select_sql, partition_exprs ? ")" : "");
     tn_sql_string(&sql, path);
-    tn_buf_addstr(&sql, " (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ", NULL);
+    tn_buf_addstr(&sql, " (FORMAT parquet, COMPRESSION zstd, ", NULL);
+    if (partition_exprs) {
+        /* one folder per partition, each partition's rows in its own files */
+        tn_buf_addstr(&sql, "PARTITION_BY (", NULL);
+        for (size_t i = 0; strstr(partition_exprs, "__tn_p") && i < 64; i++) {
+            char col[16];
+            snprintf(col, sizeof(col), "__tn_p%zu", i);
+            if (!strstr(partition_exprs, col))
+                break;
+            tn_buf_addf(&sql, NULL, "%s%s", i ? ", " : "", col);
+        }
+        tn_buf_addstr(&sql, "), FILENAME_PATTERN '{uuid}', ", NULL);
+    }
+    tn_buf_addstr(&sql, "FIELD_IDS ", NULL);
     field_ids(&schema->root, &sql);
     schema_json = json_dumps(schema->json, JSON_COMPACT | JSON_PRESERVE_ORDER);
     tn_buf_addstr(&sql, ", KV_METADATA {'iceberg.schema': ", NULL);
@@ -322,7 +338,7 @@ static void add_bound(const struct tn_type *t, const char *text, int upper,
 }
 
 /* Fill the data file's statistics from the Parquet footer. */
-static int file_stats(struct tn_session *s, const struct tn_schema *schema, const char *path,
+int tn__file_stats(struct tn_session *s, const struct tn_schema *schema, const char *path,
                       struct tn_data_file *f, struct tn_err *err)
 {
     struct tn_buf sql = TN_BUF_INIT(0);
@@ -903,11 +919,6 @@ int tn__check_writable(const struct tn_table *t, struct tn_err *err)
                        "table %s.%s is Iceberg format version 1, which tarn reads but does not "
                        "write; upgrade it to version 2 with another engine first",
                        t->ns, t->name);
-    if (!tn_spec_is_unpartitioned(tn_metadata_spec(t->meta, t->meta->default_spec_id)))
-        return tn_fail(err, TN_EINPUT,
-                       "table %s.%s is partitioned; writing partitioned tables is not supported "
-                       "yet",
-                       t->ns, t->name);
     return 0;
 }
 
@@ -934,9 +945,9 @@ int tn__write_data_file(struct tn_warehouse *wh, struct tn_session *s, const str
     memset(file, 0, sizeof(*file));
     rc = tn_storage_stage_path(wh->storage, resolved, &path, err);
     if (!rc)
-        rc = copy_to_parquet(s, schema, select_sql, path, &file->record_count, err);
+        rc = tn__copy_to_parquet(s, schema, select_sql, NULL, path, &file->record_count, err);
     if (!rc)
-        rc = file_stats(s, schema, path, file, err);
+        rc = tn__file_stats(s, schema, path, file, err);
     if (!rc)
         rc = tn_storage_publish(wh->storage, resolved, path, err);
     if (!rc)
@@ -976,30 +987,37 @@ int tn_table_write(struct tn_warehouse *wh, struct tn_session *s, const char *ns
                    struct tn_commit_result *res, struct tn_err *err)
 {
     struct tn_table *t = NULL;
-    struct tn_data_file file;
+    struct tn_data_file *files = NULL;
     struct tn_row_change c;
+    size_t n = 0;
     int rc;
 
-    memset(&file, 0, sizeof(file));
     memset(res, 0, sizeof(*res));
     rc = tn_table_load(wh, ns, name, &t, err);
     if (!rc)
         rc = tn__check_writable(t, err);
-    if (!rc)
-        rc = tn__write_data_file(wh, s, t, select_sql, &file, err);
+    if (!rc && tn_spec_is_unpartitioned(tn_metadata_spec(t->meta, t->meta->default_spec_id))) {
+        files = tn_calloc(1, sizeof(*files));
+        rc = tn__write_data_file(wh, s, t, select_sql, &files[0], err);
+        n = rc ? 0 : 1;
+    } else if (!rc) {
+        rc = tn__write_partitioned(wh, s, t, select_sql, &files, &n, err);
+    }
     if (!rc) {
         memset(&c, 0, sizeof(c));
         c.mode = wo->mode;
         c.branch = wo->branch;
         c.operation = wo->mode == TN_WRITE_APPEND ? "append" : "overwrite";
         c.read_snapshot = -1;
-        c.data = &file;
-        c.ndata = 1;
+        c.data = files;
+        c.ndata = n;
         rc = tn__commit_rows(wh, ns, name, &c, res, err);
-        if (rc)
-            tn__discard_file(wh, t, &file);
+        for (size_t i = 0; rc && i < n; i++)
+            tn__discard_file(wh, t, &files[i]);
     }
-    tn_data_file_release(&file);
+    for (size_t i = 0; i < n; i++)
+        tn_data_file_release(&files[i]);
+    free(files);
     tn_table_free(t);
     return rc;
 }

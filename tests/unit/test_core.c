@@ -57,7 +57,23 @@ static void test_uuid_is_v4(void)
     CHECK(strcmp(a, b) != 0);
 }
 
+static void test_murmur3_matches_iceberg(void)
+{
+    /* the test vectors of the Iceberg spec (Appendix B) */
+    int64_t v = 34;
+    unsigned char le[8];
+    for (int i = 0; i < 8; i++)
+        le[i] = (unsigned char)((uint64_t)v >> (8 * i));
+    CHECK_INT_EQ(tn_murmur3_32(le, 8), 2017239379);
+    CHECK_INT_EQ(tn_murmur3_32("iceberg", 7), 1210000089);
+    {
+        const unsigned char b[4] = {0, 1, 2, 3};
+        CHECK_INT_EQ(tn_murmur3_32(b, 4), -188683207);
+    }
+}
+
 static const struct tn_test core_tests[] = {
+    {"murmur3 matches Iceberg's test vectors", test_murmur3_matches_iceberg},
     {"error prefix adds context", test_prefix_adds_context},
     {"buffer growth is capped", test_buf_caps_growth},
     {"names are checked and folded", test_names_are_checked_and_folded},

@@ -1,0 +1,381 @@
+/* partition.c - hidden partitioning: partition specs from text ("day(ts), bucket(16, id)"),
+ * the SQL that computes each transform as Iceberg defines it, and writing a partitioned table's
+ * rows as one data file per partition with its partition tuple.
+ *
+ * Transforms: identity, year, month, day, hour (years/months/hours since 1970, days as a
+ * date), bucket[N] (Iceberg's murmur3 hash through the tn_iceberg_bucket function the engine
+ * registers) and truncate[W] (integers floor to a multiple of W, strings keep W characters). */
+#include "table_int.h"
+
+#include "avro/avro.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define SPEC_MAX_FIELDS 16
+
+/*---- Parsing specs ----*/
+
+static const struct tn_field *top_field(const struct tn_schema *schema, const char *name)
+{
+    for (size_t i = 0; i < schema->root.nfields; i++)
+        if (strcasecmp(schema->root.fields[i].name, name) == 0)
+            return &schema->root.fields[i];
+    return NULL;
+}
+
+static void trim(char *s)
+{
+    size_t n = strlen(s);
+    char *p = s;
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    while (isspace((unsigned char)*p))
+        p++;
+    memmove(s, p, strlen(p) + 1);
+}
+
+int tn__spec_parse(const char *text, const struct tn_schema *schema, json_t **out,
+                   struct tn_err *err)
+{
+    json_t *fields = json_array();
+    char *copy = tn_strdup(text), *p = copy;
+    int rc = 0, id = 1000;
+
+    while (!rc && p && *p) {
+        char *end = p, *open, *close, *arg2 = NULL;
+        char transform[32] = "identity", name[TN_NAME_MAX + 24];
+        const char *column = p;
+        const struct tn_field *f;
+        long param = 0;
+        int depth = 0;
+
+        /* one field: up to a comma outside parentheses */
+        while (*end && (depth || *end != ',')) {
+            depth += *end == '(';
+            depth -= *end == ')';
+            end++;
+        }
+        if (*end)
+            *end++ = '\0';
+        else
+            end = NULL;
+        trim(p);
+        open = strchr(p, '(');
+        close = strrchr(p, ')');
+        if (open && close && close > open) {
+            *open = '\0';
+            *close = '\0';
+            trim(p);
+            snprintf(transform, sizeof(transform), "%s", p);
+            column = open + 1;
+            arg2 = strchr(open + 1, ',');
+            if (arg2) {
+                char *a = open + 1, *b = arg2 + 1;
+                *arg2 = '\0';
+                trim(a);
+                trim(b);
+                /* bucket(16, id) as Spark writes it, or bucket(id, 16) as Trino does */
+                if (isdigit((unsigned char)*a)) {
+                    param = strtol(a, NULL, 10);
+                    column = b;
+                } else {
+                    param = strtol(b, NULL, 10);
+                    column = a;
+                }
+            }
+        }
+        {
+            char col[TN_NAME_MAX + 1];
+            snprintf(col, sizeof(col), "%s", column);
+            trim(col);
+            f = top_field(schema, col);
+            if (!f) {
+                rc = tn_fail(err, TN_EINPUT, "partition column '%s' is not a column", col);
+                break;
+            }
+        }
+        for (char *c = transform; *c; c++)
+            *c = (char)tolower((unsigned char)*c);
+        if (strcmp(transform, "years") == 0 || strcmp(transform, "months") == 0 ||
+            strcmp(transform, "days") == 0 || strcmp(transform, "hours") == 0)
+            transform[strlen(transform) - 1] = '\0';
+        if (strcmp(transform, "identity") == 0) {
+            snprintf(name, sizeof(name), "%s", f->name);
+        } else if (strcmp(transform, "bucket") == 0 || strcmp(transform, "truncate") == 0) {
+            if (param <= 0 || param > 1000000) {
+                rc = tn_fail(err, TN_EINPUT, "%s needs a positive width, as in %s(16, %s)",
+                             transform, transform, f->name);
+                break;
+            }
+            snprintf(name, sizeof(name), "%s_%s", f->name,
+                     strcmp(transform, "bucket") == 0 ? "bucket" : "trunc");
+            snprintf(transform + strlen(transform), sizeof(transform) - strlen(transform),
+                     "[%ld]", param);
+        } else if (strcmp(transform, "year") == 0 || strcmp(transform, "month") == 0 ||
+                   strcmp(transform, "day") == 0 || strcmp(transform, "hour") == 0) {
+            snprintf(name, sizeof(name), "%s_%s", f->name, transform);
+        } else {
+            rc = tn_fail(err, TN_EINPUT,
+                         "unknown partition transform '%s': use identity, year, month, day, "
+                         "hour, bucket(N, col) or truncate(W, col)",
+                         transform);
+            break;
+        }
+        if (!tn_type_is_primitive(f->type)) {
+            rc = tn_fail(err, TN_EINPUT, "cannot partition by '%s': not a primitive column",
+                         f->name);
+            break;
+        }
+        if (json_array_size(fields) == SPEC_MAX_FIELDS) {
+            rc = tn_fail(err, TN_EINPUT, "at most %d partition fields", SPEC_MAX_FIELDS);
+            break;
+        }
+        json_array_append_new(fields, json_pack("{s:s, s:s, s:i, s:i}", "name", name,
+                                                "transform", transform, "source-id", f->id,
+                                                "field-id", id++));
+        p = end;
+    }
+    free(copy);
+    if (rc) {
+        json_decref(fields);
+        return rc;
+    }
+    *out = fields;
+    return 0;
+}
+
+/*---- The transforms in SQL ----*/
+
+/* Append the SQL of partition field "pf" over column reference "col"; "hive" gets the DuckDB
+ * type its value has. */
+static int transform_sql(const struct tn_partition_field *pf, const struct tn_field *src,
+                         struct tn_buf *sql, struct tn_buf *hive, struct tn_err *err)
+{
+    const char *t = pf->transform;
+    struct tn_buf col = TN_BUF_INIT(0);
+    enum tn_type_kind k = src->type->kind;
+    int rc = 0;
+    long w = 0;
+
+    tn_sql_ident(&col, src->name);
+    if (strcmp(t, "identity") == 0) {
+        tn_buf_add(sql, col.buf, col.len, NULL);
+        rc = tn_type_duckdb(src->type, hive, err);
+    } else if (strcmp(t, "year") == 0) {
+        tn_buf_addf(sql, NULL, "(year(%s) - 1970)", col.buf);
+        tn_buf_addstr(hive, "INTEGER", NULL);
+    } else if (strcmp(t, "month") == 0) {
+        tn_buf_addf(sql, NULL, "((year(%s) - 1970) * 12 + month(%s) - 1)", col.buf, col.buf);
+        tn_buf_addstr(hive, "INTEGER", NULL);
+    } else if (strcmp(t, "day") == 0) {
+        tn_buf_addf(sql, NULL, "CAST(%s AS DATE)", col.buf);
+        tn_buf_addstr(hive, "DATE", NULL);
+    } else if (strcmp(t, "hour") == 0 && (k == TN_T_TIMESTAMP || k == TN_T_TIMESTAMPTZ)) {
+        tn_buf_addf(sql, NULL, "CAST(floor(epoch_us(%s) / 3600000000) AS INTEGER)", col.buf);
+        tn_buf_addstr(hive, "INTEGER", NULL);
+    } else if (sscanf(t, "bucket[%ld]", &w) == 1) {
+        if (k == TN_T_INT || k == TN_T_LONG)
+            tn_buf_addf(sql, NULL, "tn_iceberg_bucket(CAST(%s AS BIGINT), %ld)", col.buf, w);
+        else if (k == TN_T_DATE)
+            tn_buf_addf(sql, NULL,
+                        "tn_iceberg_bucket(CAST(date_diff('day', DATE '1970-01-01', %s) AS "
+                        "BIGINT), %ld)",
+                        col.buf, w);
+        else if (k == TN_T_TIMESTAMP || k == TN_T_TIMESTAMPTZ)
+            tn_buf_addf(sql, NULL, "tn_iceberg_bucket(epoch_us(%s), %ld)", col.buf, w);
+        else if (k == TN_T_STRING)
+            tn_buf_addf(sql, NULL, "tn_iceberg_bucket(%s, %ld)", col.buf, w);
+        else
+            rc = tn_fail(err, TN_EINPUT, "bucket on a %s column is not supported",
+                         src->name);
+        tn_buf_addstr(hive, "INTEGER", NULL);
+    } else if (sscanf(t, "truncate[%ld]", &w) == 1) {
+        if (k == TN_T_INT || k == TN_T_LONG)
+            tn_buf_addf(sql, NULL, "(%s - (((%s %% %ld) + %ld) %% %ld))", col.buf, col.buf, w,
+                        w, w);
+        else if (k == TN_T_STRING)
+            tn_buf_addf(sql, NULL, "left(%s, %ld)", col.buf, w);
+        else
+            rc = tn_fail(err, TN_EINPUT, "truncate on column %s is not supported", src->name);
+        if (!rc)
+            rc = tn_type_duckdb(src->type, hive, err);
+    } else {
+        rc = tn_fail(err, TN_EINPUT, "partition transform %s is not supported for writing", t);
+    }
+    tn_buf_release(&col);
+    return rc;
+}
+
+/* The partition value text of a file as the Iceberg single value of type "t", as a tuple
+ * element. */
+static void to_pvalue(const struct tn_type *t, const char *text, struct tn_pvalue *pv)
+{
+    unsigned char enc[TN_BOUND_MAX];
+    size_t len = 0;
+    struct tn_err ignored;
+
+    memset(pv, 0, sizeof(*pv));
+    if (!text || tn_bound_encode(t, text, 0, enc, &len, &ignored)) {
+        pv->is_null = 1;
+        return;
+    }
+    switch (t->kind) {
+    case TN_T_BOOLEAN:
+        pv->kind = TN_AVRO_BOOLEAN;
+        pv->i = enc[0] != 0;
+        break;
+    case TN_T_INT:
+    case TN_T_DATE:
+        pv->kind = TN_AVRO_INT;
+        pv->i = (int32_t)((uint32_t)enc[0] | (uint32_t)enc[1] << 8 | (uint32_t)enc[2] << 16 |
+                          (uint32_t)enc[3] << 24);
+        break;
+    case TN_T_FLOAT: {
+        float f;
+        memcpy(&f, enc, 4);
+        pv->kind = TN_AVRO_FLOAT;
+        pv->d = f;
+        break;
+    }
+    case TN_T_DOUBLE:
+        pv->kind = TN_AVRO_DOUBLE;
+        memcpy(&pv->d, enc, 8);
+        break;
+    case TN_T_LONG:
+    case TN_T_TIME:
+    case TN_T_TIMESTAMP:
+    case TN_T_TIMESTAMPTZ:
+    case TN_T_TIMESTAMP_NS:
+    case TN_T_TIMESTAMPTZ_NS:
+        pv->kind = TN_AVRO_LONG;
+        for (int i = 0; i < 8; i++)
+            pv->i |= (int64_t)((uint64_t)enc[i] << (8 * i));
+        break;
+    default:
+        pv->kind = t->kind == TN_T_STRING ? TN_AVRO_STRING : TN_AVRO_BYTES;
+        pv->bytes.p = tn_malloc(len ? len : 1);
+        memcpy(pv->bytes.p, enc, len);
+        pv->bytes.n = len;
+        break;
+    }
+}
+
+int tn__write_partitioned(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
+                          const char *select_sql, struct tn_data_file **out, size_t *n,
+                          struct tn_err *err)
+{
+    const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
+    const struct tn_spec *spec = tn_metadata_spec(t->meta, t->meta->default_spec_id);
+    struct tn_buf exprs = TN_BUF_INIT(0), types = TN_BUF_INIT(0), q = TN_BUF_INIT(0);
+    struct tn_type storage[SPEC_MAX_FIELDS];
+    const struct tn_type *result[SPEC_MAX_FIELDS];
+    struct tn_rows *files = NULL;
+    struct tn_data_file *v = NULL;
+    char *dir_uri = tn__new_file_location(t, "");
+    char *dir_resolved = tn_table_resolve(t, dir_uri);
+    char *dir = NULL;
+    int64_t rows = 0;
+    size_t nv = 0;
+    int rc = 0;
+
+    *out = NULL;
+    *n = 0;
+    if (spec->nfields > SPEC_MAX_FIELDS)
+        rc = tn_fail(err, TN_EINPUT, "too many partition fields");
+    tn_buf_addstr(&types, "{", NULL);
+    for (size_t i = 0; !rc && i < spec->nfields; i++) {
+        const struct tn_field *src = tn_schema_find(schema, spec->fields[i].source_id);
+        struct tn_buf hive = TN_BUF_INIT(0);
+        if (!src) {
+            rc = tn_fail(err, TN_EINPUT, "partition source column %d is gone",
+                         spec->fields[i].source_id);
+            break;
+        }
+        result[i] = tn_partition_type(schema, &spec->fields[i], &storage[i]);
+        tn_buf_addstr(&exprs, i ? ", " : "", NULL);
+        rc = transform_sql(&spec->fields[i], src, &exprs, &hive, err);
+        tn_buf_addf(&exprs, NULL, " AS __tn_p%zu", i);
+        tn_buf_addf(&types, NULL, "%s'__tn_p%zu': ", i ? ", " : "", i);
+        if (!rc)
+            tn_sql_string(&types, hive.buf);
+        tn_buf_release(&hive);
+    }
+    tn_buf_addstr(&types, "}", NULL);
+    if (!rc)
+        rc = tn_storage_stage_path(wh->storage, dir_resolved, &dir, err);
+    if (!rc)
+        rc = tn__copy_to_parquet(s, schema, select_sql, exprs.buf, dir, &rows, err);
+    if (!rc) {
+        tn_buf_addstr(&q, "SELECT file FROM glob(", NULL);
+        {
+            char *pattern = tn_asprintf("%s/**/*.parquet", dir);
+            tn_sql_string(&q, pattern);
+            free(pattern);
+        }
+        tn_buf_addstr(&q, ") ORDER BY file", NULL);
+        rc = tn_engine_rows(s, q.buf, 1000000, &files, err);
+    }
+    if (!rc)
+        v = tn_calloc(files->nrows + 1, sizeof(*v));
+    for (size_t i = 0; !rc && i < files->nrows; i++) {
+        const char *path = tn_rows_get(files, i, 0);
+        struct tn_data_file *f = &v[nv];
+        struct tn_rows *r = NULL;
+        char *uri;
+
+        tn_buf_reset(&q);
+        tn_buf_addstr(&q, "SELECT count(*)", NULL);
+        for (size_t k = 0; k < spec->nfields; k++)
+            tn_buf_addf(&q, NULL, ", CAST(any_value(__tn_p%zu) AS VARCHAR)", k);
+        tn_buf_addstr(&q, " FROM read_parquet(", NULL);
+        tn_sql_string(&q, path);
+        tn_buf_addf(&q, NULL, ", hive_partitioning = true, hive_types = %s)", types.buf);
+        rc = tn_engine_rows(s, q.buf, 1, &r, err);
+        if (!rc)
+            rc = tn__file_stats(s, schema, path, f, err);
+        if (rc) {
+            tn_rows_free(r);
+            break;
+        }
+        tn_parse_i64(tn_rows_get(r, 0, 0), &f->record_count);
+        f->npartition = spec->nfields;
+        f->partition = tn_calloc(spec->nfields + 1, sizeof(*f->partition));
+        for (size_t k = 0; k < spec->nfields; k++)
+            to_pvalue(result[k], tn_rows_get(r, 0, k + 1), &f->partition[k]);
+        tn_rows_free(r);
+        /* the file's location: the folder's URI and its path inside the folder */
+        uri = tn_asprintf("%s%s", dir_uri, path + strlen(dir));
+        {
+            char *resolved = tn_table_resolve(t, uri);
+            rc = tn_storage_publish(wh->storage, resolved, path, err);
+            if (!rc)
+                rc = tn_storage_size(wh->storage, resolved, &f->file_size, err);
+            free(resolved);
+        }
+        f->content = 0;
+        f->file_path = uri;
+        f->file_format = tn_strdup("PARQUET");
+        f->sort_order_id = 0;
+        nv++;
+    }
+    if (rc) {
+        for (size_t i = 0; i < nv; i++)
+            tn__discard_file(wh, t, &v[i]);
+        free(v);
+        v = NULL;
+        nv = 0;
+    }
+    *out = v;
+    *n = nv;
+    tn_rows_free(files);
+    tn_buf_release(&exprs);
+    tn_buf_release(&types);
+    tn_buf_release(&q);
+    free(dir_uri);
+    free(dir_resolved);
+    free(dir);
+    return rc;
+}

@@ -97,6 +97,9 @@ int tn_ident_parse(const char *ident, char ns[TN_NAME_MAX + 1], char table[TN_NA
 /* MurmurHash3 x86_32 of "n" bytes with seed 0, as Iceberg's bucket transform uses it. */
 int32_t tn_murmur3_32(const void *data, size_t n);
 
+/* Parse a size: digits with an optional unit K, M, G or T (powers of 1024; "KB", "KiB" and
+ * "B" spellings too); 0 on success. */
+int tn_parse_size(const char *s, int64_t *out);
 /* Parse a whole decimal int64 ("-12"); 0 on success. */
 int tn_parse_i64(const char *s, int64_t *out);
 

@@ -169,3 +169,50 @@ int32_t tn_murmur3_32(const void *data, size_t n)
     h ^= h >> 16;
     return (int32_t)h;
 }
+
+int tn_parse_size(const char *s, int64_t *out)
+{
+    uint64_t v = 0, mult = 1;
+    const char *p = s;
+
+    if (!s || !*s)
+        return -1;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (p == s)
+        return -1;
+    if (*p) {
+        switch (*p | 0x20) {
+        case 'k':
+            mult = 1ULL << 10;
+            break;
+        case 'm':
+            mult = 1ULL << 20;
+            break;
+        case 'g':
+            mult = 1ULL << 30;
+            break;
+        case 't':
+            mult = 1ULL << 40;
+            break;
+        case 'b':
+            break;
+        default:
+            return -1;
+        }
+        p++;
+        if (*p == 'i' || *p == 'I')
+            p++;
+        if (*p == 'b' || *p == 'B')
+            p++;
+        if (*p)
+            return -1;
+    }
+    if (v > (uint64_t)INT64_MAX / mult)
+        return -1;
+    *out = (int64_t)(v * mult);
+    return 0;
+}

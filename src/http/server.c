@@ -142,46 +142,10 @@ struct conn_ctx {
 
 int tn_http_parse_size(const char *s, uint64_t *out)
 {
-    uint64_t v = 0, mult = 1;
-    const char *p = s;
-
-    if (!s || !*s)
+    int64_t v;
+    if (tn_parse_size(s, &v))
         return -1;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (v > (UINT64_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (uint64_t)(*p - '0');
-    }
-    if (p == s)
-        return -1;
-    if (*p) {
-        switch (*p | 0x20) {
-        case 'k':
-            mult = 1ULL << 10;
-            break;
-        case 'm':
-            mult = 1ULL << 20;
-            break;
-        case 'g':
-            mult = 1ULL << 30;
-            break;
-        case 't':
-            mult = 1ULL << 40;
-            break;
-        case 'b':
-            break;
-        default:
-            return -1;
-        }
-        p++;
-        if (mult > 1 && (strcasecmp(p, "ib") == 0 || strcasecmp(p, "b") == 0))
-            p += strlen(p);
-        if (*p)
-            return -1;
-    }
-    if (v > UINT64_MAX / mult)
-        return -1;
-    *out = v * mult;
+    *out = (uint64_t)v;
     return 0;
 }
 

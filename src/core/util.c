@@ -216,3 +216,14 @@ int tn_parse_size(const char *s, int64_t *out)
     *out = (int64_t)(v * mult);
     return 0;
 }
+
+int tn_hex_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

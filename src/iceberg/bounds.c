@@ -338,17 +338,6 @@ static int parse_decimal(const char *s, int precision, int scale, i128 *out)
     return 0;
 }
 
-static int hex_value(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* A UUID "8-4-4-4-12" in hexadecimal (either case) into 16 bytes, big-endian. */
 static int parse_uuid(const char *s, unsigned char out[16])
 {
@@ -361,8 +350,8 @@ static int parse_uuid(const char *s, unsigned char out[16])
                 return -1;
             continue;
         }
-        hi = hex_value((unsigned char)s[i]);
-        lo = hi < 0 ? -1 : hex_value((unsigned char)s[i + 1]);
+        hi = tn_hex_value((unsigned char)s[i]);
+        lo = hi < 0 ? -1 : tn_hex_value((unsigned char)s[i + 1]);
         if (lo < 0)
             return -1;
         out[n++] = (unsigned char)(hi << 4 | lo);
@@ -383,8 +372,8 @@ static int parse_blob(const char *s, unsigned char *out, size_t cap, size_t *tot
             int hi, lo;
             if (s[1] != 'x' && s[1] != 'X')
                 return -1;
-            hi = hex_value((unsigned char)s[2]);
-            lo = hi < 0 ? -1 : hex_value((unsigned char)s[3]);
+            hi = tn_hex_value((unsigned char)s[2]);
+            lo = hi < 0 ? -1 : tn_hex_value((unsigned char)s[3]);
             if (lo < 0)
                 return -1;
             c = hi << 4 | lo;

@@ -180,17 +180,6 @@ static void blob_text(struct tn_buf *b, const unsigned char *p, size_t n)
     }
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The text of an initial-default JSON value that DuckDB casts to the column's type, or NULL
  * when there is none (or it is a struct default, whose children take their own). */
 static char *default_text(const struct tn_field *f)
@@ -213,7 +202,7 @@ static char *default_text(const struct tn_field *f)
         size_t n = strlen(h);
         unsigned char *raw = tn_malloc(n / 2 + 1);
         for (size_t i = 0; i + 1 < n; i += 2)
-            raw[i / 2] = (unsigned char)(hexval(h[i]) * 16 + hexval(h[i + 1]));
+            raw[i / 2] = (unsigned char)(tn_hex_value(h[i]) * 16 + tn_hex_value(h[i + 1]));
         blob_text(&b, raw, n / 2);
         free(raw);
         return tn_buf_detach(&b, NULL);

@@ -6,7 +6,9 @@
  * one read_parquet call (those values become the defaults of partition columns that writers
  * left out of the files); a file with deletes is read alone, with an anti-join on the
  * positions its position-delete files list and on the keys of its equality-delete files. */
-#include "table.h"
+#include "table_int.h"
+
+#include <pthread.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -455,6 +457,98 @@ static int same_defaults(const struct tn_table *t, const struct tn_manifest_entr
     return a->spec_id == b->spec_id && tn_partition_equal(&a->file, &b->file);
 }
 
+/*---- Reading by name when that reads the same: the fast path ----*/
+
+/* DuckDB reads Parquet faster by column name than through read_parquet's field-id schema map.
+ * Where a file's columns are named as the schema names their field ids, both read the same;
+ * this cache remembers each file's top-level (field id -> name) pairs, which never change. */
+#define FILE_NAMES_MAX 100000
+
+struct tn_file_names {
+    pthread_mutex_t lock;
+    json_t *files; /* path -> {"<field id>": "name", ...}, or null for files with nested columns */
+};
+
+void tn__file_names_free(struct tn_file_names *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_destroy(&c->lock);
+    json_decref(c->files);
+    free(c);
+}
+
+/* The top-level columns of a Parquet file as {"id": "name"}, or JSON null when any is nested or
+ * lacks an id. A new reference, or NULL on error. */
+static json_t *file_columns(struct tn_warehouse *wh, struct tn_session *s, const char *path)
+{
+    struct tn_file_names *c;
+    struct tn_buf q = TN_BUF_INIT(0);
+    struct tn_rows *r = NULL;
+    struct tn_err ignored;
+    json_t *cols;
+
+    if (!wh->file_names) {
+        static pthread_mutex_t init = PTHREAD_MUTEX_INITIALIZER;
+        pthread_mutex_lock(&init);
+        if (!wh->file_names) {
+            c = tn_calloc(1, sizeof(*c));
+            pthread_mutex_init(&c->lock, NULL);
+            c->files = json_object();
+            wh->file_names = c;
+        }
+        pthread_mutex_unlock(&init);
+    }
+    c = wh->file_names;
+    pthread_mutex_lock(&c->lock);
+    cols = json_incref(json_object_get(c->files, path));
+    pthread_mutex_unlock(&c->lock);
+    if (cols)
+        return cols;
+    tn_buf_addstr(&q, "SELECT name, field_id, num_children FROM parquet_schema(", NULL);
+    tn_sql_string(&q, path);
+    tn_buf_addstr(&q, ")", NULL);
+    if (tn_engine_rows(s, q.buf, 100000, &r, &ignored)) {
+        tn_buf_release(&q);
+        return NULL;
+    }
+    cols = json_object();
+    for (size_t i = 1; i < r->nrows; i++) {
+        if (tn_rows_get(r, i, 2) || !tn_rows_get(r, i, 1)) {
+            json_decref(cols);
+            cols = json_null();
+            break;
+        }
+        json_object_set_new(cols, tn_rows_get(r, i, 1), json_string(tn_rows_get(r, i, 0)));
+    }
+    tn_rows_free(r);
+    tn_buf_release(&q);
+    pthread_mutex_lock(&c->lock);
+    if (json_object_size(c->files) >= FILE_NAMES_MAX)
+        json_object_clear(c->files);
+    json_object_set(c->files, path, cols);
+    pthread_mutex_unlock(&c->lock);
+    return cols;
+}
+
+/* Whether a file read by name gives what the schema map gives: every field of the schema is a
+ * primitive column of the file with its name, and no field has a default to fill. */
+static int reads_by_name(const struct tn_schema *schema, json_t *cols)
+{
+    if (!json_is_object(cols))
+        return 0;
+    for (size_t i = 0; i < schema->root.nfields; i++) {
+        const struct tn_field *f = &schema->root.fields[i];
+        char id[16];
+        const char *name;
+        snprintf(id, sizeof(id), "%d", f->id);
+        name = json_string_value(json_object_get(cols, id));
+        if (!name || strcmp(name, f->name) != 0 || !tn_type_is_primitive(f->type))
+            return 0;
+    }
+    return json_object_size(cols) >= schema->root.nfields;
+}
+
 /*---- Files without field ids: Iceberg's name mapping ----*/
 
 /* The table's name mapping (schema.name-mapping.default): top-level name -> field id. */
@@ -601,6 +695,39 @@ static int prefetch_files(struct tn_warehouse *wh, const struct tn_table *t,
     return rc;
 }
 
+/* The quoted local paths of a group of files read together: "e" (index "i") and, unless rows
+ * need identities, every other file without deletes that shares its partition defaults.
+ * *by_name stays 1 only when every file of the group reads the same by column name. */
+static int group_paths(struct tn_warehouse *wh, const struct tn_table *t,
+                       const struct tn_scan *scan, const struct tn_manifest_entry *e, size_t i,
+                       int row_id, char *grouped, struct tn_session *probe, int *by_name,
+                       struct tn_buf *paths, struct tn_err *err)
+{
+    for (size_t j = i; j < scan->ndata; j++) {
+        const struct tn_manifest_entry *f = &scan->data[j];
+        int rc;
+        if (j != i && (row_id || grouped[j] || !same_defaults(t, e, f) || has_deletes(t, scan, f)))
+            continue;
+        grouped[j] = 1;
+        if (j != i)
+            tn_buf_addstr(paths, ", ", NULL);
+        rc = local_path(wh, t, f->file.file_path, paths, err);
+        if (rc)
+            return rc;
+        if (*by_name) {
+            char *resolved = tn_table_resolve(t, f->file.file_path), *path = NULL;
+            json_t *cols = NULL;
+            if (!tn_storage_local_path(wh->storage, resolved, &path, err))
+                cols = file_columns(wh, probe, path);
+            *by_name = reads_by_name(scan->schema, cols);
+            json_decref(cols);
+            free(resolved);
+            free(path);
+        }
+    }
+    return 0;
+}
+
 int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct tn_scan *scan,
                 unsigned flags, struct tn_buf *sql, struct tn_err *err)
 {
@@ -616,8 +743,8 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
         return rc;
     grouped = tn_calloc(scan->ndata + 1, 1);
     mapping = name_mapping(t);
-    /* with a name mapping, files written without field ids are read by name */
-    if (mapping && tn_session_open(wh->engine, &probe, err)) {
+    /* a session to look at file footers (name mapping, the by-name fast path) */
+    if (scan->ndata && tn_session_open(wh->engine, &probe, err)) {
         json_decref(mapping);
         free(grouped);
         return err->code;
@@ -646,9 +773,9 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
         free(resolved);
         free(path);
     }
-    tn_session_close(probe);
     json_decref(mapping);
     if (rc) {
+        tn_session_close(probe);
         free(grouped);
         return rc;
     }
@@ -666,27 +793,43 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
             rc = file_with_deletes(wh, t, scan, e, row_id, sql, err);
             continue;
         }
-        tn_buf_addstr(sql, "SELECT ", NULL);
-        select_list(scan->schema, NULL, sql);
-        if (row_id)
-            identity_cols(e->file.file_path, NULL, sql);
-        tn_buf_addstr(sql, " FROM read_parquet([", NULL);
-        rc = local_path(wh, t, e->file.file_path, sql, err);
-        for (size_t j = i + 1; !rc && !row_id && j < scan->ndata; j++) {
-            if (grouped[j] || !same_defaults(t, e, &scan->data[j]) ||
-                has_deletes(t, scan, &scan->data[j]))
-                continue;
-            grouped[j] = 1;
-            tn_buf_addstr(sql, ", ", NULL);
-            rc = local_path(wh, t, scan->data[j].file.file_path, sql, err);
+        {
+            struct tn_buf paths = TN_BUF_INIT(0);
+            int by_name = probe != NULL;
+            rc = group_paths(wh, t, scan, e, i, row_id, grouped, probe, &by_name, &paths, err);
+            if (rc) {
+                tn_buf_release(&paths);
+                break;
+            }
+            tn_buf_addstr(sql, "SELECT ", NULL);
+            select_list(scan->schema, NULL, sql);
+            if (row_id)
+                identity_cols(e->file.file_path, NULL, sql);
+            if (by_name) {
+                /* the fast path: columns by name, cast to the schema's types */
+                tn_buf_addstr(sql, " FROM (SELECT ", NULL);
+                for (size_t k = 0; !rc && k < scan->schema->root.nfields; k++) {
+                    const struct tn_field *f = &scan->schema->root.fields[k];
+                    tn_buf_addstr(sql, k ? ", CAST(" : "CAST(", NULL);
+                    tn_sql_ident(sql, f->name);
+                    tn_buf_addstr(sql, " AS ", NULL);
+                    rc = tn_type_duckdb(f->type, sql, err);
+                    tn_buf_addf(sql, NULL, ") AS _tn_f%d", f->id);
+                }
+                if (row_id)
+                    tn_buf_addstr(sql, ", file_row_number", NULL);
+                tn_buf_addf(sql, NULL, " FROM read_parquet([%s], hive_partitioning = false, "
+                                       "union_by_name = true%s))",
+                            paths.buf, row_id ? ", file_row_number = true" : "");
+            } else {
+                tn_buf_addf(sql, NULL, " FROM read_parquet([%s], schema = ", paths.buf);
+                rc = schema_map(t, scan->schema, e, sql, err);
+                tn_buf_addstr(sql, row_id ? ", hive_partitioning = false, file_row_number = true)"
+                                          : ", hive_partitioning = false)",
+                              NULL);
+            }
+            tn_buf_release(&paths);
         }
-        if (rc)
-            break;
-        tn_buf_addstr(sql, "], schema = ", NULL);
-        rc = schema_map(t, scan->schema, e, sql, err);
-        tn_buf_addstr(sql, row_id ? ", hive_partitioning = false, file_row_number = true)"
-                                  : ", hive_partitioning = false)",
-                      NULL);
     }
     if (!rc && !parts) {
         /* no data files: an empty relation with the right columns and types */
@@ -704,6 +847,7 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
         tn_buf_addstr(sql, " WHERE false", NULL);
     }
     tn_buf_addstr(sql, ")", NULL);
+    tn_session_close(probe);
     free(grouped);
     return rc;
 }

@@ -155,6 +155,7 @@ void tn_warehouse_close(struct tn_warehouse *wh)
 {
     if (!wh)
         return;
+    tn__file_names_free(wh->file_names);
     tn_engine_close(wh->engine);
     tn_catalog_close(wh->catalog);
     tn_storage_close(wh->storage);

@@ -84,4 +84,6 @@ int tn__write_partitioned(struct tn_warehouse *wh, struct tn_session *s, const s
 int tn__spec_parse(const char *text, const struct tn_schema *schema, json_t **out,
                    struct tn_err *err);
 
+void tn__file_names_free(struct tn_file_names *c);
+
 #endif /* TN_TABLE_INT_H */

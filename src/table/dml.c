@@ -127,6 +127,23 @@ static int check_unpartitioned(const struct tn_table *t, struct tn_err *err)
     return 0;
 }
 
+/* The snapshot a change of "branch" (NULL: main) starts from; TN_ENOTFOUND when there is no
+ * such branch. */
+static int head_of(const struct tn_table *t, const char *branch, int64_t *out, struct tn_err *err)
+{
+    const struct tn_ref *ref;
+
+    *out = t->meta->current_snapshot_id;
+    if (!branch || strcmp(branch, "main") == 0)
+        return 0;
+    ref = tn_metadata_ref(t->meta, branch);
+    if (!ref || ref->is_tag)
+        return tn_fail(err, TN_ENOTFOUND, "table %s.%s has no branch '%s'", t->ns, t->name,
+                       branch);
+    *out = ref->snapshot_id;
+    return 0;
+}
+
 /*---- Reading a statement's head ----*/
 
 struct head {
@@ -316,8 +333,9 @@ static int copy_on_write(const struct tn_table *t, const char *kind)
  * write.<kind>.mode) the touched files are rewritten without those rows. *removed gets the
  * number of positions, *snapshot the new snapshot (unchanged when nothing changed). */
 static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
-                         const char *kind, const char *positions_sql, const char *new_rows_sql,
-                         json_t *whole, int64_t *removed, int64_t *snapshot, struct tn_err *err)
+                         const char *branch, const char *kind, const char *positions_sql,
+                         const char *new_rows_sql, json_t *whole, int64_t *removed,
+                         int64_t *snapshot, struct tn_err *err)
 {
     struct tn_data_file deletes, files[2];
     struct tn_scan *scan = NULL, subset;
@@ -332,8 +350,15 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
     memset(&deletes, 0, sizeof(deletes));
     memset(files, 0, sizeof(files));
     memset(&subset, 0, sizeof(subset));
+    int64_t head = -1;
+
     *removed = 0;
-    *snapshot = t->meta->current_snapshot_id;
+    rc = head_of(t, branch, &head, err);
+    if (rc) {
+        json_decref(remove);
+        return rc;
+    }
+    *snapshot = head;
     tn_uuid4(uuid);
     snprintf(pos, sizeof(pos), "_tn_pos_%.8s", uuid);
     tn_buf_addf(&q, NULL, "CREATE TEMP TABLE %s AS SELECT DISTINCT _tn_file, _tn_pos FROM (%s)",
@@ -345,7 +370,7 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
         rc = tn_engine_rows(s, q.buf, 10000000, &counts, err);
     }
     if (!rc)
-        rc = tn_table_scan(wh, t, -1, &scan, err);
+        rc = tn_table_scan(wh, t, head, &scan, err);
     if (rc)
         goto out;
     /* files the statement covers whole by their statistics, never read */
@@ -424,7 +449,8 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
         c.operation = !nfiles ? "delete" : (deletes.record_count || json_object_size(remove))
                                                ? "overwrite"
                                                : "append";
-        c.read_snapshot = t->meta->current_snapshot_id;
+        c.read_snapshot = head;
+        c.branch = branch;
         c.deletes = &deletes;
         c.ndeletes = deletes.record_count ? 1 : 0;
         c.data = files;
@@ -456,7 +482,7 @@ static int run_change(struct tn_warehouse *wh, struct tn_session *s, const struc
                       const char *select_sql, const struct tn_query_options *base,
                       int is_update, struct tn_dml_result *res, struct tn_err *err)
 {
-    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL};
+    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL};
     char stage[64], uuid[37];
     char *resolved = NULL, *positions = NULL, *rows = NULL;
     int rc;
@@ -465,7 +491,9 @@ static int run_change(struct tn_warehouse *wh, struct tn_session *s, const struc
         qo = *base;
     qo.target_ns = t->ns;
     qo.target_table = t->name;
-    qo.target_snapshot = t->meta->current_snapshot_id;
+    rc = head_of(t, qo.branch, &qo.target_snapshot, err);
+    if (rc)
+        return rc;
     qo.covered = is_update ? NULL : json_object(); /* DELETE: whole files by statistics */
     rc = tn_query_resolve(wh, s, select_sql, &qo, &resolved, err);
     if (rc) {
@@ -486,8 +514,8 @@ static int run_change(struct tn_warehouse *wh, struct tn_session *s, const struc
         positions = tn_asprintf("SELECT _tn_file, _tn_pos FROM %s", stage);
         rows = is_update ? tn_asprintf("SELECT * EXCLUDE (_tn_file, _tn_pos) FROM %s", stage)
                          : NULL;
-        rc = commit_change(wh, s, t, is_update ? "update" : "delete", positions, rows, qo.covered,
-                           &res->rows_affected, &res->snapshot_id, err);
+        rc = commit_change(wh, s, t, qo.branch, is_update ? "update" : "delete", positions, rows,
+                           qo.covered, &res->rows_affected, &res->snapshot_id, err);
     }
     json_decref(qo.covered);
     drop_temp(s, stage);
@@ -519,7 +547,7 @@ static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct
                      struct tn_dml_result *res, struct tn_err *err)
 {
     const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
-    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL};
+    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL};
     struct tn_buf src = TN_BUF_INIT(0), src_alias = TN_BUF_INIT(0), q = TN_BUF_INIT(0);
     struct tn_buf tail = TN_BUF_INIT(0);
     struct tn_rows *r = NULL;
@@ -605,7 +633,9 @@ static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct
     if (!rc) {
         qo.target_ns = t->ns;
         qo.target_table = t->name;
-        qo.target_snapshot = t->meta->current_snapshot_id;
+        rc = head_of(t, qo.branch, &qo.target_snapshot, err);
+    }
+    if (!rc) {
         tn_buf_reset(&q);
         tn_buf_addstr(&q, "SELECT * FROM ", NULL);
         tn_sql_ident(&q, t->ns);
@@ -650,8 +680,8 @@ static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct
         row_of(schema, "o", &rows);
         tn_buf_addstr(&rows, " IS DISTINCT FROM ", NULL);
         row_of(schema, "n", &rows);
-        rc = commit_change(wh, s, t, "merge", q.buf, rows.buf, NULL, &removed, &res->snapshot_id,
-                           err);
+        rc = commit_change(wh, s, t, qo.branch, "merge", q.buf, rows.buf, NULL, &removed,
+                           &res->snapshot_id, err);
         tn_buf_release(&rows);
     }
 out:
@@ -836,17 +866,17 @@ out:
 }
 
 int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
-               const char *select_sql, json_t *keys, int dedupe_last,
+               const char *branch, const char *select_sql, json_t *keys, int dedupe_last,
                struct tn_commit_result *res, int64_t *rows_updated, struct tn_err *err)
 {
     struct tn_buf q = TN_BUF_INIT(0);
-    struct tn_query_options qo = {-1, -1, t->ns, t->name, t->meta->current_snapshot_id, NULL};
+    struct tn_query_options qo = {-1, -1, t->ns, t->name, -1, NULL, branch};
     char stage[64], uuid[37];
     char *resolved = NULL;
     int rc, staged = 0;
 
     *rows_updated = 0;
-    if (check_unpartitioned(t, err))
+    if (check_unpartitioned(t, err) || head_of(t, branch, &qo.target_snapshot, err))
         return err->code;
     tn_uuid4(uuid);
     snprintf(stage, sizeof(stage), "_tn_upsert_%.8s", uuid);
@@ -876,7 +906,8 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
     if (!rc) {
         char *rows = tn_asprintf("SELECT * EXCLUDE (_tn_rn) FROM %s", stage);
         int64_t snapshot = -1;
-        rc = commit_change(wh, s, t, "merge", resolved, rows, NULL, rows_updated, &snapshot, err);
+        rc = commit_change(wh, s, t, branch, "merge", resolved, rows, NULL, rows_updated,
+                           &snapshot, err);
         free(rows);
         if (!rc) {
             struct tn_rows *r = NULL;

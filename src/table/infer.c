@@ -509,9 +509,7 @@ int tn_table_ingest_opts(struct tn_warehouse *wh, struct tn_session *s, const ch
     rc = tn_schema_infer(s, source_sql, &schema, &res->column_names, &select, err);
     if (rc)
         goto out;
-    if (opt->upsert && opt->branch)
-        rc = tn_fail(err, TN_EINPUT, "upsert into a branch is not supported");
-    if (!rc && opt->upsert && opt->key)
+    if (opt->upsert && opt->key)
         keys = parse_keys(opt->key);
     if (!rc)
         rc = tn_table_load(wh, ns, name, &t, err);
@@ -536,7 +534,7 @@ int tn_table_ingest_opts(struct tn_warehouse *wh, struct tn_session *s, const ch
         if (!rc)
             rc = upsert_keys(wh, t, &keys, err);
         if (!rc)
-            rc = tn__upsert(wh, s, t, select, keys, opt->dedupe_last, &res->commit,
+            rc = tn__upsert(wh, s, t, opt->branch, select, keys, opt->dedupe_last, &res->commit,
                             &res->rows_updated, err);
         res->rows_inserted = res->commit.rows_added - res->rows_updated;
     } else if (!rc) {

@@ -156,6 +156,8 @@ struct tn_query_options {
     /* When set (a DELETE): target files whose every row matches the statement's WHERE are not
        read but listed here (path -> rows), to be dropped whole. */
     json_t *covered;
+    /* A row-level change or INSERT: the branch it reads and writes (NULL: main). */
+    const char *branch;
 };
 
 /* Rewrite one SELECT statement so that each tarn table it names reads its Iceberg files at a

@@ -60,7 +60,7 @@ int tn__write_position_deletes(struct tn_warehouse *wh, struct tn_session *s,
 /* Upsert the rows of "select_sql" into "t" by the columns named in "keys" (JSON array): rows
  * whose key exists replace the old row, the others are inserted, in one commit. */
 int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
-               const char *select_sql, json_t *keys, int dedupe_last,
+               const char *branch, const char *select_sql, json_t *keys, int dedupe_last,
                struct tn_commit_result *res, int64_t *rows_updated, struct tn_err *err);
 /* Set (or with value NULL remove) a table property as a metadata-only commit. */
 int tn__set_property(struct tn_warehouse *wh, const char *ns, const char *name, const char *key,

@@ -161,7 +161,7 @@ static void test_conflicting_changes_refused(void)
     struct fixture fx;
     struct tn_err err = {0};
     struct tn_dml_result res;
-    struct tn_query_options stale = {-1, -1, NULL, NULL, -1, NULL};
+    struct tn_query_options stale = {-1, -1, NULL, NULL, -1, NULL, NULL};
     char *s0;
 
     if (setup(&fx))
@@ -455,7 +455,39 @@ static void test_partitioned_writes(void)
     teardown(&fx);
 }
 
+static void test_changes_on_a_branch(void)
+{
+    struct fixture fx;
+    struct tn_err err = {0};
+    struct tn_dml_result res;
+    struct tn_insert_result ir;
+    struct tn_query_options on_audit = {-1, -1, NULL, NULL, -1, NULL, "audit"};
+    char *head;
+
+    if (setup(&fx))
+        return;
+    head = scalar(&fx, "SELECT snapshot_id FROM \"t$snapshots\" ORDER BY committed_at DESC LIMIT 1");
+    {
+        int64_t id = 0;
+        tn_parse_i64(head ? head : "0", &id);
+        CHECK_OK(tn_table_set_ref(fx.wh, "default", "t", "audit", 0, id, -1, &err));
+    }
+    CHECK_OK(tn_table_dml(fx.wh, fx.s, "DELETE FROM t WHERE id < 5", &on_audit, &res, &err));
+    CHECK_INT_EQ(res.rows_affected, 5);
+    CHECK_OK(tn_table_insert(fx.wh, fx.s, "INSERT INTO t VALUES (100, 'new')", &on_audit, &ir,
+                             &err));
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM t", "20"); /* main untouched */
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM t AT (VERSION => 'audit')", "16");
+    CHECK_OK(tn_table_fast_forward(fx.wh, "default", "t", "audit", &err));
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM t", "16");
+    on_audit.branch = "nope";
+    CHECK_INT_EQ(tn_table_dml(fx.wh, fx.s, "DELETE FROM t", &on_audit, &res, &err), TN_ENOTFOUND);
+    free(head);
+    teardown(&fx);
+}
+
 static const struct tn_test dml_tests[] = {
+    {"DELETE and INSERT on a branch, then fast-forward", test_changes_on_a_branch},
     {"partitioned tables: one file per partition, Iceberg transforms", test_partitioned_writes},
     {"expire snapshots deletes only files nothing kept reaches", test_expire_snapshots},
     {"whole files dropped; copy-on-write rewrites touched files", test_whole_files_and_copy_on_write},

@@ -5,7 +5,34 @@
 . "$(dirname "$0")/../integration/lib.sh"
 node_ok() { [ -d "$INTEROP/node_modules" ]; }
 if ! node_ok; then
-    bad "interop checkers are not installed in $INTEROP"; finish; exit 1
+    bad "interop checkers are not installed in $INTEROP"; # an evolved table reads the same in the independent reader: renamed and added columns by id
+check "rename a column" "$TARN" sql "ALTER TABLE fruit RENAME COLUMN name TO label"
+check "add a column" "$TARN" sql "ALTER TABLE fruit ADD COLUMN note VARCHAR"
+check "insert after the changes" "$TARN" sql "INSERT INTO fruit (id, label, note) VALUES (5, 'elder', 'new')"
+node "$INTEROP/iceberg-read.mjs" "$TD" --rows-only >"$TMP/evolved.jsonl" 2>"$TMP/evolved.err"
+expect_eq "icebird reads old rows through the renamed column" \
+    "$(grep -o '"label":"[a-z]*"' "$TMP/evolved.jsonl" | sort | tr '\n' ' ')" \
+    '"label":"apple" "label":"banana" "label":"cherry" "label":"date" "label":"elder" '
+expect_eq "icebird sees the added column (null in old files)" \
+    "$(grep -c '"note":"new"' "$TMP/evolved.jsonl") $(grep -c '"id"' "$TMP/evolved.jsonl")" "1 5"
+expect_eq "tarn reads the same rows" "$(q 'SELECT string_agg(label, $$ $$ ORDER BY label) FROM fruit')" \
+    "apple banana cherry date elder"
+
+# after a DELETE the reader applies tarn's position-delete file
+check "delete rows" "$TARN" sql "DELETE FROM fruit WHERE id IN (2, 4)"
+node "$INTEROP/iceberg-read.mjs" "$TD" --rows-only >"$TMP/deleted.jsonl" 2>&1
+expect_eq "icebird applies tarn's position deletes" \
+    "$(grep -o '"id":[0-9]*' "$TMP/deleted.jsonl" | sort | tr '\n' ' ')" '"id":1 "id":3 "id":5 '
+del=$(ls "$TD"/data/*-deletes.parquet 2>/dev/null | head -1)
+if [ -n "$del" ]; then
+    node "$INTEROP/parquet-dump.mjs" "$del" >"$TMP/del.txt" 2>&1
+    grep -q '"field_id": *2147483546' "$TMP/del.txt" && grep -q '"field_id": *2147483545' "$TMP/del.txt" &&
+        ok "delete file columns carry the reserved ids file_path 2147483546, pos 2147483545" ||
+        bad "delete file columns carry the reserved ids"
+else
+    bad "a position-delete file was written"
+fi
+finish; exit 1
 fi
 
 cat >"$TMP/a.csv" <<'CSV'
@@ -53,4 +80,31 @@ node "$INTEROP/parquet-dump.mjs" "$data" --no-rows >"$TMP/parquet.txt" 2>&1
 expect_eq "data file columns carry field ids 1-5" \
     "$(grep -o '"field_id": *[0-9]*' "$TMP/parquet.txt" | grep -o '[0-9]*$' | sort -n | tr '\n' ' ')" "1 2 3 4 5 "
 grep -q 'iceberg.schema' "$TMP/parquet.txt" && ok "data file has the iceberg.schema footer key" || bad "data file has the iceberg.schema footer key"
+# an evolved table reads the same in the independent reader: renamed and added columns by id
+check "rename a column" "$TARN" sql "ALTER TABLE fruit RENAME COLUMN name TO label"
+check "add a column" "$TARN" sql "ALTER TABLE fruit ADD COLUMN note VARCHAR"
+check "insert after the changes" "$TARN" sql "INSERT INTO fruit (id, label, note) VALUES (5, 'elder', 'new')"
+node "$INTEROP/iceberg-read.mjs" "$TD" --rows-only >"$TMP/evolved.jsonl" 2>"$TMP/evolved.err"
+expect_eq "icebird reads old rows through the renamed column" \
+    "$(grep -o '"label":"[a-z]*"' "$TMP/evolved.jsonl" | sort | tr '\n' ' ')" \
+    '"label":"apple" "label":"banana" "label":"cherry" "label":"date" "label":"elder" '
+expect_eq "icebird sees the added column (null in old files)" \
+    "$(grep -c '"note":"new"' "$TMP/evolved.jsonl") $(grep -c '"id"' "$TMP/evolved.jsonl")" "1 5"
+expect_eq "tarn reads the same rows" "$(q 'SELECT string_agg(label, $$ $$ ORDER BY label) FROM fruit')" \
+    "apple banana cherry date elder"
+
+# after a DELETE the reader applies tarn's position-delete file
+check "delete rows" "$TARN" sql "DELETE FROM fruit WHERE id IN (2, 4)"
+node "$INTEROP/iceberg-read.mjs" "$TD" --rows-only >"$TMP/deleted.jsonl" 2>&1
+expect_eq "icebird applies tarn's position deletes" \
+    "$(grep -o '"id":[0-9]*' "$TMP/deleted.jsonl" | sort | tr '\n' ' ')" '"id":1 "id":3 "id":5 '
+del=$(ls "$TD"/data/*-deletes.parquet 2>/dev/null | head -1)
+if [ -n "$del" ]; then
+    node "$INTEROP/parquet-dump.mjs" "$del" >"$TMP/del.txt" 2>&1
+    grep -q '"field_id": *2147483546' "$TMP/del.txt" && grep -q '"field_id": *2147483545' "$TMP/del.txt" &&
+        ok "delete file columns carry the reserved ids file_path 2147483546, pos 2147483545" ||
+        bad "delete file columns carry the reserved ids"
+else
+    bad "a position-delete file was written"
+fi
 finish

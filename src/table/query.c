@@ -128,7 +128,7 @@ static int at_snapshot(struct resolver *r, const struct tn_table *t, const char 
 
 /* Replace BASE_TABLE node "node" when it names a tarn table; "where" is the WHERE clause of
  * the SELECT it is the only table of (NULL otherwise), used to skip files. */
-static int resolve_table(struct resolver *r, json_t *node, json_t *where)
+static int resolve_table(struct resolver *r, json_t *node, json_t *where, int64_t *count)
 {
     const char *schema = json_string_value(json_object_get(node, "schema_name"));
     const char *name = json_string_value(json_object_get(node, "table_name"));
@@ -182,6 +182,12 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where)
         rc = tn_metadata_table_sql(r->wh, t, dollar + 1, snapshot, &sql, r->err);
     } else if (!rc) {
         rc = tn_table_scan(r->wh, t, snapshot, &scan, r->err);
+        if (!rc && count && !scan->ndeletes) {
+            /* count(*) of the whole table: the manifests already know it */
+            *count = 0;
+            for (size_t i = 0; i < scan->ndata; i++)
+                *count += scan->data[i].file.record_count;
+        }
         if (!rc && where) {
             const char *alias = json_string_value(json_object_get(node, "alias"));
             if (is_target && r->opt->covered)
@@ -219,6 +225,44 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where)
     tn_scan_free(scan);
     tn_table_free(t);
     return rc;
+}
+
+/* SELECT count(*) FROM t, and nothing else: no WHERE, grouping, filters or modifiers. */
+static int is_plain_count(json_t *n)
+{
+    json_t *list = json_object_get(n, "select_list");
+    json_t *f = json_array_get(list, 0);
+    const char *fn = json_string_value(json_object_get(f, "function_name"));
+
+    return json_array_size(list) == 1 && fn && strcmp(fn, "count_star") == 0 &&
+           !json_is_true(json_object_get(f, "distinct")) &&
+           json_is_null(json_object_get(f, "filter")) &&
+           json_is_null(json_object_get(n, "where_clause")) &&
+           json_is_null(json_object_get(n, "having")) &&
+           json_is_null(json_object_get(n, "qualify")) &&
+           json_is_null(json_object_get(n, "sample")) &&
+           json_array_size(json_object_get(n, "group_expressions")) == 0 &&
+           json_array_size(json_object_get(n, "modifiers")) == 0;
+}
+
+/* Answer a plain count(*) from metadata: the constant replaces the aggregate, and nothing is
+ * read. */
+static void answer_count(json_t *n, int64_t count)
+{
+    json_t *f = json_array_get(json_object_get(n, "select_list"), 0);
+    const char *alias = json_string_value(json_object_get(f, "alias"));
+    json_t *constant = json_pack("{s:s, s:s, s:s, s:O, s:{s:{s:s, s:n}, s:b, s:I}}", "class",
+                                 "CONSTANT", "type", "VALUE_CONSTANT", "alias",
+                                 alias && *alias ? alias : "count_star()", "query_location",
+                                 json_object_get(f, "query_location"), "value", "type", "id",
+                                 "BIGINT", "type_info", "is_null", 0, "value",
+                                 (json_int_t)count);
+    json_t *empty = json_pack("{s:s, s:s, s:n, s:O}", "type", "EMPTY", "alias", "", "sample",
+                              "query_location",
+                              json_object_get(json_object_get(n, "from_table"), "query_location"));
+
+    json_array_set_new(json_object_get(n, "select_list"), 0, constant);
+    json_object_set_new(n, "from_table", empty);
 }
 
 static void collect_ctes(json_t *n, json_t *names)
@@ -262,15 +306,20 @@ static int walk(struct resolver *r, json_t *n)
         return 0;
     if (json_is_string(json_object_get(n, "type")) &&
         strcmp(json_string_value(json_object_get(n, "type")), "BASE_TABLE") == 0)
-        return resolve_table(r, n, NULL);
+        return resolve_table(r, n, NULL, NULL);
     if (json_is_string(json_object_get(n, "type")) &&
         strcmp(json_string_value(json_object_get(n, "type")), "SELECT_NODE") == 0) {
         /* a SELECT of one table: its WHERE can skip files */
         json_t *from = json_object_get(n, "from_table");
         const char *ft = json_string_value(json_object_get(from, "type"));
+        int64_t count = -1;
+        int counting = is_plain_count(n);
         if (ft && strcmp(ft, "BASE_TABLE") == 0 &&
-            (rc = resolve_table(r, from, json_object_get(n, "where_clause"))))
+            (rc = resolve_table(r, from, json_object_get(n, "where_clause"),
+                                counting ? &count : NULL)))
             return rc;
+        if (counting && count >= 0)
+            answer_count(n, count);
     }
     json_object_foreach(n, k, v) {
         if ((rc = walk(r, v)))

@@ -486,7 +486,28 @@ static void test_changes_on_a_branch(void)
     teardown(&fx);
 }
 
+static void test_count_from_metadata(void)
+{
+    struct fixture fx;
+    struct tn_err err = {0};
+    struct tn_dml_result res;
+    char *path;
+
+    if (setup(&fx))
+        return;
+    /* with its data files gone, a plain count(*) still answers: it reads no file */
+    path = scalar(&fx, "SELECT file_path FROM \"t$files\" WHERE lower_bounds[1] = '0'");
+    CHECK(path && unlink(path + 7) == 0);
+    free(path);
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM t", "20");
+    /* with deletes it must read (only the file the bounds leave: the missing one is pruned) */
+    CHECK_OK(tn_table_dml(fx.wh, fx.s, "DELETE FROM t WHERE id = 15", NULL, &res, &err));
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM t WHERE id >= 10", "9");
+    teardown(&fx);
+}
+
 static const struct tn_test dml_tests[] = {
+    {"count(*) is answered from metadata when no deletes apply", test_count_from_metadata},
     {"DELETE and INSERT on a branch, then fast-forward", test_changes_on_a_branch},
     {"partitioned tables: one file per partition, Iceberg transforms", test_partitioned_writes},
     {"expire snapshots deletes only files nothing kept reaches", test_expire_snapshots},

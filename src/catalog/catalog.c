@@ -430,3 +430,205 @@ int tn_catalog_get_option(struct tn_catalog *cat, const char *ns, const char *ta
 {
     WITH_LOCK(locked_get_option(cat, ns, table, key, out, err));
 }
+
+/*---- Namespaces and multi-table swaps for the Iceberg REST catalog ----*/
+
+void tn_catalog_strings_free(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* Collect the text columns of every row of "st" (finalized here) into a string array. */
+static int collect_strings(struct tn_catalog *cat, sqlite3_stmt *st, int ncols, char ***out,
+                           size_t *out_n, struct tn_err *err)
+{
+    char **v = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        for (int c = 0; c < ncols; c++) {
+            const char *text = (const char *)sqlite3_column_text(st, c);
+            if (n == cap) {
+                cap = cap ? cap * 2 : 16;
+                v = tn_realloc(v, cap * sizeof(*v));
+            }
+            v[n++] = tn_strdup(text ? text : "");
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        tn_catalog_strings_free(v, n);
+        return db_fail(cat, "read", err);
+    }
+    *out = v;
+    *out_n = n;
+    return 0;
+}
+
+static int locked_create_namespace_props(struct tn_catalog *cat, const char *ns,
+                                         const char *const *kv, size_t n, struct tn_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (sqlite3_exec(cat->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(cat, "begin", err);
+    rc = locked_namespace_exists(cat, ns, err);
+    if (rc == 1)
+        rc = tn_fail(err, TN_EEXISTS, "namespace %s already exists", ns);
+    else if (rc < 0)
+        rc = err->code ? err->code : TN_EINTERNAL;
+    for (size_t i = 0; !rc && i < n; i++) {
+        rc = prepare(cat, &st, err, "INSERT INTO iceberg_namespace_properties VALUES (?1, ?2, ?3, ?4)",
+                     ns, kv[2 * i], kv[2 * i + 1], NULL);
+        if (!rc)
+            rc = run(cat, st, NULL, err);
+    }
+    if (!rc && n == 0)
+        rc = locked_create_namespace(cat, ns, err);
+    if (sqlite3_exec(cat->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && !rc)
+        rc = db_fail(cat, "commit", err);
+    return rc;
+}
+
+static int locked_namespace_properties(struct tn_catalog *cat, const char *ns, char ***out,
+                                       size_t *out_n, struct tn_err *err)
+{
+    sqlite3_stmt *st;
+    size_t n = 0;
+    int rc = locked_namespace_exists(cat, ns, err);
+
+    if (rc < 0)
+        return err->code ? err->code : TN_EINTERNAL;
+    if (rc == 0)
+        return tn_fail(err, TN_ENONAMESPACE, "namespace %s does not exist", ns);
+    rc = prepare(cat, &st, err,
+                 "SELECT property_key, property_value FROM iceberg_namespace_properties WHERE "
+                 "catalog_name = ?1 AND namespace = ?2 ORDER BY 1",
+                 ns, NULL);
+    if (!rc)
+        rc = collect_strings(cat, st, 2, out, &n, err);
+    if (!rc)
+        *out_n = n / 2;
+    return rc;
+}
+
+static int locked_set_namespace_property(struct tn_catalog *cat, const char *ns, const char *key,
+                                         const char *value, int *out_changed, struct tn_err *err)
+{
+    sqlite3_stmt *st;
+    int changes = 0;
+    int rc = value ? prepare(cat, &st, err,
+                             "INSERT OR REPLACE INTO iceberg_namespace_properties VALUES "
+                             "(?1, ?2, ?3, ?4)",
+                             ns, key, value, NULL)
+                   : prepare(cat, &st, err,
+                             "DELETE FROM iceberg_namespace_properties WHERE catalog_name = ?1 "
+                             "AND namespace = ?2 AND property_key = ?3",
+                             ns, key, NULL);
+    if (!rc)
+        rc = run(cat, st, &changes, err);
+    if (!rc && out_changed)
+        *out_changed = changes > 0;
+    return rc;
+}
+
+static int locked_list_namespaces(struct tn_catalog *cat, char ***out, size_t *out_n,
+                                  struct tn_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(cat, &st, err,
+                     "SELECT namespace FROM iceberg_namespace_properties WHERE catalog_name = ?1 "
+                     "UNION SELECT table_namespace FROM iceberg_tables WHERE catalog_name = ?1 "
+                     "ORDER BY 1",
+                     NULL);
+    if (rc)
+        return rc;
+    return collect_strings(cat, st, 1, out, out_n, err);
+}
+
+static int locked_drop_namespace(struct tn_catalog *cat, const char *ns, struct tn_err *err)
+{
+    sqlite3_stmt *st;
+    char *like = tn_asprintf("%s.%%", ns); /* names are [a-z0-9_.]: '_' matches itself too */
+    int changes = 0;
+    int rc;
+
+    rc = prepare(cat, &st, err,
+                 "SELECT 1 FROM iceberg_tables WHERE catalog_name = ?1 AND (table_namespace = ?2 "
+                 "OR table_namespace LIKE ?3) LIMIT 1",
+                 ns, like, NULL);
+    if (!rc) {
+        int step = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (step == SQLITE_ROW)
+            rc = tn_fail(err, TN_ENOTEMPTY, "namespace %s is not empty: drop its tables first",
+                         ns);
+        else if (step != SQLITE_DONE)
+            rc = db_fail(cat, "read", err);
+    }
+    if (!rc)
+        rc = prepare(cat, &st, err,
+                     "DELETE FROM iceberg_namespace_properties WHERE catalog_name = ?1 AND "
+                     "namespace = ?2",
+                     ns, NULL);
+    if (!rc)
+        rc = run(cat, st, &changes, err);
+    if (!rc && changes == 0)
+        rc = tn_fail(err, TN_ENONAMESPACE, "namespace %s does not exist", ns);
+    free(like);
+    return rc;
+}
+
+static int locked_swap_many(struct tn_catalog *cat, const struct tn_catalog_swap *swaps, size_t n,
+                            struct tn_err *err)
+{
+    int rc = 0;
+
+    if (sqlite3_exec(cat->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(cat, "begin", err);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = locked_swap(cat, swaps[i].ns, swaps[i].table, swaps[i].expected,
+                         swaps[i].new_location, err);
+    if (sqlite3_exec(cat->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && !rc)
+        rc = db_fail(cat, "commit", err);
+    return rc;
+}
+
+int tn_catalog_create_namespace_props(struct tn_catalog *cat, const char *ns,
+                                      const char *const *kv, size_t n, struct tn_err *err)
+{
+    WITH_LOCK(locked_create_namespace_props(cat, ns, kv, n, err));
+}
+
+int tn_catalog_namespace_properties(struct tn_catalog *cat, const char *ns, char ***out,
+                                    size_t *out_n, struct tn_err *err)
+{
+    WITH_LOCK(locked_namespace_properties(cat, ns, out, out_n, err));
+}
+
+int tn_catalog_set_namespace_property(struct tn_catalog *cat, const char *ns, const char *key,
+                                      const char *value, int *out_changed, struct tn_err *err)
+{
+    WITH_LOCK(locked_set_namespace_property(cat, ns, key, value, out_changed, err));
+}
+
+int tn_catalog_list_namespaces(struct tn_catalog *cat, char ***out, size_t *out_n,
+                               struct tn_err *err)
+{
+    WITH_LOCK(locked_list_namespaces(cat, out, out_n, err));
+}
+
+int tn_catalog_drop_namespace(struct tn_catalog *cat, const char *ns, struct tn_err *err)
+{
+    WITH_LOCK(locked_drop_namespace(cat, ns, err));
+}
+
+int tn_catalog_swap_many(struct tn_catalog *cat, const struct tn_catalog_swap *swaps, size_t n,
+                         struct tn_err *err)
+{
+    WITH_LOCK(locked_swap_many(cat, swaps, n, err));
+}

@@ -60,4 +60,35 @@ int tn_catalog_set_option(struct tn_catalog *cat, const char *ns, const char *ta
 int tn_catalog_get_option(struct tn_catalog *cat, const char *ns, const char *table,
                           const char *key, char **out, struct tn_err *err);
 
+/*---- Namespaces for the Iceberg REST catalog (nested levels are joined with '.') ----*/
+/* Create namespace "ns" with "n" properties kv[0]=kv[1], kv[2]=kv[3], ... (exists=true when
+ * n is 0), in one transaction. TN_EEXISTS when the namespace exists. */
+int tn_catalog_create_namespace_props(struct tn_catalog *cat, const char *ns,
+                                      const char *const *kv, size_t n, struct tn_err *err);
+/* The properties of "ns" as *out_n key/value pairs in *out (kv[2i], kv[2i+1]; free with
+ * tn_catalog_strings_free(*out, 2 * *out_n)), ordered by key. */
+int tn_catalog_namespace_properties(struct tn_catalog *cat, const char *ns, char ***out,
+                                    size_t *out_n, struct tn_err *err);
+/* Set (or with value NULL remove) property "key" of "ns"; *out_changed (may be NULL) is 1 when
+ * a row was written or removed. */
+int tn_catalog_set_namespace_property(struct tn_catalog *cat, const char *ns, const char *key,
+                                      const char *value, int *out_changed, struct tn_err *err);
+/* Every namespace that has properties or tables, sorted (caller frees with
+ * tn_catalog_strings_free). */
+int tn_catalog_list_namespaces(struct tn_catalog *cat, char ***out, size_t *out_n,
+                               struct tn_err *err);
+/* Drop "ns" (its property rows): TN_ENONAMESPACE when it does not exist, TN_ENOTEMPTY when a
+ * table lives in it or in a namespace nested under it. */
+int tn_catalog_drop_namespace(struct tn_catalog *cat, const char *ns, struct tn_err *err);
+void tn_catalog_strings_free(char **v, size_t n);
+
+/* One pointer move of tn_catalog_swap_many. */
+struct tn_catalog_swap {
+    const char *ns, *table, *expected, *new_location;
+};
+/* Compare-and-swap every table in one SQLite transaction: all move or none does. TN_ECONFLICT
+ * (naming the table) when any one of them no longer points at its "expected". */
+int tn_catalog_swap_many(struct tn_catalog *cat, const struct tn_catalog_swap *swaps, size_t n,
+                         struct tn_err *err);
+
 #endif /* TN_CATALOG_H */

@@ -106,6 +106,16 @@ static json_t *table_param(void)
                  "[a-z_][a-z0-9_]* after lowercasing");
 }
 
+/* A POST route of routes_changes.c: {table} in the path, a JSON object body. */
+static json_t *change_op(const char *summary, const char *description, const int *errors)
+{
+    return json_pack(
+        "{s:o}", "post",
+        operation("changes", summary, description, json_pack("[o]", table_param()),
+                  json_pack("{s:b, s:o}", "required", 1, "content", json_content(type("object"))),
+                  json_content(type("object")), errors));
+}
+
 static json_t *schemas(void)
 {
     json_t *s = json_object();
@@ -186,6 +196,7 @@ static json_t *openapi(const char *version)
     static const int e_ingest[] = {400, 401, 409, 413, 422, 0};
     static const int e_create[] = {400, 401, 409, 413, 0};
     static const int e_auth[] = {401, 0};
+    static const int e_change[] = {400, 401, 404, 409, 422, 0};
     json_t *paths = json_object();
     json_t *qparams = json_array();
     json_t *iparams = json_array();
@@ -208,8 +219,17 @@ static json_t *openapi(const char *version)
 
     json_array_append_new(iparams, table_param());
     json_array_append_new(iparams, param("mode", "query", 0, str_enum("append|overwrite|upsert"),
-                                         "append (default) or replace every row; upsert is not "
-                                         "supported yet"));
+                                         "append (default), replace every row, or upsert "
+                                         "by key"));
+    json_array_append_new(iparams, param("key", "query", 0, type("string"),
+                                         "upsert key columns a,b (default: the table's "
+                                         "identifier fields)"));
+    json_array_append_new(iparams, param("dedupe", "query", 0, str_enum("last"),
+                                         "upsert: keep each key's last row instead of a 422"));
+    json_array_append_new(iparams, param("evolve", "query", 0, str_enum("add|strict"),
+                                         "add new columns (default) or refuse them with 422"));
+    json_array_append_new(iparams, param("branch", "query", 0, type("string"),
+                                         "write to this branch instead of main"));
     json_array_append_new(iparams, param("format", "query", 0, str_enum("csv|json|ndjson|parquet"),
                                          "the file's format; else from the content type, the "
                                          "file name or the first bytes"));
@@ -306,6 +326,49 @@ static json_t *openapi(const char *version)
                                                    "properties", "snapshots", "type", "array",
                                                    "items", ref("Snapshot"))),
                             e_read)));
+    json_object_set_new(paths, "/tables/{table}/schema",
+                        change_op("Evolve the schema",
+                                  "{\"add\":[{\"name\",\"type\",\"required\",\"default\","
+                                  "\"after\"}], \"rename\":{\"old\":\"new\"}, \"drop\":[], "
+                                  "\"widen\":{\"c\":\"long\"}, \"optional\":[], "
+                                  "\"move\":[{\"name\",\"first\"|\"after\"}]}: one "
+                                  "metadata-only commit; answers the new schema.",
+                                  e_change));
+    json_object_set_new(paths, "/tables/{table}/rollback",
+                        change_op("Roll back or forward",
+                                  "{\"snapshot_id\": N} or {\"as_of\": \"timestamp\"}: main "
+                                  "points at that snapshot; history is kept.",
+                                  e_change));
+    json_object_set_new(paths, "/tables/{table}/refs",
+                        change_op("Create or move a tag or branch",
+                                  "{\"name\", \"type\": \"tag\"|\"branch\", \"snapshot_id\"?, "
+                                  "\"max_ref_age_ms\"?}; {\"name\": \"main\", \"fast_forward\": "
+                                  "\"branch\"} fast-forwards main (409 when main moved on).",
+                                  e_change));
+    json_object_set_new(
+        paths, "/tables/{table}/refs/{name}",
+        json_pack("{s:o}", "delete",
+                  operation("changes", "Drop a tag or branch", "main cannot be dropped.",
+                            json_pack("[o, o]", table_param(),
+                                      param("name", "path", 1, type("string"), "tag or branch")),
+                            NULL, json_content(type("object")), e_change)));
+    json_object_set_new(paths, "/tables/{table}/delete",
+                        change_op("Delete rows",
+                                  "{\"where\": \"sql predicate\"}: position deletes, one "
+                                  "commit; answers rows_affected and snapshot_id.",
+                                  e_change));
+    json_object_set_new(paths, "/tables/{table}/update",
+                        change_op("Update rows",
+                                  "{\"set\": {\"col\": \"sql expr\"}, \"where\": \"sql "
+                                  "predicate\"}: one commit; answers rows_affected and "
+                                  "snapshot_id.",
+                                  e_change));
+    json_object_set_new(paths, "/tables/{table}/maintenance",
+                        change_op("Table maintenance",
+                                  "{\"action\": \"compact\"} rewrites files with deletes and "
+                                  "small files into one (expire_snapshots and remove_orphans are "
+                                  "not supported yet).",
+                                  e_change));
     json_object_set_new(
         paths, "/metrics",
         json_pack("{s:o}", "get",

@@ -1,5 +1,6 @@
 /* routes_ingest.c - POST /ingest/{table}: the request body (already streamed to a temporary
- * file by server.c) becomes rows of an Iceberg table through tn_table_ingest, in one commit.
+ * file by server.c) becomes rows of an Iceberg table through tn_table_ingest_opts, in one commit
+ * (append, overwrite or keyed upsert; evolve=add|strict; branch= writes to a branch).
  *
  * The file's format comes from format=, else the multipart file name, else the content type,
  * else its first bytes (Parquet's magic, a JSON bracket), else CSV. Readers are DuckDB's:
@@ -33,6 +34,11 @@ struct ingest_state {
     char ns[TN_NAME_MAX + 1];
     char name[TN_NAME_MAX + 1];
     enum tn_write_mode mode;
+    int upsert;
+    int dedupe_last;
+    enum tn_evolve_mode evolve;
+    const char *key;    /* borrowed from the request */
+    const char *branch; /* borrowed from the request; NULL: main */
     enum file_format format;
     char delim[8];
     int header; /* -1: detect */
@@ -53,17 +59,40 @@ static int parse_params(struct tn_http_req *req, struct ingest_state *st, struct
     const char *format = tn_http_param(req, "format");
     const char *delim = tn_http_param(req, "delimiter");
     const char *header = tn_http_param(req, "header");
+    const char *dedupe = tn_http_param(req, "dedupe");
+    const char *evolve = tn_http_param(req, "evolve");
+    const char *branch = tn_http_param(req, "branch");
 
+    st->mode = TN_WRITE_APPEND;
+    st->upsert = 0;
     if (!mode || !*mode || strcasecmp(mode, "append") == 0)
         st->mode = TN_WRITE_APPEND;
     else if (strcasecmp(mode, "overwrite") == 0)
         st->mode = TN_WRITE_OVERWRITE;
     else if (strcasecmp(mode, "upsert") == 0)
-        return tn_fail(err, TN_EINPUT, "mode=upsert is not supported yet; use append or overwrite");
+        st->upsert = 1;
     else
-        return tn_fail(err, TN_EINPUT, "mode must be append or overwrite, not '%.40s'", mode);
-    if (tn_http_param(req, "key"))
-        return tn_fail(err, TN_EINPUT, "key= is for mode=upsert, which is not supported yet");
+        return tn_fail(err, TN_EINPUT, "mode must be append, overwrite or upsert, not '%.40s'",
+                       mode);
+    st->key = tn_http_param(req, "key");
+    if (st->key && !*st->key)
+        st->key = NULL;
+    if (st->key && !st->upsert)
+        return tn_fail(err, TN_EINPUT, "key= is for mode=upsert");
+    st->dedupe_last = 0;
+    if (dedupe && *dedupe) {
+        if (strcasecmp(dedupe, "last") != 0)
+            return tn_fail(err, TN_EINPUT, "dedupe must be 'last' (keep each key's last row)");
+        if (!st->upsert)
+            return tn_fail(err, TN_EINPUT, "dedupe=last is for mode=upsert");
+        st->dedupe_last = 1;
+    }
+    st->evolve = TN_EVOLVE_ADD;
+    if (evolve && *evolve && strcasecmp(evolve, "strict") == 0)
+        st->evolve = TN_EVOLVE_STRICT;
+    else if (evolve && *evolve && strcasecmp(evolve, "add") != 0)
+        return tn_fail(err, TN_EINPUT, "evolve must be add or strict, not '%.40s'", evolve);
+    st->branch = branch && *branch ? branch : NULL;
     if (tn_http_param(req, "partition_by"))
         return tn_fail(err, TN_EINPUT, "partition_by= is not supported yet");
 
@@ -301,8 +330,8 @@ static json_t *ingest_json(const struct ingest_state *st, const struct tn_ingest
     json_object_set_new(j, "snapshot_id", json_integer((json_int_t)res->commit.snapshot_id));
     json_object_set_new(j, "sequence_number",
                         json_integer((json_int_t)res->commit.sequence_number));
-    json_object_set_new(j, "rows_added", json_integer((json_int_t)res->commit.rows_added));
-    json_object_set_new(j, "rows_updated", json_integer(0));
+    json_object_set_new(j, "rows_added", json_integer((json_int_t)res->rows_inserted));
+    json_object_set_new(j, "rows_updated", json_integer((json_int_t)res->rows_updated));
     json_object_set_new(j, "rows_deleted", json_integer(0));
     json_object_set_new(j, "files_added", json_integer((json_int_t)res->commit.files_added));
     json_object_set_new(j, "schema_changes",
@@ -311,7 +340,11 @@ static json_t *ingest_json(const struct ingest_state *st, const struct tn_ingest
                         res->column_names ? json_incref(res->column_names) : json_object());
     json_object_set_new(j, "schema", res->schema ? json_incref(res->schema) : json_null());
     json_object_set_new(j, "mode",
-                        json_string(st->mode == TN_WRITE_OVERWRITE ? "overwrite" : "append"));
+                        json_string(st->upsert                       ? "upsert"
+                                    : st->mode == TN_WRITE_OVERWRITE ? "overwrite"
+                                                                     : "append"));
+    if (st->branch)
+        json_object_set_new(j, "branch", json_string(st->branch));
     json_object_set_new(j, "elapsed_ms", json_real(tn_http_ms_since(t0)));
     free(table);
     return j;
@@ -323,6 +356,7 @@ int tn_route_ingest(struct tn_http_req *req, struct tn_http_reply *out, struct t
     struct tn_session *s = NULL;
     struct tn_buf sql = TN_BUF_INIT(0);
     struct tn_ingest_result res;
+    struct tn_ingest_options io = {0};
     struct reader r = {0};
     double t0 = tn_monotonic_s();
     enum file_format sniffed;
@@ -366,7 +400,13 @@ int tn_route_ingest(struct tn_http_req *req, struct tn_http_reply *out, struct t
     for (int attempt = 0; attempt < 3; attempt++) {
         tn_buf_reset(&sql);
         reader_sql(&sql, req->upload_path, st, &r, 0);
-        rc = tn_table_ingest(req->wh, s, st->ns, st->name, sql.buf, st->mode, &res, err);
+        io.mode = st->mode;
+        io.evolve = st->evolve;
+        io.branch = st->branch;
+        io.upsert = st->upsert;
+        io.key = st->key;
+        io.dedupe_last = st->dedupe_last;
+        rc = tn_table_ingest_opts(req->wh, s, st->ns, st->name, sql.buf, &io, &res, err);
         if (rc == TN_EEXISTS)
             continue; /* another request created the table first: append to it */
         if (rc && r.format == FF_CSV && r.max_line < LONG_LINE_MAX && long_line_error(err)) {

@@ -72,12 +72,35 @@ static const struct route routes[] = {
      tn_route_table_register},
     {"GET", "/tables/{table}/snapshots", "/tables/", "/snapshots", TN_BODY_NONE, 0,
      tn_route_check_table, tn_route_snapshots},
+    {"POST", "/tables/{table}/schema", "/tables/", "/schema", TN_BODY_JSON, 0, tn_route_check_table,
+     tn_route_schema},
+    {"POST", "/tables/{table}/rollback", "/tables/", "/rollback", TN_BODY_JSON, 0,
+     tn_route_check_table, tn_route_rollback},
+    {"POST", "/tables/{table}/refs", "/tables/", "/refs", TN_BODY_JSON, 0, tn_route_check_table,
+     tn_route_refs},
+    {"DELETE", "/tables/{table}/refs/{name}", "/tables/", "/refs/*", TN_BODY_NONE, 0, NULL,
+     tn_route_ref_drop},
+    {"POST", "/tables/{table}/delete", "/tables/", "/delete", TN_BODY_JSON, 0, tn_route_check_table,
+     tn_route_delete_rows},
+    {"POST", "/tables/{table}/update", "/tables/", "/update", TN_BODY_JSON, 0, tn_route_check_table,
+     tn_route_update_rows},
+    {"POST", "/tables/{table}/maintenance", "/tables/", "/maintenance", TN_BODY_JSON, 0,
+     tn_route_check_table, tn_route_maintenance},
     {"GET", "/tables/{table}", "/tables/", "", TN_BODY_NONE, 0, tn_route_check_table,
      tn_route_table_get},
     {"DELETE", "/tables/{table}", "/tables/", "", TN_BODY_NONE, 0, tn_route_check_table,
      tn_route_table_drop},
     {"POST", "/ingest/{table}", "/ingest/", "", TN_BODY_UPLOAD, 0, tn_route_ingest_begin,
      tn_route_ingest},
+    /* Iceberg REST catalog: public here because routes_iceberg.c checks its own tokens */
+    {"POST", "/iceberg/v1/oauth/tokens", "/iceberg/v1/oauth/tokens", NULL, TN_BODY_UPLOAD, 1,
+     NULL, tn_route_iceberg_token},
+    {"GET", "/iceberg/v1/{path}", "/iceberg/v1/", "", TN_BODY_NONE, 1, tn_route_iceberg_begin,
+     tn_route_iceberg},
+    {"POST", "/iceberg/v1/{path}", "/iceberg/v1/", "", TN_BODY_JSON, 1, tn_route_iceberg_begin,
+     tn_route_iceberg},
+    {"DELETE", "/iceberg/v1/{path}", "/iceberg/v1/", "", TN_BODY_NONE, 1,
+     tn_route_iceberg_begin, tn_route_iceberg},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -492,6 +515,19 @@ static size_t route_find(const char *method, const char *path, char **out_arg, c
         if (!r->suffix) {
             if (path_len != plen || strncmp(path, r->prefix, plen) != 0)
                 continue;
+        } else if (r->suffix[0] && r->suffix[strlen(r->suffix) - 1] == '*') {
+            /* "{table}<stem>{name}": the argument is all of it; the handler splits it */
+            size_t slen = strlen(r->suffix) - 1;
+            const char *stem;
+            if (path_len <= plen || strncmp(path, r->prefix, plen) != 0)
+                continue;
+            arg = tn_strndup(path + plen, path_len - plen);
+            for (stem = arg; *stem && strncmp(stem, r->suffix, slen) != 0; stem++)
+                ;
+            if (!*stem || stem == arg || !stem[slen]) {
+                free(arg);
+                continue;
+            }
         } else {
             size_t slen = strlen(r->suffix);
             if (path_len <= plen + slen || strncmp(path, r->prefix, plen) != 0 ||

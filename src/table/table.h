@@ -347,4 +347,34 @@ int tn_table_ingest_opts(struct tn_warehouse *wh, struct tn_session *s, const ch
                          struct tn_err *err);
 void tn_ingest_result_release(struct tn_ingest_result *res);
 
+/*---- The Iceberg REST catalog (ICEBERG.md 7): create and CommitTableRequest commits ----*/
+
+/* Create ns.name from a REST CreateTableRequest ("schema" with field ids, optional "location"
+ * inside the warehouse, "partition-spec", "write-order", "properties"). With "stage", nothing
+ * is written: *out_staged gets the metadata JSON a later assert-create commit will build;
+ * otherwise *out gets the new table. TN_EEXISTS when it exists, TN_EINPUT for a bad request. */
+int tn_table_rest_create(struct tn_warehouse *wh, const char *ns, const char *name,
+                         json_t *request, int stage, json_t **out_staged, struct tn_table **out,
+                         struct tn_err *err);
+/* Check "requirements" against the current metadata, apply "updates" (JSON arrays of the REST
+ * spec) to it and publish the result, retrying a lost compare-and-swap with the requirements
+ * checked again. assert-create (alone) creates the table from the updates. *out (may be NULL)
+ * gets the committed version. TN_ECONFLICT when a requirement fails (the message starts with
+ * "Requirement failed") or the race is lost too often, TN_EINPUT for an unknown requirement or
+ * action or metadata that does not validate, TN_ENOTABLE when the table is absent. */
+int tn_table_rest_commit(struct tn_warehouse *wh, const char *ns, const char *name,
+                         json_t *requirements, json_t *updates, struct tn_table **out,
+                         struct tn_err *err);
+
+struct tn_rest_change {
+    const char *ns, *name;
+    json_t *requirements, *updates;
+};
+
+/* Commit the changes of several tables all-or-none: every new metadata file is written, then
+ * all catalog pointers move in one SQLite transaction. *out (may be NULL) gets the first
+ * table's new version. Errors as tn_table_rest_commit (no assert-create here). */
+int tn_table_rest_commit_many(struct tn_warehouse *wh, const struct tn_rest_change *changes,
+                              size_t n, struct tn_table **out, struct tn_err *err);
+
 #endif /* TN_TABLE_H */

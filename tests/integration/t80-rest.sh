@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# t80-rest: the Iceberg REST catalog under /iceberg/v1 (ICEBERG.md 7). iceberg-js drives it
+# through ../shared/interop/rest-client-check.mjs; then the JSON bodies PyIceberg and Java send
+# (create, append = add-snapshot + set-snapshot-ref with assert-ref-snapshot-id, schema change, a
+# commit race, staged create, rename, purge, a multi-table transaction, ETag/304) are replayed
+# with curl and checked field by field; finally OAuth tokens with --token.
+. "$(dirname "$0")/lib.sh"
+
+SERVER_PIDS=()
+cleanup() {
+    for p in "${SERVER_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${SERVER_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# start_server WAREHOUSE [serve options...]: sets SERVER_PID and BASE (see t30-http.sh).
+start_server() {
+    local wh=$1; shift
+    local port tries i code
+    for tries in 1 2 3 4 5; do
+        port=$(shuf -i 20000-60999 -n 1)
+        port_free "$port" || continue
+        "$TARN" serve --warehouse "$wh" --port "$port" "$@" 2>>"$TMP/server.log" &
+        SERVER_PID=$!
+        SERVER_PIDS+=("$SERVER_PID")
+        BASE="http://127.0.0.1:$port"
+        for i in $(seq 200); do
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/health")
+            if [ "$code" = 200 ] || [ "$code" = 401 ]; then return 0; fi
+            sleep 0.1
+        done
+        kill -TERM "$SERVER_PID" 2>/dev/null
+        wait "$SERVER_PID" 2>/dev/null
+    done
+    echo "cannot start tarn serve"; tail -5 "$TMP/server.log"
+    return 1
+}
+
+# call METHOD PATH [curl options...]: body to $TMP/body, status printed. Paths are under /iceberg.
+call() {
+    local method=$1 path=$2; shift 2
+    curl -s -o "$TMP/body" -w '%{http_code}' -X "$method" "$@" "$BASE/iceberg$path"
+}
+# post PATH JSON [curl options...]
+post() { local path=$1 body=$2; shift 2; call POST "$path" -H 'Content-Type: application/json' -d "$body" "$@"; }
+status_is() {
+    local desc=$1 want=$2 got; shift 2
+    got=$("$@")
+    if [ "$got" = "$want" ]; then ok "$desc"; else
+        bad "$desc (status $got, wanted $want)"; head -c 400 "$TMP/body" | sed 's/^/    /'; echo
+    fi
+}
+jv() {
+    python3 -c 'import json, sys
+d = json.load(open(sys.argv[2]))
+v = eval(sys.argv[1])
+print(json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list, bool)) or v is None else v)' \
+        "$1" "${2:-$TMP/body}" 2>&1
+}
+csvq() {
+    curl -s -o "$TMP/qbody" -G "$BASE/query" --data-urlencode "sql=$1" -d format=csv
+    tail -n +2 "$TMP/qbody"
+}
+
+start_server "$WH" || { bad "server starts"; finish; exit 1; }
+ok "server starts"
+
+#---- iceberg-js ----
+if [ -f "$INTEROP/rest-client-check.mjs" ] && command -v node >/dev/null; then
+    check "iceberg-js: rest-client-check passes" node "$INTEROP/rest-client-check.mjs" "$BASE/iceberg"
+    check "iceberg-js: with purge and a nested-free namespace" \
+        node "$INTEROP/rest-client-check.mjs" "$BASE/iceberg" --namespace js2 --table t2 --purge
+else
+    skip "iceberg-js check" "interop tools not installed in $INTEROP"
+fi
+
+#---- config and namespaces ----
+status_is "GET /v1/config" 200 call GET /v1/config
+expect_eq "config lists endpoints" "$(jv '"POST /v1/{prefix}/transactions/commit" in d["endpoints"] and "defaults" in d')" "true"
+status_is "create namespace" 200 post /v1/namespaces '{"namespace":["acct"],"properties":{"owner":"ann"}}'
+expect_eq "create namespace answer" "$(jv '[d["namespace"], d["properties"]]')" '[["acct"], {"owner": "ann"}]'
+status_is "create it again: 409" 409 post /v1/namespaces '{"namespace":["acct"]}'
+expect_eq "409 is AlreadyExistsException" "$(jv '[d["error"]["type"], d["error"]["code"]]')" '["AlreadyExistsException", 409]'
+status_is "create nested namespace" 200 post /v1/namespaces '{"namespace":["acct","tax"]}'
+status_is "bad namespace name: 400" 400 post /v1/namespaces '{"namespace":["no way"]}'
+status_is "list namespaces" 200 call GET /v1/namespaces
+expect_eq "top level only" "$(jv 'd["namespaces"]')" '[["acct"]]'
+status_is "list children of acct" 200 call GET '/v1/namespaces?parent=acct'
+expect_eq "children" "$(jv 'd["namespaces"]')" '[["acct", "tax"]]'
+status_is "load nested namespace (%1F)" 200 call GET '/v1/namespaces/acct%1Ftax'
+expect_eq "nested namespace levels" "$(jv 'd["namespace"]')" '["acct", "tax"]'
+status_is "HEAD namespace" 204 call HEAD /v1/namespaces/acct -I
+status_is "HEAD missing namespace" 404 call HEAD /v1/namespaces/nope -I
+status_is "load missing namespace" 404 call GET /v1/namespaces/nope
+expect_eq "NoSuchNamespaceException" "$(jv 'd["error"]["type"]')" "NoSuchNamespaceException"
+status_is "update properties" 200 post /v1/namespaces/acct/properties '{"updates":{"team":"fin"},"removals":["owner","ghost"]}'
+expect_eq "updated/removed/missing" "$(jv '[d["updated"], d["removed"], d["missing"]]')" '[["team"], ["owner"], ["ghost"]]'
+status_is "key in both: 422" 422 post /v1/namespaces/acct/properties '{"updates":{"a":"1"},"removals":["a"]}'
+status_is "properties after update" 200 call GET /v1/namespaces/acct
+expect_eq "team set, owner gone" "$(jv '[d["properties"].get("team"), "owner" in d["properties"]]')" '["fin", false]'
+for i in 1 2 3; do post /v1/namespaces "{\"namespace\":[\"p$i\"]}" >/dev/null; done
+status_is "page 1 of namespaces" 200 call GET '/v1/namespaces?pageToken=&pageSize=2'
+expect_eq "page 1" "$(jv '[d["namespaces"], d["next-page-token"]]')" '[[["acct"], ["p1"]], "2"]'
+status_is "page 2 of namespaces" 200 call GET '/v1/namespaces?pageToken=2&pageSize=2'
+expect_eq "page 2 ends" "$(jv '[d["namespaces"], d["next-page-token"]]')" '[[["p2"], ["p3"]], null]'
+
+#---- create table as PyIceberg sends it ----
+CREATE='{"name":"events","location":null,"schema":{"type":"struct","schema-id":0,"identifier-field-ids":[],"fields":[{"id":1,"name":"id","type":"long","required":true},{"id":2,"name":"msg","type":"string","required":false}]},"partition-spec":{"spec-id":0,"fields":[]},"write-order":{"order-id":0,"fields":[]},"stage-create":false,"properties":{"owner":"py"}}'
+status_is "create table" 200 post /v1/namespaces/acct/tables "$CREATE"
+expect_eq "LoadTableResult fields" "$(jv '[d["metadata-location"].endswith(".metadata.json"), d["metadata"]["format-version"], d["metadata"]["properties"]["owner"], [f["name"] for f in d["metadata"]["schemas"][0]["fields"]], "config" in d]')" \
+    '[true, 2, "py", ["id", "msg"], true]'
+status_is "create it again: 409" 409 post /v1/namespaces/acct/tables "$CREATE"
+status_is "create in a missing namespace: 404" 404 post /v1/namespaces/nope/tables "$CREATE"
+expect_eq "... NoSuchNamespaceException" "$(jv 'd["error"]["type"]')" "NoSuchNamespaceException"
+status_is "list tables" 200 call GET /v1/namespaces/acct/tables
+expect_eq "identifiers" "$(jv 'd["identifiers"]')" '[{"namespace": ["acct"], "name": "events"}]'
+status_is "HEAD table" 204 call HEAD /v1/namespaces/acct/tables/events -I
+status_is "load missing table" 404 call GET /v1/namespaces/acct/tables/nope
+expect_eq "NoSuchTableException" "$(jv 'd["error"]["type"]')" "NoSuchTableException"
+status_is "metrics report" 204 post /v1/namespaces/acct/tables/events/metrics '{"report-type":"commit-report","table-name":"acct.events","snapshot-id":1,"sequence-number":1,"operation":"append","metrics":{}}'
+
+#---- ETag / 304 ----
+etag=$(curl -s -D - -o /dev/null "$BASE/iceberg/v1/namespaces/acct/tables/events" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag"{print $2}')
+expect_eq "load has an ETag" "$([ -n "$etag" ] && echo yes)" "yes"
+status_is "If-None-Match: 304" 304 call GET /v1/namespaces/acct/tables/events -H "If-None-Match: $etag"
+status_is "other ETag: 200" 200 call GET /v1/namespaces/acct/tables/events -H 'If-None-Match: "0000"'
+
+#---- a table made by /ingest loads through REST with identical metadata ----
+printf 'id,msg\n1,a\n2,b\n3,c\n' >"$TMP/t.csv"
+curl -s -o "$TMP/ing" -X POST -H 'Content-Type: text/csv' --data-binary @"$TMP/t.csv" "$BASE/ingest/acct.logs"
+curl -s -o "$TMP/native" "$BASE/tables/acct.logs"
+status_is "load ingested table" 200 call GET /v1/namespaces/acct/tables/logs
+cp "$TMP/body" "$TMP/logs.json"
+expect_eq "same metadata location and snapshot" \
+    "$(jv '[d["metadata-location"], d["metadata"]["current-snapshot-id"]]')" \
+    "$(jv '[d["metadata_location"], d["current_snapshot_id"]]' "$TMP/native")"
+uuid=$(jv 'd["metadata"]["table-uuid"]' "$TMP/logs.json")
+cur=$(jv 'd["metadata"]["current-snapshot-id"]' "$TMP/logs.json")
+seq=$(jv 'd["metadata"]["last-sequence-number"]' "$TMP/logs.json")
+ml=$(jv '[s for s in d["metadata"]["snapshots"] if s["snapshot-id"] == d["metadata"]["current-snapshot-id"]][0]["manifest-list"]' "$TMP/logs.json")
+schema_id=$(jv 'd["metadata"]["current-schema-id"]' "$TMP/logs.json")
+
+#---- append as PyIceberg commits it ----
+new=$((cur + 1))
+now=$(($(date +%s) * 1000))
+append() { # append NEW_ID PARENT SEQ
+    printf '{"identifier":{"namespace":["acct"],"name":"logs"},"requirements":[{"type":"assert-table-uuid","uuid":"%s"},{"type":"assert-ref-snapshot-id","ref":"main","snapshot-id":%s}],"updates":[{"action":"add-snapshot","snapshot":{"snapshot-id":%s,"parent-snapshot-id":%s,"sequence-number":%s,"timestamp-ms":%s,"manifest-list":"%s","summary":{"operation":"append","added-records":"0"},"schema-id":%s}},{"action":"set-snapshot-ref","ref-name":"main","type":"branch","snapshot-id":%s}]}' \
+        "$uuid" "$2" "$1" "$2" "$3" "$now" "$ml" "$schema_id" "$1"
+}
+status_is "append commit" 200 post /v1/namespaces/acct/tables/logs "$(append $new "$cur" $((seq + 1)))"
+expect_eq "CommitTableResponse" "$(jv '[d["metadata"]["current-snapshot-id"], d["metadata"]["last-sequence-number"], d["metadata"]["refs"]["main"]["snapshot-id"], d["metadata"]["snapshot-log"][-1]["snapshot-id"], d["metadata"]["snapshot-log"][-1]["timestamp-ms"], d["metadata-location"].split("/")[-1][:5], len(d["metadata"]["metadata-log"]) > 0]')" \
+    "[$new, $((seq + 1)), $new, $new, $now, \"00002\", true]"
+expect_eq "/query sees the REST snapshot" "$(csvq 'SELECT count(*) FROM "acct.logs$snapshots"'),$(csvq "SELECT count(*) FROM \"acct.logs\$snapshots\" WHERE snapshot_id = $new")" "2,1"
+expect_eq "/query reads the table at the new snapshot" "$(csvq 'SELECT count(*) FROM acct.logs')" "3"
+status_is "stale sequence number: 409" 409 post /v1/namespaces/acct/tables/logs "$(append $((new + 5)) $new $((seq + 1)))"
+expect_eq "... CommitFailedException" "$(jv 'd["error"]["type"]')" "CommitFailedException"
+status_is "wrong uuid: 409" 409 post /v1/namespaces/acct/tables/logs '{"requirements":[{"type":"assert-table-uuid","uuid":"00000000-0000-0000-0000-000000000000"}],"updates":[]}'
+status_is "unknown action: 400" 400 post /v1/namespaces/acct/tables/logs '{"requirements":[],"updates":[{"action":"fly-to-moon"}]}'
+status_is "unknown requirement: 400" 400 post /v1/namespaces/acct/tables/logs '{"requirements":[{"type":"assert-nothing"}],"updates":[]}'
+status_is "commit to a missing table: 404" 404 post /v1/namespaces/acct/tables/nope '{"requirements":[],"updates":[]}'
+
+#---- commit race: two commits on the same parent ----
+a=$((new + 10)); b=$((new + 20))
+post /v1/namespaces/acct/tables/logs "$(append $a $new $((seq + 2)))" >"$TMP/ra" &
+post /v1/namespaces/acct/tables/logs "$(append $b $new $((seq + 2)))" >"$TMP/rb" &
+wait %1 %2 2>/dev/null; wait
+expect_eq "race: one 200 and one 409" "$(sort "$TMP/ra" "$TMP/rb" | tr '\n' ' ')" "200 409 "
+status_is "load after race" 200 call GET /v1/namespaces/acct/tables/logs
+expect_eq "the winner is current" "$(jv "d['metadata']['current-snapshot-id'] in ($a, $b) and len(d['metadata']['snapshots']) == 3")" "true"
+
+#---- schema change as Java sends it ----
+SCHEMA='{"requirements":[{"type":"assert-current-schema-id","current-schema-id":'$schema_id'}],"updates":[{"action":"add-schema","schema":{"type":"struct","schema-id":1,"fields":[{"id":1,"name":"id","type":"long","required":false},{"id":2,"name":"msg","type":"string","required":false},{"id":3,"name":"note","type":"string","required":false}]},"last-column-id":3},{"action":"set-current-schema","schema-id":-1},{"action":"set-properties","updates":{"k":"v"}},{"action":"remove-properties","removals":["nope"]}]}'
+status_is "schema change" 200 post /v1/namespaces/acct/tables/logs "$SCHEMA"
+expect_eq "new current schema" "$(jv '[d["metadata"]["current-schema-id"], d["metadata"]["last-column-id"], [f["name"] for f in d["metadata"]["schemas"][-1]["fields"]], d["metadata"]["properties"]["k"]]')" \
+    "[$((schema_id + 1)), 3, [\"id\", \"msg\", \"note\"], \"v\"]"
+status_is "same schema change again: 409" 409 post /v1/namespaces/acct/tables/logs "$SCHEMA"
+expect_eq "/query sees the new column" "$(csvq 'SELECT count(note) FROM acct.logs')" "0"
+status_is "snapshots=refs" 200 call GET '/v1/namespaces/acct/tables/logs?snapshots=refs'
+expect_eq "refs mode keeps only ref heads" "$(jv 'len(d["metadata"]["snapshots"])')" "1"
+
+#---- stage-create, then assert-create ----
+STAGE='{"name":"staged","schema":{"type":"struct","schema-id":0,"fields":[{"id":1,"name":"x","type":"int","required":false}]},"stage-create":true,"properties":{}}'
+status_is "stage-create" 200 post /v1/namespaces/acct/tables "$STAGE"
+expect_eq "staged: no metadata-location" "$(jv '[d["metadata-location"], d["metadata"]["format-version"]]')" '[null, 2]'
+status_is "staged table does not exist yet" 404 call GET /v1/namespaces/acct/tables/staged
+CREATE_COMMIT='{"requirements":[{"type":"assert-create"}],"updates":[{"action":"assign-uuid","uuid":"1b7b6d5e-7f5a-4c1e-9a34-3b7e0c8a1f00"},{"action":"upgrade-format-version","format-version":2},{"action":"add-schema","schema":{"type":"struct","schema-id":0,"fields":[{"id":1,"name":"x","type":"int","required":false}]},"last-column-id":1},{"action":"set-current-schema","schema-id":-1},{"action":"add-spec","spec":{"spec-id":0,"fields":[]}},{"action":"set-default-spec","spec-id":-1},{"action":"add-sort-order","sort-order":{"order-id":0,"fields":[]}},{"action":"set-default-sort-order","sort-order-id":-1},{"action":"set-properties","updates":{"a":"b"}}]}'
+status_is "assert-create commit" 200 post /v1/namespaces/acct/tables/staged "$CREATE_COMMIT"
+expect_eq "created from the updates" "$(jv '[d["metadata"]["table-uuid"], d["metadata"]["current-schema-id"], d["metadata"]["properties"]["a"], d["metadata-location"].split("/")[-1][:5]]')" \
+    '["1b7b6d5e-7f5a-4c1e-9a34-3b7e0c8a1f00", 0, "b", "00000"]'
+status_is "assert-create when it exists: 409" 409 post /v1/namespaces/acct/tables/staged "$CREATE_COMMIT"
+expect_eq "/query reads the staged table" "$(csvq 'SELECT count(*) FROM acct.staged')" "0"
+
+#---- multi-table transaction: all or none ----
+loc_events=$(call GET /v1/namespaces/acct/tables/events >/dev/null; jv 'd["metadata-location"]')
+loc_staged=$(call GET /v1/namespaces/acct/tables/staged >/dev/null; jv 'd["metadata-location"]')
+TX_BAD='{"table-changes":[{"identifier":{"namespace":["acct"],"name":"events"},"requirements":[],"updates":[{"action":"set-properties","updates":{"tx":"1"}}]},{"identifier":{"namespace":["acct"],"name":"staged"},"requirements":[{"type":"assert-current-schema-id","current-schema-id":7}],"updates":[{"action":"set-properties","updates":{"tx":"1"}}]}]}'
+status_is "transaction with a failed requirement: 409" 409 post /v1/transactions/commit "$TX_BAD"
+expect_eq "neither table changed" \
+    "$(call GET /v1/namespaces/acct/tables/events >/dev/null; jv 'd["metadata-location"]'),$(call GET /v1/namespaces/acct/tables/staged >/dev/null; jv 'd["metadata-location"]')" \
+    "$loc_events,$loc_staged"
+TX_OK=${TX_BAD/\"current-schema-id\":7/\"current-schema-id\":0}
+status_is "transaction" 204 post /v1/transactions/commit "$TX_OK"
+expect_eq "both tables changed" \
+    "$(call GET /v1/namespaces/acct/tables/events >/dev/null; jv 'd["metadata"]["properties"].get("tx")'),$(call GET /v1/namespaces/acct/tables/staged >/dev/null; jv 'd["metadata"]["properties"].get("tx")')" \
+    "1,1"
+
+#---- rename, register, drop ----
+status_is "rename" 204 post /v1/tables/rename '{"source":{"namespace":["acct"],"name":"staged"},"destination":{"namespace":["p1"],"name":"moved"}}'
+status_is "renamed table loads" 200 call GET /v1/namespaces/p1/tables/moved
+status_is "old name is gone" 404 call GET /v1/namespaces/acct/tables/staged
+status_is "rename onto an existing table: 409" 409 post /v1/tables/rename '{"source":{"namespace":["p1"],"name":"moved"},"destination":{"namespace":["acct"],"name":"logs"}}'
+status_is "rename into a missing namespace: 404" 404 post /v1/tables/rename '{"source":{"namespace":["p1"],"name":"moved"},"destination":{"namespace":["zz"],"name":"x"}}'
+mloc=$(call GET /v1/namespaces/p1/tables/moved >/dev/null; jv 'd["metadata-location"]')
+status_is "register a copy" 200 post /v1/namespaces/p2/register "{\"name\":\"again\",\"metadata-location\":\"$mloc\"}"
+expect_eq "registered at that metadata" "$(jv 'd["metadata-location"]')" "$mloc"
+status_is "drop namespace with tables: 409" 409 call DELETE /v1/namespaces/acct
+expect_eq "NamespaceNotEmptyException" "$(jv 'd["error"]["type"]')" "NamespaceNotEmptyException"
+events_dir=$(call GET /v1/namespaces/acct/tables/events >/dev/null; jv 'd["metadata"]["location"]' | sed 's|^file://||')
+status_is "drop with purge" 204 call DELETE '/v1/namespaces/acct/tables/events?purgeRequested=true'
+expect_eq "purge removed the metadata files" "$(ls "$events_dir/metadata" 2>/dev/null | wc -l)" "0"
+status_is "dropped table is gone" 404 call HEAD /v1/namespaces/acct/tables/events -I
+
+#---- OAuth ----
+status_is "token endpoint without auth configured: 400" 400 call POST /v1/oauth/tokens -d 'grant_type=client_credentials&client_id=a&client_secret=b'
+expect_eq "invalid_client" "$(jv 'd["error"]')" "invalid_client"
+kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+TARN_REST_TOKEN_TTL=2 start_server "$WH" --token s3cret || { bad "server with --token starts"; finish; exit 1; }
+status_is "no token: 401" 401 call GET /v1/namespaces
+expect_eq "NotAuthorizedException" "$(jv 'd["error"]["type"]')" "NotAuthorizedException"
+status_is "server token works" 200 call GET /v1/namespaces -H 'Authorization: Bearer s3cret'
+status_is "wrong client secret: 401" 401 call POST /v1/oauth/tokens -d 'grant_type=client_credentials&client_id=spark&client_secret=nope&scope=catalog'
+status_is "client credentials grant" 200 call POST /v1/oauth/tokens -d 'grant_type=client_credentials&client_id=spark&client_secret=s3cret&scope=catalog'
+tok=$(jv 'd["access_token"]')
+expect_eq "token response" "$(jv '[d["token_type"], d["expires_in"], len(d["access_token"]) > 20]')" '["bearer", 2, true]'
+status_is "issued token works" 200 call GET /v1/namespaces -H "Authorization: Bearer $tok"
+status_is "token exchange (refresh)" 200 call POST /v1/oauth/tokens -d "grant_type=urn:ietf:params:oauth:grant-type:token-exchange&subject_token=$tok&subject_token_type=urn:ietf:params:oauth:token-type:access_token"
+if [ -f "$INTEROP/rest-client-check.mjs" ] && command -v node >/dev/null; then
+    check "iceberg-js with a bearer token" node "$INTEROP/rest-client-check.mjs" "$BASE/iceberg" --token "$tok"
+fi
+sleep 2.2
+status_is "expired token: 419" 419 call GET /v1/namespaces -H "Authorization: Bearer $tok"
+status_is "made-up token: 401" 401 call GET /v1/namespaces -H 'Authorization: Bearer 0123'
+
+finish

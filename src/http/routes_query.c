@@ -40,6 +40,7 @@ struct query_params {
     int64_t snapshot_id;
     const char *as_of; /* text, or NULL */
     int64_t as_of_ms;  /* -1: none (yet) */
+    const char *branch; /* writes: the branch they read and change (NULL: main) */
 };
 
 /*---- Parameters ----*/
@@ -114,6 +115,14 @@ static int query_params(struct tn_http_req *req, struct query_params *p, struct 
         if (!rc && json_object_get(body, "snapshot_id"))
             rc = parse_int_param("snapshot_id", NULL, json_object_get(body, "snapshot_id"),
                                  INT64_MIN, &p->snapshot_id, err);
+        v = json_object_get(body, "branch");
+        if (!rc && v && !json_is_null(v)) {
+            char checked[TN_NAME_MAX + 1];
+            if (!json_is_string(v) || tn_name_check("branch", json_string_value(v), checked, err))
+                rc = tn_fail(err, TN_EINPUT, "\"branch\" must be the name of a branch");
+            else
+                p->branch = json_string_value(v);
+        }
         v = json_object_get(body, "as_of");
         if (!rc && json_is_integer(v))
             p->as_of_ms = (int64_t)json_integer_value(v);
@@ -738,6 +747,7 @@ int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn
     qo.snapshot_id = p.snapshot_id;
     qo.as_of_ms = p.as_of_ms;
     qo.target_snapshot = -1;
+    qo.branch = p.branch;
     if (!*explain && is_write(kw)) {
         /* a commit: the watchdog must not cut it short */
         tn_http_watch_end(req->srv, w);

@@ -402,6 +402,36 @@ char *tn_http_metrics_text(struct tn_http_server *srv)
                 (unsigned long long)srv->commit_retries, (unsigned long long)srv->conflicts,
                 (unsigned long long)srv->upload_bytes, (unsigned long long)srv->rows_ingested);
     pthread_mutex_unlock(&srv->lock);
+    {
+        /* object storage: requests, bytes, retries and the local cache (zero on local disk) */
+        struct tn_storage_metrics m;
+        static const char *const help =
+            "# TYPE tarn_storage_requests_total counter\n"
+            "# TYPE tarn_storage_bytes_total counter\n"
+            "# TYPE tarn_storage_retries_total counter\n"
+            "# TYPE tarn_storage_cache_total counter\n"
+            "# TYPE tarn_storage_cache_bytes gauge\n";
+        tn_storage_metrics(srv->wh->storage, &m);
+        tn_buf_addstr(&b, help, NULL);
+        tn_buf_addf(&b, NULL,
+                    "tarn_storage_requests_total{kind=\"get\"} %llu\n"
+                    "tarn_storage_requests_total{kind=\"put\"} %llu\n"
+                    "tarn_storage_requests_total{kind=\"head\"} %llu\n"
+                    "tarn_storage_requests_total{kind=\"list\"} %llu\n"
+                    "tarn_storage_requests_total{kind=\"delete\"} %llu\n"
+                    "tarn_storage_bytes_total{direction=\"down\"} %llu\n"
+                    "tarn_storage_bytes_total{direction=\"up\"} %llu\n"
+                    "tarn_storage_retries_total %llu\n"
+                    "tarn_storage_cache_total{result=\"hit\"} %llu\n"
+                    "tarn_storage_cache_total{result=\"miss\"} %llu\n"
+                    "tarn_storage_cache_bytes %llu\n",
+                    (unsigned long long)m.get_requests, (unsigned long long)m.put_requests,
+                    (unsigned long long)m.head_requests, (unsigned long long)m.list_requests,
+                    (unsigned long long)m.delete_requests,
+                    (unsigned long long)m.bytes_downloaded, (unsigned long long)m.bytes_uploaded,
+                    (unsigned long long)m.retries, (unsigned long long)m.cache_hits,
+                    (unsigned long long)m.cache_misses, (unsigned long long)m.cache_bytes);
+    }
     return tn_buf_detach(&b, NULL);
 }
 

@@ -464,6 +464,7 @@ expect_eq "8 concurrent queries" "$(cat "$TMP"/q_*.code | sort | uniq -c | awk '
 #---- metrics ----
 status_is "GET /metrics" 200 GET /metrics
 check "metrics count requests by route and status" grep -q 'tarn_http_requests_total{route="/ingest/{table}",method="POST",status="200"}' "$TMP/body"
+check "metrics include the storage counters" grep -q 'tarn_storage_cache_total{result="hit"}' "$TMP/body"
 check "metrics have latencies" grep -q 'tarn_http_request_duration_seconds_count{route="/query",method="GET"}' "$TMP/body"
 expect_eq "metrics count commits" "$(awk '/^tarn_commits_total/ {print ($2 >= 20)}' "$TMP/body")" "1"
 check "metrics count uploaded bytes" grep -qE '^tarn_upload_bytes_total [1-9]' "$TMP/body"

@@ -206,9 +206,16 @@ code=$(ingest rb "branch=audit" $'id\n50\n')
 expect_status "ingest to branch" 200 "$code"
 expect_eq "main does not see the branch write" "$(csvq 'SELECT count(*) FROM rb')" "2"
 expect_eq "branch sees it" "$(csvq "SELECT count(*) FROM rb AT (VERSION => 'audit')")" "3"
+code=$(post /query '{"sql":"DELETE FROM rb WHERE id = 1","branch":"audit"}')
+expect_status "DELETE on the branch" 200 "$code"
+code=$(post /query '{"sql":"INSERT INTO rb (id) VALUES (51)","branch":"audit"}')
+expect_status "INSERT on the branch" 200 "$code"
+expect_eq "main still has its rows" "$(csvq 'SELECT id FROM rb ORDER BY id' | tr '\n' ' ')" "1 2 "
 code=$(post /tables/rb/refs '{"name":"main","fast_forward":"audit"}')
 expect_status "fast-forward main" 200 "$code"
-expect_eq "main sees the branch's rows" "$(csvq 'SELECT id FROM rb ORDER BY id' | tr '\n' ' ')" "1 2 50 "
+expect_eq "main sees the branch's changes" "$(csvq 'SELECT id FROM rb ORDER BY id' | tr '\n' ' ')" "2 50 51 "
+code=$(post /query '{"sql":"DELETE FROM rb WHERE id = 2","branch":"nope"}')
+expect_error "DML on an unknown branch 404" 404 NotFoundException "no branch 'nope'" "$code"
 code=$(post /tables/rb/refs '{"name":"stale","type":"branch"}')
 ingest rb "" $'id\n60\n' >/dev/null
 ingest rb "branch=stale" $'id\n70\n' >/dev/null

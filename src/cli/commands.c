@@ -4,6 +4,7 @@
  * names are checked here first in both forms, so a bad name never reaches disk or network. */
 #include "cli/cli.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -372,7 +373,6 @@ static int local_ingest(struct cli *c, const char *ns, const char *name, const c
     double t0 = tn_monotonic_s();
     int rc;
 
-    opt.branch = c->o.branch;
     if (c->o.evolve && strcmp(c->o.evolve, "strict") == 0)
         opt.evolve = TN_EVOLVE_STRICT;
     else if (c->o.evolve && strcmp(c->o.evolve, "add") != 0)
@@ -401,6 +401,18 @@ static int local_ingest(struct cli *c, const char *ns, const char *name, const c
     return rc;
 }
 
+/* Append "&key=value" to a URL, percent-encoding the value. */
+static void url_param(struct tn_buf *u, const char *key, const char *value)
+{
+    tn_buf_addf(u, NULL, "&%s=", key);
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+        if (isalnum(*p) || *p == '_' || *p == '-' || *p == '.')
+            tn_buf_add(u, p, 1, NULL);
+        else
+            tn_buf_addf(u, NULL, "%%%02X", *p);
+    }
+}
+
 static int remote_ingest(struct cli *c, const char *ns, const char *name, const char *path,
                          uint64_t size, enum input_format fmt, const struct tn_ingest_options *in,
                          struct tn_err *err)
@@ -414,19 +426,29 @@ static int remote_ingest(struct cli *c, const char *ns, const char *name, const 
     char *url;
     int rc;
 
-    if (c->o.branch)
-        return tn_fail(err, TN_EINPUT, "--branch works on a local warehouse only");
-    if (c->o.evolve && strcmp(c->o.evolve, "add") != 0)
-        return tn_fail(err, TN_EINPUT, "--evolve strict works on a local warehouse only");
     if (in->key && strspn(in->key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                    "0123456789_,") != strlen(in->key))
         return tn_fail(err, TN_EINPUT, "--key takes column names separated by commas");
-    url = tn_asprintf("/ingest/%s.%s?mode=%s%s%s%s%s", ns, name,
-                      in->upsert                       ? "upsert"
-                      : in->mode == TN_WRITE_OVERWRITE ? "overwrite"
-                                                       : "append",
-                      c->o.format ? "&format=" : "", c->o.format ? names[fmt] : "",
-                      in->key ? "&key=" : "", in->key ? in->key : "");
+    {
+        struct tn_buf u = TN_BUF_INIT(0);
+        tn_buf_addf(&u, NULL, "/ingest/%s.%s?mode=%s", ns, name,
+                    in->upsert                       ? "upsert"
+                    : in->mode == TN_WRITE_OVERWRITE ? "overwrite"
+                                                     : "append");
+        if (c->o.format)
+            tn_buf_addf(&u, NULL, "&format=%s", names[fmt]);
+        if (in->key)
+            tn_buf_addf(&u, NULL, "&key=%s", in->key);
+        if (in->dedupe_last)
+            tn_buf_addstr(&u, "&dedupe=last", NULL);
+        if (in->branch)
+            url_param(&u, "branch", in->branch);
+        if (c->o.evolve)
+            url_param(&u, "evolve", c->o.evolve);
+        if (in->partition_by)
+            url_param(&u, "partition_by", in->partition_by);
+        url = tn_buf_detach(&u, NULL);
+    }
     if (c->progress == 2 || (c->progress && size >= PROGRESS_MIN_BYTES))
         p = cli_progress_start(path, size, 0, c->progress == 2 ? 0 : 0.5);
     rc = cli_remote_upload(c->remote, url, path, types[fmt], p, &j, err);
@@ -458,9 +480,12 @@ int cli_ingest(struct cli *c, const char *ident, const char *file, const char *m
     else if (mode && strcmp(mode, "append") != 0)
         return tn_fail(err, TN_EINPUT, "--mode must be append, overwrite or upsert, not '%s'",
                        mode);
-    if (c->o.key && !opt.upsert)
-        return tn_fail(err, TN_EINPUT, "--key goes with --mode upsert");
+    if ((c->o.key || c->o.dedupe_last) && !opt.upsert)
+        return tn_fail(err, TN_EINPUT, "--key and --dedupe go with --mode upsert");
     opt.key = c->o.key;
+    opt.dedupe_last = c->o.dedupe_last;
+    opt.partition_by = c->o.partition_by;
+    opt.branch = c->o.branch;
     rc = tn_ident_parse(ident, ns, name, err);
     if (rc)
         return rc;

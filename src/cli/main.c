@@ -20,8 +20,9 @@ static void usage(FILE *f)
     fputs("usage: tarn <command> [options]\n"
           "\n"
           "commands:\n"
-          "  ingest TABLE FILE [--mode append|overwrite|upsert] [--key COL[,COL]]\n"
+          "  ingest TABLE FILE [--mode append|overwrite|upsert] [--key COL[,COL]] [--dedupe last]\n"
           "         [--format csv|json|ndjson|parquet] [--branch NAME] [--evolve add|strict]\n"
+          "         [--partition-by 'day(ts), bucket(16, id)']   (for a table it creates)\n"
           "  sql \"SELECT ...\" [--format table|csv|json] [--snapshot ID] [--as-of TIME]\n"
           "  shell                       the LakeShell: SQL and commands at a prompt\n"
           "  tables                      list the tables\n"
@@ -256,6 +257,8 @@ int main(int argc, char **argv)
         {"branch", required_argument, NULL, 'b'},
         {"evolve", required_argument, NULL, 'e'},
         {"key", required_argument, NULL, 'k'},
+        {"partition-by", required_argument, NULL, 'P'},
+        {"dedupe", required_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {"memory-limit", required_argument, NULL, 'L'},
@@ -369,6 +372,16 @@ int main(int argc, char **argv)
             break;
         case 'k':
             c.o.key = optarg;
+            break;
+        case 'P':
+            c.o.partition_by = optarg;
+            break;
+        case 'q':
+            if (strcmp(optarg, "last") != 0) {
+                fprintf(stderr, "tarn: --dedupe takes 'last'\n");
+                return 2;
+            }
+            c.o.dedupe_last = 1;
             break;
         case 'p':
             c.o.purge = 1;

@@ -39,6 +39,7 @@ struct ingest_state {
     enum tn_evolve_mode evolve;
     const char *key;    /* borrowed from the request */
     const char *branch; /* borrowed from the request; NULL: main */
+    const char *partition_by; /* borrowed; the spec of a table this ingest creates */
     enum file_format format;
     char delim[8];
     int header; /* -1: detect */
@@ -93,8 +94,9 @@ static int parse_params(struct tn_http_req *req, struct ingest_state *st, struct
     else if (evolve && *evolve && strcasecmp(evolve, "add") != 0)
         return tn_fail(err, TN_EINPUT, "evolve must be add or strict, not '%.40s'", evolve);
     st->branch = branch && *branch ? branch : NULL;
-    if (tn_http_param(req, "partition_by"))
-        return tn_fail(err, TN_EINPUT, "partition_by= is not supported yet");
+    st->partition_by = tn_http_param(req, "partition_by");
+    if (st->partition_by && !*st->partition_by)
+        st->partition_by = NULL;
 
     st->format = FF_NONE;
     if (format && *format) {
@@ -406,6 +408,7 @@ int tn_route_ingest(struct tn_http_req *req, struct tn_http_reply *out, struct t
         io.upsert = st->upsert;
         io.key = st->key;
         io.dedupe_last = st->dedupe_last;
+        io.partition_by = st->partition_by;
         rc = tn_table_ingest_opts(req->wh, s, st->ns, st->name, sql.buf, &io, &res, err);
         if (rc == TN_EEXISTS)
             continue; /* another request created the table first: append to it */

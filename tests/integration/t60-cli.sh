@@ -145,7 +145,7 @@ one_line "bad table name x\"y" 2 "invalid table name" "$TARN" ingest 'x"y' "$TMP
 one_line "unknown table" 3 "does not exist" "$TARN" describe nope
 one_line "SQL error" 2 "Binder Error" "$TARN" sql "SELECT nope"
 one_line "bad --mode" 2 "--mode must be append, overwrite or upsert" "$TARN" ingest t "$TMP/a.csv" --mode sideways
-one_line "--key without upsert" 2 "--key goes with --mode upsert" "$TARN" ingest t "$TMP/a.csv" --key id
+one_line "--key without upsert" 2 "--key and --dedupe go with --mode upsert" "$TARN" ingest t "$TMP/a.csv" --key id
 one_line "bad --snapshot" 2 "--snapshot takes a snapshot id" "$TARN" sql "SELECT 1" --snapshot x
 check "--help" "$TARN" --help
 expect_eq "--version" "$("$TARN" --version)" "tarn 0.1.0"

@@ -84,6 +84,8 @@ int cli_rollback(struct cli *c, const char *ident, const char *target, struct tn
 int cli_set_ref(struct cli *c, const char *what, const char *ident, const char *name,
                 const char *snapshot, struct tn_err *err);
 int cli_fast_forward(struct cli *c, const char *ident, const char *branch, struct tn_err *err);
+/* maintain TABLE compact|expire [--as-of TIME] */
+int cli_maintain(struct cli *c, const char *ident, const char *action, struct tn_err *err);
 int cli_register(struct cli *c, const char *ident, const char *location, struct tn_err *err);
 int cli_drop(struct cli *c, const char *ident, struct tn_err *err);
 

@@ -797,3 +797,58 @@ int cli_drop(struct cli *c, const char *ident, struct tn_err *err)
         rc = tn_table_drop(wh, ns, name, c->o.purge, err);
     return rc;
 }
+
+int cli_maintain(struct cli *c, const char *ident, const char *action, struct tn_err *err)
+{
+    char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
+    struct tn_warehouse *wh;
+    struct tn_session *s = NULL;
+    int rc = tn_ident_parse(ident, ns, name, err);
+
+    if (rc)
+        return rc;
+    if (c->remote)
+        return tn_fail(err, TN_EINPUT,
+                       "maintain works on a local warehouse; over HTTP use POST "
+                       "/tables/{table}/maintenance");
+    rc = cli_warehouse(c, &wh, err);
+    if (rc)
+        return rc;
+    if (strcmp(action, "compact") == 0) {
+        struct tn_compact_result r;
+        rc = session_open(wh, &s, err);
+        if (!rc)
+            rc = tn_table_compact(wh, s, ns, name, &r, err);
+        if (!rc)
+            printf("%s.%s: %lld data files rewritten into one (%lld rows), %lld delete files "
+                   "removed\n",
+                   ns, name, (long long)r.files_rewritten, (long long)r.rows,
+                   (long long)r.delete_files_removed);
+        tn_session_close(s);
+    } else if (strcmp(action, "expire") == 0) {
+        /* snapshots older than --as-of (default: 5 days ago), keeping the current one */
+        struct tn_expire_result r;
+        int64_t cutoff = tn_now_ms() - 5LL * 24 * 3600 * 1000;
+        if (c->o.as_of && (rc = session_open(wh, &s, err)) == 0) {
+            struct tn_buf q = TN_BUF_INIT(0);
+            struct tn_rows *rows = NULL;
+            tn_buf_addstr(&q, "SELECT epoch_ms(CAST(", NULL);
+            tn_sql_string(&q, c->o.as_of);
+            tn_buf_addstr(&q, " AS TIMESTAMP))", NULL);
+            rc = tn_engine_rows(s, q.buf, 1, &rows, err);
+            if (!rc)
+                tn_parse_i64(tn_rows_get(rows, 0, 0), &cutoff);
+            tn_rows_free(rows);
+            tn_buf_release(&q);
+            tn_session_close(s);
+        }
+        if (!rc)
+            rc = tn_table_expire(wh, ns, name, cutoff, 1, &r, err);
+        if (!rc)
+            printf("%s.%s: %lld snapshots expired, %lld files deleted\n", ns, name,
+                   (long long)r.snapshots_expired, (long long)r.files_deleted);
+    } else {
+        rc = tn_fail(err, TN_EINPUT, "maintain takes compact or expire, not '%s'", action);
+    }
+    return rc;
+}

@@ -33,6 +33,7 @@ static void usage(FILE *f)
           "  tag TABLE NAME [SNAPSHOT_ID]           tag a snapshot (default: current)\n"
           "  branch TABLE NAME [SNAPSHOT_ID]        create or move a branch\n"
           "  fast-forward TABLE BRANCH              move main to the branch's head\n"
+          "  maintain TABLE compact|expire [--as-of TIME]  compact files; expire old snapshots\n"
           "  drop TABLE [--purge]\n"
           "  serve [--host H] [--port P] [--token T] [--no-auth] [--max-upload SIZE]\n"
           "        [--query-timeout S] [--memory-limit SIZE]   the HTTP API\n"
@@ -149,6 +150,7 @@ static const struct command commands[] = {
     {"tag", 2, 3, "TABLE NAME [SNAPSHOT_ID]"},
     {"branch", 2, 3, "TABLE NAME [SNAPSHOT_ID]"},
     {"fast-forward", 2, 2, "TABLE BRANCH"},
+    {"maintain", 2, 2, "TABLE compact|expire"},
     {"drop", 1, 1, "TABLE"},
     {"serve", 0, 0, ""},
 };
@@ -219,6 +221,8 @@ static int run(struct cli *c, const struct tn_http_options *so, char **args, int
         return cli_rollback(c, args[1], args[2], err);
     if (strcmp(name, "tag") == 0 || strcmp(name, "branch") == 0)
         return cli_set_ref(c, name, args[1], args[2], nargs == 4 ? args[3] : NULL, err);
+    if (strcmp(name, "maintain") == 0)
+        return cli_maintain(c, args[1], args[2], err);
     if (strcmp(name, "fast-forward") == 0)
         return cli_fast_forward(c, args[1], args[2], err);
     if (strcmp(name, "drop") == 0)

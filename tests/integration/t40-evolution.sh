@@ -85,6 +85,17 @@ check_fails "ingest into an unknown branch" 3 "no branch" "$TARN" ingest ev "$TM
 printf 'id,surprise\n9,x\n' >"$TMP/new.csv"
 check_fails "evolve=strict refuses new columns" 2 "does not" "$TARN" ingest ev "$TMP/new.csv" --evolve strict
 check_fails "main cannot be a tag" 2 "cannot be a tag" "$TARN" tag ev main
+# maintenance from the command line: compaction keeps the rows, expiry keeps the current one
+printf 'id\n1\n2\n' >"$TMP/m.csv"
+"$TARN" ingest m "$TMP/m.csv" >/dev/null && "$TARN" ingest m "$TMP/m.csv" >/dev/null
+check "delete before compaction" "$TARN" sql "DELETE FROM m WHERE id = 1"
+check "maintain compact" "$TARN" maintain m compact
+expect_eq "compaction keeps the rows" "$(q 'SELECT string_agg(id::VARCHAR, $$ $$) FROM m')" "2 2"
+expect_eq "one clean data file" "$(q 'SELECT count(*) FROM "m$files"')" "1"
+check "maintain expire" "$TARN" maintain m expire --as-of "2100-01-01"
+expect_eq "only the current snapshot is left" "$(q 'SELECT count(*) FROM "m$snapshots"')" "1"
+expect_eq "expiry keeps the rows" "$(q 'SELECT count(*) FROM m WHERE id > 0')" "2"
+check_fails "maintain with an unknown action" 2 "compact or expire" "$TARN" maintain m polish
 check "ALTER TABLE RENAME TO" "$TARN" sql "ALTER TABLE solo RENAME TO solo2"
 expect_eq "renamed table reads" "$(q 'SELECT count(*) FROM solo2')" "1"
 finish

@@ -482,8 +482,9 @@ static int locked_create_namespace_props(struct tn_catalog *cat, const char *ns,
     else if (rc < 0)
         rc = err->code ? err->code : TN_EINTERNAL;
     for (size_t i = 0; !rc && i < n; i++) {
-        rc = prepare(cat, &st, err, "INSERT INTO iceberg_namespace_properties VALUES (?1, ?2, ?3, ?4)",
-                     ns, kv[2 * i], kv[2 * i + 1], NULL);
+        rc = prepare(cat, &st, err,
+                     "INSERT INTO iceberg_namespace_properties VALUES (?1, ?2, ?3, ?4)", ns,
+                     kv[2 * i], kv[2 * i + 1], NULL);
         if (!rc)
             rc = run(cat, st, NULL, err);
     }

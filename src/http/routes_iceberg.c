@@ -18,11 +18,11 @@
 #include <string.h>
 #include <strings.h>
 
-#define TOKEN_TTL_S      3600
-#define TOKENS_MAX       1024
-#define TOKEN_BODY_MAX   (64 * 1024)
-#define NS_LEVELS_MAX    8
-#define SEGMENTS_MAX     8
+#define TOKEN_TTL_S    3600
+#define TOKENS_MAX     1024
+#define TOKEN_BODY_MAX (64 * 1024)
+#define NS_LEVELS_MAX  8
+#define SEGMENTS_MAX   8
 
 /*---- Issued tokens ----*/
 
@@ -202,7 +202,8 @@ static int ns_from_json(json_t *arr, char out[TN_NAME_MAX + 1], struct tn_err *e
     if (!json_is_array(arr) || n > NS_LEVELS_MAX)
         return tn_fail(err, TN_EINPUT, "\"namespace\" must be an array of 1 to %d names",
                        NS_LEVELS_MAX);
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         levels[i] = json_string_value(v);
         if (!levels[i])
             return tn_fail(err, TN_EINPUT, "namespace levels must be strings");
@@ -419,7 +420,8 @@ static int ns_create(struct tn_http_req *req, struct tn_http_reply *out, struct 
     if (props && !json_is_null(props) && !json_is_object(props))
         return tn_fail(err, TN_EINPUT, "\"properties\" must be an object of strings");
     kv = tn_calloc(2 * json_object_size(props) + 1, sizeof(*kv));
-    json_object_foreach(props, k, v) {
+    json_object_foreach(props, k, v)
+    {
         if (!json_is_string(v)) {
             free(kv);
             return tn_fail(err, TN_EINPUT, "property \"%s\" must be a string", k);
@@ -453,8 +455,8 @@ static json_t *ns_properties(struct tn_http_req *req, const char *ns, struct tn_
     return props;
 }
 
-static int ns_update_properties(struct tn_http_req *req, const char *ns,
-                                struct tn_http_reply *out, struct tn_err *err)
+static int ns_update_properties(struct tn_http_req *req, const char *ns, struct tn_http_reply *out,
+                                struct tn_err *err)
 {
     json_t *updates = json_object_get(req->json, "updates");
     json_t *removals = json_object_get(req->json, "removals");
@@ -467,7 +469,8 @@ static int ns_update_properties(struct tn_http_req *req, const char *ns,
     if (!rc && ((updates && !json_is_null(updates) && !json_is_object(updates)) ||
                 (removals && !json_is_null(removals) && !json_is_array(removals))))
         rc = tn_fail(err, TN_EINPUT, "send {\"updates\": {...}, \"removals\": [...]}");
-    json_array_foreach(removals, i, v) {
+    json_array_foreach(removals, i, v)
+    {
         if (rc)
             break;
         if (!json_is_string(v))
@@ -476,11 +479,13 @@ static int ns_update_properties(struct tn_http_req *req, const char *ns,
             rc = tn_fail(err, TN_EUNPROCESSABLE, "property \"%s\" is both updated and removed",
                          json_string_value(v));
     }
-    json_object_foreach(updates, k, v) {
+    json_object_foreach(updates, k, v)
+    {
         if (!rc && !json_is_string(v))
             rc = tn_fail(err, TN_EINPUT, "property \"%s\" must be a string", k);
     }
-    json_array_foreach(removals, i, v) {
+    json_array_foreach(removals, i, v)
+    {
         int changed = 0;
         if (rc)
             break;
@@ -488,11 +493,12 @@ static int ns_update_properties(struct tn_http_req *req, const char *ns,
                                                &changed, err);
         json_array_append(changed ? removed : missing, v);
     }
-    json_object_foreach(updates, k, v) {
+    json_object_foreach(updates, k, v)
+    {
         if (rc)
             break;
-        rc = tn_catalog_set_namespace_property(req->wh->catalog, ns, k, json_string_value(v),
-                                               NULL, err);
+        rc = tn_catalog_set_namespace_property(req->wh->catalog, ns, k, json_string_value(v), NULL,
+                                               err);
         json_array_append_new(updated, json_string(k));
     }
     /* a namespace whose last property went keeps existing */
@@ -504,9 +510,9 @@ static int ns_update_properties(struct tn_http_req *req, const char *ns,
         json_decref(missing);
         return rc;
     }
-    tn_http_reply_json(out, 200,
-                       json_pack("{s:o, s:o, s:o}", "updated", updated, "removed", removed,
-                                 "missing", missing));
+    tn_http_reply_json(
+        out, 200,
+        json_pack("{s:o, s:o, s:o}", "updated", updated, "removed", removed, "missing", missing));
     return 0;
 }
 
@@ -583,8 +589,8 @@ static json_t *load_result(struct tn_http_req *req, const struct tn_table *t, in
                 json_array_remove(snaps, i);
         }
     }
-    return json_pack("{s:s, s:o, s:o}", "metadata-location", t->metadata_location, "metadata",
-                     meta, "config", s3_config(req));
+    return json_pack("{s:s, s:o, s:o}", "metadata-location", t->metadata_location, "metadata", meta,
+                     "config", s3_config(req));
 }
 
 static int table_load(struct tn_http_req *req, const char *ns, const char *name,
@@ -635,8 +641,7 @@ static int table_create(struct tn_http_req *req, const char *ns, struct tn_http_
         return rc;
     if (stage)
         reply_big(out, 200,
-                  json_pack("{s:n, s:o, s:{}}", "metadata-location", "metadata", staged,
-                            "config"));
+                  json_pack("{s:n, s:o, s:{}}", "metadata-location", "metadata", staged, "config"));
     else
         reply_big(out, 200, load_result(req, t, 0));
     tn_table_free(t);
@@ -650,7 +655,8 @@ static int table_commit(struct tn_http_req *req, const char *ns, const char *nam
     int rc;
 
     if (!req->json)
-        return tn_fail(err, TN_EINPUT, "send a CommitTableRequest {\"requirements\": [...], "
+        return tn_fail(err, TN_EINPUT,
+                       "send a CommitTableRequest {\"requirements\": [...], "
                        "\"updates\": [...]}");
     rc = tn_table_rest_commit(req->wh, ns, name, json_object_get(req->json, "requirements"),
                               json_object_get(req->json, "updates"), &t, err);
@@ -682,8 +688,8 @@ static int tables_list(struct tn_http_req *req, const char *ns, struct tn_http_r
     }
     ids = json_array();
     for (size_t i = pg.start; i < pg.end; i++)
-        json_array_append_new(ids, json_pack("{s:o, s:s}", "namespace", ns_json(e[i].ns), "name",
-                                             e[i].table));
+        json_array_append_new(
+            ids, json_pack("{s:o, s:s}", "namespace", ns_json(e[i].ns), "name", e[i].table));
     body = json_pack("{s:o}", "identifiers", ids);
     page_token(body, &pg, n);
     tn_catalog_entries_free(e, n);
@@ -788,11 +794,12 @@ static int transaction_commit(struct tn_http_req *req, struct tn_http_reply *out
     json_t *list = json_object_get(req->json, "table-changes");
     size_t n = json_array_size(list);
     struct tn_rest_change *c;
-    char (*names)[2][TN_NAME_MAX + 1];
+    char(*names)[2][TN_NAME_MAX + 1];
     int rc = 0;
 
     if (!json_is_array(list) || n == 0)
-        return tn_fail(err, TN_EINPUT, "send {\"table-changes\": [{\"identifier\": {...}, "
+        return tn_fail(err, TN_EINPUT,
+                       "send {\"table-changes\": [{\"identifier\": {...}, "
                        "\"requirements\": [...], \"updates\": [...]}, ...]}");
     if (n > 100)
         return tn_fail(err, TN_EINPUT, "at most 100 tables in one transaction");
@@ -819,9 +826,8 @@ static int transaction_commit(struct tn_http_req *req, struct tn_http_reply *out
 
 static int is_route_word(const char *s)
 {
-    return strcmp(s, "config") == 0 || strcmp(s, "namespaces") == 0 ||
-           strcmp(s, "tables") == 0 || strcmp(s, "transactions") == 0 ||
-           strcmp(s, "oauth") == 0;
+    return strcmp(s, "config") == 0 || strcmp(s, "namespaces") == 0 || strcmp(s, "tables") == 0 ||
+           strcmp(s, "transactions") == 0 || strcmp(s, "oauth") == 0;
 }
 
 int tn_route_iceberg(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
@@ -854,7 +860,7 @@ int tn_route_iceberg(struct tn_http_req *req, struct tn_http_reply *out, struct 
     if (n > 1 && !is_route_word(seg[0]))
         s0 = 1; /* a prefix (or warehouse name): ignored */
     n -= s0;
-#define SEG(i) seg[s0 + (i)]
+#define SEG(i)   seg[s0 + (i)]
 #define IS(i, w) (n > (i) && strcmp(SEG(i), (w)) == 0)
     if (n == 1 && IS(0, "config") && strcmp(m, "GET") == 0) {
         rc = do_config(req, out);

@@ -58,7 +58,8 @@ static int64_t max_id(json_t *arr, const char *key, int64_t dflt)
     size_t i;
     json_t *e;
 
-    json_array_foreach(arr, i, e) {
+    json_array_foreach(arr, i, e)
+    {
         int64_t v = int_of(e, key, dflt);
         if (v > best)
             best = v;
@@ -71,7 +72,8 @@ static json_t *find_by_id(json_t *arr, const char *key, int64_t id)
     size_t i;
     json_t *e;
 
-    json_array_foreach(arr, i, e) {
+    json_array_foreach(arr, i, e)
+    {
         if (int_of(e, key, INT64_MIN) == id)
             return e;
     }
@@ -151,8 +153,10 @@ static int check_requirement(json_t *root, json_t *req, struct tn_err *err)
         if (tn_json_id(id, &want))
             return tn_fail(err, TN_EINPUT, "assert-ref-snapshot-id: bad \"snapshot-id\"");
         if (have == -1)
-            return tn_fail(err, TN_ECONFLICT, "Requirement failed: branch or tag %s is missing, "
-                           "expected %lld", ref, (long long)want);
+            return tn_fail(err, TN_ECONFLICT,
+                           "Requirement failed: branch or tag %s is missing, "
+                           "expected %lld",
+                           ref, (long long)want);
         if (have != want)
             return tn_fail(err, TN_ECONFLICT,
                            "Requirement failed: %s has changed: expected id %lld != %lld", ref,
@@ -167,8 +171,9 @@ static int check_requirement(json_t *root, json_t *req, struct tn_err *err)
             return err->code;
         have = int_of(root, simple[i][1], -1);
         if (have != want)
-            return tn_fail(err, TN_ECONFLICT, "Requirement failed: %s changed: expected %lld != %lld",
-                           simple[i][1], (long long)want, (long long)have);
+            return tn_fail(err, TN_ECONFLICT,
+                           "Requirement failed: %s changed: expected %lld != %lld", simple[i][1],
+                           (long long)want, (long long)have);
         return 0;
     }
     return tn_fail(err, TN_EINPUT, "unknown requirement type \"%s\"", type);
@@ -179,7 +184,8 @@ static int check_requirements(json_t *root, json_t *reqs, struct tn_err *err)
     size_t i;
     json_t *r;
 
-    json_array_foreach(reqs, i, r) {
+    json_array_foreach(reqs, i, r)
+    {
         int rc = check_requirement(root, r, err);
         if (rc)
             return rc;
@@ -194,7 +200,8 @@ static int is_create(json_t *reqs, struct tn_err *err)
     json_t *r;
     int found = 0;
 
-    json_array_foreach(reqs, i, r) {
+    json_array_foreach(reqs, i, r)
+    {
         const char *type = json_string_value(json_object_get(r, "type"));
         if (type && strcmp(type, "assert-create") == 0)
             found = 1;
@@ -248,7 +255,8 @@ static int add_spec(json_t *root, json_t *u, struct apply_state *st, struct tn_e
         json_decref(spec);
         return tn_fail(err, TN_EINPUT, "add-spec needs a \"spec\" with \"fields\"");
     }
-    json_array_foreach(fields, i, f) {
+    json_array_foreach(fields, i, f)
+    {
         int64_t fid;
         if (tn_json_id(json_object_get(f, "field-id"), &fid)) {
             fid = ++last;
@@ -258,7 +266,8 @@ static int add_spec(json_t *root, json_t *u, struct apply_state *st, struct tn_e
             last = fid;
     }
     /* an equal spec is reused, as Java does */
-    json_array_foreach(specs, i, f) {
+    json_array_foreach(specs, i, f)
+    {
         if (json_equal(json_object_get(f, "fields"), fields)) {
             st->last_spec = (int)int_of(f, "spec-id", 0);
             json_decref(spec);
@@ -285,7 +294,8 @@ static int add_sort_order(json_t *root, json_t *u, struct apply_state *st, struc
         json_decref(order);
         return tn_fail(err, TN_EINPUT, "add-sort-order needs a \"sort-order\" with \"fields\"");
     }
-    json_array_foreach(orders, i, o) {
+    json_array_foreach(orders, i, o)
+    {
         if (json_equal(json_object_get(o, "fields"), fields)) {
             st->last_order = (int)int_of(o, "order-id", 0);
             json_decref(order);
@@ -323,8 +333,8 @@ static int add_snapshot(json_t *root, json_t *u, struct apply_state *st, struct 
     json_t *snap = json_object_get(u, "snapshot");
     json_t *snaps = array_of(root, "snapshots");
     int64_t id, ts, seq, last = int_of(root, "last-sequence-number", 0);
-    const char *op = json_string_value(json_object_get(json_object_get(snap, "summary"),
-                                                       "operation"));
+    const char *op =
+        json_string_value(json_object_get(json_object_get(snap, "summary"), "operation"));
     char key[32];
 
     if (!json_is_object(snap))
@@ -355,9 +365,9 @@ static int add_snapshot(json_t *root, json_t *u, struct apply_state *st, struct 
 
 static void snapshot_log_append(json_t *root, int64_t id, int64_t ts)
 {
-    json_array_append_new(array_of(root, "snapshot-log"),
-                          json_pack("{s:I, s:I}", "timestamp-ms", (json_int_t)ts, "snapshot-id",
-                                    (json_int_t)id));
+    json_array_append_new(
+        array_of(root, "snapshot-log"),
+        json_pack("{s:I, s:I}", "timestamp-ms", (json_int_t)ts, "snapshot-id", (json_int_t)id));
 }
 
 static int set_snapshot_ref(json_t *root, json_t *u, struct apply_state *st, struct tn_err *err)
@@ -414,7 +424,8 @@ static int remove_snapshots(json_t *root, json_t *u, struct tn_err *err)
 
     if (!json_is_array(ids))
         return tn_fail(err, TN_EINPUT, "remove-snapshots needs \"snapshot-ids\"");
-    json_array_foreach(ids, i, v) {
+    json_array_foreach(ids, i, v)
+    {
         int64_t id;
         const char *name;
         json_t *r, *tmp;
@@ -424,7 +435,8 @@ static int remove_snapshots(json_t *root, json_t *u, struct tn_err *err)
         remove_by_id(json_object_get(root, "statistics"), "snapshot-id", id);
         remove_by_id(json_object_get(root, "partition-statistics"), "snapshot-id", id);
         remove_by_id(log, "snapshot-id", id);
-        json_object_foreach_safe(refs, tmp, name, r) {
+        json_object_foreach_safe(refs, tmp, name, r)
+        {
             if (int_of(r, "snapshot-id", -1) == id)
                 remove_ref(root, name);
         }
@@ -445,8 +457,8 @@ static int set_statistics(json_t *root, json_t *u, const char *key, struct tn_er
     return 0;
 }
 
-static int remove_ids(json_t *root, json_t *u, const char *arg, const char *arr,
-                      const char *id_key, const char *current_key, struct tn_err *err)
+static int remove_ids(json_t *root, json_t *u, const char *arg, const char *arr, const char *id_key,
+                      const char *current_key, struct tn_err *err)
 {
     json_t *ids = json_object_get(u, arg);
     size_t i;
@@ -454,7 +466,8 @@ static int remove_ids(json_t *root, json_t *u, const char *arg, const char *arr,
 
     if (!json_is_array(ids))
         return tn_fail(err, TN_EINPUT, "needs \"%s\"", arg);
-    json_array_foreach(ids, i, v) {
+    json_array_foreach(ids, i, v)
+    {
         int64_t id;
         if (tn_json_id(v, &id))
             return tn_fail(err, TN_EINPUT, "\"%s\" must be integers", arg);
@@ -482,11 +495,12 @@ static int apply_update(json_t *root, json_t *u, struct apply_state *st, struct 
         if (need_int(u, "format-version", &v, action, err))
             return err->code;
         if (v < int_of(root, "format-version", 1))
-            return tn_fail(err, TN_EINPUT, "cannot downgrade format-version to %lld",
-                           (long long)v);
+            return tn_fail(err, TN_EINPUT, "cannot downgrade format-version to %lld", (long long)v);
         if (v > 2)
-            return tn_fail(err, TN_EINPUT, "format-version %lld is not supported (tarn writes "
-                           "v2)", (long long)v);
+            return tn_fail(err, TN_EINPUT,
+                           "format-version %lld is not supported (tarn writes "
+                           "v2)",
+                           (long long)v);
         json_object_set_new(root, "format-version", json_integer(v));
     } else if (strcmp(action, "add-schema") == 0) {
         return add_schema(root, u, st, err);
@@ -524,7 +538,8 @@ static int apply_update(json_t *root, json_t *u, struct apply_state *st, struct 
         const char *k;
         if (!json_is_object(json_object_get(u, "updates")))
             return tn_fail(err, TN_EINPUT, "set-properties needs an \"updates\" object");
-        json_object_foreach(json_object_get(u, "updates"), k, val) {
+        json_object_foreach(json_object_get(u, "updates"), k, val)
+        {
             if (!json_is_string(val))
                 return tn_fail(err, TN_EINPUT, "property \"%s\" must be a string", k);
             json_object_set(props, k, val);
@@ -534,7 +549,8 @@ static int apply_update(json_t *root, json_t *u, struct apply_state *st, struct 
         size_t i;
         if (!json_is_array(json_object_get(u, "removals")))
             return tn_fail(err, TN_EINPUT, "remove-properties needs a \"removals\" list");
-        json_array_foreach(json_object_get(u, "removals"), i, val) {
+        json_array_foreach(json_object_get(u, "removals"), i, val)
+        {
             if (json_is_string(val))
                 json_object_del(props, json_string_value(val));
         }
@@ -546,15 +562,14 @@ static int apply_update(json_t *root, json_t *u, struct apply_state *st, struct 
                strcmp(action, "remove-partition-statistics") == 0) {
         if (need_int(u, "snapshot-id", &v, action, err))
             return err->code;
-        remove_by_id(json_object_get(root, action[7] == 's' ? "statistics"
-                                                            : "partition-statistics"),
-                     "snapshot-id", v);
+        remove_by_id(
+            json_object_get(root, action[7] == 's' ? "statistics" : "partition-statistics"),
+            "snapshot-id", v);
     } else if (strcmp(action, "remove-partition-specs") == 0) {
         return remove_ids(root, u, "spec-ids", "partition-specs", "spec-id", "default-spec-id",
                           err);
     } else if (strcmp(action, "remove-schemas") == 0) {
-        return remove_ids(root, u, "schema-ids", "schemas", "schema-id", "current-schema-id",
-                          err);
+        return remove_ids(root, u, "schema-ids", "schemas", "schema-id", "current-schema-id", err);
     } else {
         return tn_fail(err, TN_EINPUT, "unknown or unsupported update action \"%s\"", action);
     }
@@ -571,7 +586,8 @@ static int apply_updates(json_t *root, json_t *updates, struct tn_err *err)
 
     if (updates && !json_is_array(updates))
         rc = tn_fail(err, TN_EINPUT, "\"updates\" must be an array");
-    json_array_foreach(updates, i, u) {
+    json_array_foreach(updates, i, u)
+    {
         if (rc)
             break;
         rc = apply_update(root, u, &st, err);
@@ -722,8 +738,8 @@ static int create_metadata(struct tn_warehouse *wh, const char *ns, const char *
         goto out;
     }
     if (loc && strncmp(loc, root_uri, strlen(root_uri)) != 0) {
-        rc = tn_fail(err, TN_EINPUT, "location %s is outside the warehouse %s; leave it out",
-                     loc, root_uri);
+        rc = tn_fail(err, TN_EINPUT, "location %s is outside the warehouse %s; leave it out", loc,
+                     root_uri);
         goto out;
     }
     location = loc ? tn_strdup(loc) : tn_asprintf("%s/%s/%s", root_uri, ns, name);
@@ -765,8 +781,8 @@ out:
 }
 
 /* Validate "root", write it as the first metadata file of ns.name and insert the catalog row. */
-static int create_from_root(struct tn_warehouse *wh, const char *ns, const char *name,
-                            json_t *root, struct tn_table **out, struct tn_err *err)
+static int create_from_root(struct tn_warehouse *wh, const char *ns, const char *name, json_t *root,
+                            struct tn_table **out, struct tn_err *err)
 {
     struct tn_metadata *m = NULL;
     char *meta_location = NULL, *text = NULL;
@@ -804,9 +820,8 @@ static int create_from_root(struct tn_warehouse *wh, const char *ns, const char 
     return rc;
 }
 
-int tn_table_rest_create(struct tn_warehouse *wh, const char *ns, const char *name,
-                         json_t *request, int stage, json_t **out_staged, struct tn_table **out,
-                         struct tn_err *err)
+int tn_table_rest_create(struct tn_warehouse *wh, const char *ns, const char *name, json_t *request,
+                         int stage, json_t **out_staged, struct tn_table **out, struct tn_err *err)
 {
     json_t *root = NULL;
     char *cur = NULL;
@@ -834,8 +849,8 @@ int tn_table_rest_create(struct tn_warehouse *wh, const char *ns, const char *na
 }
 
 /* An assert-create commit: a new table built from empty metadata by the updates. */
-static int commit_create(struct tn_warehouse *wh, const char *ns, const char *name,
-                         json_t *updates, struct tn_table **out, struct tn_err *err)
+static int commit_create(struct tn_warehouse *wh, const char *ns, const char *name, json_t *updates,
+                         struct tn_table **out, struct tn_err *err)
 {
     char *location = tn_asprintf("%s/%s/%s", tn_storage_root_uri(wh->storage), ns, name);
     char *cur = NULL;
@@ -854,10 +869,10 @@ static int commit_create(struct tn_warehouse *wh, const char *ns, const char *na
                      "s:{}, s:{}, s:[], s:[], s:[], s:[]}",
                      "format-version", 2, "table-uuid", uuid, "location", location,
                      "last-sequence-number", 0, "last-updated-ms", (json_int_t)tn_now_ms(),
-                     "last-column-id", 0, "current-schema-id", -1, "schemas",
-                     "default-spec-id", -1, "partition-specs", "last-partition-id", 999,
-                     "default-sort-order-id", -1, "sort-orders", "properties", "refs",
-                     "snapshots", "snapshot-log", "metadata-log", "statistics");
+                     "last-column-id", 0, "current-schema-id", -1, "schemas", "default-spec-id", -1,
+                     "partition-specs", "last-partition-id", 999, "default-sort-order-id", -1,
+                     "sort-orders", "properties", "refs", "snapshots", "snapshot-log",
+                     "metadata-log", "statistics");
     free(location);
     rc = apply_updates(root, updates, err);
     if (!rc && json_array_size(json_object_get(root, "partition-specs")) == 0) {
@@ -870,9 +885,9 @@ static int commit_create(struct tn_warehouse *wh, const char *ns, const char *na
                               json_pack("{s:i, s:[]}", "order-id", 0, "fields"));
         json_object_set_new(root, "default-sort-order-id", json_integer(0));
     }
-    if (!rc && strncmp(json_string_value(json_object_get(root, "location")),
-                       tn_storage_root_uri(wh->storage),
-                       strlen(tn_storage_root_uri(wh->storage))) != 0)
+    if (!rc &&
+        strncmp(json_string_value(json_object_get(root, "location")),
+                tn_storage_root_uri(wh->storage), strlen(tn_storage_root_uri(wh->storage))) != 0)
         rc = tn_fail(err, TN_EINPUT, "set-location: the location must be inside the warehouse");
     if (rc) {
         json_decref(root);
@@ -931,12 +946,11 @@ int tn_table_rest_commit_many(struct tn_warehouse *wh, const struct tn_rest_chan
                 break;
             if (p[i].next)
                 sw[nswap++] = (struct tn_catalog_swap){p[i].ns, p[i].name,
-                                                       p[i].base->metadata_location,
-                                                       p[i].location};
+                                                       p[i].base->metadata_location, p[i].location};
         }
         if (!rc && nswap)
-            rc = nswap == 1 ? tn_catalog_swap(wh->catalog, sw[0].ns, sw[0].table,
-                                              sw[0].expected, sw[0].new_location, err)
+            rc = nswap == 1 ? tn_catalog_swap(wh->catalog, sw[0].ns, sw[0].table, sw[0].expected,
+                                              sw[0].new_location, err)
                             : tn_catalog_swap_many(wh->catalog, sw, nswap, err);
         if (!rc)
             break;

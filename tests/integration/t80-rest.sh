@@ -154,7 +154,7 @@ append() { # append NEW_ID PARENT SEQ
 status_is "append commit" 200 post /v1/namespaces/acct/tables/logs "$(append $new "$cur" $((seq + 1)))"
 expect_eq "CommitTableResponse" "$(jv '[d["metadata"]["current-snapshot-id"], d["metadata"]["last-sequence-number"], d["metadata"]["refs"]["main"]["snapshot-id"], d["metadata"]["snapshot-log"][-1]["snapshot-id"], d["metadata"]["snapshot-log"][-1]["timestamp-ms"], d["metadata-location"].split("/")[-1][:5], len(d["metadata"]["metadata-log"]) > 0]')" \
     "[$new, $((seq + 1)), $new, $new, $now, \"00002\", true]"
-expect_eq "/query sees the REST snapshot" "$(csvq 'SELECT count(*) FROM "acct.logs$snapshots"'),$(csvq "SELECT count(*) FROM \"acct.logs\$snapshots\" WHERE snapshot_id = $new")" "2,1"
+expect_eq "/query sees the REST snapshot" "$(csvq 'SELECT count(*) FROM acct."logs$snapshots"'),$(csvq "SELECT count(*) FROM acct.\"logs\$snapshots\" WHERE snapshot_id = $new")" "2,1"
 expect_eq "/query reads the table at the new snapshot" "$(csvq 'SELECT count(*) FROM acct.logs')" "3"
 status_is "stale sequence number: 409" 409 post /v1/namespaces/acct/tables/logs "$(append $((new + 5)) $new $((seq + 1)))"
 expect_eq "... CommitFailedException" "$(jv 'd["error"]["type"]')" "CommitFailedException"
@@ -165,9 +165,9 @@ status_is "commit to a missing table: 404" 404 post /v1/namespaces/acct/tables/n
 
 #---- commit race: two commits on the same parent ----
 a=$((new + 10)); b=$((new + 20))
-post /v1/namespaces/acct/tables/logs "$(append $a $new $((seq + 2)))" >"$TMP/ra" &
-post /v1/namespaces/acct/tables/logs "$(append $b $new $((seq + 2)))" >"$TMP/rb" &
-wait %1 %2 2>/dev/null; wait
+post /v1/namespaces/acct/tables/logs "$(append $a $new $((seq + 2)))" >"$TMP/ra" & pa=$!
+post /v1/namespaces/acct/tables/logs "$(append $b $new $((seq + 2)))" >"$TMP/rb" & pb=$!
+wait "$pa" "$pb"
 expect_eq "race: one 200 and one 409" "$(sort "$TMP/ra" "$TMP/rb" | tr '\n' ' ')" "200 409 "
 status_is "load after race" 200 call GET /v1/namespaces/acct/tables/logs
 expect_eq "the winner is current" "$(jv "d['metadata']['current-snapshot-id'] in ($a, $b) and len(d['metadata']['snapshots']) == 3")" "true"

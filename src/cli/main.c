@@ -275,6 +275,7 @@ int main(int argc, char **argv)
         {"host", required_argument, NULL, OPT_SERVE},
         {"port", required_argument, NULL, OPT_SERVE},
         {"token", required_argument, NULL, OPT_SERVE},
+        {"client", required_argument, NULL, OPT_SERVE},
         {"no-auth", no_argument, NULL, OPT_SERVE},
         {"max-upload", required_argument, NULL, OPT_SERVE},
         {"query-timeout", required_argument, NULL, OPT_SERVE},

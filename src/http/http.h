@@ -24,6 +24,7 @@ struct tn_http_options {
     const char *host;    /* NULL: 127.0.0.1 */
     int port;            /* 0: 8000 */
     const char *token;   /* every request must carry "Authorization: Bearer <token>" */
+    const char *client;  /* "ID:SECRET": client credentials for the REST catalog's tokens */
     int no_auth;         /* allow a non-loopback host without a token */
     uint64_t max_upload; /* bytes in one upload; 0: 10 GiB */
     int query_timeout;   /* seconds a query may run; 0: 60 */

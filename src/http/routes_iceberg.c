@@ -91,19 +91,36 @@ static int token_state(const char *tok)
 
 static char expired_marker;
 
+/* Whether client credentials are good: the server's --client ID:SECRET, or any client id
+ * with the server's --token as its secret. */
+static int client_valid(const struct tn_http_options *o, const char *id, const char *secret)
+{
+    if (!secret)
+        return 0;
+    if (o->token && same_secret(secret, o->token))
+        return 1;
+    if (o->client && id) {
+        const char *colon = strchr(o->client, ':');
+        size_t n = (size_t)(colon - o->client);
+        return strlen(id) == n && strncmp(id, o->client, n) == 0 &&
+               same_secret(secret, colon + 1);
+    }
+    return 0;
+}
+
 int tn_route_iceberg_begin(struct tn_http_req *req, struct tn_err *err)
 {
     const char *h;
     int state;
 
-    if (!req->opt->token)
+    if (!req->opt->token && !req->opt->client)
         return 0;
     h = tn_http_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
     if (!h || strncasecmp(h, "Bearer ", 7) != 0)
         return tn_fail(err, TN_EAUTH,
                        "this catalog requires a token: send 'Authorization: Bearer <token>' (the "
                        "server's --token, or one from POST /iceberg/v1/oauth/tokens)");
-    if (same_secret(h + 7, req->opt->token))
+    if (req->opt->token && same_secret(h + 7, req->opt->token))
         return 0;
     state = token_state(h + 7);
     if (state == 1)
@@ -939,7 +956,7 @@ int tn_route_iceberg_token(struct tn_http_req *req, struct tn_http_reply *out, s
     char tok[65], empty[1] = "";
     int rc = 0;
 
-    if (!req->opt->token) {
+    if (!req->opt->token && !req->opt->client) {
         oauth_error(out, 400, "invalid_client",
                     "this server has no authentication configured: send no token");
         goto out;
@@ -971,12 +988,14 @@ int tn_route_iceberg_token(struct tn_http_req *req, struct tn_http_reply *out, s
     if (!grant) {
         oauth_error(out, 400, "invalid_request", "grant_type is required");
     } else if (strcmp(grant, "client_credentials") == 0) {
-        if (!secret || !same_secret(secret, req->opt->token)) {
+        if (!client_valid(req->opt, json_string_value(json_object_get(form, "client_id")),
+                          secret)) {
             oauth_error(out, 401, "invalid_client", "the client credentials are not valid");
             goto out;
         }
     } else if (strcmp(grant, "urn:ietf:params:oauth:grant-type:token-exchange") == 0) {
-        if (!subject || (!same_secret(subject, req->opt->token) && token_state(subject) != 1)) {
+        if (!subject || ((!req->opt->token || !same_secret(subject, req->opt->token)) &&
+                         token_state(subject) != 1)) {
             oauth_error(out, 401, "invalid_grant", "the subject token is not valid");
             goto out;
         }

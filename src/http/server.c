@@ -188,6 +188,10 @@ int tn_http_option_set(struct tn_http_options *o, const char *name, const char *
         o->host = value;
     } else if (strcmp(name, "token") == 0) {
         o->token = *value ? value : NULL;
+    } else if (strcmp(name, "client") == 0) {
+        if (*value && (!strchr(value, ':') || value[0] == ':' || !strchr(value, ':')[1]))
+            return tn_fail(err, TN_EINPUT, "--client takes ID:SECRET");
+        o->client = *value ? value : NULL;
     } else if (strcmp(name, "port") == 0) {
         if (tn_parse_i64(value, &n) || n < 1 || n > 65535)
             return tn_fail(err, TN_EINPUT, "--port must be a number from 1 to 65535");
@@ -212,6 +216,7 @@ int tn_http_options_env(struct tn_http_options *o, struct tn_err *err)
         {"TARN_HOST", "host"},
         {"TARN_PORT", "port"},
         {"TARN_TOKEN", "token"},
+        {"TARN_CLIENT", "client"},
         {"TARN_NO_AUTH", "no-auth"},
         {"TARN_MAX_UPLOAD", "max-upload"},
         {"TARN_QUERY_TIMEOUT", "query-timeout"},

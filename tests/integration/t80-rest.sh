@@ -244,5 +244,14 @@ fi
 sleep 2.2
 status_is "expired token: 419" 419 call GET /v1/namespaces -H "Authorization: Bearer $tok"
 status_is "made-up token: 401" 401 call GET /v1/namespaces -H 'Authorization: Bearer 0123'
+kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+
+# client credentials alone (--client ID:SECRET): tokens are issued only to that client
+start_server "$WH" --client trino:t0ps3cret || { bad "server with --client starts"; finish; exit 1; }
+status_is "--client: no token 401" 401 call GET /v1/namespaces
+status_is "--client: wrong client id 401" 401 call POST /v1/oauth/tokens -d 'grant_type=client_credentials&client_id=spark&client_secret=t0ps3cret'
+status_is "--client: its credentials get a token" 200 call POST /v1/oauth/tokens -d 'grant_type=client_credentials&client_id=trino&client_secret=t0ps3cret'
+tok=$(jv 'd["access_token"]')
+status_is "--client: the token works" 200 call GET /v1/namespaces -H "Authorization: Bearer $tok"
 
 finish

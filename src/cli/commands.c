@@ -186,7 +186,8 @@ static int local_sql(struct cli *c, const char *sql, enum cli_format f, const st
 {
     struct tn_warehouse *wh;
     struct tn_session *s = NULL;
-    struct tn_query_options qo = {.snapshot_id = cq ? cq->snapshot_id : -1, .as_of_ms = -1};
+    struct tn_query_options qo = {.snapshot_id = cq ? cq->snapshot_id : -1, .as_of_ms = -1,
+                                  .target_snapshot = -1, .branch = c->o.branch};
     char *resolved = NULL;
     int rc = cli_warehouse(c, &wh, err);
 

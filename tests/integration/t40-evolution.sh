@@ -76,8 +76,11 @@ check "create a branch at the current snapshot" "$TARN" branch ev audit
 check "ingest into the branch" "$TARN" ingest ev "$TMP/b.csv" --branch audit
 expect_eq "main does not see the branch's rows" "$(q 'SELECT count(*) FROM ev')" "3"
 expect_eq "the branch does" "$(q "SELECT count(*) FROM ev AT (VERSION => 'audit')")" "4"
+check "DELETE on the branch from the command line" "$TARN" sql "DELETE FROM ev WHERE id = 3" --branch audit
+expect_eq "the branch lost the row, main did not" \
+    "$(q "SELECT count(*) FROM ev AT (VERSION => 'audit') WHERE id = 3") $(q 'SELECT count(*) FROM ev WHERE id = 3')" "0 1"
 check "fast-forward main to the branch" "$TARN" fast-forward ev audit
-expect_eq "main now has the rows" "$(q 'SELECT count(*) FROM ev')" "4"
+expect_eq "main now has the branch's rows and its delete" "$(q 'SELECT count(*) FROM ev')" "2"
 check "a commit on main" "$TARN" ingest ev "$TMP/b.csv"
 check "branch at an old snapshot" "$TARN" branch ev stale "$s1"
 check_fails "fast-forward refused when main moved on" 4 "cannot fast-forward" "$TARN" fast-forward ev stale

@@ -276,6 +276,7 @@ int main(int argc, char **argv)
         {"port", required_argument, NULL, OPT_SERVE},
         {"token", required_argument, NULL, OPT_SERVE},
         {"client", required_argument, NULL, OPT_SERVE},
+        {"vend-credentials", no_argument, NULL, OPT_SERVE},
         {"no-auth", no_argument, NULL, OPT_SERVE},
         {"max-upload", required_argument, NULL, OPT_SERVE},
         {"query-timeout", required_argument, NULL, OPT_SERVE},

@@ -25,6 +25,7 @@ struct tn_http_options {
     int port;            /* 0: 8000 */
     const char *token;   /* every request must carry "Authorization: Bearer <token>" */
     const char *client;  /* "ID:SECRET": client credentials for the REST catalog's tokens */
+    int vend_credentials; /* REST loadTable hands out the server's S3 credentials */
     int no_auth;         /* allow a non-loopback host without a token */
     uint64_t max_upload; /* bytes in one upload; 0: 10 GiB */
     int query_timeout;   /* seconds a query may run; 0: 60 */

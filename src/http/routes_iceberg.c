@@ -571,20 +571,28 @@ static uint64_t fnv1a(const char *s, uint64_t h)
     return h;
 }
 
+/* The storage settings a client needs to read the table's files: the server's own S3
+ * endpoint, region and path style; its credentials only with --vend-credentials. */
 static json_t *s3_config(struct tn_http_req *req)
 {
     json_t *c = json_object();
-    const char *v;
+    const char *endpoint = NULL, *region = NULL, *v;
+    int path_style = 1;
 
-    if (!tn_storage_is_remote(req->wh->storage))
+    if (tn_storage_s3_settings(req->wh->storage, &endpoint, &region, &path_style))
         return c;
-    if ((v = getenv("TARN_S3_ENDPOINT")) != NULL && *v)
-        json_object_set_new(c, "s3.endpoint", json_string(v));
-    v = getenv("TARN_S3_REGION");
-    json_object_set_new(c, "s3.region", json_string(v && *v ? v : "us-east-1"));
-    v = getenv("TARN_S3_PATH_STYLE");
-    json_object_set_new(c, "s3.path-style-access",
-                        json_string(v && strcmp(v, "0") == 0 ? "false" : "true"));
+    if (endpoint)
+        json_object_set_new(c, "s3.endpoint", json_string(endpoint));
+    json_object_set_new(c, "s3.region", json_string(region ? region : "us-east-1"));
+    json_object_set_new(c, "s3.path-style-access", json_string(path_style ? "true" : "false"));
+    if (req->opt->vend_credentials) {
+        if ((v = getenv("AWS_ACCESS_KEY_ID")) != NULL)
+            json_object_set_new(c, "s3.access-key-id", json_string(v));
+        if ((v = getenv("AWS_SECRET_ACCESS_KEY")) != NULL)
+            json_object_set_new(c, "s3.secret-access-key", json_string(v));
+        if ((v = getenv("AWS_SESSION_TOKEN")) != NULL)
+            json_object_set_new(c, "s3.session-token", json_string(v));
+    }
     return c;
 }
 

@@ -178,6 +178,10 @@ int tn_http_option_set(struct tn_http_options *o, const char *name, const char *
     int64_t n;
     uint64_t size;
 
+    if (strcmp(name, "vend-credentials") == 0) {
+        o->vend_credentials = !value || !*value || strcmp(value, "0") != 0;
+        return 0;
+    }
     if (strcmp(name, "no-auth") == 0) {
         o->no_auth = !value || !*value || strcmp(value, "0") != 0;
         return 0;
@@ -217,6 +221,7 @@ int tn_http_options_env(struct tn_http_options *o, struct tn_err *err)
         {"TARN_PORT", "port"},
         {"TARN_TOKEN", "token"},
         {"TARN_CLIENT", "client"},
+        {"TARN_VEND_CREDENTIALS", "vend-credentials"},
         {"TARN_NO_AUTH", "no-auth"},
         {"TARN_MAX_UPLOAD", "max-upload"},
         {"TARN_QUERY_TIMEOUT", "query-timeout"},

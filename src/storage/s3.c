@@ -1800,3 +1800,17 @@ out:
     }
     return rc;
 }
+
+int tn_storage_s3_settings(const struct tn_storage *st, const char **endpoint,
+                           const char **region, int *path_style)
+{
+    const struct s3 *s;
+
+    if (!tn_storage_is_remote(st))
+        return -1;
+    s = st->impl;
+    *endpoint = s->endpoint;
+    *region = s->region;
+    *path_style = s->path_style;
+    return 0;
+}

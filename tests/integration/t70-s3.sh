@@ -191,6 +191,21 @@ else
     skip "the independent reader reads the table from S3" "no $INTEROP/node_modules (tests/run.sh installs it)"
 fi
 
+#---- the REST catalog hands clients the S3 settings given on the command line ----
+rport=$(shuf -i 20000-60999 -n 1)
+env -u TARN_S3_ENDPOINT "$TARN" serve --port "$rport" --s3-endpoint "$ENDPOINT" --s3-region us-east-1 \
+    2>"$TMP/rest.log" &
+rpid=$!
+for i in $(seq 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$rport/health" && break
+    sleep 0.1
+done
+curl -s "http://127.0.0.1:$rport/iceberg/v1/namespaces/default/tables/sales" >"$TMP/load.json"
+expect_eq "loadTable config carries the server's S3 endpoint, and no secret" \
+    "$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["config"]; print(c.get("s3.endpoint"), c.get("s3.path-style-access"), "s3.secret-access-key" in c)' "$TMP/load.json")" \
+    "$ENDPOINT true False"
+kill -TERM "$rpid" 2>/dev/null; wait "$rpid" 2>/dev/null
+
 #---- the storage calls themselves: list with pagination, batch delete, ranged GET ----
 UNIT=$(dirname "$TARN")/unit_tests
 if [ -x "$UNIT" ]; then

@@ -5,54 +5,7 @@
 . "$(dirname "$0")/../integration/lib.sh"
 node_ok() { [ -d "$INTEROP/node_modules" ]; }
 if ! node_ok; then
-    bad "interop checkers are not installed in $INTEROP"; # an evolved table reads the same in the independent reader: renamed and added columns by id
-check "rename a column" "$TARN" sql "ALTER TABLE fruit RENAME COLUMN name TO label"
-check "add a column" "$TARN" sql "ALTER TABLE fruit ADD COLUMN note VARCHAR"
-check "insert after the changes" "$TARN" sql "INSERT INTO fruit (id, label, note) VALUES (5, 'elder', 'new')"
-node "$INTEROP/iceberg-read.mjs" "$TD" --rows-only >"$TMP/evolved.jsonl" 2>"$TMP/evolved.err"
-expect_eq "icebird reads old rows through the renamed column" \
-    "$(grep -o '"label":"[a-z]*"' "$TMP/evolved.jsonl" | sort | tr '\n' ' ')" \
-    '"label":"apple" "label":"banana" "label":"cherry" "label":"date" "label":"elder" '
-expect_eq "icebird sees the added column (null in old files)" \
-    "$(grep -c '"note":"new"' "$TMP/evolved.jsonl") $(grep -c '"id"' "$TMP/evolved.jsonl")" "1 5"
-expect_eq "tarn reads the same rows" "$(q 'SELECT string_agg(label, $$ $$ ORDER BY label) FROM fruit')" \
-    "apple banana cherry date elder"
-
-# a partitioned table (hidden partitioning: day, bucket, identity) reads the same in icebird
-cat >"$TMP/events.csv" <<'CSV'
-id,region,ts
-1,eu,2024-01-01 10:00:00
-2,us,2024-01-01 11:00:00
-3,eu,2024-01-02 09:00:00
-4,us,2024-01-03 08:00:00
-CSV
-check "ingest with --partition-by" "$TARN" ingest events "$TMP/events.csv" --partition-by 'day(ts), bucket(4, id), region'
-expect_eq "one data file per partition" "$(q 'SELECT count(*) FROM "events$files"')" "4"
-node "$INTEROP/iceberg-read.mjs" "$WH/default/events" --rows-only >"$TMP/events.jsonl" 2>&1
-expect_eq "icebird reads every row of the partitioned table" \
-    "$(grep -o '"id":[0-9]*' "$TMP/events.jsonl" | sort | tr '\n' ' ')" '"id":1 "id":2 "id":3 "id":4 '
-man=$(ls "$WH"/default/events/metadata/*-m0.avro | head -1)
-node "$INTEROP/avro-dump.mjs" "$man" >"$TMP/pman.json" 2>&1
-expect_eq "manifest partition tuples: day as days, Iceberg's bucket, identity" \
-    "$(grep -o '"partition":{[^}]*}' "$TMP/pman.json" | sort | tr '\n' ' ')" \
-    '"partition":{"ts_day":19723,"id_bucket":0,"region":"eu"} "partition":{"ts_day":19723,"id_bucket":0,"region":"us"} "partition":{"ts_day":19724,"id_bucket":3,"region":"eu"} "partition":{"ts_day":19725,"id_bucket":2,"region":"us"} '
-expect_eq "a filter on the source column reads right" "$(q "SELECT string_agg(id::VARCHAR, ' ' ORDER BY id) FROM events WHERE ts >= '2024-01-02'")" "3 4"
-
-# after a DELETE the reader applies tarn's position-delete file
-check "delete rows" "$TARN" sql "DELETE FROM fruit WHERE id IN (2, 4)"
-node "$INTEROP/iceberg-read.mjs" "$TD" --rows-only >"$TMP/deleted.jsonl" 2>&1
-expect_eq "icebird applies tarn's position deletes" \
-    "$(grep -o '"id":[0-9]*' "$TMP/deleted.jsonl" | sort | tr '\n' ' ')" '"id":1 "id":3 "id":5 '
-del=$(ls "$TD"/data/*-deletes.parquet 2>/dev/null | head -1)
-if [ -n "$del" ]; then
-    node "$INTEROP/parquet-dump.mjs" "$del" >"$TMP/del.txt" 2>&1
-    grep -q '"field_id": *2147483546' "$TMP/del.txt" && grep -q '"field_id": *2147483545' "$TMP/del.txt" &&
-        ok "delete file columns carry the reserved ids file_path 2147483546, pos 2147483545" ||
-        bad "delete file columns carry the reserved ids"
-else
-    bad "a position-delete file was written"
-fi
-finish; exit 1
+    bad "interop checkers are not installed in $INTEROP"; finish; exit 1
 fi
 
 cat >"$TMP/a.csv" <<'CSV'

@@ -14,7 +14,46 @@ T=$(basename "$0" .sh)
 PASS=0
 FAIL=0
 SKIP=0
-trap 'rm -rf "$TMP"' EXIT
+SERVER_PID=
+SERVER_PIDS=()
+BASE=
+
+# On exit: stop every server start_server started, remove the temporary files.
+cleanup() {
+    for p in "${SERVER_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${SERVER_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# port_free PORT: nothing listens there.
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# start_server WAREHOUSE [serve options...]: start tarn serve on a free loopback port and wait
+# until /health answers (at most ~20 s; 401 counts, for servers with a token); sets SERVER_PID
+# and BASE. Retries on another port if the bind fails.
+start_server() {
+    local wh=$1; shift
+    local port tries i code
+    for tries in 1 2 3 4 5; do
+        port=$(shuf -i 20000-60999 -n 1)
+        port_free "$port" || continue
+        "$TARN" serve --warehouse "$wh" --port "$port" "$@" 2>>"$TMP/server.log" &
+        SERVER_PID=$!
+        SERVER_PIDS+=("$SERVER_PID")
+        BASE="http://127.0.0.1:$port"
+        for i in $(seq 200); do
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/health")
+            if [ "$code" = 200 ] || [ "$code" = 401 ]; then return 0; fi
+            sleep 0.1
+        done
+        kill -TERM "$SERVER_PID" 2>/dev/null
+        wait "$SERVER_PID" 2>/dev/null
+    done
+    echo "cannot start tarn serve; its log:"; tail -5 "$TMP/server.log"
+    return 1
+}
 
 ok() { PASS=$((PASS + 1)); echo "ok   $T: $1"; }
 bad() { FAIL=$((FAIL + 1)); echo "FAIL $T: $1"; }

@@ -5,45 +5,6 @@
 # ingests and a graceful stop on SIGTERM. JSON answers are read with python3.
 . "$(dirname "$0")/lib.sh"
 
-SERVER_PID=
-SERVER_PIDS=()
-BASE=
-cleanup() {
-    for p in "${SERVER_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${SERVER_PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-# port_free PORT: nothing listens there.
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# start_server WAREHOUSE [serve options...]: start tarn serve on a free port, wait until /health
-# answers (at most ~20 s); sets SERVER_PID and BASE. Retries on another port if the bind fails.
-start_server() {
-    local wh=$1; shift
-    local port tries
-    for tries in 1 2 3 4 5; do
-        port=$(shuf -i 20000-60999 -n 1)
-        port_free "$port" || continue
-        "$TARN" serve --warehouse "$wh" --port "$port" "$@" 2>>"$TMP/server.log" &
-        SERVER_PID=$!
-        SERVER_PIDS+=("$SERVER_PID")
-        BASE="http://127.0.0.1:$port"
-        local i
-        for i in $(seq 200); do
-            if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
-            code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/health")
-            if [ "$code" = 200 ] || [ "$code" = 401 ]; then return 0; fi
-            sleep 0.1
-        done
-        kill -TERM "$SERVER_PID" 2>/dev/null
-        wait "$SERVER_PID" 2>/dev/null
-    done
-    echo "cannot start tarn serve; its log:"; tail -5 "$TMP/server.log"
-    return 1
-}
-
 # stop_server: SIGTERM, then the exit status.
 stop_server() {
     kill -TERM "$SERVER_PID"

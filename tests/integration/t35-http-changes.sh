@@ -6,37 +6,6 @@
 # reader after a DELETE. JSON answers are read with python3.
 . "$(dirname "$0")/lib.sh"
 
-SERVER_PID=
-BASE=
-cleanup() {
-    [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-start_server() {
-    local port tries i code
-    for tries in 1 2 3 4 5; do
-        port=$(shuf -i 20000-60999 -n 1)
-        port_free "$port" || continue
-        "$TARN" serve --warehouse "$WH" --port "$port" 2>>"$TMP/server.log" &
-        SERVER_PID=$!
-        BASE="http://127.0.0.1:$port"
-        for i in $(seq 200); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
-            code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/health")
-            [ "$code" = 200 ] && return 0
-            sleep 0.1
-        done
-        kill -TERM "$SERVER_PID" 2>/dev/null
-        wait "$SERVER_PID" 2>/dev/null
-    done
-    echo "cannot start tarn serve; its log:"; tail -5 "$TMP/server.log"
-    return 1
-}
-
 # call METHOD PATH [curl options...]: body to $TMP/body, status printed.
 call() {
     local method=$1 path=$2; shift 2
@@ -92,7 +61,7 @@ current() {
 # ingest TABLE QUERY CSV: POST /ingest/TABLE?QUERY with a CSV body; status printed.
 ingest() { call POST "/ingest/$1${2:+?$2}" -H 'Content-Type: text/csv' --data-binary "$3"; }
 
-start_server || { bad "server starts"; finish; exit 1; }
+start_server "$WH" || { bad "server starts"; finish; exit 1; }
 ok "server starts"
 
 #---- schema evolution ----

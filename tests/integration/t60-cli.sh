@@ -5,12 +5,6 @@
 # trap); errors give the right exit status and one line on stderr.
 . "$(dirname "$0")/lib.sh"
 
-SERVER_PID=
-cleanup() {
-    [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
 export TARN_PROGRESS=0
 
 # one_line DESC EXIT_CODE MESSAGE_PART CMD...: check_fails, and stderr is exactly one line.
@@ -151,25 +145,9 @@ check "--help" "$TARN" --help
 expect_eq "--version" "$("$TARN" --version)" "tarn 0.1.0"
 
 #---- remote mode ----
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 RWH=$TMP/remote-wh
-BASE=
-for try in 1 2 3 4 5; do
-    port=$(shuf -i 20000-60999 -n 1)
-    port_free "$port" || continue
-    "$TARN" serve --warehouse "$RWH" --port "$port" --token s3cret 2>>"$TMP/server.log" &
-    SERVER_PID=$!
-    for i in $(seq 200); do
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health")
-        if [ "$code" = 200 ] || [ "$code" = 401 ]; then BASE=http://127.0.0.1:$port; break; fi
-        sleep 0.1
-    done
-    [ -n "$BASE" ] && break
-    kill -TERM "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
-done
-if [ -z "$BASE" ]; then
-    bad "tarn serve did not start"; tail -5 "$TMP/server.log"
+if ! start_server "$RWH" --token s3cret; then
+    bad "tarn serve did not start"
     finish; exit
 fi
 R=(--remote "$BASE" --token s3cret)
@@ -233,7 +211,7 @@ one_line "remote: bad name checked before sending" 2 "invalid table name" "$TARN
 one_line "remote: missing file" 2 "cannot open" "$TARN" ingest fruit "$TMP/none.csv" "${R[@]}"
 one_line "remote: not a URL" 2 "--remote takes the server's URL" "$TARN" tables --remote "127.0.0.1:1"
 one_line "remote: serve refuses --remote" 2 "leave out --remote" "$TARN" serve "${R[@]}"
-kill -TERM "$SERVER_PID"; wait "$SERVER_PID"; SERVER_PID=
+kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
 one_line "remote: server down" 5 "cannot reach the tarn server" "$TARN" tables "${R[@]}"
 one_line "remote shell: server down" 5 "cannot reach the tarn server" "$TARN" shell "${R[@]}"
 finish

@@ -6,40 +6,6 @@
 # with curl and checked field by field; finally OAuth tokens with --token.
 . "$(dirname "$0")/lib.sh"
 
-SERVER_PIDS=()
-cleanup() {
-    for p in "${SERVER_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${SERVER_PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# start_server WAREHOUSE [serve options...]: sets SERVER_PID and BASE (see t30-http.sh).
-start_server() {
-    local wh=$1; shift
-    local port tries i code
-    for tries in 1 2 3 4 5; do
-        port=$(shuf -i 20000-60999 -n 1)
-        port_free "$port" || continue
-        "$TARN" serve --warehouse "$wh" --port "$port" "$@" 2>>"$TMP/server.log" &
-        SERVER_PID=$!
-        SERVER_PIDS+=("$SERVER_PID")
-        BASE="http://127.0.0.1:$port"
-        for i in $(seq 200); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
-            code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/health")
-            if [ "$code" = 200 ] || [ "$code" = 401 ]; then return 0; fi
-            sleep 0.1
-        done
-        kill -TERM "$SERVER_PID" 2>/dev/null
-        wait "$SERVER_PID" 2>/dev/null
-    done
-    echo "cannot start tarn serve"; tail -5 "$TMP/server.log"
-    return 1
-}
-
 # call METHOD PATH [curl options...]: body to $TMP/body, status printed. Paths are under /iceberg.
 call() {
     local method=$1 path=$2; shift 2

@@ -597,6 +597,32 @@ static int read_len(struct dec *d, const char *what, size_t *out)
     return 0;
 }
 
+/* The count that opens a block of an array, map or the header's metadata: a negative count is
+ * followed by the block's byte size, which we do not need. Each item takes at least
+ * "min_item" bytes (0: no bound), so a count the bytes left cannot hold is rejected up front.
+ * A count of 0 ends the series. */
+static int read_block_count(struct dec *d, const char *block, const char *items, size_t min_item,
+                            int64_t *count)
+{
+    int rc = read_long(d, count);
+
+    if (rc)
+        return rc;
+    if (*count < 0) {
+        size_t skip;
+        if (*count == INT64_MIN)
+            return dec_fail(d, TN_EINPUT, "invalid item count in %s", block);
+        *count = -*count;
+        rc = read_len(d, block, &skip);
+        if (rc)
+            return rc;
+    }
+    if (min_item && (uint64_t)*count > left(d) / min_item)
+        return dec_fail(d, TN_EINPUT, "%lld %s cannot fit in the %zu bytes left",
+                        (long long)*count, items, left(d));
+    return 0;
+}
+
 /* Take "n" times "per" value nodes from the budget. */
 static int take_values(struct dec *d, int64_t n, int64_t per)
 {
@@ -625,27 +651,11 @@ static int decode_blocks(struct dec *d, const struct snode *s, struct tn_avro_va
         int64_t count;
         size_t total;
 
-        rc = read_long(d, &count);
+        rc = read_block_count(d, "array block", "items", min, &count);
         if (rc)
             goto out;
         if (!count)
             break;
-        if (count < 0) {
-            size_t skip;
-            if (count == INT64_MIN) {
-                rc = dec_fail(d, TN_EINPUT, "invalid item count");
-                goto out;
-            }
-            count = -count;
-            rc = read_len(d, "array block", &skip);
-            if (rc)
-                goto out;
-        }
-        if (min && (uint64_t)count > left(d) / min) {
-            rc = dec_fail(d, TN_EINPUT, "%lld items cannot fit in the %zu bytes left",
-                          (long long)count, left(d));
-            goto out;
-        }
         rc = take_values(d, count, (int64_t)per);
         if (rc)
             goto out;
@@ -990,27 +1000,11 @@ static int read_header(struct dec *d, struct file_priv *fp, unsigned char sync[S
     for (;;) {
         int64_t count;
 
-        rc = read_long(d, &count);
+        rc = read_block_count(d, "metadata block", "metadata entries", 2, &count);
         if (rc)
             goto out;
         if (!count)
             break;
-        if (count < 0) {
-            size_t skip;
-            if (count == INT64_MIN) {
-                rc = dec_fail(d, TN_EINPUT, "invalid metadata count");
-                goto out;
-            }
-            count = -count;
-            rc = read_len(d, "metadata block", &skip);
-            if (rc)
-                goto out;
-        }
-        if ((uint64_t)count > left(d) / 2) {
-            rc = dec_fail(d, TN_EINPUT, "%lld metadata entries cannot fit in the %zu bytes left",
-                          (long long)count, left(d));
-            goto out;
-        }
         if (n + (size_t)count > cap) {
             cap = n + (size_t)count;
             entries = tn_realloc(entries, cap * sizeof(*entries));

@@ -67,6 +67,12 @@ static json_t *json_content(json_t *schema)
     return json_pack("{s:{s:o}}", "application/json", "schema", schema);
 }
 
+/* A required request body with the given content map. */
+static json_t *required_body(json_t *content)
+{
+    return json_pack("{s:b, s:o}", "required", 1, "content", content);
+}
+
 /* An operation with its success response and the listed error statuses. */
 static json_t *operation(const char *tag, const char *summary, const char *description,
                          json_t *params, json_t *body, json_t *ok_content, const int *errors)
@@ -109,11 +115,10 @@ static json_t *table_param(void)
 /* A POST route of routes_changes.c: {table} in the path, a JSON object body. */
 static json_t *change_op(const char *summary, const char *description, const int *errors)
 {
-    return json_pack(
-        "{s:o}", "post",
-        operation("changes", summary, description, json_pack("[o]", table_param()),
-                  json_pack("{s:b, s:o}", "required", 1, "content", json_content(type("object"))),
-                  json_content(type("object")), errors));
+    return json_pack("{s:o}", "post",
+                     operation("changes", summary, description, json_pack("[o]", table_param()),
+                               required_body(json_content(type("object"))),
+                               json_content(type("object")), errors));
 }
 
 static json_t *schemas(void)
@@ -262,8 +267,8 @@ static json_t *openapi(const char *version)
                             "The body is the file (raw, or multipart/form-data field 'file'). "
                             "Creates the table from the inferred schema when it is absent; one "
                             "atomic commit.",
-                            iparams, json_pack("{s:b, s:o}", "required", 1, "content", upload),
-                            json_content(ref("IngestResult")), e_ingest)));
+                            iparams, required_body(upload), json_content(ref("IngestResult")),
+                            e_ingest)));
     json_object_set_new(
         paths, "/query",
         json_pack("{s:o, s:o}", "get",
@@ -274,8 +279,7 @@ static json_t *openapi(const char *version)
                   "post",
                   operation("query", "Run a query given as JSON",
                             "Like GET /query, with the parameters in a JSON body.", NULL,
-                            json_pack("{s:b, s:o}", "required", 1, "content",
-                                      json_content(ref("QueryRequest"))),
+                            required_body(json_content(ref("QueryRequest"))),
                             json_content(ref("QueryResult")), e_query)));
     json_object_set_new(
         paths, "/tables",
@@ -290,8 +294,7 @@ static json_t *openapi(const char *version)
                   "post",
                   operation("tables", "Create a table with an explicit schema",
                             "Field ids are assigned by the server.", NULL,
-                            json_pack("{s:b, s:o}", "required", 1, "content",
-                                      json_content(ref("CreateTableRequest"))),
+                            required_body(json_content(ref("CreateTableRequest"))),
                             json_content(ref("Table")), e_create)));
     json_object_set_new(
         paths, "/tables/register",
@@ -299,9 +302,7 @@ static json_t *openapi(const char *version)
                   operation("tables", "Register an existing Iceberg table",
                             "Adopts the table whose current metadata file is metadata_location "
                             "(inside the warehouse); path_map rewrites location prefixes.",
-                            NULL,
-                            json_pack("{s:b, s:o}", "required", 1, "content",
-                                      json_content(ref("RegisterTableRequest"))),
+                            NULL, required_body(json_content(ref("RegisterTableRequest"))),
                             json_content(ref("Table")), e_create)));
     json_object_set_new(
         paths, "/tables/{table}",

@@ -43,13 +43,8 @@ $(BUILD)/tarn: $(BUILD)/src/cli/main.o $(BUILD)/libtarn.a
 $(BUILD)/unit_tests: $(UNIT_OBJ) $(BUILD)/libtarn.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
 
-$(BUILD)/bench-commit: $(BUILD)/bench/commit.o $(BUILD)/libtarn.a
-	$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
-
-$(BUILD)/bench-history: $(BUILD)/bench/history.o $(BUILD)/libtarn.a
-	$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
-
-$(BUILD)/bench-upsert: $(BUILD)/bench/upsert.o $(BUILD)/libtarn.a
+# bench/commit, bench/history and bench/upsert: C benchmarks on a scratch warehouse
+$(BUILD)/bench-%: $(BUILD)/bench/%.o $(BUILD)/bench/scratch.o $(BUILD)/libtarn.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
 
 test-unit: $(BUILD)/unit_tests

@@ -7,13 +7,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "table/table.h"
+#include "scratch.h"
 
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 500;
     char dir[] = "/tmp/tarn-bench-commit-XXXXXX";
-    struct tn_warehouse_options wo = {0};
     struct tn_warehouse *wh = NULL;
     struct tn_session *s = NULL;
     struct tn_err err = {0};
@@ -21,15 +20,13 @@ int main(int argc, char **argv)
     double t0, tlast;
     int step = n / 10 > 0 ? n / 10 : 1;
 
-    if (!mkdtemp(dir))
-        return 1;
-    wo.warehouse = dir;
     schema = json_loads("{\"type\":\"struct\",\"schema-id\":0,\"fields\":[{\"id\":1,\"name\":\"id\","
                         "\"required\":false,\"type\":\"long\"},{\"id\":2,\"name\":\"name\","
                         "\"required\":false,\"type\":\"string\"}]}",
                         0, NULL);
-    if (tn_warehouse_open(&wo, &wh, &err) || tn_session_open(wh->engine, &s, &err) ||
-        tn_table_create(wh, "default", "bench", schema, NULL, NULL, &err)) {
+    if (scratch_open(dir, &wh, &s))
+        return 1;
+    if (tn_table_create(wh, "default", "bench", schema, NULL, NULL, &err)) {
         fprintf(stderr, "bench: %s\n", err.msg);
         return 1;
     }
@@ -78,13 +75,6 @@ int main(int argc, char **argv)
         tn_table_free(t);
     }
     json_decref(schema);
-    tn_session_close(s);
-    tn_warehouse_close(wh);
-    {
-        char *cmd = tn_asprintf("rm -rf '%s'", dir);
-        if (system(cmd)) /* checksrc: allow system */
-            fprintf(stderr, "bench: could not remove %s\n", dir);
-        free(cmd);
-    }
+    scratch_close(dir, wh, s);
     return 0;
 }

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "table/table.h"
+#include "scratch.h"
 
 static long peak_rss_kb(void)
 {
@@ -57,7 +57,6 @@ int main(int argc, char **argv)
     long n = argc > 1 ? strtol(argv[1], NULL, 10) : 10000000;
     long m = argc > 2 ? strtol(argv[2], NULL, 10) : 1000000;
     char dir[] = "/tmp/tarn-bench-upsert-XXXXXX";
-    struct tn_warehouse_options wo = {0};
     struct tn_warehouse *wh = NULL;
     struct tn_session *s = NULL;
     struct tn_err err = {0};
@@ -67,13 +66,8 @@ int main(int argc, char **argv)
     char sql[512];
     double t0;
 
-    if (!mkdtemp(dir))
+    if (scratch_open(dir, &wh, &s))
         return 1;
-    wo.warehouse = dir;
-    if (tn_warehouse_open(&wo, &wh, &err) || tn_session_open(wh->engine, &s, &err)) {
-        fprintf(stderr, "bench: %s\n", err.msg);
-        return 1;
-    }
     t0 = tn_monotonic_s();
     snprintf(sql, sizeof(sql),
              "SELECT range AS id, 'name-' || range AS name, range * 0.5 AS amount, "
@@ -113,13 +107,6 @@ int main(int argc, char **argv)
            (long long)dr.rows_affected, tn_monotonic_s() - t0);
     files_of_last_snapshot(wh, "delete");
     printf("peak RSS: %.0f MiB (goal < 2048)\n", peak_rss_kb() / 1024.0);
-    tn_session_close(s);
-    tn_warehouse_close(wh);
-    {
-        char *cmd = tn_asprintf("rm -rf '%s'", dir);
-        if (system(cmd)) /* checksrc: allow system */
-            fprintf(stderr, "bench: could not remove %s\n", dir);
-        free(cmd);
-    }
+    scratch_close(dir, wh, s);
     return 0;
 }

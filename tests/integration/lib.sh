@@ -88,6 +88,49 @@ expect_eq() {
 # q SQL [options]: run a query, print CSV without the header line.
 q() { "$TARN" sql "$1" --format csv "${@:2}" 2>&1 | tail -n +2; }
 
+#---- HTTP: for the tests that drive `tarn serve` (BASE set by start_server) ----
+
+# call METHOD PATH [curl options...]: the body goes to $TMP/body, the status is printed.
+# PATH is under $BASE$API_PREFIX (t80 sets API_PREFIX=/iceberg).
+call() {
+    local method=$1 path=$2; shift 2
+    curl -s -o "$TMP/body" -w '%{http_code}' -X "$method" "$@" "$BASE${API_PREFIX:-}$path"
+}
+
+# post PATH JSON [curl options...]: POST a JSON body; status printed.
+post() {
+    local path=$1 body=$2; shift 2
+    call POST "$path" -H 'Content-Type: application/json' --data-binary "$body" "$@"
+}
+
+# expect_status DESC WANT GOT: and show the start of the body when the status differs.
+expect_status() {
+    if [ "$3" = "$2" ]; then ok "$1"; else
+        bad "$1 (status $3, wanted $2)"; head -c 400 "$TMP/body" | sed 's/^/    /'; echo
+    fi
+}
+
+# status_is DESC WANT COMMAND...: COMMAND (call, post, ...) prints the status.
+status_is() {
+    local desc=$1 want=$2; shift 2
+    expect_status "$desc" "$want" "$("$@")"
+}
+
+# jv EXPR [FILE]: a Python expression over the JSON document d (default: the last body).
+jv() {
+    python3 -c 'import json, sys
+d = json.load(open(sys.argv[2]))
+v = eval(sys.argv[1])
+print(json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list, bool)) or v is None else v)' \
+        "$1" "${2:-$TMP/body}" 2>&1
+}
+
+# csvq SQL: the CSV rows of GET /query without the header line; $TMP/body is left alone.
+csvq() {
+    curl -s -o "$TMP/qbody" -G "$BASE/query" --data-urlencode "sql=$1" -d format=csv
+    tail -n +2 "$TMP/qbody"
+}
+
 finish() {
     echo "$PASS passed, $FAIL failed, $SKIP skipped"
     [ "$FAIL" -eq 0 ]

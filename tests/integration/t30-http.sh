@@ -11,41 +11,11 @@ stop_server() {
     wait "$SERVER_PID"
 }
 
-# call METHOD PATH [curl options...]: the response body goes to $TMP/body, the status is printed.
-call() {
-    local method=$1 path=$2; shift 2
-    curl -s -o "$TMP/body" -w '%{http_code}' -X "$method" "$@" "$BASE$path"
-}
-
-# status_is DESC EXPECTED METHOD PATH [curl options...]
-status_is() {
-    local desc=$1 want=$2; shift 2
-    local got
-    got=$(call "$@")
-    if [ "$got" = "$want" ]; then
-        ok "$desc"
-    else
-        bad "$desc (status $got, wanted $want)"; head -c 400 "$TMP/body" | sed 's/^/    /'; echo
-    fi
-}
-
-# jv EXPR [FILE]: a Python expression over the JSON document d (default: the last body).
-jv() {
-    python3 -c 'import json, sys
-d = json.load(open(sys.argv[2]))
-v = eval(sys.argv[1])
-print(json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list, bool)) or v is None else v)' \
-        "$1" "${2:-$TMP/body}" 2>&1
-}
-
 # query SQL [curl -d options...]: GET /query with the SQL URL-encoded; body in $TMP/body.
 query() {
     local sql=$1; shift
     curl -s -o "$TMP/body" -w '%{http_code}' -G "$BASE/query" --data-urlencode "sql=$sql" "$@"
 }
-
-# csvq SQL: the CSV result of a query, without the header line.
-csvq() { query "$1" -d format=csv >/dev/null; tail -n +2 "$TMP/body"; }
 
 snapshots() { call GET "/tables/$1/snapshots" >/dev/null; jv 'len(d["snapshots"])'; }
 
@@ -55,18 +25,18 @@ start_server "$WH" || { bad "server starts"; finish; exit 1; }
 ok "server starts and answers /health"
 
 #---- health, docs, metrics ----
-status_is "GET /health" 200 GET /health
+status_is "GET /health" 200 call GET /health
 expect_eq "health body" "$(jv 'd["status"]')" "ok"
 expect_eq "health has a version" "$(jv '"version" in d')" "true"
-status_is "GET /openapi.json" 200 GET /openapi.json
+status_is "GET /openapi.json" 200 call GET /openapi.json
 expect_eq "openapi lists the routes" \
     "$(jv 'all(p in d["paths"] for p in ["/health", "/query", "/ingest/{table}", "/tables", "/tables/{table}", "/tables/{table}/snapshots", "/tables/register", "/metrics"])')" "true"
 expect_eq "openapi describes the error body" "$(jv '"Error" in d["components"]["schemas"]')" "true"
-status_is "GET /docs" 200 GET /docs
+status_is "GET /docs" 200 call GET /docs
 check "docs is an HTML page that loads openapi.json" grep -q "openapi.json" "$TMP/body"
-status_is "unknown path is 404" 404 GET /nope
+status_is "unknown path is 404" 404 call GET /nope
 expect_eq "404 body has SPEC's shape" "$(jv '[d["error"]["code"], d["error"]["type"]]')" '[404, "NotFoundException"]'
-status_is "wrong method is 405" 405 PUT /tables
+status_is "wrong method is 405" 405 call PUT /tables
 
 #---- ingest: raw CSV, then every query format ----
 cat >"$F/sales.csv" <<'CSV'
@@ -75,7 +45,7 @@ id,Name,price,day
 2,"banana, ripe",0.25,2024-01-02
 3,,2.75,2024-01-03
 CSV
-status_is "ingest raw CSV" 200 POST /ingest/sales -H 'Content-Type: text/csv' --data-binary @"$F/sales.csv"
+status_is "ingest raw CSV" 200 call POST /ingest/sales -H 'Content-Type: text/csv' --data-binary @"$F/sales.csv"
 expect_eq "ingest response" "$(jv '[d["table"], d["created"], d["rows_added"], d["rows_updated"], d["rows_deleted"], d["files_added"], d["schema_changes"]]')" \
     '["default.sales", true, 3, 0, 0, 1, []]'
 expect_eq "ingest maps original column names" "$(jv 'd["column_names"]["Name"]')" "name"
@@ -100,19 +70,19 @@ code=$(curl -s -o "$F/out.parquet" -w '%{http_code} %{content_type}' -G "$BASE/q
     --data-urlencode "sql=SELECT * FROM sales ORDER BY id" -d format=parquet)
 expect_eq "parquet format" "$code" "200 application/vnd.apache.parquet"
 expect_eq "parquet file has the magic" "$(head -c 4 "$F/out.parquet")" "PAR1"
-status_is "the parquet result ingests back" 200 POST /ingest/sales_copy --data-binary @"$F/out.parquet"
+status_is "the parquet result ingests back" 200 call POST /ingest/sales_copy --data-binary @"$F/out.parquet"
 expect_eq "parquet round trip" "$(csvq 'SELECT count(*), sum(id), min(name) FROM sales_copy')" "3,6,apple"
-status_is "format=arrow is refused for now" 400 GET "/query?sql=SELECT%201&format=arrow"
-status_is "unknown format" 400 GET "/query?sql=SELECT%201&format=xml"
-status_is "POST /query" 200 POST /query -H 'Content-Type: application/json' \
+status_is "format=arrow is refused for now" 400 call GET "/query?sql=SELECT%201&format=arrow"
+status_is "unknown format" 400 call GET "/query?sql=SELECT%201&format=xml"
+status_is "POST /query" 200 call POST /query -H 'Content-Type: application/json' \
     -d '{"sql": "SELECT count(*) AS n FROM sales", "format": "json"}'
 expect_eq "POST /query result" "$(jv 'd["rows"]')" '[[3]]'
-status_is "POST /query csv" 200 POST /query -d '{"sql": "SELECT 1 AS a, NULL AS b, '"''"' AS c", "format": "csv"}'
+status_is "POST /query csv" 200 call POST /query -d '{"sql": "SELECT 1 AS a, NULL AS b, '"''"' AS c", "format": "csv"}'
 expect_eq "csv NULL is empty, empty string is quoted" "$(cat "$TMP/body")" 'a,b,c
 1,,""'
-status_is "POST /query with bad JSON" 400 POST /query -d '{"sql": '
-status_is "POST /query without sql" 400 POST /query -d '{"format": "csv"}'
-status_is "GET /query without sql" 400 GET /query
+status_is "POST /query with bad JSON" 400 call POST /query -d '{"sql": '
+status_is "POST /query without sql" 400 call POST /query -d '{"format": "csv"}'
+status_is "GET /query without sql" 400 call GET /query
 query "SELECT 'nan'::DOUBLE AS a, 'inf'::DOUBLE AS b, '-inf'::FLOAT AS c, ['nan'::DOUBLE] AS l" >/dev/null
 expect_eq "NaN and infinities are valid JSON" "$(jv 'd["rows"]')" '[["NaN", "Infinity", "-Infinity", ["NaN"]]]'
 query "SELECT {'k': 1, 's': 'x\"y'} AS st, [1, 2] AS li, TIMESTAMP '2024-01-02 03:04:05' AS ts, 12.50::DECIMAL(9,2) AS dec" >/dev/null
@@ -129,48 +99,48 @@ query "SELECT * FROM range(20005)" -d format=csv >/dev/null
 expect_eq "csv has no default limit (streamed)" "$(wc -l <"$TMP/body")" "20006"
 query "SELECT * FROM range(100)" -d format=ndjson -d limit=7 >/dev/null
 expect_eq "ndjson honours limit" "$(wc -l <"$TMP/body")" "7"
-status_is "negative limit" 400 GET "/query?sql=SELECT%201&limit=-1"
-status_is "non-numeric limit" 400 GET "/query?sql=SELECT%201&limit=ten"
+status_is "negative limit" 400 call GET "/query?sql=SELECT%201&limit=-1"
+status_is "non-numeric limit" 400 call GET "/query?sql=SELECT%201&limit=ten"
 
 #---- time travel and table views ----
 cat >"$F/more.csv" <<'CSV'
 id,Name,price,day
 4,cherry,9.99,2024-02-01
 CSV
-status_is "append a second file" 200 POST /ingest/sales --data-binary @"$F/more.csv"
+status_is "append a second file" 200 call POST /ingest/sales --data-binary @"$F/more.csv"
 expect_eq "append is not a create" "$(jv '[d["created"], d["sequence_number"]]')" '[false, 2]'
 expect_eq "append adds rows" "$(csvq 'SELECT count(*) FROM sales')" "4"
 expect_eq "snapshot_id parameter" "$(csvq 'SELECT count(*) FROM sales' && query 'SELECT count(*) AS n FROM sales' -d snapshot_id="$SNAP1" >/dev/null && jv 'd["rows"][0][0]')" "4
 3"
-status_is "POST /query with snapshot_id" 200 POST /query -d "{\"sql\": \"SELECT count(*) FROM sales\", \"snapshot_id\": $SNAP1}"
+status_is "POST /query with snapshot_id" 200 call POST /query -d "{\"sql\": \"SELECT count(*) FROM sales\", \"snapshot_id\": $SNAP1}"
 expect_eq "POST snapshot_id reads the old snapshot" "$(jv 'd["rows"][0][0]')" "3"
-status_is "as_of before the table existed" 404 GET "/query" -G --data-urlencode "sql=SELECT * FROM sales" --data-urlencode "as_of=2000-01-01 00:00:00"
-status_is "as_of now" 200 GET "/query" -G --data-urlencode "sql=SELECT count(*) FROM sales" --data-urlencode "as_of=2999-01-01 00:00:00"
+status_is "as_of before the table existed" 404 call GET "/query" -G --data-urlencode "sql=SELECT * FROM sales" --data-urlencode "as_of=2000-01-01 00:00:00"
+status_is "as_of now" 200 call GET "/query" -G --data-urlencode "sql=SELECT count(*) FROM sales" --data-urlencode "as_of=2999-01-01 00:00:00"
 expect_eq "as_of now reads the current snapshot" "$(jv 'd["rows"][0][0]')" "4"
-status_is "as_of that is not a time" 400 GET "/query" -G --data-urlencode "sql=SELECT 1" --data-urlencode "as_of=yesterday-ish"
+status_is "as_of that is not a time" 400 call GET "/query" -G --data-urlencode "sql=SELECT 1" --data-urlencode "as_of=yesterday-ish"
 expect_eq "AT (VERSION => ...)" "$(csvq "SELECT count(*) FROM sales AT (VERSION => $SNAP1)")" "3"
-status_is "unknown snapshot is 404" 404 GET /query -G --data-urlencode "sql=SELECT * FROM sales AT (VERSION => 42)"
+status_is "unknown snapshot is 404" 404 call GET /query -G --data-urlencode "sql=SELECT * FROM sales AT (VERSION => 42)"
 
-status_is "GET /tables" 200 GET /tables
+status_is "GET /tables" 200 call GET /tables
 expect_eq "tables list" "$(jv '[(t["namespace"], t["name"], t["rows"], t["data_files"]) for t in d["tables"]]')" \
     '[["default", "sales", 4, 2], ["default", "sales_copy", 3, 1]]'
 expect_eq "tables list has snapshot, bytes, time" \
     "$(jv 'all(t["current_snapshot_id"] > 0 and t["bytes"] > 0 and t["last_updated_ms"] > 0 for t in d["tables"])')" "true"
-status_is "GET /tables/{table}" 200 GET /tables/sales
+status_is "GET /tables/{table}" 200 call GET /tables/sales
 expect_eq "describe table" "$(jv '[d["namespace"], d["name"], d["format_version"], d["location"].startswith("file://"), d["partition_spec"]["fields"], d["identifier_fields"]]')" \
     '["default", "sales", 2, true, [], []]'
 expect_eq "describe schema has ids and types" "$(jv '[(f["id"], f["name"], f["type"], f["required"]) for f in d["schema"]["fields"]]')" \
     '[[1, "id", "long", false], [2, "name", "string", false], [3, "price", "double", false], [4, "day", "date", false]]'
 expect_eq "describe current snapshot" "$(jv 'd["current_snapshot"]["snapshot_id"] == d["current_snapshot_id"] and d["current_snapshot"]["operation"] == "append"')" "true"
-status_is "namespace-qualified name" 200 GET /tables/default.sales
-status_is "GET /tables/{table}/snapshots" 200 GET /tables/sales/snapshots
+status_is "namespace-qualified name" 200 call GET /tables/default.sales
+status_is "GET /tables/{table}/snapshots" 200 call GET /tables/sales/snapshots
 expect_eq "snapshots" "$(jv '[(s["sequence_number"], s["operation"], s["summary"]["added-records"]) for s in d["snapshots"]]')" \
     '[[1, "append", "3"], [2, "append", "1"]]'
 expect_eq "snapshot parents" "$(jv '[d["snapshots"][0]["parent_id"], d["snapshots"][1]["parent_id"] == d["snapshots"][0]["snapshot_id"], d["snapshots"][0]["timestamp_ms"] > 0]')" '[null, true, true]'
 
 #---- awkward CSV files ----
 printf 'id,txt,note\n1,"line one\nline two",plain\n2,"say ""hi""",\n3,,naïve café ☕\n4,"a,b",日本語\n' >"$F/quotes.csv"
-status_is "CSV with quotes, newlines, NULLs and unicode" 200 POST /ingest/odd -F "file=@$F/quotes.csv"
+status_is "CSV with quotes, newlines, NULLs and unicode" 200 call POST /ingest/odd -F "file=@$F/quotes.csv"
 query "SELECT id, txt, note FROM odd ORDER BY id" >/dev/null
 expect_eq "awkward values read back" "$(jv 'd["rows"]')" \
     '[[1, "line one\nline two", "plain"], [2, "say \"hi\"", null], [3, null, "naïve café ☕"], [4, "a,b", "日本語"]]'
@@ -182,61 +152,61 @@ line two",plain
 3,,naïve café ☕
 4,"a,b",日本語'
 printf 'id,name,price\n' >"$F/header.csv"
-status_is "header-only CSV" 200 POST /ingest/hdr --data-binary @"$F/header.csv" -H 'Content-Type: text/csv'
+status_is "header-only CSV" 200 call POST /ingest/hdr --data-binary @"$F/header.csv" -H 'Content-Type: text/csv'
 expect_eq "header-only CSV makes an empty table with the columns" \
     "$(jv '[d["rows_added"], [f["name"] for f in d["schema"]["fields"]]]')" '[0, ["id", "name", "price"]]'
 : >"$F/empty.csv"
-status_is "empty upload is 400" 400 POST /ingest/empty_t --data-binary @"$F/empty.csv"
-status_is "empty table was not created" 404 GET /tables/empty_t
+status_is "empty upload is 400" 400 call POST /ingest/empty_t --data-binary @"$F/empty.csv"
+status_is "empty table was not created" 404 call GET /tables/empty_t
 printf 'a,b\n1,2\n3\n4,5\n6,7\n' >"$F/ragged.csv"
-status_is "ragged rows" 200 POST /ingest/ragged --data-binary @"$F/ragged.csv"
+status_is "ragged rows" 200 call POST /ingest/ragged --data-binary @"$F/ragged.csv"
 expect_eq "ragged rows keep every row, short ones padded with NULL" \
     "$(csvq 'SELECT a, b FROM ragged ORDER BY a')" '1,2
 3,
 4,5
 6,7'
 printf 'a,b\n1,2\n3\n4,5,6\n' >"$F/ragged2.csv"
-status_is "ragged rows with an extra field" 200 POST /ingest/ragged2 --data-binary @"$F/ragged2.csv"
+status_is "ragged rows with an extra field" 200 call POST /ingest/ragged2 --data-binary @"$F/ragged2.csv"
 expect_eq "no row of a ragged file is lost" "$(csvq 'SELECT count(*) FROM ragged2')" "3"
 python3 -c 'import sys; sys.stdout.write("id,txt\n1," + "x" * (5 * 1024 * 1024) + "\n2,short\n")' >"$F/bigfield.csv"
-status_is "a 5 MB field" 200 POST /ingest/bigfield --data-binary @"$F/bigfield.csv"
+status_is "a 5 MB field" 200 call POST /ingest/bigfield --data-binary @"$F/bigfield.csv"
 expect_eq "the 5 MB field is whole" "$(csvq 'SELECT id, length(txt) FROM bigfield ORDER BY id')" "1,5242880
 2,5"
 printf 'id,name\n1,ok\n2,\xff\xfe bad\n' >"$F/badutf8.csv"
-status_is "invalid UTF-8 is 400" 400 POST /ingest/badutf --data-binary @"$F/badutf8.csv"
+status_is "invalid UTF-8 is 400" 400 call POST /ingest/badutf --data-binary @"$F/badutf8.csv"
 expect_eq "the error says what is wrong" "$(jv '"UTF" in d["error"]["message"] or "utf" in d["error"]["message"]')" "true"
-status_is "nothing was created for invalid UTF-8" 404 GET /tables/badutf
+status_is "nothing was created for invalid UTF-8" 404 call GET /tables/badutf
 printf 'Select,FROM,a b,A-B,1x\n1,2,3,4,5\n' >"$F/keywords.csv"
-status_is "keyword and odd column names" 200 POST /ingest/kw --data-binary @"$F/keywords.csv"
+status_is "keyword and odd column names" 200 call POST /ingest/kw --data-binary @"$F/keywords.csv"
 expect_eq "odd names are sanitised and unique" \
     "$(jv '[d["column_names"]["Select"], d["column_names"]["FROM"], d["column_names"]["a b"], d["column_names"]["A-B"].startswith("a_b_"), len(set(d["column_names"].values()))]')" \
     '["select", "from", "a_b", true, 5]'
 printf 'a;b\n1;x\n2;y\n' >"$F/semi.csv"
-status_is "delimiter parameter" 200 POST "/ingest/semicolons?delimiter=%3B&header=true" --data-binary @"$F/semi.csv"
+status_is "delimiter parameter" 200 call POST "/ingest/semicolons?delimiter=%3B&header=true" --data-binary @"$F/semi.csv"
 expect_eq "semicolon CSV" "$(csvq 'SELECT a, b FROM semicolons ORDER BY a')" "1,x
 2,y"
-status_is "bad header parameter" 400 POST "/ingest/semicolons?header=maybe" --data-binary @"$F/semi.csv"
-status_is "delimiter on JSON is refused" 400 POST "/ingest/semicolons?format=json&delimiter=x" --data-binary @"$F/semi.csv"
+status_is "bad header parameter" 400 call POST "/ingest/semicolons?header=maybe" --data-binary @"$F/semi.csv"
+status_is "delimiter on JSON is refused" 400 call POST "/ingest/semicolons?format=json&delimiter=x" --data-binary @"$F/semi.csv"
 
 #---- JSON, NDJSON, multipart, modes ----
 printf '[{"k": 1, "tags": ["a", "b"], "info": {"x": 1.5, "y": "q"}}, {"k": 2, "tags": [], "info": null}]' >"$F/n.json"
-status_is "JSON array upload" 200 POST /ingest/shop.items -H 'Content-Type: application/json' --data-binary @"$F/n.json"
+status_is "JSON array upload" 200 call POST /ingest/shop.items -H 'Content-Type: application/json' --data-binary @"$F/n.json"
 expect_eq "nested JSON reads back" "$(csvq 'SELECT k, tags[1], info.y FROM shop.items ORDER BY k')" "1,a,q
 2,,"
 printf '{"k": 3, "v": "x"}\n{"k": 4, "v": "y"}\n' >"$F/n.ndjson"
-status_is "NDJSON upload" 200 POST "/ingest/nd?format=ndjson" --data-binary @"$F/n.ndjson"
+status_is "NDJSON upload" 200 call POST "/ingest/nd?format=ndjson" --data-binary @"$F/n.ndjson"
 expect_eq "NDJSON rows" "$(csvq 'SELECT k, v FROM nd ORDER BY k')" "3,x
 4,y"
-status_is "NDJSON by multipart file name" 200 POST /ingest/nd2 -F "file=@$F/n.ndjson"
+status_is "NDJSON by multipart file name" 200 call POST /ingest/nd2 -F "file=@$F/n.ndjson"
 expect_eq "format from the file name" "$(csvq 'SELECT count(*) FROM nd2')" "2"
-status_is "multipart without a file part" 400 POST /ingest/mp -F "other=@$F/n.ndjson"
-status_is "multipart overwrite (mode as a form field)" 200 POST /ingest/nd2 -F "file=@$F/n.ndjson" -F mode=overwrite
+status_is "multipart without a file part" 400 call POST /ingest/mp -F "other=@$F/n.ndjson"
+status_is "multipart overwrite (mode as a form field)" 200 call POST /ingest/nd2 -F "file=@$F/n.ndjson" -F mode=overwrite
 expect_eq "overwrite replaced the rows" "$(csvq 'SELECT count(*) FROM nd2')" "2"
-status_is "overwrite via the query string" 200 POST "/ingest/sales_copy?mode=overwrite" --data-binary @"$F/more.csv"
+status_is "overwrite via the query string" 200 call POST "/ingest/sales_copy?mode=overwrite" --data-binary @"$F/more.csv"
 expect_eq "overwrite leaves the new rows" "$(csvq 'SELECT count(*) FROM sales_copy')" "1"
-status_is "mode=upsert without a key on a table with none is 400" 400 POST "/ingest/sales?mode=upsert" --data-binary @"$F/more.csv"
-status_is "unknown mode" 400 POST "/ingest/sales?mode=merge" --data-binary @"$F/more.csv"
-status_is "unknown format" 400 POST "/ingest/sales?format=xls" --data-binary @"$F/more.csv"
+status_is "mode=upsert without a key on a table with none is 400" 400 call POST "/ingest/sales?mode=upsert" --data-binary @"$F/more.csv"
+status_is "unknown mode" 400 call POST "/ingest/sales?mode=merge" --data-binary @"$F/more.csv"
+status_is "unknown format" 400 call POST "/ingest/sales?format=xls" --data-binary @"$F/more.csv"
 expect_eq "refused ingests committed nothing" "$(snapshots sales)" "2"
 printf 'id,Name,price,day\nseven,x,1,2024-01-01\n' >"$F/badtype.csv"
 code=$(call POST /ingest/sales --data-binary @"$F/badtype.csv")
@@ -245,21 +215,21 @@ expect_eq "the failed ingest committed nothing" "$(snapshots sales)" "2"
 
 #---- bad names, unknown tables ----
 before=$(ls "$WH" | sort | tr '\n' ' ')
-status_is "name ../x (encoded) on ingest" 400 POST "/ingest/..%2Fx" --data-binary @"$F/more.csv"
-status_is "name ../x (raw path) on ingest" 400 POST "/ingest/../x" --path-as-is --data-binary @"$F/more.csv"
-status_is "name a;b" 400 POST "/ingest/a;b" --data-binary @"$F/more.csv"
-status_is "name x\"y" 400 POST '/ingest/x"y' --data-binary @"$F/more.csv"
-status_is "name with a space" 400 POST "/ingest/a%20b" --data-binary @"$F/more.csv"
-status_is "name too long" 400 POST "/ingest/$(printf 'a%.0s' $(seq 200))" --data-binary @"$F/more.csv"
-status_is "name ../x on describe" 400 GET "/tables/..%2Fx"
-status_is "name a;b on drop" 400 DELETE "/tables/a;b"
+status_is "name ../x (encoded) on ingest" 400 call POST "/ingest/..%2Fx" --data-binary @"$F/more.csv"
+status_is "name ../x (raw path) on ingest" 400 call POST "/ingest/../x" --path-as-is --data-binary @"$F/more.csv"
+status_is "name a;b" 400 call POST "/ingest/a;b" --data-binary @"$F/more.csv"
+status_is "name x\"y" 400 call POST '/ingest/x"y' --data-binary @"$F/more.csv"
+status_is "name with a space" 400 call POST "/ingest/a%20b" --data-binary @"$F/more.csv"
+status_is "name too long" 400 call POST "/ingest/$(printf 'a%.0s' $(seq 200))" --data-binary @"$F/more.csv"
+status_is "name ../x on describe" 400 call GET "/tables/..%2Fx"
+status_is "name a;b on drop" 400 call DELETE "/tables/a;b"
 expect_eq "bad names touched nothing on disk" "$(ls "$WH" | sort | tr '\n' ' ')" "$before"
-status_is "unknown table: describe" 404 GET /tables/nope
+status_is "unknown table: describe" 404 call GET /tables/nope
 expect_eq "404 type" "$(jv 'd["error"]["type"]')" "NoSuchTableException"
-status_is "unknown table: snapshots" 404 GET /tables/nope/snapshots
-status_is "unknown table: drop" 404 DELETE /tables/nope
-status_is "unknown table: query" 404 GET /query -G --data-urlencode "sql=SELECT * FROM nope"
-status_is "unknown sub-resource" 404 GET /tables/sales/whatever
+status_is "unknown table: snapshots" 404 call GET /tables/nope/snapshots
+status_is "unknown table: drop" 404 call DELETE /tables/nope
+status_is "unknown table: query" 404 call GET /query -G --data-urlencode "sql=SELECT * FROM nope"
+status_is "unknown sub-resource" 404 call GET /tables/sales/whatever
 
 #---- the SQL sandbox ----
 snaps=$(snapshots sales)
@@ -301,32 +271,32 @@ expect_eq "COPY is refused with a clear message" "$(jv '"only SELECT" in d["erro
 expect_eq "no file escaped the sandbox" "$(ls "$TMP"/escape* "$WH"/escape* "$TMP/exp" 2>/dev/null | wc -l)" "0"
 expect_eq "the sandbox attempts committed nothing" "$(snapshots sales)" "$snaps"
 expect_eq "the table still reads" "$(csvq 'SELECT count(*) FROM sales')" "4"
-status_is "DESCRIBE is allowed" 200 GET /query -G --data-urlencode "sql=DESCRIBE SELECT * FROM sales"
-status_is "EXPLAIN is allowed" 200 GET /query -G --data-urlencode "sql=EXPLAIN SELECT * FROM sales"
-status_is "WITH is allowed" 200 GET /query -G --data-urlencode "sql=WITH x AS (SELECT * FROM sales) SELECT count(*) FROM x"
-status_is "a syntax error is 400" 400 GET /query -G --data-urlencode "sql=SELEC 1"
+status_is "DESCRIBE is allowed" 200 call GET /query -G --data-urlencode "sql=DESCRIBE SELECT * FROM sales"
+status_is "EXPLAIN is allowed" 200 call GET /query -G --data-urlencode "sql=EXPLAIN SELECT * FROM sales"
+status_is "WITH is allowed" 200 call GET /query -G --data-urlencode "sql=WITH x AS (SELECT * FROM sales) SELECT count(*) FROM x"
+status_is "a syntax error is 400" 400 call GET /query -G --data-urlencode "sql=SELEC 1"
 
 #---- writes through POST /query ----
-status_is "POST INSERT INTO ... VALUES" 200 POST /query -d '{"sql": "INSERT INTO sales VALUES (5, '"'fig'"', 3.5, DATE '"'2024-03-01'"')"}'
+status_is "POST INSERT INTO ... VALUES" 200 call POST /query -d '{"sql": "INSERT INTO sales VALUES (5, '"'fig'"', 3.5, DATE '"'2024-03-01'"')"}'
 expect_eq "INSERT answers rows_affected and snapshot_id" "$(jv '[d["rows_affected"], d["snapshot_id"] > 0, d["table"]]')" '[1, true, "default.sales"]'
-status_is "POST INSERT INTO ... SELECT" 200 POST /query -d '{"sql": "INSERT INTO sales SELECT id + 10, name, price, day FROM sales WHERE id <= 2"}'
+status_is "POST INSERT INTO ... SELECT" 200 call POST /query -d '{"sql": "INSERT INTO sales SELECT id + 10, name, price, day FROM sales WHERE id <= 2"}'
 expect_eq "INSERT ... SELECT added the rows" "$(csvq 'SELECT count(*), max(id) FROM sales')" "7,12"
 expect_eq "each INSERT is one snapshot" "$(snapshots sales)" "$((snaps + 2))"
-status_is "POST MERGE INTO" 200 POST /query -d '{"sql": "MERGE INTO sales USING (SELECT 5 AS id, 4.5 AS price) AS s ON sales.id = s.id WHEN MATCHED THEN UPDATE SET price = s.price"}'
+status_is "POST MERGE INTO" 200 call POST /query -d '{"sql": "MERGE INTO sales USING (SELECT 5 AS id, 4.5 AS price) AS s ON sales.id = s.id WHEN MATCHED THEN UPDATE SET price = s.price"}'
 expect_eq "MERGE answers rows_affected" "$(jv 'd["rows_affected"]')" "1"
 expect_eq "MERGE changed the row" "$(csvq 'SELECT price FROM sales WHERE id = 5')" "4.5"
-status_is "POST UPDATE" 200 POST /query -d '{"sql": "UPDATE sales SET price = price * 2 WHERE id = 11"}'
+status_is "POST UPDATE" 200 call POST /query -d '{"sql": "UPDATE sales SET price = price * 2 WHERE id = 11"}'
 expect_eq "UPDATE answers rows_affected" "$(jv 'd["rows_affected"]')" "1"
 expect_eq "UPDATE changed the row" "$(csvq 'SELECT price FROM sales WHERE id = 11')" "3.0"
-status_is "POST DELETE" 200 POST /query -d '{"sql": "DELETE FROM sales WHERE id IN (11, 12)"}'
+status_is "POST DELETE" 200 call POST /query -d '{"sql": "DELETE FROM sales WHERE id IN (11, 12)"}'
 expect_eq "DELETE answers rows_affected" "$(jv 'd["rows_affected"]')" "2"
 expect_eq "DELETE removed the rows" "$(csvq 'SELECT count(*), max(id) FROM sales')" "5,5"
-status_is "POST INSERT into an unknown table" 404 POST /query -d '{"sql": "INSERT INTO nope VALUES (1)"}'
-status_is "POST COPY is still refused" 403 POST /query -d "{\"sql\": \"COPY (SELECT 1) TO '$TMP/escape5.csv'\"}"
-status_is "POST ALTER TABLE" 200 POST /query -d '{"sql": "ALTER TABLE sales ADD COLUMN note VARCHAR"}'
+status_is "POST INSERT into an unknown table" 404 call POST /query -d '{"sql": "INSERT INTO nope VALUES (1)"}'
+status_is "POST COPY is still refused" 403 call POST /query -d "{\"sql\": \"COPY (SELECT 1) TO '$TMP/escape5.csv'\"}"
+status_is "POST ALTER TABLE" 200 call POST /query -d '{"sql": "ALTER TABLE sales ADD COLUMN note VARCHAR"}'
 expect_eq "ALTER changed the schema" "$(csvq "SELECT count(*) FROM (DESCRIBE SELECT * FROM sales) WHERE column_name = 'note'")" "1"
 printf 'id,Name,price,day,color\n20,kiwi,1,2024-04-01,green\n' >"$F/newcol.csv"
-status_is "ingest a file with a new column" 200 POST /ingest/sales --data-binary @"$F/newcol.csv"
+status_is "ingest a file with a new column" 200 call POST /ingest/sales --data-binary @"$F/newcol.csv"
 expect_eq "schema_changes reports the new column" "$(jv '[c["action"] for c in d["schema_changes"]]')" '["add_column"]'
 expect_eq "old rows read the new column as NULL" "$(csvq 'SELECT count(*) FILTER (WHERE color IS NULL), count(color) FROM sales')" "5,1"
 
@@ -344,7 +314,7 @@ cat >"$TMP/create.json" <<'JSON'
  "identifier_fields": ["id"],
  "properties": {"owner": "sales-team"}}
 JSON
-status_is "POST /tables creates a table" 200 POST /tables -H 'Content-Type: application/json' --data-binary @"$TMP/create.json"
+status_is "POST /tables creates a table" 200 call POST /tables -H 'Content-Type: application/json' --data-binary @"$TMP/create.json"
 expect_eq "top-level ids come first" "$(jv '[(f["id"], f["name"]) for f in d["schema"]["fields"]]')" \
     '[[1, "id"], [2, "email"], [3, "score"], [4, "address"], [5, "tags"], [6, "attrs"]]'
 expect_eq "nested ids are assigned" "$(jv '[[f["id"] for f in d["schema"]["fields"][3]["type"]["fields"]], d["schema"]["fields"][4]["type"]["element-id"], d["schema"]["fields"][5]["type"]["key-id"], d["schema"]["fields"][5]["type"]["value-id"]]')" \
@@ -352,36 +322,36 @@ expect_eq "nested ids are assigned" "$(jv '[[f["id"] for f in d["schema"]["field
 expect_eq "identifier fields and properties" "$(jv '[d["identifier_fields"], d["schema"]["identifier-field-ids"], d["properties"]["owner"], d["current_snapshot_id"]]')" \
     '[["id"], [1], "sales-team", null]'
 expect_eq "the created table reads empty" "$(csvq 'SELECT count(*) FROM crm.customers')" "0"
-status_is "creating it again is 409" 409 POST /tables --data-binary @"$TMP/create.json"
+status_is "creating it again is 409" 409 call POST /tables --data-binary @"$TMP/create.json"
 expect_eq "409 type" "$(jv 'd["error"]["type"]')" "AlreadyExistsException"
-status_is "create with a bad type" 400 POST /tables -d '{"name": "badtype", "schema": {"fields": [{"name": "a", "type": "varchar2"}]}}'
-status_is "create with an optional identifier field" 400 POST /tables -d '{"name": "badid", "schema": {"fields": [{"name": "a", "type": "long"}]}, "identifier_fields": ["a"]}'
-status_is "create with a bad name" 400 POST /tables -d '{"name": "../x", "schema": {"fields": [{"name": "a", "type": "long"}]}}'
-status_is "create without fields" 400 POST /tables -d '{"name": "nofields", "schema": {"fields": []}}'
-status_is "create with a duplicate field" 400 POST /tables -d '{"name": "dup", "schema": {"fields": [{"name": "a", "type": "long"}, {"name": "a", "type": "int"}]}}'
-status_is "create that is not JSON" 400 POST /tables -d 'name=x'
-status_is "a JSON body over 1 MiB is 413" 413 POST /tables --data-binary @"$F/bigfield.csv"
-status_is "tables that failed were not created" 404 GET /tables/badtype
+status_is "create with a bad type" 400 call POST /tables -d '{"name": "badtype", "schema": {"fields": [{"name": "a", "type": "varchar2"}]}}'
+status_is "create with an optional identifier field" 400 call POST /tables -d '{"name": "badid", "schema": {"fields": [{"name": "a", "type": "long"}]}, "identifier_fields": ["a"]}'
+status_is "create with a bad name" 400 call POST /tables -d '{"name": "../x", "schema": {"fields": [{"name": "a", "type": "long"}]}}'
+status_is "create without fields" 400 call POST /tables -d '{"name": "nofields", "schema": {"fields": []}}'
+status_is "create with a duplicate field" 400 call POST /tables -d '{"name": "dup", "schema": {"fields": [{"name": "a", "type": "long"}, {"name": "a", "type": "int"}]}}'
+status_is "create that is not JSON" 400 call POST /tables -d 'name=x'
+status_is "a JSON body over 1 MiB is 413" 413 call POST /tables --data-binary @"$F/bigfield.csv"
+status_is "tables that failed were not created" 404 call GET /tables/badtype
 printf 'id,email\n1,a@b.c\n' >"$F/cust.csv"
-status_is "ingest into the created table" 200 POST /ingest/crm.customers --data-binary @"$F/cust.csv"
+status_is "ingest into the created table" 200 call POST /ingest/crm.customers --data-binary @"$F/cust.csv"
 expect_eq "ingested into the explicit schema" "$(csvq 'SELECT id, email, address IS NULL FROM crm.customers')" "1,a@b.c,true"
 
 call GET /tables/sales >/dev/null
 META=$(jv 'd["metadata_location"]')
-status_is "register an existing table's metadata" 200 POST /tables/register -d "{\"name\": \"sales_alias\", \"metadata_location\": \"$META\"}"
+status_is "register an existing table's metadata" 200 call POST /tables/register -d "{\"name\": \"sales_alias\", \"metadata_location\": \"$META\"}"
 expect_eq "the registered table reads" "$(csvq 'SELECT count(*) FROM sales_alias')" "6"
-status_is "register a name that exists" 409 POST /tables/register -d "{\"name\": \"sales_alias\", \"metadata_location\": \"$META\"}"
-status_is "register outside the warehouse is refused" 403 POST /tables/register -d '{"name": "passwd", "metadata_location": "/etc/passwd"}'
-status_is "register a missing file" 404 POST /tables/register -d "{\"name\": \"ghost\", \"metadata_location\": \"file://$WH/none.metadata.json\"}"
-status_is "register without metadata_location" 400 POST /tables/register -d '{"name": "x"}'
-status_is "drop the alias (keep files)" 200 DELETE /tables/sales_alias
+status_is "register a name that exists" 409 call POST /tables/register -d "{\"name\": \"sales_alias\", \"metadata_location\": \"$META\"}"
+status_is "register outside the warehouse is refused" 403 call POST /tables/register -d '{"name": "passwd", "metadata_location": "/etc/passwd"}'
+status_is "register a missing file" 404 call POST /tables/register -d "{\"name\": \"ghost\", \"metadata_location\": \"file://$WH/none.metadata.json\"}"
+status_is "register without metadata_location" 400 call POST /tables/register -d '{"name": "x"}'
+status_is "drop the alias (keep files)" 200 call DELETE /tables/sales_alias
 expect_eq "drop response" "$(jv '[d["dropped"], d["purged"]]')" '["default.sales_alias", false]'
-status_is "the dropped table is gone" 404 GET /tables/sales_alias
+status_is "the dropped table is gone" 404 call GET /tables/sales_alias
 expect_eq "the original still reads after dropping its alias" "$(csvq 'SELECT count(*) FROM sales')" "6"
 DATA_DIR=$WH/default/sales_copy
-status_is "drop with purge" 200 DELETE "/tables/sales_copy?purge=true"
+status_is "drop with purge" 200 call DELETE "/tables/sales_copy?purge=true"
 expect_eq "purge deleted the data files" "$(find "$DATA_DIR" -name '*.parquet' 2>/dev/null | wc -l)" "0"
-status_is "bad purge value" 400 DELETE "/tables/sales?purge=maybe"
+status_is "bad purge value" 400 call DELETE "/tables/sales?purge=maybe"
 
 #---- concurrency ----
 for i in $(seq 1 8); do
@@ -423,7 +393,7 @@ wait "${pids[@]}"
 expect_eq "8 concurrent queries" "$(cat "$TMP"/q_*.code | sort | uniq -c | awk '{print $1" "$2}')" "8 200"
 
 #---- metrics ----
-status_is "GET /metrics" 200 GET /metrics
+status_is "GET /metrics" 200 call GET /metrics
 check "metrics count requests by route and status" grep -q 'tarn_http_requests_total{route="/ingest/{table}",method="POST",status="200"}' "$TMP/body"
 check "metrics include the storage counters" grep -q 'tarn_storage_cache_total{result="hit"}' "$TMP/body"
 check "metrics have latencies" grep -q 'tarn_http_request_duration_seconds_count{route="/query",method="GET"}' "$TMP/body"
@@ -453,25 +423,25 @@ expect_eq "the server no longer answers" "$(curl -s -o /dev/null -w '%{http_code
 #---- a second server: token, upload limit, query timeout ----
 start_server "$WH" --token s3cret --max-upload 1000 --query-timeout 1 || bad "second server starts"
 AUTH='Authorization: Bearer s3cret'
-status_is "token: no header is 401" 401 GET /health
+status_is "token: no header is 401" 401 call GET /health
 expect_eq "401 type" "$(jv 'd["error"]["type"]')" "NotAuthorizedException"
-status_is "token: wrong token is 401" 401 GET /tables -H 'Authorization: Bearer nope'
-status_is "token: unknown path without a token is 401" 401 GET /secret
-status_is "token: right token is 200" 200 GET /tables -H "$AUTH"
-status_is "token: query with the token" 200 GET "/query?sql=SELECT%201" -H "$AUTH"
-status_is "token: the docs stay public" 200 GET /openapi.json
+status_is "token: wrong token is 401" 401 call GET /tables -H 'Authorization: Bearer nope'
+status_is "token: unknown path without a token is 401" 401 call GET /secret
+status_is "token: right token is 200" 200 call GET /tables -H "$AUTH"
+status_is "token: query with the token" 200 call GET "/query?sql=SELECT%201" -H "$AUTH"
+status_is "token: the docs stay public" 200 call GET /openapi.json
 head -c 3000 /dev/zero | tr '\0' 'x' >"$F/over.csv"
-status_is "raw upload over --max-upload is 413" 413 POST /ingest/over -H "$AUTH" --data-binary @"$F/over.csv"
+status_is "raw upload over --max-upload is 413" 413 call POST /ingest/over -H "$AUTH" --data-binary @"$F/over.csv"
 expect_eq "413 type" "$(jv 'd["error"]["type"]')" "PayloadTooLargeException"
-status_is "multipart upload over --max-upload is 413" 413 POST /ingest/over -H "$AUTH" -F "file=@$F/over.csv"
-status_is "chunked upload over --max-upload is 413" 413 POST /ingest/over -H "$AUTH" -H 'Transfer-Encoding: chunked' --data-binary @"$F/over.csv"
-status_is "nothing was created by the oversized uploads" 404 GET /tables/over -H "$AUTH"
+status_is "multipart upload over --max-upload is 413" 413 call POST /ingest/over -H "$AUTH" -F "file=@$F/over.csv"
+status_is "chunked upload over --max-upload is 413" 413 call POST /ingest/over -H "$AUTH" -H 'Transfer-Encoding: chunked' --data-binary @"$F/over.csv"
+status_is "nothing was created by the oversized uploads" 404 call GET /tables/over -H "$AUTH"
 expect_eq "partial uploads were deleted" "$(ls "$WH/.tmp" | grep -c '^upload-')" "0"
-status_is "an upload under the limit works" 200 POST /ingest/small -H "$AUTH" --data-binary @"$F/cust.csv"
-status_is "a query over --query-timeout is stopped" 503 GET /query -H "$AUTH" -G \
+status_is "an upload under the limit works" 200 call POST /ingest/small -H "$AUTH" --data-binary @"$F/cust.csv"
+status_is "a query over --query-timeout is stopped" 503 call GET /query -H "$AUTH" -G \
     --data-urlencode "sql=SELECT count(*) FROM range(1000000000000)"
 expect_eq "the timeout says so" "$(jv '"--query-timeout" in d["error"]["message"]')" "true"
-status_is "the server still answers after a timeout" 200 GET "/query?sql=SELECT%2042" -H "$AUTH"
+status_is "the server still answers after a timeout" 200 call GET "/query?sql=SELECT%2042" -H "$AUTH"
 stop_server
 expect_eq "second server: exit 0" "$?" "0"
 

@@ -6,28 +6,6 @@
 # reader after a DELETE. JSON answers are read with python3.
 . "$(dirname "$0")/lib.sh"
 
-# call METHOD PATH [curl options...]: body to $TMP/body, status printed.
-call() {
-    local method=$1 path=$2; shift 2
-    curl -s -o "$TMP/body" -w '%{http_code}' -X "$method" "$@" "$BASE$path"
-}
-# post PATH JSON: POST a JSON body; status printed.
-post() { call POST "$1" -H 'Content-Type: application/json' --data-binary "$2"; }
-
-# jv EXPR [FILE]: a Python expression over the JSON document d (default: the last body).
-jv() {
-    python3 -c 'import json, sys
-d = json.load(open(sys.argv[2]))
-v = eval(sys.argv[1])
-print(json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list, bool)) or v is None else v)' \
-        "$1" "${2:-$TMP/body}" 2>&1
-}
-
-# expect_status DESC WANT GOT: and show the body when it differs.
-expect_status() {
-    if [ "$3" = "$2" ]; then ok "$1"; else bad "$1 (status $3, wanted $2)"; head -c 400 "$TMP/body" | sed 's/^/    /'; echo; fi
-}
-
 # expect_error DESC STATUS TYPE MESSAGE_PART GOT_STATUS: status, error type and message.
 expect_error() {
     local desc=$1 want=$2 type=$3 msg=$4 got=$5
@@ -41,11 +19,6 @@ expect_error() {
     fi
 }
 
-# csvq SQL: the CSV rows of a query (no header).
-csvq() {
-    curl -s -o "$TMP/qbody" -G "$BASE/query" --data-urlencode "sql=$1" -d format=csv
-    tail -n +2 "$TMP/qbody"
-}
 # pq JSON: POST /query; status printed, body in $TMP/body.
 pq() { post /query "$1"; }
 

@@ -5,32 +5,7 @@
 # commit race, staged create, rename, purge, a multi-table transaction, ETag/304) are replayed
 # with curl and checked field by field; finally OAuth tokens with --token.
 . "$(dirname "$0")/lib.sh"
-
-# call METHOD PATH [curl options...]: body to $TMP/body, status printed. Paths are under /iceberg.
-call() {
-    local method=$1 path=$2; shift 2
-    curl -s -o "$TMP/body" -w '%{http_code}' -X "$method" "$@" "$BASE/iceberg$path"
-}
-# post PATH JSON [curl options...]
-post() { local path=$1 body=$2; shift 2; call POST "$path" -H 'Content-Type: application/json' -d "$body" "$@"; }
-status_is() {
-    local desc=$1 want=$2 got; shift 2
-    got=$("$@")
-    if [ "$got" = "$want" ]; then ok "$desc"; else
-        bad "$desc (status $got, wanted $want)"; head -c 400 "$TMP/body" | sed 's/^/    /'; echo
-    fi
-}
-jv() {
-    python3 -c 'import json, sys
-d = json.load(open(sys.argv[2]))
-v = eval(sys.argv[1])
-print(json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list, bool)) or v is None else v)' \
-        "$1" "${2:-$TMP/body}" 2>&1
-}
-csvq() {
-    curl -s -o "$TMP/qbody" -G "$BASE/query" --data-urlencode "sql=$1" -d format=csv
-    tail -n +2 "$TMP/qbody"
-}
+API_PREFIX=/iceberg # call and post paths are under the REST catalog
 
 start_server "$WH" || { bad "server starts"; finish; exit 1; }
 ok "server starts"

@@ -95,59 +95,17 @@ static int parser_session(struct shell *sh, struct tn_session **out, struct tn_e
     return tn_session_open(sh->scratch, out, err);
 }
 
-/* One text value of a one-row query, or NULL (caller frees). */
-static char *single_value(struct tn_session *s, const char *sql, struct tn_err *err)
-{
-    struct tn_rows *r = NULL;
-    char *v = NULL;
-
-    if (tn_engine_rows(s, sql, 1, &r, err))
-        return NULL;
-    if (r->nrows == 1 && r->ncols == 1 && tn_rows_get(r, 0, 0))
-        v = tn_strdup(tn_rows_get(r, 0, 0));
-    else
-        tn_fail(err, TN_EINPUT, "no value");
-    tn_rows_free(r);
-    return v;
-}
-
 /* DuckDB's parse tree of "sql", or NULL when it is not one SELECT-like statement. */
 static json_t *parse_tree(struct tn_session *s, const char *sql)
 {
-    struct tn_buf q = TN_BUF_INIT(0);
     struct tn_err ignored;
-    json_t *tree = NULL;
-    char *text;
+    json_t *tree = tn_query_parse(s, sql, &ignored);
 
-    tn_buf_addstr(&q, "SELECT json_serialize_sql(", NULL);
-    tn_sql_string(&q, sql);
-    tn_buf_addstr(&q, ")", NULL);
-    text = single_value(s, q.buf, &ignored);
-    tn_buf_release(&q);
-    if (text)
-        tree = tn_json_parse(text, strlen(text), &ignored);
-    free(text);
-    if (tree && (json_is_true(json_object_get(tree, "error")) ||
-                 json_array_size(json_object_get(tree, "statements")) != 1)) {
+    if (tree && json_array_size(json_object_get(tree, "statements")) != 1) {
         json_decref(tree);
         tree = NULL;
     }
     return tree;
-}
-
-static char *deparse(struct tn_session *s, json_t *tree, struct tn_err *err)
-{
-    struct tn_buf q = TN_BUF_INIT(0);
-    char *text = tn_json_dump(tree, JSON_COMPACT);
-    char *sql;
-
-    tn_buf_addstr(&q, "SELECT json_deserialize_sql(", NULL);
-    tn_sql_string(&q, text);
-    tn_buf_addstr(&q, "::JSON)", NULL);
-    sql = single_value(s, q.buf, err);
-    free(text);
-    tn_buf_release(&q);
-    return sql;
 }
 
 static void collect_ctes(json_t *n, json_t *names)
@@ -226,7 +184,7 @@ static char *apply_travel(struct shell *sh, const char *sql, struct tn_err *err)
         goto out; /* not a query: DuckDB or the table layer will say what is wrong */
     collect_ctes(tree, ctes);
     if (add_at_clauses(sh, tree, ctes))
-        out = deparse(s, tree, err);
+        out = tn_query_deparse(s, tree, err);
 out:
     json_decref(ctes);
     json_decref(tree);
@@ -267,7 +225,7 @@ static int travel_spec(struct tn_session *s, const char *what, struct tn_buf *sp
     tn_buf_addstr(&q, "SELECT TRY_CAST(", NULL);
     tn_sql_string(&q, what);
     tn_buf_addstr(&q, " AS TIMESTAMP) IS NOT NULL", NULL);
-    v = single_value(s, q.buf, err);
+    v = tn_query_value(s, q.buf, err);
     tn_buf_release(&q);
     if (!v)
         return err->code;

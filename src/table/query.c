@@ -21,8 +21,7 @@ struct resolver {
     struct tn_err *err;
 };
 
-/* Run a one-value query and return the value (caller frees) or NULL with "err" set. */
-static char *single_value(struct tn_session *s, const char *sql, struct tn_err *err)
+char *tn_query_value(struct tn_session *s, const char *sql, struct tn_err *err)
 {
     struct tn_rows *r = NULL;
     char *v = NULL;
@@ -37,8 +36,7 @@ static char *single_value(struct tn_session *s, const char *sql, struct tn_err *
     return v;
 }
 
-/* The parse tree of "sql" as JSON, or NULL with "err" set. */
-static json_t *parse_tree(struct tn_session *s, const char *sql, struct tn_err *err)
+json_t *tn_query_parse(struct tn_session *s, const char *sql, struct tn_err *err)
 {
     struct tn_buf q = TN_BUF_INIT(0);
     json_t *tree;
@@ -47,7 +45,7 @@ static json_t *parse_tree(struct tn_session *s, const char *sql, struct tn_err *
     tn_buf_addstr(&q, "SELECT json_serialize_sql(", NULL);
     tn_sql_string(&q, sql);
     tn_buf_addstr(&q, ")", NULL);
-    text = single_value(s, q.buf, err);
+    text = tn_query_value(s, q.buf, err);
     tn_buf_release(&q);
     if (!text)
         return NULL;
@@ -66,8 +64,7 @@ static json_t *parse_tree(struct tn_session *s, const char *sql, struct tn_err *
     return tree;
 }
 
-/* SQL text for a parse tree. */
-static char *deparse(struct tn_session *s, json_t *tree, struct tn_err *err)
+char *tn_query_deparse(struct tn_session *s, json_t *tree, struct tn_err *err)
 {
     struct tn_buf q = TN_BUF_INIT(0);
     char *text = tn_json_dump(tree, JSON_COMPACT);
@@ -77,7 +74,7 @@ static char *deparse(struct tn_session *s, json_t *tree, struct tn_err *err)
     tn_sql_string(&q, text);
     tn_buf_addstr(&q, "::JSON)", NULL);
     free(text);
-    sql = single_value(s, q.buf, err);
+    sql = tn_query_value(s, q.buf, err);
     tn_buf_release(&q);
     return sql;
 }
@@ -86,7 +83,7 @@ static char *deparse(struct tn_session *s, json_t *tree, struct tn_err *err)
 static int at_snapshot(struct resolver *r, const struct tn_table *t, const char *unit,
                        json_t *expr, int64_t *out)
 {
-    json_t *tree = parse_tree(r->session, "SELECT 1", r->err);
+    json_t *tree = tn_query_parse(r->session, "SELECT 1", r->err);
     json_t *list;
     char *sql = NULL, *value = NULL;
     int rc = 0;
@@ -97,13 +94,13 @@ static int at_snapshot(struct resolver *r, const struct tn_table *t, const char 
                                            "node"),
                            "select_list");
     json_array_set(list, 0, expr);
-    sql = deparse(r->session, tree, r->err);
+    sql = tn_query_deparse(r->session, tree, r->err);
     json_decref(tree);
     if (!sql)
         return r->err->code;
     if (strcmp(unit, "TIMESTAMP") == 0) {
         char *q = tn_asprintf("SELECT epoch_ms(CAST((%s) AS TIMESTAMP))", sql + strlen("SELECT "));
-        value = single_value(r->session, q, r->err);
+        value = tn_query_value(r->session, q, r->err);
         free(q);
         if (!value)
             rc = r->err->code;
@@ -114,7 +111,7 @@ static int at_snapshot(struct resolver *r, const struct tn_table *t, const char 
         }
     } else {
         char *q = tn_asprintf("SELECT CAST((%s) AS VARCHAR)", sql + strlen("SELECT "));
-        value = single_value(r->session, q, r->err);
+        value = tn_query_value(r->session, q, r->err);
         free(q);
         if (!value)
             rc = r->err->code;
@@ -202,7 +199,7 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, int64_
     if (!rc) {
         tn_buf_addstr(&sql, " AS ", NULL);
         tn_sql_ident(&sql, tbl);
-        tree = parse_tree(r->session, sql.buf, r->err);
+        tree = tn_query_parse(r->session, sql.buf, r->err);
         if (!tree)
             rc = r->err->code;
     }
@@ -332,7 +329,7 @@ int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *
                      const struct tn_query_options *opt, char **out, struct tn_err *err)
 {
     struct resolver r = {wh, s, opt, json_object(), err};
-    json_t *tree = parse_tree(s, user_sql, err);
+    json_t *tree = tn_query_parse(s, user_sql, err);
     char *sql = NULL;
     int rc;
 
@@ -348,7 +345,7 @@ int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *
     collect_ctes(tree, r.cte_names);
     rc = walk(&r, tree);
     if (!rc) {
-        sql = deparse(s, tree, err);
+        sql = tn_query_deparse(s, tree, err);
         if (!sql)
             rc = err->code;
     }

@@ -166,6 +166,14 @@ struct tn_query_options {
 int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *user_sql,
                      const struct tn_query_options *opt, char **out, struct tn_err *err);
 
+/* DuckDB's own parser, for rewriting SQL (json_serialize_sql and back): */
+/* The value of a one-row query (caller frees), or NULL with "err" set. */
+char *tn_query_value(struct tn_session *s, const char *sql, struct tn_err *err);
+/* The parse tree of "sql", or NULL with "err" set (a syntax error: TN_EINPUT, DuckDB's words). */
+json_t *tn_query_parse(struct tn_session *s, const char *sql, struct tn_err *err);
+/* SQL text for a parse tree (caller frees), or NULL with "err" set. */
+char *tn_query_deparse(struct tn_session *s, json_t *tree, struct tn_err *err);
+
 /*---- Schemas from data ----*/
 
 /* Parse DuckDB's text for a type into Iceberg type JSON, numbering nested field ids from

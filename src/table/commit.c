@@ -24,8 +24,7 @@ void tn__backoff(int attempt)
     nanosleep(&ts, NULL);
 }
 
-/* The next metadata file's name: the version number of the current one plus one. */
-static char *next_metadata_location(const struct tn_table *t)
+char *tn__next_metadata_location(const struct tn_table *t, const char *table_location)
 {
     const char *base = strrchr(t->metadata_location, '/');
     long version = (long)json_array_size(json_object_get(t->meta->root, "metadata-log"));
@@ -38,14 +37,13 @@ static char *next_metadata_location(const struct tn_table *t)
             version = v;
     }
     tn_uuid4(uuid);
-    return tn_asprintf("%s/metadata/%05ld-%s.metadata.json", t->meta->location, version + 1,
-                       uuid);
+    return tn_asprintf("%s/metadata/%05ld-%s.metadata.json", table_location, version + 1, uuid);
 }
 
 int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, const struct tn_metadata *next,
                 struct tn_err *err)
 {
-    char *location = next_metadata_location(t);
+    char *location = tn__next_metadata_location(t, t->meta->location);
     char *resolved = tn_table_resolve(t, location);
     char *text = tn_metadata_dump(next);
     int rc = tn_storage_write(wh->storage, resolved, text, strlen(text), err);

@@ -600,23 +600,6 @@ static int apply_updates(json_t *root, json_t *updates, struct tn_err *err)
 
 /*---- Publishing ----*/
 
-/* The next metadata file of a table whose current one is "cur" (as commit.c names them). */
-static char *next_location(const struct tn_table *t, const char *table_location)
-{
-    const char *base = strrchr(t->metadata_location, '/');
-    long version = (long)json_array_size(json_object_get(t->meta->root, "metadata-log"));
-    char uuid[37];
-
-    if (base) {
-        char *end;
-        long v = strtol(base + 1, &end, 10);
-        if (end != base + 1 && *end == '-')
-            version = v;
-    }
-    tn_uuid4(uuid);
-    return tn_asprintf("%s/metadata/%05ld-%s.metadata.json", table_location, version + 1, uuid);
-}
-
 /* One table of a commit: the version it read, the next version and where it goes. */
 struct pending {
     const char *ns, *name;
@@ -666,7 +649,7 @@ static int pending_prepare(struct tn_warehouse *wh, struct pending *p, json_t *r
         tn_err_prefix(err, "the updated metadata is not valid: ");
         return rc == TN_ECONFLICT ? rc : TN_EINPUT;
     }
-    p->location = next_location(p->base, p->next->location);
+    p->location = tn__next_metadata_location(p->base, p->next->location);
     p->resolved = tn_table_resolve(p->base, p->location);
     return 0;
 }

@@ -9,6 +9,9 @@
 
 /* Sleep before retry "attempt" (1, 2, ...): exponential from 5 ms to 2 s, with jitter. */
 void tn__backoff(int attempt);
+/* Where the metadata version after "t" goes: <table_location>/metadata/<version+1>-<uuid>
+ * .metadata.json, the version read from t's own file name (caller frees). */
+char *tn__next_metadata_location(const struct tn_table *t, const char *table_location);
 /* Write "next" as the metadata version after "t" and swap the catalog pointer to it.
  * TN_ECONFLICT when another commit got there first; the file is deleted on any failure. */
 int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, const struct tn_metadata *next,

@@ -100,6 +100,9 @@ int32_t tn_murmur3_32(const void *data, size_t n);
 /* Parse a size: digits with an optional unit K, M, G or T (powers of 1024; "KB", "KiB" and
  * "B" spellings too); 0 on success. */
 int tn_parse_size(const char *s, int64_t *out);
+/* 1 when the strings are equal, compared in time that depends only on their lengths, so a
+ * secret cannot be guessed byte by byte from timings. */
+int tn_secret_equal(const char *a, const char *b);
 /* The value of hexadecimal digit "c", or -1. */
 int tn_hex_value(int c);
 /* Parse a whole decimal int64 ("-12"); 0 on success. */

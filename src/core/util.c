@@ -217,6 +217,16 @@ int tn_parse_size(const char *s, int64_t *out)
     return 0;
 }
 
+int tn_secret_equal(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    unsigned char diff = (unsigned char)(na != nb);
+
+    for (size_t i = 0; i < na; i++)
+        diff |= (unsigned char)(a[i] ^ b[i % (nb ? nb : 1)]);
+    return diff == 0;
+}
+
 int tn_hex_value(int c)
 {
     if (c >= '0' && c <= '9')

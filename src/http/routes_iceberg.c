@@ -35,16 +35,6 @@ static pthread_mutex_t tokens_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct issued tokens[TOKENS_MAX];
 static size_t tokens_next;
 
-static int same_secret(const char *a, const char *b)
-{
-    size_t na = strlen(a), nb = strlen(b);
-    unsigned char diff = (unsigned char)(na != nb);
-
-    for (size_t i = 0; i < na; i++)
-        diff |= (unsigned char)(a[i] ^ b[i % (nb ? nb : 1)]);
-    return diff == 0;
-}
-
 static int64_t token_ttl_s(void)
 {
     const char *v = getenv("TARN_REST_TOKEN_TTL"); /* for tests of expiry */
@@ -82,7 +72,7 @@ static int token_state(const char *tok)
         return 0;
     pthread_mutex_lock(&tokens_lock);
     for (size_t i = 0; i < TOKENS_MAX && !state; i++) {
-        if (tokens[i].token[0] && same_secret(tok, tokens[i].token))
+        if (tokens[i].token[0] && tn_secret_equal(tok, tokens[i].token))
             state = tokens[i].expires_ms > tn_now_ms() ? 1 : -1;
     }
     pthread_mutex_unlock(&tokens_lock);
@@ -97,13 +87,13 @@ static int client_valid(const struct tn_http_options *o, const char *id, const c
 {
     if (!secret)
         return 0;
-    if (o->token && same_secret(secret, o->token))
+    if (o->token && tn_secret_equal(secret, o->token))
         return 1;
     if (o->client && id) {
         const char *colon = strchr(o->client, ':');
         size_t n = (size_t)(colon - o->client);
         return strlen(id) == n && strncmp(id, o->client, n) == 0 &&
-               same_secret(secret, colon + 1);
+               tn_secret_equal(secret, colon + 1);
     }
     return 0;
 }
@@ -120,7 +110,7 @@ int tn_route_iceberg_begin(struct tn_http_req *req, struct tn_err *err)
         return tn_fail(err, TN_EAUTH,
                        "this catalog requires a token: send 'Authorization: Bearer <token>' (the "
                        "server's --token, or one from POST /iceberg/v1/oauth/tokens)");
-    if (req->opt->token && same_secret(h + 7, req->opt->token))
+    if (req->opt->token && tn_secret_equal(h + 7, req->opt->token))
         return 0;
     state = token_state(h + 7);
     if (state == 1)
@@ -1002,7 +992,7 @@ int tn_route_iceberg_token(struct tn_http_req *req, struct tn_http_reply *out, s
             goto out;
         }
     } else if (strcmp(grant, "urn:ietf:params:oauth:grant-type:token-exchange") == 0) {
-        if (!subject || ((!req->opt->token || !same_secret(subject, req->opt->token)) &&
+        if (!subject || ((!req->opt->token || !tn_secret_equal(subject, req->opt->token)) &&
                          token_state(subject) != 1)) {
             oauth_error(out, 401, "invalid_grant", "the subject token is not valid");
             goto out;

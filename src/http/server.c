@@ -609,17 +609,6 @@ static size_t route_find(const char *method, const char *path, char **out_arg, c
     return NROUTES;
 }
 
-/* Constant-time comparison, so the token cannot be guessed byte by byte from timings. */
-static int token_equal(const char *a, const char *b)
-{
-    size_t na = strlen(a), nb = strlen(b);
-    unsigned char diff = (unsigned char)(na != nb);
-
-    for (size_t i = 0; i < na; i++)
-        diff |= (unsigned char)(a[i] ^ b[i % (nb ? nb : 1)]);
-    return diff == 0;
-}
-
 static int check_auth(const struct tn_http_server *srv, const struct tn_http_req *req,
                       struct tn_err *err)
 {
@@ -632,7 +621,7 @@ static int check_auth(const struct tn_http_server *srv, const struct tn_http_req
         return tn_fail(err, TN_EAUTH,
                        "this server requires a token: send the header 'Authorization: Bearer "
                        "<token>'");
-    if (strncasecmp(h, "Bearer ", 7) != 0 || !token_equal(h + 7, srv->opt.token))
+    if (strncasecmp(h, "Bearer ", 7) != 0 || !tn_secret_equal(h + 7, srv->opt.token))
         return tn_fail(err, TN_EAUTH, "the bearer token is not valid for this server");
     return 0;
 }

@@ -72,7 +72,20 @@ static void test_murmur3_matches_iceberg(void)
     }
 }
 
+static void test_secret_equal(void)
+{
+    CHECK(tn_secret_equal("s3cret", "s3cret"));
+    CHECK(tn_secret_equal("", ""));
+    CHECK(!tn_secret_equal("s3cret", "s3creT"));
+    CHECK(!tn_secret_equal("s3cret", "s3cre"));
+    CHECK(!tn_secret_equal("s3cre", "s3cret"));
+    CHECK(!tn_secret_equal("abc", ""));
+    CHECK(!tn_secret_equal("", "abc"));
+    CHECK(!tn_secret_equal("abcabc", "abc")); /* b repeats over a's length */
+}
+
 static const struct tn_test core_tests[] = {
+    {"secrets compare equal only when equal", test_secret_equal},
     {"murmur3 matches Iceberg's test vectors", test_murmur3_matches_iceberg},
     {"error prefix adds context", test_prefix_adds_context},
     {"buffer growth is capped", test_buf_caps_growth},

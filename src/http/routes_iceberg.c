@@ -268,6 +268,20 @@ static int table_missing(struct tn_http_req *req, const char *ns, int rc, struct
     return rc;
 }
 
+/* 204 when the table exists (HEAD, and the metrics reports we accept and drop), else its 404. */
+static int table_exists_reply(struct tn_http_req *req, const char *ns, const char *name,
+                              struct tn_http_reply *out, struct tn_err *err)
+{
+    char *loc = NULL;
+    int rc = tn_catalog_load(req->wh->catalog, ns, name, &loc, err);
+
+    free(loc);
+    if (rc)
+        return table_missing(req, ns, rc, err);
+    reply_empty(out, 204);
+    return 0;
+}
+
 static int flag_param(struct tn_http_req *req, const char *name)
 {
     const char *v = tn_http_param(req, name);
@@ -747,7 +761,6 @@ static int do_table(struct tn_http_req *req, const char *ns, const char *tseg, c
 {
     const char *m = req->method;
     char name[TN_NAME_MAX + 1];
-    char *loc = NULL;
     int rc = tn_name_check("table", tseg, name, err);
 
     if (rc)
@@ -756,24 +769,14 @@ static int do_table(struct tn_http_req *req, const char *ns, const char *tseg, c
         if (strcmp(sub, "metrics") != 0 || strcmp(m, "POST") != 0)
             return tn_fail(err, TN_ENOTFOUND, "no such endpoint: %s .../tables/%s/%s", m, name,
                            sub);
-        rc = tn_catalog_load(req->wh->catalog, ns, name, &loc, err);
-        free(loc);
-        if (rc)
-            return table_missing(req, ns, rc, err);
-        reply_empty(out, 204);
-        return 0;
+        return table_exists_reply(req, ns, name, out, err);
     }
     if (strcmp(m, "GET") == 0)
         return table_load(req, ns, name, out, err);
     if (strcmp(m, "POST") == 0)
         return table_commit(req, ns, name, out, err);
     if (strcmp(m, "HEAD") == 0) {
-        rc = tn_catalog_load(req->wh->catalog, ns, name, &loc, err);
-        free(loc);
-        if (rc)
-            return table_missing(req, ns, rc, err);
-        reply_empty(out, 204);
-        return 0;
+        return table_exists_reply(req, ns, name, out, err);
     }
     if (strcmp(m, "DELETE") == 0) {
         rc = tn_table_drop(req->wh, ns, name, flag_param(req, "purgeRequested"), err);

@@ -63,6 +63,10 @@ status_is "HEAD table" 204 call HEAD /v1/namespaces/acct/tables/events -I
 status_is "load missing table" 404 call GET /v1/namespaces/acct/tables/nope
 expect_eq "NoSuchTableException" "$(jv 'd["error"]["type"]')" "NoSuchTableException"
 status_is "metrics report" 204 post /v1/namespaces/acct/tables/events/metrics '{"report-type":"commit-report","table-name":"acct.events","snapshot-id":1,"sequence-number":1,"operation":"append","metrics":{}}'
+status_is "metrics report for a missing table: 404" 404 post /v1/namespaces/acct/tables/ghost/metrics '{"report-type":"commit-report"}'
+expect_eq "... NoSuchTableException" "$(jv 'd["error"]["type"]')" "NoSuchTableException"
+status_is "metrics report in a missing namespace: 404" 404 post /v1/namespaces/nope/tables/ghost/metrics '{"report-type":"commit-report"}'
+expect_eq "... NoSuchNamespaceException" "$(jv 'd["error"]["type"]')" "NoSuchNamespaceException"
 
 #---- ETag / 304 ----
 etag=$(curl -s -D - -o /dev/null "$BASE/iceberg/v1/namespaces/acct/tables/events" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag"{print $2}')

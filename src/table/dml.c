@@ -383,11 +383,7 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
         }
     }
     /* which touched files go whole: all of them with copy-on-write, else those left empty */
-    subset.schema = tn_metadata_current_schema(t->meta);
-    subset.snapshot_id = scan->snapshot_id;
-    subset.data = tn_calloc(scan->ndata + 1, sizeof(*subset.data));
-    subset.deletes = scan->deletes;
-    subset.ndeletes = scan->ndeletes;
+    tn__scan_subset_init(&subset, scan, t);
     for (size_t r = 0; r < counts->nrows; r++) {
         int64_t n = 0;
         tn_parse_i64(tn_rows_get(counts, r, 1), &n);

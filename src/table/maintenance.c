@@ -43,12 +43,7 @@ int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *
                                             e);
         chosen[i] = has_deletes || (small > 1 && e->file.file_size < SMALL_FILE_BYTES);
     }
-    memset(&subset, 0, sizeof(subset));
-    subset.schema = tn_metadata_current_schema(t->meta);
-    subset.snapshot_id = scan->snapshot_id;
-    subset.data = tn_calloc(scan->ndata + 1, sizeof(*subset.data));
-    subset.deletes = scan->deletes;
-    subset.ndeletes = scan->ndeletes;
+    tn__scan_subset_init(&subset, scan, t);
     for (size_t i = 0; i < scan->ndata; i++) {
         if (!chosen[i])
             continue;

@@ -851,3 +851,14 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
     free(grouped);
     return rc;
 }
+
+void tn__scan_subset_init(struct tn_scan *subset, const struct tn_scan *scan,
+                          const struct tn_table *t)
+{
+    memset(subset, 0, sizeof(*subset));
+    subset->schema = tn_metadata_current_schema(t->meta);
+    subset->snapshot_id = scan->snapshot_id;
+    subset->data = tn_calloc(scan->ndata + 1, sizeof(*subset->data));
+    subset->deletes = scan->deletes;
+    subset->ndeletes = scan->ndeletes;
+}

@@ -451,7 +451,7 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
         c.ndeletes = deletes.record_count ? 1 : 0;
         c.data = files;
         c.ndata = nfiles;
-        rc = tn__commit_rows(wh, t->ns, t->name, &c, &cr, err);
+        rc = tn__commit_rows(wh, t, &c, &cr, err);
         if (!rc)
             *snapshot = cr.snapshot_id;
     }

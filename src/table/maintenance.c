@@ -87,7 +87,7 @@ int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *
         c.data = &file;
         c.ndata = file.record_count ? 1 : 0;
         c.remove = remove;
-        rc = tn__commit_rows(wh, ns, name, &c, &cr, err);
+        rc = tn__commit_rows(wh, t, &c, &cr, err);
         if (!rc) {
             res->snapshot_id = cr.snapshot_id;
             res->rows = file.record_count;

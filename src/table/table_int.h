@@ -40,7 +40,9 @@ struct tn_row_change {
                        set); NULL removes every live file */
 };
 
-int tn__commit_rows(struct tn_warehouse *wh, const char *ns, const char *name,
+/* "base" is the table as the caller loaded it: the first attempt builds on it (no second read of
+ * the metadata), a retry after a lost race reloads. */
+int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
                     const struct tn_row_change *c, struct tn_commit_result *res,
                     struct tn_err *err);
 /* TN_EINPUT unless tarn can write the table (format v2, unpartitioned). */

@@ -853,20 +853,18 @@ static int new_manifest(struct tn_warehouse *wh, const struct tn_table *t, int c
     return rc;
 }
 
-int tn__commit_rows(struct tn_warehouse *wh, const char *ns, const char *name,
+int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
                     const struct tn_row_change *c, struct tn_commit_result *res,
                     struct tn_err *err)
 {
-    struct tn_table *t = NULL;
+    const struct tn_table *t = base;
+    struct tn_table *reloaded = NULL; /* after a lost race */
     struct written files = {0};
     struct pending p;
-    int rc;
+    int rc = 0;
 
     memset(&p, 0, sizeof(p));
     memset(res, 0, sizeof(*res));
-    rc = tn_table_load(wh, ns, name, &t, err);
-    if (rc)
-        return rc;
     p.mode = c->mode;
     p.branch = c->branch;
     p.operation = c->operation;
@@ -896,9 +894,10 @@ int tn__commit_rows(struct tn_warehouse *wh, const char *ns, const char *name,
         if (rc != TN_ECONFLICT || p.conflict || attempt == TN_COMMIT_ATTEMPTS)
             break;
         tn__backoff(attempt);
-        tn_table_free(t);
-        t = NULL;
-        rc = tn_table_load(wh, ns, name, &t, err);
+        tn_table_free(reloaded);
+        reloaded = NULL;
+        rc = tn_table_load(wh, base->ns, base->name, &reloaded, err);
+        t = reloaded;
     }
     if (!rc) {
         res->rows_added = p.data_rows;
@@ -908,7 +907,7 @@ int tn__commit_rows(struct tn_warehouse *wh, const char *ns, const char *name,
     written_cleanup(wh, &files, rc != 0);
     manifest_file_release(&p.added);
     manifest_file_release(&p.removed);
-    tn_table_free(t);
+    tn_table_free(reloaded);
     return rc;
 }
 
@@ -1011,7 +1010,7 @@ int tn_table_write(struct tn_warehouse *wh, struct tn_session *s, const char *ns
         c.read_snapshot = -1;
         c.data = files;
         c.ndata = n;
-        rc = tn__commit_rows(wh, ns, name, &c, res, err);
+        rc = tn__commit_rows(wh, t, &c, res, err);
         for (size_t i = 0; rc && i < n; i++)
             tn__discard_file(wh, t, &files[i]);
     }

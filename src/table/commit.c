@@ -50,6 +50,8 @@ int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, const struct 
 
     if (!rc) {
         rc = tn_catalog_swap(wh->catalog, t->ns, t->name, t->metadata_location, location, err);
+        if (!rc)
+            tn__metacache_put(resolved, next, strlen(text));
         if (rc) {
             struct tn_err ignored;
             tn_storage_delete(wh->storage, resolved, &ignored);

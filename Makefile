@@ -43,7 +43,7 @@ $(BUILD)/tarn: $(BUILD)/src/cli/main.o $(BUILD)/libtarn.a
 $(BUILD)/unit_tests: $(UNIT_OBJ) $(BUILD)/libtarn.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
 
-# bench/commit, bench/history and bench/upsert: C benchmarks on a scratch warehouse
+# bench/commit, history, upsert and small-commits: C benchmarks on a scratch warehouse
 $(BUILD)/bench-%: $(BUILD)/bench/%.o $(BUILD)/bench/scratch.o $(BUILD)/libtarn.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
 

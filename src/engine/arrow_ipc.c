@@ -615,20 +615,50 @@ static int bit_set(const uint8_t *bits, int64_t i)
     return (bits[i / 8] >> (i % 8)) & 1;
 }
 
-/* "len" bits from bit "start" of "bits", moved to start at bit 0 when they do not already. */
-static void add_bits(struct batch *bt, const uint8_t *bits, int64_t start, int64_t len)
+/* "len" bits from bit "start" of "bits", moved to start at bit 0 when they do not already. Bits
+ * past "len" in the last byte, and with "nulls" (a validity bitmap, or NULL) the bits of null
+ * slots, are written as 0: what DuckDB left there is never sent, and equal arrays give equal
+ * bytes. */
+static void add_bits(struct batch *bt, const uint8_t *bits, const uint8_t *nulls, int64_t start,
+                     int64_t len)
 {
     size_t n = (size_t)(len + 7) / 8;
     uint8_t *tmp;
 
-    if (start % 8 == 0) {
+    if (start % 8 == 0 && len % 8 == 0 && !nulls) {
         add_buffer(bt, bits + start / 8, n);
         return;
     }
     tmp = tn_calloc(n + 1, 1);
+    if (start % 8 == 0 && !nulls) {
+        memcpy(tmp, bits + start / 8, n);
+        tmp[n - 1] &= (uint8_t)((1u << (len % 8)) - 1);
+    } else {
+        for (int64_t i = 0; i < len; i++)
+            if (bit_set(bits, start + i) && (!nulls || bit_set(nulls, start + i)))
+                tmp[i / 8] |= (uint8_t)(1u << (i % 8));
+    }
+    add_buffer(bt, tmp, n);
+    free(tmp);
+}
+
+/* "len" values of "width" bytes from slot "start"; with "nulls" (a validity bitmap, or NULL)
+ * the null slots are written as zeros. */
+static void add_values(struct batch *bt, const char *values, const uint8_t *nulls, int width,
+                       int64_t start, int64_t len)
+{
+    size_t n = (size_t)len * (size_t)width;
+    char *tmp;
+
+    if (!nulls || !n) {
+        add_buffer(bt, n ? values + start * width : NULL, n);
+        return;
+    }
+    tmp = tn_malloc(n);
+    memcpy(tmp, values + start * width, n);
     for (int64_t i = 0; i < len; i++)
-        if (bit_set(bits, start + i))
-            tmp[i / 8] |= (uint8_t)(1u << (i % 8));
+        if (!bit_set(nulls, start + i))
+            memset(tmp + i * width, 0, (size_t)width);
     add_buffer(bt, tmp, n);
     free(tmp);
 }
@@ -701,7 +731,7 @@ static int add_array(struct batch *bt, const struct ArrowSchema *s, const struct
         nulls = count_nulls(validity, start, len);
     add_pair(&bt->nodes, &bt->nnodes, &bt->cap_nodes, len, nulls);
     if (nulls)
-        add_bits(bt, validity, start, len);
+        add_bits(bt, validity, NULL, start, len);
     else
         add_buffer(bt, NULL, 0);
     if (len && t.layout != L_STRUCT && t.layout != L_FIXLIST && !a->buffers[1])
@@ -709,11 +739,10 @@ static int add_array(struct batch *bt, const struct ArrowSchema *s, const struct
                        s->format);
     switch (t.layout) {
     case L_BITS:
-        add_bits(bt, a->buffers[1], start, len);
+        add_bits(bt, a->buffers[1], nulls ? validity : NULL, start, len);
         return 0;
     case L_FIXED:
-        add_buffer(bt, len ? (const char *)a->buffers[1] + start * t.width : NULL,
-                   (size_t)(len * t.width));
+        add_values(bt, a->buffers[1], nulls ? validity : NULL, t.width, start, len);
         return 0;
     case L_VAR32:
     case L_VAR64:

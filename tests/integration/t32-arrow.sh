@@ -165,5 +165,7 @@ check "remote CLI arrow equals the server's" cmp "$F/remote.arrows" "$F/all.arro
 check_fails "CLI refuses an ENUM column" 2 '"mood"' "$TARN" sql "SELECT 'a'::ENUM('a') AS mood" --format arrow
 check_fails "remote CLI refuses an ENUM column" 2 '"mood"' \
     "$TARN" --remote "$BASE" sql "SELECT 'a'::ENUM('a') AS mood" --format arrow
+check_fails "the shell refuses --format arrow" 2 "use tarn sql --format arrow" \
+    "$TARN" shell --format arrow </dev/null
 
 finish

@@ -489,10 +489,11 @@ static uint32_t fb_type(struct fb *b, const struct atype *t, const struct ArrowS
 }
 
 /* The KeyValue vector of C Data Interface metadata: int32 count, then per pair int32 length and
- * bytes of the key, then of the value (native byte order). 0 when there is none. */
+ * bytes of the key, then of the value (native byte order). 0 when there is none; a negative
+ * length ends the list there. */
 static uint32_t fb_metadata(struct fb *b, const char *md)
 {
-    int32_t n, klen, vlen;
+    int32_t n, klen, vlen, i;
     uint32_t *refs, vec;
     const char *p = md;
 
@@ -503,13 +504,17 @@ static uint32_t fb_metadata(struct fb *b, const char *md)
     if (n <= 0)
         return 0;
     refs = tn_calloc((size_t)n, sizeof(*refs));
-    for (int32_t i = 0; i < n; i++) {
+    for (i = 0; i < n; i++) {
         char *key, *value;
         uint32_t k, v;
         memcpy(&klen, p, 4);
+        if (klen < 0)
+            break;
+        memcpy(&vlen, p + 4 + klen, 4);
+        if (vlen < 0)
+            break;
         key = tn_strndup(p + 4, (size_t)klen);
         p += 4 + klen;
-        memcpy(&vlen, p, 4);
         value = tn_strndup(p + 4, (size_t)vlen);
         p += 4 + vlen;
         k = fb_string(b, key);
@@ -521,7 +526,7 @@ static uint32_t fb_metadata(struct fb *b, const char *md)
         free(key);
         free(value);
     }
-    vec = fb_refs(b, refs, (size_t)n);
+    vec = i ? fb_refs(b, refs, (size_t)i) : 0;
     free(refs);
     return vec;
 }
@@ -560,6 +565,8 @@ int tn_arrow_ipc_schema(const struct ArrowSchema *schema, struct tn_buf *out, st
     if (!schema->format || strcmp(schema->format, "+s") != 0)
         return tn_fail(err, TN_EINTERNAL, "an Arrow result schema must be a struct, not \"%s\"",
                        schema->format ? schema->format : "");
+    if (schema->n_children < 0 || (schema->n_children && !schema->children))
+        return tn_fail(err, TN_EINTERNAL, "an Arrow result schema has no columns");
     for (int64_t i = 0; i < schema->n_children; i++) {
         const struct ArrowSchema *c = schema->children[i];
         if (check_schema(c, c->name ? c->name : "?", 0, err))

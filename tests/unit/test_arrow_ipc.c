@@ -296,6 +296,73 @@ static void test_batch_slice(void)
     tn_buf_release(&out);
 }
 
+/* A list<bool> column from its second row: the list's offsets are rebased, its child is cut to
+ * the values those rows cover, and a bool in a null slot is sent as 0. */
+static void test_batch_nested_list(void)
+{
+    static const uint8_t list_valid[1] = {0x0b}; /* [t], [f, NULL], NULL, [t] */
+    static const int32_t list_offsets[5] = {0, 1, 3, 3, 4};
+    static const uint8_t item_valid[1] = {0x0b}; /* t, f, NULL, t */
+    static const uint8_t item_bits[1] = {0x0d};  /* the NULL's bit is set */
+    static const int64_t nodes[] = {3, 1, 3, 1};
+    static const int64_t bufs[] = {0, 1, 8, 16, 24, 1, 32, 1};
+    static const int32_t rebased[4] = {0, 2, 2, 3};
+    struct ArrowSchema item = {.format = "b", .name = "item", .flags = ARROW_FLAG_NULLABLE};
+    struct ArrowSchema *items[1] = {&item};
+    struct ArrowSchema list = {.format = "+l", .name = "l", .n_children = 1, .children = items};
+    struct ArrowSchema *cols[1] = {&list};
+    struct ArrowSchema root = {.format = "+s", .name = "", .n_children = 1, .children = cols};
+    const void *item_bufs[2] = {item_valid, item_bits};
+    struct ArrowArray item_arr = {.length = 4, .null_count = 1, .n_buffers = 2,
+                                  .buffers = item_bufs};
+    struct ArrowArray *item_arrs[1] = {&item_arr};
+    const void *list_bufs[2] = {list_valid, list_offsets};
+    struct ArrowArray list_arr = {.length = 4, .null_count = 1, .n_buffers = 2,
+                                  .buffers = list_bufs, .n_children = 1, .children = item_arrs};
+    struct ArrowArray *col_arrs[1] = {&list_arr};
+    const void *root_bufs[1] = {NULL};
+    struct ArrowArray batch = {.length = 3, .offset = 1, .n_buffers = 1, .buffers = root_bufs,
+                               .n_children = 1, .children = col_arrs};
+    struct tn_buf out = TN_BUF_INIT(0);
+    struct tn_err err = {0};
+    const unsigned char *body;
+    size_t pos = 0;
+
+    CHECK_INT_EQ(tn_arrow_ipc_batch(&root, &batch, &out, &err), 0);
+    check_batch(&out, &pos, 3, nodes, 2, bufs, 4, &body);
+    CHECK_INT_EQ(body[0], 0x05); /* rows 1..3 of 0b1011: valid, null, valid */
+    CHECK_INT_EQ(memcmp(body + 8, rebased, 16), 0);
+    CHECK_INT_EQ(body[24], 0x05); /* items 1..3 of 0b1011: f, NULL, t */
+    CHECK_INT_EQ(body[32], 0x04); /* f, NULL sent as 0, t */
+    tn_buf_release(&out);
+}
+
+/* Field metadata (how DuckDB marks extension types) becomes the field's custom_metadata. */
+static void test_schema_metadata(void)
+{
+    static const char md[] = "\x01\0\0\0"
+                             "\x14\0\0\0ARROW:extension:name"
+                             "\x0b\0\0\0arrow.uhuge";
+    struct ArrowSchema col = {.format = "w:16", .name = "h", .metadata = md};
+    struct ArrowSchema *cols[1] = {&col};
+    struct ArrowSchema root = {.format = "+s", .name = "", .n_children = 1, .children = cols};
+    struct tn_buf out = TN_BUF_INIT(0);
+    struct tn_err err = {0};
+    const unsigned char *msg, *body, *f, *kv;
+    size_t pos = 0;
+
+    CHECK_INT_EQ(tn_arrow_ipc_schema(&root, &out, &err), 0);
+    msg = message(&out, &pos, &body);
+    f = vec_table(deref(deref(msg, 2), 1), 0);
+    CHECK_INT_EQ(int_field(f, 2, 1), 15);            /* FixedSizeBinary */
+    CHECK_INT_EQ(int_field(deref(f, 3), 0, 4), 16);  /* byteWidth */
+    CHECK_INT_EQ(rd32(deref(f, 6)), 1);
+    kv = vec_table(deref(f, 6), 0);
+    CHECK(str_is(deref(kv, 0), "ARROW:extension:name"));
+    CHECK(str_is(deref(kv, 1), "arrow.uhuge"));
+    tn_buf_release(&out);
+}
+
 static void test_refuses_unsupported(void)
 {
     struct fixture f;
@@ -353,6 +420,8 @@ static const struct tn_test arrow_ipc_tests[] = {
     {"schema keeps zone, decimal and map details", test_schema_types},
     {"batch with nulls, byte by byte", test_batch_with_nulls},
     {"batch of a slice is rebased", test_batch_slice},
+    {"nested list of bools from a slice", test_batch_nested_list},
+    {"field metadata is kept", test_schema_metadata},
     {"unsupported types are refused by column", test_refuses_unsupported},
     {"a batch that does not fit its schema is refused", test_batch_shape_mismatch},
     {"end-of-stream marker", test_end_marker},

@@ -17,36 +17,38 @@
 
 #define MAX_DEPTH 64 /* nesting of list, struct and map types */
 
-/* FlatBuffers identifiers from Schema.fbs and Message.fbs */
+/* FlatBuffers identifiers from Schema.fbs (the Type union, in order) and Message.fbs */
+/* clang-format off */
 enum { T_NULL = 1, T_INT, T_FLOAT, T_BINARY, T_UTF8, T_BOOL, T_DECIMAL, T_DATE, T_TIME,
        T_TIMESTAMP, T_INTERVAL, T_LIST, T_STRUCT, T_UNION, T_FIXED_BINARY, T_FIXED_LIST, T_MAP,
        T_DURATION, T_LARGE_BINARY, T_LARGE_UTF8, T_LARGE_LIST };
+/* clang-format on */
 enum { H_SCHEMA = 1, H_RECORD_BATCH = 3 };
 #define METADATA_V5 4
 
 /*---- Types, from C Data Interface format strings ----*/
 
 enum layout {
-    L_NULL,     /* no buffers */
-    L_BITS,     /* validity, bit-packed values */
-    L_FIXED,    /* validity, values of "width" bytes */
-    L_VAR32,    /* validity, int32 offsets, bytes */
-    L_VAR64,    /* validity, int64 offsets, bytes */
-    L_LIST32,   /* validity, int32 offsets; one child */
-    L_LIST64,   /* validity, int64 offsets; one child */
-    L_FIXLIST,  /* validity; one child of "width" values per slot */
-    L_STRUCT,   /* validity; a child per field */
+    L_NULL,    /* no buffers */
+    L_BITS,    /* validity, bit-packed values */
+    L_FIXED,   /* validity, values of "width" bytes */
+    L_VAR32,   /* validity, int32 offsets, bytes */
+    L_VAR64,   /* validity, int64 offsets, bytes */
+    L_LIST32,  /* validity, int32 offsets; one child */
+    L_LIST64,  /* validity, int64 offsets; one child */
+    L_FIXLIST, /* validity; one child of "width" values per slot */
+    L_STRUCT,  /* validity; a child per field */
 };
 
 struct atype {
     enum layout layout;
-    int fb_type;      /* the Type union's member */
-    int width;        /* bytes per value (L_FIXED), values per list (L_FIXLIST) */
-    int bits;         /* Int and Decimal bitWidth, Time bitWidth */
+    int fb_type; /* the Type union's member */
+    int width;   /* bytes per value (L_FIXED), values per list (L_FIXLIST) */
+    int bits;    /* Int and Decimal bitWidth, Time bitWidth */
     int is_signed;
-    int unit;         /* Date, Time, Timestamp, Duration and Interval unit enums */
+    int unit; /* Date, Time, Timestamp, Duration and Interval unit enums */
     int precision, scale;
-    const char *tz;   /* Timestamp: the zone, NULL for none */
+    const char *tz; /* Timestamp: the zone, NULL for none */
 };
 
 /* Parse a decimal number of at most 9 digits at *p, advancing it. */
@@ -261,8 +263,8 @@ static int check_schema(const struct ArrowSchema *s, const char *column, int dep
     int expected;
 
     if (depth > MAX_DEPTH)
-        return tn_fail(err, TN_EINPUT, "column \"%s\" is nested more than %d levels deep",
-                       column, MAX_DEPTH);
+        return tn_fail(err, TN_EINPUT, "column \"%s\" is nested more than %d levels deep", column,
+                       MAX_DEPTH);
     if (s->dictionary)
         return tn_fail(err, TN_EINPUT,
                        "column \"%s\" is dictionary-encoded (an ENUM), which Arrow output does not "
@@ -272,10 +274,11 @@ static int check_schema(const struct ArrowSchema *s, const char *column, int dep
         return tn_fail(err, TN_EINPUT,
                        "column \"%s\" has Arrow type \"%s\" (%s), which Arrow output does not "
                        "support; CAST it to a supported type such as VARCHAR",
-                       column, s->format ? s->format : "", refused_kind(s->format ? s->format : ""));
+                       column, s->format ? s->format : "",
+                       refused_kind(s->format ? s->format : ""));
     expected = t.layout == L_STRUCT ? (int)s->n_children
                : (t.layout == L_LIST32 || t.layout == L_LIST64 || t.layout == L_FIXLIST) ? 1
-                                                                                        : 0;
+                                                                                         : 0;
     if (s->n_children != expected || (expected && !s->children))
         return tn_fail(err, TN_EINTERNAL, "column \"%s\": Arrow type \"%s\" has %lld children",
                        column, s->format, (long long)s->n_children);
@@ -742,8 +745,7 @@ static int add_array(struct batch *bt, const struct ArrowSchema *s, const struct
     else
         add_buffer(bt, NULL, 0);
     if (len && t.layout != L_STRUCT && t.layout != L_FIXLIST && !a->buffers[1])
-        return tn_fail(err, TN_EINTERNAL, "an Arrow array of type \"%s\" has no values",
-                       s->format);
+        return tn_fail(err, TN_EINTERNAL, "an Arrow array of type \"%s\" has no values", s->format);
     switch (t.layout) {
     case L_BITS:
         add_bits(bt, a->buffers[1], nulls ? validity : NULL, start, len);

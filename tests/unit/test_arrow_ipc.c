@@ -61,8 +61,7 @@ static const unsigned char *vec_table(const unsigned char *vec, uint32_t i)
 
 /* The message at *pos of "buf": checks the framing, returns its Message table and body, and
  * moves *pos past it. */
-static const unsigned char *message(const struct tn_buf *b, size_t *pos,
-                                    const unsigned char **body)
+static const unsigned char *message(const struct tn_buf *b, size_t *pos, const unsigned char **body)
 {
     const unsigned char *p = (const unsigned char *)b->buf + *pos;
     uint32_t len;
@@ -95,9 +94,9 @@ struct fixture {
     const void *bufs_a[2], *bufs_s[3], *bufs_root[1];
 };
 
-static const uint8_t a_valid[1] = {0x05}; /* 1, NULL, 3, NULL */
+static const uint8_t a_valid[1] = {0x05};        /* 1, NULL, 3, NULL */
 static const int32_t a_values[4] = {1, 0, 3, 4}; /* the 4 sits in a null slot */
-static const uint8_t s_valid[1] = {0x0d}; /* "x", NULL, "yz", "" */
+static const uint8_t s_valid[1] = {0x0d};        /* "x", NULL, "yz", "" */
 static const int32_t s_offsets[5] = {0, 1, 1, 3, 3};
 static const char s_data[] = "xyz";
 
@@ -164,8 +163,8 @@ static void test_schema_message(void)
     fa = vec_table(fields, 0);
     fs = vec_table(fields, 1);
     CHECK(str_is(deref(fa, 0), "a"));
-    CHECK_INT_EQ(int_field(fa, 1, 1), 1);  /* nullable */
-    CHECK_INT_EQ(int_field(fa, 2, 1), 2);  /* Type.Int */
+    CHECK_INT_EQ(int_field(fa, 1, 1), 1); /* nullable */
+    CHECK_INT_EQ(int_field(fa, 2, 1), 2); /* Type.Int */
     type = deref(fa, 3);
     CHECK_INT_EQ(int_field(type, 0, 4), 32);
     CHECK_INT_EQ(int_field(type, 1, 1), 1); /* signed */
@@ -184,8 +183,8 @@ static void test_schema_types(void)
     struct ArrowSchema key = {.format = "u", .name = "key"};
     struct ArrowSchema val = {.format = "tdD", .name = "value", .flags = ARROW_FLAG_NULLABLE};
     struct ArrowSchema *kv[2] = {&key, &val};
-    struct ArrowSchema entries = {.format = "+s", .name = "entries", .n_children = 2,
-                                  .children = kv};
+    struct ArrowSchema entries = {
+        .format = "+s", .name = "entries", .n_children = 2, .children = kv};
     struct ArrowSchema *ent[1] = {&entries};
     struct ArrowSchema map = {.format = "+m", .name = "m", .n_children = 1, .children = ent};
     struct ArrowSchema *cols[3] = {&ts, &dec, &map};
@@ -219,8 +218,8 @@ static void test_schema_types(void)
     CHECK_INT_EQ(rd32(deref(e, 5)), 2);
     f = vec_table(deref(e, 5), 1);
     CHECK(str_is(deref(f, 0), "value"));
-    CHECK_INT_EQ(int_field(f, 2, 1), 8);               /* Type.Date */
-    CHECK_INT_EQ(int_field(deref(f, 3), 0, 2), 0);     /* DAY, written although not the default */
+    CHECK_INT_EQ(int_field(f, 2, 1), 8);           /* Type.Date */
+    CHECK_INT_EQ(int_field(deref(f, 3), 0, 2), 0); /* DAY, written although not the default */
     CHECK(field(deref(f, 3), 0) != NULL);
     tn_buf_release(&out);
 }
@@ -313,16 +312,24 @@ static void test_batch_nested_list(void)
     struct ArrowSchema *cols[1] = {&list};
     struct ArrowSchema root = {.format = "+s", .name = "", .n_children = 1, .children = cols};
     const void *item_bufs[2] = {item_valid, item_bits};
-    struct ArrowArray item_arr = {.length = 4, .null_count = 1, .n_buffers = 2,
-                                  .buffers = item_bufs};
+    struct ArrowArray item_arr = {
+        .length = 4, .null_count = 1, .n_buffers = 2, .buffers = item_bufs};
     struct ArrowArray *item_arrs[1] = {&item_arr};
     const void *list_bufs[2] = {list_valid, list_offsets};
-    struct ArrowArray list_arr = {.length = 4, .null_count = 1, .n_buffers = 2,
-                                  .buffers = list_bufs, .n_children = 1, .children = item_arrs};
+    struct ArrowArray list_arr = {.length = 4,
+                                  .null_count = 1,
+                                  .n_buffers = 2,
+                                  .buffers = list_bufs,
+                                  .n_children = 1,
+                                  .children = item_arrs};
     struct ArrowArray *col_arrs[1] = {&list_arr};
     const void *root_bufs[1] = {NULL};
-    struct ArrowArray batch = {.length = 3, .offset = 1, .n_buffers = 1, .buffers = root_bufs,
-                               .n_children = 1, .children = col_arrs};
+    struct ArrowArray batch = {.length = 3,
+                               .offset = 1,
+                               .n_buffers = 1,
+                               .buffers = root_bufs,
+                               .n_children = 1,
+                               .children = col_arrs};
     struct tn_buf out = TN_BUF_INIT(0);
     struct tn_err err = {0};
     const unsigned char *body;
@@ -354,8 +361,8 @@ static void test_schema_metadata(void)
     CHECK_INT_EQ(tn_arrow_ipc_schema(&root, &out, &err), 0);
     msg = message(&out, &pos, &body);
     f = vec_table(deref(deref(msg, 2), 1), 0);
-    CHECK_INT_EQ(int_field(f, 2, 1), 15);            /* FixedSizeBinary */
-    CHECK_INT_EQ(int_field(deref(f, 3), 0, 4), 16);  /* byteWidth */
+    CHECK_INT_EQ(int_field(f, 2, 1), 15);           /* FixedSizeBinary */
+    CHECK_INT_EQ(int_field(deref(f, 3), 0, 4), 16); /* byteWidth */
     CHECK_INT_EQ(rd32(deref(f, 6)), 1);
     kv = vec_table(deref(f, 6), 0);
     CHECK(str_is(deref(kv, 0), "ARROW:extension:name"));

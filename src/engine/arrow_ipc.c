@@ -9,6 +9,11 @@
  * The body of a RecordBatch is the columns' buffers in pre-order (a node per array, then its
  * validity bitmap and its value buffers), each padded to 8 bytes. A validity bitmap is written
  * only when the array has nulls (else the buffer has length 0, which the format allows).
+ *
+ * Dictionary-encoded columns (DuckDB's ENUM) keep their encoding: the field carries a
+ * DictionaryEncoding (ids 0, 1, ... in pre-order of the schema), the RecordBatch holds the
+ * indices, and a DictionaryBatch with the values goes before the first RecordBatch and again
+ * (replacing it, as the stream format allows) only when a later batch's dictionary differs.
  * All numbers are written little-endian, as the Schema message declares. */
 #include "arrow_ipc.h"
 
@@ -23,7 +28,7 @@ enum { T_NULL = 1, T_INT, T_FLOAT, T_BINARY, T_UTF8, T_BOOL, T_DECIMAL, T_DATE, 
        T_TIMESTAMP, T_INTERVAL, T_LIST, T_STRUCT, T_UNION, T_FIXED_BINARY, T_FIXED_LIST, T_MAP,
        T_DURATION, T_LARGE_BINARY, T_LARGE_UTF8, T_LARGE_LIST };
 /* clang-format on */
-enum { H_SCHEMA = 1, H_RECORD_BATCH = 3 };
+enum { H_SCHEMA = 1, H_DICTIONARY_BATCH, H_RECORD_BATCH };
 #define METADATA_V5 4
 
 /*---- Types, from C Data Interface format strings ----*/
@@ -256,7 +261,7 @@ static const char *refused_kind(const char *f)
 
 /* Check "s" and everything inside it; on failure describe the problem in "err" for column
  * "column". */
-static int check_schema(const struct ArrowSchema *s, const char *column, int depth,
+static int check_schema(const struct ArrowSchema *s, const char *column, int depth, int in_dict,
                         struct tn_err *err)
 {
     struct atype t;
@@ -265,11 +270,18 @@ static int check_schema(const struct ArrowSchema *s, const char *column, int dep
     if (depth > MAX_DEPTH)
         return tn_fail(err, TN_EINPUT, "column \"%s\" is nested more than %d levels deep", column,
                        MAX_DEPTH);
-    if (s->dictionary)
+    if (s->dictionary && in_dict)
         return tn_fail(err, TN_EINPUT,
-                       "column \"%s\" is dictionary-encoded (an ENUM), which Arrow output does not "
-                       "support; CAST it to VARCHAR",
+                       "column \"%s\" has a dictionary-encoded type inside the values of another, "
+                       "which Arrow does not allow; CAST it to VARCHAR",
                        column);
+    if (s->dictionary) {
+        if (parse_format(s->format, &t) || t.fb_type != T_INT || s->n_children)
+            return tn_fail(err, TN_EINTERNAL,
+                           "column \"%s\": dictionary indices of Arrow type \"%s\"", column,
+                           s->format ? s->format : "");
+        return check_schema(s->dictionary, column, depth + 1, 1, err);
+    }
     if (parse_format(s->format, &t))
         return tn_fail(err, TN_EINPUT,
                        "column \"%s\" has Arrow type \"%s\" (%s), which Arrow output does not "
@@ -290,7 +302,7 @@ static int check_schema(const struct ArrowSchema *s, const char *column, int dep
                            column);
     }
     for (int64_t i = 0; i < s->n_children; i++) {
-        if (check_schema(s->children[i], column, depth + 1, err))
+        if (check_schema(s->children[i], column, depth + 1, in_dict, err))
             return err->code;
     }
     return 0;
@@ -534,19 +546,38 @@ static uint32_t fb_metadata(struct fb *b, const char *md)
     return vec;
 }
 
-/* A Field table for "s" (already checked), its children first. */
-static uint32_t fb_field(struct fb *b, const struct ArrowSchema *s)
+/* The DictionaryEncoding of field "s" (its format is the index type). */
+static uint32_t fb_dictionary(struct fb *b, const struct ArrowSchema *s, int64_t id)
 {
-    struct atype t;
-    uint32_t *kids = tn_calloc((size_t)s->n_children + 1, sizeof(*kids));
-    uint32_t children, type, name, meta;
+    struct atype idx;
+    uint32_t itype;
 
-    parse_format(s->format, &t);
-    for (int64_t i = 0; i < s->n_children; i++)
-        kids[i] = fb_field(b, s->children[i]);
-    children = fb_refs(b, kids, (size_t)s->n_children);
+    parse_format(s->format, &idx);
+    itype = fb_type(b, &idx, s);
+    fb_start(b);
+    fb_scalar(b, 0, (uint64_t)id, 8);
+    fb_ref(b, 1, itype);
+    fb_scalar(b, 2, (s->flags & ARROW_FLAG_DICTIONARY_ORDERED) ? 1 : 0, 1);
+    return fb_end(b);
+}
+
+/* A Field table for "s" (already checked), its children first; a dictionary-encoded field takes
+ * the next dictionary id from *next_id and has the type of its values. */
+static uint32_t fb_field(struct fb *b, const struct ArrowSchema *s, int64_t *next_id)
+{
+    const struct ArrowSchema *v = s->dictionary ? s->dictionary : s;
+    int64_t id = s->dictionary ? (*next_id)++ : -1;
+    struct atype t;
+    uint32_t *kids = tn_calloc((size_t)v->n_children + 1, sizeof(*kids));
+    uint32_t children, type, name, meta, dict;
+
+    parse_format(v->format, &t);
+    for (int64_t i = 0; i < v->n_children; i++)
+        kids[i] = fb_field(b, v->children[i], next_id);
+    children = fb_refs(b, kids, (size_t)v->n_children);
     free(kids);
-    type = fb_type(b, &t, s);
+    type = fb_type(b, &t, v);
+    dict = id >= 0 ? fb_dictionary(b, s, id) : 0;
     name = fb_string(b, s->name);
     meta = fb_metadata(b, s->metadata);
     fb_start(b);
@@ -554,6 +585,8 @@ static uint32_t fb_field(struct fb *b, const struct ArrowSchema *s)
     fb_scalar(b, 1, (s->flags & ARROW_FLAG_NULLABLE) ? 1 : 0, 1);
     fb_scalar(b, 2, (uint64_t)t.fb_type, 1);
     fb_ref(b, 3, type);
+    if (dict)
+        fb_ref(b, 4, dict);
     fb_ref(b, 5, children);
     if (meta)
         fb_ref(b, 6, meta);
@@ -564,6 +597,7 @@ int tn_arrow_ipc_schema(const struct ArrowSchema *schema, struct tn_buf *out, st
 {
     struct fb b = {0};
     uint32_t *fields, vec, sch;
+    int64_t next_id = 0;
 
     if (!schema->format || strcmp(schema->format, "+s") != 0)
         return tn_fail(err, TN_EINTERNAL, "an Arrow result schema must be a struct, not \"%s\"",
@@ -572,12 +606,12 @@ int tn_arrow_ipc_schema(const struct ArrowSchema *schema, struct tn_buf *out, st
         return tn_fail(err, TN_EINTERNAL, "an Arrow result schema has no columns");
     for (int64_t i = 0; i < schema->n_children; i++) {
         const struct ArrowSchema *c = schema->children[i];
-        if (check_schema(c, c->name ? c->name : "?", 0, err))
+        if (check_schema(c, c->name ? c->name : "?", 0, 0, err))
             return err->code;
     }
     fields = tn_calloc((size_t)schema->n_children + 1, sizeof(*fields));
     for (int64_t i = 0; i < schema->n_children; i++)
-        fields[i] = fb_field(&b, schema->children[i]);
+        fields[i] = fb_field(&b, schema->children[i], &next_id);
     vec = fb_refs(&b, fields, (size_t)schema->n_children);
     free(fields);
     fb_start(&b);
@@ -782,35 +816,132 @@ static int add_array(struct batch *bt, const struct ArrowSchema *s, const struct
     return tn_fail(err, TN_EINTERNAL, "an Arrow array of type \"%s\" has bad offsets", s->format);
 }
 
-int tn_arrow_ipc_batch(const struct ArrowSchema *schema, const struct ArrowArray *batch,
-                       struct tn_buf *out, struct tn_err *err)
+/* An array to write: its schema, and the first of its slots the message holds. */
+struct column {
+    const struct ArrowSchema *s;
+    const struct ArrowArray *a;
+    int64_t start;
+};
+
+/* Append one message holding "n" arrays of "length" slots: a RecordBatch, or when "dict_id" is
+ * not negative the DictionaryBatch of that dictionary. */
+static int batch_message(const struct column *cols, size_t n, int64_t length, int64_t dict_id,
+                         struct tn_buf *out, struct tn_err *err)
 {
     struct batch bt = {TN_BUF_INIT(0), NULL, 0, 0, NULL, 0, 0};
     struct fb b = {0};
-    uint32_t nodes, bufs, rb;
+    uint32_t nodes, bufs, rb, header;
     int rc = 0;
 
-    if (batch->n_children != schema->n_children || batch->offset < 0 || batch->length < 0 ||
-        (batch->n_children && !batch->children))
-        rc = tn_fail(err, TN_EINTERNAL, "an Arrow batch does not match its schema");
-    for (int64_t i = 0; !rc && i < schema->n_children; i++)
-        rc = add_array(&bt, schema->children[i], batch->children[i],
-                       batch->children[i]->offset + batch->offset, batch->length, err);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = add_array(&bt, cols[i].s, cols[i].a, cols[i].start, length, err);
     if (!rc) {
         nodes = fb_pairs(&b, bt.nodes, bt.nnodes);
         bufs = fb_pairs(&b, bt.bufs, bt.nbufs);
         fb_start(&b);
-        fb_scalar(&b, 0, (uint64_t)batch->length, 8);
+        fb_scalar(&b, 0, (uint64_t)length, 8);
         fb_ref(&b, 1, nodes);
         fb_ref(&b, 2, bufs);
-        rb = fb_end(&b);
-        fb_emit(&b, fb_message(&b, H_RECORD_BATCH, rb, (int64_t)bt.body.len), &bt.body, out);
+        header = rb = fb_end(&b);
+        if (dict_id >= 0) {
+            fb_start(&b);
+            fb_scalar(&b, 0, (uint64_t)dict_id, 8);
+            fb_ref(&b, 1, rb);
+            fb_scalar(&b, 2, 0, 1); /* isDelta: a whole dictionary */
+            header = fb_end(&b);
+        }
+        fb_emit(&b,
+                fb_message(&b, dict_id >= 0 ? H_DICTIONARY_BATCH : H_RECORD_BATCH, header,
+                           (int64_t)bt.body.len),
+                &bt.body, out);
     }
     free(b.buf);
     free(bt.nodes);
     free(bt.bufs);
     tn_buf_release(&bt.body);
     return rc;
+}
+
+/* Append the DictionaryBatch of every dictionary under "s"/"a" (in the schema's pre-order,
+ * counting ids in *next_id) whose values differ from the last ones "w" sent. */
+static int dictionaries(struct tn_arrow_ipc *w, const struct ArrowSchema *s,
+                        const struct ArrowArray *a, int64_t *next_id, struct tn_buf *out,
+                        struct tn_err *err)
+{
+    struct tn_buf msg = TN_BUF_INIT(0);
+    struct column col;
+    int64_t id;
+    int rc;
+
+    if (!s->dictionary) {
+        if (a->n_children != s->n_children || (a->n_children && !a->children))
+            return tn_fail(err, TN_EINTERNAL,
+                           "an Arrow array of type \"%s\" does not match its schema", s->format);
+        for (int64_t i = 0; i < s->n_children; i++)
+            if (dictionaries(w, s->children[i], a->children[i], next_id, out, err))
+                return err->code;
+        return 0;
+    }
+    id = (*next_id)++;
+    if (!a->dictionary)
+        return tn_fail(err, TN_EINTERNAL, "a dictionary-encoded Arrow array has no dictionary");
+    col.s = s->dictionary;
+    col.a = a->dictionary;
+    col.start = a->dictionary->offset;
+    rc = batch_message(&col, 1, a->dictionary->length, id, &msg, err);
+    if (!rc && ((size_t)id >= w->ndicts || w->dicts[id].len != msg.len ||
+                memcmp(w->dicts[id].buf, msg.buf, msg.len) != 0)) {
+        if ((size_t)id >= w->ndicts) {
+            w->dicts = tn_realloc(w->dicts, ((size_t)id + 1) * sizeof(*w->dicts));
+            for (size_t i = w->ndicts; i <= (size_t)id; i++)
+                w->dicts[i] = (struct tn_buf)TN_BUF_INIT(0);
+            w->ndicts = (size_t)id + 1;
+        }
+        tn_buf_add(out, msg.buf, msg.len, NULL);
+        tn_buf_release(&w->dicts[id]);
+        w->dicts[id] = msg;
+        return 0;
+    }
+    tn_buf_release(&msg);
+    return rc;
+}
+
+int tn_arrow_ipc_batch(struct tn_arrow_ipc *w, const struct ArrowSchema *schema,
+                       const struct ArrowArray *batch, struct tn_buf *out, struct tn_err *err)
+{
+    struct tn_buf msgs = TN_BUF_INIT(0);
+    struct column *cols;
+    int64_t next_id = 0;
+    int rc = 0;
+
+    if (batch->n_children != schema->n_children || batch->offset < 0 || batch->length < 0 ||
+        (batch->n_children && !batch->children))
+        return tn_fail(err, TN_EINTERNAL, "an Arrow batch does not match its schema");
+    cols = tn_calloc((size_t)schema->n_children + 1, sizeof(*cols));
+    for (int64_t i = 0; !rc && i < schema->n_children; i++) {
+        cols[i].s = schema->children[i];
+        cols[i].a = batch->children[i];
+        cols[i].start = batch->children[i]->offset + batch->offset;
+        rc = dictionaries(w, cols[i].s, cols[i].a, &next_id, &msgs, err);
+    }
+    if (!rc)
+        rc = batch_message(cols, (size_t)schema->n_children, batch->length, -1, &msgs, err);
+    if (!rc)
+        tn_buf_add(out, msgs.buf, msgs.len, NULL);
+    else
+        tn_arrow_ipc_release(w); /* what it recorded as sent was not: send it all again */
+    free(cols);
+    tn_buf_release(&msgs);
+    return rc;
+}
+
+void tn_arrow_ipc_release(struct tn_arrow_ipc *w)
+{
+    for (size_t i = 0; i < w->ndicts; i++)
+        tn_buf_release(&w->dicts[i]);
+    free(w->dicts);
+    w->dicts = NULL;
+    w->ndicts = 0;
 }
 
 void tn_arrow_ipc_end(struct tn_buf *out)

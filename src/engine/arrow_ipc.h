@@ -48,16 +48,25 @@ struct ArrowArray {
 
 /* Check that every column of "schema" (a struct schema, one child per column) has a type this
  * writer supports, and append the stream's Schema message to "out". TN_EINPUT names the first
- * column whose type is not supported (dictionary-encoded, union, view and run-end encoded types)
- * and says what to cast it to; nothing is appended then. */
+ * column whose type is not supported (union, view and run-end encoded types, a dictionary inside
+ * a dictionary's values) and says what to cast it to; nothing is appended then. */
 int tn_arrow_ipc_schema(const struct ArrowSchema *schema, struct tn_buf *out, struct tn_err *err);
 
+/* What one stream has sent: the last DictionaryBatch of each dictionary, so that a dictionary
+ * that has not changed is not sent again. Zero-initialise; tn_arrow_ipc_release frees it. */
+struct tn_arrow_ipc {
+    struct tn_buf *dicts; /* by dictionary id */
+    size_t ndicts;
+};
+
 /* Append one RecordBatch message holding "batch" (a struct array, one child per column, of the
- * schema that tn_arrow_ipc_schema accepted) to "out". Array offsets are honoured: the message
+ * schema that tn_arrow_ipc_schema accepted) to "out", after the DictionaryBatch messages of the
+ * dictionaries that "w" has not sent yet in this form. Array offsets are honoured: the message
  * holds only the rows the array covers, with list and string offsets starting at 0.
  * TN_EINTERNAL when the array's shape does not match the schema; nothing is appended then. */
-int tn_arrow_ipc_batch(const struct ArrowSchema *schema, const struct ArrowArray *batch,
-                       struct tn_buf *out, struct tn_err *err);
+int tn_arrow_ipc_batch(struct tn_arrow_ipc *w, const struct ArrowSchema *schema,
+                       const struct ArrowArray *batch, struct tn_buf *out, struct tn_err *err);
+void tn_arrow_ipc_release(struct tn_arrow_ipc *w);
 
 /* Append the end-of-stream marker (0xFFFFFFFF, then a zero length). */
 void tn_arrow_ipc_end(struct tn_buf *out);

@@ -286,6 +286,7 @@ struct tn_stream {
     uint64_t **validity;      /* per column: the chunk's validity mask, or NULL */
     duckdb_arrow_options arrow; /* Arrow output: the result's conversion settings */
     struct ArrowSchema schema;  /* ... and its schema (release is set once made) */
+    struct tn_arrow_ipc ipc;    /* the dictionaries sent */
 };
 
 int tn_stream_open(struct tn_session *s, const char *sql, struct tn_stream **out,
@@ -369,6 +370,7 @@ void tn_stream_close(struct tn_stream *st)
         duckdb_destroy_data_chunk(&st->chunk);
     if (st->schema.release)
         st->schema.release(&st->schema);
+    tn_arrow_ipc_release(&st->ipc);
     if (st->arrow)
         duckdb_destroy_arrow_options(&st->arrow);
     if (st->has_result)
@@ -423,7 +425,7 @@ int tn_stream_arrow_batch(struct tn_stream *st, struct tn_buf *out, struct tn_er
     rc = take_error(duckdb_data_chunk_to_arrow(st->arrow, st->chunk, &batch), TN_EINTERNAL,
                     "cannot convert the result to Arrow", err);
     if (!rc)
-        rc = tn_arrow_ipc_batch(&st->schema, &batch, out, err);
+        rc = tn_arrow_ipc_batch(&st->ipc, &st->schema, &batch, out, err);
     if (batch.release)
         batch.release(&batch);
     return rc;

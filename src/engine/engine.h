@@ -66,9 +66,9 @@ void tn_stream_close(struct tn_stream *st);
 
 /* Arrow IPC stream output (application/vnd.apache.arrow.stream): call tn_stream_arrow_schema
  * once, right after tn_stream_open, then tn_stream_arrow_batch after every tn_stream_next that
- * gave rows, then tn_stream_arrow_end. Each appends its message to "out". The schema call
- * fails with TN_EINPUT, naming the column, when a column's type has no Arrow IPC form here
- * (ENUM, UNION); cast such columns in SQL. */
+ * gave rows, then tn_stream_arrow_end. Each appends its messages to "out". ENUM columns are
+ * dictionary-encoded. The schema call fails with TN_EINPUT, naming the column, when a column's
+ * type has no Arrow IPC form here (UNION); cast such columns in SQL. */
 int tn_stream_arrow_schema(struct tn_stream *st, struct tn_buf *out, struct tn_err *err);
 int tn_stream_arrow_batch(struct tn_stream *st, struct tn_buf *out, struct tn_err *err);
 void tn_stream_arrow_end(struct tn_buf *out);

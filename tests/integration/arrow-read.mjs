@@ -1,6 +1,7 @@
 // arrow-read.mjs FILE - read an Arrow IPC stream with the apache-arrow package (an independent
 // reader) and print it as one JSON document: {"fields": [{name, type, nullable}], "batches": N,
-// "rows": [[...], ...]}, where "batches" counts the RecordBatch messages in the stream. Values are written the way tarn's format=json writes them (DuckDB's JSON
+// "dictionaries": N, "rows": [[...], ...]}, where "batches" and "dictionaries" count the stream's
+// RecordBatch and DictionaryBatch messages. Values are written the way tarn's format=json writes them (DuckDB's JSON
 // rendering), so the two can be compared: decimals and 64-bit integers as exact number text,
 // dates and times as DuckDB prints them, NaN and the infinities as strings, blobs with \xHH escapes.
 // t32-arrow.sh copies this file beside its node_modules and runs it there.
@@ -86,6 +87,8 @@ function text(v, t) {
         return '[' + [...v].map((x) => text(x, t.children[0].type)).join(',') + ']';
     case Type.Struct:
         return '{' + t.children.map((f) => JSON.stringify(f.name) + ':' + text(v[f.name], f.type)).join(',') + '}';
+    case Type.Dictionary:
+        return text(v, t.dictionary);
     case Type.Map: {
         const [k, val] = t.children[0].type.children;
         return '{' + [...v].map(([key, x]) => JSON.stringify(String(key)) + ':' + text(x, val.type)).join(',') + '}';
@@ -97,10 +100,11 @@ function text(v, t) {
 
 const bytes = readFileSync(process.argv[2]);
 const table = tableFromIPC(bytes);
-let batches = 0;
+let batches = 0, dictionaries = 0;
 const messages = new MessageReader(bytes);
 for (let m; (m = messages.readMessage());) {
     if (m.headerType === MessageHeader.RecordBatch) batches++;
+    if (m.headerType === MessageHeader.DictionaryBatch) dictionaries++;
     if (m.bodyLength) messages.readMessageBody(m.bodyLength);
 }
 const fields = table.schema.fields;
@@ -108,4 +112,4 @@ const cols = fields.map((f) => table.getChildAt(fields.indexOf(f)));
 const rows = [];
 for (let i = 0; i < table.numRows; i++) rows.push('[' + cols.map((c, j) => text(c.get(i), fields[j].type)).join(',') + ']');
 process.stdout.write('{"fields":' + JSON.stringify(fields.map((f) => ({ name: f.name, type: String(f.type), nullable: f.nullable }))) +
-    ',"batches":' + batches + ',"rows":[' + rows.join(',') + ']}\n');
+    ',"batches":' + batches + ',"dictionaries":' + dictionaries + ',"rows":[' + rows.join(',') + ']}\n');

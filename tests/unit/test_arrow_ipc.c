@@ -254,11 +254,12 @@ static void test_batch_with_nulls(void)
     struct fixture f;
     struct tn_buf out = TN_BUF_INIT(0);
     struct tn_err err = {0};
+    struct tn_arrow_ipc w = {0};
     const unsigned char *body;
     size_t pos = 0;
 
     fixture_init(&f, 0, 4);
-    CHECK_INT_EQ(tn_arrow_ipc_batch(&f.root, &f.batch, &out, &err), 0);
+    CHECK_INT_EQ(tn_arrow_ipc_batch(&w, &f.root, &f.batch, &out, &err), 0);
     check_batch(&out, &pos, 4, nodes, 2, bufs, 5, &body);
     CHECK_INT_EQ(pos, out.len);
     CHECK_INT_EQ(body[0], 0x05);
@@ -268,6 +269,7 @@ static void test_batch_with_nulls(void)
     CHECK_INT_EQ(memcmp(body + 56, "xyz", 3), 0);
     CHECK_INT_EQ(body[59], 0); /* padding is zeros */
     tn_buf_release(&out);
+    tn_arrow_ipc_release(&w);
 }
 
 /* A batch that starts at row 1: bitmaps shift to bit 0, string offsets start at 0, and a column
@@ -280,19 +282,21 @@ static void test_batch_slice(void)
     struct fixture f;
     struct tn_buf out = TN_BUF_INIT(0);
     struct tn_err err = {0};
+    struct tn_arrow_ipc w = {0};
     const unsigned char *body;
     size_t pos = 0;
 
     fixture_init(&f, 1, 2);
     f.bufs_s[0] = NULL; /* "s" has no validity bitmap at all */
     f.col_s.null_count = 0;
-    CHECK_INT_EQ(tn_arrow_ipc_batch(&f.root, &f.batch, &out, &err), 0);
+    CHECK_INT_EQ(tn_arrow_ipc_batch(&w, &f.root, &f.batch, &out, &err), 0);
     check_batch(&out, &pos, 2, nodes, 2, bufs, 5, &body);
     CHECK_INT_EQ(body[0] & 0x03, 0x02); /* rows 1, 2 of 0b0101: null, valid */
     CHECK_INT_EQ(memcmp(body + 8, a_values + 1, 8), 0);
     CHECK_INT_EQ(memcmp(body + 16, rebased, 12), 0);
     CHECK_INT_EQ(memcmp(body + 32, "yz", 2), 0);
     tn_buf_release(&out);
+    tn_arrow_ipc_release(&w);
 }
 
 /* A list<bool> column from its second row: the list's offsets are rebased, its child is cut to
@@ -332,16 +336,18 @@ static void test_batch_nested_list(void)
                                .children = col_arrs};
     struct tn_buf out = TN_BUF_INIT(0);
     struct tn_err err = {0};
+    struct tn_arrow_ipc w = {0};
     const unsigned char *body;
     size_t pos = 0;
 
-    CHECK_INT_EQ(tn_arrow_ipc_batch(&root, &batch, &out, &err), 0);
+    CHECK_INT_EQ(tn_arrow_ipc_batch(&w, &root, &batch, &out, &err), 0);
     check_batch(&out, &pos, 3, nodes, 2, bufs, 4, &body);
     CHECK_INT_EQ(body[0], 0x05); /* rows 1..3 of 0b1011: valid, null, valid */
     CHECK_INT_EQ(memcmp(body + 8, rebased, 16), 0);
     CHECK_INT_EQ(body[24], 0x05); /* items 1..3 of 0b1011: f, NULL, t */
     CHECK_INT_EQ(body[32], 0x04); /* f, NULL sent as 0, t */
     tn_buf_release(&out);
+    tn_arrow_ipc_release(&w);
 }
 
 /* Field metadata (how DuckDB marks extension types) becomes the field's custom_metadata. */
@@ -370,14 +376,88 @@ static void test_schema_metadata(void)
     tn_buf_release(&out);
 }
 
+/* Messages of "out" from *pos: their header types, as digits ("23": dictionary, record batch). */
+static void header_types(const struct tn_buf *out, size_t *pos, char *types, size_t cap)
+{
+    const unsigned char *body;
+    size_t n = 0;
+
+    while (*pos < out->len && n + 1 < cap)
+        types[n++] = (char)('0' + int_field(message(out, pos, &body), 1, 1));
+    types[n] = '\0';
+}
+
+/* An ENUM-like column: uint8 indices into utf8 values. The schema says so, the values go in a
+ * DictionaryBatch before the first batch, and again only when they change. */
+static void test_dictionary(void)
+{
+    static const char *const values1 = "lowhigh", *const values2 = "lowmid";
+    static const int32_t offsets[3] = {0, 3, 7}, offsets2[3] = {0, 3, 6};
+    static const uint8_t idx[3] = {1, 0, 1};
+    struct ArrowSchema vals = {.format = "u", .name = ""};
+    struct ArrowSchema col = {
+        .format = "C", .name = "mood", .flags = ARROW_FLAG_NULLABLE, .dictionary = &vals};
+    struct ArrowSchema *cols[1] = {&col};
+    struct ArrowSchema root = {.format = "+s", .name = "", .n_children = 1, .children = cols};
+    const void *dict_bufs[3] = {NULL, offsets, values1};
+    struct ArrowArray dict = {.length = 2, .n_buffers = 3, .buffers = dict_bufs};
+    const void *idx_bufs[2] = {NULL, idx};
+    struct ArrowArray arr = {.length = 3, .n_buffers = 2, .buffers = idx_bufs, .dictionary = &dict};
+    struct ArrowArray *arrs[1] = {&arr};
+    const void *root_bufs[1] = {NULL};
+    struct ArrowArray batch = {
+        .length = 3, .n_buffers = 1, .buffers = root_bufs, .n_children = 1, .children = arrs};
+    struct tn_buf out = TN_BUF_INIT(0);
+    struct tn_err err = {0};
+    struct tn_arrow_ipc w = {0};
+    const unsigned char *msg, *body, *f, *enc, *db, *rb;
+    char types[8];
+    size_t pos = 0;
+
+    CHECK_INT_EQ(tn_arrow_ipc_schema(&root, &out, &err), 0);
+    msg = message(&out, &pos, &body);
+    f = vec_table(deref(deref(msg, 2), 1), 0);
+    CHECK_INT_EQ(int_field(f, 2, 1), 5); /* the values' type: Utf8 */
+    enc = deref(f, 4);
+    CHECK(enc != NULL);
+    CHECK_INT_EQ(int_field(enc, 0, 8), 0);           /* id */
+    CHECK_INT_EQ(int_field(deref(enc, 1), 0, 4), 8); /* indices: 8 bits */
+    CHECK_INT_EQ(int_field(deref(enc, 1), 1, 1), 0); /* unsigned */
+    CHECK_INT_EQ(tn_arrow_ipc_batch(&w, &root, &batch, &out, &err), 0);
+    msg = message(&out, &pos, &body);
+    CHECK_INT_EQ(int_field(msg, 1, 1), 2); /* DictionaryBatch */
+    db = deref(msg, 2);
+    CHECK_INT_EQ(int_field(db, 0, 8), 0);
+    rb = deref(db, 1);
+    CHECK_INT_EQ(int_field(rb, 0, 8), 2);       /* two values */
+    CHECK_INT_EQ(memcmp(body, offsets, 12), 0); /* after an empty validity buffer */
+    CHECK_INT_EQ(memcmp(body + 16, "lowhigh", 7), 0);
+    msg = message(&out, &pos, &body);
+    CHECK_INT_EQ(int_field(msg, 1, 1), 3); /* then the RecordBatch of indices */
+    CHECK_INT_EQ(memcmp(body, idx, 3), 0);
+    CHECK_INT_EQ(tn_arrow_ipc_batch(&w, &root, &batch, &out, &err), 0);
+    header_types(&out, &pos, types, sizeof(types));
+    CHECK_STR_EQ(types, "3"); /* the same dictionary is not sent again */
+    dict_bufs[1] = offsets2;
+    dict_bufs[2] = values2;
+    CHECK_INT_EQ(tn_arrow_ipc_batch(&w, &root, &batch, &out, &err), 0);
+    header_types(&out, &pos, types, sizeof(types));
+    CHECK_STR_EQ(types, "23"); /* a changed one replaces it */
+    tn_buf_release(&out);
+    tn_arrow_ipc_release(&w);
+}
+
 static void test_refuses_unsupported(void)
 {
     struct fixture f;
+    struct ArrowSchema inner = {.format = "u"};
     struct ArrowSchema dict = {.format = "u"};
     struct tn_buf out = TN_BUF_INIT(0);
     struct tn_err err = {0};
 
     fixture_init(&f, 0, 4);
+    dict.dictionary = &inner; /* a dictionary in a dictionary's values */
+    dict.format = "C";
     f.s.dictionary = &dict;
     f.s.format = "C";
     CHECK_INT_EQ(tn_arrow_ipc_schema(&f.root, &out, &err), TN_EINPUT);
@@ -400,15 +480,17 @@ static void test_batch_shape_mismatch(void)
     struct fixture f;
     struct tn_buf out = TN_BUF_INIT(0);
     struct tn_err err = {0};
+    struct tn_arrow_ipc w = {0};
 
     fixture_init(&f, 0, 4);
     f.col_s.n_buffers = 2; /* a string array needs three */
-    CHECK_INT_EQ(tn_arrow_ipc_batch(&f.root, &f.batch, &out, &err), TN_EINTERNAL);
+    CHECK_INT_EQ(tn_arrow_ipc_batch(&w, &f.root, &f.batch, &out, &err), TN_EINTERNAL);
     CHECK_INT_EQ(out.len, 0);
     fixture_init(&f, 3, 2); /* rows 3 and 4 of four */
-    CHECK_INT_EQ(tn_arrow_ipc_batch(&f.root, &f.batch, &out, &err), TN_EINTERNAL);
+    CHECK_INT_EQ(tn_arrow_ipc_batch(&w, &f.root, &f.batch, &out, &err), TN_EINTERNAL);
     CHECK_INT_EQ(out.len, 0);
     tn_buf_release(&out);
+    tn_arrow_ipc_release(&w);
 }
 
 static void test_end_marker(void)
@@ -429,6 +511,7 @@ static const struct tn_test arrow_ipc_tests[] = {
     {"batch of a slice is rebased", test_batch_slice},
     {"nested list of bools from a slice", test_batch_nested_list},
     {"field metadata is kept", test_schema_metadata},
+    {"dictionaries are sent once and when they change", test_dictionary},
     {"unsupported types are refused by column", test_refuses_unsupported},
     {"a batch that does not fit its schema is refused", test_batch_shape_mismatch},
     {"end-of-stream marker", test_end_marker},

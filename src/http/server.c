@@ -41,6 +41,9 @@
 #define FORM_FIELDS_MAX  (64 * 1024)
 #define DISCARD_SLACK    (64ULL * 1024 * 1024) /* bytes past a limit we read before hanging up */
 #define CONNECTION_LIMIT 256
+/* Per-connection buffer: uploads arrive in pieces of up to about this size (MHD's default, 32
+ * KiB, makes a 1 GB upload some 60,000 write calls). */
+#define CONNECTION_BUFFER (2048 * 1024)
 #define IDLE_TIMEOUT_S   300
 #define POST_BUFFER      65536
 #define SHUTDOWN_GRACE_S 30
@@ -1187,6 +1190,7 @@ int tn_http_serve(struct tn_warehouse *wh, const struct tn_http_options *opt, st
                          MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
                          ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_BUFFER,
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
     if (!d) {
         rc = tn_fail(err, TN_EUNAVAILABLE, "cannot listen on %s port %d (is the port in use?)",

@@ -50,6 +50,7 @@ struct reader {
     const char *compression; /* NULL, "gzip" or "zstd" */
     long max_line;           /* 0: DuckDB's default */
     int ragged;
+    char *dialect; /* CSV: what the sniffer found, as read_csv options (owned); NULL: detect */
 };
 
 /*---- Parameters ----*/
@@ -257,7 +258,10 @@ static void reader_sql(struct tn_buf *b, const char *path, const struct ingest_s
                                      "read_parquet"};
 
     if (sniff)
-        tn_buf_addstr(b, "SELECT len(Columns), SkipRows, Delimiter FROM sniff_csv(", NULL);
+        tn_buf_addstr(b,
+                      "SELECT len(Columns), SkipRows, Delimiter, Quote, Escape, Comment, HasHeader, "
+                      "DateFormat, TimestampFormat, to_json(Columns) FROM sniff_csv(",
+                      NULL);
     else
         tn_buf_addf(b, NULL, "SELECT * FROM %s(", fn[r->format]);
     tn_sql_string(b, path);
@@ -265,13 +269,17 @@ static void reader_sql(struct tn_buf *b, const char *path, const struct ingest_s
         tn_buf_addstr(b, ", compression = ", NULL);
         tn_sql_string(b, r->compression);
     }
-    if (r->format == FF_CSV) {
+    if (r->format == FF_CSV && r->dialect && !sniff) {
+        tn_buf_addstr(b, r->dialect, NULL); /* delimiter and header included */
+    } else if (r->format == FF_CSV) {
         if (st->delim[0]) {
             tn_buf_addstr(b, ", delim = ", NULL);
             tn_sql_string(b, st->delim);
         }
         if (st->header != -1)
             tn_buf_addf(b, NULL, ", header = %s", st->header ? "true" : "false");
+    }
+    if (r->format == FF_CSV) {
         if (r->max_line)
             tn_buf_addf(b, NULL, ", max_line_size = %ld", r->max_line);
         if (r->ragged)
@@ -285,38 +293,110 @@ static int long_line_error(const struct tn_err *err)
     return strstr(err->msg, "Maximum line size") != NULL;
 }
 
-/* What DuckDB's sniffer makes of the file, as text: column count, skipped rows, delimiter. */
-static char *sniff_signature(struct tn_session *s, const char *path, const struct ingest_state *st,
+/* A sniffed dialect cell as a SQL string: sniff_csv shows an empty one as "(empty)". */
+static void dialect_string(struct tn_buf *b, const char *option, const char *cell)
+{
+    tn_buf_addf(b, NULL, ", %s = ", option);
+    tn_sql_string(b, !cell || strcmp(cell, "(empty)") == 0 ? "" : cell);
+}
+
+/* The read_csv options that read the file as the sniffer saw it, so that the statements that
+ * follow (DESCRIBE twice, then the COPY) do not sniff it again: row "r" of sniff_csv, columns 3
+ * on. Date and timestamp formats DuckDB's own ISO parser reads are left out: it is faster than
+ * a format string. NULL when the row is not what is expected. */
+static char *sniffed_dialect(const struct tn_rows *rows)
+{
+    static const char *const iso_timestamps[] = {"%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
+                                                 "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f"};
+    const char *date = tn_rows_get(rows, 0, 7), *ts = tn_rows_get(rows, 0, 8);
+    const char *cols_text = tn_rows_get(rows, 0, 9), *key;
+    json_t *cols = cols_text ? json_loads(cols_text, 0, NULL) : NULL, *col;
+    struct tn_buf b = TN_BUF_INIT(0);
+    size_t i;
+
+    if (!json_is_array(cols) || json_array_size(cols) == 0 || !tn_rows_get(rows, 0, 1) ||
+        !tn_rows_get(rows, 0, 6)) {
+        json_decref(cols);
+        return NULL;
+    }
+    tn_buf_addstr(&b, ", auto_detect = false", NULL);
+    dialect_string(&b, "delim", tn_rows_get(rows, 0, 2));
+    dialect_string(&b, "quote", tn_rows_get(rows, 0, 3));
+    dialect_string(&b, "escape", tn_rows_get(rows, 0, 4));
+    dialect_string(&b, "comment", tn_rows_get(rows, 0, 5));
+    tn_buf_addf(&b, NULL, ", skip = %lld, header = %s",
+                strtoll(tn_rows_get(rows, 0, 1), NULL, 10),
+                strcmp(tn_rows_get(rows, 0, 6), "true") == 0 ? "true" : "false");
+    if (date && strcmp(date, "%Y-%m-%d") != 0)
+        dialect_string(&b, "dateformat", date);
+    for (i = 0; ts && i < sizeof(iso_timestamps) / sizeof(*iso_timestamps); i++)
+        if (strcmp(ts, iso_timestamps[i]) == 0)
+            break;
+    if (ts && i == sizeof(iso_timestamps) / sizeof(*iso_timestamps))
+        dialect_string(&b, "timestampformat", ts);
+    tn_buf_addstr(&b, ", columns = {", NULL);
+    json_array_foreach(cols, i, col) {
+        key = json_string_value(json_object_get(col, "name"));
+        if (!key || !json_string_value(json_object_get(col, "type"))) {
+            json_decref(cols);
+            tn_buf_release(&b);
+            return NULL;
+        }
+        if (i)
+            tn_buf_addstr(&b, ", ", NULL);
+        tn_sql_string(&b, key);
+        tn_buf_addstr(&b, ": ", NULL);
+        tn_sql_string(&b, json_string_value(json_object_get(col, "type")));
+    }
+    tn_buf_addstr(&b, "}", NULL);
+    json_decref(cols);
+    return tn_buf_detach(&b, NULL);
+}
+
+/* What DuckDB's sniffer makes of the file: its row of sniff_csv, or NULL when it fails. */
+static struct tn_rows *sniff(struct tn_session *s, const char *path, const struct ingest_state *st,
                              const struct reader *r)
 {
     struct tn_buf sql = TN_BUF_INIT(0);
     struct tn_rows *rows = NULL;
     struct tn_err err = {0};
-    char *sig = NULL;
 
     reader_sql(&sql, path, st, r, 1);
-    if (!tn_engine_rows(s, sql.buf, 1, &rows, &err) && rows->nrows == 1)
-        sig = tn_asprintf("%s|%s|%s", tn_rows_get(rows, 0, 0) ? tn_rows_get(rows, 0, 0) : "",
-                          tn_rows_get(rows, 0, 1) ? tn_rows_get(rows, 0, 1) : "",
-                          tn_rows_get(rows, 0, 2) ? tn_rows_get(rows, 0, 2) : "");
-    tn_rows_free(rows);
+    if (tn_engine_rows(s, sql.buf, 1, &rows, &err) || rows->nrows != 1) {
+        tn_rows_free(rows);
+        rows = NULL;
+    }
     tn_buf_release(&sql);
-    return sig;
+    return rows;
 }
 
-/* Ragged rows: the sniffer reads the file differently when short rows are allowed. */
-static void detect_ragged(struct tn_session *s, const char *path, const struct ingest_state *st,
-                          struct reader *r)
+/* Sniffed column count, skipped rows and delimiter: how the file's shape was read. */
+static int same_shape(const struct tn_rows *a, const struct tn_rows *b)
 {
-    char *plain, *padded;
+    for (size_t c = 0; c < 3; c++) {
+        const char *x = tn_rows_get(a, 0, c), *y = tn_rows_get(b, 0, c);
+        if (!x || !y || strcmp(x, y) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Ragged rows: the sniffer reads the file differently when short rows are allowed. The dialect
+ * of the reading chosen is kept for the reads that follow. */
+static void sniff_csv_dialect(struct tn_session *s, const char *path, const struct ingest_state *st,
+                              struct reader *r)
+{
+    struct tn_rows *plain, *padded;
 
     r->ragged = 0;
-    plain = sniff_signature(s, path, st, r);
+    plain = sniff(s, path, st, r);
     r->ragged = 1;
-    padded = sniff_signature(s, path, st, r);
-    r->ragged = plain && padded && strcmp(plain, padded) != 0;
-    free(plain);
-    free(padded);
+    padded = sniff(s, path, st, r);
+    r->ragged = plain && padded && !same_shape(plain, padded);
+    if (r->ragged || plain)
+        r->dialect = sniffed_dialect(r->ragged ? padded : plain);
+    tn_rows_free(plain);
+    tn_rows_free(padded);
 }
 
 /*---- The route ----*/
@@ -385,20 +465,20 @@ int tn_route_ingest(struct tn_http_req *req, struct tn_http_reply *out, struct t
     if ((st->delim[0] || st->header != -1) && r.format != FF_CSV)
         return tn_fail(err, TN_EINPUT, "delimiter and header apply to CSV files only");
 
-    rc = tn_session_open(req->wh->engine, &s, err);
-    if (rc)
-        return rc;
     if (r.format == FF_CSV && req->upload_longest_line >= LONG_LINE_MAX)
         return tn_fail(err, TN_ETOOBIG,
                        "a line of the CSV file is %llu bytes long; tarn reads lines of at most "
                        "%ld MiB",
                        (unsigned long long)req->upload_longest_line, LONG_LINE_MAX >> 20);
+    rc = tn_session_open(req->wh->engine, &s, err);
+    if (rc)
+        return rc;
     if (r.format == FF_CSV && req->upload_longest_line > DEFAULT_LINE_MAX / 2) {
         uint64_t need = (req->upload_longest_line + (2 << 20)) & ~(uint64_t)((1 << 20) - 1);
         r.max_line = (long)(need > LONG_LINE_MAX ? LONG_LINE_MAX : need);
     }
     if (r.format == FF_CSV)
-        detect_ragged(s, req->upload_path, st, &r);
+        sniff_csv_dialect(s, req->upload_path, st, &r);
     for (int attempt = 0; attempt < 3; attempt++) {
         tn_buf_reset(&sql);
         reader_sql(&sql, req->upload_path, st, &r, 0);
@@ -428,5 +508,6 @@ int tn_route_ingest(struct tn_http_req *req, struct tn_http_reply *out, struct t
     }
     tn_session_close(s);
     tn_buf_release(&sql);
+    free(r.dialect);
     return rc;
 }

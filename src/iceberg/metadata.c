@@ -12,7 +12,8 @@
 #include <zlib.h>
 
 #define METADATA_MAX_BYTES (256L * 1024 * 1024)
-#define METADATA_LOG_MAX 100
+#define METADATA_LOG_MAX 100         /* Java's write.metadata.previous-versions-max default */
+#define METADATA_LOG_MAX_LIMIT 100000 /* the largest value of that property tarn honours */
 /* Integers that do not fit in int64 travel through jansson as strings with this prefix. */
 #define BIG_MARK "\x01int:"
 
@@ -551,6 +552,17 @@ static json_t *id_json(int64_t id)
     return json_integer((json_int_t)id);
 }
 
+int tn_metadata_previous_max(const json_t *root)
+{
+    const char *v = json_string_value(json_object_get(json_object_get(root, "properties"),
+                                                      "write.metadata.previous-versions-max"));
+    int64_t n;
+
+    if (!v || tn_parse_i64(v, &n) || n < 1 || n > METADATA_LOG_MAX_LIMIT)
+        return METADATA_LOG_MAX;
+    return (int)n;
+}
+
 void tn_metadata_log_append(json_t *root, const char *location, int64_t timestamp_ms)
 {
     json_t *log = json_object_get(root, "metadata-log");
@@ -561,7 +573,7 @@ void tn_metadata_log_append(json_t *root, const char *location, int64_t timestam
     }
     json_array_append_new(log, json_pack("{s:o, s:s}", "timestamp-ms", id_json(timestamp_ms),
                                          "metadata-file", location));
-    while (json_array_size(log) > METADATA_LOG_MAX)
+    while (json_array_size(log) > (size_t)tn_metadata_previous_max(root))
         json_array_remove(log, 0);
 }
 

@@ -303,6 +303,14 @@ int tn_table_expire(struct tn_warehouse *wh, const char *ns, const char *name,
                     int64_t older_than_ms, int keep_last, struct tn_expire_result *res,
                     struct tn_err *err);
 
+/* Partition evolution: make "partition_by" ("day(ts), bucket(16, id)"; NULL or "" for
+ * unpartitioned) the default spec of ns.name for new data, as a metadata-only commit; files
+ * already written keep their spec. *out_spec_id (may be NULL) gets the default spec's id.
+ * TN_EINPUT for an unknown column or transform, a transform the column's type does not allow,
+ * or a bucket/truncate width outside 1..1000000. Setting the current spec again is a no-op. */
+int tn_table_set_partitioning(struct tn_warehouse *wh, const char *ns, const char *name,
+                              const char *partition_by, int *out_spec_id, struct tn_err *err);
+
 struct tn_alter_result {
     char ns[TN_NAME_MAX + 1], table[TN_NAME_MAX + 1];
     int renamed; /* RENAME TO: the table's new name follows */

@@ -16,6 +16,11 @@ char *tn__next_metadata_location(const struct tn_table *t, const char *table_loc
  * TN_ECONFLICT when another commit got there first; the file is deleted on any failure. */
 int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, const struct tn_metadata *next,
                 struct tn_err *err);
+/* After "next" replaced "base" in the catalog: with write.metadata.delete-after-commit.enabled,
+ * delete the metadata files base's metadata-log named that next's no longer does (errors are
+ * ignored: a file left behind is an orphan, never a broken table). */
+void tn__delete_old_metadata(struct tn_warehouse *wh, const struct tn_table *base,
+                             const struct tn_metadata *next);
 /* A metadata-only commit (schema change, rollback, refs, properties): "mutate" edits a copy of
  * the current metadata JSON; it is validated, published, and retried on a lost race with the
  * mutation re-applied to the newer metadata. */

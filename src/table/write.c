@@ -510,20 +510,22 @@ static int write_file(struct tn_warehouse *wh, const struct tn_table *t, const c
     return rc;
 }
 
-/* For an overwrite: a manifest that marks every live file of the parent DELETED. */
 /* Live files of the parent after an overwrite, by content (0 data, 1 deletes). */
 struct kept {
     int64_t files[2], rows[2], bytes[2];
 };
 
+/* For an overwrite: a manifest of the parent's live files of "content" written with spec
+ * "spec_id", each DELETED unless p->remove keeps it (then EXISTING). A manifest holds one
+ * spec's files, so a table with several specs gets one such manifest per spec. */
 static int deleted_manifest(struct tn_warehouse *wh, const struct tn_table *t,
-                            const struct tn_scan *scan, int content, int64_t seq,
+                            const struct tn_scan *scan, int content, int spec_id, int64_t seq,
                             const struct pending *p, struct tn_manifest_file *out,
                             struct written *w, int64_t *files, int64_t *rows, int64_t *bytes,
                             struct kept *kept, struct tn_err *err)
 {
     const struct tn_manifest_entry *src = content ? scan->deletes : scan->data;
-    size_t n = content ? scan->ndeletes : scan->ndata;
+    size_t n = content ? scan->ndeletes : scan->ndata, nspec = 0;
     struct tn_manifest_info info;
     char uuid[37];
     char *path = NULL, *data = NULL;
@@ -531,33 +533,37 @@ static int deleted_manifest(struct tn_warehouse *wh, const struct tn_table *t,
     int rc;
 
     memset(out, 0, sizeof(*out));
-    if (!n)
+    for (size_t i = 0; i < n; i++)
+        nspec += src[i].spec_id == spec_id;
+    if (!nspec)
         return 0;
-    /* Each entry keeps its own partition tuple; the table's default spec describes them when
-     * the table has one spec, which is all tarn writes today. */
+    /* each entry keeps its own partition tuple, which its spec describes */
     info.schema = tn_metadata_current_schema(t->meta);
-    info.spec = tn_metadata_spec(t->meta, src[0].spec_id);
+    info.spec = tn_metadata_spec(t->meta, spec_id);
     info.content = content;
     info.snapshot_id = p->snapshot_id;
     info.sequence_number = seq;
     {
-        struct tn_manifest_entry *copy = tn_calloc(n, sizeof(*copy));
+        struct tn_manifest_entry *copy = tn_calloc(nspec, sizeof(*copy));
+        size_t k = 0;
         for (size_t i = 0; i < n; i++) {
-            copy[i] = src[i];
+            if (src[i].spec_id != spec_id)
+                continue;
+            copy[k] = src[i];
             if (p->remove && !json_object_get(p->remove, src[i].file.file_path)) {
                 /* kept: carried over with its own snapshot and sequence numbers */
-                copy[i].status = TN_ENTRY_EXISTING;
+                copy[k++].status = TN_ENTRY_EXISTING;
                 kept->files[content]++;
                 kept->rows[content] += src[i].file.record_count;
                 kept->bytes[content] += src[i].file.file_size;
                 continue;
             }
-            copy[i].status = TN_ENTRY_DELETED;
+            copy[k++].status = TN_ENTRY_DELETED;
             *files += 1;
             *rows += src[i].file.record_count;
             *bytes += src[i].file.file_size;
         }
-        rc = tn_manifest_write(&info, copy, n, &data, &len, out, err);
+        rc = tn_manifest_write(&info, copy, nspec, &data, &len, out, err);
         free(copy); /* shallow copies: the scan owns the contents */
     }
     if (rc)
@@ -665,8 +671,8 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
     struct kept kept;
     struct tn_scan *scan = NULL;
     struct tn_manifest_file *base = NULL, *list = NULL;
-    struct tn_manifest_file gone[2], merged;
-    size_t nbase = 0, nlist = 0;
+    struct tn_manifest_file *gone = NULL, merged;
+    size_t nbase = 0, nlist = 0, ngone = 2 * m->nspecs;
     struct tn_metadata *next = NULL;
     json_t *summary = json_object();
     char *list_path = NULL, *list_data = NULL;
@@ -674,7 +680,7 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
     char uuid[37];
     int rc;
 
-    memset(gone, 0, sizeof(gone));
+    gone = tn_calloc(ngone + 1, sizeof(*gone));
     memset(&merged, 0, sizeof(merged));
     memset(&kept, 0, sizeof(kept));
     if (p->branch && strcmp(p->branch, "main") != 0) {
@@ -696,7 +702,7 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
         rc = tn_table_scan(wh, t, parent, &scan, err);
     if (rc)
         goto out;
-    list = tn_calloc(nbase + 5, sizeof(*list));
+    list = tn_calloc(nbase + ngone + 3, sizeof(*list));
     if (p->added.path)
         list[nlist++] = p->added;
     if (p->removed.path)
@@ -709,12 +715,16 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
         rc = carry_manifests(wh, t, p, seq, base, nbase, list, &nlist, &merged, attempt_files,
                              err);
     } else {
-        rc = deleted_manifest(wh, t, scan, 0, seq, p, &gone[0], attempt_files, &del_files,
-                              &del_rows, &del_bytes, &kept, err);
-        if (!rc)
-            rc = deleted_manifest(wh, t, scan, 1, seq, p, &gone[1], attempt_files,
-                                  &del_del_files, &del_del_rows, &del_del_bytes, &kept, err);
-        for (int g = 0; !rc && g < 2; g++) {
+        for (size_t sp = 0; !rc && sp < m->nspecs; sp++) {
+            int spec_id = m->specs[sp].spec_id;
+            rc = deleted_manifest(wh, t, scan, 0, spec_id, seq, p, &gone[2 * sp], attempt_files,
+                                  &del_files, &del_rows, &del_bytes, &kept, err);
+            if (!rc)
+                rc = deleted_manifest(wh, t, scan, 1, spec_id, seq, p, &gone[2 * sp + 1],
+                                      attempt_files, &del_del_files, &del_del_rows,
+                                      &del_del_bytes, &kept, err);
+        }
+        for (size_t g = 0; !rc && g < ngone; g++) {
             if (!gone[g].path)
                 continue;
             list[nlist] = gone[g];
@@ -776,7 +786,9 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
     }
     {
         int64_t created = (p->added.path != NULL) + (p->removed.path != NULL) +
-                          (gone[0].path != NULL) + (gone[1].path != NULL) + (merged.path != NULL);
+                          (merged.path != NULL);
+        for (size_t g = 0; g < ngone; g++)
+            created += gone[g].path != NULL;
         summary_set(summary, "manifests-created", created);
         summary_set(summary, "manifests-kept", (int64_t)nlist - created);
     }
@@ -806,8 +818,9 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
         res->sequence_number = seq;
     }
 out:
-    for (int g = 0; g < 2; g++)
+    for (size_t g = 0; g < ngone; g++)
         manifest_file_release(&gone[g]);
+    free(gone);
     manifest_file_release(&merged);
     free(list); /* shallow: entries belong to "base", the scan and "p" */
     tn_manifest_files_free(base, nbase);

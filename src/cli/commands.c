@@ -821,10 +821,10 @@ int cli_maintain(struct cli *c, const char *ident, const char *action, struct tn
         if (!rc)
             rc = tn_table_compact(wh, s, ns, name, &r, err);
         if (!rc)
-            printf("%s.%s: %lld data files rewritten into one (%lld rows), %lld delete files "
+            printf("%s.%s: %lld data files rewritten into %lld (%lld rows), %lld delete files "
                    "removed\n",
-                   ns, name, (long long)r.files_rewritten, (long long)r.rows,
-                   (long long)r.delete_files_removed);
+                   ns, name, (long long)r.files_rewritten, (long long)r.files_written,
+                   (long long)r.rows, (long long)r.delete_files_removed);
         tn_session_close(s);
     } else if (strcmp(action, "expire") == 0) {
         /* snapshots older than --as-of (default: 5 days ago), keeping the current one */
@@ -848,8 +848,42 @@ int cli_maintain(struct cli *c, const char *ident, const char *action, struct tn
         if (!rc)
             printf("%s.%s: %lld snapshots expired, %lld files deleted\n", ns, name,
                    (long long)r.snapshots_expired, (long long)r.files_deleted);
+    } else if (strcmp(action, "rewrite-manifests") == 0) {
+        struct tn_rewrite_manifests_result r;
+        rc = tn_table_rewrite_manifests(wh, ns, name, &r, err);
+        if (!rc)
+            printf("%s.%s: %lld manifests rewritten as %lld\n", ns, name,
+                   (long long)r.manifests_before, (long long)r.manifests_after);
+    } else if (strcmp(action, "remove-orphans") == 0) {
+        struct tn_orphans_result r;
+        int64_t margin = 86400000;
+        if (c->o.older_than && tn_parse_duration_ms(c->o.older_than, &margin))
+            return tn_fail(err, TN_EINPUT,
+                           "--older-than takes a duration such as 1d, 12h, 30m or 0s, not '%s'",
+                           c->o.older_than);
+        rc = tn_table_remove_orphans(wh, ns, name, tn_now_ms() - margin, c->o.dry_run, &r, err);
+        if (!rc) {
+            size_t i;
+            json_t *p;
+            json_array_foreach(r.paths, i, p)
+                printf("%s%s\n", c->o.dry_run ? "would delete " : "deleted ",
+                       json_string_value(p));
+            printf("%s.%s: %lld orphan files (%lld bytes) %s, %lld newer ones kept\n", ns, name,
+                   (long long)r.files_found, (long long)r.bytes,
+                   c->o.dry_run ? "found (dry run)" : "deleted", (long long)r.files_too_new);
+        }
+        tn_orphans_result_release(&r);
+    } else if (strcmp(action, "rewrite-metadata") == 0) {
+        struct tn_rewrite_metadata_result r;
+        rc = tn_table_rewrite_metadata(wh, ns, name, &r, err);
+        if (!rc)
+            printf("%s.%s: metadata log has %lld entries (%lld dropped)\n", ns, name,
+                   (long long)r.log_entries, (long long)r.log_entries_dropped);
     } else {
-        rc = tn_fail(err, TN_EINPUT, "maintain takes compact or expire, not '%s'", action);
+        rc = tn_fail(err, TN_EINPUT,
+                     "maintain takes compact, expire, rewrite-manifests, remove-orphans or "
+                     "rewrite-metadata, not '%s'",
+                     action);
     }
     return rc;
 }

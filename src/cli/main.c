@@ -13,6 +13,8 @@
 #include "http/http.h"
 
 #define OPT_SERVE 1000 /* getopt value of every `tarn serve` option (src/http) */
+#define OPT_OLDER_THAN 1001
+#define OPT_DRY_RUN 1002
 #define DIRS_MAX  64
 
 static void usage(FILE *f)
@@ -33,7 +35,9 @@ static void usage(FILE *f)
           "  tag TABLE NAME [SNAPSHOT_ID]           tag a snapshot (default: current)\n"
           "  branch TABLE NAME [SNAPSHOT_ID]        create or move a branch\n"
           "  fast-forward TABLE BRANCH              move main to the branch's head\n"
-          "  maintain TABLE compact|expire [--as-of TIME]  compact files; expire old snapshots\n"
+          "  maintain TABLE compact|expire|rewrite-manifests|remove-orphans|rewrite-metadata\n"
+          "         [--as-of TIME] [--older-than 1d] [--dry-run]   compact files; expire old\n"
+          "         snapshots; merge manifests; delete unreferenced files; trim metadata log\n"
           "  drop TABLE [--purge]\n"
           "  serve [--host H] [--port P] [--token T] [--no-auth] [--max-upload SIZE]\n"
           "        [--query-timeout S] [--memory-limit SIZE]   the HTTP API\n"
@@ -150,7 +154,8 @@ static const struct command commands[] = {
     {"tag", 2, 3, "TABLE NAME [SNAPSHOT_ID]"},
     {"branch", 2, 3, "TABLE NAME [SNAPSHOT_ID]"},
     {"fast-forward", 2, 2, "TABLE BRANCH"},
-    {"maintain", 2, 2, "TABLE compact|expire"},
+    {"maintain", 2, 2,
+     "TABLE compact|expire|rewrite-manifests|remove-orphans|rewrite-metadata"},
     {"drop", 1, 1, "TABLE"},
     {"serve", 0, 0, ""},
 };
@@ -262,6 +267,8 @@ int main(int argc, char **argv)
         {"evolve", required_argument, NULL, 'e'},
         {"key", required_argument, NULL, 'k'},
         {"partition-by", required_argument, NULL, 'P'},
+        {"older-than", required_argument, NULL, OPT_OLDER_THAN},
+        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"dedupe", required_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -381,6 +388,12 @@ int main(int argc, char **argv)
             break;
         case 'P':
             c.o.partition_by = optarg;
+            break;
+        case OPT_OLDER_THAN:
+            c.o.older_than = optarg;
+            break;
+        case OPT_DRY_RUN:
+            c.o.dry_run = 1;
             break;
         case 'q':
             if (strcmp(optarg, "last") != 0) {

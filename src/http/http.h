@@ -132,13 +132,15 @@ int tn_route_table_register(struct tn_http_req *req, struct tn_http_reply *out, 
 int tn_route_table_drop(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_ingest_begin(struct tn_http_req *req, struct tn_err *err);
 int tn_route_ingest(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
-/* routes_changes.c: schema evolution, rollback, refs, row deletes and updates, maintenance. */
+/* routes_changes.c: schema and partition evolution, rollback, refs, row deletes and updates,
+ * maintenance. */
 int tn_route_schema(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_rollback(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_refs(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_ref_drop(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_delete_rows(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_update_rows(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+int tn_route_partitioning(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_maintenance(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 /* routes_iceberg.c: the Iceberg REST catalog under /iceberg/v1 (checks its own tokens). */
 int tn_route_iceberg_begin(struct tn_http_req *req, struct tn_err *err);

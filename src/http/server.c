@@ -84,6 +84,8 @@ static const struct route routes[] = {
      tn_route_delete_rows},
     {"POST", "/tables/{table}/update", "/tables/", "/update", TN_BODY_JSON, 0, tn_route_check_table,
      tn_route_update_rows},
+    {"POST", "/tables/{table}/partitioning", "/tables/", "/partitioning", TN_BODY_JSON, 0,
+     tn_route_check_table, tn_route_partitioning},
     {"POST", "/tables/{table}/maintenance", "/tables/", "/maintenance", TN_BODY_JSON, 0,
      tn_route_check_table, tn_route_maintenance},
     {"GET", "/tables/{table}", "/tables/", "", TN_BODY_NONE, 0, tn_route_check_table,

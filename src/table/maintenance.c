@@ -1,7 +1,10 @@
-/* maintenance.c - compaction: data files that carry deletes, and small data files, are read
- * (with their deletes applied) and written again as one clean file, in one "replace" snapshot
- * with the same rows. Delete files that applied only to rewritten files are removed with
- * them. Readers of older snapshots are unaffected: nothing is deleted from storage here. */
+/* maintenance.c - compaction: data files that carry deletes, and small data files that share
+ * their partition (spec and tuple) with another small file, are read (with their deletes
+ * applied) and written again with the table's default spec -- one clean file, or one per
+ * partition -- in one "replace" snapshot with the same rows. Delete files that applied only to
+ * rewritten files are removed with them. The commit names the snapshot it read, so a
+ * concurrent delete or overwrite makes it give up (TN_ECONFLICT) instead of resurrecting rows.
+ * Readers of older snapshots are unaffected: nothing is deleted from storage here. */
 #include "table_int.h"
 
 #include <stdlib.h>
@@ -15,14 +18,13 @@ int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *
     struct tn_table *t = NULL;
     struct tn_scan *scan = NULL, subset;
     struct tn_buf sql = TN_BUF_INIT(0);
-    struct tn_data_file file;
+    struct tn_data_file *files = NULL;
     char *chosen = NULL;
     json_t *remove = json_object();
-    size_t small = 0;
+    size_t nfiles = 0;
     int rc;
 
     memset(res, 0, sizeof(*res));
-    memset(&file, 0, sizeof(file));
     rc = tn_table_load(wh, ns, name, &t, err);
     if (!rc)
         rc = tn__check_writable(t, err);
@@ -32,11 +34,15 @@ int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *
         goto out;
     res->snapshot_id = t->meta->current_snapshot_id;
     chosen = tn_calloc(scan->ndata + 1, 1);
-    for (size_t i = 0; i < scan->ndata; i++)
-        small += scan->data[i].file.file_size < SMALL_FILE_BYTES;
     for (size_t i = 0; i < scan->ndata; i++) {
         const struct tn_manifest_entry *e = &scan->data[i];
         int has_deletes = 0;
+        size_t small = 0;
+        /* small files of the same partition (spec and tuple) as this one */
+        for (size_t k = 0; k < scan->ndata && e->file.file_size < SMALL_FILE_BYTES; k++)
+            small += scan->data[k].file.file_size < SMALL_FILE_BYTES &&
+                     scan->data[k].spec_id == e->spec_id &&
+                     tn_partition_equal(&scan->data[k].file, &e->file);
         for (size_t d = 0; d < scan->ndeletes && !has_deletes; d++)
             has_deletes = tn_delete_applies(&scan->deletes[d],
                                             tn_metadata_spec(t->meta, scan->deletes[d].spec_id),
@@ -73,10 +79,17 @@ int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *
     tn_buf_addstr(&sql, "SELECT * FROM ", NULL);
     rc = tn_scan_sql(wh, t, &subset, 0, &sql, err);
     free(subset.data);
-    if (!rc)
-        rc = tn__write_data_file(wh, s, t, sql.buf, &file, err);
-    if (!rc && file.record_count == 0)
-        tn__discard_file(wh, t, &file); /* every row was deleted: nothing to keep */
+    if (!rc && tn_spec_is_unpartitioned(tn_metadata_spec(t->meta, t->meta->default_spec_id))) {
+        files = tn_calloc(1, sizeof(*files));
+        rc = tn__write_data_file(wh, s, t, sql.buf, &files[0], err);
+        nfiles = rc ? 0 : 1;
+        if (!rc && files[0].record_count == 0) {
+            tn__discard_file(wh, t, &files[0]); /* every row was deleted: nothing to keep */
+            nfiles = 0;
+        }
+    } else if (!rc) {
+        rc = tn__write_partitioned(wh, s, t, sql.buf, &files, &nfiles, err);
+    }
     if (!rc) {
         struct tn_row_change c;
         struct tn_commit_result cr;
@@ -84,19 +97,22 @@ int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *
         c.mode = TN_WRITE_OVERWRITE;
         c.operation = "replace";
         c.read_snapshot = t->meta->current_snapshot_id;
-        c.data = &file;
-        c.ndata = file.record_count ? 1 : 0;
+        c.data = files;
+        c.ndata = nfiles;
         c.remove = remove;
         rc = tn__commit_rows(wh, t, &c, &cr, err);
         if (!rc) {
             res->snapshot_id = cr.snapshot_id;
-            res->rows = file.record_count;
-        } else {
-            tn__discard_file(wh, t, &file);
+            res->rows = cr.rows_added;
+            res->files_written = (int64_t)nfiles;
         }
+        for (size_t i = 0; rc && i < nfiles; i++)
+            tn__discard_file(wh, t, &files[i]);
     }
 out:
-    tn_data_file_release(&file);
+    for (size_t i = 0; i < nfiles; i++)
+        tn_data_file_release(&files[i]);
+    free(files);
     json_decref(remove);
     free(chosen);
     tn_buf_release(&sql);

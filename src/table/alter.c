@@ -6,7 +6,7 @@
  *   ALTER TABLE t ALTER [COLUMN] c DROP NOT NULL
  *   ALTER TABLE t RENAME TO u
  *   ALTER TABLE t SET PARTITIONED BY (day(ts), bucket(16, id))   (partition evolution)
- *   ALTER TABLE t SET UNPARTITIONED
+ *   ALTER TABLE t SET UNPARTITIONED   (or DuckDB's spelling, RESET PARTITIONED BY)
  * Column names may be dotted paths into structs (s.x) and double-quoted. Type names are
  * DuckDB's (INTEGER, BIGINT, DECIMAL(10,2), VARCHAR, STRUCT(...), ...): DuckDB itself
  * normalises them, and tn_type_from_duckdb maps them to Iceberg types. */
@@ -227,6 +227,13 @@ int tn_table_alter(struct tn_warehouse *wh, struct tn_session *s, const char *sq
         goto out;
     if (accept(&lx, "SET")) {
         rc = set_partitioning(wh, &lx, res, err);
+        goto out;
+    }
+    if (accept(&lx, "RESET")) {
+        if (!(accept(&lx, "PARTITIONED") && accept(&lx, "BY")) || lx.i != lx.n)
+            rc = tn_fail(err, TN_EINPUT, "ALTER TABLE: expected RESET PARTITIONED BY");
+        else
+            rc = tn_table_set_partitioning(wh, res->ns, res->table, NULL, NULL, err);
         goto out;
     }
     if (accept(&lx, "ADD")) {

@@ -122,6 +122,13 @@ int tn__spec_parse(const char *text, const struct tn_schema *schema, json_t **ou
                     param = width_arg(b);
                     column = a;
                 }
+                if (!param) {
+                    rc = tn_fail(err, TN_EINPUT,
+                                 "%s needs a whole width from 1 to 1000000 and a column, as in "
+                                 "%s(16, col)",
+                                 p, p);
+                    break;
+                }
             }
         } else if (open || close) {
             rc = tn_fail(err, TN_EINPUT, "unbalanced parentheses in partition field '%.200s'",

@@ -91,10 +91,17 @@ int tn__spec_parse(const char *text, const struct tn_schema *schema, json_t **ou
             depth -= *end == ')';
             end++;
         }
-        if (*end)
+        if (*end) {
             *end++ = '\0';
-        else
+            while (isspace((unsigned char)*end))
+                end++;
+            if (!*end) {
+                rc = tn_fail(err, TN_EINPUT, "empty partition field after the last ','");
+                break;
+            }
+        } else {
             end = NULL;
+        }
         trim(p);
         if (!*p) {
             rc = tn_fail(err, TN_EINPUT, "empty partition field in '%.200s'", text);

@@ -41,6 +41,8 @@ struct tn_row_change {
     size_t ndata;
     struct tn_data_file *deletes;
     size_t ndeletes;
+    const int *delete_specs; /* the partition spec of each delete file (that of the data
+                                files it applies to); NULL: the default spec for all */
     json_t *remove; /* with TN_WRITE_OVERWRITE: paths of the files to remove (object used as a
                        set); NULL removes every live file */
 };
@@ -50,12 +52,13 @@ struct tn_row_change {
 int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
                     const struct tn_row_change *c, struct tn_commit_result *res,
                     struct tn_err *err);
-/* TN_EINPUT unless tarn can write the table (format v2, unpartitioned). */
+
 /* Start "subset" as a scan of none of "scan"'s data files, with its snapshot, its delete files
  * and t's current schema; the caller adds entries (shallow copies) to subset->data, which has
  * room for all of scan's, and frees only subset->data. */
 void tn__scan_subset_init(struct tn_scan *subset, const struct tn_scan *scan,
                           const struct tn_table *t);
+/* TN_EINPUT unless tarn can write the table (format v2). */
 int tn__check_writable(const struct tn_table *t, struct tn_err *err);
 /* A fresh location for a new file of "t" (data folder, write.data.path honoured). */
 char *tn__new_file_location(const struct tn_table *t, const char *suffix);

@@ -468,7 +468,8 @@ struct pending {
     int64_t read_snapshot;      /* row-level changes: the snapshot their rows came from */
     int64_t snapshot_id;
     struct tn_manifest_file added;   /* manifest of the new data files (path NULL: none) */
-    struct tn_manifest_file removed; /* manifest of new position deletes (path NULL: none) */
+    struct tn_manifest_file *removed; /* manifests of new position deletes, one per spec */
+    size_t nremoved;
     int64_t data_files, data_rows, data_bytes;
     int64_t delete_files, delete_rows, delete_bytes;
     int conflict;               /* a real conflict, not a lost race: do not retry */
@@ -702,11 +703,11 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
         rc = tn_table_scan(wh, t, parent, &scan, err);
     if (rc)
         goto out;
-    list = tn_calloc(nbase + ngone + 3, sizeof(*list));
+    list = tn_calloc(nbase + ngone + p->nremoved + 3, sizeof(*list));
     if (p->added.path)
         list[nlist++] = p->added;
-    if (p->removed.path)
-        list[nlist++] = p->removed;
+    for (size_t i = 0; i < p->nremoved; i++)
+        list[nlist++] = p->removed[i];
     for (size_t i = 0; i < nlist; i++) {
         list[i].sequence_number = seq;
         list[i].min_sequence_number = seq;
@@ -785,8 +786,7 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
                     keep ? summary_total(m, parent, "total-equality-deletes") : 0);
     }
     {
-        int64_t created = (p->added.path != NULL) + (p->removed.path != NULL) +
-                          (merged.path != NULL);
+        int64_t created = (p->added.path != NULL) + (int64_t)p->nremoved + (merged.path != NULL);
         for (size_t g = 0; g < ngone; g++)
             created += gone[g].path != NULL;
         summary_set(summary, "manifests-created", created);
@@ -795,7 +795,7 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
     if (merged.path)
         summary_set(summary, "manifests-replaced",
                     (int64_t)nbase - ((int64_t)nlist - (p->added.path != NULL) -
-                                      (p->removed.path != NULL) - 1));
+                                      (int64_t)p->nremoved - 1));
     json_object_set_new(summary, "engine-name", json_string("tarn"));
     {
         struct tn_snapshot_new sn = {
@@ -832,10 +832,12 @@ out:
     return rc;
 }
 
-/* Write one manifest of "n" new files (content 0 data, 1 deletes) and describe it in "out". */
+/* Write one manifest of "n" new files (content 0 data, 1 deletes) of partition spec "spec_id"
+ * and describe it in "out". */
 static int new_manifest(struct tn_warehouse *wh, const struct tn_table *t, int content,
-                        const struct tn_data_file *files, size_t n, int64_t snapshot_id,
-                        struct tn_manifest_file *out, struct written *w, struct tn_err *err)
+                        int spec_id, const struct tn_data_file *files, size_t n,
+                        int64_t snapshot_id, struct tn_manifest_file *out, struct written *w,
+                        struct tn_err *err)
 {
     struct tn_manifest_entry *entries = tn_calloc(n + 1, sizeof(*entries));
     struct tn_manifest_info info;
@@ -849,10 +851,14 @@ static int new_manifest(struct tn_warehouse *wh, const struct tn_table *t, int c
         entries[i].file = files[i]; /* shallow: the caller owns the files */
     }
     info.schema = tn_metadata_current_schema(t->meta);
-    info.spec = tn_metadata_spec(t->meta, t->meta->default_spec_id);
+    info.spec = tn_metadata_spec(t->meta, spec_id);
     info.content = content;
     info.snapshot_id = snapshot_id;
     info.sequence_number = t->meta->last_sequence_number + 1;
+    if (!info.spec) {
+        free(entries);
+        return tn_fail(err, TN_EINTERNAL, "partition spec %d is not in the table", spec_id);
+    }
     rc = tn_manifest_write(&info, entries, n, &data, &len, out, err);
     if (!rc) {
         tn_uuid4(uuid);
@@ -863,6 +869,38 @@ static int new_manifest(struct tn_warehouse *wh, const struct tn_table *t, int c
     }
     free(entries);
     free(data);
+    return rc;
+}
+
+/* The delete files of "c" in one manifest per partition spec (c->delete_specs, or the default
+ * spec for all). */
+static int delete_manifests(struct tn_warehouse *wh, const struct tn_table *t,
+                            const struct tn_row_change *c, struct pending *p, struct written *w,
+                            struct tn_err *err)
+{
+    struct tn_data_file *group = tn_calloc(c->ndeletes, sizeof(*group));
+    char *done = tn_calloc(c->ndeletes, 1);
+    int rc = 0;
+
+    p->removed = tn_calloc(c->ndeletes, sizeof(*p->removed));
+    for (size_t i = 0; !rc && i < c->ndeletes; i++) {
+        int spec = c->delete_specs ? c->delete_specs[i] : t->meta->default_spec_id;
+        size_t n = 0;
+        if (done[i])
+            continue;
+        for (size_t k = i; k < c->ndeletes; k++) {
+            if (!done[k] &&
+                (c->delete_specs ? c->delete_specs[k] : t->meta->default_spec_id) == spec) {
+                group[n++] = c->deletes[k]; /* shallow */
+                done[k] = 1;
+            }
+        }
+        rc = new_manifest(wh, t, 1, spec, group, n, p->snapshot_id, &p->removed[p->nremoved], w,
+                          err);
+        p->nremoved++; /* released with p, also after a failure */
+    }
+    free(group);
+    free(done);
     return rc;
 }
 
@@ -895,10 +933,10 @@ int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
         p.delete_bytes += c->deletes[i].file_size;
     }
     if (c->ndata)
-        rc = new_manifest(wh, t, 0, c->data, c->ndata, p.snapshot_id, &p.added, &files, err);
+        rc = new_manifest(wh, t, 0, t->meta->default_spec_id, c->data, c->ndata, p.snapshot_id,
+                          &p.added, &files, err);
     if (!rc && c->ndeletes)
-        rc = new_manifest(wh, t, 1, c->deletes, c->ndeletes, p.snapshot_id, &p.removed, &files,
-                          err);
+        rc = delete_manifests(wh, t, c, &p, &files, err);
     for (int attempt = 1; !rc; attempt++) {
         struct written attempt_files = {0};
         res->attempts = attempt;
@@ -919,7 +957,9 @@ int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
     }
     written_cleanup(wh, &files, rc != 0);
     manifest_file_release(&p.added);
-    manifest_file_release(&p.removed);
+    for (size_t i = 0; i < p.nremoved; i++)
+        manifest_file_release(&p.removed[i]);
+    free(p.removed);
     tn_table_free(reloaded);
     return rc;
 }

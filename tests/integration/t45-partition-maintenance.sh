@@ -123,6 +123,32 @@ expect_eq "CLI change visible to the server" "$(meta pe '[(f["transform"], f["fi
 check_fails "CLI ALTER with a bad transform: exit 2" 2 "unknown partition transform" \
     "$TARN" sql "ALTER TABLE pe SET PARTITIONED BY (nope(ts))"
 
+#---- row-level changes on a table with two partition specs ----
+code=$(ingest rl "partition_by=region" $'id,region,v\n1,eu,a\n2,eu,b\n3,eu,c\n4,us,d\n5,us,e\n6,us,f\n')
+expect_status "create rl partitioned by region" 200 "$code"
+post /tables/rl/partitioning '{"partition_by": "bucket(2, id)"}' >/dev/null
+code=$(ingest rl "" $'id,region,v\n7,ap,g\n8,ap,h\n9,ap,i\n10,ap,j\n')
+expect_status "append with bucket(2, id)" 200 "$code"
+code=$(post /query '{"sql": "DELETE FROM rl WHERE id IN (1, 4, 7, 8)"}')
+expect_eq "DELETE on a partitioned table" "$code,$(jv 'd["rows_affected"]')" "200,4"
+expect_eq "delete files carry their data files' specs" \
+    "$(csvq 'SELECT spec_id, count(*) FROM "rl$files" WHERE content = 1 GROUP BY 1 ORDER BY 1' | tr '\n' ' ')" "0,2 1,1 "
+expect_eq "rows after the delete" "$(csvq 'SELECT string_agg(id::VARCHAR, $$ $$ ORDER BY id) FROM rl')" "2 3 5 6 9 10"
+code=$(post /query '{"sql": "UPDATE rl SET v = upper(v), region = $$eu$$ WHERE id IN (2, 5, 9)"}')
+expect_eq "UPDATE on a partitioned table" "$code,$(jv 'd["rows_affected"]')" "200,3"
+code=$(post /query '{"sql": "MERGE INTO rl USING (SELECT 3 AS id, $$zz$$ AS v UNION ALL SELECT 11, $$k$$) AS s ON rl.id = s.id WHEN MATCHED THEN UPDATE SET v = s.v WHEN NOT MATCHED THEN INSERT VALUES (s.id, $$ap$$, s.v)"}')
+expect_status "MERGE on a partitioned table" 200 "$code"
+code=$(ingest rl "mode=upsert&key=id" $'id,region,v\n6,us,F\n12,eu,l\n')
+expect_status "upsert on a partitioned table" 200 "$code"
+EXPECT_RL="2,eu,B 3,eu,zz 5,eu,E 6,us,F 9,eu,I 10,ap,j 11,ap,k 12,eu,l "
+expect_eq "rows after update, merge and upsert" "$(csvq 'SELECT id, region, v FROM rl ORDER BY id' | tr '\n' ' ')" "$EXPECT_RL"
+expect_eq "a filter on the partition column" "$(csvq "SELECT count(*) FROM rl WHERE region = 'eu'")" "5"
+ib_check "icebird reads the partitioned deletes" rl "8,58"
+code=$(maint rl '{"action": "compact"}')
+expect_eq "compaction applies the partitioned deletes" "$code,$(csvq 'SELECT id, region, v FROM rl ORDER BY id' | tr '\n' ' ')" "200,$EXPECT_RL"
+expect_eq "no delete file left" "$(csvq 'SELECT count(*) FROM "rl$files" WHERE content = 1')" "0"
+ib_check "icebird reads after compacting them" rl "8,58"
+
 #---- rewrite_manifests ----
 code=$(ingest rm "partition_by=region" $'id,region\n1,eu\n')
 for i in 2 3 4 5; do ingest rm "" "$(printf 'id,region\n%d,%s\n' "$i" "$([ $((i % 2)) = 0 ] && echo us || echo eu)")" >/dev/null; done

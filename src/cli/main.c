@@ -40,7 +40,7 @@ static void usage(FILE *f)
           "         snapshots; merge manifests; delete unreferenced files; trim metadata log\n"
           "  drop TABLE [--purge]\n"
           "  serve [--host H] [--port P] [--token T] [--no-auth] [--max-upload SIZE]\n"
-          "        [--query-timeout S] [--memory-limit SIZE]   the HTTP API\n"
+          "        [--query-timeout S] [--memory-limit SIZE] [--maintain-every 1h]   the HTTP API\n"
           "\n"
           "options (also as environment variables):\n"
           "  --warehouse DIR   TARN_WAREHOUSE   the warehouse: a directory (default ./warehouse)\n"
@@ -61,7 +61,9 @@ static void usage(FILE *f)
           "  --token T         TARN_TOKEN         require 'Authorization: Bearer T'\n"
           "  --no-auth         TARN_NO_AUTH=1     allow a non-loopback --host without a token\n"
           "  --max-upload S    TARN_MAX_UPLOAD    largest upload (default 10GiB)\n"
-          "  --query-timeout S TARN_QUERY_TIMEOUT seconds a query may run (default 60)\n",
+          "  --query-timeout S TARN_QUERY_TIMEOUT seconds a query may run (default 60)\n"
+          "  --maintain-every D TARN_MAINTAIN_EVERY run the maintenance that tables ask for\n"
+          "                    (tarn.maintain.* properties, docs/API.md) every D (1h, 30m, ...)\n",
           f);
 }
 
@@ -287,6 +289,7 @@ int main(int argc, char **argv)
         {"no-auth", no_argument, NULL, OPT_SERVE},
         {"max-upload", required_argument, NULL, OPT_SERVE},
         {"query-timeout", required_argument, NULL, OPT_SERVE},
+        {"maintain-every", required_argument, NULL, OPT_SERVE},
         {NULL, 0, NULL, 0},
     };
     struct cli c = {0};

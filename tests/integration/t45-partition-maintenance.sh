@@ -268,4 +268,34 @@ expect_eq "exactly the committed deletes are gone; no deleted row comes back" \
     "$(for k in $(seq 1 12); do [[ " $DELETED" == *" $k "* ]] || printf '%s ' "$k"; done),$((200 - $(echo $DELETED | wc -w)))"
 ib_check "icebird agrees after the race" race "$((200 - $(echo $DELETED | wc -w))),$((20100 - $(echo $DELETED | tr ' ' '\n' | awk '{s += $1} END {print s + 0}')))"
 
+#---- scheduled maintenance: tarn serve --maintain-every ----
+check_fails "--maintain-every must be a duration of at least 1s" 2 "--maintain-every must be" \
+    "$TARN" serve --warehouse "$TMP/wh2" --maintain-every 0s
+WH2=$TMP/wh2
+start_server "$WH2" --maintain-every 2s || { bad "server with --maintain-every starts"; finish; exit 1; }
+for i in 1 2 3 4; do ingest sched "" "id
+$i" >/dev/null; done
+for i in 1 2 3; do ingest plain "" "id
+$i" >/dev/null; done
+echo junk >"$WH2/default/sched/data/orphan.parquet"
+code=$(API_PREFIX=/iceberg post /v1/namespaces/default/tables/sched \
+    '{"updates":[{"action":"set-properties","updates":{"tarn.maintain.compact":"true","tarn.maintain.rewrite-manifests":"true","tarn.maintain.expire-snapshots":"true","tarn.maintain.expire-older-than":"0s","tarn.maintain.remove-orphans":"true","tarn.maintain.orphans-older-than":"0s"}}]}')
+expect_status "ask for scheduled maintenance by table properties" 200 "$code"
+metric() { curl -s "$BASE/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
+for i in $(seq 100); do
+    [ "$(metric 'tarn_maintenance_runs_total{action="remove_orphans"}')" -ge 2 ] 2>/dev/null && break
+    sleep 0.2
+done
+expect_eq "every action ran, none failed (/metrics)" \
+    "$(for a in compact rewrite_manifests expire_snapshots remove_orphans; do
+        [ "$(metric "tarn_maintenance_runs_total{action=\"$a\"}")" -ge 1 ] && echo -n "$a:$(metric "tarn_maintenance_failures_total{action=\"$a\"}") "; done)" \
+    "compact:0 rewrite_manifests:0 expire_snapshots:0 remove_orphans:0 "
+expect_eq "files removed are counted" "$([ "$(metric tarn_maintenance_files_removed_total)" -ge 1 ] && echo yes)" "yes"
+expect_eq "the orphan is gone, the rows stay" "$(ls "$WH2/default/sched/data/orphan.parquet" 2>/dev/null | wc -l),$(csvq 'SELECT count(*), sum(id) FROM sched')" "0,4,10"
+expect_eq "compacted into one file, one snapshot left" \
+    "$(csvq 'SELECT count(*) FROM "sched$files"'),$(csvq 'SELECT count(*) FROM "sched$snapshots"')" "1,1"
+expect_eq "a table without the properties is left alone" "$(csvq 'SELECT count(*) FROM "plain$snapshots"')" "3"
+expect_eq "each run is logged" "$(grep -c 'maintain table=default.sched action=compact ok' "$TMP/server.log" | awk '{print ($1 >= 1)}')" "1"
+ib_check "icebird reads after scheduled maintenance" sched "4,10"
+
 finish

@@ -21,7 +21,7 @@ UNIT_OBJ  = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
 ASAN_FLAGS = -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all deps run test test-unit test-asan test-integration clean format
+.PHONY: all deps run test test-unit test-asan clean format
 all: $(BUILD)/tarn
 
 deps: $(DUCKDB_LIB)/libduckdb.so
@@ -43,7 +43,7 @@ $(BUILD)/tarn: $(BUILD)/src/cli/main.o $(BUILD)/libtarn.a
 $(BUILD)/unit_tests: $(UNIT_OBJ) $(BUILD)/libtarn.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
 
-# bench/commit, bench/history and bench/upsert: C benchmarks on a scratch warehouse
+# bench/commit, history, upsert and small-commits: C benchmarks on a scratch warehouse
 $(BUILD)/bench-%: $(BUILD)/bench/%.o $(BUILD)/bench/scratch.o $(BUILD)/libtarn.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
 
@@ -56,9 +56,6 @@ test-asan:
 	cd tests/unit && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ../../build/asan/unit_tests
-
-test-integration: $(BUILD)/tarn
-	TARN=$(abspath $(BUILD)/tarn) bash tests/run-integration.sh
 
 test: all
 	bash tests/run.sh

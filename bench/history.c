@@ -10,35 +10,6 @@
 
 #define RUNS 15
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median milliseconds to resolve and run "sql" (planning reads the manifests each time). */
-static double time_query(struct tn_warehouse *wh, struct tn_session *s, const char *sql)
-{
-    double t[RUNS];
-    struct tn_err err = {0};
-
-    for (int i = 0; i < RUNS; i++) {
-        double t0 = tn_monotonic_s();
-        struct tn_rows *r = NULL;
-        char *resolved = NULL;
-        if (tn_query_resolve(wh, s, sql, NULL, &resolved, &err) ||
-            tn_engine_rows(s, resolved, 10, &r, &err)) {
-            fprintf(stderr, "bench: %s: %s\n", sql, err.msg);
-            exit(1);
-        }
-        tn_rows_free(r);
-        free(resolved);
-        t[i] = 1000 * (tn_monotonic_s() - t0);
-    }
-    qsort(t, RUNS, sizeof(double), cmp_double);
-    return t[RUNS / 2];
-}
-
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 2000;
@@ -77,14 +48,14 @@ int main(int argc, char **argv)
         return 1;
     oldest = t->meta->snapshots[0].id;
     mid_ts = t->meta->snapshots[t->meta->nsnapshots / 2].timestamp_ms;
-    now_ms = time_query(wh, s, "SELECT count(*), sum(v) FROM h");
+    now_ms = scratch_query_ms(wh, s, RUNS, "SELECT count(*), sum(v) FROM h");
     snprintf(sql, sizeof(sql), "SELECT count(*), sum(v) FROM h AT (VERSION => %lld)",
              (long long)oldest);
-    old_ms = time_query(wh, s, sql);
+    old_ms = scratch_query_ms(wh, s, RUNS, sql);
     snprintf(sql, sizeof(sql),
              "SELECT count(*), sum(v) FROM h AT (TIMESTAMP => make_timestamp(%lld))",
              (long long)mid_ts * 1000);
-    ts_ms = time_query(wh, s, sql);
+    ts_ms = scratch_query_ms(wh, s, RUNS, sql);
     printf("current snapshot:            %8.2f ms (median of %d)\n", now_ms, RUNS);
     printf("AT (VERSION => oldest):      %8.2f ms  ratio %.2f (goal <= 1.5)\n", old_ms,
            old_ms / now_ms);

@@ -31,3 +31,33 @@ void scratch_close(const char *dir, struct tn_warehouse *wh, struct tn_session *
         fprintf(stderr, "bench: could not remove %s\n", dir);
     free(cmd);
 }
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double scratch_query_ms(struct tn_warehouse *wh, struct tn_session *s, int runs, const char *sql)
+{
+    double *t = tn_calloc((size_t)runs, sizeof(double)), median;
+    struct tn_err err = {0};
+
+    for (int i = 0; i < runs; i++) {
+        double t0 = tn_monotonic_s();
+        struct tn_rows *r = NULL;
+        char *resolved = NULL;
+        if (tn_query_resolve(wh, s, sql, NULL, &resolved, &err) ||
+            tn_engine_rows(s, resolved, 10, &r, &err)) {
+            fprintf(stderr, "bench: %s: %s\n", sql, err.msg);
+            exit(1);
+        }
+        tn_rows_free(r);
+        free(resolved);
+        t[i] = 1000 * (tn_monotonic_s() - t0);
+    }
+    qsort(t, (size_t)runs, sizeof(double), cmp_double);
+    median = t[runs / 2];
+    free(t);
+    return median;
+}

@@ -11,4 +11,7 @@ int scratch_open(char *dir, struct tn_warehouse **wh, struct tn_session **s);
 /* Close the session and the warehouse and remove the directory. */
 void scratch_close(const char *dir, struct tn_warehouse *wh, struct tn_session *s);
 
+/* Median milliseconds of "runs" runs of resolving and running "sql" (exits on an error). */
+double scratch_query_ms(struct tn_warehouse *wh, struct tn_session *s, int runs, const char *sql);
+
 #endif

@@ -127,7 +127,7 @@ int tn_route_iceberg_begin(struct tn_http_req *req, struct tn_err *err)
 /* JSON that may hold ids beyond int64 marked by tn_json_parse. */
 static void reply_big(struct tn_http_reply *out, unsigned int status, json_t *body)
 {
-    char *text = tn_json_dump(body, JSON_COMPACT);
+    char *text = tn_json_dump(body);
 
     json_decref(body);
     tn_http_reply_text(out, status, "application/json", text, strlen(text));

@@ -418,17 +418,55 @@ static const char *local_part(const char *uri)
     return uri;
 }
 
+/* 1 when "uri" names a location under the object store root "root" (s3://bucket/prefix): it
+ * starts with "root/" and no segment after that is empty, "." or "..". */
+static int under_remote_root(const char *root, const char *uri)
+{
+    size_t n = strlen(root);
+    const char *seg;
+
+    if (strncmp(uri, root, n) != 0 || uri[n] != '/')
+        return 0;
+    for (seg = uri + n + 1;; seg++) {
+        size_t len = strcspn(seg, "/");
+        if (len == 0 || (len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
+            return 0;
+        seg += len;
+        if (!*seg)
+            return 1;
+    }
+}
+
 /* Over HTTP, registration must stay inside the warehouse: the metadata file, and every path
- * map target, are checked to lie under the warehouse root (after resolving symlinks). */
+ * map target, are checked to lie under the warehouse root (after resolving symlinks; on an
+ * object store, under its s3:// root, and the metadata file must exist there). */
 static int inside_warehouse(struct tn_http_req *req, const char *uri, int must_exist,
                             struct tn_err *err)
 {
     const char *root = tn_storage_root_path(req->wh->storage);
-    char *real_root = realpath(root, NULL);
-    char *real = realpath(local_part(uri), NULL);
-    size_t n = real_root ? strlen(real_root) : 0;
-    int ok;
+    char *real_root, *real;
+    size_t n;
+    int64_t size;
+    int ok, rc;
 
+    if (tn_storage_is_remote(req->wh->storage)) {
+        root = tn_storage_root_uri(req->wh->storage);
+        if (!under_remote_root(root, uri))
+            return tn_fail(err, TN_EFORBIDDEN,
+                           "%s is outside the warehouse (%s); over HTTP only tables inside the "
+                           "warehouse can be registered (copy the table there, or use 'tarn "
+                           "register')",
+                           uri, root);
+        if (!must_exist)
+            return 0;
+        rc = tn_storage_size(req->wh->storage, uri, &size, err);
+        if (rc == TN_ENOTFOUND)
+            return tn_fail(err, TN_ENOTFOUND, "metadata file %s does not exist", uri);
+        return rc;
+    }
+    real_root = realpath(root, NULL);
+    real = realpath(local_part(uri), NULL);
+    n = real_root ? strlen(real_root) : 0;
     if (!real && !must_exist) {
         /* a prefix need not exist as a file: check its text */
         const char *p = local_part(uri);

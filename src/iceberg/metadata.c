@@ -111,7 +111,7 @@ static char *quote_big_integers(const char *s, size_t len)
             int big = digits > 19 ||
                       (digits == 19 && c != '-' && memcmp(s + i, "9223372036854775807", 19) > 0);
             if (is_int && big) {
-                tn_buf_addstr(&b, "\"\\u0001int:", NULL);
+                tn_buf_addstr(&b, "\"\\u0001int:", NULL); /* BIG_MARK, escaped */
                 tn_buf_add(&b, s + i, j - i, NULL);
                 tn_buf_add(&b, "\"", 1, NULL);
                 i = j;
@@ -139,25 +139,124 @@ json_t *tn_json_parse(const char *text, size_t len, struct tn_err *err)
     return j;
 }
 
-char *tn_json_dump(const json_t *j, size_t flags)
+static void dump_string(struct tn_buf *b, const char *s, size_t len)
 {
-    char *text = json_dumps(j, flags);
-    const char *mark = "\"\\u0001int:";
-    struct tn_buf b = TN_BUF_INIT(0);
-    const char *p = text, *hit;
+    static const char hex[] = "0123456789ABCDEF";
+    size_t run = 0;
 
-    if (!text || !strstr(text, mark))
-        return text;
-    while ((hit = strstr(p, mark)) != NULL) {
-        const char *digits = hit + strlen(mark), *end = digits;
-        while (*end == '-' || (*end >= '0' && *end <= '9'))
-            end++;
-        tn_buf_add(&b, p, (size_t)(hit - p), NULL);
-        tn_buf_add(&b, digits, (size_t)(end - digits), NULL);
-        p = *end == '"' ? end + 1 : end;
+    tn_buf_add(b, "\"", 1, NULL);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[6] = {'\\', 0, '0', '0', 0, 0};
+        size_t n = 2;
+
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue; /* copied with the run it belongs to */
+        tn_buf_add(b, s + run, i - run, NULL);
+        run = i + 1;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\t': esc[1] = 't'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        default:
+            esc[1] = 'u';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            n = 6;
+        }
+        tn_buf_add(b, esc, n, NULL);
     }
-    tn_buf_addstr(&b, p, NULL);
-    free(text);
+    tn_buf_add(b, s + run, len - run, NULL);
+    tn_buf_add(b, "\"", 1, NULL);
+}
+
+/* A real as jansson writes it: 17 significant digits, an exponent without '+' or leading
+ * zeros, and a ".0" when it would otherwise read back as an integer. */
+static int format_real(char *out, size_t size, double v)
+{
+    char *e, *digits, *from;
+    int n = snprintf(out, size, "%.17g", v);
+
+    e = strchr(out, 'e');
+    if (!e)
+        return strpbrk(out, ".n") ? n : n + snprintf(out + n, size - (size_t)n, ".0");
+    digits = e + 1 + (e[1] == '-');
+    from = e + 1 + (e[1] == '+' || e[1] == '-');
+    while (*from == '0' && from[1])
+        from++;
+    memmove(digits, from, strlen(from) + 1);
+    return (int)strlen(out);
+}
+
+static void dump_value(struct tn_buf *b, const json_t *j)
+{
+    char num[40];
+    int n;
+
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: {
+        const char *key;
+        json_t *v;
+        int first = 1;
+        tn_buf_add(b, "{", 1, NULL);
+        json_object_foreach((json_t *)j, key, v) {
+            if (!first)
+                tn_buf_add(b, ",", 1, NULL);
+            first = 0;
+            dump_string(b, key, strlen(key));
+            tn_buf_add(b, ":", 1, NULL);
+            dump_value(b, v);
+        }
+        tn_buf_add(b, "}", 1, NULL);
+        return;
+    }
+    case JSON_ARRAY:
+        tn_buf_add(b, "[", 1, NULL);
+        for (size_t i = 0; i < json_array_size(j); i++) {
+            if (i)
+                tn_buf_add(b, ",", 1, NULL);
+            dump_value(b, json_array_get(j, i));
+        }
+        tn_buf_add(b, "]", 1, NULL);
+        return;
+    case JSON_STRING: {
+        const char *s = json_string_value(j);
+        size_t len = json_string_length(j);
+        size_t mark = sizeof(BIG_MARK) - 1;
+        if (len > mark && memcmp(s, BIG_MARK, mark) == 0)
+            tn_buf_add(b, s + mark, len - mark, NULL); /* an integer beyond int64, as read */
+        else
+            dump_string(b, s, len);
+        return;
+    }
+    case JSON_INTEGER:
+        n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+        break;
+    case JSON_REAL:
+        n = format_real(num, sizeof(num), json_real_value(j));
+        break;
+    case JSON_TRUE:
+        n = snprintf(num, sizeof(num), "true");
+        break;
+    case JSON_FALSE:
+        n = snprintf(num, sizeof(num), "false");
+        break;
+    default:
+        n = snprintf(num, sizeof(num), "null");
+        break;
+    }
+    tn_buf_add(b, num, (size_t)n, NULL);
+}
+
+char *tn_json_dump(const json_t *j)
+{
+    struct tn_buf b = TN_BUF_INIT(0);
+
+    dump_value(&b, j);
     return tn_buf_detach(&b, NULL);
 }
 
@@ -381,6 +480,7 @@ int tn_metadata_from_json(json_t *root, struct tn_metadata **out, struct tn_err 
     int64_t v;
     int rc;
 
+    m->refcount = 1;
     m->root = root;
     m->current_snapshot_id = -1;
     if (!json_is_object(root)) {
@@ -432,9 +532,17 @@ out:
     return 0;
 }
 
+struct tn_metadata *tn_metadata_share(const struct tn_metadata *m)
+{
+    struct tn_metadata *shared = (struct tn_metadata *)m; /* only the count changes */
+
+    __atomic_add_fetch(&shared->refcount, 1, __ATOMIC_RELAXED);
+    return shared;
+}
+
 void tn_metadata_free(struct tn_metadata *m)
 {
-    if (!m)
+    if (!m || __atomic_sub_fetch(&m->refcount, 1, __ATOMIC_ACQ_REL) > 0)
         return;
     for (size_t i = 0; i < m->nschemas; i++)
         tn_schema_free(m->schemas[i]);
@@ -450,7 +558,7 @@ void tn_metadata_free(struct tn_metadata *m)
 
 char *tn_metadata_dump(const struct tn_metadata *m)
 {
-    return tn_json_dump(m->root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    return tn_json_dump(m->root);
 }
 
 const struct tn_schema *tn_metadata_schema(const struct tn_metadata *m, int schema_id)
@@ -563,14 +671,26 @@ int tn_metadata_previous_max(const json_t *root)
     return (int)n;
 }
 
+/* Replace parent[key] by a shallow copy of itself (a new empty array or object when it is absent
+ * or of another type) and return it: a change to the copy leaves metadata that shares the
+ * original untouched, without copying what the container holds. */
+static json_t *own_member(json_t *parent, const char *key, int want_array)
+{
+    json_t *old = json_object_get(parent, key);
+    json_t *mine;
+
+    if (want_array ? json_is_array(old) : json_is_object(old))
+        mine = json_copy(old);
+    else
+        mine = want_array ? json_array() : json_object();
+    json_object_set_new(parent, key, mine);
+    return mine;
+}
+
 void tn_metadata_log_append(json_t *root, const char *location, int64_t timestamp_ms)
 {
-    json_t *log = json_object_get(root, "metadata-log");
+    json_t *log = own_member(root, "metadata-log", 1);
 
-    if (!json_is_array(log)) {
-        log = json_array();
-        json_object_set_new(root, "metadata-log", log);
-    }
     json_array_append_new(log, json_pack("{s:o, s:s}", "timestamp-ms", id_json(timestamp_ms),
                                          "metadata-file", location));
     while (json_array_size(log) > (size_t)tn_metadata_previous_max(root))
@@ -581,7 +701,7 @@ int tn_metadata_add_snapshot(const struct tn_metadata *m, const char *m_location
                              const struct tn_snapshot_new *s, struct tn_metadata **out,
                              struct tn_err *err)
 {
-    json_t *root = json_deep_copy(m->root);
+    json_t *root = json_copy(m->root); /* shallow: the parsed metadata may be shared */
     json_t *snap = json_object();
     json_t *refs;
 
@@ -594,30 +714,20 @@ int tn_metadata_add_snapshot(const struct tn_metadata *m, const char *m_location
     json_object_set(snap, "summary", s->summary);
     json_object_set_new(snap, "schema-id", json_integer(s->schema_id));
 
-    if (!json_is_array(json_object_get(root, "snapshots")))
-        json_object_set_new(root, "snapshots", json_array());
-    json_array_append_new(json_object_get(root, "snapshots"), snap);
+    json_array_append_new(own_member(root, "snapshots", 1), snap);
     json_object_set_new(root, "last-sequence-number", id_json(s->sequence_number));
     json_object_set_new(root, "last-updated-ms", id_json(s->timestamp_ms));
-    if (!json_is_object(json_object_get(root, "refs")))
-        json_object_set_new(root, "refs", json_object());
-    refs = json_object_get(root, "refs");
+    refs = own_member(root, "refs", 0);
     if (s->branch && strcmp(s->branch, "main") != 0) {
         /* a branch moves alone, keeping its retention settings */
-        json_t *ref = json_object_get(refs, s->branch);
-        if (!ref) {
-            ref = json_object();
-            json_object_set_new(refs, s->branch, ref);
-        }
+        json_t *ref = own_member(refs, s->branch, 0);
         json_object_set_new(ref, "snapshot-id", id_json(s->id));
         json_object_set_new(ref, "type", json_string("branch"));
     } else {
         json_object_set_new(root, "current-snapshot-id", id_json(s->id));
         json_object_set_new(refs, "main", json_pack("{s:o, s:s}", "snapshot-id", id_json(s->id),
                                                     "type", "branch"));
-        if (!json_is_array(json_object_get(root, "snapshot-log")))
-            json_object_set_new(root, "snapshot-log", json_array());
-        json_array_append_new(json_object_get(root, "snapshot-log"),
+        json_array_append_new(own_member(root, "snapshot-log", 1),
                               json_pack("{s:o, s:o}", "timestamp-ms", id_json(s->timestamp_ms),
                                         "snapshot-id", id_json(s->id)));
     }

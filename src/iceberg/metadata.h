@@ -36,6 +36,7 @@ struct tn_ref {
 };
 
 struct tn_metadata {
+    int refcount; /* tn_metadata_share adds one, tn_metadata_free drops one */
     json_t *root; /* owned; every borrowed pointer below points into it */
     int format_version;
     const char *table_uuid;
@@ -63,6 +64,8 @@ int tn_metadata_parse(const char *data, size_t len, struct tn_metadata **out,
                       struct tn_err *err);
 /* Validate and wrap "root" (ownership moves in, also on failure). */
 int tn_metadata_from_json(json_t *root, struct tn_metadata **out, struct tn_err *err);
+/* Metadata is immutable once parsed: share it by reference (thread-safe count). */
+struct tn_metadata *tn_metadata_share(const struct tn_metadata *m);
 void tn_metadata_free(struct tn_metadata *m);
 /* Serialise to JSON text (caller frees). */
 char *tn_metadata_dump(const struct tn_metadata *m);
@@ -113,8 +116,9 @@ int64_t tn_snapshot_id_new(void);
 /* Parse JSON text keeping integers beyond int64 (as marked strings that tn_json_id reads and
  * tn_json_dump writes back as the same numbers). NULL with "err" set on bad JSON. */
 json_t *tn_json_parse(const char *text, size_t len, struct tn_err *err);
-/* json_dumps, restoring the integers tn_json_parse marked. Caller frees. */
-char *tn_json_dump(const json_t *j, size_t flags);
+/* Compact JSON text in member order, writing the integers tn_json_parse marked back as numbers.
+ * Caller frees. */
+char *tn_json_dump(const json_t *j);
 /* Read an id that may be a JSON integer or (for out-of-range ids) a numeric string. */
 int tn_json_id(const json_t *j, int64_t *out);
 

@@ -243,7 +243,7 @@ int tn_metadata_table_sql(struct tn_warehouse *wh, const struct tn_table *t, con
         rows = strcmp(kind, "files") == 0 ? files_rows(scan) : manifests_rows(scan);
         tn_scan_free(scan);
     }
-    text = tn_json_dump(rows, JSON_COMPACT);
+    text = tn_json_dump(rows);
     json_decref(rows);
     tn_buf_addf(sql, NULL, "(SELECT %s FROM (SELECT unnest(from_json(", mt->select);
     tn_sql_string(sql, text);

@@ -67,7 +67,7 @@ json_t *tn_query_parse(struct tn_session *s, const char *sql, struct tn_err *err
 char *tn_query_deparse(struct tn_session *s, json_t *tree, struct tn_err *err)
 {
     struct tn_buf q = TN_BUF_INIT(0);
-    char *text = tn_json_dump(tree, JSON_COMPACT);
+    char *text = tn_json_dump(tree);
     char *sql;
 
     tn_buf_addstr(&q, "SELECT json_deserialize_sql(", NULL);

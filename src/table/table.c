@@ -229,12 +229,18 @@ static int read_metadata(struct tn_warehouse *wh, const char *location, struct t
                          struct tn_err *err)
 {
     struct tn_buf buf = TN_BUF_INIT(METADATA_MAX_BYTES);
-    int rc = tn_storage_read(wh->storage, location, &buf, err);
+    int rc;
 
+    *out = tn__metacache_get(location);
+    if (*out)
+        return 0;
+    rc = tn_storage_read(wh->storage, location, &buf, err);
     if (!rc)
         rc = tn_metadata_parse(buf.buf, buf.len, out, err);
     if (rc)
         tn_err_prefix(err, "metadata %s: ", location);
+    else
+        tn__metacache_put(location, *out, buf.len);
     tn_buf_release(&buf);
     return rc;
 }

@@ -66,6 +66,11 @@ struct tn_table {
     struct tn_path_map map;
 };
 
+/* Parsed metadata files are cached by location (they never change once written): lookups that
+ * found one, lookups that did not, entries held now. Clearing is for tests. */
+void tn_table_metadata_cache_stats(uint64_t *hits, uint64_t *misses, size_t *entries);
+void tn_table_metadata_cache_clear(void);
+
 /* Load the current version of ns.name (TN_ENOTABLE when absent). */
 int tn_table_load(struct tn_warehouse *wh, const char *ns, const char *name,
                   struct tn_table **out, struct tn_err *err);

@@ -104,4 +104,9 @@ int tn__spec_parse(const char *text, const struct tn_schema *schema, json_t **ou
 
 void tn__file_names_free(struct tn_file_names *c);
 
+/* The parsed metadata file at "location" (a new reference), or NULL when it is not cached. */
+struct tn_metadata *tn__metacache_get(const char *location);
+/* Keep parsed metadata "m" (read or just written from "text_len" bytes) for later loads. */
+void tn__metacache_put(const char *location, const struct tn_metadata *m, size_t text_len);
+
 #endif /* TN_TABLE_INT_H */

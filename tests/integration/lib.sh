@@ -8,9 +8,23 @@ SHARED=${SHARED:-$(cd "$ROOT/.." && pwd)/shared}
 FIXTURES=$SHARED/iceberg-fixtures
 INTEROP=${INTEROP:-$ROOT/build/interop}
 TMP=$(mktemp -d /tmp/tarn-it.XXXXXX)
-WH=$TMP/warehouse
-export TARN_WAREHOUSE=$WH
 T=$(basename "$0" .sh)
+# TARN_TEST_STORAGE=s3 (tests/s3.sh sets it, with TARN_TEST_S3_ENDPOINT, TARN_TEST_S3_BUCKET and
+# the AWS_* credentials): the warehouse is s3://BUCKET/<test>-<unique> and its SQLite catalog a
+# file under $TMP; otherwise a local directory holding its own catalog. WH_TMP is the local
+# directory where the server keeps uploads (<warehouse>/.tmp, or the cache's on S3).
+TEST_STORAGE=${TARN_TEST_STORAGE:-local}
+if [ "$TEST_STORAGE" = s3 ]; then
+    WH=s3://${TARN_TEST_S3_BUCKET:?TARN_TEST_S3_BUCKET is not set}/$T-$(date +%s)-$$-$RANDOM
+    export TARN_S3_ENDPOINT=${TARN_TEST_S3_ENDPOINT:?TARN_TEST_S3_ENDPOINT is not set}
+    export TARN_CATALOG=$TMP/catalog.db TARN_CACHE_DIR=$TMP/cache
+    unset TARN_S3_FAULT TARN_STORAGE_STATS
+    WH_TMP=$TMP/cache/.tmp
+else
+    WH=$TMP/warehouse
+    WH_TMP=$WH/.tmp
+fi
+export TARN_WAREHOUSE=$WH
 PASS=0
 FAIL=0
 SKIP=0
@@ -38,7 +52,8 @@ start_server() {
     for tries in 1 2 3 4 5; do
         port=$(shuf -i 20000-60999 -n 1)
         port_free "$port" || continue
-        "$TARN" serve --warehouse "$wh" --port "$port" "$@" 2>>"$TMP/server.log" &
+        # shellcheck disable=SC2046 # wh_catalog_opt prints nothing or two words without spaces
+        "$TARN" serve --warehouse "$wh" $(wh_catalog_opt "$wh") --port "$port" "$@" 2>>"$TMP/server.log" &
         SERVER_PID=$!
         SERVER_PIDS+=("$SERVER_PID")
         BASE="http://127.0.0.1:$port"
@@ -53,6 +68,124 @@ start_server() {
     done
     echo "cannot start tarn serve; its log:"; tail -5 "$TMP/server.log"
     return 1
+}
+
+#---- the warehouse's files, on local disk or on S3 ----
+
+# wh_new NAME: the location of another, empty warehouse (a directory next to $WH, or a prefix
+# next to it in the bucket). Commands on it need `$(wh_catalog_opt LOCATION)` too.
+wh_new() {
+    if [ "$TEST_STORAGE" = s3 ]; then echo "$WH-$1"; else echo "$TMP/$1"; fi
+}
+
+# wh_catalog_opt LOCATION: the --catalog option for a warehouse on S3 other than $WH (its own
+# catalog file); nothing for $WH (TARN_CATALOG) or a local directory (its catalog is inside).
+wh_catalog_opt() {
+    if [ "$TEST_STORAGE" = s3 ] && [ "$1" != "$WH" ]; then
+        echo "--catalog $TMP/catalog-$(echo "$1" | md5sum | cut -c1-12).db"
+    fi
+}
+
+# urlenc STRING [SAFE]: percent-encoded as SigV4 wants it (unreserved characters and SAFE kept).
+urlenc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=sys.argv[2]))' "$1" "${2:-}"; }
+
+# s3_get PATH[?QUERY] [curl options...]: a signed GET from the test S3 server (the query's
+# parameters sorted and encoded, as curl's --aws-sigv4 needs); fails on an HTTP error.
+s3_get() {
+    curl -sS --fail --aws-sigv4 "aws:amz:${TARN_S3_REGION:-us-east-1}:s3" \
+        --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+        -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
+        "$TARN_S3_ENDPOINT/$1" "${@:2}"
+}
+
+# wh_ls [DIR] [-r]: names under DIR of the warehouse, sorted, one a line: like `ls` (files and
+# folders one level down), or with -r every file below as a path relative to DIR. On S3 the
+# bucket is listed (ListObjectsV2, every page). A missing DIR lists nothing.
+wh_ls() {
+    local dir=${1:-} deep=${2:-}
+    if [ "$TEST_STORAGE" != s3 ]; then
+        if [ -z "$deep" ]; then
+            ls "$WH/$dir" 2>/dev/null | LC_ALL=C sort
+        else
+            (cd "$WH/$dir" 2>/dev/null && find . -type f | sed 's|^\./||' | LC_ALL=C sort)
+        fi
+        return 0
+    fi
+    local rest=${WH#s3://} bucket prefix query token=
+    bucket=${rest%%/*}
+    prefix=${rest#*/}/${dir:+${dir%/}/}
+    : >"$TMP/wh_ls.out"
+    while :; do
+        query="list-type=2&prefix=$(urlenc "$prefix")"
+        [ -z "$deep" ] && query="delimiter=%2F&$query"
+        [ -n "$token" ] && query="continuation-token=$(urlenc "$token")&$query"
+        if ! s3_get "$bucket?$query" -o "$TMP/wh_ls.xml" 2>>"$TMP/wh_ls.failed"; then
+            echo "GET $bucket?$query" >>"$TMP/wh_ls.failed"
+            return 1
+        fi
+        token=$(python3 -c '
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+ns = root.tag[:root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+n = len(sys.argv[2])
+with open(sys.argv[3], "a") as out:
+    for el in root.findall(ns + "Contents"):
+        out.write(el.findtext(ns + "Key")[n:] + "\n")
+    for el in root.findall(ns + "CommonPrefixes"):
+        out.write(el.findtext(ns + "Prefix")[n:].rstrip("/") + "\n")
+if root.findtext(ns + "IsTruncated") == "true":
+    print(root.findtext(ns + "NextContinuationToken"))' "$TMP/wh_ls.xml" "$prefix" "$TMP/wh_ls.out") ||
+            return 1
+        [ -n "$token" ] || break
+    done
+    LC_ALL=C sort "$TMP/wh_ls.out"
+}
+
+# wh_get PATH DEST: copy the warehouse's file PATH (relative to it) to the local file DEST.
+wh_get() {
+    if [ "$TEST_STORAGE" != s3 ]; then cp "$WH/$1" "$2"; return; fi
+    local rest=${WH#s3://}
+    s3_get "$(urlenc "${rest%%/*}/${rest#*/}/$1" /)" -o "$2"
+}
+
+# wh_put_tree DIR PATH: copy every file below the local directory DIR to PATH in the warehouse
+# (on S3: signed PUTs, one curl for all, the payload unsigned); fails if one copy fails.
+wh_put_tree() {
+    if [ "$TEST_STORAGE" != s3 ]; then mkdir -p "$WH/$2" && cp -r "$1/." "$WH/$2/"; return; fi
+    python3 -c '
+import os, sys, urllib.parse
+src, endpoint, dest = sys.argv[1:4]
+for top, _, names in os.walk(src):
+    for n in names:
+        f = os.path.join(top, n)
+        key = dest + "/" + os.path.relpath(f, src)
+        print("upload-file = \"%s\"\nurl = \"%s/%s\"" % (f, endpoint, urllib.parse.quote(key, safe="/")))' \
+        "$1" "$TARN_S3_ENDPOINT" "${WH#s3://}/$2" >"$TMP/put.cfg" || return 1
+    curl -sS --fail --aws-sigv4 "aws:amz:${TARN_S3_REGION:-us-east-1}:s3" \
+        --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
+        -o /dev/null -K "$TMP/put.cfg"
+}
+
+# wh_uri PATH: the URI of PATH in the warehouse (file://... or s3://...).
+wh_uri() {
+    if [ "$TEST_STORAGE" = s3 ]; then echo "$WH/$1"; else echo "file://$WH/$1"; fi
+}
+
+# metadata_location TABLE [NAMESPACE]: the catalog's pointer to the table's current metadata.
+metadata_location() {
+    sqlite3 "${TARN_CATALOG:-$WH/catalog.db}" "SELECT metadata_location FROM iceberg_tables
+        WHERE table_namespace = '${2:-default}' AND table_name = '$1'"
+}
+
+# icebird TABLE [options...]: the independent reader (../shared/interop) on a table of $WH in
+# namespace default: its folder on local disk; on S3 its metadata file, read from the S3 server.
+icebird() {
+    local t=$1; shift
+    if [ "$TEST_STORAGE" = s3 ]; then
+        node "$INTEROP/iceberg-read.mjs" "$(metadata_location "$t")" --s3-endpoint "$TARN_S3_ENDPOINT" "$@"
+    else
+        node "$INTEROP/iceberg-read.mjs" "$WH/default/$t" "$@"
+    fi
 }
 
 ok() { PASS=$((PASS + 1)); echo "ok   $T: $1"; }
@@ -132,6 +265,9 @@ csvq() {
 }
 
 finish() {
+    if [ -s "$TMP/wh_ls.failed" ]; then
+        bad "wh_ls could not list the warehouse"; sed 's/^/    /' "$TMP/wh_ls.failed" | head -5
+    fi
     echo "$PASS passed, $FAIL failed, $SKIP skipped"
     [ "$FAIL" -eq 0 ]
 }

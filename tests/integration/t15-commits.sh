@@ -17,7 +17,7 @@ expect_eq "one snapshot per commit" "$("$TARN" history shared | tail -n +2 | wc 
 expect_eq "sequence numbers 1..25 without gaps" \
     "$("$TARN" history shared | tail -n +2 | awk '{print $3}' | sort -n | uniq | wc -l)" "25"
 expect_eq "data files referenced equal data files on disk" \
-    "$(ls "$WH"/default/shared/data/*.parquet | wc -l)" "25"
+    "$(wh_ls default/shared/data | grep -c '\.parquet$')" "25"
 
 # 8 writers into 8 different tables
 for w in 1 2 3 4 5 6 7 8; do "$TARN" ingest "t$w" "$TMP/two.csv" >/dev/null 2>&1 & done
@@ -30,14 +30,14 @@ id,name
 3,c
 x,d
 CSV
-before_meta=$(ls "$WH"/default/shared/metadata | wc -l)
-before_data=$(ls "$WH"/default/shared/data | wc -l)
+before_meta=$(wh_ls default/shared/metadata | wc -l)
+before_data=$(wh_ls default/shared/data | wc -l)
 check_fails "a value that does not fit the column is refused, naming row, value and column" 2 \
     "row 2: value 'x' in column id does not fit its type long" \
     "$TARN" ingest shared "$TMP/bad.csv"
 expect_eq "no snapshot was added" "$("$TARN" history shared | tail -n +2 | wc -l)" "25"
-expect_eq "no metadata file was left" "$(ls "$WH"/default/shared/metadata | wc -l)" "$before_meta"
-expect_eq "no data file was left" "$(ls "$WH"/default/shared/data | wc -l)" "$before_data"
+expect_eq "no metadata file was left" "$(wh_ls default/shared/metadata | wc -l)" "$before_meta"
+expect_eq "no data file was left" "$(wh_ls default/shared/data | wc -l)" "$before_data"
 check_fails "a file that fails to create a table leaves no table" 2 "" \
     "$TARN" ingest fresh "$TMP/none.csv"
 expect_eq "the table does not exist" "$("$TARN" tables | grep -c fresh)" "0"

@@ -8,10 +8,19 @@ DI=$FIXTURES/duckdb-iceberg/data/persistent
 IB=$FIXTURES/icebird/hyperparam-iceberg
 DMAP="data/persistent/=file://$DI/"
 
+# On an S3 warehouse the fixtures are read from the bucket: copied there first, and every
+# file://$FIXTURES location below (metadata files, path map targets) becomes its s3:// copy.
+FIXTURES_URI=file://$FIXTURES
+if [ "$TEST_STORAGE" = s3 ]; then
+    check "copy the fixtures into the bucket" wh_put_tree "$FIXTURES" fixtures
+    FIXTURES_URI=$WH/fixtures
+fi
+
 # reg NAME METADATA_FILE [MAP]: register a fixture table
 reg() {
     local name=$1 meta=$2 map=${3:-$DMAP}
-    check "register $name" "$TARN" register "$name" "file://$meta" --map "$map"
+    check "register $name" "$TARN" register "$name" "${FIXTURES_URI}${meta#"$FIXTURES"}" \
+        --map "${map//"file://$FIXTURES"/$FIXTURES_URI}"
 }
 
 reg p_int "$DI/partition_integer/metadata/v2.metadata.json"

@@ -201,7 +201,7 @@ code=$(post /tables/d/update '{"set":{"price":"0"},"where":"id = 999"}')
 expect_status "update matching nothing" 200 "$code"
 expect_eq "nothing affected" "$(jv 'd["rows_affected"]')" "0"
 if [ -f "$INTEROP/iceberg-read.mjs" ]; then
-    node "$INTEROP/iceberg-read.mjs" "$WH/default/d" --rows-only 2>"$TMP/nerr" |
+    icebird d --rows-only 2>"$TMP/nerr" |
         python3 -c 'import json,sys
 rows=[json.loads(l) for l in sys.stdin if l.strip()]
 rows=[r.get("row", r) for r in rows if "rows" not in r]

@@ -6,7 +6,7 @@
 printf 'id,name,qty\n1,a,5\n2,b,6\n' >"$TMP/a.csv"
 check "create" "$TARN" ingest ev "$TMP/a.csv"
 s1=$("$TARN" history ev | awk 'NR==2 {print $1}')
-files_before=$(ls "$WH"/default/ev/data | sort | tr '\n' ' ')
+files_before=$(wh_ls default/ev/data | tr '\n' ' ')
 
 check "ADD COLUMN" "$TARN" sql "ALTER TABLE ev ADD COLUMN score DOUBLE"
 check "ADD COLUMN with a default" "$TARN" sql "ALTER TABLE ev ADD COLUMN k INTEGER DEFAULT 7"
@@ -21,7 +21,7 @@ expect_eq "old rows read through the new schema (default for the added column)" 
 2,b,,7"
 expect_eq "the evolved columns" "$(q "SELECT string_agg(column_name || ':' || column_type, ' ') FROM (DESCRIBE SELECT * FROM ev)")" \
     '"id:BIGINT label:VARCHAR score:DOUBLE k:BIGINT info:STRUCT(x INTEGER, why VARCHAR, z BOOLEAN)"'
-expect_eq "no data file was rewritten" "$(ls "$WH"/default/ev/data | sort | tr '\n' ' ')" "$files_before"
+expect_eq "no data file was rewritten" "$(wh_ls default/ev/data | tr '\n' ' ')" "$files_before"
 expect_eq "the old snapshot reads with its own schema" \
     "$(q "SELECT string_agg(column_name, ' ') FROM (DESCRIBE SELECT * FROM ev AT (VERSION => $s1))")" "id name qty"
 expect_eq "the old snapshot keeps the dropped column's values" "$(q "SELECT sum(qty) FROM ev AT (VERSION => $s1)")" "11"
@@ -34,7 +34,7 @@ expect_eq "field ids are never reused" \
     "$("$TARN" describe ev | awk 'NR>5 {print $1}' | sort -n | uniq -d | wc -l)" "0"
 
 # errors: each refused, nothing changed
-meta_before=$(ls "$WH"/default/ev/metadata/*.metadata.json | wc -l)
+meta_before=$(wh_ls default/ev/metadata | grep -c '\.metadata\.json$')
 check_fails "rename onto an existing name" 4 "that column exists" "$TARN" sql "ALTER TABLE ev RENAME COLUMN label TO id"
 check_fails "narrowing a type" 2 "Iceberg allows only" "$TARN" sql "ALTER TABLE ev ALTER COLUMN k TYPE INTEGER"
 check_fails "a type change Iceberg forbids" 2 "Iceberg allows only" "$TARN" sql "ALTER TABLE ev ALTER COLUMN label TYPE BIGINT"
@@ -44,7 +44,7 @@ check_fails "a required column without a default" 2 "needs a default" "$TARN" sq
 printf 'solo\n1\n' >"$TMP/solo.csv"
 "$TARN" ingest solo "$TMP/solo.csv" >/dev/null
 check_fails "dropping the last column" 2 "last column" "$TARN" sql "ALTER TABLE solo DROP COLUMN solo"
-expect_eq "refused changes wrote no metadata" "$(ls "$WH"/default/ev/metadata/*.metadata.json | wc -l)" "$meta_before"
+expect_eq "refused changes wrote no metadata" "$(wh_ls default/ev/metadata | grep -c '\.metadata\.json$')" "$meta_before"
 check "ADD COLUMN IF NOT EXISTS on an existing column is a no-op" "$TARN" sql "ALTER TABLE ev ADD COLUMN IF NOT EXISTS label VARCHAR"
 
 # metadata tables

@@ -17,8 +17,8 @@ expect_error() {
 ingest() { call POST "/ingest/$1${2:+?$2}" -H 'Content-Type: text/csv' --data-binary "$3"; }
 meta() { curl -s -o "$TMP/meta" "$BASE/tables/$1"; jv "$2" "$TMP/meta"; }
 maint() { post "/tables/$1/maintenance" "$2"; }
-# icebird TABLE: "rows,sum of ids" as the independent reader sees the current snapshot.
-icebird() {
+# ib_rows TABLE: "rows,sum of ids" as the independent reader sees the current snapshot.
+ib_rows() {
     node "$INTEROP/iceberg-read.mjs" "$(meta "$1" 'd["metadata_location"]')" --rows-only \
         >"$TMP/ib.out" 2>"$TMP/ib.err" || { echo "icebird failed: $(head -c 300 "$TMP/ib.err")"; return; }
     python3 -c 'import json, sys
@@ -28,7 +28,7 @@ print("%d,%d" % (len(rows), sum(int(r["id"]) for r in rows)))' "$TMP/ib.out"
 HAVE_IB=0
 [ -d "$INTEROP/node_modules" ] && command -v node >/dev/null && HAVE_IB=1
 ib_check() { # DESC TABLE EXPECTED
-    if [ $HAVE_IB = 1 ]; then expect_eq "$1" "$(icebird "$2")" "$3"
+    if [ $HAVE_IB = 1 ]; then expect_eq "$1" "$(ib_rows "$2")" "$3"
     else skip "$1" "no $INTEROP/node_modules (see tests/interop)"; fi
 }
 

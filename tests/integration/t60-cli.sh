@@ -145,7 +145,9 @@ check "--help" "$TARN" --help
 expect_eq "--version" "$("$TARN" --version)" "tarn 0.1.0"
 
 #---- remote mode ----
-RWH=$TMP/remote-wh
+RWH=$(wh_new remote-wh)
+# shellcheck disable=SC2207 # nothing, or --catalog and a path without spaces
+RW=(--warehouse "$RWH" $(wh_catalog_opt "$RWH"))
 if ! start_server "$RWH" --token s3cret; then
     bad "tarn serve did not start"
     finish; exit
@@ -171,12 +173,12 @@ expect_eq "remote sql, json" "$("$TARN" sql 'SELECT id FROM fruit ORDER BY id LI
 {"id":2}'
 expect_eq "remote and local agree" \
     "$("$TARN" sql 'SELECT * FROM fruit ORDER BY id' --format csv "${R[@]}")" \
-    "$("$TARN" sql 'SELECT * FROM fruit ORDER BY id' --format csv --warehouse "$RWH")"
+    "$("$TARN" sql 'SELECT * FROM fruit ORDER BY id' --format csv "${RW[@]}")"
 expect_eq "TARN_REMOTE and TARN_TOKEN" "$(TARN_REMOTE=$BASE TARN_TOKEN=s3cret "$TARN" tables)" "default.fruit"
 expect_eq "remote describe = local describe" "$("$TARN" describe fruit "${R[@]}")" \
-    "$("$TARN" describe fruit --warehouse "$RWH")"
+    "$("$TARN" describe fruit "${RW[@]}")"
 expect_eq "remote history = local history" "$("$TARN" history fruit "${R[@]}")" \
-    "$("$TARN" history fruit --warehouse "$RWH")"
+    "$("$TARN" history fruit "${RW[@]}")"
 rfirst=$("$TARN" history fruit "${R[@]}" | awk 'NR==2 {print $1}')
 expect_eq "remote --snapshot" "$("$TARN" sql 'SELECT count(*) FROM fruit' --format csv --snapshot "$rfirst" "${R[@]}" | tail -n 1)" "2"
 printf 'tables\ntravel fruit %s\nselect count(*) AS n from fruit;\ntravel fruit\nselect count(*) AS n from fruit;\ninsert fruit %s\nselect count(*) AS n from fruit;\n' \

@@ -165,8 +165,11 @@ expect_eq "registered at that metadata" "$(jv 'd["metadata-location"]')" "$mloc"
 status_is "drop namespace with tables: 409" 409 call DELETE /v1/namespaces/acct
 expect_eq "NamespaceNotEmptyException" "$(jv 'd["error"]["type"]')" "NamespaceNotEmptyException"
 events_dir=$(call GET /v1/namespaces/acct/tables/events >/dev/null; jv 'd["metadata"]["location"]' | sed 's|^file://||')
+events_dir=${events_dir#"$WH"/} # relative to the warehouse
+n=$(wh_ls "$events_dir/metadata" | wc -l)
+expect_eq "the table to purge has metadata files in the warehouse" "$((n > 0))" "1"
 status_is "drop with purge" 204 call DELETE '/v1/namespaces/acct/tables/events?purgeRequested=true'
-expect_eq "purge removed the metadata files" "$(ls "$events_dir/metadata" 2>/dev/null | wc -l)" "0"
+expect_eq "purge removed the metadata files" "$(wh_ls "$events_dir/metadata" | wc -l)" "0"
 status_is "dropped table is gone" 404 call HEAD /v1/namespaces/acct/tables/events -I
 
 #---- OAuth ----

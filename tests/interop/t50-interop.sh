@@ -20,23 +20,29 @@ id,name,price,day,ts
 CSV
 check "ingest" "$TARN" ingest fruit "$TMP/a.csv"
 check "append" "$TARN" ingest fruit "$TMP/b.csv"
-TD=$WH/default/fruit
 
-node "$INTEROP/iceberg-read.mjs" "$TD" --rows-only >"$TMP/icebird.jsonl" 2>"$TMP/icebird.err"
+icebird fruit --rows-only >"$TMP/icebird.jsonl" 2>"$TMP/icebird.err"
 expect_eq "icebird reads every row" "$(grep -c '"id"' "$TMP/icebird.jsonl")" "4"
 expect_eq "icebird sees the same ids" "$(grep -o '"id":[0-9]*' "$TMP/icebird.jsonl" | sort | tr '\n' ' ')" '"id":1 "id":2 "id":3 "id":4 '
 expect_eq "icebird sees the same names" "$(grep -o '"name":"[a-z]*"' "$TMP/icebird.jsonl" | sort | tr '\n' ' ')" \
     '"name":"apple" "name":"banana" "name":"cherry" "name":"date" '
 first=$("$TARN" history fruit | awk 'NR==2 {print $1}')
-node "$INTEROP/iceberg-read.mjs" "$TD" --rows-only --snapshot "$first" >"$TMP/old.jsonl" 2>&1
+icebird fruit --rows-only --snapshot "$first" >"$TMP/old.jsonl" 2>&1
 expect_eq "icebird time travel to the first snapshot" "$(grep -c '"id"' "$TMP/old.jsonl")" "3"
 
-list=$(ls "$TD"/metadata/snap-*.avro | head -1)
+# fetch DIR PATTERN: the warehouse's first file in DIR whose name matches PATTERN (grep -E), copied
+# to $TMP (from the S3 server in the S3 pass); prints the local copy's path, nothing if none.
+fetch() {
+    local name
+    name=$(wh_ls "$1" | grep -E -e "$2" | head -1)
+    [ -n "$name" ] && wh_get "$1/$name" "$TMP/$name" && echo "$TMP/$name"
+}
+list=$(fetch default/fruit/metadata '^snap-.*\.avro$')
 node "$INTEROP/avro-dump.mjs" "$list" --schema-only >"$TMP/list.json" 2>&1
 expect_eq "manifest list carries field ids 500-519" \
     "$(grep -oE '"(field|element)-id": *5[0-9][0-9]' "$TMP/list.json" | grep -o '[0-9]*$' | sort -u | tr '\n' ' ')" \
     "500 501 502 503 504 505 506 507 508 509 510 511 512 513 514 515 516 517 518 519 "
-manifest=$(ls "$TD"/metadata/*-m0.avro | head -1)
+manifest=$(fetch default/fruit/metadata '-m0\.avro$')
 node "$INTEROP/avro-dump.mjs" "$manifest" >"$TMP/manifest.json" 2>&1
 for id in 0 1 2 3 4 100 101 102 103 104 108 109 110 125 128 134; do
     grep -q "\"field-id\": *$id[,}]" "$TMP/manifest.json" || { bad "manifest lacks field-id $id"; continue; }
@@ -48,7 +54,7 @@ done
 ok "manifest metadata has schema, partition-spec, partition-spec-id, format-version, content"
 grep -q 'deflate' "$TMP/manifest.json" && ok "manifest codec is deflate" || bad "manifest codec is deflate"
 
-data=$(ls "$TD"/data/*.parquet | head -1)
+data=$(fetch default/fruit/data '\.parquet$')
 node "$INTEROP/parquet-dump.mjs" "$data" --no-rows >"$TMP/parquet.txt" 2>&1
 expect_eq "data file columns carry field ids 1-5" \
     "$(grep -o '"field_id": *[0-9]*' "$TMP/parquet.txt" | grep -o '[0-9]*$' | sort -n | tr '\n' ' ')" "1 2 3 4 5 "
@@ -57,7 +63,7 @@ grep -q 'iceberg.schema' "$TMP/parquet.txt" && ok "data file has the iceberg.sch
 check "rename a column" "$TARN" sql "ALTER TABLE fruit RENAME COLUMN name TO label"
 check "add a column" "$TARN" sql "ALTER TABLE fruit ADD COLUMN note VARCHAR"
 check "insert after the changes" "$TARN" sql "INSERT INTO fruit (id, label, note) VALUES (5, 'elder', 'new')"
-node "$INTEROP/iceberg-read.mjs" "$TD" --rows-only >"$TMP/evolved.jsonl" 2>"$TMP/evolved.err"
+icebird fruit --rows-only >"$TMP/evolved.jsonl" 2>"$TMP/evolved.err"
 expect_eq "icebird reads old rows through the renamed column" \
     "$(grep -o '"label":"[a-z]*"' "$TMP/evolved.jsonl" | sort | tr '\n' ' ')" \
     '"label":"apple" "label":"banana" "label":"cherry" "label":"date" "label":"elder" '
@@ -76,10 +82,10 @@ id,region,ts
 CSV
 check "ingest with --partition-by" "$TARN" ingest events "$TMP/events.csv" --partition-by 'day(ts), bucket(4, id), region'
 expect_eq "one data file per partition" "$(q 'SELECT count(*) FROM "events$files"')" "4"
-node "$INTEROP/iceberg-read.mjs" "$WH/default/events" --rows-only >"$TMP/events.jsonl" 2>&1
+icebird events --rows-only >"$TMP/events.jsonl" 2>&1
 expect_eq "icebird reads every row of the partitioned table" \
     "$(grep -o '"id":[0-9]*' "$TMP/events.jsonl" | sort | tr '\n' ' ')" '"id":1 "id":2 "id":3 "id":4 '
-man=$(ls "$WH"/default/events/metadata/*-m0.avro | head -1)
+man=$(fetch default/events/metadata '-m0\.avro$')
 node "$INTEROP/avro-dump.mjs" "$man" >"$TMP/pman.json" 2>&1
 expect_eq "manifest partition tuples: day as days, Iceberg's bucket, identity" \
     "$(grep -o '"partition":{[^}]*}' "$TMP/pman.json" | sort | tr '\n' ' ')" \
@@ -88,10 +94,10 @@ expect_eq "a filter on the source column reads right" "$(q "SELECT string_agg(id
 
 # after a DELETE the reader applies tarn's position-delete file
 check "delete rows" "$TARN" sql "DELETE FROM fruit WHERE id IN (2, 4)"
-node "$INTEROP/iceberg-read.mjs" "$TD" --rows-only >"$TMP/deleted.jsonl" 2>&1
+icebird fruit --rows-only >"$TMP/deleted.jsonl" 2>&1
 expect_eq "icebird applies tarn's position deletes" \
     "$(grep -o '"id":[0-9]*' "$TMP/deleted.jsonl" | sort | tr '\n' ' ')" '"id":1 "id":3 "id":5 '
-del=$(ls "$TD"/data/*-deletes.parquet 2>/dev/null | head -1)
+del=$(fetch default/fruit/data '-deletes\.parquet$')
 if [ -n "$del" ]; then
     node "$INTEROP/parquet-dump.mjs" "$del" >"$TMP/del.txt" 2>&1
     grep -q '"field_id": *2147483546' "$TMP/del.txt" && grep -q '"field_id": *2147483545' "$TMP/del.txt" &&

@@ -520,7 +520,51 @@ static void test_count_from_metadata(void)
     teardown(&fx);
 }
 
+/* Parsed metadata is cached by location: loading after one's own commit, or loading an unchanged
+ * table again, reads nothing; a commit by another handle is seen at once (a new location). */
+static void test_metadata_cache(void)
+{
+    struct fixture fx;
+    struct tn_err err = {0};
+    struct tn_warehouse_options wo = {0};
+    struct tn_warehouse *other = NULL;
+    struct tn_table *t = NULL, *t2 = NULL;
+    struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+    struct tn_commit_result res;
+    uint64_t hits0, misses0, hits, misses;
+    size_t entries;
+
+    if (setup(&fx))
+        return;
+    tn_table_metadata_cache_stats(&hits0, &misses0, &entries);
+    CHECK(entries > 0);
+    CHECK_OK(tn_table_load(fx.wh, "default", "t", &t, &err));
+    CHECK_OK(tn_table_load(fx.wh, "default", "t", &t2, &err));
+    tn_table_metadata_cache_stats(&hits, &misses, &entries);
+    CHECK_INT_EQ(hits - hits0, 2);
+    CHECK_INT_EQ(misses - misses0, 0);
+    CHECK(t && t2 && t->meta == t2->meta);
+    tn_table_free(t2);
+    t2 = NULL;
+    wo.warehouse = tn_storage_root_uri(fx.wh->storage); /* the same warehouse, a second handle */
+    CHECK_OK(tn_warehouse_open(&wo, &other, &err));
+    if (other) {
+        tn_table_metadata_cache_clear();
+        CHECK_OK(tn_table_write(fx.wh, fx.s, "default", "t", "SELECT 99 AS id, 'x' AS name", &w,
+                                &res, &err));
+        CHECK_OK(tn_table_load(other, "default", "t", &t2, &err));
+        CHECK(t2 && t2->meta->current_snapshot_id == res.snapshot_id);
+        /* the old version stays usable by whoever holds it */
+        CHECK(t && t->meta->current_snapshot_id != res.snapshot_id && t->meta->nsnapshots == 2);
+        tn_warehouse_close(other);
+    }
+    tn_table_free(t);
+    tn_table_free(t2);
+    teardown(&fx);
+}
+
 static const struct tn_test dml_tests[] = {
+    {"parsed metadata is cached by location", test_metadata_cache},
     {"count(*) is answered from metadata when no deletes apply", test_count_from_metadata},
     {"DELETE and INSERT on a branch, then fast-forward", test_changes_on_a_branch},
     {"partitioned tables: one file per partition, Iceberg transforms", test_partitioned_writes},

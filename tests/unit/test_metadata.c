@@ -146,6 +146,35 @@ static void test_big_ids_and_gzip(void)
     CHECK_CONTAINS(err.msg, "not valid JSON");
 }
 
+/* tn_json_dump writes what json_dumps writes in compact form (escapes, unicode, numbers, member
+ * order), except that integers beyond int64 come back as the numbers they were. */
+static void test_json_dump(void)
+{
+    struct tn_err err = {0};
+    const char *text = "{\"s\":\"q\\\"b\\\\n\\n\\t\\u0001\\u001f/\u00e9\u20ac\",\"z\":1,"
+                       "\"a\":[true,false,null,-9223372036854775808,1.5,1e+300,0.0,{}],"
+                       "\"e\":[],\"o\":{\"k\":{\"\\u0002\":\"\"}}}";
+    const char *big = "{\"id\":18446744073709551615,\"n\":-99999999999999999999,\"s\":\"x\"}";
+    json_t *j = tn_json_parse(text, strlen(text), &err);
+    char *ours, *theirs;
+
+    CHECK(j != NULL);
+    if (!j)
+        return;
+    ours = tn_json_dump(j);
+    theirs = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    CHECK_STR_EQ(ours, theirs);
+    free(ours);
+    free(theirs);
+    json_decref(j);
+    j = tn_json_parse(big, strlen(big), &err);
+    CHECK(j != NULL);
+    ours = j ? tn_json_dump(j) : NULL;
+    CHECK_STR_EQ(ours, big);
+    free(ours);
+    json_decref(j);
+}
+
 static void test_new_table_and_snapshots(void)
 {
     struct tn_err err = {0};
@@ -190,6 +219,13 @@ static void test_new_table_and_snapshots(void)
         CHECK_INT_EQ(m3->nsnapshots, 2);
         CHECK_INT_EQ(m3->snapshots[1].parent_id, m2->current_snapshot_id);
         CHECK_INT_EQ(json_array_size(json_object_get(m3->root, "metadata-log")), 2);
+        /* the new version shares what it did not change and leaves the old one as it was */
+        CHECK_INT_EQ(m2->nsnapshots, 1);
+        CHECK_INT_EQ(json_array_size(json_object_get(m2->root, "snapshots")), 1);
+        CHECK_INT_EQ(json_array_size(json_object_get(m2->root, "snapshot-log")), 1);
+        CHECK_INT_EQ(json_array_size(json_object_get(m2->root, "metadata-log")), 1);
+        CHECK_INT_EQ(tn_metadata_ref(m2, "main")->snapshot_id, m2->current_snapshot_id);
+        CHECK(json_object_get(m2->root, "schemas") == json_object_get(m3->root, "schemas"));
     }
     json_decref(summary);
     tn_metadata_free(m);
@@ -334,6 +370,7 @@ static const struct tn_test metadata_tests[] = {
     {"v2 metadata details", test_v2_valid_details},
     {"invalid metadata fails with Java's message", test_invalid_files_fail_with_javas_message},
     {"ids beyond int64 are kept", test_big_ids_and_gzip},
+    {"JSON is written as jansson writes it, big integers kept", test_json_dump},
     {"new table metadata and snapshots", test_new_table_and_snapshots},
     {"manifest and manifest list round trip", test_manifest_round_trip},
     {NULL, NULL},

@@ -272,25 +272,53 @@ int tn_table_rewrite_manifests(struct tn_warehouse *wh, const char *ns, const ch
 
 /*---- remove_orphans ----*/
 
-/* "location" in the one spelling listings use: file:/x, file:///x -> file:///x; s3a://,
- * s3n:// -> s3://. Caller frees. */
-static char *normalise(const struct tn_table *t, const char *location)
+/* "uri" in the one spelling listings use: file:/x, file:///x -> file:///x; s3a://, s3n:// ->
+ * s3://. Caller frees. */
+static char *normalise_uri(const char *uri)
 {
-    char *resolved = tn_table_resolve(t, location), *out;
-    const char *p = resolved;
+    const char *p = uri;
 
     if (strncmp(p, "file:", 5) == 0) {
         p += 5;
         while (p[0] == '/' && p[1] == '/')
             p++;
-        out = tn_asprintf("file://%s", p);
-    } else if (strncmp(p, "s3a://", 6) == 0 || strncmp(p, "s3n://", 6) == 0) {
-        out = tn_asprintf("s3://%s", p + 6);
-    } else {
-        return resolved;
+        return tn_asprintf("file://%s", p);
     }
+    if (strncmp(p, "s3a://", 6) == 0 || strncmp(p, "s3n://", 6) == 0)
+        return tn_asprintf("s3://%s", p + 6);
+    return tn_strdup(uri);
+}
+
+/* A location of table "t" (its path map applied), normalised. Caller frees. */
+static char *normalise(const struct tn_table *t, const char *location)
+{
+    char *resolved = tn_table_resolve(t, location);
+    char *out = normalise_uri(resolved);
+
     free(resolved);
     return out;
+}
+
+/* TN_EINPUT unless the table's files live inside the warehouse: a registered table may point
+ * at a folder that holds other things too. */
+static int inside_warehouse(struct tn_warehouse *wh, const struct tn_table *t,
+                            const char *location, struct tn_err *err)
+{
+    char *root = normalise_uri(tn_storage_root_uri(wh->storage));
+    char *loc = normalise(t, location);
+    size_t n = strlen(root);
+    int rc = 0;
+
+    while (n && root[n - 1] == '/')
+        root[--n] = '\0';
+    if (strncmp(loc, root, n) != 0 || loc[n] != '/')
+        rc = tn_fail(err, TN_EINPUT,
+                     "table %s.%s lives at %s, outside the warehouse %s; remove_orphans only "
+                     "cleans folders the warehouse owns",
+                     t->ns, t->name, location, root);
+    free(root);
+    free(loc);
+    return rc;
 }
 
 static void reference(const struct tn_table *t, json_t *refs, const char *location)
@@ -393,7 +421,9 @@ int tn_table_remove_orphans(struct tn_warehouse *wh, const char *ns, const char 
     location = tn_strdup(t->meta->location);
     while (*location && location[strlen(location) - 1] == '/')
         location[strlen(location) - 1] = '\0';
-    rc = location_shared(wh, t, location, err);
+    rc = inside_warehouse(wh, t, location, err);
+    if (!rc)
+        rc = location_shared(wh, t, location, err);
     if (rc)
         goto out;
     /* list first: whatever commits after the listing began is in the metadata read next */

@@ -332,6 +332,7 @@ struct tn_orphans_result {
 /* Delete the files under the table's location that no metadata reaches (any snapshot's
  * manifest lists, manifests, data and delete files; the metadata files in the log; statistics
  * files) and that were last modified before "older_than_ms"; with "dry_run" only report them.
+ * TN_EINPUT for a table whose location is outside the warehouse (a registered one),
  * TN_ECONFLICT when another table keeps files under the same location. Release "res" with
  * tn_orphans_result_release, also after a failure. */
 int tn_table_remove_orphans(struct tn_warehouse *wh, const char *ns, const char *name,

@@ -204,6 +204,12 @@ expect_status "remove_orphans on an unknown table: 404" 404 "$code"
 code=$(maint rm '{"action": "vacuum"}')
 expect_error "unknown action: 400" 400 "rewrite_manifests" "$code"
 
+DI=$FIXTURES/duckdb-iceberg/data/persistent
+check "register a table outside the warehouse" "$TARN" register ext "$DI/partition_integer/metadata/v2.metadata.json" \
+    --map "data/persistent/=file://$DI/"
+check_fails "remove-orphans refuses a table outside the warehouse" 2 "outside the warehouse" \
+    "$TARN" maintain ext remove-orphans --older-than 0s --dry-run
+
 # CLI
 echo junk >"$WH/default/rm/data/cli-orphan.parquet"
 check_fails "CLI --older-than must be a duration" 2 "--older-than takes a duration" \

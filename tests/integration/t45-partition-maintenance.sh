@@ -274,6 +274,21 @@ expect_eq "exactly the committed deletes are gone; no deleted row comes back" \
     "$(for k in $(seq 1 12); do [[ " $DELETED" == *" $k "* ]] || printf '%s ' "$k"; done),$((200 - $(echo $DELETED | wc -w)))"
 ib_check "icebird agrees after the race" race "$((200 - $(echo $DELETED | wc -w))),$((20100 - $(echo $DELETED | tr ' ' '\n' | awk '{s += $1} END {print s + 0}')))"
 
+#---- rewrite_manifests racing appends: a lost race is retried, no append is lost ----
+ingest mr "" $'id\n1\n' >/dev/null
+(for k in $(seq 2 10); do ingest mr "" "id
+$k" >/dev/null; done) &
+WRITER=$!
+RM_CODES=""
+for k in 1 2 3 4 5; do RM_CODES="$RM_CODES$(maint mr '{"action": "rewrite_manifests"}') "; sleep 0.1; done
+wait $WRITER
+expect_eq "rewrite_manifests beside appends always commits (or finds nothing)" \
+    "$(echo "$RM_CODES" | tr ' ' '\n' | grep -v '^$' | sort | uniq -c | awk '{print $2}' | tr '\n' ' ')" "200 "
+expect_eq "every append is there" "$(csvq 'SELECT count(*), sum(id) FROM mr')" "10,55"
+expect_eq "and some rewrites committed between them" \
+    "$(csvq "SELECT count(*) >= 1 FROM \"mr\$snapshots\" WHERE operation = 'replace'")" "true"
+ib_check "icebird agrees after rewrite_manifests raced appends" mr "10,55"
+
 #---- scheduled maintenance: tarn serve --maintain-every ----
 check_fails "--maintain-every must be a duration of at least 1s" 2 "--maintain-every must be" \
     "$TARN" serve --warehouse "$TMP/wh2" --maintain-every 0s

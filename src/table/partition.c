@@ -77,6 +77,7 @@ int tn__spec_parse(const char *text, const struct tn_schema *schema, json_t **ou
     char *copy = tn_strdup(text), *p = copy;
     int rc = 0, id = 1000;
 
+    trim(copy); /* blank text: no fields */
     while (!rc && p && *p) {
         char *end = p, *open, *close, *arg2 = NULL;
         char transform[32] = "identity", name[TN_NAME_MAX + 24];

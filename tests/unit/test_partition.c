@@ -185,6 +185,8 @@ static void test_evolution_keeps_field_ids(void)
     CHECK_INT_EQ(spec_id, 0);
     CHECK_OK(tn_table_set_partitioning(fx.wh, "default", "p", NULL, &spec_id, &err));
     CHECK_INT_EQ(spec_id, 3);
+    CHECK_OK(tn_table_set_partitioning(fx.wh, "default", "p", "  ", &spec_id, &err));
+    CHECK_INT_EQ(spec_id, 3); /* blank is unpartitioned too: the same spec */
     if (append(&fx, "SELECT 12 AS id, TIMESTAMP '2024-08-01 08:00:00' AS ts, 'r0' AS region"))
         goto out;
     /* reads over four specs, with filters on the source columns */

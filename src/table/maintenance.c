@@ -12,6 +12,29 @@
 
 #define SMALL_FILE_BYTES (16L * 1024 * 1024)
 
+/* A text naming the partition of data entry "e": its spec id and partition tuple (caller
+ * frees). Equal keys mean equal partitions. */
+static char *partition_key(const struct tn_manifest_entry *e)
+{
+    struct tn_buf b = TN_BUF_INIT(0);
+
+    tn_buf_addf(&b, NULL, "%d", e->spec_id);
+    for (size_t i = 0; i < e->file.npartition; i++) {
+        const struct tn_pvalue *pv = &e->file.partition[i];
+        uint64_t bits;
+        memcpy(&bits, &pv->d, sizeof(bits));
+        if (pv->is_null) {
+            tn_buf_addstr(&b, "|n", NULL);
+            continue;
+        }
+        tn_buf_addf(&b, NULL, "|%d:%lld:%llx:", pv->kind, (long long)pv->i,
+                    (unsigned long long)bits);
+        for (size_t k = 0; k < pv->bytes.n; k++)
+            tn_buf_addf(&b, NULL, "%02x", pv->bytes.p[k]);
+    }
+    return tn_buf_detach(&b, NULL);
+}
+
 int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
                      const char *name, struct tn_compact_result *res, struct tn_err *err)
 {
@@ -20,7 +43,7 @@ int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *
     struct tn_buf sql = TN_BUF_INIT(0);
     struct tn_data_file *files = NULL;
     char *chosen = NULL;
-    json_t *remove = json_object();
+    json_t *remove = json_object(), *small_files = json_object();
     size_t nfiles = 0;
     int rc;
 
@@ -34,20 +57,29 @@ int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *
         goto out;
     res->snapshot_id = t->meta->current_snapshot_id;
     chosen = tn_calloc(scan->ndata + 1, 1);
+    /* small files per partition (spec and tuple), counted in one pass */
+    for (size_t i = 0; i < scan->ndata; i++) {
+        if (scan->data[i].file.file_size < SMALL_FILE_BYTES) {
+            char *key = partition_key(&scan->data[i]);
+            json_t *n = json_object_get(small_files, key);
+            json_object_set_new(small_files, key, json_integer(n ? json_integer_value(n) + 1 : 1));
+            free(key);
+        }
+    }
     for (size_t i = 0; i < scan->ndata; i++) {
         const struct tn_manifest_entry *e = &scan->data[i];
         int has_deletes = 0;
-        size_t small = 0;
-        /* small files of the same partition (spec and tuple) as this one */
-        for (size_t k = 0; k < scan->ndata && e->file.file_size < SMALL_FILE_BYTES; k++)
-            small += scan->data[k].file.file_size < SMALL_FILE_BYTES &&
-                     scan->data[k].spec_id == e->spec_id &&
-                     tn_partition_equal(&scan->data[k].file, &e->file);
+        json_int_t small = 0;
+        if (e->file.file_size < SMALL_FILE_BYTES) {
+            char *key = partition_key(e);
+            small = json_integer_value(json_object_get(small_files, key));
+            free(key);
+        }
         for (size_t d = 0; d < scan->ndeletes && !has_deletes; d++)
             has_deletes = tn_delete_applies(&scan->deletes[d],
                                             tn_metadata_spec(t->meta, scan->deletes[d].spec_id),
                                             e);
-        chosen[i] = has_deletes || (small > 1 && e->file.file_size < SMALL_FILE_BYTES);
+        chosen[i] = has_deletes || small > 1;
     }
     tn__scan_subset_init(&subset, scan, t);
     for (size_t i = 0; i < scan->ndata; i++) {
@@ -114,6 +146,7 @@ out:
         tn_data_file_release(&files[i]);
     free(files);
     json_decref(remove);
+    json_decref(small_files);
     free(chosen);
     tn_buf_release(&sql);
     tn_scan_free(scan);

@@ -799,6 +799,52 @@ int cli_drop(struct cli *c, const char *ident, struct tn_err *err)
     return rc;
 }
 
+/* maintain with --remote: POST /tables/{table}/maintenance; the answer is printed as JSON. */
+static int remote_maintain(struct cli *c, const char *ns, const char *name, const char *action,
+                           struct tn_err *err)
+{
+    static const char *const actions[][2] = {
+        {"compact", "compact"},
+        {"expire", "expire_snapshots"},
+        {"rewrite-manifests", "rewrite_manifests"},
+        {"remove-orphans", "remove_orphans"},
+        {"rewrite-metadata", "rewrite_metadata"},
+    };
+    const char *http_action = NULL;
+    json_t *body, *answer = NULL;
+    char *url, *text;
+    int rc;
+
+    for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+        if (strcmp(action, actions[i][0]) == 0)
+            http_action = actions[i][1];
+    if (!http_action)
+        return tn_fail(err, TN_EINPUT,
+                       "maintain takes compact, expire, rewrite-manifests, remove-orphans or "
+                       "rewrite-metadata, not '%s'",
+                       action);
+    if (c->o.as_of)
+        return tn_fail(err, TN_EINPUT,
+                       "maintain expire --as-of works on a local warehouse; over HTTP send "
+                       "older_than_ms to POST /tables/{table}/maintenance");
+    body = json_pack("{s:s}", "action", http_action);
+    if (c->o.older_than)
+        json_object_set_new(body, "older_than", json_string(c->o.older_than));
+    if (c->o.dry_run)
+        json_object_set_new(body, "dry_run", json_true());
+    url = tn_asprintf("/tables/%s.%s/maintenance", ns, name);
+    rc = cli_remote_json(c->remote, "POST", url, body, &answer, err);
+    if (!rc) {
+        text = json_dumps(answer, JSON_COMPACT | JSON_SORT_KEYS);
+        printf("%s.%s: %s\n", ns, name, text ? text : "{}");
+        free(text);
+    }
+    json_decref(answer);
+    json_decref(body);
+    free(url);
+    return rc;
+}
+
 int cli_maintain(struct cli *c, const char *ident, const char *action, struct tn_err *err)
 {
     char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
@@ -809,9 +855,7 @@ int cli_maintain(struct cli *c, const char *ident, const char *action, struct tn
     if (rc)
         return rc;
     if (c->remote)
-        return tn_fail(err, TN_EINPUT,
-                       "maintain works on a local warehouse; over HTTP use POST "
-                       "/tables/{table}/maintenance");
+        return remote_maintain(c, ns, name, action, err);
     rc = cli_warehouse(c, &wh, err);
     if (rc)
         return rc;

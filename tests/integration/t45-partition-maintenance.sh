@@ -222,6 +222,14 @@ expect_eq "CLI deletes it" "$(ls "$WH/default/rm/data/cli-orphan.parquet" 2>/dev
 expect_eq "CLI rewrite-manifests" "$(grep -c 'manifests rewritten as' "$TMP/cli.out")" "1"
 check_fails "CLI unknown action" 2 "maintain takes compact, expire, rewrite-manifests" \
     "$TARN" maintain rm shrink
+echo junk >"$WH/default/rm/data/remote-orphan.parquet"
+"$TARN" --remote "$BASE" maintain rm remove-orphans --older-than 0s --dry-run >"$TMP/cli.out" 2>&1
+expect_eq "CLI --remote maintain goes through POST /tables/{t}/maintenance" \
+    "$(grep -c '"dry_run":true.*"orphans_found":1' "$TMP/cli.out"),$(ls "$WH/default/rm/data/remote-orphan.parquet" | wc -l)" "1,1"
+"$TARN" --remote "$BASE" maintain rm remove-orphans --older-than 0s >/dev/null 2>&1
+expect_eq "CLI --remote remove-orphans deletes" "$(ls "$WH/default/rm/data/remote-orphan.parquet" 2>/dev/null | wc -l)" "0"
+check_fails "CLI --remote: a bad duration is the server's 400" 2 "must be a duration" \
+    "$TARN" --remote "$BASE" maintain rm remove-orphans --older-than soon
 
 #---- metadata log: previous-versions-max and delete-after-commit ----
 code=$(ingest ml "" $'id\n1\n')

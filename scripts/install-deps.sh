@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # install-deps.sh - install what tarn needs to build, test and run on Debian 12 or Ubuntu:
 # compilers and libraries from the distribution (apt-get), DuckDB from the npm registry
-# (pinned in package-lock.json), and the interop checkers' npm packages. Runs as root or with sudo.
+# (pinned in package-lock.json), and the npm packages the tests read tarn's output with (the Arrow
+# reader here; tests/run.sh installs the interop checkers). Runs as root or with sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,4 +28,11 @@ fi
 if [ ! -f node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so ] ||
    [ ! -f node_modules/duckdb/src/duckdb/src/include/duckdb.h ]; then
     npm ci --ignore-scripts --no-audit --no-fund
+fi
+# apache-arrow for t32-arrow (the test installs it too when this has not)
+if [ ! -f build/arrow-check/node_modules/apache-arrow/package.json ]; then
+    mkdir -p build/arrow-check
+    cp tests/integration/arrow-check/package.json tests/integration/arrow-check/package-lock.json \
+       build/arrow-check/
+    (cd build/arrow-check && npm ci --ignore-scripts --no-audit --no-fund)
 fi

@@ -74,7 +74,7 @@ fi
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TARN=$ROOT/build/asan/tarn
-for t in t10-write-read t15-commits t30-http t40-evolution; do
+for t in t10-write-read t15-commits t30-http t32-arrow t40-evolution; do
     suite "$t-asan" bash "tests/integration/$t.sh"
 done
 echo "$PASS passed, $FAIL failed, $SKIP skipped"

@@ -13,7 +13,7 @@
 
 #define TN_CLI_VERSION "0.1.0"
 
-enum cli_format { CLI_TABLE, CLI_CSV, CLI_JSON };
+enum cli_format { CLI_TABLE, CLI_CSV, CLI_JSON, CLI_ARROW };
 
 struct cli_options {
     const char *warehouse;
@@ -64,7 +64,7 @@ int cli_warehouse(struct cli *c, struct tn_warehouse **out, struct tn_err *err);
 /* Let DuckDB read the directory holding "path" (a real path); reopens the warehouse on next use
  * when the directory is new. */
 void cli_allow_dir_of(struct cli *c, const char *path);
-/* "table", "csv" or "json" (NULL: table); TN_EINPUT for anything else. */
+/* "table", "csv", "json" or "arrow" (NULL: table); TN_EINPUT for anything else. */
 int cli_parse_format(const char *s, enum cli_format *out, struct tn_err *err);
 
 /*---- commands.c: each command works on the local warehouse or on c->remote ----*/
@@ -134,7 +134,7 @@ void cli_remote_close(struct cli_remote *r);
  * its error type or HTTP status. */
 int cli_remote_json(struct cli_remote *r, const char *method, const char *path, json_t *body,
                     json_t **out, struct tn_err *err);
-/* POST /query: the result in "format" (csv or ndjson) is written to "sink" as it arrives when
+/* POST /query: the result in "format" (csv, ndjson or arrow) is written to "sink" as it arrives when
  * "sink" is not NULL, else collected in "buf" (capped). A JSON answer (a DML statement's) is
  * returned in *out_json instead. */
 int cli_remote_query(struct cli_remote *r, const char *sql, const char *format,

@@ -5,12 +5,14 @@
 #include "cli/cli.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define PRINT_MAX_ROWS     1000000
 #define PROGRESS_MIN_BYTES (8L * 1024 * 1024)
@@ -152,6 +154,37 @@ static int stream_rows(struct tn_session *s, const char *sql, enum cli_format f,
     return rc;
 }
 
+/* Stream the result of "sql" to stdout as an Arrow IPC stream, a batch per DuckDB chunk. */
+static int stream_arrow(struct tn_session *s, const char *sql, struct tn_err *err)
+{
+    struct tn_buf out = TN_BUF_INIT(0);
+    struct tn_stream *st = NULL;
+    size_t n = 0;
+    int rc = tn_stream_open(s, sql, &st, err);
+
+    if (!rc)
+        rc = tn_stream_arrow_schema(st, &out, err);
+    while (!rc) {
+        if (out.len && fwrite(out.buf, 1, out.len, stdout) != out.len) {
+            rc = tn_fail(err, TN_EINTERNAL, "cannot write the result: %s", strerror(errno));
+            break;
+        }
+        tn_buf_reset(&out);
+        rc = tn_stream_next(st, &n, err);
+        if (rc || n == 0)
+            break;
+        rc = tn_stream_arrow_batch(st, &out, err);
+    }
+    if (!rc) {
+        tn_stream_arrow_end(&out);
+        if (fwrite(out.buf, 1, out.len, stdout) != out.len || fflush(stdout))
+            rc = tn_fail(err, TN_EINTERNAL, "cannot write the result: %s", strerror(errno));
+    }
+    tn_buf_release(&out);
+    tn_stream_close(st);
+    return rc;
+}
+
 static int local_print(struct tn_session *s, const char *resolved, enum cli_format f,
                        struct tn_err *err)
 {
@@ -159,7 +192,10 @@ static int local_print(struct tn_session *s, const char *resolved, enum cli_form
     char *q;
     int rc;
 
-    if (f == CLI_JSON) {
+    if (f == CLI_ARROW) {
+        q = tn_asprintf("SELECT * FROM (%s) _t", resolved);
+        rc = stream_arrow(s, q, err);
+    } else if (f == CLI_JSON) {
         q = tn_asprintf("SELECT CAST(to_json(_tn_row) AS VARCHAR) FROM (%s) _tn_row", resolved);
         rc = stream_rows(s, q, f, err);
     } else if (f == CLI_CSV) {
@@ -268,8 +304,9 @@ static int remote_sql(struct cli *c, const char *sql, enum cli_format f, const s
         if (!rc && r)
             cli_print_table(stdout, r);
     } else {
-        rc = cli_remote_query(c->remote, sql, f == CLI_CSV ? "csv" : "ndjson", cq, stdout, NULL, &j,
-                              err);
+        rc = cli_remote_query(c->remote, sql,
+                              f == CLI_CSV ? "csv" : f == CLI_ARROW ? "arrow" : "ndjson", cq, stdout,
+                              NULL, &j, err);
     }
     if (!rc && j)
         print_dml(j);
@@ -285,6 +322,9 @@ int cli_sql(struct cli *c, const char *sql, enum cli_format f, const struct cli_
 {
     if (q && q->snapshot_id != -1 && q->as_of)
         return tn_fail(err, TN_EINPUT, "give --snapshot or --as-of, not both");
+    if (f == CLI_ARROW && isatty(STDOUT_FILENO))
+        return tn_fail(err, TN_EINPUT,
+                       "Arrow output is binary: redirect it to a file or a pipe (> result.arrows)");
     return c->remote ? remote_sql(c, sql, f, q, err) : local_sql(c, sql, f, q, err);
 }
 

@@ -25,7 +25,7 @@ static void usage(FILE *f)
           "  ingest TABLE FILE [--mode append|overwrite|upsert] [--key COL[,COL]] [--dedupe last]\n"
           "         [--format csv|json|ndjson|parquet] [--branch NAME] [--evolve add|strict]\n"
           "         [--partition-by 'day(ts), bucket(16, id)']   (for a table it creates)\n"
-          "  sql \"SELECT ...\" [--format table|csv|json] [--snapshot ID] [--as-of TIME]\n"
+          "  sql \"SELECT ...\" [--format table|csv|json|arrow] [--snapshot ID] [--as-of TIME]\n"
           "  shell                       the LakeShell: SQL and commands at a prompt\n"
           "  tables                      list the tables\n"
           "  describe TABLE              schema, spec, properties, current snapshot\n"
@@ -83,8 +83,10 @@ int cli_parse_format(const char *s, enum cli_format *out, struct tn_err *err)
         *out = CLI_CSV;
     else if (strcmp(s, "json") == 0)
         *out = CLI_JSON;
+    else if (strcmp(s, "arrow") == 0)
+        *out = CLI_ARROW;
     else
-        return tn_fail(err, TN_EINPUT, "--format must be table, csv or json, not '%s'", s);
+        return tn_fail(err, TN_EINPUT, "--format must be table, csv, json or arrow, not '%s'", s);
     return 0;
 }
 
@@ -207,6 +209,9 @@ static int run(struct cli *c, const struct tn_http_options *so, char **args, int
             pthread_sigmask(SIG_BLOCK, &set, NULL);
         }
         rc = cli_parse_format(c->o.format, &f, err);
+        if (!rc && f == CLI_ARROW)
+            rc = tn_fail(err, TN_EINPUT,
+                         "the shell prints text; use tarn sql --format arrow for Arrow output");
         /* say now when the warehouse cannot open or the server cannot be reached */
         if (!rc && !c->o.remote)
             rc = cli_warehouse(c, &wh, err);

@@ -429,9 +429,15 @@ static int run_command(struct shell *sh, const char *line)
             free(rest);
         }
     } else if (strcmp(cmd, "format") == 0) {
+        enum cli_format f = CLI_TABLE;
         if (n == 2)
-            rc = cli_parse_format(w[1], &sh->format, &err);
-        else
+            rc = cli_parse_format(w[1], &f, &err);
+        if (n == 2 && !rc && f == CLI_ARROW)
+            rc = tn_fail(&err, TN_EINPUT,
+                         "the shell prints text; use tarn sql --format arrow for Arrow output");
+        else if (n == 2 && !rc)
+            sh->format = f;
+        else if (n != 2)
             rc = tn_fail(&err, TN_EINPUT, "usage: format table|csv|json");
     } else {
         handled = 0;

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arrow_ipc.h"
+
 struct tn_engine {
     duckdb_database db;
 };
@@ -153,6 +155,9 @@ int tn_engine_open(const struct tn_engine_options *opt, struct tn_engine **out,
         tn_buf_addf(&sql, NULL, " SET threads = %d;", opt->threads);
     tn_buf_addstr(&sql,
                   " SET enable_external_access = false; SET allow_community_extensions = false;"
+                  /* Arrow output in the types every Arrow reader knows (utf8, not views) */
+                  " SET arrow_large_buffer_size = false; SET produce_arrow_string_view = false;"
+                  " SET arrow_output_list_view = false;"
                   " SET lock_configuration = true;",
                   NULL);
     rc = register_bucket(conn, err);
@@ -279,6 +284,9 @@ struct tn_stream {
     char **names;
     duckdb_string_t **data;   /* per column: the chunk's string vector */
     uint64_t **validity;      /* per column: the chunk's validity mask, or NULL */
+    duckdb_arrow_options arrow; /* Arrow output: the result's conversion settings */
+    struct ArrowSchema schema;  /* ... and its schema (release is set once made) */
+    struct tn_arrow_ipc ipc;    /* the dictionaries sent */
 };
 
 int tn_stream_open(struct tn_session *s, const char *sql, struct tn_stream **out,
@@ -360,6 +368,11 @@ void tn_stream_close(struct tn_stream *st)
         return;
     if (st->chunk)
         duckdb_destroy_data_chunk(&st->chunk);
+    if (st->schema.release)
+        st->schema.release(&st->schema);
+    tn_arrow_ipc_release(&st->ipc);
+    if (st->arrow)
+        duckdb_destroy_arrow_options(&st->arrow);
     if (st->has_result)
         duckdb_destroy_result(&st->result);
     duckdb_destroy_prepare(&st->prepared);
@@ -369,6 +382,58 @@ void tn_stream_close(struct tn_stream *st)
     free(st->data);
     free(st->validity);
     free(st);
+}
+
+/* Move DuckDB's error (if any) into "err" as "code"; 0 when there was none. */
+static int take_error(duckdb_error_data e, int code, const char *what, struct tn_err *err)
+{
+    int rc = 0;
+
+    if (duckdb_error_data_has_error(e))
+        rc = tn_fail(err, code, "%s: %s", what, duckdb_error_data_message(e));
+    duckdb_destroy_error_data(&e);
+    return rc;
+}
+
+int tn_stream_arrow_schema(struct tn_stream *st, struct tn_buf *out, struct tn_err *err)
+{
+    duckdb_logical_type *types = tn_calloc(st->ncols + 1, sizeof(*types));
+    int rc;
+
+    if (st->schema.release)
+        return tn_fail(err, TN_EINTERNAL, "the Arrow schema was already written");
+    st->arrow = duckdb_result_get_arrow_options(&st->result);
+    for (size_t c = 0; c < st->ncols; c++)
+        types[c] = duckdb_column_logical_type(&st->result, (idx_t)c);
+    rc = take_error(duckdb_to_arrow_schema(st->arrow, types, (const char **)st->names,
+                                           (idx_t)st->ncols, &st->schema),
+                    TN_EINPUT, "cannot describe the result in Arrow", err);
+    for (size_t c = 0; c < st->ncols; c++)
+        duckdb_destroy_logical_type(&types[c]);
+    free(types);
+    return rc ? rc : tn_arrow_ipc_schema(&st->schema, out, err);
+}
+
+int tn_stream_arrow_batch(struct tn_stream *st, struct tn_buf *out, struct tn_err *err)
+{
+    struct ArrowArray batch;
+    int rc;
+
+    if (!st->chunk || !st->schema.release)
+        return tn_fail(err, TN_EINTERNAL, "no Arrow batch to write");
+    memset(&batch, 0, sizeof(batch));
+    rc = take_error(duckdb_data_chunk_to_arrow(st->arrow, st->chunk, &batch), TN_EINTERNAL,
+                    "cannot convert the result to Arrow", err);
+    if (!rc)
+        rc = tn_arrow_ipc_batch(&st->ipc, &st->schema, &batch, out, err);
+    if (batch.release)
+        batch.release(&batch);
+    return rc;
+}
+
+void tn_stream_arrow_end(struct tn_buf *out)
+{
+    tn_arrow_ipc_end(out);
 }
 
 int tn_engine_statement_count(struct tn_session *s, const char *sql, struct tn_err *err)

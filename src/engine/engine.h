@@ -48,8 +48,9 @@ void tn_rows_free(struct tn_rows *r);
 
 /*---- Streaming results ----*/
 
-/* A running query whose rows arrive chunk by chunk as DuckDB produces them. Every column is
- * delivered as text (the caller casts in SQL), NULL for SQL NULL. */
+/* A running query whose rows arrive chunk by chunk as DuckDB produces them. tn_stream_cell
+ * reads columns of text (the caller casts in SQL), NULL for SQL NULL; the tn_stream_arrow_*
+ * functions render columns of any type as an Arrow IPC stream instead. */
 struct tn_stream;
 
 int tn_stream_open(struct tn_session *s, const char *sql, struct tn_stream **out,
@@ -62,6 +63,15 @@ int tn_stream_next(struct tn_stream *st, size_t *out_n, struct tn_err *err);
 /* Cell text and its length (cells may hold NUL bytes only if the SQL produced them). */
 const char *tn_stream_cell(const struct tn_stream *st, size_t row, size_t col, size_t *len);
 void tn_stream_close(struct tn_stream *st);
+
+/* Arrow IPC stream output (application/vnd.apache.arrow.stream): call tn_stream_arrow_schema
+ * once, right after tn_stream_open, then tn_stream_arrow_batch after every tn_stream_next that
+ * gave rows, then tn_stream_arrow_end. Each appends its messages to "out". ENUM columns are
+ * dictionary-encoded. The schema call fails with TN_EINPUT, naming the column, when a column's
+ * type has no Arrow IPC form here (UNION); cast such columns in SQL. */
+int tn_stream_arrow_schema(struct tn_stream *st, struct tn_buf *out, struct tn_err *err);
+int tn_stream_arrow_batch(struct tn_stream *st, struct tn_buf *out, struct tn_err *err);
+void tn_stream_arrow_end(struct tn_buf *out);
 
 /* 1 when "sql" holds more than one statement, 0 when one, negative on a parse error (with
  * "err" set). */

@@ -67,6 +67,16 @@ static json_t *json_content(json_t *schema)
     return json_pack("{s:{s:o}}", "application/json", "schema", schema);
 }
 
+/* /query's answers: QueryResult JSON, or with format=arrow an Arrow IPC stream. */
+static json_t *query_content(void)
+{
+    json_t *c = json_content(ref("QueryResult"));
+
+    json_object_set_new(c, "application/vnd.apache.arrow.stream",
+                        json_pack("{s:{s:s, s:s}}", "schema", "type", "string", "format", "binary"));
+    return c;
+}
+
 /* A required request body with the given content map. */
 static json_t *required_body(json_t *content)
 {
@@ -212,7 +222,8 @@ static json_t *openapi(const char *version)
                                          "are visible as table or namespace.table"));
     json_array_append_new(qparams,
                           param("format", "query", 0, str_enum("json|csv|ndjson|parquet|arrow"),
-                                "the result format (default json; arrow is not supported yet)"));
+                                "the result format (default json; arrow: an Arrow IPC stream, "
+                                "a record batch per engine chunk, columns in their own types)"));
     json_array_append_new(qparams, param("limit", "query", 0, type("integer"),
                                          "at most this many rows (json default 10000; "
                                          "truncated=true when more exist)"));
@@ -275,12 +286,12 @@ static json_t *openapi(const char *version)
                   operation("query", "Run a read-only query",
                             "Results stream as the engine produces them. Sandboxed: no file access "
                             "outside the warehouse, no COPY, ATTACH, INSTALL, SET or DDL.",
-                            qparams, NULL, json_content(ref("QueryResult")), e_query),
+                            qparams, NULL, query_content(), e_query),
                   "post",
                   operation("query", "Run a query given as JSON",
                             "Like GET /query, with the parameters in a JSON body.", NULL,
-                            required_body(json_content(ref("QueryRequest"))),
-                            json_content(ref("QueryResult")), e_query)));
+                            required_body(json_content(ref("QueryRequest"))), query_content(),
+                            e_query)));
     json_object_set_new(
         paths, "/tables",
         json_pack("{s:o, s:o}", "get",

@@ -1,6 +1,6 @@
 /* routes_query.c - GET /query and POST /query: one read-only statement, resolved so that tarn
  * tables read their Iceberg files at one snapshot, run on its own DuckDB session and streamed
- * back as JSON, CSV, NDJSON or Parquet.
+ * back as JSON, CSV, NDJSON, Parquet or an Arrow IPC stream.
  *
  * What runs: exactly one statement (a second one after ';' is refused): what DuckDB can
  * serialise as a SELECT (SELECT, WITH, VALUES, FROM-first, DESCRIBE, SHOW, SUMMARIZE), EXPLAIN
@@ -13,7 +13,9 @@
  * libmicrohttpd asks for more bytes, and nothing but the current chunk is held in memory. DuckDB
  * itself renders the cells: JSON rows with json_array(*COLUMNS(*)), NDJSON with to_json, CSV
  * cells with CAST(COLUMNS(*) AS VARCHAR). JSON has no NaN or Infinity, so those become the
- * strings "NaN", "Infinity" and "-Infinity" (as Trino's client protocol does).
+ * strings "NaN", "Infinity" and "-Infinity" (as Trino's client protocol does). Arrow keeps the
+ * columns' own types: the Schema message is made before the status is sent (so an unsupported
+ * column type is a 400), then one RecordBatch per DuckDB chunk (engine/arrow_ipc.c).
  *
  * Time limit: a watchdog interrupts the session after --query-timeout seconds, streaming
  * included; before the first byte is sent that is a 503 with a message, afterwards the response
@@ -31,7 +33,7 @@
 #define STREAM_BLOCK     (64 * 1024)
 #define EXPLAIN_MAX_ROWS 10000
 
-enum format { F_JSON, F_CSV, F_NDJSON, F_PARQUET };
+enum format { F_JSON, F_CSV, F_NDJSON, F_PARQUET, F_ARROW };
 
 struct query_params {
     const char *sql;
@@ -56,11 +58,10 @@ static int parse_format(const char *f, enum format *out, struct tn_err *err)
     else if (strcasecmp(f, "parquet") == 0)
         *out = F_PARQUET;
     else if (strcasecmp(f, "arrow") == 0)
-        return tn_fail(err, TN_EINPUT,
-                       "format=arrow is not supported yet; use json, csv, ndjson or parquet");
+        *out = F_ARROW;
     else
-        return tn_fail(err, TN_EINPUT, "unknown format '%.40s': use json, csv, ndjson or parquet",
-                       f);
+        return tn_fail(err, TN_EINPUT,
+                       "unknown format '%.40s': use json, csv, ndjson, parquet or arrow", f);
     return 0;
 }
 
@@ -375,8 +376,23 @@ static void render_row(struct qstream *q, size_t row)
         tn_buf_add(&q->out, "\n", 1, NULL);
         break;
     case F_PARQUET:
+    case F_ARROW:
         break;
     }
+}
+
+/* Arrow: the current chunk as one RecordBatch message. */
+static int render_batch(struct qstream *q)
+{
+    struct tn_err err = {0};
+
+    if (tn_stream_arrow_batch(q->st, &q->out, &err)) {
+        fprintf(stderr, "tarn: query stream: %s\n", err.msg);
+        return -1;
+    }
+    q->sent += (int64_t)q->chunk_rows;
+    q->chunk_pos = q->chunk_rows;
+    return 0;
 }
 
 /* Put the next piece of output in q->out: the rest of the current chunk, else the next chunk,
@@ -394,6 +410,8 @@ static int produce(struct qstream *q)
         if (q->chunk_rows == 0)
             q->done = 1;
     }
+    if (q->format == F_ARROW && !q->done && render_batch(q))
+        return -1;
     while (!q->done && q->chunk_pos < q->chunk_rows) {
         if (q->limit >= 0 && q->sent >= q->limit) {
             q->truncated = 1;
@@ -410,6 +428,8 @@ static int produce(struct qstream *q)
             tn_buf_addf(&q->out, NULL, "],\"row_count\":%lld,\"truncated\":%s,\"elapsed_ms\":%.3f}",
                         (long long)q->sent, q->truncated ? "true" : "false",
                         (tn_monotonic_s() - q->t0) * 1000.0);
+        else if (q->format == F_ARROW)
+            tn_stream_arrow_end(&q->out);
         q->finished = 1;
         qstream_release(q); /* the session is free again as soon as the rows are out */
     }
@@ -467,8 +487,10 @@ static int column_types(struct tn_session *s, const char *resolved, struct tn_bu
 
 /*---- The formats ----*/
 
+/* Stream the rows of "resolved" (with "explain", its plan) in p->format. */
 static int run_stream(struct tn_http_req *req, const struct query_params *p, struct qstream *q,
-                      const char *resolved, struct tn_http_reply *out, struct tn_err *err)
+                      const char *explain, const char *resolved, struct tn_http_reply *out,
+                      struct tn_err *err)
 {
     struct tn_buf sql = TN_BUF_INIT(0);
     const char *ctype = "application/json";
@@ -484,15 +506,22 @@ static int run_stream(struct tn_http_req *req, const struct query_params *p, str
         ctype = "application/x-ndjson";
         tn_buf_addf(&sql, NULL, "SELECT CAST(to_json(_t) AS VARCHAR) FROM (%s) _t", resolved);
         break;
+    case F_ARROW:
+        ctype = "application/vnd.apache.arrow.stream";
+        tn_buf_addf(&sql, NULL, "%s%sSELECT * FROM (%s) _t", explain, *explain ? " " : "",
+                    resolved);
+        break;
     default:
         ctype = "text/csv; charset=utf-8";
         tn_buf_addf(&sql, NULL, "SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (%s) _t", resolved);
         break;
     }
-    if (p->limit >= 0)
-        tn_buf_addf(&sql, NULL, " LIMIT %lld", (long long)p->limit + 1);
+    if (p->limit >= 0) /* one more row tells JSON that the result was truncated */
+        tn_buf_addf(&sql, NULL, " LIMIT %lld", (long long)p->limit + (p->format != F_ARROW));
     if (!rc)
         rc = tn_stream_open(q->session, sql.buf, &q->st, err);
+    if (!rc && p->format == F_ARROW)
+        rc = tn_stream_arrow_schema(q->st, &q->out, err);
     if (!rc) /* the first chunk: most errors show up here, while a status can still be sent */
         rc = tn_stream_next(q->st, &q->chunk_rows, err);
     tn_buf_release(&sql);
@@ -764,7 +793,7 @@ int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn
             rc = refuse(body_sql, err);
         goto out;
     }
-    if (*explain) {
+    if (*explain && p.format != F_ARROW) {
         rc = run_explain(&p, s, explain, resolved, t0, out, err);
         goto out;
     }
@@ -779,7 +808,7 @@ int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn
     q->format = p.format;
     q->limit = p.limit;
     q->t0 = t0;
-    rc = run_stream(req, &p, q, resolved, out, err);
+    rc = run_stream(req, &p, q, explain, resolved, out, err);
     if (!rc) {
         s = NULL; /* the stream owns the session and the watch now */
         w = NULL;

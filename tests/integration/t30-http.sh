@@ -72,7 +72,9 @@ expect_eq "parquet format" "$code" "200 application/vnd.apache.parquet"
 expect_eq "parquet file has the magic" "$(head -c 4 "$F/out.parquet")" "PAR1"
 status_is "the parquet result ingests back" 200 call POST /ingest/sales_copy --data-binary @"$F/out.parquet"
 expect_eq "parquet round trip" "$(csvq 'SELECT count(*), sum(id), min(name) FROM sales_copy')" "3,6,apple"
-status_is "format=arrow is refused for now" 400 call GET "/query?sql=SELECT%201&format=arrow"
+expect_eq "arrow format (t32-arrow reads it)" \
+    "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "$BASE/query?sql=SELECT%201&format=arrow")" \
+    "200 application/vnd.apache.arrow.stream"
 status_is "unknown format" 400 call GET "/query?sql=SELECT%201&format=xml"
 status_is "POST /query" 200 call POST /query -H 'Content-Type: application/json' \
     -d '{"sql": "SELECT count(*) AS n FROM sales", "format": "json"}'

@@ -132,7 +132,7 @@ one_line "missing table" 2 "describe needs arguments" "$TARN" describe
 one_line "too many arguments" 2 "tables takes no arguments" "$TARN" tables extra
 one_line "unknown option" 2 "unknown option --nope" "$TARN" tables --nope
 one_line "option without a value" 2 "needs a value" "$TARN" tables --warehouse
-one_line "bad output format" 2 "--format must be table, csv or json" "$TARN" sql "SELECT 1" --format xml
+one_line "bad output format" 2 "--format must be table, csv, json or arrow" "$TARN" sql "SELECT 1" --format xml
 one_line "bad table name ../x" 2 "invalid table name" "$TARN" describe '../x'
 one_line "bad table name a;b" 2 "invalid table name" "$TARN" history 'a;b'
 one_line "bad table name x\"y" 2 "invalid table name" "$TARN" ingest 'x"y' "$TMP/a.csv"

@@ -31,6 +31,8 @@ struct cli_options {
     const char *key;    /* --key: the upsert key columns */
     const char *partition_by; /* --partition-by: the spec of a table the ingest creates */
     int dedupe_last;          /* --dedupe last */
+    const char *older_than;   /* maintain remove-orphans --older-than: a duration ("1d") */
+    int dry_run;              /* maintain remove-orphans --dry-run */
     const char *remote; /* --remote URL / TARN_REMOTE: NULL for a local warehouse */
     const char *token;  /* --token / TARN_TOKEN, sent as a bearer token */
     int64_t snapshot_id;

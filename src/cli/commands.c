@@ -839,6 +839,52 @@ int cli_drop(struct cli *c, const char *ident, struct tn_err *err)
     return rc;
 }
 
+/* maintain with --remote: POST /tables/{table}/maintenance; the answer is printed as JSON. */
+static int remote_maintain(struct cli *c, const char *ns, const char *name, const char *action,
+                           struct tn_err *err)
+{
+    static const char *const actions[][2] = {
+        {"compact", "compact"},
+        {"expire", "expire_snapshots"},
+        {"rewrite-manifests", "rewrite_manifests"},
+        {"remove-orphans", "remove_orphans"},
+        {"rewrite-metadata", "rewrite_metadata"},
+    };
+    const char *http_action = NULL;
+    json_t *body, *answer = NULL;
+    char *url, *text;
+    int rc;
+
+    for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+        if (strcmp(action, actions[i][0]) == 0)
+            http_action = actions[i][1];
+    if (!http_action)
+        return tn_fail(err, TN_EINPUT,
+                       "maintain takes compact, expire, rewrite-manifests, remove-orphans or "
+                       "rewrite-metadata, not '%s'",
+                       action);
+    if (c->o.as_of)
+        return tn_fail(err, TN_EINPUT,
+                       "maintain expire --as-of works on a local warehouse; over HTTP send "
+                       "older_than_ms to POST /tables/{table}/maintenance");
+    body = json_pack("{s:s}", "action", http_action);
+    if (c->o.older_than)
+        json_object_set_new(body, "older_than", json_string(c->o.older_than));
+    if (c->o.dry_run)
+        json_object_set_new(body, "dry_run", json_true());
+    url = tn_asprintf("/tables/%s.%s/maintenance", ns, name);
+    rc = cli_remote_json(c->remote, "POST", url, body, &answer, err);
+    if (!rc) {
+        text = json_dumps(answer, JSON_COMPACT | JSON_SORT_KEYS);
+        printf("%s.%s: %s\n", ns, name, text ? text : "{}");
+        free(text);
+    }
+    json_decref(answer);
+    json_decref(body);
+    free(url);
+    return rc;
+}
+
 int cli_maintain(struct cli *c, const char *ident, const char *action, struct tn_err *err)
 {
     char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
@@ -849,9 +895,7 @@ int cli_maintain(struct cli *c, const char *ident, const char *action, struct tn
     if (rc)
         return rc;
     if (c->remote)
-        return tn_fail(err, TN_EINPUT,
-                       "maintain works on a local warehouse; over HTTP use POST "
-                       "/tables/{table}/maintenance");
+        return remote_maintain(c, ns, name, action, err);
     rc = cli_warehouse(c, &wh, err);
     if (rc)
         return rc;
@@ -861,10 +905,10 @@ int cli_maintain(struct cli *c, const char *ident, const char *action, struct tn
         if (!rc)
             rc = tn_table_compact(wh, s, ns, name, &r, err);
         if (!rc)
-            printf("%s.%s: %lld data files rewritten into one (%lld rows), %lld delete files "
+            printf("%s.%s: %lld data files rewritten into %lld (%lld rows), %lld delete files "
                    "removed\n",
-                   ns, name, (long long)r.files_rewritten, (long long)r.rows,
-                   (long long)r.delete_files_removed);
+                   ns, name, (long long)r.files_rewritten, (long long)r.files_written,
+                   (long long)r.rows, (long long)r.delete_files_removed);
         tn_session_close(s);
     } else if (strcmp(action, "expire") == 0) {
         /* snapshots older than --as-of (default: 5 days ago), keeping the current one */
@@ -888,8 +932,42 @@ int cli_maintain(struct cli *c, const char *ident, const char *action, struct tn
         if (!rc)
             printf("%s.%s: %lld snapshots expired, %lld files deleted\n", ns, name,
                    (long long)r.snapshots_expired, (long long)r.files_deleted);
+    } else if (strcmp(action, "rewrite-manifests") == 0) {
+        struct tn_rewrite_manifests_result r;
+        rc = tn_table_rewrite_manifests(wh, ns, name, &r, err);
+        if (!rc)
+            printf("%s.%s: %lld manifests rewritten as %lld\n", ns, name,
+                   (long long)r.manifests_before, (long long)r.manifests_after);
+    } else if (strcmp(action, "remove-orphans") == 0) {
+        struct tn_orphans_result r;
+        int64_t margin = 86400000;
+        if (c->o.older_than && tn_parse_duration_ms(c->o.older_than, &margin))
+            return tn_fail(err, TN_EINPUT,
+                           "--older-than takes a duration such as 1d, 12h, 30m or 0s, not '%s'",
+                           c->o.older_than);
+        rc = tn_table_remove_orphans(wh, ns, name, tn_now_ms() - margin, c->o.dry_run, &r, err);
+        if (!rc) {
+            size_t i;
+            json_t *p;
+            json_array_foreach(r.paths, i, p)
+                printf("%s%s\n", c->o.dry_run ? "would delete " : "deleted ",
+                       json_string_value(p));
+            printf("%s.%s: %lld orphan files (%lld bytes) %s, %lld newer ones kept\n", ns, name,
+                   (long long)r.files_found, (long long)r.bytes,
+                   c->o.dry_run ? "found (dry run)" : "deleted", (long long)r.files_too_new);
+        }
+        tn_orphans_result_release(&r);
+    } else if (strcmp(action, "rewrite-metadata") == 0) {
+        struct tn_rewrite_metadata_result r;
+        rc = tn_table_rewrite_metadata(wh, ns, name, &r, err);
+        if (!rc)
+            printf("%s.%s: metadata log has %lld entries (%lld dropped)\n", ns, name,
+                   (long long)r.log_entries, (long long)r.log_entries_dropped);
     } else {
-        rc = tn_fail(err, TN_EINPUT, "maintain takes compact or expire, not '%s'", action);
+        rc = tn_fail(err, TN_EINPUT,
+                     "maintain takes compact, expire, rewrite-manifests, remove-orphans or "
+                     "rewrite-metadata, not '%s'",
+                     action);
     }
     return rc;
 }

@@ -13,6 +13,8 @@
 #include "http/http.h"
 
 #define OPT_SERVE 1000 /* getopt value of every `tarn serve` option (src/http) */
+#define OPT_OLDER_THAN 1001
+#define OPT_DRY_RUN 1002
 #define DIRS_MAX  64
 
 static void usage(FILE *f)
@@ -33,10 +35,12 @@ static void usage(FILE *f)
           "  tag TABLE NAME [SNAPSHOT_ID]           tag a snapshot (default: current)\n"
           "  branch TABLE NAME [SNAPSHOT_ID]        create or move a branch\n"
           "  fast-forward TABLE BRANCH              move main to the branch's head\n"
-          "  maintain TABLE compact|expire [--as-of TIME]  compact files; expire old snapshots\n"
+          "  maintain TABLE compact|expire|rewrite-manifests|remove-orphans|rewrite-metadata\n"
+          "         [--as-of TIME] [--older-than 1d] [--dry-run]   compact files; expire old\n"
+          "         snapshots; merge manifests; delete unreferenced files; trim metadata log\n"
           "  drop TABLE [--purge]\n"
           "  serve [--host H] [--port P] [--token T] [--no-auth] [--max-upload SIZE]\n"
-          "        [--query-timeout S] [--memory-limit SIZE]   the HTTP API\n"
+          "        [--query-timeout S] [--memory-limit SIZE] [--maintain-every 1h]   the HTTP API\n"
           "\n"
           "options (also as environment variables):\n"
           "  --warehouse DIR   TARN_WAREHOUSE   the warehouse: a directory (default ./warehouse)\n"
@@ -57,7 +61,9 @@ static void usage(FILE *f)
           "  --token T         TARN_TOKEN         require 'Authorization: Bearer T'\n"
           "  --no-auth         TARN_NO_AUTH=1     allow a non-loopback --host without a token\n"
           "  --max-upload S    TARN_MAX_UPLOAD    largest upload (default 10GiB)\n"
-          "  --query-timeout S TARN_QUERY_TIMEOUT seconds a query may run (default 60)\n",
+          "  --query-timeout S TARN_QUERY_TIMEOUT seconds a query may run (default 60)\n"
+          "  --maintain-every D TARN_MAINTAIN_EVERY run the maintenance that tables ask for\n"
+          "                    (tarn.maintain.* properties, docs/API.md) every D (1h, 30m, ...)\n",
           f);
 }
 
@@ -152,7 +158,8 @@ static const struct command commands[] = {
     {"tag", 2, 3, "TABLE NAME [SNAPSHOT_ID]"},
     {"branch", 2, 3, "TABLE NAME [SNAPSHOT_ID]"},
     {"fast-forward", 2, 2, "TABLE BRANCH"},
-    {"maintain", 2, 2, "TABLE compact|expire"},
+    {"maintain", 2, 2,
+     "TABLE compact|expire|rewrite-manifests|remove-orphans|rewrite-metadata"},
     {"drop", 1, 1, "TABLE"},
     {"serve", 0, 0, ""},
 };
@@ -267,6 +274,8 @@ int main(int argc, char **argv)
         {"evolve", required_argument, NULL, 'e'},
         {"key", required_argument, NULL, 'k'},
         {"partition-by", required_argument, NULL, 'P'},
+        {"older-than", required_argument, NULL, OPT_OLDER_THAN},
+        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"dedupe", required_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -285,6 +294,7 @@ int main(int argc, char **argv)
         {"no-auth", no_argument, NULL, OPT_SERVE},
         {"max-upload", required_argument, NULL, OPT_SERVE},
         {"query-timeout", required_argument, NULL, OPT_SERVE},
+        {"maintain-every", required_argument, NULL, OPT_SERVE},
         {NULL, 0, NULL, 0},
     };
     struct cli c = {0};
@@ -386,6 +396,12 @@ int main(int argc, char **argv)
             break;
         case 'P':
             c.o.partition_by = optarg;
+            break;
+        case OPT_OLDER_THAN:
+            c.o.older_than = optarg;
+            break;
+        case OPT_DRY_RUN:
+            c.o.dry_run = 1;
             break;
         case 'q':
             if (strcmp(optarg, "last") != 0) {

@@ -105,6 +105,9 @@ int tn_parse_size(const char *s, int64_t *out);
 int tn_secret_equal(const char *a, const char *b);
 /* The value of hexadecimal digit "c", or -1. */
 int tn_hex_value(int c);
+/* Parse a duration: digits with a unit ms, s, m, h or d ("90s", "1d"; bare digits are
+ * seconds) into milliseconds, at most 100 years; 0 on success. */
+int tn_parse_duration_ms(const char *s, int64_t *out);
 /* Parse a whole decimal int64 ("-12"); 0 on success. */
 int tn_parse_i64(const char *s, int64_t *out);
 

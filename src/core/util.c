@@ -170,6 +170,37 @@ int32_t tn_murmur3_32(const void *data, size_t n)
     return (int32_t)h;
 }
 
+int tn_parse_duration_ms(const char *s, int64_t *out)
+{
+    static const struct {
+        const char *unit;
+        int64_t ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"", 1000}, {"m", 60000}, {"h", 3600000},
+                 {"d", 86400000}};
+    const int64_t max_ms = 100LL * 366 * 86400000;
+    int64_t v = 0;
+    const char *p = s;
+
+    if (!s)
+        return -1;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        v = v * 10 + (*p - '0');
+        if (v > max_ms)
+            return -1;
+    }
+    if (p == s)
+        return -1;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcmp(p, units[i].unit) == 0) {
+            if (v > max_ms / units[i].ms)
+                return -1;
+            *out = v * units[i].ms;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 int tn_parse_size(const char *s, int64_t *out)
 {
     uint64_t v = 0, mult = 1;

@@ -31,6 +31,7 @@ struct tn_http_options {
     int query_timeout;   /* seconds a query may run; 0: 60 */
     int64_t row_limit;   /* default JSON row limit; 0: 10000 */
     int quiet;           /* no startup line on stderr */
+    int64_t maintain_every_ms; /* run scheduled maintenance this often (maintain.c); 0: never */
     const char *version; /* tarn's version, for /health and /openapi.json */
 };
 
@@ -43,14 +44,23 @@ int tn_http_serve(struct tn_warehouse *wh, const struct tn_http_options *opt, st
 int tn_http_parse_size(const char *s, uint64_t *out);
 
 /* For the command line: set serve option "name" (host, port, token, no-auth, max-upload,
- * query-timeout) from its text "value" (NULL for no-auth), and read the same options from the
- * environment (TARN_HOST, TARN_PORT, TARN_TOKEN, TARN_NO_AUTH, TARN_MAX_UPLOAD,
- * TARN_QUERY_TIMEOUT). TN_EINPUT for a value that does not parse. */
+ * query-timeout, maintain-every) from its text "value" (NULL for no-auth), and read the same
+ * options from the environment (TARN_HOST, TARN_PORT, TARN_TOKEN, TARN_NO_AUTH, TARN_MAX_UPLOAD,
+ * TARN_QUERY_TIMEOUT, TARN_MAINTAIN_EVERY). TN_EINPUT for a value that does not parse. */
 int tn_http_option_set(struct tn_http_options *o, const char *name, const char *value,
                        struct tn_err *err);
 int tn_http_options_env(struct tn_http_options *o, struct tn_err *err);
 
 /*---- Internal to src/http: what the route handlers see ----*/
+
+/* maintain.c: the scheduled-maintenance thread (see the table properties there). */
+struct tn_http_maint;
+int tn_http_maint_start(struct tn_warehouse *wh, int64_t every_ms, int quiet,
+                        struct tn_http_maint **out, struct tn_err *err);
+/* Stop and free it, after the action under way finishes; NULL is a no-op. */
+void tn_http_maint_stop(struct tn_http_maint *m);
+/* Append its counters to a /metrics page (nothing for NULL). */
+void tn_http_maint_metrics(struct tn_http_maint *m, struct tn_buf *b);
 
 struct MHD_Connection;
 struct MHD_Response;
@@ -132,13 +142,15 @@ int tn_route_table_register(struct tn_http_req *req, struct tn_http_reply *out, 
 int tn_route_table_drop(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_ingest_begin(struct tn_http_req *req, struct tn_err *err);
 int tn_route_ingest(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
-/* routes_changes.c: schema evolution, rollback, refs, row deletes and updates, maintenance. */
+/* routes_changes.c: schema and partition evolution, rollback, refs, row deletes and updates,
+ * maintenance. */
 int tn_route_schema(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_rollback(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_refs(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_ref_drop(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_delete_rows(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_update_rows(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+int tn_route_partitioning(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_maintenance(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 /* routes_iceberg.c: the Iceberg REST catalog under /iceberg/v1 (checks its own tokens). */
 int tn_route_iceberg_begin(struct tn_http_req *req, struct tn_err *err);

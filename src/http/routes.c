@@ -378,8 +378,15 @@ static json_t *openapi(const char *version)
     json_object_set_new(paths, "/tables/{table}/maintenance",
                         change_op("Table maintenance",
                                   "{\"action\": \"compact\"} rewrites files with deletes and "
-                                  "small files into one (expire_snapshots and remove_orphans are "
-                                  "not supported yet).",
+                                  "small files; expire_snapshots (older_than_ms, retain_last), "
+                                  "rewrite_manifests, remove_orphans (older_than: \"1d\", "
+                                  "dry_run) and rewrite_metadata.",
+                                  e_change));
+    json_object_set_new(paths, "/tables/{table}/partitioning",
+                        change_op("Partition evolution",
+                                  "{\"partition_by\": \"day(ts), bucket(16, id)\"} (\"\" or null: "
+                                  "unpartitioned): new data uses the new spec, old files keep "
+                                  "theirs; answers spec_id and partition_spec.",
                                   e_change));
     json_object_set_new(
         paths, "/metrics",

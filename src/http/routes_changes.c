@@ -1,5 +1,6 @@
 /* routes_changes.c - the routes that change a table without an upload: POST /tables/{table}/schema,
- * /rollback, /refs, /delete, /update and /maintenance, and DELETE /tables/{table}/refs/{name}.
+ * /rollback, /refs, /delete, /update, /partitioning and /maintenance, and DELETE
+ * /tables/{table}/refs/{name}.
  *
  * Each request is one call into the table layer, so it is one atomic commit, or none at all when
  * anything fails. User SQL (a DELETE/UPDATE predicate, a SET expression) is DuckDB SQL that runs
@@ -501,7 +502,83 @@ out:
     return rc;
 }
 
+/*---- POST /tables/{table}/partitioning ----*/
+
+/* {"partition_by": "day(ts), bucket(16, id)"}; "" or null: unpartitioned from now on. */
+int tn_route_partitioning(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
+{
+    char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
+    struct tn_table *t = NULL;
+    json_t *by, *specs, *sp = NULL, *e;
+    int rc, spec_id = 0;
+    size_t i;
+
+    rc = path_table(req, ns, name, err);
+    if (!rc)
+        rc = need_object(req, "{\"partition_by\": \"day(ts), bucket(16, id)\"}", err);
+    if (rc)
+        return rc;
+    by = json_object_get(req->json, "partition_by");
+    if (!by || !(json_is_string(by) || json_is_null(by)))
+        return tn_fail(err, TN_EINPUT,
+                       "\"partition_by\" is required: a spec such as \"day(ts), bucket(16, id)\", "
+                       "or \"\" or null for unpartitioned");
+    if (json_is_string(by) && strlen(json_string_value(by)) > 4096)
+        return tn_fail(err, TN_ETOOBIG, "\"partition_by\" is longer than 4096 characters");
+    rc = tn_table_set_partitioning(req->wh, ns, name, json_string_value(by), &spec_id, err);
+    if (!rc)
+        rc = tn_table_load(req->wh, ns, name, &t, err);
+    if (rc)
+        return rc;
+    specs = json_object_get(t->meta->root, "partition-specs");
+    json_array_foreach(specs, i, e) {
+        if (json_integer_value(json_object_get(e, "spec-id")) == spec_id)
+            sp = e;
+    }
+    tn_http_reply_json(out, 200,
+                       json_pack("{s:i, s:O, s:I}", "spec_id", spec_id, "partition_spec",
+                                 sp ? sp : json_null(), "spec_count",
+                                 (json_int_t)json_array_size(specs)));
+    tn_table_free(t);
+    return 0;
+}
+
 /*---- POST /tables/{table}/maintenance ----*/
+
+#define MAINTENANCE_ACTIONS                                                                     \
+    "compact, expire_snapshots, rewrite_manifests, remove_orphans or rewrite_metadata"
+
+/* {"action": "remove_orphans", "older_than": "1d" (default; a duration), "dry_run": false} */
+static int remove_orphans(struct tn_http_req *req, const char *ns, const char *name,
+                          struct tn_http_reply *out, struct tn_err *err)
+{
+    struct tn_orphans_result r;
+    json_t *older = json_object_get(req->json, "older_than");
+    json_t *dry = json_object_get(req->json, "dry_run");
+    int64_t margin = 86400000;
+    int rc;
+
+    if (older && !json_is_null(older) &&
+        (!json_is_string(older) || tn_parse_duration_ms(json_string_value(older), &margin)))
+        return tn_fail(err, TN_EINPUT,
+                       "\"older_than\" must be a duration such as \"1d\", \"12h\", \"30m\" or "
+                       "\"0s\"");
+    if (dry && !json_is_boolean(dry))
+        return tn_fail(err, TN_EINPUT, "\"dry_run\" must be true or false");
+    rc = tn_table_remove_orphans(req->wh, ns, name, tn_now_ms() - margin, json_is_true(dry), &r,
+                                 err);
+    if (!rc) {
+        tn_http_reply_json(out, 200,
+                           json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:O}", "action",
+                                     "remove_orphans", "dry_run", json_is_true(dry),
+                                     "orphans_found", (json_int_t)r.files_found, "files_deleted",
+                                     (json_int_t)r.files_deleted, "bytes", (json_int_t)r.bytes,
+                                     "files_too_new", (json_int_t)r.files_too_new, "paths",
+                                     r.paths));
+    }
+    tn_orphans_result_release(&r);
+    return rc;
+}
 
 int tn_route_maintenance(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
 {
@@ -518,10 +595,36 @@ int tn_route_maintenance(struct tn_http_req *req, struct tn_http_reply *out, str
         return rc;
     action = json_string_value(json_object_get(req->json, "action"));
     if (!action)
-        return tn_fail(err, TN_EINPUT,
-                       "\"action\" is required: compact, expire_snapshots or remove_orphans");
+        return tn_fail(err, TN_EINPUT, "\"action\" is required: " MAINTENANCE_ACTIONS);
     if (strcmp(action, "remove_orphans") == 0)
-        return tn_fail(err, TN_EINPUT, "action \"%s\" is not supported yet", action);
+        return remove_orphans(req, ns, name, out, err);
+    if (strcmp(action, "rewrite_manifests") == 0) {
+        struct tn_rewrite_manifests_result mr;
+        rc = tn_table_rewrite_manifests(req->wh, ns, name, &mr, err);
+        if (rc)
+            return rc;
+        tn_http_reply_json(out, 200,
+                           json_pack("{s:s, s:I, s:I, s:o}", "action", "rewrite_manifests",
+                                     "manifests_before", (json_int_t)mr.manifests_before,
+                                     "manifests_after", (json_int_t)mr.manifests_after,
+                                     "snapshot_id",
+                                     mr.snapshot_id == -1
+                                         ? json_null()
+                                         : json_integer((json_int_t)mr.snapshot_id)));
+        return 0;
+    }
+    if (strcmp(action, "rewrite_metadata") == 0) {
+        struct tn_rewrite_metadata_result rr;
+        rc = tn_table_rewrite_metadata(req->wh, ns, name, &rr, err);
+        if (rc)
+            return rc;
+        tn_http_reply_json(out, 200,
+                           json_pack("{s:s, s:I, s:I, s:I}", "action", "rewrite_metadata",
+                                     "log_entries", (json_int_t)rr.log_entries,
+                                     "log_entries_dropped", (json_int_t)rr.log_entries_dropped,
+                                     "metadata_files_deleted", (json_int_t)rr.files_deleted));
+        return 0;
+    }
     if (strcmp(action, "expire_snapshots") == 0) {
         /* {"older_than_ms": epoch ms (default: 5 days ago), "retain_last": N (default 1)} */
         struct tn_expire_result er;
@@ -545,9 +648,7 @@ int tn_route_maintenance(struct tn_http_req *req, struct tn_http_reply *out, str
         return 0;
     }
     if (strcmp(action, "compact") != 0)
-        return tn_fail(err, TN_EINPUT,
-                       "unknown action \"%.60s\": use compact, expire_snapshots or "
-                       "remove_orphans",
+        return tn_fail(err, TN_EINPUT, "unknown action \"%.60s\": use " MAINTENANCE_ACTIONS,
                        action);
     memset(&cr, 0, sizeof(cr));
     rc = tn_session_open(req->wh->engine, &s, err);
@@ -558,9 +659,10 @@ int tn_route_maintenance(struct tn_http_req *req, struct tn_http_reply *out, str
         return rc;
     tn_http_reply_json(
         out, 200,
-        json_pack("{s:s, s:I, s:I, s:I, s:o}", "action", "compact", "files_rewritten",
-                  (json_int_t)cr.files_rewritten, "delete_files_removed",
-                  (json_int_t)cr.delete_files_removed, "rows", (json_int_t)cr.rows, "snapshot_id",
+        json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "action", "compact", "files_rewritten",
+                  (json_int_t)cr.files_rewritten, "files_written", (json_int_t)cr.files_written,
+                  "delete_files_removed", (json_int_t)cr.delete_files_removed, "rows",
+                  (json_int_t)cr.rows, "snapshot_id",
                   cr.snapshot_id == -1 ? json_null() : json_integer((json_int_t)cr.snapshot_id)));
     return 0;
 }

@@ -111,6 +111,10 @@ static json_t *table_json(const struct tn_table *t)
     json_object_set_new(j, "format_version", json_integer(m->format_version));
     json_object_set_new(j, "schema", schema ? json_deep_copy(schema->json) : json_null());
     json_object_set_new(j, "partition_spec", partition_spec_json(m));
+    json_object_set_new(j, "partition_specs",
+                        json_is_array(json_object_get(m->root, "partition-specs"))
+                            ? json_deep_copy(json_object_get(m->root, "partition-specs"))
+                            : json_array());
     json_object_set_new(j, "identifier_fields", ids);
     json_object_set_new(j, "properties",
                         json_is_object(props) ? json_deep_copy(props) : json_object());

@@ -87,6 +87,8 @@ static const struct route routes[] = {
      tn_route_delete_rows},
     {"POST", "/tables/{table}/update", "/tables/", "/update", TN_BODY_JSON, 0, tn_route_check_table,
      tn_route_update_rows},
+    {"POST", "/tables/{table}/partitioning", "/tables/", "/partitioning", TN_BODY_JSON, 0,
+     tn_route_check_table, tn_route_partitioning},
     {"POST", "/tables/{table}/maintenance", "/tables/", "/maintenance", TN_BODY_JSON, 0,
      tn_route_check_table, tn_route_maintenance},
     {"GET", "/tables/{table}", "/tables/", "", TN_BODY_NONE, 0, tn_route_check_table,
@@ -141,6 +143,7 @@ struct tn_http_server {
     struct tn_http_watch *watches;
     int watch_stop;
     pthread_t watch_thread;
+    struct tn_http_maint *maint; /* --maintain-every; NULL when off */
 };
 
 /*---- Per-request context ----*/
@@ -207,6 +210,11 @@ int tn_http_option_set(struct tn_http_options *o, const char *name, const char *
         if (tn_parse_i64(value, &n) || n < 1 || n > 86400 * 7)
             return tn_fail(err, TN_EINPUT, "--query-timeout must be a number of seconds");
         o->query_timeout = (int)n;
+    } else if (strcmp(name, "maintain-every") == 0) {
+        if (tn_parse_duration_ms(value, &n) || n < 1000)
+            return tn_fail(err, TN_EINPUT,
+                           "--maintain-every must be a duration of at least 1s, such as 1h or 30m");
+        o->maintain_every_ms = n;
     } else if (strcmp(name, "max-upload") == 0) {
         if (tn_http_parse_size(value, &size) || size == 0)
             return tn_fail(err, TN_EINPUT, "--max-upload must be a size such as 500MB or 10GiB");
@@ -228,6 +236,7 @@ int tn_http_options_env(struct tn_http_options *o, struct tn_err *err)
         {"TARN_NO_AUTH", "no-auth"},
         {"TARN_MAX_UPLOAD", "max-upload"},
         {"TARN_QUERY_TIMEOUT", "query-timeout"},
+        {"TARN_MAINTAIN_EVERY", "maintain-every"},
     };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -445,6 +454,7 @@ char *tn_http_metrics_text(struct tn_http_server *srv)
                     (unsigned long long)m.retries, (unsigned long long)m.cache_hits,
                     (unsigned long long)m.cache_misses, (unsigned long long)m.cache_bytes);
     }
+    tn_http_maint_metrics(srv->maint, &b);
     return tn_buf_detach(&b, NULL);
 }
 
@@ -1181,6 +1191,11 @@ int tn_http_serve(struct tn_warehouse *wh, const struct tn_http_options *opt, st
         goto out;
     }
     watchdog = 1;
+    if (srv->opt.maintain_every_ms > 0) {
+        rc = tn_http_maint_start(wh, srv->opt.maintain_every_ms, srv->opt.quiet, &srv->maint, err);
+        if (rc)
+            goto out;
+    }
 
     flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
             MHD_USE_ERROR_LOG;
@@ -1217,6 +1232,8 @@ int tn_http_serve(struct tn_warehouse *wh, const struct tn_http_options *opt, st
     }
     if (!srv->opt.quiet)
         fprintf(stderr, "tarn: stopping: finishing the requests in flight\n");
+    tn_http_maint_stop(srv->maint); /* lets an action under way finish */
+    srv->maint = NULL;
     pthread_mutex_lock(&srv->lock);
     __atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&srv->lock);
@@ -1232,6 +1249,8 @@ int tn_http_serve(struct tn_warehouse *wh, const struct tn_http_options *opt, st
 out:
     if (d)
         MHD_stop_daemon(d);
+    tn_http_maint_stop(srv->maint);
+    srv->maint = NULL;
     if (watchdog) {
         pthread_mutex_lock(&srv->watch_lock);
         srv->watch_stop = 1;

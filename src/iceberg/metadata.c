@@ -12,7 +12,8 @@
 #include <zlib.h>
 
 #define METADATA_MAX_BYTES (256L * 1024 * 1024)
-#define METADATA_LOG_MAX 100
+#define METADATA_LOG_MAX 100         /* Java's write.metadata.previous-versions-max default */
+#define METADATA_LOG_MAX_LIMIT 100000 /* the largest value of that property tarn honours */
 /* Integers that do not fit in int64 travel through jansson as strings with this prefix. */
 #define BIG_MARK "\x01int:"
 
@@ -659,6 +660,17 @@ static json_t *id_json(int64_t id)
     return json_integer((json_int_t)id);
 }
 
+int tn_metadata_previous_max(const json_t *root)
+{
+    const char *v = json_string_value(json_object_get(json_object_get(root, "properties"),
+                                                      "write.metadata.previous-versions-max"));
+    int64_t n;
+
+    if (!v || tn_parse_i64(v, &n) || n < 1 || n > METADATA_LOG_MAX_LIMIT)
+        return METADATA_LOG_MAX;
+    return (int)n;
+}
+
 /* Replace parent[key] by a shallow copy of itself (a new empty array or object when it is absent
  * or of another type) and return it: a change to the copy leaves metadata that shares the
  * original untouched, without copying what the container holds. */
@@ -681,7 +693,7 @@ void tn_metadata_log_append(json_t *root, const char *location, int64_t timestam
 
     json_array_append_new(log, json_pack("{s:o, s:s}", "timestamp-ms", id_json(timestamp_ms),
                                          "metadata-file", location));
-    while (json_array_size(log) > METADATA_LOG_MAX)
+    while (json_array_size(log) > (size_t)tn_metadata_previous_max(root))
         json_array_remove(log, 0);
 }
 

@@ -105,8 +105,11 @@ int tn_metadata_add_snapshot(const struct tn_metadata *m, const char *m_location
                              const struct tn_snapshot_new *s, struct tn_metadata **out,
                              struct tn_err *err);
 /* Record "location" (the previous metadata file, last updated at "timestamp_ms") in the
- * metadata-log of "root", keeping the newest 100 entries. */
+ * metadata-log of "root", keeping the newest tn_metadata_previous_max(root) entries. */
 void tn_metadata_log_append(json_t *root, const char *location, int64_t timestamp_ms);
+/* How many previous metadata files the log of "root" keeps: its property
+ * write.metadata.previous-versions-max (1..100000), else 100. */
+int tn_metadata_previous_max(const json_t *root);
 /* Generate a positive 63-bit snapshot id from a random UUID, as Java does. */
 int64_t tn_snapshot_id_new(void);
 

@@ -247,6 +247,8 @@ static int list_visit(const char *path, const struct stat *sb, int flag, struct 
     }
     ls->e[ls->n].uri = tn_asprintf("file://%s", path);
     ls->e[ls->n].size = (int64_t)sb->st_size;
+    ls->e[ls->n].mtime_ms =
+        (int64_t)sb->st_mtim.tv_sec * 1000 + (int64_t)sb->st_mtim.tv_nsec / 1000000;
     ls->n++;
     return 0;
 }

@@ -1480,6 +1480,28 @@ static int s3_prefetch(struct tn_storage *st, const char *const *uris, const int
     return rc;
 }
 
+/* "2026-11-23T10:15:30.123Z" (ListObjectsV2's LastModified) as ms since 1970, or -1. */
+static int64_t iso8601_ms(const char *text)
+{
+    struct tm tm;
+    int ms = 0, used = 0;
+    time_t secs;
+
+    memset(&tm, 0, sizeof(tm));
+    if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6)
+        return -1;
+    if (text[used] == '.') {
+        const char *p = text + used + 1;
+        for (int digits = 0; digits < 3; digits++)
+            ms = ms * 10 + (isdigit((unsigned char)*p) ? *p++ - '0' : 0);
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    secs = timegm(&tm);
+    return secs == (time_t)-1 ? -1 : (int64_t)secs * 1000 + ms;
+}
+
 static int s3_list(struct tn_storage *st, const char *prefix_uri, struct tn_storage_entry **out,
                    size_t *out_n, struct tn_err *err)
 {
@@ -1516,7 +1538,7 @@ static int s3_list(struct tn_storage *st, const char *prefix_uri, struct tn_stor
         rq.out = &body;
         rc = s3_do(s, st, &rq, &rs, err);
         while (!rc && xml_next(body.buf, body.len, &pos, "Contents", &v, &vlen)) {
-            char size[32];
+            char size[32], modified[64];
             size_t kpos = 0, klen;
             const char *kv;
             char *key;
@@ -1524,6 +1546,7 @@ static int s3_list(struct tn_storage *st, const char *prefix_uri, struct tn_stor
                 continue;
             key = xml_text(kv, klen);
             xml_field(v, vlen, "Size", size, sizeof(size));
+            xml_field(v, vlen, "LastModified", modified, sizeof(modified));
             if (n == cap) {
                 cap = cap ? cap * 2 : 256;
                 e = tn_realloc(e, cap * sizeof(*e));
@@ -1531,6 +1554,7 @@ static int s3_list(struct tn_storage *st, const char *prefix_uri, struct tn_stor
             e[n].uri = tn_asprintf("s3://%s/%s", l.bucket, key);
             if (tn_parse_i64(size, &e[n].size))
                 e[n].size = -1;
+            e[n].mtime_ms = iso8601_ms(modified);
             n++;
             free(key);
         }

@@ -95,10 +95,12 @@ int tn_storage_prefetch(struct tn_storage *st, const char *const *uris, const in
 struct tn_storage_entry {
     char *uri;
     int64_t size;
+    int64_t mtime_ms; /* last modified, ms since 1970 (S3: LastModified); -1 when unknown */
 };
 
 /* Every file whose location starts with "prefix_uri" (S3: ListObjectsV2 with pagination; local:
- * a directory walk), in no particular order. Free with tn_storage_entries_free. */
+ * a directory walk), with its size and modification time, in no particular order. Free with
+ * tn_storage_entries_free. */
 int tn_storage_list(struct tn_storage *st, const char *prefix_uri, struct tn_storage_entry **out,
                     size_t *out_n, struct tn_err *err);
 void tn_storage_entries_free(struct tn_storage_entry *e, size_t n);

@@ -5,6 +5,8 @@
  *   ALTER TABLE t ALTER [COLUMN] c [SET DATA] TYPE type
  *   ALTER TABLE t ALTER [COLUMN] c DROP NOT NULL
  *   ALTER TABLE t RENAME TO u
+ *   ALTER TABLE t SET PARTITIONED BY (day(ts), bucket(16, id))   (partition evolution)
+ *   ALTER TABLE t SET UNPARTITIONED   (or DuckDB's spelling, RESET PARTITIONED BY)
  * Column names may be dotted paths into structs (s.x) and double-quoted. Type names are
  * DuckDB's (INTEGER, BIGINT, DECIMAL(10,2), VARCHAR, STRUCT(...), ...): DuckDB itself
  * normalises them, and tn_type_from_duckdb maps them to Iceberg types. */
@@ -165,6 +167,45 @@ static int literal_json(struct lexer *lx, json_t **out, struct tn_err *err)
     return 0;
 }
 
+/* SET PARTITIONED BY (fields) or SET UNPARTITIONED, after "ALTER TABLE t SET". */
+static int set_partitioning(struct tn_warehouse *wh, struct lexer *lx,
+                            const struct tn_alter_result *res, struct tn_err *err)
+{
+    struct tn_buf spec = TN_BUF_INIT(0);
+    int depth = 0, rc = 0;
+
+    if (accept(lx, "UNPARTITIONED")) {
+        if (lx->i != lx->n)
+            return tn_fail(err, TN_EINPUT, "ALTER TABLE: unexpected '%s'", peek(lx));
+        return tn_table_set_partitioning(wh, res->ns, res->table, NULL, NULL, err);
+    }
+    if (!(accept(lx, "PARTITIONED") && accept(lx, "BY") && accept(lx, "(")))
+        return tn_fail(err, TN_EINPUT,
+                       "ALTER TABLE: use SET PARTITIONED BY (day(ts), ...) or SET UNPARTITIONED");
+    /* the tokens up to the closing parenthesis are the spec text */
+    for (; lx->i < lx->n; lx->i++) {
+        const char *t = lx->tok[lx->i];
+        if (!lx->quoted[lx->i] && strcmp(t, ")") == 0 && depth-- == 0)
+            break;
+        if (!lx->quoted[lx->i] && strcmp(t, "(") == 0)
+            depth++;
+        if (lx->quoted[lx->i] == 2 || (lx->quoted[lx->i] && strpbrk(t, ",()"))) {
+            rc = tn_fail(err, TN_EINPUT, "ALTER TABLE: '%s' cannot name a partition column", t);
+            break;
+        }
+        tn_buf_addf(&spec, NULL, "%s ", t);
+    }
+    if (!rc && lx->i == lx->n)
+        rc = tn_fail(err, TN_EINPUT, "ALTER TABLE: SET PARTITIONED BY needs a closing ')'");
+    if (!rc && ++lx->i != lx->n)
+        rc = tn_fail(err, TN_EINPUT, "ALTER TABLE: unexpected '%s'", peek(lx));
+    if (!rc)
+        rc = tn_table_set_partitioning(wh, res->ns, res->table, spec.len ? spec.buf : NULL, NULL,
+                                       err);
+    tn_buf_release(&spec);
+    return rc;
+}
+
 int tn_table_alter(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
                    struct tn_alter_result *res, struct tn_err *err)
 {
@@ -184,6 +225,17 @@ int tn_table_alter(struct tn_warehouse *wh, struct tn_session *s, const char *sq
         rc = tn_ident_parse(table.buf, res->ns, res->table, err);
     if (rc)
         goto out;
+    if (accept(&lx, "SET")) {
+        rc = set_partitioning(wh, &lx, res, err);
+        goto out;
+    }
+    if (accept(&lx, "RESET")) {
+        if (!(accept(&lx, "PARTITIONED") && accept(&lx, "BY")) || lx.i != lx.n)
+            rc = tn_fail(err, TN_EINPUT, "ALTER TABLE: expected RESET PARTITIONED BY");
+        else
+            rc = tn_table_set_partitioning(wh, res->ns, res->table, NULL, NULL, err);
+        goto out;
+    }
     if (accept(&lx, "ADD")) {
         accept(&lx, "COLUMN");
         if (accept(&lx, "IF") && !(accept(&lx, "NOT") && accept(&lx, "EXISTS"))) {
@@ -254,7 +306,8 @@ int tn_table_alter(struct tn_warehouse *wh, struct tn_session *s, const char *sq
     } else {
         rc = tn_fail(err, TN_EINPUT,
                      "ALTER TABLE supports ADD, DROP, RENAME [COLUMN], ALTER COLUMN ... TYPE, "
-                     "ALTER COLUMN ... DROP NOT NULL and RENAME TO");
+                     "ALTER COLUMN ... DROP NOT NULL, RENAME TO, SET PARTITIONED BY (...) and "
+                     "SET UNPARTITIONED");
     }
     if (!rc && lx.i != lx.n)
         rc = tn_fail(err, TN_EINPUT, "ALTER TABLE: unexpected '%s'", peek(&lx));

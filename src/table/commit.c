@@ -1,9 +1,11 @@
 /* commit.c - publishing metadata versions: the catalog compare-and-swap that makes a commit
- * visible, its retry loop, and metadata-only commits (see table_int.h). */
+ * visible, its retry loop, metadata-only commits, and deleting metadata files the log dropped
+ * (write.metadata.delete-after-commit.enabled) once a commit is published (see table_int.h). */
 #include "table_int.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define BACKOFF_MIN_MS 5
@@ -40,6 +42,43 @@ char *tn__next_metadata_location(const struct tn_table *t, const char *table_loc
     return tn_asprintf("%s/metadata/%05ld-%s.metadata.json", table_location, version + 1, uuid);
 }
 
+/* Whether table property "key" is "true" in metadata "root". */
+static int property_true(const json_t *root, const char *key)
+{
+    const char *v = json_string_value(json_object_get(json_object_get(root, "properties"), key));
+    return v && strcasecmp(v, "true") == 0;
+}
+
+void tn__delete_old_metadata(struct tn_warehouse *wh, const struct tn_table *base,
+                             const struct tn_metadata *next)
+{
+    json_t *kept = json_object(), *e;
+    size_t i, loc_len = strlen(next->location);
+
+    if (!property_true(next->root, "write.metadata.delete-after-commit.enabled")) {
+        json_decref(kept);
+        return;
+    }
+    json_array_foreach(json_object_get(next->root, "metadata-log"), i, e) {
+        const char *f = json_string_value(json_object_get(e, "metadata-file"));
+        if (f)
+            json_object_set_new(kept, f, json_true());
+    }
+    /* what the base's log named and the new log no longer does (Java's rule) */
+    json_array_foreach(json_object_get(base->meta->root, "metadata-log"), i, e) {
+        const char *f = json_string_value(json_object_get(e, "metadata-file"));
+        struct tn_err ignored;
+        char *resolved;
+        if (!f || json_object_get(kept, f) || strcmp(f, base->metadata_location) == 0 ||
+            strncmp(f, next->location, loc_len) != 0 || f[loc_len] != '/')
+            continue;
+        resolved = tn_table_resolve(base, f);
+        tn_storage_delete(wh->storage, resolved, &ignored);
+        free(resolved);
+    }
+    json_decref(kept);
+}
+
 int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, const struct tn_metadata *next,
                 struct tn_err *err)
 {
@@ -50,11 +89,12 @@ int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, const struct 
 
     if (!rc) {
         rc = tn_catalog_swap(wh->catalog, t->ns, t->name, t->metadata_location, location, err);
-        if (!rc)
-            tn__metacache_put(resolved, next, strlen(text));
         if (rc) {
             struct tn_err ignored;
             tn_storage_delete(wh->storage, resolved, &ignored);
+        } else {
+            tn__metacache_put(resolved, next, strlen(text));
+            tn__delete_old_metadata(wh, t, next);
         }
     }
     free(location);

@@ -1,6 +1,9 @@
 /* dml.c - row-level changes without rewriting data: DELETE, UPDATE and keyed upsert, written
  * merge-on-read as Iceberg v2 position-delete files (file_path, pos) that list only the
- * changed rows, plus new data files for updated and inserted rows, in one snapshot.
+ * changed rows, plus new data files for updated and inserted rows, in one snapshot. On a
+ * partitioned table (any spec, several specs too) each delete file covers the data files of
+ * one partition and carries their spec id and partition tuple, as Iceberg requires, and new
+ * rows go through the partitioned writer with the default spec.
  *
  * The rows to change are found by DuckDB itself: the statement's target is read with each
  * row's identity (_tn_file, _tn_pos; see TN_SCAN_ROW_ID) and the statement's own WHERE, USING,
@@ -113,18 +116,116 @@ out:
     return rc;
 }
 
-/* Row-level changes write one delete file for all partitions, so they need an unpartitioned
- * table for now. */
-static int check_unpartitioned(const struct tn_table *t, struct tn_err *err)
+/* Row-level changes need a table tarn writes (format v2); partitioned ones included. */
+static int check_changeable(const struct tn_table *t, struct tn_err *err)
 {
     if (tn__check_writable(t, err))
         return err->code;
-    if (!tn_spec_is_unpartitioned(tn_metadata_spec(t->meta, t->meta->default_spec_id)))
-        return tn_fail(err, TN_EINPUT,
-                       "table %s.%s is partitioned; changing rows of partitioned tables is not "
-                       "supported yet (appends and overwrites are)",
-                       t->ns, t->name);
     return 0;
+}
+
+/* Write the rows of "select_sql" as new data files of "t" with its default spec: one file, or
+ * one per partition. Files without rows are not kept. The files are added to *files. */
+static int write_rows(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
+                      const char *select_sql, struct tn_data_file **files, size_t *nfiles,
+                      struct tn_err *err)
+{
+    struct tn_data_file *v = NULL, one;
+    size_t n = 0;
+    int rc;
+
+    if (tn_spec_is_unpartitioned(tn_metadata_spec(t->meta, t->meta->default_spec_id))) {
+        rc = tn__write_data_file(wh, s, t, select_sql, &one, err);
+        if (rc)
+            return rc;
+        if (one.record_count == 0) {
+            tn__discard_file(wh, t, &one);
+            return 0;
+        }
+        v = &one;
+        n = 1;
+    } else {
+        rc = tn__write_partitioned(wh, s, t, select_sql, &v, &n, err);
+        if (rc)
+            return rc;
+    }
+    *files = tn_realloc(*files, (*nfiles + n + 1) * sizeof(**files));
+    memcpy(*files + *nfiles, v, n * sizeof(*v)); /* the contents move */
+    *nfiles += n;
+    if (v != &one)
+        free(v);
+    return 0;
+}
+
+/* A copy of the partition tuple of "from" in "to" (a delete file takes its data file's). */
+static void copy_partition(const struct tn_data_file *from, struct tn_data_file *to)
+{
+    to->npartition = from->npartition;
+    to->partition = tn_calloc(from->npartition + 1, sizeof(*to->partition));
+    for (size_t i = 0; i < from->npartition; i++) {
+        to->partition[i] = from->partition[i];
+        if (from->partition[i].bytes.p) {
+            to->partition[i].bytes.p = tn_malloc(from->partition[i].bytes.n + 1);
+            memcpy(to->partition[i].bytes.p, from->partition[i].bytes.p,
+                   from->partition[i].bytes.n);
+        }
+    }
+}
+
+/* Position deletes for the rows of "keep_sql" (_tn_file, _tn_pos): one delete file per
+ * partition (spec and tuple) of the data files they are in, carrying that spec and tuple as
+ * Iceberg requires. The files go to *deletes (their specs to *specs). */
+static int write_deletes(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
+                         const struct tn_scan *scan, const struct tn_rows *counts,
+                         json_t *remove, const char *keep_sql, struct tn_data_file **deletes,
+                         int **specs, size_t *ndeletes, struct tn_err *err)
+{
+    const struct tn_manifest_entry **touched = tn_calloc(counts->nrows + 1, sizeof(*touched));
+    char *done = tn_calloc(counts->nrows + 1, 1);
+    struct tn_buf q = TN_BUF_INIT(0);
+    size_t nt = 0;
+    int rc = 0;
+
+    /* the data entries the positions are in, except files that go whole */
+    for (size_t r = 0; r < counts->nrows; r++) {
+        const char *path = tn_rows_get(counts, r, 0);
+        if (json_object_get(remove, path))
+            continue;
+        for (size_t i = 0; i < scan->ndata; i++)
+            if (strcmp(scan->data[i].file.file_path, path) == 0) {
+                touched[nt++] = &scan->data[i];
+                break;
+            }
+    }
+    for (size_t i = 0; !rc && i < nt; i++) {
+        struct tn_data_file d;
+        if (done[i])
+            continue;
+        tn_buf_reset(&q);
+        tn_buf_addf(&q, NULL, "SELECT * FROM (%s) WHERE _tn_file IN (''", keep_sql);
+        for (size_t k = i; k < nt; k++) {
+            if (done[k] || touched[k]->spec_id != touched[i]->spec_id ||
+                !tn_partition_equal(&touched[k]->file, &touched[i]->file))
+                continue;
+            done[k] = 1;
+            tn_buf_addstr(&q, ", ", NULL);
+            tn_sql_string(&q, touched[k]->file.file_path);
+        }
+        tn_buf_addstr(&q, ")", NULL);
+        rc = tn__write_position_deletes(wh, s, t, q.buf, &d, err);
+        if (rc || d.record_count == 0)
+            continue;
+        copy_partition(&touched[i]->file, &d);
+        *deletes = tn_realloc(*deletes, (*ndeletes + 1) * sizeof(**deletes));
+        *specs = tn_realloc(*specs, (*ndeletes + 1) * sizeof(**specs));
+        (*deletes)[*ndeletes] = d;
+        (*specs)[*ndeletes] = touched[i]->spec_id;
+        (*ndeletes)++;
+    }
+    tn_buf_release(&q);
+    free(touched);
+    free(done);
+    return rc;
 }
 
 /* The snapshot a change of "branch" (NULL: main) starts from; TN_ENOTFOUND when there is no
@@ -337,7 +438,9 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
                          const char *new_rows_sql, json_t *whole, int64_t *removed,
                          int64_t *snapshot, struct tn_err *err)
 {
-    struct tn_data_file deletes, files[2];
+    struct tn_data_file *deletes = NULL, *files = NULL;
+    int *delete_specs = NULL;
+    size_t ndeletes = 0;
     struct tn_scan *scan = NULL, subset;
     struct tn_rows *counts = NULL;
     json_t *remove = json_object();
@@ -347,8 +450,6 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
     int cow = copy_on_write(t, kind);
     int rc;
 
-    memset(&deletes, 0, sizeof(deletes));
-    memset(files, 0, sizeof(files));
     memset(&subset, 0, sizeof(subset));
     int64_t head = -1;
 
@@ -410,11 +511,7 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
         rc = tn_scan_sql(wh, t, &subset, TN_SCAN_ROW_ID, &q, err);
         tn_buf_addf(&q, NULL, " AS _tn_old ANTI JOIN %s USING (_tn_file, _tn_pos)", pos);
         if (!rc)
-            rc = tn__write_data_file(wh, s, t, q.buf, &files[nfiles], err);
-        if (!rc && files[nfiles].record_count == 0)
-            tn__discard_file(wh, t, &files[nfiles]);
-        else if (!rc)
-            nfiles++;
+            rc = write_rows(wh, s, t, q.buf, &files, &nfiles, err);
     }
     /* merge-on-read: the positions in files that stay */
     if (!rc) {
@@ -427,28 +524,25 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
             tn_sql_string(&keep, key);
         }
         tn_buf_addstr(&keep, "]))", NULL);
-        rc = tn__write_position_deletes(wh, s, t, keep.buf, &deletes, err);
+        rc = write_deletes(wh, s, t, scan, counts, remove, keep.buf, &deletes, &delete_specs,
+                           &ndeletes, err);
     }
-    if (!rc && new_rows_sql) {
-        rc = tn__write_data_file(wh, s, t, new_rows_sql, &files[nfiles], err);
-        if (!rc && files[nfiles].record_count == 0)
-            tn__discard_file(wh, t, &files[nfiles]);
-        else if (!rc)
-            nfiles++;
-    }
-    if (!rc && (deletes.record_count || nfiles || json_object_size(remove))) {
+    if (!rc && new_rows_sql)
+        rc = write_rows(wh, s, t, new_rows_sql, &files, &nfiles, err);
+    if (!rc && (ndeletes || nfiles || json_object_size(remove))) {
         struct tn_row_change c;
         struct tn_commit_result cr;
         memset(&c, 0, sizeof(c));
         c.mode = json_object_size(remove) ? TN_WRITE_OVERWRITE : TN_WRITE_APPEND;
         c.remove = remove;
-        c.operation = !nfiles ? "delete" : (deletes.record_count || json_object_size(remove))
+        c.operation = !nfiles ? "delete" : (ndeletes || json_object_size(remove))
                                                ? "overwrite"
                                                : "append";
         c.read_snapshot = head;
         c.branch = branch;
-        c.deletes = &deletes;
-        c.ndeletes = deletes.record_count ? 1 : 0;
+        c.deletes = deletes;
+        c.ndeletes = ndeletes;
+        c.delete_specs = delete_specs;
         c.data = files;
         c.ndata = nfiles;
         rc = tn__commit_rows(wh, t, &c, &cr, err);
@@ -456,15 +550,20 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
             *snapshot = cr.snapshot_id;
     }
     if (rc) {
-        tn__discard_file(wh, t, &deletes);
+        for (size_t i = 0; i < ndeletes; i++)
+            tn__discard_file(wh, t, &deletes[i]);
         for (size_t i = 0; i < nfiles; i++)
             tn__discard_file(wh, t, &files[i]);
     }
 out:
     drop_temp(s, pos);
-    tn_data_file_release(&deletes);
-    for (size_t i = 0; i < 2; i++)
+    for (size_t i = 0; i < ndeletes; i++)
+        tn_data_file_release(&deletes[i]);
+    for (size_t i = 0; i < nfiles; i++)
         tn_data_file_release(&files[i]);
+    free(deletes);
+    free(delete_specs);
+    free(files);
     free(subset.data);
     tn_scan_free(scan);
     tn_rows_free(counts);
@@ -712,7 +811,7 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
         if (!rc)
             rc = tn_table_load(wh, res->ns, res->table, &t, err);
         if (!rc)
-            rc = check_unpartitioned(t, err);
+            rc = check_changeable(t, err);
         if (!rc)
             rc = run_merge(wh, s, t, &h, opt, res, err);
         goto out;
@@ -730,7 +829,7 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
     if (!rc)
         rc = tn_table_load(wh, res->ns, res->table, &t, err);
     if (!rc)
-        rc = check_unpartitioned(t, err);
+        rc = check_changeable(t, err);
     if (!rc && is_update) {
         if (!keyword(&h, "SET"))
             rc = tn_fail(err, TN_EINPUT, "UPDATE: expected SET");
@@ -872,7 +971,7 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
     int rc, staged = 0;
 
     *rows_updated = 0;
-    if (check_unpartitioned(t, err) || head_of(t, branch, &qo.target_snapshot, err))
+    if (check_changeable(t, err) || head_of(t, branch, &qo.target_snapshot, err))
         return err->code;
     tn_uuid4(uuid);
     snprintf(stage, sizeof(stage), "_tn_upsert_%.8s", uuid);

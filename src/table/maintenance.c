@@ -1,7 +1,10 @@
-/* maintenance.c - compaction: data files that carry deletes, and small data files, are read
- * (with their deletes applied) and written again as one clean file, in one "replace" snapshot
- * with the same rows. Delete files that applied only to rewritten files are removed with
- * them. Readers of older snapshots are unaffected: nothing is deleted from storage here. */
+/* maintenance.c - compaction: data files that carry deletes, and small data files that share
+ * their partition (spec and tuple) with another small file, are read (with their deletes
+ * applied) and written again with the table's default spec -- one clean file, or one per
+ * partition -- in one "replace" snapshot with the same rows. Delete files that applied only to
+ * rewritten files are removed with them. The commit names the snapshot it read, so a
+ * concurrent delete or overwrite makes it give up (TN_ECONFLICT) instead of resurrecting rows.
+ * Readers of older snapshots are unaffected: nothing is deleted from storage here. */
 #include "table_int.h"
 
 #include <stdlib.h>
@@ -9,20 +12,42 @@
 
 #define SMALL_FILE_BYTES (16L * 1024 * 1024)
 
+/* A text naming the partition of data entry "e": its spec id and partition tuple (caller
+ * frees). Equal keys mean equal partitions. */
+static char *partition_key(const struct tn_manifest_entry *e)
+{
+    struct tn_buf b = TN_BUF_INIT(0);
+
+    tn_buf_addf(&b, NULL, "%d", e->spec_id);
+    for (size_t i = 0; i < e->file.npartition; i++) {
+        const struct tn_pvalue *pv = &e->file.partition[i];
+        uint64_t bits;
+        memcpy(&bits, &pv->d, sizeof(bits));
+        if (pv->is_null) {
+            tn_buf_addstr(&b, "|n", NULL);
+            continue;
+        }
+        tn_buf_addf(&b, NULL, "|%d:%lld:%llx:", pv->kind, (long long)pv->i,
+                    (unsigned long long)bits);
+        for (size_t k = 0; k < pv->bytes.n; k++)
+            tn_buf_addf(&b, NULL, "%02x", pv->bytes.p[k]);
+    }
+    return tn_buf_detach(&b, NULL);
+}
+
 int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
                      const char *name, struct tn_compact_result *res, struct tn_err *err)
 {
     struct tn_table *t = NULL;
     struct tn_scan *scan = NULL, subset;
     struct tn_buf sql = TN_BUF_INIT(0);
-    struct tn_data_file file;
+    struct tn_data_file *files = NULL;
     char *chosen = NULL;
-    json_t *remove = json_object();
-    size_t small = 0;
+    json_t *remove = json_object(), *small_files = json_object();
+    size_t nfiles = 0;
     int rc;
 
     memset(res, 0, sizeof(*res));
-    memset(&file, 0, sizeof(file));
     rc = tn_table_load(wh, ns, name, &t, err);
     if (!rc)
         rc = tn__check_writable(t, err);
@@ -32,16 +57,29 @@ int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *
         goto out;
     res->snapshot_id = t->meta->current_snapshot_id;
     chosen = tn_calloc(scan->ndata + 1, 1);
-    for (size_t i = 0; i < scan->ndata; i++)
-        small += scan->data[i].file.file_size < SMALL_FILE_BYTES;
+    /* small files per partition (spec and tuple), counted in one pass */
+    for (size_t i = 0; i < scan->ndata; i++) {
+        if (scan->data[i].file.file_size < SMALL_FILE_BYTES) {
+            char *key = partition_key(&scan->data[i]);
+            json_t *n = json_object_get(small_files, key);
+            json_object_set_new(small_files, key, json_integer(n ? json_integer_value(n) + 1 : 1));
+            free(key);
+        }
+    }
     for (size_t i = 0; i < scan->ndata; i++) {
         const struct tn_manifest_entry *e = &scan->data[i];
         int has_deletes = 0;
+        json_int_t small = 0;
+        if (e->file.file_size < SMALL_FILE_BYTES) {
+            char *key = partition_key(e);
+            small = json_integer_value(json_object_get(small_files, key));
+            free(key);
+        }
         for (size_t d = 0; d < scan->ndeletes && !has_deletes; d++)
             has_deletes = tn_delete_applies(&scan->deletes[d],
                                             tn_metadata_spec(t->meta, scan->deletes[d].spec_id),
                                             e);
-        chosen[i] = has_deletes || (small > 1 && e->file.file_size < SMALL_FILE_BYTES);
+        chosen[i] = has_deletes || small > 1;
     }
     tn__scan_subset_init(&subset, scan, t);
     for (size_t i = 0; i < scan->ndata; i++) {
@@ -73,10 +111,17 @@ int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *
     tn_buf_addstr(&sql, "SELECT * FROM ", NULL);
     rc = tn_scan_sql(wh, t, &subset, 0, &sql, err);
     free(subset.data);
-    if (!rc)
-        rc = tn__write_data_file(wh, s, t, sql.buf, &file, err);
-    if (!rc && file.record_count == 0)
-        tn__discard_file(wh, t, &file); /* every row was deleted: nothing to keep */
+    if (!rc && tn_spec_is_unpartitioned(tn_metadata_spec(t->meta, t->meta->default_spec_id))) {
+        files = tn_calloc(1, sizeof(*files));
+        rc = tn__write_data_file(wh, s, t, sql.buf, &files[0], err);
+        nfiles = rc ? 0 : 1;
+        if (!rc && files[0].record_count == 0) {
+            tn__discard_file(wh, t, &files[0]); /* every row was deleted: nothing to keep */
+            nfiles = 0;
+        }
+    } else if (!rc) {
+        rc = tn__write_partitioned(wh, s, t, sql.buf, &files, &nfiles, err);
+    }
     if (!rc) {
         struct tn_row_change c;
         struct tn_commit_result cr;
@@ -84,20 +129,24 @@ int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *
         c.mode = TN_WRITE_OVERWRITE;
         c.operation = "replace";
         c.read_snapshot = t->meta->current_snapshot_id;
-        c.data = &file;
-        c.ndata = file.record_count ? 1 : 0;
+        c.data = files;
+        c.ndata = nfiles;
         c.remove = remove;
         rc = tn__commit_rows(wh, t, &c, &cr, err);
         if (!rc) {
             res->snapshot_id = cr.snapshot_id;
-            res->rows = file.record_count;
-        } else {
-            tn__discard_file(wh, t, &file);
+            res->rows = cr.rows_added;
+            res->files_written = (int64_t)nfiles;
         }
+        for (size_t i = 0; rc && i < nfiles; i++)
+            tn__discard_file(wh, t, &files[i]);
     }
 out:
-    tn_data_file_release(&file);
+    for (size_t i = 0; i < nfiles; i++)
+        tn_data_file_release(&files[i]);
+    free(files);
     json_decref(remove);
+    json_decref(small_files);
     free(chosen);
     tn_buf_release(&sql);
     tn_scan_free(scan);

@@ -4,7 +4,8 @@
  *
  * Transforms: identity, year, month, day, hour (years/months/hours since 1970, days as a
  * date), bucket[N] (Iceberg's murmur3 hash through the tn_iceberg_bucket function the engine
- * registers) and truncate[W] (integers floor to a multiple of W, strings keep W characters). */
+ * registers), truncate[W] (integers floor to a multiple of W, strings keep W characters) and
+ * void (always null). Evolution adds a spec and makes it the default; old files keep theirs. */
 #include "table_int.h"
 
 #include "avro/avro.h"
@@ -37,6 +38,38 @@ static void trim(char *s)
     memmove(s, p, strlen(p) + 1);
 }
 
+/* Whether "transform" (without its [N]) may take a source of kind "k": Iceberg's rules,
+ * narrowed to what tarn's writer computes (bucket and truncate on the listed types). */
+static int transform_fits(const char *transform, enum tn_type_kind k)
+{
+    int temporal = k == TN_T_DATE || k == TN_T_TIMESTAMP || k == TN_T_TIMESTAMPTZ ||
+                   k == TN_T_TIMESTAMP_NS || k == TN_T_TIMESTAMPTZ_NS;
+
+    if (strcmp(transform, "year") == 0 || strcmp(transform, "month") == 0 ||
+        strcmp(transform, "day") == 0)
+        return temporal;
+    if (strcmp(transform, "hour") == 0)
+        return temporal && k != TN_T_DATE;
+    if (strcmp(transform, "bucket") == 0)
+        return k == TN_T_INT || k == TN_T_LONG || k == TN_T_DATE || k == TN_T_TIMESTAMP ||
+               k == TN_T_TIMESTAMPTZ || k == TN_T_STRING;
+    if (strcmp(transform, "truncate") == 0)
+        return k == TN_T_INT || k == TN_T_LONG || k == TN_T_STRING;
+    return 1; /* identity (primitives, checked apart) and void */
+}
+
+/* A whole positive decimal number up to 1000000, or 0. */
+static long width_arg(const char *s)
+{
+    char *end;
+    long v;
+
+    if (!isdigit((unsigned char)*s))
+        return 0;
+    v = strtol(s, &end, 10);
+    return *end || v > 1000000 ? 0 : v;
+}
+
 int tn__spec_parse(const char *text, const struct tn_schema *schema, json_t **out,
                    struct tn_err *err)
 {
@@ -44,6 +77,7 @@ int tn__spec_parse(const char *text, const struct tn_schema *schema, json_t **ou
     char *copy = tn_strdup(text), *p = copy;
     int rc = 0, id = 1000;
 
+    trim(copy); /* blank text: no fields */
     while (!rc && p && *p) {
         char *end = p, *open, *close, *arg2 = NULL;
         char transform[32] = "identity", name[TN_NAME_MAX + 24];
@@ -58,11 +92,22 @@ int tn__spec_parse(const char *text, const struct tn_schema *schema, json_t **ou
             depth -= *end == ')';
             end++;
         }
-        if (*end)
+        if (*end) {
             *end++ = '\0';
-        else
+            while (isspace((unsigned char)*end))
+                end++;
+            if (!*end) {
+                rc = tn_fail(err, TN_EINPUT, "empty partition field after the last ','");
+                break;
+            }
+        } else {
             end = NULL;
+        }
         trim(p);
+        if (!*p) {
+            rc = tn_fail(err, TN_EINPUT, "empty partition field in '%.200s'", text);
+            break;
+        }
         open = strchr(p, '(');
         close = strrchr(p, ')');
         if (open && close && close > open) {
@@ -79,13 +124,24 @@ int tn__spec_parse(const char *text, const struct tn_schema *schema, json_t **ou
                 trim(b);
                 /* bucket(16, id) as Spark writes it, or bucket(id, 16) as Trino does */
                 if (isdigit((unsigned char)*a)) {
-                    param = strtol(a, NULL, 10);
+                    param = width_arg(a);
                     column = b;
                 } else {
-                    param = strtol(b, NULL, 10);
+                    param = width_arg(b);
                     column = a;
                 }
+                if (!param) {
+                    rc = tn_fail(err, TN_EINPUT,
+                                 "%s needs a whole width from 1 to 1000000 and a column, as in "
+                                 "%s(16, col)",
+                                 p, p);
+                    break;
+                }
             }
+        } else if (open || close) {
+            rc = tn_fail(err, TN_EINPUT, "unbalanced parentheses in partition field '%.200s'",
+                         p);
+            break;
         }
         {
             char col[TN_NAME_MAX + 1];
@@ -102,12 +158,32 @@ int tn__spec_parse(const char *text, const struct tn_schema *schema, json_t **ou
         if (strcmp(transform, "years") == 0 || strcmp(transform, "months") == 0 ||
             strcmp(transform, "days") == 0 || strcmp(transform, "hours") == 0)
             transform[strlen(transform) - 1] = '\0';
+        if (arg2 && strcmp(transform, "bucket") != 0 && strcmp(transform, "truncate") != 0) {
+            rc = tn_fail(err, TN_EINPUT, "%s takes one column, as in %s(%s)", transform,
+                         transform, f->name);
+            break;
+        }
+        if (strcmp(transform, "void") != 0 && !tn_type_is_primitive(f->type)) {
+            rc = tn_fail(err, TN_EINPUT, "cannot partition by '%s': not a primitive column",
+                         f->name);
+            break;
+        }
         if (strcmp(transform, "identity") == 0) {
             snprintf(name, sizeof(name), "%s", f->name);
         } else if (strcmp(transform, "bucket") == 0 || strcmp(transform, "truncate") == 0) {
-            if (param <= 0 || param > 1000000) {
-                rc = tn_fail(err, TN_EINPUT, "%s needs a positive width, as in %s(16, %s)",
+            if (param <= 0) {
+                rc = tn_fail(err, TN_EINPUT,
+                             "%s needs a whole width from 1 to 1000000, as in %s(16, %s)",
                              transform, transform, f->name);
+                break;
+            }
+            if (!transform_fits(transform, f->type->kind)) {
+                rc = tn_fail(err, TN_EINPUT,
+                             "%s cannot partition column '%s' of its type (%s: %s)", transform,
+                             f->name, transform,
+                             strcmp(transform, "bucket") == 0
+                                 ? "int, long, date, timestamp or string columns"
+                                 : "int, long or string columns");
                 break;
             }
             snprintf(name, sizeof(name), "%s_%s", f->name,
@@ -116,23 +192,40 @@ int tn__spec_parse(const char *text, const struct tn_schema *schema, json_t **ou
                      "[%ld]", param);
         } else if (strcmp(transform, "year") == 0 || strcmp(transform, "month") == 0 ||
                    strcmp(transform, "day") == 0 || strcmp(transform, "hour") == 0) {
+            if (!transform_fits(transform, f->type->kind)) {
+                rc = tn_fail(err, TN_EINPUT,
+                             "%s cannot partition column '%s': it needs a %s column", transform,
+                             f->name,
+                             strcmp(transform, "hour") == 0 ? "timestamp"
+                                                            : "date or timestamp");
+                break;
+            }
             snprintf(name, sizeof(name), "%s_%s", f->name, transform);
+        } else if (strcmp(transform, "void") == 0) {
+            snprintf(name, sizeof(name), "%s_null", f->name);
         } else {
             rc = tn_fail(err, TN_EINPUT,
                          "unknown partition transform '%s': use identity, year, month, day, "
-                         "hour, bucket(N, col) or truncate(W, col)",
+                         "hour, bucket(N, col), truncate(W, col) or void",
                          transform);
-            break;
-        }
-        if (!tn_type_is_primitive(f->type)) {
-            rc = tn_fail(err, TN_EINPUT, "cannot partition by '%s': not a primitive column",
-                         f->name);
             break;
         }
         if (json_array_size(fields) == SPEC_MAX_FIELDS) {
             rc = tn_fail(err, TN_EINPUT, "at most %d partition fields", SPEC_MAX_FIELDS);
             break;
         }
+        {
+            size_t i;
+            json_t *e;
+            json_array_foreach(fields, i, e) {
+                if (strcmp(json_string_value(json_object_get(e, "name")), name) == 0) {
+                    rc = tn_fail(err, TN_EINPUT, "partition field '%s' appears twice", name);
+                    break;
+                }
+            }
+        }
+        if (rc)
+            break;
         json_array_append_new(fields, json_pack("{s:s, s:s, s:i, s:i}", "name", name,
                                                 "transform", transform, "source-id", f->id,
                                                 "field-id", id++));
@@ -145,6 +238,114 @@ int tn__spec_parse(const char *text, const struct tn_schema *schema, json_t **ou
     }
     *out = fields;
     return 0;
+}
+
+/*---- Evolving the spec ----*/
+
+/* The field id an earlier spec gave the same (source, transform), or 0. */
+static int earlier_field_id(const struct tn_metadata *m, int source_id, const char *transform)
+{
+    for (size_t s = 0; s < m->nspecs; s++)
+        for (size_t i = 0; i < m->specs[s].nfields; i++)
+            if (m->specs[s].fields[i].source_id == source_id &&
+                strcmp(m->specs[s].fields[i].transform, transform) == 0)
+                return m->specs[s].fields[i].field_id;
+    return 0;
+}
+
+/* Whether any spec of "m" has a field called "name". */
+static int name_taken(const struct tn_metadata *m, const char *name)
+{
+    for (size_t s = 0; s < m->nspecs; s++)
+        for (size_t i = 0; i < m->specs[s].nfields; i++)
+            if (strcmp(m->specs[s].fields[i].name, name) == 0)
+                return 1;
+    return 0;
+}
+
+struct spec_change {
+    const char *text;
+    int spec_id;   /* out: the table's default spec after the change */
+    int unchanged; /* out: the table already had that spec as its default */
+};
+
+/* The id of the spec in "specs" whose fields equal "fields", or -1. */
+static int find_spec(json_t *specs, json_t *fields)
+{
+    size_t i;
+    json_t *sp;
+
+    json_array_foreach(specs, i, sp) {
+        if (json_equal(json_object_get(sp, "fields"), fields))
+            return (int)json_integer_value(json_object_get(sp, "spec-id"));
+    }
+    return -1;
+}
+
+/* Partition evolution as Iceberg v2 does it (Java's BaseUpdatePartitionSpec): fields kept
+ * from an earlier spec keep their field id, new ones continue from last-partition-id, removed
+ * ones are simply left out, and a spec equal to an existing one is reused. */
+static int spec_mutate(const struct tn_table *t, json_t *root, void *vctx, struct tn_err *err)
+{
+    struct spec_change *c = vctx;
+    const struct tn_metadata *m = t->meta;
+    json_t *fields = NULL, *specs = json_object_get(root, "partition-specs"), *e;
+    int last = m->last_partition_id, max_spec = -1, found, rc;
+    size_t i;
+
+    rc = tn__spec_parse(c->text ? c->text : "", tn_metadata_current_schema(m), &fields, err);
+    if (rc)
+        return rc;
+    json_array_foreach(fields, i, e) {
+        int id = earlier_field_id(m, (int)json_integer_value(json_object_get(e, "source-id")),
+                                  json_string_value(json_object_get(e, "transform")));
+        json_object_set_new(e, "field-id", json_integer(id ? id : ++last));
+        if (!id && name_taken(m, json_string_value(json_object_get(e, "name")))) {
+            /* a name an earlier spec gave another field: partition names stay unique */
+            char *unique = tn_asprintf("%s_%d", json_string_value(json_object_get(e, "name")),
+                                       last);
+            json_object_set_new(e, "name", json_string(unique));
+            free(unique);
+        }
+    }
+    for (size_t s = 0; s < m->nspecs; s++)
+        if (m->specs[s].spec_id > max_spec)
+            max_spec = m->specs[s].spec_id;
+    found = find_spec(specs, fields);
+    c->unchanged = found == m->default_spec_id;
+    if (found < 0) {
+        found = max_spec + 1;
+        json_array_append_new(specs, json_pack("{s:i, s:O}", "spec-id", found, "fields", fields));
+    }
+    c->spec_id = found;
+    json_object_set_new(root, "default-spec-id", json_integer(found));
+    json_object_set_new(root, "last-partition-id", json_integer(last));
+    json_decref(fields);
+    return 0;
+}
+
+int tn_table_set_partitioning(struct tn_warehouse *wh, const char *ns, const char *name,
+                              const char *partition_by, int *out_spec_id, struct tn_err *err)
+{
+    struct spec_change c = {partition_by, 0, 0};
+    struct tn_table *t = NULL;
+    int rc;
+
+    rc = tn_table_load(wh, ns, name, &t, err);
+    if (!rc)
+        rc = tn__check_writable(t, err);
+    if (!rc) {
+        /* a dry run on the current version: errors and no-ops commit nothing */
+        json_t *root = json_deep_copy(t->meta->root);
+        rc = spec_mutate(t, root, &c, err);
+        json_decref(root);
+    }
+    if (!rc && !c.unchanged)
+        rc = tn__commit_metadata(wh, ns, name, spec_mutate, &c, err);
+    if (!rc && out_spec_id)
+        *out_spec_id = c.spec_id;
+    tn_table_free(t);
+    return rc;
 }
 
 /*---- The transforms in SQL ----*/
@@ -295,10 +496,12 @@ int tn__write_partitioned(struct tn_warehouse *wh, struct tn_session *s, const s
             break;
         }
         result[i] = tn_partition_type(schema, &spec->fields[i], &storage[i]);
-        tn_buf_addstr(&exprs, i ? ", " : "", NULL);
+        if (strcmp(spec->fields[i].transform, "void") == 0)
+            continue; /* always null: no folder level */
+        tn_buf_addstr(&exprs, exprs.len ? ", " : "", NULL);
         rc = transform_sql(&spec->fields[i], src, &exprs, &hive, err);
         tn_buf_addf(&exprs, NULL, " AS __tn_p%zu", i);
-        tn_buf_addf(&types, NULL, "%s'__tn_p%zu': ", i ? ", " : "", i);
+        tn_buf_addf(&types, NULL, "%s'__tn_p%zu': ", types.len > 1 ? ", " : "", i);
         if (!rc)
             tn_sql_string(&types, hive.buf);
         tn_buf_release(&hive);
@@ -329,7 +532,10 @@ int tn__write_partitioned(struct tn_warehouse *wh, struct tn_session *s, const s
         tn_buf_reset(&q);
         tn_buf_addstr(&q, "SELECT count(*)", NULL);
         for (size_t k = 0; k < spec->nfields; k++)
-            tn_buf_addf(&q, NULL, ", CAST(any_value(__tn_p%zu) AS VARCHAR)", k);
+            if (strcmp(spec->fields[k].transform, "void") == 0)
+                tn_buf_addstr(&q, ", NULL", NULL);
+            else
+                tn_buf_addf(&q, NULL, ", CAST(any_value(__tn_p%zu) AS VARCHAR)", k);
         tn_buf_addstr(&q, " FROM read_parquet(", NULL);
         tn_sql_string(&q, path);
         tn_buf_addf(&q, NULL, ", hive_partitioning = true, hive_types = %s)", types.buf);

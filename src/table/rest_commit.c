@@ -946,8 +946,11 @@ int tn_table_rest_commit_many(struct tn_warehouse *wh, const struct tn_rest_chan
             goto out;
         tn__backoff(attempt);
     }
-    for (size_t i = 0; !rc && i < n; i++)
+    for (size_t i = 0; !rc && i < n; i++) {
         p[i].written = 0; /* published: keep the files */
+        if (p[i].next)
+            tn__delete_old_metadata(wh, p[i].base, p[i].next);
+    }
     if (!rc && out)
         *out = pending_result(&p[0]);
 out:

@@ -288,12 +288,14 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
 struct tn_compact_result {
     int64_t files_rewritten;      /* data files read and written again as one */
     int64_t delete_files_removed; /* delete files no longer needed */
-    int64_t rows;                 /* rows in the new file */
+    int64_t rows;                 /* rows in the new files */
+    int64_t files_written;        /* one, or one per partition of the default spec */
     int64_t snapshot_id;          /* the "replace" snapshot, or the current one if nothing to do */
 };
 
-/* Rewrite the data files that carry deletes, and small data files, into one clean file: one
- * "replace" snapshot, the same rows. */
+/* Rewrite the data files that carry deletes, and small data files sharing a partition, into
+ * one clean file per partition of the default spec: one "replace" snapshot, the same rows.
+ * TN_ECONFLICT when another commit changed rows meanwhile (nothing is committed). */
 int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
                      const char *name, struct tn_compact_result *res, struct tn_err *err);
 
@@ -307,6 +309,56 @@ struct tn_expire_result {
 int tn_table_expire(struct tn_warehouse *wh, const char *ns, const char *name,
                     int64_t older_than_ms, int keep_last, struct tn_expire_result *res,
                     struct tn_err *err);
+
+struct tn_rewrite_manifests_result {
+    int64_t manifests_before, manifests_after; /* in the current snapshot's list */
+    int64_t snapshot_id; /* the "replace" snapshot, or the current one if nothing to do */
+};
+
+/* Merge the current snapshot's manifests into one per (content, partition spec) -- more when
+ * one would pass 100000 entries -- as a "replace" snapshot naming the same files. A lost race
+ * with another commit is retried on the newer snapshot. */
+int tn_table_rewrite_manifests(struct tn_warehouse *wh, const char *ns, const char *name,
+                               struct tn_rewrite_manifests_result *res, struct tn_err *err);
+
+struct tn_orphans_result {
+    int64_t files_found;   /* orphans older than the margin */
+    int64_t files_deleted; /* 0 with dry_run */
+    int64_t bytes;         /* their total size */
+    int64_t files_too_new; /* unreferenced but younger than the margin: kept */
+    json_t *paths;         /* the orphans' locations (at most 1000); owned */
+};
+
+/* Delete the files under the table's location that no metadata reaches (any snapshot's
+ * manifest lists, manifests, data and delete files; the metadata files in the log; statistics
+ * files) and that were last modified before "older_than_ms"; with "dry_run" only report them.
+ * TN_EINPUT for a table whose location is outside the warehouse (a registered one),
+ * TN_ECONFLICT when another table keeps files under the same location. Release "res" with
+ * tn_orphans_result_release, also after a failure. */
+int tn_table_remove_orphans(struct tn_warehouse *wh, const char *ns, const char *name,
+                            int64_t older_than_ms, int dry_run, struct tn_orphans_result *res,
+                            struct tn_err *err);
+void tn_orphans_result_release(struct tn_orphans_result *res);
+
+struct tn_rewrite_metadata_result {
+    int64_t log_entries;         /* metadata-log entries after the commit */
+    int64_t log_entries_dropped; /* entries beyond write.metadata.previous-versions-max */
+    int64_t files_deleted;       /* metadata files of the old log no longer in storage */
+};
+
+/* A metadata-only commit that applies write.metadata.previous-versions-max (and, when
+ * write.metadata.delete-after-commit.enabled is true, deletes the dropped files) now rather
+ * than at the next commit. */
+int tn_table_rewrite_metadata(struct tn_warehouse *wh, const char *ns, const char *name,
+                              struct tn_rewrite_metadata_result *res, struct tn_err *err);
+
+/* Partition evolution: make "partition_by" ("day(ts), bucket(16, id)"; NULL or "" for
+ * unpartitioned) the default spec of ns.name for new data, as a metadata-only commit; files
+ * already written keep their spec. *out_spec_id (may be NULL) gets the default spec's id.
+ * TN_EINPUT for an unknown column or transform, a transform the column's type does not allow,
+ * or a bucket/truncate width outside 1..1000000. Setting the current spec again is a no-op. */
+int tn_table_set_partitioning(struct tn_warehouse *wh, const char *ns, const char *name,
+                              const char *partition_by, int *out_spec_id, struct tn_err *err);
 
 struct tn_alter_result {
     char ns[TN_NAME_MAX + 1], table[TN_NAME_MAX + 1];

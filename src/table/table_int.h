@@ -16,6 +16,11 @@ char *tn__next_metadata_location(const struct tn_table *t, const char *table_loc
  * TN_ECONFLICT when another commit got there first; the file is deleted on any failure. */
 int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, const struct tn_metadata *next,
                 struct tn_err *err);
+/* After "next" replaced "base" in the catalog: with write.metadata.delete-after-commit.enabled,
+ * delete the metadata files base's metadata-log named that next's no longer does (errors are
+ * ignored: a file left behind is an orphan, never a broken table). */
+void tn__delete_old_metadata(struct tn_warehouse *wh, const struct tn_table *base,
+                             const struct tn_metadata *next);
 /* A metadata-only commit (schema change, rollback, refs, properties): "mutate" edits a copy of
  * the current metadata JSON; it is validated, published, and retried on a lost race with the
  * mutation re-applied to the newer metadata. */
@@ -36,6 +41,8 @@ struct tn_row_change {
     size_t ndata;
     struct tn_data_file *deletes;
     size_t ndeletes;
+    const int *delete_specs; /* the partition spec of each delete file (that of the data
+                                files it applies to); NULL: the default spec for all */
     json_t *remove; /* with TN_WRITE_OVERWRITE: paths of the files to remove (object used as a
                        set); NULL removes every live file */
 };
@@ -45,12 +52,13 @@ struct tn_row_change {
 int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
                     const struct tn_row_change *c, struct tn_commit_result *res,
                     struct tn_err *err);
-/* TN_EINPUT unless tarn can write the table (format v2, unpartitioned). */
+
 /* Start "subset" as a scan of none of "scan"'s data files, with its snapshot, its delete files
  * and t's current schema; the caller adds entries (shallow copies) to subset->data, which has
  * room for all of scan's, and frees only subset->data. */
 void tn__scan_subset_init(struct tn_scan *subset, const struct tn_scan *scan,
                           const struct tn_table *t);
+/* TN_EINPUT unless tarn can write the table (format v2). */
 int tn__check_writable(const struct tn_table *t, struct tn_err *err);
 /* A fresh location for a new file of "t" (data folder, write.data.path honoured). */
 char *tn__new_file_location(const struct tn_table *t, const char *suffix);

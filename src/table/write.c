@@ -468,7 +468,8 @@ struct pending {
     int64_t read_snapshot;      /* row-level changes: the snapshot their rows came from */
     int64_t snapshot_id;
     struct tn_manifest_file added;   /* manifest of the new data files (path NULL: none) */
-    struct tn_manifest_file removed; /* manifest of new position deletes (path NULL: none) */
+    struct tn_manifest_file *removed; /* manifests of new position deletes, one per spec */
+    size_t nremoved;
     int64_t data_files, data_rows, data_bytes;
     int64_t delete_files, delete_rows, delete_bytes;
     int conflict;               /* a real conflict, not a lost race: do not retry */
@@ -510,20 +511,22 @@ static int write_file(struct tn_warehouse *wh, const struct tn_table *t, const c
     return rc;
 }
 
-/* For an overwrite: a manifest that marks every live file of the parent DELETED. */
 /* Live files of the parent after an overwrite, by content (0 data, 1 deletes). */
 struct kept {
     int64_t files[2], rows[2], bytes[2];
 };
 
+/* For an overwrite: a manifest of the parent's live files of "content" written with spec
+ * "spec_id", each DELETED unless p->remove keeps it (then EXISTING). A manifest holds one
+ * spec's files, so a table with several specs gets one such manifest per spec. */
 static int deleted_manifest(struct tn_warehouse *wh, const struct tn_table *t,
-                            const struct tn_scan *scan, int content, int64_t seq,
+                            const struct tn_scan *scan, int content, int spec_id, int64_t seq,
                             const struct pending *p, struct tn_manifest_file *out,
                             struct written *w, int64_t *files, int64_t *rows, int64_t *bytes,
                             struct kept *kept, struct tn_err *err)
 {
     const struct tn_manifest_entry *src = content ? scan->deletes : scan->data;
-    size_t n = content ? scan->ndeletes : scan->ndata;
+    size_t n = content ? scan->ndeletes : scan->ndata, nspec = 0;
     struct tn_manifest_info info;
     char uuid[37];
     char *path = NULL, *data = NULL;
@@ -531,33 +534,37 @@ static int deleted_manifest(struct tn_warehouse *wh, const struct tn_table *t,
     int rc;
 
     memset(out, 0, sizeof(*out));
-    if (!n)
+    for (size_t i = 0; i < n; i++)
+        nspec += src[i].spec_id == spec_id;
+    if (!nspec)
         return 0;
-    /* Each entry keeps its own partition tuple; the table's default spec describes them when
-     * the table has one spec, which is all tarn writes today. */
+    /* each entry keeps its own partition tuple, which its spec describes */
     info.schema = tn_metadata_current_schema(t->meta);
-    info.spec = tn_metadata_spec(t->meta, src[0].spec_id);
+    info.spec = tn_metadata_spec(t->meta, spec_id);
     info.content = content;
     info.snapshot_id = p->snapshot_id;
     info.sequence_number = seq;
     {
-        struct tn_manifest_entry *copy = tn_calloc(n, sizeof(*copy));
+        struct tn_manifest_entry *copy = tn_calloc(nspec, sizeof(*copy));
+        size_t k = 0;
         for (size_t i = 0; i < n; i++) {
-            copy[i] = src[i];
+            if (src[i].spec_id != spec_id)
+                continue;
+            copy[k] = src[i];
             if (p->remove && !json_object_get(p->remove, src[i].file.file_path)) {
                 /* kept: carried over with its own snapshot and sequence numbers */
-                copy[i].status = TN_ENTRY_EXISTING;
+                copy[k++].status = TN_ENTRY_EXISTING;
                 kept->files[content]++;
                 kept->rows[content] += src[i].file.record_count;
                 kept->bytes[content] += src[i].file.file_size;
                 continue;
             }
-            copy[i].status = TN_ENTRY_DELETED;
+            copy[k++].status = TN_ENTRY_DELETED;
             *files += 1;
             *rows += src[i].file.record_count;
             *bytes += src[i].file.file_size;
         }
-        rc = tn_manifest_write(&info, copy, n, &data, &len, out, err);
+        rc = tn_manifest_write(&info, copy, nspec, &data, &len, out, err);
         free(copy); /* shallow copies: the scan owns the contents */
     }
     if (rc)
@@ -665,8 +672,8 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
     struct kept kept;
     struct tn_scan *scan = NULL;
     struct tn_manifest_file *base = NULL, *list = NULL;
-    struct tn_manifest_file gone[2], merged;
-    size_t nbase = 0, nlist = 0;
+    struct tn_manifest_file *gone = NULL, merged;
+    size_t nbase = 0, nlist = 0, ngone = 2 * m->nspecs;
     struct tn_metadata *next = NULL;
     json_t *summary = json_object();
     char *list_path = NULL, *list_data = NULL;
@@ -674,7 +681,7 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
     char uuid[37];
     int rc;
 
-    memset(gone, 0, sizeof(gone));
+    gone = tn_calloc(ngone + 1, sizeof(*gone));
     memset(&merged, 0, sizeof(merged));
     memset(&kept, 0, sizeof(kept));
     if (p->branch && strcmp(p->branch, "main") != 0) {
@@ -696,11 +703,11 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
         rc = tn_table_scan(wh, t, parent, &scan, err);
     if (rc)
         goto out;
-    list = tn_calloc(nbase + 5, sizeof(*list));
+    list = tn_calloc(nbase + ngone + p->nremoved + 3, sizeof(*list));
     if (p->added.path)
         list[nlist++] = p->added;
-    if (p->removed.path)
-        list[nlist++] = p->removed;
+    for (size_t i = 0; i < p->nremoved; i++)
+        list[nlist++] = p->removed[i];
     for (size_t i = 0; i < nlist; i++) {
         list[i].sequence_number = seq;
         list[i].min_sequence_number = seq;
@@ -709,12 +716,16 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
         rc = carry_manifests(wh, t, p, seq, base, nbase, list, &nlist, &merged, attempt_files,
                              err);
     } else {
-        rc = deleted_manifest(wh, t, scan, 0, seq, p, &gone[0], attempt_files, &del_files,
-                              &del_rows, &del_bytes, &kept, err);
-        if (!rc)
-            rc = deleted_manifest(wh, t, scan, 1, seq, p, &gone[1], attempt_files,
-                                  &del_del_files, &del_del_rows, &del_del_bytes, &kept, err);
-        for (int g = 0; !rc && g < 2; g++) {
+        for (size_t sp = 0; !rc && sp < m->nspecs; sp++) {
+            int spec_id = m->specs[sp].spec_id;
+            rc = deleted_manifest(wh, t, scan, 0, spec_id, seq, p, &gone[2 * sp], attempt_files,
+                                  &del_files, &del_rows, &del_bytes, &kept, err);
+            if (!rc)
+                rc = deleted_manifest(wh, t, scan, 1, spec_id, seq, p, &gone[2 * sp + 1],
+                                      attempt_files, &del_del_files, &del_del_rows,
+                                      &del_del_bytes, &kept, err);
+        }
+        for (size_t g = 0; !rc && g < ngone; g++) {
             if (!gone[g].path)
                 continue;
             list[nlist] = gone[g];
@@ -775,15 +786,16 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
                     keep ? summary_total(m, parent, "total-equality-deletes") : 0);
     }
     {
-        int64_t created = (p->added.path != NULL) + (p->removed.path != NULL) +
-                          (gone[0].path != NULL) + (gone[1].path != NULL) + (merged.path != NULL);
+        int64_t created = (p->added.path != NULL) + (int64_t)p->nremoved + (merged.path != NULL);
+        for (size_t g = 0; g < ngone; g++)
+            created += gone[g].path != NULL;
         summary_set(summary, "manifests-created", created);
         summary_set(summary, "manifests-kept", (int64_t)nlist - created);
     }
     if (merged.path)
         summary_set(summary, "manifests-replaced",
                     (int64_t)nbase - ((int64_t)nlist - (p->added.path != NULL) -
-                                      (p->removed.path != NULL) - 1));
+                                      (int64_t)p->nremoved - 1));
     json_object_set_new(summary, "engine-name", json_string("tarn"));
     {
         struct tn_snapshot_new sn = {
@@ -806,8 +818,9 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
         res->sequence_number = seq;
     }
 out:
-    for (int g = 0; g < 2; g++)
+    for (size_t g = 0; g < ngone; g++)
         manifest_file_release(&gone[g]);
+    free(gone);
     manifest_file_release(&merged);
     free(list); /* shallow: entries belong to "base", the scan and "p" */
     tn_manifest_files_free(base, nbase);
@@ -819,10 +832,12 @@ out:
     return rc;
 }
 
-/* Write one manifest of "n" new files (content 0 data, 1 deletes) and describe it in "out". */
+/* Write one manifest of "n" new files (content 0 data, 1 deletes) of partition spec "spec_id"
+ * and describe it in "out". */
 static int new_manifest(struct tn_warehouse *wh, const struct tn_table *t, int content,
-                        const struct tn_data_file *files, size_t n, int64_t snapshot_id,
-                        struct tn_manifest_file *out, struct written *w, struct tn_err *err)
+                        int spec_id, const struct tn_data_file *files, size_t n,
+                        int64_t snapshot_id, struct tn_manifest_file *out, struct written *w,
+                        struct tn_err *err)
 {
     struct tn_manifest_entry *entries = tn_calloc(n + 1, sizeof(*entries));
     struct tn_manifest_info info;
@@ -836,10 +851,14 @@ static int new_manifest(struct tn_warehouse *wh, const struct tn_table *t, int c
         entries[i].file = files[i]; /* shallow: the caller owns the files */
     }
     info.schema = tn_metadata_current_schema(t->meta);
-    info.spec = tn_metadata_spec(t->meta, t->meta->default_spec_id);
+    info.spec = tn_metadata_spec(t->meta, spec_id);
     info.content = content;
     info.snapshot_id = snapshot_id;
     info.sequence_number = t->meta->last_sequence_number + 1;
+    if (!info.spec) {
+        free(entries);
+        return tn_fail(err, TN_EINTERNAL, "partition spec %d is not in the table", spec_id);
+    }
     rc = tn_manifest_write(&info, entries, n, &data, &len, out, err);
     if (!rc) {
         tn_uuid4(uuid);
@@ -850,6 +869,38 @@ static int new_manifest(struct tn_warehouse *wh, const struct tn_table *t, int c
     }
     free(entries);
     free(data);
+    return rc;
+}
+
+/* The delete files of "c" in one manifest per partition spec (c->delete_specs, or the default
+ * spec for all). */
+static int delete_manifests(struct tn_warehouse *wh, const struct tn_table *t,
+                            const struct tn_row_change *c, struct pending *p, struct written *w,
+                            struct tn_err *err)
+{
+    struct tn_data_file *group = tn_calloc(c->ndeletes, sizeof(*group));
+    char *done = tn_calloc(c->ndeletes, 1);
+    int rc = 0;
+
+    p->removed = tn_calloc(c->ndeletes, sizeof(*p->removed));
+    for (size_t i = 0; !rc && i < c->ndeletes; i++) {
+        int spec = c->delete_specs ? c->delete_specs[i] : t->meta->default_spec_id;
+        size_t n = 0;
+        if (done[i])
+            continue;
+        for (size_t k = i; k < c->ndeletes; k++) {
+            if (!done[k] &&
+                (c->delete_specs ? c->delete_specs[k] : t->meta->default_spec_id) == spec) {
+                group[n++] = c->deletes[k]; /* shallow */
+                done[k] = 1;
+            }
+        }
+        rc = new_manifest(wh, t, 1, spec, group, n, p->snapshot_id, &p->removed[p->nremoved], w,
+                          err);
+        p->nremoved++; /* released with p, also after a failure */
+    }
+    free(group);
+    free(done);
     return rc;
 }
 
@@ -882,10 +933,10 @@ int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
         p.delete_bytes += c->deletes[i].file_size;
     }
     if (c->ndata)
-        rc = new_manifest(wh, t, 0, c->data, c->ndata, p.snapshot_id, &p.added, &files, err);
+        rc = new_manifest(wh, t, 0, t->meta->default_spec_id, c->data, c->ndata, p.snapshot_id,
+                          &p.added, &files, err);
     if (!rc && c->ndeletes)
-        rc = new_manifest(wh, t, 1, c->deletes, c->ndeletes, p.snapshot_id, &p.removed, &files,
-                          err);
+        rc = delete_manifests(wh, t, c, &p, &files, err);
     for (int attempt = 1; !rc; attempt++) {
         struct written attempt_files = {0};
         res->attempts = attempt;
@@ -906,7 +957,9 @@ int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
     }
     written_cleanup(wh, &files, rc != 0);
     manifest_file_release(&p.added);
-    manifest_file_release(&p.removed);
+    for (size_t i = 0; i < p.nremoved; i++)
+        manifest_file_release(&p.removed[i]);
+    free(p.removed);
     tn_table_free(reloaded);
     return rc;
 }

@@ -98,7 +98,7 @@ expect_eq "one clean data file" "$(q 'SELECT count(*) FROM "m$files"')" "1"
 check "maintain expire" "$TARN" maintain m expire --as-of "2100-01-01"
 expect_eq "only the current snapshot is left" "$(q 'SELECT count(*) FROM "m$snapshots"')" "1"
 expect_eq "expiry keeps the rows" "$(q 'SELECT count(*) FROM m WHERE id > 0')" "2"
-check_fails "maintain with an unknown action" 2 "compact or expire" "$TARN" maintain m polish
+check_fails "maintain with an unknown action" 2 "maintain takes compact, expire" "$TARN" maintain m polish
 check "ALTER TABLE RENAME TO" "$TARN" sql "ALTER TABLE solo RENAME TO solo2"
 expect_eq "renamed table reads" "$(q 'SELECT count(*) FROM solo2')" "1"
 finish

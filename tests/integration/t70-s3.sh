@@ -191,6 +191,17 @@ else
     skip "the independent reader reads the table from S3" "no $INTEROP/node_modules (tests/run.sh installs it)"
 fi
 
+#---- remove_orphans on S3: ListObjectsV2's LastModified is the file's age ----
+ROWS=$(q 'SELECT count(*) FROM sales')
+s3curl -X PUT -H "Content-Length: 0" "$ENDPOINT/bucket/wh/default/sales/data/orphan.parquet" -o /dev/null
+"$TARN" maintain sales remove-orphans >"$TMP/orph1.out" 2>&1
+"$TARN" maintain sales remove-orphans --older-than 0s --dry-run >"$TMP/orph2.out" 2>&1
+expect_eq "a new orphan is kept by the 1d margin, listed by a 0s dry run" \
+    "$(grep -c 'orphan.parquet' "$TMP/orph1.out"),$(grep -c 'would delete s3://bucket/wh/default/sales/data/orphan.parquet' "$TMP/orph2.out")" "0,1"
+check "remove-orphans --older-than 0s on S3" "$TARN" maintain sales remove-orphans --older-than 0s
+expect_eq "the orphan object is gone, the table reads" \
+    "$(s3curl "$ENDPOINT/bucket?list-type=2&prefix=wh%2Fdefault%2Fsales%2Fdata%2Forphan" | grep -c '<Key>'),$(q 'SELECT count(*) FROM sales')" "0,$ROWS"
+
 #---- the REST catalog hands clients the S3 settings given on the command line ----
 rport=$(shuf -i 20000-60999 -n 1)
 env -u TARN_S3_ENDPOINT "$TARN" serve --port "$rport" --s3-endpoint "$ENDPOINT" --s3-region us-east-1 \

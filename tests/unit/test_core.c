@@ -84,7 +84,31 @@ static void test_secret_equal(void)
     CHECK(!tn_secret_equal("abcabc", "abc")); /* b repeats over a's length */
 }
 
+static void test_durations(void)
+{
+    int64_t ms = -1;
+
+    CHECK(tn_parse_duration_ms("1d", &ms) == 0);
+    CHECK_INT_EQ(ms, 86400000);
+    CHECK(tn_parse_duration_ms("90", &ms) == 0);
+    CHECK_INT_EQ(ms, 90000);
+    CHECK(tn_parse_duration_ms("250ms", &ms) == 0);
+    CHECK_INT_EQ(ms, 250);
+    CHECK(tn_parse_duration_ms("0s", &ms) == 0);
+    CHECK_INT_EQ(ms, 0);
+    CHECK(tn_parse_duration_ms("12h", &ms) == 0);
+    CHECK_INT_EQ(ms, 43200000);
+    CHECK(tn_parse_duration_ms("", &ms) != 0);
+    CHECK(tn_parse_duration_ms("1y", &ms) != 0);
+    CHECK(tn_parse_duration_ms("-1d", &ms) != 0);
+    CHECK(tn_parse_duration_ms("1 d", &ms) != 0);
+    CHECK(tn_parse_duration_ms("99999999999999999999d", &ms) != 0);
+    CHECK(tn_parse_duration_ms("40000d", &ms) != 0); /* past 100 years */
+    CHECK(tn_parse_duration_ms(NULL, &ms) != 0);
+}
+
 static const struct tn_test core_tests[] = {
+    {"durations parse with units and bounds", test_durations},
     {"secrets compare equal only when equal", test_secret_equal},
     {"murmur3 matches Iceberg's test vectors", test_murmur3_matches_iceberg},
     {"error prefix adds context", test_prefix_adds_context},

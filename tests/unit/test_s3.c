@@ -72,8 +72,11 @@ static void test_local_list_range_delete(void)
         char *prefix = tn_asprintf("file://%s/t/data/", root);
         CHECK_OK(tn_storage_list(st, prefix, &e, &n, &err));
         CHECK_INT_EQ(n, 3);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             CHECK_INT_EQ(e[i].size, 10);
+            /* modification times: just written */
+            CHECK(e[i].mtime_ms > tn_now_ms() - 600000 && e[i].mtime_ms <= tn_now_ms() + 1000);
+        }
         tn_storage_entries_free(e, n);
         free(prefix);
     }
@@ -440,6 +443,8 @@ static void test_live_s3_calls(void)
             found |= strcmp(e[i].uri, uris[k]) == 0;
         CHECK(found);
         CHECK_INT_EQ(e[i].size, blen);
+        /* LastModified, parsed: written moments ago (the server's clock is this machine's) */
+        CHECK(e[i].mtime_ms > tn_now_ms() - 600000 && e[i].mtime_ms <= tn_now_ms() + 60000);
     }
     tn_storage_entries_free(e, n);
     tn_storage_metrics(a, &m);

@@ -112,6 +112,7 @@ int tn_warehouse_open(const struct tn_warehouse_options *opt, struct tn_warehous
     size_t nd = 0, nreg = 0;
     int rc;
 
+    wh->plan_cache = tn__plan_cache_new(TN_PLAN_CACHE_BYTES);
     rc = open_storage(opt, &wh->storage, &catalog_path, err);
     if (rc)
         goto out;
@@ -156,6 +157,7 @@ void tn_warehouse_close(struct tn_warehouse *wh)
     if (!wh)
         return;
     tn__file_names_free(wh->file_names);
+    tn__plan_cache_free(wh->plan_cache);
     tn_engine_close(wh->engine);
     tn_catalog_close(wh->catalog);
     tn_storage_close(wh->storage);
@@ -225,17 +227,38 @@ char *tn_table_resolve(const struct tn_table *t, const char *location)
 
 /*---- Loading ----*/
 
+static void free_buf(void *p)
+{
+    tn_buf_release(p);
+    free(p);
+}
+
+/* Parse the metadata file at "location"; its bytes come from the plan cache when a load read
+ * them before (a metadata file never changes). */
 static int read_metadata(struct tn_warehouse *wh, const char *location, struct tn_metadata **out,
                          struct tn_err *err)
 {
-    struct tn_buf buf = TN_BUF_INIT(METADATA_MAX_BYTES);
-    int rc = tn_storage_read(wh->storage, location, &buf, err);
+    char *key = tn_asprintf("metadata:%s", location);
+    struct tn_cached *hit = tn__plan_cache_get(wh->plan_cache, key);
+    int rc = 0;
 
-    if (!rc)
-        rc = tn_metadata_parse(buf.buf, buf.len, out, err);
+    if (!hit) {
+        struct tn_buf *buf = tn_calloc(1, sizeof(*buf));
+        *buf = (struct tn_buf)TN_BUF_INIT(METADATA_MAX_BYTES);
+        rc = tn_storage_read(wh->storage, location, buf, err);
+        if (rc)
+            free_buf(buf);
+        else
+            hit = tn__plan_cache_put(wh->plan_cache, key, buf, buf->cap, free_buf);
+    }
+    if (!rc) {
+        const struct tn_buf *buf = tn__plan_cached_value(hit);
+        rc = tn_metadata_parse(buf->buf, buf->len, out, err);
+    }
     if (rc)
         tn_err_prefix(err, "metadata %s: ", location);
-    tn_buf_release(&buf);
+    tn__plan_cache_release(wh->plan_cache, hit);
+    free(key);
     return rc;
 }
 

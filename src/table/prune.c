@@ -419,6 +419,7 @@ enum tclass {
     T_NONE,   /* not usable for pruning */
     T_EXACT,  /* identity: the partition value is the column value */
     T_MONO,   /* year, month, day, hour, truncate: order-preserving, many values to one */
+    T_EDGE,   /* the same, and the constant is the first value of its partition */
     T_BUCKET, /* bucket: only equality says anything */
 };
 
@@ -487,27 +488,36 @@ static enum tclass transform(const struct tn_partition_field *pf, const struct t
         int month;
         if (!is_date && !is_ts && !is_ns)
             return T_NONE;
+        int64_t prev_year;
+        int prev_month, midnight;
         x = le_int(v->b, v->len);
         if (strcmp(tr, "hour") == 0) {
             if (is_date)
                 return T_NONE;
             put_le(out, floor_div(x, 3600000000LL * unit), 4);
-            return T_MONO;
+            return x == floor_div(x, 3600000000LL * unit) * 3600000000LL * unit ? T_EDGE
+                                                                                : T_MONO;
         }
         days = is_date ? x : floor_div(x, 86400000000LL * unit);
+        midnight = is_date || x == days * 86400000000LL * unit;
         if (strcmp(tr, "day") == 0) {
             put_le(out, days, 4);
-            return T_MONO;
+            return midnight ? T_EDGE : T_MONO;
         }
         tn_date_civil(days, &year, &month);
-        put_le(out, strcmp(tr, "year") == 0 ? year - 1970 : (year - 1970) * 12 + month - 1, 4);
-        return T_MONO;
+        tn_date_civil(days - 1, &prev_year, &prev_month);
+        if (strcmp(tr, "year") == 0) {
+            put_le(out, year - 1970, 4);
+            return midnight && prev_year != year ? T_EDGE : T_MONO;
+        }
+        put_le(out, (year - 1970) * 12 + month - 1, 4);
+        return midnight && prev_month != month ? T_EDGE : T_MONO;
     }
     if ((w = transform_arg(tr, "truncate")) > 0) {
         if (k == TN_T_INT || k == TN_T_LONG) {
             x = le_int(v->b, v->len);
             put_le(out, x - (((x % w) + w) % w), v->len);
-            return T_MONO;
+            return ((x % w) + w) % w == 0 ? T_EDGE : T_MONO;
         }
         if (k == TN_T_STRING) {
             /* the first w code points (UTF-8: count the bytes that start one) */
@@ -519,7 +529,7 @@ static enum tclass transform(const struct tn_partition_field *pf, const struct t
             }
             memcpy(out->b, v->b, len);
             out->len = len;
-            return T_MONO;
+            return len == v->len ? T_EDGE : T_MONO; /* a short string is its own prefix */
         }
         return T_NONE;
     }
@@ -567,9 +577,9 @@ static int range_excludes(const struct tn_filter *f, const struct node *n,
             if (within(pt, &tv, lo, hi))
                 return 0;
             break; /* this value is outside: try the next */
-        case OP_LT: /* a transformed x < v has T(x) <= T(v); identity keeps it strict */
-            return lo && (c == T_EXACT ? tn_bound_compare(pt, lo->p, lo->n, tv.b, tv.len) >= 0
-                                       : tn_bound_compare(pt, lo->p, lo->n, tv.b, tv.len) > 0);
+        case OP_LT: /* x < v gives T(x) <= T(v); strict for identity and a partition's start */
+            return lo && (c == T_MONO ? tn_bound_compare(pt, lo->p, lo->n, tv.b, tv.len) > 0
+                                      : tn_bound_compare(pt, lo->p, lo->n, tv.b, tv.len) >= 0);
         case OP_LE:
             return lo && tn_bound_compare(pt, lo->p, lo->n, tv.b, tv.len) > 0;
         case OP_GT:

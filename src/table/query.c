@@ -256,15 +256,12 @@ out:
 static const struct tn_field *aggregate_column(const struct tn_scan *scan, json_t *ref,
                                                const char *alias)
 {
+    const char *cls = json_string_value(json_object_get(ref, "class"));
     json_t *names = json_object_get(ref, "column_names");
     size_t n = json_array_size(names);
     const char *col = json_string_value(json_array_get(names, n ? n - 1 : 0));
 
-    if (!col || n < 1 || n > 2 ||
-        strcmp(json_string_value(json_object_get(ref, "class")) ? json_string_value(
-                                                                      json_object_get(ref, "class"))
-                                                                : "",
-               "COLUMN_REF") != 0)
+    if (!cls || strcmp(cls, "COLUMN_REF") != 0 || !col || n < 1 || n > 2)
         return NULL;
     if (n == 2 && (!json_string_value(json_array_get(names, 0)) ||
                    strcasecmp(json_string_value(json_array_get(names, 0)), alias) != 0))
@@ -401,7 +398,7 @@ static int answer_aggregates(struct resolver *r, json_t *select, const struct tn
         } else {
             const struct tn_field *col =
                 aggregate_column(scan, json_array_get(json_object_get(f, "children"), 0), alias);
-            if (!col || !bound_value(scan, col, fn[1] == 'a', &sql)) {
+            if (!col || !bound_value(scan, col, strcmp(fn, "max") == 0, &sql)) {
                 tn_buf_release(&sql);
                 return 0;
             }

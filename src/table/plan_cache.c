@@ -16,8 +16,8 @@ struct tn_cached {
     void *value;
     size_t bytes;
     void (*free_value)(void *value);
-    int refs; /* holders, the cache itself included while the entry is listed */
-    struct tn_cached *hnext;       /* hash chain */
+    int refs;                /* holders, the cache itself included while the entry is listed */
+    struct tn_cached *hnext; /* hash chain */
     struct tn_cached *prev, *next; /* LRU list: head is the most recently used */
 };
 
@@ -121,7 +121,7 @@ struct tn_cached *tn__plan_cache_get(struct tn_plan_cache *c, const char *key)
 }
 
 struct tn_cached *tn__plan_cache_put(struct tn_plan_cache *c, const char *key, void *value,
-                                size_t bytes, void (*free_value)(void *value))
+                                     size_t bytes, void (*free_value)(void *value))
 {
     struct tn_cached *e = tn_calloc(1, sizeof(*e)), *old;
     size_t h = hash_key(key);

@@ -18,7 +18,7 @@
 
 enum op { OP_EQ, OP_LT, OP_LE, OP_GT, OP_GE, OP_IN, OP_IS_NULL, OP_NOT_NULL };
 
-#define FILTER_NODES_MAX 4096
+#define FILTER_NODES_MAX  4096
 #define FILTER_VALUES_MAX 4096
 
 struct value {
@@ -92,7 +92,8 @@ static int constant_text(const struct tn_field *f, json_t *node, char *text, siz
     value = json_object_get(v, "value");
     type = json_string_value(json_object_get(json_object_get(v, "type"), "id"));
     info = json_object_get(json_object_get(v, "type"), "type_info");
-    if (!cls || strcmp(cls, "CONSTANT") != 0 || !type || json_is_true(json_object_get(v, "is_null")))
+    if (!cls || strcmp(cls, "CONSTANT") != 0 || !type ||
+        json_is_true(json_object_get(v, "is_null")))
         return -1;
     if (json_is_string(value) && strcmp(type, "VARCHAR") == 0 && !is_numeric(f->type->kind) &&
         f->type->kind != TN_T_BOOLEAN) {
@@ -254,8 +255,10 @@ static size_t build(struct tn_filter *f, json_t *node, const char *alias, int de
         const char *type;
         enum op op;
     } ops[] = {
-        {"COMPARE_EQUAL", OP_EQ},         {"COMPARE_LESSTHAN", OP_LT},
-        {"COMPARE_LESSTHANOREQUALTO", OP_LE}, {"COMPARE_GREATERTHAN", OP_GT},
+        {"COMPARE_EQUAL", OP_EQ},
+        {"COMPARE_LESSTHAN", OP_LT},
+        {"COMPARE_LESSTHANOREQUALTO", OP_LE},
+        {"COMPARE_GREATERTHAN", OP_GT},
         {"COMPARE_GREATERTHANOREQUALTO", OP_GE},
     };
     const char *type = json_string_value(json_object_get(node, "type"));
@@ -265,8 +268,8 @@ static size_t build(struct tn_filter *f, json_t *node, const char *alias, int de
     if (!type || depth > 64 || f->nnodes >= FILTER_NODES_MAX)
         return unknown(f);
     if (strcmp(type, "CONJUNCTION_AND") == 0 || strcmp(type, "CONJUNCTION_OR") == 0)
-        return junction(f, strcmp(type, "CONJUNCTION_AND") == 0 ? N_AND : N_OR, kids, alias,
-                        depth, 0, 0);
+        return junction(f, strcmp(type, "CONJUNCTION_AND") == 0 ? N_AND : N_OR, kids, alias, depth,
+                        0, 0);
     if (strcmp(type, "COMPARE_BETWEEN") == 0) {
         field = column_of(f->schema, json_object_get(node, "input"), alias);
         if (!field)
@@ -390,8 +393,8 @@ static int stats_exclude(const struct tn_filter *f, const struct tn_data_file *d
     if ((t->kind == TN_T_FLOAT || t->kind == TN_T_DOUBLE) && n->op != OP_LT && n->op != OP_LE &&
         count_of(df->nan_counts, df->nnan_counts, id) != 0)
         return 0; /* NaN is above every number in DuckDB, and bounds leave it out */
-    if (t->kind == TN_T_STRING && ((lo && lo->n >= TN_BOUND_TRUNCATE) ||
-                                   (hi && hi->n >= TN_BOUND_TRUNCATE)))
+    if (t->kind == TN_T_STRING &&
+        ((lo && lo->n >= TN_BOUND_TRUNCATE) || (hi && hi->n >= TN_BOUND_TRUNCATE)))
         return 0; /* truncated string bounds: keep it simple and safe */
     switch (n->op) {
     case OP_EQ:
@@ -495,8 +498,7 @@ static enum tclass transform(const struct tn_partition_field *pf, const struct t
             if (is_date)
                 return T_NONE;
             put_le(out, floor_div(x, 3600000000LL * unit), 4);
-            return x == floor_div(x, 3600000000LL * unit) * 3600000000LL * unit ? T_EDGE
-                                                                                : T_MONO;
+            return x == floor_div(x, 3600000000LL * unit) * 3600000000LL * unit ? T_EDGE : T_MONO;
         }
         days = is_date ? x : floor_div(x, 86400000000LL * unit);
         midnight = is_date || x == days * 86400000000LL * unit;
@@ -576,7 +578,7 @@ static int range_excludes(const struct tn_filter *f, const struct node *n,
         case OP_IN:
             if (within(pt, &tv, lo, hi))
                 return 0;
-            break; /* this value is outside: try the next */
+            break;  /* this value is outside: try the next */
         case OP_LT: /* x < v gives T(x) <= T(v); strict for identity and a partition's start */
             return lo && (c == T_MONO ? tn_bound_compare(pt, lo->p, lo->n, tv.b, tv.len) > 0
                                       : tn_bound_compare(pt, lo->p, lo->n, tv.b, tv.len) >= 0);
@@ -599,8 +601,8 @@ static int range_excludes(const struct tn_filter *f, const struct node *n,
 /* What a leaf is checked against: a data file (with its manifest's spec), or a manifest. */
 struct target {
     const struct tn_spec *spec;
-    const struct tn_data_file *file;       /* or NULL */
-    const struct tn_manifest_file *mf;     /* or NULL */
+    const struct tn_data_file *file;   /* or NULL */
+    const struct tn_manifest_file *mf; /* or NULL */
 };
 
 static int leaf_excludes(const struct tn_filter *f, const struct node *n, const struct target *tg)

@@ -127,12 +127,12 @@ static int file_may_match(struct fixture *fx, const struct tn_table *t, struct t
     e.spec_id = t->meta->default_spec_id;
     e.file.npartition = 1;
     e.file.partition = &pv;
-    f = tn__filter_new(tn_metadata_current_schema(t->meta),
-                       json_object_get(json_object_get(json_array_get(
-                                                           json_object_get(tree, "statements"), 0),
-                                                       "node"),
-                                       "where_clause"),
-                       "t");
+    f = tn__filter_new(
+        tn_metadata_current_schema(t->meta),
+        json_object_get(
+            json_object_get(json_array_get(json_object_get(tree, "statements"), 0), "node"),
+            "where_clause"),
+        "t");
     r = tn__filter_file(f, t, &e);
     tn__filter_free(f);
     json_decref(tree);
@@ -178,16 +178,24 @@ static void test_partition_transforms_prune(void)
     CHECK_INT_EQ(file_may_match(&fx, t, int_value(20527), "ts >= '2026-03-16'"), 0);
     CHECK_INT_EQ(file_may_match(&fx, t, int_value(20527), "ts < '2026-03-15'"), 0);
     CHECK_INT_EQ(file_may_match(&fx, t, int_value(20527), "ts <= '2026-03-15'"), 1);
-    CHECK_INT_EQ(file_may_match(&fx, t, int_value(20527), "ts BETWEEN '2026-03-01' AND '2026-03-14 23:00:00'"), 0);
-    CHECK_INT_EQ(file_may_match(&fx, t, int_value(20527), "ts IN ('2026-01-01 00:00:00', '2026-03-15 08:00:00')"), 1);
-    CHECK_INT_EQ(file_may_match(&fx, t, int_value(20527), "ts IN ('2026-01-01 00:00:00', '2026-03-16 08:00:00')"), 0);
+    CHECK_INT_EQ(file_may_match(&fx, t, int_value(20527),
+                                "ts BETWEEN '2026-03-01' AND '2026-03-14 23:00:00'"),
+                 0);
+    CHECK_INT_EQ(file_may_match(&fx, t, int_value(20527),
+                                "ts IN ('2026-01-01 00:00:00', '2026-03-15 08:00:00')"),
+                 1);
+    CHECK_INT_EQ(file_may_match(&fx, t, int_value(20527),
+                                "ts IN ('2026-01-01 00:00:00', '2026-03-16 08:00:00')"),
+                 0);
     CHECK_INT_EQ(file_may_match(&fx, t, int_value(20527), "ts IS NULL"), 0);
     CHECK_INT_EQ(file_may_match(&fx, t, null_value, "ts IS NULL"), 1);
     CHECK_INT_EQ(file_may_match(&fx, t, null_value, "ts > '2000-01-01'"), 0);
     CHECK_INT_EQ(file_may_match(&fx, t, null_value, "ts IS NOT NULL"), 0);
     /* OR: one side that may match keeps the file; an unknown side keeps it too */
-    CHECK_INT_EQ(file_may_match(&fx, t, int_value(20527), "ts < '2026-01-01' OR ts > '2026-03-15'"), 1);
-    CHECK_INT_EQ(file_may_match(&fx, t, int_value(20527), "ts < '2026-01-01' OR ts > '2026-03-16'"), 0);
+    CHECK_INT_EQ(file_may_match(&fx, t, int_value(20527), "ts < '2026-01-01' OR ts > '2026-03-15'"),
+                 1);
+    CHECK_INT_EQ(file_may_match(&fx, t, int_value(20527), "ts < '2026-01-01' OR ts > '2026-03-16'"),
+                 0);
     CHECK_INT_EQ(file_may_match(&fx, t, int_value(20527), "ts < '2026-01-01' OR id = 1"), 1);
     CHECK_INT_EQ(file_may_match(&fx, t, int_value(20527), "ts < '2026-01-01' AND id = 1"), 0);
     tn_table_free(t);
@@ -262,8 +270,8 @@ static void test_partition_transforms_prune(void)
 }
 
 /* A manifest whose day(ts) partitions span days [lo, hi]. */
-static int manifest_may_match(struct fixture *fx, const struct tn_table *t, int32_t lo,
-                              int32_t hi, int contains_null, const char *where)
+static int manifest_may_match(struct fixture *fx, const struct tn_table *t, int32_t lo, int32_t hi,
+                              int contains_null, const char *where)
 {
     unsigned char lb[4], ub[4];
     struct tn_field_summary fs;
@@ -291,12 +299,12 @@ static int manifest_may_match(struct fixture *fx, const struct tn_table *t, int3
     mf.npartitions = 1;
     mf.partitions = &fs;
     mf.added_files = 1;
-    f = tn__filter_new(tn_metadata_current_schema(t->meta),
-                       json_object_get(json_object_get(json_array_get(
-                                                           json_object_get(tree, "statements"), 0),
-                                                       "node"),
-                                       "where_clause"),
-                       "t");
+    f = tn__filter_new(
+        tn_metadata_current_schema(t->meta),
+        json_object_get(
+            json_object_get(json_array_get(json_object_get(tree, "statements"), 0), "node"),
+            "where_clause"),
+        "t");
     r = tn__filter_manifest(f, t, &mf);
     mf.content = 1; /* delete manifests are never skipped */
     if (tn__filter_manifest(f, t, &mf) != 1)
@@ -379,8 +387,7 @@ static char *row_of(struct fixture *fx, const char *sql, int *answered)
             tn_buf_addf(&b, NULL, "%s%s", c ? "|" : "",
                         tn_rows_get(r, 0, c) ? tn_rows_get(r, 0, c) : "NULL");
     }
-    *answered = json_is_true(
-        json_object_get(json_array_get(qo.plan, 0), "answered_from_metadata"));
+    *answered = json_is_true(json_object_get(json_array_get(qo.plan, 0), "answered_from_metadata"));
     json_decref(qo.plan);
     tn_rows_free(r);
     free(resolved);

@@ -77,6 +77,28 @@ static int is_numeric(enum tn_type_kind k)
            k == TN_T_DECIMAL;
 }
 
+/* Whether CAST node "node" (of a string literal, as in DATE '2024-01-01') means the text itself
+ * to a column like "f": a date string read as a date or a timestamp, a timestamp string as a
+ * timestamp, a string as a string. Casts that change a value (a timestamp string cast to DATE
+ * drops its time, 5.7 cast to INTEGER rounds) are not followed. */
+static int cast_keeps_text(const struct tn_field *f, json_t *node)
+{
+    const char *to = json_string_value(json_object_get(json_object_get(node, "cast_type"), "id"));
+    json_t *child = json_object_get(node, "child");
+    const char *text = json_string_value(json_object_get(json_object_get(child, "value"), "value"));
+    enum tn_type_kind k = f->type->kind;
+    int ts = k == TN_T_TIMESTAMP || k == TN_T_TIMESTAMPTZ || k == TN_T_TIMESTAMP_NS ||
+             k == TN_T_TIMESTAMPTZ_NS;
+
+    if (!to || !text)
+        return 0;
+    if (strcmp(to, "DATE") == 0)
+        return (k == TN_T_DATE || ts) && strlen(text) == 10;
+    if (strncmp(to, "TIMESTAMP", 9) == 0)
+        return ts;
+    return strcmp(to, "VARCHAR") == 0 && k == TN_T_STRING;
+}
+
 /* The text of a constant node (a literal, or a string literal cast as in DATE '2024-01-01'),
  * when its kind matches the column's: numbers for numeric columns, strings for the others. */
 static int constant_text(const struct tn_field *f, json_t *node, char *text, size_t cap)
@@ -85,8 +107,11 @@ static int constant_text(const struct tn_field *f, json_t *node, char *text, siz
     json_t *v, *value, *info;
     const char *type;
 
-    if (cls && strcmp(cls, "CAST") == 0)
+    if (cls && strcmp(cls, "CAST") == 0) {
+        if (!cast_keeps_text(f, node))
+            return -1;
         node = json_object_get(node, "child");
+    }
     cls = json_string_value(json_object_get(node, "class"));
     v = json_object_get(node, "value");
     value = json_object_get(v, "value");
@@ -554,6 +579,13 @@ static enum tclass transform(const struct tn_partition_field *pf, const struct t
     return T_NONE; /* void, and transforms tarn does not know */
 }
 
+static int known_transform(const char *tr)
+{
+    return strcmp(tr, "identity") == 0 || strcmp(tr, "year") == 0 || strcmp(tr, "month") == 0 ||
+           strcmp(tr, "day") == 0 || strcmp(tr, "hour") == 0 || transform_arg(tr, "bucket") > 0 ||
+           transform_arg(tr, "truncate") > 0;
+}
+
 /* Whether no row whose partition value for "pf" lies in [lo, hi] (the encoding of type "pt";
  * "may_null": some are null; "all_null": all are) satisfies leaf "n". */
 static int range_excludes(const struct tn_filter *f, const struct node *n,
@@ -561,7 +593,9 @@ static int range_excludes(const struct tn_filter *f, const struct node *n,
                           const struct tn_bytes *lo, const struct tn_bytes *hi, int may_null,
                           int all_null)
 {
-    /* every transform maps null to null and only null to null */
+    /* the transforms tarn knows map null to null and only null to null (void maps all to null) */
+    if (!known_transform(pf->transform))
+        return 0;
     if (n->op == OP_IS_NULL)
         return !may_null;
     if (all_null)

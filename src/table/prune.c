@@ -46,6 +46,8 @@ struct tn_filter {
     struct value *values;
     size_t nvalues, values_cap;
     int partial; /* some conjunct or disjunct was not understood */
+    int mapped;  /* the table reads files without field ids by a name mapping, which may read
+                    as null a column their null counts describe (or the other way round) */
     size_t root;
 };
 /* The table column a COLUMN_REF node names (unqualified, or qualified by "alias"). */
@@ -345,7 +347,14 @@ static size_t build(struct tn_filter *f, json_t *node, const char *alias, int de
     return unknown(f);
 }
 
-struct tn_filter *tn__filter_new(const struct tn_schema *schema, json_t *where, const char *alias)
+int tn__table_has_name_mapping(const struct tn_table *t)
+{
+    return json_object_get(json_object_get(t->meta->root, "properties"),
+                           "schema.name-mapping.default") != NULL;
+}
+
+struct tn_filter *tn__filter_new(const struct tn_table *t, const struct tn_schema *schema,
+                                 json_t *where, const char *alias)
 {
     struct tn_filter *f;
 
@@ -353,6 +362,7 @@ struct tn_filter *tn__filter_new(const struct tn_schema *schema, json_t *where, 
         return NULL;
     f = tn_calloc(1, sizeof(*f));
     f->schema = schema;
+    f->mapped = tn__table_has_name_mapping(t);
     f->root = build(f, where, alias, 0);
     if (f->nodes[f->root].kind == N_TRUE) {
         tn__filter_free(f);
@@ -410,8 +420,8 @@ static int stats_exclude(const struct tn_filter *f, const struct tn_data_file *d
     const struct value *v = n->count ? &f->values[n->first] : NULL;
 
     if (n->op == OP_IS_NULL)
-        return nulls == 0;
-    if (values >= 0 && nulls >= 0 && values == nulls)
+        return nulls == 0 && !f->mapped;
+    if (values >= 0 && nulls >= 0 && values == nulls && !f->mapped)
         return 1; /* only nulls: IS NOT NULL and every comparison fail */
     if (n->op == OP_NOT_NULL)
         return 0;
@@ -793,7 +803,7 @@ size_t tn_scan_covered(const struct tn_table *t, struct tn_scan *scan, json_t *w
 
     if (!where || !scan->ndata)
         return 0;
-    f = tn__filter_new(scan->schema, where, alias);
+    f = tn__filter_new(t, scan->schema, where, alias);
     if (!f || f->partial) {
         tn__filter_free(f); /* only a predicate understood whole can vouch for every row */
         return 0;

@@ -6,7 +6,7 @@
  * else the current one -- and DuckDB turns the tree back into SQL (json_deserialize_sql). No
  * SQL text is rewritten by hand, so quoting, comments and odd spacing cannot confuse it. Names
  * of common table expressions are left alone. */
-#include "table.h"
+#include "table_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -125,7 +125,7 @@ static int at_snapshot(struct resolver *r, const struct tn_table *t, const char 
 }
 
 static int answer_aggregates(struct resolver *r, json_t *select, const struct tn_scan *scan,
-                             const char *alias);
+                             const char *alias, int bounds_ok);
 
 /* Append to the options' plan the planning counts of one table's scan. */
 static void record_plan(struct resolver *r, const struct tn_table *t, const struct tn_scan *scan,
@@ -206,7 +206,7 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
         alias = alias && *alias ? alias : tbl;
         rc = tn_table_scan_where(r->wh, t, snapshot, where, alias, &scan, r->err);
         if (!rc && select && !scan->ndeletes) {
-            rc = answer_aggregates(r, select, scan, alias);
+            rc = answer_aggregates(r, select, scan, alias, !tn__table_has_name_mapping(t));
             if (rc > 0) { /* the metadata answers it: nothing is read */
                 *answered = 1;
                 rc = 0;
@@ -374,10 +374,11 @@ static int bound_value(const struct tn_scan *scan, const struct tn_field *f, int
 }
 
 /* Answer a plain aggregate SELECT from the scan's metadata (no deletes apply): each item
- * becomes a constant (count(*) from record counts, min/max from exact bounds) and the FROM
+ * becomes a constant (count(*) from record counts, min/max from exact bounds, unless
+ * "bounds_ok" is 0: a name-mapped table's bounds may describe another column) and the FROM
  * clause goes. 1 when answered, 0 when the metadata cannot, or an error code. */
 static int answer_aggregates(struct resolver *r, json_t *select, const struct tn_scan *scan,
-                             const char *alias)
+                             const char *alias, int bounds_ok)
 {
     json_t *list = json_object_get(select, "select_list"), *f, *tree, *items;
     struct tn_buf sql = TN_BUF_INIT(0);
@@ -398,7 +399,7 @@ static int answer_aggregates(struct resolver *r, json_t *select, const struct tn
         } else {
             const struct tn_field *col =
                 aggregate_column(scan, json_array_get(json_object_get(f, "children"), 0), alias);
-            if (!col || !bound_value(scan, col, strcmp(fn, "max") == 0, &sql)) {
+            if (!bounds_ok || !col || !bound_value(scan, col, strcmp(fn, "max") == 0, &sql)) {
                 tn_buf_release(&sql);
                 return 0;
             }

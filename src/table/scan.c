@@ -256,7 +256,7 @@ int tn_table_scan_where(struct tn_warehouse *wh, const struct tn_table *t, int64
                        (long long)snapshot_id);
     }
     s->schema = current ? tn_metadata_current_schema(m) : tn_metadata_snapshot_schema(m, snap);
-    filter = tn__filter_new(s->schema, where, alias);
+    filter = tn__filter_new(t, s->schema, where, alias);
     rc = snapshot_manifests(wh, t, snap, &s->manifests, &s->nmanifests, err);
     s->stats.manifests_total = (int64_t)s->nmanifests;
     for (size_t i = 0; !rc && i < s->nmanifests; i++) {

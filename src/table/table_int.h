@@ -115,8 +115,11 @@ void tn__plan_cache_stats(struct tn_plan_cache *c, struct tn_plan_cache_stats *o
 
 /* A WHERE clause as prune.c understands it (see there); NULL when it prunes nothing. */
 struct tn_filter;
-struct tn_filter *tn__filter_new(const struct tn_schema *schema, json_t *where,
-                                 const char *alias);
+struct tn_filter *tn__filter_new(const struct tn_table *t, const struct tn_schema *schema,
+                                 json_t *where, const char *alias);
+/* Whether "t" reads files without field ids by a name mapping (their statistics may then
+ * describe another column than the one read). */
+int tn__table_has_name_mapping(const struct tn_table *t);
 void tn__filter_free(struct tn_filter *f); /* NULL is a no-op */
 /* Whether data manifest "mf" of "t" may hold a matching row, by its partition summaries (delete
  * manifests always may). A NULL filter matches everything. */

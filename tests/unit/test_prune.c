@@ -128,7 +128,7 @@ static int file_may_match(struct fixture *fx, const struct tn_table *t, struct t
     e.file.npartition = 1;
     e.file.partition = &pv;
     f = tn__filter_new(
-        tn_metadata_current_schema(t->meta),
+        t, tn_metadata_current_schema(t->meta),
         json_object_get(
             json_object_get(json_array_get(json_object_get(tree, "statements"), 0), "node"),
             "where_clause"),
@@ -317,7 +317,7 @@ static int manifest_may_match(struct fixture *fx, const struct tn_table *t, int3
     mf.partitions = &fs;
     mf.added_files = 1;
     f = tn__filter_new(
-        tn_metadata_current_schema(t->meta),
+        t, tn_metadata_current_schema(t->meta),
         json_object_get(
             json_object_get(json_array_get(json_object_get(tree, "statements"), 0), "node"),
             "where_clause"),

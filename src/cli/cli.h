@@ -37,6 +37,7 @@ struct cli_options {
     const char *token;  /* --token / TARN_TOKEN, sent as a bearer token */
     int64_t snapshot_id;
     int purge;
+    int explain; /* sql --explain: tarn's planning counts and DuckDB's plan */
     json_t *path_map;
 };
 

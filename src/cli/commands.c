@@ -66,9 +66,9 @@ static void session_close(struct tn_session *s)
 
 /*---- Helpers ----*/
 
-/* Whether the first keyword of "sql" (after blanks, comments and opening parentheses) is
- * "word". */
-static int starts_with_word(const char *sql, const char *word)
+/* Where the text after the first keyword of "sql" (after blanks, comments and opening
+ * parentheses) starts when that keyword is "word", else NULL. */
+static const char *after_word(const char *sql, const char *word)
 {
     size_t n = strlen(word);
     const char *s = sql;
@@ -86,8 +86,15 @@ static int starts_with_word(const char *sql, const char *word)
             break;
         }
     }
-    return strncasecmp(s, word, n) == 0 &&
-           (s[n] == ' ' || s[n] == '\t' || s[n] == '\n' || s[n] == '\r');
+    if (strncasecmp(s, word, n) == 0 &&
+        (s[n] == ' ' || s[n] == '\t' || s[n] == '\n' || s[n] == '\r'))
+        return s + n;
+    return NULL;
+}
+
+static int starts_with_word(const char *sql, const char *word)
+{
+    return after_word(sql, word) != NULL;
 }
 
 static int64_t json_i64_or(json_t *j, const char *key, int64_t dflt)
@@ -217,6 +224,38 @@ static int local_print(struct tn_session *s, const char *resolved, enum cli_form
     return rc;
 }
 
+/* EXPLAIN [ANALYZE] "body": tarn's planning counts for each table, then DuckDB's plan. */
+static int local_explain(struct tn_warehouse *wh, struct tn_session *s, const char *body,
+                         struct tn_query_options *qo, struct tn_err *err)
+{
+    const char *analyze = after_word(body, "ANALYZE");
+    struct tn_rows *r = NULL;
+    char *resolved = NULL, *q;
+    json_t *entry;
+    size_t i;
+    int rc;
+
+    qo->plan = json_array();
+    rc = tn_query_resolve(wh, s, analyze ? analyze : body, qo, &resolved, err);
+    json_array_foreach(qo->plan, i, entry) {
+        char *line = tn_plan_describe(entry);
+        printf("tarn scan %s\n", line);
+        free(line);
+    }
+    json_decref(qo->plan);
+    qo->plan = NULL;
+    if (rc)
+        return rc;
+    q = tn_asprintf("%s %s", analyze ? "EXPLAIN ANALYZE" : "EXPLAIN", resolved);
+    rc = tn_engine_rows(s, q, 10000, &r, err);
+    for (size_t k = 0; !rc && k < r->nrows; k++)
+        printf("%s\n", tn_rows_get(r, k, r->ncols - 1) ? tn_rows_get(r, k, r->ncols - 1) : "");
+    tn_rows_free(r);
+    free(q);
+    free(resolved);
+    return rc;
+}
+
 static int local_sql(struct cli *c, const char *sql, enum cli_format f, const struct cli_query *cq,
                      struct tn_err *err)
 {
@@ -258,6 +297,10 @@ static int local_sql(struct cli *c, const char *sql, enum cli_format f, const st
         if (!rc)
             printf("%s.%s: %lld rows affected, snapshot %lld\n", dr.ns, dr.table,
                    (long long)dr.rows_affected, (long long)dr.snapshot_id);
+        goto out;
+    }
+    if (starts_with_word(sql, "EXPLAIN")) {
+        rc = local_explain(wh, s, after_word(sql, "EXPLAIN"), &qo, err);
         goto out;
     }
     rc = tn_query_resolve(wh, s, sql, &qo, &resolved, err);
@@ -320,12 +363,19 @@ static int remote_sql(struct cli *c, const char *sql, enum cli_format f, const s
 int cli_sql(struct cli *c, const char *sql, enum cli_format f, const struct cli_query *q,
             struct tn_err *err)
 {
+    char *explained = NULL;
+    int rc;
+
     if (q && q->snapshot_id != -1 && q->as_of)
         return tn_fail(err, TN_EINPUT, "give --snapshot or --as-of, not both");
     if (f == CLI_ARROW && isatty(STDOUT_FILENO))
         return tn_fail(err, TN_EINPUT,
                        "Arrow output is binary: redirect it to a file or a pipe (> result.arrows)");
-    return c->remote ? remote_sql(c, sql, f, q, err) : local_sql(c, sql, f, q, err);
+    if (c->o.explain && !starts_with_word(sql, "EXPLAIN"))
+        sql = explained = tn_asprintf("EXPLAIN %s", sql);
+    rc = c->remote ? remote_sql(c, sql, f, q, err) : local_sql(c, sql, f, q, err);
+    free(explained);
+    return rc;
 }
 
 int cli_query_rows(struct cli *c, const char *sql, struct tn_rows **out, struct tn_err *err)

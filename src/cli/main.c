@@ -26,6 +26,7 @@ static void usage(FILE *f)
           "         [--format csv|json|ndjson|parquet] [--branch NAME] [--evolve add|strict]\n"
           "         [--partition-by 'day(ts), bucket(16, id)']   (for a table it creates)\n"
           "  sql \"SELECT ...\" [--format table|csv|json|arrow] [--snapshot ID] [--as-of TIME]\n"
+          "      [--explain]             files and manifests planned, and DuckDB's plan\n"
           "  shell                       the LakeShell: SQL and commands at a prompt\n"
           "  tables                      list the tables\n"
           "  describe TABLE              schema, spec, properties, current snapshot\n"
@@ -270,6 +271,7 @@ int main(int argc, char **argv)
         {"snapshot", required_argument, NULL, 's'},
         {"as-of", required_argument, NULL, 'a'},
         {"purge", no_argument, NULL, 'p'},
+        {"explain", no_argument, NULL, 'X'},
         {"branch", required_argument, NULL, 'b'},
         {"evolve", required_argument, NULL, 'e'},
         {"key", required_argument, NULL, 'k'},
@@ -412,6 +414,9 @@ int main(int argc, char **argv)
             break;
         case 'p':
             c.o.purge = 1;
+            break;
+        case 'X':
+            c.o.explain = 1;
             break;
         case 'V':
             printf("tarn %s\n", TN_CLI_VERSION);

@@ -590,9 +590,28 @@ static int run_parquet(struct tn_http_req *req, const struct query_params *p, st
     return rc;
 }
 
+/* Put tarn's planning counts before DuckDB's plan rows, one row per table scanned:
+ * ("tarn_scan", "default.t (snapshot 1): manifests 2 of 5 kept, ..."). */
+static void prepend_plan(struct tn_rows *r, json_t *plan)
+{
+    size_t n = json_array_size(plan), i;
+    json_t *entry;
+
+    if (!n || r->ncols < 2)
+        return;
+    r->cells = tn_realloc(r->cells, (r->nrows + n) * r->ncols * sizeof(*r->cells));
+    memmove(r->cells + n * r->ncols, r->cells, r->nrows * r->ncols * sizeof(*r->cells));
+    memset(r->cells, 0, n * r->ncols * sizeof(*r->cells));
+    json_array_foreach(plan, i, entry) {
+        r->cells[i * r->ncols] = tn_strdup("tarn_scan");
+        r->cells[i * r->ncols + r->ncols - 1] = tn_plan_describe(entry);
+    }
+    r->nrows += n;
+}
+
 /* EXPLAIN [ANALYZE] of a resolved SELECT: a small result, answered whole. */
 static int run_explain(const struct query_params *p, struct tn_session *s, const char *prefix,
-                       const char *resolved, double t0, struct tn_http_reply *out,
+                       const char *resolved, json_t *plan, double t0, struct tn_http_reply *out,
                        struct tn_err *err)
 {
     char *sql = tn_asprintf("%s %s", prefix, resolved);
@@ -602,6 +621,7 @@ static int run_explain(const struct query_params *p, struct tn_session *s, const
     free(sql);
     if (rc)
         return rc;
+    prepend_plan(r, plan);
     if (p->format == F_CSV) {
         struct tn_buf b = TN_BUF_INIT(0);
         size_t len;
@@ -637,9 +657,9 @@ static int run_explain(const struct query_params *p, struct tn_session *s, const
             json_array_append_new(rows, row);
         }
         tn_http_reply_json(out, 200,
-                           json_pack("{s:o, s:o, s:I, s:b, s:f}", "columns", cols, "rows", rows,
-                                     "row_count", (json_int_t)r->nrows, "truncated", 0,
-                                     "elapsed_ms", tn_http_ms_since(t0)));
+                           json_pack("{s:o, s:o, s:I, s:b, s:f, s:O}", "columns", cols, "rows",
+                                     rows, "row_count", (json_int_t)r->nrows, "truncated", 0,
+                                     "elapsed_ms", tn_http_ms_since(t0), "plan", plan));
     }
     tn_rows_free(r);
     return 0;
@@ -787,6 +807,8 @@ int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn
         rc = run_write(req, kw, p.sql, &qo, s, t0, out, err);
         goto out;
     }
+    if (*explain)
+        qo.plan = json_array();
     rc = tn_query_resolve(req->wh, s, body_sql, &qo, &resolved, err);
     if (rc) {
         if (strstr(err->msg, "Only SELECT statements can be serialized"))
@@ -794,7 +816,7 @@ int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn
         goto out;
     }
     if (*explain && p.format != F_ARROW) {
-        rc = run_explain(&p, s, explain, resolved, t0, out, err);
+        rc = run_explain(&p, s, explain, resolved, qo.plan, t0, out, err);
         goto out;
     }
     if (p.format == F_PARQUET) {
@@ -829,5 +851,6 @@ out:
         classify_engine_error(err, resolved != NULL);
     tn_session_close(s);
     free(resolved);
+    json_decref(qo.plan);
     return rc ? err->code : 0;
 }

@@ -425,6 +425,24 @@ char *tn_http_metrics_text(struct tn_http_server *srv)
                 (unsigned long long)srv->upload_bytes, (unsigned long long)srv->rows_ingested);
     pthread_mutex_unlock(&srv->lock);
     {
+        /* scan planning: parsed metadata, manifest lists and manifests served from memory */
+        struct tn_plan_cache_stats pc;
+        tn_warehouse_plan_cache_stats(srv->wh, &pc);
+        tn_buf_addf(&b, NULL,
+                    "# HELP tarn_plan_cache_total Plan cache lookups (metadata, manifest lists, "
+                    "manifests) by result.\n"
+                    "# TYPE tarn_plan_cache_total counter\n"
+                    "tarn_plan_cache_total{result=\"hit\"} %lld\n"
+                    "tarn_plan_cache_total{result=\"miss\"} %lld\n"
+                    "tarn_plan_cache_total{result=\"eviction\"} %lld\n"
+                    "# HELP tarn_plan_cache_bytes Bytes the plan cache holds, and its limit.\n"
+                    "# TYPE tarn_plan_cache_bytes gauge\n"
+                    "tarn_plan_cache_bytes %lld\n"
+                    "tarn_plan_cache_capacity_bytes %lld\n",
+                    (long long)pc.hits, (long long)pc.misses, (long long)pc.evictions,
+                    (long long)pc.bytes, (long long)pc.capacity);
+    }
+    {
         /* object storage: requests, bytes, retries and the local cache (zero on local disk) */
         struct tn_storage_metrics m;
         static const char *const help =

@@ -85,6 +85,13 @@ static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
     *y = yoe + era * 400 + (*m <= 2);
 }
 
+void tn_date_civil(int64_t days, int64_t *year, int *month)
+{
+    int d;
+
+    civil_from_days(days, year, month, &d);
+}
+
 static int days_in_month(int64_t y, int m)
 {
     static const int len[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

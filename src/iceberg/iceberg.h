@@ -117,6 +117,9 @@ int tn_bound_compare(const struct tn_type *t, const unsigned char *a, size_t ale
 int tn_bound_format(const struct tn_type *t, const unsigned char *v, size_t len,
                     struct tn_buf *b, struct tn_err *err);
 
+/* The year and month (1..12) of "days" since 1970-01-01 (proleptic Gregorian). */
+void tn_date_civil(int64_t days, int64_t *year, int *month);
+
 #include "iceberg/metadata.h"
 #include "iceberg/manifest.h"
 

@@ -242,6 +242,86 @@ int tn_manifest_list_write(const struct tn_manifest_file *m, size_t n, int64_t s
 
 /*---- Manifests: reading ----*/
 
+/* A copy of "n" elements of "size" bytes (NULL for none). */
+static void *array_dup(const void *p, size_t n, size_t size)
+{
+    void *q;
+
+    if (!p || !n)
+        return NULL;
+    q = tn_malloc(n * size);
+    memcpy(q, p, n * size);
+    return q;
+}
+
+/* Copy "src" into "dst", keeping an absent value (p NULL) absent. */
+static void bytes_copy(struct tn_bytes *dst, const struct tn_bytes *src)
+{
+    memset(dst, 0, sizeof(*dst));
+    if (src->p)
+        bytes_set(dst, src->p, src->n);
+}
+
+static struct tn_id_bytes *id_bytes_dup(const struct tn_id_bytes *v, size_t n)
+{
+    struct tn_id_bytes *c = array_dup(v, n, sizeof(*v));
+
+    for (size_t i = 0; i < n; i++)
+        bytes_copy(&c[i].value, &v[i].value);
+    return c;
+}
+
+void tn_data_file_copy(struct tn_data_file *dst, const struct tn_data_file *src)
+{
+    *dst = *src;
+    dst->file_path = src->file_path ? tn_strdup(src->file_path) : NULL;
+    dst->file_format = src->file_format ? tn_strdup(src->file_format) : NULL;
+    dst->partition = array_dup(src->partition, src->npartition, sizeof(*src->partition));
+    for (size_t i = 0; i < src->npartition; i++)
+        bytes_copy(&dst->partition[i].bytes, &src->partition[i].bytes);
+    dst->column_sizes = array_dup(src->column_sizes, src->ncolumn_sizes, sizeof(struct tn_id_long));
+    dst->value_counts = array_dup(src->value_counts, src->nvalue_counts, sizeof(struct tn_id_long));
+    dst->null_counts = array_dup(src->null_counts, src->nnull_counts, sizeof(struct tn_id_long));
+    dst->nan_counts = array_dup(src->nan_counts, src->nnan_counts, sizeof(struct tn_id_long));
+    dst->lower = id_bytes_dup(src->lower, src->nlower);
+    dst->upper = id_bytes_dup(src->upper, src->nupper);
+    dst->split_offsets = array_dup(src->split_offsets, src->nsplit_offsets, sizeof(int64_t));
+    dst->equality_ids = array_dup(src->equality_ids, src->nequality_ids, sizeof(int));
+    dst->referenced_data_file =
+        src->referenced_data_file ? tn_strdup(src->referenced_data_file) : NULL;
+}
+
+size_t tn_data_file_bytes(const struct tn_data_file *f)
+{
+    size_t n = sizeof(*f) + (f->file_path ? strlen(f->file_path) + 1 : 0) +
+               (f->file_format ? strlen(f->file_format) + 1 : 0) +
+               (f->referenced_data_file ? strlen(f->referenced_data_file) + 1 : 0) +
+               f->npartition * sizeof(*f->partition) +
+               (f->ncolumn_sizes + f->nvalue_counts + f->nnull_counts + f->nnan_counts) *
+                   sizeof(struct tn_id_long) +
+               (f->nlower + f->nupper) * sizeof(struct tn_id_bytes) +
+               f->nsplit_offsets * sizeof(int64_t) + f->nequality_ids * sizeof(int);
+
+    for (size_t i = 0; i < f->npartition; i++)
+        n += f->partition[i].bytes.n;
+    for (size_t i = 0; i < f->nlower; i++)
+        n += f->lower[i].value.n;
+    for (size_t i = 0; i < f->nupper; i++)
+        n += f->upper[i].value.n;
+    return n;
+}
+
+void tn_manifest_file_copy(struct tn_manifest_file *dst, const struct tn_manifest_file *src)
+{
+    *dst = *src;
+    dst->path = src->path ? tn_strdup(src->path) : NULL;
+    dst->partitions = array_dup(src->partitions, src->npartitions, sizeof(*src->partitions));
+    for (size_t i = 0; i < src->npartitions; i++) {
+        bytes_copy(&dst->partitions[i].lower, &src->partitions[i].lower);
+        bytes_copy(&dst->partitions[i].upper, &src->partitions[i].upper);
+    }
+}
+
 void tn_data_file_release(struct tn_data_file *f)
 {
     free(f->file_path);

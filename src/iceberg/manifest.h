@@ -97,6 +97,11 @@ int tn_manifest_read(const void *data, size_t len, const struct tn_manifest_file
                      struct tn_manifest_entry **out, size_t *out_n, struct tn_err *err);
 void tn_manifest_entries_free(struct tn_manifest_entry *e, size_t n);
 void tn_data_file_release(struct tn_data_file *f);
+/* Deep copies (the copy owns its memory; release as usual), and the heap bytes a data file
+ * holds (for cache accounting). */
+void tn_data_file_copy(struct tn_data_file *dst, const struct tn_data_file *src);
+size_t tn_data_file_bytes(const struct tn_data_file *f);
+void tn_manifest_file_copy(struct tn_manifest_file *dst, const struct tn_manifest_file *src);
 
 /* What a manifest being written describes. */
 struct tn_manifest_info {

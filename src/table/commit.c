@@ -93,7 +93,7 @@ int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, const struct 
             struct tn_err ignored;
             tn_storage_delete(wh->storage, resolved, &ignored);
         } else {
-            tn__metacache_put(resolved, next, strlen(text));
+            tn__metadata_cache_put(wh, resolved, next, strlen(text));
             tn__delete_old_metadata(wh, t, next);
         }
     }

@@ -577,7 +577,7 @@ static int run_change(struct tn_warehouse *wh, struct tn_session *s, const struc
                       const char *select_sql, const struct tn_query_options *base,
                       int is_update, struct tn_dml_result *res, struct tn_err *err)
 {
-    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL};
+    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL};
     char stage[64], uuid[37];
     char *resolved = NULL, *positions = NULL, *rows = NULL;
     int rc;
@@ -642,7 +642,7 @@ static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct
                      struct tn_dml_result *res, struct tn_err *err)
 {
     const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
-    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL};
+    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL};
     struct tn_buf src = TN_BUF_INIT(0), src_alias = TN_BUF_INIT(0), q = TN_BUF_INIT(0);
     struct tn_buf tail = TN_BUF_INIT(0);
     struct tn_rows *r = NULL;
@@ -965,7 +965,7 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
                struct tn_commit_result *res, int64_t *rows_updated, struct tn_err *err)
 {
     struct tn_buf q = TN_BUF_INIT(0);
-    struct tn_query_options qo = {-1, -1, t->ns, t->name, -1, NULL, branch};
+    struct tn_query_options qo = {-1, -1, t->ns, t->name, -1, NULL, branch, NULL};
     char stage[64], uuid[37];
     char *resolved = NULL;
     int rc, staged = 0;

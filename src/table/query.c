@@ -6,10 +6,11 @@
  * else the current one -- and DuckDB turns the tree back into SQL (json_deserialize_sql). No
  * SQL text is rewritten by hand, so quoting, comments and odd spacing cannot confuse it. Names
  * of common table expressions are left alone. */
-#include "table.h"
+#include "table_int.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define PARSE_TREE_MAX (64L * 1024 * 1024)
 
@@ -123,9 +124,32 @@ static int at_snapshot(struct resolver *r, const struct tn_table *t, const char 
     return rc;
 }
 
+static int answer_aggregates(struct resolver *r, json_t *select, const struct tn_scan *scan,
+                             const char *alias, int bounds_ok);
+
+/* Append to the options' plan the planning counts of one table's scan. */
+static void record_plan(struct resolver *r, const struct tn_table *t, const struct tn_scan *scan,
+                        int answered)
+{
+    if (!r->opt || !r->opt->plan)
+        return;
+    json_array_append_new(
+        r->opt->plan,
+        json_pack("{s:s+++, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "table", t->ns, ".", t->name, "",
+                  "snapshot_id", (json_int_t)scan->snapshot_id, "manifests_total",
+                  (json_int_t)scan->stats.manifests_total, "manifests_kept",
+                  (json_int_t)scan->stats.manifests_kept, "data_files_total",
+                  (json_int_t)scan->stats.data_files_total, "data_files_kept",
+                  (json_int_t)scan->stats.data_files_kept, "delete_files",
+                  (json_int_t)scan->stats.delete_files, "answered_from_metadata", answered));
+}
+
 /* Replace BASE_TABLE node "node" when it names a tarn table; "where" is the WHERE clause of
- * the SELECT it is the only table of (NULL otherwise), used to skip files. */
-static int resolve_table(struct resolver *r, json_t *node, json_t *where, int64_t *count)
+ * the SELECT it is the only table of (NULL otherwise), used to skip files. "select" is that
+ * SELECT when it is a plain aggregate over the table (count(*), min, max): when metadata
+ * answers it, its select list is replaced by constants and *answered set. */
+static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t *select,
+                         int *answered)
 {
     const char *schema = json_string_value(json_object_get(node, "schema_name"));
     const char *name = json_string_value(json_object_get(node, "table_name"));
@@ -178,19 +202,22 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, int64_
         tn_buf_addstr(&sql, "SELECT * FROM ", NULL);
         rc = tn_metadata_table_sql(r->wh, t, dollar + 1, snapshot, &sql, r->err);
     } else if (!rc) {
-        rc = tn_table_scan(r->wh, t, snapshot, &scan, r->err);
-        if (!rc && count && !scan->ndeletes) {
-            /* count(*) of the whole table: the manifests already know it */
-            *count = 0;
-            for (size_t i = 0; i < scan->ndata; i++)
-                *count += scan->data[i].file.record_count;
+        const char *alias = json_string_value(json_object_get(node, "alias"));
+        alias = alias && *alias ? alias : tbl;
+        rc = tn_table_scan_where(r->wh, t, snapshot, where, alias, &scan, r->err);
+        if (!rc && select && !scan->ndeletes) {
+            rc = answer_aggregates(r, select, scan, alias, !tn__table_has_name_mapping(t));
+            if (rc > 0) { /* the metadata answers it: nothing is read */
+                *answered = 1;
+                rc = 0;
+            }
         }
-        if (!rc && where) {
-            const char *alias = json_string_value(json_object_get(node, "alias"));
-            if (is_target && r->opt->covered)
-                tn_scan_covered(t, scan, where, alias && *alias ? alias : tbl, r->opt->covered);
-            tn_scan_prune(scan, where, alias && *alias ? alias : tbl);
-        }
+        if (!rc)
+            record_plan(r, t, scan, answered && *answered);
+        if (!rc && answered && *answered)
+            goto out;
+        if (!rc && where && is_target && r->opt->covered)
+            tn_scan_covered(t, scan, where, alias, r->opt->covered);
         if (!rc) {
             tn_buf_addstr(&sql, "SELECT * FROM ", NULL);
             rc = tn_scan_sql(r->wh, t, scan, is_target ? TN_SCAN_ROW_ID : 0, &sql, r->err);
@@ -217,6 +244,7 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, int64_
         json_object_del(node, "catalog_name");
         json_object_del(node, "at_clause");
     }
+out:
     json_decref(tree);
     tn_buf_release(&sql);
     tn_scan_free(scan);
@@ -224,41 +252,186 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, int64_
     return rc;
 }
 
-/* SELECT count(*) FROM t, and nothing else: no WHERE, grouping, filters or modifiers. */
-static int is_plain_count(json_t *n)
+/* A top-level column of the scan named by COLUMN_REF "ref" (bare, or qualified by "alias"). */
+static const struct tn_field *aggregate_column(const struct tn_scan *scan, json_t *ref,
+                                               const char *alias)
 {
-    json_t *list = json_object_get(n, "select_list");
-    json_t *f = json_array_get(list, 0);
-    const char *fn = json_string_value(json_object_get(f, "function_name"));
+    const char *cls = json_string_value(json_object_get(ref, "class"));
+    json_t *names = json_object_get(ref, "column_names");
+    size_t n = json_array_size(names);
+    const char *col = json_string_value(json_array_get(names, n ? n - 1 : 0));
 
-    return json_array_size(list) == 1 && fn && strcmp(fn, "count_star") == 0 &&
-           !json_is_true(json_object_get(f, "distinct")) &&
-           json_is_null(json_object_get(f, "filter")) &&
-           json_is_null(json_object_get(n, "where_clause")) &&
-           json_is_null(json_object_get(n, "having")) &&
-           json_is_null(json_object_get(n, "qualify")) &&
-           json_is_null(json_object_get(n, "sample")) &&
-           json_array_size(json_object_get(n, "group_expressions")) == 0 &&
-           json_array_size(json_object_get(n, "modifiers")) == 0;
+    if (!cls || strcmp(cls, "COLUMN_REF") != 0 || !col || n < 1 || n > 2)
+        return NULL;
+    if (n == 2 && (!json_string_value(json_array_get(names, 0)) ||
+                   strcasecmp(json_string_value(json_array_get(names, 0)), alias) != 0))
+        return NULL;
+    for (size_t i = 0; i < scan->schema->root.nfields; i++)
+        if (strcasecmp(scan->schema->root.fields[i].name, col) == 0)
+            return &scan->schema->root.fields[i];
+    return NULL;
 }
 
-/* Answer a plain count(*) from metadata: the constant replaces the aggregate, and nothing is
- * read. */
-static void answer_count(json_t *n, int64_t count)
+/* SELECT count(*), min(c), max(c) ... FROM t, and nothing else: no WHERE, grouping, filters or
+ * modifiers; each item count_star() or min/max of one column. */
+static int is_plain_aggregate(json_t *n)
 {
-    json_t *f = json_array_get(json_object_get(n, "select_list"), 0);
-    const char *alias = json_string_value(json_object_get(f, "alias"));
-    json_t *constant = json_pack("{s:s, s:s, s:s, s:O, s:{s:{s:s, s:n}, s:b, s:I}}", "class",
-                                 "CONSTANT", "type", "VALUE_CONSTANT", "alias",
-                                 alias && *alias ? alias : "count_star()", "query_location",
-                                 json_object_get(f, "query_location"), "value", "type", "id",
-                                 "BIGINT", "type_info", "is_null", 0, "value",
-                                 (json_int_t)count);
+    json_t *list = json_object_get(n, "select_list"), *f;
+    size_t i;
+
+    if (!json_array_size(list) || !json_is_null(json_object_get(n, "where_clause")) ||
+        !json_is_null(json_object_get(n, "having")) || !json_is_null(json_object_get(n, "qualify")) ||
+        !json_is_null(json_object_get(n, "sample")) ||
+        json_array_size(json_object_get(n, "group_expressions")) != 0 ||
+        json_array_size(json_object_get(n, "modifiers")) != 0)
+        return 0;
+    json_array_foreach(list, i, f) {
+        const char *fn = json_string_value(json_object_get(f, "function_name"));
+        const char *cls = json_string_value(json_object_get(f, "class"));
+        const char *schema = json_string_value(json_object_get(f, "schema"));
+        if (!fn || !cls || strcmp(cls, "FUNCTION") != 0 || (schema && *schema) ||
+            !json_is_null(json_object_get(f, "filter")) ||
+            json_array_size(json_object_get(json_object_get(f, "order_bys"), "orders")) != 0)
+            return 0;
+        if (strcmp(fn, "count_star") == 0 && !json_is_true(json_object_get(f, "distinct")))
+            continue;
+        if ((strcmp(fn, "min") == 0 || strcmp(fn, "max") == 0) &&
+            json_array_size(json_object_get(f, "children")) == 1)
+            continue;
+        return 0;
+    }
+    return 1;
+}
+
+/* Whether column "f"'s bounds are its exact min and max: types whose bounds are never
+ * truncated and have no NaN or signed-zero subtleties, and no default that files written
+ * before the column existed would supply. */
+static int exact_bounds(const struct tn_field *f)
+{
+    switch (f->type->kind) {
+    case TN_T_INT:
+    case TN_T_LONG:
+    case TN_T_DATE:
+    case TN_T_TIMESTAMP:
+    case TN_T_TIMESTAMPTZ:
+    case TN_T_DECIMAL:
+        return !f->initial_default || json_is_null(f->initial_default);
+    default:
+        return 0;
+    }
+}
+
+/* The min (or max) of column "f" over the scan's files by their bounds, as DuckDB SQL appended
+ * to "sql" (NULL when every value is null); 0 when the bounds cannot say. */
+static int bound_value(const struct tn_scan *scan, const struct tn_field *f, int is_max,
+                       struct tn_buf *sql)
+{
+    const struct tn_bytes *best = NULL;
+    struct tn_buf text = TN_BUF_INIT(0);
+    int ok;
+
+    if (!exact_bounds(f))
+        return 0;
+    for (size_t i = 0; i < scan->ndata; i++) {
+        const struct tn_data_file *df = &scan->data[i].file;
+        int64_t values = -1, nulls = -1;
+        const struct tn_bytes *b = NULL;
+        const struct tn_id_bytes *v = is_max ? df->upper : df->lower;
+        size_t nv = is_max ? df->nupper : df->nlower;
+        for (size_t k = 0; k < df->nvalue_counts; k++)
+            if (df->value_counts[k].id == f->id)
+                values = df->value_counts[k].value;
+        for (size_t k = 0; k < df->nnull_counts; k++)
+            if (df->null_counts[k].id == f->id)
+                nulls = df->null_counts[k].value;
+        if (values < 0 || nulls < 0)
+            return 0; /* a file without counts (or older than the column) */
+        if (values == nulls)
+            continue; /* only nulls here */
+        for (size_t k = 0; k < nv; k++)
+            if (v[k].id == f->id)
+                b = &v[k].value;
+        if (!b)
+            return 0;
+        if (!best || (is_max ? tn_bound_compare(f->type, b->p, b->n, best->p, best->n) > 0
+                             : tn_bound_compare(f->type, b->p, b->n, best->p, best->n) < 0))
+            best = b;
+    }
+    tn_buf_addstr(sql, "CAST(", NULL);
+    if (best) {
+        ok = !tn_bound_format(f->type, best->p, best->n, &text, NULL);
+        if (ok)
+            tn_sql_string(sql, text.buf);
+    } else {
+        ok = 1;
+        tn_buf_addstr(sql, "NULL", NULL);
+    }
+    tn_buf_addstr(sql, " AS ", NULL);
+    ok = ok && !tn_type_duckdb(f->type, sql, NULL);
+    tn_buf_addstr(sql, ")", NULL);
+    tn_buf_release(&text);
+    return ok;
+}
+
+/* Answer a plain aggregate SELECT from the scan's metadata (no deletes apply): each item
+ * becomes a constant (count(*) from record counts, min/max from exact bounds, unless
+ * "bounds_ok" is 0: a name-mapped table's bounds may describe another column) and the FROM
+ * clause goes. 1 when answered, 0 when the metadata cannot, or an error code. */
+static int answer_aggregates(struct resolver *r, json_t *select, const struct tn_scan *scan,
+                             const char *alias, int bounds_ok)
+{
+    json_t *list = json_object_get(select, "select_list"), *f, *tree, *items;
+    struct tn_buf sql = TN_BUF_INIT(0);
+    size_t i;
+
+    tn_buf_addstr(&sql, "SELECT ", NULL);
+    json_array_foreach(list, i, f) {
+        const char *fn = json_string_value(json_object_get(f, "function_name"));
+        const char *as = json_string_value(json_object_get(f, "alias"));
+        if (i)
+            tn_buf_addstr(&sql, ", ", NULL);
+        if (strcmp(fn, "count_star") == 0) {
+            int64_t count = 0;
+            for (size_t k = 0; k < scan->ndata; k++)
+                count += scan->data[k].file.record_count;
+            tn_buf_addf(&sql, NULL, "CAST(%lld AS BIGINT) AS ", (long long)count);
+            tn_sql_ident(&sql, as && *as ? as : "count_star()");
+        } else {
+            const struct tn_field *col =
+                aggregate_column(scan, json_array_get(json_object_get(f, "children"), 0), alias);
+            if (!bounds_ok || !col || !bound_value(scan, col, strcmp(fn, "max") == 0, &sql)) {
+                tn_buf_release(&sql);
+                return 0;
+            }
+            tn_buf_addstr(&sql, " AS ", NULL);
+            if (as && *as) {
+                tn_sql_ident(&sql, as);
+            } else {
+                char *name = tn_asprintf("%s(%s)", fn, col->name);
+                tn_sql_ident(&sql, name);
+                free(name);
+            }
+        }
+    }
+    tree = tn_query_parse(r->session, sql.buf, r->err);
+    tn_buf_release(&sql);
+    if (!tree)
+        return r->err->code;
+    items = json_object_get(
+        json_object_get(json_array_get(json_object_get(tree, "statements"), 0), "node"),
+        "select_list");
+    json_object_set(select, "select_list", items);
+    json_decref(tree);
+    return 1;
+}
+
+/* The FROM clause of an answered aggregate: nothing to read. */
+static void drop_from(json_t *n)
+{
     json_t *empty = json_pack("{s:s, s:s, s:n, s:O}", "type", "EMPTY", "alias", "", "sample",
                               "query_location",
                               json_object_get(json_object_get(n, "from_table"), "query_location"));
 
-    json_array_set_new(json_object_get(n, "select_list"), 0, constant);
     json_object_set_new(n, "from_table", empty);
 }
 
@@ -303,20 +476,19 @@ static int walk(struct resolver *r, json_t *n)
         return 0;
     if (json_is_string(json_object_get(n, "type")) &&
         strcmp(json_string_value(json_object_get(n, "type")), "BASE_TABLE") == 0)
-        return resolve_table(r, n, NULL, NULL);
+        return resolve_table(r, n, NULL, NULL, NULL);
     if (json_is_string(json_object_get(n, "type")) &&
         strcmp(json_string_value(json_object_get(n, "type")), "SELECT_NODE") == 0) {
         /* a SELECT of one table: its WHERE can skip files */
         json_t *from = json_object_get(n, "from_table");
         const char *ft = json_string_value(json_object_get(from, "type"));
-        int64_t count = -1;
-        int counting = is_plain_count(n);
+        int answered = 0;
         if (ft && strcmp(ft, "BASE_TABLE") == 0 &&
             (rc = resolve_table(r, from, json_object_get(n, "where_clause"),
-                                counting ? &count : NULL)))
+                                is_plain_aggregate(n) ? n : NULL, &answered)))
             return rc;
-        if (counting && count >= 0)
-            answer_count(n, count);
+        if (answered)
+            drop_from(n);
     }
     json_object_foreach(n, k, v) {
         if ((rc = walk(r, v)))
@@ -354,4 +526,23 @@ int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *
     if (!rc)
         *out = sql;
     return rc;
+}
+
+char *tn_plan_describe(json_t *entry)
+{
+    json_t *delete_files = json_object_get(entry, "delete_files");
+
+    return tn_asprintf(
+        "%s (snapshot %lld): manifests %lld of %lld kept, data files %lld of %lld kept, %lld "
+        "delete file%s%s",
+        json_string_value(json_object_get(entry, "table")),
+        (long long)json_integer_value(json_object_get(entry, "snapshot_id")),
+        (long long)json_integer_value(json_object_get(entry, "manifests_kept")),
+        (long long)json_integer_value(json_object_get(entry, "manifests_total")),
+        (long long)json_integer_value(json_object_get(entry, "data_files_kept")),
+        (long long)json_integer_value(json_object_get(entry, "data_files_total")),
+        (long long)json_integer_value(delete_files), json_integer_value(delete_files) == 1 ? "" : "s",
+        json_is_true(json_object_get(entry, "answered_from_metadata"))
+            ? "; answered from metadata"
+            : "");
 }

@@ -40,18 +40,125 @@ static void append_entries(struct tn_manifest_entry **dst, size_t *n, size_t *ca
     memset(src, 0, sizeof(*src));
 }
 
+/*---- Parsed manifest lists and manifests, through the warehouse's plan cache ----*/
+
+struct parsed_list {
+    struct tn_manifest_file *files;
+    size_t n;
+};
+
+struct parsed_manifest {
+    struct tn_manifest_entry *entries;
+    size_t n;
+};
+
+static void parsed_list_free(void *p)
+{
+    struct parsed_list *l = p;
+
+    tn_manifest_files_free(l->files, l->n);
+    free(l);
+}
+
+static void parsed_manifest_free(void *p)
+{
+    struct parsed_manifest *m = p;
+
+    tn_manifest_entries_free(m->entries, m->n);
+    free(m);
+}
+
+/* The parsed manifest list at "location" (a cache reference the caller releases). */
+static int cached_list(struct tn_warehouse *wh, const struct tn_table *t, const char *location,
+                       struct tn_cached **out, struct tn_err *err)
+{
+    char *resolved = tn_table_resolve(t, location);
+    char *key = tn_asprintf("list:%s", resolved);
+    struct tn_cached *hit = tn__plan_cache_get(wh->plan_cache, key);
+    int rc = 0;
+
+    if (!hit) {
+        struct tn_buf buf = TN_BUF_INIT(MANIFEST_MAX_BYTES);
+        struct parsed_list *l = tn_calloc(1, sizeof(*l));
+        size_t bytes = 0;
+        rc = read_file(wh, t, location, &buf, err);
+        if (!rc)
+            rc = tn_manifest_list_read(buf.buf, buf.len, &l->files, &l->n, err);
+        if (rc) {
+            tn_err_prefix(err, "manifest list %s: ", location);
+            parsed_list_free(l);
+        } else {
+            for (size_t i = 0; i < l->n; i++)
+                bytes += sizeof(l->files[i]) + strlen(l->files[i].path) +
+                         l->files[i].npartitions * (sizeof(*l->files[i].partitions) + 32);
+            hit = tn__plan_cache_put(wh->plan_cache, key, l, bytes, parsed_list_free);
+        }
+        tn_buf_release(&buf);
+    }
+    free(key);
+    free(resolved);
+    if (!rc)
+        *out = hit;
+    return rc;
+}
+
+/* The parsed entries of manifest "mf" (a cache reference the caller releases). The key holds
+ * what the entries inherit from the manifest-list entry as well as the location. */
+static int cached_manifest(struct tn_warehouse *wh, const struct tn_table *t,
+                           const struct tn_manifest_file *mf, struct tn_cached **out,
+                           struct tn_err *err)
+{
+    char *resolved = tn_table_resolve(t, mf->path);
+    char *key = tn_asprintf("manifest:%lld:%lld:%d:%s", (long long)mf->sequence_number,
+                            (long long)mf->added_snapshot_id, mf->spec_id, resolved);
+    struct tn_cached *hit = tn__plan_cache_get(wh->plan_cache, key);
+    int rc = 0;
+
+    if (!hit) {
+        struct tn_buf buf = TN_BUF_INIT(MANIFEST_MAX_BYTES);
+        struct parsed_manifest *m = tn_calloc(1, sizeof(*m));
+        size_t bytes = 0;
+        rc = read_file(wh, t, mf->path, &buf, err);
+        if (!rc)
+            rc = tn_manifest_read(buf.buf, buf.len, mf, &m->entries, &m->n, err);
+        if (rc) {
+            tn_err_prefix(err, "manifest %s: ", mf->path);
+            parsed_manifest_free(m);
+        } else {
+            for (size_t i = 0; i < m->n; i++)
+                bytes += sizeof(m->entries[i]) - sizeof(m->entries[i].file) +
+                         tn_data_file_bytes(&m->entries[i].file);
+            hit = tn__plan_cache_put(wh->plan_cache, key, m, bytes, parsed_manifest_free);
+        }
+        tn_buf_release(&buf);
+    }
+    free(key);
+    free(resolved);
+    if (!rc)
+        *out = hit;
+    return rc;
+}
+
+static void copy_entry(struct tn_manifest_entry *dst, const struct tn_manifest_entry *src)
+{
+    *dst = *src;
+    tn_data_file_copy(&dst->file, &src->file);
+}
+
 /* The manifest list of a snapshot; v1 snapshots with inline manifest paths get a synthesised
  * list (sequence numbers 0, spec 0). */
 static int snapshot_manifests(struct tn_warehouse *wh, const struct tn_table *t,
                               const struct tn_snapshot *snap, struct tn_manifest_file **out,
                               size_t *out_n, struct tn_err *err)
 {
-    struct tn_buf buf = TN_BUF_INIT(MANIFEST_MAX_BYTES);
+    const struct parsed_list *l;
+    struct tn_manifest_file *v;
+    struct tn_cached *hit = NULL;
     int rc;
 
     if (!snap->manifest_list) {
         size_t n = json_array_size(snap->manifests);
-        struct tn_manifest_file *v = tn_calloc(n + 1, sizeof(*v));
+        v = tn_calloc(n + 1, sizeof(*v));
         for (size_t i = 0; i < n; i++) {
             v[i].path = tn_strdup(json_string_value(json_array_get(snap->manifests, i))
                                       ? json_string_value(json_array_get(snap->manifests, i))
@@ -62,13 +169,17 @@ static int snapshot_manifests(struct tn_warehouse *wh, const struct tn_table *t,
         *out_n = n;
         return 0;
     }
-    rc = read_file(wh, t, snap->manifest_list, &buf, err);
-    if (!rc)
-        rc = tn_manifest_list_read(buf.buf, buf.len, out, out_n, err);
+    rc = cached_list(wh, t, snap->manifest_list, &hit, err);
     if (rc)
-        tn_err_prefix(err, "manifest list %s: ", snap->manifest_list);
-    tn_buf_release(&buf);
-    return rc;
+        return rc;
+    l = tn__plan_cached_value(hit);
+    v = tn_calloc(l->n + 1, sizeof(*v));
+    for (size_t i = 0; i < l->n; i++)
+        tn_manifest_file_copy(&v[i], &l->files[i]);
+    *out = v;
+    *out_n = l->n;
+    tn__plan_cache_release(wh->plan_cache, hit);
+    return 0;
 }
 
 int tn_table_manifests(struct tn_warehouse *wh, const struct tn_table *t, int64_t snapshot_id,
@@ -93,23 +204,37 @@ int tn_table_read_manifest(struct tn_warehouse *wh, const struct tn_table *t,
                            const struct tn_manifest_file *mf, struct tn_manifest_entry **out,
                            size_t *out_n, struct tn_err *err)
 {
-    struct tn_buf buf = TN_BUF_INIT(MANIFEST_MAX_BYTES);
-    int rc = read_file(wh, t, mf->path, &buf, err);
+    struct tn_cached *hit = NULL;
+    const struct parsed_manifest *m;
+    struct tn_manifest_entry *v;
+    int rc = cached_manifest(wh, t, mf, &hit, err);
 
-    if (!rc)
-        rc = tn_manifest_read(buf.buf, buf.len, mf, out, out_n, err);
     if (rc)
-        tn_err_prefix(err, "manifest %s: ", mf->path);
-    tn_buf_release(&buf);
-    return rc;
+        return rc;
+    m = tn__plan_cached_value(hit);
+    v = tn_calloc(m->n + 1, sizeof(*v));
+    for (size_t i = 0; i < m->n; i++)
+        copy_entry(&v[i], &m->entries[i]);
+    *out = v;
+    *out_n = m->n;
+    tn__plan_cache_release(wh->plan_cache, hit);
+    return 0;
 }
 
 int tn_table_scan(struct tn_warehouse *wh, const struct tn_table *t, int64_t snapshot_id,
                   struct tn_scan **out, struct tn_err *err)
 {
+    return tn_table_scan_where(wh, t, snapshot_id, NULL, NULL, out, err);
+}
+
+int tn_table_scan_where(struct tn_warehouse *wh, const struct tn_table *t, int64_t snapshot_id,
+                        json_t *where, const char *alias, struct tn_scan **out,
+                        struct tn_err *err)
+{
     const struct tn_metadata *m = t->meta;
     const struct tn_snapshot *snap;
     struct tn_scan *s = tn_calloc(1, sizeof(*s));
+    struct tn_filter *filter = NULL;
     size_t data_cap = 0, del_cap = 0;
     int rc = 0, current = 0;
 
@@ -131,30 +256,51 @@ int tn_table_scan(struct tn_warehouse *wh, const struct tn_table *t, int64_t sna
                        (long long)snapshot_id);
     }
     s->schema = current ? tn_metadata_current_schema(m) : tn_metadata_snapshot_schema(m, snap);
+    filter = tn__filter_new(t, s->schema, where, alias);
     rc = snapshot_manifests(wh, t, snap, &s->manifests, &s->nmanifests, err);
+    s->stats.manifests_total = (int64_t)s->nmanifests;
     for (size_t i = 0; !rc && i < s->nmanifests; i++) {
         struct tn_manifest_file *mf = &s->manifests[i];
-        struct tn_manifest_entry *entries = NULL;
-        size_t n = 0;
+        const struct parsed_manifest *pm;
+        struct tn_cached *hit = NULL;
 
         if (mf->content == 0 && mf->added_files == 0 && mf->existing_files == 0 &&
             mf->deleted_files > 0)
             continue; /* only DELETED entries: nothing live in it */
-        rc = tn_table_read_manifest(wh, t, mf, &entries, &n, err);
-        for (size_t k = 0; !rc && k < n; k++) {
-            if (entries[k].status == TN_ENTRY_DELETED)
-                continue;
-            if (entries[k].file.content == 0)
-                append_entries(&s->data, &s->ndata, &data_cap, &entries[k]);
-            else
-                append_entries(&s->deletes, &s->ndeletes, &del_cap, &entries[k]);
+        if (!tn__filter_manifest(filter, t, mf)) {
+            s->stats.data_files_total += mf->added_files + mf->existing_files;
+            continue; /* its partitions cannot hold a matching row */
         }
-        tn_manifest_entries_free(entries, n);
+        s->stats.manifests_kept++;
+        rc = cached_manifest(wh, t, mf, &hit, err);
+        if (rc)
+            break;
+        pm = tn__plan_cached_value(hit);
+        for (size_t k = 0; k < pm->n; k++) {
+            const struct tn_manifest_entry *e = &pm->entries[k];
+            struct tn_manifest_entry copy;
+            if (e->status == TN_ENTRY_DELETED)
+                continue;
+            if (e->file.content == 0) {
+                s->stats.data_files_total++;
+                if (!tn__filter_file(filter, t, e))
+                    continue;
+                copy_entry(&copy, e);
+                append_entries(&s->data, &s->ndata, &data_cap, &copy);
+            } else {
+                copy_entry(&copy, e);
+                append_entries(&s->deletes, &s->ndeletes, &del_cap, &copy);
+            }
+        }
+        tn__plan_cache_release(wh->plan_cache, hit);
     }
+    tn__filter_free(filter);
     if (rc) {
         tn_scan_free(s);
         return rc;
     }
+    s->stats.data_files_kept = (int64_t)s->ndata;
+    s->stats.delete_files = (int64_t)s->ndeletes;
     *out = s;
     return 0;
 }

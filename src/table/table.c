@@ -112,6 +112,7 @@ int tn_warehouse_open(const struct tn_warehouse_options *opt, struct tn_warehous
     size_t nd = 0, nreg = 0;
     int rc;
 
+    wh->plan_cache = tn__plan_cache_new(TN_PLAN_CACHE_BYTES);
     rc = open_storage(opt, &wh->storage, &catalog_path, err);
     if (rc)
         goto out;
@@ -156,6 +157,7 @@ void tn_warehouse_close(struct tn_warehouse *wh)
     if (!wh)
         return;
     tn__file_names_free(wh->file_names);
+    tn__plan_cache_free(wh->plan_cache);
     tn_engine_close(wh->engine);
     tn_catalog_close(wh->catalog);
     tn_storage_close(wh->storage);
@@ -225,22 +227,48 @@ char *tn_table_resolve(const struct tn_table *t, const char *location)
 
 /*---- Loading ----*/
 
+static void free_metadata(void *m)
+{
+    tn_metadata_free(m);
+}
+
+/* Parsed metadata takes several times its text in memory; the plan cache is charged this. */
+#define PARSED_PER_TEXT_BYTE 8
+
+void tn__metadata_cache_put(struct tn_warehouse *wh, const char *location,
+                            const struct tn_metadata *m, size_t text_len)
+{
+    char *key = tn_asprintf("metadata:%s", location);
+
+    tn__plan_cache_release(wh->plan_cache,
+                           tn__plan_cache_put(wh->plan_cache, key, tn_metadata_share(m),
+                                              text_len * PARSED_PER_TEXT_BYTE, free_metadata));
+    free(key);
+}
+
+/* The metadata file at "location", parsed: from the plan cache when it was read or written
+ * before (a metadata file never changes; the parsed form is shared, immutable). */
 static int read_metadata(struct tn_warehouse *wh, const char *location, struct tn_metadata **out,
                          struct tn_err *err)
 {
+    char *key = tn_asprintf("metadata:%s", location);
+    struct tn_cached *hit = tn__plan_cache_get(wh->plan_cache, key);
     struct tn_buf buf = TN_BUF_INIT(METADATA_MAX_BYTES);
-    int rc;
+    int rc = 0;
 
-    *out = tn__metacache_get(location);
-    if (*out)
+    free(key);
+    if (hit) {
+        *out = tn_metadata_share(tn__plan_cached_value(hit));
+        tn__plan_cache_release(wh->plan_cache, hit);
         return 0;
+    }
     rc = tn_storage_read(wh->storage, location, &buf, err);
     if (!rc)
         rc = tn_metadata_parse(buf.buf, buf.len, out, err);
     if (rc)
         tn_err_prefix(err, "metadata %s: ", location);
     else
-        tn__metacache_put(location, *out, buf.len);
+        tn__metadata_cache_put(wh, location, *out, buf.len);
     tn_buf_release(&buf);
     return rc;
 }

@@ -39,17 +39,26 @@ struct tn_warehouse_options {
 };
 
 struct tn_file_names;
+struct tn_plan_cache;
 
 struct tn_warehouse {
     struct tn_catalog *catalog;
     struct tn_storage *storage;
     struct tn_engine *engine;
     struct tn_file_names *file_names; /* cache: Parquet column names of data files (scan.c) */
+    struct tn_plan_cache *plan_cache; /* cache: metadata, manifest lists, manifests */
 };
 
 int tn_warehouse_open(const struct tn_warehouse_options *opt, struct tn_warehouse **out,
                       struct tn_err *err);
 void tn_warehouse_close(struct tn_warehouse *wh);
+
+/* The plan cache's counters: lookups that found a parsed file (hits) or had to read one. */
+struct tn_plan_cache_stats {
+    int64_t hits, misses, evictions;
+    int64_t bytes, entries, capacity;
+};
+void tn_warehouse_plan_cache_stats(struct tn_warehouse *wh, struct tn_plan_cache_stats *out);
 
 /* A rewrite of location prefixes, for tables whose files were copied elsewhere. */
 struct tn_path_map {
@@ -65,11 +74,6 @@ struct tn_table {
     struct tn_metadata *meta;
     struct tn_path_map map;
 };
-
-/* Parsed metadata files are cached by location (they never change once written): lookups that
- * found one, lookups that did not, entries held now. Clearing is for tests. */
-void tn_table_metadata_cache_stats(uint64_t *hits, uint64_t *misses, size_t *entries);
-void tn_table_metadata_cache_clear(void);
 
 /* Load the current version of ns.name (TN_ENOTABLE when absent). */
 int tn_table_load(struct tn_warehouse *wh, const char *ns, const char *name,
@@ -107,6 +111,11 @@ struct tn_scan {
     size_t ndeletes;
     struct tn_manifest_file *manifests; /* the snapshot's manifest list */
     size_t nmanifests;
+    struct tn_scan_stats {
+        int64_t manifests_total, manifests_kept; /* in the manifest list; read */
+        int64_t data_files_total, data_files_kept; /* live in the snapshot; planned */
+        int64_t delete_files;                    /* live delete files planned */
+    } stats;
 };
 
 /* The manifest list of snapshot "snapshot_id" (-1: the current one; none: an empty list). */
@@ -120,10 +129,14 @@ int tn_table_read_manifest(struct tn_warehouse *wh, const struct tn_table *t,
 int tn_table_scan(struct tn_warehouse *wh, const struct tn_table *t, int64_t snapshot_id,
                   struct tn_scan **out, struct tn_err *err);
 void tn_scan_free(struct tn_scan *s);
-/* Drop from "scan" the data files whose bounds or null counts show that no row can satisfy
- * "where" (a DuckDB parse-tree expression; columns may be qualified by "alias"). Returns how
- * many files were dropped. */
-size_t tn_scan_prune(struct tn_scan *scan, json_t *where, const char *alias);
+/* The same, planning only what may hold a row satisfying "where" (a DuckDB parse-tree
+ * expression, NULL for all; columns may be qualified by "alias"): manifests are skipped by
+ * their partition summaries and data files by their partition values, bounds and null counts
+ * (see prune.c). Parsed manifests come from the warehouse's plan cache, so planning an
+ * unchanged table again reads no manifest. scan->stats counts what was considered and kept. */
+int tn_table_scan_where(struct tn_warehouse *wh, const struct tn_table *t, int64_t snapshot_id,
+                        json_t *where, const char *alias, struct tn_scan **out,
+                        struct tn_err *err);
 
 /* Move out of "scan" the data files (without deletes) whose bounds show that every row
  * satisfies "where"; each goes into "covered" as path -> record count. Returns how many. */
@@ -163,6 +176,10 @@ struct tn_query_options {
     json_t *covered;
     /* A row-level change or INSERT: the branch it reads and writes (NULL: main). */
     const char *branch;
+    /* When set (EXPLAIN): one object per tarn table scanned is appended, with its planning
+       counts (table, snapshot_id, manifests_total/kept, data_files_total/kept, delete_files,
+       answered_from_metadata). */
+    json_t *plan;
 };
 
 /* Rewrite one SELECT statement so that each tarn table it names reads its Iceberg files at a
@@ -170,6 +187,10 @@ struct tn_query_options {
  * (caller frees) runs on any session of the warehouse's engine. */
 int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *user_sql,
                      const struct tn_query_options *opt, char **out, struct tn_err *err);
+
+/* One line for one entry of tn_query_options.plan ("default.t (snapshot 1): manifests 2 of 5
+ * kept, data files 3 of 40 kept, 0 delete files"); caller frees. */
+char *tn_plan_describe(json_t *entry);
 
 /* DuckDB's own parser, for rewriting SQL (json_serialize_sql and back): */
 /* The value of a one-row query (caller frees), or NULL with "err" set. */

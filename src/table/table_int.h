@@ -104,9 +104,41 @@ int tn__spec_parse(const char *text, const struct tn_schema *schema, json_t **ou
 
 void tn__file_names_free(struct tn_file_names *c);
 
-/* The parsed metadata file at "location" (a new reference), or NULL when it is not cached. */
-struct tn_metadata *tn__metacache_get(const char *location);
-/* Keep parsed metadata "m" (read or just written from "text_len" bytes) for later loads. */
-void tn__metacache_put(const char *location, const struct tn_metadata *m, size_t text_len);
+/* The plan cache (plan_cache.c): immutable files' parsed contents by location, LRU-bounded by
+ * bytes, thread-safe. A handle from get or put holds a reference until released. */
+#define TN_PLAN_CACHE_BYTES (256L * 1024 * 1024)
+struct tn_cached;
+struct tn_plan_cache *tn__plan_cache_new(size_t capacity);
+void tn__plan_cache_free(struct tn_plan_cache *c);
+/* The entry for "key" (counted as a hit), or NULL (a miss). */
+struct tn_cached *tn__plan_cache_get(struct tn_plan_cache *c, const char *key);
+/* Add "value" (owned by the cache from now on, freed by "free_value") under "key", evicting
+ * least recently used entries to stay within capacity; a value larger than the whole cache is
+ * not kept beyond the returned handle. */
+struct tn_cached *tn__plan_cache_put(struct tn_plan_cache *c, const char *key, void *value,
+                                size_t bytes, void (*free_value)(void *value));
+const void *tn__plan_cached_value(const struct tn_cached *e);
+void tn__plan_cache_release(struct tn_plan_cache *c, struct tn_cached *e); /* NULL is a no-op */
+void tn__plan_cache_stats(struct tn_plan_cache *c, struct tn_plan_cache_stats *out);
+/* Keep parsed metadata "m" (read or just written, "text_len" bytes of JSON) as the metadata
+ * file at "location", so that loads of it neither read nor parse. */
+void tn__metadata_cache_put(struct tn_warehouse *wh, const char *location,
+                            const struct tn_metadata *m, size_t text_len);
+
+/* A WHERE clause as prune.c understands it (see there); NULL when it prunes nothing. */
+struct tn_filter;
+struct tn_filter *tn__filter_new(const struct tn_table *t, const struct tn_schema *schema,
+                                 json_t *where, const char *alias);
+/* Whether "t" reads files without field ids by a name mapping (their statistics may then
+ * describe another column than the one read). */
+int tn__table_has_name_mapping(const struct tn_table *t);
+void tn__filter_free(struct tn_filter *f); /* NULL is a no-op */
+/* Whether data manifest "mf" of "t" may hold a matching row, by its partition summaries (delete
+ * manifests always may). A NULL filter matches everything. */
+int tn__filter_manifest(const struct tn_filter *f, const struct tn_table *t,
+                        const struct tn_manifest_file *mf);
+/* Whether data file "e" may hold a matching row, by its statistics and partition values. */
+int tn__filter_file(const struct tn_filter *f, const struct tn_table *t,
+                    const struct tn_manifest_entry *e);
 
 #endif /* TN_TABLE_INT_H */

@@ -475,7 +475,7 @@ static void test_changes_on_a_branch(void)
     struct tn_err err = {0};
     struct tn_dml_result res;
     struct tn_insert_result ir;
-    struct tn_query_options on_audit = {-1, -1, NULL, NULL, -1, NULL, "audit"};
+    struct tn_query_options on_audit = {-1, -1, NULL, NULL, -1, NULL, "audit", NULL};
     char *head;
 
     if (setup(&fx))
@@ -520,42 +520,42 @@ static void test_count_from_metadata(void)
     teardown(&fx);
 }
 
-/* Parsed metadata is cached by location: loading after one's own commit, or loading an unchanged
- * table again, reads nothing; a commit by another handle is seen at once (a new location). */
+/* Parsed metadata is kept in the warehouse's plan cache by location: loading after one's own
+ * commit, or loading an unchanged table again, reads nothing; a commit made through another
+ * handle is seen at once (a new location). */
 static void test_metadata_cache(void)
 {
     struct fixture fx;
     struct tn_err err = {0};
     struct tn_warehouse_options wo = {0};
     struct tn_warehouse *other = NULL;
-    struct tn_table *t = NULL, *t2 = NULL;
+    struct tn_table *t = NULL, *t2 = NULL, *t3 = NULL;
     struct tn_write_options w = {TN_WRITE_APPEND, NULL};
     struct tn_commit_result res;
-    uint64_t hits0, misses0, hits, misses;
-    size_t entries;
+    struct tn_plan_cache_stats before, after;
 
     if (setup(&fx))
         return;
-    tn_table_metadata_cache_stats(&hits0, &misses0, &entries);
-    CHECK(entries > 0);
+    tn_warehouse_plan_cache_stats(fx.wh, &before);
     CHECK_OK(tn_table_load(fx.wh, "default", "t", &t, &err));
     CHECK_OK(tn_table_load(fx.wh, "default", "t", &t2, &err));
-    tn_table_metadata_cache_stats(&hits, &misses, &entries);
-    CHECK_INT_EQ(hits - hits0, 2);
-    CHECK_INT_EQ(misses - misses0, 0);
+    tn_warehouse_plan_cache_stats(fx.wh, &after);
+    CHECK_INT_EQ(after.hits - before.hits, 2);
+    CHECK_INT_EQ(after.misses - before.misses, 0);
     CHECK(t && t2 && t->meta == t2->meta);
     tn_table_free(t2);
     t2 = NULL;
     wo.warehouse = tn_storage_root_uri(fx.wh->storage); /* the same warehouse, a second handle */
     CHECK_OK(tn_warehouse_open(&wo, &other, &err));
     if (other) {
-        tn_table_metadata_cache_clear();
-        CHECK_OK(tn_table_write(fx.wh, fx.s, "default", "t", "SELECT 99 AS id, 'x' AS name", &w,
+        CHECK_OK(tn_table_load(other, "default", "t", &t3, &err));
+        CHECK_OK(tn_table_write(other, fx.s, "default", "t", "SELECT 99 AS id, 'x' AS name", &w,
                                 &res, &err));
-        CHECK_OK(tn_table_load(other, "default", "t", &t2, &err));
+        CHECK_OK(tn_table_load(fx.wh, "default", "t", &t2, &err));
         CHECK(t2 && t2->meta->current_snapshot_id == res.snapshot_id);
-        /* the old version stays usable by whoever holds it */
+        /* the old version stays as it was for whoever holds it */
         CHECK(t && t->meta->current_snapshot_id != res.snapshot_id && t->meta->nsnapshots == 2);
+        tn_table_free(t3);
         tn_warehouse_close(other);
     }
     tn_table_free(t);

@@ -82,26 +82,8 @@ static int merge_group(struct tn_warehouse *wh, const struct tn_table *t,
     struct tn_manifest_info info;
     int rc = 0;
 
-    for (size_t i = 0; !rc && i < n; i++) {
-        struct tn_manifest_entry *e = NULL;
-        size_t ne = 0;
-        rc = tn_table_read_manifest(wh, t, &mf[idx[i]], &e, &ne, err);
-        if (rc)
-            break;
-        for (size_t k = 0; k < ne; k++) {
-            if (e[k].status == TN_ENTRY_DELETED) {
-                tn_data_file_release(&e[k].file);
-                continue;
-            }
-            if (nall == cap) {
-                cap = cap ? cap * 2 : 256;
-                all = tn_realloc(all, cap * sizeof(*all));
-            }
-            all[nall] = e[k];
-            all[nall++].status = TN_ENTRY_EXISTING;
-        }
-        free(e); /* the entries moved into "all" */
-    }
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = tn__carry_live_entries(wh, t, &mf[idx[i]], &all, &nall, &cap, err);
     info.schema = tn_metadata_current_schema(t->meta);
     info.spec = tn_metadata_spec(t->meta, mf[idx[0]].spec_id);
     info.content = mf[idx[0]].content;

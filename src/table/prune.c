@@ -686,26 +686,41 @@ static int leaf_excludes(const struct tn_filter *f, const struct node *n, const 
     return 0;
 }
 
-static int may_match(const struct tn_filter *f, size_t idx, const struct target *tg)
+/* The truth of the AND/OR tree at "idx", each comparison decided by "decide" (on "ctx"), and a
+ * node that is neither answered "other". */
+static int eval_tree(const struct tn_filter *f, size_t idx,
+                     int (*decide)(const struct tn_filter *f, const struct node *n, const void *ctx),
+                     const void *ctx, int other)
 {
     const struct node *n = &f->nodes[idx];
 
     switch (n->kind) {
     case N_AND:
         for (size_t k = 0; k < n->count; k++)
-            if (!may_match(f, f->kids[n->first + k], tg))
+            if (!eval_tree(f, f->kids[n->first + k], decide, ctx, other))
                 return 0;
         return 1;
     case N_OR:
         for (size_t k = 0; k < n->count; k++)
-            if (may_match(f, f->kids[n->first + k], tg))
+            if (eval_tree(f, f->kids[n->first + k], decide, ctx, other))
                 return 1;
         return 0;
     case N_LEAF:
-        return !leaf_excludes(f, n, tg);
+        return decide(f, n, ctx);
     default:
-        return 1;
+        return other;
     }
+}
+
+static int leaf_may_match(const struct tn_filter *f, const struct node *n, const void *tg)
+{
+    return !leaf_excludes(f, n, tg);
+}
+
+/* Whether a row of target "tg" may satisfy the tree at "idx" (what is not understood may). */
+static int may_match(const struct tn_filter *f, size_t idx, const struct target *tg)
+{
+    return eval_tree(f, idx, leaf_may_match, tg, 1);
 }
 
 int tn__filter_manifest(const struct tn_filter *f, const struct tn_table *t,
@@ -773,26 +788,16 @@ static int includes_all(const struct tn_filter *f, const struct tn_data_file *df
     }
 }
 
+static int leaf_includes_all(const struct tn_filter *f, const struct node *n, const void *df)
+{
+    return includes_all(f, df, n);
+}
+
+/* Whether every row of data file "df" satisfies the tree at "idx" (what is not understood
+ * does not). */
 static int covers(const struct tn_filter *f, size_t idx, const struct tn_data_file *df)
 {
-    const struct node *n = &f->nodes[idx];
-
-    switch (n->kind) {
-    case N_AND:
-        for (size_t k = 0; k < n->count; k++)
-            if (!covers(f, f->kids[n->first + k], df))
-                return 0;
-        return 1;
-    case N_OR:
-        for (size_t k = 0; k < n->count; k++)
-            if (covers(f, f->kids[n->first + k], df))
-                return 1;
-        return 0;
-    case N_LEAF:
-        return includes_all(f, df, n);
-    default:
-        return 0;
-    }
+    return eval_tree(f, idx, leaf_includes_all, df, 0);
 }
 
 size_t tn_scan_covered(const struct tn_table *t, struct tn_scan *scan, json_t *where,

@@ -221,6 +221,31 @@ int tn_table_read_manifest(struct tn_warehouse *wh, const struct tn_table *t,
     return 0;
 }
 
+int tn__carry_live_entries(struct tn_warehouse *wh, const struct tn_table *t,
+                           const struct tn_manifest_file *mf, struct tn_manifest_entry **all,
+                           size_t *n, size_t *cap, struct tn_err *err)
+{
+    struct tn_cached *hit = NULL;
+    const struct parsed_manifest *m;
+    int rc = cached_manifest(wh, t, mf, &hit, err);
+
+    if (rc)
+        return rc;
+    m = tn__plan_cached_value(hit);
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->entries[i].status == TN_ENTRY_DELETED)
+            continue;
+        if (*n == *cap) {
+            *cap = *cap ? *cap * 2 : 256;
+            *all = tn_realloc(*all, *cap * sizeof(**all));
+        }
+        copy_entry(&(*all)[*n], &m->entries[i]);
+        (*all)[(*n)++].status = TN_ENTRY_EXISTING;
+    }
+    tn__plan_cache_release(wh->plan_cache, hit);
+    return 0;
+}
+
 int tn_table_scan(struct tn_warehouse *wh, const struct tn_table *t, int64_t snapshot_id,
                   struct tn_scan **out, struct tn_err *err)
 {

@@ -58,6 +58,11 @@ int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
  * room for all of scan's, and frees only subset->data. */
 void tn__scan_subset_init(struct tn_scan *subset, const struct tn_scan *scan,
                           const struct tn_table *t);
+/* Append the live entries of manifest "mf" to *all (*n used of *cap), as EXISTING: what a
+ * rewrite of manifests carries over. */
+int tn__carry_live_entries(struct tn_warehouse *wh, const struct tn_table *t,
+                           const struct tn_manifest_file *mf, struct tn_manifest_entry **all,
+                           size_t *n, size_t *cap, struct tn_err *err);
 /* TN_EINPUT unless tarn can write the table (format v2). */
 int tn__check_writable(const struct tn_table *t, struct tn_err *err);
 /* A fresh location for a new file of "t" (data folder, write.data.path honoured). */

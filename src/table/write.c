@@ -614,30 +614,10 @@ static int carry_manifests(struct tn_warehouse *wh, const struct tn_table *t,
         return 0;
     }
     for (size_t i = 0; !rc && i < nbase; i++) {
-        struct tn_manifest_entry *e = NULL;
-        size_t n = 0;
-        if (!(base[i].content == 0 && base[i].spec_id == spec_id)) {
-            list[(*nlist)++] = base[i];
-            continue;
-        }
-        rc = tn_table_read_manifest(wh, t, &base[i], &e, &n, err);
-        for (size_t k = 0; !rc && k < n; k++) {
-            if (e[k].status == TN_ENTRY_DELETED) {
-                tn_data_file_release(&e[k].file);
-                continue;
-            }
-            if (nall == cap) {
-                cap = cap ? cap * 2 : 256;
-                all = tn_realloc(all, cap * sizeof(*all));
-            }
-            all[nall] = e[k];
-            all[nall].status = TN_ENTRY_EXISTING;
-            nall++;
-        }
-        if (rc)
-            tn_manifest_entries_free(e, n);
+        if (base[i].content == 0 && base[i].spec_id == spec_id)
+            rc = tn__carry_live_entries(wh, t, &base[i], &all, &nall, &cap, err);
         else
-            free(e); /* the entries moved into "all" */
+            list[(*nlist)++] = base[i];
     }
     if (!rc) {
         info.schema = tn_metadata_current_schema(t->meta);

@@ -1,7 +1,7 @@
 /* test_dml.c - unit tests for src/table's row-level changes: DELETE and UPDATE write position
  * deletes (data files untouched), read back right, keep time travel, and conflict rather than
  * lose an update. */
-#include "tn_test.h"
+#include "tn_test_table.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -9,15 +9,9 @@
 #include "table/table.h"
 #include "table/table_int.h"
 
-struct fixture {
-    struct tn_warehouse *wh;
-    struct tn_session *s;
-};
-
 static int setup(struct fixture *fx)
 {
     struct tn_err err = {0};
-    struct tn_warehouse_options wo = {0};
     struct tn_write_options w = {TN_WRITE_APPEND, NULL};
     struct tn_commit_result res;
     json_t *schema = json_loads("{\"type\":\"struct\",\"schema-id\":0,\"fields\":[{\"id\":1,"
@@ -26,9 +20,11 @@ static int setup(struct fixture *fx)
                                 0, NULL);
     int rc;
 
-    wo.warehouse = tn_test_tmpdir();
-    rc = tn_warehouse_open(&wo, &fx->wh, &err) || tn_session_open(fx->wh->engine, &fx->s, &err) ||
-         tn_table_create(fx->wh, "default", "t", schema, NULL, NULL, &err) ||
+    if (tn_test_warehouse_open(fx)) {
+        json_decref(schema);
+        return -1;
+    }
+    rc = tn_table_create(fx->wh, "default", "t", schema, NULL, NULL, &err) ||
          tn_table_write(fx->wh, fx->s, "default", "t",
                         "SELECT range AS id, 'n' || range AS name FROM range(10)", &w, &res,
                         &err) ||
@@ -41,37 +37,6 @@ static int setup(struct fixture *fx)
     return rc;
 }
 
-static void teardown(struct fixture *fx)
-{
-    tn_session_close(fx->s);
-    tn_warehouse_close(fx->wh);
-}
-
-/* The first cell of "sql" over the current tables, as text (caller frees). */
-static char *scalar(struct fixture *fx, const char *sql)
-{
-    struct tn_err err = {0};
-    char *resolved = NULL, *v = NULL;
-    struct tn_rows *r = NULL;
-
-    if (tn_query_resolve(fx->wh, fx->s, sql, NULL, &resolved, &err) ||
-        tn_engine_rows(fx->s, resolved, 10, &r, &err)) {
-        tn_test_failed(__FILE__, __LINE__, "%s: %s", sql, err.msg);
-    } else if (r->nrows) {
-        v = tn_strdup(tn_rows_get(r, 0, 0) ? tn_rows_get(r, 0, 0) : "NULL");
-    }
-    tn_rows_free(r);
-    free(resolved);
-    return v;
-}
-
-#define CHECK_SCALAR(fx, sql, expected)                                                            \
-    do {                                                                                           \
-        char *v_ = scalar(fx, sql);                                                                \
-        CHECK_STR_EQ(v_, expected);                                                                \
-        free(v_);                                                                                  \
-    } while (0)
-
 static void test_delete_writes_position_deletes(void)
 {
     struct fixture fx;
@@ -81,7 +46,7 @@ static void test_delete_writes_position_deletes(void)
 
     if (setup(&fx))
         return;
-    files_before = scalar(&fx, "SELECT string_agg(file_path, ',' ORDER BY file_path) FROM "
+    files_before = tn_test_scalar(&fx, "SELECT string_agg(file_path, ',' ORDER BY file_path) FROM "
                                "\"t$files\" WHERE content = 0");
     CHECK_OK(tn_table_dml(fx.wh, fx.s, "DELETE FROM t WHERE id % 3 = 0", NULL, &res, &err));
     CHECK_INT_EQ(res.rows_affected, 7);
@@ -92,7 +57,7 @@ static void test_delete_writes_position_deletes(void)
     /* one delete file lists the positions in both data files */
     CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$files\" WHERE content = 1", "1");
     {
-        char *after = scalar(&fx, "SELECT string_agg(file_path, ',' ORDER BY file_path) FROM "
+        char *after = tn_test_scalar(&fx, "SELECT string_agg(file_path, ',' ORDER BY file_path) FROM "
                                   "\"t$files\" WHERE content = 0");
         CHECK_STR_EQ(after, files_before); /* data files untouched */
         free(after);
@@ -111,7 +76,7 @@ static void test_delete_writes_position_deletes(void)
         CHECK_INT_EQ(res.snapshot_id, before);
     }
     free(files_before);
-    teardown(&fx);
+    tn_test_warehouse_close(&fx);
 }
 
 static void test_update_and_time_travel(void)
@@ -124,7 +89,7 @@ static void test_update_and_time_travel(void)
 
     if (setup(&fx))
         return;
-    first = scalar(&fx, "SELECT snapshot_id FROM \"t$snapshots\" ORDER BY committed_at DESC LIMIT 1");
+    first = tn_test_scalar(&fx, "SELECT snapshot_id FROM \"t$snapshots\" ORDER BY committed_at DESC LIMIT 1");
     CHECK_OK(tn_table_dml(fx.wh, fx.s,
                           "UPDATE t SET name = upper(name) || ',' || id, id = id * 100 "
                           "WHERE id IN (SELECT id FROM t WHERE id < 3)",
@@ -153,7 +118,7 @@ static void test_update_and_time_travel(void)
                  1);
     CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$snapshots\"", "4");
     free(first);
-    teardown(&fx);
+    tn_test_warehouse_close(&fx);
 }
 
 static void test_conflicting_changes_refused(void)
@@ -166,7 +131,7 @@ static void test_conflicting_changes_refused(void)
 
     if (setup(&fx))
         return;
-    s0 = scalar(&fx, "SELECT snapshot_id FROM \"t$snapshots\" ORDER BY committed_at DESC LIMIT 1");
+    s0 = tn_test_scalar(&fx, "SELECT snapshot_id FROM \"t$snapshots\" ORDER BY committed_at DESC LIMIT 1");
     CHECK_OK(tn_table_load(fx.wh, "default", "t", &at_s0, &err));
     CHECK_OK(tn_table_dml(fx.wh, fx.s, "DELETE FROM t WHERE id = 1", NULL, &res, &err));
     /* an append since a change read the table never conflicts */
@@ -211,7 +176,7 @@ static void test_conflicting_changes_refused(void)
     tn_table_free(at_s0);
     tn_table_free(now);
     free(s0);
-    teardown(&fx);
+    tn_test_warehouse_close(&fx);
 }
 
 static void test_upsert_by_key(void)
@@ -259,7 +224,7 @@ static void test_upsert_by_key(void)
                  TN_EUNPROCESSABLE);
     CHECK_CONTAINS(err.msg, "null key");
     CHECK_SCALAR(&fx, "SELECT count(*) FROM t", "22"); /* id 5 existed: replaced */
-    teardown(&fx);
+    tn_test_warehouse_close(&fx);
 }
 
 static void test_upsert_creates_table_with_identifier_fields(void)
@@ -287,7 +252,7 @@ static void test_upsert_creates_table_with_identifier_fields(void)
                                   &res, &err));
     tn_ingest_result_release(&res);
     CHECK_SCALAR(&fx, "SELECT string_agg(val, ' ') FROM u", "w");
-    teardown(&fx);
+    tn_test_warehouse_close(&fx);
 }
 
 static void test_merge(void)
@@ -328,7 +293,7 @@ static void test_merge(void)
                           NULL, &res, &err));
     CHECK_SCALAR(&fx, "SELECT name FROM t WHERE id = 3", "three");
     CHECK_SCALAR(&fx, "SELECT count(*) FROM t", "20");
-    teardown(&fx);
+    tn_test_warehouse_close(&fx);
 }
 
 static void test_compaction(void)
@@ -344,13 +309,13 @@ static void test_compaction(void)
     CHECK_OK(tn_table_dml(fx.wh, fx.s, "DELETE FROM t WHERE id % 2 = 0", NULL, &res, &err));
     CHECK_OK(tn_table_dml(fx.wh, fx.s, "UPDATE t SET name = 'odd' WHERE id = 1", NULL, &res,
                           &err));
-    before = scalar(&fx, "SELECT string_agg(id || ':' || name, ' ' ORDER BY id) FROM t");
+    before = tn_test_scalar(&fx, "SELECT string_agg(id || ':' || name, ' ' ORDER BY id) FROM t");
     CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "t", &cr, &err));
     CHECK_INT_EQ(cr.files_rewritten, 3);
     CHECK_INT_EQ(cr.delete_files_removed, 2);
     CHECK_INT_EQ(cr.rows, 10);
     {
-        char *after = scalar(&fx, "SELECT string_agg(id || ':' || name, ' ' ORDER BY id) FROM t");
+        char *after = tn_test_scalar(&fx, "SELECT string_agg(id || ':' || name, ' ' ORDER BY id) FROM t");
         CHECK_STR_EQ(after, before);
         free(after);
     }
@@ -361,7 +326,7 @@ static void test_compaction(void)
     CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "t", &cr, &err));
     CHECK_INT_EQ(cr.files_rewritten, 0);
     free(before);
-    teardown(&fx);
+    tn_test_warehouse_close(&fx);
 }
 
 static void test_whole_files_and_copy_on_write(void)
@@ -375,7 +340,7 @@ static void test_whole_files_and_copy_on_write(void)
     /* every row of the first file: the file is dropped, no delete file is written, and its
        bounds show it without reading it (so it may even be gone from storage) */
     {
-        char *path = scalar(&fx, "SELECT file_path FROM \"t$files\" WHERE lower_bounds[1] = '0'");
+        char *path = tn_test_scalar(&fx, "SELECT file_path FROM \"t$files\" WHERE lower_bounds[1] = '0'");
         CHECK(path && strncmp(path, "file://", 7) == 0);
         if (path)
             CHECK_INT_EQ(unlink(path + 7), 0);
@@ -396,7 +361,7 @@ static void test_whole_files_and_copy_on_write(void)
     CHECK_SCALAR(&fx, "SELECT count(*) FROM t", "10");
     CHECK_SCALAR(&fx, "SELECT string_agg(name, ' ' ORDER BY id) FROM t WHERE id < 13",
                  "even n11 even");
-    teardown(&fx);
+    tn_test_warehouse_close(&fx);
 }
 
 static void test_expire_snapshots(void)
@@ -421,7 +386,7 @@ static void test_expire_snapshots(void)
     /* nothing left to expire */
     CHECK_OK(tn_table_expire(fx.wh, "default", "t", tn_now_ms() + 1000, 1, &er, &err));
     CHECK_INT_EQ(er.snapshots_expired, 0);
-    teardown(&fx);
+    tn_test_warehouse_close(&fx);
 }
 
 static void test_partitioned_writes(void)
@@ -466,7 +431,7 @@ static void test_partitioned_writes(void)
                                       &err),
                  TN_EINPUT);
     CHECK_CONTAINS(err.msg, "unknown partition transform");
-    teardown(&fx);
+    tn_test_warehouse_close(&fx);
 }
 
 static void test_changes_on_a_branch(void)
@@ -480,7 +445,7 @@ static void test_changes_on_a_branch(void)
 
     if (setup(&fx))
         return;
-    head = scalar(&fx, "SELECT snapshot_id FROM \"t$snapshots\" ORDER BY committed_at DESC LIMIT 1");
+    head = tn_test_scalar(&fx, "SELECT snapshot_id FROM \"t$snapshots\" ORDER BY committed_at DESC LIMIT 1");
     {
         int64_t id = 0;
         tn_parse_i64(head ? head : "0", &id);
@@ -497,7 +462,7 @@ static void test_changes_on_a_branch(void)
     on_audit.branch = "nope";
     CHECK_INT_EQ(tn_table_dml(fx.wh, fx.s, "DELETE FROM t", &on_audit, &res, &err), TN_ENOTFOUND);
     free(head);
-    teardown(&fx);
+    tn_test_warehouse_close(&fx);
 }
 
 static void test_count_from_metadata(void)
@@ -510,14 +475,14 @@ static void test_count_from_metadata(void)
     if (setup(&fx))
         return;
     /* with its data files gone, a plain count(*) still answers: it reads no file */
-    path = scalar(&fx, "SELECT file_path FROM \"t$files\" WHERE lower_bounds[1] = '0'");
+    path = tn_test_scalar(&fx, "SELECT file_path FROM \"t$files\" WHERE lower_bounds[1] = '0'");
     CHECK(path && unlink(path + 7) == 0);
     free(path);
     CHECK_SCALAR(&fx, "SELECT count(*) FROM t", "20");
     /* with deletes it must read (only the file the bounds leave: the missing one is pruned) */
     CHECK_OK(tn_table_dml(fx.wh, fx.s, "DELETE FROM t WHERE id = 15", NULL, &res, &err));
     CHECK_SCALAR(&fx, "SELECT count(*) FROM t WHERE id >= 10", "9");
-    teardown(&fx);
+    tn_test_warehouse_close(&fx);
 }
 
 /* Parsed metadata is kept in the warehouse's plan cache by location: loading after one's own
@@ -560,7 +525,7 @@ static void test_metadata_cache(void)
     }
     tn_table_free(t);
     tn_table_free(t2);
-    teardown(&fx);
+    tn_test_warehouse_close(&fx);
 }
 
 static const struct tn_test dml_tests[] = {

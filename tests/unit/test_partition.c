@@ -1,7 +1,7 @@
 /* test_partition.c - unit tests for partition evolution (src/table/partition.c) and the
  * housekeeping actions (src/table/housekeeping.c): spec parsing and its errors, field ids across
  * specs, reads over several specs, rewrite_manifests, remove_orphans, the metadata-log limit. */
-#include "tn_test.h"
+#include "tn_test_table.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,25 +11,17 @@
 #include "table/table.h"
 #include "table/table_int.h"
 
-struct fixture {
-    struct tn_warehouse *wh;
-    struct tn_session *s;
-    char *dir;
-};
-
 /* A warehouse with table p (id long, ts timestamp, region string) partitioned by month(ts). */
 static int setup(struct fixture *fx)
 {
     struct tn_err err = {0};
-    struct tn_warehouse_options wo = {0};
     struct tn_ingest_options opt = {TN_WRITE_APPEND, TN_EVOLVE_ADD, NULL, 0, NULL, 0, "month(ts)"};
     struct tn_ingest_result res;
     int rc;
 
-    fx->dir = tn_strdup(tn_test_tmpdir());
-    wo.warehouse = fx->dir;
-    rc = tn_warehouse_open(&wo, &fx->wh, &err) || tn_session_open(fx->wh->engine, &fx->s, &err) ||
-         tn_table_ingest_opts(fx->wh, fx->s, "default", "p",
+    if (tn_test_warehouse_open(fx))
+        return -1;
+    rc = tn_table_ingest_opts(fx->wh, fx->s, "default", "p",
                               "SELECT range AS id, TIMESTAMP '2024-01-01 10:00:00' + "
                               "INTERVAL (range * 20) DAY AS ts, 'r' || (range % 2) AS region "
                               "FROM range(1, 5)",
@@ -40,36 +32,6 @@ static int setup(struct fixture *fx)
         tn_test_failed(__FILE__, __LINE__, "setup: %s", err.msg);
     return rc;
 }
-
-static void teardown(struct fixture *fx)
-{
-    tn_session_close(fx->s);
-    tn_warehouse_close(fx->wh);
-    free(fx->dir);
-}
-
-static char *scalar(struct fixture *fx, const char *sql)
-{
-    struct tn_err err = {0};
-    char *resolved = NULL, *v = NULL;
-    struct tn_rows *r = NULL;
-
-    if (tn_query_resolve(fx->wh, fx->s, sql, NULL, &resolved, &err) ||
-        tn_engine_rows(fx->s, resolved, 10, &r, &err))
-        tn_test_failed(__FILE__, __LINE__, "%s: %s", sql, err.msg);
-    else if (r->nrows)
-        v = tn_strdup(tn_rows_get(r, 0, 0) ? tn_rows_get(r, 0, 0) : "NULL");
-    tn_rows_free(r);
-    free(resolved);
-    return v;
-}
-
-#define CHECK_SCALAR(fx, sql, expected)                                                            \
-    do {                                                                                           \
-        char *v_ = scalar(fx, sql);                                                                \
-        CHECK_STR_EQ(v_, expected);                                                                \
-        free(v_);                                                                                  \
-    } while (0)
 
 static int append(struct fixture *fx, const char *select_sql)
 {
@@ -137,7 +99,7 @@ static void test_spec_text_is_checked(void)
     CHECK_INT_EQ(t->meta->nspecs, 1);
     CHECK_INT_EQ(json_array_size(json_object_get(t->meta->root, "metadata-log")), 1);
     tn_table_free(t);
-    teardown(&fx);
+    tn_test_warehouse_close(&fx);
 }
 
 static void test_evolution_keeps_field_ids(void)
@@ -199,7 +161,7 @@ static void test_evolution_keeps_field_ids(void)
                  "0 1 2 3");
 out:
     tn_table_free(t);
-    teardown(&fx);
+    tn_test_warehouse_close(&fx);
 }
 
 static void test_rewrite_manifests_and_compact(void)
@@ -229,7 +191,7 @@ static void test_rewrite_manifests_and_compact(void)
     CHECK_SCALAR(&fx, "SELECT count(*) || ',' || sum(id) FROM p", "9,130");
     CHECK_SCALAR(&fx, "SELECT count(*) FROM \"p$files\" WHERE spec_id = 1", "2");
 out:
-    teardown(&fx);
+    tn_test_warehouse_close(&fx);
 }
 
 static void test_remove_orphans(void)
@@ -274,7 +236,7 @@ static void test_remove_orphans(void)
     tn_orphans_result_release(&r);
     free(junk);
     free(young);
-    teardown(&fx);
+    tn_test_warehouse_close(&fx);
 }
 
 static void test_metadata_log_limit(void)

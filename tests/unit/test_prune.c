@@ -2,7 +2,7 @@
  * outlive eviction, hit counters), pruning by partition values through each transform and by
  * manifest partition summaries (hand-made entries without column statistics, so only the
  * partition can prune), and min/max answered from metadata only when no deletes apply. */
-#include "tn_test.h"
+#include "tn_test_table.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -61,30 +61,6 @@ static void test_cache_lru_and_references(void)
 }
 
 /*---- Partition pruning ----*/
-
-struct fixture {
-    struct tn_warehouse *wh;
-    struct tn_session *s;
-};
-
-static int setup(struct fixture *fx)
-{
-    struct tn_err err = {0};
-    struct tn_warehouse_options wo = {0};
-
-    wo.warehouse = tn_test_tmpdir();
-    if (tn_warehouse_open(&wo, &fx->wh, &err) || tn_session_open(fx->wh->engine, &fx->s, &err)) {
-        tn_test_failed(__FILE__, __LINE__, "setup: %s", err.msg);
-        return -1;
-    }
-    return 0;
-}
-
-static void teardown(struct fixture *fx)
-{
-    tn_session_close(fx->s);
-    tn_warehouse_close(fx->wh);
-}
 
 static const char *const schema_text =
     "{\"type\":\"struct\",\"schema-id\":0,\"fields\":["
@@ -168,7 +144,7 @@ static void test_partition_transforms_prune(void)
     char *bucket;
     int64_t b42 = -1;
 
-    if (setup(&fx))
+    if (tn_test_warehouse_open(&fx))
         return;
     memset(&null_value, 0, sizeof(null_value));
     null_value.is_null = 1;
@@ -283,7 +259,7 @@ static void test_partition_transforms_prune(void)
     t->meta->specs[0].spec_id = 77;
     CHECK_INT_EQ(file_may_match(&fx, t, string_value("eu"), "name = 'us'"), 1);
     tn_table_free(t);
-    teardown(&fx);
+    tn_test_warehouse_close(&fx);
 }
 
 /* A manifest whose day(ts) partitions span days [lo, hi]. */
@@ -336,7 +312,7 @@ static void test_manifest_summaries_prune(void)
     struct fixture fx;
     struct tn_table *t;
 
-    if (setup(&fx))
+    if (tn_test_warehouse_open(&fx))
         return;
     t = partitioned(&fx, "pd", "day(ts)");
     /* days 20527..20529: 2026-03-15 .. 2026-03-17 */
@@ -348,7 +324,7 @@ static void test_manifest_summaries_prune(void)
     CHECK_INT_EQ(manifest_may_match(&fx, t, 20527, 20529, 1, "ts IS NULL"), 1);
     CHECK_INT_EQ(manifest_may_match(&fx, t, 20527, 20529, 0, "id = 3"), 1);
     tn_table_free(t);
-    teardown(&fx);
+    tn_test_warehouse_close(&fx);
 }
 
 /*---- Planning through the cache, and min/max from metadata ----*/
@@ -363,7 +339,7 @@ static void test_second_plan_reads_no_manifest(void)
     struct tn_table *t = NULL;
     struct tn_scan *scan = NULL;
 
-    if (setup(&fx))
+    if (tn_test_warehouse_open(&fx))
         return;
     tn_table_free(partitioned(&fx, "c", "day(ts)"));
     CHECK_OK(tn_table_write(fx.wh, fx.s, "default", "c",
@@ -384,7 +360,7 @@ static void test_second_plan_reads_no_manifest(void)
     CHECK_INT_EQ(scan->stats.manifests_kept, 1);
     tn_scan_free(scan);
     tn_table_free(t);
-    teardown(&fx);
+    tn_test_warehouse_close(&fx);
 }
 
 /* The first row of "sql" as "a|b|c", and whether metadata answered it (caller frees). */
@@ -423,7 +399,7 @@ static void test_min_max_from_metadata(void)
     char *v;
     int answered = 0;
 
-    if (setup(&fx))
+    if (tn_test_warehouse_open(&fx))
         return;
     schema = json_loads(schema_text, 0, NULL);
     CHECK_OK(tn_table_create(fx.wh, "default", "m", schema, NULL, NULL, &err));
@@ -448,7 +424,7 @@ static void test_min_max_from_metadata(void)
     CHECK_STR_EQ(v, "-5|25|2026-01-01 06:00:00|NULL|7");
     CHECK_INT_EQ(answered, 0);
     free(v);
-    teardown(&fx);
+    tn_test_warehouse_close(&fx);
 }
 
 static const struct tn_test prune_tests[] = {

@@ -166,6 +166,14 @@ for top, _, names in os.walk(src):
         -o /dev/null -K "$TMP/put.cfg"
 }
 
+# wh_put FILE PATH: copy the local FILE to PATH in the warehouse (on S3: one signed PUT).
+wh_put() {
+    if [ "$TEST_STORAGE" != s3 ]; then mkdir -p "$(dirname "$WH/$2")" && cp "$1" "$WH/$2"; return; fi
+    curl -sS --fail --aws-sigv4 "aws:amz:${TARN_S3_REGION:-us-east-1}:s3" \
+        --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
+        -o /dev/null --upload-file "$1" "$TARN_S3_ENDPOINT/$(urlenc "${WH#s3://}/$2" /)"
+}
+
 # wh_uri PATH: the URI of PATH in the warehouse (file://... or s3://...).
 wh_uri() {
     if [ "$TEST_STORAGE" = s3 ]; then echo "$WH/$1"; else echo "file://$WH/$1"; fi

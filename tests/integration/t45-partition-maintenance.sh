@@ -4,7 +4,9 @@
 # reads and overwrites across several specs) and the maintenance actions (rewrite_manifests,
 # compact of partitioned tables, remove_orphans, rewrite_metadata and the metadata-log
 # properties): each success, each error with its status (nothing committed after it), a
-# compaction racing a writer, and icebird reading the table after each action.
+# compaction racing a writer, and icebird reading the table after each action. On an S3
+# warehouse too (lib.sh's TARN_TEST_STORAGE=s3): files are put, listed and read with lib.sh's
+# wh_* helpers; only back-dating an orphan is local-only (S3 objects cannot be back-dated).
 . "$(dirname "$0")/lib.sh"
 
 expect_error() {
@@ -17,9 +19,12 @@ expect_error() {
 ingest() { call POST "/ingest/$1${2:+?$2}" -H 'Content-Type: text/csv' --data-binary "$3"; }
 meta() { curl -s -o "$TMP/meta" "$BASE/tables/$1"; jv "$2" "$TMP/meta"; }
 maint() { post "/tables/$1/maintenance" "$2"; }
-# ib_rows TABLE: "rows,sum of ids" as the independent reader sees the current snapshot.
+# ib_rows TABLE: "rows,sum of ids" as the independent reader sees the current snapshot (of the
+# server at $BASE; on S3 read from the S3 server).
 ib_rows() {
-    node "$INTEROP/iceberg-read.mjs" "$(meta "$1" 'd["metadata_location"]')" --rows-only \
+    local s3=()
+    [ "$TEST_STORAGE" = s3 ] && s3=(--s3-endpoint "$TARN_S3_ENDPOINT")
+    node "$INTEROP/iceberg-read.mjs" "$(meta "$1" 'd["metadata_location"]')" --rows-only "${s3[@]}" \
         >"$TMP/ib.out" 2>"$TMP/ib.err" || { echo "icebird failed: $(head -c 300 "$TMP/ib.err")"; return; }
     python3 -c 'import json, sys
 rows = [r for r in map(json.loads, open(sys.argv[1])) if isinstance(r, dict) and "id" in r]
@@ -174,20 +179,39 @@ expect_eq "same rows after compaction" "$(csvq 'SELECT count(*), sum(id) FROM rm
 ib_check "icebird reads after compaction" rm "8,36"
 
 #---- remove_orphans ----
-mkdir -p "$WH/default/rm/data/old" "$WH/default/rm/metadata"
-echo junk >"$WH/default/rm/data/old/orphan.parquet"
-echo junk >"$WH/default/rm/metadata/stray.avro"
-touch -d '3 days ago' "$WH/default/rm/data/old/orphan.parquet"
-NFILES=$(find "$WH/default/rm" -type f | wc -l)
-code=$(maint rm '{"action": "remove_orphans", "dry_run": true}')
-expect_status "remove_orphans dry run" 200 "$code"
-expect_eq "dry run finds the old orphan, keeps the new one for the margin" \
-    "$(jv '[d["orphans_found"], d["files_too_new"], d["files_deleted"], [p.split("/")[-1] for p in d["paths"]]]')" \
-    '[1, 1, 0, ["orphan.parquet"]]'
-expect_eq "dry run deletes nothing" "$(find "$WH/default/rm" -type f | wc -l)" "$NFILES"
+echo junk >"$TMP/junk"
+check "put an orphan data file" wh_put "$TMP/junk" default/rm/data/old/orphan.parquet
+check "put a stray metadata file" wh_put "$TMP/junk" default/rm/metadata/stray.avro
+# orphans_in_rm: how many of the two orphans are in the warehouse
+orphans_in_rm() { wh_ls default/rm -r | grep -cx 'data/old/orphan.parquet\|metadata/stray.avro'; }
+expect_eq "both orphans are there" "$(orphans_in_rm)" "2"
+NFILES=$(wh_ls default/rm -r | wc -l)
+if [ "$TEST_STORAGE" = s3 ]; then
+    # S3 objects cannot be back-dated: both orphans are fresh, so the default margin keeps both
+    code=$(maint rm '{"action": "remove_orphans", "dry_run": true}')
+    expect_status "remove_orphans dry run" 200 "$code"
+    expect_eq "dry run keeps both fresh orphans for the margin" \
+        "$(jv '[d["orphans_found"], d["files_too_new"], d["files_deleted"], d["paths"]]')" '[0, 2, 0, []]'
+    code=$(maint rm '{"action": "remove_orphans"}')
+    expect_eq "the default margin keeps fresh orphans (no dry run)" \
+        "$code,$(jv '[d["orphans_found"], d["files_too_new"], d["files_deleted"]]'),$(orphans_in_rm)" "200,[0, 2, 0],2"
+    code=$(maint rm '{"action": "remove_orphans", "dry_run": true, "older_than": "0s"}')
+    expect_eq "dry run with older_than 0s finds both" \
+        "$(jv '[d["orphans_found"], d["files_too_new"], d["files_deleted"], sorted(p.split("/")[-1] for p in d["paths"])]')" \
+        '[2, 0, 0, ["orphan.parquet", "stray.avro"]]'
+else
+    # local only: an orphan older than the margin needs a back-dated file
+    touch -d '3 days ago' "$WH/default/rm/data/old/orphan.parquet"
+    code=$(maint rm '{"action": "remove_orphans", "dry_run": true}')
+    expect_status "remove_orphans dry run" 200 "$code"
+    expect_eq "dry run finds the old orphan, keeps the new one for the margin (local only)" \
+        "$(jv '[d["orphans_found"], d["files_too_new"], d["files_deleted"], [p.split("/")[-1] for p in d["paths"]]]')" \
+        '[1, 1, 0, ["orphan.parquet"]]'
+fi
+expect_eq "dry run deletes nothing" "$(wh_ls default/rm -r | wc -l)" "$NFILES"
 code=$(maint rm '{"action": "remove_orphans", "older_than": "0s"}')
 expect_eq "older_than 0s deletes both orphans" "$(jv '[d["orphans_found"], d["files_deleted"]]')" "[2, 2]"
-expect_eq "the orphans are gone" "$(find "$WH/default/rm" -name orphan.parquet -o -name stray.avro | wc -l)" "0"
+expect_eq "the orphans are gone, nothing else" "$(orphans_in_rm),$(wh_ls default/rm -r | wc -l)" "0,$((NFILES - 2))"
 expect_eq "every referenced file stays: all snapshots read" \
     "$(for s in $(curl -s "$BASE/tables/rm/snapshots" | python3 -c 'import json,sys; print(" ".join(str(s["snapshot_id"]) for s in json.load(sys.stdin)["snapshots"]))'); do
         curl -s -G "$BASE/query" --data-urlencode 'sql=SELECT count(*) FROM rm' -d format=csv -d "snapshot_id=$s" | tail -1; done | tr '\n' ' ')" \
@@ -205,29 +229,40 @@ code=$(maint rm '{"action": "vacuum"}')
 expect_error "unknown action: 400" 400 "rewrite_manifests" "$code"
 
 DI=$FIXTURES/duckdb-iceberg/data/persistent
-check "register a table outside the warehouse" "$TARN" register ext "$DI/partition_integer/metadata/v2.metadata.json" \
-    --map "data/persistent/=file://$DI/"
+if [ "$TEST_STORAGE" = s3 ]; then
+    # on S3 the fixture is copied to a prefix beside the warehouse's, in the same bucket
+    EXT=$(wh_new ext)
+    put_ext() { local WH=$EXT; wh_put_tree "$DI/partition_integer" partition_integer; }
+    check "copy a fixture table beside the warehouse" put_ext
+    check "register a table outside the warehouse" "$TARN" register ext \
+        "$EXT/partition_integer/metadata/v2.metadata.json" --map "data/persistent/=$EXT/"
+else
+    check "register a table outside the warehouse" "$TARN" register ext \
+        "$DI/partition_integer/metadata/v2.metadata.json" --map "data/persistent/=file://$DI/"
+fi
 check_fails "remove-orphans refuses a table outside the warehouse" 2 "outside the warehouse" \
     "$TARN" maintain ext remove-orphans --older-than 0s --dry-run
 
 # CLI
-echo junk >"$WH/default/rm/data/cli-orphan.parquet"
+# in_rm_data NAME: 1 if the file NAME is in rm's data folder, else 0
+in_rm_data() { wh_ls default/rm/data | grep -cxF "$1"; }
+check "put an orphan for the CLI" wh_put "$TMP/junk" default/rm/data/cli-orphan.parquet
 check_fails "CLI --older-than must be a duration" 2 "--older-than takes a duration" \
     "$TARN" maintain rm remove-orphans --older-than 1y
 "$TARN" maintain rm remove-orphans --older-than 0s --dry-run >"$TMP/cli.out" 2>&1
-expect_eq "CLI dry run lists the orphan" "$(grep -c 'would delete .*cli-orphan.parquet' "$TMP/cli.out"),$(ls "$WH/default/rm/data/cli-orphan.parquet" | wc -l)" "1,1"
+expect_eq "CLI dry run lists the orphan" "$(grep -c 'would delete .*cli-orphan.parquet' "$TMP/cli.out"),$(in_rm_data cli-orphan.parquet)" "1,1"
 "$TARN" maintain rm remove-orphans --older-than 0s >"$TMP/cli.out" 2>&1
-expect_eq "CLI deletes it" "$(ls "$WH/default/rm/data/cli-orphan.parquet" 2>/dev/null | wc -l)" "0"
+expect_eq "CLI deletes it" "$(in_rm_data cli-orphan.parquet)" "0"
 "$TARN" maintain rm rewrite-manifests >"$TMP/cli.out" 2>&1
 expect_eq "CLI rewrite-manifests" "$(grep -c 'manifests rewritten as' "$TMP/cli.out")" "1"
 check_fails "CLI unknown action" 2 "maintain takes compact, expire, rewrite-manifests" \
     "$TARN" maintain rm shrink
-echo junk >"$WH/default/rm/data/remote-orphan.parquet"
+check "put an orphan for the CLI --remote" wh_put "$TMP/junk" default/rm/data/remote-orphan.parquet
 "$TARN" --remote "$BASE" maintain rm remove-orphans --older-than 0s --dry-run >"$TMP/cli.out" 2>&1
 expect_eq "CLI --remote maintain goes through POST /tables/{t}/maintenance" \
-    "$(grep -c '"dry_run":true.*"orphans_found":1' "$TMP/cli.out"),$(ls "$WH/default/rm/data/remote-orphan.parquet" | wc -l)" "1,1"
+    "$(grep -c '"dry_run":true.*"orphans_found":1' "$TMP/cli.out"),$(in_rm_data remote-orphan.parquet)" "1,1"
 "$TARN" --remote "$BASE" maintain rm remove-orphans --older-than 0s >/dev/null 2>&1
-expect_eq "CLI --remote remove-orphans deletes" "$(ls "$WH/default/rm/data/remote-orphan.parquet" 2>/dev/null | wc -l)" "0"
+expect_eq "CLI --remote remove-orphans deletes" "$(in_rm_data remote-orphan.parquet)" "0"
 check_fails "CLI --remote: a bad duration is the server's 400" 2 "must be a duration" \
     "$TARN" --remote "$BASE" maintain rm remove-orphans --older-than soon
 
@@ -235,18 +270,23 @@ check_fails "CLI --remote: a bad duration is the server's 400" 2 "must be a dura
 code=$(ingest ml "" $'id\n1\n')
 for i in 2 3 4 5; do ingest ml "" "id
 $i" >/dev/null; done
-expect_eq "six metadata files before (create, then five appends)" "$(ls "$WH/default/ml/metadata/"*.metadata.json | wc -l)" "6"
+expect_eq "six metadata files before (create, then five appends)" "$(wh_ls default/ml/metadata | grep -c '\.metadata\.json$')" "6"
 code=$(API_PREFIX=/iceberg post /v1/namespaces/default/tables/ml \
     '{"updates":[{"action":"set-properties","updates":{"write.metadata.previous-versions-max":"2","write.metadata.delete-after-commit.enabled":"true"}}]}')
 expect_status "set the metadata-log properties" 200 "$code"
 expect_eq "the commit trimmed the log to 2 and deleted the dropped files" \
-    "$(meta ml 'len(d["metadata_location"]) > 0'),$(ls "$WH/default/ml/metadata/"*.metadata.json | wc -l)" "true,3"
+    "$(meta ml 'len(d["metadata_location"]) > 0'),$(wh_ls default/ml/metadata | grep -c '\.metadata\.json$')" "true,3"
 code=$(ingest ml "" $'id\n6\n')
-expect_eq "every commit keeps it at 2 previous files" "$(ls "$WH/default/ml/metadata/"*.metadata.json | wc -l)" "3"
-python3 - "$(meta ml 'd["metadata_location"]')" >"$TMP/log" <<'EOF'
-import json, os, sys
-m = json.load(open(sys.argv[1][len("file://"):]))
-print(len(m["metadata-log"]), all(os.path.exists(e["metadata-file"][len("file://"):]) for e in m["metadata-log"]))
+expect_eq "every commit keeps it at 2 previous files" "$(wh_ls default/ml/metadata | grep -c '\.metadata\.json$')" "3"
+# the current metadata file's log, each entry looked up in a listing of the metadata folder
+ML_META=$(meta ml 'd["metadata_location"]')
+wh_get "${ML_META#"$(wh_uri '')"}" "$TMP/ml.json"
+wh_ls default/ml/metadata | sed "s|^|$(wh_uri default/ml/metadata)/|" >"$TMP/ml.ls"
+python3 - "$TMP/ml.json" "$TMP/ml.ls" >"$TMP/log" <<'EOF'
+import json, sys
+m = json.load(open(sys.argv[1]))
+there = set(open(sys.argv[2]).read().split())
+print(len(m["metadata-log"]), all(e["metadata-file"] in there for e in m["metadata-log"]))
 EOF
 expect_eq "the log names only files that exist" "$(cat "$TMP/log")" "2 True"
 expect_eq "rows intact" "$(csvq 'SELECT count(*), sum(id) FROM ml')" "6,21"
@@ -300,13 +340,15 @@ ib_check "icebird agrees after rewrite_manifests raced appends" mr "10,55"
 #---- scheduled maintenance: tarn serve --maintain-every ----
 check_fails "--maintain-every must be a duration of at least 1s" 2 "--maintain-every must be" \
     "$TARN" serve --warehouse "$TMP/wh2" --maintain-every 0s
-WH2=$TMP/wh2
+WH2=$(wh_new wh2)
 start_server "$WH2" --maintain-every 2s || { bad "server with --maintain-every starts"; finish; exit 1; }
 for i in 1 2 3 4; do ingest sched "" "id
 $i" >/dev/null; done
 for i in 1 2 3; do ingest plain "" "id
 $i" >/dev/null; done
-echo junk >"$WH2/default/sched/data/orphan.parquet"
+put_sched() { local WH=$WH2; wh_put "$TMP/junk" default/sched/data/orphan.parquet; }
+check "put an orphan into the second warehouse" put_sched
+expect_eq "the orphan is there" "$(WH=$WH2 wh_ls default/sched/data | grep -cx orphan.parquet)" "1"
 code=$(API_PREFIX=/iceberg post /v1/namespaces/default/tables/sched \
     '{"updates":[{"action":"set-properties","updates":{"tarn.maintain.compact":"true","tarn.maintain.rewrite-manifests":"true","tarn.maintain.expire-snapshots":"true","tarn.maintain.expire-older-than":"0s","tarn.maintain.remove-orphans":"true","tarn.maintain.orphans-older-than":"0s"}}]}')
 expect_status "ask for scheduled maintenance by table properties" 200 "$code"
@@ -320,7 +362,7 @@ expect_eq "every action ran, none failed (/metrics)" \
         [ "$(metric "tarn_maintenance_runs_total{action=\"$a\"}")" -ge 1 ] && echo -n "$a:$(metric "tarn_maintenance_failures_total{action=\"$a\"}") "; done)" \
     "compact:0 rewrite_manifests:0 expire_snapshots:0 remove_orphans:0 "
 expect_eq "files removed are counted" "$([ "$(metric tarn_maintenance_files_removed_total)" -ge 1 ] && echo yes)" "yes"
-expect_eq "the orphan is gone, the rows stay" "$(ls "$WH2/default/sched/data/orphan.parquet" 2>/dev/null | wc -l),$(csvq 'SELECT count(*), sum(id) FROM sched')" "0,4,10"
+expect_eq "the orphan is gone, the rows stay" "$(WH=$WH2 wh_ls default/sched/data | grep -cx orphan.parquet),$(csvq 'SELECT count(*), sum(id) FROM sched')" "0,4,10"
 expect_eq "compacted into one file, one snapshot left" \
     "$(csvq 'SELECT count(*) FROM "sched$files"'),$(csvq 'SELECT count(*) FROM "sched$snapshots"')" "1,1"
 expect_eq "a table without the properties is left alone" "$(csvq 'SELECT count(*) FROM "plain$snapshots"')" "3"

@@ -8,7 +8,6 @@
 # batch delete, ranged GET, create-only PUT).
 . "$(dirname "$0")/lib.sh"
 
-S3SERVER=$SHARED/interop/s3-server.sh
 if ! command -v radosgw >/dev/null 2>&1; then
     skip "S3 warehouse on Ceph RGW" \
         "radosgw is not installed (apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd)"
@@ -16,31 +15,18 @@ if ! command -v radosgw >/dev/null 2>&1; then
     exit
 fi
 
-# Two free ports in a row: the gateway's, and its monitor's.
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+. "$(dirname "$0")/../s3.sh"
 S3DIR=$TMP/s3
 KEY=tarnaccess$RANDOM
 SECRET=tarnsecret$RANDOM$RANDOM
-trap 'bash "$S3SERVER" stop "$S3DIR" >/dev/null 2>&1; rm -rf "$TMP"' EXIT
-started=
-for _ in 1 2 3; do
-    for _ in $(seq 50); do
-        PORT=$((20000 + RANDOM % 20000))
-        port_free "$PORT" && port_free $((PORT + 1)) && break
-    done
-    if bash "$S3SERVER" start --backend rgw "$PORT" "$S3DIR" "$KEY" "$SECRET" bucket >"$TMP/s3.log" 2>&1; then
-        started=1
-        break
-    fi
-    bash "$S3SERVER" stop "$S3DIR" >/dev/null 2>&1
-    cp "$TMP/s3.log" "$TMP/s3-failed.log"
-done
-if [ -z "$started" ]; then
-    bad "start the S3 server (3 tries)"
-    sed 's/^/    /' "$TMP/s3-failed.log" | tail -20
+trap 'bash "$S3_SERVER" stop "$S3DIR" >/dev/null 2>&1; rm -rf "$TMP"' EXIT
+if ! AWS_ACCESS_KEY_ID=$KEY AWS_SECRET_ACCESS_KEY=$SECRET s3_launch "$S3DIR" bucket >"$TMP/s3-start.out"; then
+    bad "start the S3 server"
+    sed 's/^/    /' "$TMP/s3-start.out" | tail -20
     finish
     exit
 fi
+PORT=$S3_PORT
 ENDPOINT=http://127.0.0.1:$PORT
 ok "S3 server (Ceph RGW) on port $PORT"
 

@@ -1,11 +1,16 @@
 /* query.c - resolve the tarn tables a SELECT names into relations over their Iceberg files.
  *
  * DuckDB parses the statement (json_serialize_sql); every BASE_TABLE node that names a table in
- * the catalog is replaced by a subquery node that reads that table's files at one snapshot --
- * the one its AT (VERSION => ...) or AT (TIMESTAMP => ...) clause names, else the request's,
- * else the current one -- and DuckDB turns the tree back into SQL (json_deserialize_sql). No
- * SQL text is rewritten by hand, so quoting, comments and odd spacing cannot confuse it. Names
- * of common table expressions are left alone. */
+ * the catalog is resolved to a relation that reads that table's files at one snapshot -- the one
+ * its AT (VERSION => ...) or AT (TIMESTAMP => ...) clause names, else the request's, else the
+ * current one -- and DuckDB turns the tree back into SQL (json_deserialize_sql). The user's SQL
+ * text is never rewritten by hand, so quoting, comments and odd spacing cannot confuse it. Names
+ * of common table expressions are left alone.
+ *
+ * The relation itself (a read of possibly thousands of files) does not travel through the parse
+ * tree: the node is renamed to a placeholder -- a random name no statement can contain -- and
+ * the placeholder in the deparsed text is replaced by the relation's SQL, in parentheses. Only
+ * the user's statement is parsed, serialised and deparsed, whatever the number of files. */
 #include "table_int.h"
 
 #include <stdlib.h>
@@ -20,6 +25,8 @@ struct resolver {
     const struct tn_query_options *opt;
     json_t *cte_names; /* object used as a set */
     struct tn_err *err;
+    char token[17];  /* random hex: what makes placeholders unique */
+    json_t *relations; /* placeholder -> the SQL of the relation it stands for */
 };
 
 char *tn_query_value(struct tn_session *s, const char *sql, struct tn_err *err)
@@ -159,7 +166,6 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
     struct tn_table *t = NULL;
     struct tn_scan *scan = NULL;
     struct tn_buf sql = TN_BUF_INIT(0);
-    json_t *tree = NULL, *sub;
     int64_t snapshot = -1;
     const char *dollar;
     char base[2 * TN_NAME_MAX + 2];
@@ -224,28 +230,20 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
         }
     }
     if (!rc) {
+        const char *alias = json_string_value(json_object_get(node, "alias"));
+        char *placeholder = tn_asprintf("__tn_relation_%s_%zu", r->token,
+                                        json_object_size(r->relations));
         tn_buf_addstr(&sql, " AS ", NULL);
         tn_sql_ident(&sql, tbl);
-        tree = tn_query_parse(r->session, sql.buf, r->err);
-        if (!tree)
-            rc = r->err->code;
-    }
-    if (!rc) {
-        const char *alias = json_string_value(json_object_get(node, "alias"));
-        sub = json_object_get(
-            json_object_get(json_array_get(json_object_get(tree, "statements"), 0), "node"),
-            "from_table");
-        json_object_set_new(sub, "alias",
-                            json_string(alias && *alias ? alias : dollar ? name : tbl));
-        json_object_set(sub, "column_name_alias", json_object_get(node, "column_name_alias"));
-        json_object_update(node, sub);
-        json_object_del(node, "schema_name");
-        json_object_del(node, "table_name");
-        json_object_del(node, "catalog_name");
-        json_object_del(node, "at_clause");
+        json_object_set_new(node, "alias", json_string(alias && *alias ? alias : dollar ? name : tbl));
+        json_object_set_new(node, "schema_name", json_string(""));
+        json_object_set_new(node, "catalog_name", json_string(""));
+        json_object_set_new(node, "table_name", json_string(placeholder));
+        json_object_set_new(node, "at_clause", json_null());
+        json_object_set_new(r->relations, placeholder, json_string(sql.buf));
+        free(placeholder);
     }
 out:
-    json_decref(tree);
     tn_buf_release(&sql);
     tn_scan_free(scan);
     tn_table_free(t);
@@ -497,32 +495,69 @@ static int walk(struct resolver *r, json_t *n)
     return 0;
 }
 
+/* Replace each placeholder in deparsed "sql" (as DuckDB wrote the name: bare or quoted) by its
+ * relation in parentheses. A new string. */
+static char *place_relations(const char *sql, json_t *relations)
+{
+    struct tn_buf b = TN_BUF_INIT(0);
+    const char *p = sql, *hit;
+
+    while ((hit = strstr(p, "__tn_relation_")) != NULL) {
+        const char *end = hit;
+        const char *relation;
+        char name[64];
+        int quoted = hit > p && hit[-1] == '"';
+
+        while (*end == '_' || (*end >= 'a' && *end <= 'z') || (*end >= '0' && *end <= '9'))
+            end++;
+        snprintf(name, sizeof(name), "%.*s", (int)(end - hit), hit);
+        relation = json_string_value(json_object_get(relations, name));
+        if (!relation || (quoted && *end != '"')) {
+            tn_buf_add(&b, p, (size_t)(end - p), NULL); /* not ours: keep it as it is */
+            p = end;
+            continue;
+        }
+        tn_buf_add(&b, p, (size_t)(hit - p - quoted), NULL);
+        tn_buf_addf(&b, NULL, "(%s)", relation);
+        p = end + quoted;
+    }
+    tn_buf_addstr(&b, p, NULL);
+    return tn_buf_detach(&b, NULL);
+}
+
 int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *user_sql,
                      const struct tn_query_options *opt, char **out, struct tn_err *err)
 {
-    struct resolver r = {wh, s, opt, json_object(), err};
+    struct resolver r = {wh, s, opt, json_object(), err, {0}, json_object()};
     json_t *tree = tn_query_parse(s, user_sql, err);
+    unsigned char random[8];
     char *sql = NULL;
     int rc;
 
+    tn_random_bytes(random, sizeof(random));
+    for (size_t i = 0; i < sizeof(random); i++)
+        snprintf(r.token + 2 * i, 3, "%02x", random[i]);
     if (!tree) {
-        json_decref(r.cte_names);
-        return err->code;
+        rc = err->code;
+    } else if (json_array_size(json_object_get(tree, "statements")) != 1) {
+        rc = tn_fail(err, TN_EINPUT, "send exactly one statement per query");
+    } else {
+        collect_ctes(tree, r.cte_names);
+        rc = walk(&r, tree);
     }
-    if (json_array_size(json_object_get(tree, "statements")) != 1) {
-        json_decref(tree);
-        json_decref(r.cte_names);
-        return tn_fail(err, TN_EINPUT, "send exactly one statement per query");
-    }
-    collect_ctes(tree, r.cte_names);
-    rc = walk(&r, tree);
     if (!rc) {
         sql = tn_query_deparse(s, tree, err);
         if (!sql)
             rc = err->code;
     }
+    if (!rc && json_object_size(r.relations)) {
+        char *placed = place_relations(sql, r.relations);
+        free(sql);
+        sql = placed;
+    }
     json_decref(tree);
     json_decref(r.cte_names);
+    json_decref(r.relations);
     if (!rc)
         *out = sql;
     return rc;

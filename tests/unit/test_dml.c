@@ -528,7 +528,33 @@ static void test_metadata_cache(void)
     tn_test_warehouse_close(&fx);
 }
 
+/* Each table reference becomes its own relation in the resolved SQL: joins of a table with
+ * itself, column aliases, a snapshot per reference; text that merely looks like tarn's
+ * placeholders is left alone. */
+static void test_resolved_relations(void)
+{
+    struct fixture fx;
+    char *first;
+
+    if (setup(&fx))
+        return;
+    first = tn_test_scalar(&fx, "SELECT snapshot_id FROM \"t$snapshots\" ORDER BY committed_at LIMIT 1");
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM t a JOIN t AS b(x, y) ON a.id = b.x", "20");
+    if (first) {
+        char *sql = tn_asprintf("SELECT (SELECT count(*) FROM t AT (VERSION => %s)) || '/' || "
+                                "(SELECT count(*) FROM t)",
+                                first);
+        CHECK_SCALAR(&fx, sql, "10/20");
+        free(sql);
+    }
+    CHECK_SCALAR(&fx, "SELECT '__tn_relation_0 \"__tn_relation_x\"' || count(*) FROM t",
+                 "__tn_relation_0 \"__tn_relation_x\"20");
+    free(first);
+    tn_test_warehouse_close(&fx);
+}
+
 static const struct tn_test dml_tests[] = {
+    {"each table reference is its own relation in the resolved SQL", test_resolved_relations},
     {"parsed metadata is cached by location", test_metadata_cache},
     {"count(*) is answered from metadata when no deletes apply", test_count_from_metadata},
     {"DELETE and INSERT on a branch, then fast-forward", test_changes_on_a_branch},

@@ -27,6 +27,8 @@ struct resolver {
     struct tn_err *err;
     char token[17];  /* random hex: what makes placeholders unique */
     json_t *relations; /* placeholder -> the SQL of the relation it stands for */
+    json_t *looked_up; /* "ns\x1ftable" -> the metadata location read, or null when absent */
+    int volatile_at;   /* an AT (TIMESTAMP => ...) was evaluated: the result may change */
 };
 
 char *tn_query_value(struct tn_session *s, const char *sql, struct tn_err *err)
@@ -108,6 +110,7 @@ static int at_snapshot(struct resolver *r, const struct tn_table *t, const char 
         return r->err->code;
     if (strcmp(unit, "TIMESTAMP") == 0) {
         char *q = tn_asprintf("SELECT epoch_ms(CAST((%s) AS TIMESTAMP))", sql + strlen("SELECT "));
+        r->volatile_at = 1; /* now() - INTERVAL ... means another snapshot later */
         value = tn_query_value(r->session, q, r->err);
         free(q);
         if (!value)
@@ -186,6 +189,12 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
             return 0; /* not a name tarn could have: leave it to DuckDB */
     }
     rc = tn_table_load(r->wh, ns, tbl, &t, r->err);
+    if (rc == 0 || rc == TN_ENOTABLE) {
+        char *key = tn_asprintf("%s\x1f%s", ns, tbl);
+        json_object_set_new(r->looked_up, key,
+                            rc ? json_null() : json_string(t->metadata_location));
+        free(key);
+    }
     if (rc == TN_ENOTABLE)
         return 0; /* not ours (DuckDB will say it does not exist) */
     if (rc)
@@ -525,14 +534,100 @@ static char *place_relations(const char *sql, json_t *relations)
     return tn_buf_detach(&b, NULL);
 }
 
+/*---- Resolved statements, kept ----*/
+
+/* A resolved statement stays right while every table it looked up still has the metadata
+ * location it had (or is still absent): a dashboard's repeated query skips parsing, planning
+ * and deparsing. Kept in the warehouse's plan cache; not for changes, EXPLAIN, relative AT
+ * (TIMESTAMP => ...) or remote storage (whose reads must fetch files first). */
+struct resolved {
+    char *sql;
+    json_t *looked_up;
+};
+
+static void resolved_free(void *p)
+{
+    struct resolved *v = p;
+
+    free(v->sql);
+    json_decref(v->looked_up);
+    free(v);
+}
+
+static char *resolved_key(struct tn_warehouse *wh, const char *user_sql,
+                          const struct tn_query_options *opt)
+{
+    if (tn_storage_is_remote(wh->storage) ||
+        (opt && (opt->target_table || opt->covered || opt->plan || opt->branch)))
+        return NULL;
+    return tn_asprintf("statement:%lld:%lld:%s", opt ? (long long)opt->snapshot_id : -1LL,
+                       opt ? (long long)opt->as_of_ms : -1LL, user_sql);
+}
+
+/* The kept resolution of "key" when every table it looked up is as it was; caller frees. */
+static char *resolved_get(struct tn_warehouse *wh, const char *key)
+{
+    struct tn_cached *hit = tn__plan_cache_get(wh->plan_cache, key);
+    const struct resolved *v;
+    const char *name;
+    json_t *where;
+    char *sql = NULL;
+    int fresh = 1;
+
+    if (!hit)
+        return NULL;
+    v = tn__plan_cached_value(hit);
+    json_object_foreach(v->looked_up, name, where) {
+        const char *sep = strchr(name, '\x1f');
+        char ns[TN_NAME_MAX + 1], *now = NULL;
+        struct tn_err ignored;
+        int rc;
+        snprintf(ns, sizeof(ns), "%.*s", (int)(sep - name), name);
+        rc = tn_catalog_load(wh->catalog, ns, sep + 1, &now, &ignored);
+        fresh = json_is_null(where) ? rc == TN_ENOTABLE
+                                    : rc == 0 && strcmp(now, json_string_value(where)) == 0;
+        free(now);
+        if (!fresh)
+            break;
+    }
+    if (fresh)
+        sql = tn_strdup(v->sql);
+    tn__plan_cache_release(wh->plan_cache, hit);
+    return sql;
+}
+
+static void resolved_put(struct tn_warehouse *wh, const char *key, const char *sql,
+                         json_t *looked_up)
+{
+    struct resolved *v = tn_calloc(1, sizeof(*v));
+
+    v->sql = tn_strdup(sql);
+    v->looked_up = json_incref(looked_up);
+    tn__plan_cache_release(wh->plan_cache,
+                           tn__plan_cache_put(wh->plan_cache, key, v,
+                                              sizeof(*v) + 2 * strlen(key) + strlen(sql) + 256,
+                                              resolved_free));
+}
+
 int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *user_sql,
                      const struct tn_query_options *opt, char **out, struct tn_err *err)
 {
-    struct resolver r = {wh, s, opt, json_object(), err, {0}, json_object()};
-    json_t *tree = tn_query_parse(s, user_sql, err);
+    struct resolver r = {wh, s, opt, NULL, err, {0}, NULL, NULL, 0};
+    char *key = resolved_key(wh, user_sql, opt);
+    json_t *tree;
     unsigned char random[8];
-    char *sql = NULL;
+    char *sql = key ? resolved_get(wh, key) : NULL;
     int rc;
+
+    if (sql) {
+        free(key);
+        *out = sql;
+        return 0;
+    }
+    r.cte_names = json_object();
+    r.relations = json_object();
+    r.looked_up = json_object();
+    tree = tn_query_parse(s, user_sql, err);
 
     tn_random_bytes(random, sizeof(random));
     for (size_t i = 0; i < sizeof(random); i++)
@@ -555,9 +650,13 @@ int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *
         free(sql);
         sql = placed;
     }
+    if (!rc && key && !r.volatile_at)
+        resolved_put(wh, key, sql, r.looked_up);
     json_decref(tree);
     json_decref(r.cte_names);
     json_decref(r.relations);
+    json_decref(r.looked_up);
+    free(key);
     if (!rc)
         *out = sql;
     return rc;

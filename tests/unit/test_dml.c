@@ -553,7 +553,59 @@ static void test_resolved_relations(void)
     tn_test_warehouse_close(&fx);
 }
 
+/* Whether "sql" fails (resolving or running it). */
+static int query_fails(struct fixture *fx, const char *sql)
+{
+    struct tn_err err = {0};
+    char *resolved = NULL;
+    struct tn_rows *r = NULL;
+    int failed = tn_query_resolve(fx->wh, fx->s, sql, NULL, &resolved, &err) ||
+                 tn_engine_rows(fx->s, resolved, 10, &r, &err);
+
+    tn_rows_free(r);
+    free(resolved);
+    return failed;
+}
+
+/* A repeated statement reuses its resolution while its tables are unchanged, and never once a
+ * table changed, appeared or went away. */
+static void test_resolved_statements_kept(void)
+{
+    struct fixture fx;
+    struct tn_err err = {0};
+    struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+    struct tn_commit_result res;
+    struct tn_plan_cache_stats a, b;
+    json_t *schema = json_loads("{\"type\":\"struct\",\"schema-id\":0,\"fields\":[{\"id\":1,"
+                                "\"name\":\"k\",\"required\":false,\"type\":\"int\"}]}",
+                                0, NULL);
+
+    if (setup(&fx)) {
+        json_decref(schema);
+        return;
+    }
+    CHECK_SCALAR(&fx, "SELECT count(*) || ',' || sum(id) FROM t", "20,190");
+    tn_warehouse_plan_cache_stats(fx.wh, &a);
+    CHECK_SCALAR(&fx, "SELECT count(*) || ',' || sum(id) FROM t", "20,190");
+    tn_warehouse_plan_cache_stats(fx.wh, &b);
+    CHECK_INT_EQ(b.misses - a.misses, 0); /* nothing planned again */
+    CHECK_INT_EQ(b.hits - a.hits, 1);     /* the statement itself */
+    CHECK_OK(tn_table_write(fx.wh, fx.s, "default", "t", "SELECT 100 AS id, 'x' AS name", &w,
+                            &res, &err));
+    CHECK_SCALAR(&fx, "SELECT count(*) || ',' || sum(id) FROM t", "21,290");
+    /* a name that was no table becomes one: the statement must now read it */
+    CHECK(query_fails(&fx, "SELECT count(*) FROM later"));
+    CHECK_OK(tn_table_create(fx.wh, "default", "later", schema, NULL, NULL, &err));
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM later", "0");
+    CHECK_OK(tn_table_drop(fx.wh, "default", "later", 1, &err));
+    CHECK(query_fails(&fx, "SELECT count(*) FROM later"));
+    json_decref(schema);
+    tn_test_warehouse_close(&fx);
+}
+
 static const struct tn_test dml_tests[] = {
+    {"a repeated statement is resolved once while its tables stay unchanged",
+     test_resolved_statements_kept},
     {"each table reference is its own relation in the resolved SQL", test_resolved_relations},
     {"parsed metadata is cached by location", test_metadata_cache},
     {"count(*) is answered from metadata when no deletes apply", test_count_from_metadata},

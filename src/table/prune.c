@@ -407,16 +407,33 @@ static int within(const struct tn_type *t, const struct value *v, const struct t
            !(hi && tn_bound_compare(t, v->b, v->len, hi->p, hi->n) > 0);
 }
 
+/* What data file "df" records of column "id": its bounds (NULL when absent) and its value,
+ * null and NaN counts (-1 when absent). */
+struct column_stats {
+    const struct tn_bytes *lo, *hi;
+    int64_t values, nulls, nans;
+};
+
+static struct column_stats column_stats(const struct tn_data_file *df, int id)
+{
+    struct column_stats cs;
+
+    cs.lo = bound_of(df->lower, df->nlower, id);
+    cs.hi = bound_of(df->upper, df->nupper, id);
+    cs.values = count_of(df->value_counts, df->nvalue_counts, id);
+    cs.nulls = count_of(df->null_counts, df->nnull_counts, id);
+    cs.nans = count_of(df->nan_counts, df->nnan_counts, id);
+    return cs;
+}
+
 /* Whether the bounds and counts of data file "df" show that no row satisfies leaf "n". */
 static int stats_exclude(const struct tn_filter *f, const struct tn_data_file *df,
                          const struct node *n)
 {
     const struct tn_type *t = n->field->type;
-    int id = n->field->id;
-    const struct tn_bytes *lo = bound_of(df->lower, df->nlower, id);
-    const struct tn_bytes *hi = bound_of(df->upper, df->nupper, id);
-    int64_t values = count_of(df->value_counts, df->nvalue_counts, id);
-    int64_t nulls = count_of(df->null_counts, df->nnull_counts, id);
+    struct column_stats cs = column_stats(df, n->field->id);
+    const struct tn_bytes *lo = cs.lo, *hi = cs.hi;
+    int64_t values = cs.values, nulls = cs.nulls;
     const struct value *v = n->count ? &f->values[n->first] : NULL;
 
     if (n->op == OP_IS_NULL)
@@ -426,7 +443,7 @@ static int stats_exclude(const struct tn_filter *f, const struct tn_data_file *d
     if (n->op == OP_NOT_NULL)
         return 0;
     if ((t->kind == TN_T_FLOAT || t->kind == TN_T_DOUBLE) && n->op != OP_LT && n->op != OP_LE &&
-        count_of(df->nan_counts, df->nnan_counts, id) != 0)
+        cs.nans != 0)
         return 0; /* NaN is above every number in DuckDB, and bounds leave it out */
     if (t->kind == TN_T_STRING &&
         ((lo && lo->n >= TN_BOUND_TRUNCATE) || (hi && hi->n >= TN_BOUND_TRUNCATE)))
@@ -748,11 +765,9 @@ static int includes_all(const struct tn_filter *f, const struct tn_data_file *df
                         const struct node *n)
 {
     const struct tn_type *t = n->field->type;
-    int id = n->field->id;
-    const struct tn_bytes *lo = bound_of(df->lower, df->nlower, id);
-    const struct tn_bytes *hi = bound_of(df->upper, df->nupper, id);
-    int64_t values = count_of(df->value_counts, df->nvalue_counts, id);
-    int64_t nulls = count_of(df->null_counts, df->nnull_counts, id);
+    struct column_stats cs = column_stats(df, n->field->id);
+    const struct tn_bytes *lo = cs.lo, *hi = cs.hi;
+    int64_t values = cs.values, nulls = cs.nulls;
     const struct value *v = n->count ? &f->values[n->first] : NULL;
 
     if (n->op == OP_IS_NULL)
@@ -762,7 +777,7 @@ static int includes_all(const struct tn_filter *f, const struct tn_data_file *df
     if (!lo || !hi || nulls != 0)
         return 0;
     if ((t->kind == TN_T_FLOAT || t->kind == TN_T_DOUBLE) &&
-        count_of(df->nan_counts, df->nnan_counts, id) != 0)
+        cs.nans != 0)
         return 0;
     if (t->kind == TN_T_STRING || t->kind == TN_T_BINARY || t->kind == TN_T_FIXED)
         return 0; /* truncated bounds say too little */

@@ -14,22 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
+#include "timing.h"
 
 /* This process's peak resident set (VmHWM) in KiB. */
 static double peak_rss_kib(void)
@@ -89,10 +75,10 @@ int main(int argc, char **argv)
             abort();
         snprintf(sql, n, "COPY (FROM read_csv('%s')) TO '%s' (FORMAT parquet, COMPRESSION zstd)",
                  argv[2], argv[3]);
-        t0 = now_s();
+        t0 = bench_now_s();
         rc = run(con, sql, &rows);
         if (!rc)
-            printf("seconds %.3f\n", now_s() - t0);
+            printf("seconds %.3f\n", bench_now_s() - t0);
         snprintf(sql, n, "SELECT count(*) FROM '%s'", argv[3]);
         if (!rc) {
             duckdb_result res;
@@ -114,12 +100,12 @@ int main(int argc, char **argv)
         for (int i = 0; i < 3 && !rc; i++)
             rc = run(con, argv[3], &rows);
         for (int i = 0; i < iters && !rc; i++) {
-            double t0 = now_s();
+            double t0 = bench_now_s();
             rc = run(con, argv[3], &rows);
-            ms[i] = (now_s() - t0) * 1000.0;
+            ms[i] = (bench_now_s() - t0) * 1000.0;
         }
         if (!rc) {
-            qsort(ms, (size_t)iters, sizeof(double), cmp_double);
+            qsort(ms, (size_t)iters, sizeof(double), bench_cmp_double);
             printf("p50_ms %.3f\np99_ms %.3f\nrows %lld\n", ms[iters / 2],
                    ms[(int)((iters - 1) * 0.99)], rows);
         }

@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "timing.h"
 
 struct sink {
     size_t bytes;
@@ -25,21 +26,6 @@ static size_t on_write(char *data, size_t size, size_t n, void *arg)
     }
     s->bytes += len;
     return len;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)
@@ -78,7 +64,7 @@ int main(int argc, char **argv)
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     for (int i = -3; i < n && !rc; i++) {
         long status = 0;
-        double t0 = now_s();
+        double t0 = bench_now_s();
         memset(&s, 0, sizeof(s));
         if (curl_easy_perform(h) != CURLE_OK) {
             fprintf(stderr, "request failed\n");
@@ -86,7 +72,7 @@ int main(int argc, char **argv)
             break;
         }
         if (i >= 0)
-            ms[i] = (now_s() - t0) * 1000.0;
+            ms[i] = (bench_now_s() - t0) * 1000.0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         if (status != 200) {
             fprintf(stderr, "HTTP %ld: %s\n", status, s.head);
@@ -94,7 +80,7 @@ int main(int argc, char **argv)
         }
     }
     if (!rc) {
-        qsort(ms, (size_t)n, sizeof(double), cmp_double);
+        qsort(ms, (size_t)n, sizeof(double), bench_cmp_double);
         printf("p50_ms %.3f\np99_ms %.3f\nbytes %zu\n", ms[n / 2], ms[(int)((n - 1) * 0.99)],
                s.bytes);
     }

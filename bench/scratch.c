@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "scratch.h"
+#include "timing.h"
 
 int scratch_open(char *dir, struct tn_warehouse **wh, struct tn_session **s)
 {
@@ -32,12 +33,6 @@ void scratch_close(const char *dir, struct tn_warehouse *wh, struct tn_session *
     free(cmd);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 double scratch_query_ms(struct tn_warehouse *wh, struct tn_session *s, int runs, const char *sql)
 {
     double *t = tn_calloc((size_t)runs, sizeof(double)), median;
@@ -56,7 +51,7 @@ double scratch_query_ms(struct tn_warehouse *wh, struct tn_session *s, int runs,
         free(resolved);
         t[i] = 1000 * (tn_monotonic_s() - t0);
     }
-    qsort(t, (size_t)runs, sizeof(double), cmp_double);
+    qsort(t, (size_t)runs, sizeof(double), bench_cmp_double);
     median = t[runs / 2];
     free(t);
     return median;

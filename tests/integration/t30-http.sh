@@ -187,6 +187,15 @@ printf 'a;b\n1;x\n2;y\n' >"$F/semi.csv"
 status_is "delimiter parameter" 200 call POST "/ingest/semicolons?delimiter=%3B&header=true" --data-binary @"$F/semi.csv"
 expect_eq "semicolon CSV" "$(csvq 'SELECT a, b FROM semicolons ORDER BY a')" "1,x
 2,y"
+# The dialect is sniffed once and the file read with it: a sniffed delimiter, quoting with the
+# delimiter inside, day-first dates and a non-ISO timestamp format keep their types and values.
+printf 'id;day;at;note\n1;31/01/2024;2024/01/31 10:20:30;"a;b"\n2;01/02/2024;2024/02/01 00:00:01;plain\n' >"$F/dialect.csv"
+status_is "a sniffed dialect: semicolons, day-first dates" 200 call POST /ingest/dialect --data-binary @"$F/dialect.csv"
+expect_eq "sniffed types kept" \
+    "$(csvq "SELECT string_agg(column_type, ' ' ORDER BY column_name) FROM (DESCRIBE SELECT * FROM dialect)")" \
+    "TIMESTAMP DATE BIGINT VARCHAR"
+expect_eq "sniffed values kept" "$(csvq 'SELECT id, day, "at", note FROM dialect ORDER BY id')" "1,2024-01-31,2024-01-31 10:20:30,a;b
+2,2024-02-01,2024-02-01 00:00:01,plain"
 status_is "bad header parameter" 400 call POST "/ingest/semicolons?header=maybe" --data-binary @"$F/semi.csv"
 status_is "delimiter on JSON is refused" 400 call POST "/ingest/semicolons?format=json&delimiter=x" --data-binary @"$F/semi.csv"
 

@@ -12,7 +12,7 @@
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 500;
-    char dir[] = "/tmp/tarn-bench-commit-XXXXXX";
+    char *dir = NULL;
     struct tn_warehouse *wh = NULL;
     struct tn_session *s = NULL;
     struct tn_err err = {0};
@@ -24,7 +24,7 @@ int main(int argc, char **argv)
                         "\"required\":false,\"type\":\"long\"},{\"id\":2,\"name\":\"name\","
                         "\"required\":false,\"type\":\"string\"}]}",
                         0, NULL);
-    if (scratch_open(dir, &wh, &s))
+    if (scratch_open("commit", &dir, &wh, &s))
         return 1;
     if (tn_table_create(wh, "default", "bench", schema, NULL, NULL, &err)) {
         fprintf(stderr, "bench: %s\n", err.msg);

@@ -13,7 +13,7 @@
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 2000;
-    char dir[] = "/tmp/tarn-bench-history-XXXXXX";
+    char *dir = NULL;
     struct tn_warehouse *wh = NULL;
     struct tn_session *s = NULL;
     struct tn_err err = {0};
@@ -28,7 +28,7 @@ int main(int argc, char **argv)
                         "\"required\":false,\"type\":\"long\"},{\"id\":2,\"name\":\"v\","
                         "\"required\":false,\"type\":\"double\"}]}",
                         0, NULL);
-    if (scratch_open(dir, &wh, &s))
+    if (scratch_open("history", &dir, &wh, &s))
         return 1;
     if (tn_table_create(wh, "default", "h", schema, NULL, NULL, &err)) {
         fprintf(stderr, "bench: %s\n", err.msg);

@@ -1,20 +1,22 @@
-/* scratch.c - a throwaway warehouse under /tmp for the C benchmarks. */
+/* scratch.c - a throwaway warehouse under $TMPDIR (default /tmp) for the C benchmarks. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "scratch.h"
 #include "timing.h"
 
-int scratch_open(char *dir, struct tn_warehouse **wh, struct tn_session **s)
+int scratch_open(const char *name, char **dir, struct tn_warehouse **wh, struct tn_session **s)
 {
+    const char *tmp = getenv("TMPDIR");
     struct tn_warehouse_options wo = {0};
     struct tn_err err = {0};
 
-    if (!mkdtemp(dir)) {
+    *dir = tn_asprintf("%s/tarn-bench-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+    if (!mkdtemp(*dir)) {
         perror("bench: mkdtemp");
         return -1;
     }
-    wo.warehouse = dir;
+    wo.warehouse = *dir;
     if (tn_warehouse_open(&wo, wh, &err) || tn_session_open((*wh)->engine, s, &err)) {
         fprintf(stderr, "bench: %s\n", err.msg);
         return -1;
@@ -22,7 +24,7 @@ int scratch_open(char *dir, struct tn_warehouse **wh, struct tn_session **s)
     return 0;
 }
 
-void scratch_close(const char *dir, struct tn_warehouse *wh, struct tn_session *s)
+void scratch_close(char *dir, struct tn_warehouse *wh, struct tn_session *s)
 {
     char *cmd = tn_asprintf("rm -rf '%s'", dir);
 
@@ -31,6 +33,7 @@ void scratch_close(const char *dir, struct tn_warehouse *wh, struct tn_session *
     if (system(cmd)) /* checksrc: allow system */
         fprintf(stderr, "bench: could not remove %s\n", dir);
     free(cmd);
+    free(dir);
 }
 
 double scratch_query_ms(struct tn_warehouse *wh, struct tn_session *s, int runs, const char *sql)

@@ -52,7 +52,7 @@ static void compare(struct tn_warehouse *wh, struct tn_session *s, const char *w
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 1000;
-    char dir[] = "/tmp/tarn-bench-small-XXXXXX";
+    char *dir = NULL;
     struct tn_warehouse *wh = NULL;
     struct tn_session *s = NULL;
     struct tn_err err = {0};
@@ -64,7 +64,7 @@ int main(int argc, char **argv)
                         "\"required\":false,\"type\":\"long\"},{\"id\":2,\"name\":\"s\","
                         "\"required\":false,\"type\":\"string\"}]}",
                         0, NULL);
-    if (scratch_open(dir, &wh, &s))
+    if (scratch_open("small", &dir, &wh, &s))
         return 1;
     if (tn_table_create(wh, "default", "small", schema, NULL, NULL, &err)) {
         fprintf(stderr, "bench: %s\n", err.msg);

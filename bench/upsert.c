@@ -56,7 +56,7 @@ int main(int argc, char **argv)
 {
     long n = argc > 1 ? strtol(argv[1], NULL, 10) : 10000000;
     long m = argc > 2 ? strtol(argv[2], NULL, 10) : 1000000;
-    char dir[] = "/tmp/tarn-bench-upsert-XXXXXX";
+    char *dir = NULL;
     struct tn_warehouse *wh = NULL;
     struct tn_session *s = NULL;
     struct tn_err err = {0};
@@ -66,7 +66,7 @@ int main(int argc, char **argv)
     char sql[512];
     double t0;
 
-    if (scratch_open(dir, &wh, &s))
+    if (scratch_open("upsert", &dir, &wh, &s))
         return 1;
     t0 = tn_monotonic_s();
     snprintf(sql, sizeof(sql),

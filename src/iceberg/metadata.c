@@ -552,13 +552,113 @@ void tn_metadata_free(struct tn_metadata *m)
     free(m->specs);
     free(m->snapshots);
     free(m->refs);
+    tn_metadata_free(m->dump_base);
+    free(m->text);
+    free(m->pieces);
     json_decref(m->root);
     free(m);
 }
 
 char *tn_metadata_dump(const struct tn_metadata *m)
 {
-    return tn_json_dump(m->root);
+    return m->text ? tn_strdup(m->text) : tn_json_dump(m->root);
+}
+
+/* One element of a top-level array in a version's text, in a table open-addressed by the
+ * element's pointer: versions derived by tn_metadata_add_snapshot share these json_t. */
+struct tn_dump_piece {
+    const json_t *elem; /* NULL: an empty slot */
+    size_t off, len;
+};
+
+static size_t piece_slot(const json_t *elem, size_t cap)
+{
+    uint64_t h = (uint64_t)(uintptr_t)elem;
+
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return (size_t)h & (cap - 1);
+}
+
+static struct tn_dump_piece *piece_find(const struct tn_metadata *m, const json_t *elem)
+{
+    if (!m || !m->pieces)
+        return NULL;
+    for (size_t i = piece_slot(elem, m->pieces_cap);; i = (i + 1) & (m->pieces_cap - 1)) {
+        if (m->pieces[i].elem == elem)
+            return &m->pieces[i];
+        if (!m->pieces[i].elem)
+            return NULL;
+    }
+}
+
+static void piece_add(struct tn_metadata *m, const json_t *elem, size_t off, size_t len)
+{
+    size_t i = piece_slot(elem, m->pieces_cap);
+
+    while (m->pieces[i].elem && m->pieces[i].elem != elem)
+        i = (i + 1) & (m->pieces_cap - 1);
+    m->pieces[i] = (struct tn_dump_piece){elem, off, len};
+}
+
+/* The array "a" of m's root, each element copied from the base's text when it has it. */
+static void dump_array_reusing(struct tn_buf *b, struct tn_metadata *m, const json_t *a)
+{
+    tn_buf_add(b, "[", 1, NULL);
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        const json_t *e = json_array_get(a, i);
+        const struct tn_dump_piece *p = piece_find(m->dump_base, e);
+        size_t start;
+
+        if (i)
+            tn_buf_add(b, ",", 1, NULL);
+        start = b->len;
+        if (p)
+            tn_buf_add(b, m->dump_base->text + p->off, p->len, NULL);
+        else
+            dump_value(b, e);
+        piece_add(m, e, start, b->len - start);
+    }
+    tn_buf_add(b, "]", 1, NULL);
+}
+
+const char *tn_metadata_dump_new(struct tn_metadata *m, size_t *len)
+{
+    struct tn_buf b = TN_BUF_INIT(0);
+    size_t elems = 0;
+    const char *key;
+    json_t *v;
+    int first = 1;
+
+    if (!m->text) {
+        json_object_foreach(m->root, key, v) {
+            if (json_is_array(v))
+                elems += json_array_size(v);
+        }
+        for (m->pieces_cap = 16; m->pieces_cap < 2 * elems;)
+            m->pieces_cap *= 2;
+        m->pieces = tn_calloc(m->pieces_cap, sizeof(*m->pieces));
+        tn_buf_add(&b, "{", 1, NULL);
+        json_object_foreach(m->root, key, v) {
+            if (!first)
+                tn_buf_add(&b, ",", 1, NULL);
+            first = 0;
+            dump_string(&b, key, strlen(key));
+            tn_buf_add(&b, ":", 1, NULL);
+            if (json_is_array(v))
+                dump_array_reusing(&b, m, v);
+            else
+                dump_value(&b, v);
+        }
+        tn_buf_add(&b, "}", 1, NULL);
+        m->text_len = b.len;
+        m->text = tn_buf_detach(&b, NULL);
+        tn_metadata_free(m->dump_base);
+        m->dump_base = NULL;
+    }
+    *len = m->text_len;
+    return m->text;
 }
 
 const struct tn_schema *tn_metadata_schema(const struct tn_metadata *m, int schema_id)
@@ -733,5 +833,8 @@ int tn_metadata_add_snapshot(const struct tn_metadata *m, const char *m_location
     }
     if (m_location)
         tn_metadata_log_append(root, m_location, m->last_updated_ms);
-    return tn_metadata_from_json(root, out, err);
+    if (tn_metadata_from_json(root, out, err))
+        return err->code;
+    (*out)->dump_base = tn_metadata_share(m);
+    return 0;
 }

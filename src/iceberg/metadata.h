@@ -56,6 +56,13 @@ struct tn_metadata {
     size_t nsnapshots;
     struct tn_ref *refs;
     size_t nrefs;
+    /* A commit writes a new version whose arrays (snapshots, logs) share most elements with
+     * the version it was derived from: tn_metadata_dump_new copies their text from there. */
+    struct tn_metadata *dump_base; /* the version this one was derived from, until dumped */
+    char *text;                    /* what tn_metadata_dump_new wrote, or NULL */
+    size_t text_len;
+    struct tn_dump_piece *pieces;  /* where each top-level array element is in text */
+    size_t pieces_cap;
 };
 
 /* Parse metadata JSON (gzip-compressed input is recognised by its magic bytes). Integers too
@@ -69,6 +76,11 @@ struct tn_metadata *tn_metadata_share(const struct tn_metadata *m);
 void tn_metadata_free(struct tn_metadata *m);
 /* Serialise to JSON text (caller frees). */
 char *tn_metadata_dump(const struct tn_metadata *m);
+/* Serialise a version nobody else holds yet, copying the text of the array elements it shares
+ * with the version it was derived from; the text is kept in "m" (and returned, owned by "m"),
+ * so that the versions derived from it do the same. A commit's cost stays proportional to what
+ * it adds, not to the table's history. */
+const char *tn_metadata_dump_new(struct tn_metadata *m, size_t *len);
 
 const struct tn_schema *tn_metadata_schema(const struct tn_metadata *m, int schema_id);
 const struct tn_schema *tn_metadata_current_schema(const struct tn_metadata *m);

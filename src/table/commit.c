@@ -79,13 +79,14 @@ void tn__delete_old_metadata(struct tn_warehouse *wh, const struct tn_table *bas
     json_decref(kept);
 }
 
-int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, const struct tn_metadata *next,
+int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, struct tn_metadata *next,
                 struct tn_err *err)
 {
     char *location = tn__next_metadata_location(t, t->meta->location);
     char *resolved = tn_table_resolve(t, location);
-    char *text = tn_metadata_dump(next);
-    int rc = tn_storage_write(wh->storage, resolved, text, strlen(text), err);
+    size_t len;
+    const char *text = tn_metadata_dump_new(next, &len);
+    int rc = tn_storage_write(wh->storage, resolved, text, len, err);
 
     if (!rc) {
         rc = tn_catalog_swap(wh->catalog, t->ns, t->name, t->metadata_location, location, err);
@@ -93,13 +94,12 @@ int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, const struct 
             struct tn_err ignored;
             tn_storage_delete(wh->storage, resolved, &ignored);
         } else {
-            tn__metadata_cache_put(wh, resolved, next, strlen(text));
+            tn__metadata_cache_put(wh, resolved, next, len);
             tn__delete_old_metadata(wh, t, next);
         }
     }
     free(location);
     free(resolved);
-    free(text);
     return rc;
 }
 

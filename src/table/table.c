@@ -232,7 +232,8 @@ static void free_metadata(void *m)
     tn_metadata_free(m);
 }
 
-/* Parsed metadata takes several times its text in memory; the plan cache is charged this. */
+/* Parsed metadata takes several times its text in memory; the plan cache is charged this, and
+ * the text a commit keeps (tn_metadata_dump_new). */
 #define PARSED_PER_TEXT_BYTE 8
 
 void tn__metadata_cache_put(struct tn_warehouse *wh, const char *location,
@@ -242,7 +243,8 @@ void tn__metadata_cache_put(struct tn_warehouse *wh, const char *location,
 
     tn__plan_cache_release(wh->plan_cache,
                            tn__plan_cache_put(wh->plan_cache, key, tn_metadata_share(m),
-                                              text_len * PARSED_PER_TEXT_BYTE, free_metadata));
+                                              text_len * PARSED_PER_TEXT_BYTE + m->text_len,
+                                              free_metadata));
     free(key);
 }
 

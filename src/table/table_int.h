@@ -14,7 +14,7 @@ void tn__backoff(int attempt);
 char *tn__next_metadata_location(const struct tn_table *t, const char *table_location);
 /* Write "next" as the metadata version after "t" and swap the catalog pointer to it.
  * TN_ECONFLICT when another commit got there first; the file is deleted on any failure. */
-int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, const struct tn_metadata *next,
+int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, struct tn_metadata *next,
                 struct tn_err *err);
 /* After "next" replaced "base" in the catalog: with write.metadata.delete-after-commit.enabled,
  * delete the metadata files base's metadata-log named that next's no longer does (errors are

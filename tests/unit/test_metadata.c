@@ -233,6 +233,60 @@ static void test_new_table_and_snapshots(void)
     tn_metadata_free(m3);
 }
 
+/* A chain of versions, each written by tn_metadata_dump_new reusing its base's text, reads
+ * exactly as the full dump of the same tree -- also across a base that was never dumped. */
+static void test_dump_new_reuses_base_text(void)
+{
+    struct tn_err err = {0};
+    struct tn_metadata *m = NULL, *next = NULL;
+    json_t *schema = json_loads("{\"type\": \"struct\", \"schema-id\": 0, \"fields\": [{\"id\": 1, "
+                                "\"name\": \"id\", \"required\": false, \"type\": \"long\"}]}",
+                                0, NULL);
+    json_t *summary = json_pack("{s:s, s:s}", "operation", "append", "note", "tab\t \"q\" \\ \xc3\xa9");
+    struct tn_snapshot_new sn = {0};
+    char location[64];
+
+    CHECK_OK(tn_metadata_new("file:///w/t", schema, NULL, &m, &err));
+    json_decref(schema);
+    sn.parent_id = -1;
+    sn.manifest_list = "file:///w/t/metadata/snap.avro";
+    sn.summary = summary;
+    for (int v = 0; m && v < 120; v++) { /* past the metadata-log limit (100) */
+        size_t len = 0;
+        const char *text;
+        char *full;
+
+        sn.id = tn_snapshot_id_new();
+        sn.sequence_number = v + 1;
+        sn.timestamp_ms = 1000 + v;
+        snprintf(location, sizeof(location), "file:///w/t/metadata/%05d.metadata.json", v);
+        if (tn_metadata_add_snapshot(m, location, &sn, &next, &err)) {
+            CHECK_OK(err.code);
+            break;
+        }
+        CHECK(next->dump_base == m);
+        /* every seventh version is left undumped: the next one writes its arrays in full */
+        if (v % 7 != 3) {
+            text = tn_metadata_dump_new(next, &len);
+            full = tn_json_dump(next->root);
+            CHECK_STR_EQ(text, full);
+            CHECK_INT_EQ(len, strlen(full));
+            CHECK(next->dump_base == NULL);
+            CHECK(tn_metadata_dump_new(next, &len) == text); /* kept, written once */
+            free(full);
+            full = tn_metadata_dump(next);
+            CHECK_STR_EQ(full, text);
+            free(full);
+        }
+        sn.parent_id = sn.id;
+        tn_metadata_free(m);
+        m = next;
+    }
+    CHECK_INT_EQ(m ? m->nsnapshots : 0, 120);
+    json_decref(summary);
+    tn_metadata_free(m);
+}
+
 static void test_manifest_round_trip(void)
 {
     struct tn_err err = {0};
@@ -372,6 +426,7 @@ static const struct tn_test metadata_tests[] = {
     {"ids beyond int64 are kept", test_big_ids_and_gzip},
     {"JSON is written as jansson writes it, big integers kept", test_json_dump},
     {"new table metadata and snapshots", test_new_table_and_snapshots},
+    {"a new version's text reuses its base's", test_dump_new_reuses_base_text},
     {"manifest and manifest list round trip", test_manifest_round_trip},
     {NULL, NULL},
 };

@@ -460,45 +460,26 @@ static ssize_t qstream_read(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)n;
 }
 
-/* Column names and DuckDB types of "resolved", as the JSON header's "columns". */
-static int column_types(struct tn_session *s, const char *resolved, struct tn_buf *out,
-                        struct tn_err *err)
-{
-    char *q = tn_asprintf("DESCRIBE SELECT * FROM (%s) _t", resolved);
-    struct tn_rows *r = NULL;
-    int rc = tn_engine_rows(s, q, 100000, &r, err);
-
-    free(q);
-    if (rc)
-        return rc;
-    tn_buf_addstr(out, "{\"columns\":[", NULL);
-    for (size_t i = 0; i < r->nrows; i++) {
-        json_t *col =
-            json_pack("{s:s?, s:s?}", "name", tn_rows_get(r, i, 0), "type", tn_rows_get(r, i, 1));
-        char *text = json_dumps(col, JSON_COMPACT);
-        tn_buf_addf(out, NULL, "%s%s", i ? "," : "", text ? text : "{}");
-        free(text);
-        json_decref(col);
-    }
-    tn_buf_addstr(out, "],\"rows\":[", NULL);
-    tn_rows_free(r);
-    return 0;
-}
-
 /*---- The formats ----*/
 
-/* Stream the rows of "resolved" (with "explain", its plan) in p->format. */
+/* Stream the rows of "resolved" (tn_query_resolve's answer to "user_sql" with "qo"; with
+ * "explain", its plan) in p->format. */
 static int run_stream(struct tn_http_req *req, const struct query_params *p, struct qstream *q,
-                      const char *explain, const char *resolved, struct tn_http_reply *out,
-                      struct tn_err *err)
+                      const char *explain, const char *user_sql,
+                      const struct tn_query_options *qo, const char *resolved,
+                      struct tn_http_reply *out, struct tn_err *err)
 {
     struct tn_buf sql = TN_BUF_INIT(0);
     const char *ctype = "application/json";
+    char *columns = NULL;
     int rc = 0;
 
     switch (p->format) {
     case F_JSON:
-        rc = column_types(q->session, resolved, &q->out, err);
+        rc = tn_query_columns(req->wh, q->session, user_sql, qo, resolved, &columns, err);
+        if (!rc)
+            tn_buf_addf(&q->out, NULL, "{\"columns\":%s,\"rows\":[", columns);
+        free(columns);
         tn_buf_addf(&sql, NULL, "SELECT CAST(json_array(*COLUMNS(*)) AS VARCHAR) FROM (%s) _t",
                     resolved);
         break;
@@ -544,7 +525,6 @@ static int run_stream(struct tn_http_req *req, const struct query_params *p, str
     if (!out->response)
         abort();
     MHD_add_response_header(out->response, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-    (void)req;
     return 0;
 }
 
@@ -830,7 +810,7 @@ int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn
     q->format = p.format;
     q->limit = p.limit;
     q->t0 = t0;
-    rc = run_stream(req, &p, q, explain, resolved, out, err);
+    rc = run_stream(req, &p, q, explain, body_sql, &qo, resolved, out, err);
     if (!rc) {
         s = NULL; /* the stream owns the session and the watch now */
         w = NULL;

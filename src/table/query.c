@@ -29,6 +29,7 @@ struct resolver {
     json_t *relations; /* placeholder -> the SQL of the relation it stands for */
     json_t *looked_up; /* "ns\x1ftable" -> the metadata location read, or null when absent */
     int volatile_at;   /* an AT (TIMESTAMP => ...) was evaluated: the result may change */
+    int reads_functions; /* a table function (read_parquet, range, ...) is read directly */
 };
 
 char *tn_query_value(struct tn_session *s, const char *sql, struct tn_err *err)
@@ -485,6 +486,9 @@ static int walk(struct resolver *r, json_t *n)
         strcmp(json_string_value(json_object_get(n, "type")), "BASE_TABLE") == 0)
         return resolve_table(r, n, NULL, NULL, NULL);
     if (json_is_string(json_object_get(n, "type")) &&
+        strcmp(json_string_value(json_object_get(n, "type")), "TABLE_FUNCTION") == 0)
+        r->reads_functions = 1;
+    if (json_is_string(json_object_get(n, "type")) &&
         strcmp(json_string_value(json_object_get(n, "type")), "SELECT_NODE") == 0) {
         /* a SELECT of one table: its WHERE can skip files */
         json_t *from = json_object_get(n, "from_table");
@@ -543,6 +547,9 @@ static char *place_relations(const char *sql, json_t *relations)
 struct resolved {
     char *sql;
     json_t *looked_up;
+    int columns_fixed; /* it reads tarn tables only: files that never change, so its columns
+                          (names and types) are always the same */
+    char *columns;     /* tn_query_columns' answer once known, or NULL */
 };
 
 static void resolved_free(void *p)
@@ -551,6 +558,7 @@ static void resolved_free(void *p)
 
     free(v->sql);
     json_decref(v->looked_up);
+    free(v->columns);
     free(v);
 }
 
@@ -564,14 +572,14 @@ static char *resolved_key(struct tn_warehouse *wh, const char *user_sql,
                        opt ? (long long)opt->as_of_ms : -1LL, user_sql);
 }
 
-/* The kept resolution of "key" when every table it looked up is as it was; caller frees. */
-static char *resolved_get(struct tn_warehouse *wh, const char *key)
+/* The kept resolution of "key" when every table it looked up is as it was (a handle to
+ * release), else NULL. */
+static struct tn_cached *resolved_get(struct tn_warehouse *wh, const char *key)
 {
     struct tn_cached *hit = tn__plan_cache_get(wh->plan_cache, key);
     const struct resolved *v;
     const char *name;
     json_t *where;
-    char *sql = NULL;
     int fresh = 1;
 
     if (!hit)
@@ -591,37 +599,42 @@ static char *resolved_get(struct tn_warehouse *wh, const char *key)
             break;
     }
     if (fresh)
-        sql = tn_strdup(v->sql);
+        return hit;
     tn__plan_cache_release(wh->plan_cache, hit);
-    return sql;
+    return NULL;
 }
 
 static void resolved_put(struct tn_warehouse *wh, const char *key, const char *sql,
-                         json_t *looked_up)
+                         json_t *looked_up, int columns_fixed, const char *columns)
 {
     struct resolved *v = tn_calloc(1, sizeof(*v));
 
     v->sql = tn_strdup(sql);
     v->looked_up = json_incref(looked_up);
+    v->columns_fixed = columns_fixed;
+    v->columns = columns ? tn_strdup(columns) : NULL;
     tn__plan_cache_release(wh->plan_cache,
                            tn__plan_cache_put(wh->plan_cache, key, v,
-                                              sizeof(*v) + 2 * strlen(key) + strlen(sql) + 256,
+                                              sizeof(*v) + 2 * strlen(key) + strlen(sql) +
+                                                  (columns ? strlen(columns) : 0) + 256,
                                               resolved_free));
 }
 
 int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *user_sql,
                      const struct tn_query_options *opt, char **out, struct tn_err *err)
 {
-    struct resolver r = {wh, s, opt, NULL, err, {0}, NULL, NULL, 0};
+    struct resolver r = {wh, s, opt, NULL, err, {0}, NULL, NULL, 0, 0};
     char *key = resolved_key(wh, user_sql, opt);
     json_t *tree;
     unsigned char random[8];
-    char *sql = key ? resolved_get(wh, key) : NULL;
+    struct tn_cached *hit = key ? resolved_get(wh, key) : NULL;
+    char *sql = NULL;
     int rc;
 
-    if (sql) {
+    if (hit) {
+        *out = tn_strdup(((const struct resolved *)tn__plan_cached_value(hit))->sql);
+        tn__plan_cache_release(wh->plan_cache, hit);
         free(key);
-        *out = sql;
         return 0;
     }
     r.cte_names = json_object();
@@ -651,7 +664,7 @@ int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *
         sql = placed;
     }
     if (!rc && key && !r.volatile_at)
-        resolved_put(wh, key, sql, r.looked_up);
+        resolved_put(wh, key, sql, r.looked_up, !r.reads_functions, NULL);
     json_decref(tree);
     json_decref(r.cte_names);
     json_decref(r.relations);
@@ -659,6 +672,51 @@ int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *
     free(key);
     if (!rc)
         *out = sql;
+    return rc;
+}
+
+/* The names and DuckDB types of the rows of "resolved", as a JSON array of {name, type}. */
+static int describe_columns(struct tn_session *s, const char *resolved, char **out,
+                            struct tn_err *err)
+{
+    char *q = tn_asprintf("DESCRIBE SELECT * FROM (%s) _t", resolved);
+    struct tn_rows *r = NULL;
+    json_t *columns;
+    int rc = tn_engine_rows(s, q, TN_QUERY_COLUMNS_MAX, &r, err);
+
+    free(q);
+    if (rc)
+        return rc;
+    columns = json_array();
+    for (size_t i = 0; i < r->nrows; i++)
+        json_array_append_new(columns, json_pack("{s:s?, s:s?}", "name", tn_rows_get(r, i, 0),
+                                                 "type", tn_rows_get(r, i, 1)));
+    *out = json_dumps(columns, JSON_COMPACT);
+    json_decref(columns);
+    tn_rows_free(r);
+    return 0;
+}
+
+int tn_query_columns(struct tn_warehouse *wh, struct tn_session *s, const char *user_sql,
+                     const struct tn_query_options *opt, const char *resolved, char **out,
+                     struct tn_err *err)
+{
+    char *key = resolved_key(wh, user_sql, opt);
+    struct tn_cached *hit = key ? resolved_get(wh, key) : NULL;
+    const struct resolved *v = hit ? tn__plan_cached_value(hit) : NULL;
+    int rc = 0;
+
+    *out = NULL;
+    if (v && v->columns && strcmp(v->sql, resolved) == 0) {
+        *out = tn_strdup(v->columns);
+    } else {
+        rc = describe_columns(s, resolved, out, err);
+        /* remember them beside the resolution they belong to */
+        if (!rc && v && v->columns_fixed && strcmp(v->sql, resolved) == 0)
+            resolved_put(wh, key, v->sql, v->looked_up, 1, *out);
+    }
+    tn__plan_cache_release(wh->plan_cache, hit);
+    free(key);
     return rc;
 }
 

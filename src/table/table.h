@@ -182,6 +182,14 @@ struct tn_query_options {
     json_t *plan;
 };
 
+/* The names and DuckDB types of the rows "resolved" (tn_query_resolve's answer to "user_sql"
+ * with "opt") gives, as a JSON array of {"name", "type"} (caller frees). Kept with the
+ * resolution when the statement reads tarn tables only, so a repeated query binds once. */
+#define TN_QUERY_COLUMNS_MAX 100000
+int tn_query_columns(struct tn_warehouse *wh, struct tn_session *s, const char *user_sql,
+                     const struct tn_query_options *opt, const char *resolved, char **out,
+                     struct tn_err *err);
+
 /* Rewrite one SELECT statement so that each tarn table it names reads its Iceberg files at a
  * consistent snapshot (its AT clause's, else the options', else the current one). The result
  * (caller frees) runs on any session of the warehouse's engine. */

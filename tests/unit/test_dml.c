@@ -603,7 +603,54 @@ static void test_resolved_statements_kept(void)
     tn_test_warehouse_close(&fx);
 }
 
+/* The columns of "sql" over the fixture's warehouse, as tn_query_columns gives them. */
+static char *columns_of(struct fixture *fx, const char *sql)
+{
+    struct tn_err err = {0};
+    char *resolved = NULL, *columns = NULL;
+
+    if (tn_query_resolve(fx->wh, fx->s, sql, NULL, &resolved, &err) ||
+        tn_query_columns(fx->wh, fx->s, sql, NULL, resolved, &columns, &err))
+        tn_test_failed(__FILE__, __LINE__, "%s: %s", sql, err.msg);
+    free(resolved);
+    return columns;
+}
+
+/* A statement's columns are kept with its resolution, and follow the table when it changes;
+ * a statement that reads a table function is described every time. */
+static void test_query_columns_follow_the_table(void)
+{
+    struct fixture fx;
+    struct tn_err err = {0};
+    const char *sql = "SELECT * FROM t";
+    const char *both = "SELECT * FROM t, range(1) AS r(x) LIMIT 1";
+    struct tn_alter_result ar;
+    char *c;
+
+    if (setup(&fx))
+        return;
+    for (int i = 0; i < 2; i++) {
+        c = columns_of(&fx, sql);
+        CHECK_STR_EQ(c, "[{\"name\":\"id\",\"type\":\"BIGINT\"},"
+                        "{\"name\":\"name\",\"type\":\"VARCHAR\"}]");
+        free(c);
+        c = columns_of(&fx, both);
+        CHECK(c && strstr(c, "{\"name\":\"x\",\"type\":\"BIGINT\"}]"));
+        free(c);
+    }
+    CHECK_OK(tn_table_alter(fx.wh, fx.s, "ALTER TABLE t ADD COLUMN score DOUBLE", &ar, &err));
+    c = columns_of(&fx, sql);
+    CHECK(c && strstr(c, ",{\"name\":\"score\",\"type\":\"DOUBLE\"}]"));
+    free(c);
+    CHECK_OK(tn_table_alter(fx.wh, fx.s, "ALTER TABLE t RENAME COLUMN score TO points", &ar, &err));
+    c = columns_of(&fx, both);
+    CHECK(c && strstr(c, "{\"name\":\"points\",\"type\":\"DOUBLE\"},{\"name\":\"x\""));
+    free(c);
+    tn_test_warehouse_close(&fx);
+}
+
 static const struct tn_test dml_tests[] = {
+    {"a statement's columns are kept and follow its tables", test_query_columns_follow_the_table},
     {"a repeated statement is resolved once while its tables stay unchanged",
      test_resolved_statements_kept},
     {"each table reference is its own relation in the resolved SQL", test_resolved_relations},

@@ -20,6 +20,7 @@
 #include "http/http.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -381,17 +382,48 @@ static int same_shape(const struct tn_rows *a, const struct tn_rows *b)
     return 1;
 }
 
-/* Ragged rows: the sniffer reads the file differently when short rows are allowed. The dialect
- * of the reading chosen is kept for the reads that follow. */
-static void sniff_csv_dialect(struct tn_session *s, const char *path, const struct ingest_state *st,
-                              struct reader *r)
-{
-    struct tn_rows *plain, *padded;
+/* The sniff with short rows allowed, on its own session: it runs beside the plain one. */
+struct padded_sniff {
+    struct tn_engine *engine;
+    const char *path;
+    const struct ingest_state *st;
+    struct reader r; /* ragged set */
+    struct tn_rows *rows;
+};
 
+static void *sniff_padded(void *arg)
+{
+    struct padded_sniff *p = arg;
+    struct tn_session *s = NULL;
+    struct tn_err ignored;
+
+    if (!tn_session_open(p->engine, &s, &ignored)) {
+        p->rows = sniff(s, p->path, p->st, &p->r);
+        tn_session_close(s);
+    }
+    return NULL;
+}
+
+/* Ragged rows: the sniffer reads the file differently when short rows are allowed. Both
+ * readings run at once (each reads only the file's first buffer); the dialect of the reading
+ * chosen is kept for the reads that follow. */
+static void sniff_csv_dialect(struct tn_engine *engine, struct tn_session *s, const char *path,
+                              const struct ingest_state *st, struct reader *r)
+{
+    struct padded_sniff p = {engine, path, st, *r, NULL};
+    struct tn_rows *plain, *padded;
+    pthread_t thread;
+    int threaded;
+
+    p.r.ragged = 1;
+    threaded = pthread_create(&thread, NULL, sniff_padded, &p) == 0;
     r->ragged = 0;
     plain = sniff(s, path, st, r);
-    r->ragged = 1;
-    padded = sniff(s, path, st, r);
+    if (threaded)
+        pthread_join(thread, NULL);
+    else
+        sniff_padded(&p);
+    padded = p.rows;
     r->ragged = plain && padded && !same_shape(plain, padded);
     if (r->ragged || plain)
         r->dialect = sniffed_dialect(r->ragged ? padded : plain);
@@ -478,7 +510,7 @@ int tn_route_ingest(struct tn_http_req *req, struct tn_http_reply *out, struct t
         r.max_line = (long)(need > LONG_LINE_MAX ? LONG_LINE_MAX : need);
     }
     if (r.format == FF_CSV)
-        sniff_csv_dialect(s, req->upload_path, st, &r);
+        sniff_csv_dialect(req->wh->engine, s, req->upload_path, st, &r);
     for (int attempt = 0; attempt < 3; attempt++) {
         tn_buf_reset(&sql);
         reader_sql(&sql, req->upload_path, st, &r, 0);

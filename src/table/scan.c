@@ -8,7 +8,6 @@
  * positions its position-delete files list and on the keys of its equality-delete files. */
 #include "table_int.h"
 
-#include <pthread.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -632,73 +631,53 @@ static int same_defaults(const struct tn_table *t, const struct tn_manifest_entr
 
 /* DuckDB reads Parquet faster by column name than through read_parquet's field-id schema map.
  * Where a file's columns are named as the schema names their field ids, both read the same;
- * this cache remembers each file's top-level (field id -> name) pairs, which never change. */
-#define FILE_NAMES_MAX 100000
+ * each file's top-level (field id -> name) pairs never change, so they are kept in the plan
+ * cache. */
 
-struct tn_file_names {
-    pthread_mutex_t lock;
-    json_t *files; /* path -> {"<field id>": "name", ...}, or null for files with nested columns */
-};
-
-void tn__file_names_free(struct tn_file_names *c)
+static void free_columns(void *cols)
 {
-    if (!c)
-        return;
-    pthread_mutex_destroy(&c->lock);
-    json_decref(c->files);
-    free(c);
+    json_decref(cols);
 }
 
 /* The top-level columns of a Parquet file as {"id": "name"}, or JSON null when any is nested or
  * lacks an id. A new reference, or NULL on error. */
 static json_t *file_columns(struct tn_warehouse *wh, struct tn_session *s, const char *path)
 {
-    struct tn_file_names *c;
+    char *key = tn_asprintf("file-columns:%s", path);
+    struct tn_cached *hit = tn__plan_cache_get(wh->plan_cache, key);
     struct tn_buf q = TN_BUF_INIT(0);
     struct tn_rows *r = NULL;
     struct tn_err ignored;
-    json_t *cols;
+    json_t *cols = NULL;
+    size_t bytes = 64 + 2 * strlen(key);
 
-    if (!wh->file_names) {
-        static pthread_mutex_t init = PTHREAD_MUTEX_INITIALIZER;
-        pthread_mutex_lock(&init);
-        if (!wh->file_names) {
-            c = tn_calloc(1, sizeof(*c));
-            pthread_mutex_init(&c->lock, NULL);
-            c->files = json_object();
-            wh->file_names = c;
-        }
-        pthread_mutex_unlock(&init);
-    }
-    c = wh->file_names;
-    pthread_mutex_lock(&c->lock);
-    cols = json_incref(json_object_get(c->files, path));
-    pthread_mutex_unlock(&c->lock);
-    if (cols)
+    if (hit) {
+        cols = json_incref((json_t *)tn__plan_cached_value(hit));
+        tn__plan_cache_release(wh->plan_cache, hit);
+        free(key);
         return cols;
+    }
     tn_buf_addstr(&q, "SELECT name, field_id, num_children FROM parquet_schema(", NULL);
     tn_sql_string(&q, path);
     tn_buf_addstr(&q, ")", NULL);
-    if (tn_engine_rows(s, q.buf, 100000, &r, &ignored)) {
-        tn_buf_release(&q);
-        return NULL;
-    }
-    cols = json_object();
-    for (size_t i = 1; i < r->nrows; i++) {
-        if (tn_rows_get(r, i, 2) || !tn_rows_get(r, i, 1)) {
-            json_decref(cols);
-            cols = json_null();
-            break;
+    if (!tn_engine_rows(s, q.buf, 100000, &r, &ignored)) {
+        cols = json_object();
+        for (size_t i = 1; i < r->nrows; i++) {
+            if (tn_rows_get(r, i, 2) || !tn_rows_get(r, i, 1)) {
+                json_decref(cols);
+                cols = json_null();
+                break;
+            }
+            json_object_set_new(cols, tn_rows_get(r, i, 1), json_string(tn_rows_get(r, i, 0)));
+            bytes += 96 + strlen(tn_rows_get(r, i, 0));
         }
-        json_object_set_new(cols, tn_rows_get(r, i, 1), json_string(tn_rows_get(r, i, 0)));
+        tn__plan_cache_release(wh->plan_cache, tn__plan_cache_put(wh->plan_cache, key,
+                                                                  json_incref(cols), bytes,
+                                                                  free_columns));
     }
     tn_rows_free(r);
     tn_buf_release(&q);
-    pthread_mutex_lock(&c->lock);
-    if (json_object_size(c->files) >= FILE_NAMES_MAX)
-        json_object_clear(c->files);
-    json_object_set(c->files, path, cols);
-    pthread_mutex_unlock(&c->lock);
+    free(key);
     return cols;
 }
 

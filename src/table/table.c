@@ -156,7 +156,6 @@ void tn_warehouse_close(struct tn_warehouse *wh)
 {
     if (!wh)
         return;
-    tn__file_names_free(wh->file_names);
     tn__plan_cache_free(wh->plan_cache);
     tn_engine_close(wh->engine);
     tn_catalog_close(wh->catalog);

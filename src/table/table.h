@@ -38,15 +38,14 @@ struct tn_warehouse_options {
     int64_t cache_size;      /* bytes; 0: 10 GiB */
 };
 
-struct tn_file_names;
 struct tn_plan_cache;
 
 struct tn_warehouse {
     struct tn_catalog *catalog;
     struct tn_storage *storage;
     struct tn_engine *engine;
-    struct tn_file_names *file_names; /* cache: Parquet column names of data files (scan.c) */
-    struct tn_plan_cache *plan_cache; /* cache: metadata, manifest lists, manifests */
+    struct tn_plan_cache *plan_cache; /* cache: metadata, manifest lists, manifests, resolved
+                                         statements, data files' column names */
 };
 
 int tn_warehouse_open(const struct tn_warehouse_options *opt, struct tn_warehouse **out,

@@ -107,8 +107,6 @@ int tn__write_partitioned(struct tn_warehouse *wh, struct tn_session *s, const s
 int tn__spec_parse(const char *text, const struct tn_schema *schema, json_t **out,
                    struct tn_err *err);
 
-void tn__file_names_free(struct tn_file_names *c);
-
 /* The plan cache (plan_cache.c): immutable files' parsed contents by location, LRU-bounded by
  * bytes, thread-safe. A handle from get or put holds a reference until released. */
 #define TN_PLAN_CACHE_BYTES (256L * 1024 * 1024)

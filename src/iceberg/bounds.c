@@ -398,9 +398,9 @@ static int parse_blob(const char *s, unsigned char *out, size_t cap, size_t *tot
 
 /*---- UTF-8 ----*/
 
-/* Decode one strict UTF-8 sequence (no overlongs, surrogates or values past U+10FFFF). Returns
- * its length, or 0 when invalid. */
-static size_t utf8_decode(const unsigned char *s, uint32_t *cp)
+/* Decode one strict UTF-8 sequence (no overlongs, surrogates or values past U+10FFFF) from the
+ * "len" (at least 1) bytes at "s". Returns its length, or 0 when invalid or cut short. */
+static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 {
     uint32_t c = s[0], min;
     size_t n;
@@ -418,6 +418,8 @@ static size_t utf8_decode(const unsigned char *s, uint32_t *cp)
     } else {
         return 0;
     }
+    if (n > len)
+        return 0;
     for (size_t i = 1; i < n; i++) {
         if ((s[i] & 0xc0) != 0x80)
             return 0;
@@ -453,27 +455,28 @@ static size_t utf8_encode(uint32_t cp, unsigned char *out)
     return 4;
 }
 
-/* A string bound, as Iceberg-Java's UnicodeUtil.truncateStringMin/Max with length 16: a string
- * of at most 16 code points is its own bound; a longer one keeps 16 code points, and for an
- * upper bound the last one that can be is incremented (U+D7FF becomes U+E000, skipping the
- * surrogates), dropping the code points after it. Returns -1 for invalid UTF-8 and -2 when no
- * upper bound exists (all 16 code points are U+10FFFF). */
-static int encode_string(const char *text, int upper, unsigned char *out, size_t *out_len)
+/* A string bound of the "len" bytes at "s", as Iceberg-Java's UnicodeUtil.truncateStringMin/Max
+ * with length 16: a string of at most 16 code points is its own bound; a longer one keeps 16 code
+ * points, and for an upper bound the last one that can be is incremented (U+D7FF becomes U+E000,
+ * skipping the surrogates), dropping the code points after it. Reads at most 17 code points.
+ * Returns -1 for invalid UTF-8 and -2 when no upper bound exists (all 16 code points are
+ * U+10FFFF). */
+static int encode_string(const unsigned char *s, size_t slen, int upper, unsigned char *out,
+                         size_t *out_len)
 {
-    const unsigned char *s = (const unsigned char *)text;
     uint32_t cps[TN_BOUND_TRUNCATE];
     size_t ncp = 0, pos = 0, len = 0;
 
-    while (s[pos] && ncp < TN_BOUND_TRUNCATE) {
-        size_t n = utf8_decode(s + pos, &cps[ncp]);
+    while (pos < slen && ncp < TN_BOUND_TRUNCATE) {
+        size_t n = utf8_decode(s + pos, slen - pos, &cps[ncp]);
         if (!n)
             return -1;
         pos += n;
         ncp++;
     }
-    if (upper && s[pos]) {
+    if (upper && pos < slen) {
         uint32_t dummy;
-        if (!utf8_decode(s + pos, &dummy))
+        if (!utf8_decode(s + pos, slen - pos, &dummy))
             return -1;
         for (;;) {
             uint32_t c;
@@ -493,28 +496,26 @@ static int encode_string(const char *text, int upper, unsigned char *out, size_t
     return 0;
 }
 
-/* A binary or fixed bound, as Iceberg-Java's BinaryUtil.truncateBinaryMin/Max with length 16
- * (Java truncates fixed too). Returns -1 for invalid text or a fixed value of the wrong length,
- * and -2 when no upper bound exists (the first 16 bytes are all 0xff). */
-static int encode_binary(const struct tn_type *t, const char *text, int upper, unsigned char *out,
-                         size_t *out_len)
+/* A binary or fixed bound of a value of "len" bytes, as Iceberg-Java's
+ * BinaryUtil.truncateBinaryMin/Max with length 16 (Java truncates fixed too). Reads only the first
+ * 16 bytes of "v", so a caller that knows just those may pass the full length. Returns -1 for a
+ * fixed value of the wrong length, and -2 when no upper bound exists (the first 16 bytes are all
+ * 0xff). */
+static int encode_binary(const struct tn_type *t, const unsigned char *v, size_t len, int upper,
+                         unsigned char *out, size_t *out_len)
 {
-    unsigned char bytes[TN_BOUND_TRUNCATE + 1];
-    size_t total, n;
+    size_t n = len < TN_BOUND_TRUNCATE ? len : TN_BOUND_TRUNCATE;
 
-    if (parse_blob(text, bytes, sizeof(bytes), &total))
+    if (t->kind == TN_T_FIXED && len != (size_t)t->length)
         return -1;
-    if (t->kind == TN_T_FIXED && total != (size_t)t->length)
-        return -1;
-    n = total < TN_BOUND_TRUNCATE ? total : TN_BOUND_TRUNCATE;
-    if (upper && total > TN_BOUND_TRUNCATE) {
-        while (n && bytes[n - 1] == 0xff)
+    memcpy(out, v, n);
+    if (upper && len > TN_BOUND_TRUNCATE) {
+        while (n && out[n - 1] == 0xff)
             n--;
         if (!n)
             return -2; /* sixteen 0xff bytes: no upper bound exists */
-        bytes[n - 1]++;
+        out[n - 1]++;
     }
-    memcpy(out, bytes, n);
     *out_len = n;
     return 0;
 }
@@ -543,6 +544,8 @@ int tn_bound_encode(const struct tn_type *t, const char *text, int upper, unsign
     int64_t i64;
     double d;
     i128 dec;
+    unsigned char blob[TN_BOUND_TRUNCATE]; /* the first bytes of a binary value */
+    size_t blob_len;
     const char *p = text;
     int digits = 6, trunc = 0;
 
@@ -614,7 +617,7 @@ int tn_bound_encode(const struct tn_type *t, const char *text, int upper, unsign
         *out_len = 8;
         return 0;
     case TN_T_STRING:
-        trunc = encode_string(text, upper, out, out_len);
+        trunc = encode_string((const unsigned char *)text, strlen(text), upper, out, out_len);
         if (!trunc)
             return 0;
         break;
@@ -625,7 +628,9 @@ int tn_bound_encode(const struct tn_type *t, const char *text, int upper, unsign
         return 0;
     case TN_T_FIXED:
     case TN_T_BINARY:
-        trunc = encode_binary(t, text, upper, out, out_len);
+        if (parse_blob(text, blob, sizeof(blob), &blob_len))
+            break;
+        trunc = encode_binary(t, blob, blob_len, upper, out, out_len);
         if (!trunc)
             return 0;
         break;

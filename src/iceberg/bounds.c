@@ -763,6 +763,8 @@ int tn_bound_from_parquet(const struct tn_type *t, const struct tn_parquet_leaf 
             break;
         if (isnan(d))
             return tn_fail(err, TN_EINPUT, "NaN is never a bound");
+        if (d == 0) /* Parquet's rule: a zero min or max may stand for either zero */
+            d = upper ? 0.0 : -0.0;
         encode_floating(t, d, out, out_len);
         return 0;
     case TN_T_DECIMAL:

@@ -77,7 +77,8 @@ void tn_parquet_footer_release(struct tn_parquet_footer *f);
 
 /* Turn a min ("upper" 0) or max ("upper" 1) statistic of "leaf", "n" plain-encoded bytes at "v",
  * into an Iceberg bound for a column of primitive type "t", as tn_bound_encode does for text:
- * integers and floats little-endian (NaN is never a bound), time and timestamps in the Iceberg
+ * integers and floats little-endian (NaN is never a bound, and a zero gives -0.0 as a lower bound
+ * and +0.0 as an upper one, as Parquet's spec asks), time and timestamps in the Iceberg
  * type's unit, decimals as minimal big-endian unscaled values, strings and binary truncated to
  * TN_BOUND_TRUNCATE characters or bytes. "out" holds TN_BOUND_MAX bytes. TN_EINPUT when the
  * statistic does not fit the type (wrong physical type, size, scale or unit), is DuckDB's

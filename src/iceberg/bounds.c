@@ -1,6 +1,6 @@
 /* bounds.c - Iceberg's single-value binary encoding (ICEBERG.md 2.4) for column bounds: encoding
- * the text DuckDB's parquet_metadata() gives for a statistic, comparing encoded values, and
- * rendering them for people. Dates are proleptic Gregorian, converted with our own civil-date
+ * a value's text (as DuckDB prints it) or a Parquet min/max statistic, comparing encoded values,
+ * and rendering them for people. Dates are proleptic Gregorian, converted with our own civil-date
  * arithmetic (no libc time functions, so no locale or time zone). Pure functions: thread-safe. */
 #include "iceberg/iceberg.h"
 
@@ -53,6 +53,16 @@ static double get_double(const unsigned char *p)
 
     memcpy(&d, &bits, sizeof(d));
     return d;
+}
+
+/* A big-endian two's-complement integer of 1 to 16 bytes. */
+static i128 get_be_signed(const unsigned char *p, size_t n)
+{
+    u128 v = (p[0] & 0x80) ? ~(u128)0 : 0;
+
+    for (size_t i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return (i128)v;
 }
 
 /*---- Civil dates (proleptic Gregorian), after Howard Hinnant's days_from_civil ----*/
@@ -398,9 +408,9 @@ static int parse_blob(const char *s, unsigned char *out, size_t cap, size_t *tot
 
 /*---- UTF-8 ----*/
 
-/* Decode one strict UTF-8 sequence (no overlongs, surrogates or values past U+10FFFF). Returns
- * its length, or 0 when invalid. */
-static size_t utf8_decode(const unsigned char *s, uint32_t *cp)
+/* Decode one strict UTF-8 sequence (no overlongs, surrogates or values past U+10FFFF) from the
+ * "len" (at least 1) bytes at "s". Returns its length, or 0 when invalid or cut short. */
+static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 {
     uint32_t c = s[0], min;
     size_t n;
@@ -418,6 +428,8 @@ static size_t utf8_decode(const unsigned char *s, uint32_t *cp)
     } else {
         return 0;
     }
+    if (n > len)
+        return 0;
     for (size_t i = 1; i < n; i++) {
         if ((s[i] & 0xc0) != 0x80)
             return 0;
@@ -453,27 +465,28 @@ static size_t utf8_encode(uint32_t cp, unsigned char *out)
     return 4;
 }
 
-/* A string bound, as Iceberg-Java's UnicodeUtil.truncateStringMin/Max with length 16: a string
- * of at most 16 code points is its own bound; a longer one keeps 16 code points, and for an
- * upper bound the last one that can be is incremented (U+D7FF becomes U+E000, skipping the
- * surrogates), dropping the code points after it. Returns -1 for invalid UTF-8 and -2 when no
- * upper bound exists (all 16 code points are U+10FFFF). */
-static int encode_string(const char *text, int upper, unsigned char *out, size_t *out_len)
+/* A string bound of the "len" bytes at "s", as Iceberg-Java's UnicodeUtil.truncateStringMin/Max
+ * with length 16: a string of at most 16 code points is its own bound; a longer one keeps 16 code
+ * points, and for an upper bound the last one that can be is incremented (U+D7FF becomes U+E000,
+ * skipping the surrogates), dropping the code points after it. Reads at most 17 code points.
+ * Returns -1 for invalid UTF-8 and -2 when no upper bound exists (all 16 code points are
+ * U+10FFFF). */
+static int encode_string(const unsigned char *s, size_t slen, int upper, unsigned char *out,
+                         size_t *out_len)
 {
-    const unsigned char *s = (const unsigned char *)text;
     uint32_t cps[TN_BOUND_TRUNCATE];
     size_t ncp = 0, pos = 0, len = 0;
 
-    while (s[pos] && ncp < TN_BOUND_TRUNCATE) {
-        size_t n = utf8_decode(s + pos, &cps[ncp]);
+    while (pos < slen && ncp < TN_BOUND_TRUNCATE) {
+        size_t n = utf8_decode(s + pos, slen - pos, &cps[ncp]);
         if (!n)
             return -1;
         pos += n;
         ncp++;
     }
-    if (upper && s[pos]) {
+    if (upper && pos < slen) {
         uint32_t dummy;
-        if (!utf8_decode(s + pos, &dummy))
+        if (!utf8_decode(s + pos, slen - pos, &dummy))
             return -1;
         for (;;) {
             uint32_t c;
@@ -493,28 +506,26 @@ static int encode_string(const char *text, int upper, unsigned char *out, size_t
     return 0;
 }
 
-/* A binary or fixed bound, as Iceberg-Java's BinaryUtil.truncateBinaryMin/Max with length 16
- * (Java truncates fixed too). Returns -1 for invalid text or a fixed value of the wrong length,
- * and -2 when no upper bound exists (the first 16 bytes are all 0xff). */
-static int encode_binary(const struct tn_type *t, const char *text, int upper, unsigned char *out,
-                         size_t *out_len)
+/* A binary or fixed bound of a value of "len" bytes, as Iceberg-Java's
+ * BinaryUtil.truncateBinaryMin/Max with length 16 (Java truncates fixed too). Reads only the first
+ * 16 bytes of "v", so a caller that knows just those may pass the full length. Returns -1 for a
+ * fixed value of the wrong length, and -2 when no upper bound exists (the first 16 bytes are all
+ * 0xff). */
+static int encode_binary(const struct tn_type *t, const unsigned char *v, size_t len, int upper,
+                         unsigned char *out, size_t *out_len)
 {
-    unsigned char bytes[TN_BOUND_TRUNCATE + 1];
-    size_t total, n;
+    size_t n = len < TN_BOUND_TRUNCATE ? len : TN_BOUND_TRUNCATE;
 
-    if (parse_blob(text, bytes, sizeof(bytes), &total))
+    if (t->kind == TN_T_FIXED && len != (size_t)t->length)
         return -1;
-    if (t->kind == TN_T_FIXED && total != (size_t)t->length)
-        return -1;
-    n = total < TN_BOUND_TRUNCATE ? total : TN_BOUND_TRUNCATE;
-    if (upper && total > TN_BOUND_TRUNCATE) {
-        while (n && bytes[n - 1] == 0xff)
+    memcpy(out, v, n);
+    if (upper && len > TN_BOUND_TRUNCATE) {
+        while (n && out[n - 1] == 0xff)
             n--;
         if (!n)
             return -2; /* sixteen 0xff bytes: no upper bound exists */
-        bytes[n - 1]++;
+        out[n - 1]++;
     }
-    memcpy(out, bytes, n);
     *out_len = n;
     return 0;
 }
@@ -536,6 +547,33 @@ static size_t encode_unscaled(i128 v, unsigned char *out)
     return n;
 }
 
+/* An int (4 bytes, when "v" fits) or long (8 bytes) bound. */
+static int encode_integer(const struct tn_type *t, int64_t v, unsigned char *out, size_t *out_len)
+{
+    if (t->kind == TN_T_INT && (v < INT32_MIN || v > INT32_MAX))
+        return -1;
+    *out_len = t->kind == TN_T_INT ? 4 : 8;
+    put_le(out, (uint64_t)v, *out_len);
+    return 0;
+}
+
+/* A float (4 bytes) or double (8 bytes) bound. */
+static void encode_floating(const struct tn_type *t, double d, unsigned char *out, size_t *out_len)
+{
+    if (t->kind == TN_T_FLOAT) {
+        float f = (float)d;
+        uint32_t bits;
+        memcpy(&bits, &f, sizeof(bits));
+        put_le(out, bits, 4);
+        *out_len = 4;
+    } else {
+        uint64_t bits;
+        memcpy(&bits, &d, sizeof(bits));
+        put_le(out, bits, 8);
+        *out_len = 8;
+    }
+}
+
 int tn_bound_encode(const struct tn_type *t, const char *text, int upper, unsigned char *out,
                     size_t *out_len, struct tn_err *err)
 {
@@ -543,6 +581,8 @@ int tn_bound_encode(const struct tn_type *t, const char *text, int upper, unsign
     int64_t i64;
     double d;
     i128 dec;
+    unsigned char blob[TN_BOUND_TRUNCATE]; /* the first bytes of a binary value */
+    size_t blob_len;
     const char *p = text;
     int digits = 6, trunc = 0;
 
@@ -558,12 +598,8 @@ int tn_bound_encode(const struct tn_type *t, const char *text, int upper, unsign
         return 0;
     case TN_T_INT:
     case TN_T_LONG:
-        if (tn_parse_i64(text, &i64))
+        if (tn_parse_i64(text, &i64) || encode_integer(t, i64, out, out_len))
             break;
-        if (t->kind == TN_T_INT && (i64 < INT32_MIN || i64 > INT32_MAX))
-            break;
-        *out_len = t->kind == TN_T_INT ? 4 : 8;
-        put_le(out, (uint64_t)i64, *out_len);
         return 0;
     case TN_T_FLOAT:
     case TN_T_DOUBLE:
@@ -571,18 +607,7 @@ int tn_bound_encode(const struct tn_type *t, const char *text, int upper, unsign
             return tn_fail(err, TN_EINPUT, "NaN is never a bound");
         if (parse_floating(text, t->kind == TN_T_FLOAT, &d))
             break;
-        if (t->kind == TN_T_FLOAT) {
-            float f = (float)d;
-            uint32_t bits;
-            memcpy(&bits, &f, sizeof(bits));
-            put_le(out, bits, 4);
-            *out_len = 4;
-        } else {
-            uint64_t bits;
-            memcpy(&bits, &d, sizeof(bits));
-            put_le(out, bits, 8);
-            *out_len = 8;
-        }
+        encode_floating(t, d, out, out_len);
         return 0;
     case TN_T_DECIMAL:
         if (parse_decimal(text, t->precision, t->scale, &dec))
@@ -614,7 +639,7 @@ int tn_bound_encode(const struct tn_type *t, const char *text, int upper, unsign
         *out_len = 8;
         return 0;
     case TN_T_STRING:
-        trunc = encode_string(text, upper, out, out_len);
+        trunc = encode_string((const unsigned char *)text, strlen(text), upper, out, out_len);
         if (!trunc)
             return 0;
         break;
@@ -625,7 +650,9 @@ int tn_bound_encode(const struct tn_type *t, const char *text, int upper, unsign
         return 0;
     case TN_T_FIXED:
     case TN_T_BINARY:
-        trunc = encode_binary(t, text, upper, out, out_len);
+        if (parse_blob(text, blob, sizeof(blob), &blob_len))
+            break;
+        trunc = encode_binary(t, blob, blob_len, upper, out, out_len);
         if (!trunc)
             return 0;
         break;
@@ -640,6 +667,170 @@ int tn_bound_encode(const struct tn_type *t, const char *text, int upper, unsign
                        TN_BOUND_TRUNCATE, t->kind == TN_T_STRING ? "characters" : "bytes");
     return tn_fail(err, TN_EINPUT, "\"%.100s%s\" is not a %s value", text,
                    strlen(text) > 100 ? "..." : "", tname);
+}
+
+/*---- Parquet statistics (parquet.h) ----*/
+
+/* An INT32 or INT64 statistic: 4 or 8 bytes, little-endian. */
+static int parquet_integer(const struct tn_parquet_leaf *leaf, const unsigned char *v, size_t n,
+                           int64_t *out)
+{
+    if (!(leaf->type == TN_PARQUET_INT32 && n == 4) && !(leaf->type == TN_PARQUET_INT64 && n == 8))
+        return -1;
+    *out = get_le_signed(v, n);
+    return 0;
+}
+
+/* A TIME or TIMESTAMP statistic in units of 10^-digits s: scaled up exactly, or down rounding
+ * outwards (down for a lower bound, up for an upper one). DuckDB's infinite timestamps
+ * (+-INT64_MAX) have no Iceberg value, as tn_bound_encode refuses "infinity". */
+static int parquet_time(const struct tn_parquet_leaf *leaf, const unsigned char *v, size_t n,
+                        int digits, int upper, int64_t *out)
+{
+    static const int unit_digits[] = {0, 3, 6, 9}; /* by enum tn_parquet_unit */
+    int64_t x, scale = 1;
+    int from;
+    i128 y;
+
+    if (leaf->unit == TN_PARQUET_NO_UNIT || parquet_integer(leaf, v, n, &x) || x == INT64_MAX ||
+        x <= -INT64_MAX)
+        return -1;
+    from = unit_digits[leaf->unit];
+    for (int i = 0; i < abs(digits - from); i++)
+        scale *= 10;
+    if (from <= digits)
+        y = (i128)x * scale;
+    else
+        y = upper ? -floor_div(-x, scale) : floor_div(x, scale);
+    if (y > INT64_MAX || y < -INT64_MAX)
+        return -1;
+    *out = (int64_t)y;
+    return 0;
+}
+
+/* A DECIMAL statistic's unscaled value: INT32 or INT64, or a byte array of at most 16 bytes,
+ * big-endian two's complement. It must have "t"'s scale and fit its precision. */
+static int parquet_unscaled(const struct tn_type *t, const struct tn_parquet_leaf *leaf,
+                            const unsigned char *v, size_t n, i128 *out)
+{
+    u128 limit = 1, magnitude;
+    int64_t x;
+
+    if (!parquet_integer(leaf, v, n, &x))
+        *out = x;
+    else if ((leaf->type == TN_PARQUET_BYTE_ARRAY ||
+              leaf->type == TN_PARQUET_FIXED_LEN_BYTE_ARRAY) &&
+             n >= 1 && n <= 16)
+        *out = get_be_signed(v, n);
+    else
+        return -1;
+    for (int i = 0; i < t->precision; i++)
+        limit *= 10;
+    magnitude = *out < 0 ? (u128)0 - (u128)*out : (u128)*out;
+    return leaf->scale == t->scale && magnitude < limit ? 0 : -1;
+}
+
+/* Every case either returns the bound or breaks out of the switch to fail. */
+int tn_bound_from_parquet(const struct tn_type *t, const struct tn_parquet_leaf *leaf,
+                          const unsigned char *v, size_t n, int upper, unsigned char *out,
+                          size_t *out_len, struct tn_err *err)
+{
+    char tname[64];
+    int64_t i64;
+    double d;
+    i128 dec;
+    int digits = 6, trunc = 0;
+
+    switch (t->kind) {
+    case TN_T_BOOLEAN:
+        if (leaf->type != TN_PARQUET_BOOLEAN || n != 1)
+            break;
+        out[0] = v[0] != 0;
+        *out_len = 1;
+        return 0;
+    case TN_T_INT:
+    case TN_T_LONG:
+        if (parquet_integer(leaf, v, n, &i64) || encode_integer(t, i64, out, out_len))
+            break;
+        return 0;
+    case TN_T_FLOAT:
+    case TN_T_DOUBLE:
+        if (leaf->type == TN_PARQUET_FLOAT && n == 4)
+            d = get_float(v);
+        else if (leaf->type == TN_PARQUET_DOUBLE && n == 8 && t->kind == TN_T_DOUBLE)
+            d = get_double(v);
+        else
+            break;
+        if (isnan(d))
+            return tn_fail(err, TN_EINPUT, "NaN is never a bound");
+        if (d == 0) /* Parquet's rule: a zero min or max may stand for either zero */
+            d = upper ? 0.0 : -0.0;
+        encode_floating(t, d, out, out_len);
+        return 0;
+    case TN_T_DECIMAL:
+        if (parquet_unscaled(t, leaf, v, n, &dec))
+            break;
+        *out_len = encode_unscaled(dec, out);
+        return 0;
+    case TN_T_DATE:
+        /* DuckDB's infinite dates are +-INT32_MAX */
+        if (leaf->type != TN_PARQUET_INT32 || parquet_integer(leaf, v, n, &i64) ||
+            i64 == INT32_MAX || i64 == -INT32_MAX)
+            break;
+        put_le(out, (uint64_t)i64, 4);
+        *out_len = 4;
+        return 0;
+    case TN_T_TIME:
+        if (parquet_time(leaf, v, n, 6, upper, &i64) || i64 < 0 || i64 > US_PER_DAY)
+            break;
+        put_le(out, (uint64_t)i64, 8);
+        *out_len = 8;
+        return 0;
+    case TN_T_TIMESTAMP_NS:
+    case TN_T_TIMESTAMPTZ_NS:
+        digits = 9;
+        __attribute__((fallthrough));
+    case TN_T_TIMESTAMP:
+    case TN_T_TIMESTAMPTZ:
+        if (parquet_time(leaf, v, n, digits, upper, &i64))
+            break;
+        put_le(out, (uint64_t)i64, 8);
+        *out_len = 8;
+        return 0;
+    case TN_T_STRING:
+        if (leaf->type != TN_PARQUET_BYTE_ARRAY)
+            break;
+        trunc = encode_string(v, n, upper, out, out_len);
+        if (!trunc)
+            return 0;
+        break;
+    case TN_T_UUID:
+        if (leaf->type != TN_PARQUET_FIXED_LEN_BYTE_ARRAY || n != 16)
+            break;
+        memcpy(out, v, 16);
+        *out_len = 16;
+        return 0;
+    case TN_T_FIXED:
+    case TN_T_BINARY:
+        if (leaf->type != TN_PARQUET_BYTE_ARRAY && leaf->type != TN_PARQUET_FIXED_LEN_BYTE_ARRAY)
+            break;
+        trunc = encode_binary(t, v, n, upper, out, out_len);
+        if (!trunc)
+            return 0;
+        break;
+    case TN_T_UNKNOWN:
+    case TN_T_STRUCT:
+    case TN_T_LIST:
+    case TN_T_MAP:
+        break;
+    }
+    tn_type_name(t, tname, sizeof(tname));
+    if (trunc == -2)
+        return tn_fail(err, TN_EINPUT, "%s value has no upper bound of at most %d %s", tname,
+                       TN_BOUND_TRUNCATE, t->kind == TN_T_STRING ? "characters" : "bytes");
+    return tn_fail(err, TN_EINPUT,
+                   "a Parquet statistic of %zu bytes (physical type %d) is not a %s bound", n,
+                   leaf->type, tname);
 }
 
 /*---- Comparing ----*/
@@ -797,14 +988,12 @@ static int format_decimal(const struct tn_type *t, const unsigned char *v, size_
 {
     char digits[64];
     u128 mag;
-    i128 x = 0;
+    i128 x;
     int n = 0, neg, rc;
 
     if (len < 1 || len > 16)
         return -1;
-    x = (v[0] & 0x80) ? -1 : 0;
-    for (size_t i = 0; i < len; i++)
-        x = (i128)(((u128)x << 8) | v[i]);
+    x = get_be_signed(v, len);
     neg = x < 0;
     mag = neg ? (u128)0 - (u128)x : (u128)x;
     do {

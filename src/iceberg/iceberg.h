@@ -1,6 +1,7 @@
 /* iceberg.h - the Apache Iceberg table format, independent of where files live: types and
- * schemas, single-value bound encoding, table metadata JSON, manifests and manifest lists, and
- * scan planning. No I/O happens here: callers pass bytes in and get bytes out.
+ * schemas, single-value bound encoding, table metadata JSON, manifests and manifest lists, scan
+ * planning, and the Parquet footer a data file's metrics come from. No I/O happens here
+ * (callers pass bytes in and get bytes out) except reading a local Parquet file's footer.
  *
  * Metadata is kept as the parsed JSON tree (jansson) it came from, so fields tarn does not model
  * survive a read-modify-write unchanged; the typed views below (schemas, snapshots) are derived
@@ -122,5 +123,6 @@ void tn_date_civil(int64_t days, int64_t *year, int *month);
 
 #include "iceberg/metadata.h"
 #include "iceberg/manifest.h"
+#include "iceberg/parquet.h"
 
 #endif /* TN_ICEBERG_H */

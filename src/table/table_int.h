@@ -94,9 +94,10 @@ int tn__set_property(struct tn_warehouse *wh, const char *ns, const char *name, 
 int tn__copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
                         const char *select_sql, const char *partition_exprs, const char *path,
                         int64_t *rows, struct tn_err *err);
-/* Fill a data file's column statistics from its Parquet footer at local "path". */
-int tn__file_stats(struct tn_session *s, const struct tn_schema *schema, const char *path,
-                   struct tn_data_file *f, struct tn_err *err);
+/* Fill a data file's column statistics and split offsets from its Parquet footer at local
+ * "path" (read by tarn, not DuckDB). Errors as tn_parquet_footer_read. */
+int tn__file_stats(const struct tn_schema *schema, const char *path, struct tn_data_file *f,
+                   struct tn_err *err);
 /* Write the rows of "select_sql" into a partitioned table: one data file per partition, each
  * with its partition tuple. *out is an array of *n files (caller releases each and frees). */
 int tn__write_partitioned(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STATS_MAX_ROWS 1000000
 /* An append that would leave more data manifests than this merges them into one (as
  * Iceberg-Java's commit.manifest.min-count-to-merge), so lists and scans stay short. */
 #define MANIFEST_MERGE_MIN 100
@@ -305,140 +304,125 @@ static int is_boundable(const int *ids, size_t n, int id)
     return 0;
 }
 
-struct column_stats {
-    int id;
-    int64_t size, values, nulls;
-    int bounds_ok; /* every row group had statistics that encoded */
-    int has_lower, has_upper; /* (an empty string is a real, zero-length bound) */
+/* The bounds of one column over a file's row groups. */
+struct column_bounds {
+    int ok;  /* every row group with values had statistics that convert */
+    int any; /* some row group had values (an empty string is a real, zero-length bound) */
     size_t lower_len, upper_len;
     unsigned char lower[TN_BOUND_MAX], upper[TN_BOUND_MAX];
 };
 
-static void add_bound(const struct tn_type *t, const char *text, int upper,
-                      struct column_stats *cs)
+/* Widen "b" by chunk "c" of "leaf", a column of type "t". A chunk of nulls only leaves it as it
+ * is; one with values but no statistics that convert (DuckDB writes none when a value is NaN)
+ * means the column gets no bounds. */
+static void add_chunk_bounds(const struct tn_type *t, const struct tn_parquet_leaf *leaf,
+                             const struct tn_parquet_chunk *c, struct column_bounds *b)
 {
-    unsigned char enc[TN_BOUND_MAX];
-    size_t len = 0;
-    struct tn_err ignored;
+    unsigned char lower[TN_BOUND_MAX], upper[TN_BOUND_MAX];
+    size_t lower_len, upper_len;
 
-    if (!text || tn_bound_encode(t, text, upper, enc, &len, &ignored)) {
-        cs->bounds_ok = 0;
+    if (c->null_count >= 0 && c->null_count >= c->num_values)
+        return;
+    if (!c->min.p || !c->max.p ||
+        tn_bound_from_parquet(t, leaf, c->min.p, c->min.n, 0, lower, &lower_len, NULL) ||
+        tn_bound_from_parquet(t, leaf, c->max.p, c->max.n, 1, upper, &upper_len, NULL)) {
+        b->ok = 0;
         return;
     }
-    if (!upper && (!cs->has_lower || tn_bound_compare(t, enc, len, cs->lower, cs->lower_len) < 0)) {
-        memcpy(cs->lower, enc, len);
-        cs->lower_len = len;
-        cs->has_lower = 1;
+    if (!b->any || tn_bound_compare(t, lower, lower_len, b->lower, b->lower_len) < 0) {
+        memcpy(b->lower, lower, lower_len);
+        b->lower_len = lower_len;
     }
-    if (upper && (!cs->has_upper || tn_bound_compare(t, enc, len, cs->upper, cs->upper_len) > 0)) {
-        memcpy(cs->upper, enc, len);
-        cs->upper_len = len;
-        cs->has_upper = 1;
+    if (!b->any || tn_bound_compare(t, upper, upper_len, b->upper, b->upper_len) > 0) {
+        memcpy(b->upper, upper, upper_len);
+        b->upper_len = upper_len;
+    }
+    b->any = 1;
+}
+
+static void add_id_bytes(struct tn_id_bytes *v, size_t *n, int id, const unsigned char *p,
+                         size_t len)
+{
+    v[*n].id = id;
+    v[*n].value.p = tn_malloc(len);
+    memcpy(v[*n].value.p, p, len);
+    v[*n].value.n = len;
+    (*n)++;
+}
+
+/* Sum of counts that saturates rather than overflows (a footer's counts are not trusted). */
+static int64_t add_count(int64_t sum, int64_t v)
+{
+    int64_t total;
+    return __builtin_add_overflow(sum, v, &total) ? INT64_MAX : total;
+}
+
+/* Append leaf "c"'s sizes and counts to "f", and its bounds when "fld" is a column that gets
+ * them (else NULL). */
+static void add_column_stats(const struct tn_parquet_footer *pf, size_t c,
+                             const struct tn_field *fld, struct tn_data_file *f)
+{
+    const struct tn_parquet_leaf *leaf = &pf->leaves[c];
+    struct column_bounds b = {fld != NULL, 0, 0, 0, {0}, {0}};
+    int64_t size = 0, values = 0, nulls = 0;
+
+    for (size_t g = 0; g < pf->nrow_groups; g++) {
+        const struct tn_parquet_chunk *chunk = &pf->chunks[g * pf->nleaves + c];
+        size = add_count(size, chunk->total_compressed_size);
+        values = add_count(values, chunk->num_values);
+        if (chunk->null_count >= 0)
+            nulls = add_count(nulls, chunk->null_count);
+        if (b.ok)
+            add_chunk_bounds(fld->type, leaf, chunk, &b);
+    }
+    f->column_sizes[f->ncolumn_sizes++] = (struct tn_id_long){leaf->field_id, size};
+    f->value_counts[f->nvalue_counts++] = (struct tn_id_long){leaf->field_id, values};
+    f->null_counts[f->nnull_counts++] = (struct tn_id_long){leaf->field_id, nulls};
+    if (b.ok && b.any) {
+        add_id_bytes(f->lower, &f->nlower, leaf->field_id, b.lower, b.lower_len);
+        add_id_bytes(f->upper, &f->nupper, leaf->field_id, b.upper, b.upper_len);
     }
 }
 
-/* Fill the data file's statistics from the Parquet footer. */
-int tn__file_stats(struct tn_session *s, const struct tn_schema *schema, const char *path,
-                      struct tn_data_file *f, struct tn_err *err)
+/* Fill the data file's statistics from the Parquet footer: per leaf column with a field id, its
+ * compressed size, value count and null count summed over the row groups, and bounds for
+ * primitive columns outside lists and maps; per row group, where its first page starts. */
+int tn__file_stats(const struct tn_schema *schema, const char *path, struct tn_data_file *f,
+                   struct tn_err *err)
 {
-    struct tn_buf sql = TN_BUF_INIT(0);
-    struct tn_rows *leaves = NULL, *chunks = NULL;
-    struct column_stats *cs = NULL;
+    struct tn_parquet_footer pf;
     int bound_ids[4096];
     size_t nbound = 0, nleaves;
-    int64_t last_rg = -1;
     int rc;
 
-    boundable_ids(&schema->root, bound_ids, &nbound, sizeof(bound_ids) / sizeof(bound_ids[0]));
-    tn_buf_addstr(&sql, "SELECT field_id FROM parquet_schema(", NULL);
-    tn_sql_string(&sql, path);
-    tn_buf_addstr(&sql, ") WHERE num_children IS NULL", NULL);
-    rc = tn_engine_rows(s, sql.buf, STATS_MAX_ROWS, &leaves, err);
-    tn_buf_reset(&sql);
-    tn_buf_addstr(&sql,
-                  "SELECT column_id, num_values, stats_null_count, total_compressed_size, "
-                  "stats_min_value, stats_max_value, row_group_id, "
-                  "coalesce(dictionary_page_offset, data_page_offset) FROM parquet_metadata(",
-                  NULL);
-    tn_sql_string(&sql, path);
-    tn_buf_addstr(&sql, ") ORDER BY row_group_id, column_id", NULL);
-    if (!rc)
-        rc = tn_engine_rows(s, sql.buf, STATS_MAX_ROWS, &chunks, err);
+    rc = tn_parquet_footer_read(path, &pf, err);
     if (rc)
-        goto out;
-    nleaves = leaves->nrows;
-    cs = tn_calloc(nleaves + 1, sizeof(*cs));
-    for (size_t i = 0; i < nleaves; i++) {
-        int64_t id = -1;
-        tn_parse_i64(tn_rows_get(leaves, i, 0) ? tn_rows_get(leaves, i, 0) : "-1", &id);
-        cs[i].id = (int)id;
-        cs[i].bounds_ok = id >= 0 && is_boundable(bound_ids, nbound, (int)id);
-    }
-    f->split_offsets = tn_calloc(chunks->nrows + 1, sizeof(int64_t));
-    for (size_t r = 0; r < chunks->nrows; r++) {
-        int64_t col = 0, v = 0, rg = 0;
-        struct column_stats *c;
-        const struct tn_field *fld;
-
-        tn_parse_i64(tn_rows_get(chunks, r, 0), &col);
-        if (col < 0 || (size_t)col >= nleaves)
-            continue;
-        c = &cs[col];
-        if (tn_rows_get(chunks, r, 1) && !tn_parse_i64(tn_rows_get(chunks, r, 1), &v))
-            c->values += v;
-        if (tn_rows_get(chunks, r, 2) && !tn_parse_i64(tn_rows_get(chunks, r, 2), &v))
-            c->nulls += v;
-        if (tn_rows_get(chunks, r, 3) && !tn_parse_i64(tn_rows_get(chunks, r, 3), &v))
-            c->size += v;
-        tn_parse_i64(tn_rows_get(chunks, r, 6), &rg);
-        if (rg != last_rg && tn_rows_get(chunks, r, 7) &&
-            !tn_parse_i64(tn_rows_get(chunks, r, 7), &v)) {
-            f->split_offsets[f->nsplit_offsets++] = v;
-            last_rg = rg;
-        }
-        fld = c->bounds_ok ? tn_schema_find(schema, c->id) : NULL;
-        if (!fld) {
-            c->bounds_ok = 0;
-            continue;
-        }
-        /* an all-null chunk has no min/max and does not limit the bounds */
-        if (!tn_rows_get(chunks, r, 4) && !tn_rows_get(chunks, r, 5))
-            continue;
-        add_bound(fld->type, tn_rows_get(chunks, r, 4), 0, c);
-        add_bound(fld->type, tn_rows_get(chunks, r, 5), 1, c);
-    }
+        return rc;
+    boundable_ids(&schema->root, bound_ids, &nbound, sizeof(bound_ids) / sizeof(bound_ids[0]));
+    nleaves = pf.nleaves;
     f->column_sizes = tn_calloc(nleaves + 1, sizeof(*f->column_sizes));
     f->value_counts = tn_calloc(nleaves + 1, sizeof(*f->value_counts));
     f->null_counts = tn_calloc(nleaves + 1, sizeof(*f->null_counts));
     f->lower = tn_calloc(nleaves + 1, sizeof(*f->lower));
     f->upper = tn_calloc(nleaves + 1, sizeof(*f->upper));
-    for (size_t i = 0; i < nleaves; i++) {
-        if (cs[i].id < 0)
+    for (size_t c = 0; c < nleaves; c++) {
+        int id = pf.leaves[c].field_id;
+        const struct tn_field *fld;
+
+        if (id < 0)
             continue;
-        f->column_sizes[f->ncolumn_sizes++] = (struct tn_id_long){cs[i].id, cs[i].size};
-        f->value_counts[f->nvalue_counts++] = (struct tn_id_long){cs[i].id, cs[i].values};
-        f->null_counts[f->nnull_counts++] = (struct tn_id_long){cs[i].id, cs[i].nulls};
-        if (cs[i].bounds_ok && cs[i].has_lower) {
-            struct tn_id_bytes *lb = &f->lower[f->nlower++];
-            lb->id = cs[i].id;
-            lb->value.p = tn_malloc(cs[i].lower_len);
-            memcpy(lb->value.p, cs[i].lower, cs[i].lower_len);
-            lb->value.n = cs[i].lower_len;
-        }
-        if (cs[i].bounds_ok && cs[i].has_upper) {
-            struct tn_id_bytes *ub = &f->upper[f->nupper++];
-            ub->id = cs[i].id;
-            ub->value.p = tn_malloc(cs[i].upper_len);
-            memcpy(ub->value.p, cs[i].upper, cs[i].upper_len);
-            ub->value.n = cs[i].upper_len;
-        }
+        fld = is_boundable(bound_ids, nbound, id) ? tn_schema_find(schema, id) : NULL;
+        add_column_stats(&pf, c, fld, f);
     }
-out:
-    free(cs);
-    tn_rows_free(leaves);
-    tn_rows_free(chunks);
-    tn_buf_release(&sql);
-    return rc;
+    f->split_offsets = tn_calloc(pf.nrow_groups + 1, sizeof(int64_t));
+    for (size_t g = 0; g < pf.nrow_groups && nleaves; g++) {
+        const struct tn_parquet_chunk *first = &pf.chunks[g * nleaves];
+        f->split_offsets[f->nsplit_offsets++] = first->dictionary_page_offset >= 0
+                                                    ? first->dictionary_page_offset
+                                                    : first->data_page_offset;
+    }
+    tn_parquet_footer_release(&pf);
+    return 0;
 }
 
 /*---- Step 3: one attempt ----*/
@@ -979,7 +963,7 @@ int tn__write_data_file(struct tn_warehouse *wh, struct tn_session *s, const str
     if (!rc)
         rc = tn__copy_to_parquet(s, schema, select_sql, NULL, path, &file->record_count, err);
     if (!rc)
-        rc = tn__file_stats(s, schema, path, file, err);
+        rc = tn__file_stats(schema, path, file, err);
     if (!rc)
         rc = tn_storage_publish(wh->storage, resolved, path, err);
     if (!rc)

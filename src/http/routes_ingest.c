@@ -28,6 +28,7 @@
 
 #define DEFAULT_LINE_MAX (2000000)           /* DuckDB's default max_line_size */
 #define LONG_LINE_MAX    (64L * 1024 * 1024) /* the most tarn raises it to */
+_Static_assert(TN_HTTP_LONG_LINE <= DEFAULT_LINE_MAX / 2, "lines that need a limit are measured");
 
 enum file_format { FF_NONE, FF_CSV, FF_JSON, FF_NDJSON, FF_PARQUET };
 

@@ -702,21 +702,29 @@ static void too_large(struct conn_ctx *c)
     body_fail(c, TN_ETOOBIG, msg);
 }
 
-/* Measure the longest line as the upload goes by: CSV readers need a limit that fits it. */
+/* Measure long lines as the upload goes by: CSV readers need a limit that fits them. Bytes of
+ * short lines are skipped a window at a time (the last newline within reach ends them short);
+ * a line that reaches TN_HTTP_LONG_LINE is measured to its end. */
 static void track_lines(struct conn_ctx *c, const char *data, size_t n)
 {
     const char *p = data, *end = data + n, *nl;
 
-    while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
-        c->line_len += (uint64_t)(nl - p);
+    while (p < end) {
+        size_t span = (size_t)(end - p);
+        if (c->line_len < TN_HTTP_LONG_LINE) {
+            if (span > TN_HTTP_LONG_LINE - c->line_len)
+                span = TN_HTTP_LONG_LINE - c->line_len;
+            nl = memrchr(p, '\n', span);
+        } else {
+            nl = memchr(p, '\n', span);
+        }
+        c->line_len += nl ? (uint64_t)(nl - p) : span;
         if (c->line_len > c->req.upload_longest_line)
             c->req.upload_longest_line = c->line_len;
-        c->line_len = 0;
-        p = nl + 1;
+        if (nl)
+            c->line_len = 0;
+        p = nl ? nl + 1 : p + span;
     }
-    c->line_len += (uint64_t)(end - p);
-    if (c->line_len > c->req.upload_longest_line)
-        c->req.upload_longest_line = c->line_len;
 }
 
 static void upload_write(struct conn_ctx *c, const char *data, size_t n)

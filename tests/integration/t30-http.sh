@@ -174,6 +174,21 @@ python3 -c 'import sys; sys.stdout.write("id,txt\n1," + "x" * (5 * 1024 * 1024) 
 status_is "a 5 MB field" 200 call POST /ingest/bigfield --data-binary @"$F/bigfield.csv"
 expect_eq "the 5 MB field is whole" "$(csvq 'SELECT id, length(txt) FROM bigfield ORDER BY id')" "1,5242880
 2,5"
+# Long lines are measured exactly wherever they fall: after 30,000 short lines, straddling the
+# pieces the upload arrives in; a line beyond 64 MiB is refused with its length.
+python3 -c 'import sys
+w = sys.stdout.write
+w("id,txt\n")
+for i in range(30000): w("%d,row %d\n" % (i, i))
+w("30000," + "y" * 2500000 + "\n30001,after\n")' >"$F/lateline.csv"
+status_is "a 2.5 MB line after 30,000 short ones" 200 call POST /ingest/lateline --data-binary @"$F/lateline.csv"
+expect_eq "every row is whole" "$(csvq 'SELECT count(*), max(length(txt)), sum(id) FROM lateline')" \
+    "30002,2500000,$((30001 * 30002 / 2))"
+python3 -c 'import sys; sys.stdout.write("id,txt\n1,short\n2," + "z" * (65 * 1024 * 1024) + "\n")' >"$F/hugeline.csv"
+status_is "a line over 64 MiB is 413" 413 call POST /ingest/hugeline --data-binary @"$F/hugeline.csv"
+expect_eq "the error gives the line's length" "$(jv '"68157442 bytes long" in d["error"]["message"]')" "true"
+status_is "nothing was created for the huge line" 404 call GET /tables/hugeline
+rm -f "$F/hugeline.csv"
 printf 'id,name\n1,ok\n2,\xff\xfe bad\n' >"$F/badutf8.csv"
 status_is "invalid UTF-8 is 400" 400 call POST /ingest/badutf --data-binary @"$F/badutf8.csv"
 expect_eq "the error says what is wrong" "$(jv '"UTF" in d["error"]["message"] or "utf" in d["error"]["message"]')" "true"

@@ -406,8 +406,8 @@ static void *sniff_padded(void *arg)
 }
 
 /* Ragged rows: the sniffer reads the file differently when short rows are allowed. Both
- * readings run at once (each reads only the file's first buffer); the dialect of the reading
- * chosen is kept for the reads that follow. */
+ * readings run at once, each on its own session; the dialect of the reading chosen is kept for
+ * the reads that follow. */
 static void sniff_csv_dialect(struct tn_engine *engine, struct tn_session *s, const char *path,
                               const struct ingest_state *st, struct reader *r)
 {

@@ -688,13 +688,15 @@ static int describe_columns(struct tn_session *s, const char *resolved, char **o
     if (rc)
         return rc;
     columns = json_array();
-    for (size_t i = 0; i < r->nrows; i++)
-        json_array_append_new(columns, json_pack("{s:s?, s:s?}", "name", tn_rows_get(r, i, 0),
-                                                 "type", tn_rows_get(r, i, 1)));
+    for (size_t i = 0; i < r->nrows; i++) {
+        json_t *col = json_pack("{s:s?, s:s?}", "name", tn_rows_get(r, i, 0), "type",
+                                tn_rows_get(r, i, 1));
+        json_array_append_new(columns, col ? col : json_object()); /* one entry per column */
+    }
     *out = json_dumps(columns, JSON_COMPACT);
     json_decref(columns);
     tn_rows_free(r);
-    return 0;
+    return *out ? 0 : tn_fail(err, TN_EUNAVAILABLE, "out of memory describing the result");
 }
 
 int tn_query_columns(struct tn_warehouse *wh, struct tn_session *s, const char *user_sql,

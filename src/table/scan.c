@@ -639,8 +639,9 @@ static void free_columns(void *cols)
     json_decref(cols);
 }
 
-/* The top-level columns of a Parquet file as {"id": "name"}, or JSON null when any is nested or
- * lacks an id. A new reference, or NULL on error. */
+/* The top-level columns of a Parquet file as {"names": {"id": "name", ...}, "layout": "..."},
+ * the layout naming every column's name and Parquet type in order; JSON null when any column is
+ * nested or lacks an id. A new reference, or NULL on error. */
 static json_t *file_columns(struct tn_warehouse *wh, struct tn_session *s, const char *path)
 {
     char *key = tn_asprintf("file-columns:%s", path);
@@ -657,20 +658,29 @@ static json_t *file_columns(struct tn_warehouse *wh, struct tn_session *s, const
         free(key);
         return cols;
     }
-    tn_buf_addstr(&q, "SELECT name, field_id, num_children FROM parquet_schema(", NULL);
+    tn_buf_addstr(&q, "SELECT name, field_id, num_children, CAST(struct_pack(name, type, "
+                      "type_length, repetition_type, converted_type, scale, precision, "
+                      "logical_type) AS VARCHAR) FROM parquet_schema(", NULL);
     tn_sql_string(&q, path);
     tn_buf_addstr(&q, ")", NULL);
     if (!tn_engine_rows(s, q.buf, 100000, &r, &ignored)) {
-        cols = json_object();
-        for (size_t i = 1; i < r->nrows; i++) {
-            if (tn_rows_get(r, i, 2) || !tn_rows_get(r, i, 1)) {
-                json_decref(cols);
-                cols = json_null();
+        json_t *names = json_object();
+        struct tn_buf layout = TN_BUF_INIT(0);
+        for (size_t i = 1; names && i < r->nrows; i++) {
+            if (tn_rows_get(r, i, 2) || !tn_rows_get(r, i, 1) || !tn_rows_get(r, i, 3)) {
+                json_decref(names);
+                names = NULL;
                 break;
             }
-            json_object_set_new(cols, tn_rows_get(r, i, 1), json_string(tn_rows_get(r, i, 0)));
+            json_object_set_new(names, tn_rows_get(r, i, 1), json_string(tn_rows_get(r, i, 0)));
+            tn_buf_addf(&layout, NULL, "%s\n", tn_rows_get(r, i, 3));
             bytes += 96 + strlen(tn_rows_get(r, i, 0));
         }
+        cols = names ? json_pack("{s:o, s:s}", "names", names, "layout",
+                                 layout.buf ? layout.buf : "")
+                     : json_null();
+        bytes += layout.len;
+        tn_buf_release(&layout);
         tn__plan_cache_release(wh->plan_cache, tn__plan_cache_put(wh->plan_cache, key,
                                                                   json_incref(cols), bytes,
                                                                   free_columns));
@@ -685,6 +695,7 @@ static json_t *file_columns(struct tn_warehouse *wh, struct tn_session *s, const
  * primitive column of the file with its name, and no field has a default to fill. */
 static int reads_by_name(const struct tn_schema *schema, json_t *cols)
 {
+    cols = json_object_get(cols, "names");
     if (!json_is_object(cols))
         return 0;
     for (size_t i = 0; i < schema->root.nfields; i++) {
@@ -847,12 +858,17 @@ static int prefetch_files(struct tn_warehouse *wh, const struct tn_table *t,
 
 /* The quoted local paths of a group of files read together: "e" (index "i") and, unless rows
  * need identities, every other file without deletes that shares its partition defaults.
- * *by_name stays 1 only when every file of the group reads the same by column name. */
+ * *by_name stays 1 only when every file of the group reads the same by column name, and
+ * *same_layout only when, besides, they all have the same columns with the same Parquet types
+ * in the same order (DuckDB then needs no union by name, which reads every file's schema). */
 static int group_paths(struct tn_warehouse *wh, const struct tn_table *t,
                        const struct tn_scan *scan, const struct tn_manifest_entry *e, size_t i,
                        int row_id, char *grouped, struct tn_session *probe, int *by_name,
-                       struct tn_buf *paths, struct tn_err *err)
+                       int *same_layout, struct tn_buf *paths, struct tn_err *err)
 {
+    json_t *first = NULL; /* the columns of the group's first file */
+
+    *same_layout = *by_name;
     for (size_t j = i; j < scan->ndata; j++) {
         const struct tn_manifest_entry *f = &scan->data[j];
         int rc;
@@ -862,19 +878,27 @@ static int group_paths(struct tn_warehouse *wh, const struct tn_table *t,
         if (j != i)
             tn_buf_addstr(paths, ", ", NULL);
         rc = local_path(wh, t, f->file.file_path, paths, err);
-        if (rc)
+        if (rc) {
+            json_decref(first);
             return rc;
+        }
         if (*by_name) {
             char *resolved = tn_table_resolve(t, f->file.file_path), *path = NULL;
             json_t *cols = NULL;
             if (!tn_storage_local_path(wh->storage, resolved, &path, err))
                 cols = file_columns(wh, probe, path);
             *by_name = reads_by_name(scan->schema, cols);
+            if (!first)
+                first = json_incref(cols);
+            else if (!json_equal(json_object_get(first, "layout"), json_object_get(cols, "layout")))
+                *same_layout = 0;
             json_decref(cols);
             free(resolved);
             free(path);
         }
     }
+    *same_layout = *same_layout && *by_name;
+    json_decref(first);
     return 0;
 }
 
@@ -945,8 +969,9 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
         }
         {
             struct tn_buf paths = TN_BUF_INIT(0);
-            int by_name = probe != NULL;
-            rc = group_paths(wh, t, scan, e, i, row_id, grouped, probe, &by_name, &paths, err);
+            int by_name = probe != NULL, same_layout;
+            rc = group_paths(wh, t, scan, e, i, row_id, grouped, probe, &by_name, &same_layout,
+                             &paths, err);
             if (rc) {
                 tn_buf_release(&paths);
                 break;
@@ -968,9 +993,9 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
                 }
                 if (row_id)
                     tn_buf_addstr(sql, ", file_row_number", NULL);
-                tn_buf_addf(sql, NULL, " FROM read_parquet([%s], hive_partitioning = false, "
-                                       "union_by_name = true%s))",
-                            paths.buf, row_id ? ", file_row_number = true" : "");
+                tn_buf_addf(sql, NULL, " FROM read_parquet([%s], hive_partitioning = false%s%s))",
+                            paths.buf, same_layout ? "" : ", union_by_name = true",
+                            row_id ? ", file_row_number = true" : "");
             } else {
                 tn_buf_addf(sql, NULL, " FROM read_parquet([%s], schema = ", paths.buf);
                 rc = schema_map(t, scan->schema, e, sql, err);

@@ -649,7 +649,58 @@ static void test_query_columns_follow_the_table(void)
     tn_test_warehouse_close(&fx);
 }
 
+/* The resolved SQL of "sql" (caller frees), or NULL after a failed check. */
+static char *resolved_sql(struct fixture *fx, const char *sql)
+{
+    struct tn_err err = {0};
+    char *resolved = NULL;
+
+    if (tn_query_resolve(fx->wh, fx->s, sql, NULL, &resolved, &err))
+        tn_test_failed(__FILE__, __LINE__, "%s: %s", sql, err.msg);
+    return resolved;
+}
+
+/* Files with the same columns and Parquet types are read without a union by name; once a
+ * column is widened (int to long), old and new files are unioned by name, and a value only the
+ * wide type holds reads back whole. */
+static void test_union_by_name_only_when_layouts_differ(void)
+{
+    struct fixture fx;
+    struct tn_err err = {0};
+    struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+    struct tn_commit_result res;
+    struct tn_alter_result ar;
+    json_t *schema = json_loads("{\"type\":\"struct\",\"schema-id\":0,\"fields\":[{\"id\":1,"
+                                "\"name\":\"k\",\"required\":false,\"type\":\"int\"}]}",
+                                0, NULL);
+    char *sql;
+
+    if (setup(&fx)) {
+        json_decref(schema);
+        return;
+    }
+    CHECK_OK(tn_table_create(fx.wh, "default", "narrow", schema, NULL, NULL, &err));
+    for (int i = 0; i < 2; i++)
+        CHECK_OK(tn_table_write(fx.wh, fx.s, "default", "narrow", "SELECT 7 AS k", &w, &res,
+                                &err));
+    sql = resolved_sql(&fx, "SELECT sum(k) FROM narrow");
+    CHECK(sql && strstr(sql, "read_parquet([") && !strstr(sql, "union_by_name"));
+    free(sql);
+    CHECK_OK(tn_table_alter(fx.wh, fx.s, "ALTER TABLE narrow ALTER COLUMN k TYPE BIGINT", &ar,
+                            &err));
+    CHECK_OK(tn_table_write(fx.wh, fx.s, "default", "narrow", "SELECT 5000000000 AS k", &w,
+                            &res, &err));
+    sql = resolved_sql(&fx, "SELECT sum(k) FROM narrow");
+    CHECK(sql && strstr(sql, "union_by_name = true"));
+    free(sql);
+    CHECK_SCALAR(&fx, "SELECT sum(k) || ',' || max(k) FROM narrow", "5000000014,5000000000");
+    json_decref(schema);
+    tn_test_warehouse_close(&fx);
+}
+
 static const struct tn_test dml_tests[] = {
+    {"files of one layout are read without a union by name",
+     test_union_by_name_only_when_layouts_differ},
     {"a statement's columns are kept and follow its tables", test_query_columns_follow_the_table},
     {"a repeated statement is resolved once while its tables stay unchanged",
      test_resolved_statements_kept},

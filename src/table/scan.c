@@ -639,56 +639,150 @@ static void free_columns(void *cols)
     json_decref(cols);
 }
 
-/* The top-level columns of a Parquet file as {"names": {"id": "name", ...}, "layout": "..."},
- * the layout naming every column's name and Parquet type in order; JSON null when any column is
- * nested or lacks an id. A new reference, or NULL on error. */
-static json_t *file_columns(struct tn_warehouse *wh, struct tn_session *s, const char *path)
+/* The schema rows of Parquet files: file, name, field id, children, the element's type. */
+#define SCHEMA_COLUMNS                                                                             \
+    "SELECT file_name, name, field_id, num_children, CAST(struct_pack(name, type, type_length, "  \
+    "repetition_type, converted_type, scale, precision, logical_type) AS VARCHAR) FROM "          \
+    "parquet_schema("
+/* Files whose schemas one statement reads (DuckDB reads their footers in parallel), and the
+ * most schema rows it may return. */
+#define SCHEMA_BATCH    1000
+#define SCHEMA_ROWS_MAX 1000000
+
+/* The top-level columns of one file from its schema rows "rows" (its root first), as
+ * {"names": {"id": "name", ...}, "layout": "..."}, the layout naming every column's name and
+ * Parquet type in order; JSON null when any column is nested or lacks an id. Adds its size to
+ * *bytes. */
+static json_t *columns_from_schema(const struct tn_rows *r, const size_t *rows, size_t n,
+                                   size_t *bytes)
 {
-    char *key = tn_asprintf("file-columns:%s", path);
-    struct tn_cached *hit = tn__plan_cache_get(wh->plan_cache, key);
+    json_t *names = json_object(), *cols;
+    struct tn_buf layout = TN_BUF_INIT(0);
+
+    for (size_t k = 1; k < n; k++) {
+        const char *name = tn_rows_get(r, rows[k], 1), *id = tn_rows_get(r, rows[k], 2);
+        if (!name || !id || tn_rows_get(r, rows[k], 3) || !tn_rows_get(r, rows[k], 4)) {
+            json_decref(names);
+            tn_buf_release(&layout);
+            return json_null();
+        }
+        json_object_set_new(names, id, json_string(name));
+        tn_buf_addf(&layout, NULL, "%s\n", tn_rows_get(r, rows[k], 4));
+        *bytes += 96 + strlen(name);
+    }
+    cols = json_pack("{s:o, s:s}", "names", names, "layout", layout.buf ? layout.buf : "");
+    *bytes += layout.len;
+    tn_buf_release(&layout);
+    return cols ? cols : json_null();
+}
+
+static char *columns_key(const char *path)
+{
+    return tn_asprintf("file-columns:%s", path);
+}
+
+/* Read the schemas of the local Parquet files "paths" (n of them) in one statement and keep
+ * each file's columns in the plan cache. Errors are ignored: a file not kept is read alone
+ * later, and that read decides. */
+static void read_schemas(struct tn_warehouse *wh, struct tn_session *s,
+                         const char *const *paths, size_t n)
+{
     struct tn_buf q = TN_BUF_INIT(0);
     struct tn_rows *r = NULL;
     struct tn_err ignored;
-    json_t *cols = NULL;
-    size_t bytes = 64 + 2 * strlen(key);
+    json_t *by_file = json_object(), *list, *k_json;
+    size_t *rows = NULL, k;
 
-    if (hit) {
-        cols = json_incref((json_t *)tn__plan_cached_value(hit));
-        tn__plan_cache_release(wh->plan_cache, hit);
-        free(key);
-        return cols;
+    tn_buf_addstr(&q, SCHEMA_COLUMNS "[", NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            tn_buf_addstr(&q, ", ", NULL);
+        tn_sql_string(&q, paths[i]);
     }
-    tn_buf_addstr(&q, "SELECT name, field_id, num_children, CAST(struct_pack(name, type, "
-                      "type_length, repetition_type, converted_type, scale, precision, "
-                      "logical_type) AS VARCHAR) FROM parquet_schema(", NULL);
-    tn_sql_string(&q, path);
-    tn_buf_addstr(&q, ")", NULL);
-    if (!tn_engine_rows(s, q.buf, 100000, &r, &ignored)) {
-        json_t *names = json_object();
-        struct tn_buf layout = TN_BUF_INIT(0);
-        for (size_t i = 1; names && i < r->nrows; i++) {
-            if (tn_rows_get(r, i, 2) || !tn_rows_get(r, i, 1) || !tn_rows_get(r, i, 3)) {
-                json_decref(names);
-                names = NULL;
-                break;
+    tn_buf_addstr(&q, "])", NULL);
+    if (!tn_engine_rows(s, q.buf, SCHEMA_ROWS_MAX, &r, &ignored)) {
+        /* a file's rows keep their order; other files' rows may come between them */
+        for (k = 0; k < r->nrows; k++) {
+            const char *file = tn_rows_get(r, k, 0);
+            if (!file)
+                continue;
+            if (!(list = json_object_get(by_file, file))) {
+                list = json_array();
+                json_object_set_new(by_file, file, list);
             }
-            json_object_set_new(names, tn_rows_get(r, i, 1), json_string(tn_rows_get(r, i, 0)));
-            tn_buf_addf(&layout, NULL, "%s\n", tn_rows_get(r, i, 3));
-            bytes += 96 + strlen(tn_rows_get(r, i, 0));
+            json_array_append_new(list, json_integer((json_int_t)k));
         }
-        cols = names ? json_pack("{s:o, s:s}", "names", names, "layout",
-                                 layout.buf ? layout.buf : "")
-                     : json_null();
-        bytes += layout.len;
-        tn_buf_release(&layout);
-        tn__plan_cache_release(wh->plan_cache, tn__plan_cache_put(wh->plan_cache, key,
-                                                                  json_incref(cols), bytes,
-                                                                  free_columns));
+        rows = tn_calloc(r->nrows + 1, sizeof(*rows));
+        for (size_t i = 0; i < n; i++) {
+            size_t m = 0, bytes = 64, idx;
+            char *key = columns_key(paths[i]);
+            json_array_foreach(json_object_get(by_file, paths[i]), idx, k_json)
+                rows[m++] = (size_t)json_integer_value(k_json);
+            if (m) {
+                json_t *cols = columns_from_schema(r, rows, m, &bytes);
+                tn__plan_cache_release(wh->plan_cache,
+                                       tn__plan_cache_put(wh->plan_cache, key, cols,
+                                                          bytes + 2 * strlen(key), free_columns));
+            }
+            free(key);
+        }
     }
+    free(rows);
+    json_decref(by_file);
     tn_rows_free(r);
     tn_buf_release(&q);
+}
+
+/* The columns of a Parquet file (see columns_from_schema), from the plan cache or read now. A
+ * new reference, or NULL on error. */
+static json_t *file_columns(struct tn_warehouse *wh, struct tn_session *s, const char *path)
+{
+    char *key = columns_key(path);
+    struct tn_cached *hit = tn__plan_cache_get(wh->plan_cache, key);
+    json_t *cols = NULL;
+
+    if (!hit) {
+        read_schemas(wh, s, &path, 1);
+        hit = tn__plan_cache_get(wh->plan_cache, key);
+    }
+    if (hit)
+        cols = json_incref((json_t *)tn__plan_cached_value(hit));
+    tn__plan_cache_release(wh->plan_cache, hit);
     free(key);
     return cols;
+}
+
+/* Before a scan reads its files by name: the columns of every file without deletes that the
+ * plan cache does not hold yet, SCHEMA_BATCH files per statement instead of one each. */
+static void prefetch_columns(struct tn_warehouse *wh, struct tn_session *s,
+                             const struct tn_table *t, const struct tn_scan *scan)
+{
+    char **paths = tn_calloc(SCHEMA_BATCH, sizeof(*paths));
+    size_t n = 0;
+
+    for (size_t i = 0; i <= scan->ndata; i++) {
+        if (i < scan->ndata && !has_deletes(t, scan, &scan->data[i])) {
+            char *resolved = tn_table_resolve(t, scan->data[i].file.file_path), *path = NULL;
+            struct tn_err ignored;
+            if (!tn_storage_local_path(wh->storage, resolved, &path, &ignored)) {
+                char *key = columns_key(path);
+                struct tn_cached *hit = tn__plan_cache_get(wh->plan_cache, key);
+                if (hit)
+                    free(path);
+                else
+                    paths[n++] = path;
+                tn__plan_cache_release(wh->plan_cache, hit);
+                free(key);
+            }
+            free(resolved);
+        }
+        if (n && (n == SCHEMA_BATCH || i == scan->ndata)) {
+            read_schemas(wh, s, (const char *const *)paths, n);
+            while (n)
+                free(paths[--n]);
+        }
+    }
+    free(paths);
 }
 
 /* Whether a file read by name gives what the schema map gives: every field of the schema is a
@@ -954,6 +1048,8 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
         return rc;
     }
 
+    if (probe)
+        prefetch_columns(wh, probe, t, scan);
     if (!parts)
         tn_buf_addstr(sql, "(", NULL);
     for (size_t i = 0; !rc && i < scan->ndata; i++) {

@@ -43,6 +43,17 @@ void tn_test_failed(const char *file, int line, const char *fmt, ...)
     current_failed = 1;
 }
 
+void tn_test_hex(const unsigned char *v, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[v[i] >> 4];
+        out[2 * i + 1] = hex[v[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
 const char *tn_test_shared_dir(void)
 {
     static const char *dir = "../../../shared";

@@ -24,17 +24,6 @@ static struct tn_type *type_of(const char *json)
     return t;
 }
 
-static void to_hex(const unsigned char *v, size_t n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[v[i] >> 4];
-        out[2 * i + 1] = hex[v[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* The bound of "text" for a column of type "type_json" in hex, "EINPUT", or "ERR <code>". */
 static const char *enc(const char *type_json, const char *text, int upper)
 {
@@ -53,7 +42,7 @@ static const char *enc(const char *type_json, const char *text, int upper)
     else if (rc)
         snprintf(out, sizeof(out), "ERR %d", rc);
     else
-        to_hex(v, n, out);
+        tn_test_hex(v, n, out);
     tn_type_free(t);
     return out;
 }

@@ -191,17 +191,6 @@ static char *write_parquet(struct fixture *fx, const char *name, const char *whe
     return path;
 }
 
-static void to_hex(const unsigned char *v, size_t n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[v[i] >> 4];
-        out[2 * i + 1] = hex[v[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* The lower or upper bound of field "id" in hex, or "none". */
 static const char *bound_hex(const struct tn_data_file *f, int id, int upper)
 {
@@ -211,7 +200,7 @@ static const char *bound_hex(const struct tn_data_file *f, int id, int upper)
 
     for (size_t i = 0; i < n; i++) {
         if (v[i].id == id && v[i].value.n <= TN_BOUND_MAX) {
-            to_hex(v[i].value.p, v[i].value.n, out[upper]);
+            tn_test_hex(v[i].value.p, v[i].value.n, out[upper]);
             return out[upper];
         }
     }
@@ -622,7 +611,7 @@ static const char *from_parquet(const char *type_json, struct tn_parquet_leaf le
     if (rc)
         snprintf(out, sizeof(out), "%s", rc == TN_EINPUT ? "EINPUT" : "ERR");
     else
-        to_hex(v, len, out);
+        tn_test_hex(v, len, out);
     tn_type_free(t);
     return out;
 }

@@ -19,6 +19,8 @@ void tn_test_failed(const char *file, int line, const char *fmt, ...)
 const char *tn_test_shared_dir(void);
 /* A fresh empty temporary directory, removed when the test run ends. */
 const char *tn_test_tmpdir(void);
+/* "n" bytes at "v" as lowercase hex into "out" (2n + 1 bytes, NUL-terminated). */
+void tn_test_hex(const unsigned char *v, size_t n, char *out);
 
 #define TN_SUITE(suite)                                                                            \
     __attribute__((constructor)) static void register_##suite(void)                              \

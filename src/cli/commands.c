@@ -415,48 +415,35 @@ int cli_query_rows(struct cli *c, const char *sql, struct tn_rows **out, struct 
 
 /*---- ingest ----*/
 
-enum input_format { IN_DEFAULT, IN_CSV, IN_JSON, IN_NDJSON, IN_PARQUET };
-
-static int input_format(const char *path, const char *given, enum input_format *out,
+/* The format --format names, else the one the file's name says (TN_SOURCE_DETECT: the
+ * reader looks at its first bytes). */
+static int input_format(const char *path, const char *given, enum tn_source_format *out,
                         struct tn_err *err)
 {
-    const char *dot = strrchr(path, '.');
-
-    if (given) {
-        if (strcasecmp(given, "csv") == 0 || strcasecmp(given, "tsv") == 0)
-            *out = IN_CSV;
-        else if (strcasecmp(given, "json") == 0)
-            *out = IN_JSON;
-        else if (strcasecmp(given, "ndjson") == 0 || strcasecmp(given, "jsonl") == 0)
-            *out = IN_NDJSON;
-        else if (strcasecmp(given, "parquet") == 0)
-            *out = IN_PARQUET;
-        else
-            return tn_fail(err, TN_EINPUT,
-                           "--format of ingest must be csv, json, ndjson or parquet, not '%s'",
-                           given);
+    if (!given) {
+        *out = tn_source_format_from_name(path);
         return 0;
     }
-    *out = IN_DEFAULT;
-    if (dot && (strcasecmp(dot, ".parquet") == 0 || strcasecmp(dot, ".pq") == 0))
-        *out = IN_PARQUET;
-    else if (dot && strcasecmp(dot, ".json") == 0)
-        *out = IN_JSON;
-    else if (dot && (strcasecmp(dot, ".ndjson") == 0 || strcasecmp(dot, ".jsonl") == 0))
-        *out = IN_NDJSON;
-    else if (dot && (strcasecmp(dot, ".csv") == 0 || strcasecmp(dot, ".tsv") == 0))
-        *out = IN_CSV;
+    if (strcasecmp(given, "csv") == 0 || strcasecmp(given, "tsv") == 0)
+        *out = TN_SOURCE_CSV;
+    else if (strcasecmp(given, "json") == 0)
+        *out = TN_SOURCE_JSON;
+    else if (strcasecmp(given, "ndjson") == 0 || strcasecmp(given, "jsonl") == 0)
+        *out = TN_SOURCE_NDJSON;
+    else if (strcasecmp(given, "parquet") == 0)
+        *out = TN_SOURCE_PARQUET;
+    else
+        return tn_fail(err, TN_EINPUT,
+                       "--format of ingest must be csv, json, ndjson or parquet, not '%s'", given);
     return 0;
 }
 
 static int local_ingest(struct cli *c, const char *ns, const char *name, const char *path,
-                        uint64_t size, enum input_format fmt, const struct tn_ingest_options *in,
-                        struct tn_err *err)
+                        uint64_t size, enum tn_source_format fmt,
+                        const struct tn_ingest_options *in, struct tn_err *err)
 {
-    static const char *const readers[] = {"read_csv", "read_csv", "read_json", "read_ndjson",
-                                          "read_parquet"};
     struct tn_ingest_options opt = *in;
-    struct tn_buf src = TN_BUF_INIT(0);
+    struct tn_source src = {0};
     struct tn_ingest_result res;
     struct tn_session *s = NULL;
     struct tn_warehouse *wh;
@@ -474,12 +461,14 @@ static int local_ingest(struct cli *c, const char *ns, const char *name, const c
         rc = session_open(wh, &s, err);
     if (rc)
         return rc;
-    tn_buf_addf(&src, NULL, "SELECT * FROM %s(", readers[fmt]);
-    tn_sql_string(&src, path);
-    tn_buf_addstr(&src, ")", NULL);
+    src.format = fmt;
+    src.name = path;
+    src.header = -1;
     if (c->progress == 2 || (c->progress && size >= PROGRESS_MIN_BYTES))
         p = cli_progress_start(path, size, 1, c->progress == 2 ? 0 : 0.5);
-    rc = tn_table_ingest_opts(wh, s, ns, name, src.buf, &opt, &res, err);
+    rc = tn_source_open(wh->engine, s, path, &src, err);
+    if (!rc)
+        rc = tn_source_ingest(wh, s, ns, name, path, &src, &opt, &res, err);
     cli_progress_stop(p);
     if (!rc) {
         cli_print_ingest(ns, name, res.created, opt.upsert, res.commit.rows_added, res.rows_updated,
@@ -487,7 +476,7 @@ static int local_ingest(struct cli *c, const char *ns, const char *name, const c
                          tn_monotonic_s() - t0);
         tn_ingest_result_release(&res);
     }
-    tn_buf_release(&src);
+    tn_source_release(&src);
     session_close(s);
     return rc;
 }
@@ -505,8 +494,8 @@ static void url_param(struct tn_buf *u, const char *key, const char *value)
 }
 
 static int remote_ingest(struct cli *c, const char *ns, const char *name, const char *path,
-                         uint64_t size, enum input_format fmt, const struct tn_ingest_options *in,
-                         struct tn_err *err)
+                         uint64_t size, enum tn_source_format fmt,
+                         const struct tn_ingest_options *in, struct tn_err *err)
 {
     static const char *const types[] = {"application/octet-stream", "text/csv", "application/json",
                                         "application/x-ndjson", "application/vnd.apache.parquet"};
@@ -559,7 +548,7 @@ int cli_ingest(struct cli *c, const char *ident, const char *file, const char *m
 {
     char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
     struct tn_ingest_options opt = {.mode = TN_WRITE_APPEND, .evolve = TN_EVOLVE_ADD};
-    enum input_format fmt = IN_DEFAULT;
+    enum tn_source_format fmt = TN_SOURCE_DETECT;
     struct stat sb;
     char *path = NULL;
     int rc;

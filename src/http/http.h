@@ -68,9 +68,6 @@ struct tn_http_server;
 
 enum tn_http_body { TN_BODY_NONE, TN_BODY_JSON, TN_BODY_UPLOAD };
 
-/* Lines of an upload shorter than this are not measured one by one. */
-#define TN_HTTP_LONG_LINE (512 * 1024)
-
 struct tn_http_req {
     struct tn_http_server *srv;
     struct tn_warehouse *wh;
@@ -83,7 +80,7 @@ struct tn_http_req {
     char *upload_path; /* an upload route's body, as a temporary file */
     uint64_t upload_bytes;
     uint64_t upload_longest_line; /* the longest run of bytes between newlines when one
-                                     reaches TN_HTTP_LONG_LINE, else less than that */
+                                     reaches TN_SOURCE_LINE_EXACT, else less than that */
     char *upload_name;            /* the multipart part's file name, or NULL */
     char *upload_type;            /* the part's or the body's content type, or NULL */
     json_t *form;                 /* the other fields of a multipart body (strings) */

@@ -702,31 +702,6 @@ static void too_large(struct conn_ctx *c)
     body_fail(c, TN_ETOOBIG, msg);
 }
 
-/* Measure long lines as the upload goes by: CSV readers need a limit that fits them. Bytes of
- * short lines are skipped a window at a time (the last newline within reach ends them short);
- * a line that reaches TN_HTTP_LONG_LINE is measured to its end. */
-static void track_lines(struct conn_ctx *c, const char *data, size_t n)
-{
-    const char *p = data, *end = data + n, *nl;
-
-    while (p < end) {
-        size_t span = (size_t)(end - p);
-        if (c->line_len < TN_HTTP_LONG_LINE) {
-            if (span > TN_HTTP_LONG_LINE - c->line_len)
-                span = TN_HTTP_LONG_LINE - c->line_len;
-            nl = memrchr(p, '\n', span);
-        } else {
-            nl = memchr(p, '\n', span);
-        }
-        c->line_len += nl ? (uint64_t)(nl - p) : span;
-        if (c->line_len > c->req.upload_longest_line)
-            c->req.upload_longest_line = c->line_len;
-        if (nl)
-            c->line_len = 0;
-        p = nl ? nl + 1 : p + span;
-    }
-}
-
 static void upload_write(struct conn_ctx *c, const char *data, size_t n)
 {
     if (c->failed)
@@ -743,7 +718,7 @@ static void upload_write(struct conn_ctx *c, const char *data, size_t n)
         return;
     }
     c->req.upload_bytes += n;
-    track_lines(c, data, n);
+    tn_source_track_lines(data, n, &c->line_len, &c->req.upload_longest_line);
 }
 
 static enum MHD_Result on_form_part(void *cls, enum MHD_ValueKind kind, const char *key,

@@ -440,6 +440,54 @@ int tn_table_ingest_opts(struct tn_warehouse *wh, struct tn_session *s, const ch
                          struct tn_err *err);
 void tn_ingest_result_release(struct tn_ingest_result *res);
 
+/*---- A file to ingest: how DuckDB reads it (source.c) ----*/
+
+enum tn_source_format {
+    TN_SOURCE_DETECT,
+    TN_SOURCE_CSV,
+    TN_SOURCE_JSON,
+    TN_SOURCE_NDJSON,
+    TN_SOURCE_PARQUET
+};
+
+/* A caller that measures the file's longest line needs to measure exactly only the lines at
+ * least this long. */
+#define TN_SOURCE_LINE_EXACT (512 * 1024)
+
+struct tn_source {
+    /* What the caller knows (zero them, then set header to -1 and what is known). */
+    enum tn_source_format format; /* TN_SOURCE_DETECT: from the name, type or content */
+    const char *name;             /* the file's name as the user gave it, or NULL */
+    const char *content_type;     /* its media type, or NULL */
+    char delim[8];                /* a CSV delimiter the user gave, or "" */
+    int header;                   /* CSV: 1 or 0 as the user said, -1 to detect */
+    uint64_t longest_line;        /* exact when >= TN_SOURCE_LINE_EXACT; 0: measure it */
+    /* What tn_source_open found. */
+    const char *compression; /* "gzip", "zstd" or NULL */
+    long max_line;           /* CSV line limit; 0: DuckDB's default */
+    int ragged;              /* CSV read with short rows padded with NULL */
+    char *dialect;           /* CSV: the sniffed dialect as read_csv options, or NULL */
+};
+
+/* Measure lines in "data" (n bytes; a file's next piece): *line_len carries the bytes since the
+ * last newline from piece to piece, *longest the longest line -- exact once a line reaches
+ * TN_SOURCE_LINE_EXACT; shorter ones are skipped a window at a time. */
+void tn_source_track_lines(const char *data, size_t n, uint64_t *line_len, uint64_t *longest);
+enum tn_source_format tn_source_format_from_name(const char *name);
+enum tn_source_format tn_source_format_from_type(const char *content_type);
+/* Decide how to read the local file "path": its format, compression and, for CSV, its
+ * dialect (sniffed once, plain and with short rows allowed at once). TN_EINPUT for CSV options
+ * given for another format; TN_ETOOBIG for a line longer than 64 MiB. */
+int tn_source_open(struct tn_engine *engine, struct tn_session *s, const char *path,
+                   struct tn_source *src, struct tn_err *err);
+/* tn_table_ingest_opts of the file's rows, retried when another writer created the table
+ * first, and once with the longest line limit when DuckDB reports a longer line. */
+int tn_source_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
+                     const char *name, const char *path, struct tn_source *src,
+                     const struct tn_ingest_options *opt, struct tn_ingest_result *res,
+                     struct tn_err *err);
+void tn_source_release(struct tn_source *src);
+
 /*---- The Iceberg REST catalog (ICEBERG.md 7): create and CommitTableRequest commits ----*/
 
 /* Create ns.name from a REST CreateTableRequest ("schema" with field ids, optional "location"

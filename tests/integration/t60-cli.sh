@@ -124,6 +124,30 @@ else
     skip "the shell on a terminal" "script(1) is not installed"
 fi
 
+#---- the command line reads files as the server does (src/table/source.c) ----
+printf 'a,b\n1,2\n3\n4,5\n6,7\n' >"$TMP/ragged.csv"
+check "ingest of ragged rows" "$TARN" ingest ragged "$TMP/ragged.csv"
+expect_eq "ragged rows keep every row and column, short ones padded with NULL" \
+    "$("$TARN" sql "SELECT a, b FROM ragged ORDER BY a" --format csv | tail -n +2)" '1,2
+3,
+4,5
+6,7'
+printf 'a,b\n1,2\n3\n4,5,6\n' >"$TMP/ragged2.csv"
+check "ingest of ragged rows with an extra field" "$TARN" ingest ragged2 "$TMP/ragged2.csv"
+expect_eq "no row of a ragged file is lost" \
+    "$("$TARN" sql "SELECT count(*) FROM ragged2" --format csv | tail -n 1)" "3"
+gzip -c "$TMP/ragged.csv" >"$TMP/ragged.csv.gz"
+check "ingest of a gzipped CSV" "$TARN" ingest zipped "$TMP/ragged.csv.gz"
+expect_eq "the gzipped CSV's rows" \
+    "$("$TARN" sql "SELECT count(*) || '/' || count(b) FROM zipped" --format csv | tail -n 1)" "4/3"
+python3 -c 'import sys
+sys.stdout.write("id,txt\n" + "".join("%d,row\n" % i for i in range(1000)))
+sys.stdout.write("1000," + "y" * 2500000 + "\n")' >"$TMP/longline.csv"
+check "ingest of a 2.5 MB line after short ones" "$TARN" ingest longline "$TMP/longline.csv"
+expect_eq "the long line is whole" \
+    "$("$TARN" sql "SELECT count(*) || '/' || max(length(txt)) FROM longline" --format csv | tail -n 1)" \
+    "1001/2500000"
+
 #---- command-line errors ----
 one_line "unknown command" 2 "unknown command 'frobnicate'" "$TARN" frobnicate
 one_line "no command" 2 "no command given" "$TARN"

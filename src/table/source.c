@@ -1,0 +1,423 @@
+/* source.c - how DuckDB reads a file to ingest, for the command line and POST /ingest alike.
+ *
+ * The format comes from the caller, else the file's name, else its content type, else its first
+ * bytes (Parquet's magic, a JSON bracket), else CSV; gzip and zstd compression are recognised by
+ * their magic bytes. Readers are DuckDB's: read_csv (its sniffer finds delimiter, quoting, header
+ * and types), read_json, read_ndjson, read_parquet.
+ *
+ * Two CSV cases DuckDB's defaults get wrong are handled here:
+ *   - Ragged rows (some lines with fewer fields): the sniffer then "skips" the lines before the
+ *     longest consistent run, silently dropping rows, or reads the file as one column. When
+ *     sniffing with short rows allowed reads the file's shape differently, the file is read with
+ *     null_padding (missing fields are NULL), which needs the single-threaded reader when fields
+ *     hold newlines.
+ *   - Lines longer than DuckDB's 2 MB default: the longest line is measured (by the server while
+ *     the upload streams in, else here through a mapping of the file) and the limit is raised to
+ *     fit it (up to 64 MiB; the limit sizes the reader's buffers, so it is not raised for every
+ *     file). Should DuckDB still report a long line (a compressed file), the ingest is retried
+ *     once with the 64 MiB limit. */
+#include "table_int.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_LINE_MAX (2000000)           /* DuckDB's default max_line_size */
+#define LONG_LINE_MAX    (64L * 1024 * 1024) /* the most tarn raises it to */
+_Static_assert(TN_SOURCE_LINE_EXACT <= DEFAULT_LINE_MAX / 2, "lines that need a limit are measured");
+
+/*---- The format ----*/
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+
+    return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+enum tn_source_format tn_source_format_from_name(const char *name)
+{
+    char base[256];
+    size_t n;
+
+    if (!name)
+        return TN_SOURCE_DETECT;
+    snprintf(base, sizeof(base), "%s", name);
+    n = strlen(base);
+    if (ends_with(base, ".gz"))
+        base[n - 3] = '\0';
+    else if (ends_with(base, ".zst"))
+        base[n - 4] = '\0';
+    if (ends_with(base, ".csv") || ends_with(base, ".tsv") || ends_with(base, ".txt"))
+        return TN_SOURCE_CSV;
+    if (ends_with(base, ".ndjson") || ends_with(base, ".jsonl"))
+        return TN_SOURCE_NDJSON;
+    if (ends_with(base, ".json"))
+        return TN_SOURCE_JSON;
+    if (ends_with(base, ".parquet") || ends_with(base, ".pq"))
+        return TN_SOURCE_PARQUET;
+    return TN_SOURCE_DETECT;
+}
+
+enum tn_source_format tn_source_format_from_type(const char *ct)
+{
+    static const struct {
+        const char *type;
+        enum tn_source_format f;
+    } types[] = {
+        {"text/csv", TN_SOURCE_CSV},
+        {"application/csv", TN_SOURCE_CSV},
+        {"text/tab-separated-values", TN_SOURCE_CSV},
+        {"application/json", TN_SOURCE_JSON},
+        {"text/json", TN_SOURCE_JSON},
+        {"application/x-ndjson", TN_SOURCE_NDJSON},
+        {"application/ndjson", TN_SOURCE_NDJSON},
+        {"application/jsonl", TN_SOURCE_NDJSON},
+        {"application/x-jsonlines", TN_SOURCE_NDJSON},
+        {"application/jsonlines", TN_SOURCE_NDJSON},
+        {"application/vnd.apache.parquet", TN_SOURCE_PARQUET},
+        {"application/x-parquet", TN_SOURCE_PARQUET},
+        {"application/parquet", TN_SOURCE_PARQUET},
+    };
+
+    if (!ct)
+        return TN_SOURCE_DETECT;
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        size_t n = strlen(types[i].type);
+        if (strncasecmp(ct, types[i].type, n) == 0 &&
+            (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' '))
+            return types[i].f;
+    }
+    return TN_SOURCE_DETECT;
+}
+
+/* Look at the first bytes: compression, Parquet's magic, a JSON document. */
+static enum tn_source_format sniff_file(const char *path, const char **compression)
+{
+    unsigned char head[512];
+    ssize_t n = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    *compression = NULL;
+    if (fd >= 0) {
+        n = read(fd, head, sizeof(head));
+        close(fd);
+    }
+    if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b) {
+        *compression = "gzip";
+        return TN_SOURCE_DETECT;
+    }
+    if (n >= 4 && head[0] == 0x28 && head[1] == 0xb5 && head[2] == 0x2f && head[3] == 0xfd) {
+        *compression = "zstd";
+        return TN_SOURCE_DETECT;
+    }
+    if (n >= 4 && memcmp(head, "PAR1", 4) == 0)
+        return TN_SOURCE_PARQUET;
+    for (ssize_t i = 0; i < n; i++) {
+        if (i + 2 < n && head[i] == 0xef && head[i + 1] == 0xbb && head[i + 2] == 0xbf) {
+            i += 2; /* a UTF-8 byte order mark */
+            continue;
+        }
+        if (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' || head[i] == '\n')
+            continue;
+        return head[i] == '[' || head[i] == '{' ? TN_SOURCE_JSON : TN_SOURCE_DETECT;
+    }
+    return TN_SOURCE_DETECT;
+}
+
+/*---- The reader's SQL ----*/
+
+static void reader_sql(struct tn_buf *b, const char *path, const struct tn_source *r, int sniff)
+{
+    static const char *const fn[] = {"read_csv", "read_csv", "read_json", "read_ndjson",
+                                     "read_parquet"};
+
+    if (sniff)
+        tn_buf_addstr(b,
+                      "SELECT len(Columns), SkipRows, Delimiter, Quote, Escape, Comment, HasHeader, "
+                      "DateFormat, TimestampFormat, to_json(Columns) FROM sniff_csv(",
+                      NULL);
+    else
+        tn_buf_addf(b, NULL, "SELECT * FROM %s(", fn[r->format]);
+    tn_sql_string(b, path);
+    if (r->compression && r->format != TN_SOURCE_PARQUET) {
+        tn_buf_addstr(b, ", compression = ", NULL);
+        tn_sql_string(b, r->compression);
+    }
+    if (r->format == TN_SOURCE_CSV && r->dialect && !sniff) {
+        tn_buf_addstr(b, r->dialect, NULL); /* delimiter and header included */
+    } else if (r->format == TN_SOURCE_CSV) {
+        if (r->delim[0]) {
+            tn_buf_addstr(b, ", delim = ", NULL);
+            tn_sql_string(b, r->delim);
+        }
+        if (r->header != -1)
+            tn_buf_addf(b, NULL, ", header = %s", r->header ? "true" : "false");
+    }
+    if (r->format == TN_SOURCE_CSV) {
+        if (r->max_line)
+            tn_buf_addf(b, NULL, ", max_line_size = %ld", r->max_line);
+        if (r->ragged)
+            tn_buf_addf(b, NULL, ", null_padding = true%s", sniff ? "" : ", parallel = false");
+    }
+    tn_buf_addstr(b, ")", NULL);
+}
+
+static int long_line_error(const struct tn_err *err)
+{
+    return strstr(err->msg, "Maximum line size") != NULL;
+}
+
+/* A sniffed dialect cell as a SQL string: sniff_csv shows an empty one as "(empty)". */
+static void dialect_string(struct tn_buf *b, const char *option, const char *cell)
+{
+    tn_buf_addf(b, NULL, ", %s = ", option);
+    tn_sql_string(b, !cell || strcmp(cell, "(empty)") == 0 ? "" : cell);
+}
+
+/* The read_csv options that read the file as the sniffer saw it, so that the statements that
+ * follow (DESCRIBE twice, then the COPY) do not sniff it again: row "r" of sniff_csv, columns 3
+ * on. Date and timestamp formats DuckDB's own ISO parser reads are left out: it is faster than
+ * a format string. NULL when the row is not what is expected. */
+static char *sniffed_dialect(const struct tn_rows *rows)
+{
+    static const char *const iso_timestamps[] = {"%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
+                                                 "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f"};
+    const char *date = tn_rows_get(rows, 0, 7), *ts = tn_rows_get(rows, 0, 8);
+    const char *cols_text = tn_rows_get(rows, 0, 9), *key;
+    json_t *cols = cols_text ? json_loads(cols_text, 0, NULL) : NULL, *col;
+    struct tn_buf b = TN_BUF_INIT(0);
+    size_t i;
+
+    if (!json_is_array(cols) || json_array_size(cols) == 0 || !tn_rows_get(rows, 0, 1) ||
+        !tn_rows_get(rows, 0, 6)) {
+        json_decref(cols);
+        return NULL;
+    }
+    tn_buf_addstr(&b, ", auto_detect = false", NULL);
+    dialect_string(&b, "delim", tn_rows_get(rows, 0, 2));
+    dialect_string(&b, "quote", tn_rows_get(rows, 0, 3));
+    dialect_string(&b, "escape", tn_rows_get(rows, 0, 4));
+    dialect_string(&b, "comment", tn_rows_get(rows, 0, 5));
+    tn_buf_addf(&b, NULL, ", skip = %lld, header = %s",
+                strtoll(tn_rows_get(rows, 0, 1), NULL, 10),
+                strcmp(tn_rows_get(rows, 0, 6), "true") == 0 ? "true" : "false");
+    if (date && strcmp(date, "%Y-%m-%d") != 0)
+        dialect_string(&b, "dateformat", date);
+    for (i = 0; ts && i < sizeof(iso_timestamps) / sizeof(*iso_timestamps); i++)
+        if (strcmp(ts, iso_timestamps[i]) == 0)
+            break;
+    if (ts && i == sizeof(iso_timestamps) / sizeof(*iso_timestamps))
+        dialect_string(&b, "timestampformat", ts);
+    tn_buf_addstr(&b, ", columns = {", NULL);
+    json_array_foreach(cols, i, col) {
+        key = json_string_value(json_object_get(col, "name"));
+        if (!key || !json_string_value(json_object_get(col, "type"))) {
+            json_decref(cols);
+            tn_buf_release(&b);
+            return NULL;
+        }
+        if (i)
+            tn_buf_addstr(&b, ", ", NULL);
+        tn_sql_string(&b, key);
+        tn_buf_addstr(&b, ": ", NULL);
+        tn_sql_string(&b, json_string_value(json_object_get(col, "type")));
+    }
+    tn_buf_addstr(&b, "}", NULL);
+    json_decref(cols);
+    return tn_buf_detach(&b, NULL);
+}
+
+/* What DuckDB's sniffer makes of the file: its row of sniff_csv, or NULL when it fails. */
+static struct tn_rows *sniff(struct tn_session *s, const char *path, const struct tn_source *r)
+{
+    struct tn_buf sql = TN_BUF_INIT(0);
+    struct tn_rows *rows = NULL;
+    struct tn_err err = {0};
+
+    reader_sql(&sql, path, r, 1);
+    if (tn_engine_rows(s, sql.buf, 1, &rows, &err) || rows->nrows != 1) {
+        tn_rows_free(rows);
+        rows = NULL;
+    }
+    tn_buf_release(&sql);
+    return rows;
+}
+
+/* Sniffed column count, skipped rows and delimiter: how the file's shape was read. */
+static int same_shape(const struct tn_rows *a, const struct tn_rows *b)
+{
+    for (size_t c = 0; c < 3; c++) {
+        const char *x = tn_rows_get(a, 0, c), *y = tn_rows_get(b, 0, c);
+        if (!x || !y || strcmp(x, y) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* The sniff with short rows allowed, on its own session: it runs beside the plain one. */
+struct padded_sniff {
+    struct tn_engine *engine;
+    const char *path;
+    struct tn_source r; /* ragged set */
+    struct tn_rows *rows;
+};
+
+static void *sniff_padded(void *arg)
+{
+    struct padded_sniff *p = arg;
+    struct tn_session *s = NULL;
+    struct tn_err ignored;
+
+    if (!tn_session_open(p->engine, &s, &ignored)) {
+        p->rows = sniff(s, p->path, &p->r);
+        tn_session_close(s);
+    }
+    return NULL;
+}
+
+/* Ragged rows: the sniffer reads the file differently when short rows are allowed. Both
+ * readings run at once, each on its own session; the dialect of the reading chosen is kept for
+ * the reads that follow. */
+static void sniff_csv_dialect(struct tn_engine *engine, struct tn_session *s, const char *path,
+                              struct tn_source *r)
+{
+    struct padded_sniff p = {engine, path, *r, NULL};
+    struct tn_rows *plain, *padded;
+    pthread_t thread;
+    int threaded;
+
+    p.r.ragged = 1;
+    threaded = pthread_create(&thread, NULL, sniff_padded, &p) == 0;
+    r->ragged = 0;
+    plain = sniff(s, path, r);
+    if (threaded)
+        pthread_join(thread, NULL);
+    else
+        sniff_padded(&p);
+    padded = p.rows;
+    r->ragged = plain && padded && !same_shape(plain, padded);
+    if (r->ragged || plain)
+        r->dialect = sniffed_dialect(r->ragged ? padded : plain);
+    tn_rows_free(plain);
+    tn_rows_free(padded);
+}
+
+/*---- Long lines ----*/
+
+void tn_source_track_lines(const char *data, size_t n, uint64_t *line_len, uint64_t *longest)
+{
+    const char *p = data, *end = data + n, *nl;
+
+    while (p < end) {
+        size_t span = (size_t)(end - p);
+        if (*line_len < TN_SOURCE_LINE_EXACT) {
+            if (span > TN_SOURCE_LINE_EXACT - *line_len)
+                span = TN_SOURCE_LINE_EXACT - *line_len;
+            nl = memrchr(p, '\n', span);
+        } else {
+            nl = memchr(p, '\n', span);
+        }
+        *line_len += nl ? (uint64_t)(nl - p) : span;
+        if (*line_len > *longest)
+            *longest = *line_len;
+        if (nl)
+            *line_len = 0;
+        p = nl ? nl + 1 : p + span;
+    }
+}
+
+/* The longest line of an uncompressed local file, as tn_source_track_lines measures it: the
+ * file is mapped, so only the pages near each window's end (and those of long lines) are read.
+ * 0 when it cannot be mapped. */
+static uint64_t file_longest_line(const char *path)
+{
+    struct stat sb;
+    uint64_t line = 0, longest = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    void *map;
+
+    if (fd < 0)
+        return 0;
+    if (fstat(fd, &sb) || sb.st_size <= 0) {
+        close(fd);
+        return 0;
+    }
+    map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED)
+        return 0;
+    tn_source_track_lines(map, (size_t)sb.st_size, &line, &longest);
+    munmap(map, (size_t)sb.st_size);
+    return longest;
+}
+
+/*---- Reading it ----*/
+
+int tn_source_open(struct tn_engine *engine, struct tn_session *s, const char *path,
+                   struct tn_source *src, struct tn_err *err)
+{
+    enum tn_source_format by_bytes = sniff_file(path, &src->compression);
+
+    if (src->format == TN_SOURCE_DETECT)
+        src->format = tn_source_format_from_name(src->name);
+    if (src->format == TN_SOURCE_DETECT)
+        src->format = tn_source_format_from_type(src->content_type);
+    if (src->format == TN_SOURCE_DETECT)
+        src->format = by_bytes;
+    if (src->format == TN_SOURCE_DETECT)
+        src->format = TN_SOURCE_CSV;
+    if ((src->delim[0] || src->header != -1) && src->format != TN_SOURCE_CSV)
+        return tn_fail(err, TN_EINPUT, "delimiter and header apply to CSV files only");
+    if (src->format != TN_SOURCE_CSV)
+        return 0;
+    if (!src->longest_line && !src->compression)
+        src->longest_line = file_longest_line(path);
+    if (src->longest_line >= LONG_LINE_MAX)
+        return tn_fail(err, TN_ETOOBIG,
+                       "a line of the CSV file is %llu bytes long; tarn reads lines of at most "
+                       "%ld MiB",
+                       (unsigned long long)src->longest_line, LONG_LINE_MAX >> 20);
+    if (src->longest_line > DEFAULT_LINE_MAX / 2) {
+        uint64_t need = (src->longest_line + (2 << 20)) & ~(uint64_t)((1 << 20) - 1);
+        src->max_line = (long)(need > LONG_LINE_MAX ? LONG_LINE_MAX : need);
+    }
+    sniff_csv_dialect(engine, s, path, src);
+    return 0;
+}
+
+int tn_source_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
+                     const char *name, const char *path, struct tn_source *src,
+                     const struct tn_ingest_options *opt, struct tn_ingest_result *res,
+                     struct tn_err *err)
+{
+    struct tn_buf sql = TN_BUF_INIT(0);
+    int rc = 0;
+
+    for (int attempt = 0; attempt < 3; attempt++) {
+        tn_buf_reset(&sql);
+        reader_sql(&sql, path, src, 0);
+        rc = tn_table_ingest_opts(wh, s, ns, name, sql.buf, opt, res, err);
+        if (rc == TN_EEXISTS)
+            continue; /* another writer created the table first: append to it */
+        if (rc && src->format == TN_SOURCE_CSV && src->max_line < LONG_LINE_MAX &&
+            long_line_error(err)) {
+            src->max_line = LONG_LINE_MAX;
+            continue;
+        }
+        break;
+    }
+    tn_buf_release(&sql);
+    return rc;
+}
+
+void tn_source_release(struct tn_source *src)
+{
+    free(src->dialect);
+    src->dialect = NULL;
+}

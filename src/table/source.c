@@ -64,7 +64,7 @@ enum tn_source_format tn_source_format_from_name(const char *name)
     return TN_SOURCE_DETECT;
 }
 
-enum tn_source_format tn_source_format_from_type(const char *ct)
+static enum tn_source_format format_from_type(const char *ct)
 {
     static const struct {
         const char *type;
@@ -367,7 +367,7 @@ int tn_source_open(struct tn_engine *engine, struct tn_session *s, const char *p
     if (src->format == TN_SOURCE_DETECT)
         src->format = tn_source_format_from_name(src->name);
     if (src->format == TN_SOURCE_DETECT)
-        src->format = tn_source_format_from_type(src->content_type);
+        src->format = format_from_type(src->content_type);
     if (src->format == TN_SOURCE_DETECT)
         src->format = by_bytes;
     if (src->format == TN_SOURCE_DETECT)

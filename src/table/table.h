@@ -473,8 +473,9 @@ struct tn_source {
  * last newline from piece to piece, *longest the longest line -- exact once a line reaches
  * TN_SOURCE_LINE_EXACT; shorter ones are skipped a window at a time. */
 void tn_source_track_lines(const char *data, size_t n, uint64_t *line_len, uint64_t *longest);
+/* The format a file's name says (.csv, .tsv, .txt, .json, .ndjson, .jsonl, .parquet, .pq, also
+ * ending in .gz or .zst), else TN_SOURCE_DETECT. */
 enum tn_source_format tn_source_format_from_name(const char *name);
-enum tn_source_format tn_source_format_from_type(const char *content_type);
 /* Decide how to read the local file "path": its format, compression and, for CSV, its
  * dialect (sniffed once, plain and with short rows allowed at once). TN_EINPUT for CSV options
  * given for another format; TN_ETOOBIG for a line longer than 64 MiB. */

@@ -704,7 +704,9 @@ int tn_query_columns(struct tn_warehouse *wh, struct tn_session *s, const char *
                      struct tn_err *err)
 {
     char *key = resolved_key(wh, user_sql, opt);
-    struct tn_cached *hit = key ? resolved_get(wh, key) : NULL;
+    /* no freshness check here: a statement reading tarn tables only names immutable files, so
+     * the same resolved text has the same columns (tn_query_resolve just checked its tables) */
+    struct tn_cached *hit = key ? tn__plan_cache_get(wh->plan_cache, key) : NULL;
     const struct resolved *v = hit ? tn__plan_cached_value(hit) : NULL;
     int rc = 0;
 

@@ -681,11 +681,11 @@ static char *columns_key(const char *path)
     return tn_asprintf("file-columns:%s", path);
 }
 
-/* Read the schemas of the local Parquet files "paths" (n of them) in one statement and keep
- * each file's columns in the plan cache. Errors are ignored: a file not kept is read alone
- * later, and that read decides. */
+/* The columns (see columns_from_schema) of the local Parquet files "paths" (n of them), read in
+ * one statement, into out[i] (new references, NULL for a file not read), each also kept in the
+ * plan cache. Errors are ignored: a file without columns is read through the schema map. */
 static void read_schemas(struct tn_warehouse *wh, struct tn_session *s,
-                         const char *const *paths, size_t n)
+                         const char *const *paths, size_t n, json_t **out)
 {
     struct tn_buf q = TN_BUF_INIT(0);
     struct tn_rows *r = NULL;
@@ -719,9 +719,9 @@ static void read_schemas(struct tn_warehouse *wh, struct tn_session *s,
             json_array_foreach(json_object_get(by_file, paths[i]), idx, k_json)
                 rows[m++] = (size_t)json_integer_value(k_json);
             if (m) {
-                json_t *cols = columns_from_schema(r, rows, m, &bytes);
+                out[i] = columns_from_schema(r, rows, m, &bytes);
                 tn__plan_cache_release(wh->plan_cache,
-                                       tn__plan_cache_put(wh->plan_cache, key, cols,
+                                       tn__plan_cache_put(wh->plan_cache, key, json_incref(out[i]),
                                                           bytes + 2 * strlen(key), free_columns));
             }
             free(key);
@@ -733,56 +733,58 @@ static void read_schemas(struct tn_warehouse *wh, struct tn_session *s,
     tn_buf_release(&q);
 }
 
-/* The columns of a Parquet file (see columns_from_schema), from the plan cache or read now. A
- * new reference, or NULL on error. */
-static json_t *file_columns(struct tn_warehouse *wh, struct tn_session *s, const char *path)
+/* The columns of every file of "scan" without deletes, indexed as scan->data (new references;
+ * NULL for the others and for a file not read; the caller releases them with
+ * files_columns_free): from the plan cache, the others read SCHEMA_BATCH files per statement
+ * (DuckDB reads their footers in parallel). */
+static json_t **files_columns(struct tn_warehouse *wh, struct tn_session *s,
+                              const struct tn_table *t, const struct tn_scan *scan)
 {
-    char *key = columns_key(path);
-    struct tn_cached *hit = tn__plan_cache_get(wh->plan_cache, key);
-    json_t *cols = NULL;
-
-    if (!hit) {
-        read_schemas(wh, s, &path, 1);
-        hit = tn__plan_cache_get(wh->plan_cache, key);
-    }
-    if (hit)
-        cols = json_incref((json_t *)tn__plan_cached_value(hit));
-    tn__plan_cache_release(wh->plan_cache, hit);
-    free(key);
-    return cols;
-}
-
-/* Before a scan reads its files by name: the columns of every file without deletes that the
- * plan cache does not hold yet, SCHEMA_BATCH files per statement instead of one each. */
-static void prefetch_columns(struct tn_warehouse *wh, struct tn_session *s,
-                             const struct tn_table *t, const struct tn_scan *scan)
-{
-    char **paths = tn_calloc(SCHEMA_BATCH, sizeof(*paths));
-    size_t n = 0;
+    json_t **cols = tn_calloc(scan->ndata + 1, sizeof(*cols));
+    char **paths = tn_calloc(scan->ndata + 1, sizeof(*paths));
+    const char **batch = tn_calloc(SCHEMA_BATCH, sizeof(*batch));
+    size_t *at = tn_calloc(SCHEMA_BATCH, sizeof(*at)), n = 0;
 
     for (size_t i = 0; i <= scan->ndata; i++) {
         if (i < scan->ndata && !has_deletes(t, scan, &scan->data[i])) {
-            char *resolved = tn_table_resolve(t, scan->data[i].file.file_path), *path = NULL;
+            char *resolved = tn_table_resolve(t, scan->data[i].file.file_path);
             struct tn_err ignored;
-            if (!tn_storage_local_path(wh->storage, resolved, &path, &ignored)) {
-                char *key = columns_key(path);
+            if (!tn_storage_local_path(wh->storage, resolved, &paths[i], &ignored)) {
+                char *key = columns_key(paths[i]);
                 struct tn_cached *hit = tn__plan_cache_get(wh->plan_cache, key);
-                if (hit)
-                    free(path);
-                else
-                    paths[n++] = path;
+                if (hit) {
+                    cols[i] = json_incref((json_t *)tn__plan_cached_value(hit));
+                } else {
+                    batch[n] = paths[i];
+                    at[n++] = i;
+                }
                 tn__plan_cache_release(wh->plan_cache, hit);
                 free(key);
             }
             free(resolved);
         }
         if (n && (n == SCHEMA_BATCH || i == scan->ndata)) {
-            read_schemas(wh, s, (const char *const *)paths, n);
-            while (n)
-                free(paths[--n]);
+            json_t **got = tn_calloc(n, sizeof(*got));
+            read_schemas(wh, s, batch, n, got);
+            for (size_t k = 0; k < n; k++)
+                cols[at[k]] = got[k];
+            free(got);
+            n = 0;
         }
     }
+    for (size_t i = 0; i < scan->ndata; i++)
+        free(paths[i]);
     free(paths);
+    free(batch);
+    free(at);
+    return cols;
+}
+
+static void files_columns_free(json_t **cols, size_t n)
+{
+    for (size_t i = 0; cols && i < n; i++)
+        json_decref(cols[i]);
+    free(cols);
 }
 
 /* Whether a file read by name gives what the schema map gives: every field of the schema is a
@@ -957,10 +959,10 @@ static int prefetch_files(struct tn_warehouse *wh, const struct tn_table *t,
  * in the same order (DuckDB then needs no union by name, which reads every file's schema). */
 static int group_paths(struct tn_warehouse *wh, const struct tn_table *t,
                        const struct tn_scan *scan, const struct tn_manifest_entry *e, size_t i,
-                       int row_id, char *grouped, struct tn_session *probe, int *by_name,
+                       int row_id, char *grouped, json_t **cols, int *by_name,
                        int *same_layout, struct tn_buf *paths, struct tn_err *err)
 {
-    json_t *first = NULL; /* the columns of the group's first file */
+    const json_t *first = NULL; /* the columns of the group's first file */
 
     *same_layout = *by_name;
     for (size_t j = i; j < scan->ndata; j++) {
@@ -972,27 +974,18 @@ static int group_paths(struct tn_warehouse *wh, const struct tn_table *t,
         if (j != i)
             tn_buf_addstr(paths, ", ", NULL);
         rc = local_path(wh, t, f->file.file_path, paths, err);
-        if (rc) {
-            json_decref(first);
+        if (rc)
             return rc;
-        }
         if (*by_name) {
-            char *resolved = tn_table_resolve(t, f->file.file_path), *path = NULL;
-            json_t *cols = NULL;
-            if (!tn_storage_local_path(wh->storage, resolved, &path, err))
-                cols = file_columns(wh, probe, path);
-            *by_name = reads_by_name(scan->schema, cols);
+            *by_name = reads_by_name(scan->schema, cols[j]);
             if (!first)
-                first = json_incref(cols);
-            else if (!json_equal(json_object_get(first, "layout"), json_object_get(cols, "layout")))
+                first = cols[j];
+            else if (!json_equal(json_object_get(first, "layout"),
+                                 json_object_get(cols[j], "layout")))
                 *same_layout = 0;
-            json_decref(cols);
-            free(resolved);
-            free(path);
         }
     }
     *same_layout = *same_layout && *by_name;
-    json_decref(first);
     return 0;
 }
 
@@ -1001,7 +994,7 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
 {
     int row_id = (flags & TN_SCAN_ROW_ID) != 0;
     char *grouped;
-    json_t *mapping;
+    json_t *mapping, **file_cols = NULL; /* the files' columns, when they may be read by name */
     struct tn_session *probe = NULL;
     int rc = 0, parts = 0;
 
@@ -1049,7 +1042,7 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
     }
 
     if (probe)
-        prefetch_columns(wh, probe, t, scan);
+        file_cols = files_columns(wh, probe, t, scan);
     if (!parts)
         tn_buf_addstr(sql, "(", NULL);
     for (size_t i = 0; !rc && i < scan->ndata; i++) {
@@ -1065,9 +1058,9 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
         }
         {
             struct tn_buf paths = TN_BUF_INIT(0);
-            int by_name = probe != NULL, same_layout;
-            rc = group_paths(wh, t, scan, e, i, row_id, grouped, probe, &by_name, &same_layout,
-                             &paths, err);
+            int by_name = file_cols != NULL, same_layout;
+            rc = group_paths(wh, t, scan, e, i, row_id, grouped, file_cols, &by_name,
+                             &same_layout, &paths, err);
             if (rc) {
                 tn_buf_release(&paths);
                 break;
@@ -1119,6 +1112,7 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
     }
     tn_buf_addstr(sql, ")", NULL);
     tn_session_close(probe);
+    files_columns_free(file_cols, scan->ndata);
     free(grouped);
     return rc;
 }

@@ -67,37 +67,89 @@ static void parsed_manifest_free(void *p)
     free(m);
 }
 
-/* The parsed manifest list at "location" (a cache reference the caller releases). */
-static int cached_list(struct tn_warehouse *wh, const struct tn_table *t, const char *location,
+/* How one kind of immutable metadata file becomes a plan cache entry: its parser (which also
+ * tells the entry's size in bytes) and what frees the parsed value. */
+struct cached_kind {
+    const char *what; /* for errors: "manifest list", "manifest" */
+    int (*parse)(const struct tn_buf *buf, const void *ctx, void **value, size_t *bytes,
+                 struct tn_err *err);
+    void (*free_value)(void *value);
+};
+
+/* The entry "key" of the plan cache, parsed from the file at "location" when it is not there
+ * yet (a cache reference the caller releases). */
+static int cached_file(struct tn_warehouse *wh, const struct tn_table *t, const char *location,
+                       const char *key, const struct cached_kind *kind, const void *ctx,
                        struct tn_cached **out, struct tn_err *err)
 {
-    char *resolved = tn_table_resolve(t, location);
-    char *key = tn_asprintf("list:%s", resolved);
     struct tn_cached *hit = tn__plan_cache_get(wh->plan_cache, key);
     int rc = 0;
 
     if (!hit) {
         struct tn_buf buf = TN_BUF_INIT(MANIFEST_MAX_BYTES);
-        struct parsed_list *l = tn_calloc(1, sizeof(*l));
+        void *value = NULL;
         size_t bytes = 0;
         rc = read_file(wh, t, location, &buf, err);
         if (!rc)
-            rc = tn_manifest_list_read(buf.buf, buf.len, &l->files, &l->n, err);
-        if (rc) {
-            tn_err_prefix(err, "manifest list %s: ", location);
-            parsed_list_free(l);
-        } else {
-            for (size_t i = 0; i < l->n; i++)
-                bytes += sizeof(l->files[i]) + strlen(l->files[i].path) +
-                         l->files[i].npartitions * (sizeof(*l->files[i].partitions) + 32);
-            hit = tn__plan_cache_put(wh->plan_cache, key, l, bytes, parsed_list_free);
-        }
+            rc = kind->parse(&buf, ctx, &value, &bytes, err);
+        if (rc)
+            tn_err_prefix(err, "%s %s: ", kind->what, location);
+        else
+            hit = tn__plan_cache_put(wh->plan_cache, key, value, bytes, kind->free_value);
         tn_buf_release(&buf);
     }
-    free(key);
-    free(resolved);
     if (!rc)
         *out = hit;
+    return rc;
+}
+
+static int parse_list(const struct tn_buf *buf, const void *ctx, void **value, size_t *bytes,
+                      struct tn_err *err)
+{
+    struct parsed_list *l = tn_calloc(1, sizeof(*l));
+    int rc = tn_manifest_list_read(buf->buf, buf->len, &l->files, &l->n, err);
+
+    (void)ctx;
+    if (rc) {
+        parsed_list_free(l);
+        return rc;
+    }
+    for (size_t i = 0; i < l->n; i++)
+        *bytes += sizeof(l->files[i]) + strlen(l->files[i].path) +
+                  l->files[i].npartitions * (sizeof(*l->files[i].partitions) + 32);
+    *value = l;
+    return 0;
+}
+
+/* ctx: the manifest-list entry, whose values the entries inherit. */
+static int parse_manifest(const struct tn_buf *buf, const void *ctx, void **value,
+                          size_t *bytes, struct tn_err *err)
+{
+    struct parsed_manifest *m = tn_calloc(1, sizeof(*m));
+    int rc = tn_manifest_read(buf->buf, buf->len, ctx, &m->entries, &m->n, err);
+
+    if (rc) {
+        parsed_manifest_free(m);
+        return rc;
+    }
+    for (size_t i = 0; i < m->n; i++)
+        *bytes += sizeof(m->entries[i]) - sizeof(m->entries[i].file) +
+                  tn_data_file_bytes(&m->entries[i].file);
+    *value = m;
+    return 0;
+}
+
+/* The parsed manifest list at "location" (a cache reference the caller releases). */
+static int cached_list(struct tn_warehouse *wh, const struct tn_table *t, const char *location,
+                       struct tn_cached **out, struct tn_err *err)
+{
+    static const struct cached_kind kind = {"manifest list", parse_list, parsed_list_free};
+    char *resolved = tn_table_resolve(t, location);
+    char *key = tn_asprintf("list:%s", resolved);
+    int rc = cached_file(wh, t, location, key, &kind, NULL, out, err);
+
+    free(key);
+    free(resolved);
     return rc;
 }
 
@@ -107,34 +159,14 @@ static int cached_manifest(struct tn_warehouse *wh, const struct tn_table *t,
                            const struct tn_manifest_file *mf, struct tn_cached **out,
                            struct tn_err *err)
 {
+    static const struct cached_kind kind = {"manifest", parse_manifest, parsed_manifest_free};
     char *resolved = tn_table_resolve(t, mf->path);
     char *key = tn_asprintf("manifest:%lld:%lld:%d:%s", (long long)mf->sequence_number,
                             (long long)mf->added_snapshot_id, mf->spec_id, resolved);
-    struct tn_cached *hit = tn__plan_cache_get(wh->plan_cache, key);
-    int rc = 0;
+    int rc = cached_file(wh, t, mf->path, key, &kind, mf, out, err);
 
-    if (!hit) {
-        struct tn_buf buf = TN_BUF_INIT(MANIFEST_MAX_BYTES);
-        struct parsed_manifest *m = tn_calloc(1, sizeof(*m));
-        size_t bytes = 0;
-        rc = read_file(wh, t, mf->path, &buf, err);
-        if (!rc)
-            rc = tn_manifest_read(buf.buf, buf.len, mf, &m->entries, &m->n, err);
-        if (rc) {
-            tn_err_prefix(err, "manifest %s: ", mf->path);
-            parsed_manifest_free(m);
-        } else {
-            for (size_t i = 0; i < m->n; i++)
-                bytes += sizeof(m->entries[i]) - sizeof(m->entries[i].file) +
-                         tn_data_file_bytes(&m->entries[i].file);
-            hit = tn__plan_cache_put(wh->plan_cache, key, m, bytes, parsed_manifest_free);
-        }
-        tn_buf_release(&buf);
-    }
     free(key);
     free(resolved);
-    if (!rc)
-        *out = hit;
     return rc;
 }
 

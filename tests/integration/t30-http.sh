@@ -213,6 +213,11 @@ expect_eq "sniffed values kept" "$(csvq 'SELECT id, day, "at", note FROM dialect
 2,2024-02-01,2024-02-01 00:00:01,plain"
 status_is "bad header parameter" 400 call POST "/ingest/semicolons?header=maybe" --data-binary @"$F/semi.csv"
 status_is "delimiter on JSON is refused" 400 call POST "/ingest/semicolons?format=json&delimiter=x" --data-binary @"$F/semi.csv"
+printf '{"k": 1}\n' >"$F/one.ndjson"
+status_is "delimiter on a file found to be NDJSON is refused" 400 \
+    call POST "/ingest/notcsv?delimiter=x" -H 'Content-Type: application/x-ndjson' --data-binary @"$F/one.ndjson"
+expect_eq "the error says why" "$(jv '"apply to CSV files only" in d["error"]["message"]')" "true"
+status_is "nothing was created for it" 404 call GET /tables/notcsv
 
 #---- JSON, NDJSON, multipart, modes ----
 printf '[{"k": 1, "tags": ["a", "b"], "info": {"x": 1.5, "y": "q"}}, {"k": 2, "tags": [], "info": null}]' >"$F/n.json"

@@ -148,6 +148,12 @@ expect_eq "the long line is whole" \
     "$("$TARN" sql "SELECT count(*) || '/' || max(length(txt)) FROM longline" --format csv | tail -n 1)" \
     "1001/2500000"
 
+python3 -c 'import sys; sys.stdout.write("id,txt\n1,short\n2," + "z" * (65 * 1024 * 1024) + "\n")' >"$TMP/hugeline.csv"
+one_line "a line over 64 MiB is refused with its length" 2 "68157442 bytes long" \
+    "$TARN" ingest hugeline "$TMP/hugeline.csv"
+rm -f "$TMP/hugeline.csv"
+check_fails "nothing was created for the huge line" 3 "does not exist" "$TARN" describe hugeline
+
 #---- command-line errors ----
 one_line "unknown command" 2 "unknown command 'frobnicate'" "$TARN" frobnicate
 one_line "no command" 2 "no command given" "$TARN"

@@ -659,10 +659,16 @@ static int check_auth(const struct tn_http_server *srv, const struct tn_http_req
 
 /*---- Request bodies ----*/
 
+/* Upload bytes go to the file at most this many per write(). A larger write makes Linux (6.x,
+ * ext4) fill the page cache with large folios, whose first touch costs up to ten times more on
+ * virtual machines that hand free memory back to their host: 573 MB written in 2 MiB writes took
+ * 1.4 s of kernel time on the development VM, in 128 KiB writes 0.13 s. */
+#define UPLOAD_WRITE_MAX (128 * 1024)
+
 static int write_all(int fd, const char *data, size_t n)
 {
     while (n) {
-        ssize_t w = write(fd, data, n);
+        ssize_t w = write(fd, data, n < UPLOAD_WRITE_MAX ? n : UPLOAD_WRITE_MAX);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -828,10 +834,27 @@ static void body_end(struct conn_ctx *c)
     }
 }
 
-static int upload_open(struct conn_ctx *c, struct tn_err *err)
+/* Reserve the disk space of an upload whose size the request declares ("declared" bytes, 0 when
+ * unknown), so that an upload the disk cannot hold is refused before any of it is sent, and so
+ * that writing it does not allocate blocks piecemeal. The file's size still grows with the writes. */
+static int upload_reserve(struct conn_ctx *c, uint64_t declared, struct tn_err *err)
+{
+    if (!declared || declared > INT64_MAX ||
+        fallocate(c->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)declared) == 0)
+        return 0;
+    if (errno == ENOSPC || errno == EFBIG)
+        return tn_fail(err, TN_ETOOBIG,
+                       "the upload (%llu bytes) does not fit in the free space of the server's "
+                       "disk (%s); free some space there or upload a smaller file",
+                       (unsigned long long)declared, c->req.srv->tmp_dir);
+    return 0; /* a file system without fallocate: the writes find out */
+}
+
+static int upload_open(struct conn_ctx *c, uint64_t declared, struct tn_err *err)
 {
     const char *ct = tn_http_header(&c->req, MHD_HTTP_HEADER_CONTENT_TYPE);
     char uuid[37];
+    int rc;
 
     tn_uuid4(uuid);
     c->req.upload_path = tn_asprintf("%s/upload-%s", c->req.srv->tmp_dir, uuid);
@@ -843,6 +866,9 @@ static int upload_open(struct conn_ctx *c, struct tn_err *err)
         return tn_fail(err, TN_EUNAVAILABLE, "cannot create a temporary file in %s: %s",
                        c->req.srv->tmp_dir, strerror(e));
     }
+    rc = upload_reserve(c, declared, err);
+    if (rc)
+        return rc;
     if (ct && strncasecmp(ct, "multipart/form-data", 19) == 0) {
         c->req.form = json_object();
         c->pp = MHD_create_post_processor(c->req.conn, POST_BUFFER, on_form_part, c);
@@ -891,6 +917,7 @@ static void request_begin(struct conn_ctx *c)
     char allow[64];
     struct tn_err err = {0};
     const char *cl;
+    uint64_t declared = 0;
     size_t i;
 
     if (__atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE)) {
@@ -930,15 +957,14 @@ static void request_begin(struct conn_ctx *c)
     }
     c->body_max = c->route->body == TN_BODY_UPLOAD ? srv->opt.max_upload : JSON_BODY_MAX;
     cl = tn_http_header(&c->req, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (c->route->body != TN_BODY_NONE && cl) {
-        uint64_t n;
-        if (!tn_http_parse_size(cl, &n) && n > c->body_max) {
-            too_large(c);
-            queue_error(c, &c->err);
-            return;
-        }
+    if (c->route->body != TN_BODY_NONE && cl && tn_http_parse_size(cl, &declared))
+        declared = 0;
+    if (declared > c->body_max) {
+        too_large(c);
+        queue_error(c, &c->err);
+        return;
     }
-    if (c->route->body == TN_BODY_UPLOAD && upload_open(c, &err)) {
+    if (c->route->body == TN_BODY_UPLOAD && upload_open(c, declared, &err)) {
         queue_error(c, &err);
         return;
     }

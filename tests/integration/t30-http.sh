@@ -486,6 +486,18 @@ status_is "the server still answers after a timeout" 200 call GET "/query?sql=SE
 stop_server
 expect_eq "second server: exit 0" "$?" "0"
 
+#---- a third server: an upload limit above what the disk can hold ----
+start_server "$WH" --max-upload 100000TiB || bad "third server starts"
+status_is "an upload larger than the free disk space is 413 before its body is read" 413 \
+    call POST /ingest/huge -m 20 -H 'Content-Length: 99999999999999999' --data-binary 'a,b'
+expect_eq "...and says where space is missing" \
+    "$(jv '"free space" in d["error"]["message"] and ".tmp" in d["error"]["message"]')" "true"
+status_is "nothing was created by it" 404 call GET /tables/huge
+expect_eq "its temporary file was deleted" "$(ls "$WH_TMP" | grep -c '^upload-')" "0"
+status_is "an upload of a declared size that fits works" 200 call POST /ingest/fits --data-binary @"$F/cust.csv"
+expect_eq "...with its row" "$(jv 'd["rows_added"]')" "1"
+stop_server
+
 #---- refusing to start ----
 check_fails "a non-loopback host needs a token or --no-auth" 2 "--token" \
     "$TARN" serve --warehouse "$WH" --host 0.0.0.0 --port 1

@@ -160,12 +160,27 @@ static int local_stage_path(struct tn_storage *st, const char *uri, char **out, 
     return rc;
 }
 
+/* Local files are written in place (by DuckDB, for data files): publishing one flushes it to disk,
+ * so that a commit never names a file a power loss could take back. On Linux file systems that
+ * flush also makes the new file's directory entry durable. */
 static int local_publish(struct tn_storage *st, const char *uri, const char *staged,
                          struct tn_err *err)
 {
-    int64_t size;
-    (void)staged; /* local files are written in place */
-    return local_size(st, uri, &size, err);
+    const char *path;
+    int fd, rc;
+
+    (void)st;
+    (void)staged;
+    if ((rc = uri_path(uri, &path, err)))
+        return rc;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return tn_fail(err, errno == ENOENT ? TN_ENOTFOUND : TN_EUNAVAILABLE, "cannot open %s: %s",
+                       path, strerror(errno));
+    if (fsync(fd))
+        rc = tn_fail(err, TN_EUNAVAILABLE, "cannot flush %s: %s", path, strerror(errno));
+    close(fd);
+    return rc;
 }
 
 static int local_read_range(struct tn_storage *st, const char *uri, int64_t offset, int64_t len,

@@ -29,6 +29,20 @@ static int uri_path(const char *uri, const char **out, struct tn_err *err)
     return 0;
 }
 
+/* Open the local file a location names for reading: its path in *path, the descriptor in *fd. */
+static int open_local(const char *uri, const char **path, int *fd, struct tn_err *err)
+{
+    int rc = uri_path(uri, path, err);
+
+    if (rc)
+        return rc;
+    *fd = open(*path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0)
+        return tn_fail(err, errno == ENOENT ? TN_ENOTFOUND : TN_EUNAVAILABLE, "cannot read %s: %s",
+                       *path, strerror(errno));
+    return 0;
+}
+
 static int local_read(struct tn_storage *st, const char *uri, struct tn_buf *out,
                       struct tn_err *err)
 {
@@ -38,12 +52,8 @@ static int local_read(struct tn_storage *st, const char *uri, struct tn_buf *out
     ssize_t n;
 
     (void)st;
-    if ((rc = uri_path(uri, &path, err)))
+    if ((rc = open_local(uri, &path, &fd, err)))
         return rc;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return tn_fail(err, errno == ENOENT ? TN_ENOTFOUND : TN_EUNAVAILABLE, "cannot read %s: %s",
-                       path, strerror(errno));
     while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
         if (n < 0) {
             if (errno == EINTR)
@@ -171,12 +181,8 @@ static int local_publish(struct tn_storage *st, const char *uri, const char *sta
 
     (void)st;
     (void)staged;
-    if ((rc = uri_path(uri, &path, err)))
+    if ((rc = open_local(uri, &path, &fd, err)))
         return rc;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return tn_fail(err, errno == ENOENT ? TN_ENOTFOUND : TN_EUNAVAILABLE, "cannot open %s: %s",
-                       path, strerror(errno));
     if (fsync(fd))
         rc = tn_fail(err, TN_EUNAVAILABLE, "cannot flush %s: %s", path, strerror(errno));
     close(fd);
@@ -191,12 +197,8 @@ static int local_read_range(struct tn_storage *st, const char *uri, int64_t offs
     int fd, rc;
 
     (void)st;
-    if ((rc = uri_path(uri, &path, err)))
+    if ((rc = open_local(uri, &path, &fd, err)))
         return rc;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return tn_fail(err, errno == ENOENT ? TN_ENOTFOUND : TN_EUNAVAILABLE, "cannot read %s: %s",
-                       path, strerror(errno));
     while (len > 0) {
         size_t want = len < (int64_t)sizeof(chunk) ? (size_t)len : sizeof(chunk);
         ssize_t n = pread(fd, chunk, want, (off_t)offset);

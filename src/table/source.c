@@ -160,6 +160,8 @@ static void reader_sql(struct tn_buf *b, const char *path, const struct tn_sourc
             tn_buf_addf(b, NULL, ", header = %s", r->header ? "true" : "false");
     }
     if (r->format == TN_SOURCE_CSV) {
+        if (sniff && r->whole_sample)
+            tn_buf_addstr(b, ", sample_size = -1", NULL);
         if (r->max_line)
             tn_buf_addf(b, NULL, ", max_line_size = %ld", r->max_line);
         if (r->ragged)
@@ -171,6 +173,14 @@ static void reader_sql(struct tn_buf *b, const char *path, const struct tn_sourc
 static int long_line_error(const struct tn_err *err)
 {
     return strstr(err->msg, "Maximum line size") != NULL;
+}
+
+/* The CSV reader met a value its sniffed column type cannot hold: the sniffer samples some
+ * thousands of rows, and a later row holds text in a column of numbers. (A value that does not fit
+ * the table's own type fails in the cast after the reader, with another message.) */
+static int sampled_type_error(const struct tn_err *err)
+{
+    return err->code == TN_EUNPROCESSABLE && strstr(err->msg, "CSV Error on Line") != NULL;
 }
 
 /* A sniffed dialect cell as a SQL string: sniff_csv shows an empty one as "(empty)". */
@@ -391,6 +401,25 @@ int tn_source_open(struct tn_engine *engine, struct tn_session *s, const char *p
     return 0;
 }
 
+/* Sniff the CSV again over every row, as it was read before (plain or with short rows padded),
+ * so that each column's type holds all its values. Keeps the earlier error when it fails. */
+static int resniff_whole(struct tn_session *s, const char *path, struct tn_source *src,
+                         struct tn_err *err)
+{
+    struct tn_rows *rows;
+    char *dialect;
+
+    src->whole_sample = 1;
+    rows = sniff(s, path, src);
+    dialect = rows ? sniffed_dialect(rows) : NULL;
+    tn_rows_free(rows);
+    if (!dialect)
+        return err->code;
+    free(src->dialect);
+    src->dialect = dialect;
+    return 0;
+}
+
 int tn_source_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
                      const char *name, const char *path, struct tn_source *src,
                      const struct tn_ingest_options *opt, struct tn_ingest_result *res,
@@ -399,7 +428,7 @@ int tn_source_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *
     struct tn_buf sql = TN_BUF_INIT(0);
     int rc = 0;
 
-    for (int attempt = 0; attempt < 3; attempt++) {
+    for (int attempt = 0; attempt < 4; attempt++) {
         tn_buf_reset(&sql);
         reader_sql(&sql, path, src, 0);
         rc = tn_table_ingest_opts(wh, s, ns, name, sql.buf, opt, res, err);
@@ -409,6 +438,12 @@ int tn_source_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *
             long_line_error(err)) {
             src->max_line = LONG_LINE_MAX;
             continue;
+        }
+        if (rc && src->format == TN_SOURCE_CSV && src->dialect && !src->whole_sample &&
+            sampled_type_error(err)) {
+            rc = resniff_whole(s, path, src, err);
+            if (!rc)
+                continue;
         }
         break;
     }

@@ -467,6 +467,7 @@ struct tn_source {
     long max_line;           /* CSV line limit; 0: DuckDB's default */
     int ragged;              /* CSV read with short rows padded with NULL */
     char *dialect;           /* CSV: the sniffed dialect as read_csv options, or NULL */
+    int whole_sample;        /* CSV: sniffed over every row, not a sample */
 };
 
 /* Measure lines in "data" (n bytes; a file's next piece): *line_len carries the bytes since the
@@ -482,7 +483,8 @@ enum tn_source_format tn_source_format_from_name(const char *name);
 int tn_source_open(struct tn_engine *engine, struct tn_session *s, const char *path,
                    struct tn_source *src, struct tn_err *err);
 /* tn_table_ingest_opts of the file's rows, retried when another writer created the table
- * first, and once with the longest line limit when DuckDB reports a longer line. */
+ * first, once with the longest line limit when DuckDB reports a longer line, and once after a
+ * sniff of every row when a row past the sniffer's sample does not fit the sampled types. */
 int tn_source_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
                      const char *name, const char *path, struct tn_source *src,
                      const struct tn_ingest_options *opt, struct tn_ingest_result *res,

@@ -170,6 +170,23 @@ expect_eq "ragged rows keep every row, short ones padded with NULL" \
 printf 'a,b\n1,2\n3\n4,5,6\n' >"$F/ragged2.csv"
 status_is "ragged rows with an extra field" 200 call POST /ingest/ragged2 --data-binary @"$F/ragged2.csv"
 expect_eq "no row of a ragged file is lost" "$(csvq 'SELECT count(*) FROM ragged2')" "3"
+# DuckDB's sniffer samples some thousands of rows: a decimal and a word far past them still
+# ingest, each column typed to hold all its values; into a table whose column is a long, the
+# decimal is a 422 naming its row, and nothing is committed.
+python3 -c 'import sys
+sys.stdout.write("id,v,s\n")
+for i in range(200000):
+    sys.stdout.write("%d,%s,%s\n" % (i, "1.5" if i == 150000 else i, "abc" if i == 160000 else i % 7))' >"$F/late.csv"
+status_is "values unlike the sniffer's sample, far into the file" 200 call POST /ingest/late --data-binary @"$F/late.csv"
+expect_eq "...are read whole, their columns typed to hold them" \
+    "$(csvq "SELECT count(*), typeof(v), typeof(s), max(v), count(*) FILTER (WHERE s = 'abc') FROM late GROUP BY ALL")" \
+    "200000,DOUBLE,VARCHAR,199999.0,1"
+printf 'id,v,s\n1,2,3\n' >"$F/late0.csv"
+status_is "a table of longs" 200 call POST /ingest/late_long --data-binary @"$F/late0.csv"
+status_is "the same file into it is 422" 422 call POST /ingest/late_long --data-binary @"$F/late.csv"
+expect_eq "...naming the row, the value and the column" \
+    "$(jv '"row 150001: value '"'"'1.5'"'"' in column v" in d["error"]["message"]')" "true"
+expect_eq "...and committing nothing" "$(csvq 'SELECT count(*) FROM late_long')" "1"
 python3 -c 'import sys; sys.stdout.write("id,txt\n1," + "x" * (5 * 1024 * 1024) + "\n2,short\n")' >"$F/bigfield.csv"
 status_is "a 5 MB field" 200 call POST /ingest/bigfield --data-binary @"$F/bigfield.csv"
 expect_eq "the 5 MB field is whole" "$(csvq 'SELECT id, length(txt) FROM bigfield ORDER BY id')" "1,5242880

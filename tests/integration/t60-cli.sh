@@ -136,6 +136,13 @@ printf 'a,b\n1,2\n3\n4,5,6\n' >"$TMP/ragged2.csv"
 check "ingest of ragged rows with an extra field" "$TARN" ingest ragged2 "$TMP/ragged2.csv"
 expect_eq "no row of a ragged file is lost" \
     "$("$TARN" sql "SELECT count(*) FROM ragged2" --format csv | tail -n 1)" "3"
+python3 -c 'import sys
+sys.stdout.write("id,s\n")
+for i in range(100000):
+    sys.stdout.write("%d,%s\n" % (i, "abc" if i == 90000 else i % 7))' >"$TMP/late.csv"
+check "ingest of a word far past the sniffer's sample in a column of numbers" "$TARN" ingest late "$TMP/late.csv"
+expect_eq "...keeps every row, the column typed as text" \
+    "$("$TARN" sql "SELECT count(*), typeof(s), count(*) FILTER (WHERE s = 'abc') FROM late GROUP BY ALL" --format csv | tail -n 1)" "100000,VARCHAR,1"
 gzip -c "$TMP/ragged.csv" >"$TMP/ragged.csv.gz"
 check "ingest of a gzipped CSV" "$TARN" ingest zipped "$TMP/ragged.csv.gz"
 expect_eq "the gzipped CSV's rows" \

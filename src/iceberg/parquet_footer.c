@@ -157,6 +157,21 @@ static int next_field(struct reader *r, struct field *f)
     return 0;
 }
 
+/* Decodes one field of a struct: reads its value (or skips it) into "ctx". */
+typedef int (*field_reader)(struct reader *r, const struct field *f, void *ctx);
+
+/* Read a struct's fields up to its STOP, each through "read_field". */
+static int read_struct(struct reader *r, field_reader read_field, void *ctx)
+{
+    struct field f = {0, 0};
+    int rc;
+
+    while (!(rc = next_field(r, &f)) && f.type != WT_STOP)
+        if ((rc = read_field(r, &f, ctx)))
+            break;
+    return rc;
+}
+
 /* A list or set header: the element count (up to 14 in the header byte, else a varint after it)
  * and the elements' type. */
 static int list_header(struct reader *r, size_t *n, int *elem_type)
@@ -179,6 +194,11 @@ static int list_header(struct reader *r, size_t *n, int *elem_type)
 
 static int skip_value(struct reader *r, int type);
 
+static int skip_field(struct reader *r, const struct field *f, void *ctx TN_UNUSED)
+{
+    return skip_value(r, f->type);
+}
+
 /* A value inside a list, set or map: a boolean there is a byte of its own. */
 static int skip_element(struct reader *r, int type)
 {
@@ -187,7 +207,6 @@ static int skip_element(struct reader *r, int type)
 
 static int skip_nested(struct reader *r, int type)
 {
-    struct field f = {0, 0};
     size_t n;
     int elem_type, key_type = 0, rc = 0;
     unsigned char b = 0;
@@ -195,9 +214,7 @@ static int skip_nested(struct reader *r, int type)
     if (++r->depth > NESTING_MAX)
         return corrupt(r, "values nested too deeply");
     if (type == WT_STRUCT) {
-        while (!(rc = next_field(r, &f)) && f.type != WT_STOP)
-            if ((rc = skip_value(r, f.type)))
-                break;
+        rc = read_struct(r, skip_field, NULL);
     } else if (type == WT_MAP) {
         rc = read_length(r, &n);
         if (!rc && n && !(rc = read_byte(r, &b)))
@@ -287,88 +304,59 @@ static int read_stat(struct reader *r, const struct field *f, struct tn_parquet_
 
 /*---- Schema ----*/
 
-/* TimeUnit, a union of empty structs: MILLIS (1), MICROS (2) or NANOS (3). */
-static int read_time_unit(struct reader *r, enum tn_parquet_unit *out)
+/* TimeUnit, a union of empty structs: MILLIS (1), MICROS (2) or NANOS (3); ctx: the unit. */
+static int time_unit_field(struct reader *r, const struct field *f, void *ctx)
 {
     static const enum tn_parquet_unit units[] = {TN_PARQUET_NO_UNIT, TN_PARQUET_MILLIS,
                                                  TN_PARQUET_MICROS, TN_PARQUET_NANOS};
-    struct field f = {0, 0};
-    int rc;
+    enum tn_parquet_unit *unit = ctx;
 
-    while (!(rc = next_field(r, &f)) && f.type != WT_STOP) {
-        if (f.id >= 1 && f.id <= 3 && f.type == WT_STRUCT)
-            *out = units[f.id];
-        if ((rc = skip_value(r, f.type)))
-            break;
-    }
-    return rc;
+    if (f->id >= 1 && f->id <= 3 && f->type == WT_STRUCT)
+        *unit = units[f->id];
+    return skip_value(r, f->type);
 }
 
 /* TimeType or TimestampType: the unit is field 2. */
-static int read_time_type(struct reader *r, enum tn_parquet_unit *out)
+static int time_type_field(struct reader *r, const struct field *f, void *ctx)
 {
-    struct field f = {0, 0};
-    int rc;
-
-    while (!(rc = next_field(r, &f)) && f.type != WT_STOP) {
-        rc = f.id == 2 ? expect(r, &f, WT_STRUCT) || read_time_unit(r, out) : skip_value(r, f.type);
-        if (rc)
-            break;
-    }
-    return rc;
+    if (f->id != 2)
+        return skip_value(r, f->type);
+    return expect(r, f, WT_STRUCT) || read_struct(r, time_unit_field, ctx);
 }
 
 /* LogicalType, a union: only TIME (7) and TIMESTAMP (8) matter here, for their unit. */
-static int read_logical_type(struct reader *r, enum tn_parquet_unit *out)
+static int logical_type_field(struct reader *r, const struct field *f, void *ctx)
 {
-    struct field f = {0, 0};
-    int rc;
-
-    while (!(rc = next_field(r, &f)) && f.type != WT_STOP) {
-        rc = (f.id == 7 || f.id == 8) ? expect(r, &f, WT_STRUCT) || read_time_type(r, out)
-                                      : skip_value(r, f.type);
-        if (rc)
-            break;
-    }
-    return rc;
+    if (f->id != 7 && f->id != 8)
+        return skip_value(r, f->type);
+    return expect(r, f, WT_STRUCT) || read_struct(r, time_type_field, ctx);
 }
 
-static int read_schema_element(struct reader *r, struct schema_element *e)
+/* SchemaElement; ctx: a struct schema_element. */
+static int schema_element_field(struct reader *r, const struct field *f, void *ctx)
 {
-    struct field f = {0, 0};
-    int rc;
+    struct schema_element *e = ctx;
 
-    *e = (struct schema_element){{-1, -1, 0, TN_PARQUET_NO_UNIT}, -1, -1};
-    while (!(rc = next_field(r, &f)) && f.type != WT_STOP) {
-        switch (f.id) {
-        case 1:
-            rc = read_i32(r, &f, &e->leaf.type);
-            break;
-        case 5:
-            rc = read_i32(r, &f, &e->num_children);
-            if (!rc && (e->num_children < 0 || e->num_children > TN_PARQUET_COLUMNS_MAX))
-                rc = corrupt(r, "a schema element's number of children is out of range");
-            break;
-        case 6:
-            rc = read_i32(r, &f, &e->converted_type);
-            break;
-        case 7:
-            rc = read_i32(r, &f, &e->leaf.scale);
-            break;
-        case 9:
-            rc = read_i32(r, &f, &e->leaf.field_id);
-            break;
-        case 10:
-            rc = expect(r, &f, WT_STRUCT) || read_logical_type(r, &e->leaf.unit);
-            break;
-        default:
-            rc = skip_value(r, f.type);
-            break;
-        }
-        if (rc)
-            break;
+    switch (f->id) {
+    case 1:
+        return read_i32(r, f, &e->leaf.type);
+    case 5:
+        if (read_i32(r, f, &e->num_children))
+            return -1;
+        if (e->num_children < 0 || e->num_children > TN_PARQUET_COLUMNS_MAX)
+            return corrupt(r, "a schema element's number of children is out of range");
+        return 0;
+    case 6:
+        return read_i32(r, f, &e->converted_type);
+    case 7:
+        return read_i32(r, f, &e->leaf.scale);
+    case 9:
+        return read_i32(r, f, &e->leaf.field_id);
+    case 10:
+        return expect(r, f, WT_STRUCT) || read_struct(r, logical_type_field, &e->leaf.unit);
+    default:
+        return skip_value(r, f->type);
     }
-    return rc;
 }
 
 /* The unit a converted type gives, for an element whose logical type gave none. */
@@ -402,13 +390,16 @@ static int read_schema(struct reader *r, struct tn_parquet_footer *out)
     if (elem_type != WT_STRUCT || n == 0)
         return corrupt(r, "the schema is not a list of elements");
     if (n > TN_PARQUET_COLUMNS_MAX) {
-        r->rc = tn_fail(r->err, TN_ETOOBIG, "a Parquet schema of %zu elements is more than the %d "
-                        "tarn reads", n, TN_PARQUET_COLUMNS_MAX);
+        r->rc = tn_fail(r->err, TN_ETOOBIG,
+                        "a Parquet schema of %zu elements is more than the %d "
+                        "tarn reads",
+                        n, TN_PARQUET_COLUMNS_MAX);
         return -1;
     }
     out->leaves = tn_calloc(n, sizeof(*out->leaves));
     for (size_t i = 0; i < n; i++) {
-        if (read_schema_element(r, &e))
+        e = (struct schema_element){{-1, -1, 0, TN_PARQUET_NO_UNIT}, -1, -1};
+        if (read_struct(r, schema_element_field, &e))
             return -1;
         if (!open--)
             return corrupt(r, "the schema's elements do not form one tree");
@@ -424,107 +415,97 @@ static int read_schema(struct reader *r, struct tn_parquet_footer *out)
 
 /*---- Row groups ----*/
 
-static int read_statistics(struct reader *r, struct tn_parquet_chunk *c)
+/* Statistics; ctx: the column chunk. */
+static int statistics_field(struct reader *r, const struct field *f, void *ctx)
 {
-    struct field f = {0, 0};
-    int rc;
+    struct tn_parquet_chunk *c = ctx;
 
-    while (!(rc = next_field(r, &f)) && f.type != WT_STOP) {
-        switch (f.id) {
-        case 3:
-            rc = read_count(r, &f, &c->null_count);
-            break;
-        case 5:
-            rc = read_stat(r, &f, &c->max);
-            break;
-        case 6:
-            rc = read_stat(r, &f, &c->min);
-            break;
-        default: /* 1 and 2 are the deprecated max and min, in a sort order of their own */
-            rc = skip_value(r, f.type);
-            break;
-        }
-        if (rc)
-            break;
+    switch (f->id) {
+    case 3:
+        return read_count(r, f, &c->null_count);
+    case 5:
+        return read_stat(r, f, &c->max);
+    case 6:
+        return read_stat(r, f, &c->min);
+    default: /* 1 and 2 are the deprecated max and min, in a sort order of their own */
+        return skip_value(r, f->type);
     }
-    return rc;
 }
 
-static int read_column_metadata(struct reader *r, struct tn_parquet_chunk *c)
+/* ColumnMetaData; ctx: the column chunk. */
+static int column_metadata_field(struct reader *r, const struct field *f, void *ctx)
 {
-    struct field f = {0, 0};
-    int rc;
+    struct tn_parquet_chunk *c = ctx;
 
-    while (!(rc = next_field(r, &f)) && f.type != WT_STOP) {
-        switch (f.id) {
-        case 5:
-            rc = read_count(r, &f, &c->num_values);
-            break;
-        case 7:
-            rc = read_count(r, &f, &c->total_compressed_size);
-            break;
-        case 9:
-            rc = read_count(r, &f, &c->data_page_offset);
-            break;
-        case 11:
-            rc = read_count(r, &f, &c->dictionary_page_offset);
-            break;
-        case 12:
-            rc = expect(r, &f, WT_STRUCT) || read_statistics(r, c);
-            break;
-        default:
-            rc = skip_value(r, f.type);
-            break;
-        }
-        if (rc)
-            break;
+    switch (f->id) {
+    case 5:
+        return read_count(r, f, &c->num_values);
+    case 7:
+        return read_count(r, f, &c->total_compressed_size);
+    case 9:
+        return read_count(r, f, &c->data_page_offset);
+    case 11:
+        return read_count(r, f, &c->dictionary_page_offset);
+    case 12:
+        return expect(r, f, WT_STRUCT) || read_struct(r, statistics_field, c);
+    default:
+        return skip_value(r, f->type);
     }
-    return rc;
 }
 
-/* ColumnChunk: its meta_data (field 3) is required here (only encrypted columns lack it). */
+/* A column chunk being read, and whether its meta_data was seen. */
+struct chunk_state {
+    struct tn_parquet_chunk *chunk;
+    int has_metadata;
+};
+
+/* ColumnChunk: its meta_data is field 3. */
+static int column_chunk_field(struct reader *r, const struct field *f, void *ctx)
+{
+    struct chunk_state *cs = ctx;
+
+    if (f->id != 3)
+        return skip_value(r, f->type);
+    cs->has_metadata = 1;
+    return expect(r, f, WT_STRUCT) || read_struct(r, column_metadata_field, cs->chunk);
+}
+
+/* A ColumnChunk, whose meta_data is required here (only encrypted columns lack it). */
 static int read_column_chunk(struct reader *r, struct tn_parquet_chunk *c)
 {
-    struct field f = {0, 0};
-    int has_metadata = 0, rc;
+    struct chunk_state cs = {c, 0};
 
     *c = (struct tn_parquet_chunk){0, 0, -1, -1, -1, {NULL, 0}, {NULL, 0}};
-    while (!(rc = next_field(r, &f)) && f.type != WT_STOP) {
-        if (f.id == 3) {
-            has_metadata = 1;
-            rc = expect(r, &f, WT_STRUCT) || read_column_metadata(r, c);
-        } else {
-            rc = skip_value(r, f.type);
-        }
-        if (rc)
-            return rc;
-    }
-    return rc || has_metadata ? rc : corrupt(r, "a column chunk has no metadata");
+    if (read_struct(r, column_chunk_field, &cs))
+        return -1;
+    return cs.has_metadata ? 0 : corrupt(r, "a column chunk has no metadata");
 }
 
-/* RowGroup: its columns (field 1), one chunk per leaf, into "chunks". */
-static int read_row_group(struct reader *r, size_t nleaves, struct tn_parquet_chunk *chunks)
-{
-    struct field f = {0, 0};
-    size_t n;
-    int elem_type, has_columns = 0, rc;
+/* A row group being read: where its chunks go, one per leaf, and whether they were seen. */
+struct row_group_state {
+    size_t nleaves;
+    struct tn_parquet_chunk *chunks;
+    int has_columns;
+};
 
-    while (!(rc = next_field(r, &f)) && f.type != WT_STOP) {
-        if (f.id != 1) {
-            if ((rc = skip_value(r, f.type)))
-                return rc;
-            continue;
-        }
-        has_columns = 1;
-        if (expect(r, &f, WT_LIST) || list_header(r, &n, &elem_type))
+/* RowGroup: its columns are field 1. */
+static int row_group_field(struct reader *r, const struct field *f, void *ctx)
+{
+    struct row_group_state *g = ctx;
+    size_t n;
+    int elem_type;
+
+    if (f->id != 1)
+        return skip_value(r, f->type);
+    g->has_columns = 1;
+    if (expect(r, f, WT_LIST) || list_header(r, &n, &elem_type))
+        return -1;
+    if (n != g->nleaves || (n && elem_type != WT_STRUCT))
+        return corrupt(r, "a row group's chunks do not match the schema's columns");
+    for (size_t i = 0; i < n; i++)
+        if (read_column_chunk(r, &g->chunks[i]))
             return -1;
-        if (n != nleaves || (n && elem_type != WT_STRUCT))
-            return corrupt(r, "a row group's chunks do not match the schema's columns");
-        for (size_t i = 0; i < n; i++)
-            if (read_column_chunk(r, &chunks[i]))
-                return -1;
-    }
-    return rc || has_columns || !nleaves ? rc : corrupt(r, "a row group has no columns");
+    return 0;
 }
 
 static int read_row_groups(struct reader *r, struct tn_parquet_footer *out)
@@ -541,15 +522,19 @@ static int read_row_groups(struct reader *r, struct tn_parquet_footer *out)
     if (n && elem_type != WT_STRUCT)
         return corrupt(r, "the row groups are not a list of structs");
     if (out->nleaves && n > TN_PARQUET_CHUNKS_MAX / out->nleaves) {
-        r->rc = tn_fail(r->err, TN_ETOOBIG, "a Parquet footer of %zu row groups of %zu columns "
-                        "holds more than the %d column chunks tarn reads", n, out->nleaves,
-                        TN_PARQUET_CHUNKS_MAX);
+        r->rc = tn_fail(r->err, TN_ETOOBIG,
+                        "a Parquet footer of %zu row groups of %zu columns "
+                        "holds more than the %d column chunks tarn reads",
+                        n, out->nleaves, TN_PARQUET_CHUNKS_MAX);
         return -1;
     }
     out->chunks = tn_calloc(n * out->nleaves + 1, sizeof(*out->chunks));
     for (size_t g = 0; g < n; g++) {
-        if (read_row_group(r, out->nleaves, &out->chunks[g * out->nleaves]))
+        struct row_group_state rg = {out->nleaves, &out->chunks[g * out->nleaves], 0};
+        if (read_struct(r, row_group_field, &rg))
             return -1;
+        if (!rg.has_columns && out->nleaves)
+            return corrupt(r, "a row group has no columns");
         out->nrow_groups++;
     }
     return 0;
@@ -557,30 +542,28 @@ static int read_row_groups(struct reader *r, struct tn_parquet_footer *out)
 
 /*---- FileMetaData ----*/
 
+/* FileMetaData; ctx: the footer. */
+static int file_metadata_field(struct reader *r, const struct field *f, void *ctx)
+{
+    struct tn_parquet_footer *out = ctx;
+
+    switch (f->id) {
+    case 2: /* list<SchemaElement> */
+        return expect(r, f, WT_LIST) || read_schema(r, out);
+    case 3:
+        return read_count(r, f, &out->num_rows);
+    case 4: /* list<RowGroup> */
+        return expect(r, f, WT_LIST) || read_row_groups(r, out);
+    default:
+        return skip_value(r, f->type);
+    }
+}
+
 static int read_file_metadata(struct reader *r, struct tn_parquet_footer *out)
 {
-    struct field f = {0, 0};
-    int rc;
-
-    while (!(rc = next_field(r, &f)) && f.type != WT_STOP) {
-        switch (f.id) {
-        case 2: /* list<SchemaElement> */
-            rc = expect(r, &f, WT_LIST) || read_schema(r, out);
-            break;
-        case 3:
-            rc = read_count(r, &f, &out->num_rows);
-            break;
-        case 4: /* list<RowGroup> */
-            rc = expect(r, &f, WT_LIST) || read_row_groups(r, out);
-            break;
-        default:
-            rc = skip_value(r, f.type);
-            break;
-        }
-        if (rc)
-            return rc;
-    }
-    return rc || out->leaves ? rc : corrupt(r, "no schema");
+    if (read_struct(r, file_metadata_field, out))
+        return -1;
+    return out->leaves ? 0 : corrupt(r, "no schema");
 }
 
 void tn_parquet_footer_release(struct tn_parquet_footer *f)
@@ -643,11 +626,15 @@ static int footer_length(int fd, const char *path, off_t size, size_t *out, stru
     len = (uint32_t)tail[0] | (uint32_t)tail[1] << 8 | (uint32_t)tail[2] << 16 |
           (uint32_t)tail[3] << 24;
     if (len > TN_PARQUET_FOOTER_MAX)
-        return tn_fail(err, TN_ETOOBIG, "%s: a Parquet footer of %lu bytes is more than the %d "
-                       "tarn reads", path, (unsigned long)len, TN_PARQUET_FOOTER_MAX);
+        return tn_fail(err, TN_ETOOBIG,
+                       "%s: a Parquet footer of %lu bytes is more than the %d "
+                       "tarn reads",
+                       path, (unsigned long)len, TN_PARQUET_FOOTER_MAX);
     if (len > size - MAGIC_LEN - TAIL_LEN)
-        return tn_fail(err, TN_EINPUT, "%s: its Parquet footer of %lu bytes does not fit in the "
-                       "file's %lld bytes", path, (unsigned long)len, (long long)size);
+        return tn_fail(err, TN_EINPUT,
+                       "%s: its Parquet footer of %lu bytes does not fit in the "
+                       "file's %lld bytes",
+                       path, (unsigned long)len, (long long)size);
     *out = len;
     return 0;
 }

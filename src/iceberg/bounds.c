@@ -547,12 +547,15 @@ static size_t encode_unscaled(i128 v, unsigned char *out)
     return n;
 }
 
-/* An int (4 bytes, when "v" fits) or long (8 bytes) bound. */
+/* A bound stored as a little-endian integer: an int or date (4 bytes, when "v" fits), a long,
+ * time or timestamp (8 bytes). */
 static int encode_integer(const struct tn_type *t, int64_t v, unsigned char *out, size_t *out_len)
 {
-    if (t->kind == TN_T_INT && (v < INT32_MIN || v > INT32_MAX))
+    int narrow = t->kind == TN_T_INT || t->kind == TN_T_DATE;
+
+    if (narrow && (v < INT32_MIN || v > INT32_MAX))
         return -1;
-    *out_len = t->kind == TN_T_INT ? 4 : 8;
+    *out_len = narrow ? 4 : 8;
     put_le(out, (uint64_t)v, *out_len);
     return 0;
 }
@@ -615,16 +618,12 @@ int tn_bound_encode(const struct tn_type *t, const char *text, int upper, unsign
         *out_len = encode_unscaled(dec, out);
         return 0;
     case TN_T_DATE:
-        if (parse_date(&p, &i64) || *p || i64 < INT32_MIN || i64 > INT32_MAX)
+        if (parse_date(&p, &i64) || *p || encode_integer(t, i64, out, out_len))
             break;
-        put_le(out, (uint64_t)i64, 4);
-        *out_len = 4;
         return 0;
     case TN_T_TIME:
-        if (parse_time_of_day(&p, 6, upper, &i64) || *p)
+        if (parse_time_of_day(&p, 6, upper, &i64) || *p || encode_integer(t, i64, out, out_len))
             break;
-        put_le(out, (uint64_t)i64, 8);
-        *out_len = 8;
         return 0;
     case TN_T_TIMESTAMP_NS:
     case TN_T_TIMESTAMPTZ_NS:
@@ -633,10 +632,9 @@ int tn_bound_encode(const struct tn_type *t, const char *text, int upper, unsign
     case TN_T_TIMESTAMP:
     case TN_T_TIMESTAMPTZ:
         if (parse_timestamp(text, t->kind == TN_T_TIMESTAMPTZ || t->kind == TN_T_TIMESTAMPTZ_NS,
-                            digits, upper, &i64))
+                            digits, upper, &i64) ||
+            encode_integer(t, i64, out, out_len))
             break;
-        put_le(out, (uint64_t)i64, 8);
-        *out_len = 8;
         return 0;
     case TN_T_STRING:
         trunc = encode_string((const unsigned char *)text, strlen(text), upper, out, out_len);
@@ -775,16 +773,13 @@ int tn_bound_from_parquet(const struct tn_type *t, const struct tn_parquet_leaf 
     case TN_T_DATE:
         /* DuckDB's infinite dates are +-INT32_MAX */
         if (leaf->type != TN_PARQUET_INT32 || parquet_integer(leaf, v, n, &i64) ||
-            i64 == INT32_MAX || i64 == -INT32_MAX)
+            i64 == INT32_MAX || i64 == -INT32_MAX || encode_integer(t, i64, out, out_len))
             break;
-        put_le(out, (uint64_t)i64, 4);
-        *out_len = 4;
         return 0;
     case TN_T_TIME:
-        if (parquet_time(leaf, v, n, 6, upper, &i64) || i64 < 0 || i64 > US_PER_DAY)
+        if (parquet_time(leaf, v, n, 6, upper, &i64) || i64 < 0 || i64 > US_PER_DAY ||
+            encode_integer(t, i64, out, out_len))
             break;
-        put_le(out, (uint64_t)i64, 8);
-        *out_len = 8;
         return 0;
     case TN_T_TIMESTAMP_NS:
     case TN_T_TIMESTAMPTZ_NS:
@@ -792,10 +787,8 @@ int tn_bound_from_parquet(const struct tn_type *t, const struct tn_parquet_leaf 
         __attribute__((fallthrough));
     case TN_T_TIMESTAMP:
     case TN_T_TIMESTAMPTZ:
-        if (parquet_time(leaf, v, n, digits, upper, &i64))
+        if (parquet_time(leaf, v, n, digits, upper, &i64) || encode_integer(t, i64, out, out_len))
             break;
-        put_le(out, (uint64_t)i64, 8);
-        *out_len = 8;
         return 0;
     case TN_T_STRING:
         if (leaf->type != TN_PARQUET_BYTE_ARRAY)

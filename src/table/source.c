@@ -5,7 +5,7 @@
  * their magic bytes. Readers are DuckDB's: read_csv (its sniffer finds delimiter, quoting, header
  * and types), read_json, read_ndjson, read_parquet.
  *
- * Two CSV cases DuckDB's defaults get wrong are handled here:
+ * Three CSV cases DuckDB's defaults get wrong are handled here:
  *   - Ragged rows (some lines with fewer fields): the sniffer then "skips" the lines before the
  *     longest consistent run, silently dropping rows, or reads the file as one column. When
  *     sniffing with short rows allowed reads the file's shape differently, the file is read with
@@ -15,7 +15,10 @@
  *     the upload streams in, else here through a mapping of the file) and the limit is raised to
  *     fit it (up to 64 MiB; the limit sizes the reader's buffers, so it is not raised for every
  *     file). Should DuckDB still report a long line (a compressed file), the ingest is retried
- *     once with the 64 MiB limit. */
+ *     once with the 64 MiB limit.
+ *   - A value past the sniffer's sample (some thousands of rows) that its column's sampled type
+ *     cannot hold (a word in a column of numbers): the file is sniffed again over every row and
+ *     the ingest retried once, so a new table's columns hold all their values. */
 #include "table_int.h"
 
 #include <fcntl.h>

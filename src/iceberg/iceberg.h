@@ -123,6 +123,7 @@ void tn_date_civil(int64_t days, int64_t *year, int *month);
 
 #include "iceberg/metadata.h"
 #include "iceberg/manifest.h"
+#include "iceberg/updates.h"
 #include "iceberg/parquet.h"
 
 #endif /* TN_ICEBERG_H */

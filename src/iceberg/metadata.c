@@ -801,40 +801,14 @@ int tn_metadata_add_snapshot(const struct tn_metadata *m, const char *m_location
                              const struct tn_snapshot_new *s, struct tn_metadata **out,
                              struct tn_err *err)
 {
-    json_t *root = json_copy(m->root); /* shallow: the parsed metadata may be shared */
-    json_t *snap = json_object();
-    json_t *refs;
+    json_t *updates = json_array();
+    const json_t *old_ref = NULL;
+    int rc;
 
-    json_object_set_new(snap, "snapshot-id", id_json(s->id));
-    if (s->parent_id != -1)
-        json_object_set_new(snap, "parent-snapshot-id", id_json(s->parent_id));
-    json_object_set_new(snap, "sequence-number", id_json(s->sequence_number));
-    json_object_set_new(snap, "timestamp-ms", id_json(s->timestamp_ms));
-    json_object_set_new(snap, "manifest-list", json_string(s->manifest_list));
-    json_object_set(snap, "summary", s->summary);
-    json_object_set_new(snap, "schema-id", json_integer(s->schema_id));
-
-    json_array_append_new(own_member(root, "snapshots", 1), snap);
-    json_object_set_new(root, "last-sequence-number", id_json(s->sequence_number));
-    json_object_set_new(root, "last-updated-ms", id_json(s->timestamp_ms));
-    refs = own_member(root, "refs", 0);
-    if (s->branch && strcmp(s->branch, "main") != 0) {
-        /* a branch moves alone, keeping its retention settings */
-        json_t *ref = own_member(refs, s->branch, 0);
-        json_object_set_new(ref, "snapshot-id", id_json(s->id));
-        json_object_set_new(ref, "type", json_string("branch"));
-    } else {
-        json_object_set_new(root, "current-snapshot-id", id_json(s->id));
-        json_object_set_new(refs, "main", json_pack("{s:o, s:s}", "snapshot-id", id_json(s->id),
-                                                    "type", "branch"));
-        json_array_append_new(own_member(root, "snapshot-log", 1),
-                              json_pack("{s:o, s:o}", "timestamp-ms", id_json(s->timestamp_ms),
-                                        "snapshot-id", id_json(s->id)));
-    }
-    if (m_location)
-        tn_metadata_log_append(root, m_location, m->last_updated_ms);
-    if (tn_metadata_from_json(root, out, err))
-        return err->code;
-    (*out)->dump_base = tn_metadata_share(m);
-    return 0;
+    if (s->branch && strcmp(s->branch, "main") != 0)
+        old_ref = json_object_get(json_object_get(m->root, "refs"), s->branch);
+    tn_updates_add_snapshot(updates, s, old_ref);
+    rc = tn_metadata_update(m, m_location, updates, out, err);
+    json_decref(updates);
+    return rc;
 }

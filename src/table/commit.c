@@ -1,6 +1,44 @@
-/* commit.c - publishing metadata versions: the catalog compare-and-swap that makes a commit
- * visible, its retry loop, metadata-only commits, and deleting metadata files the log dropped
- * (write.metadata.delete-after-commit.enabled) once a commit is published (see table_int.h). */
+/* commit.c - the one place where a table change becomes visible.
+ *
+ * Every writer (ingest, INSERT/UPDATE/DELETE/MERGE, schema and partition evolution, properties,
+ * refs, maintenance, the REST catalog) describes its change as a struct tn__change: Iceberg
+ * REST requirements and updates (src/iceberg/updates.c), plus for changes that write files a
+ * "stage" hook that, on every attempt, writes what depends on the version it builds on (manifest
+ * lists, merged manifests) and adds its own updates (add-snapshot, set-snapshot-ref).
+ * tn__commit publishes it; nothing else writes a metadata file or moves a catalog pointer.
+ *
+ * STATES OF ONE COMMIT (tn__commit moves between them; nothing else does)
+ *
+ *   LOAD      The base: the version the caller read (first attempt) or the catalog's current
+ *             one (after a lost race), for each table of the change.
+ *   CHECK     The requirements hold on the base. If not: REFUSED (409), no retry.
+ *   STAGE     The updates are applied to the base in memory, the stage hook runs on the
+ *             result (it may write new files, all recorded in the attempt's file list, and may
+ *             refuse with a real conflict: REFUSED), its updates are applied too, and the next
+ *             version is validated. Still nothing a reader can reach has changed.
+ *   WRITE     The next metadata file is written at a fresh name.
+ *   SWAP      The catalog pointer moves from the base to the new file (one compare-and-swap;
+ *             all tables of a multi-table change in one catalog transaction).
+ *             Won: PUBLISHED. Lost (another commit moved it): DISCARD, then LOAD again after a
+ *             backoff, until the deadline (TN_COMMIT_DEADLINE_MS) passes.
+ *   DISCARD   Every file the attempt wrote (metadata file, manifest lists, manifests) is
+ *             deleted.
+ *   PUBLISHED The new version is cached, and metadata files its log dropped are deleted when
+ *             write.metadata.delete-after-commit.enabled says so.
+ *   REFUSED   Any failure in CHECK, STAGE, WRITE, or a SWAP that fails for another reason than a
+ *             lost race: DISCARD, and the error goes back to the caller, who deletes the data
+ *             files it wrote before the commit.
+ *
+ * INVARIANTS
+ *   - Until the swap, no published metadata names a new file: a crash at any point leaves at
+ *     most unreferenced files, never a broken or half-changed table.
+ *   - A failed attempt deletes what it wrote; a refused commit leaves the catalog pointer, and so
+ *     schema, specs, refs, properties and snapshots, exactly as they were.
+ *   - A request is one commit: everything it changes (schema, properties, snapshot) is in the
+ *     updates of one change and lands in one metadata file, or not at all.
+ *   - Only a lost swap is retried; requirements, updates and the stage hook are re-checked and
+ *     re-applied on the newer base each time, so a retry never overwrites another commit.
+ */
 #include "table_int.h"
 
 #include <stdlib.h>
@@ -25,6 +63,44 @@ void tn__backoff(int attempt)
     ts.tv_nsec = (ms % 1000) * 1000000;
     nanosleep(&ts, NULL);
 }
+
+/*---- Files a change wrote ----*/
+
+void tn__files_add(struct tn__files *f, const char *resolved)
+{
+    if (f->n == f->cap) {
+        f->cap = f->cap ? f->cap * 2 : 8;
+        f->uris = tn_realloc(f->uris, f->cap * sizeof(char *));
+    }
+    f->uris[f->n++] = tn_strdup(resolved);
+}
+
+int tn__files_write(struct tn_warehouse *wh, const struct tn_table *t, const char *uri,
+                    const void *data, size_t len, struct tn__files *f, struct tn_err *err)
+{
+    char *resolved = tn_table_resolve(t, uri);
+    int rc = tn_storage_write(wh->storage, resolved, data, len, err);
+
+    if (!rc)
+        tn__files_add(f, resolved);
+    free(resolved);
+    return rc;
+}
+
+void tn__files_done(struct tn_warehouse *wh, struct tn__files *f, int remove)
+{
+    struct tn_err ignored;
+
+    for (size_t i = 0; i < f->n; i++) {
+        if (remove)
+            tn_storage_delete(wh->storage, f->uris[i], &ignored);
+        free(f->uris[i]);
+    }
+    free(f->uris);
+    memset(f, 0, sizeof(*f));
+}
+
+/*---- Metadata files ----*/
 
 char *tn__next_metadata_location(const struct tn_table *t, const char *table_location)
 {
@@ -79,61 +155,213 @@ void tn__delete_old_metadata(struct tn_warehouse *wh, const struct tn_table *bas
     json_decref(kept);
 }
 
-int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, struct tn_metadata *next,
-                struct tn_err *err)
-{
-    char *location = tn__next_metadata_location(t, t->meta->location);
-    char *resolved = tn_table_resolve(t, location);
-    size_t len;
-    const char *text = tn_metadata_dump_new(next, &len);
-    int rc = tn_storage_write(wh->storage, resolved, text, len, err);
+/*---- The commit ----*/
 
-    if (!rc) {
-        rc = tn_catalog_swap(wh->catalog, t->ns, t->name, t->metadata_location, location, err);
-        if (rc) {
-            struct tn_err ignored;
-            tn_storage_delete(wh->storage, resolved, &ignored);
-        } else {
-            tn__metadata_cache_put(wh, resolved, next, len);
-            tn__delete_old_metadata(wh, t, next);
-        }
+/* One table's attempt: its base, what the attempt wrote, and the version it would publish. */
+struct attempt {
+    struct tn_table *loaded;   /* the base when this attempt loaded it (else the caller's) */
+    const struct tn_table *base;
+    struct tn_metadata *next;  /* NULL: the change leaves the table as it is */
+    char *location, *resolved; /* of the next metadata file */
+    struct tn__files files;    /* written by this attempt, deleted unless published */
+};
+
+static void attempt_release(struct tn_warehouse *wh, struct attempt *a, int published)
+{
+    tn__files_done(wh, &a->files, !published);
+    tn_table_free(a->loaded);
+    tn_metadata_free(a->next);
+    free(a->location);
+    free(a->resolved);
+    memset(a, 0, sizeof(*a));
+}
+
+/* LOAD, CHECK and STAGE for one table, then WRITE. */
+static int attempt_prepare(struct tn_warehouse *wh, struct tn__change *c, struct attempt *a,
+                           int first, struct tn_err *err)
+{
+    struct tn_metadata *staged = NULL;
+    json_t *all = NULL;
+    size_t len;
+    const char *text;
+    int rc;
+
+    if (first && c->base) {
+        a->base = c->base;
+    } else {
+        rc = tn_table_load(wh, c->ns, c->name, &a->loaded, err);
+        if (rc)
+            return rc;
+        a->base = a->loaded;
     }
-    free(location);
-    free(resolved);
+    rc = tn_requirements_check(a->base->meta->root, c->requirements, err);
+    if (rc)
+        return rc;
+    all = json_array();
+    if (c->updates)
+        json_array_extend(all, (json_t *)c->updates);
+    if (c->stage) {
+        /* the hook sees the table as the fixed updates leave it */
+        if (json_array_size(all))
+            rc = tn_metadata_update(a->base->meta, NULL, all, &staged, err);
+        else
+            staged = tn_metadata_share(a->base->meta);
+        if (!rc)
+            rc = c->stage(wh, a->base, staged, c->ctx, all, &a->files, err);
+        tn_metadata_free(staged);
+    }
+    if (!rc && (json_array_size(all) || !c->skip_if_unchanged))
+        rc = tn_metadata_update(a->base->meta, a->base->metadata_location, all, &a->next, err);
+    json_decref(all);
+    if (rc)
+        return rc;
+    if (c->skip_if_unchanged && a->next && json_equal(a->next->root, a->base->meta->root)) {
+        tn_metadata_free(a->next);
+        a->next = NULL;
+    }
+    if (!a->next)
+        return 0;
+    a->location = tn__next_metadata_location(a->base, a->next->location);
+    a->resolved = tn_table_resolve(a->base, a->location);
+    text = tn_metadata_dump_new(a->next, &len);
+    rc = tn_storage_write(wh->storage, a->resolved, text, len, err);
+    if (!rc)
+        tn__files_add(&a->files, a->resolved);
     return rc;
 }
 
-int tn__commit_metadata(struct tn_warehouse *wh, const char *ns, const char *name,
-                        int (*mutate)(const struct tn_table *t, json_t *root, void *ctx,
-                                      struct tn_err *err),
-                        void *ctx, struct tn_err *err)
+int tn__commit(struct tn_warehouse *wh, struct tn__change *changes, size_t n,
+               struct tn_err *err)
 {
+    struct attempt *a = tn_calloc(n ? n : 1, sizeof(*a));
+    struct tn_catalog_swap *sw = tn_calloc(n ? n : 1, sizeof(*sw));
+    int64_t deadline = tn_now_ms() + TN_COMMIT_DEADLINE_MS;
     int rc = 0;
 
-    for (int attempt = 1; attempt <= TN_COMMIT_ATTEMPTS; attempt++) {
-        struct tn_table *t = NULL;
-        struct tn_metadata *next = NULL;
-        json_t *root;
+    for (int attempt = 1;; attempt++) {
+        size_t nswap = 0;
+        int at_swap = 0;
 
-        rc = tn_table_load(wh, ns, name, &t, err);
-        if (rc)
-            return rc;
-        root = json_deep_copy(t->meta->root);
-        rc = mutate(t, root, ctx, err);
-        if (!rc) {
-            json_object_set_new(root, "last-updated-ms", json_integer(tn_now_ms()));
-            tn_metadata_log_append(root, t->metadata_location, t->meta->last_updated_ms);
-            rc = tn_metadata_from_json(root, &next, err);
-        } else {
-            json_decref(root);
+        for (size_t i = 0; !rc && i < n; i++) {
+            rc = attempt_prepare(wh, &changes[i], &a[i], attempt == 1, err);
+            if (rc && n > 1)
+                tn_err_prefix(err, "table %s.%s: ", changes[i].ns, changes[i].name);
+            if (!rc && a[i].next)
+                sw[nswap++] = (struct tn_catalog_swap){changes[i].ns, changes[i].name,
+                                                       a[i].base->metadata_location,
+                                                       a[i].location};
         }
-        if (!rc)
-            rc = tn__publish(wh, t, next, err);
-        tn_metadata_free(next);
-        tn_table_free(t);
-        if (rc != TN_ECONFLICT)
-            return rc;
+        at_swap = !rc && nswap;
+        if (at_swap && nswap == 1)
+            rc = tn_catalog_swap(wh->catalog, sw[0].ns, sw[0].table, sw[0].expected,
+                                 sw[0].new_location, err);
+        else if (at_swap)
+            rc = tn_catalog_swap_many(wh->catalog, sw, nswap, err);
+        /* only a lost swap is retried: a failed requirement, update or stage is refused */
+        if (!rc || !at_swap || rc != TN_ECONFLICT || tn_now_ms() >= deadline)
+            break;
+        for (size_t i = 0; i < n; i++)
+            attempt_release(wh, &a[i], 0);
+        rc = 0;
         tn__backoff(attempt);
     }
+    for (size_t i = 0; i < n; i++) {
+        if (!rc && a[i].next) {
+            tn__metadata_cache_put(wh, a[i].resolved, a[i].next, a[i].next->text_len);
+            tn__delete_old_metadata(wh, a[i].base, a[i].next);
+        }
+        if (!rc && changes[i].out) {
+            struct tn_table *t = tn_calloc(1, sizeof(*t));
+            snprintf(t->ns, sizeof(t->ns), "%s", changes[i].ns);
+            snprintf(t->name, sizeof(t->name), "%s", changes[i].name);
+            t->metadata_location =
+                tn_strdup(a[i].next ? a[i].location : a[i].base->metadata_location);
+            t->meta = tn_metadata_share(a[i].next ? a[i].next : a[i].base->meta);
+            t->map.n = a[i].base->map.n;
+            t->map.from = tn_calloc(t->map.n + 1, sizeof(char *));
+            t->map.to = tn_calloc(t->map.n + 1, sizeof(char *));
+            for (size_t k = 0; k < t->map.n; k++) {
+                t->map.from[k] = tn_strdup(a[i].base->map.from[k]);
+                t->map.to[k] = tn_strdup(a[i].base->map.to[k]);
+            }
+            *changes[i].out = t;
+        }
+        attempt_release(wh, &a[i], !rc);
+    }
+    free(a);
+    free(sw);
     return rc;
+}
+
+int tn__table_stage(struct tn_table *t, json_t *requirements, json_t *updates,
+                    struct tn_err *err)
+{
+    struct tn_metadata *staged = NULL;
+    json_t *all;
+    int rc;
+
+    if (t->staged_base) {
+        /* staged again: the updates add up, still on the published base */
+        all = json_array();
+        json_array_extend(all, t->staged_updates);
+        json_array_extend(all, updates);
+    } else {
+        all = json_incref(updates);
+    }
+    rc = tn_requirements_check((t->staged_base ? t->staged_base : t->meta)->root, requirements,
+                               err);
+    if (!rc)
+        rc = tn_metadata_update(t->staged_base ? t->staged_base : t->meta, NULL, all, &staged,
+                                err);
+    if (rc) {
+        json_decref(all);
+        return rc;
+    }
+    if (!t->staged_base) {
+        t->staged_base = t->meta;
+        t->staged_requirements = json_array();
+    } else {
+        tn_metadata_free(t->meta);
+    }
+    t->meta = staged;
+    json_decref(t->staged_updates);
+    t->staged_updates = all;
+    if (requirements)
+        json_array_extend(t->staged_requirements, requirements);
+    return 0;
+}
+
+/*---- Metadata-only changes ----*/
+
+struct build_ctx {
+    int (*build)(const struct tn_table *t, void *ctx, json_t *updates, struct tn_err *err);
+    void *ctx;
+};
+
+static int build_stage(struct tn_warehouse *wh, const struct tn_table *base,
+                       const struct tn_metadata *staged, void *vctx, json_t *updates,
+                       struct tn__files *files, struct tn_err *err)
+{
+    struct build_ctx *b = vctx;
+
+    (void)wh;
+    (void)staged;
+    (void)files;
+    return b->build(base, b->ctx, updates, err);
+}
+
+int tn__commit_metadata(struct tn_warehouse *wh, const char *ns, const char *name,
+                        int (*build)(const struct tn_table *t, void *ctx, json_t *updates,
+                                     struct tn_err *err),
+                        void *ctx, struct tn_err *err)
+{
+    struct build_ctx b = {build, ctx};
+    struct tn__change c;
+
+    memset(&c, 0, sizeof(c));
+    c.ns = ns;
+    c.name = name;
+    c.stage = build_stage;
+    c.ctx = &b;
+    return tn__commit(wh, &c, 1, err);
 }

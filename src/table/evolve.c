@@ -10,20 +10,6 @@
 
 /*---- Finding fields in schema JSON ----*/
 
-static json_t *current_schema_json(json_t *root)
-{
-    json_t *schemas = json_object_get(root, "schemas");
-    int64_t current = json_integer_value(json_object_get(root, "current-schema-id"));
-    size_t i;
-    json_t *s;
-
-    json_array_foreach(schemas, i, s) {
-        if (json_integer_value(json_object_get(s, "schema-id")) == current)
-            return s;
-    }
-    return NULL;
-}
-
 /* The fields array that holds the last part of dotted "path", and that part's index in it
  * (-1 when absent). "*leaf" gets the last part's name. */
 static json_t *parent_fields(json_t *schema, const char *path, int *index, const char **leaf,
@@ -179,8 +165,8 @@ struct evolve_ctx {
     size_t n;
 };
 
-static int apply_change(json_t *root, json_t *schema, const struct tn_schema_change *c,
-                        int *next_id, struct tn_err *err)
+static int apply_change(json_t *schema, const struct tn_schema_change *c, int *next_id,
+                        struct tn_err *err)
 {
     const char *leaf = NULL;
     int index;
@@ -284,26 +270,19 @@ static int apply_change(json_t *root, json_t *schema, const struct tn_schema_cha
     default:
         break;
     }
-    (void)root;
     return tn_fail(err, TN_EINPUT, "unknown schema change");
 }
 
-static int evolve_mutate(const struct tn_table *t, json_t *root, void *ctx, struct tn_err *err)
+int tn__evolve_updates(const struct tn_table *t, const struct tn_schema_change *changes,
+                       size_t n, json_t *updates, struct tn_err *err)
 {
-    const struct evolve_ctx *ec = ctx;
-    json_t *current = current_schema_json(root);
-    json_t *schema;
+    json_t *current = tn_metadata_current_schema(t->meta)->json;
+    json_t *schema = json_deep_copy(current);
     int next_id = t->meta->last_column_id + 1;
-    int max_schema_id = 0;
-    size_t i;
-    json_t *s;
     int rc = 0;
 
-    if (!current)
-        return tn_fail(err, TN_EINTERNAL, "the current schema is missing");
-    schema = json_deep_copy(current);
-    for (size_t k = 0; !rc && k < ec->n; k++) {
-        rc = apply_change(root, schema, &ec->changes[k], &next_id, err);
+    for (size_t k = 0; !rc && k < n; k++) {
+        rc = apply_change(schema, &changes[k], &next_id, err);
         if (rc)
             tn_err_prefix(err, "table %s.%s: ", t->ns, t->name);
     }
@@ -311,17 +290,18 @@ static int evolve_mutate(const struct tn_table *t, json_t *root, void *ctx, stru
         json_decref(schema);
         return rc;
     }
-    json_array_foreach(json_object_get(root, "schemas"), i, s) {
-        int id = (int)json_integer_value(json_object_get(s, "schema-id"));
-        if (id > max_schema_id)
-            max_schema_id = id;
-    }
-    json_object_set_new(schema, "schema-id", json_integer(max_schema_id + 1));
-    json_array_append_new(json_object_get(root, "schemas"), schema);
-    json_object_set_new(root, "current-schema-id", json_integer(max_schema_id + 1));
-    if (next_id - 1 > t->meta->last_column_id)
-        json_object_set_new(root, "last-column-id", json_integer(next_id - 1));
+    json_object_del(schema, "schema-id"); /* add-schema gives the next one */
+    json_array_append_new(updates, json_pack("{s:s, s:o, s:i}", "action", "add-schema",
+                                             "schema", schema, "last-column-id", next_id - 1));
+    json_array_append_new(updates,
+                          json_pack("{s:s, s:i}", "action", "set-current-schema", "schema-id", -1));
     return 0;
+}
+
+static int evolve_build(const struct tn_table *t, void *ctx, json_t *updates, struct tn_err *err)
+{
+    const struct evolve_ctx *ec = ctx;
+    return tn__evolve_updates(t, ec->changes, ec->n, updates, err);
 }
 
 int tn_table_evolve(struct tn_warehouse *wh, const char *ns, const char *name,
@@ -331,7 +311,7 @@ int tn_table_evolve(struct tn_warehouse *wh, const char *ns, const char *name,
 
     if (!n)
         return tn_fail(err, TN_EINPUT, "no schema change given");
-    return tn__commit_metadata(wh, ns, name, evolve_mutate, &ctx, err);
+    return tn__commit_metadata(wh, ns, name, evolve_build, &ctx, err);
 }
 
 /*---- Rollback, tags and branches ----*/
@@ -344,61 +324,40 @@ struct ref_ctx {
     int drop;
 };
 
-/* Point "main" at a snapshot: the current pointer and the snapshot log move, history stays. */
-static void set_main(json_t *root, int64_t id)
+static json_t *set_ref_update(const char *name, int64_t id, int is_tag)
 {
-    if (!json_is_object(json_object_get(root, "refs")))
-        json_object_set_new(root, "refs", json_object());
-    json_object_set_new(json_object_get(root, "refs"), "main",
-                        json_pack("{s:I, s:s}", "snapshot-id", (json_int_t)id, "type", "branch"));
-    json_object_set_new(root, "current-snapshot-id", json_integer(id));
-    if (!json_is_array(json_object_get(root, "snapshot-log")))
-        json_object_set_new(root, "snapshot-log", json_array());
-    json_array_append_new(json_object_get(root, "snapshot-log"),
-                          json_pack("{s:I, s:I}", "timestamp-ms", (json_int_t)tn_now_ms(),
-                                    "snapshot-id", (json_int_t)id));
+    return json_pack("{s:s, s:s, s:I, s:s}", "action", "set-snapshot-ref", "ref-name", name,
+                     "snapshot-id", (json_int_t)id, "type", is_tag ? "tag" : "branch");
 }
 
-static int ref_mutate(const struct tn_table *t, json_t *root, void *vctx, struct tn_err *err)
+static int ref_build(const struct tn_table *t, void *vctx, json_t *updates, struct tn_err *err)
 {
     const struct ref_ctx *c = vctx;
-    json_t *refs;
+    const struct tn_ref *old = tn_metadata_ref(t->meta, c->name);
+    json_t *u;
 
     if (c->drop) {
         if (strcmp(c->name, "main") == 0)
             return tn_fail(err, TN_EINPUT, "the main branch cannot be dropped");
-        refs = json_object_get(root, "refs");
-        if (!json_object_get(refs, c->name))
+        if (!old)
             return tn_fail(err, TN_ENOTFOUND, "table %s.%s has no tag or branch '%s'", t->ns,
                            t->name, c->name);
-        json_object_del(refs, c->name);
+        json_array_append_new(updates, json_pack("{s:s, s:s}", "action", "remove-snapshot-ref",
+                                                 "ref-name", c->name));
         return 0;
     }
     if (!tn_metadata_snapshot(t->meta, c->snapshot_id))
         return tn_fail(err, TN_ENOTFOUND, "table %s.%s has no snapshot %lld", t->ns, t->name,
                        (long long)c->snapshot_id);
-    if (strcmp(c->name, "main") == 0) {
-        if (c->is_tag)
-            return tn_fail(err, TN_EINPUT, "main is the table's branch; it cannot be a tag");
-        set_main(root, c->snapshot_id);
-        return 0;
-    }
-    if (!json_is_object(json_object_get(root, "refs")))
-        json_object_set_new(root, "refs", json_object());
-    refs = json_object_get(root, "refs");
-    {
-        json_t *ref = json_pack("{s:I, s:s}", "snapshot-id", (json_int_t)c->snapshot_id, "type",
-                                c->is_tag ? "tag" : "branch");
-        json_t *old = json_object_get(refs, c->name);
-        const char *old_type = json_string_value(json_object_get(old, "type"));
-        if (old_type && strcmp(old_type, c->is_tag ? "tag" : "branch") != 0) {
-            json_decref(ref);
-            return tn_fail(err, TN_EEXISTS, "'%s' already exists as a %s", c->name, old_type);
-        }
-        if (c->max_ref_age_ms >= 0)
-            json_object_set_new(ref, "max-ref-age-ms", json_integer(c->max_ref_age_ms));
-        json_object_set_new(refs, c->name, ref);
-    }
+    if (strcmp(c->name, "main") == 0 && c->is_tag)
+        return tn_fail(err, TN_EINPUT, "main is the table's branch; it cannot be a tag");
+    if (old && old->is_tag != c->is_tag)
+        return tn_fail(err, TN_EEXISTS, "'%s' already exists as a %s", c->name,
+                       old->is_tag ? "tag" : "branch");
+    u = set_ref_update(c->name, c->snapshot_id, c->is_tag);
+    if (c->max_ref_age_ms >= 0 && strcmp(c->name, "main") != 0)
+        json_object_set_new(u, "max-ref-age-ms", json_integer(c->max_ref_age_ms));
+    json_array_append_new(updates, u);
     return 0;
 }
 
@@ -411,14 +370,14 @@ int tn_table_set_ref(struct tn_warehouse *wh, const char *ns, const char *name,
 
     if (tn_name_check("tag or branch", ref, checked, err))
         return err->code;
-    return tn__commit_metadata(wh, ns, name, ref_mutate, &ctx, err);
+    return tn__commit_metadata(wh, ns, name, ref_build, &ctx, err);
 }
 
 int tn_table_drop_ref(struct tn_warehouse *wh, const char *ns, const char *name,
                       const char *ref, struct tn_err *err)
 {
     struct ref_ctx ctx = {ref, 0, -1, -1, 1};
-    return tn__commit_metadata(wh, ns, name, ref_mutate, &ctx, err);
+    return tn__commit_metadata(wh, ns, name, ref_build, &ctx, err);
 }
 
 int tn_table_rollback(struct tn_warehouse *wh, const char *ns, const char *name,
@@ -453,8 +412,8 @@ static int is_ancestor_of(const struct tn_metadata *m, int64_t ancestor, int64_t
     return 0;
 }
 
-static int fast_forward_mutate(const struct tn_table *t, json_t *root, void *ctx,
-                               struct tn_err *err)
+static int fast_forward_build(const struct tn_table *t, void *ctx, json_t *updates,
+                              struct tn_err *err)
 {
     const char *branch = ctx;
     const struct tn_ref *ref = tn_metadata_ref(t->meta, branch);
@@ -469,35 +428,28 @@ static int fast_forward_mutate(const struct tn_table *t, json_t *root, void *ctx
                        "re-create the branch from main and apply the changes again",
                        branch);
     if (main_head != ref->snapshot_id)
-        set_main(root, ref->snapshot_id);
+        json_array_append_new(updates, set_ref_update("main", ref->snapshot_id, 0));
     return 0;
 }
 
 int tn_table_fast_forward(struct tn_warehouse *wh, const char *ns, const char *name,
                           const char *branch, struct tn_err *err)
 {
-    return tn__commit_metadata(wh, ns, name, fast_forward_mutate, (void *)(uintptr_t)branch, err);
+    return tn__commit_metadata(wh, ns, name, fast_forward_build, (void *)(uintptr_t)branch, err);
 }
 
 struct property_ctx {
     const char *key, *value;
 };
 
-static int property_mutate(const struct tn_table *t, json_t *root, void *vctx, struct tn_err *err)
+static int property_build(const struct tn_table *t, void *vctx, json_t *updates,
+                          struct tn_err *err)
 {
     const struct property_ctx *c = vctx;
-    json_t *props = json_object_get(root, "properties");
 
     (void)t;
     (void)err;
-    if (!json_is_object(props)) {
-        props = json_object();
-        json_object_set_new(root, "properties", props);
-    }
-    if (c->value)
-        json_object_set_new(props, c->key, json_string(c->value));
-    else
-        json_object_del(props, c->key);
+    tn_updates_set_property(updates, c->key, c->value);
     return 0;
 }
 
@@ -505,5 +457,5 @@ int tn__set_property(struct tn_warehouse *wh, const char *ns, const char *name, 
                      const char *value, struct tn_err *err)
 {
     struct property_ctx ctx = {key, value};
-    return tn__commit_metadata(wh, ns, name, property_mutate, &ctx, err);
+    return tn__commit_metadata(wh, ns, name, property_build, &ctx, err);
 }

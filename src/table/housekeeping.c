@@ -21,20 +21,12 @@ struct rewrite {
     size_t nlist;
     struct tn_manifest_file *made; /* merged manifests this attempt wrote (owned) */
     size_t nmade;
-    char **uris; /* every file written, deleted if the attempt fails */
-    size_t nuris;
+    struct tn__files *files; /* every file written (the commit deletes them if it fails) */
     int64_t replaced;
 };
 
-static void rewrite_release(struct tn_warehouse *wh, struct rewrite *r, int failed)
+static void rewrite_release(struct rewrite *r)
 {
-    struct tn_err ignored;
-
-    for (size_t i = 0; i < r->nuris; i++) {
-        if (failed)
-            tn_storage_delete(wh->storage, r->uris[i], &ignored);
-        free(r->uris[i]);
-    }
     for (size_t i = 0; i < r->nmade; i++) {
         free(r->made[i].path);
         for (size_t j = 0; j < r->made[i].npartitions; j++) {
@@ -43,7 +35,6 @@ static void rewrite_release(struct tn_warehouse *wh, struct rewrite *r, int fail
         }
         free(r->made[i].partitions);
     }
-    free(r->uris);
     free(r->made);
     free(r->list);
     memset(r, 0, sizeof(*r));
@@ -53,21 +44,6 @@ static void list_add(struct rewrite *r, const struct tn_manifest_file *mf)
 {
     r->list = tn_realloc(r->list, (r->nlist + 1) * sizeof(*r->list));
     r->list[r->nlist++] = *mf; /* shallow */
-}
-
-static int store(struct tn_warehouse *wh, const struct tn_table *t, struct rewrite *r,
-                 const char *uri, const char *data, size_t len, struct tn_err *err)
-{
-    char *resolved = tn_table_resolve(t, uri);
-    int rc = tn_storage_write(wh->storage, resolved, data, len, err);
-
-    if (!rc) {
-        r->uris = tn_realloc(r->uris, (r->nuris + 1) * sizeof(*r->uris));
-        r->uris[r->nuris++] = resolved;
-    } else {
-        free(resolved);
-    }
-    return rc;
 }
 
 /* Merge the manifests of "mf" whose content and spec equal group's (indices in "idx") into
@@ -105,7 +81,7 @@ static int merge_group(struct tn_warehouse *wh, const struct tn_table *t,
             out.path = tn_asprintf("%s/metadata/%s-m%d.avro", t->meta->location, uuid,
                                    info.content ? 5 : 4);
             out.length = (int64_t)len;
-            rc = store(wh, t, r, out.path, data, len, err);
+            rc = tn__files_write(wh, t, out.path, data, len, r->files, err);
             r->made = tn_realloc(r->made, (r->nmade + 1) * sizeof(*r->made));
             r->made[r->nmade++] = out; /* released with "r" */
             if (!rc)
@@ -117,16 +93,23 @@ static int merge_group(struct tn_warehouse *wh, const struct tn_table *t,
     return rc;
 }
 
-/* One attempt on the table as loaded: 0 with *done 0 when there is nothing to merge. */
+struct rewrite_ctx {
+    struct tn_rewrite_manifests_result *res;
+    int done; /* the last attempt merged something */
+};
+
+/* The stage of the commit (see commit.c), on the version it builds on: nothing (no update)
+ * when there is nothing to merge. */
 static int rewrite_attempt(struct tn_warehouse *wh, const struct tn_table *t,
-                           struct tn_rewrite_manifests_result *res, int *done,
-                           struct tn_err *err)
+                           const struct tn_metadata *m, void *vctx, json_t *updates,
+                           struct tn__files *files, struct tn_err *err)
 {
-    const struct tn_metadata *m = t->meta;
+    struct rewrite_ctx *ctx = vctx;
+    struct tn_rewrite_manifests_result *res = ctx->res;
+    int *done = &ctx->done;
     const struct tn_snapshot *cur = tn_metadata_snapshot(m, m->current_snapshot_id);
     struct tn_manifest_file *mf = NULL;
     struct rewrite r;
-    struct tn_metadata *next = NULL;
     json_t *summary = NULL;
     char *list_path = NULL, *list_data = NULL, *seen = NULL;
     size_t n = 0, list_len = 0, *idx = NULL;
@@ -134,7 +117,10 @@ static int rewrite_attempt(struct tn_warehouse *wh, const struct tn_table *t,
     int rc, merged_any = 0;
 
     memset(&r, 0, sizeof(r));
+    r.files = files;
     *done = 0;
+    res->snapshot_id = m->current_snapshot_id;
+    res->manifests_after = res->manifests_before;
     if (!cur)
         return 0;
     rc = tn_table_manifests(wh, t, cur->id, &mf, &n, err);
@@ -172,7 +158,7 @@ static int rewrite_attempt(struct tn_warehouse *wh, const struct tn_table *t,
     rc = tn_manifest_list_write(r.list, r.nlist, snapshot_id, cur->id, seq, &list_data,
                                 &list_len, err);
     if (!rc)
-        rc = store(wh, t, &r, list_path, list_data, list_len, err);
+        rc = tn__files_write(wh, t, list_path, list_data, list_len, r.files, err);
     if (rc)
         goto out;
     summary = json_object();
@@ -206,19 +192,14 @@ static int rewrite_attempt(struct tn_warehouse *wh, const struct tn_table *t,
             .summary = summary,
             .branch = NULL,
         };
-        rc = tn_metadata_add_snapshot(m, t->metadata_location, &sn, &next, err);
+        tn_updates_add_snapshot(updates, &sn, NULL);
     }
-    if (!rc)
-        rc = tn__publish(wh, t, next, err);
-    if (!rc) {
-        *done = 1;
-        res->manifests_after = (int64_t)r.nlist;
-        res->snapshot_id = snapshot_id;
-    }
+    *done = 1;
+    res->manifests_after = (int64_t)r.nlist;
+    res->snapshot_id = snapshot_id;
 out:
-    rewrite_release(wh, &r, rc != 0);
+    rewrite_release(&r);
     tn_manifest_files_free(mf, n);
-    tn_metadata_free(next);
     json_decref(summary);
     free(idx);
     free(seen);
@@ -230,25 +211,27 @@ out:
 int tn_table_rewrite_manifests(struct tn_warehouse *wh, const char *ns, const char *name,
                                struct tn_rewrite_manifests_result *res, struct tn_err *err)
 {
-    int rc = 0, done = 0;
+    struct rewrite_ctx ctx = {res, 0};
+    struct tn__change c;
+    struct tn_table *t = NULL;
+    int rc;
 
     memset(res, 0, sizeof(*res));
-    for (int attempt = 1; attempt <= TN_COMMIT_ATTEMPTS; attempt++) {
-        struct tn_table *t = NULL;
-        rc = tn_table_load(wh, ns, name, &t, err);
-        if (!rc)
-            rc = tn__check_writable(t, err);
-        if (!rc) {
-            res->snapshot_id = t->meta->current_snapshot_id;
-            rc = rewrite_attempt(wh, t, res, &done, err);
-            if (!rc && !done)
-                res->manifests_after = res->manifests_before; /* nothing to merge */
-        }
-        tn_table_free(t);
-        if (rc != TN_ECONFLICT)
-            break;
-        tn__backoff(attempt); /* another commit won: merge its manifests too */
+    rc = tn_table_load(wh, ns, name, &t, err);
+    if (!rc)
+        rc = tn__check_writable(t, err);
+    if (!rc) {
+        /* a lost race merges the newer version's manifests too */
+        memset(&c, 0, sizeof(c));
+        c.ns = ns;
+        c.name = name;
+        c.base = t;
+        c.stage = rewrite_attempt;
+        c.ctx = &ctx;
+        c.skip_if_unchanged = 1;
+        rc = tn__commit(wh, &c, 1, err);
     }
+    tn_table_free(t);
     return rc;
 }
 
@@ -468,10 +451,10 @@ void tn_orphans_result_release(struct tn_orphans_result *res)
 
 /*---- rewrite_metadata ----*/
 
-static int keep_all(const struct tn_table *t, json_t *root, void *ctx, struct tn_err *err)
+static int keep_all(const struct tn_table *t, void *ctx, json_t *updates, struct tn_err *err)
 {
     (void)t;
-    (void)root;
+    (void)updates;
     (void)ctx;
     (void)err;
     return 0; /* the commit itself trims the log (and deletes what it dropped) */

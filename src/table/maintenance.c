@@ -201,36 +201,22 @@ struct expire_ctx {
     int64_t expired;
 };
 
-static int expire_mutate(const struct tn_table *t, json_t *root, void *vctx, struct tn_err *err)
+static int expire_build(const struct tn_table *t, void *vctx, json_t *updates, struct tn_err *err)
 {
     struct expire_ctx *c = vctx;
     json_t *keep = retained_snapshots(t->meta, c->older_than_ms, c->keep_last);
-    json_t *snaps = json_array(), *log = json_object_get(root, "snapshot-log"), *e;
-    size_t i, last_expired = 0;
-    int any = 0;
+    json_t *ids = json_array();
 
     (void)err;
     c->expired = 0;
-    json_array_foreach(json_object_get(root, "snapshots"), i, e) {
-        int64_t id = 0;
-        tn_json_id(json_object_get(e, "snapshot-id"), &id);
-        if (is_kept(keep, id))
-            json_array_append(snaps, e);
-        else
-            c->expired++;
+    for (size_t i = 0; i < t->meta->nsnapshots; i++) {
+        if (is_kept(keep, t->meta->snapshots[i].id))
+            continue;
+        json_array_append_new(ids, json_integer((json_int_t)t->meta->snapshots[i].id));
+        c->expired++;
     }
-    json_object_set_new(root, "snapshots", snaps);
-    /* the snapshot log keeps only what follows its last entry for an expired snapshot */
-    json_array_foreach(log, i, e) {
-        int64_t id = 0;
-        tn_json_id(json_object_get(e, "snapshot-id"), &id);
-        if (!is_kept(keep, id)) {
-            last_expired = i + 1;
-            any = 1;
-        }
-    }
-    for (size_t k = 0; any && k < last_expired; k++)
-        json_array_remove(log, 0);
+    json_array_append_new(updates, json_pack("{s:s, s:o}", "action", "remove-snapshots",
+                                             "snapshot-ids", ids));
     json_decref(keep);
     return 0;
 }
@@ -283,7 +269,7 @@ int tn_table_expire(struct tn_warehouse *wh, const char *ns, const char *name,
         if (kept >= before->meta->nsnapshots)
             goto out; /* nothing to expire */
     }
-    rc = tn__commit_metadata(wh, ns, name, expire_mutate, &ctx, err);
+    rc = tn__commit_metadata(wh, ns, name, expire_build, &ctx, err);
     if (rc)
         goto out;
     res->snapshots_expired = ctx.expired;

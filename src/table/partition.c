@@ -285,11 +285,11 @@ static int find_spec(json_t *specs, json_t *fields)
 /* Partition evolution as Iceberg v2 does it (Java's BaseUpdatePartitionSpec): fields kept
  * from an earlier spec keep their field id, new ones continue from last-partition-id, removed
  * ones are simply left out, and a spec equal to an existing one is reused. */
-static int spec_mutate(const struct tn_table *t, json_t *root, void *vctx, struct tn_err *err)
+static int spec_build(const struct tn_table *t, void *vctx, json_t *updates, struct tn_err *err)
 {
     struct spec_change *c = vctx;
     const struct tn_metadata *m = t->meta;
-    json_t *fields = NULL, *specs = json_object_get(root, "partition-specs"), *e;
+    json_t *fields = NULL, *specs = json_object_get(m->root, "partition-specs"), *e;
     int last = m->last_partition_id, max_spec = -1, found, rc;
     size_t i;
 
@@ -313,14 +313,12 @@ static int spec_mutate(const struct tn_table *t, json_t *root, void *vctx, struc
             max_spec = m->specs[s].spec_id;
     found = find_spec(specs, fields);
     c->unchanged = found == m->default_spec_id;
-    if (found < 0) {
-        found = max_spec + 1;
-        json_array_append_new(specs, json_pack("{s:i, s:O}", "spec-id", found, "fields", fields));
-    }
-    c->spec_id = found;
-    json_object_set_new(root, "default-spec-id", json_integer(found));
-    json_object_set_new(root, "last-partition-id", json_integer(last));
-    json_decref(fields);
+    c->spec_id = found < 0 ? max_spec + 1 : found;
+    /* add-spec reuses an equal spec, as this one was found */
+    json_array_append_new(updates, json_pack("{s:s, s:{s:o}}", "action", "add-spec", "spec",
+                                             "fields", fields));
+    json_array_append_new(updates,
+                          json_pack("{s:s, s:i}", "action", "set-default-spec", "spec-id", -1));
     return 0;
 }
 
@@ -336,12 +334,12 @@ int tn_table_set_partitioning(struct tn_warehouse *wh, const char *ns, const cha
         rc = tn__check_writable(t, err);
     if (!rc) {
         /* a dry run on the current version: errors and no-ops commit nothing */
-        json_t *root = json_deep_copy(t->meta->root);
-        rc = spec_mutate(t, root, &c, err);
-        json_decref(root);
+        json_t *updates = json_array();
+        rc = spec_build(t, &c, updates, err);
+        json_decref(updates);
     }
     if (!rc && !c.unchanged)
-        rc = tn__commit_metadata(wh, ns, name, spec_mutate, &c, err);
+        rc = tn__commit_metadata(wh, ns, name, spec_build, &c, err);
     if (!rc && out_spec_id)
         *out_spec_id = c.spec_id;
     tn_table_free(t);

@@ -309,6 +309,9 @@ void tn_table_free(struct tn_table *t)
         return;
     free(t->metadata_location);
     tn_metadata_free(t->meta);
+    tn_metadata_free(t->staged_base);
+    json_decref(t->staged_updates);
+    json_decref(t->staged_requirements);
     path_map_release(&t->map);
     free(t);
 }

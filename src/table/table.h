@@ -72,6 +72,11 @@ struct tn_table {
     char *metadata_location; /* as the catalog stores it */
     struct tn_metadata *meta;
     struct tn_path_map map;
+    /* A staged table (tn__table_stage): "meta" is what "staged_updates" make of "staged_base",
+     * the version at metadata_location; a commit of rows written with it applies those updates
+     * in the same commit. NULL for a loaded table. */
+    struct tn_metadata *staged_base;
+    json_t *staged_updates, *staged_requirements;
 };
 
 /* Load the current version of ns.name (TN_ENOTABLE when absent). */

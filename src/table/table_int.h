@@ -5,29 +5,73 @@
 
 #include "table.h"
 
-#define TN_COMMIT_ATTEMPTS 12
+/* How long a commit keeps retrying after lost races before it gives up (TN_ECONFLICT). */
+#define TN_COMMIT_DEADLINE_MS 30000
 
 /* Sleep before retry "attempt" (1, 2, ...): exponential from 5 ms to 2 s, with jitter. */
 void tn__backoff(int attempt);
 /* Where the metadata version after "t" goes: <table_location>/metadata/<version+1>-<uuid>
  * .metadata.json, the version read from t's own file name (caller frees). */
 char *tn__next_metadata_location(const struct tn_table *t, const char *table_location);
-/* Write "next" as the metadata version after "t" and swap the catalog pointer to it.
- * TN_ECONFLICT when another commit got there first; the file is deleted on any failure. */
-int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, struct tn_metadata *next,
-                struct tn_err *err);
 /* After "next" replaced "base" in the catalog: with write.metadata.delete-after-commit.enabled,
  * delete the metadata files base's metadata-log named that next's no longer does (errors are
  * ignored: a file left behind is an orphan, never a broken table). */
 void tn__delete_old_metadata(struct tn_warehouse *wh, const struct tn_table *base,
                              const struct tn_metadata *next);
-/* A metadata-only commit (schema change, rollback, refs, properties): "mutate" edits a copy of
- * the current metadata JSON; it is validated, published, and retried on a lost race with the
- * mutation re-applied to the newer metadata. */
+
+/* Files written for a change that are deleted again unless it is published (resolved URIs). */
+struct tn__files {
+    char **uris;
+    size_t n, cap;
+};
+void tn__files_add(struct tn__files *f, const char *resolved);
+/* Write "data" at "uri" of table "t" (path map applied) and record it in "f". */
+int tn__files_write(struct tn_warehouse *wh, const struct tn_table *t, const char *uri,
+                    const void *data, size_t len, struct tn__files *f, struct tn_err *err);
+/* Forget the files, deleting them first when "remove" is set. */
+void tn__files_done(struct tn_warehouse *wh, struct tn__files *f, int remove);
+
+/* One table's change, as tn__commit publishes it (see the top of commit.c). */
+struct tn__change {
+    const char *ns, *name;
+    const struct tn_table *base; /* the version the caller read, or NULL: load it */
+    const json_t *requirements;  /* checked against every attempt's base (may be NULL) */
+    const json_t *updates;       /* applied to every attempt's base (may be NULL) */
+    /* Optional, run on every attempt with the base and "staged" (the base with "updates"
+     * applied, unpublished): adds the attempt's own updates to "updates" and records every file
+     * it writes in "files" (deleted unless the attempt is published). TN_ECONFLICT from here is
+     * a real conflict and is not retried. */
+    int (*stage)(struct tn_warehouse *wh, const struct tn_table *base,
+                 const struct tn_metadata *staged, void *ctx, json_t *updates,
+                 struct tn__files *files, struct tn_err *err);
+    void *ctx;
+    int skip_if_unchanged;  /* publish nothing when the updates leave the metadata as it was */
+    struct tn_table **out;  /* optional: the published version (or the base when unchanged) */
+};
+/* Publish "changes" (n tables; more than one move together in one catalog transaction) as one
+ * commit: re-loaded, re-checked and re-applied after every lost race until
+ * TN_COMMIT_DEADLINE_MS passes. On failure nothing is published and every file the commit
+ * wrote is deleted. */
+int tn__commit(struct tn_warehouse *wh, struct tn__change *changes, size_t n,
+               struct tn_err *err);
+/* A metadata-only commit (schema change, rollback, refs, properties): "build" appends to
+ * "updates" what the change does to the current version "t"; run again on the newer version
+ * after a lost race. */
 int tn__commit_metadata(struct tn_warehouse *wh, const char *ns, const char *name,
-                        int (*mutate)(const struct tn_table *t, json_t *root, void *ctx,
-                                      struct tn_err *err),
+                        int (*build)(const struct tn_table *t, void *ctx, json_t *updates,
+                                     struct tn_err *err),
                         void *ctx, struct tn_err *err);
+
+/* Append to "updates" the add-schema and set-current-schema that make "changes" of t's current
+ * schema (new field ids after its last-column-id). Nothing is committed. */
+int tn__evolve_updates(const struct tn_table *t, const struct tn_schema_change *changes,
+                       size_t n, json_t *updates, struct tn_err *err);
+
+/* Stage "updates" (under "requirements") on loaded table "*t" in memory: *t's metadata becomes
+ * what they make of it, and the commit of the rows written with it (tn__commit_rows) publishes
+ * them in the same commit. Nothing is written. References to both lists are taken. */
+int tn__table_stage(struct tn_table *t, json_t *requirements, json_t *updates,
+                    struct tn_err *err);
 
 /* One commit of new files: data files and position-delete files already written and
  * published. With read_snapshot set (row-level changes), a commit over anything but appends

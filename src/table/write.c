@@ -23,33 +23,6 @@
  * Iceberg-Java's commit.manifest.min-count-to-merge), so lists and scans stay short. */
 #define MANIFEST_MERGE_MIN 100
 
-/* Files this commit wrote, deleted again if it fails. */
-struct written {
-    char **uris;
-    size_t n, cap;
-};
-
-static void written_add(struct written *w, const char *uri)
-{
-    if (w->n == w->cap) {
-        w->cap = w->cap ? w->cap * 2 : 8;
-        w->uris = tn_realloc(w->uris, w->cap * sizeof(char *));
-    }
-    w->uris[w->n++] = tn_strdup(uri);
-}
-
-static void written_cleanup(struct tn_warehouse *wh, struct written *w, int remove_files)
-{
-    struct tn_err ignored;
-    for (size_t i = 0; i < w->n; i++) {
-        if (remove_files)
-            tn_storage_delete(wh->storage, w->uris[i], &ignored);
-        free(w->uris[i]);
-    }
-    free(w->uris);
-    memset(w, 0, sizeof(*w));
-}
-
 /*---- Step 1: data file ----*/
 
 /* FIELD_IDS for a struct's fields: {"a": 1, "s": {__duckdb_field_id: 2, "x": 3}, ...}. */
@@ -456,7 +429,8 @@ struct pending {
     size_t nremoved;
     int64_t data_files, data_rows, data_bytes;
     int64_t delete_files, delete_rows, delete_bytes;
-    int conflict;               /* a real conflict, not a lost race: do not retry */
+    int64_t sequence_number;    /* of the last attempt */
+    int attempts;
     json_t *remove;             /* OVERWRITE: the file paths to remove (NULL: every file) */
 };
 
@@ -477,22 +451,10 @@ static int validate_since(const struct tn_table *t, struct pending *p, int64_t p
             break;
         id = s->parent_id;
     }
-    p->conflict = 1;
     return tn_fail(err, TN_ECONFLICT,
                    "table %s.%s: another commit changed or removed rows since this statement "
                    "read them; run it again",
                    t->ns, t->name);
-}
-
-static int write_file(struct tn_warehouse *wh, const struct tn_table *t, const char *uri,
-                      const char *data, size_t len, struct written *w, struct tn_err *err)
-{
-    char *resolved = tn_table_resolve(t, uri);
-    int rc = tn_storage_write(wh->storage, resolved, data, len, err);
-    if (!rc)
-        written_add(w, resolved);
-    free(resolved);
-    return rc;
 }
 
 /* Live files of the parent after an overwrite, by content (0 data, 1 deletes). */
@@ -506,7 +468,7 @@ struct kept {
 static int deleted_manifest(struct tn_warehouse *wh, const struct tn_table *t,
                             const struct tn_scan *scan, int content, int spec_id, int64_t seq,
                             const struct pending *p, struct tn_manifest_file *out,
-                            struct written *w, int64_t *files, int64_t *rows, int64_t *bytes,
+                            struct tn__files *w, int64_t *files, int64_t *rows, int64_t *bytes,
                             struct kept *kept, struct tn_err *err)
 {
     const struct tn_manifest_entry *src = content ? scan->deletes : scan->data;
@@ -555,7 +517,7 @@ static int deleted_manifest(struct tn_warehouse *wh, const struct tn_table *t,
         return rc;
     tn_uuid4(uuid);
     path = tn_asprintf("%s/metadata/%s-m%d.avro", t->meta->location, uuid, content ? 2 : 1);
-    rc = write_file(wh, t, path, data, len, w, err);
+    rc = tn__files_write(wh, t, path, data, len, w, err);
     out->path = path;
     out->length = (int64_t)len;
     free(data);
@@ -579,7 +541,7 @@ static void manifest_file_release(struct tn_manifest_file *mf)
 static int carry_manifests(struct tn_warehouse *wh, const struct tn_table *t,
                            const struct pending *p, int64_t seq, struct tn_manifest_file *base,
                            size_t nbase, struct tn_manifest_file *list, size_t *nlist,
-                           struct tn_manifest_file *merged, struct written *w, struct tn_err *err)
+                           struct tn_manifest_file *merged, struct tn__files *w, struct tn_err *err)
 {
     int spec_id = t->meta->default_spec_id;
     struct tn_manifest_entry *all = NULL;
@@ -615,7 +577,7 @@ static int carry_manifests(struct tn_warehouse *wh, const struct tn_table *t,
         tn_uuid4(uuid);
         merged->path = tn_asprintf("%s/metadata/%s-m1.avro", t->meta->location, uuid);
         merged->length = (int64_t)len;
-        rc = write_file(wh, t, merged->path, data, len, w, err);
+        rc = tn__files_write(wh, t, merged->path, data, len, w, err);
     }
     if (!rc)
         list[(*nlist)++] = *merged;
@@ -624,27 +586,32 @@ static int carry_manifests(struct tn_warehouse *wh, const struct tn_table *t,
     return rc;
 }
 
-static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, struct pending *p,
-                          struct tn_commit_result *res, struct written *attempt_files,
-                          struct tn_err *err)
+/* The stage of a row change's commit (see commit.c): on the version it builds on, the manifest
+ * list and the updates that add the snapshot. */
+static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *base,
+                          const struct tn_metadata *m, void *ctx, json_t *updates,
+                          struct tn__files *attempt_files, struct tn_err *err)
 {
-    const struct tn_metadata *m = t->meta;
+    struct pending *p = ctx;
+    struct tn_table view = *base; /* the base as the change's other updates leave it */
+    const struct tn_table *t = &view;
     int64_t seq = m->last_sequence_number + 1;
     int64_t parent = m->current_snapshot_id;
     int64_t del_files = 0, del_rows = 0, del_bytes = 0;
     int64_t del_del_files = 0, del_del_rows = 0, del_del_bytes = 0;
     struct kept kept;
     struct tn_scan *scan = NULL;
-    struct tn_manifest_file *base = NULL, *list = NULL;
+    struct tn_manifest_file *carried = NULL, *list = NULL;
     struct tn_manifest_file *gone = NULL, merged;
-    size_t nbase = 0, nlist = 0, ngone = 2 * m->nspecs;
-    struct tn_metadata *next = NULL;
+    size_t ncarried = 0, nlist = 0, ngone = 2 * m->nspecs;
     json_t *summary = json_object();
     char *list_path = NULL, *list_data = NULL;
     size_t list_len = 0;
     char uuid[37];
     int rc;
 
+    view.meta = (struct tn_metadata *)m; /* read only */
+    p->attempts++;
     gone = tn_calloc(ngone + 1, sizeof(*gone));
     memset(&merged, 0, sizeof(merged));
     memset(&kept, 0, sizeof(kept));
@@ -662,12 +629,12 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
     if (rc)
         goto out;
     if (p->mode == TN_WRITE_APPEND)
-        rc = tn_table_manifests(wh, t, parent, &base, &nbase, err); /* appends read no manifest */
+        rc = tn_table_manifests(wh, t, parent, &carried, &ncarried, err); /* appends read no manifest */
     else
         rc = tn_table_scan(wh, t, parent, &scan, err);
     if (rc)
         goto out;
-    list = tn_calloc(nbase + ngone + p->nremoved + 3, sizeof(*list));
+    list = tn_calloc(ncarried + ngone + p->nremoved + 3, sizeof(*list));
     if (p->added.path)
         list[nlist++] = p->added;
     for (size_t i = 0; i < p->nremoved; i++)
@@ -677,7 +644,7 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
         list[i].min_sequence_number = seq;
     }
     if (p->mode == TN_WRITE_APPEND) {
-        rc = carry_manifests(wh, t, p, seq, base, nbase, list, &nlist, &merged, attempt_files,
+        rc = carry_manifests(wh, t, p, seq, carried, ncarried, list, &nlist, &merged, attempt_files,
                              err);
     } else {
         for (size_t sp = 0; !rc && sp < m->nspecs; sp++) {
@@ -704,7 +671,7 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
     rc = tn_manifest_list_write(list, nlist, p->snapshot_id, parent, seq, &list_data, &list_len,
                                 err);
     if (!rc)
-        rc = write_file(wh, t, list_path, list_data, list_len, attempt_files, err);
+        rc = tn__files_write(wh, t, list_path, list_data, list_len, attempt_files, err);
     if (rc)
         goto out;
 
@@ -758,7 +725,7 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
     }
     if (merged.path)
         summary_set(summary, "manifests-replaced",
-                    (int64_t)nbase - ((int64_t)nlist - (p->added.path != NULL) -
+                    (int64_t)ncarried - ((int64_t)nlist - (p->added.path != NULL) -
                                       (int64_t)p->nremoved - 1));
     json_object_set_new(summary, "engine-name", json_string("tarn"));
     {
@@ -772,24 +739,19 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *t, str
             .summary = summary,
             .branch = p->branch,
         };
-        rc = tn_metadata_add_snapshot(m, t->metadata_location, &sn, &next, err);
-    }
-    if (rc)
-        goto out;
-    rc = tn__publish(wh, t, next, err);
-    if (!rc) {
-        res->snapshot_id = p->snapshot_id;
-        res->sequence_number = seq;
+        tn_updates_add_snapshot(
+            updates, &sn,
+            p->branch ? json_object_get(json_object_get(m->root, "refs"), p->branch) : NULL);
+        p->sequence_number = seq;
     }
 out:
     for (size_t g = 0; g < ngone; g++)
         manifest_file_release(&gone[g]);
     free(gone);
     manifest_file_release(&merged);
-    free(list); /* shallow: entries belong to "base", the scan and "p" */
-    tn_manifest_files_free(base, nbase);
+    free(list); /* shallow: entries belong to "carried", the scan and "p" */
+    tn_manifest_files_free(carried, ncarried);
     tn_scan_free(scan);
-    tn_metadata_free(next);
     json_decref(summary);
     free(list_path);
     free(list_data);
@@ -800,7 +762,7 @@ out:
  * and describe it in "out". */
 static int new_manifest(struct tn_warehouse *wh, const struct tn_table *t, int content,
                         int spec_id, const struct tn_data_file *files, size_t n,
-                        int64_t snapshot_id, struct tn_manifest_file *out, struct written *w,
+                        int64_t snapshot_id, struct tn_manifest_file *out, struct tn__files *w,
                         struct tn_err *err)
 {
     struct tn_manifest_entry *entries = tn_calloc(n + 1, sizeof(*entries));
@@ -829,7 +791,7 @@ static int new_manifest(struct tn_warehouse *wh, const struct tn_table *t, int c
         out->path = tn_asprintf("%s/metadata/%s-m%d.avro", t->meta->location, uuid,
                                 content ? 3 : 0);
         out->length = (int64_t)len;
-        rc = write_file(wh, t, out->path, data, len, w, err);
+        rc = tn__files_write(wh, t, out->path, data, len, w, err);
     }
     free(entries);
     free(data);
@@ -839,7 +801,7 @@ static int new_manifest(struct tn_warehouse *wh, const struct tn_table *t, int c
 /* The delete files of "c" in one manifest per partition spec (c->delete_specs, or the default
  * spec for all). */
 static int delete_manifests(struct tn_warehouse *wh, const struct tn_table *t,
-                            const struct tn_row_change *c, struct pending *p, struct written *w,
+                            const struct tn_row_change *c, struct pending *p, struct tn__files *w,
                             struct tn_err *err)
 {
     struct tn_data_file *group = tn_calloc(c->ndeletes, sizeof(*group));
@@ -873,8 +835,7 @@ int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
                     struct tn_err *err)
 {
     const struct tn_table *t = base;
-    struct tn_table *reloaded = NULL; /* after a lost race */
-    struct written files = {0};
+    struct tn__files files = {0};
     struct pending p;
     int rc = 0;
 
@@ -901,30 +862,38 @@ int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
                           &p.added, &files, err);
     if (!rc && c->ndeletes)
         rc = delete_manifests(wh, t, c, &p, &files, err);
-    for (int attempt = 1; !rc; attempt++) {
-        struct written attempt_files = {0};
-        res->attempts = attempt;
-        rc = attempt_commit(wh, t, &p, res, &attempt_files, err);
-        written_cleanup(wh, &attempt_files, rc != 0);
-        if (rc != TN_ECONFLICT || p.conflict || attempt == TN_COMMIT_ATTEMPTS)
-            break;
-        tn__backoff(attempt);
-        tn_table_free(reloaded);
-        reloaded = NULL;
-        rc = tn_table_load(wh, base->ns, base->name, &reloaded, err);
-        t = reloaded;
+    if (!rc) {
+        struct tn__change ch;
+        struct tn_table published = *base;
+
+        memset(&ch, 0, sizeof(ch));
+        ch.ns = base->ns;
+        ch.name = base->name;
+        ch.base = base;
+        if (base->staged_base) {
+            /* rows written with a staged table: its updates land in the same commit */
+            published.meta = base->staged_base;
+            ch.base = &published;
+            ch.updates = base->staged_updates;
+            ch.requirements = base->staged_requirements;
+        }
+        ch.stage = attempt_commit;
+        ch.ctx = &p;
+        rc = tn__commit(wh, &ch, 1, err);
+        res->attempts = p.attempts;
     }
     if (!rc) {
+        res->snapshot_id = p.snapshot_id;
+        res->sequence_number = p.sequence_number;
         res->rows_added = p.data_rows;
         res->files_added = p.data_files;
         res->bytes_added = p.data_bytes;
     }
-    written_cleanup(wh, &files, rc != 0);
+    tn__files_done(wh, &files, rc != 0);
     manifest_file_release(&p.added);
     for (size_t i = 0; i < p.nremoved; i++)
         manifest_file_release(&p.removed[i]);
     free(p.removed);
-    tn_table_free(reloaded);
     return rc;
 }
 

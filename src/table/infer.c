@@ -333,9 +333,10 @@ static int widens(const char *from, const char *to)
            sscanf(to, "decimal(%d,%d)", &p2, &s2) == 2 && s1 == s2 && p2 > p1;
 }
 
-/* Schema changes that let the table take the file's columns: new columns, wider types. */
-static int evolve_for_file(struct tn_warehouse *wh, const struct tn_table *t, json_t *file_schema,
-                           enum tn_evolve_mode evolve, json_t *log, struct tn_err *err)
+/* Stage on "t" (in memory, see tn__table_stage) the schema changes that let the table take the
+ * file's columns: new columns, wider types. They are committed with the rows, or not at all. */
+static int evolve_for_file(struct tn_table *t, json_t *file_schema, enum tn_evolve_mode evolve,
+                           json_t *log, struct tn_err *err)
 {
     const struct tn_schema *cur = tn_metadata_current_schema(t->meta);
     struct tn_schema_change *changes;
@@ -381,8 +382,20 @@ static int evolve_for_file(struct tn_warehouse *wh, const struct tn_table *t, js
             }
         }
     }
-    if (!rc && n)
-        rc = tn_table_evolve(wh, t->ns, t->name, changes, n, err);
+    if (!rc && n) {
+        /* the rows' field ids come from this schema: a concurrent schema change refuses the
+           commit rather than mix two numberings */
+        json_t *updates = json_array();
+        json_t *reqs = json_pack("[{s:s, s:i}, {s:s, s:i}]", "type", "assert-current-schema-id",
+                                 "current-schema-id", t->meta->current_schema_id, "type",
+                                 "assert-last-assigned-field-id", "last-assigned-field-id",
+                                 t->meta->last_column_id);
+        rc = tn__evolve_updates(t, changes, n, updates, err);
+        if (!rc)
+            rc = tn__table_stage(t, reqs, updates, err);
+        json_decref(updates);
+        json_decref(reqs);
+    }
     free(changes);
     return rc;
 }
@@ -438,8 +451,7 @@ static int mark_identifier(json_t *schema, json_t *keys, struct tn_err *err)
 
 /* The upsert key of "t": the given one (remembered in the property tarn.upsert-key when the
  * table has no identifier fields), else the identifier fields, else the remembered key. */
-static int upsert_keys(struct tn_warehouse *wh, const struct tn_table *t, json_t **keys,
-                       struct tn_err *err)
+static int upsert_keys(struct tn_table *t, json_t **keys, struct tn_err *err)
 {
     const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
     const char *remembered = json_string_value(
@@ -460,13 +472,6 @@ static int upsert_keys(struct tn_warehouse *wh, const struct tn_table *t, json_t
         struct tn_buf text = TN_BUF_INIT(0);
         json_array_foreach(*keys, i, k) tn_buf_addf(&text, NULL, "%s%s", i ? "," : "",
                                                     json_string_value(k));
-        if (!remembered || strcmp(remembered, text.buf) != 0) {
-            int rc = tn__set_property(wh, t->ns, t->name, "tarn.upsert-key", text.buf, err);
-            if (rc) {
-                tn_buf_release(&text);
-                return rc;
-            }
-        }
         tn_buf_release(&text);
     }
     if (!*keys || !json_array_size(*keys))
@@ -481,6 +486,21 @@ static int upsert_keys(struct tn_warehouse *wh, const struct tn_table *t, json_t
         if (!found)
             return tn_fail(err, TN_EINPUT, "key column '%s' is not a column of %s.%s",
                            json_string_value(k), t->ns, t->name);
+    }
+    if (!schema->nidentifier) {
+        /* remembered with the rows' commit, so a refused upsert remembers nothing */
+        struct tn_buf text = TN_BUF_INIT(0);
+        int rc = 0;
+        json_array_foreach(*keys, i, k) tn_buf_addf(&text, NULL, "%s%s", i ? "," : "",
+                                                    json_string_value(k));
+        if (!remembered || strcmp(remembered, text.buf) != 0) {
+            json_t *updates = json_array();
+            tn_updates_set_property(updates, "tarn.upsert-key", text.buf);
+            rc = tn__table_stage(t, NULL, updates, err);
+            json_decref(updates);
+        }
+        tn_buf_release(&text);
+        return rc;
     }
     return 0;
 }
@@ -525,20 +545,19 @@ int tn_table_ingest_opts(struct tn_warehouse *wh, struct tn_session *s, const ch
                                          err);
         res->created = !rc;
     } else if (!rc) {
-        rc = evolve_for_file(wh, t, schema, opt->evolve, res->schema_changes, err);
+        rc = evolve_for_file(t, schema, opt->evolve, res->schema_changes, err);
     }
-    if (!rc && opt->upsert) {
-        tn_table_free(t);
-        t = NULL;
+    /* the rows, with the schema and properties they need, in one commit on the version read */
+    if (!rc && !t)
         rc = tn_table_load(wh, ns, name, &t, err);
-        if (!rc)
-            rc = upsert_keys(wh, t, &keys, err);
+    if (!rc && opt->upsert) {
+        rc = upsert_keys(t, &keys, err);
         if (!rc)
             rc = tn__upsert(wh, s, t, opt->branch, select, keys, opt->dedupe_last, &res->commit,
                             &res->rows_updated, err);
         res->rows_inserted = res->commit.rows_added - res->rows_updated;
     } else if (!rc) {
-        rc = tn_table_write(wh, s, ns, name, select, &wo, &res->commit, err);
+        rc = tn__table_write(wh, s, t, select, &wo, &res->commit, err);
         res->rows_inserted = res->commit.rows_added;
     }
     if (rc && res->created) {

@@ -111,6 +111,10 @@ int tn__carry_live_entries(struct tn_warehouse *wh, const struct tn_table *t,
 int tn__check_writable(const struct tn_table *t, struct tn_err *err);
 /* A fresh location for a new file of "t" (data folder, write.data.path honoured). */
 char *tn__new_file_location(const struct tn_table *t, const char *suffix);
+/* tn_table_write on a table already loaded (or staged: its updates commit with the rows). */
+int tn__table_write(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
+                    const char *select_sql, const struct tn_write_options *wo,
+                    struct tn_commit_result *res, struct tn_err *err);
 /* Write the rows of "select_sql" as one new data file of "t" (statistics filled). */
 int tn__write_data_file(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
                         const char *select_sql, struct tn_data_file *file, struct tn_err *err);

@@ -967,20 +967,17 @@ void tn__discard_file(struct tn_warehouse *wh, const struct tn_table *t,
     tn_data_file_release(file);
 }
 
-int tn_table_write(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
-                   const char *name, const char *select_sql, const struct tn_write_options *wo,
-                   struct tn_commit_result *res, struct tn_err *err)
+int tn__table_write(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
+                    const char *select_sql, const struct tn_write_options *wo,
+                    struct tn_commit_result *res, struct tn_err *err)
 {
-    struct tn_table *t = NULL;
     struct tn_data_file *files = NULL;
     struct tn_row_change c;
     size_t n = 0;
     int rc;
 
     memset(res, 0, sizeof(*res));
-    rc = tn_table_load(wh, ns, name, &t, err);
-    if (!rc)
-        rc = tn__check_writable(t, err);
+    rc = tn__check_writable(t, err);
     if (!rc && tn_spec_is_unpartitioned(tn_metadata_spec(t->meta, t->meta->default_spec_id))) {
         files = tn_calloc(1, sizeof(*files));
         rc = tn__write_data_file(wh, s, t, select_sql, &files[0], err);
@@ -1003,6 +1000,20 @@ int tn_table_write(struct tn_warehouse *wh, struct tn_session *s, const char *ns
     for (size_t i = 0; i < n; i++)
         tn_data_file_release(&files[i]);
     free(files);
+    return rc;
+}
+
+int tn_table_write(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
+                   const char *name, const char *select_sql, const struct tn_write_options *wo,
+                   struct tn_commit_result *res, struct tn_err *err)
+{
+    struct tn_table *t = NULL;
+    int rc;
+
+    memset(res, 0, sizeof(*res));
+    rc = tn_table_load(wh, ns, name, &t, err);
+    if (!rc)
+        rc = tn__table_write(wh, s, t, select_sql, wo, res, err);
     tn_table_free(t);
     return rc;
 }

@@ -27,7 +27,7 @@ static int exec_conn(duckdb_connection conn, const char *sql, struct tn_err *err
     int rc = 0;
 
     if (duckdb_query(conn, sql, &res) != DuckDBSuccess)
-        rc = tn_fail(err, TN_EINPUT, "%s", duckdb_result_error(&res));
+        rc = tn_engine_fail(err, duckdb_result_error_type(&res), duckdb_result_error(&res));
     duckdb_destroy_result(&res);
     return rc;
 }
@@ -222,7 +222,7 @@ int tn_engine_rows(struct tn_session *s, const char *sql, size_t max_rows,
     int rc = 0;
 
     if (duckdb_query(s->conn, sql, &res) != DuckDBSuccess) {
-        rc = tn_fail(err, TN_EINPUT, "%s", duckdb_result_error(&res));
+        rc = tn_engine_fail(err, duckdb_result_error_type(&res), duckdb_result_error(&res));
         duckdb_destroy_result(&res);
         return rc;
     }
@@ -300,10 +300,12 @@ int tn_stream_open(struct tn_session *s, const char *sql, struct tn_stream **out
         return TN_EINPUT;
     }
     if (duckdb_execute_prepared_streaming(st->prepared, &st->result) != DuckDBSuccess) {
+        int rc;
         st->has_result = 1;
-        tn_fail(err, TN_EINPUT, "%s", duckdb_result_error(&st->result));
+        rc = tn_engine_fail(err, duckdb_result_error_type(&st->result),
+                            duckdb_result_error(&st->result));
         tn_stream_close(st);
-        return TN_EINPUT;
+        return rc;
     }
     st->has_result = 1;
     st->ncols = (size_t)duckdb_column_count(&st->result);
@@ -335,7 +337,7 @@ int tn_stream_next(struct tn_stream *st, size_t *out_n, struct tn_err *err)
     if (!st->chunk) {
         const char *msg = duckdb_result_error(&st->result);
         if (msg && *msg)
-            return tn_fail(err, strstr(msg, "nterrupt") ? TN_EUNAVAILABLE : TN_EINPUT, "%s", msg);
+            return tn_engine_fail(err, duckdb_result_error_type(&st->result), msg);
         return 0;
     }
     for (size_t c = 0; c < st->ncols; c++) {

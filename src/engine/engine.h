@@ -83,4 +83,10 @@ void tn_sql_ident(struct tn_buf *b, const char *s);
 /* Append "s" as a single-quoted string literal ('it''s'). */
 void tn_sql_string(struct tn_buf *b, const char *s);
 
+/* errors.c: the tarn error code for a DuckDB error type (a duckdb_error_type): conversion and
+ * constraint errors 422, catalog 404, permission 403, interrupt 503, internal 500, the rest 400.
+ * tn_engine_fail sets "err" to DuckDB's message with that code and returns the code. */
+int tn_engine_error_code(int type);
+int tn_engine_fail(struct tn_err *err, int type, const char *msg);
+
 #endif /* TN_ENGINE_H */

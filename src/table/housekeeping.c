@@ -120,13 +120,13 @@ static int rewrite_attempt(struct tn_warehouse *wh, const struct tn_table *t,
     r.files = files;
     *done = 0;
     res->snapshot_id = m->current_snapshot_id;
-    res->manifests_after = res->manifests_before;
+    res->manifests_before = res->manifests_after = 0;
     if (!cur)
         return 0;
     rc = tn_table_manifests(wh, t, cur->id, &mf, &n, err);
     if (rc)
         return rc;
-    res->manifests_before = (int64_t)n;
+    res->manifests_before = res->manifests_after = (int64_t)n; /* unless merged below */
     idx = tn_calloc(n + 1, sizeof(*idx));
     seen = tn_calloc(n + 1, 1);
     for (size_t i = 0; !rc && i < n; i++) {

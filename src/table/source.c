@@ -178,12 +178,13 @@ static int long_line_error(const struct tn_err *err)
     return strstr(err->msg, "Maximum line size") != NULL;
 }
 
-/* The CSV reader met a value its sniffed column type cannot hold: the sniffer samples some
- * thousands of rows, and a later row holds text in a column of numbers. (A value that does not fit
- * the table's own type fails in the cast after the reader, with another message.) */
+/* The CSV reader may have met a value its sniffed column type cannot hold: the sniffer samples
+ * some thousands of rows, and a later row holds text in a column of numbers. DuckDB reports that
+ * as a conversion error (422), as it does a value that does not fit the table's own type, so
+ * any 422 of a sampled CSV is tried once more with the whole file sniffed. */
 static int sampled_type_error(const struct tn_err *err)
 {
-    return err->code == TN_EUNPROCESSABLE && strstr(err->msg, "CSV Error on Line") != NULL;
+    return err->code == TN_EUNPROCESSABLE;
 }
 
 /* A sniffed dialect cell as a SQL string: sniff_csv shows an empty one as "(empty)". */

@@ -106,9 +106,10 @@ static void misfit_condition(const struct tn_field *f, struct tn_buf *q)
 }
 
 /* After a failed cast: find the first row whose value does not fit its column and say which
- * (TN_EUNPROCESSABLE). Rows are numbered from 1 in the order the source yields them. */
+ * (TN_EUNPROCESSABLE). Rows are numbered from 1 in the order the source yields them. When none
+ * is found the error stays as it was with "keep_unexplained", else it becomes a 422. */
 static int explain_bad_value(struct tn_session *s, const struct tn_schema *schema,
-                             const char *select_sql, struct tn_err *err)
+                             const char *select_sql, int keep_unexplained, struct tn_err *err)
 {
     char original[sizeof(err->msg)];
 
@@ -142,6 +143,8 @@ static int explain_bad_value(struct tn_session *s, const struct tn_schema *schem
         tn_rows_free(r);
         tn_buf_release(&q);
     }
+    if (keep_unexplained)
+        return err->code;
     return tn_fail(err, TN_EUNPROCESSABLE, "a value does not fit its column: %s", original);
 }
 
@@ -171,7 +174,7 @@ int tn__copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
     struct tn_buf sql = TN_BUF_INIT(0);
     struct tn_rows *cols = NULL, *res = NULL;
     char *schema_json = NULL;
-    int rc;
+    int rc, guarded = 0;
 
     rc = source_columns(s, select_sql, &cols, err);
     if (rc)
@@ -188,6 +191,7 @@ int tn__copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
             tn_buf_addstr(&sql, ", ", NULL);
         if (src && cast_may_round(src, f)) {
             /* refuse fractions rather than round them: error() stops the COPY */
+            guarded = 1;
             tn_buf_addstr(&sql, "CASE WHEN ", NULL);
             tn_sql_ident(&sql, f->name);
             tn_buf_addstr(&sql, " = round(", NULL);
@@ -239,13 +243,13 @@ int tn__copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
     tn_sql_string(&sql, schema_json);
     tn_buf_addstr(&sql, "})", NULL);
     rc = tn_engine_rows(s, sql.buf, 1, &res, err);
-    if (rc) {
-        /* a value that does not convert is the data's fault, not the request's */
-        if (strstr(err->msg, "Conversion Error") || strstr(err->msg, "Could not convert") ||
-            strstr(err->msg, "Out of Range") || strstr(err->msg, "tarn: value does not fit"))
-            rc = explain_bad_value(s, schema, select_sql, err);
-        goto out;
+    if (rc == TN_EUNPROCESSABLE || (rc == TN_EINPUT && guarded)) {
+        /* a value that does not convert (a conversion error), or a fraction the guard above
+           stopped (error() is an invalid-input error): the data's fault, not the request's */
+        rc = explain_bad_value(s, schema, select_sql, rc == TN_EINPUT, err);
     }
+    if (rc)
+        goto out;
     *rows = 0;
     if (res->nrows && tn_rows_get(res, 0, 0))
         tn_parse_i64(tn_rows_get(res, 0, 0), rows);

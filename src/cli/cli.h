@@ -23,6 +23,7 @@ struct cli_options {
     const char *s3_region;
     const char *cache_dir;
     int64_t cache_size; /* bytes; 0: the default */
+    const char *fault;  /* TARN_FAULT: injected storage failures, for tests */
     const char *format; /* --format: the output format of sql, the input format of ingest */
     const char *mode;
     const char *as_of;

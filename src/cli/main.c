@@ -104,6 +104,7 @@ int cli_warehouse(struct cli *c, struct tn_warehouse **out, struct tn_err *err)
         wo.s3_region = c->o.s3_region;
         wo.cache_dir = c->o.cache_dir;
         wo.cache_size = c->o.cache_size;
+        wo.fault = c->o.fault;
         wo.extra_dirs = (const char *const *)c->dirs;
         rc = tn_warehouse_open(&wo, &c->wh, err);
         if (rc)
@@ -307,6 +308,9 @@ int main(int argc, char **argv)
     c.o.warehouse = getenv("TARN_WAREHOUSE") ? getenv("TARN_WAREHOUSE") : "./warehouse";
     c.o.catalog = getenv("TARN_CATALOG");
     c.o.memory_limit = getenv("TARN_MEMORY_LIMIT");
+    /* tests: injected storage failures (TARN_S3_FAULT is the older name) */
+    c.o.fault = getenv("TARN_FAULT") && *getenv("TARN_FAULT") ? getenv("TARN_FAULT")
+                                                              : getenv("TARN_S3_FAULT");
     c.o.remote = getenv("TARN_REMOTE") && *getenv("TARN_REMOTE") ? getenv("TARN_REMOTE") : NULL;
     c.o.snapshot_id = -1;
     c.o.path_map = json_object();

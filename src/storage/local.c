@@ -113,6 +113,8 @@ static int local_write(struct tn_storage *st, const char *uri, const void *data,
         p += n;
         len -= (size_t)n;
     }
+    if (!rc)
+        rc = tn__fault_check(st->fault, TN_FAULT_FSYNC, uri, err);
     if (!rc && fsync(fd))
         rc = tn_fail(err, TN_EUNAVAILABLE, "cannot flush %s: %s", path, strerror(errno));
     close(fd);
@@ -179,11 +181,11 @@ static int local_publish(struct tn_storage *st, const char *uri, const char *sta
     const char *path;
     int fd, rc;
 
-    (void)st;
     (void)staged;
     if ((rc = open_local(uri, &path, &fd, err)))
         return rc;
-    if (fsync(fd))
+    rc = tn__fault_check(st->fault, TN_FAULT_FSYNC, uri, err);
+    if (!rc && fsync(fd))
         rc = tn_fail(err, TN_EUNAVAILABLE, "cannot flush %s: %s", path, strerror(errno));
     close(fd);
     return rc;

@@ -18,9 +18,10 @@
  *
  * Environment (tuning and test hooks, read at open): TARN_S3_MULTIPART_THRESHOLD,
  * TARN_S3_PART_SIZE (sizes like 8MiB), TARN_S3_PARALLEL, TARN_S3_MAX_ATTEMPTS,
- * TARN_S3_RETRY_SECONDS, TARN_S3_LIST_PAGE (keys per ListObjectsV2 page), and TARN_S3_FAULT, a
- * comma-separated list of test faults: "part=N" sends part N of every multipart upload with a
- * wrong payload hash (the server rejects it), "delay=MS" sleeps before every request. */
+ * TARN_S3_RETRY_SECONDS and TARN_S3_LIST_PAGE (keys per ListObjectsV2 page). Injected faults
+ * (the storage option "fault", see fault.c): "part:N" sends the Nth multipart part with a wrong
+ * payload hash (the server rejects it), "put:N" fails the Nth single PUT, "delay:MS" sleeps
+ * before every request. */
 #include "storage_int.h"
 
 #include <ctype.h>
@@ -67,7 +68,6 @@ struct s3 {
     int64_t threshold, part_size;
     int parallel, max_attempts, list_page;
     double retry_seconds;
-    int fault_part, fault_delay_ms;
     pthread_mutex_t mu; /* guards the idle handles */
     CURL *idle[IDLE_HANDLES_MAX];
     size_t nidle;
@@ -710,8 +710,8 @@ static int s3_do(struct s3 *s, struct tn_storage *st, struct req *rq, struct res
         CURLcode cc;
         int retry;
 
-        if (s->fault_delay_ms)
-            sleep_ms(s->fault_delay_ms);
+        if (tn__fault_delay_ms(st->fault))
+            sleep_ms(tn__fault_delay_ms(st->fault));
         if (n > 1) {
             tn__count(st, TN_C_RETRIES, 1);
             if (rq->fd >= 0 && ftruncate(rq->fd, 0) != 0) {
@@ -827,6 +827,7 @@ struct multipart {
 static int upload_part(void *ctx, size_t i, struct tn_err *err)
 {
     struct multipart *mp = ctx;
+    struct tn_err fault_err;
     int64_t off = (int64_t)i * mp->part_size;
     int64_t left = mp->src->len - off;
     size_t len = (size_t)(left < mp->part_size ? left : mp->part_size);
@@ -841,7 +842,8 @@ static int upload_part(void *ctx, size_t i, struct tn_err *err)
     req_init(&rq, "PUT", mp->l, TN_C_PUT);
     rq.body = owned ? owned : mp->src->mem + off;
     rq.body_len = len;
-    rq.bad_hash = mp->s->fault_part == (int)i + 1;
+    /* an injected fault: a wrong payload hash, which the server rejects */
+    rq.bad_hash = tn__fault_check(mp->st->fault, TN_FAULT_PART, mp->l->key, &fault_err) != 0;
     query = tn_asprintf("partNumber=%zu&uploadId=%s", i + 1, mp->upload_id_enc);
     rq.query = query;
     md5_raw(rq.body, len, mp->md5s[i]);
@@ -1035,7 +1037,9 @@ static int upload(struct s3 *s, struct tn_storage *st, const struct loc *l,
 
     if (src->len > s->threshold)
         return upload_multipart(s, st, l, src, err);
-    rc = source_read(src, 0, (size_t)src->len, &owned, err);
+    rc = tn__fault_check(st->fault, TN_FAULT_PUT, l->key, err);
+    if (!rc)
+        rc = source_read(src, 0, (size_t)src->len, &owned, err);
     if (rc)
         return rc;
     req_init(&rq, "PUT", l, TN_C_PUT);
@@ -1664,25 +1668,6 @@ static int env_int(const char *name, int given, int dflt, int lo, int hi)
     return dflt;
 }
 
-static void parse_faults(struct s3 *s)
-{
-    const char *v = getenv("TARN_S3_FAULT");
-    char *copy, *item, *save = NULL;
-
-    if (!v || !*v)
-        return;
-    copy = tn_strdup(v);
-    for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-        int64_t n;
-        if (strncmp(item, "part=", 5) == 0 && !tn_parse_i64(item + 5, &n) && n > 0 && n < 100000)
-            s->fault_part = (int)n;
-        else if (strncmp(item, "delay=", 6) == 0 && !tn_parse_i64(item + 6, &n) && n >= 0 &&
-                 n < 600000)
-            s->fault_delay_ms = (int)n;
-    }
-    free(copy);
-}
-
 /* Split the endpoint into scheme and host, refusing anything but http(s)://host[:port]. */
 static int set_endpoint(struct s3 *s, const char *endpoint, struct tn_err *err)
 {
@@ -1777,7 +1762,6 @@ int tn__s3_open(const struct tn_storage_options *opt, struct tn_storage *st, str
     s->max_attempts = env_int("TARN_S3_MAX_ATTEMPTS", 0, DEFAULT_ATTEMPTS, 1, 100);
     s->retry_seconds = env_int("TARN_S3_RETRY_SECONDS", 0, (int)DEFAULT_RETRY_SECONDS, 1, 3600);
     s->list_page = env_int("TARN_S3_LIST_PAGE", 0, 1000, 1, 1000);
-    parse_faults(s);
 
     pthread_once(&curl_once, curl_init);
     if (curl_init_rc != CURLE_OK) {

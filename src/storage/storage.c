@@ -28,8 +28,11 @@ int tn_storage_open(const struct tn_storage_options *opt, struct tn_storage **ou
                        "s3://bucket/prefix",
                        opt->root);
     st = tn_calloc(1, sizeof(*st));
-    rc = is_s3(opt->root) ? tn__s3_open(opt, st, err) : tn__local_open(opt->root, st, err);
+    rc = tn__fault_open(opt->fault, &st->fault, err);
+    if (!rc)
+        rc = is_s3(opt->root) ? tn__s3_open(opt, st, err) : tn__local_open(opt->root, st, err);
     if (rc) {
+        tn__fault_close(st->fault);
         free(st->root_uri);
         free(st->root_path);
         free(st->cache_dir);
@@ -68,9 +71,12 @@ void tn_storage_close(struct tn_storage *st)
     if (!st)
         return;
     stats = getenv("TARN_STORAGE_STATS");
-    if (stats && *stats && strcmp(stats, "0") != 0)
+    if (stats && *stats && strcmp(stats, "0") != 0) {
         print_stats(st);
+        tn__fault_print(st->fault, stderr);
+    }
     st->ops->close(st);
+    tn__fault_close(st->fault);
     tn__cache_close(st->cache);
     free(st->root_uri);
     free(st->root_path);
@@ -112,21 +118,30 @@ int tn_storage_read_range(struct tn_storage *st, const char *uri, int64_t offset
     return st->ops->read_range(st, uri, offset, len, out, err);
 }
 
+/* The one hook of injected faults (fault.c) on the calls that change storage. */
+static int fault(struct tn_storage *st, enum tn_fault_op op, const char *uri, struct tn_err *err)
+{
+    return tn__fault_check(st->fault, op, uri, err);
+}
+
 int tn_storage_write(struct tn_storage *st, const char *uri, const void *data, size_t len,
                      struct tn_err *err)
 {
-    return st->ops->write(st, uri, data, len, err);
+    int rc = fault(st, TN_FAULT_WRITE, uri, err);
+    return rc ? rc : st->ops->write(st, uri, data, len, err);
 }
 
 int tn_storage_delete(struct tn_storage *st, const char *uri, struct tn_err *err)
 {
-    return st->ops->remove(st, uri, err);
+    int rc = fault(st, TN_FAULT_DELETE, uri, err);
+    return rc ? rc : st->ops->remove(st, uri, err);
 }
 
 int tn_storage_delete_many(struct tn_storage *st, const char *const *uris, size_t n,
                            struct tn_err *err)
 {
-    return n ? st->ops->remove_many(st, uris, n, err) : 0;
+    int rc = n ? fault(st, TN_FAULT_DELETE, uris[0], err) : 0;
+    return rc || !n ? rc : st->ops->remove_many(st, uris, n, err);
 }
 
 int tn_storage_size(struct tn_storage *st, const char *uri, int64_t *out, struct tn_err *err)
@@ -152,7 +167,8 @@ int tn_storage_stage_path(struct tn_storage *st, const char *uri, char **out, st
 int tn_storage_publish(struct tn_storage *st, const char *uri, const char *staged,
                        struct tn_err *err)
 {
-    return st->ops->publish(st, uri, staged, err);
+    int rc = fault(st, TN_FAULT_PUBLISH, uri, err);
+    return rc ? rc : st->ops->publish(st, uri, staged, err);
 }
 
 int tn_storage_prefetch(struct tn_storage *st, const char *const *uris, const int64_t *sizes,

@@ -37,6 +37,7 @@ struct tn_storage_options {
     int64_t multipart_threshold; /* bytes above which uploads are multipart; 0: 64 MiB */
     int64_t part_size;           /* multipart part size (5 MiB to 5 GiB); 0: 16 MiB */
     int parallel;                /* concurrent transfers; 0: 8 */
+    const char *fault;           /* tests: injected failures, "op:N,..." (see fault.c); NULL */
 };
 
 /* Open the warehouse at opt->root: a local directory (created when needed) or an S3 prefix

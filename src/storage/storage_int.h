@@ -5,6 +5,7 @@
 #define TN_STORAGE_INT_H
 
 #include <pthread.h>
+#include <stdio.h>
 
 #include "storage.h"
 
@@ -51,8 +52,32 @@ enum tn_counter {
     TN_C_COUNT
 };
 
+/* Injected failures (fault.c): the kinds of call a fault spec counts. */
+enum tn_fault_op {
+    TN_FAULT_WRITE,
+    TN_FAULT_PUBLISH,
+    TN_FAULT_DELETE,
+    TN_FAULT_FSYNC,
+    TN_FAULT_PUT,
+    TN_FAULT_PART,
+    TN_FAULT_ANY,
+    TN_FAULT_NOPS
+};
+struct tn_fault;
+/* Parse a spec ("write:3,delay:100"; NULL or empty: none armed, calls still counted). */
+int tn__fault_open(const char *spec, struct tn_fault **out, struct tn_err *err);
+void tn__fault_close(struct tn_fault *f);
+/* Count one call of kind "op" (on "uri"); TN_EUNAVAILABLE with "err" set when it is the call the
+ * spec makes fail. A write, publish or delete also counts as "any". NULL "f": never fails. */
+int tn__fault_check(struct tn_fault *f, enum tn_fault_op op, const char *uri, struct tn_err *err);
+/* How long every S3 request waits first (delay:MS), 0 by default. */
+int tn__fault_delay_ms(const struct tn_fault *f);
+/* One line of the calls counted, for TARN_STORAGE_STATS. */
+void tn__fault_print(const struct tn_fault *f, FILE *out);
+
 struct tn_storage {
     const struct tn_storage_ops *ops;
+    struct tn_fault *fault; /* counts calls; makes one fail when the options ask */
     char *root_uri;  /* without a trailing slash */
     char *root_path; /* a local directory DuckDB may use */
     char *cache_dir; /* NULL for local storage */

@@ -68,6 +68,7 @@ static int open_storage(const struct tn_warehouse_options *opt, struct tn_storag
     int rc;
 
     so.root = w;
+    so.fault = opt->fault;
     if (strncmp(w, "s3://", 5) != 0 && strncmp(w, "s3a://", 6) != 0) {
         *out_catalog = NULL;
         return tn_storage_open(&so, out, err);

@@ -36,6 +36,7 @@ struct tn_warehouse_options {
     int s3_path_style;       /* enum tn_s3_style; AUTO: path style with an endpoint */
     const char *cache_dir;   /* local cache of S3 files; NULL: tarn-cache beside the catalog */
     int64_t cache_size;      /* bytes; 0: 10 GiB */
+    const char *fault;       /* tests: injected storage failures (storage.h), or NULL */
 };
 
 struct tn_plan_cache;

@@ -65,4 +65,93 @@ curl -s -o "$TMP/t.json" "$BASE/tables/t"
 expect_eq "... which holds the key property" \
     "$(jv 'd.get("properties", {}).get("tarn.upsert-key")' "$TMP/t.json")" "id"
 
+#---- storage faults at every call of every kind of write ----
+
+# Every kind of write runs on a table of its own per fault kind (TABLE_write, TABLE_fsync). For
+# N = 1, 2, ...: one server over the same warehouse, started with TARN_FAULT failing the Nth
+# call of that kind on each table still in the sweep ("write:N@/TABLE_write/,...") and with
+# TARN_STORAGE_STATS=1 (when it stops it prints how many calls each fault counted), runs each
+# request once. A request whose Nth call failed must answer an error and leave its table exactly
+# as it was (catalog pointer and every file); a request that succeeds must have made fewer than
+# N calls of that kind, which ends its sweep: each of its calls has then failed once. Reads and
+# setup go through the fault-free server (BASE0).
+BASE0=$BASE
+sql_post() { post /query "{\"sql\": \"$1\"}"; }
+maint() { post "/tables/$1/maintenance" "$2"; }
+
+KINDS=(create append upsert delete update merge alter partition compact expire rest)
+# request KIND TABLE: the request of that kind on TABLE (prints the HTTP status).
+request() {
+    case $1 in
+    create) ingest "$2" "" $'id,amount\n1,10\n' ;;
+    append) ingest "$2" "" $'id,amount,note\n3,30,x\n' ;;
+    upsert) ingest "$2" "mode=upsert&key=id" $'id,amount,tag\n1,11,k\n5,50,m\n' ;;
+    delete) sql_post "DELETE FROM $2 WHERE id = 1" ;;
+    update) sql_post "UPDATE $2 SET amount = amount + 1 WHERE id = 2" ;;
+    merge) sql_post "MERGE INTO $2 USING (SELECT 3 AS id, 33 AS amount UNION ALL SELECT 9, 90) AS s ON $2.id = s.id WHEN MATCHED THEN UPDATE SET amount = s.amount WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.amount)" ;;
+    alter) sql_post "ALTER TABLE $2 ADD COLUMN extra VARCHAR" ;;
+    partition) post "/tables/$2/partitioning" '{"partition_by": "bucket(4, id)"}' ;;
+    compact) maint "$2" '{"action": "compact"}' ;;
+    expire) maint "$2" "{\"action\": \"expire_snapshots\", \"older_than_ms\": $(($(date +%s) * 1000 + 60000)), \"retain_last\": 1}" ;;
+    rest) post "/iceberg/v1/namespaces/default/tables/$2" \
+        '{"requirements": [], "updates": [{"action": "set-properties", "updates": {"owner": "ops"}}]}' ;;
+    esac
+}
+
+for op in write fsync; do
+    for k in "${KINDS[@]}"; do
+        t=${k}_$op
+        [ "$k" = create ] && continue
+        ingest "$t" "" $'id,amount\n1,10\n2,20\n3,30\n' >/dev/null
+        case $k in compact | expire) ingest "$t" "" $'id,amount\n4,40\n' >/dev/null ;; esac
+    done
+done
+
+t_sweep=$(date +%s)
+runs=0
+declare -A PROBLEMS
+for op in write fsync; do
+    pending=("${KINDS[@]}")
+    for n in $(seq 1 30); do
+        [ ${#pending[@]} -gt 0 ] || break
+        spec=
+        for k in "${pending[@]}"; do spec="$spec${spec:+,}$op:$n@/${k}_$op/"; done
+        : >"$TMP/server.log"
+        TARN_FAULT=$spec TARN_STORAGE_STATS=1 start_server "$WH" || { bad "faulted server starts"; break; }
+        succeeded=()
+        still=()
+        for k in "${pending[@]}"; do
+            t=${k}_$op
+            before=$(state "$t")
+            status=$(request "$k" "$t")
+            runs=$((runs + 1))
+            if [ "${status:0:1}" = 2 ]; then
+                succeeded+=("$k")
+                continue
+            fi
+            still+=("$k")
+            case $status in 4?? | 5??) ;; *) PROBLEMS[$k]+=" $op:$n answered $status;" ;; esac
+            after=$(state "$t")
+            [ "$after" = "$before" ] || PROBLEMS[$k]+=" $op:$n left $(diff <(echo "$before") <(echo "$after") | grep -c '^[<>]') changed lines: $(diff <(echo "$before") <(echo "$after") | grep '^[<>]' | head -2 | tr '\n' ' ');"
+        done
+        kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+        counts=$(grep 'tarn storage calls:' "$TMP/server.log" | tail -1 | tr ' ' '\n')
+        for k in "${succeeded[@]}"; do
+            c=$(echo "$counts" | sed -n "s|^$op:$n@/${k}_$op/=||p")
+            [ -n "$c" ] && [ "$c" -lt "$n" ] ||
+                PROBLEMS[$k]+=" $op:$n was armed (calls counted: ${c:-none}) yet the request succeeded;"
+        done
+        pending=("${still[@]}")
+    done
+    for k in "${pending[@]}"; do PROBLEMS[$k]+=" $op: never succeeded;"; done
+done
+for k in "${KINDS[@]}"; do
+    if [ -z "${PROBLEMS[$k]:-}" ]; then ok "fault sweep: $k, every write and fsync failed once"
+    else bad "fault sweep: $k:${PROBLEMS[$k]}"; fi
+done
+t_sweep=$(($(date +%s) - t_sweep))
+expect_eq "the sweep covered every call ($runs requests) in bounded time (${t_sweep}s)" \
+    "$([ "$runs" -ge 60 ] && [ "$t_sweep" -lt 240 ] && echo yes)" yes
+BASE=$BASE0
+
 finish

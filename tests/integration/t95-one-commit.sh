@@ -76,24 +76,33 @@ expect_eq "... which holds the key property" \
 # N calls of that kind, which ends its sweep: each of its calls has then failed once. Reads and
 # setup go through the fault-free server (BASE0).
 BASE0=$BASE
-sql_post() { post /query "{\"sql\": \"$1\"}"; }
-maint() { post "/tables/$1/maintenance" "$2"; }
-
 KINDS=(create append upsert delete update merge alter partition compact expire rest)
-# request KIND TABLE: the request of that kind on TABLE (prints the HTTP status).
+# request KIND TABLE BODY: the request of that kind on TABLE (prints the HTTP status, the answer
+# goes to the file BODY; requests on different tables may run at once).
 request() {
+    local to=(-s -o "$3" -w '%{http_code}') json=(-H 'Content-Type: application/json')
+    local csv=(-H 'Content-Type: text/csv' --data-binary)
     case $1 in
-    create) ingest "$2" "" $'id,amount\n1,10\n' ;;
-    append) ingest "$2" "" $'id,amount,note\n3,30,x\n' ;;
-    upsert) ingest "$2" "mode=upsert&key=id" $'id,amount,tag\n1,11,k\n5,50,m\n' ;;
-    delete) sql_post "DELETE FROM $2 WHERE id = 1" ;;
-    update) sql_post "UPDATE $2 SET amount = amount + 1 WHERE id = 2" ;;
-    merge) sql_post "MERGE INTO $2 USING (SELECT 3 AS id, 33 AS amount UNION ALL SELECT 9, 90) AS s ON $2.id = s.id WHEN MATCHED THEN UPDATE SET amount = s.amount WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.amount)" ;;
-    alter) sql_post "ALTER TABLE $2 ADD COLUMN extra VARCHAR" ;;
-    partition) post "/tables/$2/partitioning" '{"partition_by": "bucket(4, id)"}' ;;
-    compact) maint "$2" '{"action": "compact"}' ;;
-    expire) maint "$2" "{\"action\": \"expire_snapshots\", \"older_than_ms\": $(($(date +%s) * 1000 + 60000)), \"retain_last\": 1}" ;;
-    rest) post "/iceberg/v1/namespaces/default/tables/$2" \
+    create) curl "${to[@]}" "${csv[@]}" $'id,amount\n1,10\n' "$BASE/ingest/$2" ;;
+    append) curl "${to[@]}" "${csv[@]}" $'id,amount,note\n3,30,x\n' "$BASE/ingest/$2" ;;
+    upsert) curl "${to[@]}" "${csv[@]}" $'id,amount,tag\n1,11,k\n5,50,m\n' \
+        "$BASE/ingest/$2?mode=upsert&key=id" ;;
+    delete | update | merge | alter)
+        local sql
+        case $1 in
+        delete) sql="DELETE FROM $2 WHERE id = 1" ;;
+        update) sql="UPDATE $2 SET amount = amount + 1 WHERE id = 2" ;;
+        merge) sql="MERGE INTO $2 USING (SELECT 3 AS id, 33 AS amount UNION ALL SELECT 9, 90) AS s ON $2.id = s.id WHEN MATCHED THEN UPDATE SET amount = s.amount WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.amount)" ;;
+        alter) sql="ALTER TABLE $2 ADD COLUMN extra VARCHAR" ;;
+        esac
+        curl "${to[@]}" "${json[@]}" --data-binary "{\"sql\": \"$sql\"}" "$BASE/query" ;;
+    partition) curl "${to[@]}" "${json[@]}" --data-binary '{"partition_by": "bucket(4, id)"}' \
+        "$BASE/tables/$2/partitioning" ;;
+    compact) curl "${to[@]}" "${json[@]}" --data-binary '{"action": "compact"}' \
+        "$BASE/tables/$2/maintenance" ;;
+    expire) curl "${to[@]}" "${json[@]}" "$BASE/tables/$2/maintenance" --data-binary \
+        "{\"action\": \"expire_snapshots\", \"older_than_ms\": $(($(date +%s) * 1000 + 60000)), \"retain_last\": 1}" ;;
+    rest) curl "${to[@]}" "${json[@]}" "$BASE/iceberg/v1/namespaces/default/tables/$2" --data-binary \
         '{"requirements": [], "updates": [{"action": "set-properties", "updates": {"owner": "ops"}}]}' ;;
     esac
 }
@@ -120,10 +129,17 @@ for op in write fsync; do
         TARN_FAULT=$spec TARN_STORAGE_STATS=1 start_server "$WH" || { bad "faulted server starts"; break; }
         succeeded=()
         still=()
+        # the tables are independent: their requests run side by side
+        jobs=()
+        for k in "${pending[@]}"; do
+            state "${k}_$op" >"$TMP/before.$k"
+            request "$k" "${k}_$op" "$TMP/body.$k" >"$TMP/status.$k" &
+            jobs+=($!)
+        done
+        wait "${jobs[@]}"
         for k in "${pending[@]}"; do
             t=${k}_$op
-            before=$(state "$t")
-            status=$(request "$k" "$t")
+            status=$(cat "$TMP/status.$k")
             runs=$((runs + 1))
             if [ "${status:0:1}" = 2 ]; then
                 succeeded+=("$k")
@@ -131,6 +147,7 @@ for op in write fsync; do
             fi
             still+=("$k")
             case $status in 4?? | 5??) ;; *) PROBLEMS[$k]+=" $op:$n answered $status;" ;; esac
+            before=$(cat "$TMP/before.$k")
             after=$(state "$t")
             [ "$after" = "$before" ] || PROBLEMS[$k]+=" $op:$n left $(diff <(echo "$before") <(echo "$after") | grep -c '^[<>]') changed lines: $(diff <(echo "$before") <(echo "$after") | grep '^[<>]' | head -2 | tr '\n' ' ');"
         done

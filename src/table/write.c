@@ -1,17 +1,20 @@
 /* write.c - write rows as Iceberg data files and commit them (see table.h).
  *
- * NOTES ON THE COMMIT PATH
+ * NOTES ON THE WRITE PATH
  *   1. DuckDB runs the caller's SELECT, casting each column to the table's type, into one new
  *      Parquet file (zstd, Parquet field ids = Iceberg field ids, the "iceberg.schema" footer
- *      key). Its footer gives the entry's statistics; nothing re-reads the data.
+ *      key). Its footer gives the entry's statistics; nothing re-reads the data. A table staged
+ *      with schema or property updates (tn__table_stage) writes with its staged schema.
  *   2. One manifest lists the new file as ADDED. Its entries inherit the snapshot id and
  *      sequence number from the manifest list, so it stays valid across retries.
- *   3. Per attempt: read the current metadata, write a manifest list (the new manifest, plus
- *      the parent's manifests for an append, or a manifest of DELETED entries for an
- *      overwrite) and the next metadata file, then compare-and-swap the catalog pointer.
- *   4. A lost race deletes that attempt's list and metadata and retries with backoff; appends
- *      never conflict. Any failure deletes every file written, so nothing a reader can reach
- *      was ever published.
+ *   3. The commit is commit.c's (tn__commit): on each attempt this file's stage hook
+ *      (attempt_commit) writes a manifest list on the version it builds on (the new manifest,
+ *      plus the parent's manifests for an append, or a manifest of DELETED entries for an
+ *      overwrite) and adds the add-snapshot and set-snapshot-ref updates; the staged updates
+ *      (an ingest's new columns and upsert key) go into the same metadata file.
+ *   4. A lost race deletes that attempt's files and retries; appends never conflict, row-level
+ *      changes re-check what changed since they read (validate_since). Any failure deletes
+ *      every file written, so nothing a reader can reach was ever published.
  * Invariant: until the swap succeeds, no published metadata names any new file. */
 #include "table.h"
 #include "table_int.h"

@@ -400,6 +400,9 @@ static int evolve_for_file(struct tn_table *t, json_t *file_schema, enum tn_evol
     return rc;
 }
 
+/* How many times an ingest whose staged schema lost to another commit's is tried in all. */
+#define INGEST_ATTEMPTS 4
+
 /*---- Upsert keys ----*/
 
 /* "a, B c" -> ["a", "b_c"]: the stored (sanitised) names of the key columns. */
@@ -522,13 +525,14 @@ int tn_table_ingest_opts(struct tn_warehouse *wh, struct tn_session *s, const ch
     json_t *schema = NULL, *keys = NULL;
     char *select = NULL;
     struct tn_table *t = NULL;
-    int rc;
+    int rc, attempt = 0;
 
     memset(res, 0, sizeof(*res));
     res->schema_changes = json_array();
     rc = tn_schema_infer(s, source_sql, &schema, &res->column_names, &select, err);
     if (rc)
         goto out;
+again:
     if (opt->upsert && opt->key)
         keys = parse_keys(opt->key);
     if (!rc)
@@ -559,6 +563,19 @@ int tn_table_ingest_opts(struct tn_warehouse *wh, struct tn_session *s, const ch
     } else if (!rc) {
         rc = tn__table_write(wh, s, t, select, &wo, &res->commit, err);
         res->rows_inserted = res->commit.rows_added;
+    }
+    if (rc == TN_ECONFLICT && t && t->staged_base && ++attempt < INGEST_ATTEMPTS) {
+        /* another commit changed the schema the rows were staged with: stage them again on the
+           newer version (nothing was published) */
+        tn_table_free(t);
+        t = NULL;
+        json_decref(keys);
+        keys = NULL;
+        json_array_clear(res->schema_changes);
+        memset(&res->commit, 0, sizeof(res->commit));
+        res->rows_updated = 0;
+        rc = 0;
+        goto again;
     }
     if (rc && res->created) {
         struct tn_err ignored;

@@ -1040,8 +1040,7 @@ static int upload_reserve(struct conn_ctx *c, uint64_t declared, struct tn_err *
         return 0;
     if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)
         return tn_fail(err, TN_ENOSPACE,
-                       "the upload (%llu bytes) does not fit in the free space of the server's "
-                       "disk (%s); free some space there or upload a smaller file",
+                       "the upload (%llu bytes) does not fit in the free space of %s",
                        (unsigned long long)declared, c->req.srv->tmp_dir);
     return 0; /* a file system without fallocate: the writes find out */
 }
@@ -1215,6 +1214,16 @@ static int check_json_type(const struct tn_http_req *req, struct tn_err *err)
     return 0;
 }
 
+/* Mark the connection as still sending its request (the header timeout runs) or not. */
+static void pend_waiting(struct conn_ctx *c, int waiting)
+{
+    if (!c->pend)
+        return;
+    pthread_mutex_lock(&c->req.srv->watch_lock);
+    c->pend->waiting = waiting;
+    pthread_mutex_unlock(&c->req.srv->watch_lock);
+}
+
 /* The headers are in: route, authenticate, and prepare for the body. */
 static void request_begin(struct conn_ctx *c)
 {
@@ -1280,11 +1289,15 @@ static void request_begin(struct conn_ctx *c)
         return;
     }
     /* a route that checks no credentials before its body is read gets a small body: nobody
-     * may make the server hold (or reserve disk for) a large one without a token */
-    if (c->route->public_doc && !c->route->begin)
+     * may make the server hold (or reserve disk for) a large one without a token; and the
+     * header timeout runs on until that body is in */
+    if (c->route->public_doc && !c->route->begin) {
         c->body_max = PUBLIC_BODY_MAX;
-    else
+        if (c->route->body != TN_BODY_NONE)
+            pend_waiting(c, 1);
+    } else {
         c->body_max = c->route->body == TN_BODY_UPLOAD ? srv->opt.max_upload : JSON_BODY_MAX;
+    }
     cl = tn_http_header(&c->req, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (c->route->body != TN_BODY_NONE && cl && tn_http_parse_size(cl, &declared))
         declared = 0;
@@ -1437,6 +1450,7 @@ static void request_run(struct conn_ctx *c)
     int rc;
 
     body_end(c);
+    pend_waiting(c, 0);
     if (c->failed) {
         tn_err_disk_full(&c->err);
         queue_error(c, &c->err);
@@ -1516,11 +1530,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             describe_address(ci->client_addr, c->addr, sizeof(c->addr));
         ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
         c->pend = ci ? ci->socket_context : NULL;
-        if (c->pend) {
-            pthread_mutex_lock(&srv->watch_lock);
-            c->pend->waiting = 0; /* the headers are in */
-            pthread_mutex_unlock(&srv->watch_lock);
-        }
+        pend_waiting(c, 0); /* the headers are in */
         *con_cls = c;
         pthread_mutex_lock(&srv->lock);
         srv->in_flight++;

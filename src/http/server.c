@@ -1,22 +1,36 @@
 /* server.c - the HTTP server core: the libmicrohttpd daemon, request bodies, routing, bearer-token
- * auth, SPEC's error bodies, metrics, query timeouts and a graceful stop.
+ * auth, the cross-site checks (crosssite.c) and CORS, SPEC's error bodies, metrics, the access
+ * log, query timeouts, the connection guard and a graceful stop.
  *
- * Threads: the daemon runs one thread per connection (plus its listening thread), so a handler
- * may block in DuckDB for as long as its work takes. Each request has a struct conn_ctx, made on
- * the first call of the access handler and freed in the completion callback; nothing in it is
- * shared. What is shared -- the warehouse, the metrics, the watchdog's list and the in-flight
- * count -- is either thread-safe by itself (the warehouse) or guarded by the server's mutexes.
+ * Threads: the daemon runs one thread per connection (plus its listening thread). A request's
+ * handler runs on a thread of its own while the connection's thread waits for it, so that the
+ * connection can still answer when DuckDB does not stop after an interrupt (it does not look at
+ * them while it plans): past the timeout and a grace period, the request is answered 503 and the
+ * handler's thread finishes alone, freeing what it made. Each request has a struct conn_ctx,
+ * made on the first call of the access handler and freed when both the connection and the
+ * handler's thread are done with it; the handler reads copies of the headers and arguments. What
+ * is shared -- the warehouse, the metrics, the watchdog's lists and the in-flight count -- is
+ * either thread-safe by itself (the warehouse) or guarded by the server's mutexes (watch_lock
+ * before lock when both are taken).
+ *
+ * Connections: at most 256, and --max-client-connections from one address. The watchdog thread
+ * also guards them: a connection has --header-timeout seconds from its start (or its previous
+ * response) to the end of its request headers however slowly it sends them, and when few
+ * connections are left the ones sending headers longest are closed first.
  *
  * Bodies: a route declares none, JSON (kept in memory, at most 1 MiB) or an upload (streamed to
  * a temporary file under <warehouse>/.tmp, at most --max-upload bytes; multipart/form-data is
- * decoded on the way by libmicrohttpd's post processor, keeping the part named "file"). A body
- * that is too large is answered 413: at once when Content-Length says so, otherwise after the
- * rest of the body has been read and dropped (libmicrohttpd cannot answer in the middle of an
- * upload), unless the client keeps sending far beyond the limit, which closes the connection.
+ * decoded on the way by libmicrohttpd's post processor, keeping the part named "file"). A route
+ * that checks no credentials first takes at most 64 KiB. A body that is too large is answered
+ * 413: at once when Content-Length says so, otherwise after the rest of the body has been read
+ * and dropped (libmicrohttpd cannot answer in the middle of an upload), unless the client keeps
+ * sending far beyond the limit, which closes the connection.
  *
  * Stopping: SIGTERM or SIGINT (caught by a handler that writes to a pipe) makes the daemon stop
- * accepting; requests already running finish (new requests on kept-alive connections get 503),
- * then the daemon stops and tn_http_serve returns 0. A second signal stops without waiting. */
+ * accepting and interrupts every query; other requests already running finish (new requests on
+ * kept-alive connections get 503), then the daemon stops and tn_http_serve returns 0 -- or, when
+ * queries that ignored their interrupt still run, the process ends. A second signal stops
+ * without waiting. */
 #include "http/http.h"
 
 #include <arpa/inet.h>
@@ -519,6 +533,10 @@ char *tn_http_metrics_text(struct tn_http_server *srv)
                 "# HELP tarn_http_requests_in_flight Requests being handled now.\n"
                 "# TYPE tarn_http_requests_in_flight gauge\n"
                 "tarn_http_requests_in_flight %d\n"
+                "# HELP tarn_http_abandoned_queries Queries answered 503 because they did not "
+                "stop when interrupted, still running.\n"
+                "# TYPE tarn_http_abandoned_queries gauge\n"
+                "tarn_http_abandoned_queries %d\n"
                 "# HELP tarn_commits_total Snapshots committed through the server.\n"
                 "# TYPE tarn_commits_total counter\n"
                 "tarn_commits_total %llu\n"
@@ -536,7 +554,7 @@ char *tn_http_metrics_text(struct tn_http_server *srv)
                 "# HELP tarn_ingested_rows_total Rows added by ingests.\n"
                 "# TYPE tarn_ingested_rows_total counter\n"
                 "tarn_ingested_rows_total %llu\n",
-                srv->in_flight, (unsigned long long)srv->commits,
+                srv->in_flight, srv->stuck, (unsigned long long)srv->commits,
                 (unsigned long long)srv->commit_retries, (unsigned long long)srv->conflicts,
                 (unsigned long long)srv->upload_bytes, (unsigned long long)srv->rows_ingested);
     pthread_mutex_unlock(&srv->lock);

@@ -136,7 +136,10 @@ sleep 2
 expect_eq "a client that hangs up cancels its query" \
     "$(curl -s "$BASE/metrics" | awk '$1=="tarn_http_requests_in_flight"{print $2}')" 1
 
-start_server "$(wh_new term)" || bad "tarn serve starts with these options"
+TARN_QUIET=1 start_server "$(wh_new term)" || bad "tarn serve starts with these options"
+call GET /tables/quiet_probe >/dev/null
+sleep 0.3
+if log_has quiet_probe; then bad "--quiet (TARN_QUIET=1): no access log"; else ok "--quiet (TARN_QUIET=1): no access log"; fi
 curl -s -o /dev/null --max-time 30 -G "$BASE/query" --data-urlencode "sql@$TMP/deep.sql" &
 CURL=$!
 sleep 1

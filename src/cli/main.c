@@ -41,7 +41,8 @@ static void usage(FILE *f)
           "         snapshots; merge manifests; delete unreferenced files; trim metadata log\n"
           "  drop TABLE [--purge]\n"
           "  serve [--host H] [--port P] [--token T] [--no-auth] [--max-upload SIZE]\n"
-          "        [--query-timeout S] [--memory-limit SIZE] [--maintain-every 1h]   the HTTP API\n"
+          "        [--query-timeout S] [--memory-limit SIZE] [--maintain-every 1h]\n"
+          "        [--cors-origin ORIGIN] [--allowed-host NAME] [--quiet] ...   the HTTP API\n"
           "\n"
           "options (also as environment variables):\n"
           "  --warehouse DIR   TARN_WAREHOUSE   the warehouse: a directory (default ./warehouse)\n"
@@ -64,7 +65,19 @@ static void usage(FILE *f)
           "  --max-upload S    TARN_MAX_UPLOAD    largest upload (default 10GiB)\n"
           "  --query-timeout S TARN_QUERY_TIMEOUT seconds a query may run (default 60)\n"
           "  --maintain-every D TARN_MAINTAIN_EVERY run the maintenance that tables ask for\n"
-          "                    (tarn.maintain.* properties, docs/API.md) every D (1h, 30m, ...)\n",
+          "                    (tarn.maintain.* properties, docs/API.md) every D (1h, 30m, ...)\n"
+          "  --cors-origin O   TARN_CORS_ORIGIN   a web origin (http://host:port) whose pages may\n"
+          "                    call the API (CORS); repeatable or comma-separated; * allows every\n"
+          "                    page (local use only). Default: none, and writes that a browser\n"
+          "                    sends from another site's page are refused (403)\n"
+          "  --allowed-host N  TARN_ALLOWED_HOSTS another name clients use in Host (repeatable;\n"
+          "                    default: IP addresses, localhost, --host and this machine's name)\n"
+          "  --header-timeout S TARN_HEADER_TIMEOUT seconds a client has to send its request\n"
+          "                    headers, and to start its next request on a kept-alive connection\n"
+          "                    (default 15)\n"
+          "  --max-client-connections N TARN_MAX_CLIENT_CONNECTIONS connections one client\n"
+          "                    address may hold (default 64, of 256 in all)\n"
+          "  --quiet           TARN_QUIET=1       no access log (one line per request on stderr)\n",
           f);
 }
 
@@ -298,6 +311,11 @@ int main(int argc, char **argv)
         {"max-upload", required_argument, NULL, OPT_SERVE},
         {"query-timeout", required_argument, NULL, OPT_SERVE},
         {"maintain-every", required_argument, NULL, OPT_SERVE},
+        {"cors-origin", required_argument, NULL, OPT_SERVE},
+        {"allowed-host", required_argument, NULL, OPT_SERVE},
+        {"header-timeout", required_argument, NULL, OPT_SERVE},
+        {"max-client-connections", required_argument, NULL, OPT_SERVE},
+        {"quiet", no_argument, NULL, OPT_SERVE},
         {NULL, 0, NULL, 0},
     };
     struct cli c = {0};

@@ -165,12 +165,16 @@ static int code_of(const char *type, long status)
         return TN_ECONFLICT;
     case 413:
         return TN_ETOOBIG;
+    case 415:
+        return TN_EMEDIATYPE;
     case 422:
         return TN_EUNPROCESSABLE;
     case 502:
     case 503:
     case 504:
         return TN_EUNAVAILABLE;
+    case 507:
+        return TN_ENOSPACE;
     default:
         return status >= 400 && status < 500 ? TN_EINPUT : TN_EINTERNAL;
     }
@@ -200,6 +204,11 @@ static int server_error(const struct call *c, struct tn_err *err)
                      c->status, c->method, c->path, n ? ": " : "", text);
     }
     json_decref(j);
+    if (c->status == 401 && err) {
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof(err->msg) - n,
+                 "; give the server's token with --token T or TARN_TOKEN=T");
+    }
     return rc;
 }
 

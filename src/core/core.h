@@ -27,8 +27,10 @@
     X(TN_ECONFLICT,       "CommitFailedException",          409,  4)        \
     X(TN_ENOTEMPTY,       "NamespaceNotEmptyException",     409,  4)        \
     X(TN_ETOOBIG,         "PayloadTooLargeException",       413,  2)        \
+    X(TN_EMEDIATYPE,      "UnsupportedMediaTypeException",  415,  2)        \
     X(TN_EUNPROCESSABLE,  "UnprocessableEntityException",   422,  2)        \
     X(TN_EUNAVAILABLE,    "ServiceUnavailableException",    503,  5)        \
+    X(TN_ENOSPACE,        "InsufficientStorageException",   507,  5)        \
     X(TN_EINTERNAL,       "InternalServerError",            500, 70)
 /* clang-format on */
 
@@ -51,6 +53,12 @@ void tn_err_prefix(struct tn_err *err, const char *fmt, ...) TN_PRINTF(2, 3);
 const char *tn_err_type(int code);
 int tn_err_http_status(int code);
 int tn_err_exit_status(int code);
+/* The code of a failed write's errno: TN_ENOSPACE when the disk or the quota is full (ENOSPC,
+ * EDQUOT), else "fallback". */
+int tn_err_from_errno(int e, int fallback);
+/* Make an error that says the disk is full (TN_ENOSPACE, or DuckDB's or libc's words for it)
+ * TN_ENOSPACE with tarn's one message for it, the original kept in parentheses. */
+void tn_err_disk_full(struct tn_err *err);
 
 /*---- Allocation: every allocator aborts on out-of-memory, so callers never test for NULL ----*/
 void *tn_malloc(size_t n);

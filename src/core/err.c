@@ -1,6 +1,7 @@
 /* err.c - tarn's error values: fill, prefix and map to HTTP and exit statuses (see core.h). */
 #include "core.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -67,4 +68,26 @@ int tn_err_http_status(int code)
 int tn_err_exit_status(int code)
 {
     return err_find(code)->exit;
+}
+
+int tn_err_from_errno(int e, int fallback)
+{
+    return e == ENOSPC || e == EDQUOT ? TN_ENOSPACE : fallback;
+}
+
+#define DISK_FULL_MSG                                                                         \
+    "the server ran out of disk space: free some space on the disk that holds the warehouse " \
+    "(and its .tmp directory) and try again"
+
+void tn_err_disk_full(struct tn_err *err)
+{
+    char detail[sizeof(err->msg)];
+
+    if (!err || strncmp(err->msg, DISK_FULL_MSG, sizeof(DISK_FULL_MSG) - 1) == 0)
+        return;
+    if (err->code != TN_ENOSPACE && !strstr(err->msg, "No space left on device") &&
+        !strstr(err->msg, "Disk quota exceeded"))
+        return;
+    memcpy(detail, err->msg, sizeof(detail));
+    tn_fail(err, TN_ENOSPACE, DISK_FULL_MSG " (%.300s)", detail);
 }

@@ -19,6 +19,9 @@
 #define TN_HTTP_DEFAULT_MAX_UPLOAD    (10ULL * 1024 * 1024 * 1024)
 #define TN_HTTP_DEFAULT_QUERY_TIMEOUT 60
 #define TN_HTTP_DEFAULT_ROW_LIMIT     10000
+#define TN_HTTP_DEFAULT_HEADER_TIMEOUT 15 /* seconds from connect to the end of the headers */
+#define TN_HTTP_DEFAULT_CLIENT_CONNS  64  /* connections one client address may hold */
+#define TN_HTTP_LIST_MAX              16  /* --cors-origin and --allowed-host given at most */
 
 struct tn_http_options {
     const char *host;    /* NULL: 127.0.0.1 */
@@ -30,7 +33,14 @@ struct tn_http_options {
     uint64_t max_upload; /* bytes in one upload; 0: 10 GiB */
     int query_timeout;   /* seconds a query may run; 0: 60 */
     int64_t row_limit;   /* default JSON row limit; 0: 10000 */
-    int quiet;           /* no startup line on stderr */
+    int quiet;           /* no startup line and no access log on stderr */
+    int header_timeout;  /* seconds a client has to send its request headers; 0: 15 */
+    int client_conns;    /* connections per client address; 0: 64 */
+    /* each entry a name or a comma-separated list; "*" allows all */
+    const char *cors_origins[TN_HTTP_LIST_MAX]; /* origins CORS and the Origin check allow */
+    int ncors_origins;
+    const char *allowed_hosts[TN_HTTP_LIST_MAX]; /* Host names besides the built-in ones */
+    int nallowed_hosts;
     int64_t maintain_every_ms; /* run scheduled maintenance this often (maintain.c); 0: never */
     const char *version; /* tarn's version, for /health and /openapi.json */
 };
@@ -44,14 +54,27 @@ int tn_http_serve(struct tn_warehouse *wh, const struct tn_http_options *opt, st
 int tn_http_parse_size(const char *s, uint64_t *out);
 
 /* For the command line: set serve option "name" (host, port, token, no-auth, max-upload,
- * query-timeout, maintain-every) from its text "value" (NULL for no-auth), and read the same
+ * query-timeout, maintain-every, cors-origin, allowed-host, header-timeout,
+ * max-client-connections, quiet) from its text "value" (NULL for a flag), and read the same
  * options from the environment (TARN_HOST, TARN_PORT, TARN_TOKEN, TARN_NO_AUTH, TARN_MAX_UPLOAD,
- * TARN_QUERY_TIMEOUT, TARN_MAINTAIN_EVERY). TN_EINPUT for a value that does not parse. */
+ * TARN_QUERY_TIMEOUT, TARN_MAINTAIN_EVERY, TARN_CORS_ORIGIN, TARN_ALLOWED_HOSTS,
+ * TARN_HEADER_TIMEOUT, TARN_MAX_CLIENT_CONNECTIONS, TARN_QUIET). TN_EINPUT for a value that does
+ * not parse. The repeatable ones (cors-origin, allowed-host) keep "value" itself. */
 int tn_http_option_set(struct tn_http_options *o, const char *name, const char *value,
                        struct tn_err *err);
 int tn_http_options_env(struct tn_http_options *o, struct tn_err *err);
 
 /*---- Internal to src/http: what the route handlers see ----*/
+
+/* crosssite.c: Host, Origin and CORS checks. "machine" is this host's name (or NULL). */
+int tn_http_host_allowed(const struct tn_http_options *o, const char *machine, const char *host);
+/* The origin is listed by --cors-origin (or that list is "*"). */
+int tn_http_cors_allowed(const struct tn_http_options *o, const char *origin);
+/* A browser sent this request from a page of another site that CORS does not allow: judged on
+ * Origin, else Sec-Fetch-Site, else Referer, compared with the Host header. 0 for curl and the
+ * like, which send none of them. */
+int tn_http_cross_site(const struct tn_http_options *o, const char *origin, const char *fetch_site,
+                       const char *referer, const char *host);
 
 /* maintain.c: the scheduled-maintenance thread (see the table properties there). */
 struct tn_http_maint;
@@ -86,12 +109,16 @@ struct tn_http_req {
     json_t *form;                 /* the other fields of a multipart body (strings) */
     void *state; /* the route's own, made by its begin hook; freed with free_state */
     void (*free_state)(void *state);
+    json_t *headers; /* copies of the headers (lowercase names) and the query arguments, made */
+    json_t *args;    /* before the handler runs; tn_http_header and tn_http_param read them */
 };
 
 /* A handler's answer: a status and a response (ownership moves to the server). */
 struct tn_http_reply {
     unsigned int status;
     struct MHD_Response *response;
+    size_t bytes; /* the body's size, when "sized" (tn_http_reply_text sets both) */
+    int sized;
 };
 
 /* A query argument, else a multipart form field, else NULL. */

@@ -100,12 +100,16 @@ static json_t *operation(const char *tag, const char *summary, const char *descr
                             json_pack("{s:s, s:o}", "description",
                                       errors[i] == 400   ? "bad input"
                                       : errors[i] == 401 ? "missing or wrong bearer token"
-                                      : errors[i] == 403 ? "refused by the SQL sandbox"
+                                      : errors[i] == 403
+                                          ? "refused by the SQL sandbox, or a web page of "
+                                            "another site (Origin, Host)"
                                       : errors[i] == 404 ? "no such table or snapshot"
                                       : errors[i] == 409 ? "already exists, or commit conflict"
                                       : errors[i] == 413 ? "body too large"
+                                      : errors[i] == 415 ? "not a JSON body (Content-Type)"
                                       : errors[i] == 422 ? "data does not fit the table"
                                       : errors[i] == 503 ? "timed out or shutting down"
+                                      : errors[i] == 507 ? "the server's disk is full"
                                                          : "error",
                                       "content", json_content(ref("Error"))));
     }
@@ -207,11 +211,11 @@ static json_t *schemas(void)
 static json_t *openapi(const char *version)
 {
     static const int e_read[] = {400, 401, 404, 0};
-    static const int e_query[] = {400, 401, 403, 404, 413, 503, 0};
-    static const int e_ingest[] = {400, 401, 409, 413, 422, 0};
-    static const int e_create[] = {400, 401, 409, 413, 0};
+    static const int e_query[] = {400, 401, 403, 404, 413, 415, 503, 507, 0};
+    static const int e_ingest[] = {400, 401, 403, 409, 413, 422, 507, 0};
+    static const int e_create[] = {400, 401, 403, 409, 413, 415, 0};
     static const int e_auth[] = {401, 0};
-    static const int e_change[] = {400, 401, 404, 409, 422, 0};
+    static const int e_change[] = {400, 401, 403, 404, 409, 415, 422, 0};
     json_t *paths = json_object();
     json_t *qparams = json_array();
     json_t *iparams = json_array();
@@ -269,8 +273,11 @@ static json_t *openapi(const char *version)
     json_object_set_new(
         paths, "/health",
         json_pack("{s:o}", "get",
-                  operation("server", "Liveness", "Answers {\"status\":\"ok\",\"version\":...}.",
-                            NULL, NULL, json_content(type("object")), e_auth)));
+                  operation("server", "Liveness",
+                            "Answers {\"status\":\"ok\",\"version\":...}; needs no token.", NULL,
+                            NULL, json_content(type("object")), NULL)));
+    json_object_set_new(json_object_get(json_object_get(paths, "/health"), "get"), "security",
+                        json_array());
     json_object_set_new(
         paths, "/ingest/{table}",
         json_pack("{s:o}", "post",

@@ -1,22 +1,36 @@
 /* server.c - the HTTP server core: the libmicrohttpd daemon, request bodies, routing, bearer-token
- * auth, SPEC's error bodies, metrics, query timeouts and a graceful stop.
+ * auth, the cross-site checks (crosssite.c) and CORS, SPEC's error bodies, metrics, the access
+ * log, query timeouts, the connection guard and a graceful stop.
  *
- * Threads: the daemon runs one thread per connection (plus its listening thread), so a handler
- * may block in DuckDB for as long as its work takes. Each request has a struct conn_ctx, made on
- * the first call of the access handler and freed in the completion callback; nothing in it is
- * shared. What is shared -- the warehouse, the metrics, the watchdog's list and the in-flight
- * count -- is either thread-safe by itself (the warehouse) or guarded by the server's mutexes.
+ * Threads: the daemon runs one thread per connection (plus its listening thread). A request's
+ * handler runs on a thread of its own while the connection's thread waits for it, so that the
+ * connection can still answer when DuckDB does not stop after an interrupt (it does not look at
+ * them while it plans): past the timeout and a grace period, the request is answered 503 and the
+ * handler's thread finishes alone, freeing what it made. Each request has a struct conn_ctx,
+ * made on the first call of the access handler and freed when both the connection and the
+ * handler's thread are done with it; the handler reads copies of the headers and arguments. What
+ * is shared -- the warehouse, the metrics, the watchdog's lists and the in-flight count -- is
+ * either thread-safe by itself (the warehouse) or guarded by the server's mutexes (watch_lock
+ * before lock when both are taken).
+ *
+ * Connections: at most 256, and --max-client-connections from one address. The watchdog thread
+ * also guards them: a connection has --header-timeout seconds from its start (or its previous
+ * response) to the end of its request headers however slowly it sends them, and when few
+ * connections are left the ones sending headers longest are closed first.
  *
  * Bodies: a route declares none, JSON (kept in memory, at most 1 MiB) or an upload (streamed to
  * a temporary file under <warehouse>/.tmp, at most --max-upload bytes; multipart/form-data is
- * decoded on the way by libmicrohttpd's post processor, keeping the part named "file"). A body
- * that is too large is answered 413: at once when Content-Length says so, otherwise after the
- * rest of the body has been read and dropped (libmicrohttpd cannot answer in the middle of an
- * upload), unless the client keeps sending far beyond the limit, which closes the connection.
+ * decoded on the way by libmicrohttpd's post processor, keeping the part named "file"). A route
+ * that checks no credentials first takes at most 64 KiB. A body that is too large is answered
+ * 413: at once when Content-Length says so, otherwise after the rest of the body has been read
+ * and dropped (libmicrohttpd cannot answer in the middle of an upload), unless the client keeps
+ * sending far beyond the limit, which closes the connection.
  *
  * Stopping: SIGTERM or SIGINT (caught by a handler that writes to a pipe) makes the daemon stop
- * accepting; requests already running finish (new requests on kept-alive connections get 503),
- * then the daemon stops and tn_http_serve returns 0. A second signal stops without waiting. */
+ * accepting and interrupts every query; other requests already running finish (new requests on
+ * kept-alive connections get 503), then the daemon stops and tn_http_serve returns 0 -- or, when
+ * queries that ignored their interrupt still run, the process ends. A second signal stops
+ * without waiting. */
 #include "http/http.h"
 
 #include <arpa/inet.h>
@@ -41,6 +55,18 @@
 #define FORM_FIELDS_MAX  (64 * 1024)
 #define DISCARD_SLACK    (64ULL * 1024 * 1024) /* bytes past a limit we read before hanging up */
 #define CONNECTION_LIMIT 256
+/* Connections kept free for clients that send their headers at once: when more than
+ * CONNECTION_LIMIT - CONNECTION_RESERVE connections are still sending headers, the ones that
+ * have been at it longest are closed. */
+#define CONNECTION_RESERVE 32
+/* A body that a route takes before any credential was checked (the OAuth token endpoint). */
+#define PUBLIC_BODY_MAX  (64 * 1024)
+/* Seconds a watched query may go on after its interrupt before its request is answered
+ * without it (DuckDB does not look at interrupts everywhere, for example while it plans). */
+#define STUCK_GRACE_S    3
+/* Requests answered without their work, whose DuckDB work still runs: past this many the
+ * server answers 503 to requests that would start more. */
+#define STUCK_MAX        4
 /* Per-connection buffer: uploads arrive in pieces of up to about this size (MHD's default, 32
  * KiB, makes a 1 GB upload some 60,000 write calls). */
 #define CONNECTION_BUFFER (2048 * 1024)
@@ -56,14 +82,15 @@ struct route {
     const char *prefix; /* the literal path, or the part before {table} */
     const char *suffix; /* after {table}; NULL when the route takes no argument */
     enum tn_http_body body;
-    int public_doc; /* served without a token (static documentation only) */
+    int public_doc; /* served without the server's token (documentation, /health, and routes
+                       that check their own tokens) */
     tn_http_begin_fn begin;
     tn_http_handle_fn handle;
 };
 
 /* Order matters: the first match wins. */
 static const struct route routes[] = {
-    {"GET", "/health", "/health", NULL, TN_BODY_NONE, 0, NULL, tn_route_health},
+    {"GET", "/health", "/health", NULL, TN_BODY_NONE, 1, NULL, tn_route_health},
     {"GET", "/metrics", "/metrics", NULL, TN_BODY_NONE, 0, NULL, tn_route_metrics},
     {"GET", "/openapi.json", "/openapi.json", NULL, TN_BODY_NONE, 1, NULL, tn_route_openapi},
     {"GET", "/docs", "/docs", NULL, TN_BODY_NONE, 1, NULL, tn_route_docs},
@@ -121,6 +148,17 @@ struct tn_http_watch {
     double deadline;
     int fired;
     struct tn_http_watch *next;
+    double fired_at;
+    struct conn_ctx *job; /* the request whose handler began the watch, or NULL */
+};
+
+/* An open connection, from accept to close (the connection guard: header timeouts). */
+struct pend {
+    int fd;
+    int waiting; /* it is sending a request's headers (or idle between requests) */
+    int shed;    /* we shut its socket down */
+    double since;
+    struct pend *next;
 };
 
 struct tn_http_server {
@@ -137,10 +175,15 @@ struct tn_http_server {
     uint64_t commits, commit_retries, conflicts, upload_bytes, rows_ingested;
     int in_flight;
     int stopping; /* read and written atomically */
+    pthread_cond_t job_cond; /* signalled when a handler's thread ends or gives up (with lock) */
+    int jobs;                /* handler threads running */
+    int stuck;               /* of those, the ones whose request was answered without them */
+    char machine[256];       /* this host's name, for the Host check */
 
     pthread_mutex_t watch_lock;
     pthread_cond_t watch_cond;
     struct tn_http_watch *watches;
+    struct pend *pends; /* every open connection (also guarded by watch_lock) */
     int watch_stop;
     pthread_t watch_thread;
     struct tn_http_maint *maint; /* --maintain-every; NULL when off */
@@ -165,7 +208,23 @@ struct conn_ctx {
     int saw_file;
     size_t form_bytes;
     uint64_t line_len; /* bytes since the last newline of the upload */
+    struct pend *pend; /* its connection's, or NULL */
+    int sock;          /* the connection's socket */
+    char addr[64];     /* the client's address, for the access log */
+    int64_t reply_bytes; /* the response body's size; -1 when streamed */
+    /* The handler runs on a thread of its own (run_job) so that this connection's thread can
+     * answer when DuckDB does not stop. Guarded by srv->lock. */
+    int refs;      /* the connection, and the handler's thread while it runs */
+    int job;       /* 1 running, 2 done */
+    int give_up;   /* answer without waiting for the handler */
+    int abandoned; /* answered without it: its thread frees what it made */
+    int hung_up;   /* its client closed the connection while the handler ran */
+    int job_rc;
+    struct tn_http_reply job_reply;
+    struct tn_err job_err;
 };
+
+static __thread struct conn_ctx *current_job; /* the request a handler's thread works for */
 
 /*---- Small helpers ----*/
 
@@ -192,6 +251,10 @@ int tn_http_option_set(struct tn_http_options *o, const char *name, const char *
         o->no_auth = !value || !*value || strcmp(value, "0") != 0;
         return 0;
     }
+    if (strcmp(name, "quiet") == 0) {
+        o->quiet = !value || !*value || strcmp(value, "0") != 0;
+        return 0;
+    }
     if (!value)
         return tn_fail(err, TN_EINPUT, "--%s needs a value", name);
     if (strcmp(name, "host") == 0) {
@@ -210,6 +273,29 @@ int tn_http_option_set(struct tn_http_options *o, const char *name, const char *
         if (tn_parse_i64(value, &n) || n < 1 || n > 86400 * 7)
             return tn_fail(err, TN_EINPUT, "--query-timeout must be a number of seconds");
         o->query_timeout = (int)n;
+    } else if (strcmp(name, "header-timeout") == 0) {
+        if (tn_parse_i64(value, &n) || n < 1 || n > 3600)
+            return tn_fail(err, TN_EINPUT,
+                           "--header-timeout must be a number of seconds from 1 to 3600");
+        o->header_timeout = (int)n;
+    } else if (strcmp(name, "max-client-connections") == 0) {
+        if (tn_parse_i64(value, &n) || n < 1 || n > CONNECTION_LIMIT)
+            return tn_fail(err, TN_EINPUT, "--max-client-connections must be from 1 to %d",
+                           CONNECTION_LIMIT);
+        o->client_conns = (int)n;
+    } else if (strcmp(name, "cors-origin") == 0 || strcmp(name, "allowed-host") == 0) {
+        int cors = name[0] == 'c';
+        int *count = cors ? &o->ncors_origins : &o->nallowed_hosts;
+        if (!*value)
+            return 0;
+        if (cors && strcmp(value, "*") != 0 && strncmp(value, "http://", 7) != 0 &&
+            strncmp(value, "https://", 8) != 0 && !strchr(value, ','))
+            return tn_fail(err, TN_EINPUT,
+                           "--cors-origin takes an origin such as http://localhost:3000, or *");
+        if (*count >= TN_HTTP_LIST_MAX)
+            return tn_fail(err, TN_EINPUT, "--%s is given more than %d times", name,
+                           TN_HTTP_LIST_MAX);
+        (cors ? o->cors_origins : o->allowed_hosts)[(*count)++] = value;
     } else if (strcmp(name, "maintain-every") == 0) {
         if (tn_parse_duration_ms(value, &n) || n < 1000)
             return tn_fail(err, TN_EINPUT,
@@ -237,6 +323,11 @@ int tn_http_options_env(struct tn_http_options *o, struct tn_err *err)
         {"TARN_MAX_UPLOAD", "max-upload"},
         {"TARN_QUERY_TIMEOUT", "query-timeout"},
         {"TARN_MAINTAIN_EVERY", "maintain-every"},
+        {"TARN_CORS_ORIGIN", "cors-origin"},
+        {"TARN_ALLOWED_HOSTS", "allowed-host"},
+        {"TARN_HEADER_TIMEOUT", "header-timeout"},
+        {"TARN_MAX_CLIENT_CONNECTIONS", "max-client-connections"},
+        {"TARN_QUIET", "quiet"},
     };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -261,7 +352,8 @@ double tn_http_ms_since(double t0)
 
 const char *tn_http_param(const struct tn_http_req *req, const char *name)
 {
-    const char *v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+    const char *v = req->args ? json_string_value(json_object_get(req->args, name))
+                              : MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 
     if (!v && req->form)
         v = json_string_value(json_object_get(req->form, name));
@@ -270,7 +362,43 @@ const char *tn_http_param(const struct tn_http_req *req, const char *name)
 
 const char *tn_http_header(const struct tn_http_req *req, const char *name)
 {
-    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+    char lower[64];
+    size_t i;
+
+    if (!req->headers)
+        return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+    for (i = 0; name[i] && i + 1 < sizeof(lower); i++)
+        lower[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+    lower[i] = '\0';
+    return json_string_value(json_object_get(req->headers, lower));
+}
+
+/* Copy a header or argument into the request's own table (the first of a name wins). */
+static enum MHD_Result snapshot_value(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    json_t *table = cls;
+    char *k = tn_strdup(key);
+
+    if (kind == MHD_HEADER_KIND)
+        for (char *p = k; *p; p++)
+            *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+    if (!json_object_get(table, k))
+        json_object_set_new_nocheck(table, k, value ? json_string_nocheck(value) : json_null());
+    free(k);
+    return MHD_YES;
+}
+
+/* From here on the handler reads headers and arguments from copies: it may run on after the
+ * connection is gone. */
+static void snapshot_request(struct tn_http_req *req)
+{
+    json_t *h = json_object(), *a = json_object();
+
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, snapshot_value, h);
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, snapshot_value, a);
+    req->headers = h;
+    req->args = a;
 }
 
 const char *tn_http_tmp_dir(const struct tn_http_server *srv)
@@ -284,6 +412,8 @@ void tn_http_reply_text(struct tn_http_reply *out, unsigned int status, const ch
                         char *text, size_t len)
 {
     out->status = status;
+    out->bytes = len;
+    out->sized = 1;
     out->response = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     if (!out->response)
         abort(); /* only fails when out of memory */
@@ -403,6 +533,10 @@ char *tn_http_metrics_text(struct tn_http_server *srv)
                 "# HELP tarn_http_requests_in_flight Requests being handled now.\n"
                 "# TYPE tarn_http_requests_in_flight gauge\n"
                 "tarn_http_requests_in_flight %d\n"
+                "# HELP tarn_http_abandoned_queries Queries answered 503 because they did not "
+                "stop when interrupted, still running.\n"
+                "# TYPE tarn_http_abandoned_queries gauge\n"
+                "tarn_http_abandoned_queries %d\n"
                 "# HELP tarn_commits_total Snapshots committed through the server.\n"
                 "# TYPE tarn_commits_total counter\n"
                 "tarn_commits_total %llu\n"
@@ -420,7 +554,7 @@ char *tn_http_metrics_text(struct tn_http_server *srv)
                 "# HELP tarn_ingested_rows_total Rows added by ingests.\n"
                 "# TYPE tarn_ingested_rows_total counter\n"
                 "tarn_ingested_rows_total %llu\n",
-                srv->in_flight, (unsigned long long)srv->commits,
+                srv->in_flight, srv->stuck, (unsigned long long)srv->commits,
                 (unsigned long long)srv->commit_retries, (unsigned long long)srv->conflicts,
                 (unsigned long long)srv->upload_bytes, (unsigned long long)srv->rows_ingested);
     pthread_mutex_unlock(&srv->lock);
@@ -494,22 +628,96 @@ static void deadline_timespec(double deadline, struct timespec *ts)
     }
 }
 
-/* Interrupts sessions whose deadline has passed. A fired watch is interrupted again every half
- * second until it ends: an interrupt that arrives between two statements of a request may be
- * forgotten by DuckDB when the next one starts. */
+/* The handler of "c" does not stop: its connection answers without it (see request_run), or,
+ * when the handler has returned and the response is streaming, the socket is shut down so that
+ * the client sees the response end unfinished. Called with watch_lock held. */
+static void give_up(struct tn_http_server *srv, struct conn_ctx *c)
+{
+    pthread_mutex_lock(&srv->lock);
+    if (c->job == 1 && !c->give_up) {
+        c->give_up = 1;
+        pthread_cond_broadcast(&srv->job_cond);
+    } else if (c->job != 1 && !c->give_up) {
+        c->give_up = 1;
+        shutdown(c->sock, SHUT_RDWR);
+    }
+    pthread_mutex_unlock(&srv->lock);
+}
+
+/* Interrupt the queries of "c" now (its client has gone). Called without locks. */
+static void cancel_watches(struct tn_http_server *srv, struct conn_ctx *c)
+{
+    pthread_mutex_lock(&srv->watch_lock);
+    for (struct tn_http_watch *w = srv->watches; w; w = w->next)
+        if (w->job == c && !w->fired)
+            w->deadline = 0;
+    pthread_cond_signal(&srv->watch_cond);
+    pthread_mutex_unlock(&srv->watch_lock);
+}
+
+/* The connection guard: a connection gets header_timeout seconds from its start (or from its
+ * previous response) to the end of its request's headers, however it trickles them; and when
+ * few connections are left, the ones sending headers longest are closed first. Closing is a
+ * shutdown() of the socket, which wakes its thread in libmicrohttpd. Returns when to look
+ * again (0: nothing to watch). Called with watch_lock held. */
+static double guard_connections(struct tn_http_server *srv, double now)
+{
+    double next = 0;
+    int waiting = 0;
+
+    for (struct pend *p = srv->pends; p; p = p->next) {
+        if (!p->waiting || p->shed)
+            continue;
+        if (now >= p->since + srv->opt.header_timeout) {
+            p->shed = 1;
+            shutdown(p->fd, SHUT_RDWR);
+            continue;
+        }
+        waiting++;
+        if (!next || p->since + srv->opt.header_timeout < next)
+            next = p->since + srv->opt.header_timeout;
+    }
+    while (waiting > CONNECTION_LIMIT - CONNECTION_RESERVE) {
+        struct pend *oldest = NULL;
+        for (struct pend *p = srv->pends; p; p = p->next)
+            if (p->waiting && !p->shed && now - p->since >= 1 &&
+                (!oldest || p->since < oldest->since))
+                oldest = p;
+        if (!oldest) {
+            next = now + 0.25; /* all of them young: look again soon */
+            break;
+        }
+        oldest->shed = 1;
+        shutdown(oldest->fd, SHUT_RDWR);
+        waiting--;
+    }
+    return next;
+}
+
+/* Interrupts sessions whose deadline has passed, and every session once the server stops. A
+ * fired watch is interrupted again every half second until it ends: an interrupt that arrives
+ * between two statements of a request may be forgotten by DuckDB when the next one starts. One
+ * that has not ended STUCK_GRACE_S seconds after its first interrupt (one when the server stops)
+ * is given up on. The same
+ * thread guards the connections. */
 static void *watchdog_main(void *arg)
 {
     struct tn_http_server *srv = arg;
 
     pthread_mutex_lock(&srv->watch_lock);
     while (!srv->watch_stop) {
-        double now = now_s(), next = 0;
+        double now = now_s(), next = guard_connections(srv, now);
+        int stopping = __atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE);
         for (struct tn_http_watch *w = srv->watches; w; w = w->next) {
-            if (now >= w->deadline) {
+            if (now >= w->deadline || (stopping && !w->fired)) {
                 tn_session_interrupt(w->session);
-                w->fired = 1;
+                if (!w->fired)
+                    w->fired_at = now;
+                __atomic_store_n(&w->fired, 1, __ATOMIC_RELEASE);
                 w->deadline = now + 0.5;
             }
+            if (w->job && w->fired && now >= w->fired_at + (stopping ? 1 : STUCK_GRACE_S))
+                give_up(srv, w->job);
             if (!next || w->deadline < next)
                 next = w->deadline;
         }
@@ -532,6 +740,7 @@ struct tn_http_watch *tn_http_watch_begin(struct tn_http_server *srv, struct tn_
 
     w->session = s;
     w->deadline = now_s() + seconds;
+    w->job = current_job;
     pthread_mutex_lock(&srv->watch_lock);
     w->next = srv->watches;
     srv->watches = w;
@@ -718,9 +927,10 @@ static void upload_write(struct conn_ctx *c, const char *data, size_t n)
     }
     if (write_all(c->fd, data, n)) {
         char msg[300];
+        int e = errno;
         snprintf(msg, sizeof(msg), "cannot store the upload in %s: %s", c->req.srv->tmp_dir,
-                 strerror(errno));
-        body_fail(c, TN_EUNAVAILABLE, msg);
+                 strerror(e));
+        body_fail(c, tn_err_from_errno(e, TN_EUNAVAILABLE), msg);
         return;
     }
     c->req.upload_bytes += n;
@@ -815,8 +1025,12 @@ static void body_end(struct conn_ctx *c)
                       "file=@data.csv)");
     }
     if (c->fd >= 0) {
-        if (close(c->fd) && !c->failed)
-            body_fail(c, TN_EUNAVAILABLE, "cannot store the upload (close failed)");
+        if (close(c->fd) && !c->failed) {
+            char msg[300];
+            int e = errno;
+            snprintf(msg, sizeof(msg), "cannot store the upload (close failed: %s)", strerror(e));
+            body_fail(c, tn_err_from_errno(e, TN_EUNAVAILABLE), msg);
+        }
         c->fd = -1;
     }
     if (!c->failed && c->route->body == TN_BODY_JSON && c->body.len) {
@@ -842,10 +1056,9 @@ static int upload_reserve(struct conn_ctx *c, uint64_t declared, struct tn_err *
     if (!declared || declared > INT64_MAX ||
         fallocate(c->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)declared) == 0)
         return 0;
-    if (errno == ENOSPC || errno == EFBIG)
-        return tn_fail(err, TN_ETOOBIG,
-                       "the upload (%llu bytes) does not fit in the free space of the server's "
-                       "disk (%s); free some space there or upload a smaller file",
+    if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)
+        return tn_fail(err, TN_ENOSPACE,
+                       "the upload (%llu bytes) does not fit in the free space of %s",
                        (unsigned long long)declared, c->req.srv->tmp_dir);
     return 0; /* a file system without fallocate: the writes find out */
 }
@@ -883,11 +1096,28 @@ static int upload_open(struct conn_ctx *c, uint64_t declared, struct tn_err *err
 
 /*---- The access handler ----*/
 
+/* CORS headers for an Origin that --cors-origin allows (and Vary whenever CORS is on). */
+static void add_cors(struct conn_ctx *c, struct MHD_Response *r)
+{
+    const char *origin = tn_http_header(&c->req, "Origin");
+
+    if (!c->req.opt->ncors_origins)
+        return;
+    MHD_add_response_header(r, "Vary", "Origin");
+    if (!tn_http_cors_allowed(c->req.opt, origin) || strpbrk(origin, "\r\n"))
+        return;
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
+    MHD_add_response_header(r, "Access-Control-Expose-Headers",
+                            "ETag, Content-Disposition, WWW-Authenticate");
+}
+
 static void queue_reply(struct conn_ctx *c, struct tn_http_reply *r)
 {
     c->status = r->status;
     c->responded = 1;
-    if (__atomic_load_n(&c->req.srv->stopping, __ATOMIC_ACQUIRE))
+    c->reply_bytes = r->sized ? (int64_t)r->bytes : -1;
+    add_cors(c, r->response);
+    if (__atomic_load_n(&c->req.srv->stopping, __ATOMIC_ACQUIRE) || c->give_up)
         MHD_add_response_header(r->response, MHD_HTTP_HEADER_CONNECTION, "close");
     if (MHD_queue_response(c->req.conn, r->status, r->response) != MHD_YES)
         c->status = 500;
@@ -910,6 +1140,108 @@ static void queue_error(struct conn_ctx *c, const struct tn_err *err)
     queue_reply(c, &r);
 }
 
+static int is_safe_method(const char *m)
+{
+    return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "OPTIONS") == 0;
+}
+
+/* A CORS preflight (OPTIONS): allowed origins learn what they may send; no token needed, as
+ * browsers send none with it. */
+static void preflight(struct conn_ctx *c)
+{
+    const char *origin = tn_http_header(&c->req, "Origin");
+    const char *want = tn_http_header(&c->req, "Access-Control-Request-Headers");
+    struct tn_http_reply r = {0};
+    struct tn_err err = {0};
+
+    if (origin && !tn_http_cors_allowed(c->req.opt, origin)) {
+        tn_fail(&err, TN_EFORBIDDEN,
+                "the origin %.200s is not allowed to call this server; start it with "
+                "--cors-origin %.200s to allow it",
+                origin, origin);
+        queue_error(c, &err);
+        return;
+    }
+    tn_http_reply_text(&r, 204, "text/plain", NULL, 0);
+    MHD_add_response_header(r.response, MHD_HTTP_HEADER_ALLOW, "GET, POST, DELETE, OPTIONS");
+    if (origin) {
+        MHD_add_response_header(r.response, "Access-Control-Allow-Methods",
+                                "GET, POST, DELETE, OPTIONS");
+        /* the headers asked for, when they are a plain list of names */
+        if (!want || strlen(want) > 512 ||
+            strspn(want, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_, ") !=
+                strlen(want))
+            want = "Authorization, Content-Type";
+        MHD_add_response_header(r.response, "Access-Control-Allow-Headers", want);
+        MHD_add_response_header(r.response, "Access-Control-Max-Age", "600");
+    }
+    queue_reply(c, &r);
+}
+
+/* Checks that come before routing: the Host (DNS rebinding), cross-site writes, preflights.
+ * Returns 1 when it answered. */
+static int guard_request(struct conn_ctx *c)
+{
+    struct tn_http_server *srv = c->req.srv;
+    const struct tn_http_req *req = &c->req;
+    const char *host = tn_http_header(req, MHD_HTTP_HEADER_HOST);
+    struct tn_err err = {0};
+
+    if (!tn_http_host_allowed(&srv->opt, srv->machine, host)) {
+        tn_fail(&err, TN_EFORBIDDEN,
+                "this server does not answer to the name in the Host header (%.200s); if that is "
+                "one of its names, start it with --allowed-host NAME",
+                host);
+    } else if (strcmp(req->method, "OPTIONS") == 0) {
+        preflight(c);
+        return 1;
+    } else if (!is_safe_method(req->method) &&
+               tn_http_cross_site(&srv->opt, tn_http_header(req, "Origin"),
+                                  tn_http_header(req, "Sec-Fetch-Site"),
+                                  tn_http_header(req, "Referer"), host)) {
+        const char *origin = tn_http_header(req, "Origin");
+        tn_fail(&err, TN_EFORBIDDEN,
+                "a web page of another site (%.200s) may not change this server; start it with "
+                "--cors-origin ORIGIN to allow a page's origin",
+                origin ? origin : "Origin not sent");
+    } else {
+        return 0;
+    }
+    queue_error(c, &err);
+    return 1;
+}
+
+/* JSON routes take JSON: the content types an HTML form or a simple fetch() can send without a
+ * CORS preflight are refused. curl -d sends form-urlencoded, so that one only when a browser
+ * sent it (it carries Origin, Sec-Fetch-Site or Referer). */
+static int check_json_type(const struct tn_http_req *req, struct tn_err *err)
+{
+    const char *ct = tn_http_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
+    int browser = tn_http_header(req, "Origin") || tn_http_header(req, "Sec-Fetch-Site") ||
+                  tn_http_header(req, "Referer");
+
+    if (!ct)
+        return 0;
+    while (*ct == ' ')
+        ct++;
+    if (strncasecmp(ct, "text/plain", 10) == 0 || strncasecmp(ct, "multipart/form-data", 19) == 0 ||
+        (browser && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0))
+        return tn_fail(err, TN_EMEDIATYPE,
+                       "this endpoint takes a JSON body: send it with 'Content-Type: "
+                       "application/json'");
+    return 0;
+}
+
+/* Mark the connection as still sending its request (the header timeout runs) or not. */
+static void pend_waiting(struct conn_ctx *c, int waiting)
+{
+    if (!c->pend)
+        return;
+    pthread_mutex_lock(&c->req.srv->watch_lock);
+    c->pend->waiting = waiting;
+    pthread_mutex_unlock(&c->req.srv->watch_lock);
+}
+
 /* The headers are in: route, authenticate, and prepare for the body. */
 static void request_begin(struct conn_ctx *c)
 {
@@ -919,12 +1251,15 @@ static void request_begin(struct conn_ctx *c)
     const char *cl;
     uint64_t declared = 0;
     size_t i;
+    int stuck;
 
     if (__atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE)) {
         tn_fail(&err, TN_EUNAVAILABLE, "the server is shutting down");
         queue_error(c, &err);
         return;
     }
+    if (guard_request(c))
+        return;
     i = route_find(c->req.method, c->req.path, &c->req.arg, allow, sizeof(allow), &err);
     if (i == NROUTES) {
         struct tn_http_reply r = {0};
@@ -951,11 +1286,36 @@ static void request_begin(struct conn_ctx *c)
         queue_error(c, &err);
         return;
     }
+    pthread_mutex_lock(&srv->lock);
+    stuck = srv->stuck;
+    pthread_mutex_unlock(&srv->lock);
+    if (stuck >= STUCK_MAX && c->route->handle != tn_route_health &&
+        c->route->handle != tn_route_metrics) {
+        tn_fail(&err, TN_EUNAVAILABLE,
+                "the server is busy with %d queries that did not stop when cancelled; try again "
+                "later",
+                stuck);
+        queue_error(c, &err);
+        return;
+    }
     if (c->route->begin && c->route->begin(&c->req, &err)) {
         queue_error(c, &err);
         return;
     }
-    c->body_max = c->route->body == TN_BODY_UPLOAD ? srv->opt.max_upload : JSON_BODY_MAX;
+    if (c->route->body == TN_BODY_JSON && check_json_type(&c->req, &err)) {
+        queue_error(c, &err);
+        return;
+    }
+    /* a route that checks no credentials before its body is read gets a small body: nobody
+     * may make the server hold (or reserve disk for) a large one without a token; and the
+     * header timeout runs on until that body is in */
+    if (c->route->public_doc && !c->route->begin) {
+        c->body_max = PUBLIC_BODY_MAX;
+        if (c->route->body != TN_BODY_NONE)
+            pend_waiting(c, 1);
+    } else {
+        c->body_max = c->route->body == TN_BODY_UPLOAD ? srv->opt.max_upload : JSON_BODY_MAX;
+    }
     cl = tn_http_header(&c->req, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (c->route->body != TN_BODY_NONE && cl && tn_http_parse_size(cl, &declared))
         declared = 0;
@@ -965,6 +1325,7 @@ static void request_begin(struct conn_ctx *c)
         return;
     }
     if (c->route->body == TN_BODY_UPLOAD && upload_open(c, declared, &err)) {
+        tn_err_disk_full(&err);
         queue_error(c, &err);
         return;
     }
@@ -972,30 +1333,188 @@ static void request_begin(struct conn_ctx *c)
         c->body.max = JSON_BODY_MAX;
 }
 
+/* Free a request's context once neither its connection nor its handler's thread needs it. */
+static void ctx_unref(struct conn_ctx *c)
+{
+    struct tn_http_server *srv = c->req.srv;
+    int last;
+
+    pthread_mutex_lock(&srv->lock);
+    last = --c->refs == 0;
+    pthread_mutex_unlock(&srv->lock);
+    if (!last)
+        return;
+    pthread_mutex_lock(&srv->watch_lock);
+    for (struct tn_http_watch *w = srv->watches; w; w = w->next)
+        if (w->job == c)
+            w->job = NULL;
+    pthread_mutex_unlock(&srv->watch_lock);
+    if (c->pp)
+        MHD_destroy_post_processor(c->pp);
+    if (c->fd >= 0)
+        close(c->fd);
+    if (c->req.upload_path) {
+        unlink(c->req.upload_path);
+        free(c->req.upload_path);
+    }
+    if (c->req.free_state)
+        c->req.free_state(c->req.state);
+    free(c->req.arg);
+    free(c->req.upload_name);
+    free(c->req.upload_type);
+    json_decref(c->req.json);
+    json_decref(c->req.form);
+    json_decref(c->req.headers);
+    json_decref(c->req.args);
+    tn_buf_release(&c->body);
+    free(c);
+}
+
+/* A handler's thread: run it, hand the reply to the connection, or drop it when the connection
+ * has answered without it. */
+static void *run_job(void *arg)
+{
+    struct conn_ctx *c = arg;
+    struct tn_http_server *srv = c->req.srv;
+    struct tn_http_reply r = {0};
+    struct tn_err err = {0};
+    int rc, abandoned;
+
+    current_job = c;
+    rc = c->route->handle(&c->req, &r, &err);
+    current_job = NULL;
+    pthread_mutex_lock(&srv->lock);
+    abandoned = c->abandoned;
+    if (!abandoned) {
+        c->job_rc = rc;
+        c->job_reply = r;
+        c->job_err = err;
+    } else {
+        srv->stuck--;
+    }
+    c->job = 2;
+    srv->jobs--;
+    pthread_cond_broadcast(&srv->job_cond);
+    pthread_mutex_unlock(&srv->lock);
+    if (abandoned) {
+        if (r.response)
+            MHD_destroy_response(r.response);
+        fprintf(stderr, "tarn: %s %s: finished %.1f s after its request was answered\n",
+                c->req.method, c->req.path, now_s() - c->t0);
+    }
+    ctx_unref(c);
+    return NULL;
+}
+
+/* Run the handler on its own thread and wait for it, or until the watchdog gives up on it,
+ * or until its client hangs up (then its queries are interrupted). Returns 1 when the handler
+ * finished (its reply in c->job_*), 0 when the request was answered without it. */
+static int wait_job(struct conn_ctx *c)
+{
+    struct tn_http_server *srv = c->req.srv;
+    pthread_attr_t attr;
+    pthread_t t;
+    int started;
+
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_mutex_lock(&srv->lock);
+    c->refs++;
+    c->job = 1;
+    srv->jobs++;
+    started = pthread_create(&t, &attr, run_job, c) == 0;
+    if (!started) {
+        c->refs--;
+        c->job = 0;
+        srv->jobs--;
+    }
+    pthread_mutex_unlock(&srv->lock);
+    pthread_attr_destroy(&attr);
+    if (!started) {
+        current_job = c; /* no thread to spare: run it here */
+        c->job_rc = c->route->handle(&c->req, &c->job_reply, &c->job_err);
+        current_job = NULL;
+        c->job = 2;
+        return 1;
+    }
+    pthread_mutex_lock(&srv->lock);
+    while (c->job == 1 && !c->give_up) {
+        struct timespec ts;
+        deadline_timespec(now_s() + 0.2, &ts);
+        pthread_cond_timedwait(&srv->job_cond, &srv->lock, &ts);
+        if (!c->hung_up && c->job == 1) {
+            struct pollfd p = {c->sock, POLLRDHUP, 0};
+            pthread_mutex_unlock(&srv->lock);
+            if (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+                c->hung_up = 1;
+                cancel_watches(srv, c);
+            }
+            pthread_mutex_lock(&srv->lock);
+        }
+    }
+    if (c->job == 1) {
+        c->abandoned = 1;
+        srv->stuck++;
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return !c->abandoned;
+}
+
 /* The body is in: run the handler. */
 static void request_run(struct conn_ctx *c)
 {
-    struct tn_http_reply r = {0};
-    struct tn_err err = {0};
+    struct tn_http_reply *r = &c->job_reply;
+    struct tn_err *err = &c->job_err;
     int rc;
 
     body_end(c);
+    pend_waiting(c, 0);
     if (c->failed) {
+        tn_err_disk_full(&c->err);
         queue_error(c, &c->err);
         return;
     }
-    rc = c->route->handle(&c->req, &r, &err);
-    if (rc) {
-        if (r.response)
-            MHD_destroy_response(r.response);
-        if (tn_err_http_status(rc) >= 500)
-            fprintf(stderr, "tarn: %s %s: %s\n", c->req.method, c->req.path, err.msg);
-        if (!err.code)
-            tn_fail(&err, rc, "request failed");
-        queue_error(c, &err);
+    snapshot_request(&c->req);
+    if (!wait_job(c)) {
+        struct tn_err e = {0};
+        fprintf(stderr, "tarn: %s %s: answered without its query, which did not stop when "
+                        "cancelled\n", c->req.method, c->req.path);
+        if (__atomic_load_n(&c->req.srv->stopping, __ATOMIC_ACQUIRE))
+            tn_fail(&e, TN_EUNAVAILABLE, "the server is shutting down");
+        else
+            tn_fail(&e, TN_EUNAVAILABLE,
+                    "the query ran longer than this server allows (%d s, --query-timeout) and "
+                    "did not stop when cancelled; narrow it down or simplify it",
+                    c->req.opt->query_timeout);
+        queue_error(c, &e);
         return;
     }
-    queue_reply(c, &r);
+    rc = c->job_rc;
+    if (rc) {
+        if (r->response)
+            MHD_destroy_response(r->response);
+        r->response = NULL;
+        if (!err->code)
+            tn_fail(err, rc, "request failed");
+        tn_err_disk_full(err);
+        if (tn_err_http_status(err->code) >= 500 && !c->hung_up)
+            fprintf(stderr, "tarn: %s %s: %s\n", c->req.method, c->req.path, err->msg);
+        queue_error(c, err);
+        return;
+    }
+    queue_reply(c, r);
+}
+
+static void describe_address(const struct sockaddr *sa, char *out, size_t cap)
+{
+    const void *a = NULL;
+
+    if (sa->sa_family == AF_INET)
+        a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+    else if (sa->sa_family == AF_INET6)
+        a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+    if (!a || !inet_ntop(sa->sa_family, a, out, (socklen_t)cap))
+        snprintf(out, cap, "-");
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -1007,6 +1526,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
 
     if (!c) {
+        const union MHD_ConnectionInfo *ci;
         c = tn_calloc(1, sizeof(*c));
         c->req.srv = srv;
         c->req.wh = srv->wh;
@@ -1017,7 +1537,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         c->route_index = NROUTES;
         c->t0 = now_s();
         c->fd = -1;
+        c->sock = -1;
         c->status = 500;
+        c->refs = 1;
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci)
+            c->sock = ci->connect_fd;
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ci && ci->client_addr)
+            describe_address(ci->client_addr, c->addr, sizeof(c->addr));
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        c->pend = ci ? ci->socket_context : NULL;
+        pend_waiting(c, 0); /* the headers are in */
         *con_cls = c;
         pthread_mutex_lock(&srv->lock);
         srv->in_flight++;
@@ -1041,47 +1572,115 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return MHD_YES;
 }
 
+/* One access-log line: client, method, path (never the query string, which may hold SQL or
+ * secrets; control characters shown as '?'), status, response bytes ('-' when streamed) and
+ * milliseconds. */
+static void access_log(const struct conn_ctx *c, unsigned int status, double seconds)
+{
+    char path[256];
+    size_t i;
+
+    for (i = 0; c->req.path[i] && i + 1 < sizeof(path); i++) {
+        unsigned char ch = (unsigned char)c->req.path[i];
+        path[i] = ch < 0x20 || ch == 0x7f || ch == ' ' || ch == '"' ? '?' : (char)ch;
+    }
+    path[i] = '\0';
+    if (c->reply_bytes >= 0 && c->responded)
+        fprintf(stderr, "tarn: %s \"%s %s\" %u %lld %.1fms\n", c->addr[0] ? c->addr : "-",
+                c->req.method, path, status, (long long)c->reply_bytes, seconds * 1000);
+    else
+        fprintf(stderr, "tarn: %s \"%s %s\" %u - %.1fms\n", c->addr[0] ? c->addr : "-",
+                c->req.method, path, status, seconds * 1000);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     struct tn_http_server *srv = cls;
     struct conn_ctx *c = *con_cls;
+    unsigned int status;
+    double seconds;
     (void)conn;
 
     if (!c)
         return;
     *con_cls = NULL;
-    count_request(srv, c->route_index, c->route ? c->route->method : c->req.method,
-                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK || c->responded ? c->status : 499,
-                  now_s() - c->t0);
-    if (c->pp)
-        MHD_destroy_post_processor(c->pp);
-    if (c->fd >= 0)
-        close(c->fd);
-    if (c->req.upload_path) {
-        unlink(c->req.upload_path);
-        free(c->req.upload_path);
+    /* 499: the client went away before it had an answer */
+    status = (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK || c->responded) && !c->hung_up
+                 ? c->status
+                 : 499;
+    seconds = now_s() - c->t0;
+    count_request(srv, c->route_index, c->route ? c->route->method : c->req.method, status,
+                  seconds);
+    if (!srv->opt.quiet)
+        access_log(c, status, seconds);
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        cancel_watches(srv, c);
+    if (c->pend) {
+        pthread_mutex_lock(&srv->watch_lock);
+        c->pend->waiting = 1; /* kept alive: the next request's headers are due */
+        c->pend->since = now_s();
+        pthread_cond_signal(&srv->watch_cond);
+        pthread_mutex_unlock(&srv->watch_lock);
     }
-    if (c->req.free_state)
-        c->req.free_state(c->req.state);
-    free(c->req.arg);
-    free(c->req.upload_name);
-    free(c->req.upload_type);
-    json_decref(c->req.json);
-    json_decref(c->req.form);
-    tn_buf_release(&c->body);
-    free(c);
     pthread_mutex_lock(&srv->lock);
     srv->in_flight--;
     pthread_cond_broadcast(&srv->idle);
     pthread_mutex_unlock(&srv->lock);
+    ctx_unref(c);
 }
 
+/* libmicrohttpd opened or closed a connection: the guard's list. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct tn_http_server *srv = cls;
+    struct pend *p = *socket_context;
+
+    pthread_mutex_lock(&srv->watch_lock);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        p = tn_calloc(1, sizeof(*p));
+        p->fd = ci ? ci->connect_fd : -1;
+        p->waiting = p->fd >= 0;
+        p->since = now_s();
+        p->next = srv->pends;
+        srv->pends = p;
+        *socket_context = p;
+        pthread_cond_signal(&srv->watch_cond);
+    } else if (p) {
+        for (struct pend **pp = &srv->pends; *pp; pp = &(*pp)->next) {
+            if (*pp == p) {
+                *pp = p->next;
+                break;
+            }
+        }
+        free(p);
+        *socket_context = NULL;
+    }
+    pthread_mutex_unlock(&srv->watch_lock);
+}
+
+/* libmicrohttpd's messages, one line each. Those about single connections refused or closed
+ * (a client over its limit, the guard's closes) come at most every 10 s: a flood of them would
+ * only fill the log. */
 __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+    static int64_t last_noise; /* milliseconds */
+    char line[512];
     (void)cls;
-    fputs("tarn: microhttpd: ", stderr);
-    vfprintf(stderr, fmt, ap);
+
+    if (strstr(fmt, "connection limit") || strstr(fmt, "closed by remote side") ||
+        strstr(fmt, "per IP")) {
+        int64_t now = (int64_t)(now_s() * 1000), last = __atomic_load_n(&last_noise, __ATOMIC_RELAXED);
+        if (last && now - last < 10000)
+            return;
+        __atomic_store_n(&last_noise, now, __ATOMIC_RELAXED);
+    }
+    vsnprintf(line, sizeof(line), fmt, ap);
+    fprintf(stderr, "tarn: microhttpd: %s%s", line,
+            *line && line[strlen(line) - 1] == '\n' ? "" : "\n");
 }
 
 /*---- Serving ----*/
@@ -1131,6 +1730,12 @@ static int server_init(struct tn_http_server *srv, struct tn_warehouse *wh,
         srv->opt.query_timeout = TN_HTTP_DEFAULT_QUERY_TIMEOUT;
     if (srv->opt.row_limit <= 0)
         srv->opt.row_limit = TN_HTTP_DEFAULT_ROW_LIMIT;
+    if (srv->opt.header_timeout <= 0)
+        srv->opt.header_timeout = TN_HTTP_DEFAULT_HEADER_TIMEOUT;
+    if (srv->opt.client_conns <= 0)
+        srv->opt.client_conns = TN_HTTP_DEFAULT_CLIENT_CONNS;
+    if (gethostname(srv->machine, sizeof(srv->machine) - 1))
+        srv->machine[0] = '\0';
     if (srv->opt.token && !*srv->opt.token)
         return tn_fail(err, TN_EINPUT, "--token must not be empty");
     if (srv->opt.port < 1 || srv->opt.port > 65535)
@@ -1144,6 +1749,7 @@ static int server_init(struct tn_http_server *srv, struct tn_warehouse *wh,
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&srv->idle, &ca);
     pthread_cond_init(&srv->watch_cond, &ca);
+    pthread_cond_init(&srv->job_cond, &ca);
     pthread_condattr_destroy(&ca);
     return 0;
 }
@@ -1163,6 +1769,28 @@ static void drain(struct tn_http_server *srv, double grace)
             break; /* a second signal: stop now */
     }
     pthread_mutex_unlock(&srv->lock);
+}
+
+/* Queries answered without them that still run in DuckDB cannot be stopped, and the
+ * warehouse cannot be closed under them: give them a moment, then end the process. */
+static void stop_stuck(struct tn_http_server *srv)
+{
+    double end = now_s() + 0.5;
+    int jobs;
+
+    pthread_mutex_lock(&srv->lock);
+    while ((jobs = srv->jobs) > 0 && now_s() < end) {
+        struct timespec ts;
+        deadline_timespec(now_s() + 0.1, &ts);
+        pthread_cond_timedwait(&srv->job_cond, &srv->lock, &ts);
+    }
+    pthread_mutex_unlock(&srv->lock);
+    if (jobs > 0) {
+        fprintf(stderr, "tarn: stopped; %d queries that did not stop when cancelled end with the "
+                        "process\n", jobs);
+        fflush(NULL);
+        _exit(0);
+    }
 }
 
 int tn_http_serve(struct tn_warehouse *wh, const struct tn_http_options *opt, struct tn_err *err)
@@ -1233,6 +1861,8 @@ int tn_http_serve(struct tn_warehouse *wh, const struct tn_http_options *opt, st
                          ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_BUFFER,
+                         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)srv->opt.client_conns,
+                         MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
     if (!d) {
         rc = tn_fail(err, TN_EUNAVAILABLE, "cannot listen on %s port %d (is the port in use?)",
@@ -1264,14 +1894,18 @@ int tn_http_serve(struct tn_warehouse *wh, const struct tn_http_options *opt, st
     pthread_mutex_lock(&srv->lock);
     __atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&srv->lock);
+    pthread_mutex_lock(&srv->watch_lock);
+    pthread_cond_signal(&srv->watch_cond); /* the watchdog interrupts every query now */
+    pthread_mutex_unlock(&srv->watch_lock);
     {
         MHD_socket lfd = MHD_quiesce_daemon(d);
         if (lfd != MHD_INVALID_SOCKET)
             close(lfd);
     }
-    drain(srv, srv->opt.query_timeout + SHUTDOWN_GRACE_S);
+    drain(srv, SHUTDOWN_GRACE_S);
     MHD_stop_daemon(d);
     d = NULL;
+    stop_stuck(srv);
     rc = 0;
 out:
     if (d)
@@ -1302,6 +1936,7 @@ out:
         pthread_mutex_destroy(&srv->watch_lock);
         pthread_cond_destroy(&srv->idle);
         pthread_cond_destroy(&srv->watch_cond);
+        pthread_cond_destroy(&srv->job_cond);
     }
     free(srv->metrics);
     free(srv->tmp_dir);

@@ -18,7 +18,9 @@
  *             version is validated. Still nothing a reader can reach has changed.
  *   WRITE     The next metadata file is written at a fresh name.
  *   SWAP      The catalog pointer moves from the base to the new file (one compare-and-swap;
- *             all tables of a multi-table change in one catalog transaction).
+ *             all tables of a multi-table change in one catalog transaction; for a table that
+ *             did not exist (tn__table_new) the catalog row is inserted, TN_EEXISTS when another
+ *             writer created it first).
  *             Won: PUBLISHED. Lost (another commit moved it): DISCARD, then LOAD again after a
  *             backoff, until the deadline (TN_COMMIT_DEADLINE_MS) passes.
  *   DISCARD   Every file the attempt wrote (metadata file, manifest lists, manifests) is
@@ -104,8 +106,10 @@ void tn__files_done(struct tn_warehouse *wh, struct tn__files *f, int remove)
 
 char *tn__next_metadata_location(const struct tn_table *t, const char *table_location)
 {
-    const char *base = strrchr(t->metadata_location, '/');
-    long version = (long)json_array_size(json_object_get(t->meta->root, "metadata-log"));
+    const char *base = t->metadata_location ? strrchr(t->metadata_location, '/') : NULL;
+    long version = t->metadata_location
+                       ? (long)json_array_size(json_object_get(t->meta->root, "metadata-log"))
+                       : -1; /* a new table's first version is 00000 */
     char uuid[37];
 
     if (base) {
@@ -210,7 +214,7 @@ static int attempt_prepare(struct tn_warehouse *wh, struct tn__change *c, struct
             rc = c->stage(wh, a->base, staged, c->ctx, all, &a->files, err);
         tn_metadata_free(staged);
     }
-    if (!rc && (json_array_size(all) || !c->skip_if_unchanged))
+    if (!rc && (json_array_size(all) || !c->skip_if_unchanged || !a->base->metadata_location))
         rc = tn_metadata_update(a->base->meta, a->base->metadata_location, all, &a->next, err);
     json_decref(all);
     if (rc)
@@ -238,7 +242,12 @@ int tn__commit(struct tn_warehouse *wh, struct tn__change *changes, size_t n,
     int64_t deadline = tn_now_ms() + TN_COMMIT_DEADLINE_MS;
     int rc = 0;
 
-    for (int attempt = 1;; attempt++) {
+    for (size_t i = 0; n > 1 && i < n; i++) {
+        if (changes[i].base && !changes[i].base->metadata_location)
+            rc = tn_fail(err, TN_EINTERNAL, "a new table commits alone");
+    }
+
+    for (int attempt = 1; !rc; attempt++) {
         size_t nswap = 0;
         int at_swap = 0;
 
@@ -252,13 +261,16 @@ int tn__commit(struct tn_warehouse *wh, struct tn__change *changes, size_t n,
                                                        a[i].location};
         }
         at_swap = !rc && nswap;
-        if (at_swap && nswap == 1)
+        if (at_swap && nswap == 1 && !sw[0].expected)
+            rc = tn_catalog_create(wh->catalog, sw[0].ns, sw[0].table, sw[0].new_location, err);
+        else if (at_swap && nswap == 1)
             rc = tn_catalog_swap(wh->catalog, sw[0].ns, sw[0].table, sw[0].expected,
                                  sw[0].new_location, err);
         else if (at_swap)
             rc = tn_catalog_swap_many(wh->catalog, sw, nswap, err);
         /* only a lost swap is retried: a failed requirement, update or stage is refused */
-        if (!rc || !at_swap || rc != TN_ECONFLICT || tn_now_ms() >= deadline)
+        if (!rc || !at_swap || rc != TN_ECONFLICT || tn_now_ms() >= deadline ||
+            !sw[0].expected)
             break;
         for (size_t i = 0; i < n; i++)
             attempt_release(wh, &a[i], 0);
@@ -266,7 +278,7 @@ int tn__commit(struct tn_warehouse *wh, struct tn__change *changes, size_t n,
         tn__backoff(attempt);
     }
     for (size_t i = 0; i < n; i++) {
-        if (!rc && a[i].next) {
+        if (!rc && a[i].next && a[i].base->metadata_location) {
             tn__metadata_cache_put(wh, a[i].resolved, a[i].next, a[i].next->text_len);
             tn__delete_old_metadata(wh, a[i].base, a[i].next);
         }

@@ -525,7 +525,7 @@ int tn_table_ingest_opts(struct tn_warehouse *wh, struct tn_session *s, const ch
     json_t *schema = NULL, *keys = NULL;
     char *select = NULL;
     struct tn_table *t = NULL;
-    int rc, attempt = 0;
+    int rc, attempt = 0, new_table = 0;
 
     memset(res, 0, sizeof(*res));
     res->schema_changes = json_array();
@@ -545,9 +545,17 @@ again:
         }
         if (keys && (rc = mark_identifier(schema, keys, err)))
             goto out;
-        rc = tn_table_create_partitioned(wh, ns, name, schema, NULL, opt->partition_by, NULL,
-                                         err);
-        res->created = !rc;
+        if (opt->upsert) {
+            /* an upsert reads the table through the catalog: it must exist first (and is
+               dropped again if the rows do not commit) */
+            rc = tn_table_create_partitioned(wh, ns, name, schema, NULL, opt->partition_by,
+                                             NULL, err);
+            res->created = !rc;
+        } else {
+            /* created by the commit of its rows: one metadata file, or nothing */
+            rc = tn__table_new(wh, ns, name, schema, opt->partition_by, &t, err);
+            new_table = !rc;
+        }
     } else if (!rc) {
         rc = evolve_for_file(t, schema, opt->evolve, res->schema_changes, err);
     }
@@ -563,6 +571,7 @@ again:
     } else if (!rc) {
         rc = tn__table_write(wh, s, t, select, &wo, &res->commit, err);
         res->rows_inserted = res->commit.rows_added;
+        res->created = new_table && !rc;
     }
     if (rc == TN_ECONFLICT && t && t->staged_base && ++attempt < INGEST_ATTEMPTS) {
         /* another commit changed the schema the rows were staged with: stage them again on the

@@ -342,6 +342,29 @@ static int with_spec(struct tn_metadata *m, const char *text, struct tn_metadata
     return tn_metadata_from_json(root, out, err);
 }
 
+int tn__table_new(struct tn_warehouse *wh, const char *ns, const char *name, json_t *schema,
+                  const char *partition_by, struct tn_table **out, struct tn_err *err)
+{
+    struct tn_metadata *m = NULL;
+    char *location = tn_asprintf("%s/%s/%s", tn_storage_root_uri(wh->storage), ns, name);
+    int rc = tn_metadata_new(location, schema, NULL, &m, err);
+
+    free(location);
+    if (!rc && partition_by && *partition_by) {
+        struct tn_metadata *partitioned = NULL;
+        rc = with_spec(m, partition_by, &partitioned, err);
+        tn_metadata_free(m);
+        m = partitioned;
+    }
+    if (rc)
+        return rc;
+    *out = tn_calloc(1, sizeof(**out));
+    snprintf((*out)->ns, sizeof((*out)->ns), "%s", ns);
+    snprintf((*out)->name, sizeof((*out)->name), "%s", name);
+    (*out)->meta = m; /* metadata_location NULL: not published */
+    return 0;
+}
+
 int tn_table_create_partitioned(struct tn_warehouse *wh, const char *ns, const char *name,
                                 json_t *schema, json_t *properties, const char *partition_by,
                                 struct tn_table **out, struct tn_err *err)

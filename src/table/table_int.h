@@ -67,6 +67,13 @@ int tn__commit_metadata(struct tn_warehouse *wh, const char *ns, const char *nam
 int tn__evolve_updates(const struct tn_table *t, const struct tn_schema_change *changes,
                        size_t n, json_t *updates, struct tn_err *err);
 
+/* A table that does not exist yet, in memory only (metadata_location NULL), with "schema"
+ * (field ids assigned) and partition spec text "partition_by" (or NULL): rows written with it
+ * and committed (tn__commit_rows) create it in the catalog with their snapshot, in one commit
+ * (TN_EEXISTS when another writer created it first). */
+int tn__table_new(struct tn_warehouse *wh, const char *ns, const char *name, json_t *schema,
+                  const char *partition_by, struct tn_table **out, struct tn_err *err);
+
 /* Stage "updates" (under "requirements") on loaded table "*t" in memory: *t's metadata becomes
  * what they make of it, and the commit of the rows written with it (tn__commit_rows) publishes
  * them in the same commit. Nothing is written. References to both lists are taken. */

@@ -57,6 +57,11 @@ expect_eq "... and one snapshot" "$s1" "$((s0 + 1))"
 expect_eq "... whose rows read with the new column" "$(csvq 'SELECT id, amount, memo FROM t ORDER BY id')" \
     "$(printf '1,10,\n2,20,\n3,30,x')"
 
+got=$(ingest fresh "" $'id,amount\n1,10\n')
+expect_status "an ingest that creates a table succeeds" 200 "$got"
+expect_eq "... creating it with its rows in one metadata file" \
+    "$(metadata_files fresh) $(curl -s "$BASE/tables/fresh/snapshots" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["snapshots"]))')" "1 1"
+
 n0=$(metadata_files t)
 got=$(ingest t "mode=upsert&key=id" $'id,amount,tag\n1,15,k\n4,40,m\n')
 expect_status "an upsert that adds a column and remembers its key succeeds" 200 "$got"

@@ -113,6 +113,10 @@ char *tn_sql_tok_name(const struct tn_sql_tokens *t, size_t i);
 /* The comment-free text from token "from" up to (not including) token "to". A new string. */
 char *tn_sql_tok_span(const struct tn_sql_tokens *t, size_t from, size_t to);
 
+/* The comment-free text of "t" with every namespace written `default` (a reserved word in
+ * DuckDB: default.sales does not parse) quoted, for DuckDB to parse. A new string. */
+char *tn_sql_quote_default(const struct tn_sql_tokens *t);
+
 /* What a request's statement is, found once for the HTTP API, the command line and the shell. */
 enum tn_stmt_kind {
     TN_STMT_READ,    /* anything else: a read if DuckDB parses it as a SELECT (tn_query_resolve

@@ -207,6 +207,22 @@ char *tn_sql_tok_span(const struct tn_sql_tokens *t, size_t from, size_t to)
                       t->v[to - 1].start + t->v[to - 1].len - t->v[from].start);
 }
 
+char *tn_sql_quote_default(const struct tn_sql_tokens *t)
+{
+    struct tn_buf b = TN_BUF_INIT(0);
+    size_t pos = 0;
+
+    for (size_t i = 0; i + 1 < t->n; i++) {
+        if (tn_sql_tok_is(t, i, "default") && tn_sql_tok_is(t, i + 1, ".")) {
+            tn_buf_add(&b, t->text + pos, t->v[i].start - pos, NULL);
+            tn_buf_addstr(&b, "\"default\"", NULL);
+            pos = t->v[i].start + t->v[i].len;
+        }
+    }
+    tn_buf_addstr(&b, t->text + pos, NULL);
+    return tn_buf_detach(&b, NULL);
+}
+
 /*---- Classifying a request's statement ----*/
 
 /* Tokens up to the first top-level ';' with something after it: how many statements. */
@@ -249,6 +265,7 @@ int tn_statement_classify(struct tn_session *s, const char *sql, struct tn_state
 {
     struct tn_sql_tokens t;
     size_t first_end, n, i = 0;
+    char *text;
     int many;
 
     memset(out, 0, sizeof(*out));
@@ -291,12 +308,16 @@ int tn_statement_classify(struct tn_session *s, const char *sql, struct tn_state
         out->body = sql + t.v[b].start;
     }
     out->pivot = has_word(&t, 0, first_end, "PIVOT") || has_word(&t, 0, first_end, "PIVOT_WIDER");
+    text = tn_sql_quote_default(&t);
     tn_sql_tokens_release(&t);
     /* DuckDB's own parser must see one statement as well (PIVOT without IN is DuckDB's own
      * expansion into more); ALTER has tarn-only forms DuckDB cannot parse (alter.c reads it) */
-    if (out->kind == TN_STMT_ALTER)
+    if (out->kind == TN_STMT_ALTER) {
+        free(text);
         return 0;
-    many = tn_engine_statement_count(s, sql, err);
+    }
+    many = tn_engine_statement_count(s, text, err);
+    free(text);
     if (many < 0)
         return err->code;
     if (many && !out->pivot)
@@ -342,8 +363,8 @@ int tn_sql_reserved_name(const char *ns, const char *table, struct tn_err *err)
     for (size_t i = 0; reserved_tables[i]; i++)
         if (strcasecmp(table, reserved_tables[i]) == 0)
             return tn_fail(err, TN_EINPUT,
-                           "table name '%s' is the name of one of DuckDB's own views or schemas, "
-                           "which queries would read instead; choose another name",
+                           "table name '%s' would shadow DuckDB's own view or schema of that "
+                           "name; choose another name",
                            table);
     return 0;
 }

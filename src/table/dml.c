@@ -1111,10 +1111,38 @@ static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct
     return rc;
 }
 
+/* The SELECT an UPDATE or DELETE became must be what tarn built around the user's clauses:
+ * one SELECT of "ncols" columns with no grouping, ordering, limit or set operation that the
+ * statement's own text could have added (by closing a clause early). */
+static int check_change_select(struct tn_session *s, const char *select, size_t ncols,
+                               struct tn_err *err)
+{
+    json_t *tree = tn_query_parse(s, select, err), *node;
+    int ok;
+
+    if (!tree)
+        return err->code;
+    node = json_object_get(json_array_get(json_object_get(tree, "statements"), 0), "node");
+    ok = json_array_size(json_object_get(tree, "statements")) == 1 &&
+         str_is(json_object_get(node, "type"), "SELECT_NODE") &&
+         json_array_size(json_object_get(node, "select_list")) == ncols &&
+         json_is_null(json_object_get(node, "having")) &&
+         json_is_null(json_object_get(node, "qualify")) &&
+         json_array_size(json_object_get(node, "group_expressions")) == 0 &&
+         json_array_size(json_object_get(node, "modifiers")) == 0;
+    json_decref(tree);
+    if (!ok)
+        return tn_fail(err, TN_EINPUT,
+                       "the statement's clauses do not fit UPDATE t SET c = expr, ... [FROM ...] "
+                       "[WHERE ...] or DELETE FROM t [USING ...] [WHERE ...]");
+    return 0;
+}
+
 int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
                  const struct tn_query_options *opt, struct tn_dml_result *res,
                  struct tn_err *err)
 {
+    struct tn_sql_tokens toks = {0};
     struct head h = {sql, TN_BUF_INIT(0), TN_BUF_INIT(0)};
     struct tn_buf select = TN_BUF_INIT(0), tail = TN_BUF_INIT(0);
     struct tn_table *t = NULL;
@@ -1122,13 +1150,13 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
     int is_update = 0, rc = 0;
 
     memset(res, 0, sizeof(*res));
+    /* the clauses are read from the text without its comments, which mean nothing to them */
+    if (tn_sql_lex(sql, &toks, err))
+        goto out;
+    h.p = toks.text;
     if (keyword(&h, "MERGE")) {
-        struct tn_sql_tokens toks;
         struct merge m = {&toks, 0, s, err, "", "", TN_BUF_INIT(0), TN_BUF_INIT(0),
                           TN_BUF_INIT(0), TN_BUF_INIT(0)};
-        rc = tn_sql_lex(sql, &toks, err);
-        if (rc)
-            goto out;
         rc = merge_read(&m);
         if (!rc) {
             memcpy(res->ns, m.ns, sizeof(res->ns));
@@ -1139,7 +1167,6 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
             rc = check_changeable(t, err);
         if (!rc)
             rc = run_merge(wh, s, t, &m, opt, res, err);
-        tn_sql_tokens_release(&toks);
         tn_buf_release(&m.alias);
         tn_buf_release(&m.src);
         tn_buf_release(&m.src_alias);
@@ -1213,8 +1240,14 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
         goto out;
     }
     tn_buf_addstr(&select, tail.buf ? tail.buf : "", NULL);
-    rc = run_change(wh, s, t, select.buf, opt, is_update, res, err);
+    rc = check_change_select(s, select.buf,
+                             2 + (is_update ? tn_metadata_current_schema(t->meta)->root.nfields
+                                            : 0),
+                             err);
+    if (!rc)
+        rc = run_change(wh, s, t, select.buf, opt, is_update, res, err);
 out:
+    tn_sql_tokens_release(&toks);
     tn_table_free(t);
     json_decref(cols);
     json_decref(exprs);

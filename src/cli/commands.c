@@ -290,7 +290,12 @@ static int local_sql(struct cli *c, const char *sql, enum cli_format f, const st
         goto out;
     }
     rc = tn_query_resolve(wh, s, sql, &qo, &resolved, err);
-    if (rc && strstr(err->msg, "Only SELECT statements can be serialized"))
+    if (rc && st.pivot && strstr(err->msg, "Only SELECT statements can be serialized"))
+        rc = tn_fail(err, TN_EINPUT,
+                     "a PIVOT without IN inside a subquery or WITH is not one statement for "
+                     "DuckDB: list the values (ON col IN ('a', 'b')) or make the PIVOT the "
+                     "statement itself");
+    else if (rc && strstr(err->msg, "Only SELECT statements can be serialized"))
         rc = tn_fail(err, TN_EFORBIDDEN,
                      "%s statements are refused: tarn runs reads (SELECT, WITH, VALUES, FROM, "
                      "PIVOT, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN) and INSERT, UPDATE, DELETE, "

@@ -192,6 +192,11 @@ static int as_of_ms(struct tn_session *s, const char *as_of, int64_t *out, struc
 /* Why a statement that is neither a read nor a write tarn runs is refused. */
 static int refuse(const struct tn_statement *st, struct tn_err *err)
 {
+    if (st->pivot)
+        return tn_fail(err, TN_EINPUT,
+                       "a PIVOT without IN inside a subquery or WITH is not one statement for "
+                       "DuckDB: list the values (ON col IN ('a', 'b')) or make the PIVOT the "
+                       "statement itself");
     return tn_fail(err, TN_EFORBIDDEN,
                    "only SELECT queries are allowed here; %s statements are refused (allowed: "
                    "SELECT, WITH, VALUES, FROM, PIVOT, UNPIVOT, DESCRIBE, SHOW, SUMMARIZE, "

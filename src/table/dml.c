@@ -695,7 +695,7 @@ static int m_name(struct merge *m, struct tn_buf *out, char **plain)
 }
 
 /* Where the expression starting at token "i" ends: at a WHEN, THEN or RETURNING (outside
- * CASE ... END), at a ',' when "comma", or where its bracket closes. */
+ * CASE ... END), at a ',' when "comma", or at the bracket that closes around it. */
 static size_t expr_end(const struct tn_sql_tokens *t, size_t i, int comma)
 {
     int depth = i < t->n ? t->v[i].depth : 0, cases = 0;
@@ -711,7 +711,7 @@ static size_t expr_end(const struct tn_sql_tokens *t, size_t i, int comma)
             cases--;
         else if (!cases && (tn_sql_tok_is(t, i, "WHEN") || tn_sql_tok_is(t, i, "THEN") ||
                             tn_sql_tok_is(t, i, "RETURNING") || tn_sql_tok_is(t, i, ";") ||
-                            tn_sql_tok_is(t, i, ")") || (comma && tn_sql_tok_is(t, i, ","))))
+                            (comma && tn_sql_tok_is(t, i, ","))))
             break;
     }
     return i;

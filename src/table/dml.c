@@ -738,8 +738,10 @@ static int m_exprs(struct merge *m, size_t from, size_t to, size_t count, struct
     free(q);
     if (from >= to)
         return tn_fail(m->err, TN_EINPUT, "MERGE: an expression is missing");
-    if (!tree)
-        return tn_fail(m->err, TN_EINPUT, "MERGE: %s", m->err->msg);
+    if (!tree) {
+        tn_err_prefix(m->err, "MERGE: ");
+        return m->err->code;
+    }
     node = json_object_get(json_array_get(json_object_get(tree, "statements"), 0), "node");
     list = json_object_get(node, "select_list");
     if (json_array_size(json_object_get(tree, "statements")) != 1 ||

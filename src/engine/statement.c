@@ -225,7 +225,7 @@ char *tn_sql_quote_default(const struct tn_sql_tokens *t)
 
 /*---- Classifying a request's statement ----*/
 
-/* Tokens up to the first top-level ';' with something after it: how many statements. */
+/* How many non-empty statements the ';' tokens separate; *first_end: where the first ends. */
 static size_t count_statements(const struct tn_sql_tokens *t, size_t *first_end)
 {
     size_t n = 0, start = 0;
@@ -279,9 +279,15 @@ int tn_statement_classify(struct tn_session *s, const char *sql, struct tn_state
         return tn_fail(err, TN_EINPUT, "no SQL statement given");
     }
     if (n > 1) {
+        size_t next = first_end;
+        while (next < t.n && tn_sql_tok_is(&t, next, ";"))
+            next++;
+        tn_fail(err, TN_EINPUT,
+                "one statement per request: remove the ';' and what follows it (unexpected "
+                "'%.*s' after ';')",
+                (int)(t.v[next].len > 40 ? 40 : t.v[next].len), t.text + t.v[next].start);
         tn_sql_tokens_release(&t);
-        return tn_fail(err, TN_EINPUT,
-                       "one statement per request: remove the ';' and what follows it");
+        return err->code;
     }
     /* the first keyword, past opening parentheses: ( SELECT ...) UNION ... */
     while (i < t.n && tn_sql_tok_is(&t, i, "("))

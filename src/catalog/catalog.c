@@ -9,6 +9,8 @@
  * process's write lock. */
 #include "catalog.h"
 
+#include "engine/engine.h" /* tn_sql_reserved_name */
+
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,6 +394,8 @@ int tn_catalog_load(struct tn_catalog *cat, const char *ns, const char *table, c
 int tn_catalog_create(struct tn_catalog *cat, const char *ns, const char *table,
                       const char *location, struct tn_err *err)
 {
+    if (tn_sql_reserved_name(ns, table, err))
+        return err->code;
     WITH_LOCK(locked_create(cat, ns, table, location, err));
 }
 
@@ -410,6 +414,8 @@ int tn_catalog_drop(struct tn_catalog *cat, const char *ns, const char *table,
 int tn_catalog_rename(struct tn_catalog *cat, const char *ns, const char *table,
                       const char *new_ns, const char *new_table, struct tn_err *err)
 {
+    if (tn_sql_reserved_name(new_ns, new_table, err))
+        return err->code;
     WITH_LOCK(locked_rename(cat, ns, table, new_ns, new_table, err));
 }
 

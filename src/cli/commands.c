@@ -66,35 +66,18 @@ static void session_close(struct tn_session *s)
 
 /*---- Helpers ----*/
 
-/* Where the text after the first keyword of "sql" (after blanks, comments and opening
- * parentheses) starts when that keyword is "word", else NULL. */
-static const char *after_word(const char *sql, const char *word)
-{
-    size_t n = strlen(word);
-    const char *s = sql;
-
-    for (;;) {
-        while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '(')
-            s++;
-        if (s[0] == '-' && s[1] == '-') {
-            while (*s && *s != '\n')
-                s++;
-        } else if (s[0] == '/' && s[1] == '*') {
-            const char *end = strstr(s + 2, "*/");
-            s = end ? end + 2 : s + strlen(s);
-        } else {
-            break;
-        }
-    }
-    if (strncasecmp(s, word, n) == 0 &&
-        (s[n] == ' ' || s[n] == '\t' || s[n] == '\n' || s[n] == '\r'))
-        return s + n;
-    return NULL;
-}
-
+/* Whether the first word of "sql" (past comments) is "word". */
 static int starts_with_word(const char *sql, const char *word)
 {
-    return after_word(sql, word) != NULL;
+    struct tn_sql_tokens t;
+    struct tn_err ignored;
+    int yes;
+
+    if (tn_sql_lex(sql, &t, &ignored))
+        return 0;
+    yes = tn_sql_tok_is(&t, 0, word);
+    tn_sql_tokens_release(&t);
+    return yes;
 }
 
 static int64_t json_i64_or(json_t *j, const char *key, int64_t dflt)
@@ -224,11 +207,11 @@ static int local_print(struct tn_session *s, const char *resolved, enum cli_form
     return rc;
 }
 
-/* EXPLAIN [ANALYZE] "body": tarn's planning counts for each table, then DuckDB's plan. */
-static int local_explain(struct tn_warehouse *wh, struct tn_session *s, const char *body,
-                         struct tn_query_options *qo, struct tn_err *err)
+/* EXPLAIN [ANALYZE] of st->body: tarn's planning counts for each table, then DuckDB's plan. */
+static int local_explain(struct tn_warehouse *wh, struct tn_session *s,
+                         const struct tn_statement *st, struct tn_query_options *qo,
+                         struct tn_err *err)
 {
-    const char *analyze = after_word(body, "ANALYZE");
     struct tn_rows *r = NULL;
     char *resolved = NULL, *q;
     json_t *entry;
@@ -236,7 +219,7 @@ static int local_explain(struct tn_warehouse *wh, struct tn_session *s, const ch
     int rc;
 
     qo->plan = json_array();
-    rc = tn_query_resolve(wh, s, analyze ? analyze : body, qo, &resolved, err);
+    rc = tn_query_resolve(wh, s, st->body, qo, &resolved, err);
     json_array_foreach(qo->plan, i, entry) {
         char *line = tn_plan_describe(entry);
         printf("tarn scan %s\n", line);
@@ -246,7 +229,7 @@ static int local_explain(struct tn_warehouse *wh, struct tn_session *s, const ch
     qo->plan = NULL;
     if (rc)
         return rc;
-    q = tn_asprintf("%s %s", analyze ? "EXPLAIN ANALYZE" : "EXPLAIN", resolved);
+    q = tn_asprintf("%s %s", st->analyze ? "EXPLAIN ANALYZE" : "EXPLAIN", resolved);
     rc = tn_engine_rows(s, q, 10000, &r, err);
     for (size_t k = 0; !rc && k < r->nrows; k++)
         printf("%s\n", tn_rows_get(r, k, r->ncols - 1) ? tn_rows_get(r, k, r->ncols - 1) : "");
@@ -263,6 +246,7 @@ static int local_sql(struct cli *c, const char *sql, enum cli_format f, const st
     struct tn_session *s = NULL;
     struct tn_query_options qo = {.snapshot_id = cq ? cq->snapshot_id : -1, .as_of_ms = -1,
                                   .target_snapshot = -1, .branch = c->o.branch};
+    struct tn_statement st;
     char *resolved = NULL;
     int rc = cli_warehouse(c, &wh, err);
 
@@ -274,7 +258,10 @@ static int local_sql(struct cli *c, const char *sql, enum cli_format f, const st
         rc = timestamp_ms(s, cq->as_of, &qo.as_of_ms, err);
     if (rc)
         goto out;
-    if (starts_with_word(sql, "ALTER")) {
+    rc = tn_statement_classify(s, sql, &st, err);
+    if (rc)
+        goto out;
+    if (st.kind == TN_STMT_ALTER) {
         struct tn_alter_result ar;
         rc = tn_table_alter(wh, s, sql, &ar, err);
         if (!rc)
@@ -282,7 +269,7 @@ static int local_sql(struct cli *c, const char *sql, enum cli_format f, const st
                    ar.renamed ? ar.new_table : ar.table);
         goto out;
     }
-    if (starts_with_word(sql, "INSERT")) {
+    if (st.kind == TN_STMT_INSERT) {
         struct tn_insert_result ir;
         rc = tn_table_insert(wh, s, sql, &qo, &ir, err);
         if (!rc)
@@ -290,8 +277,7 @@ static int local_sql(struct cli *c, const char *sql, enum cli_format f, const st
                    (long long)ir.commit.rows_added, (long long)ir.commit.snapshot_id);
         goto out;
     }
-    if (starts_with_word(sql, "DELETE") || starts_with_word(sql, "UPDATE") ||
-        starts_with_word(sql, "MERGE")) {
+    if (st.kind == TN_STMT_DELETE || st.kind == TN_STMT_UPDATE || st.kind == TN_STMT_MERGE) {
         struct tn_dml_result dr;
         rc = tn_table_dml(wh, s, sql, &qo, &dr, err);
         if (!rc)
@@ -299,11 +285,22 @@ static int local_sql(struct cli *c, const char *sql, enum cli_format f, const st
                    (long long)dr.rows_affected, (long long)dr.snapshot_id);
         goto out;
     }
-    if (starts_with_word(sql, "EXPLAIN")) {
-        rc = local_explain(wh, s, after_word(sql, "EXPLAIN"), &qo, err);
+    if (st.kind == TN_STMT_EXPLAIN) {
+        rc = local_explain(wh, s, &st, &qo, err);
         goto out;
     }
     rc = tn_query_resolve(wh, s, sql, &qo, &resolved, err);
+    if (rc && st.pivot && strstr(err->msg, "Only SELECT statements can be serialized"))
+        rc = tn_fail(err, TN_EINPUT,
+                     "a PIVOT without IN inside a subquery or WITH is not one statement for "
+                     "DuckDB: list the values (ON col IN ('a', 'b')) or make the PIVOT the "
+                     "statement itself");
+    else if (rc && strstr(err->msg, "Only SELECT statements can be serialized"))
+        rc = tn_fail(err, TN_EFORBIDDEN,
+                     "%s statements are refused: tarn runs reads (SELECT, WITH, VALUES, FROM, "
+                     "PIVOT, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN) and INSERT, UPDATE, DELETE, "
+                     "MERGE, ALTER TABLE on tarn tables",
+                     *st.keyword ? st.keyword : "these");
     if (!rc && getenv("TARN_TRACE_SQL"))
         fprintf(stderr, "%s\n", resolved);
     if (!rc)

@@ -21,7 +21,8 @@ struct tn_session {
     duckdb_connection conn;
 };
 
-static int exec_conn(duckdb_connection conn, const char *sql, struct tn_err *err)
+/* Run the fixed sandbox settings at open (tarn's own text, several statements). */
+static int exec_setup(duckdb_connection conn, const char *sql, struct tn_err *err)
 {
     duckdb_result res;
     int rc = 0;
@@ -29,6 +30,93 @@ static int exec_conn(duckdb_connection conn, const char *sql, struct tn_err *err
     if (duckdb_query(conn, sql, &res) != DuckDBSuccess)
         rc = tn_engine_fail(err, duckdb_result_error_type(&res), duckdb_result_error(&res));
     duckdb_destroy_result(&res);
+    return rc;
+}
+
+static const char *statement_type_name(duckdb_statement_type t)
+{
+    static const char *const names[] = {
+        "this kind of", "SELECT", "INSERT", "UPDATE", "EXPLAIN", "DELETE", "PREPARE",
+        "CREATE", "EXECUTE", "ALTER", "transaction", "COPY", "ANALYZE", "SET VARIABLE",
+        "CREATE FUNCTION", "DROP", "EXPORT", "PRAGMA", "VACUUM", "CALL", "SET", "INSTALL/LOAD",
+        "relation", "extension", "logical plan", "ATTACH", "DETACH", "multi-statement"};
+
+    return (size_t)t < sizeof(names) / sizeof(names[0]) ? names[t] : "this kind of";
+}
+
+/* Whether tarn runs statements of type "t" with text "sql" (see engine.h): the types its own
+ * reads and writes use, and for CREATE, DROP and MERGE (which the C API calls INVALID) only
+ * the forms tarn writes itself, recognised by their exact first words. */
+static int allowed_statement(const char *sql, duckdb_statement_type t, struct tn_err *err)
+{
+    switch (t) {
+    case DUCKDB_STATEMENT_TYPE_SELECT:
+    case DUCKDB_STATEMENT_TYPE_EXPLAIN:
+    case DUCKDB_STATEMENT_TYPE_COPY:
+    case DUCKDB_STATEMENT_TYPE_INSERT:
+    case DUCKDB_STATEMENT_TYPE_UPDATE:
+    case DUCKDB_STATEMENT_TYPE_DELETE:
+        return 0;
+    case DUCKDB_STATEMENT_TYPE_CREATE:
+        if (strncmp(sql, "CREATE TEMP TABLE ", 18) == 0)
+            return 0;
+        break;
+    case DUCKDB_STATEMENT_TYPE_DROP:
+        if (strncmp(sql, "DROP TABLE ", 11) == 0)
+            return 0;
+        break;
+    case DUCKDB_STATEMENT_TYPE_INVALID:
+        if (strncmp(sql, "MERGE INTO ", 11) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return tn_fail(err, TN_EFORBIDDEN,
+                   "%s statements are not allowed: tarn runs only reads and its own changes "
+                   "(no CREATE MACRO/FUNCTION/SECRET/VIEW, ATTACH, SET, PRAGMA or INSTALL)",
+                   statement_type_name(t));
+}
+
+/* Prepare "sql", which must be one statement of an allowed type. */
+static int prepare_one(duckdb_connection conn, const char *sql, duckdb_prepared_statement *out,
+                       struct tn_err *err)
+{
+    duckdb_extracted_statements stmts = NULL;
+    idx_t n = duckdb_extract_statements(conn, sql, &stmts);
+    int rc = 0;
+
+    *out = NULL;
+    if (n == 0) {
+        const char *msg = duckdb_extract_statements_error(stmts);
+        rc = tn_fail(err, TN_EINPUT, "%s", msg && *msg ? msg : "no SQL statement given");
+    } else if (n > 1) {
+        rc = tn_fail(err, TN_EINPUT,
+                     "one statement at a time: remove the ';' and what follows it");
+    } else if (duckdb_prepare_extracted_statement(conn, stmts, 0, out) != DuckDBSuccess) {
+        rc = tn_engine_fail_prepare(err, duckdb_prepare_error(*out));
+    } else {
+        rc = allowed_statement(sql, duckdb_prepared_statement_type(*out), err);
+    }
+    if (rc)
+        duckdb_destroy_prepare(out);
+    duckdb_destroy_extracted(&stmts);
+    return rc;
+}
+
+/* Run "sql" (one allowed statement) into *res, materialised; destroy *res in every case. */
+static int run_one(duckdb_connection conn, const char *sql, duckdb_result *res,
+                   struct tn_err *err)
+{
+    duckdb_prepared_statement p = NULL;
+    int rc = prepare_one(conn, sql, &p, err);
+
+    memset(res, 0, sizeof(*res));
+    if (rc)
+        return rc;
+    if (duckdb_execute_prepared(p, res) != DuckDBSuccess)
+        rc = tn_engine_fail(err, duckdb_result_error_type(res), duckdb_result_error(res));
+    duckdb_destroy_prepare(&p);
     return rc;
 }
 
@@ -162,7 +250,7 @@ int tn_engine_open(const struct tn_engine_options *opt, struct tn_engine **out,
                   NULL);
     rc = register_bucket(conn, err);
     if (!rc) {
-        rc = exec_conn(conn, sql.buf, err);
+        rc = exec_setup(conn, sql.buf, err);
         if (rc)
             tn_err_prefix(err, "cannot sandbox DuckDB: ");
     }
@@ -211,7 +299,11 @@ void tn_session_interrupt(struct tn_session *s)
 
 int tn_engine_exec(struct tn_session *s, const char *sql, struct tn_err *err)
 {
-    return exec_conn(s->conn, sql, err);
+    duckdb_result res;
+    int rc = run_one(s->conn, sql, &res, err);
+
+    duckdb_destroy_result(&res);
+    return rc;
 }
 
 int tn_engine_rows(struct tn_session *s, const char *sql, size_t max_rows,
@@ -221,8 +313,7 @@ int tn_engine_rows(struct tn_session *s, const char *sql, size_t max_rows,
     struct tn_rows *r;
     int rc = 0;
 
-    if (duckdb_query(s->conn, sql, &res) != DuckDBSuccess) {
-        rc = tn_engine_fail(err, duckdb_result_error_type(&res), duckdb_result_error(&res));
+    if ((rc = run_one(s->conn, sql, &res, err)) != 0) {
         duckdb_destroy_result(&res);
         return rc;
     }
@@ -294,13 +385,13 @@ int tn_stream_open(struct tn_session *s, const char *sql, struct tn_stream **out
 {
     struct tn_stream *st = tn_calloc(1, sizeof(*st));
 
-    if (duckdb_prepare(s->conn, sql, &st->prepared) != DuckDBSuccess) {
-        tn_fail(err, TN_EINPUT, "%s", duckdb_prepare_error(st->prepared));
+    int rc = prepare_one(s->conn, sql, &st->prepared, err);
+
+    if (rc) {
         tn_stream_close(st);
-        return TN_EINPUT;
+        return rc;
     }
     if (duckdb_execute_prepared_streaming(st->prepared, &st->result) != DuckDBSuccess) {
-        int rc;
         st->has_result = 1;
         rc = tn_engine_fail(err, duckdb_result_error_type(&st->result),
                             duckdb_result_error(&st->result));

@@ -73,9 +73,79 @@ int tn_stream_arrow_schema(struct tn_stream *st, struct tn_buf *out, struct tn_e
 int tn_stream_arrow_batch(struct tn_stream *st, struct tn_buf *out, struct tn_err *err);
 void tn_stream_arrow_end(struct tn_buf *out);
 
-/* 1 when "sql" holds more than one statement, 0 when one, negative on a parse error (with
- * "err" set). */
+/* 1 when "sql" holds more than one statement for DuckDB's parser, 0 when one, negative on a
+ * parse error (with "err" set). */
 int tn_engine_statement_count(struct tn_session *s, const char *sql, struct tn_err *err);
+
+/*---- Statements (statement.c) ----*/
+
+/* tn_engine_exec, tn_engine_rows and tn_stream_open run exactly one statement, prepared: text
+ * with a second statement is refused (TN_EINPUT), and so is any statement tarn never runs
+ * itself (TN_EFORBIDDEN): ATTACH, DETACH, INSTALL/LOAD, SET, PRAGMA, CALL, EXPORT/IMPORT,
+ * transactions, CREATE other than tarn's own "CREATE TEMP TABLE ", DROP other than "DROP TABLE ",
+ * and statement types DuckDB's C API does not name other than tarn's own "MERGE INTO ". So
+ * CREATE MACRO/FUNCTION/SECRET/VIEW and ATTACH never run, whatever text reaches the engine. */
+
+/* A lexed SQL text. Tokens point into "text": a copy of the input with every comment blanked
+ * out (same length and line breaks), so any span of it means to DuckDB what it meant in the
+ * input and holds no comment that could swallow what tarn puts after it. */
+enum tn_sql_tok { TN_TOK_WORD, TN_TOK_IDENT, TN_TOK_STRING, TN_TOK_NUMBER, TN_TOK_OP };
+struct tn_sql_token {
+    enum tn_sql_tok kind; /* IDENT: "quoted"; STRING: '...', E'...' or $tag$...$tag$ */
+    size_t start, len;    /* in text, quotes included; OP tokens are one character */
+    int depth;            /* brackets open before it: (, [ and { */
+};
+struct tn_sql_tokens {
+    char *text;
+    struct tn_sql_token *v;
+    size_t n, cap;
+};
+
+/* TN_EINPUT when a quote or comment is not closed. */
+int tn_sql_lex(const char *sql, struct tn_sql_tokens *out, struct tn_err *err);
+void tn_sql_tokens_release(struct tn_sql_tokens *t);
+/* Whether token i is keyword "word" (case-insensitive; never a quoted name) or, for one-char
+ * "word"s like "(", that operator. */
+int tn_sql_tok_is(const struct tn_sql_tokens *t, size_t i, const char *word);
+/* The name token i stands for: a bare word lower-cased as DuckDB folds it, a quoted one
+ * unquoted; NULL for other tokens. A new string. */
+char *tn_sql_tok_name(const struct tn_sql_tokens *t, size_t i);
+/* The comment-free text from token "from" up to (not including) token "to". A new string. */
+char *tn_sql_tok_span(const struct tn_sql_tokens *t, size_t from, size_t to);
+
+/* The comment-free text of "t" with every namespace written `default` (a reserved word in
+ * DuckDB: default.sales does not parse) quoted, for DuckDB to parse. A new string. */
+char *tn_sql_quote_default(const struct tn_sql_tokens *t);
+
+/* What a request's statement is, found once for the HTTP API, the command line and the shell. */
+enum tn_stmt_kind {
+    TN_STMT_READ,    /* anything else: a read if DuckDB parses it as a SELECT (tn_query_resolve
+                        refuses the rest) */
+    TN_STMT_EXPLAIN, /* EXPLAIN [ANALYZE] of a read; "body" is the read */
+    TN_STMT_INSERT,
+    TN_STMT_UPDATE,
+    TN_STMT_DELETE,
+    TN_STMT_MERGE,
+    TN_STMT_ALTER
+};
+struct tn_statement {
+    enum tn_stmt_kind kind;
+    int analyze;      /* EXPLAIN ANALYZE */
+    int pivot;        /* it uses PIVOT (which DuckDB may expand into several statements) */
+    const char *body; /* the statement itself, or the one EXPLAIN explains (inside the input) */
+    char keyword[32]; /* its first word, upper-cased ("" for none) */
+};
+
+/* Classify "sql": exactly one statement for tarn's lexer and DuckDB's parser (else TN_EINPUT,
+ * "one statement per request"), by its first word among INSERT, UPDATE, DELETE, MERGE, ALTER
+ * and EXPLAIN, else a read. */
+int tn_statement_classify(struct tn_session *s, const char *sql, struct tn_statement *out,
+                          struct tn_err *err);
+
+/* TN_EINPUT when a table "ns.table" would shadow DuckDB's own objects or tarn's temporary
+ * tables (information_schema, pg_catalog, duckdb_*, sqlite_master, _tn_*, ...): checked
+ * wherever a table is created or renamed. */
+int tn_sql_reserved_name(const char *ns, const char *table, struct tn_err *err);
 
 /*---- SQL text ----*/
 /* Append "s" as a double-quoted identifier ("a""b"). */
@@ -88,5 +158,7 @@ void tn_sql_string(struct tn_buf *b, const char *s);
  * tn_engine_fail sets "err" to DuckDB's message with that code and returns the code. */
 int tn_engine_error_code(int type);
 int tn_engine_fail(struct tn_err *err, int type, const char *msg);
+/* The same for a failed prepare, whose type DuckDB 1.4 gives only in its message's prefix. */
+int tn_engine_fail_prepare(struct tn_err *err, const char *msg);
 
 #endif /* TN_ENGINE_H */

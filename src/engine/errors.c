@@ -4,6 +4,7 @@
 #include "engine/engine.h"
 
 #include <duckdb.h>
+#include <string.h>
 
 int tn_engine_error_code(int type)
 {
@@ -35,4 +36,32 @@ int tn_engine_error_code(int type)
 int tn_engine_fail(struct tn_err *err, int type, const char *msg)
 {
     return tn_fail(err, tn_engine_error_code(type), "%s", msg && *msg ? msg : "DuckDB failed");
+}
+
+/* DuckDB 1.4's C API gives a failed prepare only its message, not its error type
+ * (duckdb_prepare_error); the message starts with the type's name as DuckDB's ErrorData writes
+ * it ("Catalog Error: ..."). That prefix is read here, the one place, and nowhere else. */
+int tn_engine_fail_prepare(struct tn_err *err, const char *msg)
+{
+    static const struct {
+        const char *prefix;
+        duckdb_error_type type;
+    } kinds[] = {
+        {"Catalog Error: ", DUCKDB_ERROR_CATALOG},
+        {"Permission Error: ", DUCKDB_ERROR_PERMISSION},
+        {"Conversion Error: ", DUCKDB_ERROR_CONVERSION},
+        {"Out of Range Error: ", DUCKDB_ERROR_OUT_OF_RANGE},
+        {"Constraint Error: ", DUCKDB_ERROR_CONSTRAINT},
+        {"Binder Error: ", DUCKDB_ERROR_BINDER},
+        {"Parser Error: ", DUCKDB_ERROR_PARSER},
+        {"INTERRUPT Error: ", DUCKDB_ERROR_INTERRUPT},
+        {"Out of Memory Error: ", DUCKDB_ERROR_OUT_OF_MEMORY},
+        {"IO Error: ", DUCKDB_ERROR_IO},
+        {"INTERNAL Error: ", DUCKDB_ERROR_INTERNAL},
+    };
+
+    for (size_t i = 0; msg && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (strncmp(msg, kinds[i].prefix, strlen(kinds[i].prefix)) == 0)
+            return tn_engine_fail(err, kinds[i].type, msg);
+    return tn_engine_fail(err, DUCKDB_ERROR_INVALID, msg);
 }

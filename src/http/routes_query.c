@@ -2,11 +2,13 @@
  * tables read their Iceberg files at one snapshot, run on its own DuckDB session and streamed
  * back as JSON, CSV, NDJSON, Parquet or an Arrow IPC stream.
  *
- * What runs: exactly one statement (a second one after ';' is refused): what DuckDB can
- * serialise as a SELECT (SELECT, WITH, VALUES, FROM-first, DESCRIBE, SHOW, SUMMARIZE), EXPLAIN
- * of such a statement, and -- with POST only -- INSERT INTO, UPDATE, DELETE FROM, MERGE INTO and
- * ALTER TABLE on tarn tables, each through the table layer as one commit. Everything else is
- * refused before it reaches the engine; the engine's own sandbox (engine.c) is the second line.
+ * What runs: exactly one statement (a second one after ';' is refused; tn_statement_classify
+ * says which kind, as it does for the command line): what DuckDB can serialise as a SELECT
+ * (SELECT, WITH, VALUES, FROM-first, PIVOT, UNPIVOT, DESCRIBE, SHOW, SUMMARIZE), EXPLAIN of such
+ * a statement, and -- with POST only -- INSERT INTO, UPDATE, DELETE FROM, MERGE INTO and ALTER
+ * TABLE on tarn tables, each through the table layer as one commit. Everything else is refused
+ * before it reaches the engine; the engine itself runs only single prepared statements of the
+ * kinds tarn writes (engine.h), and its sandbox (engine.c) is the last line.
  *
  * Streaming: the statement is opened and its first chunk fetched while the handler runs, so that
  * errors found then get their proper status; after that the rows are rendered chunk by chunk as
@@ -187,46 +189,20 @@ static int as_of_ms(struct tn_session *s, const char *as_of, int64_t *out, struc
 
 /*---- Statement classification ----*/
 
-/* The first keyword of "sql", upper-cased, skipping blanks, comments and opening parentheses;
- * "*rest" points just after it. */
-static void first_keyword(const char *sql, char *out, size_t cap, const char **rest)
-{
-    const char *p = sql;
-    size_t n = 0;
-
-    for (;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' || *p == '(')
-            p++;
-        if (p[0] == '-' && p[1] == '-') {
-            while (*p && *p != '\n')
-                p++;
-        } else if (p[0] == '/' && p[1] == '*') {
-            const char *end = strstr(p + 2, "*/");
-            p = end ? end + 2 : p + strlen(p);
-        } else {
-            break;
-        }
-    }
-    while (n + 1 < cap && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_')) {
-        out[n++] = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-        p++;
-    }
-    out[n] = '\0';
-    if (rest)
-        *rest = p;
-}
-
 /* Why a statement that is neither a read nor a write tarn runs is refused. */
-static int refuse(const char *sql, struct tn_err *err)
+static int refuse(const struct tn_statement *st, struct tn_err *err)
 {
-    char kw[32];
-
-    first_keyword(sql, kw, sizeof(kw), NULL);
+    if (st->pivot)
+        return tn_fail(err, TN_EINPUT,
+                       "a PIVOT without IN inside a subquery or WITH is not one statement for "
+                       "DuckDB: list the values (ON col IN ('a', 'b')) or make the PIVOT the "
+                       "statement itself");
     return tn_fail(err, TN_EFORBIDDEN,
                    "only SELECT queries are allowed here; %s statements are refused (allowed: "
-                   "SELECT, WITH, VALUES, FROM, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN, and with POST "
-                   "INSERT, UPDATE, DELETE, MERGE, ALTER TABLE on tarn tables)",
-                   *kw ? kw : "this");
+                   "SELECT, WITH, VALUES, FROM, PIVOT, UNPIVOT, DESCRIBE, SHOW, SUMMARIZE, "
+                   "EXPLAIN, and with POST INSERT, UPDATE, DELETE, MERGE, ALTER TABLE on tarn "
+                   "tables)",
+                   *st->keyword ? st->keyword : "these");
 }
 
 /* Give engine errors the status they deserve. "wrapped": the statement that failed was the
@@ -647,17 +623,7 @@ static int run_explain(const struct query_params *p, struct tn_session *s, const
 
 /*---- Writes: INSERT, UPDATE, DELETE, MERGE and ALTER TABLE (POST only), each one commit ----*/
 
-static int is_write(const char *kw)
-{
-    static const char *const writes[] = {"INSERT", "UPDATE", "DELETE", "MERGE", "ALTER", NULL};
-
-    for (size_t i = 0; writes[i]; i++)
-        if (strcmp(kw, writes[i]) == 0)
-            return 1;
-    return 0;
-}
-
-static int run_write(struct tn_http_req *req, const char *kw, const char *sql,
+static int run_write(struct tn_http_req *req, const struct tn_statement *st, const char *sql,
                      const struct tn_query_options *qo, struct tn_session *s, double t0,
                      struct tn_http_reply *out, struct tn_err *err)
 {
@@ -668,8 +634,9 @@ static int run_write(struct tn_http_req *req, const char *kw, const char *sql,
 
     if (strcmp(req->method, "POST") != 0)
         return tn_fail(err, TN_EFORBIDDEN,
-                       "GET /query is read-only: send %s statements with POST /query", kw);
-    if (strcmp(kw, "INSERT") == 0) {
+                       "GET /query is read-only: send %s statements with POST /query",
+                       st->keyword);
+    if (st->kind == TN_STMT_INSERT) {
         struct tn_insert_result ir;
         memset(&ir, 0, sizeof(ir));
         rc = tn_table_insert(req->wh, s, sql, qo, &ir, err);
@@ -685,7 +652,8 @@ static int run_write(struct tn_http_req *req, const char *kw, const char *sql,
         free(table);
         tn_http_reply_json(out, 200, j);
         return 0;
-    } else if (strcmp(kw, "DELETE") == 0 || strcmp(kw, "UPDATE") == 0 || strcmp(kw, "MERGE") == 0) {
+    } else if (st->kind == TN_STMT_DELETE || st->kind == TN_STMT_UPDATE ||
+               st->kind == TN_STMT_MERGE) {
         struct tn_dml_result dr;
         memset(&dr, 0, sizeof(dr));
         rc = tn_table_dml(req->wh, s, sql, qo, &dr, err);
@@ -733,9 +701,10 @@ int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn
     struct tn_http_watch *w = NULL;
     char *resolved = NULL;
     const char *body_sql;
-    char kw[32], explain[32] = "";
+    struct tn_statement st;
+    char explain[32] = "";
     double t0 = tn_monotonic_s();
-    int rc, n;
+    int rc;
 
     rc = query_params(req, &p, err);
     if (rc)
@@ -744,32 +713,12 @@ int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn
     if (rc)
         return rc;
     w = tn_http_watch_begin(req->srv, s, req->opt->query_timeout);
-    n = tn_engine_statement_count(s, p.sql, err);
-    first_keyword(p.sql, kw, sizeof(kw), NULL);
-    if (n < 0 && strcmp(kw, "ALTER") == 0)
-        n = 0; /* a tarn-only form (SET UNPARTITIONED): alter.c parses the whole text */
-    if (n < 0) {
-        rc = err->code;
+    rc = tn_statement_classify(s, p.sql, &st, err);
+    if (rc)
         goto out;
-    }
-    if (n > 0) {
-        rc = tn_fail(err, TN_EINPUT,
-                     "one statement per request: remove the ';' and what follows it");
-        goto out;
-    }
-    body_sql = p.sql;
-    first_keyword(p.sql, kw, sizeof(kw), &body_sql);
-    if (strcmp(kw, "EXPLAIN") == 0) {
-        const char *after;
-        snprintf(explain, sizeof(explain), "EXPLAIN");
-        first_keyword(body_sql, kw, sizeof(kw), &after);
-        if (strcmp(kw, "ANALYZE") == 0) {
-            snprintf(explain, sizeof(explain), "EXPLAIN ANALYZE");
-            body_sql = after;
-        }
-    } else {
-        body_sql = p.sql;
-    }
+    body_sql = st.body;
+    if (st.kind == TN_STMT_EXPLAIN)
+        snprintf(explain, sizeof(explain), "%s", st.analyze ? "EXPLAIN ANALYZE" : "EXPLAIN");
     if (p.as_of) {
         rc = as_of_ms(s, p.as_of, &p.as_of_ms, err);
         if (rc)
@@ -780,11 +729,11 @@ int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn
     qo.as_of_ms = p.as_of_ms;
     qo.target_snapshot = -1;
     qo.branch = p.branch;
-    if (!*explain && is_write(kw)) {
+    if (st.kind != TN_STMT_READ && st.kind != TN_STMT_EXPLAIN) {
         /* a commit: the watchdog must not cut it short */
         tn_http_watch_end(req->srv, w);
         w = NULL;
-        rc = run_write(req, kw, p.sql, &qo, s, t0, out, err);
+        rc = run_write(req, &st, p.sql, &qo, s, t0, out, err);
         goto out;
     }
     if (*explain)
@@ -792,7 +741,7 @@ int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn
     rc = tn_query_resolve(req->wh, s, body_sql, &qo, &resolved, err);
     if (rc) {
         if (strstr(err->msg, "Only SELECT statements can be serialized"))
-            rc = refuse(body_sql, err);
+            rc = refuse(&st, err);
         goto out;
     }
     if (*explain && p.format != F_ARROW) {

@@ -637,14 +637,393 @@ static void row_of(const struct tn_schema *schema, const char *alias, struct tn_
  * runs verbatim (but for the names of target and source) in DuckDB against staged copies; the
  * rows it removed or changed become position deletes, the rows it changed or inserted a data
  * file. Staged rows keep their DuckDB rowid, which MERGE leaves alone for updated rows. */
+/* A MERGE statement read token by token: what tarn runs is rebuilt from its parts, each
+ * identifier quoted by tarn and each expression deparsed from DuckDB's parse tree, so no text
+ * of the user's is spliced into it (a comment or quote cannot end a clause early). */
+struct merge {
+    const struct tn_sql_tokens *t;
+    size_t i;
+    struct tn_session *s;
+    struct tn_err *err;
+    char ns[TN_NAME_MAX + 1], table[TN_NAME_MAX + 1];
+    struct tn_buf alias;     /* the target's, quoted */
+    struct tn_buf src;       /* SELECT ... of the source, for tn_query_resolve */
+    struct tn_buf src_alias; /* quoted */
+    struct tn_buf tail;      /* ON ... WHEN ..., rebuilt */
+};
+
+static int m_is(const struct merge *m, const char *word)
+{
+    return tn_sql_tok_is(m->t, m->i, word);
+}
+
+static int m_accept(struct merge *m, const char *word)
+{
+    if (!m_is(m, word))
+        return 0;
+    m->i++;
+    return 1;
+}
+
+static int m_expect(struct merge *m, const char *word, const char *what)
+{
+    if (m_accept(m, word))
+        return 0;
+    return tn_fail(m->err, TN_EINPUT, "MERGE: expected %s", what);
+}
+
+/* A name (bare or quoted, not a keyword tarn reads here) appended to "out" quoted. */
+static int m_name(struct merge *m, struct tn_buf *out, char **plain)
+{
+    static const char *const stop[] = {"USING", "ON", "WHEN", "THEN", "SET", "AS", NULL};
+    char *name;
+
+    if (m->i >= m->t->n || (m->t->v[m->i].kind != TN_TOK_WORD &&
+                             m->t->v[m->i].kind != TN_TOK_IDENT))
+        return -1;
+    for (size_t k = 0; stop[k]; k++)
+        if (m_is(m, stop[k]))
+            return -1;
+    name = tn_sql_tok_name(m->t, m->i++);
+    if (out)
+        tn_sql_ident(out, name);
+    if (plain)
+        *plain = name;
+    else
+        free(name);
+    return 0;
+}
+
+/* Where the expression starting at token "i" ends: at a WHEN, THEN or RETURNING (outside
+ * CASE ... END), at a ',' when "comma", or at the bracket that closes around it. */
+static size_t expr_end(const struct tn_sql_tokens *t, size_t i, int comma)
+{
+    int depth = i < t->n ? t->v[i].depth : 0, cases = 0;
+
+    for (; i < t->n; i++) {
+        if (t->v[i].depth < depth)
+            break;
+        if (t->v[i].depth > depth)
+            continue;
+        if (tn_sql_tok_is(t, i, "CASE"))
+            cases++;
+        else if (cases && tn_sql_tok_is(t, i, "END"))
+            cases--;
+        else if (!cases && (tn_sql_tok_is(t, i, "WHEN") || tn_sql_tok_is(t, i, "THEN") ||
+                            tn_sql_tok_is(t, i, "RETURNING") || tn_sql_tok_is(t, i, ";") ||
+                            (comma && tn_sql_tok_is(t, i, ","))))
+            break;
+    }
+    return i;
+}
+
+static int str_is(json_t *j, const char *value)
+{
+    return json_is_string(j) && strcmp(json_string_value(j), value) == 0;
+}
+
+/* The expressions of tokens [from, to) -- "count" of them, comma-separated -- each parsed
+ * by DuckDB and appended to "out" as DuckDB deparses it. Anything but plain expressions (an
+ * alias, a FROM, a second statement) is refused. */
+static int m_exprs(struct merge *m, size_t from, size_t to, size_t count, struct tn_buf *out)
+{
+    char *span = tn_sql_tok_span(m->t, from, to);
+    char *q = tn_asprintf("SELECT %s\n", span);
+    json_t *tree = from < to ? tn_query_parse(m->s, q, m->err) : NULL, *node, *list, *item;
+    json_t *one = NULL;
+    size_t k;
+    int rc = 0;
+
+    free(span);
+    free(q);
+    if (from >= to)
+        return tn_fail(m->err, TN_EINPUT, "MERGE: an expression is missing");
+    if (!tree) {
+        tn_err_prefix(m->err, "MERGE: ");
+        return m->err->code;
+    }
+    node = json_object_get(json_array_get(json_object_get(tree, "statements"), 0), "node");
+    list = json_object_get(node, "select_list");
+    if (json_array_size(json_object_get(tree, "statements")) != 1 ||
+        !str_is(json_object_get(node, "type"), "SELECT_NODE") ||
+        !str_is(json_object_get(json_object_get(node, "from_table"), "type"), "EMPTY") ||
+        !json_is_null(json_object_get(node, "where_clause")) ||
+        !json_is_null(json_object_get(node, "having")) ||
+        !json_is_null(json_object_get(node, "qualify")) ||
+        json_array_size(json_object_get(node, "group_expressions")) ||
+        json_array_size(json_object_get(node, "modifiers")) ||
+        json_array_size(json_object_get(json_object_get(node, "cte_map"), "map")) ||
+        json_array_size(list) != count)
+        rc = tn_fail(m->err, TN_EINPUT,
+                     "MERGE: expected %zu expression%s near '%.60s'", count,
+                     count == 1 ? "" : "s", m->t->text + m->t->v[from].start);
+    one = rc ? NULL : tn_query_parse(m->s, "SELECT 1", m->err);
+    if (!rc && !one)
+        rc = m->err->code;
+    json_array_foreach(list, k, item) {
+        json_t *one_list;
+        char *text;
+        const char *alias = json_string_value(json_object_get(item, "alias"));
+        if (rc)
+            break;
+        if (alias && *alias) {
+            rc = tn_fail(m->err, TN_EINPUT, "MERGE: unexpected AS %s", alias);
+            break;
+        }
+        one_list = json_object_get(
+            json_object_get(json_array_get(json_object_get(one, "statements"), 0), "node"),
+            "select_list");
+        json_array_set(one_list, 0, item);
+        text = tn_query_deparse(m->s, one, m->err);
+        if (!text) {
+            rc = m->err->code;
+            break;
+        }
+        tn_buf_addf(out, NULL, "%s%s", k ? ", " : "", text + strlen("SELECT "));
+        free(text);
+    }
+    json_decref(one);
+    json_decref(tree);
+    return rc;
+}
+
+/* One expression up to its end (see expr_end), appended deparsed. */
+static int m_expr(struct merge *m, int comma, struct tn_buf *out)
+{
+    size_t end = expr_end(m->t, m->i, comma);
+    int rc = m_exprs(m, m->i, end, 1, out);
+
+    m->i = end;
+    return rc;
+}
+
+/* "( name, ... )" appended as quoted names in parentheses. */
+static int m_names(struct merge *m, struct tn_buf *out)
+{
+    if (m_expect(m, "(", "'('"))
+        return m->err->code;
+    tn_buf_addstr(out, "(", NULL);
+    for (;;) {
+        if (m_name(m, out, NULL))
+            return tn_fail(m->err, TN_EINPUT, "MERGE: expected a column name");
+        if (!m_accept(m, ","))
+            break;
+        tn_buf_addstr(out, ", ", NULL);
+    }
+    tn_buf_addstr(out, ")", NULL);
+    return m_expect(m, ")", "')' after the column names");
+}
+
+/* WHEN [NOT] MATCHED [BY SOURCE | BY TARGET] [AND cond] THEN action */
+static int m_clause(struct merge *m)
+{
+    struct tn_buf *o = &m->tail;
+
+    if (m_expect(m, "WHEN", "WHEN (or the end of the statement)"))
+        return m->err->code;
+    tn_buf_addstr(o, " WHEN ", NULL);
+    if (m_accept(m, "NOT"))
+        tn_buf_addstr(o, "NOT ", NULL);
+    if (m_expect(m, "MATCHED", "MATCHED after WHEN"))
+        return m->err->code;
+    tn_buf_addstr(o, "MATCHED", NULL);
+    if (m_accept(m, "BY")) {
+        if (m_accept(m, "SOURCE"))
+            tn_buf_addstr(o, " BY SOURCE", NULL);
+        else if (m_accept(m, "TARGET"))
+            tn_buf_addstr(o, " BY TARGET", NULL);
+        else
+            return tn_fail(m->err, TN_EINPUT, "MERGE: expected SOURCE or TARGET after BY");
+    }
+    if (m_accept(m, "AND")) {
+        tn_buf_addstr(o, " AND ", NULL);
+        if (m_expr(m, 0, o))
+            return m->err->code;
+    }
+    if (m_expect(m, "THEN", "THEN"))
+        return m->err->code;
+    tn_buf_addstr(o, " THEN ", NULL);
+    if (m_accept(m, "DELETE")) {
+        tn_buf_addstr(o, "DELETE", NULL);
+    } else if (m_accept(m, "DO")) {
+        if (m_expect(m, "NOTHING", "NOTHING after DO"))
+            return m->err->code;
+        tn_buf_addstr(o, "DO NOTHING", NULL);
+    } else if (m_accept(m, "ERROR")) {
+        tn_buf_addstr(o, "ERROR", NULL);
+        if (m->i < m->t->n && !m_is(m, "WHEN") && !m_is(m, ";")) {
+            tn_buf_addstr(o, " ", NULL);
+            if (m_expr(m, 0, o))
+                return m->err->code;
+        }
+    } else if (m_accept(m, "UPDATE")) {
+        tn_buf_addstr(o, "UPDATE", NULL);
+        if (m_accept(m, "SET")) {
+            tn_buf_addstr(o, " SET ", NULL);
+            if (m_accept(m, "*")) {
+                tn_buf_addstr(o, "*", NULL);
+                return 0;
+            }
+            for (;;) {
+                if (m_name(m, o, NULL))
+                    return tn_fail(m->err, TN_EINPUT, "MERGE: expected a column name in SET");
+                if (m_accept(m, ".")) { /* alias.column */
+                    tn_buf_addstr(o, ".", NULL);
+                    if (m_name(m, o, NULL))
+                        return tn_fail(m->err, TN_EINPUT, "MERGE: expected a column name");
+                }
+                if (m_expect(m, "=", "'=' in SET"))
+                    return m->err->code;
+                tn_buf_addstr(o, " = ", NULL);
+                if (m_expr(m, 1, o))
+                    return m->err->code;
+                if (!m_accept(m, ","))
+                    break;
+                tn_buf_addstr(o, ", ", NULL);
+            }
+        }
+    } else if (m_accept(m, "INSERT")) {
+        tn_buf_addstr(o, "INSERT", NULL);
+        if (m_accept(m, "BY")) {
+            if (m_accept(m, "NAME"))
+                tn_buf_addstr(o, " BY NAME", NULL);
+            else if (m_accept(m, "POSITION"))
+                tn_buf_addstr(o, " BY POSITION", NULL);
+            else
+                return tn_fail(m->err, TN_EINPUT, "MERGE: expected NAME or POSITION after BY");
+        }
+        if (m_accept(m, "*")) {
+            tn_buf_addstr(o, " *", NULL);
+        } else if (m_accept(m, "DEFAULT")) {
+            if (m_expect(m, "VALUES", "VALUES after DEFAULT"))
+                return m->err->code;
+            tn_buf_addstr(o, " DEFAULT VALUES", NULL);
+        } else {
+            if (m_is(m, "(")) {
+                tn_buf_addstr(o, " ", NULL);
+                if (m_names(m, o))
+                    return m->err->code;
+            }
+            if (m_accept(m, "VALUES")) {
+                size_t from, end, count = 1;
+                if (m_expect(m, "(", "'(' after VALUES"))
+                    return m->err->code;
+                from = m->i;
+                end = expr_end(m->t, from, 0);
+                for (size_t k = from; k < end; k++)
+                    count += m->t->v[k].depth == m->t->v[from].depth &&
+                             tn_sql_tok_is(m->t, k, ",");
+                tn_buf_addstr(o, " VALUES (", NULL);
+                if (m_exprs(m, from, end, count, o))
+                    return m->err->code;
+                m->i = end;
+                if (m_expect(m, ")", "')' after the VALUES list"))
+                    return m->err->code;
+                tn_buf_addstr(o, ")", NULL);
+            }
+        }
+    } else {
+        return tn_fail(m->err, TN_EINPUT,
+                       "MERGE: expected UPDATE, DELETE, INSERT, DO NOTHING or ERROR after THEN");
+    }
+    return 0;
+}
+
+/* MERGE INTO target [[AS] alias] USING (query) | table [[AS] alias] ON cond | USING (cols)
+ * WHEN ... [WHEN ...] */
+static int merge_read(struct merge *m)
+{
+    char *first = NULL, *second = NULL, *last;
+    int rc = 0;
+
+    if (!m_accept(m, "MERGE") || !m_accept(m, "INTO") || m_name(m, NULL, &first))
+        return tn_fail(m->err, TN_EINPUT, "expected MERGE INTO table");
+    if (m_accept(m, ".") && m_name(m, NULL, &second)) {
+        free(first);
+        return tn_fail(m->err, TN_EINPUT, "MERGE: expected a table name after '.'");
+    }
+    {
+        char *ident = second ? tn_asprintf("%s.%s", first, second) : tn_strdup(first);
+        rc = tn_ident_parse(ident, m->ns, m->table, m->err);
+        free(ident);
+    }
+    last = second ? second : first;
+    if (!rc && (m_accept(m, "AS") || !m_is(m, "USING"))) {
+        if (m_name(m, &m->alias, NULL))
+            rc = tn_fail(m->err, TN_EINPUT, "MERGE: expected an alias or USING after the target");
+    } else if (!rc) {
+        tn_sql_ident(&m->alias, last);
+    }
+    free(first);
+    free(second);
+    first = second = NULL;
+    if (rc || m_expect(m, "USING", "USING"))
+        return m->err->code;
+    if (m_is(m, "(")) {
+        size_t from = ++m->i, end = from;
+        while (end < m->t->n && m->t->v[end].depth > m->t->v[from - 1].depth)
+            end++;
+        if (end >= m->t->n)
+            return tn_fail(m->err, TN_EINPUT, "MERGE: unbalanced parentheses in USING");
+        last = tn_sql_tok_span(m->t, from, end);
+        tn_buf_addf(&m->src, NULL, "%s\n", last);
+        free(last);
+        m->i = end + 1;
+        tn_buf_addstr(&m->src_alias, "\"_tn_source\"", NULL);
+    } else {
+        if (m_name(m, NULL, &first))
+            return tn_fail(m->err, TN_EINPUT, "MERGE: expected a table or (query) after USING");
+        tn_buf_addstr(&m->src, "SELECT * FROM ", NULL);
+        tn_sql_ident(&m->src, first);
+        if (m_accept(m, ".")) {
+            if (m_name(m, NULL, &second)) {
+                free(first);
+                return tn_fail(m->err, TN_EINPUT, "MERGE: bad source name");
+            }
+            tn_buf_addstr(&m->src, ".", NULL);
+            tn_sql_ident(&m->src, second);
+        }
+        tn_sql_ident(&m->src_alias, second ? second : first);
+        free(first);
+        free(second);
+    }
+    if (m_accept(m, "AS") || (!m_is(m, "ON") && !m_is(m, "USING"))) {
+        tn_buf_reset(&m->src_alias);
+        if (m_name(m, &m->src_alias, NULL))
+            return tn_fail(m->err, TN_EINPUT, "MERGE: expected ON");
+    }
+    if (m_accept(m, "USING")) {
+        tn_buf_addstr(&m->tail, "USING ", NULL);
+        if (m_names(m, &m->tail))
+            return m->err->code;
+    } else {
+        if (m_expect(m, "ON", "ON or USING (columns) after the source"))
+            return m->err->code;
+        tn_buf_addstr(&m->tail, "ON ", NULL);
+        if (m_expr(m, 0, &m->tail))
+            return m->err->code;
+    }
+    while (m->i < m->t->n && !m_is(m, ";")) {
+        if (m_is(m, "RETURNING"))
+            return tn_fail(m->err, TN_EINPUT, "RETURNING is not supported on tarn tables");
+        if (m_clause(m))
+            return m->err->code;
+    }
+    if (m_accept(m, ";") && m->i < m->t->n)
+        return tn_fail(m->err, TN_EINPUT,
+                       "one statement per request: remove the ';' and what follows it");
+    if (!strstr(m->tail.buf, " WHEN "))
+        return tn_fail(m->err, TN_EINPUT, "MERGE: expected WHEN [NOT] MATCHED THEN ...");
+    return 0;
+}
+
 static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
-                     struct head *h, const struct tn_query_options *base,
+                     struct merge *m, const struct tn_query_options *base,
                      struct tn_dml_result *res, struct tn_err *err)
 {
     const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
     struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL};
-    struct tn_buf src = TN_BUF_INIT(0), src_alias = TN_BUF_INIT(0), q = TN_BUF_INIT(0);
-    struct tn_buf tail = TN_BUF_INIT(0);
+    struct tn_buf q = TN_BUF_INIT(0);
     struct tn_rows *r = NULL;
     char all[48], tgt[48], srct[48], uuid[37];
     char *resolved = NULL;
@@ -656,69 +1035,8 @@ static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct
     snprintf(all, sizeof(all), "_tn_all_%.8s", uuid);
     snprintf(tgt, sizeof(tgt), "_tn_tgt_%.8s", uuid);
     snprintf(srct, sizeof(srct), "_tn_src_%.8s", uuid);
-    if (!keyword(h, "USING")) {
-        rc = tn_fail(err, TN_EINPUT, "MERGE: expected USING");
-        goto out;
-    }
-    skip_space(h);
-    if (*h->p == '(') {
-        /* a subquery: up to the matching parenthesis */
-        const char *start = ++h->p;
-        int depth = 1;
-        while (*h->p && depth) {
-            char c = *h->p;
-            if (c == '\'' || c == '"') {
-                h->p++;
-                while (*h->p && !(*h->p == c && h->p[1] != c))
-                    h->p += (*h->p == c) ? 2 : 1;
-            }
-            depth += c == '(';
-            depth -= c == ')';
-            if (*h->p)
-                h->p++;
-        }
-        if (depth) {
-            rc = tn_fail(err, TN_EINPUT, "MERGE: unbalanced parentheses in USING");
-            goto out;
-        }
-        tn_buf_add(&src, start, (size_t)(h->p - 1 - start), NULL);
-        tn_buf_addstr(&src_alias, "\"_tn_source\"", NULL);
-    } else {
-        struct tn_buf name = TN_BUF_INIT(0);
-        tn_buf_addstr(&src, "SELECT * FROM ", NULL);
-        if (identifier(h, &name, 1)) {
-            rc = tn_fail(err, TN_EINPUT, "MERGE: expected a table or (query) after USING");
-            tn_buf_release(&name);
-            goto out;
-        }
-        tn_buf_addstr(&src, name.buf, NULL);
-        tn_buf_reset(&src_alias);
-        tn_buf_addstr(&src_alias, name.buf, NULL);
-        skip_space(h);
-        if (*h->p == '.') {
-            h->p++;
-            tn_buf_reset(&name);
-            if (identifier(h, &name, 1)) {
-                rc = tn_fail(err, TN_EINPUT, "MERGE: bad source name");
-                tn_buf_release(&name);
-                goto out;
-            }
-            tn_buf_addf(&src, NULL, ".%s", name.buf);
-            tn_buf_reset(&src_alias);
-            tn_buf_addstr(&src_alias, name.buf, NULL);
-        }
-        tn_buf_release(&name);
-    }
-    if (keyword(h, "AS") || (skip_space(h), strncasecmp(h->p, "ON", 2) != 0)) {
-        tn_buf_reset(&src_alias);
-        if (identifier(h, &src_alias, 1)) {
-            rc = tn_fail(err, TN_EINPUT, "MERGE: expected ON");
-            goto out;
-        }
-    }
-    rest(h, &tail);
     /* stage: the source; the target with identities; the target's columns alone */
-    rc = tn_query_resolve(wh, s, src.buf, &qo, &resolved, err);
+    rc = tn_query_resolve(wh, s, m->src.buf, &qo, &resolved, err);
     if (!rc) {
         tn_buf_addf(&q, NULL, "CREATE TEMP TABLE %s AS %s", srct, resolved);
         rc = tn_engine_exec(s, q.buf, err);
@@ -742,15 +1060,22 @@ static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct
         tn_buf_reset(&q);
         tn_buf_addf(&q, NULL,
                     "CREATE TEMP TABLE %s AS SELECT row_number() OVER () - 1 AS _tn_rid, * FROM "
-                    "(%s); CREATE TEMP TABLE %s AS SELECT * EXCLUDE (_tn_rid, _tn_file, _tn_pos) "
-                    "FROM %s ORDER BY _tn_rid",
-                    all, resolved, tgt, all);
+                    "(%s)",
+                    all, resolved);
         rc = tn_engine_exec(s, q.buf, err);
     }
     if (!rc) {
         tn_buf_reset(&q);
-        tn_buf_addf(&q, NULL, "MERGE INTO %s AS %s USING %s AS %s %s", tgt, h->alias.buf, srct,
-                    src_alias.buf, tail.buf ? tail.buf : "");
+        tn_buf_addf(&q, NULL,
+                    "CREATE TEMP TABLE %s AS SELECT * EXCLUDE (_tn_rid, _tn_file, _tn_pos) "
+                    "FROM %s ORDER BY _tn_rid",
+                    tgt, all);
+        rc = tn_engine_exec(s, q.buf, err);
+    }
+    if (!rc) {
+        tn_buf_reset(&q);
+        tn_buf_addf(&q, NULL, "MERGE INTO %s AS %s USING %s AS %s %s", tgt, m->alias.buf, srct,
+                    m->src_alias.buf, m->tail.buf);
         rc = tn_engine_rows(s, q.buf, 1, &r, err);
         if (!rc && r->nrows && tn_rows_get(r, 0, 0))
             tn_parse_i64(tn_rows_get(r, 0, 0), &res->rows_affected);
@@ -779,23 +1104,47 @@ static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct
                            &res->snapshot_id, err);
         tn_buf_release(&rows);
     }
-out:
     drop_temp(s, all);
     drop_temp(s, tgt);
     drop_temp(s, srct);
     tn_rows_free(r);
     free(resolved);
-    tn_buf_release(&src);
-    tn_buf_release(&src_alias);
     tn_buf_release(&q);
-    tn_buf_release(&tail);
     return rc;
+}
+
+/* The SELECT an UPDATE or DELETE became must be what tarn built around the user's clauses:
+ * one SELECT of "ncols" columns with no grouping, ordering, limit or set operation that the
+ * statement's own text could have added (by closing a clause early). */
+static int check_change_select(struct tn_session *s, const char *select, size_t ncols,
+                               struct tn_err *err)
+{
+    json_t *tree = tn_query_parse(s, select, err), *node;
+    int ok;
+
+    if (!tree)
+        return err->code;
+    node = json_object_get(json_array_get(json_object_get(tree, "statements"), 0), "node");
+    ok = json_array_size(json_object_get(tree, "statements")) == 1 &&
+         str_is(json_object_get(node, "type"), "SELECT_NODE") &&
+         json_array_size(json_object_get(node, "select_list")) == ncols &&
+         json_is_null(json_object_get(node, "having")) &&
+         json_is_null(json_object_get(node, "qualify")) &&
+         json_array_size(json_object_get(node, "group_expressions")) == 0 &&
+         json_array_size(json_object_get(node, "modifiers")) == 0;
+    json_decref(tree);
+    if (!ok)
+        return tn_fail(err, TN_EINPUT,
+                       "the statement's clauses do not fit UPDATE t SET c = expr, ... [FROM ...] "
+                       "[WHERE ...] or DELETE FROM t [USING ...] [WHERE ...]");
+    return 0;
 }
 
 int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
                  const struct tn_query_options *opt, struct tn_dml_result *res,
                  struct tn_err *err)
 {
+    struct tn_sql_tokens toks = {0};
     struct head h = {sql, TN_BUF_INIT(0), TN_BUF_INIT(0)};
     struct tn_buf select = TN_BUF_INIT(0), tail = TN_BUF_INIT(0);
     struct tn_table *t = NULL;
@@ -803,17 +1152,27 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
     int is_update = 0, rc = 0;
 
     memset(res, 0, sizeof(*res));
+    /* the clauses are read from the text without its comments, which mean nothing to them */
+    if (tn_sql_lex(sql, &toks, err))
+        goto out;
+    h.p = toks.text;
     if (keyword(&h, "MERGE")) {
-        if (!keyword(&h, "INTO"))
-            rc = tn_fail(err, TN_EINPUT, "expected MERGE INTO table");
-        if (!rc)
-            rc = read_target(&h, res->ns, res->table, err);
-        if (!rc)
+        struct merge m = {&toks, 0, s, err, "", "", TN_BUF_INIT(0), TN_BUF_INIT(0),
+                          TN_BUF_INIT(0), TN_BUF_INIT(0)};
+        rc = merge_read(&m);
+        if (!rc) {
+            memcpy(res->ns, m.ns, sizeof(res->ns));
+            memcpy(res->table, m.table, sizeof(res->table));
             rc = tn_table_load(wh, res->ns, res->table, &t, err);
+        }
         if (!rc)
             rc = check_changeable(t, err);
         if (!rc)
-            rc = run_merge(wh, s, t, &h, opt, res, err);
+            rc = run_merge(wh, s, t, &m, opt, res, err);
+        tn_buf_release(&m.alias);
+        tn_buf_release(&m.src);
+        tn_buf_release(&m.src_alias);
+        tn_buf_release(&m.tail);
         goto out;
     }
     if (keyword(&h, "DELETE")) {
@@ -883,8 +1242,14 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
         goto out;
     }
     tn_buf_addstr(&select, tail.buf ? tail.buf : "", NULL);
-    rc = run_change(wh, s, t, select.buf, opt, is_update, res, err);
+    rc = check_change_select(s, select.buf,
+                             2 + (is_update ? tn_metadata_current_schema(t->meta)->root.nfields
+                                            : 0),
+                             err);
+    if (!rc)
+        rc = run_change(wh, s, t, select.buf, opt, is_update, res, err);
 out:
+    tn_sql_tokens_release(&toks);
     tn_table_free(t);
     json_decref(cols);
     json_decref(exprs);

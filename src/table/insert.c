@@ -59,11 +59,40 @@ static int identifier(const char **p, struct tn_buf *out)
     return 0;
 }
 
+/* The query of the rows must stay what tarn built around the user's text: one SELECT * of the
+ * subquery _tn_rows, nothing the text could have added after closing it early. */
+static int check_rows_select(struct tn_session *s, const char *select, struct tn_err *err)
+{
+    json_t *tree = tn_query_parse(s, select, err), *node, *from;
+    const char *type, *alias;
+    int ok;
+
+    if (!tree)
+        return err->code;
+    node = json_object_get(json_array_get(json_object_get(tree, "statements"), 0), "node");
+    from = json_object_get(node, "from_table");
+    type = json_string_value(json_object_get(node, "type"));
+    alias = json_string_value(json_object_get(from, "alias"));
+    ok = json_array_size(json_object_get(tree, "statements")) == 1 && type &&
+         strcmp(type, "SELECT_NODE") == 0 && alias && strcmp(alias, "_tn_rows") == 0 &&
+         json_array_size(json_object_get(node, "select_list")) == 1 &&
+         json_is_null(json_object_get(node, "where_clause")) &&
+         json_array_size(json_object_get(node, "group_expressions")) == 0 &&
+         json_array_size(json_object_get(node, "modifiers")) == 0;
+    json_decref(tree);
+    if (!ok)
+        return tn_fail(err, TN_EINPUT,
+                       "expected INSERT INTO table [(columns)] SELECT ... | VALUES ...: the rows' "
+                       "query does not stand on its own");
+    return 0;
+}
+
 int tn_table_insert(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
                     const struct tn_query_options *opt, struct tn_insert_result *res,
                     struct tn_err *err)
 {
-    const char *p = sql;
+    struct tn_sql_tokens toks = {0};
+    const char *p;
     struct tn_buf target = TN_BUF_INIT(0), source = TN_BUF_INIT(0);
     struct tn_table *t = NULL;
     json_t *columns = json_array();
@@ -71,6 +100,10 @@ int tn_table_insert(struct tn_warehouse *wh, struct tn_session *s, const char *s
     int rc = 0;
 
     memset(res, 0, sizeof(*res));
+    /* read without comments: a comment cannot hide or end a clause for this reader */
+    if ((rc = tn_sql_lex(sql, &toks, err)) != 0)
+        goto out;
+    p = toks.text;
     if (!keyword(&p, "INSERT") || !keyword(&p, "INTO") || identifier(&p, &target)) {
         rc = tn_fail(err, TN_EINPUT, "expected INSERT INTO table ...");
         goto out;
@@ -131,12 +164,15 @@ int tn_table_insert(struct tn_warehouse *wh, struct tn_session *s, const char *s
         tn_sql_ident(&source, json_string_value(json_array_get(columns, i)));
     }
     tn_buf_addstr(&source, ")", NULL);
-    rc = tn_query_resolve(wh, s, source.buf, opt, &resolved, err);
+    rc = check_rows_select(s, source.buf, err);
+    if (!rc)
+        rc = tn_query_resolve(wh, s, source.buf, opt, &resolved, err);
     if (!rc) {
         struct tn_write_options wo = {TN_WRITE_APPEND, opt ? opt->branch : NULL};
         rc = tn_table_write(wh, s, res->ns, res->table, resolved, &wo, &res->commit, err);
     }
 out:
+    tn_sql_tokens_release(&toks);
     tn_table_free(t);
     json_decref(columns);
     free(resolved);

@@ -538,6 +538,132 @@ static char *place_relations(const char *sql, json_t *relations)
     return tn_buf_detach(&b, NULL);
 }
 
+/*---- The text DuckDB parses ----*/
+
+#define PIVOT_VALUES_MAX 10000
+
+/* Append " IN ('v1', 'v2', ...)": the distinct non-null values of expression tokens
+ * [from, to) over the PIVOT's source tokens [src_from, src_to), read like any query. */
+static int pivot_values(struct tn_warehouse *wh, struct tn_session *s,
+                        const struct tn_query_options *opt, const struct tn_sql_tokens *t,
+                        size_t src_from, size_t src_to, size_t from, size_t to,
+                        struct tn_buf *out, struct tn_err *err)
+{
+    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL};
+    char *src = tn_sql_tok_span(t, src_from, src_to), *expr = tn_sql_tok_span(t, from, to);
+    char *q = tn_asprintf("SELECT _tn_v FROM (SELECT DISTINCT CAST((%s\n) AS VARCHAR) AS _tn_v "
+                          "FROM %s\n) WHERE _tn_v IS NOT NULL ORDER BY 1",
+                          expr, src);
+    char *resolved = NULL;
+    struct tn_rows *r = NULL;
+    int rc;
+
+    if (opt) {
+        qo.snapshot_id = opt->snapshot_id;
+        qo.as_of_ms = opt->as_of_ms;
+        qo.branch = opt->branch;
+    }
+    rc = tn_query_resolve(wh, s, q, &qo, &resolved, err);
+    if (!rc)
+        rc = tn_engine_rows(s, resolved, PIVOT_VALUES_MAX, &r, err);
+    if (rc == TN_ETOOBIG)
+        tn_fail(err, TN_EINPUT, "PIVOT ON %.60s: more than %d values; list the ones you want "
+                "with ON %.60s IN (...)", expr, PIVOT_VALUES_MAX, expr);
+    if (!rc && r->nrows == 0)
+        rc = tn_fail(err, TN_EINPUT, "PIVOT ON %.60s: there are no values to make columns of; "
+                     "list them with ON %.60s IN (...)", expr, expr);
+    if (!rc) {
+        tn_buf_addstr(out, " IN (", NULL);
+        for (size_t i = 0; i < r->nrows; i++) {
+            if (i)
+                tn_buf_addstr(out, ", ", NULL);
+            tn_sql_string(out, tn_rows_get(r, i, 0));
+        }
+        tn_buf_addstr(out, ")", NULL);
+    }
+    tn_rows_free(r);
+    free(resolved);
+    free(src);
+    free(expr);
+    free(q);
+    return rc;
+}
+
+static int pivot_clause_end(const struct tn_sql_tokens *t, size_t i)
+{
+    return t->v[i].depth == 0 &&
+           (tn_sql_tok_is(t, i, "USING") || tn_sql_tok_is(t, i, "GROUP") ||
+            tn_sql_tok_is(t, i, "ORDER") || tn_sql_tok_is(t, i, "LIMIT") ||
+            tn_sql_tok_is(t, i, ";"));
+}
+
+/* The user's statement as DuckDB is to parse it. Two of DuckDB's own forms get a hand: a
+ * namespace named default (a reserved word: default.sales is a syntax error) is quoted, and a
+ * statement-level PIVOT whose ON columns have no IN list -- which DuckDB expands into a
+ * CREATE TYPE statement plus the query -- gets those columns' values listed, so that it is one
+ * SELECT. The text is only parsed: what runs is deparsed from DuckDB's tree. */
+static int parse_text(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
+                      const struct tn_query_options *opt, char **out, struct tn_err *err)
+{
+    struct tn_sql_tokens t;
+    struct tn_buf b = TN_BUF_INIT(0);
+    size_t pos = 0, on = 0, items_end = 0;
+    int pivot, rc = 0;
+
+    if (tn_sql_lex(sql, &t, err))
+        return err->code;
+    pivot = t.n > 2 && (tn_sql_tok_is(&t, 0, "PIVOT") || tn_sql_tok_is(&t, 0, "PIVOT_WIDER"));
+    for (size_t i = 1; pivot && !on && i < t.n; i++)
+        if (t.v[i].depth == 0 && tn_sql_tok_is(&t, i, "ON"))
+            on = i;
+    if (on) {
+        items_end = on + 1;
+        while (items_end < t.n && !pivot_clause_end(&t, items_end))
+            items_end++;
+    }
+    for (size_t i = 0; !rc && i < t.n; i++) {
+        const struct tn_sql_token *k = &t.v[i];
+        /* the end of one ON item of a PIVOT: a top-level ',' or the end of the list */
+        if (on && i > on && i < items_end + 1 && k->depth == 0 &&
+            (i == items_end || tn_sql_tok_is(&t, i, ","))) {
+            size_t from = i - 1;
+            int has_in = 0;
+            while (from > on && !(t.v[from].depth == 0 && tn_sql_tok_is(&t, from, ",")))
+                from--;
+            for (size_t j = from + 1; j < i; j++)
+                has_in |= t.v[j].depth == 0 && tn_sql_tok_is(&t, j, "IN");
+            if (!has_in) {
+                size_t end = t.v[i - 1].start + t.v[i - 1].len;
+                tn_buf_add(&b, t.text + pos, end - pos, NULL);
+                pos = end;
+                rc = pivot_values(wh, s, opt, &t, 1, on, from + 1, i, &b, err);
+            }
+        }
+    }
+    if (on && !rc && items_end == t.n) {
+        size_t from = items_end - 1;
+        int has_in = 0;
+        while (from > on && !(t.v[from].depth == 0 && tn_sql_tok_is(&t, from, ",")))
+            from--;
+        for (size_t j = from + 1; j < items_end; j++)
+            has_in |= t.v[j].depth == 0 && tn_sql_tok_is(&t, j, "IN");
+        if (!has_in) {
+            size_t end = t.v[items_end - 1].start + t.v[items_end - 1].len;
+            tn_buf_add(&b, t.text + pos, end - pos, NULL);
+            pos = end;
+            rc = pivot_values(wh, s, opt, &t, 1, on, from + 1, items_end, &b, err);
+        }
+    }
+    tn_buf_addstr(&b, t.text + pos, NULL);
+    tn_sql_tokens_release(&t);
+    if (!rc && (rc = tn_sql_lex(b.buf, &t, err)) == 0) {
+        *out = tn_sql_quote_default(&t); /* no comments are left: the text is the same */
+        tn_sql_tokens_release(&t);
+    }
+    tn_buf_release(&b);
+    return rc;
+}
+
 /*---- Resolved statements, kept ----*/
 
 /* A resolved statement stays right while every table it looked up still has the metadata
@@ -640,7 +766,13 @@ int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *
     r.cte_names = json_object();
     r.relations = json_object();
     r.looked_up = json_object();
-    tree = tn_query_parse(s, user_sql, err);
+    tree = NULL;
+    {
+        char *text = NULL;
+        if (parse_text(wh, s, user_sql, opt, &text, err) == 0)
+            tree = tn_query_parse(s, text, err);
+        free(text);
+    }
 
     tn_random_bytes(random, sizeof(random));
     for (size_t i = 0; i < sizeof(random); i++)

@@ -1,0 +1,1 @@
+DELETE FROM default.t USING (SELECT 2 AS id) d WHERE t.id = d.id

@@ -1,0 +1,1 @@
+PIVOT t ON name USING count(*)

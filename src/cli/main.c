@@ -60,7 +60,7 @@ static void usage(FILE *f)
           "serve options (also as environment variables):\n"
           "  --host H          TARN_HOST          address to bind (default 127.0.0.1)\n"
           "  --port P          TARN_PORT          port (default 8000)\n"
-          "  --token T         TARN_TOKEN         require 'Authorization: Bearer T'\n"
+          "  --token T         TARN_TOKEN         require 'Authorization: Bearer T' (not on /health)\n"
           "  --no-auth         TARN_NO_AUTH=1     allow a non-loopback --host without a token\n"
           "  --max-upload S    TARN_MAX_UPLOAD    largest upload (default 10GiB)\n"
           "  --query-timeout S TARN_QUERY_TIMEOUT seconds a query may run (default 60)\n"

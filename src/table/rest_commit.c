@@ -598,6 +598,104 @@ static int apply_updates(json_t *root, json_t *updates, struct tn_err *err)
     return rc;
 }
 
+/*---- Where a commit may point ----*/
+
+/* 1 when "location" (of table "t", path map applied; t may be NULL) lies inside "dir". */
+static int located_in(const struct tn_table *t, const char *location, const char *dir)
+{
+    char *a = t ? tn_table_resolve(t, location) : tn_strdup(location);
+    char *b = t ? tn_table_resolve(t, dir) : tn_strdup(dir);
+    char *na = NULL, *nb = NULL;
+    struct tn_err ignored;
+    int in = !tn_path_normalise(a, &na, &ignored) && !tn_path_normalise(b, &nb, &ignored) &&
+             tn_path_within(nb, na);
+
+    free(a);
+    free(b);
+    free(na);
+    free(nb);
+    return in;
+}
+
+/* Every file "root" names that "base" (or NULL) did not: manifest lists and statistics files,
+ * each as fn(ctx, what, location) until one fails. */
+static int new_files(json_t *base, json_t *root,
+                     int (*fn)(void *ctx, const char *what, const char *loc, struct tn_err *err),
+                     void *ctx, struct tn_err *err)
+{
+    static const char *const arrays[][2] = {{"snapshots", "manifest-list"},
+                                            {"statistics", "statistics-path"},
+                                            {"partition-statistics", "statistics-path"}};
+    json_t *known = json_object(), *e;
+    size_t i;
+    int rc = 0;
+
+    for (size_t a = 0; a < 3; a++)
+        json_array_foreach(json_object_get(base, arrays[a][0]), i, e) {
+            const char *loc = json_string_value(json_object_get(e, arrays[a][1]));
+            if (loc)
+                json_object_set_new(known, loc, json_true());
+        }
+    for (size_t a = 0; a < 3 && !rc; a++)
+        json_array_foreach(json_object_get(root, arrays[a][0]), i, e) {
+            const char *loc = json_string_value(json_object_get(e, arrays[a][1]));
+            if (loc && !json_object_get(known, loc) && (rc = fn(ctx, arrays[a][1], loc, err)))
+                break;
+        }
+    json_decref(known);
+    return rc;
+}
+
+struct location_check {
+    struct tn_warehouse *wh;
+    const struct tn_table *t; /* the table as it was, or NULL for a new one */
+    const char *old_location, *new_location;
+};
+
+static int check_new_file(void *ctx, const char *what, const char *loc, struct tn_err *err)
+{
+    struct location_check *c = ctx;
+    char *resolved = c->t ? tn_table_resolve(c->t, loc) : tn_strdup(loc);
+    int rc = tn_storage_check(c->wh->storage, resolved, err);
+
+    free(resolved);
+    if (!rc && !located_in(c->t, loc, c->new_location) &&
+        !(c->old_location && located_in(c->t, loc, c->old_location)))
+        rc = tn_fail(err, TN_EFORBIDDEN, "%s %s is outside the table's location %s", what, loc,
+                     c->new_location);
+    if (rc == TN_EINPUT || rc == TN_EFORBIDDEN) {
+        tn_err_prefix(err, "refused: ");
+        rc = TN_EFORBIDDEN;
+    }
+    return rc;
+}
+
+/* TN_EFORBIDDEN unless the new metadata "root" keeps the table inside the warehouse: a changed
+ * (or new) location must lie inside it, and every manifest list and statistics file the commit
+ * adds inside the table's location. Expiry and purge later delete what these name. */
+static int check_locations(struct tn_warehouse *wh, const struct tn_table *t, json_t *root,
+                           struct tn_err *err)
+{
+    struct location_check c = {wh, t, t ? t->meta->location : NULL,
+                               json_string_value(json_object_get(root, "location"))};
+    char *resolved;
+    int in;
+
+    if (!c.new_location)
+        return tn_fail(err, TN_EINPUT, "the table has no location");
+    if (!c.old_location || strcmp(c.old_location, c.new_location) != 0) {
+        resolved = t ? tn_table_resolve(t, c.new_location) : tn_strdup(c.new_location);
+        in = tn_storage_in_warehouse(wh->storage, resolved);
+        free(resolved);
+        if (!in)
+            return tn_fail(err, TN_EFORBIDDEN,
+                           "location %s is outside the warehouse %s; a table's location must be "
+                           "inside it (leave it out for the default)",
+                           c.new_location, tn_storage_root_uri(wh->storage));
+    }
+    return new_files(t ? t->meta->root : NULL, root, check_new_file, &c, err);
+}
+
 /*---- Publishing ----*/
 
 /* One table of a commit: the version it read, the next version and where it goes. */
@@ -639,6 +737,11 @@ static int pending_prepare(struct tn_warehouse *wh, struct pending *p, json_t *r
     root = json_deep_copy(p->base->meta->root);
     rc = apply_updates(root, updates, err);
     if (rc || json_equal(root, p->base->meta->root)) {
+        json_decref(root);
+        return rc;
+    }
+    rc = check_locations(wh, p->base, root, err);
+    if (rc) {
         json_decref(root);
         return rc;
     }
@@ -710,7 +813,7 @@ static int create_metadata(struct tn_warehouse *wh, const char *ns, const char *
     char *location = NULL;
     json_t *root = NULL;
     struct apply_state st = {-1, -1, -1, NULL};
-    int rc;
+    int rc = 0;
 
     if (!json_is_object(schema)) {
         rc = tn_fail(err, TN_EINPUT, "\"schema\" is required");
@@ -720,12 +823,17 @@ static int create_metadata(struct tn_warehouse *wh, const char *ns, const char *
         rc = tn_fail(err, TN_EINPUT, "\"properties\" must be an object");
         goto out;
     }
-    if (loc && strncmp(loc, root_uri, strlen(root_uri)) != 0) {
-        rc = tn_fail(err, TN_EINPUT, "location %s is outside the warehouse %s; leave it out", loc,
-                     root_uri);
+    if (loc && !tn_storage_in_warehouse(wh->storage, loc)) {
+        rc = tn_fail(err, TN_EFORBIDDEN, "location %s is outside the warehouse %s; leave it out",
+                     loc, root_uri);
         goto out;
     }
-    location = loc ? tn_strdup(loc) : tn_asprintf("%s/%s/%s", root_uri, ns, name);
+    if (loc)
+        rc = tn_path_normalise(loc, &location, err);
+    else
+        location = tn_asprintf("%s/%s/%s", root_uri, ns, name);
+    if (rc)
+        goto out;
     while (strlen(location) > 1 && location[strlen(location) - 1] == '/')
         location[strlen(location) - 1] = '\0';
     json_object_set_new(schema, "schema-id", json_integer(0));
@@ -868,10 +976,8 @@ static int commit_create(struct tn_warehouse *wh, const char *ns, const char *na
                               json_pack("{s:i, s:[]}", "order-id", 0, "fields"));
         json_object_set_new(root, "default-sort-order-id", json_integer(0));
     }
-    if (!rc &&
-        strncmp(json_string_value(json_object_get(root, "location")),
-                tn_storage_root_uri(wh->storage), strlen(tn_storage_root_uri(wh->storage))) != 0)
-        rc = tn_fail(err, TN_EINPUT, "set-location: the location must be inside the warehouse");
+    if (!rc)
+        rc = check_locations(wh, NULL, root, err);
     if (rc) {
         json_decref(root);
         return rc;

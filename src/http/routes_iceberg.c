@@ -746,7 +746,7 @@ static int table_register(struct tn_http_req *req, const char *ns, struct tn_htt
     if (!rc)
         rc = ns_must_exist(req, ns, err);
     if (!rc)
-        rc = tn_table_register(req->wh, ns, name, loc, NULL, err);
+        rc = tn_table_register_inside(req->wh, ns, name, loc, NULL, err);
     if (!rc)
         rc = tn_table_load(req->wh, ns, name, &t, err);
     if (rc)

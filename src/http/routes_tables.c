@@ -527,7 +527,7 @@ int tn_route_table_register(struct tn_http_req *req, struct tn_http_reply *out, 
     rc = inside_warehouse(req, resolved ? resolved : location, 1, err);
     free(resolved);
     if (!rc)
-        rc = tn_table_register(req->wh, ns, name, location, map, err);
+        rc = tn_table_register_inside(req->wh, ns, name, location, map, err);
     if (!rc)
         rc = tn_table_load(req->wh, ns, name, &t, err);
     if (!rc)

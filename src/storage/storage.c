@@ -5,6 +5,7 @@
 #include "storage_int.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,6 +234,38 @@ void tn_storage_protect(struct tn_storage *st, const char *path)
         }
         free(uri);
     }
+}
+
+int tn_storage_names_protected(struct tn_storage *st, const char *pattern)
+{
+    char *real = NULL;
+    int hit = 0;
+
+    if (pattern[0] != '/')
+        return 0;
+    if (!strpbrk(pattern, "*?[")) {
+        char *norm = tn_asprintf("file://%s", pattern);
+        real = resolve_symlinks(norm);
+        free(norm);
+    } else { /* the folders before the first wildcard may be symlinks too */
+        const char *wild = strpbrk(pattern, "*?[");
+        char *head = tn_strndup(pattern, (size_t)(wild - pattern));
+        char *slash = strrchr(head, '/'), *norm, *resolved;
+        *slash = '\0';
+        norm = tn_asprintf("file://%s", *head ? head : "/");
+        resolved = resolve_symlinks(norm);
+        real = tn_asprintf("file://%s%s", strcmp(resolved, "file:///") == 0 ? "" : resolved + 7,
+                           pattern + (slash - head));
+        free(head);
+        free(norm);
+        free(resolved);
+    }
+    for (size_t i = 0; i < st->nprotected && !hit; i++) {
+        const char *file = st->protected[i] + strlen("file://");
+        hit = fnmatch(pattern, file, 0) == 0 || fnmatch(real + 7, file, 0) == 0;
+    }
+    free(real);
+    return hit;
 }
 
 int tn_storage_in_warehouse(struct tn_storage *st, const char *uri)

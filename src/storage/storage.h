@@ -153,6 +153,10 @@ void tn_storage_protect(struct tn_storage *st, const char *path);
 /* 0 when the sandbox lets calls reach "uri", else TN_EFORBIDDEN (or TN_EINPUT for a location
  * that is not one) with a message naming the warehouse. */
 int tn_storage_check(struct tn_storage *st, const char *uri, struct tn_err *err);
+/* 1 when the absolute local path or glob "pattern" (already free of "." and "..") may name a
+ * file tn_storage_protect named: equal to one, a glob matching one (as fnmatch without
+ * FNM_PATHNAME, so "*" also spans "/", as "**" does), or the same file through symlinks. */
+int tn_storage_names_protected(struct tn_storage *st, const char *pattern);
 /* 1 when "uri" lies inside the warehouse root itself (not merely an allowed root). */
 int tn_storage_in_warehouse(struct tn_storage *st, const char *uri);
 /* The root tn_storage_allow added that holds "uri" (normalised; borrowed), or NULL when none

@@ -95,6 +95,10 @@ int tn_table_create_partitioned(struct tn_warehouse *wh, const char *ns, const c
  * snapshot's manifest list must be readable. */
 int tn_table_register(struct tn_warehouse *wh, const char *ns, const char *name,
                       const char *metadata_location, json_t *path_map, struct tn_err *err);
+/* tn_table_register for requests: also TN_EFORBIDDEN unless the table's location (the
+ * metadata's "location", path map applied) lies inside the warehouse. */
+int tn_table_register_inside(struct tn_warehouse *wh, const char *ns, const char *name,
+                             const char *metadata_location, json_t *path_map, struct tn_err *err);
 /* Remove ns.name from the catalog; with "purge", delete its files too (tarn-written tables). */
 int tn_table_drop(struct tn_warehouse *wh, const char *ns, const char *name, int purge,
                   struct tn_err *err);

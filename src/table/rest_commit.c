@@ -671,8 +671,9 @@ static int check_new_file(void *ctx, const char *what, const char *loc, struct t
 }
 
 /* TN_EFORBIDDEN unless the new metadata "root" keeps the table inside the warehouse: a changed
- * (or new) location must lie inside it, and every manifest list and statistics file the commit
- * adds inside the table's location. Expiry and purge later delete what these name. */
+ * (or new) location, and write.data.path / write.metadata.path, must lie inside it, and every
+ * manifest list and statistics file the commit adds inside the table's location. Expiry and
+ * purge later delete what these name. */
 static int check_locations(struct tn_warehouse *wh, const struct tn_table *t, json_t *root,
                            struct tn_err *err)
 {
@@ -692,6 +693,25 @@ static int check_locations(struct tn_warehouse *wh, const struct tn_table *t, js
                            "location %s is outside the warehouse %s; a table's location must be "
                            "inside it (leave it out for the default)",
                            c.new_location, tn_storage_root_uri(wh->storage));
+    }
+    {   /* where later commits write data and metadata files */
+        static const char *const keys[] = {"write.data.path", "write.metadata.path"};
+        json_t *props = json_object_get(root, "properties");
+        json_t *old = t ? json_object_get(t->meta->root, "properties") : NULL;
+        for (size_t i = 0; i < 2; i++) {
+            const char *v = json_string_value(json_object_get(props, keys[i]));
+            const char *was = json_string_value(json_object_get(old, keys[i]));
+            if (!v || (was && strcmp(v, was) == 0))
+                continue;
+            resolved = t ? tn_table_resolve(t, v) : tn_strdup(v);
+            in = tn_storage_in_warehouse(wh->storage, resolved);
+            free(resolved);
+            if (!in)
+                return tn_fail(err, TN_EFORBIDDEN,
+                               "property %s: %s is outside the warehouse %s; table files must "
+                               "stay inside it",
+                               keys[i], v, tn_storage_root_uri(wh->storage));
+        }
     }
     return new_files(t ? t->meta->root : NULL, root, check_new_file, &c, err);
 }

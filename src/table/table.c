@@ -429,6 +429,35 @@ int tn_table_register(struct tn_warehouse *wh, const char *ns, const char *name,
     return rc;
 }
 
+int tn_table_register_inside(struct tn_warehouse *wh, const char *ns, const char *name,
+                             const char *metadata_location, json_t *path_map, struct tn_err *err)
+{
+    struct tn_table probe = {0};
+    char *map_text = path_map ? json_dumps(path_map, JSON_COMPACT) : NULL;
+    char *resolved = NULL;
+    int rc = map_text ? path_map_parse(map_text, &probe.map, err) : 0;
+
+    if (!rc) {
+        char *meta = tn_table_resolve(&probe, metadata_location);
+        rc = read_metadata(wh, meta, &probe.meta, err);
+        free(meta);
+    }
+    if (!rc) {
+        resolved = tn_table_resolve(&probe, probe.meta->location);
+        if (!tn_storage_in_warehouse(wh->storage, resolved))
+            rc = tn_fail(err, TN_EFORBIDDEN,
+                         "the table's location %s is outside the warehouse %s; only tables that "
+                         "live inside it can be registered over HTTP (use 'tarn register' with "
+                         "--map)",
+                         probe.meta->location, tn_storage_root_uri(wh->storage));
+    }
+    tn_metadata_free(probe.meta);
+    path_map_release(&probe.map);
+    free(map_text);
+    free(resolved);
+    return rc ? rc : tn_table_register(wh, ns, name, metadata_location, path_map, err);
+}
+
 /* The folder that holds the metadata folder of the file at "metadata_location" (caller
  * frees): what a purge may empty. */
 static char *table_folder(const char *metadata_location)
@@ -555,11 +584,10 @@ int tn_table_drop_report(struct tn_warehouse *wh, const char *ns, const char *na
         res = &ignored_res;
     memset(res, 0, sizeof(*res));
     if (purging) {
-        char *resolved;
+        char *resolved, *dir;
         rc = tn_table_load(wh, ns, name, &t, err);
         if (rc)
             return rc;
-        char *dir;
         resolved = tn_table_resolve(t, t->metadata_location);
         dir = table_folder(resolved);
         free(resolved);
@@ -577,35 +605,6 @@ out:
     free(folder);
     tn_table_free(t);
     return rc;
-}
-
-int tn_table_register_inside(struct tn_warehouse *wh, const char *ns, const char *name,
-                             const char *metadata_location, json_t *path_map, struct tn_err *err)
-{
-    struct tn_table probe = {0};
-    char *map_text = path_map ? json_dumps(path_map, JSON_COMPACT) : NULL;
-    char *resolved = NULL;
-    int rc = map_text ? path_map_parse(map_text, &probe.map, err) : 0;
-
-    if (!rc) {
-        char *meta = tn_table_resolve(&probe, metadata_location);
-        rc = read_metadata(wh, meta, &probe.meta, err);
-        free(meta);
-    }
-    if (!rc) {
-        resolved = tn_table_resolve(&probe, probe.meta->location);
-        if (!tn_storage_in_warehouse(wh->storage, resolved))
-            rc = tn_fail(err, TN_EFORBIDDEN,
-                         "the table's location %s is outside the warehouse %s; only tables that "
-                         "live inside it can be registered over HTTP (use 'tarn register' with "
-                         "--map)",
-                         probe.meta->location, tn_storage_root_uri(wh->storage));
-    }
-    tn_metadata_free(probe.meta);
-    path_map_release(&probe.map);
-    free(map_text);
-    free(resolved);
-    return rc ? rc : tn_table_register(wh, ns, name, metadata_location, path_map, err);
 }
 
 int tn_table_drop(struct tn_warehouse *wh, const char *ns, const char *name, int purging,

@@ -53,6 +53,8 @@ status_is "set-location to a sibling of the warehouse: 403" 403 rest /v1/namespa
     "{\"requirements\":[],\"updates\":[{\"action\":\"set-location\",\"location\":\"$WH-sibling/t1\"}]}"
 status_is "set-location through ..: 403" 403 rest /v1/namespaces/default/tables/t1 \
     "{\"requirements\":[],\"updates\":[{\"action\":\"set-location\",\"location\":\"file://$WH/default/../../outside\"}]}"
+status_is "write.data.path outside the warehouse: 403" 403 rest /v1/namespaces/default/tables/t1 \
+    "{\"requirements\":[],\"updates\":[{\"action\":\"set-properties\",\"updates\":{\"write.data.path\":\"file://$OUT/data\"}}]}"
 status_is "set-location inside the warehouse is fine" 200 rest /v1/namespaces/default/tables/t1 \
     "{\"requirements\":[],\"updates\":[{\"action\":\"set-location\",\"location\":\"file://$WH/default/t1\"}]}"
 

@@ -879,6 +879,8 @@ static int create_metadata(struct tn_warehouse *wh, const char *ns, const char *
         if (!rc)
             json_object_set_new(root, "default-sort-order-id", json_integer(st.last_order));
     }
+    if (!rc)
+        rc = check_locations(wh, NULL, root, err);
     if (rc)
         goto out;
     *out = root;

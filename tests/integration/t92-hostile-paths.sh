@@ -67,6 +67,8 @@ expect_eq "... the sibling was not created" "$([ -e "$WH-sibling" ] && echo made
 status_is "create through .. out of the warehouse: 403" 403 create up "file://$WH/default/../../outside/up"
 status_is "create through percent-escapes: 403" 403 create pct "file://$WH/%2e%2e/outside/pct"
 expect_eq "... nothing was written outside" "$(ls "$OUT")" "hidden.txt"
+status_is "create with write.data.path outside: 403" 403 rest /v1/namespaces/default/tables \
+    "{\"name\":\"wdp\",\"schema\":{\"type\":\"struct\",\"fields\":[]},\"properties\":{\"write.data.path\":\"file://$OUT\"}}"
 status_is "create inside, spelled with // and ." 200 create inside "file://$WH//default/./inside"
 expect_eq "... stored normalised" "$(jv 'd["metadata"]["location"]')" "file://$WH/default/inside"
 status_is "REST register outside: 403" 403 rest /v1/namespaces/default/register \

@@ -119,13 +119,18 @@ int tn_storage_is_remote(const struct tn_storage *st)
 enum access { READS, CHANGES };
 
 /* A local normalised location with the symlinks of its existing part resolved (caller frees):
- * the deepest ancestor that exists goes through realpath, the rest is appended as it is. */
-static char *resolve_symlinks(const char *norm)
+ * the deepest ancestor that exists goes through realpath, the rest is appended as it is. With
+ * "parent_only" the last segment is never resolved: unlinking a symlink, or creating a file
+ * with O_EXCL, does not follow it, and one realpath call fewer matters when deleting many. */
+static char *resolve_symlinks(const char *norm, int parent_only)
 {
     char *path = tn_strdup(norm + strlen("file://"));
     char real[PATH_MAX];
     char *out = NULL;
     size_t n = strlen(path);
+
+    if (parent_only && strrchr(path, '/'))
+        n = (size_t)(strrchr(path, '/') - path);
 
     for (;;) {
         char saved = path[n];
@@ -166,17 +171,45 @@ static int holder(const struct tn_storage *st, const char *norm)
     return -1;
 }
 
+/* 1 when "uri" is already in tn_path_normalise's spelling (the common case: locations tarn
+ * wrote itself), so that the check needs no copy. */
+static int already_normal(const char *uri)
+{
+    const char *p;
+
+    if (strncmp(uri, "file:///", 8) == 0)
+        p = uri + 7;
+    else if (strncmp(uri, "s3://", 5) == 0 && uri[5] && uri[5] != '/')
+        p = uri + 4;
+    else
+        return 0;
+    for (; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '%')
+            return 0;
+        if (p[0] == '/' && (p[1] == '/' || p[1] == '\0' ||
+                            (p[1] == '.' && (p[2] == '/' || p[2] == '\0' ||
+                                             (p[2] == '.' && (p[3] == '/' || p[3] == '\0'))))))
+            return 0;
+    }
+    return 1;
+}
+
 static int guard(struct tn_storage *st, const char *uri, enum access how, struct tn_err *err)
 {
-    char *norm = NULL, *real = NULL;
-    int rc = tn_path_normalise(uri, &norm, err);
+    char *copy = NULL, *real = NULL;
+    const char *norm = uri;
+    int rc = 0;
 
-    if (rc) {
-        tn_err_prefix(err, "storage: ");
-        return rc;
+    if (!already_normal(uri)) {
+        rc = tn_path_normalise(uri, &copy, err);
+        if (rc) {
+            tn_err_prefix(err, "storage: ");
+            return rc;
+        }
+        norm = copy;
     }
     if (how == CHANGES && strncmp(norm, "file://", 7) == 0)
-        real = resolve_symlinks(norm);
+        real = resolve_symlinks(norm, 1);
     if (holder(st, norm) < 0 || (real && holder(st, real) < 0))
         rc = tn_fail(err, TN_EFORBIDDEN,
                      "%.300s is outside the warehouse %s; tarn reads and writes table files only "
@@ -186,7 +219,7 @@ static int guard(struct tn_storage *st, const char *uri, enum access how, struct
     else if (is_protected(st, norm) || (real && is_protected(st, real)))
         rc = tn_fail(err, TN_EFORBIDDEN, "%.300s is the catalog; no table file may be there",
                      uri);
-    free(norm);
+    free(copy);
     free(real);
     return rc;
 }
@@ -204,7 +237,7 @@ int tn_storage_allow(struct tn_storage *st, const char *root, struct tn_err *err
     if (rc)
         return rc;
     if (strncmp(norm, "file://", 7) == 0) { /* compared with resolved locations too */
-        char *real = resolve_symlinks(norm);
+        char *real = resolve_symlinks(norm, 0);
         free(norm);
         norm = real;
     }
@@ -245,7 +278,7 @@ int tn_storage_names_protected(struct tn_storage *st, const char *pattern)
         return 0;
     if (!strpbrk(pattern, "*?[")) {
         char *norm = tn_asprintf("file://%s", pattern);
-        real = resolve_symlinks(norm);
+        real = resolve_symlinks(norm, 0);
         free(norm);
     } else { /* the folders before the first wildcard may be symlinks too */
         const char *wild = strpbrk(pattern, "*?[");
@@ -253,7 +286,7 @@ int tn_storage_names_protected(struct tn_storage *st, const char *pattern)
         char *slash = strrchr(head, '/'), *norm, *resolved;
         *slash = '\0';
         norm = tn_asprintf("file://%s", *head ? head : "/");
-        resolved = resolve_symlinks(norm);
+        resolved = resolve_symlinks(norm, 0);
         real = tn_asprintf("file://%s%s", strcmp(resolved, "file:///") == 0 ? "" : resolved + 7,
                            pattern + (slash - head));
         free(head);

@@ -6,7 +6,13 @@
  *
  * Every statement is prepared per call; the catalog is small and the statements cheap next to
  * the file I/O of a commit. SQLite's own busy handler waits up to BUSY_TIMEOUT_MS for another
- * process's write lock. */
+ * process's write lock.
+ *
+ * SQLite's locks are POSIX advisory locks, which a process loses when it closes any descriptor
+ * of the file. Were that to happen (a library reading catalog.db), another process could take
+ * itself for the last user, checkpoint and delete the -wal file this connection still writes
+ * to, and later commits would vanish. So every write first checks that the database and -wal
+ * files are still the ones opened (device and inode) and refuses with TN_EUNAVAILABLE if not. */
 #include "catalog.h"
 
 #include "engine/engine.h" /* tn_sql_reserved_name */
@@ -14,6 +20,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define BUSY_TIMEOUT_MS 10000
 
@@ -28,9 +35,21 @@
         return rc_;                                                                                \
     } while (0)
 
+/* The same for a call that writes: the catalog's files are checked first. */
+#define WITH_WRITE_LOCK(call) WITH_LOCK(files_unchanged(cat, err) ? err->code : (call))
+
+/* A file's identity: 0 in "known" when it could not be seen. */
+struct file_id {
+    int known;
+    dev_t dev;
+    ino_t ino;
+};
+
 struct tn_catalog {
     sqlite3 *db;
     char *name;
+    char *path, *wal_path;
+    struct file_id db_id, wal_id; /* as opened */
 };
 
 static const char *const schema_sql =
@@ -47,7 +66,41 @@ static const char *const schema_sql =
     " catalog_name VARCHAR(255) NOT NULL, table_namespace VARCHAR(255) NOT NULL,"
     " table_name VARCHAR(255) NOT NULL, option_key VARCHAR(255) NOT NULL,"
     " option_value TEXT NOT NULL,"
-    " PRIMARY KEY (catalog_name, table_namespace, table_name, option_key));";
+    " PRIMARY KEY (catalog_name, table_namespace, table_name, option_key));"
+    "CREATE TABLE IF NOT EXISTS tarn_allowed_roots ("
+    " catalog_name VARCHAR(255) NOT NULL, root VARCHAR(1000) NOT NULL,"
+    " PRIMARY KEY (catalog_name, root));";
+
+static struct file_id file_id_of(const char *path)
+{
+    struct file_id id = {0};
+    struct stat sb;
+
+    if (path && stat(path, &sb) == 0) {
+        id.known = 1;
+        id.dev = sb.st_dev;
+        id.ino = sb.st_ino;
+    }
+    return id;
+}
+
+static int same_file(struct file_id was, const char *path)
+{
+    struct file_id now = file_id_of(path);
+    return !was.known || (now.known && now.dev == was.dev && now.ino == was.ino);
+}
+
+/* 0 when the database and -wal files are the ones this connection opened. */
+static int files_unchanged(struct tn_catalog *cat, struct tn_err *err)
+{
+    if (same_file(cat->db_id, cat->path) && same_file(cat->wal_id, cat->wal_path))
+        return 0;
+    return tn_fail(err, TN_EUNAVAILABLE,
+                   "the catalog %s changed under this process (another process removed or "
+                   "replaced it or its -wal file); writes are refused so that no commit is lost: "
+                   "restart tarn",
+                   cat->path);
+}
 
 static int db_fail(struct tn_catalog *cat, const char *what, struct tn_err *err)
 {
@@ -114,6 +167,12 @@ int tn_catalog_open(const char *path, const char *name, struct tn_catalog **out,
         tn_catalog_close(cat);
         return err->code;
     }
+    if (sqlite3_db_filename(cat->db, "main") && *sqlite3_db_filename(cat->db, "main")) {
+        cat->path = tn_strdup(sqlite3_db_filename(cat->db, "main"));
+        cat->wal_path = tn_asprintf("%s-wal", cat->path);
+        cat->db_id = file_id_of(cat->path);
+        cat->wal_id = file_id_of(cat->wal_path);
+    }
     *out = cat;
     return 0;
 }
@@ -124,6 +183,8 @@ void tn_catalog_close(struct tn_catalog *cat)
         return;
     sqlite3_close(cat->db);
     free(cat->name);
+    free(cat->path);
+    free(cat->wal_path);
     free(cat);
 }
 
@@ -377,7 +438,7 @@ static int locked_get_option(struct tn_catalog *cat, const char *ns, const char 
 
 int tn_catalog_create_namespace(struct tn_catalog *cat, const char *ns, struct tn_err *err)
 {
-    WITH_LOCK(locked_create_namespace(cat, ns, err));
+    WITH_WRITE_LOCK(locked_create_namespace(cat, ns, err));
 }
 
 int tn_catalog_namespace_exists(struct tn_catalog *cat, const char *ns, struct tn_err *err)
@@ -396,19 +457,19 @@ int tn_catalog_create(struct tn_catalog *cat, const char *ns, const char *table,
 {
     if (tn_sql_reserved_name(ns, table, err))
         return err->code;
-    WITH_LOCK(locked_create(cat, ns, table, location, err));
+    WITH_WRITE_LOCK(locked_create(cat, ns, table, location, err));
 }
 
 int tn_catalog_swap(struct tn_catalog *cat, const char *ns, const char *table,
                     const char *expected, const char *new_location, struct tn_err *err)
 {
-    WITH_LOCK(locked_swap(cat, ns, table, expected, new_location, err));
+    WITH_WRITE_LOCK(locked_swap(cat, ns, table, expected, new_location, err));
 }
 
 int tn_catalog_drop(struct tn_catalog *cat, const char *ns, const char *table,
                     struct tn_err *err)
 {
-    WITH_LOCK(locked_drop(cat, ns, table, err));
+    WITH_WRITE_LOCK(locked_drop(cat, ns, table, err));
 }
 
 int tn_catalog_rename(struct tn_catalog *cat, const char *ns, const char *table,
@@ -416,7 +477,7 @@ int tn_catalog_rename(struct tn_catalog *cat, const char *ns, const char *table,
 {
     if (tn_sql_reserved_name(new_ns, new_table, err))
         return err->code;
-    WITH_LOCK(locked_rename(cat, ns, table, new_ns, new_table, err));
+    WITH_WRITE_LOCK(locked_rename(cat, ns, table, new_ns, new_table, err));
 }
 
 int tn_catalog_list(struct tn_catalog *cat, const char *ns, struct tn_catalog_entry **out,
@@ -428,7 +489,7 @@ int tn_catalog_list(struct tn_catalog *cat, const char *ns, struct tn_catalog_en
 int tn_catalog_set_option(struct tn_catalog *cat, const char *ns, const char *table,
                           const char *key, const char *value, struct tn_err *err)
 {
-    WITH_LOCK(locked_set_option(cat, ns, table, key, value, err));
+    WITH_WRITE_LOCK(locked_set_option(cat, ns, table, key, value, err));
 }
 
 int tn_catalog_get_option(struct tn_catalog *cat, const char *ns, const char *table,
@@ -608,7 +669,7 @@ static int locked_swap_many(struct tn_catalog *cat, const struct tn_catalog_swap
 int tn_catalog_create_namespace_props(struct tn_catalog *cat, const char *ns,
                                       const char *const *kv, size_t n, struct tn_err *err)
 {
-    WITH_LOCK(locked_create_namespace_props(cat, ns, kv, n, err));
+    WITH_WRITE_LOCK(locked_create_namespace_props(cat, ns, kv, n, err));
 }
 
 int tn_catalog_namespace_properties(struct tn_catalog *cat, const char *ns, char ***out,
@@ -620,7 +681,7 @@ int tn_catalog_namespace_properties(struct tn_catalog *cat, const char *ns, char
 int tn_catalog_set_namespace_property(struct tn_catalog *cat, const char *ns, const char *key,
                                       const char *value, int *out_changed, struct tn_err *err)
 {
-    WITH_LOCK(locked_set_namespace_property(cat, ns, key, value, out_changed, err));
+    WITH_WRITE_LOCK(locked_set_namespace_property(cat, ns, key, value, out_changed, err));
 }
 
 int tn_catalog_list_namespaces(struct tn_catalog *cat, char ***out, size_t *out_n,
@@ -631,11 +692,40 @@ int tn_catalog_list_namespaces(struct tn_catalog *cat, char ***out, size_t *out_
 
 int tn_catalog_drop_namespace(struct tn_catalog *cat, const char *ns, struct tn_err *err)
 {
-    WITH_LOCK(locked_drop_namespace(cat, ns, err));
+    WITH_WRITE_LOCK(locked_drop_namespace(cat, ns, err));
 }
 
 int tn_catalog_swap_many(struct tn_catalog *cat, const struct tn_catalog_swap *swaps, size_t n,
                          struct tn_err *err)
 {
-    WITH_LOCK(locked_swap_many(cat, swaps, n, err));
+    WITH_WRITE_LOCK(locked_swap_many(cat, swaps, n, err));
+}
+
+/*---- Roots the operator allowed ----*/
+
+static int locked_add_root(struct tn_catalog *cat, const char *root, struct tn_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(cat, &st, err, "INSERT OR IGNORE INTO tarn_allowed_roots VALUES (?1, ?2)",
+                     root, NULL);
+    return rc ? rc : run(cat, st, NULL, err);
+}
+
+static int locked_roots(struct tn_catalog *cat, char ***out, size_t *out_n, struct tn_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(cat, &st, err,
+                     "SELECT root FROM tarn_allowed_roots WHERE catalog_name = ?1 ORDER BY root",
+                     NULL);
+    return rc ? rc : collect_strings(cat, st, 1, out, out_n, err);
+}
+
+int tn_catalog_add_root(struct tn_catalog *cat, const char *root, struct tn_err *err)
+{
+    WITH_WRITE_LOCK(locked_add_root(cat, root, err));
+}
+
+int tn_catalog_roots(struct tn_catalog *cat, char ***out, size_t *out_n, struct tn_err *err)
+{
+    WITH_LOCK(locked_roots(cat, out, out_n, err));
 }

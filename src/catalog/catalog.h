@@ -91,4 +91,11 @@ struct tn_catalog_swap {
 int tn_catalog_swap_many(struct tn_catalog *cat, const struct tn_catalog_swap *swaps, size_t n,
                          struct tn_err *err);
 
+/* Roots outside the warehouse that the operator allowed tables to live in (recorded when a
+ * table is registered from the command line with them, never from a request): the storage
+ * sandbox and DuckDB reach them too. tn_catalog_roots gives them (free with
+ * tn_catalog_strings_free). */
+int tn_catalog_add_root(struct tn_catalog *cat, const char *root, struct tn_err *err);
+int tn_catalog_roots(struct tn_catalog *cat, char ***out, size_t *out_n, struct tn_err *err);
+
 #endif /* TN_CATALOG_H */

@@ -844,6 +844,20 @@ int cli_register(struct cli *c, const char *ident, const char *location, struct 
         json_decref(j);
         free(q);
     } else {
+        /* the operator names the table's folder (the one holding its metadata folder): the
+           sandbox may reach it, now and in later runs */
+        const char *p = strncmp(location, "file:", 5) == 0 ? location + 5 : location;
+        while (p[0] == '/' && p[1] == '/')
+            p++;
+        if (p[0] == '/') {
+            char *dir = tn_strdup(p);
+            char *slash = strrchr(dir, '/');
+            if (slash && slash != dir) {
+                *slash = '\0';
+                cli_allow_dir_of(c, dir);
+            }
+            free(dir);
+        }
         rc = cli_warehouse(c, &wh, err);
         if (!rc)
             rc = tn_table_register(wh, ns, name, location, c->o.path_map, err);

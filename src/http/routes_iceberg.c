@@ -740,13 +740,13 @@ static int table_register(struct tn_http_req *req, const char *ns, struct tn_htt
         return tn_fail(err, TN_EINPUT, "send {\"name\": \"t\", \"metadata-location\": \"...\"}");
     if (json_is_true(json_object_get(req->json, "overwrite")))
         return tn_fail(err, TN_EINPUT, "\"overwrite\": true is not supported");
-    if (strncmp(loc, root, strlen(root)) != 0 || loc[strlen(root)] != '/' || strstr(loc, "/../"))
+    if (!tn_storage_in_warehouse(req->wh->storage, loc))
         return tn_fail(err, TN_EFORBIDDEN, "%s is outside the warehouse %s", loc, root);
     rc = tn_name_check("table", n, name, err);
     if (!rc)
         rc = ns_must_exist(req, ns, err);
     if (!rc)
-        rc = tn_table_register(req->wh, ns, name, loc, NULL, err);
+        rc = tn_table_register_inside(req->wh, ns, name, loc, NULL, err);
     if (!rc)
         rc = tn_table_load(req->wh, ns, name, &t, err);
     if (rc)

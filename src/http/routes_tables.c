@@ -527,7 +527,7 @@ int tn_route_table_register(struct tn_http_req *req, struct tn_http_reply *out, 
     rc = inside_warehouse(req, resolved ? resolved : location, 1, err);
     free(resolved);
     if (!rc)
-        rc = tn_table_register(req->wh, ns, name, location, map, err);
+        rc = tn_table_register_inside(req->wh, ns, name, location, map, err);
     if (!rc)
         rc = tn_table_load(req->wh, ns, name, &t, err);
     if (!rc)
@@ -542,18 +542,24 @@ int tn_route_table_drop(struct tn_http_req *req, struct tn_http_reply *out, stru
 {
     const struct table_arg *a = req->state;
     const char *p = tn_http_param(req, "purge");
+    struct tn_purge_result res;
     int purge = 0, rc;
 
     if (p && (strcasecmp(p, "true") == 0 || strcmp(p, "1") == 0))
         purge = 1;
     else if (p && strcasecmp(p, "false") != 0 && strcmp(p, "0") != 0)
         return tn_fail(err, TN_EINPUT, "purge must be true or false");
-    rc = tn_table_drop(req->wh, a->ns, a->name, purge, err);
+    rc = tn_table_drop_report(req->wh, a->ns, a->name, purge, &res, err);
     if (rc)
         return rc;
     {
         char *q = tn_asprintf("%s.%s", a->ns, a->name);
-        tn_http_reply_json(out, 200, json_pack("{s:s, s:b}", "dropped", q, "purged", purge));
+        json_t *body = json_pack("{s:s, s:b}", "dropped", q, "purged", purge);
+        if (purge) { /* kept: files its metadata names outside its own folder */
+            json_object_set_new(body, "files_deleted", json_integer(res.deleted));
+            json_object_set_new(body, "files_kept", json_integer(res.kept));
+        }
+        tn_http_reply_json(out, 200, body);
         free(q);
     }
     return 0;

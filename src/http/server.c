@@ -34,6 +34,7 @@
 #include "http/http.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
@@ -1070,7 +1071,9 @@ static int upload_open(struct conn_ctx *c, uint64_t declared, struct tn_err *err
     int rc;
 
     tn_uuid4(uuid);
-    c->req.upload_path = tn_asprintf("%s/upload-%s", c->req.srv->tmp_dir, uuid);
+    /* the process id in the name lets a later start tell a dead server's spool file */
+    c->req.upload_path =
+        tn_asprintf("%s/upload-%ld-%s", c->req.srv->tmp_dir, (long)getpid(), uuid);
     c->fd = open(c->req.upload_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (c->fd < 0) {
         int e = errno;
@@ -1517,6 +1520,80 @@ static void describe_address(const struct sockaddr *sa, char *out, size_t cap)
         snprintf(out, cap, "-");
 }
 
+/* Spool files of a server that died (a kill, a crash): remove them from "dir" at start. An
+ * upload-PID-... file whose process is gone goes at once; any other upload-... or query-...
+ * file once untouched for STALE_SPOOL_S (an older tarn's names carry no PID; a PID may be
+ * this one's again, in a container). */
+#define STALE_SPOOL_S 3600
+static void remove_stale_spools(const char *dir, int quiet)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    time_t now = time(NULL);
+    long removed = 0;
+
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        char *path, *end;
+        struct stat sb;
+        long pid = 0;
+        int stale = 0;
+        if (strncmp(e->d_name, "upload-", 7) != 0 && strncmp(e->d_name, "query-", 6) != 0)
+            continue;
+        if (strncmp(e->d_name, "upload-", 7) == 0) {
+            pid = strtol(e->d_name + 7, &end, 10);
+            if (end == e->d_name + 7 || *end != '-')
+                pid = 0;
+        }
+        path = tn_asprintf("%s/%s", dir, e->d_name);
+        if (pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+            stale = 1;
+        else
+            stale = lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+                    now - sb.st_mtime > STALE_SPOOL_S;
+        if (stale && unlink(path) == 0)
+            removed++;
+        free(path);
+    }
+    closedir(d);
+    if (removed && !quiet)
+        fprintf(stderr, "tarn: removed %ld spool file(s) left in %s by a server that stopped\n",
+                removed, dir);
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+        return (c | 0x20) - 'a' + 10;
+    return -1;
+}
+
+/* Percent-decoding of the URL path and query arguments, as libmicrohttpd's own, except that
+ * "%00" stays as it is: a decoded NUL would end the string early, and /tables/a%00zzz would act
+ * on table "a". Left as text, it fails every name check (400). */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    char *w = s;
+    int hi, lo;
+
+    (void)cls;
+    (void)conn;
+    for (const char *r = s; *r; r++) {
+        if (r[0] == '%' && (hi = hex_digit(r[1])) >= 0 && (lo = hex_digit(r[2])) >= 0 &&
+            (hi | lo) != 0) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -1743,6 +1820,7 @@ static int server_init(struct tn_http_server *srv, struct tn_warehouse *wh,
     srv->tmp_dir = tn_asprintf("%s/.tmp", tn_storage_root_path(wh->storage));
     if (mkdir(srv->tmp_dir, 0700) && errno != EEXIST)
         return tn_fail(err, TN_EUNAVAILABLE, "cannot create %s: %s", srv->tmp_dir, strerror(errno));
+    remove_stale_spools(srv->tmp_dir, srv->opt.quiet);
     pthread_mutex_init(&srv->lock, NULL);
     pthread_mutex_init(&srv->watch_lock, NULL);
     pthread_condattr_init(&ca);
@@ -1863,7 +1941,8 @@ int tn_http_serve(struct tn_warehouse *wh, const struct tn_http_options *opt, st
                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_BUFFER,
                          MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)srv->opt.client_conns,
                          MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                         MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (!d) {
         rc = tn_fail(err, TN_EUNAVAILABLE, "cannot listen on %s port %d (is the port in use?)",
                      srv->opt.host, srv->opt.port);

@@ -1,9 +1,12 @@
 /* storage.c - the public storage calls (see storage.h): pick the backend from the root's
- * scheme, dispatch each call through its operations table, and keep the shared pieces (metrics,
- * directory creation, a small thread pool). Thread-safe as far as the backends are. */
+ * scheme, check each location against the sandbox and dispatch the call through the backend's
+ * operations table, and keep the shared pieces (metrics, directory creation, a small thread
+ * pool). Thread-safe as far as the backends are. */
 #include "storage_int.h"
 
 #include <errno.h>
+#include <fnmatch.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +34,10 @@ int tn_storage_open(const struct tn_storage_options *opt, struct tn_storage **ou
     rc = tn__fault_open(opt->fault, &st->fault, err);
     if (!rc)
         rc = is_s3(opt->root) ? tn__s3_open(opt, st, err) : tn__local_open(opt->root, st, err);
+    if (!rc && (rc = tn_path_normalise(st->root_uri, &st->root_norm, err)) != 0) {
+        tn_storage_close(st);
+        return rc;
+    }
     if (rc) {
         tn__fault_close(st->fault);
         free(st->root_uri);
@@ -81,6 +88,13 @@ void tn_storage_close(struct tn_storage *st)
     free(st->root_uri);
     free(st->root_path);
     free(st->cache_dir);
+    free(st->root_norm);
+    for (size_t i = 0; i < st->nallowed; i++)
+        free(st->allowed[i]);
+    free(st->allowed);
+    for (size_t i = 0; i < st->nprotected; i++)
+        free(st->protected[i]);
+    free(st->protected);
     free(st);
 }
 
@@ -104,18 +118,237 @@ int tn_storage_is_remote(const struct tn_storage *st)
     return st->cache != NULL;
 }
 
+/*---- The sandbox ----*/
+
+/* How a call uses its location: reading looks at its text, anything that creates, deletes or
+ * lists files also follows the symlinks of a local location. */
+enum access { READS, CHANGES };
+
+/* A local normalised location with the symlinks of its existing part resolved (caller frees):
+ * the deepest ancestor that exists goes through realpath, the rest is appended as it is. With
+ * "parent_only" the last segment is never resolved: unlinking a symlink, or creating a file
+ * with O_EXCL, does not follow it, and one realpath call fewer matters when deleting many. */
+static char *resolve_symlinks(const char *norm, int parent_only)
+{
+    char *path = tn_strdup(norm + strlen("file://"));
+    char real[PATH_MAX];
+    char *out = NULL;
+    size_t n = strlen(path);
+
+    if (parent_only && strrchr(path, '/'))
+        n = (size_t)(strrchr(path, '/') - path);
+
+    for (;;) {
+        char saved = path[n];
+        path[n] = '\0';
+        if (realpath(n ? path : "/", real)) {
+            path[n] = saved;
+            out = tn_asprintf("file://%s%s", strcmp(real, "/") == 0 ? "" : real, path + n);
+            break;
+        }
+        path[n] = saved;
+        while (n > 0 && path[n - 1] != '/')
+            n--;
+        if (n == 0)
+            break;
+        n--; /* drop the '/' too */
+    }
+    free(path);
+    return out ? out : tn_strdup(norm);
+}
+
+/* 1 when "norm" is one of the protected files. */
+static int is_protected(const struct tn_storage *st, const char *norm)
+{
+    for (size_t i = 0; i < st->nprotected; i++)
+        if (strcmp(norm, st->protected[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* The root that holds "norm": 0 for the warehouse, i + 1 for allowed root i, -1 for none. */
+static int holder(const struct tn_storage *st, const char *norm)
+{
+    if (tn_path_within(st->root_norm, norm))
+        return 0;
+    for (size_t i = 0; i < st->nallowed; i++)
+        if (tn_path_within(st->allowed[i], norm))
+            return (int)i + 1;
+    return -1;
+}
+
+/* 1 when "uri" is already in tn_path_normalise's spelling (the common case: locations tarn
+ * wrote itself), so that the check needs no copy. */
+static int already_normal(const char *uri)
+{
+    const char *p;
+
+    if (strncmp(uri, "file:///", 8) == 0)
+        p = uri + 7;
+    else if (strncmp(uri, "s3://", 5) == 0 && uri[5] && uri[5] != '/')
+        p = uri + 4;
+    else
+        return 0;
+    for (; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '%')
+            return 0;
+        if (p[0] == '/' && (p[1] == '/' || p[1] == '\0' ||
+                            (p[1] == '.' && (p[2] == '/' || p[2] == '\0' ||
+                                             (p[2] == '.' && (p[3] == '/' || p[3] == '\0'))))))
+            return 0;
+    }
+    return 1;
+}
+
+static int guard(struct tn_storage *st, const char *uri, enum access how, struct tn_err *err)
+{
+    char *copy = NULL, *real = NULL;
+    const char *norm = uri;
+    int rc = 0;
+
+    if (!already_normal(uri)) {
+        rc = tn_path_normalise(uri, &copy, err);
+        if (rc) {
+            tn_err_prefix(err, "storage: ");
+            return rc;
+        }
+        norm = copy;
+    }
+    if (how == CHANGES && strncmp(norm, "file://", 7) == 0)
+        real = resolve_symlinks(norm, 1);
+    if (holder(st, norm) < 0 || (real && holder(st, real) < 0))
+        rc = tn_fail(err, TN_EFORBIDDEN,
+                     "%.300s is outside the warehouse %s; tarn reads and writes table files only "
+                     "inside it (a table registered from the command line may also use the "
+                     "folders its --map names)",
+                     uri, st->root_uri);
+    else if (is_protected(st, norm) || (real && is_protected(st, real)))
+        rc = tn_fail(err, TN_EFORBIDDEN, "%.300s is the catalog; no table file may be there",
+                     uri);
+    free(copy);
+    free(real);
+    return rc;
+}
+
+int tn_storage_check(struct tn_storage *st, const char *uri, struct tn_err *err)
+{
+    return guard(st, uri, READS, err);
+}
+
+int tn_storage_allow(struct tn_storage *st, const char *root, struct tn_err *err)
+{
+    char *norm = NULL;
+    int rc = tn_path_normalise(root, &norm, err);
+
+    if (rc)
+        return rc;
+    if (strncmp(norm, "file://", 7) == 0) { /* compared with resolved locations too */
+        char *real = resolve_symlinks(norm, 0);
+        free(norm);
+        norm = real;
+    }
+    if (holder(st, norm) >= 0) {
+        free(norm);
+        return 0;
+    }
+    st->allowed = tn_realloc(st->allowed, (st->nallowed + 1) * sizeof(*st->allowed));
+    st->allowed[st->nallowed++] = norm;
+    return 0;
+}
+
+void tn_storage_protect(struct tn_storage *st, const char *path)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    char real[PATH_MAX];
+    const char *p = realpath(path, real) ? real : path;
+
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        char *uri = tn_asprintf("%s%s", p, suffixes[i]);
+        char *norm = NULL;
+        struct tn_err ignored;
+        if (p[0] == '/' && !tn_path_normalise(uri, &norm, &ignored)) {
+            st->protected =
+                tn_realloc(st->protected, (st->nprotected + 1) * sizeof(*st->protected));
+            st->protected[st->nprotected++] = norm;
+        }
+        free(uri);
+    }
+}
+
+int tn_storage_names_protected(struct tn_storage *st, const char *pattern)
+{
+    char *real = NULL;
+    int hit = 0;
+
+    if (pattern[0] != '/')
+        return 0;
+    if (!strpbrk(pattern, "*?[")) {
+        char *norm = tn_asprintf("file://%s", pattern);
+        real = resolve_symlinks(norm, 0);
+        free(norm);
+    } else { /* the folders before the first wildcard may be symlinks too */
+        const char *wild = strpbrk(pattern, "*?[");
+        char *head = tn_strndup(pattern, (size_t)(wild - pattern));
+        char *slash = strrchr(head, '/'), *norm, *resolved;
+        *slash = '\0';
+        norm = tn_asprintf("file://%s", *head ? head : "/");
+        resolved = resolve_symlinks(norm, 0);
+        real = tn_asprintf("file://%s%s", strcmp(resolved, "file:///") == 0 ? "" : resolved + 7,
+                           pattern + (slash - head));
+        free(head);
+        free(norm);
+        free(resolved);
+    }
+    for (size_t i = 0; i < st->nprotected && !hit; i++) {
+        const char *file = st->protected[i] + strlen("file://");
+        hit = fnmatch(pattern, file, 0) == 0 || fnmatch(real + 7, file, 0) == 0;
+    }
+    free(real);
+    return hit;
+}
+
+int tn_storage_in_warehouse(struct tn_storage *st, const char *uri)
+{
+    char *norm = NULL;
+    struct tn_err ignored;
+    int in = 0;
+
+    if (!tn_path_normalise(uri, &norm, &ignored))
+        in = holder(st, norm) == 0 && !is_protected(st, norm);
+    free(norm);
+    return in;
+}
+
+const char *tn_storage_allowed_root(struct tn_storage *st, const char *uri)
+{
+    char *norm = NULL;
+    struct tn_err ignored;
+    int h = -1;
+
+    if (!tn_path_normalise(uri, &norm, &ignored))
+        h = holder(st, norm);
+    free(norm);
+    return h > 0 ? st->allowed[h - 1] : NULL;
+}
+
+/*---- Dispatch ----*/
+
 int tn_storage_read(struct tn_storage *st, const char *uri, struct tn_buf *out, struct tn_err *err)
 {
-    return st->ops->read(st, uri, out, err);
+    int rc = guard(st, uri, READS, err);
+    return rc ? rc : st->ops->read(st, uri, out, err);
 }
 
 int tn_storage_read_range(struct tn_storage *st, const char *uri, int64_t offset, int64_t len,
                           struct tn_buf *out, struct tn_err *err)
 {
+    int rc;
+
     if (offset < 0 || len < 0)
         return tn_fail(err, TN_EINPUT, "negative range %lld+%lld of %s", (long long)offset,
                        (long long)len, uri);
-    return st->ops->read_range(st, uri, offset, len, out, err);
+    rc = guard(st, uri, READS, err);
+    return rc ? rc : st->ops->read_range(st, uri, offset, len, out, err);
 }
 
 /* The one hook of injected faults (fault.c) on the calls that change storage. */
@@ -127,60 +360,82 @@ static int fault(struct tn_storage *st, enum tn_fault_op op, const char *uri, st
 int tn_storage_write(struct tn_storage *st, const char *uri, const void *data, size_t len,
                      struct tn_err *err)
 {
-    int rc = fault(st, TN_FAULT_WRITE, uri, err);
+    int rc = guard(st, uri, CHANGES, err);
+    if (!rc)
+        rc = fault(st, TN_FAULT_WRITE, uri, err);
     return rc ? rc : st->ops->write(st, uri, data, len, err);
 }
 
 int tn_storage_delete(struct tn_storage *st, const char *uri, struct tn_err *err)
 {
-    int rc = fault(st, TN_FAULT_DELETE, uri, err);
+    int rc = guard(st, uri, CHANGES, err);
+    if (!rc)
+        rc = fault(st, TN_FAULT_DELETE, uri, err);
     return rc ? rc : st->ops->remove(st, uri, err);
 }
 
 int tn_storage_delete_many(struct tn_storage *st, const char *const *uris, size_t n,
                            struct tn_err *err)
 {
-    int rc = n ? fault(st, TN_FAULT_DELETE, uris[0], err) : 0;
-    return rc || !n ? rc : st->ops->remove_many(st, uris, n, err);
+    for (size_t i = 0; i < n; i++) {
+        int rc = guard(st, uris[i], CHANGES, err);
+        if (rc)
+            return rc;
+    }
+    if (n && fault(st, TN_FAULT_DELETE, uris[0], err))
+        return err->code;
+    return n ? st->ops->remove_many(st, uris, n, err) : 0;
 }
 
 int tn_storage_size(struct tn_storage *st, const char *uri, int64_t *out, struct tn_err *err)
 {
-    return st->ops->size(st, uri, out, err);
+    int rc = guard(st, uri, READS, err);
+    return rc ? rc : st->ops->size(st, uri, out, err);
 }
 
 int tn_storage_local_path(struct tn_storage *st, const char *uri, char **out, struct tn_err *err)
 {
-    return st->ops->local_path(st, uri, out, err);
+    int rc = guard(st, uri, READS, err);
+    return rc ? rc : st->ops->local_path(st, uri, out, err);
 }
 
 int tn_storage_prepare_dir(struct tn_storage *st, const char *uri, struct tn_err *err)
 {
-    return st->ops->prepare_dir(st, uri, err);
+    int rc = guard(st, uri, CHANGES, err);
+    return rc ? rc : st->ops->prepare_dir(st, uri, err);
 }
 
 int tn_storage_stage_path(struct tn_storage *st, const char *uri, char **out, struct tn_err *err)
 {
-    return st->ops->stage_path(st, uri, out, err);
+    int rc = guard(st, uri, CHANGES, err);
+    return rc ? rc : st->ops->stage_path(st, uri, out, err);
 }
 
 int tn_storage_publish(struct tn_storage *st, const char *uri, const char *staged,
                        struct tn_err *err)
 {
-    int rc = fault(st, TN_FAULT_PUBLISH, uri, err);
+    int rc = guard(st, uri, CHANGES, err);
+    if (!rc)
+        rc = fault(st, TN_FAULT_PUBLISH, uri, err);
     return rc ? rc : st->ops->publish(st, uri, staged, err);
 }
 
 int tn_storage_prefetch(struct tn_storage *st, const char *const *uris, const int64_t *sizes,
                         size_t n, struct tn_err *err)
 {
+    for (size_t i = 0; i < n; i++) {
+        int rc = guard(st, uris[i], READS, err);
+        if (rc)
+            return rc;
+    }
     return n ? st->ops->prefetch(st, uris, sizes, n, err) : 0;
 }
 
 int tn_storage_list(struct tn_storage *st, const char *prefix_uri, struct tn_storage_entry **out,
                     size_t *out_n, struct tn_err *err)
 {
-    return st->ops->list(st, prefix_uri, out, out_n, err);
+    int rc = guard(st, prefix_uri, CHANGES, err);
+    return rc ? rc : st->ops->list(st, prefix_uri, out, out_n, err);
 }
 
 void tn_storage_entries_free(struct tn_storage_entry *e, size_t n)

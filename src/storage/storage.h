@@ -138,6 +138,42 @@ struct tn_storage_metrics {
 };
 void tn_storage_metrics(struct tn_storage *st, struct tn_storage_metrics *out);
 
+/*---- The sandbox ----
+ * Every call above first checks its location: it must lie inside the warehouse root, or inside
+ * a root tn_storage_allow added, compared component by component after tn_path_normalise (a
+ * local location that creates, deletes or lists files also with its symlinks resolved), and must
+ * not be a file tn_storage_protect named. Anything else fails with TN_EFORBIDDEN, whichever
+ * route the location came from (a commit's metadata, a path map, a maintenance action). */
+
+/* Let the sandbox reach "root" too (a location given by the operator on the command line, or
+ * recorded from one). Call before the storage is shared by threads. */
+int tn_storage_allow(struct tn_storage *st, const char *root, struct tn_err *err);
+/* Keep the local file "path" (and its SQLite companions -wal, -shm, -journal) out of reach even
+ * inside the warehouse: the catalog. Call before the storage is shared by threads. */
+void tn_storage_protect(struct tn_storage *st, const char *path);
+/* 0 when the sandbox lets calls reach "uri", else TN_EFORBIDDEN (or TN_EINPUT for a location
+ * that is not one) with a message naming the warehouse. */
+int tn_storage_check(struct tn_storage *st, const char *uri, struct tn_err *err);
+/* 1 when the absolute local path or glob "pattern" (already free of "." and "..") may name a
+ * file tn_storage_protect named: equal to one, a glob matching one (as fnmatch without
+ * FNM_PATHNAME, so "*" also spans "/", as "**" does), or the same file through symlinks. */
+int tn_storage_names_protected(struct tn_storage *st, const char *pattern);
+/* 1 when "uri" lies inside the warehouse root itself (not merely an allowed root). */
+int tn_storage_in_warehouse(struct tn_storage *st, const char *uri);
+/* The root tn_storage_allow added that holds "uri" (normalised; borrowed), or NULL when none
+ * does or the warehouse itself holds it. */
+const char *tn_storage_allowed_root(struct tn_storage *st, const char *uri);
+
+/* "uri" in one spelling for comparisons (caller frees): file:/x, file:///x, file://localhost/x
+ * and /x become file:///x; s3a:// and s3n:// become s3://; percent-escapes are decoded, empty and
+ * "." segments dropped and ".." removed with the segment before it. TN_EFORBIDDEN when ".."
+ * climbs above the root (or out of the bucket); TN_EINPUT for a relative path, another scheme
+ * or host, or a control character (raw or encoded). */
+int tn_path_normalise(const char *uri, char **out, struct tn_err *err);
+/* 1 when the normalised "path" is the normalised "root" or lies below it, component-wise
+ * ("file:///wh2-sibling/x" is not within "file:///wh2"). */
+int tn_path_within(const char *root, const char *path);
+
 /* Parse a byte size: "1048576", "500MB", "10GiB", "2g" (k, m, g, t: powers of 1024). */
 int tn_storage_parse_size(const char *s, int64_t *out);
 

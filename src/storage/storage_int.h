@@ -84,6 +84,11 @@ struct tn_storage {
     void *impl;      /* the backend's own state */
     uint64_t counters[TN_C_COUNT];
     struct tn_cache *cache; /* NULL for local storage */
+    char *root_norm;        /* root_uri normalised (tn_path_normalise) */
+    char **allowed;         /* further roots, normalised (tn_storage_allow) */
+    size_t nallowed;
+    char **protected;       /* normalised locations nothing may touch (tn_storage_protect) */
+    size_t nprotected;
 };
 
 static inline void tn__count(struct tn_storage *st, enum tn_counter c, uint64_t n)

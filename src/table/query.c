@@ -781,7 +781,7 @@ int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *
         rc = err->code;
     } else if (json_array_size(json_object_get(tree, "statements")) != 1) {
         rc = tn_fail(err, TN_EINPUT, "send exactly one statement per query");
-    } else {
+    } else if ((rc = tn__sandbox_check(wh, tree, err)) == 0) {
         collect_ctes(tree, r.cte_names);
         rc = walk(&r, tree);
     }

@@ -22,6 +22,136 @@ static json_t *array_of(json_t *root, const char *key)
     return a;
 }
 
+/*---- Where a commit may point ----*/
+
+/* 1 when "location" (of table "t", path map applied; t may be NULL) lies inside "dir". */
+static int located_in(const struct tn_table *t, const char *location, const char *dir)
+{
+    char *a = t ? tn_table_resolve(t, location) : tn_strdup(location);
+    char *b = t ? tn_table_resolve(t, dir) : tn_strdup(dir);
+    char *na = NULL, *nb = NULL;
+    struct tn_err ignored;
+    int in = !tn_path_normalise(a, &na, &ignored) && !tn_path_normalise(b, &nb, &ignored) &&
+             tn_path_within(nb, na);
+
+    free(a);
+    free(b);
+    free(na);
+    free(nb);
+    return in;
+}
+
+/* Every file "root" names that "base" (or NULL) did not: manifest lists and statistics files,
+ * each as fn(ctx, what, location) until one fails. */
+static int new_files(json_t *base, json_t *root,
+                     int (*fn)(void *ctx, const char *what, const char *loc, struct tn_err *err),
+                     void *ctx, struct tn_err *err)
+{
+    static const char *const arrays[][2] = {{"snapshots", "manifest-list"},
+                                            {"statistics", "statistics-path"},
+                                            {"partition-statistics", "statistics-path"}};
+    json_t *known = json_object(), *e;
+    size_t i;
+    int rc = 0;
+
+    for (size_t a = 0; a < 3; a++)
+        json_array_foreach(json_object_get(base, arrays[a][0]), i, e) {
+            const char *loc = json_string_value(json_object_get(e, arrays[a][1]));
+            if (loc)
+                json_object_set_new(known, loc, json_true());
+        }
+    for (size_t a = 0; a < 3 && !rc; a++)
+        json_array_foreach(json_object_get(root, arrays[a][0]), i, e) {
+            const char *loc = json_string_value(json_object_get(e, arrays[a][1]));
+            if (loc && !json_object_get(known, loc) && (rc = fn(ctx, arrays[a][1], loc, err)))
+                break;
+        }
+    json_decref(known);
+    return rc;
+}
+
+struct location_check {
+    struct tn_warehouse *wh;
+    const struct tn_table *t; /* the table as it was, or NULL for a new one */
+    const char *old_location, *new_location;
+};
+
+static int check_new_file(void *ctx, const char *what, const char *loc, struct tn_err *err)
+{
+    struct location_check *c = ctx;
+    char *resolved = c->t ? tn_table_resolve(c->t, loc) : tn_strdup(loc);
+    int rc = tn_storage_check(c->wh->storage, resolved, err);
+
+    free(resolved);
+    if (!rc && !located_in(c->t, loc, c->new_location) &&
+        !(c->old_location && located_in(c->t, loc, c->old_location)))
+        rc = tn_fail(err, TN_EFORBIDDEN, "%s %s is outside the table's location %s", what, loc,
+                     c->new_location);
+    if (rc == TN_EINPUT || rc == TN_EFORBIDDEN) {
+        tn_err_prefix(err, "refused: ");
+        rc = TN_EFORBIDDEN;
+    }
+    return rc;
+}
+
+/* TN_EFORBIDDEN unless the new metadata "root" keeps the table inside the warehouse: a changed
+ * (or new) location, and write.data.path / write.metadata.path, must lie inside it, and every
+ * manifest list and statistics file the commit adds inside the table's location. Expiry and
+ * purge later delete what these name. */
+static int check_locations(struct tn_warehouse *wh, const struct tn_table *t, json_t *root,
+                           struct tn_err *err)
+{
+    struct location_check c = {wh, t, t ? t->meta->location : NULL,
+                               json_string_value(json_object_get(root, "location"))};
+    char *resolved;
+    int in;
+
+    if (!c.new_location)
+        return tn_fail(err, TN_EINPUT, "the table has no location");
+    if (!c.old_location || strcmp(c.old_location, c.new_location) != 0) {
+        resolved = t ? tn_table_resolve(t, c.new_location) : tn_strdup(c.new_location);
+        in = tn_storage_in_warehouse(wh->storage, resolved);
+        free(resolved);
+        if (!in)
+            return tn_fail(err, TN_EFORBIDDEN,
+                           "location %s is outside the warehouse %s; a table's location must be "
+                           "inside it (leave it out for the default)",
+                           c.new_location, tn_storage_root_uri(wh->storage));
+    }
+    {   /* where later commits write data and metadata files */
+        static const char *const keys[] = {"write.data.path", "write.metadata.path"};
+        json_t *props = json_object_get(root, "properties");
+        json_t *old = t ? json_object_get(t->meta->root, "properties") : NULL;
+        for (size_t i = 0; i < 2; i++) {
+            const char *v = json_string_value(json_object_get(props, keys[i]));
+            const char *was = json_string_value(json_object_get(old, keys[i]));
+            if (!v || (was && strcmp(v, was) == 0))
+                continue;
+            resolved = t ? tn_table_resolve(t, v) : tn_strdup(v);
+            in = tn_storage_in_warehouse(wh->storage, resolved);
+            free(resolved);
+            if (!in)
+                return tn_fail(err, TN_EFORBIDDEN,
+                               "property %s: %s is outside the warehouse %s; table files must "
+                               "stay inside it",
+                               keys[i], v, tn_storage_root_uri(wh->storage));
+        }
+    }
+    return new_files(t ? t->meta->root : NULL, root, check_new_file, &c, err);
+}
+
+/* The REST commit's check on every attempt: the staged metadata keeps the table inside the
+ * warehouse (tn__change.stage; it adds no update and writes no file). */
+static int check_staged(struct tn_warehouse *wh, const struct tn_table *base,
+                        const struct tn_metadata *staged, void *ctx, json_t *updates,
+                        struct tn__files *files, struct tn_err *err)
+{
+    (void)ctx;
+    (void)updates;
+    (void)files;
+    return check_locations(wh, base, staged->root, err);
+}
+
 /*---- Create ----*/
 
 static void remove_key(json_t *root, const char *key)
@@ -42,7 +172,7 @@ static int create_metadata(struct tn_warehouse *wh, const char *ns, const char *
     struct tn_metadata *m = NULL;
     char *location = NULL;
     json_t *root = NULL;
-    int rc;
+    int rc = 0;
 
     if (!json_is_object(schema)) {
         rc = tn_fail(err, TN_EINPUT, "\"schema\" is required");
@@ -52,12 +182,17 @@ static int create_metadata(struct tn_warehouse *wh, const char *ns, const char *
         rc = tn_fail(err, TN_EINPUT, "\"properties\" must be an object");
         goto out;
     }
-    if (loc && strncmp(loc, root_uri, strlen(root_uri)) != 0) {
-        rc = tn_fail(err, TN_EINPUT, "location %s is outside the warehouse %s; leave it out", loc,
-                     root_uri);
+    if (loc && !tn_storage_in_warehouse(wh->storage, loc)) {
+        rc = tn_fail(err, TN_EFORBIDDEN, "location %s is outside the warehouse %s; leave it out",
+                     loc, root_uri);
         goto out;
     }
-    location = loc ? tn_strdup(loc) : tn_asprintf("%s/%s/%s", root_uri, ns, name);
+    if (loc)
+        rc = tn_path_normalise(loc, &location, err);
+    else
+        location = tn_asprintf("%s/%s/%s", root_uri, ns, name);
+    if (rc)
+        goto out;
     while (strlen(location) > 1 && location[strlen(location) - 1] == '/')
         location[strlen(location) - 1] = '\0';
     json_object_set_new(schema, "schema-id", json_integer(0));
@@ -82,6 +217,8 @@ static int create_metadata(struct tn_warehouse *wh, const char *ns, const char *
         rc = tn_updates_apply(root, u, err);
         json_decref(u);
     }
+    if (!rc)
+        rc = check_locations(wh, NULL, root, err);
     if (rc)
         goto out;
     *out = root;
@@ -201,10 +338,8 @@ static int commit_create(struct tn_warehouse *wh, const char *ns, const char *na
                               json_pack("{s:i, s:[]}", "order-id", 0, "fields"));
         json_object_set_new(root, "default-sort-order-id", json_integer(0));
     }
-    if (!rc &&
-        strncmp(json_string_value(json_object_get(root, "location")),
-                tn_storage_root_uri(wh->storage), strlen(tn_storage_root_uri(wh->storage))) != 0)
-        rc = tn_fail(err, TN_EINPUT, "set-location: the location must be inside the warehouse");
+    if (!rc)
+        rc = check_locations(wh, NULL, root, err);
     if (rc) {
         json_decref(root);
         return rc;
@@ -249,6 +384,7 @@ int tn_table_rest_commit_many(struct tn_warehouse *wh, const struct tn_rest_chan
         c[i].requirements = changes[i].requirements;
         c[i].updates = changes[i].updates;
         c[i].skip_if_unchanged = 1; /* a commit that changes nothing writes nothing */
+        c[i].stage = check_staged;
     }
     if (!rc) {
         c[0].out = out;

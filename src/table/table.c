@@ -8,49 +8,40 @@
 #define METADATA_MAX_BYTES (256L * 1024 * 1024)
 #define TN_ALLOWED_DIRS_MAX 1024
 
-/* Directories of registered tables that live outside the warehouse: the targets of their path
- * maps, or the folder that holds their metadata folder. DuckDB may read those too. */
-static size_t registered_dirs(struct tn_warehouse *wh, char **dirs, size_t cap)
+/* The local directory of a root the sandbox allows (for DuckDB), or NULL for an object store
+ * location. Caller frees. */
+static char *local_dir(const char *root)
 {
-    struct tn_catalog_entry *e = NULL;
-    struct tn_err ignored;
-    const char *root = tn_storage_root_path(wh->storage);
-    size_t n = 0, ne = 0;
+    if (strncmp(root, "file://", 7) == 0)
+        return tn_strdup(root + 7);
+    if (root[0] == '/')
+        return tn_strdup(root);
+    return NULL;
+}
 
-    if (tn_catalog_list(wh->catalog, NULL, &e, &ne, &ignored))
-        return 0;
-    for (size_t i = 0; i < ne && n < cap; i++) {
-        char *map_text = NULL;
-        const char *loc = e[i].metadata_location;
-        json_t *map;
-        const char *key;
-        json_t *v;
+/* Let storage and DuckDB reach the roots the operator gave: the command line's (extra_dirs)
+ * and those recorded in the catalog when tables were registered from a command line. Nothing a
+ * table's metadata says widens them. The local ones go into dirs[] (caller frees them). */
+static int operator_roots(struct tn_warehouse *wh, const char *const *extra, char **dirs,
+                          size_t cap, size_t *out_n, struct tn_err *err)
+{
+    char **roots = NULL;
+    size_t nroots = 0, n = 0;
+    int rc = tn_catalog_roots(wh->catalog, &roots, &nroots, err);
 
-        if (!tn_catalog_get_option(wh->catalog, e[i].ns, e[i].table, "path_map", &map_text,
-                                   &ignored) &&
-            map_text && (map = json_loads(map_text, 0, NULL)) != NULL) {
-            json_object_foreach(map, key, v) {
-                const char *to = json_string_value(v);
-                if (to && n < cap)
-                    dirs[n++] = tn_strdup(strncmp(to, "file://", 7) == 0 ? to + 7 : to);
-            }
-            json_decref(map);
-        }
-        free(map_text);
-        if (strncmp(loc, "file://", 7) == 0)
-            loc += 7;
-        if (loc[0] == '/' && strncmp(loc, root, strlen(root)) != 0 && n < cap) {
-            char *dir = tn_strdup(loc);
-            for (int up = 0; up < 2; up++) {
-                char *slash = strrchr(dir, '/');
-                if (slash && slash != dir)
-                    *slash = '\0';
-            }
-            dirs[n++] = dir;
-        }
+    for (size_t i = 0; !rc && extra && extra[i]; i++) {
+        rc = tn_storage_allow(wh->storage, extra[i], err);
+        if (!rc && n < cap && (dirs[n] = local_dir(extra[i])) != NULL)
+            n++;
     }
-    tn_catalog_entries_free(e, ne);
-    return n;
+    for (size_t i = 0; !rc && i < nroots; i++) {
+        rc = tn_storage_allow(wh->storage, roots[i], err);
+        if (!rc && n < cap && (dirs[n] = local_dir(roots[i])) != NULL)
+            n++;
+    }
+    tn_catalog_strings_free(roots, nroots);
+    *out_n = n;
+    return rc;
 }
 
 /* Open the storage "opt" names. For an S3 warehouse the S3 fields fall back to the TARN_S3_*,
@@ -124,14 +115,15 @@ int tn_warehouse_open(const struct tn_warehouse_options *opt, struct tn_warehous
     rc = tn_catalog_open(catalog_path, "tarn", &wh->catalog, err);
     if (rc)
         goto out;
+    tn_storage_protect(wh->storage, catalog_path);
     temp_dir = tn_asprintf("%s/.tmp", tn_storage_root_path(wh->storage));
     dirs[nd++] = tn_storage_root_path(wh->storage);
     if (tn_storage_cache_dir(wh->storage) &&
         strcmp(tn_storage_cache_dir(wh->storage), tn_storage_root_path(wh->storage)) != 0)
         dirs[nd++] = tn_storage_cache_dir(wh->storage); /* DuckDB reads S3 files from here */
-    for (size_t i = 0; opt->extra_dirs && opt->extra_dirs[i] && nd < TN_ALLOWED_DIRS_MAX / 2; i++)
-        dirs[nd++] = opt->extra_dirs[i];
-    nreg = registered_dirs(wh, registered, TN_ALLOWED_DIRS_MAX - nd);
+    rc = operator_roots(wh, opt->extra_dirs, registered, TN_ALLOWED_DIRS_MAX - nd, &nreg, err);
+    if (rc)
+        goto out;
     for (size_t i = 0; i < nreg; i++)
         dirs[nd++] = registered[i];
     dirs[nd] = NULL;
@@ -407,6 +399,23 @@ out:
     return rc;
 }
 
+/* Record the root that lets the sandbox reach "location", when it is not the warehouse: only a
+ * root the operator gave on the command line can be one (a server's roots are the recorded
+ * ones already), so a request never widens the sandbox. Path map targets that reach nothing
+ * are refused. */
+static int remember_root(struct tn_warehouse *wh, const char *location, struct tn_err *err)
+{
+    const char *root;
+    int rc = tn_storage_check(wh->storage, location, err);
+
+    if (rc) {
+        tn_err_prefix(err, "register: ");
+        return rc == TN_EINPUT ? TN_EFORBIDDEN : rc;
+    }
+    root = tn_storage_allowed_root(wh->storage, location);
+    return root ? tn_catalog_add_root(wh->catalog, root, err) : 0;
+}
+
 int tn_table_register(struct tn_warehouse *wh, const char *ns, const char *name,
                       const char *metadata_location, json_t *path_map, struct tn_err *err)
 {
@@ -414,7 +423,7 @@ int tn_table_register(struct tn_warehouse *wh, const char *ns, const char *name,
     struct tn_scan *scan = NULL;
     char *map_text = NULL;
     char *resolved = NULL;
-    int rc = 0;
+    int rc = 0, created;
 
     snprintf(probe.ns, sizeof(probe.ns), "%s", ns);
     snprintf(probe.name, sizeof(probe.name), "%s", name);
@@ -430,12 +439,14 @@ int tn_table_register(struct tn_warehouse *wh, const char *ns, const char *name,
         rc = tn_table_scan(wh, &probe, -1, &scan, err);
     if (!rc)
         rc = tn_catalog_create(wh->catalog, ns, name, metadata_location, err);
-    if (!rc && map_text) {
+    created = !rc;
+    if (!rc && map_text)
         rc = tn_catalog_set_option(wh->catalog, ns, name, "path_map", map_text, err);
-        if (rc) {
-            struct tn_err ignored;
-            tn_catalog_drop(wh->catalog, ns, name, &ignored);
-        }
+    for (size_t i = 0; !rc && i <= probe.map.n; i++) /* the roots it needs, for later runs */
+        rc = remember_root(wh, i < probe.map.n ? probe.map.to[i] : resolved, err);
+    if (rc && created) {
+        struct tn_err ignored;
+        tn_catalog_drop(wh->catalog, ns, name, &ignored);
     }
     tn_scan_free(scan);
     tn_metadata_free(probe.meta);
@@ -445,49 +456,188 @@ int tn_table_register(struct tn_warehouse *wh, const char *ns, const char *name,
     return rc;
 }
 
-int tn_table_drop(struct tn_warehouse *wh, const char *ns, const char *name, int purge,
-                  struct tn_err *err)
+int tn_table_register_inside(struct tn_warehouse *wh, const char *ns, const char *name,
+                             const char *metadata_location, json_t *path_map, struct tn_err *err)
 {
+    struct tn_table probe = {0};
+    char *map_text = path_map ? json_dumps(path_map, JSON_COMPACT) : NULL;
+    char *resolved = NULL;
+    int rc = map_text ? path_map_parse(map_text, &probe.map, err) : 0;
+
+    if (!rc) {
+        char *meta = tn_table_resolve(&probe, metadata_location);
+        rc = read_metadata(wh, meta, &probe.meta, err);
+        free(meta);
+    }
+    if (!rc) {
+        resolved = tn_table_resolve(&probe, probe.meta->location);
+        if (!tn_storage_in_warehouse(wh->storage, resolved))
+            rc = tn_fail(err, TN_EFORBIDDEN,
+                         "the table's location %s is outside the warehouse %s; only tables that "
+                         "live inside it can be registered over HTTP (use 'tarn register' with "
+                         "--map)",
+                         probe.meta->location, tn_storage_root_uri(wh->storage));
+    }
+    tn_metadata_free(probe.meta);
+    path_map_release(&probe.map);
+    free(map_text);
+    free(resolved);
+    return rc ? rc : tn_table_register(wh, ns, name, metadata_location, path_map, err);
+}
+
+/* The folder that holds the metadata folder of the file at "metadata_location" (caller
+ * frees): what a purge may empty. */
+static char *table_folder(const char *metadata_location)
+{
+    char *dir = tn_strdup(metadata_location);
+
+    for (int up = 0; up < 2; up++) {
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir)
+            *slash = '\0';
+    }
+    return dir;
+}
+
+/* 1 when normalised locations "a" and "b" are the same folder or one holds the other. */
+static int overlap(const char *a, const char *b)
+{
+    char *na = NULL, *nb = NULL;
+    struct tn_err ignored;
+    int o = !tn_path_normalise(a, &na, &ignored) && !tn_path_normalise(b, &nb, &ignored) &&
+            (tn_path_within(na, nb) || tn_path_within(nb, na));
+
+    free(na);
+    free(nb);
+    return o;
+}
+
+/* TN_ECONFLICT when another catalog entry's folder overlaps "folder" (path maps applied). */
+static int folder_shared(struct tn_warehouse *wh, const struct tn_table *t, const char *folder,
+                         struct tn_err *err)
+{
+    struct tn_catalog_entry *e = NULL;
+    size_t n = 0;
+    int rc = tn_catalog_list(wh->catalog, NULL, &e, &n, err);
+
+    for (size_t i = 0; !rc && i < n; i++) {
+        struct tn_path_map map = {0};
+        struct tn_err ignored;
+        char *map_text = NULL, *resolved, *theirs;
+        if (!e[i].metadata_location ||
+            (strcmp(e[i].ns, t->ns) == 0 && strcmp(e[i].table, t->name) == 0))
+            continue;
+        /* the other entry's own path map says where its files really are */
+        if (!tn_catalog_get_option(wh->catalog, e[i].ns, e[i].table, "path_map", &map_text,
+                                   &ignored) &&
+            map_text)
+            path_map_parse(map_text, &map, &ignored);
+        resolved = map_location(&map, e[i].metadata_location);
+        path_map_release(&map);
+        free(map_text);
+        theirs = table_folder(resolved);
+        if (overlap(folder, theirs))
+            rc = tn_fail(err, TN_ECONFLICT,
+                         "table %s.%s shares its files with %s.%s (one is registered on the "
+                         "other's folder), so a purge would break %s.%s: drop it without purge, "
+                         "or drop %s.%s first",
+                         t->ns, t->name, e[i].ns, e[i].table, e[i].ns, e[i].table, e[i].ns,
+                         e[i].table);
+        free(resolved);
+        free(theirs);
+    }
+    tn_catalog_entries_free(e, n);
+    return rc;
+}
+
+/* Delete the file at "location" of "t" if it lies in "folder" (normalised); count it either
+ * way, once. */
+static void purge_file(struct tn_warehouse *wh, const struct tn_table *t, const char *folder,
+                       const char *location, json_t *seen, struct tn_purge_result *res)
+{
+    char *resolved, *norm = NULL;
+    struct tn_err ignored;
+
+    if (!location || json_object_get(seen, location))
+        return;
+    json_object_set_new(seen, location, json_true());
+    resolved = tn_table_resolve(t, location);
+    if (!tn_path_normalise(resolved, &norm, &ignored) && tn_path_within(folder, norm) &&
+        !tn_storage_delete(wh->storage, resolved, &ignored))
+        res->deleted++;
+    else
+        res->kept++;
+    free(resolved);
+    free(norm);
+}
+
+/* Best effort: every file of every snapshot, then the metadata files, of those in "folder". */
+static void purge(struct tn_warehouse *wh, const struct tn_table *t, const char *folder,
+                  struct tn_purge_result *res)
+{
+    json_t *seen = json_object(), *e;
+    struct tn_err ignored;
+    size_t k;
+
+    for (size_t i = 0; i < t->meta->nsnapshots; i++) {
+        struct tn_scan *scan = NULL;
+        if (tn_table_scan(wh, t, t->meta->snapshots[i].id, &scan, &ignored) == 0) {
+            for (k = 0; k < scan->ndata; k++)
+                purge_file(wh, t, folder, scan->data[k].file.file_path, seen, res);
+            for (k = 0; k < scan->ndeletes; k++)
+                purge_file(wh, t, folder, scan->deletes[k].file.file_path, seen, res);
+            for (k = 0; k < scan->nmanifests; k++)
+                purge_file(wh, t, folder, scan->manifests[k].path, seen, res);
+        }
+        tn_scan_free(scan);
+        purge_file(wh, t, folder, t->meta->snapshots[i].manifest_list, seen, res);
+    }
+    json_array_foreach(json_object_get(t->meta->root, "metadata-log"), k, e)
+        purge_file(wh, t, folder, json_string_value(json_object_get(e, "metadata-file")), seen,
+                   res);
+    purge_file(wh, t, folder, t->metadata_location, seen, res);
+    json_decref(seen);
+}
+
+int tn_table_drop_report(struct tn_warehouse *wh, const char *ns, const char *name, int purging,
+                         struct tn_purge_result *res, struct tn_err *err)
+{
+    struct tn_purge_result ignored_res;
     struct tn_table *t = NULL;
+    char *folder = NULL;
     int rc;
 
-    if (purge) {
+    if (!res)
+        res = &ignored_res;
+    memset(res, 0, sizeof(*res));
+    if (purging) {
+        char *resolved, *dir;
         rc = tn_table_load(wh, ns, name, &t, err);
         if (rc)
             return rc;
+        resolved = tn_table_resolve(t, t->metadata_location);
+        dir = table_folder(resolved);
+        free(resolved);
+        rc = tn_path_normalise(dir, &folder, err);
+        free(dir);
+        if (!rc)
+            rc = folder_shared(wh, t, folder, err);
+        if (rc)
+            goto out;
     }
     rc = tn_catalog_drop(wh->catalog, ns, name, err);
-    if (!rc && t) {
-        /* Best effort: every file of every snapshot, then the metadata files. */
-        struct tn_err ignored;
-        for (size_t i = 0; i < t->meta->nsnapshots; i++) {
-            struct tn_scan *scan = NULL;
-            if (tn_table_scan(wh, t, t->meta->snapshots[i].id, &scan, &ignored))
-                continue;
-            for (size_t k = 0; k < scan->ndata; k++)
-                tn_storage_delete(wh->storage, scan->data[k].file.file_path, &ignored);
-            for (size_t k = 0; k < scan->ndeletes; k++)
-                tn_storage_delete(wh->storage, scan->deletes[k].file.file_path, &ignored);
-            for (size_t k = 0; k < scan->nmanifests; k++)
-                tn_storage_delete(wh->storage, scan->manifests[k].path, &ignored);
-            if (t->meta->snapshots[i].manifest_list)
-                tn_storage_delete(wh->storage, t->meta->snapshots[i].manifest_list, &ignored);
-            tn_scan_free(scan);
-        }
-        {
-            json_t *log = json_object_get(t->meta->root, "metadata-log");
-            size_t k;
-            json_t *e;
-            json_array_foreach(log, k, e) {
-                const char *f = json_string_value(json_object_get(e, "metadata-file"));
-                if (f)
-                    tn_storage_delete(wh->storage, f, &ignored);
-            }
-        }
-        tn_storage_delete(wh->storage, t->metadata_location, &ignored);
-    }
+    if (!rc && t)
+        purge(wh, t, folder, res);
+out:
+    free(folder);
     tn_table_free(t);
     return rc;
+}
+
+int tn_table_drop(struct tn_warehouse *wh, const char *ns, const char *name, int purging,
+                  struct tn_err *err)
+{
+    return tn_table_drop_report(wh, ns, name, purging, NULL, err);
 }
 
 /*---- Finding snapshots ----*/

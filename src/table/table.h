@@ -101,9 +101,24 @@ int tn_table_create_partitioned(struct tn_warehouse *wh, const char *ns, const c
  * snapshot's manifest list must be readable. */
 int tn_table_register(struct tn_warehouse *wh, const char *ns, const char *name,
                       const char *metadata_location, json_t *path_map, struct tn_err *err);
+/* tn_table_register for requests: also TN_EFORBIDDEN unless the table's location (the
+ * metadata's "location", path map applied) lies inside the warehouse. */
+int tn_table_register_inside(struct tn_warehouse *wh, const char *ns, const char *name,
+                             const char *metadata_location, json_t *path_map, struct tn_err *err);
 /* Remove ns.name from the catalog; with "purge", delete its files too (tarn-written tables). */
 int tn_table_drop(struct tn_warehouse *wh, const char *ns, const char *name, int purge,
                   struct tn_err *err);
+/* What a purge did: files deleted, and files its metadata names that were kept because they lie
+ * outside the table's own folder (the folder that holds its metadata folder). */
+struct tn_purge_result {
+    int64_t deleted;
+    int64_t kept;
+};
+/* tn_table_drop with the purge's counts in *res (zeroed when not purging). A purge is refused
+ * (TN_ECONFLICT, nothing dropped) while another catalog entry keeps its metadata in the table's
+ * folder or the table keeps its own in another's: a registered alias shares its files. */
+int tn_table_drop_report(struct tn_warehouse *wh, const char *ns, const char *name, int purge,
+                         struct tn_purge_result *res, struct tn_err *err);
 
 /*---- Reading ----*/
 

@@ -116,6 +116,9 @@ int tn__carry_live_entries(struct tn_warehouse *wh, const struct tn_table *t,
                            size_t *n, size_t *cap, struct tn_err *err);
 /* TN_EINPUT unless tarn can write the table (format v2). */
 int tn__check_writable(const struct tn_table *t, struct tn_err *err);
+/* TN_EFORBIDDEN when the parse tree "tree" of a user's statement would have DuckDB open the
+ * catalog by name (sandbox.c). */
+int tn__sandbox_check(struct tn_warehouse *wh, json_t *tree, struct tn_err *err);
 /* A fresh location for a new file of "t" (data folder, write.data.path honoured). */
 char *tn__new_file_location(const struct tn_table *t, const char *suffix);
 /* tn_table_write on a table already loaded (or staged: its updates commit with the rows). */

@@ -449,6 +449,7 @@ static int local_ingest(struct cli *c, const char *ns, const char *name, const c
     struct tn_warehouse *wh;
     struct cli_progress *p = NULL;
     double t0 = tn_monotonic_s();
+    char *temp_dir = NULL;
     int rc;
 
     if (c->o.evolve && strcmp(c->o.evolve, "strict") == 0)
@@ -464,6 +465,8 @@ static int local_ingest(struct cli *c, const char *ns, const char *name, const c
     src.format = fmt;
     src.name = path;
     src.header = -1;
+    src.max_decompressed = c->o.max_decompressed;
+    src.temp_dir = temp_dir = tn_asprintf("%s/.tmp", tn_storage_root_path(wh->storage));
     if (c->progress == 2 || (c->progress && size >= PROGRESS_MIN_BYTES))
         p = cli_progress_start(path, size, 1, c->progress == 2 ? 0 : 0.5);
     rc = tn_source_open(wh->engine, s, path, &src, err);
@@ -477,6 +480,7 @@ static int local_ingest(struct cli *c, const char *ns, const char *name, const c
         tn_ingest_result_release(&res);
     }
     tn_source_release(&src);
+    free(temp_dir);
     session_close(s);
     return rc;
 }

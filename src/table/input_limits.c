@@ -186,7 +186,11 @@ static int json_feed(struct tn_input_scan *sc, const unsigned char *p, size_t n,
 {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = p[i];
-        if (sc->in_string) {
+        if (sc->in_string && c == '\n') {
+            /* no string holds a raw newline: one left open is malformed, and the brackets on
+             * the lines after it must still count */
+            sc->in_string = sc->in_key = sc->escaped = 0;
+        } else if (sc->in_string) {
             if (sc->in_key)
                 sc->key_hash = (sc->key_hash ^ c) * FNV_PRIME;
             if (sc->escaped) {

@@ -379,8 +379,8 @@ int tn_source_open(struct tn_engine *engine, struct tn_session *s, const char *p
     }
     if (rc || src->format != TN_SOURCE_CSV)
         return rc;
-    if (scan.longest_line > src->longest_line)
-        src->longest_line = scan.longest_line;
+    if (src->plain_path || scan.longest_line > src->longest_line)
+        src->longest_line = scan.longest_line; /* the server measured the compressed bytes */
     if (src->longest_line > DEFAULT_LINE_MAX / 2) {
         uint64_t need = (src->longest_line + (2 << 20)) & ~(uint64_t)((1 << 20) - 1);
         src->max_line = (long)(need > LONG_LINE_MAX ? LONG_LINE_MAX : need);

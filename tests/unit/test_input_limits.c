@@ -66,6 +66,11 @@ static void test_json_depth(void)
     /* brackets in strings, escaped quotes included, do not nest */
     CHECK_OK(scan_text(TN_SOURCE_JSON, NULL, quoted, 1, &sc, &err));
     CHECK_INT_EQ(sc.depth_max, 1);
+    /* ...but a string a line leaves open ends there (JSON strings hold no raw newline) */
+    free(ok);
+    ok = tn_asprintf("[\"open\n%s", deep);
+    CHECK_INT_EQ(scan_text(TN_SOURCE_NDJSON, NULL, ok, 0, &sc, &err), TN_EINPUT);
+    CHECK_CONTAINS(err.msg, "66 levels deep");
     free(ok);
     free(deep);
     free(deeper);

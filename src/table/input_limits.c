@@ -148,10 +148,9 @@ static int csv_feed(struct tn_input_scan *sc, const unsigned char *p, size_t n, 
     tn_source_track_lines((const char *)p, n, &sc->line_len, &sc->longest_line);
     if (sc->longest_line >= (uint64_t)TN_INPUT_LINE_MAX)
         return tn_fail(err, TN_ETOOBIG,
-                       "a line of the CSV file is longer than %ld MiB (%llu bytes at least); "
-                       "tarn reads lines of at most %ld MiB",
-                       TN_INPUT_LINE_MAX >> 20, (unsigned long long)sc->longest_line,
-                       TN_INPUT_LINE_MAX >> 20);
+                       "a line of the CSV file is at least %llu bytes long; tarn reads lines of "
+                       "at most %ld MiB",
+                       (unsigned long long)sc->longest_line, TN_INPUT_LINE_MAX >> 20);
     return 0;
 }
 
@@ -424,8 +423,8 @@ static int scan_zstd(struct sink *k, int fd, unsigned char *in, unsigned char *o
     return rc;
 }
 
-/* An uncompressed file, mapped: a CSV scan reads only its first record and the pages near
- * tn_source_track_lines' windows. */
+/* An uncompressed file, mapped and fed at once (so a long line's length is measured whole): a
+ * CSV scan reads only its first record and the pages near tn_source_track_lines' windows. */
 static int scan_plain(struct tn_input_scan *sc, int fd, struct tn_err *err)
 {
     struct stat sb;

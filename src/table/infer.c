@@ -48,7 +48,7 @@ static int eat(struct type_parser *tp, const char *word)
 /* A field name inside STRUCT(...): a bare word or a double-quoted identifier. */
 static char *parse_name(struct type_parser *tp)
 {
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_NAME);
 
     skip_space(tp);
     if (*tp->p == '"') {
@@ -288,7 +288,7 @@ int tn_schema_infer(struct tn_session *s, const char *select_sql, json_t **out_s
     char *sql = tn_asprintf("DESCRIBE %s", select_sql);
     struct tn_rows *cols = NULL;
     json_t *fields = json_array(), *names = json_object(), *used = json_object();
-    struct tn_buf sel = TN_BUF_INIT(0);
+    struct tn_buf sel = TN_BUF_INIT(TN_CAP_SQL);
     int next_id = 1;
     int rc;
 
@@ -480,7 +480,7 @@ static int upsert_keys(struct tn_warehouse *wh, const struct tn_table *t, json_t
     } else if (!*keys && remembered) {
         *keys = parse_keys(remembered);
     } else if (*keys && !schema->nidentifier) {
-        struct tn_buf text = TN_BUF_INIT(0);
+        struct tn_buf text = TN_BUF_INIT(TN_CAP_VALUE);
         json_array_foreach(*keys, i, k) tn_buf_addf(&text, NULL, "%s%s", i ? "," : "",
                                                     json_string_value(k));
         if (!remembered || strcmp(remembered, text.buf) != 0) {

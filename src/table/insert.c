@@ -64,7 +64,7 @@ int tn_table_insert(struct tn_warehouse *wh, struct tn_session *s, const char *s
                     struct tn_err *err)
 {
     const char *p = sql;
-    struct tn_buf target = TN_BUF_INIT(0), source = TN_BUF_INIT(0);
+    struct tn_buf target = TN_BUF_INIT(TN_CAP_NAME), source = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_table *t = NULL;
     json_t *columns = json_array();
     char *resolved = NULL;
@@ -90,7 +90,7 @@ int tn_table_insert(struct tn_warehouse *wh, struct tn_session *s, const char *s
     if (*p == '(' && !starts_with(p + 1, "SELECT") && !starts_with(p + 1, "WITH")) {
         p++;
         for (;;) {
-            struct tn_buf col = TN_BUF_INIT(0);
+            struct tn_buf col = TN_BUF_INIT(TN_CAP_NAME);
             if (identifier(&p, &col)) {
                 tn_buf_release(&col);
                 rc = tn_fail(err, TN_EINPUT, "INSERT INTO: bad column list");

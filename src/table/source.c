@@ -207,7 +207,7 @@ static char *sniffed_dialect(const struct tn_rows *rows)
     const char *date = tn_rows_get(rows, 0, 7), *ts = tn_rows_get(rows, 0, 8);
     const char *cols_text = tn_rows_get(rows, 0, 9), *key;
     json_t *cols = cols_text ? json_loads(cols_text, 0, NULL) : NULL, *col;
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_SQL);
     size_t i;
 
     if (!json_is_array(cols) || json_array_size(cols) == 0 || !tn_rows_get(rows, 0, 1) ||
@@ -252,7 +252,7 @@ static char *sniffed_dialect(const struct tn_rows *rows)
 /* What DuckDB's sniffer makes of the file: its row of sniff_csv, or NULL when it fails. */
 static struct tn_rows *sniff(struct tn_session *s, const char *path, const struct tn_source *r)
 {
-    struct tn_buf sql = TN_BUF_INIT(0);
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_rows *rows = NULL;
     struct tn_err err = {0};
 
@@ -413,7 +413,7 @@ int tn_source_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *
                      const struct tn_ingest_options *opt, struct tn_ingest_result *res,
                      struct tn_err *err)
 {
-    struct tn_buf sql = TN_BUF_INIT(0);
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
     int rc = 0;
 
     if (src->plain_path)

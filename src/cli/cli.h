@@ -32,6 +32,7 @@ struct cli_options {
     const char *key;    /* --key: the upsert key columns */
     const char *partition_by; /* --partition-by: the spec of a table the ingest creates */
     int dedupe_last;          /* --dedupe last */
+    uint64_t max_decompressed; /* --max-decompressed: bytes a gzip/zstd file may grow to; 0: default */
     const char *older_than;   /* maintain remove-orphans --older-than: a duration ("1d") */
     int dry_run;              /* maintain remove-orphans --dry-run */
     const char *remote; /* --remote URL / TARN_REMOTE: NULL for a local warehouse */

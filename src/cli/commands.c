@@ -90,7 +90,7 @@ static int64_t json_i64_or(json_t *j, const char *key, int64_t dflt)
 /* Epoch milliseconds of a timestamp text, computed by DuckDB. */
 static int timestamp_ms(struct tn_session *s, const char *text, int64_t *out, struct tn_err *err)
 {
-    struct tn_buf q = TN_BUF_INIT(0);
+    struct tn_buf q = TN_BUF_INIT(TN_CAP_VALUE);
     struct tn_rows *r = NULL;
     int rc;
 
@@ -147,7 +147,7 @@ static int stream_rows(struct tn_session *s, const char *sql, enum cli_format f,
 /* Stream the result of "sql" to stdout as an Arrow IPC stream, a batch per DuckDB chunk. */
 static int stream_arrow(struct tn_session *s, const char *sql, struct tn_err *err)
 {
-    struct tn_buf out = TN_BUF_INIT(0);
+    struct tn_buf out = TN_BUF_INIT(TN_CAP_RESULT);
     struct tn_stream *st = NULL;
     size_t n = 0;
     int rc = tn_stream_open(s, sql, &st, err);
@@ -332,7 +332,7 @@ static void print_dml(json_t *j)
 static int remote_sql(struct cli *c, const char *sql, enum cli_format f, const struct cli_query *cq,
                       struct tn_err *err)
 {
-    struct tn_buf buf = TN_BUF_INIT(0);
+    struct tn_buf buf = TN_BUF_INIT(TN_CAP_RESPONSE);
     struct tn_rows *r = NULL;
     json_t *j = NULL;
     int rc;
@@ -384,7 +384,7 @@ int cli_query_rows(struct cli *c, const char *sql, struct tn_rows **out, struct 
     int rc;
 
     if (c->remote) {
-        struct tn_buf buf = TN_BUF_INIT(0);
+        struct tn_buf buf = TN_BUF_INIT(TN_CAP_RESPONSE);
         json_t *j = NULL;
         rc = cli_remote_query(c->remote, sql, "csv", NULL, NULL, &buf, &j, err);
         if (!rc && j)
@@ -446,6 +446,7 @@ static int local_ingest(struct cli *c, const char *ns, const char *name, const c
     struct tn_warehouse *wh;
     struct cli_progress *p = NULL;
     double t0 = tn_monotonic_s();
+    char *temp_dir = NULL;
     int rc;
 
     if (c->o.evolve && strcmp(c->o.evolve, "strict") == 0)
@@ -461,6 +462,8 @@ static int local_ingest(struct cli *c, const char *ns, const char *name, const c
     src.format = fmt;
     src.name = path;
     src.header = -1;
+    src.max_decompressed = c->o.max_decompressed;
+    src.temp_dir = temp_dir = tn_asprintf("%s/.tmp", tn_storage_root_path(wh->storage));
     if (c->progress == 2 || (c->progress && size >= PROGRESS_MIN_BYTES))
         p = cli_progress_start(path, size, 1, c->progress == 2 ? 0 : 0.5);
     rc = tn_source_open(wh->engine, s, path, &src, err);
@@ -474,6 +477,7 @@ static int local_ingest(struct cli *c, const char *ns, const char *name, const c
         tn_ingest_result_release(&res);
     }
     tn_source_release(&src);
+    free(temp_dir);
     session_close(s);
     return rc;
 }
@@ -507,7 +511,7 @@ static int remote_ingest(struct cli *c, const char *ns, const char *name, const 
                                    "0123456789_,") != strlen(in->key))
         return tn_fail(err, TN_EINPUT, "--key takes column names separated by commas");
     {
-        struct tn_buf u = TN_BUF_INIT(0);
+        struct tn_buf u = TN_BUF_INIT(TN_CAP_VALUE);
         tn_buf_addf(&u, NULL, "/ingest/%s.%s?mode=%s", ns, name,
                     in->upsert                       ? "upsert"
                     : in->mode == TN_WRITE_OVERWRITE ? "overwrite"
@@ -965,7 +969,7 @@ int cli_maintain(struct cli *c, const char *ident, const char *action, struct tn
         struct tn_expire_result r;
         int64_t cutoff = tn_now_ms() - 5LL * 24 * 3600 * 1000;
         if (c->o.as_of && (rc = session_open(wh, &s, err)) == 0) {
-            struct tn_buf q = TN_BUF_INIT(0);
+            struct tn_buf q = TN_BUF_INIT(TN_CAP_VALUE);
             struct tn_rows *rows = NULL;
             tn_buf_addstr(&q, "SELECT epoch_ms(CAST(", NULL);
             tn_sql_string(&q, c->o.as_of);

@@ -15,6 +15,7 @@
 #define OPT_SERVE 1000 /* getopt value of every `tarn serve` option (src/http) */
 #define OPT_OLDER_THAN 1001
 #define OPT_DRY_RUN 1002
+#define OPT_MAX_DECOMPRESSED 1003 /* ingest and serve */
 #define DIRS_MAX  64
 
 static void usage(FILE *f)
@@ -25,6 +26,7 @@ static void usage(FILE *f)
           "  ingest TABLE FILE [--mode append|overwrite|upsert] [--key COL[,COL]] [--dedupe last]\n"
           "         [--format csv|json|ndjson|parquet] [--branch NAME] [--evolve add|strict]\n"
           "         [--partition-by 'day(ts), bucket(16, id)']   (for a table it creates)\n"
+          "         [--max-decompressed SIZE]   (a .gz/.zst file; also for serve)\n"
           "  sql \"SELECT ...\" [--format table|csv|json|arrow] [--snapshot ID] [--as-of TIME]\n"
           "      [--explain]             files and manifests planned, and DuckDB's plan\n"
           "  shell                       the LakeShell: SQL and commands at a prompt\n"
@@ -63,6 +65,8 @@ static void usage(FILE *f)
           "  --token T         TARN_TOKEN         require 'Authorization: Bearer T' (not on /health)\n"
           "  --no-auth         TARN_NO_AUTH=1     allow a non-loopback --host without a token\n"
           "  --max-upload S    TARN_MAX_UPLOAD    largest upload (default 10GiB)\n"
+          "  --max-decompressed S TARN_MAX_DECOMPRESSED  largest a gzip/zstd file may grow to\n"
+          "                    (also for ingest; default 20x its size, 64MiB to 100GiB)\n"
           "  --query-timeout S TARN_QUERY_TIMEOUT seconds a query may run (default 60)\n"
           "  --maintain-every D TARN_MAINTAIN_EVERY run the maintenance that tables ask for\n"
           "                    (tarn.maintain.* properties, docs/API.md) every D (1h, 30m, ...)\n"
@@ -79,6 +83,19 @@ static void usage(FILE *f)
           "                    address may hold (default 64, of 256 in all)\n"
           "  --quiet           TARN_QUIET=1       no access log (one line per request on stderr)\n",
           f);
+}
+
+/* --max-decompressed, for ingest and serve alike; 2 when it does not parse. */
+static int max_decompressed_set(struct cli *c, struct tn_http_options *so, const char *value)
+{
+    uint64_t v;
+
+    if (tn_http_parse_size(value, &v) || v == 0) {
+        fprintf(stderr, "tarn: --max-decompressed takes a size such as 2GiB, not '%s'\n", value);
+        return 2;
+    }
+    c->o.max_decompressed = so->max_decompressed = v;
+    return 0;
 }
 
 static int fail(const struct tn_err *err)
@@ -316,6 +333,7 @@ int main(int argc, char **argv)
         {"header-timeout", required_argument, NULL, OPT_SERVE},
         {"max-client-connections", required_argument, NULL, OPT_SERVE},
         {"quiet", no_argument, NULL, OPT_SERVE},
+        {"max-decompressed", required_argument, NULL, OPT_MAX_DECOMPRESSED},
         {NULL, 0, NULL, 0},
     };
     struct cli c = {0};
@@ -340,6 +358,11 @@ int main(int argc, char **argv)
         c.progress = 2;
     so.version = TN_CLI_VERSION;
     opterr = 0; /* our own one-line messages */
+    if (getenv("TARN_MAX_DECOMPRESSED") &&
+        max_decompressed_set(&c, &so, getenv("TARN_MAX_DECOMPRESSED"))) {
+        rc = 2;
+        goto done;
+    }
     if (tn_http_options_env(&so, &err)) {
         rc = fail(&err);
         goto done;
@@ -350,6 +373,9 @@ int main(int argc, char **argv)
         case OPT_SERVE:
             if (tn_http_option_set(&so, longopts[li].name, optarg, &err))
                 rc = fail(&err);
+            break;
+        case OPT_MAX_DECOMPRESSED:
+            rc = max_decompressed_set(&c, &so, optarg);
             break;
         case 'L':
             c.o.memory_limit = optarg;

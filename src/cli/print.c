@@ -24,7 +24,7 @@ static size_t display_width(const char *s)
 /* A cell as shown: control characters escaped, cut to "max" characters with an ellipsis. */
 static char *cell_text(const char *v, size_t max)
 {
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_RESULT);
     size_t chars = 0, total = display_width(v);
 
     for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
@@ -183,7 +183,7 @@ static void csv_push(struct csv_builder *b, char *cell)
 int cli_rows_from_csv(const char *text, size_t len, struct tn_rows **out, struct tn_err *err)
 {
     struct csv_builder b = {NULL, 0, 0};
-    struct tn_buf cell = TN_BUF_INIT(0);
+    struct tn_buf cell = TN_BUF_INIT(TN_CAP_RESPONSE);
     size_t i = 0, ncols = 0, fields = 0, lines = 0;
     struct tn_rows *r;
     int rc = 0;
@@ -295,7 +295,7 @@ void cli_print_describe(const char *ns, const char *name, const char *location, 
     for (size_t i = 0; schema && i < schema->root.nfields; i++) {
         const struct tn_field *f = &schema->root.fields[i];
         char type[128];
-        struct tn_buf b = TN_BUF_INIT(0);
+        struct tn_buf b = TN_BUF_INIT(TN_CAP_INTERNAL);
         if (tn_type_is_primitive(f->type)) {
             tn_type_name(f->type, type, sizeof(type));
         } else {

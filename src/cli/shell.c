@@ -216,7 +216,7 @@ static void travel_drop(struct shell *sh, const char *ns, const char *name)
 static int travel_spec(struct tn_session *s, const char *what, struct tn_buf *spec,
                        struct tn_err *err)
 {
-    struct tn_buf q = TN_BUF_INIT(0);
+    struct tn_buf q = TN_BUF_INIT(TN_CAP_VALUE);
     char *v;
     int64_t id;
 
@@ -245,7 +245,7 @@ static void cmd_travel(struct shell *sh, const char *ident, const char *what)
     struct tn_err err = {0};
     struct travel t = {0};
     struct tn_session *s = NULL;
-    struct tn_buf spec = TN_BUF_INIT(0), q = TN_BUF_INIT(0);
+    struct tn_buf spec = TN_BUF_INIT(TN_CAP_VALUE), q = TN_BUF_INIT(TN_CAP_VALUE);
     struct tn_rows *r = NULL;
     json_t *tree = NULL;
     char *count_sql = NULL;

@@ -828,7 +828,7 @@ struct column {
 static int batch_message(const struct column *cols, size_t n, int64_t length, int64_t dict_id,
                          struct tn_buf *out, struct tn_err *err)
 {
-    struct batch bt = {TN_BUF_INIT(0), NULL, 0, 0, NULL, 0, 0};
+    struct batch bt = {TN_BUF_INIT(TN_CAP_RESULT), NULL, 0, 0, NULL, 0, 0};
     struct fb b = {0};
     uint32_t nodes, bufs, rb, header;
     int rc = 0;
@@ -868,7 +868,7 @@ static int dictionaries(struct tn_arrow_ipc *w, const struct ArrowSchema *s,
                         const struct ArrowArray *a, int64_t *next_id, struct tn_buf *out,
                         struct tn_err *err)
 {
-    struct tn_buf msg = TN_BUF_INIT(0);
+    struct tn_buf msg = TN_BUF_INIT(TN_CAP_RESULT);
     struct column col;
     int64_t id;
     int rc;
@@ -894,7 +894,7 @@ static int dictionaries(struct tn_arrow_ipc *w, const struct ArrowSchema *s,
         if ((size_t)id >= w->ndicts) {
             w->dicts = tn_realloc(w->dicts, ((size_t)id + 1) * sizeof(*w->dicts));
             for (size_t i = w->ndicts; i <= (size_t)id; i++)
-                w->dicts[i] = (struct tn_buf)TN_BUF_INIT(0);
+                w->dicts[i] = (struct tn_buf)TN_BUF_INIT(TN_CAP_RESULT);
             w->ndicts = (size_t)id + 1;
         }
         tn_buf_add(out, msg.buf, msg.len, NULL);
@@ -909,7 +909,7 @@ static int dictionaries(struct tn_arrow_ipc *w, const struct ArrowSchema *s,
 int tn_arrow_ipc_batch(struct tn_arrow_ipc *w, const struct ArrowSchema *schema,
                        const struct ArrowArray *batch, struct tn_buf *out, struct tn_err *err)
 {
-    struct tn_buf msgs = TN_BUF_INIT(0);
+    struct tn_buf msgs = TN_BUF_INIT(TN_CAP_RESULT);
     struct column *cols;
     int64_t next_id = 0;
     int rc = 0;

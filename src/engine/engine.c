@@ -194,7 +194,7 @@ int tn_engine_open(const struct tn_engine_options *opt, struct tn_engine **out,
                    struct tn_err *err)
 {
     struct tn_engine *e = tn_calloc(1, sizeof(*e));
-    struct tn_buf sql = TN_BUF_INIT(0);
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_INTERNAL);
     duckdb_connection conn = NULL;
     duckdb_config config = NULL;
     char *open_err = NULL;
@@ -220,7 +220,7 @@ int tn_engine_open(const struct tn_engine_options *opt, struct tn_engine **out,
     }
     tn_buf_addstr(&sql, "SET TimeZone = 'UTC'; SET allowed_directories = [", NULL);
     for (size_t i = 0; opt->allowed_dirs && opt->allowed_dirs[i]; i++) {
-        struct tn_buf dir = TN_BUF_INIT(0);
+        struct tn_buf dir = TN_BUF_INIT(TN_CAP_INTERNAL);
         tn_buf_addf(&dir, NULL, "%s%s", opt->allowed_dirs[i],
                     opt->allowed_dirs[i][strlen(opt->allowed_dirs[i]) - 1] == '/' ? "" : "/");
         if (i)

@@ -31,6 +31,7 @@ struct tn_http_options {
     int vend_credentials; /* REST loadTable hands out the server's S3 credentials */
     int no_auth;         /* allow a non-loopback host without a token */
     uint64_t max_upload; /* bytes in one upload; 0: 10 GiB */
+    uint64_t max_decompressed; /* bytes a gzip/zstd upload may grow to; 0: tn_source's default */
     int query_timeout;   /* seconds a query may run; 0: 60 */
     int64_t row_limit;   /* default JSON row limit; 0: 10000 */
     int quiet;           /* no startup line and no access log on stderr */

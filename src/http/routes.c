@@ -492,7 +492,7 @@ static const char *const docs_page[] = {
 
 int tn_route_docs(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
 {
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_INTERNAL);
     size_t len;
     char *text;
 

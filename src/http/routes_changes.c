@@ -29,7 +29,7 @@ static int need_object(const struct tn_http_req *req, const char *example, struc
 /* A snapshot id that the table does not have: TN_ENOTFOUND listing the newest ones it has. */
 static int no_such_snapshot(const struct tn_table *t, int64_t id, struct tn_err *err)
 {
-    struct tn_buf ids = TN_BUF_INIT(0);
+    struct tn_buf ids = TN_BUF_INIT(TN_CAP_INTERNAL);
     size_t n = t->meta->nsnapshots, from = n > 10 ? n - 10 : 0;
 
     for (size_t i = from; i < n; i++)
@@ -74,7 +74,7 @@ static int64_t current_snapshot(struct tn_http_req *req, const char *ns, const c
  * but "Long" is "long") with blanks removed after commas. */
 static json_t *type_arg(json_t *v)
 {
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_VALUE);
     const char *s = json_string_value(v);
     json_t *out;
 
@@ -237,7 +237,7 @@ out:
 static int as_of_ms(struct tn_http_req *req, json_t *v, int64_t *out, struct tn_err *err)
 {
     struct tn_session *s = NULL;
-    struct tn_buf q = TN_BUF_INIT(0);
+    struct tn_buf q = TN_BUF_INIT(TN_CAP_VALUE);
     struct tn_rows *r = NULL;
     const char *text = json_string_value(v);
     int rc;
@@ -437,7 +437,7 @@ static void add_target(struct tn_buf *b, const char *ns, const char *name)
 int tn_route_delete_rows(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
 {
     char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
-    struct tn_buf sql = TN_BUF_INIT(0);
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
     int rc;
 
     rc = path_table(req, ns, name, err);
@@ -460,7 +460,7 @@ out:
 int tn_route_update_rows(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
 {
     char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
-    struct tn_buf sql = TN_BUF_INIT(0);
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
     json_t *set, *where, *v;
     const char *col;
     int rc, first = 1;

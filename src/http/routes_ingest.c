@@ -179,6 +179,8 @@ int tn_route_ingest(struct tn_http_req *req, struct tn_http_reply *out, struct t
     memcpy(src.delim, st->delim, sizeof(src.delim));
     src.header = st->header;
     src.longest_line = req->upload_longest_line;
+    src.max_decompressed = req->opt->max_decompressed;
+    src.temp_dir = tn_http_tmp_dir(req->srv);
     rc = tn_session_open(req->wh->engine, &s, err);
     if (!rc)
         rc = tn_source_open(req->wh->engine, s, req->upload_path, &src, err);

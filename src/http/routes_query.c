@@ -165,7 +165,7 @@ static int query_params(struct tn_http_req *req, struct query_params *p, struct 
  * DuckDB can cast; one without a zone is UTC). */
 static int as_of_ms(struct tn_session *s, const char *as_of, int64_t *out, struct tn_err *err)
 {
-    struct tn_buf q = TN_BUF_INIT(0);
+    struct tn_buf q = TN_BUF_INIT(TN_CAP_VALUE);
     struct tn_rows *r = NULL;
     int rc;
 
@@ -445,7 +445,7 @@ static int run_stream(struct tn_http_req *req, const struct query_params *p, str
                       const struct tn_query_options *qo, const char *resolved,
                       struct tn_http_reply *out, struct tn_err *err)
 {
-    struct tn_buf sql = TN_BUF_INIT(0);
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
     const char *ctype = "application/json";
     char *columns = NULL;
     int rc = 0;
@@ -507,7 +507,7 @@ static int run_stream(struct tn_http_req *req, const struct query_params *p, str
 static int run_parquet(struct tn_http_req *req, const struct query_params *p, struct tn_session *s,
                        const char *resolved, struct tn_http_reply *out, struct tn_err *err)
 {
-    struct tn_buf sql = TN_BUF_INIT(0);
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
     char uuid[37];
     char *path;
     struct stat sb;
@@ -579,7 +579,7 @@ static int run_explain(const struct query_params *p, struct tn_session *s, const
         return rc;
     prepend_plan(r, plan);
     if (p->format == F_CSV) {
-        struct tn_buf b = TN_BUF_INIT(0);
+        struct tn_buf b = TN_BUF_INIT(TN_CAP_RESULT);
         size_t len;
         char *text;
         for (size_t c = 0; c < r->ncols; c++) {

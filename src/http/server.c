@@ -502,7 +502,7 @@ void tn_http_count_rows(struct tn_http_server *srv, int64_t rows)
 
 char *tn_http_metrics_text(struct tn_http_server *srv)
 {
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_INTERNAL);
 
     pthread_mutex_lock(&srv->lock);
     tn_buf_addstr(&b,

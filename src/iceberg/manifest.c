@@ -648,7 +648,7 @@ static const char *const id_maps[][4] = {
 
 static char *manifest_schema_json(const struct tn_schema *schema, const struct tn_spec *spec)
 {
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_INTERNAL);
 
     tn_buf_addstr(&b,
                   "{\"type\": \"record\", \"name\": \"manifest_entry\", \"fields\": ["
@@ -889,7 +889,7 @@ int tn_manifest_write(const struct tn_manifest_info *info, const struct tn_manif
     char *schema_json = manifest_schema_json(info->schema, info->spec);
     char *table_schema = json_dumps(info->schema->json, JSON_COMPACT | JSON_PRESERVE_ORDER);
     char spec_id[16], schema_id[16];
-    struct tn_buf spec_fields = TN_BUF_INIT(0);
+    struct tn_buf spec_fields = TN_BUF_INIT(TN_CAP_INTERNAL);
     struct tn_type *types_storage = tn_calloc(info->spec->nfields + 1, sizeof(struct tn_type));
     const struct tn_type **ptypes = tn_calloc(info->spec->nfields + 1, sizeof(*ptypes));
     int64_t min_seq = INT64_MAX;

@@ -82,7 +82,7 @@ static int gunzip(const char *data, size_t len, struct tn_buf *out, struct tn_er
  * jansson accepts them; tn_json_id reads them, tn_json_dump writes them back as numbers. */
 static char *quote_big_integers(const char *s, size_t len)
 {
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_METADATA);
     int in_string = 0;
     size_t i = 0;
 
@@ -254,7 +254,7 @@ static void dump_value(struct tn_buf *b, const json_t *j)
 
 char *tn_json_dump(const json_t *j)
 {
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_INTERNAL);
 
     dump_value(&b, j);
     return tn_buf_detach(&b, NULL);
@@ -625,7 +625,7 @@ static void dump_array_reusing(struct tn_buf *b, struct tn_metadata *m, const js
 
 const char *tn_metadata_dump_new(struct tn_metadata *m, size_t *len)
 {
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_INTERNAL);
     size_t elems = 0;
     const char *key;
     json_t *v;

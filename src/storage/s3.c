@@ -454,7 +454,7 @@ static void handle_give(struct s3 *s, CURL *h)
 
 static char *request_url(const struct s3 *s, const struct req *rq)
 {
-    struct tn_buf u = TN_BUF_INIT(0);
+    struct tn_buf u = TN_BUF_INIT(TN_CAP_INTERNAL);
 
     if (s->path_style) {
         tn_buf_addf(&u, NULL, "%s/", s->endpoint);
@@ -890,7 +890,7 @@ static void abort_upload(struct s3 *s, struct tn_storage *st, const struct loc *
 /* Complete the upload and check its ETag; *completed is set once S3 has made the object. */
 static int complete_upload(struct multipart *mp, int *completed, struct tn_err *err)
 {
-    struct tn_buf body = TN_BUF_INIT(0);
+    struct tn_buf body = TN_BUF_INIT(TN_CAP_INTERNAL);
     struct tn_buf out = TN_BUF_INIT(XML_RESPONSE_MAX);
     unsigned char *all = tn_malloc(16 * mp->nparts), total[16];
     char expect[48], etag[160], code[64], message[256];
@@ -968,7 +968,7 @@ static int upload_multipart(struct s3 *s, struct tn_storage *st, const struct lo
                             const struct source *src, struct tn_err *err)
 {
     struct tn_buf out = TN_BUF_INIT(XML_RESPONSE_MAX);
-    struct tn_buf enc = TN_BUF_INIT(0);
+    struct tn_buf enc = TN_BUF_INIT(TN_CAP_INTERNAL);
     struct multipart mp;
     char upload_id[1024];
     struct req rq;
@@ -1261,7 +1261,7 @@ static int s3_remove(struct tn_storage *st, const char *uri, struct tn_err *err)
 static int delete_batch(struct tn_storage *st, const char *bucket, const char *const *uris,
                         const struct loc *locs, size_t from, size_t to, struct tn_err *err)
 {
-    struct tn_buf body = TN_BUF_INIT(0);
+    struct tn_buf body = TN_BUF_INIT(TN_CAP_INTERNAL);
     struct tn_buf out = TN_BUF_INIT(XML_RESPONSE_MAX);
     struct loc bl;
     unsigned char md5[16];
@@ -1521,7 +1521,7 @@ static int s3_list(struct tn_storage *st, const char *prefix_uri, struct tn_stor
     bl = l;
     bl.key = "";
     for (;;) {
-        struct tn_buf q = TN_BUF_INIT(0);
+        struct tn_buf q = TN_BUF_INIT(TN_CAP_INTERNAL);
         struct tn_buf body = TN_BUF_INIT(XML_RESPONSE_MAX);
         struct req rq;
         struct resp rs;

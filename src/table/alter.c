@@ -37,7 +37,7 @@ static int lex(struct lexer *lx, const char *sql, struct tn_err *err)
     const char *p = sql;
 
     while (*p) {
-        struct tn_buf b = TN_BUF_INIT(0);
+        struct tn_buf b = TN_BUF_INIT(TN_CAP_VALUE);
         int quoted = 0;
 
         if (isspace((unsigned char)*p) || *p == ';') {
@@ -103,7 +103,7 @@ static int name(struct lexer *lx, struct tn_buf *out, struct tn_err *err)
 /* The type tokens up to DEFAULT, NOT, or the end, normalised by DuckDB, as Iceberg type JSON. */
 static int type_json(struct tn_session *s, struct lexer *lx, json_t **out, struct tn_err *err)
 {
-    struct tn_buf text = TN_BUF_INIT(1024), q = TN_BUF_INIT(0);
+    struct tn_buf text = TN_BUF_INIT(TN_CAP_SQL_TYPE), q = TN_BUF_INIT(TN_CAP_VALUE);
     struct tn_rows *r = NULL;
     int depth = 0, next_id = 1, rc;
 
@@ -171,7 +171,7 @@ static int literal_json(struct lexer *lx, json_t **out, struct tn_err *err)
 static int set_partitioning(struct tn_warehouse *wh, struct lexer *lx,
                             const struct tn_alter_result *res, struct tn_err *err)
 {
-    struct tn_buf spec = TN_BUF_INIT(0);
+    struct tn_buf spec = TN_BUF_INIT(TN_CAP_VALUE);
     int depth = 0, rc = 0;
 
     if (accept(lx, "UNPARTITIONED")) {
@@ -210,7 +210,7 @@ int tn_table_alter(struct tn_warehouse *wh, struct tn_session *s, const char *sq
                    struct tn_alter_result *res, struct tn_err *err)
 {
     struct lexer lx = {0};
-    struct tn_buf table = TN_BUF_INIT(0), col = TN_BUF_INIT(0), other = TN_BUF_INIT(0);
+    struct tn_buf table = TN_BUF_INIT(TN_CAP_NAME), col = TN_BUF_INIT(TN_CAP_NAME), other = TN_BUF_INIT(TN_CAP_NAME);
     struct tn_schema_change c;
     int rc, if_exists = 0;
 

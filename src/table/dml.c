@@ -28,7 +28,7 @@ int tn__write_position_deletes(struct tn_warehouse *wh, struct tn_session *s,
     char *uri = tn__new_file_location(t, "-deletes.parquet");
     char *resolved = tn_table_resolve(t, uri);
     char *path = NULL;
-    struct tn_buf sql = TN_BUF_INIT(0);
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_rows *r = NULL;
     int rc;
 
@@ -182,7 +182,7 @@ static int write_deletes(struct tn_warehouse *wh, struct tn_session *s, const st
 {
     const struct tn_manifest_entry **touched = tn_calloc(counts->nrows + 1, sizeof(*touched));
     char *done = tn_calloc(counts->nrows + 1, 1);
-    struct tn_buf q = TN_BUF_INIT(0);
+    struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
     size_t nt = 0;
     int rc = 0;
 
@@ -311,7 +311,7 @@ static int clause_keyword_at(const char *p)
 static int read_target(struct head *h, char ns[TN_NAME_MAX + 1], char table[TN_NAME_MAX + 1],
                        struct tn_err *err)
 {
-    struct tn_buf last = TN_BUF_INIT(0);
+    struct tn_buf last = TN_BUF_INIT(TN_CAP_NAME);
 
     if (identifier(h, &h->target, 0))
         return tn_fail(err, TN_EINPUT, "expected a table name");
@@ -360,7 +360,7 @@ static void rest(struct head *h, struct tn_buf *out)
 static int read_set_list(struct head *h, json_t *cols, json_t *exprs, struct tn_err *err)
 {
     for (;;) {
-        struct tn_buf col = TN_BUF_INIT(0);
+        struct tn_buf col = TN_BUF_INIT(TN_CAP_NAME);
         const char *start;
         int depth = 0;
 
@@ -444,7 +444,7 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
     struct tn_scan *scan = NULL, subset;
     struct tn_rows *counts = NULL;
     json_t *remove = json_object();
-    struct tn_buf q = TN_BUF_INIT(0), keep = TN_BUF_INIT(0);
+    struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL), keep = TN_BUF_INIT(TN_CAP_SQL);
     char pos[48], uuid[37];
     size_t nfiles = 0;
     int cow = copy_on_write(t, kind);
@@ -1083,7 +1083,7 @@ static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct
     res->snapshot_id = t->meta->current_snapshot_id;
     if (!rc) {
         /* removed or changed rows: their old positions; changed or inserted rows: new values */
-        struct tn_buf rows = TN_BUF_INIT(0);
+        struct tn_buf rows = TN_BUF_INIT(TN_CAP_SQL);
         int64_t removed = 0;
         tn_buf_reset(&q);
         tn_buf_addf(&q, NULL,
@@ -1288,7 +1288,7 @@ static void key_list(json_t *keys, const char *alias, struct tn_buf *sql)
 static int check_keys(struct tn_session *s, const char *stage, json_t *keys, int dedupe_last,
                       struct tn_err *err)
 {
-    struct tn_buf q = TN_BUF_INIT(0);
+    struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_rows *r = NULL;
     int rc;
 
@@ -1329,7 +1329,7 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
                const char *branch, const char *select_sql, json_t *keys, int dedupe_last,
                struct tn_commit_result *res, int64_t *rows_updated, struct tn_err *err)
 {
-    struct tn_buf q = TN_BUF_INIT(0);
+    struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_query_options qo = {-1, -1, t->ns, t->name, -1, NULL, branch, NULL};
     char stage[64], uuid[37];
     char *resolved = NULL;

@@ -203,7 +203,7 @@ static int apply_change(json_t *schema, const struct tn_schema_change *c, int *n
         return 0;
     }
     if (index < 0) {
-        struct tn_buf known = TN_BUF_INIT(0);
+        struct tn_buf known = TN_BUF_INIT(TN_CAP_MESSAGE_LIST);
         known_columns(fields, &known);
         tn_fail(err, TN_ENOTFOUND, "column '%s' does not exist; the columns are: %s", c->column,
                 known.buf ? known.buf : "none");

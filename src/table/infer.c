@@ -1,8 +1,10 @@
 /* infer.c - an Iceberg schema for the rows of a query, from DuckDB's own types: DESCRIBE gives
  * each column's type as text (BIGINT, DECIMAL(18,3), STRUCT("a b" INTEGER, c VARCHAR[]), ...),
  * parsed here into Iceberg's JSON types with fresh field ids. Column names are sanitised to
- * lowercase [a-z0-9_], de-duplicated and never empty. */
+ * lowercase [a-z0-9_], de-duplicated and never empty. Types nested deeper than
+ * TN_INPUT_DEPTH_MAX (a Parquet file's, say) are refused: the parser and renumbering recurse. */
 #include "table_int.h"
+#include "core/limits.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -13,7 +15,18 @@ struct type_parser {
     const char *p;
     int next_id;
     struct tn_err *err;
+    int depth; /* types entered (a list suffix is one) */
 };
+
+/* One level deeper; 0 past TN_INPUT_DEPTH_MAX, with the error set. */
+static int enter(struct type_parser *tp)
+{
+    if (++tp->depth <= TN_INPUT_DEPTH_MAX)
+        return 1;
+    tn_fail(tp->err, TN_EINPUT, "a column's type nests more than %d levels deep; tarn reads at "
+            "most %d", TN_INPUT_DEPTH_MAX, TN_INPUT_DEPTH_MAX);
+    return 0;
+}
 
 static void skip_space(struct type_parser *tp)
 {
@@ -35,7 +48,7 @@ static int eat(struct type_parser *tp, const char *word)
 /* A field name inside STRUCT(...): a bare word or a double-quoted identifier. */
 static char *parse_name(struct type_parser *tp)
 {
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_NAME);
 
     skip_space(tp);
     if (*tp->p == '"') {
@@ -126,7 +139,8 @@ static json_t *parse_base(struct type_parser *tp)
         if (!k || !v || *tp->p != ')') {
             json_decref(k);
             json_decref(v);
-            tn_fail(tp->err, TN_EINPUT, "cannot read map type at '%.40s'", tp->p);
+            if (!tp->err->code)
+                tn_fail(tp->err, TN_EINPUT, "cannot read map type at '%.40s'", tp->p);
             return NULL;
         }
         tp->p++;
@@ -169,13 +183,21 @@ static json_t *parse_base(struct type_parser *tp)
 
 static json_t *parse_type(struct type_parser *tp)
 {
+    int depth = tp->depth;
     json_t *t;
 
+    if (!enter(tp))
+        return NULL;
     skip_space(tp);
     t = parse_base(tp);
     /* list suffixes: INTEGER[] and fixed-size INTEGER[3] */
     while (t && *tp->p == '[') {
         int eid = tp->next_id++;
+        if (!enter(tp)) {
+            json_decref(t);
+            t = NULL;
+            break;
+        }
         while (*tp->p && *tp->p != ']')
             tp->p++;
         if (*tp->p == ']')
@@ -183,6 +205,7 @@ static json_t *parse_type(struct type_parser *tp)
         t = json_pack("{s:s, s:i, s:o, s:b}", "type", "list", "element-id", eid, "element", t,
                       "element-required", 0);
     }
+    tp->depth = depth;
     return t;
 }
 
@@ -220,7 +243,7 @@ static void renumber(json_t *type, int *next)
 
 int tn_type_from_duckdb(const char *duck, int *next_id, json_t **out, struct tn_err *err)
 {
-    struct type_parser tp = {duck, *next_id, err};
+    struct type_parser tp = {duck, *next_id, err, 0};
     json_t *t;
 
     err->code = 0;
@@ -265,7 +288,7 @@ int tn_schema_infer(struct tn_session *s, const char *select_sql, json_t **out_s
     char *sql = tn_asprintf("DESCRIBE %s", select_sql);
     struct tn_rows *cols = NULL;
     json_t *fields = json_array(), *names = json_object(), *used = json_object();
-    struct tn_buf sel = TN_BUF_INIT(0);
+    struct tn_buf sel = TN_BUF_INIT(TN_CAP_SQL);
     int next_id = 1;
     int rc;
 
@@ -472,7 +495,7 @@ static int upsert_keys(struct tn_table *t, json_t **keys, struct tn_err *err)
     } else if (!*keys && remembered) {
         *keys = parse_keys(remembered);
     } else if (*keys && !schema->nidentifier) {
-        struct tn_buf text = TN_BUF_INIT(0);
+        struct tn_buf text = TN_BUF_INIT(TN_CAP_VALUE);
         json_array_foreach(*keys, i, k) tn_buf_addf(&text, NULL, "%s%s", i ? "," : "",
                                                     json_string_value(k));
         tn_buf_release(&text);

@@ -123,7 +123,7 @@ int tn_table_insert(struct tn_warehouse *wh, struct tn_session *s, const char *s
     if (*p == '(' && !starts_with(p + 1, "SELECT") && !starts_with(p + 1, "WITH")) {
         p++;
         for (;;) {
-            struct tn_buf col = TN_BUF_INIT(0);
+            struct tn_buf col = TN_BUF_INIT(TN_CAP_NAME);
             if (identifier(&p, &col)) {
                 tn_buf_release(&col);
                 rc = tn_fail(err, TN_EINPUT, "INSERT INTO: bad column list");

@@ -16,7 +16,7 @@
  * frees). Equal keys mean equal partitions. */
 static char *partition_key(const struct tn_manifest_entry *e)
 {
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_SQL);
 
     tn_buf_addf(&b, NULL, "%d", e->spec_id);
     for (size_t i = 0; i < e->file.npartition; i++) {
@@ -40,7 +40,7 @@ int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *
 {
     struct tn_table *t = NULL;
     struct tn_scan *scan = NULL, subset;
-    struct tn_buf sql = TN_BUF_INIT(0);
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_data_file *files = NULL;
     char *chosen = NULL;
     json_t *remove = json_object(), *small_files = json_object();

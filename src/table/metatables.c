@@ -24,7 +24,7 @@ static void add_bound_map(json_t *row, const char *key, const struct tn_schema *
     json_t *m = json_object();
     for (size_t i = 0; i < n; i++) {
         const struct tn_field *f = tn_schema_find(schema, v[i].id);
-        struct tn_buf text = TN_BUF_INIT(0);
+        struct tn_buf text = TN_BUF_INIT(TN_CAP_SQL);
         char k[16];
 
         if (!f || tn_bound_format(f->type, v[i].value.p, v[i].value.n, &text, NULL)) {

@@ -354,7 +354,7 @@ static int transform_sql(const struct tn_partition_field *pf, const struct tn_fi
                          struct tn_buf *sql, struct tn_buf *hive, struct tn_err *err)
 {
     const char *t = pf->transform;
-    struct tn_buf col = TN_BUF_INIT(0);
+    struct tn_buf col = TN_BUF_INIT(TN_CAP_INTERNAL);
     enum tn_type_kind k = src->type->kind;
     int rc = 0;
     long w = 0;
@@ -468,7 +468,7 @@ int tn__write_partitioned(struct tn_warehouse *wh, struct tn_session *s, const s
 {
     const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
     const struct tn_spec *spec = tn_metadata_spec(t->meta, t->meta->default_spec_id);
-    struct tn_buf exprs = TN_BUF_INIT(0), types = TN_BUF_INIT(0), q = TN_BUF_INIT(0);
+    struct tn_buf exprs = TN_BUF_INIT(TN_CAP_INTERNAL), types = TN_BUF_INIT(TN_CAP_INTERNAL), q = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_type storage[SPEC_MAX_FIELDS];
     const struct tn_type *result[SPEC_MAX_FIELDS];
     struct tn_rows *files = NULL;
@@ -487,7 +487,7 @@ int tn__write_partitioned(struct tn_warehouse *wh, struct tn_session *s, const s
     tn_buf_addstr(&types, "{", NULL);
     for (size_t i = 0; !rc && i < spec->nfields; i++) {
         const struct tn_field *src = tn_schema_find(schema, spec->fields[i].source_id);
-        struct tn_buf hive = TN_BUF_INIT(0);
+        struct tn_buf hive = TN_BUF_INIT(TN_CAP_INTERNAL);
         if (!src) {
             rc = tn_fail(err, TN_EINPUT, "partition source column %d is gone",
                          spec->fields[i].source_id);

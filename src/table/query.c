@@ -49,7 +49,7 @@ char *tn_query_value(struct tn_session *s, const char *sql, struct tn_err *err)
 
 json_t *tn_query_parse(struct tn_session *s, const char *sql, struct tn_err *err)
 {
-    struct tn_buf q = TN_BUF_INIT(0);
+    struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
     json_t *tree;
     char *text;
 
@@ -77,7 +77,7 @@ json_t *tn_query_parse(struct tn_session *s, const char *sql, struct tn_err *err
 
 char *tn_query_deparse(struct tn_session *s, json_t *tree, struct tn_err *err)
 {
-    struct tn_buf q = TN_BUF_INIT(0);
+    struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
     char *text = tn_json_dump(tree);
     char *sql;
 
@@ -169,7 +169,7 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
     char ns[TN_NAME_MAX + 1], tbl[TN_NAME_MAX + 1];
     struct tn_table *t = NULL;
     struct tn_scan *scan = NULL;
-    struct tn_buf sql = TN_BUF_INIT(0);
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
     int64_t snapshot = -1;
     const char *dollar;
     char base[2 * TN_NAME_MAX + 2];
@@ -335,7 +335,7 @@ static int bound_value(const struct tn_scan *scan, const struct tn_field *f, int
                        struct tn_buf *sql)
 {
     const struct tn_bytes *best = NULL;
-    struct tn_buf text = TN_BUF_INIT(0);
+    struct tn_buf text = TN_BUF_INIT(TN_CAP_SQL);
     int ok;
 
     if (!exact_bounds(f))
@@ -389,7 +389,7 @@ static int answer_aggregates(struct resolver *r, json_t *select, const struct tn
                              const char *alias, int bounds_ok)
 {
     json_t *list = json_object_get(select, "select_list"), *f, *tree, *items;
-    struct tn_buf sql = TN_BUF_INIT(0);
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
     size_t i;
 
     tn_buf_addstr(&sql, "SELECT ", NULL);
@@ -512,7 +512,7 @@ static int walk(struct resolver *r, json_t *n)
  * relation in parentheses. A new string. */
 static char *place_relations(const char *sql, json_t *relations)
 {
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_SQL);
     const char *p = sql, *hit;
 
     while ((hit = strstr(p, "__tn_relation_")) != NULL) {

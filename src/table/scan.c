@@ -389,7 +389,7 @@ static void blob_text(struct tn_buf *b, const unsigned char *p, size_t n)
 static char *default_text(const struct tn_field *f)
 {
     const json_t *d = f->initial_default;
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_SQL);
 
     if (!d || json_is_null(d) || !tn_type_is_primitive(f->type))
         return NULL;
@@ -419,7 +419,7 @@ static char *partition_default(const struct tn_table *t, const struct tn_manifes
                                const struct tn_field *f)
 {
     const struct tn_spec *spec = tn_metadata_spec(t->meta, e->spec_id);
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_SQL);
 
     if (!spec)
         return NULL;
@@ -450,7 +450,7 @@ static char *partition_default(const struct tn_table *t, const struct tn_manifes
 /* Append the DuckDB type of "type" as a string literal ('STRUCT("a" INTEGER)'). */
 static int type_literal(const struct tn_type *type, struct tn_buf *sql, struct tn_err *err)
 {
-    struct tn_buf text = TN_BUF_INIT(0);
+    struct tn_buf text = TN_BUF_INIT(TN_CAP_INTERNAL);
     int rc = tn_type_duckdb(type, &text, err);
 
     if (!rc)
@@ -541,9 +541,9 @@ static int file_with_deletes(struct tn_warehouse *wh, const struct tn_table *t,
                              const struct tn_scan *scan, const struct tn_manifest_entry *e,
                              int row_id, struct tn_buf *sql, struct tn_err *err)
 {
-    struct tn_buf pos_files = TN_BUF_INIT(0);
-    struct tn_buf extra = TN_BUF_INIT(0); /* equality-key columns missing from the schema */
-    struct tn_buf joins = TN_BUF_INIT(0);
+    struct tn_buf pos_files = TN_BUF_INIT(TN_CAP_SQL);
+    struct tn_buf extra = TN_BUF_INIT(TN_CAP_SQL); /* equality-key columns missing from the schema */
+    struct tn_buf joins = TN_BUF_INIT(TN_CAP_SQL);
     int rc = 0, njoin = 0;
 
     for (size_t d = 0; !rc && d < scan->ndeletes; d++) {
@@ -689,7 +689,7 @@ static json_t *columns_from_schema(const struct tn_rows *r, const size_t *rows, 
                                    size_t *bytes)
 {
     json_t *names = json_object(), *cols;
-    struct tn_buf layout = TN_BUF_INIT(0);
+    struct tn_buf layout = TN_BUF_INIT(TN_CAP_SQL);
 
     for (size_t k = 1; k < n; k++) {
         const char *name = tn_rows_get(r, rows[k], 1), *id = tn_rows_get(r, rows[k], 2);
@@ -719,7 +719,7 @@ static char *columns_key(const char *path)
 static void read_schemas(struct tn_warehouse *wh, struct tn_session *s,
                          const char *const *paths, size_t n, json_t **out)
 {
-    struct tn_buf q = TN_BUF_INIT(0);
+    struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_rows *r = NULL;
     struct tn_err ignored;
     json_t *by_file = json_object(), *list, *k_json;
@@ -867,7 +867,7 @@ static json_t *name_mapping(const struct tn_table *t)
 /* The top-level column names of a Parquet file, or NULL when its columns carry field ids. */
 static json_t *columns_without_ids(struct tn_session *s, const char *path, struct tn_err *err)
 {
-    struct tn_buf q = TN_BUF_INIT(0);
+    struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_rows *r = NULL;
     json_t *names = NULL;
     int has_ids = 0;
@@ -1089,7 +1089,7 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
             continue;
         }
         {
-            struct tn_buf paths = TN_BUF_INIT(0);
+            struct tn_buf paths = TN_BUF_INIT(TN_CAP_SQL);
             int by_name = file_cols != NULL, same_layout;
             rc = group_paths(wh, t, scan, e, i, row_id, grouped, file_cols, &by_name,
                              &same_layout, &paths, err);

@@ -12,26 +12,29 @@
  *     null_padding (missing fields are NULL), which needs the single-threaded reader when fields
  *     hold newlines.
  *   - Lines longer than DuckDB's 2 MB default: the longest line is measured (by the server while
- *     the upload streams in, else here through a mapping of the file) and the limit is raised to
- *     fit it (up to 64 MiB; the limit sizes the reader's buffers, so it is not raised for every
- *     file). Should DuckDB still report a long line (a compressed file), the ingest is retried
+ *     the upload streams in, and by the scan below, decompressed when compressed) and the limit
+ *     is raised to fit it (up to 64 MiB; the limit sizes the reader's buffers, so it is not
+ *     raised for every file). Should DuckDB still report a long line, the ingest is retried
  *     once with the 64 MiB limit.
  *   - A value past the sniffer's sample (some thousands of rows) that its column's sampled type
  *     cannot hold (a word in a column of numbers): the file is sniffed again over every row and
- *     the ingest retried once, so a new table's columns hold all their values. */
+ *     the ingest retried once, so a new table's columns hold all their values.
+ *
+ * Before DuckDB sees a CSV or JSON file, input_limits.c scans it (decompressing it when
+ * compressed) and refuses deep nesting, too many columns, overlong lines and compressed files
+ * that grow too large, shapes that crash DuckDB or keep it busy for minutes. */
 #include "table_int.h"
+#include "table/input_limits.h"
 
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#define DEFAULT_LINE_MAX (2000000)           /* DuckDB's default max_line_size */
-#define LONG_LINE_MAX    (64L * 1024 * 1024) /* the most tarn raises it to */
+#define DEFAULT_LINE_MAX (2000000)        /* DuckDB's default max_line_size */
+#define LONG_LINE_MAX    TN_INPUT_LINE_MAX /* the most tarn raises it to */
 _Static_assert(TN_SOURCE_LINE_EXACT <= DEFAULT_LINE_MAX / 2, "lines that need a limit are measured");
 
 /*---- The format ----*/
@@ -205,7 +208,7 @@ static char *sniffed_dialect(const struct tn_rows *rows)
     const char *date = tn_rows_get(rows, 0, 7), *ts = tn_rows_get(rows, 0, 8);
     const char *cols_text = tn_rows_get(rows, 0, 9), *key;
     json_t *cols = cols_text ? json_loads(cols_text, 0, NULL) : NULL, *col;
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_SQL);
     size_t i;
 
     if (!json_is_array(cols) || json_array_size(cols) == 0 || !tn_rows_get(rows, 0, 1) ||
@@ -250,7 +253,7 @@ static char *sniffed_dialect(const struct tn_rows *rows)
 /* What DuckDB's sniffer makes of the file: its row of sniff_csv, or NULL when it fails. */
 static struct tn_rows *sniff(struct tn_session *s, const char *path, const struct tn_source *r)
 {
-    struct tn_buf sql = TN_BUF_INIT(0);
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_rows *rows = NULL;
     struct tn_err err = {0};
 
@@ -346,37 +349,14 @@ void tn_source_track_lines(const char *data, size_t n, uint64_t *line_len, uint6
     }
 }
 
-/* The longest line of an uncompressed local file, as tn_source_track_lines measures it: the
- * file is mapped, so only the pages near each window's end (and those of long lines) are read.
- * 0 when it cannot be mapped. */
-static uint64_t file_longest_line(const char *path)
-{
-    struct stat sb;
-    uint64_t line = 0, longest = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    void *map;
-
-    if (fd < 0)
-        return 0;
-    if (fstat(fd, &sb) || sb.st_size <= 0) {
-        close(fd);
-        return 0;
-    }
-    map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED)
-        return 0;
-    tn_source_track_lines(map, (size_t)sb.st_size, &line, &longest);
-    munmap(map, (size_t)sb.st_size);
-    return longest;
-}
-
 /*---- Reading it ----*/
 
 int tn_source_open(struct tn_engine *engine, struct tn_session *s, const char *path,
                    struct tn_source *src, struct tn_err *err)
 {
     enum tn_source_format by_bytes = sniff_file(path, &src->compression);
+    struct tn_input_scan scan;
+    int rc;
 
     if (src->format == TN_SOURCE_DETECT)
         src->format = tn_source_format_from_name(src->name);
@@ -388,15 +368,20 @@ int tn_source_open(struct tn_engine *engine, struct tn_session *s, const char *p
         src->format = TN_SOURCE_CSV;
     if ((src->delim[0] || src->header != -1) && src->format != TN_SOURCE_CSV)
         return tn_fail(err, TN_EINPUT, "delimiter and header apply to CSV files only");
-    if (src->format != TN_SOURCE_CSV)
+    if (src->format == TN_SOURCE_PARQUET)
         return 0;
-    if (!src->longest_line && !src->compression)
-        src->longest_line = file_longest_line(path);
-    if (src->longest_line >= LONG_LINE_MAX)
-        return tn_fail(err, TN_ETOOBIG,
-                       "a line of the CSV file is %llu bytes long; tarn reads lines of at most "
-                       "%ld MiB",
-                       (unsigned long long)src->longest_line, LONG_LINE_MAX >> 20);
+    tn_input_scan_init(&scan, src->format, src->delim);
+    rc = tn_input_scan_file(&scan, path, src->compression, src->max_decompressed, src->temp_dir,
+                            &src->plain_path, err);
+    tn_input_scan_release(&scan);
+    if (src->plain_path) {
+        src->compression = NULL; /* DuckDB reads the decompressed file */
+        path = src->plain_path;
+    }
+    if (rc || src->format != TN_SOURCE_CSV)
+        return rc;
+    if (src->plain_path || scan.longest_line > src->longest_line)
+        src->longest_line = scan.longest_line; /* the server measured the compressed bytes */
     if (src->longest_line > DEFAULT_LINE_MAX / 2) {
         uint64_t need = (src->longest_line + (2 << 20)) & ~(uint64_t)((1 << 20) - 1);
         src->max_line = (long)(need > LONG_LINE_MAX ? LONG_LINE_MAX : need);
@@ -429,9 +414,11 @@ int tn_source_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *
                      const struct tn_ingest_options *opt, struct tn_ingest_result *res,
                      struct tn_err *err)
 {
-    struct tn_buf sql = TN_BUF_INIT(0);
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
     int rc = 0;
 
+    if (src->plain_path)
+        path = src->plain_path;
     for (int attempt = 0; attempt < 4; attempt++) {
         tn_buf_reset(&sql);
         reader_sql(&sql, path, src, 0);
@@ -459,4 +446,8 @@ void tn_source_release(struct tn_source *src)
 {
     free(src->dialect);
     src->dialect = NULL;
+    if (src->plain_path)
+        unlink(src->plain_path);
+    free(src->plain_path);
+    src->plain_path = NULL;
 }

@@ -689,7 +689,7 @@ int tn_table_snapshot_ref(const struct tn_table *t, const char *ref, int64_t *ou
         return 0;
     }
     {
-        struct tn_buf known = TN_BUF_INIT(4096);
+        struct tn_buf known = TN_BUF_INIT(TN_CAP_MESSAGE_LIST);
         for (size_t i = 0; i < t->meta->nsnapshots && known.len < 3000; i++)
             tn_buf_addf(&known, NULL, "%s%lld", i ? ", " : "",
                         (long long)t->meta->snapshots[i].id);

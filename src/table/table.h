@@ -483,11 +483,14 @@ struct tn_source {
     char delim[8];                /* a CSV delimiter the user gave, or "" */
     int header;                   /* CSV: 1 or 0 as the user said, -1 to detect */
     uint64_t longest_line;        /* exact when >= TN_SOURCE_LINE_EXACT; 0: measure it */
+    uint64_t max_decompressed;    /* gzip/zstd: the most bytes it may decompress to; 0: default */
+    const char *temp_dir;         /* gzip/zstd: where it is decompressed (inside the warehouse) */
     /* What tn_source_open found. */
     const char *compression; /* "gzip", "zstd" or NULL */
     long max_line;           /* CSV line limit; 0: DuckDB's default */
     int ragged;              /* CSV read with short rows padded with NULL */
     char *dialect;           /* CSV: the sniffed dialect as read_csv options, or NULL */
+    char *plain_path;        /* the file decompressed, read instead of it; NULL: not compressed */
     int whole_sample;        /* CSV: sniffed over every row, not a sample */
 };
 
@@ -499,8 +502,10 @@ void tn_source_track_lines(const char *data, size_t n, uint64_t *line_len, uint6
  * ending in .gz or .zst), else TN_SOURCE_DETECT. */
 enum tn_source_format tn_source_format_from_name(const char *name);
 /* Decide how to read the local file "path": its format, compression and, for CSV, its
- * dialect (sniffed once, plain and with short rows allowed at once). TN_EINPUT for CSV options
- * given for another format; TN_ETOOBIG for a line longer than 64 MiB. */
+ * dialect (sniffed once, plain and with short rows allowed at once), after input_limits.c's
+ * scan of a CSV or JSON file. TN_EINPUT for CSV options given for another format, JSON nested
+ * too deep or too many columns; TN_ETOOBIG for a line longer than 64 MiB or a compressed file
+ * that decompresses to more than max_decompressed bytes. */
 int tn_source_open(struct tn_engine *engine, struct tn_session *s, const char *path,
                    struct tn_source *src, struct tn_err *err);
 /* tn_table_ingest_opts of the file's rows, retried when another writer created the table

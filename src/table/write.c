@@ -119,7 +119,7 @@ static int explain_bad_value(struct tn_session *s, const struct tn_schema *schem
     memcpy(original, err->msg, sizeof(original));
     for (size_t i = 0; i < schema->root.nfields; i++) {
         const struct tn_field *f = &schema->root.fields[i];
-        struct tn_buf q = TN_BUF_INIT(0);
+        struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
         struct tn_rows *r = NULL;
         struct tn_err ignored;
         char type[64];
@@ -174,7 +174,7 @@ int tn__copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
                            const char *select_sql, const char *partition_exprs,
                            const char *path, int64_t *rows, struct tn_err *err)
 {
-    struct tn_buf sql = TN_BUF_INIT(0);
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_rows *cols = NULL, *res = NULL;
     char *schema_json = NULL;
     int rc, guarded = 0;

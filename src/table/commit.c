@@ -84,10 +84,20 @@ int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, struct tn_met
 {
     char *location = tn__next_metadata_location(t, t->meta->location);
     char *resolved = tn_table_resolve(t, location);
+    char *current = tn_table_resolve(t, t->metadata_location);
     size_t len;
     const char *text = tn_metadata_dump_new(next, &len);
-    int rc = tn_storage_write(wh->storage, resolved, text, len, err);
+    /* the base must still be in the store, not only in a cache (a lost bucket) */
+    int rc = tn_storage_confirm(wh->storage, current, err);
 
+    if (rc == TN_ENOTFOUND)
+        rc = tn_fail(err, TN_ENOTFOUND,
+                     "table %s.%s: its current metadata file %.300s is gone from the store (was "
+                     "the bucket or the table's folder deleted?); nothing was committed: restore "
+                     "the table's files, or drop the table and create it again",
+                     t->ns, t->name, current);
+    if (!rc)
+        rc = tn_storage_write(wh->storage, resolved, text, len, err);
     if (!rc) {
         rc = tn_catalog_swap(wh->catalog, t->ns, t->name, t->metadata_location, location, err);
         if (rc) {
@@ -100,6 +110,7 @@ int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, struct tn_met
     }
     free(location);
     free(resolved);
+    free(current);
     return rc;
 }
 

@@ -6,6 +6,10 @@
 #include "table.h"
 
 #define TN_COMMIT_ATTEMPTS 12
+/* A commit that lost only races (no real conflict) keeps retrying past TN_COMMIT_ATTEMPTS
+ * until this many seconds have passed since it began: under a slow store each attempt is long,
+ * and an append must land rather than fail with 409 while the table is busy. */
+#define TN_COMMIT_DEADLINE_S 120
 
 /* Sleep before retry "attempt" (1, 2, ...): exponential from 5 ms to 2 s, with jitter. */
 void tn__backoff(int attempt);

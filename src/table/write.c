@@ -876,6 +876,7 @@ int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
     struct tn_table *reloaded = NULL; /* after a lost race */
     struct written files = {0};
     struct pending p;
+    double t0 = tn_monotonic_s();
     int rc = 0;
 
     memset(&p, 0, sizeof(p));
@@ -906,7 +907,8 @@ int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
         res->attempts = attempt;
         rc = attempt_commit(wh, t, &p, res, &attempt_files, err);
         written_cleanup(wh, &attempt_files, rc != 0);
-        if (rc != TN_ECONFLICT || p.conflict || attempt == TN_COMMIT_ATTEMPTS)
+        if (rc != TN_ECONFLICT || p.conflict ||
+            (attempt >= TN_COMMIT_ATTEMPTS && tn_monotonic_s() - t0 > TN_COMMIT_DEADLINE_S))
             break;
         tn__backoff(attempt);
         tn_table_free(reloaded);

@@ -271,6 +271,7 @@ int tn_table_expire(struct tn_warehouse *wh, const char *ns, const char *name,
     int rc;
 
     memset(res, 0, sizeof(*res));
+    res->not_deleted = json_array();
     rc = tn_table_load(wh, ns, name, &before, err);
     if (!rc)
         rc = tn__check_writable(before, err);
@@ -313,6 +314,8 @@ int tn_table_expire(struct tn_warehouse *wh, const char *ns, const char *name,
             resolved = tn_table_resolve(after, path);
             if (!tn_storage_delete(wh->storage, resolved, &ignored))
                 res->files_deleted++;
+            else
+                json_array_append_new(res->not_deleted, json_string(path));
             free(resolved);
         }
     }
@@ -322,4 +325,10 @@ out:
     tn_table_free(before);
     tn_table_free(after);
     return rc;
+}
+
+void tn_expire_result_release(struct tn_expire_result *res)
+{
+    json_decref(res->not_deleted);
+    res->not_deleted = NULL;
 }

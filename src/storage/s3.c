@@ -474,13 +474,12 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 {
     struct xfer *x = ud;
     curl_off_t moved = dltotal > ultotal ? dltotal : ultotal;
-    double limit = x->timeout_s + (double)moved / (1 << 20);
 
     (void)dlnow;
     (void)ulnow;
-    if ((double)x->rq->body_len / (1 << 20) + x->timeout_s > limit)
-        limit = x->timeout_s + (double)x->rq->body_len / (1 << 20);
-    if (tn_monotonic_s() - x->t0 > limit) {
+    if ((curl_off_t)x->rq->body_len > moved)
+        moved = (curl_off_t)x->rq->body_len;
+    if (tn_monotonic_s() - x->t0 > x->timeout_s + (double)moved / (1 << 20)) {
         x->timed_out = 1;
         return 1;
     }
@@ -651,7 +650,8 @@ static CURLcode attempt(struct s3 *s, struct req *rq, struct resp *rs, struct xf
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     /* a patient request may be sent only whitespace while S3 works (CompleteMultipartUpload) */
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, rq->patient ? 1L : s->low_speed_limit);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)s->low_speed_s);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
+                     (long)(rq->patient && s->low_speed_s < 60 ? 60 : s->low_speed_s));
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);

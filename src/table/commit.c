@@ -79,15 +79,9 @@ void tn__delete_old_metadata(struct tn_warehouse *wh, const struct tn_table *bas
     json_decref(kept);
 }
 
-int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, struct tn_metadata *next,
-                struct tn_err *err)
+int tn__check_base(struct tn_warehouse *wh, const struct tn_table *t, struct tn_err *err)
 {
-    char *location = tn__next_metadata_location(t, t->meta->location);
-    char *resolved = tn_table_resolve(t, location);
     char *current = tn_table_resolve(t, t->metadata_location);
-    size_t len;
-    const char *text = tn_metadata_dump_new(next, &len);
-    /* the base must still be in the store, not only in a cache (a lost bucket) */
     int rc = tn_storage_confirm(wh->storage, current, err);
 
     if (rc == TN_ENOTFOUND)
@@ -96,6 +90,19 @@ int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, struct tn_met
                      "the bucket or the table's folder deleted?); nothing was committed: restore "
                      "the table's files, or drop the table and create it again",
                      t->ns, t->name, current);
+    free(current);
+    return rc;
+}
+
+int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, struct tn_metadata *next,
+                struct tn_err *err)
+{
+    char *location = tn__next_metadata_location(t, t->meta->location);
+    char *resolved = tn_table_resolve(t, location);
+    size_t len;
+    const char *text = tn_metadata_dump_new(next, &len);
+    int rc = tn__check_base(wh, t, err);
+
     if (!rc)
         rc = tn_storage_write(wh->storage, resolved, text, len, err);
     if (!rc) {
@@ -110,7 +117,6 @@ int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, struct tn_met
     }
     free(location);
     free(resolved);
-    free(current);
     return rc;
 }
 

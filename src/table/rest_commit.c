@@ -661,6 +661,9 @@ static int pending_write(struct tn_warehouse *wh, struct pending *p, struct tn_e
 
     if (!p->next)
         return 0;
+    rc = tn__check_base(wh, p->base, err);
+    if (rc)
+        return rc;
     text = tn_metadata_dump(p->next);
     rc = tn_storage_write(wh->storage, p->resolved, text, strlen(text), err);
     free(text);

@@ -16,6 +16,10 @@ void tn__backoff(int attempt);
 /* Where the metadata version after "t" goes: <table_location>/metadata/<version+1>-<uuid>
  * .metadata.json, the version read from t's own file name (caller frees). */
 char *tn__next_metadata_location(const struct tn_table *t, const char *table_location);
+/* TN_ENOTFOUND, with a message that says so, when the current metadata file of "t" is gone from
+ * the store itself (a deleted bucket or folder that a cache would hide); one HEAD on S3, its
+ * positive answer reused for 5 s. Called before a commit publishes on top of "t". */
+int tn__check_base(struct tn_warehouse *wh, const struct tn_table *t, struct tn_err *err);
 /* Write "next" as the metadata version after "t" and swap the catalog pointer to it.
  * TN_ECONFLICT when another commit got there first; the file is deleted on any failure. */
 int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, struct tn_metadata *next,

@@ -642,10 +642,12 @@ int tn_route_maintenance(struct tn_http_req *req, struct tn_http_reply *out, str
                              keep ? (int)json_integer_value(keep) : 1, &er, err);
         if (!rc)
             tn_http_reply_json(out, 200,
-                               json_pack("{s:s, s:I, s:I, s:O}", "action", "expire_snapshots",
+                               json_pack("{s:s, s:I, s:I, s:o}", "action", "expire_snapshots",
                                          "snapshots_expired", (json_int_t)er.snapshots_expired,
                                          "files_deleted", (json_int_t)er.files_deleted,
-                                         "files_not_deleted", er.not_deleted));
+                                         "files_not_deleted",
+                                         er.not_deleted ? json_incref(er.not_deleted)
+                                                        : json_array()));
         tn_expire_result_release(&er);
         return rc;
     }

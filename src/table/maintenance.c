@@ -271,7 +271,6 @@ int tn_table_expire(struct tn_warehouse *wh, const char *ns, const char *name,
     int rc;
 
     memset(res, 0, sizeof(*res));
-    res->not_deleted = json_array();
     rc = tn_table_load(wh, ns, name, &before, err);
     if (!rc)
         rc = tn__check_writable(before, err);
@@ -312,10 +311,13 @@ int tn_table_expire(struct tn_warehouse *wh, const char *ns, const char *name,
                 strncmp(path, after->meta->location, loc_len) != 0)
                 continue;
             resolved = tn_table_resolve(after, path);
-            if (!tn_storage_delete(wh->storage, resolved, &ignored))
+            if (!tn_storage_delete(wh->storage, resolved, &ignored)) {
                 res->files_deleted++;
-            else
+            } else {
+                if (!res->not_deleted)
+                    res->not_deleted = json_array();
                 json_array_append_new(res->not_deleted, json_string(path));
+            }
             free(resolved);
         }
     }

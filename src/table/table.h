@@ -330,7 +330,8 @@ int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *
 struct tn_expire_result {
     int64_t snapshots_expired;
     int64_t files_deleted;
-    json_t *not_deleted; /* locations whose deletion failed (left to remove_orphans); owned */
+    json_t *not_deleted; /* locations whose deletion failed (left to remove_orphans), NULL
+                            when none; owned */
 };
 
 /* Expire snapshots older than "older_than_ms" except each branch's newest "keep_last" (and

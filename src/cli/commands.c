@@ -966,7 +966,7 @@ int cli_maintain(struct cli *c, const char *ident, const char *action, struct tn
         tn_session_close(s);
     } else if (strcmp(action, "expire") == 0) {
         /* snapshots older than --as-of (default: 5 days ago), keeping the current one */
-        struct tn_expire_result r;
+        struct tn_expire_result r = {0};
         int64_t cutoff = tn_now_ms() - 5LL * 24 * 3600 * 1000;
         if (c->o.as_of && (rc = session_open(wh, &s, err)) == 0) {
             struct tn_buf q = TN_BUF_INIT(TN_CAP_VALUE);
@@ -986,6 +986,10 @@ int cli_maintain(struct cli *c, const char *ident, const char *action, struct tn
         if (!rc)
             printf("%s.%s: %lld snapshots expired, %lld files deleted\n", ns, name,
                    (long long)r.snapshots_expired, (long long)r.files_deleted);
+        if (!rc && json_array_size(r.not_deleted))
+            printf("%s.%s: %zu files could not be deleted (remove-orphans removes them later)\n",
+                   ns, name, json_array_size(r.not_deleted));
+        tn_expire_result_release(&r);
     } else if (strcmp(action, "rewrite-manifests") == 0) {
         struct tn_rewrite_manifests_result r;
         rc = tn_table_rewrite_manifests(wh, ns, name, &r, err);

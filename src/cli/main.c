@@ -16,6 +16,7 @@
 #define OPT_OLDER_THAN 1001
 #define OPT_DRY_RUN 1002
 #define OPT_MAX_DECOMPRESSED 1003 /* ingest and serve */
+#define OPT_S3_ENV 1004 /* S3 limits, passed to the storage as TARN_S3_* variables */
 #define DIRS_MAX  64
 
 static void usage(FILE *f)
@@ -55,6 +56,12 @@ static void usage(FILE *f)
           "  --s3-region R     TARN_S3_REGION   default us-east-1 (credentials: AWS_* variables)\n"
           "  --cache-dir DIR   TARN_CACHE_DIR   local copies of S3 files\n"
           "  --cache-size S    TARN_CACHE_SIZE  how much the cache may hold (default 10GiB)\n"
+          "  --s3-timeout S    TARN_S3_TIMEOUT  seconds one S3 request may take, plus 1 s per MiB\n"
+          "                                     it moves (default 60); then it is retried\n"
+          "  --s3-low-speed-limit B  TARN_S3_LOW_SPEED_LIMIT  a request moving fewer bytes/s\n"
+          "  --s3-low-speed-time S   TARN_S3_LOW_SPEED_TIME   for S seconds is retried (1024, 15)\n"
+          "  --s3-stale-uploads S    TARN_S3_STALE_UPLOADS    serve aborts multipart uploads under\n"
+          "                                     the warehouse older than S seconds at start (86400)\n"
           "  --memory-limit S  TARN_MEMORY_LIMIT  DuckDB's memory limit (e.g. 4GB)\n"
           "  --remote URL      TARN_REMOTE      run the command on a tarn server instead\n"
           "  --token T         TARN_TOKEN       the server's bearer token (with --remote)\n"
@@ -196,6 +203,29 @@ static const struct command commands[] = {
     {"serve", 0, 0, ""},
 };
 
+/* At the start of tarn serve: abort the multipart uploads under the warehouse that failed
+ * uploads could not abort, once older than TARN_S3_STALE_UPLOADS seconds (default a day, so
+ * that another process's upload under way is left alone). A failure is only reported. */
+static void abort_stale_uploads(struct tn_warehouse *wh)
+{
+    const char *v = getenv("TARN_S3_STALE_UPLOADS");
+    int64_t age = 86400, n = 0;
+    struct tn_err err = {0};
+    char *prefix;
+
+    if (!tn_storage_is_remote(wh->storage))
+        return;
+    if (v && (tn_parse_i64(v, &age) || age < 0))
+        age = 86400;
+    prefix = tn_asprintf("%s/", tn_storage_root_uri(wh->storage));
+    if (tn_storage_abort_uploads(wh->storage, prefix, tn_now_ms() - age * 1000, &n, &err))
+        fprintf(stderr, "tarn: warning: %s\n", err.msg);
+    free(prefix);
+    if (n)
+        fprintf(stderr, "tarn: aborted %lld stale multipart upload%s under %s\n", (long long)n,
+                n == 1 ? "" : "s", tn_storage_root_uri(wh->storage));
+}
+
 static int run(struct cli *c, const struct tn_http_options *so, char **args, int nargs,
                struct tn_err *err)
 {
@@ -273,6 +303,8 @@ static int run(struct cli *c, const struct tn_http_options *so, char **args, int
         return cli_drop(c, args[1], err);
     /* serve */
     rc = cli_warehouse(c, &wh, err);
+    if (!rc)
+        abort_stale_uploads(wh);
     return rc ? rc : tn_http_serve(wh, so, err);
 }
 
@@ -318,6 +350,10 @@ int main(int argc, char **argv)
         {"s3-region", required_argument, NULL, 'G'},
         {"cache-dir", required_argument, NULL, 'D'},
         {"cache-size", required_argument, NULL, 'Z'},
+        {"s3-timeout", required_argument, NULL, OPT_S3_ENV},
+        {"s3-low-speed-limit", required_argument, NULL, OPT_S3_ENV},
+        {"s3-low-speed-time", required_argument, NULL, OPT_S3_ENV},
+        {"s3-stale-uploads", required_argument, NULL, OPT_S3_ENV},
         /* tarn serve (--token is also the client's token with --remote) */
         {"host", required_argument, NULL, OPT_SERVE},
         {"port", required_argument, NULL, OPT_SERVE},
@@ -377,6 +413,25 @@ int main(int argc, char **argv)
         case OPT_MAX_DECOMPRESSED:
             rc = max_decompressed_set(&c, &so, optarg);
             break;
+        case OPT_S3_ENV: {
+            /* --s3-low-speed-time -> TARN_S3_LOW_SPEED_TIME */
+            char env[64];
+            int64_t v;
+            size_t k = 0;
+            for (const char *p = "TARN_"; *p; p++)
+                env[k++] = *p;
+            for (const char *p = longopts[li].name; *p && k + 1 < sizeof(env); p++)
+                env[k++] = *p == '-' ? '_' : (char)(*p - ('a' <= *p && *p <= 'z' ? 32 : 0));
+            env[k] = '\0';
+            if (tn_parse_i64(optarg, &v) || v < 1 || v > (1 << 30)) {
+                fprintf(stderr, "tarn: --%s takes a positive whole number, not '%s'\n",
+                        longopts[li].name, optarg);
+                rc = 2;
+            } else {
+                setenv(env, optarg, 1);
+            }
+            break;
+        }
         case 'L':
             c.o.memory_limit = optarg;
             break;

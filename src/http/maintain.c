@@ -71,6 +71,7 @@ static int run_action(struct tn_http_maint *m, struct tn_session *s, const struc
         rc = tn_table_expire(m->wh, t->ns, t->name, tn_now_ms() - age, 1, &r, err);
         if (!rc)
             *removed = r.files_deleted;
+        tn_expire_result_release(&r);
     } else {
         struct tn_orphans_result r;
         int64_t age = duration_property(t, "tarn.maintain.orphans-older-than", 86400000);

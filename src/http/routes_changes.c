@@ -569,11 +569,12 @@ static int remove_orphans(struct tn_http_req *req, const char *ns, const char *n
                                  err);
     if (!rc) {
         tn_http_reply_json(out, 200,
-                           json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:O}", "action",
+                           json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:O}", "action",
                                      "remove_orphans", "dry_run", json_is_true(dry),
                                      "orphans_found", (json_int_t)r.files_found, "files_deleted",
                                      (json_int_t)r.files_deleted, "bytes", (json_int_t)r.bytes,
-                                     "files_too_new", (json_int_t)r.files_too_new, "paths",
+                                     "files_too_new", (json_int_t)r.files_too_new,
+                                     "uploads_aborted", (json_int_t)r.uploads_aborted, "paths",
                                      r.paths));
     }
     tn_orphans_result_release(&r);
@@ -639,13 +640,16 @@ int tn_route_maintenance(struct tn_http_req *req, struct tn_http_reply *out, str
                            "of at least 1");
         rc = tn_table_expire(req->wh, ns, name, cutoff,
                              keep ? (int)json_integer_value(keep) : 1, &er, err);
-        if (rc)
-            return rc;
-        tn_http_reply_json(out, 200,
-                           json_pack("{s:s, s:I, s:I}", "action", "expire_snapshots",
-                                     "snapshots_expired", (json_int_t)er.snapshots_expired,
-                                     "files_deleted", (json_int_t)er.files_deleted));
-        return 0;
+        if (!rc)
+            tn_http_reply_json(out, 200,
+                               json_pack("{s:s, s:I, s:I, s:o}", "action", "expire_snapshots",
+                                         "snapshots_expired", (json_int_t)er.snapshots_expired,
+                                         "files_deleted", (json_int_t)er.files_deleted,
+                                         "files_not_deleted",
+                                         er.not_deleted ? json_incref(er.not_deleted)
+                                                        : json_array()));
+        tn_expire_result_release(&er);
+        return rc;
     }
     if (strcmp(action, "compact") != 0)
         return tn_fail(err, TN_EINPUT, "unknown action \"%.60s\": use " MAINTENANCE_ACTIONS,

@@ -14,14 +14,24 @@
  *   3. Retries: connection errors, 5xx, 429 and S3's SlowDown/RequestTimeout are retried with
  *      exponential backoff and jitter, bounded in attempts and total time. Other 4xx fail at
  *      once with S3's code and message turned into an error the user can act on.
- *   4. Reads go through the cache: names are immutable, so a cached copy is never stale.
+ *   4. Every attempt has a deadline: it is abandoned (and retried like any transient failure)
+ *      when it moves fewer than TARN_S3_LOW_SPEED_LIMIT bytes/s for TARN_S3_LOW_SPEED_TIME
+ *      seconds, or lasts longer than TARN_S3_TIMEOUT seconds plus one second per MiB it moves.
+ *   5. Reads go through the cache: names are immutable, so a cached copy is never stale. A
+ *      download enters the cache only once verified: its length against Content-Length, its
+ *      MD5 against the ETag when the ETag is one (single-part objects without SSE-KMS/SSE-C),
+ *      else its length against a HEAD when no Content-Length came. A damaged download is
+ *      retried like a failed request. (Ceph RGW 16 keeps no x-amz-checksum-* values, so the
+ *      ETag is the checksum this backend can check everywhere.)
+ *   6. A multipart upload that fails is aborted (the abort retried); one that cannot be is
+ *      said so, and tn_storage_abort_uploads removes such leftovers later.
  *
  * Environment (tuning and test hooks, read at open): TARN_S3_MULTIPART_THRESHOLD,
  * TARN_S3_PART_SIZE (sizes like 8MiB), TARN_S3_PARALLEL, TARN_S3_MAX_ATTEMPTS,
- * TARN_S3_RETRY_SECONDS and TARN_S3_LIST_PAGE (keys per ListObjectsV2 page). Injected faults
- * (the storage option "fault", see fault.c): "part:N" sends the Nth multipart part with a wrong
- * payload hash (the server rejects it), "put:N" fails the Nth single PUT, "delay:MS" sleeps
- * before every request. */
+ * TARN_S3_RETRY_SECONDS, TARN_S3_TIMEOUT, TARN_S3_LOW_SPEED_LIMIT, TARN_S3_LOW_SPEED_TIME and
+ * TARN_S3_LIST_PAGE (keys per ListObjectsV2 page). Injected faults (the storage option "fault",
+ * see fault.c): "part:N" sends the Nth multipart part with a wrong payload hash (the server
+ * rejects it), "put:N" fails the Nth single PUT, "delay:MS" sleeps before every request. */
 #include "storage_int.h"
 
 #include <ctype.h>
@@ -44,6 +54,11 @@
 #define DEFAULT_PARALLEL      8
 #define DEFAULT_ATTEMPTS      6
 #define DEFAULT_RETRY_SECONDS 60.0
+#define DEFAULT_TIMEOUT_S     60   /* one attempt, plus a second per MiB it moves */
+#define DEFAULT_LOW_SPEED     1024 /* bytes/s ... */
+#define DEFAULT_LOW_SPEED_S   15   /* ... for this long abandons an attempt */
+#define CONFIRM_TTL_MS        5000 /* tn_storage_confirm reuses a HEAD this long */
+#define CONFIRM_SLOTS         32
 #define DEFAULT_CACHE_SIZE    (10LL << 30)
 #define BACKOFF_BASE_MS       100
 #define BACKOFF_MAX_MS        5000
@@ -68,6 +83,12 @@ struct s3 {
     int64_t threshold, part_size;
     int parallel, max_attempts, list_page;
     double retry_seconds;
+    int timeout_s, low_speed_s;
+    long low_speed_limit;
+    struct {
+        uint64_t hash; /* of the location; 0: free */
+        int64_t at_ms;
+    } confirmed[CONFIRM_SLOTS]; /* recent tn_storage_confirm answers, under mu */
     pthread_mutex_t mu; /* guards the idle handles */
     CURL *idle[IDLE_HANDLES_MAX];
     size_t nidle;
@@ -309,6 +330,8 @@ struct req {
     int fd;                        /* >= 0: a successful response's body goes to this file */
     struct tn_buf *out;            /* else into this buffer (NULL: dropped) */
     int bad_hash;                  /* test fault: sign a wrong payload hash */
+    int verify;                    /* an object GET: check the body before accepting it */
+    int patient;                   /* may wait long for its answer (CompleteMultipartUpload) */
     enum tn_counter kind;
 };
 
@@ -317,6 +340,8 @@ struct resp {
     char etag[160];
     int64_t content_length; /* from the header, -1 when absent */
     int64_t received;       /* body bytes of a successful response */
+    int64_t range_first, range_last; /* Content-Range, -1 when absent */
+    int encrypted;          /* SSE-KMS or SSE-C: the ETag is no MD5 */
     char code[64];          /* S3's error code */
     char message[256];
     int attempts;
@@ -331,6 +356,10 @@ struct xfer {
     struct tn_buf errbody;
     int sink_rc;
     struct tn_err sink_err;
+    EVP_MD_CTX *md5; /* of the body, for rq->verify */
+    double t0;       /* when the attempt began */
+    int timeout_s;
+    int timed_out; /* the deadline passed: on_progress stopped the transfer */
 };
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
@@ -341,6 +370,21 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     if (len > 5 && strncmp(p, "HTTP/", 5) == 0) { /* a new response (after 100 Continue) */
         x->rs->etag[0] = '\0';
         x->rs->content_length = -1;
+        x->rs->range_first = x->rs->range_last = -1;
+        x->rs->encrypted = 0;
+    } else if (len > 21 && strncasecmp(p, "content-range: bytes ", 21) == 0) {
+        long long a, b;
+        char line[128];
+        snprintf(line, sizeof(line), "%.*s", (int)(len - 21 < 127 ? len - 21 : 127), p + 21);
+        if (sscanf(line, "%lld-%lld", &a, &b) == 2) {
+            x->rs->range_first = a;
+            x->rs->range_last = b;
+        }
+    } else if ((len > 29 && strncasecmp(p, "x-amz-server-side-encryption:", 29) == 0 &&
+                memmem(p, len, "kms", 3)) ||
+               (len > 48 &&
+                strncasecmp(p, "x-amz-server-side-encryption-customer-algorithm:", 48) == 0)) {
+        x->rs->encrypted = 1;
     } else if (len > 5 && strncasecmp(p, "etag:", 5) == 0) {
         size_t i = 5, e = len;
         while (i < len && (p[i] == ' ' || p[i] == '\t'))
@@ -395,6 +439,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
             return 0;
         }
     }
+    if (x->md5)
+        EVP_DigestUpdate(x->md5, p, len);
     x->rs->received += (int64_t)len;
     return len;
 }
@@ -419,6 +465,24 @@ static int on_seek(void *ud, curl_off_t offset, int origin)
         return CURL_SEEKFUNC_CANTSEEK;
     x->sent = (size_t)offset;
     return CURL_SEEKFUNC_OK;
+}
+
+/* The attempt's deadline: its timeout plus a second per MiB it moves (as far as known). */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    struct xfer *x = ud;
+    curl_off_t moved = dltotal > ultotal ? dltotal : ultotal;
+
+    (void)dlnow;
+    (void)ulnow;
+    if ((curl_off_t)x->rq->body_len > moved)
+        moved = (curl_off_t)x->rq->body_len;
+    if (tn_monotonic_s() - x->t0 > x->timeout_s + (double)moved / (1 << 20)) {
+        x->timed_out = 1;
+        return 1;
+    }
+    return 0;
 }
 
 static CURL *handle_take(struct s3 *s)
@@ -530,10 +594,21 @@ static CURLcode attempt(struct s3 *s, struct req *rq, struct resp *rs, struct xf
     x->rs = rs;
     x->h = h;
     x->errbody.max = 0;
+    x->t0 = tn_monotonic_s();
+    x->timeout_s = rq->patient ? 10 * s->timeout_s : s->timeout_s;
+    if (rq->verify && rq->range_len == 0) {
+        x->md5 = EVP_MD_CTX_new();
+        if (!x->md5 || !EVP_DigestInit_ex(x->md5, EVP_md5(), NULL)) {
+            fprintf(stderr, "tarn: cannot set up MD5\n");
+            abort();
+        }
+    }
     rs->status = 0;
     rs->etag[0] = '\0';
     rs->content_length = -1;
     rs->received = 0;
+    rs->range_first = rs->range_last = -1;
+    rs->encrypted = 0;
     curl_msg[0] = '\0';
 
     if (rq->bad_hash)
@@ -572,8 +647,13 @@ static CURLcode attempt(struct s3 *s, struct req *rq, struct resp *rs, struct xf
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+    /* a patient request may be sent only whitespace while S3 works (CompleteMultipartUpload) */
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, rq->patient ? 1L : s->low_speed_limit);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
+                     (long)(rq->patient && s->low_speed_s < 60 ? 60 : s->low_speed_s));
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_msg);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -693,6 +773,91 @@ static int s3_error(const struct s3 *s, const struct req *rq, const struct resp 
                    rs->status, *code ? code : "error", msg);
 }
 
+int tn__s3_etag_check(const char *etag, int encrypted, const unsigned char md5[16])
+{
+    char hex[33];
+    size_t n = strlen(etag);
+
+    if (n >= 2 && etag[0] == '"' && etag[n - 1] == '"') {
+        etag++;
+        n -= 2;
+    }
+    if (encrypted || n != 32)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isxdigit((unsigned char)etag[i]))
+            return 0;
+    hex_encode(md5, 16, hex);
+    return strncasecmp(etag, hex, 32) == 0 ? 1 : -1;
+}
+
+static void req_init(struct req *rq, const char *method, const struct loc *l, enum tn_counter k);
+static int s3_do(struct s3 *s, struct tn_storage *st, struct req *rq, struct resp *rs,
+                 struct tn_err *err);
+
+/* Whether the body of a successful object GET is the object (or the range asked for): 0, or
+ * 1 with "why" saying what is wrong. */
+static int check_body(struct s3 *s, struct tn_storage *st, const struct req *rq,
+                      const struct resp *rs, struct xfer *x, char *why, size_t cap)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    struct loc l;
+    struct req hq;
+    struct resp hs;
+    struct tn_err herr;
+    int rc;
+
+    if (rs->content_length >= 0 && rs->received != rs->content_length) {
+        snprintf(why, cap, "%lld of %lld bytes arrived", (long long)rs->received,
+                 (long long)rs->content_length);
+        return 1;
+    }
+    if (rq->range_len > 0) {
+        int64_t want = rs->range_first >= 0 ? rs->range_last - rs->range_first + 1 : rq->range_len;
+        if (rs->range_first >= 0 && rs->range_first != rq->range_from) {
+            snprintf(why, cap, "the answer starts at byte %lld, not %lld",
+                     (long long)rs->range_first, (long long)rq->range_from);
+            return 1;
+        }
+        if (rs->received != want) {
+            snprintf(why, cap, "%lld of %lld bytes of the range arrived", (long long)rs->received,
+                     (long long)want);
+            return 1;
+        }
+        return 0;
+    }
+    if (!x->md5 || !EVP_DigestFinal_ex(x->md5, md, &n) || n != 16)
+        return 0;
+    rc = tn__s3_etag_check(rs->etag, rs->encrypted, md);
+    if (rc < 0) {
+        char hex[33];
+        hex_encode(md, 16, hex);
+        snprintf(why, cap, "its MD5 %s is not the ETag %.60s", hex, rs->etag);
+        return 1;
+    }
+    if (rc > 0 || rs->content_length >= 0)
+        return 0;
+    /* neither a length nor a digest to check it by: ask S3 for the object's size */
+    snprintf(l.bucket, sizeof(l.bucket), "%s", rq->bucket);
+    l.key = rq->key;
+    req_init(&hq, "HEAD", &l, TN_C_HEAD);
+    if (s3_do(s, st, &hq, &hs, &herr)) {
+        snprintf(why, cap, "it came without a length, and HEAD failed: %.200s", herr.msg);
+        return 1;
+    }
+    if (hs.content_length != rs->received) {
+        snprintf(why, cap, "%lld of %lld bytes arrived (without a Content-Length)",
+                 (long long)rs->received, (long long)hs.content_length);
+        return 1;
+    }
+    if (hs.etag[0] && rs->etag[0] && strcmp(hs.etag, rs->etag) != 0) {
+        snprintf(why, cap, "the object changed while it was read");
+        return 1;
+    }
+    return 0;
+}
+
 /* Send a request, retrying what may succeed later. On failure "err" says why and *rs holds
  * the last response (status 0 for a connection error). */
 static int s3_do(struct s3 *s, struct tn_storage *st, struct req *rq, struct resp *rs,
@@ -701,7 +866,7 @@ static int s3_do(struct s3 *s, struct tn_storage *st, struct req *rq, struct res
     double t0 = tn_monotonic_s();
     size_t out_len0 = rq->out ? rq->out->len : 0;
     char curl_msg[CURL_ERROR_SIZE];
-    char where[400];
+    char where[400], damaged[300];
     struct xfer x;
     int rc = 0;
 
@@ -726,6 +891,11 @@ static int s3_do(struct s3 *s, struct tn_storage *st, struct req *rq, struct res
             }
         }
         cc = attempt(s, rq, rs, &x, curl_msg);
+        damaged[0] = '\0';
+        if (cc == CURLE_OK && rs->status >= 200 && rs->status < 300 && rq->verify && !x.sink_rc)
+            check_body(s, st, rq, rs, &x, damaged, sizeof(damaged));
+        EVP_MD_CTX_free(x.md5);
+        x.md5 = NULL;
         rs->attempts = n;
         tn__count(st, TN_C_REQUESTS, 1);
         tn__count(st, rq->kind, 1);
@@ -742,15 +912,33 @@ static int s3_do(struct s3 *s, struct tn_storage *st, struct req *rq, struct res
             rc = x.sink_rc;
             break;
         }
-        if (cc == CURLE_OK && rs->status >= 200 && rs->status < 300)
+        if (cc == CURLE_OK && rs->status >= 200 && rs->status < 300 && !damaged[0])
             return 0;
         if (cc == CURLE_OK && rs->status == 412 && rq->if_none_match && n > 1)
             return 0; /* our own earlier attempt landed before its answer was lost */
-        retry = cc != CURLE_OK ? retryable_curl(cc) : retryable_status(rs);
+        if (damaged[0] || x.timed_out)
+            retry = 1;
+        else
+            retry = cc != CURLE_OK ? retryable_curl(cc) : retryable_status(rs);
         if (!retry || n >= s->max_attempts ||
             tn_monotonic_s() - t0 + (double)backoff_ms(n) / 1000 > s->retry_seconds) {
             req_where(rq, where, sizeof(where));
-            if (cc != CURLE_OK)
+            if (damaged[0])
+                rc = tn_fail(err, TN_EUNAVAILABLE,
+                             "S3 at %s sent a damaged copy of %s (%s), %d times in %.1f s; "
+                             "nothing was cached: try again later",
+                             s->endpoint, where, damaged, n, tn_monotonic_s() - t0);
+            else if (x.timed_out || cc == CURLE_OPERATION_TIMEDOUT)
+                rc = tn_fail(err, TN_EUNAVAILABLE,
+                             "S3 at %s did not answer %s %s in time (%s) in %d attempts in "
+                             "%.1f s: the store is stalled or too slow; try again later (limits: "
+                             "--s3-timeout %d s, --s3-low-speed-limit %ld bytes/s for "
+                             "--s3-low-speed-time %d s)",
+                             s->endpoint, rq->method, where,
+                             x.timed_out ? "it ran past its deadline" : curl_msg, n,
+                             tn_monotonic_s() - t0, s->timeout_s, s->low_speed_limit,
+                             s->low_speed_s);
+            else if (cc != CURLE_OK)
                 rc = tn_fail(err, TN_EUNAVAILABLE,
                              "cannot reach S3 at %s for %s %s: %s (after %d attempts in %.1f s); "
                              "check --s3-endpoint and that the server is running",
@@ -872,19 +1060,33 @@ static int upload_part(void *ctx, size_t i, struct tn_err *err)
     return rc;
 }
 
-static void abort_upload(struct s3 *s, struct tn_storage *st, const struct loc *l,
-                         const char *upload_id_enc)
+/* Abort a multipart upload: a second round of retries after a pause when the first fails,
+ * because an upload left behind keeps its parts (and costs) until someone aborts it. 404
+ * (NoSuchUpload) counts as done. */
+static int abort_upload(struct s3 *s, struct tn_storage *st, const struct loc *l,
+                        const char *upload_id_enc, struct tn_err *err)
 {
     struct req rq;
     struct resp rs;
-    struct tn_err ignored;
     char *query = tn_asprintf("uploadId=%s", upload_id_enc);
+    int rc = 0;
 
-    req_init(&rq, "DELETE", l, TN_C_DELETE);
-    rq.query = query;
-    if (!s3_do(s, st, &rq, &rs, &ignored) || rs.status == 404)
-        tn__count(st, TN_C_MULTIPART_ABORT, 1);
+    for (int round = 0; round < 2; round++) {
+        if (round)
+            sleep_ms(BACKOFF_MAX_MS);
+        req_init(&rq, "DELETE", l, TN_C_DELETE);
+        rq.query = query;
+        rc = s3_do(s, st, &rq, &rs, err);
+        if (!rc || rs.status == 404) {
+            rc = 0;
+            tn__count(st, TN_C_MULTIPART_ABORT, 1);
+            break;
+        }
+        if (rc == TN_EFORBIDDEN)
+            break;
+    }
     free(query);
+    return rc;
 }
 
 /* Complete the upload and check its ETag; *completed is set once S3 has made the object. */
@@ -913,6 +1115,7 @@ static int complete_upload(struct multipart *mp, int *completed, struct tn_err *
     rq.body_len = body.len;
     rq.content_type = "application/xml";
     rq.out = &out;
+    rq.patient = 1;
     rc = s3_do(mp->s, mp->st, &rq, &rs, err);
     if (!rc) {
         /* S3 may answer 200 and report the failure in the body */
@@ -1014,8 +1217,15 @@ static int upload_multipart(struct s3 *s, struct tn_storage *st, const struct lo
         s3_do(s, st, &dq, &ds, &ignored);
         tn_err_prefix(err, "multipart upload removed: ");
     } else if (rc) {
-        abort_upload(s, st, l, enc.buf);
-        tn_err_prefix(err, "multipart upload aborted: ");
+        struct tn_err aerr;
+        if (!abort_upload(s, st, l, enc.buf, &aerr))
+            tn_err_prefix(err, "multipart upload aborted: ");
+        else
+            tn_err_prefix(err,
+                          "multipart upload NOT aborted (the abort failed: %.140s); upload %.64s "
+                          "stays in the store until remove_orphans or the next start of tarn "
+                          "serve aborts it; the upload failed: ",
+                          aerr.msg, upload_id);
     } else {
         tn__count(st, TN_C_MULTIPART, 1);
     }
@@ -1055,8 +1265,8 @@ static int upload(struct s3 *s, struct tn_storage *st, const struct loc *l,
 
 /* Make sure "l" is in the cache (expected size, or -1); *out_path (may be NULL) gets the local
  * copy (caller frees) and *out_size its size. The expected size comes from a manifest and only
- * decides whether a cached copy can be this file: a download is checked against S3's
- * Content-Length, not against it, because tables other writers made can carry stale sizes
+ * decides whether a cached copy can be this file: a download is checked against what S3 says
+ * of it (check_body: Content-Length, ETag, HEAD), not against it, because tables other writers made can carry stale sizes
  * (ICEBERG.md 9: duckdb-iceberg's Spark fixtures), and they read the same as on local disk. */
 static int fetch(struct tn_storage *st, const struct loc *l, int64_t expect, char **out_path,
                  int64_t *out_size, struct tn_err *err)
@@ -1080,10 +1290,8 @@ static int fetch(struct tn_storage *st, const struct loc *l, int64_t expect, cha
     }
     req_init(&rq, "GET", l, TN_C_GET);
     rq.fd = fd;
+    rq.verify = 1; /* nothing enters the cache unchecked */
     rc = s3_do(s, st, &rq, &rs, err);
-    if (!rc && rs.content_length >= 0 && rs.received != rs.content_length)
-        rc = tn_fail(err, TN_EUNAVAILABLE, "s3://%s/%s: got %lld of %lld bytes", l->bucket, l->key,
-                     (long long)rs.received, (long long)rs.content_length);
     if (close(fd) && !rc)
         rc = tn_fail(err, TN_EUNAVAILABLE, "cannot write %s: %s", tmp, strerror(errno));
     fd = -1;
@@ -1194,6 +1402,7 @@ static int s3_read_range(struct tn_storage *st, const char *uri, int64_t offset,
     rq.range_from = offset;
     rq.range_len = len;
     rq.out = out;
+    rq.verify = 1;
     rc = s3_do(s, st, &rq, &rs, err);
     if (rc && strcmp(rs.code, "InvalidRange") == 0)
         rc = 0; /* the range starts past the end: no bytes */
@@ -1590,6 +1799,162 @@ static int s3_list(struct tn_storage *st, const char *prefix_uri, struct tn_stor
     return 0;
 }
 
+static int s3_evict(struct tn_storage *st, const char *uri)
+{
+    struct loc l;
+    struct tn_err ignored;
+    char *name;
+
+    if (parse_loc(uri, 0, &l, &ignored))
+        return 0;
+    name = cache_name(&l);
+    tn__cache_drop(st->cache, name);
+    free(name);
+    return 1;
+}
+
+static uint64_t hash_uri(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h ? h : 1;
+}
+
+static int s3_confirm(struct tn_storage *st, const char *uri, struct tn_err *err)
+{
+    struct s3 *s = st->impl;
+    uint64_t h = hash_uri(uri);
+    int64_t now = tn_now_ms(), oldest = INT64_MAX;
+    size_t slot = 0;
+    struct loc l;
+    struct req rq;
+    struct resp rs;
+    int rc = parse_loc(uri, 0, &l, err), fresh = 0;
+
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < CONFIRM_SLOTS; i++)
+        if (s->confirmed[i].hash == h && now - s->confirmed[i].at_ms < CONFIRM_TTL_MS)
+            fresh = 1;
+    pthread_mutex_unlock(&s->mu);
+    if (fresh)
+        return 0;
+    req_init(&rq, "HEAD", &l, TN_C_HEAD);
+    rc = s3_do(s, st, &rq, &rs, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < CONFIRM_SLOTS; i++) {
+        if (s->confirmed[i].hash == h) {
+            slot = i;
+            break;
+        }
+        if (s->confirmed[i].at_ms < oldest) {
+            oldest = s->confirmed[i].at_ms;
+            slot = i;
+        }
+    }
+    s->confirmed[slot].hash = h;
+    s->confirmed[slot].at_ms = now;
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+/* ListMultipartUploads under the prefix, page by page, aborting each upload begun before
+ * "older_than_ms". An upload that cannot be aborted fails the call (after the others). */
+static int s3_abort_uploads(struct tn_storage *st, const char *prefix_uri, int64_t older_than_ms,
+                            int64_t *aborted, struct tn_err *err)
+{
+    struct s3 *s = st->impl;
+    char *key_marker = NULL, *id_marker = NULL;
+    struct loc l, bl;
+    int rc = parse_loc(prefix_uri, 1, &l, err), failed = 0;
+    struct tn_err first = {0};
+
+    if (rc)
+        return rc;
+    bl = l;
+    bl.key = "";
+    for (;;) {
+        struct tn_buf q = TN_BUF_INIT(0);
+        struct tn_buf body = TN_BUF_INIT(XML_RESPONSE_MAX);
+        struct req rq;
+        struct resp rs;
+        size_t pos = 0, vlen;
+        const char *v;
+        char truncated[16], next_key[KEY_MAX + 1], next_id[1024];
+
+        /* parameters in canonical (sorted) order */
+        if (key_marker) {
+            tn_buf_addstr(&q, "key-marker=", NULL);
+            uri_encode(&q, key_marker, 0);
+            tn_buf_addstr(&q, "&", NULL);
+        }
+        tn_buf_addf(&q, NULL, "max-uploads=%d&prefix=", s->list_page);
+        uri_encode(&q, l.key, 0);
+        if (id_marker) {
+            tn_buf_addstr(&q, "&upload-id-marker=", NULL);
+            uri_encode(&q, id_marker, 0);
+        }
+        tn_buf_addstr(&q, "&uploads=", NULL);
+        req_init(&rq, "GET", &bl, TN_C_LIST);
+        rq.query = q.buf;
+        rq.out = &body;
+        rc = s3_do(s, st, &rq, &rs, err);
+        while (!rc && xml_next(body.buf, body.len, &pos, "Upload", &v, &vlen)) {
+            char key[KEY_MAX + 1], id[1024], initiated[64];
+            struct tn_buf enc = TN_BUF_INIT(0);
+            struct loc ul;
+            struct tn_err aerr;
+            xml_field(v, vlen, "Key", key, sizeof(key));
+            xml_field(v, vlen, "UploadId", id, sizeof(id));
+            xml_field(v, vlen, "Initiated", initiated, sizeof(initiated));
+            if (!key[0] || !id[0] || iso8601_ms(initiated) < 0 ||
+                iso8601_ms(initiated) >= older_than_ms)
+                continue;
+            ul = l;
+            ul.key = key;
+            uri_encode(&enc, id, 0);
+            if (!abort_upload(s, st, &ul, enc.buf, &aerr)) {
+                if (aborted)
+                    (*aborted)++;
+            } else if (!failed++) {
+                first = aerr;
+            }
+            tn_buf_release(&enc);
+        }
+        free(key_marker);
+        free(id_marker);
+        key_marker = id_marker = NULL;
+        if (!rc) {
+            xml_field(body.buf, body.len, "IsTruncated", truncated, sizeof(truncated));
+            xml_field(body.buf, body.len, "NextKeyMarker", next_key, sizeof(next_key));
+            xml_field(body.buf, body.len, "NextUploadIdMarker", next_id, sizeof(next_id));
+            if (strcmp(truncated, "true") == 0 && (next_key[0] || next_id[0])) {
+                key_marker = tn_strdup(next_key);
+                id_marker = tn_strdup(next_id);
+            }
+        }
+        tn_buf_release(&q);
+        tn_buf_release(&body);
+        if (rc || !key_marker)
+            break;
+    }
+    free(key_marker);
+    free(id_marker);
+    if (!rc && failed) {
+        *err = first;
+        tn_err_prefix(err, "%d multipart upload%s under %s could not be aborted: ", failed,
+                      failed == 1 ? "" : "s", prefix_uri);
+        rc = err->code;
+    }
+    return rc;
+}
+
 static void s3_close(struct tn_storage *st)
 {
     struct s3 *s = st->impl;
@@ -1632,6 +1997,9 @@ static const struct tn_storage_ops s3_ops = {
     .publish = s3_publish,
     .prefetch = s3_prefetch,
     .list = s3_list,
+    .evict = s3_evict,
+    .confirm = s3_confirm,
+    .abort_uploads = s3_abort_uploads,
 };
 
 /*---- Opening ----*/
@@ -1761,6 +2129,9 @@ int tn__s3_open(const struct tn_storage_options *opt, struct tn_storage *st, str
     s->parallel = env_int("TARN_S3_PARALLEL", opt->parallel, DEFAULT_PARALLEL, 1, 64);
     s->max_attempts = env_int("TARN_S3_MAX_ATTEMPTS", 0, DEFAULT_ATTEMPTS, 1, 100);
     s->retry_seconds = env_int("TARN_S3_RETRY_SECONDS", 0, (int)DEFAULT_RETRY_SECONDS, 1, 3600);
+    s->timeout_s = env_int("TARN_S3_TIMEOUT", 0, DEFAULT_TIMEOUT_S, 1, 86400);
+    s->low_speed_limit = env_int("TARN_S3_LOW_SPEED_LIMIT", 0, DEFAULT_LOW_SPEED, 1, 1 << 30);
+    s->low_speed_s = env_int("TARN_S3_LOW_SPEED_TIME", 0, DEFAULT_LOW_SPEED_S, 1, 3600);
     s->list_page = env_int("TARN_S3_LIST_PAGE", 0, 1000, 1, 1000);
 
     pthread_once(&curl_once, curl_init);

@@ -438,6 +438,27 @@ int tn_storage_list(struct tn_storage *st, const char *prefix_uri, struct tn_sto
     return rc ? rc : st->ops->list(st, prefix_uri, out, out_n, err);
 }
 
+int tn_storage_evict(struct tn_storage *st, const char *uri)
+{
+    return st->ops->evict ? st->ops->evict(st, uri) : 0;
+}
+
+int tn_storage_confirm(struct tn_storage *st, const char *uri, struct tn_err *err)
+{
+    int64_t size;
+    return st->ops->confirm ? st->ops->confirm(st, uri, err) : st->ops->size(st, uri, &size, err);
+}
+
+int tn_storage_abort_uploads(struct tn_storage *st, const char *prefix_uri, int64_t older_than_ms,
+                             int64_t *aborted, struct tn_err *err)
+{
+    if (aborted)
+        *aborted = 0;
+    return st->ops->abort_uploads
+               ? st->ops->abort_uploads(st, prefix_uri, older_than_ms, aborted, err)
+               : 0;
+}
+
 void tn_storage_entries_free(struct tn_storage_entry *e, size_t n)
 {
     for (size_t i = 0; e && i < n; i++)

@@ -110,6 +110,19 @@ void tn_storage_entries_free(struct tn_storage_entry *e, size_t n);
 int tn_storage_delete_many(struct tn_storage *st, const char *const *uris, size_t n,
                            struct tn_err *err);
 
+/* Forget the local copy of "uri" because what was read from it did not parse (a damaged
+ * copy): the next read fetches the file again. 1 when there was a cache to forget it from,
+ * 0 for local storage, where the file read is the file itself. */
+int tn_storage_evict(struct tn_storage *st, const char *uri);
+/* Check that the file at "uri" still exists in the store itself, not only in the cache (S3: a
+ * HEAD, whose positive answer is reused for 5 s). TN_ENOTFOUND when it is gone. */
+int tn_storage_confirm(struct tn_storage *st, const char *uri, struct tn_err *err);
+/* Abort the multipart uploads under "prefix_uri" begun before "older_than_ms" (ms since 1970):
+ * what uploads that failed and could not be aborted left behind. *aborted (may be NULL) counts
+ * them. Nothing to do for local storage. */
+int tn_storage_abort_uploads(struct tn_storage *st, const char *prefix_uri, int64_t older_than_ms,
+                             int64_t *aborted, struct tn_err *err);
+
 /* The S3 connection settings an engine needs to read the same files (none of them secret):
  * endpoint (NULL for AWS), region and path style; 0 on success, -1 for local storage. */
 int tn_storage_s3_settings(const struct tn_storage *st, const char **endpoint,

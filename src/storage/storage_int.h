@@ -30,6 +30,11 @@ struct tn_storage_ops {
                     struct tn_err *err);
     int (*list)(struct tn_storage *st, const char *prefix_uri, struct tn_storage_entry **out,
                 size_t *out_n, struct tn_err *err);
+    /* Optional for a backend without a cache or multipart uploads (NULL: nothing to do). */
+    int (*evict)(struct tn_storage *st, const char *uri);
+    int (*confirm)(struct tn_storage *st, const char *uri, struct tn_err *err);
+    int (*abort_uploads)(struct tn_storage *st, const char *prefix_uri, int64_t older_than_ms,
+                         int64_t *aborted, struct tn_err *err);
 };
 
 /* The counters behind struct tn_storage_metrics, updated with atomic adds. */
@@ -98,6 +103,10 @@ static inline void tn__count(struct tn_storage *st, enum tn_counter c, uint64_t 
 
 int tn__local_open(const char *root, struct tn_storage *st, struct tn_err *err);
 int tn__s3_open(const struct tn_storage_options *opt, struct tn_storage *st, struct tn_err *err);
+
+/* s3.c's download check: 1 when "etag" is the MD5 "md5", -1 when it is another MD5, 0 when it
+ * is no plain MD5 (a multipart object's "<md5>-N", or an SSE-KMS/SSE-C object's). */
+int tn__s3_etag_check(const char *etag, int encrypted, const unsigned char md5[16]);
 
 /* mkdir -p "path" (modified in place while working, restored after). */
 int tn__mkdirs(char *path, struct tn_err *err);

@@ -159,6 +159,21 @@ void tn__delete_old_metadata(struct tn_warehouse *wh, const struct tn_table *bas
     json_decref(kept);
 }
 
+int tn__check_base(struct tn_warehouse *wh, const struct tn_table *t, struct tn_err *err)
+{
+    char *current = tn_table_resolve(t, t->metadata_location);
+    int rc = tn_storage_confirm(wh->storage, current, err);
+
+    if (rc == TN_ENOTFOUND)
+        rc = tn_fail(err, TN_ENOTFOUND,
+                     "table %s.%s: its current metadata file %.300s is gone from the store (was "
+                     "the bucket or the table's folder deleted?); nothing was committed: restore "
+                     "the table's files, or drop the table and create it again",
+                     t->ns, t->name, current);
+    free(current);
+    return rc;
+}
+
 /*---- The commit ----*/
 
 /* One table's attempt: its base, what the attempt wrote, and the version it would publish. */
@@ -228,7 +243,10 @@ static int attempt_prepare(struct tn_warehouse *wh, struct tn__change *c, struct
     a->location = tn__next_metadata_location(a->base, a->next->location);
     a->resolved = tn_table_resolve(a->base, a->location);
     text = tn_metadata_dump_new(a->next, &len);
-    rc = tn_storage_write(wh->storage, a->resolved, text, len, err);
+    /* never on top of a table whose files are gone from the store (a cache would hide it) */
+    rc = a->base->metadata_location ? tn__check_base(wh, a->base, err) : 0;
+    if (!rc)
+        rc = tn_storage_write(wh->storage, a->resolved, text, len, err);
     if (!rc)
         tn__files_add(&a->files, a->resolved);
     return rc;

@@ -432,6 +432,14 @@ int tn_table_remove_orphans(struct tn_warehouse *wh, const char *ns, const char 
         else
             res->files_deleted = (int64_t)ndoomed;
     }
+    if (!rc && !dry_run) { /* what failed uploads that could not be aborted left behind */
+        char *resolved = tn_table_resolve(now, prefix);
+        rc = tn_storage_abort_uploads(wh->storage, resolved, older_than_ms,
+                                      &res->uploads_aborted, err);
+        free(resolved);
+        if (rc)
+            tn_err_prefix(err, "remove_orphans: ");
+    }
 out:
     free(doomed);
     tn_storage_entries_free(files, nfiles);

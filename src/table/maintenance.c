@@ -297,8 +297,13 @@ int tn_table_expire(struct tn_warehouse *wh, const char *ns, const char *name,
                 strncmp(path, after->meta->location, loc_len) != 0)
                 continue;
             resolved = tn_table_resolve(after, path);
-            if (!tn_storage_delete(wh->storage, resolved, &ignored))
+            if (!tn_storage_delete(wh->storage, resolved, &ignored)) {
                 res->files_deleted++;
+            } else {
+                if (!res->not_deleted)
+                    res->not_deleted = json_array();
+                json_array_append_new(res->not_deleted, json_string(path));
+            }
             free(resolved);
         }
     }
@@ -308,4 +313,10 @@ out:
     tn_table_free(before);
     tn_table_free(after);
     return rc;
+}
+
+void tn_expire_result_release(struct tn_expire_result *res)
+{
+    json_decref(res->not_deleted);
+    res->not_deleted = NULL;
 }

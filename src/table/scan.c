@@ -92,6 +92,18 @@ static int cached_file(struct tn_warehouse *wh, const struct tn_table *t, const 
         rc = read_file(wh, t, location, &buf, err);
         if (!rc)
             rc = kind->parse(&buf, ctx, &value, &bytes, err);
+        if (rc && buf.len) {
+            /* the cached copy may be what is damaged: fetch the file once more */
+            char *resolved = tn_table_resolve(t, location);
+            if (tn_storage_evict(wh->storage, resolved)) {
+                tn_buf_reset(&buf);
+                bytes = 0;
+                rc = read_file(wh, t, location, &buf, err);
+                if (!rc)
+                    rc = kind->parse(&buf, ctx, &value, &bytes, err);
+            }
+            free(resolved);
+        }
         if (rc)
             tn_err_prefix(err, "%s %s: ", kind->what, location);
         else

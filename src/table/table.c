@@ -259,6 +259,13 @@ static int read_metadata(struct tn_warehouse *wh, const char *location, struct t
     rc = tn_storage_read(wh->storage, location, &buf, err);
     if (!rc)
         rc = tn_metadata_parse(buf.buf, buf.len, out, err);
+    if (rc && buf.len && tn_storage_evict(wh->storage, location)) {
+        /* the cached copy may be what is damaged: fetch the file once more */
+        tn_buf_reset(&buf);
+        rc = tn_storage_read(wh->storage, location, &buf, err);
+        if (!rc)
+            rc = tn_metadata_parse(buf.buf, buf.len, out, err);
+    }
     if (rc)
         tn_err_prefix(err, "metadata %s: ", location);
     else

@@ -351,13 +351,18 @@ int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *
 struct tn_expire_result {
     int64_t snapshots_expired;
     int64_t files_deleted;
+    json_t *not_deleted; /* locations whose deletion failed (left to remove_orphans), NULL
+                            when none; owned */
 };
 
 /* Expire snapshots older than "older_than_ms" except each branch's newest "keep_last" (and
- * every ref's head), then delete the files only they reached (unless gc.enabled is false). */
+ * every ref's head), then delete the files only they reached (unless gc.enabled is false).
+ * A file that cannot be deleted does not fail the expiry (it is committed): it is listed in
+ * res->not_deleted. Release "res" with tn_expire_result_release, also after a failure. */
 int tn_table_expire(struct tn_warehouse *wh, const char *ns, const char *name,
                     int64_t older_than_ms, int keep_last, struct tn_expire_result *res,
                     struct tn_err *err);
+void tn_expire_result_release(struct tn_expire_result *res);
 
 struct tn_rewrite_manifests_result {
     int64_t manifests_before, manifests_after; /* in the current snapshot's list */
@@ -375,6 +380,7 @@ struct tn_orphans_result {
     int64_t files_deleted; /* 0 with dry_run */
     int64_t bytes;         /* their total size */
     int64_t files_too_new; /* unreferenced but younger than the margin: kept */
+    int64_t uploads_aborted; /* S3 multipart uploads under the table older than the margin */
     json_t *paths;         /* the orphans' locations (at most 1000); owned */
 };
 

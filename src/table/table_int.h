@@ -5,14 +5,20 @@
 
 #include "table.h"
 
-/* How long a commit keeps retrying after lost races before it gives up (TN_ECONFLICT). */
-#define TN_COMMIT_DEADLINE_MS 30000
+/* How long a commit keeps retrying after lost races before it gives up (TN_ECONFLICT): long
+ * enough that under a slow store (each attempt taking seconds) an append lands rather than
+ * failing with 409 while the table is busy. */
+#define TN_COMMIT_DEADLINE_MS 120000
 
 /* Sleep before retry "attempt" (1, 2, ...): exponential from 5 ms to 2 s, with jitter. */
 void tn__backoff(int attempt);
 /* Where the metadata version after "t" goes: <table_location>/metadata/<version+1>-<uuid>
  * .metadata.json, the version read from t's own file name (caller frees). */
 char *tn__next_metadata_location(const struct tn_table *t, const char *table_location);
+/* TN_ENOTFOUND, with a message that says so, when the current metadata file of "t" is gone from
+ * the store itself (a deleted bucket or folder that a cache would hide); one HEAD on S3, its
+ * positive answer reused for 5 s. Called before a commit publishes on top of "t". */
+int tn__check_base(struct tn_warehouse *wh, const struct tn_table *t, struct tn_err *err);
 /* After "next" replaced "base" in the catalog: with write.metadata.delete-after-commit.enabled,
  * delete the metadata files base's metadata-log named that next's no longer does (errors are
  * ignored: a file left behind is an orphan, never a broken table). */

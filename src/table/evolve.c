@@ -198,6 +198,15 @@ static int apply_change(json_t *root, json_t *schema, const struct tn_schema_cha
         if (!*leaf || strlen(leaf) > TN_NAME_MAX)
             return tn_fail(err, TN_EINPUT, "column name '%s' is empty or too long", c->column);
         snprintf(name, sizeof(name), "%s", leaf);
+        /* Iceberg-Java rejects initial-default and write-default below format version 3 */
+        if (c->default_value && !json_is_null(c->default_value) &&
+            json_integer_value(json_object_get(root, "format-version")) < 3)
+            return tn_fail(err, TN_EINPUT,
+                           "column '%s': a DEFAULT needs Iceberg format version 3 and this table "
+                           "is version %lld; add the column without a default (it reads as NULL "
+                           "for the rows that exist)",
+                           c->column,
+                           (long long)json_integer_value(json_object_get(root, "format-version")));
         if (c->required && !c->default_value)
             return tn_fail(err, TN_EINPUT,
                            "a required column '%s' needs a default value for the rows that "
@@ -284,7 +293,6 @@ static int apply_change(json_t *root, json_t *schema, const struct tn_schema_cha
     default:
         break;
     }
-    (void)root;
     return tn_fail(err, TN_EINPUT, "unknown schema change");
 }
 

@@ -22,6 +22,30 @@ check_fails "a DEFAULT in format v2 is refused, naming v3" 2 "format version 3" 
 cur_meta dflt
 expect_eq "no default reached the metadata" "$(grep -c 'initial-default\|write-default' "$TMP/meta.json")" "0"
 
+#---- the catalog file shared with Java's JdbcCatalog and PyIceberg's SqlCatalog ----
+CAT=${TARN_CATALOG:-$WH/catalog.db}
+printf 'id\n1\n2\n' >"$TMP/c.csv"
+check "a table before the migration" "$TARN" ingest cat_v0 "$TMP/c.csv"
+# what JdbcCatalog does on start (its V1 schema) and what it writes for a view
+check "migrate the catalog to JdbcCatalog's V1 schema" sqlite3 "$CAT" \
+    "ALTER TABLE iceberg_tables ADD COLUMN iceberg_type VARCHAR(5)"
+check "a Java view row" sqlite3 "$CAT" "INSERT INTO iceberg_tables (catalog_name, table_namespace,
+    table_name, metadata_location, previous_metadata_location, iceberg_type)
+    VALUES ('tarn', 'default', 'a_view', 'file:///nowhere/v1.metadata.json', NULL, 'VIEW')"
+check "creating a table after the migration" "$TARN" ingest cat_v1 "$TMP/c.csv"
+expect_eq "the new row is typed TABLE" \
+    "$(sqlite3 "$CAT" "SELECT iceberg_type FROM iceberg_tables WHERE table_name = 'cat_v1'")" "TABLE"
+expect_eq "the table from before (NULL type) still reads" "$(q 'SELECT count(*) FROM cat_v0')" "2"
+expect_eq "views are not listed as tables" "$("$TARN" tables | grep -c a_view)" "0"
+check_fails "a view is not loaded as a table" 2 "a_view does not exist" "$TARN" sql "SELECT * FROM a_view"
+check_fails "nor dropped as one" 3 "a_view does not exist" "$TARN" drop a_view
+expect_eq "the view row is still there" \
+    "$(sqlite3 "$CAT" "SELECT count(*) FROM iceberg_tables WHERE table_name = 'a_view'")" "1"
+check "another catalog name in the same file" "$TARN" --catalog-name java_cat ingest other "$TMP/c.csv"
+expect_eq "its tables are its own" "$("$TARN" --catalog-name java_cat tables | tr '\n' ' ')" "default.other "
+expect_eq "TARN_CATALOG_NAME names it too" "$(TARN_CATALOG_NAME=java_cat "$TARN" tables | tr '\n' ' ')" "default.other "
+expect_eq "the default catalog does not see it" "$("$TARN" tables | grep -c other)" "0"
+
 #---- OAuth client credentials with HTTP Basic (RFC 6749 2.3.1) ----
 start_server "$WH" --client 'tri no:t0p s3cret' || { bad "server with --client starts"; finish; exit 1; }
 basic=$(printf '%s' 'tri+no:t0p+s3cret' | base64)

@@ -9,8 +9,10 @@
 #include "table_int.h"
 
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MANIFEST_MAX_BYTES (512L * 1024 * 1024)
 
@@ -487,17 +489,30 @@ static int schema_map(const struct tn_table *t, const struct tn_schema *schema,
     return 0;
 }
 
+/* (see table_int.h) */
+char *tn__scan_column_name(const struct tn_schema *schema, size_t i)
+{
+    const struct tn_field *f = &schema->root.fields[i];
+
+    for (size_t j = 0; j < i; j++)
+        if (strcasecmp(schema->root.fields[j].name, f->name) == 0)
+            return tn_asprintf("%s_%d", f->name, f->id);
+    return tn_strdup(f->name);
+}
+
 /* The columns of a read: internal names (_tn_f<id>, immune to odd or clashing names) renamed
  * to the schema's. */
 static void select_list(const struct tn_schema *schema, const char *alias, struct tn_buf *sql)
 {
     for (size_t i = 0; i < schema->root.nfields; i++) {
+        char *name = tn__scan_column_name(schema, i);
         if (i)
             tn_buf_addstr(sql, ", ", NULL);
         if (alias)
             tn_buf_addf(sql, NULL, "%s.", alias);
         tn_buf_addf(sql, NULL, "_tn_f%d AS ", schema->root.fields[i].id);
-        tn_sql_ident(sql, schema->root.fields[i].name);
+        tn_sql_ident(sql, name);
+        free(name);
     }
 }
 
@@ -688,21 +703,33 @@ static void free_columns(void *cols)
 static json_t *columns_from_schema(const struct tn_rows *r, const size_t *rows, size_t n,
                                    size_t *bytes)
 {
-    json_t *names = json_object(), *cols;
+    json_t *names = json_object(), *folded = json_object(), *cols;
     struct tn_buf layout = TN_BUF_INIT(0);
+    int clash = 0;
 
     for (size_t k = 1; k < n; k++) {
         const char *name = tn_rows_get(r, rows[k], 1), *id = tn_rows_get(r, rows[k], 2);
         if (!name || !id || tn_rows_get(r, rows[k], 3) || !tn_rows_get(r, rows[k], 4)) {
             json_decref(names);
+            json_decref(folded);
             tn_buf_release(&layout);
             return json_null();
         }
         json_object_set_new(names, id, json_string(name));
+        {
+            char *lower = tn_strdup(name);
+            for (char *c = lower; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+            clash |= json_object_get(folded, lower) != NULL;
+            json_object_set_new(folded, lower, json_true());
+            free(lower);
+        }
         tn_buf_addf(&layout, NULL, "%s\n", tn_rows_get(r, rows[k], 4));
         *bytes += 96 + strlen(name);
     }
-    cols = json_pack("{s:o, s:s}", "names", names, "layout", layout.buf ? layout.buf : "");
+    json_decref(folded);
+    cols = json_pack("{s:o, s:s, s:b}", "names", names, "layout", layout.buf ? layout.buf : "",
+                     "case_clash", clash);
     *bytes += layout.len;
     tn_buf_release(&layout);
     return cols ? cols : json_null();
@@ -820,9 +847,13 @@ static void files_columns_free(json_t **cols, size_t n)
 }
 
 /* Whether a file read by name gives what the schema map gives: every field of the schema is a
- * primitive column of the file with its name, and no field has a default to fill. */
+ * primitive column of the file with its name, and no field has a default to fill. Iceberg's
+ * names are case-sensitive and DuckDB's are not, so no two of the file's names may differ
+ * only in case. */
 static int reads_by_name(const struct tn_schema *schema, json_t *cols)
 {
+    if (json_is_true(json_object_get(cols, "case_clash")))
+        return 0;
     cols = json_object_get(cols, "names");
     if (!json_is_object(cols))
         return 0;
@@ -1134,8 +1165,10 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
             const struct tn_field *f = &scan->schema->root.fields[i];
             tn_buf_addstr(sql, i ? ", CAST(NULL AS " : "CAST(NULL AS ", NULL);
             rc = tn_type_duckdb(f->type, sql, err);
+            char *name = tn__scan_column_name(scan->schema, i);
             tn_buf_addstr(sql, ") AS ", NULL);
-            tn_sql_ident(sql, f->name);
+            tn_sql_ident(sql, name);
+            free(name);
         }
         if (row_id)
             tn_buf_addstr(sql, ", CAST(NULL AS VARCHAR) AS _tn_file, CAST(NULL AS BIGINT) AS "

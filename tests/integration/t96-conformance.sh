@@ -14,6 +14,25 @@ cur_meta() {
     wh_get "${loc#"$WH"/}" "$TMP/meta.json"
 }
 
+#---- column names that differ only in case (PyIceberg's case_sensitive_names) ----
+DI=$FIXTURES/duckdb-iceberg/data/persistent
+if [ "$TEST_STORAGE" = s3 ]; then
+    check "copy the fixture into the bucket" wh_put_tree "$DI/case_sensitive_names" fixtures/case_sensitive_names
+    CS_MAP="data/persistent/=$WH/fixtures/"
+else
+    CS_MAP="data/persistent/=file://$DI/"
+fi
+CS_META=case_sensitive_names/default.db/case_sensitive_names/metadata/00001-a7a3a44c-4aac-4619-bebd-11be37b27351.metadata.json
+if [ "$TEST_STORAGE" = s3 ]; then CS_META=$WH/fixtures/$CS_META; else CS_META=file://$DI/$CS_META; fi
+check "register the fixture" "$TARN" register cs "$CS_META" --map "$CS_MAP"
+expect_eq "user_id (long) and uSeR_Id (string) each read their own column" \
+    "$(q 'SELECT * FROM cs ORDER BY 1')" "1,user_1
+2,user_2
+3,user_3"
+expect_eq "a reference with the exact case reads that column" \
+    "$(q 'SELECT "uSeR_Id" FROM cs WHERE "uSeR_Id" = $$user_2$$')" "user_2"
+expect_eq "and the other one" "$(q 'SELECT user_id FROM cs WHERE "uSeR_Id" = $$user_3$$')" "3"
+
 #---- format v2 has no column defaults ----
 printf 'id\n1\n' >"$TMP/d.csv"
 check "create a v2 table" "$TARN" ingest dflt "$TMP/d.csv"

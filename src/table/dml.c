@@ -60,6 +60,19 @@ int tn__write_position_deletes(struct tn_warehouse *wh, struct tn_session *s,
     tn_sql_string(&sql, path);
     tn_buf_addstr(&sql, ")", NULL);
     rc = tn_engine_rows(s, sql.buf, 1, &r, err);
+    if (!rc) { /* split offsets: where each row group starts, as for data files */
+        struct tn_parquet_footer pf;
+        rc = tn_parquet_footer_read(path, &pf, err);
+        out->split_offsets = rc ? NULL : tn_calloc(pf.nrow_groups + 1, sizeof(int64_t));
+        for (size_t g = 0; !rc && g < pf.nrow_groups && pf.nleaves; g++) {
+            const struct tn_parquet_chunk *first = &pf.chunks[g * pf.nleaves];
+            out->split_offsets[out->nsplit_offsets++] = first->dictionary_page_offset >= 0
+                                                            ? first->dictionary_page_offset
+                                                            : first->data_page_offset;
+        }
+        if (!rc)
+            tn_parquet_footer_release(&pf);
+    }
     if (!rc)
         rc = tn_storage_publish(wh->storage, resolved, path, err);
     if (!rc)

@@ -53,13 +53,13 @@ int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
                     const struct tn_row_change *c, struct tn_commit_result *res,
                     struct tn_err *err);
 
-/* Start "subset" as a scan of none of "scan"'s data files, with its snapshot, its delete files
- * and t's current schema; the caller adds entries (shallow copies) to subset->data, which has
- * room for all of scan's, and frees only subset->data. */
 /* The name a relation gives top-level field "i" of "schema": its own, or "<name>_<field id>"
  * when an earlier field's name differs from it only in case (Iceberg's names are
  * case-sensitive, DuckDB's are not; the query resolver maps references to it). A new string. */
 char *tn__scan_column_name(const struct tn_schema *schema, size_t i);
+/* Start "subset" as a scan of none of "scan"'s data files, with its snapshot, its delete files
+ * and t's current schema; the caller adds entries (shallow copies) to subset->data, which has
+ * room for all of scan's, and frees only subset->data. */
 void tn__scan_subset_init(struct tn_scan *subset, const struct tn_scan *scan,
                           const struct tn_table *t);
 /* Append the live entries of manifest "mf" to *all (*n used of *cap), as EXISTING: what a

@@ -41,6 +41,21 @@ check_fails "a DEFAULT in format v2 is refused, naming v3" 2 "format version 3" 
 cur_meta dflt
 expect_eq "no default reached the metadata" "$(grep -c 'initial-default\|write-default' "$TMP/meta.json")" "0"
 
+#---- snapshot summaries as Iceberg-Java's SnapshotSummary writes them ----
+printf 'id,cat,v\n1,a,1.5\n2,b,2.5\n3,c,3.5\n4,a,4.5\n' >"$TMP/p.csv"
+check "a table partitioned by cat, three partitions" "$TARN" ingest pt "$TMP/p.csv" --partition-by cat
+check "DELETE in two partitions" "$TARN" sql "DELETE FROM pt WHERE id IN (1, 2)"
+check "UPDATE in one" "$TARN" sql "UPDATE pt SET v = 9 WHERE id = 4"
+cur_meta pt
+summ() { jv "[s['summary'].get('$1') for s in d['snapshots']]" "$TMP/meta.json"; }
+expect_eq "changed-partition-count counts the partitions each commit touched" \
+    "$(summ changed-partition-count)" '["3", "2", "1"]'
+expect_eq "a count is written only when positive (deleted-data-files)" \
+    "$(summ deleted-data-files)" '[null, "1", null]'
+expect_eq "added-position-deletes" "$(summ added-position-deletes)" '[null, "1", "1"]'
+expect_eq "total-records counts the live data files' records" "$(summ total-records)" '["4", "3", "4"]'
+expect_eq "total-delete-files" "$(summ total-delete-files)" '["0", "1", "2"]'
+
 #---- the catalog file shared with Java's JdbcCatalog and PyIceberg's SqlCatalog ----
 CAT=${TARN_CATALOG:-$WH/catalog.db}
 printf 'id\n1\n2\n' >"$TMP/c.csv"

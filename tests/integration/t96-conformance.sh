@@ -41,6 +41,16 @@ check_fails "a DEFAULT in format v2 is refused, naming v3" 2 "format version 3" 
 cur_meta dflt
 expect_eq "no default reached the metadata" "$(grep -c 'initial-default\|write-default' "$TMP/meta.json")" "0"
 
+#---- partition folders whose names read the same URI-decoded or not ----
+printf 'id,name,ts\n1,ün,2024-01-05 10:00:00\n2,a b/c,2024-02-05 11:00:00\n3,x~y%%z,2024-02-06 12:00:00\n4,,2024-03-01 00:00:00\n' >"$TMP/u.csv"
+check "partitioned by a string with bytes a URI escapes" "$TARN" ingest pu "$TMP/u.csv" --partition-by 'name, hour(ts)'
+expect_eq "no data file path has a %-escape" "$(wh_ls default/pu/data -r | grep -c '%')" "0"
+expect_eq "the values read back" "$(q 'SELECT id, name FROM pu ORDER BY id')" "1,ün
+2,a b/c
+3,x~y%z
+4,"
+expect_eq "a filter on the partition column" "$(q "SELECT id FROM pu WHERE name = 'ün'")" "1"
+
 #---- snapshot summaries as Iceberg-Java's SnapshotSummary writes them ----
 printf 'id,cat,v\n1,a,1.5\n2,b,2.5\n3,c,3.5\n4,a,4.5\n' >"$TMP/p.csv"
 check "a table partitioned by cat, three partitions" "$TARN" ingest pt "$TMP/p.csv" --partition-by cat

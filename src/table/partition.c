@@ -549,6 +549,8 @@ int tn__write_partitioned(struct tn_warehouse *wh, struct tn_session *s, const s
         rc = tn_engine_rows(s, q.buf, 1, &r, err);
         if (!rc)
             rc = tn__file_stats(schema, path, f, err);
+        if (!rc)
+            rc = tn__nan_counts(s, schema, path, f, err);
         if (rc) {
             tn_rows_free(r);
             break;

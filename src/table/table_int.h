@@ -102,6 +102,10 @@ int tn__copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
  * "path" (read by tarn, not DuckDB). Errors as tn_parquet_footer_read. */
 int tn__file_stats(const struct tn_schema *schema, const char *path, struct tn_data_file *f,
                    struct tn_err *err);
+/* Count the NaNs of the float and double columns (outside lists and maps) of the new data file
+ * at local "path" into f->nan_counts (nan_counts.c). */
+int tn__nan_counts(struct tn_session *s, const struct tn_schema *schema, const char *path,
+                   struct tn_data_file *f, struct tn_err *err);
 /* Write the rows of "select_sql" into a partitioned table: one data file per partition, each
  * with its partition tuple. *out is an array of *n files (caller releases each and frees). */
 int tn__write_partitioned(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,

@@ -365,6 +365,7 @@ static void add_column_stats(const struct tn_parquet_footer *pf, size_t c,
     const struct tn_parquet_leaf *leaf = &pf->leaves[c];
     struct column_bounds b = {fld != NULL, 0, 0, 0, {0}, {0}};
     int64_t size = 0, values = 0, nulls = 0;
+    int nulls_known = 1; /* DuckDB writes no null count for list elements and map values */
 
     for (size_t g = 0; g < pf->nrow_groups; g++) {
         const struct tn_parquet_chunk *chunk = &pf->chunks[g * pf->nleaves + c];
@@ -372,12 +373,15 @@ static void add_column_stats(const struct tn_parquet_footer *pf, size_t c,
         values = add_count(values, chunk->num_values);
         if (chunk->null_count >= 0)
             nulls = add_count(nulls, chunk->null_count);
+        else
+            nulls_known = 0;
         if (b.ok)
             add_chunk_bounds(fld->type, leaf, chunk, &b);
     }
     f->column_sizes[f->ncolumn_sizes++] = (struct tn_id_long){leaf->field_id, size};
     f->value_counts[f->nvalue_counts++] = (struct tn_id_long){leaf->field_id, values};
-    f->null_counts[f->nnull_counts++] = (struct tn_id_long){leaf->field_id, nulls};
+    if (nulls_known) /* an unknown count is left out, not written as 0 */
+        f->null_counts[f->nnull_counts++] = (struct tn_id_long){leaf->field_id, nulls};
     if (b.ok && b.any) {
         add_id_bytes(f->lower, &f->nlower, leaf->field_id, b.lower, b.lower_len);
         add_id_bytes(f->upper, &f->nupper, leaf->field_id, b.upper, b.upper_len);
@@ -1018,6 +1022,8 @@ int tn__write_data_file(struct tn_warehouse *wh, struct tn_session *s, const str
         rc = tn__copy_to_parquet(s, schema, select_sql, NULL, path, &file->record_count, err);
     if (!rc)
         rc = tn__file_stats(schema, path, file, err);
+    if (!rc)
+        rc = tn__nan_counts(s, schema, path, file, err);
     if (!rc)
         rc = tn_storage_publish(wh->storage, resolved, path, err);
     if (!rc)

@@ -14,6 +14,28 @@ cur_meta() {
     wh_get "${loc#"$WH"/}" "$TMP/meta.json"
 }
 
+#---- struct fields renamed: read by field id at every depth ----
+printf '{"id":1,"st":{"x":10,"y":"a"},"m":{"k":{"p":5,"q":"v"}}}\n{"id":2,"st":{"x":20,"y":"b"},"m":null}\n{"id":3,"st":null,"m":{"k":null}}\n' >"$TMP/n.ndjson"
+check "a table with nested structs" "$TARN" ingest nest "$TMP/n.ndjson"
+check "rename a struct field" "$TARN" sql "ALTER TABLE nest RENAME COLUMN st.x TO xx"
+check "rename a field two levels down" "$TARN" sql "ALTER TABLE nest RENAME COLUMN m.k.p TO pp"
+check "and its parent" "$TARN" sql "ALTER TABLE nest RENAME COLUMN m.k TO kk"
+expect_eq "existing rows read the renamed fields" "$(q 'SELECT id, st.xx, st.y, m.kk.pp FROM nest ORDER BY id')" "1,10,a,5
+2,20,b,
+3,,,"
+printf '{"id":4,"st":{"xx":40,"y":"d"},"m":{"kk":{"pp":7,"q":"w"}}}\n' >"$TMP/n2.ndjson"
+check "append rows written with the new names" "$TARN" ingest nest "$TMP/n2.ndjson"
+check "a field added after the rows were written" "$TARN" sql "ALTER TABLE nest ADD COLUMN st.x BIGINT"
+expect_eq "old and new files read together; the new field x is not the old x" \
+    "$(q 'SELECT id, st.xx, st.x, m.kk.pp FROM nest ORDER BY id')" "1,10,,5
+2,20,,
+3,,,
+4,40,,7"
+check "DELETE a row of the old file" "$TARN" sql "DELETE FROM nest WHERE id = 2"
+expect_eq "a file with deletes reads the renamed fields too" "$(q 'SELECT id, st.xx FROM nest ORDER BY id')" "1,10
+3,
+4,40"
+
 #---- column names that differ only in case (PyIceberg's case_sensitive_names) ----
 DI=$FIXTURES/duckdb-iceberg/data/persistent
 if [ "$TEST_STORAGE" = s3 ]; then

@@ -102,6 +102,10 @@ int tn__copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
  * "path" (read by tarn, not DuckDB). Errors as tn_parquet_footer_read. */
 int tn__file_stats(const struct tn_schema *schema, const char *path, struct tn_data_file *f,
                    struct tn_err *err);
+/* Write the rows of "rows_sql" (file_path, pos; sorted) into a new position-delete Parquet
+ * file at local "path", with REQUIRED columns (pos_deletes.c); *rows gets their number. */
+int tn__write_position_parquet(struct tn_session *s, const char *rows_sql, const char *path,
+                               int64_t *rows, struct tn_err *err);
 /* Count the NaNs of the float and double columns (outside lists and maps) of the new data file
  * at local "path" into f->nan_counts (nan_counts.c). */
 int tn__nan_counts(struct tn_session *s, const struct tn_schema *schema, const char *path,

@@ -1,9 +1,11 @@
 /* test_conformance.c - unit tests that what tarn writes matches what Iceberg-Java writes for
  * the same data: NaN counts for float and double columns, no null count where DuckDB's Parquet
- * statistics give none (list elements), split offsets on position-delete files. */
+ * statistics give none (list elements), position-delete files with REQUIRED columns and split
+ * offsets. */
 #include "tn_test_table.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "table/table.h"
 
@@ -63,13 +65,25 @@ static void test_delete_file_split_offsets(void)
     CHECK_OK(tn_table_dml(fx.wh, fx.s, "DELETE FROM t WHERE id = 1", NULL, &res, &err));
     CHECK_SCALAR(&fx, "SELECT len(split_offsets) FROM \"t$files\" WHERE content = 1", "1");
     CHECK_SCALAR(&fx, "SELECT split_offsets[1] FROM \"t$files\" WHERE content = 1", "4");
+    {
+        /* Iceberg requires file_path and pos to be REQUIRED columns */
+        char *uri = tn_test_scalar(&fx, "SELECT file_path FROM \"t$files\" WHERE content = 1");
+        char *sql = tn_asprintf("SELECT string_agg(name || ':' || repetition_type || ':' || "
+                                "field_id, ' ' ORDER BY field_id) FROM parquet_schema('%s') "
+                                "WHERE field_id IS NOT NULL",
+                                uri && strncmp(uri, "file://", 7) == 0 ? uri + 7 : "");
+        CHECK_SCALAR(&fx, sql, "pos:REQUIRED:2147483545 file_path:REQUIRED:2147483546");
+        CHECK_SCALAR(&fx, "SELECT string_agg(id::VARCHAR, ' ' ORDER BY id) FROM t", "0 2 3");
+        free(sql);
+        free(uri);
+    }
     tn_test_warehouse_close(&fx);
 }
 
 static const struct tn_test conformance_tests[] = {
     {"NaN counts for float and double columns; no null count where it is unknown",
      test_nan_and_null_counts},
-    {"position-delete files carry split offsets", test_delete_file_split_offsets},
+    {"position-delete files: REQUIRED columns, split offsets", test_delete_file_split_offsets},
     {NULL, NULL},
 };
 TN_SUITE(conformance_tests)

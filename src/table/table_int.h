@@ -107,7 +107,8 @@ int tn__file_stats(const struct tn_schema *schema, const char *path, struct tn_d
 int tn__write_position_parquet(struct tn_session *s, const char *rows_sql, const char *path,
                                int64_t *rows, struct tn_err *err);
 /* Count the NaNs of the float and double columns (outside lists and maps) of the new data file
- * at local "path" into f->nan_counts (nan_counts.c). */
+ * at local "path" into f->nan_counts, and give a column with NaNs the bounds of its other
+ * values where the footer gave none (nan_counts.c). */
 int tn__nan_counts(struct tn_session *s, const struct tn_schema *schema, const char *path,
                    struct tn_data_file *f, struct tn_err *err);
 /* Write the rows of "select_sql" into a partitioned table: one data file per partition, each

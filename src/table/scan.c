@@ -984,10 +984,9 @@ static void read_schemas(struct tn_warehouse *wh, struct tn_session *s,
     tn_buf_release(&q);
 }
 
-/* The columns of every file of "scan" without deletes, indexed as scan->data (new references;
- * NULL for the others and for a file not read; the caller releases them with
- * files_columns_free): from the plan cache, the others read SCHEMA_BATCH files per statement
- * (DuckDB reads their footers in parallel). */
+/* The columns of every data file of "scan", indexed as scan->data (new references; NULL for a
+ * file not read; the caller releases them with files_columns_free): from the plan cache, the
+ * others read SCHEMA_BATCH files per statement (DuckDB reads their footers in parallel). */
 static json_t **files_columns(struct tn_warehouse *wh, struct tn_session *s,
                               const struct tn_table *t, const struct tn_scan *scan)
 {
@@ -1260,7 +1259,7 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
 {
     int row_id = (flags & TN_SCAN_ROW_ID) != 0;
     char *grouped;
-    json_t *mapping, **file_cols = NULL; /* the files' columns, when they may be read by name */
+    json_t *mapping, **file_cols = NULL; /* the files' columns (see columns_from_schema) */
     struct tn_session *probe = NULL;
     int rc = 0, parts = 0;
 

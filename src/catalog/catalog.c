@@ -12,7 +12,12 @@
  * of the file. Were that to happen (a library reading catalog.db), another process could take
  * itself for the last user, checkpoint and delete the -wal file this connection still writes
  * to, and later commits would vanish. So every write first checks that the database and -wal
- * files are still the ones opened (device and inode) and refuses with TN_EUNAVAILABLE if not. */
+ * files are still the ones opened (device and inode) and refuses with TN_EUNAVAILABLE if not.
+ *
+ * Java's JdbcCatalog migrates the file to its "V1" schema, which adds iceberg_type to
+ * iceberg_tables (TABLE or VIEW; NULL on rows written before). Rows are inserted by column
+ * name, and where the column exists tables are rows of type TABLE or NULL: views are neither
+ * listed, loaded, renamed nor dropped as tables. */
 #include "catalog.h"
 
 #include "engine/engine.h" /* tn_sql_reserved_name */
@@ -109,15 +114,36 @@ static int db_fail(struct tn_catalog *cat, const char *what, struct tn_err *err)
     return tn_fail(err, kind, "catalog: %s: %s", what, sqlite3_errmsg(cat->db));
 }
 
-/* Prepare "sql" and bind every following const char * argument (NULL-terminated list). */
+/* Whether iceberg_tables has Java's iceberg_type column (the JdbcCatalog V1 schema). */
+static int has_type_column(struct tn_catalog *cat)
+{
+    return sqlite3_table_column_metadata(cat->db, NULL, "iceberg_tables", "iceberg_type", NULL,
+                                         NULL, NULL, NULL, NULL) == SQLITE_OK;
+}
+
+/* Where IS_TABLE appears in a statement: only rows that are tables (V1: not views). */
+#define IS_TABLE     "@IS_TABLE"
+#define IS_TABLE_SQL " AND (iceberg_type = 'TABLE' OR iceberg_type IS NULL)"
+
+/* Prepare "sql" (IS_TABLE replaced by its condition on a V1 file, else by nothing) and bind
+ * the catalog name as ?1 and every following const char * argument (NULL-terminated list). */
 static int prepare(struct tn_catalog *cat, sqlite3_stmt **st, struct tn_err *err,
                    const char *sql, ...)
 {
     va_list ap;
-    const char *arg;
-    int i = 1;
+    const char *arg, *mark = strstr(sql, IS_TABLE);
+    int i = 1, rc;
 
-    if (sqlite3_prepare_v2(cat->db, sql, -1, st, NULL) != SQLITE_OK)
+    if (mark) {
+        char *text = tn_asprintf("%.*s%s%s", (int)(mark - sql), sql,
+                                 has_type_column(cat) ? IS_TABLE_SQL : "",
+                                 mark + strlen(IS_TABLE));
+        rc = sqlite3_prepare_v2(cat->db, text, -1, st, NULL);
+        free(text);
+    } else {
+        rc = sqlite3_prepare_v2(cat->db, sql, -1, st, NULL);
+    }
+    if (rc != SQLITE_OK)
         return db_fail(cat, "prepare", err);
     sqlite3_bind_text(*st, i++, cat->name, -1, SQLITE_STATIC);
     va_start(ap, sql);
@@ -192,7 +218,8 @@ static int locked_create_namespace(struct tn_catalog *cat, const char *ns, struc
 {
     sqlite3_stmt *st;
     int rc = prepare(cat, &st, err,
-                     "INSERT INTO iceberg_namespace_properties VALUES (?1, ?2, 'exists', 'true')",
+                     "INSERT INTO iceberg_namespace_properties (catalog_name, namespace, "
+                     "property_key, property_value) VALUES (?1, ?2, 'exists', 'true')",
                      ns, NULL);
     if (rc)
         return rc;
@@ -229,7 +256,7 @@ static int locked_load(struct tn_catalog *cat, const char *ns, const char *table
     int rc = prepare(cat, &st, err,
                      "SELECT metadata_location FROM iceberg_tables WHERE catalog_name = ?1 AND "
                      "table_namespace = ?2 AND table_name = ?3 AND "
-                     "(metadata_location IS NOT NULL)",
+                     "(metadata_location IS NOT NULL)" IS_TABLE,
                      ns, table, NULL);
     if (rc)
         return rc;
@@ -255,16 +282,22 @@ static int locked_create(struct tn_catalog *cat, const char *ns, const char *tab
     if (sqlite3_exec(cat->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return db_fail(cat, "begin", err);
     rc = prepare(cat, &st, err,
-                 "INSERT INTO iceberg_tables VALUES (?1, ?2, ?3, ?4, NULL)", ns, table,
-                 location, NULL);
+                 has_type_column(cat)
+                     ? "INSERT INTO iceberg_tables (catalog_name, table_namespace, table_name, "
+                       "metadata_location, previous_metadata_location, iceberg_type) "
+                       "VALUES (?1, ?2, ?3, ?4, NULL, 'TABLE')"
+                     : "INSERT INTO iceberg_tables (catalog_name, table_namespace, table_name, "
+                       "metadata_location, previous_metadata_location) "
+                       "VALUES (?1, ?2, ?3, ?4, NULL)",
+                 ns, table, location, NULL);
     if (!rc)
         rc = run(cat, st, NULL, err);
     if (rc == TN_EEXISTS)
         tn_fail(err, TN_EEXISTS, "table %s.%s already exists", ns, table);
     if (!rc)
         rc = prepare(cat, &st, err,
-                     "INSERT OR IGNORE INTO iceberg_namespace_properties "
-                     "SELECT ?1, ?2, 'exists', 'true' WHERE NOT EXISTS (SELECT 1 FROM "
+                     "INSERT OR IGNORE INTO iceberg_namespace_properties (catalog_name, namespace, "
+                     "property_key, property_value) SELECT ?1, ?2, 'exists', 'true' WHERE NOT EXISTS (SELECT 1 FROM "
                      "iceberg_namespace_properties WHERE catalog_name = ?1 AND namespace = ?2)",
                      ns, NULL);
     if (!rc)
@@ -282,7 +315,8 @@ static int locked_swap(struct tn_catalog *cat, const char *ns, const char *table
     int rc = prepare(cat, &st, err,
                      "UPDATE iceberg_tables SET metadata_location = ?4, "
                      "previous_metadata_location = ?5 WHERE catalog_name = ?1 AND "
-                     "table_namespace = ?2 AND table_name = ?3 AND metadata_location = ?5",
+                     "table_namespace = ?2 AND table_name = ?3 AND metadata_location = ?5"
+                     IS_TABLE,
                      ns, table, new_location, expected, NULL);
     if (rc)
         return rc;
@@ -310,7 +344,7 @@ static int locked_drop(struct tn_catalog *cat, const char *ns, const char *table
     int changes = 0;
     int rc = prepare(cat, &st, err,
                      "DELETE FROM iceberg_tables WHERE catalog_name = ?1 AND "
-                     "table_namespace = ?2 AND table_name = ?3",
+                     "table_namespace = ?2 AND table_name = ?3" IS_TABLE,
                      ns, table, NULL);
     if (!rc)
         rc = run(cat, st, &changes, err);
@@ -333,7 +367,7 @@ static int locked_rename(struct tn_catalog *cat, const char *ns, const char *tab
     int changes = 0;
     int rc = prepare(cat, &st, err,
                      "UPDATE iceberg_tables SET table_namespace = ?4, table_name = ?5 WHERE "
-                     "catalog_name = ?1 AND table_namespace = ?2 AND table_name = ?3",
+                     "catalog_name = ?1 AND table_namespace = ?2 AND table_name = ?3" IS_TABLE,
                      ns, table, new_ns, new_table, NULL);
     if (!rc)
         rc = run(cat, st, &changes, err);
@@ -362,10 +396,10 @@ static int locked_list(struct tn_catalog *cat, const char *ns, struct tn_catalog
     rc = prepare(cat, &st, err,
                  ns ? "SELECT table_namespace, table_name, metadata_location FROM "
                       "iceberg_tables WHERE catalog_name = ?1 AND table_namespace = ?2 AND "
-                      "metadata_location IS NOT NULL ORDER BY 1, 2"
+                      "metadata_location IS NOT NULL" IS_TABLE " ORDER BY 1, 2"
                     : "SELECT table_namespace, table_name, metadata_location FROM "
-                      "iceberg_tables WHERE catalog_name = ?1 AND metadata_location IS NOT NULL "
-                      "ORDER BY 1, 2",
+                      "iceberg_tables WHERE catalog_name = ?1 AND metadata_location IS NOT NULL"
+                      IS_TABLE " ORDER BY 1, 2",
                  ns, NULL);
     if (rc)
         return rc;
@@ -550,7 +584,8 @@ static int locked_create_namespace_props(struct tn_catalog *cat, const char *ns,
         rc = err->code ? err->code : TN_EINTERNAL;
     for (size_t i = 0; !rc && i < n; i++) {
         rc = prepare(cat, &st, err,
-                     "INSERT INTO iceberg_namespace_properties VALUES (?1, ?2, ?3, ?4)", ns,
+                     "INSERT INTO iceberg_namespace_properties (catalog_name, namespace, "
+                     "property_key, property_value) VALUES (?1, ?2, ?3, ?4)", ns,
                      kv[2 * i], kv[2 * i + 1], NULL);
         if (!rc)
             rc = run(cat, st, NULL, err);
@@ -590,7 +625,8 @@ static int locked_set_namespace_property(struct tn_catalog *cat, const char *ns,
     sqlite3_stmt *st;
     int changes = 0;
     int rc = value ? prepare(cat, &st, err,
-                             "INSERT OR REPLACE INTO iceberg_namespace_properties VALUES "
+                             "INSERT OR REPLACE INTO iceberg_namespace_properties (catalog_name, "
+                             "namespace, property_key, property_value) VALUES "
                              "(?1, ?2, ?3, ?4)",
                              ns, key, value, NULL)
                    : prepare(cat, &st, err,

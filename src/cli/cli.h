@@ -18,6 +18,7 @@ enum cli_format { CLI_TABLE, CLI_CSV, CLI_JSON, CLI_ARROW };
 struct cli_options {
     const char *warehouse;
     const char *catalog;
+    const char *catalog_name;
     const char *memory_limit;
     const char *s3_endpoint; /* S3 warehouses; NULL: TARN_S3_ENDPOINT or AWS */
     const char *s3_region;

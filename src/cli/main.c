@@ -17,6 +17,7 @@
 #define OPT_DRY_RUN 1002
 #define OPT_MAX_DECOMPRESSED 1003 /* ingest and serve */
 #define OPT_S3_ENV 1004 /* S3 limits, passed to the storage as TARN_S3_* variables */
+#define OPT_CATALOG_NAME 1005
 #define DIRS_MAX  64
 
 static void usage(FILE *f)
@@ -52,6 +53,8 @@ static void usage(FILE *f)
           "                                     or s3://bucket/prefix\n"
           "  --catalog PATH    TARN_CATALOG     the SQLite catalog (default WAREHOUSE/catalog.db;\n"
           "                                     ./tarn-catalog.db for S3)\n"
+          "  --catalog-name N  TARN_CATALOG_NAME  its catalog_name (default tarn; as PyIceberg's\n"
+          "                                     SqlCatalog or Java's JdbcCatalog name it)\n"
           "  --s3-endpoint URL TARN_S3_ENDPOINT an S3-compatible store (MinIO: http://host:9000)\n"
           "  --s3-region R     TARN_S3_REGION   default us-east-1 (credentials: AWS_* variables)\n"
           "  --cache-dir DIR   TARN_CACHE_DIR   local copies of S3 files\n"
@@ -136,6 +139,7 @@ int cli_warehouse(struct cli *c, struct tn_warehouse **out, struct tn_err *err)
     if (!c->wh) {
         wo.warehouse = c->o.warehouse;
         wo.catalog_path = c->o.catalog;
+        wo.catalog_name = c->o.catalog_name;
         wo.memory_limit = c->o.memory_limit;
         wo.s3_endpoint = c->o.s3_endpoint;
         wo.s3_region = c->o.s3_region;
@@ -328,6 +332,7 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"warehouse", required_argument, NULL, 'w'},
         {"catalog", required_argument, NULL, 'c'},
+        {"catalog-name", required_argument, NULL, OPT_CATALOG_NAME},
         {"format", required_argument, NULL, 'f'},
         {"mode", required_argument, NULL, 'm'},
         {"map", required_argument, NULL, 'M'},
@@ -379,6 +384,7 @@ int main(int argc, char **argv)
 
     c.o.warehouse = getenv("TARN_WAREHOUSE") ? getenv("TARN_WAREHOUSE") : "./warehouse";
     c.o.catalog = getenv("TARN_CATALOG");
+    c.o.catalog_name = getenv("TARN_CATALOG_NAME");
     c.o.memory_limit = getenv("TARN_MEMORY_LIMIT");
     /* tests: injected storage failures (TARN_S3_FAULT is the older name) */
     c.o.fault = getenv("TARN_FAULT") && *getenv("TARN_FAULT") ? getenv("TARN_FAULT")
@@ -440,6 +446,9 @@ int main(int argc, char **argv)
             break;
         case 'c':
             c.o.catalog = optarg;
+            break;
+        case OPT_CATALOG_NAME:
+            c.o.catalog_name = optarg;
             break;
         case 'f':
             c.o.format = optarg;

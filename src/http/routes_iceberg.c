@@ -12,6 +12,7 @@
 #include "http/http.h"
 
 #include <microhttpd.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -948,6 +949,43 @@ static void oauth_error(struct tn_http_reply *out, unsigned int status, const ch
                        json_pack("{s:s, s:s}", "error", code, "error_description", desc));
 }
 
+/* Client credentials sent with HTTP Basic (RFC 6749 2.3.1: id and secret form-encoded, then
+ * base64 of "id:secret") into "form", unless the body gave them. */
+static void basic_credentials(const struct tn_http_req *req, json_t *form)
+{
+    const char *h = tn_http_header(req, "Authorization");
+    size_t n;
+    unsigned char *raw;
+    char *colon;
+    int len;
+
+    if (!h || strncasecmp(h, "Basic ", 6) != 0)
+        return;
+    h += 6;
+    while (*h == ' ')
+        h++;
+    n = strlen(h);
+    if (n == 0 || n % 4 || n > TOKEN_BODY_MAX)
+        return;
+    raw = tn_malloc(n / 4 * 3 + 1);
+    len = EVP_DecodeBlock(raw, (const unsigned char *)h, (int)n);
+    if (len > 0) {
+        len -= (h[n - 1] == '=') + (h[n - 2] == '='); /* the padding decodes as zero bytes */
+        raw[len] = '\0';
+        colon = strchr((char *)raw, ':');
+        if (colon && strlen((char *)raw) == (size_t)len) {
+            *colon = '\0';
+            form_decode((char *)raw);
+            form_decode(colon + 1);
+            if (!json_object_get(form, "client_id"))
+                json_object_set_new(form, "client_id", json_string((char *)raw));
+            if (!json_object_get(form, "client_secret"))
+                json_object_set_new(form, "client_secret", json_string(colon + 1));
+        }
+    }
+    free(raw);
+}
+
 int tn_route_iceberg_token(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
 {
     struct tn_buf body = TN_BUF_INIT(TOKEN_BODY_MAX);
@@ -983,6 +1021,7 @@ int tn_route_iceberg_token(struct tn_http_req *req, struct tn_http_reply *out, s
         form_decode(eq + 1);
         json_object_set_new(form, pair, json_string(eq + 1));
     }
+    basic_credentials(req, form);
     grant = json_string_value(json_object_get(form, "grant_type"));
     secret = json_string_value(json_object_get(form, "client_secret"));
     subject = json_string_value(json_object_get(form, "subject_token"));

@@ -94,6 +94,11 @@ void tn_type_name(const struct tn_type *t, char *out, size_t outlen);
  * appended to "b". timestamptz_ns gives TIMESTAMP WITH TIME ZONE (DuckDB has no zoned
  * nanosecond type) and unknown, always null, gives INTEGER. "err" may be NULL. */
 int tn_type_duckdb(const struct tn_type *t, struct tn_buf *b, struct tn_err *err);
+/* The same, with each struct field named as a data file names it: "names" maps field ids (as
+ * decimal text) to the file's names; a field the file lacks is "__tn_missing_<id>", which no
+ * column matches (DuckDB matches struct fields by name). */
+int tn_type_duckdb_file(const struct tn_type *t, const json_t *names, struct tn_buf *b,
+                        struct tn_err *err);
 
 /*---- Single-value binary encoding of bounds (ICEBERG.md 2.4) ----*/
 

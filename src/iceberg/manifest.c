@@ -857,10 +857,11 @@ static void summarise_partitions(const struct tn_manifest_info *info,
             unsigned char enc[TN_BOUND_MAX + 64];
             size_t len;
 
-            if (entries[i].status == TN_ENTRY_DELETED || f >= entries[i].file.npartition)
+            if (entries[i].status == TN_ENTRY_DELETED)
                 continue;
-            pv = &entries[i].file.partition[f];
-            if (pv->is_null) {
+            /* a tuple without the field (a void-only spec) is written with it null */
+            pv = f < entries[i].file.npartition ? &entries[i].file.partition[f] : NULL;
+            if (!pv || pv->is_null) {
                 fs->contains_null = 1;
                 continue;
             }

@@ -498,7 +498,10 @@ void tn_type_name(const struct tn_type *t, char *out, size_t outlen)
 /* DuckDB has no time-zone-aware nanosecond timestamp, so timestamptz_ns reads as TIMESTAMP WITH
  * TIME ZONE (microseconds). "unknown" is always null; DuckDB's NULL type cannot be a cast target,
  * so it maps to INTEGER, which holds the nulls just as well. */
-int tn_type_duckdb(const struct tn_type *t, struct tn_buf *b, struct tn_err *err)
+/* tn_type_duckdb, with struct fields named as "names" (field id -> name) says when it is not
+ * NULL, and a field it does not name "__tn_missing_<id>" (see tn_type_duckdb_file). */
+static int duckdb_type(const struct tn_type *t, const json_t *names, struct tn_buf *b,
+                       struct tn_err *err)
 {
     int rc;
 
@@ -539,6 +542,14 @@ int tn_type_duckdb(const struct tn_type *t, struct tn_buf *b, struct tn_err *err
             return rc;
         for (size_t i = 0; i < t->nfields; i++) {
             const char *p = t->fields[i].name;
+            char id[16], missing[32];
+            if (names) {
+                snprintf(id, sizeof(id), "%d", t->fields[i].id);
+                snprintf(missing, sizeof(missing), "__tn_missing_%d", t->fields[i].id);
+                p = json_string_value(json_object_get(names, id));
+                if (!p)
+                    p = missing;
+            }
             if (i && (rc = tn_buf_addstr(b, ", ", err)))
                 return rc;
             if ((rc = tn_buf_addstr(b, "\"", err)))
@@ -550,19 +561,30 @@ int tn_type_duckdb(const struct tn_type *t, struct tn_buf *b, struct tn_err *err
             }
             if ((rc = tn_buf_addstr(b, p, err)) || (rc = tn_buf_addstr(b, "\" ", err)))
                 return rc;
-            if ((rc = tn_type_duckdb(t->fields[i].type, b, err)))
+            if ((rc = duckdb_type(t->fields[i].type, names, b, err)))
                 return rc;
         }
         return tn_buf_addstr(b, ")", err);
     case TN_T_LIST:
-        if ((rc = tn_type_duckdb(t->element, b, err)))
+        if ((rc = duckdb_type(t->element, names, b, err)))
             return rc;
         return tn_buf_addstr(b, "[]", err);
     case TN_T_MAP:
-        if ((rc = tn_buf_addstr(b, "MAP(", err)) || (rc = tn_type_duckdb(t->key, b, err)) ||
-            (rc = tn_buf_addstr(b, ", ", err)) || (rc = tn_type_duckdb(t->value, b, err)))
+        if ((rc = tn_buf_addstr(b, "MAP(", err)) || (rc = duckdb_type(t->key, names, b, err)) ||
+            (rc = tn_buf_addstr(b, ", ", err)) || (rc = duckdb_type(t->value, names, b, err)))
             return rc;
         return tn_buf_addstr(b, ")", err);
     }
     return tn_fail(err, TN_EINTERNAL, "type kind %d has no DuckDB type", (int)t->kind);
+}
+
+int tn_type_duckdb(const struct tn_type *t, struct tn_buf *b, struct tn_err *err)
+{
+    return duckdb_type(t, NULL, b, err);
+}
+
+int tn_type_duckdb_file(const struct tn_type *t, const json_t *names, struct tn_buf *b,
+                        struct tn_err *err)
+{
+    return duckdb_type(t, names, b, err);
 }

@@ -36,21 +36,14 @@ int tn__write_position_deletes(struct tn_warehouse *wh, struct tn_session *s,
     rc = tn_storage_stage_path(wh->storage, resolved, &path, err);
     if (rc)
         goto out;
+    /* tarn writes the file: DuckDB's writer cannot make the columns REQUIRED */
     tn_buf_addf(&sql, NULL,
-                "COPY (SELECT DISTINCT _tn_file AS file_path, _tn_pos AS pos FROM (%s) "
-                "ORDER BY 1, 2) TO ",
+                "SELECT file_path, CAST(pos AS VARCHAR) AS pos_text FROM (SELECT DISTINCT "
+                "_tn_file AS file_path, _tn_pos AS pos FROM (%s)) ORDER BY file_path, pos",
                 positions_sql);
-    tn_sql_string(&sql, path);
-    tn_buf_addstr(&sql,
-                  " (FORMAT parquet, COMPRESSION zstd, FIELD_IDS {file_path: 2147483546, "
-                  "pos: 2147483545}, KV_METADATA {'delete-type': 'position'})",
-                  NULL);
-    rc = tn_engine_rows(s, sql.buf, 1, &r, err);
+    rc = tn__write_position_parquet(s, sql.buf, path, &out->record_count, err);
     if (rc)
         goto out;
-    tn_parse_i64(tn_rows_get(r, 0, 0) ? tn_rows_get(r, 0, 0) : "0", &out->record_count);
-    tn_rows_free(r);
-    r = NULL;
     if (out->record_count == 0)
         goto out;
     /* statistics: one referenced data file lets readers skip the file for all others */
@@ -60,6 +53,19 @@ int tn__write_position_deletes(struct tn_warehouse *wh, struct tn_session *s,
     tn_sql_string(&sql, path);
     tn_buf_addstr(&sql, ")", NULL);
     rc = tn_engine_rows(s, sql.buf, 1, &r, err);
+    if (!rc) { /* split offsets: where each row group starts, as for data files */
+        struct tn_parquet_footer pf;
+        rc = tn_parquet_footer_read(path, &pf, err);
+        out->split_offsets = rc ? NULL : tn_calloc(pf.nrow_groups + 1, sizeof(int64_t));
+        for (size_t g = 0; !rc && g < pf.nrow_groups && pf.nleaves; g++) {
+            const struct tn_parquet_chunk *first = &pf.chunks[g * pf.nleaves];
+            out->split_offsets[out->nsplit_offsets++] = first->dictionary_page_offset >= 0
+                                                            ? first->dictionary_page_offset
+                                                            : first->data_page_offset;
+        }
+        if (!rc)
+            tn_parquet_footer_release(&pf);
+    }
     if (!rc)
         rc = tn_storage_publish(wh->storage, resolved, path, err);
     if (!rc)

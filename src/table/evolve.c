@@ -165,8 +165,8 @@ struct evolve_ctx {
     size_t n;
 };
 
-static int apply_change(json_t *schema, const struct tn_schema_change *c, int *next_id,
-                        struct tn_err *err)
+static int apply_change(int format_version, json_t *schema, const struct tn_schema_change *c,
+                        int *next_id, struct tn_err *err)
 {
     const char *leaf = NULL;
     int index;
@@ -184,6 +184,15 @@ static int apply_change(json_t *schema, const struct tn_schema_change *c, int *n
         if (!*leaf || strlen(leaf) > TN_NAME_MAX)
             return tn_fail(err, TN_EINPUT, "column name '%s' is empty or too long", c->column);
         snprintf(name, sizeof(name), "%s", leaf);
+        /* Iceberg-Java rejects initial-default and write-default below format version 3 */
+        if (c->default_value && !json_is_null(c->default_value) &&
+            format_version < 3)
+            return tn_fail(err, TN_EINPUT,
+                           "column '%s': a DEFAULT needs Iceberg format version 3 and this table "
+                           "is version %lld; add the column without a default (it reads as NULL "
+                           "for the rows that exist)",
+                           c->column,
+                           (long long)format_version);
         if (c->required && !c->default_value)
             return tn_fail(err, TN_EINPUT,
                            "a required column '%s' needs a default value for the rows that "
@@ -282,7 +291,7 @@ int tn__evolve_updates(const struct tn_table *t, const struct tn_schema_change *
     int rc = 0;
 
     for (size_t k = 0; !rc && k < n; k++) {
-        rc = apply_change(schema, &changes[k], &next_id, err);
+        rc = apply_change(t->meta->format_version, schema, &changes[k], &next_id, err);
         if (rc)
             tn_err_prefix(err, "table %s.%s: ", t->ns, t->name);
     }

@@ -471,6 +471,7 @@ int tn__write_partitioned(struct tn_warehouse *wh, struct tn_session *s, const s
     struct tn_buf exprs = TN_BUF_INIT(TN_CAP_INTERNAL), types = TN_BUF_INIT(TN_CAP_INTERNAL), q = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_type storage[SPEC_MAX_FIELDS];
     const struct tn_type *result[SPEC_MAX_FIELDS];
+    char *hive_types[SPEC_MAX_FIELDS] = {0}; /* the DuckDB type of each folder's value */
     struct tn_rows *files = NULL;
     struct tn_data_file *v = NULL;
     char *dir_uri = tn__new_file_location(t, "");
@@ -496,13 +497,16 @@ int tn__write_partitioned(struct tn_warehouse *wh, struct tn_session *s, const s
         result[i] = tn_partition_type(schema, &spec->fields[i], &storage[i]);
         if (strcmp(spec->fields[i].transform, "void") == 0)
             continue; /* always null: no folder level */
+        /* the folder's value is the partition value's text with every byte outside
+         * [A-Za-z0-9._-] (and '~' itself) written ~XX: DuckDB writes names hive-style with %XX
+         * escapes, which a reader that URI-decodes a location cannot find; a name without '%'
+         * reads the same decoded or not, on local disk and on S3 */
         tn_buf_addstr(&exprs, exprs.len ? ", " : "", NULL);
+        tn_buf_addstr(&exprs, "replace(url_encode(replace(CAST((", NULL);
         rc = transform_sql(&spec->fields[i], src, &exprs, &hive, err);
-        tn_buf_addf(&exprs, NULL, " AS __tn_p%zu", i);
-        tn_buf_addf(&types, NULL, "%s'__tn_p%zu': ", types.len > 1 ? ", " : "", i);
-        if (!rc)
-            tn_sql_string(&types, hive.buf);
-        tn_buf_release(&hive);
+        tn_buf_addf(&exprs, NULL, ") AS VARCHAR), '~', '~7E')), '%%', '~') AS __tn_p%zu", i);
+        tn_buf_addf(&types, NULL, "%s'__tn_p%zu': 'VARCHAR'", types.len > 1 ? ", " : "", i);
+        hive_types[i] = tn_buf_detach(&hive, NULL);
     }
     tn_buf_addstr(&types, "}", NULL);
     if (!rc)
@@ -533,13 +537,18 @@ int tn__write_partitioned(struct tn_warehouse *wh, struct tn_session *s, const s
             if (strcmp(spec->fields[k].transform, "void") == 0)
                 tn_buf_addstr(&q, ", NULL", NULL);
             else
-                tn_buf_addf(&q, NULL, ", CAST(any_value(__tn_p%zu) AS VARCHAR)", k);
+                tn_buf_addf(&q, NULL,
+                            ", CAST(CAST(url_decode(replace(any_value(__tn_p%zu), '~', '%%')) AS %s) "
+                            "AS VARCHAR)",
+                            k, hive_types[k]);
         tn_buf_addstr(&q, " FROM read_parquet(", NULL);
         tn_sql_string(&q, path);
         tn_buf_addf(&q, NULL, ", hive_partitioning = true, hive_types = %s)", types.buf);
         rc = tn_engine_rows(s, q.buf, 1, &r, err);
         if (!rc)
             rc = tn__file_stats(schema, path, f, err);
+        if (!rc)
+            rc = tn__nan_counts(s, schema, path, f, err);
         if (rc) {
             tn_rows_free(r);
             break;
@@ -578,6 +587,8 @@ int tn__write_partitioned(struct tn_warehouse *wh, struct tn_session *s, const s
     tn_buf_release(&exprs);
     tn_buf_release(&types);
     tn_buf_release(&q);
+    for (size_t i = 0; i < SPEC_MAX_FIELDS; i++)
+        free(hive_types[i]);
     free(dir_uri);
     free(dir_resolved);
     free(dir);

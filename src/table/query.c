@@ -30,6 +30,7 @@ struct resolver {
     json_t *looked_up; /* "ns\x1ftable" -> the metadata location read, or null when absent */
     int volatile_at;   /* an AT (TIMESTAMP => ...) was evaluated: the result may change */
     int reads_functions; /* a table function (read_parquet, range, ...) is read directly */
+    json_t *case_names; /* a column's exact name -> its relation's name (tn__scan_column_name) */
 };
 
 char *tn_query_value(struct tn_session *s, const char *sql, struct tn_err *err)
@@ -237,6 +238,13 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
         if (!rc) {
             tn_buf_addstr(&sql, "SELECT * FROM ", NULL);
             rc = tn_scan_sql(r->wh, t, scan, is_target ? TN_SCAN_ROW_ID : 0, &sql, r->err);
+        }
+        for (size_t i = 0; !rc && i < scan->schema->root.nfields; i++) {
+            char *as = tn__scan_column_name(scan->schema, i);
+            if (strcmp(as, scan->schema->root.fields[i].name) != 0)
+                json_object_set_new(r->case_names, scan->schema->root.fields[i].name,
+                                    json_string(as));
+            free(as);
         }
     }
     if (!rc) {
@@ -508,6 +516,36 @@ static int walk(struct resolver *r, json_t *n)
     return 0;
 }
 
+/* Point every column reference that spells, with its exact case, a column whose name differs
+ * from an earlier one's only in case at that column's relation name (DuckDB would take the
+ * earlier one). */
+static void rename_case_columns(json_t *n, json_t *case_names)
+{
+    size_t i;
+    json_t *v;
+    const char *k;
+
+    if (json_is_array(n)) {
+        json_array_foreach(n, i, v)
+            rename_case_columns(v, case_names);
+        return;
+    }
+    if (!json_is_object(n))
+        return;
+    if (json_is_string(json_object_get(n, "class")) &&
+        strcmp(json_string_value(json_object_get(n, "class")), "COLUMN_REF") == 0) {
+        json_array_foreach(json_object_get(n, "column_names"), i, v) {
+            json_t *to = json_string_value(v) ? json_object_get(case_names, json_string_value(v))
+                                              : NULL;
+            if (to)
+                json_array_set(json_object_get(n, "column_names"), i, to);
+        }
+        return;
+    }
+    json_object_foreach(n, k, v)
+        rename_case_columns(v, case_names);
+}
+
 /* Replace each placeholder in deparsed "sql" (as DuckDB wrote the name: bare or quoted) by its
  * relation in parentheses. A new string. */
 static char *place_relations(const char *sql, json_t *relations)
@@ -749,7 +787,7 @@ static void resolved_put(struct tn_warehouse *wh, const char *key, const char *s
 int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *user_sql,
                      const struct tn_query_options *opt, char **out, struct tn_err *err)
 {
-    struct resolver r = {wh, s, opt, NULL, err, {0}, NULL, NULL, 0, 0};
+    struct resolver r = {wh, s, opt, NULL, err, {0}, NULL, NULL, 0, 0, NULL};
     char *key = resolved_key(wh, user_sql, opt);
     json_t *tree;
     unsigned char random[8];
@@ -766,6 +804,7 @@ int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *
     r.cte_names = json_object();
     r.relations = json_object();
     r.looked_up = json_object();
+    r.case_names = json_object();
     tree = NULL;
     {
         char *text = NULL;
@@ -785,6 +824,8 @@ int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *
         collect_ctes(tree, r.cte_names);
         rc = walk(&r, tree);
     }
+    if (!rc && json_object_size(r.case_names))
+        rename_case_columns(tree, r.case_names);
     if (!rc) {
         sql = tn_query_deparse(s, tree, err);
         if (!sql)
@@ -801,6 +842,7 @@ int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *
     json_decref(r.cte_names);
     json_decref(r.relations);
     json_decref(r.looked_up);
+    json_decref(r.case_names);
     free(key);
     if (!rc)
         *out = sql;

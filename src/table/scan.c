@@ -9,8 +9,10 @@
 #include "table_int.h"
 
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MANIFEST_MAX_BYTES (512L * 1024 * 1024)
 
@@ -471,9 +473,153 @@ static int type_literal(const struct tn_type *type, struct tn_buf *sql, struct t
     return rc;
 }
 
-/* Append read_parquet's schema map for "schema", with defaults for data file "e" (or none). */
+/*---- Nested fields by field id ----*/
+
+/* read_parquet's schema map finds top-level columns by field id but the fields of a struct by
+ * name. A file's struct fields are therefore read under the names the file gives their ids
+ * ("ids": field id -> the file's name, see columns_from_schema; NULL when unknown, then the
+ * schema's names) and renamed to the schema's afterwards. */
+
+/* The name file "ids" gives field "f" ("__tn_missing_<id>" when it lacks it), into "out". */
+static const char *file_name(const json_t *ids, const struct tn_field *f, char *out, size_t n)
+{
+    char id[16];
+    const char *name;
+
+    snprintf(id, sizeof(id), "%d", f->id);
+    name = json_string_value(json_object_get(ids, id));
+    if (name)
+        return name;
+    snprintf(out, n, "__tn_missing_%d", f->id);
+    return out;
+}
+
+/* Whether some struct field inside "t" has another name in the file (or is not in it). */
+static int renamed_inside(const struct tn_type *t, const json_t *ids)
+{
+    char missing[32];
+
+    if (!ids)
+        return 0;
+    switch (t->kind) {
+    case TN_T_STRUCT:
+        for (size_t i = 0; i < t->nfields; i++)
+            if (strcmp(file_name(ids, &t->fields[i], missing, sizeof(missing)),
+                       t->fields[i].name) != 0 ||
+                renamed_inside(t->fields[i].type, ids))
+                return 1;
+        return 0;
+    case TN_T_LIST:
+        return renamed_inside(t->element, ids);
+    case TN_T_MAP:
+        return renamed_inside(t->key, ids) || renamed_inside(t->value, ids);
+    default:
+        return 0;
+    }
+}
+
+/* Append "expr", a value of type "t" as the file names its struct fields, rebuilt with the
+ * schema's names; "depth" makes lambda parameters unique. */
+static void renamed_value(const struct tn_type *t, const json_t *ids, const char *expr,
+                          int depth, struct tn_buf *sql)
+{
+    char var[24], missing[32];
+    struct tn_buf sub = TN_BUF_INIT(0);
+
+    if (!renamed_inside(t, ids)) {
+        tn_buf_addstr(sql, expr, NULL);
+        return;
+    }
+    snprintf(var, sizeof(var), "__tn_e%d", depth);
+    switch (t->kind) {
+    case TN_T_STRUCT:
+        tn_buf_addf(sql, NULL, "CASE WHEN (%s) IS NULL THEN NULL ELSE struct_pack(", expr);
+        for (size_t i = 0; i < t->nfields; i++) {
+            const struct tn_field *f = &t->fields[i];
+            tn_buf_reset(&sub);
+            tn_buf_addf(&sub, NULL, "struct_extract(%s, ", expr);
+            tn_sql_string(&sub, file_name(ids, f, missing, sizeof(missing)));
+            tn_buf_addstr(&sub, ")", NULL);
+            tn_buf_addstr(sql, i ? ", " : "", NULL);
+            tn_sql_ident(sql, f->name);
+            tn_buf_addstr(sql, " := ", NULL);
+            renamed_value(f->type, ids, sub.buf, depth + 1, sql);
+        }
+        tn_buf_addstr(sql, ") END", NULL);
+        break;
+    case TN_T_LIST:
+        tn_buf_addf(sql, NULL, "list_transform(%s, lambda %s: ", expr, var);
+        renamed_value(t->element, ids, var, depth + 1, sql);
+        tn_buf_addstr(sql, ")", NULL);
+        break;
+    case TN_T_MAP:
+        tn_buf_addf(sql, NULL,
+                    "map_from_entries(list_transform(map_entries(%s), lambda %s: "
+                    "struct_pack(key := ",
+                    expr, var);
+        tn_buf_addf(&sub, NULL, "struct_extract(%s, 'key')", var);
+        renamed_value(t->key, ids, sub.buf, depth + 1, sql);
+        tn_buf_reset(&sub);
+        tn_buf_addf(&sub, NULL, "struct_extract(%s, 'value')", var);
+        tn_buf_addstr(sql, ", value := ", NULL);
+        renamed_value(t->value, ids, sub.buf, depth + 1, sql);
+        tn_buf_addstr(sql, ")))", NULL);
+        break;
+    default:
+        tn_buf_addstr(sql, expr, NULL);
+    }
+    tn_buf_release(&sub);
+}
+
+/* A key that is equal for two files whose struct fields read the same: the file's name of
+ * every struct field of the schema (NULL when the names are unknown). A new string. */
+static void nested_key_add(const struct tn_type *t, const json_t *ids, struct tn_buf *key)
+{
+    char missing[32];
+
+    switch (t->kind) {
+    case TN_T_STRUCT:
+        for (size_t i = 0; i < t->nfields; i++) {
+            tn_buf_addstr(key, file_name(ids, &t->fields[i], missing, sizeof(missing)), NULL);
+            tn_buf_add(key, "\x1f", 1, NULL);
+            nested_key_add(t->fields[i].type, ids, key);
+        }
+        break;
+    case TN_T_LIST:
+        nested_key_add(t->element, ids, key);
+        break;
+    case TN_T_MAP:
+        nested_key_add(t->key, ids, key);
+        nested_key_add(t->value, ids, key);
+        break;
+    default:
+        break;
+    }
+}
+
+static char *nested_key(const struct tn_schema *schema, const json_t *ids)
+{
+    struct tn_buf key = TN_BUF_INIT(0);
+
+    if (!ids)
+        return NULL;
+    for (size_t i = 0; i < schema->root.nfields; i++)
+        nested_key_add(schema->root.fields[i].type, ids, &key);
+    tn_buf_add(&key, "", 1, NULL);
+    return tn_buf_detach(&key, NULL);
+}
+
+/* The field ids -> names of the file with columns "cols" (NULL when unknown). */
+static const json_t *file_ids(json_t *const *cols, size_t i)
+{
+    return cols ? json_object_get(cols[i], "ids") : NULL;
+}
+
+/* Append read_parquet's schema map for "schema", with defaults for data file "e" (or none) and
+ * struct fields named as "ids" (see above) names them. */
 static int schema_map(const struct tn_table *t, const struct tn_schema *schema,
-                      const struct tn_manifest_entry *e, struct tn_buf *sql, struct tn_err *err)
+                      const struct tn_manifest_entry *e, const json_t *ids, struct tn_buf *sql,
+                      struct tn_err *err)
 {
     tn_buf_addstr(sql, "MAP {", NULL);
     for (size_t i = 0; i < schema->root.nfields; i++) {
@@ -484,7 +630,15 @@ static int schema_map(const struct tn_table *t, const struct tn_schema *schema,
         if (!dflt)
             dflt = default_text(f);
         tn_buf_addf(sql, NULL, "%s%d: {name: '_tn_f%d', type: ", i ? ", " : "", f->id, f->id);
-        rc = type_literal(f->type, sql, err);
+        if (ids && !tn_type_is_primitive(f->type)) {
+            struct tn_buf text = TN_BUF_INIT(0);
+            rc = tn_type_duckdb_file(f->type, ids, &text, err);
+            if (!rc)
+                tn_sql_string(sql, text.buf);
+            tn_buf_release(&text);
+        } else {
+            rc = type_literal(f->type, sql, err);
+        }
         tn_buf_addstr(sql, ", default_value: ", NULL);
         if (dflt)
             tn_sql_string(sql, dflt);
@@ -499,18 +653,45 @@ static int schema_map(const struct tn_table *t, const struct tn_schema *schema,
     return 0;
 }
 
-/* The columns of a read: internal names (_tn_f<id>, immune to odd or clashing names) renamed
- * to the schema's. */
-static void select_list(const struct tn_schema *schema, const char *alias, struct tn_buf *sql)
+/* (see table_int.h) */
+char *tn__scan_column_name(const struct tn_schema *schema, size_t i)
 {
-    for (size_t i = 0; i < schema->root.nfields; i++) {
+    const struct tn_field *f = &schema->root.fields[i];
+
+    for (size_t j = 0; j < i; j++)
+        if (strcasecmp(schema->root.fields[j].name, f->name) == 0)
+            return tn_asprintf("%s_%d", f->name, f->id);
+    return tn_strdup(f->name);
+}
+
+/* The columns of a read: internal names (_tn_f<id>, immune to odd or clashing names) renamed
+ * to the schema's; struct fields read under the file's names ("ids") renamed too. */
+static int select_list(const struct tn_schema *schema, const char *alias, const json_t *ids,
+                       struct tn_buf *sql, struct tn_err *err)
+{
+    int rc = 0;
+
+    for (size_t i = 0; !rc && i < schema->root.nfields; i++) {
+        const struct tn_field *f = &schema->root.fields[i];
+        char *name = tn__scan_column_name(schema, i);
+        char *col = tn_asprintf("%s%s_tn_f%d", alias ? alias : "", alias ? "." : "", f->id);
         if (i)
             tn_buf_addstr(sql, ", ", NULL);
-        if (alias)
-            tn_buf_addf(sql, NULL, "%s.", alias);
-        tn_buf_addf(sql, NULL, "_tn_f%d AS ", schema->root.fields[i].id);
-        tn_sql_ident(sql, schema->root.fields[i].name);
+        if (renamed_inside(f->type, ids)) {
+            tn_buf_addstr(sql, "CAST(", NULL);
+            renamed_value(f->type, ids, col, 0, sql);
+            tn_buf_addstr(sql, " AS ", NULL);
+            rc = tn_type_duckdb(f->type, sql, err);
+            tn_buf_addstr(sql, ")", NULL);
+        } else {
+            tn_buf_addstr(sql, col, NULL);
+        }
+        tn_buf_addstr(sql, " AS ", NULL);
+        tn_sql_ident(sql, name);
+        free(col);
+        free(name);
     }
+    return rc;
 }
 
 static int local_path(struct tn_warehouse *wh, const struct tn_table *t, const char *location,
@@ -551,7 +732,8 @@ static const struct tn_field *any_field(const struct tn_table *t, int id)
 /* One data file with its applicable deletes. */
 static int file_with_deletes(struct tn_warehouse *wh, const struct tn_table *t,
                              const struct tn_scan *scan, const struct tn_manifest_entry *e,
-                             int row_id, struct tn_buf *sql, struct tn_err *err)
+                             const json_t *ids, int row_id, struct tn_buf *sql,
+                             struct tn_err *err)
 {
     struct tn_buf pos_files = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_buf extra = TN_BUF_INIT(TN_CAP_SQL); /* equality-key columns missing from the schema */
@@ -607,7 +789,9 @@ static int file_with_deletes(struct tn_warehouse *wh, const struct tn_table *t,
     }
     if (!rc) {
         tn_buf_addstr(sql, "SELECT ", NULL);
-        select_list(scan->schema, "d", sql);
+        rc = select_list(scan->schema, "d", ids, sql, err);
+    }
+    if (!rc) {
         if (row_id)
             identity_cols(e->file.file_path, "d", sql);
         tn_buf_addstr(sql, " FROM read_parquet([", NULL);
@@ -615,7 +799,7 @@ static int file_with_deletes(struct tn_warehouse *wh, const struct tn_table *t,
     }
     if (!rc) {
         tn_buf_addstr(sql, "], schema = ", NULL);
-        rc = schema_map(t, scan->schema, e, sql, err);
+        rc = schema_map(t, scan->schema, e, ids, sql, err);
     }
     if (!rc) {
         if (extra.len) {
@@ -693,28 +877,63 @@ static void free_columns(void *cols)
 #define SCHEMA_BATCH    1000
 #define SCHEMA_ROWS_MAX 1000000
 
-/* The top-level columns of one file from its schema rows "rows" (its root first), as
- * {"names": {"id": "name", ...}, "layout": "..."}, the layout naming every column's name and
- * Parquet type in order; JSON null when any column is nested or lacks an id. Adds its size to
- * *bytes. */
+/* The columns of one file from its schema rows "rows" (its root first, then the tree in
+ * pre-order), as {"ids": {"id": "name", ...}, "names": {...}, "layout": "...", "case_clash":
+ * bool}: "ids" names every field with an id, at any depth (struct fields are read by name, so a
+ * renamed one is read under the file's name); "names" the top-level ones and the layout every
+ * column's name and Parquet type in order, both only when every top-level column is primitive
+ * and has an id. Adds its size to *bytes. */
 static json_t *columns_from_schema(const struct tn_rows *r, const size_t *rows, size_t n,
                                    size_t *bytes)
 {
-    json_t *names = json_object(), *cols;
+    json_t *names = json_object(), *folded = json_object(), *ids = json_object(), *cols;
     struct tn_buf layout = TN_BUF_INIT(TN_CAP_SQL);
+    int64_t remaining[64] = {0};
+    int clash = 0, flat = 1, depth = 0;
 
+    tn_parse_i64(n && tn_rows_get(r, rows[0], 3) ? tn_rows_get(r, rows[0], 3) : "0",
+                 &remaining[0]);
     for (size_t k = 1; k < n; k++) {
         const char *name = tn_rows_get(r, rows[k], 1), *id = tn_rows_get(r, rows[k], 2);
-        if (!name || !id || tn_rows_get(r, rows[k], 3) || !tn_rows_get(r, rows[k], 4)) {
-            json_decref(names);
-            tn_buf_release(&layout);
-            return json_null();
+        const char *kids_text = tn_rows_get(r, rows[k], 3);
+        int64_t kids = 0;
+        int top;
+        while (depth > 0 && remaining[depth] <= 0)
+            depth--;
+        remaining[depth]--;
+        top = depth == 0;
+        if (kids_text && !tn_parse_i64(kids_text, &kids) && kids > 0 && depth < 63)
+            remaining[++depth] = kids;
+        if (name && id) {
+            json_object_set_new(ids, id, json_string(name));
+            *bytes += 64 + strlen(name);
+        }
+        if (!top || !flat)
+            continue;
+        if (!name || !id || kids_text || !tn_rows_get(r, rows[k], 4)) {
+            flat = 0;
+            continue;
         }
         json_object_set_new(names, id, json_string(name));
+        {
+            char *lower = tn_strdup(name);
+            for (char *c = lower; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+            clash |= json_object_get(folded, lower) != NULL;
+            json_object_set_new(folded, lower, json_true());
+            free(lower);
+        }
         tn_buf_addf(&layout, NULL, "%s\n", tn_rows_get(r, rows[k], 4));
         *bytes += 96 + strlen(name);
     }
-    cols = json_pack("{s:o, s:s}", "names", names, "layout", layout.buf ? layout.buf : "");
+    json_decref(folded);
+    if (flat)
+        cols = json_pack("{s:o, s:o, s:s, s:b}", "ids", ids, "names", names, "layout",
+                         layout.buf ? layout.buf : "", "case_clash", clash);
+    else
+        cols = json_pack("{s:o}", "ids", ids);
+    if (!flat)
+        json_decref(names);
     *bytes += layout.len;
     tn_buf_release(&layout);
     return cols ? cols : json_null();
@@ -777,10 +996,9 @@ static void read_schemas(struct tn_warehouse *wh, struct tn_session *s,
     tn_buf_release(&q);
 }
 
-/* The columns of every file of "scan" without deletes, indexed as scan->data (new references;
- * NULL for the others and for a file not read; the caller releases them with
- * files_columns_free): from the plan cache, the others read SCHEMA_BATCH files per statement
- * (DuckDB reads their footers in parallel). */
+/* The columns of every data file of "scan", indexed as scan->data (new references; NULL for a
+ * file not read; the caller releases them with files_columns_free): from the plan cache, the
+ * others read SCHEMA_BATCH files per statement (DuckDB reads their footers in parallel). */
 static json_t **files_columns(struct tn_warehouse *wh, struct tn_session *s,
                               const struct tn_table *t, const struct tn_scan *scan)
 {
@@ -790,7 +1008,7 @@ static json_t **files_columns(struct tn_warehouse *wh, struct tn_session *s,
     size_t *at = tn_calloc(SCHEMA_BATCH, sizeof(*at)), n = 0;
 
     for (size_t i = 0; i <= scan->ndata; i++) {
-        if (i < scan->ndata && !has_deletes(t, scan, &scan->data[i])) {
+        if (i < scan->ndata) {
             char *resolved = tn_table_resolve(t, scan->data[i].file.file_path);
             struct tn_err ignored;
             if (!tn_storage_local_path(wh->storage, resolved, &paths[i], &ignored)) {
@@ -832,9 +1050,13 @@ static void files_columns_free(json_t **cols, size_t n)
 }
 
 /* Whether a file read by name gives what the schema map gives: every field of the schema is a
- * primitive column of the file with its name, and no field has a default to fill. */
+ * primitive column of the file with its name, and no field has a default to fill. Iceberg's
+ * names are case-sensitive and DuckDB's are not, so no two of the file's names may differ
+ * only in case. */
 static int reads_by_name(const struct tn_schema *schema, json_t *cols)
 {
+    if (json_is_true(json_object_get(cols, "case_clash")))
+        return 0;
     cols = json_object_get(cols, "names");
     if (!json_is_object(cols))
         return 0;
@@ -1007,6 +1229,7 @@ static int group_paths(struct tn_warehouse *wh, const struct tn_table *t,
                        int *same_layout, struct tn_buf *paths, struct tn_err *err)
 {
     const json_t *first = NULL; /* the columns of the group's first file */
+    char *key = nested_key(scan->schema, file_ids(cols, i)); /* its struct fields' names */
 
     *same_layout = *by_name;
     for (size_t j = i; j < scan->ndata; j++) {
@@ -1014,12 +1237,21 @@ static int group_paths(struct tn_warehouse *wh, const struct tn_table *t,
         int rc;
         if (j != i && (row_id || grouped[j] || !same_defaults(t, e, f) || has_deletes(t, scan, f)))
             continue;
+        if (j != i) {
+            char *other = nested_key(scan->schema, file_ids(cols, j));
+            int same = (!key && !other) || (key && other && strcmp(key, other) == 0);
+            free(other);
+            if (!same)
+                continue;
+        }
         grouped[j] = 1;
         if (j != i)
             tn_buf_addstr(paths, ", ", NULL);
         rc = local_path(wh, t, f->file.file_path, paths, err);
-        if (rc)
+        if (rc) {
+            free(key);
             return rc;
+        }
         if (*by_name) {
             *by_name = reads_by_name(scan->schema, cols[j]);
             if (!first)
@@ -1030,6 +1262,7 @@ static int group_paths(struct tn_warehouse *wh, const struct tn_table *t,
         }
     }
     *same_layout = *same_layout && *by_name;
+    free(key);
     return 0;
 }
 
@@ -1038,7 +1271,7 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
 {
     int row_id = (flags & TN_SCAN_ROW_ID) != 0;
     char *grouped;
-    json_t *mapping, **file_cols = NULL; /* the files' columns, when they may be read by name */
+    json_t *mapping, **file_cols = NULL; /* the files' columns (see columns_from_schema) */
     struct tn_session *probe = NULL;
     int rc = 0, parts = 0;
 
@@ -1069,9 +1302,10 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
             grouped[i] = 1;
             tn_buf_addstr(sql, parts++ ? " UNION ALL " : "(", NULL);
             tn_buf_addstr(sql, "SELECT ", NULL);
-            select_list(scan->schema, NULL, sql);
+            rc = select_list(scan->schema, NULL, NULL, sql, err);
             tn_buf_addstr(sql, " FROM (", NULL);
-            rc = file_by_names(wh, t, scan, &scan->data[i], mapping, cols, sql, err);
+            if (!rc)
+                rc = file_by_names(wh, t, scan, &scan->data[i], mapping, cols, sql, err);
             tn_buf_addstr(sql, ")", NULL);
         }
         json_decref(cols);
@@ -1097,7 +1331,7 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
         if (parts++)
             tn_buf_addstr(sql, " UNION ALL ", NULL);
         if (has_deletes(t, scan, e)) {
-            rc = file_with_deletes(wh, t, scan, e, row_id, sql, err);
+            rc = file_with_deletes(wh, t, scan, e, file_ids(file_cols, i), row_id, sql, err);
             continue;
         }
         {
@@ -1110,9 +1344,14 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
                 break;
             }
             tn_buf_addstr(sql, "SELECT ", NULL);
-            select_list(scan->schema, NULL, sql);
+            rc = select_list(scan->schema, NULL, by_name ? NULL : file_ids(file_cols, i), sql,
+                             err);
             if (row_id)
                 identity_cols(e->file.file_path, NULL, sql);
+            if (rc) {
+                tn_buf_release(&paths);
+                break;
+            }
             if (by_name) {
                 /* the fast path: columns by name, cast to the schema's types */
                 tn_buf_addstr(sql, " FROM (SELECT ", NULL);
@@ -1131,7 +1370,7 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
                             row_id ? ", file_row_number = true" : "");
             } else {
                 tn_buf_addf(sql, NULL, " FROM read_parquet([%s], schema = ", paths.buf);
-                rc = schema_map(t, scan->schema, e, sql, err);
+                rc = schema_map(t, scan->schema, e, file_ids(file_cols, i), sql, err);
                 tn_buf_addstr(sql, row_id ? ", hive_partitioning = false, file_row_number = true)"
                                           : ", hive_partitioning = false)",
                               NULL);
@@ -1146,8 +1385,10 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
             const struct tn_field *f = &scan->schema->root.fields[i];
             tn_buf_addstr(sql, i ? ", CAST(NULL AS " : "CAST(NULL AS ", NULL);
             rc = tn_type_duckdb(f->type, sql, err);
+            char *name = tn__scan_column_name(scan->schema, i);
             tn_buf_addstr(sql, ") AS ", NULL);
-            tn_sql_ident(sql, f->name);
+            tn_sql_ident(sql, name);
+            free(name);
         }
         if (row_id)
             tn_buf_addstr(sql, ", CAST(NULL AS VARCHAR) AS _tn_file, CAST(NULL AS BIGINT) AS "

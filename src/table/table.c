@@ -112,7 +112,12 @@ int tn_warehouse_open(const struct tn_warehouse_options *opt, struct tn_warehous
         catalog_path = opt->catalog_path
                            ? tn_strdup(opt->catalog_path)
                            : tn_asprintf("%s/catalog.db", tn_storage_root_path(wh->storage));
-    rc = tn_catalog_open(catalog_path, "tarn", &wh->catalog, err);
+    if (opt->catalog_name && (!*opt->catalog_name || strlen(opt->catalog_name) > 255)) {
+        rc = tn_fail(err, TN_EINPUT, "the catalog name must have 1 to 255 characters");
+        goto out;
+    }
+    rc = tn_catalog_open(catalog_path, opt->catalog_name ? opt->catalog_name : "tarn",
+                         &wh->catalog, err);
     if (rc)
         goto out;
     tn_storage_protect(wh->storage, catalog_path);

@@ -25,6 +25,7 @@
 struct tn_warehouse_options {
     const char *warehouse;          /* local directory, file:// URI or s3://bucket/prefix */
     const char *catalog_path;       /* NULL: <warehouse>/catalog.db (S3: ./tarn-catalog.db) */
+    const char *catalog_name;       /* the catalog_name of its rows; NULL: "tarn" */
     const char *const *extra_dirs;  /* further directories DuckDB may read (NULL-terminated) */
     const char *memory_limit;       /* DuckDB memory limit, or NULL */
     int threads;                    /* DuckDB threads, 0 for the default */

@@ -110,6 +110,10 @@ int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
                     const struct tn_row_change *c, struct tn_commit_result *res,
                     struct tn_err *err);
 
+/* The name a relation gives top-level field "i" of "schema": its own, or "<name>_<field id>"
+ * when an earlier field's name differs from it only in case (Iceberg's names are
+ * case-sensitive, DuckDB's are not; the query resolver maps references to it). A new string. */
+char *tn__scan_column_name(const struct tn_schema *schema, size_t i);
 /* Start "subset" as a scan of none of "scan"'s data files, with its snapshot, its delete files
  * and t's current schema; the caller adds entries (shallow copies) to subset->data, which has
  * room for all of scan's, and frees only subset->data. */
@@ -162,6 +166,15 @@ int tn__copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
  * "path" (read by tarn, not DuckDB). Errors as tn_parquet_footer_read. */
 int tn__file_stats(const struct tn_schema *schema, const char *path, struct tn_data_file *f,
                    struct tn_err *err);
+/* Write the rows of "rows_sql" (file_path, pos; sorted) into a new position-delete Parquet
+ * file at local "path", with REQUIRED columns (pos_deletes.c); *rows gets their number. */
+int tn__write_position_parquet(struct tn_session *s, const char *rows_sql, const char *path,
+                               int64_t *rows, struct tn_err *err);
+/* Count the NaNs of the float and double columns (outside lists and maps) of the new data file
+ * at local "path" into f->nan_counts, and give a column with NaNs the bounds of its other
+ * values where the footer gave none (nan_counts.c). */
+int tn__nan_counts(struct tn_session *s, const struct tn_schema *schema, const char *path,
+                   struct tn_data_file *f, struct tn_err *err);
 /* Write the rows of "select_sql" into a partitioned table: one data file per partition, each
  * with its partition tuple. *out is an array of *n files (caller releases each and frees). */
 int tn__write_partitioned(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,

@@ -345,6 +345,7 @@ static void add_column_stats(const struct tn_parquet_footer *pf, size_t c,
     const struct tn_parquet_leaf *leaf = &pf->leaves[c];
     struct column_bounds b = {fld != NULL, 0, 0, 0, {0}, {0}};
     int64_t size = 0, values = 0, nulls = 0;
+    int nulls_known = 1; /* DuckDB writes no null count for list elements and map values */
 
     for (size_t g = 0; g < pf->nrow_groups; g++) {
         const struct tn_parquet_chunk *chunk = &pf->chunks[g * pf->nleaves + c];
@@ -352,12 +353,15 @@ static void add_column_stats(const struct tn_parquet_footer *pf, size_t c,
         values = add_count(values, chunk->num_values);
         if (chunk->null_count >= 0)
             nulls = add_count(nulls, chunk->null_count);
+        else
+            nulls_known = 0;
         if (b.ok)
             add_chunk_bounds(fld->type, leaf, chunk, &b);
     }
     f->column_sizes[f->ncolumn_sizes++] = (struct tn_id_long){leaf->field_id, size};
     f->value_counts[f->nvalue_counts++] = (struct tn_id_long){leaf->field_id, values};
-    f->null_counts[f->nnull_counts++] = (struct tn_id_long){leaf->field_id, nulls};
+    if (nulls_known) /* an unknown count is left out, not written as 0 */
+        f->null_counts[f->nnull_counts++] = (struct tn_id_long){leaf->field_id, nulls};
     if (b.ok && b.any) {
         add_id_bytes(f->lower, &f->nlower, leaf->field_id, b.lower, b.lower_len);
         add_id_bytes(f->upper, &f->nupper, leaf->field_id, b.upper, b.upper_len);
@@ -439,7 +443,65 @@ struct pending {
     int64_t sequence_number;    /* of the last attempt */
     int attempts;
     json_t *remove;             /* OVERWRITE: the file paths to remove (NULL: every file) */
+    json_t *touched;            /* partitions of the new files (see partition_touched) */
 };
+
+/* Add the partition of a file of spec "spec_id" to the set "touched", keyed as Iceberg-Java's
+ * SnapshotSummary keys them for changed-partition-count: one key for unpartitioned files. */
+static void partition_touched(json_t *touched, int spec_id, const struct tn_data_file *f)
+{
+    struct tn_buf k = TN_BUF_INIT(0);
+
+    if (f->npartition)
+        tn_buf_addf(&k, NULL, "%d", spec_id);
+    for (size_t i = 0; i < f->npartition; i++) {
+        const struct tn_pvalue *v = &f->partition[i];
+        if (v->is_null) {
+            tn_buf_addstr(&k, "/null", NULL);
+            continue;
+        }
+        tn_buf_addf(&k, NULL, "/%d:%lld:%a:", v->kind, (long long)v->i, v->d);
+        for (size_t b = 0; b < v->bytes.n; b++)
+            tn_buf_addf(&k, NULL, "%02x", v->bytes.p[b]);
+    }
+    json_object_set_new(touched, k.buf ? k.buf : "", json_true());
+    tn_buf_release(&k);
+}
+
+/* What an overwrite removes and keeps of the parent's live files, by content (0 data,
+ * 1 position deletes, 2 equality deletes), for the snapshot summary. */
+struct overwrite_counts {
+    int64_t removed_files[3], removed_rows[3], removed_bytes[3];
+    int64_t kept_files[3], kept_rows[3], kept_bytes[3];
+};
+
+static void count_overwrite(const struct tn_scan *scan, const struct pending *p, json_t *touched,
+                            struct overwrite_counts *c)
+{
+    memset(c, 0, sizeof(*c));
+    for (size_t i = 0; i < scan->ndata + scan->ndeletes; i++) {
+        const struct tn_manifest_entry *e =
+            i < scan->ndata ? &scan->data[i] : &scan->deletes[i - scan->ndata];
+        int k = e->file.content >= 0 && e->file.content <= 2 ? e->file.content : 0;
+        if (p->remove && !json_object_get(p->remove, e->file.file_path)) {
+            c->kept_files[k]++;
+            c->kept_rows[k] += e->file.record_count;
+            c->kept_bytes[k] += e->file.file_size;
+            continue;
+        }
+        c->removed_files[k]++;
+        c->removed_rows[k] += e->file.record_count;
+        c->removed_bytes[k] += e->file.file_size;
+        partition_touched(touched, e->spec_id, &e->file);
+    }
+}
+
+/* Set "key" to "v" when "v" is positive, as Iceberg-Java writes its counts. */
+static void summary_set_positive(json_t *summary, const char *key, int64_t v)
+{
+    if (v > 0)
+        summary_set(summary, key, v);
+}
 
 /* Row-level changes may commit over appends made since they read the table, but not over
  * anything that deleted or replaced rows: that could resurrect or double-delete a row. */
@@ -464,19 +526,13 @@ static int validate_since(const struct tn_table *t, struct pending *p, int64_t p
                    t->ns, t->name);
 }
 
-/* Live files of the parent after an overwrite, by content (0 data, 1 deletes). */
-struct kept {
-    int64_t files[2], rows[2], bytes[2];
-};
-
 /* For an overwrite: a manifest of the parent's live files of "content" written with spec
  * "spec_id", each DELETED unless p->remove keeps it (then EXISTING). A manifest holds one
  * spec's files, so a table with several specs gets one such manifest per spec. */
 static int deleted_manifest(struct tn_warehouse *wh, const struct tn_table *t,
                             const struct tn_scan *scan, int content, int spec_id, int64_t seq,
                             const struct pending *p, struct tn_manifest_file *out,
-                            struct tn__files *w, int64_t *files, int64_t *rows, int64_t *bytes,
-                            struct kept *kept, struct tn_err *err)
+                            struct tn__files *w, struct tn_err *err)
 {
     const struct tn_manifest_entry *src = content ? scan->deletes : scan->data;
     size_t n = content ? scan->ndeletes : scan->ndata, nspec = 0;
@@ -507,15 +563,9 @@ static int deleted_manifest(struct tn_warehouse *wh, const struct tn_table *t,
             if (p->remove && !json_object_get(p->remove, src[i].file.file_path)) {
                 /* kept: carried over with its own snapshot and sequence numbers */
                 copy[k++].status = TN_ENTRY_EXISTING;
-                kept->files[content]++;
-                kept->rows[content] += src[i].file.record_count;
-                kept->bytes[content] += src[i].file.file_size;
                 continue;
             }
             copy[k++].status = TN_ENTRY_DELETED;
-            *files += 1;
-            *rows += src[i].file.record_count;
-            *bytes += src[i].file.file_size;
         }
         rc = tn_manifest_write(&info, copy, nspec, &data, &len, out, err);
         free(copy); /* shallow copies: the scan owns the contents */
@@ -604,9 +654,6 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *base,
     const struct tn_table *t = &view;
     int64_t seq = m->last_sequence_number + 1;
     int64_t parent = m->current_snapshot_id;
-    int64_t del_files = 0, del_rows = 0, del_bytes = 0;
-    int64_t del_del_files = 0, del_del_rows = 0, del_del_bytes = 0;
-    struct kept kept;
     struct tn_scan *scan = NULL;
     struct tn_manifest_file *carried = NULL, *list = NULL;
     struct tn_manifest_file *gone = NULL, merged;
@@ -621,7 +668,6 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *base,
     p->attempts++;
     gone = tn_calloc(ngone + 1, sizeof(*gone));
     memset(&merged, 0, sizeof(merged));
-    memset(&kept, 0, sizeof(kept));
     if (p->branch && strcmp(p->branch, "main") != 0) {
         const struct tn_ref *ref = tn_metadata_ref(m, p->branch);
         if (!ref || ref->is_tag) {
@@ -657,11 +703,10 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *base,
         for (size_t sp = 0; !rc && sp < m->nspecs; sp++) {
             int spec_id = m->specs[sp].spec_id;
             rc = deleted_manifest(wh, t, scan, 0, spec_id, seq, p, &gone[2 * sp], attempt_files,
-                                  &del_files, &del_rows, &del_bytes, &kept, err);
+                                  err);
             if (!rc)
                 rc = deleted_manifest(wh, t, scan, 1, spec_id, seq, p, &gone[2 * sp + 1],
-                                      attempt_files, &del_del_files, &del_del_rows,
-                                      &del_del_bytes, &kept, err);
+                                      attempt_files, err);
         }
         for (size_t g = 0; !rc && g < ngone; g++) {
             if (!gone[g].path)
@@ -683,45 +728,52 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *base,
         goto out;
 
     json_object_set_new(summary, "operation", json_string(p->operation));
-    if (p->data_files) {
-        summary_set(summary, "added-data-files", p->data_files);
-        summary_set(summary, "added-records", p->data_rows);
-    }
-    if (p->delete_files) {
-        summary_set(summary, "added-delete-files", p->delete_files);
-        summary_set(summary, "added-position-delete-files", p->delete_files);
-        summary_set(summary, "added-position-deletes", p->delete_rows);
-    }
-    summary_set(summary, "added-files-size", p->data_bytes + p->delete_bytes);
-    if (p->mode == TN_WRITE_OVERWRITE) {
-        summary_set(summary, "deleted-data-files", del_files);
-        summary_set(summary, "deleted-records", del_rows);
-        summary_set(summary, "removed-files-size", del_bytes + del_del_bytes);
-        if (del_del_files)
-            summary_set(summary, "removed-delete-files", del_del_files);
-    }
-    summary_set(summary, "changed-partition-count", 1);
     {
-        /* totals as Iceberg-Java keeps them: records of live data files; deletes apart */
+        /* the keys and rules of Iceberg-Java's SnapshotSummary: counts only when positive,
+         * totals carried from the parent (append) or counted from what stays (overwrite) */
+        json_t *touched = json_deep_copy(p->touched);
+        struct overwrite_counts oc;
         int keep = p->mode == TN_WRITE_APPEND;
+        memset(&oc, 0, sizeof(oc));
+        if (!keep)
+            count_overwrite(scan, p, touched, &oc);
+        summary_set_positive(summary, "added-data-files", p->data_files);
+        summary_set_positive(summary, "deleted-data-files", oc.removed_files[0]);
+        summary_set_positive(summary, "added-records", p->data_rows);
+        summary_set_positive(summary, "deleted-records", oc.removed_rows[0]);
+        summary_set_positive(summary, "added-files-size", p->data_bytes + p->delete_bytes);
+        summary_set_positive(summary, "removed-files-size",
+                             oc.removed_bytes[0] + oc.removed_bytes[1] + oc.removed_bytes[2]);
+        summary_set_positive(summary, "added-delete-files", p->delete_files);
+        summary_set_positive(summary, "added-position-delete-files", p->delete_files);
+        summary_set_positive(summary, "removed-delete-files",
+                             oc.removed_files[1] + oc.removed_files[2]);
+        summary_set_positive(summary, "removed-position-delete-files", oc.removed_files[1]);
+        summary_set_positive(summary, "removed-equality-delete-files", oc.removed_files[2]);
+        summary_set_positive(summary, "added-position-deletes", p->delete_rows);
+        summary_set_positive(summary, "removed-position-deletes", oc.removed_rows[1]);
+        summary_set_positive(summary, "removed-equality-deletes", oc.removed_rows[2]);
+        summary_set(summary, "changed-partition-count", (int64_t)json_object_size(touched));
+        json_decref(touched);
         summary_set(summary, "total-records",
-                    (keep ? summary_total(m, parent, "total-records") : kept.rows[0]) +
+                    (keep ? summary_total(m, parent, "total-records") : oc.kept_rows[0]) +
                         p->data_rows);
         summary_set(summary, "total-files-size",
                     (keep ? summary_total(m, parent, "total-files-size")
-                          : kept.bytes[0] + kept.bytes[1]) +
+                          : oc.kept_bytes[0] + oc.kept_bytes[1] + oc.kept_bytes[2]) +
                         p->data_bytes + p->delete_bytes);
         summary_set(summary, "total-data-files",
-                    (keep ? summary_total(m, parent, "total-data-files") : kept.files[0]) +
+                    (keep ? summary_total(m, parent, "total-data-files") : oc.kept_files[0]) +
                         p->data_files);
         summary_set(summary, "total-delete-files",
-                    (keep ? summary_total(m, parent, "total-delete-files") : kept.files[1]) +
+                    (keep ? summary_total(m, parent, "total-delete-files")
+                          : oc.kept_files[1] + oc.kept_files[2]) +
                         p->delete_files);
         summary_set(summary, "total-position-deletes",
-                    (keep ? summary_total(m, parent, "total-position-deletes") : kept.rows[1]) +
+                    (keep ? summary_total(m, parent, "total-position-deletes") : oc.kept_rows[1]) +
                         p->delete_rows);
         summary_set(summary, "total-equality-deletes",
-                    keep ? summary_total(m, parent, "total-equality-deletes") : 0);
+                    keep ? summary_total(m, parent, "total-equality-deletes") : oc.kept_rows[2]);
     }
     {
         int64_t created = (p->added.path != NULL) + (int64_t)p->nremoved + (merged.path != NULL);
@@ -854,7 +906,12 @@ int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
     p.read_snapshot = c->read_snapshot;
     p.remove = c->remove;
     p.snapshot_id = tn_snapshot_id_new();
+    p.touched = json_object();
+    for (size_t i = 0; i < c->ndeletes; i++)
+        partition_touched(p.touched, c->delete_specs ? c->delete_specs[i] : t->meta->default_spec_id,
+                          &c->deletes[i]);
     for (size_t i = 0; i < c->ndata; i++) {
+        partition_touched(p.touched, t->meta->default_spec_id, &c->data[i]);
         p.data_files++;
         p.data_rows += c->data[i].record_count;
         p.data_bytes += c->data[i].file_size;
@@ -901,6 +958,7 @@ int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
     for (size_t i = 0; i < p.nremoved; i++)
         manifest_file_release(&p.removed[i]);
     free(p.removed);
+    json_decref(p.touched);
     return rc;
 }
 
@@ -940,6 +998,8 @@ int tn__write_data_file(struct tn_warehouse *wh, struct tn_session *s, const str
         rc = tn__copy_to_parquet(s, schema, select_sql, NULL, path, &file->record_count, err);
     if (!rc)
         rc = tn__file_stats(schema, path, file, err);
+    if (!rc)
+        rc = tn__nan_counts(s, schema, path, file, err);
     if (!rc)
         rc = tn_storage_publish(wh->storage, resolved, path, err);
     if (!rc)

@@ -279,6 +279,7 @@ static int oracle_is_boundable(const int *ids, size_t n, int id)
 struct oracle_column {
     int id;
     int64_t size, values, nulls;
+    int nulls_unknown; /* a chunk without a null count (list elements, map values) */
     int bounds_ok;
     int has_lower, has_upper;
     size_t lower_len, upper_len;
@@ -359,6 +360,8 @@ static int oracle_file_stats(struct tn_session *s, const struct tn_schema *schem
             c->values += v;
         if (tn_rows_get(chunks, r, 2) && !tn_parse_i64(tn_rows_get(chunks, r, 2), &v))
             c->nulls += v;
+        else
+            c->nulls_unknown = 1;
         if (tn_rows_get(chunks, r, 3) && !tn_parse_i64(tn_rows_get(chunks, r, 3), &v))
             c->size += v;
         tn_parse_i64(tn_rows_get(chunks, r, 6), &rg);
@@ -387,7 +390,8 @@ static int oracle_file_stats(struct tn_session *s, const struct tn_schema *schem
             continue;
         f->column_sizes[f->ncolumn_sizes++] = (struct tn_id_long){cs[i].id, cs[i].size};
         f->value_counts[f->nvalue_counts++] = (struct tn_id_long){cs[i].id, cs[i].values};
-        f->null_counts[f->nnull_counts++] = (struct tn_id_long){cs[i].id, cs[i].nulls};
+        if (!cs[i].nulls_unknown) /* an unknown count is left out, not written as 0 */
+            f->null_counts[f->nnull_counts++] = (struct tn_id_long){cs[i].id, cs[i].nulls};
         if (cs[i].bounds_ok && cs[i].has_lower) {
             struct tn_id_bytes *lb = &f->lower[f->nlower++];
             lb->id = cs[i].id;

@@ -409,9 +409,10 @@ static int set_snapshot_ref(json_t *root, json_t *u, struct apply_state *st, str
 
 static void remove_ref(json_t *root, const char *name)
 {
-    json_object_del(object_of(root, "refs"), name);
+    /* compare first: "name" may be the key itself, which the delete frees */
     if (strcmp(name, "main") == 0)
         json_object_del(root, "current-snapshot-id");
+    json_object_del(object_of(root, "refs"), name);
 }
 
 static int remove_snapshots(json_t *root, json_t *u, struct tn_err *err)
@@ -623,6 +624,27 @@ static void pending_release(struct tn_warehouse *wh, struct pending *p)
     memset(p, 0, sizeof(*p));
 }
 
+int tn__rest_apply(json_t *base, json_t *reqs, json_t *updates, json_t **out,
+                   struct tn_err *err)
+{
+    int rc = 0;
+
+    *out = NULL;
+    if (reqs && !json_is_array(reqs))
+        rc = tn_fail(err, TN_EINPUT, "\"requirements\" must be an array");
+    if (!rc)
+        rc = check_requirements(base, reqs, err);
+    if (rc)
+        return rc;
+    *out = json_deep_copy(base);
+    rc = apply_updates(*out, updates, err);
+    if (rc) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 /* Load the table, check the requirements and build its next version (not yet written). */
 static int pending_prepare(struct tn_warehouse *wh, struct pending *p, json_t *reqs,
                            json_t *updates, struct tn_err *err)
@@ -630,17 +652,13 @@ static int pending_prepare(struct tn_warehouse *wh, struct pending *p, json_t *r
     json_t *root;
     int rc = tn_table_load(wh, p->ns, p->name, &p->base, err);
 
-    if (!rc && reqs && !json_is_array(reqs))
-        rc = tn_fail(err, TN_EINPUT, "\"requirements\" must be an array");
     if (!rc)
-        rc = check_requirements(p->base->meta->root, reqs, err);
+        rc = tn__rest_apply(p->base->meta->root, reqs, updates, &root, err);
     if (rc)
         return rc;
-    root = json_deep_copy(p->base->meta->root);
-    rc = apply_updates(root, updates, err);
-    if (rc || json_equal(root, p->base->meta->root)) {
+    if (json_equal(root, p->base->meta->root)) {
         json_decref(root);
-        return rc;
+        return 0;
     }
     json_object_set_new(root, "last-updated-ms", json_integer(tn_now_ms()));
     tn_metadata_log_append(root, p->base->metadata_location, p->base->meta->last_updated_ms);

@@ -21,6 +21,11 @@ int tn__publish(struct tn_warehouse *wh, const struct tn_table *t, struct tn_met
  * ignored: a file left behind is an orphan, never a broken table). */
 void tn__delete_old_metadata(struct tn_warehouse *wh, const struct tn_table *base,
                              const struct tn_metadata *next);
+/* A REST CommitTableRequest's "reqs" checked against the metadata JSON "base", then its "updates"
+ * applied to a copy of it, returned in *out (NULL on failure); nothing is validated or written.
+ * rest_commit.c commits with it; fuzz/fuzz_rest.c feeds it untrusted requests. */
+int tn__rest_apply(json_t *base, json_t *reqs, json_t *updates, json_t **out,
+                   struct tn_err *err);
 /* A metadata-only commit (schema change, rollback, refs, properties): "mutate" edits a copy of
  * the current metadata JSON; it is validated, published, and retried on a lost race with the
  * mutation re-applied to the newer metadata. */

@@ -1041,19 +1041,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return MHD_YES;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
+static void conn_free(struct conn_ctx *c)
 {
-    struct tn_http_server *srv = cls;
-    struct conn_ctx *c = *con_cls;
-    (void)conn;
-
-    if (!c)
-        return;
-    *con_cls = NULL;
-    count_request(srv, c->route_index, c->route ? c->route->method : c->req.method,
-                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK || c->responded ? c->status : 499,
-                  now_s() - c->t0);
     if (c->pp)
         MHD_destroy_post_processor(c->pp);
     if (c->fd >= 0)
@@ -1071,10 +1060,83 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     json_decref(c->req.form);
     tn_buf_release(&c->body);
     free(c);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct tn_http_server *srv = cls;
+    struct conn_ctx *c = *con_cls;
+    (void)conn;
+
+    if (!c)
+        return;
+    *con_cls = NULL;
+    count_request(srv, c->route_index, c->route ? c->route->method : c->req.method,
+                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK || c->responded ? c->status : 499,
+                  now_s() - c->t0);
+    conn_free(c);
     pthread_mutex_lock(&srv->lock);
     srv->in_flight--;
     pthread_cond_broadcast(&srv->idle);
     pthread_mutex_unlock(&srv->lock);
+}
+
+/*---- Upload bodies outside a server (fuzz/fuzz_multipart.c) ----*/
+
+struct tn__http_upload {
+    struct tn_http_server srv; /* only tmp_dir and the lock are used */
+    struct conn_ctx *c;
+};
+
+struct tn__http_upload *tn__http_upload_begin(struct MHD_Connection *conn, const char *tmp_dir,
+                                              uint64_t max, struct tn_err *err)
+{
+    struct tn__http_upload *u = tn_calloc(1, sizeof(*u));
+    struct conn_ctx *c = tn_calloc(1, sizeof(*c));
+    size_t i = 0;
+
+    while (routes[i].body != TN_BODY_UPLOAD)
+        i++;
+    pthread_mutex_init(&u->srv.lock, NULL);
+    u->srv.tmp_dir = tn_strdup(tmp_dir);
+    u->c = c;
+    c->req.srv = &u->srv;
+    c->req.conn = conn;
+    c->route = &routes[i];
+    c->route_index = i;
+    c->fd = -1;
+    c->body_max = max;
+    if (upload_open(c, 0, err)) {
+        tn__http_upload_end(u, NULL, err);
+        return NULL;
+    }
+    return u;
+}
+
+void tn__http_upload_feed(struct tn__http_upload *u, const char *data, size_t n)
+{
+    body_feed(u->c, data, n);
+}
+
+int tn__http_upload_end(struct tn__http_upload *u, json_t **form, struct tn_err *err)
+{
+    int rc = 0;
+
+    if (form) {
+        body_end(u->c);
+        if (u->c->failed) {
+            *err = u->c->err;
+            rc = err->code;
+        } else {
+            *form = json_incref(u->c->req.form);
+        }
+    }
+    conn_free(u->c);
+    pthread_mutex_destroy(&u->srv.lock);
+    free(u->srv.tmp_dir);
+    free(u);
+    return rc;
 }
 
 __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)

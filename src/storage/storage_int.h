@@ -69,6 +69,15 @@ static inline void tn__count(struct tn_storage *st, enum tn_counter c, uint64_t 
 int tn__local_open(const char *root, struct tn_storage *st, struct tn_err *err);
 int tn__s3_open(const struct tn_storage_options *opt, struct tn_storage *st, struct tn_err *err);
 
+/* One page of a ListObjectsV2 answer ("doc", "len" bytes): its objects appended to *e (*n used,
+ * *cap allocated) as s3://"bucket"/key, and *token set to the continuation token (caller frees)
+ * or NULL on the last page. -1 when the page says it is truncated but gives no token. */
+int tn__s3_list_page(const char *doc, size_t len, const char *bucket,
+                     struct tn_storage_entry **e, size_t *n, size_t *cap, char **token);
+/* The first <tag> of an S3 XML answer, decoded and truncated to "cap", or "" when absent (how
+ * error codes, messages, ETags and upload ids are read). */
+void tn__s3_xml_field(const char *doc, size_t len, const char *tag, char *out, size_t cap);
+
 /* mkdir -p "path" (modified in place while working, restored after). */
 int tn__mkdirs(char *path, struct tn_err *err);
 /* mkdir -p of the directory that holds "file". */

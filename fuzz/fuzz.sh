@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# fuzz.sh - the fuzz targets' two runs (the Makefile builds the binaries first):
+#   fuzz.sh replay BUILD NAME...   every file of fuzz/corpus/NAME/ through BUILD/replay_NAME (a
+#                                  plain main, under ASan/UBSan), one process a file; a crash,
+#                                  sanitizer report or leak fails that file. Ends "N passed, N failed".
+#   fuzz.sh run SECONDS NAME...    libFuzzer for SECONDS on each target (build/fuzz/fuzz_NAME),
+#                                  starting from fuzz/corpus/NAME/ plus what earlier runs found
+#                                  (kept in build/fuzz/corpus/NAME/, outside the repository);
+#                                  a crash is saved in build/fuzz/crashes/. Ends "N passed, N failed".
+# A crash found by a run becomes a regression test by copying its file into fuzz/corpus/NAME/.
+set -u
+cd "$(dirname "$0")/.."
+mode=$1 arg=$2
+shift 2
+pass=0 fail=0
+case $mode in
+replay)
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    for name in "$@"; do
+        for f in fuzz/corpus/"$name"/*; do
+            [ -f "$f" ] || continue
+            if out=$("$arg/replay_$name" "$f" 2>&1); then
+                pass=$((pass + 1)); echo "ok   $name: $(basename "$f")"
+            else
+                fail=$((fail + 1)); echo "FAIL $name: $(basename "$f")"
+                echo "$out" | tail -n 30 | sed 's/^/    /'
+            fi
+        done
+    done
+    ;;
+run)
+    mkdir -p build/fuzz/crashes
+    for name in "$@"; do
+        mkdir -p "build/fuzz/corpus/$name"
+        log=build/fuzz/$name.log
+        if build/fuzz/fuzz_"$name" -max_total_time="$arg" -timeout=10 -rss_limit_mb=2048 \
+            -print_final_stats=1 -artifact_prefix="build/fuzz/crashes/$name-" \
+            "build/fuzz/corpus/$name" "fuzz/corpus/$name" >"$log" 2>&1; then
+            pass=$((pass + 1))
+            echo "ok   $name: $(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}') runs in $arg s"
+        else
+            fail=$((fail + 1)); echo "FAIL $name: see $log; the input is in build/fuzz/crashes/"
+            grep -E 'ERROR|SUMMARY|#[0-9]+ 0x' "$log" | head -n 20 | sed 's/^/    /'
+        fi
+    done
+    ;;
+*)
+    echo "usage: fuzz.sh replay BUILD NAME... | fuzz.sh run SECONDS NAME..." >&2
+    exit 2
+    ;;
+esac
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

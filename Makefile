@@ -90,14 +90,17 @@ fuzz-run: fuzz
 # not instrumented, tests/tsan.supp says what is suppressed and why.
 test-tsan:
 	$(MAKE) BUILD=build/tsan OPTFLAGS="$(TSAN_FLAGS)" build/tsan/tarn
-	TARN=$(abspath build/tsan/tarn) TARN_TSAN=1 \
-	  TSAN_OPTIONS="suppressions=$(abspath tests/tsan.supp) halt_on_error=1 exitcode=66" \
-	  bash tests/tsan.sh
+	bash tests/tsan.sh
 
 # cppcheck over src/: findings are fixed, or suppressed inline with the reason beside them.
+# jansson.h is read first so that its iteration macros (json_array_foreach, ...) are known.
+# Suppressed everywhere: missingIncludeSystem (system headers are not analysed) and
+# varFuncNullUB (NULL ends variadic argument lists, e.g. catalog.c's bind values; glibc defines
+# NULL as ((void *)0), a pointer, not the int 0 the check is about).
 lint:
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
-	  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Isrc src
+	  --inline-suppr --suppress=missingIncludeSystem --suppress=varFuncNullUB \
+	  --include=/usr/include/jansson.h -D_GNU_SOURCE -Isrc src
 
 test: all
 	bash tests/run.sh

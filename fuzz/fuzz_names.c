@@ -14,12 +14,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* An accepted name must be a plain identifier. */
 static void check_name(const char *name)
 {
-    if (!*name || strlen(name) > TN_NAME_MAX || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
-                                                     strlen(name) ||
-        (*name >= '0' && *name <= '9'))
-        abort(); /* an accepted name that is not a plain identifier */
+    size_t n = strlen(name);
+
+    if (n == 0 || n > TN_NAME_MAX || (*name >= '0' && *name <= '9') ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
+        abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -39,9 +41,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_name(name);
         check_name(ns);
     }
-    if (tn__iceberg_ns_from_path(text, ns, &err) == 0)
-        for (char *p = strtok(ns, "."); p; p = strtok(NULL, "."))
+    if (tn__iceberg_ns_from_path(text, ns, &err) == 0) {
+        char *p = ns, *dot;
+        for (; (dot = strchr(p, '.')) != NULL; p = dot + 1) {
+            *dot = '\0';
             check_name(p);
+        }
+        check_name(p);
+    }
     (void)tn_http_parse_size(text, &u);
     (void)tn_parse_i64(text, &i);
     form = tn__http_form_parse(text);

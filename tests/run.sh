@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh - every test: unit tests (plain, then under AddressSanitizer and
-# UndefinedBehaviorSanitizer), integration tests against the built binary, and interop tests that
-# check tarn's files with other people's readers (../shared/interop). Each suite ends with a line
+# UndefinedBehaviorSanitizer), the fuzz corpora replayed, integration tests against the built
+# binary, and interop tests that check tarn's files with other people's readers
+# (../shared/interop). Each suite ends with a line
 # "N passed, N failed[, N skipped]"; this script adds them up and ends with the same line.
 set -u
 cd "$(dirname "$0")/.."
@@ -40,6 +41,8 @@ fi
 
 suite unit bash -c "cd tests/unit && ../../build/unit_tests"
 suite unit-asan make -s test-asan
+# every fuzz corpus file through its target under ASan/UBSan (reuses the build test-asan made)
+suite fuzz-replay make -s test-fuzz
 export TARN=$ROOT/build/tarn SHARED INTEROP=$ROOT/build/interop
 for t in tests/integration/t*.sh tests/interop/t*.sh; do
     [ -f "$t" ] && suite "$(basename "$t" .sh)" bash "$t"

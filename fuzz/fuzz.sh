@@ -2,7 +2,8 @@
 # fuzz.sh - the fuzz targets' two runs (the Makefile builds the binaries first):
 #   fuzz.sh replay BUILD NAME...   every file of fuzz/corpus/NAME/ through BUILD/replay_NAME (a
 #                                  plain main, under ASan/UBSan), one process a file; a crash,
-#                                  sanitizer report or leak fails that file. Ends "N passed, N failed".
+#                                  sanitizer report or leak fails that file, and a target
+#                                  without seeds fails. Ends "N passed, N failed".
 #   fuzz.sh run SECONDS NAME...    libFuzzer for SECONDS on each target (build/fuzz/fuzz_NAME),
 #                                  starting from fuzz/corpus/NAME/ plus what earlier runs found
 #                                  (kept in build/fuzz/corpus/NAME/, outside the repository);
@@ -18,6 +19,9 @@ replay)
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     for name in "$@"; do
+        if ! compgen -G "fuzz/corpus/$name/*" >/dev/null; then
+            fail=$((fail + 1)); echo "FAIL $name: no seeds in fuzz/corpus/$name/ (add a few, see fuzz/corpus/README)"
+        fi
         for f in fuzz/corpus/"$name"/*; do
             [ -f "$f" ] || continue
             if out=$("$arg/replay_$name" "$f" 2>&1); then
@@ -33,10 +37,11 @@ run)
     mkdir -p build/fuzz/crashes
     for name in "$@"; do
         mkdir -p "build/fuzz/corpus/$name"
-        log=build/fuzz/$name.log
+        log=build/fuzz/$name.log seeds=()
+        [ -d "fuzz/corpus/$name" ] && seeds=("fuzz/corpus/$name")
         if build/fuzz/fuzz_"$name" -max_total_time="$arg" -timeout=10 -rss_limit_mb=2048 \
             -print_final_stats=1 -artifact_prefix="build/fuzz/crashes/$name-" \
-            "build/fuzz/corpus/$name" "fuzz/corpus/$name" >"$log" 2>&1; then
+            "build/fuzz/corpus/$name" "${seeds[@]}" >"$log" 2>&1; then
             pass=$((pass + 1))
             echo "ok   $name: $(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}') runs in $arg s"
         else

@@ -95,8 +95,8 @@ test-tsan:
 # cppcheck over src/: findings are fixed, or suppressed inline with the reason beside them.
 # jansson.h is read first so that its iteration macros (json_array_foreach, ...) are known.
 # Suppressed everywhere: missingIncludeSystem (system headers are not analysed) and
-# varFuncNullUB (NULL ends variadic argument lists, e.g. catalog.c's bind values; glibc defines
-# NULL as ((void *)0), a pointer, not the int 0 the check is about).
+# varFuncNullUB (NULL ends variadic argument lists, e.g. catalog.c's bind values; gcc's and
+# clang's stddef.h define NULL in C as ((void *)0), a pointer, not the int 0 the check is about).
 lint:
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
 	  --inline-suppr --suppress=missingIncludeSystem --suppress=varFuncNullUB \

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # fuzz.sh - the fuzz targets' two runs (the Makefile builds the binaries first):
 #   fuzz.sh replay BUILD NAME...   every file of fuzz/corpus/NAME/ through BUILD/replay_NAME (a
-#                                  plain main, under ASan/UBSan), one process a file; a crash,
-#                                  sanitizer report or leak fails that file, and a target
-#                                  without seeds fails. Ends "N passed, N failed".
+#                                  plain main, under ASan/UBSan); a crash, sanitizer report or
+#                                  leak fails that file, and a target without seeds fails.
+#                                  Ends "N passed, N failed".
 #   fuzz.sh run SECONDS NAME...    libFuzzer for SECONDS on each target (build/fuzz/fuzz_NAME),
 #                                  starting from fuzz/corpus/NAME/ plus what earlier runs found
 #                                  (kept in build/fuzz/corpus/NAME/, outside the repository);
@@ -22,8 +22,15 @@ replay)
         if ! compgen -G "fuzz/corpus/$name/*" >/dev/null; then
             fail=$((fail + 1)); echo "FAIL $name: no seeds in fuzz/corpus/$name/ (add a few, see fuzz/corpus/README)"
         fi
-        for f in fuzz/corpus/"$name"/*; do
-            [ -f "$f" ] || continue
+        files=(fuzz/corpus/"$name"/*)
+        [ -f "${files[0]}" ] || continue
+        # one process for the whole corpus; when it fails, one a file to name the culprits
+        if "$arg/replay_$name" "${files[@]}" >/dev/null 2>&1; then
+            pass=$((pass + ${#files[@]}))
+            for f in "${files[@]}"; do echo "ok   $name: $(basename "$f")"; done
+            continue
+        fi
+        for f in "${files[@]}"; do
             if out=$("$arg/replay_$name" "$f" 2>&1); then
                 pass=$((pass + 1)); echo "ok   $name: $(basename "$f")"
             else

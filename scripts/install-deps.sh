@@ -6,9 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential clang libclang-rt-14-dev pkg-config libjansson-dev libsqlite3-dev
-          zlib1g-dev libsnappy-dev libzstd-dev libmicrohttpd-dev libcurl4-openssl-dev
-          libedit-dev libssl-dev curl sqlite3 python3
+# clang and libclang-rt-14-dev: the clang build and the libFuzzer targets (make fuzz);
+# cppcheck: make lint; clang-format: make format / format-check.
+packages=(build-essential clang libclang-rt-14-dev cppcheck clang-format pkg-config libjansson-dev
+          libsqlite3-dev zlib1g-dev libsnappy-dev libzstd-dev libmicrohttpd-dev
+          libcurl4-openssl-dev libedit-dev libssl-dev curl sqlite3 python3
           radosgw ceph-mon ceph-osd)   # the last three: a real S3 server for the S3 tests
 # Node.js and npm fetch DuckDB from the npm registry; take Debian's only when none is installed
 # (a newer Node with its own npm conflicts with Debian's npm package).

@@ -147,10 +147,10 @@ int32_t tn_murmur3_32(const void *data, size_t n)
     switch (n & 3) {
     case 3:
         k ^= (uint32_t)p[i + 2] << 16;
-        /* fall through */
+        __attribute__((fallthrough));
     case 2:
         k ^= (uint32_t)p[i + 1] << 8;
-        /* fall through */
+        __attribute__((fallthrough));
     case 1:
         k ^= p[i];
         k *= c1;

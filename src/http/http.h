@@ -188,4 +188,22 @@ int tn_route_iceberg_token(struct tn_http_req *req, struct tn_http_reply *out, s
 /* A begin hook that checks the route's {table} argument. */
 int tn_route_check_table(struct tn_http_req *req, struct tn_err *err);
 
+/*---- Internal: the parsers of untrusted input, callable alone for the fuzz targets ----*/
+
+/* An upload body (the request on "conn": multipart/form-data when its Content-Type says so)
+ * decoded as a server decodes it, into a temporary file under "tmp_dir" of at most "max" bytes.
+ * tn__http_upload_end frees it; with "form" non-NULL it first finishes the body: 0 and the form
+ * fields besides "file" in *form (NULL when not multipart), or the error the request would get. */
+struct tn__http_upload;
+struct tn__http_upload *tn__http_upload_begin(struct MHD_Connection *conn, const char *tmp_dir,
+                                              uint64_t max, struct tn_err *err);
+void tn__http_upload_feed(struct tn__http_upload *u, const char *data, size_t n);
+int tn__http_upload_end(struct tn__http_upload *u, json_t **form, struct tn_err *err);
+/* An application/x-www-form-urlencoded body (the OAuth token request's) decoded in place into
+ * an object of strings. */
+json_t *tn__http_form_parse(char *text);
+/* A namespace from an Iceberg REST path segment (levels separated by 0x1F), checked and joined
+ * with dots into "out". */
+int tn__iceberg_ns_from_path(const char *seg, char out[TN_NAME_MAX + 1], struct tn_err *err);
+
 #endif /* TN_HTTP_H */

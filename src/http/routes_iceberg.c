@@ -178,7 +178,7 @@ static int ns_join(const char *const *levels, size_t n, char out[TN_NAME_MAX + 1
 }
 
 /* A namespace from the path (levels separated by 0x1F). */
-static int ns_from_path(const char *seg, char out[TN_NAME_MAX + 1], struct tn_err *err)
+int tn__iceberg_ns_from_path(const char *seg, char out[TN_NAME_MAX + 1], struct tn_err *err)
 {
     char *copy = tn_strdup(seg);
     const char *levels[NS_LEVELS_MAX + 1];
@@ -369,7 +369,7 @@ static int ns_list(struct tn_http_req *req, struct tn_http_reply *out, struct tn
     int rc, parent_found = 0;
 
     if (parent_arg && *parent_arg) {
-        rc = ns_from_path(parent_arg, parent, err);
+        rc = tn__iceberg_ns_from_path(parent_arg, parent, err);
         if (rc)
             return rc;
         plen = strlen(parent);
@@ -895,7 +895,7 @@ int tn_route_iceberg(struct tn_http_req *req, struct tn_http_reply *out, struct 
     } else if (n == 2 && IS(0, "transactions") && IS(1, "commit") && strcmp(m, "POST") == 0) {
         rc = transaction_commit(req, out, err);
     } else if (n >= 2 && IS(0, "namespaces")) {
-        rc = ns_from_path(SEG(1), ns, err);
+        rc = tn__iceberg_ns_from_path(SEG(1), ns, err);
         if (rc)
             goto out;
         if (n == 2)
@@ -940,6 +940,23 @@ static void form_decode(char *s)
         }
     }
     *w = '\0';
+}
+
+json_t *tn__http_form_parse(char *text)
+{
+    json_t *form = json_object();
+    char *pair;
+
+    while ((pair = strsep(&text, "&")) != NULL) {
+        char *eq = strchr(pair, '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        form_decode(pair);
+        form_decode(eq + 1);
+        json_object_set_new(form, pair, json_string(eq + 1));
+    }
+    return form;
 }
 
 static void oauth_error(struct tn_http_reply *out, unsigned int status, const char *code,
@@ -989,9 +1006,8 @@ static void basic_credentials(const struct tn_http_req *req, json_t *form)
 int tn_route_iceberg_token(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
 {
     struct tn_buf body = TN_BUF_INIT(TOKEN_BODY_MAX);
-    json_t *form = json_object();
+    json_t *form = NULL;
     const char *grant, *secret, *subject;
-    char *p, *pair;
     char tok[65], empty[1] = "";
     int rc = 0;
 
@@ -1011,16 +1027,7 @@ int tn_route_iceberg_token(struct tn_http_req *req, struct tn_http_reply *out, s
         if (rc)
             goto out;
     }
-    p = body.buf ? body.buf : empty;
-    while ((pair = strsep(&p, "&")) != NULL) {
-        char *eq = strchr(pair, '=');
-        if (!eq)
-            continue;
-        *eq = '\0';
-        form_decode(pair);
-        form_decode(eq + 1);
-        json_object_set_new(form, pair, json_string(eq + 1));
-    }
+    form = tn__http_form_parse(body.buf ? body.buf : empty);
     basic_credentials(req, form);
     grant = json_string_value(json_object_get(form, "grant_type"));
     secret = json_string_value(json_object_get(form, "client_secret"));

@@ -1739,6 +1739,66 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     pthread_mutex_unlock(&srv->watch_lock);
 }
 
+/*---- Upload bodies outside a server (fuzz/fuzz_multipart.c) ----*/
+
+struct tn__http_upload {
+    struct tn_http_server srv; /* only tmp_dir and the lock are used */
+    struct conn_ctx *c;
+};
+
+struct tn__http_upload *tn__http_upload_begin(struct MHD_Connection *conn, const char *tmp_dir,
+                                              uint64_t max, struct tn_err *err)
+{
+    struct tn__http_upload *u = tn_calloc(1, sizeof(*u));
+    struct conn_ctx *c = tn_calloc(1, sizeof(*c));
+    size_t i = 0;
+
+    while (routes[i].body != TN_BODY_UPLOAD)
+        i++;
+    pthread_mutex_init(&u->srv.lock, NULL);
+    pthread_mutex_init(&u->srv.watch_lock, NULL);
+    u->srv.tmp_dir = tn_strdup(tmp_dir);
+    u->c = c;
+    c->req.srv = &u->srv;
+    c->req.conn = conn;
+    c->route = &routes[i];
+    c->route_index = i;
+    c->fd = -1;
+    c->refs = 1;
+    c->body_max = max;
+    if (upload_open(c, 0, err)) {
+        tn__http_upload_end(u, NULL, err);
+        return NULL;
+    }
+    return u;
+}
+
+void tn__http_upload_feed(struct tn__http_upload *u, const char *data, size_t n)
+{
+    body_feed(u->c, data, n);
+}
+
+int tn__http_upload_end(struct tn__http_upload *u, json_t **form, struct tn_err *err)
+{
+    int rc = 0;
+
+    if (form) {
+        body_end(u->c);
+        if (u->c->failed) {
+            *err = u->c->err;
+            rc = err->code;
+        } else {
+            *form = json_incref(u->c->req.form);
+        }
+    }
+    ctx_unref(u->c);
+    pthread_mutex_destroy(&u->srv.lock);
+    pthread_mutex_destroy(&u->srv.watch_lock);
+    free(u->srv.tmp_dir);
+    free(u);
+    return rc;
+}
+
 /* libmicrohttpd's messages, one line each. Those about single connections refused or closed
  * (a client over its limit, the guard's closes) come at most every 10 s: a flood of them would
  * only fill the log. */

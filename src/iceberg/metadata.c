@@ -197,6 +197,8 @@ static void dump_value(struct tn_buf *b, const json_t *j)
     char num[40];
     int n;
 
+    /* j is never NULL: callers pass values json_object_foreach and json_array_foreach yielded */
+    /* cppcheck-suppress [nullPointerRedundantCheck, ctunullpointer] */
     switch (json_typeof(j)) {
     case JSON_OBJECT: {
         const char *key;

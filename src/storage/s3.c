@@ -1715,6 +1715,50 @@ static int64_t iso8601_ms(const char *text)
     return secs == (time_t)-1 ? -1 : (int64_t)secs * 1000 + ms;
 }
 
+int tn__s3_list_page(const char *doc, size_t len, const char *bucket,
+                     struct tn_storage_entry **e, size_t *n, size_t *cap, char **token)
+{
+    size_t pos = 0, vlen;
+    const char *v;
+    char truncated[16], tok[2048];
+
+    while (xml_next(doc, len, &pos, "Contents", &v, &vlen)) {
+        char size[32], modified[64];
+        size_t kpos = 0, klen;
+        const char *kv;
+        char *key;
+        if (!xml_next(v, vlen, &kpos, "Key", &kv, &klen))
+            continue;
+        key = xml_text(kv, klen);
+        xml_field(v, vlen, "Size", size, sizeof(size));
+        xml_field(v, vlen, "LastModified", modified, sizeof(modified));
+        if (*n == *cap) {
+            *cap = *cap ? *cap * 2 : 256;
+            *e = tn_realloc(*e, *cap * sizeof(**e));
+        }
+        (*e)[*n].uri = tn_asprintf("s3://%s/%s", bucket, key);
+        if (tn_parse_i64(size, &(*e)[*n].size))
+            (*e)[*n].size = -1;
+        (*e)[*n].mtime_ms = iso8601_ms(modified);
+        (*n)++;
+        free(key);
+    }
+    *token = NULL;
+    xml_field(doc, len, "IsTruncated", truncated, sizeof(truncated));
+    xml_field(doc, len, "NextContinuationToken", tok, sizeof(tok));
+    if (strcmp(truncated, "true") != 0)
+        return 0;
+    if (!tok[0])
+        return -1;
+    *token = tn_strdup(tok);
+    return 0;
+}
+
+void tn__s3_xml_field(const char *doc, size_t len, const char *tag, char *out, size_t cap)
+{
+    xml_field(doc, len, tag, out, cap);
+}
+
 static int s3_list(struct tn_storage *st, const char *prefix_uri, struct tn_storage_entry **out,
                    size_t *out_n, struct tn_err *err)
 {
@@ -1734,9 +1778,6 @@ static int s3_list(struct tn_storage *st, const char *prefix_uri, struct tn_stor
         struct tn_buf body = TN_BUF_INIT(XML_RESPONSE_MAX);
         struct req rq;
         struct resp rs;
-        size_t pos = 0, vlen;
-        const char *v;
-        char truncated[16];
 
         /* parameters in canonical (sorted) order */
         if (token) {
@@ -1750,40 +1791,12 @@ static int s3_list(struct tn_storage *st, const char *prefix_uri, struct tn_stor
         rq.query = q.buf;
         rq.out = &body;
         rc = s3_do(s, st, &rq, &rs, err);
-        while (!rc && xml_next(body.buf, body.len, &pos, "Contents", &v, &vlen)) {
-            char size[32], modified[64];
-            size_t kpos = 0, klen;
-            const char *kv;
-            char *key;
-            if (!xml_next(v, vlen, &kpos, "Key", &kv, &klen))
-                continue;
-            key = xml_text(kv, klen);
-            xml_field(v, vlen, "Size", size, sizeof(size));
-            xml_field(v, vlen, "LastModified", modified, sizeof(modified));
-            if (n == cap) {
-                cap = cap ? cap * 2 : 256;
-                e = tn_realloc(e, cap * sizeof(*e));
-            }
-            e[n].uri = tn_asprintf("s3://%s/%s", l.bucket, key);
-            if (tn_parse_i64(size, &e[n].size))
-                e[n].size = -1;
-            e[n].mtime_ms = iso8601_ms(modified);
-            n++;
-            free(key);
-        }
         free(token);
         token = NULL;
-        if (!rc) {
-            char tok[2048];
-            xml_field(body.buf, body.len, "IsTruncated", truncated, sizeof(truncated));
-            xml_field(body.buf, body.len, "NextContinuationToken", tok, sizeof(tok));
-            if (strcmp(truncated, "true") == 0 && tok[0])
-                token = tn_strdup(tok);
-            else if (strcmp(truncated, "true") == 0)
-                rc = tn_fail(err, TN_EUNAVAILABLE,
-                             "S3 listing of %s is truncated but gives no continuation token",
-                             prefix_uri);
-        }
+        if (!rc && tn__s3_list_page(body.buf, body.len, l.bucket, &e, &n, &cap, &token))
+            rc = tn_fail(err, TN_EUNAVAILABLE,
+                         "S3 listing of %s is truncated but gives no continuation token",
+                         prefix_uri);
         tn_buf_release(&q);
         tn_buf_release(&body);
         if (rc || !token)

@@ -107,6 +107,14 @@ int tn__s3_open(const struct tn_storage_options *opt, struct tn_storage *st, str
 /* s3.c's download check: 1 when "etag" is the MD5 "md5", -1 when it is another MD5, 0 when it
  * is no plain MD5 (a multipart object's "<md5>-N", or an SSE-KMS/SSE-C object's). */
 int tn__s3_etag_check(const char *etag, int encrypted, const unsigned char md5[16]);
+/* One page of a ListObjectsV2 answer ("doc", "len" bytes): its objects appended to *e (*n used,
+ * *cap allocated) as s3://"bucket"/key, and *token set to the continuation token (caller frees)
+ * or NULL on the last page. -1 when the page says it is truncated but gives no token. */
+int tn__s3_list_page(const char *doc, size_t len, const char *bucket,
+                     struct tn_storage_entry **e, size_t *n, size_t *cap, char **token);
+/* The first <tag> of an S3 XML answer, decoded and truncated to "cap", or "" when absent (how
+ * error codes, messages, ETags and upload ids are read). */
+void tn__s3_xml_field(const char *doc, size_t len, const char *tag, char *out, size_t cap);
 
 /* mkdir -p "path" (modified in place while working, restored after). */
 int tn__mkdirs(char *path, struct tn_err *err);

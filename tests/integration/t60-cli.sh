@@ -226,14 +226,14 @@ expect_eq "remote shell: tables, travel, insert" "$(grep -vE '^n$|travel|AT \(' 
 3
 default.fruit: added 1 rows in 1 file(s)
 4"
-code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Authorization: Bearer s3cret' \
-    -H 'Content-Type: application/json' -d "{\"snapshot_id\": $rfirst}" "$BASE/tables/fruit/rollback")
-if [ "$code" = 404 ] || [ "$code" = 405 ]; then
-    skip "remote rollback" "the server has no POST /tables/{t}/rollback yet"
-    one_line "remote rollback says what the server said" 3 "rollback: no such endpoint" "$TARN" rollback fruit "$rfirst" "${R[@]}"
-else
-    check "remote rollback" "$TARN" rollback fruit "$rfirst" "${R[@]}"
-fi
+# Rollback over HTTP moves main back (4 rows -> 2); an unknown snapshot is the server's 404,
+# exit 3, with the table's snapshots named.
+expect_eq "remote rollback" "$("$TARN" rollback fruit "$rfirst" "${R[@]}" 2>&1)" \
+    "default.fruit: main is now at snapshot $rfirst"
+expect_eq "remote rollback: the rows of that snapshot" \
+    "$("$TARN" sql 'SELECT count(*) FROM fruit' --format csv "${R[@]}" | tail -n 1)" "2"
+one_line "remote rollback to an unknown snapshot" 3 "has no snapshot 12345; its snapshots are: $rfirst, " \
+    "$TARN" rollback fruit 12345 "${R[@]}"
 if command -v script >/dev/null 2>&1; then
     TARN_PROGRESS=1 script -qec "$TARN ingest upl $TMP/p.csv --remote $BASE --token s3cret" /dev/null \
         </dev/null >"$TMP/uprog.out" 2>&1

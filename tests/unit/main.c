@@ -1,5 +1,6 @@
 /* main.c - runs every registered unit-test suite (or those named on the command line) and prints
- * "N passed, N failed". A test fails when any CHECK in it fails. */
+ * "N passed, N failed, N skipped". A test fails when any CHECK in it fails, and is skipped when it
+ * calls tn_test_skip (which says why). */
 #include "tn_test.h"
 
 #include <ftw.h>
@@ -18,6 +19,7 @@ struct suite {
 static struct suite suites[MAX_SUITES];
 static int nsuites;
 static int current_failed;
+static char current_skip[300]; /* why the running test skipped; "" when it did not */
 static char tmp_root[256];
 static int tmp_seq;
 
@@ -41,6 +43,16 @@ void tn_test_failed(const char *file, int line, const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     current_failed = 1;
+}
+
+void tn_test_skip(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(current_skip, sizeof(current_skip), fmt, ap);
+    va_end(ap);
+    if (!current_skip[0])
+        snprintf(current_skip, sizeof(current_skip), "no reason given");
 }
 
 void tn_test_hex(const unsigned char *v, size_t n, char *out)
@@ -98,17 +110,21 @@ static int wanted(const char *name, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    int passed = 0, failed = 0;
+    int passed = 0, failed = 0, skipped = 0;
 
     for (int s = 0; s < nsuites; s++) {
         if (!wanted(suites[s].name, argc, argv))
             continue;
         for (const struct tn_test *t = suites[s].tests; t->name; t++) {
             current_failed = 0;
+            current_skip[0] = '\0';
             t->fn();
             if (current_failed) {
                 failed++;
                 fprintf(stderr, "FAIL %s: %s\n", suites[s].name, t->name);
+            } else if (current_skip[0]) {
+                skipped++;
+                printf("skip %s: %s -- %s\n", suites[s].name, t->name, current_skip);
             } else {
                 passed++;
                 printf("ok   %s: %s\n", suites[s].name, t->name);
@@ -118,6 +134,6 @@ int main(int argc, char **argv)
     }
     if (tmp_root[0])
         nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    printf("%d passed, %d failed\n", passed, failed);
+    printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
     return failed ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 /* tn_test.h - the unit-test framework: CHECK macros that print both values, and suites that
  * register themselves, so adding a test file needs no edit elsewhere. main.c runs every suite and
- * ends with the line "N passed, N failed". Tests run with the working directory tests/unit. */
+ * ends with the line "N passed, N failed, N skipped". Tests run with the working directory
+ * tests/unit. */
 #ifndef TN_TEST_H
 #define TN_TEST_H
 
@@ -15,6 +16,9 @@ struct tn_test {
 void tn_test_register(const char *suite, const struct tn_test *tests);
 void tn_test_failed(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Mark the running test skipped, saying why (it must then return): a skip is counted and shown,
+ * never passed off as "ok". A test that also failed a CHECK counts as failed. */
+void tn_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Path of ../shared (the folder beside the repository), or NULL when it is absent. */
 const char *tn_test_shared_dir(void);
 /* A fresh empty temporary directory, removed when the test run ends. */

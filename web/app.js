@@ -419,56 +419,29 @@ async function viewSql(params) {
 
 /*---- Upload ----*/
 
-// A preview of a CSV/NDJSON/JSON file's first rows, read by the browser (tarn's own inference
-// decides the stored types when the file is committed).
-function parseCsvPreview(text) {
-  const first = text.split(/\r?\n/, 1)[0];
-  const delim = [',', ';', '\t', '|'].map(d => [d, first.split(d).length]).sort((a, b) => b[1] - a[1])[0][0];
-  const rows = [];
-  let row = [], field = '', quoted = false, i = 0;
-  for (; i < text.length && rows.length < 21; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; } else if (c === '"') quoted = false; else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === delim) { row.push(field); field = ''; }
-    else if (c === '\n') { row.push(field.replace(/\r$/, '')); rows.push(row); row = []; field = ''; }
-    else field += c;
-  }
-  if (rows.length < 21 && (field || row.length) && i >= text.length) { row.push(field); rows.push(row); }
-  return { delim, header: rows[0] || [], rows: rows.slice(1, 21) };
+// A preview of what an upload would store: tarn's own inference (POST /ingest?dry_run=true)
+// over the start of the file, cut at a line end for line-based formats; nothing is committed.
+const PREVIEW_BYTES = 256 * 1024, PREVIEW_WHOLE_MAX = 16 * 1024 * 1024;
+
+async function previewSample(file) {
+  const lineBased = /\.(csv|tsv|txt|ndjson|jsonl)$/i.test(file.name);
+  if (file.size <= PREVIEW_BYTES || (!lineBased && file.size <= PREVIEW_WHOLE_MAX)) return file;
+  if (!lineBased) return null;
+  const head = new Uint8Array(await file.slice(0, PREVIEW_BYTES).arrayBuffer());
+  const cut = head.lastIndexOf(10);
+  return new File([head.subarray(0, cut > 0 ? cut + 1 : head.length)], file.name, { type: file.type });
 }
 
-function guessType(values) {
-  const v = values.filter(x => x !== '' && x !== null && x !== undefined).map(String);
-  if (!v.length) return 'unknown';
-  if (v.every(x => /^-?\d+$/.test(x))) return 'long';
-  if (v.every(x => /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(x))) return 'double';
-  if (v.every(x => /^(true|false)$/i.test(x))) return 'boolean';
-  if (v.every(x => /^\d{4}-\d{2}-\d{2}$/.test(x))) return 'date';
-  if (v.every(x => /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(x))) return 'timestamp';
-  return 'string';
-}
-
-async function previewFile(file) {
-  if (/\.parquet$/i.test(file.name)) return { note: 'Parquet: the schema comes from the file itself.' };
-  if (/\.(gz|zst)$/i.test(file.name)) return { note: 'compressed: tarn reads it on upload.' };
-  const text = await file.slice(0, 256 * 1024).text();
-  let columns, rows;
-  if (/\.(ndjson|jsonl)$/i.test(file.name) || (/\.json$/i.test(file.name) && text.trimStart()[0] === '{')) {
-    const objs = text.split('\n').slice(0, 20).filter(l => l.trim()).map(l => { try { return JSON.parse(l); } catch (e) { return null; } }).filter(Boolean);
-    columns = [...new Set(objs.flatMap(o => Object.keys(o)))];
-    rows = objs.map(o => columns.map(c => o[c] === undefined ? null : o[c]));
-  } else if (/\.json$/i.test(file.name)) {
-    return { note: 'JSON array: tarn reads its records on upload.' };
-  } else {
-    const p = parseCsvPreview(text);
-    columns = p.header;
-    rows = p.rows;
-  }
+async function previewFile(file, table) {
+  const sample = await previewSample(file);
+  if (!sample) return { note: 'too large to preview here: tarn infers its schema on commit' };
+  const res = await api.upload(table || 'preview', sample, { dry_run: 'true' }, () => {});
+  const stored = Object.entries(res.column_names || {});
   return {
-    columns: columns.map((c, i) => ({ name: String(c), type: guessType(rows.map(r => r[i])) })),
-    rows,
+    columns: res.schema.fields.map(f => ({ name: f.name, type: typeof f.type === 'string' ? f.type : f.type.type })),
+    rows: res.rows,
+    renamed: stored.filter(([orig, name]) => orig !== name),
+    partial: sample !== file,
   };
 }
 
@@ -499,18 +472,23 @@ function viewUpload() {
     if (!name.value) name.value = sanitizeName(f.name);
     commit.disabled = false;
     result.replaceChildren();
-    const p = await previewFile(f);
-    preview.replaceChildren(h('h2', {}, `Preview of ${f.name} (${fmtBytes(f.size)})`));
+    preview.replaceChildren(h('h2', {}, `Preview of ${f.name} (${fmtBytes(f.size)})`), h('p.muted', {}, 'reading…'));
+    const p = await guarded(() => previewFile(f, name.value), errors);
+    if (!p) { preview.lastChild.remove(); return; }
+    preview.lastChild.remove();
     if (p.note) preview.append(h('p.muted', {}, p.note));
     else {
-      preview.append(h('p.muted', {}, 'first rows as the browser reads them; tarn infers the stored types on commit'),
+      preview.append(h('p.muted', {}, 'the schema and first rows as tarn would store them' +
+          (p.partial ? ' (inferred from the start of the file; the whole file is read on commit)' : '') + '; nothing is committed yet'),
         resultGrid({ columns: p.columns, rows: p.rows }, 'preview-grid'));
+      if (p.renamed.length)
+        preview.append(h('p', { id: 'preview-renamed' }, 'column names stored as: ' + p.renamed.map(([o, n]) => `${o} → ${n}`).join(', ')));
       await guarded(loadTables);
       const existing = tables.find(t => qualified(t) === name.value);
       if (existing) {
         const have = new Set(await tableColumns(name.value));
-        const fresh = p.columns.map(c => c.name.toLowerCase().replace(/[^a-z0-9_]+/g, '_')).filter(c => !have.has(c));
-        preview.append(h('p', {}, `${name.value} exists; ` + (fresh.length ? `new columns: ${fresh.join(', ')}` : 'no new columns')));
+        const fresh = p.columns.map(c => c.name).filter(c => !have.has(c));
+        preview.append(h('p', { id: 'preview-changes' }, `${name.value} exists; ` + (fresh.length ? `new columns: ${fresh.join(', ')}` : 'no new columns')));
         if (mode.value === 'create') mode.value = 'append';
       }
     }

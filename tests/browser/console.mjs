@@ -56,9 +56,12 @@ try {
 
   await step(page, 'upload shows a preview, a progress bar and the new schema', async () => {
     await page.click('nav a[href="#/upload"]');
-    await page.setInputFiles('#upload-file', csv1);
-    await expectText(page.locator('#preview'), /region/);
     await page.fill('#upload-table', 'sales');
+    await page.setInputFiles('#upload-file', csv1);
+    await expectText(page.locator('#preview'), /tarn would store them/);
+    await expectText(page.locator('#preview-grid .head-cell').nth(2), /amount[\s\S]*double/);
+    const before = await page.evaluate(async () => (await fetch('/tables')).json());
+    if (before.tables.length) throw new Error('the preview created a table');
     await page.click('#upload-commit');
     await expectText(page.locator('#upload-result'), /sales: 3 rows added \(new table\)/);
     const progress = await page.getAttribute('#upload-progress', 'value');
@@ -76,8 +79,9 @@ try {
 
   await step(page, 'a second upload appends (schema change shown)', async () => {
     await page.click('nav a[href="#/upload"]');
-    await page.setInputFiles('#upload-file', csv2);
     await page.fill('#upload-table', 'sales');
+    await page.setInputFiles('#upload-file', csv2);
+    await expectText(page.locator('#preview-changes'), /new columns: note/);
     await page.selectOption('#upload-mode', 'append');
     await page.click('#upload-commit');
     await expectText(page.locator('#upload-result'), /2 rows added[\s\S]*schema changes: .*note/);

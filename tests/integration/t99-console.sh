@@ -39,6 +39,12 @@ check "the console is served without a token; the API still needs one" \
              [ \$(curl -s -o /dev/null -w '%{http_code}' '$with_token/tables') = 401 ]"
 check "an unknown console file is a 404" \
     bash -c "[ \$(curl -s -o /dev/null -w '%{http_code}' '$plain/console/../catalog.db') = 404 ]"
+BASE=$plain
+status_is "an ingest dry run answers the inferred schema and first rows" 200 \
+    call POST "/ingest/dry?dry_run=true" --data-binary @"$TMP/first.csv" -H 'Content-Type: text/csv'
+expect_eq "with tarn's types" "$(jv '[f["type"] for f in d["schema"]["fields"]]')" '["long", "string", "double"]'
+expect_eq "and the rows" "$(jv 'd["rows"][0]')" '["1", "EU", "10.5"]'
+status_is "and commits nothing" 404 call GET /tables/dry
 bytes=$(for f in / /console/app.js /console/api.js /console/grid.js /console/editor.js /console/chart.js /console/console.css; do
     curl -s --compressed "$plain$f"; done | gzip -9 | wc -c)
 echo "# console first load: $bytes bytes gzip-compressed"

@@ -41,7 +41,16 @@ $(BUILD)/%.o: %.c $(DUCKDB_INC)/duckdb.h $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/libtarn.a: $(filter-out $(BUILD)/src/cli/main.o,$(LIB_OBJ))
+# The browser console (web/) compiled in as byte arrays.
+WEB_SRC = $(sort $(wildcard web/*.html web/*.js web/*.css))
+$(BUILD)/gen/web_assets.c: $(WEB_SRC) scripts/embed-web.sh
+	@mkdir -p $(dir $@)
+	bash scripts/embed-web.sh $@ $(WEB_SRC)
+
+$(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c src/http/web_assets.h
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libtarn.a: $(filter-out $(BUILD)/src/cli/main.o,$(LIB_OBJ)) $(BUILD)/gen/web_assets.o
 	ar rcs $@ $^
 
 $(BUILD)/tarn: $(BUILD)/src/cli/main.o $(BUILD)/libtarn.a

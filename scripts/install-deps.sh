@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 packages=(build-essential clang libclang-rt-14-dev cppcheck clang-format pkg-config libjansson-dev
           libsqlite3-dev zlib1g-dev libsnappy-dev libzstd-dev libmicrohttpd-dev
           libcurl4-openssl-dev libedit-dev libssl-dev curl sqlite3 python3
-          radosgw ceph-mon ceph-osd)   # the last three: a real S3 server for the S3 tests
+          radosgw ceph-mon ceph-osd    # a real S3 server for the S3 tests
+          chromium)                    # the browser the console's tests drive
 # Node.js and npm fetch DuckDB from the npm registry; take Debian's only when none is installed
 # (a newer Node with its own npm conflicts with Debian's npm package).
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

@@ -162,6 +162,7 @@ int tn_route_health(struct tn_http_req *req, struct tn_http_reply *out, struct t
 int tn_route_metrics(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_openapi(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_docs(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+int tn_route_console(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_tables(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_table_get(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);

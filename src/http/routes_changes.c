@@ -14,6 +14,19 @@
 #define MAX_CHANGES 1000
 
 /* The table of the request path, parsed again (tn_route_check_table has vetted it). */
+/* A snapshot id in a JSON body: an integer, or the same digits as a string (JavaScript clients
+ * cannot hold ids above 2^53 as numbers). */
+static int json_snapshot_id(json_t *v, int64_t *out, struct tn_err *err)
+{
+    if (json_is_integer(v)) {
+        *out = (int64_t)json_integer_value(v);
+        return 0;
+    }
+    if (json_is_string(v) && !tn_parse_i64(json_string_value(v), out))
+        return 0;
+    return tn_fail(err, TN_EINPUT, "\"snapshot_id\" must be an integer (or its digits as a string)");
+}
+
 static int path_table(const struct tn_http_req *req, char *ns, char *name, struct tn_err *err)
 {
     return tn_ident_parse(req->arg ? req->arg : "", ns, name, err);
@@ -285,10 +298,9 @@ int tn_route_rollback(struct tn_http_req *req, struct tn_http_reply *out, struct
     if (!sid == !asof)
         return tn_fail(err, TN_EINPUT, "give \"snapshot_id\" or \"as_of\" (one of them)");
     if (sid) {
-        if (!json_is_integer(sid))
-            return tn_fail(err, TN_EINPUT, "\"snapshot_id\" must be an integer");
-        id = (int64_t)json_integer_value(sid);
-        rc = check_snapshot(req, ns, name, id, err);
+        rc = json_snapshot_id(sid, &id, err);
+        if (!rc)
+            rc = check_snapshot(req, ns, name, id, err);
     } else {
         rc = as_of_ms(req, asof, &ms, err);
     }
@@ -344,10 +356,9 @@ int tn_route_refs(struct tn_http_req *req, struct tn_http_reply *out, struct tn_
         max_age = (int64_t)json_integer_value(age);
     }
     if (sid && !json_is_null(sid)) {
-        if (!json_is_integer(sid))
-            return tn_fail(err, TN_EINPUT, "\"snapshot_id\" must be an integer");
-        id = (int64_t)json_integer_value(sid);
-        rc = check_snapshot(req, ns, name, id, err);
+        rc = json_snapshot_id(sid, &id, err);
+        if (!rc)
+            rc = check_snapshot(req, ns, name, id, err);
     } else {
         struct tn_err lerr = {0};
         id = current_snapshot(req, ns, name, &lerr);

@@ -124,6 +124,8 @@ int tn_route_ingest_begin(struct tn_http_req *req, struct tn_err *err)
 
 /*---- The route ----*/
 
+#define PREVIEW_ROWS 20 /* rows a dry run answers */
+
 static json_t *ingest_json(const struct ingest_state *st, const struct tn_ingest_result *res,
                            double t0)
 {
@@ -153,6 +155,30 @@ static json_t *ingest_json(const struct ingest_state *st, const struct tn_ingest
     json_object_set_new(j, "elapsed_ms", json_real(tn_http_ms_since(t0)));
     free(table);
     return j;
+}
+
+static int dry_run(const struct tn_http_req *req)
+{
+    const char *v = tn_http_param(req, "dry_run");
+
+    return v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+}
+
+/* ?dry_run=true: the inferred schema and the first rows of the upload, and nothing committed.
+ * Closes "s" and releases "src". */
+static int preview(struct tn_http_req *req, struct tn_session *s, struct tn_source *src,
+                   struct tn_http_reply *out, struct tn_err *err)
+{
+    json_t *p = NULL;
+    int rc = tn_source_preview(s, req->upload_path, src, PREVIEW_ROWS, &p, err);
+
+    if (!rc) {
+        json_object_set_new(p, "dry_run", json_true());
+        tn_http_reply_json(out, 200, p);
+    }
+    tn_session_close(s);
+    tn_source_release(src);
+    return rc;
 }
 
 int tn_route_ingest(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
@@ -192,6 +218,8 @@ int tn_route_ingest(struct tn_http_req *req, struct tn_http_reply *out, struct t
         io.key = st->key;
         io.dedupe_last = st->dedupe_last;
         io.partition_by = st->partition_by;
+        if (dry_run(req)) /* the console's preview: what would be stored, nothing committed */
+            return preview(req, s, &src, out, err);
         rc = tn_source_ingest(req->wh, s, st->ns, st->name, req->upload_path, &src, &io, &res,
                               err);
     }

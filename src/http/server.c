@@ -95,6 +95,8 @@ static const struct route routes[] = {
     {"GET", "/metrics", "/metrics", NULL, TN_BODY_NONE, 0, NULL, tn_route_metrics},
     {"GET", "/openapi.json", "/openapi.json", NULL, TN_BODY_NONE, 1, NULL, tn_route_openapi},
     {"GET", "/docs", "/docs", NULL, TN_BODY_NONE, 1, NULL, tn_route_docs},
+    {"GET", "/", "/", NULL, TN_BODY_NONE, 1, NULL, tn_route_console},
+    {"GET", "/console/{file}", "/console/", "", TN_BODY_NONE, 1, NULL, tn_route_console},
     {"GET", "/query", "/query", NULL, TN_BODY_NONE, 0, NULL, tn_route_query},
     {"POST", "/query", "/query", NULL, TN_BODY_JSON, 0, NULL, tn_route_query},
     {"GET", "/tables", "/tables", NULL, TN_BODY_NONE, 0, NULL, tn_route_tables},

@@ -442,6 +442,43 @@ int tn_source_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *
     return rc;
 }
 
+int tn_source_preview(struct tn_session *s, const char *path, const struct tn_source *src,
+                      size_t max_rows, json_t **out, struct tn_err *err)
+{
+    struct tn_buf sql = TN_BUF_INIT(0);
+    json_t *schema = NULL, *names = NULL, *rows;
+    char *select = NULL, *limited = NULL;
+    struct tn_rows *r = NULL;
+    int rc;
+
+    *out = NULL;
+    reader_sql(&sql, path, src, 0);
+    rc = tn_schema_infer(s, sql.buf, &schema, &names, &select, err);
+    if (!rc) {
+        limited = tn_asprintf("SELECT * FROM (%s) LIMIT %zu", select, max_rows);
+        rc = tn_engine_rows(s, limited, max_rows, &r, err);
+    }
+    if (!rc) {
+        rows = json_array();
+        for (size_t i = 0; i < r->nrows; i++) {
+            json_t *row = json_array();
+            for (size_t c = 0; c < r->ncols; c++) {
+                const char *v = tn_rows_get(r, i, c);
+                json_array_append_new(row, v ? json_string(v) : json_null());
+            }
+            json_array_append_new(rows, row);
+        }
+        *out = json_pack("{s:O, s:O, s:o}", "schema", schema, "column_names", names, "rows", rows);
+    }
+    tn_rows_free(r);
+    json_decref(schema);
+    json_decref(names);
+    free(select);
+    free(limited);
+    tn_buf_release(&sql);
+    return rc;
+}
+
 void tn_source_release(struct tn_source *src)
 {
     free(src->dialect);

@@ -523,6 +523,10 @@ int tn_source_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *
                      const struct tn_ingest_options *opt, struct tn_ingest_result *res,
                      struct tn_err *err);
 void tn_source_release(struct tn_source *src);
+/* What an ingest of the file would store, without storing it: {"schema" (the inferred Iceberg
+ * schema), "column_names" (original -> stored), "rows" (the first max_rows, as text)}. */
+int tn_source_preview(struct tn_session *s, const char *path, const struct tn_source *src,
+                      size_t max_rows, json_t **out, struct tn_err *err);
 
 /*---- The Iceberg REST catalog (ICEBERG.md 7): create and CommitTableRequest commits ----*/
 

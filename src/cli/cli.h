@@ -49,6 +49,7 @@ struct cli {
     char **dirs;             /* further directories DuckDB may read (NULL-terminated) */
     size_t ndirs;
     struct cli_remote *remote; /* remote mode */
+    const struct tn_ask_options *ask; /* `ask`: the model to ask (tn_http_options.ask) */
     int progress; /* progress bars: 0 never, 1 for large files (stderr is a terminal), 2 always
                    * (TARN_PROGRESS=1; 0 turns them off) */
 };
@@ -150,5 +151,11 @@ int cli_remote_upload(struct cli_remote *r, const char *path, const char *file,
 /* The LakeShell: reads statements and commands from the terminal (with line editing and
  * history) or, when stdin is not one, from stdin without prompts. Returns the exit status. */
 int cli_shell(struct cli *c);
+
+/* ai.c: `tarn mcp` (MCP on standard input/output) and `tarn ask` */
+struct tn_ask_options;
+int cli_mcp(struct cli *c, struct tn_err *err);
+int cli_ask(struct cli *c, const struct tn_ask_options *opt, const char *question,
+            struct tn_err *err);
 
 #endif /* TN_CLI_H */

@@ -42,6 +42,8 @@ static void usage(FILE *f)
           "  drop TABLE [--purge]\n"
           "  serve [--host H] [--port P] [--token T] [--no-auth] [--max-upload SIZE]\n"
           "        [--query-timeout S] [--memory-limit SIZE] [--maintain-every 1h]   the HTTP API\n"
+          "  mcp                         the MCP server on standard input/output (docs/AI.md)\n"
+          "  ask \"QUESTION\"              answer in read-only SQL through --llm-url's model\n"
           "\n"
           "options (also as environment variables):\n"
           "  --warehouse DIR   TARN_WAREHOUSE   the warehouse: a directory (default ./warehouse)\n"
@@ -64,7 +66,14 @@ static void usage(FILE *f)
           "  --max-upload S    TARN_MAX_UPLOAD    largest upload (default 10GiB)\n"
           "  --query-timeout S TARN_QUERY_TIMEOUT seconds a query may run (default 60)\n"
           "  --maintain-every D TARN_MAINTAIN_EVERY run the maintenance that tables ask for\n"
-          "                    (tarn.maintain.* properties, docs/API.md) every D (1h, 30m, ...)\n",
+          "                    (tarn.maintain.* properties, docs/API.md) every D (1h, 30m, ...)\n"
+          "ask options (serve and ask; docs/AI.md):\n"
+          "  --llm-url URL     TARN_LLM_URL       an OpenAI-compatible API (.../v1); no URL: /ask\n"
+          "                                       answers 501\n"
+          "  --llm-model NAME  TARN_LLM_MODEL     the model to ask for\n"
+          "                    TARN_LLM_API_KEY   sent as its bearer token\n"
+          "  --ask-sample-rows N TARN_ASK_SAMPLE_ROWS rows of each table sent to the model\n"
+          "                                       (default 3; 0 sends schemas only)\n",
           f);
 }
 
@@ -163,6 +172,8 @@ static const struct command commands[] = {
      "TABLE compact|expire|rewrite-manifests|remove-orphans|rewrite-metadata"},
     {"drop", 1, 1, "TABLE"},
     {"serve", 0, 0, ""},
+    {"mcp", 0, 0, ""},
+    {"ask", 1, 1, "\"QUESTION\""},
 };
 
 static int run(struct cli *c, const struct tn_http_options *so, char **args, int nargs,
@@ -240,6 +251,10 @@ static int run(struct cli *c, const struct tn_http_options *so, char **args, int
         return cli_fast_forward(c, args[1], args[2], err);
     if (strcmp(name, "drop") == 0)
         return cli_drop(c, args[1], err);
+    if (strcmp(name, "mcp") == 0)
+        return cli_mcp(c, err);
+    if (strcmp(name, "ask") == 0)
+        return cli_ask(c, c->ask, args[1], err);
     /* serve */
     rc = cli_warehouse(c, &wh, err);
     return rc ? rc : tn_http_serve(wh, so, err);
@@ -297,6 +312,9 @@ int main(int argc, char **argv)
         {"max-upload", required_argument, NULL, OPT_SERVE},
         {"query-timeout", required_argument, NULL, OPT_SERVE},
         {"maintain-every", required_argument, NULL, OPT_SERVE},
+        {"llm-url", required_argument, NULL, OPT_SERVE},
+        {"llm-model", required_argument, NULL, OPT_SERVE},
+        {"ask-sample-rows", required_argument, NULL, OPT_SERVE},
         {NULL, 0, NULL, 0},
     };
     struct cli c = {0};
@@ -317,6 +335,7 @@ int main(int argc, char **argv)
     else if (c.progress && getenv("TARN_PROGRESS") && strcmp(getenv("TARN_PROGRESS"), "1") == 0)
         c.progress = 2;
     so.version = TN_CLI_VERSION;
+    so.ask.sample_rows = 3;
     opterr = 0; /* our own one-line messages */
     if (tn_http_options_env(&so, &err)) {
         rc = fail(&err);
@@ -446,6 +465,7 @@ int main(int argc, char **argv)
         goto done;
     }
     c.o.token = so.token;
+    c.ask = &so.ask;
     path_map_dirs(&c);
     rc = run(&c, &so, argv + optind, argc - optind, &err);
     if (rc < 0)

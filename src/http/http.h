@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "core/core.h"
+#include "ai/ai.h"
 #include "table/table.h"
 
 #define TN_HTTP_DEFAULT_HOST          "127.0.0.1"
@@ -33,6 +34,7 @@ struct tn_http_options {
     int quiet;           /* no startup line on stderr */
     int64_t maintain_every_ms; /* run scheduled maintenance this often (maintain.c); 0: never */
     const char *version; /* tarn's version, for /health and /openapi.json */
+    struct tn_ask_options ask; /* POST /ask: the model to ask (no llm_url: 501) */
 };
 
 /* Serve "wh" until SIGTERM or SIGINT, then stop accepting connections, let the requests in
@@ -134,6 +136,9 @@ int tn_route_health(struct tn_http_req *req, struct tn_http_reply *out, struct t
 int tn_route_metrics(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_openapi(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_docs(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+int tn_route_mcp(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+int tn_route_mcp_other(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+int tn_route_ask(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_tables(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_table_get(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);

@@ -67,6 +67,10 @@ static const struct route routes[] = {
     {"GET", "/metrics", "/metrics", NULL, TN_BODY_NONE, 0, NULL, tn_route_metrics},
     {"GET", "/openapi.json", "/openapi.json", NULL, TN_BODY_NONE, 1, NULL, tn_route_openapi},
     {"GET", "/docs", "/docs", NULL, TN_BODY_NONE, 1, NULL, tn_route_docs},
+    {"POST", "/mcp", "/mcp", NULL, TN_BODY_JSON, 0, NULL, tn_route_mcp},
+    {"GET", "/mcp", "/mcp", NULL, TN_BODY_NONE, 0, NULL, tn_route_mcp_other},
+    {"DELETE", "/mcp", "/mcp", NULL, TN_BODY_NONE, 0, NULL, tn_route_mcp_other},
+    {"POST", "/ask", "/ask", NULL, TN_BODY_JSON, 0, NULL, tn_route_ask},
     {"GET", "/query", "/query", NULL, TN_BODY_NONE, 0, NULL, tn_route_query},
     {"POST", "/query", "/query", NULL, TN_BODY_JSON, 0, NULL, tn_route_query},
     {"GET", "/tables", "/tables", NULL, TN_BODY_NONE, 0, NULL, tn_route_tables},
@@ -215,6 +219,16 @@ int tn_http_option_set(struct tn_http_options *o, const char *name, const char *
             return tn_fail(err, TN_EINPUT,
                            "--maintain-every must be a duration of at least 1s, such as 1h or 30m");
         o->maintain_every_ms = n;
+    } else if (strcmp(name, "llm-url") == 0) {
+        o->ask.llm_url = *value ? value : NULL;
+    } else if (strcmp(name, "llm-model") == 0) {
+        o->ask.llm_model = *value ? value : NULL;
+    } else if (strcmp(name, "llm-api-key") == 0) {
+        o->ask.llm_key = *value ? value : NULL;
+    } else if (strcmp(name, "ask-sample-rows") == 0) {
+        if (tn_parse_i64(value, &n) || n < 0 || n > 20)
+            return tn_fail(err, TN_EINPUT, "--ask-sample-rows must be a number from 0 to 20");
+        o->ask.sample_rows = (int)n;
     } else if (strcmp(name, "max-upload") == 0) {
         if (tn_http_parse_size(value, &size) || size == 0)
             return tn_fail(err, TN_EINPUT, "--max-upload must be a size such as 500MB or 10GiB");
@@ -237,6 +251,10 @@ int tn_http_options_env(struct tn_http_options *o, struct tn_err *err)
         {"TARN_MAX_UPLOAD", "max-upload"},
         {"TARN_QUERY_TIMEOUT", "query-timeout"},
         {"TARN_MAINTAIN_EVERY", "maintain-every"},
+        {"TARN_LLM_URL", "llm-url"},
+        {"TARN_LLM_MODEL", "llm-model"},
+        {"TARN_LLM_API_KEY", "llm-api-key"},
+        {"TARN_ASK_SAMPLE_ROWS", "ask-sample-rows"},
     };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

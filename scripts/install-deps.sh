@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential clang libclang-rt-14-dev pkg-config libjansson-dev libsqlite3-dev
           zlib1g-dev libsnappy-dev libzstd-dev libmicrohttpd-dev libcurl4-openssl-dev
-          libedit-dev libssl-dev curl sqlite3 python3
+          libedit-dev libssl-dev libpq-dev curl sqlite3 python3
+          postgresql                   # a real PostgreSQL source for the source tests
           radosgw ceph-mon ceph-osd)   # the last three: a real S3 server for the S3 tests
 # Node.js and npm fetch DuckDB from the npm registry; take Debian's only when none is installed
 # (a newer Node with its own npm conflicts with Debian's npm package).

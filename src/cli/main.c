@@ -15,6 +15,7 @@
 #define OPT_SERVE 1000 /* getopt value of every `tarn serve` option (src/http) */
 #define OPT_OLDER_THAN 1001
 #define OPT_DRY_RUN 1002
+#define OPT_SOURCE 1003 /* the PostgreSQL source options (sources.c) */
 #define DIRS_MAX  64
 
 static void usage(FILE *f)
@@ -25,6 +26,11 @@ static void usage(FILE *f)
           "  ingest TABLE FILE [--mode append|overwrite|upsert] [--key COL[,COL]] [--dedupe last]\n"
           "         [--format csv|json|ndjson|parquet] [--branch NAME] [--evolve add|strict]\n"
           "         [--partition-by 'day(ts), bucket(16, id)']   (for a table it creates)\n"
+          "  ingest TABLE --from postgresql://USER@HOST:PORT/DB --source-table SCHEMA.TABLE\n"
+          "         | --source-query 'SELECT ...'  [--mode full|append|incremental]\n"
+          "         [--cursor COL] [--key COL[,COL]] [--deletes]   copy a PostgreSQL table\n"
+          "  sync --from postgresql://... [--schema public] --into NAMESPACE [--every 5m]\n"
+          "                              every table of a schema, each one commit\n"
           "  sql \"SELECT ...\" [--format table|csv|json|arrow] [--snapshot ID] [--as-of TIME]\n"
           "      [--explain]             files and manifests planned, and DuckDB's plan\n"
           "  shell                       the LakeShell: SQL and commands at a prompt\n"
@@ -67,6 +73,10 @@ static void usage(FILE *f)
           "  --query-timeout S TARN_QUERY_TIMEOUT seconds a query may run (default 60)\n"
           "  --maintain-every D TARN_MAINTAIN_EVERY run the maintenance that tables ask for\n"
           "                    (tarn.maintain.* properties, docs/API.md) every D (1h, 30m, ...)\n"
+          "  --source NAME=URL TARN_SOURCES       a PostgreSQL database requests may name\n"
+          "                                       (POST /ingest/{t}?source=NAME; repeatable)\n"
+          "  --allow-sources   TARN_ALLOW_SOURCES requests may give connection strings too\n"
+          "  --sync CONFIG     TARN_SYNC          sync sources on a schedule (docs/SOURCES.md)\n"
           "ask options (serve and ask; docs/AI.md):\n"
           "  --llm-url URL     TARN_LLM_URL       an OpenAI-compatible API (.../v1); no URL: /ask\n"
           "                                       answers 501\n"
@@ -158,7 +168,8 @@ struct command {
 
 static const struct command commands[] = {
     {"sql", 1, 1, "\"SELECT ...\""},
-    {"ingest", 2, 2, "TABLE FILE"},
+    {"ingest", 1, 2, "TABLE FILE, or TABLE --from postgresql://..."},
+    {"sync", 0, 0, ""},
     {"shell", 0, 0, ""},
     {"tables", 0, 0, ""},
     {"describe", 1, 1, "TABLE"},
@@ -209,8 +220,21 @@ static int run(struct cli *c, const struct tn_http_options *so, char **args, int
         rc = cli_parse_format(c->o.format, &f, err);
         return rc ? rc : cli_sql(c, args[1], f, &q, err);
     }
-    if (strcmp(name, "ingest") == 0)
+    if (strcmp(name, "ingest") == 0 && c->o.from) {
+        if (nargs == 3)
+            return tn_fail(err, TN_EINPUT, "ingest --from reads the source, not a file: leave "
+                                           "out %s",
+                           args[2]);
+        return cli_ingest_source(c, args[1], err);
+    }
+    if (strcmp(name, "ingest") == 0) {
+        if (nargs == 2)
+            return tn_fail(err, TN_EINPUT, "ingest needs a file: tarn ingest TABLE FILE (or "
+                                           "--from postgresql://... for a database)");
         return cli_ingest(c, args[1], args[2], c->o.mode, err);
+    }
+    if (strcmp(name, "sync") == 0)
+        return cli_sync(c, err);
     if (strcmp(name, "shell") == 0) {
         if (isatty(STDIN_FILENO)) {
             /* before DuckDB's threads start, so that they inherit it: the shell's own
@@ -294,6 +318,14 @@ int main(int argc, char **argv)
         {"older-than", required_argument, NULL, OPT_OLDER_THAN},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"dedupe", required_argument, NULL, 'q'},
+        {"from", required_argument, NULL, OPT_SOURCE},
+        {"source-table", required_argument, NULL, OPT_SOURCE},
+        {"source-query", required_argument, NULL, OPT_SOURCE},
+        {"cursor", required_argument, NULL, OPT_SOURCE},
+        {"deletes", no_argument, NULL, OPT_SOURCE},
+        {"schema", required_argument, NULL, OPT_SOURCE},
+        {"into", required_argument, NULL, OPT_SOURCE},
+        {"every", required_argument, NULL, OPT_SOURCE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {"memory-limit", required_argument, NULL, 'L'},
@@ -312,6 +344,9 @@ int main(int argc, char **argv)
         {"max-upload", required_argument, NULL, OPT_SERVE},
         {"query-timeout", required_argument, NULL, OPT_SERVE},
         {"maintain-every", required_argument, NULL, OPT_SERVE},
+        {"source", required_argument, NULL, OPT_SERVE},
+        {"allow-sources", no_argument, NULL, OPT_SERVE},
+        {"sync", required_argument, NULL, OPT_SERVE},
         {"llm-url", required_argument, NULL, OPT_SERVE},
         {"llm-model", required_argument, NULL, OPT_SERVE},
         {"ask-sample-rows", required_argument, NULL, OPT_SERVE},
@@ -418,6 +453,26 @@ int main(int argc, char **argv)
         case 'P':
             c.o.partition_by = optarg;
             break;
+        case OPT_SOURCE: {
+            const char *opt = longopts[li].name;
+            if (strcmp(opt, "from") == 0)
+                c.o.from = optarg;
+            else if (strcmp(opt, "source-table") == 0)
+                c.o.source_table = optarg;
+            else if (strcmp(opt, "source-query") == 0)
+                c.o.source_query = optarg;
+            else if (strcmp(opt, "cursor") == 0)
+                c.o.cursor = optarg;
+            else if (strcmp(opt, "deletes") == 0)
+                c.o.deletes = 1;
+            else if (strcmp(opt, "schema") == 0)
+                c.o.schema = optarg;
+            else if (strcmp(opt, "into") == 0)
+                c.o.into = optarg;
+            else
+                c.o.every = optarg;
+            break;
+        }
         case OPT_OLDER_THAN:
             c.o.older_than = optarg;
             break;
@@ -479,5 +534,6 @@ done:
         free(c.dirs[i]);
     free(c.dirs);
     json_decref(c.o.path_map);
+    json_decref(so.sources);
     return rc;
 }

@@ -70,4 +70,8 @@ struct tn_ask_options {
 int tn_ask(struct tn_warehouse *wh, const struct tn_ask_options *opt, const char *question,
            json_t **out, struct tn_err *err);
 
+/* The SQL in a model's answer: the first ```sql (or ```) block, else the whole text; without
+ * the surrounding blanks and a final semicolon (caller frees). */
+char *tn_ask_extract_sql(const char *text);
+
 #endif /* TN_AI_H */

@@ -187,9 +187,7 @@ static char *chat(const struct tn_ask_options *opt, json_t *messages, struct tn_
     return content;
 }
 
-/* The SQL in a model's answer: the first ```sql (or ```) block, else the whole text; without
- * the surrounding blanks and a final semicolon (caller frees). */
-static char *extract_sql(const char *text)
+char *tn_ask_extract_sql(const char *text)
 {
     const char *start = strstr(text, "```"), *end;
     size_t n;
@@ -260,7 +258,7 @@ int tn_ask(struct tn_warehouse *wh, const struct tn_ask_options *opt, const char
             rc = err->code;
             goto out;
         }
-        sql = extract_sql(reply);
+        sql = tn_ask_extract_sql(reply);
         answer = tn_lake_query(wh, s, sql, &read, &qerr);
         if (answer)
             break;

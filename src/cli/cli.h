@@ -44,6 +44,7 @@ struct cli_options {
     const char *source_query;
     const char *cursor; /* incremental mode's cursor column */
     int deletes;        /* incremental mode: then delete rows the source lost */
+    const char *json_as; /* --json-as string|struct: how json and jsonb columns are stored */
     const char *schema; /* sync: the source schema (default public) */
     const char *into;   /* sync: the namespace the tables go to */
     const char *every;  /* sync: run again after this long */

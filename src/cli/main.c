@@ -28,7 +28,8 @@ static void usage(FILE *f)
           "         [--partition-by 'day(ts), bucket(16, id)']   (for a table it creates)\n"
           "  ingest TABLE --from postgresql://USER@HOST:PORT/DB --source-table SCHEMA.TABLE\n"
           "         | --source-query 'SELECT ...'  [--mode full|append|incremental]\n"
-          "         [--cursor COL] [--key COL[,COL]] [--deletes]   copy a PostgreSQL table\n"
+          "         [--cursor COL] [--key COL[,COL]] [--deletes] [--json-as string|struct]\n"
+          "                              copy a PostgreSQL table or query (docs/SOURCES.md)\n"
           "  sync --from postgresql://... [--schema public] --into NAMESPACE [--every 5m]\n"
           "                              every table of a schema, each one commit\n"
           "  sql \"SELECT ...\" [--format table|csv|json|arrow] [--snapshot ID] [--as-of TIME]\n"
@@ -323,6 +324,7 @@ int main(int argc, char **argv)
         {"source-query", required_argument, NULL, OPT_SOURCE},
         {"cursor", required_argument, NULL, OPT_SOURCE},
         {"deletes", no_argument, NULL, OPT_SOURCE},
+        {"json-as", required_argument, NULL, OPT_SOURCE},
         {"schema", required_argument, NULL, OPT_SOURCE},
         {"into", required_argument, NULL, OPT_SOURCE},
         {"every", required_argument, NULL, OPT_SOURCE},
@@ -465,6 +467,8 @@ int main(int argc, char **argv)
                 c.o.cursor = optarg;
             else if (strcmp(opt, "deletes") == 0)
                 c.o.deletes = 1;
+            else if (strcmp(opt, "json-as") == 0)
+                c.o.json_as = optarg;
             else if (strcmp(opt, "schema") == 0)
                 c.o.schema = optarg;
             else if (strcmp(opt, "into") == 0)

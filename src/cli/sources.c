@@ -65,6 +65,9 @@ static int source_options(struct cli *c, struct tn_pg_options *o, struct tn_err 
     o->cursor = c->o.cursor;
     o->key = c->o.key;
     o->deletes = c->o.deletes;
+    if (c->o.json_as && strcmp(c->o.json_as, "struct") != 0 && strcmp(c->o.json_as, "string") != 0)
+        return tn_fail(err, TN_EINPUT, "--json-as is string or struct, not '%s'", c->o.json_as);
+    o->json_struct = c->o.json_as && strcmp(c->o.json_as, "struct") == 0;
     return 0;
 }
 
@@ -137,6 +140,8 @@ int cli_ingest_source(struct cli *c, const char *ident, struct tn_err *err)
             cli_url_param(&path, "key", o.key);
         if (o.deletes)
             cli_url_param(&path, "deletes", "true");
+        if (o.json_struct)
+            cli_url_param(&path, "json_as", "struct");
         rc = cli_remote_json(c->remote, "POST", path.buf, NULL, &answer, err);
         if (!rc)
             print_result(answer);

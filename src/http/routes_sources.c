@@ -27,7 +27,7 @@ int tn_route_is_source_ingest(const struct tn_http_req *req)
 static json_t *source_spec(const struct tn_http_req *req, struct tn_err *err)
 {
     static const char *const keys[] = {"source", "source_table", "source_query", "mode",
-                                       "cursor", "key", "deletes"};
+                                       "cursor", "key", "deletes", "json_as"};
     json_t *spec;
 
     if (req->upload_bytes) {
@@ -106,6 +106,8 @@ int tn_route_ingest_source(struct tn_http_req *req, struct tn_http_reply *out,
         o.cursor = json_string_value(json_object_get(spec, "cursor"));
         o.key = json_string_value(json_object_get(spec, "key"));
         o.deletes = json_is_true(json_object_get(spec, "deletes"));
+        o.json_struct = json_is_string(json_object_get(spec, "json_as")) &&
+                        strcmp(json_string_value(json_object_get(spec, "json_as")), "struct") == 0;
         o.mode = (enum tn_pg_mode)mode;
         o.spool_dir = tn_http_tmp_dir(req->srv);
         rc = tn_session_open(req->wh->engine, &s, err);

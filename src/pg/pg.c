@@ -182,7 +182,8 @@ static char *quote_pg(PGconn *c, const char *name)
 }
 
 /* Describe source column "i" of "r" (a LIMIT 0 result) into "col". */
-static int describe_column(PGconn *c, PGresult *r, int i, struct column *col, struct tn_err *err)
+static int describe_column(PGconn *c, PGresult *r, int i, int json_struct, struct column *col,
+                           struct tn_err *err)
 {
     const char *name = PQfname(r, i);
     unsigned oid = PQftype(r, i);
@@ -230,7 +231,10 @@ static int describe_column(PGconn *c, PGresult *r, int i, struct column *col, st
         goto out;
     }
     duck = scalar_type(t.name, typmod, buf, sizeof(buf));
-    if (!duck) {
+    if (!duck && json_struct && (strcmp(t.name, "json") == 0 || strcmp(t.name, "jsonb") == 0)) {
+        col->pg_expr = tn_asprintf("q.%s", qn); /* the JSON value itself */
+        col->duck_type = NULL;                 /* DuckDB infers the struct from every row */
+    } else if (!duck) {
         col->pg_expr = tn_asprintf("q.%s::text", qn);
         col->duck_type = tn_strdup("VARCHAR");
     } else if (strcmp(duck, "INTEGER") == 0 || strcmp(duck, "BIGINT") == 0 ||
@@ -378,34 +382,44 @@ static int copy_out(PGconn *c, const struct source *src, const char *sql, const 
     return 0;
 }
 
-/* The DuckDB SELECT over the spool that names and types the columns as the source does. */
+/* The DuckDB SELECT over the spool that names and types the columns as the source does. JSON
+ * columns read as structs leave the types to DuckDB (sniffed over every row); the others are
+ * then cast to theirs. */
 static char *duck_select(const struct source *src, const char *spool)
 {
     struct tn_buf b = TN_BUF_INIT(0);
-    char *out;
+    int infer = 0;
 
+    for (size_t i = 0; i < src->ncols; i++)
+        infer |= !src->cols[i].duck_type;
     tn_buf_addstr(&b, "SELECT ", NULL);
     for (size_t i = 0; i < src->ncols; i++) {
+        const struct column *c = &src->cols[i];
         char col[24];
         snprintf(col, sizeof(col), "c%zu", i);
         if (i)
             tn_buf_addstr(&b, ", ", NULL);
-        if (src->cols[i].duck_fn)
-            tn_buf_addf(&b, NULL, "%s(%s)", src->cols[i].duck_fn, col);
+        if (c->duck_fn)
+            tn_buf_addf(&b, NULL, "%s(%s)", c->duck_fn, col);
+        else if (infer && c->duck_type)
+            tn_buf_addf(&b, NULL, "CAST(%s AS %s)", col, c->duck_type);
         else
             tn_buf_addstr(&b, col, NULL);
         tn_buf_addstr(&b, " AS ", NULL);
-        tn_sql_ident(&b, src->cols[i].name);
+        tn_sql_ident(&b, c->name);
     }
     tn_buf_addstr(&b, " FROM read_json(", NULL);
     tn_sql_string(&b, spool);
-    tn_buf_addstr(&b, ", format = 'newline_delimited', maximum_object_size = 1073741824, columns = {",
-                  NULL);
+    tn_buf_addstr(&b, ", format = 'newline_delimited', maximum_object_size = 1073741824", NULL);
+    if (infer) {
+        tn_buf_addstr(&b, ", sample_size = -1)", NULL);
+        return tn_buf_detach(&b, NULL);
+    }
+    tn_buf_addstr(&b, ", columns = {", NULL);
     for (size_t i = 0; i < src->ncols; i++)
         tn_buf_addf(&b, NULL, "%s'c%zu': '%s'", i ? ", " : "", i, src->cols[i].duck_type);
     tn_buf_addstr(&b, "})", NULL);
-    out = tn_buf_detach(&b, NULL);
-    return out;
+    return tn_buf_detach(&b, NULL);
 }
 
 /* The largest value of "column" in ns.name now, as text (NULL when the table is empty). */
@@ -579,7 +593,7 @@ int tn_pg_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *ns, 
     }
     src.cols = tn_calloc((size_t)PQnfields(r), sizeof(*src.cols));
     for (int i = 0; !rc && i < PQnfields(r); i++, src.ncols++)
-        rc = describe_column(src.conn, r, i, &src.cols[i], err);
+        rc = describe_column(src.conn, r, i, o->json_struct, &src.cols[i], err);
     if (rc)
         goto out;
     key = o->key ? tn_strdup(o->key) : primary_key(src.conn, o);

@@ -26,6 +26,7 @@ struct tn_pg_options {
     const char *cursor; /* incremental: the cursor column (updated_at, a serial id, ...) */
     const char *key;    /* the key columns "a,b"; NULL: the source table's primary key */
     int deletes;        /* incremental: then delete the table's rows whose key the source lost */
+    int json_struct;    /* json and jsonb columns become structs (else strings) */
     const char *spool_dir; /* a directory DuckDB may read, for the spool file */
     /* Called every 100,000 rows and at the end, from the reading thread. */
     void (*progress)(void *arg, int64_t rows, int64_t bytes, int done);

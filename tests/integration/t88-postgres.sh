@@ -53,6 +53,10 @@ expect_eq "NULLs stay NULL, NaN and -infinity floats are kept" \
 check "the table's key is its identifier field" \
     bash -c "'$TARN' describe et | grep -qE '^1 +id +long +yes'"
 
+check "--json-as struct stores JSON as structs" \
+    ing ej --from "$PG_URL" --source-query "SELECT id, jb FROM every_type" --json-as struct
+expect_eq "whose fields read in SQL" "$(q 'SELECT jb.b FROM ej WHERE id = 1')" "[1, 2]"
+
 #---- refusals ----
 psql_shop -c "CREATE TABLE bad_numeric (id int PRIMARY KEY, v numeric); INSERT INTO bad_numeric VALUES (1, 1), (2, 'NaN');"
 check_fails "a NaN numeric is refused naming the value" 2 "NaN" \

@@ -44,10 +44,10 @@ expect_eq "its rows were read" "$(field rows_read)" 2
 expect_eq "the primary key became the key" "$(field key)" id
 expect_eq "types map to the nearest Iceberg types" \
     "$(q 'SELECT typeof(id), typeof(s), typeof(i), typeof(n), typeof(nu), typeof(r), typeof(d), typeof(b), typeof(t), typeof(dt), typeof(tm), typeof(ts), typeof(tz), typeof(u), typeof("by"), typeof(j), typeof(ai), typeof("at"), typeof(e), typeof(dom), typeof(o) FROM et LIMIT 1')" \
-    "BIGINT,INTEGER,INTEGER,DECIMAL(12,2),DECIMAL(38,9),FLOAT,DOUBLE,BOOLEAN,VARCHAR,DATE,TIME,TIMESTAMP,TIMESTAMP WITH TIME ZONE,UUID,BLOB,VARCHAR,INTEGER[],VARCHAR[],VARCHAR,INTEGER,BIGINT"
+    'BIGINT,INTEGER,INTEGER,"DECIMAL(12,2)","DECIMAL(38,9)",FLOAT,DOUBLE,BOOLEAN,VARCHAR,DATE,TIME,TIMESTAMP,TIMESTAMP WITH TIME ZONE,UUID,BLOB,VARCHAR,INTEGER[],VARCHAR[],VARCHAR,INTEGER,BIGINT'
 expect_eq "values come through exactly" \
     "$(q "SELECT s, i, n, nu, r, d, b, t, c, dt, tm, ts, tz, u, hex(\"by\"), j, jb, ai, \"at\", e, dom, ip, o FROM et WHERE id = 1")" \
-    '-3,2147483647,1234567890.12,1234567.123456789,1.5,2.25,true,"hé ""q""",ab ,2024-03-01,10:11:12.5,2024-03-01 10:00:00.123456,2024-03-01 08:00:00+00,a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11,0102FF,"{""a"": 1}","{""b"": [1, 2]}","[1, NULL, 3]","[x, ''y, z'']",happy,5,10.0.0.1/32,42'
+    '-3,2147483647,1234567890.12,1234567.123456789,1.5,2.25,true,"hé ""q""",ab,2024-03-01,10:11:12.5,2024-03-01 10:00:00.123456,2024-03-01 08:00:00+00,a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11,0102FF,"{""a"": 1}","{""b"": [1, 2]}","[1, NULL, 3]","[x, '"'"'y, z'"'"']",happy,5,10.0.0.1/32,42'
 expect_eq "NULLs stay NULL, NaN and -infinity floats are kept" \
     "$(q "SELECT s IS NULL, n IS NULL, isnan(r), d FROM et WHERE id = 2")" "true,true,true,-inf"
 check "the table's key is its identifier field" \
@@ -55,7 +55,7 @@ check "the table's key is its identifier field" \
 
 check "--json-as struct stores JSON as structs" \
     ing ej --from "$PG_URL" --source-query "SELECT id, jb FROM every_type" --json-as struct
-expect_eq "whose fields read in SQL" "$(q 'SELECT jb.b FROM ej WHERE id = 1')" "[1, 2]"
+expect_eq "whose fields read in SQL" "$(q 'SELECT jb.b FROM ej WHERE id = 1')" '"[1, 2]"'
 
 #---- refusals ----
 psql_shop -c "CREATE TABLE bad_numeric (id int PRIMARY KEY, v numeric); INSERT INTO bad_numeric VALUES (1, 1), (2, 'NaN');"

@@ -410,7 +410,7 @@ static char *duck_select(const struct source *src, const char *spool)
     }
     tn_buf_addstr(&b, " FROM read_json(", NULL);
     tn_sql_string(&b, spool);
-    tn_buf_addstr(&b, ", format = 'newline_delimited', maximum_object_size = 1073741824", NULL);
+    tn_buf_addstr(&b, ", format = 'newline_delimited', maximum_object_size = 67108864", NULL);
     if (infer) {
         tn_buf_addstr(&b, ", sample_size = -1)", NULL);
         return tn_buf_detach(&b, NULL);

@@ -6,9 +6,10 @@ DUCKDB_LIB = node_modules/@duckdb/node-bindings-linux-x64
 DUCKDB_INC = node_modules/duckdb/src/duckdb/src/include
 WARN      = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith \
             -Wwrite-strings -Wvla -Wformat=2 -Wimplicit-fallthrough -Wundef
-CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -g $(WARN) -Isrc -isystem $(DUCKDB_INC) $(EXTRA_CFLAGS)
+CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -g $(WARN) -Isrc -isystem $(DUCKDB_INC) \
+              -isystem /usr/include/postgresql $(EXTRA_CFLAGS)
 LIBS      = -L$(DUCKDB_LIB) -lduckdb -Wl,-rpath,$(abspath $(DUCKDB_LIB)) \
-            -lsqlite3 -ljansson -lmicrohttpd -lcurl -lcrypto -ledit -lz -lsnappy -lzstd -lpthread -lm
+            -lsqlite3 -ljansson -lmicrohttpd -lpq -lcurl -lcrypto -ledit -lz -lsnappy -lzstd -lpthread -lm
 
 BUILD    ?= build
 OPTFLAGS ?= -O2

@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 # cppcheck: make lint; clang-format: make format / format-check.
 packages=(build-essential clang libclang-rt-14-dev cppcheck clang-format pkg-config libjansson-dev
           libsqlite3-dev zlib1g-dev libsnappy-dev libzstd-dev libmicrohttpd-dev
-          libcurl4-openssl-dev libedit-dev libssl-dev curl sqlite3 python3
+          libcurl4-openssl-dev libedit-dev libssl-dev libpq-dev curl sqlite3 python3
+          postgresql                   # a real PostgreSQL source for the source tests
           radosgw ceph-mon ceph-osd    # a real S3 server for the S3 tests
           chromium)                    # the browser the console's tests drive
 # Node.js and npm fetch DuckDB from the npm registry; take Debian's only when none is installed

@@ -41,6 +41,16 @@ struct cli_options {
     int64_t snapshot_id;
     int purge;
     int explain; /* sql --explain: tarn's planning counts and DuckDB's plan */
+    /* ingest --from and sync: a PostgreSQL source (sources.c) */
+    const char *from;         /* postgresql://USER@HOST:PORT/DB */
+    const char *source_table; /* SCHEMA.TABLE */
+    const char *source_query;
+    const char *cursor; /* incremental mode's cursor column */
+    int deletes;        /* incremental mode: then delete rows the source lost */
+    const char *json_as; /* --json-as string|struct: how json and jsonb columns are stored */
+    const char *schema; /* sync: the source schema (default public) */
+    const char *into;   /* sync: the namespace the tables go to */
+    const char *every;  /* sync: run again after this long */
     json_t *path_map;
 };
 
@@ -52,6 +62,7 @@ struct cli {
     char **dirs;             /* further directories DuckDB may read (NULL-terminated) */
     size_t ndirs;
     struct cli_remote *remote; /* remote mode */
+    const struct tn_ask_options *ask; /* `ask`: the model to ask (tn_http_options.ask) */
     int progress; /* progress bars: 0 never, 1 for large files (stderr is a terminal), 2 always
                    * (TARN_PROGRESS=1; 0 turns them off) */
 };
@@ -153,5 +164,18 @@ int cli_remote_upload(struct cli_remote *r, const char *path, const char *file,
 /* The LakeShell: reads statements and commands from the terminal (with line editing and
  * history) or, when stdin is not one, from stdin without prompts. Returns the exit status. */
 int cli_shell(struct cli *c);
+
+/* Append "&key=value" to a URL, percent-encoding the value (commands.c). */
+void cli_url_param(struct tn_buf *u, const char *key, const char *value);
+
+/* sources.c: ingest --from and sync */
+int cli_ingest_source(struct cli *c, const char *ident, struct tn_err *err);
+int cli_sync(struct cli *c, struct tn_err *err);
+
+/* ai.c: `tarn mcp` (MCP on standard input/output) and `tarn ask` */
+struct tn_ask_options;
+int cli_mcp(struct cli *c, struct tn_err *err);
+int cli_ask(struct cli *c, const struct tn_ask_options *opt, const char *question,
+            struct tn_err *err);
 
 #endif /* TN_CLI_H */

@@ -483,7 +483,7 @@ static int local_ingest(struct cli *c, const char *ns, const char *name, const c
 }
 
 /* Append "&key=value" to a URL, percent-encoding the value. */
-static void url_param(struct tn_buf *u, const char *key, const char *value)
+void cli_url_param(struct tn_buf *u, const char *key, const char *value)
 {
     tn_buf_addf(u, NULL, "&%s=", key);
     for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
@@ -523,11 +523,11 @@ static int remote_ingest(struct cli *c, const char *ns, const char *name, const 
         if (in->dedupe_last)
             tn_buf_addstr(&u, "&dedupe=last", NULL);
         if (in->branch)
-            url_param(&u, "branch", in->branch);
+            cli_url_param(&u, "branch", in->branch);
         if (c->o.evolve)
-            url_param(&u, "evolve", c->o.evolve);
+            cli_url_param(&u, "evolve", c->o.evolve);
         if (in->partition_by)
-            url_param(&u, "partition_by", in->partition_by);
+            cli_url_param(&u, "partition_by", in->partition_by);
         url = tn_buf_detach(&u, NULL);
     }
     if (c->progress == 2 || (c->progress && size >= PROGRESS_MIN_BYTES))

@@ -18,6 +18,7 @@
 #define OPT_MAX_DECOMPRESSED 1003 /* ingest and serve */
 #define OPT_S3_ENV 1004 /* S3 limits, passed to the storage as TARN_S3_* variables */
 #define OPT_CATALOG_NAME 1005
+#define OPT_SOURCE 1006 /* the PostgreSQL source options (sources.c) */
 #define DIRS_MAX  64
 
 static void usage(FILE *f)
@@ -29,6 +30,12 @@ static void usage(FILE *f)
           "         [--format csv|json|ndjson|parquet] [--branch NAME] [--evolve add|strict]\n"
           "         [--partition-by 'day(ts), bucket(16, id)']   (for a table it creates)\n"
           "         [--max-decompressed SIZE]   (a .gz/.zst file; also for serve)\n"
+          "  ingest TABLE --from postgresql://USER@HOST:PORT/DB --source-table SCHEMA.TABLE\n"
+          "         | --source-query 'SELECT ...'  [--mode full|append|incremental]\n"
+          "         [--cursor COL] [--key COL[,COL]] [--deletes] [--json-as string|struct]\n"
+          "                              copy a PostgreSQL table or query (docs/SOURCES.md)\n"
+          "  sync --from postgresql://... [--schema public] --into NAMESPACE [--every 5m]\n"
+          "                              every table of a schema, each one commit\n"
           "  sql \"SELECT ...\" [--format table|csv|json|arrow] [--snapshot ID] [--as-of TIME]\n"
           "      [--explain]             files and manifests planned, and DuckDB's plan\n"
           "  shell                       the LakeShell: SQL and commands at a prompt\n"
@@ -47,6 +54,8 @@ static void usage(FILE *f)
           "  serve [--host H] [--port P] [--token T] [--no-auth] [--max-upload SIZE]\n"
           "        [--query-timeout S] [--memory-limit SIZE] [--maintain-every 1h]\n"
           "        [--cors-origin ORIGIN] [--allowed-host NAME] [--quiet] ...   the HTTP API\n"
+          "  mcp                         the MCP server on standard input/output (docs/AI.md)\n"
+          "  ask \"QUESTION\"              answer in read-only SQL through --llm-url's model\n"
           "\n"
           "options (also as environment variables):\n"
           "  --warehouse DIR   TARN_WAREHOUSE   the warehouse: a directory (default ./warehouse)\n"
@@ -91,7 +100,18 @@ static void usage(FILE *f)
           "                    (default 15)\n"
           "  --max-client-connections N TARN_MAX_CLIENT_CONNECTIONS connections one client\n"
           "                    address may hold (default 64, of 256 in all)\n"
-          "  --quiet           TARN_QUIET=1       no access log (one line per request on stderr)\n",
+          "  --quiet           TARN_QUIET=1       no access log (one line per request on stderr)\n"
+          "  --source NAME=URL TARN_SOURCES       a PostgreSQL database requests may name\n"
+          "                                       (POST /ingest/{t}?source=NAME; repeatable)\n"
+          "  --allow-sources   TARN_ALLOW_SOURCES requests may give connection strings too\n"
+          "  --sync CONFIG     TARN_SYNC          sync sources on a schedule (docs/SOURCES.md)\n"
+          "ask options (serve and ask; docs/AI.md):\n"
+          "  --llm-url URL     TARN_LLM_URL       an OpenAI-compatible API (.../v1); no URL: /ask\n"
+          "                                       answers 501\n"
+          "  --llm-model NAME  TARN_LLM_MODEL     the model to ask for\n"
+          "                    TARN_LLM_API_KEY   sent as its bearer token\n"
+          "  --ask-sample-rows N TARN_ASK_SAMPLE_ROWS rows of each table sent to the model\n"
+          "                                       (default 3; 0 sends schemas only)\n",
           f);
 }
 
@@ -191,7 +211,8 @@ struct command {
 
 static const struct command commands[] = {
     {"sql", 1, 1, "\"SELECT ...\""},
-    {"ingest", 2, 2, "TABLE FILE"},
+    {"ingest", 1, 2, "TABLE FILE, or TABLE --from postgresql://..."},
+    {"sync", 0, 0, ""},
     {"shell", 0, 0, ""},
     {"tables", 0, 0, ""},
     {"describe", 1, 1, "TABLE"},
@@ -205,6 +226,8 @@ static const struct command commands[] = {
      "TABLE compact|expire|rewrite-manifests|remove-orphans|rewrite-metadata"},
     {"drop", 1, 1, "TABLE"},
     {"serve", 0, 0, ""},
+    {"mcp", 0, 0, ""},
+    {"ask", 1, 1, "\"QUESTION\""},
 };
 
 /* At the start of tarn serve: abort the multipart uploads under the warehouse that failed
@@ -263,8 +286,21 @@ static int run(struct cli *c, const struct tn_http_options *so, char **args, int
         rc = cli_parse_format(c->o.format, &f, err);
         return rc ? rc : cli_sql(c, args[1], f, &q, err);
     }
-    if (strcmp(name, "ingest") == 0)
+    if (strcmp(name, "ingest") == 0 && c->o.from) {
+        if (nargs == 3)
+            return tn_fail(err, TN_EINPUT, "ingest --from reads the source, not a file: leave "
+                                           "out %s",
+                           args[2]);
+        return cli_ingest_source(c, args[1], err);
+    }
+    if (strcmp(name, "ingest") == 0) {
+        if (nargs == 2)
+            return tn_fail(err, TN_EINPUT, "ingest needs a file: tarn ingest TABLE FILE (or "
+                                           "--from postgresql://... for a database)");
         return cli_ingest(c, args[1], args[2], c->o.mode, err);
+    }
+    if (strcmp(name, "sync") == 0)
+        return cli_sync(c, err);
     if (strcmp(name, "shell") == 0) {
         if (isatty(STDIN_FILENO)) {
             /* before DuckDB's threads start, so that they inherit it: the shell's own
@@ -305,6 +341,10 @@ static int run(struct cli *c, const struct tn_http_options *so, char **args, int
         return cli_fast_forward(c, args[1], args[2], err);
     if (strcmp(name, "drop") == 0)
         return cli_drop(c, args[1], err);
+    if (strcmp(name, "mcp") == 0)
+        return cli_mcp(c, err);
+    if (strcmp(name, "ask") == 0)
+        return cli_ask(c, c->ask, args[1], err);
     /* serve */
     rc = cli_warehouse(c, &wh, err);
     if (!rc)
@@ -347,6 +387,15 @@ int main(int argc, char **argv)
         {"older-than", required_argument, NULL, OPT_OLDER_THAN},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"dedupe", required_argument, NULL, 'q'},
+        {"from", required_argument, NULL, OPT_SOURCE},
+        {"source-table", required_argument, NULL, OPT_SOURCE},
+        {"source-query", required_argument, NULL, OPT_SOURCE},
+        {"cursor", required_argument, NULL, OPT_SOURCE},
+        {"deletes", no_argument, NULL, OPT_SOURCE},
+        {"json-as", required_argument, NULL, OPT_SOURCE},
+        {"schema", required_argument, NULL, OPT_SOURCE},
+        {"into", required_argument, NULL, OPT_SOURCE},
+        {"every", required_argument, NULL, OPT_SOURCE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {"memory-limit", required_argument, NULL, 'L'},
@@ -375,6 +424,12 @@ int main(int argc, char **argv)
         {"max-client-connections", required_argument, NULL, OPT_SERVE},
         {"quiet", no_argument, NULL, OPT_SERVE},
         {"max-decompressed", required_argument, NULL, OPT_MAX_DECOMPRESSED},
+        {"source", required_argument, NULL, OPT_SERVE},
+        {"allow-sources", no_argument, NULL, OPT_SERVE},
+        {"sync", required_argument, NULL, OPT_SERVE},
+        {"llm-url", required_argument, NULL, OPT_SERVE},
+        {"llm-model", required_argument, NULL, OPT_SERVE},
+        {"ask-sample-rows", required_argument, NULL, OPT_SERVE},
         {NULL, 0, NULL, 0},
     };
     struct cli c = {0};
@@ -399,6 +454,7 @@ int main(int argc, char **argv)
     else if (c.progress && getenv("TARN_PROGRESS") && strcmp(getenv("TARN_PROGRESS"), "1") == 0)
         c.progress = 2;
     so.version = TN_CLI_VERSION;
+    so.ask.sample_rows = 3;
     opterr = 0; /* our own one-line messages */
     if (getenv("TARN_MAX_DECOMPRESSED") &&
         max_decompressed_set(&c, &so, getenv("TARN_MAX_DECOMPRESSED"))) {
@@ -511,6 +567,28 @@ int main(int argc, char **argv)
         case 'P':
             c.o.partition_by = optarg;
             break;
+        case OPT_SOURCE: {
+            const char *opt = longopts[li].name;
+            if (strcmp(opt, "from") == 0)
+                c.o.from = optarg;
+            else if (strcmp(opt, "source-table") == 0)
+                c.o.source_table = optarg;
+            else if (strcmp(opt, "source-query") == 0)
+                c.o.source_query = optarg;
+            else if (strcmp(opt, "cursor") == 0)
+                c.o.cursor = optarg;
+            else if (strcmp(opt, "deletes") == 0)
+                c.o.deletes = 1;
+            else if (strcmp(opt, "json-as") == 0)
+                c.o.json_as = optarg;
+            else if (strcmp(opt, "schema") == 0)
+                c.o.schema = optarg;
+            else if (strcmp(opt, "into") == 0)
+                c.o.into = optarg;
+            else
+                c.o.every = optarg;
+            break;
+        }
         case OPT_OLDER_THAN:
             c.o.older_than = optarg;
             break;
@@ -558,6 +636,7 @@ int main(int argc, char **argv)
         goto done;
     }
     c.o.token = so.token;
+    c.ask = &so.ask;
     path_map_dirs(&c);
     rc = run(&c, &so, argv + optind, argc - optind, &err);
     if (rc < 0)
@@ -571,5 +650,6 @@ done:
         free(c.dirs[i]);
     free(c.dirs);
     json_decref(c.o.path_map);
+    json_decref(so.sources);
     return rc;
 }

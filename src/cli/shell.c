@@ -4,7 +4,7 @@
  *
  * SQL runs once a ';' outside quotes and comments ends it (a statement may span lines; one left
  * open at the end of input runs too). A line that starts with a command word runs at once:
- * insert, travel, history, tables, describe, format, help, quit/exit (`describe T` with one
+ * insert, travel, history, tables, describe, ask, format, help, quit/exit (`describe T` with one
  * word, and `insert T FILE` without INTO, so DESCRIBE and INSERT statements still reach SQL).
  *
  * travel T SNAPSHOT|TIMESTAMP|REF sets, for table T only, the snapshot the following queries
@@ -323,6 +323,7 @@ static void help(void)
          "  tables                                list the tables\n"
          "  describe TABLE                        schema and current snapshot\n"
          "  history TABLE                         the table's snapshots\n"
+         "  ask QUESTION                          answer in read-only SQL (--llm-url)\n"
          "  format table|csv|json                 how results print\n"
          "  help                                  this text\n"
          "  quit, exit                            leave (also Ctrl-D)");
@@ -428,6 +429,9 @@ static int run_command(struct shell *sh, const char *line)
             cmd_travel(sh, w[1], rest);
             free(rest);
         }
+    } else if (strcmp(cmd, "ask") == 0) {
+        rc = n >= 2 ? cli_ask(sh->c, sh->c->ask, line + (w[1] - copy), &err)
+                    : tn_fail(&err, TN_EINPUT, "usage: ask QUESTION (in plain language)");
     } else if (strcmp(cmd, "format") == 0) {
         enum cli_format f = CLI_TABLE;
         if (n == 2)

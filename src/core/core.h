@@ -31,6 +31,8 @@
     X(TN_ETOOBIG,         "PayloadTooLargeException",       413,  2)        \
     X(TN_EMEDIATYPE,      "UnsupportedMediaTypeException",  415,  2)        \
     X(TN_EUNPROCESSABLE,  "UnprocessableEntityException",   422,  2)        \
+    X(TN_ENOTIMPL,        "NotImplementedException",        501,  2)        \
+    X(TN_EUPSTREAM,       "BadGatewayException",            502,  5)        \
     X(TN_EUNAVAILABLE,    "ServiceUnavailableException",    503,  5)        \
     X(TN_ENOSPACE,        "InsufficientStorageException",   507,  5)        \
     X(TN_EINTERNAL,       "InternalServerError",            500, 70)

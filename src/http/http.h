@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "core/core.h"
+#include "ai/ai.h"
 #include "table/table.h"
 
 #define TN_HTTP_DEFAULT_HOST          "127.0.0.1"
@@ -44,6 +45,10 @@ struct tn_http_options {
     int nallowed_hosts;
     int64_t maintain_every_ms; /* run scheduled maintenance this often (maintain.c); 0: never */
     const char *version; /* tarn's version, for /health and /openapi.json */
+    struct tn_ask_options ask; /* POST /ask: the model to ask (no llm_url: 501) */
+    json_t *sources;   /* --source NAME=URL: the databases requests may name (routes_sources.c) */
+    int allow_sources; /* requests may also give a connection string themselves */
+    const char *sync_config; /* --sync CONFIG: scheduled source syncs (sync.c) */
 };
 
 /* Serve "wh" until SIGTERM or SIGINT, then stop accepting connections, let the requests in
@@ -85,6 +90,14 @@ int tn_http_maint_start(struct tn_warehouse *wh, int64_t every_ms, int quiet,
 void tn_http_maint_stop(struct tn_http_maint *m);
 /* Append its counters to a /metrics page (nothing for NULL). */
 void tn_http_maint_metrics(struct tn_http_maint *m, struct tn_buf *b);
+
+/* sync.c: the scheduled source syncs of --sync CONFIG (spooling in "spool_dir"). */
+struct tn_http_sync;
+int tn_http_sync_start(struct tn_warehouse *wh, const char *config, const char *spool_dir,
+                       int quiet, struct tn_http_sync **out, struct tn_err *err);
+/* Stop and free it after the table under way; NULL is a no-op. */
+void tn_http_sync_stop(struct tn_http_sync *y);
+void tn_http_sync_metrics(struct tn_http_sync *y, struct tn_buf *b);
 
 struct MHD_Connection;
 struct MHD_Response;
@@ -163,6 +176,13 @@ int tn_route_metrics(struct tn_http_req *req, struct tn_http_reply *out, struct 
 int tn_route_openapi(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_docs(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_console(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+int tn_route_mcp(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+int tn_route_mcp_other(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+int tn_route_ask(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+/* POST /ingest/{table} that names a database source instead of sending a file */
+int tn_route_is_source_ingest(const struct tn_http_req *req);
+int tn_route_ingest_source(struct tn_http_req *req, struct tn_http_reply *out,
+                           struct tn_err *err);
 int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_tables(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_table_get(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);

@@ -215,6 +215,7 @@ static json_t *openapi(const char *version)
     static const int e_ingest[] = {400, 401, 403, 409, 413, 422, 507, 0};
     static const int e_create[] = {400, 401, 403, 409, 413, 415, 0};
     static const int e_auth[] = {401, 0};
+    static const int e_ask[] = {400, 401, 422, 501, 502, 0};
     static const int e_change[] = {400, 401, 403, 404, 409, 415, 422, 0};
     json_t *paths = json_object();
     json_t *qparams = json_array();
@@ -403,6 +404,29 @@ static json_t *openapi(const char *version)
                             NULL, NULL,
                             json_pack("{s:{s:{s:s}}}", "text/plain", "schema", "type", "string"),
                             e_auth)));
+    json_object_set_new(
+        paths, "/mcp",
+        json_pack("{s:o}", "post",
+                  operation("ai", "Model Context Protocol (Streamable HTTP)",
+                            "One JSON-RPC 2.0 message per POST (initialize, tools/list, "
+                            "tools/call, resources/list, resources/read, ping); the answer is "
+                            "JSON, a notification gets 202. Tools: list_tables, describe_table, "
+                            "query (one read-only SELECT), table_history, sample_rows. GET and "
+                            "DELETE answer 405 (no event stream, no sessions). docs/AI.md.",
+                            NULL, required_body(json_content(type("object"))),
+                            json_content(type("object")), e_auth)));
+    json_object_set_new(
+        paths, "/ask",
+        json_pack("{s:o}", "post",
+                  operation("ai", "A question in plain language",
+                            "{\"question\": \"...\", \"sample_rows\": n}: the tables' "
+                            "schemas (and up to --ask-sample-rows rows of each) go to the model "
+                            "at --llm-url, whose one read-only SELECT runs sandboxed; answers "
+                            "question, sql, columns, rows, row_count, truncated, notes. 501 "
+                            "without --llm-url, 502 when the model fails, 422 when its SQL "
+                            "fails twice or is not a read-only SELECT.",
+                            NULL, required_body(json_content(type("object"))),
+                            json_content(type("object")), e_ask)));
     json_object_set_new(paths, "/openapi.json",
                         json_pack("{s:o}", "get",
                                   operation("server", "This document", "Served without a token.",

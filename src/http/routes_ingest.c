@@ -110,8 +110,11 @@ static int parse_params(struct tn_http_req *req, struct ingest_state *st, struct
 
 int tn_route_ingest_begin(struct tn_http_req *req, struct tn_err *err)
 {
-    struct ingest_state *st = tn_calloc(1, sizeof(*st));
+    struct ingest_state *st;
 
+    if (tn_route_is_source_ingest(req)) /* a database source: tn_route_ingest_source */
+        return 0;
+    st = tn_calloc(1, sizeof(*st));
     if (tn_ident_parse(req->arg ? req->arg : "", st->ns, st->name, err) ||
         parse_params(req, st, err)) {
         free(st);
@@ -191,6 +194,8 @@ int tn_route_ingest(struct tn_http_req *req, struct tn_http_reply *out, struct t
     double t0 = tn_monotonic_s();
     int rc;
 
+    if (tn_route_is_source_ingest(req))
+        return tn_route_ingest_source(req, out, err);
     /* multipart fields (mode=..., format=...) are known only now */
     rc = parse_params(req, st, err);
     if (rc)

@@ -97,6 +97,10 @@ static const struct route routes[] = {
     {"GET", "/docs", "/docs", NULL, TN_BODY_NONE, 1, NULL, tn_route_docs},
     {"GET", "/", "/", NULL, TN_BODY_NONE, 1, NULL, tn_route_console},
     {"GET", "/console/{file}", "/console/", "", TN_BODY_NONE, 1, NULL, tn_route_console},
+    {"POST", "/mcp", "/mcp", NULL, TN_BODY_JSON, 0, NULL, tn_route_mcp},
+    {"GET", "/mcp", "/mcp", NULL, TN_BODY_NONE, 0, NULL, tn_route_mcp_other},
+    {"DELETE", "/mcp", "/mcp", NULL, TN_BODY_NONE, 0, NULL, tn_route_mcp_other},
+    {"POST", "/ask", "/ask", NULL, TN_BODY_JSON, 0, NULL, tn_route_ask},
     {"GET", "/query", "/query", NULL, TN_BODY_NONE, 0, NULL, tn_route_query},
     {"POST", "/query", "/query", NULL, TN_BODY_JSON, 0, NULL, tn_route_query},
     {"GET", "/tables", "/tables", NULL, TN_BODY_NONE, 0, NULL, tn_route_tables},
@@ -190,6 +194,7 @@ struct tn_http_server {
     int watch_stop;
     pthread_t watch_thread;
     struct tn_http_maint *maint; /* --maintain-every; NULL when off */
+    struct tn_http_sync *sync;   /* --sync; NULL when off */
 };
 
 /*---- Per-request context ----*/
@@ -250,6 +255,10 @@ int tn_http_option_set(struct tn_http_options *o, const char *name, const char *
         o->vend_credentials = !value || !*value || strcmp(value, "0") != 0;
         return 0;
     }
+    if (strcmp(name, "allow-sources") == 0) {
+        o->allow_sources = !value || !*value || strcmp(value, "0") != 0;
+        return 0;
+    }
     if (strcmp(name, "no-auth") == 0) {
         o->no_auth = !value || !*value || strcmp(value, "0") != 0;
         return 0;
@@ -304,6 +313,33 @@ int tn_http_option_set(struct tn_http_options *o, const char *name, const char *
             return tn_fail(err, TN_EINPUT,
                            "--maintain-every must be a duration of at least 1s, such as 1h or 30m");
         o->maintain_every_ms = n;
+    } else if (strcmp(name, "source") == 0) {
+        /* NAME=URL, repeatable; TARN_SOURCES holds several, separated by blanks */
+        char *copy = tn_strdup(value), *save = NULL;
+        for (char *one = strtok_r(copy, " \t\n", &save); one; one = strtok_r(NULL, " \t\n", &save)) {
+            char *eq = strchr(one, '=');
+            if (!eq || eq == one || !eq[1]) {
+                free(copy);
+                return tn_fail(err, TN_EINPUT, "--source takes NAME=postgresql://...");
+            }
+            *eq = '\0';
+            if (!o->sources)
+                o->sources = json_object();
+            json_object_set_new(o->sources, one, json_string(eq + 1));
+        }
+        free(copy);
+    } else if (strcmp(name, "sync") == 0) {
+        o->sync_config = value;
+    } else if (strcmp(name, "llm-url") == 0) {
+        o->ask.llm_url = *value ? value : NULL;
+    } else if (strcmp(name, "llm-model") == 0) {
+        o->ask.llm_model = *value ? value : NULL;
+    } else if (strcmp(name, "llm-api-key") == 0) {
+        o->ask.llm_key = *value ? value : NULL;
+    } else if (strcmp(name, "ask-sample-rows") == 0) {
+        if (tn_parse_i64(value, &n) || n < 0 || n > 20)
+            return tn_fail(err, TN_EINPUT, "--ask-sample-rows must be a number from 0 to 20");
+        o->ask.sample_rows = (int)n;
     } else if (strcmp(name, "max-upload") == 0) {
         if (tn_http_parse_size(value, &size) || size == 0)
             return tn_fail(err, TN_EINPUT, "--max-upload must be a size such as 500MB or 10GiB");
@@ -331,6 +367,13 @@ int tn_http_options_env(struct tn_http_options *o, struct tn_err *err)
         {"TARN_HEADER_TIMEOUT", "header-timeout"},
         {"TARN_MAX_CLIENT_CONNECTIONS", "max-client-connections"},
         {"TARN_QUIET", "quiet"},
+        {"TARN_SOURCES", "source"},
+        {"TARN_ALLOW_SOURCES", "allow-sources"},
+        {"TARN_SYNC", "sync"},
+        {"TARN_LLM_URL", "llm-url"},
+        {"TARN_LLM_MODEL", "llm-model"},
+        {"TARN_LLM_API_KEY", "llm-api-key"},
+        {"TARN_ASK_SAMPLE_ROWS", "ask-sample-rows"},
     };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -610,6 +653,7 @@ char *tn_http_metrics_text(struct tn_http_server *srv)
                     (unsigned long long)m.cache_misses, (unsigned long long)m.cache_bytes);
     }
     tn_http_maint_metrics(srv->maint, &b);
+    tn_http_sync_metrics(srv->sync, &b);
     return tn_buf_detach(&b, NULL);
 }
 
@@ -1991,6 +2035,12 @@ int tn_http_serve(struct tn_warehouse *wh, const struct tn_http_options *opt, st
         if (rc)
             goto out;
     }
+    if (srv->opt.sync_config) {
+        rc = tn_http_sync_start(wh, srv->opt.sync_config, srv->tmp_dir, srv->opt.quiet,
+                                &srv->sync, err);
+        if (rc)
+            goto out;
+    }
 
     flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
             MHD_USE_ERROR_LOG;
@@ -2031,7 +2081,9 @@ int tn_http_serve(struct tn_warehouse *wh, const struct tn_http_options *opt, st
     if (!srv->opt.quiet)
         fprintf(stderr, "tarn: stopping: finishing the requests in flight\n");
     tn_http_maint_stop(srv->maint); /* lets an action under way finish */
+    tn_http_sync_stop(srv->sync);
     srv->maint = NULL;
+    srv->sync = NULL;
     pthread_mutex_lock(&srv->lock);
     __atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&srv->lock);
@@ -2053,6 +2105,8 @@ out:
         MHD_stop_daemon(d);
     tn_http_maint_stop(srv->maint);
     srv->maint = NULL;
+    tn_http_sync_stop(srv->sync);
+    srv->sync = NULL;
     if (watchdog) {
         pthread_mutex_lock(&srv->watch_lock);
         srv->watch_stop = 1;

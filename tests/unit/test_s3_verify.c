@@ -133,7 +133,7 @@ static void setenv_or_unset(const char *name, const char *value)
         unsetenv(name);
 }
 
-/* Read s3://b/k twice through one storage whose first read meets "answers"; the second read
+/* Read s3://b/wh/k twice through one storage whose first read meets "answers"; the second read
  * must come from the cache (the server is gone by then). Returns the first read's code. */
 static int scripted_read(const enum answer *answers, int n, const char *cache_name,
                          struct tn_storage_metrics *m, struct tn_buf *out, struct tn_err *err)
@@ -173,7 +173,7 @@ static int scripted_read(const enum answer *answers, int n, const char *cache_na
     o.cache_dir = cache;
     rc = tn_storage_open(&o, &st, err);
     if (!rc) {
-        rc = tn_storage_read(st, "s3://b/k", out, err);
+        rc = tn_storage_read(st, "s3://b/wh/k", out, err);
         tn_storage_metrics(st, m);
     }
     /* whatever the script has left, answered so that the thread ends */
@@ -189,7 +189,7 @@ static int scripted_read(const enum answer *answers, int n, const char *cache_na
         /* the server is gone: the cached copy answers, and it is the object */
         struct tn_buf again = TN_BUF_INIT(1024);
         struct tn_err e2 = {0};
-        CHECK_INT_EQ(tn_storage_read(st, "s3://b/k", &again, &e2), 0);
+        CHECK_INT_EQ(tn_storage_read(st, "s3://b/wh/k", &again, &e2), 0);
         CHECK_STR_EQ(again.buf ? again.buf : "", BODY);
         tn_buf_release(&again);
     }
@@ -242,7 +242,7 @@ static void test_damaged_every_time(void)
 
     /* three damaged copies: a 503 that names the store and the damage */
     CHECK_INT_EQ(scripted_read(damaged, 3, "c4", &m, &out, &err), TN_EUNAVAILABLE);
-    CHECK_CONTAINS(err.msg, "sent a damaged copy of s3://b/k");
+    CHECK_CONTAINS(err.msg, "sent a damaged copy of s3://b/wh/k");
     CHECK_CONTAINS(err.msg, "3 times");
     CHECK_INT_EQ(out.len, 0);
     /* and nothing entered the cache: the same cache directory fetches a good copy */

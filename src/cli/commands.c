@@ -991,7 +991,7 @@ int cli_maintain(struct cli *c, const char *ident, const char *action, struct tn
                    ns, name, json_array_size(r.not_deleted));
         tn_expire_result_release(&r);
     } else if (strcmp(action, "rewrite-manifests") == 0) {
-        struct tn_rewrite_manifests_result r;
+        struct tn_rewrite_manifests_result r = {0};
         rc = tn_table_rewrite_manifests(wh, ns, name, &r, err);
         if (!rc)
             printf("%s.%s: %lld manifests rewritten as %lld\n", ns, name,

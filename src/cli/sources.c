@@ -80,13 +80,14 @@ static void print_result(json_t *j)
 }
 
 /* One source into ns.name on the local warehouse. */
-static int local_source(struct cli *c, const char *ns, const char *name, struct tn_pg_options *o,
-                        struct tn_err *err)
+static int local_source(struct cli *c, const char *ns, const char *name,
+                        const struct tn_pg_options *given, struct tn_err *err)
 {
     struct rate r = {.show = c->progress, .t0 = tn_monotonic_s()};
+    struct tn_pg_options run = *given, *o = &run;
     struct tn_warehouse *wh;
     struct tn_session *s = NULL;
-    struct tn_pg_result res;
+    struct tn_pg_result res = {0};
     char *dir = spool_dir(c);
     int rc;
 

@@ -63,7 +63,7 @@ static int run_action(struct tn_http_maint *m, struct tn_session *s, const struc
         struct tn_compact_result r;
         rc = tn_table_compact(m->wh, s, t->ns, t->name, &r, err);
     } else if (a == ACT_MANIFESTS) {
-        struct tn_rewrite_manifests_result r;
+        struct tn_rewrite_manifests_result r = {0};
         rc = tn_table_rewrite_manifests(m->wh, t->ns, t->name, &r, err);
     } else if (a == ACT_EXPIRE) {
         struct tn_expire_result r;

@@ -611,7 +611,7 @@ int tn_route_maintenance(struct tn_http_req *req, struct tn_http_reply *out, str
     if (strcmp(action, "remove_orphans") == 0)
         return remove_orphans(req, ns, name, out, err);
     if (strcmp(action, "rewrite_manifests") == 0) {
-        struct tn_rewrite_manifests_result mr;
+        struct tn_rewrite_manifests_result mr = {0};
         rc = tn_table_rewrite_manifests(req->wh, ns, name, &mr, err);
         if (rc)
             return rc;

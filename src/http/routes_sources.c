@@ -83,7 +83,7 @@ int tn_route_ingest_source(struct tn_http_req *req, struct tn_http_reply *out,
 {
     char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
     struct tn_pg_options o = {0};
-    struct tn_pg_result res;
+    struct tn_pg_result res = {0};
     struct tn_session *s = NULL;
     json_t *spec = NULL;
     const char *source;

@@ -75,7 +75,7 @@ static void sync_table(struct tn_http_sync *y, struct tn_session *s, const struc
                               .mode = jb->mode, .cursor = jb->cursor, .deletes = jb->deletes,
                               .spool_dir = y->spool_dir};
     char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
-    struct tn_pg_result res;
+    struct tn_pg_result res = {0};
     struct tn_err err = {0};
     int rc = tn_ident_parse(target, ns, name, &err);
 

@@ -48,7 +48,7 @@ static void varint(struct tn_buf *b, uint64_t v)
 
 static uint64_t zigzag(int64_t v)
 {
-    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    return ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0); /* the sign spread over every bit */
 }
 
 static void field(struct thrift *t, int id, int type)

@@ -143,7 +143,7 @@ expect_eq "the new row is typed TABLE" \
     "$(sqlite3 "$CAT" "SELECT iceberg_type FROM iceberg_tables WHERE table_name = 'cat_v1'")" "TABLE"
 expect_eq "the table from before (NULL type) still reads" "$(q 'SELECT count(*) FROM cat_v0')" "2"
 expect_eq "views are not listed as tables" "$("$TARN" tables | grep -c a_view)" "0"
-check_fails "a view is not loaded as a table" 2 "a_view does not exist" "$TARN" sql "SELECT * FROM a_view"
+check_fails "a view is not loaded as a table" 3 "a_view does not exist" "$TARN" sql "SELECT * FROM a_view"
 check_fails "nor dropped as one" 3 "a_view does not exist" "$TARN" drop a_view
 expect_eq "the view row is still there" \
     "$(sqlite3 "$CAT" "SELECT count(*) FROM iceberg_tables WHERE table_name = 'a_view'")" "1"

@@ -229,17 +229,23 @@ static int attempt_prepare(struct tn_warehouse *wh, struct tn__change *c, struct
             rc = c->stage(wh, a->base, staged, c->ctx, all, &a->files, err);
         tn_metadata_free(staged);
     }
-    if (!rc && (json_array_size(all) || !c->skip_if_unchanged || !a->base->metadata_location))
+    if (!rc && c->skip_if_unchanged && a->base->metadata_location) {
+        /* what the updates alone make of the base: the same metadata means nothing to do */
+        struct tn_metadata *probe = NULL;
+        int same = !json_array_size(all);
+        if (!same && !(rc = tn_metadata_update(a->base->meta, NULL, all, &probe, err)))
+            same = json_equal(probe->root, a->base->meta->root);
+        tn_metadata_free(probe);
+        if (same) {
+            json_decref(all);
+            return rc;
+        }
+    }
+    if (!rc)
         rc = tn_metadata_update(a->base->meta, a->base->metadata_location, all, &a->next, err);
     json_decref(all);
     if (rc)
         return rc;
-    if (c->skip_if_unchanged && a->next && json_equal(a->next->root, a->base->meta->root)) {
-        tn_metadata_free(a->next);
-        a->next = NULL;
-    }
-    if (!a->next)
-        return 0;
     a->location = tn__next_metadata_location(a->base, a->next->location);
     a->resolved = tn_table_resolve(a->base, a->location);
     text = tn_metadata_dump_new(a->next, &len);

@@ -98,7 +98,7 @@ append() { # append NEW_ID PARENT SEQ
 }
 status_is "append commit" 200 post /v1/namespaces/acct/tables/logs "$(append $new "$cur" $((seq + 1)))"
 expect_eq "CommitTableResponse" "$(jv '[d["metadata"]["current-snapshot-id"], d["metadata"]["last-sequence-number"], d["metadata"]["refs"]["main"]["snapshot-id"], d["metadata"]["snapshot-log"][-1]["snapshot-id"], d["metadata"]["snapshot-log"][-1]["timestamp-ms"], d["metadata-location"].split("/")[-1][:5], len(d["metadata"]["metadata-log"]) > 0]')" \
-    "[$new, $((seq + 1)), $new, $new, $now, \"00002\", true]"
+    "[$new, $((seq + 1)), $new, $new, $now, \"00001\", true]" # the ingest that made it: 00000
 expect_eq "/query sees the REST snapshot" "$(csvq 'SELECT count(*) FROM acct."logs$snapshots"'),$(csvq "SELECT count(*) FROM acct.\"logs\$snapshots\" WHERE snapshot_id = $new")" "2,1"
 expect_eq "/query reads the table at the new snapshot" "$(csvq 'SELECT count(*) FROM acct.logs')" "3"
 status_is "stale sequence number: 409" 409 post /v1/namespaces/acct/tables/logs "$(append $((new + 5)) $new $((seq + 1)))"

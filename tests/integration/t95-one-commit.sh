@@ -70,6 +70,15 @@ curl -s -o "$TMP/t.json" "$BASE/tables/t"
 expect_eq "... which holds the key property" \
     "$(jv 'd.get("properties", {}).get("tarn.upsert-key")' "$TMP/t.json")" "id"
 
+rest_props() {
+    post /iceberg/v1/namespaces/default/tables/t \
+        '{"requirements": [], "updates": [{"action": "set-properties", "updates": {"owner": "ops"}}]}'
+}
+status_is "a REST commit that sets a property succeeds" 200 rest_props
+loc=$(metadata_location t)
+status_is "... and the same commit again succeeds" 200 rest_props
+expect_eq "... publishing nothing, as it changes nothing" "$(metadata_location t)" "$loc"
+
 #---- storage faults at every call of every kind of write ----
 
 # Every kind of write runs on a table of its own per fault kind (TABLE_write, TABLE_fsync). For

@@ -89,7 +89,7 @@ static char *system_prompt(struct tn_warehouse *wh, struct tn_session *s, int sa
                            json_t *notes, struct tn_err *err)
 {
     json_t *tables = tn_lake_tables(wh, err), *t;
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_VALUE);
     size_t i;
 
     if (!tables)

@@ -68,7 +68,7 @@ static json_t *snapshot_json(const struct tn_snapshot *s)
 static json_t *spec_text(const struct tn_metadata *m, const struct tn_schema *schema)
 {
     json_t *specs = json_object_get(m->root, "partition-specs");
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_SQL);
     size_t i;
     json_t *spec, *out;
 
@@ -135,7 +135,7 @@ json_t *tn_lake_describe(struct tn_warehouse *wh, const char *ident, int history
 /* Epoch milliseconds of a timestamp text, read by DuckDB (as a quoted literal). */
 static int timestamp_ms(struct tn_session *s, const char *text, int64_t *out, struct tn_err *err)
 {
-    struct tn_buf q = TN_BUF_INIT(0);
+    struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_rows *r = NULL;
     int rc;
 
@@ -162,9 +162,15 @@ json_t *tn_lake_query(struct tn_warehouse *wh, struct tn_session *s, const char 
     json_t *out = NULL, *rows, *cols;
     json_error_t jerr;
     size_t n;
-    int rc = 0;
+    int rc;
+    struct tn_statement st;
 
-    if (read && read->as_of)
+    rc = tn_statement_classify(s, sql, &st, err);
+    if (!rc && st.kind != TN_STMT_READ)
+        rc = tn_fail(err, TN_EINPUT,
+                     "only a read-only SELECT runs here, not %s: nothing was changed",
+                     st.keyword[0] ? st.keyword : "this statement");
+    if (!rc && read && read->as_of)
         rc = timestamp_ms(s, read->as_of, &qo.as_of_ms, err);
     if (!rc)
         rc = tn_query_resolve(wh, s, sql, &qo, &resolved, err);
@@ -204,7 +210,7 @@ json_t *tn_lake_sample(struct tn_warehouse *wh, struct tn_session *s, const char
 {
     char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
     struct tn_lake_read read = {.snapshot_id = -1, .max_rows = rows};
-    struct tn_buf q = TN_BUF_INIT(0);
+    struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
     json_t *out;
 
     if (tn_ident_parse(ident, ns, name, err))

@@ -126,7 +126,7 @@ int cli_ingest_source(struct cli *c, const char *ident, struct tn_err *err)
     if (c->remote) {
         /* the server reads the source: by its name there (--source NAME=URL), or by the
          * connection string when it runs with --allow-sources */
-        struct tn_buf path = TN_BUF_INIT(0);
+        struct tn_buf path = TN_BUF_INIT(TN_CAP_VALUE);
         json_t *answer = NULL;
         tn_buf_addf(&path, NULL, "/ingest/%s.%s?", ns, name);
         cli_url_param(&path, "source", o.conninfo);

@@ -177,7 +177,7 @@ int tn_sql_tok_is(const struct tn_sql_tokens *t, size_t i, const char *word)
 char *tn_sql_tok_name(const struct tn_sql_tokens *t, size_t i)
 {
     const struct tn_sql_token *k = &t->v[i];
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_SQL);
 
     if (k->kind == TN_TOK_WORD) {
         tn_buf_add(&b, t->text + k->start, k->len, NULL);
@@ -209,7 +209,7 @@ char *tn_sql_tok_span(const struct tn_sql_tokens *t, size_t from, size_t to)
 
 char *tn_sql_quote_default(const struct tn_sql_tokens *t)
 {
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_SQL);
     size_t pos = 0;
 
     for (size_t i = 0; i + 1 < t->n; i++) {

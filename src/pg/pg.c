@@ -309,7 +309,7 @@ static char *source_select(PGconn *c, const struct tn_pg_options *o, struct tn_e
 static char *primary_key(PGconn *c, const struct tn_pg_options *o)
 {
     const char *values[1] = {o->source_table};
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_SQL);
     PGresult *r;
     char *rel;
 
@@ -336,7 +336,7 @@ static char *primary_key(PGconn *c, const struct tn_pg_options *o)
 static int copy_out(PGconn *c, const struct source *src, const char *sql, const char *where,
                     FILE *f, const struct tn_pg_options *o, int64_t *rows, struct tn_err *err)
 {
-    struct tn_buf q = TN_BUF_INIT(0);
+    struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
     int64_t bytes = 0;
     char *line;
     int n, rc;
@@ -387,7 +387,7 @@ static int copy_out(PGconn *c, const struct source *src, const char *sql, const 
  * then cast to theirs. */
 static char *duck_select(const struct source *src, const char *spool)
 {
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_SQL);
     int infer = 0;
 
     for (size_t i = 0; i < src->ncols; i++)
@@ -427,7 +427,7 @@ static int last_cursor(struct tn_warehouse *wh, struct tn_session *s, const char
                        const char *name, const char *column, char **out, struct tn_err *err)
 {
     struct tn_query_options qo = {.snapshot_id = -1, .as_of_ms = -1, .target_snapshot = -1};
-    struct tn_buf q = TN_BUF_INIT(0);
+    struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
     char *resolved = NULL, *sql;
     struct tn_rows *r = NULL;
     int rc;
@@ -469,7 +469,7 @@ static int delete_missing(struct tn_warehouse *wh, struct tn_session *s, const c
                           const char *spool_dir, struct tn_pg_result *res, struct tn_err *err)
 {
     struct source keys = {0};
-    struct tn_buf dml = TN_BUF_INIT(0);
+    struct tn_buf dml = TN_BUF_INIT(TN_CAP_SQL);
     char *path = tn_asprintf("%s/pg-keys-XXXXXX", spool_dir), *list = tn_strdup(key), *save;
     struct tn_pg_options quiet = {0};
     struct tn_query_options qo = {.snapshot_id = -1, .as_of_ms = -1, .target_snapshot = -1};

@@ -20,7 +20,7 @@ static int hex(char c)
 int tn_path_normalise(const char *uri, char **out, struct tn_err *err)
 {
     const char *p = uri, *scheme = "file://";
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_VALUE);
     char *path, *seg, *save = NULL;
     size_t *ends, nends = 0, n = 0;
     int rc = 0;

@@ -1893,7 +1893,7 @@ static int s3_abort_uploads(struct tn_storage *st, const char *prefix_uri, int64
     bl = l;
     bl.key = "";
     for (;;) {
-        struct tn_buf q = TN_BUF_INIT(0);
+        struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
         struct tn_buf body = TN_BUF_INIT(XML_RESPONSE_MAX);
         struct req rq;
         struct resp rs;
@@ -1920,7 +1920,7 @@ static int s3_abort_uploads(struct tn_storage *st, const char *prefix_uri, int64
         rc = s3_do(s, st, &rq, &rs, err);
         while (!rc && xml_next(body.buf, body.len, &pos, "Upload", &v, &vlen)) {
             char key[KEY_MAX + 1], id[1024], initiated[64];
-            struct tn_buf enc = TN_BUF_INIT(0);
+            struct tn_buf enc = TN_BUF_INIT(TN_CAP_SQL);
             struct loc ul;
             struct tn_err aerr;
             xml_field(v, vlen, "Key", key, sizeof(key));

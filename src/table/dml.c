@@ -1029,7 +1029,7 @@ static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct
 {
     const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
     struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL};
-    struct tn_buf q = TN_BUF_INIT(0);
+    struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_rows *r = NULL;
     char all[48], tgt[48], srct[48], uuid[37];
     char *resolved = NULL;
@@ -1151,8 +1151,8 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
                  struct tn_err *err)
 {
     struct tn_sql_tokens toks = {0};
-    struct head h = {sql, TN_BUF_INIT(0), TN_BUF_INIT(0)};
-    struct tn_buf select = TN_BUF_INIT(0), tail = TN_BUF_INIT(0);
+    struct head h = {sql, TN_BUF_INIT(TN_CAP_SQL), TN_BUF_INIT(TN_CAP_SQL)};
+    struct tn_buf select = TN_BUF_INIT(TN_CAP_SQL), tail = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_table *t = NULL;
     json_t *cols = json_array(), *exprs = json_array();
     int is_update = 0, rc = 0;
@@ -1163,8 +1163,8 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
         goto out;
     h.p = toks.text;
     if (keyword(&h, "MERGE")) {
-        struct merge m = {&toks, 0, s, err, "", "", TN_BUF_INIT(0), TN_BUF_INIT(0),
-                          TN_BUF_INIT(0), TN_BUF_INIT(0)};
+        struct merge m = {&toks, 0, s, err, "", "", TN_BUF_INIT(TN_CAP_SQL), TN_BUF_INIT(TN_CAP_SQL),
+                          TN_BUF_INIT(TN_CAP_SQL), TN_BUF_INIT(TN_CAP_SQL)};
         rc = merge_read(&m);
         if (!rc) {
             memcpy(res->ns, m.ns, sizeof(res->ns));

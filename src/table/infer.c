@@ -515,7 +515,7 @@ static int upsert_keys(struct tn_table *t, json_t **keys, struct tn_err *err)
     }
     if (!schema->nidentifier) {
         /* remembered with the rows' commit, so a refused upsert remembers nothing */
-        struct tn_buf text = TN_BUF_INIT(0);
+        struct tn_buf text = TN_BUF_INIT(TN_CAP_SQL);
         int rc = 0;
         json_array_foreach(*keys, i, k) tn_buf_addf(&text, NULL, "%s%s", i ? "," : "",
                                                     json_string_value(k));

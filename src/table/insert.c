@@ -93,7 +93,7 @@ int tn_table_insert(struct tn_warehouse *wh, struct tn_session *s, const char *s
 {
     struct tn_sql_tokens toks = {0};
     const char *p;
-    struct tn_buf target = TN_BUF_INIT(0), source = TN_BUF_INIT(0);
+    struct tn_buf target = TN_BUF_INIT(TN_CAP_SQL), source = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_table *t = NULL;
     json_t *columns = json_array();
     char *resolved = NULL;

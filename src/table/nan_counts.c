@@ -25,7 +25,7 @@ static void collect(const struct tn_type *t, const struct tn_buf *path, struct n
 {
     for (size_t i = 0; i < t->nfields && c->n < NAN_COLUMNS_MAX; i++) {
         const struct tn_field *f = &t->fields[i];
-        struct tn_buf sub = TN_BUF_INIT(0);
+        struct tn_buf sub = TN_BUF_INIT(TN_CAP_SQL);
 
         if (path->len) {
             tn_buf_add(&sub, path->buf, path->len, NULL);
@@ -70,7 +70,7 @@ static int bounds_without_nan(struct tn_session *s, const struct nan_columns *c,
                               const size_t *want, size_t nwant, const char *path,
                               struct tn_data_file *f, struct tn_err *err)
 {
-    struct tn_buf q = TN_BUF_INIT(0);
+    struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_rows *r = NULL;
     int rc;
 
@@ -107,7 +107,7 @@ int tn__nan_counts(struct tn_session *s, const struct tn_schema *schema, const c
                    struct tn_data_file *f, struct tn_err *err)
 {
     struct nan_columns *c = tn_calloc(1, sizeof(*c));
-    struct tn_buf q = TN_BUF_INIT(0), root = TN_BUF_INIT(0);
+    struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL), root = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_rows *r = NULL;
     int rc = 0;
 

@@ -206,7 +206,7 @@ static int write_page(struct writer *w, struct column *c, int64_t rows, struct t
     unsigned char *z = tn_malloc(bound + 1);
     size_t zn = ZSTD_compress(z, bound, c->values.buf ? c->values.buf : "", c->values.len,
                               ZSTD_LEVEL);
-    struct tn_buf head = TN_BUF_INIT(0);
+    struct tn_buf head = TN_BUF_INIT(TN_CAP_SQL);
     struct thrift t = {&head, {0}, 0};
     int rc;
 
@@ -319,7 +319,7 @@ static void column_chunk(struct thrift *t, const struct group *g, int c)
 
 static int write_footer(struct writer *w, int64_t rows, struct tn_err *err)
 {
-    struct tn_buf meta = TN_BUF_INIT(0);
+    struct tn_buf meta = TN_BUF_INIT(TN_CAP_SQL);
     struct thrift t = {&meta, {0}, 0};
     unsigned char len[4];
     int rc;

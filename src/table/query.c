@@ -644,7 +644,7 @@ static int parse_text(struct tn_warehouse *wh, struct tn_session *s, const char 
                       const struct tn_query_options *opt, char **out, struct tn_err *err)
 {
     struct tn_sql_tokens t;
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_SQL);
     size_t pos = 0, on = 0, items_end = 0;
     int pivot, rc = 0;
 

@@ -22,7 +22,7 @@
 /* The path DuckDB would open for "name", made absolute and free of "." and ".."; caller frees. */
 static char *duckdb_path(const char *name)
 {
-    struct tn_buf b = TN_BUF_INIT(0);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_SQL);
     char *copy, *seg, *save = NULL, *cwd;
     size_t *ends, nends = 0;
     const char *home = getenv("HOME");

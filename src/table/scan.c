@@ -524,7 +524,7 @@ static void renamed_value(const struct tn_type *t, const json_t *ids, const char
                           int depth, struct tn_buf *sql)
 {
     char var[24], missing[32];
-    struct tn_buf sub = TN_BUF_INIT(0);
+    struct tn_buf sub = TN_BUF_INIT(TN_CAP_SQL);
 
     if (!renamed_inside(t, ids)) {
         tn_buf_addstr(sql, expr, NULL);
@@ -599,7 +599,7 @@ static void nested_key_add(const struct tn_type *t, const json_t *ids, struct tn
 
 static char *nested_key(const struct tn_schema *schema, const json_t *ids)
 {
-    struct tn_buf key = TN_BUF_INIT(0);
+    struct tn_buf key = TN_BUF_INIT(TN_CAP_SQL);
 
     if (!ids)
         return NULL;
@@ -631,7 +631,7 @@ static int schema_map(const struct tn_table *t, const struct tn_schema *schema,
             dflt = default_text(f);
         tn_buf_addf(sql, NULL, "%s%d: {name: '_tn_f%d', type: ", i ? ", " : "", f->id, f->id);
         if (ids && !tn_type_is_primitive(f->type)) {
-            struct tn_buf text = TN_BUF_INIT(0);
+            struct tn_buf text = TN_BUF_INIT(TN_CAP_SQL);
             rc = tn_type_duckdb_file(f->type, ids, &text, err);
             if (!rc)
                 tn_sql_string(sql, text.buf);

@@ -445,7 +445,7 @@ int tn_source_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *
 int tn_source_preview(struct tn_session *s, const char *path, const struct tn_source *src,
                       size_t max_rows, json_t **out, struct tn_err *err)
 {
-    struct tn_buf sql = TN_BUF_INIT(0);
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
     json_t *schema = NULL, *names = NULL, *rows;
     char *select = NULL, *limited = NULL;
     struct tn_rows *r = NULL;

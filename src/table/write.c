@@ -450,7 +450,7 @@ struct pending {
  * SnapshotSummary keys them for changed-partition-count: one key for unpartitioned files. */
 static void partition_touched(json_t *touched, int spec_id, const struct tn_data_file *f)
 {
-    struct tn_buf k = TN_BUF_INIT(0);
+    struct tn_buf k = TN_BUF_INIT(TN_CAP_INTERNAL);
 
     if (f->npartition)
         tn_buf_addf(&k, NULL, "%d", spec_id);

@@ -20,17 +20,19 @@ int main(int argc, char **argv)
     double t0, tlast;
     int step = n / 10 > 0 ? n / 10 : 1;
 
-    schema = json_loads("{\"type\":\"struct\",\"schema-id\":0,\"fields\":[{\"id\":1,\"name\":\"id\","
-                        "\"required\":false,\"type\":\"long\"},{\"id\":2,\"name\":\"name\","
-                        "\"required\":false,\"type\":\"string\"}]}",
-                        0, NULL);
+    schema =
+        json_loads("{\"type\":\"struct\",\"schema-id\":0,\"fields\":[{\"id\":1,\"name\":\"id\","
+                   "\"required\":false,\"type\":\"long\"},{\"id\":2,\"name\":\"name\","
+                   "\"required\":false,\"type\":\"string\"}]}",
+                   0, NULL);
     if (scratch_open("commit", &dir, &wh, &s))
         return 1;
     if (tn_table_create(wh, "default", "bench", schema, NULL, NULL, &err)) {
         fprintf(stderr, "bench: %s\n", err.msg);
         return 1;
     }
-    printf("%10s %14s %16s %14s\n", "snapshots", "metadata_bytes", "commits_per_s", "ms_per_commit");
+    printf("%10s %14s %16s %14s\n", "snapshots", "metadata_bytes", "commits_per_s",
+           "ms_per_commit");
     t0 = tlast = tn_monotonic_s();
     for (int i = 1; i <= n; i++) {
         struct tn_commit_result res;
@@ -69,8 +71,8 @@ int main(int argc, char **argv)
         }
         for (size_t i = 0; i < scan->ndata; i++)
             rows += scan->data[i].file.record_count;
-        printf("rows: %lld in %zu data files, %zu manifests (expected %d rows)\n",
-               (long long)rows, scan->ndata, scan->nmanifests, n);
+        printf("rows: %lld in %zu data files, %zu manifests (expected %d rows)\n", (long long)rows,
+               scan->ndata, scan->nmanifests, n);
         tn_scan_free(scan);
         tn_table_free(t);
     }

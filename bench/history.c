@@ -24,10 +24,11 @@ int main(int argc, char **argv)
     double now_ms, old_ms, ts_ms, t0;
     int64_t oldest, mid_ts;
 
-    schema = json_loads("{\"type\":\"struct\",\"schema-id\":0,\"fields\":[{\"id\":1,\"name\":\"id\","
-                        "\"required\":false,\"type\":\"long\"},{\"id\":2,\"name\":\"v\","
-                        "\"required\":false,\"type\":\"double\"}]}",
-                        0, NULL);
+    schema =
+        json_loads("{\"type\":\"struct\",\"schema-id\":0,\"fields\":[{\"id\":1,\"name\":\"id\","
+                   "\"required\":false,\"type\":\"long\"},{\"id\":2,\"name\":\"v\","
+                   "\"required\":false,\"type\":\"double\"}]}",
+                   0, NULL);
     if (scratch_open("history", &dir, &wh, &s))
         return 1;
     if (tn_table_create(wh, "default", "h", schema, NULL, NULL, &err)) {

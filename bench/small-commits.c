@@ -27,8 +27,7 @@ static char *file_list(struct tn_warehouse *wh, size_t *nfiles)
     struct tn_err err = {0};
     struct tn_buf b = TN_BUF_INIT(0);
 
-    if (tn_table_load(wh, "default", "small", &t, &err) ||
-        tn_table_scan(wh, t, -1, &scan, &err)) {
+    if (tn_table_load(wh, "default", "small", &t, &err) || tn_table_scan(wh, t, -1, &scan, &err)) {
         fprintf(stderr, "bench: %s\n", err.msg);
         exit(1);
     }
@@ -104,8 +103,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < n; i++) {
         struct tn_commit_result res;
         struct tn_write_options w = {TN_WRITE_APPEND, NULL};
-        char *sql = tn_asprintf("SELECT %d * 10 + range AS v, 'row ' || range AS s FROM range(10)",
-                                i);
+        char *sql =
+            tn_asprintf("SELECT %d * 10 + range AS v, 'row ' || range AS s FROM range(10)", i);
         if (tn_table_write(wh, s, "default", "small", sql, &w, &res, &err)) {
             fprintf(stderr, "bench: append %d: %s\n", i, err.msg);
             return 1;

@@ -40,7 +40,7 @@ static char dir[] = "/tmp/tarn-fuzz-statement.XXXXXX";
 static char *objects; /* DuckDB's objects (see oracle) after the setup */
 
 #define OBJECTS_SQL                                                                                \
-    "SELECT (SELECT count(*) FROM duckdb_functions() WHERE NOT internal) || ' ' || "              \
+    "SELECT (SELECT count(*) FROM duckdb_functions() WHERE NOT internal) || ' ' || "               \
     "(SELECT count(*) FROM duckdb_views() WHERE NOT internal) || ' ' || "                          \
     "(SELECT count(*) FROM duckdb_tables() WHERE NOT temporary) || ' ' || "                        \
     "(SELECT count(*) FROM duckdb_databases() WHERE NOT internal)"
@@ -132,8 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (tn_statement_classify(session, sql, &st, &err) == 0) {
         struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL};
         char *resolved = NULL;
-        if (st.kind == TN_STMT_MERGE || st.kind == TN_STMT_UPDATE ||
-            st.kind == TN_STMT_DELETE) {
+        if (st.kind == TN_STMT_MERGE || st.kind == TN_STMT_UPDATE || st.kind == TN_STMT_DELETE) {
             struct tn_dml_result res;
             tn_table_dml(wh, session, sql, NULL, &res, &err);
         } else if (st.kind == TN_STMT_INSERT) {

@@ -61,7 +61,8 @@ static void describe_table(struct tn_warehouse *wh, struct tn_session *s, json_t
     }
     cols = json_object_get(sample, "columns");
     tn_buf_addstr(b, "\n  columns: ", NULL);
-    json_array_foreach(cols, i, c) {
+    json_array_foreach(cols, i, c)
+    {
         tn_buf_addf(b, NULL, "%s%s %s", i ? ", " : "",
                     json_string_value(json_object_get(c, "name")),
                     json_string_value(json_object_get(c, "type")));
@@ -70,10 +71,12 @@ static void describe_table(struct tn_warehouse *wh, struct tn_session *s, json_t
     rows = json_object_get(sample, "rows");
     if (sample_rows > 0 && json_array_size(rows)) {
         tn_buf_addstr(b, "  sample rows:\n", NULL);
-        json_array_foreach(rows, i, row) {
+        json_array_foreach(rows, i, row)
+        {
             json_t *v;
             tn_buf_addstr(b, "  ", NULL);
-            json_array_foreach(row, k, v) {
+            json_array_foreach(row, k, v)
+            {
                 if (k)
                     tn_buf_addstr(b, " | ", NULL);
                 add_cell(b, json_string_value(v));
@@ -96,7 +99,8 @@ static char *system_prompt(struct tn_warehouse *wh, struct tn_session *s, int sa
         return NULL;
     tn_buf_addstr(&b, instructions, NULL);
     tn_buf_addstr(&b, "\nThe tables:\n", NULL);
-    json_array_foreach(tables, i, t) {
+    json_array_foreach(tables, i, t)
+    {
         if (i == PROMPT_TABLES_MAX) {
             json_array_append_new(notes, json_sprintf("only the first %d of %zu tables were "
                                                       "described to the model",
@@ -158,8 +162,7 @@ static char *chat(const struct tn_ask_options *opt, json_t *messages, struct tn_
     cc = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     if (cc != CURLE_OK) {
-        tn_fail(err, TN_EUPSTREAM, "cannot reach the model at %s: %s", url,
-                curl_easy_strerror(cc));
+        tn_fail(err, TN_EUPSTREAM, "cannot reach the model at %s: %s", url, curl_easy_strerror(cc));
     } else if (status != 200) {
         tn_fail(err, TN_EUPSTREAM, "the model at %s answered HTTP %ld: %.300s", url, status,
                 reply.buf ? reply.buf : "");
@@ -264,15 +267,14 @@ int tn_ask(struct tn_warehouse *wh, const struct tn_ask_options *opt, const char
             break;
         if (attempt == 1) {
             rc = tn_fail(err, TN_EUNPROCESSABLE,
-                         "the model's SQL failed twice; last: %.1000s -- error: %s", sql,
-                         qerr.msg);
+                         "the model's SQL failed twice; last: %.1000s -- error: %s", sql, qerr.msg);
             goto out;
         }
         json_array_append_new(notes, json_sprintf("the first SQL failed and was sent back once: "
                                                   "%s",
                                                   qerr.msg));
-        json_array_append_new(messages, json_pack("{s:s, s:s}", "role", "assistant", "content",
-                                                  reply));
+        json_array_append_new(messages,
+                              json_pack("{s:s, s:s}", "role", "assistant", "content", reply));
         json_array_append_new(
             messages, json_pack("{s:s, s:s++}", "role", "user", "content",
                                 "That statement failed: ", qerr.msg,
@@ -280,8 +282,8 @@ int tn_ask(struct tn_warehouse *wh, const struct tn_ask_options *opt, const char
                                 "```sql block."));
     }
     if (json_is_true(json_object_get(answer, "truncated")))
-        json_array_append_new(notes, json_sprintf("the answer was cut at %d rows",
-                                                  TN_LAKE_ROWS_DEFAULT));
+        json_array_append_new(notes,
+                              json_sprintf("the answer was cut at %d rows", TN_LAKE_ROWS_DEFAULT));
     json_object_set_new(answer, "question", json_string(question));
     json_object_set_new(answer, "sql", json_string(sql));
     json_object_set(answer, "notes", notes);

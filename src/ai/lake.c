@@ -72,13 +72,15 @@ static json_t *spec_text(const struct tn_metadata *m, const struct tn_schema *sc
     size_t i;
     json_t *spec, *out;
 
-    json_array_foreach(specs, i, spec) {
+    json_array_foreach(specs, i, spec)
+    {
         json_t *fields = json_object_get(spec, "fields");
         size_t k;
         json_t *f;
         if (json_integer_value(json_object_get(spec, "spec-id")) != m->default_spec_id)
             continue;
-        json_array_foreach(fields, k, f) {
+        json_array_foreach(fields, k, f)
+        {
             const char *tr = json_string_value(json_object_get(f, "transform"));
             int src = (int)json_integer_value(json_object_get(f, "source-id"));
             const struct tn_field *col = schema ? tn_schema_find(schema, src) : NULL;
@@ -153,9 +155,8 @@ static int timestamp_ms(struct tn_session *s, const char *text, int64_t *out, st
 json_t *tn_lake_query(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
                       const struct tn_lake_read *read, struct tn_err *err)
 {
-    struct tn_query_options qo = {.snapshot_id = read ? read->snapshot_id : -1,
-                                  .as_of_ms = -1,
-                                  .target_snapshot = -1};
+    struct tn_query_options qo = {
+        .snapshot_id = read ? read->snapshot_id : -1, .as_of_ms = -1, .target_snapshot = -1};
     size_t max_rows = read && read->max_rows ? read->max_rows : TN_LAKE_ROWS_DEFAULT;
     char *resolved = NULL, *columns = NULL, *limited = NULL;
     struct tn_rows *r = NULL;

@@ -80,8 +80,8 @@ static json_t *tools_list(void)
              "namespace.name; time travel with AT (VERSION => id) or AT (TIMESTAMP => ...)). "
              "Nothing can be changed; the answer has at most max_rows rows.",
              json_pack("{s:o, s:o, s:o, s:o}", "sql", string_prop("one SELECT statement"),
-                       "snapshot_id", string_prop("read every table at this snapshot id"),
-                       "as_of", string_prop("read every table as of this time, e.g. 2026-11-23 10:00:00"),
+                       "snapshot_id", string_prop("read every table at this snapshot id"), "as_of",
+                       string_prop("read every table as of this time, e.g. 2026-11-23 10:00:00"),
                        "max_rows", int_prop("rows to return (default 1000)", TN_LAKE_ROWS_MAX)),
              "sql"));
     json_array_append_new(
@@ -91,12 +91,12 @@ static json_t *tools_list(void)
                     json_pack("{s:o, s:o}", "table", string_prop("table name"), "limit",
                               int_prop("newest snapshots to return (default 50)", 10000)),
                     "table"));
-    json_array_append_new(
-        tools, tool("sample_rows", "Sample rows",
-                    "The first rows of a table, with column names and types.",
-                    json_pack("{s:o, s:o}", "table", string_prop("table name"), "rows",
-                              int_prop("how many (default 10)", SAMPLE_ROWS_MAX)),
-                    "table"));
+    json_array_append_new(tools,
+                          tool("sample_rows", "Sample rows",
+                               "The first rows of a table, with column names and types.",
+                               json_pack("{s:o, s:o}", "table", string_prop("table name"), "rows",
+                                         int_prop("how many (default 10)", SAMPLE_ROWS_MAX)),
+                               "table"));
     return json_pack("{s:o}", "tools", tools);
 }
 
@@ -171,8 +171,8 @@ static json_t *call_history(struct tn_warehouse *wh, json_t *args, struct tn_err
 
     if (int_arg(args, "limit", 50, 10000, &limit, err))
         return NULL;
-    d = tn_lake_describe(wh, string_arg(args, "table") ? string_arg(args, "table") : "",
-                         (int)limit, err);
+    d = tn_lake_describe(wh, string_arg(args, "table") ? string_arg(args, "table") : "", (int)limit,
+                         err);
     if (!d)
         return NULL;
     out = json_pack("{s:O, s:O}", "current_snapshot_id", json_object_get(d, "current_snapshot_id"),
@@ -216,8 +216,8 @@ static json_t *tools_call(struct tn_warehouse *wh, json_t *id, json_t *params)
         return rpc_result(id, content);
     }
     text = json_dumps(value, JSON_COMPACT);
-    content = json_pack("{s:[{s:s, s:s}], s:b}", "content", "type", "text", "text", text,
-                        "isError", 0);
+    content =
+        json_pack("{s:[{s:s, s:s}], s:b}", "content", "type", "text", "text", text, "isError", 0);
     free(text);
     json_decref(value);
     return rpc_result(id, content);
@@ -234,7 +234,8 @@ static json_t *resources_list(struct tn_warehouse *wh, json_t *id)
     if (!tables)
         return rpc_error(id, RPC_INVALID_REQUEST, err.msg);
     list = json_array();
-    json_array_foreach(tables, i, t) {
+    json_array_foreach(tables, i, t)
+    {
         const char *ns = json_string_value(json_object_get(t, "namespace"));
         const char *name = json_string_value(json_object_get(t, "name"));
         char *uri = tn_asprintf(RESOURCE_PREFIX "%s.%s", ns, name);
@@ -282,11 +283,10 @@ static json_t *initialize(json_t *id, json_t *params, const char *version)
         if (strcmp(asked, versions[i]) == 0)
             answer = versions[i];
     return rpc_result(
-        id, json_pack("{s:s, s:{s:{s:b}, s:{s:b, s:b}}, s:{s:s, s:s, s:s}, s:s}",
-                      "protocolVersion", answer, "capabilities", "tools", "listChanged", 0,
-                      "resources", "listChanged", 0, "subscribe", 0, "serverInfo", "name",
-                      "tarn", "title", "tarn lakehouse", "version", version ? version : "unknown",
-                      "instructions",
+        id, json_pack("{s:s, s:{s:{s:b}, s:{s:b, s:b}}, s:{s:s, s:s, s:s}, s:s}", "protocolVersion",
+                      answer, "capabilities", "tools", "listChanged", 0, "resources", "listChanged",
+                      0, "subscribe", 0, "serverInfo", "name", "tarn", "title", "tarn lakehouse",
+                      "version", version ? version : "unknown", "instructions",
                       "tarn is a lakehouse of Apache Iceberg tables. Use list_tables and "
                       "describe_table to learn the tables, then query with one read-only "
                       "SELECT in DuckDB's SQL; tables are named name or namespace.name."));

@@ -18,7 +18,7 @@
 #include "core/core.h"
 
 #define TN_AVRO_MAX_DECODED (1024L * 1024 * 1024)
-#define TN_AVRO_MAX_DEPTH 32
+#define TN_AVRO_MAX_DEPTH   32
 
 enum tn_avro_codec {
     TN_AVRO_CODEC_NULL,
@@ -99,16 +99,16 @@ struct tn_avro_field {
 
 struct tn_avro_schema {
     enum tn_avro_type type;
-    const char *name;          /* record, fixed and enum names; NULL otherwise */
-    const char *logical_type;  /* "logicalType", or NULL */
-    int element_id;            /* arrays: "element-id", else -1 */
-    int key_id, value_id;      /* maps: "key-id"/"value-id", else -1 */
-    size_t fixed_size;         /* fixed */
-    size_t nfields;            /* record: fields; union: branches; enum: symbols */
-    struct tn_avro_field *fields;            /* record */
-    const struct tn_avro_schema **branches;  /* union */
-    const char **symbols;                    /* enum */
-    const struct tn_avro_schema *items;      /* array items, map values */
+    const char *name;                       /* record, fixed and enum names; NULL otherwise */
+    const char *logical_type;               /* "logicalType", or NULL */
+    int element_id;                         /* arrays: "element-id", else -1 */
+    int key_id, value_id;                   /* maps: "key-id"/"value-id", else -1 */
+    size_t fixed_size;                      /* fixed */
+    size_t nfields;                         /* record: fields; union: branches; enum: symbols */
+    struct tn_avro_field *fields;           /* record */
+    const struct tn_avro_schema **branches; /* union */
+    const char **symbols;                   /* enum */
+    const struct tn_avro_schema *items;     /* array items, map values */
 };
 
 struct tn_avro_value {

@@ -618,8 +618,8 @@ static int read_block_count(struct dec *d, const char *block, const char *items,
             return rc;
     }
     if (min_item && (uint64_t)*count > left(d) / min_item)
-        return dec_fail(d, TN_EINPUT, "%lld %s cannot fit in the %zu bytes left",
-                        (long long)*count, items, left(d));
+        return dec_fail(d, TN_EINPUT, "%lld %s cannot fit in the %zu bytes left", (long long)*count,
+                        items, left(d));
     return 0;
 }
 

@@ -127,8 +127,8 @@ static int has_type_column(struct tn_catalog *cat)
 
 /* Prepare "sql" (IS_TABLE replaced by its condition on a V1 file, else by nothing) and bind
  * the catalog name as ?1 and every following const char * argument (NULL-terminated list). */
-static int prepare(struct tn_catalog *cat, sqlite3_stmt **st, struct tn_err *err,
-                   const char *sql, ...)
+static int prepare(struct tn_catalog *cat, sqlite3_stmt **st, struct tn_err *err, const char *sql,
+                   ...)
 {
     va_list ap;
     const char *arg, *mark = strstr(sql, IS_TABLE);
@@ -136,8 +136,7 @@ static int prepare(struct tn_catalog *cat, sqlite3_stmt **st, struct tn_err *err
 
     if (mark) {
         char *text = tn_asprintf("%.*s%s%s", (int)(mark - sql), sql,
-                                 has_type_column(cat) ? IS_TABLE_SQL : "",
-                                 mark + strlen(IS_TABLE));
+                                 has_type_column(cat) ? IS_TABLE_SQL : "", mark + strlen(IS_TABLE));
         rc = sqlite3_prepare_v2(cat->db, text, -1, st, NULL);
         free(text);
     } else {
@@ -170,8 +169,7 @@ static int run(struct tn_catalog *cat, sqlite3_stmt *st, int *changes, struct tn
     return 0;
 }
 
-int tn_catalog_open(const char *path, const char *name, struct tn_catalog **out,
-                    struct tn_err *err)
+int tn_catalog_open(const char *path, const char *name, struct tn_catalog **out, struct tn_err *err)
 {
     struct tn_catalog *cat = tn_calloc(1, sizeof(*cat));
     char *msg = NULL;
@@ -250,7 +248,7 @@ static int locked_namespace_exists(struct tn_catalog *cat, const char *ns, struc
 }
 
 static int locked_load(struct tn_catalog *cat, const char *ns, const char *table, char **out,
-                    struct tn_err *err)
+                       struct tn_err *err)
 {
     sqlite3_stmt *st;
     int rc = prepare(cat, &st, err,
@@ -274,7 +272,7 @@ static int locked_load(struct tn_catalog *cat, const char *ns, const char *table
 }
 
 static int locked_create(struct tn_catalog *cat, const char *ns, const char *table,
-                      const char *location, struct tn_err *err)
+                         const char *location, struct tn_err *err)
 {
     sqlite3_stmt *st;
     int rc;
@@ -297,7 +295,8 @@ static int locked_create(struct tn_catalog *cat, const char *ns, const char *tab
     if (!rc)
         rc = prepare(cat, &st, err,
                      "INSERT OR IGNORE INTO iceberg_namespace_properties (catalog_name, namespace, "
-                     "property_key, property_value) SELECT ?1, ?2, 'exists', 'true' WHERE NOT EXISTS (SELECT 1 FROM "
+                     "property_key, property_value) SELECT ?1, ?2, 'exists', 'true' WHERE NOT "
+                     "EXISTS (SELECT 1 FROM "
                      "iceberg_namespace_properties WHERE catalog_name = ?1 AND namespace = ?2)",
                      ns, NULL);
     if (!rc)
@@ -308,15 +307,14 @@ static int locked_create(struct tn_catalog *cat, const char *ns, const char *tab
 }
 
 static int locked_swap(struct tn_catalog *cat, const char *ns, const char *table,
-                    const char *expected, const char *new_location, struct tn_err *err)
+                       const char *expected, const char *new_location, struct tn_err *err)
 {
     sqlite3_stmt *st;
     int changes = 0;
     int rc = prepare(cat, &st, err,
                      "UPDATE iceberg_tables SET metadata_location = ?4, "
                      "previous_metadata_location = ?5 WHERE catalog_name = ?1 AND "
-                     "table_namespace = ?2 AND table_name = ?3 AND metadata_location = ?5"
-                     IS_TABLE,
+                     "table_namespace = ?2 AND table_name = ?3 AND metadata_location = ?5" IS_TABLE,
                      ns, table, new_location, expected, NULL);
     if (rc)
         return rc;
@@ -338,7 +336,7 @@ static int locked_swap(struct tn_catalog *cat, const char *ns, const char *table
 }
 
 static int locked_drop(struct tn_catalog *cat, const char *ns, const char *table,
-                    struct tn_err *err)
+                       struct tn_err *err)
 {
     sqlite3_stmt *st;
     int changes = 0;
@@ -361,7 +359,7 @@ static int locked_drop(struct tn_catalog *cat, const char *ns, const char *table
 }
 
 static int locked_rename(struct tn_catalog *cat, const char *ns, const char *table,
-                      const char *new_ns, const char *new_table, struct tn_err *err)
+                         const char *new_ns, const char *new_table, struct tn_err *err)
 {
     sqlite3_stmt *st;
     int changes = 0;
@@ -386,21 +384,22 @@ static int locked_rename(struct tn_catalog *cat, const char *ns, const char *tab
 }
 
 static int locked_list(struct tn_catalog *cat, const char *ns, struct tn_catalog_entry **out,
-                    size_t *out_n, struct tn_err *err)
+                       size_t *out_n, struct tn_err *err)
 {
     sqlite3_stmt *st;
     struct tn_catalog_entry *v = NULL;
     size_t n = 0, cap = 0;
     int rc;
 
-    rc = prepare(cat, &st, err,
-                 ns ? "SELECT table_namespace, table_name, metadata_location FROM "
-                      "iceberg_tables WHERE catalog_name = ?1 AND table_namespace = ?2 AND "
-                      "metadata_location IS NOT NULL" IS_TABLE " ORDER BY 1, 2"
-                    : "SELECT table_namespace, table_name, metadata_location FROM "
-                      "iceberg_tables WHERE catalog_name = ?1 AND metadata_location IS NOT NULL"
-                      IS_TABLE " ORDER BY 1, 2",
-                 ns, NULL);
+    rc = prepare(
+        cat, &st, err,
+        ns ? "SELECT table_namespace, table_name, metadata_location FROM "
+             "iceberg_tables WHERE catalog_name = ?1 AND table_namespace = ?2 AND "
+             "metadata_location IS NOT NULL" IS_TABLE " ORDER BY 1, 2"
+           : "SELECT table_namespace, table_name, metadata_location FROM "
+             "iceberg_tables WHERE catalog_name = ?1 AND metadata_location IS NOT NULL" IS_TABLE
+             " ORDER BY 1, 2",
+        ns, NULL);
     if (rc)
         return rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -434,7 +433,7 @@ void tn_catalog_entries_free(struct tn_catalog_entry *e, size_t n)
 }
 
 static int locked_set_option(struct tn_catalog *cat, const char *ns, const char *table,
-                          const char *key, const char *value, struct tn_err *err)
+                             const char *key, const char *value, struct tn_err *err)
 {
     sqlite3_stmt *st;
     int rc = value ? prepare(cat, &st, err,
@@ -451,7 +450,7 @@ static int locked_set_option(struct tn_catalog *cat, const char *ns, const char 
 }
 
 static int locked_get_option(struct tn_catalog *cat, const char *ns, const char *table,
-                          const char *key, char **out, struct tn_err *err)
+                             const char *key, char **out, struct tn_err *err)
 {
     sqlite3_stmt *st;
     int rc = prepare(cat, &st, err,
@@ -494,20 +493,19 @@ int tn_catalog_create(struct tn_catalog *cat, const char *ns, const char *table,
     WITH_WRITE_LOCK(locked_create(cat, ns, table, location, err));
 }
 
-int tn_catalog_swap(struct tn_catalog *cat, const char *ns, const char *table,
-                    const char *expected, const char *new_location, struct tn_err *err)
+int tn_catalog_swap(struct tn_catalog *cat, const char *ns, const char *table, const char *expected,
+                    const char *new_location, struct tn_err *err)
 {
     WITH_WRITE_LOCK(locked_swap(cat, ns, table, expected, new_location, err));
 }
 
-int tn_catalog_drop(struct tn_catalog *cat, const char *ns, const char *table,
-                    struct tn_err *err)
+int tn_catalog_drop(struct tn_catalog *cat, const char *ns, const char *table, struct tn_err *err)
 {
     WITH_WRITE_LOCK(locked_drop(cat, ns, table, err));
 }
 
-int tn_catalog_rename(struct tn_catalog *cat, const char *ns, const char *table,
-                      const char *new_ns, const char *new_table, struct tn_err *err)
+int tn_catalog_rename(struct tn_catalog *cat, const char *ns, const char *table, const char *new_ns,
+                      const char *new_table, struct tn_err *err)
 {
     if (tn_sql_reserved_name(new_ns, new_table, err))
         return err->code;
@@ -585,8 +583,8 @@ static int locked_create_namespace_props(struct tn_catalog *cat, const char *ns,
     for (size_t i = 0; !rc && i < n; i++) {
         rc = prepare(cat, &st, err,
                      "INSERT INTO iceberg_namespace_properties (catalog_name, namespace, "
-                     "property_key, property_value) VALUES (?1, ?2, ?3, ?4)", ns,
-                     kv[2 * i], kv[2 * i + 1], NULL);
+                     "property_key, property_value) VALUES (?1, ?2, ?3, ?4)",
+                     ns, kv[2 * i], kv[2 * i + 1], NULL);
         if (!rc)
             rc = run(cat, st, NULL, err);
     }
@@ -669,8 +667,7 @@ static int locked_drop_namespace(struct tn_catalog *cat, const char *ns, struct 
         int step = sqlite3_step(st);
         sqlite3_finalize(st);
         if (step == SQLITE_ROW)
-            rc = tn_fail(err, TN_ENOTEMPTY, "namespace %s is not empty: drop its tables first",
-                         ns);
+            rc = tn_fail(err, TN_ENOTEMPTY, "namespace %s is not empty: drop its tables first", ns);
         else if (step != SQLITE_DONE)
             rc = db_fail(cat, "read", err);
     }
@@ -695,15 +692,15 @@ static int locked_swap_many(struct tn_catalog *cat, const struct tn_catalog_swap
     if (sqlite3_exec(cat->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return db_fail(cat, "begin", err);
     for (size_t i = 0; !rc && i < n; i++)
-        rc = locked_swap(cat, swaps[i].ns, swaps[i].table, swaps[i].expected,
-                         swaps[i].new_location, err);
+        rc = locked_swap(cat, swaps[i].ns, swaps[i].table, swaps[i].expected, swaps[i].new_location,
+                         err);
     if (sqlite3_exec(cat->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && !rc)
         rc = db_fail(cat, "commit", err);
     return rc;
 }
 
-int tn_catalog_create_namespace_props(struct tn_catalog *cat, const char *ns,
-                                      const char *const *kv, size_t n, struct tn_err *err)
+int tn_catalog_create_namespace_props(struct tn_catalog *cat, const char *ns, const char *const *kv,
+                                      size_t n, struct tn_err *err)
 {
     WITH_WRITE_LOCK(locked_create_namespace_props(cat, ns, kv, n, err));
 }
@@ -750,9 +747,9 @@ static int locked_add_root(struct tn_catalog *cat, const char *root, struct tn_e
 static int locked_roots(struct tn_catalog *cat, char ***out, size_t *out_n, struct tn_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prepare(cat, &st, err,
-                     "SELECT root FROM tarn_allowed_roots WHERE catalog_name = ?1 ORDER BY root",
-                     NULL);
+    int rc =
+        prepare(cat, &st, err,
+                "SELECT root FROM tarn_allowed_roots WHERE catalog_name = ?1 ORDER BY root", NULL);
     return rc ? rc : collect_strings(cat, st, 1, out, out_n, err);
 }
 

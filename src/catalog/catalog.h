@@ -41,12 +41,11 @@ int tn_catalog_create(struct tn_catalog *cat, const char *ns, const char *table,
                       const char *location, struct tn_err *err);
 /* Publish "new_location" if the current location is still "expected": TN_ECONFLICT when another
  * writer got there first (the caller may re-read and retry), TN_ENOTABLE when the table is gone. */
-int tn_catalog_swap(struct tn_catalog *cat, const char *ns, const char *table,
-                    const char *expected, const char *new_location, struct tn_err *err);
-int tn_catalog_drop(struct tn_catalog *cat, const char *ns, const char *table,
-                    struct tn_err *err);
-int tn_catalog_rename(struct tn_catalog *cat, const char *ns, const char *table,
-                      const char *new_ns, const char *new_table, struct tn_err *err);
+int tn_catalog_swap(struct tn_catalog *cat, const char *ns, const char *table, const char *expected,
+                    const char *new_location, struct tn_err *err);
+int tn_catalog_drop(struct tn_catalog *cat, const char *ns, const char *table, struct tn_err *err);
+int tn_catalog_rename(struct tn_catalog *cat, const char *ns, const char *table, const char *new_ns,
+                      const char *new_table, struct tn_err *err);
 /* Every table (of namespace "ns", or all when NULL), ordered by namespace and name. */
 int tn_catalog_list(struct tn_catalog *cat, const char *ns, struct tn_catalog_entry **out,
                     size_t *out_n, struct tn_err *err);
@@ -63,8 +62,8 @@ int tn_catalog_get_option(struct tn_catalog *cat, const char *ns, const char *ta
 /*---- Namespaces for the Iceberg REST catalog (nested levels are joined with '.') ----*/
 /* Create namespace "ns" with "n" properties kv[0]=kv[1], kv[2]=kv[3], ... (exists=true when
  * n is 0), in one transaction. TN_EEXISTS when the namespace exists. */
-int tn_catalog_create_namespace_props(struct tn_catalog *cat, const char *ns,
-                                      const char *const *kv, size_t n, struct tn_err *err);
+int tn_catalog_create_namespace_props(struct tn_catalog *cat, const char *ns, const char *const *kv,
+                                      size_t n, struct tn_err *err);
 /* The properties of "ns" as *out_n key/value pairs in *out (kv[2i], kv[2i+1]; free with
  * tn_catalog_strings_free(*out, 2 * *out_n)), ordered by key. */
 int tn_catalog_namespace_properties(struct tn_catalog *cat, const char *ns, char ***out,

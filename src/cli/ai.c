@@ -35,10 +35,12 @@ static void print_answer(json_t *a)
     r.nrows = json_array_size(rows);
     r.names = tn_calloc(r.ncols + 1, sizeof(char *));
     r.cells = tn_calloc(r.ncols * r.nrows + 1, sizeof(char *));
-    json_array_foreach(cols, i, v)
-        r.names[i] = (char *)json_string_value(json_object_get(v, "name"));
-    json_array_foreach(rows, i, row) {
-        json_array_foreach(row, k, v) {
+    json_array_foreach(cols, i, v) r.names[i] =
+        (char *)json_string_value(json_object_get(v, "name"));
+    json_array_foreach(rows, i, row)
+    {
+        json_array_foreach(row, k, v)
+        {
             if (k < r.ncols)
                 r.cells[i * r.ncols + k] = (char *)json_string_value(v);
         }

@@ -30,14 +30,15 @@ struct cli_options {
     const char *as_of;
     const char *branch;
     const char *evolve;
-    const char *key;    /* --key: the upsert key columns */
+    const char *key;          /* --key: the upsert key columns */
     const char *partition_by; /* --partition-by: the spec of a table the ingest creates */
     int dedupe_last;          /* --dedupe last */
-    uint64_t max_decompressed; /* --max-decompressed: bytes a gzip/zstd file may grow to; 0: default */
-    const char *older_than;   /* maintain remove-orphans --older-than: a duration ("1d") */
-    int dry_run;              /* maintain remove-orphans --dry-run */
-    const char *remote; /* --remote URL / TARN_REMOTE: NULL for a local warehouse */
-    const char *token;  /* --token / TARN_TOKEN, sent as a bearer token */
+    uint64_t
+        max_decompressed;   /* --max-decompressed: bytes a gzip/zstd file may grow to; 0: default */
+    const char *older_than; /* maintain remove-orphans --older-than: a duration ("1d") */
+    int dry_run;            /* maintain remove-orphans --dry-run */
+    const char *remote;     /* --remote URL / TARN_REMOTE: NULL for a local warehouse */
+    const char *token;      /* --token / TARN_TOKEN, sent as a bearer token */
     int64_t snapshot_id;
     int purge;
     int explain; /* sql --explain: tarn's planning counts and DuckDB's plan */
@@ -45,12 +46,12 @@ struct cli_options {
     const char *from;         /* postgresql://USER@HOST:PORT/DB */
     const char *source_table; /* SCHEMA.TABLE */
     const char *source_query;
-    const char *cursor; /* incremental mode's cursor column */
-    int deletes;        /* incremental mode: then delete rows the source lost */
+    const char *cursor;  /* incremental mode's cursor column */
+    int deletes;         /* incremental mode: then delete rows the source lost */
     const char *json_as; /* --json-as string|struct: how json and jsonb columns are stored */
-    const char *schema; /* sync: the source schema (default public) */
-    const char *into;   /* sync: the namespace the tables go to */
-    const char *every;  /* sync: run again after this long */
+    const char *schema;  /* sync: the source schema (default public) */
+    const char *into;    /* sync: the namespace the tables go to */
+    const char *every;   /* sync: run again after this long */
     json_t *path_map;
 };
 
@@ -61,7 +62,7 @@ struct cli {
     struct tn_warehouse *wh; /* local mode: opened on first use (cli_warehouse) */
     char **dirs;             /* further directories DuckDB may read (NULL-terminated) */
     size_t ndirs;
-    struct cli_remote *remote; /* remote mode */
+    struct cli_remote *remote;        /* remote mode */
     const struct tn_ask_options *ask; /* `ask`: the model to ask (tn_http_options.ask) */
     int progress; /* progress bars: 0 never, 1 for large files (stderr is a terminal), 2 always
                    * (TARN_PROGRESS=1; 0 turns them off) */
@@ -149,8 +150,8 @@ void cli_remote_close(struct cli_remote *r);
  * its error type or HTTP status. */
 int cli_remote_json(struct cli_remote *r, const char *method, const char *path, json_t *body,
                     json_t **out, struct tn_err *err);
-/* POST /query: the result in "format" (csv, ndjson or arrow) is written to "sink" as it arrives when
- * "sink" is not NULL, else collected in "buf" (capped). A JSON answer (a DML statement's) is
+/* POST /query: the result in "format" (csv, ndjson or arrow) is written to "sink" as it arrives
+ * when "sink" is not NULL, else collected in "buf" (capped). A JSON answer (a DML statement's) is
  * returned in *out_json instead. */
 int cli_remote_query(struct cli_remote *r, const char *sql, const char *format,
                      const struct cli_query *q, FILE *sink, struct tn_buf *buf, json_t **out_json,

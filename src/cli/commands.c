@@ -220,7 +220,8 @@ static int local_explain(struct tn_warehouse *wh, struct tn_session *s,
 
     qo->plan = json_array();
     rc = tn_query_resolve(wh, s, st->body, qo, &resolved, err);
-    json_array_foreach(qo->plan, i, entry) {
+    json_array_foreach(qo->plan, i, entry)
+    {
         char *line = tn_plan_describe(entry);
         printf("tarn scan %s\n", line);
         free(line);
@@ -244,8 +245,10 @@ static int local_sql(struct cli *c, const char *sql, enum cli_format f, const st
 {
     struct tn_warehouse *wh;
     struct tn_session *s = NULL;
-    struct tn_query_options qo = {.snapshot_id = cq ? cq->snapshot_id : -1, .as_of_ms = -1,
-                                  .target_snapshot = -1, .branch = c->o.branch};
+    struct tn_query_options qo = {.snapshot_id = cq ? cq->snapshot_id : -1,
+                                  .as_of_ms = -1,
+                                  .target_snapshot = -1,
+                                  .branch = c->o.branch};
     struct tn_statement st;
     char *resolved = NULL;
     int rc = cli_warehouse(c, &wh, err);
@@ -345,8 +348,10 @@ static int remote_sql(struct cli *c, const char *sql, enum cli_format f, const s
             cli_print_table(stdout, r);
     } else {
         rc = cli_remote_query(c->remote, sql,
-                              f == CLI_CSV ? "csv" : f == CLI_ARROW ? "arrow" : "ndjson", cq, stdout,
-                              NULL, &j, err);
+                              f == CLI_CSV     ? "csv"
+                              : f == CLI_ARROW ? "arrow"
+                                               : "ndjson",
+                              cq, stdout, NULL, &j, err);
     }
     if (!rc && j)
         print_dml(j);
@@ -1008,8 +1013,7 @@ int cli_maintain(struct cli *c, const char *ident, const char *action, struct tn
             size_t i;
             json_t *p;
             json_array_foreach(r.paths, i, p)
-                printf("%s%s\n", c->o.dry_run ? "would delete " : "deleted ",
-                       json_string_value(p));
+                printf("%s%s\n", c->o.dry_run ? "would delete " : "deleted ", json_string_value(p));
             printf("%s.%s: %lld orphan files (%lld bytes) %s, %lld newer ones kept\n", ns, name,
                    (long long)r.files_found, (long long)r.bytes,
                    c->o.dry_run ? "found (dry run)" : "deleted", (long long)r.files_too_new);

@@ -12,107 +12,109 @@
 #include "cli/cli.h"
 #include "http/http.h"
 
-#define OPT_SERVE 1000 /* getopt value of every `tarn serve` option (src/http) */
-#define OPT_OLDER_THAN 1001
-#define OPT_DRY_RUN 1002
+#define OPT_SERVE            1000 /* getopt value of every `tarn serve` option (src/http) */
+#define OPT_OLDER_THAN       1001
+#define OPT_DRY_RUN          1002
 #define OPT_MAX_DECOMPRESSED 1003 /* ingest and serve */
-#define OPT_S3_ENV 1004 /* S3 limits, passed to the storage as TARN_S3_* variables */
-#define OPT_CATALOG_NAME 1005
-#define OPT_SOURCE 1006 /* the PostgreSQL source options (sources.c) */
-#define DIRS_MAX  64
+#define OPT_S3_ENV           1004 /* S3 limits, passed to the storage as TARN_S3_* variables */
+#define OPT_CATALOG_NAME     1005
+#define OPT_SOURCE           1006 /* the PostgreSQL source options (sources.c) */
+#define DIRS_MAX             64
 
 static void usage(FILE *f)
 {
-    fputs("usage: tarn <command> [options]\n"
-          "\n"
-          "commands:\n"
-          "  ingest TABLE FILE [--mode append|overwrite|upsert] [--key COL[,COL]] [--dedupe last]\n"
-          "         [--format csv|json|ndjson|parquet] [--branch NAME] [--evolve add|strict]\n"
-          "         [--partition-by 'day(ts), bucket(16, id)']   (for a table it creates)\n"
-          "         [--max-decompressed SIZE]   (a .gz/.zst file; also for serve)\n"
-          "  ingest TABLE --from postgresql://USER@HOST:PORT/DB --source-table SCHEMA.TABLE\n"
-          "         | --source-query 'SELECT ...'  [--mode full|append|incremental]\n"
-          "         [--cursor COL] [--key COL[,COL]] [--deletes] [--json-as string|struct]\n"
-          "                              copy a PostgreSQL table or query (docs/SOURCES.md)\n"
-          "  sync --from postgresql://... [--schema public] --into NAMESPACE [--every 5m]\n"
-          "                              every table of a schema, each one commit\n"
-          "  sql \"SELECT ...\" [--format table|csv|json|arrow] [--snapshot ID] [--as-of TIME]\n"
-          "      [--explain]             files and manifests planned, and DuckDB's plan\n"
-          "  shell                       the LakeShell: SQL and commands at a prompt\n"
-          "  tables                      list the tables\n"
-          "  describe TABLE              schema, spec, properties, current snapshot\n"
-          "  history TABLE               the table's snapshots\n"
-          "  register TABLE METADATA_LOCATION [--map FROM=TO ...]\n"
-          "  rollback TABLE SNAPSHOT_ID|TIMESTAMP   move main; history is kept\n"
-          "  tag TABLE NAME [SNAPSHOT_ID]           tag a snapshot (default: current)\n"
-          "  branch TABLE NAME [SNAPSHOT_ID]        create or move a branch\n"
-          "  fast-forward TABLE BRANCH              move main to the branch's head\n"
-          "  maintain TABLE compact|expire|rewrite-manifests|remove-orphans|rewrite-metadata\n"
-          "         [--as-of TIME] [--older-than 1d] [--dry-run]   compact files; expire old\n"
-          "         snapshots; merge manifests; delete unreferenced files; trim metadata log\n"
-          "  drop TABLE [--purge]\n"
-          "  serve [--host H] [--port P] [--token T] [--no-auth] [--max-upload SIZE]\n"
-          "        [--query-timeout S] [--memory-limit SIZE] [--maintain-every 1h]\n"
-          "        [--cors-origin ORIGIN] [--allowed-host NAME] [--quiet] ...   the HTTP API\n"
-          "  mcp                         the MCP server on standard input/output (docs/AI.md)\n"
-          "  ask \"QUESTION\"              answer in read-only SQL through --llm-url's model\n"
-          "\n"
-          "options (also as environment variables):\n"
-          "  --warehouse DIR   TARN_WAREHOUSE   the warehouse: a directory (default ./warehouse)\n"
-          "                                     or s3://bucket/prefix\n"
-          "  --catalog PATH    TARN_CATALOG     the SQLite catalog (default WAREHOUSE/catalog.db;\n"
-          "                                     ./tarn-catalog.db for S3)\n"
-          "  --catalog-name N  TARN_CATALOG_NAME  its catalog_name (default tarn; as PyIceberg's\n"
-          "                                     SqlCatalog or Java's JdbcCatalog name it)\n"
-          "  --s3-endpoint URL TARN_S3_ENDPOINT an S3-compatible store (MinIO: http://host:9000)\n"
-          "  --s3-region R     TARN_S3_REGION   default us-east-1 (credentials: AWS_* variables)\n"
-          "  --cache-dir DIR   TARN_CACHE_DIR   local copies of S3 files\n"
-          "  --cache-size S    TARN_CACHE_SIZE  how much the cache may hold (default 10GiB)\n"
-          "  --s3-timeout S    TARN_S3_TIMEOUT  seconds one S3 request may take, plus 1 s per MiB\n"
-          "                                     it moves (default 60); then it is retried\n"
-          "  --s3-low-speed-limit B  TARN_S3_LOW_SPEED_LIMIT  a request moving fewer bytes/s\n"
-          "  --s3-low-speed-time S   TARN_S3_LOW_SPEED_TIME   for S seconds is retried (1024, 15)\n"
-          "  --s3-stale-uploads S    TARN_S3_STALE_UPLOADS    serve aborts multipart uploads under\n"
-          "                                     the warehouse older than S seconds at start (86400)\n"
-          "  --memory-limit S  TARN_MEMORY_LIMIT  DuckDB's memory limit (e.g. 4GB)\n"
-          "  --remote URL      TARN_REMOTE      run the command on a tarn server instead\n"
-          "  --token T         TARN_TOKEN       the server's bearer token (with --remote)\n"
-          "                    TARN_PROGRESS    0: no progress bar; 1: always one (on a terminal)\n"
-          "serve options (also as environment variables):\n"
-          "  --host H          TARN_HOST          address to bind (default 127.0.0.1)\n"
-          "  --port P          TARN_PORT          port (default 8000)\n"
-          "  --token T         TARN_TOKEN         require 'Authorization: Bearer T' (not on /health)\n"
-          "  --no-auth         TARN_NO_AUTH=1     allow a non-loopback --host without a token\n"
-          "  --max-upload S    TARN_MAX_UPLOAD    largest upload (default 10GiB)\n"
-          "  --max-decompressed S TARN_MAX_DECOMPRESSED  largest a gzip/zstd file may grow to\n"
-          "                    (also for ingest; default 20x its size, 64MiB to 100GiB)\n"
-          "  --query-timeout S TARN_QUERY_TIMEOUT seconds a query may run (default 60)\n"
-          "  --maintain-every D TARN_MAINTAIN_EVERY run the maintenance that tables ask for\n"
-          "                    (tarn.maintain.* properties, docs/API.md) every D (1h, 30m, ...)\n"
-          "  --cors-origin O   TARN_CORS_ORIGIN   a web origin (http://host:port) whose pages may\n"
-          "                    call the API (CORS); repeatable or comma-separated; * allows every\n"
-          "                    page (local use only). Default: none, and writes that a browser\n"
-          "                    sends from another site's page are refused (403)\n"
-          "  --allowed-host N  TARN_ALLOWED_HOSTS another name clients use in Host (repeatable;\n"
-          "                    default: IP addresses, localhost, --host and this machine's name)\n"
-          "  --header-timeout S TARN_HEADER_TIMEOUT seconds a client has to send its request\n"
-          "                    headers, and to start its next request on a kept-alive connection\n"
-          "                    (default 15)\n"
-          "  --max-client-connections N TARN_MAX_CLIENT_CONNECTIONS connections one client\n"
-          "                    address may hold (default 64, of 256 in all)\n"
-          "  --quiet           TARN_QUIET=1       no access log (one line per request on stderr)\n"
-          "  --source NAME=URL TARN_SOURCES       a PostgreSQL database requests may name\n"
-          "                                       (POST /ingest/{t}?source=NAME; repeatable)\n"
-          "  --allow-sources   TARN_ALLOW_SOURCES requests may give connection strings too\n"
-          "  --sync CONFIG     TARN_SYNC          sync sources on a schedule (docs/SOURCES.md)\n"
-          "ask options (serve and ask; docs/AI.md):\n"
-          "  --llm-url URL     TARN_LLM_URL       an OpenAI-compatible API (.../v1); no URL: /ask\n"
-          "                                       answers 501\n"
-          "  --llm-model NAME  TARN_LLM_MODEL     the model to ask for\n"
-          "                    TARN_LLM_API_KEY   sent as its bearer token\n"
-          "  --ask-sample-rows N TARN_ASK_SAMPLE_ROWS rows of each table sent to the model\n"
-          "                                       (default 3; 0 sends schemas only)\n",
-          f);
+    fputs(
+        "usage: tarn <command> [options]\n"
+        "\n"
+        "commands:\n"
+        "  ingest TABLE FILE [--mode append|overwrite|upsert] [--key COL[,COL]] [--dedupe last]\n"
+        "         [--format csv|json|ndjson|parquet] [--branch NAME] [--evolve add|strict]\n"
+        "         [--partition-by 'day(ts), bucket(16, id)']   (for a table it creates)\n"
+        "         [--max-decompressed SIZE]   (a .gz/.zst file; also for serve)\n"
+        "  ingest TABLE --from postgresql://USER@HOST:PORT/DB --source-table SCHEMA.TABLE\n"
+        "         | --source-query 'SELECT ...'  [--mode full|append|incremental]\n"
+        "         [--cursor COL] [--key COL[,COL]] [--deletes] [--json-as string|struct]\n"
+        "                              copy a PostgreSQL table or query (docs/SOURCES.md)\n"
+        "  sync --from postgresql://... [--schema public] --into NAMESPACE [--every 5m]\n"
+        "                              every table of a schema, each one commit\n"
+        "  sql \"SELECT ...\" [--format table|csv|json|arrow] [--snapshot ID] [--as-of TIME]\n"
+        "      [--explain]             files and manifests planned, and DuckDB's plan\n"
+        "  shell                       the LakeShell: SQL and commands at a prompt\n"
+        "  tables                      list the tables\n"
+        "  describe TABLE              schema, spec, properties, current snapshot\n"
+        "  history TABLE               the table's snapshots\n"
+        "  register TABLE METADATA_LOCATION [--map FROM=TO ...]\n"
+        "  rollback TABLE SNAPSHOT_ID|TIMESTAMP   move main; history is kept\n"
+        "  tag TABLE NAME [SNAPSHOT_ID]           tag a snapshot (default: current)\n"
+        "  branch TABLE NAME [SNAPSHOT_ID]        create or move a branch\n"
+        "  fast-forward TABLE BRANCH              move main to the branch's head\n"
+        "  maintain TABLE compact|expire|rewrite-manifests|remove-orphans|rewrite-metadata\n"
+        "         [--as-of TIME] [--older-than 1d] [--dry-run]   compact files; expire old\n"
+        "         snapshots; merge manifests; delete unreferenced files; trim metadata log\n"
+        "  drop TABLE [--purge]\n"
+        "  serve [--host H] [--port P] [--token T] [--no-auth] [--max-upload SIZE]\n"
+        "        [--query-timeout S] [--memory-limit SIZE] [--maintain-every 1h]\n"
+        "        [--cors-origin ORIGIN] [--allowed-host NAME] [--quiet] ...   the HTTP API\n"
+        "  mcp                         the MCP server on standard input/output (docs/AI.md)\n"
+        "  ask \"QUESTION\"              answer in read-only SQL through --llm-url's model\n"
+        "\n"
+        "options (also as environment variables):\n"
+        "  --warehouse DIR   TARN_WAREHOUSE   the warehouse: a directory (default ./warehouse)\n"
+        "                                     or s3://bucket/prefix\n"
+        "  --catalog PATH    TARN_CATALOG     the SQLite catalog (default WAREHOUSE/catalog.db;\n"
+        "                                     ./tarn-catalog.db for S3)\n"
+        "  --catalog-name N  TARN_CATALOG_NAME  its catalog_name (default tarn; as PyIceberg's\n"
+        "                                     SqlCatalog or Java's JdbcCatalog name it)\n"
+        "  --s3-endpoint URL TARN_S3_ENDPOINT an S3-compatible store (MinIO: http://host:9000)\n"
+        "  --s3-region R     TARN_S3_REGION   default us-east-1 (credentials: AWS_* variables)\n"
+        "  --cache-dir DIR   TARN_CACHE_DIR   local copies of S3 files\n"
+        "  --cache-size S    TARN_CACHE_SIZE  how much the cache may hold (default 10GiB)\n"
+        "  --s3-timeout S    TARN_S3_TIMEOUT  seconds one S3 request may take, plus 1 s per MiB\n"
+        "                                     it moves (default 60); then it is retried\n"
+        "  --s3-low-speed-limit B  TARN_S3_LOW_SPEED_LIMIT  a request moving fewer bytes/s\n"
+        "  --s3-low-speed-time S   TARN_S3_LOW_SPEED_TIME   for S seconds is retried (1024, 15)\n"
+        "  --s3-stale-uploads S    TARN_S3_STALE_UPLOADS    serve aborts multipart uploads under\n"
+        "                                     the warehouse older than S seconds at start (86400)\n"
+        "  --memory-limit S  TARN_MEMORY_LIMIT  DuckDB's memory limit (e.g. 4GB)\n"
+        "  --remote URL      TARN_REMOTE      run the command on a tarn server instead\n"
+        "  --token T         TARN_TOKEN       the server's bearer token (with --remote)\n"
+        "                    TARN_PROGRESS    0: no progress bar; 1: always one (on a terminal)\n"
+        "serve options (also as environment variables):\n"
+        "  --host H          TARN_HOST          address to bind (default 127.0.0.1)\n"
+        "  --port P          TARN_PORT          port (default 8000)\n"
+        "  --token T         TARN_TOKEN         require 'Authorization: Bearer T' (not on "
+        "/health)\n"
+        "  --no-auth         TARN_NO_AUTH=1     allow a non-loopback --host without a token\n"
+        "  --max-upload S    TARN_MAX_UPLOAD    largest upload (default 10GiB)\n"
+        "  --max-decompressed S TARN_MAX_DECOMPRESSED  largest a gzip/zstd file may grow to\n"
+        "                    (also for ingest; default 20x its size, 64MiB to 100GiB)\n"
+        "  --query-timeout S TARN_QUERY_TIMEOUT seconds a query may run (default 60)\n"
+        "  --maintain-every D TARN_MAINTAIN_EVERY run the maintenance that tables ask for\n"
+        "                    (tarn.maintain.* properties, docs/API.md) every D (1h, 30m, ...)\n"
+        "  --cors-origin O   TARN_CORS_ORIGIN   a web origin (http://host:port) whose pages may\n"
+        "                    call the API (CORS); repeatable or comma-separated; * allows every\n"
+        "                    page (local use only). Default: none, and writes that a browser\n"
+        "                    sends from another site's page are refused (403)\n"
+        "  --allowed-host N  TARN_ALLOWED_HOSTS another name clients use in Host (repeatable;\n"
+        "                    default: IP addresses, localhost, --host and this machine's name)\n"
+        "  --header-timeout S TARN_HEADER_TIMEOUT seconds a client has to send its request\n"
+        "                    headers, and to start its next request on a kept-alive connection\n"
+        "                    (default 15)\n"
+        "  --max-client-connections N TARN_MAX_CLIENT_CONNECTIONS connections one client\n"
+        "                    address may hold (default 64, of 256 in all)\n"
+        "  --quiet           TARN_QUIET=1       no access log (one line per request on stderr)\n"
+        "  --source NAME=URL TARN_SOURCES       a PostgreSQL database requests may name\n"
+        "                                       (POST /ingest/{t}?source=NAME; repeatable)\n"
+        "  --allow-sources   TARN_ALLOW_SOURCES requests may give connection strings too\n"
+        "  --sync CONFIG     TARN_SYNC          sync sources on a schedule (docs/SOURCES.md)\n"
+        "ask options (serve and ask; docs/AI.md):\n"
+        "  --llm-url URL     TARN_LLM_URL       an OpenAI-compatible API (.../v1); no URL: /ask\n"
+        "                                       answers 501\n"
+        "  --llm-model NAME  TARN_LLM_MODEL     the model to ask for\n"
+        "                    TARN_LLM_API_KEY   sent as its bearer token\n"
+        "  --ask-sample-rows N TARN_ASK_SAMPLE_ROWS rows of each table sent to the model\n"
+        "                                       (default 3; 0 sends schemas only)\n",
+        f);
 }
 
 /* --max-decompressed, for ingest and serve alike; 2 when it does not parse. */
@@ -222,8 +224,7 @@ static const struct command commands[] = {
     {"tag", 2, 3, "TABLE NAME [SNAPSHOT_ID]"},
     {"branch", 2, 3, "TABLE NAME [SNAPSHOT_ID]"},
     {"fast-forward", 2, 2, "TABLE BRANCH"},
-    {"maintain", 2, 2,
-     "TABLE compact|expire|rewrite-manifests|remove-orphans|rewrite-metadata"},
+    {"maintain", 2, 2, "TABLE compact|expire|rewrite-manifests|remove-orphans|rewrite-metadata"},
     {"drop", 1, 1, "TABLE"},
     {"serve", 0, 0, ""},
     {"mcp", 0, 0, ""},
@@ -288,15 +289,17 @@ static int run(struct cli *c, const struct tn_http_options *so, char **args, int
     }
     if (strcmp(name, "ingest") == 0 && c->o.from) {
         if (nargs == 3)
-            return tn_fail(err, TN_EINPUT, "ingest --from reads the source, not a file: leave "
-                                           "out %s",
+            return tn_fail(err, TN_EINPUT,
+                           "ingest --from reads the source, not a file: leave "
+                           "out %s",
                            args[2]);
         return cli_ingest_source(c, args[1], err);
     }
     if (strcmp(name, "ingest") == 0) {
         if (nargs == 2)
-            return tn_fail(err, TN_EINPUT, "ingest needs a file: tarn ingest TABLE FILE (or "
-                                           "--from postgresql://... for a database)");
+            return tn_fail(err, TN_EINPUT,
+                           "ingest needs a file: tarn ingest TABLE FILE (or "
+                           "--from postgresql://... for a database)");
         return cli_ingest(c, args[1], args[2], c->o.mode, err);
     }
     if (strcmp(name, "sync") == 0)

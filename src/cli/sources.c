@@ -57,7 +57,8 @@ static int source_options(struct cli *c, struct tn_pg_options *o, struct tn_err 
         return tn_fail(err, TN_EINPUT,
                        "with --from, --mode is full, append or incremental, not '%s'", c->o.mode);
     if (c->o.dedupe_last || c->o.partition_by || c->o.branch)
-        return tn_fail(err, TN_EINPUT, "--dedupe, --partition-by and --branch do not go with --from");
+        return tn_fail(err, TN_EINPUT,
+                       "--dedupe, --partition-by and --branch do not go with --from");
     o->conninfo = c->o.from;
     o->source_table = c->o.source_table;
     o->source_query = c->o.source_query;
@@ -170,8 +171,9 @@ int cli_sync(struct cli *c, struct tn_err *err)
     int rc;
 
     if (c->remote)
-        return tn_fail(err, TN_EINPUT, "sync runs here on the warehouse; leave out --remote (a "
-                                       "server syncs on its own with serve --sync CONFIG)");
+        return tn_fail(err, TN_EINPUT,
+                       "sync runs here on the warehouse; leave out --remote (a "
+                       "server syncs on its own with serve --sync CONFIG)");
     if (!c->o.from || !c->o.into)
         return tn_fail(err, TN_EINPUT,
                        "usage: tarn sync --from postgresql://... --schema SCHEMA --into NAMESPACE "
@@ -179,8 +181,9 @@ int cli_sync(struct cli *c, struct tn_err *err)
     if (c->o.every && (tn_parse_duration_ms(c->o.every, &every_ms) || every_ms < 1000))
         return tn_fail(err, TN_EINPUT, "--every takes a duration of at least 1s (5m, 1h)");
     if (c->o.source_table || c->o.source_query)
-        return tn_fail(err, TN_EINPUT, "sync copies every table of --schema; for one table use "
-                                       "tarn ingest TABLE --from ... --source-table");
+        return tn_fail(err, TN_EINPUT,
+                       "sync copies every table of --schema; for one table use "
+                       "tarn ingest TABLE --from ... --source-table");
     if ((rc = source_options(c, &o, err)))
         return rc;
     signal(SIGINT, on_stop);
@@ -192,8 +195,7 @@ int cli_sync(struct cli *c, struct tn_err *err)
         rc = tn_pg_list_tables(c->o.from, c->o.schema, &tables, &n, err);
         for (size_t i = 0; !rc && i < n && !atomic_load(&stopping); i++) {
             struct tn_err terr = {0};
-            char *qualified = tn_asprintf("%s.%s", c->o.schema ? c->o.schema : "public",
-                                          tables[i]);
+            char *qualified = tn_asprintf("%s.%s", c->o.schema ? c->o.schema : "public", tables[i]);
             char target[2 * TN_NAME_MAX + 2];
             char tns[TN_NAME_MAX + 1], tname[TN_NAME_MAX + 1];
             o.source_table = qualified;

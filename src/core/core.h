@@ -13,7 +13,7 @@
 
 #include "core/limits.h" /* TN_CAP_*: the caps of TN_BUF_INIT */
 
-#define TN_UNUSED __attribute__((unused))
+#define TN_UNUSED       __attribute__((unused))
 #define TN_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 /* clang-format off */
@@ -79,7 +79,10 @@ struct tn_buf {
     size_t cap;
     size_t max; /* 0 means unbounded (only for data the program itself produces) */
 };
-#define TN_BUF_INIT(maxbytes) {NULL, 0, 0, (maxbytes)} /* a TN_CAP_* of limits.h */
+#define TN_BUF_INIT(maxbytes)                                                                      \
+    {                                                                                              \
+        NULL, 0, 0, (maxbytes)                                                                     \
+    } /* a TN_CAP_* of limits.h */
 
 int tn_buf_add(struct tn_buf *b, const void *data, size_t n, struct tn_err *err);
 int tn_buf_addf(struct tn_buf *b, struct tn_err *err, const char *fmt, ...) TN_PRINTF(3, 4);

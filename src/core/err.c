@@ -75,8 +75,8 @@ int tn_err_from_errno(int e, int fallback)
     return e == ENOSPC || e == EDQUOT ? TN_ENOSPACE : fallback;
 }
 
-#define DISK_FULL_MSG                                                                         \
-    "the server ran out of disk space: free some space on the disk that holds the warehouse " \
+#define DISK_FULL_MSG                                                                              \
+    "the server ran out of disk space: free some space on the disk that holds the warehouse "      \
     "(and its .tmp directory) and try again"
 
 void tn_err_disk_full(struct tn_err *err)

@@ -32,9 +32,9 @@ void tn_uuid4(char out[37])
     tn_random_bytes(b, sizeof(b));
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-             b[13], b[14], b[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
 }
 
 int64_t tn_now_ms(void)
@@ -101,8 +101,7 @@ static int ident_split(const char *ident, char ns[TN_NAME_MAX + 1], char table[T
     }
     n = (size_t)(dot - ident);
     if (n > TN_NAME_MAX)
-        return tn_fail(err, TN_EINPUT, "namespace name is longer than %d characters",
-                       TN_NAME_MAX);
+        return tn_fail(err, TN_EINPUT, "namespace name is longer than %d characters", TN_NAME_MAX);
     memcpy(part, ident, n);
     part[n] = '\0';
     if (tn_name_check("namespace", part, ns, err))
@@ -175,8 +174,7 @@ int tn_parse_duration_ms(const char *s, int64_t *out)
     static const struct {
         const char *unit;
         int64_t ms;
-    } units[] = {{"ms", 1}, {"s", 1000}, {"", 1000}, {"m", 60000}, {"h", 3600000},
-                 {"d", 86400000}};
+    } units[] = {{"ms", 1}, {"s", 1000}, {"", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
     const int64_t max_ms = 100LL * 366 * 86400000;
     int64_t v = 0;
     const char *p = s;

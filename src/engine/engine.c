@@ -36,10 +36,12 @@ static int exec_setup(duckdb_connection conn, const char *sql, struct tn_err *er
 static const char *statement_type_name(duckdb_statement_type t)
 {
     static const char *const names[] = {
-        "this kind of", "SELECT", "INSERT", "UPDATE", "EXPLAIN", "DELETE", "PREPARE",
-        "CREATE", "EXECUTE", "ALTER", "transaction", "COPY", "ANALYZE", "SET VARIABLE",
-        "CREATE FUNCTION", "DROP", "EXPORT", "PRAGMA", "VACUUM", "CALL", "SET", "INSTALL/LOAD",
-        "relation", "extension", "logical plan", "ATTACH", "DETACH", "multi-statement"};
+        "this kind of", "SELECT",       "INSERT",         "UPDATE",       "EXPLAIN",
+        "DELETE",       "PREPARE",      "CREATE",         "EXECUTE",      "ALTER",
+        "transaction",  "COPY",         "ANALYZE",        "SET VARIABLE", "CREATE FUNCTION",
+        "DROP",         "EXPORT",       "PRAGMA",         "VACUUM",       "CALL",
+        "SET",          "INSTALL/LOAD", "relation",       "extension",    "logical plan",
+        "ATTACH",       "DETACH",       "multi-statement"};
 
     return (size_t)t < sizeof(names) / sizeof(names[0]) ? names[t] : "this kind of";
 }
@@ -91,8 +93,7 @@ static int prepare_one(duckdb_connection conn, const char *sql, duckdb_prepared_
         const char *msg = duckdb_extract_statements_error(stmts);
         rc = tn_fail(err, TN_EINPUT, "%s", msg && *msg ? msg : "no SQL statement given");
     } else if (n > 1) {
-        rc = tn_fail(err, TN_EINPUT,
-                     "one statement at a time: remove the ';' and what follows it");
+        rc = tn_fail(err, TN_EINPUT, "one statement at a time: remove the ';' and what follows it");
     } else if (duckdb_prepare_extracted_statement(conn, stmts, 0, out) != DuckDBSuccess) {
         rc = tn_engine_fail_prepare(err, duckdb_prepare_error(*out));
     } else {
@@ -105,8 +106,7 @@ static int prepare_one(duckdb_connection conn, const char *sql, duckdb_prepared_
 }
 
 /* Run "sql" (one allowed statement) into *res, materialised; destroy *res in every case. */
-static int run_one(duckdb_connection conn, const char *sql, duckdb_result *res,
-                   struct tn_err *err)
+static int run_one(duckdb_connection conn, const char *sql, duckdb_result *res, struct tn_err *err)
 {
     duckdb_prepared_statement p = NULL;
     int rc = prepare_one(conn, sql, &p, err);
@@ -147,10 +147,10 @@ static void bucket_function(duckdb_function_info info, duckdb_data_chunk input, 
         }
         if (is_string) {
             duckdb_string_t *sv = &((duckdb_string_t *)duckdb_vector_get_data(values))[r];
-            const char *p = duckdb_string_is_inlined(*sv) ? sv->value.inlined.inlined
-                                                          : sv->value.pointer.ptr;
-            uint32_t len = duckdb_string_is_inlined(*sv) ? sv->value.inlined.length
-                                                         : sv->value.pointer.length;
+            const char *p =
+                duckdb_string_is_inlined(*sv) ? sv->value.inlined.inlined : sv->value.pointer.ptr;
+            uint32_t len =
+                duckdb_string_is_inlined(*sv) ? sv->value.inlined.length : sv->value.pointer.length;
             h = tn_murmur3_32(p, len);
         } else {
             int64_t v = ((int64_t *)duckdb_vector_get_data(values))[r];
@@ -190,8 +190,7 @@ static int register_bucket(duckdb_connection conn, struct tn_err *err)
     return rc;
 }
 
-int tn_engine_open(const struct tn_engine_options *opt, struct tn_engine **out,
-                   struct tn_err *err)
+int tn_engine_open(const struct tn_engine_options *opt, struct tn_engine **out, struct tn_err *err)
 {
     struct tn_engine *e = tn_calloc(1, sizeof(*e));
     struct tn_buf sql = TN_BUF_INIT(TN_CAP_INTERNAL);
@@ -306,8 +305,8 @@ int tn_engine_exec(struct tn_session *s, const char *sql, struct tn_err *err)
     return rc;
 }
 
-int tn_engine_rows(struct tn_session *s, const char *sql, size_t max_rows,
-                   struct tn_rows **out, struct tn_err *err)
+int tn_engine_rows(struct tn_session *s, const char *sql, size_t max_rows, struct tn_rows **out,
+                   struct tn_err *err)
 {
     duckdb_result res;
     struct tn_rows *r;
@@ -373,8 +372,8 @@ struct tn_stream {
     duckdb_data_chunk chunk;
     size_t ncols;
     char **names;
-    duckdb_string_t **data;   /* per column: the chunk's string vector */
-    uint64_t **validity;      /* per column: the chunk's validity mask, or NULL */
+    duckdb_string_t **data;     /* per column: the chunk's string vector */
+    uint64_t **validity;        /* per column: the chunk's validity mask, or NULL */
     duckdb_arrow_options arrow; /* Arrow output: the result's conversion settings */
     struct ArrowSchema schema;  /* ... and its schema (release is set once made) */
     struct tn_arrow_ipc ipc;    /* the dictionaries sent */

@@ -22,8 +22,7 @@ struct tn_engine_options {
     int threads;                     /* 0 for DuckDB's default */
 };
 
-int tn_engine_open(const struct tn_engine_options *opt, struct tn_engine **out,
-                   struct tn_err *err);
+int tn_engine_open(const struct tn_engine_options *opt, struct tn_engine **out, struct tn_err *err);
 void tn_engine_close(struct tn_engine *e);
 
 int tn_session_open(struct tn_engine *e, struct tn_session **out, struct tn_err *err);
@@ -41,8 +40,8 @@ struct tn_rows {
 };
 
 /* Run "sql" and collect at most "max_rows" rows as text (TN_ETOOBIG beyond). */
-int tn_engine_rows(struct tn_session *s, const char *sql, size_t max_rows,
-                   struct tn_rows **out, struct tn_err *err);
+int tn_engine_rows(struct tn_session *s, const char *sql, size_t max_rows, struct tn_rows **out,
+                   struct tn_err *err);
 const char *tn_rows_get(const struct tn_rows *r, size_t row, size_t col);
 void tn_rows_free(struct tn_rows *r);
 

@@ -26,8 +26,7 @@ static int word_char(unsigned char c)
     return isalnum(c) || c == '_' || c == '$' || c >= 0x80;
 }
 
-static void push(struct tn_sql_tokens *t, enum tn_sql_tok kind, size_t start, size_t end,
-                 int depth)
+static void push(struct tn_sql_tokens *t, enum tn_sql_tok kind, size_t start, size_t end, int depth)
 {
     if (t->n == t->cap) {
         t->cap = t->cap ? 2 * t->cap : 64;
@@ -340,13 +339,37 @@ static const char *const reserved_namespaces[] = {
 
 /* DuckDB's built-in views outside information_schema (duckdb_views() WHERE internal) and its
  * schema names: an unqualified table reference of these names means DuckDB's object (pg_catalog
- * is on the search path). Names starting with duckdb_ are refused whatever follows. test_sql_safety.c checks this list against DuckDB's own. */
-static const char *const reserved_tables[] = {
-    "information_schema", "pg_catalog", "sqlite_master", "sqlite_schema", "sqlite_temp_master",
-    "sqlite_temp_schema", "pragma_database_list", "pg_am", "pg_attrdef", "pg_attribute",
-    "pg_class", "pg_constraint", "pg_database", "pg_depend", "pg_description", "pg_enum",
-    "pg_index", "pg_indexes", "pg_namespace", "pg_prepared_statements", "pg_proc", "pg_sequence",
-    "pg_sequences", "pg_settings", "pg_tables", "pg_tablespace", "pg_type", "pg_views", NULL};
+ * is on the search path). Names starting with duckdb_ are refused whatever follows.
+ * test_sql_safety.c checks this list against DuckDB's own. */
+static const char *const reserved_tables[] = {"information_schema",
+                                              "pg_catalog",
+                                              "sqlite_master",
+                                              "sqlite_schema",
+                                              "sqlite_temp_master",
+                                              "sqlite_temp_schema",
+                                              "pragma_database_list",
+                                              "pg_am",
+                                              "pg_attrdef",
+                                              "pg_attribute",
+                                              "pg_class",
+                                              "pg_constraint",
+                                              "pg_database",
+                                              "pg_depend",
+                                              "pg_description",
+                                              "pg_enum",
+                                              "pg_index",
+                                              "pg_indexes",
+                                              "pg_namespace",
+                                              "pg_prepared_statements",
+                                              "pg_proc",
+                                              "pg_sequence",
+                                              "pg_sequences",
+                                              "pg_settings",
+                                              "pg_tables",
+                                              "pg_tablespace",
+                                              "pg_type",
+                                              "pg_views",
+                                              NULL};
 
 int tn_sql_reserved_name(const char *ns, const char *table, struct tn_err *err)
 {

@@ -15,36 +15,36 @@
 #include "ai/ai.h"
 #include "table/table.h"
 
-#define TN_HTTP_DEFAULT_HOST          "127.0.0.1"
-#define TN_HTTP_DEFAULT_PORT          8000
-#define TN_HTTP_DEFAULT_MAX_UPLOAD    (10ULL * 1024 * 1024 * 1024)
-#define TN_HTTP_DEFAULT_QUERY_TIMEOUT 60
-#define TN_HTTP_DEFAULT_ROW_LIMIT     10000
+#define TN_HTTP_DEFAULT_HOST           "127.0.0.1"
+#define TN_HTTP_DEFAULT_PORT           8000
+#define TN_HTTP_DEFAULT_MAX_UPLOAD     (10ULL * 1024 * 1024 * 1024)
+#define TN_HTTP_DEFAULT_QUERY_TIMEOUT  60
+#define TN_HTTP_DEFAULT_ROW_LIMIT      10000
 #define TN_HTTP_DEFAULT_HEADER_TIMEOUT 15 /* seconds from connect to the end of the headers */
-#define TN_HTTP_DEFAULT_CLIENT_CONNS  64  /* connections one client address may hold */
-#define TN_HTTP_LIST_MAX              16  /* --cors-origin and --allowed-host given at most */
+#define TN_HTTP_DEFAULT_CLIENT_CONNS   64 /* connections one client address may hold */
+#define TN_HTTP_LIST_MAX               16 /* --cors-origin and --allowed-host given at most */
 
 struct tn_http_options {
-    const char *host;    /* NULL: 127.0.0.1 */
-    int port;            /* 0: 8000 */
-    const char *token;   /* every request must carry "Authorization: Bearer <token>" */
-    const char *client;  /* "ID:SECRET": client credentials for the REST catalog's tokens */
-    int vend_credentials; /* REST loadTable hands out the server's S3 credentials */
-    int no_auth;         /* allow a non-loopback host without a token */
-    uint64_t max_upload; /* bytes in one upload; 0: 10 GiB */
+    const char *host;          /* NULL: 127.0.0.1 */
+    int port;                  /* 0: 8000 */
+    const char *token;         /* every request must carry "Authorization: Bearer <token>" */
+    const char *client;        /* "ID:SECRET": client credentials for the REST catalog's tokens */
+    int vend_credentials;      /* REST loadTable hands out the server's S3 credentials */
+    int no_auth;               /* allow a non-loopback host without a token */
+    uint64_t max_upload;       /* bytes in one upload; 0: 10 GiB */
     uint64_t max_decompressed; /* bytes a gzip/zstd upload may grow to; 0: tn_source's default */
-    int query_timeout;   /* seconds a query may run; 0: 60 */
-    int64_t row_limit;   /* default JSON row limit; 0: 10000 */
-    int quiet;           /* no startup line and no access log on stderr */
-    int header_timeout;  /* seconds a client has to send its request headers; 0: 15 */
-    int client_conns;    /* connections per client address; 0: 64 */
+    int query_timeout;         /* seconds a query may run; 0: 60 */
+    int64_t row_limit;         /* default JSON row limit; 0: 10000 */
+    int quiet;                 /* no startup line and no access log on stderr */
+    int header_timeout;        /* seconds a client has to send its request headers; 0: 15 */
+    int client_conns;          /* connections per client address; 0: 64 */
     /* each entry a name or a comma-separated list; "*" allows all */
     const char *cors_origins[TN_HTTP_LIST_MAX]; /* origins CORS and the Origin check allow */
     int ncors_origins;
     const char *allowed_hosts[TN_HTTP_LIST_MAX]; /* Host names besides the built-in ones */
     int nallowed_hosts;
     int64_t maintain_every_ms; /* run scheduled maintenance this often (maintain.c); 0: never */
-    const char *version; /* tarn's version, for /health and /openapi.json */
+    const char *version;       /* tarn's version, for /health and /openapi.json */
     struct tn_ask_options ask; /* POST /ask: the model to ask (no llm_url: 501) */
     json_t *sources;   /* --source NAME=URL: the databases requests may name (routes_sources.c) */
     int allow_sources; /* requests may also give a connection string themselves */
@@ -181,8 +181,7 @@ int tn_route_mcp_other(struct tn_http_req *req, struct tn_http_reply *out, struc
 int tn_route_ask(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 /* POST /ingest/{table} that names a database source instead of sending a file */
 int tn_route_is_source_ingest(const struct tn_http_req *req);
-int tn_route_ingest_source(struct tn_http_req *req, struct tn_http_reply *out,
-                           struct tn_err *err);
+int tn_route_ingest_source(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_tables(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_table_get(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);

@@ -22,8 +22,8 @@ enum { ACT_COMPACT, ACT_MANIFESTS, ACT_EXPIRE, ACT_ORPHANS, NACTIONS };
 static const char *const action_names[NACTIONS] = {"compact", "rewrite_manifests",
                                                    "expire_snapshots", "remove_orphans"};
 static const char *const action_props[NACTIONS] = {
-    "tarn.maintain.compact", "tarn.maintain.rewrite-manifests",
-    "tarn.maintain.expire-snapshots", "tarn.maintain.remove-orphans"};
+    "tarn.maintain.compact", "tarn.maintain.rewrite-manifests", "tarn.maintain.expire-snapshots",
+    "tarn.maintain.remove-orphans"};
 
 struct tn_http_maint {
     struct tn_warehouse *wh;
@@ -117,10 +117,10 @@ static void pass(struct tn_http_maint *m)
             m->files_removed += (uint64_t)removed;
             pthread_mutex_unlock(&m->lock);
             if (rc || !m->quiet)
-                fprintf(stderr, "tarn: maintain table=%s.%s action=%s %s files_removed=%lld "
-                                "ms=%.1f%s%s\n",
-                        t->ns, t->name, action_names[a], rc ? "failed" : "ok",
-                        (long long)removed,
+                fprintf(stderr,
+                        "tarn: maintain table=%s.%s action=%s %s files_removed=%lld "
+                        "ms=%.1f%s%s\n",
+                        t->ns, t->name, action_names[a], rc ? "failed" : "ok", (long long)removed,
                         (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
                             (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
                         rc ? " error=" : "", rc ? err.msg : "");

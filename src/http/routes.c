@@ -72,8 +72,9 @@ static json_t *query_content(void)
 {
     json_t *c = json_content(ref("QueryResult"));
 
-    json_object_set_new(c, "application/vnd.apache.arrow.stream",
-                        json_pack("{s:{s:s, s:s}}", "schema", "type", "string", "format", "binary"));
+    json_object_set_new(
+        c, "application/vnd.apache.arrow.stream",
+        json_pack("{s:{s:s, s:s}}", "schema", "type", "string", "format", "binary"));
     return c;
 }
 

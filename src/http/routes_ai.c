@@ -40,8 +40,9 @@ int tn_route_mcp(struct tn_http_req *req, struct tn_http_reply *out, struct tn_e
 /* GET and DELETE /mcp: this server keeps no sessions and opens no server-sent event stream. */
 int tn_route_mcp_other(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
 {
-    const char *text = "{\"error\":{\"message\":\"this MCP server answers POST only (no event "
-                       "stream, no sessions)\",\"type\":\"MethodNotAllowedException\",\"code\":405}}";
+    const char *text =
+        "{\"error\":{\"message\":\"this MCP server answers POST only (no event "
+        "stream, no sessions)\",\"type\":\"MethodNotAllowedException\",\"code\":405}}";
 
     (void)req;
     (void)err;

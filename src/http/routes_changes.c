@@ -24,7 +24,8 @@ static int json_snapshot_id(json_t *v, int64_t *out, struct tn_err *err)
     }
     if (json_is_string(v) && !tn_parse_i64(json_string_value(v), out))
         return 0;
-    return tn_fail(err, TN_EINPUT, "\"snapshot_id\" must be an integer (or its digits as a string)");
+    return tn_fail(err, TN_EINPUT,
+                   "\"snapshot_id\" must be an integer (or its digits as a string)");
 }
 
 static int path_table(const struct tn_http_req *req, char *ns, char *name, struct tn_err *err)
@@ -116,7 +117,8 @@ static int schema_changes(json_t *body, struct tn_schema_change *c, size_t *n, j
     json_t *v;
     size_t i;
 
-    json_object_foreach(body, k, v) {
+    json_object_foreach(body, k, v)
+    {
         size_t j;
         for (j = 0; j < sizeof(known) / sizeof(known[0]) && strcmp(k, known[j]) != 0; j++)
             ;
@@ -138,7 +140,8 @@ static int schema_changes(json_t *body, struct tn_schema_change *c, size_t *n, j
         return tn_fail(err, TN_ETOOBIG, "at most %d schema changes in one request", MAX_CHANGES);
 
     /* the order they apply in; each change names columns as the earlier ones left them */
-    json_array_foreach(add, i, v) {
+    json_array_foreach(add, i, v)
+    {
         const char *name = json_string_value(json_object_get(v, "name"));
         json_t *type = json_object_get(v, "type"), *req = json_object_get(v, "required");
         json_t *after = json_object_get(v, "after"), *t;
@@ -160,14 +163,16 @@ static int schema_changes(json_t *body, struct tn_schema_change *c, size_t *n, j
             (*n)++;
         }
     }
-    json_object_foreach(rename, k, v) {
+    json_object_foreach(rename, k, v)
+    {
         if (!json_is_string(v))
             return tn_fail(err, TN_EINPUT, "\"rename\": the new name of \"%.60s\" must be a string",
                            k);
         c[(*n)++] = (struct tn_schema_change){
             .kind = TN_CHANGE_RENAME, .column = k, .new_name = json_string_value(v)};
     }
-    json_object_foreach(widen, k, v) {
+    json_object_foreach(widen, k, v)
+    {
         json_t *t;
         if (!json_is_string(v))
             return tn_fail(err, TN_EINPUT, "\"widen\": the type of \"%.60s\" must be a string", k);
@@ -175,13 +180,15 @@ static int schema_changes(json_t *body, struct tn_schema_change *c, size_t *n, j
         json_array_append_new(keep, t);
         c[(*n)++] = (struct tn_schema_change){.kind = TN_CHANGE_TYPE, .column = k, .type = t};
     }
-    json_array_foreach(optional, i, v) {
+    json_array_foreach(optional, i, v)
+    {
         if (!json_is_string(v))
             return tn_fail(err, TN_EINPUT, "\"optional\" lists column names");
         c[(*n)++] =
             (struct tn_schema_change){.kind = TN_CHANGE_OPTIONAL, .column = json_string_value(v)};
     }
-    json_array_foreach(move, i, v) {
+    json_array_foreach(move, i, v)
+    {
         const char *name = json_string_value(json_object_get(v, "name"));
         json_t *after = json_object_get(v, "after");
         int first = json_is_true(json_object_get(v, "first"));
@@ -194,7 +201,8 @@ static int schema_changes(json_t *body, struct tn_schema_change *c, size_t *n, j
                                               .after = json_string_value(after),
                                               .first = first};
     }
-    json_array_foreach(drop, i, v) {
+    json_array_foreach(drop, i, v)
+    {
         if (!json_is_string(v))
             return tn_fail(err, TN_EINPUT, "\"drop\" lists column names");
         c[(*n)++] =
@@ -492,7 +500,8 @@ int tn_route_update_rows(struct tn_http_req *req, struct tn_http_reply *out, str
     tn_buf_addstr(&sql, "UPDATE ", NULL);
     add_target(&sql, ns, name);
     tn_buf_addstr(&sql, " SET ", NULL);
-    json_object_foreach(set, col, v) {
+    json_object_foreach(set, col, v)
+    {
         tn_buf_addstr(&sql, first ? "" : ", ", NULL);
         first = 0;
         tn_sql_ident(&sql, col);
@@ -542,7 +551,8 @@ int tn_route_partitioning(struct tn_http_req *req, struct tn_http_reply *out, st
     if (rc)
         return rc;
     specs = json_object_get(t->meta->root, "partition-specs");
-    json_array_foreach(specs, i, e) {
+    json_array_foreach(specs, i, e)
+    {
         if (json_integer_value(json_object_get(e, "spec-id")) == spec_id)
             sp = e;
     }
@@ -556,7 +566,7 @@ int tn_route_partitioning(struct tn_http_req *req, struct tn_http_reply *out, st
 
 /*---- POST /tables/{table}/maintenance ----*/
 
-#define MAINTENANCE_ACTIONS                                                                     \
+#define MAINTENANCE_ACTIONS                                                                        \
     "compact, expire_snapshots, rewrite_manifests, remove_orphans or rewrite_metadata"
 
 /* {"action": "remove_orphans", "older_than": "1d" (default; a duration), "dry_run": false} */
@@ -579,14 +589,13 @@ static int remove_orphans(struct tn_http_req *req, const char *ns, const char *n
     rc = tn_table_remove_orphans(req->wh, ns, name, tn_now_ms() - margin, json_is_true(dry), &r,
                                  err);
     if (!rc) {
-        tn_http_reply_json(out, 200,
-                           json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:O}", "action",
-                                     "remove_orphans", "dry_run", json_is_true(dry),
-                                     "orphans_found", (json_int_t)r.files_found, "files_deleted",
-                                     (json_int_t)r.files_deleted, "bytes", (json_int_t)r.bytes,
-                                     "files_too_new", (json_int_t)r.files_too_new,
-                                     "uploads_aborted", (json_int_t)r.uploads_aborted, "paths",
-                                     r.paths));
+        tn_http_reply_json(
+            out, 200,
+            json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:O}", "action", "remove_orphans",
+                      "dry_run", json_is_true(dry), "orphans_found", (json_int_t)r.files_found,
+                      "files_deleted", (json_int_t)r.files_deleted, "bytes", (json_int_t)r.bytes,
+                      "files_too_new", (json_int_t)r.files_too_new, "uploads_aborted",
+                      (json_int_t)r.uploads_aborted, "paths", r.paths));
     }
     tn_orphans_result_release(&r);
     return rc;
@@ -615,14 +624,13 @@ int tn_route_maintenance(struct tn_http_req *req, struct tn_http_reply *out, str
         rc = tn_table_rewrite_manifests(req->wh, ns, name, &mr, err);
         if (rc)
             return rc;
-        tn_http_reply_json(out, 200,
-                           json_pack("{s:s, s:I, s:I, s:o}", "action", "rewrite_manifests",
-                                     "manifests_before", (json_int_t)mr.manifests_before,
-                                     "manifests_after", (json_int_t)mr.manifests_after,
-                                     "snapshot_id",
-                                     mr.snapshot_id == -1
-                                         ? json_null()
-                                         : json_integer((json_int_t)mr.snapshot_id)));
+        tn_http_reply_json(
+            out, 200,
+            json_pack("{s:s, s:I, s:I, s:o}", "action", "rewrite_manifests", "manifests_before",
+                      (json_int_t)mr.manifests_before, "manifests_after",
+                      (json_int_t)mr.manifests_after, "snapshot_id",
+                      mr.snapshot_id == -1 ? json_null()
+                                           : json_integer((json_int_t)mr.snapshot_id)));
         return 0;
     }
     if (strcmp(action, "rewrite_metadata") == 0) {
@@ -649,16 +657,15 @@ int tn_route_maintenance(struct tn_http_req *req, struct tn_http_reply *out, str
             return tn_fail(err, TN_EINPUT,
                            "older_than_ms must be epoch milliseconds and retain_last a count "
                            "of at least 1");
-        rc = tn_table_expire(req->wh, ns, name, cutoff,
-                             keep ? (int)json_integer_value(keep) : 1, &er, err);
+        rc = tn_table_expire(req->wh, ns, name, cutoff, keep ? (int)json_integer_value(keep) : 1,
+                             &er, err);
         if (!rc)
-            tn_http_reply_json(out, 200,
-                               json_pack("{s:s, s:I, s:I, s:o}", "action", "expire_snapshots",
-                                         "snapshots_expired", (json_int_t)er.snapshots_expired,
-                                         "files_deleted", (json_int_t)er.files_deleted,
-                                         "files_not_deleted",
-                                         er.not_deleted ? json_incref(er.not_deleted)
-                                                        : json_array()));
+            tn_http_reply_json(
+                out, 200,
+                json_pack("{s:s, s:I, s:I, s:o}", "action", "expire_snapshots", "snapshots_expired",
+                          (json_int_t)er.snapshots_expired, "files_deleted",
+                          (json_int_t)er.files_deleted, "files_not_deleted",
+                          er.not_deleted ? json_incref(er.not_deleted) : json_array()));
         tn_expire_result_release(&er);
         return rc;
     }

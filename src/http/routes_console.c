@@ -12,8 +12,8 @@
 /* Scripts and styles only from this server; no frames, no plugins, no referrer. Inline style
  * attributes are allowed (the grid sets widths with them); inline scripts are not. */
 #define CONSOLE_CSP                                                                                \
-    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src "       \
-    "'self'; img-src 'self' data: blob:; frame-ancestors 'none'; base-uri 'none'; form-action "   \
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src "        \
+    "'self'; img-src 'self' data: blob:; frame-ancestors 'none'; base-uri 'none'; form-action "    \
     "'self'"
 
 static const struct tn_web_asset *asset_named(const char *name)
@@ -32,8 +32,8 @@ int tn_route_console(struct tn_http_req *req, struct tn_http_reply *out, struct 
     if (!a)
         return tn_fail(err, TN_ENOTFOUND, "the console has no file '%.100s'", name);
     out->status = 200;
-    out->response = MHD_create_response_from_buffer(a->len, (void *)a->data,
-                                                     MHD_RESPMEM_PERSISTENT);
+    out->response =
+        MHD_create_response_from_buffer(a->len, (void *)a->data, MHD_RESPMEM_PERSISTENT);
     if (!out->response)
         abort(); /* only fails when out of memory */
     MHD_add_response_header(out->response, MHD_HTTP_HEADER_CONTENT_TYPE, a->content_type);

@@ -17,8 +17,8 @@ struct ingest_state {
     int upsert;
     int dedupe_last;
     enum tn_evolve_mode evolve;
-    const char *key;    /* borrowed from the request */
-    const char *branch; /* borrowed from the request; NULL: main */
+    const char *key;          /* borrowed from the request */
+    const char *branch;       /* borrowed from the request; NULL: main */
     const char *partition_by; /* borrowed; the spec of a table this ingest creates */
     enum tn_source_format format;
     char delim[8];
@@ -103,7 +103,8 @@ static int parse_params(struct tn_http_req *req, struct ingest_state *st, struct
         else
             return tn_fail(err, TN_EINPUT, "header must be true or false");
     }
-    if ((st->delim[0] || st->header != -1) && st->format != TN_SOURCE_DETECT && st->format != TN_SOURCE_CSV)
+    if ((st->delim[0] || st->header != -1) && st->format != TN_SOURCE_DETECT &&
+        st->format != TN_SOURCE_CSV)
         return tn_fail(err, TN_EINPUT, "delimiter and header apply to CSV files only");
     return 0;
 }
@@ -225,8 +226,7 @@ int tn_route_ingest(struct tn_http_req *req, struct tn_http_reply *out, struct t
         io.partition_by = st->partition_by;
         if (dry_run(req)) /* the console's preview: what would be stored, nothing committed */
             return preview(req, s, &src, out, err);
-        rc = tn_source_ingest(req->wh, s, st->ns, st->name, req->upload_path, &src, &io, &res,
-                              err);
+        rc = tn_source_ingest(req->wh, s, st->ns, st->name, req->upload_path, &src, &io, &res, err);
     }
     if (!rc) {
         tn_http_count_commit(req->srv, &res.commit);

@@ -42,8 +42,8 @@ struct query_params {
     enum format format;
     int64_t limit; /* -1: none */
     int64_t snapshot_id;
-    const char *as_of; /* text, or NULL */
-    int64_t as_of_ms;  /* -1: none (yet) */
+    const char *as_of;  /* text, or NULL */
+    int64_t as_of_ms;   /* -1: none (yet) */
     const char *branch; /* writes: the branch they read and change (NULL: main) */
 };
 
@@ -441,9 +441,8 @@ static ssize_t qstream_read(void *cls, uint64_t pos, char *buf, size_t max)
 /* Stream the rows of "resolved" (tn_query_resolve's answer to "user_sql" with "qo"; with
  * "explain", its plan) in p->format. */
 static int run_stream(struct tn_http_req *req, const struct query_params *p, struct qstream *q,
-                      const char *explain, const char *user_sql,
-                      const struct tn_query_options *qo, const char *resolved,
-                      struct tn_http_reply *out, struct tn_err *err)
+                      const char *explain, const char *user_sql, const struct tn_query_options *qo,
+                      const char *resolved, struct tn_http_reply *out, struct tn_err *err)
 {
     struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
     const char *ctype = "application/json";
@@ -558,7 +557,8 @@ static void prepend_plan(struct tn_rows *r, json_t *plan)
     r->cells = tn_realloc(r->cells, (r->nrows + n) * r->ncols * sizeof(*r->cells));
     memmove(r->cells + n * r->ncols, r->cells, r->nrows * r->ncols * sizeof(*r->cells));
     memset(r->cells, 0, n * r->ncols * sizeof(*r->cells));
-    json_array_foreach(plan, i, entry) {
+    json_array_foreach(plan, i, entry)
+    {
         r->cells[i * r->ncols] = tn_strdup("tarn_scan");
         r->cells[i * r->ncols + r->ncols - 1] = tn_plan_describe(entry);
     }
@@ -634,8 +634,7 @@ static int run_write(struct tn_http_req *req, const struct tn_statement *st, con
 
     if (strcmp(req->method, "POST") != 0)
         return tn_fail(err, TN_EFORBIDDEN,
-                       "GET /query is read-only: send %s statements with POST /query",
-                       st->keyword);
+                       "GET /query is read-only: send %s statements with POST /query", st->keyword);
     if (st->kind == TN_STMT_INSERT) {
         struct tn_insert_result ir;
         memset(&ir, 0, sizeof(ir));

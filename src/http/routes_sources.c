@@ -27,7 +27,7 @@ int tn_route_is_source_ingest(const struct tn_http_req *req)
 static json_t *source_spec(const struct tn_http_req *req, struct tn_err *err)
 {
     static const char *const keys[] = {"source", "source_table", "source_query", "mode",
-                                       "cursor", "key", "deletes", "json_as"};
+                                       "cursor", "key",          "deletes",      "json_as"};
     json_t *spec;
 
     if (req->upload_bytes) {
@@ -49,8 +49,8 @@ static json_t *source_spec(const struct tn_http_req *req, struct tn_err *err)
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         const char *v = tn_http_param(req, keys[i]);
         if (v && strcmp(keys[i], "deletes") == 0)
-            json_object_set_new(spec, keys[i], json_boolean(strcmp(v, "true") == 0 ||
-                                                            strcmp(v, "1") == 0));
+            json_object_set_new(spec, keys[i],
+                                json_boolean(strcmp(v, "true") == 0 || strcmp(v, "1") == 0));
         else if (v)
             json_object_set_new(spec, keys[i], json_string(v));
     }
@@ -78,8 +78,7 @@ static const char *source_conninfo(const struct tn_http_req *req, const char *so
     return NULL;
 }
 
-int tn_route_ingest_source(struct tn_http_req *req, struct tn_http_reply *out,
-                           struct tn_err *err)
+int tn_route_ingest_source(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
 {
     char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
     struct tn_pg_options o = {0};
@@ -89,8 +88,7 @@ int tn_route_ingest_source(struct tn_http_req *req, struct tn_http_reply *out,
     const char *source;
     int mode, rc;
 
-    if (tn_ident_parse(req->arg ? req->arg : "", ns, name, err) ||
-        !(spec = source_spec(req, err)))
+    if (tn_ident_parse(req->arg ? req->arg : "", ns, name, err) || !(spec = source_spec(req, err)))
         return err->code;
     source = json_string_value(json_object_get(spec, "source"));
     mode = tn_pg_mode_parse(json_string_value(json_object_get(spec, "mode")));

@@ -78,7 +78,8 @@ static json_t *partition_spec_json(const struct tn_metadata *m)
     size_t i;
     json_t *s;
 
-    json_array_foreach(specs, i, s) {
+    json_array_foreach(specs, i, s)
+    {
         json_t *id = json_object_get(s, "spec-id");
         if (json_is_integer(id) && json_integer_value(id) == m->default_spec_id)
             return json_deep_copy(s);
@@ -221,7 +222,8 @@ static int assign_struct(json_t *st, struct ids *ids, const char *where, struct 
         json_decref(seen);
         return tn_fail(err, TN_EINPUT, "%s: \"fields\" must be an array of fields", where);
     }
-    json_array_foreach(fields, i, f) {
+    json_array_foreach(fields, i, f)
+    {
         const char *name = json_string_value(json_object_get(f, "name"));
         json_t *req = json_object_get(f, "required");
         if (!json_is_object(f) || !name || !*name) {
@@ -248,7 +250,8 @@ static int assign_struct(json_t *st, struct ids *ids, const char *where, struct 
     json_decref(seen);
     if (rc)
         return rc;
-    json_array_foreach(fields, i, f) {
+    json_array_foreach(fields, i, f)
+    {
         char *sub = tn_asprintf("%s.%s", where, json_string_value(json_object_get(f, "name")));
         rc = assign_type(json_object_get(f, "type"), ids, sub, err);
         free(sub);
@@ -329,11 +332,13 @@ static int create_schema(json_t *body, json_t **out, struct tn_err *err)
         rc = tn_fail(err, TN_EINPUT, "\"identifier_fields\" must be an array of column names");
         goto out;
     }
-    json_array_foreach(idf, i, v) {
+    json_array_foreach(idf, i, v)
+    {
         const char *name = json_string_value(v);
         json_t *f = NULL, *cand;
         size_t k;
-        json_array_foreach(json_object_get(schema, "fields"), k, cand) {
+        json_array_foreach(json_object_get(schema, "fields"), k, cand)
+        {
             if (name && strcmp(json_string_value(json_object_get(cand, "name")), name) == 0)
                 f = cand;
         }
@@ -388,7 +393,8 @@ int tn_route_table_create(struct tn_http_req *req, struct tn_http_reply *out, st
         return rc;
     if (props && !json_is_object(props))
         return tn_fail(err, TN_EINPUT, "\"properties\" must be an object of strings");
-    json_object_foreach(props, k, v) {
+    json_object_foreach(props, k, v)
+    {
         if (!json_is_string(v))
             return tn_fail(err, TN_EINPUT, "property \"%s\" must be a string", k);
     }
@@ -512,7 +518,8 @@ int tn_route_table_register(struct tn_http_req *req, struct tn_http_reply *out, 
         map = NULL;
     if (map && !json_is_object(map))
         return tn_fail(err, TN_EINPUT, "\"path_map\" must be an object {\"from\": \"to\"}");
-    json_object_foreach(map, k, v) {
+    json_object_foreach(map, k, v)
+    {
         if (!json_is_string(v) || !*k)
             return tn_fail(err, TN_EINPUT, "\"path_map\" values must be location prefixes");
         rc = inside_warehouse(req, json_string_value(v), 0, err);

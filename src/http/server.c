@@ -61,19 +61,19 @@
  * have been at it longest are closed. */
 #define CONNECTION_RESERVE 32
 /* A body that a route takes before any credential was checked (the OAuth token endpoint). */
-#define PUBLIC_BODY_MAX  (64 * 1024)
+#define PUBLIC_BODY_MAX (64 * 1024)
 /* Seconds a watched query may go on after its interrupt before its request is answered
  * without it (DuckDB does not look at interrupts everywhere, for example while it plans). */
-#define STUCK_GRACE_S    3
+#define STUCK_GRACE_S 3
 /* Requests answered without their work, whose DuckDB work still runs: past this many the
  * server answers 503 to requests that would start more. */
-#define STUCK_MAX        4
+#define STUCK_MAX 4
 /* Per-connection buffer: uploads arrive in pieces of up to about this size (MHD's default, 32
  * KiB, makes a 1 GB upload some 60,000 write calls). */
 #define CONNECTION_BUFFER (2048 * 1024)
-#define IDLE_TIMEOUT_S   300
-#define POST_BUFFER      65536
-#define SHUTDOWN_GRACE_S 30
+#define IDLE_TIMEOUT_S    300
+#define POST_BUFFER       65536
+#define SHUTDOWN_GRACE_S  30
 
 /*---- The server ----*/
 
@@ -132,14 +132,14 @@ static const struct route routes[] = {
     {"POST", "/ingest/{table}", "/ingest/", "", TN_BODY_UPLOAD, 0, tn_route_ingest_begin,
      tn_route_ingest},
     /* Iceberg REST catalog: public here because routes_iceberg.c checks its own tokens */
-    {"POST", "/iceberg/v1/oauth/tokens", "/iceberg/v1/oauth/tokens", NULL, TN_BODY_UPLOAD, 1,
-     NULL, tn_route_iceberg_token},
+    {"POST", "/iceberg/v1/oauth/tokens", "/iceberg/v1/oauth/tokens", NULL, TN_BODY_UPLOAD, 1, NULL,
+     tn_route_iceberg_token},
     {"GET", "/iceberg/v1/{path}", "/iceberg/v1/", "", TN_BODY_NONE, 1, tn_route_iceberg_begin,
      tn_route_iceberg},
     {"POST", "/iceberg/v1/{path}", "/iceberg/v1/", "", TN_BODY_JSON, 1, tn_route_iceberg_begin,
      tn_route_iceberg},
-    {"DELETE", "/iceberg/v1/{path}", "/iceberg/v1/", "", TN_BODY_NONE, 1,
-     tn_route_iceberg_begin, tn_route_iceberg},
+    {"DELETE", "/iceberg/v1/{path}", "/iceberg/v1/", "", TN_BODY_NONE, 1, tn_route_iceberg_begin,
+     tn_route_iceberg},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -181,7 +181,7 @@ struct tn_http_server {
     uint64_t latency_count[NROUTES + 1];
     uint64_t commits, commit_retries, conflicts, upload_bytes, rows_ingested;
     int in_flight;
-    int stopping; /* read and written atomically */
+    int stopping;            /* read and written atomically */
     pthread_cond_t job_cond; /* signalled when a handler's thread ends or gives up (with lock) */
     int jobs;                /* handler threads running */
     int stuck;               /* of those, the ones whose request was answered without them */
@@ -215,10 +215,10 @@ struct conn_ctx {
     struct MHD_PostProcessor *pp;
     int saw_file;
     size_t form_bytes;
-    uint64_t line_len; /* bytes since the last newline of the upload */
-    struct pend *pend; /* its connection's, or NULL */
-    int sock;          /* the connection's socket */
-    char addr[64];     /* the client's address, for the access log */
+    uint64_t line_len;   /* bytes since the last newline of the upload */
+    struct pend *pend;   /* its connection's, or NULL */
+    int sock;            /* the connection's socket */
+    char addr[64];       /* the client's address, for the access log */
     int64_t reply_bytes; /* the response body's size; -1 when streamed */
     /* The handler runs on a thread of its own (run_job) so that this connection's thread can
      * answer when DuckDB does not stop. Guarded by srv->lock. */
@@ -316,7 +316,8 @@ int tn_http_option_set(struct tn_http_options *o, const char *name, const char *
     } else if (strcmp(name, "source") == 0) {
         /* NAME=URL, repeatable; TARN_SOURCES holds several, separated by blanks */
         char *copy = tn_strdup(value), *save = NULL;
-        for (char *one = strtok_r(copy, " \t\n", &save); one; one = strtok_r(NULL, " \t\n", &save)) {
+        for (char *one = strtok_r(copy, " \t\n", &save); one;
+             one = strtok_r(NULL, " \t\n", &save)) {
             char *eq = strchr(one, '=');
             if (!eq || eq == one || !eq[1]) {
                 free(copy);
@@ -625,12 +626,11 @@ char *tn_http_metrics_text(struct tn_http_server *srv)
     {
         /* object storage: requests, bytes, retries and the local cache (zero on local disk) */
         struct tn_storage_metrics m;
-        static const char *const help =
-            "# TYPE tarn_storage_requests_total counter\n"
-            "# TYPE tarn_storage_bytes_total counter\n"
-            "# TYPE tarn_storage_retries_total counter\n"
-            "# TYPE tarn_storage_cache_total counter\n"
-            "# TYPE tarn_storage_cache_bytes gauge\n";
+        static const char *const help = "# TYPE tarn_storage_requests_total counter\n"
+                                        "# TYPE tarn_storage_bytes_total counter\n"
+                                        "# TYPE tarn_storage_retries_total counter\n"
+                                        "# TYPE tarn_storage_cache_total counter\n"
+                                        "# TYPE tarn_storage_cache_bytes gauge\n";
         tn_storage_metrics(srv->wh->storage, &m);
         tn_buf_addstr(&b, help, NULL);
         tn_buf_addf(&b, NULL,
@@ -647,10 +647,10 @@ char *tn_http_metrics_text(struct tn_http_server *srv)
                     "tarn_storage_cache_bytes %llu\n",
                     (unsigned long long)m.get_requests, (unsigned long long)m.put_requests,
                     (unsigned long long)m.head_requests, (unsigned long long)m.list_requests,
-                    (unsigned long long)m.delete_requests,
-                    (unsigned long long)m.bytes_downloaded, (unsigned long long)m.bytes_uploaded,
-                    (unsigned long long)m.retries, (unsigned long long)m.cache_hits,
-                    (unsigned long long)m.cache_misses, (unsigned long long)m.cache_bytes);
+                    (unsigned long long)m.delete_requests, (unsigned long long)m.bytes_downloaded,
+                    (unsigned long long)m.bytes_uploaded, (unsigned long long)m.retries,
+                    (unsigned long long)m.cache_hits, (unsigned long long)m.cache_misses,
+                    (unsigned long long)m.cache_bytes);
     }
     tn_http_maint_metrics(srv->maint, &b);
     tn_http_sync_metrics(srv->sync, &b);
@@ -1097,7 +1097,8 @@ static void body_end(struct conn_ctx *c)
 
 /* Reserve the disk space of an upload whose size the request declares ("declared" bytes, 0 when
  * unknown), so that an upload the disk cannot hold is refused before any of it is sent, and so
- * that writing it does not allocate blocks piecemeal. The file's size still grows with the writes. */
+ * that writing it does not allocate blocks piecemeal. The file's size still grows with the writes.
+ */
 static int upload_reserve(struct conn_ctx *c, uint64_t declared, struct tn_err *err)
 {
     if (!declared || declared > INT64_MAX ||
@@ -1118,8 +1119,7 @@ static int upload_open(struct conn_ctx *c, uint64_t declared, struct tn_err *err
 
     tn_uuid4(uuid);
     /* the process id in the name lets a later start tell a dead server's spool file */
-    c->req.upload_path =
-        tn_asprintf("%s/upload-%ld-%s", c->req.srv->tmp_dir, (long)getpid(), uuid);
+    c->req.upload_path = tn_asprintf("%s/upload-%ld-%s", c->req.srv->tmp_dir, (long)getpid(), uuid);
     c->fd = open(c->req.upload_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (c->fd < 0) {
         int e = errno;
@@ -1526,8 +1526,10 @@ static void request_run(struct conn_ctx *c)
     snapshot_request(&c->req);
     if (!wait_job(c)) {
         struct tn_err e = {0};
-        fprintf(stderr, "tarn: %s %s: answered without its query, which did not stop when "
-                        "cancelled\n", c->req.method, c->req.path);
+        fprintf(stderr,
+                "tarn: %s %s: answered without its query, which did not stop when "
+                "cancelled\n",
+                c->req.method, c->req.path);
         if (__atomic_load_n(&c->req.srv->stopping, __ATOMIC_ACQUIRE))
             tn_fail(&e, TN_EUNAVAILABLE, "the server is shutting down");
         else
@@ -1596,8 +1598,8 @@ static void remove_stale_spools(const char *dir, int quiet)
         if (pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH)
             stale = 1;
         else
-            stale = lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
-                    now - sb.st_mtime > STALE_SPOOL_S;
+            stale =
+                lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && now - sb.st_mtime > STALE_SPOOL_S;
         if (stale && unlink(path) == 0)
             removed++;
         free(path);
@@ -1729,9 +1731,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     *con_cls = NULL;
     /* 499: the client went away before it had an answer */
-    status = (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK || c->responded) && !c->hung_up
-                 ? c->status
-                 : 499;
+    status = (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK || c->responded) && !c->hung_up ? c->status
+                                                                                         : 499;
     seconds = now_s() - c->t0;
     count_request(srv, c->route_index, c->route ? c->route->method : c->req.method, status,
                   seconds);
@@ -1856,7 +1857,8 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
 
     if (strstr(fmt, "connection limit") || strstr(fmt, "closed by remote side") ||
         strstr(fmt, "per IP")) {
-        int64_t now = (int64_t)(now_s() * 1000), last = __atomic_load_n(&last_noise, __ATOMIC_RELAXED);
+        int64_t now = (int64_t)(now_s() * 1000),
+                last = __atomic_load_n(&last_noise, __ATOMIC_RELAXED);
         if (last && now - last < 10000)
             return;
         __atomic_store_n(&last_noise, now, __ATOMIC_RELAXED);
@@ -1970,8 +1972,10 @@ static void stop_stuck(struct tn_http_server *srv)
     }
     pthread_mutex_unlock(&srv->lock);
     if (jobs > 0) {
-        fprintf(stderr, "tarn: stopped; %d queries that did not stop when cancelled end with the "
-                        "process\n", jobs);
+        fprintf(stderr,
+                "tarn: stopped; %d queries that did not stop when cancelled end with the "
+                "process\n",
+                jobs);
         fflush(NULL);
         _exit(0);
     }
@@ -2036,8 +2040,8 @@ int tn_http_serve(struct tn_warehouse *wh, const struct tn_http_options *opt, st
             goto out;
     }
     if (srv->opt.sync_config) {
-        rc = tn_http_sync_start(wh, srv->opt.sync_config, srv->tmp_dir, srv->opt.quiet,
-                                &srv->sync, err);
+        rc = tn_http_sync_start(wh, srv->opt.sync_config, srv->tmp_dir, srv->opt.quiet, &srv->sync,
+                                err);
         if (rc)
             goto out;
     }
@@ -2046,15 +2050,14 @@ int tn_http_serve(struct tn_warehouse *wh, const struct tn_http_options *opt, st
             MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    d = MHD_start_daemon(flags, (uint16_t)srv->opt.port, NULL, NULL, on_request, srv,
-                         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
-                         ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_BUFFER,
-                         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)srv->opt.client_conns,
-                         MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                         MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+    d = MHD_start_daemon(
+        flags, (uint16_t)srv->opt.port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+        on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_BUFFER,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)srv->opt.client_conns,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        srv, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (!d) {
         rc = tn_fail(err, TN_EUNAVAILABLE, "cannot listen on %s port %d (is the port in use?)",
                      srv->opt.host, srv->opt.port);

@@ -71,8 +71,11 @@ static int parse_job(json_t *sources, json_t *j, size_t i, struct job *out, stru
 static void sync_table(struct tn_http_sync *y, struct tn_session *s, const struct job *jb,
                        const char *source_table, const char *target)
 {
-    struct tn_pg_options o = {.conninfo = jb->conninfo, .source_table = source_table,
-                              .mode = jb->mode, .cursor = jb->cursor, .deletes = jb->deletes,
+    struct tn_pg_options o = {.conninfo = jb->conninfo,
+                              .source_table = source_table,
+                              .mode = jb->mode,
+                              .cursor = jb->cursor,
+                              .deletes = jb->deletes,
                               .spool_dir = y->spool_dir};
     char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
     struct tn_pg_result res = {0};
@@ -173,7 +176,8 @@ int tn_http_sync_start(struct tn_warehouse *wh, const char *config, const char *
     jobs = json_object_get(y->config, "jobs");
     y->njobs = json_array_size(jobs);
     y->jobs = tn_calloc(y->njobs + 1, sizeof(*y->jobs));
-    json_array_foreach(jobs, i, j) {
+    json_array_foreach(jobs, i, j)
+    {
         if (parse_job(json_object_get(y->config, "sources"), j, i, &y->jobs[i], err)) {
             json_decref(y->config);
             free(y->jobs);

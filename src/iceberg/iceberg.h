@@ -102,8 +102,8 @@ int tn_type_duckdb_file(const struct tn_type *t, const json_t *names, struct tn_
 
 /*---- Single-value binary encoding of bounds (ICEBERG.md 2.4) ----*/
 
-#define TN_BOUND_MAX 64       /* bytes in an encoded bound tarn writes */
-#define TN_BOUND_TRUNCATE 16  /* string/binary bounds keep this many characters/bytes */
+#define TN_BOUND_MAX      64 /* bytes in an encoded bound tarn writes */
+#define TN_BOUND_TRUNCATE 16 /* string/binary bounds keep this many characters/bytes */
 
 /* Encode the text form DuckDB gives for a statistic of a column of primitive type "t" (for
  * example "2024-01-02 10:00:00+00" for timestamptz, "12.34" for decimal(10,2), a UUID in text
@@ -120,8 +120,8 @@ int tn_bound_encode(const struct tn_type *t, const char *text, int upper, unsign
 int tn_bound_compare(const struct tn_type *t, const unsigned char *a, size_t alen,
                      const unsigned char *b, size_t blen);
 /* Render an encoded value as human-readable text (as Trino shows bounds), appended to "b". */
-int tn_bound_format(const struct tn_type *t, const unsigned char *v, size_t len,
-                    struct tn_buf *b, struct tn_err *err);
+int tn_bound_format(const struct tn_type *t, const unsigned char *v, size_t len, struct tn_buf *b,
+                    struct tn_err *err);
 
 /* The year and month (1..12) of "days" since 1970-01-01 (proleptic Gregorian). */
 void tn_date_civil(int64_t days, int64_t *year, int *month);

@@ -176,14 +176,17 @@ static void put_opt_bytes(struct tn_buf *b, const struct tn_bytes *v)
 }
 
 int tn_manifest_list_write(const struct tn_manifest_file *m, size_t n, int64_t snapshot_id,
-                           int64_t parent_id, int64_t sequence_number, char **out,
-                           size_t *out_len, struct tn_err *err)
+                           int64_t parent_id, int64_t sequence_number, char **out, size_t *out_len,
+                           struct tn_err *err)
 {
     struct tn_avro_writer w;
     char sid[24], pid[24], seq[24];
     struct tn_avro_meta meta[] = {
-        {"snapshot-id", sid},     {"parent-snapshot-id", pid}, {"sequence-number", seq},
-        {"format-version", "2"}, {NULL, NULL},
+        {"snapshot-id", sid},
+        {"parent-snapshot-id", pid},
+        {"sequence-number", seq},
+        {"format-version", "2"},
+        {NULL, NULL},
     };
     int rc;
 
@@ -494,8 +497,7 @@ static int read_data_file(const struct tn_avro_value *df, struct tn_data_file *f
                 f->equality_ids[f->nequality_ids++] = (int)v->u.list.items[i].u.i;
     }
     if (f->content == 2 && !f->nequality_ids)
-        return tn_fail(err, TN_EINPUT, "equality delete file %s has no equality_ids",
-                       f->file_path);
+        return tn_fail(err, TN_EINPUT, "equality delete file %s has no equality_ids", f->file_path);
     f->sort_order_id = (int)tn_avro_field_i64(df, 140, -1);
     f->referenced_data_file = value_strdup(tn_avro_field(df, 143));
     return 0;
@@ -641,9 +643,9 @@ static void avro_type_json(struct tn_buf *b, const struct tn_type *t, int field_
 }
 
 static const char *const id_maps[][4] = {
-    {"column_sizes", "108", "117", "118"},    {"value_counts", "109", "119", "120"},
+    {"column_sizes", "108", "117", "118"},      {"value_counts", "109", "119", "120"},
     {"null_value_counts", "110", "121", "122"}, {"nan_value_counts", "137", "138", "139"},
-    {"lower_bounds", "125", "126", "127"},    {"upper_bounds", "128", "129", "130"},
+    {"lower_bounds", "125", "126", "127"},      {"upper_bounds", "128", "129", "130"},
 };
 
 static char *manifest_schema_json(const struct tn_schema *schema, const struct tn_spec *spec)
@@ -678,8 +680,7 @@ static char *manifest_schema_json(const struct tn_schema *schema, const struct t
 
         tn_buf_addf(&b, NULL, "%s{\"name\": %s, \"type\": [\"null\", ", i ? ", " : "", quoted);
         avro_type_json(&b, t, spec->fields[i].field_id);
-        tn_buf_addf(&b, NULL, "], \"default\": null, \"field-id\": %d}",
-                    spec->fields[i].field_id);
+        tn_buf_addf(&b, NULL, "], \"default\": null, \"field-id\": %d}", spec->fields[i].field_id);
         free(quoted);
         json_decref(js);
     }
@@ -901,9 +902,8 @@ int tn_manifest_write(const struct tn_manifest_info *info, const struct tn_manif
     tn_buf_addstr(&spec_fields, "[", NULL);
     for (size_t i = 0; i < info->spec->nfields; i++) {
         const struct tn_partition_field *pf = &info->spec->fields[i];
-        json_t *js = json_pack("{s:s, s:s, s:i, s:i}", "name", pf->name, "transform",
-                               pf->transform, "source-id", pf->source_id, "field-id",
-                               pf->field_id);
+        json_t *js = json_pack("{s:s, s:s, s:i, s:i}", "name", pf->name, "transform", pf->transform,
+                               "source-id", pf->source_id, "field-id", pf->field_id);
         char *text = json_dumps(js, JSON_COMPACT | JSON_PRESERVE_ORDER);
         tn_buf_addf(&spec_fields, NULL, "%s%s", i ? "," : "", text);
         free(text);
@@ -1058,7 +1058,8 @@ int tn_partition_equal(const struct tn_data_file *a, const struct tn_data_file *
 int tn_delete_applies(const struct tn_manifest_entry *del, const struct tn_spec *del_spec,
                       const struct tn_manifest_entry *data)
 {
-    int same_partition = del->spec_id == data->spec_id && tn_partition_equal(&del->file, &data->file);
+    int same_partition =
+        del->spec_id == data->spec_id && tn_partition_equal(&del->file, &data->file);
 
     if (del->file.content == 1) {
         if (del->file.referenced_data_file &&

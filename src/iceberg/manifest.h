@@ -76,9 +76,9 @@ enum tn_entry_status { TN_ENTRY_EXISTING = 0, TN_ENTRY_ADDED = 1, TN_ENTRY_DELET
 struct tn_manifest_entry {
     int status;
     int64_t snapshot_id;
-    int64_t sequence_number;      /* data sequence number */
+    int64_t sequence_number; /* data sequence number */
     int64_t file_sequence_number;
-    int spec_id;                  /* of the manifest that holds it */
+    int spec_id; /* of the manifest that holds it */
     struct tn_data_file file;
 };
 
@@ -88,8 +88,8 @@ int tn_manifest_list_read(const void *data, size_t len, struct tn_manifest_file 
 void tn_manifest_files_free(struct tn_manifest_file *m, size_t n);
 /* Write a v2 manifest list (codec deflate) for snapshot "snapshot_id". */
 int tn_manifest_list_write(const struct tn_manifest_file *m, size_t n, int64_t snapshot_id,
-                           int64_t parent_id, int64_t sequence_number, char **out,
-                           size_t *out_len, struct tn_err *err);
+                           int64_t parent_id, int64_t sequence_number, char **out, size_t *out_len,
+                           struct tn_err *err);
 
 /* Read the entries of manifest "mf" (its bytes in "data"), filling inherited snapshot ids and
  * sequence numbers from "mf" as the spec says. */
@@ -107,9 +107,9 @@ void tn_manifest_file_copy(struct tn_manifest_file *dst, const struct tn_manifes
 struct tn_manifest_info {
     const struct tn_schema *schema; /* table schema at write time */
     const struct tn_spec *spec;
-    int content;                    /* 0 data, 1 deletes */
-    int64_t snapshot_id;            /* the snapshot that adds this manifest */
-    int64_t sequence_number;        /* that snapshot's sequence number */
+    int content;             /* 0 data, 1 deletes */
+    int64_t snapshot_id;     /* the snapshot that adds this manifest */
+    int64_t sequence_number; /* that snapshot's sequence number */
 };
 
 /* Write a v2 manifest (codec deflate) of "entries". ADDED entries are written with null

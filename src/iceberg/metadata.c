@@ -11,8 +11,8 @@
 #include <string.h>
 #include <zlib.h>
 
-#define METADATA_MAX_BYTES (256L * 1024 * 1024)
-#define METADATA_LOG_MAX 100         /* Java's write.metadata.previous-versions-max default */
+#define METADATA_MAX_BYTES     (256L * 1024 * 1024)
+#define METADATA_LOG_MAX       100    /* Java's write.metadata.previous-versions-max default */
 #define METADATA_LOG_MAX_LIMIT 100000 /* the largest value of that property tarn honours */
 /* Integers that do not fit in int64 travel through jansson as strings with this prefix. */
 #define BIG_MARK "\x01int:"
@@ -155,13 +155,27 @@ static void dump_string(struct tn_buf *b, const char *s, size_t len)
         tn_buf_add(b, s + run, i - run, NULL);
         run = i + 1;
         switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\t': esc[1] = 't'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
         default:
             esc[1] = 'u';
             esc[4] = hex[c >> 4];
@@ -205,7 +219,8 @@ static void dump_value(struct tn_buf *b, const json_t *j)
         json_t *v;
         int first = 1;
         tn_buf_add(b, "{", 1, NULL);
-        json_object_foreach((json_t *)j, key, v) {
+        json_object_foreach((json_t *)j, key, v)
+        {
             if (!first)
                 tn_buf_add(b, ",", 1, NULL);
             first = 0;
@@ -262,8 +277,7 @@ char *tn_json_dump(const json_t *j)
     return tn_buf_detach(&b, NULL);
 }
 
-int tn_metadata_parse(const char *data, size_t len, struct tn_metadata **out,
-                      struct tn_err *err)
+int tn_metadata_parse(const char *data, size_t len, struct tn_metadata **out, struct tn_err *err)
 {
     struct tn_buf unzipped = TN_BUF_INIT(METADATA_MAX_BYTES);
     json_t *root;
@@ -313,7 +327,8 @@ static int parse_spec(json_t *fields, int spec_id, struct tn_spec *spec, struct 
     spec->spec_id = spec_id;
     spec->nfields = json_array_size(fields);
     spec->fields = tn_calloc(spec->nfields, sizeof(*spec->fields));
-    json_array_foreach(fields, i, f) {
+    json_array_foreach(fields, i, f)
+    {
         struct tn_partition_field *pf = &spec->fields[i];
         json_t *src = json_object_get(f, "source-id");
         json_t *fid = json_object_get(f, "field-id");
@@ -357,7 +372,8 @@ static int parse_schemas(struct tn_metadata *m, struct tn_err *err)
     if (!json_is_array(schemas))
         return tn_fail(err, TN_EINPUT, "schemas must be an array");
     m->schemas = tn_calloc(json_array_size(schemas) + 1, sizeof(*m->schemas));
-    json_array_foreach(schemas, i, s) {
+    json_array_foreach(schemas, i, s)
+    {
         rc = tn_schema_parse(s, &m->schemas[i], err);
         if (rc)
             return rc;
@@ -400,7 +416,8 @@ static int parse_specs(struct tn_metadata *m, struct tn_err *err)
         if (!json_is_array(specs))
             return tn_fail(err, TN_EINPUT, "partition-specs must be an array");
         m->specs = tn_calloc(json_array_size(specs) + 1, sizeof(*m->specs));
-        json_array_foreach(specs, i, s) {
+        json_array_foreach(specs, i, s)
+        {
             json_t *id = json_object_get(s, "spec-id");
             rc = parse_spec(json_object_get(s, "fields"),
                             json_is_integer(id) ? (int)json_integer_value(id) : 0, &m->specs[i],
@@ -434,7 +451,8 @@ static int parse_snapshots(struct tn_metadata *m, struct tn_err *err)
     if (snaps && !json_is_array(snaps))
         return tn_fail(err, TN_EINPUT, "snapshots must be an array");
     m->snapshots = tn_calloc(json_array_size(snaps) + 1, sizeof(*m->snapshots));
-    json_array_foreach(snaps, i, s) {
+    json_array_foreach(snaps, i, s)
+    {
         struct tn_snapshot *sn = &m->snapshots[i];
         int64_t v;
         json_t *ml = json_object_get(s, "manifest-list");
@@ -459,7 +477,8 @@ static int parse_snapshots(struct tn_metadata *m, struct tn_err *err)
     if (refs && !json_is_object(refs))
         return tn_fail(err, TN_EINPUT, "refs must be an object");
     m->refs = tn_calloc(json_object_size(refs) + 1, sizeof(*m->refs));
-    json_object_foreach(refs, key, s) {
+    json_object_foreach(refs, key, s)
+    {
         struct tn_ref *r = &m->refs[m->nrefs];
         const char *type = json_string_value(json_object_get(s, "type"));
         if (tn_json_id(json_object_get(s, "snapshot-id"), &r->snapshot_id) || !type ||
@@ -634,7 +653,8 @@ const char *tn_metadata_dump_new(struct tn_metadata *m, size_t *len)
     int first = 1;
 
     if (!m->text) {
-        json_object_foreach(m->root, key, v) {
+        json_object_foreach(m->root, key, v)
+        {
             if (json_is_array(v))
                 elems += json_array_size(v);
         }
@@ -642,7 +662,8 @@ const char *tn_metadata_dump_new(struct tn_metadata *m, size_t *len)
             m->pieces_cap *= 2;
         m->pieces = tn_calloc(m->pieces_cap, sizeof(*m->pieces));
         tn_buf_add(&b, "{", 1, NULL);
-        json_object_foreach(m->root, key, v) {
+        json_object_foreach(m->root, key, v)
+        {
             if (!first)
                 tn_buf_add(&b, ",", 1, NULL);
             first = 0;
@@ -744,11 +765,11 @@ int tn_metadata_new(const char *location, json_t *schema, json_t *properties,
                      "format-version", 2, "table-uuid", uuid, "location", location,
                      "last-sequence-number", 0, "last-updated-ms", (json_int_t)tn_now_ms(),
                      "last-column-id", tn_schema_max_id(parsed), "current-schema-id",
-                     parsed->schema_id, "schemas", schema, "default-spec-id", 0,
-                     "partition-specs", "spec-id", 0, "fields", "last-partition-id", 999,
-                     "default-sort-order-id", 0, "sort-orders", "order-id", 0, "fields",
-                     "properties", properties ? properties : json_object(), "refs",
-                     "snapshots", "snapshot-log", "metadata-log", "statistics");
+                     parsed->schema_id, "schemas", schema, "default-spec-id", 0, "partition-specs",
+                     "spec-id", 0, "fields", "last-partition-id", 999, "default-sort-order-id", 0,
+                     "sort-orders", "order-id", 0, "fields", "properties",
+                     properties ? properties : json_object(), "refs", "snapshots", "snapshot-log",
+                     "metadata-log", "statistics");
     if (!properties)
         json_decref(json_object_get(root, "properties")); /* json_object() had no owner */
     tn_schema_free(parsed);

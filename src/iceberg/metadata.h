@@ -61,14 +61,13 @@ struct tn_metadata {
     struct tn_metadata *dump_base; /* the version this one was derived from, until dumped */
     char *text;                    /* what tn_metadata_dump_new wrote, or NULL */
     size_t text_len;
-    struct tn_dump_piece *pieces;  /* where each top-level array element is in text */
+    struct tn_dump_piece *pieces; /* where each top-level array element is in text */
     size_t pieces_cap;
 };
 
 /* Parse metadata JSON (gzip-compressed input is recognised by its magic bytes). Integers too
  * large for int64 (ids some writers produce) are kept as their two's-complement int64. */
-int tn_metadata_parse(const char *data, size_t len, struct tn_metadata **out,
-                      struct tn_err *err);
+int tn_metadata_parse(const char *data, size_t len, struct tn_metadata **out, struct tn_err *err);
 /* Validate and wrap "root" (ownership moves in, also on failure). */
 int tn_metadata_from_json(json_t *root, struct tn_metadata **out, struct tn_err *err);
 /* Metadata is immutable once parsed: share it by reference (thread-safe count). */
@@ -106,7 +105,7 @@ struct tn_snapshot_new {
     int64_t timestamp_ms;
     int schema_id;
     const char *manifest_list;
-    json_t *summary; /* borrowed; must contain "operation" */
+    json_t *summary;    /* borrowed; must contain "operation" */
     const char *branch; /* the branch it heads: NULL or "main" moves the table's current snapshot */
 };
 

@@ -194,7 +194,8 @@ static int parse_struct(json_t *j, int depth, struct tn_type *t, struct tn_err *
         return bad_type(j, "struct needs a \"fields\" array", err);
     t->kind = TN_T_STRUCT;
     t->fields = tn_calloc(json_array_size(fields) + 1, sizeof(*t->fields));
-    json_array_foreach(fields, i, f) {
+    json_array_foreach(fields, i, f)
+    {
         struct tn_field *field = &t->fields[i];
         json_t *name = json_object_get(f, "name");
 
@@ -384,8 +385,8 @@ int tn_schema_parse(json_t *j, struct tn_schema **out, struct tn_err *err)
     if (rc)
         goto out;
     if (has_duplicate_id(&s->root, &dup)) {
-        rc = tn_fail(err, TN_EINPUT, "schema %d uses field id %d more than once", s->schema_id,
-                     dup);
+        rc =
+            tn_fail(err, TN_EINPUT, "schema %d uses field id %d more than once", s->schema_id, dup);
         goto out;
     }
     ids = json_object_get(j, "identifier-field-ids");
@@ -395,7 +396,8 @@ int tn_schema_parse(json_t *j, struct tn_schema **out, struct tn_err *err)
             goto out;
         }
         s->identifier_ids = tn_calloc(json_array_size(ids) + 1, sizeof(int));
-        json_array_foreach(ids, i, v) {
+        json_array_foreach(ids, i, v)
+        {
             json_int_t n = json_integer_value(v);
             if (!json_is_integer(v) || n < INT_MIN || n > INT_MAX) {
                 rc = tn_fail(err, TN_EINPUT, "identifier-field-ids must be an array of field ids");

@@ -436,8 +436,7 @@ static void remove_gone(json_t *arr, json_t *gone)
 /* remove-snapshots: the snapshots, their statistics and the refs that point at them go; the
  * snapshot log keeps only what follows its last entry for a removed snapshot (Iceberg-Java's
  * rule: the log stays a history of snapshots that exist). */
-static int remove_snapshots(json_t *root, json_t *u, struct apply_state *st,
-                            struct tn_err *err)
+static int remove_snapshots(json_t *root, json_t *u, struct apply_state *st, struct tn_err *err)
 {
     json_t *ids = json_object_get(u, "snapshot-ids");
     json_t *refs = object_of(root, "refs", st);
@@ -614,11 +613,11 @@ static int apply_update(json_t *root, json_t *u, struct apply_state *st, struct 
         remove_by_id(own(root, action[7] == 's' ? "statistics" : "partition-statistics", 1, 1, st),
                      "snapshot-id", v);
     } else if (strcmp(action, "remove-partition-specs") == 0) {
-        return remove_ids(root, u, "spec-ids", "partition-specs", "spec-id", "default-spec-id",
-                          st, err);
+        return remove_ids(root, u, "spec-ids", "partition-specs", "spec-id", "default-spec-id", st,
+                          err);
     } else if (strcmp(action, "remove-schemas") == 0) {
-        return remove_ids(root, u, "schema-ids", "schemas", "schema-id", "current-schema-id",
-                          st, err);
+        return remove_ids(root, u, "schema-ids", "schemas", "schema-id", "current-schema-id", st,
+                          err);
     } else {
         return tn_fail(err, TN_EINPUT, "unknown or unsupported update action \"%s\"", action);
     }
@@ -641,7 +640,8 @@ static int apply_all(json_t *root, const json_t *updates, int64_t *max_ts, struc
     if (max_ts) {
         const char *key;
         json_t *ts;
-        json_object_foreach(st.added_snapshots, key, ts) {
+        json_object_foreach(st.added_snapshots, key, ts)
+        {
             if (json_integer_value(ts) > *max_ts)
                 *max_ts = json_integer_value(ts);
         }
@@ -695,8 +695,8 @@ void tn_updates_add_snapshot(json_t *updates, const struct tn_snapshot_new *s,
     json_object_set_new(snap, "manifest-list", json_string(s->manifest_list));
     json_object_set(snap, "summary", s->summary);
     json_object_set_new(snap, "schema-id", json_integer(s->schema_id));
-    json_array_append_new(updates, json_pack("{s:s, s:o}", "action", "add-snapshot", "snapshot",
-                                             snap));
+    json_array_append_new(updates,
+                          json_pack("{s:s, s:o}", "action", "add-snapshot", "snapshot", snap));
     ref = json_pack("{s:s, s:s, s:I, s:s}", "action", "set-snapshot-ref", "ref-name",
                     s->branch ? s->branch : "main", "snapshot-id", (json_int_t)s->id, "type",
                     "branch");
@@ -714,6 +714,6 @@ void tn_updates_set_property(json_t *updates, const char *key, const char *value
         json_array_append_new(updates, json_pack("{s:s, s:{s:s}}", "action", "set-properties",
                                                  "updates", key, value));
     else
-        json_array_append_new(updates, json_pack("{s:s, s:[s]}", "action", "remove-properties",
-                                                 "removals", key));
+        json_array_append_new(
+            updates, json_pack("{s:s, s:[s]}", "action", "remove-properties", "removals", key));
 }

@@ -35,8 +35,8 @@
  * stored value. */
 struct column {
     char *name;
-    char *pg_expr;   /* over the source row "q" */
-    char *duck_type; /* read_json's type for the JSON value */
+    char *pg_expr;       /* over the source row "q" */
+    char *duck_type;     /* read_json's type for the JSON value */
     const char *duck_fn; /* a DuckDB function applied to read_json's column "cN", or NULL */
 };
 
@@ -79,8 +79,8 @@ static int connect_source(const char *conninfo, PGconn **out, struct tn_err *err
     if (PQstatus(c) != CONNECTION_OK) {
         char where[300];
         snprintf(where, sizeof(where), "cannot connect to %s:%s/%s as %s",
-                 PQhost(c) ? PQhost(c) : "?", PQport(c) ? PQport(c) : "?",
-                 PQdb(c) ? PQdb(c) : "?", PQuser(c) ? PQuser(c) : "?");
+                 PQhost(c) ? PQhost(c) : "?", PQport(c) ? PQport(c) : "?", PQdb(c) ? PQdb(c) : "?",
+                 PQuser(c) ? PQuser(c) : "?");
         upstream(err, where, PQerrorMessage(c));
         PQfinish(c);
         return err->code;
@@ -112,10 +112,10 @@ static int exec_expect(PGconn *c, const char *sql, ExecStatusType want, PGresult
 struct pg_type {
     unsigned oid;
     char name[64];
-    char kind;      /* typtype: b base, d domain, e enum, c composite, ... */
-    char category;  /* typcategory: A array, ... */
-    unsigned base;  /* a domain's base type */
-    unsigned elem;  /* an array's element type */
+    char kind;     /* typtype: b base, d domain, e enum, c composite, ... */
+    char category; /* typcategory: A array, ... */
+    unsigned base; /* a domain's base type */
+    unsigned elem; /* an array's element type */
 };
 
 static int type_info(PGconn *c, unsigned oid, struct pg_type *t, struct tn_err *err)
@@ -149,10 +149,18 @@ static int type_info(PGconn *c, unsigned oid, struct pg_type *t, struct tn_err *
 static const char *scalar_type(const char *name, int typmod, char *buf, size_t cap)
 {
     static const char *const map[][2] = {
-        {"int2", "INTEGER"},   {"int4", "INTEGER"},         {"int8", "BIGINT"},
-        {"oid", "BIGINT"},     {"float4", "FLOAT"},         {"float8", "DOUBLE"},
-        {"bool", "BOOLEAN"},   {"date", "DATE"},            {"time", "TIME"},
-        {"timestamp", "TIMESTAMP"}, {"timestamptz", "TIMESTAMPTZ"}, {"uuid", "UUID"},
+        {"int2", "INTEGER"},
+        {"int4", "INTEGER"},
+        {"int8", "BIGINT"},
+        {"oid", "BIGINT"},
+        {"float4", "FLOAT"},
+        {"float8", "DOUBLE"},
+        {"bool", "BOOLEAN"},
+        {"date", "DATE"},
+        {"time", "TIME"},
+        {"timestamp", "TIMESTAMP"},
+        {"timestamptz", "TIMESTAMPTZ"},
+        {"uuid", "UUID"},
         {"bytea", "BLOB"},
     };
 
@@ -225,15 +233,15 @@ static int describe_column(PGconn *c, PGresult *r, int i, int json_struct, struc
             col->duck_type = tn_strdup("DOUBLE[]");
         } else {
             col->pg_expr = tn_asprintf("to_json(q.%s::text[])", qn);
-            col->duck_type = tn_asprintf("%s[]", duck && strcmp(duck, "BLOB") != 0 ? duck
-                                                                                 : "VARCHAR");
+            col->duck_type =
+                tn_asprintf("%s[]", duck && strcmp(duck, "BLOB") != 0 ? duck : "VARCHAR");
         }
         goto out;
     }
     duck = scalar_type(t.name, typmod, buf, sizeof(buf));
     if (!duck && json_struct && (strcmp(t.name, "json") == 0 || strcmp(t.name, "jsonb") == 0)) {
         col->pg_expr = tn_asprintf("q.%s", qn); /* the JSON value itself */
-        col->duck_type = NULL;                 /* DuckDB infers the struct from every row */
+        col->duck_type = NULL;                  /* DuckDB infers the struct from every row */
     } else if (!duck) {
         col->pg_expr = tn_asprintf("q.%s::text", qn);
         col->duck_type = tn_strdup("VARCHAR");
@@ -346,8 +354,9 @@ static int copy_out(PGconn *c, const struct source *src, const char *sql, const 
     tn_buf_addstr(&q, "COPY (SELECT json_build_object(", NULL);
     for (size_t i = 0; i < src->ncols; i++)
         tn_buf_addf(&q, NULL, "%s'c%zu', %s", i ? ", " : "", i, src->cols[i].pg_expr);
-    tn_buf_addf(&q, NULL, ") FROM (%s) q%s%s) TO STDOUT (FORMAT csv, QUOTE E'\\x01', "
-                          "DELIMITER E'\\x02')",
+    tn_buf_addf(&q, NULL,
+                ") FROM (%s) q%s%s) TO STDOUT (FORMAT csv, QUOTE E'\\x01', "
+                "DELIMITER E'\\x02')",
                 sql, where ? " WHERE " : "", where ? where : "");
     rc = exec_expect(c, q.buf, PGRES_COPY_OUT, NULL, err);
     tn_buf_release(&q);
@@ -569,8 +578,8 @@ int tn_pg_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *ns, 
         (rc = exec_expect(src.conn, "SET LOCAL TIME ZONE 'UTC'", PGRES_COMMAND_OK, NULL, err)) ||
         (rc = exec_expect(src.conn, "SET LOCAL DateStyle = 'ISO, YMD'", PGRES_COMMAND_OK, NULL,
                           err)) ||
-        (rc = exec_expect(src.conn, "SET LOCAL IntervalStyle = 'iso_8601'", PGRES_COMMAND_OK,
-                          NULL, err)) ||
+        (rc = exec_expect(src.conn, "SET LOCAL IntervalStyle = 'iso_8601'", PGRES_COMMAND_OK, NULL,
+                          err)) ||
         (rc = exec_expect(src.conn, "SET LOCAL extra_float_digits = 3", PGRES_COMMAND_OK, NULL,
                           err)))
         goto out;
@@ -587,8 +596,8 @@ int tn_pg_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *ns, 
             goto out;
     }
     if (PQnfields(r) < 1 || PQnfields(r) > COLUMNS_MAX) {
-        rc = tn_fail(err, TN_EINPUT, "the source has %d columns; tarn takes 1 to %d",
-                     PQnfields(r), COLUMNS_MAX);
+        rc = tn_fail(err, TN_EINPUT, "the source has %d columns; tarn takes 1 to %d", PQnfields(r),
+                     COLUMNS_MAX);
         goto out;
     }
     src.cols = tn_calloc((size_t)PQnfields(r), sizeof(*src.cols));
@@ -673,16 +682,15 @@ json_t *tn_pg_result_json(const char *ns, const char *name, const struct tn_pg_r
 
     snprintf(table, sizeof(table), "%s.%s", ns, name);
     snprintf(id, sizeof(id), "%lld", (long long)res->ingest.commit.snapshot_id);
-    return json_pack("{s:s, s:b, s:I, s:s, s:I, s:I, s:I, s:I, s:s?, s:s?, s:O?, s:f, s:f}",
-                     "table", table, "created", res->ingest.created, "snapshot_id",
-                     (json_int_t)res->ingest.commit.snapshot_id, "snapshot_id_str", id,
-                     "rows_read", (json_int_t)res->rows_read, "rows_added",
-                     (json_int_t)res->ingest.rows_inserted, "rows_updated",
-                     (json_int_t)res->ingest.rows_updated, "rows_deleted",
-                     (json_int_t)res->rows_deleted, "key", res->key, "cursor_from",
-                     res->cursor_value, "schema_changes", res->ingest.schema_changes,
-                     "elapsed_ms", res->seconds * 1000.0, "rows_per_s",
-                     res->seconds > 0 ? (double)res->rows_read / res->seconds : 0.0);
+    return json_pack(
+        "{s:s, s:b, s:I, s:s, s:I, s:I, s:I, s:I, s:s?, s:s?, s:O?, s:f, s:f}", "table", table,
+        "created", res->ingest.created, "snapshot_id", (json_int_t)res->ingest.commit.snapshot_id,
+        "snapshot_id_str", id, "rows_read", (json_int_t)res->rows_read, "rows_added",
+        (json_int_t)res->ingest.rows_inserted, "rows_updated", (json_int_t)res->ingest.rows_updated,
+        "rows_deleted", (json_int_t)res->rows_deleted, "key", res->key, "cursor_from",
+        res->cursor_value, "schema_changes", res->ingest.schema_changes, "elapsed_ms",
+        res->seconds * 1000.0, "rows_per_s",
+        res->seconds > 0 ? (double)res->rows_read / res->seconds : 0.0);
 }
 
 int tn_pg_list_tables(const char *conninfo, const char *schema, char ***out, size_t *n,

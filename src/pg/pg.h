@@ -23,10 +23,10 @@ struct tn_pg_options {
     const char *source_table; /* schema.table or table; or NULL with source_query */
     const char *source_query; /* one SELECT run on the source */
     enum tn_pg_mode mode;
-    const char *cursor; /* incremental: the cursor column (updated_at, a serial id, ...) */
-    const char *key;    /* the key columns "a,b"; NULL: the source table's primary key */
-    int deletes;        /* incremental: then delete the table's rows whose key the source lost */
-    int json_struct;    /* json and jsonb columns become structs (else strings) */
+    const char *cursor;    /* incremental: the cursor column (updated_at, a serial id, ...) */
+    const char *key;       /* the key columns "a,b"; NULL: the source table's primary key */
+    int deletes;           /* incremental: then delete the table's rows whose key the source lost */
+    int json_struct;       /* json and jsonb columns become structs (else strings) */
     const char *spool_dir; /* a directory DuckDB may read, for the spool file */
     /* Called every 100,000 rows and at the end, from the reading thread. */
     void (*progress)(void *arg, int64_t rows, int64_t bytes, int done);
@@ -36,10 +36,10 @@ struct tn_pg_options {
 struct tn_pg_result {
     struct tn_ingest_result ingest;
     int64_t rows_read;
-    int64_t rows_deleted;   /* the deletes pass */
+    int64_t rows_deleted;       /* the deletes pass */
     int64_t delete_snapshot_id; /* its snapshot, or -1 */
-    char *key;              /* the key used ("a,b"), or NULL */
-    char *cursor_value;     /* incremental: the cursor's value the run started from, or NULL */
+    char *key;                  /* the key used ("a,b"), or NULL */
+    char *cursor_value;         /* incremental: the cursor's value the run started from, or NULL */
     double seconds;
 };
 

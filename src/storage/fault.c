@@ -52,8 +52,8 @@ int tn__fault_open(const char *spec, struct tn_fault **out, struct tn_err *err)
             if (strlen(op_names[i]) == len && strncmp(item, op_names[i], len) == 0)
                 op = i;
         if (!item[len] || tn_parse_i64(item + len + 1, &n) || n < 0 || n > 100000000) {
-            rc = tn_fail(err, TN_EINPUT,
-                         "fault '%.40s': write op:N[@TEXT] (N a count) or delay:MS", item);
+            rc = tn_fail(err, TN_EINPUT, "fault '%.40s': write op:N[@TEXT] (N a count) or delay:MS",
+                         item);
         } else if (len == 5 && strncmp(item, "delay", 5) == 0) {
             f->delay_ms = (int)n;
         } else if (op < 0) {
@@ -100,8 +100,8 @@ int tn__fault_check(struct tn_fault *f, enum tn_fault_op op, const char *uri, st
             continue;
         n = __atomic_add_fetch(&a->calls, 1, __ATOMIC_RELAXED);
         if (n == a->fail_at && !rc)
-            rc = tn_fail(err, TN_EUNAVAILABLE, "injected fault: %s %llu of %s failed",
-                         op_names[op], (unsigned long long)n, uri ? uri : "storage");
+            rc = tn_fail(err, TN_EUNAVAILABLE, "injected fault: %s %llu of %s failed", op_names[op],
+                         (unsigned long long)n, uri ? uri : "storage");
     }
     if (!rc && (op == TN_FAULT_WRITE || op == TN_FAULT_PUBLISH || op == TN_FAULT_DELETE))
         return tn__fault_check(f, TN_FAULT_ANY, uri, err);

@@ -59,8 +59,7 @@ int tn_path_normalise(const char *uri, char **out, struct tn_err *err)
     for (size_t i = 0; i < n; i++) /* raw or decoded: NUL, newlines and the like */
         if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f) {
             free(path);
-            return tn_fail(err, TN_EINPUT, "location '%.200s' contains a control character",
-                           uri);
+            return tn_fail(err, TN_EINPUT, "location '%.200s' contains a control character", uri);
         }
     tn_buf_addstr(&b, scheme, NULL);
     ends = tn_calloc(n / 2 + 2, sizeof(*ends));

@@ -89,7 +89,7 @@ struct s3 {
         uint64_t hash; /* of the location; 0: free */
         int64_t at_ms;
     } confirmed[CONFIRM_SLOTS]; /* recent tn_storage_confirm answers, under mu */
-    pthread_mutex_t mu; /* guards the idle handles */
+    pthread_mutex_t mu;         /* guards the idle handles */
     CURL *idle[IDLE_HANDLES_MAX];
     size_t nidle;
 };
@@ -338,11 +338,11 @@ struct req {
 struct resp {
     long status;
     char etag[160];
-    int64_t content_length; /* from the header, -1 when absent */
-    int64_t received;       /* body bytes of a successful response */
+    int64_t content_length;          /* from the header, -1 when absent */
+    int64_t received;                /* body bytes of a successful response */
     int64_t range_first, range_last; /* Content-Range, -1 when absent */
-    int encrypted;          /* SSE-KMS or SSE-C: the ETag is no MD5 */
-    char code[64];          /* S3's error code */
+    int encrypted;                   /* SSE-KMS or SSE-C: the ETag is no MD5 */
+    char code[64];                   /* S3's error code */
     char message[256];
     int attempts;
 };
@@ -1266,8 +1266,9 @@ static int upload(struct s3 *s, struct tn_storage *st, const struct loc *l,
 /* Make sure "l" is in the cache (expected size, or -1); *out_path (may be NULL) gets the local
  * copy (caller frees) and *out_size its size. The expected size comes from a manifest and only
  * decides whether a cached copy can be this file: a download is checked against what S3 says
- * of it (check_body: Content-Length, ETag, HEAD), not against it, because tables other writers made can carry stale sizes
- * (ICEBERG.md 9: duckdb-iceberg's Spark fixtures), and they read the same as on local disk. */
+ * of it (check_body: Content-Length, ETag, HEAD), not against it, because tables other writers made
+ * can carry stale sizes (ICEBERG.md 9: duckdb-iceberg's Spark fixtures), and they read the same as
+ * on local disk. */
 static int fetch(struct tn_storage *st, const struct loc *l, int64_t expect, char **out_path,
                  int64_t *out_size, struct tn_err *err)
 {
@@ -1701,8 +1702,8 @@ static int64_t iso8601_ms(const char *text)
     time_t secs;
 
     memset(&tm, 0, sizeof(tm));
-    if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6)
+    if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec, &used) != 6)
         return -1;
     if (text[used] == '.') {
         const char *p = text + used + 1;
@@ -1715,8 +1716,8 @@ static int64_t iso8601_ms(const char *text)
     return secs == (time_t)-1 ? -1 : (int64_t)secs * 1000 + ms;
 }
 
-int tn__s3_list_page(const char *doc, size_t len, const char *bucket,
-                     struct tn_storage_entry **e, size_t *n, size_t *cap, char **token)
+int tn__s3_list_page(const char *doc, size_t len, const char *bucket, struct tn_storage_entry **e,
+                     size_t *n, size_t *cap, char **token)
 {
     size_t pos = 0, vlen;
     const char *v;
@@ -2191,8 +2192,8 @@ out:
     return rc;
 }
 
-int tn_storage_s3_settings(const struct tn_storage *st, const char **endpoint,
-                           const char **region, int *path_style)
+int tn_storage_s3_settings(const struct tn_storage *st, const char **endpoint, const char **region,
+                           int *path_style)
 {
     const struct s3 *s;
 

@@ -223,8 +223,7 @@ static int guard(struct tn_storage *st, const char *uri, enum access how, struct
                      "folders its --map names)",
                      uri, st->root_uri);
     else if (is_protected(st, norm) || (real && is_protected(st, real)))
-        rc = tn_fail(err, TN_EFORBIDDEN, "%.300s is the catalog; no table file may be there",
-                     uri);
+        rc = tn_fail(err, TN_EFORBIDDEN, "%.300s is the catalog; no table file may be there", uri);
     free(copy);
     free(real);
     return rc;

@@ -125,8 +125,8 @@ int tn_storage_abort_uploads(struct tn_storage *st, const char *prefix_uri, int6
 
 /* The S3 connection settings an engine needs to read the same files (none of them secret):
  * endpoint (NULL for AWS), region and path style; 0 on success, -1 for local storage. */
-int tn_storage_s3_settings(const struct tn_storage *st, const char **endpoint,
-                           const char **region, int *path_style);
+int tn_storage_s3_settings(const struct tn_storage *st, const char **endpoint, const char **region,
+                           int *path_style);
 
 /* Counters since tn_storage_open (all zero for local storage). Setting the
  * environment variable TARN_STORAGE_STATS=1 prints them to stderr in tn_storage_close. */

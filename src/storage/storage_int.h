@@ -83,16 +83,16 @@ void tn__fault_print(const struct tn_fault *f, FILE *out);
 struct tn_storage {
     const struct tn_storage_ops *ops;
     struct tn_fault *fault; /* counts calls; makes one fail when the options ask */
-    char *root_uri;  /* without a trailing slash */
-    char *root_path; /* a local directory DuckDB may use */
-    char *cache_dir; /* NULL for local storage */
-    void *impl;      /* the backend's own state */
+    char *root_uri;         /* without a trailing slash */
+    char *root_path;        /* a local directory DuckDB may use */
+    char *cache_dir;        /* NULL for local storage */
+    void *impl;             /* the backend's own state */
     uint64_t counters[TN_C_COUNT];
     struct tn_cache *cache; /* NULL for local storage */
     char *root_norm;        /* root_uri normalised (tn_path_normalise) */
     char **allowed;         /* further roots, normalised (tn_storage_allow) */
     size_t nallowed;
-    char **protected;       /* normalised locations nothing may touch (tn_storage_protect) */
+    char **protected; /* normalised locations nothing may touch (tn_storage_protect) */
     size_t nprotected;
 };
 
@@ -110,8 +110,8 @@ int tn__s3_etag_check(const char *etag, int encrypted, const unsigned char md5[1
 /* One page of a ListObjectsV2 answer ("doc", "len" bytes): its objects appended to *e (*n used,
  * *cap allocated) as s3://"bucket"/key, and *token set to the continuation token (caller frees)
  * or NULL on the last page. -1 when the page says it is truncated but gives no token. */
-int tn__s3_list_page(const char *doc, size_t len, const char *bucket,
-                     struct tn_storage_entry **e, size_t *n, size_t *cap, char **token);
+int tn__s3_list_page(const char *doc, size_t len, const char *bucket, struct tn_storage_entry **e,
+                     size_t *n, size_t *cap, char **token);
 /* The first <tag> of an S3 XML answer, decoded and truncated to "cap", or "" when absent (how
  * error codes, messages, ETags and upload ids are read). */
 void tn__s3_xml_field(const char *doc, size_t len, const char *tag, char *out, size_t cap);

@@ -210,7 +210,8 @@ int tn_table_alter(struct tn_warehouse *wh, struct tn_session *s, const char *sq
                    struct tn_alter_result *res, struct tn_err *err)
 {
     struct lexer lx = {0};
-    struct tn_buf table = TN_BUF_INIT(TN_CAP_NAME), col = TN_BUF_INIT(TN_CAP_NAME), other = TN_BUF_INIT(TN_CAP_NAME);
+    struct tn_buf table = TN_BUF_INIT(TN_CAP_NAME), col = TN_BUF_INIT(TN_CAP_NAME),
+                  other = TN_BUF_INIT(TN_CAP_NAME);
     struct tn_schema_change c;
     int rc, if_exists = 0;
 

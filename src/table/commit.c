@@ -139,13 +139,15 @@ void tn__delete_old_metadata(struct tn_warehouse *wh, const struct tn_table *bas
         json_decref(kept);
         return;
     }
-    json_array_foreach(json_object_get(next->root, "metadata-log"), i, e) {
+    json_array_foreach(json_object_get(next->root, "metadata-log"), i, e)
+    {
         const char *f = json_string_value(json_object_get(e, "metadata-file"));
         if (f)
             json_object_set_new(kept, f, json_true());
     }
     /* what the base's log named and the new log no longer does (Java's rule) */
-    json_array_foreach(json_object_get(base->meta->root, "metadata-log"), i, e) {
+    json_array_foreach(json_object_get(base->meta->root, "metadata-log"), i, e)
+    {
         const char *f = json_string_value(json_object_get(e, "metadata-file"));
         struct tn_err ignored;
         char *resolved;
@@ -178,7 +180,7 @@ int tn__check_base(struct tn_warehouse *wh, const struct tn_table *t, struct tn_
 
 /* One table's attempt: its base, what the attempt wrote, and the version it would publish. */
 struct attempt {
-    struct tn_table *loaded;   /* the base when this attempt loaded it (else the caller's) */
+    struct tn_table *loaded; /* the base when this attempt loaded it (else the caller's) */
     const struct tn_table *base;
     struct tn_metadata *next;  /* NULL: the change leaves the table as it is */
     char *location, *resolved; /* of the next metadata file */
@@ -258,8 +260,7 @@ static int attempt_prepare(struct tn_warehouse *wh, struct tn__change *c, struct
     return rc;
 }
 
-int tn__commit(struct tn_warehouse *wh, struct tn__change *changes, size_t n,
-               struct tn_err *err)
+int tn__commit(struct tn_warehouse *wh, struct tn__change *changes, size_t n, struct tn_err *err)
 {
     struct attempt *a = tn_calloc(n ? n : 1, sizeof(*a));
     struct tn_catalog_swap *sw = tn_calloc(n ? n : 1, sizeof(*sw));
@@ -281,8 +282,7 @@ int tn__commit(struct tn_warehouse *wh, struct tn__change *changes, size_t n,
                 tn_err_prefix(err, "table %s.%s: ", changes[i].ns, changes[i].name);
             if (!rc && a[i].next)
                 sw[nswap++] = (struct tn_catalog_swap){changes[i].ns, changes[i].name,
-                                                       a[i].base->metadata_location,
-                                                       a[i].location};
+                                                       a[i].base->metadata_location, a[i].location};
         }
         at_swap = !rc && nswap;
         if (at_swap && nswap == 1 && !sw[0].expected)
@@ -293,8 +293,7 @@ int tn__commit(struct tn_warehouse *wh, struct tn__change *changes, size_t n,
         else if (at_swap)
             rc = tn_catalog_swap_many(wh->catalog, sw, nswap, err);
         /* only a lost swap is retried: a failed requirement, update or stage is refused */
-        if (!rc || !at_swap || rc != TN_ECONFLICT || tn_now_ms() >= deadline ||
-            !sw[0].expected)
+        if (!rc || !at_swap || rc != TN_ECONFLICT || tn_now_ms() >= deadline || !sw[0].expected)
             break;
         for (size_t i = 0; i < n; i++)
             attempt_release(wh, &a[i], 0);
@@ -329,8 +328,7 @@ int tn__commit(struct tn_warehouse *wh, struct tn__change *changes, size_t n,
     return rc;
 }
 
-int tn__table_stage(struct tn_table *t, json_t *requirements, json_t *updates,
-                    struct tn_err *err)
+int tn__table_stage(struct tn_table *t, json_t *requirements, json_t *updates, struct tn_err *err)
 {
     struct tn_metadata *staged = NULL;
     json_t *all;
@@ -344,11 +342,10 @@ int tn__table_stage(struct tn_table *t, json_t *requirements, json_t *updates,
     } else {
         all = json_incref(updates);
     }
-    rc = tn_requirements_check((t->staged_base ? t->staged_base : t->meta)->root, requirements,
-                               err);
+    rc =
+        tn_requirements_check((t->staged_base ? t->staged_base : t->meta)->root, requirements, err);
     if (!rc)
-        rc = tn_metadata_update(t->staged_base ? t->staged_base : t->meta, NULL, all, &staged,
-                                err);
+        rc = tn_metadata_update(t->staged_base ? t->staged_base : t->meta, NULL, all, &staged, err);
     if (rc) {
         json_decref(all);
         return rc;

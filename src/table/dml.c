@@ -48,8 +48,10 @@ int tn__write_position_deletes(struct tn_warehouse *wh, struct tn_session *s,
         goto out;
     /* statistics: one referenced data file lets readers skip the file for all others */
     tn_buf_reset(&sql);
-    tn_buf_addstr(&sql, "SELECT count(DISTINCT file_path), min(file_path), max(file_path), "
-                        "min(pos), max(pos) FROM read_parquet(", NULL);
+    tn_buf_addstr(&sql,
+                  "SELECT count(DISTINCT file_path), min(file_path), max(file_path), "
+                  "min(pos), max(pos) FROM read_parquet(",
+                  NULL);
     tn_sql_string(&sql, path);
     tn_buf_addstr(&sql, ")", NULL);
     rc = tn_engine_rows(s, sql.buf, 1, &r, err);
@@ -182,9 +184,9 @@ static void copy_partition(const struct tn_data_file *from, struct tn_data_file 
  * partition (spec and tuple) of the data files they are in, carrying that spec and tuple as
  * Iceberg requires. The files go to *deletes (their specs to *specs). */
 static int write_deletes(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
-                         const struct tn_scan *scan, const struct tn_rows *counts,
-                         json_t *remove, const char *keep_sql, struct tn_data_file **deletes,
-                         int **specs, size_t *ndeletes, struct tn_err *err)
+                         const struct tn_scan *scan, const struct tn_rows *counts, json_t *remove,
+                         const char *keep_sql, struct tn_data_file **deletes, int **specs,
+                         size_t *ndeletes, struct tn_err *err)
 {
     const struct tn_manifest_entry **touched = tn_calloc(counts->nrows + 1, sizeof(*touched));
     char *done = tn_calloc(counts->nrows + 1, 1);
@@ -245,8 +247,7 @@ static int head_of(const struct tn_table *t, const char *branch, int64_t *out, s
         return 0;
     ref = tn_metadata_ref(t->meta, branch);
     if (!ref || ref->is_tag)
-        return tn_fail(err, TN_ENOTFOUND, "table %s.%s has no branch '%s'", t->ns, t->name,
-                       branch);
+        return tn_fail(err, TN_ENOTFOUND, "table %s.%s has no branch '%s'", t->ns, t->name, branch);
     *out = ref->snapshot_id;
     return 0;
 }
@@ -254,7 +255,7 @@ static int head_of(const struct tn_table *t, const char *branch, int64_t *out, s
 /*---- Reading a statement's head ----*/
 
 struct head {
-    const char *p; /* the rest of the statement */
+    const char *p;        /* the rest of the statement */
     struct tn_buf target; /* as written: ns.t or t */
     struct tn_buf alias;  /* the name rows of the target are referred to by */
 };
@@ -395,8 +396,8 @@ static int read_set_list(struct head *h, json_t *cols, json_t *exprs, struct tn_
                 depth++;
             if (c == ')')
                 depth--;
-            if (depth == 0 && (c == ',' || (isspace((unsigned char)h->p[-1]) &&
-                                             clause_keyword_at(h->p))))
+            if (depth == 0 &&
+                (c == ',' || (isspace((unsigned char)h->p[-1]) && clause_keyword_at(h->p))))
                 break;
             h->p++;
         }
@@ -435,10 +436,11 @@ static int copy_on_write(const struct tn_table *t, const char *kind)
 
 /* Commit one row-level change of "t" (read at its current snapshot): the rows at the
  * positions of "positions_sql" (_tn_file, _tn_pos) go, and so do the files in "whole" (path ->
- * rows; may be NULL), the rows of "new_rows_sql" (the table's columns; NULL for none) come. Merge-on-read writes the positions as a delete file;
- * a data file that loses every row is dropped instead; with copy-on-write (the table's
- * write.<kind>.mode) the touched files are rewritten without those rows. *removed gets the
- * number of positions, *snapshot the new snapshot (unchanged when nothing changed). */
+ * rows; may be NULL), the rows of "new_rows_sql" (the table's columns; NULL for none) come.
+ * Merge-on-read writes the positions as a delete file; a data file that loses every row is dropped
+ * instead; with copy-on-write (the table's write.<kind>.mode) the touched files are rewritten
+ * without those rows. *removed gets the number of positions, *snapshot the new snapshot (unchanged
+ * when nothing changed). */
 static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
                          const char *branch, const char *kind, const char *positions_sql,
                          const char *new_rows_sql, json_t *whole, int64_t *removed,
@@ -484,7 +486,8 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
     {
         const char *path;
         json_t *rows;
-        json_object_foreach(whole, path, rows) {
+        json_object_foreach(whole, path, rows)
+        {
             json_object_set_new(remove, path, json_true());
             *removed += json_integer_value(rows);
         }
@@ -525,7 +528,8 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
         json_t *v;
         tn_buf_addf(&keep, NULL, "SELECT * FROM %s WHERE _tn_file NOT IN (SELECT unnest([", pos);
         tn_buf_addstr(&keep, "''", NULL);
-        json_object_foreach(remove, key, v) {
+        json_object_foreach(remove, key, v)
+        {
             tn_buf_addstr(&keep, ", ", NULL);
             tn_sql_string(&keep, key);
         }
@@ -541,9 +545,9 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
         memset(&c, 0, sizeof(c));
         c.mode = json_object_size(remove) ? TN_WRITE_OVERWRITE : TN_WRITE_APPEND;
         c.remove = remove;
-        c.operation = !nfiles ? "delete" : (ndeletes || json_object_size(remove))
-                                               ? "overwrite"
-                                               : "append";
+        c.operation = !nfiles                                  ? "delete"
+                      : (ndeletes || json_object_size(remove)) ? "overwrite"
+                                                               : "append";
         c.read_snapshot = head;
         c.branch = branch;
         c.deletes = deletes;
@@ -580,8 +584,8 @@ out:
 }
 
 static int run_change(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
-                      const char *select_sql, const struct tn_query_options *base,
-                      int is_update, struct tn_dml_result *res, struct tn_err *err)
+                      const char *select_sql, const struct tn_query_options *base, int is_update,
+                      struct tn_dml_result *res, struct tn_err *err)
 {
     struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL};
     char stage[64], uuid[37];
@@ -613,8 +617,8 @@ static int run_change(struct tn_warehouse *wh, struct tn_session *s, const struc
     }
     if (!rc) {
         positions = tn_asprintf("SELECT _tn_file, _tn_pos FROM %s", stage);
-        rows = is_update ? tn_asprintf("SELECT * EXCLUDE (_tn_file, _tn_pos) FROM %s", stage)
-                         : NULL;
+        rows =
+            is_update ? tn_asprintf("SELECT * EXCLUDE (_tn_file, _tn_pos) FROM %s", stage) : NULL;
         rc = commit_change(wh, s, t, qo.branch, is_update ? "update" : "delete", positions, rows,
                            qo.covered, &res->rows_affected, &res->snapshot_id, err);
     }
@@ -684,8 +688,8 @@ static int m_name(struct merge *m, struct tn_buf *out, char **plain)
     static const char *const stop[] = {"USING", "ON", "WHEN", "THEN", "SET", "AS", NULL};
     char *name;
 
-    if (m->i >= m->t->n || (m->t->v[m->i].kind != TN_TOK_WORD &&
-                             m->t->v[m->i].kind != TN_TOK_IDENT))
+    if (m->i >= m->t->n ||
+        (m->t->v[m->i].kind != TN_TOK_WORD && m->t->v[m->i].kind != TN_TOK_IDENT))
         return -1;
     for (size_t k = 0; stop[k]; k++)
         if (m_is(m, stop[k]))
@@ -760,13 +764,13 @@ static int m_exprs(struct merge *m, size_t from, size_t to, size_t count, struct
         json_array_size(json_object_get(node, "modifiers")) ||
         json_array_size(json_object_get(json_object_get(node, "cte_map"), "map")) ||
         json_array_size(list) != count)
-        rc = tn_fail(m->err, TN_EINPUT,
-                     "MERGE: expected %zu expression%s near '%.60s'", count,
+        rc = tn_fail(m->err, TN_EINPUT, "MERGE: expected %zu expression%s near '%.60s'", count,
                      count == 1 ? "" : "s", m->t->text + m->t->v[from].start);
     one = rc ? NULL : tn_query_parse(m->s, "SELECT 1", m->err);
     if (!rc && !one)
         rc = m->err->code;
-    json_array_foreach(list, k, item) {
+    json_array_foreach(list, k, item)
+    {
         json_t *one_list;
         char *text;
         const char *alias = json_string_value(json_object_get(item, "alias"));
@@ -917,8 +921,7 @@ static int m_clause(struct merge *m)
                 from = m->i;
                 end = expr_end(m->t, from, 0);
                 for (size_t k = from; k < end; k++)
-                    count += m->t->v[k].depth == m->t->v[from].depth &&
-                             tn_sql_tok_is(m->t, k, ",");
+                    count += m->t->v[k].depth == m->t->v[from].depth && tn_sql_tok_is(m->t, k, ",");
                 tn_buf_addstr(o, " VALUES (", NULL);
                 if (m_exprs(m, from, end, count, o))
                     return m->err->code;
@@ -1147,8 +1150,7 @@ static int check_change_select(struct tn_session *s, const char *select, size_t 
 }
 
 int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
-                 const struct tn_query_options *opt, struct tn_dml_result *res,
-                 struct tn_err *err)
+                 const struct tn_query_options *opt, struct tn_dml_result *res, struct tn_err *err)
 {
     struct tn_sql_tokens toks = {0};
     struct head h = {sql, TN_BUF_INIT(TN_CAP_SQL), TN_BUF_INIT(TN_CAP_SQL)};
@@ -1163,8 +1165,16 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
         goto out;
     h.p = toks.text;
     if (keyword(&h, "MERGE")) {
-        struct merge m = {&toks, 0, s, err, "", "", TN_BUF_INIT(TN_CAP_SQL), TN_BUF_INIT(TN_CAP_SQL),
-                          TN_BUF_INIT(TN_CAP_SQL), TN_BUF_INIT(TN_CAP_SQL)};
+        struct merge m = {&toks,
+                          0,
+                          s,
+                          err,
+                          "",
+                          "",
+                          TN_BUF_INIT(TN_CAP_SQL),
+                          TN_BUF_INIT(TN_CAP_SQL),
+                          TN_BUF_INIT(TN_CAP_SQL),
+                          TN_BUF_INIT(TN_CAP_SQL)};
         rc = merge_read(&m);
         if (!rc) {
             memcpy(res->ns, m.ns, sizeof(res->ns));
@@ -1213,8 +1223,8 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
                 found |= strcasecmp(schema->root.fields[f].name,
                                     json_string_value(json_array_get(cols, i))) == 0;
             if (!found) {
-                rc = tn_fail(err, TN_ENOTFOUND, "UPDATE: table %s.%s has no column '%s'",
-                             res->ns, res->table, json_string_value(json_array_get(cols, i)));
+                rc = tn_fail(err, TN_ENOTFOUND, "UPDATE: table %s.%s has no column '%s'", res->ns,
+                             res->table, json_string_value(json_array_get(cols, i)));
                 goto out;
             }
         }
@@ -1248,10 +1258,9 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
         goto out;
     }
     tn_buf_addstr(&select, tail.buf ? tail.buf : "", NULL);
-    rc = check_change_select(s, select.buf,
-                             2 + (is_update ? tn_metadata_current_schema(t->meta)->root.nfields
-                                            : 0),
-                             err);
+    rc = check_change_select(
+        s, select.buf, 2 + (is_update ? tn_metadata_current_schema(t->meta)->root.nfields : 0),
+        err);
     if (!rc)
         rc = run_change(wh, s, t, select.buf, opt, is_update, res, err);
 out:
@@ -1317,8 +1326,7 @@ static int check_keys(struct tn_session *s, const char *stage, json_t *keys, int
     tn_buf_reset(&q);
     tn_buf_addstr(&q, "SELECT concat_ws(', ', ", NULL);
     key_list(keys, NULL, &q);
-    tn_buf_addf(&q, NULL, "), count(*) FROM %s GROUP BY ALL HAVING count(*) > 1 LIMIT 1",
-                stage);
+    tn_buf_addf(&q, NULL, "), count(*) FROM %s GROUP BY ALL HAVING count(*) > 1 LIMIT 1", stage);
     rc = tn_engine_rows(s, q.buf, 1, &r, err);
     if (!rc && r->nrows)
         rc = tn_fail(err, TN_EUNPROCESSABLE,
@@ -1347,8 +1355,10 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
     tn_uuid4(uuid);
     snprintf(stage, sizeof(stage), "_tn_upsert_%.8s", uuid);
     /* the upload, numbered in file order; with dedupe=last only each key's last row */
-    tn_buf_addf(&q, NULL, "CREATE TEMP TABLE %s AS SELECT * FROM (SELECT *, row_number() OVER () "
-                          "AS _tn_rn FROM (%s))", stage, select_sql);
+    tn_buf_addf(&q, NULL,
+                "CREATE TEMP TABLE %s AS SELECT * FROM (SELECT *, row_number() OVER () "
+                "AS _tn_rn FROM (%s))",
+                stage, select_sql);
     if (dedupe_last) {
         tn_buf_addstr(&q, " QUALIFY row_number() OVER (PARTITION BY ", NULL);
         key_list(keys, NULL, &q);
@@ -1372,8 +1382,8 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
     if (!rc) {
         char *rows = tn_asprintf("SELECT * EXCLUDE (_tn_rn) FROM %s", stage);
         int64_t snapshot = -1;
-        rc = commit_change(wh, s, t, branch, "merge", resolved, rows, NULL, rows_updated,
-                           &snapshot, err);
+        rc = commit_change(wh, s, t, branch, "merge", resolved, rows, NULL, rows_updated, &snapshot,
+                           err);
         free(rows);
         if (!rc) {
             struct tn_rows *r = NULL;

@@ -25,7 +25,8 @@ static json_t *parent_fields(json_t *schema, const char *path, int *index, const
         size_t i;
 
         *index = -1;
-        json_array_foreach(fields, i, f) {
+        json_array_foreach(fields, i, f)
+        {
             const char *name = json_string_value(json_object_get(f, "name"));
             if (name && strlen(name) == n && strncmp(name, p, n) == 0) {
                 found = f;
@@ -58,7 +59,8 @@ static int name_taken(json_t *fields, const char *name, int except)
     size_t i;
     json_t *f;
 
-    json_array_foreach(fields, i, f) {
+    json_array_foreach(fields, i, f)
+    {
         const char *n = json_string_value(json_object_get(f, "name"));
         if ((int)i != except && n && strcasecmp(n, name) == 0)
             return 1;
@@ -71,11 +73,11 @@ static void known_columns(json_t *fields, struct tn_buf *b)
     size_t i;
     json_t *f;
 
-    json_array_foreach(fields, i, f) {
+    json_array_foreach(fields, i, f)
+    {
         if (b->len > 400)
             break;
-        tn_buf_addf(b, NULL, "%s%s", i ? ", " : "",
-                    json_string_value(json_object_get(f, "name")));
+        tn_buf_addf(b, NULL, "%s%s", i ? ", " : "", json_string_value(json_object_get(f, "name")));
     }
 }
 
@@ -89,7 +91,8 @@ static void assign_ids(json_t *type, int *next)
     if (!json_is_object(type) || !kind)
         return;
     if (strcmp(kind, "struct") == 0) {
-        json_array_foreach(json_object_get(type, "fields"), i, f) {
+        json_array_foreach(json_object_get(type, "fields"), i, f)
+        {
             json_object_set_new(f, "id", json_integer((*next)++));
             assign_ids(json_object_get(f, "type"), next);
         }
@@ -110,13 +113,15 @@ static int contains_id(json_t *field, json_t *ids)
     json_t *id;
     json_t *type = json_object_get(field, "type");
 
-    json_array_foreach(ids, i, id) {
+    json_array_foreach(ids, i, id)
+    {
         if (json_integer_value(id) == json_integer_value(json_object_get(field, "id")))
             return 1;
     }
     if (json_is_object(type) && json_is_array(json_object_get(type, "fields"))) {
         json_t *f;
-        json_array_foreach(json_object_get(type, "fields"), i, f) {
+        json_array_foreach(json_object_get(type, "fields"), i, f)
+        {
             if (contains_id(f, ids))
                 return 1;
         }
@@ -185,14 +190,12 @@ static int apply_change(int format_version, json_t *schema, const struct tn_sche
             return tn_fail(err, TN_EINPUT, "column name '%s' is empty or too long", c->column);
         snprintf(name, sizeof(name), "%s", leaf);
         /* Iceberg-Java rejects initial-default and write-default below format version 3 */
-        if (c->default_value && !json_is_null(c->default_value) &&
-            format_version < 3)
+        if (c->default_value && !json_is_null(c->default_value) && format_version < 3)
             return tn_fail(err, TN_EINPUT,
                            "column '%s': a DEFAULT needs Iceberg format version 3 and this table "
                            "is version %lld; add the column without a default (it reads as NULL "
                            "for the rows that exist)",
-                           c->column,
-                           (long long)format_version);
+                           c->column, (long long)format_version);
         if (c->required && !c->default_value)
             return tn_fail(err, TN_EINPUT,
                            "a required column '%s' needs a default value for the rows that "
@@ -202,8 +205,8 @@ static int apply_change(int format_version, json_t *schema, const struct tn_sche
         id = (*next_id)++;
         type = json_deep_copy(c->type);
         assign_ids(type, next_id);
-        field = json_pack("{s:i, s:s, s:b, s:o}", "id", id, "name", name, "required",
-                          c->required, "type", type);
+        field = json_pack("{s:i, s:s, s:b, s:o}", "id", id, "name", name, "required", c->required,
+                          "type", type);
         if (c->default_value) {
             json_object_set(field, "initial-default", c->default_value);
             json_object_set(field, "write-default", c->default_value);
@@ -273,8 +276,8 @@ static int apply_change(int format_version, json_t *schema, const struct tn_sche
             }
         }
         json_decref(moved);
-        return tn_fail(err, TN_ENOTFOUND, "cannot move '%s' after '%s': no such column",
-                       c->column, c->after ? c->after : "");
+        return tn_fail(err, TN_ENOTFOUND, "cannot move '%s' after '%s': no such column", c->column,
+                       c->after ? c->after : "");
     }
     default:
         break;
@@ -282,8 +285,8 @@ static int apply_change(int format_version, json_t *schema, const struct tn_sche
     return tn_fail(err, TN_EINPUT, "unknown schema change");
 }
 
-int tn__evolve_updates(const struct tn_table *t, const struct tn_schema_change *changes,
-                       size_t n, json_t *updates, struct tn_err *err)
+int tn__evolve_updates(const struct tn_table *t, const struct tn_schema_change *changes, size_t n,
+                       json_t *updates, struct tn_err *err)
 {
     json_t *current = tn_metadata_current_schema(t->meta)->json;
     json_t *schema = json_deep_copy(current);
@@ -300,8 +303,8 @@ int tn__evolve_updates(const struct tn_table *t, const struct tn_schema_change *
         return rc;
     }
     json_object_del(schema, "schema-id"); /* add-schema gives the next one */
-    json_array_append_new(updates, json_pack("{s:s, s:o, s:i}", "action", "add-schema",
-                                             "schema", schema, "last-column-id", next_id - 1));
+    json_array_append_new(updates, json_pack("{s:s, s:o, s:i}", "action", "add-schema", "schema",
+                                             schema, "last-column-id", next_id - 1));
     json_array_append_new(updates,
                           json_pack("{s:s, s:i}", "action", "set-current-schema", "schema-id", -1));
     return 0;
@@ -351,8 +354,8 @@ static int ref_build(const struct tn_table *t, void *vctx, json_t *updates, stru
         if (!old)
             return tn_fail(err, TN_ENOTFOUND, "table %s.%s has no tag or branch '%s'", t->ns,
                            t->name, c->name);
-        json_array_append_new(updates, json_pack("{s:s, s:s}", "action", "remove-snapshot-ref",
-                                                 "ref-name", c->name));
+        json_array_append_new(
+            updates, json_pack("{s:s, s:s}", "action", "remove-snapshot-ref", "ref-name", c->name));
         return 0;
     }
     if (!tn_metadata_snapshot(t->meta, c->snapshot_id))
@@ -370,9 +373,8 @@ static int ref_build(const struct tn_table *t, void *vctx, json_t *updates, stru
     return 0;
 }
 
-int tn_table_set_ref(struct tn_warehouse *wh, const char *ns, const char *name,
-                     const char *ref, int is_tag, int64_t snapshot_id, int64_t max_ref_age_ms,
-                     struct tn_err *err)
+int tn_table_set_ref(struct tn_warehouse *wh, const char *ns, const char *name, const char *ref,
+                     int is_tag, int64_t snapshot_id, int64_t max_ref_age_ms, struct tn_err *err)
 {
     char checked[TN_NAME_MAX + 1];
     struct ref_ctx ctx = {checked, is_tag, snapshot_id, max_ref_age_ms, 0};
@@ -382,8 +384,8 @@ int tn_table_set_ref(struct tn_warehouse *wh, const char *ns, const char *name,
     return tn__commit_metadata(wh, ns, name, ref_build, &ctx, err);
 }
 
-int tn_table_drop_ref(struct tn_warehouse *wh, const char *ns, const char *name,
-                      const char *ref, struct tn_err *err)
+int tn_table_drop_ref(struct tn_warehouse *wh, const char *ns, const char *name, const char *ref,
+                      struct tn_err *err)
 {
     struct ref_ctx ctx = {ref, 0, -1, -1, 1};
     return tn__commit_metadata(wh, ns, name, ref_build, &ctx, err);
@@ -429,8 +431,7 @@ static int fast_forward_build(const struct tn_table *t, void *ctx, json_t *updat
     int64_t main_head = t->meta->current_snapshot_id;
 
     if (!ref || ref->is_tag)
-        return tn_fail(err, TN_ENOTFOUND, "table %s.%s has no branch '%s'", t->ns, t->name,
-                       branch);
+        return tn_fail(err, TN_ENOTFOUND, "table %s.%s has no branch '%s'", t->ns, t->name, branch);
     if (main_head != -1 && !is_ancestor_of(t->meta, main_head, ref->snapshot_id))
         return tn_fail(err, TN_ECONFLICT,
                        "cannot fast-forward main to '%s': main has commits the branch does not; "
@@ -451,8 +452,7 @@ struct property_ctx {
     const char *key, *value;
 };
 
-static int property_build(const struct tn_table *t, void *vctx, json_t *updates,
-                          struct tn_err *err)
+static int property_build(const struct tn_table *t, void *vctx, json_t *updates, struct tn_err *err)
 {
     const struct property_ctx *c = vctx;
 

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #define MERGED_ENTRIES_MAX 100000 /* entries in one merged manifest */
-#define ORPHAN_PATHS_MAX 1000     /* orphan paths a result lists */
+#define ORPHAN_PATHS_MAX   1000   /* orphan paths a result lists */
 
 /*---- rewrite_manifests ----*/
 
@@ -155,8 +155,8 @@ static int rewrite_attempt(struct tn_warehouse *wh, const struct tn_table *t,
         list_path = tn_asprintf("%s/metadata/snap-%lld-1-%s.avro", m->location,
                                 (long long)snapshot_id, uuid);
     }
-    rc = tn_manifest_list_write(r.list, r.nlist, snapshot_id, cur->id, seq, &list_data,
-                                &list_len, err);
+    rc = tn_manifest_list_write(r.list, r.nlist, snapshot_id, cur->id, seq, &list_data, &list_len,
+                                err);
     if (!rc)
         rc = tn__files_write(wh, t, list_path, list_data, list_len, r.files, err);
     if (rc)
@@ -166,7 +166,8 @@ static int rewrite_attempt(struct tn_warehouse *wh, const struct tn_table *t,
     if (cur->summary) {
         const char *key;
         json_t *v;
-        json_object_foreach(cur->summary, key, v) {
+        json_object_foreach(cur->summary, key, v)
+        {
             if (strncmp(key, "total-", 6) == 0)
                 json_object_set(summary, key, v);
         }
@@ -266,8 +267,8 @@ static char *normalise(const struct tn_table *t, const char *location)
 
 /* TN_EINPUT unless the table's files live inside the warehouse: a registered table may point
  * at a folder that holds other things too. */
-static int inside_warehouse(struct tn_warehouse *wh, const struct tn_table *t,
-                            const char *location, struct tn_err *err)
+static int inside_warehouse(struct tn_warehouse *wh, const struct tn_table *t, const char *location,
+                            struct tn_err *err)
 {
     char *root = normalise_uri(tn_storage_root_uri(wh->storage));
     char *loc = normalise(t, location);
@@ -343,8 +344,8 @@ static int referenced_files(struct tn_warehouse *wh, const struct tn_table *t, j
 
 /* TN_ECONFLICT when another table of the catalog keeps its metadata under "location": its
  * files would look like orphans of this one. */
-static int location_shared(struct tn_warehouse *wh, const struct tn_table *t,
-                           const char *location, struct tn_err *err)
+static int location_shared(struct tn_warehouse *wh, const struct tn_table *t, const char *location,
+                           struct tn_err *err)
 {
     struct tn_catalog_entry *e = NULL;
     size_t n = 0, len = strlen(location);
@@ -434,8 +435,8 @@ int tn_table_remove_orphans(struct tn_warehouse *wh, const char *ns, const char 
     }
     if (!rc && !dry_run) { /* what failed uploads that could not be aborted left behind */
         char *resolved = tn_table_resolve(now, prefix);
-        rc = tn_storage_abort_uploads(wh->storage, resolved, older_than_ms,
-                                      &res->uploads_aborted, err);
+        rc = tn_storage_abort_uploads(wh->storage, resolved, older_than_ms, &res->uploads_aborted,
+                                      err);
         free(resolved);
         if (rc)
             tn_err_prefix(err, "remove_orphans: ");
@@ -492,7 +493,8 @@ int tn_table_rewrite_metadata(struct tn_warehouse *wh, const char *ns, const cha
             /* what the dropped entries named and storage no longer holds */
             json_t *log = json_object_get(before->meta->root, "metadata-log"), *e;
             size_t i;
-            json_array_foreach(log, i, e) {
+            json_array_foreach(log, i, e)
+            {
                 const char *f = json_string_value(json_object_get(e, "metadata-file"));
                 int64_t size;
                 struct tn_err ignored;

@@ -23,8 +23,10 @@ static int enter(struct type_parser *tp)
 {
     if (++tp->depth <= TN_INPUT_DEPTH_MAX)
         return 1;
-    tn_fail(tp->err, TN_EINPUT, "a column's type nests more than %d levels deep; tarn reads at "
-            "most %d", TN_INPUT_DEPTH_MAX, TN_INPUT_DEPTH_MAX);
+    tn_fail(tp->err, TN_EINPUT,
+            "a column's type nests more than %d levels deep; tarn reads at "
+            "most %d",
+            TN_INPUT_DEPTH_MAX, TN_INPUT_DEPTH_MAX);
     return 0;
 }
 
@@ -114,18 +116,35 @@ static json_t *parse_base(struct type_parser *tp)
         const char *duck;
         const char *iceberg;
     } names[] = {
-        {"TIMESTAMP WITH TIME ZONE", "timestamptz"}, {"TIMESTAMP_NS", "timestamp_ns"},
-        {"TIMESTAMP_MS", "timestamp"}, {"TIMESTAMP_S", "timestamp"}, {"TIMESTAMPTZ", "timestamptz"},
-        {"TIMESTAMP", "timestamp"}, {"TIME WITH TIME ZONE", "time"}, {"TIME", "time"},
-        {"DATE", "date"}, {"BOOLEAN", "boolean"}, {"TINYINT", "int"}, {"SMALLINT", "int"},
-        {"UTINYINT", "int"}, {"USMALLINT", "int"}, {"INTEGER", "int"}, {"UINTEGER", "long"},
-        {"BIGINT", "long"}, {"FLOAT", "float"}, {"DOUBLE", "double"}, {"VARCHAR", "string"},
-        {"UUID", "uuid"}, {"BLOB", "binary"}, {"JSON", "string"}, {"INTERVAL", "string"},
+        {"TIMESTAMP WITH TIME ZONE", "timestamptz"},
+        {"TIMESTAMP_NS", "timestamp_ns"},
+        {"TIMESTAMP_MS", "timestamp"},
+        {"TIMESTAMP_S", "timestamp"},
+        {"TIMESTAMPTZ", "timestamptz"},
+        {"TIMESTAMP", "timestamp"},
+        {"TIME WITH TIME ZONE", "time"},
+        {"TIME", "time"},
+        {"DATE", "date"},
+        {"BOOLEAN", "boolean"},
+        {"TINYINT", "int"},
+        {"SMALLINT", "int"},
+        {"UTINYINT", "int"},
+        {"USMALLINT", "int"},
+        {"INTEGER", "int"},
+        {"UINTEGER", "long"},
+        {"BIGINT", "long"},
+        {"FLOAT", "float"},
+        {"DOUBLE", "double"},
+        {"VARCHAR", "string"},
+        {"UUID", "uuid"},
+        {"BLOB", "binary"},
+        {"JSON", "string"},
+        {"INTERVAL", "string"},
         {"BIT", "string"},
     };
     int precision, scale, used;
 
-    if (eat(tp, "STRUCT(")) 
+    if (eat(tp, "STRUCT("))
         return parse_struct(tp);
     if (eat(tp, "MAP(")) {
         int kid = tp->next_id++, vid = tp->next_id++;
@@ -367,9 +386,10 @@ static int evolve_for_file(struct tn_table *t, json_t *file_schema, enum tn_evol
     json_t *f;
     int rc = 0;
 
-    changes = tn_calloc(json_array_size(json_object_get(file_schema, "fields")) + 1,
-                        sizeof(*changes));
-    json_array_foreach(json_object_get(file_schema, "fields"), i, f) {
+    changes =
+        tn_calloc(json_array_size(json_object_get(file_schema, "fields")) + 1, sizeof(*changes));
+    json_array_foreach(json_object_get(file_schema, "fields"), i, f)
+    {
         const char *col = json_string_value(json_object_get(f, "name"));
         json_t *type = json_object_get(f, "type");
         const struct tn_field *have = NULL;
@@ -399,9 +419,9 @@ static int evolve_for_file(struct tn_table *t, json_t *file_schema, enum tn_evol
                 changes[n].column = have->name;
                 changes[n].type = type;
                 n++;
-                json_array_append_new(log, json_pack("{s:s, s:s, s:s, s:O}", "action", "widen",
-                                                     "column", have->name, "from", from, "type",
-                                                     type));
+                json_array_append_new(log,
+                                      json_pack("{s:s, s:s, s:s, s:O}", "action", "widen", "column",
+                                                have->name, "from", from, "type", type));
             }
         }
     }
@@ -457,9 +477,11 @@ static int mark_identifier(json_t *schema, json_t *keys, struct tn_err *err)
     json_t *ids = json_array(), *k, *f;
     size_t i, j;
 
-    json_array_foreach(keys, i, k) {
+    json_array_foreach(keys, i, k)
+    {
         json_t *found = NULL;
-        json_array_foreach(json_object_get(schema, "fields"), j, f) {
+        json_array_foreach(json_object_get(schema, "fields"), j, f)
+        {
             if (strcmp(json_string_value(json_object_get(f, "name")), json_string_value(k)) == 0)
                 found = f;
         }
@@ -496,8 +518,8 @@ static int upsert_keys(struct tn_table *t, json_t **keys, struct tn_err *err)
         *keys = parse_keys(remembered);
     } else if (*keys && !schema->nidentifier) {
         struct tn_buf text = TN_BUF_INIT(TN_CAP_VALUE);
-        json_array_foreach(*keys, i, k) tn_buf_addf(&text, NULL, "%s%s", i ? "," : "",
-                                                    json_string_value(k));
+        json_array_foreach(*keys, i, k)
+            tn_buf_addf(&text, NULL, "%s%s", i ? "," : "", json_string_value(k));
         tn_buf_release(&text);
     }
     if (!*keys || !json_array_size(*keys))
@@ -505,7 +527,8 @@ static int upsert_keys(struct tn_table *t, json_t **keys, struct tn_err *err)
                        "upsert into %s.%s needs key=column[,column]: the table has no "
                        "identifier fields",
                        t->ns, t->name);
-    json_array_foreach(*keys, i, k) {
+    json_array_foreach(*keys, i, k)
+    {
         int found = 0;
         for (size_t n = 0; n < schema->root.nfields; n++)
             found |= strcmp(schema->root.fields[n].name, json_string_value(k)) == 0;
@@ -517,8 +540,8 @@ static int upsert_keys(struct tn_table *t, json_t **keys, struct tn_err *err)
         /* remembered with the rows' commit, so a refused upsert remembers nothing */
         struct tn_buf text = TN_BUF_INIT(TN_CAP_SQL);
         int rc = 0;
-        json_array_foreach(*keys, i, k) tn_buf_addf(&text, NULL, "%s%s", i ? "," : "",
-                                                    json_string_value(k));
+        json_array_foreach(*keys, i, k)
+            tn_buf_addf(&text, NULL, "%s%s", i ? "," : "", json_string_value(k));
         if (!remembered || strcmp(remembered, text.buf) != 0) {
             json_t *updates = json_array();
             tn_updates_set_property(updates, "tarn.upsert-key", text.buf);
@@ -531,9 +554,9 @@ static int upsert_keys(struct tn_table *t, json_t **keys, struct tn_err *err)
     return 0;
 }
 
-int tn_table_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
-                    const char *name, const char *source_sql, enum tn_write_mode mode,
-                    struct tn_ingest_result *res, struct tn_err *err)
+int tn_table_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *ns, const char *name,
+                    const char *source_sql, enum tn_write_mode mode, struct tn_ingest_result *res,
+                    struct tn_err *err)
 {
     struct tn_ingest_options opt = {mode, TN_EVOLVE_ADD, NULL, 0, NULL, 0, NULL};
     return tn_table_ingest_opts(wh, s, ns, name, source_sql, &opt, res, err);
@@ -571,8 +594,8 @@ again:
         if (opt->upsert) {
             /* an upsert reads the table through the catalog: it must exist first (and is
                dropped again if the rows do not commit) */
-            rc = tn_table_create_partitioned(wh, ns, name, schema, NULL, opt->partition_by,
-                                             NULL, err);
+            rc = tn_table_create_partitioned(wh, ns, name, schema, NULL, opt->partition_by, NULL,
+                                             err);
             res->created = !rc;
         } else {
             /* created by the commit of its rows: one metadata file, or nothing */

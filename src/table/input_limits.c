@@ -198,8 +198,7 @@ static int json_feed(struct tn_input_scan *sc, const unsigned char *p, size_t n,
                 sc->escaped = 1;
             } else if (c == '"') {
                 sc->in_string = 0;
-                if (sc->in_key && key_add(sc, sc->key_hash) &&
-                    ++sc->columns > TN_INPUT_COLUMNS_MAX)
+                if (sc->in_key && key_add(sc, sc->key_hash) && ++sc->columns > TN_INPUT_COLUMNS_MAX)
                     return tn_fail(err, TN_EINPUT,
                                    "the first %llu records of the JSON file have more than %d "
                                    "distinct keys; tarn reads at most %d columns",
@@ -277,8 +276,8 @@ int tn_input_scan_finish(struct tn_input_scan *sc, struct tn_err *err)
         return tn_fail(err, TN_EINPUT,
                        "the JSON file nests arrays and objects %d levels deep (past %d at byte "
                        "%llu); tarn reads at most %d levels",
-                       sc->depth_max, TN_INPUT_DEPTH_MAX,
-                       (unsigned long long)sc->too_deep_at - 1, TN_INPUT_DEPTH_MAX);
+                       sc->depth_max, TN_INPUT_DEPTH_MAX, (unsigned long long)sc->too_deep_at - 1,
+                       TN_INPUT_DEPTH_MAX);
     return 0;
 }
 

@@ -16,11 +16,11 @@ struct tn_input_scan {
     enum tn_source_format format; /* CSV, JSON or NDJSON (Parquet is not scanned) */
     char delim[8];                /* CSV: the delimiter the user gave, or "": the candidates */
     /* What was found. */
-    uint64_t bytes;         /* bytes scanned */
-    uint64_t longest_line;  /* CSV: as tn_source_track_lines measures it */
-    uint64_t columns;       /* CSV: fields of the first record; JSON: distinct record keys */
-    int depth_max;          /* JSON: the deepest nesting of arrays and objects */
-    uint64_t too_deep_at;   /* JSON: the offset where the nesting first passed the limit, +1 */
+    uint64_t bytes;        /* bytes scanned */
+    uint64_t longest_line; /* CSV: as tn_source_track_lines measures it */
+    uint64_t columns;      /* CSV: fields of the first record; JSON: distinct record keys */
+    int depth_max;         /* JSON: the deepest nesting of arrays and objects */
+    uint64_t too_deep_at;  /* JSON: the offset where the nesting first passed the limit, +1 */
     /* The scanner's state. */
     uint64_t line_len;
     int record_done, line_done, in_quotes;

@@ -77,8 +77,7 @@ int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *
         }
         for (size_t d = 0; d < scan->ndeletes && !has_deletes; d++)
             has_deletes = tn_delete_applies(&scan->deletes[d],
-                                            tn_metadata_spec(t->meta, scan->deletes[d].spec_id),
-                                            e);
+                                            tn_metadata_spec(t->meta, scan->deletes[d].spec_id), e);
         chosen[i] = has_deletes || small > 1;
     }
     tn__scan_subset_init(&subset, scan, t);
@@ -93,10 +92,10 @@ int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *
     for (size_t d = 0; d < scan->ndeletes; d++) {
         int needed = 0;
         for (size_t i = 0; i < scan->ndata && !needed; i++)
-            needed = !chosen[i] && tn_delete_applies(&scan->deletes[d],
-                                                     tn_metadata_spec(t->meta,
-                                                                      scan->deletes[d].spec_id),
-                                                     &scan->data[i]);
+            needed =
+                !chosen[i] && tn_delete_applies(&scan->deletes[d],
+                                                tn_metadata_spec(t->meta, scan->deletes[d].spec_id),
+                                                &scan->data[i]);
         if (!needed) {
             json_object_set_new(remove, scan->deletes[d].file.file_path, json_true());
             res->delete_files_removed++;
@@ -158,8 +157,7 @@ out:
 
 /* The snapshots to keep: every ref's head, and along each branch the ancestors that are
  * newer than "older_than_ms" or among the first "keep_last". */
-static json_t *retained_snapshots(const struct tn_metadata *m, int64_t older_than_ms,
-                                  int keep_last)
+static json_t *retained_snapshots(const struct tn_metadata *m, int64_t older_than_ms, int keep_last)
 {
     json_t *keep = json_object();
 
@@ -171,8 +169,8 @@ static json_t *retained_snapshots(const struct tn_metadata *m, int64_t older_tha
             char key[24];
             if (!s)
                 break;
-            if (kept > 0 && (m->refs[r].is_tag ||
-                             (kept >= keep_last && s->timestamp_ms < older_than_ms)))
+            if (kept > 0 &&
+                (m->refs[r].is_tag || (kept >= keep_last && s->timestamp_ms < older_than_ms)))
                 break;
             snprintf(key, sizeof(key), "%lld", (long long)id);
             json_object_set_new(keep, key, json_true());
@@ -215,8 +213,8 @@ static int expire_build(const struct tn_table *t, void *vctx, json_t *updates, s
         json_array_append_new(ids, json_integer((json_int_t)t->meta->snapshots[i].id));
         c->expired++;
     }
-    json_array_append_new(updates, json_pack("{s:s, s:o}", "action", "remove-snapshots",
-                                             "snapshot-ids", ids));
+    json_array_append_new(
+        updates, json_pack("{s:s, s:o}", "action", "remove-snapshots", "snapshot-ids", ids));
     json_decref(keep);
     return 0;
 }
@@ -276,21 +274,22 @@ int tn_table_expire(struct tn_warehouse *wh, const char *ns, const char *name,
     rc = tn_table_load(wh, ns, name, &after, err);
     if (rc)
         goto out;
-    gc = json_string_value(json_object_get(json_object_get(after->meta->root, "properties"),
-                                           "gc.enabled"));
+    gc = json_string_value(
+        json_object_get(json_object_get(after->meta->root, "properties"), "gc.enabled"));
     if (gc && strcmp(gc, "false") == 0)
         goto out;
     /* files only expired snapshots reached, inside the table's location, are deleted */
     for (size_t i = 0; i < before->meta->nsnapshots; i++) {
         const struct tn_snapshot *s = &before->meta->snapshots[i];
-        reachable_files(wh, before, s, tn_metadata_snapshot(after->meta, s->id) ? live_files
-                                                                                : old_files);
+        reachable_files(wh, before, s,
+                        tn_metadata_snapshot(after->meta, s->id) ? live_files : old_files);
     }
     {
         const char *path;
         json_t *v;
         size_t loc_len = strlen(after->meta->location);
-        json_object_foreach(old_files, path, v) {
+        json_object_foreach(old_files, path, v)
+        {
             struct tn_err ignored;
             char *resolved;
             if (json_object_get(live_files, path) ||

@@ -44,14 +44,13 @@ static json_t *snapshots_rows(const struct tn_table *t)
     json_t *rows = json_array();
     for (size_t i = 0; i < t->meta->nsnapshots; i++) {
         const struct tn_snapshot *s = &t->meta->snapshots[i];
-        json_t *r = json_pack("{s:I, s:I, s:o, s:o, s:o, s:O}", "committed_at",
-                              (json_int_t)s->timestamp_ms, "snapshot_id", (json_int_t)s->id,
-                              "parent_id",
-                              s->parent_id == -1 ? json_null() : json_integer(s->parent_id),
-                              "operation", s->operation ? json_string(s->operation) : json_null(),
-                              "manifest_list",
-                              s->manifest_list ? json_string(s->manifest_list) : json_null(),
-                              "summary", s->summary ? s->summary : json_object());
+        json_t *r =
+            json_pack("{s:I, s:I, s:o, s:o, s:o, s:O}", "committed_at", (json_int_t)s->timestamp_ms,
+                      "snapshot_id", (json_int_t)s->id, "parent_id",
+                      s->parent_id == -1 ? json_null() : json_integer(s->parent_id), "operation",
+                      s->operation ? json_string(s->operation) : json_null(), "manifest_list",
+                      s->manifest_list ? json_string(s->manifest_list) : json_null(), "summary",
+                      s->summary ? s->summary : json_object());
         if (!s->summary)
             json_decref(json_object_get(r, "summary"));
         json_array_append_new(rows, r);
@@ -77,7 +76,8 @@ static json_t *history_rows(const struct tn_table *t)
     json_t *e;
     size_t i;
 
-    json_array_foreach(json_object_get(t->meta->root, "snapshot-log"), i, e) {
+    json_array_foreach(json_object_get(t->meta->root, "snapshot-log"), i, e)
+    {
         int64_t id = 0, ts = 0;
         const struct tn_snapshot *s;
         if (tn_json_id(json_object_get(e, "snapshot-id"), &id) ||
@@ -99,9 +99,12 @@ static json_t *refs_rows(const struct tn_table *t)
     const char *name;
     json_t *ref;
 
-    json_object_foreach(json_object_get(t->meta->root, "refs"), name, ref) {
+    json_object_foreach(json_object_get(t->meta->root, "refs"), name, ref)
+    {
         json_t *r = json_pack("{s:s, s:s, s:O}", "name", name, "type",
-                              json_string_value(json_object_get(ref, "type")) ? json_string_value(json_object_get(ref, "type")) : "branch",
+                              json_string_value(json_object_get(ref, "type"))
+                                  ? json_string_value(json_object_get(ref, "type"))
+                                  : "branch",
                               "snapshot_id", json_object_get(ref, "snapshot-id"));
         json_object_set(r, "max_reference_age_in_ms", json_object_get(ref, "max-ref-age-ms"));
         json_object_set(r, "min_snapshots_to_keep", json_object_get(ref, "min-snapshots-to-keep"));
@@ -119,14 +122,13 @@ static json_t *manifests_rows(const struct tn_scan *scan)
         json_array_append_new(
             rows,
             json_pack("{s:s, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "path",
-                      mf->path, "length", (json_int_t)mf->length, "partition_spec_id",
-                      mf->spec_id, "content", mf->content, "sequence_number",
-                      (json_int_t)mf->sequence_number, "min_sequence_number",
-                      (json_int_t)mf->min_sequence_number, "added_snapshot_id",
-                      (json_int_t)mf->added_snapshot_id, "added_data_files_count",
-                      (json_int_t)mf->added_files, "existing_data_files_count",
-                      (json_int_t)mf->existing_files, "deleted_data_files_count",
-                      (json_int_t)mf->deleted_files, "added_rows_count",
+                      mf->path, "length", (json_int_t)mf->length, "partition_spec_id", mf->spec_id,
+                      "content", mf->content, "sequence_number", (json_int_t)mf->sequence_number,
+                      "min_sequence_number", (json_int_t)mf->min_sequence_number,
+                      "added_snapshot_id", (json_int_t)mf->added_snapshot_id,
+                      "added_data_files_count", (json_int_t)mf->added_files,
+                      "existing_data_files_count", (json_int_t)mf->existing_files,
+                      "deleted_data_files_count", (json_int_t)mf->deleted_files, "added_rows_count",
                       (json_int_t)mf->added_rows, "existing_rows_count",
                       (json_int_t)mf->existing_rows, "deleted_rows_count",
                       (json_int_t)mf->deleted_rows));
@@ -138,11 +140,11 @@ static void file_row(json_t *rows, const struct tn_schema *schema,
                      const struct tn_manifest_entry *e)
 {
     const struct tn_data_file *f = &e->file;
-    json_t *r = json_pack("{s:i, s:s, s:s, s:i, s:I, s:I, s:I}", "content", f->content,
-                          "file_path", f->file_path, "file_format", f->file_format, "spec_id",
-                          e->spec_id, "record_count", (json_int_t)f->record_count,
-                          "file_size_in_bytes", (json_int_t)f->file_size, "sequence_number",
-                          (json_int_t)e->sequence_number);
+    json_t *r =
+        json_pack("{s:i, s:s, s:s, s:i, s:I, s:I, s:I}", "content", f->content, "file_path",
+                  f->file_path, "file_format", f->file_format, "spec_id", e->spec_id,
+                  "record_count", (json_int_t)f->record_count, "file_size_in_bytes",
+                  (json_int_t)f->file_size, "sequence_number", (json_int_t)e->sequence_number);
     json_t *offsets = json_array(), *eq = json_array();
 
     add_long_map(r, "column_sizes", f->column_sizes, f->ncolumn_sizes);

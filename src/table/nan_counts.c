@@ -53,8 +53,7 @@ static int has_bound(const struct tn_id_bytes *v, size_t n, int id)
     return 0;
 }
 
-static void add_bound(struct tn_id_bytes **v, size_t *n, int id, const unsigned char *p,
-                      size_t len)
+static void add_bound(struct tn_id_bytes **v, size_t *n, int id, const unsigned char *p, size_t len)
 {
     *v = tn_realloc(*v, (*n + 1) * sizeof(**v));
     (*v)[*n].id = id;
@@ -66,9 +65,9 @@ static void add_bound(struct tn_id_bytes **v, size_t *n, int id, const unsigned 
 
 /* Bounds for the columns "want" (indexes into c, "nwant" of them) from the values that are not
  * NaN. */
-static int bounds_without_nan(struct tn_session *s, const struct nan_columns *c,
-                              const size_t *want, size_t nwant, const char *path,
-                              struct tn_data_file *f, struct tn_err *err)
+static int bounds_without_nan(struct tn_session *s, const struct nan_columns *c, const size_t *want,
+                              size_t nwant, const char *path, struct tn_data_file *f,
+                              struct tn_err *err)
 {
     struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_rows *r = NULL;

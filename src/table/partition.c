@@ -139,8 +139,7 @@ int tn__spec_parse(const char *text, const struct tn_schema *schema, json_t **ou
                 }
             }
         } else if (open || close) {
-            rc = tn_fail(err, TN_EINPUT, "unbalanced parentheses in partition field '%.200s'",
-                         p);
+            rc = tn_fail(err, TN_EINPUT, "unbalanced parentheses in partition field '%.200s'", p);
             break;
         }
         {
@@ -159,8 +158,8 @@ int tn__spec_parse(const char *text, const struct tn_schema *schema, json_t **ou
             strcmp(transform, "days") == 0 || strcmp(transform, "hours") == 0)
             transform[strlen(transform) - 1] = '\0';
         if (arg2 && strcmp(transform, "bucket") != 0 && strcmp(transform, "truncate") != 0) {
-            rc = tn_fail(err, TN_EINPUT, "%s takes one column, as in %s(%s)", transform,
-                         transform, f->name);
+            rc = tn_fail(err, TN_EINPUT, "%s takes one column, as in %s(%s)", transform, transform,
+                         f->name);
             break;
         }
         if (strcmp(transform, "void") != 0 && !tn_type_is_primitive(f->type)) {
@@ -178,9 +177,8 @@ int tn__spec_parse(const char *text, const struct tn_schema *schema, json_t **ou
                 break;
             }
             if (!transform_fits(transform, f->type->kind)) {
-                rc = tn_fail(err, TN_EINPUT,
-                             "%s cannot partition column '%s' of its type (%s: %s)", transform,
-                             f->name, transform,
+                rc = tn_fail(err, TN_EINPUT, "%s cannot partition column '%s' of its type (%s: %s)",
+                             transform, f->name, transform,
                              strcmp(transform, "bucket") == 0
                                  ? "int, long, date, timestamp or string columns"
                                  : "int, long or string columns");
@@ -188,16 +186,15 @@ int tn__spec_parse(const char *text, const struct tn_schema *schema, json_t **ou
             }
             snprintf(name, sizeof(name), "%s_%s", f->name,
                      strcmp(transform, "bucket") == 0 ? "bucket" : "trunc");
-            snprintf(transform + strlen(transform), sizeof(transform) - strlen(transform),
-                     "[%ld]", param);
+            snprintf(transform + strlen(transform), sizeof(transform) - strlen(transform), "[%ld]",
+                     param);
         } else if (strcmp(transform, "year") == 0 || strcmp(transform, "month") == 0 ||
                    strcmp(transform, "day") == 0 || strcmp(transform, "hour") == 0) {
             if (!transform_fits(transform, f->type->kind)) {
-                rc = tn_fail(err, TN_EINPUT,
-                             "%s cannot partition column '%s': it needs a %s column", transform,
-                             f->name,
-                             strcmp(transform, "hour") == 0 ? "timestamp"
-                                                            : "date or timestamp");
+                rc =
+                    tn_fail(err, TN_EINPUT, "%s cannot partition column '%s': it needs a %s column",
+                            transform, f->name,
+                            strcmp(transform, "hour") == 0 ? "timestamp" : "date or timestamp");
                 break;
             }
             snprintf(name, sizeof(name), "%s_%s", f->name, transform);
@@ -217,7 +214,8 @@ int tn__spec_parse(const char *text, const struct tn_schema *schema, json_t **ou
         {
             size_t i;
             json_t *e;
-            json_array_foreach(fields, i, e) {
+            json_array_foreach(fields, i, e)
+            {
                 if (strcmp(json_string_value(json_object_get(e, "name")), name) == 0) {
                     rc = tn_fail(err, TN_EINPUT, "partition field '%s' appears twice", name);
                     break;
@@ -226,9 +224,8 @@ int tn__spec_parse(const char *text, const struct tn_schema *schema, json_t **ou
         }
         if (rc)
             break;
-        json_array_append_new(fields, json_pack("{s:s, s:s, s:i, s:i}", "name", name,
-                                                "transform", transform, "source-id", f->id,
-                                                "field-id", id++));
+        json_array_append_new(fields, json_pack("{s:s, s:s, s:i, s:i}", "name", name, "transform",
+                                                transform, "source-id", f->id, "field-id", id++));
         p = end;
     }
     free(copy);
@@ -275,7 +272,8 @@ static int find_spec(json_t *specs, json_t *fields)
     size_t i;
     json_t *sp;
 
-    json_array_foreach(specs, i, sp) {
+    json_array_foreach(specs, i, sp)
+    {
         if (json_equal(json_object_get(sp, "fields"), fields))
             return (int)json_integer_value(json_object_get(sp, "spec-id"));
     }
@@ -296,14 +294,15 @@ static int spec_build(const struct tn_table *t, void *vctx, json_t *updates, str
     rc = tn__spec_parse(c->text ? c->text : "", tn_metadata_current_schema(m), &fields, err);
     if (rc)
         return rc;
-    json_array_foreach(fields, i, e) {
+    json_array_foreach(fields, i, e)
+    {
         int id = earlier_field_id(m, (int)json_integer_value(json_object_get(e, "source-id")),
                                   json_string_value(json_object_get(e, "transform")));
         json_object_set_new(e, "field-id", json_integer(id ? id : ++last));
         if (!id && name_taken(m, json_string_value(json_object_get(e, "name")))) {
             /* a name an earlier spec gave another field: partition names stay unique */
-            char *unique = tn_asprintf("%s_%d", json_string_value(json_object_get(e, "name")),
-                                       last);
+            char *unique =
+                tn_asprintf("%s_%d", json_string_value(json_object_get(e, "name")), last);
             json_object_set_new(e, "name", json_string(unique));
             free(unique);
         }
@@ -315,8 +314,8 @@ static int spec_build(const struct tn_table *t, void *vctx, json_t *updates, str
     c->unchanged = found == m->default_spec_id;
     c->spec_id = found < 0 ? max_spec + 1 : found;
     /* add-spec reuses an equal spec, as this one was found */
-    json_array_append_new(updates, json_pack("{s:s, s:{s:o}}", "action", "add-spec", "spec",
-                                             "fields", fields));
+    json_array_append_new(
+        updates, json_pack("{s:s, s:{s:o}}", "action", "add-spec", "spec", "fields", fields));
     json_array_append_new(updates,
                           json_pack("{s:s, s:i}", "action", "set-default-spec", "spec-id", -1));
     return 0;
@@ -388,13 +387,12 @@ static int transform_sql(const struct tn_partition_field *pf, const struct tn_fi
         else if (k == TN_T_STRING)
             tn_buf_addf(sql, NULL, "tn_iceberg_bucket(%s, %ld)", col.buf, w);
         else
-            rc = tn_fail(err, TN_EINPUT, "bucket on a %s column is not supported",
-                         src->name);
+            rc = tn_fail(err, TN_EINPUT, "bucket on a %s column is not supported", src->name);
         tn_buf_addstr(hive, "INTEGER", NULL);
     } else if (sscanf(t, "truncate[%ld]", &w) == 1) {
         if (k == TN_T_INT || k == TN_T_LONG)
-            tn_buf_addf(sql, NULL, "(%s - (((%s %% %ld) + %ld) %% %ld))", col.buf, col.buf, w,
-                        w, w);
+            tn_buf_addf(sql, NULL, "(%s - (((%s %% %ld) + %ld) %% %ld))", col.buf, col.buf, w, w,
+                        w);
         else if (k == TN_T_STRING)
             tn_buf_addf(sql, NULL, "left(%s, %ld)", col.buf, w);
         else
@@ -468,7 +466,8 @@ int tn__write_partitioned(struct tn_warehouse *wh, struct tn_session *s, const s
 {
     const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
     const struct tn_spec *spec = tn_metadata_spec(t->meta, t->meta->default_spec_id);
-    struct tn_buf exprs = TN_BUF_INIT(TN_CAP_INTERNAL), types = TN_BUF_INIT(TN_CAP_INTERNAL), q = TN_BUF_INIT(TN_CAP_SQL);
+    struct tn_buf exprs = TN_BUF_INIT(TN_CAP_INTERNAL), types = TN_BUF_INIT(TN_CAP_INTERNAL),
+                  q = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_type storage[SPEC_MAX_FIELDS];
     const struct tn_type *result[SPEC_MAX_FIELDS];
     char *hive_types[SPEC_MAX_FIELDS] = {0}; /* the DuckDB type of each folder's value */
@@ -537,10 +536,11 @@ int tn__write_partitioned(struct tn_warehouse *wh, struct tn_session *s, const s
             if (strcmp(spec->fields[k].transform, "void") == 0)
                 tn_buf_addstr(&q, ", NULL", NULL);
             else
-                tn_buf_addf(&q, NULL,
-                            ", CAST(CAST(url_decode(replace(any_value(__tn_p%zu), '~', '%%')) AS %s) "
-                            "AS VARCHAR)",
-                            k, hive_types[k]);
+                tn_buf_addf(
+                    &q, NULL,
+                    ", CAST(CAST(url_decode(replace(any_value(__tn_p%zu), '~', '%%')) AS %s) "
+                    "AS VARCHAR)",
+                    k, hive_types[k]);
         tn_buf_addstr(&q, " FROM read_parquet(", NULL);
         tn_sql_string(&q, path);
         tn_buf_addf(&q, NULL, ", hive_partitioning = true, hive_types = %s)", types.buf);

@@ -204,8 +204,8 @@ static int write_page(struct writer *w, struct column *c, int64_t rows, struct t
 {
     size_t bound = ZSTD_compressBound(c->values.len);
     unsigned char *z = tn_malloc(bound + 1);
-    size_t zn = ZSTD_compress(z, bound, c->values.buf ? c->values.buf : "", c->values.len,
-                              ZSTD_LEVEL);
+    size_t zn =
+        ZSTD_compress(z, bound, c->values.buf ? c->values.buf : "", c->values.len, ZSTD_LEVEL);
     struct tn_buf head = TN_BUF_INIT(TN_CAP_SQL);
     struct thrift t = {&head, {0}, 0};
     int rc;
@@ -214,7 +214,7 @@ static int write_page(struct writer *w, struct column *c, int64_t rows, struct t
         free(z);
         return tn_fail(err, TN_EINTERNAL, "zstd: %s", ZSTD_getErrorName(zn));
     }
-    begin(&t, 0); /* PageHeader */
+    begin(&t, 0);      /* PageHeader */
     put_i32(&t, 1, 0); /* DATA_PAGE */
     put_i32(&t, 2, (int32_t)c->values.len);
     put_i32(&t, 3, (int32_t)zn);
@@ -308,7 +308,7 @@ static void column_chunk(struct thrift *t, const struct group *g, int c)
     put_i64(t, 6, col->uncompressed);
     put_i64(t, 7, col->compressed);
     put_i64(t, 9, col->offset);
-    begin(t, 12); /* Statistics */
+    begin(t, 12);     /* Statistics */
     put_i64(t, 3, 0); /* null_count */
     put_binary(t, 5, col->max.buf ? col->max.buf : "", col->max.len);
     put_binary(t, 6, col->min.buf ? col->min.buf : "", col->min.len);

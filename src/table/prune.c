@@ -706,7 +706,8 @@ static int leaf_excludes(const struct tn_filter *f, const struct node *n, const 
 /* The truth of the AND/OR tree at "idx", each comparison decided by "decide" (on "ctx"), and a
  * node that is neither answered "other". */
 static int eval_tree(const struct tn_filter *f, size_t idx,
-                     int (*decide)(const struct tn_filter *f, const struct node *n, const void *ctx),
+                     int (*decide)(const struct tn_filter *f, const struct node *n,
+                                   const void *ctx),
                      const void *ctx, int other)
 {
     const struct node *n = &f->nodes[idx];
@@ -776,8 +777,7 @@ static int includes_all(const struct tn_filter *f, const struct tn_data_file *df
         return nulls == 0;
     if (!lo || !hi || nulls != 0)
         return 0;
-    if ((t->kind == TN_T_FLOAT || t->kind == TN_T_DOUBLE) &&
-        cs.nans != 0)
+    if ((t->kind == TN_T_FLOAT || t->kind == TN_T_DOUBLE) && cs.nans != 0)
         return 0;
     if (t->kind == TN_T_STRING || t->kind == TN_T_BINARY || t->kind == TN_T_FIXED)
         return 0; /* truncated bounds say too little */

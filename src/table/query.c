@@ -25,12 +25,12 @@ struct resolver {
     const struct tn_query_options *opt;
     json_t *cte_names; /* object used as a set */
     struct tn_err *err;
-    char token[17];  /* random hex: what makes placeholders unique */
-    json_t *relations; /* placeholder -> the SQL of the relation it stands for */
-    json_t *looked_up; /* "ns\x1ftable" -> the metadata location read, or null when absent */
-    int volatile_at;   /* an AT (TIMESTAMP => ...) was evaluated: the result may change */
+    char token[17];      /* random hex: what makes placeholders unique */
+    json_t *relations;   /* placeholder -> the SQL of the relation it stands for */
+    json_t *looked_up;   /* "ns\x1ftable" -> the metadata location read, or null when absent */
+    int volatile_at;     /* an AT (TIMESTAMP => ...) was evaluated: the result may change */
     int reads_functions; /* a table function (read_parquet, range, ...) is read directly */
-    json_t *case_names; /* a column's exact name -> its relation's name (tn__scan_column_name) */
+    json_t *case_names;  /* a column's exact name -> its relation's name (tn__scan_column_name) */
 };
 
 char *tn_query_value(struct tn_session *s, const char *sql, struct tn_err *err)
@@ -92,8 +92,8 @@ char *tn_query_deparse(struct tn_session *s, json_t *tree, struct tn_err *err)
 }
 
 /* Evaluate the AT (...) expression node "expr" of unit "unit" into a snapshot id of "t". */
-static int at_snapshot(struct resolver *r, const struct tn_table *t, const char *unit,
-                       json_t *expr, int64_t *out)
+static int at_snapshot(struct resolver *r, const struct tn_table *t, const char *unit, json_t *expr,
+                       int64_t *out)
 {
     json_t *tree = tn_query_parse(r->session, "SELECT 1", r->err);
     json_t *list;
@@ -102,9 +102,9 @@ static int at_snapshot(struct resolver *r, const struct tn_table *t, const char 
 
     if (!tree)
         return r->err->code;
-    list = json_object_get(json_object_get(json_array_get(json_object_get(tree, "statements"), 0),
-                                           "node"),
-                           "select_list");
+    list = json_object_get(
+        json_object_get(json_array_get(json_object_get(tree, "statements"), 0), "node"),
+        "select_list");
     json_array_set(list, 0, expr);
     sql = tn_query_deparse(r->session, tree, r->err);
     json_decref(tree);
@@ -145,15 +145,15 @@ static void record_plan(struct resolver *r, const struct tn_table *t, const stru
 {
     if (!r->opt || !r->opt->plan)
         return;
-    json_array_append_new(
-        r->opt->plan,
-        json_pack("{s:s+++, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "table", t->ns, ".", t->name, "",
-                  "snapshot_id", (json_int_t)scan->snapshot_id, "manifests_total",
-                  (json_int_t)scan->stats.manifests_total, "manifests_kept",
-                  (json_int_t)scan->stats.manifests_kept, "data_files_total",
-                  (json_int_t)scan->stats.data_files_total, "data_files_kept",
-                  (json_int_t)scan->stats.data_files_kept, "delete_files",
-                  (json_int_t)scan->stats.delete_files, "answered_from_metadata", answered));
+    json_array_append_new(r->opt->plan,
+                          json_pack("{s:s+++, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "table", t->ns,
+                                    ".", t->name, "", "snapshot_id", (json_int_t)scan->snapshot_id,
+                                    "manifests_total", (json_int_t)scan->stats.manifests_total,
+                                    "manifests_kept", (json_int_t)scan->stats.manifests_kept,
+                                    "data_files_total", (json_int_t)scan->stats.data_files_total,
+                                    "data_files_kept", (json_int_t)scan->stats.data_files_kept,
+                                    "delete_files", (json_int_t)scan->stats.delete_files,
+                                    "answered_from_metadata", answered));
 }
 
 /* Replace BASE_TABLE node "node" when it names a tarn table; "where" is the WHERE clause of
@@ -182,8 +182,7 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
         return 0;
     /* "t$snapshots": metadata table "snapshots" of table t */
     dollar = strchr(name, '$');
-    snprintf(base, sizeof(base), "%.*s", dollar ? (int)(dollar - name) : (int)strlen(name),
-             name);
+    snprintf(base, sizeof(base), "%.*s", dollar ? (int)(dollar - name) : (int)strlen(name), name);
     {
         struct tn_err ignored;
         if (tn_name_check("namespace", schema && *schema ? schema : "default", ns, &ignored) ||
@@ -209,12 +208,11 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
     } else if (r->opt && r->opt->as_of_ms != -1) {
         rc = tn_table_snapshot_at(t, r->opt->as_of_ms, &snapshot, r->err);
     }
-    is_target = !dollar && r->opt && r->opt->target_table &&
-                strcmp(r->opt->target_ns, ns) == 0 && strcmp(r->opt->target_table, tbl) == 0;
+    is_target = !dollar && r->opt && r->opt->target_table && strcmp(r->opt->target_ns, ns) == 0 &&
+                strcmp(r->opt->target_table, tbl) == 0;
     if (!rc && is_target) /* the head of main reads with the current schema (-1) */
-        snapshot = r->opt->target_snapshot == t->meta->current_snapshot_id
-                       ? -1
-                       : r->opt->target_snapshot;
+        snapshot =
+            r->opt->target_snapshot == t->meta->current_snapshot_id ? -1 : r->opt->target_snapshot;
     if (!rc && dollar) {
         tn_buf_addstr(&sql, "SELECT * FROM ", NULL);
         rc = tn_metadata_table_sql(r->wh, t, dollar + 1, snapshot, &sql, r->err);
@@ -249,11 +247,14 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
     }
     if (!rc) {
         const char *alias = json_string_value(json_object_get(node, "alias"));
-        char *placeholder = tn_asprintf("__tn_relation_%s_%zu", r->token,
-                                        json_object_size(r->relations));
+        char *placeholder =
+            tn_asprintf("__tn_relation_%s_%zu", r->token, json_object_size(r->relations));
         tn_buf_addstr(&sql, " AS ", NULL);
         tn_sql_ident(&sql, tbl);
-        json_object_set_new(node, "alias", json_string(alias && *alias ? alias : dollar ? name : tbl));
+        json_object_set_new(node, "alias",
+                            json_string(alias && *alias ? alias
+                                        : dollar        ? name
+                                                        : tbl));
         json_object_set_new(node, "schema_name", json_string(""));
         json_object_set_new(node, "catalog_name", json_string(""));
         json_object_set_new(node, "table_name", json_string(placeholder));
@@ -296,12 +297,14 @@ static int is_plain_aggregate(json_t *n)
     size_t i;
 
     if (!json_array_size(list) || !json_is_null(json_object_get(n, "where_clause")) ||
-        !json_is_null(json_object_get(n, "having")) || !json_is_null(json_object_get(n, "qualify")) ||
+        !json_is_null(json_object_get(n, "having")) ||
+        !json_is_null(json_object_get(n, "qualify")) ||
         !json_is_null(json_object_get(n, "sample")) ||
         json_array_size(json_object_get(n, "group_expressions")) != 0 ||
         json_array_size(json_object_get(n, "modifiers")) != 0)
         return 0;
-    json_array_foreach(list, i, f) {
+    json_array_foreach(list, i, f)
+    {
         const char *fn = json_string_value(json_object_get(f, "function_name"));
         const char *cls = json_string_value(json_object_get(f, "class"));
         const char *schema = json_string_value(json_object_get(f, "schema"));
@@ -401,7 +404,8 @@ static int answer_aggregates(struct resolver *r, json_t *select, const struct tn
     size_t i;
 
     tn_buf_addstr(&sql, "SELECT ", NULL);
-    json_array_foreach(list, i, f) {
+    json_array_foreach(list, i, f)
+    {
         const char *fn = json_string_value(json_object_get(f, "function_name"));
         const char *as = json_string_value(json_object_get(f, "alias"));
         if (i)
@@ -444,9 +448,9 @@ static int answer_aggregates(struct resolver *r, json_t *select, const struct tn
 /* The FROM clause of an answered aggregate: nothing to read. */
 static void drop_from(json_t *n)
 {
-    json_t *empty = json_pack("{s:s, s:s, s:n, s:O}", "type", "EMPTY", "alias", "", "sample",
-                              "query_location",
-                              json_object_get(json_object_get(n, "from_table"), "query_location"));
+    json_t *empty =
+        json_pack("{s:s, s:s, s:n, s:O}", "type", "EMPTY", "alias", "", "sample", "query_location",
+                  json_object_get(json_object_get(n, "from_table"), "query_location"));
 
     json_object_set_new(n, "from_table", empty);
 }
@@ -465,7 +469,8 @@ static void collect_ctes(json_t *n, json_t *names)
         return;
     if (json_is_object(json_object_get(n, "cte_map"))) {
         json_t *map = json_object_get(json_object_get(n, "cte_map"), "map");
-        json_array_foreach(map, i, v) {
+        json_array_foreach(map, i, v)
+        {
             const char *name = json_string_value(json_object_get(v, "key"));
             if (name)
                 json_object_set_new(names, name, json_true());
@@ -482,7 +487,8 @@ static int walk(struct resolver *r, json_t *n)
     int rc;
 
     if (json_is_array(n)) {
-        json_array_foreach(n, i, v) {
+        json_array_foreach(n, i, v)
+        {
             if ((rc = walk(r, v)))
                 return rc;
         }
@@ -509,7 +515,8 @@ static int walk(struct resolver *r, json_t *n)
         if (answered)
             drop_from(n);
     }
-    json_object_foreach(n, k, v) {
+    json_object_foreach(n, k, v)
+    {
         if ((rc = walk(r, v)))
             return rc;
     }
@@ -526,24 +533,23 @@ static void rename_case_columns(json_t *n, json_t *case_names)
     const char *k;
 
     if (json_is_array(n)) {
-        json_array_foreach(n, i, v)
-            rename_case_columns(v, case_names);
+        json_array_foreach(n, i, v) rename_case_columns(v, case_names);
         return;
     }
     if (!json_is_object(n))
         return;
     if (json_is_string(json_object_get(n, "class")) &&
         strcmp(json_string_value(json_object_get(n, "class")), "COLUMN_REF") == 0) {
-        json_array_foreach(json_object_get(n, "column_names"), i, v) {
-            json_t *to = json_string_value(v) ? json_object_get(case_names, json_string_value(v))
-                                              : NULL;
+        json_array_foreach(json_object_get(n, "column_names"), i, v)
+        {
+            json_t *to =
+                json_string_value(v) ? json_object_get(case_names, json_string_value(v)) : NULL;
             if (to)
                 json_array_set(json_object_get(n, "column_names"), i, to);
         }
         return;
     }
-    json_object_foreach(n, k, v)
-        rename_case_columns(v, case_names);
+    json_object_foreach(n, k, v) rename_case_columns(v, case_names);
 }
 
 /* Replace each placeholder in deparsed "sql" (as DuckDB wrote the name: bare or quoted) by its
@@ -584,8 +590,8 @@ static char *place_relations(const char *sql, json_t *relations)
  * [from, to) over the PIVOT's source tokens [src_from, src_to), read like any query. */
 static int pivot_values(struct tn_warehouse *wh, struct tn_session *s,
                         const struct tn_query_options *opt, const struct tn_sql_tokens *t,
-                        size_t src_from, size_t src_to, size_t from, size_t to,
-                        struct tn_buf *out, struct tn_err *err)
+                        size_t src_from, size_t src_to, size_t from, size_t to, struct tn_buf *out,
+                        struct tn_err *err)
 {
     struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL};
     char *src = tn_sql_tok_span(t, src_from, src_to), *expr = tn_sql_tok_span(t, from, to);
@@ -605,11 +611,15 @@ static int pivot_values(struct tn_warehouse *wh, struct tn_session *s,
     if (!rc)
         rc = tn_engine_rows(s, resolved, PIVOT_VALUES_MAX, &r, err);
     if (rc == TN_ETOOBIG)
-        tn_fail(err, TN_EINPUT, "PIVOT ON %.60s: more than %d values; list the ones you want "
-                "with ON %.60s IN (...)", expr, PIVOT_VALUES_MAX, expr);
+        tn_fail(err, TN_EINPUT,
+                "PIVOT ON %.60s: more than %d values; list the ones you want "
+                "with ON %.60s IN (...)",
+                expr, PIVOT_VALUES_MAX, expr);
     if (!rc && r->nrows == 0)
-        rc = tn_fail(err, TN_EINPUT, "PIVOT ON %.60s: there are no values to make columns of; "
-                     "list them with ON %.60s IN (...)", expr, expr);
+        rc = tn_fail(err, TN_EINPUT,
+                     "PIVOT ON %.60s: there are no values to make columns of; "
+                     "list them with ON %.60s IN (...)",
+                     expr, expr);
     if (!rc) {
         tn_buf_addstr(out, " IN (", NULL);
         for (size_t i = 0; i < r->nrows; i++) {
@@ -629,10 +639,9 @@ static int pivot_values(struct tn_warehouse *wh, struct tn_session *s,
 
 static int pivot_clause_end(const struct tn_sql_tokens *t, size_t i)
 {
-    return t->v[i].depth == 0 &&
-           (tn_sql_tok_is(t, i, "USING") || tn_sql_tok_is(t, i, "GROUP") ||
-            tn_sql_tok_is(t, i, "ORDER") || tn_sql_tok_is(t, i, "LIMIT") ||
-            tn_sql_tok_is(t, i, ";"));
+    return t->v[i].depth == 0 && (tn_sql_tok_is(t, i, "USING") || tn_sql_tok_is(t, i, "GROUP") ||
+                                  tn_sql_tok_is(t, i, "ORDER") || tn_sql_tok_is(t, i, "LIMIT") ||
+                                  tn_sql_tok_is(t, i, ";"));
 }
 
 /* The user's statement as DuckDB is to parse it. Two of DuckDB's own forms get a hand: a
@@ -749,7 +758,8 @@ static struct tn_cached *resolved_get(struct tn_warehouse *wh, const char *key)
     if (!hit)
         return NULL;
     v = tn__plan_cached_value(hit);
-    json_object_foreach(v->looked_up, name, where) {
+    json_object_foreach(v->looked_up, name, where)
+    {
         const char *sep = strchr(name, '\x1f');
         char ns[TN_NAME_MAX + 1], *now = NULL;
         struct tn_err ignored;
@@ -863,8 +873,8 @@ static int describe_columns(struct tn_session *s, const char *resolved, char **o
         return rc;
     columns = json_array();
     for (size_t i = 0; i < r->nrows; i++) {
-        json_t *col = json_pack("{s:s?, s:s?}", "name", tn_rows_get(r, i, 0), "type",
-                                tn_rows_get(r, i, 1));
+        json_t *col =
+            json_pack("{s:s?, s:s?}", "name", tn_rows_get(r, i, 0), "type", tn_rows_get(r, i, 1));
         json_array_append_new(columns, col ? col : json_object()); /* one entry per column */
     }
     *out = json_dumps(columns, JSON_COMPACT);
@@ -911,8 +921,8 @@ char *tn_plan_describe(json_t *entry)
         (long long)json_integer_value(json_object_get(entry, "manifests_total")),
         (long long)json_integer_value(json_object_get(entry, "data_files_kept")),
         (long long)json_integer_value(json_object_get(entry, "data_files_total")),
-        (long long)json_integer_value(delete_files), json_integer_value(delete_files) == 1 ? "" : "s",
-        json_is_true(json_object_get(entry, "answered_from_metadata"))
-            ? "; answered from metadata"
-            : "");
+        (long long)json_integer_value(delete_files),
+        json_integer_value(delete_files) == 1 ? "" : "s",
+        json_is_true(json_object_get(entry, "answered_from_metadata")) ? "; answered from metadata"
+                                                                       : "");
 }

@@ -55,13 +55,15 @@ static int new_files(json_t *base, json_t *root,
     int rc = 0;
 
     for (size_t a = 0; a < 3; a++)
-        json_array_foreach(json_object_get(base, arrays[a][0]), i, e) {
+        json_array_foreach(json_object_get(base, arrays[a][0]), i, e)
+        {
             const char *loc = json_string_value(json_object_get(e, arrays[a][1]));
             if (loc)
                 json_object_set_new(known, loc, json_true());
         }
     for (size_t a = 0; a < 3 && !rc; a++)
-        json_array_foreach(json_object_get(root, arrays[a][0]), i, e) {
+        json_array_foreach(json_object_get(root, arrays[a][0]), i, e)
+        {
             const char *loc = json_string_value(json_object_get(e, arrays[a][1]));
             if (loc && !json_object_get(known, loc) && (rc = fn(ctx, arrays[a][1], loc, err)))
                 break;
@@ -118,7 +120,7 @@ static int check_locations(struct tn_warehouse *wh, const struct tn_table *t, js
                            "inside it (leave it out for the default)",
                            c.new_location, tn_storage_root_uri(wh->storage));
     }
-    {   /* where later commits write data and metadata files */
+    { /* where later commits write data and metadata files */
         static const char *const keys[] = {"write.data.path", "write.metadata.path"};
         json_t *props = json_object_get(root, "properties");
         json_t *old = t ? json_object_get(t->meta->root, "properties") : NULL;
@@ -211,9 +213,8 @@ static int create_metadata(struct tn_warehouse *wh, const char *ns, const char *
         json_decref(u);
     }
     if (!rc && json_array_size(json_object_get(order, "fields"))) {
-        json_t *u = json_pack("[{s:s, s:O}, {s:s, s:i}]", "action", "add-sort-order",
-                              "sort-order", order, "action", "set-default-sort-order",
-                              "sort-order-id", -1);
+        json_t *u = json_pack("[{s:s, s:O}, {s:s, s:i}]", "action", "add-sort-order", "sort-order",
+                              order, "action", "set-default-sort-order", "sort-order-id", -1);
         rc = tn_updates_apply(root, u, err);
         json_decref(u);
     }

@@ -79,8 +79,7 @@ static int is_file_reader(const char *fn)
 
 /* The arguments "node" of table function "fn": text literals checked, and for a file reader
  * nothing computed. */
-static int check_argument(struct tn_warehouse *wh, const char *fn, json_t *node,
-                          struct tn_err *err)
+static int check_argument(struct tn_warehouse *wh, const char *fn, json_t *node, struct tn_err *err)
 {
     const char *cls = json_string_value(json_object_get(node, "class"));
     const char *name = json_string_value(json_object_get(node, "function_name"));
@@ -96,8 +95,7 @@ static int check_argument(struct tn_warehouse *wh, const char *fn, json_t *node,
             return names_catalog(wh, json_string_value(v), err);
         json_array_foreach(v, i, child) /* a folded list */
             if (json_is_string(child) &&
-                (rc = names_catalog(wh, json_string_value(child), err)) != 0)
-                return rc;
+                (rc = names_catalog(wh, json_string_value(child), err)) != 0) return rc;
         return 0;
     }
     if (cls && strcmp(cls, "COMPARISON") == 0) {
@@ -113,9 +111,8 @@ static int check_argument(struct tn_warehouse *wh, const char *fn, json_t *node,
          strcmp(name, "map") == 0 || strcmp(name, "row") == 0 ||
          (json_is_true(json_object_get(node, "is_operator")) && strlen(name) == 1 &&
           strchr("+-*/%", name[0])))) {
-        json_array_foreach(json_object_get(node, "children"), i, child)
-            if ((rc = check_argument(wh, fn, child, err)) != 0)
-                return rc;
+        json_array_foreach(json_object_get(node, "children"), i,
+                           child) if ((rc = check_argument(wh, fn, child, err)) != 0) return rc;
         return 0;
     }
     if (!is_file_reader(fn))
@@ -134,9 +131,7 @@ static int walk(struct tn_warehouse *wh, json_t *node, struct tn_err *err)
     int rc = 0;
 
     if (json_is_array(node)) {
-        json_array_foreach(node, i, child)
-            if ((rc = walk(wh, child, err)) != 0)
-                return rc;
+        json_array_foreach(node, i, child) if ((rc = walk(wh, child, err)) != 0) return rc;
         return 0;
     }
     if (!json_is_object(node))
@@ -155,14 +150,12 @@ static int walk(struct tn_warehouse *wh, json_t *node, struct tn_err *err)
                                "%s() is not allowed: write the statement itself, so that tarn "
                                "can read its tables",
                                fn);
-            json_array_foreach(json_object_get(f, "children"), i, child)
-                if (fn && (rc = check_argument(wh, fn, child, err)) != 0)
-                    return rc;
+            json_array_foreach(json_object_get(f, "children"), i,
+                               child) if (fn &&
+                                          (rc = check_argument(wh, fn, child, err)) != 0) return rc;
         }
     }
-    json_object_foreach(node, key, child)
-        if ((rc = walk(wh, child, err)) != 0)
-            return rc;
+    json_object_foreach(node, key, child) if ((rc = walk(wh, child, err)) != 0) return rc;
     return 0;
 }
 

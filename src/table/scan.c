@@ -8,7 +8,6 @@
  * positions its position-delete files list and on the keys of its equality-delete files. */
 #include "table_int.h"
 
-
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,8 +135,8 @@ static int parse_list(const struct tn_buf *buf, const void *ctx, void **value, s
 }
 
 /* ctx: the manifest-list entry, whose values the entries inherit. */
-static int parse_manifest(const struct tn_buf *buf, const void *ctx, void **value,
-                          size_t *bytes, struct tn_err *err)
+static int parse_manifest(const struct tn_buf *buf, const void *ctx, void **value, size_t *bytes,
+                          struct tn_err *err)
 {
     struct parsed_manifest *m = tn_calloc(1, sizeof(*m));
     int rc = tn_manifest_read(buf->buf, buf->len, ctx, &m->entries, &m->n, err);
@@ -298,8 +297,7 @@ int tn_table_scan(struct tn_warehouse *wh, const struct tn_table *t, int64_t sna
 }
 
 int tn_table_scan_where(struct tn_warehouse *wh, const struct tn_table *t, int64_t snapshot_id,
-                        json_t *where, const char *alias, struct tn_scan **out,
-                        struct tn_err *err)
+                        json_t *where, const char *alias, struct tn_scan **out, struct tn_err *err)
 {
     const struct tn_metadata *m = t->meta;
     const struct tn_snapshot *snap;
@@ -520,8 +518,8 @@ static int renamed_inside(const struct tn_type *t, const json_t *ids)
 
 /* Append "expr", a value of type "t" as the file names its struct fields, rebuilt with the
  * schema's names; "depth" makes lambda parameters unique. */
-static void renamed_value(const struct tn_type *t, const json_t *ids, const char *expr,
-                          int depth, struct tn_buf *sql)
+static void renamed_value(const struct tn_type *t, const json_t *ids, const char *expr, int depth,
+                          struct tn_buf *sql)
 {
     char var[24], missing[32];
     struct tn_buf sub = TN_BUF_INIT(TN_CAP_SQL);
@@ -732,11 +730,11 @@ static const struct tn_field *any_field(const struct tn_table *t, int id)
 /* One data file with its applicable deletes. */
 static int file_with_deletes(struct tn_warehouse *wh, const struct tn_table *t,
                              const struct tn_scan *scan, const struct tn_manifest_entry *e,
-                             const json_t *ids, int row_id, struct tn_buf *sql,
-                             struct tn_err *err)
+                             const json_t *ids, int row_id, struct tn_buf *sql, struct tn_err *err)
 {
     struct tn_buf pos_files = TN_BUF_INIT(TN_CAP_SQL);
-    struct tn_buf extra = TN_BUF_INIT(TN_CAP_SQL); /* equality-key columns missing from the schema */
+    struct tn_buf extra =
+        TN_BUF_INIT(TN_CAP_SQL); /* equality-key columns missing from the schema */
     struct tn_buf joins = TN_BUF_INIT(TN_CAP_SQL);
     int rc = 0, njoin = 0;
 
@@ -809,8 +807,7 @@ static int file_with_deletes(struct tn_warehouse *wh, const struct tn_table *t,
         }
         tn_buf_addstr(sql, ", hive_partitioning = false, file_row_number = true) d", NULL);
         if (pos_files.len) {
-            tn_buf_addstr(sql,
-                          " ANTI JOIN (SELECT pos FROM read_parquet([", NULL);
+            tn_buf_addstr(sql, " ANTI JOIN (SELECT pos FROM read_parquet([", NULL);
             tn_buf_add(sql, pos_files.buf, pos_files.len, NULL);
             tn_buf_addstr(sql,
                           "], schema = MAP {2147483546: {name: 'file_path', type: 'VARCHAR', "
@@ -869,8 +866,8 @@ static void free_columns(void *cols)
 
 /* The schema rows of Parquet files: file, name, field id, children, the element's type. */
 #define SCHEMA_COLUMNS                                                                             \
-    "SELECT file_name, name, field_id, num_children, CAST(struct_pack(name, type, type_length, "  \
-    "repetition_type, converted_type, scale, precision, logical_type) AS VARCHAR) FROM "          \
+    "SELECT file_name, name, field_id, num_children, CAST(struct_pack(name, type, type_length, "   \
+    "repetition_type, converted_type, scale, precision, logical_type) AS VARCHAR) FROM "           \
     "parquet_schema("
 /* Files whose schemas one statement reads (DuckDB reads their footers in parallel), and the
  * most schema rows it may return. */
@@ -891,8 +888,7 @@ static json_t *columns_from_schema(const struct tn_rows *r, const size_t *rows, 
     int64_t remaining[64] = {0};
     int clash = 0, flat = 1, depth = 0;
 
-    tn_parse_i64(n && tn_rows_get(r, rows[0], 3) ? tn_rows_get(r, rows[0], 3) : "0",
-                 &remaining[0]);
+    tn_parse_i64(n && tn_rows_get(r, rows[0], 3) ? tn_rows_get(r, rows[0], 3) : "0", &remaining[0]);
     for (size_t k = 1; k < n; k++) {
         const char *name = tn_rows_get(r, rows[k], 1), *id = tn_rows_get(r, rows[k], 2);
         const char *kids_text = tn_rows_get(r, rows[k], 3);
@@ -947,8 +943,8 @@ static char *columns_key(const char *path)
 /* The columns (see columns_from_schema) of the local Parquet files "paths" (n of them), read in
  * one statement, into out[i] (new references, NULL for a file not read), each also kept in the
  * plan cache. Errors are ignored: a file without columns is read through the schema map. */
-static void read_schemas(struct tn_warehouse *wh, struct tn_session *s,
-                         const char *const *paths, size_t n, json_t **out)
+static void read_schemas(struct tn_warehouse *wh, struct tn_session *s, const char *const *paths,
+                         size_t n, json_t **out)
 {
     struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_rows *r = NULL;
@@ -979,8 +975,8 @@ static void read_schemas(struct tn_warehouse *wh, struct tn_session *s,
         for (size_t i = 0; i < n; i++) {
             size_t m = 0, bytes = 64, idx;
             char *key = columns_key(paths[i]);
-            json_array_foreach(json_object_get(by_file, paths[i]), idx, k_json)
-                rows[m++] = (size_t)json_integer_value(k_json);
+            json_array_foreach(json_object_get(by_file, paths[i]), idx, k_json) rows[m++] =
+                (size_t)json_integer_value(k_json);
             if (m) {
                 out[i] = columns_from_schema(r, rows, m, &bytes);
                 tn__plan_cache_release(wh->plan_cache,
@@ -1085,11 +1081,13 @@ static json_t *name_mapping(const struct tn_table *t)
     if (!text || !(mapping = json_loads(text, 0, NULL)))
         return NULL;
     by_name = json_object();
-    json_array_foreach(mapping, i, e) {
+    json_array_foreach(mapping, i, e)
+    {
         json_t *id = json_object_get(e, "field-id");
         if (!json_is_integer(id))
             continue;
-        json_array_foreach(json_object_get(e, "names"), k, n) {
+        json_array_foreach(json_object_get(e, "names"), k, n)
+        {
             if (json_is_string(n))
                 json_object_set(by_name, json_string_value(n), id);
         }
@@ -1153,10 +1151,12 @@ static int file_by_names(struct tn_warehouse *wh, const struct tn_table *t,
         size_t k;
         json_t *col;
 
-        json_object_foreach(mapping, key, id) {
+        json_object_foreach(mapping, key, id)
+        {
             if (json_integer_value(id) != f->id)
                 continue;
-            json_array_foreach(file_columns, k, col) {
+            json_array_foreach(file_columns, k, col)
+            {
                 if (strcmp(json_string_value(col), key) == 0)
                     source = key;
             }
@@ -1225,8 +1225,8 @@ static int prefetch_files(struct tn_warehouse *wh, const struct tn_table *t,
  * in the same order (DuckDB then needs no union by name, which reads every file's schema). */
 static int group_paths(struct tn_warehouse *wh, const struct tn_table *t,
                        const struct tn_scan *scan, const struct tn_manifest_entry *e, size_t i,
-                       int row_id, char *grouped, json_t **cols, int *by_name,
-                       int *same_layout, struct tn_buf *paths, struct tn_err *err)
+                       int row_id, char *grouped, json_t **cols, int *by_name, int *same_layout,
+                       struct tn_buf *paths, struct tn_err *err)
 {
     const json_t *first = NULL; /* the columns of the group's first file */
     char *key = nested_key(scan->schema, file_ids(cols, i)); /* its struct fields' names */
@@ -1337,15 +1337,14 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
         {
             struct tn_buf paths = TN_BUF_INIT(TN_CAP_SQL);
             int by_name = file_cols != NULL, same_layout;
-            rc = group_paths(wh, t, scan, e, i, row_id, grouped, file_cols, &by_name,
-                             &same_layout, &paths, err);
+            rc = group_paths(wh, t, scan, e, i, row_id, grouped, file_cols, &by_name, &same_layout,
+                             &paths, err);
             if (rc) {
                 tn_buf_release(&paths);
                 break;
             }
             tn_buf_addstr(sql, "SELECT ", NULL);
-            rc = select_list(scan->schema, NULL, by_name ? NULL : file_ids(file_cols, i), sql,
-                             err);
+            rc = select_list(scan->schema, NULL, by_name ? NULL : file_ids(file_cols, i), sql, err);
             if (row_id)
                 identity_cols(e->file.file_path, NULL, sql);
             if (rc) {
@@ -1371,8 +1370,9 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
             } else {
                 tn_buf_addf(sql, NULL, " FROM read_parquet([%s], schema = ", paths.buf);
                 rc = schema_map(t, scan->schema, e, file_ids(file_cols, i), sql, err);
-                tn_buf_addstr(sql, row_id ? ", hive_partitioning = false, file_row_number = true)"
-                                          : ", hive_partitioning = false)",
+                tn_buf_addstr(sql,
+                              row_id ? ", hive_partitioning = false, file_row_number = true)"
+                                     : ", hive_partitioning = false)",
                               NULL);
             }
             tn_buf_release(&paths);
@@ -1391,8 +1391,10 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
             free(name);
         }
         if (row_id)
-            tn_buf_addstr(sql, ", CAST(NULL AS VARCHAR) AS _tn_file, CAST(NULL AS BIGINT) AS "
-                               "_tn_pos", NULL);
+            tn_buf_addstr(sql,
+                          ", CAST(NULL AS VARCHAR) AS _tn_file, CAST(NULL AS BIGINT) AS "
+                          "_tn_pos",
+                          NULL);
         tn_buf_addstr(sql, " WHERE false", NULL);
     }
     tn_buf_addstr(sql, ")", NULL);

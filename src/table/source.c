@@ -33,9 +33,10 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define DEFAULT_LINE_MAX (2000000)        /* DuckDB's default max_line_size */
+#define DEFAULT_LINE_MAX (2000000)         /* DuckDB's default max_line_size */
 #define LONG_LINE_MAX    TN_INPUT_LINE_MAX /* the most tarn raises it to */
-_Static_assert(TN_SOURCE_LINE_EXACT <= DEFAULT_LINE_MAX / 2, "lines that need a limit are measured");
+_Static_assert(TN_SOURCE_LINE_EXACT <= DEFAULT_LINE_MAX / 2,
+               "lines that need a limit are measured");
 
 /*---- The format ----*/
 
@@ -144,10 +145,11 @@ static void reader_sql(struct tn_buf *b, const char *path, const struct tn_sourc
                                      "read_parquet"};
 
     if (sniff)
-        tn_buf_addstr(b,
-                      "SELECT len(Columns), SkipRows, Delimiter, Quote, Escape, Comment, HasHeader, "
-                      "DateFormat, TimestampFormat, to_json(Columns) FROM sniff_csv(",
-                      NULL);
+        tn_buf_addstr(
+            b,
+            "SELECT len(Columns), SkipRows, Delimiter, Quote, Escape, Comment, HasHeader, "
+            "DateFormat, TimestampFormat, to_json(Columns) FROM sniff_csv(",
+            NULL);
     else
         tn_buf_addf(b, NULL, "SELECT * FROM %s(", fn[r->format]);
     tn_sql_string(b, path);
@@ -221,8 +223,7 @@ static char *sniffed_dialect(const struct tn_rows *rows)
     dialect_string(&b, "quote", tn_rows_get(rows, 0, 3));
     dialect_string(&b, "escape", tn_rows_get(rows, 0, 4));
     dialect_string(&b, "comment", tn_rows_get(rows, 0, 5));
-    tn_buf_addf(&b, NULL, ", skip = %lld, header = %s",
-                strtoll(tn_rows_get(rows, 0, 1), NULL, 10),
+    tn_buf_addf(&b, NULL, ", skip = %lld, header = %s", strtoll(tn_rows_get(rows, 0, 1), NULL, 10),
                 strcmp(tn_rows_get(rows, 0, 6), "true") == 0 ? "true" : "false");
     if (date && strcmp(date, "%Y-%m-%d") != 0)
         dialect_string(&b, "dateformat", date);
@@ -232,7 +233,8 @@ static char *sniffed_dialect(const struct tn_rows *rows)
     if (ts && i == sizeof(iso_timestamps) / sizeof(*iso_timestamps))
         dialect_string(&b, "timestampformat", ts);
     tn_buf_addstr(&b, ", columns = {", NULL);
-    json_array_foreach(cols, i, col) {
+    json_array_foreach(cols, i, col)
+    {
         key = json_string_value(json_object_get(col, "name"));
         if (!key || !json_string_value(json_object_get(col, "type"))) {
             json_decref(cols);

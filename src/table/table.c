@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define METADATA_MAX_BYTES (256L * 1024 * 1024)
+#define METADATA_MAX_BYTES  (256L * 1024 * 1024)
 #define TN_ALLOWED_DIRS_MAX 1024
 
 /* The local directory of a root the sandbox allows (for DuckDB), or NULL for an object store
@@ -116,8 +116,8 @@ int tn_warehouse_open(const struct tn_warehouse_options *opt, struct tn_warehous
         rc = tn_fail(err, TN_EINPUT, "the catalog name must have 1 to 255 characters");
         goto out;
     }
-    rc = tn_catalog_open(catalog_path, opt->catalog_name ? opt->catalog_name : "tarn",
-                         &wh->catalog, err);
+    rc = tn_catalog_open(catalog_path, opt->catalog_name ? opt->catalog_name : "tarn", &wh->catalog,
+                         err);
     if (rc)
         goto out;
     tn_storage_protect(wh->storage, catalog_path);
@@ -187,7 +187,8 @@ static int path_map_parse(const char *text, struct tn_path_map *m, struct tn_err
     }
     m->from = tn_calloc(json_object_size(j) + 1, sizeof(char *));
     m->to = tn_calloc(json_object_size(j) + 1, sizeof(char *));
-    json_object_foreach(j, key, v) {
+    json_object_foreach(j, key, v)
+    {
         if (!json_is_string(v)) {
             json_decref(j);
             path_map_release(m);
@@ -279,8 +280,8 @@ static int read_metadata(struct tn_warehouse *wh, const char *location, struct t
     return rc;
 }
 
-int tn_table_load(struct tn_warehouse *wh, const char *ns, const char *name,
-                  struct tn_table **out, struct tn_err *err)
+int tn_table_load(struct tn_warehouse *wh, const char *ns, const char *name, struct tn_table **out,
+                  struct tn_err *err)
 {
     struct tn_table *t = tn_calloc(1, sizeof(*t));
     char *map_text = NULL;
@@ -604,9 +605,8 @@ static void purge(struct tn_warehouse *wh, const struct tn_table *t, const char 
         tn_scan_free(scan);
         purge_file(wh, t, folder, t->meta->snapshots[i].manifest_list, seen, res);
     }
-    json_array_foreach(json_object_get(t->meta->root, "metadata-log"), k, e)
-        purge_file(wh, t, folder, json_string_value(json_object_get(e, "metadata-file")), seen,
-                   res);
+    json_array_foreach(json_object_get(t->meta->root, "metadata-log"), k, e) purge_file(
+        wh, t, folder, json_string_value(json_object_get(e, "metadata-file")), seen, res);
     purge_file(wh, t, folder, t->metadata_location, seen, res);
     json_decref(seen);
 }
@@ -661,7 +661,8 @@ int tn_table_snapshot_at(const struct tn_table *t, int64_t ms, int64_t *out, str
     size_t i;
     json_t *e;
 
-    json_array_foreach(log, i, e) {
+    json_array_foreach(log, i, e)
+    {
         int64_t ts, id;
         if (tn_json_id(json_object_get(e, "timestamp-ms"), &ts) ||
             tn_json_id(json_object_get(e, "snapshot-id"), &id))
@@ -675,8 +676,8 @@ int tn_table_snapshot_at(const struct tn_table *t, int64_t ms, int64_t *out, str
     }
     if (best == -1) {
         if (first_ts == INT64_MAX)
-            return tn_fail(err, TN_ENOTFOUND, "table %s.%s has no snapshots to travel to",
-                           t->ns, t->name);
+            return tn_fail(err, TN_ENOTFOUND, "table %s.%s has no snapshots to travel to", t->ns,
+                           t->name);
         return tn_fail(err, TN_ENOTFOUND,
                        "table %s.%s has no snapshot at or before %lld ms; its oldest is at %lld "
                        "ms",
@@ -703,8 +704,7 @@ int tn_table_snapshot_ref(const struct tn_table *t, const char *ref, int64_t *ou
     {
         struct tn_buf known = TN_BUF_INIT(TN_CAP_MESSAGE_LIST);
         for (size_t i = 0; i < t->meta->nsnapshots && known.len < 3000; i++)
-            tn_buf_addf(&known, NULL, "%s%lld", i ? ", " : "",
-                        (long long)t->meta->snapshots[i].id);
+            tn_buf_addf(&known, NULL, "%s%lld", i ? ", " : "", (long long)t->meta->snapshots[i].id);
         for (size_t i = 0; i < t->meta->nrefs && known.len < 3500; i++)
             tn_buf_addf(&known, NULL, ", '%s'", t->meta->refs[i].name);
         tn_fail(err, TN_ENOTFOUND, "table %s.%s has no snapshot or ref '%s'; it has: %s", t->ns,

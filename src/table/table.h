@@ -23,12 +23,12 @@
 #include "storage/storage.h"
 
 struct tn_warehouse_options {
-    const char *warehouse;          /* local directory, file:// URI or s3://bucket/prefix */
-    const char *catalog_path;       /* NULL: <warehouse>/catalog.db (S3: ./tarn-catalog.db) */
-    const char *catalog_name;       /* the catalog_name of its rows; NULL: "tarn" */
-    const char *const *extra_dirs;  /* further directories DuckDB may read (NULL-terminated) */
-    const char *memory_limit;       /* DuckDB memory limit, or NULL */
-    int threads;                    /* DuckDB threads, 0 for the default */
+    const char *warehouse;         /* local directory, file:// URI or s3://bucket/prefix */
+    const char *catalog_path;      /* NULL: <warehouse>/catalog.db (S3: ./tarn-catalog.db) */
+    const char *catalog_name;      /* the catalog_name of its rows; NULL: "tarn" */
+    const char *const *extra_dirs; /* further directories DuckDB may read (NULL-terminated) */
+    const char *memory_limit;      /* DuckDB memory limit, or NULL */
+    int threads;                   /* DuckDB threads, 0 for the default */
     /* S3 warehouses (see storage.h; credentials come from AWS_* environment variables only).
      * NULL or 0 fields fall back to TARN_S3_ENDPOINT, TARN_S3_REGION, TARN_S3_PATH_STYLE
      * (1 or 0), TARN_CACHE_DIR and TARN_CACHE_SIZE, then to the defaults. */
@@ -82,8 +82,8 @@ struct tn_table {
 };
 
 /* Load the current version of ns.name (TN_ENOTABLE when absent). */
-int tn_table_load(struct tn_warehouse *wh, const char *ns, const char *name,
-                  struct tn_table **out, struct tn_err *err);
+int tn_table_load(struct tn_warehouse *wh, const char *ns, const char *name, struct tn_table **out,
+                  struct tn_err *err);
 void tn_table_free(struct tn_table *t);
 /* Apply the table's path map to a location (caller frees). */
 char *tn_table_resolve(const struct tn_table *t, const char *location);
@@ -133,9 +133,9 @@ struct tn_scan {
     struct tn_manifest_file *manifests; /* the snapshot's manifest list */
     size_t nmanifests;
     struct tn_scan_stats {
-        int64_t manifests_total, manifests_kept; /* in the manifest list; read */
+        int64_t manifests_total, manifests_kept;   /* in the manifest list; read */
         int64_t data_files_total, data_files_kept; /* live in the snapshot; planned */
-        int64_t delete_files;                    /* live delete files planned */
+        int64_t delete_files;                      /* live delete files planned */
     } stats;
 };
 
@@ -156,8 +156,7 @@ void tn_scan_free(struct tn_scan *s);
  * (see prune.c). Parsed manifests come from the warehouse's plan cache, so planning an
  * unchanged table again reads no manifest. scan->stats counts what was considered and kept. */
 int tn_table_scan_where(struct tn_warehouse *wh, const struct tn_table *t, int64_t snapshot_id,
-                        json_t *where, const char *alias, struct tn_scan **out,
-                        struct tn_err *err);
+                        json_t *where, const char *alias, struct tn_scan **out, struct tn_err *err);
 
 /* Move out of "scan" the data files (without deletes) whose bounds show that every row
  * satisfies "where"; each goes into "covered" as path -> record count. Returns how many. */
@@ -263,8 +262,8 @@ struct tn_commit_result {
  * columns; missing ones take their write-default or null) to new data files and commit them as
  * one snapshot on the branch. A value that does not fit its column's type is
  * TN_EUNPROCESSABLE, with nothing committed. */
-int tn_table_write(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
-                   const char *name, const char *select_sql, const struct tn_write_options *wo,
+int tn_table_write(struct tn_warehouse *wh, struct tn_session *s, const char *ns, const char *name,
+                   const char *select_sql, const struct tn_write_options *wo,
                    struct tn_commit_result *res, struct tn_err *err);
 /* Move "main" to the head of "branch" when main's head is its ancestor (write-audit-publish);
  * TN_ECONFLICT when main has moved on since the branch was made. */
@@ -304,10 +303,9 @@ int tn_table_rollback(struct tn_warehouse *wh, const char *ns, const char *name,
                       int64_t snapshot_id, int64_t as_of_ms, int64_t *out, struct tn_err *err);
 /* Create or move tag or branch "ref" to "snapshot_id" (retention max_ref_age_ms, -1: none). */
 int tn_table_set_ref(struct tn_warehouse *wh, const char *ns, const char *name, const char *ref,
-                     int is_tag, int64_t snapshot_id, int64_t max_ref_age_ms,
-                     struct tn_err *err);
-int tn_table_drop_ref(struct tn_warehouse *wh, const char *ns, const char *name,
-                      const char *ref, struct tn_err *err);
+                     int is_tag, int64_t snapshot_id, int64_t max_ref_age_ms, struct tn_err *err);
+int tn_table_drop_ref(struct tn_warehouse *wh, const char *ns, const char *name, const char *ref,
+                      struct tn_err *err);
 
 struct tn_insert_result {
     char ns[TN_NAME_MAX + 1], table[TN_NAME_MAX + 1];
@@ -332,8 +330,7 @@ struct tn_dml_result {
  * stay untouched) plus a data file with changed and inserted rows. A commit that deleted or
  * replaced rows since the statement read the table makes it TN_ECONFLICT. */
 int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
-                 const struct tn_query_options *opt, struct tn_dml_result *res,
-                 struct tn_err *err);
+                 const struct tn_query_options *opt, struct tn_dml_result *res, struct tn_err *err);
 
 struct tn_compact_result {
     int64_t files_rewritten;      /* data files read and written again as one */
@@ -377,12 +374,12 @@ int tn_table_rewrite_manifests(struct tn_warehouse *wh, const char *ns, const ch
                                struct tn_rewrite_manifests_result *res, struct tn_err *err);
 
 struct tn_orphans_result {
-    int64_t files_found;   /* orphans older than the margin */
-    int64_t files_deleted; /* 0 with dry_run */
-    int64_t bytes;         /* their total size */
-    int64_t files_too_new; /* unreferenced but younger than the margin: kept */
+    int64_t files_found;     /* orphans older than the margin */
+    int64_t files_deleted;   /* 0 with dry_run */
+    int64_t bytes;           /* their total size */
+    int64_t files_too_new;   /* unreferenced but younger than the margin: kept */
     int64_t uploads_aborted; /* S3 multipart uploads under the table older than the margin */
-    json_t *paths;         /* the orphans' locations (at most 1000); owned */
+    json_t *paths;           /* the orphans' locations (at most 1000); owned */
 };
 
 /* Delete the files under the table's location that no metadata reaches (any snapshot's
@@ -430,9 +427,9 @@ int tn_table_alter(struct tn_warehouse *wh, struct tn_session *s, const char *sq
 
 struct tn_ingest_result {
     struct tn_commit_result commit;
-    int created;          /* the table was created by this ingest */
-    json_t *column_names; /* {"Original Name": "original_name", ...} */
-    json_t *schema;       /* the table's current schema after the ingest */
+    int created;            /* the table was created by this ingest */
+    json_t *column_names;   /* {"Original Name": "original_name", ...} */
+    json_t *schema;         /* the table's current schema after the ingest */
     json_t *schema_changes; /* [{"action": "add_column"|"widen", "column", "type", ...}] */
     int64_t rows_updated;   /* upsert: existing rows replaced */
     int64_t rows_inserted;  /* new rows (all rows unless upserting) */
@@ -448,16 +445,16 @@ enum tn_evolve_mode {
  * names are sanitised, the table is created from the inferred schema when absent, and the rows
  * are appended or replace every row. A table created here is dropped again if the write fails,
  * so a failed ingest leaves nothing behind. */
-int tn_table_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
-                    const char *name, const char *source_sql, enum tn_write_mode mode,
-                    struct tn_ingest_result *res, struct tn_err *err);
+int tn_table_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *ns, const char *name,
+                    const char *source_sql, enum tn_write_mode mode, struct tn_ingest_result *res,
+                    struct tn_err *err);
 struct tn_ingest_options {
     enum tn_write_mode mode;
     enum tn_evolve_mode evolve;
-    const char *branch; /* NULL: main */
-    int upsert;         /* replace rows whose key exists, insert the others */
-    const char *key;    /* upsert key columns "a,b"; NULL: the table's identifier fields */
-    int dedupe_last;    /* upsert: keep each key's last row instead of refusing duplicates */
+    const char *branch;       /* NULL: main */
+    int upsert;               /* replace rows whose key exists, insert the others */
+    const char *key;          /* upsert key columns "a,b"; NULL: the table's identifier fields */
+    int dedupe_last;          /* upsert: keep each key's last row instead of refusing duplicates */
     const char *partition_by; /* a table this ingest creates: its partition spec */
 };
 
@@ -534,9 +531,8 @@ int tn_source_preview(struct tn_session *s, const char *path, const struct tn_so
  * inside the warehouse, "partition-spec", "write-order", "properties"). With "stage", nothing
  * is written: *out_staged gets the metadata JSON a later assert-create commit will build;
  * otherwise *out gets the new table. TN_EEXISTS when it exists, TN_EINPUT for a bad request. */
-int tn_table_rest_create(struct tn_warehouse *wh, const char *ns, const char *name,
-                         json_t *request, int stage, json_t **out_staged, struct tn_table **out,
-                         struct tn_err *err);
+int tn_table_rest_create(struct tn_warehouse *wh, const char *ns, const char *name, json_t *request,
+                         int stage, json_t **out_staged, struct tn_table **out, struct tn_err *err);
 /* Check "requirements" against the current metadata, apply "updates" (JSON arrays of the REST
  * spec) to it and publish the result, retrying a lost compare-and-swap with the requirements
  * checked again. assert-create (alone) creates the table from the updates. *out (may be NULL)

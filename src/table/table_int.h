@@ -51,15 +51,14 @@ struct tn__change {
                  const struct tn_metadata *staged, void *ctx, json_t *updates,
                  struct tn__files *files, struct tn_err *err);
     void *ctx;
-    int skip_if_unchanged;  /* publish nothing when the updates leave the metadata as it was */
-    struct tn_table **out;  /* optional: the published version (or the base when unchanged) */
+    int skip_if_unchanged; /* publish nothing when the updates leave the metadata as it was */
+    struct tn_table **out; /* optional: the published version (or the base when unchanged) */
 };
 /* Publish "changes" (n tables; more than one move together in one catalog transaction) as one
  * commit: re-loaded, re-checked and re-applied after every lost race until
  * TN_COMMIT_DEADLINE_MS passes. On failure nothing is published and every file the commit
  * wrote is deleted. */
-int tn__commit(struct tn_warehouse *wh, struct tn__change *changes, size_t n,
-               struct tn_err *err);
+int tn__commit(struct tn_warehouse *wh, struct tn__change *changes, size_t n, struct tn_err *err);
 /* A metadata-only commit (schema change, rollback, refs, properties): "build" appends to
  * "updates" what the change does to the current version "t"; run again on the newer version
  * after a lost race. */
@@ -70,8 +69,8 @@ int tn__commit_metadata(struct tn_warehouse *wh, const char *ns, const char *nam
 
 /* Append to "updates" the add-schema and set-current-schema that make "changes" of t's current
  * schema (new field ids after its last-column-id). Nothing is committed. */
-int tn__evolve_updates(const struct tn_table *t, const struct tn_schema_change *changes,
-                       size_t n, json_t *updates, struct tn_err *err);
+int tn__evolve_updates(const struct tn_table *t, const struct tn_schema_change *changes, size_t n,
+                       json_t *updates, struct tn_err *err);
 
 /* A table that does not exist yet, in memory only (metadata_location NULL), with "schema"
  * (field ids assigned) and partition spec text "partition_by" (or NULL): rows written with it
@@ -83,8 +82,7 @@ int tn__table_new(struct tn_warehouse *wh, const char *ns, const char *name, jso
 /* Stage "updates" (under "requirements") on loaded table "*t" in memory: *t's metadata becomes
  * what they make of it, and the commit of the rows written with it (tn__commit_rows) publishes
  * them in the same commit. Nothing is written. References to both lists are taken. */
-int tn__table_stage(struct tn_table *t, json_t *requirements, json_t *updates,
-                    struct tn_err *err);
+int tn__table_stage(struct tn_table *t, json_t *requirements, json_t *updates, struct tn_err *err);
 
 /* One commit of new files: data files and position-delete files already written and
  * published. With read_snapshot set (row-level changes), a commit over anything but appends
@@ -139,8 +137,7 @@ int tn__table_write(struct tn_warehouse *wh, struct tn_session *s, const struct 
 int tn__write_data_file(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
                         const char *select_sql, struct tn_data_file *file, struct tn_err *err);
 /* Delete a file written by a change that did not commit, and release it. */
-void tn__discard_file(struct tn_warehouse *wh, const struct tn_table *t,
-                      struct tn_data_file *file);
+void tn__discard_file(struct tn_warehouse *wh, const struct tn_table *t, struct tn_data_file *file);
 
 /* Write the distinct (_tn_file, _tn_pos) rows of "positions_sql" as one position-delete file
  * of "t", sorted as the spec asks. out->record_count is 0 (and no file is left) when there are
@@ -197,7 +194,7 @@ struct tn_cached *tn__plan_cache_get(struct tn_plan_cache *c, const char *key);
  * least recently used entries to stay within capacity; a value larger than the whole cache is
  * not kept beyond the returned handle. */
 struct tn_cached *tn__plan_cache_put(struct tn_plan_cache *c, const char *key, void *value,
-                                size_t bytes, void (*free_value)(void *value));
+                                     size_t bytes, void (*free_value)(void *value));
 const void *tn__plan_cached_value(const struct tn_cached *e);
 void tn__plan_cache_release(struct tn_plan_cache *c, struct tn_cached *e); /* NULL is a no-op */
 void tn__plan_cache_stats(struct tn_plan_cache *c, struct tn_plan_cache_stats *out);

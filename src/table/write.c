@@ -126,8 +126,10 @@ static int explain_bad_value(struct tn_session *s, const struct tn_schema *schem
 
         if (!tn_type_is_primitive(f->type))
             continue;
-        tn_buf_addstr(&q, "SELECT _tn_row, CAST(_tn_v AS VARCHAR) FROM (SELECT row_number() "
-                          "OVER () AS _tn_row, ", NULL);
+        tn_buf_addstr(&q,
+                      "SELECT _tn_row, CAST(_tn_v AS VARCHAR) FROM (SELECT row_number() "
+                      "OVER () AS _tn_row, ",
+                      NULL);
         tn_sql_ident(&q, f->name);
         tn_buf_addf(&q, NULL, " AS _tn_v FROM (%s)) WHERE _tn_v IS NOT NULL AND ", select_sql);
         misfit_condition(f, &q);
@@ -137,8 +139,8 @@ static int explain_bad_value(struct tn_session *s, const struct tn_schema *schem
             tn_fail(err, TN_EUNPROCESSABLE,
                     "row %s: value '%.80s' in column %s does not fit its type %s; fix the value "
                     "or load it into a column of a wider type",
-                    tn_rows_get(r, 0, 0), tn_rows_get(r, 0, 1) ? tn_rows_get(r, 0, 1) : "",
-                    f->name, type);
+                    tn_rows_get(r, 0, 0), tn_rows_get(r, 0, 1) ? tn_rows_get(r, 0, 1) : "", f->name,
+                    type);
             tn_rows_free(r);
             tn_buf_release(&q);
             return TN_EUNPROCESSABLE;
@@ -171,8 +173,8 @@ static int write_default(const struct tn_field *f, struct tn_buf *sql)
 
 /* COPY the rows into a new Parquet file at local "path". */
 int tn__copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
-                           const char *select_sql, const char *partition_exprs,
-                           const char *path, int64_t *rows, struct tn_err *err)
+                        const char *select_sql, const char *partition_exprs, const char *path,
+                        int64_t *rows, struct tn_err *err)
 {
     struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_rows *cols = NULL, *res = NULL;
@@ -416,8 +418,7 @@ static int64_t summary_total(const struct tn_metadata *m, int64_t parent_id, con
     const struct tn_snapshot *parent = tn_metadata_snapshot(m, parent_id);
     int64_t v = 0;
 
-    if (parent && parent->summary &&
-        json_is_string(json_object_get(parent->summary, key)))
+    if (parent && parent->summary && json_is_string(json_object_get(parent->summary, key)))
         tn_parse_i64(json_string_value(json_object_get(parent->summary, key)), &v);
     return v;
 }
@@ -430,20 +431,20 @@ static void summary_set(json_t *summary, const char *key, int64_t v)
 }
 
 struct pending {
-    enum tn_write_mode mode;    /* OVERWRITE also removes every live file of the parent */
-    const char *branch;         /* NULL: main */
-    const char *operation;      /* the snapshot summary's operation */
-    int64_t read_snapshot;      /* row-level changes: the snapshot their rows came from */
+    enum tn_write_mode mode; /* OVERWRITE also removes every live file of the parent */
+    const char *branch;      /* NULL: main */
+    const char *operation;   /* the snapshot summary's operation */
+    int64_t read_snapshot;   /* row-level changes: the snapshot their rows came from */
     int64_t snapshot_id;
-    struct tn_manifest_file added;   /* manifest of the new data files (path NULL: none) */
+    struct tn_manifest_file added;    /* manifest of the new data files (path NULL: none) */
     struct tn_manifest_file *removed; /* manifests of new position deletes, one per spec */
     size_t nremoved;
     int64_t data_files, data_rows, data_bytes;
     int64_t delete_files, delete_rows, delete_bytes;
-    int64_t sequence_number;    /* of the last attempt */
+    int64_t sequence_number; /* of the last attempt */
     int attempts;
-    json_t *remove;             /* OVERWRITE: the file paths to remove (NULL: every file) */
-    json_t *touched;            /* partitions of the new files (see partition_touched) */
+    json_t *remove;  /* OVERWRITE: the file paths to remove (NULL: every file) */
+    json_t *touched; /* partitions of the new files (see partition_touched) */
 };
 
 /* Add the partition of a file of spec "spec_id" to the set "touched", keyed as Iceberg-Java's
@@ -682,7 +683,8 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *base,
     if (rc)
         goto out;
     if (p->mode == TN_WRITE_APPEND)
-        rc = tn_table_manifests(wh, t, parent, &carried, &ncarried, err); /* appends read no manifest */
+        rc = tn_table_manifests(wh, t, parent, &carried, &ncarried,
+                                err); /* appends read no manifest */
     else
         rc = tn_table_scan(wh, t, parent, &scan, err);
     if (rc)
@@ -784,8 +786,8 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *base,
     }
     if (merged.path)
         summary_set(summary, "manifests-replaced",
-                    (int64_t)ncarried - ((int64_t)nlist - (p->added.path != NULL) -
-                                      (int64_t)p->nremoved - 1));
+                    (int64_t)ncarried -
+                        ((int64_t)nlist - (p->added.path != NULL) - (int64_t)p->nremoved - 1));
     json_object_set_new(summary, "engine-name", json_string("tarn"));
     {
         struct tn_snapshot_new sn = {
@@ -819,10 +821,9 @@ out:
 
 /* Write one manifest of "n" new files (content 0 data, 1 deletes) of partition spec "spec_id"
  * and describe it in "out". */
-static int new_manifest(struct tn_warehouse *wh, const struct tn_table *t, int content,
-                        int spec_id, const struct tn_data_file *files, size_t n,
-                        int64_t snapshot_id, struct tn_manifest_file *out, struct tn__files *w,
-                        struct tn_err *err)
+static int new_manifest(struct tn_warehouse *wh, const struct tn_table *t, int content, int spec_id,
+                        const struct tn_data_file *files, size_t n, int64_t snapshot_id,
+                        struct tn_manifest_file *out, struct tn__files *w, struct tn_err *err)
 {
     struct tn_manifest_entry *entries = tn_calloc(n + 1, sizeof(*entries));
     struct tn_manifest_info info;
@@ -847,8 +848,8 @@ static int new_manifest(struct tn_warehouse *wh, const struct tn_table *t, int c
     rc = tn_manifest_write(&info, entries, n, &data, &len, out, err);
     if (!rc) {
         tn_uuid4(uuid);
-        out->path = tn_asprintf("%s/metadata/%s-m%d.avro", t->meta->location, uuid,
-                                content ? 3 : 0);
+        out->path =
+            tn_asprintf("%s/metadata/%s-m%d.avro", t->meta->location, uuid, content ? 3 : 0);
         out->length = (int64_t)len;
         rc = tn__files_write(wh, t, out->path, data, len, w, err);
     }
@@ -890,8 +891,7 @@ static int delete_manifests(struct tn_warehouse *wh, const struct tn_table *t,
 }
 
 int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
-                    const struct tn_row_change *c, struct tn_commit_result *res,
-                    struct tn_err *err)
+                    const struct tn_row_change *c, struct tn_commit_result *res, struct tn_err *err)
 {
     const struct tn_table *t = base;
     struct tn__files files = {0};
@@ -908,7 +908,8 @@ int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
     p.snapshot_id = tn_snapshot_id_new();
     p.touched = json_object();
     for (size_t i = 0; i < c->ndeletes; i++)
-        partition_touched(p.touched, c->delete_specs ? c->delete_specs[i] : t->meta->default_spec_id,
+        partition_touched(p.touched,
+                          c->delete_specs ? c->delete_specs[i] : t->meta->default_spec_id,
                           &c->deletes[i]);
     for (size_t i = 0; i < c->ndata; i++) {
         partition_touched(p.touched, t->meta->default_spec_id, &c->data[i]);
@@ -1020,8 +1021,7 @@ int tn__write_data_file(struct tn_warehouse *wh, struct tn_session *s, const str
     return rc;
 }
 
-void tn__discard_file(struct tn_warehouse *wh, const struct tn_table *t,
-                      struct tn_data_file *file)
+void tn__discard_file(struct tn_warehouse *wh, const struct tn_table *t, struct tn_data_file *file)
 {
     struct tn_err ignored;
     char *resolved;
@@ -1070,8 +1070,8 @@ int tn__table_write(struct tn_warehouse *wh, struct tn_session *s, const struct 
     return rc;
 }
 
-int tn_table_write(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
-                   const char *name, const char *select_sql, const struct tn_write_options *wo,
+int tn_table_write(struct tn_warehouse *wh, struct tn_session *s, const char *ns, const char *name,
+                   const char *select_sql, const struct tn_write_options *wo,
                    struct tn_commit_result *res, struct tn_err *err)
 {
     struct tn_table *t = NULL;

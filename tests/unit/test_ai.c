@@ -34,8 +34,9 @@ static void test_initialize_negotiates_the_version(void)
     json_decref(a);
     a = rpc("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"initialize\",\"params\":"
             "{\"protocolVersion\":\"1999-01-01\"}}");
-    CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(a, "result"), "protocolVersion")),
-                 "2025-06-18");
+    CHECK_STR_EQ(
+        json_string_value(json_object_get(json_object_get(a, "result"), "protocolVersion")),
+        "2025-06-18");
     json_decref(a);
 }
 
@@ -53,7 +54,8 @@ static void test_protocol_errors(void)
     a = rpc("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"no/such\"}");
     CHECK_INT_EQ(error_code(a), -32601);
     json_decref(a);
-    a = rpc("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"rm\"}}");
+    a = rpc(
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"rm\"}}");
     CHECK_INT_EQ(error_code(a), -32602);
     json_decref(a);
     a = rpc("{\"jsonrpc\":\"2.0\",\"id\":[1],\"method\":\"ping\"}");
@@ -76,7 +78,8 @@ static void test_tools_are_listed_read_only(void)
 
     CHECK_STR_EQ(json_string_value(json_object_get(a, "id")), "t");
     CHECK_INT_EQ(json_array_size(tools), 5);
-    json_array_foreach(tools, i, t) {
+    json_array_foreach(tools, i, t)
+    {
         CHECK(json_is_object(json_object_get(t, "inputSchema")));
         CHECK(json_is_true(json_object_get(json_object_get(t, "annotations"), "readOnlyHint")));
     }

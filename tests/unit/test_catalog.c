@@ -29,12 +29,12 @@ static void test_create_load_swap(void)
     CHECK_OK(tn_catalog_load(cat, "default", "t", &loc, &err));
     CHECK_STR_EQ(loc, "file:///w/t/m0.json");
     free(loc);
-    CHECK_OK(tn_catalog_swap(cat, "default", "t", "file:///w/t/m0.json", "file:///w/t/m1.json",
-                             &err));
+    CHECK_OK(
+        tn_catalog_swap(cat, "default", "t", "file:///w/t/m0.json", "file:///w/t/m1.json", &err));
     /* a second writer that still expects m0 loses */
-    CHECK_INT_EQ(tn_catalog_swap(cat, "default", "t", "file:///w/t/m0.json", "file:///w/t/x.json",
-                                 &err),
-                 TN_ECONFLICT);
+    CHECK_INT_EQ(
+        tn_catalog_swap(cat, "default", "t", "file:///w/t/m0.json", "file:///w/t/x.json", &err),
+        TN_ECONFLICT);
     CHECK_OK(tn_catalog_load(cat, "default", "t", &loc, &err));
     CHECK_STR_EQ(loc, "file:///w/t/m1.json");
     free(loc);

@@ -32,9 +32,9 @@ static void test_writes_stop_when_the_wal_goes(void)
     sqlite3_close(other);
     unlink(wal);
     unlink(shm);
-    CHECK_INT_EQ(tn_catalog_swap(cat, "default", "t", "file:///w/t/m0.json",
-                                 "file:///w/t/m1.json", &err),
-                 TN_EUNAVAILABLE);
+    CHECK_INT_EQ(
+        tn_catalog_swap(cat, "default", "t", "file:///w/t/m0.json", "file:///w/t/m1.json", &err),
+        TN_EUNAVAILABLE);
     CHECK_CONTAINS(err.msg, "changed under this process");
     CHECK_INT_EQ(tn_catalog_create(cat, "default", "u", "file:///w/u/m0.json", &err),
                  TN_EUNAVAILABLE);
@@ -50,8 +50,8 @@ static void test_writes_stop_when_the_wal_goes(void)
     loc = NULL;
     CHECK_OK(tn_catalog_load(cat, "default", "t", &loc, &err));
     CHECK_STR_EQ(loc, "file:///w/t/m0.json");
-    CHECK_OK(tn_catalog_swap(cat, "default", "t", "file:///w/t/m0.json", "file:///w/t/m1.json",
-                             &err));
+    CHECK_OK(
+        tn_catalog_swap(cat, "default", "t", "file:///w/t/m0.json", "file:///w/t/m1.json", &err));
 out:
     tn_catalog_close(cat);
     free(loc);

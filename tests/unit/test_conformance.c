@@ -52,8 +52,10 @@ static void test_nan_and_null_counts(void)
     /* DuckDB writes no null count for list elements (id 4): no entry, rather than a wrong 0 */
     CHECK_SCALAR(&fx, "SELECT null_value_counts::VARCHAR FROM \"t$files\"", "{1=0, 2=0, 6=0}");
     /* DuckDB writes no min/max for a chunk with a NaN; Java's bounds leave NaN out */
-    CHECK_SCALAR(&fx, "SELECT map_extract_value(lower_bounds, 2) || ' ' || "
-                      "map_extract_value(upper_bounds, 2) FROM \"t$files\"", "1.0 3.0");
+    CHECK_SCALAR(&fx,
+                 "SELECT map_extract_value(lower_bounds, 2) || ' ' || "
+                 "map_extract_value(upper_bounds, 2) FROM \"t$files\"",
+                 "1.0 3.0");
     tn_test_warehouse_close(&fx);
 }
 

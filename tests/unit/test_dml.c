@@ -24,13 +24,13 @@ static int setup(struct fixture *fx)
         json_decref(schema);
         return -1;
     }
-    rc = tn_table_create(fx->wh, "default", "t", schema, NULL, NULL, &err) ||
-         tn_table_write(fx->wh, fx->s, "default", "t",
-                        "SELECT range AS id, 'n' || range AS name FROM range(10)", &w, &res,
-                        &err) ||
-         tn_table_write(fx->wh, fx->s, "default", "t",
-                        "SELECT range AS id, 'n' || range AS name FROM range(10, 20)", &w, &res,
-                        &err);
+    rc =
+        tn_table_create(fx->wh, "default", "t", schema, NULL, NULL, &err) ||
+        tn_table_write(fx->wh, fx->s, "default", "t",
+                       "SELECT range AS id, 'n' || range AS name FROM range(10)", &w, &res, &err) ||
+        tn_table_write(fx->wh, fx->s, "default", "t",
+                       "SELECT range AS id, 'n' || range AS name FROM range(10, 20)", &w, &res,
+                       &err);
     json_decref(schema);
     if (rc)
         tn_test_failed(__FILE__, __LINE__, "setup: %s", err.msg);
@@ -47,7 +47,7 @@ static void test_delete_writes_position_deletes(void)
     if (setup(&fx))
         return;
     files_before = tn_test_scalar(&fx, "SELECT string_agg(file_path, ',' ORDER BY file_path) FROM "
-                               "\"t$files\" WHERE content = 0");
+                                       "\"t$files\" WHERE content = 0");
     CHECK_OK(tn_table_dml(fx.wh, fx.s, "DELETE FROM t WHERE id % 3 = 0", NULL, &res, &err));
     CHECK_INT_EQ(res.rows_affected, 7);
     CHECK_SCALAR(&fx, "SELECT count(*) FROM t", "13");
@@ -57,8 +57,9 @@ static void test_delete_writes_position_deletes(void)
     /* one delete file lists the positions in both data files */
     CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$files\" WHERE content = 1", "1");
     {
-        char *after = tn_test_scalar(&fx, "SELECT string_agg(file_path, ',' ORDER BY file_path) FROM "
-                                  "\"t$files\" WHERE content = 0");
+        char *after =
+            tn_test_scalar(&fx, "SELECT string_agg(file_path, ',' ORDER BY file_path) FROM "
+                                "\"t$files\" WHERE content = 0");
         CHECK_STR_EQ(after, files_before); /* data files untouched */
         free(after);
     }
@@ -66,8 +67,7 @@ static void test_delete_writes_position_deletes(void)
     CHECK_OK(tn_table_dml(fx.wh, fx.s, "DELETE FROM t AS x WHERE x.id > (SELECT avg(id) FROM t)",
                           NULL, &res, &err));
     CHECK_INT_EQ(res.rows_affected, 7);
-    CHECK_SCALAR(&fx, "SELECT string_agg(id::VARCHAR, ' ' ORDER BY id) FROM t",
-                 "1 2 4 5 7 8");
+    CHECK_SCALAR(&fx, "SELECT string_agg(id::VARCHAR, ' ' ORDER BY id) FROM t", "1 2 4 5 7 8");
     /* nothing matches: no commit */
     {
         int64_t before = res.snapshot_id;
@@ -89,7 +89,8 @@ static void test_update_and_time_travel(void)
 
     if (setup(&fx))
         return;
-    first = tn_test_scalar(&fx, "SELECT snapshot_id FROM \"t$snapshots\" ORDER BY committed_at DESC LIMIT 1");
+    first = tn_test_scalar(
+        &fx, "SELECT snapshot_id FROM \"t$snapshots\" ORDER BY committed_at DESC LIMIT 1");
     CHECK_OK(tn_table_dml(fx.wh, fx.s,
                           "UPDATE t SET name = upper(name) || ',' || id, id = id * 100 "
                           "WHERE id IN (SELECT id FROM t WHERE id < 3)",
@@ -97,7 +98,9 @@ static void test_update_and_time_travel(void)
     CHECK_INT_EQ(res.rows_affected, 3);
     CHECK_SCALAR(&fx, "SELECT count(*) FROM t", "20");
     CHECK_SCALAR(&fx, "SELECT name FROM t WHERE id = 200", "N2,2");
-    CHECK_SCALAR(&fx, "SELECT string_agg(id::VARCHAR, ' ' ORDER BY id) FROM t WHERE id < 3 OR id >= 100", "0 100 200");
+    CHECK_SCALAR(&fx,
+                 "SELECT string_agg(id::VARCHAR, ' ' ORDER BY id) FROM t WHERE id < 3 OR id >= 100",
+                 "0 100 200");
     CHECK_SCALAR(&fx, "SELECT operation FROM \"t$snapshots\" ORDER BY committed_at DESC LIMIT 1",
                  "overwrite");
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM t AT (VERSION => %s) WHERE id < 3",
@@ -109,12 +112,12 @@ static void test_update_and_time_travel(void)
     {
         struct tn_alter_result ar;
         CHECK_OK(tn_table_alter(fx.wh, fx.s, "ALTER TABLE t ADD COLUMN note VARCHAR", &ar, &err));
-        CHECK_OK(tn_table_dml(fx.wh, fx.s, "UPDATE t SET note = 'hi' WHERE id = 5", NULL, &res,
-                              &err));
+        CHECK_OK(
+            tn_table_dml(fx.wh, fx.s, "UPDATE t SET note = 'hi' WHERE id = 5", NULL, &res, &err));
         CHECK_SCALAR(&fx, "SELECT note FROM t WHERE id = 5", "hi");
     }
-    CHECK_INT_EQ(tn_table_dml(fx.wh, fx.s, "UPDATE t SET name = CAST('x' AS INTEGER) + 'y'",
-                              NULL, &res, &err) != 0,
+    CHECK_INT_EQ(tn_table_dml(fx.wh, fx.s, "UPDATE t SET name = CAST('x' AS INTEGER) + 'y'", NULL,
+                              &res, &err) != 0,
                  1);
     CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$snapshots\"", "4");
     free(first);
@@ -131,7 +134,8 @@ static void test_conflicting_changes_refused(void)
 
     if (setup(&fx))
         return;
-    s0 = tn_test_scalar(&fx, "SELECT snapshot_id FROM \"t$snapshots\" ORDER BY committed_at DESC LIMIT 1");
+    s0 = tn_test_scalar(
+        &fx, "SELECT snapshot_id FROM \"t$snapshots\" ORDER BY committed_at DESC LIMIT 1");
     CHECK_OK(tn_table_load(fx.wh, "default", "t", &at_s0, &err));
     CHECK_OK(tn_table_dml(fx.wh, fx.s, "DELETE FROM t WHERE id = 1", NULL, &res, &err));
     /* an append since a change read the table never conflicts */
@@ -202,14 +206,14 @@ static void test_upsert_by_key(void)
     CHECK_SCALAR(&fx, "SELECT count(*) FROM t WHERE id = 1", "1");
     /* the key is remembered: a later upsert needs none */
     opt.key = NULL;
-    CHECK_OK(tn_table_ingest_opts(fx.wh, fx.s, "default", "t",
-                                  "SELECT 1 AS id, 'uno' AS name", &opt, &res, &err));
+    CHECK_OK(tn_table_ingest_opts(fx.wh, fx.s, "default", "t", "SELECT 1 AS id, 'uno' AS name",
+                                  &opt, &res, &err));
     tn_ingest_result_release(&res);
     CHECK_SCALAR(&fx, "SELECT name FROM t WHERE id = 1", "uno");
     /* duplicate keys in one upload: refused, naming the key; or the last one kept */
     CHECK_INT_EQ(tn_table_ingest_opts(fx.wh, fx.s, "default", "t",
-                                      "SELECT * FROM (VALUES (5, 'x'), (5, 'y')) v(id, name)",
-                                      &opt, &res, &err),
+                                      "SELECT * FROM (VALUES (5, 'x'), (5, 'y')) v(id, name)", &opt,
+                                      &res, &err),
                  TN_EUNPROCESSABLE);
     CHECK_CONTAINS(err.msg, "key (5) appears 2 times");
     opt.dedupe_last = 1;
@@ -271,9 +275,9 @@ static void test_merge(void)
         return;
     CHECK_OK(tn_table_create(fx.wh, "default", "src", schema, NULL, NULL, &err));
     json_decref(schema);
-    CHECK_OK(tn_table_write(fx.wh, fx.s, "default", "src",
-                            "SELECT * FROM (VALUES (1, NULL), (2, 'two'), (50, 'fifty')) v(id, name)",
-                            &w, &cr, &err));
+    CHECK_OK(tn_table_write(
+        fx.wh, fx.s, "default", "src",
+        "SELECT * FROM (VALUES (1, NULL), (2, 'two'), (50, 'fifty')) v(id, name)", &w, &cr, &err));
     CHECK_OK(tn_table_dml(fx.wh, fx.s,
                           "MERGE INTO t USING src AS s ON t.id = s.id "
                           "WHEN MATCHED AND s.name IS NULL THEN DELETE "
@@ -307,15 +311,15 @@ static void test_compaction(void)
     if (setup(&fx))
         return;
     CHECK_OK(tn_table_dml(fx.wh, fx.s, "DELETE FROM t WHERE id % 2 = 0", NULL, &res, &err));
-    CHECK_OK(tn_table_dml(fx.wh, fx.s, "UPDATE t SET name = 'odd' WHERE id = 1", NULL, &res,
-                          &err));
+    CHECK_OK(tn_table_dml(fx.wh, fx.s, "UPDATE t SET name = 'odd' WHERE id = 1", NULL, &res, &err));
     before = tn_test_scalar(&fx, "SELECT string_agg(id || ':' || name, ' ' ORDER BY id) FROM t");
     CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "t", &cr, &err));
     CHECK_INT_EQ(cr.files_rewritten, 3);
     CHECK_INT_EQ(cr.delete_files_removed, 2);
     CHECK_INT_EQ(cr.rows, 10);
     {
-        char *after = tn_test_scalar(&fx, "SELECT string_agg(id || ':' || name, ' ' ORDER BY id) FROM t");
+        char *after =
+            tn_test_scalar(&fx, "SELECT string_agg(id || ':' || name, ' ' ORDER BY id) FROM t");
         CHECK_STR_EQ(after, before);
         free(after);
     }
@@ -340,7 +344,8 @@ static void test_whole_files_and_copy_on_write(void)
     /* every row of the first file: the file is dropped, no delete file is written, and its
        bounds show it without reading it (so it may even be gone from storage) */
     {
-        char *path = tn_test_scalar(&fx, "SELECT file_path FROM \"t$files\" WHERE lower_bounds[1] = '0'");
+        char *path =
+            tn_test_scalar(&fx, "SELECT file_path FROM \"t$files\" WHERE lower_bounds[1] = '0'");
         CHECK(path && strncmp(path, "file://", 7) == 0);
         if (path)
             CHECK_INT_EQ(unlink(path + 7), 0);
@@ -353,8 +358,8 @@ static void test_whole_files_and_copy_on_write(void)
     CHECK_SCALAR(&fx, "SELECT count(*) FROM t", "10");
     /* copy-on-write: touched files are rewritten without the rows, no delete files */
     CHECK_OK(tn__set_property(fx.wh, "default", "t", "write.update.mode", "copy-on-write", &err));
-    CHECK_OK(tn_table_dml(fx.wh, fx.s, "UPDATE t SET name = 'even' WHERE id % 2 = 0", NULL, &res,
-                          &err));
+    CHECK_OK(
+        tn_table_dml(fx.wh, fx.s, "UPDATE t SET name = 'even' WHERE id % 2 = 0", NULL, &res, &err));
     CHECK_INT_EQ(res.rows_affected, 5);
     CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$files\" WHERE content = 1", "0");
     CHECK_SCALAR(&fx, "SELECT count(*) FILTER (WHERE name = 'even'), count(*) FROM t", "5");
@@ -394,7 +399,12 @@ static void test_partitioned_writes(void)
     struct fixture fx;
     struct tn_err err = {0};
     struct tn_ingest_result res;
-    struct tn_ingest_options opt = {TN_WRITE_APPEND, TN_EVOLVE_ADD, NULL, 0, NULL, 0,
+    struct tn_ingest_options opt = {TN_WRITE_APPEND,
+                                    TN_EVOLVE_ADD,
+                                    NULL,
+                                    0,
+                                    NULL,
+                                    0,
                                     "day(ts), bucket(4, id), truncate(2, name)"};
     struct tn_dml_result dr;
 
@@ -409,13 +419,14 @@ static void test_partitioned_writes(void)
     CHECK_SCALAR(&fx, "SELECT count(*), sum(id) FROM p", "4");
     /* bucket[4] of ids 1..4 is 0, 0, 3, 2 (as Iceberg-Java computes it) */
     CHECK_SCALAR(&fx, "SELECT count(*) FROM \"p$files\"", "4");
-    CHECK_SCALAR(&fx, "SELECT string_agg(tn_iceberg_bucket(id, 4)::VARCHAR, ' ' ORDER BY id) "
-                      "FROM p",
+    CHECK_SCALAR(&fx,
+                 "SELECT string_agg(tn_iceberg_bucket(id, 4)::VARCHAR, ' ' ORDER BY id) "
+                 "FROM p",
                  "0 0 3 2");
     /* appends keep partitioning; a filter on the source column prunes by bounds */
     CHECK_OK(tn_table_ingest_opts(fx.wh, fx.s, "default", "p",
-                                  "SELECT 9 AS id, 'x' AS name, TIMESTAMP '2024-02-01' AS ts",
-                                  &opt, &res, &err));
+                                  "SELECT 9 AS id, 'x' AS name, TIMESTAMP '2024-02-01' AS ts", &opt,
+                                  &res, &err));
     tn_ingest_result_release(&res);
     CHECK_SCALAR(&fx, "SELECT count(*) FROM p WHERE ts >= '2024-02-01'", "1");
     CHECK_SCALAR(&fx, "SELECT count(*) FROM p", "5");
@@ -427,9 +438,9 @@ static void test_partitioned_writes(void)
     CHECK_SCALAR(&fx, "SELECT string_agg(id || name, ' ' ORDER BY id) FROM p", "2n2 3u 4u 9u");
     CHECK_SCALAR(&fx, "SELECT count(*) FROM p WHERE ts >= '2024-02-01'", "1");
     opt.partition_by = "nope(id)";
-    CHECK_INT_EQ(tn_table_ingest_opts(fx.wh, fx.s, "default", "q", "SELECT 1 AS id", &opt, &res,
-                                      &err),
-                 TN_EINPUT);
+    CHECK_INT_EQ(
+        tn_table_ingest_opts(fx.wh, fx.s, "default", "q", "SELECT 1 AS id", &opt, &res, &err),
+        TN_EINPUT);
     CHECK_CONTAINS(err.msg, "unknown partition transform");
     tn_test_warehouse_close(&fx);
 }
@@ -445,7 +456,8 @@ static void test_changes_on_a_branch(void)
 
     if (setup(&fx))
         return;
-    head = tn_test_scalar(&fx, "SELECT snapshot_id FROM \"t$snapshots\" ORDER BY committed_at DESC LIMIT 1");
+    head = tn_test_scalar(
+        &fx, "SELECT snapshot_id FROM \"t$snapshots\" ORDER BY committed_at DESC LIMIT 1");
     {
         int64_t id = 0;
         tn_parse_i64(head ? head : "0", &id);
@@ -453,8 +465,8 @@ static void test_changes_on_a_branch(void)
     }
     CHECK_OK(tn_table_dml(fx.wh, fx.s, "DELETE FROM t WHERE id < 5", &on_audit, &res, &err));
     CHECK_INT_EQ(res.rows_affected, 5);
-    CHECK_OK(tn_table_insert(fx.wh, fx.s, "INSERT INTO t VALUES (100, 'new')", &on_audit, &ir,
-                             &err));
+    CHECK_OK(
+        tn_table_insert(fx.wh, fx.s, "INSERT INTO t VALUES (100, 'new')", &on_audit, &ir, &err));
     CHECK_SCALAR(&fx, "SELECT count(*) FROM t", "20"); /* main untouched */
     CHECK_SCALAR(&fx, "SELECT count(*) FROM t AT (VERSION => 'audit')", "16");
     CHECK_OK(tn_table_fast_forward(fx.wh, "default", "t", "audit", &err));
@@ -538,7 +550,8 @@ static void test_resolved_relations(void)
 
     if (setup(&fx))
         return;
-    first = tn_test_scalar(&fx, "SELECT snapshot_id FROM \"t$snapshots\" ORDER BY committed_at LIMIT 1");
+    first = tn_test_scalar(&fx,
+                           "SELECT snapshot_id FROM \"t$snapshots\" ORDER BY committed_at LIMIT 1");
     CHECK_SCALAR(&fx, "SELECT count(*) FROM t a JOIN t AS b(x, y) ON a.id = b.x", "20");
     if (first) {
         char *sql = tn_asprintf("SELECT (SELECT count(*) FROM t AT (VERSION => %s)) || '/' || "
@@ -590,8 +603,8 @@ static void test_resolved_statements_kept(void)
     tn_warehouse_plan_cache_stats(fx.wh, &b);
     CHECK_INT_EQ(b.misses - a.misses, 0); /* nothing planned again */
     CHECK_INT_EQ(b.hits - a.hits, 1);     /* the statement itself */
-    CHECK_OK(tn_table_write(fx.wh, fx.s, "default", "t", "SELECT 100 AS id, 'x' AS name", &w,
-                            &res, &err));
+    CHECK_OK(tn_table_write(fx.wh, fx.s, "default", "t", "SELECT 100 AS id, 'x' AS name", &w, &res,
+                            &err));
     CHECK_SCALAR(&fx, "SELECT count(*) || ',' || sum(id) FROM t", "21,290");
     /* a name that was no table becomes one: the statement must now read it */
     CHECK(query_fails(&fx, "SELECT count(*) FROM later"));
@@ -681,15 +694,14 @@ static void test_union_by_name_only_when_layouts_differ(void)
     }
     CHECK_OK(tn_table_create(fx.wh, "default", "narrow", schema, NULL, NULL, &err));
     for (int i = 0; i < 2; i++)
-        CHECK_OK(tn_table_write(fx.wh, fx.s, "default", "narrow", "SELECT 7 AS k", &w, &res,
-                                &err));
+        CHECK_OK(tn_table_write(fx.wh, fx.s, "default", "narrow", "SELECT 7 AS k", &w, &res, &err));
     sql = resolved_sql(&fx, "SELECT sum(k) FROM narrow");
     CHECK(sql && strstr(sql, "read_parquet([") && !strstr(sql, "union_by_name"));
     free(sql);
-    CHECK_OK(tn_table_alter(fx.wh, fx.s, "ALTER TABLE narrow ALTER COLUMN k TYPE BIGINT", &ar,
-                            &err));
-    CHECK_OK(tn_table_write(fx.wh, fx.s, "default", "narrow", "SELECT 5000000000 AS k", &w,
-                            &res, &err));
+    CHECK_OK(
+        tn_table_alter(fx.wh, fx.s, "ALTER TABLE narrow ALTER COLUMN k TYPE BIGINT", &ar, &err));
+    CHECK_OK(
+        tn_table_write(fx.wh, fx.s, "default", "narrow", "SELECT 5000000000 AS k", &w, &res, &err));
     sql = resolved_sql(&fx, "SELECT sum(k) FROM narrow");
     CHECK(sql && strstr(sql, "union_by_name = true"));
     free(sql);
@@ -710,14 +722,16 @@ static const struct tn_test dml_tests[] = {
     {"DELETE and INSERT on a branch, then fast-forward", test_changes_on_a_branch},
     {"partitioned tables: one file per partition, Iceberg transforms", test_partitioned_writes},
     {"expire snapshots deletes only files nothing kept reaches", test_expire_snapshots},
-    {"whole files dropped; copy-on-write rewrites touched files", test_whole_files_and_copy_on_write},
+    {"whole files dropped; copy-on-write rewrites touched files",
+     test_whole_files_and_copy_on_write},
     {"compaction rewrites files with deletes into one, same rows", test_compaction},
     {"MERGE INTO runs as DuckDB means it, committed as deletes plus new rows", test_merge},
     {"keyed upsert replaces and inserts in one commit", test_upsert_by_key},
     {"an upsert that creates a table stores the key as identifier fields",
      test_upsert_creates_table_with_identifier_fields},
     {"DELETE writes position deletes and leaves data files", test_delete_writes_position_deletes},
-    {"UPDATE rewrites only changed rows; time travel still sees the old", test_update_and_time_travel},
+    {"UPDATE rewrites only changed rows; time travel still sees the old",
+     test_update_and_time_travel},
     {"row-level changes commit over appends, not over deletes", test_conflicting_changes_refused},
     {NULL, NULL},
 };

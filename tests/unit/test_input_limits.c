@@ -10,8 +10,8 @@
 #include "table/input_limits.h"
 
 /* Scan "text" as "format", fed "step" bytes at a time (0: at once); the scan's result. */
-static int scan_text(enum tn_source_format format, const char *delim, const char *text,
-                     size_t step, struct tn_input_scan *sc, struct tn_err *err)
+static int scan_text(enum tn_source_format format, const char *delim, const char *text, size_t step,
+                     struct tn_input_scan *sc, struct tn_err *err)
 {
     size_t n = strlen(text);
     int rc = 0;
@@ -51,7 +51,11 @@ static void test_json_depth(void)
     char *deep = nested("[", TN_INPUT_DEPTH_MAX + 1, "1", "]");
     char *deeper = nested("{\"x\": [", 5000, "1", "]}");
     char *unclosed = nested("[", 20000, "", "");
-    char *quoted = nested("[", 1, "\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{\"", "]");
+    char *quoted =
+        nested("[", 1,
+               "\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"{{{{"
+               "{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{\"",
+               "]");
 
     CHECK_OK(scan_text(TN_SOURCE_JSON, NULL, ok, 0, &sc, &err));
     CHECK_INT_EQ(sc.depth_max, TN_INPUT_DEPTH_MAX);

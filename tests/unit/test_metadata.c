@@ -51,9 +51,9 @@ static int parse_fixture(const char *name, struct tn_metadata **m, struct tn_err
 static void test_valid_files_parse_and_round_trip(void)
 {
     static const char *const valid[] = {
-        "TableMetadataV1Valid.json",          "TableMetadataV2Valid.json",
-        "TableMetadataV2ValidMinimal.json",   "TableMetadataV3ValidMinimal.json",
-        "TableMetadataStatisticsFiles.json",  "TableMetadataPartitionStatisticsFiles.json",
+        "TableMetadataV1Valid.json",         "TableMetadataV2Valid.json",
+        "TableMetadataV2ValidMinimal.json",  "TableMetadataV3ValidMinimal.json",
+        "TableMetadataStatisticsFiles.json", "TableMetadataPartitionStatisticsFiles.json",
     };
     for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
         struct tn_err err = {0};
@@ -179,12 +179,13 @@ static void test_new_table_and_snapshots(void)
 {
     struct tn_err err = {0};
     struct tn_metadata *m = NULL, *m2 = NULL, *m3 = NULL;
-    json_t *schema = json_loads("{\"type\": \"struct\", \"schema-id\": 0, \"fields\": [{\"id\": 1, "
-                                "\"name\": \"id\", \"required\": true, \"type\": \"long\"}, {\"id\": "
-                                "2, \"name\": \"s\", \"required\": false, \"type\": {\"type\": "
-                                "\"struct\", \"fields\": [{\"id\": 3, \"name\": \"x\", \"required\": "
-                                "false, \"type\": \"int\"}]}}], \"identifier-field-ids\": [1]}",
-                                0, NULL);
+    json_t *schema =
+        json_loads("{\"type\": \"struct\", \"schema-id\": 0, \"fields\": [{\"id\": 1, "
+                   "\"name\": \"id\", \"required\": true, \"type\": \"long\"}, {\"id\": "
+                   "2, \"name\": \"s\", \"required\": false, \"type\": {\"type\": "
+                   "\"struct\", \"fields\": [{\"id\": 3, \"name\": \"x\", \"required\": "
+                   "false, \"type\": \"int\"}]}}], \"identifier-field-ids\": [1]}",
+                   0, NULL);
     json_t *summary = json_pack("{s:s}", "operation", "append");
     struct tn_snapshot_new sn = {0};
 
@@ -242,7 +243,8 @@ static void test_dump_new_reuses_base_text(void)
     json_t *schema = json_loads("{\"type\": \"struct\", \"schema-id\": 0, \"fields\": [{\"id\": 1, "
                                 "\"name\": \"id\", \"required\": false, \"type\": \"long\"}]}",
                                 0, NULL);
-    json_t *summary = json_pack("{s:s, s:s}", "operation", "append", "note", "tab\t \"q\" \\ \xc3\xa9");
+    json_t *summary =
+        json_pack("{s:s, s:s}", "operation", "append", "note", "tab\t \"q\" \\ \xc3\xa9");
     struct tn_snapshot_new sn = {0};
     char location[64];
 
@@ -314,7 +316,8 @@ static void test_manifest_round_trip(void)
     upper[0].value.p = hi;
     lower[0].value.n = upper[0].value.n = 8;
     for (int i = 0; i < 2; i++) {
-        e[i].file.file_path = (char *)(i ? "file:///w/t/data/b.parquet" : "file:///w/t/data/a.parquet");
+        e[i].file.file_path =
+            (char *)(i ? "file:///w/t/data/b.parquet" : "file:///w/t/data/a.parquet");
         e[i].file.file_format = (char *)"PARQUET";
         e[i].file.record_count = 10;
         e[i].file.file_size = 1234;

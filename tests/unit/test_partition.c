@@ -72,9 +72,9 @@ static void test_spec_text_is_checked(void)
     CHECK_OK(tn_table_load(fx.wh, "default", "p", &t, &err));
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         json_t *fields = NULL;
-        CHECK_INT_EQ(tn__spec_parse(bad[i].text, tn_metadata_current_schema(t->meta), &fields,
-                                    &err),
-                     TN_EINPUT);
+        CHECK_INT_EQ(
+            tn__spec_parse(bad[i].text, tn_metadata_current_schema(t->meta), &fields, &err),
+            TN_EINPUT);
         CHECK_CONTAINS(err.msg, bad[i].message);
         CHECK_INT_EQ(tn_table_set_partitioning(fx.wh, "default", "p", bad[i].text, NULL, &err),
                      TN_EINPUT);
@@ -112,13 +112,13 @@ static void test_evolution_keeps_field_ids(void)
 
     if (setup(&fx))
         return;
-    CHECK_OK(tn_table_set_partitioning(fx.wh, "default", "p", "day(ts), bucket(4, id)", &spec_id,
-                                       &err));
+    CHECK_OK(
+        tn_table_set_partitioning(fx.wh, "default", "p", "day(ts), bucket(4, id)", &spec_id, &err));
     CHECK_INT_EQ(spec_id, 1);
     if (append(&fx, "SELECT 10 AS id, TIMESTAMP '2024-06-01 08:00:00' AS ts, 'r0' AS region"))
         goto out;
-    CHECK_OK(tn_table_set_partitioning(fx.wh, "default", "p", "month(ts), void(id)", &spec_id,
-                                       &err));
+    CHECK_OK(
+        tn_table_set_partitioning(fx.wh, "default", "p", "month(ts), void(id)", &spec_id, &err));
     CHECK_INT_EQ(spec_id, 2);
     if (append(&fx, "SELECT 11 AS id, TIMESTAMP '2024-07-01 08:00:00' AS ts, 'r1' AS region"))
         goto out;
@@ -141,8 +141,8 @@ static void test_evolution_keeps_field_ids(void)
     tn_table_free(t);
     t = NULL;
     /* the same spec again: a no-op; an earlier one: reused */
-    CHECK_OK(tn_table_set_partitioning(fx.wh, "default", "p", "month(ts), void(id)", &spec_id,
-                                       &err));
+    CHECK_OK(
+        tn_table_set_partitioning(fx.wh, "default", "p", "month(ts), void(id)", &spec_id, &err));
     CHECK_INT_EQ(spec_id, 2);
     CHECK_OK(tn_table_set_partitioning(fx.wh, "default", "p", "month(ts)", &spec_id, &err));
     CHECK_INT_EQ(spec_id, 0);
@@ -154,11 +154,13 @@ static void test_evolution_keeps_field_ids(void)
         goto out;
     /* reads over four specs, with filters on the source columns */
     CHECK_SCALAR(&fx, "SELECT count(*) || ',' || sum(id) FROM p", "7,43");
-    CHECK_SCALAR(&fx, "SELECT string_agg(id::VARCHAR, ' ' ORDER BY id) FROM p WHERE ts >= "
-                      "'2024-02-01'",
+    CHECK_SCALAR(&fx,
+                 "SELECT string_agg(id::VARCHAR, ' ' ORDER BY id) FROM p WHERE ts >= "
+                 "'2024-02-01'",
                  "2 3 4 10 11 12");
-    CHECK_SCALAR(&fx, "SELECT string_agg(DISTINCT spec_id::VARCHAR, ' ' ORDER BY spec_id::VARCHAR) "
-                      "FROM \"p$files\"",
+    CHECK_SCALAR(&fx,
+                 "SELECT string_agg(DISTINCT spec_id::VARCHAR, ' ' ORDER BY spec_id::VARCHAR) "
+                 "FROM \"p$files\"",
                  "0 1 2 3");
 out:
     tn_table_free(t);
@@ -242,8 +244,8 @@ static void test_remove_orphans(void)
 
 static void test_metadata_log_limit(void)
 {
-    json_t *root = json_pack("{s:{s:s}}", "properties", "write.metadata.previous-versions-max",
-                             "3");
+    json_t *root =
+        json_pack("{s:{s:s}}", "properties", "write.metadata.previous-versions-max", "3");
 
     CHECK_INT_EQ(tn_metadata_previous_max(root), 3);
     for (int i = 0; i < 10; i++) {
@@ -255,8 +257,8 @@ static void test_metadata_log_limit(void)
     CHECK_STR_EQ(json_string_value(json_object_get(
                      json_array_get(json_object_get(root, "metadata-log"), 0), "metadata-file")),
                  "file:///m/7.json");
-    json_object_set_new(json_object_get(root, "properties"),
-                        "write.metadata.previous-versions-max", json_string("0"));
+    json_object_set_new(json_object_get(root, "properties"), "write.metadata.previous-versions-max",
+                        json_string("0"));
     CHECK_INT_EQ(tn_metadata_previous_max(root), 100); /* out of range: the default */
     json_object_del(root, "properties");
     CHECK_INT_EQ(tn_metadata_previous_max(root), 100);
@@ -268,7 +270,8 @@ static const struct tn_test partition_tests[] = {
      test_spec_text_is_checked},
     {"evolution keeps field ids, reuses specs, reads across four specs",
      test_evolution_keeps_field_ids},
-    {"rewrite_manifests merges per spec; compaction per partition", test_rewrite_manifests_and_compact},
+    {"rewrite_manifests merges per spec; compaction per partition",
+     test_rewrite_manifests_and_compact},
     {"remove_orphans: margin, dry run, deletes only unreferenced files", test_remove_orphans},
     {"metadata log honours write.metadata.previous-versions-max", test_metadata_log_limit},
     {NULL, NULL},

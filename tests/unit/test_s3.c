@@ -230,8 +230,7 @@ static void test_s3_open_checks(void)
         CHECK_INT_EQ(tn_storage_local_path(st, "s3://bucket/wh/../../etc/passwd", &path, &err),
                      TN_EFORBIDDEN);
         CHECK_INT_EQ(tn_storage_local_path(st, "s3://bucket/wh/a//b", &path, &err), TN_EINPUT);
-        CHECK_INT_EQ(tn_storage_local_path(st, "file:///etc/passwd", &path, &err),
-                     TN_EFORBIDDEN);
+        CHECK_INT_EQ(tn_storage_local_path(st, "file:///etc/passwd", &path, &err), TN_EFORBIDDEN);
         CHECK_INT_EQ(tn_storage_local_path(st, "s3://bucket", &path, &err), TN_EFORBIDDEN);
         tn_storage_close(st);
     }

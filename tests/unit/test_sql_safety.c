@@ -13,8 +13,8 @@ static void test_lexer(void)
     struct tn_sql_tokens t;
     char *span;
 
-    CHECK_OK(tn_sql_lex("SELECT 'a -- b', \"c\"\"d\" -- ) x\n/* /* nested ) */ ' */ FROM t;",
-                        &t, &err));
+    CHECK_OK(
+        tn_sql_lex("SELECT 'a -- b', \"c\"\"d\" -- ) x\n/* /* nested ) */ ' */ FROM t;", &t, &err));
     CHECK_INT_EQ(t.n, 7);
     if (t.n == 7) {
         CHECK_INT_EQ(t.v[1].kind, TN_TOK_STRING);
@@ -50,8 +50,7 @@ static void test_lexer(void)
     CHECK_INT_EQ(t.v[5].depth, 0);
     tn_sql_tokens_release(&t);
     /* default.t is quoted for DuckDB's parser, default elsewhere is left alone */
-    CHECK_OK(tn_sql_lex("SELECT DEFAULT . t FROM default.t -- c\nWHERE x = 'default.'", &t,
-                        &err));
+    CHECK_OK(tn_sql_lex("SELECT DEFAULT . t FROM default.t -- c\nWHERE x = 'default.'", &t, &err));
     span = tn_sql_quote_default(&t);
     CHECK_STR_EQ(span, "SELECT \"default\" . t FROM \"default\".t     \nWHERE x = 'default.'");
     free(span);
@@ -140,11 +139,15 @@ static void test_engine_gate(void)
     CHECK(tn_engine_exec(fx.s, "CREATE MACRO m(x) AS 1", &err) == TN_EFORBIDDEN);
     /* what tarn itself runs still runs */
     CHECK_OK(tn_engine_exec(fx.s, "CREATE TEMP TABLE _tn_gate AS SELECT 1 AS x", &err));
-    CHECK_OK(tn_engine_exec(fx.s, "MERGE INTO _tn_gate USING (SELECT 1 AS x) s ON "
-                                  "_tn_gate.x = s.x WHEN MATCHED THEN DELETE", &err));
+    CHECK_OK(tn_engine_exec(fx.s,
+                            "MERGE INTO _tn_gate USING (SELECT 1 AS x) s ON "
+                            "_tn_gate.x = s.x WHEN MATCHED THEN DELETE",
+                            &err));
     CHECK_OK(tn_engine_exec(fx.s, "DROP TABLE _tn_gate", &err));
-    CHECK_OK(tn_engine_rows(fx.s, "SELECT upper('a'), count(*) FROM duckdb_functions() WHERE "
-                                  "function_name IN ('m', 'f')", 1, &r, &err));
+    CHECK_OK(tn_engine_rows(fx.s,
+                            "SELECT upper('a'), count(*) FROM duckdb_functions() WHERE "
+                            "function_name IN ('m', 'f')",
+                            1, &r, &err));
     if (r) {
         CHECK_STR_EQ(tn_rows_get(r, 0, 0), "A");
         CHECK_STR_EQ(tn_rows_get(r, 0, 1), "0");
@@ -174,8 +177,8 @@ static void test_merge_smuggling(void)
     }
     CHECK_OK(tn_table_create(fx.wh, "default", "m", schema, NULL, NULL, &err));
     json_decref(schema);
-    CHECK_OK(tn_table_write(fx.wh, fx.s, "default", "m", "SELECT * FROM range(5) r(id)", &w, &cr,
-                            &err));
+    CHECK_OK(
+        tn_table_write(fx.wh, fx.s, "default", "m", "SELECT * FROM range(5) r(id)", &w, &cr, &err));
     file = tn_asprintf("%s/pwn.csv", fx.dir);
     sql = tn_asprintf("MERGE INTO m USING (SELECT 1 AS id -- ) s ON true WHEN MATCHED THEN "
                       "DELETE; COPY (SELECT 42) TO '%s'; CREATE TEMP TABLE z(id INT); MERGE "
@@ -200,8 +203,8 @@ static void test_merge_smuggling(void)
     CHECK_INT_EQ(res.rows_affected, 2);
     CHECK_SCALAR(&fx, "SELECT string_agg(id::VARCHAR, ',' ORDER BY id) FROM default.m", "0,1,2");
     CHECK(tn_table_dml(fx.wh, fx.s,
-                       "MERGE INTO m USING m s ON true WHEN MATCHED THEN DELETE RETURNING *",
-                       NULL, &res, &err) == TN_EINPUT);
+                       "MERGE INTO m USING m s ON true WHEN MATCHED THEN DELETE RETURNING *", NULL,
+                       &res, &err) == TN_EINPUT);
     free(file);
     tn_test_warehouse_close(&fx);
 }
@@ -222,8 +225,9 @@ static void test_reserved_names(void)
     CHECK_OK(tn_sql_reserved_name("shop", "pg_orders", &err));
     if (tn_test_warehouse_open(&fx))
         return;
-    CHECK_OK(tn_engine_rows(fx.s, "SELECT DISTINCT view_name FROM duckdb_views() WHERE internal "
-                                  "AND schema_name <> 'information_schema'",
+    CHECK_OK(tn_engine_rows(fx.s,
+                            "SELECT DISTINCT view_name FROM duckdb_views() WHERE internal "
+                            "AND schema_name <> 'information_schema'",
                             1000, &r, &err));
     for (size_t i = 0; r && i < r->nrows; i++)
         if (tn_sql_reserved_name("default", tn_rows_get(r, i, 0), &err) == 0)
@@ -231,8 +235,9 @@ static void test_reserved_names(void)
                            tn_rows_get(r, i, 0));
     tn_rows_free(r);
     r = NULL;
-    CHECK_OK(tn_engine_rows(fx.s, "SELECT DISTINCT schema_name FROM duckdb_schemas() UNION "
-                                  "SELECT database_name FROM duckdb_databases()",
+    CHECK_OK(tn_engine_rows(fx.s,
+                            "SELECT DISTINCT schema_name FROM duckdb_schemas() UNION "
+                            "SELECT database_name FROM duckdb_databases()",
                             1000, &r, &err));
     for (size_t i = 0; r && i < r->nrows; i++)
         if (tn_sql_reserved_name(tn_rows_get(r, i, 0), "x", &err) == 0)

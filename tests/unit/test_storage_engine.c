@@ -63,12 +63,9 @@ static void test_read_is_capped(void)
 static void test_sandbox_refuses_escapes(void)
 {
     static const char *const refused[] = {
-        "SELECT * FROM read_text('/etc/passwd')",
-        "COPY (SELECT 1) TO '/tmp/tarn-escape.csv'",
-        "ATTACH '/tmp/tarn-escape.db'",
-        "INSTALL httpfs",
-        "SET allowed_directories = ['/']",
-        "SET enable_external_access = true",
+        "SELECT * FROM read_text('/etc/passwd')", "COPY (SELECT 1) TO '/tmp/tarn-escape.csv'",
+        "ATTACH '/tmp/tarn-escape.db'",           "INSTALL httpfs",
+        "SET allowed_directories = ['/']",        "SET enable_external_access = true",
     };
     struct tn_err err = {0};
     struct tn_engine *e = NULL;

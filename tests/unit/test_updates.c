@@ -46,15 +46,15 @@ static void test_one_version_shared_base_untouched(void)
     before = tn_json_dump(m->root);
     json_array_append_new(
         u, json_pack("{s:s, s:{s:s, s:[{s:i, s:s, s:b, s:s}, {s:i, s:s, s:b, s:s}]}, s:i}",
-                     "action", "add-schema", "schema", "type", "struct", "fields", "id", 1,
-                     "name", "id", "required", 0, "type", "long", "id", 2, "name", "note",
-                     "required", 0, "type", "string", "last-column-id", 2));
-    json_array_append_new(u, json_pack("{s:s, s:i}", "action", "set-current-schema", "schema-id",
-                                       -1));
+                     "action", "add-schema", "schema", "type", "struct", "fields", "id", 1, "name",
+                     "id", "required", 0, "type", "long", "id", 2, "name", "note", "required", 0,
+                     "type", "string", "last-column-id", 2));
+    json_array_append_new(u,
+                          json_pack("{s:s, s:i}", "action", "set-current-schema", "schema-id", -1));
     tn_updates_set_property(u, "tarn.upsert-key", "id");
     add_snapshot(u, 7, -1, 1);
-    CHECK_OK(tn_metadata_update(m, "file:///w/default/t/metadata/00000-a.metadata.json", u,
-                                &next, &err));
+    CHECK_OK(tn_metadata_update(m, "file:///w/default/t/metadata/00000-a.metadata.json", u, &next,
+                                &err));
     if (next) {
         CHECK_INT_EQ(next->current_schema_id, 1);
         CHECK_INT_EQ(next->last_column_id, 2);
@@ -81,8 +81,8 @@ static void test_requirements_refuse(void)
 {
     struct tn_err err = {0};
     struct tn_metadata *m = new_table();
-    json_t *ok = json_pack("[{s:s, s:i}]", "type", "assert-current-schema-id",
-                           "current-schema-id", 0);
+    json_t *ok =
+        json_pack("[{s:s, s:i}]", "type", "assert-current-schema-id", "current-schema-id", 0);
     json_t *stale = json_pack("[{s:s, s:i}]", "type", "assert-last-assigned-field-id",
                               "last-assigned-field-id", 5);
     json_t *bad = json_pack("[{s:s}]", "type", "assert-nothing");
@@ -119,8 +119,7 @@ static void test_remove_snapshots_trims_log(void)
         CHECK_INT_EQ(next->nsnapshots, 2);
         /* what came before the removed snapshot's entry goes too: the log stays a history */
         CHECK_INT_EQ(json_array_size(log), 1);
-        CHECK_INT_EQ(json_integer_value(json_object_get(json_array_get(log, 0), "snapshot-id")),
-                     3);
+        CHECK_INT_EQ(json_integer_value(json_object_get(json_array_get(log, 0), "snapshot-id")), 3);
         CHECK_INT_EQ(v->nsnapshots, 3);
     }
     json_decref(u);

@@ -27,7 +27,7 @@ const char *tn_test_tmpdir(void);
 void tn_test_hex(const unsigned char *v, size_t n, char *out);
 
 #define TN_SUITE(suite)                                                                            \
-    __attribute__((constructor)) static void register_##suite(void)                              \
+    __attribute__((constructor)) static void register_##suite(void)                                \
     {                                                                                              \
         tn_test_register(#suite, suite);                                                           \
     }
@@ -49,7 +49,7 @@ void tn_test_hex(const unsigned char *v, size_t n, char *out);
     do {                                                                                           \
         const char *sa_ = (a), *sb_ = (b);                                                         \
         if (!sa_ || !sb_ || strcmp(sa_, sb_) != 0)                                                 \
-            tn_test_failed(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b,              \
+            tn_test_failed(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b,               \
                            sa_ ? sa_ : "(null)", sb_ ? sb_ : "(null)");                            \
     } while (0)
 

@@ -431,6 +431,48 @@ static char *duck_select(const struct source *src, const char *spool)
     return tn_buf_detach(&b, NULL);
 }
 
+/* The largest value of "column" among the spooled rows ("duck" reads them), as text, or NULL. */
+static int spool_max(struct tn_session *s, const char *duck, const char *column, char **out,
+                     struct tn_err *err)
+{
+    struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
+    struct tn_rows *r = NULL;
+    int rc;
+
+    *out = NULL;
+    tn_buf_addstr(&q, "SELECT CAST(max(", NULL);
+    tn_sql_ident(&q, column);
+    tn_buf_addf(&q, NULL, ") AS VARCHAR) FROM (%s)", duck);
+    rc = tn_engine_rows(s, q.buf, 1, &r, err);
+    if (!rc && r->nrows == 1 && tn_rows_get(r, 0, 0))
+        *out = tn_strdup(tn_rows_get(r, 0, 0));
+    tn_rows_free(r);
+    tn_buf_release(&q);
+    return rc;
+}
+
+/* The cursor value the last run committed with its rows (the table's properties
+ * tarn.source.cursor-column and tarn.source.cursor), or NULL. */
+static char *cursor_property(struct tn_warehouse *wh, const char *ns, const char *name,
+                             const char *column)
+{
+    struct tn_table *t = NULL;
+    struct tn_err ignored = {0};
+    json_t *props;
+    char *out = NULL;
+
+    if (tn_table_load(wh, ns, name, &t, &ignored))
+        return NULL;
+    props = json_object_get(t->meta->root, "properties");
+    if (json_string_value(json_object_get(props, "tarn.source.cursor-column")) &&
+        strcmp(json_string_value(json_object_get(props, "tarn.source.cursor-column")), column) ==
+            0 &&
+        json_string_value(json_object_get(props, "tarn.source.cursor")))
+        out = tn_strdup(json_string_value(json_object_get(props, "tarn.source.cursor")));
+    tn_table_free(t);
+    return out;
+}
+
 /* The largest value of "column" in ns.name now, as text (NULL when the table is empty). */
 static int last_cursor(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
                        const char *name, const char *column, char **out, struct tn_err *err)
@@ -558,6 +600,7 @@ int tn_pg_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *ns, 
     struct source src = {0};
     struct tn_ingest_options io = {.evolve = TN_EVOLVE_ADD};
     char *sql = NULL, *where = NULL, *spool = NULL, *duck = NULL, *key = NULL;
+    json_t *props = NULL;
     PGresult *r = NULL;
     FILE *f = NULL;
     int fd = -1, rc, exists;
@@ -615,7 +658,10 @@ int tn_pg_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *ns, 
                          "give --key COLUMN[,COLUMN]");
             goto out;
         }
-        if (exists && (rc = last_cursor(wh, s, ns, name, o->cursor, &res->cursor_value, err)))
+        if (exists)
+            res->cursor_value = cursor_property(wh, ns, name, o->cursor);
+        if (exists && !res->cursor_value &&
+            (rc = last_cursor(wh, s, ns, name, o->cursor, &res->cursor_value, err)))
             goto out;
         if (res->cursor_value) {
             /* at or past the last value: rows that share it and came later are not missed; the
@@ -646,6 +692,17 @@ int tn_pg_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *ns, 
     io.mode = o->mode == TN_PG_FULL && exists ? TN_WRITE_OVERWRITE : TN_WRITE_APPEND;
     io.upsert = key && (!exists || o->mode == TN_PG_INCREMENTAL);
     io.key = io.upsert ? key : NULL;
+    if (o->mode == TN_PG_INCREMENTAL) {
+        /* the cursor the next run starts from, committed with these rows */
+        char *next = NULL;
+        if ((rc = spool_max(s, duck, o->cursor, &next, err)))
+            goto out;
+        if (next || res->cursor_value)
+            props = json_pack("{s:s, s:s}", "tarn.source.cursor-column", o->cursor,
+                              "tarn.source.cursor", next ? next : res->cursor_value);
+        free(next);
+        io.properties = props;
+    }
     rc = tn_table_ingest_opts(wh, s, ns, name, duck, &io, &res->ingest, err);
     if (!rc && o->deletes)
         rc = delete_missing(wh, s, ns, name, src.conn, sql, key, o->spool_dir ? o->spool_dir : ".",
@@ -665,6 +722,7 @@ out:
     free(where);
     free(spool);
     free(duck);
+    json_decref(props);
     return rc;
 }
 

@@ -558,7 +558,7 @@ int tn_table_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *n
                     const char *source_sql, enum tn_write_mode mode, struct tn_ingest_result *res,
                     struct tn_err *err)
 {
-    struct tn_ingest_options opt = {mode, TN_EVOLVE_ADD, NULL, 0, NULL, 0, NULL};
+    struct tn_ingest_options opt = {.mode = mode, .evolve = TN_EVOLVE_ADD};
     return tn_table_ingest_opts(wh, s, ns, name, source_sql, &opt, res, err);
 }
 
@@ -608,6 +608,14 @@ again:
     /* the rows, with the schema and properties they need, in one commit on the version read */
     if (!rc && !t)
         rc = tn_table_load(wh, ns, name, &t, err);
+    if (!rc && json_object_size(opt->properties)) {
+        json_t *updates = json_array(), *v;
+        const char *k;
+        json_object_foreach((json_t *)opt->properties, k, v)
+            tn_updates_set_property(updates, k, json_string_value(v));
+        rc = tn__table_stage(t, NULL, updates, err);
+        json_decref(updates);
+    }
     if (!rc && opt->upsert) {
         rc = upsert_keys(t, &keys, err);
         if (!rc)

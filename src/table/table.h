@@ -456,6 +456,7 @@ struct tn_ingest_options {
     const char *key;          /* upsert key columns "a,b"; NULL: the table's identifier fields */
     int dedupe_last;          /* upsert: keep each key's last row instead of refusing duplicates */
     const char *partition_by; /* a table this ingest creates: its partition spec */
+    const json_t *properties; /* {"key": "value"}: set in the rows' own commit (may be NULL) */
 };
 
 /* The same with every option (tn_table_ingest: TN_EVOLVE_ADD, main). */

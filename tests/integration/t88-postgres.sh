@@ -100,6 +100,15 @@ check "the second run picks up the changes" \
 expect_eq "it read only rows at or past the cursor (the changed ones and the last one seen)" "$(field rows_read)" 12
 expect_eq "and deleted the rows the source lost" "$(field rows_deleted)" 2
 expect_eq "the lake matches the source again" "$(lake_rows | md5sum)" "$(source_rows | md5sum)"
+prop() {
+    local loc
+    loc=$(sqlite3 "$wh/catalog.db" "SELECT metadata_location FROM iceberg_tables
+          WHERE table_namespace = 'default' AND table_name = '$1'")
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["properties"].get(sys.argv[2]))' \
+        "${loc#file://}" "$2"
+}
+expect_eq "the cursor is a table property, committed with the rows" \
+    "$(prop orders tarn.source.cursor)" "$(q 'SELECT CAST(max(updated_at) AS VARCHAR) FROM orders')"
 expect_eq "every upserted key is there once" "$(q 'SELECT count(*) = count(DISTINCT id) FROM orders')" true
 check "a run with nothing new changes nothing" \
     ing orders --from "$PG_URL" --source-table orders --mode incremental --cursor updated_at

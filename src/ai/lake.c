@@ -134,24 +134,6 @@ json_t *tn_lake_describe(struct tn_warehouse *wh, const char *ident, int history
     return j;
 }
 
-/* Epoch milliseconds of a timestamp text, read by DuckDB (as a quoted literal). */
-static int timestamp_ms(struct tn_session *s, const char *text, int64_t *out, struct tn_err *err)
-{
-    struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
-    struct tn_rows *r = NULL;
-    int rc;
-
-    tn_buf_addstr(&q, "SELECT epoch_ms(CAST(", NULL);
-    tn_sql_string(&q, text);
-    tn_buf_addstr(&q, " AS TIMESTAMPTZ))", NULL);
-    rc = tn_engine_rows(s, q.buf, 1, &r, err);
-    if (!rc && (r->nrows != 1 || !tn_rows_get(r, 0, 0) || tn_parse_i64(tn_rows_get(r, 0, 0), out)))
-        rc = tn_fail(err, TN_EINPUT, "'%s' is not a timestamp", text);
-    tn_rows_free(r);
-    tn_buf_release(&q);
-    return rc;
-}
-
 json_t *tn_lake_query(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
                       const struct tn_lake_read *read, struct tn_err *err)
 {
@@ -172,7 +154,7 @@ json_t *tn_lake_query(struct tn_warehouse *wh, struct tn_session *s, const char 
                      "only a read-only SELECT runs here, not %s: nothing was changed",
                      st.keyword[0] ? st.keyword : "this statement");
     if (!rc && read && read->as_of)
-        rc = timestamp_ms(s, read->as_of, &qo.as_of_ms, err);
+        rc = tn_engine_timestamp_ms(s, read->as_of, &qo.as_of_ms, err);
     if (!rc)
         rc = tn_query_resolve(wh, s, sql, &qo, &resolved, err);
     if (!rc)

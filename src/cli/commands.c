@@ -87,24 +87,6 @@ static int64_t json_i64_or(json_t *j, const char *key, int64_t dflt)
     return json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt;
 }
 
-/* Epoch milliseconds of a timestamp text, computed by DuckDB. */
-static int timestamp_ms(struct tn_session *s, const char *text, int64_t *out, struct tn_err *err)
-{
-    struct tn_buf q = TN_BUF_INIT(TN_CAP_VALUE);
-    struct tn_rows *r = NULL;
-    int rc;
-
-    tn_buf_addstr(&q, "SELECT epoch_ms(CAST(", NULL);
-    tn_sql_string(&q, text);
-    tn_buf_addstr(&q, " AS TIMESTAMP))", NULL);
-    rc = tn_engine_rows(s, q.buf, 1, &r, err);
-    if (!rc && (r->nrows != 1 || !tn_rows_get(r, 0, 0) || tn_parse_i64(tn_rows_get(r, 0, 0), out)))
-        rc = tn_fail(err, TN_EINPUT, "'%s' is not a timestamp", text);
-    tn_rows_free(r);
-    tn_buf_release(&q);
-    return rc;
-}
-
 /*---- sql ----*/
 
 /* Stream the rows of "sql" (one text column per output column) to stdout. */
@@ -258,7 +240,7 @@ static int local_sql(struct cli *c, const char *sql, enum cli_format f, const st
     if (rc)
         return rc;
     if (cq && cq->as_of)
-        rc = timestamp_ms(s, cq->as_of, &qo.as_of_ms, err);
+        rc = tn_engine_timestamp_ms(s, cq->as_of, &qo.as_of_ms, err);
     if (rc)
         goto out;
     rc = tn_statement_classify(s, sql, &st, err);
@@ -749,7 +731,7 @@ int cli_rollback(struct cli *c, const char *ident, const char *target, struct tn
         struct tn_session *s = NULL;
         id = -1;
         rc = session_open(wh, &s, err);
-        if (!rc && timestamp_ms(s, target, &as_of, err))
+        if (!rc && tn_engine_timestamp_ms(s, target, &as_of, err))
             rc = tn_fail(err, TN_EINPUT, "'%s' is neither a snapshot id nor a timestamp", target);
         session_close(s);
     }

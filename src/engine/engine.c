@@ -565,3 +565,20 @@ void tn_sql_string(struct tn_buf *b, const char *s)
 {
     quote(b, s, '\'');
 }
+
+int tn_engine_timestamp_ms(struct tn_session *s, const char *text, int64_t *out, struct tn_err *err)
+{
+    struct tn_buf q = TN_BUF_INIT(TN_CAP_VALUE);
+    struct tn_rows *r = NULL;
+    int rc;
+
+    tn_buf_addstr(&q, "SELECT epoch_ms(CAST(", NULL);
+    tn_sql_string(&q, text);
+    tn_buf_addstr(&q, " AS TIMESTAMP))", NULL);
+    rc = tn_engine_rows(s, q.buf, 1, &r, err);
+    if (!rc && (r->nrows != 1 || !tn_rows_get(r, 0, 0) || tn_parse_i64(tn_rows_get(r, 0, 0), out)))
+        rc = tn_fail(err, TN_EINPUT, "'%s' is not a timestamp", text);
+    tn_rows_free(r);
+    tn_buf_release(&q);
+    return rc;
+}

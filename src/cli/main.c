@@ -298,8 +298,8 @@ static int run(struct cli *c, const struct tn_http_options *so, char **args, int
     if (strcmp(name, "ingest") == 0) {
         if (nargs == 2)
             return tn_fail(err, TN_EINPUT,
-                           "ingest needs a file: tarn ingest TABLE FILE (or "
-                           "--from postgresql://... for a database)");
+                           "ingest needs arguments: tarn ingest TABLE FILE (or TABLE --from "
+                           "postgresql://... for a database)");
         return cli_ingest(c, args[1], args[2], c->o.mode, err);
     }
     if (strcmp(name, "sync") == 0)

@@ -10,8 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "iceberg/updates.h"
 #include "table/table_int.h"
+
+#include "iceberg/updates.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -409,10 +409,10 @@ static int set_snapshot_ref(json_t *root, json_t *u, struct apply_state *st, str
 
 static void remove_ref(json_t *root, const char *name, struct apply_state *st)
 {
-    int main = strcmp(name, "main") == 0; /* before the delete: "name" may be the key it frees */
+    int is_main = strcmp(name, "main") == 0; /* before the delete: "name" may be the key it frees */
 
     json_object_del(object_of(root, "refs", st), name);
-    if (main)
+    if (is_main)
         json_object_del(root, "current-snapshot-id");
 }
 

@@ -65,8 +65,8 @@ expect_eq "data files are s3:// locations" \
     "s3://bucket/wh/default/sales/data/U.parquet"
 # the objects are in the bucket, not on the local disk
 s3curl "$ENDPOINT/bucket?list-type=2&prefix=wh%2Fdefault%2Fsales%2F" >"$TMP/list.xml"
-expect_eq "the bucket holds the table's files (2 metadata, list, manifest, data)" \
-    "$(grep -o '<Key>[^<]*</Key>' "$TMP/list.xml" | wc -l | tr -d ' ')" 5
+expect_eq "the bucket holds the table's files (metadata, list, manifest, data)" \
+    "$(grep -o '<Key>[^<]*</Key>' "$TMP/list.xml" | wc -l | tr -d ' ')" 4
 
 check "append" "$TARN" ingest sales "$TMP/b.csv"
 expect_eq "appended rows are read" "$(q 'SELECT count(*), sum(id) FROM sales')" "5,15"
@@ -130,7 +130,7 @@ expect_eq "a multipart upload (5 MiB parts, in parallel) succeeds" \
 expect_eq "... and the table reads whole from a cold cache" \
     "$(TARN_CACHE_DIR=$TMP/cache4 q 'SELECT count(*), sum(v), count(DISTINCT payload) FROM big')" \
     "200000,599994,200000"
-check_fails "a multipart upload whose part is refused fails" 2 "multipart upload aborted: part 2 of" \
+check_fails "a multipart upload whose part is refused fails" 2 "multipart upload aborted: part " \
     env TARN_S3_FAULT=part=2 "$TARN" ingest big "$TMP/big.csv"
 s3curl "$ENDPOINT/bucket?uploads=" >"$TMP/uploads.xml"
 if grep -q '<ListMultipartUploadsResult' "$TMP/uploads.xml" && ! grep -q '<Upload>' "$TMP/uploads.xml"; then

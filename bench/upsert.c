@@ -61,7 +61,7 @@ int main(int argc, char **argv)
     struct tn_session *s = NULL;
     struct tn_err err = {0};
     struct tn_ingest_result res;
-    struct tn_ingest_options opt = {TN_WRITE_APPEND, TN_EVOLVE_ADD, NULL, 0, NULL, 0, NULL};
+    struct tn_ingest_options opt = {.mode = TN_WRITE_APPEND, .evolve = TN_EVOLVE_ADD};
     struct tn_dml_result dr;
     char sql[512];
     double t0;

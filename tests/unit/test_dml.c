@@ -188,7 +188,8 @@ static void test_upsert_by_key(void)
     struct fixture fx;
     struct tn_err err = {0};
     struct tn_ingest_result res;
-    struct tn_ingest_options opt = {TN_WRITE_APPEND, TN_EVOLVE_ADD, NULL, 1, "id", 0, NULL};
+    struct tn_ingest_options opt = {
+        .mode = TN_WRITE_APPEND, .evolve = TN_EVOLVE_ADD, .upsert = 1, .key = "id"};
 
     if (setup(&fx))
         return;
@@ -236,7 +237,8 @@ static void test_upsert_creates_table_with_identifier_fields(void)
     struct fixture fx;
     struct tn_err err = {0};
     struct tn_ingest_result res;
-    struct tn_ingest_options opt = {TN_WRITE_APPEND, TN_EVOLVE_ADD, NULL, 1, "k", 0, NULL};
+    struct tn_ingest_options opt = {
+        .mode = TN_WRITE_APPEND, .evolve = TN_EVOLVE_ADD, .upsert = 1, .key = "k"};
     struct tn_table *t = NULL;
 
     if (setup(&fx))
@@ -399,13 +401,9 @@ static void test_partitioned_writes(void)
     struct fixture fx;
     struct tn_err err = {0};
     struct tn_ingest_result res;
-    struct tn_ingest_options opt = {TN_WRITE_APPEND,
-                                    TN_EVOLVE_ADD,
-                                    NULL,
-                                    0,
-                                    NULL,
-                                    0,
-                                    "day(ts), bucket(4, id), truncate(2, name)"};
+    struct tn_ingest_options opt = {.mode = TN_WRITE_APPEND,
+                                    .evolve = TN_EVOLVE_ADD,
+                                    .partition_by = "day(ts), bucket(4, id), truncate(2, name)"};
     struct tn_dml_result dr;
 
     if (setup(&fx))

@@ -15,7 +15,8 @@
 static int setup(struct fixture *fx)
 {
     struct tn_err err = {0};
-    struct tn_ingest_options opt = {TN_WRITE_APPEND, TN_EVOLVE_ADD, NULL, 0, NULL, 0, "month(ts)"};
+    struct tn_ingest_options opt = {
+        .mode = TN_WRITE_APPEND, .evolve = TN_EVOLVE_ADD, .partition_by = "month(ts)"};
     struct tn_ingest_result res;
     int rc;
 

@@ -579,7 +579,7 @@ int tn_table_ingest_opts(struct tn_warehouse *wh, struct tn_session *s, const ch
     if (rc)
         goto out;
 again:
-    if (opt->upsert && opt->key)
+    if (opt->key) /* an upsert's key; or, for a table this creates, its identifier fields */
         keys = parse_keys(opt->key);
     if (!rc)
         rc = tn_table_load(wh, ns, name, &t, err);

@@ -451,10 +451,11 @@ int tn_table_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *n
 struct tn_ingest_options {
     enum tn_write_mode mode;
     enum tn_evolve_mode evolve;
-    const char *branch;       /* NULL: main */
-    int upsert;               /* replace rows whose key exists, insert the others */
-    const char *key;          /* upsert key columns "a,b"; NULL: the table's identifier fields */
-    int dedupe_last;          /* upsert: keep each key's last row instead of refusing duplicates */
+    const char *branch; /* NULL: main */
+    int upsert;         /* replace rows whose key exists, insert the others */
+    const char *key;    /* upsert key columns "a,b" (NULL: the table's identifier fields); without
+                           upsert, the identifier fields of a table the ingest creates */
+    int dedupe_last;    /* upsert: keep each key's last row instead of refusing duplicates */
     const char *partition_by; /* a table this ingest creates: its partition spec */
     const json_t *properties; /* {"key": "value"}: set in the rows' own commit (may be NULL) */
 };

@@ -406,10 +406,10 @@ static int parse_specs(struct tn_metadata *m, struct tn_err *err)
         m->specs = tn_calloc(1, sizeof(*m->specs));
         m->nspecs = 1;
         m->default_spec_id = 0;
-        rc = parse_spec(json_object_get(m->root, "partition-spec")
-                            ? json_object_get(m->root, "partition-spec")
-                            : json_array(),
-                        0, &m->specs[0], err);
+        /* v1 without a spec: unpartitioned (an empty one, owned by the root like the others) */
+        if (!json_object_get(m->root, "partition-spec"))
+            json_object_set_new(m->root, "partition-spec", json_array());
+        rc = parse_spec(json_object_get(m->root, "partition-spec"), 0, &m->specs[0], err);
         if (rc)
             return rc;
     } else {

@@ -6,17 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int tn_path_normalise(const char *uri, char **out, struct tn_err *err)
 {
     const char *p = uri, *scheme = "file://";
@@ -48,8 +37,8 @@ int tn_path_normalise(const char *uri, char **out, struct tn_err *err)
     /* percent-escapes decoded: "%2e%2e" is ".." to anyone who decodes it */
     path = tn_malloc(strlen(p) + 1);
     for (const char *s = p; *s; s++) {
-        if (s[0] == '%' && hex(s[1]) >= 0 && hex(s[2]) >= 0) {
-            path[n++] = (char)(hex(s[1]) * 16 + hex(s[2]));
+        if (s[0] == '%' && tn_hex_value(s[1]) >= 0 && tn_hex_value(s[2]) >= 0) {
+            path[n++] = (char)(tn_hex_value(s[1]) * 16 + tn_hex_value(s[2]));
             s += 2;
         } else {
             path[n++] = *s;

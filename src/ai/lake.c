@@ -168,16 +168,8 @@ json_t *tn_lake_query(struct tn_warehouse *wh, struct tn_session *s, const char 
     cols = json_loads(columns, 0, &jerr);
     if (!cols)
         cols = json_array();
-    rows = json_array();
     n = r->nrows > max_rows ? max_rows : r->nrows;
-    for (size_t i = 0; i < n; i++) {
-        json_t *row = json_array();
-        for (size_t c = 0; c < r->ncols; c++) {
-            const char *v = tn_rows_get(r, i, c);
-            json_array_append_new(row, v ? json_string(v) : json_null());
-        }
-        json_array_append_new(rows, row);
-    }
+    rows = tn_rows_json(r, n);
     out = json_pack("{s:o, s:o, s:I, s:b}", "columns", cols, "rows", rows, "row_count",
                     (json_int_t)n, "truncated", r->nrows > max_rows);
 out:

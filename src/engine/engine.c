@@ -582,3 +582,18 @@ int tn_engine_timestamp_ms(struct tn_session *s, const char *text, int64_t *out,
     tn_buf_release(&q);
     return rc;
 }
+
+json_t *tn_rows_json(const struct tn_rows *r, size_t n)
+{
+    json_t *rows = json_array();
+
+    for (size_t i = 0; i < n && i < r->nrows; i++) {
+        json_t *row = json_array();
+        for (size_t c = 0; c < r->ncols; c++) {
+            const char *v = tn_rows_get(r, i, c);
+            json_array_append_new(row, v ? json_string(v) : json_null());
+        }
+        json_array_append_new(rows, row);
+    }
+    return rows;
+}

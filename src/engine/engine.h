@@ -8,6 +8,7 @@
 #ifndef TN_ENGINE_H
 #define TN_ENGINE_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "core/core.h"
@@ -44,6 +45,9 @@ int tn_engine_rows(struct tn_session *s, const char *sql, size_t max_rows, struc
                    struct tn_err *err);
 const char *tn_rows_get(const struct tn_rows *r, size_t row, size_t col);
 void tn_rows_free(struct tn_rows *r);
+/* The first "n" rows of "r" (at most its own count) as a JSON array of arrays of strings, SQL
+ * NULL as null (the caller owns it). */
+json_t *tn_rows_json(const struct tn_rows *r, size_t n);
 /* Epoch milliseconds of a timestamp text ("2026-11-23 10:00:00", an offset is applied), read by
  * DuckDB as a quoted literal; TN_EINPUT when it is not one. */
 int tn_engine_timestamp_ms(struct tn_session *s, const char *text, int64_t *out,

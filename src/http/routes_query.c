@@ -600,18 +600,11 @@ static int run_explain(const struct query_params *p, struct tn_session *s, const
         text = tn_buf_detach(&b, &len);
         tn_http_reply_text(out, 200, "text/csv; charset=utf-8", text ? text : tn_strdup(""), len);
     } else {
-        json_t *cols = json_array(), *rows = json_array();
+        json_t *cols = json_array(), *rows;
         for (size_t c = 0; c < r->ncols; c++)
             json_array_append_new(cols,
                                   json_pack("{s:s, s:s}", "name", r->names[c], "type", "VARCHAR"));
-        for (size_t i = 0; i < r->nrows; i++) {
-            json_t *row = json_array();
-            for (size_t c = 0; c < r->ncols; c++) {
-                const char *v = tn_rows_get(r, i, c);
-                json_array_append_new(row, v ? json_string(v) : json_null());
-            }
-            json_array_append_new(rows, row);
-        }
+        rows = tn_rows_json(r, r->nrows);
         tn_http_reply_json(out, 200,
                            json_pack("{s:o, s:o, s:I, s:b, s:f, s:O}", "columns", cols, "rows",
                                      rows, "row_count", (json_int_t)r->nrows, "truncated", 0,

@@ -461,15 +461,7 @@ int tn_source_preview(struct tn_session *s, const char *path, const struct tn_so
         rc = tn_engine_rows(s, limited, max_rows, &r, err);
     }
     if (!rc) {
-        rows = json_array();
-        for (size_t i = 0; i < r->nrows; i++) {
-            json_t *row = json_array();
-            for (size_t c = 0; c < r->ncols; c++) {
-                const char *v = tn_rows_get(r, i, c);
-                json_array_append_new(row, v ? json_string(v) : json_null());
-            }
-            json_array_append_new(rows, row);
-        }
+        rows = tn_rows_json(r, r->nrows);
         *out = json_pack("{s:O, s:O, s:o}", "schema", schema, "column_names", names, "rows", rows);
     }
     tn_rows_free(r);

@@ -89,6 +89,9 @@ check "nothing was written by the hostile SQL" test ! -e /tmp/tarn-ask-pwn.csv
 expect_eq "the table is unchanged" "$(csvq 'SELECT count(*), upper('"'"'x'"'"') FROM sales')" "3,X"
 status_is "a model that fails is a 502" 502 ask "the model is down"
 status_is "an empty question is a 400" 400 ask ""
+status_is "a question over 4,000 characters is a 400" 400 ask "$(head -c 5000 /dev/zero | tr '\0' 'x')"
+status_is "a body that is not JSON is a 400" 400 post /ask 'not json'
+status_is "a question that is not a string is a 400" 400 post /ask '{"question": [1, 2]}'
 
 start_server "$wh" --llm-url "$LLM" --ask-sample-rows 0
 status_is "with --ask-sample-rows 0 a question is still answered" 200 ask "total by region"

@@ -45,6 +45,10 @@ status_is "an ingest dry run answers the inferred schema and first rows" 200 \
 expect_eq "with tarn's types" "$(jv '[f["type"] for f in d["schema"]["fields"]]')" '["long", "string", "double"]'
 expect_eq "and the rows" "$(jv 'd["rows"][0]')" '["1", "EU", "10.5"]'
 status_is "and commits nothing" 404 call GET /tables/dry
+python3 -c 'print("[" * 20000)' >"$TMP/deep.json"
+status_is "a dry run of a 20,000-deep JSON file is refused like an ingest" 400 \
+    call POST "/ingest/dry?dry_run=true" --data-binary @"$TMP/deep.json" -H 'Content-Type: application/json'
+status_is "and the server still answers" 200 call GET /health
 bytes=$(for f in / /console/app.js /console/api.js /console/grid.js /console/editor.js /console/chart.js /console/console.css; do
     curl -s --compressed "$plain$f"; done | gzip -9 | wc -c)
 echo "# console first load: $bytes bytes gzip-compressed"

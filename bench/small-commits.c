@@ -116,7 +116,7 @@ int main(int argc, char **argv)
            1000 * secs / n);
     compare(wh, s, "before compaction");
     t0 = tn_monotonic_s();
-    if (tn_table_compact(wh, s, "default", "small", &cr, &err)) {
+    if (tn_table_compact(wh, s, "default", "small", 0, &cr, &err)) {
         fprintf(stderr, "bench: compact: %s\n", err.msg);
         return 1;
     }

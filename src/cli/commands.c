@@ -944,8 +944,13 @@ int cli_maintain(struct cli *c, const char *ident, const char *action, struct tn
         struct tn_compact_result r;
         rc = session_open(wh, &s, err);
         if (!rc)
-            rc = tn_table_compact(wh, s, ns, name, &r, err);
-        if (!rc)
+            rc = tn_table_compact(wh, s, ns, name, c->o.dry_run, &r, err);
+        if (!rc && c->o.dry_run)
+            printf("%s.%s: would rewrite %lld data files (%lld bytes, %lld rows before deletes) "
+                   "and remove %lld delete files (dry run)\n",
+                   ns, name, (long long)r.files_rewritten, (long long)r.bytes_rewritten,
+                   (long long)r.rows, (long long)r.delete_files_removed);
+        else if (!rc)
             printf("%s.%s: %lld data files rewritten into %lld (%lld rows), %lld delete files "
                    "removed\n",
                    ns, name, (long long)r.files_rewritten, (long long)r.files_written,
@@ -969,8 +974,11 @@ int cli_maintain(struct cli *c, const char *ident, const char *action, struct tn
             tn_session_close(s);
         }
         if (!rc)
-            rc = tn_table_expire(wh, ns, name, cutoff, 1, &r, err);
-        if (!rc)
+            rc = tn_table_expire(wh, ns, name, cutoff, 1, c->o.dry_run, &r, err);
+        if (!rc && c->o.dry_run)
+            printf("%s.%s: would expire %lld snapshots and delete %lld files (dry run)\n", ns, name,
+                   (long long)r.snapshots_expired, (long long)r.files_to_delete);
+        else if (!rc)
             printf("%s.%s: %lld snapshots expired, %lld files deleted\n", ns, name,
                    (long long)r.snapshots_expired, (long long)r.files_deleted);
         if (!rc && json_array_size(r.not_deleted))

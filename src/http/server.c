@@ -93,6 +93,8 @@ struct route {
 static const struct route routes[] = {
     {"GET", "/health", "/health", NULL, TN_BODY_NONE, 1, NULL, tn_route_health},
     {"GET", "/metrics", "/metrics", NULL, TN_BODY_NONE, 0, NULL, tn_route_metrics},
+    {"GET", "/maintenance/runs", "/maintenance/runs", NULL, TN_BODY_NONE, 0, NULL,
+     tn_route_maintenance_runs},
     {"GET", "/openapi.json", "/openapi.json", NULL, TN_BODY_NONE, 1, NULL, tn_route_openapi},
     {"GET", "/docs", "/docs", NULL, TN_BODY_NONE, 1, NULL, tn_route_docs},
     {"GET", "/", "/", NULL, TN_BODY_NONE, 1, NULL, tn_route_console},
@@ -655,6 +657,11 @@ char *tn_http_metrics_text(struct tn_http_server *srv)
     tn_http_maint_metrics(srv->maint, &b);
     tn_http_sync_metrics(srv->sync, &b);
     return tn_buf_detach(&b, NULL);
+}
+
+json_t *tn_http_maintenance_runs(struct tn_http_server *srv)
+{
+    return tn_http_maint_runs(srv->maint);
 }
 
 /*---- Query watchdog ----*/

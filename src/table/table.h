@@ -337,28 +337,35 @@ struct tn_compact_result {
     int64_t delete_files_removed; /* delete files no longer needed */
     int64_t rows;                 /* rows in the new files */
     int64_t files_written;        /* one, or one per partition of the default spec */
+    int64_t bytes_rewritten;      /* the size of the files read again */
     int64_t snapshot_id;          /* the "replace" snapshot, or the current one if nothing to do */
 };
 
 /* Rewrite the data files that carry deletes, and small data files sharing a partition, into
  * one clean file per partition of the default spec: one "replace" snapshot, the same rows.
- * TN_ECONFLICT when another commit changed rows meanwhile (nothing is committed). */
+ * TN_ECONFLICT when another commit changed rows meanwhile (nothing is committed). With
+ * "dry_run", only plan: res says what would be rewritten and removed ("rows" counts the rows
+ * the chosen files hold before their deletes, "files_written" stays 0); nothing is written. */
 int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
-                     const char *name, struct tn_compact_result *res, struct tn_err *err);
+                     const char *name, int dry_run, struct tn_compact_result *res,
+                     struct tn_err *err);
 
 struct tn_expire_result {
     int64_t snapshots_expired;
     int64_t files_deleted;
-    json_t *not_deleted; /* locations whose deletion failed (left to remove_orphans), NULL
-                            when none; owned */
+    int64_t files_to_delete; /* with dry_run: what the expiry would delete */
+    json_t *not_deleted;     /* locations whose deletion failed (left to remove_orphans), NULL
+                                when none; owned */
 };
 
 /* Expire snapshots older than "older_than_ms" except each branch's newest "keep_last" (and
  * every ref's head), then delete the files only they reached (unless gc.enabled is false).
  * A file that cannot be deleted does not fail the expiry (it is committed): it is listed in
- * res->not_deleted. Release "res" with tn_expire_result_release, also after a failure. */
+ * res->not_deleted. With "dry_run" nothing is committed or deleted: res counts the snapshots
+ * that would expire and the files that would be deleted. Release "res" with
+ * tn_expire_result_release, also after a failure. */
 int tn_table_expire(struct tn_warehouse *wh, const char *ns, const char *name,
-                    int64_t older_than_ms, int keep_last, struct tn_expire_result *res,
+                    int64_t older_than_ms, int keep_last, int dry_run, struct tn_expire_result *res,
                     struct tn_err *err);
 void tn_expire_result_release(struct tn_expire_result *res);
 

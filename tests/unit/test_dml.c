@@ -315,7 +315,16 @@ static void test_compaction(void)
     CHECK_OK(tn_table_dml(fx.wh, fx.s, "DELETE FROM t WHERE id % 2 = 0", NULL, &res, &err));
     CHECK_OK(tn_table_dml(fx.wh, fx.s, "UPDATE t SET name = 'odd' WHERE id = 1", NULL, &res, &err));
     before = tn_test_scalar(&fx, "SELECT string_agg(id || ':' || name, ' ' ORDER BY id) FROM t");
-    CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "t", &cr, &err));
+    /* a dry run plans the same rewrite and commits nothing */
+    CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "t", 1, &cr, &err));
+    CHECK_INT_EQ(cr.files_rewritten, 3);
+    CHECK_INT_EQ(cr.delete_files_removed, 2);
+    CHECK_INT_EQ(cr.files_written, 0);
+    CHECK(cr.bytes_rewritten > 0);
+    CHECK_INT_EQ(cr.rows, 20 + 1); /* the rows the three files hold, before their deletes */
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$snapshots\"", "4");
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$files\"", "5"); /* 3 data, 2 delete files */
+    CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "t", 0, &cr, &err));
     CHECK_INT_EQ(cr.files_rewritten, 3);
     CHECK_INT_EQ(cr.delete_files_removed, 2);
     CHECK_INT_EQ(cr.rows, 10);
@@ -329,7 +338,7 @@ static void test_compaction(void)
     CHECK_SCALAR(&fx, "SELECT operation FROM \"t$snapshots\" ORDER BY committed_at DESC LIMIT 1",
                  "replace");
     /* a second compaction has nothing to do */
-    CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "t", &cr, &err));
+    CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "t", 0, &cr, &err));
     CHECK_INT_EQ(cr.files_rewritten, 0);
     free(before);
     tn_test_warehouse_close(&fx);
@@ -382,16 +391,26 @@ static void test_expire_snapshots(void)
     if (setup(&fx))
         return;
     CHECK_OK(tn_table_dml(fx.wh, fx.s, "DELETE FROM t WHERE id % 2 = 0", NULL, &res, &err));
-    CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "t", &cr, &err));
+    CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "t", 0, &cr, &err));
     CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$snapshots\"", "4");
-    /* everything older than now, but keep the newest 1 */
-    CHECK_OK(tn_table_expire(fx.wh, "default", "t", tn_now_ms() + 1000, 1, &er, &err));
+    /* a dry run counts what the expiry below does, and changes nothing */
+    CHECK_OK(tn_table_expire(fx.wh, "default", "t", tn_now_ms() + 1000, 1, 1, &er, &err));
+    CHECK_INT_EQ(er.snapshots_expired, 3);
+    CHECK_INT_EQ(er.files_deleted, 0);
+    CHECK(er.files_to_delete >= 5);
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$snapshots\"", "4");
+    {
+        int64_t planned = er.files_to_delete;
+        /* everything older than now, but keep the newest 1 */
+        CHECK_OK(tn_table_expire(fx.wh, "default", "t", tn_now_ms() + 1000, 1, 0, &er, &err));
+        CHECK_INT_EQ(er.files_deleted, planned);
+    }
     CHECK_INT_EQ(er.snapshots_expired, 3);
     CHECK(er.files_deleted >= 5); /* 2 data files, 1 delete file, manifests, lists */
     CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$snapshots\"", "1");
     CHECK_SCALAR(&fx, "SELECT count(*), sum(id) FROM t", "10");
     /* nothing left to expire */
-    CHECK_OK(tn_table_expire(fx.wh, "default", "t", tn_now_ms() + 1000, 1, &er, &err));
+    CHECK_OK(tn_table_expire(fx.wh, "default", "t", tn_now_ms() + 1000, 1, 0, &er, &err));
     CHECK_INT_EQ(er.snapshots_expired, 0);
     tn_test_warehouse_close(&fx);
 }

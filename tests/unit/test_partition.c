@@ -190,7 +190,7 @@ static void test_rewrite_manifests_and_compact(void)
     CHECK_SCALAR(&fx, "SELECT count(*) || ',' || sum(id) FROM p", "9,130");
     CHECK_SCALAR(&fx, "SELECT count(*) FROM \"p$manifests\"", "2");
     /* the month of 2024-01 has four small files (one from the create), bucket 30 two */
-    CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "p", &cr, &err));
+    CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "p", 0, &cr, &err));
     CHECK_INT_EQ(cr.files_rewritten, 6);
     CHECK_SCALAR(&fx, "SELECT count(*) || ',' || sum(id) FROM p", "9,130");
     CHECK_SCALAR(&fx, "SELECT count(*) FROM \"p$files\" WHERE spec_id = 1", "2");

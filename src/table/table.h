@@ -552,6 +552,31 @@ int tn_table_rest_commit(struct tn_warehouse *wh, const char *ns, const char *na
                          json_t *requirements, json_t *updates, struct tn_table **out,
                          struct tn_err *err);
 
+/*---- Iceberg views (views.c) ----*/
+
+struct tn_view {
+    char ns[TN_NAME_MAX + 1];
+    char name[TN_NAME_MAX + 1];
+    char *metadata_location; /* as the catalog stores it */
+    json_t *meta;            /* the view metadata (iceberg/view.h) */
+};
+
+/* The current version of view ns.name; TN_ENOVIEW when there is none. */
+int tn_view_load(struct tn_warehouse *wh, const char *ns, const char *name, struct tn_view **out,
+                 struct tn_err *err);
+/* Create ns.name from a REST CreateViewRequest; its location (default <warehouse>/ns/name)
+ * must be inside the warehouse (TN_EFORBIDDEN). TN_EEXISTS when a table or view has the name. */
+int tn_view_create(struct tn_warehouse *wh, const char *ns, const char *name, json_t *request,
+                   struct tn_view **out, struct tn_err *err);
+/* Adopt the view whose metadata is at "metadata_location" (inside the warehouse). */
+int tn_view_register(struct tn_warehouse *wh, const char *ns, const char *name,
+                     const char *metadata_location, struct tn_view **out, struct tn_err *err);
+/* Check "requirements", apply "updates" (REST CommitViewRequest) and publish the next version;
+ * a lost race is retried. TN_ECONFLICT ("Requirement failed...") when a requirement fails. */
+int tn_view_commit(struct tn_warehouse *wh, const char *ns, const char *name, json_t *requirements,
+                   json_t *updates, struct tn_view **out, struct tn_err *err);
+void tn_view_free(struct tn_view *v); /* NULL is a no-op */
+
 struct tn_rest_change {
     const char *ns, *name;
     json_t *requirements, *updates;

@@ -219,6 +219,31 @@ expect_eq "the catalog file has Java's V1 schema (iceberg_type) with the view ty
     "$(sqlite3 "$WH/catalog.db" "SELECT table_name || ':' || iceberg_type FROM iceberg_tables WHERE iceberg_type = 'VIEW'")" "copy:VIEW"
 status_is "drop it" 204 call DELETE /v1/namespaces/p2/views/copy
 
+#---- views in tarn's SQL: a name that is a view reads its query ----
+printf 'id,amount\n1,5\n2,15\n3,25\n' | curl -s -o /dev/null -X POST "$BASE/ingest/sales" --data-binary @- -H 'Content-Type: text/csv'
+view_body() { # NAME SQL [DIALECT] [NAMESPACE]
+    printf '{"name":"%s","schema":{"type":"struct","fields":[{"id":1,"name":"id","type":"long","required":false}]},"view-version":{"version-id":1,"timestamp-ms":1700000000000,"schema-id":0,"summary":{},"representations":[{"type":"sql","sql":"%s","dialect":"%s"}],"default-namespace":["%s"]}}' \
+        "$1" "$2" "${3:-spark}" "${4:-default}"
+}
+status_is "a view over a tarn table" 200 post /v1/namespaces/default/views "$(view_body big 'SELECT id, amount FROM sales WHERE amount > 10')"
+expect_eq "tarn's SQL reads the view's query" "$(csvq 'SELECT count(*), sum(amount) FROM big')" "2,40"
+expect_eq "a view joins a table" "$(csvq 'SELECT s.id FROM sales s JOIN default.big b ON s.id = b.id ORDER BY 1' | tr '\n' ' ')" "2 3 "
+status_is "a view in another namespace reads names in its default namespace" 200 \
+    post /v1/namespaces/p2/views "$(view_body top 'SELECT max(amount) AS m FROM big')"
+expect_eq "views nest" "$(csvq 'SELECT m FROM p2.top')" "25"
+status_is "a view reading itself" 200 post /v1/namespaces/default/views "$(view_body loop 'SELECT * FROM loop')"
+code=$(curl -s -o "$TMP/vq" -w '%{http_code}' -G "$BASE/query" --data-urlencode 'sql=SELECT * FROM loop')
+expect_eq "is refused with the reason" "$code,$(grep -c 'nest more than' "$TMP/vq")" "400,1"
+code=$(curl -s -o "$TMP/vq" -w '%{http_code}' -G "$BASE/query" --data-urlencode 'sql=SELECT * FROM big AT (VERSION => 1)')
+expect_eq "time travel on a view is refused" "$code,$(grep -c 'no snapshots of its own' "$TMP/vq")" "400,1"
+status_is "a view whose SQL DuckDB cannot parse" 200 post /v1/namespaces/default/views "$(view_body odd 'SELEKT 1' trino)"
+code=$(curl -s -o "$TMP/vq" -w '%{http_code}' -G "$BASE/query" --data-urlencode 'sql=SELECT * FROM odd')
+expect_eq "is an error naming the view" "$code,$(grep -c 'view default.odd' "$TMP/vq")" "400,1"
+buuid=$(call GET /v1/namespaces/default/views/big >/dev/null; jv 'd["metadata"]["view-uuid"]')
+status_is "replace the view's query (a DuckDB representation is preferred)" 200 post /v1/namespaces/default/views/big \
+    "{\"requirements\":[{\"type\":\"assert-view-uuid\",\"uuid\":\"$buuid\"}],\"updates\":[{\"action\":\"add-view-version\",\"view-version\":{\"version-id\":2,\"timestamp-ms\":1700000009000,\"schema-id\":0,\"summary\":{},\"representations\":[{\"type\":\"sql\",\"sql\":\"SELECT nonsense\",\"dialect\":\"spark\"},{\"type\":\"sql\",\"sql\":\"SELECT id, amount FROM sales WHERE amount > 20\",\"dialect\":\"duckdb\"}],\"default-namespace\":[\"default\"]}},{\"action\":\"set-current-view-version\",\"view-version-id\":-1}]}"
+expect_eq "the next query reads the new version" "$(csvq 'SELECT count(*), sum(amount) FROM big')" "1,25"
+
 #---- OAuth ----
 status_is "token endpoint without auth configured: 400" 400 call POST /v1/oauth/tokens -d 'grant_type=client_credentials&client_id=a&client_secret=b'
 expect_eq "invalid_client" "$(jv 'd["error"]')" "invalid_client"

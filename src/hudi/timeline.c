@@ -1,0 +1,227 @@
+/* timeline.c - a Hudi table's hoodie.properties and timeline: the completed instants (layout 1:
+ * <ts>.<action> in .hoodie/, JSON commit metadata; layout 2: <ts>_<completion>.<action> in
+ * .hoodie/timeline/, Avro object-container commit metadata). */
+#include "hudi/hudi_int.h"
+
+#include "avro/avro.h"
+
+#include <string.h>
+#include <time.h>
+
+#define COMMIT_MAX_BYTES (256L * 1024 * 1024)
+
+static const char *const actions[] = {"commit",  "deltacommit", "replacecommit",
+                                      "clean",   "rollback",    "savepoint",
+                                      "restore", "indexing",    "compaction"};
+
+int tn__hudi_is_data_action(const char *action)
+{
+    return strcmp(action, "commit") == 0 || strcmp(action, "deltacommit") == 0 ||
+           strcmp(action, "replacecommit") == 0;
+}
+
+static const char *prop(const struct tn__hudi_table *h, const char *key)
+{
+    return json_string_value(json_object_get(h->props, key));
+}
+
+int tn__hudi_table_open(struct tn_warehouse *wh, const char *location, struct tn__hudi_table *h,
+                        struct tn_err *err)
+{
+    struct tn_buf buf = TN_BUF_INIT(16L * 1024 * 1024);
+    size_t n = strlen(location);
+    const char *v;
+    char *uri;
+    int rc;
+
+    memset(h, 0, sizeof(*h));
+    while (n > 1 && location[n - 1] == '/')
+        n--;
+    h->location = tn_strndup(location, n);
+    uri = tn_asprintf("%s/.hoodie/hoodie.properties", h->location);
+    rc = tn_storage_read(wh->storage, uri, &buf, err);
+    free(uri);
+    if (!rc)
+        rc = tn_hudi_props_parse(buf.buf ? buf.buf : "", buf.len, &h->props, err);
+    tn_buf_release(&buf);
+    if (rc) {
+        tn_err_prefix(err, "hudi table %s: ", h->location);
+        return rc;
+    }
+    v = prop(h, "hoodie.table.version");
+    h->version = v ? atoi(v) : 0;
+    if (h->version != 6 && h->version != 8 && h->version != 9)
+        return tn_fail(err, TN_EUNPROCESSABLE,
+                       "hudi table %s has table version %s (hoodie.table.version); tarn reads "
+                       "versions 6 (Hudi 0.14/0.15), 8 (Hudi 1.0) and 9 (Hudi 1.1): upgrade the "
+                       "table with Hudi first",
+                       h->location, v ? v : "none");
+    v = prop(h, "hoodie.timeline.layout.version");
+    h->layout = h->version >= 8 ? 2 : 1;
+    if (v && atoi(v) != h->layout)
+        return tn_fail(err, TN_EUNPROCESSABLE,
+                       "hudi table %s (version %d) has timeline layout %s, which tarn does not "
+                       "read",
+                       h->location, h->version, v);
+    v = prop(h, "hoodie.timeline.path");
+    if (h->layout == 2 && v && strcmp(v, "timeline") != 0)
+        return tn_fail(
+            err, TN_EUNPROCESSABLE,
+            "hudi table %s keeps its timeline in .hoodie/%s; tarn reads .hoodie/timeline",
+            h->location, v);
+    v = prop(h, "hoodie.table.type");
+    h->mor = v && strcmp(v, "MERGE_ON_READ") == 0;
+    if (v && !h->mor && strcmp(v, "COPY_ON_WRITE") != 0)
+        return tn_fail(err, TN_EUNPROCESSABLE, "hudi table %s has unknown table type %s",
+                       h->location, v);
+    v = prop(h, "hoodie.table.base.file.format");
+    if (v && strcasecmp(v, "PARQUET") != 0)
+        return tn_fail(err, TN_EUNPROCESSABLE,
+                       "hudi table %s stores %s base files; tarn reads Parquet base files only",
+                       h->location, v);
+    v = prop(h, "hoodie.populate.meta.fields");
+    h->meta_fields = !v || strcmp(v, "false") != 0;
+    return 0;
+}
+
+void tn__hudi_table_release(struct tn__hudi_table *h)
+{
+    free(h->location);
+    json_decref(h->props);
+    memset(h, 0, sizeof(*h));
+}
+
+/* Parse a completed instant's file name: <digits>[_<digits>].<action>. */
+static int parse_name(const char *name, int layout, struct tn__hudi_instant *in)
+{
+    size_t d = strspn(name, "0123456789"), d2 = 0;
+    const char *act;
+
+    if (d < 8 || d >= sizeof(in->ts))
+        return 0;
+    memset(in, 0, sizeof(*in));
+    memcpy(in->ts, name, d);
+    if (layout == 2 && name[d] == '_') {
+        d2 = strspn(name + d + 1, "0123456789");
+        if (d2 < 8 || d2 >= sizeof(in->done))
+            return 0;
+        memcpy(in->done, name + d + 1, d2);
+        d += d2 + 1;
+    }
+    if (name[d] != '.')
+        return 0;
+    act = name + d + 1;
+    for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+        if (strcmp(act, actions[i]) == 0) {
+            /* layout 2: only <ts>_<completion>.<action> is completed */
+            if (layout == 2 && !d2)
+                return 0;
+            snprintf(in->action, sizeof(in->action), "%s", act);
+            return 1;
+        }
+    return 0;
+}
+
+static int instant_cmp(const void *a, const void *b)
+{
+    const struct tn__hudi_instant *x = a, *y = b;
+    size_t lx = strlen(x->ts), ly = strlen(y->ts);
+    int c;
+
+    /* 14-digit (seconds) and 17-digit (ms) instants: compare on the common prefix first */
+    c = strncmp(x->ts, y->ts, lx < ly ? lx : ly);
+    if (c)
+        return c;
+    return lx < ly ? -1 : lx > ly;
+}
+
+int tn__hudi_timeline(struct tn_warehouse *wh, const struct tn__hudi_table *h,
+                      struct tn__hudi_instant **out, size_t *n, struct tn_err *err)
+{
+    char *dir = tn_asprintf("%s/.hoodie/%s", h->location, h->layout == 2 ? "timeline/" : "");
+    struct tn_storage_entry *e = NULL;
+    struct tn__hudi_instant *v = NULL;
+    const char *tail = h->layout == 2 ? "/.hoodie/timeline/" : "/.hoodie/";
+    size_t ne = 0, nv = 0;
+    int rc = tn_storage_list(wh->storage, dir, &e, &ne, err);
+
+    if (!rc)
+        v = tn_calloc(ne + 1, sizeof(*v));
+    for (size_t i = 0; !rc && i < ne; i++) {
+        /* the listing may spell the folder differently (file://): match its last segments */
+        const char *slash = strrchr(e[i].uri, '/');
+        size_t parent = slash ? (size_t)(slash - e[i].uri) + 1 : 0;
+        if (!slash || parent < strlen(tail) ||
+            strncmp(e[i].uri + parent - strlen(tail), tail, strlen(tail)) != 0 ||
+            !parse_name(slash + 1, h->layout, &v[nv]))
+            continue;
+        v[nv].uri = tn_strdup(e[i].uri);
+        nv++;
+    }
+    tn_storage_entries_free(e, ne);
+    free(dir);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    qsort(v, nv, sizeof(*v), instant_cmp);
+    *out = v;
+    *n = nv;
+    return 0;
+}
+
+void tn__hudi_instants_free(struct tn__hudi_instant *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i].uri);
+    free(v);
+}
+
+int tn__hudi_commit_metadata(struct tn_warehouse *wh, const struct tn__hudi_table *h,
+                             const struct tn__hudi_instant *in, json_t **out, struct tn_err *err)
+{
+    struct tn_buf buf = TN_BUF_INIT(COMMIT_MAX_BYTES);
+    int rc = tn_storage_read(wh->storage, in->uri, &buf, err);
+
+    if (!rc && buf.len == 0) {
+        *out = json_object();
+    } else if (!rc && h->layout == 1) {
+        *out = tn_json_parse(buf.buf, buf.len, err);
+        if (!*out || !json_is_object(*out)) {
+            json_decref(*out);
+            rc = tn_fail(err, TN_EINPUT, "not a JSON object");
+        }
+    } else if (!rc) {
+        struct tn_avro_file *f = NULL;
+        rc = tn_avro_read(buf.buf, buf.len, &f, err);
+        if (!rc && (f->nrecords != 1 || f->records[0].type != TN_AVRO_RECORD))
+            rc = tn_fail(err, TN_EINPUT, "expected one commit metadata record, found %zu",
+                         f->nrecords);
+        if (!rc)
+            *out = tn_hudi_avro_json(&f->records[0]);
+        tn_avro_file_free(f);
+    }
+    tn_buf_release(&buf);
+    if (rc)
+        tn_err_prefix(err, "hudi instant %s (%s): ", in->ts, in->action);
+    return rc;
+}
+
+int64_t tn__hudi_instant_ms(const char *ts)
+{
+    struct tm tm;
+    int ms = 0;
+    size_t n = strlen(ts);
+
+    if ((n != 14 && n != 17) || strspn(ts, "0123456789") != n)
+        return -1;
+    memset(&tm, 0, sizeof(tm));
+    if (sscanf(ts, "%4d%2d%2d%2d%2d%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec) != 6)
+        return -1;
+    if (n == 17)
+        ms = atoi(ts + 14);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm) * 1000 + ms;
+}

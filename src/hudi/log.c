@@ -3,7 +3,7 @@
  *
  * A block: "#HUDI#", int64 size of the rest, int32 format version, int32 type, header (int32
  * count, then int32 key, int32 length, bytes each), int64 content length, content, footer (same
- * shape as the header), int64 length of the whole block. Integers are big-endian. */
+ * shape as the header), int64 length of the block before this field. Integers are big-endian. */
 #include "hudi/hudi.h"
 
 #include "avro/avro.h"
@@ -117,7 +117,7 @@ int tn_hudi_log_parse(const void *data, size_t len, struct tn_hudi_block **out, 
         b.type = type;
         if (read_map(&body, &b) || get_i64(&body, &content_len) || content_len < 0 ||
             take(&body, (size_t)content_len, &content) || read_map(&body, NULL) ||
-            get_i64(&body, &total) || body.p != body.end || total != size + MAGIC_LEN + 8)
+            get_i64(&body, &total) || body.p != body.end || total != size + MAGIC_LEN)
             goto corrupt;
         b.content = content;
         b.content_len = (size_t)content_len;

@@ -330,7 +330,8 @@ static int temp_file(struct sync *s, const char *suffix, const void *data, size_
 }
 
 /* Append "SELECT CAST(col AS type) AS col, ..." of the table's columns that "have" (object of
- * names, or NULL: all) holds, plus the rank and delete flag. */
+ * names, or NULL: all) holds, plus the rank and delete flag; rank -1 selects NULLs (the empty
+ * source that gives the union every column). */
 static int select_columns(struct sync *s, json_t *have, int rank, int del, struct tn_buf *sql)
 {
     const struct tn_schema *schema = tn_metadata_current_schema(s->view.meta);
@@ -342,7 +343,10 @@ static int select_columns(struct sync *s, json_t *have, int rank, int del, struc
         if (have && !json_object_get(have, f->name))
             continue;
         tn_buf_addstr(sql, "CAST(", NULL);
-        tn_sql_ident(sql, f->name);
+        if (rank < 0)
+            tn_buf_addstr(sql, "NULL", NULL);
+        else
+            tn_sql_ident(sql, f->name);
         tn_buf_addstr(sql, " AS ", NULL);
         rc = tn_type_duckdb(f->type, sql, s->err);
         tn_buf_addstr(sql, ") AS ", NULL);
@@ -969,9 +973,13 @@ int tn_hudi_register(struct tn_warehouse *wh, const char *ns, const char *name,
     }
     if (!rc) {
         rc = tn_table_load(wh, ns, name, &t, err); /* translates the timeline */
-        if (rc) {
+        if (rc) { /* nothing was translated: forget the table and its first metadata file */
             struct tn_err ignored;
-            tn_table_drop(wh, ns, name, 1, &ignored);
+            char *first = NULL;
+            if (!tn_catalog_load(wh->catalog, ns, name, &first, &ignored) &&
+                !tn_catalog_drop(wh->catalog, ns, name, &ignored))
+                tn_storage_delete(wh->storage, first, &ignored);
+            free(first);
         }
     }
     tn_table_free(t);

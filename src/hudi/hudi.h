@@ -82,6 +82,10 @@ int tn_hudi_register(struct tn_warehouse *wh, const char *ns, const char *name,
  * the table as published afterwards (or "t" again: then *out == NULL). */
 int tn_hudi_sync(struct tn_warehouse *wh, const struct tn_table *t, struct tn_table **out,
                  struct tn_err *err);
+/* Append to "sql" a SELECT of the incremental query of Hudi table "t": its records as of the
+ * latest instant at or before "end" (NULL: the latest) written by instants in (begin, end]. */
+int tn_hudi_changes_sql(struct tn_warehouse *wh, const struct tn_table *t, const char *begin,
+                        const char *end, struct tn_buf *sql, struct tn_err *err);
 /* The Hudi base path of a translated table, or NULL. */
 const char *tn_hudi_location(const struct tn_table *t);
 

@@ -13,6 +13,8 @@
  * the user's statement is parsed, serialised and deparsed, whatever the number of files. */
 #include "table_int.h"
 
+#include "hudi/hudi.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -269,6 +271,64 @@ out:
     return rc;
 }
 
+/* The text of argument "i" of table function node "fn" when it is a string constant. */
+static const char *string_argument(json_t *fn, size_t i)
+{
+    json_t *arg = json_array_get(json_object_get(fn, "children"), i);
+    json_t *value = json_object_get(arg, "value");
+    const char *cls = json_string_value(json_object_get(arg, "class"));
+
+    if (!cls || strcmp(cls, "CONSTANT") != 0 || json_is_true(json_object_get(value, "is_null")))
+        return NULL;
+    return json_string_value(json_object_get(value, "value"));
+}
+
+/* Replace TABLE_FUNCTION node "node", hudi_changes('table', 'begin'[, 'end']), by the relation
+ * of the Hudi table's incremental query (src/hudi/changes.c). */
+static int resolve_hudi_changes(struct resolver *r, json_t *node)
+{
+    json_t *fn = json_object_get(node, "function");
+    size_t nargs = json_array_size(json_object_get(fn, "children"));
+    const char *ident = string_argument(fn, 0), *begin = string_argument(fn, 1);
+    const char *end = nargs == 3 ? string_argument(fn, 2) : NULL;
+    const char *alias = json_string_value(json_object_get(node, "alias"));
+    char ns[TN_NAME_MAX + 1], tbl[TN_NAME_MAX + 1];
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
+    struct tn_table *t = NULL;
+    char *placeholder, *key;
+    int rc;
+
+    if ((nargs != 2 && nargs != 3) || !ident || !begin || (nargs == 3 && !end))
+        return tn_fail(r->err, TN_EINPUT,
+                       "hudi_changes takes string constants: hudi_changes('table', "
+                       "'begin_instant'[, 'end_instant'])");
+    rc = tn_ident_parse(ident, ns, tbl, r->err);
+    if (!rc)
+        rc = tn_table_load(r->wh, ns, tbl, &t, r->err);
+    if (!rc) {
+        key = tn_asprintf("%s\x1f%s", ns, tbl);
+        json_object_set_new(r->looked_up, key, json_string(t->metadata_location));
+        free(key);
+        rc = tn_hudi_changes_sql(r->wh, t, begin, end, &sql, r->err);
+    }
+    if (!rc) {
+        placeholder = tn_asprintf("__tn_relation_%s_%zu", r->token, json_object_size(r->relations));
+        json_object_set_new(node, "type", json_string("BASE_TABLE"));
+        json_object_set_new(node, "alias", json_string(alias && *alias ? alias : tbl));
+        json_object_set_new(node, "schema_name", json_string(""));
+        json_object_set_new(node, "catalog_name", json_string(""));
+        json_object_set_new(node, "table_name", json_string(placeholder));
+        json_object_set_new(node, "at_clause", json_null());
+        json_object_del(node, "function");
+        json_object_del(node, "with_ordinality");
+        json_object_set_new(r->relations, placeholder, json_string(sql.buf));
+        free(placeholder);
+    }
+    tn_buf_release(&sql);
+    tn_table_free(t);
+    return rc;
+}
+
 /* A top-level column of the scan named by COLUMN_REF "ref" (bare, or qualified by "alias"). */
 static const struct tn_field *aggregate_column(const struct tn_scan *scan, json_t *ref,
                                                const char *alias)
@@ -500,8 +560,15 @@ static int walk(struct resolver *r, json_t *n)
         strcmp(json_string_value(json_object_get(n, "type")), "BASE_TABLE") == 0)
         return resolve_table(r, n, NULL, NULL, NULL);
     if (json_is_string(json_object_get(n, "type")) &&
-        strcmp(json_string_value(json_object_get(n, "type")), "TABLE_FUNCTION") == 0)
+        strcmp(json_string_value(json_object_get(n, "type")), "TABLE_FUNCTION") == 0) {
+        const char *fn =
+            json_string_value(json_object_get(json_object_get(n, "function"), "function_name"));
+        const char *fschema =
+            json_string_value(json_object_get(json_object_get(n, "function"), "schema"));
+        if (fn && strcasecmp(fn, "hudi_changes") == 0 && (!fschema || !*fschema))
+            return resolve_hudi_changes(r, n);
         r->reads_functions = 1;
+    }
     if (json_is_string(json_object_get(n, "type")) &&
         strcmp(json_string_value(json_object_get(n, "type")), "SELECT_NODE") == 0) {
         /* a SELECT of one table: its WHERE can skip files */

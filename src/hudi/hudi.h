@@ -86,6 +86,10 @@ int tn_hudi_sync(struct tn_warehouse *wh, const struct tn_table *t, struct tn_ta
  * latest instant at or before "end" (NULL: the latest) written by instants in (begin, end]. */
 int tn_hudi_changes_sql(struct tn_warehouse *wh, const struct tn_table *t, const char *begin,
                         const char *end, struct tn_buf *sql, struct tn_err *err);
+/* The rows of metadata table "t$timeline": every instant of the Hudi timeline with its action,
+ * state (REQUESTED, INFLIGHT, COMPLETED) and completion time (layout 2; null otherwise). */
+int tn_hudi_timeline_rows(struct tn_warehouse *wh, const struct tn_table *t, json_t **out,
+                          struct tn_err *err);
 /* The Hudi base path of a translated table, or NULL. */
 const char *tn_hudi_location(const struct tn_table *t);
 

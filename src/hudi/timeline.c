@@ -225,3 +225,116 @@ int64_t tn__hudi_instant_ms(const char *ts)
     tm.tm_mon -= 1;
     return (int64_t)timegm(&tm) * 1000 + ms;
 }
+
+/* Every instant file name: <ts>[_<completion>].<action>[.requested|.inflight], or a layout-1
+ * commit's <ts>.inflight; its state and action. */
+static int parse_any(const char *name, int layout, struct tn__hudi_instant *in, int *state)
+{
+    char base[128];
+    size_t n = strlen(name);
+
+    if (parse_name(name, layout, in)) {
+        *state = 2;
+        return 1;
+    }
+    if (n >= sizeof(base))
+        return 0;
+    memcpy(base, name, n + 1);
+    if (n > 10 && strcmp(base + n - 10, ".requested") == 0) {
+        *state = 0;
+        base[n - 10] = '\0';
+    } else if (n > 9 && strcmp(base + n - 9, ".inflight") == 0) {
+        *state = 1;
+        base[n - 9] = '\0';
+        if (strspn(base, "0123456789") == strlen(base)) /* <ts>.inflight: a commit */
+            strcat(base, ".commit");
+    } else {
+        return 0;
+    }
+    /* a pending instant's name has no completion time, in either layout */
+    return parse_name(base, 1, in);
+}
+
+/* Timeline rows in instant order. */
+static int row_cmp(const void *a, const void *b)
+{
+    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    struct tn__hudi_instant ix, iy;
+
+    memset(&ix, 0, sizeof(ix));
+    memset(&iy, 0, sizeof(iy));
+    snprintf(ix.ts, sizeof(ix.ts), "%s", json_string_value(json_object_get(x, "instant")));
+    snprintf(iy.ts, sizeof(iy.ts), "%s", json_string_value(json_object_get(y, "instant")));
+    return instant_cmp(&ix, &iy);
+}
+
+int tn_hudi_timeline_rows(struct tn_warehouse *wh, const struct tn_table *t, json_t **out,
+                          struct tn_err *err)
+{
+    static const char *const states[] = {"REQUESTED", "INFLIGHT", "COMPLETED"};
+    const char *location = tn_hudi_location(t);
+    struct tn__hudi_table h;
+    struct tn_storage_entry *e = NULL;
+    json_t *by_instant, *rows, *row;
+    const char *key;
+    size_t ne = 0;
+    char *dir;
+    int rc;
+
+    if (!location)
+        return tn_fail(err, TN_ENOTABLE,
+                       "table %s.%s has no metadata table 'timeline': it is not a Hudi table",
+                       t->ns, t->name);
+    rc = tn__hudi_table_open(wh, location, &h, err);
+    if (rc)
+        return rc;
+    dir = tn_asprintf("%s/.hoodie/%s", h.location, h.layout == 2 ? "timeline/" : "");
+    rc = tn_storage_list(wh->storage, dir, &e, &ne, err);
+    by_instant = json_object();
+    for (size_t i = 0; !rc && i < ne; i++) {
+        const char *tail = h.layout == 2 ? "/.hoodie/timeline/" : "/.hoodie/";
+        const char *slash = strrchr(e[i].uri, '/');
+        size_t parent = slash ? (size_t)(slash - e[i].uri) + 1 : 0;
+        struct tn__hudi_instant in;
+        int state = 0;
+        char *k;
+        json_t *old;
+        if (!slash || parent < strlen(tail) ||
+            strncmp(e[i].uri + parent - strlen(tail), tail, strlen(tail)) != 0 ||
+            !parse_any(slash + 1, h.layout, &in, &state))
+            continue;
+        k = tn_strdup(in.ts); /* a compaction or clustering completes as another action */
+        old = json_object_get(by_instant, k);
+        if (!old || json_integer_value(json_object_get(old, "rank")) < state)
+            json_object_set_new(by_instant, k,
+                                json_pack("{s:s, s:s, s:s, s:o, s:i}", "instant", in.ts, "action",
+                                          in.action, "state", states[state], "completion_time",
+                                          in.done[0] ? json_string(in.done) : json_null(), "rank",
+                                          state));
+        free(k);
+    }
+    rows = json_array();
+    {
+        size_t n = json_object_size(by_instant), k = 0;
+        json_t **v = tn_calloc(n + 1, sizeof(*v));
+        json_object_foreach(by_instant, key, row)
+        {
+            json_object_del(row, "rank");
+            v[k++] = row;
+        }
+        qsort(v, k, sizeof(*v), row_cmp);
+        for (size_t i = 0; i < k; i++)
+            json_array_append(rows, v[i]);
+        free(v);
+    }
+    json_decref(by_instant);
+    tn_storage_entries_free(e, ne);
+    free(dir);
+    tn__hudi_table_release(&h);
+    if (rc) {
+        json_decref(rows);
+        return rc;
+    }
+    *out = rows;
+    return 0;
+}

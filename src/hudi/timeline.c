@@ -25,6 +25,35 @@ static const char *prop(const struct tn__hudi_table *h, const char *key)
     return json_string_value(json_object_get(h->props, key));
 }
 
+/* TN_EUNPROCESSABLE when Hudi archived instants (layout 1: .hoodie/archived/, layout 2:
+ * .hoodie/timeline/history/): the file groups they wrote would be missed. */
+static int archive_empty(struct tn_warehouse *wh, const struct tn__hudi_table *h,
+                         struct tn_err *err)
+{
+    const char *folder =
+        prop(h, h->layout == 2 ? "hoodie.timeline.history.path" : "hoodie.archivelog.folder");
+    struct tn_storage_entry *e = NULL;
+    size_t n = 0;
+    char *dir;
+    int rc;
+
+    if (!folder || !*folder)
+        folder = h->layout == 2 ? "history" : "archived";
+    if (strstr(folder, "..") || strchr(folder, '/'))
+        return tn_fail(err, TN_EUNPROCESSABLE, "hudi table %s names archive folder '%s'",
+                       h->location, folder);
+    dir = tn_asprintf("%s/.hoodie/%s%s/", h->location, h->layout == 2 ? "timeline/" : "", folder);
+    rc = tn_storage_list(wh->storage, dir, &e, &n, err);
+    tn_storage_entries_free(e, n);
+    if (!rc && n)
+        rc = tn_fail(err, TN_EUNPROCESSABLE,
+                     "hudi table %s has archived instants (%s holds %zu files); tarn reads the "
+                     "active timeline only and would miss the files they wrote",
+                     h->location, dir, n);
+    free(dir);
+    return rc;
+}
+
 int tn__hudi_table_open(struct tn_warehouse *wh, const char *location, struct tn__hudi_table *h,
                         struct tn_err *err)
 {
@@ -81,7 +110,7 @@ int tn__hudi_table_open(struct tn_warehouse *wh, const char *location, struct tn
                        h->location, v);
     v = prop(h, "hoodie.populate.meta.fields");
     h->meta_fields = !v || strcmp(v, "false") != 0;
-    return 0;
+    return archive_empty(wh, h, err);
 }
 
 void tn__hudi_table_release(struct tn__hudi_table *h)

@@ -178,6 +178,12 @@ cp -r "$H/cow_v9_txns_simple_meta" "$TMP/v10"
 sed -i 's/^hoodie.table.version=9/hoodie.table.version=10/' "$TMP/v10/.hoodie/hoodie.properties"
 check_fails "table version 10 is refused" 2 "table version 10" "$TARN" register default.v10 "$TMP/v10"
 
+cp -r "$H/cow_v6_nonpartitioned" "$TMP/archived"
+mkdir -p "$TMP/archived/.hoodie/archived"
+printf 'x' >"$TMP/archived/.hoodie/archived/.commits_.archive.1_1-0-1"
+check_fails "a table with archived instants is refused" 2 "archived instants" \
+    "$TARN" register default.archived "$TMP/archived"
+
 # a Hudi commit made after registration is translated on the next read
 cp -r "$H/cow_v6_nonpartitioned" "$TMP/grows"
 mv "$TMP/grows/.hoodie/20240418173551906.commit" "$TMP/second.commit"

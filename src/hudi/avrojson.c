@@ -19,6 +19,8 @@ static json_t *decimal_text(const unsigned char *p, size_t n, int scale)
     char out[110];
     size_t o = 0;
 
+    if (scale < 0 || scale > 76) /* no decimal type has such a scale */
+        return json_null();
     memcpy(mag, p + (n - len), len);
     if (neg) { /* magnitude of the negative value: invert and add one */
         int carry = 1;
@@ -125,7 +127,8 @@ static json_t *value_json(const struct tn_avro_value *v, int depth)
         if (lt && strcmp(lt, "decimal") == 0)
             return decimal_text((const unsigned char *)v->u.bytes.p, v->u.bytes.n,
                                 v->schema->scale);
-        /* fallthrough */
+        o = json_stringn(v->u.bytes.p, v->u.bytes.n);
+        return o ? o : json_null();
     case TN_AVRO_STRING:
         o = json_stringn(v->u.bytes.p, v->u.bytes.n);
         return o ? o : json_null();

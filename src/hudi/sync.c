@@ -522,7 +522,12 @@ static int merged_file(struct sync *s, const struct group *g, const struct block
             tn_buf_release(&sql);
             return 0;
         }
-    if (!s->session)
+    if (!s->h.meta_fields)
+        rc = tn_fail(s->err, TN_EUNPROCESSABLE,
+                     "hudi table %s has log files but no _hoodie_record_key column "
+                     "(hoodie.populate.meta.fields=false): tarn merges log records by that key",
+                     s->h.location);
+    if (!rc && !s->session)
         rc = tn_session_open(s->wh->engine, &s->session, s->err);
     /* every source: the table's columns it has, its rank and whether it deletes */
     tn_buf_addstr(&sql,

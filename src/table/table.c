@@ -654,7 +654,9 @@ int tn_table_drop_report(struct tn_warehouse *wh, const char *ns, const char *na
     memset(res, 0, sizeof(*res));
     if (purging) {
         char *resolved, *dir;
+        translating = 1; /* a Hudi table drops as it is, even when its files are gone */
         rc = tn_table_load(wh, ns, name, &t, err);
+        translating = 0;
         if (rc)
             return rc;
         resolved = tn_table_resolve(t, t->metadata_location);

@@ -197,6 +197,17 @@ expect_eq "one snapshot per completed instant" "$(q 'SELECT count(*) FROM "grows
 check_fails "a name whose tarn folder would hold the Hudi table is refused" 4 "overlaps" \
     bash -c "mkdir -p '$WH/default' && cp -r '$H/cow_v6_nonpartitioned' '$WH/default/inside' && '$TARN' register default.inside '$WH/default/inside'"
 
+# drop --purge deletes tarn's translation, never the Hudi table's files
+before=$(find "$H/mor_avro_v8_trips_8i3u1d" -type f | wc -l)
+check "drop --purge of a Hudi table" "$TARN" drop default.mor_avro_v8_trips_8i3u1d --purge
+expect_eq "the Hudi files are all still there" "$(find "$H/mor_avro_v8_trips_8i3u1d" -type f | wc -l)" "$before"
+check "tarn's merged files are gone" bash -c "! ls '$WH/default/mor_avro_v8_trips_8i3u1d/data/'*.parquet 2>/dev/null"
+check "it registers again" "$TARN" register default.mor_avro_v8_trips_8i3u1d "$H/mor_avro_v8_trips_8i3u1d"
+rm -rf "$TMP/grows/.hoodie"
+check_fails "a Hudi table whose files are gone fails to read, saying why" 3 "hoodie.properties" \
+    "$TARN" sql "SELECT count(*) FROM grows"
+check "and can still be dropped with --purge" "$TARN" drop default.grows --purge
+
 # over HTTP: a Hudi table inside the warehouse registers; outside it is refused
 HW=$(wh_new http)
 mkdir -p "$HW/lake"

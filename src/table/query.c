@@ -30,7 +30,8 @@ struct resolver {
     char token[17];      /* random hex: what makes placeholders unique */
     json_t *relations;   /* placeholder -> the SQL of the relation it stands for */
     json_t *looked_up;   /* "ns\x1ftable" -> the metadata location read, or null when absent */
-    int volatile_at;     /* an AT (TIMESTAMP => ...) was evaluated: the result may change */
+    int volatile_at;     /* an AT (TIMESTAMP => ...) was evaluated, or a Hudi table read (its
+                            timeline moves on without the catalog knowing): not kept */
     int reads_functions; /* a table function (read_parquet, range, ...) is read directly */
     json_t *case_names;  /* a column's exact name -> its relation's name (tn__scan_column_name) */
 };
@@ -202,6 +203,8 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
         return 0; /* not ours (DuckDB will say it does not exist) */
     if (rc)
         return rc;
+    if (tn_hudi_location(t))
+        r->volatile_at = 1;
     if (json_is_object(at)) {
         const char *unit = json_string_value(json_object_get(at, "unit"));
         rc = at_snapshot(r, t, unit ? unit : "VERSION", json_object_get(at, "expr"), &snapshot);
@@ -302,6 +305,7 @@ static int resolve_hudi_changes(struct resolver *r, json_t *node)
         return tn_fail(r->err, TN_EINPUT,
                        "hudi_changes takes string constants: hudi_changes('table', "
                        "'begin_instant'[, 'end_instant'])");
+    r->volatile_at = 1; /* a Hudi table's timeline moves on without the catalog knowing */
     rc = tn_ident_parse(ident, ns, tbl, r->err);
     if (!rc)
         rc = tn_table_load(r->wh, ns, tbl, &t, r->err);

@@ -212,14 +212,19 @@ check "and can still be dropped with --purge" "$TARN" drop default.grows --purge
 HW=$(wh_new http)
 mkdir -p "$HW/lake"
 cp -r "$H/mor_parquet_v6_nonpartitioned" "$HW/lake/mor"
+mv "$HW/lake/mor/.hoodie/20250117083136333.deltacommit" "$TMP/second.deltacommit"
 start_server "$HW" --no-auth
 status_is "POST /tables/register with a Hudi base path" 200 \
     post /tables/register "{\"name\": \"default.mor\", \"metadata_location\": \"$HW/lake/mor\", \"format\": \"hudi\"}"
 status_is "the table is listed" 200 call GET /tables
 check "GET /tables names it" grep -q '"mor"' "$TMP/body"
-status_is "a query over HTTP" 200 \
-    post /query '{"sql": "SELECT string_agg(name || '"'"':'"'"' || \"isActive\", '"'"' '"'"' ORDER BY id) AS v FROM mor"}'
-check "it reads the merged rows" grep -q 'Alice:false Bob:false Carol:true Diana:true' "$TMP/body"
+MORQ='{"sql": "SELECT string_agg(name || '"'"':'"'"' || \"isActive\", '"'"' '"'"' ORDER BY id) AS v FROM mor"}'
+status_is "a query over HTTP" 200 post /query "$MORQ"
+check "it reads the first deltacommit's rows" grep -q 'Alice:true Bob:false Carol:true' "$TMP/body"
+mv "$TMP/second.deltacommit" "$HW/lake/mor/.hoodie/20250117083136333.deltacommit"
+status_is "the same query once the next deltacommit completed" 200 post /query "$MORQ"
+check "the server reads the merged rows of the new instant" \
+    grep -q 'Alice:false Bob:false Carol:true Diana:true' "$TMP/body"
 status_is "a Hudi table outside the warehouse is refused over HTTP" 403 \
     post /tables/register "{\"name\": \"default.out\", \"metadata_location\": \"$H/cow_v6_nonpartitioned\", \"format\": \"hudi\"}"
 status_is "\"format\": \"hudi\" on a folder without .hoodie is a 404" 404 \

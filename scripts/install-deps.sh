@@ -13,8 +13,8 @@ packages=(build-essential clang libclang-rt-14-dev cppcheck clang-format pkg-con
           libcurl4-openssl-dev libedit-dev libssl-dev libpq-dev curl sqlite3 python3
           postgresql                   # a real PostgreSQL source for the source tests
           radosgw ceph-mon ceph-osd    # a real S3 server for the S3 tests
-          chromium                     # the browser the console's tests drive
-          unzip)                       # the zipped Hudi fixtures (../shared/hudi-fixtures)
+          chromium)                    # the browser the console's tests drive
+packages+=(unzip)                      # the zipped Hudi fixtures (../shared/hudi-fixtures)
 # Node.js and npm fetch DuckDB from the npm registry; take Debian's only when none is installed
 # (a newer Node with its own npm conflicts with Debian's npm package).
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

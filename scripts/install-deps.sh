@@ -18,6 +18,8 @@ packages=(build-essential clang libclang-rt-14-dev cppcheck clang-format pkg-con
 # (a newer Node with its own npm conflicts with Debian's npm package).
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
+# unzip: the zipped Hudi fixtures (../shared/hudi-fixtures)
+packages+=(unzip)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -6,6 +6,7 @@
  * catalog or the disk. Snapshot ids are written as JSON integers (Iceberg's REST catalog does the
  * same); ids above 2^53 lose precision in JavaScript clients. */
 #include "http/http.h"
+#include "hudi/hudi.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -498,6 +499,7 @@ int tn_route_table_register(struct tn_http_req *req, struct tn_http_reply *out, 
 {
     const char *ident = json_string_value(json_object_get(req->json, "name"));
     const char *location = json_string_value(json_object_get(req->json, "metadata_location"));
+    const char *format = json_string_value(json_object_get(req->json, "format"));
     json_t *map = json_object_get(req->json, "path_map");
     char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
     struct tn_table *t = NULL;
@@ -510,8 +512,19 @@ int tn_route_table_register(struct tn_http_req *req, struct tn_http_reply *out, 
     if (!ident || !location)
         return tn_fail(err, TN_EINPUT,
                        "send {\"name\": \"ns.table\", \"metadata_location\": "
-                       "\"file:///.../metadata/00001-....metadata.json\"}");
+                       "\"file:///.../metadata/00001-....metadata.json\"} (for a Hudi table, "
+                       "its base path, and optionally \"format\": \"hudi\")");
     rc = tn_ident_parse(ident, ns, name, err);
+    if (rc)
+        return rc;
+    if (format && strcmp(format, "iceberg") != 0) { /* a table tarn reads from another format */
+        if (strcmp(format, "hudi") != 0)
+            return tn_fail(err, TN_EINPUT, "\"format\" must be \"iceberg\" or \"hudi\"");
+        rc = inside_warehouse(req, location, 1, err);
+        if (!rc && !tn_hudi_detect(req->wh, location))
+            rc = tn_fail(err, TN_ENOTFOUND,
+                         "%s is not a Hudi table: it has no .hoodie/hoodie.properties", location);
+    }
     if (rc)
         return rc;
     if (map && json_is_null(map))

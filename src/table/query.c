@@ -18,6 +18,7 @@
  * views deep. */
 #include "table_int.h"
 
+#include "hudi/hudi.h"
 #include "iceberg/view.h"
 
 #include <stdlib.h>
@@ -36,7 +37,8 @@ struct resolver {
     char token[17];      /* random hex: what makes placeholders unique */
     json_t *relations;   /* placeholder -> the SQL of the relation it stands for */
     json_t *looked_up;   /* "ns\x1ftable" -> the metadata location read, or null when absent */
-    int volatile_at;     /* an AT (TIMESTAMP => ...) was evaluated: the result may change */
+    int volatile_at;     /* an AT (TIMESTAMP => ...) was evaluated, or a Hudi table read (its
+                            timeline moves on without the catalog knowing): not kept */
     int reads_functions; /* a table function (read_parquet, range, ...) is read directly */
     json_t *case_names;  /* a column's exact name -> its relation's name (tn__scan_column_name) */
     const char *default_ns; /* where an unqualified name is looked up */
@@ -306,6 +308,8 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
         return 0; /* not ours (DuckDB will say it does not exist) */
     if (rc)
         return rc;
+    if (tn_hudi_location(t))
+        r->volatile_at = 1;
     if (json_is_object(at)) {
         const char *unit = json_string_value(json_object_get(at, "unit"));
         rc = at_snapshot(r, t, unit ? unit : "VERSION", json_object_get(at, "expr"), &snapshot);
@@ -359,6 +363,57 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
 out:
     tn_buf_release(&sql);
     tn_scan_free(scan);
+    tn_table_free(t);
+    return rc;
+}
+
+/* The text of argument "i" of table function node "fn" when it is a string constant. */
+static const char *string_argument(json_t *fn, size_t i)
+{
+    json_t *arg = json_array_get(json_object_get(fn, "children"), i);
+    json_t *value = json_object_get(arg, "value");
+    const char *cls = json_string_value(json_object_get(arg, "class"));
+
+    if (!cls || strcmp(cls, "CONSTANT") != 0 || json_is_true(json_object_get(value, "is_null")))
+        return NULL;
+    return json_string_value(json_object_get(value, "value"));
+}
+
+/* Replace TABLE_FUNCTION node "node", hudi_changes('table', 'begin'[, 'end']), by the relation
+ * of the Hudi table's incremental query (src/hudi/changes.c). */
+static int resolve_hudi_changes(struct resolver *r, json_t *node)
+{
+    json_t *fn = json_object_get(node, "function");
+    size_t nargs = json_array_size(json_object_get(fn, "children"));
+    const char *ident = string_argument(fn, 0), *begin = string_argument(fn, 1);
+    const char *end = nargs == 3 ? string_argument(fn, 2) : NULL;
+    char ns[TN_NAME_MAX + 1], tbl[TN_NAME_MAX + 1];
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
+    struct tn_table *t = NULL;
+    char *key;
+    int rc;
+
+    if ((nargs != 2 && nargs != 3) || !ident || !begin || (nargs == 3 && !end))
+        return tn_fail(r->err, TN_EINPUT,
+                       "hudi_changes takes string constants: hudi_changes('table', "
+                       "'begin_instant'[, 'end_instant'])");
+    r->volatile_at = 1; /* a Hudi table's timeline moves on without the catalog knowing */
+    rc = tn_ident_parse(ident, ns, tbl, r->err);
+    if (!rc)
+        rc = tn_table_load(r->wh, ns, tbl, &t, r->err);
+    if (!rc) {
+        key = tn_asprintf("%s\x1f%s", ns, tbl);
+        json_object_set_new(r->looked_up, key, json_string(t->metadata_location));
+        free(key);
+        rc = tn_hudi_changes_sql(r->wh, t, begin, end, &sql, r->err);
+    }
+    if (!rc) {
+        json_object_set_new(node, "type", json_string("BASE_TABLE"));
+        json_object_del(node, "function");
+        json_object_del(node, "with_ordinality");
+        place_relation(r, node, tbl, sql.buf);
+    }
+    tn_buf_release(&sql);
     tn_table_free(t);
     return rc;
 }
@@ -594,8 +649,15 @@ static int walk(struct resolver *r, json_t *n)
         strcmp(json_string_value(json_object_get(n, "type")), "BASE_TABLE") == 0)
         return resolve_table(r, n, NULL, NULL, NULL);
     if (json_is_string(json_object_get(n, "type")) &&
-        strcmp(json_string_value(json_object_get(n, "type")), "TABLE_FUNCTION") == 0)
+        strcmp(json_string_value(json_object_get(n, "type")), "TABLE_FUNCTION") == 0) {
+        const char *fn =
+            json_string_value(json_object_get(json_object_get(n, "function"), "function_name"));
+        const char *fschema =
+            json_string_value(json_object_get(json_object_get(n, "function"), "schema"));
+        if (fn && strcasecmp(fn, "hudi_changes") == 0 && (!fschema || !*fschema))
+            return resolve_hudi_changes(r, n);
         r->reads_functions = 1;
+    }
     if (json_is_string(json_object_get(n, "type")) &&
         strcmp(json_string_value(json_object_get(n, "type")), "SELECT_NODE") == 0) {
         /* a SELECT of one table: its WHERE can skip files */

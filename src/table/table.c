@@ -2,6 +2,8 @@
  * (see table.h). */
 #include "table_int.h"
 
+#include "hudi/hudi.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -280,6 +282,9 @@ static int read_metadata(struct tn_warehouse *wh, const char *location, struct t
     return rc;
 }
 
+/* Set on a thread while it translates a Hudi table, whose commit loads the table again. */
+static _Thread_local int translating;
+
 int tn_table_load(struct tn_warehouse *wh, const char *ns, const char *name, struct tn_table **out,
                   struct tn_err *err)
 {
@@ -301,6 +306,17 @@ int tn_table_load(struct tn_warehouse *wh, const char *ns, const char *name, str
     }
     free(map_text);
     free(resolved);
+    if (!rc && !translating && tn_hudi_location(t)) {
+        /* a Hudi table: translate the instants completed since (not while translating) */
+        struct tn_table *newer = NULL;
+        translating = 1;
+        rc = tn_hudi_sync(wh, t, &newer, err);
+        translating = 0;
+        if (newer) {
+            tn_table_free(t);
+            t = newer;
+        }
+    }
     if (rc) {
         tn_table_free(t);
         return rc;
@@ -438,6 +454,10 @@ int tn_table_register(struct tn_warehouse *wh, const char *ns, const char *name,
     char *resolved = NULL;
     int rc = 0, created;
 
+    if (!json_object_size(path_map) && tn_hudi_detect(wh, metadata_location)) {
+        rc = remember_root(wh, metadata_location, err);
+        return rc ? rc : tn_hudi_register(wh, ns, name, metadata_location, err);
+    }
     snprintf(probe.ns, sizeof(probe.ns), "%s", ns);
     snprintf(probe.name, sizeof(probe.name), "%s", name);
     if (path_map) {
@@ -477,6 +497,16 @@ int tn_table_register_inside(struct tn_warehouse *wh, const char *ns, const char
     char *resolved = NULL;
     int rc = map_text ? path_map_parse(map_text, &probe.map, err) : 0;
 
+    if (!rc && !json_object_size(path_map) && tn_hudi_detect(wh, metadata_location)) {
+        free(map_text);
+        path_map_release(&probe.map);
+        if (!tn_storage_in_warehouse(wh->storage, metadata_location))
+            return tn_fail(err, TN_EFORBIDDEN,
+                           "the Hudi table at %s is outside the warehouse %s; only tables that "
+                           "live inside it can be registered over HTTP (use 'tarn register')",
+                           metadata_location, tn_storage_root_uri(wh->storage));
+        return tn_table_register(wh, ns, name, metadata_location, NULL, err);
+    }
     if (!rc) {
         char *meta = tn_table_resolve(&probe, metadata_location);
         rc = read_metadata(wh, meta, &probe.meta, err);
@@ -624,7 +654,9 @@ int tn_table_drop_report(struct tn_warehouse *wh, const char *ns, const char *na
     memset(res, 0, sizeof(*res));
     if (purging) {
         char *resolved, *dir;
+        translating = 1; /* a Hudi table drops as it is, even when its files are gone */
         rc = tn_table_load(wh, ns, name, &t, err);
+        translating = 0;
         if (rc)
             return rc;
         resolved = tn_table_resolve(t, t->metadata_location);
@@ -700,6 +732,15 @@ int tn_table_snapshot_ref(const struct tn_table *t, const char *ref, int64_t *ou
     if (!tn_parse_i64(ref, &id) && tn_metadata_snapshot(t->meta, id)) {
         *out = id;
         return 0;
+    }
+    for (size_t i = 0; tn_hudi_location(t) && i < t->meta->nsnapshots; i++) {
+        /* a Hudi table: an instant of its timeline */
+        const char *instant =
+            json_string_value(json_object_get(t->meta->snapshots[i].summary, TN_HUDI_INSTANT_KEY));
+        if (instant && strcmp(instant, ref) == 0) {
+            *out = t->meta->snapshots[i].id;
+            return 0;
+        }
     }
     {
         struct tn_buf known = TN_BUF_INIT(TN_CAP_MESSAGE_LIST);

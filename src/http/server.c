@@ -942,6 +942,8 @@ static void body_fail(struct conn_ctx *c, int code, const char *msg)
         return;
     c->failed = 1;
     tn_fail(&c->err, code, "%s", msg);
+    if (c->req.on_body_end)
+        c->req.on_body_end(&c->req, 0);
     if (c->fd >= 0) {
         close(c->fd);
         c->fd = -1;
@@ -982,6 +984,8 @@ static void upload_write(struct conn_ctx *c, const char *data, size_t n)
     }
     c->req.upload_bytes += n;
     tn_source_track_lines(data, n, &c->line_len, &c->req.upload_longest_line);
+    if (c->req.on_body)
+        c->req.on_body(&c->req, data, n);
 }
 
 static enum MHD_Result on_form_part(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -1080,6 +1084,8 @@ static void body_end(struct conn_ctx *c)
         }
         c->fd = -1;
     }
+    if (c->route->body == TN_BODY_UPLOAD && !c->failed && c->req.on_body_end)
+        c->req.on_body_end(&c->req, 1);
     if (!c->failed && c->route->body == TN_BODY_JSON && c->body.len) {
         json_error_t je;
         c->req.json = json_loadb(c->body.buf, c->body.len, JSON_REJECT_DUPLICATES, &je);

@@ -173,7 +173,17 @@ static void reader_sql(struct tn_buf *b, const char *path, const struct tn_sourc
             NULL);
     else
         tn_buf_addf(b, NULL, "SELECT * FROM %s(", fn[r->format]);
-    tn_sql_string(b, path);
+    if (r->more_paths && !sniff) {
+        tn_buf_addstr(b, "[", NULL);
+        tn_sql_string(b, path);
+        for (size_t i = 0; r->more_paths[i]; i++) {
+            tn_buf_addstr(b, ", ", NULL);
+            tn_sql_string(b, r->more_paths[i]);
+        }
+        tn_buf_addstr(b, "]", NULL);
+    } else {
+        tn_sql_string(b, path);
+    }
     if (r->compression && r->format != TN_SOURCE_PARQUET) {
         tn_buf_addstr(b, ", compression = ", NULL);
         tn_sql_string(b, r->compression);
@@ -390,6 +400,21 @@ int tn_source_open(struct tn_engine *engine, struct tn_session *s, const char *p
     rc = tn_input_scan_file(&scan, path, src->compression, src->max_decompressed, src->temp_dir,
                             &src->plain_path, err);
     tn_input_scan_release(&scan);
+    for (size_t i = 0; !rc && src->more_paths && src->more_paths[i]; i++) {
+        const char *more = src->more_paths[i], *compressed;
+        char *unused = NULL; /* set only for a compressed file */
+        struct tn_input_scan next;
+        sniff_file(more, &compressed);
+        if (compressed || src->compression)
+            return tn_fail(err, TN_EINPUT, "compressed files are ingested one at a time (%s)",
+                           compressed ? more : path);
+        tn_input_scan_init(&next, src->format, src->delim);
+        rc = tn_input_scan_file(&next, more, NULL, 0, src->temp_dir, &unused, err);
+        free(unused);
+        if (next.longest_line > scan.longest_line)
+            scan.longest_line = next.longest_line;
+        tn_input_scan_release(&next);
+    }
     if (src->plain_path) {
         src->compression = NULL; /* DuckDB reads the decompressed file */
         path = src->plain_path;

@@ -500,14 +500,16 @@ enum tn_source_format {
 
 struct tn_source {
     /* What the caller knows (zero them, then set header to -1 and what is known). */
-    enum tn_source_format format; /* TN_SOURCE_DETECT: from the name, type or content */
-    const char *name;             /* the file's name as the user gave it, or NULL */
-    const char *content_type;     /* its media type, or NULL */
-    char delim[8];                /* a CSV delimiter the user gave, or "" */
-    int header;                   /* CSV: 1 or 0 as the user said, -1 to detect */
-    uint64_t longest_line;        /* exact when >= TN_SOURCE_LINE_EXACT; 0: measure it */
-    uint64_t max_decompressed;    /* gzip/zstd: the most bytes it may decompress to; 0: default */
-    const char *temp_dir;         /* gzip/zstd: where it is decompressed (inside the warehouse) */
+    enum tn_source_format format;  /* TN_SOURCE_DETECT: from the name, type or content */
+    const char *name;              /* the file's name as the user gave it, or NULL */
+    const char *content_type;      /* its media type, or NULL */
+    char delim[8];                 /* a CSV delimiter the user gave, or "" */
+    int header;                    /* CSV: 1 or 0 as the user said, -1 to detect */
+    uint64_t longest_line;         /* exact when >= TN_SOURCE_LINE_EXACT; 0: measure it */
+    uint64_t max_decompressed;     /* gzip/zstd: the most bytes it may decompress to; 0: default */
+    const char *temp_dir;          /* gzip/zstd: where it is decompressed (inside the warehouse) */
+    const char *const *more_paths; /* NULL, or more plain files (NULL-ended) read after the
+                                      first as one source, with its dialect and columns */
     /* What tn_source_open found. */
     const char *compression; /* "gzip", "zstd" or NULL */
     long max_line;           /* CSV line limit; 0: DuckDB's default */

@@ -117,6 +117,24 @@ expect_eq "NDJSON: rows and order" \
     "$(csvq 'SELECT count(*), sum(CASE WHEN id = n THEN 1 ELSE 0 END), max(len(tags)) FROM (SELECT id, tags, row_number() OVER () AS n FROM nd)')" \
     "90000,90000,2"
 
+#---- the command line: standard input, several files and a pattern, each one commit ----
+check "tarn ingest t - reads standard input" sh -c "\"$TARN\" ingest cli_stdin - <\"$TMP/big.csv\""
+check "tarn ingest t /dev/stdin" sh -c "head -n 500 \"$TMP/big.csv\" | \"$TARN\" ingest cli_devstdin /dev/stdin"
+mkdir -p "$TMP/parts"
+head -n 40001 "$TMP/big.csv" >"$TMP/parts/a.csv"
+{ head -n 1 "$TMP/big.csv"; tail -n +40002 "$TMP/big.csv"; } >"$TMP/parts/b.csv"
+check "tarn ingest t a.csv b.csv" "$TARN" ingest cli_two "$TMP/parts/a.csv" "$TMP/parts/b.csv"
+check "tarn ingest t 'parts/*.csv'" "$TARN" ingest cli_glob "$TMP/parts/*.csv"
+for t in cli_stdin cli_two cli_glob; do
+    expect_eq "$t: every row, in order, one snapshot" \
+        "$(csvq "SELECT count(*), sum(CASE WHEN id = n THEN 1 ELSE 0 END) FROM (SELECT id, row_number() OVER () AS n FROM $t)"),$(csvq "SELECT count(*) FROM \"$t\$snapshots\"")" \
+        "$ROWS,$ROWS,1"
+done
+expect_eq "/dev/stdin: the rows" "$(csvq 'SELECT count(*) FROM cli_devstdin')" \
+    "$(head -n 500 "$TMP/big.csv" | python3 -c 'import csv, sys; print(sum(1 for _ in csv.reader(sys.stdin)) - 1)')"
+check_fails "a pattern that matches nothing" 2 "no file matches" "$TARN" ingest cli_none "$TMP/parts/*.tsv"
+expect_eq "no temporary file left by the command line" "$(ls -A "$WH_TMP" | wc -l)" 0
+
 #---- a short file is read whole, as before ----
 head -n 1000 "$TMP/big.csv" >"$TMP/short.csv"
 status_is "a short CSV" 200 call POST /ingest/short -H 'Content-Type: text/csv' \

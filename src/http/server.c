@@ -1935,6 +1935,7 @@ static int server_init(struct tn_http_server *srv, struct tn_warehouse *wh,
     if (mkdir(srv->tmp_dir, 0700) && errno != EEXIST)
         return tn_fail(err, TN_EUNAVAILABLE, "cannot create %s: %s", srv->tmp_dir, strerror(errno));
     remove_stale_spools(srv->tmp_dir, srv->opt.quiet);
+    tn_source_warm(wh->engine, srv->tmp_dir); /* the first ingest's sniff costs no more */
     pthread_mutex_init(&srv->lock, NULL);
     pthread_mutex_init(&srv->watch_lock, NULL);
     pthread_condattr_init(&ca);

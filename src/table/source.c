@@ -531,6 +531,32 @@ int tn_source_stream_sql(struct tn_engine *engine, struct tn_session *s, const c
     return rc;
 }
 
+void tn_source_warm(struct tn_engine *engine, const char *temp_dir)
+{
+    static const char rows[] = "id,name,price,day,at,ok\n"
+                               "1,a,1.5,2024-01-02,2024-01-02 03:04:05,true\n"
+                               "2,\"b, c\",2.25,2024-02-03,2024-02-03 04:05:06,false\n";
+    struct tn_source src = {.format = TN_SOURCE_CSV, .header = -1, .temp_dir = temp_dir};
+    struct tn_session *s = NULL;
+    struct tn_err ignored;
+    char uuid[37], *path;
+    int fd;
+
+    tn_uuid4(uuid);
+    path = tn_asprintf("%s/upload-%ld-%s.warm", temp_dir, (long)getpid(), uuid);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        int written = write(fd, rows, sizeof(rows) - 1) == (ssize_t)(sizeof(rows) - 1);
+        if (close(fd) == 0 && written && !tn_session_open(engine, &s, &ignored)) {
+            tn_source_open(engine, s, path, &src, &ignored);
+            tn_session_close(s);
+            tn_source_release(&src);
+        }
+    }
+    unlink(path);
+    free(path);
+}
+
 int tn_source_preview(struct tn_session *s, const char *path, const struct tn_source *src,
                       size_t max_rows, json_t **out, struct tn_err *err)
 {

@@ -541,6 +541,9 @@ int tn_source_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *
                      const struct tn_ingest_options *opt, struct tn_ingest_result *res,
                      struct tn_err *err);
 void tn_source_release(struct tn_source *src);
+/* Sniff a small CSV written in "temp_dir" and forget it: DuckDB's first sniff costs some
+ * 100 ms more than later ones, which a server pays at start instead of at its first ingest. */
+void tn_source_warm(struct tn_engine *engine, const char *temp_dir);
 /* What a file's first bytes say: its compression ("gzip", "zstd" or NULL in *compression),
  * Parquet's magic, a JSON document; else TN_SOURCE_DETECT. */
 enum tn_source_format tn_source_sniff_bytes(const void *data, size_t n, const char **compression);

@@ -98,7 +98,10 @@ data_files() { find "$WH" -path '*/aborted/*' -type f 2>/dev/null | wc -l; }
 curl -s -o /dev/null -X POST -H 'Content-Type: text/csv' -H 'Expect:' --limit-rate 1M \
     --data-binary "@$TMP/big.csv" "$BASE/ingest/aborted" &
 CURL_PID=$!
-sleep 5.5 # past the 4 MiB head: the stream has started
+# kill it once the stream has started (its pipe is in the warehouse's .tmp), past the head
+for i in $(seq 150); do ls "$WH_TMP" 2>/dev/null | grep -q '\.pipe$' && break; sleep 0.1; done
+expect_eq "the aborted upload was being converted" "$(ls "$WH_TMP" | grep -c '\.pipe$')" 1
+sleep 1
 kill "$CURL_PID" 2>/dev/null
 wait "$CURL_PID" 2>/dev/null
 for i in $(seq 50); do [ "$(ls -A "$WH_TMP" | wc -l)" -eq 0 ] && break; sleep 0.2; done

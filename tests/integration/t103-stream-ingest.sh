@@ -58,6 +58,14 @@ status_is "mode=overwrite sent after the file" 200 call POST /ingest/slow -H 'Ex
 expect_eq "a field after the file: read whole" "$(streamed)" false
 expect_eq "a field after the file: overwrite honoured" "$(csvq 'SELECT count(*) FROM slow')" "$ROWS"
 
+# what a stream cannot write goes the whole-file way: a partitioned table, an upsert
+status_is "a partitioned table" 200 call POST "/ingest/parted?partition_by=bucket(4,%20id)" \
+    -H 'Content-Type: text/csv' -H 'Expect:' --data-binary "@$TMP/big.csv"
+expect_eq "a partitioned table: read whole, every row" "$(streamed),$(jv 'd["rows_added"]')" "false,$ROWS"
+status_is "an upsert" 200 call POST "/ingest/parted?mode=upsert&key=id" \
+    -H 'Content-Type: text/csv' -H 'Expect:' --data-binary "@$TMP/big.csv"
+expect_eq "an upsert: read whole, every row replaced" "$(streamed),$(jv 'd["rows_updated"]')" "false,$ROWS"
+
 #---- a value a late part holds that the head's types cannot ----
 gen_csv "$TMP/late-word.csv" $ROWS 90000 abc
 status_is "a word after 90,000 numbers: a new table" 200 call POST /ingest/late \

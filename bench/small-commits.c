@@ -102,7 +102,7 @@ int main(int argc, char **argv)
     t0 = tn_monotonic_s();
     for (int i = 0; i < n; i++) {
         struct tn_commit_result res;
-        struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+        struct tn_write_options w = {.mode = TN_WRITE_APPEND};
         char *sql =
             tn_asprintf("SELECT %d * 10 + range AS v, 'row ' || range AS s FROM range(10)", i);
         if (tn_table_write(wh, s, "default", "small", sql, &w, &res, &err)) {

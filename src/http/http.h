@@ -126,6 +126,11 @@ struct tn_http_req {
     json_t *form;                 /* the other fields of a multipart body (strings) */
     void *state; /* the route's own, made by its begin hook; freed with free_state */
     void (*free_state)(void *state);
+    /* Set by an upload route's begin hook to see the file as it arrives (on the connection's
+     * thread): each piece once stored, then the end, whole ("complete") or not (a failure
+     * while reading it). A connection closed mid-body calls neither: free_state sees to it. */
+    void (*on_body)(struct tn_http_req *req, const char *data, size_t n);
+    void (*on_body_end)(struct tn_http_req *req, int complete);
     json_t *headers; /* copies of the headers (lowercase names) and the query arguments, made */
     json_t *args;    /* before the handler runs; tn_http_header and tn_http_param read them */
 };

@@ -949,6 +949,8 @@ static void body_fail(struct conn_ctx *c, int code, const char *msg)
         return;
     c->failed = 1;
     tn_fail(&c->err, code, "%s", msg);
+    if (c->req.on_body_end)
+        c->req.on_body_end(&c->req, 0);
     if (c->fd >= 0) {
         close(c->fd);
         c->fd = -1;
@@ -989,6 +991,8 @@ static void upload_write(struct conn_ctx *c, const char *data, size_t n)
     }
     c->req.upload_bytes += n;
     tn_source_track_lines(data, n, &c->line_len, &c->req.upload_longest_line);
+    if (c->req.on_body)
+        c->req.on_body(&c->req, data, n);
 }
 
 static enum MHD_Result on_form_part(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -1087,6 +1091,8 @@ static void body_end(struct conn_ctx *c)
         }
         c->fd = -1;
     }
+    if (c->route->body == TN_BODY_UPLOAD && !c->failed && c->req.on_body_end)
+        c->req.on_body_end(&c->req, 1);
     if (!c->failed && c->route->body == TN_BODY_JSON && c->body.len) {
         json_error_t je;
         c->req.json = json_loadb(c->body.buf, c->body.len, JSON_REJECT_DUPLICATES, &je);
@@ -1936,6 +1942,7 @@ static int server_init(struct tn_http_server *srv, struct tn_warehouse *wh,
     if (mkdir(srv->tmp_dir, 0700) && errno != EEXIST)
         return tn_fail(err, TN_EUNAVAILABLE, "cannot create %s: %s", srv->tmp_dir, strerror(errno));
     remove_stale_spools(srv->tmp_dir, srv->opt.quiet);
+    tn_source_warm(wh->engine, srv->tmp_dir); /* the first ingest's sniff costs no more */
     pthread_mutex_init(&srv->lock, NULL);
     pthread_mutex_init(&srv->watch_lock, NULL);
     pthread_condattr_init(&ca);

@@ -12,7 +12,7 @@
 static int setup(struct fixture *fx)
 {
     struct tn_err err = {0};
-    struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+    struct tn_write_options w = {.mode = TN_WRITE_APPEND};
     struct tn_commit_result res;
     json_t *schema = json_loads("{\"type\":\"struct\",\"schema-id\":0,\"fields\":[{\"id\":1,"
                                 "\"name\":\"id\",\"required\":false,\"type\":\"long\"},{\"id\":2,"
@@ -140,7 +140,7 @@ static void test_conflicting_changes_refused(void)
     CHECK_OK(tn_table_dml(fx.wh, fx.s, "DELETE FROM t WHERE id = 1", NULL, &res, &err));
     /* an append since a change read the table never conflicts */
     {
-        struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+        struct tn_write_options w = {.mode = TN_WRITE_APPEND};
         struct tn_commit_result cr;
         CHECK_OK(tn_table_write(fx.wh, fx.s, "default", "t", "SELECT 99 AS id", &w, &cr, &err));
     }
@@ -266,7 +266,7 @@ static void test_merge(void)
     struct fixture fx;
     struct tn_err err = {0};
     struct tn_dml_result res;
-    struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+    struct tn_write_options w = {.mode = TN_WRITE_APPEND};
     struct tn_commit_result cr;
     json_t *schema = json_loads("{\"type\":\"struct\",\"schema-id\":0,\"fields\":[{\"id\":1,"
                                 "\"name\":\"id\",\"required\":false,\"type\":\"long\"},{\"id\":2,"
@@ -524,7 +524,7 @@ static void test_metadata_cache(void)
     struct tn_warehouse_options wo = {0};
     struct tn_warehouse *other = NULL;
     struct tn_table *t = NULL, *t2 = NULL, *t3 = NULL;
-    struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+    struct tn_write_options w = {.mode = TN_WRITE_APPEND};
     struct tn_commit_result res;
     struct tn_plan_cache_stats before, after;
 
@@ -603,7 +603,7 @@ static void test_resolved_statements_kept(void)
 {
     struct fixture fx;
     struct tn_err err = {0};
-    struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+    struct tn_write_options w = {.mode = TN_WRITE_APPEND};
     struct tn_commit_result res;
     struct tn_plan_cache_stats a, b;
     json_t *schema = json_loads("{\"type\":\"struct\",\"schema-id\":0,\"fields\":[{\"id\":1,"
@@ -697,7 +697,7 @@ static void test_union_by_name_only_when_layouts_differ(void)
 {
     struct fixture fx;
     struct tn_err err = {0};
-    struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+    struct tn_write_options w = {.mode = TN_WRITE_APPEND};
     struct tn_commit_result res;
     struct tn_alter_result ar;
     json_t *schema = json_loads("{\"type\":\"struct\",\"schema-id\":0,\"fields\":[{\"id\":1,"

@@ -37,7 +37,7 @@ static int setup(struct fixture *fx)
 static int append(struct fixture *fx, const char *select_sql)
 {
     struct tn_err err = {0};
-    struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+    struct tn_write_options w = {.mode = TN_WRITE_APPEND};
     struct tn_commit_result res;
     int rc = tn_table_write(fx->wh, fx->s, "default", "p", select_sql, &w, &res, &err);
 

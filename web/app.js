@@ -516,10 +516,12 @@ function viewUpload() {
     try {
       const res = await api.upload(name.value, file, params, (sent, total) => {
         progress.value = total ? Math.round(100 * sent / total) : 0;
-        phase.textContent = `uploading… ${fmtBytes(sent)} of ${fmtBytes(total)}`;
-      }, () => { progress.removeAttribute('value'); phase.textContent = 'converting…'; });
+        // a CSV or NDJSON body is converted by the server as it arrives: this is both
+        phase.textContent = `uploading and converting… ${fmtBytes(sent)} of ${fmtBytes(total)}`;
+      }, () => { progress.removeAttribute('value'); phase.textContent = 'finishing and committing…'; });
       progress.value = 100;
-      phase.textContent = `done in ${((performance.now() - t0) / 1000).toFixed(2)} s`;
+      phase.textContent = `done in ${((performance.now() - t0) / 1000).toFixed(2)} s` +
+        (res.streamed ? ' (converted while it uploaded)' : '');
       columnsByTable.clear();
       result.replaceChildren(h('h2', {}, `${res.table}: ${fmtNum(res.rows_added)} rows added` +
           (res.rows_updated ? `, ${fmtNum(res.rows_updated)} updated` : '') + (res.created ? ' (new table)' : '')),

@@ -211,8 +211,12 @@ char *tn_sql_quote_default(const struct tn_sql_tokens *t)
     struct tn_buf b = TN_BUF_INIT(TN_CAP_SQL);
     size_t pos = 0;
 
-    for (size_t i = 0; i + 1 < t->n; i++) {
-        if (tn_sql_tok_is(t, i, "default") && tn_sql_tok_is(t, i + 1, ".")) {
+    for (size_t i = 0; i < t->n; i++) {
+        /* default.t, and SHOW TABLES FROM|IN default */
+        if (tn_sql_tok_is(t, i, "default") &&
+            (tn_sql_tok_is(t, i + 1, ".") ||
+             (i >= 2 && (tn_sql_tok_is(t, i - 1, "FROM") || tn_sql_tok_is(t, i - 1, "IN")) &&
+              tn_sql_tok_is(t, i - 2, "TABLES")))) {
             tn_buf_add(&b, t->text + pos, t->v[i].start - pos, NULL);
             tn_buf_addstr(&b, "\"default\"", NULL);
             pos = t->v[i].start + t->v[i].len;

@@ -196,8 +196,8 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
                             rc ? json_null() : json_string(t->metadata_location));
         free(key);
     }
-    if (rc == TN_ENOTABLE)
-        return 0; /* not ours (DuckDB will say it does not exist) */
+    if (rc == TN_ENOTABLE) /* not ours: DuckDB's, or nowhere (name the nearest tarn table) */
+        return dollar ? 0 : tn__catalog_unknown_table(r->wh, r->session, schema, name, r->err);
     if (rc)
         return rc;
     if (json_is_object(at)) {
@@ -831,8 +831,14 @@ int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *
     } else if (json_array_size(json_object_get(tree, "statements")) != 1) {
         rc = tn_fail(err, TN_EINPUT, "send exactly one statement per query");
     } else if ((rc = tn__sandbox_check(wh, tree, err)) == 0) {
+        int catalog_answer = 0;
         collect_ctes(tree, r.cte_names);
-        rc = walk(&r, tree);
+        rc =
+            tn__catalog_rewrite(wh, s, tree, opt && (opt->snapshot_id != -1 || opt->as_of_ms != -1),
+                                &catalog_answer, err);
+        r.volatile_at |= catalog_answer; /* the catalog changes: never keep this resolution */
+        if (!rc)
+            rc = walk(&r, tree);
     }
     if (!rc && json_object_size(r.case_names))
         rename_case_columns(tree, r.case_names);

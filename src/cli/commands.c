@@ -222,6 +222,27 @@ static int local_explain(struct tn_warehouse *wh, struct tn_session *s,
     return rc;
 }
 
+/* CREATE TABLE / DROP TABLE: one line saying what changed. */
+static int cli_local_ddl(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
+                         const struct tn_query_options *qo, struct tn_err *err)
+{
+    struct tn_ddl_result dr;
+    int rc = tn_table_ddl(wh, s, sql, qo, &dr, err);
+
+    if (rc)
+        return rc;
+    if (dr.dropped)
+        printf("dropped %s.%s\n", dr.ns, dr.table);
+    else if (dr.created && dr.commit.snapshot_id != -1)
+        printf("created %s.%s with %lld rows, snapshot %lld\n", dr.ns, dr.table,
+               (long long)dr.commit.rows_added, (long long)dr.commit.snapshot_id);
+    else if (dr.created)
+        printf("created %s.%s\n", dr.ns, dr.table);
+    else
+        printf("%s.%s: nothing to do\n", dr.ns, dr.table);
+    return 0;
+}
+
 static int local_sql(struct cli *c, const char *sql, enum cli_format f, const struct cli_query *cq,
                      struct tn_err *err)
 {
@@ -252,6 +273,10 @@ static int local_sql(struct cli *c, const char *sql, enum cli_format f, const st
         if (!rc)
             printf("altered %s.%s\n", ar.renamed ? ar.new_ns : ar.ns,
                    ar.renamed ? ar.new_table : ar.table);
+        goto out;
+    }
+    if (st.kind == TN_STMT_CREATE || st.kind == TN_STMT_DROP) {
+        rc = cli_local_ddl(wh, s, sql, &qo, err);
         goto out;
     }
     if (st.kind == TN_STMT_INSERT) {

@@ -133,7 +133,9 @@ enum tn_stmt_kind {
     TN_STMT_UPDATE,
     TN_STMT_DELETE,
     TN_STMT_MERGE,
-    TN_STMT_ALTER
+    TN_STMT_ALTER,
+    TN_STMT_CREATE, /* CREATE TABLE [AS SELECT] (tarn's reader parses it: ddl.c) */
+    TN_STMT_DROP    /* DROP TABLE */
 };
 struct tn_statement {
     enum tn_stmt_kind kind;
@@ -144,8 +146,8 @@ struct tn_statement {
 };
 
 /* Classify "sql": exactly one statement for tarn's lexer and DuckDB's parser (else TN_EINPUT,
- * "one statement per request"), by its first word among INSERT, UPDATE, DELETE, MERGE, ALTER
- * and EXPLAIN, else a read. */
+ * "one statement per request"), by its first word among INSERT, UPDATE, DELETE, MERGE, ALTER,
+ * CREATE, DROP and EXPLAIN, else a read. */
 int tn_statement_classify(struct tn_session *s, const char *sql, struct tn_statement *out,
                           struct tn_err *err);
 

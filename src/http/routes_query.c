@@ -616,6 +616,31 @@ static int run_explain(const struct query_params *p, struct tn_session *s, const
 
 /*---- Writes: INSERT, UPDATE, DELETE, MERGE and ALTER TABLE (POST only), each one commit ----*/
 
+/* CREATE TABLE / DROP TABLE: what changed, as the other writes answer. */
+static int run_ddl(struct tn_http_req *req, const char *sql, const struct tn_query_options *qo,
+                   struct tn_session *s, double t0, struct tn_http_reply *out, struct tn_err *err)
+{
+    struct tn_ddl_result dr;
+    char *table;
+    json_t *j;
+    int rc = tn_table_ddl(req->wh, s, sql, qo, &dr, err);
+
+    if (rc)
+        return rc;
+    if (dr.commit.snapshot_id != -1)
+        tn_http_count_commit(req->srv, &dr.commit);
+    table = tn_asprintf("%s.%s", dr.ns, dr.table);
+    j = json_pack("{s:I, s:o, s:s, s:b, s:b, s:f}", "rows_affected",
+                  (json_int_t)dr.commit.rows_added, "snapshot_id",
+                  dr.commit.snapshot_id == -1 ? json_null()
+                                              : json_integer((json_int_t)dr.commit.snapshot_id),
+                  "table", table, "created", dr.created, "dropped", dr.dropped, "elapsed_ms",
+                  tn_http_ms_since(t0));
+    free(table);
+    tn_http_reply_json(out, 200, j);
+    return 0;
+}
+
 static int run_write(struct tn_http_req *req, const struct tn_statement *st, const char *sql,
                      const struct tn_query_options *qo, struct tn_session *s, double t0,
                      struct tn_http_reply *out, struct tn_err *err)
@@ -628,6 +653,8 @@ static int run_write(struct tn_http_req *req, const struct tn_statement *st, con
     if (strcmp(req->method, "POST") != 0)
         return tn_fail(err, TN_EFORBIDDEN,
                        "GET /query is read-only: send %s statements with POST /query", st->keyword);
+    if (st->kind == TN_STMT_CREATE || st->kind == TN_STMT_DROP)
+        return run_ddl(req, sql, qo, s, t0, out, err);
     if (st->kind == TN_STMT_INSERT) {
         struct tn_insert_result ir;
         memset(&ir, 0, sizeof(ir));

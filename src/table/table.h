@@ -413,6 +413,18 @@ int tn_table_rewrite_metadata(struct tn_warehouse *wh, const char *ns, const cha
 int tn_table_set_partitioning(struct tn_warehouse *wh, const char *ns, const char *name,
                               const char *partition_by, int *out_spec_id, struct tn_err *err);
 
+struct tn_ddl_result {
+    char ns[TN_NAME_MAX + 1], table[TN_NAME_MAX + 1];
+    int created, dropped;           /* 0 for both: IF [NOT] EXISTS found nothing to do */
+    struct tn_commit_result commit; /* CREATE TABLE AS: the rows' snapshot (else -1) */
+};
+
+/* Run CREATE TABLE t (...), CREATE TABLE t AS SELECT ... (with PARTITIONED BY and
+ * TBLPROPERTIES) or DROP TABLE [IF EXISTS] t [PURGE] (see ddl.c); tarn tables in the query
+ * read at the options' snapshot. Other CREATE and DROP forms are TN_EFORBIDDEN. */
+int tn_table_ddl(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
+                 const struct tn_query_options *opt, struct tn_ddl_result *res, struct tn_err *err);
+
 struct tn_alter_result {
     char ns[TN_NAME_MAX + 1], table[TN_NAME_MAX + 1];
     int renamed; /* RENAME TO: the table's new name follows */

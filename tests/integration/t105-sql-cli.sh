@@ -38,9 +38,54 @@ check_fails "an unknown table suggests the nearest tarn table" 3 'Did you mean "
     "$TARN" sql "SELECT * FROM salse"
 if grep -q pg_tablespace "$TMP/err"; then bad "no DuckDB view suggested"; else ok "no DuckDB view suggested"; fi
 
+
+#---- 2. CREATE TABLE, CREATE TABLE AS, DROP TABLE, TBLPROPERTIES ----
+# meta TABLE EXPR: a Python expression over the table's current metadata m.
+meta() {
+    python3 -c 'import json, sys, sqlite3
+loc = sqlite3.connect(sys.argv[1]).execute("SELECT metadata_location FROM iceberg_tables WHERE table_name = ?", (sys.argv[2],)).fetchone()[0]
+m = json.load(open(loc.replace("file://", "")))
+print(json.dumps(eval(sys.argv[3]), sort_keys=True))' "$WH/catalog.db" "$1" "$2"
+}
+check "CREATE TABLE with types, keys, partitioning and properties" "$TARN" sql \
+    "CREATE TABLE ev (id BIGINT PRIMARY KEY, name VARCHAR NOT NULL, ts TIMESTAMP, tags VARCHAR[]) PARTITIONED BY (day(ts)) TBLPROPERTIES ('owner' = 'ana')"
+expect_eq "... its schema" "$(sqlq 'DESCRIBE ev' | cut -d, -f1-4)" "id,BIGINT,NO,PRI
+name,VARCHAR,NO,
+ts,TIMESTAMP,YES,
+tags,VARCHAR[],YES,"
+expect_eq "... its partition spec" "$(meta ev '[(f["transform"], f["source-id"]) for s in m["partition-specs"] for f in s["fields"]]')" '[["day", 3]]'
+expect_eq "... its properties" "$(meta ev 'm["properties"]["owner"]')" '"ana"'
+check_fails "CREATE TABLE of an existing table" 4 "already exists" "$TARN" sql "CREATE TABLE ev (a INT)"
+check "CREATE TABLE IF NOT EXISTS of an existing table" "$TARN" sql "CREATE TABLE IF NOT EXISTS ev (a INT)"
+check_fails "a type that is not a type" 2 "not part of a type" "$TARN" sql "CREATE TABLE bad (a INT'x')"
+check_fails "CREATE VIEW is refused" 2 "CREATE VIEW is refused" "$TARN" sql "CREATE VIEW v AS SELECT 1"
+check "CREATE TABLE AS SELECT, partitioned" "$TARN" sql \
+    "CREATE TABLE eu PARTITIONED BY (region) AS SELECT id, amount, region FROM sales WHERE region = 'eu'"
+expect_eq "... has the query's rows" "$(sqlq 'SELECT id, amount FROM eu ORDER BY id')" "1,2.5
+3,4.0"
+expect_eq "... in one snapshot" "$(sqlq 'SELECT count(*) FROM eu$snapshots')" "1"
+expect_eq "... partitioned by region" "$(meta eu '[f["transform"] for s in m["partition-specs"] for f in s["fields"]]')" '["identity"]'
+check_fails "CREATE TABLE AS from a missing table leaves no table" 3 "does not exist" \
+    "$TARN" sql "CREATE TABLE ghost AS SELECT * FROM nosuch_table_at_all"
+check_fails "... no table" 3 "does not exist" "$TARN" sql "SELECT * FROM ghost"
+check "ALTER TABLE SET TBLPROPERTIES" "$TARN" sql "ALTER TABLE ev SET TBLPROPERTIES ('owner' = 'bo', 'team' = 'x')"
+expect_eq "... both set in one commit" "$(meta ev '[m["properties"].get("owner"), m["properties"].get("team")]')" '["bo", "x"]'
+check "ALTER TABLE UNSET TBLPROPERTIES" "$TARN" sql "ALTER TABLE ev UNSET TBLPROPERTIES ('team')"
+expect_eq "... removed" "$(meta ev '"team" in m["properties"]')" 'false'
+check_fails "UNSET of a missing property" 3 "no property 'nope'" "$TARN" sql "ALTER TABLE ev UNSET TBLPROPERTIES ('nope')"
+check "DROP TABLE" "$TARN" sql "DROP TABLE eu"
+check_fails "... it is gone" 3 "does not exist" "$TARN" sql "SELECT * FROM eu"
+check_fails "DROP TABLE of a missing table" 3 "IF EXISTS" "$TARN" sql "DROP TABLE eu"
+check "DROP TABLE IF EXISTS of a missing table" "$TARN" sql "DROP TABLE IF EXISTS eu"
+
 start_server "$WH" --quiet
 status_is "POST /query SHOW TABLES" 200 post /query '{"sql": "SHOW TABLES", "format": "json"}'
-expect_eq "SHOW TABLES over HTTP" "$(jv 'd["rows"]')" '[["acct"], ["sales"]]'
+expect_eq "SHOW TABLES over HTTP" "$(jv 'd["rows"]')" '[["acct"], ["ev"], ["sales"]]'
 status_is "an unknown table over HTTP is 404" 404 post /query '{"sql": "SELECT * FROM sales_x"}'
 expect_eq "404 names the nearest table" "$(jv '"Did you mean \"sales\"" in d["error"]["message"]')" "true"
+status_is "POST /query CREATE TABLE AS" 200 post /query '{"sql": "CREATE TABLE us AS SELECT * FROM sales WHERE region = '"'us'"'"}'
+expect_eq "... answers the snapshot and rows" "$(jv '[d["created"], d["rows_affected"], d["snapshot_id"] is not None]')" '[true, 1, true]'
+status_is "POST /query DROP TABLE" 200 post /query '{"sql": "DROP TABLE us"}'
+status_is "GET /query cannot create" 403 call GET "/query?sql=CREATE%20TABLE%20z%20(a%20INT)"
+
 finish

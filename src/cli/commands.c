@@ -282,17 +282,25 @@ static int local_sql(struct cli *c, const char *sql, enum cli_format f, const st
     if (st.kind == TN_STMT_INSERT) {
         struct tn_insert_result ir;
         rc = tn_table_insert(wh, s, sql, &qo, &ir, err);
-        if (!rc)
+        if (!rc && ir.returning.sql)
+            rc = local_print(s, ir.returning.sql, f, err);
+        else if (!rc)
             printf("%s.%s: inserted %lld rows, snapshot %lld\n", ir.ns, ir.table,
                    (long long)ir.commit.rows_added, (long long)ir.commit.snapshot_id);
+        if (!rc)
+            tn_returning_release(s, &ir.returning);
         goto out;
     }
     if (st.kind == TN_STMT_DELETE || st.kind == TN_STMT_UPDATE || st.kind == TN_STMT_MERGE) {
         struct tn_dml_result dr;
         rc = tn_table_dml(wh, s, sql, &qo, &dr, err);
-        if (!rc)
+        if (!rc && dr.returning.sql)
+            rc = local_print(s, dr.returning.sql, f, err);
+        else if (!rc)
             printf("%s.%s: %lld rows affected, snapshot %lld\n", dr.ns, dr.table,
                    (long long)dr.rows_affected, (long long)dr.snapshot_id);
+        if (!rc)
+            tn_returning_release(s, &dr.returning);
         goto out;
     }
     if (st.kind == TN_STMT_EXPLAIN) {

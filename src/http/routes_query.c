@@ -616,6 +616,37 @@ static int run_explain(const struct query_params *p, struct tn_session *s, const
 
 /*---- Writes: INSERT, UPDATE, DELETE, MERGE and ALTER TABLE (POST only), each one commit ----*/
 
+/* A change's RETURNING rows, as "columns" and "rows" (strings, like format=json's cells
+ * before typing) beside the change's answer "j"; the kept rows are released. */
+#define RETURNING_ROWS_MAX 100000
+static int returning_rows(struct tn_session *s, struct tn_returning *ret, json_t *j,
+                          struct tn_err *err)
+{
+    struct tn_rows *r = NULL;
+    json_t *cols;
+    int rc;
+
+    if (!ret->sql)
+        return 0;
+    rc = tn_engine_rows(s, ret->sql, RETURNING_ROWS_MAX, &r, err);
+    tn_returning_release(s, ret);
+    if (rc == TN_ETOOBIG)
+        return tn_fail(err, TN_ETOOBIG,
+                       "RETURNING: more than %d rows; the change is committed, read the rows "
+                       "with a query",
+                       RETURNING_ROWS_MAX);
+    if (rc)
+        return rc;
+    cols = json_array();
+    for (size_t c = 0; c < r->ncols; c++)
+        json_array_append_new(cols, json_pack("{s:s}", "name", r->names[c]));
+    json_object_set_new(j, "columns", cols);
+    json_object_set_new(j, "rows", tn_rows_json(r, r->nrows));
+    json_object_set_new(j, "row_count", json_integer((json_int_t)r->nrows));
+    tn_rows_free(r);
+    return 0;
+}
+
 /* CREATE TABLE / DROP TABLE: what changed, as the other writes answer. */
 static int run_ddl(struct tn_http_req *req, const char *sql, const struct tn_query_options *qo,
                    struct tn_session *s, double t0, struct tn_http_reply *out, struct tn_err *err)
@@ -669,6 +700,11 @@ static int run_write(struct tn_http_req *req, const struct tn_statement *st, con
                       (json_int_t)ir.commit.sequence_number, "table", table, "elapsed_ms",
                       tn_http_ms_since(t0));
         free(table);
+        rc = returning_rows(s, &ir.returning, j, err);
+        if (rc) {
+            json_decref(j);
+            return rc;
+        }
         tn_http_reply_json(out, 200, j);
         return 0;
     } else if (st->kind == TN_STMT_DELETE || st->kind == TN_STMT_UPDATE ||
@@ -684,6 +720,11 @@ static int run_write(struct tn_http_req *req, const struct tn_statement *st, con
                       dr.snapshot_id == -1 ? json_null() : json_integer((json_int_t)dr.snapshot_id),
                       "table", table, "elapsed_ms", tn_http_ms_since(t0));
         free(table);
+        rc = returning_rows(s, &dr.returning, j, err);
+        if (rc) {
+            json_decref(j);
+            return rc;
+        }
         tn_http_reply_json(out, 200, j);
         return 0;
     } else {

@@ -307,9 +307,18 @@ int tn_table_set_ref(struct tn_warehouse *wh, const char *ns, const char *name, 
 int tn_table_drop_ref(struct tn_warehouse *wh, const char *ns, const char *name, const char *ref,
                       struct tn_err *err);
 
+/* A change's RETURNING rows: "sql" (NULL when the statement has no RETURNING) reads them on
+ * the statement's session after the commit; tn_returning_release drops what keeps them. */
+struct tn_returning {
+    char *sql;
+    char temp[48];
+};
+void tn_returning_release(struct tn_session *s, struct tn_returning *r);
+
 struct tn_insert_result {
     char ns[TN_NAME_MAX + 1], table[TN_NAME_MAX + 1];
     struct tn_commit_result commit;
+    struct tn_returning returning; /* INSERT ... RETURNING */
 };
 
 /* Run INSERT INTO t [(columns)] SELECT ... | VALUES ... as one append commit; tarn tables in
@@ -321,7 +330,8 @@ int tn_table_insert(struct tn_warehouse *wh, struct tn_session *s, const char *s
 struct tn_dml_result {
     char ns[TN_NAME_MAX + 1], table[TN_NAME_MAX + 1];
     int64_t rows_affected;
-    int64_t snapshot_id; /* the new snapshot, or the current one when no row changed */
+    int64_t snapshot_id;           /* the new snapshot, or the current one when no row changed */
+    struct tn_returning returning; /* DELETE/UPDATE ... RETURNING */
 };
 
 /* Run DELETE FROM t [[AS] a] [USING ...] [WHERE ...], UPDATE t [[AS] a] SET c = expr, ...

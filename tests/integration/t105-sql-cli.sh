@@ -78,6 +78,21 @@ check_fails "... it is gone" 3 "does not exist" "$TARN" sql "SELECT * FROM eu"
 check_fails "DROP TABLE of a missing table" 3 "IF EXISTS" "$TARN" sql "DROP TABLE eu"
 check "DROP TABLE IF EXISTS of a missing table" "$TARN" sql "DROP TABLE IF EXISTS eu"
 
+#---- 2b. RETURNING ----
+check "INSERT ... RETURNING" "$TARN" sql "INSERT INTO sales VALUES (7, 1.5, 'x'), (8, 2.5, 'y') RETURNING id, amount * 2 AS doubled" --format csv
+expect_eq "... the inserted rows" "$(cat "$TMP/out")" "id,doubled
+7,3.0
+8,5.0"
+check "UPDATE ... RETURNING" "$TARN" sql "UPDATE sales SET amount = amount * 10 WHERE id = 7 RETURNING *" --format csv
+expect_eq "... the new values" "$(tail -n +2 "$TMP/out")" "7,15.0,x"
+check "DELETE ... RETURNING" "$TARN" sql "DELETE FROM sales s WHERE s.id >= 7 RETURNING s.id, region" --format csv
+expect_eq "... the removed rows" "$(tail -n +2 "$TMP/out" | sort)" "7,x
+8,y"
+expect_eq "... each one commit" "$(sqlq 'SELECT count(*) FROM sales$snapshots')" "4"
+check_fails "a RETURNING list that does not bind commits nothing" 2 "RETURNING" \
+    "$TARN" sql "INSERT INTO sales VALUES (9, 1, 'z') RETURNING nosuch"
+expect_eq "... no row 9" "$(sqlq 'SELECT count(*) FROM sales WHERE id = 9')" "0"
+
 start_server "$WH" --quiet
 status_is "POST /query SHOW TABLES" 200 post /query '{"sql": "SHOW TABLES", "format": "json"}'
 expect_eq "SHOW TABLES over HTTP" "$(jv 'd["rows"]')" '[["acct"], ["ev"], ["sales"]]'
@@ -87,5 +102,10 @@ status_is "POST /query CREATE TABLE AS" 200 post /query '{"sql": "CREATE TABLE u
 expect_eq "... answers the snapshot and rows" "$(jv '[d["created"], d["rows_affected"], d["snapshot_id"] is not None]')" '[true, 1, true]'
 status_is "POST /query DROP TABLE" 200 post /query '{"sql": "DROP TABLE us"}'
 status_is "GET /query cannot create" 403 call GET "/query?sql=CREATE%20TABLE%20z%20(a%20INT)"
+
+status_is "POST /query INSERT ... RETURNING" 200 post /query '{"sql": "INSERT INTO sales VALUES (10, 1, '"'w'"') RETURNING id, region"}'
+expect_eq "... answers the rows beside the commit" "$(jv '[d["rows"], d["rows_affected"], d["snapshot_id"] is not None]')" '[[["10", "w"]], 1, true]'
+status_is "POST /query DELETE ... RETURNING" 200 post /query '{"sql": "DELETE FROM sales WHERE id = 10 RETURNING *"}'
+expect_eq "... the removed row" "$(jv '[d["rows"], [c["name"] for c in d["columns"]]]')" '[[["10", "1.0", "w"]], ["id", "amount", "region"]]'
 
 finish

@@ -177,6 +177,10 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
  * TN_ENOTFOUND naming the oldest one when "ms" is before it. */
 int tn_table_snapshot_at(const struct tn_table *t, int64_t ms, int64_t *out, struct tn_err *err);
 /* The snapshot "ref" names: a snapshot id, or a tag or branch name; TN_ENOTFOUND otherwise. */
+/* TN_ENOTFOUND for snapshot "id" (or, "ref" non-NULL, the snapshot or ref named "ref") that
+ * "t" does not have: the message names the nearest ids with their times, the current
+ * snapshot and the count. */
+int tn_table_no_snapshot(const struct tn_table *t, int64_t id, const char *ref, struct tn_err *err);
 int tn_table_snapshot_ref(const struct tn_table *t, const char *ref, int64_t *out,
                           struct tn_err *err);
 

@@ -93,6 +93,16 @@ check_fails "a RETURNING list that does not bind commits nothing" 2 "RETURNING" 
     "$TARN" sql "INSERT INTO sales VALUES (9, 1, 'z') RETURNING nosuch"
 expect_eq "... no row 9" "$(sqlq 'SELECT count(*) FROM sales WHERE id = 9')" "0"
 
+#---- 4. a snapshot that is not there names the nearest ones ----
+first=$(sqlq 'SELECT snapshot_id FROM sales$snapshots ORDER BY committed_at LIMIT 1')
+near=$(python3 -c "print($first + 44)")
+check_fails "a missing snapshot: 404-like exit 3" 3 "has no snapshot $near; the nearest ids are $first (" \
+    "$TARN" sql "SELECT * FROM sales" --snapshot "$near"
+expect_eq "... the message is whole (the count ends it)" "$(grep -c 'snapshots in all (\$snapshots lists them)$' "$TMP/err")" "1"
+expect_eq "... and hints at JavaScript rounding" "$(grep -c 'JavaScript number rounds' "$TMP/err")" "1"
+check_fails "a missing ref names the current snapshot" 3 "no snapshot or ref 'nosuch'; the current one is" \
+    "$TARN" sql "SELECT * FROM sales AT (VERSION => 'nosuch')"
+
 start_server "$WH" --quiet
 status_is "POST /query SHOW TABLES" 200 post /query '{"sql": "SHOW TABLES", "format": "json"}'
 expect_eq "SHOW TABLES over HTTP" "$(jv 'd["rows"]')" '[["acct"], ["ev"], ["sales"]]'

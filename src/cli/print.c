@@ -270,14 +270,10 @@ out:
 
 void cli_print_error(const struct tn_err *err)
 {
-    char msg[sizeof(err->msg)];
-    char *line;
+    struct tn_err shown = *err;
+    char *msg = shown.msg;
 
-    snprintf(msg, sizeof(msg), "%s", err->msg);
-    /* DuckDB's "LINE 1: ..." excerpt shows the rewritten statement, not the user's */
-    line = strstr(msg, "\n\nLINE ");
-    if (line)
-        *line = '\0';
+    tn_engine_error_scrub(&shown);
     for (char *p = msg; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';

@@ -492,6 +492,10 @@ static void reply_error_raw(struct tn_http_reply *out, unsigned int status, cons
 void tn_http_reply_error(struct tn_http_reply *out, const struct tn_err *err)
 {
     int code = err->code ? err->code : TN_EINTERNAL;
+    struct tn_err shown = *err;
+
+    tn_engine_error_scrub(&shown);
+    err = &shown;
 
     reply_error_raw(out, (unsigned int)tn_err_http_status(code), tn_err_type(code),
                     err->msg[0] ? err->msg : "unknown error");

@@ -93,6 +93,23 @@ check_fails "a RETURNING list that does not bind commits nothing" 2 "RETURNING" 
     "$TARN" sql "INSERT INTO sales VALUES (9, 1, 'z') RETURNING nosuch"
 expect_eq "... no row 9" "$(sqlq 'SELECT count(*) FROM sales WHERE id = 9')" "0"
 
+#---- 3. errors speak of the user's statement and file, not tarn's internals ----
+# no_internals DESC FILE: FILE holds none of tarn's own names or temporary paths.
+no_internals() {
+    if grep -qE '_tn_rows|_tn_file|_tn_pos|file_row_number|__tn_relation|\.tmp/upload-|/upload-[0-9]+-|LINE 1:' "$2"; then
+        bad "$1"; sed 's/^/    /' "$2" | head -3
+    else ok "$1"; fi
+}
+check_fails "INSERT with too few values" 2 "each row has 2 values but 3 columns to fill" \
+    "$TARN" sql "INSERT INTO sales VALUES (1, 2)"
+no_internals "... says nothing of _tn_rows" "$TMP/err"
+check_fails "DELETE on an unknown column" 2 'column "nope" not found' "$TARN" sql "DELETE FROM sales WHERE nope = 1"
+no_internals "... offers none of tarn's row-identity columns" "$TMP/err"
+check_fails "UPDATE on an unknown column" 2 'column "nope" not found' "$TARN" sql "UPDATE sales SET amount = 1 WHERE nope = 1"
+no_internals "... offers none of tarn's row-identity columns either" "$TMP/err"
+check_fails "a syntax error" 2 "syntax error" "$TARN" sql "SELECT * FROM sales WHERE"
+no_internals "... shows no rewritten SQL" "$TMP/err"
+
 #---- 4. a snapshot that is not there names the nearest ones ----
 first=$(sqlq 'SELECT snapshot_id FROM sales$snapshots ORDER BY committed_at LIMIT 1')
 near=$(python3 -c "print($first + 44)")
@@ -117,5 +134,14 @@ status_is "POST /query INSERT ... RETURNING" 200 post /query '{"sql": "INSERT IN
 expect_eq "... answers the rows beside the commit" "$(jv '[d["rows"], d["rows_affected"], d["snapshot_id"] is not None]')" '[[["10", "w"]], 1, true]'
 status_is "POST /query DELETE ... RETURNING" 200 post /query '{"sql": "DELETE FROM sales WHERE id = 10 RETURNING *"}'
 expect_eq "... the removed row" "$(jv '[d["rows"], [c["name"] for c in d["columns"]]]')" '[[["10", "1.0", "w"]], ["id", "amount", "region"]]'
+
+for ct in application/vnd.apache.parquet application/json text/csv; do
+    code=$(call POST /ingest/broken -H "Content-Type: $ct" --data-binary $'PAR1\xff\xfe{"a": [1,2\n\x00garbagePAR1')
+    if [ "$code" -ge 400 ] && grep -q "uploaded file" "$TMP/body"; then ok "a broken $ct upload speaks of the uploaded file"
+    else bad "a broken $ct upload speaks of the uploaded file (status $code)"; head -c 300 "$TMP/body"; echo; fi
+    no_internals "... and shows no server path" "$TMP/body"
+done
+status_is "INSERT with too few values over HTTP" 400 post /query '{"sql": "INSERT INTO sales VALUES (1, 2)"}'
+no_internals "... says nothing of _tn_rows" "$TMP/body"
 
 finish

@@ -144,4 +144,21 @@ done
 status_is "INSERT with too few values over HTTP" 400 post /query '{"sql": "INSERT INTO sales VALUES (1, 2)"}'
 no_internals "... says nothing of _tn_rows" "$TMP/body"
 
+#---- 5. snapshot ids that survive JavaScript ----
+status_is "GET /tables/sales/snapshots?ids=string" 200 call GET "/tables/sales/snapshots?ids=string"
+expect_eq "... every snapshot id is a string" \
+    "$(jv 'all(isinstance(s["snapshot_id"], str) and (s["parent_id"] is None or isinstance(s["parent_id"], str)) for s in d["snapshots"]) and isinstance(d["current_snapshot_id"], str)')" "true"
+sid=$(jv 'd["snapshots"][0]["snapshot_id"]')
+status_is "... without it, numbers" 200 call GET "/tables/sales/snapshots"
+expect_eq "... as before" "$(jv 'isinstance(d["current_snapshot_id"], int)')" "true"
+status_is "GET /tables/sales?ids=string" 200 call GET "/tables/sales?ids=string"
+expect_eq "... the current snapshot id is a string" "$(jv 'isinstance(d["current_snapshot_id"], str)')" "true"
+status_is "POST /query with a string snapshot_id" 200 post /query '{"sql": "SELECT count(*) FROM sales", "snapshot_id": "'"$sid"'"}'
+expect_eq "... reads that snapshot" "$(jv 'd["rows"]')" '[[3]]'
+status_is "AT (VERSION => a string id)" 200 post /query '{"sql": "SELECT count(*) FROM sales AT (VERSION => '"'$sid'"')"}'
+expect_eq "... reads that snapshot too" "$(jv 'd["rows"]')" '[[3]]'
+status_is "a write's answer with ?ids=string" 200 call POST "/query?ids=string" -H 'Content-Type: application/json' \
+    --data-binary '{"sql": "INSERT INTO sales VALUES (20, 1, '"'p'"')"}'
+expect_eq "... gives its snapshot id as a string" "$(jv 'isinstance(d["snapshot_id"], str)')" "true"
+
 finish

@@ -161,4 +161,13 @@ status_is "a write's answer with ?ids=string" 200 call POST "/query?ids=string" 
     --data-binary '{"sql": "INSERT INTO sales VALUES (20, 1, '"'p'"')"}'
 expect_eq "... gives its snapshot id as a string" "$(jv 'isinstance(d["snapshot_id"], str)')" "true"
 
+#---- 6. pages beyond the limit ----
+status_is "POST /query with limit and offset" 200 post /query '{"sql": "SELECT id FROM range(10) t(id) ORDER BY id", "limit": 3, "offset": 3}'
+expect_eq "... the second page" "$(jv '[d["rows"], d["truncated"], d["offset"], d["next_offset"]]')" '[[[3], [4], [5]], true, 3, 6]'
+status_is "... the last page" 200 post /query '{"sql": "SELECT id FROM range(10) t(id) ORDER BY id", "limit": 3, "offset": 9}'
+expect_eq "... is not truncated and has no next_offset" "$(jv '[d["rows"], d["truncated"], "next_offset" in d]')" '[[[9]], false, false]'
+expect_eq "GET /query offset in CSV" "$(curl -s -G "$BASE/query" --data-urlencode "sql=SELECT id FROM range(5) t(id) ORDER BY id" -d format=csv -d offset=3 | tail -n +2)" "3
+4"
+status_is "a negative offset" 400 post /query '{"sql": "SELECT 1", "offset": -1}'
+
 finish

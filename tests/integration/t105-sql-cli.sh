@@ -120,6 +120,18 @@ expect_eq "... and hints at JavaScript rounding" "$(grep -c 'JavaScript number r
 check_fails "a missing ref names the current snapshot" 3 "no snapshot or ref 'nosuch'; the current one is" \
     "$TARN" sql "SELECT * FROM sales AT (VERSION => 'nosuch')"
 
+#---- 8. the shell's travel ----
+printf 'travel nosuch 1\n' | "$TARN" shell >"$TMP/sh.out" 2>"$TMP/sh.err"
+expect_eq "travel to a missing table names it" "$(grep -c '"nosuch" does not exist' "$TMP/sh.err")" "1"
+printf 'travel sales %s\nselect count(*) AS n from sales;\ntravel sales now\nselect count(*) AS n from sales;\n' "$first" |
+    "$TARN" shell --format csv >"$TMP/sh.out" 2>"$TMP/sh.err"
+expect_eq "travel TABLE now returns to the present and says so" \
+    "$(grep -v '^n$' "$TMP/sh.out" | sed 's/AT (VERSION => [0-9]*)/AT (...)/')" \
+    "default.sales: queries read AT (...), 3 rows; 'travel sales' returns to the present
+3
+default.sales: back to the present; queries read its current snapshot
+$(sqlq 'SELECT count(*) FROM sales')"
+
 start_server "$WH" --quiet
 status_is "POST /query SHOW TABLES" 200 post /query '{"sql": "SHOW TABLES", "format": "json"}'
 expect_eq "SHOW TABLES over HTTP" "$(jv 'd["rows"]')" '[["acct"], ["ev"], ["sales"]]'

@@ -13,7 +13,8 @@
 
 #define TN_CLI_VERSION "0.1.0"
 
-enum cli_format { CLI_TABLE, CLI_CSV, CLI_JSON, CLI_ARROW };
+/* JSON: one array of row objects; NDJSON: one object a line; ARROW, PARQUET: binary streams */
+enum cli_format { CLI_TABLE, CLI_CSV, CLI_JSON, CLI_NDJSON, CLI_ARROW, CLI_PARQUET };
 
 struct cli_options {
     const char *warehouse;

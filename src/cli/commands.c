@@ -93,11 +93,13 @@ static int64_t json_i64_or(json_t *j, const char *key, int64_t dflt)
 static int stream_rows(struct tn_session *s, const char *sql, enum cli_format f, struct tn_err *err)
 {
     struct tn_stream *st = NULL;
-    size_t n;
+    size_t n, rows = 0;
     int rc = tn_stream_open(s, sql, &st, err);
 
     if (rc)
         return rc;
+    if (f == CLI_JSON)
+        putchar('[');
     if (f == CLI_CSV) {
         for (size_t c = 0; c < tn_stream_ncols(st); c++) {
             if (c)
@@ -108,10 +110,12 @@ static int stream_rows(struct tn_session *s, const char *sql, enum cli_format f,
     }
     while (!(rc = tn_stream_next(st, &n, err)) && n > 0) {
         for (size_t i = 0; i < n; i++) {
+            if (f == CLI_JSON) /* one array: "[" row ",\n" row ... "]" */
+                fputs(rows++ ? ",\n" : "\n", stdout);
             for (size_t c = 0; c < tn_stream_ncols(st); c++) {
                 size_t len;
                 const char *v = tn_stream_cell(st, i, c, &len);
-                if (f == CLI_JSON) {
+                if (f == CLI_JSON || f == CLI_NDJSON) {
                     fwrite(v ? v : "null", 1, v ? len : 4, stdout);
                     continue;
                 }
@@ -119,9 +123,12 @@ static int stream_rows(struct tn_session *s, const char *sql, enum cli_format f,
                     putchar(',');
                 cli_print_csv_cell(stdout, v, len);
             }
-            putchar('\n');
+            if (f != CLI_JSON)
+                putchar('\n');
         }
     }
+    if (f == CLI_JSON)
+        fputs(rows ? "\n]\n" : "]\n", stdout);
     tn_stream_close(st);
     return rc;
 }
@@ -167,7 +174,10 @@ static int local_print(struct tn_session *s, const char *resolved, enum cli_form
     if (f == CLI_ARROW) {
         q = tn_asprintf("SELECT * FROM (%s) _t", resolved);
         rc = stream_arrow(s, q, err);
-    } else if (f == CLI_JSON) {
+    } else if (f == CLI_PARQUET) {
+        return tn_fail(err, TN_EINPUT,
+                       "--format parquet is for queries; this statement's rows print as text");
+    } else if (f == CLI_JSON || f == CLI_NDJSON) {
         q = tn_asprintf("SELECT CAST(to_json(_tn_row) AS VARCHAR) FROM (%s) _tn_row", resolved);
         rc = stream_rows(s, q, f, err);
     } else if (f == CLI_CSV) {
@@ -186,6 +196,42 @@ static int local_print(struct tn_session *s, const char *resolved, enum cli_form
         tn_rows_free(r);
     }
     free(q);
+    return rc;
+}
+
+/* A query's rows as one Parquet file on stdout: written by DuckDB under the warehouse's .tmp,
+ * copied out, removed. */
+static int local_parquet(struct tn_warehouse *wh, struct tn_session *s, const char *resolved,
+                         struct tn_err *err)
+{
+    char uuid[37], *path, *q, block[65536];
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
+    FILE *in;
+    size_t n;
+    int rc;
+
+    tn_uuid4(uuid);
+    path = tn_asprintf("%s/.tmp/query-%s.parquet", tn_storage_root_path(wh->storage), uuid);
+    q = tn_asprintf("%s/.tmp", tn_storage_root_path(wh->storage));
+    mkdir(q, 0700);
+    free(q);
+    tn_buf_addf(&sql, NULL, "COPY (SELECT * FROM (%s) _t) TO ", resolved);
+    tn_sql_string(&sql, path);
+    tn_buf_addstr(&sql, " (FORMAT parquet, COMPRESSION zstd)", NULL);
+    rc = tn_engine_exec(s, sql.buf, err);
+    tn_buf_release(&sql);
+    in = rc ? NULL : fopen(path, "rb");
+    if (!rc && !in)
+        rc = tn_fail(err, TN_EINTERNAL, "cannot read the Parquet result: %s", strerror(errno));
+    while (in && (n = fread(block, 1, sizeof(block), in)) > 0)
+        if (fwrite(block, 1, n, stdout) != n) {
+            rc = tn_fail(err, TN_EINTERNAL, "cannot write the result: %s", strerror(errno));
+            break;
+        }
+    if (in)
+        fclose(in);
+    unlink(path);
+    free(path);
     return rc;
 }
 
@@ -321,7 +367,9 @@ static int local_sql(struct cli *c, const char *sql, enum cli_format f, const st
                      *st.keyword ? st.keyword : "these");
     if (!rc && getenv("TARN_TRACE_SQL"))
         fprintf(stderr, "%s\n", resolved);
-    if (!rc)
+    if (!rc && f == CLI_PARQUET)
+        rc = local_parquet(wh, s, resolved, err);
+    else if (!rc)
         rc = local_print(s, resolved, f, err);
 out:
     free(resolved);
@@ -347,6 +395,54 @@ static void print_dml(json_t *j)
     }
 }
 
+/* A stream that turns the NDJSON written to it into one JSON array on "to" (closing it ends the
+ * array), so that --format json over --remote streams like a local one. */
+struct array_writer {
+    FILE *to;
+    int rows, at_line_end;
+};
+
+static ssize_t array_write(void *cookie, const char *buf, size_t n)
+{
+    struct array_writer *w = cookie;
+
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] == '\n') {
+            w->at_line_end = 1;
+            continue;
+        }
+        if (w->at_line_end || !w->rows) {
+            fputs(w->rows ? ",\n" : "[\n", w->to);
+            w->rows++;
+            w->at_line_end = 0;
+        }
+        fputc(buf[i], w->to);
+    }
+    return (ssize_t)n;
+}
+
+static int array_close(void *cookie)
+{
+    struct array_writer *w = cookie;
+
+    fputs(w->rows ? "\n]\n" : "[]\n", w->to);
+    free(w);
+    return 0;
+}
+
+static FILE *json_array_writer(FILE *to)
+{
+    cookie_io_functions_t io = {NULL, array_write, NULL, array_close};
+    struct array_writer *w = tn_calloc(1, sizeof(*w));
+    FILE *f;
+
+    w->to = to;
+    f = fopencookie(w, "w", io);
+    if (!f)
+        free(w);
+    return f;
+}
+
 static int remote_sql(struct cli *c, const char *sql, enum cli_format f, const struct cli_query *cq,
                       struct tn_err *err)
 {
@@ -362,11 +458,15 @@ static int remote_sql(struct cli *c, const char *sql, enum cli_format f, const s
         if (!rc && r)
             cli_print_table(stdout, r);
     } else {
+        FILE *out = f == CLI_JSON ? json_array_writer(stdout) : stdout;
         rc = cli_remote_query(c->remote, sql,
-                              f == CLI_CSV     ? "csv"
-                              : f == CLI_ARROW ? "arrow"
-                                               : "ndjson",
-                              cq, stdout, NULL, &j, err);
+                              f == CLI_CSV       ? "csv"
+                              : f == CLI_ARROW   ? "arrow"
+                              : f == CLI_PARQUET ? "parquet"
+                                                 : "ndjson",
+                              cq, out ? out : stdout, NULL, &j, err);
+        if (out && out != stdout)
+            fclose(out);
     }
     if (!rc && j)
         print_dml(j);
@@ -385,9 +485,10 @@ int cli_sql(struct cli *c, const char *sql, enum cli_format f, const struct cli_
 
     if (q && q->snapshot_id != -1 && q->as_of)
         return tn_fail(err, TN_EINPUT, "give --snapshot or --as-of, not both");
-    if (f == CLI_ARROW && isatty(STDOUT_FILENO))
+    if ((f == CLI_ARROW || f == CLI_PARQUET) && isatty(STDOUT_FILENO))
         return tn_fail(err, TN_EINPUT,
-                       "Arrow output is binary: redirect it to a file or a pipe (> result.arrows)");
+                       "%s output is binary: redirect it to a file or a pipe (> result.%s)",
+                       f == CLI_ARROW ? "Arrow" : "Parquet", f == CLI_ARROW ? "arrows" : "parquet");
     if (c->o.explain && !starts_with_word(sql, "EXPLAIN"))
         sql = explained = tn_asprintf("EXPLAIN %s", sql);
     rc = c->remote ? remote_sql(c, sql, f, q, err) : local_sql(c, sql, f, q, err);

@@ -4,6 +4,7 @@
  * read those by column, so they do not change with the terminal). */
 #include "cli/cli.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -268,12 +269,43 @@ out:
     return rc;
 }
 
+/* The HTTP API's parameter syntax in a message (key=id), as the command line spells it
+ * (--key id). */
+static void cli_syntax(char *msg, size_t cap)
+{
+    static const struct {
+        const char *http, *cli;
+    } words[] = {{"key=", "--key "},       {"mode=", "--mode "},
+                 {"evolve=", "--evolve "}, {"partition_by=", "--partition-by "},
+                 {"dedupe=", "--dedupe "}, {"branch=", "--branch "},
+                 {"format=", "--format "}, {"snapshot_id=", "--snapshot "},
+                 {"as_of=", "--as-of "},   {"dry_run=", "--dry-run "}};
+
+    for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+        size_t hl = strlen(words[w].http), cl = strlen(words[w].cli);
+        char *p = msg;
+        while ((p = strstr(p, words[w].http)) != NULL) {
+            size_t rest = strlen(p + hl);
+            /* a whole word: not the end of another (e.g. "pkey=") */
+            if ((p > msg && (isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '-')) ||
+                (size_t)(p - msg) + cl + rest + 1 > cap) {
+                p += hl;
+                continue;
+            }
+            memmove(p + cl, p + hl, rest + 1);
+            memcpy(p, words[w].cli, cl);
+            p += cl;
+        }
+    }
+}
+
 void cli_print_error(const struct tn_err *err)
 {
     struct tn_err shown = *err;
     char *msg = shown.msg;
 
     tn_engine_error_scrub(&shown);
+    cli_syntax(msg, sizeof(shown.msg));
     for (char *p = msg; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';

@@ -354,9 +354,10 @@ int cli_remote_query(struct cli_remote *r, const char *sql, const char *format,
     c.body = text;
     c.content_type = "application/json";
     c.sink = sink;
-    c.sink_type = strcmp(format, "csv") == 0     ? "text/csv"
-                  : strcmp(format, "arrow") == 0 ? "application/vnd.apache.arrow.stream"
-                                                 : "application/x-ndjson";
+    c.sink_type = strcmp(format, "csv") == 0       ? "text/csv"
+                  : strcmp(format, "arrow") == 0   ? "application/vnd.apache.arrow.stream"
+                  : strcmp(format, "parquet") == 0 ? "application/vnd.apache.parquet"
+                                                   : "application/x-ndjson";
     c.resp = (struct tn_buf)TN_BUF_INIT(RESPONSE_MAX);
     *out_json = NULL;
     rc = perform(r, &c, err);

@@ -441,13 +441,14 @@ static int run_command(struct shell *sh, const char *line)
         enum cli_format f = CLI_TABLE;
         if (n == 2)
             rc = cli_parse_format(w[1], &f, &err);
-        if (n == 2 && !rc && f == CLI_ARROW)
+        if (n == 2 && !rc && (f == CLI_ARROW || f == CLI_PARQUET))
             rc = tn_fail(&err, TN_EINPUT,
-                         "the shell prints text; use tarn sql --format arrow for Arrow output");
+                         "the shell prints text; use tarn sql --format arrow|parquet for binary "
+                         "output");
         else if (n == 2 && !rc)
             sh->format = f;
         else if (n != 2)
-            rc = tn_fail(&err, TN_EINPUT, "usage: format table|csv|json");
+            rc = tn_fail(&err, TN_EINPUT, "usage: format table|csv|json|ndjson");
     } else {
         handled = 0;
     }

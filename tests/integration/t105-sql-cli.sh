@@ -132,6 +132,24 @@ expect_eq "travel TABLE now returns to the present and says so" \
 default.sales: back to the present; queries read its current snapshot
 $(sqlq 'SELECT count(*) FROM sales')"
 
+#---- 7. the command line ----
+check "tarn ingest --help" "$TARN" ingest --help
+expect_eq "... is ingest's usage" "$(head -1 "$TMP/out" | cut -c1-24)" "usage: tarn ingest TABLE"
+if grep -q "^  serve" "$TMP/out"; then bad "... and only ingest's"; else ok "... and only ingest's"; fi
+check "tarn sql --help lists the formats" "$TARN" sql --help
+expect_eq "... json, ndjson, parquet" "$(grep -c 'csv|json|ndjson|arrow|parquet' "$TMP/out")" "1"
+expect_eq "--format json is one JSON array" \
+    "$("$TARN" sql "SELECT id, region FROM sales WHERE id <= 2 ORDER BY id" --format json | python3 -c 'import json, sys; print(json.load(sys.stdin))')" \
+    "[{'id': 1, 'region': 'eu'}, {'id': 2, 'region': 'us'}]"
+expect_eq "--format json of no rows is []" "$("$TARN" sql "SELECT 1 AS a WHERE false" --format json)" "[]"
+expect_eq "--format ndjson is one object a line" \
+    "$("$TARN" sql "SELECT id FROM sales WHERE id <= 2 ORDER BY id" --format ndjson)" '{"id":1}
+{"id":2}'
+"$TARN" sql "SELECT id FROM sales ORDER BY id" --format parquet >"$TMP/out.parquet"
+expect_eq "--format parquet writes a Parquet file" "$(head -c 4 "$TMP/out.parquet")" "PAR1"
+check_fails "an upsert without a key speaks CLI" 2 "needs --key column" \
+    "$TARN" ingest newt sales.csv --mode upsert
+
 start_server "$WH" --quiet
 status_is "POST /query SHOW TABLES" 200 post /query '{"sql": "SHOW TABLES", "format": "json"}'
 expect_eq "SHOW TABLES over HTTP" "$(jv 'd["rows"]')" '[["acct"], ["ev"], ["sales"]]'
@@ -181,5 +199,20 @@ expect_eq "... is not truncated and has no next_offset" "$(jv '[d["rows"], d["tr
 expect_eq "GET /query offset in CSV" "$(curl -s -G "$BASE/query" --data-urlencode "sql=SELECT id FROM range(5) t(id) ORDER BY id" -d format=csv -d offset=3 | tail -n +2)" "3
 4"
 status_is "a negative offset" 400 post /query '{"sql": "SELECT 1", "offset": -1}'
+
+#---- 7b. the command line against the server: the same answers and exit codes ----
+R=(--remote "$BASE")
+expect_eq "--remote --format json is one JSON array" \
+    "$("$TARN" sql "SELECT id FROM sales WHERE id <= 2 ORDER BY id" --format json "${R[@]}" | python3 -c 'import json, sys; print(json.load(sys.stdin))')" \
+    "[{'id': 1}, {'id': 2}]"
+expect_eq "--remote --format json of no rows is []" "$("$TARN" sql "SELECT 1 AS a WHERE false" --format json "${R[@]}")" "[]"
+"$TARN" sql "SELECT id FROM sales ORDER BY id" --format parquet "${R[@]}" >"$TMP/r.parquet"
+expect_eq "--remote --format parquet writes a Parquet file" "$(head -c 4 "$TMP/r.parquet")" "PAR1"
+for cmd in "sql|SELECT * FROM nosuch" "describe|nosuch" "history|nosuch" "drop|nosuch"; do
+    IFS='|' read -r c a <<<"$cmd"
+    "$TARN" "$c" "$a" >/dev/null 2>&1; l=$?
+    "$TARN" "$c" "$a" "${R[@]}" >/dev/null 2>&1; r=$?
+    expect_eq "not found is exit 3 locally and remotely: $c" "$l $r" "3 3"
+done
 
 finish

@@ -73,6 +73,7 @@ struct cli {
 struct cli_query {
     int64_t snapshot_id;
     const char *as_of;
+    int64_t limit; /* --remote: rows the server sends at most (0: its own default) */
 };
 
 /*---- main.c ----*/

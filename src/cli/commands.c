@@ -452,9 +452,19 @@ static int remote_sql(struct cli *c, const char *sql, enum cli_format f, const s
     int rc;
 
     if (f == CLI_TABLE) {
-        rc = cli_remote_query(c->remote, sql, "csv", cq, NULL, &buf, &j, err);
+        /* the same cap as a local table: one row more than is shown says it was reached */
+        struct cli_query capped = {-1, NULL, PRINT_MAX_ROWS + 1};
+        if (cq) {
+            capped.snapshot_id = cq->snapshot_id;
+            capped.as_of = cq->as_of;
+        }
+        rc = cli_remote_query(c->remote, sql, "csv", &capped, NULL, &buf, &j, err);
         if (!rc && !j)
             rc = cli_rows_from_csv(buf.buf ? buf.buf : "", buf.len, &r, err);
+        if (!rc && r && r->nrows > PRINT_MAX_ROWS)
+            rc = tn_fail(err, TN_ETOOBIG,
+                         "more than %d rows to show as a table; add a LIMIT or use --format csv",
+                         PRINT_MAX_ROWS);
         if (!rc && r)
             cli_print_table(stdout, r);
     } else {
@@ -694,7 +704,7 @@ int cli_ingest(struct cli *c, const char *ident, const char *file, const char *m
     path = realpath(file, NULL);
     if (!path || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         free(path);
-        return tn_fail(err, TN_EINPUT, "cannot open %s: no such file", file);
+        return tn_fail(err, TN_ENOTFOUND, "cannot open %s: no such file", file);
     }
     if (sb.st_size == 0) {
         free(path);

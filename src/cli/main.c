@@ -301,7 +301,7 @@ static int run(struct cli *c, const struct tn_http_options *so, char **args, int
 {
     const struct command *cmd = NULL;
     const char *name = args[0];
-    struct cli_query q = {c->o.snapshot_id, c->o.as_of};
+    struct cli_query q = {c->o.snapshot_id, c->o.as_of, 0};
     enum cli_format f;
     struct tn_warehouse *wh;
     int rc;

@@ -208,6 +208,9 @@ expect_eq "--remote --format json is one JSON array" \
 expect_eq "--remote --format json of no rows is []" "$("$TARN" sql "SELECT 1 AS a WHERE false" --format json "${R[@]}")" "[]"
 "$TARN" sql "SELECT id FROM sales ORDER BY id" --format parquet "${R[@]}" >"$TMP/r.parquet"
 expect_eq "--remote --format parquet writes a Parquet file" "$(head -c 4 "$TMP/r.parquet")" "PAR1"
+"$TARN" ingest t nosuch.csv >/dev/null 2>&1; l=$?
+"$TARN" ingest t nosuch.csv "${R[@]}" >/dev/null 2>&1; r=$?
+expect_eq "a missing input file is exit 3 locally and remotely" "$l $r" "3 3"
 for cmd in "sql|SELECT * FROM nosuch" "describe|nosuch" "history|nosuch" "drop|nosuch"; do
     IFS='|' read -r c a <<<"$cmd"
     "$TARN" "$c" "$a" >/dev/null 2>&1; l=$?

@@ -247,7 +247,7 @@ one_line "remote: unknown table" 3 "does not exist" "$TARN" describe nope "${R[@
 one_line "remote: SQL error is the server's" 2 "Binder Error" "$TARN" sql "SELECT nope" "${R[@]}"
 one_line "remote: sandbox refusal" 2 "" "$TARN" sql "SELECT * FROM read_text('/etc/passwd')" "${R[@]}"
 one_line "remote: bad name checked before sending" 2 "invalid table name" "$TARN" ingest '../x' "$TMP/a.csv" "${R[@]}"
-one_line "remote: missing file" 2 "cannot open" "$TARN" ingest fruit "$TMP/none.csv" "${R[@]}"
+one_line "remote: missing file" 3 "cannot open" "$TARN" ingest fruit "$TMP/none.csv" "${R[@]}"
 one_line "remote: not a URL" 2 "--remote takes the server's URL" "$TARN" tables --remote "127.0.0.1:1"
 one_line "remote: serve refuses --remote" 2 "leave out --remote" "$TARN" serve "${R[@]}"
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID"

@@ -218,4 +218,14 @@ for cmd in "sql|SELECT * FROM nosuch" "describe|nosuch" "history|nosuch" "drop|n
     expect_eq "not found is exit 3 locally and remotely: $c" "$l $r" "3 3"
 done
 
+#---- 9. POST /tables takes a partition spec ----
+status_is "POST /tables with partition_by" 200 post /tables '{"name": "pt1", "schema": {"fields": [{"name": "ts", "type": "timestamp"}, {"name": "id", "type": "long"}]}, "partition_by": "day(ts), bucket(4, id)"}'
+expect_eq "... its spec" "$(jv '[(f["transform"], f["source-id"]) for f in d["partition_spec"]["fields"]]')" '[["day", 1], ["bucket[4]", 2]]'
+status_is "POST /tables with an Iceberg partition-spec" 200 post /tables '{"name": "pt2", "schema": {"fields": [{"name": "ts", "type": "timestamp"}, {"name": "region", "type": "string"}]}, "partition-spec": {"fields": [{"source-name": "region", "transform": "identity"}, {"source-id": 1, "transform": "month"}]}}'
+expect_eq "... its spec" "$(jv '[(f["transform"], f["source-id"]) for f in d["partition_spec"]["fields"]]')" '[["identity", 2], ["month", 1]]'
+status_is "POST /tables partitioned by a missing column" 400 post /tables '{"name": "pt3", "schema": {"fields": [{"name": "a", "type": "long"}]}, "partition_by": "day(nope)"}'
+status_is "... creates nothing" 404 call GET /tables/pt3
+status_is "openapi lists partition_by on /ingest and offset on /query" 200 call GET /openapi.json
+expect_eq "... both" "$(jv '["partition_by" in [p["name"] for p in d["paths"]["/ingest/{table}"]["post"]["parameters"]], "offset" in [p["name"] for p in d["paths"]["/query"]["get"]["parameters"]], "WriteResult" in d["components"]["schemas"]]')" '[true, true, true]'
+
 finish

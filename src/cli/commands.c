@@ -733,10 +733,13 @@ int cli_tables(struct cli *c, struct tn_err *err)
         rc = cli_remote_json(c->remote, "GET", "/tables", NULL, &j, err);
         if (rc)
             return rc;
+        cli_print_tables_header();
         json_array_foreach(json_object_get(j, "tables"), i, t)
         {
-            printf("%s.%s\n", json_string_value(json_object_get(t, "namespace")),
-                   json_string_value(json_object_get(t, "name")));
+            cli_print_tables_row(json_string_value(json_object_get(t, "namespace")),
+                                 json_string_value(json_object_get(t, "name")),
+                                 json_i64_or(t, "rows", 0), json_i64_or(t, "data_files", 0),
+                                 json_i64_or(t, "bytes", 0), json_i64_or(t, "last_updated_ms", 0));
         }
         json_decref(j);
         return 0;
@@ -746,8 +749,29 @@ int cli_tables(struct cli *c, struct tn_err *err)
         rc = tn_catalog_list(wh->catalog, NULL, &e, &n, err);
     if (rc)
         return rc;
-    for (size_t i = 0; i < n; i++)
-        printf("%s.%s\n", e[i].ns, e[i].table);
+    cli_print_tables_header();
+    for (size_t i = 0; i < n; i++) {
+        struct tn_table *t = NULL;
+        struct tn_err ignored;
+        const struct tn_snapshot *cur;
+        int64_t rows = 0, files = 0, bytes = 0;
+        if (tn_table_load(wh, e[i].ns, e[i].table, &t, &ignored)) {
+            printf("%s.%s (cannot be read: %s)\n", e[i].ns, e[i].table, ignored.msg);
+            continue;
+        }
+        cur = tn_metadata_snapshot(t->meta, t->meta->current_snapshot_id);
+        if (cur) {
+            const char *v;
+            if ((v = json_string_value(json_object_get(cur->summary, "total-records"))))
+                tn_parse_i64(v, &rows);
+            if ((v = json_string_value(json_object_get(cur->summary, "total-data-files"))))
+                tn_parse_i64(v, &files);
+            if ((v = json_string_value(json_object_get(cur->summary, "total-files-size"))))
+                tn_parse_i64(v, &bytes);
+        }
+        cli_print_tables_row(e[i].ns, e[i].table, rows, files, bytes, t->meta->last_updated_ms);
+        tn_table_free(t);
+    }
     tn_catalog_entries_free(e, n);
     return 0;
 }
@@ -778,10 +802,15 @@ int cli_describe(struct cli *c, const char *ident, struct tn_err *err)
         rc = remote_table(c, ns, name, "", &j, err);
         if (!rc)
             rc = tn_schema_parse(json_object_get(j, "schema"), &schema, err);
-        if (!rc)
+        if (!rc) {
             cli_print_describe(ns, name, json_string_value(json_object_get(j, "location")),
                                (int)json_i64_or(j, "format_version", 2),
                                json_i64_or(j, "current_snapshot_id", -1), schema);
+            cli_print_table_extras(schema, json_object_get(j, "partition_spec"),
+                                   json_object_get(j, "identifier_fields"),
+                                   json_object_get(j, "sort_order"),
+                                   json_object_get(j, "properties"));
+        }
         tn_schema_free(schema);
         json_decref(j);
         return rc;
@@ -793,6 +822,29 @@ int cli_describe(struct cli *c, const char *ident, struct tn_err *err)
         return rc;
     cli_print_describe(ns, name, t->meta->location, t->meta->format_version,
                        t->meta->current_snapshot_id, tn_metadata_current_schema(t->meta));
+    {
+        const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
+        json_t *root = t->meta->root, *spec = NULL, *order = NULL, *v, *ids = json_array();
+        size_t i;
+        json_array_foreach(json_object_get(root, "partition-specs"), i, v)
+        {
+            if (json_integer_value(json_object_get(v, "spec-id")) ==
+                json_integer_value(json_object_get(root, "default-spec-id")))
+                spec = v;
+        }
+        json_array_foreach(json_object_get(root, "sort-orders"), i, v)
+        {
+            if (json_integer_value(json_object_get(v, "order-id")) ==
+                json_integer_value(json_object_get(root, "default-sort-order-id")))
+                order = v;
+        }
+        for (i = 0; schema && i < schema->nidentifier; i++) {
+            const struct tn_field *f = tn_schema_find(schema, schema->identifier_ids[i]);
+            json_array_append_new(ids, json_string(f ? f->name : "?"));
+        }
+        cli_print_table_extras(schema, spec, ids, order, json_object_get(root, "properties"));
+        json_decref(ids);
+    }
     tn_table_free(t);
     return 0;
 }
@@ -818,7 +870,7 @@ int cli_history(struct cli *c, const char *ident, struct tn_err *err)
             cli_print_history_row(
                 json_i64_or(s, "snapshot_id", -1), json_i64_or(s, "parent_id", -1),
                 json_i64_or(s, "sequence_number", 0), json_i64_or(s, "timestamp_ms", 0),
-                json_string_value(json_object_get(s, "operation")));
+                json_string_value(json_object_get(s, "operation")), json_object_get(s, "summary"));
         }
         json_decref(j);
         return 0;
@@ -832,7 +884,7 @@ int cli_history(struct cli *c, const char *ident, struct tn_err *err)
     for (size_t i = 0; i < t->meta->nsnapshots; i++) {
         const struct tn_snapshot *sn = &t->meta->snapshots[i];
         cli_print_history_row(sn->id, sn->parent_id, sn->sequence_number, sn->timestamp_ms,
-                              sn->operation);
+                              sn->operation, sn->summary);
     }
     tn_table_free(t);
     return 0;

@@ -117,6 +117,17 @@ static json_t *table_json(const struct tn_table *t)
                             ? json_deep_copy(json_object_get(m->root, "partition-specs"))
                             : json_array());
     json_object_set_new(j, "identifier_fields", ids);
+    {
+        json_t *order = NULL, *v;
+        size_t i;
+        json_array_foreach(json_object_get(m->root, "sort-orders"), i, v)
+        {
+            if (json_integer_value(json_object_get(v, "order-id")) ==
+                json_integer_value(json_object_get(m->root, "default-sort-order-id")))
+                order = v;
+        }
+        json_object_set_new(j, "sort_order", order ? json_deep_copy(order) : json_null());
+    }
     json_object_set_new(j, "properties",
                         json_is_object(props) ? json_deep_copy(props) : json_object());
     json_object_set_new(j, "current_snapshot_id", json_id(m->current_snapshot_id));

@@ -150,6 +150,21 @@ expect_eq "--format parquet writes a Parquet file" "$(head -c 4 "$TMP/out.parque
 check_fails "an upsert without a key speaks CLI" 2 "needs --key column" \
     "$TARN" ingest newt sales.csv --mode upsert
 
+#---- 7c. describe, history and tables say more ----
+check "tarn describe" "$TARN" describe ev
+expect_eq "... the partition spec, identifier fields, sort order and properties" \
+    "$(grep -E '^(partition-spec|identifier-fields|sort-order|  owner)' "$TMP/out")" "partition-spec day(ts) as ts_day
+identifier-fields id
+sort-order unsorted
+  owner = bo"
+check "tarn history" "$TARN" history sales
+expect_eq "... '-' for no parent, ISO-8601 local time, operation, rows added" \
+    "$(awk 'NR==2 {print $2, ($4 ~ /^2[0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9:.]+[+-][0-9][0-9]:[0-9][0-9]$/), $5, $6, $7}' "$TMP/out")" "- 1 append 3 0"
+expect_eq "... a delete's rows deleted" "$(awk '$5 == "delete" {print $7; exit}' "$TMP/out")" "2"
+check "tarn tables" "$TARN" tables
+expect_eq "... rows, files, size and last change" \
+    "$(awk '$1 == "default.acct" {print $2, $3, ($4 > 0), ($6 ~ /^2[0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T/)}' "$TMP/out")" "3 1 1 1"
+
 start_server "$WH" --quiet
 status_is "POST /query SHOW TABLES" 200 post /query '{"sql": "SHOW TABLES", "format": "json"}'
 expect_eq "SHOW TABLES over HTTP" "$(jv 'd["rows"]')" '[["acct"], ["ev"], ["sales"]]'

@@ -22,7 +22,7 @@ expect_eq "data files referenced equal data files on disk" \
 # 8 writers into 8 different tables
 for w in 1 2 3 4 5 6 7 8; do "$TARN" ingest "t$w" "$TMP/two.csv" >/dev/null 2>&1 & done
 wait
-expect_eq "8 tables created at once" "$("$TARN" tables | grep -c '^default\.t[1-8]$')" "8"
+expect_eq "8 tables created at once" "$("$TARN" tables | grep -c '^default\.t[1-8] ')" "8"
 
 # a failing write commits nothing and leaves no files behind
 cat >"$TMP/bad.csv" <<'CSV'

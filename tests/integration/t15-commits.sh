@@ -38,7 +38,7 @@ check_fails "a value that does not fit the column is refused, naming row, value 
 expect_eq "no snapshot was added" "$("$TARN" history shared | tail -n +2 | wc -l)" "25"
 expect_eq "no metadata file was left" "$(wh_ls default/shared/metadata | wc -l)" "$before_meta"
 expect_eq "no data file was left" "$(wh_ls default/shared/data | wc -l)" "$before_data"
-check_fails "a file that fails to create a table leaves no table" 2 "" \
+check_fails "a file that fails to create a table leaves no table" 3 "" \
     "$TARN" ingest fresh "$TMP/none.csv"
 expect_eq "the table does not exist" "$("$TARN" tables | grep -c fresh)" "0"
 printf '' >"$TMP/empty.csv"

@@ -13,7 +13,8 @@
 
 #define TN_CLI_VERSION "0.1.0"
 
-enum cli_format { CLI_TABLE, CLI_CSV, CLI_JSON, CLI_ARROW };
+/* JSON: one array of row objects; NDJSON: one object a line; ARROW, PARQUET: binary streams */
+enum cli_format { CLI_TABLE, CLI_CSV, CLI_JSON, CLI_NDJSON, CLI_ARROW, CLI_PARQUET };
 
 struct cli_options {
     const char *warehouse;
@@ -72,6 +73,7 @@ struct cli {
 struct cli_query {
     int64_t snapshot_id;
     const char *as_of;
+    int64_t limit; /* --remote: rows the server sends at most (0: its own default) */
 };
 
 /*---- main.c ----*/
@@ -123,8 +125,19 @@ int cli_rows_from_csv(const char *text, size_t len, struct tn_rows **out, struct
 void cli_print_describe(const char *ns, const char *name, const char *location, int format_version,
                         int64_t current_snapshot_id, const struct tn_schema *schema);
 void cli_print_history_header(void);
+/* describe's lines after the columns: the default partition spec, identifier fields, default
+ * sort order and properties (each JSON as the table metadata or GET /tables/{t} has it). */
+void cli_print_table_extras(const struct tn_schema *schema, const json_t *spec,
+                            const json_t *identifier_fields, const json_t *sort_order,
+                            const json_t *properties);
+/* tarn tables: each table's rows, data files, size and last change (local ISO-8601 time). */
+void cli_print_tables_header(void);
+void cli_print_tables_row(const char *ns, const char *name, int64_t rows, int64_t files,
+                          int64_t bytes, int64_t last_ms);
+/* One snapshot: its parent ("-" for none), its time in ISO-8601 in the local zone, the
+ * operation and the rows its summary says it added and deleted. */
 void cli_print_history_row(int64_t id, int64_t parent_id, int64_t sequence, int64_t timestamp_ms,
-                           const char *operation);
+                           const char *operation, const json_t *summary);
 /* The one-line summary of an ingest ("rows" written; "updated" of them replaced old rows). */
 void cli_print_ingest(const char *ns, const char *name, int created, int upsert, int64_t rows,
                       int64_t updated, int64_t files, int64_t snapshot_id, int64_t sequence,

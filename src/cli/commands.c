@@ -95,11 +95,13 @@ static int64_t json_i64_or(json_t *j, const char *key, int64_t dflt)
 static int stream_rows(struct tn_session *s, const char *sql, enum cli_format f, struct tn_err *err)
 {
     struct tn_stream *st = NULL;
-    size_t n;
+    size_t n, rows = 0;
     int rc = tn_stream_open(s, sql, &st, err);
 
     if (rc)
         return rc;
+    if (f == CLI_JSON)
+        putchar('[');
     if (f == CLI_CSV) {
         for (size_t c = 0; c < tn_stream_ncols(st); c++) {
             if (c)
@@ -110,10 +112,12 @@ static int stream_rows(struct tn_session *s, const char *sql, enum cli_format f,
     }
     while (!(rc = tn_stream_next(st, &n, err)) && n > 0) {
         for (size_t i = 0; i < n; i++) {
+            if (f == CLI_JSON) /* one array: "[" row ",\n" row ... "]" */
+                fputs(rows++ ? ",\n" : "\n", stdout);
             for (size_t c = 0; c < tn_stream_ncols(st); c++) {
                 size_t len;
                 const char *v = tn_stream_cell(st, i, c, &len);
-                if (f == CLI_JSON) {
+                if (f == CLI_JSON || f == CLI_NDJSON) {
                     fwrite(v ? v : "null", 1, v ? len : 4, stdout);
                     continue;
                 }
@@ -121,9 +125,12 @@ static int stream_rows(struct tn_session *s, const char *sql, enum cli_format f,
                     putchar(',');
                 cli_print_csv_cell(stdout, v, len);
             }
-            putchar('\n');
+            if (f != CLI_JSON)
+                putchar('\n');
         }
     }
+    if (f == CLI_JSON)
+        fputs(rows ? "\n]\n" : "]\n", stdout);
     tn_stream_close(st);
     return rc;
 }
@@ -169,7 +176,10 @@ static int local_print(struct tn_session *s, const char *resolved, enum cli_form
     if (f == CLI_ARROW) {
         q = tn_asprintf("SELECT * FROM (%s) _t", resolved);
         rc = stream_arrow(s, q, err);
-    } else if (f == CLI_JSON) {
+    } else if (f == CLI_PARQUET) {
+        return tn_fail(err, TN_EINPUT,
+                       "--format parquet is for queries; this statement's rows print as text");
+    } else if (f == CLI_JSON || f == CLI_NDJSON) {
         q = tn_asprintf("SELECT CAST(to_json(_tn_row) AS VARCHAR) FROM (%s) _tn_row", resolved);
         rc = stream_rows(s, q, f, err);
     } else if (f == CLI_CSV) {
@@ -188,6 +198,42 @@ static int local_print(struct tn_session *s, const char *resolved, enum cli_form
         tn_rows_free(r);
     }
     free(q);
+    return rc;
+}
+
+/* A query's rows as one Parquet file on stdout: written by DuckDB under the warehouse's .tmp,
+ * copied out, removed. */
+static int local_parquet(struct tn_warehouse *wh, struct tn_session *s, const char *resolved,
+                         struct tn_err *err)
+{
+    char uuid[37], *path, *q, block[65536];
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
+    FILE *in;
+    size_t n;
+    int rc;
+
+    tn_uuid4(uuid);
+    path = tn_asprintf("%s/.tmp/query-%s.parquet", tn_storage_root_path(wh->storage), uuid);
+    q = tn_asprintf("%s/.tmp", tn_storage_root_path(wh->storage));
+    mkdir(q, 0700);
+    free(q);
+    tn_buf_addf(&sql, NULL, "COPY (SELECT * FROM (%s) _t) TO ", resolved);
+    tn_sql_string(&sql, path);
+    tn_buf_addstr(&sql, " (FORMAT parquet, COMPRESSION zstd)", NULL);
+    rc = tn_engine_exec(s, sql.buf, err);
+    tn_buf_release(&sql);
+    in = rc ? NULL : fopen(path, "rb");
+    if (!rc && !in)
+        rc = tn_fail(err, TN_EINTERNAL, "cannot read the Parquet result: %s", strerror(errno));
+    while (in && (n = fread(block, 1, sizeof(block), in)) > 0)
+        if (fwrite(block, 1, n, stdout) != n) {
+            rc = tn_fail(err, TN_EINTERNAL, "cannot write the result: %s", strerror(errno));
+            break;
+        }
+    if (in)
+        fclose(in);
+    unlink(path);
+    free(path);
     return rc;
 }
 
@@ -224,6 +270,27 @@ static int local_explain(struct tn_warehouse *wh, struct tn_session *s,
     return rc;
 }
 
+/* CREATE TABLE / DROP TABLE: one line saying what changed. */
+static int cli_local_ddl(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
+                         const struct tn_query_options *qo, struct tn_err *err)
+{
+    struct tn_ddl_result dr;
+    int rc = tn_table_ddl(wh, s, sql, qo, &dr, err);
+
+    if (rc)
+        return rc;
+    if (dr.dropped)
+        printf("dropped %s.%s\n", dr.ns, dr.table);
+    else if (dr.created && dr.commit.snapshot_id != -1)
+        printf("created %s.%s with %lld rows, snapshot %lld\n", dr.ns, dr.table,
+               (long long)dr.commit.rows_added, (long long)dr.commit.snapshot_id);
+    else if (dr.created)
+        printf("created %s.%s\n", dr.ns, dr.table);
+    else
+        printf("%s.%s: nothing to do\n", dr.ns, dr.table);
+    return 0;
+}
+
 static int local_sql(struct cli *c, const char *sql, enum cli_format f, const struct cli_query *cq,
                      struct tn_err *err)
 {
@@ -256,20 +323,32 @@ static int local_sql(struct cli *c, const char *sql, enum cli_format f, const st
                    ar.renamed ? ar.new_table : ar.table);
         goto out;
     }
+    if (st.kind == TN_STMT_CREATE || st.kind == TN_STMT_DROP) {
+        rc = cli_local_ddl(wh, s, sql, &qo, err);
+        goto out;
+    }
     if (st.kind == TN_STMT_INSERT) {
         struct tn_insert_result ir;
         rc = tn_table_insert(wh, s, sql, &qo, &ir, err);
-        if (!rc)
+        if (!rc && ir.returning.sql)
+            rc = local_print(s, ir.returning.sql, f, err);
+        else if (!rc)
             printf("%s.%s: inserted %lld rows, snapshot %lld\n", ir.ns, ir.table,
                    (long long)ir.commit.rows_added, (long long)ir.commit.snapshot_id);
+        if (!rc)
+            tn_returning_release(s, &ir.returning);
         goto out;
     }
     if (st.kind == TN_STMT_DELETE || st.kind == TN_STMT_UPDATE || st.kind == TN_STMT_MERGE) {
         struct tn_dml_result dr;
         rc = tn_table_dml(wh, s, sql, &qo, &dr, err);
-        if (!rc)
+        if (!rc && dr.returning.sql)
+            rc = local_print(s, dr.returning.sql, f, err);
+        else if (!rc)
             printf("%s.%s: %lld rows affected, snapshot %lld\n", dr.ns, dr.table,
                    (long long)dr.rows_affected, (long long)dr.snapshot_id);
+        if (!rc)
+            tn_returning_release(s, &dr.returning);
         goto out;
     }
     if (st.kind == TN_STMT_EXPLAIN) {
@@ -290,7 +369,9 @@ static int local_sql(struct cli *c, const char *sql, enum cli_format f, const st
                      *st.keyword ? st.keyword : "these");
     if (!rc && getenv("TARN_TRACE_SQL"))
         fprintf(stderr, "%s\n", resolved);
-    if (!rc)
+    if (!rc && f == CLI_PARQUET)
+        rc = local_parquet(wh, s, resolved, err);
+    else if (!rc)
         rc = local_print(s, resolved, f, err);
 out:
     free(resolved);
@@ -316,6 +397,54 @@ static void print_dml(json_t *j)
     }
 }
 
+/* A stream that turns the NDJSON written to it into one JSON array on "to" (closing it ends the
+ * array), so that --format json over --remote streams like a local one. */
+struct array_writer {
+    FILE *to;
+    int rows, at_line_end;
+};
+
+static ssize_t array_write(void *cookie, const char *buf, size_t n)
+{
+    struct array_writer *w = cookie;
+
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] == '\n') {
+            w->at_line_end = 1;
+            continue;
+        }
+        if (w->at_line_end || !w->rows) {
+            fputs(w->rows ? ",\n" : "[\n", w->to);
+            w->rows++;
+            w->at_line_end = 0;
+        }
+        fputc(buf[i], w->to);
+    }
+    return (ssize_t)n;
+}
+
+static int array_close(void *cookie)
+{
+    struct array_writer *w = cookie;
+
+    fputs(w->rows ? "\n]\n" : "[]\n", w->to);
+    free(w);
+    return 0;
+}
+
+static FILE *json_array_writer(FILE *to)
+{
+    cookie_io_functions_t io = {NULL, array_write, NULL, array_close};
+    struct array_writer *w = tn_calloc(1, sizeof(*w));
+    FILE *f;
+
+    w->to = to;
+    f = fopencookie(w, "w", io);
+    if (!f)
+        free(w);
+    return f;
+}
+
 static int remote_sql(struct cli *c, const char *sql, enum cli_format f, const struct cli_query *cq,
                       struct tn_err *err)
 {
@@ -325,17 +454,31 @@ static int remote_sql(struct cli *c, const char *sql, enum cli_format f, const s
     int rc;
 
     if (f == CLI_TABLE) {
-        rc = cli_remote_query(c->remote, sql, "csv", cq, NULL, &buf, &j, err);
+        /* the same cap as a local table: one row more than is shown says it was reached */
+        struct cli_query capped = {-1, NULL, PRINT_MAX_ROWS + 1};
+        if (cq) {
+            capped.snapshot_id = cq->snapshot_id;
+            capped.as_of = cq->as_of;
+        }
+        rc = cli_remote_query(c->remote, sql, "csv", &capped, NULL, &buf, &j, err);
         if (!rc && !j)
             rc = cli_rows_from_csv(buf.buf ? buf.buf : "", buf.len, &r, err);
+        if (!rc && r && r->nrows > PRINT_MAX_ROWS)
+            rc = tn_fail(err, TN_ETOOBIG,
+                         "more than %d rows to show as a table; add a LIMIT or use --format csv",
+                         PRINT_MAX_ROWS);
         if (!rc && r)
             cli_print_table(stdout, r);
     } else {
+        FILE *out = f == CLI_JSON ? json_array_writer(stdout) : stdout;
         rc = cli_remote_query(c->remote, sql,
-                              f == CLI_CSV     ? "csv"
-                              : f == CLI_ARROW ? "arrow"
-                                               : "ndjson",
-                              cq, stdout, NULL, &j, err);
+                              f == CLI_CSV       ? "csv"
+                              : f == CLI_ARROW   ? "arrow"
+                              : f == CLI_PARQUET ? "parquet"
+                                                 : "ndjson",
+                              cq, out ? out : stdout, NULL, &j, err);
+        if (out && out != stdout)
+            fclose(out);
     }
     if (!rc && j)
         print_dml(j);
@@ -354,9 +497,10 @@ int cli_sql(struct cli *c, const char *sql, enum cli_format f, const struct cli_
 
     if (q && q->snapshot_id != -1 && q->as_of)
         return tn_fail(err, TN_EINPUT, "give --snapshot or --as-of, not both");
-    if (f == CLI_ARROW && isatty(STDOUT_FILENO))
+    if ((f == CLI_ARROW || f == CLI_PARQUET) && isatty(STDOUT_FILENO))
         return tn_fail(err, TN_EINPUT,
-                       "Arrow output is binary: redirect it to a file or a pipe (> result.arrows)");
+                       "%s output is binary: redirect it to a file or a pipe (> result.%s)",
+                       f == CLI_ARROW ? "Arrow" : "Parquet", f == CLI_ARROW ? "arrows" : "parquet");
     if (c->o.explain && !starts_with_word(sql, "EXPLAIN"))
         sql = explained = tn_asprintf("EXPLAIN %s", sql);
     rc = c->remote ? remote_sql(c, sql, f, q, err) : local_sql(c, sql, f, q, err);
@@ -648,7 +792,7 @@ static int ingest_files(char *const *args, size_t nargs, char ***out, size_t *n,
             continue;
         }
         if (glob(args[i], 0, NULL, &g) != 0) {
-            rc = tn_fail(err, TN_EINPUT, "no file matches %s", args[i]);
+            rc = tn_fail(err, TN_ENOTFOUND, "no file matches %s", args[i]);
             break;
         }
         for (k = 0; k < g.gl_pathc; k++) {
@@ -703,7 +847,7 @@ int cli_ingest(struct cli *c, const char *ident, char *const *files, size_t nfil
     for (k = 0; !rc && k < n; k++) {
         paths[k] = realpath(list[k], NULL);
         if (!paths[k] || stat(paths[k], &sb) != 0 || !S_ISREG(sb.st_mode))
-            rc = tn_fail(err, TN_EINPUT, "cannot open %s: no such file", list[k]);
+            rc = tn_fail(err, TN_ENOTFOUND, "cannot open %s: no such file", list[k]);
         else if (sb.st_size == 0)
             rc = tn_fail(err, TN_EINPUT, "%s is empty: there is nothing to load", list[k]);
         else
@@ -740,10 +884,13 @@ int cli_tables(struct cli *c, struct tn_err *err)
         rc = cli_remote_json(c->remote, "GET", "/tables", NULL, &j, err);
         if (rc)
             return rc;
+        cli_print_tables_header();
         json_array_foreach(json_object_get(j, "tables"), i, t)
         {
-            printf("%s.%s\n", json_string_value(json_object_get(t, "namespace")),
-                   json_string_value(json_object_get(t, "name")));
+            cli_print_tables_row(json_string_value(json_object_get(t, "namespace")),
+                                 json_string_value(json_object_get(t, "name")),
+                                 json_i64_or(t, "rows", 0), json_i64_or(t, "data_files", 0),
+                                 json_i64_or(t, "bytes", 0), json_i64_or(t, "last_updated_ms", 0));
         }
         json_decref(j);
         return 0;
@@ -753,8 +900,29 @@ int cli_tables(struct cli *c, struct tn_err *err)
         rc = tn_catalog_list(wh->catalog, NULL, &e, &n, err);
     if (rc)
         return rc;
-    for (size_t i = 0; i < n; i++)
-        printf("%s.%s\n", e[i].ns, e[i].table);
+    cli_print_tables_header();
+    for (size_t i = 0; i < n; i++) {
+        struct tn_table *t = NULL;
+        struct tn_err ignored;
+        const struct tn_snapshot *cur;
+        int64_t rows = 0, files = 0, bytes = 0;
+        if (tn_table_load(wh, e[i].ns, e[i].table, &t, &ignored)) {
+            printf("%s.%s (cannot be read: %s)\n", e[i].ns, e[i].table, ignored.msg);
+            continue;
+        }
+        cur = tn_metadata_snapshot(t->meta, t->meta->current_snapshot_id);
+        if (cur) {
+            const char *v;
+            if ((v = json_string_value(json_object_get(cur->summary, "total-records"))))
+                tn_parse_i64(v, &rows);
+            if ((v = json_string_value(json_object_get(cur->summary, "total-data-files"))))
+                tn_parse_i64(v, &files);
+            if ((v = json_string_value(json_object_get(cur->summary, "total-files-size"))))
+                tn_parse_i64(v, &bytes);
+        }
+        cli_print_tables_row(e[i].ns, e[i].table, rows, files, bytes, t->meta->last_updated_ms);
+        tn_table_free(t);
+    }
     tn_catalog_entries_free(e, n);
     return 0;
 }
@@ -785,10 +953,15 @@ int cli_describe(struct cli *c, const char *ident, struct tn_err *err)
         rc = remote_table(c, ns, name, "", &j, err);
         if (!rc)
             rc = tn_schema_parse(json_object_get(j, "schema"), &schema, err);
-        if (!rc)
+        if (!rc) {
             cli_print_describe(ns, name, json_string_value(json_object_get(j, "location")),
                                (int)json_i64_or(j, "format_version", 2),
                                json_i64_or(j, "current_snapshot_id", -1), schema);
+            cli_print_table_extras(schema, json_object_get(j, "partition_spec"),
+                                   json_object_get(j, "identifier_fields"),
+                                   json_object_get(j, "sort_order"),
+                                   json_object_get(j, "properties"));
+        }
         tn_schema_free(schema);
         json_decref(j);
         return rc;
@@ -800,6 +973,29 @@ int cli_describe(struct cli *c, const char *ident, struct tn_err *err)
         return rc;
     cli_print_describe(ns, name, t->meta->location, t->meta->format_version,
                        t->meta->current_snapshot_id, tn_metadata_current_schema(t->meta));
+    {
+        const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
+        json_t *root = t->meta->root, *spec = NULL, *order = NULL, *v, *ids = json_array();
+        size_t i;
+        json_array_foreach(json_object_get(root, "partition-specs"), i, v)
+        {
+            if (json_integer_value(json_object_get(v, "spec-id")) ==
+                json_integer_value(json_object_get(root, "default-spec-id")))
+                spec = v;
+        }
+        json_array_foreach(json_object_get(root, "sort-orders"), i, v)
+        {
+            if (json_integer_value(json_object_get(v, "order-id")) ==
+                json_integer_value(json_object_get(root, "default-sort-order-id")))
+                order = v;
+        }
+        for (i = 0; schema && i < schema->nidentifier; i++) {
+            const struct tn_field *f = tn_schema_find(schema, schema->identifier_ids[i]);
+            json_array_append_new(ids, json_string(f ? f->name : "?"));
+        }
+        cli_print_table_extras(schema, spec, ids, order, json_object_get(root, "properties"));
+        json_decref(ids);
+    }
     tn_table_free(t);
     return 0;
 }
@@ -825,7 +1021,7 @@ int cli_history(struct cli *c, const char *ident, struct tn_err *err)
             cli_print_history_row(
                 json_i64_or(s, "snapshot_id", -1), json_i64_or(s, "parent_id", -1),
                 json_i64_or(s, "sequence_number", 0), json_i64_or(s, "timestamp_ms", 0),
-                json_string_value(json_object_get(s, "operation")));
+                json_string_value(json_object_get(s, "operation")), json_object_get(s, "summary"));
         }
         json_decref(j);
         return 0;
@@ -839,7 +1035,7 @@ int cli_history(struct cli *c, const char *ident, struct tn_err *err)
     for (size_t i = 0; i < t->meta->nsnapshots; i++) {
         const struct tn_snapshot *sn = &t->meta->snapshots[i];
         cli_print_history_row(sn->id, sn->parent_id, sn->sequence_number, sn->timestamp_ms,
-                              sn->operation);
+                              sn->operation, sn->summary);
     }
     tn_table_free(t);
     return 0;

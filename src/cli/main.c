@@ -21,100 +21,137 @@
 #define OPT_SOURCE           1006 /* the PostgreSQL source options (sources.c) */
 #define DIRS_MAX             64
 
+static const char usage_text[] =
+    "usage: tarn <command> [options]   (tarn <command> --help: that command's usage)\n"
+    "\n"
+    "commands:\n"
+    "  ingest TABLE FILE [--mode append|overwrite|upsert] [--key COL[,COL]] [--dedupe last]\n"
+    "         [--format csv|json|ndjson|parquet] [--branch NAME] [--evolve add|strict]\n"
+    "         [--partition-by 'day(ts), bucket(16, id)']   (for a table it creates)\n"
+    "         [--max-decompressed SIZE]   (a .gz/.zst file; also for serve)\n"
+    "  ingest TABLE --from postgresql://USER@HOST:PORT/DB --source-table SCHEMA.TABLE\n"
+    "         | --source-query 'SELECT ...'  [--mode full|append|incremental]\n"
+    "         [--cursor COL] [--key COL[,COL]] [--deletes] [--json-as string|struct]\n"
+    "                              copy a PostgreSQL table or query (docs/SOURCES.md)\n"
+    "  sync --from postgresql://... [--schema public] --into NAMESPACE [--every 5m]\n"
+    "                              every table of a schema, each one commit\n"
+    "  sql \"SELECT ...\" [--format table|csv|json|ndjson|arrow|parquet] [--snapshot ID]\n"
+    "      [--as-of TIME]          json: one array of row objects; ndjson: one a line\n"
+    "      [--explain]             files and manifests planned, and DuckDB's plan\n"
+    "  shell                       the LakeShell: SQL and commands at a prompt\n"
+    "  tables                      list the tables\n"
+    "  describe TABLE              schema, spec, properties, current snapshot\n"
+    "  history TABLE               the table's snapshots\n"
+    "  register TABLE METADATA_LOCATION [--map FROM=TO ...]\n"
+    "  rollback TABLE SNAPSHOT_ID|TIMESTAMP   move main; history is kept\n"
+    "  tag TABLE NAME [SNAPSHOT_ID]           tag a snapshot (default: current)\n"
+    "  branch TABLE NAME [SNAPSHOT_ID]        create or move a branch\n"
+    "  fast-forward TABLE BRANCH              move main to the branch's head\n"
+    "  maintain TABLE compact|expire|rewrite-manifests|remove-orphans|rewrite-metadata\n"
+    "         [--as-of TIME] [--older-than 1d] [--dry-run]   compact files; expire old\n"
+    "         snapshots; merge manifests; delete unreferenced files; trim metadata log\n"
+    "  drop TABLE [--purge]\n"
+    "  serve [--host H] [--port P] [--token T] [--no-auth] [--max-upload SIZE]\n"
+    "        [--query-timeout S] [--memory-limit SIZE] [--maintain-every 1h]\n"
+    "        [--cors-origin ORIGIN] [--allowed-host NAME] [--quiet] ...   the HTTP API\n"
+    "  mcp                         the MCP server on standard input/output (docs/AI.md)\n"
+    "  ask \"QUESTION\"              answer in read-only SQL through --llm-url's model\n"
+    "\n"
+    "options (also as environment variables):\n"
+    "  --warehouse DIR   TARN_WAREHOUSE   the warehouse: a directory (default ./warehouse)\n"
+    "                                     or s3://bucket/prefix\n"
+    "  --catalog PATH    TARN_CATALOG     the SQLite catalog (default WAREHOUSE/catalog.db;\n"
+    "                                     ./tarn-catalog.db for S3)\n"
+    "  --catalog-name N  TARN_CATALOG_NAME  its catalog_name (default tarn; as PyIceberg's\n"
+    "                                     SqlCatalog or Java's JdbcCatalog name it)\n"
+    "  --s3-endpoint URL TARN_S3_ENDPOINT an S3-compatible store (MinIO: http://host:9000)\n"
+    "  --s3-region R     TARN_S3_REGION   default us-east-1 (credentials: AWS_* variables)\n"
+    "  --cache-dir DIR   TARN_CACHE_DIR   local copies of S3 files\n"
+    "  --cache-size S    TARN_CACHE_SIZE  how much the cache may hold (default 10GiB)\n"
+    "  --s3-timeout S    TARN_S3_TIMEOUT  seconds one S3 request may take, plus 1 s per MiB\n"
+    "                                     it moves (default 60); then it is retried\n"
+    "  --s3-low-speed-limit B  TARN_S3_LOW_SPEED_LIMIT  a request moving fewer bytes/s\n"
+    "  --s3-low-speed-time S   TARN_S3_LOW_SPEED_TIME   for S seconds is retried (1024, 15)\n"
+    "  --s3-stale-uploads S    TARN_S3_STALE_UPLOADS    serve aborts multipart uploads under\n"
+    "                                     the warehouse older than S seconds at start (86400)\n"
+    "  --memory-limit S  TARN_MEMORY_LIMIT  DuckDB's memory limit (e.g. 4GB)\n"
+    "  --remote URL      TARN_REMOTE      run the command on a tarn server instead\n"
+    "  --token T         TARN_TOKEN       the server's bearer token (with --remote)\n"
+    "                    TARN_PROGRESS    0: no progress bar; 1: always one (on a terminal)\n"
+    "serve options (also as environment variables):\n"
+    "  --host H          TARN_HOST          address to bind (default 127.0.0.1)\n"
+    "  --port P          TARN_PORT          port (default 8000)\n"
+    "  --token T         TARN_TOKEN         require 'Authorization: Bearer T' (not on "
+    "/health)\n"
+    "  --no-auth         TARN_NO_AUTH=1     allow a non-loopback --host without a token\n"
+    "  --max-upload S    TARN_MAX_UPLOAD    largest upload (default 10GiB)\n"
+    "  --max-decompressed S TARN_MAX_DECOMPRESSED  largest a gzip/zstd file may grow to\n"
+    "                    (also for ingest; default 20x its size, 64MiB to 100GiB)\n"
+    "  --query-timeout S TARN_QUERY_TIMEOUT seconds a query may run (default 60)\n"
+    "  --maintain-every D TARN_MAINTAIN_EVERY run the maintenance that tables ask for\n"
+    "                    (tarn.maintain.* properties, docs/API.md) every D (1h, 30m, ...)\n"
+    "  --cors-origin O   TARN_CORS_ORIGIN   a web origin (http://host:port) whose pages may\n"
+    "                    call the API (CORS); repeatable or comma-separated; * allows every\n"
+    "                    page (local use only). Default: none, and writes that a browser\n"
+    "                    sends from another site's page are refused (403)\n"
+    "  --allowed-host N  TARN_ALLOWED_HOSTS another name clients use in Host (repeatable;\n"
+    "                    default: IP addresses, localhost, --host and this machine's name)\n"
+    "  --header-timeout S TARN_HEADER_TIMEOUT seconds a client has to send its request\n"
+    "                    headers, and to start its next request on a kept-alive connection\n"
+    "                    (default 15)\n"
+    "  --max-client-connections N TARN_MAX_CLIENT_CONNECTIONS connections one client\n"
+    "                    address may hold (default 64, of 256 in all)\n"
+    "  --quiet           TARN_QUIET=1       no access log (one line per request on stderr)\n"
+    "  --client ID:SECRET TARN_CLIENT       OAuth2 client credentials the Iceberg REST\n"
+    "                    catalog's /v1/oauth/tokens accepts (PyIceberg's credential=ID:SECRET)\n"
+    "  --source NAME=URL TARN_SOURCES       a PostgreSQL database requests may name\n"
+    "                                       (POST /ingest/{t}?source=NAME; repeatable)\n"
+    "  --allow-sources   TARN_ALLOW_SOURCES requests may give connection strings too\n"
+    "  --sync CONFIG     TARN_SYNC          sync sources on a schedule (docs/SOURCES.md)\n"
+    "ask options (serve and ask; docs/AI.md):\n"
+    "  --llm-url URL     TARN_LLM_URL       an OpenAI-compatible API (.../v1); no URL: /ask\n"
+    "                                       answers 501\n"
+    "  --llm-model NAME  TARN_LLM_MODEL     the model to ask for\n"
+    "                    TARN_LLM_API_KEY   sent as its bearer token\n"
+    "  --ask-sample-rows N TARN_ASK_SAMPLE_ROWS rows of each table sent to the model\n"
+    "                                       (default 3; 0 sends schemas only)\n"
+    "exit status, the same with and without --remote:\n"
+    "  0 done   2 bad input or refused (HTTP 400/401/403/413/415/422)   3 not found (404)\n"
+    "  4 already exists or a conflicting commit (409)   5 storage or server unavailable\n"
+    "  (S3 unreachable, 502/503/507)   70 internal error (500)\n";
+
 static void usage(FILE *f)
 {
-    fputs(
-        "usage: tarn <command> [options]\n"
-        "\n"
-        "commands:\n"
-        "  ingest TABLE FILE [--mode append|overwrite|upsert] [--key COL[,COL]] [--dedupe last]\n"
-        "         [--format csv|json|ndjson|parquet] [--branch NAME] [--evolve add|strict]\n"
-        "         [--partition-by 'day(ts), bucket(16, id)']   (for a table it creates)\n"
-        "         [--max-decompressed SIZE]   (a .gz/.zst file; also for serve)\n"
-        "  ingest TABLE --from postgresql://USER@HOST:PORT/DB --source-table SCHEMA.TABLE\n"
-        "         | --source-query 'SELECT ...'  [--mode full|append|incremental]\n"
-        "         [--cursor COL] [--key COL[,COL]] [--deletes] [--json-as string|struct]\n"
-        "                              copy a PostgreSQL table or query (docs/SOURCES.md)\n"
-        "  sync --from postgresql://... [--schema public] --into NAMESPACE [--every 5m]\n"
-        "                              every table of a schema, each one commit\n"
-        "  sql \"SELECT ...\" [--format table|csv|json|arrow] [--snapshot ID] [--as-of TIME]\n"
-        "      [--explain]             files and manifests planned, and DuckDB's plan\n"
-        "  shell                       the LakeShell: SQL and commands at a prompt\n"
-        "  tables                      list the tables\n"
-        "  describe TABLE              schema, spec, properties, current snapshot\n"
-        "  history TABLE               the table's snapshots\n"
-        "  register TABLE METADATA_LOCATION [--map FROM=TO ...]\n"
-        "  rollback TABLE SNAPSHOT_ID|TIMESTAMP   move main; history is kept\n"
-        "  tag TABLE NAME [SNAPSHOT_ID]           tag a snapshot (default: current)\n"
-        "  branch TABLE NAME [SNAPSHOT_ID]        create or move a branch\n"
-        "  fast-forward TABLE BRANCH              move main to the branch's head\n"
-        "  maintain TABLE compact|expire|rewrite-manifests|remove-orphans|rewrite-metadata\n"
-        "         [--as-of TIME] [--older-than 1d] [--dry-run]   compact files; expire old\n"
-        "         snapshots; merge manifests; delete unreferenced files; trim metadata log\n"
-        "  drop TABLE [--purge]\n"
-        "  serve [--host H] [--port P] [--token T] [--no-auth] [--max-upload SIZE]\n"
-        "        [--query-timeout S] [--memory-limit SIZE] [--maintain-every 1h]\n"
-        "        [--cors-origin ORIGIN] [--allowed-host NAME] [--quiet] ...   the HTTP API\n"
-        "  mcp                         the MCP server on standard input/output (docs/AI.md)\n"
-        "  ask \"QUESTION\"              answer in read-only SQL through --llm-url's model\n"
-        "\n"
-        "options (also as environment variables):\n"
-        "  --warehouse DIR   TARN_WAREHOUSE   the warehouse: a directory (default ./warehouse)\n"
-        "                                     or s3://bucket/prefix\n"
-        "  --catalog PATH    TARN_CATALOG     the SQLite catalog (default WAREHOUSE/catalog.db;\n"
-        "                                     ./tarn-catalog.db for S3)\n"
-        "  --catalog-name N  TARN_CATALOG_NAME  its catalog_name (default tarn; as PyIceberg's\n"
-        "                                     SqlCatalog or Java's JdbcCatalog name it)\n"
-        "  --s3-endpoint URL TARN_S3_ENDPOINT an S3-compatible store (MinIO: http://host:9000)\n"
-        "  --s3-region R     TARN_S3_REGION   default us-east-1 (credentials: AWS_* variables)\n"
-        "  --cache-dir DIR   TARN_CACHE_DIR   local copies of S3 files\n"
-        "  --cache-size S    TARN_CACHE_SIZE  how much the cache may hold (default 10GiB)\n"
-        "  --s3-timeout S    TARN_S3_TIMEOUT  seconds one S3 request may take, plus 1 s per MiB\n"
-        "                                     it moves (default 60); then it is retried\n"
-        "  --s3-low-speed-limit B  TARN_S3_LOW_SPEED_LIMIT  a request moving fewer bytes/s\n"
-        "  --s3-low-speed-time S   TARN_S3_LOW_SPEED_TIME   for S seconds is retried (1024, 15)\n"
-        "  --s3-stale-uploads S    TARN_S3_STALE_UPLOADS    serve aborts multipart uploads under\n"
-        "                                     the warehouse older than S seconds at start (86400)\n"
-        "  --memory-limit S  TARN_MEMORY_LIMIT  DuckDB's memory limit (e.g. 4GB)\n"
-        "  --remote URL      TARN_REMOTE      run the command on a tarn server instead\n"
-        "  --token T         TARN_TOKEN       the server's bearer token (with --remote)\n"
-        "                    TARN_PROGRESS    0: no progress bar; 1: always one (on a terminal)\n"
-        "serve options (also as environment variables):\n"
-        "  --host H          TARN_HOST          address to bind (default 127.0.0.1)\n"
-        "  --port P          TARN_PORT          port (default 8000)\n"
-        "  --token T         TARN_TOKEN         require 'Authorization: Bearer T' (not on "
-        "/health)\n"
-        "  --no-auth         TARN_NO_AUTH=1     allow a non-loopback --host without a token\n"
-        "  --max-upload S    TARN_MAX_UPLOAD    largest upload (default 10GiB)\n"
-        "  --max-decompressed S TARN_MAX_DECOMPRESSED  largest a gzip/zstd file may grow to\n"
-        "                    (also for ingest; default 20x its size, 64MiB to 100GiB)\n"
-        "  --query-timeout S TARN_QUERY_TIMEOUT seconds a query may run (default 60)\n"
-        "  --maintain-every D TARN_MAINTAIN_EVERY run the maintenance that tables ask for\n"
-        "                    (tarn.maintain.* properties, docs/API.md) every D (1h, 30m, ...)\n"
-        "  --cors-origin O   TARN_CORS_ORIGIN   a web origin (http://host:port) whose pages may\n"
-        "                    call the API (CORS); repeatable or comma-separated; * allows every\n"
-        "                    page (local use only). Default: none, and writes that a browser\n"
-        "                    sends from another site's page are refused (403)\n"
-        "  --allowed-host N  TARN_ALLOWED_HOSTS another name clients use in Host (repeatable;\n"
-        "                    default: IP addresses, localhost, --host and this machine's name)\n"
-        "  --header-timeout S TARN_HEADER_TIMEOUT seconds a client has to send its request\n"
-        "                    headers, and to start its next request on a kept-alive connection\n"
-        "                    (default 15)\n"
-        "  --max-client-connections N TARN_MAX_CLIENT_CONNECTIONS connections one client\n"
-        "                    address may hold (default 64, of 256 in all)\n"
-        "  --quiet           TARN_QUIET=1       no access log (one line per request on stderr)\n"
-        "  --source NAME=URL TARN_SOURCES       a PostgreSQL database requests may name\n"
-        "                                       (POST /ingest/{t}?source=NAME; repeatable)\n"
-        "  --allow-sources   TARN_ALLOW_SOURCES requests may give connection strings too\n"
-        "  --sync CONFIG     TARN_SYNC          sync sources on a schedule (docs/SOURCES.md)\n"
-        "ask options (serve and ask; docs/AI.md):\n"
-        "  --llm-url URL     TARN_LLM_URL       an OpenAI-compatible API (.../v1); no URL: /ask\n"
-        "                                       answers 501\n"
-        "  --llm-model NAME  TARN_LLM_MODEL     the model to ask for\n"
-        "                    TARN_LLM_API_KEY   sent as its bearer token\n"
-        "  --ask-sample-rows N TARN_ASK_SAMPLE_ROWS rows of each table sent to the model\n"
-        "                                       (default 3; 0 sends schemas only)\n",
-        f);
+    fputs(usage_text, f);
+}
+
+/* "tarn COMMAND --help": the command's lines of the usage text (its line and the deeper
+ * indented ones after it); 0 when there is no such command. */
+static int command_usage(FILE *f, const char *name)
+{
+    size_t n = strlen(name);
+    int found = 0, in = 0;
+
+    for (const char *line = usage_text; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        int entry = len > 2 && line[0] == ' ' && line[1] == ' ' && line[2] != ' ';
+        if (entry)
+            in = len >= 2 + n && strncmp(line + 2, name, n) == 0 &&
+                 (line[2 + n] == ' ' || 2 + n == len);
+        else if (len == 0 || line[0] != ' ')
+            in = 0;
+        if (in) {
+            if (!found)
+                fputs("usage: tarn ", f);
+            fprintf(f, "%.*s\n", (int)(len - (found ? 0 : 2)), line + (found ? 0 : 2));
+            found = 1;
+        }
+        line += len + (end ? 1 : 0);
+    }
+    if (found)
+        fputs("options common to all commands: tarn --help\n", f);
+    return found;
 }
 
 /* --max-decompressed, for ingest and serve alike; 2 when it does not parse. */
@@ -146,10 +183,15 @@ int cli_parse_format(const char *s, enum cli_format *out, struct tn_err *err)
         *out = CLI_CSV;
     else if (strcmp(s, "json") == 0)
         *out = CLI_JSON;
+    else if (strcmp(s, "ndjson") == 0)
+        *out = CLI_NDJSON;
     else if (strcmp(s, "arrow") == 0)
         *out = CLI_ARROW;
+    else if (strcmp(s, "parquet") == 0)
+        *out = CLI_PARQUET;
     else
-        return tn_fail(err, TN_EINPUT, "--format must be table, csv, json or arrow, not '%s'", s);
+        return tn_fail(err, TN_EINPUT,
+                       "--format must be table, csv, json, ndjson, arrow or parquet, not '%s'", s);
     return 0;
 }
 
@@ -260,7 +302,7 @@ static int run(struct cli *c, const struct tn_http_options *so, char **args, int
 {
     const struct command *cmd = NULL;
     const char *name = args[0];
-    struct cli_query q = {c->o.snapshot_id, c->o.as_of};
+    struct cli_query q = {c->o.snapshot_id, c->o.as_of, 0};
     enum cli_format f;
     struct tn_warehouse *wh;
     int rc;
@@ -315,9 +357,10 @@ static int run(struct cli *c, const struct tn_http_options *so, char **args, int
             pthread_sigmask(SIG_BLOCK, &set, NULL);
         }
         rc = cli_parse_format(c->o.format, &f, err);
-        if (!rc && f == CLI_ARROW)
+        if (!rc && (f == CLI_ARROW || f == CLI_PARQUET))
             rc = tn_fail(err, TN_EINPUT,
-                         "the shell prints text; use tarn sql --format arrow for Arrow output");
+                         "the shell prints text; use tarn sql --format arrow|parquet for binary "
+                         "output");
         /* say now when the warehouse cannot open or the server cannot be reached */
         if (!rc && !c->o.remote)
             rc = cli_warehouse(c, &wh, err);
@@ -439,7 +482,7 @@ int main(int argc, char **argv)
     struct cli c = {0};
     struct tn_err err = {0};
     struct tn_http_options so = {0};
-    int ch, rc, li = 0;
+    int ch, rc, li = 0, want_help = 0;
 
     c.o.warehouse = getenv("TARN_WAREHOUSE") ? getenv("TARN_WAREHOUSE") : "./warehouse";
     c.o.catalog = getenv("TARN_CATALOG");
@@ -615,9 +658,9 @@ int main(int argc, char **argv)
         case 'V':
             printf("tarn %s\n", TN_CLI_VERSION);
             goto done;
-        case 'h':
-            usage(stdout);
-            goto done;
+        case 'h': /* after the options: "tarn ingest --help" is ingest's usage */
+            want_help = 1;
+            break;
         case ':':
             fprintf(stderr, "tarn: %s needs a value\n", argv[optind - 1]);
             rc = 2;
@@ -633,6 +676,11 @@ int main(int argc, char **argv)
     }
     if (rc)
         goto done;
+    if (want_help) {
+        if (optind >= argc || !command_usage(stdout, argv[optind]))
+            usage(stdout);
+        goto done;
+    }
     /* GNU getopt moves the operands after the options, wherever they were given */
     if (optind >= argc) {
         fprintf(stderr, "tarn: no command given; run 'tarn --help' for the list\n");

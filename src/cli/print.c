@@ -4,8 +4,10 @@
  * read those by column, so they do not change with the terminal). */
 #include "cli/cli.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CELL_MAX_WIDTH 60
 #define CSV_MAX_ROWS   10000000
@@ -268,16 +270,43 @@ out:
     return rc;
 }
 
+/* The HTTP API's parameter syntax in a message (key=id), as the command line spells it
+ * (--key id). */
+static void cli_syntax(char *msg, size_t cap)
+{
+    static const struct {
+        const char *http, *cli;
+    } words[] = {{"key=", "--key "},       {"mode=", "--mode "},
+                 {"evolve=", "--evolve "}, {"partition_by=", "--partition-by "},
+                 {"dedupe=", "--dedupe "}, {"branch=", "--branch "},
+                 {"format=", "--format "}, {"snapshot_id=", "--snapshot "},
+                 {"as_of=", "--as-of "},   {"dry_run=", "--dry-run "}};
+
+    for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+        size_t hl = strlen(words[w].http), cl = strlen(words[w].cli);
+        char *p = msg;
+        while ((p = strstr(p, words[w].http)) != NULL) {
+            size_t rest = strlen(p + hl);
+            /* a whole word: not the end of another (e.g. "pkey=") */
+            if ((p > msg && (isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '-')) ||
+                (size_t)(p - msg) + cl + rest + 1 > cap) {
+                p += hl;
+                continue;
+            }
+            memmove(p + cl, p + hl, rest + 1);
+            memcpy(p, words[w].cli, cl);
+            p += cl;
+        }
+    }
+}
+
 void cli_print_error(const struct tn_err *err)
 {
-    char msg[sizeof(err->msg)];
-    char *line;
+    struct tn_err shown = *err;
+    char *msg = shown.msg;
 
-    snprintf(msg, sizeof(msg), "%s", err->msg);
-    /* DuckDB's "LINE 1: ..." excerpt shows the rewritten statement, not the user's */
-    line = strstr(msg, "\n\nLINE ");
-    if (line)
-        *line = '\0';
+    tn_engine_error_scrub(&shown);
+    cli_syntax(msg, sizeof(shown.msg));
     for (char *p = msg; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
@@ -307,17 +336,132 @@ void cli_print_describe(const char *ns, const char *name, const char *location, 
     }
 }
 
+static const char *source_name(const struct tn_schema *schema, const json_t *field)
+{
+    const struct tn_field *f =
+        schema
+            ? tn_schema_find(schema, (int)json_integer_value(json_object_get(field, "source-id")))
+            : NULL;
+    return f ? f->name : "?";
+}
+
+void cli_print_table_extras(const struct tn_schema *schema, const json_t *spec,
+                            const json_t *identifier_fields, const json_t *sort_order,
+                            const json_t *properties)
+{
+    const json_t *v;
+    const char *k;
+    size_t i;
+
+    printf("partition-spec ");
+    if (!json_array_size(json_object_get(spec, "fields")))
+        printf("unpartitioned");
+    json_array_foreach(json_object_get(spec, "fields"), i, v)
+    {
+        const char *tr = json_string_value(json_object_get(v, "transform"));
+        printf("%s%s(%s) as %s", i ? ", " : "", tr ? tr : "?", source_name(schema, v),
+               json_string_value(json_object_get(v, "name"))
+                   ? json_string_value(json_object_get(v, "name"))
+                   : "?");
+    }
+    printf("\nidentifier-fields ");
+    if (!json_array_size(identifier_fields))
+        printf("-");
+    json_array_foreach(identifier_fields, i, v)
+    {
+        printf("%s%s", i ? ", " : "", json_string_value(v) ? json_string_value(v) : "?");
+    }
+    printf("\nsort-order ");
+    if (!json_array_size(json_object_get(sort_order, "fields")))
+        printf("unsorted");
+    json_array_foreach(json_object_get(sort_order, "fields"), i, v)
+    {
+        const char *tr = json_string_value(json_object_get(v, "transform"));
+        const char *dir = json_string_value(json_object_get(v, "direction"));
+        const char *nulls = json_string_value(json_object_get(v, "null-order"));
+        printf("%s%s%s%s%s %s %s", i ? ", " : "", tr && strcmp(tr, "identity") ? tr : "",
+               tr && strcmp(tr, "identity") ? "(" : "", source_name(schema, v),
+               tr && strcmp(tr, "identity") ? ")" : "", dir ? dir : "asc",
+               nulls ? nulls : "nulls-first");
+    }
+    printf("\nproperties%s\n", json_object_size(properties) ? "" : " -");
+    json_object_foreach((json_t *)properties, k, v)
+    {
+        printf("  %s = %s\n", k, json_string_value(v) ? json_string_value(v) : "");
+    }
+}
+
+/* "when" (epoch ms) as ISO-8601 in the local zone: 2026-12-07T05:41:19.665+01:00. */
+static void local_time(int64_t ms, char *out, size_t cap)
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    char zone[8] = "";
+
+    *out = '\0';
+    if (localtime_r(&secs, &tm)) {
+        size_t n = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+        strftime(zone, sizeof(zone), "%z", &tm);
+        snprintf(out + n, cap - n, ".%03d%.3s:%.2s", (int)(ms % 1000), zone,
+                 zone[0] ? zone + 3 : "");
+    }
+}
+
+void cli_print_tables_header(void)
+{
+    printf("%-40s %12s %8s %10s  %s\n", "table", "rows", "files", "size", "last_change");
+}
+
+void cli_print_tables_row(const char *ns, const char *name, int64_t rows, int64_t files,
+                          int64_t bytes, int64_t last_ms)
+{
+    char qualified[2 * TN_NAME_MAX + 2], size[32], when[40];
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)bytes;
+    size_t u = 0;
+
+    snprintf(qualified, sizeof(qualified), "%s.%s", ns, name);
+    while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(size, sizeof(size), u ? "%.1f %s" : "%.0f %s", v, units[u]);
+    local_time(last_ms, when, sizeof(when));
+    printf("%-40s %12lld %8lld %10s  %s\n", qualified, (long long)rows, (long long)files, size,
+           when);
+}
+
 void cli_print_history_header(void)
 {
-    printf("%-20s %-20s %-8s %-14s %s\n", "snapshot_id", "parent_id", "sequence", "timestamp_ms",
-           "operation");
+    printf("%-20s %-20s %-8s %-29s %-10s %10s %10s\n", "snapshot_id", "parent_id", "sequence",
+           "committed_at", "operation", "added", "deleted");
+}
+
+/* A summary count ("added-records": "12") as a number, 0 when absent. */
+static long long summary_count(const json_t *summary, const char *key)
+{
+    const char *v = json_string_value(json_object_get(summary, key));
+    int64_t n = 0;
+
+    if (v && tn_parse_i64(v, &n))
+        n = 0;
+    return (long long)n;
 }
 
 void cli_print_history_row(int64_t id, int64_t parent_id, int64_t sequence, int64_t timestamp_ms,
-                           const char *operation)
+                           const char *operation, const json_t *summary)
 {
-    printf("%-20lld %-20lld %-8lld %-14lld %s\n", (long long)id, (long long)parent_id,
-           (long long)sequence, (long long)timestamp_ms, operation ? operation : "");
+    char parent[24] = "-", when[40];
+
+    if (parent_id != -1)
+        snprintf(parent, sizeof(parent), "%lld", (long long)parent_id);
+    local_time(timestamp_ms, when, sizeof(when));
+    printf("%-20lld %-20s %-8lld %-29s %-10s %10lld %10lld\n", (long long)id, parent,
+           (long long)sequence, when, operation ? operation : "",
+           summary_count(summary, "added-records"),
+           summary_count(summary, "deleted-records") +
+               summary_count(summary, "added-position-deletes") +
+               summary_count(summary, "added-equality-deletes"));
 }
 
 void cli_print_ingest(const char *ns, const char *name, int created, int upsert, int64_t rows,

@@ -347,6 +347,8 @@ int cli_remote_query(struct cli_remote *r, const char *sql, const char *format,
         json_object_set_new(body, "snapshot_id", json_integer((json_int_t)q->snapshot_id));
     if (q && q->as_of)
         json_object_set_new(body, "as_of", json_string(q->as_of));
+    if (q && q->limit > 0)
+        json_object_set_new(body, "limit", json_integer((json_int_t)q->limit));
     text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     c.method = "POST";
@@ -354,9 +356,10 @@ int cli_remote_query(struct cli_remote *r, const char *sql, const char *format,
     c.body = text;
     c.content_type = "application/json";
     c.sink = sink;
-    c.sink_type = strcmp(format, "csv") == 0     ? "text/csv"
-                  : strcmp(format, "arrow") == 0 ? "application/vnd.apache.arrow.stream"
-                                                 : "application/x-ndjson";
+    c.sink_type = strcmp(format, "csv") == 0       ? "text/csv"
+                  : strcmp(format, "arrow") == 0   ? "application/vnd.apache.arrow.stream"
+                  : strcmp(format, "parquet") == 0 ? "application/vnd.apache.parquet"
+                                                   : "application/x-ndjson";
     c.resp = (struct tn_buf)TN_BUF_INIT(RESPONSE_MAX);
     *out_json = NULL;
     rc = perform(r, &c, err);
@@ -379,7 +382,8 @@ int cli_remote_upload(struct cli_remote *r, const char *path, const char *file,
 
     c.upload = fopen(file, "rbe");
     if (!c.upload || fstat(fileno(c.upload), &sb) != 0) {
-        rc = tn_fail(err, TN_EINPUT, "cannot open %s: %s", file, strerror(errno));
+        rc = tn_fail(err, errno == ENOENT ? TN_ENOTFOUND : TN_EINPUT, "cannot open %s: %s", file,
+                     strerror(errno));
         if (c.upload)
             fclose(c.upload);
         return rc;

@@ -253,13 +253,18 @@ static void cmd_travel(struct shell *sh, const char *ident, const char *what)
 
     if (rc)
         goto out;
-    travel_drop(sh, t.ns, t.name);
     if (!what || strcasecmp(what, "now") == 0 || strcasecmp(what, "off") == 0 ||
         strcasecmp(what, "latest") == 0) {
-        if (sh->interactive)
-            printf("%s.%s: back to the present\n", t.ns, t.name);
+        int was = 0;
+        for (size_t i = 0; i < sh->ntv; i++)
+            was |= strcmp(sh->tv[i].ns, t.ns) == 0 && strcmp(sh->tv[i].name, t.name) == 0;
+        travel_drop(sh, t.ns, t.name);
+        printf(was ? "%s.%s: back to the present; queries read its current snapshot\n"
+                   : "%s.%s: already reads the present (it was not travelling)\n",
+               t.ns, t.name);
         goto out;
     }
+    travel_drop(sh, t.ns, t.name);
     rc = parser_session(sh, &s, &err);
     if (!rc)
         rc = travel_spec(s, what, &spec, &err);
@@ -436,13 +441,14 @@ static int run_command(struct shell *sh, const char *line)
         enum cli_format f = CLI_TABLE;
         if (n == 2)
             rc = cli_parse_format(w[1], &f, &err);
-        if (n == 2 && !rc && f == CLI_ARROW)
+        if (n == 2 && !rc && (f == CLI_ARROW || f == CLI_PARQUET))
             rc = tn_fail(&err, TN_EINPUT,
-                         "the shell prints text; use tarn sql --format arrow for Arrow output");
+                         "the shell prints text; use tarn sql --format arrow|parquet for binary "
+                         "output");
         else if (n == 2 && !rc)
             sh->format = f;
         else if (n != 2)
-            rc = tn_fail(&err, TN_EINPUT, "usage: format table|csv|json");
+            rc = tn_fail(&err, TN_EINPUT, "usage: format table|csv|json|ndjson");
     } else {
         handled = 0;
     }

@@ -53,6 +53,12 @@ json_t *tn_rows_json(const struct tn_rows *r, size_t n);
 int tn_engine_timestamp_ms(struct tn_session *s, const char *text, int64_t *out,
                            struct tn_err *err);
 
+/* An error as a user is to read it: without DuckDB's excerpt of the statement tarn ran
+ * ("LINE 1: ..."), tarn's own column and relation names (_tn_rows, _tn_file, _tn_pos,
+ * file_row_number, __tn_relation_...) and the server's temporary file paths (upload-...,
+ * query-...), which become words about the user's statement and file. */
+void tn_engine_error_scrub(struct tn_err *err);
+
 /*---- Streaming results ----*/
 
 /* A running query whose rows arrive chunk by chunk as DuckDB produces them. tn_stream_cell
@@ -133,7 +139,9 @@ enum tn_stmt_kind {
     TN_STMT_UPDATE,
     TN_STMT_DELETE,
     TN_STMT_MERGE,
-    TN_STMT_ALTER
+    TN_STMT_ALTER,
+    TN_STMT_CREATE, /* CREATE TABLE [AS SELECT] (tarn's reader parses it: ddl.c) */
+    TN_STMT_DROP    /* DROP TABLE */
 };
 struct tn_statement {
     enum tn_stmt_kind kind;
@@ -144,8 +152,8 @@ struct tn_statement {
 };
 
 /* Classify "sql": exactly one statement for tarn's lexer and DuckDB's parser (else TN_EINPUT,
- * "one statement per request"), by its first word among INSERT, UPDATE, DELETE, MERGE, ALTER
- * and EXPLAIN, else a read. */
+ * "one statement per request"), by its first word among INSERT, UPDATE, DELETE, MERGE, ALTER,
+ * CREATE, DROP and EXPLAIN, else a read. */
 int tn_statement_classify(struct tn_session *s, const char *sql, struct tn_statement *out,
                           struct tn_err *err);
 

@@ -4,6 +4,8 @@
 #include "engine/engine.h"
 
 #include <duckdb.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int tn_engine_error_code(int type)
@@ -64,4 +66,110 @@ int tn_engine_fail_prepare(struct tn_err *err, const char *msg)
         if (strncmp(msg, kinds[i].prefix, strlen(kinds[i].prefix)) == 0)
             return tn_engine_fail(err, kinds[i].type, msg);
     return tn_engine_fail(err, DUCKDB_ERROR_INVALID, msg);
+}
+
+/*---- What users see of an error ----*/
+
+/* Replace msg[at, at + len) by "with" (msg holds "cap" bytes; the end is cut to fit). */
+static void splice(char *msg, size_t cap, size_t at, size_t len, const char *with)
+{
+    char *tail = tn_strdup(msg + at + len);
+
+    snprintf(msg + at, cap - at, "%s%s", with, tail);
+    free(tail);
+}
+
+static int internal_name(const char *p, size_t len)
+{
+    return (len >= 4 && strncmp(p, "_tn_", 4) == 0) || (len >= 5 && strncmp(p, "__tn_", 5) == 0) ||
+           (len == 15 && strncmp(p, "file_row_number", 15) == 0);
+}
+
+/* "Candidate bindings: "a", "_tn_pos"": tarn's own columns leave the list (and an empty list
+ * goes). */
+static void scrub_candidates(char *msg, size_t cap)
+{
+    char *list = strstr(msg, "Candidate bindings: ");
+    char *p, *end;
+    struct tn_buf kept = TN_BUF_INIT(TN_CAP_MESSAGE_LIST);
+
+    if (!list)
+        return;
+    p = list + strlen("Candidate bindings: ");
+    end = p;
+    while (*end == '"') {
+        char *close = strchr(end + 1, '"');
+        if (!close)
+            break;
+        if (!internal_name(end + 1, (size_t)(close - end - 1)))
+            tn_buf_addf(&kept, NULL, "%s%.*s", kept.len ? ", " : "", (int)(close - end + 1), end);
+        end = close + 1;
+        if (strncmp(end, ", ", 2) == 0 && end[2] == '"')
+            end += 2;
+    }
+    if (kept.len)
+        splice(msg, cap, (size_t)(p - msg), (size_t)(end - p), kept.buf);
+    else
+        splice(msg, cap, (size_t)(list - msg - (list > msg && list[-1] == ' ')),
+               (size_t)(end - list + (list > msg && list[-1] == ' ')), "");
+    tn_buf_release(&kept);
+}
+
+/* A server's temporary file's path (…/upload-PID-UUID, …/query-…) as words. */
+static void scrub_paths(char *msg, size_t cap)
+{
+    static const struct {
+        const char *marker, *words;
+    } kinds[] = {{"/upload-", "the uploaded file"}, {"/query-", "a temporary file"}};
+
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        char *hit;
+        while ((hit = strstr(msg, kinds[k].marker)) != NULL) {
+            char *start = hit, *end = hit + strlen(kinds[k].marker);
+            while (start > msg && !strchr(" \"'(=", start[-1]))
+                start--;
+            while (*end && !strchr(" \"'),;\n", *end))
+                end++;
+            if (start > msg && end[0] && start[-1] == end[0] && strchr("\"'", end[0])) {
+                start--; /* the quotes go with the path */
+                end++;
+            }
+            /* "in file /x/upload-..." reads "in the uploaded file" */
+            if ((size_t)(start - msg) >= 5 && strncmp(start - 5, "file ", 5) == 0)
+                start -= 5;
+            splice(msg, cap, (size_t)(start - msg), (size_t)(end - start), kinds[k].words);
+        }
+    }
+}
+
+void tn_engine_error_scrub(struct tn_err *err)
+{
+    char *line = strstr(err->msg, "\n\nLINE ");
+    long have = 0, want = 0;
+    char *hit;
+
+    /* DuckDB's "LINE 1: ..." excerpt shows the statement tarn ran, not the user's */
+    if (line)
+        *line = '\0';
+    /* INSERT's rows, named for the target's columns by tarn */
+    if ((hit = strstr(err->msg, "table \"_tn_rows\" has ")) != NULL &&
+        sscanf(hit, "table \"_tn_rows\" has %ld columns available but %ld columns specified", &have,
+               &want) == 2) {
+        char words[200];
+        snprintf(words, sizeof(words),
+                 "INSERT: each row has %ld value%s but %ld column%s to fill (the table's, or the "
+                 "column list's); give one value per column, or name the columns you fill",
+                 have, have == 1 ? "" : "s", want, want == 1 ? "" : "s");
+        splice(err->msg, sizeof(err->msg), (size_t)(hit - err->msg), strlen(hit), words);
+    }
+    scrub_candidates(err->msg, sizeof(err->msg));
+    scrub_paths(err->msg, sizeof(err->msg));
+    /* a relation tarn put in the statement's place, or its rows: the user's table */
+    while ((hit = strstr(err->msg, "__tn_relation_")) != NULL) {
+        char *end = hit + strlen("__tn_relation_");
+        while ((*end >= '0' && *end <= '9') || (*end >= 'a' && *end <= 'f') || *end == '_')
+            end++;
+        splice(err->msg, sizeof(err->msg), (size_t)(hit - err->msg), (size_t)(end - hit),
+               "(a table)");
+    }
 }

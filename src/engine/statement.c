@@ -211,8 +211,12 @@ char *tn_sql_quote_default(const struct tn_sql_tokens *t)
     struct tn_buf b = TN_BUF_INIT(TN_CAP_SQL);
     size_t pos = 0;
 
-    for (size_t i = 0; i + 1 < t->n; i++) {
-        if (tn_sql_tok_is(t, i, "default") && tn_sql_tok_is(t, i + 1, ".")) {
+    for (size_t i = 0; i < t->n; i++) {
+        /* default.t, and SHOW TABLES FROM|IN default */
+        if (tn_sql_tok_is(t, i, "default") &&
+            (tn_sql_tok_is(t, i + 1, ".") ||
+             (i >= 2 && (tn_sql_tok_is(t, i - 1, "FROM") || tn_sql_tok_is(t, i - 1, "IN")) &&
+              tn_sql_tok_is(t, i - 2, "TABLES")))) {
             tn_buf_add(&b, t->text + pos, t->v[i].start - pos, NULL);
             tn_buf_addstr(&b, "\"default\"", NULL);
             pos = t->v[i].start + t->v[i].len;
@@ -257,6 +261,7 @@ static const struct {
 } first_words[] = {
     {"INSERT", TN_STMT_INSERT}, {"UPDATE", TN_STMT_UPDATE}, {"DELETE", TN_STMT_DELETE},
     {"MERGE", TN_STMT_MERGE},   {"ALTER", TN_STMT_ALTER},   {"EXPLAIN", TN_STMT_EXPLAIN},
+    {"CREATE", TN_STMT_CREATE}, {"DROP", TN_STMT_DROP},
 };
 
 int tn_statement_classify(struct tn_session *s, const char *sql, struct tn_statement *out,
@@ -316,8 +321,9 @@ int tn_statement_classify(struct tn_session *s, const char *sql, struct tn_state
     text = tn_sql_quote_default(&t);
     tn_sql_tokens_release(&t);
     /* DuckDB's own parser must see one statement as well (PIVOT without IN is DuckDB's own
-     * expansion into more); ALTER has tarn-only forms DuckDB cannot parse (alter.c reads it) */
-    if (out->kind == TN_STMT_ALTER) {
+     * expansion into more); ALTER, CREATE TABLE and DROP TABLE have tarn-only forms DuckDB cannot
+     * parse (alter.c and ddl.c read them; a query inside is parsed again by DuckDB) */
+    if (out->kind == TN_STMT_ALTER || out->kind == TN_STMT_CREATE || out->kind == TN_STMT_DROP) {
         free(text);
         return 0;
     }

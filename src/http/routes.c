@@ -153,12 +153,25 @@ static json_t *schemas(void)
                                   "properties", "error", "type", "object", "properties", "message",
                                   type("string"), "type", type("string"), "code", type("integer"),
                                   "required", "error"));
-    json_object_set_new(s, "QueryRequest",
-                        json_pack("{s:s, s:[s], s:{s:o, s:o, s:o, s:o, s:o}}", "type", "object",
-                                  "required", "sql", "properties", "sql", type("string"), "format",
-                                  str_enum("json|csv|ndjson|parquet|arrow"), "snapshot_id",
-                                  type("integer"), "as_of", type("string"), "limit",
-                                  type("integer")));
+    json_object_set_new(
+        s, "QueryRequest",
+        json_pack("{s:s, s:[s], s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o}}", "type", "object",
+                  "required", "sql", "properties", "sql", type("string"), "format",
+                  str_enum("json|csv|ndjson|parquet|arrow"), "snapshot_id",
+                  json_pack("{s:[{s:s}, {s:s}], s:s}", "oneOf", "type", "integer", "type", "string",
+                            "description", "a number or a string of digits"),
+                  "as_of", type("string"), "limit", type("integer"), "offset", type("integer"),
+                  "branch", type("string")));
+    json_object_set_new(
+        s, "WriteResult",
+        json_pack("{s:s, s:s, s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}}", "type", "object",
+                  "description",
+                  "the answer to INSERT, UPDATE, DELETE, MERGE, ALTER, CREATE TABLE and DROP "
+                  "TABLE on POST /query; columns, rows and row_count with RETURNING",
+                  "properties", "rows_affected", type("integer"), "snapshot_id", type("integer"),
+                  "table", type("string"), "created", type("boolean"), "dropped", type("boolean"),
+                  "columns", type("array"), "rows", type("array"), "row_count", type("integer"),
+                  "elapsed_ms", type("number")));
     json_object_set_new(
         s, "QueryResult",
         json_pack("{s:s, s:{s:{s:s, s:{s:s, s:{s:o, s:o}}}, s:{s:s, s:{s:s}}, s:o, s:o, s:o}}",
@@ -166,6 +179,10 @@ static json_t *schemas(void)
                   "object", "properties", "name", type("string"), "type", type("string"), "rows",
                   "type", "array", "items", "type", "array", "row_count", type("integer"),
                   "truncated", type("boolean"), "elapsed_ms", type("number")));
+    json_object_set_new(json_object_get(json_object_get(s, "QueryResult"), "properties"), "offset",
+                        type("integer"));
+    json_object_set_new(json_object_get(json_object_get(s, "QueryResult"), "properties"),
+                        "next_offset", type("integer"));
     json_object_set_new(
         s, "IngestResult",
         json_pack("{s:s, s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}}", "type",
@@ -189,6 +206,15 @@ static json_t *schemas(void)
                   "schema", "type", "object", "properties", "fields", "type", "array", "items",
                   ref("Field"), "identifier_fields", "type", "array", "items", type("string"),
                   "properties", type("object")));
+    json_object_set_new(json_object_get(json_object_get(s, "CreateTableRequest"), "properties"),
+                        "partition_by",
+                        json_pack("{s:s, s:s}", "type", "string", "description",
+                                  "the partition spec: day(ts), bucket(16, id), region ..."));
+    json_object_set_new(json_object_get(json_object_get(s, "CreateTableRequest"), "properties"),
+                        "partition-spec",
+                        json_pack("{s:s, s:s}", "type", "object", "description",
+                                  "an Iceberg partition spec {\"fields\": [{\"source-id\", "
+                                  "\"transform\", \"name\"}]}, as the REST catalog takes it"));
     json_object_set_new(s, "RegisterTableRequest",
                         json_pack("{s:s, s:[s, s], s:{s:o, s:o, s:o}}", "type", "object",
                                   "required", "name", "metadata_location", "properties", "name",
@@ -246,6 +272,12 @@ static json_t *openapi(const char *version)
     json_array_append_new(qparams,
                           param("as_of", "query", 0, type("string"),
                                 "read every table as it was at this time (a timestamp, UTC)"));
+    json_array_append_new(qparams, param("offset", "query", 0, type("integer"),
+                                         "skip this many rows first (pages: limit + offset; the "
+                                         "JSON answer gives next_offset)"));
+    json_array_append_new(qparams, param("ids", "query", 0, str_enum("string"),
+                                         "string: snapshot ids in JSON answers as strings "
+                                         "(JavaScript keeps them exact)"));
 
     json_array_append_new(iparams, table_param());
     json_array_append_new(iparams, param("mode", "query", 0, str_enum("append|overwrite|upsert"),
@@ -267,6 +299,16 @@ static json_t *openapi(const char *version)
                                          "CSV field delimiter (default: detected)"));
     json_array_append_new(iparams, param("header", "query", 0, type("boolean"),
                                          "whether the CSV has a header line (default: detected)"));
+    json_array_append_new(iparams, param("partition_by", "query", 0, type("string"),
+                                         "a table this ingest creates: its partition spec "
+                                         "(day(ts), bucket(16, id), region)"));
+    json_array_append_new(iparams, param("dry_run", "query", 0, type("boolean"),
+                                         "true: answer the schema and the first rows the file "
+                                         "would give, commit nothing"));
+    json_array_append_new(iparams, param("source", "query", 0, type("string"),
+                                         "copy from a PostgreSQL source the server names "
+                                         "(--source NAME=URL) instead of a body "
+                                         "(docs/SOURCES.md)"));
     json_object_set_new(
         upload, "text/csv",
         json_pack("{s:{s:s, s:s}}", "schema", "type", "string", "format", "binary"));
@@ -305,10 +347,30 @@ static json_t *openapi(const char *version)
                             "outside the warehouse, no COPY, ATTACH, INSTALL, SET or DDL.",
                             qparams, NULL, query_content(), e_query),
                   "post",
-                  operation("query", "Run a query given as JSON",
-                            "Like GET /query, with the parameters in a JSON body.", NULL,
-                            required_body(json_content(ref("QueryRequest"))), query_content(),
+                  operation("query", "Run a query or a change given as JSON",
+                            "Like GET /query, with the parameters in a JSON body. POST also "
+                            "runs INSERT, UPDATE, DELETE, MERGE, ALTER TABLE, CREATE TABLE [AS "
+                            "SELECT] and DROP TABLE, each one atomic commit, answered with a "
+                            "WriteResult (RETURNING adds its rows).",
+                            NULL, required_body(json_content(ref("QueryRequest"))), query_content(),
                             e_query)));
+    {
+        json_t *post = json_object_get(json_object_get(paths, "/query"), "post");
+        json_t *ok = json_object_get(json_object_get(post, "responses"), "200");
+        json_t *content = json_object_get(ok, "content");
+        json_t *js = json_object_get(content, "application/json");
+        if (js)
+            json_object_set_new(
+                js, "schema",
+                json_pack("{s:[o, o]}", "oneOf", ref("QueryResult"), ref("WriteResult")));
+        json_t *params = json_object_get(post, "parameters");
+        if (!json_is_array(params)) {
+            params = json_array();
+            json_object_set_new(post, "parameters", params);
+        }
+        json_array_append_new(params, param("ids", "query", 0, str_enum("string"),
+                                            "string: snapshot ids in the answer as strings"));
+    }
     json_object_set_new(
         paths, "/tables",
         json_pack("{s:o, s:o}", "get",

@@ -40,23 +40,6 @@ static int need_object(const struct tn_http_req *req, const char *example, struc
     return 0;
 }
 
-/* A snapshot id that the table does not have: TN_ENOTFOUND listing the newest ones it has. */
-static int no_such_snapshot(const struct tn_table *t, int64_t id, struct tn_err *err)
-{
-    struct tn_buf ids = TN_BUF_INIT(TN_CAP_INTERNAL);
-    size_t n = t->meta->nsnapshots, from = n > 10 ? n - 10 : 0;
-
-    for (size_t i = from; i < n; i++)
-        tn_buf_addf(&ids, NULL, "%s%lld", i > from ? ", " : "",
-                    (long long)t->meta->snapshots[i].id);
-    tn_fail(
-        err, TN_ENOTFOUND, "table %s.%s has no snapshot %lld; %s%s", t->ns, t->name, (long long)id,
-        n ? (n > 10 ? "its newest snapshots are: " : "its snapshots are: ") : "it has no snapshots",
-        ids.buf ? ids.buf : "");
-    tn_buf_release(&ids);
-    return err->code;
-}
-
 /* Check that snapshot "id" exists in the current version of ns.name. */
 static int check_snapshot(struct tn_http_req *req, const char *ns, const char *name, int64_t id,
                           struct tn_err *err)
@@ -65,7 +48,7 @@ static int check_snapshot(struct tn_http_req *req, const char *ns, const char *n
     int rc = tn_table_load(req->wh, ns, name, &t, err);
 
     if (!rc && !tn_metadata_snapshot(t->meta, id))
-        rc = no_such_snapshot(t, id, err);
+        rc = tn_table_no_snapshot(t, id, NULL, err);
     tn_table_free(t);
     return rc;
 }

@@ -40,7 +40,8 @@ enum format { F_JSON, F_CSV, F_NDJSON, F_PARQUET, F_ARROW };
 struct query_params {
     const char *sql;
     enum format format;
-    int64_t limit; /* -1: none */
+    int64_t limit;  /* -1: none */
+    int64_t offset; /* rows skipped before the first one sent (pagination) */
     int64_t snapshot_id;
     const char *as_of;  /* text, or NULL */
     int64_t as_of_ms;   /* -1: none (yet) */
@@ -115,6 +116,9 @@ static int query_params(struct tn_http_req *req, struct query_params *p, struct 
         rc = parse_format(json_string_value(v), &p->format, err);
         if (!rc && json_object_get(body, "limit"))
             rc = parse_int_param("limit", NULL, json_object_get(body, "limit"), 0, &p->limit, err);
+        if (!rc && json_object_get(body, "offset"))
+            rc = parse_int_param("offset", NULL, json_object_get(body, "offset"), 0, &p->offset,
+                                 err);
         if (!rc && json_object_get(body, "snapshot_id"))
             rc = parse_int_param("snapshot_id", NULL, json_object_get(body, "snapshot_id"),
                                  INT64_MIN, &p->snapshot_id, err);
@@ -147,6 +151,8 @@ static int query_params(struct tn_http_req *req, struct query_params *p, struct 
             rc = parse_int_param("limit", limit, NULL, 0, &p->limit, err);
         if (!rc && snap)
             rc = parse_int_param("snapshot_id", snap, NULL, INT64_MIN, &p->snapshot_id, err);
+        if (!rc && tn_http_param(req, "offset"))
+            rc = parse_int_param("offset", tn_http_param(req, "offset"), NULL, 0, &p->offset, err);
         if (rc)
             return rc;
     }
@@ -295,6 +301,7 @@ struct qstream {
     int64_t sent;
     size_t chunk_rows, chunk_pos;
     int truncated, done, finished, failed;
+    int64_t offset; /* the request's offset, for the JSON trailer */
     double t0;
     struct tn_buf out;
     size_t out_pos;
@@ -400,11 +407,14 @@ static int produce(struct qstream *q)
             return 0;
     }
     if (q->done && !q->finished) {
-        if (q->format == F_JSON)
-            tn_buf_addf(&q->out, NULL, "],\"row_count\":%lld,\"truncated\":%s,\"elapsed_ms\":%.3f}",
-                        (long long)q->sent, q->truncated ? "true" : "false",
-                        (tn_monotonic_s() - q->t0) * 1000.0);
-        else if (q->format == F_ARROW)
+        if (q->format == F_JSON) {
+            tn_buf_addf(&q->out, NULL, "],\"row_count\":%lld,\"truncated\":%s,\"offset\":%lld,",
+                        (long long)q->sent, q->truncated ? "true" : "false", (long long)q->offset);
+            if (q->truncated) /* where the next page starts */
+                tn_buf_addf(&q->out, NULL, "\"next_offset\":%lld,",
+                            (long long)(q->offset + q->sent));
+            tn_buf_addf(&q->out, NULL, "\"elapsed_ms\":%.3f}", (tn_monotonic_s() - q->t0) * 1000.0);
+        } else if (q->format == F_ARROW)
             tn_stream_arrow_end(&q->out);
         q->finished = 1;
         qstream_release(q); /* the session is free again as soon as the rows are out */
@@ -474,6 +484,8 @@ static int run_stream(struct tn_http_req *req, const struct query_params *p, str
     }
     if (p->limit >= 0) /* one more row tells JSON that the result was truncated */
         tn_buf_addf(&sql, NULL, " LIMIT %lld", (long long)p->limit + (p->format != F_ARROW));
+    if (p->offset > 0)
+        tn_buf_addf(&sql, NULL, " OFFSET %lld", (long long)p->offset);
     if (!rc)
         rc = tn_stream_open(q->session, sql.buf, &q->st, err);
     if (!rc && p->format == F_ARROW)
@@ -517,6 +529,8 @@ static int run_parquet(struct tn_http_req *req, const struct query_params *p, st
     tn_buf_addf(&sql, NULL, "COPY (SELECT * FROM (%s) _t", resolved);
     if (p->limit >= 0)
         tn_buf_addf(&sql, NULL, " LIMIT %lld", (long long)p->limit);
+    if (p->offset > 0)
+        tn_buf_addf(&sql, NULL, " OFFSET %lld", (long long)p->offset);
     tn_buf_addstr(&sql, ") TO ", NULL);
     tn_sql_string(&sql, path);
     tn_buf_addstr(&sql, " (FORMAT parquet, COMPRESSION zstd)", NULL);
@@ -616,6 +630,62 @@ static int run_explain(const struct query_params *p, struct tn_session *s, const
 
 /*---- Writes: INSERT, UPDATE, DELETE, MERGE and ALTER TABLE (POST only), each one commit ----*/
 
+/* A change's RETURNING rows, as "columns" and "rows" (strings, like format=json's cells
+ * before typing) beside the change's answer "j"; the kept rows are released. */
+#define RETURNING_ROWS_MAX 100000
+static int returning_rows(struct tn_session *s, struct tn_returning *ret, json_t *j,
+                          struct tn_err *err)
+{
+    struct tn_rows *r = NULL;
+    json_t *cols;
+    int rc;
+
+    if (!ret->sql)
+        return 0;
+    rc = tn_engine_rows(s, ret->sql, RETURNING_ROWS_MAX, &r, err);
+    tn_returning_release(s, ret);
+    if (rc == TN_ETOOBIG)
+        return tn_fail(err, TN_ETOOBIG,
+                       "RETURNING: more than %d rows; the change is committed, read the rows "
+                       "with a query",
+                       RETURNING_ROWS_MAX);
+    if (rc)
+        return rc;
+    cols = json_array();
+    for (size_t c = 0; c < r->ncols; c++)
+        json_array_append_new(cols, json_pack("{s:s}", "name", r->names[c]));
+    json_object_set_new(j, "columns", cols);
+    json_object_set_new(j, "rows", tn_rows_json(r, r->nrows));
+    json_object_set_new(j, "row_count", json_integer((json_int_t)r->nrows));
+    tn_rows_free(r);
+    return 0;
+}
+
+/* CREATE TABLE / DROP TABLE: what changed, as the other writes answer. */
+static int run_ddl(struct tn_http_req *req, const char *sql, const struct tn_query_options *qo,
+                   struct tn_session *s, double t0, struct tn_http_reply *out, struct tn_err *err)
+{
+    struct tn_ddl_result dr;
+    char *table;
+    json_t *j;
+    int rc = tn_table_ddl(req->wh, s, sql, qo, &dr, err);
+
+    if (rc)
+        return rc;
+    if (dr.commit.snapshot_id != -1)
+        tn_http_count_commit(req->srv, &dr.commit);
+    table = tn_asprintf("%s.%s", dr.ns, dr.table);
+    j = json_pack("{s:I, s:o, s:s, s:b, s:b, s:f}", "rows_affected",
+                  (json_int_t)dr.commit.rows_added, "snapshot_id",
+                  dr.commit.snapshot_id == -1 ? json_null()
+                                              : json_integer((json_int_t)dr.commit.snapshot_id),
+                  "table", table, "created", dr.created, "dropped", dr.dropped, "elapsed_ms",
+                  tn_http_ms_since(t0));
+    free(table);
+    tn_http_reply_json(out, 200, j);
+    return 0;
+}
+
 static int run_write(struct tn_http_req *req, const struct tn_statement *st, const char *sql,
                      const struct tn_query_options *qo, struct tn_session *s, double t0,
                      struct tn_http_reply *out, struct tn_err *err)
@@ -628,6 +698,8 @@ static int run_write(struct tn_http_req *req, const struct tn_statement *st, con
     if (strcmp(req->method, "POST") != 0)
         return tn_fail(err, TN_EFORBIDDEN,
                        "GET /query is read-only: send %s statements with POST /query", st->keyword);
+    if (st->kind == TN_STMT_CREATE || st->kind == TN_STMT_DROP)
+        return run_ddl(req, sql, qo, s, t0, out, err);
     if (st->kind == TN_STMT_INSERT) {
         struct tn_insert_result ir;
         memset(&ir, 0, sizeof(ir));
@@ -642,6 +714,11 @@ static int run_write(struct tn_http_req *req, const struct tn_statement *st, con
                       (json_int_t)ir.commit.sequence_number, "table", table, "elapsed_ms",
                       tn_http_ms_since(t0));
         free(table);
+        rc = returning_rows(s, &ir.returning, j, err);
+        if (rc) {
+            json_decref(j);
+            return rc;
+        }
         tn_http_reply_json(out, 200, j);
         return 0;
     } else if (st->kind == TN_STMT_DELETE || st->kind == TN_STMT_UPDATE ||
@@ -657,6 +734,11 @@ static int run_write(struct tn_http_req *req, const struct tn_statement *st, con
                       dr.snapshot_id == -1 ? json_null() : json_integer((json_int_t)dr.snapshot_id),
                       "table", table, "elapsed_ms", tn_http_ms_since(t0));
         free(table);
+        rc = returning_rows(s, &dr.returning, j, err);
+        if (rc) {
+            json_decref(j);
+            return rc;
+        }
         tn_http_reply_json(out, 200, j);
         return 0;
     } else {
@@ -750,6 +832,7 @@ int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn
     q->watch = w;
     q->format = p.format;
     q->limit = p.limit;
+    q->offset = p.offset;
     q->t0 = t0;
     rc = run_stream(req, &p, q, explain, body_sql, &qo, resolved, out, err);
     if (!rc) {

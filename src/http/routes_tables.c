@@ -118,6 +118,17 @@ static json_t *table_json(const struct tn_table *t)
                             ? json_deep_copy(json_object_get(m->root, "partition-specs"))
                             : json_array());
     json_object_set_new(j, "identifier_fields", ids);
+    {
+        json_t *order = NULL, *v;
+        size_t i;
+        json_array_foreach(json_object_get(m->root, "sort-orders"), i, v)
+        {
+            if (json_integer_value(json_object_get(v, "order-id")) ==
+                json_integer_value(json_object_get(m->root, "default-sort-order-id")))
+                order = v;
+        }
+        json_object_set_new(j, "sort_order", order ? json_deep_copy(order) : json_null());
+    }
     json_object_set_new(j, "properties",
                         json_is_object(props) ? json_deep_copy(props) : json_object());
     json_object_set_new(j, "current_snapshot_id", json_id(m->current_snapshot_id));
@@ -371,12 +382,81 @@ out:
     return rc;
 }
 
+/* The partition spec of a POST /tables body as tarn's text ("day(ts), bucket(16, id)"), or NULL
+ * for none: "partition_by" (that text), or "partition-spec" / "partition_spec" (an Iceberg spec
+ * object or its "fields" list; each field's column by "source-name", or by "source-id" in the
+ * schema just built, and its transform as Iceberg writes it: identity, day, bucket[16], ...). */
+static int partition_text(json_t *body, json_t *schema, char **out, struct tn_err *err)
+{
+    json_t *by = json_object_get(body, "partition_by");
+    json_t *spec = json_object_get(body, "partition-spec");
+    json_t *fields, *f;
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_VALUE);
+    size_t i;
+
+    *out = NULL;
+    if (!spec)
+        spec = json_object_get(body, "partition_spec");
+    if (by && !json_is_null(by)) {
+        if (!json_is_string(by))
+            return tn_fail(err, TN_EINPUT,
+                           "\"partition_by\" is text: \"day(ts), bucket(16, id), region\"");
+        if (spec && !json_is_null(spec))
+            return tn_fail(err, TN_EINPUT, "give \"partition_by\" or \"partition-spec\", not both");
+        *out = tn_strdup(json_string_value(by));
+        return 0;
+    }
+    fields = json_is_object(spec) ? json_object_get(spec, "fields") : spec;
+    if (!spec || json_is_null(spec) || json_array_size(fields) == 0)
+        return 0;
+    if (!json_is_array(fields))
+        return tn_fail(err, TN_EINPUT,
+                       "\"partition-spec\" is {\"fields\": [{\"source-name\": \"ts\", "
+                       "\"transform\": \"day\"}, ...]}");
+    json_array_foreach(fields, i, f)
+    {
+        const char *col = json_string_value(json_object_get(f, "source-name"));
+        const char *tr = json_string_value(json_object_get(f, "transform"));
+        json_t *sid = json_object_get(f, "source-id");
+        int width = 0;
+        if (!col && json_is_integer(sid)) {
+            size_t k;
+            json_t *field;
+            json_array_foreach(json_object_get(schema, "fields"), k, field)
+            {
+                if (json_integer_value(json_object_get(field, "id")) == json_integer_value(sid))
+                    col = json_string_value(json_object_get(field, "name"));
+            }
+        }
+        if (!col || !tr) {
+            tn_buf_release(&b);
+            return tn_fail(err, TN_EINPUT,
+                           "partition field %zu needs \"transform\" and \"source-name\" (or a "
+                           "\"source-id\" of the schema)",
+                           i + 1);
+        }
+        if (b.len)
+            tn_buf_addstr(&b, ", ", NULL);
+        if (strcmp(tr, "identity") == 0) {
+            tn_buf_addstr(&b, col, NULL);
+        } else if ((sscanf(tr, "bucket[%d]", &width) == 1 ||
+                    sscanf(tr, "truncate[%d]", &width) == 1) &&
+                   width > 0) {
+            tn_buf_addf(&b, NULL, "%.*s(%d, %s)", (int)strcspn(tr, "["), tr, width, col);
+        } else {
+            tn_buf_addf(&b, NULL, "%s(%s)", tr, col);
+        }
+    }
+    *out = tn_buf_detach(&b, NULL);
+    return 0;
+}
+
 int tn_route_table_create(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
 {
     const char *ident = json_string_value(json_object_get(req->json, "name"));
     json_t *props = json_object_get(req->json, "properties");
-    json_t *spec = json_object_get(req->json, "partition_spec");
     char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
+    char *spec_text = NULL;
     json_t *schema = NULL;
     struct tn_table *t = NULL;
     const char *k;
@@ -399,13 +479,12 @@ int tn_route_table_create(struct tn_http_req *req, struct tn_http_reply *out, st
         if (!json_is_string(v))
             return tn_fail(err, TN_EINPUT, "property \"%s\" must be a string", k);
     }
-    if (spec && !json_is_null(spec) && !(json_is_array(spec) && json_array_size(spec) == 0) &&
-        !(json_is_object(spec) && json_array_size(json_object_get(spec, "fields")) == 0))
-        return tn_fail(err, TN_EINPUT,
-                       "partitioned tables are not supported yet: leave out \"partition_spec\"");
     rc = create_schema(req->json, &schema, err);
     if (!rc)
-        rc = tn_table_create(req->wh, ns, name, schema, props, &t, err);
+        rc = partition_text(req->json, schema, &spec_text, err);
+    if (!rc)
+        rc = tn_table_create_partitioned(req->wh, ns, name, schema, props, spec_text, &t, err);
+    free(spec_text);
     if (!rc)
         tn_http_reply_json(out, 200, table_json(t));
     json_decref(schema);

@@ -469,9 +469,69 @@ void tn_http_reply_text(struct tn_http_reply *out, unsigned int status, const ch
     MHD_add_response_header(out->response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
 }
 
+/* Whether member "key" holds a snapshot id (snapshot_id, current_snapshot_id, parent_id,
+ * snapshot-id, parent-snapshot-id, ... and lists of them). */
+static int is_id_key(const char *key)
+{
+    static const char *const ends[] = {"snapshot_id", "snapshot-id", "parent_id", "snapshot_ids",
+                                       "snapshot-ids"};
+    size_t n = strlen(key);
+
+    for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+        size_t m = strlen(ends[i]);
+        if (n >= m && strcmp(key + n - m, ends[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static json_t *id_string(json_t *v)
+{
+    char text[24];
+    snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    return json_string(text);
+}
+
+/* ?ids=string: every snapshot id in an answer as a string, which JavaScript's JSON.parse keeps
+ * exact (a number above 2^53 loses its last digits). */
+static void ids_as_strings(json_t *j)
+{
+    const char *key;
+    json_t *v;
+    size_t i;
+
+    if (json_is_object(j)) {
+        json_object_foreach(j, key, v)
+        {
+            if (is_id_key(key) && json_is_integer(v)) {
+                json_object_set_new(j, key, id_string(v));
+            } else if (is_id_key(key) && json_is_array(v)) {
+                json_t *e;
+                json_array_foreach(v, i, e)
+                {
+                    if (json_is_integer(e))
+                        json_array_set_new(v, i, id_string(e));
+                }
+            } else {
+                ids_as_strings(v);
+            }
+        }
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v)
+        {
+            ids_as_strings(v);
+        }
+    }
+}
+
 void tn_http_reply_json(struct tn_http_reply *out, unsigned int status, json_t *body)
 {
-    char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    char *text;
+    const char *ids = current_job ? tn_http_param(&current_job->req, "ids") : NULL;
+
+    if (ids && strcmp(ids, "string") == 0)
+        ids_as_strings(body);
+    text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
 
     json_decref(body);
     if (!text)
@@ -494,6 +554,10 @@ static void reply_error_raw(struct tn_http_reply *out, unsigned int status, cons
 void tn_http_reply_error(struct tn_http_reply *out, const struct tn_err *err)
 {
     int code = err->code ? err->code : TN_EINTERNAL;
+    struct tn_err shown = *err;
+
+    tn_engine_error_scrub(&shown);
+    err = &shown;
 
     reply_error_raw(out, (unsigned int)tn_err_http_status(code), tn_err_type(code),
                     err->msg[0] ? err->msg : "unknown error");

@@ -7,10 +7,12 @@
  *   ALTER TABLE t RENAME TO u
  *   ALTER TABLE t SET PARTITIONED BY (day(ts), bucket(16, id))   (partition evolution)
  *   ALTER TABLE t SET UNPARTITIONED   (or DuckDB's spelling, RESET PARTITIONED BY)
+ *   ALTER TABLE t SET TBLPROPERTIES ('k' = 'v', ...)   (Spark's; one metadata commit)
+ *   ALTER TABLE t UNSET TBLPROPERTIES [IF EXISTS] ('k', ...)
  * Column names may be dotted paths into structs (s.x) and double-quoted. Type names are
  * DuckDB's (INTEGER, BIGINT, DECIMAL(10,2), VARCHAR, STRUCT(...), ...): DuckDB itself
  * normalises them, and tn_type_from_duckdb maps them to Iceberg types. */
-#include "table.h"
+#include "table_int.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -206,6 +208,89 @@ static int set_partitioning(struct tn_warehouse *wh, struct lexer *lx,
     return rc;
 }
 
+/* The set-properties / remove-properties update of a TBLPROPERTIES clause, committed once. */
+struct properties_ctx {
+    json_t *set;     /* {"k": "v"} or NULL */
+    json_t *removed; /* ["k"] or NULL */
+    int if_exists;
+};
+
+static int properties_build(const struct tn_table *t, void *vctx, json_t *updates,
+                            struct tn_err *err)
+{
+    const struct properties_ctx *c = vctx;
+    json_t *now = json_object_get(t->meta->root, "properties");
+    size_t i;
+    json_t *k;
+
+    if (c->set)
+        json_array_append_new(
+            updates, json_pack("{s:s, s:O}", "action", "set-properties", "updates", c->set));
+    json_array_foreach(c->removed, i, k)
+    {
+        if (!json_object_get(now, json_string_value(k)) && !c->if_exists)
+            return tn_fail(err, TN_ENOTFOUND,
+                           "ALTER TABLE: table %s.%s has no property '%s' (UNSET TBLPROPERTIES IF "
+                           "EXISTS skips missing ones)",
+                           t->ns, t->name, json_string_value(k));
+    }
+    if (json_array_size(c->removed))
+        json_array_append_new(updates, json_pack("{s:s, s:O}", "action", "remove-properties",
+                                                 "removals", c->removed));
+    return 0;
+}
+
+/* After SET or UNSET TBLPROPERTIES: ('k' = 'v', ...) or [IF EXISTS] ('k', ...). */
+static int table_properties(struct tn_warehouse *wh, struct lexer *lx, int unset,
+                            const struct tn_alter_result *res, struct tn_err *err)
+{
+    struct properties_ctx ctx = {NULL, NULL, 0};
+    int rc = 0;
+
+    if (unset && accept(lx, "IF")) {
+        if (!accept(lx, "EXISTS"))
+            return tn_fail(err, TN_EINPUT, "ALTER TABLE: expected IF EXISTS");
+        ctx.if_exists = 1;
+    }
+    if (!accept(lx, "("))
+        return tn_fail(err, TN_EINPUT, "ALTER TABLE: TBLPROPERTIES needs a list in parentheses");
+    if (unset)
+        ctx.removed = json_array();
+    else
+        ctx.set = json_object();
+    while (!rc) {
+        const char *k = peek(lx);
+        if (lx->i >= lx->n || lx->quoted[lx->i] != 2 || !*k) {
+            rc = tn_fail(err, TN_EINPUT,
+                         unset ? "ALTER TABLE: UNSET TBLPROPERTIES takes ('key', ...)"
+                               : "ALTER TABLE: SET TBLPROPERTIES takes ('key' = 'value', ...)");
+            break;
+        }
+        lx->i++;
+        if (unset) {
+            json_array_append_new(ctx.removed, json_string(k));
+        } else if (!accept(lx, "=") || lx->i >= lx->n || lx->quoted[lx->i] != 2) {
+            rc = tn_fail(err, TN_EINPUT,
+                         "ALTER TABLE: SET TBLPROPERTIES takes ('key' = 'value', ...)");
+            break;
+        } else {
+            json_object_set_new(ctx.set, k, json_string(lx->tok[lx->i] ? lx->tok[lx->i] : ""));
+            lx->i++;
+        }
+        if (accept(lx, ")"))
+            break;
+        if (!accept(lx, ","))
+            rc = tn_fail(err, TN_EINPUT, "ALTER TABLE: expected ',' or ')' at '%s'", peek(lx));
+    }
+    if (!rc && lx->i != lx->n)
+        rc = tn_fail(err, TN_EINPUT, "ALTER TABLE: unexpected '%s'", peek(lx));
+    if (!rc)
+        rc = tn__commit_metadata(wh, res->ns, res->table, properties_build, &ctx, err);
+    json_decref(ctx.set);
+    json_decref(ctx.removed);
+    return rc;
+}
+
 int tn_table_alter(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
                    struct tn_alter_result *res, struct tn_err *err)
 {
@@ -226,8 +311,14 @@ int tn_table_alter(struct tn_warehouse *wh, struct tn_session *s, const char *sq
         rc = tn_ident_parse(table.buf, res->ns, res->table, err);
     if (rc)
         goto out;
-    if (accept(&lx, "SET")) {
-        rc = set_partitioning(wh, &lx, res, err);
+    if (accept(&lx, "SET") || accept(&lx, "UNSET")) {
+        int unset = strcasecmp(lx.tok[lx.i - 1], "UNSET") == 0;
+        if (accept(&lx, "TBLPROPERTIES"))
+            rc = table_properties(wh, &lx, unset, res, err);
+        else if (unset)
+            rc = tn_fail(err, TN_EINPUT, "ALTER TABLE: expected UNSET TBLPROPERTIES");
+        else
+            rc = set_partitioning(wh, &lx, res, err);
         goto out;
     }
     if (accept(&lx, "RESET")) {
@@ -307,8 +398,8 @@ int tn_table_alter(struct tn_warehouse *wh, struct tn_session *s, const char *sq
     } else {
         rc = tn_fail(err, TN_EINPUT,
                      "ALTER TABLE supports ADD, DROP, RENAME [COLUMN], ALTER COLUMN ... TYPE, "
-                     "ALTER COLUMN ... DROP NOT NULL, RENAME TO, SET PARTITIONED BY (...) and "
-                     "SET UNPARTITIONED");
+                     "ALTER COLUMN ... DROP NOT NULL, RENAME TO, SET PARTITIONED BY (...), "
+                     "SET UNPARTITIONED and SET/UNSET TBLPROPERTIES (...)");
     }
     if (!rc && lx.i != lx.n)
         rc = tn_fail(err, TN_EINPUT, "ALTER TABLE: unexpected '%s'", peek(&lx));

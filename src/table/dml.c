@@ -583,9 +583,12 @@ out:
     return rc;
 }
 
+/* "returning" (NULL: none): the RETURNING list, over the changed rows (the stage's columns
+ * after the identity: new values for UPDATE, old ones for DELETE) as "alias". */
 static int run_change(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
                       const char *select_sql, const struct tn_query_options *base, int is_update,
-                      struct tn_dml_result *res, struct tn_err *err)
+                      const char *returning, const char *alias, struct tn_dml_result *res,
+                      struct tn_err *err)
 {
     struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL};
     char stage[64], uuid[37];
@@ -599,7 +602,8 @@ static int run_change(struct tn_warehouse *wh, struct tn_session *s, const struc
     rc = head_of(t, qo.branch, &qo.target_snapshot, err);
     if (rc)
         return rc;
-    qo.covered = is_update ? NULL : json_object(); /* DELETE: whole files by statistics */
+    /* DELETE: whole files by statistics (unless RETURNING must read their rows) */
+    qo.covered = is_update || returning ? NULL : json_object();
     rc = tn_query_resolve(wh, s, select_sql, &qo, &resolved, err);
     if (rc) {
         json_decref(qo.covered);
@@ -619,8 +623,17 @@ static int run_change(struct tn_warehouse *wh, struct tn_session *s, const struc
         positions = tn_asprintf("SELECT _tn_file, _tn_pos FROM %s", stage);
         rows =
             is_update ? tn_asprintf("SELECT * EXCLUDE (_tn_file, _tn_pos) FROM %s", stage) : NULL;
+        if (returning) {
+            char *changed = tn_asprintf("SELECT * EXCLUDE (_tn_file, _tn_pos) FROM %s", stage);
+            rc = tn__returning_keep(s, changed, returning, alias, &res->returning, err);
+            free(changed);
+        }
+    }
+    if (!rc) {
         rc = commit_change(wh, s, t, qo.branch, is_update ? "update" : "delete", positions, rows,
                            qo.covered, &res->rows_affected, &res->snapshot_id, err);
+        if (rc)
+            tn_returning_release(s, &res->returning);
     }
     json_decref(qo.covered);
     drop_temp(s, stage);
@@ -1149,6 +1162,39 @@ static int check_change_select(struct tn_session *s, const char *select, size_t 
     return 0;
 }
 
+/* Whether the statement has a RETURNING clause (at the top level). */
+static int has_returning(const struct tn_sql_tokens *t)
+{
+    size_t at;
+    return tn__returning_find(t, 0, &at);
+}
+
+/* Cut a top-level RETURNING list off "tail" (the statement after its target and SET list) into
+ * *list (NULL when there is none). */
+static int split_returning(struct tn_buf *tail, char **list, struct tn_err *err)
+{
+    struct tn_sql_tokens t;
+    size_t at;
+    int rc = 0;
+
+    *list = NULL;
+    if (!tail->len)
+        return 0;
+    if (tn_sql_lex(tail->buf, &t, err))
+        return err->code;
+    if (tn__returning_find(&t, 0, &at)) {
+        *list = tn__returning_list(&t, at);
+        if (!*list)
+            rc = tn_fail(err, TN_EINPUT, "RETURNING needs a list of expressions");
+        else
+            tail->len = t.v[at].start;
+        if (tail->buf)
+            tail->buf[tail->len] = '\0';
+    }
+    tn_sql_tokens_release(&t);
+    return rc;
+}
+
 int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
                  const struct tn_query_options *opt, struct tn_dml_result *res, struct tn_err *err)
 {
@@ -1157,6 +1203,7 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
     struct tn_buf select = TN_BUF_INIT(TN_CAP_SQL), tail = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_table *t = NULL;
     json_t *cols = json_array(), *exprs = json_array();
+    char *returning = NULL;
     int is_update = 0, rc = 0;
 
     memset(res, 0, sizeof(*res));
@@ -1215,6 +1262,15 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
         goto out;
     /* SELECT <identity>[, new values] FROM <target> AS <alias> <the statement's own clauses> */
     tn_buf_addf(&select, NULL, "SELECT %s._tn_file, %s._tn_pos", h.alias.buf, h.alias.buf);
+    if (!is_update && has_returning(&toks)) { /* DELETE ... RETURNING: the rows it removes */
+        const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
+        for (size_t f = 0; f < schema->root.nfields; f++) {
+            tn_buf_addf(&select, NULL, ", %s.", h.alias.buf);
+            tn_sql_ident(&select, schema->root.fields[f].name);
+            tn_buf_addstr(&select, " AS ", NULL);
+            tn_sql_ident(&select, schema->root.fields[f].name);
+        }
+    }
     if (is_update) {
         const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
         for (size_t i = 0; i < json_array_size(cols); i++) {
@@ -1253,17 +1309,17 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
     if (keyword(&h, "USING") || keyword(&h, "FROM"))
         tn_buf_addstr(&select, ", ", NULL);
     rest(&h, &tail);
-    if (tail.len && strncasecmp(tail.buf, "RETURNING", 9) == 0) {
-        rc = tn_fail(err, TN_EINPUT, "RETURNING is not supported on tarn tables");
+    rc = split_returning(&tail, &returning, err);
+    if (rc)
         goto out;
-    }
     tn_buf_addstr(&select, tail.buf ? tail.buf : "", NULL);
     rc = check_change_select(
-        s, select.buf, 2 + (is_update ? tn_metadata_current_schema(t->meta)->root.nfields : 0),
-        err);
+        s, select.buf,
+        2 + (is_update || returning ? tn_metadata_current_schema(t->meta)->root.nfields : 0), err);
     if (!rc)
-        rc = run_change(wh, s, t, select.buf, opt, is_update, res, err);
+        rc = run_change(wh, s, t, select.buf, opt, is_update, returning, h.alias.buf, res, err);
 out:
+    free(returning);
     tn_sql_tokens_release(&toks);
     tn_table_free(t);
     json_decref(cols);

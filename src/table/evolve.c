@@ -359,8 +359,7 @@ static int ref_build(const struct tn_table *t, void *vctx, json_t *updates, stru
         return 0;
     }
     if (!tn_metadata_snapshot(t->meta, c->snapshot_id))
-        return tn_fail(err, TN_ENOTFOUND, "table %s.%s has no snapshot %lld", t->ns, t->name,
-                       (long long)c->snapshot_id);
+        return tn_table_no_snapshot(t, c->snapshot_id, NULL, err);
     if (strcmp(c->name, "main") == 0 && c->is_tag)
         return tn_fail(err, TN_EINPUT, "main is the table's branch; it cannot be a tag");
     if (old && old->is_tag != c->is_tag)

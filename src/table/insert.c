@@ -2,7 +2,7 @@
  * commit. Only the head of the statement is read here (the target and its column list); the
  * rest is an ordinary query that DuckDB parses, with any tarn tables in it resolved to their
  * files like every other read, whose rows are matched to the columns by position as SQL says. */
-#include "table.h"
+#include "table_int.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -96,7 +96,7 @@ int tn_table_insert(struct tn_warehouse *wh, struct tn_session *s, const char *s
     struct tn_buf target = TN_BUF_INIT(TN_CAP_SQL), source = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_table *t = NULL;
     json_t *columns = json_array();
-    char *resolved = NULL;
+    char *resolved = NULL, *returning = NULL;
     int rc = 0;
 
     memset(res, 0, sizeof(*res));
@@ -152,8 +152,16 @@ int tn_table_insert(struct tn_warehouse *wh, struct tn_session *s, const char *s
     /* the rows: a query of their own, columns named by position */
     p = skip_space(p);
     {
-        /* without a trailing semicolon the user may have typed */
-        size_t len = strlen(p);
+        /* without a trailing semicolon the user may have typed, or a RETURNING list */
+        size_t len = strlen(p), at;
+        if (tn__returning_find(&toks, 0, &at) && toks.v[at].start >= (size_t)(p - toks.text)) {
+            len = toks.v[at].start - (size_t)(p - toks.text);
+            returning = tn__returning_list(&toks, at);
+            if (!returning) {
+                rc = tn_fail(err, TN_EINPUT, "RETURNING needs a list of expressions");
+                goto out;
+            }
+        }
         while (len && (p[len - 1] == ';' || isspace((unsigned char)p[len - 1])))
             len--;
         tn_buf_addf(&source, NULL, "SELECT * FROM (%.*s) AS _tn_rows(", (int)len, p);
@@ -167,15 +175,28 @@ int tn_table_insert(struct tn_warehouse *wh, struct tn_session *s, const char *s
     rc = check_rows_select(s, source.buf, err);
     if (!rc)
         rc = tn_query_resolve(wh, s, source.buf, opt, &resolved, err);
+    if (!rc && returning) { /* the rows once, kept: what is written is what is returned */
+        struct tn_buf alias = TN_BUF_INIT(TN_CAP_NAME);
+        tn_sql_ident(&alias, res->table);
+        rc = tn__returning_keep(s, resolved, returning, alias.buf, &res->returning, err);
+        tn_buf_release(&alias);
+        if (!rc) {
+            free(resolved);
+            resolved = tn_asprintf("SELECT * FROM %s", res->returning.temp);
+        }
+    }
     if (!rc) {
         struct tn_write_options wo = {.mode = TN_WRITE_APPEND, .branch = opt ? opt->branch : NULL};
         rc = tn_table_write(wh, s, res->ns, res->table, resolved, &wo, &res->commit, err);
     }
+    if (rc)
+        tn_returning_release(s, &res->returning);
 out:
     tn_sql_tokens_release(&toks);
     tn_table_free(t);
     json_decref(columns);
     free(resolved);
+    free(returning);
     tn_buf_release(&target);
     tn_buf_release(&source);
     return rc;

@@ -192,7 +192,8 @@ static void place_relation(struct resolver *r, json_t *node, const char *name, c
     free(placeholder);
 }
 
-/* BASE_TABLE "node" names ns.name, which is no table: if it is a view, its query stands in. */
+/* BASE_TABLE "node" names ns.name, which is no table: if it is a view, its query stands in;
+ * TN_ENOVIEW (nothing in r->err) when it is no view either. */
 static int resolve_view(struct resolver *r, json_t *node, const char *ns, const char *name)
 {
     struct tn_view *v = NULL;
@@ -204,7 +205,7 @@ static int resolve_view(struct resolver *r, json_t *node, const char *ns, const 
     int rc = tn_view_load(r->wh, ns, name, &v, &e);
 
     if (rc == TN_ENOVIEW)
-        return 0; /* not ours either (DuckDB will say it does not exist) */
+        return rc;
     if (rc) {
         *r->err = e;
         return rc;
@@ -302,10 +303,15 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
                             rc ? json_null() : json_string(t->metadata_location));
         free(key);
     }
-    if (rc == TN_ENOTABLE && !dollar)
-        return resolve_view(r, node, ns, tbl);
+    if (rc == TN_ENOTABLE && !dollar) {
+        rc = resolve_view(r, node, ns, tbl);
+        if (rc != TN_ENOVIEW)
+            return rc;
+        /* not ours: DuckDB's, or nowhere (name the nearest tarn table) */
+        return tn__catalog_unknown_table(r->wh, r->session, schema, name, r->err);
+    }
     if (rc == TN_ENOTABLE)
-        return 0; /* not ours (DuckDB will say it does not exist) */
+        return 0; /* a metadata table of no table: DuckDB says so */
     if (rc)
         return rc;
     if (tn_hudi_location(t))
@@ -995,8 +1001,14 @@ static int resolve(struct tn_warehouse *wh, struct tn_session *s, const char *us
     } else if (json_array_size(json_object_get(tree, "statements")) != 1) {
         rc = tn_fail(err, TN_EINPUT, "send exactly one statement per query");
     } else if ((rc = tn__sandbox_check(wh, tree, err)) == 0) {
+        int catalog_answer = 0;
         collect_ctes(tree, r.cte_names);
-        rc = walk(&r, tree);
+        rc =
+            tn__catalog_rewrite(wh, s, tree, opt && (opt->snapshot_id != -1 || opt->as_of_ms != -1),
+                                &catalog_answer, err);
+        r.volatile_at |= catalog_answer; /* the catalog changes: never keep this resolution */
+        if (!rc)
+            rc = walk(&r, tree);
     }
     if (!rc && json_object_size(r.case_names))
         rename_case_columns(tree, r.case_names);

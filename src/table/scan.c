@@ -239,8 +239,7 @@ int tn_table_manifests(struct tn_warehouse *wh, const struct tn_table *t, int64_
         return 0;
     snap = tn_metadata_snapshot(t->meta, snapshot_id);
     if (!snap)
-        return tn_fail(err, TN_ENOTFOUND, "table %s.%s has no snapshot %lld", t->ns, t->name,
-                       (long long)snapshot_id);
+        return tn_table_no_snapshot(t, snapshot_id, NULL, err);
     return snapshot_manifests(wh, t, snap, out, out_n, err);
 }
 
@@ -320,8 +319,7 @@ int tn_table_scan_where(struct tn_warehouse *wh, const struct tn_table *t, int64
     snap = tn_metadata_snapshot(m, snapshot_id);
     if (!snap) {
         tn_scan_free(s);
-        return tn_fail(err, TN_ENOTFOUND, "table %s.%s has no snapshot %lld", t->ns, t->name,
-                       (long long)snapshot_id);
+        return tn_table_no_snapshot(t, snapshot_id, NULL, err);
     }
     s->schema = current ? tn_metadata_current_schema(m) : tn_metadata_snapshot_schema(m, snap);
     filter = tn__filter_new(t, s->schema, where, alias);

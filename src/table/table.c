@@ -742,15 +742,7 @@ int tn_table_snapshot_ref(const struct tn_table *t, const char *ref, int64_t *ou
             return 0;
         }
     }
-    {
-        struct tn_buf known = TN_BUF_INIT(TN_CAP_MESSAGE_LIST);
-        for (size_t i = 0; i < t->meta->nsnapshots && known.len < 3000; i++)
-            tn_buf_addf(&known, NULL, "%s%lld", i ? ", " : "", (long long)t->meta->snapshots[i].id);
-        for (size_t i = 0; i < t->meta->nrefs && known.len < 3500; i++)
-            tn_buf_addf(&known, NULL, ", '%s'", t->meta->refs[i].name);
-        tn_fail(err, TN_ENOTFOUND, "table %s.%s has no snapshot or ref '%s'; it has: %s", t->ns,
-                t->name, ref, known.len ? known.buf : "none");
-        tn_buf_release(&known);
-    }
-    return err->code;
+    if (!tn_parse_i64(ref, &id))
+        return tn_table_no_snapshot(t, id, NULL, err);
+    return tn_table_no_snapshot(t, -1, ref, err);
 }

@@ -177,6 +177,10 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
  * TN_ENOTFOUND naming the oldest one when "ms" is before it. */
 int tn_table_snapshot_at(const struct tn_table *t, int64_t ms, int64_t *out, struct tn_err *err);
 /* The snapshot "ref" names: a snapshot id, or a tag or branch name; TN_ENOTFOUND otherwise. */
+/* TN_ENOTFOUND for snapshot "id" (or, "ref" non-NULL, the snapshot or ref named "ref") that
+ * "t" does not have: the message names the nearest ids with their times, the current
+ * snapshot and the count. */
+int tn_table_no_snapshot(const struct tn_table *t, int64_t id, const char *ref, struct tn_err *err);
 int tn_table_snapshot_ref(const struct tn_table *t, const char *ref, int64_t *out,
                           struct tn_err *err);
 
@@ -319,9 +323,18 @@ int tn_table_set_ref(struct tn_warehouse *wh, const char *ns, const char *name, 
 int tn_table_drop_ref(struct tn_warehouse *wh, const char *ns, const char *name, const char *ref,
                       struct tn_err *err);
 
+/* A change's RETURNING rows: "sql" (NULL when the statement has no RETURNING) reads them on
+ * the statement's session after the commit; tn_returning_release drops what keeps them. */
+struct tn_returning {
+    char *sql;
+    char temp[48];
+};
+void tn_returning_release(struct tn_session *s, struct tn_returning *r);
+
 struct tn_insert_result {
     char ns[TN_NAME_MAX + 1], table[TN_NAME_MAX + 1];
     struct tn_commit_result commit;
+    struct tn_returning returning; /* INSERT ... RETURNING */
 };
 
 /* Run INSERT INTO t [(columns)] SELECT ... | VALUES ... as one append commit; tarn tables in
@@ -333,7 +346,8 @@ int tn_table_insert(struct tn_warehouse *wh, struct tn_session *s, const char *s
 struct tn_dml_result {
     char ns[TN_NAME_MAX + 1], table[TN_NAME_MAX + 1];
     int64_t rows_affected;
-    int64_t snapshot_id; /* the new snapshot, or the current one when no row changed */
+    int64_t snapshot_id;           /* the new snapshot, or the current one when no row changed */
+    struct tn_returning returning; /* DELETE/UPDATE ... RETURNING */
 };
 
 /* Run DELETE FROM t [[AS] a] [USING ...] [WHERE ...], UPDATE t [[AS] a] SET c = expr, ...
@@ -431,6 +445,18 @@ int tn_table_rewrite_metadata(struct tn_warehouse *wh, const char *ns, const cha
  * or a bucket/truncate width outside 1..1000000. Setting the current spec again is a no-op. */
 int tn_table_set_partitioning(struct tn_warehouse *wh, const char *ns, const char *name,
                               const char *partition_by, int *out_spec_id, struct tn_err *err);
+
+struct tn_ddl_result {
+    char ns[TN_NAME_MAX + 1], table[TN_NAME_MAX + 1];
+    int created, dropped;           /* 0 for both: IF [NOT] EXISTS found nothing to do */
+    struct tn_commit_result commit; /* CREATE TABLE AS: the rows' snapshot (else -1) */
+};
+
+/* Run CREATE TABLE t (...), CREATE TABLE t AS SELECT ... (with PARTITIONED BY and
+ * TBLPROPERTIES) or DROP TABLE [IF EXISTS] t [PURGE] (see ddl.c); tarn tables in the query
+ * read at the options' snapshot. Other CREATE and DROP forms are TN_EFORBIDDEN. */
+int tn_table_ddl(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
+                 const struct tn_query_options *opt, struct tn_ddl_result *res, struct tn_err *err);
 
 struct tn_alter_result {
     char ns[TN_NAME_MAX + 1], table[TN_NAME_MAX + 1];

@@ -132,6 +132,23 @@ int tn__check_writable(const struct tn_table *t, struct tn_err *err);
 /* TN_EFORBIDDEN when the parse tree "tree" of a user's statement would have DuckDB open the
  * catalog by name (sandbox.c). */
 int tn__sandbox_check(struct tn_warehouse *wh, json_t *tree, struct tn_err *err);
+/* returning.c: the depth-0 RETURNING token at or after "from" (*at; 0 when none); the list
+ * after it (a new string, NULL when empty); and the rows of "rows_sql" kept in a temporary
+ * table of the session for "list" to read as "alias_sql" (SQL text: a quoted name), with the
+ * SELECT that reads them in out->sql. */
+int tn__returning_find(const struct tn_sql_tokens *t, size_t from, size_t *at);
+char *tn__returning_list(const struct tn_sql_tokens *t, size_t at);
+int tn__returning_keep(struct tn_session *s, const char *rows_sql, const char *list,
+                       const char *alias_sql, struct tn_returning *out, struct tn_err *err);
+/* catalog_sql.c: answer SHOW TABLES, SHOW ALL TABLES, SHOW TABLES FROM ns, DESCRIBE t and
+ * information_schema.tables/columns in parse tree "tree" from tarn's catalog (*rewritten set
+ * when one was; "pinned": the request reads at a snapshot, so DESCRIBE is left to the scan). */
+int tn__catalog_rewrite(struct tn_warehouse *wh, struct tn_session *s, json_t *tree, int pinned,
+                        int *rewritten, struct tn_err *err);
+/* A table "name" (of "schema", NULL for the default namespace) that is neither tarn's nor
+ * DuckDB's: TN_ENOTABLE naming the nearest tarn table; 0 when DuckDB has it. */
+int tn__catalog_unknown_table(struct tn_warehouse *wh, struct tn_session *s, const char *schema,
+                              const char *name, struct tn_err *err);
 /* A fresh location for a new file of "t" (data folder, write.data.path honoured). */
 char *tn__new_file_location(const struct tn_table *t, const char *suffix);
 /* tn_table_write on a table already loaded (or staged: its updates commit with the rows). */

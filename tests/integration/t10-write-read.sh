@@ -51,6 +51,6 @@ check_fails "bad table name rejected" 2 "invalid table name" "$TARN" ingest '../
 check_fails "quote in name rejected" 2 "invalid table name" "$TARN" ingest 'x"y' "$TMP/a.csv"
 check_fails "unknown table for describe" 3 "does not exist" "$TARN" describe nope
 check_fails "unknown snapshot" 3 "has no snapshot" "$TARN" sql "SELECT * FROM sales AT (VERSION => 42)"
-check_fails "missing file" 2 "cannot open" "$TARN" ingest sales "$TMP/none.csv"
+check_fails "missing file" 3 "cannot open" "$TARN" ingest sales "$TMP/none.csv"
 expect_eq "no warehouse directory for a rejected name" "$(wh_ls | grep -vx catalog.db | tr '\n' ' ')" "default shop "
 finish

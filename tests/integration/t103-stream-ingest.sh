@@ -143,7 +143,7 @@ for t in cli_stdin cli_two cli_glob; do
 done
 expect_eq "/dev/stdin: the rows" "$(csvq 'SELECT count(*) FROM cli_devstdin')" \
     "$(head -n 500 "$TMP/big.csv" | python3 -c 'import csv, sys; print(sum(1 for _ in csv.reader(sys.stdin)) - 1)')"
-check_fails "a pattern that matches nothing" 2 "no file matches" "$TARN" ingest cli_none "$TMP/parts/*.tsv"
+check_fails "a pattern that matches nothing" 3 "no file matches" "$TARN" ingest cli_none "$TMP/parts/*.tsv"
 expect_eq "no temporary file left by the command line" "$(ls -A "$WH_TMP" | wc -l)" 0
 
 #---- a short file is read whole, as before ----

@@ -162,7 +162,7 @@ S1=6597550917742534971
 # nm VERSION SNAPSHOT PREDICATE EXPECTED: count rows matching at a snapshot of a mapping variant
 nm() {
     local name="nm_${1//./_}"
-    "$TARN" tables | grep -qx "default.$name" || reg "$name" "$NM/$1.metadata.json"
+    "$TARN" tables | grep -q "^default.$name " || reg "$name" "$NM/$1.metadata.json"
     expect_eq "name mapping $1: $3" "$(q "SELECT count(*) FROM $name AT (VERSION => $2) WHERE $3")" "$4"
 }
 nm v3 $S1 "b IS NULL" 0

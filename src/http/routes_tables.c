@@ -7,6 +7,8 @@
  * same); ids above 2^53 lose precision in JavaScript clients. */
 #include "http/http.h"
 
+#include "delta/delta.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -498,6 +500,7 @@ int tn_route_table_register(struct tn_http_req *req, struct tn_http_reply *out, 
 {
     const char *ident = json_string_value(json_object_get(req->json, "name"));
     const char *location = json_string_value(json_object_get(req->json, "metadata_location"));
+    const char *format = json_string_value(json_object_get(req->json, "format"));
     json_t *map = json_object_get(req->json, "path_map");
     char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
     struct tn_table *t = NULL;
@@ -507,10 +510,17 @@ int tn_route_table_register(struct tn_http_req *req, struct tn_http_reply *out, 
     size_t best = 0;
     int rc;
 
+    if (!location) /* a Delta table is named by its folder */
+        location = json_string_value(json_object_get(req->json, "location"));
     if (!ident || !location)
         return tn_fail(err, TN_EINPUT,
                        "send {\"name\": \"ns.table\", \"metadata_location\": "
-                       "\"file:///.../metadata/00001-....metadata.json\"}");
+                       "\"file:///.../metadata/00001-....metadata.json\"}, or for a Delta table "
+                       "{\"name\": \"ns.table\", \"location\": \"file:///.../table\", "
+                       "\"format\": \"delta\"}");
+    if (format && strcmp(format, "delta") != 0 && strcmp(format, "iceberg") != 0)
+        return tn_fail(err, TN_EINPUT, "\"format\" must be \"iceberg\" or \"delta\", not '%s'",
+                       format);
     rc = tn_ident_parse(ident, ns, name, err);
     if (rc)
         return rc;
@@ -533,6 +543,12 @@ int tn_route_table_register(struct tn_http_req *req, struct tn_http_reply *out, 
     }
     rc = inside_warehouse(req, resolved ? resolved : location, 1, err);
     free(resolved);
+    if (!rc && format && strcmp(format, "delta") == 0 &&
+        !tn_delta_is_table(req->wh->storage, location))
+        rc = tn_fail(err, TN_ENOTFOUND,
+                     "%s is not a Delta table: it has no _delta_log folder with a commit or "
+                     "checkpoint",
+                     location);
     if (!rc)
         rc = tn_table_register_inside(req->wh, ns, name, location, map, err);
     if (!rc)

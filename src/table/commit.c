@@ -43,6 +43,8 @@
  */
 #include "table_int.h"
 
+#include "delta/delta.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -216,6 +218,8 @@ static int attempt_prepare(struct tn_warehouse *wh, struct tn__change *c, struct
         a->base = a->loaded;
     }
     rc = tn_requirements_check(a->base->meta->root, c->requirements, err);
+    if (!rc) /* a registered Delta table changes only by its own log */
+        rc = tn_delta_check_write(a->base, err);
     if (rc)
         return rc;
     all = json_array();

@@ -13,6 +13,8 @@
  * the user's statement is parsed, serialised and deparsed, whatever the number of files. */
 #include "table_int.h"
 
+#include "delta/delta.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -128,6 +130,8 @@ static int at_snapshot(struct resolver *r, const struct tn_table *t, const char 
         free(q);
         if (!value)
             rc = r->err->code;
+        else if (tn_delta_source(t)) /* a Delta table's versions are Delta versions */
+            rc = tn_delta_snapshot_of_version(t, value, out, r->err);
         else
             rc = tn_table_snapshot_ref(t, value, out, r->err);
     }

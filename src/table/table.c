@@ -2,6 +2,8 @@
  * (see table.h). */
 #include "table_int.h"
 
+#include "delta/delta.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -301,6 +303,8 @@ int tn_table_load(struct tn_warehouse *wh, const char *ns, const char *name, str
     }
     free(map_text);
     free(resolved);
+    if (!rc) /* a Delta table: first translate the versions its log gained */
+        rc = tn_delta_refresh(wh, &t, err);
     if (rc) {
         tn_table_free(t);
         return rc;
@@ -438,6 +442,15 @@ int tn_table_register(struct tn_warehouse *wh, const char *ns, const char *name,
     char *resolved = NULL;
     int rc = 0, created;
 
+    if (tn_delta_is_table(wh->storage, metadata_location)) {
+        /* a Delta table's folder: tarn translates its log into a table of its own */
+        rc = tn_delta_register(wh, ns, name, metadata_location, err);
+        if (!rc && (rc = remember_root(wh, metadata_location, err)) != 0) {
+            struct tn_err ignored;
+            tn_catalog_drop(wh->catalog, ns, name, &ignored);
+        }
+        return rc;
+    }
     snprintf(probe.ns, sizeof(probe.ns), "%s", ns);
     snprintf(probe.name, sizeof(probe.name), "%s", name);
     if (path_map) {
@@ -477,6 +490,16 @@ int tn_table_register_inside(struct tn_warehouse *wh, const char *ns, const char
     char *resolved = NULL;
     int rc = map_text ? path_map_parse(map_text, &probe.map, err) : 0;
 
+    if (!rc && tn_delta_is_table(wh->storage, metadata_location)) {
+        free(map_text);
+        path_map_release(&probe.map);
+        if (!tn_storage_in_warehouse(wh->storage, metadata_location))
+            return tn_fail(err, TN_EFORBIDDEN,
+                           "the Delta table %s is outside the warehouse %s; only tables that "
+                           "live inside it can be registered over HTTP (use 'tarn register')",
+                           metadata_location, tn_storage_root_uri(wh->storage));
+        return tn_table_register(wh, ns, name, metadata_location, NULL, err);
+    }
     if (!rc) {
         char *meta = tn_table_resolve(&probe, metadata_location);
         rc = read_metadata(wh, meta, &probe.meta, err);

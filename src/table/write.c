@@ -19,6 +19,8 @@
 #include "table.h"
 #include "table_int.h"
 
+#include "delta/delta.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -965,6 +967,8 @@ int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
 
 int tn__check_writable(const struct tn_table *t, struct tn_err *err)
 {
+    if (tn_delta_check_write(t, err))
+        return err->code;
     if (t->meta->format_version < 2)
         return tn_fail(err, TN_EINPUT,
                        "table %s.%s is Iceberg format version 1, which tarn reads but does not "

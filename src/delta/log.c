@@ -61,6 +61,8 @@ enum tn_delta_name tn_delta_name_parse(const char *name, int64_t *version, size_
 
 /*---- Listing ----*/
 
+static int checkpoint_complete(const struct tn_delta_checkpoint *c);
+
 static int by_commit_version(const void *a, const void *b)
 {
     const struct tn_delta_commit *x = a, *y = b;
@@ -137,10 +139,10 @@ int tn_delta_log_list(struct tn_storage *st, const char *location, struct tn_del
         }
     }
     tn_storage_entries_free(e, n);
-    if (!rc && !out->ncommits && !out->ncheckpoints)
+    if (!rc && !out->ncommits && tn_delta_log_latest(out) < 0)
         rc = tn_fail(err, TN_ENOTFOUND,
                      "%s is not a Delta table: %s holds no commit (NNNNNNNNNNNNNNNNNNNN.json) or "
-                     "checkpoint",
+                     "complete checkpoint",
                      out->location, prefix);
     free(prefix);
     if (rc) {

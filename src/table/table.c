@@ -618,8 +618,16 @@ static void purge(struct tn_warehouse *wh, const struct tn_table *t, const char 
     for (size_t i = 0; i < t->meta->nsnapshots; i++) {
         struct tn_scan *scan = NULL;
         if (tn_table_scan(wh, t, t->meta->snapshots[i].id, &scan, &ignored) == 0) {
-            for (k = 0; k < scan->ndata; k++)
+            for (k = 0; k < scan->ndata; k++) {
+                if (tn_delta_source(t)) { /* a Delta table's data files are its writers' */
+                    if (!json_object_get(seen, scan->data[k].file.file_path)) {
+                        json_object_set_new(seen, scan->data[k].file.file_path, json_true());
+                        res->kept++;
+                    }
+                    continue;
+                }
                 purge_file(wh, t, folder, scan->data[k].file.file_path, seen, res);
+            }
             for (k = 0; k < scan->ndeletes; k++)
                 purge_file(wh, t, folder, scan->deletes[k].file.file_path, seen, res);
             for (k = 0; k < scan->nmanifests; k++)

@@ -177,6 +177,19 @@ expect_eq "and is a version to travel to" "$(q 'SELECT count(*) FROM grow AT (VE
 expect_eq "the first file stays an EXISTING entry (the same data file, not added again)" \
     "$(q 'SELECT count(*) FROM "grow$files"')" "2"
 
+#---- a Delta table inside tarn's own folder for it: a purge keeps the Delta files ----
+mkdir -p "$WH/default"
+cp -r "$DF/table-with-dv-small" "$WH/default/dvin"
+check "register a Delta table at the folder tarn uses for the table" "$TARN" register dvin "$WH/default/dvin"
+expect_eq "it reads (8 rows)" "$(q 'SELECT count(*) FROM dvin')" "8"
+check "drop it with purge" "$TARN" drop dvin --purge
+expect_eq "the Delta data file and log are still there" \
+    "$(ls "$WH/default/dvin" | grep -c -E '^(part-00000-fae5310a.*parquet|_delta_log|deletion_vector_.*bin)$')" "3"
+expect_eq "tarn's own metadata and delete files are gone" \
+    "$(find "$WH/default/dvin" -name '*.avro' -o -name '*metadata.json' -o -name '*-deletes.parquet' | wc -l | tr -d ' ')" "0"
+check "and it registers again" "$TARN" register dvin "$WH/default/dvin"
+expect_eq "reading the same rows" "$(q 'SELECT sum(value) FROM dvin')" "36"
+
 #---- refusals at registration ----
 cp -r "$DF/table-with-dv-small" "$TMP/feature"
 python3 - "$TMP/feature/_delta_log/00000000000000000000.json" <<'EOF'
@@ -216,6 +229,23 @@ status_is "format delta on a folder without a Delta log" 404 \
 status_is "an unknown format" 400 \
     post /tables/register "{\"name\": \"web.no\", \"location\": \"$WH/inside\", \"format\": \"hudi2\"}"
 status_is "a write over HTTP is refused" 400 post /query '{"sql": "INSERT INTO web.d8 VALUES (1)"}'
+
+#---- the Iceberg REST catalog serves Delta tables as Iceberg, kept current ----
+status_is "REST: load the Delta table" 200 call GET /iceberg/v1/namespaces/web/tables/d8
+expect_eq "REST: its current snapshot is Delta version 1" \
+    "$(jv '[s["summary"].get("delta-version") for s in d["metadata"]["snapshots"] if s["snapshot-id"] == d["metadata"]["current-snapshot-id"]]')" '["1"]'
+expect_eq "REST: with the name mapping for its files" \
+    "$(jv 'json.loads(d["metadata"]["properties"]["schema.name-mapping.default"])[0]["names"]')" '["value"]'
+mkdir -p "$WH/grow2/_delta_log"
+cp "$DF/delta-0.8.0"/*.parquet "$WH/grow2/"
+cp "$DF/delta-0.8.0/_delta_log/00000000000000000000.json" "$WH/grow2/_delta_log/"
+status_is "register a table at v0 over HTTP" 200 \
+    post /tables/register "{\"name\": \"web.grow2\", \"location\": \"$WH/grow2\"}"
+cp "$DF/delta-0.8.0/_delta_log/00000000000000000001.json" "$WH/grow2/_delta_log/"
+status_is "REST: load it after the log moved on" 200 call GET /iceberg/v1/namespaces/web/tables/grow2
+expect_eq "REST: it has translated version 1" "$(jv 'd["metadata"]["properties"]["tarn.delta.version"]')" "1"
+status_is "REST: a commit to it is refused" 400 post /iceberg/v1/namespaces/web/tables/grow2 \
+    '{"requirements": [], "updates": [{"action": "set-properties", "updates": {"a": "b"}}]}'
 
 #---- the derived Iceberg metadata, checked by an independent reader ----
 for t in delta_0_8_0_partitioned table_with_deletion_logs table_with_column_mapping cdf_table; do

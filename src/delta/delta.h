@@ -111,4 +111,13 @@ int tn_delta_check_write(const struct tn_table *t, struct tn_err *err);
 int tn_delta_snapshot_of_version(const struct tn_table *t, const char *version, int64_t *out,
                                  struct tn_err *err);
 
+/*---- The change data feed (cdf.c) ----*/
+
+/* Append to "sql" a parenthesised SELECT of the changes of Delta table "t" from version "start"
+ * to "end" (-1: the latest): its columns, then _change_type, _commit_version and
+ * _commit_timestamp. TN_EINPUT for a table that is not a Delta table or a range outside its
+ * versions. */
+int tn_delta_changes_sql(struct tn_warehouse *wh, const struct tn_table *t, int64_t start,
+                         int64_t end, struct tn_buf *sql, struct tn_err *err);
+
 #endif /* TN_DELTA_H */

@@ -149,8 +149,11 @@ int tn_delta_log_list(struct tn_storage *st, const char *location, struct tn_del
         tn_delta_log_release(out);
         return rc;
     }
-    qsort(out->commits, out->ncommits, sizeof(*out->commits), by_commit_version);
-    qsort(out->checkpoints, out->ncheckpoints, sizeof(*out->checkpoints), by_checkpoint_version);
+    if (out->ncommits > 1)
+        qsort(out->commits, out->ncommits, sizeof(*out->commits), by_commit_version);
+    if (out->ncheckpoints > 1)
+        qsort(out->checkpoints, out->ncheckpoints, sizeof(*out->checkpoints),
+              by_checkpoint_version);
     for (size_t i = 0; i < out->ncheckpoints; i++)
         qsort(out->checkpoints[i].uris, out->checkpoints[i].nparts, sizeof(char *), by_string);
     return 0;

@@ -880,7 +880,7 @@ static int stage_version(struct tn_warehouse *wh, const struct tn_table *base,
     struct tn_scan *parent_scan = NULL;
     struct tn_manifest_entry *data = NULL, *dels = NULL;
     size_t ndata = 0, ndels = 0, nlive_dels = 0, nd_cap, nx_cap, nlist = 0;
-    struct tn_manifest_file list[2];
+    struct tn_manifest_file *list = tn_calloc(2, sizeof(*list));
     struct tn_data_file *made = NULL; /* files this attempt built (owned) */
     size_t nmade = 0;
     json_t *meta_updates = json_array(), *summary = json_object(), *key_json;
@@ -892,7 +892,6 @@ static int stage_version(struct tn_warehouse *wh, const struct tn_table *base,
     const char *key;
     int rc;
 
-    memset(list, 0, sizeof(list));
     if (done_text && !tn_parse_i64(done_text, &done) && done >= c->state->version) {
         c->done = 1; /* another process translated it meanwhile */
         json_decref(meta_updates);
@@ -1061,10 +1060,7 @@ out:
     free(made);
     free(data);
     free(dels);
-    for (size_t i = 0; i < nlist; i++) {
-        free(list[i].path);
-        free(list[i].partitions);
-    }
+    tn_manifest_files_free(list, nlist);
     tn_scan_free(parent_scan);
     tn_metadata_free(m);
     json_decref(meta_updates);
@@ -1090,7 +1086,7 @@ static int translate(struct tn_warehouse *wh, const char *ns, const char *name, 
     if (done_text)
         tn_parse_i64(done_text, &done);
     latest = tn_delta_log_latest(&log);
-    tn_delta_state_init(&state);
+    memset(&state, 0, sizeof(state)); /* tn_delta_state_at fills it; releasing it is a no-op */
     if (done >= 0) {
         from = done + 1;
         if (from <= latest)

@@ -145,6 +145,40 @@ expect_eq "column mapping: filter on the data column" \
 expect_eq "a typed (integer) partition column compares as a number" \
     "$(q 'SELECT c3 FROM delta_2_2_0_partitioned_types WHERE c1 + 1 = 6')" "6"
 
+#---- the change data feed ----
+expect_eq "delta_changes('cdf_table', 0, 3): 23 changes, ids as delta-rs lists them" \
+    "$(q "SELECT id FROM delta_changes('cdf_table', 0, 3) ORDER BY id" | tr '\n' ' ')" \
+    "1 2 2 2 3 3 3 4 4 4 5 5 5 6 6 6 7 7 7 7 8 9 10 "
+expect_eq "v1: pre- and post-images of ids 2, 3, 4 (from its cdc files)" \
+    "$(q "SELECT _change_type, count(*), min(birthday), max(birthday) FROM delta_changes('cdf_table', 1, 1) GROUP BY 1 ORDER BY 1")" \
+    "update_postimage,3,2023-12-22,2023-12-22
+update_preimage,3,2023-12-23,2023-12-23"
+expect_eq "v3: the delete of 7 Dennis 2023-12-29" \
+    "$(q "SELECT id, name, birthday, _change_type, _commit_version FROM delta_changes('cdf_table', 3)")" \
+    "7,Dennis,2023-12-29,delete,3"
+expect_eq "birthday = 2023-12-25: the 3 inserts of v0" \
+    "$(q "SELECT id, name, _change_type FROM delta_changes('cdf_table', 0) WHERE birthday = DATE '2023-12-25' ORDER BY id")" \
+    "8,Claire,insert
+9,Ada,insert
+10,Borb,insert"
+expect_eq "_commit_timestamp: the commits' times" \
+    "$(q "SELECT DISTINCT _commit_version, epoch_ms(_commit_timestamp) FROM delta_changes('cdf_table', 0, 3) ORDER BY 1" | tr '\n' ' ')" \
+    "0,1703265018828 1,1703265021675 2,1703886093785 3,1704559499570 "
+expect_eq "changes up to 2023-12-22T17:10:21.675: v0 and v1 (16 rows)" \
+    "$(q "SELECT count(*) FROM delta_changes('cdf_table', 0) WHERE _commit_timestamp <= TIMESTAMP '2023-12-22 17:10:21.675'")" "16"
+check_fails "a start after the latest version" 2 "invalid table version range 4" \
+    "$TARN" sql "SELECT * FROM delta_changes('cdf_table', 4)"
+expect_eq "a commit without cdc files: its removed file's rows are deletes, its added file's inserts" \
+    "$(q "SELECT _change_type, list(value ORDER BY value) FROM delta_changes('delta_0_8_0', 1, 1) GROUP BY 1 ORDER BY 1")" \
+    'delete,"[2, 3, 4]"
+insert,"[2, 4]"'
+printf 'a\n1\n' >"$TMP/plain.csv"
+check "an Iceberg table" "$TARN" ingest plain "$TMP/plain.csv"
+check_fails "an Iceberg table has no Delta change feed" 2 "not a registered Delta table" \
+    "$TARN" sql "SELECT * FROM delta_changes('plain', 0)"
+check_fails "arguments must be constants" 2 "delta_changes takes constants" \
+    "$TARN" sql "SELECT * FROM delta_changes('cdf_table', 1 + 1)"
+
 #---- with Iceberg tables ----
 printf 'value,label\n1,one\n2,two\n4,four\n' >"$TMP/labels.csv"
 check "an Iceberg table" "$TARN" ingest labels "$TMP/labels.csv"

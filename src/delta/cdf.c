@@ -66,25 +66,7 @@ static int file_rows(struct tn_warehouse *wh, const struct tn_table *t, const ch
                        "Delta commit %lld changes rows with deletion vectors but has no cdc "
                        "files: tarn cannot tell its changed rows",
                        (long long)version);
-    {
-        /* relative paths are percent-encoded under the table */
-        char *decoded = tn_malloc(strlen(path) + 1);
-        size_t k = 0;
-        for (size_t i = 0; path[i]; i++) {
-            if (path[i] == '%' && tn_hex_value(path[i + 1]) >= 0 &&
-                tn_hex_value(path[i + 2]) >= 0) {
-                decoded[k++] = (char)(tn_hex_value(path[i + 1]) * 16 + tn_hex_value(path[i + 2]));
-                i += 2;
-            } else {
-                decoded[k++] = path[i];
-            }
-        }
-        decoded[k] = '\0';
-        uri = strstr(path, "://") || decoded[0] == '/'
-                  ? tn_strdup(strstr(path, "://") ? path : decoded)
-                  : tn_asprintf("%s/%s", location, decoded);
-        free(decoded);
-    }
+    uri = tn_delta_file_uri(location, path);
     rc = tn_storage_local_path(wh->storage, uri, &local, err);
     if (rc) {
         free(uri);

@@ -94,6 +94,11 @@ int tn_delta_protocol_check(const json_t *protocol, struct tn_err *err);
 
 /*---- Tables (translate.c) ----*/
 
+/* The location of a file a Delta action names (add.path, remove.path, cdc.path): a relative,
+ * percent-encoded path is decoded and put under the table's "location"; an absolute URI is kept
+ * (file: URIs become paths). Caller frees. */
+char *tn_delta_file_uri(const char *location, const char *path);
+
 /* 1 when "location" holds a Delta table (a _delta_log folder with a commit or checkpoint). */
 int tn_delta_is_table(struct tn_storage *st, const char *location);
 /* Register the Delta table at "location" as ns.name: translate every version its log can

@@ -53,7 +53,7 @@ static char *percent_decode(const char *s)
     char *out = tn_malloc(n + 1);
 
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n + 0 + 1 && tn_hex_value(s[i + 1]) >= 0 &&
+        if (s[i] == '%' && i + 2 < n && tn_hex_value(s[i + 1]) >= 0 &&
             tn_hex_value(s[i + 2]) >= 0) {
             out[k++] = (char)(tn_hex_value(s[i + 1]) * 16 + tn_hex_value(s[i + 2]));
             i += 2;
@@ -65,8 +65,7 @@ static char *percent_decode(const char *s)
     return out;
 }
 
-/* The location of a file a Delta action names: relative paths are under the table. */
-static char *file_uri(const char *location, const char *path)
+char *tn_delta_file_uri(const char *location, const char *path)
 {
     char *decoded, *uri;
 
@@ -568,7 +567,7 @@ static int data_file(struct version_ctx *c, const struct tn_metadata *m, json_t 
 
     memset(df, 0, sizeof(*df));
     df->sort_order_id = -1;
-    df->file_path = file_uri(c->location, json_string_value(json_object_get(add, "path")));
+    df->file_path = tn_delta_file_uri(c->location, json_string_value(json_object_get(add, "path")));
     df->file_format = tn_strdup("PARQUET");
     df->file_size = json_integer_value(json_object_get(add, "size"));
     if (stats_text)
@@ -919,7 +918,7 @@ static int stage_version(struct tn_warehouse *wh, const struct tn_table *base,
     {
         const struct tn_manifest_entry *old = NULL;
         struct tn_data_file *df = &made[nmade];
-        char *uri = file_uri(c->location, key);
+        char *uri = tn_delta_file_uri(c->location, key);
         json_t *prev = c->prev_files ? json_object_get(c->prev_files, key) : NULL;
         struct tn_delta_dv probe;
         int has_dv = dv_of(key_json, &probe);

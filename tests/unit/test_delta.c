@@ -291,6 +291,60 @@ static void multipart_checkpoint(void)
     tn_test_warehouse_close(&fx);
 }
 
+/* A v2 checkpoint in JSON whose files are listed in a sidecar. */
+static void v2_checkpoint_with_sidecar(void)
+{
+    struct fixture fx;
+    struct tn_delta_log log;
+    struct tn_delta_state s;
+    struct tn_err err = {0};
+    char *dir, *cmd, *sql, *path;
+    FILE *f;
+
+    if (tn_test_warehouse_open(&fx))
+        return;
+    dir = tn_asprintf("%s/v2", fx.dir);
+    cmd = tn_asprintf("mkdir -p '%s/_delta_log/_sidecars'", dir);
+    CHECK_INT_EQ(system(cmd), 0);
+    free(cmd);
+    path = tn_asprintf(
+        "%s/_delta_log/00000000000000000002.checkpoint.3a0d65cd-4056-49b8-937b-95f9e3ee90e5.json",
+        dir);
+    f = fopen(path, "w");
+    if (f) {
+        fputs("{\"checkpointMetadata\":{\"version\":2}}\n"
+              "{\"protocol\":{\"minReaderVersion\":3,\"minWriterVersion\":7,"
+              "\"readerFeatures\":[\"v2Checkpoint\"],\"writerFeatures\":[\"v2Checkpoint\"]}}\n"
+              "{\"metaData\":{\"schemaString\":\"{}\",\"partitionColumns\":[]}}\n"
+              "{\"sidecar\":{\"path\":\"016ae953-37a9-438e-8683-9a9a4a79a395.parquet\","
+              "\"sizeInBytes\":1,\"modificationTime\":1}}\n",
+              f);
+        fclose(f);
+    }
+    sql = tn_asprintf("COPY (SELECT {'path': 'p' || i || '.parquet', 'size': 10} AS add FROM "
+                      "range(3) t(i)) TO "
+                      "'%s/_delta_log/_sidecars/016ae953-37a9-438e-8683-9a9a4a79a395.parquet' "
+                      "(FORMAT parquet)",
+                      dir);
+    CHECK_INT_EQ(tn_engine_exec(fx.s, sql, &err), 0);
+    if (!tn_delta_log_list(fx.wh->storage, dir, &log, &err)) {
+        CHECK_INT_EQ(log.ncheckpoints, 1); /* the sidecar is not a log entry */
+        CHECK_INT_EQ(tn_delta_log_oldest(&log), 2);
+        CHECK_INT_EQ(tn_delta_state_at(fx.wh, &log, 2, &s, &err), 0);
+        CHECK_INT_EQ(nfiles(&s), 3);
+        CHECK(json_object_get(s.files, "p2.parquet") != NULL);
+        CHECK_INT_EQ(tn_delta_protocol_check(s.protocol, &err), 0);
+        tn_delta_state_release(&s);
+        tn_delta_log_release(&log);
+    } else {
+        tn_test_failed(__FILE__, __LINE__, "%s", err.msg);
+    }
+    free(sql);
+    free(path);
+    free(dir);
+    tn_test_warehouse_close(&fx);
+}
+
 static const struct tn_test delta[] = {
     {"names in _delta_log", names},
     {"replay: removes before adds, keyed by path and deletion vector", replay_rules},
@@ -299,6 +353,7 @@ static const struct tn_test delta[] = {
     {".crc files are ignored; checkpoints with deletion vectors", crc_ignored_and_checkpoints},
     {"a log that starts at a checkpoint", checkpoint_only_start},
     {"a multi-part checkpoint needs all its parts", multipart_checkpoint},
+    {"a v2 checkpoint with a sidecar", v2_checkpoint_with_sidecar},
     {NULL, NULL},
 };
 TN_SUITE(delta)

@@ -36,7 +36,7 @@ int main(int argc, char **argv)
     t0 = tlast = tn_monotonic_s();
     for (int i = 1; i <= n; i++) {
         struct tn_commit_result res;
-        struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+        struct tn_write_options w = {.mode = TN_WRITE_APPEND};
         if (tn_table_write(wh, s, "default", "bench", "SELECT 1 AS id, 'x' AS name", &w, &res,
                            &err)) {
             fprintf(stderr, "bench: commit %d: %s\n", i, err.msg);

@@ -18,7 +18,7 @@ int main(int argc, char **argv)
     struct tn_session *s = NULL;
     struct tn_err err = {0};
     struct tn_table *t = NULL;
-    struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+    struct tn_write_options w = {.mode = TN_WRITE_APPEND};
     json_t *schema;
     char sql[256];
     double now_ms, old_ms, ts_ms, t0;

@@ -102,7 +102,7 @@ int main(int argc, char **argv)
     t0 = tn_monotonic_s();
     for (int i = 0; i < n; i++) {
         struct tn_commit_result res;
-        struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+        struct tn_write_options w = {.mode = TN_WRITE_APPEND};
         char *sql =
             tn_asprintf("SELECT %d * 10 + range AS v, 'row ' || range AS s FROM range(10)", i);
         if (tn_table_write(wh, s, "default", "small", sql, &w, &res, &err)) {
@@ -116,7 +116,7 @@ int main(int argc, char **argv)
            1000 * secs / n);
     compare(wh, s, "before compaction");
     t0 = tn_monotonic_s();
-    if (tn_table_compact(wh, s, "default", "small", &cr, &err)) {
+    if (tn_table_compact(wh, s, "default", "small", 0, &cr, &err)) {
         fprintf(stderr, "bench: compact: %s\n", err.msg);
         return 1;
     }

@@ -13,11 +13,13 @@ packages=(build-essential clang libclang-rt-14-dev cppcheck clang-format pkg-con
           libcurl4-openssl-dev libedit-dev libssl-dev libpq-dev curl sqlite3 python3
           postgresql                   # a real PostgreSQL source for the source tests
           radosgw ceph-mon ceph-osd    # a real S3 server for the S3 tests
-          chromium)                    # the browser the console's tests drive
+          chromium firefox-esr)        # the browsers the console's tests drive
 # Node.js and npm fetch DuckDB from the npm registry; take Debian's only when none is installed
 # (a newer Node with its own npm conflicts with Debian's npm package).
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
+# unzip: the zipped Hudi fixtures (../shared/hudi-fixtures)
+packages+=(unzip)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

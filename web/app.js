@@ -551,16 +551,10 @@ async function viewMaintenance(name) {
   const show = async () => {
     const n = select.value;
     if (!n) { out.replaceChildren(h('p.muted', {}, 'no tables')); return; }
-    const t = tables.find(x => qualified(x) === n);
-    const ref = api.tableRef(t.namespace, t.name + '$files'), sref = api.tableRef(t.namespace, t.name + '$snapshots');
     out.replaceChildren(h('p.muted', {}, 'looking…'));
-    const [files, snaps, orphans] = await Promise.all([
-      api.query(`SELECT count(*) FILTER (WHERE content = 0) AS data_files, count(*) FILTER (WHERE content <> 0) AS delete_files, ` +
-                `count(*) FILTER (WHERE content = 0 AND file_size_in_bytes < 16777216) AS small_data_files, sum(file_size_in_bytes) AS bytes FROM ${ref}`),
-      api.query(`SELECT count(*) AS snapshots, count(*) FILTER (WHERE committed_at < now() - INTERVAL 5 DAY) AS older_than_5_days FROM ${sref}`),
-      api.post('/tables/' + encodeURIComponent(n) + '/maintenance', { action: 'remove_orphans', dry_run: true }).catch(e => ({ error: e })),
-    ]);
-    const f = files.rows[0], s = snaps.rows[0];
+    const path = '/tables/' + encodeURIComponent(n) + '/maintenance';
+    const dry = action => api.post(path, { action, dry_run: true }).catch(e => ({ error: e }));
+    const [compact, expire, orphans] = await Promise.all([dry('compact'), dry('expire_snapshots'), dry('remove_orphans')]);
     const run = (action, body, text) => async () => {
       if (!confirmAction(text)) return;
       await guarded(async () => {
@@ -571,11 +565,16 @@ async function viewMaintenance(name) {
     };
     out.replaceChildren(h('table.list', {}, h('tbody', {},
       h('tr', {}, h('td', {}, 'compact'),
-        h('td', {}, `${fmtNum(f[0])} data files (${fmtNum(f[2])} under 16 MiB), ${fmtNum(f[1])} delete files, ${fmtBytes(f[3])}: ` +
-          (f[1] || f[2] > 1 ? 'files with deletes and small files would be rewritten' : 'nothing to compact')),
+        h('td', { id: 'compact-plan' }, compact.error ? compact.error.message :
+          compact.files_rewritten || compact.delete_files_removed
+            ? `would rewrite ${fmtNum(compact.files_rewritten)} data files (${fmtBytes(compact.bytes_rewritten)}, ` +
+              `${fmtNum(compact.rows)} rows before deletes) and remove ${fmtNum(compact.delete_files_removed)} delete files`
+            : 'nothing to compact'),
         h('td', {}, h('button', { id: 'run-compact', onclick: run('compact', {}, `Compact ${n}?`) }, 'Run'))),
       h('tr', {}, h('td', {}, 'expire snapshots'),
-        h('td', {}, `${fmtNum(s[0])} snapshots, ${fmtNum(s[1])} older than 5 days (the default); the current one is always kept`),
+        h('td', { id: 'expire-plan' }, expire.error ? expire.error.message :
+          `would expire ${fmtNum(expire.snapshots_expired)} snapshots older than 5 days (the default) and delete ` +
+          `${fmtNum(expire.files_to_delete)} files; the current one is always kept`),
         h('td', {}, h('button', { onclick: run('expire_snapshots', {}, `Expire snapshots of ${n} older than 5 days?`) }, 'Run'))),
       h('tr', {}, h('td', {}, 'remove orphans'),
         h('td', { id: 'orphans' }, orphans.error ? orphans.error.message :
@@ -588,11 +587,16 @@ async function viewMaintenance(name) {
   select.addEventListener('change', show);
   main().replaceChildren(h('section', {}, h('div.toolbar', {}, h('h1', {}, 'Maintenance'), select), out,
     h('h2', {}, 'Scheduled maintenance'), runs));
-  const metrics = await fetch('/metrics', { headers: api.token() ? { Authorization: 'Bearer ' + api.token() } : {} })
-    .then(r => r.ok ? r.text() : '').catch(() => '');
-  const lines = metrics.split('\n').filter(l => l.startsWith('tarn_maintenance_'));
-  runs.replaceChildren(lines.length ? h('pre', {}, lines.join('\n')) :
-    h('p.muted', {}, 'no scheduled runs yet (tarn serve --maintain-every 1h and tarn.maintain.* table properties)'));
+  const sched = await api.get('/maintenance/runs').catch(() => null);
+  runs.replaceChildren(!sched || !sched.scheduled
+    ? h('p.muted', {}, 'no schedule (tarn serve --maintain-every 1h and tarn.maintain.* table properties)')
+    : !sched.runs.length ? h('p.muted', {}, `every ${fmtNum(sched.every_ms / 1000)} s; no runs yet`)
+    : h('table.list', { id: 'maint-run-list' },
+        h('thead', {}, h('tr', {}, ['started', 'table', 'action', 'outcome', 'files removed', 'ms'].map(c => h('th', {}, c)))),
+        h('tbody', {}, sched.runs.map(r => h('tr', {},
+          h('td', {}, new Date(r.started_ms).toLocaleString()), h('td', {}, `${r.namespace}.${r.table}`),
+          h('td', {}, r.action), h('td', {}, r.ok ? 'ok' : 'failed: ' + r.error),
+          h('td', {}, fmtNum(r.files_removed)), h('td', {}, r.ms.toFixed(1)))))));
   await guarded(show, out);
 }
 

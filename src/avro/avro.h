@@ -101,6 +101,7 @@ struct tn_avro_schema {
     enum tn_avro_type type;
     const char *name;                       /* record, fixed and enum names; NULL otherwise */
     const char *logical_type;               /* "logicalType", or NULL */
+    int precision, scale;                   /* decimal attributes, 0 when absent */
     int element_id;                         /* arrays: "element-id", else -1 */
     int key_id, value_id;                   /* maps: "key-id"/"value-id", else -1 */
     size_t fixed_size;                      /* fixed */
@@ -140,6 +141,12 @@ struct tn_avro_file {
 
 /* Decode a whole container file held in memory. The file keeps no pointer into "data". */
 int tn_avro_read(const void *data, size_t len, struct tn_avro_file **out, struct tn_err *err);
+/* Decode "n" records held apart from any container (recs[i], lens[i] bytes each, every byte
+ * used) with writer schema "schema_json": e.g. the records of an Apache Hudi log block. The
+ * result has no file metadata; free it with tn_avro_file_free. */
+int tn_avro_decode_records(const char *schema_json, size_t schema_len, const void *const *recs,
+                           const size_t *lens, size_t n, struct tn_avro_file **out,
+                           struct tn_err *err);
 /* A file-metadata value (not NUL-terminated unless it came from text; *out_len is its length),
  * or NULL when absent. */
 const char *tn_avro_meta_get(const struct tn_avro_file *f, const char *key, size_t *out_len);

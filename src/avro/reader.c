@@ -430,6 +430,10 @@ static int parse_object(struct sparse *sp, json_t *j, const char *ns, int depth,
     if (json_is_string(jlogical))
         n->s.logical_type =
             arena_strndup(sp->arena, json_string_value(jlogical), json_string_length(jlogical));
+    if (json_is_integer(json_object_get(j, "precision")))
+        n->s.precision = (int)json_integer_value(json_object_get(j, "precision"));
+    if (json_is_integer(json_object_get(j, "scale")))
+        n->s.scale = (int)json_integer_value(json_object_get(j, "scale"));
     if ((prim = prim_lookup(type))) {
         n->s.type = prim->s.type;
         n->min_size = prim->min_size;
@@ -1192,6 +1196,54 @@ int tn_avro_read(const void *data, size_t len, struct tn_avro_file **out, struct
         goto out;
     rc = read_blocks(&d, f, sync, codec);
 out:
+    if (rc) {
+        tn_avro_file_free(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+int tn_avro_decode_records(const char *schema_json, size_t schema_len, const void *const *recs,
+                           const size_t *lens, size_t n, struct tn_avro_file **out,
+                           struct tn_err *err)
+{
+    struct tn_avro_file *f = tn_calloc(1, sizeof(*f));
+    struct file_priv *fp = tn_calloc(1, sizeof(*fp));
+    int64_t values_left = MAX_VALUES;
+    struct tn_avro_value *values = NULL;
+    size_t decoded = 0;
+    struct dec d;
+    int rc;
+
+    f->priv = fp;
+    memset(&d, 0, sizeof(d));
+    d.arena = &fp->arena;
+    d.values_left = &values_left;
+    d.err = err;
+    d.block = 1;
+    rc = schema_load(&fp->arena, schema_json, schema_len, &f->schema, err);
+    if (!rc) {
+        values = tn_calloc(n ? n : 1, sizeof(*values));
+        own(fp, values);
+        rc = take_values(&d, (int64_t)n, 1);
+    }
+    for (size_t i = 0; !rc && i < n; i++) {
+        decoded += lens[i];
+        if (decoded > (size_t)TN_AVRO_MAX_DECODED) {
+            rc = dec_fail(&d, TN_ETOOBIG, "the records exceed %ld bytes", TN_AVRO_MAX_DECODED);
+            break;
+        }
+        d.p = recs[i];
+        d.end = d.p + lens[i];
+        d.record = i + 1;
+        rc = decode_value(&d, snode_of(f->schema), &values[i]);
+        if (!rc && d.p != d.end)
+            rc = dec_fail(&d, TN_EINPUT, "%zu bytes left over after the record", left(&d));
+        if (!rc)
+            f->nrecords = i + 1;
+    }
+    f->records = values;
     if (rc) {
         tn_avro_file_free(f);
         return rc;

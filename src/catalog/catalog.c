@@ -121,9 +121,24 @@ static int has_type_column(struct tn_catalog *cat)
                                          NULL, NULL, NULL, NULL) == SQLITE_OK;
 }
 
-/* Where IS_TABLE appears in a statement: only rows that are tables (V1: not views). */
+/* Where IS_TABLE appears in a statement: only rows that are tables (V1: not views); where
+ * IS_VIEW appears, only views (none in a V0 file). OF_KIND picks one for "kind". */
 #define IS_TABLE     "@IS_TABLE"
 #define IS_TABLE_SQL " AND (iceberg_type = 'TABLE' OR iceberg_type IS NULL)"
+#define IS_VIEW      "@IS_VIEW"
+#define IS_VIEW_SQL  " AND iceberg_type = 'VIEW'"
+#define OF_KIND(kind, before, after)                                                               \
+    ((kind) == TN_CATALOG_VIEW ? before IS_VIEW after : before IS_TABLE after)
+
+static const char *kind_word(enum tn_catalog_kind kind)
+{
+    return kind == TN_CATALOG_VIEW ? "view" : "table";
+}
+
+static int kind_missing(enum tn_catalog_kind kind)
+{
+    return kind == TN_CATALOG_VIEW ? TN_ENOVIEW : TN_ENOTABLE;
+}
 
 /* Prepare "sql" (IS_TABLE replaced by its condition on a V1 file, else by nothing) and bind
  * the catalog name as ?1 and every following const char * argument (NULL-terminated list). */
@@ -131,12 +146,15 @@ static int prepare(struct tn_catalog *cat, sqlite3_stmt **st, struct tn_err *err
                    ...)
 {
     va_list ap;
-    const char *arg, *mark = strstr(sql, IS_TABLE);
+    const char *arg, *mark = strstr(sql, IS_TABLE), *view_mark = strstr(sql, IS_VIEW);
     int i = 1, rc;
 
-    if (mark) {
-        char *text = tn_asprintf("%.*s%s%s", (int)(mark - sql), sql,
-                                 has_type_column(cat) ? IS_TABLE_SQL : "", mark + strlen(IS_TABLE));
+    if (mark || view_mark) {
+        int v1 = has_type_column(cat);
+        const char *cond = mark ? (v1 ? IS_TABLE_SQL : "") : (v1 ? IS_VIEW_SQL : " AND 0");
+        const char *at = mark ? mark : view_mark;
+        char *text = tn_asprintf("%.*s%s%s", (int)(at - sql), sql, cond,
+                                 at + strlen(mark ? IS_TABLE : IS_VIEW));
         rc = sqlite3_prepare_v2(cat->db, text, -1, st, NULL);
         free(text);
     } else {
@@ -247,14 +265,16 @@ static int locked_namespace_exists(struct tn_catalog *cat, const char *ns, struc
     return -1;
 }
 
-static int locked_load(struct tn_catalog *cat, const char *ns, const char *table, char **out,
-                       struct tn_err *err)
+static int locked_load(struct tn_catalog *cat, enum tn_catalog_kind kind, const char *ns,
+                       const char *table, char **out, struct tn_err *err)
 {
     sqlite3_stmt *st;
     int rc = prepare(cat, &st, err,
-                     "SELECT metadata_location FROM iceberg_tables WHERE catalog_name = ?1 AND "
-                     "table_namespace = ?2 AND table_name = ?3 AND "
-                     "(metadata_location IS NOT NULL)" IS_TABLE,
+                     OF_KIND(kind,
+                             "SELECT metadata_location FROM iceberg_tables WHERE catalog_name = ?1 "
+                             "AND table_namespace = ?2 AND table_name = ?3 AND "
+                             "(metadata_location IS NOT NULL)",
+                             ""),
                      ns, table, NULL);
     if (rc)
         return rc;
@@ -263,7 +283,8 @@ static int locked_load(struct tn_catalog *cat, const char *ns, const char *table
         *out = tn_strdup((const char *)sqlite3_column_text(st, 0));
         rc = 0;
     } else if (rc == SQLITE_DONE) {
-        rc = tn_fail(err, TN_ENOTABLE, "table %s.%s does not exist", ns, table);
+        rc =
+            tn_fail(err, kind_missing(kind), "%s %s.%s does not exist", kind_word(kind), ns, table);
     } else {
         rc = db_fail(cat, "read", err);
     }
@@ -271,27 +292,33 @@ static int locked_load(struct tn_catalog *cat, const char *ns, const char *table
     return rc;
 }
 
-static int locked_create(struct tn_catalog *cat, const char *ns, const char *table,
-                         const char *location, struct tn_err *err)
+static int locked_create(struct tn_catalog *cat, enum tn_catalog_kind kind, const char *ns,
+                         const char *table, const char *location, struct tn_err *err)
 {
     sqlite3_stmt *st;
-    int rc;
+    int rc = 0;
 
     if (sqlite3_exec(cat->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return db_fail(cat, "begin", err);
-    rc = prepare(cat, &st, err,
-                 has_type_column(cat)
-                     ? "INSERT INTO iceberg_tables (catalog_name, table_namespace, table_name, "
-                       "metadata_location, previous_metadata_location, iceberg_type) "
-                       "VALUES (?1, ?2, ?3, ?4, NULL, 'TABLE')"
-                     : "INSERT INTO iceberg_tables (catalog_name, table_namespace, table_name, "
-                       "metadata_location, previous_metadata_location) "
-                       "VALUES (?1, ?2, ?3, ?4, NULL)",
-                 ns, table, location, NULL);
+    /* a view needs the V1 schema: migrate the file as Java's JdbcCatalog does */
+    if (kind == TN_CATALOG_VIEW && !has_type_column(cat) &&
+        sqlite3_exec(cat->db, "ALTER TABLE iceberg_tables ADD COLUMN iceberg_type VARCHAR(5)", NULL,
+                     NULL, NULL) != SQLITE_OK)
+        rc = db_fail(cat, "add the iceberg_type column for views", err);
+    if (!rc)
+        rc = prepare(cat, &st, err,
+                     has_type_column(cat)
+                         ? "INSERT INTO iceberg_tables (catalog_name, table_namespace, table_name, "
+                           "metadata_location, previous_metadata_location, iceberg_type) "
+                           "VALUES (?1, ?2, ?3, ?4, NULL, ?5)"
+                         : "INSERT INTO iceberg_tables (catalog_name, table_namespace, table_name, "
+                           "metadata_location, previous_metadata_location) "
+                           "VALUES (?1, ?2, ?3, ?4, NULL)",
+                     ns, table, location, kind == TN_CATALOG_VIEW ? "VIEW" : "TABLE", NULL);
     if (!rc)
         rc = run(cat, st, NULL, err);
     if (rc == TN_EEXISTS)
-        tn_fail(err, TN_EEXISTS, "table %s.%s already exists", ns, table);
+        tn_fail(err, TN_EEXISTS, "a table or view %s.%s already exists", ns, table);
     if (!rc)
         rc = prepare(cat, &st, err,
                      "INSERT OR IGNORE INTO iceberg_namespace_properties (catalog_name, namespace, "
@@ -306,15 +333,18 @@ static int locked_create(struct tn_catalog *cat, const char *ns, const char *tab
     return rc;
 }
 
-static int locked_swap(struct tn_catalog *cat, const char *ns, const char *table,
-                       const char *expected, const char *new_location, struct tn_err *err)
+static int locked_swap(struct tn_catalog *cat, enum tn_catalog_kind kind, const char *ns,
+                       const char *table, const char *expected, const char *new_location,
+                       struct tn_err *err)
 {
     sqlite3_stmt *st;
     int changes = 0;
     int rc = prepare(cat, &st, err,
-                     "UPDATE iceberg_tables SET metadata_location = ?4, "
-                     "previous_metadata_location = ?5 WHERE catalog_name = ?1 AND "
-                     "table_namespace = ?2 AND table_name = ?3 AND metadata_location = ?5" IS_TABLE,
+                     OF_KIND(kind,
+                             "UPDATE iceberg_tables SET metadata_location = ?4, "
+                             "previous_metadata_location = ?5 WHERE catalog_name = ?1 AND "
+                             "table_namespace = ?2 AND table_name = ?3 AND metadata_location = ?5",
+                             ""),
                      ns, table, new_location, expected, NULL);
     if (rc)
         return rc;
@@ -325,29 +355,32 @@ static int locked_swap(struct tn_catalog *cat, const char *ns, const char *table
         return 0;
     {
         char *now = NULL;
-        rc = tn_catalog_load(cat, ns, table, &now, err);
+        rc = locked_load(cat, kind, ns, table, &now, err);
         free(now);
         if (rc)
             return rc;
     }
     return tn_fail(err, TN_ECONFLICT,
-                   "table %s.%s was changed by another commit; re-read it and try again", ns,
-                   table);
+                   "%s %s.%s was changed by another commit; re-read it and try again",
+                   kind_word(kind), ns, table);
 }
 
-static int locked_drop(struct tn_catalog *cat, const char *ns, const char *table,
-                       struct tn_err *err)
+static int locked_drop(struct tn_catalog *cat, enum tn_catalog_kind kind, const char *ns,
+                       const char *table, struct tn_err *err)
 {
     sqlite3_stmt *st;
     int changes = 0;
     int rc = prepare(cat, &st, err,
-                     "DELETE FROM iceberg_tables WHERE catalog_name = ?1 AND "
-                     "table_namespace = ?2 AND table_name = ?3" IS_TABLE,
+                     OF_KIND(kind,
+                             "DELETE FROM iceberg_tables WHERE catalog_name = ?1 AND "
+                             "table_namespace = ?2 AND table_name = ?3",
+                             ""),
                      ns, table, NULL);
     if (!rc)
         rc = run(cat, st, &changes, err);
     if (!rc && changes == 0)
-        return tn_fail(err, TN_ENOTABLE, "table %s.%s does not exist", ns, table);
+        return tn_fail(err, kind_missing(kind), "%s %s.%s does not exist", kind_word(kind), ns,
+                       table);
     if (!rc)
         rc = prepare(cat, &st, err,
                      "DELETE FROM tarn_table_options WHERE catalog_name = ?1 AND "
@@ -358,21 +391,25 @@ static int locked_drop(struct tn_catalog *cat, const char *ns, const char *table
     return rc;
 }
 
-static int locked_rename(struct tn_catalog *cat, const char *ns, const char *table,
-                         const char *new_ns, const char *new_table, struct tn_err *err)
+static int locked_rename(struct tn_catalog *cat, enum tn_catalog_kind kind, const char *ns,
+                         const char *table, const char *new_ns, const char *new_table,
+                         struct tn_err *err)
 {
     sqlite3_stmt *st;
     int changes = 0;
     int rc = prepare(cat, &st, err,
-                     "UPDATE iceberg_tables SET table_namespace = ?4, table_name = ?5 WHERE "
-                     "catalog_name = ?1 AND table_namespace = ?2 AND table_name = ?3" IS_TABLE,
+                     OF_KIND(kind,
+                             "UPDATE iceberg_tables SET table_namespace = ?4, table_name = ?5 "
+                             "WHERE catalog_name = ?1 AND table_namespace = ?2 AND table_name = ?3",
+                             ""),
                      ns, table, new_ns, new_table, NULL);
     if (!rc)
         rc = run(cat, st, &changes, err);
     if (rc == TN_EEXISTS)
-        return tn_fail(err, TN_EEXISTS, "table %s.%s already exists", new_ns, new_table);
+        return tn_fail(err, TN_EEXISTS, "a table or view %s.%s already exists", new_ns, new_table);
     if (!rc && changes == 0)
-        return tn_fail(err, TN_ENOTABLE, "table %s.%s does not exist", ns, table);
+        return tn_fail(err, kind_missing(kind), "%s %s.%s does not exist", kind_word(kind), ns,
+                       table);
     if (!rc)
         rc = prepare(cat, &st, err,
                      "UPDATE tarn_table_options SET table_namespace = ?4, table_name = ?5 "
@@ -383,8 +420,8 @@ static int locked_rename(struct tn_catalog *cat, const char *ns, const char *tab
     return rc;
 }
 
-static int locked_list(struct tn_catalog *cat, const char *ns, struct tn_catalog_entry **out,
-                       size_t *out_n, struct tn_err *err)
+static int locked_list(struct tn_catalog *cat, enum tn_catalog_kind kind, const char *ns,
+                       struct tn_catalog_entry **out, size_t *out_n, struct tn_err *err)
 {
     sqlite3_stmt *st;
     struct tn_catalog_entry *v = NULL;
@@ -393,12 +430,15 @@ static int locked_list(struct tn_catalog *cat, const char *ns, struct tn_catalog
 
     rc = prepare(
         cat, &st, err,
-        ns ? "SELECT table_namespace, table_name, metadata_location FROM "
-             "iceberg_tables WHERE catalog_name = ?1 AND table_namespace = ?2 AND "
-             "metadata_location IS NOT NULL" IS_TABLE " ORDER BY 1, 2"
-           : "SELECT table_namespace, table_name, metadata_location FROM "
-             "iceberg_tables WHERE catalog_name = ?1 AND metadata_location IS NOT NULL" IS_TABLE
-             " ORDER BY 1, 2",
+        ns ? OF_KIND(kind,
+                     "SELECT table_namespace, table_name, metadata_location FROM "
+                     "iceberg_tables WHERE catalog_name = ?1 AND table_namespace = ?2 AND "
+                     "metadata_location IS NOT NULL",
+                     " ORDER BY 1, 2")
+           : OF_KIND(kind,
+                     "SELECT table_namespace, table_name, metadata_location FROM "
+                     "iceberg_tables WHERE catalog_name = ?1 AND metadata_location IS NOT NULL",
+                     " ORDER BY 1, 2"),
         ns, NULL);
     if (rc)
         return rc;
@@ -482,40 +522,78 @@ int tn_catalog_namespace_exists(struct tn_catalog *cat, const char *ns, struct t
 int tn_catalog_load(struct tn_catalog *cat, const char *ns, const char *table, char **out,
                     struct tn_err *err)
 {
-    WITH_LOCK(locked_load(cat, ns, table, out, err));
+    return tn_catalog_load_kind(cat, TN_CATALOG_TABLE, ns, table, out, err);
 }
 
 int tn_catalog_create(struct tn_catalog *cat, const char *ns, const char *table,
                       const char *location, struct tn_err *err)
 {
-    if (tn_sql_reserved_name(ns, table, err))
-        return err->code;
-    WITH_WRITE_LOCK(locked_create(cat, ns, table, location, err));
+    return tn_catalog_create_kind(cat, TN_CATALOG_TABLE, ns, table, location, err);
 }
 
 int tn_catalog_swap(struct tn_catalog *cat, const char *ns, const char *table, const char *expected,
                     const char *new_location, struct tn_err *err)
 {
-    WITH_WRITE_LOCK(locked_swap(cat, ns, table, expected, new_location, err));
+    return tn_catalog_swap_kind(cat, TN_CATALOG_TABLE, ns, table, expected, new_location, err);
 }
 
 int tn_catalog_drop(struct tn_catalog *cat, const char *ns, const char *table, struct tn_err *err)
 {
-    WITH_WRITE_LOCK(locked_drop(cat, ns, table, err));
+    return tn_catalog_drop_kind(cat, TN_CATALOG_TABLE, ns, table, err);
 }
 
 int tn_catalog_rename(struct tn_catalog *cat, const char *ns, const char *table, const char *new_ns,
                       const char *new_table, struct tn_err *err)
 {
-    if (tn_sql_reserved_name(new_ns, new_table, err))
-        return err->code;
-    WITH_WRITE_LOCK(locked_rename(cat, ns, table, new_ns, new_table, err));
+    return tn_catalog_rename_kind(cat, TN_CATALOG_TABLE, ns, table, new_ns, new_table, err);
 }
 
 int tn_catalog_list(struct tn_catalog *cat, const char *ns, struct tn_catalog_entry **out,
                     size_t *out_n, struct tn_err *err)
 {
-    WITH_LOCK(locked_list(cat, ns, out, out_n, err));
+    return tn_catalog_list_kind(cat, TN_CATALOG_TABLE, ns, out, out_n, err);
+}
+
+int tn_catalog_load_kind(struct tn_catalog *cat, enum tn_catalog_kind kind, const char *ns,
+                         const char *name, char **out, struct tn_err *err)
+{
+    WITH_LOCK(locked_load(cat, kind, ns, name, out, err));
+}
+
+int tn_catalog_create_kind(struct tn_catalog *cat, enum tn_catalog_kind kind, const char *ns,
+                           const char *name, const char *location, struct tn_err *err)
+{
+    if (tn_sql_reserved_name(ns, name, err))
+        return err->code;
+    WITH_WRITE_LOCK(locked_create(cat, kind, ns, name, location, err));
+}
+
+int tn_catalog_swap_kind(struct tn_catalog *cat, enum tn_catalog_kind kind, const char *ns,
+                         const char *name, const char *expected, const char *new_location,
+                         struct tn_err *err)
+{
+    WITH_WRITE_LOCK(locked_swap(cat, kind, ns, name, expected, new_location, err));
+}
+
+int tn_catalog_drop_kind(struct tn_catalog *cat, enum tn_catalog_kind kind, const char *ns,
+                         const char *name, struct tn_err *err)
+{
+    WITH_WRITE_LOCK(locked_drop(cat, kind, ns, name, err));
+}
+
+int tn_catalog_rename_kind(struct tn_catalog *cat, enum tn_catalog_kind kind, const char *ns,
+                           const char *name, const char *new_ns, const char *new_name,
+                           struct tn_err *err)
+{
+    if (tn_sql_reserved_name(new_ns, new_name, err))
+        return err->code;
+    WITH_WRITE_LOCK(locked_rename(cat, kind, ns, name, new_ns, new_name, err));
+}
+
+int tn_catalog_list_kind(struct tn_catalog *cat, enum tn_catalog_kind kind, const char *ns,
+                         struct tn_catalog_entry **out, size_t *out_n, struct tn_err *err)
+{
+    WITH_LOCK(locked_list(cat, kind, ns, out, out_n, err));
 }
 
 int tn_catalog_set_option(struct tn_catalog *cat, const char *ns, const char *table,
@@ -692,8 +770,8 @@ static int locked_swap_many(struct tn_catalog *cat, const struct tn_catalog_swap
     if (sqlite3_exec(cat->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return db_fail(cat, "begin", err);
     for (size_t i = 0; !rc && i < n; i++)
-        rc = locked_swap(cat, swaps[i].ns, swaps[i].table, swaps[i].expected, swaps[i].new_location,
-                         err);
+        rc = locked_swap(cat, TN_CATALOG_TABLE, swaps[i].ns, swaps[i].table, swaps[i].expected,
+                         swaps[i].new_location, err);
     if (sqlite3_exec(cat->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && !rc)
         rc = db_fail(cat, "commit", err);
     return rc;

@@ -51,6 +51,27 @@ int tn_catalog_list(struct tn_catalog *cat, const char *ns, struct tn_catalog_en
                     size_t *out_n, struct tn_err *err);
 void tn_catalog_entries_free(struct tn_catalog_entry *e, size_t n);
 
+/*---- Tables or views ----*/
+/* The catalog keeps Iceberg views beside tables (iceberg_type VIEW, Java's V1 schema; the first
+ * view migrates a V0 file by adding that column, as JdbcCatalog does). Tables and views share
+ * one name space: a name is one or the other. The functions above are these with
+ * TN_CATALOG_TABLE; for views a missing name is TN_ENOVIEW. */
+enum tn_catalog_kind { TN_CATALOG_TABLE, TN_CATALOG_VIEW };
+int tn_catalog_load_kind(struct tn_catalog *cat, enum tn_catalog_kind kind, const char *ns,
+                         const char *name, char **out, struct tn_err *err);
+int tn_catalog_create_kind(struct tn_catalog *cat, enum tn_catalog_kind kind, const char *ns,
+                           const char *name, const char *location, struct tn_err *err);
+int tn_catalog_swap_kind(struct tn_catalog *cat, enum tn_catalog_kind kind, const char *ns,
+                         const char *name, const char *expected, const char *new_location,
+                         struct tn_err *err);
+int tn_catalog_drop_kind(struct tn_catalog *cat, enum tn_catalog_kind kind, const char *ns,
+                         const char *name, struct tn_err *err);
+int tn_catalog_rename_kind(struct tn_catalog *cat, enum tn_catalog_kind kind, const char *ns,
+                           const char *name, const char *new_ns, const char *new_name,
+                           struct tn_err *err);
+int tn_catalog_list_kind(struct tn_catalog *cat, enum tn_catalog_kind kind, const char *ns,
+                         struct tn_catalog_entry **out, size_t *out_n, struct tn_err *err);
+
 /*---- tarn's per-table options ----*/
 /* Set (or with value NULL, remove) option "key" of ns.table. */
 int tn_catalog_set_option(struct tn_catalog *cat, const char *ns, const char *table,

@@ -92,8 +92,10 @@ int cli_sql(struct cli *c, const char *sql, enum cli_format f, const struct cli_
             struct tn_err *err);
 /* The rows of a read-only query as text (for the shell's own checks). Caller frees. */
 int cli_query_rows(struct cli *c, const char *sql, struct tn_rows **out, struct tn_err *err);
-int cli_ingest(struct cli *c, const char *ident, const char *file, const char *mode,
-               struct tn_err *err);
+/* Ingest "files" (paths and 'globs', all in one commit; "-" or /dev/stdin alone: standard input,
+ * converted as it arrives) into table "ident". */
+int cli_ingest(struct cli *c, const char *ident, char *const *files, size_t nfiles,
+               const char *mode, struct tn_err *err);
 int cli_tables(struct cli *c, struct tn_err *err);
 int cli_describe(struct cli *c, const char *ident, struct tn_err *err);
 int cli_history(struct cli *c, const char *ident, struct tn_err *err);

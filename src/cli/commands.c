@@ -6,6 +6,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -423,7 +425,7 @@ static int input_format(const char *path, const char *given, enum tn_source_form
 }
 
 static int local_ingest(struct cli *c, const char *ns, const char *name, const char *path,
-                        uint64_t size, enum tn_source_format fmt,
+                        const char *const *more_paths, uint64_t size, enum tn_source_format fmt,
                         const struct tn_ingest_options *in, struct tn_err *err)
 {
     struct tn_ingest_options opt = *in;
@@ -441,6 +443,8 @@ static int local_ingest(struct cli *c, const char *ns, const char *name, const c
     else if (c->o.evolve && strcmp(c->o.evolve, "add") != 0)
         return tn_fail(err, TN_EINPUT, "--evolve must be add or strict");
     cli_allow_dir_of(c, path);
+    for (size_t i = 0; more_paths && more_paths[i]; i++)
+        cli_allow_dir_of(c, more_paths[i]);
     rc = cli_warehouse(c, &wh, err);
     if (!rc)
         rc = session_open(wh, &s, err);
@@ -448,6 +452,7 @@ static int local_ingest(struct cli *c, const char *ns, const char *name, const c
         return rc;
     src.format = fmt;
     src.name = path;
+    src.more_paths = more_paths;
     src.header = -1;
     src.max_decompressed = c->o.max_decompressed;
     src.temp_dir = temp_dir = tn_asprintf("%s/.tmp", tn_storage_root_path(wh->storage));
@@ -531,14 +536,144 @@ static int remote_ingest(struct cli *c, const char *ns, const char *name, const 
     return rc;
 }
 
-int cli_ingest(struct cli *c, const char *ident, const char *file, const char *mode,
-               struct tn_err *err)
+/* Standard input, converted as it arrives (src/table/stream.c) and kept in a spool file under
+ * the warehouse's .tmp for the whole-file path, which reads it when the stream commits nothing. */
+static int stdin_ingest(struct cli *c, const char *ns, const char *name, enum tn_source_format fmt,
+                        const struct tn_ingest_options *in, struct tn_err *err)
+{
+    struct tn_source src = {0};
+    struct tn_ingest_result res;
+    struct tn_stream *st = NULL;
+    struct tn_warehouse *wh;
+    double t0 = tn_monotonic_s();
+    char *temp_dir, *spool, uuid[37], *buf;
+    uint64_t size = 0;
+    int rc, fd, complete = 1;
+
+    if (c->remote)
+        return tn_fail(err, TN_EINPUT,
+                       "--remote sends a file: save standard input to a file first, or run the "
+                       "ingest where the warehouse is");
+    rc = cli_warehouse(c, &wh, err);
+    if (rc)
+        return rc;
+    temp_dir = tn_asprintf("%s/.tmp", tn_storage_root_path(wh->storage));
+    tn_uuid4(uuid);
+    spool = tn_asprintf("%s/upload-%ld-%s", temp_dir, (long)getpid(), uuid);
+    if (mkdir(temp_dir, 0700) && errno != EEXIST)
+        rc = tn_fail(err, TN_EUNAVAILABLE, "cannot create %s: %s", temp_dir, strerror(errno));
+    fd = rc ? -1 : open(spool, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (!rc && fd < 0)
+        rc = tn_fail(err, TN_EUNAVAILABLE, "cannot create %s: %s", spool, strerror(errno));
+    src.format = fmt;
+    src.header = -1;
+    src.max_decompressed = c->o.max_decompressed;
+    src.temp_dir = temp_dir;
+    if (!rc)
+        tn_stream_new(wh, temp_dir, ns, name, &src, in, &st);
+    buf = tn_malloc(1024 * 1024);
+    while (!rc) {
+        ssize_t n = read(STDIN_FILENO, buf, 1024 * 1024);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = tn_fail(err, TN_EINPUT, "cannot read standard input: %s", strerror(errno));
+            complete = 0;
+        }
+        if (n <= 0)
+            break;
+        for (ssize_t off = 0; !rc && off < n;) {
+            ssize_t w = write(fd, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0) {
+                rc = tn_fail(err, tn_err_from_errno(errno, TN_EUNAVAILABLE),
+                             "cannot store standard input in %s: %s", temp_dir, strerror(errno));
+                complete = 0;
+            } else {
+                off += w;
+            }
+        }
+        if (!rc)
+            tn_stream_feed(st, buf, (size_t)n);
+        size += (uint64_t)n;
+    }
+    free(buf);
+    if (fd >= 0 && close(fd) && !rc)
+        rc = tn_fail(err, TN_EUNAVAILABLE, "cannot store standard input: %s", strerror(errno));
+    if (!rc && size == 0)
+        rc = tn_fail(err, TN_EINPUT, "standard input is empty: there is nothing to load");
+    if (st) {
+        tn_stream_end(st, complete && !rc);
+        if (!rc) {
+            rc = tn_stream_finish(st, 1, &res, err);
+            if (!rc) {
+                cli_print_ingest(ns, name, res.created, in->upsert, res.commit.rows_added,
+                                 res.rows_updated, res.commit.files_added, res.commit.snapshot_id,
+                                 res.commit.sequence_number, tn_monotonic_s() - t0);
+                tn_ingest_result_release(&res);
+            }
+        }
+        tn_stream_free(st);
+    }
+    if (rc == TN_STREAM_NOT_STREAMED)
+        rc = local_ingest(c, ns, name, spool, NULL, size, fmt, in, err);
+    unlink(spool);
+    free(spool);
+    free(temp_dir);
+    return rc;
+}
+
+static int has_glob(const char *s)
+{
+    return strpbrk(s, "*?[") != NULL;
+}
+
+/* The files the arguments name: paths, and shell patterns (*.csv in a folder) expanded, in order.
+ */
+static int ingest_files(char *const *args, size_t nargs, char ***out, size_t *n, struct tn_err *err)
+{
+    char **v = NULL;
+    size_t cap = 0;
+    int rc = 0;
+
+    *n = 0;
+    for (size_t i = 0; !rc && i < nargs; i++) {
+        glob_t g;
+        size_t k;
+        if (!has_glob(args[i])) {
+            if (*n + 2 > cap)
+                v = tn_realloc(v, (cap = cap * 2 + 8) * sizeof(*v));
+            v[(*n)++] = tn_strdup(args[i]);
+            continue;
+        }
+        if (glob(args[i], 0, NULL, &g) != 0) {
+            rc = tn_fail(err, TN_EINPUT, "no file matches %s", args[i]);
+            break;
+        }
+        for (k = 0; k < g.gl_pathc; k++) {
+            if (*n + 2 > cap)
+                v = tn_realloc(v, (cap = cap * 2 + 8) * sizeof(*v));
+            v[(*n)++] = tn_strdup(g.gl_pathv[k]);
+        }
+        globfree(&g);
+    }
+    if (v)
+        v[*n] = NULL;
+    *out = v;
+    return rc;
+}
+
+int cli_ingest(struct cli *c, const char *ident, char *const *files, size_t nfiles,
+               const char *mode, struct tn_err *err)
 {
     char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
     struct tn_ingest_options opt = {.mode = TN_WRITE_APPEND, .evolve = TN_EVOLVE_ADD};
     enum tn_source_format fmt = TN_SOURCE_DETECT;
     struct stat sb;
-    char *path = NULL;
+    char **list = NULL, **paths = NULL;
+    size_t n = 0, k;
+    uint64_t total = 0;
     int rc;
 
     if (mode && strcmp(mode, "overwrite") == 0)
@@ -557,20 +692,36 @@ int cli_ingest(struct cli *c, const char *ident, const char *file, const char *m
     rc = tn_ident_parse(ident, ns, name, err);
     if (rc)
         return rc;
-    path = realpath(file, NULL);
-    if (!path || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        free(path);
-        return tn_fail(err, TN_EINPUT, "cannot open %s: no such file", file);
+    if (nfiles == 1 && (strcmp(files[0], "-") == 0 || strcmp(files[0], "/dev/stdin") == 0)) {
+        rc = input_format("-", c->o.format, &fmt, err);
+        return rc ? rc : stdin_ingest(c, ns, name, fmt, &opt, err);
     }
-    if (sb.st_size == 0) {
-        free(path);
-        return tn_fail(err, TN_EINPUT, "%s is empty: there is nothing to load", file);
+    rc = ingest_files(files, nfiles, &list, &n, err);
+    if (!rc && n > 1 && c->remote)
+        rc = tn_fail(err, TN_EINPUT, "--remote takes one file per ingest, not %zu", n);
+    paths = tn_calloc(n + 1, sizeof(*paths));
+    for (k = 0; !rc && k < n; k++) {
+        paths[k] = realpath(list[k], NULL);
+        if (!paths[k] || stat(paths[k], &sb) != 0 || !S_ISREG(sb.st_mode))
+            rc = tn_fail(err, TN_EINPUT, "cannot open %s: no such file", list[k]);
+        else if (sb.st_size == 0)
+            rc = tn_fail(err, TN_EINPUT, "%s is empty: there is nothing to load", list[k]);
+        else
+            total += (uint64_t)sb.st_size;
     }
-    rc = input_format(path, c->o.format, &fmt, err);
     if (!rc)
-        rc = c->remote ? remote_ingest(c, ns, name, path, (uint64_t)sb.st_size, fmt, &opt, err)
-                       : local_ingest(c, ns, name, path, (uint64_t)sb.st_size, fmt, &opt, err);
-    free(path);
+        rc = input_format(paths[0], c->o.format, &fmt, err);
+    if (!rc)
+        rc = c->remote ? remote_ingest(c, ns, name, paths[0], total, fmt, &opt, err)
+                       : local_ingest(c, ns, name, paths[0],
+                                      n > 1 ? (const char *const *)paths + 1 : NULL, total, fmt,
+                                      &opt, err);
+    for (k = 0; k < n; k++) {
+        free(list[k]);
+        free(paths[k]);
+    }
+    free(list);
+    free(paths);
     return rc;
 }
 
@@ -944,8 +1095,13 @@ int cli_maintain(struct cli *c, const char *ident, const char *action, struct tn
         struct tn_compact_result r;
         rc = session_open(wh, &s, err);
         if (!rc)
-            rc = tn_table_compact(wh, s, ns, name, &r, err);
-        if (!rc)
+            rc = tn_table_compact(wh, s, ns, name, c->o.dry_run, &r, err);
+        if (!rc && c->o.dry_run)
+            printf("%s.%s: would rewrite %lld data files (%lld bytes, %lld rows before deletes) "
+                   "and remove %lld delete files (dry run)\n",
+                   ns, name, (long long)r.files_rewritten, (long long)r.bytes_rewritten,
+                   (long long)r.rows, (long long)r.delete_files_removed);
+        else if (!rc)
             printf("%s.%s: %lld data files rewritten into %lld (%lld rows), %lld delete files "
                    "removed\n",
                    ns, name, (long long)r.files_rewritten, (long long)r.files_written,
@@ -969,8 +1125,11 @@ int cli_maintain(struct cli *c, const char *ident, const char *action, struct tn
             tn_session_close(s);
         }
         if (!rc)
-            rc = tn_table_expire(wh, ns, name, cutoff, 1, &r, err);
-        if (!rc)
+            rc = tn_table_expire(wh, ns, name, cutoff, 1, c->o.dry_run, &r, err);
+        if (!rc && c->o.dry_run)
+            printf("%s.%s: would expire %lld snapshots and delete %lld files (dry run)\n", ns, name,
+                   (long long)r.snapshots_expired, (long long)r.files_to_delete);
+        else if (!rc)
             printf("%s.%s: %lld snapshots expired, %lld files deleted\n", ns, name,
                    (long long)r.snapshots_expired, (long long)r.files_deleted);
         if (!rc && json_array_size(r.not_deleted))

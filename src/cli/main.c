@@ -214,7 +214,8 @@ struct command {
 
 static const struct command commands[] = {
     {"sql", 1, 1, "\"SELECT ...\""},
-    {"ingest", 1, 2, "TABLE FILE, or TABLE --from postgresql://..."},
+    {"ingest", 1, 256,
+     "TABLE FILE... (one commit; - reads standard input), or TABLE --from postgresql://..."},
     {"sync", 0, 0, ""},
     {"shell", 0, 0, ""},
     {"tables", 0, 0, ""},
@@ -289,7 +290,7 @@ static int run(struct cli *c, const struct tn_http_options *so, char **args, int
         return rc ? rc : cli_sql(c, args[1], f, &q, err);
     }
     if (strcmp(name, "ingest") == 0 && c->o.from) {
-        if (nargs == 3)
+        if (nargs >= 3)
             return tn_fail(err, TN_EINPUT,
                            "ingest --from reads the source, not a file: leave "
                            "out %s",
@@ -301,7 +302,7 @@ static int run(struct cli *c, const struct tn_http_options *so, char **args, int
             return tn_fail(err, TN_EINPUT,
                            "ingest needs arguments: tarn ingest TABLE FILE (or TABLE --from "
                            "postgresql://... for a database)");
-        return cli_ingest(c, args[1], args[2], c->o.mode, err);
+        return cli_ingest(c, args[1], args + 2, (size_t)(nargs - 2), c->o.mode, err);
     }
     if (strcmp(name, "sync") == 0)
         return cli_sync(c, err);

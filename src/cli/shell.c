@@ -414,7 +414,7 @@ static int run_command(struct shell *sh, const char *line)
     } else if (strcmp(cmd, "insert") == 0 &&
                !(n >= 2 && (strcasecmp(w[1], "into") == 0 || strcasecmp(w[1], "or") == 0))) {
         rc = n == 3 || n == 4
-                 ? cli_ingest(sh->c, w[1], w[2], n == 4 ? w[3] : NULL, &err)
+                 ? cli_ingest(sh->c, w[1], &w[2], 1, n == 4 ? w[3] : NULL, &err)
                  : tn_fail(&err, TN_EINPUT, "usage: insert TABLE FILE [append|overwrite]");
     } else if (strcmp(cmd, "travel") == 0) {
         if (n < 2) {

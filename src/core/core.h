@@ -24,6 +24,7 @@
     X(TN_EFORBIDDEN,      "ForbiddenException",             403,  2)        \
     X(TN_ENOTABLE,        "NoSuchTableException",           404,  3)        \
     X(TN_ENONAMESPACE,    "NoSuchNamespaceException",       404,  3)        \
+    X(TN_ENOVIEW,         "NoSuchViewException",            404,  3)        \
     X(TN_ENOTFOUND,       "NotFoundException",              404,  3)        \
     X(TN_EEXISTS,         "AlreadyExistsException",         409,  4)        \
     X(TN_ECONFLICT,       "CommitFailedException",          409,  4)        \

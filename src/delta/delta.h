@@ -110,7 +110,7 @@ int tn_delta_register(struct tn_warehouse *wh, const char *ns, const char *name,
 int tn_delta_refresh(struct tn_warehouse *wh, struct tn_table **t, struct tn_err *err);
 /* The Delta location "t" was translated from, or NULL for any other table. */
 const char *tn_delta_source(const struct tn_table *t);
-/* TN_EINPUT when "t" is a registered Delta table, which tarn does not write. */
+/* TN_EFORBIDDEN when "t" is a registered Delta table, which tarn does not write. */
 int tn_delta_check_write(const struct tn_table *t, struct tn_err *err);
 /* The snapshot of Delta version "version" (text) of translated table "t". */
 int tn_delta_snapshot_of_version(const struct tn_table *t, const char *version, int64_t *out,

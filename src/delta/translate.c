@@ -39,7 +39,7 @@ int tn_delta_check_write(const struct tn_table *t, struct tn_err *err)
 
     if (!src || translating)
         return 0;
-    return tn_fail(err, TN_EINPUT,
+    return tn_fail(err, TN_EFORBIDDEN,
                    "table %s.%s is the Delta table at %s, registered read-only: tarn reads it "
                    "but does not write it; change it with a Delta writer (tarn picks up new "
                    "versions when it next reads the table)",
@@ -1140,6 +1140,7 @@ static int translate(struct tn_warehouse *wh, const char *ns, const char *name, 
         ch.stage = stage_version;
         ch.ctx = &c;
         ch.skip_if_unchanged = 1;
+        ch.translating = 1;
         ch.out = &next;
         rc = tn__commit(wh, &ch, 1, err);
         json_decref(prev);

@@ -90,6 +90,9 @@ int tn_http_maint_start(struct tn_warehouse *wh, int64_t every_ms, int quiet,
 void tn_http_maint_stop(struct tn_http_maint *m);
 /* Append its counters to a /metrics page (nothing for NULL). */
 void tn_http_maint_metrics(struct tn_http_maint *m, struct tn_buf *b);
+/* {"scheduled": bool, "every_ms", "passes", "runs": [the last 50 actions, newest first]};
+ * "m" may be NULL (no --maintain-every). Caller owns the result. */
+json_t *tn_http_maint_runs(struct tn_http_maint *m);
 
 /* sync.c: the scheduled source syncs of --sync CONFIG (spooling in "spool_dir"). */
 struct tn_http_sync;
@@ -123,6 +126,11 @@ struct tn_http_req {
     json_t *form;                 /* the other fields of a multipart body (strings) */
     void *state; /* the route's own, made by its begin hook; freed with free_state */
     void (*free_state)(void *state);
+    /* Set by an upload route's begin hook to see the file as it arrives (on the connection's
+     * thread): each piece once stored, then the end, whole ("complete") or not (a failure
+     * while reading it). A connection closed mid-body calls neither: free_state sees to it. */
+    void (*on_body)(struct tn_http_req *req, const char *data, size_t n);
+    void (*on_body_end)(struct tn_http_req *req, int complete);
     json_t *headers; /* copies of the headers (lowercase names) and the query arguments, made */
     json_t *args;    /* before the handler runs; tn_http_header and tn_http_param read them */
 };
@@ -156,6 +164,8 @@ void tn_http_count_commit(struct tn_http_server *srv, const struct tn_commit_res
 void tn_http_count_rows(struct tn_http_server *srv, int64_t rows);
 /* The Prometheus text of every counter (caller frees). */
 char *tn_http_metrics_text(struct tn_http_server *srv);
+/* The scheduled maintenance's last runs (tn_http_maint_runs; caller owns). */
+json_t *tn_http_maintenance_runs(struct tn_http_server *srv);
 
 /* Query timeouts: a watchdog interrupts "s" once "seconds" have passed. tn_http_watch_end
  * must be called before the session is closed; it returns 1 when the watchdog fired. */
@@ -173,6 +183,8 @@ typedef int (*tn_http_handle_fn)(struct tn_http_req *req, struct tn_http_reply *
 
 int tn_route_health(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_metrics(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+int tn_route_maintenance_runs(struct tn_http_req *req, struct tn_http_reply *out,
+                              struct tn_err *err);
 int tn_route_openapi(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_docs(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_console(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);

@@ -7,7 +7,8 @@
  *   tarn.maintain.remove-orphans=true     orphan removal, files older than
  *                                         tarn.maintain.orphans-older-than (default 1d)
  * Each action is an ordinary commit, so it is safe beside the request threads; each outcome is
- * logged as one line and counted for /metrics. The counters are guarded by the state's lock. */
+ * logged as one line, counted for /metrics and kept among the last RUNS_KEPT runs for
+ * GET /maintenance/runs. The counters and the runs are guarded by the state's lock. */
 #include "http.h"
 
 #include <pthread.h>
@@ -25,6 +26,19 @@ static const char *const action_props[NACTIONS] = {
     "tarn.maintain.compact", "tarn.maintain.rewrite-manifests", "tarn.maintain.expire-snapshots",
     "tarn.maintain.remove-orphans"};
 
+#define RUNS_KEPT 50
+
+/* One action on one table, as GET /maintenance/runs shows it. */
+struct maint_run {
+    int64_t at_ms; /* when it started */
+    char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
+    int action;
+    int ok;
+    int64_t files_removed;
+    double ms;
+    char error[256];
+};
+
 struct tn_http_maint {
     struct tn_warehouse *wh;
     int64_t every_ms;
@@ -36,6 +50,8 @@ struct tn_http_maint {
     uint64_t passes;
     uint64_t runs[NACTIONS], failures[NACTIONS];
     uint64_t files_removed;
+    struct maint_run runs_kept[RUNS_KEPT]; /* a ring: the newest at (nruns - 1) % RUNS_KEPT */
+    uint64_t nruns;
 };
 
 static const char *property(const struct tn_table *t, const char *key)
@@ -61,14 +77,14 @@ static int run_action(struct tn_http_maint *m, struct tn_session *s, const struc
     *removed = 0;
     if (a == ACT_COMPACT) {
         struct tn_compact_result r;
-        rc = tn_table_compact(m->wh, s, t->ns, t->name, &r, err);
+        rc = tn_table_compact(m->wh, s, t->ns, t->name, 0, &r, err);
     } else if (a == ACT_MANIFESTS) {
         struct tn_rewrite_manifests_result r = {0};
         rc = tn_table_rewrite_manifests(m->wh, t->ns, t->name, &r, err);
     } else if (a == ACT_EXPIRE) {
         struct tn_expire_result r;
         int64_t age = duration_property(t, "tarn.maintain.expire-older-than", 5LL * 86400000);
-        rc = tn_table_expire(m->wh, t->ns, t->name, tn_now_ms() - age, 1, &r, err);
+        rc = tn_table_expire(m->wh, t->ns, t->name, tn_now_ms() - age, 1, 0, &r, err);
         if (!rc)
             *removed = r.files_deleted;
         tn_expire_result_release(&r);
@@ -104,26 +120,36 @@ static void pass(struct tn_http_maint *m)
         for (int a = 0; a < NACTIONS; a++) {
             const char *on = property(t, action_props[a]);
             struct timespec t0, t1;
+            struct maint_run run;
             int64_t removed = 0;
             int rc;
             if (!on || strcasecmp(on, "true") != 0)
                 continue;
+            memset(&run, 0, sizeof(run));
+            run.at_ms = tn_now_ms();
             clock_gettime(CLOCK_MONOTONIC, &t0);
             rc = run_action(m, s, t, a, &removed, &err);
             clock_gettime(CLOCK_MONOTONIC, &t1);
+            snprintf(run.ns, sizeof(run.ns), "%s", t->ns);
+            snprintf(run.name, sizeof(run.name), "%s", t->name);
+            run.action = a;
+            run.ok = rc == 0;
+            run.files_removed = removed;
+            run.ms =
+                (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+            snprintf(run.error, sizeof(run.error), "%.255s", rc ? err.msg : "");
             pthread_mutex_lock(&m->lock);
             m->runs[a]++;
             m->failures[a] += rc != 0;
             m->files_removed += (uint64_t)removed;
+            m->runs_kept[m->nruns++ % RUNS_KEPT] = run;
             pthread_mutex_unlock(&m->lock);
             if (rc || !m->quiet)
                 fprintf(stderr,
                         "tarn: maintain table=%s.%s action=%s %s files_removed=%lld "
                         "ms=%.1f%s%s\n",
                         t->ns, t->name, action_names[a], rc ? "failed" : "ok", (long long)removed,
-                        (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-                            (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
-                        rc ? " error=" : "", rc ? err.msg : "");
+                        run.ms, rc ? " error=" : "", rc ? err.msg : "");
         }
         tn_table_free(t);
     }
@@ -220,4 +246,29 @@ void tn_http_maint_metrics(struct tn_http_maint *m, struct tn_buf *b)
                 "tarn_maintenance_files_removed_total %llu\n",
                 (unsigned long long)m->files_removed);
     pthread_mutex_unlock(&m->lock);
+}
+
+json_t *tn_http_maint_runs(struct tn_http_maint *m)
+{
+    json_t *runs = json_array(), *out;
+    uint64_t kept;
+
+    if (!m)
+        return json_pack("{s:b, s:n, s:I, s:o}", "scheduled", 0, "every_ms", "passes",
+                         (json_int_t)0, "runs", runs);
+    pthread_mutex_lock(&m->lock);
+    kept = m->nruns < RUNS_KEPT ? m->nruns : RUNS_KEPT;
+    for (uint64_t i = 0; i < kept; i++) {
+        const struct maint_run *r = &m->runs_kept[(m->nruns - 1 - i) % RUNS_KEPT];
+        json_array_append_new(runs,
+                              json_pack("{s:I, s:s, s:s, s:s, s:b, s:I, s:f, s:s?}", "started_ms",
+                                        (json_int_t)r->at_ms, "namespace", r->ns, "table", r->name,
+                                        "action", action_names[r->action], "ok", r->ok,
+                                        "files_removed", (json_int_t)r->files_removed, "ms", r->ms,
+                                        "error", r->ok ? NULL : r->error));
+    }
+    out = json_pack("{s:b, s:I, s:I, s:o}", "scheduled", 1, "every_ms", (json_int_t)m->every_ms,
+                    "passes", (json_int_t)m->passes, "runs", runs);
+    pthread_mutex_unlock(&m->lock);
+    return out;
 }

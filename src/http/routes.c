@@ -25,6 +25,14 @@ int tn_route_metrics(struct tn_http_req *req, struct tn_http_reply *out, struct 
     return 0;
 }
 
+int tn_route_maintenance_runs(struct tn_http_req *req, struct tn_http_reply *out,
+                              struct tn_err *err)
+{
+    (void)err;
+    tn_http_reply_json(out, 200, tn_http_maintenance_runs(req->srv));
+    return 0;
+}
+
 /*---- OpenAPI ----*/
 
 static json_t *ref(const char *name)
@@ -388,8 +396,10 @@ static json_t *openapi(const char *version)
                         change_op("Table maintenance",
                                   "{\"action\": \"compact\"} rewrites files with deletes and "
                                   "small files; expire_snapshots (older_than_ms, retain_last), "
-                                  "rewrite_manifests, remove_orphans (older_than: \"1d\", "
-                                  "dry_run) and rewrite_metadata.",
+                                  "rewrite_manifests, remove_orphans (older_than: \"1d\") and "
+                                  "rewrite_metadata. \"dry_run\": true on compact, "
+                                  "expire_snapshots and remove_orphans answers what they would "
+                                  "do and changes nothing.",
                                   e_change));
     json_object_set_new(paths, "/tables/{table}/partitioning",
                         change_op("Partition evolution",
@@ -405,6 +415,17 @@ static json_t *openapi(const char *version)
                             NULL, NULL,
                             json_pack("{s:{s:{s:s}}}", "text/plain", "schema", "type", "string"),
                             e_auth)));
+    json_object_set_new(
+        paths, "/maintenance/runs",
+        json_pack(
+            "{s:o}", "get",
+            operation("server", "Scheduled maintenance runs",
+                      "The last 50 actions of tarn serve --maintain-every, newest first: "
+                      "started_ms, namespace, table, action, ok, files_removed, ms, error; "
+                      "scheduled is false when no schedule runs.",
+                      NULL, NULL,
+                      json_pack("{s:{s:{s:s}}}", "application/json", "schema", "type", "object"),
+                      e_auth)));
     json_object_set_new(
         paths, "/mcp",
         json_pack("{s:o}", "post",

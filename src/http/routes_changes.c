@@ -569,43 +569,113 @@ int tn_route_partitioning(struct tn_http_req *req, struct tn_http_reply *out, st
 #define MAINTENANCE_ACTIONS                                                                        \
     "compact, expire_snapshots, rewrite_manifests, remove_orphans or rewrite_metadata"
 
+/* "dry_run": absent, true or false; *dry is set. */
+static int dry_run_flag(struct tn_http_req *req, int *dry, struct tn_err *err)
+{
+    json_t *v = json_object_get(req->json, "dry_run");
+
+    if (v && !json_is_boolean(v))
+        return tn_fail(err, TN_EINPUT, "\"dry_run\" must be true or false");
+    *dry = json_is_true(v);
+    return 0;
+}
+
 /* {"action": "remove_orphans", "older_than": "1d" (default; a duration), "dry_run": false} */
 static int remove_orphans(struct tn_http_req *req, const char *ns, const char *name,
                           struct tn_http_reply *out, struct tn_err *err)
 {
     struct tn_orphans_result r;
     json_t *older = json_object_get(req->json, "older_than");
-    json_t *dry = json_object_get(req->json, "dry_run");
     int64_t margin = 86400000;
-    int rc;
+    int dry = 0, rc;
 
     if (older && !json_is_null(older) &&
         (!json_is_string(older) || tn_parse_duration_ms(json_string_value(older), &margin)))
         return tn_fail(err, TN_EINPUT,
                        "\"older_than\" must be a duration such as \"1d\", \"12h\", \"30m\" or "
                        "\"0s\"");
-    if (dry && !json_is_boolean(dry))
-        return tn_fail(err, TN_EINPUT, "\"dry_run\" must be true or false");
-    rc = tn_table_remove_orphans(req->wh, ns, name, tn_now_ms() - margin, json_is_true(dry), &r,
-                                 err);
+    rc = dry_run_flag(req, &dry, err);
+    if (rc)
+        return rc;
+    rc = tn_table_remove_orphans(req->wh, ns, name, tn_now_ms() - margin, dry, &r, err);
     if (!rc) {
         tn_http_reply_json(
             out, 200,
             json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:O}", "action", "remove_orphans",
-                      "dry_run", json_is_true(dry), "orphans_found", (json_int_t)r.files_found,
-                      "files_deleted", (json_int_t)r.files_deleted, "bytes", (json_int_t)r.bytes,
-                      "files_too_new", (json_int_t)r.files_too_new, "uploads_aborted",
-                      (json_int_t)r.uploads_aborted, "paths", r.paths));
+                      "dry_run", dry, "orphans_found", (json_int_t)r.files_found, "files_deleted",
+                      (json_int_t)r.files_deleted, "bytes", (json_int_t)r.bytes, "files_too_new",
+                      (json_int_t)r.files_too_new, "uploads_aborted", (json_int_t)r.uploads_aborted,
+                      "paths", r.paths));
     }
     tn_orphans_result_release(&r);
+    return rc;
+}
+
+/* {"action": "compact", "dry_run": false} */
+static int compact(struct tn_http_req *req, const char *ns, const char *name,
+                   struct tn_http_reply *out, struct tn_err *err)
+{
+    struct tn_compact_result cr;
+    struct tn_session *s = NULL;
+    int dry = 0, rc;
+
+    memset(&cr, 0, sizeof(cr));
+    rc = dry_run_flag(req, &dry, err);
+    if (!rc)
+        rc = tn_session_open(req->wh->engine, &s, err);
+    if (!rc)
+        rc = tn_table_compact(req->wh, s, ns, name, dry, &cr, err);
+    tn_session_close(s);
+    if (rc)
+        return rc;
+    tn_http_reply_json(
+        out, 200,
+        json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:o}", "action", "compact", "dry_run", dry,
+                  "files_rewritten", (json_int_t)cr.files_rewritten, "bytes_rewritten",
+                  (json_int_t)cr.bytes_rewritten, "files_written", (json_int_t)cr.files_written,
+                  "delete_files_removed", (json_int_t)cr.delete_files_removed, "rows",
+                  (json_int_t)cr.rows, "snapshot_id",
+                  cr.snapshot_id == -1 ? json_null() : json_integer((json_int_t)cr.snapshot_id)));
+    return 0;
+}
+
+/* {"action": "expire_snapshots", "older_than_ms": epoch ms (default: 5 days ago),
+ *  "retain_last": N (default 1), "dry_run": false} */
+static int expire_snapshots(struct tn_http_req *req, const char *ns, const char *name,
+                            struct tn_http_reply *out, struct tn_err *err)
+{
+    struct tn_expire_result er;
+    json_t *older = json_object_get(req->json, "older_than_ms");
+    json_t *keep = json_object_get(req->json, "retain_last");
+    int64_t cutoff = json_is_integer(older) ? (int64_t)json_integer_value(older)
+                                            : tn_now_ms() - 5LL * 24 * 3600 * 1000;
+    int dry = 0, rc;
+
+    if ((older && !json_is_integer(older)) || (keep && !json_is_integer(keep)) ||
+        (keep && json_integer_value(keep) < 1))
+        return tn_fail(err, TN_EINPUT,
+                       "older_than_ms must be epoch milliseconds and retain_last a count of at "
+                       "least 1");
+    rc = dry_run_flag(req, &dry, err);
+    if (rc)
+        return rc;
+    rc = tn_table_expire(req->wh, ns, name, cutoff, keep ? (int)json_integer_value(keep) : 1, dry,
+                         &er, err);
+    if (!rc)
+        tn_http_reply_json(out, 200,
+                           json_pack("{s:s, s:b, s:I, s:I, s:I, s:o}", "action", "expire_snapshots",
+                                     "dry_run", dry, "snapshots_expired",
+                                     (json_int_t)er.snapshots_expired, "files_deleted",
+                                     (json_int_t)er.files_deleted, "files_to_delete",
+                                     (json_int_t)er.files_to_delete, "files_not_deleted",
+                                     er.not_deleted ? json_incref(er.not_deleted) : json_array()));
+    tn_expire_result_release(&er);
     return rc;
 }
 
 int tn_route_maintenance(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
 {
     char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
-    struct tn_compact_result cr;
-    struct tn_session *s = NULL;
     const char *action;
     int rc;
 
@@ -645,46 +715,10 @@ int tn_route_maintenance(struct tn_http_req *req, struct tn_http_reply *out, str
                                      "metadata_files_deleted", (json_int_t)rr.files_deleted));
         return 0;
     }
-    if (strcmp(action, "expire_snapshots") == 0) {
-        /* {"older_than_ms": epoch ms (default: 5 days ago), "retain_last": N (default 1)} */
-        struct tn_expire_result er;
-        json_t *older = json_object_get(req->json, "older_than_ms");
-        json_t *keep = json_object_get(req->json, "retain_last");
-        int64_t cutoff = json_is_integer(older) ? (int64_t)json_integer_value(older)
-                                                : tn_now_ms() - 5LL * 24 * 3600 * 1000;
-        if ((older && !json_is_integer(older)) || (keep && !json_is_integer(keep)) ||
-            (keep && json_integer_value(keep) < 1))
-            return tn_fail(err, TN_EINPUT,
-                           "older_than_ms must be epoch milliseconds and retain_last a count "
-                           "of at least 1");
-        rc = tn_table_expire(req->wh, ns, name, cutoff, keep ? (int)json_integer_value(keep) : 1,
-                             &er, err);
-        if (!rc)
-            tn_http_reply_json(
-                out, 200,
-                json_pack("{s:s, s:I, s:I, s:o}", "action", "expire_snapshots", "snapshots_expired",
-                          (json_int_t)er.snapshots_expired, "files_deleted",
-                          (json_int_t)er.files_deleted, "files_not_deleted",
-                          er.not_deleted ? json_incref(er.not_deleted) : json_array()));
-        tn_expire_result_release(&er);
-        return rc;
-    }
+    if (strcmp(action, "expire_snapshots") == 0)
+        return expire_snapshots(req, ns, name, out, err);
     if (strcmp(action, "compact") != 0)
         return tn_fail(err, TN_EINPUT, "unknown action \"%.60s\": use " MAINTENANCE_ACTIONS,
                        action);
-    memset(&cr, 0, sizeof(cr));
-    rc = tn_session_open(req->wh->engine, &s, err);
-    if (!rc)
-        rc = tn_table_compact(req->wh, s, ns, name, &cr, err);
-    tn_session_close(s);
-    if (rc)
-        return rc;
-    tn_http_reply_json(
-        out, 200,
-        json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "action", "compact", "files_rewritten",
-                  (json_int_t)cr.files_rewritten, "files_written", (json_int_t)cr.files_written,
-                  "delete_files_removed", (json_int_t)cr.delete_files_removed, "rows",
-                  (json_int_t)cr.rows, "snapshot_id",
-                  cr.snapshot_id == -1 ? json_null() : json_integer((json_int_t)cr.snapshot_id)));
-    return 0;
+    return compact(req, ns, name, out, err);
 }

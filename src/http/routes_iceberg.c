@@ -257,12 +257,12 @@ static int ns_must_exist(struct tn_http_req *req, const char *ns, struct tn_err 
     return 0;
 }
 
-/* A missing table in a missing namespace is NoSuchNamespaceException. */
+/* A missing table or view in a missing namespace is NoSuchNamespaceException. */
 static int table_missing(struct tn_http_req *req, const char *ns, int rc, struct tn_err *err)
 {
     struct tn_err e2 = {0};
 
-    if (rc == TN_ENOTABLE && ns_must_exist(req, ns, &e2) == TN_ENONAMESPACE) {
+    if ((rc == TN_ENOTABLE || rc == TN_ENOVIEW) && ns_must_exist(req, ns, &e2) == TN_ENONAMESPACE) {
         *err = e2;
         return TN_ENONAMESPACE;
     }
@@ -344,6 +344,14 @@ static int do_config(struct tn_http_req *req, struct tn_http_reply *out)
         "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/metrics",
         "POST /v1/{prefix}/tables/rename",
         "POST /v1/{prefix}/transactions/commit",
+        "GET /v1/{prefix}/namespaces/{namespace}/views",
+        "POST /v1/{prefix}/namespaces/{namespace}/views",
+        "GET /v1/{prefix}/namespaces/{namespace}/views/{view}",
+        "HEAD /v1/{prefix}/namespaces/{namespace}/views/{view}",
+        "POST /v1/{prefix}/namespaces/{namespace}/views/{view}",
+        "DELETE /v1/{prefix}/namespaces/{namespace}/views/{view}",
+        "POST /v1/{prefix}/namespaces/{namespace}/register-view",
+        "POST /v1/{prefix}/views/rename",
     };
     json_t *list = json_array();
     (void)req;
@@ -841,12 +849,150 @@ static int transaction_commit(struct tn_http_req *req, struct tn_http_reply *out
     return rc;
 }
 
+/*---- Views ----*/
+
+/* LoadViewResult */
+static void view_reply(struct tn_http_reply *out, const struct tn_view *v)
+{
+    reply_big(out, 200,
+              json_pack("{s:s, s:O, s:{}}", "metadata-location", v->metadata_location, "metadata",
+                        v->meta, "config"));
+}
+
+static int view_create(struct tn_http_req *req, const char *ns, struct tn_http_reply *out,
+                       struct tn_err *err)
+{
+    const char *n = json_string_value(json_object_get(req->json, "name"));
+    char name[TN_NAME_MAX + 1];
+    struct tn_view *v = NULL;
+    int rc;
+
+    if (!n)
+        return tn_fail(err, TN_EINPUT, "\"name\" is required");
+    rc = tn_name_check("view", n, name, err);
+    if (!rc)
+        rc = ns_must_exist(req, ns, err);
+    if (!rc)
+        rc = tn_view_create(req->wh, ns, name, req->json, &v, err);
+    if (rc)
+        return rc;
+    view_reply(out, v);
+    tn_view_free(v);
+    return 0;
+}
+
+static int view_register(struct tn_http_req *req, const char *ns, struct tn_http_reply *out,
+                         struct tn_err *err)
+{
+    const char *n = json_string_value(json_object_get(req->json, "name"));
+    const char *loc = json_string_value(json_object_get(req->json, "metadata-location"));
+    char name[TN_NAME_MAX + 1];
+    struct tn_view *v = NULL;
+    int rc;
+
+    if (!n || !loc)
+        return tn_fail(err, TN_EINPUT, "send {\"name\": \"v\", \"metadata-location\": \"...\"}");
+    rc = tn_name_check("view", n, name, err);
+    if (!rc)
+        rc = ns_must_exist(req, ns, err);
+    if (!rc)
+        rc = tn_view_register(req->wh, ns, name, loc, &v, err);
+    if (rc)
+        return rc;
+    view_reply(out, v);
+    tn_view_free(v);
+    return 0;
+}
+
+static int views_list(struct tn_http_req *req, const char *ns, struct tn_http_reply *out,
+                      struct tn_err *err)
+{
+    struct tn_catalog_entry *e = NULL;
+    size_t n = 0;
+    struct page pg;
+    json_t *ids, *body;
+    int rc = ns_must_exist(req, ns, err);
+
+    if (!rc)
+        rc = tn_catalog_list_kind(req->wh->catalog, TN_CATALOG_VIEW, ns, &e, &n, err);
+    if (!rc)
+        rc = page_of(req, n, &pg, err);
+    if (rc) {
+        tn_catalog_entries_free(e, n);
+        return rc;
+    }
+    ids = json_array();
+    for (size_t i = pg.start; i < pg.end; i++)
+        json_array_append_new(
+            ids, json_pack("{s:o, s:s}", "namespace", ns_json(e[i].ns), "name", e[i].table));
+    body = json_pack("{s:o}", "identifiers", ids);
+    page_token(body, &pg, n);
+    tn_catalog_entries_free(e, n);
+    tn_http_reply_json(out, 200, body);
+    return 0;
+}
+
+static int do_view(struct tn_http_req *req, const char *ns, const char *vseg,
+                   struct tn_http_reply *out, struct tn_err *err)
+{
+    const char *m = req->method;
+    char name[TN_NAME_MAX + 1];
+    struct tn_view *v = NULL;
+    int rc = tn_name_check("view", vseg, name, err);
+
+    if (rc)
+        return rc;
+    if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0) {
+        rc = tn_view_load(req->wh, ns, name, &v, err);
+        if (!rc && strcmp(m, "GET") == 0)
+            view_reply(out, v);
+        else if (!rc)
+            reply_empty(out, 204);
+    } else if (strcmp(m, "POST") == 0) {
+        if (!req->json)
+            return tn_fail(err, TN_EINPUT,
+                           "send a CommitViewRequest {\"requirements\": [...], "
+                           "\"updates\": [...]}");
+        rc = tn_view_commit(req->wh, ns, name, json_object_get(req->json, "requirements"),
+                            json_object_get(req->json, "updates"), &v, err);
+        if (!rc)
+            view_reply(out, v);
+    } else if (strcmp(m, "DELETE") == 0) {
+        rc = tn_catalog_drop_kind(req->wh->catalog, TN_CATALOG_VIEW, ns, name, err);
+        if (!rc)
+            reply_empty(out, 204);
+    } else {
+        return tn_fail(err, TN_EINPUT, "%s is not allowed on a view", m);
+    }
+    tn_view_free(v);
+    return rc ? table_missing(req, ns, rc, err) : 0;
+}
+
+static int views_rename(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
+{
+    char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
+    char to_ns[TN_NAME_MAX + 1], to_name[TN_NAME_MAX + 1];
+    int rc = ident_from_json(json_object_get(req->json, "source"), ns, name, err);
+
+    if (!rc)
+        rc = ident_from_json(json_object_get(req->json, "destination"), to_ns, to_name, err);
+    if (!rc)
+        rc = ns_must_exist(req, to_ns, err);
+    if (!rc)
+        rc = tn_catalog_rename_kind(req->wh->catalog, TN_CATALOG_VIEW, ns, name, to_ns, to_name,
+                                    err);
+    if (rc)
+        return rc;
+    reply_empty(out, 204);
+    return 0;
+}
+
 /*---- Dispatch ----*/
 
 static int is_route_word(const char *s)
 {
     return strcmp(s, "config") == 0 || strcmp(s, "namespaces") == 0 || strcmp(s, "tables") == 0 ||
-           strcmp(s, "transactions") == 0 || strcmp(s, "oauth") == 0;
+           strcmp(s, "views") == 0 || strcmp(s, "transactions") == 0 || strcmp(s, "oauth") == 0;
 }
 
 int tn_route_iceberg(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
@@ -892,6 +1038,8 @@ int tn_route_iceberg(struct tn_http_req *req, struct tn_http_reply *out, struct 
             rc = tn_fail(err, TN_EINPUT, "use GET or POST on /namespaces");
     } else if (n == 2 && IS(0, "tables") && IS(1, "rename") && strcmp(m, "POST") == 0) {
         rc = tables_rename(req, out, err);
+    } else if (n == 2 && IS(0, "views") && IS(1, "rename") && strcmp(m, "POST") == 0) {
+        rc = views_rename(req, out, err);
     } else if (n == 2 && IS(0, "transactions") && IS(1, "commit") && strcmp(m, "POST") == 0) {
         rc = transaction_commit(req, out, err);
     } else if (n >= 2 && IS(0, "namespaces")) {
@@ -910,6 +1058,14 @@ int tn_route_iceberg(struct tn_http_req *req, struct tn_http_reply *out, struct 
             rc = table_create(req, ns, out, err);
         else if ((n == 4 || n == 5) && IS(2, "tables"))
             rc = do_table(req, ns, SEG(3), n == 5 ? SEG(4) : NULL, out, err);
+        else if (n == 3 && IS(2, "register-view") && strcmp(m, "POST") == 0)
+            rc = view_register(req, ns, out, err);
+        else if (n == 3 && IS(2, "views") && strcmp(m, "GET") == 0)
+            rc = views_list(req, ns, out, err);
+        else if (n == 3 && IS(2, "views") && strcmp(m, "POST") == 0)
+            rc = view_create(req, ns, out, err);
+        else if (n == 4 && IS(2, "views"))
+            rc = do_view(req, ns, SEG(3), out, err);
         else
             rc = tn_fail(err, TN_ENOTFOUND, "no such endpoint: %s %s", m, req->path);
     } else {

@@ -1,9 +1,15 @@
-/* routes_ingest.c - POST /ingest/{table}: the request body (already streamed to a temporary
- * file by server.c) becomes rows of an Iceberg table through tn_source_ingest (src/table/
- * source.c: format, compression, CSV dialect), in one commit (append, overwrite or keyed upsert;
+/* routes_ingest.c - POST /ingest/{table}: the request body (streamed to a temporary file by
+ * server.c) becomes rows of an Iceberg table, in one commit (append, overwrite or keyed upsert;
  * evolve=add|strict; branch= writes to a branch). The format comes from format=, else the
- * multipart file name, else the content type, else the file's first bytes. The temporary file
- * is deleted by server.c when the request completes, whatever happened. */
+ * multipart file name, else the content type, else the file's first bytes.
+ *
+ * A plain CSV or NDJSON body longer than TN_STREAM_HEAD is converted while it arrives
+ * (src/table/stream.c, fed from the connection's thread) and committed when the handler runs,
+ * if the parameters it was started with are still the request's (multipart fields may come
+ * after the file). Otherwise -- and whenever the stream commits nothing (a value its first
+ * part's types cannot hold, ...) -- the whole file is read through tn_source_ingest (src/table/
+ * source.c: format, compression, CSV dialect). The temporary file is deleted by server.c when
+ * the request completes, whatever happened. */
 #include "http/http.h"
 
 #include <stdlib.h>
@@ -22,7 +28,10 @@ struct ingest_state {
     const char *partition_by; /* borrowed; the spec of a table this ingest creates */
     enum tn_source_format format;
     char delim[8];
-    int header; /* -1: detect */
+    int header;               /* -1: detect */
+    struct tn_stream *stream; /* the body converted as it arrives, or NULL */
+    char *stream_params;      /* the parameters the stream was started with */
+    int stream_tried;
 };
 
 /*---- Parameters ----*/
@@ -109,6 +118,96 @@ static int parse_params(struct tn_http_req *req, struct ingest_state *st, struct
     return 0;
 }
 
+static int dry_run(const struct tn_http_req *req)
+{
+    const char *v = tn_http_param(req, "dry_run");
+
+    return v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+}
+
+/* The parameters as one string, to tell whether the handler's are the stream's. */
+static char *params_text(const struct tn_http_req *req, const struct ingest_state *st)
+{
+    return tn_asprintf("%d|%d|%d|%d|%d|%s|%s|%s|%d|%s|%d|%d", (int)st->mode, st->upsert,
+                       st->dedupe_last, (int)st->evolve, (int)st->format, st->key ? st->key : "",
+                       st->branch ? st->branch : "", st->partition_by ? st->partition_by : "",
+                       st->header, st->delim, dry_run(req), tn_route_is_source_ingest(req));
+}
+
+static void ingest_options(const struct ingest_state *st, struct tn_ingest_options *io)
+{
+    memset(io, 0, sizeof(*io));
+    io->mode = st->mode;
+    io->evolve = st->evolve;
+    io->branch = st->branch;
+    io->upsert = st->upsert;
+    io->key = st->key;
+    io->dedupe_last = st->dedupe_last;
+    io->partition_by = st->partition_by;
+}
+
+static void source_options(const struct tn_http_req *req, const struct ingest_state *st,
+                           struct tn_source *src)
+{
+    memset(src, 0, sizeof(*src));
+    src->format = st->format;
+    src->name = req->upload_name;
+    src->content_type = req->upload_type;
+    memcpy(src->delim, st->delim, sizeof(src->delim));
+    src->header = st->header;
+    src->longest_line = req->upload_longest_line;
+    src->max_decompressed = req->opt->max_decompressed;
+    src->temp_dir = tn_http_tmp_dir(req->srv);
+}
+
+/* The first piece of the body: start converting it as it arrives, with the parameters known
+ * now (the query's, and multipart fields sent before the file). */
+static void stream_start(struct tn_http_req *req, struct ingest_state *st)
+{
+    struct ingest_state now = *st;
+    struct tn_ingest_options io;
+    struct tn_source src;
+    struct tn_err err;
+
+    if (parse_params(req, &now, &err) || dry_run(req) || now.upsert ||
+        tn_route_is_source_ingest(req))
+        return;
+    ingest_options(&now, &io);
+    source_options(req, &now, &src);
+    if (tn_stream_new(req->wh, tn_http_tmp_dir(req->srv), now.ns, now.name, &src, &io, &st->stream))
+        return;
+    st->stream_params = params_text(req, &now);
+}
+
+static void ingest_on_body(struct tn_http_req *req, const char *data, size_t n)
+{
+    struct ingest_state *st = req->state;
+
+    if (!st->stream_tried) {
+        st->stream_tried = 1;
+        stream_start(req, st);
+    }
+    if (st->stream)
+        tn_stream_feed(st->stream, data, n);
+}
+
+static void ingest_on_body_end(struct tn_http_req *req, int complete)
+{
+    struct ingest_state *st = req->state;
+
+    if (st->stream)
+        tn_stream_end(st->stream, complete);
+}
+
+static void ingest_state_free(void *p)
+{
+    struct ingest_state *st = p;
+
+    tn_stream_free(st->stream);
+    free(st->stream_params);
+    free(st);
+}
+
 int tn_route_ingest_begin(struct tn_http_req *req, struct tn_err *err)
 {
     struct ingest_state *st;
@@ -122,7 +221,9 @@ int tn_route_ingest_begin(struct tn_http_req *req, struct tn_err *err)
         return err->code;
     }
     req->state = st;
-    req->free_state = free;
+    req->free_state = ingest_state_free;
+    req->on_body = ingest_on_body;
+    req->on_body_end = ingest_on_body_end;
     return 0;
 }
 
@@ -131,7 +232,7 @@ int tn_route_ingest_begin(struct tn_http_req *req, struct tn_err *err)
 #define PREVIEW_ROWS 20 /* rows a dry run answers */
 
 static json_t *ingest_json(const struct ingest_state *st, const struct tn_ingest_result *res,
-                           double t0)
+                           int streamed, double t0)
 {
     char *table = tn_asprintf("%s.%s", st->ns, st->name);
     json_t *j = json_object();
@@ -156,16 +257,10 @@ static json_t *ingest_json(const struct ingest_state *st, const struct tn_ingest
                                                                      : "append"));
     if (st->branch)
         json_object_set_new(j, "branch", json_string(st->branch));
+    json_object_set_new(j, "streamed", json_boolean(streamed));
     json_object_set_new(j, "elapsed_ms", json_real(tn_http_ms_since(t0)));
     free(table);
     return j;
-}
-
-static int dry_run(const struct tn_http_req *req)
-{
-    const char *v = tn_http_param(req, "dry_run");
-
-    return v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
 }
 
 /* ?dry_run=true: the inferred schema and the first rows of the upload, and nothing committed.
@@ -185,45 +280,60 @@ static int preview(struct tn_http_req *req, struct tn_session *s, struct tn_sour
     return rc;
 }
 
+/* The stream's outcome: 0 with *res when it committed, TN_STREAM_NOT_STREAMED when the file
+ * is to be read whole, else the error of its commit. */
+static int stream_outcome(struct tn_http_req *req, struct ingest_state *st,
+                          struct tn_ingest_result *res, struct tn_err *err)
+{
+    char *now = params_text(req, st);
+    int same = st->stream_params && strcmp(now, st->stream_params) == 0;
+    int rc = tn_stream_finish(st->stream, same, res, err);
+
+    free(now);
+    tn_stream_free(st->stream);
+    st->stream = NULL;
+    return rc;
+}
+
 int tn_route_ingest(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
 {
     struct ingest_state *st = req->state;
     struct tn_session *s = NULL;
     struct tn_ingest_result res;
-    struct tn_ingest_options io = {0};
-    struct tn_source src = {0};
+    struct tn_ingest_options io;
+    struct tn_source src;
     double t0 = tn_monotonic_s();
-    int rc;
+    int rc, streamed = 0;
 
     if (tn_route_is_source_ingest(req))
         return tn_route_ingest_source(req, out, err);
     /* multipart fields (mode=..., format=...) are known only now */
     rc = parse_params(req, st, err);
-    if (rc)
+    if (rc) {
+        if (st->stream) {
+            struct tn_err ignored;
+            tn_stream_finish(st->stream, 0, &res, &ignored);
+        }
         return rc;
+    }
     if (req->upload_bytes == 0)
         return tn_fail(err, TN_EINPUT,
                        "the upload is empty: send the file as the body (curl --data-binary "
                        "@data.csv) or as the multipart field 'file' (curl -F file=@data.csv)");
-    src.format = st->format;
-    src.name = req->upload_name;
-    src.content_type = req->upload_type;
-    memcpy(src.delim, st->delim, sizeof(src.delim));
-    src.header = st->header;
-    src.longest_line = req->upload_longest_line;
-    src.max_decompressed = req->opt->max_decompressed;
-    src.temp_dir = tn_http_tmp_dir(req->srv);
-    rc = tn_session_open(req->wh->engine, &s, err);
-    if (!rc)
+    source_options(req, st, &src);
+    ingest_options(st, &io);
+    if (st->stream) {
+        rc = stream_outcome(req, st, &res, err);
+        if (rc == TN_STREAM_NOT_STREAMED)
+            rc = 0;
+        else
+            streamed = 1;
+    }
+    if (!streamed)
+        rc = tn_session_open(req->wh->engine, &s, err);
+    if (!streamed && !rc)
         rc = tn_source_open(req->wh->engine, s, req->upload_path, &src, err);
-    if (!rc) {
-        io.mode = st->mode;
-        io.evolve = st->evolve;
-        io.branch = st->branch;
-        io.upsert = st->upsert;
-        io.key = st->key;
-        io.dedupe_last = st->dedupe_last;
-        io.partition_by = st->partition_by;
+    if (!streamed && !rc) {
         if (dry_run(req)) /* the console's preview: what would be stored, nothing committed */
             return preview(req, s, &src, out, err);
         rc = tn_source_ingest(req->wh, s, st->ns, st->name, req->upload_path, &src, &io, &res, err);
@@ -231,7 +341,7 @@ int tn_route_ingest(struct tn_http_req *req, struct tn_http_reply *out, struct t
     if (!rc) {
         tn_http_count_commit(req->srv, &res.commit);
         tn_http_count_rows(req->srv, res.commit.rows_added);
-        tn_http_reply_json(out, 200, ingest_json(st, &res, t0));
+        tn_http_reply_json(out, 200, ingest_json(st, &res, streamed, t0));
         tn_ingest_result_release(&res);
     } else {
         tn_err_prefix(err, "ingest into %s.%s: ", st->ns, st->name);

@@ -93,6 +93,8 @@ struct route {
 static const struct route routes[] = {
     {"GET", "/health", "/health", NULL, TN_BODY_NONE, 1, NULL, tn_route_health},
     {"GET", "/metrics", "/metrics", NULL, TN_BODY_NONE, 0, NULL, tn_route_metrics},
+    {"GET", "/maintenance/runs", "/maintenance/runs", NULL, TN_BODY_NONE, 0, NULL,
+     tn_route_maintenance_runs},
     {"GET", "/openapi.json", "/openapi.json", NULL, TN_BODY_NONE, 1, NULL, tn_route_openapi},
     {"GET", "/docs", "/docs", NULL, TN_BODY_NONE, 1, NULL, tn_route_docs},
     {"GET", "/", "/", NULL, TN_BODY_NONE, 1, NULL, tn_route_console},
@@ -657,6 +659,11 @@ char *tn_http_metrics_text(struct tn_http_server *srv)
     return tn_buf_detach(&b, NULL);
 }
 
+json_t *tn_http_maintenance_runs(struct tn_http_server *srv)
+{
+    return tn_http_maint_runs(srv->maint);
+}
+
 /*---- Query watchdog ----*/
 
 static void deadline_timespec(double deadline, struct timespec *ts)
@@ -942,6 +949,8 @@ static void body_fail(struct conn_ctx *c, int code, const char *msg)
         return;
     c->failed = 1;
     tn_fail(&c->err, code, "%s", msg);
+    if (c->req.on_body_end)
+        c->req.on_body_end(&c->req, 0);
     if (c->fd >= 0) {
         close(c->fd);
         c->fd = -1;
@@ -982,6 +991,8 @@ static void upload_write(struct conn_ctx *c, const char *data, size_t n)
     }
     c->req.upload_bytes += n;
     tn_source_track_lines(data, n, &c->line_len, &c->req.upload_longest_line);
+    if (c->req.on_body)
+        c->req.on_body(&c->req, data, n);
 }
 
 static enum MHD_Result on_form_part(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -1080,6 +1091,8 @@ static void body_end(struct conn_ctx *c)
         }
         c->fd = -1;
     }
+    if (c->route->body == TN_BODY_UPLOAD && !c->failed && c->req.on_body_end)
+        c->req.on_body_end(&c->req, 1);
     if (!c->failed && c->route->body == TN_BODY_JSON && c->body.len) {
         json_error_t je;
         c->req.json = json_loadb(c->body.buf, c->body.len, JSON_REJECT_DUPLICATES, &je);
@@ -1929,6 +1942,7 @@ static int server_init(struct tn_http_server *srv, struct tn_warehouse *wh,
     if (mkdir(srv->tmp_dir, 0700) && errno != EEXIST)
         return tn_fail(err, TN_EUNAVAILABLE, "cannot create %s: %s", srv->tmp_dir, strerror(errno));
     remove_stale_spools(srv->tmp_dir, srv->opt.quiet);
+    tn_source_warm(wh->engine, srv->tmp_dir); /* the first ingest's sniff costs no more */
     pthread_mutex_init(&srv->lock, NULL);
     pthread_mutex_init(&srv->watch_lock, NULL);
     pthread_condattr_init(&ca);

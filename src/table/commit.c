@@ -44,6 +44,7 @@
 #include "table_int.h"
 
 #include "delta/delta.h"
+#include "hudi/hudi.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -217,9 +218,12 @@ static int attempt_prepare(struct tn_warehouse *wh, struct tn__change *c, struct
             return rc;
         a->base = a->loaded;
     }
+    if (!c->translating) {
+        rc = tn__check_read_only(a->base, err);
+        if (rc)
+            return rc;
+    }
     rc = tn_requirements_check(a->base->meta->root, c->requirements, err);
-    if (!rc) /* a registered Delta table changes only by its own log */
-        rc = tn_delta_check_write(a->base, err);
     if (rc)
         return rc;
     all = json_array();
@@ -401,4 +405,16 @@ int tn__commit_metadata(struct tn_warehouse *wh, const char *ns, const char *nam
     c.stage = build_stage;
     c.ctx = &b;
     return tn__commit(wh, &c, 1, err);
+}
+
+int tn__check_read_only(const struct tn_table *t, struct tn_err *err)
+{
+    const char *hudi = tn_hudi_location(t);
+
+    if (hudi)
+        return tn_fail(err, TN_EFORBIDDEN,
+                       "table %s.%s is the Apache Hudi table at %s, which tarn reads but does not "
+                       "change; write to it with Hudi (tarn follows its new commits)",
+                       t->ns, t->name, hudi);
+    return tn_delta_check_write(t, err); /* a Delta table changes only by its own log */
 }

@@ -567,13 +567,16 @@ int tn_table_ingest_opts(struct tn_warehouse *wh, struct tn_session *s, const ch
                          const struct tn_ingest_options *opt, struct tn_ingest_result *res,
                          struct tn_err *err)
 {
-    struct tn_write_options wo = {opt->mode, opt->branch};
+    struct tn_write_options wo = {opt->mode, opt->branch, opt->single_pass, opt->before_commit,
+                                  opt->before_commit_arg};
     json_t *schema = NULL, *keys = NULL;
     char *select = NULL;
     struct tn_table *t = NULL;
     int rc, attempt = 0, new_table = 0;
 
     memset(res, 0, sizeof(*res));
+    if (opt->single_pass && opt->upsert)
+        return tn_fail(err, TN_EINPUT, "an upsert reads its rows twice: it cannot be streamed");
     res->schema_changes = json_array();
     rc = tn_schema_infer(s, source_sql, &schema, &res->column_names, &select, err);
     if (rc)

@@ -168,7 +168,7 @@ int tn_table_insert(struct tn_warehouse *wh, struct tn_session *s, const char *s
     if (!rc)
         rc = tn_query_resolve(wh, s, source.buf, opt, &resolved, err);
     if (!rc) {
-        struct tn_write_options wo = {TN_WRITE_APPEND, opt ? opt->branch : NULL};
+        struct tn_write_options wo = {.mode = TN_WRITE_APPEND, .branch = opt ? opt->branch : NULL};
         rc = tn_table_write(wh, s, res->ns, res->table, resolved, &wo, &res->commit, err);
     }
 out:

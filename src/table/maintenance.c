@@ -36,7 +36,8 @@ static char *partition_key(const struct tn_manifest_entry *e)
 }
 
 int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
-                     const char *name, struct tn_compact_result *res, struct tn_err *err)
+                     const char *name, int dry_run, struct tn_compact_result *res,
+                     struct tn_err *err)
 {
     struct tn_table *t = NULL;
     struct tn_scan *scan = NULL, subset;
@@ -87,6 +88,8 @@ int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *
         subset.data[subset.ndata++] = scan->data[i]; /* shallow */
         json_object_set_new(remove, scan->data[i].file.file_path, json_true());
         res->files_rewritten++;
+        res->bytes_rewritten += scan->data[i].file.file_size;
+        res->rows += scan->data[i].file.record_count;
     }
     /* delete files that apply to no file that stays */
     for (size_t d = 0; d < scan->ndeletes; d++) {
@@ -103,7 +106,11 @@ int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *
     }
     if (subset.ndata < 2 && !res->delete_files_removed) {
         /* one clean file is already compact */
-        res->files_rewritten = 0;
+        res->files_rewritten = res->bytes_rewritten = res->rows = 0;
+        free(subset.data);
+        goto out;
+    }
+    if (dry_run) {
         free(subset.data);
         goto out;
     }
@@ -244,14 +251,49 @@ static void reachable_files(struct tn_warehouse *wh, const struct tn_table *t,
     tn_manifest_files_free(list, n);
 }
 
+/* The files that only the snapshots of "before" missing from "kept" reach, inside the
+ * table's location: what an expiry leaving "kept" deletes ("kept" is the metadata after the
+ * commit, or NULL with "keep", the ids a dry run would keep). */
+static json_t *doomed_files(struct tn_warehouse *wh, const struct tn_table *before,
+                            const struct tn_metadata *kept, json_t *keep)
+{
+    json_t *old_files = json_object(), *live_files = json_object(), *doomed = json_object();
+    size_t loc_len = strlen(before->meta->location);
+    const char *path;
+    json_t *v;
+
+    for (size_t i = 0; i < before->meta->nsnapshots; i++) {
+        const struct tn_snapshot *s = &before->meta->snapshots[i];
+        int stays = kept ? tn_metadata_snapshot(kept, s->id) != NULL : is_kept(keep, s->id);
+        reachable_files(wh, before, s, stays ? live_files : old_files);
+    }
+    json_object_foreach(old_files, path, v)
+    {
+        if (!json_object_get(live_files, path) &&
+            strncmp(path, before->meta->location, loc_len) == 0)
+            json_object_set_new(doomed, path, json_true());
+    }
+    json_decref(old_files);
+    json_decref(live_files);
+    return doomed;
+}
+
+static int gc_disabled(const struct tn_table *t)
+{
+    const char *gc = json_string_value(
+        json_object_get(json_object_get(t->meta->root, "properties"), "gc.enabled"));
+    return gc && strcmp(gc, "false") == 0;
+}
+
 int tn_table_expire(struct tn_warehouse *wh, const char *ns, const char *name,
-                    int64_t older_than_ms, int keep_last, struct tn_expire_result *res,
+                    int64_t older_than_ms, int keep_last, int dry_run, struct tn_expire_result *res,
                     struct tn_err *err)
 {
     struct expire_ctx ctx = {older_than_ms, keep_last > 0 ? keep_last : 1, 0};
     struct tn_table *before = NULL, *after = NULL;
-    json_t *old_files = json_object(), *live_files = json_object();
-    const char *gc;
+    json_t *keep = NULL, *doomed = NULL;
+    const char *path;
+    json_t *v;
     int rc;
 
     memset(res, 0, sizeof(*res));
@@ -260,55 +302,41 @@ int tn_table_expire(struct tn_warehouse *wh, const char *ns, const char *name,
         rc = tn__check_writable(before, err);
     if (rc)
         goto out;
-    {
-        json_t *keep = retained_snapshots(before->meta, ctx.older_than_ms, ctx.keep_last);
-        size_t kept = json_object_size(keep);
-        json_decref(keep);
-        if (kept >= before->meta->nsnapshots)
-            goto out; /* nothing to expire */
+    keep = retained_snapshots(before->meta, ctx.older_than_ms, ctx.keep_last);
+    if (json_object_size(keep) >= before->meta->nsnapshots)
+        goto out; /* nothing to expire */
+    if (dry_run) {
+        res->snapshots_expired = (int64_t)(before->meta->nsnapshots - json_object_size(keep));
+        if (!gc_disabled(before)) {
+            doomed = doomed_files(wh, before, NULL, keep);
+            res->files_to_delete = (int64_t)json_object_size(doomed);
+        }
+        goto out;
     }
     rc = tn__commit_metadata(wh, ns, name, expire_build, &ctx, err);
     if (rc)
         goto out;
     res->snapshots_expired = ctx.expired;
     rc = tn_table_load(wh, ns, name, &after, err);
-    if (rc)
+    if (rc || gc_disabled(after))
         goto out;
-    gc = json_string_value(
-        json_object_get(json_object_get(after->meta->root, "properties"), "gc.enabled"));
-    if (gc && strcmp(gc, "false") == 0)
-        goto out;
-    /* files only expired snapshots reached, inside the table's location, are deleted */
-    for (size_t i = 0; i < before->meta->nsnapshots; i++) {
-        const struct tn_snapshot *s = &before->meta->snapshots[i];
-        reachable_files(wh, before, s,
-                        tn_metadata_snapshot(after->meta, s->id) ? live_files : old_files);
-    }
+    doomed = doomed_files(wh, before, after->meta, NULL);
+    json_object_foreach(doomed, path, v)
     {
-        const char *path;
-        json_t *v;
-        size_t loc_len = strlen(after->meta->location);
-        json_object_foreach(old_files, path, v)
-        {
-            struct tn_err ignored;
-            char *resolved;
-            if (json_object_get(live_files, path) ||
-                strncmp(path, after->meta->location, loc_len) != 0)
-                continue;
-            resolved = tn_table_resolve(after, path);
-            if (!tn_storage_delete(wh->storage, resolved, &ignored)) {
-                res->files_deleted++;
-            } else {
-                if (!res->not_deleted)
-                    res->not_deleted = json_array();
-                json_array_append_new(res->not_deleted, json_string(path));
-            }
-            free(resolved);
+        struct tn_err ignored;
+        char *resolved = tn_table_resolve(after, path);
+        if (!tn_storage_delete(wh->storage, resolved, &ignored)) {
+            res->files_deleted++;
+        } else {
+            if (!res->not_deleted)
+                res->not_deleted = json_array();
+            json_array_append_new(res->not_deleted, json_string(path));
         }
+        free(resolved);
     }
 out:
-    json_decref(old_files);
-    json_decref(live_files);
+    json_decref(keep);
+    json_decref(doomed);
     tn_table_free(before);
     tn_table_free(after);
     return rc;

@@ -4,6 +4,8 @@
  * no per-row SQL. */
 #include "table.h"
 
+#include "hudi/hudi.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,6 +215,10 @@ static const struct metatable metatables[] = {
      "\"upper_bounds\":\"MAP(INTEGER, VARCHAR)\",\"split_offsets\":\"BIGINT[]\","
      "\"equality_ids\":\"INTEGER[]\"}",
      "r.*"},
+    {"timeline",
+     "{\"instant\":\"VARCHAR\",\"action\":\"VARCHAR\",\"state\":\"VARCHAR\","
+     "\"completion_time\":\"VARCHAR\"}",
+     "r.*"},
 };
 
 int tn_metadata_table_sql(struct tn_warehouse *wh, const struct tn_table *t, const char *kind,
@@ -230,7 +236,7 @@ int tn_metadata_table_sql(struct tn_warehouse *wh, const struct tn_table *t, con
     if (!mt)
         return tn_fail(err, TN_ENOTABLE,
                        "table %s.%s has no metadata table '%s'; there are $snapshots, $history, "
-                       "$files, $manifests and $refs",
+                       "$files, $manifests, $refs (and $timeline for a Hudi table)",
                        t->ns, t->name, kind);
     if (strcmp(kind, "snapshots") == 0)
         rows = snapshots_rows(t);
@@ -238,7 +244,11 @@ int tn_metadata_table_sql(struct tn_warehouse *wh, const struct tn_table *t, con
         rows = history_rows(t);
     else if (strcmp(kind, "refs") == 0)
         rows = refs_rows(t);
-    else {
+    else if (strcmp(kind, "timeline") == 0) {
+        rc = tn_hudi_timeline_rows(wh, t, &rows, err); /* a Hudi table's own timeline */
+        if (rc)
+            return rc;
+    } else {
         rc = tn_table_scan(wh, t, snapshot_id, &scan, err);
         if (rc)
             return rc;

@@ -10,16 +10,24 @@
  * The relation itself (a read of possibly thousands of files) does not travel through the parse
  * tree: the node is renamed to a placeholder -- a random name no statement can contain -- and
  * the placeholder in the deparsed text is replaced by the relation's SQL, in parentheses. Only
- * the user's statement is parsed, serialised and deparsed, whatever the number of files. */
+ * the user's statement is parsed, serialised and deparsed, whatever the number of files.
+ *
+ * A name that is an Iceberg view of the catalog stands for the view's query (its DuckDB
+ * representation, else its first), resolved the same way -- its unqualified names in the
+ * view's default namespace, its tables at their current snapshots -- up to VIEW_DEPTH_MAX
+ * views deep. */
 #include "table_int.h"
 
 #include "delta/delta.h"
+#include "hudi/hudi.h"
+#include "iceberg/view.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define PARSE_TREE_MAX (64L * 1024 * 1024)
+#define VIEW_DEPTH_MAX 16
 
 struct resolver {
     struct tn_warehouse *wh;
@@ -30,10 +38,17 @@ struct resolver {
     char token[17];      /* random hex: what makes placeholders unique */
     json_t *relations;   /* placeholder -> the SQL of the relation it stands for */
     json_t *looked_up;   /* "ns\x1ftable" -> the metadata location read, or null when absent */
-    int volatile_at;     /* an AT (TIMESTAMP => ...) was evaluated: the result may change */
+    int volatile_at;     /* an AT (TIMESTAMP => ...) was evaluated, or a Hudi table read (its
+                            timeline moves on without the catalog knowing): not kept */
     int reads_functions; /* a table function (read_parquet, range, ...) is read directly */
     json_t *case_names;  /* a column's exact name -> its relation's name (tn__scan_column_name) */
+    const char *default_ns; /* where an unqualified name is looked up */
+    int depth;              /* how many views deep this statement is */
 };
+
+static int resolve(struct tn_warehouse *wh, struct tn_session *s, const char *user_sql,
+                   const struct tn_query_options *opt, const char *default_ns, int depth,
+                   json_t *looked_up, char **out, struct tn_err *err);
 
 char *tn_query_value(struct tn_session *s, const char *sql, struct tn_err *err)
 {
@@ -164,6 +179,96 @@ static void record_plan(struct resolver *r, const struct tn_table *t, const stru
  * the SELECT it is the only table of (NULL otherwise), used to skip files. "select" is that
  * SELECT when it is a plain aggregate over the table (count(*), min, max): when metadata
  * answers it, its select list is replaced by constants and *answered set. */
+/* Stand the relation "sql" (owned by the caller) in for BASE_TABLE "node", named "name". */
+static void place_relation(struct resolver *r, json_t *node, const char *name, const char *sql)
+{
+    const char *alias = json_string_value(json_object_get(node, "alias"));
+    char *placeholder =
+        tn_asprintf("__tn_relation_%s_%zu", r->token, json_object_size(r->relations));
+
+    json_object_set_new(node, "alias", json_string(alias && *alias ? alias : name));
+    json_object_set_new(node, "schema_name", json_string(""));
+    json_object_set_new(node, "catalog_name", json_string(""));
+    json_object_set_new(node, "table_name", json_string(placeholder));
+    json_object_set_new(node, "at_clause", json_null());
+    json_object_set_new(r->relations, placeholder, json_string(sql));
+    free(placeholder);
+}
+
+/* BASE_TABLE "node" names ns.name, which is no table: if it is a view, its query stands in. */
+static int resolve_view(struct resolver *r, json_t *node, const char *ns, const char *name)
+{
+    struct tn_view *v = NULL;
+    struct tn_err e = {0};
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
+    char default_ns[TN_NAME_MAX + 1] = "default", *inner = NULL, *key;
+    json_t *levels;
+    const char *text;
+    int rc = tn_view_load(r->wh, ns, name, &v, &e);
+
+    if (rc == TN_ENOVIEW)
+        return 0; /* not ours either (DuckDB will say it does not exist) */
+    if (rc) {
+        *r->err = e;
+        return rc;
+    }
+    key = tn_asprintf("%s\x1f%s", ns, name);
+    json_object_set_new(r->looked_up, key, json_string(v->metadata_location));
+    free(key);
+    if (json_is_object(json_object_get(node, "at_clause"))) {
+        rc = tn_fail(r->err, TN_EINPUT,
+                     "%s.%s is a view, which has no snapshots of its own: time travel the "
+                     "tables it reads instead",
+                     ns, name);
+        goto out;
+    }
+    if (r->depth + 1 >= VIEW_DEPTH_MAX) {
+        rc = tn_fail(r->err, TN_EINPUT,
+                     "view %s.%s: views nest more than %d deep (does a view read itself?)", ns,
+                     name, VIEW_DEPTH_MAX);
+        goto out;
+    }
+    text = tn_view_metadata_sql(v->meta, "duckdb");
+    {
+        /* the current version's default namespace, joined as tarn stores nested ones */
+        json_t *cur = NULL, *l;
+        size_t i;
+        json_array_foreach(json_object_get(v->meta, "versions"), i, l)
+        {
+            if (json_equal(json_object_get(l, "version-id"),
+                           json_object_get(v->meta, "current-version-id")))
+                cur = l;
+        }
+        levels = json_object_get(cur, "default-namespace");
+        if (json_array_size(levels)) {
+            struct tn_buf joined = TN_BUF_INIT(TN_NAME_MAX);
+            json_array_foreach(levels, i, l)
+            {
+                tn_buf_addf(&joined, NULL, "%s%s", i ? "." : "",
+                            json_string_value(l) ? json_string_value(l) : "");
+            }
+            snprintf(default_ns, sizeof(default_ns), "%s", joined.buf ? joined.buf : "default");
+            tn_buf_release(&joined);
+        }
+    }
+    rc = resolve(r->wh, r->session, text, NULL, default_ns, r->depth + 1, r->looked_up, &inner,
+                 r->err);
+    if (rc) {
+        tn_err_prefix(r->err, "view %s.%s: ", ns, name);
+        goto out;
+    }
+    tn_buf_addstr(&sql, "SELECT * FROM (", NULL);
+    tn_buf_addstr(&sql, inner, NULL);
+    tn_buf_addstr(&sql, ") AS ", NULL);
+    tn_sql_ident(&sql, name);
+    place_relation(r, node, name, sql.buf);
+out:
+    free(inner);
+    tn_buf_release(&sql);
+    tn_view_free(v);
+    return rc;
+}
+
 static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t *select,
                          int *answered)
 {
@@ -189,7 +294,7 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
     snprintf(base, sizeof(base), "%.*s", dollar ? (int)(dollar - name) : (int)strlen(name), name);
     {
         struct tn_err ignored;
-        if (tn_name_check("namespace", schema && *schema ? schema : "default", ns, &ignored) ||
+        if (tn_name_check("namespace", schema && *schema ? schema : r->default_ns, ns, &ignored) ||
             tn_name_check("table", base, tbl, &ignored))
             return 0; /* not a name tarn could have: leave it to DuckDB */
     }
@@ -200,10 +305,14 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
                             rc ? json_null() : json_string(t->metadata_location));
         free(key);
     }
+    if (rc == TN_ENOTABLE && !dollar)
+        return resolve_view(r, node, ns, tbl);
     if (rc == TN_ENOTABLE)
         return 0; /* not ours (DuckDB will say it does not exist) */
     if (rc)
         return rc;
+    if (tn_hudi_location(t))
+        r->volatile_at = 1;
     if (json_is_object(at)) {
         const char *unit = json_string_value(json_object_get(at, "unit"));
         rc = at_snapshot(r, t, unit ? unit : "VERSION", json_object_get(at, "expr"), &snapshot);
@@ -250,25 +359,64 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
         }
     }
     if (!rc) {
-        const char *alias = json_string_value(json_object_get(node, "alias"));
-        char *placeholder =
-            tn_asprintf("__tn_relation_%s_%zu", r->token, json_object_size(r->relations));
         tn_buf_addstr(&sql, " AS ", NULL);
         tn_sql_ident(&sql, tbl);
-        json_object_set_new(node, "alias",
-                            json_string(alias && *alias ? alias
-                                        : dollar        ? name
-                                                        : tbl));
-        json_object_set_new(node, "schema_name", json_string(""));
-        json_object_set_new(node, "catalog_name", json_string(""));
-        json_object_set_new(node, "table_name", json_string(placeholder));
-        json_object_set_new(node, "at_clause", json_null());
-        json_object_set_new(r->relations, placeholder, json_string(sql.buf));
-        free(placeholder);
+        place_relation(r, node, dollar ? name : tbl, sql.buf);
     }
 out:
     tn_buf_release(&sql);
     tn_scan_free(scan);
+    tn_table_free(t);
+    return rc;
+}
+
+/* The text of argument "i" of table function node "fn" when it is a string constant. */
+static const char *string_argument(json_t *fn, size_t i)
+{
+    json_t *arg = json_array_get(json_object_get(fn, "children"), i);
+    json_t *value = json_object_get(arg, "value");
+    const char *cls = json_string_value(json_object_get(arg, "class"));
+
+    if (!cls || strcmp(cls, "CONSTANT") != 0 || json_is_true(json_object_get(value, "is_null")))
+        return NULL;
+    return json_string_value(json_object_get(value, "value"));
+}
+
+/* Replace TABLE_FUNCTION node "node", hudi_changes('table', 'begin'[, 'end']), by the relation
+ * of the Hudi table's incremental query (src/hudi/changes.c). */
+static int resolve_hudi_changes(struct resolver *r, json_t *node)
+{
+    json_t *fn = json_object_get(node, "function");
+    size_t nargs = json_array_size(json_object_get(fn, "children"));
+    const char *ident = string_argument(fn, 0), *begin = string_argument(fn, 1);
+    const char *end = nargs == 3 ? string_argument(fn, 2) : NULL;
+    char ns[TN_NAME_MAX + 1], tbl[TN_NAME_MAX + 1];
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
+    struct tn_table *t = NULL;
+    char *key;
+    int rc;
+
+    if ((nargs != 2 && nargs != 3) || !ident || !begin || (nargs == 3 && !end))
+        return tn_fail(r->err, TN_EINPUT,
+                       "hudi_changes takes string constants: hudi_changes('table', "
+                       "'begin_instant'[, 'end_instant'])");
+    r->volatile_at = 1; /* a Hudi table's timeline moves on without the catalog knowing */
+    rc = tn_ident_parse(ident, ns, tbl, r->err);
+    if (!rc)
+        rc = tn_table_load(r->wh, ns, tbl, &t, r->err);
+    if (!rc) {
+        key = tn_asprintf("%s\x1f%s", ns, tbl);
+        json_object_set_new(r->looked_up, key, json_string(t->metadata_location));
+        free(key);
+        rc = tn_hudi_changes_sql(r->wh, t, begin, end, &sql, r->err);
+    }
+    if (!rc) {
+        json_object_set_new(node, "type", json_string("BASE_TABLE"));
+        json_object_del(node, "function");
+        json_object_del(node, "with_ordinality");
+        place_relation(r, node, tbl, sql.buf);
+    }
+    tn_buf_release(&sql);
     tn_table_free(t);
     return rc;
 }
@@ -573,8 +721,12 @@ static int walk(struct resolver *r, json_t *n)
         strcmp(json_string_value(json_object_get(n, "type")), "TABLE_FUNCTION") == 0) {
         const char *fn =
             json_string_value(json_object_get(json_object_get(n, "function"), "function_name"));
+        const char *fschema =
+            json_string_value(json_object_get(json_object_get(n, "function"), "schema"));
+        if (fn && strcasecmp(fn, "hudi_changes") == 0 && (!fschema || !*fschema))
+            return resolve_hudi_changes(r, n);
         r->reads_functions = 1;
-        if (fn && strcmp(fn, "delta_changes") == 0)
+        if (fn && strcasecmp(fn, "delta_changes") == 0 && (!fschema || !*fschema))
             return resolve_delta_changes(r, n);
     }
     if (json_is_string(json_object_get(n, "type")) &&
@@ -841,6 +993,8 @@ static struct tn_cached *resolved_get(struct tn_warehouse *wh, const char *key)
         int rc;
         snprintf(ns, sizeof(ns), "%.*s", (int)(sep - name), name);
         rc = tn_catalog_load(wh->catalog, ns, sep + 1, &now, &ignored);
+        if (rc == TN_ENOTABLE && json_is_string(where)) /* a view */
+            rc = tn_catalog_load_kind(wh->catalog, TN_CATALOG_VIEW, ns, sep + 1, &now, &ignored);
         fresh = json_is_null(where) ? rc == TN_ENOTABLE
                                     : rc == 0 && strcmp(now, json_string_value(where)) == 0;
         free(now);
@@ -869,11 +1023,15 @@ static void resolved_put(struct tn_warehouse *wh, const char *key, const char *s
                                               resolved_free));
 }
 
-int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *user_sql,
-                     const struct tn_query_options *opt, char **out, struct tn_err *err)
+/* Resolve "user_sql" as a statement "depth" views deep, its unqualified names in
+ * "default_ns"; the tables and views it looked up are added to "looked_up" (for the outermost
+ * statement: NULL, and the result is kept in the plan cache). */
+static int resolve(struct tn_warehouse *wh, struct tn_session *s, const char *user_sql,
+                   const struct tn_query_options *opt, const char *default_ns, int depth,
+                   json_t *looked_up, char **out, struct tn_err *err)
 {
-    struct resolver r = {wh, s, opt, NULL, err, {0}, NULL, NULL, 0, 0, NULL};
-    char *key = resolved_key(wh, user_sql, opt);
+    struct resolver r = {wh, s, opt, NULL, err, {0}, NULL, NULL, 0, 0, NULL, default_ns, depth};
+    char *key = looked_up ? NULL : resolved_key(wh, user_sql, opt);
     json_t *tree;
     unsigned char random[8];
     struct tn_cached *hit = key ? resolved_get(wh, key) : NULL;
@@ -886,9 +1044,11 @@ int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *
         free(key);
         return 0;
     }
+    if (!user_sql)
+        return tn_fail(err, TN_EINPUT, "the view has no SQL representation");
     r.cte_names = json_object();
     r.relations = json_object();
-    r.looked_up = json_object();
+    r.looked_up = looked_up ? json_incref(looked_up) : json_object();
     r.case_names = json_object();
     tree = NULL;
     {
@@ -931,7 +1091,15 @@ int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *
     free(key);
     if (!rc)
         *out = sql;
+    else
+        free(sql);
     return rc;
+}
+
+int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *user_sql,
+                     const struct tn_query_options *opt, char **out, struct tn_err *err)
+{
+    return resolve(wh, s, user_sql, opt, "default", 0, NULL, out, err);
 }
 
 /* The names and DuckDB types of the rows of "resolved", as a JSON array of {name, type}. */

@@ -103,18 +103,11 @@ static enum tn_source_format format_from_type(const char *ct)
     return TN_SOURCE_DETECT;
 }
 
-/* Look at the first bytes: compression, Parquet's magic, a JSON document. */
-static enum tn_source_format sniff_file(const char *path, const char **compression)
+enum tn_source_format tn_source_sniff_bytes(const void *data, size_t n, const char **compression)
 {
-    unsigned char head[512];
-    ssize_t n = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    const unsigned char *head = data;
 
     *compression = NULL;
-    if (fd >= 0) {
-        n = read(fd, head, sizeof(head));
-        close(fd);
-    }
     if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b) {
         *compression = "gzip";
         return TN_SOURCE_DETECT;
@@ -125,7 +118,7 @@ static enum tn_source_format sniff_file(const char *path, const char **compressi
     }
     if (n >= 4 && memcmp(head, "PAR1", 4) == 0)
         return TN_SOURCE_PARQUET;
-    for (ssize_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && i < 512; i++) {
         if (i + 2 < n && head[i] == 0xef && head[i + 1] == 0xbb && head[i + 2] == 0xbf) {
             i += 2; /* a UTF-8 byte order mark */
             continue;
@@ -135,6 +128,34 @@ static enum tn_source_format sniff_file(const char *path, const char **compressi
         return head[i] == '[' || head[i] == '{' ? TN_SOURCE_JSON : TN_SOURCE_DETECT;
     }
     return TN_SOURCE_DETECT;
+}
+
+/* Look at the file's first bytes: compression, Parquet's magic, a JSON document. */
+static enum tn_source_format sniff_file(const char *path, const char **compression)
+{
+    unsigned char head[512];
+    ssize_t n = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd >= 0) {
+        n = read(fd, head, sizeof(head));
+        close(fd);
+    }
+    return tn_source_sniff_bytes(head, n > 0 ? (size_t)n : 0, compression);
+}
+
+enum tn_source_format tn_source_format_of(const struct tn_source *src,
+                                          enum tn_source_format by_bytes)
+{
+    enum tn_source_format f = src->format;
+
+    if (f == TN_SOURCE_DETECT)
+        f = tn_source_format_from_name(src->name);
+    if (f == TN_SOURCE_DETECT)
+        f = format_from_type(src->content_type);
+    if (f == TN_SOURCE_DETECT)
+        f = by_bytes;
+    return f == TN_SOURCE_DETECT ? TN_SOURCE_CSV : f;
 }
 
 /*---- The reader's SQL ----*/
@@ -152,7 +173,17 @@ static void reader_sql(struct tn_buf *b, const char *path, const struct tn_sourc
             NULL);
     else
         tn_buf_addf(b, NULL, "SELECT * FROM %s(", fn[r->format]);
-    tn_sql_string(b, path);
+    if (r->more_paths && !sniff) {
+        tn_buf_addstr(b, "[", NULL);
+        tn_sql_string(b, path);
+        for (size_t i = 0; r->more_paths[i]; i++) {
+            tn_buf_addstr(b, ", ", NULL);
+            tn_sql_string(b, r->more_paths[i]);
+        }
+        tn_buf_addstr(b, "]", NULL);
+    } else {
+        tn_sql_string(b, path);
+    }
     if (r->compression && r->format != TN_SOURCE_PARQUET) {
         tn_buf_addstr(b, ", compression = ", NULL);
         tn_sql_string(b, r->compression);
@@ -360,14 +391,7 @@ int tn_source_open(struct tn_engine *engine, struct tn_session *s, const char *p
     struct tn_input_scan scan;
     int rc;
 
-    if (src->format == TN_SOURCE_DETECT)
-        src->format = tn_source_format_from_name(src->name);
-    if (src->format == TN_SOURCE_DETECT)
-        src->format = format_from_type(src->content_type);
-    if (src->format == TN_SOURCE_DETECT)
-        src->format = by_bytes;
-    if (src->format == TN_SOURCE_DETECT)
-        src->format = TN_SOURCE_CSV;
+    src->format = tn_source_format_of(src, by_bytes);
     if ((src->delim[0] || src->header != -1) && src->format != TN_SOURCE_CSV)
         return tn_fail(err, TN_EINPUT, "delimiter and header apply to CSV files only");
     if (src->format == TN_SOURCE_PARQUET)
@@ -376,6 +400,21 @@ int tn_source_open(struct tn_engine *engine, struct tn_session *s, const char *p
     rc = tn_input_scan_file(&scan, path, src->compression, src->max_decompressed, src->temp_dir,
                             &src->plain_path, err);
     tn_input_scan_release(&scan);
+    for (size_t i = 0; !rc && src->more_paths && src->more_paths[i]; i++) {
+        const char *more = src->more_paths[i], *compressed;
+        char *unused = NULL; /* set only for a compressed file */
+        struct tn_input_scan next;
+        sniff_file(more, &compressed);
+        if (compressed || src->compression)
+            return tn_fail(err, TN_EINPUT, "compressed files are ingested one at a time (%s)",
+                           compressed ? more : path);
+        tn_input_scan_init(&next, src->format, src->delim);
+        rc = tn_input_scan_file(&next, more, NULL, 0, src->temp_dir, &unused, err);
+        free(unused);
+        if (next.longest_line > scan.longest_line)
+            scan.longest_line = next.longest_line;
+        tn_input_scan_release(&next);
+    }
     if (src->plain_path) {
         src->compression = NULL; /* DuckDB reads the decompressed file */
         path = src->plain_path;
@@ -442,6 +481,80 @@ int tn_source_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *
     }
     tn_buf_release(&sql);
     return rc;
+}
+
+int tn_source_stream_sql(struct tn_engine *engine, struct tn_session *s, const char *head_path,
+                         const char *stream_path, struct tn_source *src, char **out,
+                         struct tn_err *err)
+{
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
+    struct tn_rows *cols = NULL;
+    int rc;
+
+    *out = NULL;
+    rc = tn_source_open(engine, s, head_path, src, err);
+    if (rc)
+        return rc;
+    if (src->compression || src->plain_path ||
+        (src->format != TN_SOURCE_CSV && src->format != TN_SOURCE_NDJSON))
+        return tn_fail(err, TN_EINPUT, "only plain CSV and NDJSON are read as they arrive");
+    if (src->format == TN_SOURCE_CSV) {
+        if (!src->dialect)
+            return tn_fail(err, TN_EINPUT, "the CSV's first part could not be sniffed");
+        reader_sql(&sql, stream_path, src, 0); /* the sniffed columns, named: no second sniff */
+        *out = tn_buf_detach(&sql, NULL);
+        return 0;
+    }
+    /* NDJSON: the first part's columns, named, so that DuckDB reads the stream once */
+    tn_buf_addstr(&sql, "DESCRIBE SELECT * FROM read_ndjson(", NULL);
+    tn_sql_string(&sql, head_path);
+    tn_buf_addstr(&sql, ")", NULL);
+    rc = tn_engine_rows(s, sql.buf, 100000, &cols, err);
+    if (!rc && cols->nrows == 0)
+        rc = tn_fail(err, TN_EINPUT, "the file has no columns");
+    if (!rc) {
+        tn_buf_reset(&sql);
+        tn_buf_addstr(&sql, "SELECT * FROM read_ndjson(", NULL);
+        tn_sql_string(&sql, stream_path);
+        tn_buf_addstr(&sql, ", columns = {", NULL);
+        for (size_t i = 0; i < cols->nrows; i++) {
+            tn_buf_addstr(&sql, i ? ", " : "", NULL);
+            tn_sql_string(&sql, tn_rows_get(cols, i, 0));
+            tn_buf_addstr(&sql, ": ", NULL);
+            tn_sql_string(&sql, tn_rows_get(cols, i, 1));
+        }
+        tn_buf_addstr(&sql, "})", NULL);
+        *out = tn_buf_detach(&sql, NULL);
+    }
+    tn_rows_free(cols);
+    tn_buf_release(&sql);
+    return rc;
+}
+
+void tn_source_warm(struct tn_engine *engine, const char *temp_dir)
+{
+    static const char rows[] = "id,name,price,day,at,ok\n"
+                               "1,a,1.5,2024-01-02,2024-01-02 03:04:05,true\n"
+                               "2,\"b, c\",2.25,2024-02-03,2024-02-03 04:05:06,false\n";
+    struct tn_source src = {.format = TN_SOURCE_CSV, .header = -1, .temp_dir = temp_dir};
+    struct tn_session *s = NULL;
+    struct tn_err ignored;
+    char uuid[37], *path;
+    int fd;
+
+    tn_uuid4(uuid);
+    path = tn_asprintf("%s/upload-%ld-%s.warm", temp_dir, (long)getpid(), uuid);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        int written = write(fd, rows, sizeof(rows) - 1) == (ssize_t)(sizeof(rows) - 1);
+        if (close(fd) == 0 && written && !tn_session_open(engine, &s, &ignored)) {
+            tn_source_open(engine, s, path, &src, &ignored);
+            tn_session_close(s);
+            tn_source_release(&src);
+        }
+    }
+    unlink(path);
+    free(path);
 }
 
 int tn_source_preview(struct tn_session *s, const char *path, const struct tn_source *src,

@@ -3,6 +3,7 @@
 #include "table_int.h"
 
 #include "delta/delta.h"
+#include "hudi/hudi.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -282,6 +283,9 @@ static int read_metadata(struct tn_warehouse *wh, const char *location, struct t
     return rc;
 }
 
+/* Set on a thread while it translates a Hudi table, whose commit loads the table again. */
+static _Thread_local int translating;
+
 int tn_table_load(struct tn_warehouse *wh, const char *ns, const char *name, struct tn_table **out,
                   struct tn_err *err)
 {
@@ -303,6 +307,17 @@ int tn_table_load(struct tn_warehouse *wh, const char *ns, const char *name, str
     }
     free(map_text);
     free(resolved);
+    if (!rc && !translating && tn_hudi_location(t)) {
+        /* a Hudi table: translate the instants completed since (not while translating) */
+        struct tn_table *newer = NULL;
+        translating = 1;
+        rc = tn_hudi_sync(wh, t, &newer, err);
+        translating = 0;
+        if (newer) {
+            tn_table_free(t);
+            t = newer;
+        }
+    }
     if (!rc) /* a Delta table: first translate the versions its log gained */
         rc = tn_delta_refresh(wh, &t, err);
     if (rc) {
@@ -451,6 +466,10 @@ int tn_table_register(struct tn_warehouse *wh, const char *ns, const char *name,
         }
         return rc;
     }
+    if (!json_object_size(path_map) && tn_hudi_detect(wh, metadata_location)) {
+        rc = remember_root(wh, metadata_location, err);
+        return rc ? rc : tn_hudi_register(wh, ns, name, metadata_location, err);
+    }
     snprintf(probe.ns, sizeof(probe.ns), "%s", ns);
     snprintf(probe.name, sizeof(probe.name), "%s", name);
     if (path_map) {
@@ -489,15 +508,21 @@ int tn_table_register_inside(struct tn_warehouse *wh, const char *ns, const char
     char *map_text = path_map ? json_dumps(path_map, JSON_COMPACT) : NULL;
     char *resolved = NULL;
     int rc = map_text ? path_map_parse(map_text, &probe.map, err) : 0;
+    int delta = 0, hudi = 0; /* a table tarn reads from another format */
 
-    if (!rc && tn_delta_is_table(wh->storage, metadata_location)) {
+    if (!rc) {
+        delta = tn_delta_is_table(wh->storage, metadata_location);
+        hudi = !delta && !json_object_size(path_map) && tn_hudi_detect(wh, metadata_location);
+    }
+    if (delta || hudi) {
         free(map_text);
         path_map_release(&probe.map);
         if (!tn_storage_in_warehouse(wh->storage, metadata_location))
             return tn_fail(err, TN_EFORBIDDEN,
-                           "the Delta table %s is outside the warehouse %s; only tables that "
+                           "the %s table at %s is outside the warehouse %s; only tables that "
                            "live inside it can be registered over HTTP (use 'tarn register')",
-                           metadata_location, tn_storage_root_uri(wh->storage));
+                           delta ? "Delta" : "Hudi", metadata_location,
+                           tn_storage_root_uri(wh->storage));
         return tn_table_register(wh, ns, name, metadata_location, NULL, err);
     }
     if (!rc) {
@@ -655,7 +680,9 @@ int tn_table_drop_report(struct tn_warehouse *wh, const char *ns, const char *na
     memset(res, 0, sizeof(*res));
     if (purging) {
         char *resolved, *dir;
+        translating = 1; /* a Hudi table drops as it is, even when its files are gone */
         rc = tn_table_load(wh, ns, name, &t, err);
+        translating = 0;
         if (rc)
             return rc;
         resolved = tn_table_resolve(t, t->metadata_location);
@@ -731,6 +758,15 @@ int tn_table_snapshot_ref(const struct tn_table *t, const char *ref, int64_t *ou
     if (!tn_parse_i64(ref, &id) && tn_metadata_snapshot(t->meta, id)) {
         *out = id;
         return 0;
+    }
+    for (size_t i = 0; tn_hudi_location(t) && i < t->meta->nsnapshots; i++) {
+        /* a Hudi table: an instant of its timeline */
+        const char *instant =
+            json_string_value(json_object_get(t->meta->snapshots[i].summary, TN_HUDI_INSTANT_KEY));
+        if (instant && strcmp(instant, ref) == 0) {
+            *out = t->meta->snapshots[i].id;
+            return 0;
+        }
     }
     {
         struct tn_buf known = TN_BUF_INIT(TN_CAP_MESSAGE_LIST);

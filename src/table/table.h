@@ -247,7 +247,19 @@ enum tn_write_mode { TN_WRITE_APPEND, TN_WRITE_OVERWRITE };
 struct tn_write_options {
     enum tn_write_mode mode;
     const char *branch; /* NULL or "main": the table's current state; else an existing branch */
+    /* The rows can be read once only (a stream still arriving): no second read explains a
+     * refused value, the table must be unpartitioned, and the rows become files of about
+     * write.target-file-size-bytes (default TN_TARGET_FILE_SIZE). */
+    int single_pass;
+    /* Called once the data files are written, before they commit; non-zero refuses the commit
+     * (the files are deleted) with the error it sets. NULL: commit. */
+    int (*before_commit)(void *arg, struct tn_err *err);
+    void *before_commit_arg;
 };
+
+/* The data file size a streamed ingest aims at, unless the table property
+ * write.target-file-size-bytes says otherwise. */
+#define TN_TARGET_FILE_SIZE (128LL * 1024 * 1024)
 
 struct tn_commit_result {
     int64_t snapshot_id;
@@ -337,28 +349,35 @@ struct tn_compact_result {
     int64_t delete_files_removed; /* delete files no longer needed */
     int64_t rows;                 /* rows in the new files */
     int64_t files_written;        /* one, or one per partition of the default spec */
+    int64_t bytes_rewritten;      /* the size of the files read again */
     int64_t snapshot_id;          /* the "replace" snapshot, or the current one if nothing to do */
 };
 
 /* Rewrite the data files that carry deletes, and small data files sharing a partition, into
  * one clean file per partition of the default spec: one "replace" snapshot, the same rows.
- * TN_ECONFLICT when another commit changed rows meanwhile (nothing is committed). */
+ * TN_ECONFLICT when another commit changed rows meanwhile (nothing is committed). With
+ * "dry_run", only plan: res says what would be rewritten and removed ("rows" counts the rows
+ * the chosen files hold before their deletes, "files_written" stays 0); nothing is written. */
 int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
-                     const char *name, struct tn_compact_result *res, struct tn_err *err);
+                     const char *name, int dry_run, struct tn_compact_result *res,
+                     struct tn_err *err);
 
 struct tn_expire_result {
     int64_t snapshots_expired;
     int64_t files_deleted;
-    json_t *not_deleted; /* locations whose deletion failed (left to remove_orphans), NULL
-                            when none; owned */
+    int64_t files_to_delete; /* with dry_run: what the expiry would delete */
+    json_t *not_deleted;     /* locations whose deletion failed (left to remove_orphans), NULL
+                                when none; owned */
 };
 
 /* Expire snapshots older than "older_than_ms" except each branch's newest "keep_last" (and
  * every ref's head), then delete the files only they reached (unless gc.enabled is false).
  * A file that cannot be deleted does not fail the expiry (it is committed): it is listed in
- * res->not_deleted. Release "res" with tn_expire_result_release, also after a failure. */
+ * res->not_deleted. With "dry_run" nothing is committed or deleted: res counts the snapshots
+ * that would expire and the files that would be deleted. Release "res" with
+ * tn_expire_result_release, also after a failure. */
 int tn_table_expire(struct tn_warehouse *wh, const char *ns, const char *name,
-                    int64_t older_than_ms, int keep_last, struct tn_expire_result *res,
+                    int64_t older_than_ms, int keep_last, int dry_run, struct tn_expire_result *res,
                     struct tn_err *err);
 void tn_expire_result_release(struct tn_expire_result *res);
 
@@ -458,6 +477,11 @@ struct tn_ingest_options {
     int dedupe_last;    /* upsert: keep each key's last row instead of refusing duplicates */
     const char *partition_by; /* a table this ingest creates: its partition spec */
     const json_t *properties; /* {"key": "value"}: set in the rows' own commit (may be NULL) */
+    /* As in struct tn_write_options: a source read once (no upsert then), and the last word
+     * before the rows commit. */
+    int single_pass;
+    int (*before_commit)(void *arg, struct tn_err *err);
+    void *before_commit_arg;
 };
 
 /* The same with every option (tn_table_ingest: TN_EVOLVE_ADD, main). */
@@ -483,14 +507,16 @@ enum tn_source_format {
 
 struct tn_source {
     /* What the caller knows (zero them, then set header to -1 and what is known). */
-    enum tn_source_format format; /* TN_SOURCE_DETECT: from the name, type or content */
-    const char *name;             /* the file's name as the user gave it, or NULL */
-    const char *content_type;     /* its media type, or NULL */
-    char delim[8];                /* a CSV delimiter the user gave, or "" */
-    int header;                   /* CSV: 1 or 0 as the user said, -1 to detect */
-    uint64_t longest_line;        /* exact when >= TN_SOURCE_LINE_EXACT; 0: measure it */
-    uint64_t max_decompressed;    /* gzip/zstd: the most bytes it may decompress to; 0: default */
-    const char *temp_dir;         /* gzip/zstd: where it is decompressed (inside the warehouse) */
+    enum tn_source_format format;  /* TN_SOURCE_DETECT: from the name, type or content */
+    const char *name;              /* the file's name as the user gave it, or NULL */
+    const char *content_type;      /* its media type, or NULL */
+    char delim[8];                 /* a CSV delimiter the user gave, or "" */
+    int header;                    /* CSV: 1 or 0 as the user said, -1 to detect */
+    uint64_t longest_line;         /* exact when >= TN_SOURCE_LINE_EXACT; 0: measure it */
+    uint64_t max_decompressed;     /* gzip/zstd: the most bytes it may decompress to; 0: default */
+    const char *temp_dir;          /* gzip/zstd: where it is decompressed (inside the warehouse) */
+    const char *const *more_paths; /* NULL, or more plain files (NULL-ended) read after the
+                                      first as one source, with its dialect and columns */
     /* What tn_source_open found. */
     const char *compression; /* "gzip", "zstd" or NULL */
     long max_line;           /* CSV line limit; 0: DuckDB's default */
@@ -522,10 +548,53 @@ int tn_source_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *
                      const struct tn_ingest_options *opt, struct tn_ingest_result *res,
                      struct tn_err *err);
 void tn_source_release(struct tn_source *src);
+/* Sniff a small CSV written in "temp_dir" and forget it: DuckDB's first sniff costs some
+ * 100 ms more than later ones, which a server pays at start instead of at its first ingest. */
+void tn_source_warm(struct tn_engine *engine, const char *temp_dir);
+/* What a file's first bytes say: its compression ("gzip", "zstd" or NULL in *compression),
+ * Parquet's magic, a JSON document; else TN_SOURCE_DETECT. */
+enum tn_source_format tn_source_sniff_bytes(const void *data, size_t n, const char **compression);
+/* The format of "src" from the caller, its name, its content type, else "by_bytes" (what
+ * tn_source_sniff_bytes found), else CSV. */
+enum tn_source_format tn_source_format_of(const struct tn_source *src,
+                                          enum tn_source_format by_bytes);
+/* For a file read as it arrives: open "src" on "head_path" (a copy of the file's first records)
+ * as tn_source_open does, and give in *out the SELECT that reads the whole file once from
+ * "stream_path" (a pipe) with the dialect and columns found in the head, so that nothing is
+ * sniffed from the pipe. Plain CSV and NDJSON only (TN_EINPUT otherwise). */
+int tn_source_stream_sql(struct tn_engine *engine, struct tn_session *s, const char *head_path,
+                         const char *stream_path, struct tn_source *src, char **out,
+                         struct tn_err *err);
 /* What an ingest of the file would store, without storing it: {"schema" (the inferred Iceberg
  * schema), "column_names" (original -> stored), "rows" (the first max_rows, as text)}. */
 int tn_source_preview(struct tn_session *s, const char *path, const struct tn_source *src,
                       size_t max_rows, json_t **out, struct tn_err *err);
+
+/*---- A file ingested while it arrives (stream.c) ----*/
+
+/* The bytes held back and sniffed before a stream starts; shorter files are not streamed. */
+#define TN_STREAM_HEAD (4 * 1024 * 1024)
+/* tn_stream_finish: the file was not (or not wholly) converted; ingest the caller's copy. */
+#define TN_STREAM_NOT_STREAMED (-1)
+
+struct tn_stream;
+/* A stream into ns.name with "src"'s CSV options and "io"'s mode (copied: they may go away).
+ * Temporary files go in "temp_dir". An upsert is never streamed. */
+int tn_stream_new(struct tn_warehouse *wh, const char *temp_dir, const char *ns, const char *name,
+                  const struct tn_source *src, const struct tn_ingest_options *io,
+                  struct tn_stream **out);
+/* The file's next "n" bytes, in order. Blocks while DuckDB catches up. */
+void tn_stream_feed(struct tn_stream *st, const void *data, size_t n);
+/* The file ended: whole ("complete") or cut short (an aborted upload: nothing will commit). */
+void tn_stream_end(struct tn_stream *st, int complete);
+/* Wait for the conversion and commit it ("commit" = 1) or refuse it. 0 with *res filled when
+ * the rows committed; TN_STREAM_NOT_STREAMED when nothing committed and the file must be
+ * ingested whole (declined, refused, or a failure the whole-file path decides on); else the
+ * error of a commit that was made. */
+int tn_stream_finish(struct tn_stream *st, int commit, struct tn_ingest_result *res,
+                     struct tn_err *err);
+/* Refuse what was not finished (nothing commits), remove its files, free it. NULL is fine. */
+void tn_stream_free(struct tn_stream *st);
 
 /*---- The Iceberg REST catalog (ICEBERG.md 7): create and CommitTableRequest commits ----*/
 
@@ -544,6 +613,31 @@ int tn_table_rest_create(struct tn_warehouse *wh, const char *ns, const char *na
 int tn_table_rest_commit(struct tn_warehouse *wh, const char *ns, const char *name,
                          json_t *requirements, json_t *updates, struct tn_table **out,
                          struct tn_err *err);
+
+/*---- Iceberg views (views.c) ----*/
+
+struct tn_view {
+    char ns[TN_NAME_MAX + 1];
+    char name[TN_NAME_MAX + 1];
+    char *metadata_location; /* as the catalog stores it */
+    json_t *meta;            /* the view metadata (iceberg/view.h) */
+};
+
+/* The current version of view ns.name; TN_ENOVIEW when there is none. */
+int tn_view_load(struct tn_warehouse *wh, const char *ns, const char *name, struct tn_view **out,
+                 struct tn_err *err);
+/* Create ns.name from a REST CreateViewRequest; its location (default <warehouse>/ns/name)
+ * must be inside the warehouse (TN_EFORBIDDEN). TN_EEXISTS when a table or view has the name. */
+int tn_view_create(struct tn_warehouse *wh, const char *ns, const char *name, json_t *request,
+                   struct tn_view **out, struct tn_err *err);
+/* Adopt the view whose metadata is at "metadata_location" (inside the warehouse). */
+int tn_view_register(struct tn_warehouse *wh, const char *ns, const char *name,
+                     const char *metadata_location, struct tn_view **out, struct tn_err *err);
+/* Check "requirements", apply "updates" (REST CommitViewRequest) and publish the next version;
+ * a lost race is retried. TN_ECONFLICT ("Requirement failed...") when a requirement fails. */
+int tn_view_commit(struct tn_warehouse *wh, const char *ns, const char *name, json_t *requirements,
+                   json_t *updates, struct tn_view **out, struct tn_err *err);
+void tn_view_free(struct tn_view *v); /* NULL is a no-op */
 
 struct tn_rest_change {
     const char *ns, *name;

@@ -52,6 +52,8 @@ struct tn__change {
                  struct tn__files *files, struct tn_err *err);
     void *ctx;
     int skip_if_unchanged; /* publish nothing when the updates leave the metadata as it was */
+    int translating;       /* the translation of a table tarn reads from another format (src/hudi):
+                              the only change such a table accepts */
     struct tn_table **out; /* optional: the published version (or the base when unchanged) */
 };
 /* Publish "changes" (n tables; more than one move together in one catalog transaction) as one
@@ -122,6 +124,9 @@ void tn__scan_subset_init(struct tn_scan *subset, const struct tn_scan *scan,
 int tn__carry_live_entries(struct tn_warehouse *wh, const struct tn_table *t,
                            const struct tn_manifest_file *mf, struct tn_manifest_entry **all,
                            size_t *n, size_t *cap, struct tn_err *err);
+/* TN_EFORBIDDEN when "t" is a table tarn reads from another format (a Hudi table): every change
+ * but its translation is refused. */
+int tn__check_read_only(const struct tn_table *t, struct tn_err *err);
 /* TN_EINPUT unless tarn can write the table (format v2). */
 int tn__check_writable(const struct tn_table *t, struct tn_err *err);
 /* TN_EFORBIDDEN when the parse tree "tree" of a user's statement would have DuckDB open the

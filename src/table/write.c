@@ -19,10 +19,9 @@
 #include "table.h"
 #include "table_int.h"
 
-#include "delta/delta.h"
-
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* An append that would leave more data manifests than this merges them into one (as
  * Iceberg-Java's commit.manifest.min-count-to-merge), so lists and scans stay short. */
@@ -173,10 +172,12 @@ static int write_default(const struct tn_field *f, struct tn_buf *sql)
     return 1;
 }
 
-/* COPY the rows into a new Parquet file at local "path". */
-int tn__copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
-                        const char *select_sql, const char *partition_exprs, const char *path,
-                        int64_t *rows, struct tn_err *err)
+/* COPY the rows into a new Parquet file at local "path" -- or, with "file_size" > 0, into files
+ * of about that many bytes in the new folder "path". With "explain", a refused value is looked
+ * for by reading the rows again, to name its row. */
+static int copy_rows(struct tn_session *s, const struct tn_schema *schema, const char *select_sql,
+                     const char *partition_exprs, const char *path, int64_t file_size, int explain,
+                     int64_t *rows, struct tn_err *err)
 {
     struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_rows *cols = NULL, *res = NULL;
@@ -243,6 +244,8 @@ int tn__copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
         }
         tn_buf_addstr(&sql, "), FILENAME_PATTERN '{uuid}', ", NULL);
     }
+    if (file_size > 0)
+        tn_buf_addf(&sql, NULL, "FILE_SIZE_BYTES %lld, ", (long long)file_size);
     tn_buf_addstr(&sql, "FIELD_IDS ", NULL);
     field_ids(&schema->root, &sql);
     schema_json = json_dumps(schema->json, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -250,7 +253,7 @@ int tn__copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
     tn_sql_string(&sql, schema_json);
     tn_buf_addstr(&sql, "})", NULL);
     rc = tn_engine_rows(s, sql.buf, 1, &res, err);
-    if (rc == TN_EUNPROCESSABLE || (rc == TN_EINPUT && guarded)) {
+    if (explain && (rc == TN_EUNPROCESSABLE || (rc == TN_EINPUT && guarded))) {
         /* a value that does not convert (a conversion error), or a fraction the guard above
            stopped (error() is an invalid-input error): the data's fault, not the request's */
         rc = explain_bad_value(s, schema, select_sql, rc == TN_EINPUT, err);
@@ -266,6 +269,13 @@ out:
     tn_buf_release(&sql);
     free(schema_json);
     return rc;
+}
+
+int tn__copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
+                        const char *select_sql, const char *partition_exprs, const char *path,
+                        int64_t *rows, struct tn_err *err)
+{
+    return copy_rows(s, schema, select_sql, partition_exprs, path, 0, 1, rows, err);
 }
 
 /* Collect the primitive field ids outside lists and maps: the ones that get bounds. */
@@ -387,6 +397,8 @@ int tn__file_stats(const struct tn_schema *schema, const char *path, struct tn_d
     if (rc)
         return rc;
     boundable_ids(&schema->root, bound_ids, &nbound, sizeof(bound_ids) / sizeof(bound_ids[0]));
+    if (!f->record_count)
+        f->record_count = pf.num_rows; /* a file whose writer did not count its rows */
     nleaves = pf.nleaves;
     f->column_sizes = tn_calloc(nleaves + 1, sizeof(*f->column_sizes));
     f->value_counts = tn_calloc(nleaves + 1, sizeof(*f->value_counts));
@@ -967,7 +979,7 @@ int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
 
 int tn__check_writable(const struct tn_table *t, struct tn_err *err)
 {
-    if (tn_delta_check_write(t, err))
+    if (tn__check_read_only(t, err))
         return err->code;
     if (t->meta->format_version < 2)
         return tn_fail(err, TN_EINPUT,
@@ -1025,6 +1037,100 @@ int tn__write_data_file(struct tn_warehouse *wh, struct tn_session *s, const str
     return rc;
 }
 
+/* The data file size "t" aims at: write.target-file-size-bytes, else TN_TARGET_FILE_SIZE. */
+static int64_t target_file_size(const struct tn_table *t)
+{
+    const char *v = json_string_value(json_object_get(json_object_get(t->meta->root, "properties"),
+                                                      "write.target-file-size-bytes"));
+    int64_t n = 0;
+
+    if (v && !tn_parse_i64(v, &n) && n >= 1024 * 1024)
+        return n;
+    return TN_TARGET_FILE_SIZE;
+}
+
+/* Write the rows of "select_sql", read once, as new data files of "t" of about its target size
+ * each, in the rows' order (DuckDB numbers them data_0, data_1, ... as it fills them). */
+static int write_sized_files(struct tn_warehouse *wh, struct tn_session *s,
+                             const struct tn_table *t, const char *select_sql,
+                             const struct tn_write_options *wo, struct tn_data_file **out,
+                             size_t *n, struct tn_err *err)
+{
+    const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
+    char *dir_uri = tn__new_file_location(t, "");
+    char *dir_resolved = tn_table_resolve(t, dir_uri), *dir = NULL, *pattern;
+    struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
+    struct tn_rows *files = NULL;
+    struct tn_data_file *v = NULL;
+    struct tn_err list_err;
+    size_t nv = 0;
+    int64_t rows = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    rc = tn_storage_stage_path(wh->storage, dir_resolved, &dir, err);
+    if (rc)
+        goto out;
+    rc = copy_rows(s, schema, select_sql, NULL, dir, target_file_size(t), 0, &rows, err);
+    if (!rc && wo->before_commit) /* the last word comes before anything is published */
+        rc = wo->before_commit(wo->before_commit_arg, err);
+    /* the files written, in the order DuckDB filled them (also to remove them on failure) */
+    pattern = tn_asprintf("%s/*.parquet", dir);
+    tn_buf_addstr(&q, "SELECT file FROM glob(", NULL);
+    tn_sql_string(&q, pattern);
+    tn_buf_addstr(&q, ") ORDER BY length(file), file", NULL);
+    free(pattern);
+    if (tn_engine_rows(s, q.buf, 1000000, &files, &list_err) && !rc)
+        rc = tn_fail(err, list_err.code, "%s", list_err.msg);
+    if (!rc)
+        v = tn_calloc(files->nrows + 1, sizeof(*v));
+    for (size_t i = 0; !rc && i < files->nrows; i++) {
+        const char *path = tn_rows_get(files, i, 0);
+        struct tn_data_file *f = &v[nv];
+        char *uri = tn_asprintf("%s%s", dir_uri, path + strlen(dir));
+        char *resolved = tn_table_resolve(t, uri);
+
+        rc = tn__file_stats(schema, path, f, err);
+        if (!rc)
+            rc = tn__nan_counts(s, schema, path, f, err);
+        if (!rc)
+            rc = tn_storage_publish(wh->storage, resolved, path, err);
+        if (!rc)
+            rc = tn_storage_size(wh->storage, resolved, &f->file_size, err);
+        free(resolved);
+        if (rc) {
+            tn_data_file_release(f);
+            free(uri);
+            break;
+        }
+        f->content = 0;
+        f->file_path = uri;
+        f->file_format = tn_strdup("PARQUET");
+        f->sort_order_id = 0;
+        nv++;
+    }
+    if (rc) {
+        for (size_t i = 0; i < nv; i++)
+            tn__discard_file(wh, t, &v[i]);
+        free(v);
+        v = NULL;
+        nv = 0;
+        for (size_t i = 0; files && i < files->nrows; i++)
+            unlink(tn_rows_get(files, i, 0)); /* staged and not (or no longer) published */
+        rmdir(dir);
+    }
+out:
+    *out = v;
+    *n = nv;
+    tn_rows_free(files);
+    tn_buf_release(&q);
+    free(dir_uri);
+    free(dir_resolved);
+    free(dir);
+    return rc;
+}
+
 void tn__discard_file(struct tn_warehouse *wh, const struct tn_table *t, struct tn_data_file *file)
 {
     struct tn_err ignored;
@@ -1049,14 +1155,25 @@ int tn__table_write(struct tn_warehouse *wh, struct tn_session *s, const struct 
 
     memset(res, 0, sizeof(*res));
     rc = tn__check_writable(t, err);
-    if (!rc && tn_spec_is_unpartitioned(tn_metadata_spec(t->meta, t->meta->default_spec_id))) {
+    if (!rc && wo->single_pass) {
+        if (!tn_spec_is_unpartitioned(tn_metadata_spec(t->meta, t->meta->default_spec_id)))
+            rc = tn_fail(err, TN_EINPUT, "a partitioned table's rows are not streamed");
+        else
+            rc = write_sized_files(wh, s, t, select_sql, wo, &files, &n, err);
+    } else if (!rc &&
+               tn_spec_is_unpartitioned(tn_metadata_spec(t->meta, t->meta->default_spec_id))) {
         files = tn_calloc(1, sizeof(*files));
         rc = tn__write_data_file(wh, s, t, select_sql, &files[0], err);
         n = rc ? 0 : 1;
     } else if (!rc) {
         rc = tn__write_partitioned(wh, s, t, select_sql, &files, &n, err);
     }
-    if (!rc) {
+    if (!rc && wo->before_commit && !wo->single_pass)
+        rc = wo->before_commit(wo->before_commit_arg, err);
+    if (rc) {
+        for (size_t i = 0; i < n; i++)
+            tn__discard_file(wh, t, &files[i]);
+    } else {
         memset(&c, 0, sizeof(c));
         c.mode = wo->mode;
         c.branch = wo->branch;

@@ -145,9 +145,12 @@ try {
     if (res.rows[0][0] !== 3) throw new Error(`count after rollback ${res.rows[0][0]}`);
   });
 
-  await step(page, 'maintenance shows what remove-orphans would do', async () => {
+  await step(page, 'maintenance shows what compaction, expiry and remove-orphans would do', async () => {
     await page.click('nav a[href="#/maintenance"]');
     await expectText(page.locator('#orphans'), /orphan files/);
+    await expectText(page.locator('#compact-plan'), /would rewrite \d+ data files|nothing to compact/);
+    await expectText(page.locator('#expire-plan'), /would expire \d+ snapshots .* delete \d+ files/);
+    await expectText(page.locator('#maint-runs'), /no schedule/);
   });
 
   await step(page, 'a 100k-row result scrolls through the virtual grid', async () => {

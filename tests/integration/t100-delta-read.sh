@@ -262,7 +262,7 @@ status_is "format delta on a folder without a Delta log" 404 \
     post /tables/register "{\"name\": \"web.no\", \"location\": \"$WH/web\", \"format\": \"delta\"}"
 status_is "an unknown format" 400 \
     post /tables/register "{\"name\": \"web.no\", \"location\": \"$WH/inside\", \"format\": \"hudi2\"}"
-status_is "a write over HTTP is refused" 400 post /query '{"sql": "INSERT INTO web.d8 VALUES (1)"}'
+status_is "a write over HTTP is refused" 403 post /query '{"sql": "INSERT INTO web.d8 VALUES (1)"}'
 
 #---- the Iceberg REST catalog serves Delta tables as Iceberg, kept current ----
 status_is "REST: load the Delta table" 200 call GET /iceberg/v1/namespaces/web/tables/d8
@@ -278,7 +278,7 @@ status_is "register a table at v0 over HTTP" 200 \
 cp "$DF/delta-0.8.0/_delta_log/00000000000000000001.json" "$WH/grow2/_delta_log/"
 status_is "REST: load it after the log moved on" 200 call GET /iceberg/v1/namespaces/web/tables/grow2
 expect_eq "REST: it has translated version 1" "$(jv 'd["metadata"]["properties"]["tarn.delta.version"]')" "1"
-status_is "REST: a commit to it is refused" 400 post /iceberg/v1/namespaces/web/tables/grow2 \
+status_is "REST: a commit to it is refused" 403 post /iceberg/v1/namespaces/web/tables/grow2 \
     '{"requirements": [], "updates": [{"action": "set-properties", "updates": {"a": "b"}}]}'
 
 #---- the derived Iceberg metadata, checked by an independent reader ----

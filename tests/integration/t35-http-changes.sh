@@ -238,6 +238,15 @@ expect_eq "refused row changes add no snapshot" "$(snapshots d)" "$N"
 expect_eq "refused row changes leave the rows" "$(csvq 'SELECT count(*) FROM d')" "4"
 
 #---- maintenance: compaction ----
+N=$(snapshots d)
+code=$(post /tables/d/maintenance '{"action":"compact","dry_run":true}')
+expect_status "compact dry run" 200 "$code"
+expect_eq "the dry run says what compaction would rewrite" \
+    "$(jv '[d["dry_run"], d["files_rewritten"] > 1, d["delete_files_removed"] > 0, d["bytes_rewritten"] > 0, d["files_written"]]')" \
+    '[true, true, true, true, 0]'
+expect_eq "and commits nothing" "$(snapshots d),$(csvq 'SELECT count(*) > 1 FROM "d$files"')" "$N,true"
+code=$(post /tables/d/maintenance '{"action":"compact","dry_run":"yes"}')
+expect_error "dry_run must be a boolean" 400 BadRequestException "dry_run" "$code"
 code=$(post /tables/d/maintenance '{"action":"compact"}')
 expect_status "compact" 200 "$code"
 expect_eq "compact answers its result" "$(jv '[d["action"], d["rows"], d["snapshot_id"] is not None]')" '["compact", 4, true]'
@@ -247,6 +256,11 @@ expect_eq "compaction keeps the rows" "$(csvq 'SELECT id, name, price FROM d ORD
 6,F,60.0'
 expect_eq "one data file after compaction" "$(csvq 'SELECT count(*) FROM "d$files"')" "1"
 N=$(snapshots d)
+code=$(post /tables/d/maintenance "{\"action\":\"expire_snapshots\",\"older_than_ms\":$(( $(date +%s) * 1000 + 60000 )),\"retain_last\":1,\"dry_run\":true}")
+expect_eq "an expiry dry run counts the snapshots and files it would remove" \
+    "$code,$(jv '[d["dry_run"], d["snapshots_expired"] == '"$N"' - 1, d["files_to_delete"] > 0, d["files_deleted"]]')" \
+    '200,[true, true, true, 0]'
+expect_eq "and expires nothing" "$(snapshots d)" "$N"
 code=$(post /tables/d/maintenance '{"action":"expire_snapshots","retain_last":0}')
 expect_error "expire_snapshots refuses retain_last 0" 400 BadRequestException "retain_last" "$code"
 code=$(post /tables/d/maintenance "{\"action\":\"expire_snapshots\",\"older_than_ms\":$(( $(date +%s) * 1000 + 60000 )),\"retain_last\":1}")

@@ -338,6 +338,8 @@ expect_eq "and some rewrites committed between them" \
 ib_check "icebird agrees after rewrite_manifests raced appends" mr "10,55"
 
 #---- scheduled maintenance: tarn serve --maintain-every ----
+expect_eq "without a schedule GET /maintenance/runs says so" \
+    "$(curl -s "$BASE/maintenance/runs")" '{"scheduled":false,"every_ms":null,"passes":0,"runs":[]}'
 check_fails "--maintain-every must be a duration of at least 1s" 2 "--maintain-every must be" \
     "$TARN" serve --warehouse "$TMP/wh2" --maintain-every 0s
 WH2=$(wh_new wh2)
@@ -366,6 +368,11 @@ expect_eq "the orphan is gone, the rows stay" "$(WH=$WH2 wh_ls default/sched/dat
 expect_eq "compacted into one file, one snapshot left" \
     "$(csvq 'SELECT count(*) FROM "sched$files"'),$(csvq 'SELECT count(*) FROM "sched$snapshots"')" "1,1"
 expect_eq "a table without the properties is left alone" "$(csvq 'SELECT count(*) FROM "plain$snapshots"')" "3"
+expect_eq "GET /maintenance/runs lists the runs, newest first" \
+    "$(curl -s "$BASE/maintenance/runs" | python3 -c 'import json,sys; d=json.load(sys.stdin); r=d["runs"]
+print(d["scheduled"], d["every_ms"], all(x["ok"] and x["table"] == "sched" for x in r),
+      {"compact", "rewrite_manifests", "expire_snapshots", "remove_orphans"} <= {x["action"] for x in r},
+      r == sorted(r, key=lambda x: -x["started_ms"]))')" "True 2000 True True True"
 expect_eq "each run is logged" "$(grep -c 'maintain table=default.sched action=compact ok' "$TMP/server.log" | awk '{print ($1 >= 1)}')" "1"
 ib_check "icebird reads after scheduled maintenance" sched "4,10"
 

@@ -172,24 +172,98 @@ status_is "drop with purge" 204 call DELETE '/v1/namespaces/acct/tables/events?p
 expect_eq "purge removed the metadata files" "$(wh_ls "$events_dir/metadata" | wc -l)" "0"
 status_is "dropped table is gone" 404 call HEAD /v1/namespaces/acct/tables/events -I
 
+#---- views (the view spec; the bodies Spark and Trino send) ----
+VIEW='{"name":"recent","schema":{"type":"struct","schema-id":0,"fields":[{"id":1,"name":"n","type":"long","required":false}]},"view-version":{"version-id":1,"timestamp-ms":1700000000000,"schema-id":0,"summary":{"engine-name":"spark","engine-version":"3.5"},"representations":[{"type":"sql","sql":"SELECT count(*) AS n FROM acct.logs","dialect":"spark"}],"default-namespace":["acct"]},"properties":{"comment":"rows"}}'
+status_is "create a view" 200 post /v1/namespaces/p1/views "$VIEW"
+expect_eq "LoadViewResult: format 1, version 1 current, the SQL, the properties" \
+    "$(jv '[d["metadata"]["format-version"], d["metadata"]["current-version-id"], d["metadata"]["versions"][0]["representations"][0]["sql"], d["metadata"]["properties"], d["metadata-location"].startswith(d["metadata"]["location"] + "/metadata/00000-")]')" \
+    '[1, 1, "SELECT count(*) AS n FROM acct.logs", {"comment": "rows"}, true]'
+vuuid=$(jv 'd["metadata"]["view-uuid"]')
+status_is "create it again: 409" 409 post /v1/namespaces/p1/views "$VIEW"
+status_is "a view cannot take a table's name: 409" 409 post /v1/namespaces/p1/views "${VIEW/\"recent\"/\"moved\"}"
+status_is "nor a table a view's" 409 post /v1/namespaces/p1/tables '{"name":"recent","schema":{"type":"struct","fields":[{"id":1,"name":"a","type":"long","required":false}]}}'
+status_is "list views" 200 call GET /v1/namespaces/p1/views
+expect_eq "the view is listed" "$(jv 'd["identifiers"]')" '[{"namespace": ["p1"], "name": "recent"}]'
+status_is "list tables" 200 call GET /v1/namespaces/p1/tables
+expect_eq "views are not listed as tables" "$(jv '[i["name"] for i in d["identifiers"]]')" '["moved"]'
+status_is "HEAD view" 204 call HEAD /v1/namespaces/p1/views/recent -I
+status_is "a view is no table" 404 call GET /v1/namespaces/p1/tables/recent
+status_is "missing view" 404 call GET /v1/namespaces/p1/views/nope
+expect_eq "NoSuchViewException" "$(jv 'd["error"]["type"]')" "NoSuchViewException"
+status_is "view in a missing namespace" 404 call GET /v1/namespaces/zz/views/nope
+expect_eq "NoSuchNamespaceException" "$(jv 'd["error"]["type"]')" "NoSuchNamespaceException"
+status_is "a view outside the warehouse: 403" 403 post /v1/namespaces/p1/views "${VIEW/\"name\":\"recent\"/\"name\":\"out\",\"location\":\"file:///tmp/elsewhere\"}"
+status_is "replace: a new schema and version, made current (-1)" 200 post /v1/namespaces/p1/views/recent \
+    "{\"requirements\":[{\"type\":\"assert-view-uuid\",\"uuid\":\"$vuuid\"}],\"updates\":[{\"action\":\"add-schema\",\"schema\":{\"type\":\"struct\",\"schema-id\":1,\"fields\":[{\"id\":1,\"name\":\"n\",\"type\":\"long\",\"required\":false},{\"id\":2,\"name\":\"m\",\"type\":\"long\",\"required\":false}]},\"last-column-id\":2},{\"action\":\"add-view-version\",\"view-version\":{\"version-id\":2,\"timestamp-ms\":1700000005000,\"schema-id\":-1,\"summary\":{\"engine-name\":\"trino\"},\"representations\":[{\"type\":\"sql\",\"sql\":\"SELECT count(*) AS n, max(id) AS m FROM acct.logs\",\"dialect\":\"trino\"}],\"default-namespace\":[\"acct\"]}},{\"action\":\"set-current-view-version\",\"view-version-id\":-1},{\"action\":\"set-properties\",\"updates\":{\"owner\":\"ann\"}},{\"action\":\"remove-properties\",\"removals\":[\"comment\"]}]}"
+expect_eq "version 2 current on schema 1, logged, properties changed, next metadata file" \
+    "$(jv '[d["metadata"]["current-version-id"], d["metadata"]["versions"][1]["schema-id"], [e["version-id"] for e in d["metadata"]["version-log"]], d["metadata"]["properties"], "/metadata/00001-" in d["metadata-location"]]')" \
+    '[2, 1, [1, 2], {"owner": "ann"}, true]'
+status_is "a stale uuid requirement: 409" 409 post /v1/namespaces/p1/views/recent '{"requirements":[{"type":"assert-view-uuid","uuid":"00000000-0000-0000-0000-000000000000"}],"updates":[]}'
+expect_eq "CommitFailedException" "$(jv 'd["error"]["type"]')" "CommitFailedException"
+status_is "a current version that does not exist: 400" 400 post /v1/namespaces/p1/views/recent '{"updates":[{"action":"set-current-view-version","view-version-id":9}]}'
+status_is "an unknown update: 400" 400 post /v1/namespaces/p1/views/recent '{"updates":[{"action":"set-location-please"}]}'
+status_is "moving the view outside the warehouse: 403" 403 post /v1/namespaces/p1/views/recent '{"updates":[{"action":"set-location","location":"file:///tmp/elsewhere"}]}'
+status_is "the refused changes left version 2" 200 call GET /v1/namespaces/p1/views/recent
+expect_eq "still version 2" "$(jv 'd["metadata"]["current-version-id"]')" "2"
+vloc=$(jv 'd["metadata-location"]')
+status_is "rename a view" 204 post /v1/views/rename '{"source":{"namespace":["p1"],"name":"recent"},"destination":{"namespace":["p2"],"name":"latest"}}'
+status_is "the renamed view loads" 200 call GET /v1/namespaces/p2/views/latest
+status_is "drop the view" 204 call DELETE /v1/namespaces/p2/views/latest
+status_is "dropped: 404" 404 call GET /v1/namespaces/p2/views/latest
+status_is "register a view from its metadata" 200 post /v1/namespaces/p2/register-view "{\"name\":\"copy\",\"metadata-location\":\"$vloc\"}"
+expect_eq "registered at that metadata" "$(jv '[d["metadata-location"], d["metadata"]["current-version-id"]]')" "[\"$vloc\", 2]"
+status_is "register a view from outside the warehouse: 403" 403 post /v1/namespaces/p2/register-view '{"name":"x","metadata-location":"file:///etc/passwd"}'
+status_is "config lists the view endpoints" 200 call GET /v1/config
+expect_eq "view endpoints" "$(jv '"POST /v1/{prefix}/namespaces/{namespace}/views" in d["endpoints"] and "POST /v1/{prefix}/views/rename" in d["endpoints"]')" "true"
+expect_eq "the catalog file has Java's V1 schema (iceberg_type) with the view typed VIEW" \
+    "$(sqlite3 "$WH/catalog.db" "SELECT table_name || ':' || iceberg_type FROM iceberg_tables WHERE iceberg_type = 'VIEW'")" "copy:VIEW"
+status_is "drop it" 204 call DELETE /v1/namespaces/p2/views/copy
+
+#---- views in tarn's SQL: a name that is a view reads its query ----
+printf 'id,amount\n1,5\n2,15\n3,25\n' | curl -s -o /dev/null -X POST "$BASE/ingest/sales" --data-binary @- -H 'Content-Type: text/csv'
+view_body() { # NAME SQL [DIALECT] [NAMESPACE]
+    printf '{"name":"%s","schema":{"type":"struct","fields":[{"id":1,"name":"id","type":"long","required":false}]},"view-version":{"version-id":1,"timestamp-ms":1700000000000,"schema-id":0,"summary":{},"representations":[{"type":"sql","sql":"%s","dialect":"%s"}],"default-namespace":["%s"]}}' \
+        "$1" "$2" "${3:-spark}" "${4:-default}"
+}
+status_is "a view over a tarn table" 200 post /v1/namespaces/default/views "$(view_body big 'SELECT id, amount FROM sales WHERE amount > 10')"
+expect_eq "tarn's SQL reads the view's query" "$(csvq 'SELECT count(*), sum(amount) FROM big')" "2,40"
+expect_eq "a view joins a table" "$(csvq 'SELECT s.id FROM sales s JOIN default.big b ON s.id = b.id ORDER BY 1' | tr '\n' ' ')" "2 3 "
+status_is "a view in another namespace reads names in its default namespace" 200 \
+    post /v1/namespaces/p2/views "$(view_body top 'SELECT max(amount) AS m FROM big')"
+expect_eq "views nest" "$(csvq 'SELECT m FROM p2.top')" "25"
+status_is "a view reading itself" 200 post /v1/namespaces/default/views "$(view_body loop 'SELECT * FROM loop')"
+code=$(curl -s -o "$TMP/vq" -w '%{http_code}' -G "$BASE/query" --data-urlencode 'sql=SELECT * FROM loop')
+expect_eq "is refused with the reason" "$code,$(grep -c 'nest more than' "$TMP/vq")" "400,1"
+code=$(curl -s -o "$TMP/vq" -w '%{http_code}' -G "$BASE/query" --data-urlencode 'sql=SELECT * FROM big AT (VERSION => 1)')
+expect_eq "time travel on a view is refused" "$code,$(grep -c 'no snapshots of its own' "$TMP/vq")" "400,1"
+status_is "a view whose SQL DuckDB cannot parse" 200 post /v1/namespaces/default/views "$(view_body odd 'SELEKT 1' trino)"
+code=$(curl -s -o "$TMP/vq" -w '%{http_code}' -G "$BASE/query" --data-urlencode 'sql=SELECT * FROM odd')
+expect_eq "is an error naming the view" "$code,$(grep -c 'view default.odd' "$TMP/vq")" "400,1"
+buuid=$(call GET /v1/namespaces/default/views/big >/dev/null; jv 'd["metadata"]["view-uuid"]')
+status_is "replace the view's query (a DuckDB representation is preferred)" 200 post /v1/namespaces/default/views/big \
+    "{\"requirements\":[{\"type\":\"assert-view-uuid\",\"uuid\":\"$buuid\"}],\"updates\":[{\"action\":\"add-view-version\",\"view-version\":{\"version-id\":2,\"timestamp-ms\":1700000009000,\"schema-id\":0,\"summary\":{},\"representations\":[{\"type\":\"sql\",\"sql\":\"SELECT nonsense\",\"dialect\":\"spark\"},{\"type\":\"sql\",\"sql\":\"SELECT id, amount FROM sales WHERE amount > 20\",\"dialect\":\"duckdb\"}],\"default-namespace\":[\"default\"]}},{\"action\":\"set-current-view-version\",\"view-version-id\":-1}]}"
+expect_eq "the next query reads the new version" "$(csvq 'SELECT count(*), sum(amount) FROM big')" "1,25"
+
 #---- OAuth ----
 status_is "token endpoint without auth configured: 400" 400 call POST /v1/oauth/tokens -d 'grant_type=client_credentials&client_id=a&client_secret=b'
 expect_eq "invalid_client" "$(jv 'd["error"]')" "invalid_client"
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
-TARN_REST_TOKEN_TTL=2 start_server "$WH" --token s3cret || { bad "server with --token starts"; finish; exit 1; }
+TARN_REST_TOKEN_TTL=15 start_server "$WH" --token s3cret || { bad "server with --token starts"; finish; exit 1; }
 status_is "no token: 401" 401 call GET /v1/namespaces
 expect_eq "NotAuthorizedException" "$(jv 'd["error"]["type"]')" "NotAuthorizedException"
 status_is "server token works" 200 call GET /v1/namespaces -H 'Authorization: Bearer s3cret'
 status_is "wrong client secret: 401" 401 call POST /v1/oauth/tokens -d 'grant_type=client_credentials&client_id=spark&client_secret=nope&scope=catalog'
+issued_at=$(date +%s.%N)
 status_is "client credentials grant" 200 call POST /v1/oauth/tokens -d 'grant_type=client_credentials&client_id=spark&client_secret=s3cret&scope=catalog'
 tok=$(jv 'd["access_token"]')
-expect_eq "token response" "$(jv '[d["token_type"], d["expires_in"], len(d["access_token"]) > 20]')" '["bearer", 2, true]'
+expect_eq "token response" "$(jv '[d["token_type"], d["expires_in"], len(d["access_token"]) > 20]')" '["bearer", 15, true]'
 status_is "issued token works" 200 call GET /v1/namespaces -H "Authorization: Bearer $tok"
 status_is "token exchange (refresh)" 200 call POST /v1/oauth/tokens -d "grant_type=urn:ietf:params:oauth:grant-type:token-exchange&subject_token=$tok&subject_token_type=urn:ietf:params:oauth:token-type:access_token"
 if [ -f "$INTEROP/rest-client-check.mjs" ] && command -v node >/dev/null; then
     check "iceberg-js with a bearer token" node "$INTEROP/rest-client-check.mjs" "$BASE/iceberg" --token "$tok"
 fi
-sleep 2.2
+# until the 15 s token has expired (the steps above may take seconds on a loaded machine)
+sleep "$(python3 -c "import time; print(max(0.0, $issued_at + 15.3 - time.time()))")"
 status_is "expired token: 419" 419 call GET /v1/namespaces -H "Authorization: Bearer $tok"
 status_is "made-up token: 401" 401 call GET /v1/namespaces -H 'Authorization: Bearer 0123'
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null

@@ -13,13 +13,14 @@ if [ ! -x "$CHROMIUM" ]; then
     skip "console in a browser" "no $CHROMIUM (apt-get install chromium; scripts/install-deps.sh does)"
     finish; exit
 fi
-if [ ! -f "$BROWSER_DIR/node_modules/playwright-core/package.json" ]; then
+if [ ! -f "$BROWSER_DIR/node_modules/playwright-core/package.json" ] ||
+   [ ! -f "$BROWSER_DIR/node_modules/puppeteer-core/package.json" ]; then
     mkdir -p "$BROWSER_DIR"
     cp "$ROOT/tests/browser/package.json" "$ROOT/tests/browser/package-lock.json" "$BROWSER_DIR/"
     (cd "$BROWSER_DIR" && npm ci --ignore-scripts --no-audit --no-fund >/dev/null 2>&1) ||
         { bad "npm could not install playwright-core"; finish; exit; }
 fi
-cp "$ROOT/tests/browser/console.mjs" "$BROWSER_DIR/"
+cp "$ROOT/tests/browser/console.mjs" "$ROOT/tests/browser/firefox.mjs" "$BROWSER_DIR/"
 
 printf 'id,region,amount\n1,EU,10.5\n2,US,20\n3,EU,7.25\n' >"$TMP/first.csv"
 printf 'id,region,amount,note\n4,APAC,1.5,hello\n5,APAC,2,\n' >"$TMP/second.csv"
@@ -54,16 +55,33 @@ bytes=$(for f in / /console/app.js /console/api.js /console/grid.js /console/edi
 echo "# console first load: $bytes bytes gzip-compressed"
 check "the console's first load is under 500 KB compressed" test "$bytes" -lt 512000
 
+# count_browser OUT WHAT: each "ok"/"FAIL" line of a browser script's output as one check
+count_browser() {
+    while IFS= read -r line; do
+        case $line in
+        "ok   "*) ok "${line#ok   }" ;;
+        "FAIL "*) bad "${line#FAIL }" ;;
+        "# "*) echo "$line" ;;
+        esac
+    done <"$1"
+    if ! grep -qE '^(ok|FAIL) ' "$1"; then
+        bad "$2 ran"; sed 's/^/    /' "$1" | tail -20
+    fi
+}
 node "$BROWSER_DIR/console.mjs" "$plain" "$ARTIFACTS" "$TMP/first.csv" "$TMP/second.csv" \
     "$with_token" s3cret >"$TMP/browser.out" 2>&1
-while IFS= read -r line; do
-    case $line in
-    "ok   "*) ok "${line#ok   }" ;;
-    "FAIL "*) bad "${line#FAIL }" ;;
-    "# "*) echo "$line" ;;
-    esac
-done <"$TMP/browser.out"
-if ! grep -qE '^(ok|FAIL) ' "$TMP/browser.out"; then
-    bad "the browser test ran"; sed 's/^/    /' "$TMP/browser.out" | tail -20
+count_browser "$TMP/browser.out" "the Chromium test"
+
+# the same paths in Firefox, on fresh servers (Debian's firefox-esr over WebDriver BiDi)
+FIREFOX=${FIREFOX:-/usr/bin/firefox-esr}
+if [ -x "$FIREFOX" ]; then
+    start_server "$(wh_new console-firefox)"
+    ff_plain=$BASE
+    start_server "$(wh_new console-firefox-token)" --token s3cret
+    FIREFOX=$FIREFOX node "$BROWSER_DIR/firefox.mjs" "$ff_plain" "$ARTIFACTS" "$TMP/first.csv" \
+        "$BASE" s3cret >"$TMP/firefox.out" 2>&1
+    count_browser "$TMP/firefox.out" "the Firefox test"
+else
+    skip "console in Firefox" "no $FIREFOX (apt-get install firefox-esr; scripts/install-deps.sh does)"
 fi
 finish

@@ -13,7 +13,7 @@
 static int setup(struct fixture *fx)
 {
     struct tn_err err = {0};
-    struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+    struct tn_write_options w = {.mode = TN_WRITE_APPEND};
     struct tn_commit_result res;
     json_t *schema = json_loads(
         "{\"type\":\"struct\",\"schema-id\":0,\"fields\":["

@@ -12,7 +12,7 @@
 static int setup(struct fixture *fx)
 {
     struct tn_err err = {0};
-    struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+    struct tn_write_options w = {.mode = TN_WRITE_APPEND};
     struct tn_commit_result res;
     json_t *schema = json_loads("{\"type\":\"struct\",\"schema-id\":0,\"fields\":[{\"id\":1,"
                                 "\"name\":\"id\",\"required\":false,\"type\":\"long\"},{\"id\":2,"
@@ -140,7 +140,7 @@ static void test_conflicting_changes_refused(void)
     CHECK_OK(tn_table_dml(fx.wh, fx.s, "DELETE FROM t WHERE id = 1", NULL, &res, &err));
     /* an append since a change read the table never conflicts */
     {
-        struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+        struct tn_write_options w = {.mode = TN_WRITE_APPEND};
         struct tn_commit_result cr;
         CHECK_OK(tn_table_write(fx.wh, fx.s, "default", "t", "SELECT 99 AS id", &w, &cr, &err));
     }
@@ -266,7 +266,7 @@ static void test_merge(void)
     struct fixture fx;
     struct tn_err err = {0};
     struct tn_dml_result res;
-    struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+    struct tn_write_options w = {.mode = TN_WRITE_APPEND};
     struct tn_commit_result cr;
     json_t *schema = json_loads("{\"type\":\"struct\",\"schema-id\":0,\"fields\":[{\"id\":1,"
                                 "\"name\":\"id\",\"required\":false,\"type\":\"long\"},{\"id\":2,"
@@ -315,7 +315,16 @@ static void test_compaction(void)
     CHECK_OK(tn_table_dml(fx.wh, fx.s, "DELETE FROM t WHERE id % 2 = 0", NULL, &res, &err));
     CHECK_OK(tn_table_dml(fx.wh, fx.s, "UPDATE t SET name = 'odd' WHERE id = 1", NULL, &res, &err));
     before = tn_test_scalar(&fx, "SELECT string_agg(id || ':' || name, ' ' ORDER BY id) FROM t");
-    CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "t", &cr, &err));
+    /* a dry run plans the same rewrite and commits nothing */
+    CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "t", 1, &cr, &err));
+    CHECK_INT_EQ(cr.files_rewritten, 3);
+    CHECK_INT_EQ(cr.delete_files_removed, 2);
+    CHECK_INT_EQ(cr.files_written, 0);
+    CHECK(cr.bytes_rewritten > 0);
+    CHECK_INT_EQ(cr.rows, 20 + 1); /* the rows the three files hold, before their deletes */
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$snapshots\"", "4");
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$files\"", "5"); /* 3 data, 2 delete files */
+    CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "t", 0, &cr, &err));
     CHECK_INT_EQ(cr.files_rewritten, 3);
     CHECK_INT_EQ(cr.delete_files_removed, 2);
     CHECK_INT_EQ(cr.rows, 10);
@@ -329,7 +338,7 @@ static void test_compaction(void)
     CHECK_SCALAR(&fx, "SELECT operation FROM \"t$snapshots\" ORDER BY committed_at DESC LIMIT 1",
                  "replace");
     /* a second compaction has nothing to do */
-    CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "t", &cr, &err));
+    CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "t", 0, &cr, &err));
     CHECK_INT_EQ(cr.files_rewritten, 0);
     free(before);
     tn_test_warehouse_close(&fx);
@@ -382,16 +391,26 @@ static void test_expire_snapshots(void)
     if (setup(&fx))
         return;
     CHECK_OK(tn_table_dml(fx.wh, fx.s, "DELETE FROM t WHERE id % 2 = 0", NULL, &res, &err));
-    CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "t", &cr, &err));
+    CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "t", 0, &cr, &err));
     CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$snapshots\"", "4");
-    /* everything older than now, but keep the newest 1 */
-    CHECK_OK(tn_table_expire(fx.wh, "default", "t", tn_now_ms() + 1000, 1, &er, &err));
+    /* a dry run counts what the expiry below does, and changes nothing */
+    CHECK_OK(tn_table_expire(fx.wh, "default", "t", tn_now_ms() + 1000, 1, 1, &er, &err));
+    CHECK_INT_EQ(er.snapshots_expired, 3);
+    CHECK_INT_EQ(er.files_deleted, 0);
+    CHECK(er.files_to_delete >= 5);
+    CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$snapshots\"", "4");
+    {
+        int64_t planned = er.files_to_delete;
+        /* everything older than now, but keep the newest 1 */
+        CHECK_OK(tn_table_expire(fx.wh, "default", "t", tn_now_ms() + 1000, 1, 0, &er, &err));
+        CHECK_INT_EQ(er.files_deleted, planned);
+    }
     CHECK_INT_EQ(er.snapshots_expired, 3);
     CHECK(er.files_deleted >= 5); /* 2 data files, 1 delete file, manifests, lists */
     CHECK_SCALAR(&fx, "SELECT count(*) FROM \"t$snapshots\"", "1");
     CHECK_SCALAR(&fx, "SELECT count(*), sum(id) FROM t", "10");
     /* nothing left to expire */
-    CHECK_OK(tn_table_expire(fx.wh, "default", "t", tn_now_ms() + 1000, 1, &er, &err));
+    CHECK_OK(tn_table_expire(fx.wh, "default", "t", tn_now_ms() + 1000, 1, 0, &er, &err));
     CHECK_INT_EQ(er.snapshots_expired, 0);
     tn_test_warehouse_close(&fx);
 }
@@ -505,7 +524,7 @@ static void test_metadata_cache(void)
     struct tn_warehouse_options wo = {0};
     struct tn_warehouse *other = NULL;
     struct tn_table *t = NULL, *t2 = NULL, *t3 = NULL;
-    struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+    struct tn_write_options w = {.mode = TN_WRITE_APPEND};
     struct tn_commit_result res;
     struct tn_plan_cache_stats before, after;
 
@@ -584,7 +603,7 @@ static void test_resolved_statements_kept(void)
 {
     struct fixture fx;
     struct tn_err err = {0};
-    struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+    struct tn_write_options w = {.mode = TN_WRITE_APPEND};
     struct tn_commit_result res;
     struct tn_plan_cache_stats a, b;
     json_t *schema = json_loads("{\"type\":\"struct\",\"schema-id\":0,\"fields\":[{\"id\":1,"
@@ -678,7 +697,7 @@ static void test_union_by_name_only_when_layouts_differ(void)
 {
     struct fixture fx;
     struct tn_err err = {0};
-    struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+    struct tn_write_options w = {.mode = TN_WRITE_APPEND};
     struct tn_commit_result res;
     struct tn_alter_result ar;
     json_t *schema = json_loads("{\"type\":\"struct\",\"schema-id\":0,\"fields\":[{\"id\":1,"

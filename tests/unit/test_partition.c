@@ -37,7 +37,7 @@ static int setup(struct fixture *fx)
 static int append(struct fixture *fx, const char *select_sql)
 {
     struct tn_err err = {0};
-    struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+    struct tn_write_options w = {.mode = TN_WRITE_APPEND};
     struct tn_commit_result res;
     int rc = tn_table_write(fx->wh, fx->s, "default", "p", select_sql, &w, &res, &err);
 
@@ -190,7 +190,7 @@ static void test_rewrite_manifests_and_compact(void)
     CHECK_SCALAR(&fx, "SELECT count(*) || ',' || sum(id) FROM p", "9,130");
     CHECK_SCALAR(&fx, "SELECT count(*) FROM \"p$manifests\"", "2");
     /* the month of 2024-01 has four small files (one from the create), bucket 30 two */
-    CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "p", &cr, &err));
+    CHECK_OK(tn_table_compact(fx.wh, fx.s, "default", "p", 0, &cr, &err));
     CHECK_INT_EQ(cr.files_rewritten, 6);
     CHECK_SCALAR(&fx, "SELECT count(*) || ',' || sum(id) FROM p", "9,130");
     CHECK_SCALAR(&fx, "SELECT count(*) FROM \"p$files\" WHERE spec_id = 1", "2");

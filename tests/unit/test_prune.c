@@ -333,7 +333,7 @@ static void test_second_plan_reads_no_manifest(void)
 {
     struct fixture fx;
     struct tn_err err = {0};
-    struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+    struct tn_write_options w = {.mode = TN_WRITE_APPEND};
     struct tn_commit_result res;
     struct tn_plan_cache_stats before, after;
     struct tn_table *t = NULL;
@@ -391,7 +391,7 @@ static void test_min_max_from_metadata(void)
 {
     struct fixture fx;
     struct tn_err err = {0};
-    struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+    struct tn_write_options w = {.mode = TN_WRITE_APPEND};
     struct tn_commit_result res;
     struct tn_dml_result dr;
     const char *q = "SELECT min(id), max(id), min(ts) AS first, max(d), count(*) FROM m";

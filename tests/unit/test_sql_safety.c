@@ -163,7 +163,7 @@ static void test_merge_smuggling(void)
     struct tn_err err = {0};
     struct fixture fx;
     struct tn_dml_result res;
-    struct tn_write_options w = {TN_WRITE_APPEND, NULL};
+    struct tn_write_options w = {.mode = TN_WRITE_APPEND};
     struct tn_commit_result cr;
     struct stat sb;
     char *sql, *file;

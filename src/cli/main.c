@@ -43,6 +43,7 @@ static const char usage_text[] =
     "  describe TABLE              schema, spec, properties, current snapshot\n"
     "  history TABLE               the table's snapshots\n"
     "  register TABLE METADATA_LOCATION [--map FROM=TO ...]\n"
+    "  register TABLE DELTA_OR_HUDI_TABLE_FOLDER   a Delta or Hudi table (read-only)\n"
     "  rollback TABLE SNAPSHOT_ID|TIMESTAMP   move main; history is kept\n"
     "  tag TABLE NAME [SNAPSHOT_ID]           tag a snapshot (default: current)\n"
     "  branch TABLE NAME [SNAPSHOT_ID]        create or move a branch\n"

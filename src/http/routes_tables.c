@@ -5,6 +5,7 @@
  * Table names from the path are checked by tn_route_check_table before anything touches the
  * catalog or the disk. Snapshot ids are written as JSON integers (Iceberg's REST catalog does the
  * same); ids above 2^53 lose precision in JavaScript clients. */
+#include "delta/delta.h"
 #include "http/http.h"
 #include "hudi/hudi.h"
 
@@ -588,21 +589,29 @@ int tn_route_table_register(struct tn_http_req *req, struct tn_http_reply *out, 
     size_t best = 0;
     int rc;
 
+    if (!location) /* a Delta table is named by its folder */
+        location = json_string_value(json_object_get(req->json, "location"));
     if (!ident || !location)
         return tn_fail(err, TN_EINPUT,
                        "send {\"name\": \"ns.table\", \"metadata_location\": "
                        "\"file:///.../metadata/00001-....metadata.json\"} (for a Hudi table, "
-                       "its base path, and optionally \"format\": \"hudi\")");
+                       "its base path, and optionally \"format\": \"hudi\"; for a Delta table, "
+                       "its folder as \"location\", and optionally \"format\": \"delta\")");
     rc = tn_ident_parse(ident, ns, name, err);
     if (rc)
         return rc;
     if (format && strcmp(format, "iceberg") != 0) { /* a table tarn reads from another format */
-        if (strcmp(format, "hudi") != 0)
-            return tn_fail(err, TN_EINPUT, "\"format\" must be \"iceberg\" or \"hudi\"");
+        if (strcmp(format, "hudi") != 0 && strcmp(format, "delta") != 0)
+            return tn_fail(err, TN_EINPUT, "\"format\" must be \"iceberg\", \"hudi\" or \"delta\"");
         rc = inside_warehouse(req, location, 1, err);
-        if (!rc && !tn_hudi_detect(req->wh, location))
+        if (!rc && strcmp(format, "hudi") == 0 && !tn_hudi_detect(req->wh, location))
             rc = tn_fail(err, TN_ENOTFOUND,
                          "%s is not a Hudi table: it has no .hoodie/hoodie.properties", location);
+        if (!rc && strcmp(format, "delta") == 0 && !tn_delta_is_table(req->wh->storage, location))
+            rc = tn_fail(err, TN_ENOTFOUND,
+                         "%s is not a Delta table: it has no _delta_log folder with a commit or "
+                         "checkpoint",
+                         location);
     }
     if (rc)
         return rc;

@@ -43,6 +43,7 @@
  */
 #include "table_int.h"
 
+#include "delta/delta.h"
 #include "hudi/hudi.h"
 
 #include <stdlib.h>
@@ -415,5 +416,5 @@ int tn__check_read_only(const struct tn_table *t, struct tn_err *err)
                        "table %s.%s is the Apache Hudi table at %s, which tarn reads but does not "
                        "change; write to it with Hudi (tarn follows its new commits)",
                        t->ns, t->name, hudi);
-    return 0;
+    return tn_delta_check_write(t, err); /* a Delta table changes only by its own log */
 }

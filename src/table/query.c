@@ -18,6 +18,7 @@
  * views deep. */
 #include "table_int.h"
 
+#include "delta/delta.h"
 #include "hudi/hudi.h"
 #include "iceberg/view.h"
 
@@ -144,6 +145,8 @@ static int at_snapshot(struct resolver *r, const struct tn_table *t, const char 
         free(q);
         if (!value)
             rc = r->err->code;
+        else if (tn_delta_source(t)) /* a Delta table's versions are Delta versions */
+            rc = tn_delta_snapshot_of_version(t, value, out, r->err);
         else
             rc = tn_table_snapshot_ref(t, value, out, r->err);
     }
@@ -634,6 +637,72 @@ static void collect_ctes(json_t *n, json_t *names)
     json_object_foreach(n, k, v) collect_ctes(v, names);
 }
 
+/* The value of constant argument "arg": its text (*text) or its integer (*num). */
+static int constant_arg(json_t *arg, const char **text, int64_t *num)
+{
+    const char *cls = json_string_value(json_object_get(arg, "class"));
+    json_t *v = json_object_get(json_object_get(arg, "value"), "value");
+
+    if (!cls || strcmp(cls, "CONSTANT") != 0)
+        return -1;
+    if (text && json_is_string(v)) {
+        *text = json_string_value(v);
+        return 0;
+    }
+    if (num && json_is_integer(v)) {
+        *num = json_integer_value(v);
+        return 0;
+    }
+    return -1;
+}
+
+/* Replace TABLE_FUNCTION node "node", delta_changes('table', start[, end]), by the relation of
+ * the Delta table's change data feed. */
+static int resolve_delta_changes(struct resolver *r, json_t *node)
+{
+    json_t *args = json_object_get(json_object_get(node, "function"), "children");
+    const char *ident = NULL, *alias = json_string_value(json_object_get(node, "alias"));
+    char ns[TN_NAME_MAX + 1], tbl[TN_NAME_MAX + 1];
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
+    struct tn_table *t = NULL;
+    int64_t start = 0, end = -1;
+    char *placeholder;
+    int rc;
+
+    if (json_array_size(args) < 2 || json_array_size(args) > 3 ||
+        constant_arg(json_array_get(args, 0), &ident, NULL) ||
+        constant_arg(json_array_get(args, 1), NULL, &start) ||
+        (json_array_size(args) == 3 && constant_arg(json_array_get(args, 2), NULL, &end)))
+        return tn_fail(r->err, TN_EINPUT,
+                       "delta_changes takes constants: delta_changes('table', start_version[, "
+                       "end_version])");
+    rc = tn_ident_parse(ident, ns, tbl, r->err);
+    if (!rc)
+        rc = tn_table_load(r->wh, ns, tbl, &t, r->err);
+    if (!rc) {
+        tn_buf_addstr(&sql, "SELECT * FROM ", NULL);
+        rc = tn_delta_changes_sql(r->wh, t, start, end, &sql, r->err);
+        tn_buf_addstr(&sql, " AS delta_changes", NULL);
+    }
+    tn_table_free(t);
+    if (rc) {
+        tn_buf_release(&sql);
+        return rc;
+    }
+    placeholder = tn_asprintf("__tn_relation_%s_%zu", r->token, json_object_size(r->relations));
+    json_object_set_new(r->relations, placeholder, json_string(sql.buf));
+    json_object_del(node, "function");
+    json_object_set_new(node, "type", json_string("BASE_TABLE"));
+    json_object_set_new(node, "alias", json_string(alias && *alias ? alias : "delta_changes"));
+    json_object_set_new(node, "schema_name", json_string(""));
+    json_object_set_new(node, "catalog_name", json_string(""));
+    json_object_set_new(node, "table_name", json_string(placeholder));
+    json_object_set_new(node, "at_clause", json_null());
+    free(placeholder);
+    tn_buf_release(&sql);
+    return 0;
+}
+
 static int walk(struct resolver *r, json_t *n)
 {
     size_t i;
@@ -663,6 +732,8 @@ static int walk(struct resolver *r, json_t *n)
         if (fn && strcasecmp(fn, "hudi_changes") == 0 && (!fschema || !*fschema))
             return resolve_hudi_changes(r, n);
         r->reads_functions = 1;
+        if (fn && strcasecmp(fn, "delta_changes") == 0 && (!fschema || !*fschema))
+            return resolve_delta_changes(r, n);
     }
     if (json_is_string(json_object_get(n, "type")) &&
         strcmp(json_string_value(json_object_get(n, "type")), "SELECT_NODE") == 0) {

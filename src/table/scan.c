@@ -1161,6 +1161,7 @@ static int file_by_names(struct tn_warehouse *wh, const struct tn_table *t,
         }
         tn_buf_addstr(sql, i ? ", CAST(" : "CAST(", NULL);
         if (source) {
+            tn_buf_addstr(sql, "d.", NULL);
             tn_sql_ident(sql, source);
         } else {
             char *dflt = partition_default(t, e, f);
@@ -1180,7 +1181,28 @@ static int file_by_names(struct tn_warehouse *wh, const struct tn_table *t,
         return rc;
     tn_buf_addstr(sql, " FROM read_parquet([", NULL);
     rc = local_path(wh, t, e->file.file_path, sql, err);
-    tn_buf_addstr(sql, "], hive_partitioning = false)", NULL);
+    tn_buf_addstr(sql, "], hive_partitioning = false, file_row_number = true) d", NULL);
+    /* the position deletes that apply to it (equality deletes need field ids) */
+    for (size_t k = 0; !rc && k < scan->ndeletes; k++) {
+        const struct tn_manifest_entry *del = &scan->deletes[k];
+        if (!tn_delete_applies(del, tn_metadata_spec(t->meta, del->spec_id), e))
+            continue;
+        if (del->file.content != 1)
+            return tn_fail(err, TN_EINPUT,
+                           "table %s.%s: equality deletes apply to %s, a file without field ids "
+                           "(read by name mapping); tarn cannot apply them",
+                           t->ns, t->name, e->file.file_path);
+        tn_buf_addf(sql, NULL, " ANTI JOIN (SELECT pos FROM read_parquet([");
+        rc = local_path(wh, t, del->file.file_path, sql, err);
+        tn_buf_addstr(sql,
+                      "], schema = MAP {2147483546: {name: 'file_path', type: 'VARCHAR', "
+                      "default_value: NULL::VARCHAR}, 2147483545: {name: 'pos', type: 'BIGINT', "
+                      "default_value: NULL::VARCHAR}}, hive_partitioning = false) WHERE "
+                      "file_path = ",
+                      NULL);
+        tn_sql_string(sql, e->file.file_path);
+        tn_buf_addf(sql, NULL, ") p%zu ON d.file_row_number = p%zu.pos", k, k);
+    }
     return rc;
 }
 

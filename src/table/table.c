@@ -2,6 +2,7 @@
  * (see table.h). */
 #include "table_int.h"
 
+#include "delta/delta.h"
 #include "hudi/hudi.h"
 
 #include <stdlib.h>
@@ -317,6 +318,8 @@ int tn_table_load(struct tn_warehouse *wh, const char *ns, const char *name, str
             t = newer;
         }
     }
+    if (!rc) /* a Delta table: first translate the versions its log gained */
+        rc = tn_delta_refresh(wh, &t, err);
     if (rc) {
         tn_table_free(t);
         return rc;
@@ -454,6 +457,15 @@ int tn_table_register(struct tn_warehouse *wh, const char *ns, const char *name,
     char *resolved = NULL;
     int rc = 0, created;
 
+    if (tn_delta_is_table(wh->storage, metadata_location)) {
+        /* a Delta table's folder: tarn translates its log into a table of its own */
+        rc = tn_delta_register(wh, ns, name, metadata_location, err);
+        if (!rc && (rc = remember_root(wh, metadata_location, err)) != 0) {
+            struct tn_err ignored;
+            tn_catalog_drop(wh->catalog, ns, name, &ignored);
+        }
+        return rc;
+    }
     if (!json_object_size(path_map) && tn_hudi_detect(wh, metadata_location)) {
         rc = remember_root(wh, metadata_location, err);
         return rc ? rc : tn_hudi_register(wh, ns, name, metadata_location, err);
@@ -496,15 +508,21 @@ int tn_table_register_inside(struct tn_warehouse *wh, const char *ns, const char
     char *map_text = path_map ? json_dumps(path_map, JSON_COMPACT) : NULL;
     char *resolved = NULL;
     int rc = map_text ? path_map_parse(map_text, &probe.map, err) : 0;
+    int delta = 0, hudi = 0; /* a table tarn reads from another format */
 
-    if (!rc && !json_object_size(path_map) && tn_hudi_detect(wh, metadata_location)) {
+    if (!rc) {
+        delta = tn_delta_is_table(wh->storage, metadata_location);
+        hudi = !delta && !json_object_size(path_map) && tn_hudi_detect(wh, metadata_location);
+    }
+    if (delta || hudi) {
         free(map_text);
         path_map_release(&probe.map);
         if (!tn_storage_in_warehouse(wh->storage, metadata_location))
             return tn_fail(err, TN_EFORBIDDEN,
-                           "the Hudi table at %s is outside the warehouse %s; only tables that "
+                           "the %s table at %s is outside the warehouse %s; only tables that "
                            "live inside it can be registered over HTTP (use 'tarn register')",
-                           metadata_location, tn_storage_root_uri(wh->storage));
+                           delta ? "Delta" : "Hudi", metadata_location,
+                           tn_storage_root_uri(wh->storage));
         return tn_table_register(wh, ns, name, metadata_location, NULL, err);
     }
     if (!rc) {
@@ -625,8 +643,16 @@ static void purge(struct tn_warehouse *wh, const struct tn_table *t, const char 
     for (size_t i = 0; i < t->meta->nsnapshots; i++) {
         struct tn_scan *scan = NULL;
         if (tn_table_scan(wh, t, t->meta->snapshots[i].id, &scan, &ignored) == 0) {
-            for (k = 0; k < scan->ndata; k++)
+            for (k = 0; k < scan->ndata; k++) {
+                if (tn_delta_source(t)) { /* a Delta table's data files are its writers' */
+                    if (!json_object_get(seen, scan->data[k].file.file_path)) {
+                        json_object_set_new(seen, scan->data[k].file.file_path, json_true());
+                        res->kept++;
+                    }
+                    continue;
+                }
                 purge_file(wh, t, folder, scan->data[k].file.file_path, seen, res);
+            }
             for (k = 0; k < scan->ndeletes; k++)
                 purge_file(wh, t, folder, scan->deletes[k].file.file_path, seen, res);
             for (k = 0; k < scan->nmanifests; k++)

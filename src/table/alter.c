@@ -7,10 +7,11 @@
  *   ALTER TABLE t RENAME TO u
  *   ALTER TABLE t SET PARTITIONED BY (day(ts), bucket(16, id))   (partition evolution)
  *   ALTER TABLE t SET UNPARTITIONED   (or DuckDB's spelling, RESET PARTITIONED BY)
+ *   ALTER TABLE t SET TBLPROPERTIES ('key' = 'value', ...)   (one commit; e.g. delta.enabled)
  * Column names may be dotted paths into structs (s.x) and double-quoted. Type names are
  * DuckDB's (INTEGER, BIGINT, DECIMAL(10,2), VARCHAR, STRUCT(...), ...): DuckDB itself
  * normalises them, and tn_type_from_duckdb maps them to Iceberg types. */
-#include "table.h"
+#include "table_int.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -167,6 +168,37 @@ static int literal_json(struct lexer *lx, json_t **out, struct tn_err *err)
     return 0;
 }
 
+/* SET TBLPROPERTIES ('key' = 'value', ...) after "ALTER TABLE t SET": one metadata commit. */
+static int set_properties(struct tn_warehouse *wh, struct lexer *lx,
+                          const struct tn_alter_result *res, struct tn_err *err)
+{
+    json_t *props = json_object();
+    int rc = 0;
+
+    if (!accept(lx, "("))
+        rc = tn_fail(err, TN_EINPUT, "ALTER TABLE: SET TBLPROPERTIES needs ('key' = 'value', ...)");
+    while (!rc) {
+        if (lx->i + 2 >= lx->n || lx->quoted[lx->i] != 2 || lx->quoted[lx->i + 1] ||
+            strcmp(lx->tok[lx->i + 1], "=") != 0 || lx->quoted[lx->i + 2] != 2) {
+            rc = tn_fail(err, TN_EINPUT,
+                         "ALTER TABLE: SET TBLPROPERTIES takes ('key' = 'value', ...) with "
+                         "quoted keys and values, at '%s'",
+                         peek(lx));
+            break;
+        }
+        json_object_set_new(props, lx->tok[lx->i], json_string(lx->tok[lx->i + 2]));
+        lx->i += 3;
+        if (!accept(lx, ","))
+            break;
+    }
+    if (!rc && (!accept(lx, ")") || lx->i != lx->n))
+        rc = tn_fail(err, TN_EINPUT, "ALTER TABLE: SET TBLPROPERTIES needs a closing ')' last");
+    if (!rc)
+        rc = tn__set_properties(wh, res->ns, res->table, props, err);
+    json_decref(props);
+    return rc;
+}
+
 /* SET PARTITIONED BY (fields) or SET UNPARTITIONED, after "ALTER TABLE t SET". */
 static int set_partitioning(struct tn_warehouse *wh, struct lexer *lx,
                             const struct tn_alter_result *res, struct tn_err *err)
@@ -227,7 +259,8 @@ int tn_table_alter(struct tn_warehouse *wh, struct tn_session *s, const char *sq
     if (rc)
         goto out;
     if (accept(&lx, "SET")) {
-        rc = set_partitioning(wh, &lx, res, err);
+        rc = accept(&lx, "TBLPROPERTIES") ? set_properties(wh, &lx, res, err)
+                                          : set_partitioning(wh, &lx, res, err);
         goto out;
     }
     if (accept(&lx, "RESET")) {

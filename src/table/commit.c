@@ -43,6 +43,8 @@
  */
 #include "table_int.h"
 
+#include "delta/publish.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -182,14 +184,16 @@ int tn__check_base(struct tn_warehouse *wh, const struct tn_table *t, struct tn_
 struct attempt {
     struct tn_table *loaded; /* the base when this attempt loaded it (else the caller's) */
     const struct tn_table *base;
-    struct tn_metadata *next;  /* NULL: the change leaves the table as it is */
-    char *location, *resolved; /* of the next metadata file */
-    struct tn__files files;    /* written by this attempt, deleted unless published */
+    struct tn_metadata *next;       /* NULL: the change leaves the table as it is */
+    char *location, *resolved;      /* of the next metadata file */
+    struct tn__files files;         /* written by this attempt, deleted unless published */
+    struct tn_delta_pending *delta; /* what publishing as Delta does once published */
 };
 
 static void attempt_release(struct tn_warehouse *wh, struct attempt *a, int published)
 {
     tn__files_done(wh, &a->files, !published);
+    tn_delta_pending_free(a->delta);
     tn_table_free(a->loaded);
     tn_metadata_free(a->next);
     free(a->location);
@@ -219,6 +223,9 @@ static int attempt_prepare(struct tn_warehouse *wh, struct tn__change *c, struct
     if (rc)
         return rc;
     all = json_array();
+    if (!a->base->metadata_location && tn_delta_default() &&
+        !json_object_get(json_object_get(a->base->meta->root, "properties"), TN_DELTA_PROP_ENABLED))
+        tn_updates_set_property(all, TN_DELTA_PROP_ENABLED, "true"); /* tarn serve --delta */
     if (c->updates)
         json_array_extend(all, (json_t *)c->updates);
     if (c->stage) {
@@ -245,10 +252,21 @@ static int attempt_prepare(struct tn_warehouse *wh, struct tn__change *c, struct
     }
     if (!rc)
         rc = tn_metadata_update(a->base->meta, a->base->metadata_location, all, &a->next, err);
+    if (!rc)
+        a->location = tn__next_metadata_location(a->base, a->next->location);
+    if (!rc && tn_delta_enabled(a->next->root)) {
+        /* the Delta version of the same change, written before the swap publishes it and
+         * deleted with the attempt's files if it does not; the version it records in the
+         * metadata needs the updates applied once more */
+        rc = tn_delta_publish(wh, a->base, a->next, a->location, all, &a->files, &a->delta, err);
+        tn_metadata_free(a->next);
+        a->next = NULL;
+        if (!rc)
+            rc = tn_metadata_update(a->base->meta, a->base->metadata_location, all, &a->next, err);
+    }
     json_decref(all);
     if (rc)
         return rc;
-    a->location = tn__next_metadata_location(a->base, a->next->location);
     a->resolved = tn_table_resolve(a->base, a->location);
     text = tn_metadata_dump_new(a->next, &len);
     /* never on top of a table whose files are gone from the store (a cache would hide it) */
@@ -305,6 +323,8 @@ int tn__commit(struct tn_warehouse *wh, struct tn__change *changes, size_t n, st
             tn__metadata_cache_put(wh, a[i].resolved, a[i].next, a[i].next->text_len);
             tn__delete_old_metadata(wh, a[i].base, a[i].next);
         }
+        if (!rc && a[i].delta)
+            tn_delta_after_publish(wh, a[i].delta);
         if (!rc && changes[i].out) {
             struct tn_table *t = tn_calloc(1, sizeof(*t));
             snprintf(t->ns, sizeof(t->ns), "%s", changes[i].ns);

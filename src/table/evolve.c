@@ -468,3 +468,24 @@ int tn__set_property(struct tn_warehouse *wh, const char *ns, const char *name, 
     struct property_ctx ctx = {key, value};
     return tn__commit_metadata(wh, ns, name, property_build, &ctx, err);
 }
+
+static int properties_build(const struct tn_table *t, void *vctx, json_t *updates,
+                            struct tn_err *err)
+{
+    const char *k;
+    json_t *v;
+
+    (void)t;
+    (void)err;
+    json_object_foreach((json_t *)vctx, k, v)
+    {
+        tn_updates_set_property(updates, k, json_string_value(v));
+    }
+    return 0;
+}
+
+int tn__set_properties(struct tn_warehouse *wh, const char *ns, const char *name,
+                       json_t *properties, struct tn_err *err)
+{
+    return tn__commit_metadata(wh, ns, name, properties_build, properties, err);
+}

@@ -153,6 +153,9 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
 /* Set (or with value NULL remove) a table property as a metadata-only commit. */
 int tn__set_property(struct tn_warehouse *wh, const char *ns, const char *name, const char *key,
                      const char *value, struct tn_err *err);
+/* Set the properties of the object "properties" (key -> string) in one metadata-only commit. */
+int tn__set_properties(struct tn_warehouse *wh, const char *ns, const char *name,
+                       json_t *properties, struct tn_err *err);
 
 /* COPY the rows of "select_sql", cast to "schema", into Parquet at local "path" (with
  * "partition_exprs" -- ", expr AS __tn_p0, ..." -- into one folder per partition there). */

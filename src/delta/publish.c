@@ -627,7 +627,9 @@ static const char *operation(const struct tn_metadata *base, const struct tn_met
     if (base && base->current_snapshot_id == next->current_snapshot_id)
         return base->current_schema_id != next->current_schema_id ? "CHANGE COLUMN"
                                                                   : "SET TBLPROPERTIES";
-    if (!s || !s->operation)
+    if (!s)
+        return base ? "WRITE" : "CREATE TABLE";
+    if (!s->operation)
         return "WRITE";
     if (strcmp(s->operation, "delete") == 0)
         return "DELETE";

@@ -36,7 +36,7 @@ static const char *property(const json_t *root, const char *key)
 int tn_delta_enabled(const json_t *root)
 {
     const char *v = property(root, TN_DELTA_PROP_ENABLED);
-    return v && strcasecmp(v, "true") == 0;
+    return v && strcasecmp(v, "true") == 0 && !property(root, "tarn.delta.location");
 }
 
 struct tn_delta_pending {

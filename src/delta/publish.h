@@ -6,12 +6,12 @@
  *   - Delta version N is written (put-if-absent) after the next Iceberg metadata is built and
  *     before the catalog swap publishes it; the file is one of the attempt's files, so a swap
  *     that fails (or a lost race) deletes it again: neither log advances.
- *   - The Iceberg metadata that publishes it records N in property tarn.delta.version, so the
- *     next commit knows the last Delta version that really committed. A version file above it
- *     (left by a crash between the two steps) is recognised by its commitInfo (tarn's, naming a
- *     metadata file the catalog never published) and replaced; anything else there, or a last
- *     version not written by tarn, means another engine wrote to the log, and the write is
- *     refused (TN_ECONFLICT) rather than forking the table.
+ *   - The Iceberg metadata that publishes it records N in property tarn.delta.published-version,
+ *     so the next commit knows the last Delta version that really committed. A version file
+ *     above it (left by a crash between the two steps) is recognised by its commitInfo (tarn's,
+ *     naming a metadata file the catalog never published) and replaced; anything else there,
+ *     or a last version not written by tarn, means another engine wrote to the log, and the
+ *     write is refused (TN_ECONFLICT) rather than forking the table.
  *   - The Delta view is unpartitioned (tarn keeps partition columns in its data files, which
  *     Delta partition columns must not be), uses column mapping mode "id" (field id = Iceberg
  *     field id), and turns the position deletes of each data file into a deletion vector. */
@@ -22,7 +22,7 @@
 
 /* The table property that turns publishing on, and the one recording the last Delta version. */
 #define TN_DELTA_PROP_ENABLED "delta.enabled"
-#define TN_DELTA_PROP_VERSION "tarn.delta.version"
+#define TN_DELTA_PROP_VERSION "tarn.delta.published-version"
 /* A checkpoint is written after every this many versions. */
 #define TN_DELTA_CHECKPOINT_INTERVAL 10
 
@@ -30,7 +30,8 @@
 void tn_delta_set_default(int enabled);
 int tn_delta_default(void);
 
-/* Whether metadata "root" has delta.enabled=true. */
+/* Whether metadata "root" has delta.enabled=true (and is not a registered Delta table, whose
+ * Delta log is its source: property tarn.delta.location). */
 int tn_delta_enabled(const json_t *root);
 
 /* What a publish leaves to do after the Iceberg commit is published (a checkpoint). */

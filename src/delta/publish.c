@@ -35,8 +35,21 @@ static const char *property(const json_t *root, const char *key)
 
 int tn_delta_enabled(const json_t *root)
 {
-    const char *v = property(root, TN_DELTA_PROP_ENABLED);
+    const char *v = property(root, TN_DELTA_ENABLED_PROP);
     return v && strcasecmp(v, "true") == 0 && !property(root, "tarn.delta.location");
+}
+
+int tn_delta_owns(const char *table_prefix, const char *uri)
+{
+    size_t n = strlen(table_prefix);
+    const char *rest = uri + n;
+
+    if (strncmp(uri, table_prefix, n) != 0)
+        return 0;
+    if (strncmp(rest, "_delta_log/", 11) == 0)
+        return 1;
+    return strncmp(rest, "deletion_vector_", 16) == 0 && !strchr(rest, '/') && strlen(rest) > 4 &&
+           strcmp(rest + strlen(rest) - 4, ".bin") == 0;
 }
 
 struct tn_delta_pending {
@@ -843,7 +856,7 @@ int tn_delta_publish(struct tn_warehouse *wh, const struct tn_table *base,
     struct tn_scan *before = NULL, *after = NULL;
     json_t *lines = json_array(), *state = NULL, *ci;
     const char *prev_text =
-        base->metadata_location ? property(base->meta->root, TN_DELTA_PROP_VERSION) : NULL;
+        base->metadata_location ? property(base->meta->root, TN_DELTA_PUBLISHED_PROP) : NULL;
     int64_t prev = -1;
     char *resolved, *text, *uri, version_text[24];
     struct tn_buf body = TN_BUF_INIT(TN_CAP_INTERNAL);
@@ -930,7 +943,7 @@ int tn_delta_publish(struct tn_warehouse *wh, const struct tn_table *base,
     if (rc)
         goto out;
     snprintf(version_text, sizeof(version_text), "%lld", (long long)p.version);
-    tn_updates_set_property(updates, TN_DELTA_PROP_VERSION, version_text);
+    tn_updates_set_property(updates, TN_DELTA_PUBLISHED_PROP, version_text);
     if (state) {
         struct tn_delta_pending *pend = tn_calloc(1, sizeof(*pend));
         pend->version = p.version;

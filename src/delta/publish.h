@@ -21,8 +21,8 @@
 #include "table/table_int.h"
 
 /* The table property that turns publishing on, and the one recording the last Delta version. */
-#define TN_DELTA_PROP_ENABLED "delta.enabled"
-#define TN_DELTA_PROP_VERSION "tarn.delta.published-version"
+#define TN_DELTA_ENABLED_PROP   "delta.enabled"
+#define TN_DELTA_PUBLISHED_PROP "tarn.delta.published-version"
 /* A checkpoint is written after every this many versions. */
 #define TN_DELTA_CHECKPOINT_INTERVAL 10
 
@@ -33,6 +33,11 @@ int tn_delta_default(void);
 /* Whether metadata "root" has delta.enabled=true (and is not a registered Delta table, whose
  * Delta log is its source: property tarn.delta.location). */
 int tn_delta_enabled(const json_t *root);
+
+/* Whether the file at "uri" belongs to the Delta table published at "table_prefix" (the
+ * table's location with a trailing slash, as listed): its _delta_log/ and its deletion-vector
+ * files, which no Iceberg metadata names and remove_orphans must keep. */
+int tn_delta_owns(const char *table_prefix, const char *uri);
 
 /* What a publish leaves to do after the Iceberg commit is published (a checkpoint). */
 struct tn_delta_pending;

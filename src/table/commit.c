@@ -224,8 +224,8 @@ static int attempt_prepare(struct tn_warehouse *wh, struct tn__change *c, struct
         return rc;
     all = json_array();
     if (!a->base->metadata_location && tn_delta_default() &&
-        !json_object_get(json_object_get(a->base->meta->root, "properties"), TN_DELTA_PROP_ENABLED))
-        tn_updates_set_property(all, TN_DELTA_PROP_ENABLED, "true"); /* tarn serve --delta */
+        !json_object_get(json_object_get(a->base->meta->root, "properties"), TN_DELTA_ENABLED_PROP))
+        tn_updates_set_property(all, TN_DELTA_ENABLED_PROP, "true"); /* tarn serve --delta */
     if (c->updates)
         json_array_extend(all, (json_t *)c->updates);
     if (c->stage) {

@@ -414,8 +414,8 @@ int tn_table_create_partitioned(struct tn_warehouse *wh, const char *ns, const c
     struct tn__files files = {0};
     int rc, created = 0;
 
-    if (tn_delta_default() && !json_object_get(props, TN_DELTA_PROP_ENABLED))
-        json_object_set_new(props, TN_DELTA_PROP_ENABLED, json_string("true"));
+    if (tn_delta_default() && !json_object_get(props, TN_DELTA_ENABLED_PROP))
+        json_object_set_new(props, TN_DELTA_ENABLED_PROP, json_string("true"));
     rc = tn_metadata_new(location, schema, props, &m, err);
     if (!rc && partition_by && *partition_by) {
         struct tn_metadata *partitioned = NULL;

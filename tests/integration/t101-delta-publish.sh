@@ -126,6 +126,12 @@ for n in os.listdir(base):
 EOF
 check_fails "the replay catches a wrong maxValues" 1 "above maxValues" node "$REPLAY" "$TMP/bad" --interop "$INTEROP"
 
+#---- maintenance keeps the Delta table's files ----
+sleep 1
+check "remove-orphans" "$TARN" maintain db.t remove-orphans --older-than 0s
+expect_eq "the Delta log and deletion vectors are not orphans" \
+    "$(node "$REPLAY" "$D" --interop "$INTEROP" 2>&1 | canon)" "${EXPECT[db.t:$(latest "$D")]}"
+
 #---- a failed commit leaves neither log advanced ----
 v_before=$(latest "$D")
 rows_before=$(q "SELECT count(*) FROM db.t")
@@ -150,6 +156,20 @@ expect_eq "it replaced the orphan with its own version" "$(commit_field "$D" $((
     "$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select metadata_location from iceberg_tables where table_name=\"t\"").fetchone()[0])' "$WH/catalog.db")"
 verify db.t
 
+#---- round trip: tarn's Delta view registered back as a Delta table (src/delta/log.c) ----
+if ! "$TARN" register db.probe "$SHARED/delta-fixtures/simple_table" >"$TMP/out" 2>&1; then
+    skip "tarn's Delta view registered as a Delta table" "this build cannot register Delta tables (the delta-read branch adds it)"
+else
+    check "register tarn's own Delta log as a Delta table" "$TARN" register db.rt "$D"
+    bad_v=
+    for v in $(seq 0 "$(latest "$D")"); do
+        [ -n "${EXPECT[db.t:$v]:-}" ] || continue
+        got=$("$TARN" sql "SELECT * FROM db.rt AT (VERSION => $v)" --format json 2>&1 | canon)
+        [ "$got" = "${EXPECT[db.t:$v]}" ] || { bad_v="$bad_v $v"; echo "    v$v: $(head -c 300 <<<"$got")"; }
+    done
+    expect_eq "every version read back through tarn's Delta reader" "${bad_v:-none wrong}" "none wrong"
+fi
+
 #---- a foreign commit makes tarn refuse to write ----
 v=$(latest "$D")
 printf '{"commitInfo":{"timestamp":1,"operation":"WRITE","engineInfo":"Apache-Spark/3.5.1 Delta-Lake/3.2.0"}}\n' \
@@ -158,6 +178,15 @@ check_fails "a write after another engine's Delta commit is refused" 4 "another 
     "$TARN" sql "INSERT INTO db.t VALUES (40, 'no', 1, 1)"
 expect_eq "the Iceberg table did not change" "$(q "SELECT count(*) FROM db.t WHERE id = 40")" 0
 rm "$D/_delta_log/$(printf '%020d' $((v + 1))).json"
+
+#---- expiry: an empty Delta version; the current one still reads (older ones lose their files,
+# as after a Delta VACUUM) ----
+"$TARN" maintain db.t expire --as-of "$(date -u -d "+1 minute" "+%Y-%m-%d %H:%M:%S")" >"$TMP/expire.out" 2>&1
+expired=$(grep -oE '^db.t: [0-9]+ snapshots expired' "$TMP/expire.out" | grep -oE '[0-9]+ snapshots' | cut -d' ' -f1)
+after db.t
+expect_eq "expiry of ${expired:-?} snapshots is one more Delta version" "$(latest "$D") $((${expired:-0} > 0))" "$((v + 1)) 1"
+expect_eq "the latest version after expiry replays to tarn's answer" \
+    "$(node "$REPLAY" "$D" --interop "$INTEROP" 2>&1 | canon)" "${EXPECT[db.t:$(latest "$D")]}"
 
 #---- partitioned tables: published as unpartitioned Delta tables ----
 printf 'id,region,amount\n1,EU,1.5\n2,US,2.5\n3,EU,3.5\n4,APAC,4.5\n' >"$TMP/p.csv"
@@ -173,20 +202,6 @@ for l in open(sys.argv[1]):
     a=json.loads(l)
     if "metaData" in a: print(a["metaData"]["partitionColumns"])' "$WH/db/p/_delta_log/00000000000000000000.json")" "[]"
 verify db.p
-
-#---- round trip: tarn's Delta view registered back as a Delta table (src/delta/log.c) ----
-if ! "$TARN" register db.probe "$SHARED/delta-fixtures/simple_table" >"$TMP/out" 2>&1; then
-    skip "tarn's Delta view registered as a Delta table" "this build cannot register Delta tables (the delta-read branch adds it)"
-else
-    check "register tarn's own Delta log as a Delta table" "$TARN" register db.rt "$D"
-    bad_v=
-    for v in $(seq 0 "$(latest "$D")"); do
-        [ -n "${EXPECT[db.t:$v]:-}" ] || continue
-        got=$("$TARN" sql "SELECT * FROM db.rt AT (VERSION => $v)" --format json 2>&1 | canon)
-        [ "$got" = "${EXPECT[db.t:$v]}" ] || { bad_v="$bad_v $v"; echo "    v$v: $(head -c 300 <<<"$got")"; }
-    done
-    expect_eq "every version read back through tarn's Delta reader" "${bad_v:-none wrong}" "none wrong"
-fi
 
 #---- the server: properties at creation, and --delta as the default ----
 start_server "$WH"

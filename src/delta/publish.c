@@ -758,58 +758,65 @@ static int written_by_tarn(const json_t *ci)
     return engine && strncmp(engine, "tarn", 4) == 0 && json_object_get(ci, "tarn.metadata");
 }
 
-/* Refuse a log another engine wrote to since tarn's last version "prev"; remove a version file
- * tarn left above it when its Iceberg commit never published. */
-static int check_owner(struct publish *p, int64_t prev, struct tn_err *err)
+/* A version file of tarn's older than this, above the last version the catalog published,
+ * is left by a commit that crashed: no attempt in flight is that old. */
+#define ORPHAN_AGE_MS (TN_COMMIT_DEADLINE_MS + 60000)
+
+/* Refuse a log another engine wrote to since tarn's last version "prev" (TN_ECONFLICT). Versions
+ * above "prev" written by tarn are another commit's, in flight or published after the base was
+ * read: *busy is set (a lost race, retried on a newer base), unless the one version above is
+ * so old that its commit must have crashed before publishing: that file is removed. */
+static int check_owner(struct publish *p, int64_t prev, int *busy, struct tn_err *err)
 {
-    int64_t latest;
+    int64_t latest, v;
     json_t *ci = NULL;
     int rc = latest_version(p, &latest, err);
 
     if (rc)
         return rc;
-    if (prev >= 0 && latest >= prev) {
-        rc = read_commit_info(p, prev, &ci, err);
-        if (!rc && !written_by_tarn(ci))
-            rc = tn_fail(err, TN_ECONFLICT,
-                         "table %s.%s: Delta version %lld in %s was not written by tarn; another "
-                         "engine wrote to the table's Delta log, and tarn owns the table: remove "
-                         "that engine's commits (or the _delta_log folder to publish afresh)",
-                         p->base->ns, p->base->name, (long long)prev, p->log_dir);
-        json_decref(ci);
-        ci = NULL;
-        if (rc)
-            return rc;
-    }
-    if (latest == prev)
-        return 0;
+    if (prev < 0 && latest >= 0)
+        return tn_fail(err, TN_ECONFLICT,
+                       "table %s.%s: %s already holds a Delta log (from before delta.enabled was "
+                       "turned off, or another engine's): delete that folder to publish the table "
+                       "as Delta afresh",
+                       p->base->ns, p->base->name, p->log_dir);
     if (latest < prev)
         return tn_fail(err, TN_ECONFLICT,
                        "table %s.%s: its Delta log ends at version %lld but tarn last published "
                        "version %lld; the log was changed by hand or by another engine (remove "
                        "the _delta_log folder to publish afresh)",
                        p->base->ns, p->base->name, (long long)latest, (long long)prev);
-    if (latest == prev + 1) {
-        rc = read_commit_info(p, latest, &ci, err);
-        if (!rc && written_by_tarn(ci) &&
-            (!p->base->metadata_location ||
-             strcmp(json_string_value(json_object_get(ci, "tarn.metadata")),
-                    p->base->metadata_location) != 0)) {
-            /* left by a commit whose Iceberg metadata never published: not a version */
-            char *uri = version_uri(p->log_dir, latest, ".json");
-            rc = tn_storage_delete(p->wh->storage, uri, err);
-            free(uri);
-            json_decref(ci);
-            return rc;
-        }
+    for (v = prev; v >= 0 && v <= latest && !rc; v++) {
         json_decref(ci);
-        if (rc)
-            return rc;
+        rc = read_commit_info(p, v, &ci, err);
+        if (!rc && !written_by_tarn(ci))
+            rc = tn_fail(err, TN_ECONFLICT,
+                         "table %s.%s: Delta version %lld in %s was not written by tarn; another "
+                         "engine wrote to the table's Delta log, and tarn owns the table: remove "
+                         "that engine's commits (or the _delta_log folder to publish afresh)",
+                         p->base->ns, p->base->name, (long long)v, p->log_dir);
     }
+    if (rc || latest == prev) {
+        json_decref(ci);
+        return rc;
+    }
+    if (latest == prev + 1 &&
+        json_integer_value(json_object_get(ci, "timestamp")) < p->now_ms - ORPHAN_AGE_MS &&
+        (!p->base->metadata_location ||
+         strcmp(json_string_value(json_object_get(ci, "tarn.metadata")),
+                p->base->metadata_location) != 0)) {
+        /* left by a commit whose Iceberg metadata never published: not a version */
+        char *uri = version_uri(p->log_dir, latest, ".json");
+        rc = tn_storage_delete(p->wh->storage, uri, err);
+        free(uri);
+        json_decref(ci);
+        return rc;
+    }
+    json_decref(ci);
+    *busy = 1;
     return tn_fail(err, TN_ECONFLICT,
-                   "table %s.%s: its Delta log has version %lld, after tarn's last version %lld; "
-                   "another engine wrote to the table's Delta log, and tarn owns the table: "
-                   "remove that engine's commits (or the _delta_log folder to publish afresh)",
+                   "table %s.%s: Delta version %lld is being written by another commit (tarn's "
+                   "last published version is %lld); retry",
                    p->base->ns, p->base->name, (long long)latest, (long long)prev);
 }
 
@@ -850,7 +857,8 @@ static void publish_release(struct publish *p)
 
 int tn_delta_publish(struct tn_warehouse *wh, const struct tn_table *base,
                      const struct tn_metadata *next, const char *next_location, json_t *updates,
-                     struct tn__files *files, struct tn_delta_pending **out, struct tn_err *err)
+                     struct tn__files *files, struct tn_delta_pending **out, int *busy,
+                     struct tn_err *err)
 {
     struct publish p;
     struct tn_scan *before = NULL, *after = NULL;
@@ -865,6 +873,7 @@ int tn_delta_publish(struct tn_warehouse *wh, const struct tn_table *base,
     int rc, first;
 
     *out = NULL;
+    *busy = 0;
     memset(&p, 0, sizeof(p));
     p.wh = wh;
     p.base = base;
@@ -876,7 +885,8 @@ int tn_delta_publish(struct tn_warehouse *wh, const struct tn_table *base,
     p.base_deletes = json_object();
     p.next_deletes = json_object();
     p.physical = json_object();
-    if (prev_text && tn_parse_i64(prev_text, &prev) != 0)
+    /* a table that was not published before starts afresh at version 0 */
+    if (!prev_text || !tn_delta_enabled(base->meta->root) || tn_parse_i64(prev_text, &prev) != 0)
         prev = -1;
     p.version = prev + 1;
     first = prev < 0;
@@ -886,7 +896,7 @@ int tn_delta_publish(struct tn_warehouse *wh, const struct tn_table *base,
     if (rc)
         goto out;
     p.log_dir = tn_asprintf("%s/_delta_log", p.location);
-    rc = check_owner(&p, prev, err);
+    rc = check_owner(&p, prev, busy, err);
     if (rc)
         goto out;
     for (i = 0; i < next->nschemas; i++)
@@ -932,11 +942,12 @@ int tn_delta_publish(struct tn_warehouse *wh, const struct tn_table *base,
     }
     uri = version_uri(p.log_dir, p.version, ".json");
     rc = tn_storage_write(wh->storage, uri, body.buf, body.len, err);
-    if (rc == TN_EEXISTS)
+    if (rc == TN_EEXISTS) {
+        *busy = 1; /* another commit wrote it first: a lost race */
         rc = tn_fail(err, TN_ECONFLICT,
-                     "table %s.%s: Delta version %lld appeared while tarn was writing it: another "
-                     "engine is writing to the table's Delta log",
+                     "table %s.%s: Delta version %lld was written by another commit first",
                      base->ns, base->name, (long long)p.version);
+    }
     if (!rc)
         tn__files_add(files, uri);
     free(uri);

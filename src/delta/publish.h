@@ -47,10 +47,13 @@ void tn_delta_pending_free(struct tn_delta_pending *p);
  * published at "next_location"): deletion-vector files and the version file go into "files"
  * (deleted unless the commit publishes), and the set-properties update recording N is appended
  * to "updates" (the caller applies it to the base again). *out (may stay NULL) holds what
- * tn_delta_after_publish does once the swap succeeded. */
+ * tn_delta_after_publish does once the swap succeeded. TN_ECONFLICT with *busy set: another
+ * tarn commit holds version N (a lost race: retry on a newer base); without: another engine
+ * wrote to the log (refused). */
 int tn_delta_publish(struct tn_warehouse *wh, const struct tn_table *base,
                      const struct tn_metadata *next, const char *next_location, json_t *updates,
-                     struct tn__files *files, struct tn_delta_pending **out, struct tn_err *err);
+                     struct tn__files *files, struct tn_delta_pending **out, int *busy,
+                     struct tn_err *err);
 /* After the commit published: write the checkpoint the version calls for (best effort: a
  * failure is reported on stderr and leaves the log readable without it). */
 void tn_delta_after_publish(struct tn_warehouse *wh, struct tn_delta_pending *p);

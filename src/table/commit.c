@@ -188,6 +188,7 @@ struct attempt {
     char *location, *resolved;      /* of the next metadata file */
     struct tn__files files;         /* written by this attempt, deleted unless published */
     struct tn_delta_pending *delta; /* what publishing as Delta does once published */
+    int delta_busy;                 /* another commit holds the next Delta version */
 };
 
 static void attempt_release(struct tn_warehouse *wh, struct attempt *a, int published)
@@ -258,7 +259,8 @@ static int attempt_prepare(struct tn_warehouse *wh, struct tn__change *c, struct
         /* the Delta version of the same change, written before the swap publishes it and
          * deleted with the attempt's files if it does not; the version it records in the
          * metadata needs the updates applied once more */
-        rc = tn_delta_publish(wh, a->base, a->next, a->location, all, &a->files, &a->delta, err);
+        rc = tn_delta_publish(wh, a->base, a->next, a->location, all, &a->files, &a->delta,
+                              &a->delta_busy, err);
         tn_metadata_free(a->next);
         a->next = NULL;
         if (!rc)
@@ -310,8 +312,13 @@ int tn__commit(struct tn_warehouse *wh, struct tn__change *changes, size_t n, st
                                  sw[0].new_location, err);
         else if (at_swap)
             rc = tn_catalog_swap_many(wh->catalog, sw, nswap, err);
-        /* only a lost swap is retried: a failed requirement, update or stage is refused */
-        if (!rc || !at_swap || rc != TN_ECONFLICT || tn_now_ms() >= deadline || !sw[0].expected)
+        /* only a lost race is retried (a lost swap, or the next Delta version taken by another
+         * commit): a failed requirement, update or stage is refused */
+        int busy = 0;
+        for (size_t i = 0; i < n; i++)
+            busy |= a[i].delta_busy;
+        if (!rc || rc != TN_ECONFLICT || tn_now_ms() >= deadline ||
+            (at_swap ? !sw[0].expected : !busy))
             break;
         for (size_t i = 0; i < n; i++)
             attempt_release(wh, &a[i], 0);

@@ -383,13 +383,13 @@ static int create_delta(struct tn_warehouse *wh, const char *ns, const char *nam
     struct tn_delta_pending *pending = NULL;
     struct tn_metadata *published = NULL;
     json_t *updates = json_array();
-    int rc;
+    int rc, busy;
 
     memset(&base, 0, sizeof(base));
     snprintf(base.ns, sizeof(base.ns), "%s", ns);
     snprintf(base.name, sizeof(base.name), "%s", name);
     base.meta = *m;
-    rc = tn_delta_publish(wh, &base, *m, meta_location, updates, files, &pending, err);
+    rc = tn_delta_publish(wh, &base, *m, meta_location, updates, files, &pending, &busy, err);
     if (!rc)
         rc = tn_metadata_update(*m, NULL, updates, &published, err);
     if (!rc) {

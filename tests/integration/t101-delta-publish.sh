@@ -148,7 +148,9 @@ python3 - "$D/_delta_log/$(printf '%020d' "$v").json" "$D/_delta_log/$(printf '%
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
 for a in lines:
-    if "commitInfo" in a: a["commitInfo"]["tarn.metadata"] = "file:///never/published.metadata.json"
+    if "commitInfo" in a:  # a commit that crashed an hour ago, before its catalog swap
+        a["commitInfo"]["tarn.metadata"] = "file:///never/published.metadata.json"
+        a["commitInfo"]["timestamp"] -= 3600 * 1000
 open(sys.argv[2], "w").write("".join(json.dumps(a) + "\n" for a in lines))
 EOF
 check "a commit after an orphaned version file" "$TARN" sql "INSERT INTO db.t VALUES (32, 'w', 1, 1)"; after db.t
@@ -187,6 +189,18 @@ after db.t
 expect_eq "expiry of ${expired:-?} snapshots is one more Delta version" "$(latest "$D") $((${expired:-0} > 0))" "$((v + 1)) 1"
 expect_eq "the latest version after expiry replays to tarn's answer" \
     "$(node "$REPLAY" "$D" --interop "$INTEROP" 2>&1 | canon)" "${EXPECT[db.t:$(latest "$D")]}"
+
+#---- turned off and on again: the stale log is refused until it is removed ----
+check "turn publishing off" "$TARN" sql "ALTER TABLE db.t SET TBLPROPERTIES ('delta.enabled' = 'false')"
+v=$(latest "$D")
+check "a commit without publishing" "$TARN" sql "INSERT INTO db.t VALUES (50, 'off', 1, 1)"
+expect_eq "... adds no Delta version" "$(latest "$D")" "$v"
+check_fails "turning it on over the stale log is refused" 4 "already holds a Delta log" \
+    "$TARN" sql "ALTER TABLE db.t SET TBLPROPERTIES ('delta.enabled' = 'true')"
+rm -r "$D/_delta_log"
+check "turning it on after removing the log" "$TARN" sql "ALTER TABLE db.t SET TBLPROPERTIES ('delta.enabled' = 'true')"
+after db.t
+expect_eq "publishes the whole table as version 0" "$(latest "$D") $(node "$REPLAY" "$D" --interop "$INTEROP" 2>&1 | canon)" "0 ${EXPECT[db.t:0]}"
 
 #---- partitioned tables: published as unpartitioned Delta tables ----
 printf 'id,region,amount\n1,EU,1.5\n2,US,2.5\n3,EU,3.5\n4,APAC,4.5\n' >"$TMP/p.csv"

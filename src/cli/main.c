@@ -85,6 +85,8 @@ static const char usage_text[] =
     "  --token T         TARN_TOKEN         require 'Authorization: Bearer T' (not on "
     "/health)\n"
     "  --no-auth         TARN_NO_AUTH=1     allow a non-loopback --host without a token\n"
+    "  --delta           TARN_DELTA=1       new tables are published as Delta too\n"
+    "                    (delta.enabled=true; docs/FORMATS.md)\n"
     "  --max-upload S    TARN_MAX_UPLOAD    largest upload (default 10GiB)\n"
     "  --max-decompressed S TARN_MAX_DECOMPRESSED  largest a gzip/zstd file may grow to\n"
     "                    (also for ingest; default 20x its size, 64MiB to 100GiB)\n"
@@ -471,6 +473,7 @@ int main(int argc, char **argv)
         {"header-timeout", required_argument, NULL, OPT_SERVE},
         {"max-client-connections", required_argument, NULL, OPT_SERVE},
         {"quiet", no_argument, NULL, OPT_SERVE},
+        {"delta", no_argument, NULL, OPT_SERVE},
         {"max-decompressed", required_argument, NULL, OPT_MAX_DECOMPRESSED},
         {"source", required_argument, NULL, OPT_SERVE},
         {"allow-sources", no_argument, NULL, OPT_SERVE},

@@ -32,6 +32,7 @@
  * queries that ignored their interrupt still run, the process ends. A second signal stops
  * without waiting. */
 #include "http/http.h"
+#include "delta/publish.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -269,6 +270,11 @@ int tn_http_option_set(struct tn_http_options *o, const char *name, const char *
         o->quiet = !value || !*value || strcmp(value, "0") != 0;
         return 0;
     }
+    if (strcmp(name, "delta") == 0) {
+        /* new tables get delta.enabled=true: published as Delta too (src/delta/publish.h) */
+        tn_delta_set_default(!value || !*value || strcmp(value, "0") != 0);
+        return 0;
+    }
     if (!value)
         return tn_fail(err, TN_EINPUT, "--%s needs a value", name);
     if (strcmp(name, "host") == 0) {
@@ -370,6 +376,7 @@ int tn_http_options_env(struct tn_http_options *o, struct tn_err *err)
         {"TARN_HEADER_TIMEOUT", "header-timeout"},
         {"TARN_MAX_CLIENT_CONNECTIONS", "max-client-connections"},
         {"TARN_QUIET", "quiet"},
+        {"TARN_DELTA", "delta"},
         {"TARN_SOURCES", "source"},
         {"TARN_ALLOW_SOURCES", "allow-sources"},
         {"TARN_SYNC", "sync"},

@@ -44,6 +44,7 @@
 #include "table_int.h"
 
 #include "delta/delta.h"
+#include "delta/publish.h"
 #include "hudi/hudi.h"
 
 #include <stdlib.h>
@@ -185,14 +186,17 @@ int tn__check_base(struct tn_warehouse *wh, const struct tn_table *t, struct tn_
 struct attempt {
     struct tn_table *loaded; /* the base when this attempt loaded it (else the caller's) */
     const struct tn_table *base;
-    struct tn_metadata *next;  /* NULL: the change leaves the table as it is */
-    char *location, *resolved; /* of the next metadata file */
-    struct tn__files files;    /* written by this attempt, deleted unless published */
+    struct tn_metadata *next;       /* NULL: the change leaves the table as it is */
+    char *location, *resolved;      /* of the next metadata file */
+    struct tn__files files;         /* written by this attempt, deleted unless published */
+    struct tn_delta_pending *delta; /* what publishing as Delta does once published */
+    int delta_busy;                 /* another commit holds the next Delta version */
 };
 
 static void attempt_release(struct tn_warehouse *wh, struct attempt *a, int published)
 {
     tn__files_done(wh, &a->files, !published);
+    tn_delta_pending_free(a->delta);
     tn_table_free(a->loaded);
     tn_metadata_free(a->next);
     free(a->location);
@@ -227,6 +231,9 @@ static int attempt_prepare(struct tn_warehouse *wh, struct tn__change *c, struct
     if (rc)
         return rc;
     all = json_array();
+    if (!a->base->metadata_location && tn_delta_default() &&
+        !json_object_get(json_object_get(a->base->meta->root, "properties"), TN_DELTA_ENABLED_PROP))
+        tn_updates_set_property(all, TN_DELTA_ENABLED_PROP, "true"); /* tarn serve --delta */
     if (c->updates)
         json_array_extend(all, (json_t *)c->updates);
     if (c->stage) {
@@ -253,10 +260,22 @@ static int attempt_prepare(struct tn_warehouse *wh, struct tn__change *c, struct
     }
     if (!rc)
         rc = tn_metadata_update(a->base->meta, a->base->metadata_location, all, &a->next, err);
+    if (!rc)
+        a->location = tn__next_metadata_location(a->base, a->next->location);
+    if (!rc && tn_delta_enabled(a->next->root)) {
+        /* the Delta version of the same change, written before the swap publishes it and
+         * deleted with the attempt's files if it does not; the version it records in the
+         * metadata needs the updates applied once more */
+        rc = tn_delta_publish(wh, a->base, a->next, a->location, all, &a->files, &a->delta,
+                              &a->delta_busy, err);
+        tn_metadata_free(a->next);
+        a->next = NULL;
+        if (!rc)
+            rc = tn_metadata_update(a->base->meta, a->base->metadata_location, all, &a->next, err);
+    }
     json_decref(all);
     if (rc)
         return rc;
-    a->location = tn__next_metadata_location(a->base, a->next->location);
     a->resolved = tn_table_resolve(a->base, a->location);
     text = tn_metadata_dump_new(a->next, &len);
     /* never on top of a table whose files are gone from the store (a cache would hide it) */
@@ -300,8 +319,13 @@ int tn__commit(struct tn_warehouse *wh, struct tn__change *changes, size_t n, st
                                  sw[0].new_location, err);
         else if (at_swap)
             rc = tn_catalog_swap_many(wh->catalog, sw, nswap, err);
-        /* only a lost swap is retried: a failed requirement, update or stage is refused */
-        if (!rc || !at_swap || rc != TN_ECONFLICT || tn_now_ms() >= deadline || !sw[0].expected)
+        /* only a lost race is retried (a lost swap, or the next Delta version taken by another
+         * commit): a failed requirement, update or stage is refused */
+        int busy = 0;
+        for (size_t i = 0; i < n; i++)
+            busy |= a[i].delta_busy;
+        if (!rc || rc != TN_ECONFLICT || tn_now_ms() >= deadline ||
+            (at_swap ? !sw[0].expected : !busy))
             break;
         for (size_t i = 0; i < n; i++)
             attempt_release(wh, &a[i], 0);
@@ -313,6 +337,8 @@ int tn__commit(struct tn_warehouse *wh, struct tn__change *changes, size_t n, st
             tn__metadata_cache_put(wh, a[i].resolved, a[i].next, a[i].next->text_len);
             tn__delete_old_metadata(wh, a[i].base, a[i].next);
         }
+        if (!rc && a[i].delta)
+            tn_delta_after_publish(wh, a[i].delta);
         if (!rc && changes[i].out) {
             struct tn_table *t = tn_calloc(1, sizeof(*t));
             snprintf(t->ns, sizeof(t->ns), "%s", changes[i].ns);

@@ -8,6 +8,8 @@
  *   rewrite_metadata   a metadata-only commit that applies the metadata-log limits now. */
 #include "table_int.h"
 
+#include "delta/publish.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -373,7 +375,7 @@ int tn_table_remove_orphans(struct tn_warehouse *wh, const char *ns, const char 
     struct tn_storage_entry *files = NULL;
     const char **doomed = NULL;
     json_t *refs = json_object();
-    char *prefix = NULL, *location = NULL;
+    char *prefix = NULL, *location = NULL, *listed = NULL;
     size_t nfiles = 0, ndoomed = 0;
     int rc;
 
@@ -394,11 +396,8 @@ int tn_table_remove_orphans(struct tn_warehouse *wh, const char *ns, const char 
         goto out;
     /* list first: whatever commits after the listing began is in the metadata read next */
     prefix = tn_asprintf("%s/", location);
-    {
-        char *resolved = tn_table_resolve(t, prefix);
-        rc = tn_storage_list(wh->storage, resolved, &files, &nfiles, err);
-        free(resolved);
-    }
+    listed = tn_table_resolve(t, prefix);
+    rc = tn_storage_list(wh->storage, listed, &files, &nfiles, err);
     if (!rc)
         rc = tn_table_load(wh, ns, name, &now, err);
     if (!rc)
@@ -412,7 +411,8 @@ int tn_table_remove_orphans(struct tn_warehouse *wh, const char *ns, const char 
         char *n = normalise(now, files[i].uri);
         int orphan = !json_object_get(refs, n);
         free(n);
-        if (!orphan)
+        /* the table's Delta log and deletion vectors: no Iceberg metadata names them */
+        if (!orphan || tn_delta_owns(listed, files[i].uri))
             continue;
         /* a file of unknown age, or younger than the margin, may belong to a commit still
            under way */
@@ -446,6 +446,7 @@ out:
     tn_storage_entries_free(files, nfiles);
     json_decref(refs);
     free(prefix);
+    free(listed);
     free(location);
     tn_table_free(t);
     tn_table_free(now);

@@ -3,6 +3,7 @@
 #include "table_int.h"
 
 #include "delta/delta.h"
+#include "delta/publish.h"
 #include "hudi/hudi.h"
 
 #include <stdlib.h>
@@ -389,6 +390,35 @@ int tn__table_new(struct tn_warehouse *wh, const char *ns, const char *name, jso
     return 0;
 }
 
+/* With delta.enabled (given, or tarn serve --delta's default), publish the new table's Delta
+ * version 0 before it enters the catalog: *m becomes the metadata that records it, and the
+ * version file joins "files" (deleted if the table is not created). */
+static int create_delta(struct tn_warehouse *wh, const char *ns, const char *name,
+                        const char *meta_location, struct tn_metadata **m, struct tn__files *files,
+                        struct tn_err *err)
+{
+    struct tn_table base;
+    struct tn_delta_pending *pending = NULL;
+    struct tn_metadata *published = NULL;
+    json_t *updates = json_array();
+    int rc, busy;
+
+    memset(&base, 0, sizeof(base));
+    snprintf(base.ns, sizeof(base.ns), "%s", ns);
+    snprintf(base.name, sizeof(base.name), "%s", name);
+    base.meta = *m;
+    rc = tn_delta_publish(wh, &base, *m, meta_location, updates, files, &pending, &busy, err);
+    if (!rc)
+        rc = tn_metadata_update(*m, NULL, updates, &published, err);
+    if (!rc) {
+        tn_metadata_free(*m);
+        *m = published;
+    }
+    tn_delta_pending_free(pending); /* version 0 is never a checkpoint */
+    json_decref(updates);
+    return rc;
+}
+
 int tn_table_create_partitioned(struct tn_warehouse *wh, const char *ns, const char *name,
                                 json_t *schema, json_t *properties, const char *partition_by,
                                 struct tn_table **out, struct tn_err *err)
@@ -398,9 +428,13 @@ int tn_table_create_partitioned(struct tn_warehouse *wh, const char *ns, const c
     char *meta_location = NULL;
     char *text = NULL;
     char uuid[37];
-    int rc;
+    json_t *props = properties ? json_copy(properties) : json_object();
+    struct tn__files files = {0};
+    int rc, created = 0;
 
-    rc = tn_metadata_new(location, schema, properties, &m, err);
+    if (tn_delta_default() && !json_object_get(props, TN_DELTA_ENABLED_PROP))
+        json_object_set_new(props, TN_DELTA_ENABLED_PROP, json_string("true"));
+    rc = tn_metadata_new(location, schema, props, &m, err);
     if (!rc && partition_by && *partition_by) {
         struct tn_metadata *partitioned = NULL;
         rc = with_spec(m, partition_by, &partitioned, err);
@@ -411,6 +445,11 @@ int tn_table_create_partitioned(struct tn_warehouse *wh, const char *ns, const c
         goto out;
     tn_uuid4(uuid);
     meta_location = tn_asprintf("%s/metadata/00000-%s.metadata.json", location, uuid);
+    if (tn_delta_enabled(m->root)) {
+        rc = create_delta(wh, ns, name, meta_location, &m, &files, err);
+        if (rc)
+            goto out;
+    }
     text = tn_metadata_dump(m);
     rc = tn_storage_write(wh->storage, meta_location, text, strlen(text), err);
     if (rc)
@@ -421,10 +460,13 @@ int tn_table_create_partitioned(struct tn_warehouse *wh, const char *ns, const c
         tn_storage_delete(wh->storage, meta_location, &ignored);
         goto out;
     }
+    created = 1;
     if (out)
         rc = tn_table_load(wh, ns, name, out, err);
 out:
+    tn__files_done(wh, &files, !created);
     tn_metadata_free(m);
+    json_decref(props);
     free(location);
     free(meta_location);
     free(text);

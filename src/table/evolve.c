@@ -21,7 +21,7 @@ static json_t *parent_fields(json_t *schema, const char *path, int *index, const
     for (;;) {
         const char *dot = strchr(p, '.');
         size_t n = dot ? (size_t)(dot - p) : strlen(p);
-        json_t *f, *found = NULL;
+        json_t *f, *found = NULL, *type;
         size_t i;
 
         *index = -1;
@@ -42,13 +42,24 @@ static json_t *parent_fields(json_t *schema, const char *path, int *index, const
             tn_fail(err, TN_ENOTFOUND, "column '%.*s' does not exist", (int)(dot - path), path);
             return NULL;
         }
-        if (!json_is_object(json_object_get(found, "type")) ||
-            strcmp(json_string_value(json_object_get(json_object_get(found, "type"), "type")),
-                   "struct") != 0) {
+        type = json_object_get(found, "type");
+        /* a list's elements and a map's values are named by the list's or map's own path (as
+           Iceberg-Java's parent names do): "items.price" is a field of items' element struct */
+        for (;;) {
+            const char *kind = json_string_value(json_object_get(type, "type"));
+            if (kind && strcmp(kind, "list") == 0)
+                type = json_object_get(type, "element");
+            else if (kind && strcmp(kind, "map") == 0)
+                type = json_object_get(type, "value");
+            else
+                break;
+        }
+        if (!json_is_object(type) ||
+            strcmp(json_string_value(json_object_get(type, "type")), "struct") != 0) {
             tn_fail(err, TN_EINPUT, "column '%.*s' is not a struct", (int)(dot - path), path);
             return NULL;
         }
-        fields = json_object_get(json_object_get(found, "type"), "fields");
+        fields = json_object_get(type, "fields");
         p = dot + 1;
     }
 }

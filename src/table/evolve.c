@@ -218,6 +218,8 @@ static int apply_change(int format_version, json_t *schema, const struct tn_sche
         assign_ids(type, next_id);
         field = json_pack("{s:i, s:s, s:b, s:o}", "id", id, "name", name, "required", c->required,
                           "type", type);
+        if (c->doc)
+            json_object_set_new(field, "doc", json_string(c->doc));
         if (c->default_value) {
             json_object_set(field, "initial-default", c->default_value);
             json_object_set(field, "write-default", c->default_value);

@@ -290,6 +290,7 @@ struct tn_schema_change {
     int required;          /* ADD */
     const char *after;     /* MOVE */
     int first;             /* MOVE */
+    const char *doc;       /* ADD: the field's doc (tarn keeps a sanitised name's original) */
 };
 
 /* Apply "changes" in order as one new schema (metadata only; no data file is rewritten).

@@ -57,4 +57,23 @@ expect_error "evolve=strict still refuses a new column" 422 "column 'tags'" "$co
 code=$(ingest nest "format=ndjson&evolve=strict" "${B3%,\"tags\"*}}" "$NJ")
 expect_status "evolve=strict takes a record the table already fits" 200 "$code"
 
+#---- 2. column names matched by their original spelling ----
+code=$(ingest ord "" $'Order ID,order_id,Größe,Prix (€)\n1,10,3,2.5\n')
+expect_status "create with names that sanitise alike" 200 "$code"
+expect_eq "stored names" "$(jv '[f["name"] for f in d["schema"]["fields"]]')" '["order_id", "order_id_2", "grosse", "prix"]'
+code=$(ingest ord "" $'order_id,Order ID,Größe\n20,2,4\n')
+expect_status "append with the columns in another order" 200 "$code"
+expect_eq "each value went to the column of its original name" "$(csvq 'SELECT order_id, order_id_2, grosse FROM ord ORDER BY order_id')" '1,10,3
+2,20,4'
+expect_eq "the answer maps each original name" "$(jv 'd["column_names"]')" '{"order_id": "order_id_2", "Order ID": "order_id", "Größe": "grosse"}'
+code=$(ingest ord "" $'ORDER-ID\n5\n')
+expect_error "a name that could be either column is refused" 422 "could be any of 2 columns" "$code"
+curl -s -o "$TMP/body" "$BASE/tables/ord"
+expect_eq "GET /tables/{t} shows the original names" "$(jv '[f.get("doc") for f in d["schema"]["fields"]]')" '["Order ID", "order_id", "Größe", "Prix (€)"]'
+"$TARN" describe ord --warehouse "$WH" >"$TMP/desc" 2>&1
+expect_eq "describe shows the original names" "$(awk '$2 == "grosse" {print $5}' "$TMP/desc")" "Größe"
+code=$(ingest ord "" $'order_id,Straße\n30,Main\n')
+expect_status "a new column is named apart from the table's" 200 "$code"
+expect_eq "the new column keeps its original" "$(jv '[[f["name"], f.get("doc")] for f in d["schema"]["fields"]][-1]')" '["strasse", "Straße"]'
+
 finish

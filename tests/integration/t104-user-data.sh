@@ -76,4 +76,20 @@ code=$(ingest ord "" $'order_id,Straße\n30,Main\n')
 expect_status "a new column is named apart from the table's" 200 "$code"
 expect_eq "the new column keeps its original" "$(jv '[[f["name"], f.get("doc")] for f in d["schema"]["fields"]][-1]')" '["strasse", "Straße"]'
 
+#---- 3. required columns refuse NULL ----
+code=$(ingest acct "mode=upsert&key=id" $'id,bal\n1,10\n2,20\n')
+expect_status "create with an upsert key" 200 "$code"
+expect_eq "the key is required" "$(jv '[f["required"] for f in d["schema"]["fields"]]')" '[true, false]'
+code=$(pq "INSERT INTO acct VALUES (NULL, 5)")
+expect_error "INSERT of a NULL key is refused" 422 "column id is required" "$code"
+code=$(pq "INSERT INTO acct (bal) VALUES (5)")
+expect_error "INSERT without the required column is refused" 422 "column id is required" "$code"
+code=$(pq "UPDATE acct SET id = NULL WHERE id = 1")
+expect_error "UPDATE to a NULL key is refused" 422 "column id is required" "$code"
+code=$(ingest acct "" $'id,bal\n3,30\n,40\n')
+expect_error "a CSV with an empty key is refused, naming the row" 422 "row 2: column id is required" "$code"
+expect_eq "nothing was written" "$(csvq 'SELECT id, bal FROM acct ORDER BY id')" '1,10
+2,20'
+expect_eq "one snapshot still" "$(snapshots acct)" 1
+
 finish

@@ -92,4 +92,22 @@ expect_eq "nothing was written" "$(csvq 'SELECT id, bal FROM acct ORDER BY id')"
 2,20'
 expect_eq "one snapshot still" "$(snapshots acct)" 1
 
+#---- 4. INSERT: one value per column ----
+code=$(pq "INSERT INTO acct VALUES (9, 1, 2)")
+expect_error "extra values are refused" 400 "3 values for 2 columns" "$code"
+code=$(pq "INSERT INTO acct (id) VALUES (9, 1)")
+expect_error "extra values with a column list are refused" 400 "2 values for 1 column" "$code"
+code=$(pq "INSERT INTO acct VALUES (9)")
+expect_error "too few values are refused without internals" 400 "1 value for 2 columns" "$code"
+code=$(pq "INSERT INTO acct (id, nosuch) VALUES (9, 1)")
+expect_error "an unknown column in the list is refused" 400 "no column 'nosuch'" "$code"
+code=$(pq "INSERT INTO acct (id, ID) VALUES (9, 1)")
+expect_error "a column named twice is refused" 400 "named twice" "$code"
+code=$(pq "INSERT INTO acct (bal, id) VALUES (90, 9)")
+expect_status "a column list in another order" 200 "$code"
+code=$(pq "INSERT INTO acct SELECT 8, 80")
+expect_status "INSERT ... SELECT with one value per column" 200 "$code"
+expect_eq "the rows went where they were named" "$(csvq 'SELECT id, bal FROM acct WHERE id > 2 ORDER BY id')" '8,80
+9,90'
+
 finish

@@ -248,7 +248,9 @@ static int local_sql(struct cli *c, const char *sql, enum cli_format f, const st
         goto out;
     if (st.kind == TN_STMT_ALTER) {
         struct tn_alter_result ar;
-        rc = tn_table_alter(wh, s, sql, &ar, err);
+        rc = tn_write_check_travel(&qo, "ALTER TABLE", err);
+        if (!rc)
+            rc = tn_table_alter(wh, s, sql, &ar, err);
         if (!rc)
             printf("altered %s.%s\n", ar.renamed ? ar.new_ns : ar.ns,
                    ar.renamed ? ar.new_table : ar.table);

@@ -628,6 +628,8 @@ static int run_write(struct tn_http_req *req, const struct tn_statement *st, con
     if (strcmp(req->method, "POST") != 0)
         return tn_fail(err, TN_EFORBIDDEN,
                        "GET /query is read-only: send %s statements with POST /query", st->keyword);
+    if ((rc = tn_write_check_travel(qo, st->keyword, err)))
+        return rc;
     if (st->kind == TN_STMT_INSERT) {
         struct tn_insert_result ir;
         memset(&ir, 0, sizeof(ir));

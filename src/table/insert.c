@@ -150,6 +150,8 @@ int tn_table_insert(struct tn_warehouse *wh, struct tn_session *s, const char *s
     int rc = 0;
 
     memset(res, 0, sizeof(*res));
+    if ((rc = tn_write_check_travel(opt, "INSERT", err)))
+        goto out;
     /* read without comments: a comment cannot hide or end a clause for this reader */
     if ((rc = tn_sql_lex(sql, &toks, err)) != 0)
         goto out;

@@ -202,6 +202,10 @@ struct tn_query_options {
     json_t *plan;
 };
 
+/* Refuse (TN_EINPUT) a write ("what": INSERT, UPDATE, ...) under time travel: "opt" with a
+ * snapshot or an as-of time. A write changes the table as it is now, never an old version. */
+int tn_write_check_travel(const struct tn_query_options *opt, const char *what, struct tn_err *err);
+
 /* The names and DuckDB types of the rows "resolved" (tn_query_resolve's answer to "user_sql"
  * with "opt") gives, as a JSON array of {"name", "type"} (caller frees). Kept with the
  * resolution when the statement reads tarn tables only, so a repeated query binds once. */

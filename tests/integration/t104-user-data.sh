@@ -110,4 +110,25 @@ expect_status "INSERT ... SELECT with one value per column" 200 "$code"
 expect_eq "the rows went where they were named" "$(csvq 'SELECT id, bal FROM acct WHERE id > 2 ORDER BY id')" '8,80
 9,90'
 
+#---- 5. writes under time travel are refused ----
+OLD=$(curl -s "$BASE/tables/acct/snapshots" | python3 -c 'import json, sys; print(json.load(sys.stdin)["snapshots"][0]["snapshot_id"])')
+N=$(snapshots acct)
+code=$(post /query '{"sql": "UPDATE acct SET bal = 1", "snapshot_id": '"$OLD"'}')
+expect_error "an UPDATE with snapshot_id is refused" 400 "changes the table as it is now" "$code"
+code=$(post /query '{"sql": "DELETE FROM acct WHERE id = 1", "as_of": "2001-01-01 00:00:00"}')
+expect_error "a DELETE with as_of is refused" 400 "changes the table as it is now" "$code"
+code=$(post /query '{"sql": "INSERT INTO acct VALUES (50, 5)", "snapshot_id": "'"$OLD"'"}')
+expect_error "an INSERT with snapshot_id is refused" 400 "changes the table as it is now" "$code"
+code=$(post /query '{"sql": "ALTER TABLE acct ADD COLUMN note VARCHAR", "snapshot_id": '"$OLD"'}')
+expect_error "an ALTER with snapshot_id is refused" 400 "changes the table as it is now" "$code"
+check_fails "tarn sql UPDATE --snapshot is refused" 2 "changes the table as it is now" \
+    "$TARN" sql "UPDATE acct SET bal = 1" --snapshot "$OLD"
+check_fails "tarn sql DELETE --as-of is refused" 2 "changes the table as it is now" \
+    "$TARN" sql "DELETE FROM acct" --as-of "2001-01-01 00:00:00"
+printf 'travel acct %s\ndelete from acct where id = 1;\n' "$OLD" | "$TARN" shell >"$TMP/sh.out" 2>"$TMP/sh.err"
+expect_eq "the shell refuses a write while a table is travelled" "$?:$(grep -c "'travel acct' returns to the present first" "$TMP/sh.err")" "2:1"
+expect_eq "no write happened" "$(snapshots acct):$(csvq 'SELECT count(*) FROM acct WHERE bal = 1 OR id = 1')" "$N:1"
+printf 'travel acct %s\ntravel acct\ndelete from acct where id = 8;\n' "$OLD" | "$TARN" shell >"$TMP/sh.out" 2>"$TMP/sh.err"
+expect_eq "back in the present the shell writes" "$?:$(csvq 'SELECT count(*) FROM acct WHERE id = 8')" "0:0"
+
 finish

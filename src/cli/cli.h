@@ -41,6 +41,7 @@ struct cli_options {
     const char *token;      /* --token / TARN_TOKEN, sent as a bearer token */
     int64_t snapshot_id;
     int purge;
+    int force;   /* tag --force: move a tag that exists */
     int explain; /* sql --explain: tarn's planning counts and DuckDB's plan */
     /* ingest --from and sync: a PostgreSQL source (sources.c) */
     const char *from;         /* postgresql://USER@HOST:PORT/DB */

@@ -779,8 +779,8 @@ int cli_set_ref(struct cli *c, const char *what, const char *ident, const char *
             return rc;
     }
     if (c->remote) {
-        json_t *body =
-            json_pack("{s:s, s:s, s:I}", "name", ref, "type", what, "snapshot_id", (json_int_t)id);
+        json_t *body = json_pack("{s:s, s:s, s:I, s:b}", "name", ref, "type", what, "snapshot_id",
+                                 (json_int_t)id, "replace", c->o.force);
         json_t *j = NULL;
         char *url = tn_asprintf("/tables/%s.%s/refs", ns, name);
         rc = cli_remote_json(c->remote, "POST", url, body, &j, err);
@@ -790,7 +790,8 @@ int cli_set_ref(struct cli *c, const char *what, const char *ident, const char *
     } else {
         rc = cli_warehouse(c, &wh, err);
         if (!rc)
-            rc = tn_table_set_ref(wh, ns, name, ref, strcmp(what, "tag") == 0, id, -1, err);
+            rc = tn_table_set_ref(wh, ns, name, ref, strcmp(what, "tag") == 0, id, -1, c->o.force,
+                                  err);
     }
     if (!rc)
         printf("%s.%s: %s %s at snapshot %lld\n", ns, name, what, ref, (long long)id);

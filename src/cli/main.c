@@ -19,6 +19,7 @@
 #define OPT_S3_ENV           1004 /* S3 limits, passed to the storage as TARN_S3_* variables */
 #define OPT_CATALOG_NAME     1005
 #define OPT_SOURCE           1006 /* the PostgreSQL source options (sources.c) */
+#define OPT_FORCE            1007
 #define DIRS_MAX             64
 
 static void usage(FILE *f)
@@ -45,7 +46,8 @@ static void usage(FILE *f)
         "  history TABLE               the table's snapshots\n"
         "  register TABLE METADATA_LOCATION [--map FROM=TO ...]\n"
         "  rollback TABLE SNAPSHOT_ID|TIMESTAMP   move main; history is kept\n"
-        "  tag TABLE NAME [SNAPSHOT_ID]           tag a snapshot (default: current)\n"
+        "  tag TABLE NAME [SNAPSHOT_ID] [--force] tag a snapshot (default: current); --force\n"
+        "                                         moves a tag that exists\n"
         "  branch TABLE NAME [SNAPSHOT_ID]        create or move a branch\n"
         "  fast-forward TABLE BRANCH              move main to the branch's head\n"
         "  maintain TABLE compact|expire|rewrite-manifests|remove-orphans|rewrite-metadata\n"
@@ -389,6 +391,7 @@ int main(int argc, char **argv)
         {"partition-by", required_argument, NULL, 'P'},
         {"older-than", required_argument, NULL, OPT_OLDER_THAN},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"force", no_argument, NULL, OPT_FORCE},
         {"dedupe", required_argument, NULL, 'q'},
         {"from", required_argument, NULL, OPT_SOURCE},
         {"source-table", required_argument, NULL, OPT_SOURCE},
@@ -597,6 +600,9 @@ int main(int argc, char **argv)
             break;
         case OPT_DRY_RUN:
             c.o.dry_run = 1;
+            break;
+        case OPT_FORCE:
+            c.o.force = 1;
             break;
         case 'q':
             if (strcmp(optarg, "last") != 0) {

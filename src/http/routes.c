@@ -365,8 +365,10 @@ static json_t *openapi(const char *version)
     json_object_set_new(paths, "/tables/{table}/refs",
                         change_op("Create or move a tag or branch",
                                   "{\"name\", \"type\": \"tag\"|\"branch\", \"snapshot_id\"?, "
-                                  "\"max_ref_age_ms\"?}; {\"name\": \"main\", \"fast_forward\": "
-                                  "\"branch\"} fast-forwards main (409 when main moved on).",
+                                  "\"max_ref_age_ms\"?, \"replace\"?}; {\"name\": \"main\", "
+                                  "\"fast_forward\": \"branch\"} fast-forwards main (409 when main "
+                                  "moved on). A tag that exists is 409 unless replace is true "
+                                  "(body or ?replace=true); a branch moves.",
                                   e_change));
     json_object_set_new(
         paths, "/tables/{table}/refs/{name}",

@@ -347,6 +347,7 @@ struct ref_ctx {
     int64_t snapshot_id;
     int64_t max_ref_age_ms; /* -1: none */
     int drop;
+    int replace; /* an existing tag may move */
 };
 
 static json_t *set_ref_update(const char *name, int64_t id, int is_tag)
@@ -379,6 +380,11 @@ static int ref_build(const struct tn_table *t, void *vctx, json_t *updates, stru
     if (old && old->is_tag != c->is_tag)
         return tn_fail(err, TN_EEXISTS, "'%s' already exists as a %s", c->name,
                        old->is_tag ? "tag" : "branch");
+    if (old && c->is_tag && !c->replace)
+        return tn_fail(err, TN_EEXISTS,
+                       "tag '%s' of %s.%s already exists (at snapshot %lld); replace it with "
+                       "replace=true (--force) or choose another name",
+                       c->name, t->ns, t->name, (long long)old->snapshot_id);
     u = set_ref_update(c->name, c->snapshot_id, c->is_tag);
     if (c->max_ref_age_ms >= 0 && strcmp(c->name, "main") != 0)
         json_object_set_new(u, "max-ref-age-ms", json_integer(c->max_ref_age_ms));
@@ -387,10 +393,11 @@ static int ref_build(const struct tn_table *t, void *vctx, json_t *updates, stru
 }
 
 int tn_table_set_ref(struct tn_warehouse *wh, const char *ns, const char *name, const char *ref,
-                     int is_tag, int64_t snapshot_id, int64_t max_ref_age_ms, struct tn_err *err)
+                     int is_tag, int64_t snapshot_id, int64_t max_ref_age_ms, int replace,
+                     struct tn_err *err)
 {
     char checked[TN_NAME_MAX + 1];
-    struct ref_ctx ctx = {checked, is_tag, snapshot_id, max_ref_age_ms, 0};
+    struct ref_ctx ctx = {checked, is_tag, snapshot_id, max_ref_age_ms, 0, replace};
 
     if (tn_name_check("tag or branch", ref, checked, err))
         return err->code;
@@ -400,7 +407,7 @@ int tn_table_set_ref(struct tn_warehouse *wh, const char *ns, const char *name, 
 int tn_table_drop_ref(struct tn_warehouse *wh, const char *ns, const char *name, const char *ref,
                       struct tn_err *err)
 {
-    struct ref_ctx ctx = {ref, 0, -1, -1, 1};
+    struct ref_ctx ctx = {ref, 0, -1, -1, 1, 0};
     return tn__commit_metadata(wh, ns, name, ref_build, &ctx, err);
 }
 
@@ -418,7 +425,7 @@ int tn_table_rollback(struct tn_warehouse *wh, const char *ns, const char *name,
         if (rc)
             return rc;
     }
-    rc = tn_table_set_ref(wh, ns, name, "main", 0, snapshot_id, -1, err);
+    rc = tn_table_set_ref(wh, ns, name, "main", 0, snapshot_id, -1, 0, err);
     if (!rc && out)
         *out = snapshot_id;
     return rc;

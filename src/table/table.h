@@ -306,9 +306,11 @@ int tn_table_evolve(struct tn_warehouse *wh, const char *ns, const char *name,
  * is kept, so a later rollback forward works. *out gets the snapshot (may be NULL). */
 int tn_table_rollback(struct tn_warehouse *wh, const char *ns, const char *name,
                       int64_t snapshot_id, int64_t as_of_ms, int64_t *out, struct tn_err *err);
-/* Create or move tag or branch "ref" to "snapshot_id" (retention max_ref_age_ms, -1: none). */
+/* Create or move tag or branch "ref" to "snapshot_id" (retention max_ref_age_ms, -1: none). A
+ * tag that exists is moved only with "replace" (else TN_EEXISTS, as Iceberg's createTag). */
 int tn_table_set_ref(struct tn_warehouse *wh, const char *ns, const char *name, const char *ref,
-                     int is_tag, int64_t snapshot_id, int64_t max_ref_age_ms, struct tn_err *err);
+                     int is_tag, int64_t snapshot_id, int64_t max_ref_age_ms, int replace,
+                     struct tn_err *err);
 int tn_table_drop_ref(struct tn_warehouse *wh, const char *ns, const char *name, const char *ref,
                       struct tn_err *err);
 

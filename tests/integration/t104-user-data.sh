@@ -154,4 +154,23 @@ if [ "$TEST_STORAGE" != s3 ]; then
         "$(jv '[[t["rows"], t["equality_deletes"] > 0] for t in d["tables"] if t["name"] == "eqdel"]')" '[[null, true]]'
 fi
 
+#---- 8. a tag that exists does not move silently ----
+FIRST=$(curl -s "$BASE/tables/acct/snapshots" | python3 -c 'import json, sys; print(json.load(sys.stdin)["snapshots"][0]["snapshot_id"])')
+code=$(post /tables/acct/refs '{"name": "v1", "type": "tag", "snapshot_id": '"$FIRST"'}')
+expect_status "create tag v1" 200 "$code"
+code=$(post /tables/acct/refs '{"name": "v1", "type": "tag"}')
+expect_error "creating v1 again is a conflict" 409 "tag 'v1' of default.acct already exists" "$code"
+expect_eq "v1 stayed where it was" "$(csvq "SELECT count(*) FROM acct AT (VERSION => 'v1')")" 2
+code=$(call POST "/tables/acct/refs?replace=true" -H 'Content-Type: application/json' --data-binary '{"name": "v1", "type": "tag"}')
+expect_status "replace=true moves it" 200 "$code"
+expect_eq "v1 is at the current snapshot now" "$(csvq "SELECT count(*) FROM acct AT (VERSION => 'v1')")" "$(csvq 'SELECT count(*) FROM acct')"
+code=$(call POST "/tables/acct/refs?replace=maybe" -H 'Content-Type: application/json' --data-binary '{"name": "v1", "type": "tag"}')
+expect_error "a bad replace value is refused" 400 "replace must be true or false" "$code"
+check_fails "tarn tag twice is refused" 4 "already exists" "$TARN" tag acct v1 "$FIRST"
+check "tarn tag --force moves it" "$TARN" tag acct v1 "$FIRST" --force
+expect_eq "v1 is back at the first snapshot" "$(csvq "SELECT count(*) FROM acct AT (VERSION => 'v1')")" 2
+code=$(post /tables/acct/refs '{"name": "b1", "type": "branch"}')
+code=$(post /tables/acct/refs '{"name": "b1", "type": "branch", "snapshot_id": '"$FIRST"'}')
+expect_status "a branch still moves" 200 "$code"
+
 finish

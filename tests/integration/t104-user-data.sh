@@ -173,4 +173,31 @@ code=$(post /tables/acct/refs '{"name": "b1", "type": "branch"}')
 code=$(post /tables/acct/refs '{"name": "b1", "type": "branch", "snapshot_id": '"$FIRST"'}')
 expect_status "a branch still moves" 200 "$code"
 
+#---- 7. a query that times out while streaming says so ----
+start_server "$(wh_new timeout)" --query-timeout 1 || bad "a server with --query-timeout 1 starts"
+LONG="SELECT i FROM range(3000000000) t(i)"
+# slow_query FORMAT: GET /query of $LONG; the curl exit status printed, body in $TMP/long,
+# headers and trailers in $TMP/long.h
+slow_query() {
+    curl -s -D "$TMP/long.h" -o "$TMP/long" -G "$BASE/query" --data-urlencode "sql=$LONG" \
+        -d "format=$1" -d limit=3000000000
+    echo $?
+}
+rc=$(slow_query json)
+expect_eq "JSON: a complete document with an error member" \
+    "$rc:$(jv '[d["truncated"], d["error"]["code"], "--query-timeout" in d["error"]["message"], d["row_count"] == len(d["rows"])]' "$TMP/long")" \
+    '0:[true, 503, true, true]'
+expect_eq "JSON: the error trailer" "$(grep -ci '^X-Tarn-Error: the query ran longer' "$TMP/long.h")" 1
+rc=$(slow_query ndjson)
+expect_eq "NDJSON: the last line is the error" \
+    "$rc:$(tail -n 1 "$TMP/long" | python3 -c 'import json, sys; print(json.load(sys.stdin)["error"]["code"])')" '0:503'
+rc=$(slow_query arrow)
+last8=$(tail -c 8 "$TMP/long" | od -An -tx1 | tr -d ' \n')
+expect_eq "Arrow: no end-of-stream marker, and the error trailer" \
+    "$rc:$([ "$last8" != ffffffff00000000 ] && echo no-eos):$(grep -ci '^X-Tarn-Error:' "$TMP/long.h")" "0:no-eos:1"
+rc=$(slow_query csv)
+expect_eq "CSV: cut off, so that it cannot pass for complete" "$rc" 18
+code=$(curl -s -o "$TMP/body" -w '%{http_code}' -G "$BASE/query" --data-urlencode "sql=SELECT 42 AS a" -d format=ndjson)
+expect_eq "the server answers the next query" "$code:$(cat "$TMP/body")" '200:{"a":42}'
+
 finish

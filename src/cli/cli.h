@@ -32,6 +32,7 @@ struct cli_options {
     const char *evolve;
     const char *key;          /* --key: the upsert key columns */
     const char *partition_by; /* --partition-by: the spec of a table the ingest creates */
+    const char *types;        /* --types 'col:type,...': the file's columns read as these */
     int dedupe_last;          /* --dedupe last */
     uint64_t
         max_decompressed;   /* --max-decompressed: bytes a gzip/zstd file may grow to; 0: default */

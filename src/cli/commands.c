@@ -517,6 +517,8 @@ static int remote_ingest(struct cli *c, const char *ns, const char *name, const 
             cli_url_param(&u, "evolve", c->o.evolve);
         if (in->partition_by)
             cli_url_param(&u, "partition_by", in->partition_by);
+        if (in->types)
+            cli_url_param(&u, "types", in->types);
         url = tn_buf_detach(&u, NULL);
     }
     if (c->progress == 2 || (c->progress && size >= PROGRESS_MIN_BYTES))
@@ -555,6 +557,7 @@ int cli_ingest(struct cli *c, const char *ident, const char *file, const char *m
     opt.key = c->o.key;
     opt.dedupe_last = c->o.dedupe_last;
     opt.partition_by = c->o.partition_by;
+    opt.types = c->o.types;
     opt.branch = c->o.branch;
     rc = tn_ident_parse(ident, ns, name, err);
     if (rc)

@@ -20,6 +20,7 @@
 #define OPT_CATALOG_NAME     1005
 #define OPT_SOURCE           1006 /* the PostgreSQL source options (sources.c) */
 #define OPT_FORCE            1007
+#define OPT_TYPES            1008
 #define DIRS_MAX             64
 
 static void usage(FILE *f)
@@ -31,6 +32,7 @@ static void usage(FILE *f)
         "  ingest TABLE FILE [--mode append|overwrite|upsert] [--key COL[,COL]] [--dedupe last]\n"
         "         [--format csv|json|ndjson|parquet] [--branch NAME] [--evolve add|strict]\n"
         "         [--partition-by 'day(ts), bucket(16, id)']   (for a table it creates)\n"
+        "         [--types 'amount:decimal(12,2),id:long']   (instead of the sniffed types)\n"
         "         [--max-decompressed SIZE]   (a .gz/.zst file; also for serve)\n"
         "  ingest TABLE --from postgresql://USER@HOST:PORT/DB --source-table SCHEMA.TABLE\n"
         "         | --source-query 'SELECT ...'  [--mode full|append|incremental]\n"
@@ -392,6 +394,7 @@ int main(int argc, char **argv)
         {"older-than", required_argument, NULL, OPT_OLDER_THAN},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"force", no_argument, NULL, OPT_FORCE},
+        {"types", required_argument, NULL, OPT_TYPES},
         {"dedupe", required_argument, NULL, 'q'},
         {"from", required_argument, NULL, OPT_SOURCE},
         {"source-table", required_argument, NULL, OPT_SOURCE},
@@ -603,6 +606,9 @@ int main(int argc, char **argv)
             break;
         case OPT_FORCE:
             c.o.force = 1;
+            break;
+        case OPT_TYPES:
+            c.o.types = optarg;
             break;
         case 'q':
             if (strcmp(optarg, "last") != 0) {

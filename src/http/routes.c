@@ -254,6 +254,10 @@ static json_t *openapi(const char *version)
                                          "add new columns (default) or refuse them with 422"));
     json_array_append_new(iparams, param("branch", "query", 0, type("string"),
                                          "write to this branch instead of main"));
+    json_array_append_new(iparams, param("types", "query", 0, type("string"),
+                                         "amount:decimal(12,2),id:long -- read these columns as "
+                                         "these types instead of the sniffed ones; with "
+                                         "mode=overwrite a column's type may change"));
     json_array_append_new(iparams, param("format", "query", 0, str_enum("csv|json|ndjson|parquet"),
                                          "the file's format; else from the content type, the "
                                          "file name or the first bytes"));

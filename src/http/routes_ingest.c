@@ -20,6 +20,7 @@ struct ingest_state {
     const char *key;          /* borrowed from the request */
     const char *branch;       /* borrowed from the request; NULL: main */
     const char *partition_by; /* borrowed; the spec of a table this ingest creates */
+    const char *types;        /* borrowed; "col:type,..." read as these types */
     enum tn_source_format format;
     char delim[8];
     int header; /* -1: detect */
@@ -67,6 +68,9 @@ static int parse_params(struct tn_http_req *req, struct ingest_state *st, struct
     else if (evolve && *evolve && strcasecmp(evolve, "add") != 0)
         return tn_fail(err, TN_EINPUT, "evolve must be add or strict, not '%.40s'", evolve);
     st->branch = branch && *branch ? branch : NULL;
+    st->types = tn_http_param(req, "types");
+    if (st->types && !*st->types)
+        st->types = NULL;
     st->partition_by = tn_http_param(req, "partition_by");
     if (st->partition_by && !*st->partition_by)
         st->partition_by = NULL;
@@ -224,6 +228,7 @@ int tn_route_ingest(struct tn_http_req *req, struct tn_http_reply *out, struct t
         io.key = st->key;
         io.dedupe_last = st->dedupe_last;
         io.partition_by = st->partition_by;
+        io.types = st->types;
         if (dry_run(req)) /* the console's preview: what would be stored, nothing committed */
             return preview(req, s, &src, out, err);
         rc = tn_source_ingest(req->wh, s, st->ns, st->name, req->upload_path, &src, &io, &res, err);

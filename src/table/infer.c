@@ -555,6 +555,22 @@ static int widens(const char *from, const char *to)
            sscanf(to, "decimal(%d,%d)", &p2, &s2) == 2 && s1 == s2 && p2 > p1;
 }
 
+/* Whether primitive type names "a" and "b" are one type ("decimal(9, 2)" is "decimal(9,2)"). */
+static int same_type(const char *a, const char *b)
+{
+    for (; *a || *b; a++, b++) {
+        while (*a == ' ')
+            a++;
+        while (*b == ' ')
+            b++;
+        if (*a != *b)
+            return 0;
+        if (!*a)
+            return 1;
+    }
+    return 1;
+}
+
 /* A type JSON's kind: "struct", "list", "map", or NULL for a primitive. */
 static const char *nested_kind(json_t *type)
 {
@@ -632,10 +648,13 @@ static int nested_changes(const struct tn_table *t, json_t *have, json_t *file, 
 }
 
 /* Stage on "t" (in memory, see tn__table_stage) the schema changes that let the table take the
- * file's columns: new columns, new fields in nested columns, wider types. They are committed
- * with the rows, or not at all. */
+ * file's columns: new columns, new fields in nested columns, wider types; with "replace" (an
+ * overwrite) a primitive column whose type cannot widen to the file's is replaced by a new
+ * column of the same name (a new field id: the old files' values are not reinterpreted, and the
+ * overwrite removes them), as Spark's overwriteSchema does. They are committed with the rows, or
+ * not at all. */
 static int evolve_for_file(struct tn_table *t, json_t *file_schema, enum tn_evolve_mode evolve,
-                           json_t *log, struct tn_err *err)
+                           int replace, json_t *log, struct tn_err *err)
 {
     const struct tn_schema *cur = tn_metadata_current_schema(t->meta);
     struct tn_schema_change *changes = NULL;
@@ -667,8 +686,17 @@ static int evolve_for_file(struct tn_table *t, json_t *file_schema, enum tn_evol
         } else if (json_is_string(type) && tn_type_is_primitive(have->type)) {
             char from[64];
             tn_type_name(have->type, from, sizeof(from));
-            if (widens(from, json_string_value(type)))
+            if (widens(from, json_string_value(type))) {
                 note_change(found, log, TN_CHANGE_TYPE, have->name, from, type);
+            } else if (replace && !same_type(from, json_string_value(type))) {
+                json_t *unused = json_array();
+                note_change(found, unused, TN_CHANGE_DROP, have->name, NULL, type);
+                note_change(found, unused, TN_CHANGE_ADD, have->name, NULL, type);
+                json_decref(unused);
+                json_array_append_new(log,
+                                      json_pack("{s:s, s:s, s:s, s:O}", "action", "replace_column",
+                                                "column", have->name, "from", from, "type", type));
+            }
         } else if ((rc = nested_changes(t, json_object_get(have->json, "type"), type, have->name,
                                         evolve, found, log, err))) {
             break;
@@ -699,6 +727,101 @@ static int evolve_for_file(struct tn_table *t, json_t *file_schema, enum tn_evol
     }
     free(changes);
     json_decref(found);
+    return rc;
+}
+
+/*---- Explicit column types ----*/
+
+/* "s" without leading and trailing spaces (in place). */
+static char *trim(char *s)
+{
+    size_t n;
+
+    while (*s == ' ')
+        s++;
+    n = strlen(s);
+    while (n && s[n - 1] == ' ')
+        s[--n] = '\0';
+    return s;
+}
+
+/* The Iceberg primitive type JSON that "text" names: an Iceberg name (long, decimal(12,2),
+ * timestamptz, ...) or a DuckDB one (BIGINT, DOUBLE, VARCHAR). */
+static int explicit_type(const char *text, json_t **out, struct tn_err *err)
+{
+    json_t *j = json_string(text);
+    struct tn_type *t = NULL;
+    char name[64];
+    int next = 1;
+
+    if (j && !tn_type_parse(j, &t, err) && tn_type_is_primitive(t)) {
+        int p, sc;
+        tn_type_name(t, name, sizeof(name));
+        tn_type_free(t);
+        json_decref(j);
+        if (sscanf(name, "decimal(%d,%d)", &p, &sc) == 2) /* as the spec spells it */
+            snprintf(name, sizeof(name), "decimal(%d, %d)", p, sc);
+        *out = json_string(name);
+        return 0;
+    }
+    tn_type_free(t);
+    json_decref(j);
+    j = NULL;
+    if (!tn_type_from_duckdb(text, &next, &j, err) && json_is_string(j)) {
+        *out = j;
+        return 0;
+    }
+    json_decref(j);
+    return tn_fail(err, TN_EINPUT,
+                   "types: '%.60s' is not a primitive type (e.g. long, double, decimal(12,2), "
+                   "string, date, timestamp)",
+                   text);
+}
+
+/* Give the file's columns in "schema" the types "types" names ("col:type, ..."; a column by its
+ * original or stored name; commas inside a type's parentheses belong to the type). */
+static int apply_types(json_t *schema, const char *types, struct tn_err *err)
+{
+    char *copy = tn_strdup(types), *p = copy;
+    int rc = 0;
+
+    while (!rc && p && *p) {
+        char *colon, *end = p, *name, *type;
+        int depth = 0;
+        json_t *f, *field = NULL, *t = NULL;
+        size_t i;
+
+        while (*end && (*end != ',' || depth > 0)) {
+            depth += *end == '(' ? 1 : *end == ')' ? -1 : 0;
+            end++;
+        }
+        if (*end)
+            *end++ = '\0';
+        else
+            end = NULL;
+        colon = strrchr(p, ':');
+        if (!colon) {
+            rc = tn_fail(err, TN_EINPUT, "types: expected column:type, not '%.60s'", p);
+            break;
+        }
+        *colon = '\0';
+        name = trim(p);
+        type = trim(colon + 1);
+        json_array_foreach(json_object_get(schema, "fields"), i, f)
+        {
+            if (strcmp(original_name(f), name) == 0 ||
+                strcasecmp(json_string_value(json_object_get(f, "name")), name) == 0)
+                field = f;
+        }
+        if (!field)
+            rc = tn_fail(err, TN_EINPUT, "types: the file has no column '%s'", name);
+        if (!rc)
+            rc = explicit_type(type, &t, err);
+        if (!rc)
+            json_object_set_new(field, "type", t);
+        p = end;
+    }
+    free(copy);
     return rc;
 }
 
@@ -835,6 +958,8 @@ int tn_table_ingest_opts(struct tn_warehouse *wh, struct tn_session *s, const ch
     memset(res, 0, sizeof(*res));
     res->schema_changes = json_array();
     rc = tn_schema_infer(s, source_sql, &schema, &res->column_names, &select, err);
+    if (!rc && opt->types)
+        rc = apply_types(schema, opt->types, err);
     if (rc)
         goto out;
 again:
@@ -864,7 +989,9 @@ again:
     } else if (!rc) {
         rc = match_table_columns(t, schema, source_sql, &select, res->column_names, err);
         if (!rc)
-            rc = evolve_for_file(t, schema, opt->evolve, res->schema_changes, err);
+            rc = evolve_for_file(t, schema, opt->evolve,
+                                 opt->mode == TN_WRITE_OVERWRITE && !opt->upsert,
+                                 res->schema_changes, err);
     }
     /* the rows, with the schema and properties they need, in one commit on the version read */
     if (!rc && !t)

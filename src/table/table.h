@@ -465,6 +465,8 @@ struct tn_ingest_options {
     int dedupe_last;    /* upsert: keep each key's last row instead of refusing duplicates */
     const char *partition_by; /* a table this ingest creates: its partition spec */
     const json_t *properties; /* {"key": "value"}: set in the rows' own commit (may be NULL) */
+    const char *types;        /* "amount:decimal(12,2), id:long": the file's columns read as these
+                                 types instead of the sniffed ones (NULL: none) */
 };
 
 /* The same with every option (tn_table_ingest: TN_EVOLVE_ADD, main). */

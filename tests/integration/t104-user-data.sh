@@ -173,6 +173,31 @@ code=$(post /tables/acct/refs '{"name": "b1", "type": "branch"}')
 code=$(post /tables/acct/refs '{"name": "b1", "type": "branch", "snapshot_id": '"$FIRST"'}')
 expect_status "a branch still moves" 200 "$code"
 
+#---- 9. explicit types; overwrite may change a column's type ----
+code=$(ingest money "types=amount:decimal(12,2)" $'id,amount\n1,10\n2,20\n')
+expect_status "the first ingest takes explicit types" 200 "$code"
+expect_eq "amount is a decimal" "$(jv '[f["type"] for f in d["schema"]["fields"]]')" '["long", "decimal(12, 2)"]'
+code=$(ingest money "" $'id,amount\n3,1.25\n')
+expect_status "a later file with fractions fits" 200 "$code"
+code=$(ingest money "types=amount:nosuch" $'id,amount\n3,1\n')
+expect_error "an unknown type is refused" 400 "not a primitive type" "$code"
+code=$(ingest money "types=nosuch:long" $'id,amount\n3,1\n')
+expect_error "an unknown column is refused" 400 "no column 'nosuch'" "$code"
+code=$(ingest sniffed "" $'id,amount\n1,10\n')
+ID_BEFORE=$(jv '[f["id"] for f in d["schema"]["fields"] if f["name"] == "amount"][0]')
+code=$(ingest sniffed "" $'id,amount\n2,1.5\n')
+expect_status "a fraction into the sniffed long column is still refused on append" 422 "$code"
+code=$(ingest sniffed "mode=overwrite" $'id,amount\n2,1.5\n')
+expect_status "overwrite replaces the column's type" 200 "$code"
+expect_eq "a new field id under the same name, of the file's type" \
+    "$(jv '[[f["id"] != '"$ID_BEFORE"', f["type"]] for f in d["schema"]["fields"] if f["name"] == "amount"]'):$(jv '[c["action"] for c in d["schema_changes"]]')" \
+    '[[true, "double"]]:["replace_column"]'
+expect_eq "one commit for the schema and the rows" "$(snapshots sniffed)" 2
+expect_eq "the table reads the new values" "$(csvq 'SELECT id, amount FROM sniffed')" '2,1.5'
+printf 'id,price\n1,7\n' >"$TMP/typed.csv"
+check "tarn ingest --types" "$TARN" ingest typed "$TMP/typed.csv" --types 'price:decimal(10,3), id:int'
+expect_eq "the CLI's types were used" "$(curl -s "$BASE/tables/typed" | python3 -c 'import json, sys; print([f["type"] for f in json.load(sys.stdin)["schema"]["fields"]])')" "['int', 'decimal(10, 3)']"
+
 #---- 7. a query that times out while streaming says so ----
 start_server "$(wh_new timeout)" --query-timeout 1 || bad "a server with --query-timeout 1 starts"
 LONG="SELECT i FROM range(3000000000) t(i)"

@@ -33,6 +33,7 @@ struct cli_options {
     const char *evolve;
     const char *key;          /* --key: the upsert key columns */
     const char *partition_by; /* --partition-by: the spec of a table the ingest creates */
+    const char *types;        /* --types 'col:type,...': the file's columns read as these */
     int dedupe_last;          /* --dedupe last */
     uint64_t
         max_decompressed;   /* --max-decompressed: bytes a gzip/zstd file may grow to; 0: default */
@@ -42,6 +43,7 @@ struct cli_options {
     const char *token;      /* --token / TARN_TOKEN, sent as a bearer token */
     int64_t snapshot_id;
     int purge;
+    int force;   /* tag --force: move a tag that exists */
     int explain; /* sql --explain: tarn's planning counts and DuckDB's plan */
     /* ingest --from and sync: a PostgreSQL source (sources.c) */
     const char *from;         /* postgresql://USER@HOST:PORT/DB */

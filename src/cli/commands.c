@@ -317,7 +317,9 @@ static int local_sql(struct cli *c, const char *sql, enum cli_format f, const st
         goto out;
     if (st.kind == TN_STMT_ALTER) {
         struct tn_alter_result ar;
-        rc = tn_table_alter(wh, s, sql, &ar, err);
+        rc = tn_write_check_travel(&qo, "ALTER TABLE", err);
+        if (!rc)
+            rc = tn_table_alter(wh, s, sql, &ar, err);
         if (!rc)
             printf("altered %s.%s\n", ar.renamed ? ar.new_ns : ar.ns,
                    ar.renamed ? ar.new_table : ar.table);
@@ -664,6 +666,8 @@ static int remote_ingest(struct cli *c, const char *ns, const char *name, const 
             cli_url_param(&u, "evolve", c->o.evolve);
         if (in->partition_by)
             cli_url_param(&u, "partition_by", in->partition_by);
+        if (in->types)
+            cli_url_param(&u, "types", in->types);
         url = tn_buf_detach(&u, NULL);
     }
     if (c->progress == 2 || (c->progress && size >= PROGRESS_MIN_BYTES))
@@ -832,6 +836,7 @@ int cli_ingest(struct cli *c, const char *ident, char *const *files, size_t nfil
     opt.key = c->o.key;
     opt.dedupe_last = c->o.dedupe_last;
     opt.partition_by = c->o.partition_by;
+    opt.types = c->o.types;
     opt.branch = c->o.branch;
     rc = tn_ident_parse(ident, ns, name, err);
     if (rc)
@@ -1124,8 +1129,8 @@ int cli_set_ref(struct cli *c, const char *what, const char *ident, const char *
             return rc;
     }
     if (c->remote) {
-        json_t *body =
-            json_pack("{s:s, s:s, s:I}", "name", ref, "type", what, "snapshot_id", (json_int_t)id);
+        json_t *body = json_pack("{s:s, s:s, s:I, s:b}", "name", ref, "type", what, "snapshot_id",
+                                 (json_int_t)id, "replace", c->o.force);
         json_t *j = NULL;
         char *url = tn_asprintf("/tables/%s.%s/refs", ns, name);
         rc = cli_remote_json(c->remote, "POST", url, body, &j, err);
@@ -1135,7 +1140,8 @@ int cli_set_ref(struct cli *c, const char *what, const char *ident, const char *
     } else {
         rc = cli_warehouse(c, &wh, err);
         if (!rc)
-            rc = tn_table_set_ref(wh, ns, name, ref, strcmp(what, "tag") == 0, id, -1, err);
+            rc = tn_table_set_ref(wh, ns, name, ref, strcmp(what, "tag") == 0, id, -1, c->o.force,
+                                  err);
     }
     if (!rc)
         printf("%s.%s: %s %s at snapshot %lld\n", ns, name, what, ref, (long long)id);

@@ -19,6 +19,8 @@
 #define OPT_S3_ENV           1004 /* S3 limits, passed to the storage as TARN_S3_* variables */
 #define OPT_CATALOG_NAME     1005
 #define OPT_SOURCE           1006 /* the PostgreSQL source options (sources.c) */
+#define OPT_FORCE            1007
+#define OPT_TYPES            1008
 #define DIRS_MAX             64
 
 static const char usage_text[] =
@@ -28,6 +30,7 @@ static const char usage_text[] =
     "  ingest TABLE FILE [--mode append|overwrite|upsert] [--key COL[,COL]] [--dedupe last]\n"
     "         [--format csv|json|ndjson|parquet] [--branch NAME] [--evolve add|strict]\n"
     "         [--partition-by 'day(ts), bucket(16, id)']   (for a table it creates)\n"
+    "         [--types 'amount:decimal(12,2),id:long']   (instead of the sniffed types)\n"
     "         [--max-decompressed SIZE]   (a .gz/.zst file; also for serve)\n"
     "  ingest TABLE --from postgresql://USER@HOST:PORT/DB --source-table SCHEMA.TABLE\n"
     "         | --source-query 'SELECT ...'  [--mode full|append|incremental]\n"
@@ -45,7 +48,8 @@ static const char usage_text[] =
     "  register TABLE METADATA_LOCATION [--map FROM=TO ...]\n"
     "  register TABLE DELTA_OR_HUDI_TABLE_FOLDER   a Delta or Hudi table (read-only)\n"
     "  rollback TABLE SNAPSHOT_ID|TIMESTAMP   move main; history is kept\n"
-    "  tag TABLE NAME [SNAPSHOT_ID]           tag a snapshot (default: current)\n"
+    "  tag TABLE NAME [SNAPSHOT_ID] [--force] tag a snapshot (default: current); --force\n"
+    "                                         moves a tag that exists\n"
     "  branch TABLE NAME [SNAPSHOT_ID]        create or move a branch\n"
     "  fast-forward TABLE BRANCH              move main to the branch's head\n"
     "  maintain TABLE compact|expire|rewrite-manifests|remove-orphans|rewrite-metadata\n"
@@ -436,6 +440,8 @@ int main(int argc, char **argv)
         {"partition-by", required_argument, NULL, 'P'},
         {"older-than", required_argument, NULL, OPT_OLDER_THAN},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"force", no_argument, NULL, OPT_FORCE},
+        {"types", required_argument, NULL, OPT_TYPES},
         {"dedupe", required_argument, NULL, 'q'},
         {"from", required_argument, NULL, OPT_SOURCE},
         {"source-table", required_argument, NULL, OPT_SOURCE},
@@ -645,6 +651,12 @@ int main(int argc, char **argv)
             break;
         case OPT_DRY_RUN:
             c.o.dry_run = 1;
+            break;
+        case OPT_FORCE:
+            c.o.force = 1;
+            break;
+        case OPT_TYPES:
+            c.o.types = optarg;
             break;
         case 'q':
             if (strcmp(optarg, "last") != 0) {

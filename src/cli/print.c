@@ -320,9 +320,10 @@ void cli_print_describe(const char *ns, const char *name, const char *location, 
 {
     printf("table %s.%s\nlocation %s\nformat-version %d\ncurrent-snapshot-id %lld\n", ns, name,
            location ? location : "", format_version, (long long)current_snapshot_id);
-    printf("%-6s %-30s %-30s %s\n", "id", "name", "type", "required");
+    printf("%-6s %-30s %-30s %-8s %s\n", "id", "name", "type", "required", "doc");
     for (size_t i = 0; schema && i < schema->root.nfields; i++) {
         const struct tn_field *f = &schema->root.fields[i];
+        const char *doc = json_string_value(json_object_get(f->json, "doc"));
         char type[128];
         struct tn_buf b = TN_BUF_INIT(TN_CAP_INTERNAL);
         if (tn_type_is_primitive(f->type)) {
@@ -331,7 +332,9 @@ void cli_print_describe(const char *ns, const char *name, const char *location, 
             tn_type_duckdb(f->type, &b, NULL);
             snprintf(type, sizeof(type), "%s", b.buf ? b.buf : "");
         }
-        printf("%-6d %-30s %-30s %s\n", f->id, f->name, type, f->required ? "yes" : "no");
+        /* the doc holds the name a sanitised column had in its file */
+        printf("%-6d %-30s %-30s %-8s %s\n", f->id, f->name, type, f->required ? "yes" : "no",
+               doc ? doc : "");
         tn_buf_release(&b);
     }
 }

@@ -334,12 +334,38 @@ static void help(void)
          "  quit, exit                            leave (also Ctrl-D)");
 }
 
+/* While a table is travelled, a write is refused: it would change the present tables while the
+ * shell reads the past (the statement's own reads would not travel either). */
+static int refuse_write_in_travel(struct shell *sh, const char *sql, struct tn_err *err)
+{
+    struct tn_session *s = NULL;
+    struct tn_statement st;
+    int rc;
+
+    if (!sh->ntv || parser_session(sh, &s, err))
+        return 0;
+    rc = tn_statement_classify(s, sql, &st, err);
+    tn_session_close(s);
+    if (rc) /* not a statement: running it says what is wrong */
+        return 0;
+    if (st.kind == TN_STMT_READ || st.kind == TN_STMT_EXPLAIN)
+        return 0;
+    return tn_fail(err, TN_EINPUT,
+                   "%s would change %s.%s as it is now while the shell reads it AT (%s): "
+                   "'travel %s' returns to the present first",
+                   st.keyword, sh->tv[0].ns, sh->tv[0].name, sh->tv[0].spec, sh->tv[0].name);
+}
+
 static void run_sql(struct shell *sh, const char *sql)
 {
     struct tn_err err = {0};
     char *rewritten;
 
     cli_interrupt_reset();
+    if (refuse_write_in_travel(sh, sql, &err)) {
+        report(sh, &err);
+        return;
+    }
     rewritten = apply_travel(sh, sql, &err);
 
     if (cli_sql(sh->c, rewritten ? rewritten : sql, sh->format, NULL, &err))

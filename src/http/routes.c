@@ -221,11 +221,13 @@ static json_t *schemas(void)
                                   type("string"), "metadata_location", type("string"), "path_map",
                                   type("object")));
     json_object_set_new(s, "TableSummary",
-                        json_pack("{s:s, s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o}}", "type", "object",
-                                  "properties", "namespace", type("string"), "name", type("string"),
-                                  "current_snapshot_id", type("integer"), "rows", type("integer"),
-                                  "data_files", type("integer"), "bytes", type("integer"),
-                                  "last_updated_ms", type("integer")));
+                        json_pack("{s:s, s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}}",
+                                  "type", "object", "properties", "namespace", type("string"),
+                                  "name", type("string"), "current_snapshot_id", type("integer"),
+                                  "rows", type("integer"), "records_in_files", type("integer"),
+                                  "position_deletes", type("integer"), "equality_deletes",
+                                  type("integer"), "data_files", type("integer"), "bytes",
+                                  type("integer"), "last_updated_ms", type("integer")));
     json_object_set_new(
         s, "Table",
         json_pack("{s:s, s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}}", "type", "object",
@@ -292,6 +294,10 @@ static json_t *openapi(const char *version)
                                          "add new columns (default) or refuse them with 422"));
     json_array_append_new(iparams, param("branch", "query", 0, type("string"),
                                          "write to this branch instead of main"));
+    json_array_append_new(iparams, param("types", "query", 0, type("string"),
+                                         "amount:decimal(12,2),id:long -- read these columns as "
+                                         "these types instead of the sniffed ones; with "
+                                         "mode=overwrite a column's type may change"));
     json_array_append_new(iparams, param("format", "query", 0, str_enum("csv|json|ndjson|parquet"),
                                          "the file's format; else from the content type, the "
                                          "file name or the first bytes"));
@@ -433,8 +439,10 @@ static json_t *openapi(const char *version)
     json_object_set_new(paths, "/tables/{table}/refs",
                         change_op("Create or move a tag or branch",
                                   "{\"name\", \"type\": \"tag\"|\"branch\", \"snapshot_id\"?, "
-                                  "\"max_ref_age_ms\"?}; {\"name\": \"main\", \"fast_forward\": "
-                                  "\"branch\"} fast-forwards main (409 when main moved on).",
+                                  "\"max_ref_age_ms\"?, \"replace\"?}; {\"name\": \"main\", "
+                                  "\"fast_forward\": \"branch\"} fast-forwards main (409 when main "
+                                  "moved on). A tag that exists is 409 unless replace is true "
+                                  "(body or ?replace=true); a branch moves.",
                                   e_change));
     json_object_set_new(
         paths, "/tables/{table}/refs/{name}",

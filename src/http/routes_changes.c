@@ -305,13 +305,32 @@ int tn_route_rollback(struct tn_http_req *req, struct tn_http_reply *out, struct
 
 /*---- POST /tables/{table}/refs, DELETE /tables/{table}/refs/{name} ----*/
 
+/* Whether an existing tag may move: ?replace=true, or "replace": true in the body. */
+static int replace_flag(const struct tn_http_req *req, int *out, struct tn_err *err)
+{
+    const char *q = tn_http_param(req, "replace");
+    json_t *b = json_object_get(req->json, "replace");
+
+    *out = 0;
+    if (q && *q) {
+        if (strcmp(q, "true") != 0 && strcmp(q, "false") != 0)
+            return tn_fail(err, TN_EINPUT, "replace must be true or false, not '%.20s'", q);
+        *out = strcmp(q, "true") == 0;
+    }
+    if (b && !json_is_boolean(b))
+        return tn_fail(err, TN_EINPUT, "\"replace\" must be true or false");
+    if (b)
+        *out = *out || json_is_true(b);
+    return 0;
+}
+
 int tn_route_refs(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
 {
     char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
     const char *ref, *type, *ff;
     json_t *sid, *age;
     int64_t id, max_age = -1;
-    int rc, is_tag;
+    int rc, is_tag, replace;
 
     rc = path_table(req, ns, name, err);
     if (!rc)
@@ -341,6 +360,9 @@ int tn_route_refs(struct tn_http_req *req, struct tn_http_reply *out, struct tn_
     if (!type || (strcmp(type, "tag") != 0 && strcmp(type, "branch") != 0))
         return tn_fail(err, TN_EINPUT, "\"type\" must be \"tag\" or \"branch\"");
     is_tag = strcmp(type, "tag") == 0;
+    rc = replace_flag(req, &replace, err);
+    if (rc)
+        return rc;
     if (age && !json_is_null(age)) {
         if (!json_is_integer(age) || json_integer_value(age) < 0)
             return tn_fail(err, TN_EINPUT, "\"max_ref_age_ms\" must be a non-negative integer");
@@ -360,7 +382,7 @@ int tn_route_refs(struct tn_http_req *req, struct tn_http_reply *out, struct tn_
                          name, ref);
     }
     if (!rc)
-        rc = tn_table_set_ref(req->wh, ns, name, ref, is_tag, id, max_age, err);
+        rc = tn_table_set_ref(req->wh, ns, name, ref, is_tag, id, max_age, replace, err);
     if (rc)
         return rc;
     tn_http_reply_json(

@@ -26,6 +26,7 @@ struct ingest_state {
     const char *key;          /* borrowed from the request */
     const char *branch;       /* borrowed from the request; NULL: main */
     const char *partition_by; /* borrowed; the spec of a table this ingest creates */
+    const char *types;        /* borrowed; "col:type,..." read as these types */
     enum tn_source_format format;
     char delim[8];
     int header;               /* -1: detect */
@@ -76,6 +77,9 @@ static int parse_params(struct tn_http_req *req, struct ingest_state *st, struct
     else if (evolve && *evolve && strcasecmp(evolve, "add") != 0)
         return tn_fail(err, TN_EINPUT, "evolve must be add or strict, not '%.40s'", evolve);
     st->branch = branch && *branch ? branch : NULL;
+    st->types = tn_http_param(req, "types");
+    if (st->types && !*st->types)
+        st->types = NULL;
     st->partition_by = tn_http_param(req, "partition_by");
     if (st->partition_by && !*st->partition_by)
         st->partition_by = NULL;
@@ -128,10 +132,11 @@ static int dry_run(const struct tn_http_req *req)
 /* The parameters as one string, to tell whether the handler's are the stream's. */
 static char *params_text(const struct tn_http_req *req, const struct ingest_state *st)
 {
-    return tn_asprintf("%d|%d|%d|%d|%d|%s|%s|%s|%d|%s|%d|%d", (int)st->mode, st->upsert,
+    return tn_asprintf("%d|%d|%d|%d|%d|%s|%s|%s|%d|%s|%d|%d|%s", (int)st->mode, st->upsert,
                        st->dedupe_last, (int)st->evolve, (int)st->format, st->key ? st->key : "",
                        st->branch ? st->branch : "", st->partition_by ? st->partition_by : "",
-                       st->header, st->delim, dry_run(req), tn_route_is_source_ingest(req));
+                       st->header, st->delim, dry_run(req), tn_route_is_source_ingest(req),
+                       st->types ? st->types : "");
 }
 
 static void ingest_options(const struct ingest_state *st, struct tn_ingest_options *io)
@@ -144,6 +149,7 @@ static void ingest_options(const struct ingest_state *st, struct tn_ingest_optio
     io->key = st->key;
     io->dedupe_last = st->dedupe_last;
     io->partition_by = st->partition_by;
+    io->types = st->types;
 }
 
 static void source_options(const struct tn_http_req *req, const struct ingest_state *st,
@@ -169,7 +175,8 @@ static void stream_start(struct tn_http_req *req, struct ingest_state *st)
     struct tn_source src;
     struct tn_err err;
 
-    if (parse_params(req, &now, &err) || dry_run(req) || now.upsert ||
+    /* explicit types are applied by the whole-file read */
+    if (parse_params(req, &now, &err) || dry_run(req) || now.upsert || now.types ||
         tn_route_is_source_ingest(req))
         return;
     ingest_options(&now, &io);

@@ -20,8 +20,11 @@
  * column type is a 400), then one RecordBatch per DuckDB chunk (engine/arrow_ipc.c).
  *
  * Time limit: a watchdog interrupts the session after --query-timeout seconds, streaming
- * included; before the first byte is sent that is a 503 with a message, afterwards the response
- * is cut off. */
+ * included; before the first byte is sent that is a 503 with a message. A query that fails after
+ * the status was sent ends its stream with an error marker the format allows (stream_error): a
+ * JSON document's "error" member, an NDJSON {"error": ...} line, an Arrow stream without its
+ * end-of-stream marker; every format also gets the X-Tarn-Error trailer, and CSV, which has no
+ * place for one, is cut off as well so that it cannot pass for a complete result. */
 #include "http/http.h"
 
 #include <fcntl.h>
@@ -300,8 +303,11 @@ struct qstream {
     int64_t limit;
     int64_t sent;
     size_t chunk_rows, chunk_pos;
-    int truncated, done, finished, failed;
+    int truncated, done, finished;
     int64_t offset; /* the request's offset, for the JSON trailer */
+    int cut;        /* after the error marker, end the transfer with an error (CSV) */
+    int timeout_s;  /* --query-timeout, for the message */
+    struct MHD_Response *response; /* for the error trailer */
     double t0;
     struct tn_buf out;
     size_t out_pos;
@@ -364,37 +370,71 @@ static void render_row(struct qstream *q, size_t row)
     }
 }
 
-/* Arrow: the current chunk as one RecordBatch message. */
-static int render_batch(struct qstream *q)
+/* The query failed after the status was sent: end the output with the error in a form the
+ * format allows (see the top of this file) and release the session. */
+static void stream_error(struct qstream *q, const struct tn_err *cause)
 {
-    struct tn_err err = {0};
+    int timed_out = tn_http_watch_fired(q->watch);
+    char msg[sizeof(cause->msg) + 160];
+    json_t *e;
+    char *text;
 
-    if (tn_stream_arrow_batch(q->st, &q->out, &err)) {
-        fprintf(stderr, "tarn: query stream: %s\n", err.msg);
-        return -1;
-    }
-    q->sent += (int64_t)q->chunk_rows;
-    q->chunk_pos = q->chunk_rows;
-    return 0;
+    if (timed_out)
+        snprintf(msg, sizeof(msg),
+                 "the query ran longer than this server allows (%d s, --query-timeout) and was "
+                 "cancelled after %lld rows; narrow it down or add a LIMIT",
+                 q->timeout_s, (long long)q->sent);
+    else
+        snprintf(msg, sizeof(msg), "the query failed after %lld rows: %s", (long long)q->sent,
+                 cause->msg);
+    fprintf(stderr, "tarn: query stream: %s\n", msg);
+    e = json_pack("{s:s, s:s, s:i}", "message", msg, "type",
+                  timed_out ? "ServiceUnavailableException" : "InternalServerError", "code",
+                  timed_out ? 503 : 500);
+    if (!e) /* not valid UTF-8 */
+        e = json_pack("{s:s, s:s, s:i}", "message", "the query failed", "type",
+                      "InternalServerError", "code", 500);
+    text = json_dumps(e, JSON_COMPACT);
+    json_decref(e);
+    if (q->format == F_JSON)
+        tn_buf_addf(&q->out, NULL,
+                    "],\"row_count\":%lld,\"truncated\":true,\"elapsed_ms\":%.3f,\"error\":%s}",
+                    (long long)q->sent, (tn_monotonic_s() - q->t0) * 1000.0, text);
+    else if (q->format == F_NDJSON)
+        tn_buf_addf(&q->out, NULL, "{\"error\":%s}\n", text);
+    q->cut = q->format == F_CSV;
+    /* the trailer is sent after the last chunk (HTTP/1.1 chunked transfer) */
+    if (q->response)
+        MHD_add_response_footer(q->response, "X-Tarn-Error", msg);
+    free(text);
+    q->done = 1;
+    q->finished = 1;
+    qstream_release(q);
 }
 
 /* Put the next piece of output in q->out: the rest of the current chunk, else the next chunk,
- * else the end. Returns -1 when the query failed. */
-static int produce(struct qstream *q)
+ * else the end (or the error marker when the query fails). */
+static void produce(struct qstream *q)
 {
     while (!q->done && q->chunk_pos >= q->chunk_rows) {
         struct tn_err err = {0};
         q->chunk_pos = 0;
         if (tn_stream_next(q->st, &q->chunk_rows, &err)) {
-            fprintf(stderr, "tarn: query stream: %s%s\n", err.msg,
-                    tn_http_watch_fired(q->watch) ? " (timed out)" : "");
-            return -1;
+            stream_error(q, &err);
+            return;
         }
         if (q->chunk_rows == 0)
             q->done = 1;
     }
-    if (q->format == F_ARROW && !q->done && render_batch(q))
-        return -1;
+    if (q->format == F_ARROW && !q->done) {
+        struct tn_err err = {0};
+        if (tn_stream_arrow_batch(q->st, &q->out, &err)) {
+            stream_error(q, &err);
+            return;
+        }
+        q->sent += (int64_t)q->chunk_rows;
+        q->chunk_pos = q->chunk_rows;
+    }
     while (!q->done && q->chunk_pos < q->chunk_rows) {
         if (q->limit >= 0 && q->sent >= q->limit) {
             q->truncated = 1;
@@ -404,7 +444,7 @@ static int produce(struct qstream *q)
         render_row(q, q->chunk_pos++);
         q->sent++;
         if (q->out.len >= STREAM_BLOCK)
-            return 0;
+            return;
     }
     if (q->done && !q->finished) {
         if (q->format == F_JSON) {
@@ -419,7 +459,6 @@ static int produce(struct qstream *q)
         q->finished = 1;
         qstream_release(q); /* the session is free again as soon as the rows are out */
     }
-    return 0;
 }
 
 static ssize_t qstream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -429,14 +468,11 @@ static ssize_t qstream_read(void *cls, uint64_t pos, char *buf, size_t max)
 
     (void)pos;
     while (q->out_pos >= q->out.len) {
-        if (q->finished || q->failed)
-            return q->failed ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
+        if (q->finished)
+            return q->cut ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
         tn_buf_reset(&q->out);
         q->out_pos = 0;
-        if (produce(q)) {
-            q->failed = 1;
-            return MHD_CONTENT_READER_END_WITH_ERROR;
-        }
+        produce(q);
     }
     n = q->out.len - q->out_pos;
     if (n > max)
@@ -512,6 +548,9 @@ static int run_stream(struct tn_http_req *req, const struct query_params *p, str
     if (!out->response)
         abort();
     MHD_add_response_header(out->response, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(out->response, "Trailer", "X-Tarn-Error");
+    q->response = out->response;
+    q->timeout_s = req->opt->query_timeout;
     return 0;
 }
 
@@ -698,6 +737,8 @@ static int run_write(struct tn_http_req *req, const struct tn_statement *st, con
     if (strcmp(req->method, "POST") != 0)
         return tn_fail(err, TN_EFORBIDDEN,
                        "GET /query is read-only: send %s statements with POST /query", st->keyword);
+    if ((rc = tn_write_check_travel(qo, st->keyword, err)))
+        return rc;
     if (st->kind == TN_STMT_CREATE || st->kind == TN_STMT_DROP)
         return run_ddl(req, sql, qo, s, t0, out, err);
     if (st->kind == TN_STMT_INSERT) {

@@ -57,6 +57,29 @@ static json_t *summary_number(const struct tn_snapshot *s, const char *key)
     return json_null();
 }
 
+/* Summary number "key" of "s", or 0 when absent or unreadable. */
+static int64_t summary_i64(const struct tn_snapshot *s, const char *key)
+{
+    json_t *v = summary_number(s, key);
+    int64_t n = json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+
+    json_decref(v);
+    return n;
+}
+
+/* The rows a query of the current snapshot "cur" sees, from its summary: the data files'
+ * records less the position deletes (each removes one row; tarn never writes one twice or
+ * keeps one whose data file is gone); null when equality deletes apply, which only a scan can
+ * count. */
+static json_t *live_rows(const struct tn_snapshot *cur)
+{
+    if (!cur)
+        return json_integer(0);
+    if (summary_i64(cur, "total-equality-deletes") > 0)
+        return json_null();
+    return json_i64(summary_i64(cur, "total-records") - summary_i64(cur, "total-position-deletes"));
+}
+
 static json_t *snapshot_json(const struct tn_snapshot *s)
 {
     json_t *j = json_object();
@@ -162,8 +185,13 @@ int tn_route_tables(struct tn_http_req *req, struct tn_http_reply *out, struct t
             const struct tn_snapshot *cur =
                 tn_metadata_snapshot(t->meta, t->meta->current_snapshot_id);
             json_object_set_new(j, "current_snapshot_id", json_id(t->meta->current_snapshot_id));
-            json_object_set_new(j, "rows",
+            json_object_set_new(j, "rows", live_rows(cur));
+            json_object_set_new(j, "records_in_files",
                                 cur ? summary_number(cur, "total-records") : json_integer(0));
+            json_object_set_new(j, "position_deletes",
+                                json_i64(summary_i64(cur, "total-position-deletes")));
+            json_object_set_new(j, "equality_deletes",
+                                json_i64(summary_i64(cur, "total-equality-deletes")));
             json_object_set_new(j, "data_files",
                                 cur ? summary_number(cur, "total-data-files") : json_integer(0));
             json_object_set_new(j, "bytes",

@@ -1195,6 +1195,17 @@ static int split_returning(struct tn_buf *tail, char **list, struct tn_err *err)
     return rc;
 }
 
+int tn_write_check_travel(const struct tn_query_options *opt, const char *what, struct tn_err *err)
+{
+    if (!opt || (opt->snapshot_id == -1 && opt->as_of_ms == -1))
+        return 0;
+    return tn_fail(err, TN_EINPUT,
+                   "%s changes the table as it is now, not the snapshot or time given to read "
+                   "at: run it without a snapshot or as-of time (--snapshot/--as-of, "
+                   "snapshot_id/as_of), or write to a branch (--branch, branch=)",
+                   what);
+}
+
 int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
                  const struct tn_query_options *opt, struct tn_dml_result *res, struct tn_err *err)
 {
@@ -1207,6 +1218,8 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
     int is_update = 0, rc = 0;
 
     memset(res, 0, sizeof(*res));
+    if ((rc = tn_write_check_travel(opt, "a row-level change", err)))
+        goto out;
     /* the clauses are read from the text without its comments, which mean nothing to them */
     if (tn_sql_lex(sql, &toks, err))
         goto out;

@@ -21,7 +21,7 @@ static json_t *parent_fields(json_t *schema, const char *path, int *index, const
     for (;;) {
         const char *dot = strchr(p, '.');
         size_t n = dot ? (size_t)(dot - p) : strlen(p);
-        json_t *f, *found = NULL;
+        json_t *f, *found = NULL, *type;
         size_t i;
 
         *index = -1;
@@ -42,13 +42,24 @@ static json_t *parent_fields(json_t *schema, const char *path, int *index, const
             tn_fail(err, TN_ENOTFOUND, "column '%.*s' does not exist", (int)(dot - path), path);
             return NULL;
         }
-        if (!json_is_object(json_object_get(found, "type")) ||
-            strcmp(json_string_value(json_object_get(json_object_get(found, "type"), "type")),
-                   "struct") != 0) {
+        type = json_object_get(found, "type");
+        /* a list's elements and a map's values are named by the list's or map's own path (as
+           Iceberg-Java's parent names do): "items.price" is a field of items' element struct */
+        for (;;) {
+            const char *kind = json_string_value(json_object_get(type, "type"));
+            if (kind && strcmp(kind, "list") == 0)
+                type = json_object_get(type, "element");
+            else if (kind && strcmp(kind, "map") == 0)
+                type = json_object_get(type, "value");
+            else
+                break;
+        }
+        if (!json_is_object(type) ||
+            strcmp(json_string_value(json_object_get(type, "type")), "struct") != 0) {
             tn_fail(err, TN_EINPUT, "column '%.*s' is not a struct", (int)(dot - path), path);
             return NULL;
         }
-        fields = json_object_get(json_object_get(found, "type"), "fields");
+        fields = json_object_get(type, "fields");
         p = dot + 1;
     }
 }
@@ -207,6 +218,8 @@ static int apply_change(int format_version, json_t *schema, const struct tn_sche
         assign_ids(type, next_id);
         field = json_pack("{s:i, s:s, s:b, s:o}", "id", id, "name", name, "required", c->required,
                           "type", type);
+        if (c->doc)
+            json_object_set_new(field, "doc", json_string(c->doc));
         if (c->default_value) {
             json_object_set(field, "initial-default", c->default_value);
             json_object_set(field, "write-default", c->default_value);
@@ -334,6 +347,7 @@ struct ref_ctx {
     int64_t snapshot_id;
     int64_t max_ref_age_ms; /* -1: none */
     int drop;
+    int replace; /* an existing tag may move */
 };
 
 static json_t *set_ref_update(const char *name, int64_t id, int is_tag)
@@ -365,6 +379,11 @@ static int ref_build(const struct tn_table *t, void *vctx, json_t *updates, stru
     if (old && old->is_tag != c->is_tag)
         return tn_fail(err, TN_EEXISTS, "'%s' already exists as a %s", c->name,
                        old->is_tag ? "tag" : "branch");
+    if (old && c->is_tag && !c->replace)
+        return tn_fail(err, TN_EEXISTS,
+                       "tag '%s' of %s.%s already exists (at snapshot %lld); replace it with "
+                       "replace=true (--force) or choose another name",
+                       c->name, t->ns, t->name, (long long)old->snapshot_id);
     u = set_ref_update(c->name, c->snapshot_id, c->is_tag);
     if (c->max_ref_age_ms >= 0 && strcmp(c->name, "main") != 0)
         json_object_set_new(u, "max-ref-age-ms", json_integer(c->max_ref_age_ms));
@@ -373,10 +392,11 @@ static int ref_build(const struct tn_table *t, void *vctx, json_t *updates, stru
 }
 
 int tn_table_set_ref(struct tn_warehouse *wh, const char *ns, const char *name, const char *ref,
-                     int is_tag, int64_t snapshot_id, int64_t max_ref_age_ms, struct tn_err *err)
+                     int is_tag, int64_t snapshot_id, int64_t max_ref_age_ms, int replace,
+                     struct tn_err *err)
 {
     char checked[TN_NAME_MAX + 1];
-    struct ref_ctx ctx = {checked, is_tag, snapshot_id, max_ref_age_ms, 0};
+    struct ref_ctx ctx = {checked, is_tag, snapshot_id, max_ref_age_ms, 0, replace};
 
     if (tn_name_check("tag or branch", ref, checked, err))
         return err->code;
@@ -386,7 +406,7 @@ int tn_table_set_ref(struct tn_warehouse *wh, const char *ns, const char *name, 
 int tn_table_drop_ref(struct tn_warehouse *wh, const char *ns, const char *name, const char *ref,
                       struct tn_err *err)
 {
-    struct ref_ctx ctx = {ref, 0, -1, -1, 1};
+    struct ref_ctx ctx = {ref, 0, -1, -1, 1, 0};
     return tn__commit_metadata(wh, ns, name, ref_build, &ctx, err);
 }
 
@@ -404,7 +424,7 @@ int tn_table_rollback(struct tn_warehouse *wh, const char *ns, const char *name,
         if (rc)
             return rc;
     }
-    rc = tn_table_set_ref(wh, ns, name, "main", 0, snapshot_id, -1, err);
+    rc = tn_table_set_ref(wh, ns, name, "main", 0, snapshot_id, -1, 0, err);
     if (!rc && out)
         *out = snapshot_id;
     return rc;

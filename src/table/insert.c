@@ -87,6 +87,56 @@ static int check_rows_select(struct tn_session *s, const char *select, struct tn
     return 0;
 }
 
+/* The target columns: the list given, each a column of "t" once; else all of "t"'s columns in
+ * order. An unknown or repeated name is refused (400), as DuckDB does. */
+static int check_columns(const struct tn_table *t, json_t *columns, struct tn_err *err)
+{
+    const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
+    json_t *c;
+    size_t i;
+
+    if (!json_array_size(columns)) {
+        for (size_t k = 0; k < schema->root.nfields; k++)
+            json_array_append_new(columns, json_string(schema->root.fields[k].name));
+        return 0;
+    }
+    json_array_foreach(columns, i, c)
+    {
+        const char *name = json_string_value(c);
+        int found = 0;
+        for (size_t k = 0; k < schema->root.nfields; k++)
+            found |= strcasecmp(schema->root.fields[k].name, name) == 0;
+        if (!found)
+            return tn_fail(err, TN_EINPUT, "INSERT INTO %s.%s: the table has no column '%s'", t->ns,
+                           t->name, name);
+        for (size_t k = 0; k < i; k++)
+            if (strcasecmp(json_string_value(json_array_get(columns, k)), name) == 0)
+                return tn_fail(err, TN_EINPUT, "INSERT INTO %s.%s: column '%s' is named twice",
+                               t->ns, t->name, name);
+    }
+    return 0;
+}
+
+/* The rows of "rows_sql" must have one value per target column: more are not dropped and fewer
+ * are not guessed at (400, as DuckDB answers). */
+static int check_value_count(struct tn_session *s, const struct tn_table *t, const char *rows_sql,
+                             json_t *columns, struct tn_err *err)
+{
+    char *sql = tn_asprintf("DESCRIBE %s", rows_sql);
+    struct tn_rows *cols = NULL;
+    int rc = tn_engine_rows(s, sql, 100000, &cols, err);
+    size_t want = json_array_size(columns);
+
+    free(sql);
+    if (!rc && cols->nrows != want)
+        rc = tn_fail(err, TN_EINPUT,
+                     "INSERT INTO %s.%s: %zu value%s for %zu column%s; give one value per column",
+                     t->ns, t->name, cols->nrows, cols->nrows == 1 ? "" : "s", want,
+                     want == 1 ? "" : "s");
+    tn_rows_free(cols);
+    return rc;
+}
+
 int tn_table_insert(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
                     const struct tn_query_options *opt, struct tn_insert_result *res,
                     struct tn_err *err)
@@ -100,6 +150,8 @@ int tn_table_insert(struct tn_warehouse *wh, struct tn_session *s, const char *s
     int rc = 0;
 
     memset(res, 0, sizeof(*res));
+    if ((rc = tn_write_check_travel(opt, "INSERT", err)))
+        goto out;
     /* read without comments: a comment cannot hide or end a clause for this reader */
     if ((rc = tn_sql_lex(sql, &toks, err)) != 0)
         goto out;
@@ -144,12 +196,9 @@ int tn_table_insert(struct tn_warehouse *wh, struct tn_session *s, const char *s
             goto out;
         }
     }
-    if (!json_array_size(columns)) {
-        const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
-        for (size_t i = 0; i < schema->root.nfields; i++)
-            json_array_append_new(columns, json_string(schema->root.fields[i].name));
-    }
-    /* the rows: a query of their own, columns named by position */
+    if ((rc = check_columns(t, columns, err)))
+        goto out;
+    /* the rows: a query of their own, matched to the columns by position */
     p = skip_space(p);
     {
         /* without a trailing semicolon the user may have typed, or a RETURNING list */
@@ -164,17 +213,25 @@ int tn_table_insert(struct tn_warehouse *wh, struct tn_session *s, const char *s
         }
         while (len && (p[len - 1] == ';' || isspace((unsigned char)p[len - 1])))
             len--;
-        tn_buf_addf(&source, NULL, "SELECT * FROM (%.*s) AS _tn_rows(", (int)len, p);
+        tn_buf_addf(&source, NULL, "SELECT * FROM (%.*s) AS _tn_rows", (int)len, p);
     }
-    for (size_t i = 0; i < json_array_size(columns); i++) {
-        if (i)
-            tn_buf_addstr(&source, ", ", NULL);
-        tn_sql_ident(&source, json_string_value(json_array_get(columns, i)));
-    }
-    tn_buf_addstr(&source, ")", NULL);
     rc = check_rows_select(s, source.buf, err);
     if (!rc)
         rc = tn_query_resolve(wh, s, source.buf, opt, &resolved, err);
+    if (!rc)
+        rc = check_value_count(s, t, resolved, columns, err);
+    if (!rc) { /* the rows under the table's column names */
+        struct tn_buf named = TN_BUF_INIT(TN_CAP_SQL);
+        tn_buf_addf(&named, NULL, "SELECT * FROM (%s) AS _tn_rows(", resolved);
+        for (size_t i = 0; i < json_array_size(columns); i++) {
+            if (i)
+                tn_buf_addstr(&named, ", ", NULL);
+            tn_sql_ident(&named, json_string_value(json_array_get(columns, i)));
+        }
+        tn_buf_addstr(&named, ")", NULL);
+        free(resolved);
+        resolved = tn_buf_detach(&named, NULL);
+    }
     if (!rc && returning) { /* the rows once, kept: what is written is what is returned */
         struct tn_buf alias = TN_BUF_INIT(TN_CAP_NAME);
         tn_sql_ident(&alias, res->table);

@@ -206,6 +206,10 @@ struct tn_query_options {
     json_t *plan;
 };
 
+/* Refuse (TN_EINPUT) a write ("what": INSERT, UPDATE, ...) under time travel: "opt" with a
+ * snapshot or an as-of time. A write changes the table as it is now, never an old version. */
+int tn_write_check_travel(const struct tn_query_options *opt, const char *what, struct tn_err *err);
+
 /* The names and DuckDB types of the rows "resolved" (tn_query_resolve's answer to "user_sql"
  * with "opt") gives, as a JSON array of {"name", "type"} (caller frees). Kept with the
  * resolution when the statement reads tarn tables only, so a repeated query binds once. */
@@ -306,6 +310,7 @@ struct tn_schema_change {
     int required;          /* ADD */
     const char *after;     /* MOVE */
     int first;             /* MOVE */
+    const char *doc;       /* ADD: the field's doc (tarn keeps a sanitised name's original) */
 };
 
 /* Apply "changes" in order as one new schema (metadata only; no data file is rewritten).
@@ -317,9 +322,11 @@ int tn_table_evolve(struct tn_warehouse *wh, const char *ns, const char *name,
  * is kept, so a later rollback forward works. *out gets the snapshot (may be NULL). */
 int tn_table_rollback(struct tn_warehouse *wh, const char *ns, const char *name,
                       int64_t snapshot_id, int64_t as_of_ms, int64_t *out, struct tn_err *err);
-/* Create or move tag or branch "ref" to "snapshot_id" (retention max_ref_age_ms, -1: none). */
+/* Create or move tag or branch "ref" to "snapshot_id" (retention max_ref_age_ms, -1: none). A
+ * tag that exists is moved only with "replace" (else TN_EEXISTS, as Iceberg's createTag). */
 int tn_table_set_ref(struct tn_warehouse *wh, const char *ns, const char *name, const char *ref,
-                     int is_tag, int64_t snapshot_id, int64_t max_ref_age_ms, struct tn_err *err);
+                     int is_tag, int64_t snapshot_id, int64_t max_ref_age_ms, int replace,
+                     struct tn_err *err);
 int tn_table_drop_ref(struct tn_warehouse *wh, const char *ns, const char *name, const char *ref,
                       struct tn_err *err);
 
@@ -508,6 +515,8 @@ struct tn_ingest_options {
     int single_pass;
     int (*before_commit)(void *arg, struct tn_err *err);
     void *before_commit_arg;
+    const char *types; /* "amount:decimal(12,2), id:long": the file's columns read as these
+                          types instead of the sniffed ones (NULL: none) */
 };
 
 /* The same with every option (tn_table_ingest: TN_EVOLVE_ADD, main). */

@@ -119,6 +119,29 @@ static int explain_bad_value(struct tn_session *s, const struct tn_schema *schem
 
     memcpy(original, err->msg, sizeof(original));
     for (size_t i = 0; i < schema->root.nfields; i++) {
+        /* a required column without a value */
+        const struct tn_field *f = &schema->root.fields[i];
+        struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
+        struct tn_rows *r = NULL;
+        struct tn_err ignored;
+        int found;
+
+        if (!f->required)
+            continue;
+        tn_buf_addstr(&q, "SELECT _tn_row FROM (SELECT row_number() OVER () AS _tn_row, ", NULL);
+        tn_sql_ident(&q, f->name);
+        tn_buf_addf(&q, NULL, " AS _tn_v FROM (%s)) WHERE _tn_v IS NULL LIMIT 1", select_sql);
+        found = !tn_engine_rows(s, q.buf, 1, &r, &ignored) && r->nrows == 1;
+        if (found)
+            tn_fail(err, TN_EUNPROCESSABLE,
+                    "row %s: column %s is required (NOT NULL) and has no value; give it one",
+                    tn_rows_get(r, 0, 0), f->name);
+        tn_rows_free(r);
+        tn_buf_release(&q);
+        if (found)
+            return TN_EUNPROCESSABLE;
+    }
+    for (size_t i = 0; i < schema->root.nfields; i++) {
         const struct tn_field *f = &schema->root.fields[i];
         struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
         struct tn_rows *r = NULL;
@@ -194,9 +217,24 @@ static int copy_rows(struct tn_session *s, const struct tn_schema *schema, const
     for (size_t i = 0; i < schema->root.nfields; i++) {
         const struct tn_field *f = &schema->root.fields[i];
         const char *src = source_type(cols, f->name);
+        int must_have = f->required && src;
 
         if (i)
             tn_buf_addstr(&sql, ", ", NULL);
+        if (f->required && !src && !json_object_get(f->json, "write-default")) {
+            rc = tn_fail(err, TN_EUNPROCESSABLE,
+                         "column %s is required (NOT NULL) and the rows do not have it; give it "
+                         "a value",
+                         f->name);
+            goto out;
+        }
+        if (must_have) {
+            /* a NULL in a required column stops the COPY (explained below, with its row) */
+            guarded = 1;
+            tn_buf_addstr(&sql, "CASE WHEN ", NULL);
+            tn_sql_ident(&sql, f->name);
+            tn_buf_addstr(&sql, " IS NULL THEN error('tarn: required value missing') ELSE ", NULL);
+        }
         if (src && cast_may_round(src, f)) {
             /* refuse fractions rather than round them: error() stops the COPY */
             guarded = 1;
@@ -211,22 +249,22 @@ static int copy_rows(struct tn_session *s, const struct tn_schema *schema, const
             tn_buf_addstr(&sql, " AS ", NULL);
             if ((rc = tn_type_duckdb(f->type, &sql, err)))
                 goto out;
-            tn_buf_addstr(&sql, ") ELSE error('tarn: value does not fit') END AS ", NULL);
-            tn_sql_ident(&sql, f->name);
-            continue;
-        }
-        if (src) {
-            tn_buf_addstr(&sql, "CAST(", NULL);
-            tn_sql_ident(&sql, f->name);
-        } else if (write_default(f, &sql)) {
-            /* a column the rows do not have takes its write-default */
+            tn_buf_addstr(&sql, ") ELSE error('tarn: value does not fit') END", NULL);
         } else {
-            tn_buf_addstr(&sql, "CAST(NULL", NULL);
+            if (src) {
+                tn_buf_addstr(&sql, "CAST(", NULL);
+                tn_sql_ident(&sql, f->name);
+            } else if (write_default(f, &sql)) {
+                /* a column the rows do not have takes its write-default */
+            } else {
+                tn_buf_addstr(&sql, "CAST(NULL", NULL);
+            }
+            tn_buf_addstr(&sql, " AS ", NULL);
+            if ((rc = tn_type_duckdb(f->type, &sql, err)))
+                goto out;
+            tn_buf_addstr(&sql, ")", NULL);
         }
-        tn_buf_addstr(&sql, " AS ", NULL);
-        if ((rc = tn_type_duckdb(f->type, &sql, err)))
-            goto out;
-        tn_buf_addstr(&sql, ") AS ", NULL);
+        tn_buf_addstr(&sql, must_have ? " END AS " : " AS ", NULL);
         tn_sql_ident(&sql, f->name);
     }
     tn_buf_addf(&sql, NULL, " FROM (%s))%s TO ", select_sql, partition_exprs ? ")" : "");

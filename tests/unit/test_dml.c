@@ -478,7 +478,7 @@ static void test_changes_on_a_branch(void)
     {
         int64_t id = 0;
         tn_parse_i64(head ? head : "0", &id);
-        CHECK_OK(tn_table_set_ref(fx.wh, "default", "t", "audit", 0, id, -1, &err));
+        CHECK_OK(tn_table_set_ref(fx.wh, "default", "t", "audit", 0, id, -1, 0, &err));
     }
     CHECK_OK(tn_table_dml(fx.wh, fx.s, "DELETE FROM t WHERE id < 5", &on_audit, &res, &err));
     CHECK_INT_EQ(res.rows_affected, 5);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "iceberg/iceberg.h"
+#include "table/table.h"
 
 /*---- Helpers ----*/
 
@@ -649,6 +650,30 @@ static void test_schema_edge_cases(void)
     json_decref(j);
 }
 
+/* Stored column names: lowercase ASCII, Latin letters transliterated, others a separator. */
+static void test_column_name_sanitise(void)
+{
+    static const char *cases[][2] = {
+        {"Order ID", "order_id"},
+        {"Größe", "grosse"},
+        {"Prix (€)", "prix"},
+        {"名前", "column"},
+        {"Crème brûlée", "creme_brulee"},
+        {"ŁÓDŹ", "lodz"},
+        {"Æther", "aether"},
+        {"a\xff\xfe"
+         "b",
+         "a_b"},
+        {"__x__", "x"},
+    };
+    char out[TN_NAME_MAX + 1];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        tn_column_name_sanitise(cases[i][0], out, sizeof(out));
+        CHECK_STR_EQ(out, cases[i][1]);
+    }
+}
+
 static const struct tn_test types_tests[] = {
     {"iceberg.md bound examples", test_iceberg_md_examples},
     {"boolean and integer bounds", test_boolean_and_integers},
@@ -666,6 +691,7 @@ static const struct tn_test types_tests[] = {
     {"nested schema parse and find", test_nested_schema},
     {"duckdb names of primitive types", test_duckdb_primitive_names},
     {"schema edge cases", test_schema_edge_cases},
+    {"column names are sanitised and transliterated", test_column_name_sanitise},
     {NULL, NULL},
 };
 

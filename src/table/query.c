@@ -211,6 +211,7 @@ static int resolve_view(struct resolver *r, json_t *node, const char *ns, const 
         return rc;
     if (rc) {
         *r->err = e;
+        tn_err_prefix(r->err, "view %s.%s: ", ns, name);
         return rc;
     }
     key = tn_asprintf("%s\x1f%s", ns, name);

@@ -44,7 +44,7 @@ exp = json.load(open(sys.argv[1]))
 tbl, tarn = sys.argv[2], sys.argv[3]
 
 def sql(q):
-    r = subprocess.run([tarn, "sql", q, "--format", "json"], capture_output=True, text=True)
+    r = subprocess.run([tarn, "sql", q, "--format", "ndjson"], capture_output=True, text=True)
     if r.returncode:
         raise RuntimeError(r.stderr.strip())
     return [json.loads(l) for l in r.stdout.splitlines() if l.strip()]

@@ -48,7 +48,7 @@ declare -A EXPECT
 after() {
     local t=$1 dir=$WH/${1%%.*}/${1#*.} v
     v=$(latest "$dir")
-    EXPECT[$t:$v]=$("$TARN" sql "SELECT * FROM $t" --format json 2>/dev/null | canon)
+    EXPECT[$t:$v]=$("$TARN" sql "SELECT * FROM $t" --format ndjson 2>/dev/null | canon)
 }
 
 # verify TABLE: every Delta version replayed equals what tarn answered after that commit, and
@@ -67,7 +67,7 @@ verify() {
         op=$(commit_field "$dir" "$v" operation)
         sid=$(commit_field "$dir" "$v" tarn.snapshotId)
         case $op in "CHANGE COLUMN" | "SET TBLPROPERTIES") continue ;; esac
-        want=$("$TARN" sql "SELECT * FROM $t AT (VERSION => $sid)" --format json 2>/dev/null | canon)
+        want=$("$TARN" sql "SELECT * FROM $t AT (VERSION => $sid)" --format ndjson 2>/dev/null | canon)
         [ "$got" = "$want" ] || { bad_v="$bad_v $v(snapshot $sid)"; echo "    AT VERSION: $(head -c 300 <<<"$want")"; }
     done
     expect_eq "$t: all $((last + 1)) Delta versions replay to tarn's answers" "${bad_v:-none wrong}" "none wrong"
@@ -166,7 +166,7 @@ else
     bad_v=
     for v in $(seq 0 "$(latest "$D")"); do
         [ -n "${EXPECT[db.t:$v]:-}" ] || continue
-        got=$("$TARN" sql "SELECT * FROM db.rt AT (VERSION => $v)" --format json 2>&1 | canon)
+        got=$("$TARN" sql "SELECT * FROM db.rt AT (VERSION => $v)" --format ndjson 2>&1 | canon)
         [ "$got" = "${EXPECT[db.t:$v]}" ] || { bad_v="$bad_v $v"; echo "    v$v: $(head -c 300 <<<"$got")"; }
     done
     expect_eq "every version read back through tarn's Delta reader" "${bad_v:-none wrong}" "none wrong"

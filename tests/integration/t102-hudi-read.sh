@@ -51,7 +51,7 @@ cols = e["columns"]
 sel = ", ".join('CAST("%s" AS VARCHAR) AS "%s"' % (c, c) for c in cols)
 
 def rows(sql):
-    r = subprocess.run([tarn, "sql", sql, "--format", "json"], capture_output=True, text=True)
+    r = subprocess.run([tarn, "sql", sql, "--format", "ndjson"], capture_output=True, text=True)
     if r.returncode:
         return None, r.stderr.strip()
     return [json.loads(l) for l in r.stdout.splitlines() if l.strip()], None

@@ -126,7 +126,7 @@ expect_status "rollback by as_of" 200 "$code"
 expect_eq "as_of picks the snapshot current then" "$(jv 'd["snapshot_id"]')" "$R2"
 N=$(snapshots rb); C=$(current rb)
 code=$(post /tables/rb/rollback '{"snapshot_id": 12345}')
-expect_error "unknown snapshot 404 names what exists" 404 NotFoundException "its snapshots are: $R1" "$code"
+expect_error "unknown snapshot 404 names the nearest ones" 404 NotFoundException "the nearest ids are" "$code"
 code=$(post /tables/rb/rollback '{"as_of": "2000-01-01 00:00:00"}')
 expect_error "time before the first snapshot 404" 404 NotFoundException "" "$code"
 code=$(post /tables/rb/rollback '{"as_of": "yesterday-ish"}')

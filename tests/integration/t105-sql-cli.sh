@@ -100,7 +100,7 @@ no_internals() {
         bad "$1"; sed 's/^/    /' "$2" | head -3
     else ok "$1"; fi
 }
-check_fails "INSERT with too few values" 2 "each row has 2 values but 3 columns to fill" \
+check_fails "INSERT with too few values" 2 "2 values for 3 columns" \
     "$TARN" sql "INSERT INTO sales VALUES (1, 2)"
 no_internals "... says nothing of _tn_rows" "$TMP/err"
 check_fails "DELETE on an unknown column" 2 'column "nope" not found' "$TARN" sql "DELETE FROM sales WHERE nope = 1"

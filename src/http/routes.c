@@ -221,13 +221,15 @@ static json_t *schemas(void)
                                   type("string"), "metadata_location", type("string"), "path_map",
                                   type("object")));
     json_object_set_new(s, "TableSummary",
-                        json_pack("{s:s, s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}}",
+                        json_pack("{s:s, s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+                                  "s:o, s:o}}",
                                   "type", "object", "properties", "namespace", type("string"),
                                   "name", type("string"), "current_snapshot_id", type("integer"),
                                   "rows", type("integer"), "records_in_files", type("integer"),
                                   "position_deletes", type("integer"), "equality_deletes",
                                   type("integer"), "data_files", type("integer"), "bytes",
-                                  type("integer"), "last_updated_ms", type("integer")));
+                                  type("integer"), "last_updated_ms", type("integer"), "format",
+                                  type("string"), "source", type("string")));
     json_object_set_new(
         s, "Table",
         json_pack("{s:s, s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}}", "type", "object",

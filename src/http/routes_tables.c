@@ -67,6 +67,17 @@ static int64_t summary_i64(const struct tn_snapshot *s, const char *key)
     return n;
 }
 
+/* What a table is stored as: "hudi" or "delta" for a registered table of those formats (read
+ * through tarn's Iceberg translation, "source" naming its folder), else "iceberg". */
+static void set_format(json_t *j, const struct tn_table *t)
+{
+    const char *hudi = tn_hudi_location(t), *delta = tn_delta_source(t);
+
+    json_object_set_new(j, "format", json_string(hudi ? "hudi" : delta ? "delta" : "iceberg"));
+    if (hudi || delta)
+        json_object_set_new(j, "source", json_string(hudi ? hudi : delta));
+}
+
 /* The rows a query of the current snapshot "cur" sees, from its summary: the data files'
  * records less the position deletes (each removes one row; tarn never writes one twice or
  * keeps one whose data file is gone); null when equality deletes apply, which only a scan can
@@ -135,6 +146,7 @@ static json_t *table_json(const struct tn_table *t)
     json_object_set_new(j, "metadata_location", json_string(t->metadata_location));
     json_object_set_new(j, "table_uuid", m->table_uuid ? json_string(m->table_uuid) : json_null());
     json_object_set_new(j, "format_version", json_integer(m->format_version));
+    set_format(j, t);
     json_object_set_new(j, "schema", schema ? json_deep_copy(schema->json) : json_null());
     json_object_set_new(j, "partition_spec", partition_spec_json(m));
     json_object_set_new(j, "partition_specs",
@@ -198,6 +210,7 @@ int tn_route_tables(struct tn_http_req *req, struct tn_http_reply *out, struct t
                                 cur ? summary_number(cur, "total-files-size") : json_integer(0));
             json_object_set_new(j, "last_updated_ms", json_i64(t->meta->last_updated_ms));
             json_object_set_new(j, "format_version", json_integer(t->meta->format_version));
+            set_format(j, t);
         }
         json_array_append_new(list, j);
         tn_table_free(t);

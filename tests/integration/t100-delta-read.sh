@@ -255,6 +255,8 @@ cp -r "$DF/delta-0.8.0" "$WH/inside"
 start_server "$WH" --no-auth
 status_is "POST /tables/register with a Delta folder and format delta" 200 \
     post /tables/register "{\"name\": \"web.d8\", \"location\": \"$WH/inside\", \"format\": \"delta\"}"
+status_is "GET /tables/web.d8" 200 call GET /tables/web.d8
+expect_eq "says it is a Delta table, and where" "$(jv '[d["format"], d["source"].endswith("/inside")]')" '["delta", true]'
 expect_eq "it reads" "$(csvq 'SELECT sum(value) FROM web.d8')" "7"
 status_is "a folder outside the warehouse is refused" 403 \
     post /tables/register "{\"name\": \"web.out\", \"location\": \"$TMP/delta/delta-0.8.0\", \"format\": \"delta\"}"

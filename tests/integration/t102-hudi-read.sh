@@ -218,6 +218,8 @@ status_is "POST /tables/register with a Hudi base path" 200 \
     post /tables/register "{\"name\": \"default.mor\", \"metadata_location\": \"$HW/lake/mor\", \"format\": \"hudi\"}"
 status_is "the table is listed" 200 call GET /tables
 check "GET /tables names it" grep -q '"mor"' "$TMP/body"
+expect_eq "as a Hudi table, with its folder" \
+    "$(jv '[[t["format"], t["source"].endswith("/lake/mor")] for t in d["tables"] if t["name"] == "mor"]')" '[["hudi", true]]'
 MORQ='{"sql": "SELECT string_agg(name || '"'"':'"'"' || \"isActive\", '"'"' '"'"' ORDER BY id) AS v FROM mor"}'
 status_is "a query over HTTP" 200 post /query "$MORQ"
 check "it reads the first deltacommit's rows" grep -q 'Alice:true Bob:false Carol:true' "$TMP/body"

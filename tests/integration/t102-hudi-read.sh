@@ -149,6 +149,12 @@ check "an Iceberg table to join" "$TARN" ingest cities "$TMP/cities.csv"
 expect_eq "join Hudi (MOR v8) with Iceberg" \
     "$(q "SELECT c.country || ':' || count(*) FROM mor_avro_v8_trips_8i3u1d t JOIN cities c ON t.city = c.city GROUP BY c.country ORDER BY c.country")" \
     "$(printf 'BR:1\nIN:1\nUS:4')"
+# and with a Delta table in the same statement (delta-0.8.0: values 0, 1, 2, 4)
+cp -r "$SHARED/delta-fixtures/delta-0.8.0" "$TMP/d08"
+check "a Delta table to join" "$TARN" register default.d08 "$TMP/d08"
+expect_eq "join Hudi, Iceberg and Delta in one statement" \
+    "$(q "SELECT c.country || ':' || count(*) || ':' || sum(d.value) FROM mor_avro_v8_trips_8i3u1d t JOIN cities c ON t.city = c.city JOIN d08 d ON d.value = length(c.country) - 1 GROUP BY c.country ORDER BY c.country")" \
+    "$(printf 'BR:1:1\nIN:1:1\nUS:4:4')"
 
 # the timeline as a metadata table
 expect_eq "\$timeline: the v8 MOR timeline" \

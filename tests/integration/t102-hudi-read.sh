@@ -4,8 +4,9 @@
 # its snapshot as of every completed instant and (MOR) its read-optimized view compared with the
 # fixture's _expected/*.json; time travel by instant and by timestamp; hudi_changes (the
 # incremental query) on the cases the fixtures' README states; the empty table; a join with an
-# Iceberg table and with a Delta one; new Hudi commits followed; $timeline; writes, unsupported versions and bad
-# arguments refused; registration over HTTP. Local warehouse only (the fixtures are local).
+# Iceberg table and with a Delta one; new Hudi commits followed; $timeline; writes, unsupported
+# versions and bad arguments refused; registration over HTTP. Local warehouse only (the fixtures
+# are local).
 . "$(dirname "$0")/lib.sh"
 
 HF=$SHARED/hudi-fixtures

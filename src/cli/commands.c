@@ -1174,6 +1174,7 @@ int cli_register(struct cli *c, const char *ident, const char *location, struct 
 {
     char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
     struct tn_warehouse *wh;
+    char *resolved = NULL;
     int rc = tn_ident_parse(ident, ns, name, err);
 
     if (rc)
@@ -1189,10 +1190,13 @@ int cli_register(struct cli *c, const char *ident, const char *location, struct 
         free(q);
     } else {
         /* the operator names the table's folder (the one holding its metadata folder): the
-           sandbox may reach it, now and in later runs */
+           sandbox may reach it, now and in later runs; a local path is taken as the file
+           system resolves it (through symbolic links), as the sandbox compares it */
         const char *p = strncmp(location, "file:", 5) == 0 ? location + 5 : location;
         while (p[0] == '/' && p[1] == '/')
             p++;
+        if (p[0] == '/' && (resolved = realpath(p, NULL)) != NULL)
+            location = p = resolved;
         if (p[0] == '/') {
             char *dir = tn_strdup(p);
             char *slash = strrchr(dir, '/');
@@ -1208,6 +1212,7 @@ int cli_register(struct cli *c, const char *ident, const char *location, struct 
     }
     if (!rc)
         printf("registered %s.%s at %s\n", ns, name, location);
+    free(resolved);
     return rc;
 }
 

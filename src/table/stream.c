@@ -364,8 +364,13 @@ int tn_stream_finish(struct tn_stream *st, int commit, struct tn_ingest_result *
     join(st);
     st->state = DECLINED;
     if (st->rc) {
-        /* committed rows are never read again; anything else the whole-file path redoes */
-        if (st->committing && st->res.commit.snapshot_id) {
+        /* committed rows are never read again, and a failure of the storage or the catalog
+           would fail the whole-file path too (leaving twice the debris): both are the answer;
+           anything else -- the data did not suit the stream -- the whole-file path redoes */
+        int infrastructure = st->rc == TN_EUNAVAILABLE || st->rc == TN_ENOSPACE ||
+                             st->rc == TN_EUPSTREAM || st->rc == TN_ECONFLICT ||
+                             st->rc == TN_EFORBIDDEN;
+        if ((st->committing && st->res.commit.snapshot_id) || (commit && infrastructure)) {
             *err = st->err;
             return st->rc;
         }

@@ -216,7 +216,7 @@ status_is "register a view from outside the warehouse: 403" 403 post /v1/namespa
 status_is "config lists the view endpoints" 200 call GET /v1/config
 expect_eq "view endpoints" "$(jv '"POST /v1/{prefix}/namespaces/{namespace}/views" in d["endpoints"] and "POST /v1/{prefix}/views/rename" in d["endpoints"]')" "true"
 expect_eq "the catalog file has Java's V1 schema (iceberg_type) with the view typed VIEW" \
-    "$(sqlite3 "$WH/catalog.db" "SELECT table_name || ':' || iceberg_type FROM iceberg_tables WHERE iceberg_type = 'VIEW'")" "copy:VIEW"
+    "$(sqlite3 "${TARN_CATALOG:-$WH/catalog.db}" "SELECT table_name || ':' || iceberg_type FROM iceberg_tables WHERE iceberg_type = 'VIEW'")" "copy:VIEW"
 status_is "drop it" 204 call DELETE /v1/namespaces/p2/views/copy
 
 #---- views in tarn's SQL: a name that is a view reads its query ----

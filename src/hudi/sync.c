@@ -463,40 +463,18 @@ static int avro_block_json(struct sync *s, const struct tn_hudi_block *b, struct
 static int write_merged(struct sync *s, const char *key, const char *select_sql,
                         struct tn_data_file *file)
 {
-    const struct tn_schema *schema = tn_metadata_current_schema(s->view.meta);
     char uuid[37];
-    char *uri, *resolved, *path = NULL;
+    char *uri;
     int rc;
 
-    memset(file, 0, sizeof(*file));
     tn_uuid4(uuid);
     uri = tn_asprintf("%s/data/hudi-%s-%s.parquet", s->view.meta->location, key, uuid);
-    resolved = tn_table_resolve(&s->view, uri);
-    rc = tn_storage_stage_path(s->wh->storage, resolved, &path, s->err);
-    if (!rc)
-        rc = tn__copy_to_parquet(s->session, schema, select_sql, NULL, path, &file->record_count,
-                                 s->err);
-    if (!rc)
-        rc = tn__file_stats(schema, path, file, s->err);
-    if (!rc)
-        rc = tn_storage_publish(s->wh->storage, resolved, path, s->err);
-    if (!rc)
-        rc = tn_storage_size(s->wh->storage, resolved, &file->file_size, s->err);
-    if (!rc)
+    rc = tn__write_data_file_at(s->wh, s->session, &s->view, uri, select_sql, file, s->err);
+    if (!rc) {
+        char *resolved = tn_table_resolve(&s->view, file->file_path);
         tn__files_add(s->files, resolved);
-    if (rc) {
-        struct tn_err ignored;
-        tn_storage_delete(s->wh->storage, resolved, &ignored);
-        tn_data_file_release(file);
-        free(uri);
-    } else {
-        file->content = 0;
-        file->file_path = uri;
-        file->file_format = tn_strdup("PARQUET");
-        file->sort_order_id = 0;
+        free(resolved);
     }
-    free(resolved);
-    free(path);
     return rc;
 }
 

@@ -158,6 +158,10 @@ int tn__table_write(struct tn_warehouse *wh, struct tn_session *s, const struct 
 /* Write the rows of "select_sql" as one new data file of "t" (statistics filled). */
 int tn__write_data_file(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
                         const char *select_sql, struct tn_data_file *file, struct tn_err *err);
+/* tn__write_data_file at location "uri" (owned: it becomes file->file_path, or is freed). */
+int tn__write_data_file_at(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
+                           char *uri, const char *select_sql, struct tn_data_file *file,
+                           struct tn_err *err);
 /* Delete a file written by a change that did not commit, and release it. */
 void tn__discard_file(struct tn_warehouse *wh, const struct tn_table *t, struct tn_data_file *file);
 

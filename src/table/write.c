@@ -1041,8 +1041,15 @@ char *tn__new_file_location(const struct tn_table *t, const char *suffix)
 int tn__write_data_file(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
                         const char *select_sql, struct tn_data_file *file, struct tn_err *err)
 {
+    return tn__write_data_file_at(wh, s, t, tn__new_file_location(t, ".parquet"), select_sql, file,
+                                  err);
+}
+
+int tn__write_data_file_at(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
+                           char *uri, const char *select_sql, struct tn_data_file *file,
+                           struct tn_err *err)
+{
     const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
-    char *uri = tn__new_file_location(t, ".parquet");
     char *resolved = tn_table_resolve(t, uri);
     char *path = NULL;
     int rc;

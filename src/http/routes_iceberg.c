@@ -707,8 +707,9 @@ static int table_commit(struct tn_http_req *req, const char *ns, const char *nam
     return 0;
 }
 
-static int tables_list(struct tn_http_req *req, const char *ns, struct tn_http_reply *out,
-                       struct tn_err *err)
+/* ListTablesResponse: the tables or views ("kind") of "ns", a page of them. */
+static int list_identifiers(struct tn_http_req *req, enum tn_catalog_kind kind, const char *ns,
+                            struct tn_http_reply *out, struct tn_err *err)
 {
     struct tn_catalog_entry *e = NULL;
     size_t n = 0;
@@ -717,7 +718,7 @@ static int tables_list(struct tn_http_req *req, const char *ns, struct tn_http_r
     int rc = ns_must_exist(req, ns, err);
 
     if (!rc)
-        rc = tn_catalog_list(req->wh->catalog, ns, &e, &n, err);
+        rc = tn_catalog_list_kind(req->wh->catalog, kind, ns, &e, &n, err);
     if (!rc)
         rc = page_of(req, n, &pg, err);
     if (rc) {
@@ -797,7 +798,9 @@ static int do_table(struct tn_http_req *req, const char *ns, const char *tseg, c
     return tn_fail(err, TN_EINPUT, "%s is not allowed on a table", m);
 }
 
-static int tables_rename(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
+/* RenameTableRequest, for a table or a view ("kind"). */
+static int rename_entry(struct tn_http_req *req, enum tn_catalog_kind kind,
+                        struct tn_http_reply *out, struct tn_err *err)
 {
     char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
     char to_ns[TN_NAME_MAX + 1], to_name[TN_NAME_MAX + 1];
@@ -808,7 +811,7 @@ static int tables_rename(struct tn_http_req *req, struct tn_http_reply *out, str
     if (!rc)
         rc = ns_must_exist(req, to_ns, err);
     if (!rc)
-        rc = tn_catalog_rename(req->wh->catalog, ns, name, to_ns, to_name, err);
+        rc = tn_catalog_rename_kind(req->wh->catalog, kind, ns, name, to_ns, to_name, err);
     if (rc)
         return rc;
     reply_empty(out, 204);
@@ -904,34 +907,6 @@ static int view_register(struct tn_http_req *req, const char *ns, struct tn_http
     return 0;
 }
 
-static int views_list(struct tn_http_req *req, const char *ns, struct tn_http_reply *out,
-                      struct tn_err *err)
-{
-    struct tn_catalog_entry *e = NULL;
-    size_t n = 0;
-    struct page pg;
-    json_t *ids, *body;
-    int rc = ns_must_exist(req, ns, err);
-
-    if (!rc)
-        rc = tn_catalog_list_kind(req->wh->catalog, TN_CATALOG_VIEW, ns, &e, &n, err);
-    if (!rc)
-        rc = page_of(req, n, &pg, err);
-    if (rc) {
-        tn_catalog_entries_free(e, n);
-        return rc;
-    }
-    ids = json_array();
-    for (size_t i = pg.start; i < pg.end; i++)
-        json_array_append_new(
-            ids, json_pack("{s:o, s:s}", "namespace", ns_json(e[i].ns), "name", e[i].table));
-    body = json_pack("{s:o}", "identifiers", ids);
-    page_token(body, &pg, n);
-    tn_catalog_entries_free(e, n);
-    tn_http_reply_json(out, 200, body);
-    return 0;
-}
-
 static int do_view(struct tn_http_req *req, const char *ns, const char *vseg,
                    struct tn_http_reply *out, struct tn_err *err)
 {
@@ -966,25 +941,6 @@ static int do_view(struct tn_http_req *req, const char *ns, const char *vseg,
     }
     tn_view_free(v);
     return rc ? table_missing(req, ns, rc, err) : 0;
-}
-
-static int views_rename(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
-{
-    char ns[TN_NAME_MAX + 1], name[TN_NAME_MAX + 1];
-    char to_ns[TN_NAME_MAX + 1], to_name[TN_NAME_MAX + 1];
-    int rc = ident_from_json(json_object_get(req->json, "source"), ns, name, err);
-
-    if (!rc)
-        rc = ident_from_json(json_object_get(req->json, "destination"), to_ns, to_name, err);
-    if (!rc)
-        rc = ns_must_exist(req, to_ns, err);
-    if (!rc)
-        rc = tn_catalog_rename_kind(req->wh->catalog, TN_CATALOG_VIEW, ns, name, to_ns, to_name,
-                                    err);
-    if (rc)
-        return rc;
-    reply_empty(out, 204);
-    return 0;
 }
 
 /*---- Dispatch ----*/
@@ -1037,9 +993,9 @@ int tn_route_iceberg(struct tn_http_req *req, struct tn_http_reply *out, struct 
         else
             rc = tn_fail(err, TN_EINPUT, "use GET or POST on /namespaces");
     } else if (n == 2 && IS(0, "tables") && IS(1, "rename") && strcmp(m, "POST") == 0) {
-        rc = tables_rename(req, out, err);
+        rc = rename_entry(req, TN_CATALOG_TABLE, out, err);
     } else if (n == 2 && IS(0, "views") && IS(1, "rename") && strcmp(m, "POST") == 0) {
-        rc = views_rename(req, out, err);
+        rc = rename_entry(req, TN_CATALOG_VIEW, out, err);
     } else if (n == 2 && IS(0, "transactions") && IS(1, "commit") && strcmp(m, "POST") == 0) {
         rc = transaction_commit(req, out, err);
     } else if (n >= 2 && IS(0, "namespaces")) {
@@ -1053,7 +1009,7 @@ int tn_route_iceberg(struct tn_http_req *req, struct tn_http_reply *out, struct 
         else if (n == 3 && IS(2, "register") && strcmp(m, "POST") == 0)
             rc = table_register(req, ns, out, err);
         else if (n == 3 && IS(2, "tables") && strcmp(m, "GET") == 0)
-            rc = tables_list(req, ns, out, err);
+            rc = list_identifiers(req, TN_CATALOG_TABLE, ns, out, err);
         else if (n == 3 && IS(2, "tables") && strcmp(m, "POST") == 0)
             rc = table_create(req, ns, out, err);
         else if ((n == 4 || n == 5) && IS(2, "tables"))
@@ -1061,7 +1017,7 @@ int tn_route_iceberg(struct tn_http_req *req, struct tn_http_reply *out, struct 
         else if (n == 3 && IS(2, "register-view") && strcmp(m, "POST") == 0)
             rc = view_register(req, ns, out, err);
         else if (n == 3 && IS(2, "views") && strcmp(m, "GET") == 0)
-            rc = views_list(req, ns, out, err);
+            rc = list_identifiers(req, TN_CATALOG_VIEW, ns, out, err);
         else if (n == 3 && IS(2, "views") && strcmp(m, "POST") == 0)
             rc = view_create(req, ns, out, err);
         else if (n == 4 && IS(2, "views"))

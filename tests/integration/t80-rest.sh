@@ -239,6 +239,23 @@ expect_eq "time travel on a view is refused" "$code,$(grep -c 'no snapshots of i
 status_is "a view whose SQL DuckDB cannot parse" 200 post /v1/namespaces/default/views "$(view_body odd 'SELEKT 1' trino)"
 code=$(curl -s -o "$TMP/vq" -w '%{http_code}' -G "$BASE/query" --data-urlencode 'sql=SELECT * FROM odd')
 expect_eq "is an error naming the view" "$code,$(grep -c 'view default.odd' "$TMP/vq")" "400,1"
+# hostile views: what a view's SQL may do is what a query may do, no more
+evil_n=0
+for bad in "SELECT * FROM read_csv('/etc/passwd')" "SELECT 1; COPY (SELECT 1) TO '/tmp/pwn.csv'" \
+           "DELETE FROM sales" "ATTACH '/tmp/x.db'"; do
+    n=evil$((++evil_n))
+    status_is "a view whose SQL is: $bad" 200 post /v1/namespaces/default/views "$(view_body "$n" "$bad")"
+    code=$(curl -s -o "$TMP/vq" -w '%{http_code}' -G "$BASE/query" --data-urlencode "sql=SELECT * FROM $n")
+    expect_eq "reading it is refused ($bad)" "$([[ $code == 4* ]] && echo 4xx || echo "$code")" "4xx"
+done
+expect_eq "and nothing was written by them" "$(ls /tmp/pwn.csv 2>/dev/null | wc -l),$(csvq 'SELECT count(*) FROM sales')" "0,3"
+status_is "a view name that climbs out" 400 post /v1/namespaces/default/views "$(view_body '../x' 'SELECT 1')"
+python3 -c 'print("[" * 20000)' >"$TMP/deep.json"
+status_is "a 20,000-deep view request" 400 call POST /v1/namespaces/default/views --data-binary @"$TMP/deep.json"
+head -c 70000000 /dev/zero | tr '\0' ' ' >"$TMP/huge.json"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$BASE/iceberg/v1/namespaces/default/views" --data-binary @"$TMP/huge.json")
+expect_eq "a 70 MB view request is refused" "$([[ $code == 4* ]] && echo 4xx || echo "$code")" "4xx"
+status_is "and the server still answers" 200 call GET /v1/namespaces/default/views
 buuid=$(call GET /v1/namespaces/default/views/big >/dev/null; jv 'd["metadata"]["view-uuid"]')
 status_is "replace the view's query (a DuckDB representation is preferred)" 200 post /v1/namespaces/default/views/big \
     "{\"requirements\":[{\"type\":\"assert-view-uuid\",\"uuid\":\"$buuid\"}],\"updates\":[{\"action\":\"add-view-version\",\"view-version\":{\"version-id\":2,\"timestamp-ms\":1700000009000,\"schema-id\":0,\"summary\":{},\"representations\":[{\"type\":\"sql\",\"sql\":\"SELECT nonsense\",\"dialect\":\"spark\"},{\"type\":\"sql\",\"sql\":\"SELECT id, amount FROM sales WHERE amount > 20\",\"dialect\":\"duckdb\"}],\"default-namespace\":[\"default\"]}},{\"action\":\"set-current-view-version\",\"view-version-id\":-1}]}"

@@ -1038,6 +1038,38 @@ char *tn__new_file_location(const struct tn_table *t, const char *suffix)
                     : tn_asprintf("%s/data/%s%s", t->meta->location, uuid, suffix);
 }
 
+/* The Parquet file staged at "path" as data file "f" of "t" at "uri" (owned: it becomes
+ * f->file_path, or is freed): its statistics and NaN counts read, published to storage, sized.
+ * On failure "f" is released and nothing is left published. */
+static int publish_data_file(struct tn_warehouse *wh, struct tn_session *s,
+                             const struct tn_table *t, const struct tn_schema *schema,
+                             const char *path, char *uri, struct tn_data_file *f,
+                             struct tn_err *err)
+{
+    char *resolved = tn_table_resolve(t, uri);
+    int rc = tn__file_stats(schema, path, f, err);
+
+    if (!rc)
+        rc = tn__nan_counts(s, schema, path, f, err);
+    if (!rc)
+        rc = tn_storage_publish(wh->storage, resolved, path, err);
+    if (!rc)
+        rc = tn_storage_size(wh->storage, resolved, &f->file_size, err);
+    if (rc) {
+        struct tn_err ignored;
+        tn_storage_delete(wh->storage, resolved, &ignored);
+        tn_data_file_release(f);
+        free(uri);
+    } else {
+        f->content = 0;
+        f->file_path = uri;
+        f->file_format = tn_strdup("PARQUET");
+        f->sort_order_id = 0;
+    }
+    free(resolved);
+    return rc;
+}
+
 int tn__write_data_file(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
                         const char *select_sql, struct tn_data_file *file, struct tn_err *err)
 {
@@ -1058,24 +1090,13 @@ int tn__write_data_file_at(struct tn_warehouse *wh, struct tn_session *s, const 
     rc = tn_storage_stage_path(wh->storage, resolved, &path, err);
     if (!rc)
         rc = tn__copy_to_parquet(s, schema, select_sql, NULL, path, &file->record_count, err);
-    if (!rc)
-        rc = tn__file_stats(schema, path, file, err);
-    if (!rc)
-        rc = tn__nan_counts(s, schema, path, file, err);
-    if (!rc)
-        rc = tn_storage_publish(wh->storage, resolved, path, err);
-    if (!rc)
-        rc = tn_storage_size(wh->storage, resolved, &file->file_size, err);
     if (rc) {
         struct tn_err ignored;
         tn_storage_delete(wh->storage, resolved, &ignored);
         tn_data_file_release(file);
         free(uri);
     } else {
-        file->content = 0;
-        file->file_path = uri;
-        file->file_format = tn_strdup("PARQUET");
-        file->sort_order_id = 0;
+        rc = publish_data_file(wh, s, t, schema, path, uri, file, err);
     }
     free(resolved);
     free(path);
@@ -1133,26 +1154,10 @@ static int write_sized_files(struct tn_warehouse *wh, struct tn_session *s,
     for (size_t i = 0; !rc && i < files->nrows; i++) {
         const char *path = tn_rows_get(files, i, 0);
         struct tn_data_file *f = &v[nv];
-        char *uri = tn_asprintf("%s%s", dir_uri, path + strlen(dir));
-        char *resolved = tn_table_resolve(t, uri);
-
-        rc = tn__file_stats(schema, path, f, err);
-        if (!rc)
-            rc = tn__nan_counts(s, schema, path, f, err);
-        if (!rc)
-            rc = tn_storage_publish(wh->storage, resolved, path, err);
-        if (!rc)
-            rc = tn_storage_size(wh->storage, resolved, &f->file_size, err);
-        free(resolved);
-        if (rc) {
-            tn_data_file_release(f);
-            free(uri);
+        rc = publish_data_file(wh, s, t, schema, path,
+                               tn_asprintf("%s%s", dir_uri, path + strlen(dir)), f, err);
+        if (rc)
             break;
-        }
-        f->content = 0;
-        f->file_path = uri;
-        f->file_format = tn_strdup("PARQUET");
-        f->sort_order_id = 0;
         nv++;
     }
     if (rc) {

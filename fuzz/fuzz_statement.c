@@ -1,6 +1,6 @@
 /* fuzz_statement.c - libFuzzer target for how tarn reads users' SQL: the lexer
  * (src/engine/statement.c), the statement classifier, and the rewriters that turn a MERGE,
- * UPDATE, DELETE or INSERT into what DuckDB runs (src/table/dml.c, insert.c, query.c). Any
+ * UPDATE, DELETE or INSERT into what DuckDB runs (src/sql/dml.c, insert.c, query.c). Any
  * input must be classified and run or refused with an error -- never crash or leak -- and,
  * whatever it says, must leave no file outside the table's folder and no macro, view or
  * attached database behind (the oracle below checks after every input). It runs on a scratch
@@ -11,7 +11,7 @@
  * the rest of tarn comes from build/libtarn.a):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc \
  *     -isystem node_modules/duckdb/src/duckdb/src/include fuzz/fuzz_statement.c \
- *     src/engine/statement.c src/table/dml.c src/table/insert.c src/table/query.c \
+ *     src/engine/statement.c src/sql/dml.c src/sql/insert.c src/sql/query.c \
  *     build/libtarn.a -Lnode_modules/@duckdb/node-bindings-linux-x64 -lduckdb \
  *     -Wl,-rpath,$PWD/node_modules/@duckdb/node-bindings-linux-x64 -lsqlite3 -ljansson \
  *     -lmicrohttpd -lcurl -lcrypto -ledit -lz -lsnappy -lzstd -lpthread -lm -o /tmp/fuzz_statement

@@ -684,7 +684,7 @@ static int remote_ingest(struct cli *c, const char *ns, const char *name, const 
     return rc;
 }
 
-/* Standard input, converted as it arrives (src/table/stream.c) and kept in a spool file under
+/* Standard input, converted as it arrives (src/ingest/stream.c) and kept in a spool file under
  * the warehouse's .tmp for the whole-file path, which reads it when the stream commits nothing. */
 static int stdin_ingest(struct cli *c, const char *ns, const char *name, enum tn_source_format fmt,
                         const struct tn_ingest_options *in, struct tn_err *err)

@@ -1,5 +1,5 @@
 /* limits.h - the limits tarn puts on what it is given, named in one place: the shape of an
- * ingested file (checked by src/table/input_limits.c before DuckDB reads it; docs/API.md lists
+ * ingested file (checked by src/ingest/input_limits.c before DuckDB reads it; docs/API.md lists
  * them with their defaults and flags), and the cap of every growable buffer (struct tn_buf,
  * core.h) by the kind of input that feeds it. */
 #ifndef TN_LIMITS_H

@@ -43,7 +43,8 @@ struct tn_http_options {
     int ncors_origins;
     const char *allowed_hosts[TN_HTTP_LIST_MAX]; /* Host names besides the built-in ones */
     int nallowed_hosts;
-    int64_t maintain_every_ms; /* run scheduled maintenance this often (maintain.c); 0: never */
+    int64_t maintain_every_ms; /* run scheduled maintenance this often (src/maint/schedule.c); 0:
+                                  never */
     const char *version;       /* tarn's version, for /health and /openapi.json */
     struct tn_ask_options ask; /* POST /ask: the model to ask (no llm_url: 501) */
     json_t *sources;   /* --source NAME=URL: the databases requests may name (routes_sources.c) */
@@ -81,18 +82,6 @@ int tn_http_cors_allowed(const struct tn_http_options *o, const char *origin);
  * like, which send none of them. */
 int tn_http_cross_site(const struct tn_http_options *o, const char *origin, const char *fetch_site,
                        const char *referer, const char *host);
-
-/* maintain.c: the scheduled-maintenance thread (see the table properties there). */
-struct tn_http_maint;
-int tn_http_maint_start(struct tn_warehouse *wh, int64_t every_ms, int quiet,
-                        struct tn_http_maint **out, struct tn_err *err);
-/* Stop and free it, after the action under way finishes; NULL is a no-op. */
-void tn_http_maint_stop(struct tn_http_maint *m);
-/* Append its counters to a /metrics page (nothing for NULL). */
-void tn_http_maint_metrics(struct tn_http_maint *m, struct tn_buf *b);
-/* {"scheduled": bool, "every_ms", "passes", "runs": [the last 50 actions, newest first]};
- * "m" may be NULL (no --maintain-every). Caller owns the result. */
-json_t *tn_http_maint_runs(struct tn_http_maint *m);
 
 /* sync.c: the scheduled source syncs of --sync CONFIG (spooling in "spool_dir"). */
 struct tn_http_sync;

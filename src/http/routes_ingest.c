@@ -4,7 +4,7 @@
  * multipart file name, else the content type, else the file's first bytes.
  *
  * A plain CSV or NDJSON body longer than TN_STREAM_HEAD is converted while it arrives
- * (src/table/stream.c, fed from the connection's thread) and committed when the handler runs,
+ * (src/ingest/stream.c, fed from the connection's thread) and committed when the handler runs,
  * if the parameters it was started with are still the request's (multipart fields may come
  * after the file). Otherwise -- and whenever the stream commits nothing (a value its first
  * part's types cannot hold, ...) -- the whole file is read through tn_source_ingest (src/table/

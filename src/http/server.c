@@ -33,6 +33,7 @@
  * without waiting. */
 #include "http/http.h"
 #include "delta/publish.h"
+#include "maint/maint.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -196,8 +197,8 @@ struct tn_http_server {
     struct pend *pends; /* every open connection (also guarded by watch_lock) */
     int watch_stop;
     pthread_t watch_thread;
-    struct tn_http_maint *maint; /* --maintain-every; NULL when off */
-    struct tn_http_sync *sync;   /* --sync; NULL when off */
+    struct tn_maint_schedule *maint; /* --maintain-every; NULL when off */
+    struct tn_http_sync *sync;       /* --sync; NULL when off */
 };
 
 /*---- Per-request context ----*/
@@ -725,14 +726,14 @@ char *tn_http_metrics_text(struct tn_http_server *srv)
                     (unsigned long long)m.cache_hits, (unsigned long long)m.cache_misses,
                     (unsigned long long)m.cache_bytes);
     }
-    tn_http_maint_metrics(srv->maint, &b);
+    tn_maint_schedule_metrics(srv->maint, &b);
     tn_http_sync_metrics(srv->sync, &b);
     return tn_buf_detach(&b, NULL);
 }
 
 json_t *tn_http_maintenance_runs(struct tn_http_server *srv)
 {
-    return tn_http_maint_runs(srv->maint);
+    return tn_maint_schedule_runs(srv->maint);
 }
 
 /*---- Query watchdog ----*/
@@ -2120,7 +2121,8 @@ int tn_http_serve(struct tn_warehouse *wh, const struct tn_http_options *opt, st
     }
     watchdog = 1;
     if (srv->opt.maintain_every_ms > 0) {
-        rc = tn_http_maint_start(wh, srv->opt.maintain_every_ms, srv->opt.quiet, &srv->maint, err);
+        rc = tn_maint_schedule_start(wh, srv->opt.maintain_every_ms, srv->opt.quiet, &srv->maint,
+                                     err);
         if (rc)
             goto out;
     }
@@ -2168,7 +2170,7 @@ int tn_http_serve(struct tn_warehouse *wh, const struct tn_http_options *opt, st
     }
     if (!srv->opt.quiet)
         fprintf(stderr, "tarn: stopping: finishing the requests in flight\n");
-    tn_http_maint_stop(srv->maint); /* lets an action under way finish */
+    tn_maint_schedule_stop(srv->maint); /* lets an action under way finish */
     tn_http_sync_stop(srv->sync);
     srv->maint = NULL;
     srv->sync = NULL;
@@ -2191,7 +2193,7 @@ int tn_http_serve(struct tn_warehouse *wh, const struct tn_http_options *opt, st
 out:
     if (d)
         MHD_stop_daemon(d);
-    tn_http_maint_stop(srv->maint);
+    tn_maint_schedule_stop(srv->maint);
     srv->maint = NULL;
     tn_http_sync_stop(srv->sync);
     srv->sync = NULL;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # t103-stream-ingest: POST /ingest converting a CSV or NDJSON upload while it arrives
-# (src/table/stream.c): one commit with the rows in the file's order, slow and multipart uploads,
+# (src/ingest/stream.c): one commit with the rows in the file's order, slow and multipart uploads,
 # quoted fields holding newlines, a refused value and a type that only a late part reveals (the
 # whole-file fallback), an upload aborted mid-body (nothing committed, no file left), and the
 # command line reading standard input and several files as one commit.

@@ -126,7 +126,7 @@ else
     skip "the shell on a terminal" "script(1) is not installed"
 fi
 
-#---- the command line reads files as the server does (src/table/source.c) ----
+#---- the command line reads files as the server does (src/ingest/source.c) ----
 printf 'a,b\n1,2\n3\n4,5\n6,7\n' >"$TMP/ragged.csv"
 check "ingest of ragged rows" "$TARN" ingest ragged "$TMP/ragged.csv"
 expect_eq "ragged rows keep every row and column, short ones padded with NULL" \

@@ -1,4 +1,4 @@
-/* test_input_limits.c - unit tests for src/table/input_limits.c: the scan that refuses deep
+/* test_input_limits.c - unit tests for src/ingest/input_limits.c: the scan that refuses deep
  * JSON, wide files, overlong lines and compressed files that grow too large. */
 #include "tn_test.h"
 
@@ -7,7 +7,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "table/input_limits.h"
+#include "ingest/input_limits.h"
 
 /* Scan "text" as "format", fed "step" bytes at a time (0: at once); the scan's result. */
 static int scan_text(enum tn_source_format format, const char *delim, const char *text, size_t step,

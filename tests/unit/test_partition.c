@@ -1,5 +1,5 @@
 /* test_partition.c - unit tests for partition evolution (src/table/partition.c) and the
- * housekeeping actions (src/table/housekeeping.c): spec parsing and its errors, field ids across
+ * housekeeping actions (src/maint/housekeeping.c): spec parsing and its errors, field ids across
  * specs, reads over several specs, rewrite_manifests, remove_orphans, the metadata-log limit. */
 #include "tn_test_table.h"
 

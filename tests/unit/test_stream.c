@@ -1,6 +1,6 @@
 /* test_stream.c - unit tests for the parts of an ingest read as it arrives that need no engine:
  * what a file's first bytes say (source.c), where the format comes from, and the streams that
- * never start (src/table/stream.c): files shorter than the head, compressed ones. */
+ * never start (src/ingest/stream.c): files shorter than the head, compressed ones. */
 #include "tn_test.h"
 
 #include <dirent.h>

@@ -2,7 +2,7 @@
  * few snapshots nearest to the one asked for -- by id, which is how an id rounded by a
  * JavaScript number (above 2^53) or mistyped in its last digits is found again -- with their
  * times, the current one, and how many there are; never a list cut off mid-number. */
-#include "table_int.h"
+#include "table/table_int.h"
 
 #include <stdlib.h>
 #include <string.h>

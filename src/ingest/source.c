@@ -23,8 +23,8 @@
  * Before DuckDB sees a CSV or JSON file, input_limits.c scans it (decompressing it when
  * compressed) and refuses deep nesting, too many columns, overlong lines and compressed files
  * that grow too large, shapes that crash DuckDB or keep it busy for minutes. */
-#include "table_int.h"
-#include "table/input_limits.h"
+#include "table/table_int.h"
+#include "ingest/input_limits.h"
 
 #include <fcntl.h>
 #include <pthread.h>

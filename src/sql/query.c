@@ -16,7 +16,7 @@
  * representation, else its first), resolved the same way -- its unqualified names in the
  * view's default namespace, its tables at their current snapshots -- up to VIEW_DEPTH_MAX
  * views deep. */
-#include "table_int.h"
+#include "table/table_int.h"
 
 #include "delta/delta.h"
 #include "hudi/hudi.h"

@@ -3,7 +3,7 @@
  * commit, and the commit writes exactly those; afterwards the caller reads the RETURNING list
  * over them. The list is the user's text, but what runs is DuckDB's parse of one SELECT of it
  * over that temporary table, checked to be nothing else, and deparsed. */
-#include "table_int.h"
+#include "table/table_int.h"
 
 #include <stdlib.h>
 #include <string.h>

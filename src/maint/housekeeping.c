@@ -6,7 +6,7 @@
  *                      a safety margin (listed first, then the references read, so a commit
  *                      that lands during the listing keeps its files);
  *   rewrite_metadata   a metadata-only commit that applies the metadata-log limits now. */
-#include "table_int.h"
+#include "table/table_int.h"
 
 #include "delta/publish.h"
 

@@ -12,7 +12,7 @@
  * Column names may be dotted paths into structs (s.x) and double-quoted. Type names are
  * DuckDB's (INTEGER, BIGINT, DECIMAL(10,2), VARCHAR, STRUCT(...), ...): DuckDB itself
  * normalises them, and tn_type_from_duckdb maps them to Iceberg types. */
-#include "table_int.h"
+#include "table/table_int.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * commit. Only the head of the statement is read here (the target and its column list); the
  * rest is an ordinary query that DuckDB parses, with any tarn tables in it resolved to their
  * files like every other read, whose rows are matched to the columns by position as SQL says. */
-#include "table_int.h"
+#include "table/table_int.h"
 
 #include <ctype.h>
 #include <stdlib.h>

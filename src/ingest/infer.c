@@ -3,7 +3,7 @@
  * parsed here into Iceberg's JSON types with fresh field ids. Column names are sanitised to
  * lowercase [a-z0-9_], de-duplicated and never empty. Types nested deeper than
  * TN_INPUT_DEPTH_MAX (a Parquet file's, say) are refused: the parser and renumbering recurse. */
-#include "table_int.h"
+#include "table/table_int.h"
 #include "core/limits.h"
 
 #include <ctype.h>

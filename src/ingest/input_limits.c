@@ -14,7 +14,7 @@
  *     cannot make DuckDB read billions of rows or spin on one endless line. (zlib decompresses
  *     faster than DuckDB's gzip reader, and DuckDB reads an uncompressed CSV file in parallel:
  *     a 50 MB gzip CSV file is ingested no slower than when DuckDB decompressed it.) */
-#include "table/input_limits.h"
+#include "ingest/input_limits.h"
 
 #include <errno.h>
 #include <fcntl.h>

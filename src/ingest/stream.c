@@ -19,8 +19,8 @@
  * commits nothing either, and the caller ingests its spool the ordinary way, which sniffs the
  * whole file and names the refused row by the file's numbering. Files shorter than the head are
  * never streamed. */
-#include "table_int.h"
-#include "table/input_limits.h"
+#include "table/table_int.h"
+#include "ingest/input_limits.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
  * "t$history", "t$files", "t$manifests" and "t$refs". Each is built as one JSON document that
  * DuckDB unpacks (from_json into a list of structs), so any number of rows costs one literal and
  * no per-row SQL. */
-#include "table.h"
+#include "table/table.h"
 
 #include "hudi/hudi.h"
 

@@ -7,7 +7,7 @@
  * Each answer is a relation built from catalog and metadata values, every value a quoted SQL
  * literal; it replaces the node in the statement's parse tree, so the rest of the statement
  * (WHERE, ORDER BY, joins) runs on it as written. */
-#include "table_int.h"
+#include "table/table_int.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -11,7 +11,7 @@
  * expressions mean exactly what they mean in DuckDB. Only the statement's head (the target,
  * its alias, the SET list's column names) is read here. Every set of positions or keys lives in
  * DuckDB (which spills to disk), never in C arrays. */
-#include "table_int.h"
+#include "table/table_int.h"
 
 #include <ctype.h>
 #include <stdlib.h>

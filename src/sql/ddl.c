@@ -8,7 +8,7 @@
  * first metadata); CREATE TABLE AS writes its rows in the same step as an ingest does, and a
  * failed write leaves no table. Names come from tarn's lexer (quoted names keep their case);
  * type names are DuckDB's, checked to be type words only and normalised by DuckDB itself. */
-#include "table_int.h"
+#include "table/table_int.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* maintain.c - scheduled maintenance inside `tarn serve --maintain-every D`: one thread that,
+/* schedule.c - scheduled maintenance inside `tarn serve --maintain-every D`: one thread that,
  * every D, runs on each table the actions its properties ask for
  *   tarn.maintain.compact=true            compaction
  *   tarn.maintain.rewrite-manifests=true  manifest merging
@@ -9,7 +9,7 @@
  * Each action is an ordinary commit, so it is safe beside the request threads; each outcome is
  * logged as one line, counted for /metrics and kept among the last RUNS_KEPT runs for
  * GET /maintenance/runs. The counters and the runs are guarded by the state's lock. */
-#include "http.h"
+#include "maint.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -39,7 +39,7 @@ struct maint_run {
     char error[256];
 };
 
-struct tn_http_maint {
+struct tn_maint_schedule {
     struct tn_warehouse *wh;
     int64_t every_ms;
     int quiet;
@@ -69,7 +69,7 @@ static int64_t duration_property(const struct tn_table *t, const char *key, int6
 }
 
 /* Run action "a" on ns.name; the files it removed go to *removed. */
-static int run_action(struct tn_http_maint *m, struct tn_session *s, const struct tn_table *t,
+static int run_action(struct tn_maint_schedule *m, struct tn_session *s, const struct tn_table *t,
                       int a, int64_t *removed, struct tn_err *err)
 {
     int rc;
@@ -100,7 +100,7 @@ static int run_action(struct tn_http_maint *m, struct tn_session *s, const struc
 }
 
 /* One pass over every table of the catalog. */
-static void pass(struct tn_http_maint *m)
+static void pass(struct tn_maint_schedule *m)
 {
     struct tn_catalog_entry *tables = NULL;
     struct tn_session *s = NULL;
@@ -162,7 +162,7 @@ static void pass(struct tn_http_maint *m)
 
 static void *maint_main(void *arg)
 {
-    struct tn_http_maint *m = arg;
+    struct tn_maint_schedule *m = arg;
 
     pthread_mutex_lock(&m->lock);
     while (!m->stop) {
@@ -186,10 +186,10 @@ static void *maint_main(void *arg)
     return NULL;
 }
 
-int tn_http_maint_start(struct tn_warehouse *wh, int64_t every_ms, int quiet,
-                        struct tn_http_maint **out, struct tn_err *err)
+int tn_maint_schedule_start(struct tn_warehouse *wh, int64_t every_ms, int quiet,
+                            struct tn_maint_schedule **out, struct tn_err *err)
 {
-    struct tn_http_maint *m = tn_calloc(1, sizeof(*m));
+    struct tn_maint_schedule *m = tn_calloc(1, sizeof(*m));
     pthread_condattr_t ca;
 
     m->wh = wh;
@@ -210,7 +210,7 @@ int tn_http_maint_start(struct tn_warehouse *wh, int64_t every_ms, int quiet,
     return 0;
 }
 
-void tn_http_maint_stop(struct tn_http_maint *m)
+void tn_maint_schedule_stop(struct tn_maint_schedule *m)
 {
     if (!m)
         return;
@@ -224,7 +224,7 @@ void tn_http_maint_stop(struct tn_http_maint *m)
     free(m);
 }
 
-void tn_http_maint_metrics(struct tn_http_maint *m, struct tn_buf *b)
+void tn_maint_schedule_metrics(struct tn_maint_schedule *m, struct tn_buf *b)
 {
     if (!m)
         return;
@@ -248,7 +248,7 @@ void tn_http_maint_metrics(struct tn_http_maint *m, struct tn_buf *b)
     pthread_mutex_unlock(&m->lock);
 }
 
-json_t *tn_http_maint_runs(struct tn_http_maint *m)
+json_t *tn_maint_schedule_runs(struct tn_maint_schedule *m)
 {
     json_t *runs = json_array(), *out;
     uint64_t kept;

@@ -1,11 +1,11 @@
-/* maintenance.c - compaction: data files that carry deletes, and small data files that share
+/* compact.c - compaction: data files that carry deletes, and small data files that share
  * their partition (spec and tuple) with another small file, are read (with their deletes
  * applied) and written again with the table's default spec -- one clean file, or one per
  * partition -- in one "replace" snapshot with the same rows. Delete files that applied only to
  * rewritten files are removed with them. The commit names the snapshot it read, so a
  * concurrent delete or overwrite makes it give up (TN_ECONFLICT) instead of resurrecting rows.
  * Readers of older snapshots are unaffected: nothing is deleted from storage here. */
-#include "table_int.h"
+#include "table/table_int.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -156,13 +156,16 @@ char *tn_http_metrics_text(struct tn_http_server *srv);
 /* The scheduled maintenance's last runs (tn_http_maint_runs; caller owns). */
 json_t *tn_http_maintenance_runs(struct tn_http_server *srv);
 
-/* Query timeouts: a watchdog interrupts "s" once "seconds" have passed. tn_http_watch_end
- * must be called before the session is closed; it returns 1 when the watchdog fired. */
+/* Query timeouts: a watchdog interrupts "s" once "seconds" have passed (never, for 0), when the
+ * request's client hangs up and when the server stops. tn_http_watch_end must be called before
+ * the session is closed; it returns 1 when the watchdog fired. */
 struct tn_http_watch;
 struct tn_http_watch *tn_http_watch_begin(struct tn_http_server *srv, struct tn_session *s,
                                           int seconds);
 int tn_http_watch_fired(const struct tn_http_watch *w);
 int tn_http_watch_end(struct tn_http_server *srv, struct tn_http_watch *w);
+/* 1 once the client of the request this thread works for has closed its connection. */
+int tn_http_client_gone(void);
 
 /* Route hooks: "begin" runs once the headers are in (before the body is read) and may refuse
  * the request early; "handle" runs once the whole body is in. */

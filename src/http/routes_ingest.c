@@ -302,6 +302,20 @@ static int stream_outcome(struct tn_http_req *req, struct ingest_state *st,
     return rc;
 }
 
+/* The error of an ingest the watchdog interrupted: its client left, or else the server stops
+ * (a watch without a time limit fires for nothing else). */
+static void cancelled(struct tn_err *err)
+{
+    if (tn_http_client_gone())
+        tn_fail(err, TN_EUNAVAILABLE,
+                "the client closed the connection before the upload was converted; the ingest "
+                "was cancelled and nothing was committed");
+    else
+        tn_fail(err, TN_EUNAVAILABLE,
+                "the server is shutting down; the ingest was cancelled and nothing was "
+                "committed: send the file again once it is back");
+}
+
 int tn_route_ingest(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
 {
     struct ingest_state *st = req->state;
@@ -341,9 +355,15 @@ int tn_route_ingest(struct tn_http_req *req, struct tn_http_reply *out, struct t
     if (!streamed && !rc)
         rc = tn_source_open(req->wh->engine, s, req->upload_path, &src, err);
     if (!streamed && !rc) {
+        struct tn_http_watch *w;
         if (dry_run(req)) /* the console's preview: what would be stored, nothing committed */
             return preview(req, s, &src, out, err);
+        /* converting a large or compressed upload takes long: its client's hang-up, or the
+           server's stop, interrupts it, and nothing is committed */
+        w = tn_http_watch_begin(req->srv, s, 0);
         rc = tn_source_ingest(req->wh, s, st->ns, st->name, req->upload_path, &src, &io, &res, err);
+        if (tn_http_watch_end(req->srv, w) && rc)
+            cancelled(err);
     }
     if (!rc) {
         tn_http_count_commit(req->srv, &res.commit);

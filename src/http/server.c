@@ -64,6 +64,10 @@
 #define CONNECTION_RESERVE 32
 /* A body that a route takes before any credential was checked (the OAuth token endpoint). */
 #define PUBLIC_BODY_MAX (64 * 1024)
+/* The deadline of a watch without a time limit (an ingest): about 30 years, so that only a
+ * hang-up or the server's stop interrupts it. */
+#define WATCH_NO_LIMIT_S 1e9
+
 /* Seconds a watched query may go on after its interrupt before its request is answered
  * without it (DuckDB does not look at interrupts everywhere, for example while it plans). */
 #define STUCK_GRACE_S 3
@@ -865,7 +869,7 @@ struct tn_http_watch *tn_http_watch_begin(struct tn_http_server *srv, struct tn_
     struct tn_http_watch *w = tn_calloc(1, sizeof(*w));
 
     w->session = s;
-    w->deadline = now_s() + seconds;
+    w->deadline = now_s() + (seconds > 0 ? seconds : WATCH_NO_LIMIT_S);
     w->job = current_job;
     pthread_mutex_lock(&srv->watch_lock);
     w->next = srv->watches;
@@ -873,6 +877,11 @@ struct tn_http_watch *tn_http_watch_begin(struct tn_http_server *srv, struct tn_
     pthread_cond_signal(&srv->watch_cond);
     pthread_mutex_unlock(&srv->watch_lock);
     return w;
+}
+
+int tn_http_client_gone(void)
+{
+    return current_job && __atomic_load_n(&current_job->hung_up, __ATOMIC_ACQUIRE);
 }
 
 int tn_http_watch_fired(const struct tn_http_watch *w)
@@ -1580,7 +1589,7 @@ static int wait_job(struct conn_ctx *c)
             struct pollfd p = {c->sock, POLLRDHUP, 0};
             pthread_mutex_unlock(&srv->lock);
             if (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
-                c->hung_up = 1;
+                __atomic_store_n(&c->hung_up, 1, __ATOMIC_RELEASE);
                 cancel_watches(srv, c);
             }
             pthread_mutex_lock(&srv->lock);

@@ -97,6 +97,33 @@ refused "... with the delimiter given" 400 "20000 fields (separated by ';')" 'se
     "$F/wide-semi.csv"
 refused "JSON records with 20,000 keys" 400 "more than 10000 distinct keys" widejson "$F/wide.ndjson"
 
+#---- a client that leaves while its upload is converted ----
+# 12 million rows in ~60 MB of gzip: the upload ends at once, the conversion takes seconds. The
+# client hangs up after its whole body was sent (curl's size_upload says so); the conversion is
+# interrupted, nothing is committed, and the request ends long before the ingest would have.
+LEAVE=$(wh_new leave)
+seq 12000000 | sed 's/.*/&,&/' | { echo a,b; cat; } | gzip -1 -c >"$F/leave.csv.gz"
+LEAVE_BYTES=$(stat -c %s "$F/leave.csv.gz")
+start_server "$LEAVE" || bad "a second server starts"
+sent=0
+for wait_s in 1 2 4; do
+    leave_t=leave$wait_s
+    sent=$(curl -s -o /dev/null -w '%{size_upload}' --max-time "$wait_s" -H 'Content-Encoding: gzip' \
+        --data-binary @"$F/leave.csv.gz" "$BASE/ingest/$leave_t?format=csv" | cut -d. -f1)
+    [ "$sent" = "$LEAVE_BYTES" ] && break
+done
+expect_eq "the leaving client sent its whole upload" "$sent" "$LEAVE_BYTES"
+for _ in $(seq 100); do grep -q "POST /ingest/$leave_t\" 499" "$TMP/server.log" && break; sleep 0.1; done
+check "... its request ends as the client left (499)" grep -q "POST /ingest/$leave_t\" 499" "$TMP/server.log"
+# the same upload, waited for: an ingest of the leaving one that went on would end before it
+status_is "the same upload, waited for, loads" 200 \
+    curl -s -o "$TMP/body" -w '%{http_code}' -H 'Content-Encoding: gzip' --data-binary @"$F/leave.csv.gz" \
+    "$BASE/ingest/stayed?format=csv"
+expect_eq "... all of it" "$(jv 'd["rows_added"]')" "12000000"
+expect_eq "... and it is the only table: nothing was committed for the client that left" \
+    "$(curl -s "$BASE/tables" | python3 -c 'import json,sys; print(" ".join(t["name"] for t in json.load(sys.stdin)["tables"]))')" stayed
+rm -f "$F/leave.csv.gz"
+
 #---- the command line ----
 cli() { timeout 60 "$TARN" ingest "$@"; }
 check_fails "tarn ingest: deep JSON" 2 "20000 levels deep" cli cdeep "$F/balanced.json"

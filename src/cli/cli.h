@@ -21,11 +21,9 @@ struct cli_options {
     const char *catalog;
     const char *catalog_name;
     const char *memory_limit;
-    const char *s3_endpoint; /* S3 warehouses; NULL: TARN_S3_ENDPOINT or AWS */
-    const char *s3_region;
-    const char *cache_dir;
-    int64_t cache_size; /* bytes; 0: the default */
-    const char *fault;  /* TARN_FAULT: injected storage failures, for tests */
+    struct tn_storage_options storage; /* env.c's TARN_S3_*, AWS_*, TARN_CACHE_*, TARN_FAULT,
+                                          then --s3-endpoint, --s3-region, --cache-dir, ... */
+    int64_t stale_uploads_s;           /* --s3-stale-uploads / TARN_S3_STALE_UPLOADS; 0: a day */
     const char *format; /* --format: the output format of sql, the input format of ingest */
     const char *mode;
     const char *as_of;
@@ -81,6 +79,17 @@ struct cli_query {
 /*---- main.c ----*/
 /* The local warehouse, opened on first use with the directories added so far. */
 int cli_warehouse(struct cli *c, struct tn_warehouse **out, struct tn_err *err);
+
+/* env.c: the settings the environment gives, before the flags: the storage's (TARN_S3_*,
+ * AWS_*, TARN_CACHE_*, TARN_STORAGE_STATS, TARN_FAULT) and the server's (TARN_HOST, TARN_PORT,
+ * TARN_TOKEN, ... one per serve flag, and TARN_REST_TOKEN_TTL). TN_EINPUT naming the variable
+ * whose value does not parse. */
+struct tn_http_options;
+int cli_env_storage(struct tn_storage_options *so, struct tn_err *err);
+/* A storage flag (s3-timeout, s3-low-speed-limit, s3-low-speed-time: "flag" without dashes). */
+int cli_storage_flag(struct tn_storage_options *so, const char *flag, const char *value,
+                     struct tn_err *err);
+int cli_env_serve(struct tn_http_options *o, struct tn_err *err);
 /* Let DuckDB read the directory holding "path" (a real path); reopens the warehouse on next use
  * when the directory is new. */
 void cli_allow_dir_of(struct cli *c, const char *path);

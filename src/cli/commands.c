@@ -1319,16 +1319,8 @@ int cli_maintain(struct cli *c, const char *ident, const char *action, struct tn
         struct tn_expire_result r = {0};
         int64_t cutoff = tn_now_ms() - 5LL * 24 * 3600 * 1000;
         if (c->o.as_of && (rc = session_open(wh, &s, err)) == 0) {
-            struct tn_buf q = TN_BUF_INIT(TN_CAP_VALUE);
-            struct tn_rows *rows = NULL;
-            tn_buf_addstr(&q, "SELECT epoch_ms(CAST(", NULL);
-            tn_sql_string(&q, c->o.as_of);
-            tn_buf_addstr(&q, " AS TIMESTAMP))", NULL);
-            rc = tn_engine_rows(s, q.buf, 1, &rows, err);
-            if (!rc)
-                tn_parse_i64(tn_rows_get(rows, 0, 0), &cutoff);
-            tn_rows_free(rows);
-            tn_buf_release(&q);
+            if ((rc = tn_engine_timestamp_ms(s, c->o.as_of, &cutoff, err)) != 0)
+                tn_err_prefix(err, "--as-of: ");
             tn_session_close(s);
         }
         if (!rc)

@@ -16,7 +16,7 @@
 #define OPT_OLDER_THAN       1001
 #define OPT_DRY_RUN          1002
 #define OPT_MAX_DECOMPRESSED 1003 /* ingest and serve */
-#define OPT_S3_ENV           1004 /* S3 limits, passed to the storage as TARN_S3_* variables */
+#define OPT_S3               1004 /* S3 limits (env.c) */
 #define OPT_CATALOG_NAME     1005
 #define OPT_SOURCE           1006 /* the PostgreSQL source options (sources.c) */
 #define OPT_FORCE            1007
@@ -212,11 +212,7 @@ int cli_warehouse(struct cli *c, struct tn_warehouse **out, struct tn_err *err)
         wo.catalog_path = c->o.catalog;
         wo.catalog_name = c->o.catalog_name;
         wo.memory_limit = c->o.memory_limit;
-        wo.s3_endpoint = c->o.s3_endpoint;
-        wo.s3_region = c->o.s3_region;
-        wo.cache_dir = c->o.cache_dir;
-        wo.cache_size = c->o.cache_size;
-        wo.fault = c->o.fault;
+        wo.storage = c->o.storage;
         wo.extra_dirs = (const char *const *)c->dirs;
         rc = tn_warehouse_open(&wo, &c->wh, err);
         if (rc)
@@ -282,18 +278,17 @@ static const struct command commands[] = {
 };
 
 /* At the start of tarn serve: abort the multipart uploads under the warehouse that failed
- * uploads could not abort, once older than TARN_S3_STALE_UPLOADS seconds (default a day, so
+ * uploads could not abort, once older than "age" seconds (--s3-stale-uploads; 0: a day, so
  * that another process's upload under way is left alone). A failure is only reported. */
-static void abort_stale_uploads(struct tn_warehouse *wh)
+static void abort_stale_uploads(struct tn_warehouse *wh, int64_t age)
 {
-    const char *v = getenv("TARN_S3_STALE_UPLOADS");
-    int64_t age = 86400, n = 0;
+    int64_t n = 0;
     struct tn_err err = {0};
     char *prefix;
 
     if (!tn_storage_is_remote(wh->storage))
         return;
-    if (v && (tn_parse_i64(v, &age) || age < 0))
+    if (age <= 0)
         age = 86400;
     prefix = tn_asprintf("%s/", tn_storage_root_uri(wh->storage));
     if (tn_storage_abort_uploads(wh->storage, prefix, tn_now_ms() - age * 1000, &n, &err))
@@ -402,7 +397,7 @@ static int run(struct cli *c, const struct tn_http_options *so, char **args, int
     /* serve */
     rc = cli_warehouse(c, &wh, err);
     if (!rc)
-        abort_stale_uploads(wh);
+        abort_stale_uploads(wh, c->o.stale_uploads_s);
     return rc ? rc : tn_http_serve(wh, so, err);
 }
 
@@ -460,10 +455,10 @@ int main(int argc, char **argv)
         {"s3-region", required_argument, NULL, 'G'},
         {"cache-dir", required_argument, NULL, 'D'},
         {"cache-size", required_argument, NULL, 'Z'},
-        {"s3-timeout", required_argument, NULL, OPT_S3_ENV},
-        {"s3-low-speed-limit", required_argument, NULL, OPT_S3_ENV},
-        {"s3-low-speed-time", required_argument, NULL, OPT_S3_ENV},
-        {"s3-stale-uploads", required_argument, NULL, OPT_S3_ENV},
+        {"s3-timeout", required_argument, NULL, OPT_S3},
+        {"s3-low-speed-limit", required_argument, NULL, OPT_S3},
+        {"s3-low-speed-time", required_argument, NULL, OPT_S3},
+        {"s3-stale-uploads", required_argument, NULL, OPT_S3},
         /* tarn serve (--token is also the client's token with --remote) */
         {"host", required_argument, NULL, OPT_SERVE},
         {"port", required_argument, NULL, OPT_SERVE},
@@ -498,9 +493,8 @@ int main(int argc, char **argv)
     c.o.catalog = getenv("TARN_CATALOG");
     c.o.catalog_name = getenv("TARN_CATALOG_NAME");
     c.o.memory_limit = getenv("TARN_MEMORY_LIMIT");
-    /* tests: injected storage failures (TARN_S3_FAULT is the older name) */
-    c.o.fault = getenv("TARN_FAULT") && *getenv("TARN_FAULT") ? getenv("TARN_FAULT")
-                                                              : getenv("TARN_S3_FAULT");
+    if (getenv("TARN_S3_STALE_UPLOADS"))
+        tn_parse_i64(getenv("TARN_S3_STALE_UPLOADS"), &c.o.stale_uploads_s);
     c.o.remote = getenv("TARN_REMOTE") && *getenv("TARN_REMOTE") ? getenv("TARN_REMOTE") : NULL;
     c.o.snapshot_id = -1;
     c.o.path_map = json_object();
@@ -518,7 +512,7 @@ int main(int argc, char **argv)
         rc = 2;
         goto done;
     }
-    if (tn_http_options_env(&so, &err)) {
+    if (cli_env_storage(&c.o.storage, &err) || cli_env_serve(&so, &err)) {
         rc = fail(&err);
         goto done;
     }
@@ -532,22 +526,17 @@ int main(int argc, char **argv)
         case OPT_MAX_DECOMPRESSED:
             rc = max_decompressed_set(&c, &so, optarg);
             break;
-        case OPT_S3_ENV: {
-            /* --s3-low-speed-time -> TARN_S3_LOW_SPEED_TIME */
-            char env[64];
+        case OPT_S3: {
             int64_t v;
-            size_t k = 0;
-            for (const char *p = "TARN_"; *p; p++)
-                env[k++] = *p;
-            for (const char *p = longopts[li].name; *p && k + 1 < sizeof(env); p++)
-                env[k++] = *p == '-' ? '_' : (char)(*p - ('a' <= *p && *p <= 'z' ? 32 : 0));
-            env[k] = '\0';
-            if (tn_parse_i64(optarg, &v) || v < 1 || v > (1 << 30)) {
-                fprintf(stderr, "tarn: --%s takes a positive whole number, not '%s'\n",
-                        longopts[li].name, optarg);
+            if (strcmp(longopts[li].name, "s3-stale-uploads") != 0) {
+                if (cli_storage_flag(&c.o.storage, longopts[li].name, optarg, &err))
+                    rc = fail(&err);
+            } else if (tn_parse_i64(optarg, &v) || v < 1) {
+                fprintf(stderr, "tarn: --s3-stale-uploads takes a number of seconds, not '%s'\n",
+                        optarg);
                 rc = 2;
             } else {
-                setenv(env, optarg, 1);
+                c.o.stale_uploads_s = v;
             }
             break;
         }
@@ -573,13 +562,13 @@ int main(int argc, char **argv)
             c.o.remote = *optarg ? optarg : NULL;
             break;
         case 'E':
-            c.o.s3_endpoint = optarg;
+            c.o.storage.s3_endpoint = optarg;
             break;
         case 'G':
-            c.o.s3_region = optarg;
+            c.o.storage.s3_region = optarg;
             break;
         case 'D':
-            c.o.cache_dir = optarg;
+            c.o.storage.cache_dir = optarg;
             break;
         case 'Z': {
             uint64_t v;
@@ -588,7 +577,7 @@ int main(int argc, char **argv)
                         optarg);
                 rc = 2;
             } else {
-                c.o.cache_size = (int64_t)v;
+                c.o.storage.cache_size = (int64_t)v;
             }
             break;
         }

@@ -25,6 +25,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 #include <stdatomic.h>
 #include <unistd.h>
@@ -216,27 +217,23 @@ static void travel_drop(struct shell *sh, const char *ns, const char *name)
 static int travel_spec(struct tn_session *s, const char *what, struct tn_buf *spec,
                        struct tn_err *err)
 {
-    struct tn_buf q = TN_BUF_INIT(TN_CAP_VALUE);
-    char *v;
-    int64_t id;
+    struct tn_err ignored = {0};
+    int64_t id, ms;
 
     if (!tn_parse_i64(what, &id))
         return tn_buf_addf(spec, err, "VERSION => %lld", (long long)id);
-    tn_buf_addstr(&q, "SELECT TRY_CAST(", NULL);
-    tn_sql_string(&q, what);
-    tn_buf_addstr(&q, " AS TIMESTAMP) IS NOT NULL", NULL);
-    v = tn_query_value(s, q.buf, err);
-    tn_buf_release(&q);
-    if (!v)
-        return err->code;
-    if (strcmp(v, "true") == 0) {
-        tn_buf_addstr(spec, "TIMESTAMP => TIMESTAMP ", NULL);
-        tn_sql_string(spec, what);
-    } else {
-        tn_buf_addstr(spec, "VERSION => ", NULL); /* a tag or a branch */
-        tn_sql_string(spec, what);
+    if (!tn_engine_timestamp_ms(s, what, &ms, &ignored)) {
+        /* the instant, written back in UTC so that the user sees which one was read */
+        time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+        struct tm tm;
+        char text[40];
+        gmtime_r(&secs, &tm);
+        strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S", &tm);
+        return tn_buf_addf(spec, err, "TIMESTAMP => TIMESTAMP '%s.%03d'", text,
+                           (int)(ms - (int64_t)secs * 1000));
     }
-    free(v);
+    tn_buf_addstr(spec, "VERSION => ", NULL); /* a tag or a branch */
+    tn_sql_string(spec, what);
     return 0;
 }
 

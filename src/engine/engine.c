@@ -15,6 +15,7 @@
 
 struct tn_engine {
     duckdb_database db;
+    char *home; /* DuckDB's home_directory */
 };
 
 struct tn_session {
@@ -228,6 +229,12 @@ int tn_engine_open(const struct tn_engine_options *opt, struct tn_engine **out, 
         tn_buf_release(&dir);
     }
     tn_buf_addstr(&sql, "];", NULL);
+    if (opt->allowed_dirs && opt->allowed_dirs[0]) {
+        e->home = tn_strdup(opt->allowed_dirs[0]);
+        tn_buf_addstr(&sql, " SET home_directory = ", NULL);
+        tn_sql_string(&sql, e->home);
+        tn_buf_addstr(&sql, ";", NULL);
+    }
     if (opt->temp_dir) {
         tn_buf_addstr(&sql, " SET temp_directory = ", NULL);
         tn_sql_string(&sql, opt->temp_dir);
@@ -268,7 +275,13 @@ void tn_engine_close(struct tn_engine *e)
     if (!e)
         return;
     duckdb_close(&e->db);
+    free(e->home);
     free(e);
+}
+
+const char *tn_engine_home(const struct tn_engine *e)
+{
+    return e->home;
 }
 
 int tn_session_open(struct tn_engine *e, struct tn_session **out, struct tn_err *err)
@@ -572,12 +585,17 @@ int tn_engine_timestamp_ms(struct tn_session *s, const char *text, int64_t *out,
     struct tn_rows *r = NULL;
     int rc;
 
-    tn_buf_addstr(&q, "SELECT epoch_ms(CAST(", NULL);
+    if (!tn_parse_i64(text, out))
+        return 0;
+    tn_buf_addstr(&q, "SELECT epoch_ms(TRY_CAST(", NULL);
     tn_sql_string(&q, text);
-    tn_buf_addstr(&q, " AS TIMESTAMP))", NULL);
+    tn_buf_addstr(&q, " AS TIMESTAMPTZ))", NULL);
     rc = tn_engine_rows(s, q.buf, 1, &r, err);
-    if (!rc && (r->nrows != 1 || !tn_rows_get(r, 0, 0) || tn_parse_i64(tn_rows_get(r, 0, 0), out)))
-        rc = tn_fail(err, TN_EINPUT, "'%s' is not a timestamp", text);
+    if (rc || r->nrows != 1 || !tn_rows_get(r, 0, 0) || tn_parse_i64(tn_rows_get(r, 0, 0), out))
+        rc = tn_fail(err, TN_EINPUT,
+                     "'%.60s' is not a timestamp: use e.g. '2026-01-31 12:00:00' (UTC), "
+                     "'2026-01-31T12:00:00+01:00' or epoch milliseconds",
+                     text);
     tn_rows_free(r);
     tn_buf_release(&q);
     return rc;

@@ -17,7 +17,9 @@ struct tn_engine;
 struct tn_session;
 
 struct tn_engine_options {
-    const char *const *allowed_dirs; /* NULL-terminated; each must be an absolute path */
+    const char *const *allowed_dirs; /* NULL-terminated; each must be an absolute path; the
+                                        first is also DuckDB's home directory (what '~' means
+                                        in a file name), never the server user's $HOME */
     const char *temp_dir;            /* DuckDB's spill directory (inside an allowed dir) */
     const char *memory_limit;        /* e.g. "2GB"; NULL for DuckDB's default */
     int threads;                     /* 0 for DuckDB's default */
@@ -25,6 +27,8 @@ struct tn_engine_options {
 
 int tn_engine_open(const struct tn_engine_options *opt, struct tn_engine **out, struct tn_err *err);
 void tn_engine_close(struct tn_engine *e);
+/* The directory '~' stands for in file names DuckDB opens (the first allowed directory). */
+const char *tn_engine_home(const struct tn_engine *e);
 
 int tn_session_open(struct tn_engine *e, struct tn_session **out, struct tn_err *err);
 void tn_session_close(struct tn_session *s);
@@ -48,8 +52,10 @@ void tn_rows_free(struct tn_rows *r);
 /* The first "n" rows of "r" (at most its own count) as a JSON array of arrays of strings, SQL
  * NULL as null (the caller owns it). */
 json_t *tn_rows_json(const struct tn_rows *r, size_t n);
-/* Epoch milliseconds of a timestamp text ("2026-11-23 10:00:00", an offset is applied), read by
- * DuckDB as a quoted literal; TN_EINPUT when it is not one. */
+/* The one reading of a time a user gives (as_of, rollback and expiry targets, the shell's
+ * travel), in epoch milliseconds: a whole number is milliseconds already; any other text is cast
+ * by DuckDB to TIMESTAMPTZ, as a quoted literal ("2026-11-23 10:00:00" is UTC, an offset such as
+ * "+01:00" is applied). TN_EINPUT, with examples, when it is neither. */
 int tn_engine_timestamp_ms(struct tn_session *s, const char *text, int64_t *out,
                            struct tn_err *err);
 

@@ -30,6 +30,7 @@ struct tn_http_options {
     const char *token;         /* every request must carry "Authorization: Bearer <token>" */
     const char *client;        /* "ID:SECRET": client credentials for the REST catalog's tokens */
     int vend_credentials;      /* REST loadTable hands out the server's S3 credentials */
+    int rest_token_ttl_s;      /* lifetime of issued REST tokens; 0: an hour */
     int no_auth;               /* allow a non-loopback host without a token */
     uint64_t max_upload;       /* bytes in one upload; 0: 10 GiB */
     uint64_t max_decompressed; /* bytes a gzip/zstd upload may grow to; 0: tn_source's default */
@@ -62,14 +63,11 @@ int tn_http_parse_size(const char *s, uint64_t *out);
 
 /* For the command line: set serve option "name" (host, port, token, no-auth, max-upload,
  * query-timeout, maintain-every, cors-origin, allowed-host, header-timeout,
- * max-client-connections, quiet) from its text "value" (NULL for a flag), and read the same
- * options from the environment (TARN_HOST, TARN_PORT, TARN_TOKEN, TARN_NO_AUTH, TARN_MAX_UPLOAD,
- * TARN_QUERY_TIMEOUT, TARN_MAINTAIN_EVERY, TARN_CORS_ORIGIN, TARN_ALLOWED_HOSTS,
- * TARN_HEADER_TIMEOUT, TARN_MAX_CLIENT_CONNECTIONS, TARN_QUIET). TN_EINPUT for a value that does
- * not parse. The repeatable ones (cors-origin, allowed-host) keep "value" itself. */
+ * max-client-connections, quiet, ...; rest-token-ttl has no flag, see src/cli/env.c) from its
+ * text "value" (NULL for a flag). TN_EINPUT for a value that does not parse. The repeatable ones
+ * (cors-origin, allowed-host) keep "value" itself. */
 int tn_http_option_set(struct tn_http_options *o, const char *name, const char *value,
                        struct tn_err *err);
-int tn_http_options_env(struct tn_http_options *o, struct tn_err *err);
 
 /*---- Internal to src/http: what the route handlers see ----*/
 

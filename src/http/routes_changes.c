@@ -237,12 +237,10 @@ out:
 
 /*---- POST /tables/{table}/rollback ----*/
 
-/* "as_of" in epoch milliseconds: a number, or a timestamp DuckDB can cast (no zone: UTC). */
+/* "as_of" in epoch milliseconds: a number, or a time text (tn_engine_timestamp_ms). */
 static int as_of_ms(struct tn_http_req *req, json_t *v, int64_t *out, struct tn_err *err)
 {
     struct tn_session *s = NULL;
-    struct tn_buf q = TN_BUF_INIT(TN_CAP_VALUE);
-    struct tn_rows *r = NULL;
     const char *text = json_string_value(v);
     int rc;
 
@@ -253,20 +251,8 @@ static int as_of_ms(struct tn_http_req *req, json_t *v, int64_t *out, struct tn_
     if (!text)
         return tn_fail(err, TN_EINPUT, "\"as_of\" is a timestamp string or epoch milliseconds");
     rc = tn_session_open(req->wh->engine, &s, err);
-    if (rc)
-        goto out;
-    tn_buf_addstr(&q, "SELECT epoch_ms(CAST(", NULL);
-    tn_sql_string(&q, text);
-    tn_buf_addstr(&q, " AS TIMESTAMP))", NULL);
-    rc = tn_engine_rows(s, q.buf, 1, &r, err);
-    if (rc || r->nrows != 1 || !tn_rows_get(r, 0, 0) || tn_parse_i64(tn_rows_get(r, 0, 0), out))
-        rc = tn_fail(err, TN_EINPUT,
-                     "as_of '%.60s' is not a timestamp: use e.g. '2026-11-23 10:00:00' (UTC) or "
-                     "epoch milliseconds",
-                     text);
-out:
-    tn_rows_free(r);
-    tn_buf_release(&q);
+    if (!rc && (rc = tn_engine_timestamp_ms(s, text, out, err)) != 0)
+        tn_err_prefix(err, "as_of: ");
     tn_session_close(s);
     return rc;
 }

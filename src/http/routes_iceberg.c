@@ -36,16 +36,6 @@ static pthread_mutex_t tokens_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct issued tokens[TOKENS_MAX];
 static size_t tokens_next;
 
-static int64_t token_ttl_s(void)
-{
-    const char *v = getenv("TARN_REST_TOKEN_TTL"); /* for tests of expiry */
-    int64_t n;
-
-    if (v && !tn_parse_i64(v, &n) && n > 0 && n <= TOKEN_TTL_S)
-        return n;
-    return TOKEN_TTL_S;
-}
-
 static void token_issue(char out[65], int64_t ttl_s)
 {
     unsigned char raw[32];
@@ -589,7 +579,7 @@ static uint64_t fnv1a(const char *s, uint64_t h)
 static json_t *s3_config(struct tn_http_req *req)
 {
     json_t *c = json_object();
-    const char *endpoint = NULL, *region = NULL, *v;
+    const char *endpoint = NULL, *region = NULL, *key, *secret, *token;
     int path_style = 1;
 
     if (tn_storage_s3_settings(req->wh->storage, &endpoint, &region, &path_style))
@@ -598,13 +588,12 @@ static json_t *s3_config(struct tn_http_req *req)
         json_object_set_new(c, "s3.endpoint", json_string(endpoint));
     json_object_set_new(c, "s3.region", json_string(region ? region : "us-east-1"));
     json_object_set_new(c, "s3.path-style-access", json_string(path_style ? "true" : "false"));
-    if (req->opt->vend_credentials) {
-        if ((v = getenv("AWS_ACCESS_KEY_ID")) != NULL)
-            json_object_set_new(c, "s3.access-key-id", json_string(v));
-        if ((v = getenv("AWS_SECRET_ACCESS_KEY")) != NULL)
-            json_object_set_new(c, "s3.secret-access-key", json_string(v));
-        if ((v = getenv("AWS_SESSION_TOKEN")) != NULL)
-            json_object_set_new(c, "s3.session-token", json_string(v));
+    if (req->opt->vend_credentials &&
+        !tn_storage_s3_credentials(req->wh->storage, &key, &secret, &token)) {
+        json_object_set_new(c, "s3.access-key-id", json_string(key));
+        json_object_set_new(c, "s3.secret-access-key", json_string(secret));
+        if (token)
+            json_object_set_new(c, "s3.session-token", json_string(token));
     }
     return c;
 }
@@ -1121,7 +1110,7 @@ int tn_route_iceberg_token(struct tn_http_req *req, struct tn_http_reply *out, s
     json_t *form = NULL;
     const char *grant, *secret, *subject;
     char tok[65], empty[1] = "";
-    int rc = 0;
+    int rc = 0, ttl;
 
     if (!req->opt->token && !req->opt->client) {
         oauth_error(out, 400, "invalid_client",
@@ -1165,11 +1154,11 @@ int tn_route_iceberg_token(struct tn_http_req *req, struct tn_http_reply *out, s
     }
     if (out->response)
         goto out;
-    token_issue(tok, token_ttl_s());
+    ttl = req->opt->rest_token_ttl_s ? req->opt->rest_token_ttl_s : TOKEN_TTL_S;
+    token_issue(tok, ttl);
     tn_http_reply_json(out, 200,
                        json_pack("{s:s, s:s, s:I, s:s}", "access_token", tok, "token_type",
-                                 "bearer", "expires_in", (json_int_t)token_ttl_s(),
-                                 "issued_token_type",
+                                 "bearer", "expires_in", (json_int_t)ttl, "issued_token_type",
                                  "urn:ietf:params:oauth:token-type:access_token"));
 out:
     json_decref(form);

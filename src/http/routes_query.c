@@ -170,32 +170,6 @@ static int query_params(struct tn_http_req *req, struct query_params *p, struct 
     return 0;
 }
 
-/* The time "as_of" names, in epoch milliseconds (a number of milliseconds, or any timestamp
- * DuckDB can cast; one without a zone is UTC). */
-static int as_of_ms(struct tn_session *s, const char *as_of, int64_t *out, struct tn_err *err)
-{
-    struct tn_buf q = TN_BUF_INIT(TN_CAP_VALUE);
-    struct tn_rows *r = NULL;
-    int rc;
-
-    if (!tn_parse_i64(as_of, out))
-        return 0;
-    tn_buf_addstr(&q, "SELECT epoch_ms(CAST(", NULL);
-    tn_sql_string(&q, as_of);
-    tn_buf_addstr(&q, " AS TIMESTAMPTZ))", NULL);
-    rc = tn_engine_rows(s, q.buf, 1, &r, err);
-    if (!rc && (r->nrows != 1 || !tn_rows_get(r, 0, 0) || tn_parse_i64(tn_rows_get(r, 0, 0), out)))
-        rc = tn_fail(err, TN_EINPUT, "as_of '%.60s' is not a timestamp", as_of);
-    if (rc)
-        tn_fail(err, TN_EINPUT,
-                "as_of '%.60s' is not a timestamp: use e.g. '2026-01-31 12:00:00' (UTC), "
-                "'2026-01-31T12:00:00+01:00' or epoch milliseconds",
-                as_of);
-    tn_rows_free(r);
-    tn_buf_release(&q);
-    return rc;
-}
-
 /*---- Statement classification ----*/
 
 /* Why a statement that is neither a read nor a write tarn runs is refused. */
@@ -835,9 +809,11 @@ int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn
     if (st.kind == TN_STMT_EXPLAIN)
         snprintf(explain, sizeof(explain), "%s", st.analyze ? "EXPLAIN ANALYZE" : "EXPLAIN");
     if (p.as_of) {
-        rc = as_of_ms(s, p.as_of, &p.as_of_ms, err);
-        if (rc)
+        rc = tn_engine_timestamp_ms(s, p.as_of, &p.as_of_ms, err);
+        if (rc) {
+            tn_err_prefix(err, "as_of: ");
             goto out;
+        }
     }
     memset(&qo, 0, sizeof(qo));
     qo.snapshot_id = p.snapshot_id;

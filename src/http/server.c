@@ -294,6 +294,10 @@ int tn_http_option_set(struct tn_http_options *o, const char *name, const char *
         if (tn_parse_i64(value, &n) || n < 1 || n > 65535)
             return tn_fail(err, TN_EINPUT, "--port must be a number from 1 to 65535");
         o->port = (int)n;
+    } else if (strcmp(name, "rest-token-ttl") == 0) {
+        if (tn_parse_i64(value, &n) || n < 1 || n > 3600)
+            return tn_fail(err, TN_EINPUT, "the REST token lifetime must be 1 to 3600 seconds");
+        o->rest_token_ttl_s = (int)n;
     } else if (strcmp(name, "query-timeout") == 0) {
         if (tn_parse_i64(value, &n) || n < 1 || n > 86400 * 7)
             return tn_fail(err, TN_EINPUT, "--query-timeout must be a number of seconds");
@@ -360,43 +364,6 @@ int tn_http_option_set(struct tn_http_options *o, const char *name, const char *
         o->max_upload = size;
     } else {
         return tn_fail(err, TN_EINPUT, "unknown serve option --%s", name);
-    }
-    return 0;
-}
-
-int tn_http_options_env(struct tn_http_options *o, struct tn_err *err)
-{
-    static const char *const names[][2] = {
-        {"TARN_HOST", "host"},
-        {"TARN_PORT", "port"},
-        {"TARN_TOKEN", "token"},
-        {"TARN_CLIENT", "client"},
-        {"TARN_VEND_CREDENTIALS", "vend-credentials"},
-        {"TARN_NO_AUTH", "no-auth"},
-        {"TARN_MAX_UPLOAD", "max-upload"},
-        {"TARN_QUERY_TIMEOUT", "query-timeout"},
-        {"TARN_MAINTAIN_EVERY", "maintain-every"},
-        {"TARN_CORS_ORIGIN", "cors-origin"},
-        {"TARN_ALLOWED_HOSTS", "allowed-host"},
-        {"TARN_HEADER_TIMEOUT", "header-timeout"},
-        {"TARN_MAX_CLIENT_CONNECTIONS", "max-client-connections"},
-        {"TARN_QUIET", "quiet"},
-        {"TARN_DELTA", "delta"},
-        {"TARN_SOURCES", "source"},
-        {"TARN_ALLOW_SOURCES", "allow-sources"},
-        {"TARN_SYNC", "sync"},
-        {"TARN_LLM_URL", "llm-url"},
-        {"TARN_LLM_MODEL", "llm-model"},
-        {"TARN_LLM_API_KEY", "llm-api-key"},
-        {"TARN_ASK_SAMPLE_ROWS", "ask-sample-rows"},
-    };
-
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        const char *v = getenv(names[i][0]);
-        if (v && tn_http_option_set(o, names[i][1], v, err)) {
-            tn_err_prefix(err, "%s: ", names[i][0]);
-            return err->code;
-        }
     }
     return 0;
 }

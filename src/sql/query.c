@@ -128,7 +128,8 @@ static int at_snapshot(struct resolver *r, const struct tn_table *t, const char 
     if (!sql)
         return r->err->code;
     if (strcmp(unit, "TIMESTAMP") == 0) {
-        char *q = tn_asprintf("SELECT epoch_ms(CAST((%s) AS TIMESTAMP))", sql + strlen("SELECT "));
+        char *q =
+            tn_asprintf("SELECT epoch_ms(CAST((%s) AS TIMESTAMPTZ))", sql + strlen("SELECT "));
         r->volatile_at = 1; /* now() - INTERVAL ... means another snapshot later */
         value = tn_query_value(r->session, q, r->err);
         free(q);

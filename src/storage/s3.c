@@ -2026,28 +2026,10 @@ static void curl_init(void)
     curl_init_rc = curl_global_init(CURL_GLOBAL_ALL);
 }
 
-static int64_t env_size(const char *name, int64_t given, int64_t dflt)
+/* "given", or "dflt" when it is 0 (or out of range). */
+static int64_t or_default(int64_t given, int64_t dflt, int64_t lo, int64_t hi)
 {
-    const char *v = getenv(name);
-    int64_t n;
-
-    if (given > 0)
-        return given;
-    if (v && !tn_storage_parse_size(v, &n) && n > 0)
-        return n;
-    return dflt;
-}
-
-static int env_int(const char *name, int given, int dflt, int lo, int hi)
-{
-    const char *v = getenv(name);
-    int64_t n;
-
-    if (given > 0)
-        return given;
-    if (v && !tn_parse_i64(v, &n) && n >= lo && n <= hi)
-        return (int)n;
-    return dflt;
+    return given >= lo && given <= hi ? given : dflt;
 }
 
 /* Split the endpoint into scheme and host, refusing anything but http(s)://host[:port]. */
@@ -2080,9 +2062,9 @@ static int set_endpoint(struct s3 *s, const char *endpoint, struct tn_err *err)
 int tn__s3_open(const struct tn_storage_options *opt, struct tn_storage *st, struct tn_err *err)
 {
     struct s3 *s = tn_calloc(1, sizeof(*s));
-    const char *key = getenv("AWS_ACCESS_KEY_ID");
-    const char *secret = getenv("AWS_SECRET_ACCESS_KEY");
-    const char *token = getenv("AWS_SESSION_TOKEN");
+    const char *key = opt->s3_access_key;
+    const char *secret = opt->s3_secret_key;
+    const char *token = opt->s3_session_token;
     const char *region = opt->s3_region;
     const char *cache = opt->cache_dir && *opt->cache_dir ? opt->cache_dir : "./tarn-cache";
     char *cache_abs = NULL, *prefix = NULL;
@@ -2105,10 +2087,6 @@ int tn__s3_open(const struct tn_storage_options *opt, struct tn_storage *st, str
     s->access_key = tn_strdup(key);
     s->secret_key = tn_strdup(secret);
     s->session_token = token && *token ? tn_strdup(token) : NULL;
-    if (!region || !*region)
-        region = getenv("AWS_REGION");
-    if (!region || !*region)
-        region = getenv("AWS_DEFAULT_REGION");
     if (!region || !*region)
         region = "us-east-1";
     for (const char *p = region; *p; p++)
@@ -2133,20 +2111,19 @@ int tn__s3_open(const struct tn_storage_options *opt, struct tn_storage *st, str
         s->path_style = 0;
     else /* custom endpoints (MinIO, Ceph) want path style; dotted buckets break TLS names */
         s->path_style = (opt->s3_endpoint && *opt->s3_endpoint) || strchr(l.bucket, '.');
-    s->threshold =
-        env_size("TARN_S3_MULTIPART_THRESHOLD", opt->multipart_threshold, DEFAULT_THRESHOLD);
-    s->part_size = env_size("TARN_S3_PART_SIZE", opt->part_size, DEFAULT_PART_SIZE);
+    s->threshold = or_default(opt->multipart_threshold, DEFAULT_THRESHOLD, 1, INT64_MAX);
+    s->part_size = or_default(opt->part_size, DEFAULT_PART_SIZE, 1, INT64_MAX);
     if (s->part_size < MIN_PART_SIZE)
         s->part_size = MIN_PART_SIZE;
     if (s->part_size > MAX_PART_SIZE)
         s->part_size = MAX_PART_SIZE;
-    s->parallel = env_int("TARN_S3_PARALLEL", opt->parallel, DEFAULT_PARALLEL, 1, 64);
-    s->max_attempts = env_int("TARN_S3_MAX_ATTEMPTS", 0, DEFAULT_ATTEMPTS, 1, 100);
-    s->retry_seconds = env_int("TARN_S3_RETRY_SECONDS", 0, (int)DEFAULT_RETRY_SECONDS, 1, 3600);
-    s->timeout_s = env_int("TARN_S3_TIMEOUT", 0, DEFAULT_TIMEOUT_S, 1, 86400);
-    s->low_speed_limit = env_int("TARN_S3_LOW_SPEED_LIMIT", 0, DEFAULT_LOW_SPEED, 1, 1 << 30);
-    s->low_speed_s = env_int("TARN_S3_LOW_SPEED_TIME", 0, DEFAULT_LOW_SPEED_S, 1, 3600);
-    s->list_page = env_int("TARN_S3_LIST_PAGE", 0, 1000, 1, 1000);
+    s->parallel = (int)or_default(opt->parallel, DEFAULT_PARALLEL, 1, 64);
+    s->max_attempts = (int)or_default(opt->s3_max_attempts, DEFAULT_ATTEMPTS, 1, 100);
+    s->retry_seconds = (int)or_default(opt->s3_retry_seconds, (int)DEFAULT_RETRY_SECONDS, 1, 3600);
+    s->timeout_s = (int)or_default(opt->s3_timeout_s, DEFAULT_TIMEOUT_S, 1, 86400);
+    s->low_speed_limit = (int)or_default(opt->s3_low_speed_limit, DEFAULT_LOW_SPEED, 1, 1 << 30);
+    s->low_speed_s = (int)or_default(opt->s3_low_speed_s, DEFAULT_LOW_SPEED_S, 1, 3600);
+    s->list_page = (int)or_default(opt->s3_list_page, 1000, 1, 1000);
 
     pthread_once(&curl_once, curl_init);
     if (curl_init_rc != CURLE_OK) {
@@ -2203,5 +2180,19 @@ int tn_storage_s3_settings(const struct tn_storage *st, const char **endpoint, c
     *endpoint = s->endpoint;
     *region = s->region;
     *path_style = s->path_style;
+    return 0;
+}
+
+int tn_storage_s3_credentials(const struct tn_storage *st, const char **key, const char **secret,
+                              const char **token)
+{
+    const struct s3 *s;
+
+    if (!tn_storage_is_remote(st))
+        return -1;
+    s = st->impl;
+    *key = s->access_key;
+    *secret = s->secret_key;
+    *token = s->session_token;
     return 0;
 }

@@ -31,6 +31,7 @@ int tn_storage_open(const struct tn_storage_options *opt, struct tn_storage **ou
                        "s3://bucket/prefix",
                        opt->root);
     st = tn_calloc(1, sizeof(*st));
+    st->print_stats = opt->print_stats;
     rc = tn__fault_open(opt->fault, &st->fault, err);
     if (!rc)
         rc = is_s3(opt->root) ? tn__s3_open(opt, st, err) : tn__local_open(opt->root, st, err);
@@ -73,12 +74,9 @@ static void print_stats(struct tn_storage *st)
 
 void tn_storage_close(struct tn_storage *st)
 {
-    const char *stats;
-
     if (!st)
         return;
-    stats = getenv("TARN_STORAGE_STATS");
-    if (stats && *stats && strcmp(stats, "0") != 0) {
+    if (st->print_stats) {
         print_stats(st);
         tn__fault_print(st->fault, stderr);
     }

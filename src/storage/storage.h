@@ -23,21 +23,30 @@ enum tn_s3_style {
     TN_S3_STYLE_VIRTUAL,  /* http://bucket.endpoint/key */
 };
 
-/* S3 credentials never travel in these options: they come from the environment only
- * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) and are never logged. Zero
- * values take the defaults; the tuning fields also read TARN_S3_* environment variables (see
- * s3.c) when zero. */
+/* Zero values take the defaults (s3.c). Nothing here comes from the environment: the entry
+ * point fills these fields (src/cli/env.c reads AWS_* and TARN_S3_* variables). The credentials
+ * are never logged. */
 struct tn_storage_options {
-    const char *root;            /* a local path, file:// URI, or s3://bucket/prefix */
-    const char *s3_endpoint;     /* e.g. http://127.0.0.1:9000; NULL for AWS */
-    const char *s3_region;       /* default us-east-1 */
-    int s3_path_style;           /* enum tn_s3_style */
-    const char *cache_dir;       /* local copies of remote files; NULL: ./tarn-cache */
-    int64_t cache_size;          /* bytes the cache may hold; 0: 10 GiB */
-    int64_t multipart_threshold; /* bytes above which uploads are multipart; 0: 64 MiB */
-    int64_t part_size;           /* multipart part size (5 MiB to 5 GiB); 0: 16 MiB */
-    int parallel;                /* concurrent transfers; 0: 8 */
-    const char *fault;           /* tests: injected failures, "op:N,..." (see fault.c); NULL */
+    const char *root;             /* a local path, file:// URI, or s3://bucket/prefix */
+    const char *s3_endpoint;      /* e.g. http://127.0.0.1:9000; NULL for AWS */
+    const char *s3_region;        /* default us-east-1 */
+    int s3_path_style;            /* enum tn_s3_style */
+    const char *s3_access_key;    /* an s3:// root needs both keys */
+    const char *s3_secret_key;    /* */
+    const char *s3_session_token; /* temporary credentials; NULL for none */
+    const char *cache_dir;        /* local copies of remote files; NULL: ./tarn-cache */
+    int64_t cache_size;           /* bytes the cache may hold; 0: 10 GiB */
+    int64_t multipart_threshold;  /* bytes above which uploads are multipart; 0: 64 MiB */
+    int64_t part_size;            /* multipart part size (5 MiB to 5 GiB); 0: 16 MiB */
+    int parallel;                 /* concurrent transfers (1 to 64); 0: 8 */
+    int s3_max_attempts;          /* attempts of one request (1 to 100); 0: 6 */
+    int s3_retry_seconds;         /* time to keep retrying one request; 0: 60 */
+    int s3_timeout_s;             /* one attempt, plus a second per MiB it moves; 0: 60 */
+    int s3_low_speed_limit;       /* bytes/s below which an attempt ... ; 0: 1024 */
+    int s3_low_speed_s;           /* ... is abandoned after this many seconds; 0: 15 */
+    int s3_list_page;             /* keys per list request (1 to 1000); 0: 1000 */
+    int print_stats;              /* print the counters to stderr at close */
+    const char *fault;            /* tests: injected failures, "op:N,..." (see fault.c); NULL */
 };
 
 /* Open the warehouse at opt->root: a local directory (created when needed) or an S3 prefix
@@ -127,6 +136,10 @@ int tn_storage_abort_uploads(struct tn_storage *st, const char *prefix_uri, int6
  * endpoint (NULL for AWS), region and path style; 0 on success, -1 for local storage. */
 int tn_storage_s3_settings(const struct tn_storage *st, const char **endpoint, const char **region,
                            int *path_style);
+/* The credentials an S3 warehouse signs with (the REST catalog vends them when told to): key,
+ * secret and session token (NULL when none); 0 on success, -1 for local storage. */
+int tn_storage_s3_credentials(const struct tn_storage *st, const char **key, const char **secret,
+                              const char **token);
 
 /* Counters since tn_storage_open (all zero for local storage). Setting the
  * environment variable TARN_STORAGE_STATS=1 prints them to stderr in tn_storage_close. */

@@ -94,6 +94,7 @@ struct tn_storage {
     size_t nallowed;
     char **protected; /* normalised locations nothing may touch (tn_storage_protect) */
     size_t nprotected;
+    int print_stats; /* print the counters to stderr at close */
 };
 
 static inline void tn__count(struct tn_storage *st, enum tn_counter c, uint64_t n)

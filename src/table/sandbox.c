@@ -19,13 +19,13 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The path DuckDB would open for "name", made absolute and free of "." and ".."; caller frees. */
-static char *duckdb_path(const char *name)
+/* The path DuckDB would open for "name", made absolute and free of "." and ".." ('~' is DuckDB's
+ * home directory, "home"); caller frees. */
+static char *duckdb_path(const char *name, const char *home)
 {
     struct tn_buf b = TN_BUF_INIT(TN_CAP_SQL);
     char *copy, *seg, *save = NULL, *cwd;
     size_t *ends, nends = 0;
-    const char *home = getenv("HOME");
 
     if (strncmp(name, "file://", 7) == 0)
         name += 7;
@@ -59,7 +59,7 @@ static char *duckdb_path(const char *name)
 
 static int names_catalog(struct tn_warehouse *wh, const char *name, struct tn_err *err)
 {
-    char *path = duckdb_path(name);
+    char *path = duckdb_path(name, tn_engine_home(wh->engine));
     int hit = tn_storage_names_protected(wh->storage, path);
 
     free(path);

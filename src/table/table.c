@@ -48,38 +48,22 @@ static int operator_roots(struct tn_warehouse *wh, const char *const *extra, cha
     return rc;
 }
 
-/* Open the storage "opt" names. For an S3 warehouse the S3 fields fall back to the TARN_S3_*,
- * TARN_CACHE_DIR and TARN_CACHE_SIZE environment variables (so every command and the server
- * take them before the command line does), the catalog is local (*out_catalog: opt's path,
- * else ./tarn-catalog.db) and the cache defaults to tarn-cache beside the catalog. */
+/* Open the storage "opt" names. For an S3 warehouse the catalog is local (*out_catalog: opt's
+ * path, else ./tarn-catalog.db) and the cache defaults to tarn-cache beside the catalog. */
 static int open_storage(const struct tn_warehouse_options *opt, struct tn_storage **out,
                         char **out_catalog, struct tn_err *err)
 {
-    struct tn_storage_options so = {0};
+    struct tn_storage_options so = opt->storage;
     const char *w = opt->warehouse ? opt->warehouse : "";
-    const char *style = getenv("TARN_S3_PATH_STYLE");
-    const char *size = getenv("TARN_CACHE_SIZE");
     char *catalog = NULL, *cache = NULL;
     int rc;
 
     so.root = w;
-    so.fault = opt->fault;
     if (strncmp(w, "s3://", 5) != 0 && strncmp(w, "s3a://", 6) != 0) {
         *out_catalog = NULL;
         return tn_storage_open(&so, out, err);
     }
-    so.s3_endpoint = opt->s3_endpoint ? opt->s3_endpoint : getenv("TARN_S3_ENDPOINT");
-    so.s3_region = opt->s3_region ? opt->s3_region : getenv("TARN_S3_REGION");
-    so.s3_path_style = opt->s3_path_style;
-    if (!so.s3_path_style && style && *style)
-        so.s3_path_style = strcmp(style, "0") == 0 || strcmp(style, "false") == 0
-                               ? TN_S3_STYLE_VIRTUAL
-                               : TN_S3_STYLE_PATH;
-    so.cache_size = opt->cache_size;
-    if (!so.cache_size && size && *size && tn_storage_parse_size(size, &so.cache_size))
-        return tn_fail(err, TN_EINPUT, "TARN_CACHE_SIZE must be a size such as 500MB or 10GiB");
     catalog = tn_strdup(opt->catalog_path ? opt->catalog_path : "./tarn-catalog.db");
-    so.cache_dir = opt->cache_dir ? opt->cache_dir : getenv("TARN_CACHE_DIR");
     if (!so.cache_dir || !*so.cache_dir) {
         const char *slash = strrchr(catalog, '/');
         cache = slash ? tn_asprintf("%.*s/tarn-cache", (int)(slash - catalog), catalog)

@@ -29,15 +29,9 @@ struct tn_warehouse_options {
     const char *const *extra_dirs; /* further directories DuckDB may read (NULL-terminated) */
     const char *memory_limit;      /* DuckDB memory limit, or NULL */
     int threads;                   /* DuckDB threads, 0 for the default */
-    /* S3 warehouses (see storage.h; credentials come from AWS_* environment variables only).
-     * NULL or 0 fields fall back to TARN_S3_ENDPOINT, TARN_S3_REGION, TARN_S3_PATH_STYLE
-     * (1 or 0), TARN_CACHE_DIR and TARN_CACHE_SIZE, then to the defaults. */
-    const char *s3_endpoint; /* e.g. http://127.0.0.1:9000; NULL: AWS */
-    const char *s3_region;   /* NULL: us-east-1 */
-    int s3_path_style;       /* enum tn_s3_style; AUTO: path style with an endpoint */
-    const char *cache_dir;   /* local cache of S3 files; NULL: tarn-cache beside the catalog */
-    int64_t cache_size;      /* bytes; 0: 10 GiB */
-    const char *fault;       /* tests: injected storage failures (storage.h), or NULL */
+    /* how files are stored (storage.h): S3 endpoint, region, credentials and tuning, the
+     * cache, injected faults for tests; its root is ignored ("warehouse" is the root) */
+    struct tn_storage_options storage;
 };
 
 struct tn_plan_cache;

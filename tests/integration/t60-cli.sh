@@ -86,7 +86,7 @@ expect_eq "travel then queries read the old rows" "$(grep -v '^n$' "$TMP/sh.out"
 check "travel says where it went" grep -q "default.snap: queries read AT (VERSION => $first), 2 rows" "$TMP/sh.out"
 expect_eq "travel is quiet on stderr" "$(cat "$TMP/sh.err")" ""
 shell "travel snap 2100-01-01 00:00:00\nselect count(*) AS n from snap;\ntravel snap '2001-01-01 00:00:00'\nselect count(*) AS n from snap;\n" --format csv
-check "travel to a timestamp" grep -q "AT (TIMESTAMP => TIMESTAMP '2100-01-01 00:00:00'), 3 rows" "$TMP/sh.out"
+check "travel to a timestamp" grep -q "AT (TIMESTAMP => TIMESTAMP '2100-01-01 00:00:00.000'), 3 rows" "$TMP/sh.out"
 check "a time before the first snapshot is refused" grep -q "oldest" "$TMP/sh.err"
 expect_eq "... and the table reads the present again" "$(tail -n 1 "$TMP/sh.out")" "3"
 "$TARN" tag snap v1 "$first" >/dev/null

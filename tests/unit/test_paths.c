@@ -175,8 +175,8 @@ static void test_s3_locations_stay_under_the_prefix(void)
     struct tn_storage_options so = {0};
     char *cache = tn_asprintf("%s/s3cache", tn_test_tmpdir());
 
-    setenv("AWS_ACCESS_KEY_ID", "test", 0);
-    setenv("AWS_SECRET_ACCESS_KEY", "test", 0);
+    so.s3_access_key = "test";
+    so.s3_secret_key = "test";
     so.root = "s3://bucket/wh";
     so.s3_endpoint = "http://127.0.0.1:9";
     so.cache_dir = cache;

@@ -174,42 +174,20 @@ out:
     free(objects);
 }
 
-/* Set or unset an environment variable, returning its old value (caller frees). */
-static char *env_swap(const char *name, const char *value)
-{
-    const char *old = getenv(name);
-    char *saved = old ? tn_strdup(old) : NULL;
-    if (value)
-        setenv(name, value, 1);
-    else
-        unsetenv(name);
-    return saved;
-}
-
-static void env_restore(const char *name, char *saved)
-{
-    if (saved)
-        setenv(name, saved, 1);
-    else
-        unsetenv(name);
-    free(saved);
-}
-
 static void test_s3_open_checks(void)
 {
     struct tn_err err = {0};
     struct tn_storage_options o = {0};
     struct tn_storage *st = NULL;
-    char *key = env_swap("AWS_ACCESS_KEY_ID", NULL);
-    char *secret = env_swap("AWS_SECRET_ACCESS_KEY", "s");
     char *cache = tn_asprintf("%s/cache", tn_test_tmpdir());
 
     o.root = "s3://bucket/wh";
     o.cache_dir = cache;
     o.s3_endpoint = "http://127.0.0.1:1";
+    o.s3_secret_key = "s";
     CHECK_INT_EQ(tn_storage_open(&o, &st, &err), TN_EINPUT);
     CHECK_CONTAINS(err.msg, "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
-    setenv("AWS_ACCESS_KEY_ID", "k", 1);
+    o.s3_access_key = "k";
     o.s3_endpoint = "ftp://x";
     CHECK_INT_EQ(tn_storage_open(&o, &st, &err), TN_EINPUT);
     CHECK_CONTAINS(err.msg, "http:// or https://");
@@ -234,8 +212,6 @@ static void test_s3_open_checks(void)
         CHECK_INT_EQ(tn_storage_local_path(st, "s3://bucket", &path, &err), TN_EFORBIDDEN);
         tn_storage_close(st);
     }
-    env_restore("AWS_ACCESS_KEY_ID", key);
-    env_restore("AWS_SECRET_ACCESS_KEY", secret);
     free(cache);
 }
 
@@ -319,9 +295,6 @@ static int fake_read(const char *const *script, int n, struct tn_storage_metrics
     struct fake f;
     pthread_t tid;
     char endpoint[64], *cache = tn_asprintf("%s/c", tn_test_tmpdir());
-    char *key = env_swap("AWS_ACCESS_KEY_ID", "k");
-    char *secret = env_swap("AWS_SECRET_ACCESS_KEY", "s");
-    char *attempts = env_swap("TARN_S3_MAX_ATTEMPTS", "3");
     int rc;
 
     memset(m, 0, sizeof(*m));
@@ -332,6 +305,9 @@ static int fake_read(const char *const *script, int n, struct tn_storage_metrics
     snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", f.port);
     o.root = "s3://b/wh";
     o.s3_endpoint = endpoint;
+    o.s3_access_key = "k";
+    o.s3_secret_key = "s";
+    o.s3_max_attempts = 3;
     o.cache_dir = cache;
     rc = tn_storage_open(&o, &st, err);
     if (!rc) {
@@ -353,9 +329,6 @@ static int fake_read(const char *const *script, int n, struct tn_storage_metrics
     }
     pthread_join(tid, NULL);
     close(f.fd);
-    env_restore("AWS_ACCESS_KEY_ID", key);
-    env_restore("AWS_SECRET_ACCESS_KEY", secret);
-    env_restore("TARN_S3_MAX_ATTEMPTS", attempts);
     free(cache);
     return rc;
 }
@@ -399,6 +372,9 @@ static struct tn_storage *live_open_at(const char *root, const char *cache)
 
     o.root = root;
     o.s3_endpoint = getenv("TARN_TEST_S3_ENDPOINT");
+    o.s3_access_key = getenv("AWS_ACCESS_KEY_ID");
+    o.s3_secret_key = getenv("AWS_SECRET_ACCESS_KEY");
+    o.s3_list_page = 3; /* several pages of a listing */
     o.cache_dir = cache;
     CHECK_OK(tn_storage_open(&o, &st, &err));
     return st;
@@ -416,7 +392,7 @@ static void test_live_s3_calls(void)
     struct tn_storage_entry *e = NULL;
     struct tn_storage_metrics m;
     struct tn_buf buf = TN_BUF_INIT(1 << 20);
-    char *uris[7], uuid[37], *prefix, *cache_a, *cache_b, *saved;
+    char *uris[7], uuid[37], *prefix, *cache_a, *cache_b;
     size_t n = 0;
     int64_t size = 0, blen = (int64_t)strlen("file 0: 0123456789 & <xml> 'quotes'");
 
@@ -427,10 +403,8 @@ static void test_live_s3_calls(void)
     }
     cache_a = tn_asprintf("%s/a", tn_test_tmpdir());
     cache_b = tn_asprintf("%s/b", tn_test_tmpdir());
-    saved = env_swap("TARN_S3_LIST_PAGE", "3");
     a = live_open(cache_a);
     b = live_open(cache_b);
-    env_restore("TARN_S3_LIST_PAGE", saved);
     if (!a || !b)
         goto out;
     tn_uuid4(uuid);

@@ -125,14 +125,6 @@ static void *serve(void *arg)
     return NULL;
 }
 
-static void setenv_or_unset(const char *name, const char *value)
-{
-    if (value)
-        setenv(name, value, 1);
-    else
-        unsetenv(name);
-}
-
 /* Read s3://b/wh/k twice through one storage whose first read meets "answers"; the second read
  * must come from the cache (the server is gone by then). Returns the first read's code. */
 static int scripted_read(const enum answer *answers, int n, const char *cache_name,
@@ -145,7 +137,6 @@ static int scripted_read(const enum answer *answers, int n, const char *cache_na
     socklen_t alen = sizeof(a);
     pthread_t tid;
     char endpoint[64], *cache = tn_asprintf("%s/%s", tn_test_tmpdir(), cache_name);
-    char *key, *secret;
     int rc;
 
     memset(&sc, 0, sizeof(sc));
@@ -162,12 +153,10 @@ static int scripted_read(const enum answer *answers, int n, const char *cache_na
         return -1;
     }
     snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", ntohs(a.sin_port));
-    key = getenv("AWS_ACCESS_KEY_ID") ? tn_strdup(getenv("AWS_ACCESS_KEY_ID")) : NULL;
-    secret = getenv("AWS_SECRET_ACCESS_KEY") ? tn_strdup(getenv("AWS_SECRET_ACCESS_KEY")) : NULL;
-    setenv("AWS_ACCESS_KEY_ID", "k", 1);
-    setenv("AWS_SECRET_ACCESS_KEY", "s", 1);
-    setenv("TARN_S3_MAX_ATTEMPTS", "3", 1);
-    setenv("TARN_S3_LOW_SPEED_TIME", "1", 1);
+    o.s3_access_key = "k";
+    o.s3_secret_key = "s";
+    o.s3_max_attempts = 3;
+    o.s3_low_speed_s = 1;
     o.root = "s3://b/wh";
     o.s3_endpoint = endpoint;
     o.cache_dir = cache;
@@ -194,12 +183,6 @@ static int scripted_read(const enum answer *answers, int n, const char *cache_na
         tn_buf_release(&again);
     }
     tn_storage_close(st);
-    setenv_or_unset("TARN_S3_MAX_ATTEMPTS", NULL);
-    setenv_or_unset("TARN_S3_LOW_SPEED_TIME", NULL);
-    setenv_or_unset("AWS_ACCESS_KEY_ID", key);
-    setenv_or_unset("AWS_SECRET_ACCESS_KEY", secret);
-    free(key);
-    free(secret);
     free(cache);
     return rc;
 }

@@ -110,7 +110,39 @@ static void test_sql_quoting(void)
     tn_buf_release(&b);
 }
 
+/* One reading of a time for every route and command: epoch milliseconds, a zone-less text as
+ * UTC, an offset applied (a cast to TIMESTAMP would drop it), anything else refused; and '~' in
+ * a file name is DuckDB's home, which is the warehouse, not the user's $HOME. */
+static void test_times_and_home(void)
+{
+    struct tn_err err = {0};
+    struct tn_engine *e = NULL;
+    struct tn_session *s = NULL;
+    const char *dirs[] = {tn_test_tmpdir(), NULL};
+    struct tn_engine_options opt = {dirs, NULL, NULL, 1};
+    int64_t ms = 0;
+
+    CHECK_OK(tn_engine_open(&opt, &e, &err));
+    if (!e)
+        return;
+    CHECK_STR_EQ(tn_engine_home(e), dirs[0]);
+    CHECK_OK(tn_session_open(e, &s, &err));
+    CHECK_OK(tn_engine_timestamp_ms(s, "1769857200000", &ms, &err));
+    CHECK(ms == 1769857200000LL);
+    ms = 0;
+    CHECK_OK(tn_engine_timestamp_ms(s, "2026-01-31 11:00:00", &ms, &err));
+    CHECK(ms == 1769857200000LL);
+    ms = 0;
+    CHECK_OK(tn_engine_timestamp_ms(s, "2026-01-31T12:00:00+01:00", &ms, &err));
+    CHECK(ms == 1769857200000LL);
+    CHECK_INT_EQ(tn_engine_timestamp_ms(s, "last tuesday", &ms, &err), TN_EINPUT);
+    CHECK_CONTAINS(err.msg, "epoch milliseconds");
+    tn_session_close(s);
+    tn_engine_close(e);
+}
+
 static const struct tn_test storage_engine_tests[] = {
+    {"one reading of times; DuckDB's home is the first allowed directory", test_times_and_home},
     {"local files are created once and never overwritten", test_local_files_are_immutable},
     {"reads are capped", test_read_is_capped},
     {"the DuckDB sandbox refuses escapes", test_sandbox_refuses_escapes},

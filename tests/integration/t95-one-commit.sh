@@ -88,9 +88,14 @@ expect_eq "... publishing nothing, as it changes nothing" "$(metadata_location t
 # request once. A request whose Nth call failed must answer an error and leave its table exactly
 # as it was (catalog pointer and every file); a request that succeeds must have made fewer than
 # N calls of that kind, which ends its sweep: each of its calls has then failed once. Reads and
-# setup go through the fault-free server (BASE0).
+# setup go through the fault-free server (BASE0). On local disk the kinds are every whole-file
+# write and every fsync; on S3 (the S3 pass of tests/run.sh) every PUT: metadata, manifests and
+# the upload of each data file.
 BASE0=$BASE
-KINDS=(create append upsert delete update merge alter partition compact expire rest)
+if [ "$TEST_STORAGE" = s3 ]; then OPS=(put); OPS_TEXT=PUT; SWEEP_MAX_S=420; else
+    OPS=(write fsync); OPS_TEXT="write and fsync"; SWEEP_MAX_S=240
+fi
+KINDS=(create append upsert delete update merge alter partition compact expire rest txn)
 # request KIND TABLE BODY: the request of that kind on TABLE (prints the HTTP status, the answer
 # goes to the file BODY; requests on different tables may run at once).
 request() {
@@ -118,27 +123,41 @@ request() {
         "{\"action\": \"expire_snapshots\", \"older_than_ms\": $(($(date +%s) * 1000 + 60000)), \"retain_last\": 1}" ;;
     rest) curl "${to[@]}" "${json[@]}" "$BASE/iceberg/v1/namespaces/default/tables/$2" --data-binary \
         '{"requirements": [], "updates": [{"action": "set-properties", "updates": {"owner": "ops"}}]}' ;;
+    txn) # a REST transaction over two tables (TABLE and TABLE_b): both change, or neither
+        local change='"requirements": [], "updates": [{"action": "set-properties", "updates": {"owner": "txn"}}]'
+        curl "${to[@]}" "${json[@]}" "$BASE/iceberg/v1/transactions/commit" --data-binary \
+            "{\"table-changes\": [{\"identifier\": {\"namespace\": [\"default\"], \"name\": \"$2\"}, $change}, {\"identifier\": {\"namespace\": [\"default\"], \"name\": \"$2_b\"}, $change}]}" ;;
     esac
 }
 
-for op in write fsync; do
+# sweep_state KIND TABLE: the state of every table a request of that kind changes.
+sweep_state() {
+    state "$2"
+    if [ "$1" = txn ]; then state "$2_b"; fi
+}
+
+for op in "${OPS[@]}"; do
     for k in "${KINDS[@]}"; do
         t=${k}_$op
         [ "$k" = create ] && continue
         ingest "$t" "" $'id,amount\n1,10\n2,20\n3,30\n' >/dev/null
-        case $k in compact | expire) ingest "$t" "" $'id,amount\n4,40\n' >/dev/null ;; esac
+        case $k in
+        compact | expire) ingest "$t" "" $'id,amount\n4,40\n' >/dev/null ;;
+        txn) ingest "${t}_b" "" $'id,amount\n1,10\n' >/dev/null ;;
+        esac
     done
 done
 
 t_sweep=$(date +%s)
 runs=0
 declare -A PROBLEMS
-for op in write fsync; do
+for op in "${OPS[@]}"; do
     pending=("${KINDS[@]}")
     for n in $(seq 1 30); do
         [ ${#pending[@]} -gt 0 ] || break
         spec=
-        for k in "${pending[@]}"; do spec="$spec${spec:+,}$op:$n@/${k}_$op/"; done
+        # "/KIND_OP" counts the calls on that table's folder (and on TABLE_b's, for txn)
+        for k in "${pending[@]}"; do spec="$spec${spec:+,}$op:$n@/${k}_$op"; done
         : >"$TMP/server.log"
         TARN_FAULT=$spec TARN_STORAGE_STATS=1 start_server "$WH" || { bad "faulted server starts"; break; }
         succeeded=()
@@ -146,7 +165,7 @@ for op in write fsync; do
         # the tables are independent: their requests run side by side
         jobs=()
         for k in "${pending[@]}"; do
-            state "${k}_$op" >"$TMP/before.$k"
+            sweep_state "$k" "${k}_$op" >"$TMP/before.$k"
             request "$k" "${k}_$op" "$TMP/body.$k" >"$TMP/status.$k" &
             jobs+=($!)
         done
@@ -162,13 +181,13 @@ for op in write fsync; do
             still+=("$k")
             case $status in 4?? | 5??) ;; *) PROBLEMS[$k]+=" $op:$n answered $status;" ;; esac
             before=$(cat "$TMP/before.$k")
-            after=$(state "$t")
+            after=$(sweep_state "$k" "$t")
             [ "$after" = "$before" ] || PROBLEMS[$k]+=" $op:$n left $(diff <(echo "$before") <(echo "$after") | grep -c '^[<>]') changed lines: $(diff <(echo "$before") <(echo "$after") | grep '^[<>]' | head -2 | tr '\n' ' ');"
         done
         kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
         counts=$(grep 'tarn storage calls:' "$TMP/server.log" | tail -1 | tr ' ' '\n')
         for k in "${succeeded[@]}"; do
-            c=$(echo "$counts" | sed -n "s|^$op:$n@/${k}_$op/=||p")
+            c=$(echo "$counts" | sed -n "s|^$op:$n@/${k}_$op=||p")
             [ -n "$c" ] && [ "$c" -lt "$n" ] ||
                 PROBLEMS[$k]+=" $op:$n was armed (calls counted: ${c:-none}) yet the request succeeded;"
         done
@@ -177,12 +196,12 @@ for op in write fsync; do
     for k in "${pending[@]}"; do PROBLEMS[$k]+=" $op: never succeeded;"; done
 done
 for k in "${KINDS[@]}"; do
-    if [ -z "${PROBLEMS[$k]:-}" ]; then ok "fault sweep: $k, every write and fsync failed once"
+    if [ -z "${PROBLEMS[$k]:-}" ]; then ok "fault sweep: $k, every $OPS_TEXT failed once"
     else bad "fault sweep: $k:${PROBLEMS[$k]}"; fi
 done
 t_sweep=$(($(date +%s) - t_sweep))
 expect_eq "the sweep covered every call ($runs requests) in bounded time (${t_sweep}s)" \
-    "$([ "$runs" -ge 60 ] && [ "$t_sweep" -lt 240 ] && echo yes)" yes
+    "$([ "$runs" -ge $((30 * ${#OPS[@]})) ] && [ "$t_sweep" -lt "$SWEEP_MAX_S" ] && echo yes)" yes
 BASE=$BASE0
 
 finish

@@ -595,21 +595,25 @@ static int inside_warehouse(struct tn_http_req *req, const char *uri, int must_e
     real_root = realpath(root, NULL);
     real = realpath(local_part(uri), NULL);
     n = real_root ? strlen(real_root) : 0;
-    if (!real && !must_exist) {
-        /* a prefix need not exist as a file: check its text */
+    if (!real) {
+        /* a path that does not exist is judged by its text, so that the answer never says
+           whether a path outside the warehouse exists: outside is 403, inside 404 */
         const char *p = local_part(uri);
-        ok = real_root && p[0] == '/' && !strstr(p, "/../") && strncmp(p, real_root, n) == 0 &&
+        size_t len = strlen(p);
+        ok = real_root && p[0] == '/' && !strstr(p, "/../") &&
+             !(len >= 3 && strcmp(p + len - 3, "/..") == 0) && strncmp(p, real_root, n) == 0 &&
              (p[n] == '/' || p[n] == '\0');
+        if (ok && must_exist) {
+            free(real_root);
+            return tn_fail(err, TN_ENOTFOUND, "metadata file %s does not exist", uri);
+        }
     } else {
-        ok = real && real_root && strncmp(real, real_root, n) == 0 &&
-             (real[n] == '/' || real[n] == '\0');
+        ok = real_root && strncmp(real, real_root, n) == 0 && (real[n] == '/' || real[n] == '\0');
     }
     free(real_root);
     free(real);
     if (ok)
         return 0;
-    if (must_exist && access(local_part(uri), F_OK) != 0)
-        return tn_fail(err, TN_ENOTFOUND, "metadata file %s does not exist", uri);
     return tn_fail(err, TN_EFORBIDDEN,
                    "%s is outside the warehouse (%s); over HTTP only tables inside the warehouse "
                    "can be registered (copy the table there, or use 'tarn register')",

@@ -149,6 +149,30 @@ status_is "REST namespace def%00ault: 400" 400 call GET '/iceberg/v1/namespaces/
 status_is "drop a%00zzz: 400" 400 call DELETE '/tables/a%00zzz?purge=true'
 expect_eq "table a still reads" "$(csvq 'SELECT count(*) FROM a')" "1"
 
+#---- 4b. registering Delta and Hudi folders: outside is 403 whether or not the path exists ----
+# (a 404 for a missing path outside would tell a client which files exist on the server)
+for loc in /etc /etc/no-such-folder "$WH/../../etc" "$WH/../no-such" s3://bucket/x file:///proc/self; do
+    for fmt in delta hudi; do
+        status_is "register $fmt at $loc: 403" 403 call POST /tables/register \
+            -d "{\"name\": \"far\", \"location\": \"$loc\", \"format\": \"$fmt\"}"
+    done
+done
+status_is "an Iceberg metadata file outside that does not exist: 403 too" 403 \
+    call POST /tables/register -d '{"name": "far", "metadata_location": "/root/no-such.metadata.json"}'
+status_is "a missing folder inside the warehouse: 404" 404 \
+    call POST /tables/register -d '{"name": "near", "location": "'"$WH"'/no-such", "format": "delta"}'
+# the changes functions take a registered table's name and constants only
+for sql in "SELECT * FROM delta_changes('/etc/passwd', 0)" \
+    "SELECT * FROM delta_changes('t1', 0)" \
+    "SELECT * FROM delta_changes((SELECT 'x'), 0)" \
+    "SELECT * FROM delta_changes('t1', (SELECT 1))" \
+    "SELECT * FROM hudi_changes('../../etc', '0')" \
+    "SELECT * FROM hudi_changes('t1', read_text('/etc/passwd'))" \
+    "SELECT * FROM hudi_changes(repeat('a', 100000), '0')"; do
+    code=$(curl -s -o "$TMP/body" -w '%{http_code}' -G "$BASE/query" --data-urlencode "sql=$sql")
+    case $code in 400 | 403 | 404) ok "refused ($code): $sql" ;; *) bad "$sql answered $code: $(head -c 200 "$TMP/body")" ;; esac
+done
+
 #---- 5. the catalog: out of DuckDB's reach, and no lost commits ----
 code=$(curl -s -o "$TMP/body" -w '%{http_code}' -G "$BASE/query" --data-urlencode "sql=SELECT size FROM read_blob('$WH/catalog.db')")
 expect_eq "a query cannot read the catalog" "$code" "403"

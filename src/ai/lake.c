@@ -1,10 +1,11 @@
 /* lake.c - the read-only views of the warehouse that AI clients use (the MCP server's tools and
  * resources, and the prompts of /ask): the table list, a table's description and history, sample
- * rows and one read-only query. Every query goes through tn_query_resolve, which takes one SELECT
- * statement only (DuckDB's parse tree of anything else is refused), and runs in the sandboxed
- * engine, row-capped. Snapshot ids are written as strings: MCP clients are often JavaScript,
- * where ids above 2^53 would change. */
+ * rows and one read-only query. Every query goes through tn_op_sql (src/ops), which takes one
+ * SELECT statement only (DuckDB's parse tree of anything else is refused), and runs in the
+ * sandboxed engine, row-capped. Snapshot ids are written as strings: MCP clients are often
+ * JavaScript, where ids above 2^53 would change. */
 #include "ai/ai.h"
+#include "ops/ops.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,28 +138,30 @@ json_t *tn_lake_describe(struct tn_warehouse *wh, const char *ident, int history
 json_t *tn_lake_query(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
                       const struct tn_lake_read *read, struct tn_err *err)
 {
-    struct tn_query_options qo = {
-        .snapshot_id = read ? read->snapshot_id : -1, .as_of_ms = -1, .target_snapshot = -1};
     size_t max_rows = read && read->max_rows ? read->max_rows : TN_LAKE_ROWS_DEFAULT;
-    char *resolved = NULL, *columns = NULL, *limited = NULL;
+    struct tn_op_sql op = {.sql = sql,
+                           .as_of = read ? read->as_of : NULL,
+                           .read_only_hint =
+                               "only a read-only SELECT runs here; nothing was changed",
+                           .qo = {.snapshot_id = read ? read->snapshot_id : -1}};
+    struct tn_op_sql_result res;
+    char *columns = NULL, *limited = NULL, *resolved;
     struct tn_rows *r = NULL;
     json_t *out = NULL, *rows, *cols;
     json_error_t jerr;
     size_t n;
     int rc;
-    struct tn_statement st;
 
-    rc = tn_statement_classify(s, sql, &st, err);
-    if (!rc && st.kind != TN_STMT_READ)
-        rc = tn_fail(err, TN_EINPUT,
-                     "only a read-only SELECT runs here, not %s: nothing was changed",
-                     st.keyword[0] ? st.keyword : "this statement");
-    if (!rc && read && read->as_of)
-        rc = tn_engine_timestamp_ms(s, read->as_of, &qo.as_of_ms, err);
+    memset(&res, 0, sizeof(res));
+    rc = tn_op_sql_prepare(s, &op, &res, err);
+    if (!rc && res.st.kind != TN_STMT_READ)
+        rc = tn_fail(err, TN_EINPUT, "only a read-only SELECT runs here, not %s",
+                     res.st.keyword[0] ? res.st.keyword : "this statement");
     if (!rc)
-        rc = tn_query_resolve(wh, s, sql, &qo, &resolved, err);
+        rc = tn_op_sql_execute(wh, s, &op, &res, err);
+    resolved = res.resolved;
     if (!rc)
-        rc = tn_query_columns(wh, s, sql, &qo, resolved, &columns, err);
+        rc = tn_query_columns(wh, s, sql, &op.qo, resolved, &columns, err);
     if (rc)
         goto out;
     /* one row past the cap tells the client the answer was cut */
@@ -176,7 +179,7 @@ out:
     tn_rows_free(r);
     free(limited);
     free(columns);
-    free(resolved);
+    tn_op_sql_release(s, &res);
     return out;
 }
 

@@ -3,6 +3,7 @@
  * remote.c). Both forms print the same thing, so scripts need not care which is used. Table
  * names are checked here first in both forms, so a bad name never reaches disk or network. */
 #include "cli/cli.h"
+#include "ops/ops.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -237,57 +238,71 @@ static int local_parquet(struct tn_warehouse *wh, struct tn_session *s, const ch
     return rc;
 }
 
-/* EXPLAIN [ANALYZE] of st->body: tarn's planning counts for each table, then DuckDB's plan. */
-static int local_explain(struct tn_warehouse *wh, struct tn_session *s,
-                         const struct tn_statement *st, struct tn_query_options *qo,
-                         struct tn_err *err)
+/* EXPLAIN [ANALYZE] of res->st.body: tarn's planning counts for each table, then DuckDB's
+ * plan. */
+static int local_explain(struct tn_warehouse *wh, struct tn_session *s, struct tn_op_sql *op,
+                         struct tn_op_sql_result *res, struct tn_err *err)
 {
     struct tn_rows *r = NULL;
-    char *resolved = NULL, *q;
+    char *q;
     json_t *entry;
     size_t i;
     int rc;
 
-    qo->plan = json_array();
-    rc = tn_query_resolve(wh, s, st->body, qo, &resolved, err);
-    json_array_foreach(qo->plan, i, entry)
+    op->qo.plan = json_array();
+    rc = tn_op_sql_execute(wh, s, op, res, err);
+    json_array_foreach(op->qo.plan, i, entry)
     {
         char *line = tn_plan_describe(entry);
         printf("tarn scan %s\n", line);
         free(line);
     }
-    json_decref(qo->plan);
-    qo->plan = NULL;
+    json_decref(op->qo.plan);
+    op->qo.plan = NULL;
     if (rc)
         return rc;
-    q = tn_asprintf("%s %s", st->analyze ? "EXPLAIN ANALYZE" : "EXPLAIN", resolved);
+    q = tn_asprintf("%s %s", res->st.analyze ? "EXPLAIN ANALYZE" : "EXPLAIN", res->resolved);
     rc = tn_engine_rows(s, q, 10000, &r, err);
     for (size_t k = 0; !rc && k < r->nrows; k++)
         printf("%s\n", tn_rows_get(r, k, r->ncols - 1) ? tn_rows_get(r, k, r->ncols - 1) : "");
     tn_rows_free(r);
     free(q);
-    free(resolved);
     return rc;
 }
 
-/* CREATE TABLE / DROP TABLE: one line saying what changed. */
-static int cli_local_ddl(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
-                         const struct tn_query_options *qo, struct tn_err *err)
+/* What a change did, in one line, or its RETURNING rows. */
+static int local_change(struct tn_session *s, struct tn_op_sql_result *res, enum cli_format f,
+                        struct tn_err *err)
 {
-    struct tn_ddl_result dr;
-    int rc = tn_table_ddl(wh, s, sql, qo, &dr, err);
+    const char *ns = res->ns, *t = res->table;
+    long long snap = (long long)res->commit.snapshot_id;
 
-    if (rc)
-        return rc;
-    if (dr.dropped)
-        printf("dropped %s.%s\n", dr.ns, dr.table);
-    else if (dr.created && dr.commit.snapshot_id != -1)
-        printf("created %s.%s with %lld rows, snapshot %lld\n", dr.ns, dr.table,
-               (long long)dr.commit.rows_added, (long long)dr.commit.snapshot_id);
-    else if (dr.created)
-        printf("created %s.%s\n", dr.ns, dr.table);
-    else
-        printf("%s.%s: nothing to do\n", dr.ns, dr.table);
+    if (res->returning.sql)
+        return local_print(s, res->returning.sql, f, err);
+    switch (res->st.kind) {
+    case TN_STMT_ALTER:
+        printf("altered %s.%s\n", ns, t);
+        break;
+    case TN_STMT_CREATE:
+    case TN_STMT_DROP:
+        if (res->dropped)
+            printf("dropped %s.%s\n", ns, t);
+        else if (res->created && snap != -1)
+            printf("created %s.%s with %lld rows, snapshot %lld\n", ns, t,
+                   (long long)res->rows_affected, snap);
+        else if (res->created)
+            printf("created %s.%s\n", ns, t);
+        else
+            printf("%s.%s: nothing to do\n", ns, t);
+        break;
+    case TN_STMT_INSERT:
+        printf("%s.%s: inserted %lld rows, snapshot %lld\n", ns, t, (long long)res->rows_affected,
+               snap);
+        break;
+    default:
+        printf("%s.%s: %lld rows affected, snapshot %lld\n", ns, t, (long long)res->rows_affected,
+               snap);
+    }
     return 0;
 }
 
@@ -296,87 +311,40 @@ static int local_sql(struct cli *c, const char *sql, enum cli_format f, const st
 {
     struct tn_warehouse *wh;
     struct tn_session *s = NULL;
-    struct tn_query_options qo = {.snapshot_id = cq ? cq->snapshot_id : -1,
-                                  .as_of_ms = -1,
-                                  .target_snapshot = -1,
-                                  .branch = c->o.branch};
-    struct tn_statement st;
-    char *resolved = NULL;
+    struct tn_op_sql op;
+    struct tn_op_sql_result res;
     int rc = cli_warehouse(c, &wh, err);
 
+    memset(&op, 0, sizeof(op));
+    memset(&res, 0, sizeof(res));
     if (!rc)
         rc = session_open(wh, &s, err);
     if (rc)
         return rc;
-    if (cq && cq->as_of)
-        rc = tn_engine_timestamp_ms(s, cq->as_of, &qo.as_of_ms, err);
+    op.sql = sql;
+    op.as_of = cq ? cq->as_of : NULL;
+    op.qo.snapshot_id = cq ? cq->snapshot_id : -1;
+    op.qo.branch = c->o.branch;
+    rc = tn_op_sql_prepare(s, &op, &res, err);
+    if (!rc && res.st.kind == TN_STMT_EXPLAIN) {
+        rc = local_explain(wh, s, &op, &res, err);
+        goto out;
+    }
+    if (!rc)
+        rc = tn_op_sql_execute(wh, s, &op, &res, err);
     if (rc)
         goto out;
-    rc = tn_statement_classify(s, sql, &st, err);
-    if (rc)
-        goto out;
-    if (st.kind == TN_STMT_ALTER) {
-        struct tn_alter_result ar;
-        rc = tn_write_check_travel(&qo, "ALTER TABLE", err);
-        if (!rc)
-            rc = tn_table_alter(wh, s, sql, &ar, err);
-        if (!rc)
-            printf("altered %s.%s\n", ar.renamed ? ar.new_ns : ar.ns,
-                   ar.renamed ? ar.new_table : ar.table);
-        goto out;
+    if (tn_op_sql_changes(&res))
+        rc = local_change(s, &res, f, err);
+    else if (f == CLI_PARQUET)
+        rc = local_parquet(wh, s, res.resolved, err);
+    else {
+        if (getenv("TARN_TRACE_SQL"))
+            fprintf(stderr, "%s\n", res.resolved);
+        rc = local_print(s, res.resolved, f, err);
     }
-    if (st.kind == TN_STMT_CREATE || st.kind == TN_STMT_DROP) {
-        rc = cli_local_ddl(wh, s, sql, &qo, err);
-        goto out;
-    }
-    if (st.kind == TN_STMT_INSERT) {
-        struct tn_insert_result ir;
-        rc = tn_table_insert(wh, s, sql, &qo, &ir, err);
-        if (!rc && ir.returning.sql)
-            rc = local_print(s, ir.returning.sql, f, err);
-        else if (!rc)
-            printf("%s.%s: inserted %lld rows, snapshot %lld\n", ir.ns, ir.table,
-                   (long long)ir.commit.rows_added, (long long)ir.commit.snapshot_id);
-        if (!rc)
-            tn_returning_release(s, &ir.returning);
-        goto out;
-    }
-    if (st.kind == TN_STMT_DELETE || st.kind == TN_STMT_UPDATE || st.kind == TN_STMT_MERGE) {
-        struct tn_dml_result dr;
-        rc = tn_table_dml(wh, s, sql, &qo, &dr, err);
-        if (!rc && dr.returning.sql)
-            rc = local_print(s, dr.returning.sql, f, err);
-        else if (!rc)
-            printf("%s.%s: %lld rows affected, snapshot %lld\n", dr.ns, dr.table,
-                   (long long)dr.rows_affected, (long long)dr.snapshot_id);
-        if (!rc)
-            tn_returning_release(s, &dr.returning);
-        goto out;
-    }
-    if (st.kind == TN_STMT_EXPLAIN) {
-        rc = local_explain(wh, s, &st, &qo, err);
-        goto out;
-    }
-    rc = tn_query_resolve(wh, s, sql, &qo, &resolved, err);
-    if (rc && st.pivot && strstr(err->msg, "Only SELECT statements can be serialized"))
-        rc = tn_fail(err, TN_EINPUT,
-                     "a PIVOT without IN inside a subquery or WITH is not one statement for "
-                     "DuckDB: list the values (ON col IN ('a', 'b')) or make the PIVOT the "
-                     "statement itself");
-    else if (rc && strstr(err->msg, "Only SELECT statements can be serialized"))
-        rc = tn_fail(err, TN_EFORBIDDEN,
-                     "%s statements are refused: tarn runs reads (SELECT, WITH, VALUES, FROM, "
-                     "PIVOT, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN) and INSERT, UPDATE, DELETE, "
-                     "MERGE, ALTER TABLE on tarn tables",
-                     *st.keyword ? st.keyword : "these");
-    if (!rc && getenv("TARN_TRACE_SQL"))
-        fprintf(stderr, "%s\n", resolved);
-    if (!rc && f == CLI_PARQUET)
-        rc = local_parquet(wh, s, resolved, err);
-    else if (!rc)
-        rc = local_print(s, resolved, f, err);
 out:
-    free(resolved);
+    tn_op_sql_release(s, &res);
     session_close(s);
     return rc;
 }

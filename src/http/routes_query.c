@@ -26,6 +26,7 @@
  * end-of-stream marker; every format also gets the X-Tarn-Error trailer, and CSV, which has no
  * place for one, is cut off as well so that it cannot pass for a complete result. */
 #include "http/http.h"
+#include "ops/ops.h"
 
 #include <fcntl.h>
 #include <microhttpd.h>
@@ -171,22 +172,6 @@ static int query_params(struct tn_http_req *req, struct query_params *p, struct 
 }
 
 /*---- Statement classification ----*/
-
-/* Why a statement that is neither a read nor a write tarn runs is refused. */
-static int refuse(const struct tn_statement *st, struct tn_err *err)
-{
-    if (st->pivot)
-        return tn_fail(err, TN_EINPUT,
-                       "a PIVOT without IN inside a subquery or WITH is not one statement for "
-                       "DuckDB: list the values (ON col IN ('a', 'b')) or make the PIVOT the "
-                       "statement itself");
-    return tn_fail(err, TN_EFORBIDDEN,
-                   "only SELECT queries are allowed here; %s statements are refused (allowed: "
-                   "SELECT, WITH, VALUES, FROM, PIVOT, UNPIVOT, DESCRIBE, SHOW, SUMMARIZE, "
-                   "EXPLAIN, and with POST INSERT, UPDATE, DELETE, MERGE, ALTER TABLE on tarn "
-                   "tables)",
-                   *st->keyword ? st->keyword : "these");
-}
 
 /* Give engine errors the status they deserve. "wrapped": the statement that failed was the
  * rewritten one, whose text (DuckDB's "LINE 1: ..." excerpt) would only confuse the user. */
@@ -674,109 +659,38 @@ static int returning_rows(struct tn_session *s, struct tn_returning *ret, json_t
     return 0;
 }
 
-/* CREATE TABLE / DROP TABLE: what changed, as the other writes answer. */
-static int run_ddl(struct tn_http_req *req, const char *sql, const struct tn_query_options *qo,
-                   struct tn_session *s, double t0, struct tn_http_reply *out, struct tn_err *err)
+/* The answer to a change (INSERT, UPDATE, DELETE, MERGE, ALTER, CREATE, DROP) that ran. */
+static int reply_change(struct tn_http_req *req, struct tn_session *s, struct tn_op_sql_result *res,
+                        double t0, struct tn_http_reply *out, struct tn_err *err)
 {
-    struct tn_ddl_result dr;
-    char *table;
+    enum tn_stmt_kind k = res->st.kind;
+    char *table = tn_asprintf("%s.%s", res->ns, res->table);
     json_t *j;
-    int rc = tn_table_ddl(req->wh, s, sql, qo, &dr, err);
-
-    if (rc)
-        return rc;
-    if (dr.commit.snapshot_id != -1)
-        tn_http_count_commit(req->srv, &dr.commit);
-    table = tn_asprintf("%s.%s", dr.ns, dr.table);
-    j = json_pack("{s:I, s:o, s:s, s:b, s:b, s:f}", "rows_affected",
-                  (json_int_t)dr.commit.rows_added, "snapshot_id",
-                  dr.commit.snapshot_id == -1 ? json_null()
-                                              : json_integer((json_int_t)dr.commit.snapshot_id),
-                  "table", table, "created", dr.created, "dropped", dr.dropped, "elapsed_ms",
-                  tn_http_ms_since(t0));
-    free(table);
-    tn_http_reply_json(out, 200, j);
-    return 0;
-}
-
-static int run_write(struct tn_http_req *req, const struct tn_statement *st, const char *sql,
-                     const struct tn_query_options *qo, struct tn_session *s, double t0,
-                     struct tn_http_reply *out, struct tn_err *err)
-{
-    struct tn_table *t = NULL;
-    json_t *j;
-    char *table;
     int rc;
 
-    if (strcmp(req->method, "POST") != 0)
-        return tn_fail(err, TN_EFORBIDDEN,
-                       "GET /query is read-only: send %s statements with POST /query", st->keyword);
-    if ((rc = tn_write_check_travel(qo, st->keyword, err)))
-        return rc;
-    if (st->kind == TN_STMT_CREATE || st->kind == TN_STMT_DROP)
-        return run_ddl(req, sql, qo, s, t0, out, err);
-    if (st->kind == TN_STMT_INSERT) {
-        struct tn_insert_result ir;
-        memset(&ir, 0, sizeof(ir));
-        rc = tn_table_insert(req->wh, s, sql, qo, &ir, err);
-        if (rc)
-            return rc;
-        tn_http_count_commit(req->srv, &ir.commit);
-        table = tn_asprintf("%s.%s", ir.ns, ir.table);
-        j = json_pack("{s:I, s:I, s:I, s:s, s:f}", "rows_affected",
-                      (json_int_t)ir.commit.rows_added, "snapshot_id",
-                      (json_int_t)ir.commit.snapshot_id, "sequence_number",
-                      (json_int_t)ir.commit.sequence_number, "table", table, "elapsed_ms",
-                      tn_http_ms_since(t0));
-        free(table);
-        rc = returning_rows(s, &ir.returning, j, err);
-        if (rc) {
-            json_decref(j);
-            return rc;
-        }
-        tn_http_reply_json(out, 200, j);
-        return 0;
-    } else if (st->kind == TN_STMT_DELETE || st->kind == TN_STMT_UPDATE ||
-               st->kind == TN_STMT_MERGE) {
-        struct tn_dml_result dr;
-        memset(&dr, 0, sizeof(dr));
-        rc = tn_table_dml(req->wh, s, sql, qo, &dr, err);
-        if (rc)
-            return rc;
-        table = tn_asprintf("%s.%s", dr.ns, dr.table);
-        j = json_pack("{s:I, s:o, s:s, s:f}", "rows_affected", (json_int_t)dr.rows_affected,
-                      "snapshot_id",
-                      dr.snapshot_id == -1 ? json_null() : json_integer((json_int_t)dr.snapshot_id),
-                      "table", table, "elapsed_ms", tn_http_ms_since(t0));
-        free(table);
-        rc = returning_rows(s, &dr.returning, j, err);
-        if (rc) {
-            json_decref(j);
-            return rc;
-        }
-        tn_http_reply_json(out, 200, j);
-        return 0;
-    } else {
-        struct tn_alter_result ar;
-        memset(&ar, 0, sizeof(ar));
-        rc = tn_table_alter(req->wh, s, sql, &ar, err);
-        if (rc)
-            return rc;
-        rc = ar.renamed ? tn_table_load(req->wh, ar.new_ns, ar.new_table, &t, err)
-                        : tn_table_load(req->wh, ar.ns, ar.table, &t, err);
-        if (rc)
-            return rc;
-        table = tn_asprintf("%s.%s", t->ns, t->name);
-        j = json_pack("{s:i, s:o, s:s, s:f}", "rows_affected", 0, "snapshot_id",
-                      t->meta->current_snapshot_id == -1
-                          ? json_null()
-                          : json_integer((json_int_t)t->meta->current_snapshot_id),
-                      "table", table, "elapsed_ms", tn_http_ms_since(t0));
-        free(table);
-        tn_table_free(t);
-        tn_http_reply_json(out, 200, j);
-        return 0;
+    if (k == TN_STMT_INSERT ||
+        ((k == TN_STMT_CREATE || k == TN_STMT_DROP) && res->commit.snapshot_id != -1))
+        tn_http_count_commit(req->srv, &res->commit);
+    j = json_pack("{s:I, s:o, s:s, s:f}", "rows_affected", (json_int_t)res->rows_affected,
+                  "snapshot_id",
+                  res->commit.snapshot_id == -1 ? json_null()
+                                                : json_integer((json_int_t)res->commit.snapshot_id),
+                  "table", table, "elapsed_ms", tn_http_ms_since(t0));
+    free(table);
+    if (k == TN_STMT_INSERT)
+        json_object_set_new(j, "sequence_number",
+                            json_integer((json_int_t)res->commit.sequence_number));
+    if (k == TN_STMT_CREATE || k == TN_STMT_DROP) {
+        json_object_set_new(j, "created", json_boolean(res->created));
+        json_object_set_new(j, "dropped", json_boolean(res->dropped));
     }
+    rc = returning_rows(s, &res->returning, j, err);
+    if (rc) {
+        json_decref(j);
+        return rc;
+    }
+    tn_http_reply_json(out, 200, j);
+    return 0;
 }
 
 /*---- The route ----*/
@@ -784,17 +698,17 @@ static int run_write(struct tn_http_req *req, const struct tn_statement *st, con
 int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
 {
     struct query_params p;
-    struct tn_query_options qo = {0};
+    struct tn_op_sql op;
+    struct tn_op_sql_result res;
     struct qstream *q = NULL;
     struct tn_session *s = NULL;
     struct tn_http_watch *w = NULL;
-    char *resolved = NULL;
-    const char *body_sql;
-    struct tn_statement st;
     char explain[32] = "";
     double t0 = tn_monotonic_s();
     int rc;
 
+    memset(&op, 0, sizeof(op));
+    memset(&res, 0, sizeof(res));
     rc = query_params(req, &p, err);
     if (rc)
         return rc;
@@ -802,45 +716,38 @@ int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn
     if (rc)
         return rc;
     w = tn_http_watch_begin(req->srv, s, req->opt->query_timeout);
-    rc = tn_statement_classify(s, p.sql, &st, err);
+    op.sql = p.sql;
+    op.as_of = p.as_of;
+    op.qo.snapshot_id = p.snapshot_id;
+    op.qo.branch = p.branch;
+    if (strcmp(req->method, "POST") != 0)
+        op.read_only_hint = "GET /query only reads; send it with POST /query";
+    rc = tn_op_sql_prepare(s, &op, &res, err);
     if (rc)
         goto out;
-    body_sql = st.body;
-    if (st.kind == TN_STMT_EXPLAIN)
-        snprintf(explain, sizeof(explain), "%s", st.analyze ? "EXPLAIN ANALYZE" : "EXPLAIN");
-    if (p.as_of) {
-        rc = tn_engine_timestamp_ms(s, p.as_of, &p.as_of_ms, err);
-        if (rc) {
-            tn_err_prefix(err, "as_of: ");
-            goto out;
-        }
-    }
-    memset(&qo, 0, sizeof(qo));
-    qo.snapshot_id = p.snapshot_id;
-    qo.as_of_ms = p.as_of_ms;
-    qo.target_snapshot = -1;
-    qo.branch = p.branch;
-    if (st.kind != TN_STMT_READ && st.kind != TN_STMT_EXPLAIN) {
+    p.as_of_ms = op.qo.as_of_ms;
+    if (tn_op_sql_changes(&res)) {
         /* a commit: the watchdog must not cut it short */
         tn_http_watch_end(req->srv, w);
         w = NULL;
-        rc = run_write(req, &st, p.sql, &qo, s, t0, out, err);
+        rc = tn_op_sql_execute(req->wh, s, &op, &res, err);
+        if (!rc)
+            rc = reply_change(req, s, &res, t0, out, err);
         goto out;
     }
-    if (*explain)
-        qo.plan = json_array();
-    rc = tn_query_resolve(req->wh, s, body_sql, &qo, &resolved, err);
-    if (rc) {
-        if (strstr(err->msg, "Only SELECT statements can be serialized"))
-            rc = refuse(&st, err);
-        goto out;
+    if (res.st.kind == TN_STMT_EXPLAIN) {
+        snprintf(explain, sizeof(explain), "%s", res.st.analyze ? "EXPLAIN ANALYZE" : "EXPLAIN");
+        op.qo.plan = json_array();
     }
+    rc = tn_op_sql_execute(req->wh, s, &op, &res, err);
+    if (rc)
+        goto out;
     if (*explain && p.format != F_ARROW) {
-        rc = run_explain(&p, s, explain, resolved, qo.plan, t0, out, err);
+        rc = run_explain(&p, s, explain, res.resolved, op.qo.plan, t0, out, err);
         goto out;
     }
     if (p.format == F_PARQUET) {
-        rc = run_parquet(req, &p, s, resolved, out, err);
+        rc = run_parquet(req, &p, s, res.resolved, out, err);
         goto out;
     }
     q = tn_calloc(1, sizeof(*q));
@@ -851,7 +758,7 @@ int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn
     q->limit = p.limit;
     q->offset = p.offset;
     q->t0 = t0;
-    rc = run_stream(req, &p, q, explain, body_sql, &qo, resolved, out, err);
+    rc = run_stream(req, &p, q, explain, res.st.body, &op.qo, res.resolved, out, err);
     if (!rc) {
         s = NULL; /* the stream owns the session and the watch now */
         w = NULL;
@@ -869,9 +776,12 @@ out:
                      "was cancelled; narrow it down or add a LIMIT",
                      req->opt->query_timeout);
     if (rc)
-        classify_engine_error(err, resolved != NULL);
+        classify_engine_error(err, res.resolved != NULL);
+    if (s)
+        tn_op_sql_release(s, &res);
+    else
+        free(res.resolved);
     tn_session_close(s);
-    free(resolved);
-    json_decref(qo.plan);
+    json_decref(op.qo.plan);
     return rc ? err->code : 0;
 }

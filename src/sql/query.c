@@ -86,7 +86,10 @@ json_t *tn_query_parse(struct tn_session *s, const char *sql, struct tn_err *err
     }
     if (json_is_true(json_object_get(tree, "error"))) {
         const char *msg = json_string_value(json_object_get(tree, "error_message"));
-        tn_fail(err, TN_EINPUT, "%s", msg ? msg : "cannot parse the statement");
+        const char *type = json_string_value(json_object_get(tree, "error_type"));
+        /* by the error's type: "not implemented" is a statement that is not a query */
+        tn_fail(err, type && strcmp(type, "not implemented") == 0 ? TN_ENOTIMPL : TN_EINPUT, "%s",
+                msg ? msg : "cannot parse the statement");
         json_decref(tree);
         return NULL;
     }

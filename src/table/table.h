@@ -225,7 +225,9 @@ char *tn_plan_describe(json_t *entry);
 /* DuckDB's own parser, for rewriting SQL (json_serialize_sql and back): */
 /* The value of a one-row query (caller frees), or NULL with "err" set. */
 char *tn_query_value(struct tn_session *s, const char *sql, struct tn_err *err);
-/* The parse tree of "sql", or NULL with "err" set (a syntax error: TN_EINPUT, DuckDB's words). */
+/* The parse tree of "sql", or NULL with "err" set (a syntax error: TN_EINPUT, DuckDB's words;
+ * a statement that is not a query, such as SET or a PIVOT DuckDB expands into several:
+ * TN_ENOTIMPL). */
 json_t *tn_query_parse(struct tn_session *s, const char *sql, struct tn_err *err);
 /* SQL text for a parse tree (caller frees), or NULL with "err" set. */
 char *tn_query_deparse(struct tn_session *s, json_t *tree, struct tn_err *err);

@@ -71,6 +71,13 @@ code=$(ingest late_http_long "" "$TMP/late.csv")
 expect_error "POST /ingest refuses 1.5 into the long column" 422 \
     "row 100001: value '1.5' in column amount does not fit its type long" "$code"
 expect_eq "nothing was rounded into it over HTTP" "$(csvq 'SELECT count(*) FROM late_http_long')" 1
+# into a double column a late 1.5 is kept on both paths (it was rounded to 2 before)
+printf 'id,amount,note\n1,0.5,a\n' >"$TMP/dbl.csv"
+code=$(ingest late_dbl "" "$TMP/dbl.csv")
+code=$(ingest late_dbl "" "$TMP/late.csv")
+expect_status "a late 1.5 into a double column over HTTP" 200 "$code"
+check "and with the CLI" "$TARN" ingest late_dbl "$TMP/late.csv"
+expect_eq "1.5 kept twice" "$(csvq 'SELECT amount FROM late_dbl WHERE id = 100001')" $'1.5\n1.5'
 # a whole number written 7.0 loses nothing and still loads into the long column
 gen_late "$TMP/late7.csv" 120000 100001 7.0
 code=$(ingest late_http_long "" "$TMP/late7.csv")

@@ -18,7 +18,14 @@
  *     once with the 64 MiB limit.
  *   - A value past the sniffer's sample (some thousands of rows) that its column's sampled type
  *     cannot hold (a word in a column of numbers): the file is sniffed again over every row and
- *     the ingest retried once, so a new table's columns hold all their values.
+ *     the ingest retried once, so a new table's columns hold all their values. A table the
+ *     ingest creates is sniffed over every row from the start (bounded in size and time).
+ *   - A fraction past the sample in a column sniffed as whole numbers, which DuckDB's reader
+ *     would round ('1.5' -> 2): such columns are read as text and cast by tarn, so that a
+ *     fraction is a conversion error like a word (and then the case above), never rounded.
+ *
+ * The CSV options a user gives (csv_options.c checks them) or the table remembers go to the
+ * sniffer and the reader as SQL string literals (tn_sql_string doubles quotes).
  *
  * Before DuckDB sees a CSV or JSON file, input_limits.c scans it (decompressing it when
  * compressed) and refuses deep nesting, too many columns, overlong lines and compressed files

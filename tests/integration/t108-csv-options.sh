@@ -186,6 +186,17 @@ code=$(ingest sd "" "$TMP/d1.csv")
 expect_status "an ambiguous date later" 200 "$code"
 expect_eq "03/01/2024 read as the table reads dates" "$(csvq 'SELECT d FROM sd ORDER BY id, d')" \
     $'2024-03-01\n2024-12-24'
+printf 'id,d\n3,2024-05-06\n' >"$TMP/iso.csv"
+code=$(ingest sd "" "$TMP/iso.csv")
+expect_status "an ISO date after a remembered format" 200 "$code"
+expect_eq "read as ISO" "$(csvq 'SELECT d FROM sd WHERE id = 3')" 2024-05-06
+# multipart fields carry the options too
+code=$(call POST /ingest/mp -H 'Expect:' --form-string 'delimiter=;' --form-string 'decimal_separator=,' --form-string 'nullstr=NA,empty' \
+    -F "file=@$TMP/eu.csv;type=text/csv")
+expect_status "CSV options as multipart fields" 200 "$code"
+expect_eq "the fields were used" "$(csvq 'SELECT price FROM mp ORDER BY id')" $'1.5\n2.25'
+code=$(call POST /ingest/mp -H 'Expect:' -F 'quote=xy' -F "file=@$TMP/eu.csv;type=text/csv")
+expect_error "a bad multipart field is refused" 400 "quote must be one visible ASCII character" "$code"
 # and the command line uses them too
 "$TARN" ingest md "$TMP/d1.csv" >/dev/null 2>&1
 expect_eq "the CLI reads with the remembered format" "$(csvq 'SELECT count(*) FROM md WHERE d = DATE '"'2024-03-01'"'')" 2

@@ -19,7 +19,7 @@
  *   - A value past the sniffer's sample (some thousands of rows) that its column's sampled type
  *     cannot hold (a word in a column of numbers): the file is sniffed again over every row and
  *     the ingest retried once, so a new table's columns hold all their values. A table the
- *     ingest creates is sniffed over every row from the start (bounded in size and time).
+ *     ingest creates is sniffed over every row from the start (files up to 64 MiB).
  *   - A fraction past the sample in a column sniffed as whole numbers, which DuckDB's reader
  *     would round ('1.5' -> 2): such columns are read as text and cast by tarn, so that a
  *     fraction is a conversion error like a word (and then the case above), never rounded.
@@ -39,13 +39,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_LINE_MAX (2000000)             /* DuckDB's default max_line_size */
-#define LONG_LINE_MAX    TN_INPUT_LINE_MAX     /* the most tarn raises it to */
-#define WHOLE_SNIFF_MAX  ((uint64_t)128 << 20) /* a new table's file sniffed whole: its bytes, */
-#define WHOLE_SNIFF_S    3                     /* and the seconds the sniff may take */
+#define DEFAULT_LINE_MAX (2000000)            /* DuckDB's default max_line_size */
+#define LONG_LINE_MAX    TN_INPUT_LINE_MAX    /* the most tarn raises it to */
+#define WHOLE_SNIFF_MAX  ((uint64_t)64 << 20) /* a new table's file sniffed whole: its bytes */
 _Static_assert(TN_SOURCE_LINE_EXACT <= DEFAULT_LINE_MAX / 2,
                "lines that need a limit are measured");
 
@@ -574,8 +572,10 @@ static int resniff_whole(struct tn_session *s, const char *path, struct tn_sourc
     rows = sniff(s, path, src);
     dialect = rows ? sniffed_dialect(rows, src, &guard) : NULL;
     tn_rows_free(rows);
-    if (!dialect)
+    if (!dialect) {
+        src->whole_sample = 0; /* still the sample's types */
         return err->code;
+    }
     free(src->dialect);
     src->dialect = dialect;
     free(src->whole_guard);
@@ -583,71 +583,16 @@ static int resniff_whole(struct tn_session *s, const char *path, struct tn_sourc
     return 0;
 }
 
-/* The sniff of every row for a new table, on its own session so that it can be interrupted. */
-struct timed_sniff {
-    struct tn_session *s;
-    const char *path;
-    const struct tn_source *src;
-    struct tn_rows *rows;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int done;
-};
-
-static void *run_timed_sniff(void *arg)
+/* A new table's types are for good: they are sniffed from every row of a file up to
+ * WHOLE_SNIFF_MAX bytes before the first read. A larger file keeps the sample's types, and a
+ * value they cannot hold makes tn_source_ingest sniff it whole then (the retry below); the pass
+ * made here spares that failed first read. The bound is in bytes because DuckDB's sniffer does
+ * not stop when interrupted (it runs to its end). */
+static int whole_sniff_affordable(const char *path)
 {
-    struct timed_sniff *t = arg;
-    struct tn_rows *rows = sniff(t->s, t->path, t->src);
-
-    pthread_mutex_lock(&t->lock);
-    t->rows = rows;
-    t->done = 1;
-    pthread_cond_signal(&t->cond);
-    pthread_mutex_unlock(&t->lock);
-    return NULL;
-}
-
-/* A new table's types are for good: sniff them from every row of a file up to WHOLE_SNIFF_MAX
- * bytes, for at most WHOLE_SNIFF_S seconds (the sniff is interrupted then). Otherwise the
- * sample's types stay, and a value they cannot hold still makes tn_source_ingest sniff the whole
- * file (the retry below): the pass made here spares that failed first pass. */
-static void sniff_new_table(struct tn_engine *engine, const char *path, struct tn_source *src)
-{
-    struct tn_source whole = *src;
-    struct timed_sniff t = {
-        NULL, path, &whole, NULL, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
-    struct tn_err ignored;
-    struct timespec until;
     struct stat st;
-    pthread_t thread;
-    char *dialect = NULL, *guard = NULL;
 
-    if (stat(path, &st) != 0 || (uint64_t)st.st_size > WHOLE_SNIFF_MAX ||
-        tn_session_open(engine, &t.s, &ignored))
-        return;
-    whole.whole_sample = 1;
-    if (pthread_create(&thread, NULL, run_timed_sniff, &t) == 0) {
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += WHOLE_SNIFF_S;
-        pthread_mutex_lock(&t.lock);
-        while (!t.done && pthread_cond_timedwait(&t.cond, &t.lock, &until) == 0)
-            ;
-        if (!t.done)
-            tn_session_interrupt(t.s);
-        pthread_mutex_unlock(&t.lock);
-        pthread_join(thread, NULL);
-    }
-    tn_session_close(t.s);
-    if (t.rows)
-        dialect = sniffed_dialect(t.rows, src, &guard);
-    tn_rows_free(t.rows);
-    if (dialect) {
-        free(src->dialect);
-        src->dialect = dialect;
-        free(src->whole_guard);
-        src->whole_guard = guard;
-        src->whole_sample = 1;
-    }
+    return stat(path, &st) == 0 && (uint64_t)st.st_size <= WHOLE_SNIFF_MAX;
 }
 
 int tn_source_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
@@ -660,8 +605,11 @@ int tn_source_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *
 
     if (src->plain_path)
         path = src->plain_path;
-    if (src->format == TN_SOURCE_CSV && src->dialect && !src->whole_sample && src->new_table)
-        sniff_new_table(wh->engine, path, src);
+    if (src->format == TN_SOURCE_CSV && src->dialect && !src->whole_sample && src->new_table &&
+        whole_sniff_affordable(path)) {
+        struct tn_err ignored = {0};
+        resniff_whole(s, path, src, &ignored); /* on failure the sample's types stay */
+    }
     for (int attempt = 0; attempt < 4; attempt++) {
         struct tn_ingest_options o = *opt;
         json_t *dialect = tn_source_dialect_properties(src);

@@ -32,6 +32,8 @@ struct cli_options {
     const char *key;          /* --key: the upsert key columns */
     const char *partition_by; /* --partition-by: the spec of a table the ingest creates */
     const char *types;        /* --types 'col:type,...': the file's columns read as these */
+    const char *csv[16];      /* ingest's CSV flags, by tn_csv_option_names ([0]: --delimiter) */
+    const char *header;       /* ingest --header true|false */
     int dedupe_last;          /* --dedupe last */
     uint64_t
         max_decompressed;   /* --max-decompressed: bytes a gzip/zstd file may grow to; 0: default */

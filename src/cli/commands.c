@@ -538,6 +538,41 @@ static int input_format(const char *path, const char *given, enum tn_source_form
     return 0;
 }
 
+/* The CSV flags (--delimiter, --header, --nullstr, ...) into "src", checked as POST /ingest
+ * checks its parameters. */
+static int csv_flags(const struct cli *c, struct tn_source *src, struct tn_err *err)
+{
+    const char *delim = c->o.csv[0];
+
+    src->header = -1;
+    tn_csv_options_init(&src->csv);
+    if (delim) {
+        if (strcmp(delim, "\\t") == 0 || strcasecmp(delim, "tab") == 0)
+            delim = "\t";
+        if (!*delim || strlen(delim) > 4 || strchr(delim, '\n') || strchr(delim, '\r'))
+            return tn_fail(err, TN_EINPUT,
+                           "--delimiter must be 1 to 4 bytes (use 'tab' or '\\t' for a tab)");
+        snprintf(src->delim, sizeof(src->delim), "%s", delim);
+    }
+    if (c->o.header) {
+        if (strcasecmp(c->o.header, "true") == 0 || strcmp(c->o.header, "1") == 0)
+            src->header = 1;
+        else if (strcasecmp(c->o.header, "false") == 0 || strcmp(c->o.header, "0") == 0)
+            src->header = 0;
+        else
+            return tn_fail(err, TN_EINPUT, "--header must be true or false");
+    }
+    for (size_t i = 1; tn_csv_option_names[i]; i++)
+        if (c->o.csv[i] && tn_csv_option_set(&src->csv, tn_csv_option_names[i], c->o.csv[i], err)) {
+            tn_err_prefix(err, "--%s: ",
+                          strcmp(tn_csv_option_names[i], "decimal_separator") == 0
+                              ? "decimal-separator"
+                              : tn_csv_option_names[i]);
+            return err->code;
+        }
+    return 0;
+}
+
 static int local_ingest(struct cli *c, const char *ns, const char *name, const char *path,
                         const char *const *more_paths, uint64_t size, enum tn_source_format fmt,
                         const struct tn_ingest_options *in, struct tn_err *err)
@@ -567,9 +602,15 @@ static int local_ingest(struct cli *c, const char *ns, const char *name, const c
     src.format = fmt;
     src.name = path;
     src.more_paths = more_paths;
-    src.header = -1;
     src.max_decompressed = c->o.max_decompressed;
     src.temp_dir = temp_dir = tn_asprintf("%s/.tmp", tn_storage_root_path(wh->storage));
+    rc = csv_flags(c, &src, err);
+    if (rc) {
+        free(temp_dir);
+        session_close(s);
+        return rc;
+    }
+    tn_source_table_dialect(wh, ns, name, &src);
     if (c->progress == 2 || (c->progress && size >= PROGRESS_MIN_BYTES))
         p = cli_progress_start(path, size, 1, c->progress == 2 ? 0 : 0.5);
     rc = tn_source_open(wh->engine, s, path, &src, err);
@@ -636,6 +677,11 @@ static int remote_ingest(struct cli *c, const char *ns, const char *name, const 
             cli_url_param(&u, "partition_by", in->partition_by);
         if (in->types)
             cli_url_param(&u, "types", in->types);
+        for (size_t i = 0; tn_csv_option_names[i]; i++)
+            if (c->o.csv[i]) /* checked by the server */
+                cli_url_param(&u, tn_csv_option_names[i], c->o.csv[i]);
+        if (c->o.header)
+            cli_url_param(&u, "header", c->o.header);
         url = tn_buf_detach(&u, NULL);
     }
     if (c->progress == 2 || (c->progress && size >= PROGRESS_MIN_BYTES))
@@ -682,11 +728,14 @@ static int stdin_ingest(struct cli *c, const char *ns, const char *name, enum tn
     if (!rc && fd < 0)
         rc = tn_fail(err, TN_EUNAVAILABLE, "cannot create %s: %s", spool, strerror(errno));
     src.format = fmt;
-    src.header = -1;
     src.max_decompressed = c->o.max_decompressed;
     src.temp_dir = temp_dir;
     if (!rc)
+        rc = csv_flags(c, &src, err);
+    if (!rc) {
+        tn_source_table_dialect(wh, ns, name, &src);
         tn_stream_new(wh, temp_dir, ns, name, &src, in, &st);
+    }
     buf = tn_malloc(1024 * 1024);
     while (!rc) {
         ssize_t n = read(STDIN_FILENO, buf, 1024 * 1024);

@@ -21,6 +21,7 @@
 #define OPT_SOURCE           1006 /* the PostgreSQL source options (sources.c) */
 #define OPT_FORCE            1007
 #define OPT_TYPES            1008
+#define OPT_CSV              1009 /* ingest's CSV options (tn_csv_option_names) and --header */
 #define DIRS_MAX             64
 
 static const char usage_text[] =
@@ -31,6 +32,10 @@ static const char usage_text[] =
     "         [--format csv|json|ndjson|parquet] [--branch NAME] [--evolve add|strict]\n"
     "         [--partition-by 'day(ts), bucket(16, id)']   (for a table it creates)\n"
     "         [--types 'amount:decimal(12,2),id:long']   (instead of the sniffed types)\n"
+    "         CSV: [--delimiter ';'] [--header true|false] [--nullstr 'NA,empty'] [--quote Q]\n"
+    "         [--escape E] [--comment '#'] [--skip LINES] [--decimal-separator ,]\n"
+    "         [--dateformat '%d/%m/%Y'] [--timestampformat '%d/%m/%Y %H:%M']\n"
+    "         [--encoding utf-8|utf-16|latin-1]   (a table keeps them for later files)\n"
     "         [--max-decompressed SIZE]   (a .gz/.zst file; also for serve)\n"
     "  ingest TABLE --from postgresql://USER@HOST:PORT/DB --source-table SCHEMA.TABLE\n"
     "         | --source-query 'SELECT ...'  [--mode full|append|incremental]\n"
@@ -437,6 +442,17 @@ int main(int argc, char **argv)
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"force", no_argument, NULL, OPT_FORCE},
         {"types", required_argument, NULL, OPT_TYPES},
+        {"delimiter", required_argument, NULL, OPT_CSV},
+        {"header", required_argument, NULL, OPT_CSV},
+        {"quote", required_argument, NULL, OPT_CSV},
+        {"escape", required_argument, NULL, OPT_CSV},
+        {"comment", required_argument, NULL, OPT_CSV},
+        {"decimal-separator", required_argument, NULL, OPT_CSV},
+        {"dateformat", required_argument, NULL, OPT_CSV},
+        {"timestampformat", required_argument, NULL, OPT_CSV},
+        {"encoding", required_argument, NULL, OPT_CSV},
+        {"nullstr", required_argument, NULL, OPT_CSV},
+        {"skip", required_argument, NULL, OPT_CSV},
         {"dedupe", required_argument, NULL, 'q'},
         {"from", required_argument, NULL, OPT_SOURCE},
         {"source-table", required_argument, NULL, OPT_SOURCE},
@@ -647,6 +663,21 @@ int main(int argc, char **argv)
         case OPT_TYPES:
             c.o.types = optarg;
             break;
+        case OPT_CSV: {
+            const char *opt = longopts[li].name;
+            if (strcmp(opt, "header") == 0) {
+                c.o.header = optarg;
+                break;
+            }
+            for (size_t i = 0; tn_csv_option_names[i]; i++) {
+                const char *n = tn_csv_option_names[i];
+                /* the flag spells decimal_separator with a hyphen */
+                if (strcmp(opt, n) == 0 ||
+                    (strcmp(n, "decimal_separator") == 0 && strcmp(opt, "decimal-separator") == 0))
+                    c.o.csv[i] = optarg;
+            }
+            break;
+        }
         case 'q':
             if (strcmp(optarg, "last") != 0) {
                 fprintf(stderr, "tarn: --dedupe takes 'last'\n");

@@ -307,6 +307,30 @@ static json_t *openapi(const char *version)
                                          "CSV field delimiter (default: detected)"));
     json_array_append_new(iparams, param("header", "query", 0, type("boolean"),
                                          "whether the CSV has a header line (default: detected)"));
+    json_array_append_new(iparams, param("nullstr", "query", 0, type("string"),
+                                         "CSV: strings read as NULL, comma-separated, 'empty' for "
+                                         "the empty field (NA,null,-,empty; replaces the default "
+                                         "'empty')"));
+    json_array_append_new(iparams, param("decimal_separator", "query", 0, str_enum(".|,"),
+                                         "CSV: the decimal separator of numbers (default '.')"));
+    json_array_append_new(iparams, param("dateformat", "query", 0, type("string"),
+                                         "CSV: strftime format of dates (%d/%m/%Y; default: "
+                                         "detected, or the table's)"));
+    json_array_append_new(iparams, param("timestampformat", "query", 0, type("string"),
+                                         "CSV: strftime format of timestamps (default: detected, "
+                                         "or the table's)"));
+    json_array_append_new(iparams, param("encoding", "query", 0, str_enum("utf-8|utf-16|latin-1"),
+                                         "CSV: the file's encoding (default utf-8)"));
+    json_array_append_new(iparams, param("quote", "query", 0, type("string"),
+                                         "CSV: the quote character (default: detected)"));
+    json_array_append_new(iparams, param("escape", "query", 0, type("string"),
+                                         "CSV: the escape character inside quotes (default: "
+                                         "detected)"));
+    json_array_append_new(iparams, param("comment", "query", 0, type("string"),
+                                         "CSV: lines starting with this character are skipped"));
+    json_array_append_new(iparams, param("skip", "query", 0, type("integer"),
+                                         "CSV: lines to skip before the header (default: "
+                                         "detected)"));
     json_array_append_new(iparams, param("partition_by", "query", 0, type("string"),
                                          "a table this ingest creates: its partition spec "
                                          "(day(ts), bucket(16, id), region)"));

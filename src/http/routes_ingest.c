@@ -29,9 +29,10 @@ struct ingest_state {
     const char *types;        /* borrowed; "col:type,..." read as these types */
     enum tn_source_format format;
     char delim[8];
-    int header;               /* -1: detect */
-    struct tn_stream *stream; /* the body converted as it arrives, or NULL */
-    char *stream_params;      /* the parameters the stream was started with */
+    int header;                /* -1: detect */
+    struct tn_csv_options csv; /* nullstr, decimal_separator, dateformat, ... */
+    struct tn_stream *stream;  /* the body converted as it arrives, or NULL */
+    char *stream_params;       /* the parameters the stream was started with */
     int stream_tried;
 };
 
@@ -119,6 +120,17 @@ static int parse_params(struct tn_http_req *req, struct ingest_state *st, struct
     if ((st->delim[0] || st->header != -1) && st->format != TN_SOURCE_DETECT &&
         st->format != TN_SOURCE_CSV)
         return tn_fail(err, TN_EINPUT, "delimiter and header apply to CSV files only");
+    tn_csv_options_init(&st->csv);
+    for (size_t i = 1; tn_csv_option_names[i]; i++) { /* [0] is the delimiter, read above */
+        const char *v = tn_http_param(req, tn_csv_option_names[i]);
+        if (v && tn_csv_option_set(&st->csv, tn_csv_option_names[i], v, err))
+            return err->code;
+    }
+    if (tn_csv_options_given(&st->csv) && st->format != TN_SOURCE_DETECT &&
+        st->format != TN_SOURCE_CSV)
+        return tn_fail(err, TN_EINPUT,
+                       "CSV options (nullstr, decimal_separator, dateformat, timestampformat, "
+                       "encoding, quote, escape, skip, comment) apply to CSV files only");
     return 0;
 }
 
@@ -132,11 +144,18 @@ static int dry_run(const struct tn_http_req *req)
 /* The parameters as one string, to tell whether the handler's are the stream's. */
 static char *params_text(const struct tn_http_req *req, const struct ingest_state *st)
 {
-    return tn_asprintf("%d|%d|%d|%d|%d|%s|%s|%s|%d|%s|%d|%d|%s", (int)st->mode, st->upsert,
-                       st->dedupe_last, (int)st->evolve, (int)st->format, st->key ? st->key : "",
-                       st->branch ? st->branch : "", st->partition_by ? st->partition_by : "",
-                       st->header, st->delim, dry_run(req), tn_route_is_source_ingest(req),
-                       st->types ? st->types : "");
+    struct tn_buf b = TN_BUF_INIT(0);
+
+    tn_buf_addf(&b, NULL, "%d|%d|%d|%d|%d|%s|%s|%s|%d|%s|%d|%d|%s", (int)st->mode, st->upsert,
+                st->dedupe_last, (int)st->evolve, (int)st->format, st->key ? st->key : "",
+                st->branch ? st->branch : "", st->partition_by ? st->partition_by : "", st->header,
+                st->delim, dry_run(req), tn_route_is_source_ingest(req),
+                st->types ? st->types : "");
+    for (size_t i = 1; tn_csv_option_names[i]; i++) {
+        const char *v = tn_http_param(req, tn_csv_option_names[i]);
+        tn_buf_addf(&b, NULL, "|%s=%s", v ? "1" : "0", v ? v : "");
+    }
+    return tn_buf_detach(&b, NULL);
 }
 
 static void ingest_options(const struct ingest_state *st, struct tn_ingest_options *io)
@@ -161,6 +180,7 @@ static void source_options(const struct tn_http_req *req, const struct ingest_st
     src->content_type = req->upload_type;
     memcpy(src->delim, st->delim, sizeof(src->delim));
     src->header = st->header;
+    src->csv = st->csv;
     src->longest_line = req->upload_longest_line;
     src->max_decompressed = req->opt->max_decompressed;
     src->temp_dir = tn_http_tmp_dir(req->srv);
@@ -181,6 +201,7 @@ static void stream_start(struct tn_http_req *req, struct ingest_state *st)
         return;
     ingest_options(&now, &io);
     source_options(req, &now, &src);
+    tn_source_table_dialect(req->wh, now.ns, now.name, &src);
     if (tn_stream_new(req->wh, tn_http_tmp_dir(req->srv), now.ns, now.name, &src, &io, &st->stream))
         return;
     st->stream_params = params_text(req, &now);
@@ -352,8 +373,10 @@ int tn_route_ingest(struct tn_http_req *req, struct tn_http_reply *out, struct t
     }
     if (!streamed)
         rc = tn_session_open(req->wh->engine, &s, err);
-    if (!streamed && !rc)
+    if (!streamed && !rc) {
+        tn_source_table_dialect(req->wh, st->ns, st->name, &src);
         rc = tn_source_open(req->wh->engine, s, req->upload_path, &src, err);
+    }
     if (!streamed && !rc) {
         struct tn_http_watch *w;
         if (dry_run(req)) /* the console's preview: what would be stored, nothing committed */

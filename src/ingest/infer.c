@@ -981,8 +981,8 @@ again:
         if (opt->upsert) {
             /* an upsert reads the table through the catalog: it must exist first (and is
                dropped again if the rows do not commit) */
-            rc = tn_table_create_partitioned(wh, ns, name, schema, NULL, opt->partition_by, NULL,
-                                             err);
+            rc = tn_table_create_partitioned(wh, ns, name, schema, (json_t *)opt->create_properties,
+                                             opt->partition_by, NULL, err);
             res->created = !rc;
         } else {
             /* created by the commit of its rows: one metadata file, or nothing */
@@ -999,11 +999,15 @@ again:
     /* the rows, with the schema and properties they need, in one commit on the version read */
     if (!rc && !t)
         rc = tn_table_load(wh, ns, name, &t, err);
-    if (!rc && json_object_size(opt->properties)) {
+    if (!rc && (json_object_size(opt->properties) ||
+                (new_table && json_object_size(opt->create_properties)))) {
         json_t *updates = json_array(), *v;
         const char *k;
         json_object_foreach((json_t *)opt->properties, k, v)
             tn_updates_set_property(updates, k, json_string_value(v));
+        if (new_table)
+            json_object_foreach((json_t *)opt->create_properties, k, v)
+                tn_updates_set_property(updates, k, json_string_value(v));
         rc = tn__table_stage(t, NULL, updates, err);
         json_decref(updates);
     }

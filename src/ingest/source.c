@@ -18,7 +18,14 @@
  *     once with the 64 MiB limit.
  *   - A value past the sniffer's sample (some thousands of rows) that its column's sampled type
  *     cannot hold (a word in a column of numbers): the file is sniffed again over every row and
- *     the ingest retried once, so a new table's columns hold all their values.
+ *     the ingest retried once, so a new table's columns hold all their values. A table the
+ *     ingest creates is sniffed over every row from the start (files up to 64 MiB).
+ *   - A fraction past the sample in a column sniffed as whole numbers, which DuckDB's reader
+ *     would round ('1.5' -> 2): such columns are read as text and cast by tarn, so that a
+ *     fraction is a conversion error like a word (and then the case above), never rounded.
+ *
+ * The CSV options a user gives (csv_options.c checks them) or the table remembers go to the
+ * sniffer and the reader as SQL string literals (tn_sql_string doubles quotes).
  *
  * Before DuckDB sees a CSV or JSON file, input_limits.c scans it (decompressing it when
  * compressed) and refuses deep nesting, too many columns, overlong lines and compressed files
@@ -31,10 +38,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#define DEFAULT_LINE_MAX (2000000)         /* DuckDB's default max_line_size */
-#define LONG_LINE_MAX    TN_INPUT_LINE_MAX /* the most tarn raises it to */
+#define DEFAULT_LINE_MAX (2000000)            /* DuckDB's default max_line_size */
+#define LONG_LINE_MAX    TN_INPUT_LINE_MAX    /* the most tarn raises it to */
+#define WHOLE_SNIFF_MAX  ((uint64_t)64 << 20) /* a new table's file sniffed whole: its bytes */
 _Static_assert(TN_SOURCE_LINE_EXACT <= DEFAULT_LINE_MAX / 2,
                "lines that need a limit are measured");
 
@@ -160,6 +169,41 @@ enum tn_source_format tn_source_format_of(const struct tn_source *src,
 
 /*---- The reader's SQL ----*/
 
+/* ", option = 'value'" when "value" is given. */
+static void string_option(struct tn_buf *b, const char *option, const char *value)
+{
+    if (!value[0])
+        return;
+    tn_buf_addf(b, NULL, ", %s = ", option);
+    tn_sql_string(b, value);
+}
+
+/* The CSV options the user gave (or the table remembers): those the sniffer decides on
+ * ("sniffed": quote, escape, comment, skip, date and timestamp formats) when the file is
+ * sniffed or read without a sniffed dialect, which holds them; the others always. */
+static void user_options(struct tn_buf *b, const struct tn_csv_options *o, int sniffed)
+{
+    if (sniffed) {
+        string_option(b, "quote", o->quote);
+        string_option(b, "escape", o->escape);
+        string_option(b, "comment", o->comment);
+        if (o->skip_given)
+            tn_buf_addf(b, NULL, ", skip = %ld", o->skip);
+        string_option(b, "dateformat", o->dateformat);
+        string_option(b, "timestampformat", o->timestampformat);
+    }
+    string_option(b, "decimal_separator", o->decimal_separator);
+    string_option(b, "encoding", o->encoding);
+    if (o->nnullstr) {
+        tn_buf_addstr(b, ", nullstr = [", NULL);
+        for (int i = 0; i < o->nnullstr; i++) {
+            tn_buf_addstr(b, i ? ", " : "", NULL);
+            tn_sql_string(b, o->nullstr[i]);
+        }
+        tn_buf_addstr(b, "]", NULL);
+    }
+}
+
 static void reader_sql(struct tn_buf *b, const char *path, const struct tn_source *r, int sniff)
 {
     static const char *const fn[] = {"read_csv", "read_csv", "read_json", "read_ndjson",
@@ -171,6 +215,8 @@ static void reader_sql(struct tn_buf *b, const char *path, const struct tn_sourc
             "SELECT len(Columns), SkipRows, Delimiter, Quote, Escape, Comment, HasHeader, "
             "DateFormat, TimestampFormat, to_json(Columns) FROM sniff_csv(",
             NULL);
+    else if (r->format == TN_SOURCE_CSV && r->dialect && r->whole_guard)
+        tn_buf_addf(b, NULL, "SELECT * REPLACE (%s) FROM read_csv(", r->whole_guard);
     else
         tn_buf_addf(b, NULL, "SELECT * FROM %s(", fn[r->format]);
     if (r->more_paths && !sniff) {
@@ -199,6 +245,7 @@ static void reader_sql(struct tn_buf *b, const char *path, const struct tn_sourc
             tn_buf_addf(b, NULL, ", header = %s", r->header ? "true" : "false");
     }
     if (r->format == TN_SOURCE_CSV) {
+        user_options(b, &r->csv, sniff || !r->dialect);
         if (sniff && r->whole_sample)
             tn_buf_addstr(b, ", sample_size = -1", NULL);
         if (r->max_line)
@@ -230,12 +277,50 @@ static void dialect_string(struct tn_buf *b, const char *option, const char *cel
     tn_sql_string(b, !cell || strcmp(cell, "(empty)") == 0 ? "" : cell);
 }
 
+static int whole_number_type(const char *type)
+{
+    static const char *const types[] = {"TINYINT",  "SMALLINT",  "INTEGER",  "BIGINT",  "HUGEINT",
+                                        "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"};
+
+    for (size_t i = 0; i < sizeof(types) / sizeof(*types); i++)
+        if (strcmp(type, types[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* DuckDB's CSV reader rounds '1.5' to 2 in a column it sniffed as whole numbers from a sample
+ * that held none but whole numbers. Such a column is read as text and cast here: a value with a
+ * fraction becomes a text no cast takes, a conversion error (422) like a word in a column of
+ * numbers, which tn_source_ingest answers by sniffing the whole file. */
+static void whole_number_guard(struct tn_buf *g, const char *column, const char *type)
+{
+    if (g->len)
+        tn_buf_addstr(g, ", ", NULL);
+    tn_buf_addstr(g, "CAST(CASE WHEN (contains(", NULL);
+    tn_sql_ident(g, column);
+    tn_buf_addstr(g, ", '.') OR contains(lower(", NULL);
+    tn_sql_ident(g, column);
+    tn_buf_addstr(g, "), 'e')) AND TRY_CAST(", NULL);
+    tn_sql_ident(g, column);
+    tn_buf_addstr(g, " AS DOUBLE) IS DISTINCT FROM TRY_CAST(TRY_CAST(", NULL);
+    tn_sql_ident(g, column);
+    tn_buf_addf(g, NULL, " AS %s) AS DOUBLE) THEN ", type);
+    tn_sql_ident(g, column);
+    tn_buf_addstr(g, " || ' (not a whole number)' ELSE ", NULL);
+    tn_sql_ident(g, column);
+    tn_buf_addf(g, NULL, " END AS %s) AS ", type);
+    tn_sql_ident(g, column);
+}
+
 /* The read_csv options that read the file as the sniffer saw it, so that the statements that
  * follow (DESCRIBE twice, then the COPY) do not sniff it again: row "r" of sniff_csv, columns 3
  * on. Date and timestamp formats DuckDB's own ISO parser reads are left out: it is faster than
- * a format string. NULL when the row is not what is expected. */
-static char *sniffed_dialect(const struct tn_rows *rows)
+ * a format string (the others are noted in "src"). Columns of whole numbers are read as text,
+ * with *guard the SELECT list that casts them (see whole_number_guard), or NULL. NULL when the
+ * row is not what is expected. */
+static char *sniffed_dialect(const struct tn_rows *rows, struct tn_source *src, char **guard)
 {
+    struct tn_buf g = TN_BUF_INIT(TN_CAP_SQL);
     static const char *const iso_timestamps[] = {"%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
                                                  "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f"};
     const char *date = tn_rows_get(rows, 0, 7), *ts = tn_rows_get(rows, 0, 8);
@@ -244,6 +329,7 @@ static char *sniffed_dialect(const struct tn_rows *rows)
     struct tn_buf b = TN_BUF_INIT(TN_CAP_SQL);
     size_t i;
 
+    *guard = NULL;
     if (!json_is_array(cols) || json_array_size(cols) == 0 || !tn_rows_get(rows, 0, 1) ||
         !tn_rows_get(rows, 0, 6)) {
         json_decref(cols);
@@ -256,30 +342,43 @@ static char *sniffed_dialect(const struct tn_rows *rows)
     dialect_string(&b, "comment", tn_rows_get(rows, 0, 5));
     tn_buf_addf(&b, NULL, ", skip = %lld, header = %s", strtoll(tn_rows_get(rows, 0, 1), NULL, 10),
                 strcmp(tn_rows_get(rows, 0, 6), "true") == 0 ? "true" : "false");
-    if (date && strcmp(date, "%Y-%m-%d") != 0)
+    src->found_dateformat[0] = src->found_timestampformat[0] = '\0';
+    if (date && strcmp(date, "%Y-%m-%d") != 0) {
         dialect_string(&b, "dateformat", date);
+        snprintf(src->found_dateformat, sizeof(src->found_dateformat), "%s", date);
+    }
     for (i = 0; ts && i < sizeof(iso_timestamps) / sizeof(*iso_timestamps); i++)
         if (strcmp(ts, iso_timestamps[i]) == 0)
             break;
-    if (ts && i == sizeof(iso_timestamps) / sizeof(*iso_timestamps))
+    if (ts && i == sizeof(iso_timestamps) / sizeof(*iso_timestamps)) {
         dialect_string(&b, "timestampformat", ts);
+        snprintf(src->found_timestampformat, sizeof(src->found_timestampformat), "%s", ts);
+    }
     tn_buf_addstr(&b, ", columns = {", NULL);
     json_array_foreach(cols, i, col)
     {
+        const char *type = json_string_value(json_object_get(col, "type"));
         key = json_string_value(json_object_get(col, "name"));
-        if (!key || !json_string_value(json_object_get(col, "type"))) {
+        if (!key || !type) {
             json_decref(cols);
             tn_buf_release(&b);
+            tn_buf_release(&g);
             return NULL;
         }
         if (i)
             tn_buf_addstr(&b, ", ", NULL);
         tn_sql_string(&b, key);
         tn_buf_addstr(&b, ": ", NULL);
-        tn_sql_string(&b, json_string_value(json_object_get(col, "type")));
+        if (whole_number_type(type)) {
+            whole_number_guard(&g, key, type);
+            type = "VARCHAR";
+        }
+        tn_sql_string(&b, type);
     }
     tn_buf_addstr(&b, "}", NULL);
     json_decref(cols);
+    *guard = g.len ? tn_buf_detach(&g, NULL) : NULL;
+    tn_buf_release(&g);
     return tn_buf_detach(&b, NULL);
 }
 
@@ -353,7 +452,7 @@ static void sniff_csv_dialect(struct tn_engine *engine, struct tn_session *s, co
     padded = p.rows;
     r->ragged = plain && padded && !same_shape(plain, padded);
     if (r->ragged || plain)
-        r->dialect = sniffed_dialect(r->ragged ? padded : plain);
+        r->dialect = sniffed_dialect(r->ragged ? padded : plain, r, &r->whole_guard);
     tn_rows_free(plain);
     tn_rows_free(padded);
 }
@@ -384,6 +483,30 @@ void tn_source_track_lines(const char *data, size_t n, uint64_t *line_len, uint6
 
 /*---- Reading it ----*/
 
+/* What the request does not give, the table's remembered options do (tn_source_table_dialect). */
+static void use_table_dialect(struct tn_source *src)
+{
+    struct tn_csv_options *o = &src->csv;
+    const struct tn_csv_options *t = &src->table_csv;
+
+#define REMEMBERED(field)                                                                          \
+    if (!o->field[0])                                                                              \
+    memcpy(o->field, t->field, sizeof(o->field))
+    if (!src->delim[0])
+        memcpy(src->delim, t->delim, sizeof(src->delim));
+    REMEMBERED(quote);
+    REMEMBERED(escape);
+    REMEMBERED(decimal_separator);
+    REMEMBERED(dateformat);
+    REMEMBERED(timestampformat);
+    REMEMBERED(encoding);
+#undef REMEMBERED
+    if (!o->nnullstr && t->nnullstr) {
+        memcpy(o->nullstr, t->nullstr, sizeof(o->nullstr));
+        o->nnullstr = t->nnullstr;
+    }
+}
+
 int tn_source_open(struct tn_engine *engine, struct tn_session *s, const char *path,
                    struct tn_source *src, struct tn_err *err)
 {
@@ -394,6 +517,12 @@ int tn_source_open(struct tn_engine *engine, struct tn_session *s, const char *p
     src->format = tn_source_format_of(src, by_bytes);
     if ((src->delim[0] || src->header != -1) && src->format != TN_SOURCE_CSV)
         return tn_fail(err, TN_EINPUT, "delimiter and header apply to CSV files only");
+    if (tn_csv_options_given(&src->csv) && src->format != TN_SOURCE_CSV)
+        return tn_fail(err, TN_EINPUT,
+                       "CSV options (nullstr, decimal_separator, dateformat, timestampformat, "
+                       "encoding, quote, escape, skip, comment) apply to CSV files only");
+    if (src->format == TN_SOURCE_CSV)
+        use_table_dialect(src);
     if (src->format == TN_SOURCE_PARQUET)
         return 0;
     tn_input_scan_init(&scan, src->format, src->delim);
@@ -437,17 +566,33 @@ static int resniff_whole(struct tn_session *s, const char *path, struct tn_sourc
                          struct tn_err *err)
 {
     struct tn_rows *rows;
-    char *dialect;
+    char *dialect, *guard = NULL;
 
     src->whole_sample = 1;
     rows = sniff(s, path, src);
-    dialect = rows ? sniffed_dialect(rows) : NULL;
+    dialect = rows ? sniffed_dialect(rows, src, &guard) : NULL;
     tn_rows_free(rows);
-    if (!dialect)
+    if (!dialect) {
+        src->whole_sample = 0; /* still the sample's types */
         return err->code;
+    }
     free(src->dialect);
     src->dialect = dialect;
+    free(src->whole_guard);
+    src->whole_guard = guard;
     return 0;
+}
+
+/* A new table's types are for good: they are sniffed from every row of a file up to
+ * WHOLE_SNIFF_MAX bytes before the first read. A larger file keeps the sample's types, and a
+ * value they cannot hold makes tn_source_ingest sniff it whole then (the retry below); the pass
+ * made here spares that failed first read. The bound is in bytes because DuckDB's sniffer does
+ * not stop when interrupted (it runs to its end). */
+static int whole_sniff_affordable(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 && (uint64_t)st.st_size <= WHOLE_SNIFF_MAX;
 }
 
 int tn_source_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
@@ -460,10 +605,20 @@ int tn_source_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *
 
     if (src->plain_path)
         path = src->plain_path;
+    if (src->format == TN_SOURCE_CSV && src->dialect && !src->whole_sample && src->new_table &&
+        whole_sniff_affordable(path)) {
+        struct tn_err ignored = {0};
+        resniff_whole(s, path, src, &ignored); /* on failure the sample's types stay */
+    }
     for (int attempt = 0; attempt < 4; attempt++) {
+        struct tn_ingest_options o = *opt;
+        json_t *dialect = tn_source_dialect_properties(src);
+        if (!o.create_properties)
+            o.create_properties = dialect;
         tn_buf_reset(&sql);
         reader_sql(&sql, path, src, 0);
-        rc = tn_table_ingest_opts(wh, s, ns, name, sql.buf, opt, res, err);
+        rc = tn_table_ingest_opts(wh, s, ns, name, sql.buf, &o, res, err);
+        json_decref(dialect);
         if (rc == TN_EEXISTS)
             continue; /* another writer created the table first: append to it */
         if (rc && src->format == TN_SOURCE_CSV && src->max_line < LONG_LINE_MAX &&
@@ -498,6 +653,9 @@ int tn_source_stream_sql(struct tn_engine *engine, struct tn_session *s, const c
     if (src->compression || src->plain_path ||
         (src->format != TN_SOURCE_CSV && src->format != TN_SOURCE_NDJSON))
         return tn_fail(err, TN_EINPUT, "only plain CSV and NDJSON are read as they arrive");
+    if (strcmp(src->csv.encoding, "utf-16") == 0)
+        /* the head is cut at a newline byte, which in UTF-16 is half a character */
+        return tn_fail(err, TN_EINPUT, "UTF-16 files are read whole, not as they arrive");
     if (src->format == TN_SOURCE_CSV) {
         if (!src->dialect)
             return tn_fail(err, TN_EINPUT, "the CSV's first part could not be sniffed");
@@ -590,6 +748,8 @@ void tn_source_release(struct tn_source *src)
 {
     free(src->dialect);
     src->dialect = NULL;
+    free(src->whole_guard);
+    src->whole_guard = NULL;
     if (src->plain_path)
         unlink(src->plain_path);
     free(src->plain_path);

@@ -101,8 +101,15 @@ static void *run(void *arg)
     if (!rc)
         rc = tn_source_stream_sql(st->wh->engine, s, st->head_path, st->pipe_path, &st->src, &sql,
                                   &st->err);
-    if (!rc)
-        rc = tn_table_ingest_opts(st->wh, s, st->ns, st->name, sql, &st->io, &st->res, &st->err);
+    if (!rc) {
+        /* a table this creates keeps the dialect found in the head (tarn.csv.*) */
+        json_t *dialect = tn_source_dialect_properties(&st->src);
+        struct tn_ingest_options io = st->io;
+        if (!io.create_properties)
+            io.create_properties = dialect;
+        rc = tn_table_ingest_opts(st->wh, s, st->ns, st->name, sql, &io, &st->res, &st->err);
+        json_decref(dialect);
+    }
     free(sql);
     tn_session_close(s);
     tn_source_release(&st->src);
@@ -134,6 +141,7 @@ int tn_stream_new(struct tn_warehouse *wh, const char *temp_dir, const char *ns,
     st->src.content_type = st->src_type;
     st->src.temp_dir = st->temp_dir = tn_strdup(temp_dir);
     st->src.dialect = NULL;
+    st->src.whole_guard = NULL;
     st->src.plain_path = NULL;
     st->io = *io;
     st->io.branch = st->branch = io->branch ? tn_strdup(io->branch) : NULL;

@@ -513,6 +513,8 @@ struct tn_ingest_options {
     void *before_commit_arg;
     const char *types; /* "amount:decimal(12,2), id:long": the file's columns read as these
                           types instead of the sniffed ones (NULL: none) */
+    const json_t *create_properties; /* {"key": "value"}: set only when the ingest creates the
+                                        table (may be NULL) */
 };
 
 /* The same with every option (tn_table_ingest: TN_EVOLVE_ADD, main). */
@@ -536,6 +538,34 @@ enum tn_source_format {
  * least this long. */
 #define TN_SOURCE_LINE_EXACT (512 * 1024)
 
+/* CSV options a user may give (POST /ingest parameters, tarn ingest flags) or a table remembers
+ * (its "tarn.csv.*" properties). Zeroed: nothing given (DuckDB sniffs or defaults). */
+#define TN_CSV_NULLSTR_MAX 8  /* null strings at most */
+#define TN_CSV_TEXT_MAX    32 /* bytes of a null string, date or timestamp format */
+struct tn_csv_options {
+    char delim[8]; /* kept here for a table's remembered delimiter; a request's is tn_source's */
+    char quote[2], escape[2], comment[2]; /* one byte each */
+    char decimal_separator[2];            /* "." or "," */
+    char dateformat[TN_CSV_TEXT_MAX + 1], timestampformat[TN_CSV_TEXT_MAX + 1];
+    char encoding[8]; /* "utf-8", "utf-16" or "latin-1" */
+    char nullstr[TN_CSV_NULLSTR_MAX][TN_CSV_TEXT_MAX + 1];
+    int nnullstr;   /* 0: not given (DuckDB reads an empty field as NULL) */
+    int skip_given; /* 0: the lines to skip are sniffed */
+    long skip;      /* lines skipped before the header */
+};
+
+/* The options' names, as parameters and properties ("tarn.csv." NAME) spell them. */
+extern const char *const tn_csv_option_names[];
+/* An empty set: nothing given. */
+void tn_csv_options_init(struct tn_csv_options *o);
+/* Set option "name" (one of tn_csv_option_names but delimiter, or "null" for nullstr) from the
+ * user's text, checked: TN_EINPUT naming the option when the value is not allowed. nullstr is
+ * a comma-separated list; the word "empty" in it stands for the empty field. */
+int tn_csv_option_set(struct tn_csv_options *o, const char *name, const char *value,
+                      struct tn_err *err);
+/* Whether any option (but delim) is given. */
+int tn_csv_options_given(const struct tn_csv_options *o);
+
 struct tn_source {
     /* What the caller knows (zero them, then set header to -1 and what is known). */
     enum tn_source_format format;  /* TN_SOURCE_DETECT: from the name, type or content */
@@ -548,6 +578,9 @@ struct tn_source {
     const char *temp_dir;          /* gzip/zstd: where it is decompressed (inside the warehouse) */
     const char *const *more_paths; /* NULL, or more plain files (NULL-ended) read after the
                                       first as one source, with its dialect and columns */
+    struct tn_csv_options csv;     /* CSV options the user gave */
+    struct tn_csv_options table_csv; /* CSV options the table remembers (tn_source_table_dialect) */
+    int new_table;                   /* the table does not exist yet (tn_source_table_dialect) */
     /* What tn_source_open found. */
     const char *compression; /* "gzip", "zstd" or NULL */
     long max_line;           /* CSV line limit; 0: DuckDB's default */
@@ -555,7 +588,19 @@ struct tn_source {
     char *dialect;           /* CSV: the sniffed dialect as read_csv options, or NULL */
     char *plain_path;        /* the file decompressed, read instead of it; NULL: not compressed */
     int whole_sample;        /* CSV: sniffed over every row, not a sample */
+    char *whole_guard;       /* CSV: the SELECT list that refuses a fraction in a column the
+                                sniffer typed as whole numbers (NULL: none) */
+    char found_dateformat[TN_CSV_TEXT_MAX + 1], found_timestampformat[TN_CSV_TEXT_MAX + 1];
 };
+
+/* Before tn_source_open: the CSV options table ns.name remembers (its "tarn.csv.*" properties),
+ * used for what "src" does not give; and whether the table exists. A table that cannot be read
+ * is left to the ingest to report. */
+void tn_source_table_dialect(struct tn_warehouse *wh, const char *ns, const char *name,
+                             struct tn_source *src);
+/* After tn_source_open of a CSV: the "tarn.csv.*" properties a table this ingest creates keeps
+ * (the options given and the date and timestamp formats found), or NULL. */
+json_t *tn_source_dialect_properties(const struct tn_source *src);
 
 /* Measure lines in "data" (n bytes; a file's next piece): *line_len carries the bytes since the
  * last newline from piece to piece, *longest the longest line -- exact once a line reaches

@@ -298,9 +298,11 @@ static void whole_number_guard(struct tn_buf *g, const char *column, const char 
         tn_buf_addstr(g, ", ", NULL);
     tn_buf_addstr(g, "CAST(CASE WHEN (contains(", NULL);
     tn_sql_ident(g, column);
-    tn_buf_addstr(g, ", '.') OR contains(lower(", NULL);
+    tn_buf_addstr(g, ", '.') OR contains(", NULL);
     tn_sql_ident(g, column);
-    tn_buf_addstr(g, "), 'e')) AND TRY_CAST(", NULL);
+    tn_buf_addstr(g, ", 'e') OR contains(", NULL);
+    tn_sql_ident(g, column);
+    tn_buf_addstr(g, ", 'E')) AND TRY_CAST(", NULL);
     tn_sql_ident(g, column);
     tn_buf_addstr(g, " AS DOUBLE) IS DISTINCT FROM TRY_CAST(TRY_CAST(", NULL);
     tn_sql_ident(g, column);

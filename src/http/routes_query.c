@@ -173,20 +173,15 @@ static int query_params(struct tn_http_req *req, struct query_params *p, struct 
 
 /*---- Statement classification ----*/
 
-/* Give engine errors the status they deserve. "wrapped": the statement that failed was the
- * rewritten one, whose text (DuckDB's "LINE 1: ..." excerpt) would only confuse the user. */
-static void classify_engine_error(struct tn_err *err, int wrapped)
+/* The error's text for the user (its status comes from DuckDB's error type, engine/errors.c).
+ * "wrapped": the statement that failed was the rewritten one, whose text (DuckDB's "LINE 1:
+ * ..." excerpt) would only confuse the user. */
+static void trim_engine_error(struct tn_err *err, int wrapped)
 {
     char *line = wrapped ? strstr(err->msg, "\n\nLINE ") : NULL;
 
     if (line)
         *line = '\0';
-    if (err->code != TN_EINPUT)
-        return;
-    if (strncmp(err->msg, "Permission Error", 16) == 0)
-        err->code = TN_EFORBIDDEN;
-    else if (strstr(err->msg, "Table with name") && strstr(err->msg, "does not exist"))
-        err->code = TN_ENOTABLE;
 }
 
 /*---- Rendering ----*/
@@ -776,7 +771,7 @@ out:
                      "was cancelled; narrow it down or add a LIMIT",
                      req->opt->query_timeout);
     if (rc)
-        classify_engine_error(err, res.resolved != NULL);
+        trim_engine_error(err, res.resolved != NULL);
     if (s)
         tn_op_sql_release(s, &res);
     else

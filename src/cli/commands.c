@@ -270,7 +270,7 @@ static int local_explain(struct tn_warehouse *wh, struct tn_session *s,
     return rc;
 }
 
-/* CREATE TABLE / DROP TABLE: one line saying what changed. */
+/* CREATE/DROP TABLE and VIEW: one line saying what changed. */
 static int cli_local_ddl(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
                          const struct tn_query_options *qo, struct tn_err *err)
 {
@@ -279,6 +279,15 @@ static int cli_local_ddl(struct tn_warehouse *wh, struct tn_session *s, const ch
 
     if (rc)
         return rc;
+    if (dr.view) {
+        printf("%s view %s.%s\n",
+               dr.dropped    ? "dropped"
+               : dr.replaced ? "replaced"
+               : dr.created  ? "created"
+                             : "nothing to do for",
+               dr.ns, dr.table);
+        return 0;
+    }
     if (dr.dropped)
         printf("dropped %s.%s\n", dr.ns, dr.table);
     else if (dr.created && dr.commit.snapshot_id != -1)

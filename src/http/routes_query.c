@@ -674,7 +674,8 @@ static int returning_rows(struct tn_session *s, struct tn_returning *ret, json_t
     return 0;
 }
 
-/* CREATE TABLE / DROP TABLE: what changed, as the other writes answer. */
+/* CREATE/DROP TABLE and VIEW: what changed, as the other writes answer ("view" instead of
+ * "table" for a view). */
 static int run_ddl(struct tn_http_req *req, const char *sql, const struct tn_query_options *qo,
                    struct tn_session *s, double t0, struct tn_http_reply *out, struct tn_err *err)
 {
@@ -692,8 +693,10 @@ static int run_ddl(struct tn_http_req *req, const char *sql, const struct tn_que
                   (json_int_t)dr.commit.rows_added, "snapshot_id",
                   dr.commit.snapshot_id == -1 ? json_null()
                                               : json_integer((json_int_t)dr.commit.snapshot_id),
-                  "table", table, "created", dr.created, "dropped", dr.dropped, "elapsed_ms",
-                  tn_http_ms_since(t0));
+                  dr.view ? "view" : "table", table, "created", dr.created, "dropped", dr.dropped,
+                  "elapsed_ms", tn_http_ms_since(t0));
+    if (dr.view)
+        json_object_set_new(j, "replaced", json_boolean(dr.replaced));
     free(table);
     tn_http_reply_json(out, 200, j);
     return 0;

@@ -64,6 +64,7 @@ static int add_schema(json_t *root, json_t *schema, json_int_t *id, struct tn_er
             json_equal(json_object_get(v, "identifier-field-ids"),
                        json_object_get(schema, "identifier-field-ids"))) {
             *id = json_integer_value(json_object_get(v, "schema-id"));
+            json_object_set_new(root, "tn-last-added-schema", json_integer(*id));
             return 0;
         }
     }

@@ -397,3 +397,12 @@ const char *tn_view_metadata_sql(json_t *root, const char *dialect)
     }
     return dialect ? tn_view_metadata_sql(root, NULL) : NULL;
 }
+
+json_t *tn_view_metadata_schema(json_t *root)
+{
+    json_t *current = find_by_id(json_object_get(root, "versions"), "version-id",
+                                 json_integer_value(json_object_get(root, "current-version-id")));
+
+    return find_by_id(json_object_get(root, "schemas"), "schema-id",
+                      json_integer_value(json_object_get(current, "schema-id")));
+}

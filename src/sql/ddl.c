@@ -520,7 +520,8 @@ static int replace_view(struct tn_warehouse *wh, const struct tn_view *v, const 
 }
 
 static int create_view(struct tn_warehouse *wh, struct tn_session *s, struct reader *r,
-                       int or_replace, struct tn_ddl_result *res)
+                       const struct tn_query_options *opt, int or_replace,
+                       struct tn_ddl_result *res)
 {
     int if_not_exists = 0, rc;
     char *query = NULL, *resolved = NULL, *self;
@@ -529,6 +530,12 @@ static int create_view(struct tn_warehouse *wh, struct tn_session *s, struct rea
     struct tn_view *v = NULL;
 
     res->view = 1;
+    /* a view reads its tables as they are when it is read, never at an old snapshot */
+    if (opt && (opt->snapshot_id != -1 || opt->as_of_ms != -1))
+        return tn_fail(r->err, TN_EINPUT,
+                       "CREATE VIEW: a view reads its tables at their current snapshots, so it "
+                       "cannot be created under time travel: run it without a snapshot or as-of "
+                       "time (write AT (VERSION => ...) in the view's query to pin a table)");
     if (accept(r, "IF")) {
         if (!(accept(r, "NOT") && accept(r, "EXISTS")))
             return unexpected(r, "CREATE VIEW", "IF NOT EXISTS");
@@ -667,7 +674,7 @@ int tn_table_ddl(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
             or_replace = 1;
         }
         if (accept(&r, "VIEW"))
-            rc = create_view(wh, s, &r, or_replace, res);
+            rc = create_view(wh, s, &r, opt, or_replace, res);
         else if (!or_replace && accept(&r, "TABLE"))
             rc = create_table(wh, s, &r, opt, res);
         else

@@ -285,7 +285,14 @@ static int local_change(struct tn_session *s, struct tn_op_sql_result *res, enum
         break;
     case TN_STMT_CREATE:
     case TN_STMT_DROP:
-        if (res->dropped)
+        if (res->view)
+            printf("%s view %s.%s\n",
+                   res->dropped    ? "dropped"
+                   : res->replaced ? "replaced"
+                   : res->created  ? "created"
+                                   : "nothing to do for",
+                   ns, t);
+        else if (res->dropped)
             printf("dropped %s.%s\n", ns, t);
         else if (res->created && snap != -1)
             printf("created %s.%s with %lld rows, snapshot %lld\n", ns, t,

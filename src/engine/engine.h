@@ -146,8 +146,8 @@ enum tn_stmt_kind {
     TN_STMT_DELETE,
     TN_STMT_MERGE,
     TN_STMT_ALTER,
-    TN_STMT_CREATE, /* CREATE TABLE [AS SELECT] (tarn's reader parses it: ddl.c) */
-    TN_STMT_DROP    /* DROP TABLE */
+    TN_STMT_CREATE, /* CREATE TABLE [AS SELECT], CREATE VIEW (tarn's reader parses it: ddl.c) */
+    TN_STMT_DROP    /* DROP TABLE, DROP VIEW */
 };
 struct tn_statement {
     enum tn_stmt_kind kind;

@@ -332,6 +332,7 @@ static int do_config(struct tn_http_req *req, struct tn_http_reply *out)
         "DELETE /v1/{prefix}/namespaces/{namespace}/tables/{table}",
         "POST /v1/{prefix}/namespaces/{namespace}/register",
         "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/metrics",
+        "GET /v1/{prefix}/namespaces/{namespace}/tables/{table}/credentials",
         "POST /v1/{prefix}/tables/rename",
         "POST /v1/{prefix}/transactions/commit",
         "GET /v1/{prefix}/namespaces/{namespace}/views",
@@ -755,6 +756,30 @@ static int table_register(struct tn_http_req *req, const char *ns, struct tn_htt
     return 0;
 }
 
+/* GET .../tables/{t}/credentials (LoadCredentialsResponse): with --vend-credentials on an S3
+ * warehouse, one storage credential for the table's location whose config holds the keys
+ * loadTable's config gives; otherwise none (the client uses its own). */
+static int table_credentials(struct tn_http_req *req, const char *ns, const char *name,
+                             struct tn_http_reply *out, struct tn_err *err)
+{
+    struct tn_table *t = NULL;
+    const char *key, *secret, *token;
+    json_t *creds = json_array();
+    int rc = tn_table_load(req->wh, ns, name, &t, err);
+
+    if (rc) {
+        json_decref(creds);
+        return table_missing(req, ns, rc, err);
+    }
+    if (req->opt->vend_credentials &&
+        !tn_storage_s3_credentials(req->wh->storage, &key, &secret, &token))
+        json_array_append_new(
+            creds, json_pack("{s:s, s:o}", "prefix", t->meta->location, "config", s3_config(req)));
+    tn_table_free(t);
+    tn_http_reply_json(out, 200, json_pack("{s:o}", "storage-credentials", creds));
+    return 0;
+}
+
 static int do_table(struct tn_http_req *req, const char *ns, const char *tseg, const char *sub,
                     struct tn_http_reply *out, struct tn_err *err)
 {
@@ -764,6 +789,8 @@ static int do_table(struct tn_http_req *req, const char *ns, const char *tseg, c
 
     if (rc)
         return rc;
+    if (sub && strcmp(sub, "credentials") == 0 && strcmp(m, "GET") == 0)
+        return table_credentials(req, ns, name, out, err);
     if (sub) {
         if (strcmp(sub, "metrics") != 0 || strcmp(m, "POST") != 0)
             return tn_fail(err, TN_ENOTFOUND, "no such endpoint: %s .../tables/%s/%s", m, name,

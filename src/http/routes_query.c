@@ -670,8 +670,10 @@ static int reply_change(struct tn_http_req *req, struct tn_session *s, struct tn
                   "snapshot_id",
                   res->commit.snapshot_id == -1 ? json_null()
                                                 : json_integer((json_int_t)res->commit.snapshot_id),
-                  "table", table, "elapsed_ms", tn_http_ms_since(t0));
+                  res->view ? "view" : "table", table, "elapsed_ms", tn_http_ms_since(t0));
     free(table);
+    if (res->view)
+        json_object_set_new(j, "replaced", json_boolean(res->replaced));
     if (k == TN_STMT_INSERT)
         json_object_set_new(j, "sequence_number",
                             json_integer((json_int_t)res->commit.sequence_number));

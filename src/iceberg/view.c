@@ -64,6 +64,7 @@ static int add_schema(json_t *root, json_t *schema, json_int_t *id, struct tn_er
             json_equal(json_object_get(v, "identifier-field-ids"),
                        json_object_get(schema, "identifier-field-ids"))) {
             *id = json_integer_value(json_object_get(v, "schema-id"));
+            json_object_set_new(root, "tn-last-added-schema", json_integer(*id));
             return 0;
         }
     }
@@ -395,4 +396,13 @@ const char *tn_view_metadata_sql(json_t *root, const char *dialect)
             return json_string_value(json_object_get(rep, "sql"));
     }
     return dialect ? tn_view_metadata_sql(root, NULL) : NULL;
+}
+
+json_t *tn_view_metadata_schema(json_t *root)
+{
+    json_t *current = find_by_id(json_object_get(root, "versions"), "version-id",
+                                 json_integer_value(json_object_get(root, "current-version-id")));
+
+    return find_by_id(json_object_get(root, "schemas"), "schema-id",
+                      json_integer_value(json_object_get(current, "schema-id")));
 }

@@ -26,4 +26,7 @@ int tn_view_metadata_check(json_t *root, struct tn_err *err);
  * first one), or NULL. Borrowed from "root". */
 const char *tn_view_metadata_sql(json_t *root, const char *dialect);
 
+/* The schema of the current version, or NULL. Borrowed from "root". */
+json_t *tn_view_metadata_schema(json_t *root);
+
 #endif /* TN_ICEBERG_VIEW_H */

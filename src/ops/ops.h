@@ -28,6 +28,7 @@ struct tn_op_sql_result {
     int64_t rows_affected;
     struct tn_commit_result commit; /* snapshot_id -1: nothing was committed */
     int created, dropped;           /* CREATE, DROP: 0 for both when IF [NOT] EXISTS did nothing */
+    int view, replaced;             /* CREATE/DROP VIEW; CREATE OR REPLACE VIEW replaced one */
     struct tn_returning returning;  /* RETURNING: the rows to show (returning.sql NULL: none) */
 };
 

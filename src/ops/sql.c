@@ -74,6 +74,8 @@ static int run_change(struct tn_warehouse *wh, struct tn_session *s, const char 
         res->rows_affected = dd.commit.rows_added;
         res->created = dd.created;
         res->dropped = dd.dropped;
+        res->view = dd.view;
+        res->replaced = dd.replaced;
         return 0;
     }
     default: { /* ALTER TABLE: metadata only; the answer names the table's snapshot */

@@ -1,13 +1,16 @@
 /* catalog_sql.c - the SQL a DuckDB user asks about tables, answered from tarn's catalog:
  * SHOW TABLES (namespace default), SHOW TABLES FROM ns, SHOW ALL TABLES, DESCRIBE t (with NOT
  * NULL and identifier fields from the Iceberg schema), information_schema.tables and
- * information_schema.columns; and the error for a table that is nowhere, which suggests the
- * nearest tarn table instead of one of DuckDB's own views.
+ * information_schema.columns -- tables and views together, as DuckDB lists them (a view's
+ * columns from its current Iceberg schema, its table_type VIEW); and the error for a table that is
+ * nowhere, which suggests the nearest tarn table instead of one of DuckDB's own views.
  *
  * Each answer is a relation built from catalog and metadata values, every value a quoted SQL
  * literal; it replaces the node in the statement's parse tree, so the rest of the statement
  * (WHERE, ORDER BY, joins) runs on it as written. */
 #include "table/table_int.h"
+
+#include "iceberg/view.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -91,10 +94,81 @@ static int answer_place(struct tn_session *s, struct answer *a, json_t *node, co
     return rc;
 }
 
-static int list_tables(struct tn_warehouse *wh, const char *ns, struct tn_catalog_entry **e,
-                       size_t *n, struct tn_err *err)
+/* A table or a view of the catalog. */
+struct relation {
+    char *ns, *name;
+    int view;
+};
+
+static int relation_order(const void *a, const void *b)
 {
-    return tn_catalog_list(wh->catalog, ns, e, n, err);
+    const struct relation *x = a, *y = b;
+    int c = strcmp(x->ns, y->ns);
+
+    return c ? c : strcmp(x->name, y->name);
+}
+
+static void relations_free(struct relation *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(r[i].ns);
+        free(r[i].name);
+    }
+    free(r);
+}
+
+/* The tables and views in namespace "ns" (NULL: all), by namespace and name, as DuckDB lists
+ * its tables and views together. */
+static int list_relations(struct tn_warehouse *wh, const char *ns, struct relation **out,
+                          size_t *out_n, struct tn_err *err)
+{
+    struct tn_catalog_entry *t = NULL, *v = NULL;
+    size_t nt = 0, nv = 0;
+    struct relation *r;
+    int rc = tn_catalog_list(wh->catalog, ns, &t, &nt, err);
+
+    if (!rc)
+        rc = tn_catalog_list_kind(wh->catalog, TN_CATALOG_VIEW, ns, &v, &nv, err);
+    if (rc) {
+        tn_catalog_entries_free(t, nt);
+        return rc;
+    }
+    r = tn_calloc(nt + nv + 1, sizeof(*r));
+    for (size_t i = 0; i < nt + nv; i++) {
+        const struct tn_catalog_entry *e = i < nt ? &t[i] : &v[i - nt];
+        r[i] = (struct relation){tn_strdup(e->ns), tn_strdup(e->table), i >= nt};
+    }
+    qsort(r, nt + nv, sizeof(*r), relation_order);
+    tn_catalog_entries_free(t, nt);
+    tn_catalog_entries_free(v, nv);
+    *out = r;
+    *out_n = nt + nv;
+    return 0;
+}
+
+/* The current schema of relation "r" into *schema (free with tn_schema_free when *owned, else
+ * it belongs to *t): TN_ENOTABLE or TN_ENOVIEW when it was dropped meanwhile. */
+static int relation_schema(struct tn_warehouse *wh, const struct relation *r, struct tn_table **t,
+                           const struct tn_schema **schema, struct tn_schema **owned,
+                           struct tn_err *err)
+{
+    struct tn_view *v = NULL;
+    int rc;
+
+    *t = NULL;
+    *owned = NULL;
+    if (!r->view) {
+        rc = tn_table_load(wh, r->ns, r->name, t, err);
+        if (!rc)
+            *schema = tn_metadata_current_schema((*t)->meta);
+        return rc;
+    }
+    rc = tn_view_load(wh, r->ns, r->name, &v, err);
+    if (!rc)
+        rc = tn_schema_parse(tn_view_metadata_schema(v->meta), owned, err);
+    tn_view_free(v);
+    *schema = *owned;
+    return rc;
 }
 
 /* SHOW TABLES [FROM ns]: name. */
@@ -103,18 +177,18 @@ static int show_tables(struct tn_warehouse *wh, struct tn_session *s, const char
 {
     static const char *const cols[] = {"name"}, *const types[] = {"VARCHAR"};
     struct answer a = {cols, types, 1, TN_BUF_INIT(TN_CAP_SQL)};
-    struct tn_catalog_entry *e = NULL;
+    struct relation *e = NULL;
     size_t n = 0;
-    int rc = list_tables(wh, ns, &e, &n, err);
+    int rc = list_relations(wh, ns, &e, &n, err);
 
     if (rc)
         return rc;
     for (size_t i = 0; i < n; i++) {
         row_begin(&a);
-        row_string(&a, 0, e[i].table);
+        row_string(&a, 0, e[i].name);
         row_end(&a);
     }
-    tn_catalog_entries_free(e, n);
+    relations_free(e, n);
     return answer_place(s, &a, node, "tables", err);
 }
 
@@ -148,22 +222,22 @@ static int show_all_tables(struct tn_warehouse *wh, struct tn_session *s, json_t
     static const char *const types[] = {"VARCHAR",   "VARCHAR",   "VARCHAR",
                                         "VARCHAR[]", "VARCHAR[]", "BOOLEAN"};
     struct answer a = {cols, types, 6, TN_BUF_INIT(TN_CAP_SQL)};
-    struct tn_catalog_entry *e = NULL;
+    struct relation *e = NULL;
     size_t n = 0;
-    int rc = list_tables(wh, NULL, &e, &n, err);
+    int rc = list_relations(wh, NULL, &e, &n, err);
 
     for (size_t i = 0; !rc && i < n; i++) {
         struct tn_table *t = NULL;
-        const struct tn_schema *schema;
+        struct tn_schema *owned = NULL;
+        const struct tn_schema *schema = NULL;
         struct tn_buf names = TN_BUF_INIT(TN_CAP_SQL), tys = TN_BUF_INIT(TN_CAP_SQL);
-        rc = tn_table_load(wh, e[i].ns, e[i].table, &t, err);
-        if (rc == TN_ENOTABLE) { /* dropped meanwhile */
+        rc = relation_schema(wh, &e[i], &t, &schema, &owned, err);
+        if (rc == TN_ENOTABLE || rc == TN_ENOVIEW) { /* dropped meanwhile */
             rc = 0;
             continue;
         }
         if (rc)
             break;
-        schema = tn_metadata_current_schema(t->meta);
         tn_buf_addstr(&names, "CAST([", NULL);
         tn_buf_addstr(&tys, "CAST([", NULL);
         for (size_t c = 0; schema && c < schema->root.nfields; c++) {
@@ -179,7 +253,7 @@ static int show_all_tables(struct tn_warehouse *wh, struct tn_session *s, json_t
         row_begin(&a);
         row_string(&a, 0, "tarn");
         row_string(&a, 1, e[i].ns);
-        row_string(&a, 2, e[i].table);
+        row_string(&a, 2, e[i].name);
         row_value(&a, 3, names.buf);
         row_value(&a, 4, tys.buf);
         row_value(&a, 5, "false");
@@ -187,8 +261,9 @@ static int show_all_tables(struct tn_warehouse *wh, struct tn_session *s, json_t
         tn_buf_release(&names);
         tn_buf_release(&tys);
         tn_table_free(t);
+        tn_schema_free(owned);
     }
-    tn_catalog_entries_free(e, n);
+    relations_free(e, n);
     if (rc) {
         tn_buf_release(&a.values);
         return rc;
@@ -241,31 +316,31 @@ static int information_schema(struct tn_warehouse *wh, struct tn_session *s, int
     struct answer a = {columns ? ccols : tcols, columns ? ctypes : ttypes, columns ? 9 : 5,
                        TN_BUF_INIT(TN_CAP_SQL)};
     const char *catalog = "tarn";
-    struct tn_catalog_entry *e = NULL;
+    struct relation *e = NULL;
     size_t n = 0;
-    int rc = list_tables(wh, NULL, &e, &n, err);
+    int rc = list_relations(wh, NULL, &e, &n, err);
 
     for (size_t i = 0; !rc && i < n; i++) {
         struct tn_table *t = NULL;
-        const struct tn_schema *schema;
+        struct tn_schema *owned = NULL;
+        const struct tn_schema *schema = NULL;
         if (!columns) {
             row_begin(&a);
             row_string(&a, 0, catalog);
             row_string(&a, 1, e[i].ns);
-            row_string(&a, 2, e[i].table);
-            row_string(&a, 3, "BASE TABLE");
-            row_string(&a, 4, "YES");
+            row_string(&a, 2, e[i].name);
+            row_string(&a, 3, e[i].view ? "VIEW" : "BASE TABLE");
+            row_string(&a, 4, e[i].view ? "NO" : "YES");
             row_end(&a);
             continue;
         }
-        rc = tn_table_load(wh, e[i].ns, e[i].table, &t, err);
-        if (rc == TN_ENOTABLE) {
+        rc = relation_schema(wh, &e[i], &t, &schema, &owned, err);
+        if (rc == TN_ENOTABLE || rc == TN_ENOVIEW) {
             rc = 0;
             continue;
         }
         if (rc)
             break;
-        schema = tn_metadata_current_schema(t->meta);
         for (size_t c = 0; schema && c < schema->root.nfields; c++) {
             const struct tn_field *f = &schema->root.fields[c];
             json_t *dflt = json_object_get(f->json, "write-default");
@@ -275,7 +350,7 @@ static int information_schema(struct tn_warehouse *wh, struct tn_session *s, int
             row_begin(&a);
             row_string(&a, 0, catalog);
             row_string(&a, 1, e[i].ns);
-            row_string(&a, 2, e[i].table);
+            row_string(&a, 2, e[i].name);
             row_string(&a, 3, f->name);
             row_value(&a, 4, pos);
             row_string(&a, 5, dv);
@@ -287,8 +362,9 @@ static int information_schema(struct tn_warehouse *wh, struct tn_session *s, int
             free(dv);
         }
         tn_table_free(t);
+        tn_schema_free(owned);
     }
-    tn_catalog_entries_free(e, n);
+    relations_free(e, n);
     if (rc) {
         tn_buf_release(&a.values);
         return rc;

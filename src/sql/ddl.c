@@ -7,8 +7,18 @@
  * A table with columns is created in one catalog step (its schema, spec and properties in its
  * first metadata); CREATE TABLE AS writes its rows in the same step as an ingest does, and a
  * failed write leaves no table. Names come from tarn's lexer (quoted names keep their case);
- * type names are DuckDB's, checked to be type words only and normalised by DuckDB itself. */
+ * type names are DuckDB's, checked to be type words only and normalised by DuckDB itself.
+ *
+ * Views, stored as Iceberg views (table/views.c) that other engines read too:
+ *   CREATE [OR REPLACE] VIEW [IF NOT EXISTS] v AS SELECT ...
+ *   DROP VIEW [IF EXISTS] v
+ * The query is parsed by DuckDB and checked exactly as a query sent to tarn is (query.c); the
+ * view keeps the user's text in an SQL representation of dialect "duckdb", default namespace
+ * "default", and the schema of its result columns in Iceberg types. Each statement is one
+ * catalog step: an insert, one compare-and-swap of the view's metadata, or a delete. */
 #include "table/table_int.h"
+
+#include "iceberg/view.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -430,8 +440,212 @@ static int drop_table(struct tn_warehouse *wh, struct reader *r, struct tn_ddl_r
     rc = tn_table_drop_report(wh, res->ns, res->table, purge, &pr, r->err);
     if (rc == TN_ENOTABLE && if_exists)
         return 0;
-    if (rc == TN_ENOTABLE)
+    if (rc == TN_ENOTABLE) {
+        struct tn_view *v = NULL;
+        struct tn_err ignored;
+        if (tn_view_load(wh, res->ns, res->table, &v, &ignored) == 0) {
+            tn_view_free(v);
+            return tn_fail(r->err, TN_EINPUT,
+                           "DROP TABLE: %s.%s is a view, not a table; use DROP VIEW", res->ns,
+                           res->table);
+        }
         tn_err_prefix(r->err, "DROP TABLE (add IF EXISTS to allow a missing table): ");
+    }
+    res->dropped = !rc;
+    return rc;
+}
+
+/* The Iceberg schema of the rows "resolved" gives: its result columns, all optional. */
+static int result_schema(struct tn_session *s, const char *resolved, json_t **out,
+                         struct tn_err *err)
+{
+    char *q = tn_asprintf("DESCRIBE SELECT * FROM (%s) AS _tn_view", resolved);
+    struct tn_rows *rows = NULL;
+    json_t *fields;
+    int next_id, rc = tn_engine_rows(s, q, TN_QUERY_COLUMNS_MAX, &rows, err);
+
+    free(q);
+    if (rc)
+        return rc;
+    fields = json_array();
+    next_id = (int)rows->nrows + 1;
+    for (size_t c = 0; !rc && c < rows->nrows; c++) {
+        json_t *type = NULL;
+        rc = tn_type_from_duckdb(tn_rows_get(rows, c, 1), &next_id, &type, err);
+        if (!rc)
+            json_array_append_new(fields,
+                                  json_pack("{s:i, s:s, s:b, s:o}", "id", (int)c + 1, "name",
+                                            tn_rows_get(rows, c, 0), "required", 0, "type", type));
+    }
+    tn_rows_free(rows);
+    if (rc) {
+        tn_err_prefix(err, "CREATE VIEW: a result column's type: ");
+        json_decref(fields);
+        return rc;
+    }
+    *out = json_pack("{s:s, s:i, s:o, s:[]}", "type", "struct", "schema-id", 0, "fields", fields,
+                     "identifier-field-ids");
+    return 0;
+}
+
+/* A view version of "query" over schema "schema_id" (-1: the one added with it). */
+static json_t *view_version(const char *query, int schema_id)
+{
+    return json_pack("{s:i, s:I, s:i, s:{s:s, s:s}, s:[{s:s, s:s, s:s}], s:[s]}", "version-id", 1,
+                     "timestamp-ms", (json_int_t)tn_now_ms(), "schema-id", schema_id, "summary",
+                     "engine-name", "tarn", "operation", "create", "representations", "type", "sql",
+                     "sql", query, "dialect", "duckdb", "default-namespace", "default");
+}
+
+/* Replace the current version of view "v" by one of "query" with "schema": one swap. */
+static int replace_view(struct tn_warehouse *wh, const struct tn_view *v, const char *query,
+                        json_t *schema, struct tn_err *err)
+{
+    struct tn_view *after = NULL;
+    json_t *version = view_version(query, -1);
+    json_t *req, *updates;
+    int rc;
+
+    json_object_set_new(json_object_get(version, "summary"), "operation", json_string("replace"));
+    req = json_pack("[{s:s, s:O}]", "type", "assert-view-uuid", "uuid",
+                    json_object_get(v->meta, "view-uuid"));
+    updates = json_pack("[{s:s, s:O}, {s:s, s:o}, {s:s, s:i}]", "action", "add-schema", "schema",
+                        schema, "action", "add-view-version", "view-version", version, "action",
+                        "set-current-view-version", "view-version-id", -1);
+    rc = tn_view_commit(wh, v->ns, v->name, req, updates, &after, err);
+    tn_view_free(after);
+    json_decref(req);
+    json_decref(updates);
+    return rc;
+}
+
+static int create_view(struct tn_warehouse *wh, struct tn_session *s, struct reader *r,
+                       const struct tn_query_options *opt, int or_replace,
+                       struct tn_ddl_result *res)
+{
+    int if_not_exists = 0, rc;
+    char *query = NULL, *resolved = NULL, *self;
+    json_t *reads = NULL, *schema = NULL;
+    struct tn_table *t = NULL;
+    struct tn_view *v = NULL;
+
+    res->view = 1;
+    /* a view reads its tables as they are when it is read, never at an old snapshot */
+    if (opt && (opt->snapshot_id != -1 || opt->as_of_ms != -1))
+        return tn_fail(r->err, TN_EINPUT,
+                       "CREATE VIEW: a view reads its tables at their current snapshots, so it "
+                       "cannot be created under time travel: run it without a snapshot or as-of "
+                       "time (write AT (VERSION => ...) in the view's query to pin a table)");
+    if (accept(r, "IF")) {
+        if (!(accept(r, "NOT") && accept(r, "EXISTS")))
+            return unexpected(r, "CREATE VIEW", "IF NOT EXISTS");
+        if (or_replace)
+            return tn_fail(r->err, TN_EINPUT,
+                           "CREATE OR REPLACE VIEW ... IF NOT EXISTS: choose one (OR REPLACE "
+                           "replaces an existing view, IF NOT EXISTS keeps it)");
+        if_not_exists = 1;
+    }
+    rc = table_name(r, "CREATE VIEW", res->ns, res->table);
+    if (rc)
+        return rc;
+    if (is(r, "("))
+        return tn_fail(r->err, TN_EINPUT,
+                       "CREATE VIEW: a column list is not supported; name the columns in the "
+                       "query (SELECT x AS name, ...)");
+    if (!accept(r, "AS"))
+        return unexpected(r, "CREATE VIEW", "AS SELECT ...");
+    if (r->i >= r->end)
+        return unexpected(r, "CREATE VIEW", "a query after AS");
+    query = tn_sql_tok_span(r->t, r->i, r->end);
+    r->i = r->end;
+    rc = tn_table_load(wh, res->ns, res->table, &t, r->err);
+    if (rc == 0)
+        rc = tn_fail(r->err, TN_EEXISTS,
+                     "%s.%s is a table; a view needs a name that no table has (DROP TABLE it "
+                     "first, or choose another name)",
+                     res->ns, res->table);
+    else if (rc == TN_ENOTABLE)
+        rc = tn_view_load(wh, res->ns, res->table, &v, r->err);
+    if (rc == 0 && v && !or_replace) {
+        rc = if_not_exists ? 0
+                           : tn_fail(r->err, TN_EEXISTS,
+                                     "view %s.%s already exists: write CREATE OR REPLACE VIEW to "
+                                     "change it, or CREATE VIEW IF NOT EXISTS to keep it",
+                                     res->ns, res->table);
+        goto out;
+    }
+    if (rc == TN_ENOVIEW)
+        rc = 0;
+    /* the query is checked as any query is, and must not read the view itself */
+    if (!rc)
+        rc = tn__query_resolve_reads(wh, s, query, &resolved, &reads, r->err);
+    if (rc && rc != TN_EEXISTS)
+        tn_err_prefix(r->err, "CREATE VIEW %s.%s: ", res->ns, res->table);
+    self = tn_asprintf("%s\x1f%s", res->ns, res->table);
+    if (!rc && json_object_get(reads, self))
+        rc = tn_fail(r->err, TN_EINPUT,
+                     "CREATE VIEW %s.%s: the query reads the view itself (directly or through "
+                     "another view); a view cannot be defined by itself",
+                     res->ns, res->table);
+    free(self);
+    if (!rc && json_object_get(reads, TN__READS_FUNCTIONS))
+        rc = tn_fail(r->err, TN_EFORBIDDEN,
+                     "CREATE VIEW %s.%s: a view reads tarn tables and views only, not table "
+                     "functions (read_csv, range, ...); ingest the data into a table first",
+                     res->ns, res->table);
+    if (!rc)
+        rc = result_schema(s, resolved, &schema, r->err);
+    if (!rc && v) {
+        rc = replace_view(wh, v, query, schema, r->err);
+        res->replaced = !rc;
+    } else if (!rc) {
+        json_t *request = json_pack("{s:s, s:O, s:o, s:{}}", "name", res->table, "schema", schema,
+                                    "view-version", view_version(query, 0), "properties");
+        struct tn_view *made = NULL;
+        rc = tn_view_create(wh, res->ns, res->table, request, &made, r->err);
+        json_decref(request);
+        tn_view_free(made);
+        res->created = !rc;
+    }
+out:
+    tn_table_free(t);
+    tn_view_free(v);
+    json_decref(reads);
+    json_decref(schema);
+    free(resolved);
+    free(query);
+    return rc;
+}
+
+static int drop_view(struct tn_warehouse *wh, struct reader *r, struct tn_ddl_result *res)
+{
+    int if_exists = 0, rc;
+    struct tn_table *t = NULL;
+
+    res->view = 1;
+    if (accept(r, "IF")) {
+        if (!accept(r, "EXISTS"))
+            return unexpected(r, "DROP VIEW", "IF EXISTS");
+        if_exists = 1;
+    }
+    rc = table_name(r, "DROP VIEW", res->ns, res->table);
+    if (rc)
+        return rc;
+    if (r->i < r->end)
+        return unexpected(r, "DROP VIEW", "the end of the statement");
+    rc = tn_catalog_drop_kind(wh->catalog, TN_CATALOG_VIEW, res->ns, res->table, r->err);
+    if (rc == TN_ENOVIEW) {
+        struct tn_err ignored;
+        if (tn_table_load(wh, res->ns, res->table, &t, &ignored) == 0) {
+            tn_table_free(t);
+            return tn_fail(r->err, TN_EINPUT,
+                           "DROP VIEW: %s.%s is a table, not a view; use DROP TABLE", res->ns,
+                           res->table);
+        }
+        if (if_exists)
+            return 0;
+        tn_err_prefix(r->err, "DROP VIEW (add IF EXISTS to allow a missing view): ");
+    }
     res->dropped = !rc;
     return rc;
 }
@@ -454,24 +668,36 @@ int tn_table_ddl(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
     while (r.end > 0 && tn_sql_tok_is(&t, r.end - 1, ";"))
         r.end--;
     if (accept(&r, "CREATE")) {
-        if (!accept(&r, "TABLE"))
-            rc = tn_fail(err, TN_EFORBIDDEN,
-                         "CREATE %.*s is refused: tarn creates tables only (CREATE TABLE t (...) "
-                         "or CREATE TABLE t AS SELECT ...)",
-                         r.i < r.end ? (int)(t.v[r.i].len > 20 ? 20 : t.v[r.i].len) : 0,
-                         r.i < r.end ? t.text + t.v[r.i].start : "");
-        else
+        int or_replace = 0;
+        if (is(&r, "OR") && r.i + 1 < r.end && tn_sql_tok_is(&t, r.i + 1, "REPLACE")) {
+            r.i += 2;
+            or_replace = 1;
+        }
+        if (accept(&r, "VIEW"))
+            rc = create_view(wh, s, &r, opt, or_replace, res);
+        else if (!or_replace && accept(&r, "TABLE"))
             rc = create_table(wh, s, &r, opt, res);
-    } else if (accept(&r, "DROP")) {
-        if (!accept(&r, "TABLE"))
+        else
             rc = tn_fail(err, TN_EFORBIDDEN,
-                         "DROP %.*s is refused: tarn drops tables only (DROP TABLE [IF EXISTS] t)",
+                         "CREATE %s%.*s is refused: tarn creates tables and views only (CREATE "
+                         "TABLE t (...), CREATE TABLE t AS SELECT ..., CREATE [OR REPLACE] VIEW "
+                         "v AS SELECT ...)",
+                         or_replace ? "OR REPLACE " : "",
                          r.i < r.end ? (int)(t.v[r.i].len > 20 ? 20 : t.v[r.i].len) : 0,
                          r.i < r.end ? t.text + t.v[r.i].start : "");
-        else
+    } else if (accept(&r, "DROP")) {
+        if (accept(&r, "TABLE"))
             rc = drop_table(wh, &r, res);
+        else if (accept(&r, "VIEW"))
+            rc = drop_view(wh, &r, res);
+        else
+            rc = tn_fail(err, TN_EFORBIDDEN,
+                         "DROP %.*s is refused: tarn drops tables and views only (DROP TABLE "
+                         "[IF EXISTS] t, DROP VIEW [IF EXISTS] v)",
+                         r.i < r.end ? (int)(t.v[r.i].len > 20 ? 20 : t.v[r.i].len) : 0,
+                         r.i < r.end ? t.text + t.v[r.i].start : "");
     } else {
-        rc = tn_fail(err, TN_EINPUT, "expected CREATE TABLE or DROP TABLE");
+        rc = tn_fail(err, TN_EINPUT, "expected CREATE TABLE, CREATE VIEW, DROP TABLE or DROP VIEW");
     }
     tn_sql_tokens_release(&t);
     return rc;

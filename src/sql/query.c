@@ -1086,6 +1086,8 @@ static int resolve(struct tn_warehouse *wh, struct tn_session *s, const char *us
         if (!rc)
             rc = walk(&r, tree);
     }
+    if (!rc && looked_up && r.reads_functions)
+        json_object_set_new(looked_up, TN__READS_FUNCTIONS, json_true());
     if (!rc && json_object_size(r.case_names))
         rename_case_columns(tree, r.case_names);
     if (!rc) {
@@ -1117,6 +1119,20 @@ int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *
                      const struct tn_query_options *opt, char **out, struct tn_err *err)
 {
     return resolve(wh, s, user_sql, opt, "default", 0, NULL, out, err);
+}
+
+int tn__query_resolve_reads(struct tn_warehouse *wh, struct tn_session *s, const char *user_sql,
+                            char **out, json_t **names, struct tn_err *err)
+{
+    json_t *looked_up = json_object();
+    int rc = resolve(wh, s, user_sql, NULL, "default", 0, looked_up, out, err);
+
+    if (rc) {
+        json_decref(looked_up);
+        return rc;
+    }
+    *names = looked_up;
+    return 0;
 }
 
 /* The names and DuckDB types of the rows of "resolved", as a JSON array of {name, type}. */

@@ -452,12 +452,15 @@ int tn_table_set_partitioning(struct tn_warehouse *wh, const char *ns, const cha
 struct tn_ddl_result {
     char ns[TN_NAME_MAX + 1], table[TN_NAME_MAX + 1];
     int created, dropped;           /* 0 for both: IF [NOT] EXISTS found nothing to do */
+    int view;                       /* the statement was about a view (CREATE/DROP VIEW) */
+    int replaced;                   /* CREATE OR REPLACE VIEW replaced an existing view */
     struct tn_commit_result commit; /* CREATE TABLE AS: the rows' snapshot (else -1) */
 };
 
 /* Run CREATE TABLE t (...), CREATE TABLE t AS SELECT ... (with PARTITIONED BY and
- * TBLPROPERTIES) or DROP TABLE [IF EXISTS] t [PURGE] (see ddl.c); tarn tables in the query
- * read at the options' snapshot. Other CREATE and DROP forms are TN_EFORBIDDEN. */
+ * TBLPROPERTIES), DROP TABLE [IF EXISTS] t [PURGE], CREATE [OR REPLACE] VIEW [IF NOT EXISTS]
+ * v AS SELECT ... or DROP VIEW [IF EXISTS] v (see ddl.c); tarn tables in a CREATE TABLE AS
+ * query read at the options' snapshot. Other CREATE and DROP forms are TN_EFORBIDDEN. */
 int tn_table_ddl(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
                  const struct tn_query_options *opt, struct tn_ddl_result *res, struct tn_err *err);
 

@@ -140,6 +140,14 @@ int tn__returning_find(const struct tn_sql_tokens *t, size_t from, size_t *at);
 char *tn__returning_list(const struct tn_sql_tokens *t, size_t at);
 int tn__returning_keep(struct tn_session *s, const char *rows_sql, const char *list,
                        const char *alias_sql, struct tn_returning *out, struct tn_err *err);
+/* query.c: tn_query_resolve at the current snapshots, never from the cache, with the names it
+ * looked up (tables and views, at every depth) as keys "ns\x1fname" of *names (caller frees):
+ * what a view's query reads; key TN__READS_FUNCTIONS is there when it calls a table function
+ * (read_csv, range, ...) at any depth. */
+#define TN__READS_FUNCTIONS "\x1f"
+int tn__query_resolve_reads(struct tn_warehouse *wh, struct tn_session *s, const char *user_sql,
+                            char **out, json_t **names, struct tn_err *err);
+
 /* catalog_sql.c: answer SHOW TABLES, SHOW ALL TABLES, SHOW TABLES FROM ns, DESCRIBE t and
  * information_schema.tables/columns in parse tree "tree" from tarn's catalog (*rewritten set
  * when one was; "pinned": the request reads at a snapshot, so DESCRIBE is left to the scan). */

@@ -58,7 +58,7 @@ expect_eq "... its properties" "$(meta ev 'm["properties"]["owner"]')" '"ana"'
 check_fails "CREATE TABLE of an existing table" 4 "already exists" "$TARN" sql "CREATE TABLE ev (a INT)"
 check "CREATE TABLE IF NOT EXISTS of an existing table" "$TARN" sql "CREATE TABLE IF NOT EXISTS ev (a INT)"
 check_fails "a type that is not a type" 2 "not part of a type" "$TARN" sql "CREATE TABLE bad (a INT'x')"
-check_fails "CREATE VIEW is refused" 2 "CREATE VIEW is refused" "$TARN" sql "CREATE VIEW v AS SELECT 1"
+check_fails "CREATE SEQUENCE is refused" 2 "CREATE SEQUENCE is refused" "$TARN" sql "CREATE SEQUENCE s"
 check "CREATE TABLE AS SELECT, partitioned" "$TARN" sql \
     "CREATE TABLE eu PARTITIONED BY (region) AS SELECT id, amount, region FROM sales WHERE region = 'eu'"
 expect_eq "... has the query's rows" "$(sqlq 'SELECT id, amount FROM eu ORDER BY id')" "1,2.5

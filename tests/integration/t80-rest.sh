@@ -59,6 +59,10 @@ status_is "create in a missing namespace: 404" 404 post /v1/namespaces/nope/tabl
 expect_eq "... NoSuchNamespaceException" "$(jv 'd["error"]["type"]')" "NoSuchNamespaceException"
 status_is "list tables" 200 call GET /v1/namespaces/acct/tables
 expect_eq "identifiers" "$(jv 'd["identifiers"]')" '[{"namespace": ["acct"], "name": "events"}]'
+status_is "load credentials without --vend-credentials" 200 call GET /v1/namespaces/acct/tables/events/credentials
+expect_eq "... none: the client uses its own" "$(jv 'd["storage-credentials"]')" '[]'
+status_is "load credentials of a missing table: 404" 404 call GET /v1/namespaces/acct/tables/ghost/credentials
+expect_eq "... NoSuchTableException" "$(jv 'd["error"]["type"]')" "NoSuchTableException"
 status_is "HEAD table" 204 call HEAD /v1/namespaces/acct/tables/events -I
 status_is "load missing table" 404 call GET /v1/namespaces/acct/tables/nope
 expect_eq "NoSuchTableException" "$(jv 'd["error"]["type"]')" "NoSuchTableException"
@@ -292,5 +296,23 @@ status_is "--client: wrong client id 401" 401 call POST /v1/oauth/tokens -d 'gra
 status_is "--client: its credentials get a token" 200 call POST /v1/oauth/tokens -d 'grant_type=client_credentials&client_id=trino&client_secret=t0ps3cret'
 tok=$(jv 'd["access_token"]')
 status_is "--client: the token works" 200 call GET /v1/namespaces -H "Authorization: Bearer $tok"
+kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+
+# --vend-credentials: load credentials answers the warehouse's S3 credentials for the table's
+# location (the keys loadTable's config carries); a local warehouse has none to vend
+start_server "$WH" --vend-credentials || { bad "server with --vend-credentials starts"; finish; exit 1; }
+status_is "config lists load credentials" 200 call GET /v1/config
+expect_eq "... the endpoint" "$(jv '"GET /v1/{prefix}/namespaces/{namespace}/tables/{table}/credentials" in d["endpoints"]')" "true"
+status_is "load table with --vend-credentials" 200 call GET /v1/namespaces/acct/tables/logs
+cp "$TMP/body" "$TMP/loaded.json"
+status_is "load credentials with --vend-credentials" 200 call GET /v1/namespaces/acct/tables/logs/credentials
+if [ "$TEST_STORAGE" = s3 ]; then
+    expect_eq "... one credential for the table's location, loadTable's config" \
+        "$(jv '[len(d["storage-credentials"]), d["storage-credentials"][0]["prefix"] == json.load(open(sys.argv[2].replace("body", "loaded.json")))["metadata"]["location"], d["storage-credentials"][0]["config"] == json.load(open(sys.argv[2].replace("body", "loaded.json")))["config"], d["storage-credentials"][0]["config"]["s3.access-key-id"] == __import__("os").environ["AWS_ACCESS_KEY_ID"]]')" \
+        '[1, true, true, true]'
+else
+    expect_eq "... none on a local warehouse" "$(jv 'd["storage-credentials"]')" '[]'
+fi
+status_is "load credentials is GET only" 404 call POST /v1/namespaces/acct/tables/logs/credentials
 
 finish

@@ -84,7 +84,17 @@ static void test_create_describe_show(void)
     CHECK(dr.dropped);
     CHECK(tn_table_ddl(fx.wh, fx.s, "DROP TABLE ev", &qo, &dr, &err) == TN_ENOTABLE);
     CHECK_OK(tn_table_ddl(fx.wh, fx.s, "DROP TABLE IF EXISTS ev", &qo, &dr, &err));
-    CHECK(tn_table_ddl(fx.wh, fx.s, "CREATE VIEW v AS SELECT 1", &qo, &dr, &err) == TN_EFORBIDDEN);
+    CHECK(tn_table_ddl(fx.wh, fx.s, "CREATE SEQUENCE q", &qo, &dr, &err) == TN_EFORBIDDEN);
+    CHECK_OK(tn_table_ddl(fx.wh, fx.s, "CREATE VIEW v AS SELECT 1 AS one", &qo, &dr, &err));
+    CHECK(dr.view && dr.created && !dr.replaced);
+    CHECK_OK(
+        tn_table_ddl(fx.wh, fx.s, "CREATE OR REPLACE VIEW v AS SELECT 2 AS two", &qo, &dr, &err));
+    CHECK(dr.view && dr.replaced);
+    CHECK(tn_table_ddl(fx.wh, fx.s, "CREATE VIEW v AS SELECT 1 AS one", &qo, &dr, &err) ==
+          TN_EEXISTS);
+    CHECK_OK(tn_table_ddl(fx.wh, fx.s, "DROP VIEW v", &qo, &dr, &err));
+    CHECK(dr.view && dr.dropped);
+    CHECK(tn_table_ddl(fx.wh, fx.s, "DROP VIEW v", &qo, &dr, &err) == TN_ENOVIEW);
     tn_test_warehouse_close(&fx);
 }
 

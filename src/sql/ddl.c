@@ -675,9 +675,11 @@ int tn_table_ddl(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
         }
         if (accept(&r, "VIEW"))
             rc = create_view(wh, s, &r, opt, or_replace, res);
-        else if (!or_replace && accept(&r, "TABLE"))
-            rc = create_table(wh, s, &r, opt, res);
-        else
+        else if (!or_replace && accept(&r, "TABLE")) {
+            rc = tn_write_check_travel(opt, "CREATE TABLE", err);
+            if (!rc)
+                rc = create_table(wh, s, &r, opt, res);
+        } else
             rc = tn_fail(err, TN_EFORBIDDEN,
                          "CREATE %s%.*s is refused: tarn creates tables and views only (CREATE "
                          "TABLE t (...), CREATE TABLE t AS SELECT ..., CREATE [OR REPLACE] VIEW "
@@ -686,11 +688,12 @@ int tn_table_ddl(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
                          r.i < r.end ? (int)(t.v[r.i].len > 20 ? 20 : t.v[r.i].len) : 0,
                          r.i < r.end ? t.text + t.v[r.i].start : "");
     } else if (accept(&r, "DROP")) {
-        if (accept(&r, "TABLE"))
+        rc = tn_write_check_travel(opt, "DROP", err);
+        if (!rc && accept(&r, "TABLE"))
             rc = drop_table(wh, &r, res);
-        else if (accept(&r, "VIEW"))
+        else if (!rc && accept(&r, "VIEW"))
             rc = drop_view(wh, &r, res);
-        else
+        else if (!rc)
             rc = tn_fail(err, TN_EFORBIDDEN,
                          "DROP %.*s is refused: tarn drops tables and views only (DROP TABLE "
                          "[IF EXISTS] t, DROP VIEW [IF EXISTS] v)",

@@ -59,8 +59,11 @@ int tn_hudi_log_parse(const void *data, size_t len, struct tn_hudi_block **out, 
  * both arrays). */
 int tn_hudi_avro_records(const struct tn_hudi_block *b, const void ***recs, size_t **lens,
                          size_t *n, struct tn_err *err);
-/* The record keys of a delete block, as a JSON array of strings. */
-int tn_hudi_delete_keys(const struct tn_hudi_block *b, json_t **out, struct tn_err *err);
+/* The record keys of a delete block, as a JSON array of strings; "ordering" (when not NULL) gets
+ * the parallel array of their ordering values (null: none or Hudi's default 0, the delete wins
+ * whatever the ordering; also null for date, decimal, time and bytes ordering values). */
+int tn_hudi_delete_keys(const struct tn_hudi_block *b, json_t **out, json_t **ordering,
+                        struct tn_err *err);
 
 /*---- Avro values as JSON (avrojson.c) ----*/
 

@@ -218,7 +218,7 @@ static void test_log_avro_and_delete_blocks(void)
         tn_avro_file_free(f);
         CHECK_INT_EQ(blocks[1].type, TN_HUDI_BLOCK_DELETE);
         CHECK(blocks[1].schema == NULL);
-        CHECK_INT_EQ(tn_hudi_delete_keys(&blocks[1], &deleted, &err), 0);
+        CHECK_INT_EQ(tn_hudi_delete_keys(&blocks[1], &deleted, NULL, &err), 0);
         CHECK_INT_EQ(json_array_size(deleted), 1);
         CHECK_STR_EQ(json_string_value(json_array_get(deleted, 0)), "k2");
         json_decref(deleted);
@@ -262,7 +262,7 @@ static void test_log_fixture_delete_block(void)
     if (n == 1) {
         CHECK_INT_EQ(blocks[0].type, TN_HUDI_BLOCK_DELETE);
         CHECK_STR_EQ(blocks[0].instant, "20251220210125441");
-        CHECK_INT_EQ(tn_hudi_delete_keys(&blocks[0], &keys, &err), 0);
+        CHECK_INT_EQ(tn_hudi_delete_keys(&blocks[0], &keys, NULL, &err), 0);
         CHECK_INT_EQ(json_array_size(keys), 1);
         CHECK_STR_EQ(json_string_value(json_array_get(keys, 0)),
                      "e3cf430c-889d-4015-bc98-59bdce1e530c");
@@ -362,9 +362,9 @@ static void test_block_contents_refused(void)
     CHECK_CONTAINS(err.msg, "truncated");
     b.content = old;
     b.content_len = sizeof(old);
-    CHECK_INT_EQ(tn_hudi_delete_keys(&b, &keys, &err), TN_EUNPROCESSABLE);
+    CHECK_INT_EQ(tn_hudi_delete_keys(&b, &keys, NULL, &err), TN_EUNPROCESSABLE);
     b.content_len = 2;
-    CHECK_INT_EQ(tn_hudi_delete_keys(&b, &keys, &err), TN_EINPUT);
+    CHECK_INT_EQ(tn_hudi_delete_keys(&b, &keys, NULL, &err), TN_EINPUT);
     CHECK_INT_EQ(
         tn_avro_decode_records(record_schema, strlen(record_schema), &r1, &l1, 1, &f, &err),
         TN_EINPUT);

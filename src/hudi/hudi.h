@@ -93,6 +93,11 @@ int tn_hudi_changes_sql(struct tn_warehouse *wh, const struct tn_table *t, const
  * state (REQUESTED, INFLIGHT, COMPLETED) and completion time (layout 2; null otherwise). */
 int tn_hudi_timeline_rows(struct tn_warehouse *wh, const struct tn_table *t, json_t **out,
                           struct tn_err *err);
+/* Time travel to snapshot "snapshot_id" of translated table "t": TN_ENOTFOUND naming the Hudi
+ * instant and the cleans when a clean completed after that instant deleted one of its files;
+ * 0 when it reads (or "t" is no Hudi table). (clean.c) */
+int tn_hudi_check_snapshot(struct tn_warehouse *wh, const struct tn_table *t, int64_t snapshot_id,
+                           struct tn_err *err);
 /* The Hudi base path of a translated table, or NULL. */
 const char *tn_hudi_location(const struct tn_table *t);
 

@@ -2,7 +2,8 @@
 # t107-hudi-s3.sh - Hudi tables whose folder is in the warehouse's storage (on the S3 pass: a
 # bucket) register and read: a Copy-on-Write and a Merge-on-Read table (log files merged, the
 # merged files written to S3; Avro log and delete blocks merged by ordering field), time travel by instant, hudi_changes, $timeline, a commit made
-# after registration, and drop --purge leaving the Hudi files alone. Runs on local storage too.
+# after registration, time travel to an instant a clean deleted the files of, and drop --purge
+# leaving the Hudi files alone. Runs on local storage too.
 . "$(dirname "$0")/lib.sh"
 
 HF=$SHARED/hudi-fixtures
@@ -56,6 +57,26 @@ check "register it" "$TARN" register default.ev "$LAKE/ev"
 expect_eq "its log blocks merge by ordering field; the delete without one deletes" \
     "$(q 'SELECT string_agg(id || '"'"':'"'"' || name, '"'"' '"'"' ORDER BY id) FROM ev')" \
     "1:Alice 2:Bob 4:Diana"
+
+# a clean deleted the file slice of the first commit: time travel there is refused naming the
+# instant and the clean (not a missing-file error); the later instant still reads
+cp -r "$HF/cow_v6_nonpartitioned" "$TMP/cl"
+chmod -R u+w "$TMP/cl"
+rm "$TMP/cl/a079bdb3-731c-4894-b855-abfcd6921007-0_0-182-253_20240418173550988.parquet"
+for s in .clean.requested .clean.inflight .clean; do : >"$TMP/cl/.hoodie/20240418173600000$s"; done
+check "copy a cleaned CoW table into the storage" wh_put_tree "$TMP/cl" lake/cl
+check "register it" "$TARN" register default.cl "$LAKE/cl"
+expect_eq "its latest instant reads" "$(q "SELECT $ROWS FROM cl")" \
+    "1:Alice:false 2:Bob:false 3:Carol:true 4:Diana:true"
+check_fails "time travel to the cleaned instant names the instant and the clean" 3 \
+    "instant 20240418173550988 can no longer be read: its file a079bdb3-731c-4894-b855-abfcd6921007-0_0-182-253_20240418173550988.parquet was deleted by a later clean (clean 20240418173600000)" \
+    "$TARN" sql "SELECT id FROM cl AT (VERSION => '20240418173550988')"
+check_fails "so does an aggregate answered from metadata" 3 "by a later clean" \
+    "$TARN" sql "SELECT count(*) FROM cl AT (TIMESTAMP => '2024-04-18 17:35:51+00')"
+check_fails "and hudi_changes ending there" 3 "by a later clean" \
+    "$TARN" sql "SELECT * FROM hudi_changes('cl', '0', '20240418173550988')"
+expect_eq "time travel to an instant whose files stayed reads" \
+    "$(q "SELECT count(*) FROM cl AT (VERSION => '20240418173551906')")" "4"
 
 check "drop --purge the MoR table" "$TARN" drop default.mor --purge
 hudi_files_stay() {

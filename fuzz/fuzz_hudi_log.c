@@ -37,9 +37,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             free(recs);
             free(lens);
         } else if (b->type == TN_HUDI_BLOCK_DELETE) {
-            json_t *keys = NULL;
-            if (tn_hudi_delete_keys(b, &keys, &err) == 0)
+            json_t *keys = NULL, *ordering = NULL;
+            if (tn_hudi_delete_keys(b, &keys, &ordering, &err) == 0) {
                 json_decref(keys);
+                json_decref(ordering);
+            }
         }
     }
     free(blocks);

@@ -45,7 +45,10 @@ int tn_hudi_changes_sql(struct tn_warehouse *wh, const struct tn_table *t, const
             snapshot = t->meta->snapshots[i].id;
         }
     }
-    rc = tn_table_scan(wh, t, snapshot, &scan, err);
+    rc =
+        snapshot == t->meta->current_snapshot_id ? 0 : tn_hudi_check_snapshot(wh, t, snapshot, err);
+    if (!rc)
+        rc = tn_table_scan(wh, t, snapshot, &scan, err);
     if (!rc) {
         tn_buf_addstr(sql, "SELECT * FROM ", NULL);
         rc = tn_scan_sql(wh, t, scan, 0, sql, err);

@@ -59,8 +59,11 @@ int tn_hudi_log_parse(const void *data, size_t len, struct tn_hudi_block **out, 
  * both arrays). */
 int tn_hudi_avro_records(const struct tn_hudi_block *b, const void ***recs, size_t **lens,
                          size_t *n, struct tn_err *err);
-/* The record keys of a delete block, as a JSON array of strings. */
-int tn_hudi_delete_keys(const struct tn_hudi_block *b, json_t **out, struct tn_err *err);
+/* The record keys of a delete block, as a JSON array of strings; "ordering" (when not NULL) gets
+ * the parallel array of their ordering values (null: none or Hudi's default 0, the delete wins
+ * whatever the ordering; also null for date, decimal, time and bytes ordering values). */
+int tn_hudi_delete_keys(const struct tn_hudi_block *b, json_t **out, json_t **ordering,
+                        struct tn_err *err);
 
 /*---- Avro values as JSON (avrojson.c) ----*/
 
@@ -90,6 +93,11 @@ int tn_hudi_changes_sql(struct tn_warehouse *wh, const struct tn_table *t, const
  * state (REQUESTED, INFLIGHT, COMPLETED) and completion time (layout 2; null otherwise). */
 int tn_hudi_timeline_rows(struct tn_warehouse *wh, const struct tn_table *t, json_t **out,
                           struct tn_err *err);
+/* Time travel to snapshot "snapshot_id" of translated table "t": TN_ENOTFOUND naming the Hudi
+ * instant and the cleans when a clean completed after that instant deleted one of its files;
+ * 0 when it reads (or "t" is no Hudi table). (clean.c) */
+int tn_hudi_check_snapshot(struct tn_warehouse *wh, const struct tn_table *t, int64_t snapshot_id,
+                           struct tn_err *err);
 /* The Hudi base path of a translated table, or NULL. */
 const char *tn_hudi_location(const struct tn_table *t);
 

@@ -30,6 +30,12 @@ struct tn__hudi_table {
 int tn__hudi_table_open(struct tn_warehouse *wh, const char *location, struct tn__hudi_table *h,
                         struct tn_err *err);
 void tn__hudi_table_release(struct tn__hudi_table *h);
+/* How Merge-on-Read records of one key merge, as Hudi's snapshot query does: *out NULL for commit
+ * time (a later instant wins: OverwriteWithLatestAvroPayload, COMMIT_TIME_ORDERING), else the
+ * ordering fields as a JSON array (the largest ordering value wins, a later instant on a tie:
+ * DefaultHoodieRecordPayload, EventTimeAvroPayload, EVENT_TIME_ORDERING). TN_EUNPROCESSABLE for
+ * a custom payload class or merge mode, naming it. */
+int tn__hudi_ordering_fields(const struct tn__hudi_table *h, json_t **out, struct tn_err *err);
 /* The completed instants, in instant order (*out: *n, free with tn__hudi_instants_free). */
 int tn__hudi_timeline(struct tn_warehouse *wh, const struct tn__hudi_table *h,
                       struct tn__hudi_instant **out, size_t *n, struct tn_err *err);

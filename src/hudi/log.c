@@ -202,7 +202,31 @@ static const char delete_schema[] =
     "\"type\":\"long\"}]}"
     "],\"default\":null}]}}}]}";
 
-int tn_hudi_delete_keys(const struct tn_hudi_block *b, json_t **out, struct tn_err *err)
+/* The ordering value of a delete record as JSON: null for none, for Hudi's default (int 0,
+ * "natural order": the delete wins whatever the ordering) and for the wrappers whose values are
+ * not plain numbers, strings or booleans (dates, decimals, times, bytes). */
+static json_t *delete_ordering(const struct tn_avro_value *v)
+{
+    const char *wrapper = v->type == TN_AVRO_RECORD && v->schema ? v->schema->name : NULL;
+    const struct tn_avro_value *x = wrapper && v->u.list.n == 1 ? &v->u.list.items[0] : NULL;
+
+    if (!x)
+        return json_null();
+    if (strcmp(wrapper, "IntWrapper") == 0)
+        return x->u.i ? json_integer((json_int_t)x->u.i) : json_null();
+    if (strcmp(wrapper, "LongWrapper") == 0)
+        return json_integer((json_int_t)x->u.i);
+    if (strcmp(wrapper, "FloatWrapper") == 0 || strcmp(wrapper, "DoubleWrapper") == 0)
+        return json_real(x->u.d);
+    if (strcmp(wrapper, "StringWrapper") == 0)
+        return json_stringn(x->u.bytes.p, x->u.bytes.n);
+    if (strcmp(wrapper, "BooleanWrapper") == 0)
+        return json_boolean(x->u.boolean);
+    return json_null();
+}
+
+int tn_hudi_delete_keys(const struct tn_hudi_block *b, json_t **out, json_t **ordering,
+                        struct tn_err *err)
 {
     struct cursor c = {b->content, b->content + b->content_len};
     struct tn_avro_file *f = NULL;
@@ -230,12 +254,18 @@ int tn_hudi_delete_keys(const struct tn_hudi_block *b, json_t **out, struct tn_e
         return rc;
     }
     keys = json_array();
+    if (ordering)
+        *ordering = json_array();
     {
         const struct tn_avro_value *list = &f->records[0].u.list.items[0];
         for (size_t i = 0; i < list->u.list.n; i++) {
             const struct tn_avro_value *key = &list->u.list.items[i].u.list.items[0];
-            if (key->type == TN_AVRO_STRING)
-                json_array_append_new(keys, json_stringn(key->u.bytes.p, key->u.bytes.n));
+            if (key->type != TN_AVRO_STRING)
+                continue;
+            json_array_append_new(keys, json_stringn(key->u.bytes.p, key->u.bytes.n));
+            if (ordering)
+                json_array_append_new(*ordering,
+                                      delete_ordering(&list->u.list.items[i].u.list.items[2]));
         }
     }
     tn_avro_file_free(f);

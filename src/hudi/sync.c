@@ -478,6 +478,71 @@ static int write_merged(struct sync *s, const char *key, const char *select_sql,
     return rc;
 }
 
+/* The ordering fields of the table's merge (tn__hudi_ordering_fields), each checked to be a
+ * column of the table. */
+static int ordering_fields(struct sync *s, json_t **out)
+{
+    const struct tn_schema *schema = tn_metadata_current_schema(s->view.meta);
+    json_t *v, *f;
+    size_t i;
+    int rc = tn__hudi_ordering_fields(&s->h, &v, s->err);
+
+    if (rc || !v) {
+        *out = NULL;
+        return rc;
+    }
+    json_array_foreach(v, i, f)
+    {
+        int found = 0;
+        for (size_t k = 0; k < schema->root.nfields; k++)
+            found |= strcmp(schema->root.fields[k].name, json_string_value(f)) == 0;
+        if (!found) {
+            rc = tn_fail(s->err, TN_EUNPROCESSABLE,
+                         "hudi table %s orders its records by '%s', which is not a top-level "
+                         "column of the table; tarn cannot merge its log files",
+                         s->h.location, json_string_value(f));
+            json_decref(v);
+            return rc;
+        }
+    }
+    *out = v;
+    return 0;
+}
+
+/* The start of the merge of a file slice: of each record key, the row of the latest source
+ * (commit time), or the row with the largest ordering value, the latest source on a tie (event
+ * time; a null ordering value is the smallest). A delete without an ordering value
+ * (__tn_force) wins over every source before it, whatever their ordering values. */
+static void merge_head(json_t *ordering, struct tn_buf *sql)
+{
+    json_t *f;
+    size_t i;
+
+    tn_buf_addstr(sql,
+                  "SELECT * EXCLUDE (__tn_rank, __tn_del, __tn_rn, __tn_force, __tn_cut) FROM "
+                  "(SELECT *, row_number() OVER (PARTITION BY \"_hoodie_record_key\" ORDER BY "
+                  "__tn_force, ",
+                  NULL);
+    json_array_foreach(ordering, i, f)
+    {
+        tn_sql_ident(sql, json_string_value(f));
+        tn_buf_addstr(sql, " DESC NULLS LAST, ", NULL);
+    }
+    tn_buf_addstr(sql,
+                  "__tn_rank DESC) AS __tn_rn FROM (SELECT *, max(CASE WHEN __tn_force THEN "
+                  "__tn_rank END) OVER (PARTITION BY \"_hoodie_record_key\") AS __tn_cut FROM "
+                  "(SELECT *, ",
+                  NULL);
+    if (ordering) {
+        tn_buf_addstr(sql, "__tn_del AND ", NULL);
+        tn_sql_ident(sql, json_string_value(json_array_get(ordering, 0)));
+        tn_buf_addstr(sql, " IS NULL", NULL);
+    } else {
+        tn_buf_addstr(sql, "false", NULL);
+    }
+    tn_buf_addstr(sql, " AS __tn_force FROM (", NULL);
+}
+
 /* The data file of group "g" merged with "blocks": one written before (by this or an earlier
  * translation) when the slice is the same, else a new one. */
 static int merged_file(struct sync *s, const struct group *g, const struct block_ref *blocks,
@@ -485,7 +550,7 @@ static int merged_file(struct sync *s, const struct group *g, const struct block
 {
     struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_buf rows = TN_BUF_INIT(LOG_MAX_BYTES);
-    json_t *temps = json_array(), *e;
+    json_t *temps = json_array(), *e, *ordering = NULL;
     char *key = tn_asprintf("%s-%s-%s-%zu", g->file_id, g->base ? g->base_instant : "none",
                             blocks[nb - 1].b->instant, nb);
     struct merged *m;
@@ -505,14 +570,11 @@ static int merged_file(struct sync *s, const struct group *g, const struct block
                      "hudi table %s has log files but no _hoodie_record_key column "
                      "(hoodie.populate.meta.fields=false): tarn merges log records by that key",
                      s->h.location);
+    if (!rc)
+        rc = ordering_fields(s, &ordering);
     if (!rc && !s->session)
         rc = tn_session_open(s->wh->engine, &s->session, s->err);
-    /* every source: the table's columns it has, its rank and whether it deletes */
-    tn_buf_addstr(&sql,
-                  "SELECT * EXCLUDE (__tn_rank, __tn_del, __tn_rn) FROM (SELECT *, "
-                  "row_number() OVER (PARTITION BY \"_hoodie_record_key\" ORDER BY "
-                  "__tn_rank DESC) AS __tn_rn FROM (",
-                  NULL);
+    merge_head(ordering, &sql);
     if (!rc)
         rc = select_columns(s, NULL, -1, 0, &sql);
     tn_buf_addstr(&sql, "(SELECT 1) WHERE false", NULL);
@@ -542,13 +604,18 @@ static int merged_file(struct sync *s, const struct group *g, const struct block
             if (!rc)
                 rc = add_json_source(s, local, have, (int)i + 1, 0, &sql);
         } else {
-            json_t *keys = NULL;
+            json_t *keys = NULL, *values = NULL;
+            const char *by = json_array_size(ordering) == 1
+                                 ? json_string_value(json_array_get(ordering, 0))
+                                 : NULL;
             size_t x;
             json_t *kv;
-            rc = tn_hudi_delete_keys(b, &keys, s->err);
+            rc = tn_hudi_delete_keys(b, &keys, &values, s->err);
             json_array_foreach(keys, x, kv)
             {
                 json_t *row = json_pack("{s:O}", "_hoodie_record_key", kv);
+                if (by && !json_is_null(json_array_get(values, x)))
+                    json_object_set(row, by, json_array_get(values, x));
                 char *text = json_dumps(row, JSON_COMPACT | JSON_ENSURE_ASCII);
                 tn_buf_addstr(&rows, text, NULL);
                 tn_buf_addstr(&rows, "\n", NULL);
@@ -556,7 +623,10 @@ static int merged_file(struct sync *s, const struct group *g, const struct block
                 json_decref(row);
             }
             json_decref(keys);
+            json_decref(values);
             json_object_set_new(have, "_hoodie_record_key", json_true());
+            if (by)
+                json_object_set_new(have, by, json_true());
             if (!rc)
                 rc = temp_file(s, ".json", rows.buf ? rows.buf : "", rows.len, temps, &local);
             if (!rc)
@@ -565,7 +635,10 @@ static int merged_file(struct sync *s, const struct group *g, const struct block
         json_decref(have);
         free(local);
     }
-    tn_buf_addstr(&sql, ")) WHERE __tn_rn = 1 AND NOT __tn_del", NULL);
+    tn_buf_addstr(&sql,
+                  "))) WHERE __tn_cut IS NULL OR __tn_rank >= __tn_cut) WHERE __tn_rn = 1 AND "
+                  "NOT __tn_del",
+                  NULL);
     if (!rc) {
         if (s->nmerged == s->capmerged) {
             s->capmerged = s->capmerged ? 2 * s->capmerged : 8;
@@ -588,6 +661,7 @@ static int merged_file(struct sync *s, const struct group *g, const struct block
     if (rc)
         tn_err_prefix(s->err, "hudi file group %s: ", g->file_id);
     json_decref(temps);
+    json_decref(ordering);
     tn_buf_release(&sql);
     tn_buf_release(&rows);
     free(key);
@@ -782,6 +856,180 @@ static void sync_release(struct sync *s)
     tn_session_close(s->session);
 }
 
+/*---- Schema evolution ----*/
+
+/* Record in "ids" (id as tn__hudi_schema numbered it -> id the table gave it) the ids of type "a"
+ * and of the same type "b" as the table numbered it. */
+static void pair_ids(json_t *a, json_t *b, json_t *ids);
+
+static void pair_id(json_t *a, json_t *b, const char *key, json_t *ids)
+{
+    char num[24];
+
+    snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(json_object_get(a, key)));
+    json_object_set(ids, num, json_object_get(b, key));
+}
+
+static void pair_ids(json_t *a, json_t *b, json_t *ids)
+{
+    const char *kind = json_string_value(json_object_get(a, "type"));
+    json_t *fa = json_object_get(a, "fields"), *fb = json_object_get(b, "fields");
+
+    if (!json_is_object(a) || !json_is_object(b) || !kind)
+        return;
+    if (strcmp(kind, "struct") == 0) {
+        for (size_t i = 0; i < json_array_size(fa) && i < json_array_size(fb); i++) {
+            pair_id(json_array_get(fa, i), json_array_get(fb, i), "id", ids);
+            pair_ids(json_object_get(json_array_get(fa, i), "type"),
+                     json_object_get(json_array_get(fb, i), "type"), ids);
+        }
+    } else if (strcmp(kind, "list") == 0) {
+        pair_id(a, b, "element-id", ids);
+        pair_ids(json_object_get(a, "element"), json_object_get(b, "element"), ids);
+    } else if (strcmp(kind, "map") == 0) {
+        pair_id(a, b, "key-id", ids);
+        pair_id(a, b, "value-id", ids);
+        pair_ids(json_object_get(a, "key"), json_object_get(b, "key"), ids);
+        pair_ids(json_object_get(a, "value"), json_object_get(b, "value"), ids);
+    }
+}
+
+/* Rewrite the field ids of name-mapping entries "entries" through "ids". */
+static void remap_ids(json_t *entries, json_t *ids)
+{
+    size_t i;
+    json_t *e;
+
+    json_array_foreach(entries, i, e)
+    {
+        char num[24];
+        snprintf(num, sizeof(num), "%lld",
+                 (long long)json_integer_value(json_object_get(e, "field-id")));
+        if (json_object_get(ids, num))
+            json_object_set(e, "field-id", json_object_get(ids, num));
+        remap_ids(json_object_get(e, "fields"), ids);
+    }
+}
+
+static json_t *field_named(json_t *fields, const char *name)
+{
+    size_t i;
+    json_t *f;
+
+    json_array_foreach(fields, i, f)
+    {
+        const char *have = json_string_value(json_object_get(f, "name"));
+        if (have && name && strcmp(have, name) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+/* The schema of the latest completed data instant that records one, as Avro text, or NULL. */
+static int latest_schema(struct sync *s, char **out)
+{
+    int rc = 0;
+
+    *out = NULL;
+    for (size_t i = s->ninst; !rc && !*out && i-- > 0;) {
+        json_t *meta = NULL;
+        const char *text;
+        if (!tn__hudi_is_data_action(s->inst[i].action))
+            continue;
+        rc = tn__hudi_commit_metadata(s->wh, &s->h, &s->inst[i], &meta, s->err);
+        text = json_string_value(json_object_get(json_object_get(meta, "extraMetadata"), "schema"));
+        if (!rc && text && *text)
+            *out = tn_strdup(text);
+        json_decref(meta);
+    }
+    return rc;
+}
+
+/* Columns a Hudi commit added since the table's current schema: added to "updates" (a new
+ * schema, the name mapping that reads them) and *evolved is the metadata with them (NULL when
+ * nothing was added). Older files lack them: their rows read NULL. Columns Hudi dropped or
+ * retyped, and fields added inside a struct, leave the schema as it is. */
+static int evolve_schema(struct sync *s, json_t *updates, struct tn_metadata **evolved)
+{
+    const json_t *current = tn_metadata_current_schema(s->view.meta)->json;
+    json_t *schema = NULL, *mapping = NULL, *added = json_array(), *ids = json_object();
+    json_t *table_mapping = NULL, *new_mapping = json_array(), *changes_json = json_array(), *f, *e;
+    struct tn_schema_change *changes = NULL;
+    char *avro = NULL;
+    size_t i, n = 0;
+    int rc = latest_schema(s, &avro);
+
+    *evolved = NULL;
+    if (!rc && avro)
+        rc = tn__hudi_schema(avro, s->h.meta_fields, &schema, &mapping, s->err);
+    json_array_foreach(json_object_get(schema, "fields"), i, f)
+    {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        if (!field_named(json_object_get(current, "fields"), name))
+            json_array_append(added, f);
+    }
+    if (!rc && json_array_size(added)) {
+        changes = tn_calloc(json_array_size(added), sizeof(*changes));
+        json_array_foreach(added, i, f)
+        {
+            changes[n].kind = TN_CHANGE_ADD;
+            changes[n].column = json_string_value(json_object_get(f, "name"));
+            changes[n].type = json_object_get(f, "type");
+            n++;
+        }
+        rc = tn__evolve_updates(&s->view, changes, n, changes_json, s->err);
+    }
+    if (!rc && n) {
+        /* the ids the table gave the new columns, then their name mapping */
+        const char *text = json_string_value(json_object_get(
+            json_object_get(s->view.meta->root, "properties"), "schema.name-mapping.default"));
+        json_t *schemas = NULL;
+        struct tn_metadata *probe = NULL;
+        char *mapping_text;
+        rc = tn_metadata_update(s->view.meta, NULL, changes_json, &probe, s->err);
+        if (!rc) {
+            schemas = json_object_get(tn_metadata_current_schema(probe)->json, "fields");
+            json_array_foreach(added, i, f)
+            {
+                json_t *mine = field_named(schemas, json_string_value(json_object_get(f, "name")));
+                pair_id(f, mine, "id", ids);
+                pair_ids(json_object_get(f, "type"), json_object_get(mine, "type"), ids);
+            }
+            tn_metadata_free(probe);
+        }
+        table_mapping = text ? json_loads(text, 0, NULL) : NULL;
+        if (!json_is_array(table_mapping)) {
+            json_decref(table_mapping);
+            table_mapping = json_array();
+        }
+        json_array_foreach(mapping, i, e)
+        {
+            const char *name = json_string_value(json_array_get(json_object_get(e, "names"), 0));
+            if (name && field_named(added, name))
+                json_array_append(new_mapping, e);
+        }
+        remap_ids(new_mapping, ids);
+        json_array_extend(table_mapping, new_mapping);
+        mapping_text = json_dumps(table_mapping, JSON_COMPACT);
+        tn_updates_set_property(changes_json, "schema.name-mapping.default", mapping_text);
+        free(mapping_text);
+        if (!rc)
+            rc = tn_metadata_update(s->view.meta, NULL, changes_json, evolved, s->err);
+        if (!rc)
+            json_array_extend(updates, changes_json);
+    }
+    free(changes);
+    free(avro);
+    json_decref(schema);
+    json_decref(mapping);
+    json_decref(added);
+    json_decref(ids);
+    json_decref(table_mapping);
+    json_decref(new_mapping);
+    json_decref(changes_json);
+    return rc;
+}
+
 /* The stage of a translation (see commit.c): on the version it builds on, the snapshots of the
  * instants it has not translated yet. */
 static int stage_sync(struct tn_warehouse *wh, const struct tn_table *base,
@@ -794,6 +1042,7 @@ static int stage_sync(struct tn_warehouse *wh, const struct tn_table *base,
     int64_t seq = staged->last_sequence_number;
     const char *last = snapshot_value(staged, head, TN_HUDI_INSTANT_KEY);
     const char *last_ro = snapshot_value(staged, ro_head, TN_HUDI_RO_INSTANT_KEY);
+    struct tn_metadata *evolved = NULL;
     int rc;
 
     memset(&s, 0, sizeof(s));
@@ -810,6 +1059,10 @@ static int stage_sync(struct tn_warehouse *wh, const struct tn_table *base,
         rc = tn__hudi_timeline(wh, &s.h, &s.inst, &s.ninst, err);
     if (!rc)
         rc = known_merged(&s, head);
+    if (!rc)
+        rc = evolve_schema(&s, updates, &evolved);
+    if (evolved)
+        s.view.meta = evolved;
     for (size_t i = 0; !rc && i < s.ninst; i++)
         if (tn__hudi_is_data_action(s.inst[i].action))
             json_object_set_new(s.completed, s.inst[i].ts, json_true());
@@ -827,6 +1080,8 @@ static int stage_sync(struct tn_warehouse *wh, const struct tn_table *base,
             rc = emit(&s, &s.inst[i], 1, &ro_head, &seq, updates);
     }
     sync_release(&s);
+    if (evolved)
+        tn_metadata_free(evolved);
     return rc;
 }
 

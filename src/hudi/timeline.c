@@ -20,6 +20,8 @@ int tn__hudi_is_data_action(const char *action)
            strcmp(action, "replacecommit") == 0;
 }
 
+#define PAYLOAD_PREFIX "org.apache.hudi.common.model."
+
 static const char *prop(const struct tn__hudi_table *h, const char *key)
 {
     return json_string_value(json_object_get(h->props, key));
@@ -118,6 +120,62 @@ void tn__hudi_table_release(struct tn__hudi_table *h)
     free(h->location);
     json_decref(h->props);
     memset(h, 0, sizeof(*h));
+}
+
+int tn__hudi_ordering_fields(const struct tn__hudi_table *h, json_t **out, struct tn_err *err)
+{
+    const char *mode = prop(h, "hoodie.record.merge.mode");
+    const char *payload = prop(h, "hoodie.compaction.payload.class");
+    const char *fields = prop(h, "hoodie.table.ordering.fields");
+    int event_time;
+
+    *out = NULL;
+    if (!fields || !*fields)
+        fields = prop(h, "hoodie.table.precombine.field");
+    if (mode && strcmp(mode, "COMMIT_TIME_ORDERING") == 0)
+        event_time = 0;
+    else if (mode && strcmp(mode, "EVENT_TIME_ORDERING") == 0)
+        event_time = 1;
+    else if (mode)
+        return tn_fail(err, TN_EUNPROCESSABLE,
+                       "hudi table %s merges log records with merge mode %s (payload %s); tarn "
+                       "merges by commit time (COMMIT_TIME_ORDERING) or by ordering field "
+                       "(EVENT_TIME_ORDERING) only: compact the table with Hudi, or read its "
+                       "read-optimized view",
+                       h->location, mode, payload ? payload : "none");
+    else if (!payload || strcmp(payload, PAYLOAD_PREFIX "OverwriteWithLatestAvroPayload") == 0)
+        event_time = 0;
+    else if (strcmp(payload, PAYLOAD_PREFIX "DefaultHoodieRecordPayload") == 0 ||
+             strcmp(payload, PAYLOAD_PREFIX "EventTimeAvroPayload") == 0)
+        event_time = 1;
+    else
+        return tn_fail(err, TN_EUNPROCESSABLE,
+                       "hudi table %s merges log records with payload class %s "
+                       "(hoodie.compaction.payload.class), whose merge logic tarn cannot run; "
+                       "tarn honours OverwriteWithLatestAvroPayload, DefaultHoodieRecordPayload "
+                       "and EventTimeAvroPayload: compact the table with Hudi, or read its "
+                       "read-optimized view",
+                       h->location, payload);
+    if (!event_time)
+        return 0;
+    if (!fields || !*fields)
+        return tn_fail(err, TN_EUNPROCESSABLE,
+                       "hudi table %s merges by ordering field (%s) but hoodie.properties names "
+                       "none (hoodie.table.ordering.fields / hoodie.table.precombine.field)",
+                       h->location, mode ? mode : payload);
+    *out = json_array();
+    for (const char *f = fields; *f;) {
+        size_t len = strcspn(f, ",");
+        size_t a = 0, b = len;
+        while (a < b && (f[a] == ' ' || f[a] == '\t'))
+            a++;
+        while (b > a && (f[b - 1] == ' ' || f[b - 1] == '\t'))
+            b--;
+        if (b > a)
+            json_array_append_new(*out, json_stringn(f + a, b - a));
+        f += len + (f[len] == ',');
+    }
+    return 0;
 }
 
 /* Parse a completed instant's file name: <digits>[_<digits>].<action>. */

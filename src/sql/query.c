@@ -334,6 +334,8 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
     }
     is_target = !dollar && r->opt && r->opt->target_table && strcmp(r->opt->target_ns, ns) == 0 &&
                 strcmp(r->opt->target_table, tbl) == 0;
+    if (!rc && snapshot != -1 && snapshot != t->meta->current_snapshot_id)
+        rc = tn_hudi_check_snapshot(r->wh, t, snapshot, r->err); /* Hudi: cleaned away? */
     if (!rc && is_target) /* the head of main reads with the current schema (-1) */
         snapshot =
             r->opt->target_snapshot == t->meta->current_snapshot_id ? -1 : r->opt->target_snapshot;

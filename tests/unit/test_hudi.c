@@ -95,6 +95,29 @@ static void delete_content(struct tn_buf *c, const char *const *keys, int n)
     tn_buf_release(&avro);
 }
 
+/* A delete block content (version 3) of key "key" with the ordering value in union branch
+ * "wrapper" (3 LongWrapper, 7 StringWrapper, 8 DateWrapper): "num" or "text". */
+static void delete_ordered(struct tn_buf *c, const char *key, int wrapper, int64_t num,
+                           const char *text)
+{
+    struct tn_buf avro = TN_BUF_INIT(1 << 16);
+
+    tn_avro_put_long(&avro, 1);
+    tn_avro_put_long(&avro, 1);
+    tn_avro_put_string(&avro, key);
+    tn_avro_put_long(&avro, 0); /* partition path null */
+    tn_avro_put_long(&avro, wrapper);
+    if (text)
+        tn_avro_put_string(&avro, text);
+    else
+        tn_avro_put_long(&avro, num);
+    tn_avro_put_long(&avro, 0);
+    put_i32(c, 3);
+    put_i32(c, (int32_t)avro.len);
+    tn_buf_add(c, avro.buf, avro.len, NULL);
+    tn_buf_release(&avro);
+}
+
 /*---- hoodie.properties ----*/
 
 static void test_props_escapes(void)
@@ -218,7 +241,7 @@ static void test_log_avro_and_delete_blocks(void)
         tn_avro_file_free(f);
         CHECK_INT_EQ(blocks[1].type, TN_HUDI_BLOCK_DELETE);
         CHECK(blocks[1].schema == NULL);
-        CHECK_INT_EQ(tn_hudi_delete_keys(&blocks[1], &deleted, &err), 0);
+        CHECK_INT_EQ(tn_hudi_delete_keys(&blocks[1], &deleted, NULL, &err), 0);
         CHECK_INT_EQ(json_array_size(deleted), 1);
         CHECK_STR_EQ(json_string_value(json_array_get(deleted, 0)), "k2");
         json_decref(deleted);
@@ -262,13 +285,49 @@ static void test_log_fixture_delete_block(void)
     if (n == 1) {
         CHECK_INT_EQ(blocks[0].type, TN_HUDI_BLOCK_DELETE);
         CHECK_STR_EQ(blocks[0].instant, "20251220210125441");
-        CHECK_INT_EQ(tn_hudi_delete_keys(&blocks[0], &keys, &err), 0);
+        CHECK_INT_EQ(tn_hudi_delete_keys(&blocks[0], &keys, NULL, &err), 0);
         CHECK_INT_EQ(json_array_size(keys), 1);
         CHECK_STR_EQ(json_string_value(json_array_get(keys, 0)),
                      "e3cf430c-889d-4015-bc98-59bdce1e530c");
         json_decref(keys);
     }
     free(blocks);
+}
+
+static void test_log_delete_ordering_values(void)
+{
+    static const struct {
+        int wrapper;
+        int64_t num;
+        const char *text, *want; /* want: the ordering value as JSON */
+    } cases[] = {
+        {3, 42, NULL, "42"},      /* LongWrapper */
+        {3, 0, NULL, "0"},        /* a long 0 is a value: only Hudi's int 0 means none */
+        {2, 0, NULL, "null"},     /* IntWrapper 0: Hudi's default, no ordering */
+        {2, -5, NULL, "-5"},      /* IntWrapper */
+        {7, 0, "b", "\"b\""},     /* StringWrapper */
+        {8, 19000, NULL, "null"}, /* DateWrapper: not compared */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct tn_buf c = TN_BUF_INIT(1 << 16);
+        struct tn_hudi_block b;
+        json_t *keys = NULL, *ordering = NULL;
+        struct tn_err err;
+        char *got;
+        memset(&b, 0, sizeof(b));
+        delete_ordered(&c, "k", cases[i].wrapper, cases[i].num, cases[i].text);
+        b.type = TN_HUDI_BLOCK_DELETE;
+        b.content = (const unsigned char *)c.buf;
+        b.content_len = c.len;
+        CHECK_INT_EQ(tn_hudi_delete_keys(&b, &keys, &ordering, &err), 0);
+        CHECK_INT_EQ(json_array_size(ordering), 1);
+        got = json_dumps(json_array_get(ordering, 0), JSON_ENCODE_ANY | JSON_COMPACT);
+        CHECK_STR_EQ(got ? got : "", cases[i].want);
+        free(got);
+        json_decref(keys);
+        json_decref(ordering);
+        tn_buf_release(&c);
+    }
 }
 
 static void test_log_corrupt_refused(void)
@@ -362,9 +421,9 @@ static void test_block_contents_refused(void)
     CHECK_CONTAINS(err.msg, "truncated");
     b.content = old;
     b.content_len = sizeof(old);
-    CHECK_INT_EQ(tn_hudi_delete_keys(&b, &keys, &err), TN_EUNPROCESSABLE);
+    CHECK_INT_EQ(tn_hudi_delete_keys(&b, &keys, NULL, &err), TN_EUNPROCESSABLE);
     b.content_len = 2;
-    CHECK_INT_EQ(tn_hudi_delete_keys(&b, &keys, &err), TN_EINPUT);
+    CHECK_INT_EQ(tn_hudi_delete_keys(&b, &keys, NULL, &err), TN_EINPUT);
     CHECK_INT_EQ(
         tn_avro_decode_records(record_schema, strlen(record_schema), &r1, &l1, 1, &f, &err),
         TN_EINPUT);
@@ -474,6 +533,7 @@ static const struct tn_test hudi_tests[] = {
     {"properties: a real hoodie.properties", test_props_fixture},
     {"log: Avro data and delete blocks", test_log_avro_and_delete_blocks},
     {"log: a real delete block", test_log_fixture_delete_block},
+    {"log: ordering values of delete records", test_log_delete_ordering_values},
     {"log: corrupt and truncated blocks refused", test_log_corrupt_refused},
     {"log: malformed block contents refused", test_block_contents_refused},
     {"avro values: decimals, dates, timestamps", test_avro_json_logical_types},

@@ -57,7 +57,7 @@ done
 # The suites for which S3 means something, again on an S3 warehouse (lib.sh's
 # TARN_TEST_STORAGE=s3): one Ceph RADOS Gateway (tests/s3.sh) serves them all and is stopped
 # at the end, also on a failure or an interrupt. t70 is S3-only already; t20 copies its
-# fixtures into the bucket first.
+# fixtures into the bucket first; t106 (Delta on S3) runs on this pass only.
 . tests/s3.sh
 trap s3_stop EXIT
 trap 'exit 130' INT TERM
@@ -70,7 +70,7 @@ elif ! command -v radosgw >/dev/null 2>&1; then
     SKIP=$((SKIP + 1))
 elif s3_start >"$LOGS/s3-start.log" 2>&1; then
     for t in t10-write-read t15-commits t20-fixtures t30-http t32-arrow t35-http-changes t40-evolution \
-        t45-partition-maintenance t45-prune t60-cli t80-rest t95-one-commit t107-hudi-s3; do
+        t45-partition-maintenance t45-prune t60-cli t80-rest t95-one-commit t106-delta-s3 t107-hudi-s3; do
         suite "$t-s3" bash "tests/integration/$t.sh"
     done
     suite t50-interop-s3 bash tests/interop/t50-interop.sh

@@ -112,6 +112,11 @@ int tn_delta_refresh(struct tn_warehouse *wh, struct tn_table **t, struct tn_err
 const char *tn_delta_source(const struct tn_table *t);
 /* TN_EFORBIDDEN when "t" is a registered Delta table, which tarn does not write. */
 int tn_delta_check_write(const struct tn_table *t, struct tn_err *err);
+/* TN_ENOTFOUND for time travel to "ms", before the first commit of translated table "t"
+ * (its oldest snapshot at "first_ms"): the message names the earliest version and its commit
+ * time, as Delta readers do. */
+int tn_delta_before_first(const struct tn_table *t, int64_t ms, int64_t first_ms,
+                          struct tn_err *err);
 /* The snapshot of Delta version "version" (text) of translated table "t". */
 int tn_delta_snapshot_of_version(const struct tn_table *t, const char *version, int64_t *out,
                                  struct tn_err *err);

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <strings.h>
 
@@ -288,8 +289,44 @@ static void civil(int64_t days, char out[32], int64_t *y_out, unsigned *m_out, u
     *d_out = d;
 }
 
-/* An Iceberg bound as a Delta statistic (NULL when it has no exact JSON form). */
-static json_t *bound_json(const struct tn_type *t, const unsigned char *v, size_t n)
+/* A decimal bound (Iceberg: the unscaled value, big-endian two's complement) as a JSON number: the
+ * nearest double, moved one step outward (down for a lower bound, up for an upper one) so that
+ * it still bounds the column whatever the reader rounds it to. NULL past 16 bytes. */
+static json_t *decimal_bound(const unsigned char *v, size_t n, int scale, int upper)
+{
+    unsigned __int128 mag = 0;
+    char digits[48], text[64];
+    int neg = n > 0 && (v[0] & 0x80), len = 0, at = 0;
+    double dv;
+
+    if (n == 0 || n > 16 || scale < 0 || scale > 38)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        mag = (mag << 8) | (unsigned char)(neg ? ~v[i] : v[i]);
+    if (neg)
+        mag += 1; /* two's complement: -(~x + 1) */
+    do {
+        digits[len++] = (char)('0' + (int)(mag % 10));
+        mag /= 10;
+    } while (mag && len < 40);
+    while (len <= scale)
+        digits[len++] = '0';
+    if (neg)
+        text[at++] = '-';
+    for (int i = len - 1; i >= 0; i--) {
+        text[at++] = digits[i];
+        if (i == scale && scale > 0)
+            text[at++] = '.';
+    }
+    text[at] = '\0';
+    dv = strtod(text, NULL);
+    dv = nextafter(dv, upper ? HUGE_VAL : -HUGE_VAL);
+    return isfinite(dv) ? json_real(dv) : NULL;
+}
+
+/* An Iceberg bound as a Delta statistic ("upper": a maximum), or NULL when it has no JSON form
+ * that bounds the column. */
+static json_t *bound_json(const struct tn_type *t, const unsigned char *v, size_t n, int upper)
 {
     char buf[64];
     int64_t y, x;
@@ -315,18 +352,32 @@ static json_t *bound_json(const struct tn_type *t, const unsigned char *v, size_
         memcpy(&dv, v, 8);
         return dv == dv && dv - dv == 0 ? json_real(dv) : NULL;
     }
+    case TN_T_FLOAT: {
+        float fv;
+        if (n != 4)
+            return NULL;
+        memcpy(&fv, v, 4);
+        return isfinite(fv) ? json_real((double)fv) : NULL; /* exact as a double */
+    }
+    case TN_T_DECIMAL:
+        return decimal_bound(v, n, t->scale, upper);
+    case TN_T_TIMESTAMP:
     case TN_T_TIMESTAMPTZ: {
         int64_t ms, day, sec;
         if (n != 8)
             return NULL;
         x = le_int(v, 8);
-        ms = x >= 0 ? x / 1000 : -((-x + 999) / 1000); /* truncated to milliseconds */
+        /* milliseconds: a minimum rounded down, a maximum up */
+        ms = x >= 0 ? x / 1000 : -((-x + 999) / 1000);
+        if (upper && ms * 1000 != x)
+            ms++;
         day = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
         sec = ms - day * 86400000;
         civil(day, buf, &y, &m, &d);
-        return json_sprintf("%sT%02lld:%02lld:%02lld.%03lldZ", buf, (long long)(sec / 3600000),
+        /* timestamp_ntz statistics carry no zone */
+        return json_sprintf("%sT%02lld:%02lld:%02lld.%03lld%s", buf, (long long)(sec / 3600000),
                             (long long)(sec / 60000 % 60), (long long)(sec / 1000 % 60),
-                            (long long)(sec % 1000));
+                            (long long)(sec % 1000), t->kind == TN_T_TIMESTAMPTZ ? "Z" : "");
     }
     case TN_T_STRING:
         /* tarn truncates string bounds at 16 characters; a shorter one is exact */
@@ -342,6 +393,15 @@ static const struct tn_id_bytes *find_bound(const struct tn_id_bytes *b, size_t 
         if (b[i].id == id)
             return &b[i];
     return NULL;
+}
+
+/* 1 when data file "f" counts a NaN in column "id". */
+static int has_nan(const struct tn_data_file *f, int id)
+{
+    for (size_t k = 0; k < f->nnan_counts; k++)
+        if (f->nan_counts[k].id == id)
+            return f->nan_counts[k].value != 0;
+    return 0;
 }
 
 /* The stats JSON text of a data file: numRecords, and per top-level primitive column its
@@ -366,10 +426,10 @@ static char *stats_text(struct publish *p, const struct tn_data_file *f, int tig
         for (size_t k = 0; k < f->nnull_counts; k++)
             if (f->null_counts[k].id == fd->id)
                 json_object_set_new(nulls, phys, json_integer(f->null_counts[k].value));
-        if (!lo || !hi)
-            continue;
-        a = bound_json(fd->type, lo->value.p, lo->value.n);
-        b = bound_json(fd->type, hi->value.p, hi->value.n);
+        if (!lo || !hi || has_nan(f, fd->id))
+            continue; /* NaN sorts above every number in Delta readers: no bounds then */
+        a = bound_json(fd->type, lo->value.p, lo->value.n, 0);
+        b = bound_json(fd->type, hi->value.p, hi->value.n, 1);
         if (a && b) {
             json_object_set_new(mins, phys, a);
             json_object_set_new(maxs, phys, b);

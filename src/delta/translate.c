@@ -14,6 +14,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define DV_FILE_MAX_BYTES (1024L * 1024 * 1024)
 
@@ -31,6 +32,40 @@ static const char *prop(const struct tn_metadata *m, const char *key)
 const char *tn_delta_source(const struct tn_table *t)
 {
     return t && t->meta ? prop(t->meta, TN_DELTA_PROP_LOCATION) : NULL;
+}
+
+/* "ms" as UTC text, YYYY-MM-DD HH:MM:SS.mmm */
+static void utc_text(int64_t ms, char *out, size_t len)
+{
+    time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    struct tm tm;
+    size_t n = 0;
+
+    if (gmtime_r(&secs, &tm))
+        n = strftime(out, len, "%Y-%m-%d %H:%M:%S", &tm);
+    if (n)
+        snprintf(out + n, len - n, ".%03d", (int)(ms - (int64_t)secs * 1000));
+    else
+        snprintf(out, len, "%lld ms", (long long)ms);
+}
+
+int tn_delta_before_first(const struct tn_table *t, int64_t ms, int64_t first_ms,
+                          struct tn_err *err)
+{
+    const char *version = NULL;
+    char asked[40], first[40];
+
+    for (size_t i = 0; i < t->meta->nsnapshots && !version; i++)
+        if (t->meta->snapshots[i].timestamp_ms == first_ms)
+            version = json_string_value(
+                json_object_get(t->meta->snapshots[i].summary, TN_DELTA_SUMMARY_VERSION));
+    utc_text(ms, asked, sizeof asked);
+    utc_text(first_ms, first, sizeof first);
+    return tn_fail(err, TN_ENOTFOUND,
+                   "table %s.%s: the timestamp %s UTC is before the earliest version available "
+                   "of the Delta table (version %s, committed at %s UTC); use a timestamp at or "
+                   "after %s UTC",
+                   t->ns, t->name, asked, version ? version : "?", first, first);
 }
 
 int tn_delta_check_write(const struct tn_table *t, struct tn_err *err)

@@ -1094,12 +1094,13 @@ static json_t *name_mapping(const struct tn_table *t)
     return by_name;
 }
 
-/* The top-level column names of a Parquet file, or NULL when its columns carry field ids. */
+/* The columns of a Parquet file as a tree (name -> object of its children, at every depth), or
+ * NULL when its columns carry field ids. */
 static json_t *columns_without_ids(struct tn_session *s, const char *path, struct tn_err *err)
 {
     struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_rows *r = NULL;
-    json_t *names = NULL;
+    json_t *tree = NULL;
     int has_ids = 0;
 
     tn_buf_addstr(&q, "SELECT name, field_id, num_children FROM parquet_schema(", NULL);
@@ -1108,29 +1109,163 @@ static json_t *columns_without_ids(struct tn_session *s, const char *path, struc
     if (tn_engine_rows(s, q.buf, 1000000, &r, err) == 0 && r->nrows > 0) {
         /* rows are the schema tree in pre-order; row 0 is the root */
         int64_t remaining[64] = {0};
+        json_t *parent[64] = {NULL};
         int depth = 0;
-        names = json_array();
+        tree = json_object();
+        parent[0] = tree;
         tn_parse_i64(tn_rows_get(r, 0, 2) ? tn_rows_get(r, 0, 2) : "0", &remaining[0]);
         for (size_t i = 1; i < r->nrows; i++) {
             int64_t kids = 0;
+            json_t *node = json_object();
             while (depth > 0 && remaining[depth] == 0)
                 depth--;
             remaining[depth]--;
-            if (depth == 0)
-                json_array_append_new(names, json_string(tn_rows_get(r, i, 0)));
+            json_object_set_new(parent[depth], tn_rows_get(r, i, 0) ? tn_rows_get(r, i, 0) : "",
+                                node);
             has_ids |= tn_rows_get(r, i, 1) != NULL;
             if (tn_rows_get(r, i, 2) && !tn_parse_i64(tn_rows_get(r, i, 2), &kids) && kids > 0 &&
-                depth < 63)
+                depth < 63) {
                 remaining[++depth] = kids;
+                parent[depth] = node;
+            }
         }
     }
     tn_rows_free(r);
     tn_buf_release(&q);
     if (has_ids) {
-        json_decref(names);
+        json_decref(tree);
         return NULL;
     }
-    return names;
+    return tree;
+}
+
+/* The entry of name-mapping list "entries" for field id "id", or NULL. */
+static json_t *mapping_entry(json_t *entries, int id)
+{
+    size_t i;
+    json_t *e;
+
+    json_array_foreach(entries, i, e)
+    {
+        if (json_integer_value(json_object_get(e, "field-id")) == id)
+            return e;
+    }
+    return NULL;
+}
+
+/* The name of mapping entry "entry" that the file's node "columns" (name -> children) has, or
+ * NULL. */
+static const char *mapped_name(json_t *entry, json_t *columns)
+{
+    size_t i;
+    json_t *n;
+
+    json_array_foreach(json_object_get(entry, "names"), i, n)
+    {
+        if (json_is_string(n) && json_object_get(columns, json_string_value(n)))
+            return json_string_value(n);
+    }
+    return NULL;
+}
+
+/* The single child of file node "node", or NULL. */
+static json_t *only_child(json_t *node)
+{
+    const char *k;
+    json_t *v;
+
+    if (json_object_size(node) != 1)
+        return NULL;
+    json_object_foreach(node, k, v) return v;
+    return NULL;
+}
+
+static int mapped_value(const struct tn_type *type, const char *src, json_t *entry, json_t *node,
+                        int depth, struct tn_buf *sql, struct tn_err *err);
+
+/* Append "CAST(<src read by the mapping> AS type)", or a typed NULL when "src" is NULL. */
+static int mapped_cast(const struct tn_type *type, const char *src, json_t *entry, json_t *node,
+                       int depth, struct tn_buf *sql, struct tn_err *err)
+{
+    int rc = 0;
+
+    tn_buf_addstr(sql, "CAST(", NULL);
+    if (src)
+        rc = mapped_value(type, src, entry, node, depth, sql, err);
+    else
+        tn_buf_addstr(sql, "NULL", NULL);
+    tn_buf_addstr(sql, " AS ", NULL);
+    if (!rc)
+        rc = tn_type_duckdb(type, sql, err);
+    tn_buf_addstr(sql, ")", NULL);
+    return rc;
+}
+
+/* Append the value of "src" (an SQL expression over the file's column whose name-mapping entry
+ * is "entry" and whose file node is "node") as "type": nested fields found by the names the
+ * mapping gives at every depth (a file written with physical names that differ from the
+ * schema's, e.g. Delta column mapping), fields the file lacks as NULL. */
+static int mapped_value(const struct tn_type *type, const char *src, json_t *entry, json_t *node,
+                        int depth, struct tn_buf *sql, struct tn_err *err)
+{
+    json_t *sub = json_object_get(entry, "fields");
+    int rc = 0;
+
+    if (depth > 32)
+        return tn_fail(err, TN_EINPUT, "a column nests more than 32 levels deep");
+    if (type->kind == TN_T_STRUCT) {
+        tn_buf_addf(sql, NULL, "CASE WHEN %s IS NULL THEN NULL ELSE struct_pack(", src);
+        for (size_t i = 0; !rc && i < type->nfields; i++) {
+            const struct tn_field *f = &type->fields[i];
+            json_t *e = mapping_entry(sub, f->id);
+            const char *name = e ? mapped_name(e, node) : NULL;
+            struct tn_buf child = TN_BUF_INIT(TN_CAP_SQL);
+            if (name) {
+                tn_buf_addf(&child, NULL, "struct_extract(%s, ", src);
+                tn_sql_string(&child, name);
+                tn_buf_addstr(&child, ")", NULL);
+            }
+            tn_buf_addstr(sql, i ? ", " : "", NULL);
+            tn_sql_ident(sql, f->name);
+            tn_buf_addstr(sql, " := ", NULL);
+            rc = mapped_cast(f->type, name ? child.buf : NULL, e,
+                             name ? json_object_get(node, name) : NULL, depth + 1, sql, err);
+            tn_buf_release(&child);
+        }
+        tn_buf_addstr(sql, ") END", NULL);
+        return rc;
+    }
+    if (type->kind == TN_T_LIST) {
+        /* three-level lists: <column> / repeated group / element; two-level: the group is it */
+        json_t *group = only_child(node), *element = only_child(group);
+        char var[32];
+        snprintf(var, sizeof(var), "_tn_e%d", depth);
+        tn_buf_addf(sql, NULL, "list_transform(%s, lambda %s: ", src, var);
+        rc = mapped_cast(type->element, var, mapping_entry(sub, type->element_id),
+                         element ? element : group, depth + 1, sql, err);
+        tn_buf_addstr(sql, ")", NULL);
+        return rc;
+    }
+    if (type->kind == TN_T_MAP) {
+        json_t *kv = only_child(node);
+        char var[32], key[48], value[48];
+        snprintf(var, sizeof(var), "_tn_e%d", depth);
+        snprintf(key, sizeof(key), "%s.key", var);
+        snprintf(value, sizeof(value), "%s.value", var);
+        tn_buf_addf(sql, NULL,
+                    "map_from_entries(list_transform(map_entries(%s), lambda %s: {'key': ", src,
+                    var);
+        rc = mapped_cast(type->key, key, mapping_entry(sub, type->key_id),
+                         json_object_get(kv, "key"), depth + 1, sql, err);
+        tn_buf_addstr(sql, ", 'value': ", NULL);
+        if (!rc)
+            rc = mapped_cast(type->value, value, mapping_entry(sub, type->value_id),
+                             json_object_get(kv, "value"), depth + 1, sql, err);
+        tn_buf_addstr(sql, "}))", NULL);
+        return rc;
+    }
+    tn_buf_addstr(sql, src, NULL);
+    return rc;
 }
 
 /* A file without field ids, read by the names the mapping gives each field id. */
@@ -1139,6 +1274,9 @@ static int file_by_names(struct tn_warehouse *wh, const struct tn_table *t,
                          json_t *mapping, json_t *file_columns, struct tn_buf *sql,
                          struct tn_err *err)
 {
+    const char *text = json_string_value(json_object_get(
+        json_object_get(t->meta->root, "properties"), "schema.name-mapping.default"));
+    json_t *entries = text ? json_loads(text, 0, NULL) : NULL;
     int rc = 0;
 
     tn_buf_addstr(sql, "SELECT ", NULL);
@@ -1146,37 +1284,37 @@ static int file_by_names(struct tn_warehouse *wh, const struct tn_table *t,
         const struct tn_field *f = &scan->schema->root.fields[i];
         const char *source = NULL, *key;
         json_t *id;
-        size_t k;
-        json_t *col;
 
         json_object_foreach(mapping, key, id)
         {
-            if (json_integer_value(id) != f->id)
-                continue;
-            json_array_foreach(file_columns, k, col)
-            {
-                if (strcmp(json_string_value(col), key) == 0)
-                    source = key;
-            }
+            if (json_integer_value(id) == f->id && json_object_get(file_columns, key))
+                source = key;
         }
-        tn_buf_addstr(sql, i ? ", CAST(" : "CAST(", NULL);
+        tn_buf_addstr(sql, i ? ", " : "", NULL);
         if (source) {
-            tn_buf_addstr(sql, "d.", NULL);
-            tn_sql_ident(sql, source);
+            struct tn_buf col = TN_BUF_INIT(TN_CAP_SQL);
+            tn_buf_addstr(&col, "d.", NULL);
+            tn_sql_ident(&col, source);
+            rc = mapped_cast(f->type, col.buf, mapping_entry(entries, f->id),
+                             json_object_get(file_columns, source), 0, sql, err);
+            tn_buf_release(&col);
         } else {
             char *dflt = partition_default(t, e, f);
             if (!dflt)
                 dflt = default_text(f);
+            tn_buf_addstr(sql, "CAST(", NULL);
             if (dflt)
                 tn_sql_string(sql, dflt);
             else
                 tn_buf_addstr(sql, "NULL", NULL);
             free(dflt);
+            tn_buf_addstr(sql, " AS ", NULL);
+            rc = tn_type_duckdb(f->type, sql, err);
+            tn_buf_addstr(sql, ")", NULL);
         }
-        tn_buf_addstr(sql, " AS ", NULL);
-        rc = tn_type_duckdb(f->type, sql, err);
-        tn_buf_addf(sql, NULL, ") AS _tn_f%d", f->id);
+        tn_buf_addf(sql, NULL, " AS _tn_f%d", f->id);
     }
+    json_decref(entries);
     if (rc)
         return rc;
     tn_buf_addstr(sql, " FROM read_parquet([", NULL);

@@ -762,6 +762,8 @@ int tn_table_snapshot_at(const struct tn_table *t, int64_t ms, int64_t *out, str
         if (first_ts == INT64_MAX)
             return tn_fail(err, TN_ENOTFOUND, "table %s.%s has no snapshots to travel to", t->ns,
                            t->name);
+        if (tn_delta_source(t))
+            return tn_delta_before_first(t, ms, first_ts, err);
         return tn_fail(err, TN_ENOTFOUND,
                        "table %s.%s has no snapshot at or before %lld ms; its oldest is at %lld "
                        "ms",

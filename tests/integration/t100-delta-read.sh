@@ -3,7 +3,7 @@
 # written by Spark and delta-rs) read with their expected results at every version stated
 # (_expected/*.json: rows, row counts, sums, live files), time travel by version and by commit
 # time, partition pruning and count(*) from the log's stats, a join with an Iceberg table,
-# listing and describing, the log advancing after registration, registration over HTTP, and the
+# listing and describing, column mapping by name with renamed nested fields, the log advancing after registration, registration over HTTP, and the
 # refusals: writes, an unsupported reader feature, a damaged or missing log.
 . "$(dirname "$0")/lib.sh"
 
@@ -117,7 +117,8 @@ for pair in "2020-05-02 05:47:31|0" "2020-05-03 05:47:31|1" "2020-05-03 06:47:31
 done
 expect_eq "AT TIMESTAMP at v1's commit time exactly (2020-05-03 05:47:31 UTC) reads v1's 20 rows" \
     "$(q "SELECT count(*) FROM simple_table AT (TIMESTAMP => TIMESTAMP '2020-05-03 05:47:31')")" "20"
-check_fails "a time before the first commit names the oldest" 3 "oldest" \
+check_fails "a time before the first commit names the earliest version and its commit time" 3 \
+    "before the earliest version available of the Delta table (version 0, committed at 2020-05-02 05:47:31.000 UTC)" \
     "$TARN" sql "SELECT * FROM simple_table AT (TIMESTAMP => TIMESTAMP '2020-05-01 00:00:00')"
 check_fails "a Delta version that does not exist" 3 "has no version 9" \
     "$TARN" sql "SELECT * FROM simple_table AT (VERSION => 9)"
@@ -144,6 +145,49 @@ expect_eq "column mapping: filter on the data column" \
     "$(q "SELECT * FROM table_with_column_mapping WHERE \"Super Name\" = 'Timothy Lamb'")" "BME,Timothy Lamb"
 expect_eq "a typed (integer) partition column compares as a number" \
     "$(q 'SELECT c3 FROM delta_2_2_0_partitioned_types WHERE c1 + 1 = 6')" "6"
+
+#---- column mapping 'name' mode with renamed nested fields: read by physical name at every depth ----
+# A file as a name-mode writer leaves it: columns named by their physical names at every depth
+# and no field ids (DuckDB writes it); the log's logical names differ at every depth.
+mkdir -p "$TMP/nested/_delta_log"
+node "$ROOT/tests/delta/duckdb-sql.cjs" "$ROOT" "COPY (SELECT 1::BIGINT AS \"col-id\",
+    {'col-a': 10::BIGINT, 'col-b': {'col-c': 'x'}} AS \"col-s\", [{'col-e': 5::BIGINT}] AS \"col-l\",
+    MAP {'k': {'col-v': 1::BIGINT}} AS \"col-m\"
+    UNION ALL SELECT 2, {'col-a': 20, 'col-b': {'col-c': 'y'}}, [{'col-e': 6}, {'col-e': 7}],
+    MAP {'k': {'col-v': 2::BIGINT}}) TO '$TMP/nested/part-00000.parquet' (FORMAT parquet)"
+python3 - "$TMP/nested" <<'EOF'
+import json, os, sys
+d = sys.argv[1]
+def field(name, fid, phys, typ):
+    return {"name": name, "type": typ, "nullable": True,
+            "metadata": {"delta.columnMapping.id": fid, "delta.columnMapping.physicalName": phys}}
+schema = {"type": "struct", "fields": [
+    field("id", 1, "col-id", "long"),
+    field("info", 2, "col-s", {"type": "struct", "fields": [
+        field("amount", 3, "col-a", "long"),
+        field("inner", 4, "col-b", {"type": "struct", "fields": [field("label", 5, "col-c", "string")]})]}),
+    field("items", 6, "col-l", {"type": "array", "containsNull": True, "elementType": {
+        "type": "struct", "fields": [field("qty", 7, "col-e", "long")]}}),
+    field("tags", 8, "col-m", {"type": "map", "keyType": "string", "valueContainsNull": True, "valueType": {
+        "type": "struct", "fields": [field("v", 9, "col-v", "long")]}})]}
+actions = [
+    {"protocol": {"minReaderVersion": 2, "minWriterVersion": 5}},
+    {"metaData": {"id": "6a1b8f0e-0000-4000-8000-000000000001", "format": {"provider": "parquet", "options": {}},
+                  "schemaString": json.dumps(schema), "partitionColumns": [],
+                  "configuration": {"delta.columnMapping.mode": "name", "delta.columnMapping.maxColumnId": "9"},
+                  "createdTime": 1700000000000}},
+    {"add": {"path": "part-00000.parquet", "partitionValues": {},
+             "size": os.path.getsize(d + "/part-00000.parquet"), "modificationTime": 1700000000000,
+             "dataChange": True, "stats": json.dumps({"numRecords": 2})}},
+    {"commitInfo": {"timestamp": 1700000000000, "operation": "WRITE"}}]
+open(d + "/_delta_log/00000000000000000000.json", "w").write("".join(json.dumps(a) + "\n" for a in actions))
+EOF
+check "register a name-mapped table with renamed nested fields" "$TARN" register nested "$TMP/nested"
+expect_eq "nested fields read by their physical names at every depth (struct, list, map)" \
+    "$(q "SELECT id, info.amount, info.\"inner\".label, items[1].qty, len(items), tags['k'].v FROM nested ORDER BY id")" \
+    "1,10,x,5,1,1
+2,20,y,6,2,2"
+expect_eq "a filter on a renamed nested field" "$(q "SELECT id FROM nested WHERE info.\"inner\".label = 'y'")" "2"
 
 #---- the change data feed ----
 expect_eq "delta_changes('cdf_table', 0, 3): 23 changes, ids as delta-rs lists them" \

@@ -189,6 +189,22 @@ void cli_url_param(struct tn_buf *u, const char *key, const char *value);
 /* sources.c: ingest --from and sync */
 int cli_ingest_source(struct cli *c, const char *ident, struct tn_err *err);
 int cli_sync(struct cli *c, struct tn_err *err);
+/* A fresh directory under TMPDIR that DuckDB may read (added to its allowed directories), for
+ * files a command fetches before loading them; NULL when it cannot be made. Caller frees, and
+ * removes it with cli_spool_remove. */
+char *cli_spool_dir(struct cli *c);
+
+/* s3_input.c: ingest's s3:// arguments */
+/* 1 when the argument of ingest is an S3 location (s3:// or s3a://). */
+int cli_is_s3_location(const char *arg);
+/* Download every object "pattern" names (s3://bucket/key, where the key may hold "*", "?" and
+ * "[...]" matching within one path segment) into "dir", in key order, appending the local
+ * paths to (*paths, *n, *cap), NULL-terminated. TN_ENOTFOUND when no object matches. The paths
+ * appended stay there after a failure too, for the caller to remove. */
+int cli_s3_fetch(const struct cli *c, const char *pattern, const char *dir, char ***paths,
+                 size_t *n, size_t *cap, struct tn_err *err);
+/* Remove "dir" and everything below it (symbolic links are removed, not followed). */
+void cli_spool_remove(const char *dir);
 
 /* ai.c: `tarn mcp` (MCP on standard input/output) and `tarn ask` */
 struct tn_ask_options;

@@ -777,9 +777,10 @@ static int has_glob(const char *s)
     return strpbrk(s, "*?[") != NULL;
 }
 
-/* The files the arguments name: paths, and shell patterns (*.csv in a folder) expanded, in order.
- */
-static int ingest_files(char *const *args, size_t nargs, char ***out, size_t *n, struct tn_err *err)
+/* The files the arguments name: paths, shell patterns (*.csv in a folder) expanded, and S3
+ * objects (s3://bucket/path/day-?.csv) downloaded into *spool (made on first need), in order. */
+static int ingest_files(struct cli *c, char *const *args, size_t nargs, char ***out, size_t *n,
+                        char **spool, struct tn_err *err)
 {
     char **v = NULL;
     size_t cap = 0;
@@ -789,6 +790,22 @@ static int ingest_files(char *const *args, size_t nargs, char ***out, size_t *n,
     for (size_t i = 0; !rc && i < nargs; i++) {
         glob_t g;
         size_t k;
+        if (cli_is_s3_location(args[i])) {
+            if (c->remote) {
+                rc = tn_fail(err, TN_EINPUT,
+                             "--remote sends local files; %s is read where the warehouse is: "
+                             "run the ingest without --remote",
+                             args[i]);
+                break;
+            }
+            if (!*spool && !(*spool = cli_spool_dir(c))) {
+                rc = tn_fail(err, TN_EUNAVAILABLE,
+                             "cannot create a directory under TMPDIR for the S3 objects");
+                break;
+            }
+            rc = cli_s3_fetch(c, args[i], *spool, &v, n, &cap, err);
+            continue;
+        }
         if (!has_glob(args[i])) {
             if (*n + 2 > cap)
                 v = tn_realloc(v, (cap = cap * 2 + 8) * sizeof(*v));
@@ -819,7 +836,7 @@ int cli_ingest(struct cli *c, const char *ident, char *const *files, size_t nfil
     struct tn_ingest_options opt = {.mode = TN_WRITE_APPEND, .evolve = TN_EVOLVE_ADD};
     enum tn_source_format fmt = TN_SOURCE_DETECT;
     struct stat sb;
-    char **list = NULL, **paths = NULL;
+    char **list = NULL, **paths = NULL, *spool = NULL;
     size_t n = 0, k;
     uint64_t total = 0;
     int rc;
@@ -845,7 +862,7 @@ int cli_ingest(struct cli *c, const char *ident, char *const *files, size_t nfil
         rc = input_format("-", c->o.format, &fmt, err);
         return rc ? rc : stdin_ingest(c, ns, name, fmt, &opt, err);
     }
-    rc = ingest_files(files, nfiles, &list, &n, err);
+    rc = ingest_files(c, files, nfiles, &list, &n, &spool, err);
     if (!rc && n > 1 && c->remote)
         rc = tn_fail(err, TN_EINPUT, "--remote takes one file per ingest, not %zu", n);
     paths = tn_calloc(n + 1, sizeof(*paths));
@@ -871,6 +888,9 @@ int cli_ingest(struct cli *c, const char *ident, char *const *files, size_t nfil
     }
     free(list);
     free(paths);
+    if (spool)
+        cli_spool_remove(spool);
+    free(spool);
     return rc;
 }
 

@@ -173,10 +173,12 @@ int cli_remote_json(struct cli_remote *r, const char *method, const char *path, 
 int cli_remote_query(struct cli_remote *r, const char *sql, const char *format,
                      const struct cli_query *q, FILE *sink, struct tn_buf *buf, json_t **out_json,
                      struct tn_err *err);
-/* POST "path" with the file's bytes streamed as the body (never read whole into memory). */
-int cli_remote_upload(struct cli_remote *r, const char *path, const char *file,
-                      const char *content_type, struct cli_progress *progress, json_t **out,
-                      struct tn_err *err);
+/* POST "path" with the files' bytes streamed as the body (never read whole into memory): one
+ * file as the raw body ("-": standard input, sent chunked), several as the parts named "file"
+ * of a multipart/form-data body, each of "content_type". */
+int cli_remote_upload(struct cli_remote *r, const char *path, const char *const *files,
+                      size_t nfiles, const char *content_type, struct cli_progress *progress,
+                      json_t **out, struct tn_err *err);
 
 /*---- shell.c ----*/
 /* The LakeShell: reads statements and commands from the terminal (with line editing and

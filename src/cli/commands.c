@@ -632,8 +632,9 @@ void cli_url_param(struct tn_buf *u, const char *key, const char *value)
     }
 }
 
-static int remote_ingest(struct cli *c, const char *ns, const char *name, const char *path,
-                         uint64_t size, enum tn_source_format fmt,
+/* The files (or "-", standard input) sent to the server, which stores them in one commit. */
+static int remote_ingest(struct cli *c, const char *ns, const char *name, const char *const *paths,
+                         size_t npaths, uint64_t size, enum tn_source_format fmt,
                          const struct tn_ingest_options *in, struct tn_err *err)
 {
     static const char *const types[] = {"application/octet-stream", "text/csv", "application/json",
@@ -671,8 +672,8 @@ static int remote_ingest(struct cli *c, const char *ns, const char *name, const 
         url = tn_buf_detach(&u, NULL);
     }
     if (c->progress == 2 || (c->progress && size >= PROGRESS_MIN_BYTES))
-        p = cli_progress_start(path, size, 0, c->progress == 2 ? 0 : 0.5);
-    rc = cli_remote_upload(c->remote, url, path, types[fmt], p, &j, err);
+        p = cli_progress_start(paths[0], size, 0, c->progress == 2 ? 0 : 0.5);
+    rc = cli_remote_upload(c->remote, url, paths, npaths, types[fmt], p, &j, err);
     cli_progress_stop(p);
     if (!rc)
         cli_print_ingest(ns, name, json_is_true(json_object_get(j, "created")), in->upsert,
@@ -698,10 +699,10 @@ static int stdin_ingest(struct cli *c, const char *ns, const char *name, enum tn
     uint64_t size = 0;
     int rc, fd, complete = 1;
 
-    if (c->remote)
-        return tn_fail(err, TN_EINPUT,
-                       "--remote sends a file: save standard input to a file first, or run the "
-                       "ingest where the warehouse is");
+    if (c->remote) {
+        static const char *const stdin_path[] = {"-"};
+        return remote_ingest(c, ns, name, stdin_path, 1, 0, fmt, in, err);
+    }
     rc = cli_warehouse(c, &wh, err);
     if (rc)
         return rc;
@@ -863,8 +864,6 @@ int cli_ingest(struct cli *c, const char *ident, char *const *files, size_t nfil
         return rc ? rc : stdin_ingest(c, ns, name, fmt, &opt, err);
     }
     rc = ingest_files(c, files, nfiles, &list, &n, &spool, err);
-    if (!rc && n > 1 && c->remote)
-        rc = tn_fail(err, TN_EINPUT, "--remote takes one file per ingest, not %zu", n);
     paths = tn_calloc(n + 1, sizeof(*paths));
     for (k = 0; !rc && k < n; k++) {
         paths[k] = realpath(list[k], NULL);
@@ -878,10 +877,11 @@ int cli_ingest(struct cli *c, const char *ident, char *const *files, size_t nfil
     if (!rc)
         rc = input_format(paths[0], c->o.format, &fmt, err);
     if (!rc)
-        rc = c->remote ? remote_ingest(c, ns, name, paths[0], total, fmt, &opt, err)
-                       : local_ingest(c, ns, name, paths[0],
-                                      n > 1 ? (const char *const *)paths + 1 : NULL, total, fmt,
-                                      &opt, err);
+        rc =
+            c->remote
+                ? remote_ingest(c, ns, name, (const char *const *)paths, n, total, fmt, &opt, err)
+                : local_ingest(c, ns, name, paths[0], n > 1 ? (const char *const *)paths + 1 : NULL,
+                               total, fmt, &opt, err);
     for (k = 0; k < n; k++) {
         free(list[k]);
         free(paths[k]);

@@ -122,6 +122,11 @@ int cli_s3_fetch(const struct cli *c, const char *pattern, const char *dir, char
         if (strncmp(e[i].uri, bucket_uri, bucket_len) != 0 || e[i].uri[bucket_len] != '/' ||
             fnmatch(key, object_key, FNM_PATHNAME | FNM_PERIOD) != 0)
             continue;
+        matched++;
+        if (e[i].size == 0) {
+            rc = tn_fail(err, TN_EINPUT, "%s is empty: there is nothing to load", e[i].uri);
+            break;
+        }
         /* the object's own name, for the format its extension says */
         local = tn_asprintf("%s/%zu-%s", dir, *n, base ? base + 1 : object_key);
         rc = download(st, &e[i], local, err);
@@ -129,7 +134,6 @@ int cli_s3_fetch(const struct cli *c, const char *pattern, const char *dir, char
             *paths = tn_realloc(*paths, (*cap = *cap * 2 + 8) * sizeof(**paths));
         (*paths)[(*n)++] = local; /* kept even after a failure, so that it is removed */
         (*paths)[*n] = NULL;
-        matched++;
     }
     if (!rc && matched == 0)
         rc = tn_fail(err, TN_ENOTFOUND, "no object in %s matches %s", bucket_uri, pattern);

@@ -22,6 +22,8 @@ printf 'not,a,csv,for,this,table\n' >"$TMP/notes.txt"
 for f in day-1.csv day-2.csv day-10.csv; do wh_put "$TMP/$f" "in/$f" || bad "upload $f"; done
 wh_put "$TMP/day-3.csv" in/sub/day-3.csv || bad "upload sub/day-3.csv"
 wh_put "$TMP/notes.txt" in/notes.txt || bad "upload notes.txt"
+: >"$TMP/empty.csv"
+wh_put "$TMP/empty.csv" in/empty/empty.csv || bad "upload empty.csv"
 # a large object, read in several ranged GETs (16 MiB each)
 awk 'BEGIN { print "id,day"; for (i = 1; i <= 1500000; i++) printf "%d,big-row-padding-%d\n", 1000 + i, i }' \
     >"$TMP/big.csv"
@@ -61,6 +63,8 @@ expect_eq "rows of both" "$(q 'SELECT string_agg(id::VARCHAR, $$ $$ ORDER BY id)
 check_fails "no object matches: exit 3" 3 "no object" "$TARN" ingest default.none "$WH/in/nothing-*.csv"
 check_fails "a missing object: exit 3" 3 "no object" "$TARN" ingest default.none "$WH/in/missing.csv"
 expect_eq "a failed ingest creates no table" "$(q 'SELECT count(*) FROM information_schema.tables WHERE table_name = $$none$$')" 0
+check_fails "an empty object: exit 2, named by its location" 2 "in/empty/empty.csv is empty" \
+    "$TARN" ingest default.none "$WH/in/empty/*.csv"
 check_fails "a bucket without a key: exit 2" 2 "names no object" "$TARN" ingest default.none \
     "s3://${TARN_TEST_S3_BUCKET}"
 check_fails "--remote does not send S3 objects: exit 2" 2 "without --remote" \

@@ -113,7 +113,7 @@ int cli_s3_fetch(const struct cli *c, const char *pattern, const char *dir, char
     rc = tn_storage_open(&so, &st, err);
     if (!rc)
         rc = tn_storage_list(st, prefix_uri, &e, &ne, err);
-    if (!rc)
+    if (!rc && ne > 1)
         qsort(e, ne, sizeof(*e), by_uri);
     for (size_t i = 0; !rc && i < ne; i++) {
         const char *object_key = e[i].uri + bucket_len + 1;

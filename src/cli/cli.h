@@ -184,10 +184,12 @@ int cli_remote_json(struct cli_remote *r, const char *method, const char *path, 
 int cli_remote_query(struct cli_remote *r, const char *sql, const char *format,
                      const struct cli_query *q, FILE *sink, struct tn_buf *buf, json_t **out_json,
                      struct tn_err *err);
-/* POST "path" with the file's bytes streamed as the body (never read whole into memory). */
-int cli_remote_upload(struct cli_remote *r, const char *path, const char *file,
-                      const char *content_type, struct cli_progress *progress, json_t **out,
-                      struct tn_err *err);
+/* POST "path" with the files' bytes streamed as the body (never read whole into memory): one
+ * file as the raw body ("-": standard input, sent chunked), several as the parts named "file"
+ * of a multipart/form-data body, each of "content_type". */
+int cli_remote_upload(struct cli_remote *r, const char *path, const char *const *files,
+                      size_t nfiles, const char *content_type, struct cli_progress *progress,
+                      json_t **out, struct tn_err *err);
 
 /*---- shell.c ----*/
 /* The LakeShell: reads statements and commands from the terminal (with line editing and
@@ -200,6 +202,22 @@ void cli_url_param(struct tn_buf *u, const char *key, const char *value);
 /* sources.c: ingest --from and sync */
 int cli_ingest_source(struct cli *c, const char *ident, struct tn_err *err);
 int cli_sync(struct cli *c, struct tn_err *err);
+/* A fresh directory under TMPDIR that DuckDB may read (added to its allowed directories), for
+ * files a command fetches before loading them; NULL when it cannot be made. Caller frees, and
+ * removes it with cli_spool_remove. */
+char *cli_spool_dir(struct cli *c);
+
+/* s3_input.c: ingest's s3:// arguments */
+/* 1 when the argument of ingest is an S3 location (s3:// or s3a://). */
+int cli_is_s3_location(const char *arg);
+/* Download every object "pattern" names (s3://bucket/key, where the key may hold "*", "?" and
+ * "[...]" matching within one path segment) into "dir", in key order, appending the local
+ * paths to (*paths, *n, *cap), NULL-terminated. TN_ENOTFOUND when no object matches. The paths
+ * appended stay there after a failure too, for the caller to remove. */
+int cli_s3_fetch(const struct cli *c, const char *pattern, const char *dir, char ***paths,
+                 size_t *n, size_t *cap, struct tn_err *err);
+/* Remove "dir" and everything below it (symbolic links are removed, not followed). */
+void cli_spool_remove(const char *dir);
 
 /* ai.c: `tarn mcp` (MCP on standard input/output) and `tarn ask` */
 struct tn_ask_options;

@@ -648,8 +648,9 @@ void cli_url_param(struct tn_buf *u, const char *key, const char *value)
     }
 }
 
-static int remote_ingest(struct cli *c, const char *ns, const char *name, const char *path,
-                         uint64_t size, enum tn_source_format fmt,
+/* The files (or "-", standard input) sent to the server, which stores them in one commit. */
+static int remote_ingest(struct cli *c, const char *ns, const char *name, const char *const *paths,
+                         size_t npaths, uint64_t size, enum tn_source_format fmt,
                          const struct tn_ingest_options *in, struct tn_err *err)
 {
     static const char *const types[] = {"application/octet-stream", "text/csv", "application/json",
@@ -692,8 +693,8 @@ static int remote_ingest(struct cli *c, const char *ns, const char *name, const 
         url = tn_buf_detach(&u, NULL);
     }
     if (c->progress == 2 || (c->progress && size >= PROGRESS_MIN_BYTES))
-        p = cli_progress_start(path, size, 0, c->progress == 2 ? 0 : 0.5);
-    rc = cli_remote_upload(c->remote, url, path, types[fmt], p, &j, err);
+        p = cli_progress_start(paths[0], size, 0, c->progress == 2 ? 0 : 0.5);
+    rc = cli_remote_upload(c->remote, url, paths, npaths, types[fmt], p, &j, err);
     cli_progress_stop(p);
     if (!rc)
         cli_print_ingest(ns, name, json_is_true(json_object_get(j, "created")), in->upsert,
@@ -719,10 +720,10 @@ static int stdin_ingest(struct cli *c, const char *ns, const char *name, enum tn
     uint64_t size = 0;
     int rc, fd, complete = 1;
 
-    if (c->remote)
-        return tn_fail(err, TN_EINPUT,
-                       "--remote sends a file: save standard input to a file first, or run the "
-                       "ingest where the warehouse is");
+    if (c->remote) {
+        static const char *const stdin_path[] = {"-"};
+        return remote_ingest(c, ns, name, stdin_path, 1, 0, fmt, in, err);
+    }
     rc = cli_warehouse(c, &wh, err);
     if (rc)
         return rc;
@@ -801,9 +802,10 @@ static int has_glob(const char *s)
     return strpbrk(s, "*?[") != NULL;
 }
 
-/* The files the arguments name: paths, and shell patterns (*.csv in a folder) expanded, in order.
- */
-static int ingest_files(char *const *args, size_t nargs, char ***out, size_t *n, struct tn_err *err)
+/* The files the arguments name: paths, shell patterns (*.csv in a folder) expanded, and S3
+ * objects (s3://bucket/path/day-?.csv) downloaded into *spool (made on first need), in order. */
+static int ingest_files(struct cli *c, char *const *args, size_t nargs, char ***out, size_t *n,
+                        char **spool, struct tn_err *err)
 {
     char **v = NULL;
     size_t cap = 0;
@@ -813,6 +815,22 @@ static int ingest_files(char *const *args, size_t nargs, char ***out, size_t *n,
     for (size_t i = 0; !rc && i < nargs; i++) {
         glob_t g;
         size_t k;
+        if (cli_is_s3_location(args[i])) {
+            if (c->remote) {
+                rc = tn_fail(err, TN_EINPUT,
+                             "--remote sends local files; %s is read where the warehouse is: "
+                             "run the ingest without --remote",
+                             args[i]);
+                break;
+            }
+            if (!*spool && !(*spool = cli_spool_dir(c))) {
+                rc = tn_fail(err, TN_EUNAVAILABLE,
+                             "cannot create a directory under TMPDIR for the S3 objects");
+                break;
+            }
+            rc = cli_s3_fetch(c, args[i], *spool, &v, n, &cap, err);
+            continue;
+        }
         if (!has_glob(args[i])) {
             if (*n + 2 > cap)
                 v = tn_realloc(v, (cap = cap * 2 + 8) * sizeof(*v));
@@ -843,7 +861,7 @@ int cli_ingest(struct cli *c, const char *ident, char *const *files, size_t nfil
     struct tn_ingest_options opt = {.mode = TN_WRITE_APPEND, .evolve = TN_EVOLVE_ADD};
     enum tn_source_format fmt = TN_SOURCE_DETECT;
     struct stat sb;
-    char **list = NULL, **paths = NULL;
+    char **list = NULL, **paths = NULL, *spool = NULL;
     size_t n = 0, k;
     uint64_t total = 0;
     int rc;
@@ -869,9 +887,7 @@ int cli_ingest(struct cli *c, const char *ident, char *const *files, size_t nfil
         rc = input_format("-", c->o.format, &fmt, err);
         return rc ? rc : stdin_ingest(c, ns, name, fmt, &opt, err);
     }
-    rc = ingest_files(files, nfiles, &list, &n, err);
-    if (!rc && n > 1 && c->remote)
-        rc = tn_fail(err, TN_EINPUT, "--remote takes one file per ingest, not %zu", n);
+    rc = ingest_files(c, files, nfiles, &list, &n, &spool, err);
     paths = tn_calloc(n + 1, sizeof(*paths));
     for (k = 0; !rc && k < n; k++) {
         paths[k] = realpath(list[k], NULL);
@@ -885,16 +901,20 @@ int cli_ingest(struct cli *c, const char *ident, char *const *files, size_t nfil
     if (!rc)
         rc = input_format(paths[0], c->o.format, &fmt, err);
     if (!rc)
-        rc = c->remote ? remote_ingest(c, ns, name, paths[0], total, fmt, &opt, err)
-                       : local_ingest(c, ns, name, paths[0],
-                                      n > 1 ? (const char *const *)paths + 1 : NULL, total, fmt,
-                                      &opt, err);
+        rc =
+            c->remote
+                ? remote_ingest(c, ns, name, (const char *const *)paths, n, total, fmt, &opt, err)
+                : local_ingest(c, ns, name, paths[0], n > 1 ? (const char *const *)paths + 1 : NULL,
+                               total, fmt, &opt, err);
     for (k = 0; k < n; k++) {
         free(list[k]);
         free(paths[k]);
     }
     free(list);
     free(paths);
+    if (spool)
+        cli_spool_remove(spool);
+    free(spool);
     return rc;
 }
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define RESPONSE_MAX  (512L * 1024 * 1024) /* an answer kept in memory */
 #define UPLOAD_BUFFER (512L * 1024)
@@ -73,8 +74,9 @@ struct call {
     const char *path;
     const char *body; /* an in-memory body (JSON), or NULL */
     const char *content_type;
-    FILE *upload; /* a streamed body of "upload_size" bytes */
-    uint64_t upload_size;
+    FILE *upload; /* a streamed body of "upload_size" bytes (-1: unknown, sent chunked) */
+    int64_t upload_size;
+    curl_mime *parts; /* or a multipart/form-data body of files, or NULL */
     struct cli_progress *progress;
     FILE *sink; /* a 2xx answer whose type starts with sink_type goes here */
     const char *sink_type;
@@ -233,7 +235,7 @@ static int perform(struct cli_remote *r, struct call *c, struct tn_err *err)
     curl_easy_setopt(r->h, CURLOPT_WRITEDATA, c);
     if (r->auth)
         headers = curl_slist_append(headers, r->auth);
-    if (c->content_type) {
+    if (c->content_type && !c->parts) {
         ctype = tn_asprintf("Content-Type: %s", c->content_type);
         headers = curl_slist_append(headers, ctype);
     }
@@ -242,6 +244,9 @@ static int perform(struct cli_remote *r, struct call *c, struct tn_err *err)
         curl_easy_setopt(r->h, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(r->h, CURLOPT_READDATA, c);
         curl_easy_setopt(r->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->upload_size);
+        curl_easy_setopt(r->h, CURLOPT_UPLOAD_BUFFERSIZE, UPLOAD_BUFFER);
+    } else if (c->parts) {
+        curl_easy_setopt(r->h, CURLOPT_MIMEPOST, c->parts);
         curl_easy_setopt(r->h, CURLOPT_UPLOAD_BUFFERSIZE, UPLOAD_BUFFER);
     } else if (c->body) {
         curl_easy_setopt(r->h, CURLOPT_POSTFIELDS, c->body);
@@ -252,7 +257,7 @@ static int perform(struct cli_remote *r, struct call *c, struct tn_err *err)
     curl_easy_setopt(r->h, CURLOPT_XFERINFODATA, c);
     if (strcmp(c->method, "GET") != 0 && strcmp(c->method, "POST") != 0)
         curl_easy_setopt(r->h, CURLOPT_CUSTOMREQUEST, c->method);
-    else if (strcmp(c->method, "POST") == 0 && !c->upload && !c->body)
+    else if (strcmp(c->method, "POST") == 0 && !c->upload && !c->body && !c->parts)
         curl_easy_setopt(r->h, CURLOPT_POSTFIELDS, "");
     curl_easy_setopt(r->h, CURLOPT_HTTPHEADER, headers);
     cc = curl_easy_perform(r->h);
@@ -372,32 +377,52 @@ int cli_remote_query(struct cli_remote *r, const char *sql, const char *format,
     return rc;
 }
 
-int cli_remote_upload(struct cli_remote *r, const char *path, const char *file,
-                      const char *content_type, struct cli_progress *progress, json_t **out,
-                      struct tn_err *err)
+int cli_remote_upload(struct cli_remote *r, const char *path, const char *const *files,
+                      size_t nfiles, const char *content_type, struct cli_progress *progress,
+                      json_t **out, struct tn_err *err)
 {
     struct call c = {0};
     struct stat sb;
-    int rc;
+    int rc = 0;
 
-    c.upload = fopen(file, "rbe");
-    if (!c.upload || fstat(fileno(c.upload), &sb) != 0) {
-        rc = tn_fail(err, errno == ENOENT ? TN_ENOTFOUND : TN_EINPUT, "cannot open %s: %s", file,
-                     strerror(errno));
-        if (c.upload)
-            fclose(c.upload);
-        return rc;
-    }
     c.method = "POST";
     c.path = path;
     c.content_type = content_type;
-    c.upload_size = (uint64_t)sb.st_size;
     c.progress = progress;
     c.resp = (struct tn_buf)TN_BUF_INIT(RESPONSE_MAX);
-    rc = perform(r, &c, err);
+    if (nfiles == 1 && strcmp(files[0], "-") == 0) {
+        /* standard input, of a size unknown until it ends: chunked */
+        int fd = dup(STDIN_FILENO);
+        c.upload = fd < 0 ? NULL : fdopen(fd, "rb");
+        c.upload_size = -1;
+        if (!c.upload)
+            rc = tn_fail(err, TN_EINPUT, "cannot read standard input: %s", strerror(errno));
+    } else if (nfiles == 1) {
+        c.upload = fopen(files[0], "rbe");
+        if (!c.upload || fstat(fileno(c.upload), &sb) != 0)
+            rc = tn_fail(err, errno == ENOENT ? TN_ENOTFOUND : TN_EINPUT, "cannot open %s: %s",
+                         files[0], strerror(errno));
+        else
+            c.upload_size = (int64_t)sb.st_size;
+    } else {
+        /* several files: one part named "file" each, read from disk as they are sent */
+        c.parts = curl_mime_init(r->h);
+        for (size_t i = 0; !rc && i < nfiles; i++) {
+            curl_mimepart *part = curl_mime_addpart(c.parts);
+            curl_mime_name(part, "file");
+            if (curl_mime_filedata(part, files[i]) != CURLE_OK)
+                rc = tn_fail(err, TN_ENOTFOUND, "cannot open %s", files[i]);
+            else
+                curl_mime_type(part, content_type);
+        }
+    }
+    if (!rc)
+        rc = perform(r, &c, err);
     if (!rc)
         rc = answer_json(&c, out, err);
-    fclose(c.upload);
+    if (c.upload)
+        fclose(c.upload);
+    curl_mime_free(c.parts);
     call_release(&c);
     return rc;
 }

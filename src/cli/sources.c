@@ -33,7 +33,7 @@ static void show_progress(void *arg, int64_t rows, int64_t bytes, int done)
 
 /* A directory DuckDB may read for the spool: a fresh one under TMPDIR, added to the engine's
  * allowed directories. Caller frees and removes it. */
-static char *spool_dir(struct cli *c)
+char *cli_spool_dir(struct cli *c)
 {
     const char *base = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     char *dir = tn_asprintf("%s/tarn-source-XXXXXX", base);
@@ -89,7 +89,7 @@ static int local_source(struct cli *c, const char *ns, const char *name,
     struct tn_warehouse *wh;
     struct tn_session *s = NULL;
     struct tn_pg_result res = {0};
-    char *dir = spool_dir(c);
+    char *dir = cli_spool_dir(c);
     int rc;
 
     if (!dir)

@@ -102,9 +102,12 @@ struct tn_http_req {
     struct MHD_Connection *conn;
     const char *method;
     const char *path;
-    char *arg;         /* the {table} of the route's path, or NULL */
-    json_t *json;      /* a JSON route's parsed body (NULL when the body was empty) */
-    char *upload_path; /* an upload route's body, as a temporary file */
+    char *arg;          /* the {table} of the route's path, or NULL */
+    json_t *json;       /* a JSON route's parsed body (NULL when the body was empty) */
+    char *upload_path;  /* an upload route's body, as a temporary file */
+    char **upload_more; /* the further parts named "file" of a multipart body, each a temporary
+                           file (NULL-terminated), or NULL when there is one */
+    size_t upload_nmore;
     uint64_t upload_bytes;
     uint64_t upload_longest_line; /* the longest run of bytes between newlines when one
                                      reaches TN_SOURCE_LINE_EXACT, else less than that */

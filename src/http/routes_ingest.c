@@ -177,6 +177,7 @@ static void source_options(const struct tn_http_req *req, const struct ingest_st
     memset(src, 0, sizeof(*src));
     src->format = st->format;
     src->name = req->upload_name;
+    src->more_paths = (const char *const *)req->upload_more; /* further multipart files */
     src->content_type = req->upload_type;
     memcpy(src->delim, st->delim, sizeof(src->delim));
     src->header = st->header;
@@ -314,7 +315,7 @@ static int stream_outcome(struct tn_http_req *req, struct ingest_state *st,
                           struct tn_ingest_result *res, struct tn_err *err)
 {
     char *now = params_text(req, st);
-    int same = st->stream_params && strcmp(now, st->stream_params) == 0;
+    int same = st->stream_params && strcmp(now, st->stream_params) == 0 && !req->upload_nmore;
     int rc = tn_stream_finish(st->stream, same, res, err);
 
     free(now);

@@ -1005,6 +1005,8 @@ static void body_fail(struct conn_ctx *c, int code, const char *msg)
     }
     if (c->req.upload_path)
         unlink(c->req.upload_path);
+    for (size_t i = 0; i < c->req.upload_nmore; i++)
+        unlink(c->req.upload_more[i]);
 }
 
 static void too_large(struct conn_ctx *c)
@@ -1043,6 +1045,42 @@ static void upload_write(struct conn_ctx *c, const char *data, size_t n)
         c->req.on_body(&c->req, data, n);
 }
 
+/* A further part named "file" begins: the one before it is complete, and its bytes go to a
+ * new temporary file, named in req.upload_more. Seeing the body as it arrives stops there (it
+ * is seen whole, as several files, by the handler). */
+static void next_file(struct conn_ctx *c)
+{
+    char uuid[37], *path;
+
+    if (c->failed)
+        return;
+    if (c->req.on_body_end)
+        c->req.on_body_end(&c->req, 0);
+    c->req.on_body = NULL;
+    c->req.on_body_end = NULL;
+    if (c->fd >= 0 && close(c->fd)) {
+        c->fd = -1;
+        body_fail(c, TN_EUNAVAILABLE, "cannot store the upload (close failed)");
+        return;
+    }
+    tn_uuid4(uuid);
+    path = tn_asprintf("%s/upload-%ld-%s", c->req.srv->tmp_dir, (long)getpid(), uuid);
+    c->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (c->fd < 0) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "cannot create a temporary file in %s: %s", c->req.srv->tmp_dir,
+                 strerror(errno));
+        free(path);
+        body_fail(c, TN_EUNAVAILABLE, msg);
+        return;
+    }
+    c->req.upload_more =
+        tn_realloc(c->req.upload_more, (c->req.upload_nmore + 2) * sizeof(*c->req.upload_more));
+    c->req.upload_more[c->req.upload_nmore++] = path;
+    c->req.upload_more[c->req.upload_nmore] = NULL;
+    c->line_len = 0;
+}
+
 static enum MHD_Result on_form_part(void *cls, enum MHD_ValueKind kind, const char *key,
                                     const char *filename, const char *content_type,
                                     const char *transfer_encoding, const char *data, uint64_t off,
@@ -1061,8 +1099,8 @@ static enum MHD_Result on_form_part(void *cls, enum MHD_ValueKind kind, const ch
             free(c->req.upload_type);
             c->req.upload_type = content_type ? tn_strdup(content_type) : NULL;
         } else if (off == 0 && c->req.upload_bytes > 0) {
-            /* a part starts again at offset 0: a second file */
-            body_fail(c, TN_EINPUT, "send one part named 'file' per request, not several");
+            /* a part starts again at offset 0: a further file, in a temporary file of its own */
+            next_file(c);
         }
         if (size)
             upload_write(c, data, size);
@@ -1467,6 +1505,11 @@ static void ctx_unref(struct conn_ctx *c)
         unlink(c->req.upload_path);
         free(c->req.upload_path);
     }
+    for (size_t i = 0; i < c->req.upload_nmore; i++) {
+        unlink(c->req.upload_more[i]);
+        free(c->req.upload_more[i]);
+    }
+    free(c->req.upload_more);
     if (c->req.free_state)
         c->req.free_state(c->req.state);
     free(c->req.arg);

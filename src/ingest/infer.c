@@ -949,8 +949,8 @@ int tn_table_ingest_opts(struct tn_warehouse *wh, struct tn_session *s, const ch
                          const struct tn_ingest_options *opt, struct tn_ingest_result *res,
                          struct tn_err *err)
 {
-    struct tn_write_options wo = {opt->mode, opt->branch, opt->single_pass, opt->before_commit,
-                                  opt->before_commit_arg};
+    struct tn_write_options wo = {
+        opt->mode, opt->branch, opt->single_pass, opt->before_commit, opt->before_commit_arg, 1};
     json_t *schema = NULL, *keys = NULL;
     char *select = NULL;
     struct tn_table *t = NULL;

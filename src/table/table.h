@@ -259,9 +259,12 @@ struct tn_write_options {
      * (the files are deleted) with the error it sets. NULL: commit. */
     int (*before_commit)(void *arg, struct tn_err *err);
     void *before_commit_arg;
+    /* An unpartitioned table's rows become files of about write.target-file-size-bytes, as a
+     * single pass's do, but a refused value is still explained (ingest); 0: one data file. */
+    int sized_files;
 };
 
-/* The data file size a streamed ingest aims at, unless the table property
+/* The data file size an ingest aims at, unless the table property
  * write.target-file-size-bytes says otherwise. */
 #define TN_TARGET_FILE_SIZE (128LL * 1024 * 1024)
 

@@ -19,8 +19,10 @@
 #include "table.h"
 #include "table_int.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* An append that would leave more data manifests than this merges them into one (as
@@ -1181,6 +1183,95 @@ out:
     return rc;
 }
 
+/* Write the rows of "select_sql" as new data files of "t" of about its target size each, in the
+ * rows' order: one file first (DuckDB keeps the order when it writes a single file, not when it
+ * cuts files by size), then, when that is more than half again the target, cut into consecutive
+ * ranges of its rows, each rewritten as a file of its own. A refused value is explained (the
+ * rows are read again). */
+static int write_split_files(struct tn_warehouse *wh, struct tn_session *s,
+                             const struct tn_table *t, const char *select_sql,
+                             struct tn_data_file **out, size_t *n, struct tn_err *err)
+{
+    const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
+    int64_t target = target_file_size(t), rows = 0, per_file;
+    char *uri = tn__new_file_location(t, ".parquet");
+    char *resolved = tn_table_resolve(t, uri), *whole = NULL;
+    struct tn_data_file *v = NULL;
+    struct stat sb;
+    size_t parts, nv = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    rc = tn_storage_stage_path(wh->storage, resolved, &whole, err);
+    if (!rc)
+        rc = tn__copy_to_parquet(s, schema, select_sql, NULL, whole, &rows, err);
+    if (!rc && stat(whole, &sb) != 0)
+        rc =
+            tn_fail(err, TN_EUNAVAILABLE, "cannot read the file just written: %s", strerror(errno));
+    if (rc)
+        goto out;
+    if (sb.st_size <= target + target / 2 || rows < 2) {
+        v = tn_calloc(1, sizeof(*v));
+        rc = publish_data_file(wh, s, t, schema, whole, uri, &v[0], err);
+        uri = NULL; /* owned by v[0], or freed */
+        nv = rc ? 0 : 1;
+        goto out;
+    }
+    parts = (size_t)((sb.st_size + target - 1) / target);
+    per_file = (rows + (int64_t)parts - 1) / (int64_t)parts;
+    v = tn_calloc(parts, sizeof(*v));
+    for (int64_t first = 0; !rc && first < rows; first += per_file) {
+        struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
+        char *part_uri = tn__new_file_location(t, ".parquet");
+        char *part_resolved = tn_table_resolve(t, part_uri), *part = NULL;
+        int64_t part_rows = 0;
+
+        tn_buf_addstr(&q, "SELECT * EXCLUDE (file_row_number) FROM read_parquet(", NULL);
+        tn_sql_string(&q, whole);
+        tn_buf_addf(&q, NULL,
+                    ", file_row_number = true) WHERE file_row_number >= %lld AND "
+                    "file_row_number < %lld",
+                    (long long)first, (long long)(first + per_file));
+        rc = tn_storage_stage_path(wh->storage, part_resolved, &part, err);
+        if (!rc)
+            rc = copy_rows(s, schema, q.buf, NULL, part, 0, 0, &part_rows, err);
+        if (!rc) {
+            rc = publish_data_file(wh, s, t, schema, part, part_uri, &v[nv], err);
+            nv += rc ? 0 : 1;
+        } else {
+            struct tn_err ignored;
+            tn_storage_delete(wh->storage, part_resolved, &ignored);
+            free(part_uri);
+        }
+        free(part_resolved);
+        free(part);
+        tn_buf_release(&q);
+    }
+    {
+        struct tn_err ignored; /* the whole file, cut into the parts: not a data file */
+        tn_storage_delete(wh->storage, resolved, &ignored);
+        unlink(whole);
+    }
+out:
+    if (rc) {
+        struct tn_err ignored;
+        for (size_t i = 0; i < nv; i++)
+            tn__discard_file(wh, t, &v[i]);
+        free(v);
+        v = NULL;
+        nv = 0;
+        if (uri) /* the whole file, not published */
+            tn_storage_delete(wh->storage, resolved, &ignored);
+    }
+    *out = v;
+    *n = nv;
+    free(uri);
+    free(resolved);
+    free(whole);
+    return rc;
+}
+
 void tn__discard_file(struct tn_warehouse *wh, const struct tn_table *t, struct tn_data_file *file)
 {
     struct tn_err ignored;
@@ -1210,6 +1301,9 @@ int tn__table_write(struct tn_warehouse *wh, struct tn_session *s, const struct 
             rc = tn_fail(err, TN_EINPUT, "a partitioned table's rows are not streamed");
         else
             rc = write_sized_files(wh, s, t, select_sql, wo, &files, &n, err);
+    } else if (!rc && wo->sized_files &&
+               tn_spec_is_unpartitioned(tn_metadata_spec(t->meta, t->meta->default_spec_id))) {
+        rc = write_split_files(wh, s, t, select_sql, &files, &n, err);
     } else if (!rc &&
                tn_spec_is_unpartitioned(tn_metadata_spec(t->meta, t->meta->default_spec_id))) {
         files = tn_calloc(1, sizeof(*files));

@@ -141,13 +141,47 @@ for t in cli_stdin cli_two cli_glob; do
         "$(csvq "SELECT count(*), sum(CASE WHEN id = n THEN 1 ELSE 0 END) FROM (SELECT id, row_number() OVER () AS n FROM $t)"),$(csvq "SELECT count(*) FROM \"$t\$snapshots\"")" \
         "$ROWS,$ROWS,1"
 done
+#---- --remote: several files (one multipart part each) and standard input (sent chunked) ----
+check "tarn ingest t a.csv b.csv --remote" "$TARN" ingest remote_two "$TMP/parts/a.csv" "$TMP/parts/b.csv" \
+    --remote "$BASE"
+check "tarn ingest t - --remote" sh -c "\"$TARN\" ingest remote_stdin - --remote \"$BASE\" <\"$TMP/big.csv\""
+for t in remote_two remote_stdin; do
+    expect_eq "$t: every row, in order, one snapshot" \
+        "$(csvq "SELECT count(*), sum(CASE WHEN id = n THEN 1 ELSE 0 END) FROM (SELECT id, row_number() OVER () AS n FROM $t)"),$(csvq "SELECT count(*) FROM \"$t\$snapshots\"")" \
+        "$ROWS,$ROWS,1"
+done
+status_is "two parts named file in one multipart POST" 200 call POST /ingest/multi_part \
+    -F "file=@$TMP/parts/a.csv" -F "file=@$TMP/parts/b.csv"
+expect_eq "both parts' rows, one commit" "$(jv 'd["rows_added"]'),$(csvq 'SELECT count(*) FROM "multi_part$snapshots"')" "$ROWS,1"
+printf 'id,name,amount,note\n1,x,oops,y\n' >"$TMP/parts/bad.csv"
+check_fails "--remote: a refused value in the second file commits nothing" 2 "oops" \
+    "$TARN" ingest remote_two "$TMP/parts/a.csv" "$TMP/parts/bad.csv" --remote "$BASE"
+expect_eq "remote_two still has one snapshot" "$(csvq 'SELECT count(*) FROM "remote_two$snapshots"')" 1
+expect_eq "no temporary file left by the server" "$(ls -A "$WH_TMP" | wc -l)" 0
 expect_eq "/dev/stdin: the rows" "$(csvq 'SELECT count(*) FROM cli_devstdin')" \
     "$(head -n 500 "$TMP/big.csv" | python3 -c 'import csv, sys; print(sum(1 for _ in csv.reader(sys.stdin)) - 1)')"
 check_fails "a pattern that matches nothing" 3 "no file matches" "$TARN" ingest cli_none "$TMP/parts/*.tsv"
 expect_eq "no temporary file left by the command line" "$(ls -A "$WH_TMP" | wc -l)" 0
 
-#---- a short file is read whole, as before ----
 head -n 1000 "$TMP/big.csv" >"$TMP/short.csv"
+#---- the whole-file path cuts its rows into files of the table's target size, in order ----
+awk -v rows=400000 'BEGIN { print "id,name,amount,note"; for (i = 1; i <= rows; i++)
+    printf "%d,name_%d,%d,note %d %x\n", i, i, i * 3, i * 7919 % 1000003, i * 2654435761 % 4294967296 }' \
+    >"$TMP/wide.csv"
+"$TARN" ingest sized "$TMP/short.csv" >/dev/null 2>&1
+check "a 1 MiB target file size" "$TARN" sql \
+    "ALTER TABLE sized SET TBLPROPERTIES ('write.target-file-size-bytes' = '1048576')"
+check "tarn ingest of an 18 MB file (the whole-file path)" "$TARN" ingest sized "$TMP/wide.csv" --mode overwrite
+expect_eq "it became several files of about 1 MiB" \
+    "$(csvq 'SELECT count(*) > 2, max(file_size_in_bytes) < 1572864 FROM "sized$files"')" "true,true"
+expect_eq "every row, in the file's order, one snapshot" \
+    "$(csvq 'SELECT count(*), sum(CASE WHEN id = n THEN 1 ELSE 0 END) FROM (SELECT id, row_number() OVER () AS n FROM sized)'),$(csvq 'SELECT count(*) FROM "sized$snapshots"')" \
+    "400000,400000,2"
+expect_eq "no staged file is left in the table's folder" \
+    "$(find "$WH/default/sized/data" -name '*.parquet' 2>/dev/null | wc -l)" \
+    "$(( $(csvq 'SELECT count(*) FROM "sized$files"') + 1 ))"
+
+#---- a short file is read whole, as before ----
 status_is "a short CSV" 200 call POST /ingest/short -H 'Content-Type: text/csv' \
     --data-binary "@$TMP/short.csv"
 expect_eq "a short CSV is not streamed" "$(streamed)" false

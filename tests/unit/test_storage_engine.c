@@ -95,6 +95,20 @@ static void test_sandbox_refuses_escapes(void)
     free(sql);
     CHECK_INT_EQ(tn_engine_statement_count(s, "SELECT 1; SELECT 2", &err), 1);
     CHECK_INT_EQ(tn_engine_statement_count(s, "SELECT 1", &err), 0);
+    /* asked again: the one-statement text is known, the others are parsed again */
+    CHECK_INT_EQ(tn_engine_statement_count(s, "SELECT 1", &err), 0);
+    CHECK_INT_EQ(tn_engine_statement_count(s, "SELECT 1; SELECT 2", &err), 1);
+    CHECK_INT_EQ(tn_engine_statement_count(s, "SELECT 1;", &err), 0);
+    CHECK(tn_engine_statement_count(s, "SELEC 1", &err) < 0);
+    CHECK(tn_engine_statement_count(s, "SELEC 1", &err) < 0);
+    /* more texts than the engine keeps: the oldest is forgotten, and still counted right */
+    for (int i = 0; i < 80; i++) {
+        char q[64];
+        snprintf(q, sizeof(q), "SELECT %d", i);
+        CHECK_INT_EQ(tn_engine_statement_count(s, q, &err), 0);
+    }
+    CHECK_INT_EQ(tn_engine_statement_count(s, "SELECT 1", &err), 0);
+    CHECK_INT_EQ(tn_engine_statement_count(s, "SELECT 1; SELECT 2", &err), 1);
     tn_session_close(s);
     tn_engine_close(e);
 }

@@ -12,7 +12,7 @@
 # replaces, a foreign Delta commit that makes tarn refuse to write, and tarn serve --delta and
 # POST /tables properties; check.mjs on the Iceberg side of the published table; min/max stats
 # of decimals, floats, doubles (none with a NaN), dates and timestamps, each checked by the replay.
-# Local warehouse only (the replay reads local files; t106 runs publishing on S3).
+# Local warehouse only (the replay reads local files; t106-delta-s3 runs publishing on S3).
 . "$(dirname "$0")/lib.sh"
 
 REPLAY=$ROOT/tests/delta/replay.mjs

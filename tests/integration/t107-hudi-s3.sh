@@ -44,7 +44,7 @@ expect_eq "time travel to the first commit" \
 expect_eq "hudi_changes of the second commit" \
     "$(q "SELECT $ROWS FROM hudi_changes('cow', '20240418173550988')")" "1:Alice:false 4:Diana:true"
 
-# a MoR table with Avro log blocks merged by ordering field (built as t106 builds it)
+# a MoR table with Avro log blocks merged by ordering field (built as t113 builds it)
 cp -r "$HF/mor_parquet_v6_nonpartitioned" "$TMP/ev"
 chmod -R u+w "$TMP/ev"
 sed -i 's/OverwriteWithLatestAvroPayload/DefaultHoodieRecordPayload/' "$TMP/ev/.hoodie/hoodie.properties"

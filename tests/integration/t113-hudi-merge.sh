@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t106-hudi-merge.sh - how tarn merges the log records of a Merge-on-Read Hudi table, as Hudi's
+# t113-hudi-merge.sh - how tarn merges the log records of a Merge-on-Read Hudi table, as Hudi's
 # snapshot query does for the table's payload class / merge mode: by instant order
 # (OverwriteWithLatestAvroPayload, COMMIT_TIME_ORDERING) or by the ordering (precombine) field
 # (DefaultHoodieRecordPayload, EventTimeAvroPayload, EVENT_TIME_ORDERING: a later record with a

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t109-hudi-evolve.sh - a column a Hudi commit adds after the table was registered appears in
+# t114-hudi-evolve.sh - a column a Hudi commit adds after the table was registered appears in
 # tarn's table: its schema evolves in the same commit that translates the instant, rows written
 # before read NULL, and a running server sees the column on the next query. The case: a copy of
 # mor_parquet_v6_nonpartitioned registered as it is, then one more deltacommit (written the way

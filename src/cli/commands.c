@@ -91,8 +91,20 @@ static int64_t json_i64_or(json_t *j, const char *key, int64_t dflt)
 
 /*---- sql ----*/
 
+/* The CSV field separator and whether the header line is printed (--delimiter, --header). */
+static char csv_sep(const struct cli *c)
+{
+    return c->o.delimiter ? c->o.delimiter : ',';
+}
+
+static int csv_header(const struct cli *c)
+{
+    return c->o.header != 0;
+}
+
 /* Stream the rows of "sql" (one text column per output column) to stdout. */
-static int stream_rows(struct tn_session *s, const char *sql, enum cli_format f, struct tn_err *err)
+static int stream_rows(const struct cli *c, struct tn_session *s, const char *sql,
+                       enum cli_format f, struct tn_err *err)
 {
     struct tn_stream *st = NULL;
     size_t n, rows = 0;
@@ -102,11 +114,12 @@ static int stream_rows(struct tn_session *s, const char *sql, enum cli_format f,
         return rc;
     if (f == CLI_JSON)
         putchar('[');
-    if (f == CLI_CSV) {
-        for (size_t c = 0; c < tn_stream_ncols(st); c++) {
-            if (c)
-                putchar(',');
-            cli_print_csv_cell(stdout, tn_stream_name(st, c), strlen(tn_stream_name(st, c)));
+    if (f == CLI_CSV && csv_header(c)) {
+        for (size_t k = 0; k < tn_stream_ncols(st); k++) {
+            if (k)
+                putchar(csv_sep(c));
+            cli_print_csv_cell(stdout, tn_stream_name(st, k), strlen(tn_stream_name(st, k)),
+                               csv_sep(c));
         }
         putchar('\n');
     }
@@ -114,16 +127,16 @@ static int stream_rows(struct tn_session *s, const char *sql, enum cli_format f,
         for (size_t i = 0; i < n; i++) {
             if (f == CLI_JSON) /* one array: "[" row ",\n" row ... "]" */
                 fputs(rows++ ? ",\n" : "\n", stdout);
-            for (size_t c = 0; c < tn_stream_ncols(st); c++) {
+            for (size_t k = 0; k < tn_stream_ncols(st); k++) {
                 size_t len;
-                const char *v = tn_stream_cell(st, i, c, &len);
+                const char *v = tn_stream_cell(st, i, k, &len);
                 if (f == CLI_JSON || f == CLI_NDJSON) {
                     fwrite(v ? v : "null", 1, v ? len : 4, stdout);
                     continue;
                 }
-                if (c)
-                    putchar(',');
-                cli_print_csv_cell(stdout, v, len);
+                if (k)
+                    putchar(csv_sep(c));
+                cli_print_csv_cell(stdout, v, len, csv_sep(c));
             }
             if (f != CLI_JSON)
                 putchar('\n');
@@ -166,8 +179,8 @@ static int stream_arrow(struct tn_session *s, const char *sql, struct tn_err *er
     return rc;
 }
 
-static int local_print(struct tn_session *s, const char *resolved, enum cli_format f,
-                       struct tn_err *err)
+static int local_print(const struct cli *c, struct tn_session *s, const char *resolved,
+                       enum cli_format f, struct tn_err *err)
 {
     struct tn_rows *r = NULL;
     char *q;
@@ -181,11 +194,11 @@ static int local_print(struct tn_session *s, const char *resolved, enum cli_form
                        "--format parquet is for queries; this statement's rows print as text");
     } else if (f == CLI_JSON || f == CLI_NDJSON) {
         q = tn_asprintf("SELECT CAST(to_json(_tn_row) AS VARCHAR) FROM (%s) _tn_row", resolved);
-        rc = stream_rows(s, q, f, err);
+        rc = stream_rows(c, s, q, f, err);
     } else if (f == CLI_CSV) {
         /* DuckDB renders every type as text itself (its C value API cannot for some) */
         q = tn_asprintf("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (%s) _tn_row", resolved);
-        rc = stream_rows(s, q, f, err);
+        rc = stream_rows(c, s, q, f, err);
     } else {
         q = tn_asprintf("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (%s) _tn_row", resolved);
         rc = tn_engine_rows(s, q, PRINT_MAX_ROWS, &r, err);
@@ -333,7 +346,7 @@ static int local_sql(struct cli *c, const char *sql, enum cli_format f, const st
         struct tn_insert_result ir;
         rc = tn_table_insert(wh, s, sql, &qo, &ir, err);
         if (!rc && ir.returning.sql)
-            rc = local_print(s, ir.returning.sql, f, err);
+            rc = local_print(c, s, ir.returning.sql, f, err);
         else if (!rc)
             printf("%s.%s: inserted %lld rows, snapshot %lld\n", ir.ns, ir.table,
                    (long long)ir.commit.rows_added, (long long)ir.commit.snapshot_id);
@@ -345,7 +358,7 @@ static int local_sql(struct cli *c, const char *sql, enum cli_format f, const st
         struct tn_dml_result dr;
         rc = tn_table_dml(wh, s, sql, &qo, &dr, err);
         if (!rc && dr.returning.sql)
-            rc = local_print(s, dr.returning.sql, f, err);
+            rc = local_print(c, s, dr.returning.sql, f, err);
         else if (!rc)
             printf("%s.%s: %lld rows affected, snapshot %lld\n", dr.ns, dr.table,
                    (long long)dr.rows_affected, (long long)dr.snapshot_id);
@@ -374,7 +387,7 @@ static int local_sql(struct cli *c, const char *sql, enum cli_format f, const st
     if (!rc && f == CLI_PARQUET)
         rc = local_parquet(wh, s, resolved, err);
     else if (!rc)
-        rc = local_print(s, resolved, f, err);
+        rc = local_print(c, s, resolved, f, err);
 out:
     free(resolved);
     session_close(s);
@@ -472,7 +485,10 @@ static int remote_sql(struct cli *c, const char *sql, enum cli_format f, const s
         if (!rc && r)
             cli_print_table(stdout, r);
     } else {
-        FILE *out = f == CLI_JSON ? json_array_writer(stdout) : stdout;
+        int rewrite = f == CLI_CSV && (csv_sep(c) != ',' || !csv_header(c));
+        FILE *out = f == CLI_JSON ? json_array_writer(stdout)
+                    : rewrite     ? cli_csv_rewriter(stdout, csv_sep(c), csv_header(c))
+                                  : stdout;
         rc = cli_remote_query(c->remote, sql,
                               f == CLI_CSV       ? "csv"
                               : f == CLI_ARROW   ? "arrow"
@@ -499,6 +515,9 @@ int cli_sql(struct cli *c, const char *sql, enum cli_format f, const struct cli_
 
     if (q && q->snapshot_id != -1 && q->as_of)
         return tn_fail(err, TN_EINPUT, "give --snapshot or --as-of, not both");
+    if (f != CLI_CSV && (c->o.delimiter || c->o.header != -1))
+        return tn_fail(err, TN_EINPUT,
+                       "--delimiter, --header and --no-header go with --format csv");
     if ((f == CLI_ARROW || f == CLI_PARQUET) && isatty(STDOUT_FILENO))
         return tn_fail(err, TN_EINPUT,
                        "%s output is binary: redirect it to a file or a pipe (> result.%s)",

@@ -2,6 +2,7 @@
  * warehouse or (--remote) on a running server, print the result. Exit status 0 on success,
  * otherwise the error's exit status (tn_err_exit_status) with a one-line message on stderr.
  * The commands themselves live in commands.c, the LakeShell in shell.c. */
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,6 +22,9 @@
 #define OPT_SOURCE           1006 /* the PostgreSQL source options (sources.c) */
 #define OPT_FORCE            1007
 #define OPT_TYPES            1008
+#define OPT_DELIMITER        1009
+#define OPT_HEADER           1010
+#define OPT_NO_HEADER        1011
 #define DIRS_MAX             64
 
 static const char usage_text[] =
@@ -41,6 +45,9 @@ static const char usage_text[] =
     "  sql \"SELECT ...\" [--format table|csv|json|ndjson|arrow|parquet] [--snapshot ID]\n"
     "      [--as-of TIME]          json: one array of row objects; ndjson: one a line\n"
     "      [--explain]             files and manifests planned, and DuckDB's plan\n"
+    "      [--delimiter C] [--header|--no-header]   csv: the separator (a character or\n"
+    "                              'tab'; default ,) and whether the header line is printed\n"
+    "      [-o FILE]               write the result to FILE, not to standard output\n"
     "  shell                       the LakeShell: SQL and commands at a prompt\n"
     "  tables                      list the tables\n"
     "  describe TABLE              schema, spec, properties, current snapshot\n"
@@ -328,9 +335,21 @@ static int run(struct cli *c, const struct tn_http_options *so, char **args, int
         if (rc)
             return rc;
     }
+    if (c->o.output && strcmp(name, "sql") != 0)
+        return tn_fail(err, TN_EINPUT, "-o FILE goes with tarn sql");
     if (strcmp(name, "sql") == 0) {
+        int opened = 0;
         rc = cli_parse_format(c->o.format, &f, err);
-        return rc ? rc : cli_sql(c, args[1], f, &q, err);
+        if (!rc && c->o.output && !(opened = freopen(c->o.output, "wb", stdout) != NULL))
+            rc = tn_fail(err, errno == ENOENT ? TN_ENOTFOUND : TN_EINPUT, "cannot write %s: %s",
+                         c->o.output, strerror(errno));
+        if (!rc)
+            rc = cli_sql(c, args[1], f, &q, err);
+        if (!rc && opened && fflush(stdout))
+            rc = tn_fail(err, TN_EINTERNAL, "cannot write %s: %s", c->o.output, strerror(errno));
+        if (rc && opened)
+            unlink(c->o.output); /* no half-written result */
+        return rc;
     }
     if (strcmp(name, "ingest") == 0 && c->o.from) {
         if (nargs >= 3)
@@ -437,6 +456,10 @@ int main(int argc, char **argv)
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"force", no_argument, NULL, OPT_FORCE},
         {"types", required_argument, NULL, OPT_TYPES},
+        {"delimiter", required_argument, NULL, OPT_DELIMITER},
+        {"header", no_argument, NULL, OPT_HEADER},
+        {"no-header", no_argument, NULL, OPT_NO_HEADER},
+        {"output", required_argument, NULL, 'o'},
         {"dedupe", required_argument, NULL, 'q'},
         {"from", required_argument, NULL, OPT_SOURCE},
         {"source-table", required_argument, NULL, OPT_SOURCE},
@@ -497,6 +520,7 @@ int main(int argc, char **argv)
         tn_parse_i64(getenv("TARN_S3_STALE_UPLOADS"), &c.o.stale_uploads_s);
     c.o.remote = getenv("TARN_REMOTE") && *getenv("TARN_REMOTE") ? getenv("TARN_REMOTE") : NULL;
     c.o.snapshot_id = -1;
+    c.o.header = -1;
     c.o.path_map = json_object();
     c.dirs = tn_calloc(DIRS_MAX, sizeof(char *));
     c.progress = isatty(STDERR_FILENO);
@@ -517,7 +541,7 @@ int main(int argc, char **argv)
         goto done;
     }
     rc = 0;
-    while (!rc && (ch = getopt_long(argc, argv, ":hV", longopts, &li)) != -1) {
+    while (!rc && (ch = getopt_long(argc, argv, ":hVo:", longopts, &li)) != -1) {
         switch (ch) {
         case OPT_SERVE:
             if (tn_http_option_set(&so, longopts[li].name, optarg, &err))
@@ -659,6 +683,27 @@ int main(int argc, char **argv)
             break;
         case 'X':
             c.o.explain = 1;
+            break;
+        case OPT_DELIMITER:
+            if (strcmp(optarg, "tab") == 0 || strcmp(optarg, "\\t") == 0) {
+                c.o.delimiter = '\t';
+            } else if (strlen(optarg) == 1 && optarg[0] != '"' && optarg[0] != '\n' &&
+                       optarg[0] != '\r') {
+                c.o.delimiter = optarg[0];
+            } else {
+                fprintf(stderr,
+                        "tarn: --delimiter takes one character (or 'tab'), not a quote or "
+                        "line break: '%s'\n",
+                        optarg);
+                rc = 2;
+            }
+            break;
+        case OPT_HEADER:
+        case OPT_NO_HEADER:
+            c.o.header = ch == OPT_HEADER;
+            break;
+        case 'o':
+            c.o.output = optarg;
             break;
         case 'V':
             printf("tarn %s\n", TN_CLI_VERSION);

@@ -49,6 +49,8 @@ struct query_params {
     const char *as_of;  /* text, or NULL */
     int64_t as_of_ms;   /* -1: none (yet) */
     const char *branch; /* writes: the branch they read and change (NULL: main) */
+    const char *cursor; /* a later page: the cursor the previous one gave, or NULL */
+    int paged;          /* limit or cursor given: the answer gives the next page's cursor */
 };
 
 /*---- Parameters ----*/
@@ -95,7 +97,10 @@ static int parse_int_param(const char *name, const char *text, json_t *j, int64_
     return 0;
 }
 
-static int query_params(struct tn_http_req *req, struct query_params *p, struct tn_err *err)
+/* The request's parameters; "sql" (GET /tables/{t}/rows) is the statement, else the request
+ * gives it. */
+static int query_params(struct tn_http_req *req, const char *sql, struct query_params *p,
+                        struct tn_err *err)
 {
     const char *format, *limit, *snap;
     json_t *body = req->json;
@@ -133,6 +138,11 @@ static int query_params(struct tn_http_req *req, struct query_params *p, struct 
             else
                 p->branch = json_string_value(v);
         }
+        v = json_object_get(body, "cursor");
+        if (!rc && json_is_string(v))
+            p->cursor = json_string_value(v);
+        else if (!rc && v && !json_is_null(v))
+            rc = tn_fail(err, TN_EINPUT, "\"cursor\" must be the string a page gave");
         v = json_object_get(body, "as_of");
         if (!rc && json_is_integer(v))
             p->as_of_ms = (int64_t)json_integer_value(v);
@@ -144,7 +154,8 @@ static int query_params(struct tn_http_req *req, struct query_params *p, struct 
         if (rc)
             return rc;
     } else {
-        p->sql = tn_http_param(req, "sql");
+        p->sql = sql ? sql : tn_http_param(req, "sql");
+        p->cursor = tn_http_param(req, "cursor");
         format = tn_http_param(req, "format");
         limit = tn_http_param(req, "limit");
         snap = tn_http_param(req, "snapshot_id");
@@ -165,6 +176,13 @@ static int query_params(struct tn_http_req *req, struct query_params *p, struct 
         p->as_of = NULL;
     if (p->as_of && p->snapshot_id != -1)
         return tn_fail(err, TN_EINPUT, "give snapshot_id or as_of, not both");
+    if (p->cursor && !*p->cursor)
+        p->cursor = NULL;
+    if (p->cursor && (p->offset || p->as_of || p->as_of_ms != -1 || p->snapshot_id != -1))
+        return tn_fail(err, TN_EINPUT,
+                       "a cursor carries its offset and snapshots: leave out offset, "
+                       "snapshot_id and as_of");
+    p->paged = p->limit >= 0 || p->cursor; /* pages that give cursors */
     if (p->limit == -1 && p->format == F_JSON)
         p->limit = req->opt->row_limit;
     return 0;
@@ -278,9 +296,10 @@ struct qstream {
     int64_t sent;
     size_t chunk_rows, chunk_pos;
     int truncated, done, finished;
-    int64_t offset; /* the request's offset, for the JSON trailer */
-    int cut;        /* after the error marker, end the transfer with an error (CSV) */
-    int timeout_s;  /* --query-timeout, for the message */
+    int64_t offset;    /* the request's offset, for the JSON trailer */
+    char *next_cursor; /* the next page's cursor, for the JSON trailer (NULL: none) */
+    int cut;           /* after the error marker, end the transfer with an error (CSV) */
+    int timeout_s;     /* --query-timeout, for the message */
     struct MHD_Response *response; /* for the error trailer */
     double t0;
     struct tn_buf out;
@@ -303,6 +322,7 @@ static void qstream_free(void *cls)
 
     qstream_release(q);
     tn_buf_release(&q->out);
+    free(q->next_cursor);
     free(q);
 }
 
@@ -427,6 +447,8 @@ static void produce(struct qstream *q)
             if (q->truncated) /* where the next page starts */
                 tn_buf_addf(&q->out, NULL, "\"next_offset\":%lld,",
                             (long long)(q->offset + q->sent));
+            if (q->truncated && q->next_cursor)
+                tn_buf_addf(&q->out, NULL, "\"next_cursor\":\"%s\",", q->next_cursor);
             tn_buf_addf(&q->out, NULL, "\"elapsed_ms\":%.3f}", (tn_monotonic_s() - q->t0) * 1000.0);
         } else if (q->format == F_ARROW)
             tn_stream_arrow_end(&q->out);
@@ -781,9 +803,29 @@ static int run_write(struct tn_http_req *req, const struct tn_statement *st, con
 
 /*---- The route ----*/
 
-int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
+/* The snapshot each tarn table of a resolved read was read at (from its plan), as pins. */
+static json_t *pins_of_plan(const json_t *plan)
+{
+    json_t *pins = json_object(), *entry;
+    size_t i;
+
+    json_array_foreach(plan, i, entry)
+    {
+        const char *table = json_string_value(json_object_get(entry, "table"));
+        json_t *snap = json_object_get(entry, "snapshot_id");
+        if (table && json_is_integer(snap) && json_integer_value(snap) != -1)
+            json_object_set(pins, table, snap);
+    }
+    return pins;
+}
+
+/* POST or GET /query, or (with "sql" given) GET /tables/{t}/rows. */
+static int run_query(struct tn_http_req *req, const char *sql, struct tn_http_reply *out,
+                     struct tn_err *err)
 {
     struct query_params p;
+    json_t *pins = NULL;
+    char *next_cursor = NULL;
     struct tn_query_options qo = {0};
     struct qstream *q = NULL;
     struct tn_session *s = NULL;
@@ -795,9 +837,14 @@ int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn
     double t0 = tn_monotonic_s();
     int rc;
 
-    rc = query_params(req, &p, err);
+    rc = query_params(req, sql, &p, err);
     if (rc)
         return rc;
+    if (p.cursor) {
+        rc = tn_cursor_read(p.cursor, p.sql, &p.offset, &pins, err);
+        if (rc)
+            return rc;
+    }
     rc = tn_session_open(req->wh->engine, &s, err);
     if (rc)
         return rc;
@@ -827,13 +874,19 @@ int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn
         rc = run_write(req, &st, p.sql, &qo, s, t0, out, err);
         goto out;
     }
-    if (*explain)
+    if (*explain || (p.paged && !pins)) /* a first page: which snapshots it reads */
         qo.plan = json_array();
+    qo.pins = pins;
     rc = tn_query_resolve(req->wh, s, body_sql, &qo, &resolved, err);
     if (rc) {
         if (strstr(err->msg, "Only SELECT statements can be serialized"))
             rc = refuse(&st, err);
         goto out;
+    }
+    if (!*explain && p.paged && p.limit >= 0) {
+        if (!pins)
+            pins = pins_of_plan(qo.plan);
+        next_cursor = tn_cursor_make(p.sql, p.offset + p.limit, pins);
     }
     if (*explain && p.format != F_ARROW) {
         rc = run_explain(&p, s, explain, resolved, qo.plan, t0, out, err);
@@ -841,6 +894,8 @@ int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn
     }
     if (p.format == F_PARQUET) {
         rc = run_parquet(req, &p, s, resolved, out, err);
+        if (!rc && next_cursor)
+            MHD_add_response_header(out->response, "X-Tarn-Next-Cursor", next_cursor);
         goto out;
     }
     q = tn_calloc(1, sizeof(*q));
@@ -852,6 +907,12 @@ int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn
     q->offset = p.offset;
     q->t0 = t0;
     rc = run_stream(req, &p, q, explain, body_sql, &qo, resolved, out, err);
+    if (!rc && next_cursor && p.format != F_JSON)
+        MHD_add_response_header(out->response, "X-Tarn-Next-Cursor", next_cursor);
+    if (!rc && p.format == F_JSON) {
+        q->next_cursor = next_cursor;
+        next_cursor = NULL;
+    }
     if (!rc) {
         s = NULL; /* the stream owns the session and the watch now */
         w = NULL;
@@ -872,6 +933,32 @@ out:
         classify_engine_error(err, resolved != NULL);
     tn_session_close(s);
     free(resolved);
+    free(next_cursor);
+    json_decref(pins);
     json_decref(qo.plan);
     return rc ? err->code : 0;
+}
+
+int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
+{
+    return run_query(req, NULL, out, err);
+}
+
+int tn_route_table_rows(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
+{
+    const struct table_arg *a = req->state;
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
+    int rc;
+
+    if (tn_http_param(req, "sql"))
+        return tn_fail(err, TN_EINPUT,
+                       "GET /tables/{table}/rows reads the table: leave out sql "
+                       "(POST /query runs statements)");
+    tn_buf_addstr(&sql, "SELECT * FROM ", NULL);
+    tn_sql_ident(&sql, a->ns);
+    tn_buf_addstr(&sql, ".", NULL);
+    tn_sql_ident(&sql, a->name);
+    rc = run_query(req, sql.buf, out, err);
+    tn_buf_release(&sql);
+    return rc;
 }

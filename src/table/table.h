@@ -198,6 +198,9 @@ struct tn_query_options {
        counts (table, snapshot_id, manifests_total/kept, data_files_total/kept, delete_files,
        answered_from_metadata). */
     json_t *plan;
+    /* When set (the later pages of a paged read): {"ns.table": snapshot id}, the snapshot each
+       tarn table named there is read at when the statement gives it no AT clause. */
+    const json_t *pins;
 };
 
 /* Refuse (TN_EINPUT) a write ("what": INSERT, UPDATE, ...) under time travel: "opt" with a

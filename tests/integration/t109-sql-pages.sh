@@ -42,4 +42,43 @@ check_fails "--delimiter of two characters" 2 "one character" "$TARN" sql "$SQL"
 check_fails "--delimiter a quote" 2 "one character" "$TARN" sql "$SQL" --format csv --delimiter '"'
 check_fails "-o with another command" 2 "goes with tarn sql" "$TARN" tables -o x.txt
 
+#---- 2. pages by cursor: the snapshot the first page read, whatever writers commit ----
+PQ="SELECT id FROM t ORDER BY id"
+status_is "POST /query with a limit: the first page" 200 post /query "{\"sql\": \"$PQ\", \"limit\": 2}"
+expect_eq "... its rows" "$(jv 'd["rows"]')" "[[1], [2]]"
+C1=$(jv 'd["next_cursor"]')
+expect_eq "... and a next_cursor" "$(jv '"next_cursor" in d and len(d["next_cursor"]) > 64')" "true"
+"$TARN" sql "INSERT INTO t VALUES (0, 'new'), (5, 'new')" >/dev/null 2>&1
+expect_eq "a writer committed meanwhile" "$(csvq "SELECT count(*) FROM t")" "6"
+status_is "the next page by cursor" 200 post /query "{\"sql\": \"$PQ\", \"limit\": 2, \"cursor\": \"$C1\"}"
+expect_eq "... reads the first page's snapshot (no 0, no 5)" "$(jv 'd["rows"]')" "[[3], [4]]"
+expect_eq "... and is the last one: no next_cursor" "$(jv '["next_cursor" in d, d["truncated"], d["offset"]]')" "[false, false, 2]"
+status_is "offset without a cursor reads the present" 200 post /query "{\"sql\": \"$PQ\", \"limit\": 2, \"offset\": 4}"
+expect_eq "... with the writer's rows" "$(jv 'd["rows"]')" "[[4], [5]]"
+status_is "GET /query takes a cursor too" 200 call GET "/query?sql=$(urlenc "$PQ")&limit=2&cursor=$C1"
+expect_eq "... the same page" "$(jv 'd["rows"]')" "[[3], [4]]"
+bad_c=$(python3 -c 'import sys; c = sys.argv[1]; i = 10; print(c[:i] + ("0" if c[i] != "0" else "1") + c[i + 1:])' "$C1")
+status_is "a cursor with one character changed" 400 post /query "{\"sql\": \"$PQ\", \"limit\": 2, \"cursor\": \"$bad_c\"}"
+expect_eq "... says so" "$(jv '"changed" in d["error"]["message"] if isinstance(d.get("error"), dict) else "changed" in str(d)')" "true"
+status_is "a cursor that is not one" 400 post /query "{\"sql\": \"$PQ\", \"cursor\": \"abc\"}"
+status_is "a cursor of another query" 400 post /query "{\"sql\": \"SELECT id FROM t\", \"limit\": 2, \"cursor\": \"$C1\"}"
+status_is "a cursor with an offset" 400 post /query "{\"sql\": \"$PQ\", \"offset\": 1, \"cursor\": \"$C1\"}"
+status_is "a cursor with a snapshot_id" 400 post /query "{\"sql\": \"$PQ\", \"snapshot_id\": 1, \"cursor\": \"$C1\"}"
+status_is "a cursor that is not a string" 400 post /query "{\"sql\": \"$PQ\", \"cursor\": 5}"
+
+status_is "GET /tables/{t}/rows: the first page" 200 call GET "/tables/t/rows?limit=4"
+expect_eq "... its rows, as the table holds them" "$(jv 'sorted(r[0] for r in d["rows"]) == sorted(r[0] for r in d["rows"]) and len(d["rows"])')" "4"
+R1=$(jv '[r[0] for r in d["rows"]]'); RC=$(jv 'd["next_cursor"]')
+"$TARN" sql "DELETE FROM t WHERE id IN (0, 1, 2, 3, 4, 5)" >/dev/null 2>&1
+expect_eq "a writer deleted every row meanwhile" "$(csvq "SELECT count(*) FROM t")" "0"
+status_is "the next page by cursor" 200 call GET "/tables/t/rows?limit=4&cursor=$RC"
+expect_eq "... the rest of the snapshot the first page read" "$(jv 'len(d["rows"])')" "2"
+status_is "rows as CSV" 200 call GET "/tables/t/rows?limit=1&format=csv" -D "$TMP/hdr"
+expect_eq "... the cursor in X-Tarn-Next-Cursor" "$(grep -ci '^x-tarn-next-cursor: [0-9a-f]*\.[0-9a-f]\{64\}' "$TMP/hdr")" "1"
+status_is "rows of a missing table" 404 call GET "/tables/nosuch/rows"
+status_is "rows with sql" 400 call GET "/tables/t/rows?sql=SELECT+1"
+status_is "rows with a tampered cursor" 400 call GET "/tables/t/rows?limit=4&cursor=${RC%?}0"
+status_is "openapi" 200 call GET /openapi.json
+expect_eq "... lists /tables/{table}/rows and cursor on /query" "$(jv '["/tables/{table}/rows" in d["paths"], "cursor" in [p["name"] for p in d["paths"]["/query"]["get"]["parameters"]]]')" "[true, true]"
+
 finish

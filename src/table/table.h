@@ -315,6 +315,14 @@ struct tn_schema_change {
  * TN_EINPUT for a forbidden type change, dropping an identifier field or the last column. */
 int tn_table_evolve(struct tn_warehouse *wh, const char *ns, const char *name,
                     const struct tn_schema_change *changes, size_t n, struct tn_err *err);
+/* ALTER COLUMN "column" TYPE "type" (Iceberg type JSON): a promotion Iceberg allows (int to
+ * long, float to double, a wider decimal) changes the schema only, as tn_table_evolve; any other
+ * change of a top-level primitive column makes it a new field under the same name and rewrites
+ * every live row with the value converted, in one commit (older snapshots keep the old type).
+ * TN_EUNPROCESSABLE naming the value and row when one does not convert (nothing changes);
+ * TN_EINPUT for a key or partition column; TN_ECONFLICT when a writer commits meanwhile. */
+int tn_table_alter_type(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
+                        const char *name, const char *column, json_t *type, struct tn_err *err);
 /* Move "main" to snapshot_id, or (snapshot_id -1) to the snapshot current at as_of_ms; history
  * is kept, so a later rollback forward works. *out gets the snapshot (may be NULL). */
 int tn_table_rollback(struct tn_warehouse *wh, const char *ns, const char *name,

@@ -81,4 +81,38 @@ status_is "rows with a tampered cursor" 400 call GET "/tables/t/rows?limit=4&cur
 status_is "openapi" 200 call GET /openapi.json
 expect_eq "... lists /tables/{table}/rows and cursor on /query" "$(jv '["/tables/{table}/rows" in d["paths"], "cursor" in [p["name"] for p in d["paths"]["/query"]["get"]["parameters"]]]')" "[true, true]"
 
+#---- 3. ALTER COLUMN ... TYPE beyond Iceberg's promotions: a new field and a rewrite ----
+# fields TABLE: the current schema's fields as "id:name:type" words.
+fields() { "$TARN" describe "$1" 2>&1 | awk '/^id +name/ {on = 1; next} on && /^[0-9]/ {printf "%s%s:%s:%s", sep, $1, $2, $3; sep = " "} on && !/^[0-9]/ {on = 0}'; }
+printf 'id,amount,note\n1,10,a\n2,20,b\n3,30,7\n' >m.csv
+"$TARN" ingest m m.csv >/dev/null 2>&1
+"$TARN" sql "DELETE FROM m WHERE id = 2" >/dev/null 2>&1
+s_old=$("$TARN" history m 2>/dev/null | grep '^[0-9]' | tail -1 | awk '{print $1}')
+n_snap=$("$TARN" history m 2>/dev/null | grep -c '^[0-9]')
+expect_eq "before: amount is long (field 2)" "$(fields m)" "1:id:long 2:amount:long 3:note:string"
+check "ALTER COLUMN amount TYPE DOUBLE (Iceberg forbids long to double in place)" "$TARN" sql "ALTER TABLE m ALTER COLUMN amount TYPE DOUBLE"
+expect_eq "... a new field under the same name, in its place" "$(fields m)" "1:id:long 4:amount:double 3:note:string"
+expect_eq "... the live rows rewritten, deletes applied" "$("$TARN" sql "SELECT id, amount, typeof(amount) FROM m ORDER BY id" --format csv --no-header 2>&1)" "1,10.0,DOUBLE
+3,30.0,DOUBLE"
+expect_eq "... in one commit" "$("$TARN" history m 2>/dev/null | grep -c '^[0-9]')" "$((n_snap + 1))"
+expect_eq "... time travel reads the old type" "$("$TARN" sql "SELECT any_value(typeof(amount)), sum(amount) FROM m AT (VERSION => $s_old)" --format csv --no-header 2>&1)" "BIGINT,40"
+check "SET DATA TYPE DECIMAL(12,2)" "$TARN" sql "ALTER TABLE m ALTER COLUMN amount SET DATA TYPE DECIMAL(12,2)"
+expect_eq "... the values as decimals" "$("$TARN" sql "SELECT amount FROM m ORDER BY id" --format csv --no-header 2>&1)" "10.00
+30.00"
+expect_eq "an allowed promotion stays metadata-only (same field id)" \
+    "$("$TARN" sql "ALTER TABLE m ALTER COLUMN amount TYPE DECIMAL(14,2)" >/dev/null 2>&1; fields m)" "1:id:long 5:amount:decimal(14,2) 3:note:string"
+n_snap=$("$TARN" history m 2>/dev/null | grep -c '^[0-9]')
+check_fails "a value that does not convert: 422 with the value and row" 2 "the value 'a' of row 1 does not convert" \
+    "$TARN" sql "ALTER TABLE m ALTER COLUMN note TYPE INT"
+expect_eq "... nothing committed" "$("$TARN" history m 2>/dev/null | grep -c '^[0-9]'):$(fields m)" "$n_snap:1:id:long 5:amount:decimal(14,2) 3:note:string"
+status_is "... over HTTP: 422" 422 post /query '{"sql": "ALTER TABLE m ALTER COLUMN note TYPE INT"}'
+status_is "to string over HTTP" 200 post /query '{"sql": "ALTER TABLE m ALTER COLUMN id TYPE VARCHAR"}'
+expect_eq "... id is a string now" "$("$TARN" sql "SELECT string_agg(typeof(id), ';') FROM m" --format csv --no-header 2>&1)" "VARCHAR;VARCHAR"
+"$TARN" ingest k t.csv --mode upsert --key id >/dev/null 2>&1
+check_fails "a key column cannot be replaced" 2 "identifier (key) field" "$TARN" sql "ALTER TABLE k ALTER COLUMN id TYPE DOUBLE"
+printf 'q\n5\n' >o1.csv; printf 'q\n5.5\n' >o2.csv
+"$TARN" ingest o o1.csv >/dev/null 2>&1
+check "ingest --mode overwrite with a wider type" "$TARN" ingest o o2.csv --mode overwrite
+expect_eq "... replaces the column's type (a new field id, as overwriteSchema)" "$(fields o)" "2:q:double"
+
 finish

@@ -1220,7 +1220,7 @@ static void add_cors(struct conn_ctx *c, struct MHD_Response *r)
         return;
     MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
     MHD_add_response_header(r, "Access-Control-Expose-Headers",
-                            "ETag, Content-Disposition, WWW-Authenticate");
+                            "ETag, Content-Disposition, WWW-Authenticate, X-Tarn-Next-Cursor");
 }
 
 static void queue_reply(struct conn_ctx *c, struct tn_http_reply *r)

@@ -78,6 +78,11 @@ expect_eq "... the cursor in X-Tarn-Next-Cursor" "$(grep -ci '^x-tarn-next-curso
 status_is "rows of a missing table" 404 call GET "/tables/nosuch/rows"
 status_is "rows with sql" 400 call GET "/tables/t/rows?sql=SELECT+1"
 status_is "rows with a tampered cursor" 400 call GET "/tables/t/rows?limit=4&cursor=${RC%?}0"
+MAIN_BASE=$BASE
+start_server "$WH" --quiet --cors-origin http://app.test
+status_is "a web page's read" 200 call GET "/tables/t/rows?limit=1&format=csv" -H "Origin: http://app.test" -D "$TMP/hdr"
+expect_eq "... may read X-Tarn-Next-Cursor (CORS)" "$(grep -i '^access-control-expose-headers:' "$TMP/hdr" | grep -c 'X-Tarn-Next-Cursor')" "1"
+BASE=$MAIN_BASE
 status_is "openapi" 200 call GET /openapi.json
 expect_eq "... lists /tables/{table}/rows and cursor on /query" "$(jv '["/tables/{table}/rows" in d["paths"], "cursor" in [p["name"] for p in d["paths"]["/query"]["get"]["parameters"]]]')" "[true, true]"
 

@@ -130,7 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         tn_sql_tokens_release(&t);
     }
     if (tn_statement_classify(session, sql, &st, &err) == 0) {
-        struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL};
+        struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL, NULL};
         char *resolved = NULL;
         if (st.kind == TN_STMT_MERGE || st.kind == TN_STMT_UPDATE || st.kind == TN_STMT_DELETE) {
             struct tn_dml_result res;

@@ -32,8 +32,9 @@ struct cli_options {
     const char *key;          /* --key: the upsert key columns */
     const char *partition_by; /* --partition-by: the spec of a table the ingest creates */
     const char *types;        /* --types 'col:type,...': the file's columns read as these */
-    const char *csv[16];      /* ingest's CSV flags, by tn_csv_option_names ([0]: --delimiter) */
-    const char *header;       /* ingest --header true|false */
+    const char *csv[16];      /* ingest's CSV flags, by tn_csv_option_names ([0]: --delimiter, also
+                                 the field separator of `tarn sql --format csv`) */
+    const char *header;       /* --header[=true|false], --no-header: the file's or the output's */
     int dedupe_last;          /* --dedupe last */
     uint64_t
         max_decompressed;   /* --max-decompressed: bytes a gzip/zstd file may grow to; 0: default */
@@ -43,8 +44,9 @@ struct cli_options {
     const char *token;      /* --token / TARN_TOKEN, sent as a bearer token */
     int64_t snapshot_id;
     int purge;
-    int force;   /* tag --force: move a tag that exists */
-    int explain; /* sql --explain: tarn's planning counts and DuckDB's plan */
+    int force;          /* tag --force: move a tag that exists */
+    int explain;        /* sql --explain: tarn's planning counts and DuckDB's plan */
+    const char *output; /* sql -o/--output FILE: the result goes there, not to stdout */
     /* ingest --from and sync: a PostgreSQL source (sources.c) */
     const char *from;         /* postgresql://USER@HOST:PORT/DB */
     const char *source_table; /* SCHEMA.TABLE */
@@ -129,9 +131,13 @@ int cli_drop(struct cli *c, const char *ident, struct tn_err *err);
 void cli_print_error(const struct tn_err *err);
 /* An aligned table of "r" (cells wider than 60 characters are cut with an ellipsis). */
 void cli_print_table(FILE *f, const struct tn_rows *r);
-/* One CSV cell of "n" bytes: NULL prints nothing, an empty string "" (as the HTTP API writes
- * them). */
-void cli_print_csv_cell(FILE *f, const char *v, size_t n);
+/* One CSV cell of "n" bytes, quoted when it holds "sep", a quote or a line break: NULL prints
+ * nothing, an empty string "" (as the HTTP API writes them). */
+void cli_print_csv_cell(FILE *f, const char *v, size_t n, char sep);
+/* A stream that takes CSV as the HTTP API writes it (comma-separated, header line first) and
+ * writes it to "to" with "sep" between fields, without the header line unless "header"; the
+ * cells keep their NULL/empty-string distinction. Closing it flushes the last record. */
+FILE *cli_csv_rewriter(FILE *to, char sep, int header);
 /* Parse CSV text as the HTTP API writes it (header line first; an unquoted empty field is
  * NULL) into rows; free with tn_rows_free. TN_EINPUT for malformed text. */
 int cli_rows_from_csv(const char *text, size_t len, struct tn_rows **out, struct tn_err *err);

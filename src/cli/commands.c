@@ -92,8 +92,37 @@ static int64_t json_i64_or(json_t *j, const char *key, int64_t dflt)
 
 /*---- sql ----*/
 
+/* The CSV field separator of `tarn sql --format csv` (--delimiter: one character, or 'tab'; a
+ * comma when not given), or 0 when --delimiter is not one. */
+static char csv_sep(const struct cli *c)
+{
+    const char *d = c->o.csv[0];
+
+    if (!d)
+        return ',';
+    if (strcmp(d, "tab") == 0 || strcmp(d, "\\t") == 0)
+        return '\t';
+    if (strlen(d) == 1 && d[0] != '"' && d[0] != '\n' && d[0] != '\r')
+        return d[0];
+    return 0;
+}
+
+/* Whether the header line is printed: 1, 0 (--no-header, --header=false), -1 for a value that
+ * is neither. */
+static int csv_header(const struct cli *c)
+{
+    const char *h = c->o.header;
+
+    if (!h || strcasecmp(h, "true") == 0 || strcmp(h, "1") == 0)
+        return 1;
+    if (strcasecmp(h, "false") == 0 || strcmp(h, "0") == 0)
+        return 0;
+    return -1;
+}
+
 /* Stream the rows of "sql" (one text column per output column) to stdout. */
-static int stream_rows(struct tn_session *s, const char *sql, enum cli_format f, struct tn_err *err)
+static int stream_rows(const struct cli *c, struct tn_session *s, const char *sql,
+                       enum cli_format f, struct tn_err *err)
 {
     struct tn_stream *st = NULL;
     size_t n, rows = 0;
@@ -103,11 +132,12 @@ static int stream_rows(struct tn_session *s, const char *sql, enum cli_format f,
         return rc;
     if (f == CLI_JSON)
         putchar('[');
-    if (f == CLI_CSV) {
-        for (size_t c = 0; c < tn_stream_ncols(st); c++) {
-            if (c)
-                putchar(',');
-            cli_print_csv_cell(stdout, tn_stream_name(st, c), strlen(tn_stream_name(st, c)));
+    if (f == CLI_CSV && csv_header(c)) {
+        for (size_t k = 0; k < tn_stream_ncols(st); k++) {
+            if (k)
+                putchar(csv_sep(c));
+            cli_print_csv_cell(stdout, tn_stream_name(st, k), strlen(tn_stream_name(st, k)),
+                               csv_sep(c));
         }
         putchar('\n');
     }
@@ -115,16 +145,16 @@ static int stream_rows(struct tn_session *s, const char *sql, enum cli_format f,
         for (size_t i = 0; i < n; i++) {
             if (f == CLI_JSON) /* one array: "[" row ",\n" row ... "]" */
                 fputs(rows++ ? ",\n" : "\n", stdout);
-            for (size_t c = 0; c < tn_stream_ncols(st); c++) {
+            for (size_t k = 0; k < tn_stream_ncols(st); k++) {
                 size_t len;
-                const char *v = tn_stream_cell(st, i, c, &len);
+                const char *v = tn_stream_cell(st, i, k, &len);
                 if (f == CLI_JSON || f == CLI_NDJSON) {
                     fwrite(v ? v : "null", 1, v ? len : 4, stdout);
                     continue;
                 }
-                if (c)
-                    putchar(',');
-                cli_print_csv_cell(stdout, v, len);
+                if (k)
+                    putchar(csv_sep(c));
+                cli_print_csv_cell(stdout, v, len, csv_sep(c));
             }
             if (f != CLI_JSON)
                 putchar('\n');
@@ -167,8 +197,8 @@ static int stream_arrow(struct tn_session *s, const char *sql, struct tn_err *er
     return rc;
 }
 
-static int local_print(struct tn_session *s, const char *resolved, enum cli_format f,
-                       struct tn_err *err)
+static int local_print(const struct cli *c, struct tn_session *s, const char *resolved,
+                       enum cli_format f, struct tn_err *err)
 {
     struct tn_rows *r = NULL;
     char *q;
@@ -182,11 +212,11 @@ static int local_print(struct tn_session *s, const char *resolved, enum cli_form
                        "--format parquet is for queries; this statement's rows print as text");
     } else if (f == CLI_JSON || f == CLI_NDJSON) {
         q = tn_asprintf("SELECT CAST(to_json(_tn_row) AS VARCHAR) FROM (%s) _tn_row", resolved);
-        rc = stream_rows(s, q, f, err);
+        rc = stream_rows(c, s, q, f, err);
     } else if (f == CLI_CSV) {
         /* DuckDB renders every type as text itself (its C value API cannot for some) */
         q = tn_asprintf("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (%s) _tn_row", resolved);
-        rc = stream_rows(s, q, f, err);
+        rc = stream_rows(c, s, q, f, err);
     } else {
         q = tn_asprintf("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (%s) _tn_row", resolved);
         rc = tn_engine_rows(s, q, PRINT_MAX_ROWS, &r, err);
@@ -271,14 +301,14 @@ static int local_explain(struct tn_warehouse *wh, struct tn_session *s, struct t
 }
 
 /* What a change did, in one line, or its RETURNING rows. */
-static int local_change(struct tn_session *s, struct tn_op_sql_result *res, enum cli_format f,
-                        struct tn_err *err)
+static int local_change(const struct cli *c, struct tn_session *s, struct tn_op_sql_result *res,
+                        enum cli_format f, struct tn_err *err)
 {
     const char *ns = res->ns, *t = res->table;
     long long snap = (long long)res->commit.snapshot_id;
 
     if (res->returning.sql)
-        return local_print(s, res->returning.sql, f, err);
+        return local_print(c, s, res->returning.sql, f, err);
     switch (res->st.kind) {
     case TN_STMT_ALTER:
         printf("altered %s.%s\n", ns, t);
@@ -342,13 +372,13 @@ static int local_sql(struct cli *c, const char *sql, enum cli_format f, const st
     if (rc)
         goto out;
     if (tn_op_sql_changes(&res))
-        rc = local_change(s, &res, f, err);
+        rc = local_change(c, s, &res, f, err);
     else if (f == CLI_PARQUET)
         rc = local_parquet(wh, s, res.resolved, err);
     else {
         if (getenv("TARN_TRACE_SQL"))
             fprintf(stderr, "%s\n", res.resolved);
-        rc = local_print(s, res.resolved, f, err);
+        rc = local_print(c, s, res.resolved, f, err);
     }
 out:
     tn_op_sql_release(s, &res);
@@ -447,7 +477,10 @@ static int remote_sql(struct cli *c, const char *sql, enum cli_format f, const s
         if (!rc && r)
             cli_print_table(stdout, r);
     } else {
-        FILE *out = f == CLI_JSON ? json_array_writer(stdout) : stdout;
+        int rewrite = f == CLI_CSV && (csv_sep(c) != ',' || !csv_header(c));
+        FILE *out = f == CLI_JSON ? json_array_writer(stdout)
+                    : rewrite     ? cli_csv_rewriter(stdout, csv_sep(c), csv_header(c))
+                                  : stdout;
         rc = cli_remote_query(c->remote, sql,
                               f == CLI_CSV       ? "csv"
                               : f == CLI_ARROW   ? "arrow"
@@ -474,6 +507,16 @@ int cli_sql(struct cli *c, const char *sql, enum cli_format f, const struct cli_
 
     if (q && q->snapshot_id != -1 && q->as_of)
         return tn_fail(err, TN_EINPUT, "give --snapshot or --as-of, not both");
+    if (f != CLI_CSV && (c->o.csv[0] || c->o.header))
+        return tn_fail(err, TN_EINPUT,
+                       "--delimiter, --header and --no-header go with --format csv");
+    if (!csv_sep(c))
+        return tn_fail(err, TN_EINPUT,
+                       "--delimiter takes one character (or 'tab'), not a quote or line break: "
+                       "'%.20s'",
+                       c->o.csv[0]);
+    if (csv_header(c) < 0)
+        return tn_fail(err, TN_EINPUT, "--header must be true or false, not '%.20s'", c->o.header);
     if ((f == CLI_ARROW || f == CLI_PARQUET) && isatty(STDOUT_FILENO))
         return tn_fail(err, TN_EINPUT,
                        "%s output is binary: redirect it to a file or a pipe (> result.%s)",

@@ -2,6 +2,7 @@
  * warehouse or (--remote) on a running server, print the result. Exit status 0 on success,
  * otherwise the error's exit status (tn_err_exit_status) with a one-line message on stderr.
  * The commands themselves live in commands.c, the LakeShell in shell.c. */
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #define OPT_FORCE            1007
 #define OPT_TYPES            1008
 #define OPT_CSV              1009 /* ingest's CSV options (tn_csv_option_names) and --header */
+#define OPT_NO_HEADER        1010
 #define DIRS_MAX             64
 
 static const char usage_text[] =
@@ -33,7 +35,8 @@ static const char usage_text[] =
     "         [--format csv|json|ndjson|parquet] [--branch NAME] [--evolve add|strict]\n"
     "         [--partition-by 'day(ts), bucket(16, id)']   (for a table it creates)\n"
     "         [--types 'amount:decimal(12,2),id:long']   (instead of the sniffed types)\n"
-    "         CSV: [--delimiter ';'] [--header true|false] [--nullstr 'NA,empty'] [--quote Q]\n"
+    "         CSV: [--delimiter ';'] [--header[=true|false] | --no-header] [--nullstr 'NA,empty'] "
+    "[--quote Q]\n"
     "         [--escape E] [--comment '#'] [--skip LINES] [--decimal-separator ,]\n"
     "         [--dateformat '%d/%m/%Y'] [--timestampformat '%d/%m/%Y %H:%M']\n"
     "         [--encoding utf-8|utf-16|latin-1]   (a table keeps them for later files)\n"
@@ -47,6 +50,9 @@ static const char usage_text[] =
     "  sql \"SELECT ...\" [--format table|csv|json|ndjson|arrow|parquet] [--snapshot ID]\n"
     "      [--as-of TIME]          json: one array of row objects; ndjson: one a line\n"
     "      [--explain]             files and manifests planned, and DuckDB's plan\n"
+    "      [--delimiter C] [--header|--no-header]   csv: the separator (a character or\n"
+    "                              'tab'; default ,) and whether the header line is printed\n"
+    "      [-o FILE]               write the result to FILE, not to standard output\n"
     "  shell                       the LakeShell: SQL and commands at a prompt\n"
     "  tables                      list the tables\n"
     "  describe TABLE              schema, spec, properties, current snapshot\n"
@@ -334,9 +340,21 @@ static int run(struct cli *c, const struct tn_http_options *so, char **args, int
         if (rc)
             return rc;
     }
+    if (c->o.output && strcmp(name, "sql") != 0)
+        return tn_fail(err, TN_EINPUT, "-o FILE goes with tarn sql");
     if (strcmp(name, "sql") == 0) {
+        int opened = 0;
         rc = cli_parse_format(c->o.format, &f, err);
-        return rc ? rc : cli_sql(c, args[1], f, &q, err);
+        if (!rc && c->o.output && !(opened = freopen(c->o.output, "wb", stdout) != NULL))
+            rc = tn_fail(err, errno == ENOENT ? TN_ENOTFOUND : TN_EINPUT, "cannot write %s: %s",
+                         c->o.output, strerror(errno));
+        if (!rc)
+            rc = cli_sql(c, args[1], f, &q, err);
+        if (!rc && opened && fflush(stdout))
+            rc = tn_fail(err, TN_EINTERNAL, "cannot write %s: %s", c->o.output, strerror(errno));
+        if (rc && opened)
+            unlink(c->o.output); /* no half-written result */
+        return rc;
     }
     if (strcmp(name, "ingest") == 0 && c->o.from) {
         if (nargs >= 3)
@@ -444,7 +462,9 @@ int main(int argc, char **argv)
         {"force", no_argument, NULL, OPT_FORCE},
         {"types", required_argument, NULL, OPT_TYPES},
         {"delimiter", required_argument, NULL, OPT_CSV},
-        {"header", required_argument, NULL, OPT_CSV},
+        {"header", optional_argument, NULL, OPT_CSV},
+        {"no-header", no_argument, NULL, OPT_NO_HEADER},
+        {"output", required_argument, NULL, 'o'},
         {"quote", required_argument, NULL, OPT_CSV},
         {"escape", required_argument, NULL, OPT_CSV},
         {"comment", required_argument, NULL, OPT_CSV},
@@ -534,7 +554,7 @@ int main(int argc, char **argv)
         goto done;
     }
     rc = 0;
-    while (!rc && (ch = getopt_long(argc, argv, ":hV", longopts, &li)) != -1) {
+    while (!rc && (ch = getopt_long(argc, argv, ":hVo:", longopts, &li)) != -1) {
         switch (ch) {
         case OPT_SERVE:
             if (tn_http_option_set(&so, longopts[li].name, optarg, &err))
@@ -666,8 +686,8 @@ int main(int argc, char **argv)
             break;
         case OPT_CSV: {
             const char *opt = longopts[li].name;
-            if (strcmp(opt, "header") == 0) {
-                c.o.header = optarg;
+            if (strcmp(opt, "header") == 0) { /* --header alone: there is one */
+                c.o.header = optarg ? optarg : "true";
                 break;
             }
             for (size_t i = 0; tn_csv_option_names[i]; i++) {
@@ -691,6 +711,12 @@ int main(int argc, char **argv)
             break;
         case 'X':
             c.o.explain = 1;
+            break;
+        case OPT_NO_HEADER:
+            c.o.header = "false";
+            break;
+        case 'o':
+            c.o.output = optarg;
             break;
         case 'V':
             printf("tarn %s\n", TN_CLI_VERSION);

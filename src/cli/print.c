@@ -143,13 +143,13 @@ void cli_print_table(FILE *f, const struct tn_rows *r)
     free(w);
 }
 
-void cli_print_csv_cell(FILE *f, const char *v, size_t n)
+void cli_print_csv_cell(FILE *f, const char *v, size_t n, char sep)
 {
     size_t start = 0;
 
     if (!v)
         return;
-    if (n && !memchr(v, ',', n) && !memchr(v, '"', n) && !memchr(v, '\n', n) &&
+    if (n && !memchr(v, sep, n) && !memchr(v, '"', n) && !memchr(v, '\n', n) &&
         !memchr(v, '\r', n)) {
         fwrite(v, 1, n, f);
         return;
@@ -164,6 +164,100 @@ void cli_print_csv_cell(FILE *f, const char *v, size_t n)
     }
     fwrite(v + start, 1, n - start, f);
     fputc('"', f);
+}
+
+/*---- CSV from a server, with another separator or without its header ----*/
+
+struct csv_rewriter {
+    FILE *to;
+    char sep;
+    int header;
+    struct tn_buf field;
+    int in_quotes, quote_seen; /* quote_seen: a quote just closed a quoted part */
+    int quoted;                /* the field had quotes: empty is "", not NULL */
+    size_t record, column;
+};
+
+static void rewriter_field_end(struct csv_rewriter *w)
+{
+    if (w->record > 0 || w->header) {
+        if (w->column)
+            fputc(w->sep, w->to);
+        if (w->field.len || w->quoted)
+            cli_print_csv_cell(w->to, w->field.buf ? w->field.buf : "", w->field.len, w->sep);
+    }
+    tn_buf_reset(&w->field);
+    w->quoted = 0;
+    w->column++;
+}
+
+static void rewriter_record_end(struct csv_rewriter *w)
+{
+    rewriter_field_end(w);
+    if (w->record > 0 || w->header)
+        fputc('\n', w->to);
+    w->record++;
+    w->column = 0;
+}
+
+static ssize_t rewriter_write(void *cookie, const char *buf, size_t n)
+{
+    struct csv_rewriter *w = cookie;
+
+    for (size_t i = 0; i < n; i++) {
+        char ch = buf[i];
+        if (w->in_quotes) {
+            if (ch == '"') {
+                w->in_quotes = 0;
+                w->quote_seen = 1;
+            } else if (tn_buf_add(&w->field, &ch, 1, NULL)) {
+                return -1;
+            }
+            continue;
+        }
+        if (ch == '"') { /* opens a quoted part; right after one closed, it is a quote */
+            if (w->quote_seen && tn_buf_add(&w->field, &ch, 1, NULL))
+                return -1;
+            w->in_quotes = w->quoted = 1;
+            w->quote_seen = 0;
+            continue;
+        }
+        w->quote_seen = 0;
+        if (ch == ',')
+            rewriter_field_end(w);
+        else if (ch == '\n')
+            rewriter_record_end(w);
+        else if (ch != '\r' && tn_buf_add(&w->field, &ch, 1, NULL))
+            return -1;
+    }
+    return (ssize_t)n;
+}
+
+static int rewriter_close(void *cookie)
+{
+    struct csv_rewriter *w = cookie;
+
+    if (w->field.len || w->quoted || w->column)
+        rewriter_record_end(w);
+    tn_buf_release(&w->field);
+    free(w);
+    return 0;
+}
+
+FILE *cli_csv_rewriter(FILE *to, char sep, int header)
+{
+    cookie_io_functions_t io = {NULL, rewriter_write, NULL, rewriter_close};
+    struct csv_rewriter *w = tn_calloc(1, sizeof(*w));
+    FILE *f;
+
+    w->to = to;
+    w->sep = sep;
+    w->header = header;
+    w->field = (struct tn_buf)TN_BUF_INIT(TN_CAP_VALUE);
+    f = fopencookie(w, "w", io);
+    if (!f)
+        free(w);
+    return f;
 }
 
 /*---- CSV from a server ----*/

@@ -188,6 +188,16 @@ int tn_route_ask(struct tn_http_req *req, struct tn_http_reply *out, struct tn_e
 int tn_route_is_source_ingest(const struct tn_http_req *req);
 int tn_route_ingest_source(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+/* GET /tables/{t}/rows: the table's rows a page at a time (limit, cursor, format). */
+int tn_route_table_rows(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
+
+/* cursor.c: the cursor of the page of "sql" that starts at "offset", reading each tarn table at
+ * the snapshot "pins" names ({"ns.table": snapshot id}); caller frees. */
+char *tn_cursor_make(const char *sql, int64_t offset, const json_t *pins);
+/* The offset and pins of "cursor", which must be one this server run made for "sql";
+ * TN_EINPUT otherwise. *pins: the caller's reference. */
+int tn_cursor_read(const char *cursor, const char *sql, int64_t *offset, json_t **pins,
+                   struct tn_err *err);
 int tn_route_tables(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_table_get(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 int tn_route_snapshots(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
@@ -212,6 +222,11 @@ int tn_route_iceberg(struct tn_http_req *req, struct tn_http_reply *out, struct 
 int tn_route_iceberg_token(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err);
 /* A begin hook that checks the route's {table} argument. */
 int tn_route_check_table(struct tn_http_req *req, struct tn_err *err);
+/* The req->state tn_route_check_table leaves: the {table} of the path. */
+struct table_arg {
+    char ns[TN_NAME_MAX + 1];
+    char name[TN_NAME_MAX + 1];
+};
 
 /*---- Internal: the parsers of untrusted input, callable alone for the fuzz targets ----*/
 

@@ -183,6 +183,10 @@ static json_t *schemas(void)
                         type("integer"));
     json_object_set_new(json_object_get(json_object_get(s, "QueryResult"), "properties"),
                         "next_offset", type("integer"));
+    json_object_set_new(json_object_get(json_object_get(s, "QueryResult"), "properties"),
+                        "next_cursor", type("string"));
+    json_object_set_new(json_object_get(json_object_get(s, "QueryRequest"), "properties"), "cursor",
+                        type("string"));
     json_object_set_new(
         s, "IngestResult",
         json_pack("{s:s, s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}}", "type",
@@ -282,6 +286,11 @@ static json_t *openapi(const char *version)
     json_array_append_new(qparams, param("ids", "query", 0, str_enum("string"),
                                          "string: snapshot ids in JSON answers as strings "
                                          "(JavaScript keeps them exact)"));
+    json_array_append_new(qparams, param("cursor", "query", 0, type("string"),
+                                         "the next page: the next_cursor (JSON) or "
+                                         "X-Tarn-Next-Cursor header a page with a limit gave; "
+                                         "it reads the snapshots the first page read. Give the "
+                                         "same sql, no offset, snapshot_id or as_of"));
 
     json_array_append_new(iparams, table_param());
     json_array_append_new(iparams, param("mode", "query", 0, str_enum("append|overwrite|upsert"),
@@ -440,6 +449,23 @@ static json_t *openapi(const char *version)
                                       param("purge", "query", 0, type("boolean"),
                                             "delete the table's files too")),
                             NULL, json_content(type("object")), e_read)));
+    json_object_set_new(
+        paths, "/tables/{table}/rows",
+        json_pack("{s:o}", "get",
+                  operation("tables", "A table's rows, a page at a time",
+                            "SELECT * FROM the table, in the order its files hold the rows. "
+                            "With a limit the answer gives a cursor for the next page "
+                            "(next_cursor in JSON, else the X-Tarn-Next-Cursor header); later "
+                            "pages read the snapshot the first one read.",
+                            json_pack("[o, o, o, o]", table_param(),
+                                      param("limit", "query", 0, type("integer"),
+                                            "at most this many rows (json default 10000)"),
+                                      param("cursor", "query", 0, type("string"),
+                                            "the next page: the cursor the previous page gave"),
+                                      param("format", "query", 0,
+                                            str_enum("json|csv|ndjson|parquet|arrow"),
+                                            "the result format (default json)")),
+                            NULL, query_content(), e_query)));
     json_object_set_new(
         paths, "/tables/{table}/snapshots",
         json_pack("{s:o}", "get",

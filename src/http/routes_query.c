@@ -50,6 +50,8 @@ struct query_params {
     const char *as_of;  /* text, or NULL */
     int64_t as_of_ms;   /* -1: none (yet) */
     const char *branch; /* writes: the branch they read and change (NULL: main) */
+    const char *cursor; /* a later page: the cursor the previous one gave, or NULL */
+    int paged;          /* limit or cursor given: the answer gives the next page's cursor */
 };
 
 /*---- Parameters ----*/
@@ -96,7 +98,10 @@ static int parse_int_param(const char *name, const char *text, json_t *j, int64_
     return 0;
 }
 
-static int query_params(struct tn_http_req *req, struct query_params *p, struct tn_err *err)
+/* The request's parameters; "sql" (GET /tables/{t}/rows) is the statement, else the request
+ * gives it. */
+static int query_params(struct tn_http_req *req, const char *sql, struct query_params *p,
+                        struct tn_err *err)
 {
     const char *format, *limit, *snap;
     json_t *body = req->json;
@@ -134,6 +139,11 @@ static int query_params(struct tn_http_req *req, struct query_params *p, struct 
             else
                 p->branch = json_string_value(v);
         }
+        v = json_object_get(body, "cursor");
+        if (!rc && json_is_string(v))
+            p->cursor = json_string_value(v);
+        else if (!rc && v && !json_is_null(v))
+            rc = tn_fail(err, TN_EINPUT, "\"cursor\" must be the string a page gave");
         v = json_object_get(body, "as_of");
         if (!rc && json_is_integer(v))
             p->as_of_ms = (int64_t)json_integer_value(v);
@@ -145,7 +155,8 @@ static int query_params(struct tn_http_req *req, struct query_params *p, struct 
         if (rc)
             return rc;
     } else {
-        p->sql = tn_http_param(req, "sql");
+        p->sql = sql ? sql : tn_http_param(req, "sql");
+        p->cursor = tn_http_param(req, "cursor");
         format = tn_http_param(req, "format");
         limit = tn_http_param(req, "limit");
         snap = tn_http_param(req, "snapshot_id");
@@ -166,6 +177,13 @@ static int query_params(struct tn_http_req *req, struct query_params *p, struct 
         p->as_of = NULL;
     if (p->as_of && p->snapshot_id != -1)
         return tn_fail(err, TN_EINPUT, "give snapshot_id or as_of, not both");
+    if (p->cursor && !*p->cursor)
+        p->cursor = NULL;
+    if (p->cursor && (p->offset || p->as_of || p->as_of_ms != -1 || p->snapshot_id != -1))
+        return tn_fail(err, TN_EINPUT,
+                       "a cursor carries its offset and snapshots: leave out offset, "
+                       "snapshot_id and as_of");
+    p->paged = p->limit >= 0 || p->cursor; /* pages that give cursors */
     if (p->limit == -1 && p->format == F_JSON)
         p->limit = req->opt->row_limit;
     return 0;
@@ -258,9 +276,10 @@ struct qstream {
     int64_t sent;
     size_t chunk_rows, chunk_pos;
     int truncated, done, finished;
-    int64_t offset; /* the request's offset, for the JSON trailer */
-    int cut;        /* after the error marker, end the transfer with an error (CSV) */
-    int timeout_s;  /* --query-timeout, for the message */
+    int64_t offset;    /* the request's offset, for the JSON trailer */
+    char *next_cursor; /* the next page's cursor, for the JSON trailer (NULL: none) */
+    int cut;           /* after the error marker, end the transfer with an error (CSV) */
+    int timeout_s;     /* --query-timeout, for the message */
     struct MHD_Response *response; /* for the error trailer */
     double t0;
     struct tn_buf out;
@@ -283,6 +302,7 @@ static void qstream_free(void *cls)
 
     qstream_release(q);
     tn_buf_release(&q->out);
+    free(q->next_cursor);
     free(q);
 }
 
@@ -407,6 +427,8 @@ static void produce(struct qstream *q)
             if (q->truncated) /* where the next page starts */
                 tn_buf_addf(&q->out, NULL, "\"next_offset\":%lld,",
                             (long long)(q->offset + q->sent));
+            if (q->truncated && q->next_cursor)
+                tn_buf_addf(&q->out, NULL, "\"next_cursor\":\"%s\",", q->next_cursor);
             tn_buf_addf(&q->out, NULL, "\"elapsed_ms\":%.3f}", (tn_monotonic_s() - q->t0) * 1000.0);
         } else if (q->format == F_ARROW)
             tn_stream_arrow_end(&q->out);
@@ -692,11 +714,31 @@ static int reply_change(struct tn_http_req *req, struct tn_session *s, struct tn
 
 /*---- The route ----*/
 
-int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
+/* The snapshot each tarn table of a resolved read was read at (from its plan), as pins. */
+static json_t *pins_of_plan(const json_t *plan)
+{
+    json_t *pins = json_object(), *entry;
+    size_t i;
+
+    json_array_foreach(plan, i, entry)
+    {
+        const char *table = json_string_value(json_object_get(entry, "table"));
+        json_t *snap = json_object_get(entry, "snapshot_id");
+        if (table && json_is_integer(snap) && json_integer_value(snap) != -1)
+            json_object_set(pins, table, snap);
+    }
+    return pins;
+}
+
+/* POST or GET /query, or (with "sql" given) GET /tables/{t}/rows. */
+static int run_query(struct tn_http_req *req, const char *sql, struct tn_http_reply *out,
+                     struct tn_err *err)
 {
     struct query_params p;
     struct tn_op_sql op;
     struct tn_op_sql_result res;
+    json_t *pins = NULL;
+    char *next_cursor = NULL;
     struct qstream *q = NULL;
     struct tn_session *s = NULL;
     struct tn_http_watch *w = NULL;
@@ -706,12 +748,19 @@ int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn
 
     memset(&op, 0, sizeof(op));
     memset(&res, 0, sizeof(res));
-    rc = query_params(req, &p, err);
+    rc = query_params(req, sql, &p, err);
     if (rc)
         return rc;
+    if (p.cursor) {
+        rc = tn_cursor_read(p.cursor, p.sql, &p.offset, &pins, err);
+        if (rc)
+            return rc;
+    }
     rc = tn_session_open(req->wh->engine, &s, err);
-    if (rc)
+    if (rc) {
+        json_decref(pins);
         return rc;
+    }
     w = tn_http_watch_begin(req->srv, s, req->opt->query_timeout);
     op.sql = p.sql;
     op.as_of = p.as_of;
@@ -732,19 +781,27 @@ int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn
             rc = reply_change(req, s, &res, t0, out, err);
         goto out;
     }
-    if (res.st.kind == TN_STMT_EXPLAIN) {
+    if (res.st.kind == TN_STMT_EXPLAIN)
         snprintf(explain, sizeof(explain), "%s", res.st.analyze ? "EXPLAIN ANALYZE" : "EXPLAIN");
+    if (*explain || (p.paged && !pins)) /* a first page: which snapshots it reads */
         op.qo.plan = json_array();
-    }
+    op.qo.pins = pins;
     rc = tn_op_sql_execute(req->wh, s, &op, &res, err);
     if (rc)
         goto out;
+    if (!*explain && p.paged && p.limit >= 0) {
+        if (!pins)
+            pins = pins_of_plan(op.qo.plan);
+        next_cursor = tn_cursor_make(p.sql, p.offset + p.limit, pins);
+    }
     if (*explain && p.format != F_ARROW) {
         rc = run_explain(&p, s, explain, res.resolved, op.qo.plan, t0, out, err);
         goto out;
     }
     if (p.format == F_PARQUET) {
         rc = run_parquet(req, &p, s, res.resolved, out, err);
+        if (!rc && next_cursor)
+            MHD_add_response_header(out->response, "X-Tarn-Next-Cursor", next_cursor);
         goto out;
     }
     q = tn_calloc(1, sizeof(*q));
@@ -756,6 +813,12 @@ int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn
     q->offset = p.offset;
     q->t0 = t0;
     rc = run_stream(req, &p, q, explain, res.st.body, &op.qo, res.resolved, out, err);
+    if (!rc && next_cursor && p.format != F_JSON)
+        MHD_add_response_header(out->response, "X-Tarn-Next-Cursor", next_cursor);
+    if (!rc && p.format == F_JSON) {
+        q->next_cursor = next_cursor;
+        next_cursor = NULL;
+    }
     if (!rc) {
         s = NULL; /* the stream owns the session and the watch now */
         w = NULL;
@@ -779,6 +842,32 @@ out:
     else
         free(res.resolved);
     tn_session_close(s);
+    free(next_cursor);
+    json_decref(pins);
     json_decref(op.qo.plan);
     return rc ? err->code : 0;
+}
+
+int tn_route_query(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
+{
+    return run_query(req, NULL, out, err);
+}
+
+int tn_route_table_rows(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
+{
+    const struct table_arg *a = req->state;
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
+    int rc;
+
+    if (tn_http_param(req, "sql"))
+        return tn_fail(err, TN_EINPUT,
+                       "GET /tables/{table}/rows reads the table: leave out sql "
+                       "(POST /query runs statements)");
+    tn_buf_addstr(&sql, "SELECT * FROM ", NULL);
+    tn_sql_ident(&sql, a->ns);
+    tn_buf_addstr(&sql, ".", NULL);
+    tn_sql_ident(&sql, a->name);
+    rc = run_query(req, sql.buf, out, err);
+    tn_buf_release(&sql);
+    return rc;
 }

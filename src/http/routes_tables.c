@@ -14,11 +14,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-struct table_arg {
-    char ns[TN_NAME_MAX + 1];
-    char name[TN_NAME_MAX + 1];
-};
-
 int tn_route_check_table(struct tn_http_req *req, struct tn_err *err)
 {
     struct table_arg *a = tn_calloc(1, sizeof(*a));

@@ -115,6 +115,8 @@ static const struct route routes[] = {
     {"POST", "/tables", "/tables", NULL, TN_BODY_JSON, 0, NULL, tn_route_table_create},
     {"POST", "/tables/register", "/tables/register", NULL, TN_BODY_JSON, 0, NULL,
      tn_route_table_register},
+    {"GET", "/tables/{table}/rows", "/tables/", "/rows", TN_BODY_NONE, 0, tn_route_check_table,
+     tn_route_table_rows},
     {"GET", "/tables/{table}/snapshots", "/tables/", "/snapshots", TN_BODY_NONE, 0,
      tn_route_check_table, tn_route_snapshots},
     {"POST", "/tables/{table}/schema", "/tables/", "/schema", TN_BODY_JSON, 0, tn_route_check_table,
@@ -1256,7 +1258,7 @@ static void add_cors(struct conn_ctx *c, struct MHD_Response *r)
         return;
     MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
     MHD_add_response_header(r, "Access-Control-Expose-Headers",
-                            "ETag, Content-Disposition, WWW-Authenticate");
+                            "ETag, Content-Disposition, WWW-Authenticate, X-Tarn-Next-Cursor");
 }
 
 static void queue_reply(struct conn_ctx *c, struct tn_http_reply *r)

@@ -406,7 +406,10 @@ int tn_table_alter(struct tn_warehouse *wh, struct tn_session *s, const char *sq
     if (rc)
         goto out;
     c.column = col.buf;
-    rc = tn_table_evolve(wh, res->ns, res->table, &c, 1, err);
+    if (c.kind == TN_CHANGE_TYPE)
+        rc = tn_table_alter_type(wh, s, res->ns, res->table, c.column, c.type, err);
+    else
+        rc = tn_table_evolve(wh, res->ns, res->table, &c, 1, err);
     if (if_exists && ((c.kind == TN_CHANGE_ADD && rc == TN_EEXISTS) ||
                       (c.kind == TN_CHANGE_DROP && rc == TN_ENOTFOUND)))
         rc = 0; /* IF [NOT] EXISTS: nothing to do */

@@ -590,7 +590,7 @@ static int run_change(struct tn_warehouse *wh, struct tn_session *s, const struc
                       const char *returning, const char *alias, struct tn_dml_result *res,
                       struct tn_err *err)
 {
-    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL};
+    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL, NULL};
     char stage[64], uuid[37];
     char *resolved = NULL, *positions = NULL, *rows = NULL;
     int rc;
@@ -1044,7 +1044,7 @@ static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct
                      struct tn_dml_result *res, struct tn_err *err)
 {
     const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
-    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL};
+    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL, NULL};
     struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_rows *r = NULL;
     char all[48], tgt[48], srct[48], uuid[37];
@@ -1413,7 +1413,7 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
                struct tn_commit_result *res, int64_t *rows_updated, struct tn_err *err)
 {
     struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
-    struct tn_query_options qo = {-1, -1, t->ns, t->name, -1, NULL, branch, NULL};
+    struct tn_query_options qo = {-1, -1, t->ns, t->name, -1, NULL, branch, NULL, NULL};
     char stage[64], uuid[37];
     char *resolved = NULL;
     int rc, staged = 0;

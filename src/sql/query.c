@@ -162,6 +162,19 @@ static int at_snapshot(struct resolver *r, const struct tn_table *t, const char 
 static int answer_aggregates(struct resolver *r, json_t *select, const struct tn_scan *scan,
                              const char *alias, int bounds_ok);
 
+/* Whether "pins" names a snapshot for ns.tbl (then *snapshot is it). */
+static int pinned(const json_t *pins, const char *ns, const char *tbl, int64_t *snapshot)
+{
+    char *key = tn_asprintf("%s.%s", ns, tbl);
+    json_t *v = json_object_get(pins, key);
+
+    free(key);
+    if (!json_is_integer(v))
+        return 0;
+    *snapshot = (int64_t)json_integer_value(v);
+    return 1;
+}
+
 /* Append to the options' plan the planning counts of one table's scan. */
 static void record_plan(struct resolver *r, const struct tn_table *t, const struct tn_scan *scan,
                         int answered)
@@ -327,6 +340,8 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
     if (json_is_object(at)) {
         const char *unit = json_string_value(json_object_get(at, "unit"));
         rc = at_snapshot(r, t, unit ? unit : "VERSION", json_object_get(at, "expr"), &snapshot);
+    } else if (r->opt && r->opt->pins && pinned(r->opt->pins, ns, tbl, &snapshot)) {
+        /* a later page: the snapshot the first page read */
     } else if (r->opt && r->opt->snapshot_id != -1) {
         snapshot = r->opt->snapshot_id;
     } else if (r->opt && r->opt->as_of_ms != -1) {
@@ -833,7 +848,7 @@ static int pivot_values(struct tn_warehouse *wh, struct tn_session *s,
                         size_t src_from, size_t src_to, size_t from, size_t to, struct tn_buf *out,
                         struct tn_err *err)
 {
-    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL};
+    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL, NULL};
     char *src = tn_sql_tok_span(t, src_from, src_to), *expr = tn_sql_tok_span(t, from, to);
     char *q = tn_asprintf("SELECT _tn_v FROM (SELECT DISTINCT CAST((%s\n) AS VARCHAR) AS _tn_v "
                           "FROM %s\n) WHERE _tn_v IS NOT NULL ORDER BY 1",
@@ -979,7 +994,7 @@ static char *resolved_key(struct tn_warehouse *wh, const char *user_sql,
                           const struct tn_query_options *opt)
 {
     if (tn_storage_is_remote(wh->storage) ||
-        (opt && (opt->target_table || opt->covered || opt->plan || opt->branch)))
+        (opt && (opt->target_table || opt->covered || opt->plan || opt->branch || opt->pins)))
         return NULL;
     return tn_asprintf("statement:%lld:%lld:%s", opt ? (long long)opt->snapshot_id : -1LL,
                        opt ? (long long)opt->as_of_ms : -1LL, user_sql);

@@ -141,7 +141,7 @@ static int contains_id(json_t *field, json_t *ids)
 }
 
 /* Whether Iceberg allows changing primitive "from" to "to" (ICEBERG.md 2.3). */
-static int promotion_allowed(const char *from, const char *to)
+int tn__promotion_allowed(const char *from, const char *to)
 {
     int p1, s1, p2, s2;
 
@@ -251,9 +251,8 @@ static int apply_change(int format_version, json_t *schema, const struct tn_sche
             return tn_fail(err, TN_EINPUT,
                            "cannot drop '%s': it is an identifier (key) field of the table",
                            c->column);
-        if (fields == json_object_get(schema, "fields") && json_array_size(fields) == 1)
-            return tn_fail(err, TN_EINPUT, "cannot drop '%s': it is the table's last column",
-                           c->column);
+        /* the last column may go when a later change of the same list adds one (a column
+           replaced by a new field): tn__evolve_updates checks the result */
         json_array_remove(fields, (size_t)index);
         return 0;
     case TN_CHANGE_TYPE: {
@@ -263,7 +262,7 @@ static int apply_change(int format_version, json_t *schema, const struct tn_sche
             rc = canonical_type(c->type, to, sizeof(to), err);
         if (rc)
             return rc;
-        if (!promotion_allowed(from, to))
+        if (!tn__promotion_allowed(from, to))
             return tn_fail(err, TN_EINPUT,
                            "cannot change '%s' from %s to %s: Iceberg allows only int to long, "
                            "float to double and a larger decimal precision",
@@ -311,6 +310,11 @@ int tn__evolve_updates(const struct tn_table *t, const struct tn_schema_change *
         if (rc)
             tn_err_prefix(err, "table %s.%s: ", t->ns, t->name);
     }
+    for (size_t k = n; !rc && k > 0 && json_array_size(json_object_get(schema, "fields")) == 0; k--)
+        if (changes[k - 1].kind == TN_CHANGE_DROP)
+            rc = tn_fail(err, TN_EINPUT,
+                         "table %s.%s: cannot drop '%s': it is the table's last column", t->ns,
+                         t->name, changes[k - 1].column);
     if (rc) {
         json_decref(schema);
         return rc;

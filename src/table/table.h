@@ -198,6 +198,9 @@ struct tn_query_options {
        counts (table, snapshot_id, manifests_total/kept, data_files_total/kept, delete_files,
        answered_from_metadata). */
     json_t *plan;
+    /* When set (the later pages of a paged read): {"ns.table": snapshot id}, the snapshot each
+       tarn table named there is read at when the statement gives it no AT clause. */
+    const json_t *pins;
 };
 
 /* Refuse (TN_EINPUT) a write ("what": INSERT, UPDATE, ...) under time travel: "opt" with a
@@ -317,6 +320,14 @@ struct tn_schema_change {
  * TN_EINPUT for a forbidden type change, dropping an identifier field or the last column. */
 int tn_table_evolve(struct tn_warehouse *wh, const char *ns, const char *name,
                     const struct tn_schema_change *changes, size_t n, struct tn_err *err);
+/* ALTER COLUMN "column" TYPE "type" (Iceberg type JSON): a promotion Iceberg allows (int to
+ * long, float to double, a wider decimal) changes the schema only, as tn_table_evolve; any other
+ * change of a top-level primitive column makes it a new field under the same name and rewrites
+ * every live row with the value converted, in one commit (older snapshots keep the old type).
+ * TN_EUNPROCESSABLE naming the value and row when one does not convert (nothing changes);
+ * TN_EINPUT for a key or partition column; TN_ECONFLICT when a writer commits meanwhile. */
+int tn_table_alter_type(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
+                        const char *name, const char *column, json_t *type, struct tn_err *err);
 /* Move "main" to snapshot_id, or (snapshot_id -1) to the snapshot current at as_of_ms; history
  * is kept, so a later rollback forward works. *out gets the snapshot (may be NULL). */
 int tn_table_rollback(struct tn_warehouse *wh, const char *ns, const char *name,

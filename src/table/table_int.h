@@ -69,6 +69,9 @@ int tn__commit_metadata(struct tn_warehouse *wh, const char *ns, const char *nam
                                      struct tn_err *err),
                         void *ctx, struct tn_err *err);
 
+/* Whether Iceberg allows changing primitive type "from" to "to" in place (canonical names:
+ * int to long, float to double, a wider decimal precision, or no change). */
+int tn__promotion_allowed(const char *from, const char *to);
 /* Append to "updates" the add-schema and set-current-schema that make "changes" of t's current
  * schema (new field ids after its last-column-id). Nothing is committed. */
 int tn__evolve_updates(const struct tn_table *t, const struct tn_schema_change *changes, size_t n,

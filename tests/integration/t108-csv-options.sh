@@ -158,7 +158,7 @@ expect_eq "the CLI's null strings" "$(csvq 'SELECT count(*) FROM eu_cli WHERE no
 check_fails "a bad flag value is refused, naming the flag" 2 "--decimal-separator: decimal_separator must be" \
     "$TARN" ingest eu_cli "$TMP/eu.csv" --decimal-separator ';'
 check_fails "--header takes true or false" 2 "--header must be true or false" \
-    "$TARN" ingest eu_cli "$TMP/eu.csv" --header maybe
+    "$TARN" ingest eu_cli "$TMP/eu.csv" --header=maybe
 "$TARN" ingest --help >"$TMP/help" 2>&1
 expect_eq "tarn ingest --help lists the CSV flags" \
     "$(grep -c -e '--nullstr' -e '--decimal-separator' -e '--encoding' "$TMP/help")" 3

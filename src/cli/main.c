@@ -21,6 +21,7 @@
 #define OPT_SOURCE           1006 /* the PostgreSQL source options (sources.c) */
 #define OPT_FORCE            1007
 #define OPT_TYPES            1008
+#define OPT_FORMAT_VERSION   1009
 #define DIRS_MAX             64
 
 static const char usage_text[] =
@@ -30,6 +31,7 @@ static const char usage_text[] =
     "  ingest TABLE FILE [--mode append|overwrite|upsert] [--key COL[,COL]] [--dedupe last]\n"
     "         [--format csv|json|ndjson|parquet] [--branch NAME] [--evolve add|strict]\n"
     "         [--partition-by 'day(ts), bucket(16, id)']   (for a table it creates)\n"
+    "         [--format-version 2|3]   (Iceberg format version of a table it creates)\n"
     "         [--types 'amount:decimal(12,2),id:long']   (instead of the sniffed types)\n"
     "         [--max-decompressed SIZE]   (a .gz/.zst file; also for serve)\n"
     "  ingest TABLE --from postgresql://USER@HOST:PORT/DB --source-table SCHEMA.TABLE\n"
@@ -433,6 +435,7 @@ int main(int argc, char **argv)
         {"evolve", required_argument, NULL, 'e'},
         {"key", required_argument, NULL, 'k'},
         {"partition-by", required_argument, NULL, 'P'},
+        {"format-version", required_argument, NULL, OPT_FORMAT_VERSION},
         {"older-than", required_argument, NULL, OPT_OLDER_THAN},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"force", no_argument, NULL, OPT_FORCE},
@@ -612,6 +615,9 @@ int main(int argc, char **argv)
             break;
         case 'P':
             c.o.partition_by = optarg;
+            break;
+        case OPT_FORMAT_VERSION:
+            c.o.format_version = optarg;
             break;
         case OPT_SOURCE: {
             const char *opt = longopts[li].name;

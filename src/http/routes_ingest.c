@@ -26,6 +26,7 @@ struct ingest_state {
     const char *key;          /* borrowed from the request */
     const char *branch;       /* borrowed from the request; NULL: main */
     const char *partition_by; /* borrowed; the spec of a table this ingest creates */
+    int format_version;       /* of a table this ingest creates; 0: the default */
     const char *types;        /* borrowed; "col:type,..." read as these types */
     enum tn_source_format format;
     char delim[8];
@@ -83,6 +84,14 @@ static int parse_params(struct tn_http_req *req, struct ingest_state *st, struct
     st->partition_by = tn_http_param(req, "partition_by");
     if (st->partition_by && !*st->partition_by)
         st->partition_by = NULL;
+    {
+        const char *fv = tn_http_param(req, "format_version");
+        if (fv && *fv) {
+            if (strcmp(fv, "2") != 0 && strcmp(fv, "3") != 0)
+                return tn_fail(err, TN_EINPUT, "format_version must be 2 or 3, not '%.40s'", fv);
+            st->format_version = fv[0] - '0';
+        }
+    }
 
     st->format = TN_SOURCE_DETECT;
     if (format && *format) {
@@ -132,11 +141,11 @@ static int dry_run(const struct tn_http_req *req)
 /* The parameters as one string, to tell whether the handler's are the stream's. */
 static char *params_text(const struct tn_http_req *req, const struct ingest_state *st)
 {
-    return tn_asprintf("%d|%d|%d|%d|%d|%s|%s|%s|%d|%s|%d|%d|%s", (int)st->mode, st->upsert,
+    return tn_asprintf("%d|%d|%d|%d|%d|%s|%s|%s|%d|%s|%d|%d|%s|%d", (int)st->mode, st->upsert,
                        st->dedupe_last, (int)st->evolve, (int)st->format, st->key ? st->key : "",
                        st->branch ? st->branch : "", st->partition_by ? st->partition_by : "",
                        st->header, st->delim, dry_run(req), tn_route_is_source_ingest(req),
-                       st->types ? st->types : "");
+                       st->types ? st->types : "", st->format_version);
 }
 
 static void ingest_options(const struct ingest_state *st, struct tn_ingest_options *io)
@@ -149,6 +158,7 @@ static void ingest_options(const struct ingest_state *st, struct tn_ingest_optio
     io->key = st->key;
     io->dedupe_last = st->dedupe_last;
     io->partition_by = st->partition_by;
+    io->format_version = st->format_version;
     io->types = st->types;
 }
 

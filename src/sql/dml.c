@@ -33,6 +33,16 @@ int tn__write_position_deletes(struct tn_warehouse *wh, struct tn_session *s,
     int rc;
 
     memset(out, 0, sizeof(*out));
+    if (t->meta->format_version >= 3) {
+        /* v3 forbids position-delete files; its deletion vectors tarn does not write yet */
+        rc = tn_fail(err, TN_ENOTIMPL,
+                     "table %s.%s is Iceberg format version 3, whose row-level deletes are "
+                     "deletion vectors, which tarn does not write yet; nothing was changed (a "
+                     "DELETE that removes whole data files, appends and overwrites work; for "
+                     "DELETE/UPDATE/MERGE/upsert use a format-version 2 table)",
+                     t->ns, t->name);
+        goto out;
+    }
     rc = tn_storage_stage_path(wh->storage, resolved, &path, err);
     if (rc)
         goto out;

@@ -533,6 +533,8 @@ static int read_data_file(const struct tn_avro_value *df, struct tn_data_file *f
         return tn_fail(err, TN_EINPUT, "equality delete file %s has no equality_ids", f->file_path);
     f->sort_order_id = (int)tn_avro_field_i64(df, 140, -1);
     f->referenced_data_file = value_strdup(tn_avro_field(df, 143));
+    f->content_offset = tn_avro_field_i64(df, 144, -1);
+    f->content_size = tn_avro_field_i64(df, 145, -1);
     f->has_first_row_id = value_is_int(tn_avro_field(df, 142));
     f->first_row_id = tn_avro_field_i64(df, 142, 0);
     return 0;
@@ -764,7 +766,13 @@ static char *manifest_schema_json(const struct tn_schema *schema, const struct t
         tn_buf_addstr(&b,
                       ", {\"name\": \"first_row_id\", \"type\": [\"null\", \"long\"], \"doc\": "
                       "\"The _row_id of the first row in the data file\", \"default\": null, "
-                      "\"field-id\": 142}",
+                      "\"field-id\": 142}, "
+                      "{\"name\": \"content_offset\", \"type\": [\"null\", \"long\"], \"doc\": "
+                      "\"The offset in the file where the content starts\", \"default\": null, "
+                      "\"field-id\": 144}, "
+                      "{\"name\": \"content_size_in_bytes\", \"type\": [\"null\", \"long\"], "
+                      "\"doc\": \"The length of referenced content stored in the file\", "
+                      "\"default\": null, \"field-id\": 145}",
                       NULL);
     tn_buf_addstr(&b, "]}}]}", NULL);
     return tn_buf_detach(&b, NULL);
@@ -1041,8 +1049,12 @@ int tn_manifest_write(const struct tn_manifest_info *info, const struct tn_manif
         } else {
             tn_avro_put_long(b, 0);
         }
-        if (v3) /* new files inherit theirs; existing and deleted ones keep what they had */
+        if (v3) { /* new files inherit theirs; existing and deleted ones keep what they had */
+            int dv = f->content == 1 && f->content_size > 0;
             put_opt_long(b, !added && f->content == 0 && f->has_first_row_id, f->first_row_id);
+            put_opt_long(b, dv, f->content_offset); /* a deletion vector's blob */
+            put_opt_long(b, dv, f->content_size);
+        }
         rc = tn_avro_writer_end_record(&w, err);
 
         switch (e->status) {

@@ -72,6 +72,8 @@ struct tn_data_file {
     char *referenced_data_file;
     int has_first_row_id; /* v3 row lineage: written or inherited first_row_id (else null) */
     int64_t first_row_id;
+    int64_t content_offset; /* v3 deletion vector: where its blob starts in the Puffin file */
+    int64_t content_size;   /* and its length; -1 (both) when absent */
 };
 
 enum tn_entry_status { TN_ENTRY_EXISTING = 0, TN_ENTRY_ADDED = 1, TN_ENTRY_DELETED = 2 };

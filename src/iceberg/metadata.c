@@ -524,7 +524,8 @@ int tn_metadata_from_json(json_t *root, struct tn_metadata **out, struct tn_err 
                      m->location ? "table-uuid" : "location");
         goto out;
     }
-    if ((rc = get_int(root, "next-row-id", m->format_version >= 3, 0, &m->next_row_id, err)) ||
+    /* required in v3, but tables written before the spec settled lack it: then 0 */
+    if ((rc = get_int(root, "next-row-id", 0, 0, &m->next_row_id, err)) ||
         (rc = get_int(root, "last-sequence-number", m->format_version >= 2, 0,
                       &m->last_sequence_number, err)) ||
         (rc = get_int(root, "last-updated-ms", 1, 0, &m->last_updated_ms, err)) ||

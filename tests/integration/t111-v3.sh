@@ -153,6 +153,15 @@ status_is "POST /tables with format-version 3" 200 post /tables \
 expect_eq "it answers format_version 3" "$(jv 'd["format_version"]')" "3"
 status_is "POST /tables with format-version 5 is refused" 400 post /tables \
     '{"name": "web.h5", "schema": {"fields": [{"name": "id", "type": "long"}]}, "properties": {"format-version": "5"}}'
+status_is "a variant column is refused with a clear message" 400 post /tables \
+    '{"name": "web.var", "schema": {"fields": [{"name": "v", "type": "variant"}]}, "properties": {"format-version": "3"}}'
+grep -q "type 'variant' is not supported by tarn" "$TMP/body" && ok "it names the type" || bad "it names the type"
+status_is "a geometry column is refused" 400 post /iceberg/v1/namespaces/web/tables \
+    '{"name": "geo", "schema": {"type": "struct", "fields": [{"id": 1, "name": "g", "type": "geometry(srid:4326)", "required": false}]}, "properties": {"format-version": "3"}}'
+status_is "timestamp_ns and timestamptz_ns columns on v3" 200 post /tables \
+    '{"name": "web.tns", "schema": {"fields": [{"name": "t", "type": "timestamp_ns"}, {"name": "u", "type": "timestamptz_ns"}]}, "properties": {"format-version": "3"}}'
+check "INSERT nanoseconds" "$TARN" sql "INSERT INTO web.tns VALUES (TIMESTAMP_NS '2024-01-01 00:00:00.123456789', TIMESTAMPTZ '2024-01-01 00:00:00+00')"
+expect_eq "nanoseconds read back" "$(q 'SELECT t FROM web.tns')" "2024-01-01 00:00:00.123456789"
 status_is "ingest format_version=3 over HTTP" 200 \
     call POST "/ingest/web.hi?format_version=3" -H 'Content-Type: text/csv' --data-binary @"$TMP/a.csv"
 status_is "ingest format_version=7 over HTTP is refused" 400 \

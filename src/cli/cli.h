@@ -29,13 +29,14 @@ struct cli_options {
     const char *as_of;
     const char *branch;
     const char *evolve;
-    const char *key;          /* --key: the upsert key columns */
-    const char *partition_by; /* --partition-by: the spec of a table the ingest creates */
-    const char *types;        /* --types 'col:type,...': the file's columns read as these */
-    const char *csv[16];      /* ingest's CSV flags, by tn_csv_option_names ([0]: --delimiter, also
-                                 the field separator of `tarn sql --format csv`) */
-    const char *header;       /* --header[=true|false], --no-header: the file's or the output's */
-    int dedupe_last;          /* --dedupe last */
+    const char *key;            /* --key: the upsert key columns */
+    const char *partition_by;   /* --partition-by: the spec of a table the ingest creates */
+    const char *format_version; /* --format-version 2|3: of a table the ingest creates */
+    const char *types;          /* --types 'col:type,...': the file's columns read as these */
+    const char *csv[16]; /* ingest's CSV flags, by tn_csv_option_names ([0]: --delimiter, also
+                            the field separator of `tarn sql --format csv`) */
+    const char *header;  /* --header[=true|false], --no-header: the file's or the output's */
+    int dedupe_last;     /* --dedupe last */
     uint64_t
         max_decompressed;   /* --max-decompressed: bytes a gzip/zstd file may grow to; 0: default */
     const char *older_than; /* maintain remove-orphans --older-than: a duration ("1d") */

@@ -726,6 +726,8 @@ static int remote_ingest(struct cli *c, const char *ns, const char *name, const 
             cli_url_param(&u, "evolve", c->o.evolve);
         if (in->partition_by)
             cli_url_param(&u, "partition_by", in->partition_by);
+        if (in->format_version)
+            tn_buf_addf(&u, NULL, "&format_version=%d", in->format_version);
         if (in->types)
             cli_url_param(&u, "types", in->types);
         for (size_t i = 0; tn_csv_option_names[i]; i++)
@@ -921,6 +923,12 @@ int cli_ingest(struct cli *c, const char *ident, char *const *files, size_t nfil
     opt.key = c->o.key;
     opt.dedupe_last = c->o.dedupe_last;
     opt.partition_by = c->o.partition_by;
+    if (c->o.format_version) {
+        if (strcmp(c->o.format_version, "2") != 0 && strcmp(c->o.format_version, "3") != 0)
+            return tn_fail(err, TN_EINPUT, "--format-version must be 2 or 3, not '%s'",
+                           c->o.format_version);
+        opt.format_version = c->o.format_version[0] - '0';
+    }
     opt.types = c->o.types;
     opt.branch = c->o.branch;
     rc = tn_ident_parse(ident, ns, name, err);

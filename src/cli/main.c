@@ -24,6 +24,7 @@
 #define OPT_TYPES            1008
 #define OPT_CSV              1009 /* ingest's CSV options (tn_csv_option_names) and --header */
 #define OPT_NO_HEADER        1010
+#define OPT_FORMAT_VERSION   1011
 #define DIRS_MAX             64
 
 static const char usage_text[] =
@@ -34,6 +35,7 @@ static const char usage_text[] =
     "         (FILE: a path, a pattern, - for standard input, or s3://bucket/path/*.csv)\n"
     "         [--format csv|json|ndjson|parquet] [--branch NAME] [--evolve add|strict]\n"
     "         [--partition-by 'day(ts), bucket(16, id)']   (for a table it creates)\n"
+    "         [--format-version 2|3]   (Iceberg format version of a table it creates)\n"
     "         [--types 'amount:decimal(12,2),id:long']   (instead of the sniffed types)\n"
     "         CSV: [--delimiter ';'] [--header[=true|false] | --no-header]\n"
     "         [--nullstr 'NA,empty'] [--quote Q] [--escape E] [--comment '#'] [--skip LINES]\n"
@@ -457,6 +459,7 @@ int main(int argc, char **argv)
         {"evolve", required_argument, NULL, 'e'},
         {"key", required_argument, NULL, 'k'},
         {"partition-by", required_argument, NULL, 'P'},
+        {"format-version", required_argument, NULL, OPT_FORMAT_VERSION},
         {"older-than", required_argument, NULL, OPT_OLDER_THAN},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"force", no_argument, NULL, OPT_FORCE},
@@ -649,6 +652,9 @@ int main(int argc, char **argv)
             break;
         case 'P':
             c.o.partition_by = optarg;
+            break;
+        case OPT_FORMAT_VERSION:
+            c.o.format_version = optarg;
             break;
         case OPT_SOURCE: {
             const char *opt = longopts[li].name;

@@ -782,6 +782,7 @@ static int write_manifest(struct tn_warehouse *wh, const struct tn_table *t, int
     info.content = content;
     info.snapshot_id = snapshot_id;
     info.sequence_number = t->meta->last_sequence_number + 1;
+    info.format_version = t->meta->format_version;
     qsort(entries, n, sizeof(*entries), by_path);
     rc = tn_manifest_write(&info, entries, n, &data, &len, out, err);
     if (!rc) {
@@ -918,7 +919,7 @@ static int stage_version(struct tn_warehouse *wh, const struct tn_table *base,
     struct tn_data_file *made = NULL; /* files this attempt built (owned) */
     size_t nmade = 0;
     json_t *meta_updates = json_array(), *summary = json_object(), *key_json;
-    int64_t snapshot_id = tn_snapshot_id_new(), parent, seq, done = -1, ts;
+    int64_t snapshot_id = tn_snapshot_id_new(), parent, seq, done = -1, ts, added_row_ids = 0;
     int64_t added = 0, removed = 0, total_records = 0, total_size = 0, pos_deletes = 0;
     int64_t added_dels = 0;
     char *list_path = NULL, *list_data = NULL, uuid[37];
@@ -1045,7 +1046,10 @@ static int stage_version(struct tn_warehouse *wh, const struct tn_table *base,
     tn_uuid4(uuid);
     list_path =
         tn_asprintf("%s/metadata/snap-%lld-1-%s.avro", m->location, (long long)snapshot_id, uuid);
-    rc = tn_manifest_list_write(list, nlist, snapshot_id, parent, seq, &list_data, &list_len, err);
+    if (m->format_version >= 3)
+        added_row_ids = tn_manifest_list_assign_row_ids(list, nlist, m->next_row_id);
+    rc = tn_manifest_list_write(list, nlist, snapshot_id, parent, seq, m->format_version,
+                                &list_data, &list_len, err);
     if (!rc)
         rc = tn__files_write(wh, &view, list_path, list_data, list_len, files, err);
     if (rc)
@@ -1084,6 +1088,9 @@ static int stage_version(struct tn_warehouse *wh, const struct tn_table *base,
             .manifest_list = list_path,
             .summary = summary,
             .branch = NULL,
+            .has_row_lineage = m->format_version >= 3,
+            .first_row_id = m->next_row_id,
+            .added_rows = added_row_ids,
         };
         json_array_extend(updates, meta_updates);
         tn_updates_add_snapshot(updates, &sn, NULL);
@@ -1142,7 +1149,7 @@ static int translate(struct tn_warehouse *wh, const char *ns, const char *name, 
             rc = schema_of(state.metadata, NULL, 0, &schema, &mapping, err);
             if (!rc) {
                 json_object_set_new(schema, "schema-id", json_integer(0));
-                rc = tn__table_new(wh, ns, name, schema, NULL, t, err);
+                rc = tn__table_new(wh, ns, name, schema, 0, NULL, t, err);
             }
             json_decref(schema);
             json_decref(mapping);

@@ -343,6 +343,9 @@ static json_t *openapi(const char *version)
     json_array_append_new(iparams, param("partition_by", "query", 0, type("string"),
                                          "a table this ingest creates: its partition spec "
                                          "(day(ts), bucket(16, id), region)"));
+    json_array_append_new(iparams, param("format_version", "query", 0, type("integer"),
+                                         "a table this ingest creates: its Iceberg format "
+                                         "version, 2 (default) or 3"));
     json_array_append_new(iparams, param("dry_run", "query", 0, type("boolean"),
                                          "true: answer the schema and the first rows the file "
                                          "would give, commit nothing"));

@@ -26,6 +26,7 @@ struct ingest_state {
     const char *key;          /* borrowed from the request */
     const char *branch;       /* borrowed from the request; NULL: main */
     const char *partition_by; /* borrowed; the spec of a table this ingest creates */
+    int format_version;       /* of a table this ingest creates; 0: the default */
     const char *types;        /* borrowed; "col:type,..." read as these types */
     enum tn_source_format format;
     char delim[8];
@@ -84,6 +85,14 @@ static int parse_params(struct tn_http_req *req, struct ingest_state *st, struct
     st->partition_by = tn_http_param(req, "partition_by");
     if (st->partition_by && !*st->partition_by)
         st->partition_by = NULL;
+    {
+        const char *fv = tn_http_param(req, "format_version");
+        if (fv && *fv) {
+            if (strcmp(fv, "2") != 0 && strcmp(fv, "3") != 0)
+                return tn_fail(err, TN_EINPUT, "format_version must be 2 or 3, not '%.40s'", fv);
+            st->format_version = fv[0] - '0';
+        }
+    }
 
     st->format = TN_SOURCE_DETECT;
     if (format && *format) {
@@ -146,11 +155,11 @@ static char *params_text(const struct tn_http_req *req, const struct ingest_stat
 {
     struct tn_buf b = TN_BUF_INIT(0);
 
-    tn_buf_addf(&b, NULL, "%d|%d|%d|%d|%d|%s|%s|%s|%d|%s|%d|%d|%s", (int)st->mode, st->upsert,
+    tn_buf_addf(&b, NULL, "%d|%d|%d|%d|%d|%s|%s|%s|%d|%s|%d|%d|%s|%d", (int)st->mode, st->upsert,
                 st->dedupe_last, (int)st->evolve, (int)st->format, st->key ? st->key : "",
                 st->branch ? st->branch : "", st->partition_by ? st->partition_by : "", st->header,
-                st->delim, dry_run(req), tn_route_is_source_ingest(req),
-                st->types ? st->types : "");
+                st->delim, dry_run(req), tn_route_is_source_ingest(req), st->types ? st->types : "",
+                st->format_version);
     for (size_t i = 1; tn_csv_option_names[i]; i++) {
         const char *v = tn_http_param(req, tn_csv_option_names[i]);
         tn_buf_addf(&b, NULL, "|%s=%s", v ? "1" : "0", v ? v : "");
@@ -168,6 +177,7 @@ static void ingest_options(const struct ingest_state *st, struct tn_ingest_optio
     io->key = st->key;
     io->dedupe_last = st->dedupe_last;
     io->partition_by = st->partition_by;
+    io->format_version = st->format_version;
     io->types = st->types;
 }
 

@@ -723,7 +723,7 @@ static int emit(struct sync *s, const struct tn__hudi_instant *in, int ro, int64
     struct tn_manifest_info info;
     char *data = NULL, *list_data = NULL, *list_path = NULL;
     size_t n = 0, len = 0, list_len = 0;
-    int64_t id = tn_snapshot_id_new(), records = 0;
+    int64_t id = tn_snapshot_id_new(), records = 0, added_row_ids = 0;
     json_t *summary = json_object();
     char uuid[37];
     int rc = 0;
@@ -768,6 +768,7 @@ static int emit(struct sync *s, const struct tn__hudi_instant *in, int ro, int64
         info.content = 0;
         info.snapshot_id = id;
         info.sequence_number = *seq;
+        info.format_version = m->format_version;
         rc = tn_manifest_write(&info, entries, n, &data, &len, &mf, s->err);
         if (!rc) {
             tn_uuid4(uuid);
@@ -781,8 +782,10 @@ static int emit(struct sync *s, const struct tn__hudi_instant *in, int ro, int64
         tn_uuid4(uuid);
         list_path =
             tn_asprintf("%s/metadata/snap-%lld-1-%s.avro", m->location, (long long)id, uuid);
-        rc = tn_manifest_list_write(&mf, n ? 1 : 0, id, *parent, *seq, &list_data, &list_len,
-                                    s->err);
+        if (m->format_version >= 3)
+            added_row_ids = tn_manifest_list_assign_row_ids(&mf, n ? 1 : 0, m->next_row_id);
+        rc = tn_manifest_list_write(&mf, n ? 1 : 0, id, *parent, *seq, m->format_version,
+                                    &list_data, &list_len, s->err);
     }
     if (!rc)
         rc = tn__files_write(s->wh, &s->view, list_path, list_data, list_len, s->files, s->err);
@@ -811,6 +814,9 @@ static int emit(struct sync *s, const struct tn__hudi_instant *in, int ro, int64
         sn.manifest_list = list_path;
         sn.summary = summary;
         sn.branch = ro ? TN_HUDI_RO_BRANCH : NULL;
+        sn.has_row_lineage = m->format_version >= 3;
+        sn.first_row_id = m->next_row_id;
+        sn.added_rows = added_row_ids;
         tn_updates_add_snapshot(
             updates, &sn,
             ro ? json_object_get(json_object_get(m->root, "refs"), TN_HUDI_RO_BRANCH) : NULL);

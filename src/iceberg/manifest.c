@@ -115,6 +115,8 @@ int tn_manifest_list_read(const void *data, size_t len, struct tn_manifest_file 
         mf->added_rows = tn_avro_field_i64(r, 512, 0);
         mf->existing_rows = tn_avro_field_i64(r, 513, 0);
         mf->deleted_rows = tn_avro_field_i64(r, 514, 0);
+        mf->has_first_row_id = value_is_int(tn_avro_field(r, 520));
+        mf->first_row_id = tn_avro_field_i64(r, 520, 0);
         read_summaries(tn_avro_field(r, 507), mf);
     }
     *out = v;
@@ -163,7 +165,12 @@ static const char manifest_list_schema[] =
     "bound for all files\", \"default\": null, \"field-id\": 511}]}, \"element-id\": 508}], "
     "\"doc\": \"Summary for each partition\", \"default\": null, \"field-id\": 507}, "
     "{\"name\": \"key_metadata\", \"type\": [\"null\", \"bytes\"], \"doc\": \"Encryption key "
-    "metadata blob\", \"default\": null, \"field-id\": 519}]}";
+    "metadata blob\", \"default\": null, \"field-id\": 519}";
+
+/* what a v3 manifest list adds after key_metadata */
+static const char manifest_list_v3_fields[] =
+    ", {\"name\": \"first_row_id\", \"type\": [\"null\", \"long\"], \"doc\": \"Starting row ID to "
+    "assign to new rows in ADDED data files\", \"default\": null, \"field-id\": 520}";
 
 static void put_opt_bytes(struct tn_buf *b, const struct tn_bytes *v)
 {
@@ -175,19 +182,42 @@ static void put_opt_bytes(struct tn_buf *b, const struct tn_bytes *v)
     tn_avro_put_bytes(b, v->p, v->n);
 }
 
+int64_t tn_manifest_list_assign_row_ids(struct tn_manifest_file *m, size_t n, int64_t next_row_id)
+{
+    int64_t assigned = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (m[i].content != 0 || m[i].has_first_row_id)
+            continue;
+        m[i].has_first_row_id = 1;
+        m[i].first_row_id = next_row_id + assigned;
+        assigned += m[i].added_rows + m[i].existing_rows;
+    }
+    return assigned;
+}
+
+static void put_opt_long(struct tn_buf *b, int present, int64_t v)
+{
+    tn_avro_put_long(b, present ? 1 : 0);
+    if (present)
+        tn_avro_put_long(b, v);
+}
+
 int tn_manifest_list_write(const struct tn_manifest_file *m, size_t n, int64_t snapshot_id,
-                           int64_t parent_id, int64_t sequence_number, char **out, size_t *out_len,
-                           struct tn_err *err)
+                           int64_t parent_id, int64_t sequence_number, int format_version,
+                           char **out, size_t *out_len, struct tn_err *err)
 {
     struct tn_avro_writer w;
     char sid[24], pid[24], seq[24];
+    int v3 = format_version >= 3;
     struct tn_avro_meta meta[] = {
         {"snapshot-id", sid},
         {"parent-snapshot-id", pid},
         {"sequence-number", seq},
-        {"format-version", "2"},
+        {"format-version", v3 ? "3" : "2"},
         {NULL, NULL},
     };
+    char *schema = tn_asprintf("%s%s]}", manifest_list_schema, v3 ? manifest_list_v3_fields : "");
     int rc;
 
     snprintf(sid, sizeof(sid), "%lld", (long long)snapshot_id);
@@ -196,7 +226,8 @@ int tn_manifest_list_write(const struct tn_manifest_file *m, size_t n, int64_t s
     else
         snprintf(pid, sizeof(pid), "%lld", (long long)parent_id);
     snprintf(seq, sizeof(seq), "%lld", (long long)sequence_number);
-    rc = tn_avro_writer_init(&w, manifest_list_schema, meta, TN_AVRO_CODEC_DEFLATE, err);
+    rc = tn_avro_writer_init(&w, schema, meta, TN_AVRO_CODEC_DEFLATE, err);
+    free(schema);
     if (rc)
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -234,6 +265,8 @@ int tn_manifest_list_write(const struct tn_manifest_file *m, size_t n, int64_t s
         }
         tn_avro_put_long(b, 0);
         tn_avro_put_long(b, 0); /* key_metadata: null */
+        if (v3)
+            put_opt_long(b, mf->content == 0 && mf->has_first_row_id, mf->first_row_id);
         rc = tn_avro_writer_end_record(&w, err);
         if (rc) {
             tn_avro_writer_release(&w);
@@ -500,6 +533,10 @@ static int read_data_file(const struct tn_avro_value *df, struct tn_data_file *f
         return tn_fail(err, TN_EINPUT, "equality delete file %s has no equality_ids", f->file_path);
     f->sort_order_id = (int)tn_avro_field_i64(df, 140, -1);
     f->referenced_data_file = value_strdup(tn_avro_field(df, 143));
+    f->content_offset = tn_avro_field_i64(df, 144, -1);
+    f->content_size = tn_avro_field_i64(df, 145, -1);
+    f->has_first_row_id = value_is_int(tn_avro_field(df, 142));
+    f->first_row_id = tn_avro_field_i64(df, 142, 0);
     return 0;
 }
 
@@ -508,6 +545,7 @@ int tn_manifest_read(const void *data, size_t len, const struct tn_manifest_file
 {
     struct tn_avro_file *f = NULL;
     struct tn_manifest_entry *v;
+    int64_t next_row_id = mf->first_row_id; /* the next data file's inherited first_row_id */
     int rc = tn_avro_read(data, len, &f, err);
 
     if (rc)
@@ -533,6 +571,13 @@ int tn_manifest_read(const void *data, size_t len, const struct tn_manifest_file
         if (rc) {
             tn_err_prefix(err, "manifest entry %zu: ", i);
             break;
+        }
+        if (e->file.content != 0) {
+            e->file.has_first_row_id = 0; /* never set for delete files */
+        } else if (!e->file.has_first_row_id && mf->has_first_row_id) {
+            e->file.has_first_row_id = 1;
+            e->file.first_row_id = next_row_id;
+            next_row_id += e->file.record_count;
         }
     }
     if (rc) {
@@ -648,7 +693,8 @@ static const char *const id_maps[][4] = {
     {"lower_bounds", "125", "126", "127"},      {"upper_bounds", "128", "129", "130"},
 };
 
-static char *manifest_schema_json(const struct tn_schema *schema, const struct tn_spec *spec)
+static char *manifest_schema_json(const struct tn_schema *schema, const struct tn_spec *spec,
+                                  int v3)
 {
     struct tn_buf b = TN_BUF_INIT(TN_CAP_INTERNAL);
 
@@ -714,8 +760,21 @@ static char *manifest_schema_json(const struct tn_schema *schema, const struct t
                   "order ID\", \"default\": null, \"field-id\": 140}, "
                   "{\"name\": \"referenced_data_file\", \"type\": [\"null\", \"string\"], "
                   "\"doc\": \"Fully qualified location (URI with FS scheme) of a data file that "
-                  "all deletes reference\", \"default\": null, \"field-id\": 143}]}}]}",
+                  "all deletes reference\", \"default\": null, \"field-id\": 143}",
                   NULL);
+    if (v3)
+        tn_buf_addstr(&b,
+                      ", {\"name\": \"first_row_id\", \"type\": [\"null\", \"long\"], \"doc\": "
+                      "\"The _row_id of the first row in the data file\", \"default\": null, "
+                      "\"field-id\": 142}, "
+                      "{\"name\": \"content_offset\", \"type\": [\"null\", \"long\"], \"doc\": "
+                      "\"The offset in the file where the content starts\", \"default\": null, "
+                      "\"field-id\": 144}, "
+                      "{\"name\": \"content_size_in_bytes\", \"type\": [\"null\", \"long\"], "
+                      "\"doc\": \"The length of referenced content stored in the file\", "
+                      "\"default\": null, \"field-id\": 145}",
+                      NULL);
+    tn_buf_addstr(&b, "]}}]}", NULL);
     return tn_buf_detach(&b, NULL);
 }
 
@@ -888,7 +947,8 @@ int tn_manifest_write(const struct tn_manifest_info *info, const struct tn_manif
                       struct tn_err *err)
 {
     struct tn_avro_writer w;
-    char *schema_json = manifest_schema_json(info->schema, info->spec);
+    int v3 = info->format_version >= 3;
+    char *schema_json = manifest_schema_json(info->schema, info->spec, v3);
     char *table_schema = json_dumps(info->schema->json, JSON_COMPACT | JSON_PRESERVE_ORDER);
     char spec_id[16], schema_id[16];
     struct tn_buf spec_fields = TN_BUF_INIT(TN_CAP_INTERNAL);
@@ -917,7 +977,7 @@ int tn_manifest_write(const struct tn_manifest_info *info, const struct tn_manif
             {"schema-id", schema_id},
             {"partition-spec", spec_fields.buf},
             {"partition-spec-id", spec_id},
-            {"format-version", "2"},
+            {"format-version", v3 ? "3" : "2"},
             {"content", info->content ? "deletes" : "data"},
             {NULL, NULL},
         };
@@ -988,6 +1048,12 @@ int tn_manifest_write(const struct tn_manifest_info *info, const struct tn_manif
             tn_avro_put_string(b, f->referenced_data_file);
         } else {
             tn_avro_put_long(b, 0);
+        }
+        if (v3) { /* new files inherit theirs; existing and deleted ones keep what they had */
+            int dv = f->content == 1 && f->content_size > 0;
+            put_opt_long(b, !added && f->content == 0 && f->has_first_row_id, f->first_row_id);
+            put_opt_long(b, dv, f->content_offset); /* a deletion vector's blob */
+            put_opt_long(b, dv, f->content_size);
         }
         rc = tn_avro_writer_end_record(&w, err);
 

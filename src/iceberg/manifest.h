@@ -30,7 +30,9 @@ struct tn_manifest_file {
     int64_t added_rows, existing_rows, deleted_rows;
     size_t npartitions;
     struct tn_field_summary *partitions;
-    int has_partitions; /* the "partitions" field was present (possibly empty) */
+    int has_partitions;   /* the "partitions" field was present (possibly empty) */
+    int has_first_row_id; /* v3 row lineage: first_row_id is set (else null) */
+    int64_t first_row_id;
 };
 
 /* A value of a partition tuple, kept in the form Avro stores it. */
@@ -68,6 +70,10 @@ struct tn_data_file {
     int *equality_ids;
     int sort_order_id; /* -1 when absent */
     char *referenced_data_file;
+    int has_first_row_id; /* v3 row lineage: written or inherited first_row_id (else null) */
+    int64_t first_row_id;
+    int64_t content_offset; /* v3 deletion vector: where its blob starts in the Puffin file */
+    int64_t content_size;   /* and its length; -1 (both) when absent */
 };
 
 enum tn_entry_status { TN_ENTRY_EXISTING = 0, TN_ENTRY_ADDED = 1, TN_ENTRY_DELETED = 2 };
@@ -86,13 +92,18 @@ struct tn_manifest_entry {
 int tn_manifest_list_read(const void *data, size_t len, struct tn_manifest_file **out,
                           size_t *out_n, struct tn_err *err);
 void tn_manifest_files_free(struct tn_manifest_file *m, size_t n);
-/* Write a v2 manifest list (codec deflate) for snapshot "snapshot_id". */
+/* Write a manifest list (codec deflate) for snapshot "snapshot_id" in the layout of table
+ * format version "format_version" (2, or 3 with first_row_id). */
 int tn_manifest_list_write(const struct tn_manifest_file *m, size_t n, int64_t snapshot_id,
-                           int64_t parent_id, int64_t sequence_number, char **out, size_t *out_len,
-                           struct tn_err *err);
+                           int64_t parent_id, int64_t sequence_number, int format_version,
+                           char **out, size_t *out_len, struct tn_err *err);
+/* v3 row lineage: give every data manifest of "m" without a first_row_id one, from
+ * "next_row_id" on, each the previous plus its added and existing rows (the spec's estimate).
+ * Returns how many row ids were assigned (the snapshot's "added-rows"). */
+int64_t tn_manifest_list_assign_row_ids(struct tn_manifest_file *m, size_t n, int64_t next_row_id);
 
-/* Read the entries of manifest "mf" (its bytes in "data"), filling inherited snapshot ids and
- * sequence numbers from "mf" as the spec says. */
+/* Read the entries of manifest "mf" (its bytes in "data"), filling inherited snapshot ids,
+ * sequence numbers and (v3) data files' first_row_id from "mf" as the spec says. */
 int tn_manifest_read(const void *data, size_t len, const struct tn_manifest_file *mf,
                      struct tn_manifest_entry **out, size_t *out_n, struct tn_err *err);
 void tn_manifest_entries_free(struct tn_manifest_entry *e, size_t n);
@@ -110,10 +121,12 @@ struct tn_manifest_info {
     int content;             /* 0 data, 1 deletes */
     int64_t snapshot_id;     /* the snapshot that adds this manifest */
     int64_t sequence_number; /* that snapshot's sequence number */
+    int format_version;      /* of the table: 3 writes first_row_id; 0 or 2 the v2 layout */
 };
 
-/* Write a v2 manifest (codec deflate) of "entries". ADDED entries are written with null
- * snapshot id and sequence numbers (inherited); EXISTING and DELETED entries carry theirs. On
+/* Write a manifest (codec deflate) of "entries", v2 or v3 by info->format_version. ADDED
+ * entries are written with null snapshot id, sequence numbers and first_row_id (inherited);
+ * EXISTING and DELETED entries carry theirs. On
  * success "*summary" describes it for the manifest list (path and length left unset). */
 int tn_manifest_write(const struct tn_manifest_info *info, const struct tn_manifest_entry *entries,
                       size_t n, char **out, size_t *out_len, struct tn_manifest_file *summary,

@@ -524,7 +524,9 @@ int tn_metadata_from_json(json_t *root, struct tn_metadata **out, struct tn_err 
                      m->location ? "table-uuid" : "location");
         goto out;
     }
-    if ((rc = get_int(root, "last-sequence-number", m->format_version >= 2, 0,
+    /* required in v3, but tables written before the spec settled lack it: then 0 */
+    if ((rc = get_int(root, "next-row-id", 0, 0, &m->next_row_id, err)) ||
+        (rc = get_int(root, "last-sequence-number", m->format_version >= 2, 0,
                       &m->last_sequence_number, err)) ||
         (rc = get_int(root, "last-updated-ms", 1, 0, &m->last_updated_ms, err)) ||
         (rc = get_int(root, "last-column-id", 1, 0, &v, err)))
@@ -752,29 +754,40 @@ int tn_metadata_new(const char *location, json_t *schema, json_t *properties,
                     struct tn_metadata **out, struct tn_err *err)
 {
     char uuid[37];
-    json_t *root;
+    json_t *root, *props = properties ? json_deep_copy(properties) : json_object();
+    const char *fv_text = json_string_value(json_object_get(props, TN_FORMAT_VERSION_PROP));
+    int64_t fv = 2;
     struct tn_schema *parsed;
     int rc;
 
+    if (json_object_get(props, TN_FORMAT_VERSION_PROP) &&
+        (!fv_text || tn_parse_i64(fv_text, &fv) || (fv != 2 && fv != 3))) {
+        json_decref(props);
+        return tn_fail(err, TN_EINPUT,
+                       "format-version must be \"2\" (the default) or \"3\"; tarn creates "
+                       "tables in no other format version");
+    }
+    json_object_del(props, TN_FORMAT_VERSION_PROP); /* reserved: the metadata field says it */
     rc = tn_schema_parse(schema, &parsed, err);
-    if (rc)
+    if (rc) {
+        json_decref(props);
         return rc;
+    }
     tn_uuid4(uuid);
     root = json_pack("{s:i, s:s, s:s, s:i, s:I, s:i, s:i, s:[O], s:i, s:[{s:i, s:[]}], s:i, "
-                     "s:i, s:[{s:i, s:[]}], s:O, s:{}, s:[], s:[], s:[], s:[]}",
-                     "format-version", 2, "table-uuid", uuid, "location", location,
+                     "s:i, s:[{s:i, s:[]}], s:o, s:{}, s:[], s:[], s:[], s:[]}",
+                     "format-version", (int)fv, "table-uuid", uuid, "location", location,
                      "last-sequence-number", 0, "last-updated-ms", (json_int_t)tn_now_ms(),
                      "last-column-id", tn_schema_max_id(parsed), "current-schema-id",
                      parsed->schema_id, "schemas", schema, "default-spec-id", 0, "partition-specs",
                      "spec-id", 0, "fields", "last-partition-id", 999, "default-sort-order-id", 0,
-                     "sort-orders", "order-id", 0, "fields", "properties",
-                     properties ? properties : json_object(), "refs", "snapshots", "snapshot-log",
-                     "metadata-log", "statistics");
-    if (!properties)
-        json_decref(json_object_get(root, "properties")); /* json_object() had no owner */
+                     "sort-orders", "order-id", 0, "fields", "properties", props, "refs",
+                     "snapshots", "snapshot-log", "metadata-log", "statistics");
     tn_schema_free(parsed);
     if (!root)
         return tn_fail(err, TN_EINTERNAL, "cannot build table metadata");
+    if (fv >= 3)
+        json_object_set_new(root, "next-row-id", json_integer(0));
     return tn_metadata_from_json(root, out, err);
 }
 

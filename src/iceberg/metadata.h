@@ -39,6 +39,7 @@ struct tn_metadata {
     int refcount; /* tn_metadata_share adds one, tn_metadata_free drops one */
     json_t *root; /* owned; every borrowed pointer below points into it */
     int format_version;
+    int64_t next_row_id; /* v3 row lineage (0 when absent) */
     const char *table_uuid;
     const char *location;
     int64_t last_sequence_number;
@@ -92,8 +93,13 @@ const struct tn_schema *tn_metadata_snapshot_schema(const struct tn_metadata *m,
 /* 1 when every field of the spec is "void" or the spec has no fields. */
 int tn_spec_is_unpartitioned(const struct tn_spec *spec);
 
-/* Metadata for a new format-version-2 table: "schema" is a schema JSON object whose field ids
- * are already assigned (a new reference is taken), "properties" an object or NULL. */
+/* The reserved table property that chooses the format version at creation ("2", the default,
+ * or "3") and upgrades an existing table when set; it is never stored as a property. */
+#define TN_FORMAT_VERSION_PROP "format-version"
+
+/* Metadata for a new table, format version 2 unless "properties" (an object or NULL) has
+ * format-version "3": "schema" is a schema JSON object whose field ids are already assigned (a
+ * new reference is taken). */
 int tn_metadata_new(const char *location, json_t *schema, json_t *properties,
                     struct tn_metadata **out, struct tn_err *err);
 
@@ -107,6 +113,9 @@ struct tn_snapshot_new {
     const char *manifest_list;
     json_t *summary;    /* borrowed; must contain "operation" */
     const char *branch; /* the branch it heads: NULL or "main" moves the table's current snapshot */
+    int has_row_lineage;  /* v3: first_row_id and added_rows are set */
+    int64_t first_row_id; /* the table's next-row-id when the snapshot was staged */
+    int64_t added_rows;   /* row ids the snapshot's manifest list assigned */
 };
 
 /* The next metadata version: "m" plus snapshot "s" as the head of its branch (for "main" also

@@ -96,6 +96,13 @@ static int parse_primitive(json_t *j, struct tn_type *t, struct tn_err *err)
             return 0;
         }
     }
+    if (strcasecmp(s, "variant") == 0 || after_prefix(s, "geometry") ||
+        after_prefix(s, "geography"))
+        return tn_fail(err, TN_EINPUT,
+                       "the Iceberg format-version 3 type '%.60s' is not supported by tarn (it "
+                       "reads and writes timestamp_ns, timestamptz_ns and unknown of the v3 "
+                       "types); a table with such a column cannot be read or created here",
+                       s);
     if ((p = after_prefix(s, "decimal"))) {
         int precision, scale;
         p = skip_space(p);

@@ -357,9 +357,45 @@ static int add_snapshot(json_t *root, json_t *u, struct apply_state *st, struct 
                            (long long)seq, (long long)last);
         json_object_set_new(root, "last-sequence-number", json_integer(seq));
     }
+    if (int_of(root, "format-version", 1) >= 3) {
+        /* row lineage: the snapshot takes the ids from next-row-id on (spec: Row Lineage) */
+        int64_t first, added, next = int_of(root, "next-row-id", 0);
+        if (tn_json_id(json_object_get(snap, "first-row-id"), &first) ||
+            tn_json_id(json_object_get(snap, "added-rows"), &added) || added < 0)
+            return tn_fail(err, TN_EINPUT,
+                           "add-snapshot: a format-version 3 snapshot needs \"first-row-id\" and "
+                           "\"added-rows\" (row lineage)");
+        if (first < next)
+            return tn_fail(err, TN_ECONFLICT,
+                           "Cannot add a snapshot whose first-row-id %lld is behind the table's "
+                           "next-row-id %lld; please retry",
+                           (long long)first, (long long)next);
+        json_object_set_new(root, "next-row-id", json_integer(first + added));
+    }
     json_array_append(snaps, snap);
     snprintf(key, sizeof(key), "%lld", (long long)id);
     json_object_set_new(st->added_snapshots, key, json_integer(ts));
+    return 0;
+}
+
+/* upgrade-format-version: up only, to 2 or 3; a table becoming v3 starts its row ids at 0 */
+static int upgrade_format_version(json_t *root, int64_t v, struct tn_err *err)
+{
+    int64_t cur = int_of(root, "format-version", 1);
+
+    if (v < cur)
+        return tn_fail(err, TN_EINPUT,
+                       "cannot downgrade format-version from %lld to %lld; a table's format "
+                       "version only goes up",
+                       (long long)cur, (long long)v);
+    if (v > 3 || v < 1)
+        return tn_fail(err, TN_EINPUT,
+                       "format-version %lld is not supported: tarn writes format versions 2 "
+                       "and 3",
+                       (long long)v);
+    if (v >= 3 && !json_object_get(root, "next-row-id"))
+        json_object_set_new(root, "next-row-id", json_integer(0));
+    json_object_set_new(root, "format-version", json_integer(v));
     return 0;
 }
 
@@ -544,14 +580,7 @@ static int apply_update(json_t *root, json_t *u, struct apply_state *st, struct 
     } else if (strcmp(action, "upgrade-format-version") == 0) {
         if (need_int(u, "format-version", &v, action, err))
             return err->code;
-        if (v < int_of(root, "format-version", 1))
-            return tn_fail(err, TN_EINPUT, "cannot downgrade format-version to %lld", (long long)v);
-        if (v > 2)
-            return tn_fail(err, TN_EINPUT,
-                           "format-version %lld is not supported (tarn writes "
-                           "v2)",
-                           (long long)v);
-        json_object_set_new(root, "format-version", json_integer(v));
+        return upgrade_format_version(root, v, err);
     } else if (strcmp(action, "add-schema") == 0) {
         return add_schema(root, u, st, err);
     } else if (strcmp(action, "set-current-schema") == 0) {
@@ -592,6 +621,17 @@ static int apply_update(json_t *root, json_t *u, struct apply_state *st, struct 
         {
             if (!json_is_string(val))
                 return tn_fail(err, TN_EINPUT, "property \"%s\" must be a string", k);
+            if (strcmp(k, TN_FORMAT_VERSION_PROP) == 0) {
+                /* a reserved property: setting it upgrades the table, as Spark's ALTER does */
+                int64_t fv;
+                if (tn_parse_i64(json_string_value(val), &fv))
+                    return tn_fail(err, TN_EINPUT,
+                                   "property format-version must be 2 or 3, not '%s'",
+                                   json_string_value(val));
+                if (upgrade_format_version(root, fv, err))
+                    return err->code;
+                continue;
+            }
             json_object_set(props, k, val);
         }
     } else if (strcmp(action, "remove-properties") == 0) {
@@ -697,6 +737,10 @@ void tn_updates_add_snapshot(json_t *updates, const struct tn_snapshot_new *s,
     json_object_set_new(snap, "manifest-list", json_string(s->manifest_list));
     json_object_set(snap, "summary", s->summary);
     json_object_set_new(snap, "schema-id", json_integer(s->schema_id));
+    if (s->has_row_lineage) {
+        json_object_set_new(snap, "first-row-id", json_integer((json_int_t)s->first_row_id));
+        json_object_set_new(snap, "added-rows", json_integer((json_int_t)s->added_rows));
+    }
     json_array_append_new(updates,
                           json_pack("{s:s, s:o}", "action", "add-snapshot", "snapshot", snap));
     ref = json_pack("{s:s, s:s, s:I, s:s}", "action", "set-snapshot-ref", "ref-name",

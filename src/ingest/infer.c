@@ -981,14 +981,29 @@ again:
         if (opt->upsert) {
             /* an upsert reads the table through the catalog: it must exist first (and is
                dropped again if the rows do not commit) */
-            rc = tn_table_create_partitioned(wh, ns, name, schema, (json_t *)opt->create_properties,
-                                             opt->partition_by, NULL, err);
+            json_t *props = opt->create_properties
+                                ? json_deep_copy((json_t *)opt->create_properties)
+                                : json_object();
+            if (opt->format_version)
+                json_object_set_new(props, TN_FORMAT_VERSION_PROP,
+                                    json_sprintf("%d", opt->format_version));
+            rc = tn_table_create_partitioned(wh, ns, name, schema, props, opt->partition_by, NULL,
+                                             err);
+            json_decref(props);
             res->created = !rc;
         } else {
             /* created by the commit of its rows: one metadata file, or nothing */
-            rc = tn__table_new(wh, ns, name, schema, opt->partition_by, &t, err);
+            rc = tn__table_new(wh, ns, name, schema, opt->format_version, opt->partition_by, &t,
+                               err);
             new_table = !rc;
         }
+    } else if (!rc && opt->format_version && opt->format_version != t->meta->format_version) {
+        rc =
+            tn_fail(err, TN_EINPUT,
+                    "format_version %d is for a table the ingest creates; %s.%s exists with format "
+                    "version %d (upgrade it with ALTER TABLE %s.%s SET TBLPROPERTIES "
+                    "('format-version'='3'))",
+                    opt->format_version, ns, name, t->meta->format_version, ns, name);
     } else if (!rc) {
         rc = match_table_columns(t, schema, source_sql, &select, res->column_names, err);
         if (!rc)

@@ -67,6 +67,7 @@ static int merge_group(struct tn_warehouse *wh, const struct tn_table *t,
     info.content = mf[idx[0]].content;
     info.snapshot_id = snapshot_id;
     info.sequence_number = seq;
+    info.format_version = t->meta->format_version;
     if (!rc && !info.spec)
         rc = tn_fail(err, TN_EINPUT, "manifest %s names partition spec %d, which the table lacks",
                      mf[idx[0]].path, mf[idx[0]].spec_id);
@@ -116,6 +117,7 @@ static int rewrite_attempt(struct tn_warehouse *wh, const struct tn_table *t,
     char *list_path = NULL, *list_data = NULL, *seen = NULL;
     size_t n = 0, list_len = 0, *idx = NULL;
     int64_t snapshot_id = tn_snapshot_id_new(), seq = m->last_sequence_number + 1;
+    int64_t added_row_ids = 0;
     int rc, merged_any = 0;
 
     memset(&r, 0, sizeof(r));
@@ -157,8 +159,10 @@ static int rewrite_attempt(struct tn_warehouse *wh, const struct tn_table *t,
         list_path = tn_asprintf("%s/metadata/snap-%lld-1-%s.avro", m->location,
                                 (long long)snapshot_id, uuid);
     }
-    rc = tn_manifest_list_write(r.list, r.nlist, snapshot_id, cur->id, seq, &list_data, &list_len,
-                                err);
+    if (m->format_version >= 3)
+        added_row_ids = tn_manifest_list_assign_row_ids(r.list, r.nlist, m->next_row_id);
+    rc = tn_manifest_list_write(r.list, r.nlist, snapshot_id, cur->id, seq, m->format_version,
+                                &list_data, &list_len, err);
     if (!rc)
         rc = tn__files_write(wh, t, list_path, list_data, list_len, r.files, err);
     if (rc)
@@ -194,6 +198,9 @@ static int rewrite_attempt(struct tn_warehouse *wh, const struct tn_table *t,
             .manifest_list = list_path,
             .summary = summary,
             .branch = NULL,
+            .has_row_lineage = m->format_version >= 3,
+            .first_row_id = m->next_row_id,
+            .added_rows = added_row_ids,
         };
         tn_updates_add_snapshot(updates, &sn, NULL);
     }

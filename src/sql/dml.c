@@ -33,6 +33,16 @@ int tn__write_position_deletes(struct tn_warehouse *wh, struct tn_session *s,
     int rc;
 
     memset(out, 0, sizeof(*out));
+    if (t->meta->format_version >= 3) {
+        /* v3 forbids position-delete files; its deletion vectors tarn does not write yet */
+        rc = tn_fail(err, TN_ENOTIMPL,
+                     "table %s.%s is Iceberg format version 3, whose row-level deletes are "
+                     "deletion vectors, which tarn does not write yet; nothing was changed (a "
+                     "DELETE that removes whole data files, appends and overwrites work; for "
+                     "DELETE/UPDATE/MERGE/upsert use a format-version 2 table)",
+                     t->ns, t->name);
+        goto out;
+    }
     rc = tn_storage_stage_path(wh->storage, resolved, &path, err);
     if (rc)
         goto out;
@@ -125,10 +135,21 @@ out:
 }
 
 /* Row-level changes need a table tarn writes (format v2); partitioned ones included. */
-static int check_changeable(const struct tn_table *t, struct tn_err *err)
+/* Whether "t" may take the row-level change "rewrite" (UPDATE, MERGE, upsert: rows rewritten
+ * into new files) or, when NULL, a DELETE. On a format-version 3 table rewritten rows keep
+ * their _row_id and old rows go into deletion vectors, neither of which tarn writes yet; a
+ * DELETE that needs a deletion vector is refused where the deletes would be written. */
+static int check_changeable(const struct tn_table *t, const char *rewrite, struct tn_err *err)
 {
     if (tn__check_writable(t, err))
         return err->code;
+    if (rewrite && t->meta->format_version >= 3)
+        return tn_fail(err, TN_ENOTIMPL,
+                       "table %s.%s is Iceberg format version 3: %s there needs deletion vectors "
+                       "and row lineage for the rewritten rows, which tarn does not write yet; "
+                       "nothing was changed (INSERT, ingest append/overwrite and a DELETE of "
+                       "whole data files work; use a format-version 2 table for %s)",
+                       t->ns, t->name, rewrite, rewrite);
     return 0;
 }
 
@@ -1242,7 +1263,7 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
             rc = tn_table_load(wh, res->ns, res->table, &t, err);
         }
         if (!rc)
-            rc = check_changeable(t, err);
+            rc = check_changeable(t, "MERGE", err);
         if (!rc)
             rc = run_merge(wh, s, t, &m, opt, res, err);
         tn_buf_release(&m.alias);
@@ -1264,7 +1285,7 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
     if (!rc)
         rc = tn_table_load(wh, res->ns, res->table, &t, err);
     if (!rc)
-        rc = check_changeable(t, err);
+        rc = check_changeable(t, is_update ? "UPDATE" : NULL, err);
     if (!rc && is_update) {
         if (!keyword(&h, "SET"))
             rc = tn_fail(err, TN_EINPUT, "UPDATE: expected SET");
@@ -1419,7 +1440,7 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
     int rc, staged = 0;
 
     *rows_updated = 0;
-    if (check_changeable(t, err) || head_of(t, branch, &qo.target_snapshot, err))
+    if (check_changeable(t, "an upsert", err) || head_of(t, branch, &qo.target_snapshot, err))
         return err->code;
     tn_uuid4(uuid);
     snprintf(stage, sizeof(stage), "_tn_upsert_%.8s", uuid);

@@ -725,6 +725,43 @@ static const struct tn_field *any_field(const struct tn_table *t, int id)
     return NULL;
 }
 
+/* The positions of deletion vector "del" (a v3 deletion-vector-v1 blob in a Puffin file) as
+ * SQL list items appended to "list" (", " between them). */
+static int dv_positions(struct tn_warehouse *wh, const struct tn_table *t,
+                        const struct tn_manifest_entry *del, struct tn_buf *list,
+                        struct tn_err *err)
+{
+    char *resolved = tn_table_resolve(t, del->file.file_path);
+    struct tn_buf blob = TN_BUF_INIT(TN_CAP_VALUE);
+    int64_t *pos = NULL;
+    size_t n = 0;
+    int rc = tn_storage_read_range(wh->storage, resolved, del->file.content_offset,
+                                   del->file.content_size, &blob, err);
+
+    if (!rc && blob.len != (size_t)del->file.content_size)
+        rc = tn_fail(err, TN_EINPUT,
+                     "deletion vector file %s ends before the blob its manifest entry names "
+                     "(offset %lld, %lld bytes)",
+                     del->file.file_path, (long long)del->file.content_offset,
+                     (long long)del->file.content_size);
+    if (!rc)
+        rc = tn_puffin_dv_decode((const unsigned char *)blob.buf, blob.len,
+                                 del->file.record_count > 0 ? del->file.record_count : 0, &pos, &n,
+                                 err);
+    if (!rc && del->file.record_count >= 0 && (int64_t)n != del->file.record_count)
+        rc = tn_fail(err, TN_EINPUT,
+                     "deletion vector in %s holds %zu positions, but its manifest entry says %lld",
+                     del->file.file_path, n, (long long)del->file.record_count);
+    for (size_t i = 0; !rc && i < n; i++)
+        tn_buf_addf(list, NULL, "%s%lld", list->len ? ", " : "", (long long)pos[i]);
+    if (rc)
+        tn_err_prefix(err, "table %s.%s: ", t->ns, t->name);
+    free(pos);
+    tn_buf_release(&blob);
+    free(resolved);
+    return rc;
+}
+
 /* One data file with its applicable deletes. */
 static int file_with_deletes(struct tn_warehouse *wh, const struct tn_table *t,
                              const struct tn_scan *scan, const struct tn_manifest_entry *e,
@@ -734,12 +771,17 @@ static int file_with_deletes(struct tn_warehouse *wh, const struct tn_table *t,
     struct tn_buf extra =
         TN_BUF_INIT(TN_CAP_SQL); /* equality-key columns missing from the schema */
     struct tn_buf joins = TN_BUF_INIT(TN_CAP_SQL);
+    struct tn_buf dv = TN_BUF_INIT(TN_CAP_SQL); /* positions deletion vectors delete */
     int rc = 0, njoin = 0;
 
     for (size_t d = 0; !rc && d < scan->ndeletes; d++) {
         const struct tn_manifest_entry *del = &scan->deletes[d];
         if (!tn_delete_applies(del, tn_metadata_spec(t->meta, del->spec_id), e))
             continue;
+        if (del->file.content == 1 && del->file.content_size > 0) {
+            rc = dv_positions(wh, t, del, &dv, err);
+            continue;
+        }
         if (del->file.content == 1) {
             tn_buf_addstr(&pos_files, pos_files.len ? ", " : "", NULL);
             rc = local_path(wh, t, del->file.file_path, &pos_files, err);
@@ -816,9 +858,15 @@ static int file_with_deletes(struct tn_warehouse *wh, const struct tn_table *t,
             tn_sql_string(sql, e->file.file_path);
             tn_buf_addstr(sql, ") p ON d.file_row_number = p.pos", NULL);
         }
+        if (dv.len) {
+            tn_buf_addstr(sql, " ANTI JOIN (SELECT unnest([", NULL);
+            tn_buf_add(sql, dv.buf, dv.len, NULL);
+            tn_buf_addstr(sql, "]::BIGINT[]) AS pos) v ON d.file_row_number = v.pos", NULL);
+        }
         if (joins.len)
             tn_buf_add(sql, joins.buf, joins.len, NULL);
     }
+    tn_buf_release(&dv);
     tn_buf_release(&pos_files);
     tn_buf_release(&extra);
     tn_buf_release(&joins);

@@ -352,11 +352,18 @@ static int with_spec(struct tn_metadata *m, const char *text, struct tn_metadata
 }
 
 int tn__table_new(struct tn_warehouse *wh, const char *ns, const char *name, json_t *schema,
-                  const char *partition_by, struct tn_table **out, struct tn_err *err)
+                  int format_version, const char *partition_by, struct tn_table **out,
+                  struct tn_err *err)
 {
     struct tn_metadata *m = NULL;
     char *location = tn_asprintf("%s/%s/%s", tn_storage_root_uri(wh->storage), ns, name);
-    int rc = tn_metadata_new(location, schema, NULL, &m, err);
+    json_t *props = json_object();
+    int rc;
+
+    if (format_version)
+        json_object_set_new(props, TN_FORMAT_VERSION_PROP, json_sprintf("%d", format_version));
+    rc = tn_metadata_new(location, schema, props, &m, err);
+    json_decref(props);
 
     free(location);
     if (!rc && partition_by && *partition_by) {

@@ -522,6 +522,7 @@ struct tn_ingest_options {
                            upsert, the identifier fields of a table the ingest creates */
     int dedupe_last;    /* upsert: keep each key's last row instead of refusing duplicates */
     const char *partition_by; /* a table this ingest creates: its partition spec */
+    int format_version;       /* a table this ingest creates: 2 or 3 (0: the default, 2) */
     const json_t *properties; /* {"key": "value"}: set in the rows' own commit (may be NULL) */
     /* As in struct tn_write_options: a source read once (no upsert then), and the last word
      * before the rows commit. */

@@ -78,11 +78,13 @@ int tn__evolve_updates(const struct tn_table *t, const struct tn_schema_change *
                        json_t *updates, struct tn_err *err);
 
 /* A table that does not exist yet, in memory only (metadata_location NULL), with "schema"
- * (field ids assigned) and partition spec text "partition_by" (or NULL): rows written with it
+ * (field ids assigned), format version "format_version" (0: the default, 2) and partition spec
+ * text "partition_by" (or NULL): rows written with it
  * and committed (tn__commit_rows) create it in the catalog with their snapshot, in one commit
  * (TN_EEXISTS when another writer created it first). */
 int tn__table_new(struct tn_warehouse *wh, const char *ns, const char *name, json_t *schema,
-                  const char *partition_by, struct tn_table **out, struct tn_err *err);
+                  int format_version, const char *partition_by, struct tn_table **out,
+                  struct tn_err *err);
 
 /* Stage "updates" (under "requirements") on loaded table "*t" in memory: *t's metadata becomes
  * what they make of it, and the commit of the rows written with it (tn__commit_rows) publishes

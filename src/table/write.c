@@ -608,6 +608,7 @@ static int deleted_manifest(struct tn_warehouse *wh, const struct tn_table *t,
     info.content = content;
     info.snapshot_id = p->snapshot_id;
     info.sequence_number = seq;
+    info.format_version = t->meta->format_version;
     {
         struct tn_manifest_entry *copy = tn_calloc(nspec, sizeof(*copy));
         size_t k = 0;
@@ -683,6 +684,7 @@ static int carry_manifests(struct tn_warehouse *wh, const struct tn_table *t,
         info.content = 0;
         info.snapshot_id = p->snapshot_id;
         info.sequence_number = seq;
+        info.format_version = t->meta->format_version;
         rc = tn_manifest_write(&info, all, nall, &data, &len, merged, err);
     }
     if (!rc) {
@@ -716,6 +718,7 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *base,
     json_t *summary = json_object();
     char *list_path = NULL, *list_data = NULL;
     size_t list_len = 0;
+    int64_t added_row_ids = 0;
     char uuid[37];
     int rc;
 
@@ -776,8 +779,10 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *base,
     tn_uuid4(uuid);
     list_path = tn_asprintf("%s/metadata/snap-%lld-1-%s.avro", m->location,
                             (long long)p->snapshot_id, uuid);
-    rc = tn_manifest_list_write(list, nlist, p->snapshot_id, parent, seq, &list_data, &list_len,
-                                err);
+    if (m->format_version >= 3)
+        added_row_ids = tn_manifest_list_assign_row_ids(list, nlist, m->next_row_id);
+    rc = tn_manifest_list_write(list, nlist, p->snapshot_id, parent, seq, m->format_version,
+                                &list_data, &list_len, err);
     if (!rc)
         rc = tn__files_write(wh, t, list_path, list_data, list_len, attempt_files, err);
     if (rc)
@@ -853,6 +858,9 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *base,
             .manifest_list = list_path,
             .summary = summary,
             .branch = p->branch,
+            .has_row_lineage = m->format_version >= 3,
+            .first_row_id = m->next_row_id,
+            .added_rows = added_row_ids,
         };
         tn_updates_add_snapshot(
             updates, &sn,
@@ -895,6 +903,7 @@ static int new_manifest(struct tn_warehouse *wh, const struct tn_table *t, int c
     info.content = content;
     info.snapshot_id = snapshot_id;
     info.sequence_number = t->meta->last_sequence_number + 1;
+    info.format_version = t->meta->format_version;
     if (!info.spec) {
         free(entries);
         return tn_fail(err, TN_EINTERNAL, "partition spec %d is not in the table", spec_id);

@@ -339,13 +339,14 @@ static void test_manifest_round_trip(void)
     info.content = 0;
     info.snapshot_id = 99;
     info.sequence_number = 5;
+    info.format_version = 2;
     CHECK_OK(tn_manifest_write(&info, e, 2, &data, &len, &summary, &err));
     CHECK_INT_EQ(summary.added_files, 1);
     CHECK_INT_EQ(summary.existing_files, 1);
     CHECK_INT_EQ(summary.min_sequence_number, 3);
     summary.path = (char *)"file:///w/t/metadata/m.avro";
     summary.length = (int64_t)len;
-    CHECK_OK(tn_manifest_list_write(&summary, 1, 99, -1, 5, &ldata, &llen, &err));
+    CHECK_OK(tn_manifest_list_write(&summary, 1, 99, -1, 5, 2, &ldata, &llen, &err));
     CHECK_OK(tn_manifest_list_read(ldata, llen, &list, &nl, &err));
     CHECK_INT_EQ(nl, 1);
     if (nl == 1) {

@@ -51,7 +51,9 @@ $(BUILD)/gen/web_assets.c: $(WEB_SRC) scripts/embed-web.sh
 $(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c src/http/web_assets.h
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# made afresh each time: "ar r" into an old archive would keep members of moved or deleted files
 $(BUILD)/libtarn.a: $(filter-out $(BUILD)/src/cli/main.o,$(LIB_OBJ)) $(BUILD)/gen/web_assets.o
+	rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/tarn: $(BUILD)/src/cli/main.o $(BUILD)/libtarn.a

@@ -197,12 +197,12 @@ static int write_default(const struct tn_field *f, struct tn_buf *sql)
     return 1;
 }
 
-/* COPY the rows into a new Parquet file at local "path" -- or, with "file_size" > 0, into files
- * of about that many bytes in the new folder "path". With "explain", a refused value is looked
- * for by reading the rows again, to name its row. */
+/* COPY the rows into a new Parquet file at local "path" (DuckDB keeps their order in one file;
+ * not when it cuts files by size, so tarn never asks it to). With "explain", a refused value is
+ * looked for by reading the rows again, to name its row. */
 static int copy_rows(struct tn_session *s, const struct tn_schema *schema, const char *select_sql,
-                     const char *partition_exprs, const char *path, int64_t file_size, int explain,
-                     int64_t *rows, struct tn_err *err)
+                     const char *partition_exprs, const char *path, int explain, int64_t *rows,
+                     struct tn_err *err)
 {
     struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_rows *cols = NULL, *res = NULL;
@@ -284,8 +284,6 @@ static int copy_rows(struct tn_session *s, const struct tn_schema *schema, const
         }
         tn_buf_addstr(&sql, "), FILENAME_PATTERN '{uuid}', ", NULL);
     }
-    if (file_size > 0)
-        tn_buf_addf(&sql, NULL, "FILE_SIZE_BYTES %lld, ", (long long)file_size);
     tn_buf_addstr(&sql, "FIELD_IDS ", NULL);
     field_ids(&schema->root, &sql);
     schema_json = json_dumps(schema->json, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -315,7 +313,7 @@ int tn__copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
                         const char *select_sql, const char *partition_exprs, const char *path,
                         int64_t *rows, struct tn_err *err)
 {
-    return copy_rows(s, schema, select_sql, partition_exprs, path, 0, 1, rows, err);
+    return copy_rows(s, schema, select_sql, partition_exprs, path, 1, rows, err);
 }
 
 /* Collect the primitive field ids outside lists and maps: the ones that get bounds. */
@@ -1126,80 +1124,16 @@ static int64_t target_file_size(const struct tn_table *t)
     return TN_TARGET_FILE_SIZE;
 }
 
-/* Write the rows of "select_sql", read once, as new data files of "t" of about its target size
- * each, in the rows' order (DuckDB numbers them data_0, data_1, ... as it fills them). */
-static int write_sized_files(struct tn_warehouse *wh, struct tn_session *s,
-                             const struct tn_table *t, const char *select_sql,
-                             const struct tn_write_options *wo, struct tn_data_file **out,
-                             size_t *n, struct tn_err *err)
-{
-    const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
-    char *dir_uri = tn__new_file_location(t, "");
-    char *dir_resolved = tn_table_resolve(t, dir_uri), *dir = NULL, *pattern;
-    struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
-    struct tn_rows *files = NULL;
-    struct tn_data_file *v = NULL;
-    struct tn_err list_err;
-    size_t nv = 0;
-    int64_t rows = 0;
-    int rc;
-
-    *out = NULL;
-    *n = 0;
-    rc = tn_storage_stage_path(wh->storage, dir_resolved, &dir, err);
-    if (rc)
-        goto out;
-    rc = copy_rows(s, schema, select_sql, NULL, dir, target_file_size(t), 0, &rows, err);
-    if (!rc && wo->before_commit) /* the last word comes before anything is published */
-        rc = wo->before_commit(wo->before_commit_arg, err);
-    /* the files written, in the order DuckDB filled them (also to remove them on failure) */
-    pattern = tn_asprintf("%s/*.parquet", dir);
-    tn_buf_addstr(&q, "SELECT file FROM glob(", NULL);
-    tn_sql_string(&q, pattern);
-    tn_buf_addstr(&q, ") ORDER BY length(file), file", NULL);
-    free(pattern);
-    if (tn_engine_rows(s, q.buf, 1000000, &files, &list_err) && !rc)
-        rc = tn_fail(err, list_err.code, "%s", list_err.msg);
-    if (!rc)
-        v = tn_calloc(files->nrows + 1, sizeof(*v));
-    for (size_t i = 0; !rc && i < files->nrows; i++) {
-        const char *path = tn_rows_get(files, i, 0);
-        struct tn_data_file *f = &v[nv];
-        rc = publish_data_file(wh, s, t, schema, path,
-                               tn_asprintf("%s%s", dir_uri, path + strlen(dir)), f, err);
-        if (rc)
-            break;
-        nv++;
-    }
-    if (rc) {
-        for (size_t i = 0; i < nv; i++)
-            tn__discard_file(wh, t, &v[i]);
-        free(v);
-        v = NULL;
-        nv = 0;
-        for (size_t i = 0; files && i < files->nrows; i++)
-            unlink(tn_rows_get(files, i, 0)); /* staged and not (or no longer) published */
-        rmdir(dir);
-    }
-out:
-    *out = v;
-    *n = nv;
-    tn_rows_free(files);
-    tn_buf_release(&q);
-    free(dir_uri);
-    free(dir_resolved);
-    free(dir);
-    return rc;
-}
-
 /* Write the rows of "select_sql" as new data files of "t" of about its target size each, in the
  * rows' order: one file first (DuckDB keeps the order when it writes a single file, not when it
  * cuts files by size), then, when that is more than half again the target, cut into consecutive
  * ranges of its rows, each rewritten as a file of its own. A refused value is explained (the
- * rows are read again). */
+ * rows are read again) -- unless wo->single_pass: rows read once (a stream) are not, and the
+ * caller's last word (wo->before_commit) comes before anything is published. */
 static int write_split_files(struct tn_warehouse *wh, struct tn_session *s,
                              const struct tn_table *t, const char *select_sql,
-                             struct tn_data_file **out, size_t *n, struct tn_err *err)
+                             const struct tn_write_options *wo, struct tn_data_file **out,
+                             size_t *n, struct tn_err *err)
 {
     const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
     int64_t target = target_file_size(t), rows = 0, per_file;
@@ -1213,8 +1147,12 @@ static int write_split_files(struct tn_warehouse *wh, struct tn_session *s,
     *out = NULL;
     *n = 0;
     rc = tn_storage_stage_path(wh->storage, resolved, &whole, err);
-    if (!rc)
+    if (!rc && wo->single_pass)
+        rc = copy_rows(s, schema, select_sql, NULL, whole, 0, &rows, err);
+    else if (!rc)
         rc = tn__copy_to_parquet(s, schema, select_sql, NULL, whole, &rows, err);
+    if (!rc && wo->single_pass && wo->before_commit)
+        rc = wo->before_commit(wo->before_commit_arg, err);
     if (!rc && stat(whole, &sb) != 0)
         rc =
             tn_fail(err, TN_EUNAVAILABLE, "cannot read the file just written: %s", strerror(errno));
@@ -1244,7 +1182,7 @@ static int write_split_files(struct tn_warehouse *wh, struct tn_session *s,
                     (long long)first, (long long)(first + per_file));
         rc = tn_storage_stage_path(wh->storage, part_resolved, &part, err);
         if (!rc)
-            rc = copy_rows(s, schema, q.buf, NULL, part, 0, 0, &part_rows, err);
+            rc = copy_rows(s, schema, q.buf, NULL, part, 0, &part_rows, err);
         if (!rc) {
             rc = publish_data_file(wh, s, t, schema, part, part_uri, &v[nv], err);
             nv += rc ? 0 : 1;
@@ -1270,8 +1208,11 @@ out:
         free(v);
         v = NULL;
         nv = 0;
-        if (uri) /* the whole file, not published */
+        if (uri) { /* the whole file, not published */
             tn_storage_delete(wh->storage, resolved, &ignored);
+            if (whole)
+                unlink(whole);
+        }
     }
     *out = v;
     *n = nv;
@@ -1309,10 +1250,10 @@ int tn__table_write(struct tn_warehouse *wh, struct tn_session *s, const struct 
         if (!tn_spec_is_unpartitioned(tn_metadata_spec(t->meta, t->meta->default_spec_id)))
             rc = tn_fail(err, TN_EINPUT, "a partitioned table's rows are not streamed");
         else
-            rc = write_sized_files(wh, s, t, select_sql, wo, &files, &n, err);
+            rc = write_split_files(wh, s, t, select_sql, wo, &files, &n, err);
     } else if (!rc && wo->sized_files &&
                tn_spec_is_unpartitioned(tn_metadata_spec(t->meta, t->meta->default_spec_id))) {
-        rc = write_split_files(wh, s, t, select_sql, &files, &n, err);
+        rc = write_split_files(wh, s, t, select_sql, wo, &files, &n, err);
     } else if (!rc &&
                tn_spec_is_unpartitioned(tn_metadata_spec(t->meta, t->meta->default_spec_id))) {
         files = tn_calloc(1, sizeof(*files));

@@ -181,6 +181,16 @@ expect_eq "no staged file is left in the table's folder" \
     "$(find "$WH/default/sized/data" -name '*.parquet' 2>/dev/null | wc -l)" \
     "$(( $(csvq 'SELECT count(*) FROM "sized$files"') + 1 ))"
 
+#---- ... and so does the streamed path (DuckDB cutting files by size would reorder rows) ----
+status_is "the same 18 MB upload, streamed over HTTP" 200 call POST '/ingest/sized?mode=overwrite' \
+    -H 'Content-Type: text/csv' --data-binary "@$TMP/wide.csv"
+expect_eq "... streamed, into several files of about 1 MiB" \
+    "$(streamed),$(csvq 'SELECT count(*) > 2, max(file_size_in_bytes) < 1572864 FROM "sized$files"')" \
+    "true,true,true"
+expect_eq "... every row, in the file's order" \
+    "$(csvq 'SELECT count(*), sum(CASE WHEN id = n THEN 1 ELSE 0 END) FROM (SELECT id, row_number() OVER () AS n FROM sized)')" \
+    "400000,400000"
+
 #---- a short file is read whole, as before ----
 status_is "a short CSV" 200 call POST /ingest/short -H 'Content-Type: text/csv' \
     --data-binary "@$TMP/short.csv"

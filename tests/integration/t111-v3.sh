@@ -124,8 +124,8 @@ expect_eq "rows after it" "$(q 'SELECT count(*) FROM v3t')" "3"
 
 #---- a v3 table with a deletion vector written by another engine (DuckDB) ----
 check "register DuckDB's v3 table with a deletion vector" "$TARN" register lbdv \
-    "file://$V3FX/legacy_bare_deletion_vector/warehouse/default/legacy_bare_deletion_vector/metadata/00002-legacy-bare-dv.metadata.json" \
-    --map "data/persistent/=file://$V3FX/"
+    "file://$V3FX/legacy_bare_deletion_vector/tables/default/legacy_bare_deletion_vector/metadata/00002-legacy-bare-dv.metadata.json" \
+    --map "data/persistent/legacy_bare_deletion_vector/warehouse/=file://$V3FX/legacy_bare_deletion_vector/tables/"
 expect_eq "the deletion vector hides row position 1 (upstream: 1, 3)" \
     "$(q 'SELECT id, source FROM lbdv ORDER BY id')" "1,legacy
 3,legacy"
@@ -133,11 +133,11 @@ expect_eq "before the deletion vector: 3 rows" \
     "$(q 'SELECT count(*) FROM lbdv AT (VERSION => 8314182234503896325)')" "3"
 mkdir -p "$TMP/bad/data/persistent"
 cp -r "$V3FX/legacy_bare_deletion_vector" "$TMP/bad/data/persistent/"
-dv=$TMP/bad/data/persistent/legacy_bare_deletion_vector/warehouse/default/legacy_bare_deletion_vector/data/legacy-bare-deletion-vector.puffin
+dv=$TMP/bad/data/persistent/legacy_bare_deletion_vector/tables/default/legacy_bare_deletion_vector/data/legacy-bare-deletion-vector.puffin
 printf '\x00' | dd of="$dv" bs=1 seek=40 conv=notrunc 2>/dev/null
 check "register a copy whose deletion vector is corrupt" "$TARN" register lbdv_bad \
-    "file://$TMP/bad/data/persistent/legacy_bare_deletion_vector/warehouse/default/legacy_bare_deletion_vector/metadata/00002-legacy-bare-dv.metadata.json" \
-    --map "data/persistent/=file://$TMP/bad/data/persistent/"
+    "file://$TMP/bad/data/persistent/legacy_bare_deletion_vector/tables/default/legacy_bare_deletion_vector/metadata/00002-legacy-bare-dv.metadata.json" \
+    --map "data/persistent/legacy_bare_deletion_vector/warehouse/=file://$TMP/bad/data/persistent/legacy_bare_deletion_vector/tables/"
 check_fails "a corrupt deletion vector is refused, not read as no deletes" 2 "CRC-32" \
     "$TARN" sql "SELECT count(*) FROM lbdv_bad"
 

@@ -11,7 +11,11 @@
  * Parquet file tarn writes in the table's own folder. A Merge-on-Read table also gets a snapshot
  * of branch "read_optimized" per instant (base files only). The snapshot summary names the
  * instant (hudi-instant) and its timestamp is the instant time, so AT (VERSION => 'instant')
- * and AT (TIMESTAMP => ...) travel the Hudi timeline. Everything commits through tn__commit. */
+ * and AT (TIMESTAMP => ...) travel the Hudi timeline. When Hudi archived the oldest instants, the
+ * files older than the first active instant count as committed (as in Hudi's file-system view):
+ * they are listed from storage, minus the file groups archived replacecommits replaced
+ * (archive.c), and make one snapshot before the active instants. Everything commits through
+ * tn__commit. */
 #include "hudi/hudi_int.h"
 
 #include "avro/avro.h"

@@ -355,6 +355,22 @@ static int parse_any(const char *name, int layout, struct tn__hudi_instant *in, 
     return parse_name(base, 1, in);
 }
 
+/* A planned clustering or log compaction (<ts>.clustering.* or <ts>.logcompaction.*, layout 2):
+ * it writes files under its own instant while it runs. */
+static int pending_rewrite(const char *name, struct tn__hudi_instant *in)
+{
+    size_t d = strspn(name, "0123456789");
+
+    if (d < 8 || d >= sizeof(in->ts) ||
+        (strncmp(name + d, ".clustering.", 12) != 0 &&
+         strncmp(name + d, ".logcompaction.", 15) != 0))
+        return 0;
+    memset(in, 0, sizeof(*in));
+    memcpy(in->ts, name, d);
+    snprintf(in->action, sizeof(in->action), "clustering");
+    return 1;
+}
+
 int tn__hudi_first_active(struct tn_warehouse *wh, const struct tn__hudi_table *h, char out[32],
                           struct tn_err *err)
 {
@@ -371,10 +387,12 @@ int tn__hudi_first_active(struct tn_warehouse *wh, const struct tn__hudi_table *
         struct tn__hudi_instant in, first;
         int state = 0;
         if (!slash || parent < strlen(tail) ||
-            strncmp(e[i].uri + parent - strlen(tail), tail, strlen(tail)) != 0 ||
-            !parse_any(slash + 1, h->layout, &in, &state))
+            strncmp(e[i].uri + parent - strlen(tail), tail, strlen(tail)) != 0)
             continue;
-        if (!tn__hudi_is_data_action(in.action) && strcmp(in.action, "compaction") != 0)
+        if (!parse_any(slash + 1, h->layout, &in, &state) && !pending_rewrite(slash + 1, &in))
+            continue;
+        if (!tn__hudi_is_data_action(in.action) && strcmp(in.action, "compaction") != 0 &&
+            strcmp(in.action, "clustering") != 0)
             continue;
         memset(&first, 0, sizeof(first));
         snprintf(first.ts, sizeof(first.ts), "%s", out);

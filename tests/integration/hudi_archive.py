@@ -63,7 +63,9 @@ def entry(ts, action, meta):
     if action != "replacecommit":
         return rec + zigzag(0)
     rec += zigzag(1)  # the replace metadata record
-    parts = meta.get("partitionToReplaceFileIds") or {}
+    parts = meta.get("partitionToReplaceFileIds")
+    if parts is None:  # a metadata record that does not say (the map is null)
+        return rec + zigzag(0) + optional_string(meta.get("operationType"))
     rec += zigzag(1) + zigzag(len(parts))
     for partition, ids in parts.items():
         rec += avro_string(partition) + zigzag(len(ids))

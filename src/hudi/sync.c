@@ -1105,71 +1105,173 @@ static int latest_schema(struct sync *s, char **out)
     return rc;
 }
 
-/* Columns a Hudi commit added since the table's current schema: added to "updates" (a new
- * schema, the name mapping that reads them) and *evolved is the metadata with them (NULL when
- * nothing was added). Older files lack them: their rows read NULL. Columns Hudi dropped or
- * retyped, and fields added inside a struct, leave the schema as it is. */
+/* The name-mapping entry of "entries" that maps "name", or NULL. */
+static json_t *mapping_named(json_t *entries, const char *name)
+{
+    size_t i, k;
+    json_t *e, *n;
+
+    json_array_foreach(entries, i, e)
+    {
+        json_array_foreach(json_object_get(e, "names"), k, n)
+        {
+            if (json_is_string(n) && strcmp(json_string_value(n), name) == 0)
+                return e;
+        }
+    }
+    return NULL;
+}
+
+/* The struct under type "t" (through list elements and map values, the way a dotted column
+ * path names their fields) and the index of the mapping entry that maps it (0 for a list's
+ * element, 1 for a map's value, -1 for the struct itself); NULL when it is no struct. */
+static json_t *struct_under(json_t *t, int *entry)
+{
+    const char *kind = json_string_value(json_object_get(t, "type"));
+
+    *entry = -1;
+    if (kind && strcmp(kind, "list") == 0) {
+        *entry = 0;
+        t = json_object_get(t, "element");
+    } else if (kind && strcmp(kind, "map") == 0) {
+        *entry = 1;
+        t = json_object_get(t, "value");
+    }
+    kind = json_string_value(json_object_get(t, "type"));
+    return kind && strcmp(kind, "struct") == 0 ? t : NULL;
+}
+
+/* The mapping entries of the struct under mapping entry "e" ("entry" as struct_under gave it). */
+static json_t *mapping_fields(json_t *e, int entry)
+{
+    if (entry >= 0)
+        e = json_array_get(json_object_get(e, "fields"), (size_t)entry);
+    return json_object_get(e, "fields");
+}
+
+/* Collect into "added" the fields of Hudi struct fields "hf" (mapped by "hm") that the table's
+ * struct fields "tf" (mapped by "tm") lack, at any depth of structs (also inside lists and
+ * maps): {path, field, mapping, into} where "into" is the table's mapping array the new entry
+ * joins. Fields whose mapping the table lacks are left alone. */
+static void find_added(json_t *hf, json_t *hm, json_t *tf, json_t *tm, const char *prefix,
+                       json_t *added)
+{
+    size_t i;
+    json_t *f;
+
+    json_array_foreach(hf, i, f)
+    {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        json_t *mine = field_named(tf, name), *hs, *ts, *he, *te;
+        char *path;
+        int hentry, tentry;
+        if (!name || strchr(name, '.'))
+            continue;
+        path = tn_asprintf("%s%s", prefix, name);
+        if (!mine) {
+            json_array_append_new(added,
+                                  json_pack("{s:s, s:O, s:O?, s:O}", "path", path, "field", f,
+                                            "mapping", mapping_named(hm, name), "into", tm));
+        } else {
+            hs = struct_under(json_object_get(f, "type"), &hentry);
+            ts = struct_under(json_object_get(mine, "type"), &tentry);
+            he = mapping_named(hm, name);
+            te = mapping_named(tm, name);
+            if (hs && ts && hentry == tentry && he && te && mapping_fields(he, hentry) &&
+                mapping_fields(te, tentry)) {
+                char *sub = tn_asprintf("%s.", path);
+                find_added(json_object_get(hs, "fields"), mapping_fields(he, hentry),
+                           json_object_get(ts, "fields"), mapping_fields(te, tentry), sub, added);
+                free(sub);
+            }
+        }
+        free(path);
+    }
+}
+
+/* The field at dotted "path" of struct fields "fields" (through list elements and map values),
+ * or NULL. */
+static json_t *field_at(json_t *fields, const char *path)
+{
+    const char *dot = strchr(path, '.');
+    char *name = dot ? tn_strndup(path, (size_t)(dot - path)) : tn_strdup(path);
+    json_t *f = field_named(fields, name), *st;
+    int entry;
+
+    free(name);
+    if (!f || !dot)
+        return f;
+    st = struct_under(json_object_get(f, "type"), &entry);
+    return st ? field_at(json_object_get(st, "fields"), dot + 1) : NULL;
+}
+
+/* Columns a Hudi commit added since the table's current schema, top-level or inside structs:
+ * added to "updates" (a new schema, the name mapping that reads them) and *evolved is the
+ * metadata with them (NULL when nothing was added). Older files lack them: their rows read NULL.
+ * Columns Hudi dropped or retyped leave the schema as it is. */
 static int evolve_schema(struct sync *s, json_t *updates, struct tn_metadata **evolved)
 {
     const json_t *current = tn_metadata_current_schema(s->view.meta)->json;
+    const char *text = json_string_value(json_object_get(
+        json_object_get(s->view.meta->root, "properties"), "schema.name-mapping.default"));
     json_t *schema = NULL, *mapping = NULL, *added = json_array(), *ids = json_object();
-    json_t *table_mapping = NULL, *new_mapping = json_array(), *changes_json = json_array(), *f, *e;
+    json_t *table_mapping = text ? json_loads(text, 0, NULL) : NULL;
+    json_t *changes_json = json_array(), *a;
     struct tn_schema_change *changes = NULL;
     char *avro = NULL;
     size_t i, n = 0;
     int rc = latest_schema(s, &avro);
 
     *evolved = NULL;
+    if (!json_is_array(table_mapping)) {
+        json_decref(table_mapping);
+        table_mapping = json_array();
+    }
     if (!rc && avro)
         rc = tn__hudi_schema(avro, s->h.meta_fields, &schema, &mapping, s->err);
-    json_array_foreach(json_object_get(schema, "fields"), i, f)
-    {
-        const char *name = json_string_value(json_object_get(f, "name"));
-        if (!field_named(json_object_get(current, "fields"), name))
-            json_array_append(added, f);
-    }
+    if (!rc && schema)
+        find_added(json_object_get(schema, "fields"), mapping,
+                   json_object_get((json_t *)current, "fields"), table_mapping, "", added);
     if (!rc && json_array_size(added)) {
         changes = tn_calloc(json_array_size(added), sizeof(*changes));
-        json_array_foreach(added, i, f)
+        json_array_foreach(added, i, a)
         {
             changes[n].kind = TN_CHANGE_ADD;
-            changes[n].column = json_string_value(json_object_get(f, "name"));
-            changes[n].type = json_object_get(f, "type");
+            changes[n].column = json_string_value(json_object_get(a, "path"));
+            changes[n].type = json_object_get(json_object_get(a, "field"), "type");
             n++;
         }
         rc = tn__evolve_updates(&s->view, changes, n, changes_json, s->err);
     }
     if (!rc && n) {
         /* the ids the table gave the new columns, then their name mapping */
-        const char *text = json_string_value(json_object_get(
-            json_object_get(s->view.meta->root, "properties"), "schema.name-mapping.default"));
-        json_t *schemas = NULL;
         struct tn_metadata *probe = NULL;
         char *mapping_text;
         rc = tn_metadata_update(s->view.meta, NULL, changes_json, &probe, s->err);
         if (!rc) {
-            schemas = json_object_get(tn_metadata_current_schema(probe)->json, "fields");
-            json_array_foreach(added, i, f)
+            json_t *fields = json_object_get(tn_metadata_current_schema(probe)->json, "fields");
+            json_array_foreach(added, i, a)
             {
-                json_t *mine = field_named(schemas, json_string_value(json_object_get(f, "name")));
+                json_t *f = json_object_get(a, "field");
+                json_t *mine = field_at(fields, json_string_value(json_object_get(a, "path")));
                 pair_id(f, mine, "id", ids);
                 pair_ids(json_object_get(f, "type"), json_object_get(mine, "type"), ids);
             }
             tn_metadata_free(probe);
         }
-        table_mapping = text ? json_loads(text, 0, NULL) : NULL;
-        if (!json_is_array(table_mapping)) {
-            json_decref(table_mapping);
-            table_mapping = json_array();
-        }
-        json_array_foreach(mapping, i, e)
+        json_array_foreach(added, i, a)
         {
-            const char *name = json_string_value(json_array_get(json_object_get(e, "names"), 0));
-            if (name && field_named(added, name))
-                json_array_append(new_mapping, e);
+            json_t *e = json_object_get(a, "mapping");
+            if (!json_is_object(e))
+                continue;
+            e = json_deep_copy(e);
+            {
+                json_t *one = json_pack("[o]", e);
+                remap_ids(one, ids);
+                json_array_extend(json_object_get(a, "into"), one);
+                json_decref(one);
+            }
         }
-        remap_ids(new_mapping, ids);
-        json_array_extend(table_mapping, new_mapping);
         mapping_text = json_dumps(table_mapping, JSON_COMPACT);
         tn_updates_set_property(changes_json, "schema.name-mapping.default", mapping_text);
         free(mapping_text);
@@ -1185,7 +1287,6 @@ static int evolve_schema(struct sync *s, json_t *updates, struct tn_metadata **e
     json_decref(added);
     json_decref(ids);
     json_decref(table_mapping);
-    json_decref(new_mapping);
     json_decref(changes_json);
     return rc;
 }

@@ -803,6 +803,8 @@ int tn_table_snapshot_ref(const struct tn_table *t, const char *ref, int64_t *ou
             return 0;
         }
     }
+    if (strlen(ref) >= 14 && strlen(ref) <= 17 && tn_hudi_check_archived(t, ref, "instant", err))
+        return TN_ENOTFOUND;
     if (!tn_parse_i64(ref, &id))
         return tn_table_no_snapshot(t, id, NULL, err);
     return tn_table_no_snapshot(t, -1, ref, err);

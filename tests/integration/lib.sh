@@ -272,6 +272,24 @@ csvq() {
     tail -n +2 "$TMP/qbody"
 }
 
+# expect_error DESC STATUS MESSAGE_PART GOT_STATUS: an error answer (in $TMP/body) with that status
+# whose error.message contains MESSAGE_PART.
+expect_error() {
+    local desc=$1 want=$2 msg=$3 got=$4 m
+    m=$(jv 'd["error"]["message"]')
+    if [ "$got" = "$want" ] && [[ "$m" == *"$msg"* ]]; then
+        ok "$desc"
+    else
+        bad "$desc (status $got, wanted $want '$msg')"; head -c 400 "$TMP/body" | sed 's/^/    /'; echo
+    fi
+}
+
+# ingest TABLE QUERY BODY [CONTENT_TYPE]: POST /ingest/TABLE?QUERY (QUERY may be empty) with BODY,
+# or the file F for a BODY of @F, as CONTENT_TYPE (default text/csv); status printed.
+ingest() {
+    call POST "/ingest/$1${2:+?$2}" -H "Content-Type: ${4:-text/csv}" -H 'Expect:' --data-binary "$3"
+}
+
 finish() {
     if [ -s "$TMP/wh_ls.failed" ]; then
         bad "wh_ls could not list the warehouse"; sed 's/^/    /' "$TMP/wh_ls.failed" | head -5

@@ -196,6 +196,25 @@ icebird() {
     fi
 }
 
+#---- Delta fixtures (../shared/delta-fixtures) ----
+
+# delta_table_name FIXTURE: the tarn table name of a fixture.
+delta_table_name() { echo "$1" | tr -- '-.' '__' | tr 'A-Z' 'a-z'; }
+
+# delta_compare FIXTURE LABEL: run the Python check on stdin against FIXTURE's expected results
+# and its table (it imports them from delta_expected.py); each line it prints, "PASS what" or
+# "FAIL what", counts as the check "LABEL what". A check that prints nothing fails.
+delta_compare() {
+    local fx=$1 label=$2
+    PYTHONPATH=$ROOT/tests/integration${PYTHONPATH:+:$PYTHONPATH} PYTHONDONTWRITEBYTECODE=1 \
+        python3 - "$SHARED/delta-fixtures/_expected/$fx.json" "$(delta_table_name "$fx")" "$TARN" \
+        >"$TMP/cmp" 2>&1
+    [ -s "$TMP/cmp" ] || bad "$fx: no comparison ran"
+    while read -r verdict rest; do
+        if [ "$verdict" = PASS ]; then ok "$label $rest"; else bad "$label $rest"; fi
+    done <"$TMP/cmp"
+}
+
 ok() { PASS=$((PASS + 1)); echo "ok   $T: $1"; }
 bad() { FAIL=$((FAIL + 1)); echo "FAIL $T: $1"; }
 # skip DESC REASON: a check that cannot run yet, with the missing feature named.

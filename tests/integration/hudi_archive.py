@@ -19,23 +19,7 @@ import os
 import struct
 import sys
 
-
-def zigzag(n):
-    n = (n << 1) ^ (n >> 63)
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def avro_string(s):
-    b = s.encode()
-    return zigzag(len(b)) + b
+from hudi_mor_write import avro_string, zigzag  # the Avro encodings Hudi log blocks use
 
 
 def optional_string(s):

@@ -135,4 +135,5 @@ def main():
         json.dump(meta, f)
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -467,44 +467,67 @@ struct change_feed {
 };
 
 /* Write the change data of a change of "t" (see struct change_feed) into "cdc": the removed
- * rows are read at "positions" (a temp table of _tn_file, _tn_pos) and in the files of "whole"
- * from "scan", with the row-level deletes in force. */
+ * rows are read at "positions" (a temp table of _tn_file, _tn_pos; "counts" holds its files) and
+ * in the files of "whole", from those files of "scan" only, with the row-level deletes in
+ * force. */
 static int write_change_feed(struct tn_warehouse *wh, struct tn_session *s,
-                             const struct tn_table *t, struct tn_scan *scan, const char *positions,
-                             json_t *whole, const struct change_feed *feed, json_t *cdc,
-                             struct tn_err *err)
+                             const struct tn_table *t, const struct tn_scan *scan,
+                             const char *positions, const struct tn_rows *counts, json_t *whole,
+                             const struct change_feed *feed, json_t *cdc, struct tn_err *err)
 {
     struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
+    struct tn_scan touched;
     const char *key;
     json_t *v;
     int rc;
 
-    tn_buf_addstr(&q, "SELECT o.* EXCLUDE (_tn_file, _tn_pos), CASE WHEN ", NULL);
-    if (feed->all_updates)
-        tn_buf_addstr(&q, "true", NULL);
-    else if (feed->updated_positions)
-        tn_buf_addf(&q, NULL,
-                    "EXISTS (SELECT 1 FROM (%s) u WHERE u._tn_file = o._tn_file AND u._tn_pos = "
-                    "o._tn_pos)",
-                    feed->updated_positions);
-    else
-        tn_buf_addstr(&q, "false", NULL);
-    tn_buf_addstr(&q, " THEN 'update_preimage' ELSE 'delete' END AS _change_type FROM ", NULL);
-    rc = tn_scan_sql(wh, t, scan, TN_SCAN_ROW_ID, &q, err);
-    tn_buf_addf(&q, NULL,
-                " AS o WHERE EXISTS (SELECT 1 FROM %s p WHERE p._tn_file = o._tn_file AND "
-                "p._tn_pos = o._tn_pos) OR o._tn_file IN (''",
-                positions);
-    json_object_foreach(whole, key, v)
-    {
-        tn_buf_addstr(&q, ", ", NULL);
-        tn_sql_string(&q, key);
+    tn__scan_subset_init(&touched, scan, t);
+    for (size_t i = 0; i < scan->ndata; i++) {
+        const char *path = scan->data[i].file.file_path;
+        int hit = json_object_get(whole, path) != NULL;
+        for (size_t r = 0; !hit && r < counts->nrows; r++)
+            hit = strcmp(path, tn_rows_get(counts, r, 0)) == 0;
+        if (hit)
+            touched.data[touched.ndata++] = scan->data[i]; /* shallow */
     }
-    tn_buf_addstr(&q, ")", NULL);
-    if (feed->new_rows)
-        tn_buf_addf(&q, NULL, " UNION ALL BY NAME (%s)", feed->new_rows);
+    if (!touched.ndata && !feed->new_rows) {
+        free(touched.data);
+        return 0; /* no row changed */
+    }
+    if (!touched.ndata) {
+        /* nothing removed (a MERGE that only inserts): the new rows alone */
+        tn_buf_addf(&q, NULL, "SELECT * FROM (%s)", feed->new_rows);
+        rc = 0;
+    } else {
+        tn_buf_addstr(&q, "SELECT o.* EXCLUDE (_tn_file, _tn_pos), CASE WHEN ", NULL);
+        if (feed->all_updates)
+            tn_buf_addstr(&q, "true", NULL);
+        else if (feed->updated_positions)
+            tn_buf_addf(
+                &q, NULL,
+                "EXISTS (SELECT 1 FROM (%s) u WHERE u._tn_file = o._tn_file AND u._tn_pos = "
+                "o._tn_pos)",
+                feed->updated_positions);
+        else
+            tn_buf_addstr(&q, "false", NULL);
+        tn_buf_addstr(&q, " THEN 'update_preimage' ELSE 'delete' END AS _change_type FROM ", NULL);
+        rc = tn_scan_sql(wh, t, &touched, TN_SCAN_ROW_ID, &q, err);
+        tn_buf_addf(&q, NULL,
+                    " AS o WHERE EXISTS (SELECT 1 FROM %s p WHERE p._tn_file = o._tn_file AND "
+                    "p._tn_pos = o._tn_pos) OR o._tn_file IN (''",
+                    positions);
+        json_object_foreach(whole, key, v)
+        {
+            tn_buf_addstr(&q, ", ", NULL);
+            tn_sql_string(&q, key);
+        }
+        tn_buf_addstr(&q, ")", NULL);
+        if (feed->new_rows)
+            tn_buf_addf(&q, NULL, " UNION ALL BY NAME (%s)", feed->new_rows);
+    }
     if (!rc)
         rc = tn_delta_write_changes(wh, s, t, q.buf, cdc, err);
+    free(touched.data);
     tn_buf_release(&q);
     return rc;
 }
@@ -619,7 +642,7 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
     if (!rc && new_rows_sql)
         rc = write_rows(wh, s, t, new_rows_sql, &files, &nfiles, err);
     if (!rc && with_feed && (ndeletes || nfiles || json_object_size(remove)))
-        rc = write_change_feed(wh, s, t, scan, pos, whole, feed, cdc, err);
+        rc = write_change_feed(wh, s, t, scan, pos, counts, whole, feed, cdc, err);
     if (!rc && (ndeletes || nfiles || json_object_size(remove))) {
         struct tn_row_change c;
         struct tn_commit_result cr;

@@ -68,10 +68,12 @@ check "merge: update, delete and insert (v4)" "$TARN" sql \
 printf 'id,name,score\n3,cyd,33\n6,fay,60\n' >"$TMP/up.csv"
 check "upsert: one key updated, one inserted (v5)" "$TARN" ingest db.c "$TMP/up.csv" --mode upsert --key id
 check "copy-on-write delete (v6)" "$TARN" sql "ALTER TABLE db.c SET TBLPROPERTIES ('write.delete.mode' = 'copy-on-write')"
-check "... of one row" "$TARN" sql "DELETE FROM db.c WHERE id = 5"
+check "... of one row (v7)" "$TARN" sql "DELETE FROM db.c WHERE id = 5"
+check "a merge that only inserts (v8)" "$TARN" sql \
+    "MERGE INTO db.c AS t USING (SELECT 7 AS id, 'gus' AS name) AS s ON t.id = s.id WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.name, 70)"
 expect_eq "each row-level change has one cdc action" \
-    "$(for v in 2 3 4 5 7; do actions "$D" $v cdc; done | tr '\n' ' ')" "1 1 1 1 1 "
-expect_eq "the cdc files are in _change_data/" "$(ls "$D/_change_data" | grep -c '^cdc-.*\.parquet$')" 5
+    "$(for v in 2 3 4 5 7 8; do actions "$D" $v cdc; done | tr '\n' ' ')" "1 1 1 1 1 1 "
+expect_eq "the cdc files are in _change_data/" "$(ls "$D/_change_data" | grep -c '^cdc-.*\.parquet$')" 6
 want='{"id":1,"name":"ann","score":10,"_change_type":"insert","_commit_version":1}
 {"id":2,"name":"bob","score":20,"_change_type":"insert","_commit_version":1}
 {"id":3,"name":"cy","score":30,"_change_type":"insert","_commit_version":1}
@@ -88,14 +90,15 @@ want='{"id":1,"name":"ann","score":10,"_change_type":"insert","_commit_version":
 {"id":3,"name":"cy","score":31,"_change_type":"update_preimage","_commit_version":5}
 {"id":3,"name":"cyd","score":33,"_change_type":"update_postimage","_commit_version":5}
 {"id":6,"name":"fay","score":60,"_change_type":"insert","_commit_version":5}
-{"id":5,"name":"eve","score":50,"_change_type":"delete","_commit_version":7}'
+{"id":5,"name":"eve","score":50,"_change_type":"delete","_commit_version":7}
+{"id":7,"name":"gus","score":70,"_change_type":"insert","_commit_version":8}'
 want=$(rows <<<"$want")
-expect_eq "the feed of versions 1 to 7, read from the log by the replay, is exactly the changed rows" \
-    "$(feed "$D" 1 7)" "$want"
+expect_eq "the feed of versions 1 to 8, read from the log by the replay, is exactly the changed rows" \
+    "$(feed "$D" 1 8)" "$want"
 expect_eq "the table itself replays to tarn's rows" "$(node "$REPLAY" "$D" --interop "$INTEROP" 2>&1 | canon)" \
     "$("$TARN" sql "SELECT * FROM db.c" --format ndjson | canon)"
 check "register tarn's Delta view as a Delta table" "$TARN" register db.crt "$D"
-expect_eq "tarn's delta_changes over the registered view reads the same feed" "$(tarn_feed db.crt 1 7)" "$want"
+expect_eq "tarn's delta_changes over the registered view reads the same feed" "$(tarn_feed db.crt 1 8)" "$want"
 expect_eq "... and a sub-range (versions 3 to 4)" "$(tarn_feed db.crt 3 4)" \
     "$(grep -E '"_commit_version":(3|4)}' <<<"$want")"
 

@@ -499,23 +499,22 @@ static int write_change_feed(struct tn_warehouse *wh, struct tn_session *s,
         tn_buf_addf(&q, NULL, "SELECT * FROM (%s)", feed->new_rows);
         rc = 0;
     } else {
-        tn_buf_addstr(&q, "SELECT o.* EXCLUDE (_tn_file, _tn_pos), CASE WHEN ", NULL);
-        if (feed->all_updates)
-            tn_buf_addstr(&q, "true", NULL);
-        else if (feed->updated_positions)
-            tn_buf_addf(
-                &q, NULL,
-                "EXISTS (SELECT 1 FROM (%s) u WHERE u._tn_file = o._tn_file AND u._tn_pos = "
-                "o._tn_pos)",
-                feed->updated_positions);
-        else
-            tn_buf_addstr(&q, "false", NULL);
-        tn_buf_addstr(&q, " THEN 'update_preimage' ELSE 'delete' END AS _change_type FROM ", NULL);
+        /* hash joins with the positions (each at most once), never a correlated subquery */
+        tn_buf_addf(&q, NULL,
+                    "SELECT o.* EXCLUDE (_tn_file, _tn_pos), CASE WHEN %s THEN "
+                    "'update_preimage' ELSE 'delete' END AS _change_type FROM ",
+                    feed->all_updates         ? "true"
+                    : feed->updated_positions ? "u._tn_file IS NOT NULL"
+                                              : "false");
         rc = tn_scan_sql(wh, t, &touched, TN_SCAN_ROW_ID, &q, err);
         tn_buf_addf(&q, NULL,
-                    " AS o WHERE EXISTS (SELECT 1 FROM %s p WHERE p._tn_file = o._tn_file AND "
-                    "p._tn_pos = o._tn_pos) OR o._tn_file IN (''",
+                    " AS o LEFT JOIN %s p ON p._tn_file = o._tn_file AND p._tn_pos = o._tn_pos",
                     positions);
+        if (feed->updated_positions && !feed->all_updates)
+            tn_buf_addf(&q, NULL,
+                        " LEFT JOIN (%s) u ON u._tn_file = o._tn_file AND u._tn_pos = o._tn_pos",
+                        feed->updated_positions);
+        tn_buf_addstr(&q, " WHERE p._tn_file IS NOT NULL OR o._tn_file IN (''", NULL);
         json_object_foreach(whole, key, v)
         {
             tn_buf_addstr(&q, ", ", NULL);

@@ -109,6 +109,14 @@ TARN_FAULT='write:1@.metadata.json' "$TARN" sql "UPDATE db.c SET score = 0 WHERE
 expect_eq "an update whose metadata write fails fails" "$? $(grep -c 'injected' "$TMP/out")" "5 1"
 expect_eq "... and leaves no Delta version and no change data file" "$(latest "$D") $(ls "$D/_change_data" | wc -l)" "$v $n_cdc"
 expect_eq "... nor an Iceberg change" "$(q "SELECT score FROM db.c WHERE id = 2")" 21
+TARN_FAULT='publish:1@_change_data' "$TARN" sql "DELETE FROM db.c WHERE id = 2" >"$TMP/out" 2>&1
+expect_eq "a delete whose change data file cannot be published fails" "$? $(grep -c 'injected' "$TMP/out")" "5 1"
+expect_eq "... leaving no Delta version, no change data file and the row" \
+    "$(latest "$D") $(ls "$D/_change_data" | wc -l) $(q "SELECT count(*) FROM db.c WHERE id = 2")" "$v $n_cdc 1"
+TARN_FAULT='write:1@_delta_log' "$TARN" sql "DELETE FROM db.c WHERE id = 2" >"$TMP/out" 2>&1
+expect_eq "a delete whose Delta version cannot be written fails" "$? $(grep -c 'injected' "$TMP/out")" "5 1"
+expect_eq "... and deletes the change data file it wrote" \
+    "$(latest "$D") $(ls "$D/_change_data" | wc -l) $(q "SELECT count(*) FROM db.c WHERE id = 2")" "$v $n_cdc 1"
 check_fails "a log retention that is not a duration is refused (422)" 2 "delta.logRetentionDuration" \
     "$TARN" sql "ALTER TABLE db.c SET TBLPROPERTIES ('delta.logRetentionDuration' = 'forever')"
 check_fails "... and so is a tombstone retention in months" 2 "delta.deletedFileRetentionDuration" \

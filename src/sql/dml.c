@@ -1587,7 +1587,7 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
         key_condition(keys, "t", "u", &q);
         rc = tn_query_resolve(wh, s, q.buf, &qo, &resolved, err);
     }
-    if (!rc) {
+    if (!rc && tn_delta_cdf_enabled(t->meta->root)) {
         /* change data: a row whose key was there updates it, the others are inserted */
         tn_buf_reset(&q);
         tn_buf_addf(&q, NULL, "SELECT u._tn_rn FROM %s AS u JOIN ", stage);
@@ -1600,9 +1600,11 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
     }
     if (!rc) {
         char *rows = tn_asprintf("SELECT * EXCLUDE (_tn_rn) FROM %s", stage);
-        char *typed = tn_asprintf("SELECT * EXCLUDE (_tn_rn), CASE WHEN _tn_rn IN (%s) THEN "
-                                  "'update_postimage' ELSE 'insert' END AS _change_type FROM %s",
-                                  matched, stage);
+        char *typed = matched ? tn_asprintf("SELECT * EXCLUDE (_tn_rn), CASE WHEN _tn_rn IN (%s) "
+                                            "THEN 'update_postimage' ELSE 'insert' END AS "
+                                            "_change_type FROM %s",
+                                            matched, stage)
+                              : NULL;
         struct change_feed feed = {1, NULL, typed};
         int64_t snapshot = -1;
         rc = commit_change(wh, s, t, branch, "merge", resolved, rows, NULL, &feed, rows_updated,

@@ -15,6 +15,7 @@
 
 #include <openssl/evp.h>
 
+#include "delta/delta.h"
 #include "delta/dv.h"
 
 static int default_enabled;
@@ -47,23 +48,96 @@ int tn_delta_owns(const char *table_prefix, const char *uri)
 
     if (strncmp(uri, table_prefix, n) != 0)
         return 0;
-    if (strncmp(rest, "_delta_log/", 11) == 0)
+    if (strncmp(rest, "_delta_log/", 11) == 0 || strncmp(rest, "_change_data/", 13) == 0)
         return 1;
     return strncmp(rest, "deletion_vector_", 16) == 0 && !strchr(rest, '/') && strlen(rest) > 4 &&
            strcmp(rest + strlen(rest) - 4, ".bin") == 0;
 }
 
+int tn_delta_cdf_enabled(const json_t *root)
+{
+    const char *v = property(root, TN_DELTA_CDF_PROP);
+    return tn_delta_enabled(root) && v && strcasecmp(v, "true") == 0;
+}
+
+int tn_delta_duration_ms(const char *text, int64_t *out)
+{
+    static const struct {
+        const char *unit;
+        int64_t ms;
+    } units[] = {{"week", 604800000}, {"day", 86400000}, {"hour", 3600000},
+                 {"minute", 60000},   {"second", 1000},  {"millisecond", 1}};
+    const char *p = text;
+    int terms = 0;
+
+    *out = 0;
+    while (*p == ' ')
+        p++;
+    if (strncasecmp(p, "interval", 8) == 0 && (p[8] == ' ' || !p[8]))
+        p += 8;
+    for (;;) {
+        char *end;
+        long long n;
+        size_t k, len;
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        if (*p < '0' || *p > '9')
+            return -1;
+        n = strtoll(p, &end, 10);
+        p = end;
+        while (*p == ' ')
+            p++;
+        for (len = 0; (p[len] >= 'a' && p[len] <= 'z') || (p[len] >= 'A' && p[len] <= 'Z'); len++)
+            ;
+        if (len > 1 && (p[len - 1] == 's' || p[len - 1] == 'S'))
+            len--; /* plural */
+        for (k = 0; k < sizeof(units) / sizeof(units[0]); k++)
+            if (strlen(units[k].unit) == len && strncasecmp(p, units[k].unit, len) == 0)
+                break;
+        if (k == sizeof(units) / sizeof(units[0]) || n > INT64_MAX / units[k].ms / 2 ||
+            *out > INT64_MAX / 2)
+            return -1;
+        *out += (int64_t)n * units[k].ms;
+        p += len + (p[len] == 's' || p[len] == 'S');
+        terms++;
+    }
+    return terms ? 0 : -1;
+}
+
+/* A retention property of metadata "root" in milliseconds ("fallback" when unset). */
+static int retention_ms(const json_t *root, const char *key, int64_t fallback, int64_t *out,
+                        struct tn_err *err)
+{
+    const char *v = property(root, key);
+
+    *out = fallback;
+    if (v && tn_delta_duration_ms(v, out) != 0)
+        return tn_fail(err, TN_EUNPROCESSABLE,
+                       "table property %s is '%.100s', which is not a duration; give it as "
+                       "'interval <n> <unit>' (units: week, day, hour, minute, second, "
+                       "millisecond), e.g. 'interval 30 days'",
+                       key, v);
+    return 0;
+}
+
 struct tn_delta_pending {
     int64_t version;
-    char *log_dir;     /* <table>/_delta_log */
-    json_t *state;     /* the full table at this version: protocol, metaData, adds (JSON lines) */
-    char *table_label; /* ns.name for messages */
+    char *location;        /* the table's location, normalised */
+    char *log_dir;         /* <table>/_delta_log */
+    json_t *state;         /* for a checkpoint: protocol, metaData, adds (JSON lines); or NULL */
+    int cleanup;           /* clean up the log (a checkpoint was due, or snapshots expired) */
+    int64_t log_retention; /* delta.logRetentionDuration, ms */
+    int64_t tombstone_retention; /* delta.deletedFileRetentionDuration, ms */
+    char *table_label;           /* ns.name for messages */
 };
 
 void tn_delta_pending_free(struct tn_delta_pending *p)
 {
     if (!p)
         return;
+    free(p->location);
     free(p->log_dir);
     json_decref(p->state);
     free(p->table_label);
@@ -228,11 +302,26 @@ static int delta_type(struct publish *p, const struct tn_type *t, int *ntz, json
     }
 }
 
-/* protocol and metaData actions of the next version's schema. */
+/* The table properties a Delta reader or writer acts on, copied into metaData.configuration. */
+static const char *const passed_properties[] = {TN_DELTA_CDF_PROP, TN_DELTA_LOG_RETENTION_PROP,
+                                                TN_DELTA_TOMBSTONE_RETENTION_PROP};
+
+/* Whether the copied properties differ between metadata "a" and "b". */
+static int passed_properties_changed(const json_t *a, const json_t *b)
+{
+    for (size_t i = 0; i < sizeof(passed_properties) / sizeof(passed_properties[0]); i++) {
+        const char *x = property(a, passed_properties[i]), *y = property(b, passed_properties[i]);
+        if ((x == NULL) != (y == NULL) || (x && strcmp(x, y) != 0))
+            return 1;
+    }
+    return 0;
+}
+
+/* protocol and metaData actions of the next version's schema and properties. */
 static int schema_actions(struct publish *p, json_t *out_lines, struct tn_err *err)
 {
     const struct tn_schema *schema = tn_metadata_current_schema(p->next);
-    json_t *type = NULL, *features;
+    json_t *type = NULL, *features, *writer_features, *config;
     int ntz = 0, rc;
     char *text, max_id[16];
 
@@ -241,21 +330,30 @@ static int schema_actions(struct publish *p, json_t *out_lines, struct tn_err *e
     features = json_pack("[s, s]", "columnMapping", "deletionVectors");
     if (ntz)
         json_array_append_new(features, json_string("timestampNtz"));
+    /* changeDataFeed is a writer feature only: readers of the table need nothing for it */
+    writer_features = json_copy(features);
+    if (tn_delta_cdf_enabled(p->next->root))
+        json_array_append_new(writer_features, json_string("changeDataFeed"));
     json_array_append_new(out_lines,
-                          json_pack("{s:{s:i, s:i, s:O, s:O}}", "protocol", "minReaderVersion", 3,
+                          json_pack("{s:{s:i, s:i, s:o, s:o}}", "protocol", "minReaderVersion", 3,
                                     "minWriterVersion", 7, "readerFeatures", features,
-                                    "writerFeatures", features));
-    json_decref(features);
+                                    "writerFeatures", writer_features));
     text = json_dumps(type, JSON_COMPACT);
     snprintf(max_id, sizeof(max_id), "%d", p->next->last_column_id);
+    config =
+        json_pack("{s:s, s:s, s:s}", "delta.columnMapping.mode", "id",
+                  "delta.columnMapping.maxColumnId", max_id, "delta.enableDeletionVectors", "true");
+    for (size_t i = 0; i < sizeof(passed_properties) / sizeof(passed_properties[0]); i++) {
+        const char *v = property(p->next->root, passed_properties[i]);
+        if (v)
+            json_object_set_new(config, passed_properties[i], json_string(v));
+    }
     json_array_append_new(
         out_lines,
-        json_pack("{s:{s:s, s:s, s:{s:s, s:{}}, s:s, s:[], s:{s:s, s:s, s:s}, s:I}}", "metaData",
-                  "id", p->next->table_uuid ? p->next->table_uuid : "", "name", p->base->name,
-                  "format", "provider", "parquet", "options", "schemaString", text,
-                  "partitionColumns", "configuration", "delta.columnMapping.mode", "id",
-                  "delta.columnMapping.maxColumnId", max_id, "delta.enableDeletionVectors", "true",
-                  "createdTime", (json_int_t)p->now_ms));
+        json_pack("{s:{s:s, s:s, s:{s:s, s:{}}, s:s, s:[], s:o, s:I}}", "metaData", "id",
+                  p->next->table_uuid ? p->next->table_uuid : "", "name", p->base->name, "format",
+                  "provider", "parquet", "options", "schemaString", text, "partitionColumns",
+                  "configuration", config, "createdTime", (json_int_t)p->now_ms));
     free(text);
     json_decref(type);
     return 0;
@@ -404,17 +502,14 @@ static int has_nan(const struct tn_data_file *f, int id)
     return 0;
 }
 
-/* The stats JSON text of a data file: numRecords, and per top-level primitive column its
- * bounds and null count (keyed by physical name, as column mapping asks). */
-static char *stats_text(struct publish *p, const struct tn_data_file *f, int tight)
+/* The bounds and null counts of the primitive fields of struct "t" (the table's columns, or a
+ * struct column's fields) into "mins", "maxs" and "nulls", keyed by physical name; a struct's
+ * fields nest under its name, as Delta's stats do. Lists and maps get none. */
+static void field_stats(struct publish *p, const struct tn_data_file *f, const struct tn_type *t,
+                        json_t *mins, json_t *maxs, json_t *nulls)
 {
-    const struct tn_schema *schema = tn_metadata_current_schema(p->next);
-    json_t *st = json_pack("{s:I}", "numRecords", (json_int_t)f->record_count);
-    json_t *mins = json_object(), *maxs = json_object(), *nulls = json_object();
-    char *text;
-
-    for (size_t i = 0; i < schema->root.nfields; i++) {
-        const struct tn_field *fd = &schema->root.fields[i];
+    for (size_t i = 0; i < t->nfields; i++) {
+        const struct tn_field *fd = &t->fields[i];
         const struct tn_id_bytes *lo = find_bound(f->lower, f->nlower, fd->id);
         const struct tn_id_bytes *hi = find_bound(f->upper, f->nupper, fd->id);
         char id[16];
@@ -423,6 +518,20 @@ static char *stats_text(struct publish *p, const struct tn_data_file *f, int tig
 
         snprintf(id, sizeof(id), "%d", fd->id);
         phys = json_string_value(json_object_get(p->physical, id));
+        if (fd->type->kind == TN_T_STRUCT) {
+            json_t *m = json_object(), *x = json_object(), *n = json_object();
+            field_stats(p, f, fd->type, m, x, n);
+            if (json_object_size(m))
+                json_object_set(mins, phys, m);
+            if (json_object_size(x))
+                json_object_set(maxs, phys, x);
+            if (json_object_size(n))
+                json_object_set(nulls, phys, n);
+            json_decref(m);
+            json_decref(x);
+            json_decref(n);
+            continue;
+        }
         for (size_t k = 0; k < f->nnull_counts; k++)
             if (f->null_counts[k].id == fd->id)
                 json_object_set_new(nulls, phys, json_integer(f->null_counts[k].value));
@@ -438,6 +547,18 @@ static char *stats_text(struct publish *p, const struct tn_data_file *f, int tig
             json_decref(b);
         }
     }
+}
+
+/* The stats JSON text of a data file: numRecords, and per primitive column (struct fields
+ * included) its bounds and null count (keyed by physical name, as column mapping asks). */
+static char *stats_text(struct publish *p, const struct tn_data_file *f, int tight)
+{
+    const struct tn_schema *schema = tn_metadata_current_schema(p->next);
+    json_t *st = json_pack("{s:I}", "numRecords", (json_int_t)f->record_count);
+    json_t *mins = json_object(), *maxs = json_object(), *nulls = json_object();
+    char *text;
+
+    field_stats(p, f, &schema->root, mins, maxs, nulls);
     json_object_set_new(st, "minValues", mins);
     json_object_set_new(st, "maxValues", maxs);
     json_object_set_new(st, "nullCount", nulls);
@@ -760,6 +881,87 @@ static int file_actions(struct publish *p, const struct tn_scan *base, const str
     return rc;
 }
 
+/*---- Change data files ----*/
+
+int tn_delta_write_changes(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
+                           const char *rows_sql, json_t *out, struct tn_err *err)
+{
+    const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
+    struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
+    struct tn_rows *res = NULL;
+    json_t *physical = json_object();
+    char uuid[37], *resolved = NULL, *uri, *norm = NULL, *staged = NULL;
+    int64_t rows = 0, size = 0;
+    int rc;
+
+    for (size_t i = 0; i < t->meta->nschemas; i++)
+        collect_physical(physical, &t->meta->schemas[i]->root);
+    tn_uuid4(uuid);
+    resolved = tn_table_resolve(t, t->meta->location);
+    rc = tn_path_normalise(resolved, &norm, err);
+    uri = tn_asprintf("%s/_change_data/cdc-%s.parquet", norm ? norm : "", uuid);
+    if (!rc)
+        rc = tn_storage_prepare_dir(wh->storage, uri, err);
+    if (!rc)
+        rc = tn_storage_stage_path(wh->storage, uri, &staged, err);
+    /* the table's columns under their physical names, with field ids, then _change_type */
+    tn_buf_addstr(&sql, "COPY (SELECT ", NULL);
+    for (size_t i = 0; !rc && i < schema->root.nfields; i++) {
+        const struct tn_field *f = &schema->root.fields[i];
+        char id[16];
+        snprintf(id, sizeof(id), "%d", f->id);
+        tn_buf_addstr(&sql, "CAST(", NULL);
+        tn_sql_ident(&sql, f->name);
+        tn_buf_addstr(&sql, " AS ", NULL);
+        rc = tn_type_duckdb(f->type, &sql, err);
+        tn_buf_addstr(&sql, ") AS ", NULL);
+        tn_sql_ident(&sql, json_string_value(json_object_get(physical, id)));
+        tn_buf_addstr(&sql, ", ", NULL);
+    }
+    tn_buf_addf(&sql, NULL, "CAST(_change_type AS VARCHAR) AS _change_type FROM (%s)) TO ",
+                rows_sql);
+    tn_sql_string(&sql, staged ? staged : "");
+    tn_buf_addstr(&sql, " (FORMAT parquet, COMPRESSION zstd, FIELD_IDS {", NULL);
+    for (size_t i = 0; i < schema->root.nfields; i++) {
+        const struct tn_field *f = &schema->root.fields[i];
+        char id[16];
+        snprintf(id, sizeof(id), "%d", f->id);
+        if (i)
+            tn_buf_addstr(&sql, ", ", NULL);
+        tn_sql_ident(&sql, json_string_value(json_object_get(physical, id)));
+        tn_buf_addstr(&sql, ": ", NULL);
+        tn__field_id_value(f->type, f->id, &sql);
+    }
+    tn_buf_addstr(&sql, "})", NULL);
+    if (!rc)
+        rc = tn_engine_rows(s, sql.buf, 1, &res, err);
+    if (!rc && res->nrows && tn_rows_get(res, 0, 0))
+        tn_parse_i64(tn_rows_get(res, 0, 0), &rows);
+    if (!rc && rows > 0)
+        rc = tn_storage_publish(wh->storage, uri, staged, err);
+    if (!rc && rows > 0)
+        rc = tn_storage_size(wh->storage, uri, &size, err);
+    if (!rc && rows > 0) {
+        json_array_append_new(out, json_pack("{s:s, s:I}", "uri", uri, "size", (json_int_t)size));
+    } else {
+        /* nothing to keep: no changed rows, or a failure */
+        struct tn_err ignored;
+        tn_storage_delete(wh->storage, uri, &ignored);
+        if (staged)
+            remove(staged);
+    }
+    if (rc)
+        tn_err_prefix(err, "writing the change data of table %s.%s: ", t->ns, t->name);
+    tn_rows_free(res);
+    tn_buf_release(&sql);
+    json_decref(physical);
+    free(resolved);
+    free(norm);
+    free(uri);
+    free(staged);
+    return rc;
+}
+
 /*---- The log's owner ----*/
 
 /* The version files in _delta_log: the highest version (-1 when none). */
@@ -915,11 +1117,50 @@ static void publish_release(struct publish *p)
     json_decref(p->physical);
 }
 
+/* The cdc actions of change data files "cdc" ({"uri", "size"} each) into "lines". A row-level
+ * change written while the change data feed was off, committed while it is on (or the other way
+ * round: the property changed in between) is refused: its feed would be wrong. */
+static int cdc_actions(struct publish *p, int row_change, const json_t *cdc, json_t *lines,
+                       struct tn_err *err)
+{
+    int on = tn_delta_cdf_enabled(p->next->root);
+    size_t i;
+    json_t *f;
+
+    if (row_change && (row_change == TN_DELTA_ROW_CHANGE_CDF) != on)
+        return tn_fail(err, TN_ECONFLICT,
+                       "table %s.%s: %s changed while this row-level change was being written, "
+                       "so its change data %s; nothing was committed: run the change again",
+                       p->base->ns, p->base->name, TN_DELTA_CDF_PROP,
+                       on ? "was not recorded" : "was recorded for a feed that is now off");
+    json_array_foreach(cdc, i, f)
+    {
+        const char *uri = json_string_value(json_object_get(f, "uri"));
+        char *path = delta_path(p, uri);
+        json_array_append_new(
+            lines,
+            json_pack("{s:{s:s, s:{}, s:I, s:b}}", "cdc", "path", path, "partitionValues", "size",
+                      (json_int_t)json_integer_value(json_object_get(f, "size")), "dataChange", 0));
+        free(path);
+    }
+    return 0;
+}
+
+/* Whether "next" dropped snapshots "base" had (an expiry). */
+static int snapshots_expired(const struct tn_metadata *base, const struct tn_metadata *next)
+{
+    for (size_t i = 0; i < base->nsnapshots; i++)
+        if (!tn_metadata_snapshot(next, base->snapshots[i].id))
+            return 1;
+    return 0;
+}
+
 int tn_delta_publish(struct tn_warehouse *wh, const struct tn_table *base,
                      const struct tn_metadata *next, const char *next_location, json_t *updates,
-                     struct tn__files *files, struct tn_delta_pending **out, int *busy,
-                     struct tn_err *err)
+                     int row_change, const json_t *cdc, struct tn__files *files,
+                     struct tn_delta_pending **out, int *busy, struct tn_err *err)
 {
+    int64_t log_retention = 0, tombstone_retention = 0;
     struct publish p;
     struct tn_scan *before = NULL, *after = NULL;
     json_t *lines = json_array(), *state = NULL, *ci;
@@ -956,7 +1197,13 @@ int tn_delta_publish(struct tn_warehouse *wh, const struct tn_table *base,
     if (rc)
         goto out;
     p.log_dir = tn_asprintf("%s/_delta_log", p.location);
-    rc = check_owner(&p, prev, busy, err);
+    rc = retention_ms(next->root, TN_DELTA_LOG_RETENTION_PROP, TN_DELTA_LOG_RETENTION_DEFAULT_MS,
+                      &log_retention, err);
+    if (!rc)
+        rc = retention_ms(next->root, TN_DELTA_TOMBSTONE_RETENTION_PROP,
+                          TN_DELTA_TOMBSTONE_RETENTION_DEFAULT_MS, &tombstone_retention, err);
+    if (!rc)
+        rc = check_owner(&p, prev, busy, err);
     if (rc)
         goto out;
     for (i = 0; i < next->nschemas; i++)
@@ -977,8 +1224,11 @@ int tn_delta_publish(struct tn_warehouse *wh, const struct tn_table *base,
                    (json_int_t)next->current_snapshot_id, "tarn.table", base->name);
     json_array_append_new(lines, json_pack("{s:o}", "commitInfo", ci));
     if (!rc && (first || base->meta->current_schema_id != next->current_schema_id ||
-                base->meta->last_column_id != next->last_column_id))
+                base->meta->last_column_id != next->last_column_id ||
+                passed_properties_changed(base->meta->root, next->root)))
         rc = schema_actions(&p, lines, err);
+    if (!rc)
+        rc = cdc_actions(&p, row_change, cdc, lines, err);
     if (!rc && p.version % TN_DELTA_CHECKPOINT_INTERVAL == 0 && p.version > 0) {
         state = json_array(); /* protocol, metaData and every live file's add */
         rc = schema_actions(&p, state, err);
@@ -1015,11 +1265,15 @@ int tn_delta_publish(struct tn_warehouse *wh, const struct tn_table *base,
         goto out;
     snprintf(version_text, sizeof(version_text), "%lld", (long long)p.version);
     tn_updates_set_property(updates, TN_DELTA_PUBLISHED_PROP, version_text);
-    if (state) {
+    if (state || (!first && snapshots_expired(base->meta, next))) {
         struct tn_delta_pending *pend = tn_calloc(1, sizeof(*pend));
         pend->version = p.version;
+        pend->location = tn_strdup(p.location);
         pend->log_dir = tn_strdup(p.log_dir);
         pend->state = json_incref(state);
+        pend->cleanup = 1;
+        pend->log_retention = log_retention;
+        pend->tombstone_retention = tombstone_retention;
         pend->table_label = tn_asprintf("%s.%s", base->ns, base->name);
         *out = pend;
     }
@@ -1035,7 +1289,7 @@ out:
     return rc;
 }
 
-/*---- Checkpoints ----*/
+/*---- Checkpoints and log cleanup ----*/
 
 /* The checkpoint's columns, as DuckDB types read from the JSON lines of the state. */
 static const char checkpoint_columns[] =
@@ -1047,20 +1301,75 @@ static const char checkpoint_columns[] =
     "'add': 'STRUCT(path VARCHAR, partitionValues MAP(VARCHAR, VARCHAR), size BIGINT, "
     "modificationTime BIGINT, dataChange BOOLEAN, stats VARCHAR, "
     "deletionVector STRUCT(storageType VARCHAR, pathOrInlineDv VARCHAR, \"offset\" INTEGER, "
+    "sizeInBytes INTEGER, cardinality BIGINT))', "
+    "'remove': 'STRUCT(path VARCHAR, deletionTimestamp BIGINT, dataChange BOOLEAN, "
+    "extendedFileMetadata BOOLEAN, partitionValues MAP(VARCHAR, VARCHAR), size BIGINT, "
+    "deletionVector STRUCT(storageType VARCHAR, pathOrInlineDv VARCHAR, \"offset\" INTEGER, "
     "sizeInBytes INTEGER, cardinality BIGINT))'}";
 
-void tn_delta_after_publish(struct tn_warehouse *wh, struct tn_delta_pending *p)
+/* The remove tombstones a checkpoint of version p->version carries, appended to p->state: the
+ * newest remove of every path no live add names, removed at or after "cutoff". They are read
+ * from the JSON commits back from the version until one older than the cutoff (tarn stamps a
+ * remove with its commit's time, so older commits hold no younger tombstone; cleanup keeps
+ * every commit within the tombstone retention). */
+static int add_tombstones(struct tn_warehouse *wh, struct tn_delta_pending *p, int64_t cutoff,
+                          struct tn_err *err)
+{
+    struct tn_delta_log log;
+    json_t *live = json_object(), *seen = json_object(), *a;
+    size_t i;
+    int rc, listed;
+
+    json_array_foreach(p->state, i, a)
+    {
+        const char *path = json_string_value(json_object_get(json_object_get(a, "add"), "path"));
+        if (path)
+            json_object_set_new(live, path, json_true());
+    }
+    rc = tn_delta_log_list(wh->storage, p->location, &log, err);
+    listed = !rc;
+    for (size_t k = rc ? 0 : log.ncommits; k-- > 0 && !rc;) {
+        const struct tn_delta_commit *c = &log.commits[k];
+        struct tn_buf b = TN_BUF_INIT(TN_CAP_METADATA);
+        if (c->version > p->version)
+            continue;
+        if (c->version < p->version && c->mtime_ms < cutoff)
+            break;
+        rc = tn_storage_read(wh->storage, c->uri, &b, err);
+        for (char *line = b.buf; !rc && line && *line;) {
+            char *end = strchr(line, '\n');
+            json_t *j = json_loadb(line, end ? (size_t)(end - line) : strlen(line), 0, NULL);
+            json_t *r = json_object_get(j, "remove");
+            const char *path = json_string_value(json_object_get(r, "path"));
+            if (path && !json_object_get(live, path) && !json_object_get(seen, path) &&
+                json_integer_value(json_object_get(r, "deletionTimestamp")) >= cutoff) {
+                json_t *t = json_deep_copy(r);
+                json_object_set_new(t, "dataChange", json_false());
+                json_array_append_new(p->state, json_pack("{s:o}", "remove", t));
+                json_object_set_new(seen, path, json_true());
+            }
+            json_decref(j);
+            line = end ? end + 1 : NULL;
+        }
+        tn_buf_release(&b);
+    }
+    if (listed)
+        tn_delta_log_release(&log);
+    json_decref(live);
+    json_decref(seen);
+    return rc;
+}
+
+/* Write the checkpoint of p->version and point _last_checkpoint at it. */
+static int write_checkpoint(struct tn_warehouse *wh, struct tn_delta_pending *p, struct tn_err *err)
 {
     struct tn_buf body = TN_BUF_INIT(TN_CAP_INTERNAL), sql = TN_BUF_INIT(TN_CAP_INTERNAL);
     struct tn_session *s = NULL;
-    struct tn_err err = {0};
     char *json_uri = NULL, *json_local = NULL, *uri = NULL, *staged = NULL, *last = NULL;
     size_t i;
     json_t *line;
-    int rc;
+    int rc = add_tombstones(wh, p, tn_now_ms() - p->tombstone_retention, err);
 
-    if (!p || !p->state)
-        return;
     json_array_foreach(p->state, i, line)
     {
         char *text = json_dumps(line, JSON_COMPACT);
@@ -1070,20 +1379,21 @@ void tn_delta_after_publish(struct tn_warehouse *wh, struct tn_delta_pending *p)
     /* the state as JSON lines in a scratch file beside the log, turned into Parquet by DuckDB */
     json_uri = tn_asprintf("%s/_tarn_checkpoint_%020lld.json", p->log_dir, (long long)p->version);
     uri = version_uri(p->log_dir, p->version, ".checkpoint.parquet");
-    rc = tn_storage_prepare_dir(wh->storage, json_uri, &err);
     if (!rc)
-        rc = tn_storage_stage_path(wh->storage, json_uri, &json_local, &err);
+        rc = tn_storage_prepare_dir(wh->storage, json_uri, err);
+    if (!rc)
+        rc = tn_storage_stage_path(wh->storage, json_uri, &json_local, err);
     if (!rc) {
         FILE *f = fopen(json_local, "wb");
         if (!f || fwrite(body.buf, 1, body.len, f) != body.len)
-            rc = tn_fail(&err, TN_EINTERNAL, "cannot write %s", json_local);
+            rc = tn_fail(err, TN_EINTERNAL, "cannot write %s", json_local);
         if (f && fclose(f) != 0 && !rc)
-            rc = tn_fail(&err, TN_EINTERNAL, "cannot write %s", json_local);
+            rc = tn_fail(err, TN_EINTERNAL, "cannot write %s", json_local);
     }
     if (!rc)
-        rc = tn_storage_stage_path(wh->storage, uri, &staged, &err);
+        rc = tn_storage_stage_path(wh->storage, uri, &staged, err);
     if (!rc)
-        rc = tn_session_open(wh->engine, &s, &err);
+        rc = tn_session_open(wh->engine, &s, err);
     if (!rc) {
         tn_buf_addstr(&sql, "COPY (SELECT * FROM read_json(", NULL);
         tn_sql_string(&sql, json_local);
@@ -1091,25 +1401,20 @@ void tn_delta_after_publish(struct tn_warehouse *wh, struct tn_delta_pending *p)
                     checkpoint_columns);
         tn_sql_string(&sql, staged);
         tn_buf_addstr(&sql, " (FORMAT parquet)", NULL);
-        rc = tn_engine_exec(s, sql.buf, &err);
+        rc = tn_engine_exec(s, sql.buf, err);
     }
     if (!rc)
-        rc = tn_storage_publish(wh->storage, uri, staged, &err);
+        rc = tn_storage_publish(wh->storage, uri, staged, err);
     if (!rc) {
         /* _last_checkpoint is the one file of the log that is replaced */
         char *text = tn_asprintf("{\"version\":%lld,\"size\":%zu}\n", (long long)p->version,
                                  json_array_size(p->state));
         last = tn_asprintf("%s/_last_checkpoint", p->log_dir);
-        rc = tn_storage_delete(wh->storage, last, &err);
+        rc = tn_storage_delete(wh->storage, last, err);
         if (!rc)
-            rc = tn_storage_write(wh->storage, last, text, strlen(text), &err);
+            rc = tn_storage_write(wh->storage, last, text, strlen(text), err);
         free(text);
     }
-    if (rc)
-        fprintf(stderr,
-                "tarn: table %s: the Delta checkpoint of version %lld was not written "
-                "(readers replay the JSON log instead): %s\n",
-                p->table_label, (long long)p->version, err.msg);
     if (json_local)
         remove(json_local);
     if (s)
@@ -1121,4 +1426,59 @@ void tn_delta_after_publish(struct tn_warehouse *wh, struct tn_delta_pending *p)
     free(last);
     tn_buf_release(&body);
     tn_buf_release(&sql);
+    return rc;
+}
+
+/* Delete the log files no reader needs (see tn_delta_after_publish). Every version younger
+ * than the cutoff must stay readable: the newest complete checkpoint at or before the oldest
+ * of them (or before the latest version, when none is that young) is where they are rebuilt
+ * from, and only files of versions below it that are themselves older than the cutoff go. */
+static int clean_log(struct tn_warehouse *wh, const struct tn_delta_pending *p, struct tn_err *err)
+{
+    int64_t keep_ms =
+        p->log_retention > p->tombstone_retention ? p->log_retention : p->tombstone_retention;
+    int64_t cutoff = tn_now_ms() - keep_ms, oldest_kept = -1, from = -1;
+    struct tn_delta_log log;
+    int rc = tn_delta_log_list(wh->storage, p->location, &log, err);
+
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < log.ncommits && oldest_kept < 0; i++)
+        if (log.commits[i].mtime_ms >= cutoff)
+            oldest_kept = log.commits[i].version;
+    if (oldest_kept < 0)
+        oldest_kept = tn_delta_log_latest(&log);
+    for (size_t i = 0; i < log.ncheckpoints; i++)
+        if (log.checkpoints[i].version <= oldest_kept &&
+            log.checkpoints[i].nparts == log.checkpoints[i].parts_expected &&
+            log.checkpoints[i].version > from)
+            from = log.checkpoints[i].version;
+    for (size_t i = 0; !rc && i < log.ncommits; i++)
+        if (log.commits[i].version < from && log.commits[i].mtime_ms < cutoff)
+            rc = tn_storage_delete(wh->storage, log.commits[i].uri, err);
+    for (size_t i = 0; !rc && i < log.ncheckpoints; i++)
+        for (size_t k = 0; !rc && log.checkpoints[i].version < from &&
+                           log.checkpoints[i].mtime_ms < cutoff && k < log.checkpoints[i].nparts;
+             k++)
+            rc = tn_storage_delete(wh->storage, log.checkpoints[i].uris[k], err);
+    tn_delta_log_release(&log);
+    return rc;
+}
+
+void tn_delta_after_publish(struct tn_warehouse *wh, struct tn_delta_pending *p)
+{
+    struct tn_err err = {0};
+
+    if (!p)
+        return;
+    if (p->state && write_checkpoint(wh, p, &err))
+        fprintf(stderr,
+                "tarn: table %s: the Delta checkpoint of version %lld was not written "
+                "(readers replay the JSON log instead): %s\n",
+                p->table_label, (long long)p->version, err.msg);
+    else if (p->cleanup && clean_log(wh, p, &err))
+        fprintf(stderr,
+                "tarn: table %s: old Delta log files were not all deleted (the log stays "
+                "readable; the next checkpoint or expiry tries again): %s\n",
+                p->table_label, err.msg);
 }

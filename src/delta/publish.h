@@ -25,6 +25,13 @@
 #define TN_DELTA_PUBLISHED_PROP "tarn.delta.published-version"
 /* A checkpoint is written after every this many versions. */
 #define TN_DELTA_CHECKPOINT_INTERVAL 10
+/* Table properties copied into the Delta metaData and acted on: the change data feed, and how
+ * long log files and tombstones (removed files, in checkpoints) are kept, with their defaults. */
+#define TN_DELTA_CDF_PROP                       "delta.enableChangeDataFeed"
+#define TN_DELTA_LOG_RETENTION_PROP             "delta.logRetentionDuration"
+#define TN_DELTA_TOMBSTONE_RETENTION_PROP       "delta.deletedFileRetentionDuration"
+#define TN_DELTA_LOG_RETENTION_DEFAULT_MS       (30LL * 86400000)
+#define TN_DELTA_TOMBSTONE_RETENTION_DEFAULT_MS (7LL * 86400000)
 
 /* Make delta.enabled=true the default of tables created from now on (tarn serve --delta). */
 void tn_delta_set_default(int enabled);
@@ -34,28 +41,56 @@ int tn_delta_default(void);
  * Delta log is its source: property tarn.delta.location). */
 int tn_delta_enabled(const json_t *root);
 
+/* Whether "root" is published with delta.enableChangeDataFeed=true. */
+int tn_delta_cdf_enabled(const json_t *root);
+
+/* A Delta duration ("interval 30 days", "interval 1 week 2 hours"; units week, day, hour,
+ * minute, second, millisecond, singular or plural) in *out milliseconds; -1 when malformed. */
+int tn_delta_duration_ms(const char *text, int64_t *out);
+
 /* Whether the file at "uri" belongs to the Delta table published at "table_prefix" (the
- * table's location with a trailing slash, as listed): its _delta_log/ and its deletion-vector
- * files, which no Iceberg metadata names and remove_orphans must keep. */
+ * table's location with a trailing slash, as listed): its _delta_log/, _change_data/ and its
+ * deletion-vector files, which no Iceberg metadata names and remove_orphans must keep. */
 int tn_delta_owns(const char *table_prefix, const char *uri);
 
 /* What a publish leaves to do after the Iceberg commit is published (a checkpoint). */
 struct tn_delta_pending;
 void tn_delta_pending_free(struct tn_delta_pending *p);
 
+/* What a change tells the publisher about row-level changes (tn__change.delta_row_change). */
+enum {
+    TN_DELTA_NOT_ROW_CHANGE = 0, /* appends, overwrites, maintenance, metadata */
+    TN_DELTA_ROW_CHANGE,         /* DELETE/UPDATE/MERGE/upsert written without change data */
+    TN_DELTA_ROW_CHANGE_CDF,     /* ... with change data files (the table had the feed on) */
+};
+
+/* Write the change data file of a row-level change of "t": the rows of "rows_sql" (the
+ * table's columns, then _change_type) as <table>/_change_data/cdc-<uuid>.parquet, columns named
+ * by physical name with field ids. Its {"uri", "size"} is appended to "out" (nothing for no
+ * rows); the caller deletes it if its commit fails. */
+int tn_delta_write_changes(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
+                           const char *rows_sql, json_t *out, struct tn_err *err);
+
 /* Write Delta version N for the change from "base" to "next" (the metadata about to be
  * published at "next_location"): deletion-vector files and the version file go into "files"
  * (deleted unless the commit publishes), and the set-properties update recording N is appended
  * to "updates" (the caller applies it to the base again). *out (may stay NULL) holds what
- * tn_delta_after_publish does once the swap succeeded. TN_ECONFLICT with *busy set: another
+ * tn_delta_after_publish does once the swap succeeded. "row_change" is a TN_DELTA_*ROW_CHANGE*
+ * value and "cdc" (may be NULL) its change data files, which become cdc actions; a row-level
+ * change whose change data does not match the feed's property is refused (TN_ECONFLICT).
+ * TN_ECONFLICT with *busy set: another
  * tarn commit holds version N (a lost race: retry on a newer base); without: another engine
  * wrote to the log (refused). */
 int tn_delta_publish(struct tn_warehouse *wh, const struct tn_table *base,
                      const struct tn_metadata *next, const char *next_location, json_t *updates,
-                     struct tn__files *files, struct tn_delta_pending **out, int *busy,
-                     struct tn_err *err);
-/* After the commit published: write the checkpoint the version calls for (best effort: a
- * failure is reported on stderr and leaves the log readable without it). */
+                     int row_change, const json_t *cdc, struct tn__files *files,
+                     struct tn_delta_pending **out, int *busy, struct tn_err *err);
+/* After the commit published: write the checkpoint the version calls for (with a remove
+ * tombstone for every file removed within delta.deletedFileRetentionDuration), then clean up
+ * the log (after a checkpoint or an expiry): commit and checkpoint files older than
+ * delta.logRetentionDuration (and than the tombstone retention) and older than the newest
+ * checkpoint from which every version still within it can be rebuilt are deleted. Best
+ * effort: a failure is reported on stderr and leaves the log readable. */
 void tn_delta_after_publish(struct tn_warehouse *wh, struct tn_delta_pending *p);
 
 #endif /* TN_DELTA_PUBLISH_H */

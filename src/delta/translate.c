@@ -1120,7 +1120,7 @@ static int translate(struct tn_warehouse *wh, const char *ns, const char *name, 
     struct tn_delta_state state;
     const char *done_text = *t ? prop((*t)->meta, TN_DELTA_PROP_VERSION) : NULL;
     int64_t done = -1, latest, from;
-    int rc = tn_delta_log_list(wh->storage, location, &log, err);
+    int rc = tn_delta_log_list(wh->storage, location, &log, err), jumped = 0;
 
     if (rc)
         return rc;
@@ -1130,8 +1130,27 @@ static int translate(struct tn_warehouse *wh, const char *ns, const char *name, 
     memset(&state, 0, sizeof(state)); /* tn_delta_state_at fills it; releasing it is a no-op */
     if (done >= 0) {
         from = done + 1;
-        if (from <= latest)
+        for (size_t i = 0; from <= latest && i < log.ncommits && !jumped; i++)
+            jumped = log.commits[i].version == from;
+        jumped = from <= latest && !jumped;
+        if (jumped) {
+            /* the log was cleaned up past the last version translated: go on from the newest
+               complete checkpoint (the versions in between are gone for every reader) */
+            from = -1;
+            for (size_t i = 0; i < log.ncheckpoints; i++)
+                if (log.checkpoints[i].nparts == log.checkpoints[i].parts_expected &&
+                    log.checkpoints[i].version > done)
+                    from = log.checkpoints[i].version;
+            if (from < 0)
+                rc = tn_fail(err, TN_ENOTFOUND,
+                             "Delta table %s cannot be read on from version %lld: its commit "
+                             "%lld is gone and no later checkpoint is there to start from",
+                             log.location, (long long)done, (long long)done + 1);
+            else
+                rc = tn_delta_state_at(wh, &log, from, &state, err);
+        } else if (from <= latest) {
             rc = tn_delta_state_at(wh, &log, done, &state, err);
+        }
     } else {
         from = tn_delta_log_oldest(&log);
         if (from < 0)
@@ -1173,7 +1192,7 @@ static int translate(struct tn_warehouse *wh, const char *ns, const char *name, 
         c.wh = wh;
         c.location = log.location;
         c.state = &state;
-        c.prev_files = v == from && done < 0 ? NULL : prev;
+        c.prev_files = v == from && (done < 0 || jumped) ? NULL : prev;
         c.first = (*t)->metadata_location == NULL;
         memset(&ch, 0, sizeof(ch));
         ch.ns = (*t)->ns;
@@ -1247,8 +1266,20 @@ int tn_delta_refresh(struct tn_warehouse *wh, struct tn_table **t, struct tn_err
     next_uri = tn_asprintf("%s/_delta_log/%020lld.json", location, (long long)done + 1);
     rc = tn_storage_size(wh->storage, next_uri, &size, &ignored);
     free(next_uri);
-    if (rc)
-        return 0;
+    if (rc) {
+        /* or has the log moved on past it and been cleaned up: a newer checkpoint */
+        struct tn_buf b = TN_BUF_INIT(4096);
+        char *last_uri = tn_asprintf("%s/_delta_log/_last_checkpoint", location);
+        json_t *last = NULL;
+        if (tn_storage_read(wh->storage, last_uri, &b, &ignored) == 0)
+            last = json_loadb(b.buf ? b.buf : "", b.len, 0, NULL);
+        rc = json_integer_value(json_object_get(last, "version")) <= done;
+        json_decref(last);
+        tn_buf_release(&b);
+        free(last_uri);
+        if (rc)
+            return 0;
+    }
     {
         char *loc = tn_strdup(location);
         translating++;

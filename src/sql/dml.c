@@ -13,6 +13,8 @@
  * DuckDB (which spills to disk), never in C arrays. */
 #include "table/table_int.h"
 
+#include "delta/publish.h"
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -455,18 +457,96 @@ static int copy_on_write(const struct tn_table *t, const char *kind)
     return mode && strcmp(mode, "copy-on-write") == 0;
 }
 
+/* How the rows of a row-level change become change data, for a table that publishes a Delta
+ * change data feed: which removed rows are updates (their preimages; the others are deletes)
+ * and the new rows with their _change_type (update_postimage or insert). */
+struct change_feed {
+    int all_updates;               /* every removed row is an update's preimage */
+    const char *updated_positions; /* else: SQL of the (_tn_file, _tn_pos) that are (or NULL) */
+    const char *new_rows;          /* SQL: the table's columns, then _change_type (or NULL) */
+};
+
+/* Write the change data of a change of "t" (see struct change_feed) into "cdc": the removed
+ * rows are read at "positions" (a temp table of _tn_file, _tn_pos; "counts" holds its files) and
+ * in the files of "whole", from those files of "scan" only, with the row-level deletes in
+ * force. */
+static int write_change_feed(struct tn_warehouse *wh, struct tn_session *s,
+                             const struct tn_table *t, const struct tn_scan *scan,
+                             const char *positions, const struct tn_rows *counts, json_t *whole,
+                             const struct change_feed *feed, json_t *cdc, struct tn_err *err)
+{
+    struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
+    struct tn_scan touched;
+    const char *key;
+    json_t *v;
+    int rc;
+
+    tn__scan_subset_init(&touched, scan, t);
+    for (size_t i = 0; i < scan->ndata; i++) {
+        const char *path = scan->data[i].file.file_path;
+        int hit = json_object_get(whole, path) != NULL;
+        for (size_t r = 0; !hit && r < counts->nrows; r++)
+            hit = strcmp(path, tn_rows_get(counts, r, 0)) == 0;
+        if (hit)
+            touched.data[touched.ndata++] = scan->data[i]; /* shallow */
+    }
+    if (!touched.ndata && !feed->new_rows) {
+        free(touched.data);
+        return 0; /* no row changed */
+    }
+    if (!touched.ndata) {
+        /* nothing removed (a MERGE that only inserts): the new rows alone */
+        tn_buf_addf(&q, NULL, "SELECT * FROM (%s)", feed->new_rows);
+        rc = 0;
+    } else {
+        /* hash joins with the positions (each at most once), never a correlated subquery */
+        tn_buf_addf(&q, NULL,
+                    "SELECT o.* EXCLUDE (_tn_file, _tn_pos), CASE WHEN %s THEN "
+                    "'update_preimage' ELSE 'delete' END AS _change_type FROM ",
+                    feed->all_updates         ? "true"
+                    : feed->updated_positions ? "u._tn_file IS NOT NULL"
+                                              : "false");
+        rc = tn_scan_sql(wh, t, &touched, TN_SCAN_ROW_ID, &q, err);
+        tn_buf_addf(&q, NULL,
+                    " AS o LEFT JOIN %s p ON p._tn_file = o._tn_file AND p._tn_pos = o._tn_pos",
+                    positions);
+        if (feed->updated_positions && !feed->all_updates)
+            tn_buf_addf(&q, NULL,
+                        " LEFT JOIN (%s) u ON u._tn_file = o._tn_file AND u._tn_pos = o._tn_pos",
+                        feed->updated_positions);
+        tn_buf_addstr(&q, " WHERE p._tn_file IS NOT NULL OR o._tn_file IN (''", NULL);
+        json_object_foreach(whole, key, v)
+        {
+            tn_buf_addstr(&q, ", ", NULL);
+            tn_sql_string(&q, key);
+        }
+        tn_buf_addstr(&q, ")", NULL);
+        if (feed->new_rows)
+            tn_buf_addf(&q, NULL, " UNION ALL BY NAME (%s)", feed->new_rows);
+    }
+    if (!rc)
+        rc = tn_delta_write_changes(wh, s, t, q.buf, cdc, err);
+    free(touched.data);
+    tn_buf_release(&q);
+    return rc;
+}
+
 /* Commit one row-level change of "t" (read at its current snapshot): the rows at the
  * positions of "positions_sql" (_tn_file, _tn_pos) go, and so do the files in "whole" (path ->
  * rows; may be NULL), the rows of "new_rows_sql" (the table's columns; NULL for none) come.
  * Merge-on-read writes the positions as a delete file; a data file that loses every row is dropped
  * instead; with copy-on-write (the table's write.<kind>.mode) the touched files are rewritten
- * without those rows. *removed gets the number of positions, *snapshot the new snapshot (unchanged
- * when nothing changed). */
+ * without those rows. When the table publishes a Delta change data feed (on main), "feed" says
+ * what its change data is. *removed gets the number of positions, *snapshot the new snapshot
+ * (unchanged when nothing changed). */
 static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
                          const char *branch, const char *kind, const char *positions_sql,
-                         const char *new_rows_sql, json_t *whole, int64_t *removed,
-                         int64_t *snapshot, struct tn_err *err)
+                         const char *new_rows_sql, json_t *whole, const struct change_feed *feed,
+                         int64_t *removed, int64_t *snapshot, struct tn_err *err)
 {
+    int on_main = !branch || strcmp(branch, "main") == 0;
+    int with_feed = on_main && tn_delta_cdf_enabled(t->meta->root);
+    json_t *cdc = json_array();
     struct tn_data_file *deletes = NULL, *files = NULL;
     int *delete_specs = NULL;
     size_t ndeletes = 0;
@@ -560,6 +640,8 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
     }
     if (!rc && new_rows_sql)
         rc = write_rows(wh, s, t, new_rows_sql, &files, &nfiles, err);
+    if (!rc && with_feed && (ndeletes || nfiles || json_object_size(remove)))
+        rc = write_change_feed(wh, s, t, scan, pos, counts, whole, feed, cdc, err);
     if (!rc && (ndeletes || nfiles || json_object_size(remove))) {
         struct tn_row_change c;
         struct tn_commit_result cr;
@@ -576,15 +658,26 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
         c.delete_specs = delete_specs;
         c.data = files;
         c.ndata = nfiles;
+        c.delta_row_change = !on_main    ? TN_DELTA_NOT_ROW_CHANGE
+                             : with_feed ? TN_DELTA_ROW_CHANGE_CDF
+                                         : TN_DELTA_ROW_CHANGE;
+        c.delta_cdc = cdc;
         rc = tn__commit_rows(wh, t, &c, &cr, err);
         if (!rc)
             *snapshot = cr.snapshot_id;
     }
     if (rc) {
-        for (size_t i = 0; i < ndeletes; i++)
+        size_t i;
+        json_t *f;
+        for (i = 0; i < ndeletes; i++)
             tn__discard_file(wh, t, &deletes[i]);
-        for (size_t i = 0; i < nfiles; i++)
+        for (i = 0; i < nfiles; i++)
             tn__discard_file(wh, t, &files[i]);
+        json_array_foreach(cdc, i, f)
+        {
+            struct tn_err ignored;
+            tn_storage_delete(wh->storage, json_string_value(json_object_get(f, "uri")), &ignored);
+        }
     }
 out:
     drop_temp(s, pos);
@@ -599,6 +692,7 @@ out:
     tn_scan_free(scan);
     tn_rows_free(counts);
     json_decref(remove);
+    json_decref(cdc);
     tn_buf_release(&q);
     tn_buf_release(&keep);
     return rc;
@@ -651,8 +745,14 @@ static int run_change(struct tn_warehouse *wh, struct tn_session *s, const struc
         }
     }
     if (!rc) {
+        char *typed = is_update ? tn_asprintf("SELECT *, 'update_postimage' AS _change_type FROM "
+                                              "(%s)",
+                                              rows)
+                                : NULL;
+        struct change_feed feed = {is_update, NULL, typed};
         rc = commit_change(wh, s, t, qo.branch, is_update ? "update" : "delete", positions, rows,
-                           qo.covered, &res->rows_affected, &res->snapshot_id, err);
+                           qo.covered, &feed, &res->rows_affected, &res->snapshot_id, err);
+        free(typed);
         if (rc)
             tn_returning_release(s, &res->returning);
     }
@@ -1136,6 +1236,8 @@ static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct
         row_of(schema, "o", &q);
         tn_buf_addstr(&q, " IS DISTINCT FROM ", NULL);
         row_of(schema, "n", &q);
+        struct tn_buf typed = TN_BUF_INIT(TN_CAP_SQL);
+        char *updated;
         tn_buf_addf(&rows, NULL,
                     "SELECT n.* EXCLUDE (_tn_rid) FROM (SELECT rowid AS _tn_rid, * FROM %s) n "
                     "LEFT JOIN %s o USING (_tn_rid) WHERE o._tn_rid IS NULL OR ",
@@ -1143,9 +1245,25 @@ static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct
         row_of(schema, "o", &rows);
         tn_buf_addstr(&rows, " IS DISTINCT FROM ", NULL);
         row_of(schema, "n", &rows);
-        rc = commit_change(wh, s, t, qo.branch, "merge", q.buf, rows.buf, NULL, &removed,
+        /* change data: a target row still there (by its row id) was updated, else deleted; a
+         * new row without a target row was inserted */
+        tn_buf_addf(&typed, NULL,
+                    "SELECT n.* EXCLUDE (_tn_rid), CASE WHEN o._tn_rid IS NULL THEN 'insert' "
+                    "ELSE 'update_postimage' END AS _change_type FROM (SELECT rowid AS _tn_rid, "
+                    "* FROM %s) n LEFT JOIN %s o USING (_tn_rid) WHERE o._tn_rid IS NULL OR ",
+                    tgt, all);
+        row_of(schema, "o", &typed);
+        tn_buf_addstr(&typed, " IS DISTINCT FROM ", NULL);
+        row_of(schema, "n", &typed);
+        updated = tn_asprintf("SELECT o._tn_file, o._tn_pos FROM %s o WHERE o._tn_rid IN "
+                              "(SELECT rowid FROM %s)",
+                              all, tgt);
+        struct change_feed feed = {0, updated, typed.buf};
+        rc = commit_change(wh, s, t, qo.branch, "merge", q.buf, rows.buf, NULL, &feed, &removed,
                            &res->snapshot_id, err);
         tn_buf_release(&rows);
+        tn_buf_release(&typed);
+        free(updated);
     }
     drop_temp(s, all);
     drop_temp(s, tgt);
@@ -1436,7 +1554,7 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
     struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_query_options qo = {-1, -1, t->ns, t->name, -1, NULL, branch, NULL, NULL};
     char stage[64], uuid[37];
-    char *resolved = NULL;
+    char *resolved = NULL, *matched = NULL;
     int rc, staged = 0;
 
     *rows_updated = 0;
@@ -1469,12 +1587,30 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
         key_condition(keys, "t", "u", &q);
         rc = tn_query_resolve(wh, s, q.buf, &qo, &resolved, err);
     }
+    if (!rc && tn_delta_cdf_enabled(t->meta->root)) {
+        /* change data: a row whose key was there updates it, the others are inserted */
+        tn_buf_reset(&q);
+        tn_buf_addf(&q, NULL, "SELECT u._tn_rn FROM %s AS u JOIN ", stage);
+        tn_sql_ident(&q, t->ns);
+        tn_buf_addstr(&q, ".", NULL);
+        tn_sql_ident(&q, t->name);
+        tn_buf_addstr(&q, " AS t ON ", NULL);
+        key_condition(keys, "t", "u", &q);
+        rc = tn_query_resolve(wh, s, q.buf, &qo, &matched, err);
+    }
     if (!rc) {
         char *rows = tn_asprintf("SELECT * EXCLUDE (_tn_rn) FROM %s", stage);
+        char *typed = matched ? tn_asprintf("SELECT * EXCLUDE (_tn_rn), CASE WHEN _tn_rn IN (%s) "
+                                            "THEN 'update_postimage' ELSE 'insert' END AS "
+                                            "_change_type FROM %s",
+                                            matched, stage)
+                              : NULL;
+        struct change_feed feed = {1, NULL, typed};
         int64_t snapshot = -1;
-        rc = commit_change(wh, s, t, branch, "merge", resolved, rows, NULL, rows_updated, &snapshot,
-                           err);
+        rc = commit_change(wh, s, t, branch, "merge", resolved, rows, NULL, &feed, rows_updated,
+                           &snapshot, err);
         free(rows);
+        free(typed);
         if (!rc) {
             struct tn_rows *r = NULL;
             res->snapshot_id = snapshot;
@@ -1495,6 +1631,7 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
         free(drop);
     }
     free(resolved);
+    free(matched);
     tn_buf_release(&q);
     return rc;
 }

@@ -284,8 +284,8 @@ static int attempt_prepare(struct tn_warehouse *wh, struct tn__change *c, struct
         /* the Delta version of the same change, written before the swap publishes it and
          * deleted with the attempt's files if it does not; the version it records in the
          * metadata needs the updates applied once more */
-        rc = tn_delta_publish(wh, a->base, a->next, a->location, all, &a->files, &a->delta,
-                              &a->delta_busy, err);
+        rc = tn_delta_publish(wh, a->base, a->next, a->location, all, c->delta_row_change,
+                              c->delta_cdc, &a->files, &a->delta, &a->delta_busy, err);
         tn_metadata_free(a->next);
         a->next = NULL;
         if (!rc)

@@ -398,7 +398,8 @@ static int create_delta(struct tn_warehouse *wh, const char *ns, const char *nam
     snprintf(base.ns, sizeof(base.ns), "%s", ns);
     snprintf(base.name, sizeof(base.name), "%s", name);
     base.meta = *m;
-    rc = tn_delta_publish(wh, &base, *m, meta_location, updates, files, &pending, &busy, err);
+    rc = tn_delta_publish(wh, &base, *m, meta_location, updates, TN_DELTA_NOT_ROW_CHANGE, NULL,
+                          files, &pending, &busy, err);
     if (!rc)
         rc = tn_metadata_update(*m, NULL, updates, &published, err);
     if (!rc) {

@@ -64,6 +64,10 @@ struct tn__change {
     int translating;       /* the translation of a table tarn reads from another format (src/hudi):
                               the only change such a table accepts */
     struct tn_table **out; /* optional: the published version (or the base when unchanged) */
+    /* For a table published as Delta (src/delta/publish.h): a TN_DELTA_*ROW_CHANGE* value, and
+     * the change data files ({"uri", "size"}) the row-level change wrote (may be NULL). */
+    int delta_row_change;
+    const json_t *delta_cdc;
 };
 /* Publish "changes" (n tables; more than one move together in one catalog transaction) as one
  * commit: re-loaded, re-checked and re-applied after every lost race until
@@ -114,8 +118,10 @@ struct tn_row_change {
     size_t ndeletes;
     const int *delete_specs; /* the partition spec of each delete file (that of the data
                                 files it applies to); NULL: the default spec for all */
-    json_t *remove; /* with TN_WRITE_OVERWRITE: paths of the files to remove (object used as a
-                       set); NULL removes every live file */
+    json_t *remove;       /* with TN_WRITE_OVERWRITE: paths of the files to remove (object used as a
+                             set); NULL removes every live file */
+    int delta_row_change; /* see struct tn__change */
+    const json_t *delta_cdc; /* ditto */
 };
 
 /* "base" is the table as the caller loaded it: the first attempt builds on it (no second read of
@@ -204,6 +210,9 @@ int tn__set_property(struct tn_warehouse *wh, const char *ns, const char *name, 
 
 /* COPY the rows of "select_sql", cast to "schema", into Parquet at local "path" (with
  * "partition_exprs" -- ", expr AS __tn_p0, ..." -- into one folder per partition there). */
+/* The FIELD_IDS value of a column of type "t" and field id "id" (nested ids for structs, lists
+ * and maps), as DuckDB's Parquet writer takes it. */
+void tn__field_id_value(const struct tn_type *t, int id, struct tn_buf *sql);
 int tn__copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
                         const char *select_sql, const char *partition_exprs, const char *path,
                         int64_t *rows, struct tn_err *err);

@@ -34,7 +34,7 @@
 /* FIELD_IDS for a struct's fields: {"a": 1, "s": {__duckdb_field_id: 2, "x": 3}, ...}. */
 static void field_ids(const struct tn_type *t, struct tn_buf *sql);
 
-static void field_id_value(const struct tn_type *t, int id, struct tn_buf *sql)
+void tn__field_id_value(const struct tn_type *t, int id, struct tn_buf *sql)
 {
     if (t->kind == TN_T_STRUCT) {
         tn_buf_addf(sql, NULL, "{__duckdb_field_id: %d", id);
@@ -42,18 +42,18 @@ static void field_id_value(const struct tn_type *t, int id, struct tn_buf *sql)
             tn_buf_addstr(sql, ", ", NULL);
             tn_sql_ident(sql, t->fields[i].name);
             tn_buf_addstr(sql, ": ", NULL);
-            field_id_value(t->fields[i].type, t->fields[i].id, sql);
+            tn__field_id_value(t->fields[i].type, t->fields[i].id, sql);
         }
         tn_buf_addstr(sql, "}", NULL);
     } else if (t->kind == TN_T_LIST) {
         tn_buf_addf(sql, NULL, "{__duckdb_field_id: %d, element: ", id);
-        field_id_value(t->element, t->element_id, sql);
+        tn__field_id_value(t->element, t->element_id, sql);
         tn_buf_addstr(sql, "}", NULL);
     } else if (t->kind == TN_T_MAP) {
         tn_buf_addf(sql, NULL, "{__duckdb_field_id: %d, key: ", id);
-        field_id_value(t->key, t->key_id, sql);
+        tn__field_id_value(t->key, t->key_id, sql);
         tn_buf_addstr(sql, ", value: ", NULL);
-        field_id_value(t->value, t->value_id, sql);
+        tn__field_id_value(t->value, t->value_id, sql);
         tn_buf_addstr(sql, "}", NULL);
     } else {
         tn_buf_addf(sql, NULL, "%d", id);
@@ -68,7 +68,7 @@ static void field_ids(const struct tn_type *t, struct tn_buf *sql)
             tn_buf_addstr(sql, ", ", NULL);
         tn_sql_ident(sql, t->fields[i].name);
         tn_buf_addstr(sql, ": ", NULL);
-        field_id_value(t->fields[i].type, t->fields[i].id, sql);
+        tn__field_id_value(t->fields[i].type, t->fields[i].id, sql);
     }
     tn_buf_addstr(sql, "}", NULL);
 }
@@ -1006,6 +1006,8 @@ int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
         ch.stage = attempt_commit;
         ch.ctx = &p;
         ch.written = &files;
+        ch.delta_row_change = c->delta_row_change;
+        ch.delta_cdc = c->delta_cdc;
         rc = tn__commit(wh, &ch, 1, err);
         res->attempts = p.attempts;
     }

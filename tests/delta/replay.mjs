@@ -4,6 +4,7 @@
 // tarn: it is the proof that the _delta_log tarn publishes says what tarn's own answer says.
 //
 //   node replay.mjs TABLE_DIR [--version N] [--interop DIR]
+//   node replay.mjs TABLE_DIR --changes START END [--interop DIR]
 //
 // Replays _delta_log up to version N (default: the latest): starts from the newest classic
 // checkpoint at or below N (read with hyparquet), then applies the JSON commits after it in
@@ -14,14 +15,21 @@
 // with array, bitset and run containers), checks each file's stats against its rows
 // (numRecords exact; minValues/maxValues bound the values; nullCount exact with tight bounds),
 // and prints the rows as JSON lines sorted by their text. Any violation: a message on stderr
-// and exit status 1.
+// and exit status 1. Struct columns are read field by field by field id, and their fields'
+// stats (nested under the struct's physical name) are checked the same way.
+// With --changes, prints the change data feed of versions START to END instead, as the protocol
+// says to read it: a version with cdc actions is the rows of its cdc files (their _change_type
+// column), any other version the rows of its adds (insert) and removes (delete) with
+// dataChange; each row gets _change_type and _commit_version. A version that changes rows with
+// deletion vectors but has no cdc file cannot be read that way (exit status 1).
 import { readFileSync, readdirSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL, fileURLToPath } from 'node:url'
 
 const args = process.argv.slice(2)
 const opt = name => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined)
-const table = args.find((a, i) => !a.startsWith('--') && !['--version', '--interop'].includes(args[i - 1]))
+const table = args.find((a, i) => !a.startsWith('--') && !['--version', '--interop', '--changes'].includes(args[i - 1]) && args[i - 2] !== '--changes')
+const changes = args.includes('--changes') ? [Number(opt('--changes')), Number(args[args.indexOf('--changes') + 2])] : null
 if (!table) { console.error('usage: node replay.mjs TABLE_DIR [--version N] [--interop DIR]'); process.exit(2) }
 const interop = opt('--interop') ?? process.env.INTEROP ?? join(fileURLToPath(import.meta.url), '../../../build/interop')
 const hp = await import(pathToFileURL(join(interop, 'node_modules/hyparquet/src/node.js')))
@@ -35,7 +43,7 @@ const names = readdirSync(logDir)
 const commits = names.filter(n => /^\d{20}\.json$/.test(n)).map(n => Number(n.slice(0, 20))).sort((a, b) => a - b)
 const checkpoints = names.filter(n => /^\d{20}\.checkpoint\.parquet$/.test(n)).map(n => Number(n.slice(0, 20)))
 const latest = Math.max(-1, ...commits)
-const target = opt('--version') !== undefined ? Number(opt('--version')) : latest
+const target = changes ? changes[1] : opt('--version') !== undefined ? Number(opt('--version')) : latest
 if (target < 0 || target > latest) fail(`no version ${target} (latest is ${latest})`)
 const start = Math.max(-1, ...checkpoints.filter(v => v <= target))
 
@@ -206,6 +214,66 @@ const cmp = (a, b, type) => {
 }
 
 // ---- the data files ----
+// the fields of a Delta struct type, as columns
+const fieldsOf = t => t.fields.map(f => ({
+  name: f.name, type: f.type,
+  id: f.metadata?.['delta.columnMapping.id'],
+  physical: f.metadata?.['delta.columnMapping.physicalName'] ?? f.name,
+}))
+// a value of Delta type "type" from Parquet schema node "node": structs field by field (by field
+// id in mode id, by physical name in mode name), keyed by the fields' logical names
+function extract(v, type, node) {
+  if (v === null || v === undefined) return null
+  if (typeof type !== 'object' || type.type !== 'struct' || !node) return value(v, type)
+  const o = {}
+  for (const f of fieldsOf(type)) {
+    const child = node.children.find(c => (mode === 'id' ? c.element.field_id === f.id : c.element.name === (mode === 'name' ? f.physical : f.name)))
+    o[f.name] = child ? extract(v[child.element.name], f.type, child) : null
+  }
+  return o
+}
+
+// the rows of Parquet file "path" as logical columns (plus the file's _change_type, if any),
+// without the positions in "deleted"
+async function fileRows(path, deleted, withChangeType) {
+  const buf = await hp.asyncBufferFromFile(path)
+  const md = await hp.parquetMetadataAsync(buf)
+  const nodes = hp.parquetSchema(md).children
+  const rows = await hp.parquetReadObjects({ file: buf, metadata: md, compressors, parsers, utf8: false })
+  const nodeOf = col => nodes.find(n => (mode === 'id' ? n.element.field_id === col.id : n.element.name === (mode === 'name' ? col.physical : col.name)))
+  return rows.filter((r, i) => !deleted.has(i)).map(r => {
+    const row = {}
+    for (const col of columns) { const n = nodeOf(col); row[col.name] = n ? extract(r[n.element.name], col.type, n) : null }
+    if (withChangeType) {
+      if (!('_change_type' in r)) fail(`${path}: a change data file without _change_type`)
+      row._change_type = Buffer.from(r._change_type).toString('utf8')
+    }
+    return row
+  })
+}
+
+if (changes) {
+  const out = []
+  for (let v = changes[0]; v <= changes[1]; v++) {
+    const actions = readFileSync(join(logDir, `${String(v).padStart(20, '0')}.json`), 'utf8').split('\n').filter(l => l.trim()).map(l => JSON.parse(l))
+    const cdc = actions.filter(a => a.cdc).map(a => a.cdc)
+    const push = (rows, type) => rows.forEach(r => out.push({ ...r, ...(type ? { _change_type: type } : {}), _commit_version: v }))
+    if (cdc.length) {
+      for (const c of cdc) push(await fileRows(join(table, decodeURIComponent(c.path)), new Set(), true))
+      continue
+    }
+    for (const a of actions) {
+      const f = a.add ?? a.remove
+      if (!f || f.dataChange === false) continue
+      if (f.deletionVector) fail(`version ${v} changes rows with deletion vectors but has no cdc files`)
+      push(await fileRows(join(table, decodeURIComponent(f.path)), new Set(), false), a.add ? 'insert' : 'delete')
+    }
+  }
+  const lines = out.map(r => JSON.stringify(r, (k, x) => (typeof x === 'bigint' ? x.toString() : x))).sort()
+  process.stdout.write(lines.map(l => l + '\n').join(''))
+  process.exit(0)
+}
+
 const out = []
 for (const add of files.values()) {
   const path = /^[a-z][a-z0-9+.-]*:/i.test(add.path) ? fileURLToPath(add.path) : join(table, decodeURIComponent(add.path))
@@ -218,6 +286,7 @@ for (const add of files.values()) {
     if (mode === 'name') return top.find(e => e.name === col.physical)?.name
     return top.find(e => e.name === col.name)?.name
   }
+  const nodes = hp.parquetSchema(md).children
   const rows = await hp.parquetReadObjects({ file: buf, metadata: md, compressors, parsers, utf8: false })
   const deleted = deletedRows(add.deletionVector)
   const stats = add.stats ? JSON.parse(add.stats) : null
@@ -228,22 +297,29 @@ for (const add of files.values()) {
     const row = {}
     for (const col of columns) {
       if (partitionColumns.includes(col.name)) row[col.name] = partitionValue(add.partitionValues?.[col.physical] ?? add.partitionValues?.[col.name], col.type)
-      else { const pn = nameOf(col); row[col.name] = pn === undefined ? null : value(r[pn], col.type) }
+      else { const pn = nameOf(col); row[col.name] = pn === undefined ? null : extract(r[pn], col.type, nodes.find(n => n.element.name === pn)) }
     }
     live.push(row)
   })
   // the statistics must describe the file (tarn keys them by physical name)
-  for (const col of stats ? columns : []) {
-    const k = mode === 'none' ? col.name : col.physical
-    const vals = live.map(r => r[col.name]).filter(v => v !== null)
-    const nulls = live.length - vals.length
-    const mn = stats.minValues?.[k], mx = stats.maxValues?.[k], nc = stats.nullCount?.[k]
-    if (nc !== undefined && stats.tightBounds !== false && nc !== nulls) fail(`${add.path}: nullCount.${k} ${nc}, the file has ${nulls}`)
-    for (const v of vals) {
-      if (mn !== undefined && cmp(v, mn, col.type) < 0) fail(`${add.path}: ${col.name} value ${v} is below minValues ${mn}`)
-      if (mx !== undefined && cmp(v, mx, col.type) > 0) fail(`${add.path}: ${col.name} value ${v} is above maxValues ${mx}`)
+  const checkStats = (cols, get, mins, maxs, ncs, where) => {
+    for (const col of cols) {
+      const k = mode === 'none' ? col.name : col.physical
+      if (typeof col.type === 'object' && col.type.type === 'struct') {
+        checkStats(fieldsOf(col.type), r => get(r)?.[col.name] ?? null, mins?.[k], maxs?.[k], ncs?.[k], `${where}${col.name}.`)
+        continue
+      }
+      const vals = live.map(r => get(r)?.[col.name] ?? null).filter(v => v !== null)
+      const nulls = live.length - vals.length
+      const mn = mins?.[k], mx = maxs?.[k], nc = ncs?.[k]
+      if (nc !== undefined && stats.tightBounds !== false && nc !== nulls) fail(`${add.path}: nullCount.${where}${k} ${nc}, the file has ${nulls}`)
+      for (const v of vals) {
+        if (mn !== undefined && cmp(v, mn, col.type) < 0) fail(`${add.path}: ${where}${col.name} value ${v} is below minValues ${mn}`)
+        if (mx !== undefined && cmp(v, mx, col.type) > 0) fail(`${add.path}: ${where}${col.name} value ${v} is above maxValues ${mx}`)
+      }
     }
   }
+  if (stats) checkStats(columns, r => r, stats.minValues, stats.maxValues, stats.nullCount, '')
   out.push(...live)
 }
 const lines = out.map(r => JSON.stringify(r, (k, v) => (typeof v === 'bigint' ? v.toString() : v))).sort()

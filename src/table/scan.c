@@ -725,19 +725,18 @@ static const struct tn_field *any_field(const struct tn_table *t, int id)
     return NULL;
 }
 
-/* The positions of deletion vector "del" (a v3 deletion-vector-v1 blob in a Puffin file) as
- * SQL list items appended to "list" (", " between them). */
-static int dv_positions(struct tn_warehouse *wh, const struct tn_table *t,
-                        const struct tn_manifest_entry *del, struct tn_buf *list,
-                        struct tn_err *err)
+/* (see table_int.h) */
+int tn__dv_read(struct tn_warehouse *wh, const struct tn_table *t,
+                const struct tn_manifest_entry *del, int64_t **out_pos, size_t *out_n,
+                struct tn_err *err)
 {
     char *resolved = tn_table_resolve(t, del->file.file_path);
     struct tn_buf blob = TN_BUF_INIT(TN_CAP_VALUE);
-    int64_t *pos = NULL;
-    size_t n = 0;
     int rc = tn_storage_read_range(wh->storage, resolved, del->file.content_offset,
                                    del->file.content_size, &blob, err);
 
+    *out_pos = NULL;
+    *out_n = 0;
     if (!rc && blob.len != (size_t)del->file.content_size)
         rc = tn_fail(err, TN_EINPUT,
                      "deletion vector file %s ends before the blob its manifest entry names "
@@ -746,19 +745,36 @@ static int dv_positions(struct tn_warehouse *wh, const struct tn_table *t,
                      (long long)del->file.content_size);
     if (!rc)
         rc = tn_puffin_dv_decode((const unsigned char *)blob.buf, blob.len,
-                                 del->file.record_count > 0 ? del->file.record_count : 0, &pos, &n,
-                                 err);
-    if (!rc && del->file.record_count >= 0 && (int64_t)n != del->file.record_count)
+                                 del->file.record_count > 0 ? del->file.record_count : 0, out_pos,
+                                 out_n, err);
+    if (!rc && del->file.record_count >= 0 && (int64_t)*out_n != del->file.record_count)
         rc = tn_fail(err, TN_EINPUT,
                      "deletion vector in %s holds %zu positions, but its manifest entry says %lld",
-                     del->file.file_path, n, (long long)del->file.record_count);
-    for (size_t i = 0; !rc && i < n; i++)
-        tn_buf_addf(list, NULL, "%s%lld", list->len ? ", " : "", (long long)pos[i]);
-    if (rc)
+                     del->file.file_path, *out_n, (long long)del->file.record_count);
+    if (rc) {
         tn_err_prefix(err, "table %s.%s: ", t->ns, t->name);
-    free(pos);
+        free(*out_pos);
+        *out_pos = NULL;
+        *out_n = 0;
+    }
     tn_buf_release(&blob);
     free(resolved);
+    return rc;
+}
+
+/* The positions of deletion vector "del" as SQL list items appended to "list" (", " between
+ * them). */
+static int dv_positions(struct tn_warehouse *wh, const struct tn_table *t,
+                        const struct tn_manifest_entry *del, struct tn_buf *list,
+                        struct tn_err *err)
+{
+    int64_t *pos = NULL;
+    size_t n = 0;
+    int rc = tn__dv_read(wh, t, del, &pos, &n, err);
+
+    for (size_t i = 0; !rc && i < n; i++)
+        tn_buf_addf(list, NULL, "%s%lld", list->len ? ", " : "", (long long)pos[i]);
+    free(pos);
     return rc;
 }
 

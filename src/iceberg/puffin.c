@@ -2,7 +2,7 @@
  * puffin.h). */
 #include "iceberg.h"
 
-#include "delta/dv.h"
+#include "core/roaring.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +37,7 @@ int tn_puffin_dv_decode(const unsigned char *blob, size_t len, int64_t max_posit
                        "deletion vector blob lacks the deletion-vector-v1 magic bytes");
     if ((uint32_t)crc32(0L, blob + 4, (uInt)body) != get_be32(blob + 4 + body))
         return tn_fail(err, TN_EINPUT, "deletion vector blob fails its CRC-32 check");
-    return tn_delta_dv_decode(blob + 4, body, max_positions, out_pos, out_n, err);
+    return tn_roaring64_decode(blob + 8, body - 4, max_positions, out_pos, out_n, err);
 }
 
 /*---- Writing ----*/
@@ -55,26 +55,28 @@ static void put_be32(unsigned char *p, uint32_t v)
 int tn_puffin_dv_encode(const int64_t *pos, size_t n, unsigned char **out, size_t *out_len,
                         struct tn_err *err)
 {
-    unsigned char *bitmap = NULL, *blob;
-    size_t body = 0; /* magic and bitmap: the Delta RoaringBitmapArray bytes */
-    int rc = tn_delta_dv_encode(pos, n, &bitmap, &body, err);
+    struct tn_buf b = TN_BUF_INIT(TN_CAP_INTERNAL);
+    unsigned char be[4] = {0};
+    size_t body; /* magic and bitmap */
+    int rc;
 
     *out = NULL;
     *out_len = 0;
-    if (rc)
+    tn_buf_add(&b, be, 4, NULL); /* the length, filled in below */
+    tn_buf_add(&b, TN_PUFFIN_DV_MAGIC, 4, NULL);
+    rc = tn_roaring64_encode(pos, n, &b, err);
+    if (!rc && b.len - 4 > UINT32_MAX)
+        rc = tn_fail(err, TN_ETOOBIG, "deletion vector of %zu bytes is too large for a blob",
+                     b.len - 4);
+    if (rc) {
+        tn_buf_release(&b);
         return rc;
-    if (body > UINT32_MAX - 8) {
-        free(bitmap);
-        return tn_fail(err, TN_ETOOBIG, "deletion vector of %zu bytes is too large for a blob",
-                       body);
     }
-    blob = tn_malloc(body + 8);
-    put_be32(blob, (uint32_t)body);
-    memcpy(blob + 4, bitmap, body);
-    put_be32(blob + 4 + body, (uint32_t)crc32(0L, bitmap, (uInt)body));
-    free(bitmap);
-    *out = blob;
-    *out_len = body + 8;
+    body = b.len - 4;
+    put_be32((unsigned char *)b.buf, (uint32_t)body);
+    put_be32(be, (uint32_t)crc32(0L, (const unsigned char *)b.buf + 4, (uInt)body));
+    tn_buf_add(&b, be, 4, NULL);
+    *out = (unsigned char *)tn_buf_detach(&b, out_len);
     return 0;
 }
 

@@ -221,6 +221,16 @@ expect_eq "one data file, no delete files, a replace snapshot" \
     "['replace', '1', '0', '0']"
 expect_eq "next-row-id still grows (row lineage kept up)" "$(meta u 'm["next-row-id"] >= 7')" "True"
 
+#---- copy-on-write on v3: the touched file is rewritten, its vector goes with it ----
+check "a v3 table with a vector" "$TARN" ingest w "$TMP/a.csv" --format-version 3
+check "DELETE one row" "$TARN" sql "DELETE FROM w WHERE id = 2"
+check "ask for copy-on-write updates" "$TARN" sql "ALTER TABLE w SET TBLPROPERTIES ('write.update.mode'='copy-on-write')"
+check "UPDATE copy-on-write" "$TARN" sql "UPDATE w SET name = 'z' WHERE id = 4"
+expect_eq "rows after it" "$(q "SELECT string_agg(name, '' ORDER BY id) FROM w")" "acze"
+expect_eq "the file's vector was removed with it" \
+    "$(meta w '[m["snapshots"][-1]["summary"].get(k) for k in ("removed-dvs", "total-delete-files", "total-position-deletes")]')" \
+    "['1', '0', '0']"
+
 #---- a vector written by DuckDB merges with tarn's ----
 mkdir -p "$TMP/fx/data/persistent"
 cp -r "$V3FX/legacy_bare_deletion_vector" "$TMP/fx/data/persistent/"

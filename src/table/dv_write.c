@@ -1,7 +1,9 @@
 /* dv_write.c - the row-level deletes of a format-version 3 table, written as deletion vectors:
  * for every data file that loses rows, one deletion-vector-v1 blob holding all of its deleted
  * positions -- the new ones together with those of the vector it already has, since a data file
- * may have at most one live vector --, all blobs of a change in one Puffin file. The delete
+ * may have at most one live vector -- and those of the position-delete files a table upgraded
+ * from v2 may still have for it (readers may ignore those once a vector exists), all blobs of
+ * a change in one Puffin file. The delete
  * entries made here are committed by the caller through tn__commit_rows, which removes the
  * vectors they replace in the same snapshot (tn_row_change.replaced_dvs). */
 #include "table_int.h"
@@ -127,6 +129,32 @@ static int flush_file(struct tn_warehouse *wh, const struct tn_table *t, const s
     return 0;
 }
 
+/* Append to "sql" (inside the union over the CTE p of new positions) the positions that the
+ * table's position-delete files give the data files in p. */
+static int add_position_delete_files(struct tn_warehouse *wh, const struct tn_table *t,
+                                     const struct tn_scan *scan, struct tn_buf *sql,
+                                     struct tn_err *err)
+{
+    size_t n = 0;
+    int rc = 0;
+
+    for (size_t d = 0; !rc && d < scan->ndeletes; d++) {
+        const struct tn_data_file *f = &scan->deletes[d].file;
+        if (f->content != 1 || tn__is_dv(f))
+            continue;
+        tn_buf_addstr(sql, n++ ? ", " : " UNION SELECT file_path, pos FROM read_parquet([", NULL);
+        rc = tn__scan_local_path(wh, t, f->file_path, sql, err);
+    }
+    if (n)
+        tn_buf_addstr(sql,
+                      "], schema = MAP {2147483546: {name: 'file_path', type: 'VARCHAR', "
+                      "default_value: NULL::VARCHAR}, 2147483545: {name: 'pos', type: 'BIGINT', "
+                      "default_value: NULL::VARCHAR}}, hive_partitioning = false) WHERE file_path "
+                      "IN (SELECT _tn_file FROM p)",
+                      NULL);
+    return rc;
+}
+
 int tn__write_deletion_vectors(struct tn_warehouse *wh, struct tn_session *s,
                                const struct tn_table *t, const struct tn_scan *scan,
                                const char *positions_sql, struct tn_data_file **deletes,
@@ -143,10 +171,13 @@ int tn__write_deletion_vectors(struct tn_warehouse *wh, struct tn_session *s,
     memset(&b, 0, sizeof(b));
     tn_puffin_writer_init(&b.w);
     tn_buf_addf(&sql, NULL,
-                "SELECT _tn_file, CAST(_tn_pos AS VARCHAR) FROM (SELECT DISTINCT _tn_file, _tn_pos "
-                "FROM (%s)) ORDER BY _tn_file, _tn_pos",
+                "WITH p AS (SELECT DISTINCT _tn_file, _tn_pos FROM (%s)) SELECT _tn_file, "
+                "CAST(_tn_pos AS VARCHAR) FROM (SELECT * FROM p",
                 positions_sql);
-    rc = tn_stream_open(s, sql.buf, &st, err);
+    rc = add_position_delete_files(wh, t, scan, &sql, err);
+    tn_buf_addstr(&sql, ") ORDER BY _tn_file, _tn_pos", NULL);
+    if (!rc)
+        rc = tn_stream_open(s, sql.buf, &st, err);
     while (!rc && !(rc = tn_stream_next(st, &n, err)) && n > 0) {
         for (size_t r = 0; !rc && r < n; r++) {
             size_t len = 0, pos_len = 0;

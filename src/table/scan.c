@@ -690,8 +690,9 @@ static int select_list(const struct tn_schema *schema, const char *alias, const 
     return rc;
 }
 
-static int local_path(struct tn_warehouse *wh, const struct tn_table *t, const char *location,
-                      struct tn_buf *sql, struct tn_err *err)
+/* (see table_int.h) */
+int tn__scan_local_path(struct tn_warehouse *wh, const struct tn_table *t, const char *location,
+                        struct tn_buf *sql, struct tn_err *err)
 {
     char *resolved = tn_table_resolve(t, location);
     char *path = NULL;
@@ -800,12 +801,12 @@ static int file_with_deletes(struct tn_warehouse *wh, const struct tn_table *t,
         }
         if (del->file.content == 1) {
             tn_buf_addstr(&pos_files, pos_files.len ? ", " : "", NULL);
-            rc = local_path(wh, t, del->file.file_path, &pos_files, err);
+            rc = tn__scan_local_path(wh, t, del->file.file_path, &pos_files, err);
             continue;
         }
         /* equality delete: anti-join on the listed columns, nulls matching nulls */
         tn_buf_addf(&joins, NULL, " ANTI JOIN (SELECT * FROM read_parquet([");
-        rc = local_path(wh, t, del->file.file_path, &joins, err);
+        rc = tn__scan_local_path(wh, t, del->file.file_path, &joins, err);
         tn_buf_addstr(&joins, "], schema = MAP {", NULL);
         for (size_t k = 0; !rc && k < del->file.nequality_ids; k++) {
             int id = del->file.equality_ids[k];
@@ -849,7 +850,7 @@ static int file_with_deletes(struct tn_warehouse *wh, const struct tn_table *t,
         if (row_id)
             identity_cols(e->file.file_path, "d", sql);
         tn_buf_addstr(sql, " FROM read_parquet([", NULL);
-        rc = local_path(wh, t, e->file.file_path, sql, err);
+        rc = tn__scan_local_path(wh, t, e->file.file_path, sql, err);
     }
     if (!rc) {
         tn_buf_addstr(sql, "], schema = ", NULL);
@@ -1382,7 +1383,7 @@ static int file_by_names(struct tn_warehouse *wh, const struct tn_table *t,
     if (rc)
         return rc;
     tn_buf_addstr(sql, " FROM read_parquet([", NULL);
-    rc = local_path(wh, t, e->file.file_path, sql, err);
+    rc = tn__scan_local_path(wh, t, e->file.file_path, sql, err);
     tn_buf_addstr(sql, "], hive_partitioning = false, file_row_number = true) d", NULL);
     /* the position deletes that apply to it (equality deletes need field ids) */
     for (size_t k = 0; !rc && k < scan->ndeletes; k++) {
@@ -1395,7 +1396,7 @@ static int file_by_names(struct tn_warehouse *wh, const struct tn_table *t,
                            "(read by name mapping); tarn cannot apply them",
                            t->ns, t->name, e->file.file_path);
         tn_buf_addf(sql, NULL, " ANTI JOIN (SELECT pos FROM read_parquet([");
-        rc = local_path(wh, t, del->file.file_path, sql, err);
+        rc = tn__scan_local_path(wh, t, del->file.file_path, sql, err);
         tn_buf_addstr(sql,
                       "], schema = MAP {2147483546: {name: 'file_path', type: 'VARCHAR', "
                       "default_value: NULL::VARCHAR}, 2147483545: {name: 'pos', type: 'BIGINT', "
@@ -1469,7 +1470,7 @@ static int group_paths(struct tn_warehouse *wh, const struct tn_table *t,
         grouped[j] = 1;
         if (j != i)
             tn_buf_addstr(paths, ", ", NULL);
-        rc = local_path(wh, t, f->file.file_path, paths, err);
+        rc = tn__scan_local_path(wh, t, f->file.file_path, paths, err);
         if (rc) {
             free(key);
             return rc;

@@ -187,6 +187,10 @@ void tn__discard_file(struct tn_warehouse *wh, const struct tn_table *t, struct 
 int tn__write_position_deletes(struct tn_warehouse *wh, struct tn_session *s,
                                const struct tn_table *t, const char *positions_sql,
                                struct tn_data_file *out, struct tn_err *err);
+/* Append the local path (fetched first from S3) of file "location" of "t" to "sql" as an SQL
+ * string literal. */
+int tn__scan_local_path(struct tn_warehouse *wh, const struct tn_table *t, const char *location,
+                        struct tn_buf *sql, struct tn_err *err);
 /* v3 deletion vectors (dv_write.c, scan.c). The positions of deletion vector "del" (a live
  * delete entry with content_offset and content_size), ascending (caller frees *out_pos). */
 int tn__dv_read(struct tn_warehouse *wh, const struct tn_table *t,
@@ -198,7 +202,8 @@ void tn__copy_partition(const struct tn_data_file *from, struct tn_data_file *to
 int tn__is_dv(const struct tn_data_file *f);
 /* Write the deletion vectors for the distinct (_tn_file, _tn_pos) rows of "positions_sql": one
  * per data file of "scan" they name, the union with that file's live deletion vector when it
- * has one, all in one new Puffin file. Each becomes a delete file in *deletes (its data file's
+ * has one and with the positions of position-delete files (a table upgraded from v2) that name
+ * it, all in one new Puffin file. Each becomes a delete file in *deletes (its data file's
  * partition tuple, its spec in *specs; *ndeletes grows), and the data files whose old vector it
  * replaces are added to the set "replaced" (path -> true; see tn_row_change.replaced_dvs). On
  * failure nothing is left in storage. */

@@ -3,7 +3,7 @@
 # POST /tables and REST create properties), upgrade (ALTER TABLE property, REST
 # upgrade-format-version; never down), the v3 row-lineage metadata tarn writes, column defaults,
 # deletion vectors written by another engine read back, and a row-level change writing one
-# (t115-v3-dv tests those). v2 stays the default.
+# (t116-v3-dv tests those). v2 stays the default.
 . "$(dirname "$0")/lib.sh"
 
 V3FX=$ROOT/tests/fixtures/iceberg-v3/data/persistent
@@ -107,7 +107,7 @@ check "INSERT without the column" "$TARN" sql "INSERT INTO v3t (id, name) VALUES
 expect_eq "the new row takes the write default" "$(q 'SELECT score FROM v3t WHERE id = 6')" "7"
 expect_eq "INSERT advanced next-row-id" "$(meta v3t 'm["next-row-id"]')" "6"
 
-#---- row-level changes on v3 (deletion vectors: t115-v3-dv covers them) ----
+#---- row-level changes on v3 (deletion vectors: t116-v3-dv covers them) ----
 check "a v3 table to update" "$TARN" ingest v3u "$TMP/a.csv" --format-version 3
 check "UPDATE on v3" "$TARN" sql "UPDATE v3u SET name = 'x' WHERE id = 1"
 expect_eq "it wrote a deletion vector, no position-delete file" \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t115-v3-dv: row-level changes on Iceberg format-version 3 tables, written as deletion vectors
+# t116-v3-dv: row-level changes on Iceberg format-version 3 tables, written as deletion vectors
 # (Puffin files of deletion-vector-v1 blobs): DELETE, UPDATE, MERGE, upsert (CLI and HTTP) and
 # compaction give the right rows; a second change to a file merges its vector (one live vector
 # per data file, the old one removed in the same commit); time travel shows the rows before;

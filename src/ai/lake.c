@@ -28,34 +28,20 @@ static json_t *summary_value(const struct tn_snapshot *s, const char *key)
     return v ? json_incref(v) : json_null();
 }
 
+/* What the table list tells of a table: its current snapshot, rows, data files, last change. */
+static void describe_table(json_t *j, const struct tn_table *t)
+{
+    const struct tn_snapshot *cur = tn_metadata_snapshot(t->meta, t->meta->current_snapshot_id);
+
+    json_object_set_new(j, "current_snapshot_id", id_json(t->meta->current_snapshot_id));
+    json_object_set_new(j, "total_records", summary_value(cur, "total-records"));
+    json_object_set_new(j, "data_files", summary_value(cur, "total-data-files"));
+    json_object_set_new(j, "last_updated_ms", json_integer(t->meta->last_updated_ms));
+}
+
 json_t *tn_lake_tables(struct tn_warehouse *wh, struct tn_err *err)
 {
-    struct tn_catalog_entry *e = NULL;
-    size_t n = 0;
-    json_t *list;
-
-    if (tn_catalog_list(wh->catalog, NULL, &e, &n, err))
-        return NULL;
-    list = json_array();
-    for (size_t i = 0; i < n; i++) {
-        struct tn_table *t = NULL;
-        struct tn_err lerr = {0};
-        json_t *j = json_pack("{s:s, s:s}", "namespace", e[i].ns, "name", e[i].table);
-        if (tn_table_load(wh, e[i].ns, e[i].table, &t, &lerr)) {
-            json_object_set_new(j, "error", json_string(lerr.msg));
-        } else {
-            const struct tn_snapshot *cur =
-                tn_metadata_snapshot(t->meta, t->meta->current_snapshot_id);
-            json_object_set_new(j, "current_snapshot_id", id_json(t->meta->current_snapshot_id));
-            json_object_set_new(j, "total_records", summary_value(cur, "total-records"));
-            json_object_set_new(j, "data_files", summary_value(cur, "total-data-files"));
-            json_object_set_new(j, "last_updated_ms", json_integer(t->meta->last_updated_ms));
-        }
-        json_array_append_new(list, j);
-        tn_table_free(t);
-    }
-    tn_catalog_entries_free(e, n);
-    return list;
+    return tn_table_list_json(wh, describe_table, err);
 }
 
 static json_t *snapshot_json(const struct tn_snapshot *s)

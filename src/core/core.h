@@ -61,8 +61,8 @@ int tn_err_exit_status(int code);
 /* The code of a failed write's errno: TN_ENOSPACE when the disk or the quota is full (ENOSPC,
  * EDQUOT), else "fallback". */
 int tn_err_from_errno(int e, int fallback);
-/* Make an error that says the disk is full (TN_ENOSPACE, or DuckDB's or libc's words for it)
- * TN_ENOSPACE with tarn's one message for it, the original kept in parentheses. */
+/* Give an error that says the disk is full (TN_ENOSPACE: from errno, or from DuckDB's IO
+ * error, engine/errors.c) tarn's one message for it, the original kept in parentheses. */
 void tn_err_disk_full(struct tn_err *err);
 
 /*---- Allocation: every allocator aborts on out-of-memory, so callers never test for NULL ----*/

@@ -85,8 +85,7 @@ void tn_err_disk_full(struct tn_err *err)
 
     if (!err || strncmp(err->msg, DISK_FULL_MSG, sizeof(DISK_FULL_MSG) - 1) == 0)
         return;
-    if (err->code != TN_ENOSPACE && !strstr(err->msg, "No space left on device") &&
-        !strstr(err->msg, "Disk quota exceeded"))
+    if (err->code != TN_ENOSPACE)
         return;
     memcpy(detail, err->msg, sizeof(detail));
     tn_fail(err, TN_ENOSPACE, DISK_FULL_MSG " (%.300s)", detail);

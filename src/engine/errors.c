@@ -4,6 +4,7 @@
 #include "engine/engine.h"
 
 #include <duckdb.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,9 +36,19 @@ int tn_engine_error_code(int type)
     }
 }
 
+/* A full disk reaches DuckDB as errno ENOSPC or EDQUOT, which its IO errors carry only as the C
+ * library's words for them (strerror): the C API gives no errno. */
+static int disk_full(int type, const char *msg)
+{
+    return type == DUCKDB_ERROR_IO && msg &&
+           (strstr(msg, strerror(ENOSPC)) || strstr(msg, strerror(EDQUOT)));
+}
+
 int tn_engine_fail(struct tn_err *err, int type, const char *msg)
 {
-    return tn_fail(err, tn_engine_error_code(type), "%s", msg && *msg ? msg : "DuckDB failed");
+    int code = disk_full(type, msg) ? TN_ENOSPACE : tn_engine_error_code(type);
+
+    return tn_fail(err, code, "%s", msg && *msg ? msg : "DuckDB failed");
 }
 
 /* DuckDB 1.4's C API gives a failed prepare only its message, not its error type

@@ -70,6 +70,21 @@ static json_t *type(const char *t)
     return json_pack("{s:s}", "type", t);
 }
 
+/* An optional query parameter: its type (integer, boolean, string), for a string of a few
+ * values its choices a|b|c (else NULL), and what it does. */
+struct query_param {
+    const char *name, *type, *choices, *description;
+};
+
+/* Append the query parameters of "p" (up to the one named NULL) to the array "to". */
+static void add_query_params(json_t *to, const struct query_param *p)
+{
+    for (; p->name; p++)
+        json_array_append_new(to, param(p->name, "query", 0,
+                                        p->choices ? str_enum(p->choices) : type(p->type),
+                                        p->description));
+}
+
 static json_t *json_content(json_t *schema)
 {
     return json_pack("{s:{s:o}}", "application/json", "schema", schema);
@@ -260,6 +275,61 @@ static json_t *openapi(const char *version)
     static const int e_auth[] = {401, 0};
     static const int e_ask[] = {400, 401, 422, 501, 502, 0};
     static const int e_change[] = {400, 401, 403, 404, 409, 415, 422, 0};
+    static const struct query_param query_params[] = {
+        {"format", "string", "json|csv|ndjson|parquet|arrow",
+         "the result format (default json; arrow: an Arrow IPC stream, a record batch per engine "
+         "chunk, columns in their own types)"},
+        {"limit", "integer", NULL,
+         "at most this many rows (json default 10000; truncated=true when more exist)"},
+        {"snapshot_id", "integer", NULL, "read every table at this snapshot"},
+        {"as_of", "string", NULL, "read every table as it was at this time (a timestamp, UTC)"},
+        {"offset", "integer", NULL,
+         "skip this many rows first (pages: limit + offset; the JSON answer gives next_offset)"},
+        {"ids", "string", "string",
+         "string: snapshot ids in JSON answers as strings (JavaScript keeps them exact)"},
+        {"cursor", "string", NULL,
+         "the next page: the next_cursor (JSON) or X-Tarn-Next-Cursor header a page with a limit "
+         "gave; it reads the snapshots the first page read. Give the same sql, no offset, "
+         "snapshot_id or as_of"},
+        {NULL, NULL, NULL, NULL}};
+    static const struct query_param ingest_params[] = {
+        {"mode", "string", "append|overwrite|upsert",
+         "append (default), replace every row, or upsert by key"},
+        {"key", "string", NULL, "upsert key columns a,b (default: the table's identifier fields)"},
+        {"dedupe", "string", "last", "upsert: keep each key's last row instead of a 422"},
+        {"evolve", "string", "add|strict", "add new columns (default) or refuse them with 422"},
+        {"branch", "string", NULL, "write to this branch instead of main"},
+        {"types", "string", NULL,
+         "amount:decimal(12,2),id:long -- read these columns as these types instead of the sniffed "
+         "ones; with mode=overwrite a column's type may change"},
+        {"format", "string", "csv|json|ndjson|parquet",
+         "the file's format; else from the content type, the file name or the first bytes"},
+        {"delimiter", "string", NULL, "CSV field delimiter (default: detected)"},
+        {"header", "boolean", NULL, "whether the CSV has a header line (default: detected)"},
+        {"nullstr", "string", NULL,
+         "CSV: strings read as NULL, comma-separated, 'empty' for the empty field "
+         "(NA,null,-,empty; replaces the default 'empty')"},
+        {"decimal_separator", "string", ".|,",
+         "CSV: the decimal separator of numbers (default '.')"},
+        {"dateformat", "string", NULL,
+         "CSV: strftime format of dates (%d/%m/%Y; default: detected, or the table's)"},
+        {"timestampformat", "string", NULL,
+         "CSV: strftime format of timestamps (default: detected, or the table's)"},
+        {"encoding", "string", "utf-8|utf-16|latin-1", "CSV: the file's encoding (default utf-8)"},
+        {"quote", "string", NULL, "CSV: the quote character (default: detected)"},
+        {"escape", "string", NULL, "CSV: the escape character inside quotes (default: detected)"},
+        {"comment", "string", NULL, "CSV: lines starting with this character are skipped"},
+        {"skip", "integer", NULL, "CSV: lines to skip before the header (default: detected)"},
+        {"partition_by", "string", NULL,
+         "a table this ingest creates: its partition spec (day(ts), bucket(16, id), region)"},
+        {"format_version", "integer", NULL,
+         "a table this ingest creates: its Iceberg format version, 2 (default) or 3"},
+        {"dry_run", "boolean", NULL,
+         "true: answer the schema and the first rows the file would give, commit nothing"},
+        {"source", "string", NULL,
+         "copy from a PostgreSQL source the server names (--source NAME=URL) instead of a body "
+         "(docs/SOURCES.md)"},
+        {NULL, NULL, NULL, NULL}};
     json_t *paths = json_object();
     json_t *qparams = json_array();
     json_t *iparams = json_array();
@@ -268,91 +338,9 @@ static json_t *openapi(const char *version)
     json_array_append_new(qparams, param("sql", "query", 1, type("string"),
                                          "one SELECT statement (also DESCRIBE, SHOW); tarn tables "
                                          "are visible as table or namespace.table"));
-    json_array_append_new(qparams,
-                          param("format", "query", 0, str_enum("json|csv|ndjson|parquet|arrow"),
-                                "the result format (default json; arrow: an Arrow IPC stream, "
-                                "a record batch per engine chunk, columns in their own types)"));
-    json_array_append_new(qparams, param("limit", "query", 0, type("integer"),
-                                         "at most this many rows (json default 10000; "
-                                         "truncated=true when more exist)"));
-    json_array_append_new(qparams, param("snapshot_id", "query", 0, type("integer"),
-                                         "read every table at this snapshot"));
-    json_array_append_new(qparams,
-                          param("as_of", "query", 0, type("string"),
-                                "read every table as it was at this time (a timestamp, UTC)"));
-    json_array_append_new(qparams, param("offset", "query", 0, type("integer"),
-                                         "skip this many rows first (pages: limit + offset; the "
-                                         "JSON answer gives next_offset)"));
-    json_array_append_new(qparams, param("ids", "query", 0, str_enum("string"),
-                                         "string: snapshot ids in JSON answers as strings "
-                                         "(JavaScript keeps them exact)"));
-    json_array_append_new(qparams, param("cursor", "query", 0, type("string"),
-                                         "the next page: the next_cursor (JSON) or "
-                                         "X-Tarn-Next-Cursor header a page with a limit gave; "
-                                         "it reads the snapshots the first page read. Give the "
-                                         "same sql, no offset, snapshot_id or as_of"));
-
+    add_query_params(qparams, query_params);
     json_array_append_new(iparams, table_param());
-    json_array_append_new(iparams, param("mode", "query", 0, str_enum("append|overwrite|upsert"),
-                                         "append (default), replace every row, or upsert "
-                                         "by key"));
-    json_array_append_new(iparams, param("key", "query", 0, type("string"),
-                                         "upsert key columns a,b (default: the table's "
-                                         "identifier fields)"));
-    json_array_append_new(iparams, param("dedupe", "query", 0, str_enum("last"),
-                                         "upsert: keep each key's last row instead of a 422"));
-    json_array_append_new(iparams, param("evolve", "query", 0, str_enum("add|strict"),
-                                         "add new columns (default) or refuse them with 422"));
-    json_array_append_new(iparams, param("branch", "query", 0, type("string"),
-                                         "write to this branch instead of main"));
-    json_array_append_new(iparams, param("types", "query", 0, type("string"),
-                                         "amount:decimal(12,2),id:long -- read these columns as "
-                                         "these types instead of the sniffed ones; with "
-                                         "mode=overwrite a column's type may change"));
-    json_array_append_new(iparams, param("format", "query", 0, str_enum("csv|json|ndjson|parquet"),
-                                         "the file's format; else from the content type, the "
-                                         "file name or the first bytes"));
-    json_array_append_new(iparams, param("delimiter", "query", 0, type("string"),
-                                         "CSV field delimiter (default: detected)"));
-    json_array_append_new(iparams, param("header", "query", 0, type("boolean"),
-                                         "whether the CSV has a header line (default: detected)"));
-    json_array_append_new(iparams, param("nullstr", "query", 0, type("string"),
-                                         "CSV: strings read as NULL, comma-separated, 'empty' for "
-                                         "the empty field (NA,null,-,empty; replaces the default "
-                                         "'empty')"));
-    json_array_append_new(iparams, param("decimal_separator", "query", 0, str_enum(".|,"),
-                                         "CSV: the decimal separator of numbers (default '.')"));
-    json_array_append_new(iparams, param("dateformat", "query", 0, type("string"),
-                                         "CSV: strftime format of dates (%d/%m/%Y; default: "
-                                         "detected, or the table's)"));
-    json_array_append_new(iparams, param("timestampformat", "query", 0, type("string"),
-                                         "CSV: strftime format of timestamps (default: detected, "
-                                         "or the table's)"));
-    json_array_append_new(iparams, param("encoding", "query", 0, str_enum("utf-8|utf-16|latin-1"),
-                                         "CSV: the file's encoding (default utf-8)"));
-    json_array_append_new(iparams, param("quote", "query", 0, type("string"),
-                                         "CSV: the quote character (default: detected)"));
-    json_array_append_new(iparams, param("escape", "query", 0, type("string"),
-                                         "CSV: the escape character inside quotes (default: "
-                                         "detected)"));
-    json_array_append_new(iparams, param("comment", "query", 0, type("string"),
-                                         "CSV: lines starting with this character are skipped"));
-    json_array_append_new(iparams, param("skip", "query", 0, type("integer"),
-                                         "CSV: lines to skip before the header (default: "
-                                         "detected)"));
-    json_array_append_new(iparams, param("partition_by", "query", 0, type("string"),
-                                         "a table this ingest creates: its partition spec "
-                                         "(day(ts), bucket(16, id), region)"));
-    json_array_append_new(iparams, param("format_version", "query", 0, type("integer"),
-                                         "a table this ingest creates: its Iceberg format "
-                                         "version, 2 (default) or 3"));
-    json_array_append_new(iparams, param("dry_run", "query", 0, type("boolean"),
-                                         "true: answer the schema and the first rows the file "
-                                         "would give, commit nothing"));
-    json_array_append_new(iparams, param("source", "query", 0, type("string"),
-                                         "copy from a PostgreSQL source the server names "
-                                         "(--source NAME=URL) instead of a body "
-                                         "(docs/SOURCES.md)"));
+    add_query_params(iparams, ingest_params);
     json_object_set_new(
         upload, "text/csv",
         json_pack("{s:{s:s, s:s}}", "schema", "type", "string", "format", "binary"));

@@ -171,46 +171,35 @@ static json_t *table_json(const struct tn_table *t)
 
 /*---- Routes ----*/
 
+/* What GET /tables tells of a table: its current snapshot, live rows, deletes, files, bytes,
+ * last change and format. */
+static void table_summary(json_t *j, const struct tn_table *t)
+{
+    const struct tn_snapshot *cur = tn_metadata_snapshot(t->meta, t->meta->current_snapshot_id);
+
+    json_object_set_new(j, "current_snapshot_id", json_id(t->meta->current_snapshot_id));
+    json_object_set_new(j, "rows", live_rows(cur));
+    json_object_set_new(j, "records_in_files",
+                        cur ? summary_number(cur, "total-records") : json_integer(0));
+    json_object_set_new(j, "position_deletes",
+                        json_i64(summary_i64(cur, "total-position-deletes")));
+    json_object_set_new(j, "equality_deletes",
+                        json_i64(summary_i64(cur, "total-equality-deletes")));
+    json_object_set_new(j, "data_files",
+                        cur ? summary_number(cur, "total-data-files") : json_integer(0));
+    json_object_set_new(j, "bytes",
+                        cur ? summary_number(cur, "total-files-size") : json_integer(0));
+    json_object_set_new(j, "last_updated_ms", json_i64(t->meta->last_updated_ms));
+    json_object_set_new(j, "format_version", json_integer(t->meta->format_version));
+    set_format(j, t);
+}
+
 int tn_route_tables(struct tn_http_req *req, struct tn_http_reply *out, struct tn_err *err)
 {
-    struct tn_catalog_entry *e = NULL;
-    size_t n = 0;
-    json_t *list;
-    int rc = tn_catalog_list(req->wh->catalog, NULL, &e, &n, err);
+    json_t *list = tn_table_list_json(req->wh, table_summary, err);
 
-    if (rc)
-        return rc;
-    list = json_array();
-    for (size_t i = 0; i < n; i++) {
-        struct tn_table *t = NULL;
-        struct tn_err lerr = {0};
-        json_t *j = json_pack("{s:s, s:s}", "namespace", e[i].ns, "name", e[i].table);
-        if (tn_table_load(req->wh, e[i].ns, e[i].table, &t, &lerr)) {
-            /* one broken table must not hide the others */
-            json_object_set_new(j, "error", json_string(lerr.msg));
-        } else {
-            const struct tn_snapshot *cur =
-                tn_metadata_snapshot(t->meta, t->meta->current_snapshot_id);
-            json_object_set_new(j, "current_snapshot_id", json_id(t->meta->current_snapshot_id));
-            json_object_set_new(j, "rows", live_rows(cur));
-            json_object_set_new(j, "records_in_files",
-                                cur ? summary_number(cur, "total-records") : json_integer(0));
-            json_object_set_new(j, "position_deletes",
-                                json_i64(summary_i64(cur, "total-position-deletes")));
-            json_object_set_new(j, "equality_deletes",
-                                json_i64(summary_i64(cur, "total-equality-deletes")));
-            json_object_set_new(j, "data_files",
-                                cur ? summary_number(cur, "total-data-files") : json_integer(0));
-            json_object_set_new(j, "bytes",
-                                cur ? summary_number(cur, "total-files-size") : json_integer(0));
-            json_object_set_new(j, "last_updated_ms", json_i64(t->meta->last_updated_ms));
-            json_object_set_new(j, "format_version", json_integer(t->meta->format_version));
-            set_format(j, t);
-        }
-        json_array_append_new(list, j);
-        tn_table_free(t);
-    }
-    tn_catalog_entries_free(e, n);
+    if (!list)
+        return err->code;
     tn_http_reply_json(out, 200, json_pack("{s:o}", "tables", list));
     return 0;
 }

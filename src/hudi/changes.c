@@ -35,6 +35,11 @@ int tn_hudi_changes_sql(struct tn_warehouse *wh, const struct tn_table *t, const
         return tn_fail(err, TN_EINPUT,
                        "hudi_changes: instants are Hudi instant times such as "
                        "'20240418173551906' (digits only)");
+    rc = tn_hudi_check_archived(t, begin, "hudi_changes: the range begins at instant", err);
+    if (!rc && end)
+        rc = tn_hudi_check_archived(t, end, "hudi_changes: the range ends at instant", err);
+    if (rc)
+        return rc;
     /* the table as of "end": the latest translated instant at or before it */
     for (size_t i = 0; i < t->meta->nsnapshots; i++) {
         const char *instant =

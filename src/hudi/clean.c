@@ -1,7 +1,8 @@
 /* clean.c - time travel to a Hudi instant whose files a clean has deleted: Hudi's cleaner removes
  * the file slices older instants read, so the snapshot tarn translated for such an instant names
  * files that are gone. The query is refused naming the instant and the cleans, instead of failing
- * on the first missing file. */
+ * on the first missing file. Time travel to an instant Hudi archived before tarn saw it is
+ * refused too, naming the first instant still on the active timeline. */
 #include "hudi/hudi_int.h"
 
 #include <string.h>
@@ -32,6 +33,45 @@ static int cleans_after(struct tn_warehouse *wh, const char *location, const cha
     return rc;
 }
 
+/* The first active instant of a table whose archived instants tarn holds in one snapshot, or
+ * NULL. */
+static const char *archived_before(const struct tn_table *t)
+{
+    for (size_t i = 0; tn_hudi_location(t) && i < t->meta->nsnapshots; i++) {
+        const char *v =
+            json_string_value(json_object_get(t->meta->snapshots[i].summary, TN_HUDI_ARCHIVED_KEY));
+        if (v)
+            return v;
+    }
+    return NULL;
+}
+
+static int archived_fail(const struct tn_table *t, const char *what, const char *first,
+                         struct tn_err *err)
+{
+    return tn_fail(err, TN_ENOTFOUND,
+                   "hudi table %s.%s: %s precedes %s, the first instant still on the table's "
+                   "active timeline; Hudi archived the instants before it and tarn reads their "
+                   "files only as one state, not instant by instant: use %s or a later instant",
+                   t->ns, t->name, what, first, first);
+}
+
+int tn_hudi_check_archived(const struct tn_table *t, const char *instant, const char *what,
+                           struct tn_err *err)
+{
+    const char *first = archived_before(t);
+    char *text;
+    int rc;
+
+    if (!first || !*instant || strlen(instant) > 17 ||
+        strspn(instant, "0123456789") != strlen(instant) || ts_cmp(instant, first) >= 0)
+        return 0;
+    text = tn_asprintf("%s %s", what, instant);
+    rc = archived_fail(t, text, first, err);
+    free(text);
+    return rc;
+}
+
 int tn_hudi_check_snapshot(struct tn_warehouse *wh, const struct tn_table *t, int64_t snapshot_id,
                            struct tn_err *err)
 {
@@ -44,6 +84,14 @@ int tn_hudi_check_snapshot(struct tn_warehouse *wh, const struct tn_table *t, in
     size_t prefix = location ? strlen(location) : 0;
     int rc;
 
+    if (sn && json_object_get(sn->summary, TN_HUDI_ARCHIVED_KEY)) {
+        char *what =
+            tn_asprintf("snapshot %lld (what archived instants wrote)", (long long)snapshot_id);
+        rc = archived_fail(
+            t, what, json_string_value(json_object_get(sn->summary, TN_HUDI_ARCHIVED_KEY)), err);
+        free(what);
+        return rc;
+    }
     if (sn) {
         instant = json_string_value(json_object_get(sn->summary, TN_HUDI_INSTANT_KEY));
         if (!instant)

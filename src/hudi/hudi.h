@@ -20,6 +20,9 @@ struct tn_table;
  * the read-optimized branch is. */
 #define TN_HUDI_INSTANT_KEY    "hudi-instant"
 #define TN_HUDI_RO_INSTANT_KEY "hudi-read-optimized-instant"
+/* Snapshot summary key of the snapshot that holds what archived instants wrote: the first instant
+ * still on the active timeline, which every archived instant precedes. */
+#define TN_HUDI_ARCHIVED_KEY "hudi-archived-before"
 /* The branch that holds the read-optimized view (base files only) of a Merge-on-Read table. */
 #define TN_HUDI_RO_BRANCH "read_optimized"
 
@@ -94,9 +97,15 @@ int tn_hudi_changes_sql(struct tn_warehouse *wh, const struct tn_table *t, const
 int tn_hudi_timeline_rows(struct tn_warehouse *wh, const struct tn_table *t, json_t **out,
                           struct tn_err *err);
 /* Time travel to snapshot "snapshot_id" of translated table "t": TN_ENOTFOUND naming the Hudi
- * instant and the cleans when a clean completed after that instant deleted one of its files;
- * 0 when it reads (or "t" is no Hudi table). (clean.c) */
+ * instant and the cleans when a clean completed after that instant deleted one of its files,
+ * or naming the first active instant when the snapshot is what archived instants wrote; 0 when
+ * it reads (or "t" is no Hudi table). (clean.c) */
 int tn_hudi_check_snapshot(struct tn_warehouse *wh, const struct tn_table *t, int64_t snapshot_id,
+                           struct tn_err *err);
+/* TN_ENOTFOUND when "instant" precedes the first instant still on the active timeline of
+ * translated table "t" whose older instants Hudi archived (tarn has no snapshot of them and
+ * would not fake one), naming that first instant; 0 otherwise. (clean.c) */
+int tn_hudi_check_archived(const struct tn_table *t, const char *instant, const char *what,
                            struct tn_err *err);
 /* The Hudi base path of a translated table, or NULL. */
 const char *tn_hudi_location(const struct tn_table *t);

@@ -19,10 +19,11 @@ struct tn__hudi_instant {
 struct tn__hudi_table {
     char *location; /* base path, no trailing '/' */
     json_t *props;
-    int version;     /* hoodie.table.version */
-    int layout;      /* 1: instants in .hoodie/, 2: in .hoodie/timeline/ */
-    int mor;         /* MERGE_ON_READ */
-    int meta_fields; /* hoodie.populate.meta.fields */
+    int version;      /* hoodie.table.version */
+    int layout;       /* 1: instants in .hoodie/, 2: in .hoodie/timeline/ */
+    int mor;          /* MERGE_ON_READ */
+    int meta_fields;  /* hoodie.populate.meta.fields */
+    json_t *archived; /* the files of the archived timeline (URIs; empty: nothing archived) */
 };
 
 /* Read and check hoodie.properties of the table at "location" (TN_EUNPROCESSABLE for a version
@@ -45,6 +46,20 @@ int tn__hudi_is_data_action(const char *action);
 /* The commit metadata of instant "in" as JSON (an empty object for an empty file). */
 int tn__hudi_commit_metadata(struct tn_warehouse *wh, const struct tn__hudi_table *h,
                              const struct tn__hudi_instant *in, json_t **out, struct tn_err *err);
+/* Commit metadata bytes as JSON: JSON text (layout 1) or an Avro object-container file with one
+ * record (layout 2); an empty object for no bytes. */
+int tn__hudi_metadata_parse(const void *data, size_t len, json_t **out, struct tn_err *err);
+/* The first instant of the active timeline that writes data (commit, deltacommit, replacecommit
+ * or compaction, in any state), or "" when there is none. Hudi counts a file slice whose instant
+ * is older as committed: its instant was archived. */
+int tn__hudi_first_active(struct tn_warehouse *wh, const struct tn__hudi_table *h, char out[32],
+                          struct tn_err *err);
+/* The file groups that completed replacecommits of the archived timeline replaced, as an object
+ * "partition\x1ffileId" -> true (*out; empty when nothing is archived). TN_EUNPROCESSABLE,
+ * naming the file, when an archive file cannot be read: a file group it replaced would read as
+ * live. (archive.c) */
+int tn__hudi_archived_replaced(struct tn_warehouse *wh, const struct tn__hudi_table *h,
+                               struct tn_session **session, json_t **out, struct tn_err *err);
 /* Instant time (yyyyMMddHHmmss[SSS], read as UTC) in ms since 1970; -1 when malformed. */
 int64_t tn__hudi_instant_ms(const char *ts);
 

@@ -11,10 +11,15 @@
  * Parquet file tarn writes in the table's own folder. A Merge-on-Read table also gets a snapshot
  * of branch "read_optimized" per instant (base files only). The snapshot summary names the
  * instant (hudi-instant) and its timestamp is the instant time, so AT (VERSION => 'instant')
- * and AT (TIMESTAMP => ...) travel the Hudi timeline. Everything commits through tn__commit. */
+ * and AT (TIMESTAMP => ...) travel the Hudi timeline. When Hudi archived the oldest instants, the
+ * files older than the first active instant count as committed (as in Hudi's file-system view):
+ * they are listed from storage, minus the file groups archived replacecommits replaced
+ * (archive.c), and make one snapshot before the active instants. Everything commits through
+ * tn__commit. */
 #include "hudi/hudi_int.h"
 
 #include "avro/avro.h"
+#include "iceberg/parquet.h"
 #include "table/table_int.h"
 
 #include <string.h>
@@ -65,6 +70,7 @@ struct sync {
     struct tn_session *session;
     struct tn__files *files;
     struct tn_err *err;
+    char first[32]; /* the first active data instant when Hudi archived older ones, else "" */
 };
 
 static int ts_cmp(const char *a, const char *b)
@@ -200,6 +206,140 @@ static int apply_instant(struct sync *s, const struct tn__hudi_instant *in, json
     return 0;
 }
 
+/*---- What archived instants wrote ----*/
+
+/* The path of listed file "uri" relative to the table, or NULL when it is not inside it. */
+static const char *relative_path(const struct sync *s, const char *uri)
+{
+    size_t n = strlen(s->h.location);
+
+    if (strncmp(uri, s->h.location, n) == 0 && uri[n] == '/')
+        return uri + n + 1;
+    if (!strstr(s->h.location, "://") && strncmp(uri, "file://", 7) == 0 &&
+        strncmp(uri + 7, s->h.location, n) == 0 && uri[7 + n] == '/')
+        return uri + 7 + n + 1;
+    return NULL;
+}
+
+/* Split a data file name into file id and instant: base file <fileId>_<token>_<instant>.parquet,
+ * log file .<fileId>_<instant>.log.<version>_<token>; 0 when it is neither. */
+static int data_file_name(const char *name, char *file_id, size_t idcap, char instant[32],
+                          int *is_log)
+{
+    const char *us, *end;
+    size_t n = strlen(name), idlen;
+
+    *is_log = name[0] == '.';
+    if (*is_log) {
+        name++;
+        end = strstr(name, ".log.");
+        us = strchr(name, '_');
+        if (!end || !us || us > end)
+            return 0;
+        idlen = (size_t)(us - name);
+        us++;
+    } else {
+        const char *last;
+        if (n <= 8 || strcmp(name + n - 8, ".parquet") != 0)
+            return 0;
+        end = name + n - 8;
+        us = strchr(name, '_');
+        last = us;
+        for (const char *p = name; p < end; p++)
+            if (*p == '_')
+                last = p;
+        if (!us || last == us)
+            return 0;
+        idlen = (size_t)(us - name);
+        us = last + 1;
+    }
+    if (end - us < 8 || end - us >= 32 || strspn(us, "0123456789") != (size_t)(end - us) ||
+        idlen == 0 || idlen >= idcap)
+        return 0;
+    memcpy(file_id, name, idlen);
+    file_id[idlen] = '\0';
+    memcpy(instant, us, (size_t)(end - us));
+    instant[end - us] = '\0';
+    return 1;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct tn_storage_entry *)a)->uri,
+                  ((const struct tn_storage_entry *)b)->uri);
+}
+
+/* When Hudi archived instants: the file slices they wrote, as Hudi's file-system view finds them
+ * -- every base and log file on storage whose instant precedes the first active instant counts
+ * as committed -- minus the file groups archived replacecommits replaced. The active instants
+ * are replayed on top. */
+static int seed_archived(struct sync *s)
+{
+    struct tn_storage_entry *e = NULL;
+    json_t *replaced = NULL;
+    size_t ne = 0;
+    char *prefix;
+    int rc;
+
+    if (!json_array_size(s->h.archived))
+        return 0;
+    rc = tn__hudi_first_active(s->wh, &s->h, s->first, s->err);
+    if (!rc && !s->first[0])
+        rc = tn_fail(s->err, TN_EUNPROCESSABLE,
+                     "hudi table %s has archived instants but no commit on its active "
+                     "timeline; tarn cannot tell what is committed",
+                     s->h.location);
+    if (!rc)
+        rc = tn__hudi_archived_replaced(s->wh, &s->h, &s->session, &replaced, s->err);
+    prefix = tn_asprintf("%s/", s->h.location);
+    if (!rc)
+        rc = tn_storage_list(s->wh->storage, prefix, &e, &ne, s->err);
+    free(prefix);
+    if (!rc && ne) /* log files in name order: the order their versions were written */
+        qsort(e, ne, sizeof(*e), entry_cmp);
+    for (size_t i = 0; !rc && i < ne; i++) {
+        const char *rel = relative_path(s, e[i].uri), *name;
+        char file_id[128], instant[32], *partition;
+        struct group *g;
+        int is_log;
+        if (!rel || strncmp(rel, ".hoodie/", 8) == 0 || !path_ok(rel))
+            continue;
+        name = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+        if (!data_file_name(name, file_id, sizeof(file_id), instant, &is_log) ||
+            ts_cmp(instant, s->first) >= 0)
+            continue;
+        partition = tn_strndup(rel, name > rel ? (size_t)(name - rel - 1) : 0);
+        g = group_get(s, partition, file_id);
+        free(partition);
+        if (is_log) {
+            json_array_append_new(g->logs, json_string(rel));
+        } else if (!g->base || ts_cmp(instant, g->base_instant) > 0) {
+            struct tn_parquet_footer pf;
+            char *local = NULL;
+            rc = tn_storage_local_path(s->wh->storage, e[i].uri, &local, s->err);
+            if (!rc)
+                rc = tn_parquet_footer_read(local, &pf, s->err);
+            free(local);
+            if (rc)
+                break;
+            free(g->base);
+            g->base = tn_strdup(rel);
+            snprintf(g->base_instant, sizeof(g->base_instant), "%s", instant);
+            g->base_records = pf.num_rows;
+            g->base_size = e[i].size;
+            tn_parquet_footer_release(&pf);
+        }
+    }
+    for (size_t i = 0; !rc && i < s->ng; i++) {
+        char *key = tn_asprintf("%s\x1f%s", s->g[i].partition, s->g[i].file_id);
+        s->g[i].replaced = json_object_get(replaced, key) != NULL;
+        free(key);
+    }
+    tn_storage_entries_free(e, ne);
+    json_decref(replaced);
+    return rc;
+}
+
 /*---- Log blocks ----*/
 
 static int log_get(struct sync *s, const char *path, struct parsed_log **out)
@@ -248,8 +388,17 @@ static int block_ref_cmp(const void *a, const void *b)
     return (x->index > y->index) - (x->index < y->index);
 }
 
-/* The log blocks of group "g" that a snapshot as of "asof" merges, in order (*out: *n). */
-static int slice_blocks(struct sync *s, const struct group *g, const char *asof,
+/* Whether the block of instant "ts" counts as committed: its instant completed, or it precedes
+ * the active timeline (archived). */
+static int block_committed(const struct sync *s, const char *ts)
+{
+    return json_object_get(s->completed, ts) != NULL ||
+           (s->first[0] && ts[0] && ts_cmp(ts, s->first) < 0);
+}
+
+/* The log blocks of group "g" that a snapshot as of "asof" (before "asof" when "strict") merges,
+ * in order (*out: *n). */
+static int slice_blocks(struct sync *s, const struct group *g, const char *asof, int strict,
                         struct block_ref **out, size_t *n)
 {
     struct block_ref *v = NULL;
@@ -268,15 +417,15 @@ static int slice_blocks(struct sync *s, const struct group *g, const char *asof,
                 break;
             for (size_t i = 0; i < l->n; i++) {
                 const struct tn_hudi_block *b = &l->blocks[i];
-                int done = json_object_get(s->completed, b->instant) != NULL;
+                int done = block_committed(s, b->instant);
+                int after = ts_cmp(b->instant, asof) > (strict ? -1 : 0);
                 if (pass == 0) { /* rollback command blocks first */
                     if (b->type == TN_HUDI_BLOCK_COMMAND && b->command == 0 && b->target[0] &&
-                        done && ts_cmp(b->instant, asof) <= 0)
+                        done && !after)
                         json_object_set_new(rolled_back, b->target, json_true());
                     continue;
                 }
-                if (b->type == TN_HUDI_BLOCK_COMMAND || !done || !b->instant[0] ||
-                    ts_cmp(b->instant, asof) > 0 ||
+                if (b->type == TN_HUDI_BLOCK_COMMAND || !done || !b->instant[0] || after ||
                     (g->base && ts_cmp(b->instant, g->base_instant) <= 0) ||
                     json_object_get(rolled_back, b->instant))
                     continue;
@@ -712,9 +861,10 @@ static int64_t branch_head(const struct tn_metadata *m, const char *branch)
 }
 
 /* Add the snapshot of instant "in" (read-optimized when "ro") to "updates": a manifest of every
- * live file slice and its manifest list. */
-static int emit(struct sync *s, const struct tn__hudi_instant *in, int ro, int64_t *parent,
-                int64_t *seq, json_t *updates)
+ * live file slice and its manifest list. "archived": the snapshot of what the archived instants
+ * before "in" (the first active one) wrote, dated just before it. */
+static int emit(struct sync *s, const struct tn__hudi_instant *in, int ro, int archived,
+                int64_t *parent, int64_t *seq, json_t *updates)
 {
     const struct tn_metadata *m = s->view.meta;
     struct tn_manifest_entry *entries = tn_calloc(s->ng + 1, sizeof(*entries));
@@ -736,7 +886,7 @@ static int emit(struct sync *s, const struct tn__hudi_instant *in, int ro, int64
         if (g->replaced)
             continue;
         if (!ro)
-            rc = slice_blocks(s, g, in->ts, &blocks, &nb);
+            rc = slice_blocks(s, g, in->ts, archived, &blocks, &nb);
         if (!rc && nb) {
             const struct tn_data_file *f = NULL;
             rc = merged_file(s, g, blocks, nb, &f);
@@ -794,10 +944,14 @@ static int emit(struct sync *s, const struct tn__hudi_instant *in, int ro, int64
         struct tn_snapshot_new sn;
         char num[32];
         json_object_set_new(summary, "operation", json_string("overwrite"));
-        json_object_set_new(summary, ro ? TN_HUDI_RO_INSTANT_KEY : TN_HUDI_INSTANT_KEY,
+        json_object_set_new(summary,
+                            archived ? TN_HUDI_ARCHIVED_KEY
+                            : ro     ? TN_HUDI_RO_INSTANT_KEY
+                                     : TN_HUDI_INSTANT_KEY,
                             json_string(in->ts));
-        json_object_set_new(summary, "hudi-action", json_string(in->action));
-        if (in->done[0])
+        json_object_set_new(summary, "hudi-action",
+                            json_string(archived ? "archived" : in->action));
+        if (in->done[0] && !archived)
             json_object_set_new(summary, "hudi-completion-time", json_string(in->done));
         snprintf(num, sizeof(num), "%lld", (long long)records);
         json_object_set_new(summary, "total-records", json_string(num));
@@ -809,7 +963,7 @@ static int emit(struct sync *s, const struct tn__hudi_instant *in, int ro, int64
         sn.id = id;
         sn.parent_id = *parent;
         sn.sequence_number = *seq;
-        sn.timestamp_ms = ms >= 0 ? ms : tn_now_ms();
+        sn.timestamp_ms = ms >= 0 ? ms - archived : tn_now_ms();
         sn.schema_id = m->current_schema_id;
         sn.manifest_list = list_path;
         sn.summary = summary;
@@ -951,71 +1105,173 @@ static int latest_schema(struct sync *s, char **out)
     return rc;
 }
 
-/* Columns a Hudi commit added since the table's current schema: added to "updates" (a new
- * schema, the name mapping that reads them) and *evolved is the metadata with them (NULL when
- * nothing was added). Older files lack them: their rows read NULL. Columns Hudi dropped or
- * retyped, and fields added inside a struct, leave the schema as it is. */
+/* The name-mapping entry of "entries" that maps "name", or NULL. */
+static json_t *mapping_named(json_t *entries, const char *name)
+{
+    size_t i, k;
+    json_t *e, *n;
+
+    json_array_foreach(entries, i, e)
+    {
+        json_array_foreach(json_object_get(e, "names"), k, n)
+        {
+            if (json_is_string(n) && strcmp(json_string_value(n), name) == 0)
+                return e;
+        }
+    }
+    return NULL;
+}
+
+/* The struct under type "t" (through list elements and map values, the way a dotted column
+ * path names their fields) and the index of the mapping entry that maps it (0 for a list's
+ * element, 1 for a map's value, -1 for the struct itself); NULL when it is no struct. */
+static json_t *struct_under(json_t *t, int *entry)
+{
+    const char *kind = json_string_value(json_object_get(t, "type"));
+
+    *entry = -1;
+    if (kind && strcmp(kind, "list") == 0) {
+        *entry = 0;
+        t = json_object_get(t, "element");
+    } else if (kind && strcmp(kind, "map") == 0) {
+        *entry = 1;
+        t = json_object_get(t, "value");
+    }
+    kind = json_string_value(json_object_get(t, "type"));
+    return kind && strcmp(kind, "struct") == 0 ? t : NULL;
+}
+
+/* The mapping entries of the struct under mapping entry "e" ("entry" as struct_under gave it). */
+static json_t *mapping_fields(json_t *e, int entry)
+{
+    if (entry >= 0)
+        e = json_array_get(json_object_get(e, "fields"), (size_t)entry);
+    return json_object_get(e, "fields");
+}
+
+/* Collect into "added" the fields of Hudi struct fields "hf" (mapped by "hm") that the table's
+ * struct fields "tf" (mapped by "tm") lack, at any depth of structs (also inside lists and
+ * maps): {path, field, mapping, into} where "into" is the table's mapping array the new entry
+ * joins. Fields whose mapping the table lacks are left alone. */
+static void find_added(json_t *hf, json_t *hm, json_t *tf, json_t *tm, const char *prefix,
+                       json_t *added)
+{
+    size_t i;
+    json_t *f;
+
+    json_array_foreach(hf, i, f)
+    {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        json_t *mine = field_named(tf, name), *hs, *ts, *he, *te;
+        char *path;
+        int hentry, tentry;
+        if (!name || strchr(name, '.'))
+            continue;
+        path = tn_asprintf("%s%s", prefix, name);
+        if (!mine) {
+            json_array_append_new(added,
+                                  json_pack("{s:s, s:O, s:O?, s:O}", "path", path, "field", f,
+                                            "mapping", mapping_named(hm, name), "into", tm));
+        } else {
+            hs = struct_under(json_object_get(f, "type"), &hentry);
+            ts = struct_under(json_object_get(mine, "type"), &tentry);
+            he = mapping_named(hm, name);
+            te = mapping_named(tm, name);
+            if (hs && ts && hentry == tentry && he && te && mapping_fields(he, hentry) &&
+                mapping_fields(te, tentry)) {
+                char *sub = tn_asprintf("%s.", path);
+                find_added(json_object_get(hs, "fields"), mapping_fields(he, hentry),
+                           json_object_get(ts, "fields"), mapping_fields(te, tentry), sub, added);
+                free(sub);
+            }
+        }
+        free(path);
+    }
+}
+
+/* The field at dotted "path" of struct fields "fields" (through list elements and map values),
+ * or NULL. */
+static json_t *field_at(json_t *fields, const char *path)
+{
+    const char *dot = strchr(path, '.');
+    char *name = dot ? tn_strndup(path, (size_t)(dot - path)) : tn_strdup(path);
+    json_t *f = field_named(fields, name), *st;
+    int entry;
+
+    free(name);
+    if (!f || !dot)
+        return f;
+    st = struct_under(json_object_get(f, "type"), &entry);
+    return st ? field_at(json_object_get(st, "fields"), dot + 1) : NULL;
+}
+
+/* Columns a Hudi commit added since the table's current schema, top-level or inside structs:
+ * added to "updates" (a new schema, the name mapping that reads them) and *evolved is the
+ * metadata with them (NULL when nothing was added). Older files lack them: their rows read NULL.
+ * Columns Hudi dropped or retyped leave the schema as it is. */
 static int evolve_schema(struct sync *s, json_t *updates, struct tn_metadata **evolved)
 {
     const json_t *current = tn_metadata_current_schema(s->view.meta)->json;
+    const char *text = json_string_value(json_object_get(
+        json_object_get(s->view.meta->root, "properties"), "schema.name-mapping.default"));
     json_t *schema = NULL, *mapping = NULL, *added = json_array(), *ids = json_object();
-    json_t *table_mapping = NULL, *new_mapping = json_array(), *changes_json = json_array(), *f, *e;
+    json_t *table_mapping = text ? json_loads(text, 0, NULL) : NULL;
+    json_t *changes_json = json_array(), *a;
     struct tn_schema_change *changes = NULL;
     char *avro = NULL;
     size_t i, n = 0;
     int rc = latest_schema(s, &avro);
 
     *evolved = NULL;
+    if (!json_is_array(table_mapping)) {
+        json_decref(table_mapping);
+        table_mapping = json_array();
+    }
     if (!rc && avro)
         rc = tn__hudi_schema(avro, s->h.meta_fields, &schema, &mapping, s->err);
-    json_array_foreach(json_object_get(schema, "fields"), i, f)
-    {
-        const char *name = json_string_value(json_object_get(f, "name"));
-        if (!field_named(json_object_get(current, "fields"), name))
-            json_array_append(added, f);
-    }
+    if (!rc && schema)
+        find_added(json_object_get(schema, "fields"), mapping,
+                   json_object_get((json_t *)current, "fields"), table_mapping, "", added);
     if (!rc && json_array_size(added)) {
         changes = tn_calloc(json_array_size(added), sizeof(*changes));
-        json_array_foreach(added, i, f)
+        json_array_foreach(added, i, a)
         {
             changes[n].kind = TN_CHANGE_ADD;
-            changes[n].column = json_string_value(json_object_get(f, "name"));
-            changes[n].type = json_object_get(f, "type");
+            changes[n].column = json_string_value(json_object_get(a, "path"));
+            changes[n].type = json_object_get(json_object_get(a, "field"), "type");
             n++;
         }
         rc = tn__evolve_updates(&s->view, changes, n, changes_json, s->err);
     }
     if (!rc && n) {
         /* the ids the table gave the new columns, then their name mapping */
-        const char *text = json_string_value(json_object_get(
-            json_object_get(s->view.meta->root, "properties"), "schema.name-mapping.default"));
-        json_t *schemas = NULL;
         struct tn_metadata *probe = NULL;
         char *mapping_text;
         rc = tn_metadata_update(s->view.meta, NULL, changes_json, &probe, s->err);
         if (!rc) {
-            schemas = json_object_get(tn_metadata_current_schema(probe)->json, "fields");
-            json_array_foreach(added, i, f)
+            json_t *fields = json_object_get(tn_metadata_current_schema(probe)->json, "fields");
+            json_array_foreach(added, i, a)
             {
-                json_t *mine = field_named(schemas, json_string_value(json_object_get(f, "name")));
+                json_t *f = json_object_get(a, "field");
+                json_t *mine = field_at(fields, json_string_value(json_object_get(a, "path")));
                 pair_id(f, mine, "id", ids);
                 pair_ids(json_object_get(f, "type"), json_object_get(mine, "type"), ids);
             }
             tn_metadata_free(probe);
         }
-        table_mapping = text ? json_loads(text, 0, NULL) : NULL;
-        if (!json_is_array(table_mapping)) {
-            json_decref(table_mapping);
-            table_mapping = json_array();
-        }
-        json_array_foreach(mapping, i, e)
+        json_array_foreach(added, i, a)
         {
-            const char *name = json_string_value(json_array_get(json_object_get(e, "names"), 0));
-            if (name && field_named(added, name))
-                json_array_append(new_mapping, e);
+            json_t *e = json_object_get(a, "mapping");
+            if (!json_is_object(e))
+                continue;
+            e = json_deep_copy(e);
+            {
+                json_t *one = json_pack("[o]", e);
+                remap_ids(one, ids);
+                json_array_extend(json_object_get(a, "into"), one);
+                json_decref(one);
+            }
         }
-        remap_ids(new_mapping, ids);
-        json_array_extend(table_mapping, new_mapping);
         mapping_text = json_dumps(table_mapping, JSON_COMPACT);
         tn_updates_set_property(changes_json, "schema.name-mapping.default", mapping_text);
         free(mapping_text);
@@ -1031,7 +1287,6 @@ static int evolve_schema(struct sync *s, json_t *updates, struct tn_metadata **e
     json_decref(added);
     json_decref(ids);
     json_decref(table_mapping);
-    json_decref(new_mapping);
     json_decref(changes_json);
     return rc;
 }
@@ -1066,12 +1321,23 @@ static int stage_sync(struct tn_warehouse *wh, const struct tn_table *base,
     if (!rc)
         rc = known_merged(&s, head);
     if (!rc)
+        rc = seed_archived(&s);
+    if (!rc)
         rc = evolve_schema(&s, updates, &evolved);
     if (evolved)
         s.view.meta = evolved;
     for (size_t i = 0; !rc && i < s.ninst; i++)
         if (tn__hudi_is_data_action(s.inst[i].action))
             json_object_set_new(s.completed, s.inst[i].ts, json_true());
+    if (!rc && s.first[0]) { /* what the archived instants wrote, before the first active one */
+        struct tn__hudi_instant first;
+        memset(&first, 0, sizeof(first));
+        snprintf(first.ts, sizeof(first.ts), "%s", s.first);
+        if (!last || ts_cmp(last, s.first) < 0)
+            rc = emit(&s, &first, 0, 1, &head, &seq, updates);
+        if (!rc && s.h.mor && (!last_ro || ts_cmp(last_ro, s.first) < 0))
+            rc = emit(&s, &first, 1, 1, &ro_head, &seq, updates);
+    }
     for (size_t i = 0; !rc && i < s.ninst; i++) {
         json_t *meta = NULL;
         if (!tn__hudi_is_data_action(s.inst[i].action))
@@ -1081,9 +1347,9 @@ static int stage_sync(struct tn_warehouse *wh, const struct tn_table *base,
             rc = apply_instant(&s, &s.inst[i], meta);
         json_decref(meta);
         if (!rc && (!last || ts_cmp(s.inst[i].ts, last) > 0))
-            rc = emit(&s, &s.inst[i], 0, &head, &seq, updates);
+            rc = emit(&s, &s.inst[i], 0, 0, &head, &seq, updates);
         if (!rc && s.h.mor && (!last_ro || ts_cmp(s.inst[i].ts, last_ro) > 0))
-            rc = emit(&s, &s.inst[i], 1, &ro_head, &seq, updates);
+            rc = emit(&s, &s.inst[i], 1, 0, &ro_head, &seq, updates);
     }
     sync_release(&s);
     if (evolved)
@@ -1106,6 +1372,11 @@ static int latest_instant(struct tn_warehouse *wh, const char *location, char ou
     for (size_t i = 0; !rc && i < n; i++)
         if (tn__hudi_is_data_action(v[i].action))
             snprintf(out, 32, "%s", v[i].ts);
+    if (!rc && !out[0] && json_array_size(h.archived))
+        rc = tn_fail(err, TN_EUNPROCESSABLE,
+                     "hudi table %s has archived instants but no completed commit on its active "
+                     "timeline; tarn reads it once a commit completes",
+                     h.location);
     tn__hudi_instants_free(v, n);
     tn__hudi_table_release(&h);
     return rc;

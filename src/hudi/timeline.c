@@ -27,10 +27,9 @@ static const char *prop(const struct tn__hudi_table *h, const char *key)
     return json_string_value(json_object_get(h->props, key));
 }
 
-/* TN_EUNPROCESSABLE when Hudi archived instants (layout 1: .hoodie/archived/, layout 2:
- * .hoodie/timeline/history/): the file groups they wrote would be missed. */
-static int archive_empty(struct tn_warehouse *wh, const struct tn__hudi_table *h,
-                         struct tn_err *err)
+/* The files of the archived timeline (layout 1: .hoodie/archived/, layout 2:
+ * .hoodie/timeline/history/) into h->archived; checksum files (.crc) left out. */
+static int archive_files(struct tn_warehouse *wh, struct tn__hudi_table *h, struct tn_err *err)
 {
     const char *folder =
         prop(h, h->layout == 2 ? "hoodie.timeline.history.path" : "hoodie.archivelog.folder");
@@ -46,12 +45,13 @@ static int archive_empty(struct tn_warehouse *wh, const struct tn__hudi_table *h
                        h->location, folder);
     dir = tn_asprintf("%s/.hoodie/%s%s/", h->location, h->layout == 2 ? "timeline/" : "", folder);
     rc = tn_storage_list(wh->storage, dir, &e, &n, err);
+    h->archived = json_array();
+    for (size_t i = 0; !rc && i < n; i++) {
+        size_t len = strlen(e[i].uri);
+        if (len < 4 || strcmp(e[i].uri + len - 4, ".crc") != 0)
+            json_array_append_new(h->archived, json_string(e[i].uri));
+    }
     tn_storage_entries_free(e, n);
-    if (!rc && n)
-        rc = tn_fail(err, TN_EUNPROCESSABLE,
-                     "hudi table %s has archived instants (%s holds %zu files); tarn reads the "
-                     "active timeline only and would miss the files they wrote",
-                     h->location, dir, n);
     free(dir);
     return rc;
 }
@@ -112,13 +112,14 @@ int tn__hudi_table_open(struct tn_warehouse *wh, const char *location, struct tn
                        h->location, v);
     v = prop(h, "hoodie.populate.meta.fields");
     h->meta_fields = !v || strcmp(v, "false") != 0;
-    return archive_empty(wh, h, err);
+    return archive_files(wh, h, err);
 }
 
 void tn__hudi_table_release(struct tn__hudi_table *h)
 {
     free(h->location);
     json_decref(h->props);
+    json_decref(h->archived);
     memset(h, 0, sizeof(*h));
 }
 
@@ -264,30 +265,42 @@ void tn__hudi_instants_free(struct tn__hudi_instant *v, size_t n)
     free(v);
 }
 
+int tn__hudi_metadata_parse(const void *data, size_t len, json_t **out, struct tn_err *err)
+{
+    struct tn_avro_file *f = NULL;
+    int rc;
+
+    *out = NULL;
+    if (len == 0) {
+        *out = json_object();
+        return 0;
+    }
+    if (len < 4 || memcmp(data, "Obj\x01", 4) != 0) {
+        *out = tn_json_parse((const char *)data, len, err);
+        if (*out && json_is_object(*out))
+            return 0;
+        json_decref(*out);
+        *out = NULL;
+        return tn_fail(err, TN_EINPUT, "not a JSON object");
+    }
+    rc = tn_avro_read(data, len, &f, err);
+    if (!rc && (f->nrecords != 1 || f->records[0].type != TN_AVRO_RECORD))
+        rc = tn_fail(err, TN_EINPUT, "expected one commit metadata record, found %zu", f->nrecords);
+    if (!rc)
+        *out = tn_hudi_avro_json(&f->records[0]);
+    tn_avro_file_free(f);
+    return rc;
+}
+
 int tn__hudi_commit_metadata(struct tn_warehouse *wh, const struct tn__hudi_table *h,
                              const struct tn__hudi_instant *in, json_t **out, struct tn_err *err)
 {
     struct tn_buf buf = TN_BUF_INIT(COMMIT_MAX_BYTES);
     int rc = tn_storage_read(wh->storage, in->uri, &buf, err);
 
-    if (!rc && buf.len == 0) {
-        *out = json_object();
-    } else if (!rc && h->layout == 1) {
-        *out = tn_json_parse(buf.buf, buf.len, err);
-        if (!*out || !json_is_object(*out)) {
-            json_decref(*out);
-            rc = tn_fail(err, TN_EINPUT, "not a JSON object");
-        }
-    } else if (!rc) {
-        struct tn_avro_file *f = NULL;
-        rc = tn_avro_read(buf.buf, buf.len, &f, err);
-        if (!rc && (f->nrecords != 1 || f->records[0].type != TN_AVRO_RECORD))
-            rc = tn_fail(err, TN_EINPUT, "expected one commit metadata record, found %zu",
-                         f->nrecords);
-        if (!rc)
-            *out = tn_hudi_avro_json(&f->records[0]);
-        tn_avro_file_free(f);
-    }
+    (void)h;
+    if (!rc)
+        rc = tn__hudi_metadata_parse(buf.buf, buf.len, out, err);
     tn_buf_release(&buf);
     if (rc)
         tn_err_prefix(err, "hudi instant %s (%s): ", in->ts, in->action);
@@ -340,6 +353,55 @@ static int parse_any(const char *name, int layout, struct tn__hudi_instant *in, 
     }
     /* a pending instant's name has no completion time, in either layout */
     return parse_name(base, 1, in);
+}
+
+/* A planned clustering or log compaction (<ts>.clustering.* or <ts>.logcompaction.*, layout 2):
+ * it writes files under its own instant while it runs. */
+static int pending_rewrite(const char *name, struct tn__hudi_instant *in)
+{
+    size_t d = strspn(name, "0123456789");
+
+    if (d < 8 || d >= sizeof(in->ts) ||
+        (strncmp(name + d, ".clustering.", 12) != 0 &&
+         strncmp(name + d, ".logcompaction.", 15) != 0))
+        return 0;
+    memset(in, 0, sizeof(*in));
+    memcpy(in->ts, name, d);
+    snprintf(in->action, sizeof(in->action), "clustering");
+    return 1;
+}
+
+int tn__hudi_first_active(struct tn_warehouse *wh, const struct tn__hudi_table *h, char out[32],
+                          struct tn_err *err)
+{
+    char *dir = tn_asprintf("%s/.hoodie/%s", h->location, h->layout == 2 ? "timeline/" : "");
+    const char *tail = h->layout == 2 ? "/.hoodie/timeline/" : "/.hoodie/";
+    struct tn_storage_entry *e = NULL;
+    size_t ne = 0;
+    int rc = tn_storage_list(wh->storage, dir, &e, &ne, err);
+
+    out[0] = '\0';
+    for (size_t i = 0; !rc && i < ne; i++) {
+        const char *slash = strrchr(e[i].uri, '/');
+        size_t parent = slash ? (size_t)(slash - e[i].uri) + 1 : 0;
+        struct tn__hudi_instant in, first;
+        int state = 0;
+        if (!slash || parent < strlen(tail) ||
+            strncmp(e[i].uri + parent - strlen(tail), tail, strlen(tail)) != 0)
+            continue;
+        if (!parse_any(slash + 1, h->layout, &in, &state) && !pending_rewrite(slash + 1, &in))
+            continue;
+        if (!tn__hudi_is_data_action(in.action) && strcmp(in.action, "compaction") != 0 &&
+            strcmp(in.action, "clustering") != 0)
+            continue;
+        memset(&first, 0, sizeof(first));
+        snprintf(first.ts, sizeof(first.ts), "%s", out);
+        if (!out[0] || instant_cmp(&in, &first) < 0)
+            snprintf(out, 32, "%s", in.ts);
+    }
+    tn_storage_entries_free(e, ne);
+    free(dir);
+    return rc;
 }
 
 /* Timeline rows in instant order. */

@@ -8,7 +8,9 @@
  *     (and on the first line whatever the quotes, when its quote does not close on it: the
  *     sniffer also tries reading without quotes); for JSON, the distinct keys of the records
  *     read_json samples (objects at the top level, or in a top-level array).
- *   - CSV lines of TN_INPUT_LINE_MAX bytes or more (tn_source_track_lines measures them).
+ *   - CSV lines of TN_INPUT_LINE_MAX bytes or more (tn_source_track_lines measures them);
+ *     records, which quoted newlines make longer than their lines, are measured after a read
+ *     failed (tn_input_longest_record).
  *   - Compressed files that grow too large: gzip and zstd are decompressed here, into a file
  *     that DuckDB then reads instead, and refused once past the limit, so that a small file
  *     cannot make DuckDB read billions of rows or spin on one endless line. (zlib decompresses
@@ -419,6 +421,47 @@ static int scan_zstd(struct sink *k, int fd, unsigned char *in, unsigned char *o
     if (!rc && last != 0)
         rc = corrupt("zstd", "it ends inside a frame", err);
     ZSTD_freeDCtx(d);
+    return rc;
+}
+
+/*---- CSV records ----*/
+
+int tn_input_longest_record(const char *path, char quote, char escape, uint64_t *longest,
+                            struct tn_err *err)
+{
+    unsigned char *buf = tn_malloc(CHUNK);
+    uint64_t record = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), in_quotes = 0, escaped = 0, rc = 0;
+    ssize_t n;
+
+    *longest = 0;
+    if (fd < 0) {
+        free(buf);
+        return tn_fail(err, TN_EINTERNAL, "cannot open %s: %s", path, strerror(errno));
+    }
+    while ((n = read(fd, buf, CHUNK)) > 0) {
+        for (ssize_t i = 0; i < n; i++) {
+            unsigned char c = buf[i];
+            record++;
+            if (escaped)
+                escaped = 0;
+            else if (in_quotes && c == (unsigned char)escape && escape != quote)
+                escaped = 1;
+            else if (c == (unsigned char)quote)
+                in_quotes = !in_quotes;
+            else if (c == '\n' && !in_quotes) {
+                if (record > *longest)
+                    *longest = record;
+                record = 0;
+            }
+        }
+    }
+    if (n < 0)
+        rc = tn_fail(err, TN_EINTERNAL, "cannot read %s: %s", path, strerror(errno));
+    if (record > *longest)
+        *longest = record;
+    close(fd);
+    free(buf);
     return rc;
 }
 

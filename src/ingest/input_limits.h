@@ -43,6 +43,14 @@ int tn_input_scan_feed(struct tn_input_scan *sc, const void *data, size_t n, str
 int tn_input_scan_finish(struct tn_input_scan *sc, struct tn_err *err);
 void tn_input_scan_release(struct tn_input_scan *sc);
 
+/* The longest CSV record of the local file "path" in *longest: bytes from a record's start to
+ * the newline that ends it outside quotes ("quote", with "escape" before a quote inside one;
+ * escape == quote is the doubled quote). A quoted field may hold newlines, so a record can be far
+ * longer than any of its lines; DuckDB's max_line_size bounds records. Reads the whole file, so
+ * it is measured only when a read failed (source.c). */
+int tn_input_longest_record(const char *path, char quote, char escape, uint64_t *longest,
+                            struct tn_err *err);
+
 /* The decompressed-size limit for a compressed file of "size" bytes when none is given:
  * TN_INPUT_DECOMPRESSED_RATIO times it, within FLOOR and CEILING. */
 uint64_t tn_input_decompressed_default(uint64_t size);

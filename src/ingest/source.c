@@ -256,9 +256,37 @@ static void reader_sql(struct tn_buf *b, const char *path, const struct tn_sourc
     tn_buf_addstr(b, ")", NULL);
 }
 
-static int long_line_error(const struct tn_err *err)
+/* The max_line_size that holds a line or record of "longest" bytes, with room to spare. */
+static long line_limit_for(uint64_t longest)
 {
-    return strstr(err->msg, "Maximum line size") != NULL;
+    uint64_t need = (longest + (2 << 20)) & ~(uint64_t)((1 << 20) - 1);
+
+    return (long)(need > LONG_LINE_MAX ? LONG_LINE_MAX : need);
+}
+
+/* A CSV read or sniff failed: when a record of the file(s) is longer than the limit in use
+ * (quoted newlines make a record longer than the lines tn_source_open measured), raise the limit
+ * to hold it. 1 when raised: the read is worth trying again. */
+static int fit_longest_record(const char *path, struct tn_source *src)
+{
+    char quote = src->csv.quote[0] ? src->csv.quote[0] : '"';
+    char escape = src->csv.escape[0] ? src->csv.escape[0] : quote;
+    uint64_t limit = src->max_line ? (uint64_t)src->max_line : DEFAULT_LINE_MAX, longest = 0;
+    struct tn_err ignored = {0};
+
+    if (src->format != TN_SOURCE_CSV || limit >= LONG_LINE_MAX)
+        return 0;
+    for (size_t i = 0; path; path = src->more_paths ? src->more_paths[i++] : NULL) {
+        uint64_t n;
+        if (tn_input_longest_record(path, quote, escape, &n, &ignored))
+            return 0;
+        if (n > longest)
+            longest = n;
+    }
+    if (longest + (1 << 20) < limit)
+        return 0;
+    src->max_line = line_limit_for(longest);
+    return 1;
 }
 
 /* The CSV reader may have met a value its sniffed column type cannot hold: the sniffer samples
@@ -554,11 +582,11 @@ int tn_source_open(struct tn_engine *engine, struct tn_session *s, const char *p
         return rc;
     if (src->plain_path || scan.longest_line > src->longest_line)
         src->longest_line = scan.longest_line; /* the server measured the compressed bytes */
-    if (src->longest_line > DEFAULT_LINE_MAX / 2) {
-        uint64_t need = (src->longest_line + (2 << 20)) & ~(uint64_t)((1 << 20) - 1);
-        src->max_line = (long)(need > LONG_LINE_MAX ? LONG_LINE_MAX : need);
-    }
+    if (src->longest_line > DEFAULT_LINE_MAX / 2)
+        src->max_line = line_limit_for(src->longest_line);
     sniff_csv_dialect(engine, s, path, src);
+    if (!src->dialect && fit_longest_record(path, src))
+        sniff_csv_dialect(engine, s, path, src);
     return 0;
 }
 
@@ -623,11 +651,8 @@ int tn_source_ingest(struct tn_warehouse *wh, struct tn_session *s, const char *
         json_decref(dialect);
         if (rc == TN_EEXISTS)
             continue; /* another writer created the table first: append to it */
-        if (rc && src->format == TN_SOURCE_CSV && src->max_line < LONG_LINE_MAX &&
-            long_line_error(err)) {
-            src->max_line = LONG_LINE_MAX;
+        if (rc && err->code == TN_EINPUT && fit_longest_record(path, src))
             continue;
-        }
         if (rc && src->format == TN_SOURCE_CSV && src->dialect && !src->whole_sample &&
             sampled_type_error(err)) {
             rc = resniff_whole(s, path, src, err);

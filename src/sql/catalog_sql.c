@@ -171,27 +171,6 @@ static int relation_schema(struct tn_warehouse *wh, const struct relation *r, st
     return rc;
 }
 
-/* SHOW TABLES [FROM ns]: name. */
-static int show_tables(struct tn_warehouse *wh, struct tn_session *s, const char *ns, json_t *node,
-                       struct tn_err *err)
-{
-    static const char *const cols[] = {"name"}, *const types[] = {"VARCHAR"};
-    struct answer a = {cols, types, 1, TN_BUF_INIT(TN_CAP_SQL)};
-    struct relation *e = NULL;
-    size_t n = 0;
-    int rc = list_relations(wh, ns, &e, &n, err);
-
-    if (rc)
-        return rc;
-    for (size_t i = 0; i < n; i++) {
-        row_begin(&a);
-        row_string(&a, 0, e[i].name);
-        row_end(&a);
-    }
-    relations_free(e, n);
-    return answer_place(s, &a, node, "tables", err);
-}
-
 /* A column's DuckDB type name, or the Iceberg type's JSON when it has none. */
 static char *column_type(const struct tn_field *f)
 {
@@ -213,7 +192,95 @@ static int is_identifier(const struct tn_schema *schema, int id)
     return 0;
 }
 
+/* One relation's rows, appended to "a"; "schema" is NULL unless the walk loaded schemas. */
+typedef void (*relation_rows)(struct answer *a, const struct relation *r,
+                              const struct tn_schema *schema);
+
+/* Answer node "node" (aliased "alias") with the rows "rows" gives for each table and view in
+ * namespace "ns" (NULL: all), by namespace and name; with "with_schema" each one's current schema
+ * is loaded first and one dropped meanwhile is passed over. */
+static int answer_relations(struct tn_warehouse *wh, struct tn_session *s, const char *ns,
+                            int with_schema, struct answer *a, relation_rows rows, json_t *node,
+                            const char *alias, struct tn_err *err)
+{
+    struct relation *e = NULL;
+    size_t n = 0;
+    int rc = list_relations(wh, ns, &e, &n, err);
+
+    for (size_t i = 0; !rc && i < n; i++) {
+        struct tn_table *t = NULL;
+        struct tn_schema *owned = NULL;
+        const struct tn_schema *schema = NULL;
+        if (with_schema) {
+            rc = relation_schema(wh, &e[i], &t, &schema, &owned, err);
+            if (rc == TN_ENOTABLE || rc == TN_ENOVIEW) { /* dropped meanwhile */
+                rc = 0;
+                continue;
+            }
+            if (rc)
+                break;
+        }
+        rows(a, &e[i], schema);
+        tn_table_free(t);
+        tn_schema_free(owned);
+    }
+    relations_free(e, n);
+    if (rc) {
+        tn_buf_release(&a->values);
+        return rc;
+    }
+    return answer_place(s, a, node, alias, err);
+}
+
+/* SHOW TABLES [FROM ns]: name. */
+static void show_tables_row(struct answer *a, const struct relation *r,
+                            const struct tn_schema *schema)
+{
+    (void)schema;
+    row_begin(a);
+    row_string(a, 0, r->name);
+    row_end(a);
+}
+
+static int show_tables(struct tn_warehouse *wh, struct tn_session *s, const char *ns, json_t *node,
+                       struct tn_err *err)
+{
+    static const char *const cols[] = {"name"}, *const types[] = {"VARCHAR"};
+    struct answer a = {cols, types, 1, TN_BUF_INIT(TN_CAP_SQL)};
+
+    return answer_relations(wh, s, ns, 0, &a, show_tables_row, node, "tables", err);
+}
+
 /* SHOW ALL TABLES: database, schema, name, column_names, column_types, temporary. */
+static void show_all_tables_row(struct answer *a, const struct relation *r,
+                                const struct tn_schema *schema)
+{
+    struct tn_buf names = TN_BUF_INIT(TN_CAP_SQL), tys = TN_BUF_INIT(TN_CAP_SQL);
+
+    tn_buf_addstr(&names, "CAST([", NULL);
+    tn_buf_addstr(&tys, "CAST([", NULL);
+    for (size_t c = 0; schema && c < schema->root.nfields; c++) {
+        char *ty = column_type(&schema->root.fields[c]);
+        tn_buf_addstr(&names, c ? ", " : "", NULL);
+        tn_buf_addstr(&tys, c ? ", " : "", NULL);
+        tn_sql_string(&names, schema->root.fields[c].name);
+        tn_sql_string(&tys, ty);
+        free(ty);
+    }
+    tn_buf_addstr(&names, "] AS VARCHAR[])", NULL);
+    tn_buf_addstr(&tys, "] AS VARCHAR[])", NULL);
+    row_begin(a);
+    row_string(a, 0, "tarn");
+    row_string(a, 1, r->ns);
+    row_string(a, 2, r->name);
+    row_value(a, 3, names.buf);
+    row_value(a, 4, tys.buf);
+    row_value(a, 5, "false");
+    row_end(a);
+    tn_buf_release(&names);
+    tn_buf_release(&tys);
+}
+
 static int show_all_tables(struct tn_warehouse *wh, struct tn_session *s, json_t *node,
                            struct tn_err *err)
 {
@@ -222,53 +289,8 @@ static int show_all_tables(struct tn_warehouse *wh, struct tn_session *s, json_t
     static const char *const types[] = {"VARCHAR",   "VARCHAR",   "VARCHAR",
                                         "VARCHAR[]", "VARCHAR[]", "BOOLEAN"};
     struct answer a = {cols, types, 6, TN_BUF_INIT(TN_CAP_SQL)};
-    struct relation *e = NULL;
-    size_t n = 0;
-    int rc = list_relations(wh, NULL, &e, &n, err);
 
-    for (size_t i = 0; !rc && i < n; i++) {
-        struct tn_table *t = NULL;
-        struct tn_schema *owned = NULL;
-        const struct tn_schema *schema = NULL;
-        struct tn_buf names = TN_BUF_INIT(TN_CAP_SQL), tys = TN_BUF_INIT(TN_CAP_SQL);
-        rc = relation_schema(wh, &e[i], &t, &schema, &owned, err);
-        if (rc == TN_ENOTABLE || rc == TN_ENOVIEW) { /* dropped meanwhile */
-            rc = 0;
-            continue;
-        }
-        if (rc)
-            break;
-        tn_buf_addstr(&names, "CAST([", NULL);
-        tn_buf_addstr(&tys, "CAST([", NULL);
-        for (size_t c = 0; schema && c < schema->root.nfields; c++) {
-            char *ty = column_type(&schema->root.fields[c]);
-            tn_buf_addstr(&names, c ? ", " : "", NULL);
-            tn_buf_addstr(&tys, c ? ", " : "", NULL);
-            tn_sql_string(&names, schema->root.fields[c].name);
-            tn_sql_string(&tys, ty);
-            free(ty);
-        }
-        tn_buf_addstr(&names, "] AS VARCHAR[])", NULL);
-        tn_buf_addstr(&tys, "] AS VARCHAR[])", NULL);
-        row_begin(&a);
-        row_string(&a, 0, "tarn");
-        row_string(&a, 1, e[i].ns);
-        row_string(&a, 2, e[i].name);
-        row_value(&a, 3, names.buf);
-        row_value(&a, 4, tys.buf);
-        row_value(&a, 5, "false");
-        row_end(&a);
-        tn_buf_release(&names);
-        tn_buf_release(&tys);
-        tn_table_free(t);
-        tn_schema_free(owned);
-    }
-    relations_free(e, n);
-    if (rc) {
-        tn_buf_release(&a.values);
-        return rc;
-    }
-    return answer_place(s, &a, node, "tables", err);
+    return answer_relations(wh, s, NULL, 1, &a, show_all_tables_row, node, "tables", err);
 }
 
 /* DESCRIBE t: column_name, column_type, null, key, default, extra (DuckDB's columns), from the
@@ -301,6 +323,46 @@ static int describe_table(struct tn_session *s, const struct tn_table *t, json_t
     return answer_place(s, &a, node, "describe", err);
 }
 
+/* information_schema.tables: one row a table or view. */
+static void information_schema_table_row(struct answer *a, const struct relation *r,
+                                         const struct tn_schema *schema)
+{
+    (void)schema;
+    row_begin(a);
+    row_string(a, 0, "tarn");
+    row_string(a, 1, r->ns);
+    row_string(a, 2, r->name);
+    row_string(a, 3, r->view ? "VIEW" : "BASE TABLE");
+    row_string(a, 4, r->view ? "NO" : "YES");
+    row_end(a);
+}
+
+/* information_schema.columns: one row a column of the table's or view's current schema. */
+static void information_schema_column_rows(struct answer *a, const struct relation *r,
+                                           const struct tn_schema *schema)
+{
+    for (size_t c = 0; schema && c < schema->root.nfields; c++) {
+        const struct tn_field *f = &schema->root.fields[c];
+        json_t *dflt = json_object_get(f->json, "write-default");
+        char *ty = column_type(f), *dv = dflt ? tn_json_dump(dflt) : NULL;
+        char pos[24];
+        snprintf(pos, sizeof(pos), "%zu", c + 1);
+        row_begin(a);
+        row_string(a, 0, "tarn");
+        row_string(a, 1, r->ns);
+        row_string(a, 2, r->name);
+        row_string(a, 3, f->name);
+        row_value(a, 4, pos);
+        row_string(a, 5, dv);
+        row_string(a, 6, f->required ? "NO" : "YES");
+        row_string(a, 7, ty);
+        row_value(a, 8, is_identifier(schema, f->id) ? "true" : "false");
+        row_end(a);
+        free(ty);
+        free(dv);
+    }
+}
+
 /* information_schema.tables or information_schema.columns over tarn's tables. */
 static int information_schema(struct tn_warehouse *wh, struct tn_session *s, int columns,
                               json_t *node, const char *alias, struct tn_err *err)
@@ -315,61 +377,10 @@ static int information_schema(struct tn_warehouse *wh, struct tn_session *s, int
                                          "VARCHAR", "VARCHAR", "VARCHAR", "BOOLEAN"};
     struct answer a = {columns ? ccols : tcols, columns ? ctypes : ttypes, columns ? 9 : 5,
                        TN_BUF_INIT(TN_CAP_SQL)};
-    const char *catalog = "tarn";
-    struct relation *e = NULL;
-    size_t n = 0;
-    int rc = list_relations(wh, NULL, &e, &n, err);
 
-    for (size_t i = 0; !rc && i < n; i++) {
-        struct tn_table *t = NULL;
-        struct tn_schema *owned = NULL;
-        const struct tn_schema *schema = NULL;
-        if (!columns) {
-            row_begin(&a);
-            row_string(&a, 0, catalog);
-            row_string(&a, 1, e[i].ns);
-            row_string(&a, 2, e[i].name);
-            row_string(&a, 3, e[i].view ? "VIEW" : "BASE TABLE");
-            row_string(&a, 4, e[i].view ? "NO" : "YES");
-            row_end(&a);
-            continue;
-        }
-        rc = relation_schema(wh, &e[i], &t, &schema, &owned, err);
-        if (rc == TN_ENOTABLE || rc == TN_ENOVIEW) {
-            rc = 0;
-            continue;
-        }
-        if (rc)
-            break;
-        for (size_t c = 0; schema && c < schema->root.nfields; c++) {
-            const struct tn_field *f = &schema->root.fields[c];
-            json_t *dflt = json_object_get(f->json, "write-default");
-            char *ty = column_type(f), *dv = dflt ? tn_json_dump(dflt) : NULL;
-            char pos[24];
-            snprintf(pos, sizeof(pos), "%zu", c + 1);
-            row_begin(&a);
-            row_string(&a, 0, catalog);
-            row_string(&a, 1, e[i].ns);
-            row_string(&a, 2, e[i].name);
-            row_string(&a, 3, f->name);
-            row_value(&a, 4, pos);
-            row_string(&a, 5, dv);
-            row_string(&a, 6, f->required ? "NO" : "YES");
-            row_string(&a, 7, ty);
-            row_value(&a, 8, is_identifier(schema, f->id) ? "true" : "false");
-            row_end(&a);
-            free(ty);
-            free(dv);
-        }
-        tn_table_free(t);
-        tn_schema_free(owned);
-    }
-    relations_free(e, n);
-    if (rc) {
-        tn_buf_release(&a.values);
-        return rc;
-    }
-    return answer_place(s, &a, node, alias, err);
+    return answer_relations(wh, s, NULL, columns, &a,
+                            columns ? information_schema_column_rows : information_schema_table_row,
+                            node, alias, err);
 }
 
 /* DESCRIBE's query when it is exactly SELECT * FROM <tarn table> (no AT clause): that table. */

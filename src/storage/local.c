@@ -89,8 +89,10 @@ static int local_prepare_dir(struct tn_storage *st, const char *uri, struct tn_e
     return rc;
 }
 
-static int local_write(struct tn_storage *st, const char *uri, const void *data, size_t len,
-                       struct tn_err *err)
+/* Create the file at "uri" with "data"; flushed to disk before returning when "flush" is set
+ * (else its writeback is only started: local_flush finishes it). */
+static int create_file(struct tn_storage *st, const char *uri, const void *data, size_t len,
+                       int flush, struct tn_err *err)
 {
     const char *path;
     const char *p = data;
@@ -100,26 +102,64 @@ static int local_write(struct tn_storage *st, const char *uri, const void *data,
         return rc;
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
-        return tn_fail(err, errno == EEXIST ? TN_EEXISTS : TN_EUNAVAILABLE, "cannot create %s: %s",
-                       path, strerror(errno));
+        return tn_fail(err,
+                       errno == EEXIST ? TN_EEXISTS : tn_err_from_errno(errno, TN_EUNAVAILABLE),
+                       "cannot create %s: %s", path, strerror(errno));
     while (len) {
         ssize_t n = write(fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            rc = tn_fail(err, TN_EUNAVAILABLE, "cannot write %s: %s", path, strerror(errno));
+            rc = tn_fail(err, tn_err_from_errno(errno, TN_EUNAVAILABLE), "cannot write %s: %s",
+                         path, strerror(errno));
             break;
         }
         p += n;
         len -= (size_t)n;
     }
-    if (!rc)
+    if (!rc && flush)
         rc = tn__fault_check(st->fault, TN_FAULT_FSYNC, uri, err);
-    if (!rc && fsync(fd))
-        rc = tn_fail(err, TN_EUNAVAILABLE, "cannot flush %s: %s", path, strerror(errno));
+    if (!rc && flush && fsync(fd))
+        rc = tn_fail(err, tn_err_from_errno(errno, TN_EUNAVAILABLE), "cannot flush %s: %s", path,
+                     strerror(errno));
+    if (!rc && !flush)
+        sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); /* a hint: local_flush makes sure */
     close(fd);
     if (rc)
         unlink(path);
+    return rc;
+}
+
+static int local_write(struct tn_storage *st, const char *uri, const void *data, size_t len,
+                       struct tn_err *err)
+{
+    return create_file(st, uri, data, len, 1, err);
+}
+
+static int local_write_unflushed(struct tn_storage *st, const char *uri, const void *data,
+                                 size_t len, struct tn_err *err)
+{
+    return create_file(st, uri, data, len, 0, err);
+}
+
+/* Flush files written unflushed. Their writeback was started as each was written, so their
+ * blocks are allocated in the file system's running journal transaction: the first fsync
+ * commits it for all of them, and the others only wait for their data. */
+static int local_flush(struct tn_storage *st, const char *const *uris, size_t n, struct tn_err *err)
+{
+    int rc = 0;
+
+    for (size_t i = 0; !rc && i < n; i++) {
+        const char *path;
+        int fd;
+        if ((rc = open_local(uris[i], &path, &fd, err)))
+            break;
+        rc = tn__fault_check(st->fault, TN_FAULT_FSYNC, uris[i], err);
+        if (!rc && fsync(fd))
+            rc = tn_fail(err, tn_err_from_errno(errno, TN_EUNAVAILABLE), "cannot flush %s: %s",
+                         path, strerror(errno));
+        close(fd);
+    }
     return rc;
 }
 
@@ -317,6 +357,8 @@ static const struct tn_storage_ops local_ops = {
     .read = local_read,
     .read_range = local_read_range,
     .write = local_write,
+    .write_unflushed = local_write_unflushed,
+    .flush = local_flush,
     .remove = local_delete,
     .remove_many = local_remove_many,
     .size = local_size,

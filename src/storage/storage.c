@@ -363,6 +363,28 @@ int tn_storage_write(struct tn_storage *st, const char *uri, const void *data, s
     return rc ? rc : st->ops->write(st, uri, data, len, err);
 }
 
+int tn_storage_write_unflushed(struct tn_storage *st, const char *uri, const void *data, size_t len,
+                               struct tn_err *err)
+{
+    int rc = guard(st, uri, CHANGES, err);
+    if (!rc)
+        rc = fault(st, TN_FAULT_WRITE, uri, err);
+    if (rc)
+        return rc;
+    return st->ops->write_unflushed ? st->ops->write_unflushed(st, uri, data, len, err)
+                                    : st->ops->write(st, uri, data, len, err);
+}
+
+int tn_storage_flush(struct tn_storage *st, const char *const *uris, size_t n, struct tn_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = guard(st, uris[i], CHANGES, err);
+        if (rc)
+            return rc;
+    }
+    return n && st->ops->flush ? st->ops->flush(st, uris, n, err) : 0;
+}
+
 int tn_storage_delete(struct tn_storage *st, const char *uri, struct tn_err *err)
 {
     int rc = guard(st, uri, CHANGES, err);

@@ -74,6 +74,13 @@ int tn_storage_read(struct tn_storage *st, const char *uri, struct tn_buf *out, 
  * file is already there. The data is flushed to disk before this returns. */
 int tn_storage_write(struct tn_storage *st, const char *uri, const void *data, size_t len,
                      struct tn_err *err);
+/* Like tn_storage_write, but a local file may not be on disk yet: tn_storage_flush must flush it
+ * before anything published names it. A commit flushes all its files at once, which costs a
+ * file system one journal commit instead of one per file. */
+int tn_storage_write_unflushed(struct tn_storage *st, const char *uri, const void *data, size_t len,
+                               struct tn_err *err);
+/* Flush the files at "uris" (n of them, written by tn_storage_write_unflushed) to disk. */
+int tn_storage_flush(struct tn_storage *st, const char *const *uris, size_t n, struct tn_err *err);
 /* Remove the file at "uri"; a missing file is not an error. */
 int tn_storage_delete(struct tn_storage *st, const char *uri, struct tn_err *err);
 /* The size of the file at "uri"; TN_ENOTFOUND when it does not exist. */

@@ -30,6 +30,11 @@ struct tn_storage_ops {
                     struct tn_err *err);
     int (*list)(struct tn_storage *st, const char *prefix_uri, struct tn_storage_entry **out,
                 size_t *out_n, struct tn_err *err);
+    /* Optional for a backend whose writes are durable when they return (NULL: write, and
+     * flush does nothing). */
+    int (*write_unflushed)(struct tn_storage *st, const char *uri, const void *data, size_t len,
+                           struct tn_err *err);
+    int (*flush)(struct tn_storage *st, const char *const *uris, size_t n, struct tn_err *err);
     /* Optional for a backend without a cache or multipart uploads (NULL: nothing to do). */
     int (*evict)(struct tn_storage *st, const char *uri);
     int (*confirm)(struct tn_storage *st, const char *uri, struct tn_err *err);

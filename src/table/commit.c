@@ -17,6 +17,8 @@
  *             refuse with a real conflict: REFUSED), its updates are applied too, and the next
  *             version is validated. Still nothing a reader can reach has changed.
  *   WRITE     The next metadata file is written at a fresh name.
+ *   FLUSH     Every file the attempt wrote (and the caller's, tn__change.written) is flushed to
+ *             disk at once: one journal commit of the file system, not one per file.
  *   SWAP      The catalog pointer moves from the base to the new file (one compare-and-swap;
  *             all tables of a multi-table change in one catalog transaction; for a table that
  *             did not exist (tn__table_new) the catalog row is inserted, TN_EEXISTS when another
@@ -34,6 +36,8 @@
  * INVARIANTS
  *   - Until the swap, no published metadata names a new file: a crash at any point leaves at
  *     most unreferenced files, never a broken or half-changed table.
+ *   - Every file a swap publishes is on disk before it: what a crash after the swap finds is
+ *     whole.
  *   - A failed attempt deletes what it wrote; a refused commit leaves the catalog pointer, and so
  *     schema, specs, refs, properties and snapshots, exactly as they were.
  *   - A request is one commit: everything it changes (schema, properties, snapshot) is in the
@@ -85,11 +89,24 @@ int tn__files_write(struct tn_warehouse *wh, const struct tn_table *t, const cha
                     const void *data, size_t len, struct tn__files *f, struct tn_err *err)
 {
     char *resolved = tn_table_resolve(t, uri);
-    int rc = tn_storage_write(wh->storage, resolved, data, len, err);
+    int rc = f->flush_at_commit ? tn_storage_write_unflushed(wh->storage, resolved, data, len, err)
+                                : tn_storage_write(wh->storage, resolved, data, len, err);
 
     if (!rc)
         tn__files_add(f, resolved);
+    if (!rc && !f->flush_at_commit)
+        f->flushed = f->n;
     free(resolved);
+    return rc;
+}
+
+int tn__files_flush(struct tn_warehouse *wh, struct tn__files *f, struct tn_err *err)
+{
+    int rc = tn_storage_flush(wh->storage, (const char *const *)f->uris + f->flushed,
+                              f->n - f->flushed, err);
+
+    if (!rc)
+        f->flushed = f->n;
     return rc;
 }
 
@@ -214,6 +231,7 @@ static int attempt_prepare(struct tn_warehouse *wh, struct tn__change *c, struct
     const char *text;
     int rc;
 
+    a->files.flush_at_commit = 1; /* flushed together before the swap */
     if (first && c->base) {
         a->base = c->base;
     } else {
@@ -281,7 +299,7 @@ static int attempt_prepare(struct tn_warehouse *wh, struct tn__change *c, struct
     /* never on top of a table whose files are gone from the store (a cache would hide it) */
     rc = a->base->metadata_location ? tn__check_base(wh, a->base, err) : 0;
     if (!rc)
-        rc = tn_storage_write(wh->storage, a->resolved, text, len, err);
+        rc = tn_storage_write_unflushed(wh->storage, a->resolved, text, len, err);
     if (!rc)
         tn__files_add(&a->files, a->resolved);
     return rc;
@@ -310,6 +328,12 @@ int tn__commit(struct tn_warehouse *wh, struct tn__change *changes, size_t n, st
             if (!rc && a[i].next)
                 sw[nswap++] = (struct tn_catalog_swap){changes[i].ns, changes[i].name,
                                                        a[i].base->metadata_location, a[i].location};
+        }
+        /* everything the new versions name reaches the disk before any of them is published */
+        for (size_t i = 0; !rc && nswap && i < n; i++) {
+            rc = tn__files_flush(wh, &a[i].files, err);
+            if (!rc && changes[i].written)
+                rc = tn__files_flush(wh, changes[i].written, err);
         }
         at_swap = !rc && nswap;
         if (at_swap && nswap == 1 && !sw[0].expected)

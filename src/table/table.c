@@ -803,7 +803,35 @@ int tn_table_snapshot_ref(const struct tn_table *t, const char *ref, int64_t *ou
             return 0;
         }
     }
+    if (strlen(ref) >= 14 && strlen(ref) <= 17 && tn_hudi_check_archived(t, ref, "instant", err))
+        return TN_ENOTFOUND;
     if (!tn_parse_i64(ref, &id))
         return tn_table_no_snapshot(t, id, NULL, err);
     return tn_table_no_snapshot(t, -1, ref, err);
+}
+
+json_t *tn_table_list_json(struct tn_warehouse *wh,
+                           void (*describe)(json_t *j, const struct tn_table *t),
+                           struct tn_err *err)
+{
+    struct tn_catalog_entry *e = NULL;
+    size_t n = 0;
+    json_t *list;
+
+    if (tn_catalog_list(wh->catalog, NULL, &e, &n, err))
+        return NULL;
+    list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        struct tn_table *t = NULL;
+        struct tn_err lerr = {0};
+        json_t *j = json_pack("{s:s, s:s}", "namespace", e[i].ns, "name", e[i].table);
+        if (tn_table_load(wh, e[i].ns, e[i].table, &t, &lerr))
+            json_object_set_new(j, "error", json_string(lerr.msg));
+        else
+            describe(j, t);
+        json_array_append_new(list, j);
+        tn_table_free(t);
+    }
+    tn_catalog_entries_free(e, n);
+    return list;
 }

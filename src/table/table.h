@@ -79,6 +79,14 @@ struct tn_table {
 int tn_table_load(struct tn_warehouse *wh, const char *ns, const char *name, struct tn_table **out,
                   struct tn_err *err);
 void tn_table_free(struct tn_table *t);
+
+/* Every table of the catalog, by namespace and name, as a JSON array of {"namespace", "name",
+ * ...}: "describe" adds what it tells of a table that loads; one that does not gets "error"
+ * with the reason instead, so that one broken table hides no others. NULL when the catalog
+ * cannot be listed. */
+json_t *tn_table_list_json(struct tn_warehouse *wh,
+                           void (*describe)(json_t *j, const struct tn_table *t),
+                           struct tn_err *err);
 /* Apply the table's path map to a location (caller frees). */
 char *tn_table_resolve(const struct tn_table *t, const char *location);
 

@@ -25,15 +25,22 @@ int tn__check_base(struct tn_warehouse *wh, const struct tn_table *t, struct tn_
 void tn__delete_old_metadata(struct tn_warehouse *wh, const struct tn_table *base,
                              const struct tn_metadata *next);
 
-/* Files written for a change that are deleted again unless it is published (resolved URIs). */
+/* Files written for a change that are deleted again unless it is published (resolved URIs).
+ * With "flush_at_commit" set, tn__files_write leaves them unflushed (tn_storage_write_unflushed)
+ * and tn__commit flushes them all at once before its swap: set it only on a list that a
+ * commit will see (an attempt's, or a change's "written"). */
 struct tn__files {
     char **uris;
     size_t n, cap;
+    int flush_at_commit;
+    size_t flushed; /* uris[0, flushed) are on disk */
 };
 void tn__files_add(struct tn__files *f, const char *resolved);
 /* Write "data" at "uri" of table "t" (path map applied) and record it in "f". */
 int tn__files_write(struct tn_warehouse *wh, const struct tn_table *t, const char *uri,
                     const void *data, size_t len, struct tn__files *f, struct tn_err *err);
+/* Flush what "f" holds unflushed. */
+int tn__files_flush(struct tn_warehouse *wh, struct tn__files *f, struct tn_err *err);
 /* Forget the files, deleting them first when "remove" is set. */
 void tn__files_done(struct tn_warehouse *wh, struct tn__files *f, int remove);
 
@@ -51,7 +58,9 @@ struct tn__change {
                  const struct tn_metadata *staged, void *ctx, json_t *updates,
                  struct tn__files *files, struct tn_err *err);
     void *ctx;
-    int skip_if_unchanged; /* publish nothing when the updates leave the metadata as it was */
+    struct tn__files *written; /* optional: files the caller wrote for this change with
+                                  flush_at_commit set, flushed before the swap */
+    int skip_if_unchanged;     /* publish nothing when the updates leave the metadata as it was */
     int translating;       /* the translation of a table tarn reads from another format (src/hudi):
                               the only change such a table accepts */
     struct tn_table **out; /* optional: the published version (or the base when unchanged) */

@@ -20,6 +20,19 @@ void tn_view_free(struct tn_view *v)
     free(v);
 }
 
+/* View ns.name, owning "metadata_location" and its metadata "meta". */
+static struct tn_view *view_new(const char *ns, const char *name, char *metadata_location,
+                                json_t *meta)
+{
+    struct tn_view *v = tn_calloc(1, sizeof(*v));
+
+    snprintf(v->ns, sizeof(v->ns), "%s", ns);
+    snprintf(v->name, sizeof(v->name), "%s", name);
+    v->metadata_location = metadata_location;
+    v->meta = meta;
+    return v;
+}
+
 /* Read and check the view metadata at "location". */
 static int read_metadata(struct tn_warehouse *wh, const char *location, json_t **out,
                          struct tn_err *err)
@@ -98,11 +111,7 @@ int tn_view_load(struct tn_warehouse *wh, const char *ns, const char *name, stru
         free(location);
         return rc;
     }
-    *out = tn_calloc(1, sizeof(**out));
-    snprintf((*out)->ns, sizeof((*out)->ns), "%s", ns);
-    snprintf((*out)->name, sizeof((*out)->name), "%s", name);
-    (*out)->metadata_location = location;
-    (*out)->meta = root;
+    *out = view_new(ns, name, location, root);
     return 0;
 }
 
@@ -124,11 +133,7 @@ static int publish_new(struct tn_warehouse *wh, const char *ns, const char *name
         json_decref(root);
         return rc;
     }
-    *out = tn_calloc(1, sizeof(**out));
-    snprintf((*out)->ns, sizeof((*out)->ns), "%s", ns);
-    snprintf((*out)->name, sizeof((*out)->name), "%s", name);
-    (*out)->metadata_location = location;
-    (*out)->meta = root;
+    *out = view_new(ns, name, location, root);
     return 0;
 }
 
@@ -171,11 +176,7 @@ int tn_view_register(struct tn_warehouse *wh, const char *ns, const char *name,
         json_decref(root);
         return rc;
     }
-    *out = tn_calloc(1, sizeof(**out));
-    snprintf((*out)->ns, sizeof((*out)->ns), "%s", ns);
-    snprintf((*out)->name, sizeof((*out)->name), "%s", name);
-    (*out)->metadata_location = tn_strdup(metadata_location);
-    (*out)->meta = root;
+    *out = view_new(ns, name, tn_strdup(metadata_location), root);
     return 0;
 }
 

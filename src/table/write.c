@@ -981,7 +981,7 @@ int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
                     const struct tn_row_change *c, struct tn_commit_result *res, struct tn_err *err)
 {
     const struct tn_table *t = base;
-    struct tn__files files = {0};
+    struct tn__files files = {.flush_at_commit = 1};
     struct pending p;
     int rc = 0;
 
@@ -1033,6 +1033,7 @@ int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
         }
         ch.stage = attempt_commit;
         ch.ctx = &p;
+        ch.written = &files;
         rc = tn__commit(wh, &ch, 1, err);
         res->attempts = p.attempts;
     }

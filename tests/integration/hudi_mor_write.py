@@ -7,8 +7,11 @@ commit metadata. Used by the Hudi integration suites to build cases no fixture h
 usage: hudi_mor_write.py TABLE INSTANT FILE_ID BASE_INSTANT LOG_VERSION SPEC.json
 SPEC: {"upserts": [{"key": "2", "id": 2, "name": "...", "longField": 5}, ...],
        "deletes": [{"key": "1", "ordering": {"long": 1}}, ...],   ("ordering": null = int 0)
-       "add_columns": ["note", ...]}   (string columns the commit adds to the table's schema;
+       "add_columns": ["note", ...],   (string columns the commit adds to the table's schema;
                                         the upserts carry them)
+       "add_struct_fields": ["note", ...]}  (string fields the commit adds inside structField;
+                                        upserts may carry "structField": {"field1": "...",
+                                        "field2": 1, "note": "..."})
 """
 import json
 import os
@@ -60,6 +63,13 @@ def main():
                {"name": "longField", "type": "long"}]
     added = spec.get("add_columns", [])
     fields += [{"name": c, "type": "string"} for c in added]
+    nested = spec.get("add_struct_fields", [])
+    if nested:
+        fields.append({"name": "structField", "type": ["null", {
+            "type": "record", "name": "structField",
+            "fields": [{"name": "field1", "type": ["null", "string"]},
+                       {"name": "field2", "type": ["null", "int"]}] +
+                      [{"name": c, "type": ["null", "string"]} for c in nested]}]})
     schema = json.dumps({"type": "record", "name": "v6_nonpartitioned_record", "fields": fields})
     data = b""
     upserts = spec.get("upserts", [])
@@ -70,6 +80,18 @@ def main():
                            [instant, "%s_0_%d" % (instant, i), r["key"], "", log_name])
             rec += zigzag(r["id"]) + avro_string(r["name"]) + zigzag(r["longField"])
             rec += b"".join(avro_string(r[c]) for c in added)
+            if nested:
+                sf = r.get("structField")
+                if sf is None:
+                    rec += zigzag(0)
+                else:
+                    rec += zigzag(1)
+                    for name in ["field1", "field2"] + nested:
+                        v = sf.get(name)
+                        if v is None:
+                            rec += zigzag(0)
+                        else:
+                            rec += zigzag(1) + (zigzag(v) if name == "field2" else avro_string(v))
             content += struct.pack(">i", len(rec)) + rec
         data += block(3, instant, content, schema)
     deletes = spec.get("deletes", [])
@@ -87,6 +109,14 @@ def main():
     hoodie = os.path.join(table, ".hoodie")
     previous = sorted(n for n in os.listdir(hoodie) if n.endswith(".deltacommit"))[-1]
     extra = json.load(open(os.path.join(hoodie, previous)))["extraMetadata"]
+    if nested:
+        table_schema = json.loads(extra["schema"])
+        for f in table_schema["fields"]:
+            if f["name"] == "structField":
+                record = [t for t in f["type"] if isinstance(t, dict)][0]
+                record["fields"] += [{"name": c, "type": ["null", "string"], "default": None}
+                                     for c in nested]
+        extra["schema"] = json.dumps(table_schema)
     if added:
         table_schema = json.loads(extra["schema"])
         table_schema["fields"] += [{"name": c, "type": ["null", "string"], "default": None}

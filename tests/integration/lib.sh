@@ -196,6 +196,25 @@ icebird() {
     fi
 }
 
+#---- Delta fixtures (../shared/delta-fixtures) ----
+
+# delta_table_name FIXTURE: the tarn table name of a fixture.
+delta_table_name() { echo "$1" | tr -- '-.' '__' | tr 'A-Z' 'a-z'; }
+
+# delta_compare FIXTURE LABEL: run the Python check on stdin against FIXTURE's expected results
+# and its table (it imports them from delta_expected.py); each line it prints, "PASS what" or
+# "FAIL what", counts as the check "LABEL what". A check that prints nothing fails.
+delta_compare() {
+    local fx=$1 label=$2
+    PYTHONPATH=$ROOT/tests/integration${PYTHONPATH:+:$PYTHONPATH} PYTHONDONTWRITEBYTECODE=1 \
+        python3 - "$SHARED/delta-fixtures/_expected/$fx.json" "$(delta_table_name "$fx")" "$TARN" \
+        >"$TMP/cmp" 2>&1
+    [ -s "$TMP/cmp" ] || bad "$fx: no comparison ran"
+    while read -r verdict rest; do
+        if [ "$verdict" = PASS ]; then ok "$label $rest"; else bad "$label $rest"; fi
+    done <"$TMP/cmp"
+}
+
 ok() { PASS=$((PASS + 1)); echo "ok   $T: $1"; }
 bad() { FAIL=$((FAIL + 1)); echo "FAIL $T: $1"; }
 # skip DESC REASON: a check that cannot run yet, with the missing feature named.
@@ -270,6 +289,24 @@ print(json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list, bool)) or 
 csvq() {
     curl -s -o "$TMP/qbody" -G "$BASE/query" --data-urlencode "sql=$1" -d format=csv
     tail -n +2 "$TMP/qbody"
+}
+
+# expect_error DESC STATUS MESSAGE_PART GOT_STATUS: an error answer (in $TMP/body) with that status
+# whose error.message contains MESSAGE_PART.
+expect_error() {
+    local desc=$1 want=$2 msg=$3 got=$4 m
+    m=$(jv 'd["error"]["message"]')
+    if [ "$got" = "$want" ] && [[ "$m" == *"$msg"* ]]; then
+        ok "$desc"
+    else
+        bad "$desc (status $got, wanted $want '$msg')"; head -c 400 "$TMP/body" | sed 's/^/    /'; echo
+    fi
+}
+
+# ingest TABLE QUERY BODY [CONTENT_TYPE]: POST /ingest/TABLE?QUERY (QUERY may be empty) with BODY,
+# or the file F for a BODY of @F, as CONTENT_TYPE (default text/csv); status printed.
+ingest() {
+    call POST "/ingest/$1${2:+?$2}" -H "Content-Type: ${4:-text/csv}" -H 'Expect:' --data-binary "$3"
 }
 
 finish() {

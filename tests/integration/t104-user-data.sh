@@ -6,22 +6,6 @@
 # types, and CSV dialect options. JSON answers are read with python3.
 . "$(dirname "$0")/lib.sh"
 
-# expect_error DESC STATUS MESSAGE_PART GOT_STATUS: status and message of an error answer.
-expect_error() {
-    local desc=$1 want=$2 msg=$3 got=$4 m
-    m=$(jv 'd["error"]["message"]')
-    if [ "$got" = "$want" ] && [[ "$m" == *"$msg"* ]]; then
-        ok "$desc"
-    else
-        bad "$desc (status $got, wanted $want '$msg')"; head -c 400 "$TMP/body" | sed 's/^/    /'; echo
-    fi
-}
-
-# ingest TABLE QUERY BODY [content-type]: POST /ingest/TABLE?QUERY; status printed.
-ingest() {
-    call POST "/ingest/$1${2:+?$2}" -H "Content-Type: ${4:-text/csv}" --data-binary "$3"
-}
-
 # pq SQL: POST /query {"sql": SQL}; status printed, body in $TMP/body.
 pq() { post /query "$(python3 -c 'import json, sys; print(json.dumps({"sql": sys.argv[1]}))' "$1")"; }
 

@@ -3,7 +3,9 @@
 # tarn's table: its schema evolves in the same commit that translates the instant, rows written
 # before read NULL, and a running server sees the column on the next query. The case: a copy of
 # mor_parquet_v6_nonpartitioned registered as it is, then one more deltacommit (written the way
-# Hudi writes it by hudi_mor_write.py) whose schema adds the column "note". Local warehouse only.
+# Hudi writes it by hudi_mor_write.py) whose schema adds the column "note"; then, on another
+# copy, a deltacommit whose schema adds the field "note" inside the struct column structField.
+# Local warehouse only.
 . "$(dirname "$0")/lib.sh"
 
 HF=$SHARED/hudi-fixtures
@@ -51,5 +53,31 @@ N=$(csvq 'SELECT count(*) FROM "ev$snapshots"')
 expect_eq "later loads add no snapshot and no schema" \
     "$(csvq 'SELECT count(*) FROM ev' >/dev/null; csvq 'SELECT count(*) FROM "ev$snapshots"') $(jv 'len(d["schemas"])' "$(ls -t "$WH"/default/ev/metadata/*.metadata.json | head -1)")" \
     "$N 2"
+
+# a field added inside a struct column (structField.note): the same, one level down
+cp -r "$HF/mor_parquet_v6_nonpartitioned" "$TMP/later2"
+cp -r "$HF/mor_parquet_v6_nonpartitioned" "$TMP/nest"
+chmod -R u+w "$TMP/later2" "$TMP/nest"
+cat >"$TMP/spec2.json" <<'JSON'
+{"add_struct_fields": ["note"],
+ "upserts": [{"key": "2", "id": 2, "name": "Bob", "longField": 9876543210,
+              "structField": {"field1": "b1", "field2": 7, "note": "deep"}}]}
+JSON
+python3 "$(dirname "$0")/hudi_mor_write.py" "$TMP/later2" 20250118000000000 "$FG" 20250117083125837 2 \
+    "$TMP/spec2.json"
+check "register another copy at its early state" "$TARN" register default.nest "$TMP/nest"
+expect_eq "its struct has no field note yet" \
+    "$(csvq "SELECT count(*) FROM (DESCRIBE SELECT \"structField\" FROM nest) WHERE column_type LIKE '%note%'")" "0"
+cp "$TMP/later2/.${FG}_20250117083125837.log.2_0-1-1" "$TMP/nest/"
+cp "$TMP/later2/.hoodie/20250118000000000."* "$TMP/nest/.hoodie/"
+expect_eq "the field added inside the struct reads, NULL in the rows written before" \
+    "$(csvq "SELECT string_agg(id || ':' || coalesce(\"structField\".note, 'NULL') || ':' || \"structField\".field1, ' ' ORDER BY id) FROM nest")" \
+    "1:NULL:Alice 2:deep:b1 3:NULL:Carol 4:NULL:Diana"
+check "the table mapping reads the new field inside the struct (its own field id)" \
+    bash -c "'$TARN' describe default.nest | grep -q '\"field-id\":3[4-9],\"names\":\[\"note\"\]}\]}\]'"
+expect_eq "the older files' nested values still read through the name mapping" \
+    "$(csvq "SELECT \"structField\".child_struct.child_field1 FROM nest WHERE id = 3")" "456.789"
+expect_eq "the instant before the field reads as it was" \
+    "$(csvq "SELECT count(*) FROM (DESCRIBE SELECT \"structField\" FROM nest AT (VERSION => '20250117083136333')) WHERE column_type LIKE '%note%'")" "0"
 
 finish

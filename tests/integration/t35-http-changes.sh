@@ -6,7 +6,8 @@
 # reader after a DELETE. JSON answers are read with python3.
 . "$(dirname "$0")/lib.sh"
 
-# expect_error DESC STATUS TYPE MESSAGE_PART GOT_STATUS: status, error type and message.
+# expect_error DESC STATUS TYPE MESSAGE_PART GOT_STATUS: status, error type and message (this
+# suite's own, in place of lib.sh's, which checks no type).
 expect_error() {
     local desc=$1 want=$2 type=$3 msg=$4 got=$5
     local t m
@@ -31,8 +32,6 @@ current() {
     jv 'd["current_snapshot_id"]' "$TMP/snaps"
 }
 
-# ingest TABLE QUERY CSV: POST /ingest/TABLE?QUERY with a CSV body; status printed.
-ingest() { call POST "/ingest/$1${2:+?$2}" -H 'Content-Type: text/csv' --data-binary "$3"; }
 
 start_server "$WH" || { bad "server starts"; finish; exit 1; }
 ok "server starts"

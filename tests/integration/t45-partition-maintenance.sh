@@ -9,14 +9,6 @@
 # wh_* helpers; only back-dating an orphan is local-only (S3 objects cannot be back-dated).
 . "$(dirname "$0")/lib.sh"
 
-expect_error() {
-    local desc=$1 want=$2 msg=$3 got=$4 m
-    m=$(jv 'd["error"]["message"]')
-    if [ "$got" = "$want" ] && [[ "$m" == *"$msg"* ]]; then ok "$desc"; else
-        bad "$desc (status $got, wanted $want '$msg')"; head -c 400 "$TMP/body" | sed 's/^/    /'; echo
-    fi
-}
-ingest() { call POST "/ingest/$1${2:+?$2}" -H 'Content-Type: text/csv' --data-binary "$3"; }
 meta() { curl -s -o "$TMP/meta" "$BASE/tables/$1"; jv "$2" "$TMP/meta"; }
 maint() { post "/tables/$1/maintenance" "$2"; }
 # ib_rows TABLE: "rows,sum of ids" as the independent reader sees the current snapshot (of the

@@ -156,6 +156,18 @@ check "ingest of a 2.5 MB line after short ones" "$TARN" ingest longline "$TMP/l
 expect_eq "the long line is whole" \
     "$("$TARN" sql "SELECT count(*) || '/' || max(length(txt)) FROM longline" --format csv | tail -n 1)" \
     "1001/2500000"
+# A quoted field of 30 lines of 100 KB: no line is long, the record is 3 MB (past DuckDB's
+# default limit of 2 MB, which bounds records); on the failed read tarn measures the records.
+python3 -c 'import sys
+sys.stdout.write("id,txt\n" + "".join("%d,row\n" % i for i in range(10)))
+sys.stdout.write("1000,\"" + "\n".join(["q" * 100000] * 30) + "\"\n1001,end\n")' >"$TMP/longrecord.csv"
+check "ingest of a 3 MB quoted record of short lines" "$TARN" ingest longrecord "$TMP/longrecord.csv"
+expect_eq "the long record is whole, the rows around it too" \
+    "$("$TARN" sql "SELECT count(*) || '/' || max(length(txt)) || '/' || max(id) FROM longrecord" --format csv | tail -n 1)" \
+    "12/3000029/1001"
+check "an append of the same file" "$TARN" ingest longrecord "$TMP/longrecord.csv"
+expect_eq "... doubles the rows" \
+    "$("$TARN" sql "SELECT count(*) FROM longrecord" --format csv | tail -n 1)" "24"
 
 python3 -c 'import sys; sys.stdout.write("id,txt\n1,short\n2," + "z" * (65 * 1024 * 1024) + "\n")' >"$TMP/hugeline.csv"
 one_line "a line over 64 MiB is refused with its length" 2 "68157442 bytes long" \

@@ -6,8 +6,6 @@
 # an error answer, the table reads as before, no metadata published, no file left behind.
 . "$(dirname "$0")/lib.sh"
 
-# ingest TABLE QUERY CSV: POST /ingest/TABLE?QUERY with a CSV body; status printed.
-ingest() { call POST "/ingest/$1${2:+?$2}" -H 'Content-Type: text/csv' --data-binary "$3"; }
 
 # state TABLE: what must not change when a request is refused: the catalog pointer, and every
 # file of the table (metadata files, manifests, data).

@@ -57,6 +57,22 @@ static char *fixture(const char *rel, size_t *out_len)
     return data;
 }
 
+/* The fixture file "rel" read as Avro; NULL (a failed check) when it is missing or does not
+ * read. */
+static struct tn_avro_file *fixture_file(const char *rel)
+{
+    struct tn_err err = {0};
+    struct tn_avro_file *f = NULL;
+    size_t len = 0;
+    char *data = fixture(rel, &len);
+
+    if (!data)
+        return NULL;
+    CHECK_OK(tn_avro_read(data, len, &f, &err));
+    free(data); /* the file keeps no pointer into the input */
+    return f;
+}
+
 static int bytes_eq(const char *p, size_t n, const char *s)
 {
     return p && n == strlen(s) && memcmp(p, s, n) == 0;
@@ -541,18 +557,12 @@ static void test_field_by_id(void)
 
 static void test_java_deflate_manifest(void)
 {
-    struct tn_err err = {0};
-    struct tn_avro_file *f = NULL;
-    size_t len = 0, n = 0;
-    char *data =
-        fixture(FIXTURES "uuid/metadata/69f1c254-2a62-4b99-93db-aa35863e91ff-m0.avro", &len);
+    struct tn_avro_file *f =
+        fixture_file(FIXTURES "uuid/metadata/69f1c254-2a62-4b99-93db-aa35863e91ff-m0.avro");
+    size_t n = 0;
     const struct tn_avro_value *df, *v;
     const char *p;
 
-    if (!data)
-        return;
-    CHECK_OK(tn_avro_read(data, len, &f, &err));
-    free(data); /* the file keeps no pointer into the input */
     if (!f)
         return;
     CHECK_STR_EQ(tn_avro_meta_get(f, "avro.codec", NULL), "deflate");
@@ -614,20 +624,13 @@ out:
 
 static void test_pyiceberg_null_manifest_list(void)
 {
-    struct tn_err err = {0};
-    struct tn_avro_file *f = NULL;
-    size_t len = 0, n = 0;
-    char *data =
-        fixture(FIXTURES "partition_timestamp/default.db/partition_timestamp/metadata/"
-                         "snap-2508913168551256223-0-6b55fc2b-ce03-407e-9585-336c4675e611.avro",
-                &len);
+    struct tn_avro_file *f = fixture_file(
+        FIXTURES "partition_timestamp/default.db/partition_timestamp/metadata/"
+                 "snap-2508913168551256223-0-6b55fc2b-ce03-407e-9585-336c4675e611.avro");
+    size_t n = 0;
     const struct tn_avro_value *r, *v;
     const char *p;
 
-    if (!data)
-        return;
-    CHECK_OK(tn_avro_read(data, len, &f, &err));
-    free(data);
     if (!f)
         return;
     CHECK_STR_EQ(tn_avro_meta_get(f, "avro.codec", NULL), "null");
@@ -667,18 +670,11 @@ out:
 
 static void test_pyiceberg_manifest_logical_type(void)
 {
-    struct tn_err err = {0};
-    struct tn_avro_file *f = NULL;
-    size_t len = 0;
-    char *data = fixture(FIXTURES "partition_timestamp/default.db/partition_timestamp/metadata/"
-                                  "6b55fc2b-ce03-407e-9585-336c4675e611-m0.avro",
-                         &len);
+    struct tn_avro_file *f =
+        fixture_file(FIXTURES "partition_timestamp/default.db/partition_timestamp/metadata/"
+                              "6b55fc2b-ce03-407e-9585-336c4675e611-m0.avro");
     const struct tn_avro_value *part;
 
-    if (!data)
-        return;
-    CHECK_OK(tn_avro_read(data, len, &f, &err));
-    free(data);
     if (!f)
         return;
     CHECK_INT_EQ(f->nrecords, 2);
@@ -698,20 +694,13 @@ static void test_pyiceberg_manifest_logical_type(void)
 /* Spark (Iceberg-Java < 1.5) names ids 504-506 added_data_files_count etc.: found by id. */
 static void test_spark_old_names(void)
 {
-    struct tn_err err = {0};
-    struct tn_avro_file *f = NULL;
-    size_t len = 0, n = 0;
-    char *data =
-        fixture(FIXTURES "partition_integer/metadata/"
-                         "snap-5470601323427916272-1-b1dda674-423f-4f23-b00d-92b608b07a38.avro",
-                &len);
+    struct tn_avro_file *f = fixture_file(
+        FIXTURES "partition_integer/metadata/"
+                 "snap-5470601323427916272-1-b1dda674-423f-4f23-b00d-92b608b07a38.avro");
+    size_t n = 0;
     const struct tn_avro_value *r, *v;
     const char *p;
 
-    if (!data)
-        return;
-    CHECK_OK(tn_avro_read(data, len, &f, &err));
-    free(data);
     if (!f)
         return;
     CHECK_STR_EQ(tn_avro_meta_get(f, "avro.codec", NULL), "deflate");

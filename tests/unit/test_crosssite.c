@@ -1,10 +1,13 @@
-/* test_crosssite.c - unit tests for src/http/crosssite.c and the disk-full error: which Host
- * names, origins and browser requests a server accepts. */
+/* test_crosssite.c - unit tests for src/http/crosssite.c (which Host names, origins and browser
+ * requests a server accepts) and the disk-full error, from errno and from DuckDB's IO errors. */
 #include "tn_test.h"
 
 #include <errno.h>
 
+#include <duckdb.h>
+
 #include "core/core.h"
+#include "engine/engine.h"
 #include "http/http.h"
 
 static void test_host_names(void)
@@ -57,7 +60,22 @@ static void test_disk_full(void)
 {
     struct tn_err err = {0};
 
-    tn_fail(&err, TN_EINPUT, "IO Error: Could not write file \"x\": No space left on device");
+    char msg[200];
+
+    /* DuckDB's IO error carries the C library's words for ENOSPC, its only trace of errno */
+    snprintf(msg, sizeof(msg), "IO Error: Could not write file \"x\": %s", strerror(ENOSPC));
+    tn_engine_fail(&err, DUCKDB_ERROR_IO, msg);
+    CHECK_INT_EQ(err.code, TN_ENOSPACE);
+    snprintf(msg, sizeof(msg), "IO Error: Could not write file \"x\": %s", strerror(EDQUOT));
+    tn_engine_fail(&err, DUCKDB_ERROR_IO, msg);
+    CHECK_INT_EQ(err.code, TN_ENOSPACE);
+    tn_engine_fail(&err, DUCKDB_ERROR_INVALID_INPUT, msg); /* the words alone are not enough */
+    CHECK_INT_EQ(err.code, TN_EINPUT);
+    tn_fail(&err, TN_EINPUT, "%s", msg); /* nor outside the engine */
+    tn_err_disk_full(&err);
+    CHECK_INT_EQ(err.code, TN_EINPUT);
+    tn_engine_fail(&err, DUCKDB_ERROR_IO,
+                   "IO Error: Could not write file \"x\": No space left on device");
     tn_err_disk_full(&err);
     CHECK_INT_EQ(tn_err_http_status(err.code), 507);
     CHECK_CONTAINS(err.msg, "ran out of disk space");

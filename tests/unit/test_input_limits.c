@@ -196,6 +196,42 @@ static void test_csv_line_length(void)
     free(x);
 }
 
+/* The longest record of "text" written to a file, quoted by "quote" with "escape". */
+static uint64_t longest_record_of(const char *text, char quote, char escape)
+{
+    char *path = tn_asprintf("%s/records.csv", tn_test_tmpdir());
+    FILE *f = fopen(path, "w");
+    uint64_t longest = 0;
+    struct tn_err err = {0};
+
+    if (!f || fputs(text, f) < 0 || fclose(f)) {
+        free(path);
+        return UINT64_MAX;
+    }
+    if (tn_input_longest_record(path, quote, escape, &longest, &err))
+        longest = UINT64_MAX;
+    unlink(path);
+    free(path);
+    return longest;
+}
+
+static void test_csv_record_length(void)
+{
+    struct tn_err err = {0};
+    uint64_t n = 0;
+
+    CHECK_INT_EQ(longest_record_of("a,b\n1,2\n", '"', '"'), 4);
+    /* a quoted newline does not end a record; a doubled quote stays inside the field */
+    CHECK_INT_EQ(longest_record_of("a,b\n1,\"x\ny\"\"z\nw\"\n2,3\n", '"', '"'), 13);
+    /* with a backslash escape, \" does not close the field */
+    CHECK_INT_EQ(longest_record_of("a\n\"x\\\"\ny\"\nb\n", '"', '\\'), 8);
+    /* another quote character; the last record has no newline */
+    CHECK_INT_EQ(longest_record_of("a\n'x\ny'\n\"bcdefghijkl", '\'', '\''), 12);
+    CHECK_INT_EQ(tn_input_longest_record("/nonexistent/file.csv", '"', '"', &n, &err),
+                 TN_EINTERNAL);
+    CHECK_CONTAINS(err.msg, "cannot open /nonexistent/file.csv");
+}
+
 static void test_decompressed_default(void)
 {
     CHECK_INT_EQ(tn_input_decompressed_default(1000), TN_INPUT_DECOMPRESSED_FLOOR);
@@ -331,6 +367,7 @@ static const struct tn_test input_limits_tests[] = {
     {"JSON records' distinct keys are bounded", test_json_keys},
     {"CSV first record's fields are bounded", test_csv_columns},
     {"CSV lines stop at 64 MiB", test_csv_line_length},
+    {"CSV records are measured across quoted newlines", test_csv_record_length},
     {"decompressed-size default", test_decompressed_default},
     {"gzip and zstd are decompressed within the limit", test_decompression},
     {NULL, NULL},

@@ -4,10 +4,9 @@
  * "s3_live": needs TARN_TEST_S3_ENDPOINT and AWS credentials, as tests/integration/t70-s3.sh
  * sets them, bucket "bucket"; without them it is counted as skipped, never as passed). */
 #include "tn_test.h"
+#include "tn_test_http.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -231,19 +230,9 @@ static void *fake_serve(void *arg)
     while (f->served < f->n) {
         char req[8192], resp[1024];
         const char *what = f->script[f->served];
-        size_t got = 0;
-        int c = accept(f->fd, NULL, NULL);
+        int c = tn_test_http_accept(f->fd, req, sizeof(req));
         if (c < 0)
             break;
-        while (got + 1 < sizeof(req)) {
-            ssize_t r = recv(c, req + got, sizeof(req) - 1 - got, 0);
-            if (r <= 0)
-                break;
-            got += (size_t)r;
-            req[got] = '\0';
-            if (strstr(req, "\r\n\r\n"))
-                break;
-        }
         if (strcmp(what, "200") == 0) {
             snprintf(resp, sizeof(resp),
                      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
@@ -269,20 +258,12 @@ static void *fake_serve(void *arg)
 
 static int fake_start(struct fake *f, const char *const *script, int n, pthread_t *tid)
 {
-    struct sockaddr_in a;
-    socklen_t len = sizeof(a);
-
     memset(f, 0, sizeof(*f));
     f->script = script;
     f->n = n;
-    f->fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (f->fd < 0 || bind(f->fd, (struct sockaddr *)&a, sizeof(a)) || listen(f->fd, 8) ||
-        getsockname(f->fd, (struct sockaddr *)&a, &len))
+    f->fd = tn_test_http_listen(&f->port);
+    if (f->fd < 0)
         return -1;
-    f->port = ntohs(a.sin_port);
     return pthread_create(tid, NULL, fake_serve, f);
 }
 
@@ -316,17 +297,8 @@ static int fake_read(const char *const *script, int n, struct tn_storage_metrics
         tn_storage_close(st);
     }
     /* let the server thread finish its script */
-    while (f.served < f.n) {
-        int c = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a;
-        memset(&a, 0, sizeof(a));
-        a.sin_family = AF_INET;
-        a.sin_port = htons((uint16_t)f.port);
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (connect(c, (struct sockaddr *)&a, sizeof(a)) == 0)
-            send(c, "\r\n\r\n", 4, MSG_NOSIGNAL);
-        close(c);
-    }
+    while (f.served < f.n)
+        tn_test_http_poke(f.port);
     pthread_join(tid, NULL);
     close(f.fd);
     free(cache);

@@ -3,9 +3,8 @@
  * Content-Length, flips a byte at full length, or stalls; each damaged answer is retried, a
  * store that damages every copy is a 503, and nothing damaged is ever cached. */
 #include "tn_test.h"
+#include "tn_test_http.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -63,19 +62,10 @@ static void *serve(void *arg)
     snprintf(etag, sizeof(etag), "\"%s\"", hex);
     while (sc->served < sc->n) {
         char req[8192], resp[2048], body[sizeof(BODY)];
-        size_t got = 0, len = strlen(BODY);
-        int c = accept(sc->fd, NULL, NULL);
+        size_t len = strlen(BODY);
+        int c = tn_test_http_accept(sc->fd, req, sizeof(req));
         if (c < 0)
             break;
-        while (got + 1 < sizeof(req)) {
-            ssize_t r = recv(c, req + got, sizeof(req) - 1 - got, 0);
-            if (r <= 0)
-                break;
-            got += (size_t)r;
-            req[got] = '\0';
-            if (strstr(req, "\r\n\r\n"))
-                break;
-        }
         memcpy(body, BODY, len + 1);
         switch (sc->answers[sc->served]) {
         case GOOD:
@@ -133,8 +123,6 @@ static int scripted_read(const enum answer *answers, int n, const char *cache_na
     struct tn_storage_options o = {0};
     struct tn_storage *st = NULL;
     struct script sc;
-    struct sockaddr_in a;
-    socklen_t alen = sizeof(a);
     pthread_t tid;
     char endpoint[64], *cache = tn_asprintf("%s/%s", tn_test_tmpdir(), cache_name);
     int rc;
@@ -142,17 +130,12 @@ static int scripted_read(const enum answer *answers, int n, const char *cache_na
     memset(&sc, 0, sizeof(sc));
     sc.answers = answers;
     sc.n = n;
-    sc.fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (sc.fd < 0 || bind(sc.fd, (struct sockaddr *)&a, sizeof(a)) || listen(sc.fd, 8) ||
-        getsockname(sc.fd, (struct sockaddr *)&a, &alen) ||
-        pthread_create(&tid, NULL, serve, &sc)) {
+    sc.fd = tn_test_http_listen(&sc.port);
+    if (sc.fd < 0 || pthread_create(&tid, NULL, serve, &sc)) {
         free(cache);
         return -1;
     }
-    snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", ntohs(a.sin_port));
+    snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", sc.port);
     o.s3_access_key = "k";
     o.s3_secret_key = "s";
     o.s3_max_attempts = 3;
@@ -166,12 +149,8 @@ static int scripted_read(const enum answer *answers, int n, const char *cache_na
         tn_storage_metrics(st, m);
     }
     /* whatever the script has left, answered so that the thread ends */
-    while (sc.served < sc.n) {
-        int c = socket(AF_INET, SOCK_STREAM, 0);
-        if (connect(c, (struct sockaddr *)&a, sizeof(a)) == 0)
-            send(c, "\r\n\r\n", 4, MSG_NOSIGNAL);
-        close(c);
-    }
+    while (sc.served < sc.n)
+        tn_test_http_poke(sc.port);
     pthread_join(tid, NULL);
     close(sc.fd);
     if (st && !rc) {

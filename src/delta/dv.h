@@ -17,11 +17,12 @@
 #include <stdint.h>
 
 #include "core/core.h"
+#include "core/roaring.h"
 
 #define TN_DELTA_DV_MAGIC 1681511377u
 /* The most positions a DV may decode to (a guard against a few bytes of run containers
  * claiming billions of rows; a Parquet file of tarn's holds far fewer rows). */
-#define TN_DELTA_DV_MAX_POSITIONS (1LL << 31)
+#define TN_DELTA_DV_MAX_POSITIONS TN_ROARING_MAX_POSITIONS
 
 /* The deletionVector descriptor of an add or remove action. */
 struct tn_delta_dv {
@@ -36,9 +37,9 @@ void tn_delta_dv_release(struct tn_delta_dv *dv);
 
 /*---- RoaringBitmapArray bytes (magic included) ----*/
 
-/* Decode "len" bytes at "data" into the ascending positions they hold (caller frees *out_pos;
- * NULL when there are none). At most "max_positions" positions (TN_DELTA_DV_MAX_POSITIONS when
- * 0 or larger) are accepted. Array, bitmap and run containers are read. */
+/* Decode "len" bytes at "data" (the magic, then a bitmap of core/roaring.h) into the ascending
+ * positions they hold (caller frees *out_pos; NULL when there are none). At most
+ * "max_positions" positions (TN_DELTA_DV_MAX_POSITIONS when 0 or larger) are accepted. */
 int tn_delta_dv_decode(const unsigned char *data, size_t len, int64_t max_positions,
                        int64_t **out_pos, size_t *out_n, struct tn_err *err);
 /* Encode the "n" strictly ascending, non-negative positions at "pos" (caller frees *out).

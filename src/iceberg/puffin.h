@@ -20,4 +20,34 @@
 int tn_puffin_dv_decode(const unsigned char *blob, size_t len, int64_t max_positions,
                         int64_t **out_pos, size_t *out_n, struct tn_err *err);
 
+/*---- Writing ----*/
+
+/* The field id of the _pos metadata column: the one field a deletion vector's blob names. */
+#define TN_PUFFIN_DV_FIELD_ID 2147483645
+
+/* A Puffin file of deletion vectors built in memory: the magic "PFA1", one deletion-vector-v1
+ * blob per data file, and at tn_puffin_finish the footer (magic, UTF-8 JSON payload listing the
+ * blobs with snapshot-id and sequence-number -1 -- both inherited from the manifest entry --,
+ * its 4-byte little-endian length, 4 bytes of flags (uncompressed), magic). */
+struct tn_puffin_writer {
+    struct tn_buf bytes; /* the file so far */
+    json_t *blobs;       /* the footer's blob metadata so far */
+};
+
+void tn_puffin_writer_init(struct tn_puffin_writer *w);
+void tn_puffin_writer_release(struct tn_puffin_writer *w);
+/* The deletion-vector-v1 blob of the "n" strictly ascending, non-negative positions at "pos"
+ * (caller frees *out): length, magic, 64-bit Roaring bitmap (array and bitmap containers, run
+ * containers where smaller), CRC-32. */
+int tn_puffin_dv_encode(const int64_t *pos, size_t n, unsigned char **out, size_t *out_len,
+                        struct tn_err *err);
+/* Append the blob of the positions "pos" ("n", ascending) deleted from data file
+ * "referenced_data_file"; *offset and *length get where it sits (a manifest entry's
+ * content_offset and content_size_in_bytes). */
+int tn_puffin_add_dv(struct tn_puffin_writer *w, const char *referenced_data_file,
+                     const int64_t *pos, size_t n, int64_t *offset, int64_t *length,
+                     struct tn_err *err);
+/* Append the footer: w->bytes is then the whole file. */
+void tn_puffin_finish(struct tn_puffin_writer *w);
+
 #endif /* TN_ICEBERG_PUFFIN_H */

@@ -2,7 +2,8 @@
  * their partition (spec and tuple) with another small file, are read (with their deletes
  * applied) and written again with the table's default spec -- one clean file, or one per
  * partition -- in one "replace" snapshot with the same rows. Delete files that applied only to
- * rewritten files are removed with them. The commit names the snapshot it read, so a
+ * rewritten files are removed with them (on a format-version 3 table a deletion vector goes
+ * with the data file it references). The commit names the snapshot it read, so a
  * concurrent delete or overwrite makes it give up (TN_ECONFLICT) instead of resurrecting rows.
  * Readers of older snapshots are unaffected: nothing is deleted from storage here. */
 #include "table/table_int.h"
@@ -52,13 +53,6 @@ int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *
     rc = tn_table_load(wh, ns, name, &t, err);
     if (!rc)
         rc = tn__check_writable(t, err);
-    if (!rc && t->meta->format_version >= 3)
-        /* rewritten rows must keep their _row_id (v3 row lineage), which tarn does not write */
-        rc = tn_fail(err, TN_ENOTIMPL,
-                     "table %s.%s is Iceberg format version 3: compacting its data files would "
-                     "have to carry each row's _row_id into the new files, which tarn does not "
-                     "do yet; nothing was changed (maintain expire and rewrite-manifests work)",
-                     ns, name);
     if (!rc)
         rc = tn_table_scan(wh, t, -1, &scan, err);
     if (rc)

@@ -1,6 +1,7 @@
 /* dml.c - row-level changes without rewriting data: DELETE, UPDATE and keyed upsert, written
  * merge-on-read as Iceberg v2 position-delete files (file_path, pos) that list only the
- * changed rows, plus new data files for updated and inserted rows, in one snapshot. On a
+ * changed rows -- on a format-version 3 table as deletion vectors instead (dv_write.c) --, plus
+ * new data files for updated and inserted rows, in one snapshot. On a
  * partitioned table (any spec, several specs too) each delete file covers the data files of
  * one partition and carries their spec id and partition tuple, as Iceberg requires, and new
  * rows go through the partitioned writer with the default spec.
@@ -36,12 +37,10 @@ int tn__write_position_deletes(struct tn_warehouse *wh, struct tn_session *s,
 
     memset(out, 0, sizeof(*out));
     if (t->meta->format_version >= 3) {
-        /* v3 forbids position-delete files; its deletion vectors tarn does not write yet */
-        rc = tn_fail(err, TN_ENOTIMPL,
+        /* v3 forbids position-delete files: its row-level deletes are deletion vectors */
+        rc = tn_fail(err, TN_EINTERNAL,
                      "table %s.%s is Iceberg format version 3, whose row-level deletes are "
-                     "deletion vectors, which tarn does not write yet; nothing was changed (a "
-                     "DELETE that removes whole data files, appends and overwrites work; for "
-                     "DELETE/UPDATE/MERGE/upsert use a format-version 2 table)",
+                     "deletion vectors, not position-delete files",
                      t->ns, t->name);
         goto out;
     }
@@ -136,23 +135,11 @@ out:
     return rc;
 }
 
-/* Row-level changes need a table tarn writes (format v2); partitioned ones included. */
-/* Whether "t" may take the row-level change "rewrite" (UPDATE, MERGE, upsert: rows rewritten
- * into new files) or, when NULL, a DELETE. On a format-version 3 table rewritten rows keep
- * their _row_id and old rows go into deletion vectors, neither of which tarn writes yet; a
- * DELETE that needs a deletion vector is refused where the deletes would be written. */
-static int check_changeable(const struct tn_table *t, const char *rewrite, struct tn_err *err)
+/* Whether "t" may take a row-level change (format 2, or 3 with deletion vectors; partitioned
+ * ones included). */
+static int check_changeable(const struct tn_table *t, struct tn_err *err)
 {
-    if (tn__check_writable(t, err))
-        return err->code;
-    if (rewrite && t->meta->format_version >= 3)
-        return tn_fail(err, TN_ENOTIMPL,
-                       "table %s.%s is Iceberg format version 3: %s there needs deletion vectors "
-                       "and row lineage for the rewritten rows, which tarn does not write yet; "
-                       "nothing was changed (INSERT, ingest append/overwrite and a DELETE of "
-                       "whole data files work; use a format-version 2 table for %s)",
-                       t->ns, t->name, rewrite, rewrite);
-    return 0;
+    return tn__check_writable(t, err) ? err->code : 0;
 }
 
 /* Write the rows of "select_sql" as new data files of "t" with its default spec: one file, or
@@ -188,28 +175,15 @@ static int write_rows(struct tn_warehouse *wh, struct tn_session *s, const struc
     return 0;
 }
 
-/* A copy of the partition tuple of "from" in "to" (a delete file takes its data file's). */
-static void copy_partition(const struct tn_data_file *from, struct tn_data_file *to)
-{
-    to->npartition = from->npartition;
-    to->partition = tn_calloc(from->npartition + 1, sizeof(*to->partition));
-    for (size_t i = 0; i < from->npartition; i++) {
-        to->partition[i] = from->partition[i];
-        if (from->partition[i].bytes.p) {
-            to->partition[i].bytes.p = tn_malloc(from->partition[i].bytes.n + 1);
-            memcpy(to->partition[i].bytes.p, from->partition[i].bytes.p,
-                   from->partition[i].bytes.n);
-        }
-    }
-}
-
 /* Position deletes for the rows of "keep_sql" (_tn_file, _tn_pos): one delete file per
  * partition (spec and tuple) of the data files they are in, carrying that spec and tuple as
- * Iceberg requires. The files go to *deletes (their specs to *specs). */
+ * Iceberg requires; on a v3 table one deletion vector per data file instead, the data files
+ * whose old vector they replace added to "replaced". The files go to *deletes (their specs to
+ * *specs). */
 static int write_deletes(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
                          const struct tn_scan *scan, const struct tn_rows *counts, json_t *remove,
                          const char *keep_sql, struct tn_data_file **deletes, int **specs,
-                         size_t *ndeletes, struct tn_err *err)
+                         size_t *ndeletes, json_t *replaced, struct tn_err *err)
 {
     const struct tn_manifest_entry **touched = tn_calloc(counts->nrows + 1, sizeof(*touched));
     char *done = tn_calloc(counts->nrows + 1, 1);
@@ -217,6 +191,12 @@ static int write_deletes(struct tn_warehouse *wh, struct tn_session *s, const st
     size_t nt = 0;
     int rc = 0;
 
+    if (t->meta->format_version >= 3) {
+        free(touched);
+        free(done);
+        return tn__write_deletion_vectors(wh, s, t, scan, keep_sql, deletes, specs, ndeletes,
+                                          replaced, err);
+    }
     /* the data entries the positions are in, except files that go whole */
     for (size_t r = 0; r < counts->nrows; r++) {
         const char *path = tn_rows_get(counts, r, 0);
@@ -246,7 +226,7 @@ static int write_deletes(struct tn_warehouse *wh, struct tn_session *s, const st
         rc = tn__write_position_deletes(wh, s, t, q.buf, &d, err);
         if (rc || d.record_count == 0)
             continue;
-        copy_partition(&touched[i]->file, &d);
+        tn__copy_partition(&touched[i]->file, &d);
         *deletes = tn_realloc(*deletes, (*ndeletes + 1) * sizeof(**deletes));
         *specs = tn_realloc(*specs, (*ndeletes + 1) * sizeof(**specs));
         (*deletes)[*ndeletes] = d;
@@ -552,7 +532,7 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
     size_t ndeletes = 0;
     struct tn_scan *scan = NULL, subset;
     struct tn_rows *counts = NULL;
-    json_t *remove = json_object();
+    json_t *remove = json_object(), *replaced = json_object();
     struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL), keep = TN_BUF_INIT(TN_CAP_SQL);
     char pos[48], uuid[37];
     size_t nfiles = 0;
@@ -566,6 +546,7 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
     rc = head_of(t, branch, &head, err);
     if (rc) {
         json_decref(remove);
+        json_decref(replaced);
         return rc;
     }
     *snapshot = head;
@@ -602,12 +583,19 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
         for (size_t i = 0; i < scan->ndata; i++) {
             const struct tn_manifest_entry *e = &scan->data[i];
             int has_deletes = 0;
+            int64_t dv_deleted = 0; /* rows a deletion vector deletes already */
             if (strcmp(e->file.file_path, tn_rows_get(counts, r, 0)) != 0)
                 continue;
-            for (size_t d = 0; d < scan->ndeletes && !has_deletes; d++)
-                has_deletes = tn_delete_applies(
-                    &scan->deletes[d], tn_metadata_spec(t->meta, scan->deletes[d].spec_id), e);
-            if (cow || (!has_deletes && n == e->file.record_count)) {
+            for (size_t d = 0; d < scan->ndeletes && !has_deletes; d++) {
+                const struct tn_manifest_entry *del = &scan->deletes[d];
+                if (!tn_delete_applies(del, tn_metadata_spec(t->meta, del->spec_id), e))
+                    continue;
+                if (tn__is_dv(&del->file))
+                    dv_deleted += del->file.record_count;
+                else
+                    has_deletes = 1; /* a delete file whose count says nothing of this file */
+            }
+            if (cow || (!has_deletes && n + dv_deleted == e->file.record_count)) {
                 json_object_set_new(remove, e->file.file_path, json_true());
                 if (cow)
                     subset.data[subset.ndata++] = *e; /* shallow */
@@ -636,7 +624,7 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
         }
         tn_buf_addstr(&keep, "]))", NULL);
         rc = write_deletes(wh, s, t, scan, counts, remove, keep.buf, &deletes, &delete_specs,
-                           &ndeletes, err);
+                           &ndeletes, replaced, err);
     }
     if (!rc && new_rows_sql)
         rc = write_rows(wh, s, t, new_rows_sql, &files, &nfiles, err);
@@ -646,8 +634,11 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
         struct tn_row_change c;
         struct tn_commit_result cr;
         memset(&c, 0, sizeof(c));
-        c.mode = json_object_size(remove) ? TN_WRITE_OVERWRITE : TN_WRITE_APPEND;
+        /* replacing a deletion vector removes the old one: an overwrite that keeps every file */
+        c.mode = json_object_size(remove) || json_object_size(replaced) ? TN_WRITE_OVERWRITE
+                                                                        : TN_WRITE_APPEND;
         c.remove = remove;
+        c.replaced_dvs = replaced;
         c.operation = !nfiles                                  ? "delete"
                       : (ndeletes || json_object_size(remove)) ? "overwrite"
                                                                : "append";
@@ -693,6 +684,7 @@ out:
     tn_rows_free(counts);
     json_decref(remove);
     json_decref(cdc);
+    json_decref(replaced);
     tn_buf_release(&q);
     tn_buf_release(&keep);
     return rc;
@@ -1381,7 +1373,7 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
             rc = tn_table_load(wh, res->ns, res->table, &t, err);
         }
         if (!rc)
-            rc = check_changeable(t, "MERGE", err);
+            rc = check_changeable(t, err);
         if (!rc)
             rc = run_merge(wh, s, t, &m, opt, res, err);
         tn_buf_release(&m.alias);
@@ -1403,7 +1395,7 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
     if (!rc)
         rc = tn_table_load(wh, res->ns, res->table, &t, err);
     if (!rc)
-        rc = check_changeable(t, is_update ? "UPDATE" : NULL, err);
+        rc = check_changeable(t, err);
     if (!rc && is_update) {
         if (!keyword(&h, "SET"))
             rc = tn_fail(err, TN_EINPUT, "UPDATE: expected SET");
@@ -1558,7 +1550,7 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
     int rc, staged = 0;
 
     *rows_updated = 0;
-    if (check_changeable(t, "an upsert", err) || head_of(t, branch, &qo.target_snapshot, err))
+    if (check_changeable(t, err) || head_of(t, branch, &qo.target_snapshot, err))
         return err->code;
     tn_uuid4(uuid);
     snprintf(stage, sizeof(stage), "_tn_upsert_%.8s", uuid);

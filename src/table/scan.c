@@ -690,8 +690,9 @@ static int select_list(const struct tn_schema *schema, const char *alias, const 
     return rc;
 }
 
-static int local_path(struct tn_warehouse *wh, const struct tn_table *t, const char *location,
-                      struct tn_buf *sql, struct tn_err *err)
+/* (see table_int.h) */
+int tn__scan_local_path(struct tn_warehouse *wh, const struct tn_table *t, const char *location,
+                        struct tn_buf *sql, struct tn_err *err)
 {
     char *resolved = tn_table_resolve(t, location);
     char *path = NULL;
@@ -725,19 +726,18 @@ static const struct tn_field *any_field(const struct tn_table *t, int id)
     return NULL;
 }
 
-/* The positions of deletion vector "del" (a v3 deletion-vector-v1 blob in a Puffin file) as
- * SQL list items appended to "list" (", " between them). */
-static int dv_positions(struct tn_warehouse *wh, const struct tn_table *t,
-                        const struct tn_manifest_entry *del, struct tn_buf *list,
-                        struct tn_err *err)
+/* (see table_int.h) */
+int tn__dv_read(struct tn_warehouse *wh, const struct tn_table *t,
+                const struct tn_manifest_entry *del, int64_t **out_pos, size_t *out_n,
+                struct tn_err *err)
 {
     char *resolved = tn_table_resolve(t, del->file.file_path);
     struct tn_buf blob = TN_BUF_INIT(TN_CAP_VALUE);
-    int64_t *pos = NULL;
-    size_t n = 0;
     int rc = tn_storage_read_range(wh->storage, resolved, del->file.content_offset,
                                    del->file.content_size, &blob, err);
 
+    *out_pos = NULL;
+    *out_n = 0;
     if (!rc && blob.len != (size_t)del->file.content_size)
         rc = tn_fail(err, TN_EINPUT,
                      "deletion vector file %s ends before the blob its manifest entry names "
@@ -746,19 +746,36 @@ static int dv_positions(struct tn_warehouse *wh, const struct tn_table *t,
                      (long long)del->file.content_size);
     if (!rc)
         rc = tn_puffin_dv_decode((const unsigned char *)blob.buf, blob.len,
-                                 del->file.record_count > 0 ? del->file.record_count : 0, &pos, &n,
-                                 err);
-    if (!rc && del->file.record_count >= 0 && (int64_t)n != del->file.record_count)
+                                 del->file.record_count > 0 ? del->file.record_count : 0, out_pos,
+                                 out_n, err);
+    if (!rc && del->file.record_count >= 0 && (int64_t)*out_n != del->file.record_count)
         rc = tn_fail(err, TN_EINPUT,
                      "deletion vector in %s holds %zu positions, but its manifest entry says %lld",
-                     del->file.file_path, n, (long long)del->file.record_count);
-    for (size_t i = 0; !rc && i < n; i++)
-        tn_buf_addf(list, NULL, "%s%lld", list->len ? ", " : "", (long long)pos[i]);
-    if (rc)
+                     del->file.file_path, *out_n, (long long)del->file.record_count);
+    if (rc) {
         tn_err_prefix(err, "table %s.%s: ", t->ns, t->name);
-    free(pos);
+        free(*out_pos);
+        *out_pos = NULL;
+        *out_n = 0;
+    }
     tn_buf_release(&blob);
     free(resolved);
+    return rc;
+}
+
+/* The positions of deletion vector "del" as SQL list items appended to "list" (", " between
+ * them). */
+static int dv_positions(struct tn_warehouse *wh, const struct tn_table *t,
+                        const struct tn_manifest_entry *del, struct tn_buf *list,
+                        struct tn_err *err)
+{
+    int64_t *pos = NULL;
+    size_t n = 0;
+    int rc = tn__dv_read(wh, t, del, &pos, &n, err);
+
+    for (size_t i = 0; !rc && i < n; i++)
+        tn_buf_addf(list, NULL, "%s%lld", list->len ? ", " : "", (long long)pos[i]);
+    free(pos);
     return rc;
 }
 
@@ -784,12 +801,12 @@ static int file_with_deletes(struct tn_warehouse *wh, const struct tn_table *t,
         }
         if (del->file.content == 1) {
             tn_buf_addstr(&pos_files, pos_files.len ? ", " : "", NULL);
-            rc = local_path(wh, t, del->file.file_path, &pos_files, err);
+            rc = tn__scan_local_path(wh, t, del->file.file_path, &pos_files, err);
             continue;
         }
         /* equality delete: anti-join on the listed columns, nulls matching nulls */
         tn_buf_addf(&joins, NULL, " ANTI JOIN (SELECT * FROM read_parquet([");
-        rc = local_path(wh, t, del->file.file_path, &joins, err);
+        rc = tn__scan_local_path(wh, t, del->file.file_path, &joins, err);
         tn_buf_addstr(&joins, "], schema = MAP {", NULL);
         for (size_t k = 0; !rc && k < del->file.nequality_ids; k++) {
             int id = del->file.equality_ids[k];
@@ -833,7 +850,7 @@ static int file_with_deletes(struct tn_warehouse *wh, const struct tn_table *t,
         if (row_id)
             identity_cols(e->file.file_path, "d", sql);
         tn_buf_addstr(sql, " FROM read_parquet([", NULL);
-        rc = local_path(wh, t, e->file.file_path, sql, err);
+        rc = tn__scan_local_path(wh, t, e->file.file_path, sql, err);
     }
     if (!rc) {
         tn_buf_addstr(sql, "], schema = ", NULL);
@@ -1366,7 +1383,7 @@ static int file_by_names(struct tn_warehouse *wh, const struct tn_table *t,
     if (rc)
         return rc;
     tn_buf_addstr(sql, " FROM read_parquet([", NULL);
-    rc = local_path(wh, t, e->file.file_path, sql, err);
+    rc = tn__scan_local_path(wh, t, e->file.file_path, sql, err);
     tn_buf_addstr(sql, "], hive_partitioning = false, file_row_number = true) d", NULL);
     /* the position deletes that apply to it (equality deletes need field ids) */
     for (size_t k = 0; !rc && k < scan->ndeletes; k++) {
@@ -1379,7 +1396,7 @@ static int file_by_names(struct tn_warehouse *wh, const struct tn_table *t,
                            "(read by name mapping); tarn cannot apply them",
                            t->ns, t->name, e->file.file_path);
         tn_buf_addf(sql, NULL, " ANTI JOIN (SELECT pos FROM read_parquet([");
-        rc = local_path(wh, t, del->file.file_path, sql, err);
+        rc = tn__scan_local_path(wh, t, del->file.file_path, sql, err);
         tn_buf_addstr(sql,
                       "], schema = MAP {2147483546: {name: 'file_path', type: 'VARCHAR', "
                       "default_value: NULL::VARCHAR}, 2147483545: {name: 'pos', type: 'BIGINT', "
@@ -1453,7 +1470,7 @@ static int group_paths(struct tn_warehouse *wh, const struct tn_table *t,
         grouped[j] = 1;
         if (j != i)
             tn_buf_addstr(paths, ", ", NULL);
-        rc = local_path(wh, t, f->file.file_path, paths, err);
+        rc = tn__scan_local_path(wh, t, f->file.file_path, paths, err);
         if (rc) {
             free(key);
             return rc;

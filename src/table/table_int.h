@@ -119,7 +119,10 @@ struct tn_row_change {
     const int *delete_specs; /* the partition spec of each delete file (that of the data
                                 files it applies to); NULL: the default spec for all */
     json_t *remove;       /* with TN_WRITE_OVERWRITE: paths of the files to remove (object used as a
-                             set); NULL removes every live file */
+                             set); NULL removes every live file. A deletion vector goes with the data
+                             file it references. */
+    json_t *replaced_dvs; /* v3, TN_WRITE_OVERWRITE: data file paths whose live deletion vector
+                             the new one in "deletes" replaces (set; may be NULL) */
     int delta_row_change; /* see struct tn__change */
     const json_t *delta_cdc; /* ditto */
 };
@@ -199,6 +202,30 @@ void tn__discard_file(struct tn_warehouse *wh, const struct tn_table *t, struct 
 int tn__write_position_deletes(struct tn_warehouse *wh, struct tn_session *s,
                                const struct tn_table *t, const char *positions_sql,
                                struct tn_data_file *out, struct tn_err *err);
+/* Append the local path (fetched first from S3) of file "location" of "t" to "sql" as an SQL
+ * string literal. */
+int tn__scan_local_path(struct tn_warehouse *wh, const struct tn_table *t, const char *location,
+                        struct tn_buf *sql, struct tn_err *err);
+/* v3 deletion vectors (dv_write.c, scan.c). The positions of deletion vector "del" (a live
+ * delete entry with content_offset and content_size), ascending (caller frees *out_pos). */
+int tn__dv_read(struct tn_warehouse *wh, const struct tn_table *t,
+                const struct tn_manifest_entry *del, int64_t **out_pos, size_t *out_n,
+                struct tn_err *err);
+/* Copy the partition tuple of "from" into "to" (a delete file takes its data file's). */
+void tn__copy_partition(const struct tn_data_file *from, struct tn_data_file *to);
+/* Whether delete entry "e" is a deletion vector (a Puffin blob for one data file). */
+int tn__is_dv(const struct tn_data_file *f);
+/* Write the deletion vectors for the distinct (_tn_file, _tn_pos) rows of "positions_sql": one
+ * per data file of "scan" they name, the union with that file's live deletion vector when it
+ * has one and with the positions of position-delete files (a table upgraded from v2) that name
+ * it, all in one new Puffin file. Each becomes a delete file in *deletes (its data file's
+ * partition tuple, its spec in *specs; *ndeletes grows), and the data files whose old vector it
+ * replaces are added to the set "replaced" (path -> true; see tn_row_change.replaced_dvs). On
+ * failure nothing is left in storage. */
+int tn__write_deletion_vectors(struct tn_warehouse *wh, struct tn_session *s,
+                               const struct tn_table *t, const struct tn_scan *scan,
+                               const char *positions_sql, struct tn_data_file **deletes,
+                               int **specs, size_t *ndeletes, json_t *replaced, struct tn_err *err);
 /* Upsert the rows of "select_sql" into "t" by the columns named in "keys" (JSON array): rows
  * whose key exists replace the old row, the others are inserted, in one commit. */
 int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,

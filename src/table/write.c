@@ -495,9 +495,30 @@ struct pending {
     int64_t delete_files, delete_rows, delete_bytes;
     int64_t sequence_number; /* of the last attempt */
     int attempts;
-    json_t *remove;  /* OVERWRITE: the file paths to remove (NULL: every file) */
-    json_t *touched; /* partitions of the new files (see partition_touched) */
+    json_t *remove;       /* OVERWRITE: the file paths to remove (NULL: every file) */
+    json_t *replaced_dvs; /* data file paths whose deletion vector a new one replaces */
+    int64_t dv_files;     /* of delete_files, how many are deletion vectors */
+    json_t *touched;      /* partitions of the new files (see partition_touched) */
 };
+
+/* Whether an overwrite removes the parent's live entry "e": a listed file (every file without a
+ * list); a deletion vector goes with its data file, or when a new vector replaces it. */
+static int entry_removed(const struct pending *p, const struct tn_manifest_entry *e)
+{
+    if (!p->remove)
+        return 1;
+    if (tn__is_dv(&e->file))
+        return json_object_get(p->remove, e->file.referenced_data_file) ||
+               json_object_get(p->replaced_dvs, e->file.referenced_data_file);
+    return json_object_get(p->remove, e->file.file_path) != NULL;
+}
+
+/* The bytes a file adds to a table's size, as Iceberg-Java counts them: a deletion vector its
+ * blob, any other file all of it. */
+static int64_t content_bytes(const struct tn_data_file *f)
+{
+    return tn__is_dv(f) ? f->content_size : f->file_size;
+}
 
 /* Add the partition of a file of spec "spec_id" to the set "touched", keyed as Iceberg-Java's
  * SnapshotSummary keys them for changed-partition-count: one key for unpartitioned files. */
@@ -526,6 +547,7 @@ static void partition_touched(json_t *touched, int spec_id, const struct tn_data
 struct overwrite_counts {
     int64_t removed_files[3], removed_rows[3], removed_bytes[3];
     int64_t kept_files[3], kept_rows[3], kept_bytes[3];
+    int64_t removed_dvs; /* of removed_files[1] */
 };
 
 static void count_overwrite(const struct tn_scan *scan, const struct pending *p, json_t *touched,
@@ -536,15 +558,16 @@ static void count_overwrite(const struct tn_scan *scan, const struct pending *p,
         const struct tn_manifest_entry *e =
             i < scan->ndata ? &scan->data[i] : &scan->deletes[i - scan->ndata];
         int k = e->file.content >= 0 && e->file.content <= 2 ? e->file.content : 0;
-        if (p->remove && !json_object_get(p->remove, e->file.file_path)) {
+        if (!entry_removed(p, e)) {
             c->kept_files[k]++;
             c->kept_rows[k] += e->file.record_count;
-            c->kept_bytes[k] += e->file.file_size;
+            c->kept_bytes[k] += content_bytes(&e->file);
             continue;
         }
         c->removed_files[k]++;
+        c->removed_dvs += tn__is_dv(&e->file);
         c->removed_rows[k] += e->file.record_count;
-        c->removed_bytes[k] += e->file.file_size;
+        c->removed_bytes[k] += content_bytes(&e->file);
         partition_touched(touched, e->spec_id, &e->file);
     }
 }
@@ -614,7 +637,7 @@ static int deleted_manifest(struct tn_warehouse *wh, const struct tn_table *t,
             if (src[i].spec_id != spec_id)
                 continue;
             copy[k] = src[i];
-            if (p->remove && !json_object_get(p->remove, src[i].file.file_path)) {
+            if (!entry_removed(p, &src[i])) {
                 /* kept: carried over with its own snapshot and sequence numbers */
                 copy[k++].status = TN_ENTRY_EXISTING;
                 continue;
@@ -804,10 +827,13 @@ static int attempt_commit(struct tn_warehouse *wh, const struct tn_table *base,
         summary_set_positive(summary, "removed-files-size",
                              oc.removed_bytes[0] + oc.removed_bytes[1] + oc.removed_bytes[2]);
         summary_set_positive(summary, "added-delete-files", p->delete_files);
-        summary_set_positive(summary, "added-position-delete-files", p->delete_files);
+        summary_set_positive(summary, "added-position-delete-files", p->delete_files - p->dv_files);
+        summary_set_positive(summary, "added-dvs", p->dv_files);
         summary_set_positive(summary, "removed-delete-files",
                              oc.removed_files[1] + oc.removed_files[2]);
-        summary_set_positive(summary, "removed-position-delete-files", oc.removed_files[1]);
+        summary_set_positive(summary, "removed-position-delete-files",
+                             oc.removed_files[1] - oc.removed_dvs);
+        summary_set_positive(summary, "removed-dvs", oc.removed_dvs);
         summary_set_positive(summary, "removed-equality-delete-files", oc.removed_files[2]);
         summary_set_positive(summary, "added-position-deletes", p->delete_rows);
         summary_set_positive(summary, "removed-position-deletes", oc.removed_rows[1]);
@@ -966,6 +992,7 @@ int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
     p.operation = c->operation;
     p.read_snapshot = c->read_snapshot;
     p.remove = c->remove;
+    p.replaced_dvs = c->replaced_dvs;
     p.snapshot_id = tn_snapshot_id_new();
     p.touched = json_object();
     for (size_t i = 0; i < c->ndeletes; i++)
@@ -980,8 +1007,9 @@ int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
     }
     for (size_t i = 0; i < c->ndeletes; i++) {
         p.delete_files++;
+        p.dv_files += tn__is_dv(&c->deletes[i]);
         p.delete_rows += c->deletes[i].record_count;
-        p.delete_bytes += c->deletes[i].file_size;
+        p.delete_bytes += content_bytes(&c->deletes[i]);
     }
     if (c->ndata)
         rc = new_manifest(wh, t, 0, t->meta->default_spec_id, c->data, c->ndata, p.snapshot_id,

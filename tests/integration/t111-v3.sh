@@ -2,8 +2,8 @@
 # t111-v3: Iceberg format version 3 as an opt-in per table: creation (ingest flag and parameter,
 # POST /tables and REST create properties), upgrade (ALTER TABLE property, REST
 # upgrade-format-version; never down), the v3 row-lineage metadata tarn writes, column defaults,
-# deletion vectors written by another engine read back, and the row-level changes tarn refuses
-# on v3 (it writes no deletion vectors yet). v2 stays the default.
+# deletion vectors written by another engine read back, and a row-level change writing one
+# (t117-v3-dv tests those). v2 stays the default.
 . "$(dirname "$0")/lib.sh"
 
 V3FX=$ROOT/tests/fixtures/iceberg-v3/data/persistent
@@ -107,18 +107,12 @@ check "INSERT without the column" "$TARN" sql "INSERT INTO v3t (id, name) VALUES
 expect_eq "the new row takes the write default" "$(q 'SELECT score FROM v3t WHERE id = 6')" "7"
 expect_eq "INSERT advanced next-row-id" "$(meta v3t 'm["next-row-id"]')" "6"
 
-#---- row-level changes: refused on v3 (no deletion vectors written yet), nothing changed ----
-before=$(metadata_location v3t)
-check_fails "UPDATE on v3 is refused" 2 "does not write yet" "$TARN" sql "UPDATE v3t SET name = 'x' WHERE id = 1"
-check_fails "a DELETE that needs a deletion vector is refused" 2 "deletion vectors" \
-    "$TARN" sql "DELETE FROM v3t WHERE id = 2"
-check_fails "MERGE on v3 is refused" 2 "does not write yet" \
-    "$TARN" sql "MERGE INTO v3t USING (SELECT 1 AS id) s ON v3t.id = s.id WHEN MATCHED THEN DELETE"
-check_fails "upsert on v3 is refused" 2 "does not write yet" \
-    "$TARN" ingest v3t "$TMP/b.csv" --mode upsert --key id
-check_fails "compaction on v3 is refused" 2 "_row_id" "$TARN" maintain v3t compact
-expect_eq "nothing was committed by the refusals" "$(metadata_location v3t)" "$before"
-expect_eq "no delete file was written" "$(find "$WH/default/v3t" -name '*deletes*' | wc -l)" "0"
+#---- row-level changes on v3 (deletion vectors: t117-v3-dv covers them) ----
+check "a v3 table to update" "$TARN" ingest v3u "$TMP/a.csv" --format-version 3
+check "UPDATE on v3" "$TARN" sql "UPDATE v3u SET name = 'x' WHERE id = 1"
+expect_eq "it wrote a deletion vector, no position-delete file" \
+    "$(find "$WH/default/v3u" -name '*-deletes.puffin' | wc -l) $(find "$WH/default/v3u" -name '*-deletes.parquet' | wc -l)" "1 0"
+expect_eq "rows after it" "$(q "SELECT string_agg(name, '-' ORDER BY id) FROM v3u")" "x-b-c"
 check "a DELETE of whole files works on v3" "$TARN" sql "DELETE FROM v3t WHERE id >= 4"
 expect_eq "rows after it" "$(q 'SELECT count(*) FROM v3t')" "3"
 

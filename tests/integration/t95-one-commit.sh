@@ -93,7 +93,9 @@ BASE0=$BASE
 if [ "$TEST_STORAGE" = s3 ]; then OPS=(put); OPS_TEXT=PUT; SWEEP_MAX_S=420; else
     OPS=(write fsync); OPS_TEXT="write and fsync"; SWEEP_MAX_S=240
 fi
-KINDS=(create append upsert delete update merge alter partition compact expire rest txn)
+# dv: a DELETE on a format-version 3 table whose data file has a deletion vector already (the new
+# vector replaces it in the same commit)
+KINDS=(create append upsert delete update merge alter partition compact expire rest txn dv)
 # request KIND TABLE BODY: the request of that kind on TABLE (prints the HTTP status, the answer
 # goes to the file BODY; requests on different tables may run at once).
 request() {
@@ -104,10 +106,11 @@ request() {
     append) curl "${to[@]}" "${csv[@]}" $'id,amount,note\n3,30,x\n' "$BASE/ingest/$2" ;;
     upsert) curl "${to[@]}" "${csv[@]}" $'id,amount,tag\n1,11,k\n5,50,m\n' \
         "$BASE/ingest/$2?mode=upsert&key=id" ;;
-    delete | update | merge | alter)
+    delete | update | merge | alter | dv)
         local sql
         case $1 in
         delete) sql="DELETE FROM $2 WHERE id = 1" ;;
+        dv) sql="DELETE FROM $2 WHERE id = 2" ;;
         update) sql="UPDATE $2 SET amount = amount + 1 WHERE id = 2" ;;
         merge) sql="MERGE INTO $2 USING (SELECT 3 AS id, 33 AS amount UNION ALL SELECT 9, 90) AS s ON $2.id = s.id WHEN MATCHED THEN UPDATE SET amount = s.amount WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.amount)" ;;
         alter) sql="ALTER TABLE $2 ADD COLUMN extra VARCHAR" ;;
@@ -138,8 +141,10 @@ for op in "${OPS[@]}"; do
     for k in "${KINDS[@]}"; do
         t=${k}_$op
         [ "$k" = create ] && continue
-        ingest "$t" "" $'id,amount\n1,10\n2,20\n3,30\n' >/dev/null
+        ingest "$t" "$([ "$k" = dv ] && echo format_version=3)" $'id,amount\n1,10\n2,20\n3,30\n' >/dev/null
         case $k in
+        dv) curl -s -o /dev/null -H 'Content-Type: application/json' \
+            --data-binary "{\"sql\": \"DELETE FROM $t WHERE id = 3\"}" "$BASE/query" ;;
         compact | expire) ingest "$t" "" $'id,amount\n4,40\n' >/dev/null ;;
         txn) ingest "${t}_b" "" $'id,amount\n1,10\n' >/dev/null ;;
         esac

@@ -157,7 +157,10 @@ struct publish {
     int64_t version;
     int64_t now_ms;
     json_t *deletes_of; /* data file path -> sorted array of delete file paths (both states) */
-    json_t *local_of;   /* delete file path -> local path DuckDB reads */
+    json_t *local_of;   /* position-delete file path -> local path DuckDB reads */
+    /* v3 deletion vectors: "puffin path\ndata path" -> [k, i], the entry deletes[i] of scans[k] */
+    json_t *dv_of;
+    const struct tn_scan *scans[2];
     json_t *base_deletes, *next_deletes; /* delete file path -> true, per state */
     json_t *physical;                    /* field id (text) -> physical name */
 };
@@ -581,6 +584,8 @@ static int map_deletes(struct publish *p, const struct tn_scan *a, const struct 
     size_t nfiles = 0;
     int rc = 0;
 
+    p->scans[0] = a;
+    p->scans[1] = b;
     tn_buf_addstr(&sql, "SELECT DISTINCT file_path, filename FROM read_parquet([", NULL);
     for (int k = 0; k < 2; k++) {
         for (size_t i = 0; scans[k] && i < scans[k]->ndeletes && !rc; i++) {
@@ -592,6 +597,20 @@ static int map_deletes(struct publish *p, const struct tn_scan *a, const struct 
                                "express; rewrite them (CALL compact) or set delta.enabled=false",
                                p->base->ns, p->base->name);
             json_object_set_new(state[k], f->file_path, json_true());
+            if (tn__is_dv(f)) {
+                /* a deletion vector names its one data file in its manifest entry */
+                char *key = tn_asprintf("%s\n%s", f->file_path, f->referenced_data_file);
+                json_t *list = json_object_get(p->deletes_of, f->referenced_data_file);
+                if (!json_object_get(p->dv_of, key)) {
+                    if (!list)
+                        json_object_set_new(p->deletes_of, f->referenced_data_file,
+                                            list = json_array());
+                    json_array_append_new(list, json_string(f->file_path));
+                    json_object_set_new(p->dv_of, key, json_pack("[i, I]", k, (json_int_t)i));
+                }
+                free(key);
+                continue;
+            }
             if (json_object_get(p->local_of, f->file_path))
                 continue;
             resolved = tn_table_resolve(p->base, f->file_path);
@@ -686,30 +705,71 @@ static void dv_uuid(const char *data_path, json_t *deletes, char out[37])
              h[14], h[15]);
 }
 
-/* The positions the delete files "deletes" remove from "data_path", read with DuckDB. */
+/* The v3 deletion vector "puffin" holds for "data_path", or NULL when "puffin" is a
+ * position-delete file. */
+static const struct tn_manifest_entry *dv_entry(struct publish *p, const char *puffin,
+                                                const char *data_path)
+{
+    char *key = tn_asprintf("%s\n%s", puffin, data_path);
+    json_t *at = json_object_get(p->dv_of, key);
+
+    free(key);
+    if (!at)
+        return NULL;
+    return &p->scans[json_integer_value(json_array_get(at, 0))]
+                ->deletes[json_integer_value(json_array_get(at, 1))];
+}
+
+/* The positions the delete files "deletes" remove from "data_path": position-delete files read
+ * with DuckDB, deletion vectors decoded (a v3 table has one per data file). */
 static int read_positions(struct publish *p, const char *data_path, json_t *deletes,
                           int64_t max_rows, int64_t **out, size_t *out_n, struct tn_err *err)
 {
     struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_rows *rows = NULL;
-    size_t i;
+    size_t i, nfiles = 0;
     json_t *v;
-    int rc;
+    int rc = 0;
 
+    *out = NULL;
+    *out_n = 0;
     tn_buf_addstr(&sql, "SELECT DISTINCT pos FROM read_parquet([", NULL);
     json_array_foreach(deletes, i, v)
     {
-        if (i)
+        const struct tn_manifest_entry *dv = dv_entry(p, json_string_value(v), data_path);
+        if (dv) {
+            if (*out) {
+                rc = tn_fail(err, TN_EINTERNAL, "data file %s has two deletion vectors", data_path);
+                break;
+            }
+            rc = tn__dv_read(p->wh, p->base, dv, out, out_n, err);
+            if (rc)
+                break;
+            continue;
+        }
+        if (nfiles++)
             tn_buf_addstr(&sql, ", ", NULL);
         tn_sql_string(&sql, json_string_value(json_object_get(p->local_of, json_string_value(v))));
     }
     tn_buf_addstr(&sql, "]) WHERE file_path = ", NULL);
     tn_sql_string(&sql, data_path);
     tn_buf_addstr(&sql, " ORDER BY pos", NULL);
+    if (!rc && nfiles && *out) {
+        /* a vector beside position-delete files: Iceberg readers ignore the files then */
+        tn_buf_release(&sql);
+        return 0;
+    }
+    if (rc || !nfiles) {
+        tn_buf_release(&sql);
+        if (rc) {
+            free(*out);
+            *out = NULL;
+            *out_n = 0;
+        }
+        return rc;
+    }
     rc = tn_engine_rows(p->s, sql.buf, (size_t)max_rows + 1, &rows, err);
     tn_buf_release(&sql);
-    *out = NULL;
-    *out_n = 0;
     if (rc)
         return rc;
     *out = tn_calloc(rows->nrows + 1, sizeof(**out));
@@ -1112,6 +1172,7 @@ static void publish_release(struct publish *p)
     free(p->log_dir);
     json_decref(p->deletes_of);
     json_decref(p->local_of);
+    json_decref(p->dv_of);
     json_decref(p->base_deletes);
     json_decref(p->next_deletes);
     json_decref(p->physical);
@@ -1183,6 +1244,7 @@ int tn_delta_publish(struct tn_warehouse *wh, const struct tn_table *base,
     p.now_ms = tn_now_ms();
     p.deletes_of = json_object();
     p.local_of = json_object();
+    p.dv_of = json_object();
     p.base_deletes = json_object();
     p.next_deletes = json_object();
     p.physical = json_object();

@@ -684,6 +684,19 @@ char *tn_http_metrics_text(struct tn_http_server *srv)
                     (long long)pc.bytes, (long long)pc.capacity);
     }
     {
+        /* prepared statements of repeated queries (tn_stream_open_kept) */
+        uint64_t prepared, reused;
+        tn_engine_kept_counts(srv->wh->engine, &prepared, &reused);
+        tn_buf_addf(&b, NULL,
+                    "# HELP tarn_query_statements_total Queries whose result depends on their "
+                    "text alone, by whether DuckDB prepared them or a kept prepared statement "
+                    "ran.\n"
+                    "# TYPE tarn_query_statements_total counter\n"
+                    "tarn_query_statements_total{result=\"prepared\"} %llu\n"
+                    "tarn_query_statements_total{result=\"reused\"} %llu\n",
+                    (unsigned long long)prepared, (unsigned long long)reused);
+    }
+    {
         /* object storage: requests, bytes, retries and the local cache (zero on local disk) */
         struct tn_storage_metrics m;
         static const char *const help = "# TYPE tarn_storage_requests_total counter\n"

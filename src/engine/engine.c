@@ -20,17 +20,36 @@
 #define SINGLE_KEPT     64
 #define SINGLE_TEXT_MAX (16 * 1024)
 
+/* Sessions handed back with tn_session_keep wait for the next tn_session_reuse (at most
+ * SESSIONS_KEPT), each with the last STATEMENTS_KEPT statements prepared by
+ * tn_stream_open_kept, so that a query sent again skips DuckDB's parse, bind and plan. */
+#define SESSIONS_KEPT   8
+#define STATEMENTS_KEPT 16
+
+struct kept_statement {
+    char *sql;
+    duckdb_prepared_statement prepared;
+    uint64_t used; /* the session's clock when last used, for evicting the oldest */
+};
+
 struct tn_engine {
     duckdb_database db;
     char *home; /* DuckDB's home_directory */
     pthread_mutex_t single_lock;
     char *single[SINGLE_KEPT];
     size_t single_next;
+    pthread_mutex_t kept_lock;
+    struct tn_session *kept; /* idle sessions (tn_session_keep), a list through next_kept */
+    size_t nkept;
+    uint64_t statement_counts[2]; /* kept statements run: [0] prepared then, [1] reused */
 };
 
 struct tn_session {
     duckdb_connection conn;
     struct tn_engine *engine;
+    struct kept_statement statements[STATEMENTS_KEPT];
+    uint64_t clock;
+    struct tn_session *next_kept;
 };
 
 /* Run the fixed sandbox settings at open (tarn's own text, several statements). */
@@ -207,6 +226,7 @@ int tn_engine_open(const struct tn_engine_options *opt, struct tn_engine **out, 
     struct tn_engine *e = tn_calloc(1, sizeof(*e));
 
     pthread_mutex_init(&e->single_lock, NULL);
+    pthread_mutex_init(&e->kept_lock, NULL);
     struct tn_buf sql = TN_BUF_INIT(TN_CAP_INTERNAL);
     duckdb_connection conn = NULL;
     duckdb_config config = NULL;
@@ -287,11 +307,18 @@ void tn_engine_close(struct tn_engine *e)
 {
     if (!e)
         return;
+    while (e->kept) {
+        struct tn_session *s = e->kept;
+        e->kept = s->next_kept;
+        s->next_kept = NULL;
+        tn_session_close(s);
+    }
     duckdb_close(&e->db);
     free(e->home);
     for (size_t i = 0; i < SINGLE_KEPT; i++)
         free(e->single[i]);
     pthread_mutex_destroy(&e->single_lock);
+    pthread_mutex_destroy(&e->kept_lock);
     free(e);
 }
 
@@ -317,8 +344,54 @@ void tn_session_close(struct tn_session *s)
 {
     if (!s)
         return;
+    for (size_t i = 0; i < STATEMENTS_KEPT; i++) {
+        duckdb_destroy_prepare(&s->statements[i].prepared);
+        free(s->statements[i].sql);
+    }
     duckdb_disconnect(&s->conn);
     free(s);
+}
+
+int tn_session_reuse(struct tn_engine *e, struct tn_session **out, struct tn_err *err)
+{
+    struct tn_session *s;
+
+    pthread_mutex_lock(&e->kept_lock);
+    s = e->kept;
+    if (s) {
+        e->kept = s->next_kept;
+        e->nkept--;
+        s->next_kept = NULL;
+    }
+    pthread_mutex_unlock(&e->kept_lock);
+    if (!s)
+        return tn_session_open(e, out, err);
+    *out = s;
+    return 0;
+}
+
+void tn_engine_kept_counts(struct tn_engine *e, uint64_t *prepared, uint64_t *reused)
+{
+    *prepared = __atomic_load_n(&e->statement_counts[0], __ATOMIC_RELAXED);
+    *reused = __atomic_load_n(&e->statement_counts[1], __ATOMIC_RELAXED);
+}
+
+void tn_session_keep(struct tn_session *s)
+{
+    struct tn_engine *e;
+
+    if (!s)
+        return;
+    e = s->engine;
+    pthread_mutex_lock(&e->kept_lock);
+    if (e->nkept < SESSIONS_KEPT) {
+        s->next_kept = e->kept;
+        e->kept = s;
+        e->nkept++;
+        s = NULL;
+    }
+    pthread_mutex_unlock(&e->kept_lock);
+    tn_session_close(s); /* enough are kept */
 }
 
 void tn_session_interrupt(struct tn_session *s)
@@ -397,6 +470,7 @@ void tn_rows_free(struct tn_rows *r)
 
 struct tn_stream {
     duckdb_prepared_statement prepared;
+    struct kept_statement *kept; /* the session's kept statement it runs, or NULL (owns prepared) */
     duckdb_result result;
     int has_result;
     duckdb_data_chunk chunk;
@@ -409,13 +483,56 @@ struct tn_stream {
     struct tn_arrow_ipc ipc;    /* the dictionaries sent */
 };
 
-int tn_stream_open(struct tn_session *s, const char *sql, struct tn_stream **out,
-                   struct tn_err *err)
+/* The statement "s" keeps for "sql", prepared now when it has none (evicting the one used
+ * longest ago); NULL with "err" set when "sql" cannot be prepared. */
+static struct kept_statement *kept_statement(struct tn_session *s, const char *sql,
+                                             struct tn_err *err)
+{
+    struct kept_statement *k = &s->statements[0];
+
+    for (size_t i = 0; i < STATEMENTS_KEPT; i++) {
+        struct kept_statement *c = &s->statements[i];
+        if (c->sql && strcmp(c->sql, sql) == 0) {
+            c->used = ++s->clock;
+            __atomic_add_fetch(&s->engine->statement_counts[1], 1, __ATOMIC_RELAXED);
+            return c;
+        }
+        if (!c->sql ? k->sql != NULL : k->sql && c->used < k->used)
+            k = c; /* an empty place, else the oldest */
+    }
+    duckdb_destroy_prepare(&k->prepared);
+    free(k->sql);
+    k->sql = NULL;
+    if (prepare_one(s->conn, sql, &k->prepared, err))
+        return NULL;
+    k->sql = tn_strdup(sql);
+    k->used = ++s->clock;
+    __atomic_add_fetch(&s->engine->statement_counts[0], 1, __ATOMIC_RELAXED);
+    return k;
+}
+
+static void kept_forget(struct kept_statement *k)
+{
+    duckdb_destroy_prepare(&k->prepared);
+    free(k->sql);
+    k->sql = NULL;
+}
+
+static int stream_start(struct tn_session *s, const char *sql, int keep, struct tn_stream **out,
+                        struct tn_err *err)
 {
     struct tn_stream *st = tn_calloc(1, sizeof(*st));
+    int rc = 0;
 
-    int rc = prepare_one(s->conn, sql, &st->prepared, err);
-
+    if (keep) {
+        st->kept = kept_statement(s, sql, err);
+        if (st->kept)
+            st->prepared = st->kept->prepared;
+        else
+            rc = err->code;
+    } else {
+        rc = prepare_one(s->conn, sql, &st->prepared, err);
+    }
     if (rc) {
         tn_stream_close(st);
         return rc;
@@ -424,6 +541,10 @@ int tn_stream_open(struct tn_session *s, const char *sql, struct tn_stream **out
         st->has_result = 1;
         rc = tn_engine_fail(err, duckdb_result_error_type(&st->result),
                             duckdb_result_error(&st->result));
+        if (st->kept) /* prepared afresh next time */
+            kept_forget(st->kept);
+        st->kept = NULL;
+        st->prepared = NULL;
         tn_stream_close(st);
         return rc;
     }
@@ -436,6 +557,18 @@ int tn_stream_open(struct tn_session *s, const char *sql, struct tn_stream **out
         st->names[c] = tn_strdup(duckdb_column_name(&st->result, (idx_t)c));
     *out = st;
     return 0;
+}
+
+int tn_stream_open(struct tn_session *s, const char *sql, struct tn_stream **out,
+                   struct tn_err *err)
+{
+    return stream_start(s, sql, 0, out, err);
+}
+
+int tn_stream_open_kept(struct tn_session *s, const char *sql, struct tn_stream **out,
+                        struct tn_err *err)
+{
+    return stream_start(s, sql, 1, out, err);
 }
 
 size_t tn_stream_ncols(const struct tn_stream *st)
@@ -497,7 +630,8 @@ void tn_stream_close(struct tn_stream *st)
         duckdb_destroy_arrow_options(&st->arrow);
     if (st->has_result)
         duckdb_destroy_result(&st->result);
-    duckdb_destroy_prepare(&st->prepared);
+    if (!st->kept)
+        duckdb_destroy_prepare(&st->prepared);
     for (size_t c = 0; c < st->ncols; c++)
         free(st->names[c]);
     free(st->names);

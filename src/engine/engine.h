@@ -32,6 +32,12 @@ const char *tn_engine_home(const struct tn_engine *e);
 
 int tn_session_open(struct tn_engine *e, struct tn_session **out, struct tn_err *err);
 void tn_session_close(struct tn_session *s);
+/* A session kept by tn_session_keep (with the statements it prepared), else a new one. */
+int tn_session_reuse(struct tn_engine *e, struct tn_session **out, struct tn_err *err);
+/* Hand "s" back for a later tn_session_reuse instead of closing it (it is closed when enough
+ * are kept). Only for a session whose statements all ended normally and that made nothing in
+ * DuckDB (no temporary tables): the next user gets it as it is. */
+void tn_session_keep(struct tn_session *s);
 /* Cancel the statement running on "s" (from another thread). */
 void tn_session_interrupt(struct tn_session *s);
 
@@ -74,6 +80,14 @@ struct tn_stream;
 
 int tn_stream_open(struct tn_session *s, const char *sql, struct tn_stream **out,
                    struct tn_err *err);
+/* tn_stream_open with the prepared statement kept in "s" for the next stream of the very same
+ * text (the last 16 texts; a statement whose run fails is forgotten). Only for a text whose
+ * result depends on nothing but the text: a prepared statement keeps what DuckDB bound, e.g.
+ * the files a glob matched then. */
+int tn_stream_open_kept(struct tn_session *s, const char *sql, struct tn_stream **out,
+                        struct tn_err *err);
+/* How often tn_stream_open_kept prepared a statement, and how often it reused a kept one. */
+void tn_engine_kept_counts(struct tn_engine *e, uint64_t *prepared, uint64_t *reused);
 size_t tn_stream_ncols(const struct tn_stream *st);
 const char *tn_stream_name(const struct tn_stream *st, size_t col);
 /* The next chunk's rows: *out_n rows (0 at the end); cell (r, c) via tn_stream_cell, valid

@@ -286,13 +286,19 @@ struct qstream {
     size_t out_pos;
 };
 
-static void qstream_release(struct qstream *q)
+/* Release the stream and its session: kept for the next request (with its prepared
+ * statements) when the stream ended "clean"ly and was not interrupted, else closed. */
+static void qstream_release(struct qstream *q, int clean)
 {
     tn_stream_close(q->st);
     q->st = NULL;
-    tn_http_watch_end(q->srv, q->watch);
+    if (tn_http_watch_end(q->srv, q->watch))
+        clean = 0;
     q->watch = NULL;
-    tn_session_close(q->session);
+    if (clean)
+        tn_session_keep(q->session);
+    else
+        tn_session_close(q->session);
     q->session = NULL;
 }
 
@@ -300,7 +306,7 @@ static void qstream_free(void *cls)
 {
     struct qstream *q = cls;
 
-    qstream_release(q);
+    qstream_release(q, 0);
     tn_buf_release(&q->out);
     free(q->next_cursor);
     free(q);
@@ -383,7 +389,7 @@ static void stream_error(struct qstream *q, const struct tn_err *cause)
     free(text);
     q->done = 1;
     q->finished = 1;
-    qstream_release(q);
+    qstream_release(q, 0);
 }
 
 /* Put the next piece of output in q->out: the rest of the current chunk, else the next chunk,
@@ -433,7 +439,7 @@ static void produce(struct qstream *q)
         } else if (q->format == F_ARROW)
             tn_stream_arrow_end(&q->out);
         q->finished = 1;
-        qstream_release(q); /* the session is free again as soon as the rows are out */
+        qstream_release(q, 1); /* the session is free again as soon as the rows are out */
     }
 }
 
@@ -461,7 +467,8 @@ static ssize_t qstream_read(void *cls, uint64_t pos, char *buf, size_t max)
 /*---- The formats ----*/
 
 /* Stream the rows of "resolved" (tn_query_resolve's answer to "user_sql" with "qo"; with
- * "explain", its plan) in p->format. */
+ * "explain", its plan) in p->format. A statement whose result depends on its text alone
+ * (tn_query_fixed) runs the session's prepared statement for the text when it has one. */
 static int run_stream(struct tn_http_req *req, const struct query_params *p, struct qstream *q,
                       const char *explain, const char *user_sql, const struct tn_query_options *qo,
                       const char *resolved, struct tn_http_reply *out, struct tn_err *err)
@@ -498,7 +505,9 @@ static int run_stream(struct tn_http_req *req, const struct query_params *p, str
         tn_buf_addf(&sql, NULL, " LIMIT %lld", (long long)p->limit + (p->format != F_ARROW));
     if (p->offset > 0)
         tn_buf_addf(&sql, NULL, " OFFSET %lld", (long long)p->offset);
-    if (!rc)
+    if (!rc && tn_query_fixed(req->wh, user_sql, qo, resolved))
+        rc = tn_stream_open_kept(q->session, sql.buf, &q->st, err);
+    else if (!rc)
         rc = tn_stream_open(q->session, sql.buf, &q->st, err);
     if (!rc && p->format == F_ARROW)
         rc = tn_stream_arrow_schema(q->st, &q->out, err);
@@ -756,7 +765,7 @@ static int run_query(struct tn_http_req *req, const char *sql, struct tn_http_re
         if (rc)
             return rc;
     }
-    rc = tn_session_open(req->wh->engine, &s, err);
+    rc = tn_session_reuse(req->wh->engine, &s, err);
     if (rc) {
         json_decref(pins);
         return rc;

@@ -6,8 +6,12 @@
  * handler runs on a thread of its own while the connection's thread waits for it, so that the
  * connection can still answer when DuckDB does not stop after an interrupt (it does not look at
  * them while it plans): past the timeout and a grace period, the request is answered 503 and the
- * handler's thread finishes alone, freeing what it made. Each request has a struct conn_ctx,
- * made on the first call of the access handler and freed when both the connection and the
+ * handler's thread finishes alone, freeing what it made. A handler's thread that is done waits a
+ * while for the next request's handler (at most WORKERS_IDLE_MAX of them wait, each up to
+ * WORKER_IDLE_S seconds): a thread made per request costs more than the thread itself, since
+ * DuckDB's and the allocator's per-thread memory starts cold on each new one (a point query ran
+ * about three times slower on fresh threads than on a kept one). Each request has a struct
+ * conn_ctx, made on the first call of the access handler and freed when both the connection and the
  * handler's thread are done with it; the handler reads copies of the headers and arguments. What
  * is shared -- the warehouse, the metrics, the watchdog's lists and the in-flight count -- is
  * either thread-safe by itself (the warehouse) or guarded by the server's mutexes (watch_lock
@@ -80,6 +84,9 @@
 #define IDLE_TIMEOUT_S    300
 #define POST_BUFFER       65536
 #define SHUTDOWN_GRACE_S  30
+/* handler threads kept waiting for the next request, and for how long (see the top) */
+#define WORKERS_IDLE_MAX 8
+#define WORKER_IDLE_S    60
 
 /*---- The server ----*/
 
@@ -191,11 +198,16 @@ struct tn_http_server {
     uint64_t latency_count[NROUTES + 1];
     uint64_t commits, commit_retries, conflicts, upload_bytes, rows_ingested;
     int in_flight;
-    int stopping;            /* read and written atomically */
-    pthread_cond_t job_cond; /* signalled when a handler's thread ends or gives up (with lock) */
-    int jobs;                /* handler threads running */
-    int stuck;               /* of those, the ones whose request was answered without them */
-    char machine[256];       /* this host's name, for the Host check */
+    int stopping;               /* read and written atomically */
+    pthread_cond_t job_cond;    /* signalled when a handler's thread ends or gives up (with lock) */
+    int jobs;                   /* handler threads running */
+    int stuck;                  /* of those, the ones whose request was answered without them */
+    pthread_cond_t worker_cond; /* signalled when a job is queued or the workers must end */
+    struct conn_ctx *queued_jobs; /* handlers waiting for a kept thread (with lock) */
+    int workers;                  /* handler threads alive, busy or waiting (with lock) */
+    int workers_idle;             /* of those, the ones waiting for a job (with lock) */
+    int workers_stop;             /* the waiting ones end (with lock) */
+    char machine[256];            /* this host's name, for the Host check */
 
     pthread_mutex_t watch_lock;
     pthread_cond_t watch_cond;
@@ -238,6 +250,7 @@ struct conn_ctx {
     int abandoned; /* answered without it: its thread frees what it made */
     int hung_up;   /* its client closed the connection while the handler ran */
     int job_rc;
+    struct conn_ctx *next_job; /* in srv->queued_jobs */
     struct tn_http_reply job_reply;
     struct tn_err job_err;
 };
@@ -669,6 +682,19 @@ char *tn_http_metrics_text(struct tn_http_server *srv)
                     "tarn_plan_cache_capacity_bytes %lld\n",
                     (long long)pc.hits, (long long)pc.misses, (long long)pc.evictions,
                     (long long)pc.bytes, (long long)pc.capacity);
+    }
+    {
+        /* prepared statements of repeated queries (tn_stream_open_kept) */
+        uint64_t prepared, reused;
+        tn_engine_kept_counts(srv->wh->engine, &prepared, &reused);
+        tn_buf_addf(&b, NULL,
+                    "# HELP tarn_query_statements_total Queries whose result depends on their "
+                    "text alone, by whether DuckDB prepared them or a kept prepared statement "
+                    "ran.\n"
+                    "# TYPE tarn_query_statements_total counter\n"
+                    "tarn_query_statements_total{result=\"prepared\"} %llu\n"
+                    "tarn_query_statements_total{result=\"reused\"} %llu\n",
+                    (unsigned long long)prepared, (unsigned long long)reused);
     }
     {
         /* object storage: requests, bytes, retries and the local cache (zero on local disk) */
@@ -1525,11 +1551,10 @@ static void ctx_unref(struct conn_ctx *c)
     free(c);
 }
 
-/* A handler's thread: run it, hand the reply to the connection, or drop it when the connection
+/* Run a request's handler, hand the reply to the connection, or drop it when the connection
  * has answered without it. */
-static void *run_job(void *arg)
+static void run_job(struct conn_ctx *c)
 {
-    struct conn_ctx *c = arg;
     struct tn_http_server *srv = c->req.srv;
     struct tn_http_reply r = {0};
     struct tn_err err = {0};
@@ -1558,6 +1583,41 @@ static void *run_job(void *arg)
                 c->req.method, c->req.path, now_s() - c->t0);
     }
     ctx_unref(c);
+}
+
+/* A handler thread: run its first job, then the jobs queued for it while it waits (see the top
+ * of this file); it ends when none came for WORKER_IDLE_S seconds, when enough others wait, or
+ * when the server stops. */
+static void *worker_main(void *arg)
+{
+    struct conn_ctx *c = arg;
+    struct tn_http_server *srv = c->req.srv;
+
+    while (c) {
+        double idle_end = now_s() + WORKER_IDLE_S;
+        run_job(c);
+        c = NULL;
+        pthread_mutex_lock(&srv->lock);
+        if (srv->workers_idle < WORKERS_IDLE_MAX) {
+            srv->workers_idle++;
+            while (!srv->queued_jobs && !srv->workers_stop && now_s() < idle_end) {
+                struct timespec ts;
+                deadline_timespec(idle_end, &ts);
+                pthread_cond_timedwait(&srv->worker_cond, &srv->lock, &ts);
+            }
+            srv->workers_idle--;
+            if (srv->queued_jobs && !srv->workers_stop) {
+                c = srv->queued_jobs;
+                srv->queued_jobs = c->next_job;
+                c->next_job = NULL;
+            }
+        }
+        if (!c) {
+            srv->workers--;
+            pthread_cond_broadcast(&srv->job_cond);
+        }
+        pthread_mutex_unlock(&srv->lock);
+    }
     return NULL;
 }
 
@@ -1577,7 +1637,26 @@ static int wait_job(struct conn_ctx *c)
     c->refs++;
     c->job = 1;
     srv->jobs++;
-    started = pthread_create(&t, &attr, run_job, c) == 0;
+    if (srv->workers_idle > 0 && !srv->workers_stop) { /* a kept thread takes it */
+        struct conn_ctx **tail = &srv->queued_jobs;
+        int queued = 0;
+        while (*tail) {
+            tail = &(*tail)->next_job;
+            queued++;
+        }
+        started = queued < srv->workers_idle;
+        if (started) {
+            *tail = c;
+            pthread_cond_signal(&srv->worker_cond);
+        }
+    } else {
+        started = 0;
+    }
+    if (!started) {
+        started = pthread_create(&t, &attr, worker_main, c) == 0;
+        if (started)
+            srv->workers++;
+    }
     if (!started) {
         c->refs--;
         c->job = 0;
@@ -2043,6 +2122,7 @@ static int server_init(struct tn_http_server *srv, struct tn_warehouse *wh,
     pthread_cond_init(&srv->idle, &ca);
     pthread_cond_init(&srv->watch_cond, &ca);
     pthread_cond_init(&srv->job_cond, &ca);
+    pthread_cond_init(&srv->worker_cond, &ca);
     pthread_condattr_destroy(&ca);
     return 0;
 }
@@ -2086,6 +2166,17 @@ static void stop_stuck(struct tn_http_server *srv)
         fflush(NULL);
         _exit(0);
     }
+}
+
+/* Every handler's thread is idle now (stop_stuck): end them before the server is freed. */
+static void stop_workers(struct tn_http_server *srv)
+{
+    pthread_mutex_lock(&srv->lock);
+    srv->workers_stop = 1;
+    pthread_cond_broadcast(&srv->worker_cond);
+    while (srv->workers > 0)
+        pthread_cond_wait(&srv->job_cond, &srv->lock);
+    pthread_mutex_unlock(&srv->lock);
 }
 
 int tn_http_serve(struct tn_warehouse *wh, const struct tn_http_options *opt, struct tn_err *err)
@@ -2214,6 +2305,8 @@ int tn_http_serve(struct tn_warehouse *wh, const struct tn_http_options *opt, st
 out:
     if (d)
         MHD_stop_daemon(d);
+    if (initialised)
+        stop_workers(srv);
     tn_maint_schedule_stop(srv->maint);
     srv->maint = NULL;
     tn_http_sync_stop(srv->sync);
@@ -2243,6 +2336,7 @@ out:
         pthread_cond_destroy(&srv->idle);
         pthread_cond_destroy(&srv->watch_cond);
         pthread_cond_destroy(&srv->job_cond);
+        pthread_cond_destroy(&srv->worker_cond);
     }
     free(srv->metrics);
     free(srv->tmp_dir);

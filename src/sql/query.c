@@ -1201,6 +1201,19 @@ int tn_query_columns(struct tn_warehouse *wh, struct tn_session *s, const char *
     return rc;
 }
 
+int tn_query_fixed(struct tn_warehouse *wh, const char *user_sql,
+                   const struct tn_query_options *opt, const char *resolved)
+{
+    char *key = resolved_key(wh, user_sql, opt);
+    struct tn_cached *hit = key ? tn__plan_cache_get(wh->plan_cache, key) : NULL;
+    const struct resolved *v = hit ? tn__plan_cached_value(hit) : NULL;
+    int fixed = v && v->columns_fixed && strcmp(v->sql, resolved) == 0;
+
+    tn__plan_cache_release(wh->plan_cache, hit);
+    free(key);
+    return fixed;
+}
+
 char *tn_plan_describe(json_t *entry)
 {
     json_t *delete_files = json_object_get(entry, "delete_files");

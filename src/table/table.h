@@ -223,6 +223,13 @@ int tn_query_columns(struct tn_warehouse *wh, struct tn_session *s, const char *
                      const struct tn_query_options *opt, const char *resolved, char **out,
                      struct tn_err *err);
 
+/* 1 when "resolved" is the kept resolution of "user_sql" with "opt" (tn_query_resolve just
+ * checked that its tables are as they were) and reads tarn tables only: its text then names
+ * every file it reads, and files never change, so its result depends on the text alone (a new
+ * snapshot or schema gives another text) and DuckDB's prepared statement may be reused. */
+int tn_query_fixed(struct tn_warehouse *wh, const char *user_sql,
+                   const struct tn_query_options *opt, const char *resolved);
+
 /* Rewrite one SELECT statement so that each tarn table it names reads its Iceberg files at a
  * consistent snapshot (its AT clause's, else the options', else the current one). The result
  * (caller frees) runs on any session of the warehouse's engine. */

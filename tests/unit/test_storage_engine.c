@@ -155,7 +155,116 @@ static void test_times_and_home(void)
     tn_engine_close(e);
 }
 
+/* The first cell of the stream of "sql" on "s", opened with a kept statement or not ("" when
+ * it has no rows; "error" when it fails). */
+static void stream_first(struct tn_session *s, const char *sql, int kept, char *out, size_t cap)
+{
+    struct tn_err err = {0};
+    struct tn_stream *st = NULL;
+    size_t n = 0, len = 0;
+    const char *v;
+    int rc = kept ? tn_stream_open_kept(s, sql, &st, &err) : tn_stream_open(s, sql, &st, &err);
+
+    snprintf(out, cap, "error");
+    if (rc || tn_stream_next(st, &n, &err)) {
+        tn_stream_close(st);
+        return;
+    }
+    v = n ? tn_stream_cell(st, 0, 0, &len) : "";
+    snprintf(out, cap, "%.*s", (int)(v ? len : 4), v ? v : "NULL");
+    tn_stream_close(st);
+}
+
+/* Kept sessions come back with the statements they prepared: the same text runs the kept
+ * statement (counted), another text is prepared, and the result is always the text's own
+ * (here a Parquet file replaced under the same name gives its new rows: a kept statement reads
+ * the files again each run, it only skips parse, bind and plan). Statements refused stay refused;
+ * a failed run is forgotten; more texts than are kept evict the oldest. */
+static void test_kept_statements(void)
+{
+    struct tn_err err = {0};
+    struct tn_engine *e = NULL;
+    struct tn_session *s = NULL, *again = NULL;
+    const char *dirs[] = {tn_test_tmpdir(), NULL};
+    struct tn_engine_options opt = {dirs, NULL, NULL, 1};
+    uint64_t prepared = 0, reused = 0;
+    char cell[64], *copy, *read;
+
+    CHECK_OK(tn_engine_open(&opt, &e, &err));
+    if (!e)
+        return;
+    CHECK_OK(tn_session_reuse(e, &s, &err));
+    stream_first(s, "SELECT CAST(41 + 1 AS VARCHAR)", 1, cell, sizeof(cell));
+    CHECK_STR_EQ(cell, "42");
+    stream_first(s, "SELECT CAST(41 + 1 AS VARCHAR)", 1, cell, sizeof(cell));
+    CHECK_STR_EQ(cell, "42");
+    tn_engine_kept_counts(e, &prepared, &reused);
+    CHECK(prepared == 1 && reused == 1);
+    /* handed back and taken again: the same session, its statement still kept */
+    tn_session_keep(s);
+    CHECK_OK(tn_session_reuse(e, &again, &err));
+    CHECK(again == s);
+    stream_first(again, "SELECT CAST(41 + 1 AS VARCHAR)", 1, cell, sizeof(cell));
+    CHECK_STR_EQ(cell, "42");
+    tn_engine_kept_counts(e, &prepared, &reused);
+    CHECK(prepared == 1 && reused == 2);
+    /* a kept statement reads its files again on each run */
+    copy = tn_asprintf("COPY (SELECT 'one' AS x) TO '%s/kept.parquet' (FORMAT parquet)", dirs[0]);
+    CHECK_OK(tn_engine_exec(s, copy, &err));
+    free(copy);
+    read = tn_asprintf("SELECT x FROM read_parquet(['%s/kept.parquet'])", dirs[0]);
+    stream_first(s, read, 1, cell, sizeof(cell));
+    CHECK_STR_EQ(cell, "one");
+    copy = tn_asprintf("COPY (SELECT 'two' AS x) TO '%s/kept.parquet' (FORMAT parquet)", dirs[0]);
+    CHECK_OK(tn_engine_exec(s, copy, &err));
+    free(copy);
+    stream_first(s, read, 1, cell, sizeof(cell));
+    CHECK_STR_EQ(cell, "two");
+    free(read);
+    /* the sandbox and the one-statement rule hold for kept statements too */
+    stream_first(s, "SELECT * FROM read_text('/etc/passwd')", 1, cell, sizeof(cell));
+    CHECK_STR_EQ(cell, "error");
+    stream_first(s, "SELECT 1; SELECT 2", 1, cell, sizeof(cell));
+    CHECK_STR_EQ(cell, "error");
+    stream_first(s, "ATTACH '/tmp/tarn-escape.db'", 1, cell, sizeof(cell));
+    CHECK_STR_EQ(cell, "error");
+    /* a run that fails is prepared again next time, and fails again */
+    tn_engine_kept_counts(e, &prepared, &reused);
+    stream_first(s, "SELECT CAST(CAST('x' AS INTEGER) AS VARCHAR)", 1, cell, sizeof(cell));
+    CHECK_STR_EQ(cell, "error");
+    stream_first(s, "SELECT CAST(CAST('x' AS INTEGER) AS VARCHAR)", 1, cell, sizeof(cell));
+    CHECK_STR_EQ(cell, "error");
+    {
+        uint64_t p2 = 0, r2 = 0;
+        tn_engine_kept_counts(e, &p2, &r2);
+        CHECK(r2 == reused);
+    }
+    /* more texts than are kept: all right, the first one prepared again */
+    for (int i = 0; i < 40; i++) {
+        char q[64], want[16];
+        snprintf(q, sizeof(q), "SELECT CAST(%d AS VARCHAR)", i);
+        snprintf(want, sizeof(want), "%d", i);
+        stream_first(s, q, 1, cell, sizeof(cell));
+        CHECK_STR_EQ(cell, want);
+    }
+    tn_engine_kept_counts(e, &prepared, &reused);
+    stream_first(s, "SELECT CAST(0 AS VARCHAR)", 1, cell, sizeof(cell));
+    CHECK_STR_EQ(cell, "0");
+    {
+        uint64_t p2 = 0, r2 = 0;
+        tn_engine_kept_counts(e, &p2, &r2);
+        CHECK(p2 == prepared + 1 && r2 == reused);
+    }
+    /* a plain stream on the same session is unaffected */
+    stream_first(s, "SELECT CAST(7 AS VARCHAR)", 0, cell, sizeof(cell));
+    CHECK_STR_EQ(cell, "7");
+    tn_session_keep(s); /* closed with the engine */
+    tn_engine_close(e);
+}
+
 static const struct tn_test storage_engine_tests[] = {
+    {"kept sessions reuse their prepared statements, results stay the text's own",
+     test_kept_statements},
     {"one reading of times; DuckDB's home is the first allowed directory", test_times_and_home},
     {"local files are created once and never overwritten", test_local_files_are_immutable},
     {"reads are capped", test_read_is_capped},

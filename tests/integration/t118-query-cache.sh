@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t117-query-cache: a query sent again runs the DuckDB statement the server prepared for it
+# t118-query-cache: a query sent again runs the DuckDB statement the server prepared for it
 # (tarn_query_statements_total says so), and never reads an old snapshot: after INSERT, DELETE,
 # UPDATE, ALTER TABLE (ADD, RENAME, DROP COLUMN) through the server, a commit by another process
 # and a table dropped and made again, the very same query text answers the new rows and

@@ -720,54 +720,36 @@ static const struct tn_manifest_entry *dv_entry(struct publish *p, const char *p
                 ->deletes[json_integer_value(json_array_get(at, 1))];
 }
 
-/* The positions the delete files "deletes" remove from "data_path": position-delete files read
- * with DuckDB, deletion vectors decoded (a v3 table has one per data file). */
+/* The positions the delete files "deletes" remove from "data_path": its v3 deletion vector when
+ * it has one (the vector took in any position-delete files before it, which readers then
+ * ignore), else its position-delete files, read with DuckDB. */
 static int read_positions(struct publish *p, const char *data_path, json_t *deletes,
                           int64_t max_rows, int64_t **out, size_t *out_n, struct tn_err *err)
 {
     struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_rows *rows = NULL;
-    size_t i, nfiles = 0;
+    size_t i;
     json_t *v;
-    int rc = 0;
+    int rc;
 
     *out = NULL;
     *out_n = 0;
-    tn_buf_addstr(&sql, "SELECT DISTINCT pos FROM read_parquet([", NULL);
     json_array_foreach(deletes, i, v)
     {
         const struct tn_manifest_entry *dv = dv_entry(p, json_string_value(v), data_path);
-        if (dv) {
-            if (*out) {
-                rc = tn_fail(err, TN_EINTERNAL, "data file %s has two deletion vectors", data_path);
-                break;
-            }
-            rc = tn__dv_read(p->wh, p->base, dv, out, out_n, err);
-            if (rc)
-                break;
-            continue;
-        }
-        if (nfiles++)
+        if (dv)
+            return tn__dv_read(p->wh, p->base, dv, out, out_n, err);
+    }
+    tn_buf_addstr(&sql, "SELECT DISTINCT pos FROM read_parquet([", NULL);
+    json_array_foreach(deletes, i, v)
+    {
+        if (i)
             tn_buf_addstr(&sql, ", ", NULL);
         tn_sql_string(&sql, json_string_value(json_object_get(p->local_of, json_string_value(v))));
     }
     tn_buf_addstr(&sql, "]) WHERE file_path = ", NULL);
     tn_sql_string(&sql, data_path);
     tn_buf_addstr(&sql, " ORDER BY pos", NULL);
-    if (!rc && nfiles && *out) {
-        /* a vector beside position-delete files: Iceberg readers ignore the files then */
-        tn_buf_release(&sql);
-        return 0;
-    }
-    if (rc || !nfiles) {
-        tn_buf_release(&sql);
-        if (rc) {
-            free(*out);
-            *out = NULL;
-            *out_n = 0;
-        }
-        return rc;
-    }
     rc = tn_engine_rows(p->s, sql.buf, (size_t)max_rows + 1, &rows, err);
     tn_buf_release(&sql);
     if (rc)

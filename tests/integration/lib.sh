@@ -185,6 +185,16 @@ metadata_location() {
         WHERE table_namespace = '${2:-default}' AND table_name = '$1'"
 }
 
+# metadata_eval TABLE EXPR: a Python expression over the current metadata JSON m of
+# default.TABLE (local warehouse)
+metadata_eval() {
+    local loc
+    loc=$(metadata_location "$1")
+    python3 -c 'import json, sys
+m = json.load(open(sys.argv[1]))
+print(eval(sys.argv[2]))' "${loc#file://}" "$2" 2>&1
+}
+
 # icebird TABLE [options...]: the independent reader (../shared/interop) on a table of $WH in
 # namespace default: its folder on local disk; on S3 its metadata file, read from the S3 server.
 icebird() {

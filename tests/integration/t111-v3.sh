@@ -12,14 +12,6 @@ DI=$FIXTURES/duckdb-iceberg/data/persistent
 printf 'id,name\n1,a\n2,b\n3,c\n' >"$TMP/a.csv"
 printf 'id,name\n4,d\n5,e\n' >"$TMP/b.csv"
 
-# meta TABLE EXPR: a Python expression over the current metadata JSON m of default.TABLE
-meta() {
-    local loc
-    loc=$(metadata_location "$1")
-    python3 -c 'import json, sys
-m = json.load(open(sys.argv[1]))
-print(eval(sys.argv[2]))' "${loc#file://}" "$2" 2>&1
-}
 # avro_field FILE FIELD_ID: the values of the top-level (or data_file) field with that id in
 # the records of an Avro file, read by the independent avsc reader
 avro_field() {
@@ -50,22 +42,22 @@ print("absent" if top is None else json.dumps(out))' "$2"
 
 #---- v2 stays the default ----
 check "ingest creates a table" "$TARN" ingest v2t "$TMP/a.csv"
-expect_eq "a new table is format version 2" "$(meta v2t 'm["format-version"]')" "2"
-expect_eq "v2 metadata has no next-row-id" "$(meta v2t '"next-row-id" in m')" "False"
+expect_eq "a new table is format version 2" "$(metadata_eval v2t 'm["format-version"]')" "2"
+expect_eq "v2 metadata has no next-row-id" "$(metadata_eval v2t '"next-row-id" in m')" "False"
 check_fails "a DEFAULT on v2 is refused, naming v3" 2 "needs Iceberg format version 3" \
     "$TARN" sql "ALTER TABLE v2t ADD COLUMN score INT DEFAULT 7"
 
 #---- creation as v3 ----
 check "ingest --format-version 3 creates a v3 table" "$TARN" ingest v3t "$TMP/a.csv" --format-version 3
-expect_eq "it is format version 3" "$(meta v3t 'm["format-version"]')" "3"
-expect_eq "format-version is not kept as a property" "$(meta v3t '"format-version" in m["properties"]')" "False"
-expect_eq "next-row-id counts the rows" "$(meta v3t 'm["next-row-id"]')" "3"
+expect_eq "it is format version 3" "$(metadata_eval v3t 'm["format-version"]')" "3"
+expect_eq "format-version is not kept as a property" "$(metadata_eval v3t '"format-version" in m["properties"]')" "False"
+expect_eq "next-row-id counts the rows" "$(metadata_eval v3t 'm["next-row-id"]')" "3"
 expect_eq "the snapshot has first-row-id 0 and added-rows 3" \
-    "$(meta v3t '[(s["first-row-id"], s["added-rows"]) for s in m["snapshots"]]')" "[(0, 3)]"
+    "$(metadata_eval v3t '[(s["first-row-id"], s["added-rows"]) for s in m["snapshots"]]')" "[(0, 3)]"
 check "append to it" "$TARN" ingest v3t "$TMP/b.csv"
 expect_eq "the next snapshot starts at the old next-row-id" \
-    "$(meta v3t '[(s["first-row-id"], s["added-rows"]) for s in m["snapshots"]]')" "[(0, 3), (3, 2)]"
-expect_eq "next-row-id after the append" "$(meta v3t 'm["next-row-id"]')" "5"
+    "$(metadata_eval v3t '[(s["first-row-id"], s["added-rows"]) for s in m["snapshots"]]')" "[(0, 3), (3, 2)]"
+expect_eq "next-row-id after the append" "$(metadata_eval v3t 'm["next-row-id"]')" "5"
 expect_eq "rows read back" "$(q "SELECT string_agg(name, '-' ORDER BY id) FROM v3t")" "a-b-c-d-e"
 check_fails "--format-version 4 is refused" 2 "--format-version must be 2 or 3" \
     "$TARN" ingest v4t "$TMP/a.csv" --format-version 4
@@ -73,7 +65,7 @@ check_fails "--format-version 3 on an existing v2 table is refused" 2 "upgrade i
     "$TARN" ingest v2t "$TMP/b.csv" --format-version 3
 
 if command -v node >/dev/null && [ -f "$INTEROP/avro-dump.mjs" ]; then
-    list=$(meta v3t '[s["manifest-list"] for s in m["snapshots"]][-1]')
+    list=$(metadata_eval v3t '[s["manifest-list"] for s in m["snapshots"]][-1]')
     list=${list#file://}
     expect_eq "manifest list: first_row_id (520) assigned in order" "$(avro_field "$list" 520)" "[3, 0]"
     man=$(node "$INTEROP/avro-dump.mjs" "$list" --records-only | python3 -c 'import json,sys; print([json.loads(l)["manifest_path"] for l in sys.stdin][0])')
@@ -87,12 +79,12 @@ fi
 #---- upgrade: ALTER TABLE property, never down ----
 check "ALTER TABLE SET TBLPROPERTIES format-version 3" \
     "$TARN" sql "ALTER TABLE v2t SET TBLPROPERTIES ('format-version'='3')"
-expect_eq "the table is v3 now" "$(meta v2t 'm["format-version"]')" "3"
-expect_eq "its next-row-id starts at 0" "$(meta v2t 'm["next-row-id"]')" "0"
-expect_eq "the old snapshot keeps no first-row-id" "$(meta v2t '[s.get("first-row-id") for s in m["snapshots"]]')" "[None]"
+expect_eq "the table is v3 now" "$(metadata_eval v2t 'm["format-version"]')" "3"
+expect_eq "its next-row-id starts at 0" "$(metadata_eval v2t 'm["next-row-id"]')" "0"
+expect_eq "the old snapshot keeps no first-row-id" "$(metadata_eval v2t '[s.get("first-row-id") for s in m["snapshots"]]')" "[None]"
 check "append after the upgrade" "$TARN" ingest v2t "$TMP/b.csv"
 expect_eq "the new snapshot assigns ids to the old rows too" \
-    "$(meta v2t '[(s.get("first-row-id"), s.get("added-rows")) for s in m["snapshots"]]')" "[(None, None), (0, 5)]"
+    "$(metadata_eval v2t '[(s.get("first-row-id"), s.get("added-rows")) for s in m["snapshots"]]')" "[(None, None), (0, 5)]"
 check_fails "downgrading to 2 is refused" 2 "cannot downgrade format-version from 3 to 2" \
     "$TARN" sql "ALTER TABLE v2t SET TBLPROPERTIES ('format-version'='2')"
 check_fails "format-version 4 is refused" 2 "format-version 4 is not supported" \
@@ -101,11 +93,11 @@ check_fails "format-version 4 is refused" 2 "format-version 4 is not supported" 
 #---- defaults on v3 ----
 check "ADD COLUMN ... DEFAULT on v3" "$TARN" sql "ALTER TABLE v3t ADD COLUMN score INT DEFAULT 7"
 expect_eq "initial-default and write-default written" \
-    "$(meta v3t '[(f.get("initial-default"), f.get("write-default")) for s in m["schemas"] if s["schema-id"] == m["current-schema-id"] for f in s["fields"] if f["name"] == "score"]')" "[(7, 7)]"
+    "$(metadata_eval v3t '[(f.get("initial-default"), f.get("write-default")) for s in m["schemas"] if s["schema-id"] == m["current-schema-id"] for f in s["fields"] if f["name"] == "score"]')" "[(7, 7)]"
 expect_eq "existing rows read the initial default" "$(q 'SELECT sum(score) FROM v3t')" "35"
 check "INSERT without the column" "$TARN" sql "INSERT INTO v3t (id, name) VALUES (6, 'f')"
 expect_eq "the new row takes the write default" "$(q 'SELECT score FROM v3t WHERE id = 6')" "7"
-expect_eq "INSERT advanced next-row-id" "$(meta v3t 'm["next-row-id"]')" "6"
+expect_eq "INSERT advanced next-row-id" "$(metadata_eval v3t 'm["next-row-id"]')" "6"
 
 #---- row-level changes on v3 (deletion vectors: t117-v3-dv covers them) ----
 check "a v3 table to update" "$TARN" ingest v3u "$TMP/a.csv" --format-version 3

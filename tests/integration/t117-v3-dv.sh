@@ -10,14 +10,6 @@
 
 V3FX=$ROOT/tests/fixtures/iceberg-v3/data/persistent
 
-# meta TABLE EXPR: a Python expression over the current metadata JSON m of default.TABLE
-meta() {
-    local loc
-    loc=$(metadata_location "$1")
-    python3 -c 'import json, sys
-m = json.load(open(sys.argv[1]))
-print(eval(sys.argv[2]))' "${loc#file://}" "$2" 2>&1
-}
 
 # live_dvs TABLE: the live deletion vectors of the current snapshot (delete manifests written
 # before an upgrade from v2 left out), by the avsc reader: one line
@@ -25,7 +17,7 @@ print(eval(sys.argv[2]))' "${loc#file://}" "$2" 2>&1
 # sorted; then "ok" or what is wrong with the entries (format, offsets, field ids).
 live_dvs() {
     local list
-    list=$(meta "$1" '[s["manifest-list"] for s in m["snapshots"] if s["snapshot-id"] == m["current-snapshot-id"]][0]')
+    list=$(metadata_eval "$1" '[s["manifest-list"] for s in m["snapshots"] if s["snapshot-id"] == m["current-snapshot-id"]][0]')
     node "$INTEROP/avro-dump.mjs" "${list#file://}" --records-only | python3 -c '
 import json, subprocess, sys
 interop = sys.argv[1]
@@ -130,7 +122,7 @@ printf 'id,name\n1,a\n2,b\n3,c\n4,d\n5,e\n' >"$TMP/a.csv"
 printf 'id,name\n6,f\n7,g\n' >"$TMP/b.csv"
 check "a v3 table of two data files" "$TARN" ingest t "$TMP/a.csv" --format-version 3
 check "its second file" "$TARN" ingest t "$TMP/b.csv"
-s_before=$(meta t 'm["current-snapshot-id"]')
+s_before=$(metadata_eval t 'm["current-snapshot-id"]')
 
 #---- DELETE: one vector ----
 check "DELETE one row" "$TARN" sql "DELETE FROM t WHERE id = 2"
@@ -153,7 +145,7 @@ else
     skip "manifest and Puffin bytes" "build/interop needed"
 fi
 expect_eq "summary: added-dvs, added-position-deletes, no position-delete files" \
-    "$(meta t '[m["snapshots"][-1]["summary"].get(k) for k in ("operation", "added-dvs", "added-delete-files", "added-position-deletes", "added-position-delete-files", "total-delete-files", "total-position-deletes")]')" \
+    "$(metadata_eval t '[m["snapshots"][-1]["summary"].get(k) for k in ("operation", "added-dvs", "added-delete-files", "added-position-deletes", "added-position-delete-files", "total-delete-files", "total-position-deletes")]')" \
     "['delete', '1', '1', '1', None, '1', '1']"
 
 #---- a second DELETE on the same file: its vector merges ----
@@ -170,11 +162,11 @@ else
     skip "merged vector" "build/interop needed"
 fi
 expect_eq "summary: the old vector removed in the same commit" \
-    "$(meta t '[m["snapshots"][-1]["summary"].get(k) for k in ("added-dvs", "removed-dvs", "removed-delete-files", "removed-position-deletes", "total-delete-files", "total-position-deletes")]')" \
+    "$(metadata_eval t '[m["snapshots"][-1]["summary"].get(k) for k in ("added-dvs", "removed-dvs", "removed-delete-files", "removed-position-deletes", "total-delete-files", "total-position-deletes")]')" \
     "['1', '1', '1', '1', '1', '3']"
 expect_eq "time travel before the deletes shows every row" \
     "$(q "SELECT string_agg(name, '' ORDER BY id) FROM t AT (VERSION => $s_before)")" "abcdefg"
-s_first=$(meta t '[s["snapshot-id"] for s in m["snapshots"]][2]')
+s_first=$(metadata_eval t '[s["snapshot-id"] for s in m["snapshots"]][2]')
 expect_eq "time travel to the first DELETE shows its rows" \
     "$(q "SELECT string_agg(name, '' ORDER BY id) FROM t AT (VERSION => $s_first)")" "acdefg"
 
@@ -182,7 +174,7 @@ expect_eq "time travel to the first DELETE shows its rows" \
 check "DELETE the rest of the first file" "$TARN" sql "DELETE FROM t WHERE id IN (1, 3)"
 expect_eq "rows after it" "$(q "SELECT string_agg(name, '' ORDER BY id) FROM t")" "fg"
 expect_eq "no live delete file is left (its data file went)" \
-    "$(meta t 'm["snapshots"][-1]["summary"].get("total-delete-files")')" "0"
+    "$(metadata_eval t 'm["snapshots"][-1]["summary"].get("total-delete-files")')" "0"
 
 #---- UPDATE, MERGE, upsert ----
 printf 'id,name,score\n1,a,10\n2,b,20\n3,c,30\n4,d,40\n' >"$TMP/u.csv"
@@ -220,9 +212,9 @@ before_rows=$(q "SELECT string_agg(id || name || score, ' ' ORDER BY id) FROM u"
 check "compact the v3 table" "$TARN" maintain u compact
 expect_eq "same rows after compaction" "$(q "SELECT string_agg(id || name || score, ' ' ORDER BY id) FROM u")" "$before_rows"
 expect_eq "one data file, no delete files, a replace snapshot" \
-    "$(meta u '[m["snapshots"][-1]["summary"].get(k) for k in ("operation", "total-data-files", "total-delete-files", "total-position-deletes")]')" \
+    "$(metadata_eval u '[m["snapshots"][-1]["summary"].get(k) for k in ("operation", "total-data-files", "total-delete-files", "total-position-deletes")]')" \
     "['replace', '1', '0', '0']"
-expect_eq "next-row-id still grows (row lineage kept up)" "$(meta u 'm["next-row-id"] >= 7')" "True"
+expect_eq "next-row-id still grows (row lineage kept up)" "$(metadata_eval u 'm["next-row-id"] >= 7')" "True"
 
 #---- copy-on-write on v3: the touched file is rewritten, its vector goes with it ----
 check "a v3 table with a vector" "$TARN" ingest w "$TMP/a.csv" --format-version 3
@@ -231,7 +223,7 @@ check "ask for copy-on-write updates" "$TARN" sql "ALTER TABLE w SET TBLPROPERTI
 check "UPDATE copy-on-write" "$TARN" sql "UPDATE w SET name = 'z' WHERE id = 4"
 expect_eq "rows after it" "$(q "SELECT string_agg(name, '' ORDER BY id) FROM w")" "acze"
 expect_eq "the file's vector was removed with it" \
-    "$(meta w '[m["snapshots"][-1]["summary"].get(k) for k in ("removed-dvs", "total-delete-files", "total-position-deletes")]')" \
+    "$(metadata_eval w '[m["snapshots"][-1]["summary"].get(k) for k in ("removed-dvs", "total-delete-files", "total-position-deletes")]')" \
     "['1', '0', '0']"
 
 #---- upgraded from v2: the file's position deletes fold into its first vector ----

@@ -71,7 +71,7 @@ elif ! command -v radosgw >/dev/null 2>&1; then
 elif s3_start >"$LOGS/s3-start.log" 2>&1; then
     for t in t10-write-read t15-commits t20-fixtures t30-http t32-arrow t35-http-changes t40-evolution \
         t45-partition-maintenance t45-prune t60-cli t80-rest t95-one-commit t106-delta-s3 t107-hudi-s3 \
-        t110-s3-ingest; do
+        t110-s3-ingest t117-v3-dv; do
         suite "$t-s3" bash "tests/integration/$t.sh"
     done
     suite t50-interop-s3 bash tests/interop/t50-interop.sh

@@ -185,14 +185,48 @@ metadata_location() {
         WHERE table_namespace = '${2:-default}' AND table_name = '$1'"
 }
 
+# wh_mirror: the warehouse as local files, printed as a map "FROM=TO" (check.mjs's --map): the
+# local file of a warehouse URI u is TO${u#FROM}. On local disk that is the warehouse itself
+# ("file://="); on S3 every object is downloaded afresh (one curl for all) into $TMP/mirror.
+wh_mirror() {
+    if [ "$TEST_STORAGE" != s3 ]; then echo "file://="; return; fi
+    rm -rf "$TMP/mirror"
+    wh_ls "" -r >"$TMP/mirror.ls" || return 1
+    python3 -c '
+import sys, urllib.parse
+endpoint, rest, mirror = sys.argv[1:4]
+for key in open(sys.argv[4]).read().split():
+    print("url = \"%s/%s\"\noutput = \"%s/%s\"" % (endpoint, urllib.parse.quote(rest + "/" + key, safe="/"), mirror, key))' \
+        "$TARN_S3_ENDPOINT" "${WH#s3://}" "$TMP/mirror" "$TMP/mirror.ls" >"$TMP/mirror.cfg" || return 1
+    [ -s "$TMP/mirror.cfg" ] || { mkdir -p "$TMP/mirror" && echo "$WH/=$TMP/mirror/"; return; }
+    curl -sS --fail --aws-sigv4 "aws:amz:${TARN_S3_REGION:-us-east-1}:s3" \
+        --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+        -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
+        --create-dirs -K "$TMP/mirror.cfg" || return 1
+    echo "$WH/=$TMP/mirror/"
+}
+
+# wh_local URI: the local path of a file URI of the warehouse (on S3 that file alone is
+# downloaded).
+wh_local() {
+    case $1 in
+    s3://*)
+        local rel=${1#"$WH"/}
+        mkdir -p "$(dirname "$TMP/wh_local/$rel")" && wh_get "$rel" "$TMP/wh_local/$rel" &&
+            echo "$TMP/wh_local/$rel"
+        ;;
+    *) echo "${1#file://}" ;;
+    esac
+}
+
 # metadata_eval TABLE EXPR: a Python expression over the current metadata JSON m of
-# default.TABLE (local warehouse)
+# default.TABLE
 metadata_eval() {
     local loc
-    loc=$(metadata_location "$1")
+    loc=$(wh_local "$(metadata_location "$1")")
     python3 -c 'import json, sys
 m = json.load(open(sys.argv[1]))
-print(eval(sys.argv[2]))' "${loc#file://}" "$2" 2>&1
+print(eval(sys.argv[2]))' "$loc" "$2" 2>&1
 }
 
 # icebird TABLE [options...]: the independent reader (../shared/interop) on a table of $WH in

@@ -16,17 +16,20 @@ V3FX=$ROOT/tests/fixtures/iceberg-v3/data/persistent
 # "<data file name> <record_count> <content_offset> <content_size> <puffin path>" per vector,
 # sorted; then "ok" or what is wrong with the entries (format, offsets, field ids).
 live_dvs() {
-    local list
+    local list map
     list=$(metadata_eval "$1" '[s["manifest-list"] for s in m["snapshots"] if s["snapshot-id"] == m["current-snapshot-id"]][0]')
-    node "$INTEROP/avro-dump.mjs" "${list#file://}" --records-only | python3 -c '
+    map=$(wh_mirror)
+    node "$INTEROP/avro-dump.mjs" "${map#*=}${list#"${map%%=*}"}" --records-only | python3 -c '
 import json, subprocess, sys
 interop = sys.argv[1]
+src, dst = sys.argv[2].split("=", 1)
+local = lambda uri: dst + uri[len(src):]
 out, problems = [], []
 for line in sys.stdin:
     mf = json.loads(line)
     if mf["content"] != 1:
         continue
-    path = mf["manifest_path"].replace("file://", "")
+    path = local(mf["manifest_path"])
     dump = subprocess.run(["node", interop + "/avro-dump.mjs", path], capture_output=True, text=True).stdout
     lines = [json.loads(l) for l in dump.splitlines() if l.strip()]
     if str(lines[1]["metadata"].get("format-version")) == "2":
@@ -43,10 +46,10 @@ for line in sys.stdin:
         if f["content_offset"] is None or f["content_size_in_bytes"] is None or f["referenced_data_file"] is None:
             problems.append("a vector without offset, size or referenced data file")
         out.append("%s %s %s %s %s" % (f["referenced_data_file"].rsplit("/", 1)[-1], f["record_count"],
-                                        f["content_offset"], f["content_size_in_bytes"], f["file_path"].replace("file://", "")))
+                                        f["content_offset"], f["content_size_in_bytes"], local(f["file_path"])))
 for o in sorted(out):
     print(o)
-print("ok" if not problems else "; ".join(problems))' "$INTEROP"
+print("ok" if not problems else "; ".join(problems))' "$INTEROP" "$map"
 }
 
 # puffin_positions FILE: every deletion-vector-v1 blob of a Puffin file, decoded here (not by
@@ -128,7 +131,7 @@ s_before=$(metadata_eval t 'm["current-snapshot-id"]')
 check "DELETE one row" "$TARN" sql "DELETE FROM t WHERE id = 2"
 expect_eq "rows after it" "$(q "SELECT string_agg(name, '' ORDER BY id) FROM t")" "acdefg"
 expect_eq "a Puffin file, no position-delete Parquet file" \
-    "$(find "$WH/default/t" -name '*-deletes.puffin' | wc -l) $(find "$WH/default/t" -name '*-deletes.parquet' | wc -l)" "1 0"
+    "$(wh_ls default/t -r | grep -c -- '-deletes\.puffin$') $(wh_ls default/t -r | grep -c -- '-deletes\.parquet$')" "1 0"
 if command -v node >/dev/null && [ -f "$INTEROP/avro-dump.mjs" ]; then
     dvs=$(live_dvs t)
     expect_eq "one live vector, cardinality 1, at offset 4 of its Puffin file" \
@@ -242,17 +245,16 @@ else
 fi
 
 #---- a vector written by DuckDB merges with tarn's ----
-mkdir -p "$TMP/fx/data/persistent"
-cp -r "$V3FX/legacy_bare_deletion_vector" "$TMP/fx/data/persistent/"
-fx=$TMP/fx/data/persistent/legacy_bare_deletion_vector/tables
+wh_put_tree "$V3FX/legacy_bare_deletion_vector/tables" lbdv_fx
+fx=$(wh_uri lbdv_fx)
 check "register a copy of DuckDB's v3 table with a deletion vector" "$TARN" register lbdv \
-    "file://$fx/default/legacy_bare_deletion_vector/metadata/00002-legacy-bare-dv.metadata.json" \
-    --map "data/persistent/legacy_bare_deletion_vector/warehouse/=file://$fx/"
+    "$fx/default/legacy_bare_deletion_vector/metadata/00002-legacy-bare-dv.metadata.json" \
+    --map "data/persistent/legacy_bare_deletion_vector/warehouse/=$fx/"
 expect_eq "its rows (upstream: 1, 3)" "$(q 'SELECT string_agg(id::VARCHAR, $$-$$ ORDER BY id) FROM lbdv')" "1-3"
 check "DELETE another row of that file" "$TARN" sql "DELETE FROM lbdv WHERE id = 3"
 expect_eq "DuckDB's deleted row stays deleted, tarn's too" "$(q 'SELECT string_agg(id::VARCHAR, $$-$$ ORDER BY id) FROM lbdv')" "1"
 loc=$(metadata_location lbdv)
-loc=$fx/${loc#data/persistent/legacy_bare_deletion_vector/warehouse/}
+loc=$(wh_local "$fx/${loc#data/persistent/legacy_bare_deletion_vector/warehouse/}")
 expect_eq "one vector replaced DuckDB's" \
     "$(python3 -c 'import json, sys
 m = json.load(open(sys.argv[1]))
@@ -263,12 +265,16 @@ print(eval(sys.argv[2]))' "$loc" '[m["snapshots"][-1]["summary"].get(k) for k in
 printf 'id\n1\n2\n3\n' >"$TMP/c.csv"
 check "a v3 table" "$TARN" ingest c "$TMP/c.csv" --format-version 3
 check "DELETE one row" "$TARN" sql "DELETE FROM c WHERE id = 1"
-p=$(find "$WH/default/c" -name '*-deletes.puffin')
-printf '\x00' | dd of="$p" bs=1 seek=12 conv=notrunc 2>/dev/null
+p=default/c/$(wh_ls default/c -r | grep -- '-deletes\.puffin$')
+wh_get "$p" "$TMP/damaged.puffin"
+printf '\x00' | dd of="$TMP/damaged.puffin" bs=1 seek=12 conv=notrunc 2>/dev/null
+wh_put "$TMP/damaged.puffin" "$p"
+# on S3 tarn keeps a local copy of every immutable file it wrote; the damage is behind its back
+[ "$TEST_STORAGE" = s3 ] && find "$TMP/cache" -name '*-deletes.puffin' -delete
 before=$(metadata_location c)
 check_fails "a DELETE that would merge a damaged vector fails" 2 "CRC-32" "$TARN" sql "DELETE FROM c WHERE id = 2"
 expect_eq "nothing was committed" "$(metadata_location c)" "$before"
-expect_eq "no Puffin file was left behind" "$(find "$WH/default/c" -name '*-deletes.puffin' | wc -l)" "1"
+expect_eq "no Puffin file was left behind" "$(wh_ls default/c -r | grep -c -- '-deletes\.puffin$')" "1"
 
 #---- the independent checker ----
 # check.mjs is a v2 checker that reads every live delete file as Parquet, so it cannot judge a
@@ -276,9 +282,10 @@ expect_eq "no Puffin file was left behind" "$(find "$WH/default/c" -name '*-dele
 # snapshots of t and u, where every vector went with its data file or with compaction (their
 # DELETED entries are still read) and may only object to format-version 3.
 if command -v node >/dev/null && [ -f "$INTEROP/check.mjs" ]; then
+    map=$(wh_mirror)
     for t in t u; do
         loc=$(metadata_location "$t")
-        node "$INTEROP/check.mjs" "${loc#file://}" >"$TMP/check.json" 2>&1
+        node "$INTEROP/check.mjs" "${map#*=}${loc#"${map%%=*}"}" --map "$map" >"$TMP/check.json" 2>&1
         expect_eq "check.mjs on $t: no errors but 'it is v3'" \
             "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print([e for e in d["errors"] if "format-version=3" not in e])' "$TMP/check.json")" "[]"
     done

@@ -168,7 +168,18 @@ size_t tn_scan_covered(const struct tn_table *t, struct tn_scan *scan, json_t *w
 enum tn_scan_flags {
     TN_SCAN_ROW_ID = (1 << 0), /* add each row's identity: _tn_file (its data file's path as
                                   the manifest has it) and _tn_pos (its position there) */
+    /* v3 row lineage, after the table's columns (and before the identity): _row_id and
+       _last_updated_sequence_number as the spec defines them. Each file is then read alone. */
+    TN_SCAN_LINEAGE_ROW_ID = (1 << 1),
+    TN_SCAN_LINEAGE_SEQ = (1 << 2),
+    TN_SCAN_LINEAGE = TN_SCAN_LINEAGE_ROW_ID | TN_SCAN_LINEAGE_SEQ,
 };
+
+/* The row-lineage metadata columns of format-version 3 (reserved field ids and names). */
+#define TN_FIELD_ID_ROW_ID           2147483540
+#define TN_FIELD_ID_LAST_UPDATED_SEQ 2147483539
+#define TN_COLUMN_ROW_ID             "_row_id"
+#define TN_COLUMN_LAST_UPDATED_SEQ   "_last_updated_sequence_number"
 
 /* Append to "sql" a parenthesised SELECT that yields the scan's rows, one column per
  * top-level schema field, named as in the schema. */

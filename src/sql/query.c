@@ -309,21 +309,21 @@ out:
 static unsigned lineage_columns(struct resolver *r, const struct tn_table *t,
                                 const struct tn_schema *schema)
 {
-    unsigned want = r->lineage_named;
+    unsigned want = tn__lineage_available(t, schema, r->lineage_named);
 
-    for (size_t i = 0; want && i < schema->root.nfields; i++) {
-        const char *name = schema->root.fields[i].name;
-        if (strcasecmp(name, TN_COLUMN_ROW_ID) == 0)
-            want &= ~(unsigned)TN_SCAN_LINEAGE_ROW_ID;
-        if (strcasecmp(name, TN_COLUMN_LAST_UPDATED_SEQ) == 0)
-            want &= ~(unsigned)TN_SCAN_LINEAGE_SEQ;
-    }
-    if (want && t->meta->format_version < 3) {
-        if (!r->lineage_refused[0]) {
+    if (r->lineage_named && t->meta->format_version < 3 && !r->lineage_refused[0]) {
+        /* named, and not a column of the table: remembered for the error */
+        unsigned own = 0;
+        for (size_t i = 0; i < schema->root.nfields; i++) {
+            if (strcasecmp(schema->root.fields[i].name, TN_COLUMN_ROW_ID) == 0)
+                own |= TN_SCAN_LINEAGE_ROW_ID;
+            if (strcasecmp(schema->root.fields[i].name, TN_COLUMN_LAST_UPDATED_SEQ) == 0)
+                own |= TN_SCAN_LINEAGE_SEQ;
+        }
+        if (r->lineage_named & ~own) {
             snprintf(r->lineage_refused, sizeof(r->lineage_refused), "%s.%s", t->ns, t->name);
             r->refused_version = t->meta->format_version;
         }
-        return 0;
     }
     r->lineage_given |= want;
     return want;
@@ -510,8 +510,10 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
             lineage = lineage_columns(r, t, scan->schema);
         if (!rc) {
             tn_buf_addstr(&sql, "SELECT * FROM ", NULL);
-            rc = tn_scan_sql(r->wh, t, scan, (is_target ? TN_SCAN_ROW_ID : 0) | lineage, &sql,
-                             r->err);
+            unsigned flags = (is_target ? TN_SCAN_ROW_ID : 0) | lineage;
+            if (is_target && r->opt->target_lineage)
+                flags |= tn__lineage_available(t, scan->schema, TN_SCAN_CARRY_ROW_ID);
+            rc = tn_scan_sql(r->wh, t, scan, flags, &sql, r->err);
         }
         for (size_t i = 0; !rc && i < scan->schema->root.nfields; i++) {
             char *as = tn__scan_column_name(scan->schema, i);
@@ -986,7 +988,7 @@ static int pivot_values(struct tn_warehouse *wh, struct tn_session *s,
                         size_t src_from, size_t src_to, size_t from, size_t to, struct tn_buf *out,
                         struct tn_err *err)
 {
-    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL, NULL};
+    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL, NULL, 0};
     char *src = tn_sql_tok_span(t, src_from, src_to), *expr = tn_sql_tok_span(t, from, to);
     char *q = tn_asprintf("SELECT _tn_v FROM (SELECT DISTINCT CAST((%s\n) AS VARCHAR) AS _tn_v "
                           "FROM %s\n) WHERE _tn_v IS NOT NULL ORDER BY 1",

@@ -646,14 +646,14 @@ static int schema_map(const struct tn_table *t, const struct tn_schema *schema,
             return rc;
     }
     /* the row-lineage columns a writer may have stored in the file (else NULL) */
-    if (flags & TN_SCAN_LINEAGE_ROW_ID)
+    if (flags & (TN_SCAN_LINEAGE_ROW_ID | TN_SCAN_CARRY_ROW_ID))
         tn_buf_addf(sql, NULL,
-                    ", %d: {name: '_tn_lineage_row_id', type: 'BIGINT', default_value: "
+                    ", %d: {name: '_tn_lineage_row_id_file', type: 'BIGINT', default_value: "
                     "NULL::VARCHAR}",
                     TN_FIELD_ID_ROW_ID);
-    if (flags & TN_SCAN_LINEAGE_SEQ)
+    if (flags & (TN_SCAN_LINEAGE_SEQ | TN_SCAN_CARRY_SEQ))
         tn_buf_addf(sql, NULL,
-                    ", %d: {name: '_tn_lineage_seq', type: 'BIGINT', default_value: "
+                    ", %d: {name: '_tn_lineage_seq_file', type: 'BIGINT', default_value: "
                     "NULL::VARCHAR}",
                     TN_FIELD_ID_LAST_UPDATED_SEQ);
     tn_buf_addstr(sql, "}", NULL);
@@ -725,34 +725,42 @@ static void identity_cols(const char *file_path, const char *alias, struct tn_bu
                 alias ? "." : "");
 }
 
-/* With TN_SCAN_LINEAGE_*: a row's lineage columns, after the table's. A value the file stores
- * (when "stored", read under the names schema_map gives them) wins; else _row_id is the file's
- * first_row_id plus the row's position (NULL without a first_row_id: a file committed before
- * the table had row lineage) and _last_updated_sequence_number the file's data sequence
+/* A row's _row_id (which 0) or _last_updated_sequence_number (1), named "as": the value the
+ * file stores (when "stored", read under the names schema_map gives them) wins; else _row_id is
+ * the file's first_row_id plus the row's position (NULL without a first_row_id: a file
+ * committed before the table had row lineage) and the sequence number the file's data sequence
  * number. */
-static void lineage_cols(const struct tn_manifest_entry *e, const char *alias, int stored,
-                         unsigned flags, struct tn_buf *sql)
+static void lineage_col(const struct tn_manifest_entry *e, const char *alias, int stored, int which,
+                        const char *as, struct tn_buf *sql)
 {
     const char *a = alias ? alias : "", *dot = alias ? "." : "";
 
-    if (flags & TN_SCAN_LINEAGE_ROW_ID) {
-        tn_buf_addstr(sql, ", ", NULL);
-        if (stored)
-            tn_buf_addf(sql, NULL, "COALESCE(%s%s_tn_lineage_row_id, ", a, dot);
-        if (e->file.has_first_row_id)
-            tn_buf_addf(sql, NULL, "CAST(%lld AS BIGINT) + %s%sfile_row_number",
-                        (long long)e->file.first_row_id, a, dot);
-        else
-            tn_buf_addstr(sql, "CAST(NULL AS BIGINT)", NULL);
-        tn_buf_addf(sql, NULL, "%s AS %s", stored ? ")" : "", TN_COLUMN_ROW_ID);
-    }
-    if (flags & TN_SCAN_LINEAGE_SEQ) {
-        tn_buf_addstr(sql, ", ", NULL);
-        if (stored)
-            tn_buf_addf(sql, NULL, "COALESCE(%s%s_tn_lineage_seq, ", a, dot);
-        tn_buf_addf(sql, NULL, "CAST(%lld AS BIGINT)%s AS %s", (long long)e->sequence_number,
-                    stored ? ")" : "", TN_COLUMN_LAST_UPDATED_SEQ);
-    }
+    tn_buf_addstr(sql, ", ", NULL);
+    if (stored)
+        tn_buf_addf(sql, NULL, "COALESCE(%s%s%s, ", a, dot,
+                    which ? "_tn_lineage_seq_file" : "_tn_lineage_row_id_file");
+    if (which)
+        tn_buf_addf(sql, NULL, "CAST(%lld AS BIGINT)", (long long)e->sequence_number);
+    else if (e->file.has_first_row_id)
+        tn_buf_addf(sql, NULL, "CAST(%lld AS BIGINT) + %s%sfile_row_number",
+                    (long long)e->file.first_row_id, a, dot);
+    else
+        tn_buf_addstr(sql, "CAST(NULL AS BIGINT)", NULL);
+    tn_buf_addf(sql, NULL, "%s AS %s", stored ? ")" : "", as);
+}
+
+/* With TN_SCAN_LINEAGE_* and TN_SCAN_CARRY_*: the row's lineage columns, after the table's. */
+static void lineage_cols(const struct tn_manifest_entry *e, const char *alias, int stored,
+                         unsigned flags, struct tn_buf *sql)
+{
+    if (flags & TN_SCAN_LINEAGE_ROW_ID)
+        lineage_col(e, alias, stored, 0, TN_COLUMN_ROW_ID, sql);
+    if (flags & TN_SCAN_LINEAGE_SEQ)
+        lineage_col(e, alias, stored, 1, TN_COLUMN_LAST_UPDATED_SEQ, sql);
+    if (flags & TN_SCAN_CARRY_ROW_ID)
+        lineage_col(e, alias, stored, 0, TN_LINEAGE_SOURCE_ROW_ID, sql);
+    if (flags & TN_SCAN_CARRY_SEQ)
+        lineage_col(e, alias, stored, 1, TN_LINEAGE_SOURCE_SEQ, sql);
 }
 
 /* The field (of any schema the table had) with id "id": equality deletes may name columns the
@@ -1539,7 +1547,7 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
                 unsigned flags, struct tn_buf *sql, struct tn_err *err)
 {
     int row_id = (flags & TN_SCAN_ROW_ID) != 0;
-    int lineage = (flags & TN_SCAN_LINEAGE) != 0; /* every file read alone, by field id */
+    int lineage = (flags & (TN_SCAN_LINEAGE | TN_SCAN_CARRY)) != 0; /* files read alone, by id */
     char *grouped;
     json_t *mapping, **file_cols = NULL; /* the files' columns (see columns_from_schema) */
     struct tn_session *probe = NULL;
@@ -1667,6 +1675,10 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
             tn_buf_addstr(sql, ", CAST(NULL AS BIGINT) AS " TN_COLUMN_ROW_ID, NULL);
         if (flags & TN_SCAN_LINEAGE_SEQ)
             tn_buf_addstr(sql, ", CAST(NULL AS BIGINT) AS " TN_COLUMN_LAST_UPDATED_SEQ, NULL);
+        if (flags & TN_SCAN_CARRY_ROW_ID)
+            tn_buf_addstr(sql, ", CAST(NULL AS BIGINT) AS " TN_LINEAGE_SOURCE_ROW_ID, NULL);
+        if (flags & TN_SCAN_CARRY_SEQ)
+            tn_buf_addstr(sql, ", CAST(NULL AS BIGINT) AS " TN_LINEAGE_SOURCE_SEQ, NULL);
         if (row_id)
             tn_buf_addstr(sql,
                           ", CAST(NULL AS VARCHAR) AS _tn_file, CAST(NULL AS BIGINT) AS "
@@ -1679,6 +1691,22 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
     files_columns_free(file_cols, scan->ndata);
     free(grouped);
     return rc;
+}
+
+/* (see table_int.h) */
+unsigned tn__lineage_available(const struct tn_table *t, const struct tn_schema *schema,
+                               unsigned want)
+{
+    if (t->meta->format_version < 3)
+        return 0;
+    for (size_t i = 0; want && i < schema->root.nfields; i++) {
+        const char *name = schema->root.fields[i].name;
+        if (strcasecmp(name, TN_COLUMN_ROW_ID) == 0)
+            want &= ~(unsigned)(TN_SCAN_LINEAGE_ROW_ID | TN_SCAN_CARRY_ROW_ID);
+        if (strcasecmp(name, TN_COLUMN_LAST_UPDATED_SEQ) == 0)
+            want &= ~(unsigned)(TN_SCAN_LINEAGE_SEQ | TN_SCAN_CARRY_SEQ);
+    }
+    return want;
 }
 
 void tn__scan_subset_init(struct tn_scan *subset, const struct tn_scan *scan,

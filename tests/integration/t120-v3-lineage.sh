@@ -160,6 +160,34 @@ expect_eq "the updated row keeps its id with the new sequence number, the others
 expect_eq "one data file: the touched one was rewritten" \
     "$(metadata_eval w 'm["snapshots"][-1]["summary"]["total-data-files"]')" "2"
 
+#---- DELETE by _row_id; aggregates over the columns ----
+check "a v3 table to delete from" "$TARN" ingest d "$TMP/a.csv" --format-version 3
+expect_eq "count(*) with a WHERE on _row_id is not answered from the file's statistics" \
+    "$(q "SELECT count(*) FROM d WHERE _row_id >= 1")" "2"
+expect_eq "min/max of _row_id are read, not taken from the manifests" \
+    "$(q "SELECT min(_row_id) || '-' || max(_row_id) FROM d")" "0-2"
+check "DELETE by _row_id" "$TARN" sql "DELETE FROM d WHERE _row_id = 1"
+expect_eq "only that row went (the file was not dropped whole)" \
+    "$(q "SELECT string_agg(id || ':' || _row_id, ' ' ORDER BY id) FROM d")" "1:0 3:2"
+
+#---- a partitioned v3 table ----
+printf 'id,v,k\n1,a,x\n2,b,y\n3,c,x\n' >"$TMP/p.csv"
+check "a partitioned v3 table" "$TARN" ingest p "$TMP/p.csv" --format-version 3 --partition-by k
+before=$(q "SELECT string_agg(id || ':' || _row_id, ' ' ORDER BY id) FROM p")
+check "UPDATE moving a row to another partition" "$TARN" sql "UPDATE p SET k = 'y' WHERE id = 3"
+expect_eq "every row keeps its _row_id" "$(q "SELECT string_agg(id || ':' || _row_id, ' ' ORDER BY id) FROM p")" "$before"
+check "compact it" "$TARN" maintain p compact
+expect_eq "and after compaction" "$(q "SELECT string_agg(id || ':' || _row_id, ' ' ORDER BY id) FROM p")" "$before"
+
+#---- a type change that rewrites every row ----
+check "a v3 table to retype" "$TARN" ingest r "$TMP/a.csv" --format-version 3
+check "a second file" "$TARN" ingest r "$TMP/b.csv"
+before=$(q "SELECT string_agg(id || ':' || _row_id, ' ' ORDER BY id) FROM r")
+check "ALTER COLUMN id TYPE VARCHAR (every row rewritten)" "$TARN" sql "ALTER TABLE r ALTER COLUMN id TYPE VARCHAR"
+expect_eq "every row keeps its _row_id, with the rewrite's sequence number" \
+    "$(q "SELECT string_agg(id || ':' || _row_id, ' ' ORDER BY id) FROM r") $(q "SELECT DISTINCT _last_updated_sequence_number FROM r")" \
+    "$before $(seq_of r)"
+
 #---- DuckDB's v3 table (no lineage assigned to its rows) ----
 mkdir -p "$TMP/fx/data/persistent"
 cp -r "$V3FX/legacy_bare_deletion_vector" "$TMP/fx/data/persistent/"

@@ -115,8 +115,11 @@ int tn_table_compact(struct tn_warehouse *wh, struct tn_session *s, const char *
         free(subset.data);
         goto out;
     }
+    /* v3: the rows keep their _row_id and _last_updated_sequence_number (stored in the new
+       files), since compaction changes no row */
     tn_buf_addstr(&sql, "SELECT * FROM ", NULL);
-    rc = tn_scan_sql(wh, t, &subset, 0, &sql, err);
+    rc = tn_scan_sql(wh, t, &subset, tn__lineage_available(t, subset.schema, TN_SCAN_CARRY), &sql,
+                     err);
     free(subset.data);
     if (!rc && tn_spec_is_unpartitioned(tn_metadata_spec(t->meta, t->meta->default_spec_id))) {
         files = tn_calloc(1, sizeof(*files));

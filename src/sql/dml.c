@@ -605,8 +605,11 @@ static int commit_change(struct tn_warehouse *wh, struct tn_session *s, const st
     /* copy-on-write: the touched files' other rows, written again */
     if (!rc && subset.ndata) {
         tn_buf_reset(&q);
+        /* unchanged rows: v3 lineage (row id and sequence number) kept */
         tn_buf_addstr(&q, "SELECT * EXCLUDE (_tn_file, _tn_pos) FROM ", NULL);
-        rc = tn_scan_sql(wh, t, &subset, TN_SCAN_ROW_ID, &q, err);
+        rc = tn_scan_sql(wh, t, &subset,
+                         TN_SCAN_ROW_ID | tn__lineage_available(t, subset.schema, TN_SCAN_CARRY),
+                         &q, err);
         tn_buf_addf(&q, NULL, " AS _tn_old ANTI JOIN %s USING (_tn_file, _tn_pos)", pos);
         if (!rc)
             rc = write_rows(wh, s, t, q.buf, &files, &nfiles, err);
@@ -694,10 +697,13 @@ out:
  * after the identity: new values for UPDATE, old ones for DELETE) as "alias". */
 static int run_change(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
                       const char *select_sql, const struct tn_query_options *base, int is_update,
-                      const char *returning, const char *alias, struct tn_dml_result *res,
-                      struct tn_err *err)
+                      int carry, const char *returning, const char *alias,
+                      struct tn_dml_result *res, struct tn_err *err)
 {
-    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL, NULL};
+    /* what the changed rows show (RETURNING, the change feed): not the lineage they carry */
+    const char *identity =
+        carry ? "_tn_file, _tn_pos, " TN_LINEAGE_SOURCE_ROW_ID : "_tn_file, _tn_pos";
+    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL, NULL, 0};
     char stage[64], uuid[37];
     char *resolved = NULL, *positions = NULL, *rows = NULL;
     int rc;
@@ -706,6 +712,7 @@ static int run_change(struct tn_warehouse *wh, struct tn_session *s, const struc
         qo = *base;
     qo.target_ns = t->ns;
     qo.target_table = t->name;
+    qo.target_lineage = carry;
     rc = head_of(t, qo.branch, &qo.target_snapshot, err);
     if (rc)
         return rc;
@@ -728,18 +735,19 @@ static int run_change(struct tn_warehouse *wh, struct tn_session *s, const struc
     }
     if (!rc) {
         positions = tn_asprintf("SELECT _tn_file, _tn_pos FROM %s", stage);
+        /* the updated rows keep their _row_id; their sequence number is the new snapshot's */
         rows =
             is_update ? tn_asprintf("SELECT * EXCLUDE (_tn_file, _tn_pos) FROM %s", stage) : NULL;
         if (returning) {
-            char *changed = tn_asprintf("SELECT * EXCLUDE (_tn_file, _tn_pos) FROM %s", stage);
+            char *changed = tn_asprintf("SELECT * EXCLUDE (%s) FROM %s", identity, stage);
             rc = tn__returning_keep(s, changed, returning, alias, &res->returning, err);
             free(changed);
         }
     }
     if (!rc) {
-        char *typed = is_update ? tn_asprintf("SELECT *, 'update_postimage' AS _change_type FROM "
-                                              "(%s)",
-                                              rows)
+        char *typed = is_update ? tn_asprintf("SELECT * EXCLUDE (%s), 'update_postimage' AS "
+                                              "_change_type FROM %s",
+                                              identity, stage)
                                 : NULL;
         struct change_feed feed = {is_update, NULL, typed};
         rc = commit_change(wh, s, t, qo.branch, is_update ? "update" : "delete", positions, rows,
@@ -1157,11 +1165,13 @@ static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct
                      struct tn_dml_result *res, struct tn_err *err)
 {
     const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
-    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL, NULL};
+    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL, NULL, 0};
     struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_rows *r = NULL;
     char all[48], tgt[48], srct[48], uuid[37];
     char *resolved = NULL;
+    /* v3: a target row the MERGE updates keeps its _row_id (an inserted row gets none) */
+    int carry = tn__lineage_available(t, schema, TN_SCAN_CARRY_ROW_ID) != 0;
     int rc = 0;
 
     if (base)
@@ -1181,6 +1191,7 @@ static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct
     if (!rc) {
         qo.target_ns = t->ns;
         qo.target_table = t->name;
+        qo.target_lineage = carry;
         rc = head_of(t, qo.branch, &qo.target_snapshot, err);
     }
     if (!rc) {
@@ -1202,9 +1213,9 @@ static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct
     if (!rc) {
         tn_buf_reset(&q);
         tn_buf_addf(&q, NULL,
-                    "CREATE TEMP TABLE %s AS SELECT * EXCLUDE (_tn_rid, _tn_file, _tn_pos) "
+                    "CREATE TEMP TABLE %s AS SELECT * EXCLUDE (_tn_rid, _tn_file, _tn_pos%s) "
                     "FROM %s ORDER BY _tn_rid",
-                    tgt, all);
+                    tgt, carry ? ", " TN_LINEAGE_SOURCE_ROW_ID : "", all);
         rc = tn_engine_exec(s, q.buf, err);
     }
     if (!rc) {
@@ -1231,9 +1242,9 @@ static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct
         struct tn_buf typed = TN_BUF_INIT(TN_CAP_SQL);
         char *updated;
         tn_buf_addf(&rows, NULL,
-                    "SELECT n.* EXCLUDE (_tn_rid) FROM (SELECT rowid AS _tn_rid, * FROM %s) n "
+                    "SELECT n.* EXCLUDE (_tn_rid)%s FROM (SELECT rowid AS _tn_rid, * FROM %s) n "
                     "LEFT JOIN %s o USING (_tn_rid) WHERE o._tn_rid IS NULL OR ",
-                    tgt, all);
+                    carry ? ", o." TN_LINEAGE_SOURCE_ROW_ID : "", tgt, all);
         row_of(schema, "o", &rows);
         tn_buf_addstr(&rows, " IS DISTINCT FROM ", NULL);
         row_of(schema, "n", &rows);
@@ -1346,7 +1357,7 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
     struct tn_table *t = NULL;
     json_t *cols = json_array(), *exprs = json_array();
     char *returning = NULL;
-    int is_update = 0, rc = 0;
+    int is_update = 0, carry = 0, rc = 0;
 
     memset(res, 0, sizeof(*res));
     if ((rc = tn_write_check_travel(opt, "a row-level change", err)))
@@ -1444,6 +1455,10 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
             tn_buf_addstr(&select, " AS ", NULL);
             tn_sql_ident(&select, name);
         }
+        /* v3: the updated rows keep their _row_id */
+        carry = tn__lineage_available(t, schema, TN_SCAN_CARRY_ROW_ID) != 0;
+        if (carry)
+            tn_buf_addf(&select, NULL, ", %s.%s", h.alias.buf, TN_LINEAGE_SOURCE_ROW_ID);
     }
     tn_buf_addstr(&select, " FROM ", NULL);
     tn_sql_ident(&select, res->ns);
@@ -1459,9 +1474,12 @@ int tn_table_dml(struct tn_warehouse *wh, struct tn_session *s, const char *sql,
     tn_buf_addstr(&select, tail.buf ? tail.buf : "", NULL);
     rc = check_change_select(
         s, select.buf,
-        2 + (is_update || returning ? tn_metadata_current_schema(t->meta)->root.nfields : 0), err);
+        2 + (is_update || returning ? tn_metadata_current_schema(t->meta)->root.nfields : 0) +
+            (size_t)carry,
+        err);
     if (!rc)
-        rc = run_change(wh, s, t, select.buf, opt, is_update, returning, h.alias.buf, res, err);
+        rc = run_change(wh, s, t, select.buf, opt, is_update, carry, returning, h.alias.buf, res,
+                        err);
 out:
     free(returning);
     tn_sql_tokens_release(&toks);
@@ -1544,16 +1562,21 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
                struct tn_commit_result *res, int64_t *rows_updated, struct tn_err *err)
 {
     struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
-    struct tn_query_options qo = {-1, -1, t->ns, t->name, -1, NULL, branch, NULL, NULL};
-    char stage[64], uuid[37];
+    struct tn_query_options qo = {-1, -1, t->ns, t->name, -1, NULL, branch, NULL, NULL, 0};
+    char stage[64], hits[64], uuid[37];
     char *resolved = NULL, *matched = NULL;
-    int rc, staged = 0;
+    /* v3: a row that replaces one keeps that row's _row_id (a new key's row gets none) */
+    int carry =
+        tn__lineage_available(t, tn_metadata_current_schema(t->meta), TN_SCAN_CARRY_ROW_ID) != 0;
+    int rc, staged = 0, hits_staged = 0;
 
     *rows_updated = 0;
     if (check_changeable(t, err) || head_of(t, branch, &qo.target_snapshot, err))
         return err->code;
+    qo.target_lineage = carry;
     tn_uuid4(uuid);
     snprintf(stage, sizeof(stage), "_tn_upsert_%.8s", uuid);
+    snprintf(hits, sizeof(hits), "_tn_upsert_hits_%.8s", uuid);
     /* the upload, numbered in file order; with dedupe=last only each key's last row */
     tn_buf_addf(&q, NULL,
                 "CREATE TEMP TABLE %s AS SELECT * FROM (SELECT *, row_number() OVER () "
@@ -1571,13 +1594,25 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
     /* the rows whose key exists are replaced: their positions become position deletes */
     if (!rc) {
         tn_buf_reset(&q);
-        tn_buf_addstr(&q, "SELECT t._tn_file, t._tn_pos FROM ", NULL);
+        tn_buf_addstr(&q, "SELECT t._tn_file, t._tn_pos", NULL);
+        if (carry)
+            tn_buf_addstr(&q, ", t." TN_LINEAGE_SOURCE_ROW_ID ", u._tn_rn", NULL);
+        tn_buf_addstr(&q, " FROM ", NULL);
         tn_sql_ident(&q, t->ns);
         tn_buf_addstr(&q, ".", NULL);
         tn_sql_ident(&q, t->name);
         tn_buf_addf(&q, NULL, " AS t JOIN %s AS u ON ", stage);
         key_condition(keys, "t", "u", &q);
         rc = tn_query_resolve(wh, s, q.buf, &qo, &resolved, err);
+    }
+    if (!rc && carry) {
+        /* the rows replaced, with the row ids their replacements take over */
+        char *create = tn_asprintf("CREATE TEMP TABLE %s AS %s", hits, resolved);
+        rc = tn_engine_exec(s, create, err);
+        hits_staged = !rc;
+        free(create);
+        free(resolved);
+        resolved = tn_asprintf("SELECT _tn_file, _tn_pos FROM %s", hits);
     }
     if (!rc && tn_delta_cdf_enabled(t->meta->root)) {
         /* change data: a row whose key was there updates it, the others are inserted */
@@ -1591,7 +1626,12 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
         rc = tn_query_resolve(wh, s, q.buf, &qo, &matched, err);
     }
     if (!rc) {
-        char *rows = tn_asprintf("SELECT * EXCLUDE (_tn_rn) FROM %s", stage);
+        char *rows =
+            carry ? tn_asprintf("SELECT u.* EXCLUDE (_tn_rn), h.%s FROM %s u LEFT JOIN "
+                                "(SELECT DISTINCT ON (_tn_rn) _tn_rn, %s FROM %s) h "
+                                "USING (_tn_rn)",
+                                TN_LINEAGE_SOURCE_ROW_ID, stage, TN_LINEAGE_SOURCE_ROW_ID, hits)
+                  : tn_asprintf("SELECT * EXCLUDE (_tn_rn) FROM %s", stage);
         char *typed = matched ? tn_asprintf("SELECT * EXCLUDE (_tn_rn), CASE WHEN _tn_rn IN (%s) "
                                             "THEN 'update_postimage' ELSE 'insert' END AS "
                                             "_change_type FROM %s",
@@ -1622,6 +1662,8 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
         tn_engine_exec(s, drop, &ignored);
         free(drop);
     }
+    if (hits_staged)
+        drop_temp(s, hits);
     free(resolved);
     free(matched);
     tn_buf_release(&q);

@@ -44,6 +44,11 @@ struct resolver {
     json_t *case_names;  /* a column's exact name -> its relation's name (tn__scan_column_name) */
     const char *default_ns; /* where an unqualified name is looked up */
     int depth;              /* how many views deep this statement is */
+    unsigned lineage_named; /* TN_SCAN_LINEAGE_* of the row-lineage columns the statement names */
+    unsigned lineage_given; /* those some table's relation provides */
+    json_t *hidden;         /* placeholder -> [alias, lineage column names its relation adds] */
+    char lineage_refused[2 * TN_NAME_MAX + 2]; /* a table too old to have them ("" if none) */
+    int refused_version;                       /* its format version */
 };
 
 static int resolve(struct tn_warehouse *wh, struct tn_session *s, const char *user_sql,
@@ -197,12 +202,21 @@ static void record_plan(struct resolver *r, const struct tn_table *t, const stru
  * SELECT when it is a plain aggregate over the table (count(*), min, max): when metadata
  * answers it, its select list is replaced by constants and *answered set. */
 /* Stand the relation "sql" (owned by the caller) in for BASE_TABLE "node", named "name". */
-static void place_relation(struct resolver *r, json_t *node, const char *name, const char *sql)
+static void place_relation(struct resolver *r, json_t *node, const char *name, const char *sql,
+                           unsigned lineage)
 {
     const char *alias = json_string_value(json_object_get(node, "alias"));
     char *placeholder =
         tn_asprintf("__tn_relation_%s_%zu", r->token, json_object_size(r->relations));
 
+    if (lineage) { /* metadata columns: hidden from the stars that read the relation */
+        json_t *hidden = json_pack("[s]", alias && *alias ? alias : name);
+        if (lineage & TN_SCAN_LINEAGE_ROW_ID)
+            json_array_append_new(hidden, json_string(TN_COLUMN_ROW_ID));
+        if (lineage & TN_SCAN_LINEAGE_SEQ)
+            json_array_append_new(hidden, json_string(TN_COLUMN_LAST_UPDATED_SEQ));
+        json_object_set_new(r->hidden, placeholder, hidden);
+    }
     json_object_set_new(node, "alias", json_string(alias && *alias ? alias : name));
     json_object_set_new(node, "schema_name", json_string(""));
     json_object_set_new(node, "catalog_name", json_string(""));
@@ -280,12 +294,129 @@ static int resolve_view(struct resolver *r, json_t *node, const char *ns, const 
     tn_buf_addstr(&sql, inner, NULL);
     tn_buf_addstr(&sql, ") AS ", NULL);
     tn_sql_ident(&sql, name);
-    place_relation(r, node, name, sql.buf);
+    place_relation(r, node, name, sql.buf, 0);
 out:
     free(inner);
     tn_buf_release(&sql);
     tn_view_free(v);
     return rc;
+}
+
+/* The row-lineage columns (TN_SCAN_LINEAGE_*) the relation of "t" read with "schema" adds:
+ * those the statement names, on a format-version 3 table, unless the table has a column of
+ * that name (the table's own column wins). A table of an older version is remembered for the
+ * error should no table give a named column. */
+static unsigned lineage_columns(struct resolver *r, const struct tn_table *t,
+                                const struct tn_schema *schema)
+{
+    unsigned want = tn__lineage_available(t, schema, r->lineage_named);
+
+    if (r->lineage_named && t->meta->format_version < 3 && !r->lineage_refused[0]) {
+        /* named, and not a column of the table: remembered for the error */
+        unsigned own = 0;
+        for (size_t i = 0; i < schema->root.nfields; i++) {
+            if (strcasecmp(schema->root.fields[i].name, TN_COLUMN_ROW_ID) == 0)
+                own |= TN_SCAN_LINEAGE_ROW_ID;
+            if (strcasecmp(schema->root.fields[i].name, TN_COLUMN_LAST_UPDATED_SEQ) == 0)
+                own |= TN_SCAN_LINEAGE_SEQ;
+        }
+        if (r->lineage_named & ~own) {
+            snprintf(r->lineage_refused, sizeof(r->lineage_refused), "%s.%s", t->ns, t->name);
+            r->refused_version = t->meta->format_version;
+        }
+    }
+    r->lineage_given |= want;
+    return want;
+}
+
+/* The TN_SCAN_LINEAGE_* bits of the row-lineage columns that column references in "n" name
+ * (by their last part, in any case). */
+static unsigned named_lineage(const json_t *n)
+{
+    unsigned found = 0;
+    size_t i;
+    json_t *v;
+    const char *k;
+
+    if (json_is_array(n)) {
+        json_array_foreach(n, i, v) found |= named_lineage(v);
+        return found;
+    }
+    if (!json_is_object(n))
+        return 0;
+    if (json_is_string(json_object_get(n, "class")) &&
+        strcmp(json_string_value(json_object_get(n, "class")), "COLUMN_REF") == 0) {
+        json_t *names = json_object_get(n, "column_names");
+        const char *last = json_string_value(json_array_get(names, json_array_size(names) - 1));
+        if (last && strcasecmp(last, TN_COLUMN_ROW_ID) == 0)
+            found |= TN_SCAN_LINEAGE_ROW_ID;
+        if (last && strcasecmp(last, TN_COLUMN_LAST_UPDATED_SEQ) == 0)
+            found |= TN_SCAN_LINEAGE_SEQ;
+    }
+    json_object_foreach((json_t *)n, k, v) found |= named_lineage(v);
+    return found;
+}
+
+/* Collect into "out" (alias -> [columns]) the relations with row-lineage columns that FROM
+ * clause "from" joins directly (not inside subqueries). */
+static void lineage_relations(struct resolver *r, json_t *from, json_t *out)
+{
+    const char *type = json_string_value(json_object_get(from, "type")), *name;
+    json_t *hidden;
+
+    if (!type)
+        return;
+    if (strcmp(type, "JOIN") == 0) {
+        lineage_relations(r, json_object_get(from, "left"), out);
+        lineage_relations(r, json_object_get(from, "right"), out);
+        return;
+    }
+    if (strcmp(type, "BASE_TABLE") != 0)
+        return;
+    name = json_string_value(json_object_get(from, "table_name"));
+    hidden = name ? json_object_get(r->hidden, name) : NULL;
+    if (hidden)
+        json_object_set(out, json_string_value(json_array_get(hidden, 0)), hidden);
+}
+
+/* Row-lineage columns are metadata columns: a star over a relation that has them leaves them
+ * out (EXCLUDE), so SELECT * shows the table's columns only. */
+static void hide_lineage(struct resolver *r, json_t *select_node)
+{
+    json_t *rels = json_object(), *item, *hidden;
+    const char *alias;
+    size_t i, j;
+
+    lineage_relations(r, json_object_get(select_node, "from_table"), rels);
+    json_array_foreach(json_object_get(select_node, "select_list"), i, item)
+    {
+        const char *cls = json_string_value(json_object_get(item, "class"));
+        const char *rel = json_string_value(json_object_get(item, "relation_name"));
+        json_t *exclude = json_object_get(item, "exclude_list");
+        json_t *expr = json_object_get(item, "expr"); /* COLUMNS(expr): not a plain star */
+        if (!cls || strcmp(cls, "STAR") != 0 || !json_is_array(exclude) ||
+            (expr && !json_is_null(expr)))
+            continue;
+        json_object_foreach(rels, alias, hidden)
+        {
+            if (rel && *rel && strcasecmp(rel, alias) != 0)
+                continue;
+            for (j = 1; j < json_array_size(hidden); j++) {
+                const char *col = json_string_value(json_array_get(hidden, j));
+                size_t k;
+                json_t *x;
+                int listed = 0;
+                json_array_foreach(exclude, k, x)
+                {
+                    if (json_is_string(x) && strcasecmp(json_string_value(x), col) == 0)
+                        listed = 1;
+                }
+                if (!listed)
+                    json_array_append_new(exclude, json_string(col));
+            }
+        }
+    }
+    json_decref(rels);
 }
 
 static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t *select,
@@ -303,6 +434,7 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
     const char *dollar;
     char base[2 * TN_NAME_MAX + 2];
     int rc, is_target;
+    unsigned lineage = 0; /* the row-lineage columns its relation adds */
 
     if (!name || (catalog && *catalog))
         return 0;
@@ -374,9 +506,14 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
             goto out;
         if (!rc && where && is_target && r->opt->covered)
             tn_scan_covered(t, scan, where, alias, r->opt->covered);
+        if (!rc)
+            lineage = lineage_columns(r, t, scan->schema);
         if (!rc) {
             tn_buf_addstr(&sql, "SELECT * FROM ", NULL);
-            rc = tn_scan_sql(r->wh, t, scan, is_target ? TN_SCAN_ROW_ID : 0, &sql, r->err);
+            unsigned flags = (is_target ? TN_SCAN_ROW_ID : 0) | lineage;
+            if (is_target && r->opt->target_lineage)
+                flags |= tn__lineage_available(t, scan->schema, TN_SCAN_CARRY_ROW_ID);
+            rc = tn_scan_sql(r->wh, t, scan, flags, &sql, r->err);
         }
         for (size_t i = 0; !rc && i < scan->schema->root.nfields; i++) {
             char *as = tn__scan_column_name(scan->schema, i);
@@ -389,7 +526,7 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
     if (!rc) {
         tn_buf_addstr(&sql, " AS ", NULL);
         tn_sql_ident(&sql, tbl);
-        place_relation(r, node, dollar ? name : tbl, sql.buf);
+        place_relation(r, node, dollar ? name : tbl, sql.buf, lineage);
     }
 out:
     tn_buf_release(&sql);
@@ -442,7 +579,7 @@ static int resolve_hudi_changes(struct resolver *r, json_t *node)
         json_object_set_new(node, "type", json_string("BASE_TABLE"));
         json_object_del(node, "function");
         json_object_del(node, "with_ordinality");
-        place_relation(r, node, tbl, sql.buf);
+        place_relation(r, node, tbl, sql.buf, 0);
     }
     tn_buf_release(&sql);
     tn_table_free(t);
@@ -775,6 +912,9 @@ static int walk(struct resolver *r, json_t *n)
         if ((rc = walk(r, v)))
             return rc;
     }
+    if (json_object_size(r->hidden) && json_is_string(json_object_get(n, "type")) &&
+        strcmp(json_string_value(json_object_get(n, "type")), "SELECT_NODE") == 0)
+        hide_lineage(r, n);
     return 0;
 }
 
@@ -848,7 +988,7 @@ static int pivot_values(struct tn_warehouse *wh, struct tn_session *s,
                         size_t src_from, size_t src_to, size_t from, size_t to, struct tn_buf *out,
                         struct tn_err *err)
 {
-    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL, NULL};
+    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL, NULL, 0};
     char *src = tn_sql_tok_span(t, src_from, src_to), *expr = tn_sql_tok_span(t, from, to);
     char *q = tn_asprintf("SELECT _tn_v FROM (SELECT DISTINCT CAST((%s\n) AS VARCHAR) AS _tn_v "
                           "FROM %s\n) WHERE _tn_v IS NOT NULL ORDER BY 1",
@@ -1058,7 +1198,8 @@ static int resolve(struct tn_warehouse *wh, struct tn_session *s, const char *us
                    const struct tn_query_options *opt, const char *default_ns, int depth,
                    json_t *looked_up, char **out, struct tn_err *err)
 {
-    struct resolver r = {wh, s, opt, NULL, err, {0}, NULL, NULL, 0, 0, NULL, default_ns, depth};
+    struct resolver r = {wh, s,    opt,        NULL,  err, {0}, NULL, NULL, 0,
+                         0,  NULL, default_ns, depth, 0,   0,   NULL, {0},  0};
     char *key = looked_up ? NULL : resolved_key(wh, user_sql, opt);
     json_t *tree;
     unsigned char random[8];
@@ -1078,6 +1219,7 @@ static int resolve(struct tn_warehouse *wh, struct tn_session *s, const char *us
     r.relations = json_object();
     r.looked_up = looked_up ? json_incref(looked_up) : json_object();
     r.case_names = json_object();
+    r.hidden = json_object();
     tree = NULL;
     {
         char *text = NULL;
@@ -1100,8 +1242,18 @@ static int resolve(struct tn_warehouse *wh, struct tn_session *s, const char *us
             tn__catalog_rewrite(wh, s, tree, opt && (opt->snapshot_id != -1 || opt->as_of_ms != -1),
                                 &catalog_answer, err);
         r.volatile_at |= catalog_answer; /* the catalog changes: never keep this resolution */
+        r.lineage_named = named_lineage(tree);
         if (!rc)
             rc = walk(&r, tree);
+        if (!rc && (r.lineage_named & ~r.lineage_given) && r.lineage_refused[0])
+            rc = tn_fail(err, TN_EINPUT,
+                         "%s is a row-lineage column, which only Iceberg format-version 3 "
+                         "tables have; table %s is format-version %d (create the table with "
+                         "format-version 3 to track row lineage)",
+                         (r.lineage_named & ~r.lineage_given & TN_SCAN_LINEAGE_ROW_ID)
+                             ? TN_COLUMN_ROW_ID
+                             : TN_COLUMN_LAST_UPDATED_SEQ,
+                         r.lineage_refused, r.refused_version);
     }
     if (!rc && looked_up && r.reads_functions)
         json_object_set_new(looked_up, TN__READS_FUNCTIONS, json_true());
@@ -1124,6 +1276,7 @@ static int resolve(struct tn_warehouse *wh, struct tn_session *s, const char *us
     json_decref(r.relations);
     json_decref(r.looked_up);
     json_decref(r.case_names);
+    json_decref(r.hidden);
     free(key);
     if (!rc)
         *out = sql;

@@ -94,6 +94,7 @@ int tn_table_alter_type(struct tn_warehouse *wh, struct tn_session *s, const cha
     const struct tn_schema *schema;
     json_t *updates = json_array(), *reqs = json_array();
     char *col = NULL;
+    unsigned carry = 0; /* v3: the TN_SCAN_CARRY_ROW_ID the rows are read with */
     int index, rc = tn_table_load(wh, ns, name, &t, err);
 
     if (!rc)
@@ -125,9 +126,12 @@ int tn_table_alter_type(struct tn_warehouse *wh, struct tn_session *s, const cha
     col = tn__scan_column_name(schema, (size_t)index);
     if (t->meta->current_snapshot_id != -1) {
         rc = tn_table_scan_where(wh, t, -1, NULL, "_tn_s", &scan, err);
+        /* v3: the rows keep their _row_id (their sequence number is the commit's: a value
+           changed) */
+        carry = scan ? tn__lineage_available(t, scan->schema, TN_SCAN_CARRY_ROW_ID) : 0;
         if (!rc) {
             tn_buf_addstr(&rows, "SELECT * FROM ", NULL);
-            rc = tn_scan_sql(wh, t, scan, 0, &rows, err);
+            rc = tn_scan_sql(wh, t, scan, carry, &rows, err);
         }
         if (!rc)
             rc = check_values(s, rows.buf, col, duck.buf, column, to, err);
@@ -146,6 +150,8 @@ int tn_table_alter_type(struct tn_warehouse *wh, struct tn_session *s, const cha
             }
             free(c);
         }
+        if (carry)
+            tn_buf_addstr(&select, ", " TN_LINEAGE_SOURCE_ROW_ID, NULL);
         tn_buf_addf(&select, NULL, " FROM (%s) _tn_r", rows.buf);
         /* a writer that commits meanwhile makes this a conflict, not a lost change */
         json_array_append_new(reqs, json_pack("{s:s, s:s, s:I}", "type", "assert-ref-snapshot-id",

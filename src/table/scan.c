@@ -614,8 +614,8 @@ static const json_t *file_ids(json_t *const *cols, size_t i)
 /* Append read_parquet's schema map for "schema", with defaults for data file "e" (or none) and
  * struct fields named as "ids" (see above) names them. */
 static int schema_map(const struct tn_table *t, const struct tn_schema *schema,
-                      const struct tn_manifest_entry *e, const json_t *ids, struct tn_buf *sql,
-                      struct tn_err *err)
+                      const struct tn_manifest_entry *e, const json_t *ids, unsigned flags,
+                      struct tn_buf *sql, struct tn_err *err)
 {
     tn_buf_addstr(sql, "MAP {", NULL);
     for (size_t i = 0; i < schema->root.nfields; i++) {
@@ -645,6 +645,17 @@ static int schema_map(const struct tn_table *t, const struct tn_schema *schema,
         if (rc)
             return rc;
     }
+    /* the row-lineage columns a writer may have stored in the file (else NULL) */
+    if (flags & (TN_SCAN_LINEAGE_ROW_ID | TN_SCAN_CARRY_ROW_ID))
+        tn_buf_addf(sql, NULL,
+                    ", %d: {name: '_tn_lineage_row_id_file', type: 'BIGINT', default_value: "
+                    "NULL::VARCHAR}",
+                    TN_FIELD_ID_ROW_ID);
+    if (flags & (TN_SCAN_LINEAGE_SEQ | TN_SCAN_CARRY_SEQ))
+        tn_buf_addf(sql, NULL,
+                    ", %d: {name: '_tn_lineage_seq_file', type: 'BIGINT', default_value: "
+                    "NULL::VARCHAR}",
+                    TN_FIELD_ID_LAST_UPDATED_SEQ);
     tn_buf_addstr(sql, "}", NULL);
     return 0;
 }
@@ -712,6 +723,44 @@ static void identity_cols(const char *file_path, const char *alias, struct tn_bu
     tn_sql_string(sql, file_path);
     tn_buf_addf(sql, NULL, " AS _tn_file, %s%sfile_row_number AS _tn_pos", alias ? alias : "",
                 alias ? "." : "");
+}
+
+/* A row's _row_id (which 0) or _last_updated_sequence_number (1), named "as": the value the
+ * file stores (when "stored", read under the names schema_map gives them) wins; else _row_id is
+ * the file's first_row_id plus the row's position (NULL without a first_row_id: a file
+ * committed before the table had row lineage) and the sequence number the file's data sequence
+ * number. */
+static void lineage_col(const struct tn_manifest_entry *e, const char *alias, int stored, int which,
+                        const char *as, struct tn_buf *sql)
+{
+    const char *a = alias ? alias : "", *dot = alias ? "." : "";
+
+    tn_buf_addstr(sql, ", ", NULL);
+    if (stored)
+        tn_buf_addf(sql, NULL, "COALESCE(%s%s%s, ", a, dot,
+                    which ? "_tn_lineage_seq_file" : "_tn_lineage_row_id_file");
+    if (which)
+        tn_buf_addf(sql, NULL, "CAST(%lld AS BIGINT)", (long long)e->sequence_number);
+    else if (e->file.has_first_row_id)
+        tn_buf_addf(sql, NULL, "CAST(%lld AS BIGINT) + %s%sfile_row_number",
+                    (long long)e->file.first_row_id, a, dot);
+    else
+        tn_buf_addstr(sql, "CAST(NULL AS BIGINT)", NULL);
+    tn_buf_addf(sql, NULL, "%s AS %s", stored ? ")" : "", as);
+}
+
+/* With TN_SCAN_LINEAGE_* and TN_SCAN_CARRY_*: the row's lineage columns, after the table's. */
+static void lineage_cols(const struct tn_manifest_entry *e, const char *alias, int stored,
+                         unsigned flags, struct tn_buf *sql)
+{
+    if (flags & TN_SCAN_LINEAGE_ROW_ID)
+        lineage_col(e, alias, stored, 0, TN_COLUMN_ROW_ID, sql);
+    if (flags & TN_SCAN_LINEAGE_SEQ)
+        lineage_col(e, alias, stored, 1, TN_COLUMN_LAST_UPDATED_SEQ, sql);
+    if (flags & TN_SCAN_CARRY_ROW_ID)
+        lineage_col(e, alias, stored, 0, TN_LINEAGE_SOURCE_ROW_ID, sql);
+    if (flags & TN_SCAN_CARRY_SEQ)
+        lineage_col(e, alias, stored, 1, TN_LINEAGE_SOURCE_SEQ, sql);
 }
 
 /* The field (of any schema the table had) with id "id": equality deletes may name columns the
@@ -782,8 +831,10 @@ static int dv_positions(struct tn_warehouse *wh, const struct tn_table *t,
 /* One data file with its applicable deletes. */
 static int file_with_deletes(struct tn_warehouse *wh, const struct tn_table *t,
                              const struct tn_scan *scan, const struct tn_manifest_entry *e,
-                             const json_t *ids, int row_id, struct tn_buf *sql, struct tn_err *err)
+                             const json_t *ids, unsigned flags, struct tn_buf *sql,
+                             struct tn_err *err)
 {
+    int row_id = (flags & TN_SCAN_ROW_ID) != 0;
     struct tn_buf pos_files = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_buf extra =
         TN_BUF_INIT(TN_CAP_SQL); /* equality-key columns missing from the schema */
@@ -847,6 +898,7 @@ static int file_with_deletes(struct tn_warehouse *wh, const struct tn_table *t,
         rc = select_list(scan->schema, "d", ids, sql, err);
     }
     if (!rc) {
+        lineage_cols(e, "d", 1, flags, sql);
         if (row_id)
             identity_cols(e->file.file_path, "d", sql);
         tn_buf_addstr(sql, " FROM read_parquet([", NULL);
@@ -854,7 +906,7 @@ static int file_with_deletes(struct tn_warehouse *wh, const struct tn_table *t,
     }
     if (!rc) {
         tn_buf_addstr(sql, "], schema = ", NULL);
-        rc = schema_map(t, scan->schema, e, ids, sql, err);
+        rc = schema_map(t, scan->schema, e, ids, flags, sql, err);
     }
     if (!rc) {
         if (extra.len) {
@@ -1336,7 +1388,7 @@ static int mapped_value(const struct tn_type *type, const char *src, json_t *ent
 /* A file without field ids, read by the names the mapping gives each field id. */
 static int file_by_names(struct tn_warehouse *wh, const struct tn_table *t,
                          const struct tn_scan *scan, const struct tn_manifest_entry *e,
-                         json_t *mapping, json_t *file_columns, struct tn_buf *sql,
+                         json_t *mapping, json_t *file_columns, int lineage, struct tn_buf *sql,
                          struct tn_err *err)
 {
     const char *text = json_string_value(json_object_get(
@@ -1382,6 +1434,8 @@ static int file_by_names(struct tn_warehouse *wh, const struct tn_table *t,
     json_decref(entries);
     if (rc)
         return rc;
+    if (lineage) /* the positions lineage_cols numbers rows by */
+        tn_buf_addstr(sql, ", d.file_row_number", NULL);
     tn_buf_addstr(sql, " FROM read_parquet([", NULL);
     rc = tn__scan_local_path(wh, t, e->file.file_path, sql, err);
     tn_buf_addstr(sql, "], hive_partitioning = false, file_row_number = true) d", NULL);
@@ -1493,6 +1547,7 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
                 unsigned flags, struct tn_buf *sql, struct tn_err *err)
 {
     int row_id = (flags & TN_SCAN_ROW_ID) != 0;
+    int lineage = (flags & (TN_SCAN_LINEAGE | TN_SCAN_CARRY)) != 0; /* files read alone, by id */
     char *grouped;
     json_t *mapping, **file_cols = NULL; /* the files' columns (see columns_from_schema) */
     struct tn_session *probe = NULL;
@@ -1526,9 +1581,10 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
             tn_buf_addstr(sql, parts++ ? " UNION ALL " : "(", NULL);
             tn_buf_addstr(sql, "SELECT ", NULL);
             rc = select_list(scan->schema, NULL, NULL, sql, err);
+            lineage_cols(&scan->data[i], NULL, 0, flags, sql);
             tn_buf_addstr(sql, " FROM (", NULL);
             if (!rc)
-                rc = file_by_names(wh, t, scan, &scan->data[i], mapping, cols, sql, err);
+                rc = file_by_names(wh, t, scan, &scan->data[i], mapping, cols, lineage, sql, err);
             tn_buf_addstr(sql, ")", NULL);
         }
         json_decref(cols);
@@ -1554,20 +1610,21 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
         if (parts++)
             tn_buf_addstr(sql, " UNION ALL ", NULL);
         if (has_deletes(t, scan, e)) {
-            rc = file_with_deletes(wh, t, scan, e, file_ids(file_cols, i), row_id, sql, err);
+            rc = file_with_deletes(wh, t, scan, e, file_ids(file_cols, i), flags, sql, err);
             continue;
         }
         {
             struct tn_buf paths = TN_BUF_INIT(TN_CAP_SQL);
-            int by_name = file_cols != NULL, same_layout;
-            rc = group_paths(wh, t, scan, e, i, row_id, grouped, file_cols, &by_name, &same_layout,
-                             &paths, err);
+            int by_name = file_cols != NULL && !lineage, same_layout;
+            rc = group_paths(wh, t, scan, e, i, row_id || lineage, grouped, file_cols, &by_name,
+                             &same_layout, &paths, err);
             if (rc) {
                 tn_buf_release(&paths);
                 break;
             }
             tn_buf_addstr(sql, "SELECT ", NULL);
             rc = select_list(scan->schema, NULL, by_name ? NULL : file_ids(file_cols, i), sql, err);
+            lineage_cols(e, NULL, 1, flags, sql);
             if (row_id)
                 identity_cols(e->file.file_path, NULL, sql);
             if (rc) {
@@ -1592,10 +1649,11 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
                             row_id ? ", file_row_number = true" : "");
             } else {
                 tn_buf_addf(sql, NULL, " FROM read_parquet([%s], schema = ", paths.buf);
-                rc = schema_map(t, scan->schema, e, file_ids(file_cols, i), sql, err);
+                rc = schema_map(t, scan->schema, e, file_ids(file_cols, i), flags, sql, err);
                 tn_buf_addstr(sql,
-                              row_id ? ", hive_partitioning = false, file_row_number = true)"
-                                     : ", hive_partitioning = false)",
+                              row_id || lineage
+                                  ? ", hive_partitioning = false, file_row_number = true)"
+                                  : ", hive_partitioning = false)",
                               NULL);
             }
             tn_buf_release(&paths);
@@ -1613,6 +1671,14 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
             tn_sql_ident(sql, name);
             free(name);
         }
+        if (flags & TN_SCAN_LINEAGE_ROW_ID)
+            tn_buf_addstr(sql, ", CAST(NULL AS BIGINT) AS " TN_COLUMN_ROW_ID, NULL);
+        if (flags & TN_SCAN_LINEAGE_SEQ)
+            tn_buf_addstr(sql, ", CAST(NULL AS BIGINT) AS " TN_COLUMN_LAST_UPDATED_SEQ, NULL);
+        if (flags & TN_SCAN_CARRY_ROW_ID)
+            tn_buf_addstr(sql, ", CAST(NULL AS BIGINT) AS " TN_LINEAGE_SOURCE_ROW_ID, NULL);
+        if (flags & TN_SCAN_CARRY_SEQ)
+            tn_buf_addstr(sql, ", CAST(NULL AS BIGINT) AS " TN_LINEAGE_SOURCE_SEQ, NULL);
         if (row_id)
             tn_buf_addstr(sql,
                           ", CAST(NULL AS VARCHAR) AS _tn_file, CAST(NULL AS BIGINT) AS "
@@ -1625,6 +1691,22 @@ int tn_scan_sql(struct tn_warehouse *wh, const struct tn_table *t, const struct 
     files_columns_free(file_cols, scan->ndata);
     free(grouped);
     return rc;
+}
+
+/* (see table_int.h) */
+unsigned tn__lineage_available(const struct tn_table *t, const struct tn_schema *schema,
+                               unsigned want)
+{
+    if (t->meta->format_version < 3)
+        return 0;
+    for (size_t i = 0; want && i < schema->root.nfields; i++) {
+        const char *name = schema->root.fields[i].name;
+        if (strcasecmp(name, TN_COLUMN_ROW_ID) == 0)
+            want &= ~(unsigned)(TN_SCAN_LINEAGE_ROW_ID | TN_SCAN_CARRY_ROW_ID);
+        if (strcasecmp(name, TN_COLUMN_LAST_UPDATED_SEQ) == 0)
+            want &= ~(unsigned)(TN_SCAN_LINEAGE_SEQ | TN_SCAN_CARRY_SEQ);
+    }
+    return want;
 }
 
 void tn__scan_subset_init(struct tn_scan *subset, const struct tn_scan *scan,

@@ -168,7 +168,26 @@ size_t tn_scan_covered(const struct tn_table *t, struct tn_scan *scan, json_t *w
 enum tn_scan_flags {
     TN_SCAN_ROW_ID = (1 << 0), /* add each row's identity: _tn_file (its data file's path as
                                   the manifest has it) and _tn_pos (its position there) */
+    /* v3 row lineage, after the table's columns (and before the identity): _row_id and
+       _last_updated_sequence_number as the spec defines them. Each file is then read alone. */
+    TN_SCAN_LINEAGE_ROW_ID = (1 << 1),
+    TN_SCAN_LINEAGE_SEQ = (1 << 2),
+    TN_SCAN_LINEAGE = TN_SCAN_LINEAGE_ROW_ID | TN_SCAN_LINEAGE_SEQ,
+    /* the same values under the names a rewrite hands to the writer (TN_LINEAGE_SOURCE_*) */
+    TN_SCAN_CARRY_ROW_ID = (1 << 3),
+    TN_SCAN_CARRY_SEQ = (1 << 4),
+    TN_SCAN_CARRY = TN_SCAN_CARRY_ROW_ID | TN_SCAN_CARRY_SEQ,
 };
+
+/* The row-lineage metadata columns of format-version 3 (reserved field ids and names). */
+#define TN_FIELD_ID_ROW_ID           2147483540
+#define TN_FIELD_ID_LAST_UPDATED_SEQ 2147483539
+#define TN_COLUMN_ROW_ID             "_row_id"
+#define TN_COLUMN_LAST_UPDATED_SEQ   "_last_updated_sequence_number"
+/* The names under which a rewrite's rows hand their lineage to the data file writer, which
+ * stores them as the columns above (with their reserved field ids) on a v3 table. */
+#define TN_LINEAGE_SOURCE_ROW_ID "_tn_lineage_row_id"
+#define TN_LINEAGE_SOURCE_SEQ    "_tn_lineage_seq"
 
 /* Append to "sql" a parenthesised SELECT that yields the scan's rows, one column per
  * top-level schema field, named as in the schema. */
@@ -209,6 +228,9 @@ struct tn_query_options {
     /* When set (the later pages of a paged read): {"ns.table": snapshot id}, the snapshot each
        tarn table named there is read at when the statement gives it no AT clause. */
     const json_t *pins;
+    /* A row-level change that rewrites rows (UPDATE, MERGE, upsert) of a v3 target: its rows
+       also carry their _row_id as TN_LINEAGE_SOURCE_ROW_ID, for the rows written again. */
+    int target_lineage;
 };
 
 /* Refuse (TN_EINPUT) a write ("what": INSERT, UPDATE, ...) under time travel: "opt" with a

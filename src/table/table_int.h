@@ -137,6 +137,11 @@ int tn__commit_rows(struct tn_warehouse *wh, const struct tn_table *base,
  * when an earlier field's name differs from it only in case (Iceberg's names are
  * case-sensitive, DuckDB's are not; the query resolver maps references to it). A new string. */
 char *tn__scan_column_name(const struct tn_schema *schema, size_t i);
+/* The lineage columns (TN_SCAN_LINEAGE_* and TN_SCAN_CARRY_* bits of "want") a relation of
+ * "t" read with "schema" can add: none before format-version 3, and none under a name the
+ * schema gives one of its own columns (the table's column wins). */
+unsigned tn__lineage_available(const struct tn_table *t, const struct tn_schema *schema,
+                               unsigned want);
 /* Start "subset" as a scan of none of "scan"'s data files, with its snapshot, its delete files
  * and t's current schema; the caller adds entries (shallow copies) to subset->data, which has
  * room for all of scan's, and frees only subset->data. */

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -197,6 +198,39 @@ static int write_default(const struct tn_field *f, struct tn_buf *sql)
     return 1;
 }
 
+/* Whether "schema" has a column named "name" (in any case). */
+static int schema_has_name(const struct tn_schema *schema, const char *name)
+{
+    for (size_t i = 0; i < schema->root.nfields; i++)
+        if (strcasecmp(schema->root.fields[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* v3 row lineage a writer carries over: the rows' source columns TN_LINEAGE_SOURCE_ROW_ID and
+ * TN_LINEAGE_SOURCE_SEQ (only tarn's own rewrites name them) are appended to the select list
+ * as the Parquet columns _row_id and _last_updated_sequence_number, unless the table has a
+ * column of that name. Returns which were (1: _row_id, 2: the sequence number). */
+static unsigned lineage_columns(const struct tn_schema *schema, const struct tn_rows *cols,
+                                struct tn_buf *sql)
+{
+    unsigned got = 0;
+
+    if (source_type(cols, TN_LINEAGE_SOURCE_ROW_ID) && !schema_has_name(schema, TN_COLUMN_ROW_ID)) {
+        tn_buf_addf(sql, NULL, "%sCAST(%s AS BIGINT) AS %s", schema->root.nfields ? ", " : "",
+                    TN_LINEAGE_SOURCE_ROW_ID, TN_COLUMN_ROW_ID);
+        got |= 1;
+    }
+    if (source_type(cols, TN_LINEAGE_SOURCE_SEQ) &&
+        !schema_has_name(schema, TN_COLUMN_LAST_UPDATED_SEQ)) {
+        tn_buf_addf(sql, NULL, "%sCAST(%s AS BIGINT) AS %s",
+                    schema->root.nfields || got ? ", " : "", TN_LINEAGE_SOURCE_SEQ,
+                    TN_COLUMN_LAST_UPDATED_SEQ);
+        got |= 2;
+    }
+    return got;
+}
+
 /* COPY the rows into a new Parquet file at local "path" (DuckDB keeps their order in one file;
  * not when it cuts files by size, so tarn never asks it to). With "explain", a refused value is
  * looked for by reading the rows again, to name its row. */
@@ -208,6 +242,7 @@ static int copy_rows(struct tn_session *s, const struct tn_schema *schema, const
     struct tn_rows *cols = NULL, *res = NULL;
     char *schema_json = NULL;
     int rc, guarded = 0;
+    unsigned lineage = 0;
 
     rc = source_columns(s, select_sql, &cols, err);
     if (rc)
@@ -269,6 +304,7 @@ static int copy_rows(struct tn_session *s, const struct tn_schema *schema, const
         tn_buf_addstr(&sql, must_have ? " END AS " : " AS ", NULL);
         tn_sql_ident(&sql, f->name);
     }
+    lineage = lineage_columns(schema, cols, &sql);
     tn_buf_addf(&sql, NULL, " FROM (%s))%s TO ", select_sql, partition_exprs ? ")" : "");
     tn_sql_string(&sql, path);
     tn_buf_addstr(&sql, " (FORMAT parquet, COMPRESSION zstd, ", NULL);
@@ -286,6 +322,16 @@ static int copy_rows(struct tn_session *s, const struct tn_schema *schema, const
     }
     tn_buf_addstr(&sql, "FIELD_IDS ", NULL);
     field_ids(&schema->root, &sql);
+    if (lineage) {
+        sql.len--; /* reopen the map for the lineage columns' reserved ids */
+        if (lineage & 1)
+            tn_buf_addf(&sql, NULL, "%s%s: %d", schema->root.nfields ? ", " : "", TN_COLUMN_ROW_ID,
+                        TN_FIELD_ID_ROW_ID);
+        if (lineage & 2)
+            tn_buf_addf(&sql, NULL, "%s%s: %d", schema->root.nfields || (lineage & 1) ? ", " : "",
+                        TN_COLUMN_LAST_UPDATED_SEQ, TN_FIELD_ID_LAST_UPDATED_SEQ);
+        tn_buf_addstr(&sql, "}", NULL);
+    }
     schema_json = json_dumps(schema->json, JSON_COMPACT | JSON_PRESERVE_ORDER);
     tn_buf_addstr(&sql, ", KV_METADATA {'iceberg.schema': ", NULL);
     tn_sql_string(&sql, schema_json);
@@ -447,8 +493,8 @@ int tn__file_stats(const struct tn_schema *schema, const char *path, struct tn_d
         int id = pf.leaves[c].field_id;
         const struct tn_field *fld;
 
-        if (id < 0)
-            continue;
+        if (id < 0 || id == TN_FIELD_ID_ROW_ID || id == TN_FIELD_ID_LAST_UPDATED_SEQ)
+            continue; /* no metrics for v3 row-lineage columns: not fields of the schema */
         fld = is_boundable(bound_ids, nbound, id) ? tn_schema_find(schema, id) : NULL;
         add_column_stats(&pf, c, fld, f);
     }

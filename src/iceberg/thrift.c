@@ -209,12 +209,11 @@ int tn_thrift_decode(const unsigned char *data, size_t len, struct tn_thrift *ou
 {
     struct decoder d = {data, data, data + len, 0, err};
     struct tn_thrift v = {0};
-    int rc;
 
     v.type = TN_THRIFT_STRUCT;
-    if ((rc = decode_value(&d, &v, 0))) {
+    if (decode_value(&d, &v, 0)) { /* the error is set */
         tn_thrift_free(&v);
-        return rc;
+        return TN_EINPUT;
     }
     *out = v;
     *used = (size_t)(d.p - data);

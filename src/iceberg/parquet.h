@@ -88,7 +88,8 @@ void tn_parquet_footer_release(struct tn_parquet_footer *f);
  * footer's schema, sizes and offsets follow. Parquet files of another shape (data pages v2,
  * page indexes, CRCs, encryption, codecs other than zstd or none) are refused with TN_EINPUT;
  * TN_EUNPROCESSABLE, naming the column, when one of them holds a NULL. The new file is written
- * beside "path" and renamed over it, so on failure the file is as it was. A file whose columns
+ * beside "path" and renamed over it (not flushed: publishing the data file flushes it), so on
+ * failure the file is as it was. A file whose columns
  * are REQUIRED already, or hold none of the ids, is left as it is. (parquet_required.c) */
 int tn_parquet_make_required(const char *path, const int *ids, size_t n, struct tn_err *err);
 

@@ -560,8 +560,6 @@ int tn_parquet_make_required(const char *path, const int *ids, size_t n, struct 
         rc = patch_footer(&w, &fm, targets, nleaves) ? TN_EINPUT : 0;
     if (!rc)
         rc = write_footer(&w, &fm) ? TN_EUNAVAILABLE : 0;
-    if (!rc && fsync(w.out))
-        rc = tn_fail(err, TN_EUNAVAILABLE, "cannot write %s: %s", tmp, strerror(errno));
     if (close(w.out) && !rc)
         rc = tn_fail(err, TN_EUNAVAILABLE, "cannot write %s: %s", tmp, strerror(errno));
     w.out = -1;

@@ -18,7 +18,7 @@
 
 #define MAGIC      "PAR1"
 #define MAGIC_LEN  4
-#define ZSTD_LEVEL 3
+#define ZSTD_LEVEL 1 /* compression is most of the rewrite's cost: the fastest level */
 
 /* parquet.thrift's numbers. */
 enum {
@@ -49,7 +49,23 @@ struct rewrite {
     struct region *regions;
     size_t nregions;
     struct tn_err *err;
+    /* kept from page to page: zstd's contexts and the pages' buffers */
+    ZSTD_CCtx *cctx;
+    ZSTD_DCtx *dctx;
+    unsigned char *plain, *packed;
+    size_t plain_cap, packed_cap;
 };
+
+/* Grow *buf to hold "n" bytes. */
+static unsigned char *reserve(unsigned char **buf, size_t *cap, size_t n)
+{
+    if (n > *cap) {
+        free(*buf);
+        *buf = tn_malloc(n);
+        *cap = n;
+    }
+    return *buf;
+}
 
 static int refuse(struct rewrite *w, const char *why)
 {
@@ -105,10 +121,9 @@ static int rewrite_data_page(struct rewrite *w, const struct region *r, struct t
 {
     struct tn_thrift *dph = tn_thrift_field(header, 5);
     int64_t num_values, level_encoding, size;
-    unsigned char *plain = NULL, *packed = NULL;
     const unsigned char *data;
     size_t data_len, levels, packed_len, at;
-    int defined, rc = 0;
+    int defined;
 
     if (!dph || tn_thrift_int(dph, 1, &num_values) || tn_thrift_int(dph, 3, &level_encoding) ||
         tn_thrift_int(header, 2, &size) || size < 4 || num_values < 0)
@@ -116,47 +131,36 @@ static int rewrite_data_page(struct rewrite *w, const struct region *r, struct t
     if (level_encoding != ENCODING_RLE)
         return refuse(w, "definition levels not RLE-encoded");
     if (codec == CODEC_ZSTD) {
-        plain = tn_malloc((size_t)size);
-        if (ZSTD_decompress(plain, (size_t)size, body, n) != (size_t)size) {
-            free(plain);
+        reserve(&w->plain, &w->plain_cap, (size_t)size);
+        if (ZSTD_decompressDCtx(w->dctx, w->plain, (size_t)size, body, n) != (size_t)size)
             return refuse(w, "a zstd page does not decompress to its size");
-        }
-        data = plain;
+        data = w->plain;
     } else {
-        if ((int64_t)n != size) {
+        if ((int64_t)n != size)
             return refuse(w, "an uncompressed page's sizes differ");
-        }
         data = body;
     }
     levels = (size_t)data[0] | (size_t)data[1] << 8 | (size_t)data[2] << 16 | (size_t)data[3] << 24;
-    if (levels > (size_t)size - 4) {
-        rc = refuse(w, "definition levels run past the page");
-        goto out;
-    }
+    if (levels > (size_t)size - 4)
+        return refuse(w, "definition levels run past the page");
     defined = all_defined(data + 4, levels, num_values);
-    if (defined < 0) {
-        rc = refuse(w, "corrupt definition levels");
-        goto out;
-    }
-    if (defined) {
-        rc = tn_fail(w->err, TN_EUNPROCESSABLE,
-                     "column %.*s is required (NOT NULL) but the Parquet file written for it "
-                     "holds a NULL",
-                     (int)r->name_len, r->name);
-        goto out;
-    }
+    if (defined < 0)
+        return refuse(w, "corrupt definition levels");
+    if (defined)
+        return tn_fail(w->err, TN_EUNPROCESSABLE,
+                       "column %.*s is required (NOT NULL) but the Parquet file written for it "
+                       "holds a NULL",
+                       (int)r->name_len, r->name);
     data += 4 + levels;
     data_len = (size_t)size - 4 - levels;
     if (codec == CODEC_ZSTD) {
-        packed = tn_malloc(ZSTD_compressBound(data_len));
-        packed_len =
-            ZSTD_compress(packed, ZSTD_compressBound(data_len), data, data_len, ZSTD_LEVEL);
-        if (ZSTD_isError(packed_len)) {
-            rc = tn_fail(w->err, TN_EINTERNAL, "zstd cannot compress a page: %s",
-                         ZSTD_getErrorName(packed_len));
-            goto out;
-        }
-        data = packed;
+        size_t bound = ZSTD_compressBound(data_len);
+        packed_len = ZSTD_compressCCtx(w->cctx, reserve(&w->packed, &w->packed_cap, bound), bound,
+                                       data, data_len, ZSTD_LEVEL);
+        if (ZSTD_isError(packed_len))
+            return tn_fail(w->err, TN_EINTERNAL, "zstd cannot compress a page: %s",
+                           ZSTD_getErrorName(packed_len));
+        data = w->packed;
     } else {
         packed_len = data_len;
     }
@@ -166,10 +170,7 @@ static int rewrite_data_page(struct rewrite *w, const struct region *r, struct t
     tn_thrift_encode(header, out);
     *delta = (int64_t)(out->len - at) - (int64_t)header_len - (int64_t)(4 + levels);
     tn_buf_add(out, data, packed_len, NULL);
-out:
-    free(plain);
-    free(packed);
-    return rc;
+    return 0;
 }
 
 /* The pages of the column chunk "r", whose "len" bytes are "chunk", rewritten into "out". */
@@ -520,7 +521,7 @@ static int write_footer(struct rewrite *w, const struct tn_thrift *fm)
 
 int tn_parquet_make_required(const char *path, const int *ids, size_t n, struct tn_err *err)
 {
-    struct rewrite w = {path, -1, -1, NULL, 0, err};
+    struct rewrite w = {path, -1, -1, NULL, 0, err, NULL, NULL, NULL, NULL, 0, 0};
     struct tn_thrift fm = {0}, **targets = NULL;
     unsigned char *bytes = NULL;
     size_t len = 0, nleaves = 0, used;
@@ -555,7 +556,12 @@ int tn_parquet_make_required(const char *path, const int *ids, size_t n, struct 
         rc = tn_fail(err, TN_EUNAVAILABLE, "cannot write %s: %s", tmp, strerror(errno));
         goto out;
     }
-    rc = write_chunks(&w, st.st_size - 8 - (int64_t)len);
+    w.cctx = ZSTD_createCCtx();
+    w.dctx = ZSTD_createDCtx();
+    if (!w.cctx || !w.dctx)
+        rc = tn_fail(err, TN_EINTERNAL, "zstd cannot start: out of memory");
+    if (!rc)
+        rc = write_chunks(&w, st.st_size - 8 - (int64_t)len);
     if (!rc)
         rc = patch_footer(&w, &fm, targets, nleaves) ? TN_EINPUT : 0;
     if (!rc)
@@ -574,6 +580,10 @@ out:
     tn_thrift_free(&fm);
     free(targets);
     free(w.regions);
+    ZSTD_freeCCtx(w.cctx);
+    ZSTD_freeDCtx(w.dctx);
+    free(w.plain);
+    free(w.packed);
     free(bytes);
     free(tmp);
     return rc;

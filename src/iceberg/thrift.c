@@ -275,7 +275,8 @@ static void encode_value(const struct tn_thrift *v, struct tn_buf *b, int in_con
         return;
     case TN_THRIFT_BINARY:
         put_varint(b, v->len);
-        /* fall through */
+        tn_buf_add(b, v->bin, v->len, NULL);
+        return;
     case TN_THRIFT_DOUBLE:
     case TN_THRIFT_UUID:
         tn_buf_add(b, v->bin, v->len, NULL);

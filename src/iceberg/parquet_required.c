@@ -223,22 +223,29 @@ static int rewrite_chunk(struct rewrite *w, struct region *r, const unsigned cha
 
 /*---- Offsets ----*/
 
-/* Where byte "offset" of DuckDB's file is in the rewritten one: less the bytes removed from the
- * chunks before it. -1 when it points inside a rewritten chunk, past its start. */
+/* Where byte "offset" of DuckDB's file is in the rewritten one: as far from the start of the
+ * last chunk starting at or before it as it was (the chunks lie in order, apart), or from the
+ * file's start. -1 when it points inside a rewritten chunk, past its start. */
 static int64_t moved(const struct rewrite *w, int64_t offset)
 {
-    int64_t removed = 0;
+    size_t lo = 0, hi = w->nregions; /* the first region starting after "offset" */
+    const struct region *r;
 
-    for (size_t i = 0; i < w->nregions; i++) {
-        const struct region *r = &w->regions[i];
-        if (offset < r->start + r->len) {
-            if (r->name && offset > r->start)
-                return -1;
-            break;
-        }
-        removed += r->len - r->new_len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (w->regions[mid].start <= offset)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    return offset - removed;
+    if (lo == 0)
+        return offset; /* before every chunk */
+    r = &w->regions[lo - 1];
+    if (offset >= r->start + r->len) /* past the chunk: as far from its new end */
+        return r->new_start + r->new_len + (offset - r->start - r->len);
+    if (r->name && offset > r->start)
+        return -1;
+    return r->new_start + (offset - r->start);
 }
 
 /* Move the offset in field "id" of struct "s", when it has one. */

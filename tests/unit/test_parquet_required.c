@@ -205,6 +205,14 @@ static void test_required_columns_rewritten(void)
                      path);
     CHECK_STR_EQ(got, "true 24"); /* 8 leaf columns, 3 row groups */
     free(got);
+    /* the bloom filters of s, after the rewritten chunks, found where they moved */
+    got = query_file(&fx,
+                     "SELECT (SELECT bool_or(bloom_filter_excludes) FROM "
+                     "parquet_bloom_probe(@, 's', 'v7')) || ' ' || (SELECT "
+                     "bool_and(bloom_filter_excludes) FROM parquet_bloom_probe(@, 's', 'nope'))",
+                     path);
+    CHECK_STR_EQ(got, "false true");
+    free(got);
     /* tarn's footer reader: statistics as before, the null counts right */
     memset(&stats, 0, sizeof(stats));
     CHECK_INT_EQ(tn__file_stats(fx.schema, path, &stats, &err), 0);

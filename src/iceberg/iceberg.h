@@ -130,6 +130,7 @@ void tn_date_civil(int64_t days, int64_t *year, int *month);
 #include "iceberg/manifest.h"
 #include "iceberg/updates.h"
 #include "iceberg/parquet.h"
+#include "iceberg/thrift.h"
 #include "iceberg/puffin.h"
 
 #endif /* TN_ICEBERG_H */

@@ -72,8 +72,26 @@ int tn_parquet_footer_read(const char *path, struct tn_parquet_footer *out, stru
  * writer puts it (its field id is lower). Errors as tn_parquet_footer_read. */
 int tn_parquet_footer_parse(const unsigned char *data, size_t len, struct tn_parquet_footer *out,
                             struct tn_err *err);
+/* The FileMetaData bytes of the Parquet file open at "fd" ("path" names it in errors), of
+ * "size" bytes, in *out (caller frees) and *out_len. Errors as tn_parquet_footer_read. */
+int tn_parquet_footer_bytes(int fd, const char *path, int64_t size, unsigned char **out,
+                            size_t *out_len, struct tn_err *err);
+/* Read exactly "len" bytes at "offset" of the file open at "fd"; TN_EUNAVAILABLE otherwise. */
+int tn_parquet_read_at(int fd, const char *path, void *buf, size_t len, int64_t offset,
+                       struct tn_err *err);
 /* Free what a footer holds; a zeroed footer is fine. */
 void tn_parquet_footer_release(struct tn_parquet_footer *f);
+
+/* Rewrite the local Parquet file at "path", as DuckDB writes it, so that its top-level primitive
+ * columns with the field ids "ids" (n of them) are REQUIRED, as Iceberg asks of required
+ * columns: their data pages lose their definition levels (every one must say "defined") and the
+ * footer's schema, sizes and offsets follow. Parquet files of another shape (data pages v2,
+ * page indexes, CRCs, encryption, codecs other than zstd or none) are refused with TN_EINPUT;
+ * TN_EUNPROCESSABLE, naming the column, when one of them holds a NULL. The new file is written
+ * beside "path" and renamed over it (not flushed: publishing the data file flushes it), so on
+ * failure the file is as it was. A file whose columns
+ * are REQUIRED already, or hold none of the ids, is left as it is. (parquet_required.c) */
+int tn_parquet_make_required(const char *path, const int *ids, size_t n, struct tn_err *err);
 
 /* Turn a min ("upper" 0) or max ("upper" 1) statistic of "leaf", "n" plain-encoded bytes at "v",
  * into an Iceberg bound for a column of primitive type "t", as tn_bound_encode does for text:

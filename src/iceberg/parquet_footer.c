@@ -590,9 +590,8 @@ int tn_parquet_footer_parse(const unsigned char *data, size_t len, struct tn_par
 
 /*---- The file ----*/
 
-/* Read exactly "len" bytes at "offset". */
-static int read_at(int fd, const char *path, void *buf, size_t len, off_t offset,
-                   struct tn_err *err)
+int tn_parquet_read_at(int fd, const char *path, void *buf, size_t len, int64_t offset,
+                       struct tn_err *err)
 {
     size_t done = 0;
 
@@ -618,7 +617,7 @@ static int footer_length(int fd, const char *path, off_t size, size_t *out, stru
     if (size < MAGIC_LEN + TAIL_LEN)
         return tn_fail(err, TN_EINPUT, "%s is not a Parquet file: it has only %lld bytes", path,
                        (long long)size);
-    if ((rc = read_at(fd, path, tail, TAIL_LEN, size - TAIL_LEN, err)))
+    if ((rc = tn_parquet_read_at(fd, path, tail, TAIL_LEN, size - TAIL_LEN, err)))
         return rc;
     if (memcmp(tail + 4, MAGIC, MAGIC_LEN) != 0)
         return tn_fail(err, TN_EINPUT, "%s is not a Parquet file: it does not end in %s", path,
@@ -639,6 +638,25 @@ static int footer_length(int fd, const char *path, off_t size, size_t *out, stru
     return 0;
 }
 
+int tn_parquet_footer_bytes(int fd, const char *path, int64_t size, unsigned char **out,
+                            size_t *out_len, struct tn_err *err)
+{
+    unsigned char *bytes;
+    size_t len = 0;
+    int rc;
+
+    if ((rc = footer_length(fd, path, (off_t)size, &len, err)))
+        return rc;
+    bytes = tn_malloc(len ? len : 1);
+    if ((rc = tn_parquet_read_at(fd, path, bytes, len, size - TAIL_LEN - (int64_t)len, err))) {
+        free(bytes);
+        return rc;
+    }
+    *out = bytes;
+    *out_len = len;
+    return 0;
+}
+
 int tn_parquet_footer_read(const char *path, struct tn_parquet_footer *out, struct tn_err *err)
 {
     unsigned char *bytes = NULL;
@@ -654,10 +672,7 @@ int tn_parquet_footer_read(const char *path, struct tn_parquet_footer *out, stru
         rc = tn_fail(err, TN_EUNAVAILABLE, "cannot read %s: %s", path, strerror(errno));
         goto out;
     }
-    if ((rc = footer_length(fd, path, st.st_size, &len, err)))
-        goto out;
-    bytes = tn_malloc(len ? len : 1);
-    if ((rc = read_at(fd, path, bytes, len, st.st_size - TAIL_LEN - (off_t)len, err)))
+    if ((rc = tn_parquet_footer_bytes(fd, path, st.st_size, &bytes, &len, err)))
         goto out;
     if ((rc = tn_parquet_footer_parse(bytes, len, out, err))) {
         tn_err_prefix(err, "%s: ", path);

@@ -546,6 +546,8 @@ int tn__write_partitioned(struct tn_warehouse *wh, struct tn_session *s, const s
         tn_buf_addf(&q, NULL, ", hive_partitioning = true, hive_types = %s)", types.buf);
         rc = tn_engine_rows(s, q.buf, 1, &r, err);
         if (!rc)
+            rc = tn__require_columns(schema, path, err);
+        if (!rc)
             rc = tn__file_stats(schema, path, f, err);
         if (!rc)
             rc = tn__nan_counts(s, schema, path, f, err);

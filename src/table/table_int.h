@@ -248,6 +248,12 @@ void tn__field_id_value(const struct tn_type *t, int id, struct tn_buf *sql);
 int tn__copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
                         const char *select_sql, const char *partition_exprs, const char *path,
                         int64_t *rows, struct tn_err *err);
+/* Make the top-level primitive columns "schema" marks required REQUIRED in the Parquet file
+ * DuckDB wrote at local "path" (tn_parquet_make_required), before its footer is read. Nothing
+ * to do for a schema without any. A file the rewrite does not know how to rewrite is kept as
+ * DuckDB wrote it (OPTIONAL columns, readable); TN_EUNPROCESSABLE when such a column holds a
+ * NULL. */
+int tn__require_columns(const struct tn_schema *schema, const char *path, struct tn_err *err);
 /* Fill a data file's column statistics and split offsets from its Parquet footer at local
  * "path" (read by tarn, not DuckDB). Errors as tn_parquet_footer_read. */
 int tn__file_stats(const struct tn_schema *schema, const char *path, struct tn_data_file *f,

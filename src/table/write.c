@@ -362,6 +362,24 @@ int tn__copy_to_parquet(struct tn_session *s, const struct tn_schema *schema,
     return copy_rows(s, schema, select_sql, partition_exprs, path, 1, rows, err);
 }
 
+int tn__require_columns(const struct tn_schema *schema, const char *path, struct tn_err *err)
+{
+    int *ids = tn_calloc(schema->root.nfields + 1, sizeof(*ids));
+    struct tn_err why = {0, ""};
+    size_t n = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < schema->root.nfields; i++) {
+        const struct tn_field *f = &schema->root.fields[i];
+        if (f->required && tn_type_is_primitive(f->type))
+            ids[n++] = f->id;
+    }
+    if (n && tn_parquet_make_required(path, ids, n, &why) == TN_EUNPROCESSABLE)
+        rc = tn_fail(err, TN_EUNPROCESSABLE, "%s", why.msg);
+    free(ids);
+    return rc;
+}
+
 /* Collect the primitive field ids outside lists and maps: the ones that get bounds. */
 static void boundable_ids(const struct tn_type *t, int *ids, size_t *n, size_t cap)
 {
@@ -1133,8 +1151,10 @@ static int publish_data_file(struct tn_warehouse *wh, struct tn_session *s,
                              struct tn_err *err)
 {
     char *resolved = tn_table_resolve(t, uri);
-    int rc = tn__file_stats(schema, path, f, err);
+    int rc = tn__require_columns(schema, path, err);
 
+    if (!rc)
+        rc = tn__file_stats(schema, path, f, err);
     if (!rc)
         rc = tn__nan_counts(s, schema, path, f, err);
     if (!rc)

@@ -243,4 +243,58 @@ status_is "... creates nothing" 404 call GET /tables/pt3
 status_is "openapi lists partition_by on /ingest and offset on /query" 200 call GET /openapi.json
 expect_eq "... both" "$(jv '["partition_by" in [p["name"] for p in d["paths"]["/ingest/{table}"]["post"]["parameters"]], "offset" in [p["name"] for p in d["paths"]["/query"]["get"]["parameters"]], "WriteResult" in d["components"]["schemas"]]')" '[true, true, true]'
 
+#---- 10. NOT NULL and PRIMARY KEY columns are REQUIRED in the data files too ----
+# DuckDB 1.4 writes every column OPTIONAL; Iceberg (and Java's writer) makes a required column
+# REQUIRED in Parquet. After each kind of write: the independent checker has nothing to say,
+# each current data file's top-level columns say REQUIRED where the schema does, and icebird
+# reads the rows.
+# required_checks WHEN ROWS: ROWS is what icebird must read (id,v,n,d lines, sorted).
+required_checks() {
+    local loc files
+    loc=$(metadata_location req)
+    node "$INTEROP/check.mjs" "${loc#file://}" >"$TMP/check.json" 2>&1
+    expect_eq "$1: check.mjs reports no error and no warning" \
+        "$(jv '[d["errors"], d["warnings"]]' "$TMP/check.json")" "[[], []]"
+    files=$(sqlq 'SELECT file_path FROM req$files WHERE content = 0')
+    local reps="" f
+    for f in $files; do
+        reps+=$(node "$INTEROP/parquet-dump.mjs" "${f#file://}" --no-rows | python3 -c '
+import json, sys
+for line in sys.stdin:
+    d = json.loads(line)
+    if "schema" in d:
+        print(" ".join("%s=%s" % (c["name"], c["repetition"]) for c in d["schema"]["children"]))')$'\n'
+    done
+    expect_eq "$1: parquet-dump shows id, v and d REQUIRED in each data file" \
+        "$(printf '%s' "$reps" | sort -u)" "id=REQUIRED v=REQUIRED n=OPTIONAL d=REQUIRED"
+    expect_eq "$1: icebird reads the rows" \
+        "$(icebird req --rows-only | python3 -c '
+import json, sys
+for r in sorted((json.loads(l) for l in sys.stdin), key=lambda r: r["id"]):
+    print("%s,%s,%s,%s" % (r["id"], r["v"], r["n"], r["d"][:10]))')" "$2"
+}
+check "CREATE TABLE with PRIMARY KEY and NOT NULL columns" "$TARN" sql \
+    "CREATE TABLE req (id BIGINT PRIMARY KEY, v VARCHAR NOT NULL, n INTEGER, d DATE NOT NULL)"
+check "INSERT into it" "$TARN" sql \
+    "INSERT INTO req VALUES (1, 'a', NULL, DATE '2024-01-01'), (2, 'b', 5, DATE '2024-01-02')"
+required_checks "INSERT" "1,a,None,2024-01-01
+2,b,5,2024-01-02"
+check "UPDATE it" "$TARN" sql "UPDATE req SET v = 'B', n = NULL WHERE id = 2"
+required_checks "UPDATE" "1,a,None,2024-01-01
+2,B,None,2024-01-02"
+check "INSERT many rows (several row groups and pages)" "$TARN" sql \
+    "INSERT INTO req SELECT i, 'v' || (i % 7), i, DATE '2024-01-01' + (i % 30)::INT FROM range(3, 300003) t(i)"
+check "compact it" "$TARN" maintain req compact
+expect_eq "compaction: one data file" "$(sqlq 'SELECT count(*) FROM req$files WHERE content = 0')" "1"
+required_checks "compaction" "$(python3 -c '
+import datetime
+print("1,a,None,2024-01-01")
+print("2,B,None,2024-01-02")
+for i in range(3, 300003):
+    print("%d,v%d,%d,%s" % (i, i % 7, i, datetime.date(2024, 1, 1) + datetime.timedelta(days=i % 30)))')"
+expect_eq "... DuckDB reads them too" "$(sqlq 'SELECT count(*), sum(id), count(DISTINCT v), count(n) FROM req')" \
+    "300002,45000750003,9,300000"
+check_fails "a NULL in a NOT NULL column is still refused" 2 "required" \
+    "$TARN" sql "INSERT INTO req VALUES (7, NULL, 1, DATE '2024-01-01')"
+
 finish

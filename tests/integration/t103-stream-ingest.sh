@@ -209,6 +209,8 @@ for line in data.split(b"\n")[:-1]:
 print(n)' "$1" "$2"
 }
 PIECE=$((6 * 1024 * 1024))
+check_fails "TARN_STREAM_PIECE that is not a size is refused" 2 "TARN_STREAM_PIECE: the streamed upload's piece size" \
+    env TARN_STREAM_PIECE=6 "$TARN" serve --port 1
 TARN_STREAM_PIECE=$PIECE start_server "$WH" || bad "tarn serve with 6 MiB pieces starts"
 PROWS=300000
 gen_csv "$TMP/pieces.csv" $PROWS

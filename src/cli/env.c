@@ -135,6 +135,7 @@ int cli_env_serve(struct tn_http_options *o, struct tn_err *err)
         {"TARN_LLM_API_KEY", "llm-api-key"},
         {"TARN_ASK_SAMPLE_ROWS", "ask-sample-rows"},
         {"TARN_REST_TOKEN_TTL", "rest-token-ttl"}, /* tests of token expiry; no flag */
+        {"TARN_STREAM_PIECE", "stream-piece"}, /* tests of a streamed upload's pieces; no flag */
     };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

@@ -34,6 +34,8 @@ struct tn_http_options {
     int no_auth;               /* allow a non-loopback host without a token */
     uint64_t max_upload;       /* bytes in one upload; 0: 10 GiB */
     uint64_t max_decompressed; /* bytes a gzip/zstd upload may grow to; 0: tn_source's default */
+    uint64_t stream_piece;     /* bytes of an upload read by one COPY (tn_stream_set_piece_size);
+                                  0: sized for the table's target file size */
     int query_timeout;         /* seconds a query may run; 0: 60 */
     int64_t row_limit;         /* default JSON row limit; 0: 10000 */
     int quiet;                 /* no startup line and no access log on stderr */
@@ -63,7 +65,8 @@ int tn_http_parse_size(const char *s, uint64_t *out);
 
 /* For the command line: set serve option "name" (host, port, token, no-auth, max-upload,
  * query-timeout, maintain-every, cors-origin, allowed-host, header-timeout,
- * max-client-connections, quiet, ...; rest-token-ttl has no flag, see src/cli/env.c) from its
+ * max-client-connections, quiet, ...; rest-token-ttl and stream-piece have no flag, see
+ * src/cli/env.c) from its
  * text "value" (NULL for a flag). TN_EINPUT for a value that does not parse. The repeatable ones
  * (cors-origin, allowed-host) keep "value" itself. */
 int tn_http_option_set(struct tn_http_options *o, const char *name, const char *value,

@@ -215,6 +215,7 @@ static void stream_start(struct tn_http_req *req, struct ingest_state *st)
     tn_source_table_dialect(req->wh, now.ns, now.name, &src);
     if (tn_stream_new(req->wh, tn_http_tmp_dir(req->srv), now.ns, now.name, &src, &io, &st->stream))
         return;
+    tn_stream_set_piece_size(st->stream, (int64_t)req->opt->stream_piece);
     st->stream_params = params_text(req, &now);
 }
 

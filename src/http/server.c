@@ -309,6 +309,12 @@ int tn_http_option_set(struct tn_http_options *o, const char *name, const char *
         if (tn_parse_i64(value, &n) || n < 1 || n > 65535)
             return tn_fail(err, TN_EINPUT, "--port must be a number from 1 to 65535");
         o->port = (int)n;
+    } else if (strcmp(name, "stream-piece") == 0) {
+        if (tn_http_parse_size(value, &size) || size < 1024)
+            return tn_fail(err, TN_EINPUT,
+                           "the streamed upload's piece size must be a size such as 64MB (at "
+                           "least 1KB)");
+        o->stream_piece = size;
     } else if (strcmp(name, "rest-token-ttl") == 0) {
         if (tn_parse_i64(value, &n) || n < 1 || n > 3600)
             return tn_fail(err, TN_EINPUT, "the REST token lifetime must be 1 to 3600 seconds");

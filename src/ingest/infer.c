@@ -949,8 +949,14 @@ int tn_table_ingest_opts(struct tn_warehouse *wh, struct tn_session *s, const ch
                          const struct tn_ingest_options *opt, struct tn_ingest_result *res,
                          struct tn_err *err)
 {
-    struct tn_write_options wo = {
-        opt->mode, opt->branch, opt->single_pass, opt->before_commit, opt->before_commit_arg, 1};
+    struct tn_write_options wo = {.mode = opt->mode,
+                                  .branch = opt->branch,
+                                  .single_pass = opt->single_pass,
+                                  .before_commit = opt->before_commit,
+                                  .before_commit_arg = opt->before_commit_arg,
+                                  .sized_files = 1,
+                                  .next_piece = opt->next_piece,
+                                  .next_piece_arg = opt->next_piece_arg};
     json_t *schema = NULL, *keys = NULL;
     char *select = NULL;
     struct tn_table *t = NULL;

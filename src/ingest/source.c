@@ -305,6 +305,12 @@ static void dialect_string(struct tn_buf *b, const char *option, const char *cel
     tn_sql_string(b, !cell || strcmp(cell, "(empty)") == 0 ? "" : cell);
 }
 
+/* A quote, escape or comment character of sniff_csv's row as the dialect reads it: "" for none. */
+static void found_char(char *out, size_t cap, const char *cell)
+{
+    snprintf(out, cap, "%s", !cell || strcmp(cell, "(empty)") == 0 ? "" : cell);
+}
+
 static int whole_number_type(const char *type)
 {
     static const char *const types[] = {"TINYINT",  "SMALLINT",  "INTEGER",  "BIGINT",  "HUGEINT",
@@ -372,6 +378,11 @@ static char *sniffed_dialect(const struct tn_rows *rows, struct tn_source *src, 
     dialect_string(&b, "comment", tn_rows_get(rows, 0, 5));
     tn_buf_addf(&b, NULL, ", skip = %lld, header = %s", strtoll(tn_rows_get(rows, 0, 1), NULL, 10),
                 strcmp(tn_rows_get(rows, 0, 6), "true") == 0 ? "true" : "false");
+    src->found_skip = strtol(tn_rows_get(rows, 0, 1), NULL, 10);
+    src->found_header = strcmp(tn_rows_get(rows, 0, 6), "true") == 0;
+    found_char(src->found_quote, sizeof(src->found_quote), tn_rows_get(rows, 0, 3));
+    found_char(src->found_escape, sizeof(src->found_escape), tn_rows_get(rows, 0, 4));
+    found_char(src->found_comment, sizeof(src->found_comment), tn_rows_get(rows, 0, 5));
     src->found_dateformat[0] = src->found_timestampformat[0] = '\0';
     if (date && strcmp(date, "%Y-%m-%d") != 0) {
         dialect_string(&b, "dateformat", date);

@@ -302,6 +302,14 @@ struct tn_write_options {
     /* An unpartitioned table's rows become files of about write.target-file-size-bytes, as a
      * single pass's do, but a refused value is still explained (ingest); 0: one data file. */
     int sized_files;
+    /* single_pass only, or NULL: the rows come in consecutive pieces that select_sql reads in
+     * turn, each by a COPY of its own (a stream cut at its records, so that DuckDB holds one
+     * piece at a time, not the whole file); every piece's files go into the one commit. Called
+     * before each piece with the table's target file size and the bytes of the files the pieces
+     * before it became (0 before the first): *more = 1 when a piece follows, 0 when the rows
+     * have ended; non-zero (err set) stops the write and nothing commits. */
+    int (*next_piece)(void *arg, int64_t target, int64_t written, int *more, struct tn_err *err);
+    void *next_piece_arg;
 };
 
 /* The data file size an ingest aims at, unless the table property
@@ -561,11 +569,13 @@ struct tn_ingest_options {
     const char *partition_by; /* a table this ingest creates: its partition spec */
     int format_version;       /* a table this ingest creates: 2 or 3 (0: the default, 2) */
     const json_t *properties; /* {"key": "value"}: set in the rows' own commit (may be NULL) */
-    /* As in struct tn_write_options: a source read once (no upsert then), and the last word
-     * before the rows commit. */
+    /* As in struct tn_write_options: a source read once (no upsert then), the last word
+     * before the rows commit, and the pieces a source read once comes in. */
     int single_pass;
     int (*before_commit)(void *arg, struct tn_err *err);
     void *before_commit_arg;
+    int (*next_piece)(void *arg, int64_t target, int64_t written, int *more, struct tn_err *err);
+    void *next_piece_arg;
     const char *types; /* "amount:decimal(12,2), id:long": the file's columns read as these
                           types instead of the sniffed ones (NULL: none) */
     const json_t *create_properties; /* {"key": "value"}: set only when the ingest creates the
@@ -646,6 +656,11 @@ struct tn_source {
     char *whole_guard;       /* CSV: the SELECT list that refuses a fraction in a column the
                                 sniffer typed as whole numbers (NULL: none) */
     char found_dateformat[TN_CSV_TEXT_MAX + 1], found_timestampformat[TN_CSV_TEXT_MAX + 1];
+    /* CSV, with a dialect: the lines skipped before the header, whether there is a header, and
+     * the quote, escape and comment characters ("" for none) that the dialect reads with */
+    long found_skip;
+    int found_header;
+    char found_quote[8], found_escape[8], found_comment[8];
 };
 
 /* Before tn_source_open: the CSV options table ns.name remembers (its "tarn.csv.*" properties),
@@ -714,6 +729,9 @@ struct tn_stream;
 int tn_stream_new(struct tn_warehouse *wh, const char *temp_dir, const char *ns, const char *name,
                   const struct tn_source *src, const struct tn_ingest_options *io,
                   struct tn_stream **out);
+/* Read the file in pieces of about "bytes" bytes each (0: pieces that each become about one
+ * file of the table's target size). For tests and measurements; before the first byte. */
+void tn_stream_set_piece_size(struct tn_stream *st, int64_t bytes);
 /* The file's next "n" bytes, in order. Blocks while DuckDB catches up. */
 void tn_stream_feed(struct tn_stream *st, const void *data, size_t n);
 /* The file ended: whole ("complete") or cut short (an aborted upload: nothing will commit). */

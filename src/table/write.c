@@ -1221,50 +1221,45 @@ static int64_t target_file_size(const struct tn_table *t)
     return TN_TARGET_FILE_SIZE;
 }
 
-/* Write the rows of "select_sql" as new data files of "t" of about its target size each, in the
- * rows' order: one file first (DuckDB keeps the order when it writes a single file, not when it
- * cuts files by size), then, when that is more than half again the target, cut into consecutive
- * ranges of its rows, each rewritten as a file of its own. A refused value is explained (the
- * rows are read again) -- unless wo->single_pass: rows read once (a stream) are not, and the
- * caller's last word (wo->before_commit) comes before anything is published. */
-static int write_split_files(struct tn_warehouse *wh, struct tn_session *s,
-                             const struct tn_table *t, const char *select_sql,
-                             const struct tn_write_options *wo, struct tn_data_file **out,
-                             size_t *n, struct tn_err *err)
+/* Data file "whole", staged at "path" (resolved "resolved", to be "uri" in the table) with "rows"
+ * rows, added to v[*nv..] (room for it grown in *cap): published as it is when it is at most
+ * half again the target size, else cut into consecutive ranges of its rows, each rewritten as a
+ * file of its own and published (the whole one deleted). "uri" is owned: it becomes a data
+ * file's path or is freed. */
+static int place_file(struct tn_warehouse *wh, struct tn_session *s, const struct tn_table *t,
+                      char *uri, const char *resolved, const char *whole, int64_t rows,
+                      struct tn_data_file **v, size_t *nv, size_t *cap, struct tn_err *err)
 {
     const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
-    int64_t target = target_file_size(t), rows = 0, per_file;
-    char *uri = tn__new_file_location(t, ".parquet");
-    char *resolved = tn_table_resolve(t, uri), *whole = NULL;
-    struct tn_data_file *v = NULL;
+    int64_t target = target_file_size(t), per_file;
     struct stat sb;
-    size_t parts, nv = 0;
-    int rc;
+    size_t parts;
+    int rc = 0;
 
-    *out = NULL;
-    *n = 0;
-    rc = tn_storage_stage_path(wh->storage, resolved, &whole, err);
-    if (!rc && wo->single_pass)
-        rc = copy_rows(s, schema, select_sql, NULL, whole, 0, &rows, err);
-    else if (!rc)
-        rc = tn__copy_to_parquet(s, schema, select_sql, NULL, whole, &rows, err);
-    if (!rc && wo->single_pass && wo->before_commit)
-        rc = wo->before_commit(wo->before_commit_arg, err);
-    if (!rc && stat(whole, &sb) != 0)
+    if (stat(whole, &sb) != 0) {
+        struct tn_err ignored;
         rc =
             tn_fail(err, TN_EUNAVAILABLE, "cannot read the file just written: %s", strerror(errno));
-    if (rc)
-        goto out;
-    if (sb.st_size <= target + target / 2 || rows < 2) {
-        v = tn_calloc(1, sizeof(*v));
-        rc = publish_data_file(wh, s, t, schema, whole, uri, &v[0], err);
-        uri = NULL; /* owned by v[0], or freed */
-        nv = rc ? 0 : 1;
-        goto out;
+        tn_storage_delete(wh->storage, resolved, &ignored);
+        unlink(whole);
+        free(uri);
+        return rc;
     }
-    parts = (size_t)((sb.st_size + target - 1) / target);
+    parts = sb.st_size <= target + target / 2 || rows < 2
+                ? 1
+                : (size_t)((sb.st_size + target - 1) / target);
+    if (*nv + parts > *cap) {
+        *cap = (*nv + parts) * 2;
+        *v = tn_realloc(*v, *cap * sizeof(**v));
+    }
+    memset(*v + *nv, 0, parts * sizeof(**v));
+    if (parts == 1) {
+        rc = publish_data_file(wh, s, t, schema, whole, uri, &(*v)[*nv], err);
+        *nv += rc ? 0 : 1;
+        return rc;
+    }
+    free(uri);
     per_file = (rows + (int64_t)parts - 1) / (int64_t)parts;
-    v = tn_calloc(parts, sizeof(*v));
     for (int64_t first = 0; !rc && first < rows; first += per_file) {
         struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
         char *part_uri = tn__new_file_location(t, ".parquet");
@@ -1281,8 +1276,8 @@ static int write_split_files(struct tn_warehouse *wh, struct tn_session *s,
         if (!rc)
             rc = copy_rows(s, schema, q.buf, NULL, part, 0, &part_rows, err);
         if (!rc) {
-            rc = publish_data_file(wh, s, t, schema, part, part_uri, &v[nv], err);
-            nv += rc ? 0 : 1;
+            rc = publish_data_file(wh, s, t, schema, part, part_uri, &(*v)[*nv], err);
+            *nv += rc ? 0 : 1;
         } else {
             struct tn_err ignored;
             tn_storage_delete(wh->storage, part_resolved, &ignored);
@@ -1297,25 +1292,101 @@ static int write_split_files(struct tn_warehouse *wh, struct tn_session *s,
         tn_storage_delete(wh->storage, resolved, &ignored);
         unlink(whole);
     }
-out:
+    return rc;
+}
+
+/* A file of rows written and not yet published. */
+struct staged_file {
+    char *uri, *resolved, *path;
+    int64_t rows;
+};
+
+static void staged_delete(struct tn_warehouse *wh, struct staged_file *f)
+{
+    struct tn_err ignored;
+
+    if (f->uri) {
+        tn_storage_delete(wh->storage, f->resolved, &ignored);
+        if (f->path)
+            unlink(f->path);
+    }
+    free(f->uri);
+    free(f->resolved);
+    free(f->path);
+    memset(f, 0, sizeof(*f));
+}
+
+/* Write the rows of "select_sql" as new data files of "t" of about its target size each, in the
+ * rows' order: one file first (DuckDB keeps the order when it writes a single file, not when it
+ * cuts files by size), then, when that is more than half again the target, cut into consecutive
+ * ranges of its rows, each rewritten as a file of its own. A refused value is explained (the
+ * rows are read again) -- unless wo->single_pass: rows read once (a stream) are not, and the
+ * caller's last word (wo->before_commit) comes before anything is published. With
+ * wo->next_piece, select_sql is read once for each piece, each piece becoming a file of its own
+ * (cut in turn when large), in the pieces' order; a piece without rows becomes no file, unless
+ * no piece has rows. */
+static int write_split_files(struct tn_warehouse *wh, struct tn_session *s,
+                             const struct tn_table *t, const char *select_sql,
+                             const struct tn_write_options *wo, struct tn_data_file **out,
+                             size_t *n, struct tn_err *err)
+{
+    const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
+    int64_t target = target_file_size(t), written = 0;
+    struct staged_file *staged = NULL;
+    struct tn_data_file *v = NULL;
+    size_t nstaged = 0, nv = 0, cap = 0;
+    int rc = 0, more = 1;
+
+    *out = NULL;
+    *n = 0;
+    while (!rc) {
+        struct staged_file f = {0};
+        struct stat sb;
+
+        if (wo->single_pass && wo->next_piece)
+            rc = wo->next_piece(wo->next_piece_arg, target, written, &more, err);
+        if (rc || !more)
+            break;
+        f.uri = tn__new_file_location(t, ".parquet");
+        f.resolved = tn_table_resolve(t, f.uri);
+        rc = tn_storage_stage_path(wh->storage, f.resolved, &f.path, err);
+        if (!rc && wo->single_pass)
+            rc = copy_rows(s, schema, select_sql, NULL, f.path, 0, &f.rows, err);
+        else if (!rc)
+            rc = tn__copy_to_parquet(s, schema, select_sql, NULL, f.path, &f.rows, err);
+        if (!rc && stat(f.path, &sb) == 0)
+            written += sb.st_size;
+        if (!rc && f.rows == 0 && nstaged) { /* an empty piece after others: no file */
+            staged_delete(wh, &f);
+        } else if (!rc && nstaged && staged[0].rows == 0) { /* the first piece was empty */
+            staged_delete(wh, &staged[0]);
+            staged[0] = f;
+        } else {
+            staged = tn_realloc(staged, (nstaged + 1) * sizeof(*staged));
+            staged[nstaged++] = f; /* deleted below on failure, even half written */
+        }
+        if (!wo->single_pass || !wo->next_piece)
+            break;
+    }
+    if (!rc && wo->single_pass && wo->before_commit)
+        rc = wo->before_commit(wo->before_commit_arg, err);
+    for (size_t i = 0; !rc && i < nstaged; i++) {
+        rc = place_file(wh, s, t, staged[i].uri, staged[i].resolved, staged[i].path, staged[i].rows,
+                        &v, &nv, &cap, err);
+        staged[i].uri = NULL; /* owned by a data file, or freed; the staged copy is gone */
+    }
     if (rc) {
-        struct tn_err ignored;
         for (size_t i = 0; i < nv; i++)
             tn__discard_file(wh, t, &v[i]);
         free(v);
         v = NULL;
         nv = 0;
-        if (uri) { /* the whole file, not published */
-            tn_storage_delete(wh->storage, resolved, &ignored);
-            if (whole)
-                unlink(whole);
-        }
     }
+    for (size_t i = 0; i < nstaged; i++)
+        staged_delete(wh, &staged[i]);
+    free(staged);
     *out = v;
     *n = nv;
-    free(uri);
-    free(resolved);
-    free(whole);
     return rc;
 }
 

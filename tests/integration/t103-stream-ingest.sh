@@ -3,7 +3,9 @@
 # (src/ingest/stream.c): one commit with the rows in the file's order, slow and multipart uploads,
 # quoted fields holding newlines, a refused value and a type that only a late part reveals (the
 # whole-file fallback), an upload aborted mid-body (nothing committed, no file left), and the
-# command line reading standard input and several files as one commit.
+# command line reading standard input and several files as one commit; an upload read in several
+# pieces (TARN_STREAM_PIECE): the rows in order, one commit, one file a piece, a late refusal, an
+# abort in the second piece.
 source "$(dirname "$0")/lib.sh"
 
 # gen_csv FILE ROWS [BAD_ROW BAD_VALUE]: id,name,amount,note; every 7th note quoted with a comma
@@ -190,6 +192,96 @@ expect_eq "... streamed, into several files of about 1 MiB" \
 expect_eq "... every row, in the file's order" \
     "$(csvq 'SELECT count(*), sum(CASE WHEN id = n THEN 1 ELSE 0 END) FROM (SELECT id, row_number() OVER () AS n FROM sized)')" \
     "400000,400000"
+
+#---- an upload read in pieces (TARN_STREAM_PIECE: 6 MiB each), each by a COPY of its own ----
+# pieces FILE BYTES: how many pieces the stream cuts FILE into: each ends at the first newline
+# outside double quotes at least BYTES into it, and the last one at the file's end.
+pieces() {
+    python3 -c 'import sys
+data = open(sys.argv[1], "rb").read(); limit = int(sys.argv[2])
+n, start, pos, quoted = 1, 0, 0, False
+for line in data.split(b"\n")[:-1]:
+    quoted ^= line.count(b"\"") % 2 == 1
+    end = pos + len(line)
+    pos = end + 1
+    if not quoted and end >= start + limit and pos < len(data):
+        n, start = n + 1, pos
+print(n)' "$1" "$2"
+}
+PIECE=$((6 * 1024 * 1024))
+check_fails "TARN_STREAM_PIECE that is not a size is refused" 2 "TARN_STREAM_PIECE: the streamed upload's piece size" \
+    env TARN_STREAM_PIECE=6 "$TARN" serve --port 1
+TARN_STREAM_PIECE=$PIECE start_server "$WH" || bad "tarn serve with 6 MiB pieces starts"
+PROWS=300000
+gen_csv "$TMP/pieces.csv" $PROWS
+NPIECES=$(pieces "$TMP/pieces.csv" $PIECE)
+[ "$NPIECES" -ge 3 ] && ok "the test file makes $NPIECES pieces" || bad "the test file makes $NPIECES pieces, not 3 or more"
+status_is "an upload of $NPIECES pieces" 200 call POST /ingest/cut -H 'Content-Type: text/csv' \
+    -H 'Expect:' --limit-rate 20M --data-binary "@$TMP/pieces.csv"
+expect_eq "pieces: converted as it arrived, one file a piece" \
+    "$(streamed),$(jv 'd["rows_added"]'),$(jv 'd["files_added"]')" "true,$PROWS,$NPIECES"
+expect_eq "pieces: one snapshot, one data file a piece" \
+    "$(csvq 'SELECT (SELECT count(*) FROM "cut$snapshots"), (SELECT count(*) FROM "cut$files")')" \
+    "1,$NPIECES"
+expect_eq "pieces: the first rows come first" "$(csvq 'SELECT id FROM cut LIMIT 10' | tr '\n' ' ')" \
+    "1 2 3 4 5 6 7 8 9 10 "
+expect_eq "pieces: every row in the file's order" \
+    "$(csvq 'SELECT count(*), sum(CASE WHEN id = n THEN 1 ELSE 0 END) FROM (SELECT id, row_number() OVER () AS n FROM cut)')" \
+    "$PROWS,$PROWS"
+expect_eq "pieces: quoted newlines in every piece, the header in none" \
+    "$(csvq "SELECT count(*) FILTER (WHERE note LIKE 'line one, of %' || chr(10) || 'line two'), count(*) FILTER (WHERE name = 'name') FROM cut")" \
+    "$((PROWS / 7)),0"
+expect_eq "pieces: no temporary file left" "$(ls -A "$WH_TMP" | wc -l)" 0
+
+# without a header line, and NDJSON: the same SELECT reads every piece
+tail -n +2 "$TMP/pieces.csv" >"$TMP/pieces-nohdr.csv"
+status_is "pieces without a header line" 200 call POST '/ingest/cut_nohdr?header=false' \
+    -H 'Content-Type: text/csv' -H 'Expect:' --data-binary "@$TMP/pieces-nohdr.csv"
+expect_eq "pieces without a header: streamed, every row in order" \
+    "$(streamed),$(jv 'd["files_added"]'),$(csvq 'SELECT count(*), sum(CASE WHEN column0 = n THEN 1 ELSE 0 END) FROM (SELECT column0, row_number() OVER () AS n FROM cut_nohdr)')" \
+    "true,$(pieces "$TMP/pieces-nohdr.csv" $PIECE),$PROWS,$PROWS"
+awk -v rows=160000 'BEGIN { for (i = 1; i <= rows; i++)
+    printf "{\"id\": %d, \"name\": \"name_%d\", \"padding\": \"some text to make the file larger\"}\n", i, i }' \
+    >"$TMP/pieces.ndjson"
+status_is "NDJSON in pieces" 200 call POST /ingest/cut_nd -H 'Content-Type: application/x-ndjson' \
+    -H 'Expect:' --data-binary "@$TMP/pieces.ndjson"
+expect_eq "NDJSON in pieces: streamed, one file a piece, every row in order" \
+    "$(streamed),$(jv 'd["files_added"]'),$(csvq 'SELECT count(*), sum(CASE WHEN id = n THEN 1 ELSE 0 END) FROM (SELECT id, row_number() OVER () AS n FROM cut_nd)')" \
+    "true,$(pieces "$TMP/pieces.ndjson" $PIECE),160000,160000"
+
+# a word in a late piece: the whole-file path, which names the file's row
+gen_csv "$TMP/pieces-word.csv" $PROWS 250000 abc
+status_is "a word in the last piece, into an existing table, is refused" 422 call POST /ingest/cut \
+    -H 'Content-Type: text/csv' -H 'Expect:' --data-binary "@$TMP/pieces-word.csv"
+msg=$(jv 'd["error"]["message"]')
+case "$msg" in
+*"row 250000"*abc*) ok "the refusal in a late piece names the file's row: $msg" ;;
+*) bad "the refusal in a late piece names the file's row 250000 (got: $msg)" ;;
+esac
+expect_eq "the refusal in a late piece committed nothing, left no file" \
+    "$(csvq 'SELECT (SELECT count(*) FROM "cut$snapshots"), (SELECT count(*) FROM "cut$files")'),$(find "$WH/default/cut" -name '*.parquet' 2>/dev/null | wc -l),$(ls -A "$WH_TMP" | wc -l)" \
+    "1,$NPIECES,$NPIECES,0"
+status_is "a word in the last piece, into a new table" 200 call POST /ingest/cut_word \
+    -H 'Content-Type: text/csv' -H 'Expect:' --data-binary "@$TMP/pieces-word.csv"
+expect_eq "a word in the last piece: the whole-file path, every row, one snapshot" \
+    "$(streamed),$(jv 'd["rows_added"]'),$(csvq 'SELECT amount FROM cut_word WHERE id = 250000'),$(csvq 'SELECT count(*) FROM "cut_word$snapshots"')" \
+    "false,$PROWS,abc,1"
+
+# an upload aborted in its second piece: nothing commits, no file is left
+piece_files() { find "$WH" -path '*/cut_abort/*' -name '*.parquet' 2>/dev/null | wc -l; }
+curl -s -o /dev/null -X POST -H 'Content-Type: text/csv' -H 'Expect:' --limit-rate 2M \
+    --data-binary "@$TMP/pieces.csv" "$BASE/ingest/cut_abort" &
+CURL_PID=$!
+# the second piece's file appears when its COPY starts; it ends 6 MiB (3 s) later
+for i in $(seq 300); do [ "$(piece_files)" -ge 2 ] && break; sleep 0.1; done
+expect_eq "the aborted upload had begun its second piece" "$(piece_files)" 2
+sleep 1
+kill "$CURL_PID" 2>/dev/null
+wait "$CURL_PID" 2>/dev/null
+for i in $(seq 50); do [ "$(ls -A "$WH_TMP" | wc -l)" -eq 0 ] && break; sleep 0.2; done
+status_is "an upload aborted in its second piece created no table" 404 call GET /tables/cut_abort
+expect_eq "... and left no temporary file and no data file" \
+    "$(ls -A "$WH_TMP" | wc -l),$(piece_files)" "0,0"
 
 #---- a short file is read whole, as before ----
 status_is "a short CSV" 200 call POST /ingest/short -H 'Content-Type: text/csv' \

@@ -55,6 +55,7 @@ struct tn_catalog {
     char *name;
     char *path, *wal_path;
     struct file_id db_id, wal_id; /* as opened */
+    sqlite3_stmt *load[2];        /* locked_load's statements, tables [0] and views [1], kept */
 };
 
 static const char *const schema_sql =
@@ -223,6 +224,8 @@ void tn_catalog_close(struct tn_catalog *cat)
 {
     if (!cat)
         return;
+    sqlite3_finalize(cat->load[0]);
+    sqlite3_finalize(cat->load[1]);
     sqlite3_close(cat->db);
     free(cat->name);
     free(cat->path);
@@ -265,22 +268,40 @@ static int locked_namespace_exists(struct tn_catalog *cat, const char *ns, struc
     return -1;
 }
 
+/* The metadata location of table (or view) ns.table. Every query reads it for each table it
+ * names (a kept resolution is right only while they are unchanged), so the statement is kept
+ * prepared: one read transaction instead of three. Its text depends on the file's schema (V0 or
+ * V1, see prepare); when SQLite had to prepare it again because the schema changed, its answer
+ * is not used and it is prepared afresh for the schema as it is now. */
 static int locked_load(struct tn_catalog *cat, enum tn_catalog_kind kind, const char *ns,
                        const char *table, char **out, struct tn_err *err)
 {
-    sqlite3_stmt *st;
-    int rc = prepare(cat, &st, err,
-                     OF_KIND(kind,
-                             "SELECT metadata_location FROM iceberg_tables WHERE catalog_name = ?1 "
-                             "AND table_namespace = ?2 AND table_name = ?3 AND "
-                             "(metadata_location IS NOT NULL)",
-                             ""),
-                     ns, table, NULL);
-    if (rc)
-        return rc;
-    rc = sqlite3_step(st);
+    sqlite3_stmt **st = &cat->load[kind == TN_CATALOG_VIEW];
+    int rc;
+
+    for (int attempt = 0;; attempt++) {
+        if (!*st) {
+            rc = prepare(cat, st, err,
+                         OF_KIND(kind,
+                                 "SELECT metadata_location FROM iceberg_tables WHERE "
+                                 "catalog_name = ?1 AND table_namespace = ?2 AND table_name = ?3 "
+                                 "AND (metadata_location IS NOT NULL)",
+                                 ""),
+                         ns, table, NULL);
+            if (rc)
+                return rc;
+        } else {
+            sqlite3_bind_text(*st, 2, ns, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(*st, 3, table, -1, SQLITE_TRANSIENT);
+        }
+        rc = sqlite3_step(*st);
+        if (sqlite3_stmt_status(*st, SQLITE_STMTSTATUS_REPREPARE, 1) == 0 || attempt)
+            break;
+        sqlite3_finalize(*st); /* prepared for another schema */
+        *st = NULL;
+    }
     if (rc == SQLITE_ROW) {
-        *out = tn_strdup((const char *)sqlite3_column_text(st, 0));
+        *out = tn_strdup((const char *)sqlite3_column_text(*st, 0));
         rc = 0;
     } else if (rc == SQLITE_DONE) {
         rc =
@@ -288,7 +309,7 @@ static int locked_load(struct tn_catalog *cat, enum tn_catalog_kind kind, const 
     } else {
         rc = db_fail(cat, "read", err);
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(*st); /* ends its read transaction */
     return rc;
 }
 

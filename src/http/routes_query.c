@@ -10,14 +10,15 @@
  * before it reaches the engine; the engine itself runs only single prepared statements of the
  * kinds tarn writes (engine.h), and its sandbox (engine.c) is the last line.
  *
- * Streaming: the statement is opened and its first chunk fetched while the handler runs, so that
- * errors found then get their proper status; after that the rows are rendered chunk by chunk as
- * libmicrohttpd asks for more bytes, and nothing but the current chunk is held in memory. DuckDB
- * itself renders the cells: JSON rows with json_array(*COLUMNS(*)), NDJSON with to_json, CSV
- * cells with CAST(COLUMNS(*) AS VARCHAR). JSON has no NaN or Infinity, so those become the
- * strings "NaN", "Infinity" and "-Infinity" (as Trino's client protocol does). Arrow keeps the
- * columns' own types: the Schema message is made before the status is sent (so an unsupported
- * column type is a 400), then one RecordBatch per DuckDB chunk (engine/arrow_ipc.c).
+ * Streaming: the statement is opened and its first 64 KiB of output rendered while the handler
+ * runs, so that errors found then get their proper status; a result that ends within them is
+ * answered whole (one send, with a Content-Length). Otherwise the rest is rendered chunk by
+ * chunk as libmicrohttpd asks for more bytes, and nothing but the current chunk is held in
+ * memory. DuckDB itself renders the cells: JSON rows with json_array(*COLUMNS(*)), NDJSON with
+ * to_json, CSV cells with CAST(COLUMNS(*) AS VARCHAR). JSON has no NaN or Infinity, so those
+ * become the strings "NaN", "Infinity" and "-Infinity" (as Trino's client protocol does). Arrow
+ * keeps the columns' own types: the Schema message is made before the status is sent (so an
+ * unsupported column type is a 400), then one RecordBatch per DuckDB chunk (engine/arrow_ipc.c).
  *
  * Time limit: a watchdog interrupts the session after --query-timeout seconds, streaming
  * included; before the first byte is sent that is a 503 with a message. A query that fails after
@@ -392,55 +393,70 @@ static void stream_error(struct qstream *q, const struct tn_err *cause)
     qstream_release(q, 0);
 }
 
-/* Put the next piece of output in q->out: the rest of the current chunk, else the next chunk,
- * else the end (or the error marker when the query fails). */
+/* Render rows into q->out until it holds STREAM_BLOCK bytes or the rows end (q->done): the rest
+ * of the current chunk, then the next chunks. A chunk that cannot be fetched or converted
+ * fails with "err". */
+static int fill(struct qstream *q, struct tn_err *err)
+{
+    while (!q->done && q->out.len < STREAM_BLOCK) {
+        if (q->chunk_pos >= q->chunk_rows) {
+            q->chunk_pos = 0;
+            if (tn_stream_next(q->st, &q->chunk_rows, err))
+                return err->code;
+            if (q->chunk_rows == 0) {
+                q->done = 1;
+                break;
+            }
+        }
+        if (q->format == F_ARROW) {
+            if (tn_stream_arrow_batch(q->st, &q->out, err))
+                return err->code;
+            q->sent += (int64_t)q->chunk_rows;
+            q->chunk_pos = q->chunk_rows;
+            continue;
+        }
+        while (q->chunk_pos < q->chunk_rows && q->out.len < STREAM_BLOCK) {
+            if (q->limit >= 0 && q->sent >= q->limit) {
+                q->truncated = 1;
+                q->done = 1;
+                break;
+            }
+            render_row(q, q->chunk_pos++);
+            q->sent++;
+        }
+    }
+    return 0;
+}
+
+/* The rows are all out: end the output (JSON's trailing members, Arrow's end-of-stream) and
+ * release the session, kept for the next request. */
+static void finish(struct qstream *q)
+{
+    if (q->format == F_JSON) {
+        tn_buf_addf(&q->out, NULL, "],\"row_count\":%lld,\"truncated\":%s,\"offset\":%lld,",
+                    (long long)q->sent, q->truncated ? "true" : "false", (long long)q->offset);
+        if (q->truncated) /* where the next page starts */
+            tn_buf_addf(&q->out, NULL, "\"next_offset\":%lld,", (long long)(q->offset + q->sent));
+        if (q->truncated && q->next_cursor)
+            tn_buf_addf(&q->out, NULL, "\"next_cursor\":\"%s\",", q->next_cursor);
+        tn_buf_addf(&q->out, NULL, "\"elapsed_ms\":%.3f}", (tn_monotonic_s() - q->t0) * 1000.0);
+    } else if (q->format == F_ARROW) {
+        tn_stream_arrow_end(&q->out);
+    }
+    q->finished = 1;
+    qstream_release(q, 1); /* the session is free again as soon as the rows are out */
+}
+
+/* Put the next piece of output in q->out: more rows, and after the last the end (or the error
+ * marker when the query fails). */
 static void produce(struct qstream *q)
 {
-    while (!q->done && q->chunk_pos >= q->chunk_rows) {
-        struct tn_err err = {0};
-        q->chunk_pos = 0;
-        if (tn_stream_next(q->st, &q->chunk_rows, &err)) {
-            stream_error(q, &err);
-            return;
-        }
-        if (q->chunk_rows == 0)
-            q->done = 1;
-    }
-    if (q->format == F_ARROW && !q->done) {
-        struct tn_err err = {0};
-        if (tn_stream_arrow_batch(q->st, &q->out, &err)) {
-            stream_error(q, &err);
-            return;
-        }
-        q->sent += (int64_t)q->chunk_rows;
-        q->chunk_pos = q->chunk_rows;
-    }
-    while (!q->done && q->chunk_pos < q->chunk_rows) {
-        if (q->limit >= 0 && q->sent >= q->limit) {
-            q->truncated = 1;
-            q->done = 1;
-            break;
-        }
-        render_row(q, q->chunk_pos++);
-        q->sent++;
-        if (q->out.len >= STREAM_BLOCK)
-            return;
-    }
-    if (q->done && !q->finished) {
-        if (q->format == F_JSON) {
-            tn_buf_addf(&q->out, NULL, "],\"row_count\":%lld,\"truncated\":%s,\"offset\":%lld,",
-                        (long long)q->sent, q->truncated ? "true" : "false", (long long)q->offset);
-            if (q->truncated) /* where the next page starts */
-                tn_buf_addf(&q->out, NULL, "\"next_offset\":%lld,",
-                            (long long)(q->offset + q->sent));
-            if (q->truncated && q->next_cursor)
-                tn_buf_addf(&q->out, NULL, "\"next_cursor\":\"%s\",", q->next_cursor);
-            tn_buf_addf(&q->out, NULL, "\"elapsed_ms\":%.3f}", (tn_monotonic_s() - q->t0) * 1000.0);
-        } else if (q->format == F_ARROW)
-            tn_stream_arrow_end(&q->out);
-        q->finished = 1;
-        qstream_release(q, 1); /* the session is free again as soon as the rows are out */
-    }
+    struct tn_err err = {0};
+
+    if (fill(q, &err))
+        stream_error(q, &err);
+    else if (q->done)
+        finish(q);
 }
 
 static ssize_t qstream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -468,7 +484,8 @@ static ssize_t qstream_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 /* Stream the rows of "resolved" (tn_query_resolve's answer to "user_sql" with "qo"; with
  * "explain", its plan) in p->format. A statement whose result depends on its text alone
- * (tn_query_fixed) runs the session's prepared statement for the text when it has one. */
+ * (tn_query_fixed) runs the session's prepared statement for the text when it has one. On
+ * success "q" is the response's (streamed) or already freed (answered whole). */
 static int run_stream(struct tn_http_req *req, const struct query_params *p, struct qstream *q,
                       const char *explain, const char *user_sql, const struct tn_query_options *qo,
                       const char *resolved, struct tn_http_reply *out, struct tn_err *err)
@@ -511,13 +528,9 @@ static int run_stream(struct tn_http_req *req, const struct query_params *p, str
         rc = tn_stream_open(q->session, sql.buf, &q->st, err);
     if (!rc && p->format == F_ARROW)
         rc = tn_stream_arrow_schema(q->st, &q->out, err);
-    if (!rc) /* the first chunk: most errors show up here, while a status can still be sent */
-        rc = tn_stream_next(q->st, &q->chunk_rows, err);
     tn_buf_release(&sql);
     if (rc)
         return rc;
-    if (q->chunk_rows == 0)
-        q->done = 1;
     if (p->format == F_CSV) {
         for (size_t c = 0; c < tn_stream_ncols(q->st); c++) {
             const char *name = tn_stream_name(q->st, c);
@@ -526,6 +539,22 @@ static int run_stream(struct tn_http_req *req, const struct query_params *p, str
             add_csv_cell(&q->out, name, strlen(name));
         }
         tn_buf_add(&q->out, "\n", 1, NULL);
+    }
+    /* the first STREAM_BLOCK bytes of rows: most errors show up here, while a status can still
+     * be sent. A result that ends within them is answered whole -- one send with its length,
+     * no chunked stream for the connection's thread to pull -- and its session is free again
+     * before the answer leaves. */
+    rc = fill(q, err);
+    if (rc)
+        return rc;
+    if (q->done) {
+        size_t len;
+        char *body;
+        finish(q);
+        body = tn_buf_detach(&q->out, &len);
+        tn_http_reply_text(out, 200, ctype, body, len);
+        qstream_free(q);
+        return 0;
     }
     out->status = 200;
     out->response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, qstream_read,
@@ -821,20 +850,21 @@ static int run_query(struct tn_http_req *req, const char *sql, struct tn_http_re
     q->limit = p.limit;
     q->offset = p.offset;
     q->t0 = t0;
-    rc = run_stream(req, &p, q, explain, res.st.body, &op.qo, res.resolved, out, err);
-    if (!rc && next_cursor && p.format != F_JSON)
-        MHD_add_response_header(out->response, "X-Tarn-Next-Cursor", next_cursor);
-    if (!rc && p.format == F_JSON) {
+    if (p.format == F_JSON) { /* the JSON document names it at its end */
         q->next_cursor = next_cursor;
         next_cursor = NULL;
     }
+    rc = run_stream(req, &p, q, explain, res.st.body, &op.qo, res.resolved, out, err);
+    if (!rc && next_cursor)
+        MHD_add_response_header(out->response, "X-Tarn-Next-Cursor", next_cursor);
     if (!rc) {
-        s = NULL; /* the stream owns the session and the watch now */
+        s = NULL; /* the stream owns the session and the watch now, or released them */
         w = NULL;
         q = NULL;
     } else {
         tn_stream_close(q->st);
         tn_buf_release(&q->out);
+        free(q->next_cursor);
         free(q);
         q = NULL;
     }

@@ -213,6 +213,7 @@ struct tn_http_server {
     pthread_cond_t watch_cond;
     struct tn_http_watch *watches;
     struct pend *pends; /* every open connection (also guarded by watch_lock) */
+    double watch_wake;  /* when the watchdog looks again unasked (0: only when signalled) */
     int watch_stop;
     pthread_t watch_thread;
     struct tn_maint_schedule *maint; /* --maintain-every; NULL when off */
@@ -825,6 +826,15 @@ static double guard_connections(struct tn_http_server *srv, double now)
     return next;
 }
 
+/* Wake the watchdog for a new deadline "at" -- unless it looks again by then anyway (a query's
+ * or a kept-alive connection's deadline seconds away rarely comes before the ones it already
+ * waits for, and each request would otherwise wake it once or twice). With watch_lock held. */
+static void watch_deadline(struct tn_http_server *srv, double at)
+{
+    if (!srv->watch_wake || at < srv->watch_wake)
+        pthread_cond_signal(&srv->watch_cond);
+}
+
 /* Interrupts sessions whose deadline has passed, and every session once the server stops. A
  * fired watch is interrupted again every half second until it ends: an interrupt that arrives
  * between two statements of a request may be forgotten by DuckDB when the next one starts. One
@@ -852,6 +862,7 @@ static void *watchdog_main(void *arg)
             if (!next || w->deadline < next)
                 next = w->deadline;
         }
+        srv->watch_wake = next;
         if (!next) {
             pthread_cond_wait(&srv->watch_cond, &srv->watch_lock);
         } else {
@@ -875,7 +886,7 @@ struct tn_http_watch *tn_http_watch_begin(struct tn_http_server *srv, struct tn_
     pthread_mutex_lock(&srv->watch_lock);
     w->next = srv->watches;
     srv->watches = w;
-    pthread_cond_signal(&srv->watch_cond);
+    watch_deadline(srv, w->deadline);
     pthread_mutex_unlock(&srv->watch_lock);
     return w;
 }
@@ -1935,7 +1946,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         pthread_mutex_lock(&srv->watch_lock);
         c->pend->waiting = 1; /* kept alive: the next request's headers are due */
         c->pend->since = now_s();
-        pthread_cond_signal(&srv->watch_cond);
+        /* (too many connections waiting is looked at when the next one opens) */
+        watch_deadline(srv, c->pend->since + srv->opt.header_timeout);
         pthread_mutex_unlock(&srv->watch_lock);
     }
     pthread_mutex_lock(&srv->lock);

@@ -5,7 +5,8 @@
 # and a table dropped and made again, the very same query text answers the new rows and
 # columns, in JSON and CSV. Queries that read more than tarn tables (table functions) are
 # prepared afresh each time; time travel reads its snapshot; many clients at once all get the
-# right rows.
+# right rows; a view another process makes is seen. A small answer is sent whole (with its
+# length), a large one streamed.
 . "$(dirname "$0")/lib.sh"
 
 export TARN_PROGRESS=0
@@ -123,5 +124,35 @@ for c in 1 2 3 4 5 6; do
 done
 expect_eq "6 clients x 5 queries, all answered $want" "$bad_answers" "0"
 expect_eq "... the server still runs" "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/health")" "200"
+
+#---- 7. a view made by another process: the server's kept catalog statements see it ----
+# (the catalog gains Java's iceberg_type column then: a table statement kept from before must
+# not take the view for a table)
+want=$(csvq "SELECT count(*) FROM t WHERE id < 30")
+check "another process makes a view" "$TARN" sql "CREATE VIEW tv AS SELECT id FROM t WHERE id < 30"
+expect_eq "the server reads the view" "$(csvq "SELECT count(*) FROM tv")" "$want"
+expect_eq "... and the table as before" "$(csvq "SELECT count(*), sum(id) FROM t")" "$(q "SELECT count(*), sum(id) FROM t")"
+
+#---- 8. a small answer is sent whole, a large one streamed ----
+# head_of FORMAT SQL: the answer's Content-Length and Transfer-Encoding headers, as "length:chunked"
+# counts; the body in $TMP/body.
+head_of() {
+    curl -s -D "$TMP/h" -o "$TMP/body" -G "$BASE/query" --data-urlencode "sql=$2" -d format="$1"
+    echo "$(grep -ci '^content-length:' "$TMP/h"):$(grep -ci '^transfer-encoding: *chunked' "$TMP/h")"
+}
+SMALL="SELECT i, 'x' || i AS s FROM range(3) r(i)"
+expect_eq "json: whole, with its length" "$(head_of json "$SMALL"):$(jv '[d["rows"], d["row_count"], d["truncated"]]')" \
+    '1:0:[[[0, "x0"], [1, "x1"], [2, "x2"]], 3, false]'
+expect_eq "csv: whole" "$(head_of csv "$SMALL"):$(tr '\n' ' ' <"$TMP/body")" '1:0:i,s 0,x0 1,x1 2,x2 '
+expect_eq "ndjson: whole" "$(head_of ndjson "$SMALL"):$(wc -l <"$TMP/body")" '1:0:3'
+expect_eq "arrow: whole, with its end-of-stream marker" \
+    "$(head_of arrow "$SMALL"):$(tail -c 8 "$TMP/body" | od -An -tx1 | tr -d ' \n')" '1:0:ffffffff00000000'
+BIG="SELECT i, 'row ' || i AS label FROM range(100000) r(i)"
+expect_eq "csv over 64 KiB: streamed, every row" "$(head_of csv "$BIG"):$(wc -l <"$TMP/body"):$(tail -1 "$TMP/body")" \
+    '0:1:100001:99999,row 99999'
+expect_eq "json over 64 KiB: streamed, a whole document" \
+    "$(curl -s -D "$TMP/h" -o "$TMP/body" -G "$BASE/query" --data-urlencode "sql=$BIG" -d limit=20000
+       grep -ci '^transfer-encoding: *chunked' "$TMP/h"):$(jv '[d["row_count"], d["truncated"], d["rows"][-1]]')" \
+    '1:[20000, true, [19999, "row 19999"]]'
 
 finish

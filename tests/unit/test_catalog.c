@@ -97,10 +97,48 @@ static void test_two_connections_share_one_file(void)
     tn_catalog_close(b);
 }
 
+/* A load's statement is kept prepared: it must still see another connection's changes, and
+ * when another connection moves the file to the V1 schema (a view), it must not take a view for
+ * a table. */
+static void test_kept_load_sees_other_connections(void)
+{
+    struct tn_err err = {0};
+    char path[512];
+    struct tn_catalog *a = open_temp(path, sizeof(path));
+    struct tn_catalog *b = NULL;
+    char *loc = NULL;
+
+    CHECK_OK(tn_catalog_open(path, "tarn", &b, &err));
+    CHECK_OK(tn_catalog_create(a, "default", "t", "m0", &err));
+    CHECK_OK(tn_catalog_load(a, "default", "t", &loc, &err));
+    CHECK_STR_EQ(loc, "m0");
+    free(loc);
+    CHECK_INT_EQ(tn_catalog_load_kind(a, TN_CATALOG_VIEW, "default", "v", &loc, &err), TN_ENOVIEW);
+    CHECK_OK(tn_catalog_swap(b, "default", "t", "m0", "m1", &err));
+    CHECK_OK(tn_catalog_load(a, "default", "t", &loc, &err));
+    CHECK_STR_EQ(loc, "m1");
+    free(loc);
+    /* b adds Java's iceberg_type column (V1) and a view; a's kept statements predate both */
+    CHECK_OK(tn_catalog_create_kind(b, TN_CATALOG_VIEW, "default", "v", "view0", &err));
+    CHECK_INT_EQ(tn_catalog_load(a, "default", "v", &loc, &err), TN_ENOTABLE);
+    CHECK_OK(tn_catalog_load_kind(a, TN_CATALOG_VIEW, "default", "v", &loc, &err));
+    CHECK_STR_EQ(loc, "view0");
+    free(loc);
+    CHECK_OK(tn_catalog_drop(b, "default", "t", &err));
+    CHECK_INT_EQ(tn_catalog_load(a, "default", "t", &loc, &err), TN_ENOTABLE);
+    CHECK_OK(tn_catalog_create(b, "default", "t", "again", &err));
+    CHECK_OK(tn_catalog_load(a, "default", "t", &loc, &err));
+    CHECK_STR_EQ(loc, "again");
+    free(loc);
+    tn_catalog_close(a);
+    tn_catalog_close(b);
+}
+
 static const struct tn_test catalog_tests[] = {
     {"create, load and compare-and-swap", test_create_load_swap},
     {"rename, drop, list and options", test_rename_drop_list_options},
     {"two connections share one file", test_two_connections_share_one_file},
+    {"a kept load sees other connections' changes", test_kept_load_sees_other_connections},
     {NULL, NULL},
 };
 TN_SUITE(catalog_tests)

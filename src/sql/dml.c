@@ -703,7 +703,7 @@ static int run_change(struct tn_warehouse *wh, struct tn_session *s, const struc
     /* what the changed rows show (RETURNING, the change feed): not the lineage they carry */
     const char *identity =
         carry ? "_tn_file, _tn_pos, " TN_LINEAGE_SOURCE_ROW_ID : "_tn_file, _tn_pos";
-    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL, NULL, 0};
+    struct tn_query_options qo = {.snapshot_id = -1, .as_of_ms = -1, .target_snapshot = -1};
     char stage[64], uuid[37];
     char *resolved = NULL, *positions = NULL, *rows = NULL;
     int rc;
@@ -1165,7 +1165,7 @@ static int run_merge(struct tn_warehouse *wh, struct tn_session *s, const struct
                      struct tn_dml_result *res, struct tn_err *err)
 {
     const struct tn_schema *schema = tn_metadata_current_schema(t->meta);
-    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL, NULL, 0};
+    struct tn_query_options qo = {.snapshot_id = -1, .as_of_ms = -1, .target_snapshot = -1};
     struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_rows *r = NULL;
     char all[48], tgt[48], srct[48], uuid[37];
@@ -1562,7 +1562,12 @@ int tn__upsert(struct tn_warehouse *wh, struct tn_session *s, const struct tn_ta
                struct tn_commit_result *res, int64_t *rows_updated, struct tn_err *err)
 {
     struct tn_buf q = TN_BUF_INIT(TN_CAP_SQL);
-    struct tn_query_options qo = {-1, -1, t->ns, t->name, -1, NULL, branch, NULL, NULL, 0};
+    struct tn_query_options qo = {.snapshot_id = -1,
+                                  .as_of_ms = -1,
+                                  .target_ns = t->ns,
+                                  .target_table = t->name,
+                                  .target_snapshot = -1,
+                                  .branch = branch};
     char stage[64], hits[64], uuid[37];
     char *resolved = NULL, *matched = NULL;
     /* v3: a row that replaces one keeps that row's _row_id (a new key's row gets none) */

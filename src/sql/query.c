@@ -988,7 +988,7 @@ static int pivot_values(struct tn_warehouse *wh, struct tn_session *s,
                         size_t src_from, size_t src_to, size_t from, size_t to, struct tn_buf *out,
                         struct tn_err *err)
 {
-    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL, NULL, 0};
+    struct tn_query_options qo = {.snapshot_id = -1, .as_of_ms = -1, .target_snapshot = -1};
     char *src = tn_sql_tok_span(t, src_from, src_to), *expr = tn_sql_tok_span(t, from, to);
     char *q = tn_asprintf("SELECT _tn_v FROM (SELECT DISTINCT CAST((%s\n) AS VARCHAR) AS _tn_v "
                           "FROM %s\n) WHERE _tn_v IS NOT NULL ORDER BY 1",

@@ -468,7 +468,8 @@ static void test_changes_on_a_branch(void)
     struct tn_err err = {0};
     struct tn_dml_result res;
     struct tn_insert_result ir;
-    struct tn_query_options on_audit = {-1, -1, NULL, NULL, -1, NULL, "audit", NULL, NULL};
+    struct tn_query_options on_audit = {
+        .snapshot_id = -1, .as_of_ms = -1, .target_snapshot = -1, .branch = "audit"};
     char *head;
 
     if (setup(&fx))

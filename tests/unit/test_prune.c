@@ -367,7 +367,8 @@ static void test_second_plan_reads_no_manifest(void)
 static char *row_of(struct fixture *fx, const char *sql, int *answered)
 {
     struct tn_err err = {0};
-    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, json_array(), NULL};
+    struct tn_query_options qo = {
+        .snapshot_id = -1, .as_of_ms = -1, .target_snapshot = -1, .plan = json_array()};
     struct tn_buf b = TN_BUF_INIT(0);
     struct tn_rows *r = NULL;
     char *resolved = NULL;

@@ -59,7 +59,7 @@ static void test_create_describe_show(void)
     struct tn_err err = {0};
     struct fixture fx;
     struct tn_ddl_result dr;
-    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL, NULL};
+    struct tn_query_options qo = {.snapshot_id = -1, .as_of_ms = -1, .target_snapshot = -1};
     char *resolved = NULL;
 
     if (tn_test_warehouse_open(&fx))
@@ -105,7 +105,7 @@ static void test_returning(void)
     struct tn_ddl_result dr;
     struct tn_insert_result ir;
     struct tn_dml_result mr;
-    struct tn_query_options qo = {-1, -1, NULL, NULL, -1, NULL, NULL, NULL, NULL};
+    struct tn_query_options qo = {.snapshot_id = -1, .as_of_ms = -1, .target_snapshot = -1};
     struct tn_rows *r = NULL;
 
     if (tn_test_warehouse_open(&fx))

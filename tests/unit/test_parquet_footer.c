@@ -5,7 +5,7 @@
  * tn_bound_encode, kept below as the oracle -- except where that way lost or got a value wrong,
  * which is asserted byte for byte. Corrupt footers must fail with an error, never crash (the
  * suite runs under ASan in make test-asan). */
-#include "tn_test.h"
+#include "tn_test_parquet.h"
 
 #include <stdlib.h>
 
@@ -127,43 +127,10 @@ static const char values_sql[] =
 
 /*---- Helpers ----*/
 
-struct fixture {
-    struct tn_engine *e;
-    struct tn_session *s;
-    const char *dir;
-    struct tn_schema *schema;
-};
-
-static int fixture_open(struct fixture *fx)
-{
-    struct tn_err err = {0};
-    const char *dirs[2] = {NULL, NULL};
-    struct tn_engine_options opt = {dirs, NULL, NULL, 1};
-    json_t *j = json_loads(schema_json, 0, NULL);
-
-    memset(fx, 0, sizeof(*fx));
-    fx->dir = dirs[0] = tn_test_tmpdir();
-    if (!j || tn_schema_parse(j, &fx->schema, &err) || tn_engine_open(&opt, &fx->e, &err) ||
-        tn_session_open(fx->e, &fx->s, &err)) {
-        tn_test_failed(__FILE__, __LINE__, "fixture: %s", err.msg);
-        json_decref(j);
-        return -1;
-    }
-    json_decref(j);
-    return 0;
-}
-
-static void fixture_close(struct fixture *fx)
-{
-    tn_session_close(fx->s);
-    tn_engine_close(fx->e);
-    tn_schema_free(fx->schema);
-}
-
 /* Write the rows "where" (a condition on the row number i) says as tarn does -- each column cast to
  * its type, with field ids -- in row groups of 2048 rows, to "<dir>/<name>"; the caller frees the
  * returned path (NULL, with the failure reported, when DuckDB refuses). */
-static char *write_parquet(struct fixture *fx, const char *name, const char *where)
+static char *write_parquet(struct parquet_fixture *fx, const char *name, const char *where)
 {
     struct tn_buf sql = TN_BUF_INIT(0);
     struct tn_err err = {0};
@@ -416,7 +383,7 @@ out:
 }
 
 /* Statistics of "path" both ways. */
-static int stats_both_ways(struct fixture *fx, const char *path, struct tn_data_file *got,
+static int stats_both_ways(struct parquet_fixture *fx, const char *path, struct tn_data_file *got,
                            struct tn_data_file *want)
 {
     struct tn_err err = {0};
@@ -468,11 +435,11 @@ static void check_where_the_text_was_wrong(const struct tn_data_file *got,
 
 static void test_same_statistics_as_duckdb(void)
 {
-    struct fixture fx;
+    struct parquet_fixture fx;
     struct tn_data_file got, want;
     char *path;
 
-    if (fixture_open(&fx))
+    if (tn_test_parquet_open(&fx, schema_json))
         return;
     path = write_parquet(&fx, "all.parquet", "true");
     if (path && !stats_both_ways(&fx, path, &got, &want)) {
@@ -502,16 +469,16 @@ static void test_same_statistics_as_duckdb(void)
         tn_data_file_release(&want);
     }
     free(path);
-    fixture_close(&fx);
+    tn_test_parquet_close(&fx);
 }
 
 static void test_one_row_group_and_none(void)
 {
-    struct fixture fx;
+    struct parquet_fixture fx;
     struct tn_data_file got, want;
     char *path;
 
-    if (fixture_open(&fx))
+    if (tn_test_parquet_open(&fx, schema_json))
         return;
     /* one row group, without the rows that make the oracle differ */
     path = write_parquet(&fx, "small.parquet", "i BETWEEN 3001 AND 3010");
@@ -538,17 +505,17 @@ static void test_one_row_group_and_none(void)
         tn_data_file_release(&want);
     }
     free(path);
-    fixture_close(&fx);
+    tn_test_parquet_close(&fx);
 }
 
 static void test_footer_fields(void)
 {
-    struct fixture fx;
+    struct parquet_fixture fx;
     struct tn_parquet_footer pf;
     struct tn_err err = {0};
     char *path;
 
-    if (fixture_open(&fx))
+    if (tn_test_parquet_open(&fx, schema_json))
         return;
     path = write_parquet(&fx, "all.parquet", "true");
     if (path && !tn_parquet_footer_read(path, &pf, &err)) {
@@ -571,7 +538,7 @@ static void test_footer_fields(void)
         tn_test_failed(__FILE__, __LINE__, "%s", err.msg);
     }
     free(path);
-    fixture_close(&fx);
+    tn_test_parquet_close(&fx);
 }
 
 /*---- Statistics DuckDB does not write ----*/
@@ -735,14 +702,14 @@ static void check_file_fails(const char *dir, const void *data, size_t n, int co
 
 static void test_corrupt_files(void)
 {
-    struct fixture fx;
+    struct parquet_fixture fx;
     struct tn_parquet_footer pf;
     struct tn_err err = {0};
     unsigned char *data, *copy;
     char *path;
     size_t n;
 
-    if (fixture_open(&fx))
+    if (tn_test_parquet_open(&fx, schema_json))
         return;
     path = write_parquet(&fx, "all.parquet", "i < 10");
     data = path ? read_bytes(path, &n) : NULL;
@@ -775,7 +742,7 @@ static void test_corrupt_files(void)
     CHECK_INT_EQ(tn_parquet_footer_read("/nonexistent/x.parquet", &pf, &err), TN_ENOTFOUND);
     free(data);
     free(path);
-    fixture_close(&fx);
+    tn_test_parquet_close(&fx);
 }
 
 /* Parsing "n" bytes must fail or succeed, never crash or leak. */
@@ -792,7 +759,7 @@ static int parses(const unsigned char *data, size_t n)
 
 static void test_corrupt_thrift(void)
 {
-    struct fixture fx;
+    struct parquet_fixture fx;
     unsigned char *data, *footer;
     char *path;
     size_t n, len = 0;
@@ -805,7 +772,7 @@ static void test_corrupt_thrift(void)
     /* a root of two children, then one element */
     static const unsigned char schema_not_a_tree[] = {0x29, 0x2c, 0x55, 0x04, 0x00, 0x00, 0x00};
 
-    if (fixture_open(&fx))
+    if (tn_test_parquet_open(&fx, schema_json))
         return;
     path = write_parquet(&fx, "all.parquet", "i < 10");
     data = path ? read_bytes(path, &n) : NULL;
@@ -838,7 +805,7 @@ static void test_corrupt_thrift(void)
     CHECK(!parses(schema_not_a_tree, sizeof(schema_not_a_tree)));
     free(data);
     free(path);
-    fixture_close(&fx);
+    tn_test_parquet_close(&fx);
 }
 
 static const struct tn_test parquet_footer_tests[] = {

@@ -4,7 +4,7 @@
  * must read the same values, its schema must say REQUIRED, and every column, after the rewritten
  * ones too, must still be found. A NULL, or a file of a shape the rewrite does not know, leaves
  * the file as it was. */
-#include "tn_test.h"
+#include "tn_test_parquet.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -38,41 +38,8 @@ static const char rows_sql[] =
 
 static const int required_ids[] = {1, 2, 7, 10};
 
-struct fixture {
-    struct tn_engine *e;
-    struct tn_session *s;
-    const char *dir;
-    struct tn_schema *schema;
-};
-
-static int fixture_open(struct fixture *fx)
-{
-    struct tn_err err = {0};
-    const char *dirs[2] = {NULL, NULL};
-    struct tn_engine_options opt = {dirs, NULL, NULL, 1};
-    json_t *j = json_loads(schema_json, 0, NULL);
-
-    memset(fx, 0, sizeof(*fx));
-    fx->dir = dirs[0] = tn_test_tmpdir();
-    if (!j || tn_schema_parse(j, &fx->schema, &err) || tn_engine_open(&opt, &fx->e, &err) ||
-        tn_session_open(fx->e, &fx->s, &err)) {
-        tn_test_failed(__FILE__, __LINE__, "fixture: %s", err.msg);
-        json_decref(j);
-        return -1;
-    }
-    json_decref(j);
-    return 0;
-}
-
-static void fixture_close(struct fixture *fx)
-{
-    tn_session_close(fx->s);
-    tn_engine_close(fx->e);
-    tn_schema_free(fx->schema);
-}
-
 /* The rows of "sql" written as tarn writes a data file, at "<dir>/<name>" (caller frees). */
-static char *write_rows(struct fixture *fx, const char *name, const char *sql)
+static char *write_rows(struct parquet_fixture *fx, const char *name, const char *sql)
 {
     struct tn_err err = {0};
     char *path = tn_asprintf("%s/%s", fx->dir, name);
@@ -87,7 +54,8 @@ static char *write_rows(struct fixture *fx, const char *name, const char *sql)
 }
 
 /* Write "sql" (a SELECT) at "<dir>/<name>" with DuckDB's COPY and "options" (caller frees). */
-static char *copy_rows(struct fixture *fx, const char *name, const char *sql, const char *options)
+static char *copy_rows(struct parquet_fixture *fx, const char *name, const char *sql,
+                       const char *options)
 {
     struct tn_buf q = TN_BUF_INIT(0);
     struct tn_err err = {0};
@@ -107,7 +75,7 @@ static char *copy_rows(struct fixture *fx, const char *name, const char *sql, co
 
 /* One text value: the first column of the first row of "fmt" with the file's path quoted in
  * place of each '@' (caller frees; NULL when DuckDB refuses). */
-static char *query_file(struct fixture *fx, const char *fmt, const char *path)
+static char *query_file(struct parquet_fixture *fx, const char *fmt, const char *path)
 {
     struct tn_buf quoted = TN_BUF_INIT(0), sql = TN_BUF_INIT(0);
     struct tn_rows *r = NULL;
@@ -155,17 +123,17 @@ static int read_whole(const char *path, struct tn_buf *out)
 
 static void test_required_columns_rewritten(void)
 {
-    struct fixture fx;
+    struct parquet_fixture fx;
     struct tn_err err = {0};
     struct tn_data_file stats;
     struct stat before, after;
     char *path, *want, *got, *reps, *tmp;
 
-    if (fixture_open(&fx))
+    if (tn_test_parquet_open(&fx, schema_json))
         return;
     path = write_rows(&fx, "k.parquet", rows_sql);
     if (!path) {
-        fixture_close(&fx);
+        tn_test_parquet_close(&fx);
         return;
     }
     want = query_file(&fx, fingerprint_sql, path);
@@ -230,19 +198,19 @@ static void test_required_columns_rewritten(void)
     CHECK_INT_EQ(before.st_size, after.st_size);
     free(want);
     free(path);
-    fixture_close(&fx);
+    tn_test_parquet_close(&fx);
 }
 
 static void test_uncompressed_pages(void)
 {
-    struct fixture fx;
+    struct parquet_fixture fx;
     struct tn_err err = {0};
     char *path, *want, *got;
     static const char sql[] = "SELECT i AS a, 'w' || (i % 3) AS b, i * 2 AS c FROM range(5000) "
                               "t(i)";
     static const int ids[] = {1, 2};
 
-    if (fixture_open(&fx))
+    if (tn_test_parquet_open(&fx, schema_json))
         return;
     path = copy_rows(&fx, "plain.parquet", sql,
                      "COMPRESSION uncompressed, ROW_GROUP_SIZE 2048, FIELD_IDS {a: 1, b: 2, c: 3}");
@@ -261,7 +229,7 @@ static void test_uncompressed_pages(void)
         free(want);
     }
     free(path);
-    fixture_close(&fx);
+    tn_test_parquet_close(&fx);
 }
 
 /* A file the rewrite must leave as it was, with the error code "code" containing "msg". */
@@ -285,14 +253,14 @@ static void check_left_alone(const char *path, const int *ids, size_t n, int cod
 
 static void test_null_refused(void)
 {
-    struct fixture fx;
+    struct parquet_fixture fx;
     struct tn_err err = {0};
     char *path;
     static const int ids[] = {1, 2};
     static const char sql[] = "SELECT i AS a, CASE WHEN i = 4000 THEN NULL ELSE 'w' END AS b "
                               "FROM range(5000) t(i)";
 
-    if (fixture_open(&fx))
+    if (tn_test_parquet_open(&fx, schema_json))
         return;
     path = copy_rows(&fx, "null.parquet", sql,
                      "COMPRESSION zstd, ROW_GROUP_SIZE 2048, FIELD_IDS {a: 1, b: 2}");
@@ -315,18 +283,18 @@ static void test_null_refused(void)
         }
     }
     free(path);
-    fixture_close(&fx);
+    tn_test_parquet_close(&fx);
 }
 
 static void test_other_shapes_left_alone(void)
 {
-    struct fixture fx;
+    struct parquet_fixture fx;
     char *path;
     static const int ids[] = {1};
     static const int other_ids[] = {7};
     static const char sql[] = "SELECT i AS a FROM range(5000) t(i)";
 
-    if (fixture_open(&fx))
+    if (tn_test_parquet_open(&fx, schema_json))
         return;
     path = copy_rows(&fx, "snappy.parquet", sql, "COMPRESSION snappy, FIELD_IDS {a: 1}");
     if (path)
@@ -344,20 +312,20 @@ static void test_other_shapes_left_alone(void)
         check_left_alone(path, ids, 1, TN_EINPUT, "not a Parquet file");
     }
     free(path);
-    fixture_close(&fx);
+    tn_test_parquet_close(&fx);
 }
 
 /* A footer decoded and encoded again is the same bytes; a cut one fails cleanly. */
 static void test_thrift_round_trip(void)
 {
-    struct fixture fx;
+    struct parquet_fixture fx;
     struct tn_err err = {0};
     struct tn_buf file = TN_BUF_INIT(0), again = TN_BUF_INIT(0);
     struct tn_thrift tree;
     size_t used = 0;
     char *path;
 
-    if (fixture_open(&fx))
+    if (tn_test_parquet_open(&fx, schema_json))
         return;
     path = write_rows(&fx, "round.parquet", rows_sql);
     if (path && read_whole(path, &file) == 0 && file.len > 8) {
@@ -379,7 +347,7 @@ static void test_thrift_round_trip(void)
     tn_buf_release(&file);
     tn_buf_release(&again);
     free(path);
-    fixture_close(&fx);
+    tn_test_parquet_close(&fx);
 }
 
 static const struct tn_test parquet_required_tests[] = {

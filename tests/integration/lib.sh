@@ -219,6 +219,19 @@ wh_local() {
     esac
 }
 
+# v3_check_errors TABLE: the errors the independent checker (check.mjs) finds in default.TABLE's
+# current snapshot, less the one it gives every format-version 3 table, as a Python list ("[]"
+# when none); on either storage.
+v3_check_errors() {
+    local map loc
+    map=$(wh_mirror) || return 1
+    loc=$(metadata_location "$1")
+    node "$INTEROP/check.mjs" "${map#*=}${loc#"${map%%=*}"}" --map "$map" >"$TMP/check.json" 2>&1
+    python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print([e for e in d["errors"] if "format-version=3" not in e])' "$TMP/check.json"
+}
+
 # metadata_eval TABLE EXPR: a Python expression over the current metadata JSON m of
 # default.TABLE
 metadata_eval() {

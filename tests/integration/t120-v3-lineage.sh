@@ -203,10 +203,7 @@ expect_eq "its manifest has no first_row_id: _row_id is NULL, the sequence numbe
 if command -v node >/dev/null && [ -f "$INTEROP/check.mjs" ]; then
     check "compact t again (its last UPDATE left a vector)" "$TARN" maintain t compact
     for tb in t w; do
-        loc=$(metadata_location "$tb")
-        node "$INTEROP/check.mjs" "${loc#file://}" >"$TMP/check.json" 2>&1
-        expect_eq "check.mjs on $tb: no errors but 'it is v3'" \
-            "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print([e for e in d["errors"] if "format-version=3" not in e])' "$TMP/check.json")" "[]"
+        expect_eq "check.mjs on $tb: no errors but 'it is v3'" "$(v3_check_errors "$tb")" "[]"
     done
 else
     skip "check.mjs" "build/interop needed"

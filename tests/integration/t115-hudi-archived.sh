@@ -225,6 +225,20 @@ check_fails "an archived replacecommit without its metadata is refused" 2 \
     "has no readable commit metadata; tarn cannot tell the file groups it replaced" \
     "$TARN" register default.v9b "$TMP/v9b"
 
+#---- damaged archives: refused with what is wrong, nothing registered ----
+fixture cow_v6_simplekeygen_nonhivestyle "$TMP/cut6"
+$ARCHIVE "$TMP/cut6" $C1
+archived=$TMP/cut6/.hoodie/archived/$(ls -A "$TMP/cut6/.hoodie/archived")
+cp -r "$TMP/cut6" "$TMP/junk6"
+head -c 100 "$archived" >"$TMP/cut.archive" && mv "$TMP/cut.archive" "$archived"
+check_fails "a truncated version 6 archive file is refused" 2 \
+    "cannot read the archived timeline file" "$TARN" register default.cut6 "$TMP/cut6"
+head -c 4096 /dev/urandom >"$TMP/junk6/.hoodie/archived/$(basename "$archived")"
+check_fails "an archive file of random bytes is refused" 2 \
+    "cannot read the archived timeline file" "$TARN" register default.junk6 "$TMP/junk6"
+expect_eq "none of them was registered" \
+    "$(q "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('cut6', 'junk6')")" "0"
+
 #---- nothing left on the active timeline ----
 fixture cow_v6_nonpartitioned "$TMP/all"
 $ARCHIVE "$TMP/all" 20240418173550988 20240418173551906

@@ -115,9 +115,12 @@ static int db_fail(struct tn_catalog *cat, const char *what, struct tn_err *err)
     return tn_fail(err, kind, "catalog: %s: %s", what, sqlite3_errmsg(cat->db));
 }
 
-/* Whether iceberg_tables has Java's iceberg_type column (the JdbcCatalog V1 schema). */
+/* Whether iceberg_tables has Java's iceberg_type column (the JdbcCatalog V1 schema), as the
+ * file has it now: another connection may have migrated it since this one last read its schema,
+ * so a read of the schema table first makes SQLite notice a change and load the schema again. */
 static int has_type_column(struct tn_catalog *cat)
 {
+    sqlite3_exec(cat->db, "SELECT 1 FROM sqlite_master WHERE 0", NULL, NULL, NULL);
     return sqlite3_table_column_metadata(cat->db, NULL, "iceberg_tables", "iceberg_type", NULL,
                                          NULL, NULL, NULL, NULL) == SQLITE_OK;
 }

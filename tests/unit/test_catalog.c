@@ -134,10 +134,39 @@ static void test_kept_load_sees_other_connections(void)
     tn_catalog_close(b);
 }
 
+/* Another connection moves the file to the V1 schema (it adds a view): a connection whose
+ * schema predates that must not list, rename or drop the view as a table. */
+static void test_other_connection_adds_a_view(void)
+{
+    struct tn_err err = {0};
+    char path[512];
+    struct tn_catalog *a = open_temp(path, sizeof(path));
+    struct tn_catalog *b = NULL;
+    struct tn_catalog_entry *e = NULL;
+    size_t n = 0;
+
+    CHECK_OK(tn_catalog_open(path, "tarn", &b, &err));
+    CHECK_OK(tn_catalog_create(a, "default", "t", "m0", &err));
+    CHECK_OK(tn_catalog_list(a, "default", &e, &n, &err));
+    CHECK_INT_EQ(n, 1);
+    tn_catalog_entries_free(e, n);
+    CHECK_OK(tn_catalog_create_kind(b, TN_CATALOG_VIEW, "default", "v", "view0", &err));
+    CHECK_OK(tn_catalog_list(a, "default", &e, &n, &err));
+    CHECK_INT_EQ(n, 1);
+    if (n == 1)
+        CHECK_STR_EQ(e[0].table, "t");
+    tn_catalog_entries_free(e, n);
+    CHECK_INT_EQ(tn_catalog_rename(a, "default", "v", "default", "w", &err), TN_ENOTABLE);
+    CHECK_INT_EQ(tn_catalog_drop(a, "default", "v", &err), TN_ENOTABLE);
+    tn_catalog_close(a);
+    tn_catalog_close(b);
+}
+
 static const struct tn_test catalog_tests[] = {
     {"create, load and compare-and-swap", test_create_load_swap},
     {"rename, drop, list and options", test_rename_drop_list_options},
     {"two connections share one file", test_two_connections_share_one_file},
+    {"another connection adds a view", test_other_connection_adds_a_view},
     {"a kept load sees other connections' changes", test_kept_load_sees_other_connections},
     {NULL, NULL},
 };

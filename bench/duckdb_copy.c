@@ -2,8 +2,9 @@
  * tarn does, through DuckDB's C API with nothing of tarn around it.
  *
  *   duckdb_copy copy FILE.csv OUT.parquet       COPY (FROM read_csv(FILE)) TO OUT (zstd);
- *                                               prints "seconds <s>", "rows <n>" and
- *                                               "peak_rss_mib <m>" (VmHWM)
+ *                                               prints "seconds <s>", "cpu_seconds <c>" (the
+ *                                               COPY's user and system time, all threads),
+ *                                               "rows <n>" and "peak_rss_mib <m>" (VmHWM)
  *   duckdb_copy query N SQL                     runs SQL N times (after 3 warm-up runs),
  *                                               fetching every row; prints "p50_ms <x>",
  *                                               "p99_ms <y>" and "rows <n>"
@@ -14,8 +15,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "timing.h"
+
+/* The user and system seconds this process's threads have used. */
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
 
 /* This process's peak resident set (VmHWM) in KiB. */
 static double peak_rss_kib(void)
@@ -70,15 +82,16 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "copy") == 0) {
         size_t n = strlen(argv[2]) + strlen(argv[3]) + 128;
         char *sql = malloc(n);
-        double t0;
+        double t0, c0;
         if (!sql)
             abort();
         snprintf(sql, n, "COPY (FROM read_csv('%s')) TO '%s' (FORMAT parquet, COMPRESSION zstd)",
                  argv[2], argv[3]);
         t0 = bench_now_s();
+        c0 = cpu_seconds();
         rc = run(con, sql, &rows);
         if (!rc)
-            printf("seconds %.3f\n", bench_now_s() - t0);
+            printf("seconds %.3f\ncpu_seconds %.3f\n", bench_now_s() - t0, cpu_seconds() - c0);
         snprintf(sql, n, "SELECT count(*) FROM '%s'", argv[3]);
         if (!rc) {
             duckdb_result res;

@@ -170,6 +170,11 @@ int tn_http_watch_fired(const struct tn_http_watch *w);
 int tn_http_watch_end(struct tn_http_server *srv, struct tn_http_watch *w);
 /* 1 once the client of the request this thread works for has closed its connection. */
 int tn_http_client_gone(void);
+/* The handler this thread runs is about to return (a query's result is in, what is left is
+ * rendering it): the connection's thread wakes now and waits awake for a moment, so that its
+ * wake-up overlaps that work instead of following it. A hint; nothing happens when the handler
+ * runs on the connection's own thread. */
+void tn_http_reply_soon(void);
 
 /* Route hooks: "begin" runs once the headers are in (before the body is read) and may refuse
  * the request early; "handle" runs once the whole body is in. */

@@ -531,6 +531,7 @@ static int run_stream(struct tn_http_req *req, const struct query_params *p, str
     tn_buf_release(&sql);
     if (rc)
         return rc;
+    tn_http_reply_soon(); /* DuckDB has run the statement; the rendering is left */
     if (p->format == F_CSV) {
         for (size_t c = 0; c < tn_stream_ncols(q->st); c++) {
             const char *name = tn_stream_name(q->st, c);

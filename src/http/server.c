@@ -6,11 +6,14 @@
  * handler runs on a thread of its own while the connection's thread waits for it, so that the
  * connection can still answer when DuckDB does not stop after an interrupt (it does not look at
  * them while it plans): past the timeout and a grace period, the request is answered 503 and the
- * handler's thread finishes alone, freeing what it made. A handler's thread that is done waits a
- * while for the next request's handler (at most WORKERS_IDLE_MAX of them wait, each up to
- * WORKER_IDLE_S seconds): a thread made per request costs more than the thread itself, since
- * DuckDB's and the allocator's per-thread memory starts cold on each new one (a point query ran
- * about three times slower on fresh threads than on a kept one). Each request has a struct
+ * handler's thread finishes alone, freeing what it made. The connection's thread sleeps while
+ * it waits, except when the handler says its reply is near (tn_http_reply_soon: a query's
+ * result is in, its rendering is left): then it wakes and waits awake for up to REPLY_SPIN_S,
+ * so that its wake-up, which costs tens of microseconds, overlaps that work. A handler's thread
+ * that is done waits a while for the next request's handler (at most WORKERS_IDLE_MAX of them wait,
+ * each up to WORKER_IDLE_S seconds): a thread made per request costs more than the thread itself,
+ * since DuckDB's and the allocator's per-thread memory starts cold on each new one (a point query
+ * ran about three times slower on fresh threads than on a kept one). Each request has a struct
  * conn_ctx, made on the first call of the access handler and freed when both the connection and the
  * handler's thread are done with it; the handler reads copies of the headers and arguments. What
  * is shared -- the warehouse, the metrics, the watchdog's lists and the in-flight count -- is
@@ -48,6 +51,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,15 +82,21 @@
 /* Requests answered without their work, whose DuckDB work still runs: past this many the
  * server answers 503 to requests that would start more. */
 #define STUCK_MAX 4
-/* Per-connection buffer: uploads arrive in pieces of up to about this size (MHD's default, 32
- * KiB, makes a 1 GB upload some 60,000 write calls). */
-#define CONNECTION_BUFFER (2048 * 1024)
+/* Per-connection buffer: uploads arrive in pieces of up to about half this size (MHD's default,
+ * 32 KiB, makes a 1 GB upload some 60,000 write calls). No larger: libmicrohttpd zeroes the whole
+ * buffer after every request of a kept-alive connection, and 2 MiB of it cost a query some 0.1-0.2
+ * ms (the memset and the caches it evicts), while a 100 MB upload arrives as fast in 256 KiB
+ * pieces as in 1 MiB ones. */
+#define CONNECTION_BUFFER (512 * 1024)
 #define IDLE_TIMEOUT_S    300
 #define POST_BUFFER       65536
 #define SHUTDOWN_GRACE_S  30
 /* handler threads kept waiting for the next request, and for how long (see the top) */
 #define WORKERS_IDLE_MAX 8
 #define WORKER_IDLE_S    60
+/* How long a connection's thread waits awake for a handler that said its reply is near
+ * (tn_http_reply_soon) before it sleeps again: about what rendering a whole answer takes. */
+#define REPLY_SPIN_S 0.0003
 
 /*---- The server ----*/
 
@@ -246,7 +256,8 @@ struct conn_ctx {
     /* The handler runs on a thread of its own (run_job) so that this connection's thread can
      * answer when DuckDB does not stop. Guarded by srv->lock. */
     int refs;      /* the connection, and the handler's thread while it runs */
-    int job;       /* 1 running, 2 done */
+    int job;       /* 1 running, 2 done (also read without the lock while waiting awake) */
+    int soon;      /* 1: the handler's reply is near (tn_http_reply_soon); 2: waited awake */
     int give_up;   /* answer without waiting for the handler */
     int abandoned; /* answered without it: its thread frees what it made */
     int hung_up;   /* its client closed the connection while the handler ran */
@@ -894,6 +905,20 @@ struct tn_http_watch *tn_http_watch_begin(struct tn_http_server *srv, struct tn_
 int tn_http_client_gone(void)
 {
     return current_job && __atomic_load_n(&current_job->hung_up, __ATOMIC_ACQUIRE);
+}
+
+void tn_http_reply_soon(void)
+{
+    struct conn_ctx *c = current_job;
+
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->req.srv->lock);
+    if (!c->soon) {
+        c->soon = 1;
+        pthread_cond_broadcast(&c->req.srv->job_cond);
+    }
+    pthread_mutex_unlock(&c->req.srv->lock);
 }
 
 int tn_http_watch_fired(const struct tn_http_watch *w)
@@ -1589,7 +1614,7 @@ static void run_job(struct conn_ctx *c)
     } else {
         srv->stuck--;
     }
-    c->job = 2;
+    __atomic_store_n(&c->job, 2, __ATOMIC_RELEASE); /* (wait_job may be looking) */
     srv->jobs--;
     pthread_cond_broadcast(&srv->job_cond);
     pthread_mutex_unlock(&srv->lock);
@@ -1691,6 +1716,15 @@ static int wait_job(struct conn_ctx *c)
     pthread_mutex_lock(&srv->lock);
     while (c->job == 1 && !c->give_up) {
         struct timespec ts;
+        if (c->soon == 1) { /* the reply is near: wait for it awake, once */
+            double end = now_s() + REPLY_SPIN_S;
+            c->soon = 2;
+            pthread_mutex_unlock(&srv->lock);
+            while (__atomic_load_n(&c->job, __ATOMIC_ACQUIRE) == 1 && now_s() < end)
+                sched_yield();
+            pthread_mutex_lock(&srv->lock);
+            continue;
+        }
         deadline_timespec(now_s() + 0.2, &ts);
         pthread_cond_timedwait(&srv->job_cond, &srv->lock, &ts);
         if (!c->hung_up && c->job == 1) {

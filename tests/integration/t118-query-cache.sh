@@ -6,7 +6,8 @@
 # columns, in JSON and CSV. Queries that read more than tarn tables (table functions) are
 # prepared afresh each time; time travel reads its snapshot; many clients at once all get the
 # right rows; a view another process makes is seen. A small answer is sent whole (with its
-# length), a large one streamed.
+# length), a large one streamed; an error found while the first rows are rendered is still the
+# answer's status, and answers whole and streamed follow one another on a kept-alive connection.
 . "$(dirname "$0")/lib.sh"
 
 export TARN_PROGRESS=0
@@ -154,5 +155,22 @@ expect_eq "json over 64 KiB: streamed, a whole document" \
     "$(curl -s -D "$TMP/h" -o "$TMP/body" -G "$BASE/query" --data-urlencode "sql=$BIG" -d limit=20000
        grep -ci '^transfer-encoding: *chunked' "$TMP/h"):$(jv '[d["row_count"], d["truncated"], d["rows"][-1]]')" \
     '1:[20000, true, [19999, "row 19999"]]'
+# several answers on one kept-alive connection, whole and streamed in turn: each one complete
+S1=$(urlenc "SELECT 41 + 1 AS a") S2=$(urlenc "$BIG")
+curl -s -w 'connects=%{num_connects}\n' "$BASE/query?format=csv&sql=$S1" \
+    "$BASE/query?format=csv&sql=$S2" "$BASE/query?format=csv&sql=$S1" \
+    "$BASE/query?format=csv&sql=$S2" "$BASE/query?format=csv&sql=$S1" >"$TMP/body"
+expect_eq "five answers on one connection, each complete" \
+    "$(grep -c '^connects=0$' "$TMP/body"):$(grep -c '^42$' "$TMP/body"):$(grep -c '^99999,row 99999$' "$TMP/body"):$(wc -l <"$TMP/body")" \
+    "4:3:2:200013"
+
+#---- 9. the connection's thread is woken before the answer is rendered ----
+# (tn_http_reply_soon: the handler says its reply is near once DuckDB has run the statement)
+FAILS="SELECT CASE WHEN i = 500 THEN error('boom at ' || i) ELSE i END AS v FROM range(1000) r(i)"
+for f in json csv; do
+    status_is "$f: an error found while the first rows are rendered is the answer's status" 400 \
+        call GET /query -G --data-urlencode "sql=$FAILS" -d format=$f
+    expect_eq "... with its message" "$(jv 'd["error"]["message"]')" "Invalid Input Error: boom at 500"
+done
 
 finish

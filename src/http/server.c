@@ -743,14 +743,38 @@ char *tn_http_metrics_text(struct tn_http_server *srv)
                     (unsigned long long)m.cache_hits, (unsigned long long)m.cache_misses,
                     (unsigned long long)m.cache_bytes);
     }
+    pthread_mutex_lock(&srv->lock); /* stop_background may be taking them away */
     tn_maint_schedule_metrics(srv->maint, &b);
     tn_http_sync_metrics(srv->sync, &b);
+    pthread_mutex_unlock(&srv->lock);
     return tn_buf_detach(&b, NULL);
 }
 
 json_t *tn_http_maintenance_runs(struct tn_http_server *srv)
 {
-    return tn_maint_schedule_runs(srv->maint);
+    json_t *runs;
+
+    pthread_mutex_lock(&srv->lock);
+    runs = tn_maint_schedule_runs(srv->maint);
+    pthread_mutex_unlock(&srv->lock);
+    return runs;
+}
+
+/* Stop the scheduled maintenance (an action under way finishes) and the sync. Requests still in
+ * flight read them under srv->lock: they see them whole or not at all. */
+static void stop_background(struct tn_http_server *srv)
+{
+    struct tn_maint_schedule *maint;
+    struct tn_http_sync *sync;
+
+    pthread_mutex_lock(&srv->lock);
+    maint = srv->maint;
+    sync = srv->sync;
+    srv->maint = NULL;
+    srv->sync = NULL;
+    pthread_mutex_unlock(&srv->lock);
+    tn_maint_schedule_stop(maint);
+    tn_http_sync_stop(sync);
 }
 
 /*---- Query watchdog ----*/
@@ -2334,10 +2358,7 @@ int tn_http_serve(struct tn_warehouse *wh, const struct tn_http_options *opt, st
     }
     if (!srv->opt.quiet)
         fprintf(stderr, "tarn: stopping: finishing the requests in flight\n");
-    tn_maint_schedule_stop(srv->maint); /* lets an action under way finish */
-    tn_http_sync_stop(srv->sync);
-    srv->maint = NULL;
-    srv->sync = NULL;
+    stop_background(srv);
     pthread_mutex_lock(&srv->lock);
     __atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&srv->lock);
@@ -2357,12 +2378,10 @@ int tn_http_serve(struct tn_warehouse *wh, const struct tn_http_options *opt, st
 out:
     if (d)
         MHD_stop_daemon(d);
-    if (initialised)
+    if (initialised) {
         stop_workers(srv);
-    tn_maint_schedule_stop(srv->maint);
-    srv->maint = NULL;
-    tn_http_sync_stop(srv->sync);
-    srv->sync = NULL;
+        stop_background(srv);
+    }
     if (watchdog) {
         pthread_mutex_lock(&srv->watch_lock);
         srv->watch_stop = 1;

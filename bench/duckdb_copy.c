@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "duckdb_run.h"
 #include "timing.h"
 
 /* The user and system seconds this process's threads have used. */
@@ -44,26 +45,6 @@ static double peak_rss_kib(void)
     return v;
 }
 
-/* Run "sql" and read every chunk; the row count in *rows. */
-static int run(duckdb_connection con, const char *sql, long long *rows)
-{
-    duckdb_result res;
-    duckdb_data_chunk chunk;
-
-    if (duckdb_query(con, sql, &res) != DuckDBSuccess) {
-        fprintf(stderr, "duckdb: %s\n", duckdb_result_error(&res));
-        duckdb_destroy_result(&res);
-        return 1;
-    }
-    *rows = 0;
-    while ((chunk = duckdb_fetch_chunk(res)) != NULL) {
-        *rows += (long long)duckdb_data_chunk_get_size(chunk);
-        duckdb_destroy_data_chunk(&chunk);
-    }
-    duckdb_destroy_result(&res);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     duckdb_database db;
@@ -89,7 +70,7 @@ int main(int argc, char **argv)
                  argv[2], argv[3]);
         t0 = bench_now_s();
         c0 = cpu_seconds();
-        rc = run(con, sql, &rows);
+        rc = bench_duckdb_run(con, sql, &rows);
         if (!rc)
             printf("seconds %.3f\ncpu_seconds %.3f\n", bench_now_s() - t0, cpu_seconds() - c0);
         snprintf(sql, n, "SELECT count(*) FROM '%s'", argv[3]);
@@ -111,10 +92,10 @@ int main(int argc, char **argv)
             abort();
         rc = 0;
         for (int i = 0; i < 3 && !rc; i++)
-            rc = run(con, argv[3], &rows);
+            rc = bench_duckdb_run(con, argv[3], &rows);
         for (int i = 0; i < iters && !rc; i++) {
             double t0 = bench_now_s();
-            rc = run(con, argv[3], &rows);
+            rc = bench_duckdb_run(con, argv[3], &rows);
             ms[i] = (bench_now_s() - t0) * 1000.0;
         }
         if (!rc) {

@@ -28,6 +28,10 @@
 
 #define PARSE_TREE_MAX (64L * 1024 * 1024)
 #define VIEW_DEPTH_MAX 16
+/* A statement that names a table twice reads it at one version: when a commit landed between
+ * its two looks (TORN_KEY in looked_up), it is resolved again, at most this many times. */
+#define RESOLVE_ATTEMPTS 5
+#define TORN_KEY         "\x1f\x1f"
 
 struct resolver {
     struct tn_warehouse *wh;
@@ -54,6 +58,20 @@ struct resolver {
 static int resolve(struct tn_warehouse *wh, struct tn_session *s, const char *user_sql,
                    const struct tn_query_options *opt, const char *default_ns, int depth,
                    json_t *looked_up, char **out, struct tn_err *err);
+
+/* The statement looked up table or view ns.name and found "where" (its metadata location, or
+ * null: absent). A second look that found another version of what the first found tears the
+ * statement (TORN_KEY); a view found where no table is, is what a first look for a table finds. */
+static void note_lookup(struct resolver *r, const char *ns, const char *name, json_t *where)
+{
+    char *key = tn_asprintf("%s\x1f%s", ns, name);
+    json_t *before = json_object_get(r->looked_up, key);
+
+    if (json_is_string(before) && !json_equal(before, where))
+        json_object_set_new(r->looked_up, TORN_KEY, json_true());
+    json_object_set_new(r->looked_up, key, where);
+    free(key);
+}
 
 char *tn_query_value(struct tn_session *s, const char *sql, struct tn_err *err)
 {
@@ -233,7 +251,7 @@ static int resolve_view(struct resolver *r, json_t *node, const char *ns, const 
     struct tn_view *v = NULL;
     struct tn_err e = {0};
     struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
-    char default_ns[TN_NAME_MAX + 1] = "default", *inner = NULL, *key;
+    char default_ns[TN_NAME_MAX + 1] = "default", *inner = NULL;
     json_t *levels;
     const char *text;
     int rc = tn_view_load(r->wh, ns, name, &v, &e);
@@ -245,9 +263,7 @@ static int resolve_view(struct resolver *r, json_t *node, const char *ns, const 
         tn_err_prefix(r->err, "view %s.%s: ", ns, name);
         return rc;
     }
-    key = tn_asprintf("%s\x1f%s", ns, name);
-    json_object_set_new(r->looked_up, key, json_string(v->metadata_location));
-    free(key);
+    note_lookup(r, ns, name, json_string(v->metadata_location));
     if (json_is_object(json_object_get(node, "at_clause"))) {
         rc = tn_fail(r->err, TN_EINPUT,
                      "%s.%s is a view, which has no snapshots of its own: time travel the "
@@ -450,12 +466,8 @@ static int resolve_table(struct resolver *r, json_t *node, json_t *where, json_t
             return 0; /* not a name tarn could have: leave it to DuckDB */
     }
     rc = tn_table_load(r->wh, ns, tbl, &t, r->err);
-    if (rc == 0 || rc == TN_ENOTABLE) {
-        char *key = tn_asprintf("%s\x1f%s", ns, tbl);
-        json_object_set_new(r->looked_up, key,
-                            rc ? json_null() : json_string(t->metadata_location));
-        free(key);
-    }
+    if (rc == 0 || rc == TN_ENOTABLE)
+        note_lookup(r, ns, tbl, rc ? json_null() : json_string(t->metadata_location));
     if (rc == TN_ENOTABLE && !dollar) {
         rc = resolve_view(r, node, ns, tbl);
         if (rc != TN_ENOVIEW)
@@ -558,7 +570,6 @@ static int resolve_hudi_changes(struct resolver *r, json_t *node)
     char ns[TN_NAME_MAX + 1], tbl[TN_NAME_MAX + 1];
     struct tn_buf sql = TN_BUF_INIT(TN_CAP_SQL);
     struct tn_table *t = NULL;
-    char *key;
     int rc;
 
     if ((nargs != 2 && nargs != 3) || !ident || !begin || (nargs == 3 && !end))
@@ -570,9 +581,7 @@ static int resolve_hudi_changes(struct resolver *r, json_t *node)
     if (!rc)
         rc = tn_table_load(r->wh, ns, tbl, &t, r->err);
     if (!rc) {
-        key = tn_asprintf("%s\x1f%s", ns, tbl);
-        json_object_set_new(r->looked_up, key, json_string(t->metadata_location));
-        free(key);
+        note_lookup(r, ns, tbl, json_string(t->metadata_location));
         rc = tn_hudi_changes_sql(r->wh, t, begin, end, &sql, r->err);
     }
     if (!rc) {
@@ -1193,10 +1202,11 @@ static void resolved_put(struct tn_warehouse *wh, const char *key, const char *s
 
 /* Resolve "user_sql" as a statement "depth" views deep, its unqualified names in
  * "default_ns"; the tables and views it looked up are added to "looked_up" (for the outermost
- * statement: NULL, and the result is kept in the plan cache). */
-static int resolve(struct tn_warehouse *wh, struct tn_session *s, const char *user_sql,
-                   const struct tn_query_options *opt, const char *default_ns, int depth,
-                   json_t *looked_up, char **out, struct tn_err *err)
+ * statement: NULL, and the result is kept in the plan cache). *torn: it read a table or view at
+ * two versions (a commit landed between two of its looks), and the result is not kept. */
+static int resolve_once(struct tn_warehouse *wh, struct tn_session *s, const char *user_sql,
+                        const struct tn_query_options *opt, const char *default_ns, int depth,
+                        json_t *looked_up, char **out, int *torn, struct tn_err *err)
 {
     struct resolver r = {wh, s,    opt,        NULL,  err, {0}, NULL, NULL, 0,
                          0,  NULL, default_ns, depth, 0,   0,   NULL, {0},  0};
@@ -1269,7 +1279,8 @@ static int resolve(struct tn_warehouse *wh, struct tn_session *s, const char *us
         free(sql);
         sql = placed;
     }
-    if (!rc && key && !r.volatile_at)
+    *torn = json_object_get(r.looked_up, TORN_KEY) != NULL;
+    if (!rc && key && !r.volatile_at && !*torn)
         resolved_put(wh, key, sql, r.looked_up, !r.reads_functions, NULL);
     json_decref(tree);
     json_decref(r.cte_names);
@@ -1283,6 +1294,29 @@ static int resolve(struct tn_warehouse *wh, struct tn_session *s, const char *us
     else
         free(sql);
     return rc;
+}
+
+/* resolve_once, again when torn: every table and view a statement names is read at one
+ * version, however often it names it (a view's query included). */
+static int resolve(struct tn_warehouse *wh, struct tn_session *s, const char *user_sql,
+                   const struct tn_query_options *opt, const char *default_ns, int depth,
+                   json_t *looked_up, char **out, struct tn_err *err)
+{
+    for (int attempt = 1;; attempt++) {
+        int torn = 0;
+        int rc = resolve_once(wh, s, user_sql, opt, default_ns, depth, looked_up, out, &torn, err);
+        if (rc || !torn || depth > 0) /* a view's query: the outermost statement starts again */
+            return rc;
+        free(*out);
+        *out = NULL;
+        if (looked_up)
+            json_object_clear(looked_up);
+        if (attempt == RESOLVE_ATTEMPTS)
+            return tn_fail(err, TN_ECONFLICT,
+                           "the tables this statement reads changed while it was planned, %d "
+                           "times; send it again",
+                           RESOLVE_ATTEMPTS);
+    }
 }
 
 int tn_query_resolve(struct tn_warehouse *wh, struct tn_session *s, const char *user_sql,

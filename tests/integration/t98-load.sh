@@ -3,7 +3,8 @@
 # batches of 5 keyed rows to one table over HTTP while 4 readers count it, for LOAD_SECONDS
 # (default 25). Then: every acknowledged batch is there exactly once, no refused batch left a
 # row, keys are distinct; and no read ever saw part of a commit (each batch is one commit, so
-# every count a reader saw is whole batches, and a reader's counts never go down).
+# every count a reader saw is whole batches, and a reader's counts never go down); a statement
+# that names the table twice reads one version of it.
 . "$(dirname "$0")/lib.sh"
 
 LOAD_SECONDS=${LOAD_SECONDS:-25}
@@ -39,11 +40,12 @@ writer() {
         esac
     done
 }
-# reader R: counts (rows, batches, rows outside whole batches) until the writers are done
+# reader R: counts (rows, batches, rows outside whole batches, rows a second look at the table
+# sees less the first's) until the writers are done
 reader() {
     while [ ! -e "$TMP/writers.done" ]; do
         curl -s --max-time 120 -G "$BASE/query" --data-urlencode format=csv --data-urlencode \
-            "sql=SELECT count(*), count(DISTINCT b), count(*) FILTER (WHERE b IN (SELECT b FROM load GROUP BY b HAVING count(*) <> 5)) FROM load" |
+            "sql=SELECT count(*), count(DISTINCT b), count(*) FILTER (WHERE b IN (SELECT b FROM load GROUP BY b HAVING count(*) <> 5)), (SELECT count(*) FROM load) - count(*) FROM load" |
             tail -n +2 >>"$TMP/reads.$1"
     done
 }
@@ -74,7 +76,7 @@ curl -s -G "$BASE/query" --data-urlencode format=csv --data-urlencode "sql=SELEC
 expect_eq "the table's batches are exactly the acknowledged ones" \
     "$(diff "$TMP/batches.acked" "$TMP/batches.table" | head -n 5)" ""
 cat "$TMP"/reads.* >"$TMP/reads"
-expect_eq "every read answered" "$(grep -cvE '^[0-9]+,[0-9]+,[0-9]+$' "$TMP/reads")" "0"
+expect_eq "every read answered" "$(grep -cvE '^[0-9]+,[0-9]+,[0-9]+,-?[0-9]+$' "$TMP/reads")" "0"
 expect_eq "no read saw part of a commit (counts are whole batches)" \
     "$(awk -F, '$1 != $2 * 5 || $3 != 0' "$TMP/reads" | head -n 3)" ""
 monotonic() {
@@ -83,5 +85,7 @@ monotonic() {
     done
 }
 expect_eq "a reader's counts never go down" "$(monotonic | head -n 3)" ""
+expect_eq "a statement naming the table twice read one version of it" \
+    "$(awk -F, '$4 != 0' "$TMP/reads" | head -n 3)" ""
 expect_eq "the readers saw the table grow" "$(sort -t, -n -k1 "$TMP/reads" | sed -n '1p;$p' | cut -d, -f1 | uniq | wc -l)" "2"
 finish
